@@ -1,0 +1,92 @@
+//! Events published by the todos service (`source` = `app.todos`).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::contract::contract;
+use crate::sources::TODOS;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TodoCreatedV1 {
+    pub todo_id: Uuid,
+    pub user_id: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+}
+contract!(TodoCreatedV1, TODOS, "TodoCreated", v 1);
+
+/// A field of a todo that an update changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TodoField {
+    Title,
+    Description,
+    DueDate,
+    Completed,
+}
+
+/// The todo after an update, with the fields that changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TodoUpdatedV1 {
+    pub todo_id: Uuid,
+    pub user_id: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<NaiveDate>,
+    pub completed: bool,
+    pub changed: Vec<TodoField>,
+    pub updated_at: DateTime<Utc>,
+}
+contract!(TodoUpdatedV1, TODOS, "TodoUpdated", v 1);
+
+/// Published once, when a todo goes from open to completed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TodoCompletedV1 {
+    pub todo_id: Uuid,
+    pub user_id: String,
+    pub title: String,
+    pub completed_at: DateTime<Utc>,
+}
+contract!(TodoCompletedV1, TODOS, "TodoCompleted", v 1);
+
+/// Why a todo went away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeletionReason {
+    /// The owner deleted it.
+    UserRequest,
+    /// The owner's account was deleted.
+    UserDeleted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TodoDeletedV1 {
+    pub todo_id: Uuid,
+    pub user_id: String,
+    pub reason: DeletionReason,
+    pub deleted_at: DateTime<Utc>,
+}
+contract!(TodoDeletedV1, TODOS, "TodoDeleted", v 1);
+
+/// An uploaded attachment passed validation and is ready to download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TodoAttachmentAddedV1 {
+    pub todo_id: Uuid,
+    pub user_id: String,
+    pub attachment_id: Uuid,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: u64,
+    /// Key of the object in the todos service's bucket.
+    pub object_key: String,
+    pub added_at: DateTime<Utc>,
+}
+contract!(TodoAttachmentAddedV1, TODOS, "TodoAttachmentAdded", v 1);

@@ -1,0 +1,37 @@
+//! Events published by the users service (`source` = `app.users`).
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::contract::contract;
+use crate::sources::USERS;
+
+/// A person created their profile for the first time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UserRegisteredV1 {
+    /// The identity provider's subject (`sub`) of the user.
+    pub user_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub registered_at: DateTime<Utc>,
+}
+contract!(UserRegisteredV1, USERS, "UserRegistered", v 1);
+
+/// A registered user changed their profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UserProfileUpdatedV1 {
+    pub user_id: String,
+    pub display_name: String,
+    pub previous_display_name: String,
+    pub updated_at: DateTime<Utc>,
+}
+contract!(UserProfileUpdatedV1, USERS, "UserProfileUpdated", v 1);
+
+/// A user deleted their account. Every service erases that user's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UserDeletedV1 {
+    pub user_id: String,
+    pub deleted_at: DateTime<Utc>,
+}
+contract!(UserDeletedV1, USERS, "UserDeleted", v 1);

@@ -1,0 +1,5 @@
+//! One integration-test binary for every cross-service tier (one link, not
+//! one per file): contracts now; end to end and reliability beside it.
+
+mod contracts;
+mod support;

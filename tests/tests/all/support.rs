@@ -1,0 +1,73 @@
+//! Helpers shared by the cross-service tests.
+
+use std::path::{Path, PathBuf};
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use events::{EventKey, EventSpec};
+use serde_json::Value;
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn schemas_dir() -> PathBuf {
+    root().join(xtask::schemas::SCHEMAS_DIR)
+}
+
+pub fn examples_dir() -> PathBuf {
+    root().join(xtask::schemas::EXAMPLES_DIR)
+}
+
+/// The committed schema of a version, as a validator that checks formats.
+pub fn validator(key: &EventKey) -> jsonschema::Validator {
+    let path = schemas_dir().join(key.schema_file());
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("{key}: schema does not compile: {e}"))
+}
+
+/// Every problem the committed schema finds in `detail`, with its path.
+pub fn violations(key: &EventKey, detail: &Value) -> Vec<String> {
+    validator(key)
+        .iter_errors(detail)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// Committed example payloads (EventBridge `detail`s) of one version.
+pub fn examples(spec: &EventSpec) -> Vec<(PathBuf, Value)> {
+    let dir = examples_dir().join(xtask::schemas::example_dir(spec));
+    let mut out: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            let value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (p, value)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The event a bus rule's target receives for `detail`.
+pub fn delivered(key: &EventKey, detail: Value) -> EventBridgeEvent<Value> {
+    let mut event = EventBridgeEvent::<Value>::default();
+    event.version = Some("0".into());
+    event.id = Some("6a7e8feb-b491-4cf7-a9f1-bf3703467718".into());
+    event.source = key.source.into();
+    event.detail_type = key.detail_type.into();
+    event.account = Some("123456789012".into());
+    event.region = Some("us-east-1".into());
+    event.time = Some("2026-11-22T10:00:00Z".parse().unwrap());
+    event.resources = Some(Vec::new());
+    event.detail = detail;
+    event
+}

@@ -1,0 +1,380 @@
+//! `cargo xtask schemas generate|check`: the committed JSON Schemas under
+//! `events/schemas/` against the Rust types, and against a git baseline.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use events::{EventSpec, catalog};
+use serde_json::Value;
+
+use crate::compat::{Breaking, breaking_changes};
+
+pub const SCHEMAS_DIR: &str = "events/schemas";
+pub const EXAMPLES_DIR: &str = "events/examples";
+
+/// Schema files keyed by their path relative to `events/schemas/`.
+pub type SchemaSet = BTreeMap<String, Value>;
+
+pub fn render(schema: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(schema).expect("a JSON value serializes");
+    text.push('\n');
+    text
+}
+
+/// What the types generate, keyed like [`SchemaSet`].
+pub fn generated() -> SchemaSet {
+    catalog()
+        .iter()
+        .map(|spec| (spec.key.schema_file(), spec.schema()))
+        .collect()
+}
+
+/// Rewrites every schema file from the types. Returns the files written.
+pub fn generate(root: &Path) -> Result<Vec<String>> {
+    let mut written = Vec::new();
+    for (rel, schema) in generated() {
+        let path = root.join(SCHEMAS_DIR).join(&rel);
+        let text = render(&schema);
+        if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+            continue;
+        }
+        std::fs::create_dir_all(path.parent().expect("schema files live in a folder"))?;
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        written.push(rel);
+    }
+    Ok(written)
+}
+
+/// Reads every `*.json` below `dir`, keyed by its path relative to `dir`.
+pub fn read_dir_set(dir: &Path) -> Result<SchemaSet> {
+    let mut set = SchemaSet::new();
+    if !dir.exists() {
+        return Ok(set);
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        for entry in std::fs::read_dir(&current)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                let rel = path.strip_prefix(dir)?.to_string_lossy().replace('\\', "/");
+                let text = std::fs::read_to_string(&path)?;
+                let value = serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not JSON", path.display()))?;
+                set.insert(rel, value);
+            }
+        }
+    }
+    Ok(set)
+}
+
+/// What "before this change" means for the breaking-change check.
+#[derive(Debug, Clone)]
+pub enum Baseline {
+    /// No baseline: only the committed files are checked against the types.
+    None,
+    /// A folder laid out like `events/schemas/`.
+    Dir(PathBuf),
+    /// The schema files as committed at a git revision.
+    Git { repo: PathBuf, rev: String },
+}
+
+impl Baseline {
+    /// The merge base with `origin/main` when there is one (a pull request),
+    /// else `HEAD` (a working tree with uncommitted edits), else none.
+    pub fn auto(repo: &Path) -> Baseline {
+        let git = |args: &[&str]| {
+            Command::new("git")
+                .arg("-C")
+                .arg(repo)
+                .args(args)
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        };
+        for candidate in [
+            git(&["merge-base", "HEAD", "origin/main"]),
+            git(&["rev-parse", "--verify", "--quiet", "HEAD"]),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !candidate.is_empty() {
+                return Baseline::Git {
+                    repo: repo.to_path_buf(),
+                    rev: candidate,
+                };
+            }
+        }
+        Baseline::None
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            Baseline::None => "no baseline".into(),
+            Baseline::Dir(dir) => dir.display().to_string(),
+            Baseline::Git { rev, .. } => format!("git {}", &rev[..rev.len().min(12)]),
+        }
+    }
+
+    pub fn load(&self) -> Result<SchemaSet> {
+        match self {
+            Baseline::None => Ok(SchemaSet::new()),
+            Baseline::Dir(dir) => read_dir_set(dir),
+            Baseline::Git { repo, rev } => {
+                let run = |args: &[&str]| -> Result<String> {
+                    let out = Command::new("git")
+                        .arg("-C")
+                        .arg(repo)
+                        .args(args)
+                        .output()?;
+                    if !out.status.success() {
+                        bail!(
+                            "git {}: {}",
+                            args.join(" "),
+                            String::from_utf8_lossy(&out.stderr).trim()
+                        );
+                    }
+                    Ok(String::from_utf8(out.stdout)?)
+                };
+                let prefix = format!("{SCHEMAS_DIR}/");
+                let listing = run(&["ls-tree", "-r", "--name-only", rev, "--", SCHEMAS_DIR])?;
+                let mut set = SchemaSet::new();
+                for file in listing.lines().filter(|f| f.ends_with(".json")) {
+                    let text = run(&["show", &format!("{rev}:{file}")])?;
+                    let value = serde_json::from_str(&text)
+                        .with_context(|| format!("{file} at {rev} is not JSON"))?;
+                    set.insert(file.trim_start_matches(&prefix).to_owned(), value);
+                }
+                Ok(set)
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Problem {
+    /// The types define a version whose schema file is not committed.
+    Missing { file: String },
+    /// The committed file is not what the types generate.
+    OutOfDate {
+        file: String,
+        differences: Vec<String>,
+        breaking: Vec<Breaking>,
+    },
+    /// A committed schema file that no type generates.
+    Orphan { file: String },
+    /// A version that the baseline had and the types no longer define.
+    VersionRemoved { file: String },
+    /// The types changed a version in a way that breaks its consumers.
+    Breaking {
+        file: String,
+        changes: Vec<Breaking>,
+    },
+    /// A version with no committed example payload.
+    NoExample { dir: String },
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub baseline: String,
+    pub checked: usize,
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    pub fn breaking(&self) -> impl Iterator<Item = (&str, &Breaking)> {
+        self.problems.iter().flat_map(|p| {
+            let (file, changes): (&str, &[Breaking]) = match p {
+                Problem::Breaking { file, changes } => (file, changes),
+                Problem::OutOfDate { file, breaking, .. } => (file, breaking),
+                _ => ("", &[]),
+            };
+            changes.iter().map(move |c| (file, c))
+        })
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for problem in &self.problems {
+            match problem {
+                Problem::Missing { file } => {
+                    let _ = writeln!(
+                        out,
+                        "missing: {SCHEMAS_DIR}/{file} (run `cargo xtask schemas generate`)"
+                    );
+                }
+                Problem::OutOfDate {
+                    file,
+                    differences,
+                    breaking,
+                } => {
+                    let _ = writeln!(
+                        out,
+                        "out of date: {SCHEMAS_DIR}/{file} differs from what the types generate (run `cargo xtask schemas generate`)"
+                    );
+                    for change in breaking {
+                        let _ = writeln!(out, "    the types lack what the file says: {change}");
+                    }
+                    for pointer in differences {
+                        let _ = writeln!(out, "    differs at {pointer}");
+                    }
+                }
+                Problem::Orphan { file } => {
+                    let _ = writeln!(
+                        out,
+                        "orphan: {SCHEMAS_DIR}/{file} is committed but no type in the catalog generates it"
+                    );
+                }
+                Problem::VersionRemoved { file } => {
+                    let _ = writeln!(
+                        out,
+                        "breaking: {file}: this version existed in the baseline ({}) and is gone; keep it in the catalog while anyone may receive it",
+                        self.baseline
+                    );
+                }
+                Problem::Breaking { file, changes } => {
+                    let key = file.trim_end_matches(".json").replace('/', " ");
+                    let _ = writeln!(
+                        out,
+                        "breaking: {key} changed incompatibly since {}; add a new version beside it instead:",
+                        self.baseline
+                    );
+                    for change in changes {
+                        let _ = writeln!(out, "    {change}");
+                    }
+                }
+                Problem::NoExample { dir } => {
+                    let _ = writeln!(
+                        out,
+                        "no example: add at least one payload under {EXAMPLES_DIR}/{dir}/"
+                    );
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "schemas: {} event versions checked against the types and {}; {} problem(s)",
+            self.checked,
+            self.baseline,
+            self.problems.len()
+        );
+        out
+    }
+}
+
+/// Checks committed schemas (`schemas_dir`) against the types, the types
+/// against `baseline`, and that every version has an example.
+pub fn check(schemas_dir: &Path, examples_dir: &Path, baseline: &Baseline) -> Result<Report> {
+    let specs = catalog();
+    check_sets(
+        &generated(),
+        &read_dir_set(schemas_dir)?,
+        &baseline.load()?,
+        baseline.label(),
+        &specs,
+        examples_dir,
+    )
+}
+
+pub fn check_sets(
+    generated: &SchemaSet,
+    committed: &SchemaSet,
+    baseline: &SchemaSet,
+    baseline_label: String,
+    specs: &[EventSpec],
+    examples_dir: &Path,
+) -> Result<Report> {
+    let mut problems = Vec::new();
+    for (file, schema) in generated {
+        match committed.get(file) {
+            None => problems.push(Problem::Missing { file: file.clone() }),
+            Some(on_disk) if on_disk != schema => problems.push(Problem::OutOfDate {
+                file: file.clone(),
+                differences: differences(on_disk, schema),
+                breaking: breaking_changes(on_disk, schema),
+            }),
+            Some(_) => {}
+        }
+    }
+    for file in committed.keys().filter(|f| !generated.contains_key(*f)) {
+        problems.push(Problem::Orphan { file: file.clone() });
+    }
+    for (file, before) in baseline {
+        match generated.get(file) {
+            None => problems.push(Problem::VersionRemoved { file: file.clone() }),
+            Some(now) => {
+                let changes = breaking_changes(before, now);
+                if !changes.is_empty() {
+                    problems.push(Problem::Breaking {
+                        file: file.clone(),
+                        changes,
+                    });
+                }
+            }
+        }
+    }
+    for spec in specs {
+        let dir = examples_dir.join(example_dir(spec));
+        let has_example = std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+            })
+            .unwrap_or(false);
+        if !has_example {
+            problems.push(Problem::NoExample {
+                dir: example_dir(spec),
+            });
+        }
+    }
+    Ok(Report {
+        baseline: baseline_label,
+        checked: generated.len(),
+        problems,
+    })
+}
+
+/// Examples of a version live in `events/examples/<source>/<DetailType>/v<N>/`.
+pub fn example_dir(spec: &EventSpec) -> String {
+    format!("{}/v{}", spec.key.rel_dir(), spec.key.version)
+}
+
+/// JSON pointers where two documents differ, shallowest first, at most 20.
+pub fn differences(a: &Value, b: &Value) -> Vec<String> {
+    fn walk(a: &Value, b: &Value, at: String, out: &mut Vec<String>) {
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                let keys: std::collections::BTreeSet<_> = x.keys().chain(y.keys()).collect();
+                for k in keys {
+                    let child = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                    match (x.get(k), y.get(k)) {
+                        (Some(p), Some(q)) => walk(p, q, child, out),
+                        _ => out.push(child),
+                    }
+                }
+            }
+            (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+                for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                    walk(p, q, format!("{at}/{i}"), out);
+                }
+            }
+            _ if a == b => {}
+            _ => out.push(if at.is_empty() { "/".into() } else { at }),
+        }
+    }
+    let mut out = Vec::new();
+    walk(a, b, String::new(), &mut out);
+    out.truncate(20);
+    out
+}
