@@ -1,4 +1,9 @@
 //! Plumbing shared by every service. Domain types never live here: the only
 //! thing services truly share is the `events` crate.
 
+pub mod config;
+pub mod emulator;
+pub mod idempotency;
+pub mod logging;
+pub mod publisher;
 pub mod stream;

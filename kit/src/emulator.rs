@@ -1,0 +1,99 @@
+//! The local emulator (moto's server) for tests and the local cloud.
+//!
+//! Tests share one server per process: `EMULATOR_URL` when the test command
+//! started one, else a server from the project's `.venv/` on a free port,
+//! watched so it ends with the process that started it.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+pub const REGION: &str = "us-east-1";
+
+#[derive(Debug)]
+pub struct Emulator {
+    pub url: String,
+}
+
+/// The project's virtual environment.
+pub fn venv() -> PathBuf {
+    std::env::var_os("PROJECT_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv")))
+}
+
+/// The emulator every test in this process shares.
+pub fn shared() -> &'static Emulator {
+    static SHARED: OnceLock<Emulator> = OnceLock::new();
+    SHARED.get_or_init(|| match std::env::var("EMULATOR_URL") {
+        Ok(url) if !url.is_empty() => Emulator { url },
+        _ => start().unwrap_or_else(|e| panic!("{e}")),
+    })
+}
+
+/// Starts moto's server from the venv on a free loopback port; it exits when
+/// this process does.
+pub fn start() -> Result<Emulator, String> {
+    let moto = venv().join("bin/moto_server");
+    if !moto.exists() {
+        return Err(format!(
+            "{} is missing: run `cargo xtask venv` (the test command does it)",
+            moto.display()
+        ));
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port: {e}"))?
+        .port();
+    // A watchdog shell owns the server and stops it when our pid is gone,
+    // because test binaries exit without running destructors.
+    Command::new("sh")
+        .arg("-c")
+        .arg(r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!; while kill -0 "$2" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done; kill $m 2>/dev/null"#)
+        .arg(&moto)
+        .arg(port.to_string())
+        .arg(std::process::id().to_string())
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", moto.display()))?;
+    wait_until_listening(port, Duration::from_secs(30))?;
+    Ok(Emulator {
+        url: format!("http://127.0.0.1:{port}"),
+    })
+}
+
+fn wait_until_listening(port: u16, within: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!(
+        "the emulator did not listen on port {port} within {within:?}"
+    ))
+}
+
+impl Emulator {
+    /// SDK configuration pointed at this emulator with dummy credentials.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&self.url)
+            .region(Region::new(REGION))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "test", "test", None, None, "emulator",
+            ))
+            .load()
+            .await
+    }
+}
+
+/// A name no other test in this run uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}

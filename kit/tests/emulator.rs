@@ -1,0 +1,249 @@
+//! The kit's adapters against the emulator, through the real SDK.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TransactWriteItem,
+};
+use aws_sdk_eventbridge::types::Target;
+use events::{Envelope, PutEntry, todos::TodoCompletedV1};
+use kit::emulator::{shared, unique};
+use kit::idempotency::Processed;
+use kit::publisher::{Limits, PublishError, Publisher};
+use uuid::Uuid;
+
+fn entry(i: usize) -> PutEntry {
+    PutEntry::from_envelope(&Envelope::new(
+        Uuid::new_v4(),
+        chrono::Utc::now(),
+        "corr",
+        None,
+        "todos",
+        TodoCompletedV1 {
+            todo_id: Uuid::nil(),
+            user_id: format!("u{i}"),
+            title: "t".into(),
+            completed_at: chrono::Utc::now(),
+        },
+    ))
+    .unwrap()
+}
+
+/// A bus whose every `app.todos` event lands in a fresh queue.
+async fn bus_with_queue(conf: &aws_config::SdkConfig) -> (String, aws_sdk_sqs::Client, String) {
+    let eb = aws_sdk_eventbridge::Client::new(conf);
+    let sqs = aws_sdk_sqs::Client::new(conf);
+    let bus = unique("bus");
+    eb.create_event_bus().name(&bus).send().await.unwrap();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(unique("q"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    eb.put_rule()
+        .name("all-todos")
+        .event_bus_name(&bus)
+        .event_pattern(r#"{"source":["app.todos"]}"#)
+        .send()
+        .await
+        .unwrap();
+    eb.put_targets()
+        .rule("all-todos")
+        .event_bus_name(&bus)
+        .targets(Target::builder().id("q").arn(arn).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    (bus, sqs, queue_url)
+}
+
+async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = got.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return out;
+        }
+        for m in messages {
+            out.push(serde_json::from_str(m.body().unwrap()).unwrap());
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn publishes_in_batches_of_ten_and_delivers_each_event_once() {
+    let conf = shared().sdk_config().await;
+    let (bus, sqs, queue) = bus_with_queue(&conf).await;
+    let publisher = Publisher::new(
+        aws_sdk_eventbridge::Client::new(&conf),
+        &bus,
+        Limits::default(),
+    );
+    let entries: Vec<_> = (0..23).map(entry).collect();
+    let done = publisher.publish(&entries).await.unwrap();
+    assert_eq!((done.entries, done.calls, done.resent), (23, 3, 0));
+    let delivered = drain(&sqs, &queue).await;
+    let mut ids: Vec<_> = delivered
+        .iter()
+        .map(|e| {
+            e["detail"]["metadata"]["event_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    ids.sort();
+    let mut sent: Vec<_> = entries.iter().map(|e| e.event_id.to_string()).collect();
+    sent.sort();
+    assert_eq!(ids, sent);
+    assert_eq!(delivered[0]["detail-type"], "TodoCompleted");
+}
+
+#[tokio::test]
+async fn resends_only_the_entries_the_answer_reports_as_failed() {
+    let conf = shared().sdk_config().await;
+    let (bus, sqs, queue) = bus_with_queue(&conf).await;
+    let publisher = Publisher::new(
+        aws_sdk_eventbridge::Client::new(&conf),
+        &bus,
+        Limits::default(),
+    )
+    .with_max_attempts(3);
+    let mut entries: Vec<_> = (0..12).map(entry).collect();
+    entries[4].detail = "{not json".into();
+    let bad = entries[4].event_id;
+    let err = publisher.publish(&entries).await.unwrap_err();
+    match &err {
+        PublishError::Rejected {
+            failed, attempts, ..
+        } => {
+            assert_eq!(*attempts, 3);
+            assert_eq!(failed.len(), 1);
+            assert_eq!(failed[0].event_id, bad);
+            assert_eq!(failed[0].code, "MalformedDetail");
+        }
+        other => panic!("{other}"),
+    }
+    // The eleven good events arrived exactly once despite two re-sends.
+    assert_eq!(drain(&sqs, &queue).await.len(), 11);
+}
+
+async fn table(conf: &aws_config::SdkConfig) -> (aws_sdk_dynamodb::Client, String) {
+    let ddb = aws_sdk_dynamodb::Client::new(conf);
+    let name = unique("table");
+    let key = |n: &str, t| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    ddb.create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .send()
+        .await
+        .unwrap();
+    (ddb, name)
+}
+
+#[tokio::test]
+async fn an_event_is_recorded_once_per_consumer() {
+    let conf = shared().sdk_config().await;
+    let (ddb, name) = table(&conf).await;
+    let welcome = Processed::new(ddb.clone(), &name, "welcome");
+    let other = Processed::new(ddb.clone(), &name, "erase");
+    let id = Uuid::new_v4();
+    assert!(!welcome.seen(id).await.unwrap());
+    assert!(welcome.record(id).await.unwrap());
+    assert!(!welcome.record(id).await.unwrap());
+    assert!(welcome.seen(id).await.unwrap());
+    assert!(
+        other.record(id).await.unwrap(),
+        "consumers deduplicate separately"
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_delivery_cancels_the_effect_transaction() {
+    let conf = shared().sdk_config().await;
+    let (ddb, name) = table(&conf).await;
+    let processed = Processed::new(ddb.clone(), &name, "welcome");
+    let id = Uuid::new_v4();
+    let effect = |n: u32| {
+        TransactWriteItem::builder()
+            .put(
+                aws_sdk_dynamodb::types::Put::builder()
+                    .table_name(&name)
+                    .item(
+                        "pk",
+                        aws_sdk_dynamodb::types::AttributeValue::S("USER#u".into()),
+                    )
+                    .item(
+                        "sk",
+                        aws_sdk_dynamodb::types::AttributeValue::S(format!("NOTIF#{n}")),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let apply = |n| {
+        ddb.transact_write_items()
+            .transact_items(effect(n))
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(processed.marker(id))
+                    .build(),
+            )
+            .send()
+    };
+    apply(1).await.unwrap();
+    let second = apply(2).await.unwrap_err();
+    let reasons = second
+        .as_service_error()
+        .and_then(|e| match e {
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(c.cancellation_reasons().to_vec()),
+            _ => None,
+        })
+        .expect("a cancelled transaction");
+    assert_eq!(reasons[1].code(), Some("ConditionalCheckFailed"));
+    let count = ddb.scan().table_name(&name).send().await.unwrap().count;
+    assert_eq!(count, 2, "one effect and one marker, no second effect");
+}
