@@ -129,3 +129,40 @@ pub fn record(
     record.change.new_image = new.unwrap_or_default();
     record
 }
+
+/// A record read with the DynamoDB Streams API, in the exact shape Lambda
+/// delivers it to a function (`aws_lambda_events::dynamodb::EventRecord`).
+pub fn from_streams_api(
+    record: &aws_sdk_dynamodbstreams::types::Record,
+    stream_arn: &str,
+    region: &str,
+) -> EventRecord {
+    let mut out = EventRecord::default();
+    out.event_id = record.event_id().unwrap_or_default().to_owned();
+    out.event_name = record
+        .event_name()
+        .map(|n| n.as_str().to_owned())
+        .unwrap_or_default();
+    out.event_version = record.event_version().map(str::to_owned);
+    out.event_source = Some("aws:dynamodb".into());
+    out.aws_region = region.to_owned();
+    out.event_source_arn = Some(stream_arn.to_owned());
+    if let Some(change) = record.dynamodb() {
+        let image = |m: Option<
+            &std::collections::HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>,
+        >| {
+            m.map(|m| serde_dynamo::Item::from(m.clone()))
+                .unwrap_or_default()
+        };
+        out.change.keys = image(change.keys());
+        out.change.new_image = image(change.new_image());
+        out.change.old_image = image(change.old_image());
+        out.change.sequence_number = change.sequence_number().map(str::to_owned);
+        out.change.size_bytes = change.size_bytes().unwrap_or_default();
+        if let Some(t) = change.approximate_creation_date_time() {
+            out.change.approximate_creation_date_time =
+                chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or_default();
+        }
+    }
+    out
+}

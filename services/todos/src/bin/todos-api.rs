@@ -1,0 +1,24 @@
+//! Lambda: the todos HTTP API.
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use lambda_runtime::{LambdaEvent, service_fn};
+use todos::api::{Request, handle};
+use todos::store::Store;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    kit::logging::init();
+    let table = kit::config::var("TABLE_NAME")?;
+    let store = Store::new(
+        aws_sdk_dynamodb::Client::new(&kit::config::aws().await),
+        table,
+    );
+    lambda_runtime::run(service_fn(|event: LambdaEvent<ApiGatewayV2httpRequest>| {
+        let store = store.clone();
+        async move {
+            let response = handle(&store, Request::from_apigw(&event.payload)).await;
+            Ok::<ApiGatewayV2httpResponse, lambda_runtime::Error>(response.into_apigw())
+        }
+    }))
+    .await
+}
