@@ -5,5 +5,6 @@ pub mod config;
 pub mod emulator;
 pub mod idempotency;
 pub mod logging;
+pub mod outbox;
 pub mod publisher;
 pub mod stream;

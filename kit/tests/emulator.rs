@@ -247,3 +247,55 @@ async fn a_duplicate_delivery_cancels_the_effect_transaction() {
     let count = ddb.scan().table_name(&name).send().await.unwrap().count;
     assert_eq!(count, 2, "one effect and one marker, no second effect");
 }
+
+fn stream_record(seq: u32) -> aws_lambda_events::dynamodb::EventRecord {
+    let mut r = kit::stream::record(&format!("rec-{seq}"), "INSERT", None, None);
+    r.change.sequence_number = Some(format!("{seq:021}"));
+    r
+}
+
+/// One event per record; `rec-3` cannot be mapped, and `rec-5`'s event is
+/// one the bus rejects.
+fn map(r: &aws_lambda_events::dynamodb::EventRecord) -> Result<Vec<PutEntry>, kit::stream::StreamError> {
+    match r.event_id.as_str() {
+        "rec-3" => Err(kit::stream::StreamError::MissingImage {
+            record: r.event_id.clone(),
+            image: "new",
+        }),
+        "rec-5" => {
+            let mut e = entry(5);
+            e.detail = "{oops".into();
+            Ok(vec![e])
+        }
+        _ => Ok(vec![entry(0)]),
+    }
+}
+
+#[tokio::test]
+async fn a_stream_batch_publishes_up_to_the_first_bad_record_and_checkpoints_there() {
+    let conf = shared().sdk_config().await;
+    let (bus, sqs, queue) = bus_with_queue(&conf).await;
+    let publisher = Publisher::new(aws_sdk_eventbridge::Client::new(&conf), &bus, Limits::default()).with_max_attempts(1);
+
+    let good: Vec<_> = [0, 1, 2].into_iter().map(stream_record).collect();
+    let outcome = kit::outbox::publish_records(&good, map, &publisher).await;
+    assert_eq!(outcome.published, 3);
+    assert!(outcome.response().batch_item_failures.is_empty());
+    assert_eq!(drain(&sqs, &queue).await.len(), 3);
+
+    let poisoned: Vec<_> = [1, 2, 3, 4].into_iter().map(stream_record).collect();
+    let outcome = kit::outbox::publish_records(&poisoned, map, &publisher).await;
+    let failures = outcome.response().batch_item_failures;
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].item_identifier.as_deref(), Some("000000000000000000003"));
+    assert!(outcome.failed.unwrap().1.contains("rec-3"));
+    assert_eq!(drain(&sqs, &queue).await.len(), 2, "records before the poison only");
+
+    let rejected: Vec<_> = [4, 5, 6].into_iter().map(stream_record).collect();
+    let outcome = kit::outbox::publish_records(&rejected, map, &publisher).await;
+    assert_eq!(
+        outcome.response().batch_item_failures[0].item_identifier.as_deref(),
+        Some("000000000000000000005")
+    );
+    assert!(outcome.failed.unwrap().1.contains("MalformedDetail"));
+}

@@ -1,0 +1,82 @@
+//! The stream publisher function's body, shared by every service: a batch
+//! of stream records in, events on the bus, and a checkpoint out.
+
+use aws_lambda_events::dynamodb::EventRecord;
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use events::PutEntry;
+
+use crate::publisher::{PublishError, Publisher};
+use crate::stream::StreamError;
+
+/// What happened to one batch.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub published: usize,
+    /// The first record that could not be published, and why. Lambda
+    /// retries the batch from it (ReportBatchItemFailures), bisects on
+    /// repeated failure, and finally sends it to the OnFailure destination.
+    pub failed: Option<(String, String)>,
+}
+
+impl Outcome {
+    pub fn response(&self) -> DynamoDbEventResponse {
+        let mut response = DynamoDbEventResponse::default();
+        if let Some((sequence, _)) = &self.failed {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = Some(sequence.clone());
+            response.batch_item_failures.push(failure);
+        }
+        response
+    }
+}
+
+/// Maps records to events in order and publishes them. Records after the
+/// first failure are left for the retry, so events keep their stream order
+/// per item; a record retried after a partial publish yields the same event
+/// ids, which consumers deduplicate.
+pub async fn publish_records(
+    records: &[EventRecord],
+    map: impl Fn(&EventRecord) -> Result<Vec<PutEntry>, StreamError>,
+    publisher: &Publisher,
+) -> Outcome {
+    let mut entries = Vec::new();
+    // Index of the first entry of each record, to find a failed entry's record.
+    let mut starts = Vec::with_capacity(records.len());
+    let mut failed = None;
+    for (i, record) in records.iter().enumerate() {
+        match map(record) {
+            Ok(mut mapped) => {
+                starts.push(entries.len());
+                entries.append(&mut mapped);
+            }
+            Err(err) => {
+                tracing::error!(record = %record.event_id, error = %err, "stream record does not map to events");
+                failed = Some((i, err.to_string()));
+                break;
+            }
+        }
+    }
+    let mut outcome = Outcome::default();
+    match publisher.publish(&entries).await {
+        Ok(done) => outcome.published = done.entries,
+        Err(err) => {
+            let first_bad_entry = match &err {
+                PublishError::TooLarge { event_id, .. } => entries.iter().position(|e| e.event_id == *event_id),
+                PublishError::Rejected { failed, .. } => entries
+                    .iter()
+                    .position(|e| failed.iter().any(|f| f.event_id == e.event_id)),
+            }
+            .unwrap_or(0);
+            let record = starts.iter().rposition(|&s| s <= first_bad_entry).unwrap_or(0);
+            tracing::error!(error = %err, "publishing failed");
+            if failed.as_ref().is_none_or(|(i, _)| record < *i) {
+                failed = Some((record, err.to_string()));
+            }
+        }
+    }
+    outcome.failed = failed.map(|(i, reason)| {
+        let sequence = records[i].change.sequence_number.clone().unwrap_or_default();
+        (sequence, reason)
+    });
+    outcome
+}
