@@ -61,13 +61,18 @@ pub async fn publish_records(
         Ok(done) => outcome.published = done.entries,
         Err(err) => {
             let first_bad_entry = match &err {
-                PublishError::TooLarge { event_id, .. } => entries.iter().position(|e| e.event_id == *event_id),
+                PublishError::TooLarge { event_id, .. } => {
+                    entries.iter().position(|e| e.event_id == *event_id)
+                }
                 PublishError::Rejected { failed, .. } => entries
                     .iter()
                     .position(|e| failed.iter().any(|f| f.event_id == e.event_id)),
             }
             .unwrap_or(0);
-            let record = starts.iter().rposition(|&s| s <= first_bad_entry).unwrap_or(0);
+            let record = starts
+                .iter()
+                .rposition(|&s| s <= first_bad_entry)
+                .unwrap_or(0);
             tracing::error!(error = %err, "publishing failed");
             if failed.as_ref().is_none_or(|(i, _)| record < *i) {
                 failed = Some((record, err.to_string()));
@@ -75,7 +80,11 @@ pub async fn publish_records(
         }
     }
     outcome.failed = failed.map(|(i, reason)| {
-        let sequence = records[i].change.sequence_number.clone().unwrap_or_default();
+        let sequence = records[i]
+            .change
+            .sequence_number
+            .clone()
+            .unwrap_or_default();
         (sequence, reason)
     });
     outcome

@@ -256,7 +256,9 @@ fn stream_record(seq: u32) -> aws_lambda_events::dynamodb::EventRecord {
 
 /// One event per record; `rec-3` cannot be mapped, and `rec-5`'s event is
 /// one the bus rejects.
-fn map(r: &aws_lambda_events::dynamodb::EventRecord) -> Result<Vec<PutEntry>, kit::stream::StreamError> {
+fn map(
+    r: &aws_lambda_events::dynamodb::EventRecord,
+) -> Result<Vec<PutEntry>, kit::stream::StreamError> {
     match r.event_id.as_str() {
         "rec-3" => Err(kit::stream::StreamError::MissingImage {
             record: r.event_id.clone(),
@@ -275,7 +277,12 @@ fn map(r: &aws_lambda_events::dynamodb::EventRecord) -> Result<Vec<PutEntry>, ki
 async fn a_stream_batch_publishes_up_to_the_first_bad_record_and_checkpoints_there() {
     let conf = shared().sdk_config().await;
     let (bus, sqs, queue) = bus_with_queue(&conf).await;
-    let publisher = Publisher::new(aws_sdk_eventbridge::Client::new(&conf), &bus, Limits::default()).with_max_attempts(1);
+    let publisher = Publisher::new(
+        aws_sdk_eventbridge::Client::new(&conf),
+        &bus,
+        Limits::default(),
+    )
+    .with_max_attempts(1);
 
     let good: Vec<_> = [0, 1, 2].into_iter().map(stream_record).collect();
     let outcome = kit::outbox::publish_records(&good, map, &publisher).await;
@@ -287,14 +294,23 @@ async fn a_stream_batch_publishes_up_to_the_first_bad_record_and_checkpoints_the
     let outcome = kit::outbox::publish_records(&poisoned, map, &publisher).await;
     let failures = outcome.response().batch_item_failures;
     assert_eq!(failures.len(), 1);
-    assert_eq!(failures[0].item_identifier.as_deref(), Some("000000000000000000003"));
+    assert_eq!(
+        failures[0].item_identifier.as_deref(),
+        Some("000000000000000000003")
+    );
     assert!(outcome.failed.unwrap().1.contains("rec-3"));
-    assert_eq!(drain(&sqs, &queue).await.len(), 2, "records before the poison only");
+    assert_eq!(
+        drain(&sqs, &queue).await.len(),
+        2,
+        "records before the poison only"
+    );
 
     let rejected: Vec<_> = [4, 5, 6].into_iter().map(stream_record).collect();
     let outcome = kit::outbox::publish_records(&rejected, map, &publisher).await;
     assert_eq!(
-        outcome.response().batch_item_failures[0].item_identifier.as_deref(),
+        outcome.response().batch_item_failures[0]
+            .item_identifier
+            .as_deref(),
         Some("000000000000000000005")
     );
     assert!(outcome.failed.unwrap().1.contains("MalformedDetail"));

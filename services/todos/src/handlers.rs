@@ -1,7 +1,13 @@
 //! Events this service consumes, decoded from what the bus delivers.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::Utc;
+use events::todos::DeletionReason;
 use events::users::UserDeletedV1;
+use kit::idempotency::{IdempotencyError, Processed};
+
+use crate::items::Tombstone;
+use crate::store::{Store, StoreError};
 use events::{ContractError, Envelope, Event, ReceivedKey, decode, received_key};
 use serde_json::Value;
 
@@ -24,4 +30,60 @@ pub fn decode_incoming(event: &EventBridgeEvent<Value>) -> Result<Incoming, Deco
         return Ok(Incoming::UserDeleted(decode(event)?));
     }
     Err(DecodeError::NotConsumed(key))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
+}
+
+/// What handling one delivery did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Handled {
+    Erased { todos: usize },
+    Duplicate,
+}
+
+/// Handles one delivery from the bus. An error fails the invocation, so
+/// Lambda retries it and then dead-letters it with the error's message.
+pub async fn handle(
+    store: &Store,
+    processed: &Processed,
+    event: &EventBridgeEvent<Value>,
+) -> Result<Handled, HandleError> {
+    match decode_incoming(event)? {
+        Incoming::UserDeleted(deleted) => {
+            let meta = &deleted.metadata;
+            let span = tracing::info_span!("event", correlation_id = %meta.correlation_id, event_id = %meta.event_id);
+            let _guard = span.enter();
+            if processed.seen(meta.event_id).await? {
+                tracing::info!("duplicate delivery ignored");
+                return Ok(Handled::Duplicate);
+            }
+            // Deletes are idempotent, so a crash part-way is finished by the
+            // retry; the event is recorded only once all are gone.
+            let todos = store.all_for_user(&deleted.data.user_id).await?;
+            for todo in &todos {
+                let tombstone = Tombstone::of(
+                    todo,
+                    DeletionReason::UserDeleted,
+                    Utc::now(),
+                    &meta.correlation_id,
+                    Some(meta.event_id.to_string()),
+                );
+                match store.delete(todo, &tombstone).await {
+                    Ok(()) | Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            processed.record(meta.event_id).await?;
+            tracing::info!(todos = todos.len(), "erased the user's todos");
+            Ok(Handled::Erased { todos: todos.len() })
+        }
+    }
 }

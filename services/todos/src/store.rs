@@ -196,3 +196,19 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Every todo of a user, across pages.
+    pub async fn all_for_user(&self, user_id: &str) -> Result<Vec<Todo>, StoreError> {
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.list(user_id, 100, after).await?;
+            out.extend(page.items);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(out),
+            }
+        }
+    }
+}

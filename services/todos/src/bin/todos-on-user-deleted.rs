@@ -1,0 +1,24 @@
+//! Lambda (async, from a bus rule): erase a deleted user's todos.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use kit::idempotency::Processed;
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+use todos::store::Store;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    kit::logging::init();
+    let table = kit::config::var("TABLE_NAME")?;
+    let client = aws_sdk_dynamodb::Client::new(&kit::config::aws().await);
+    let store = Store::new(client.clone(), &table);
+    let processed = Processed::new(client, &table, "todos-on-user-deleted");
+    let (store, processed) = (&store, &processed);
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
+            todos::handlers::handle(store, processed, &event.payload).await?;
+            Ok::<(), lambda_runtime::Error>(())
+        },
+    ))
+    .await
+}

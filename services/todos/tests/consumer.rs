@@ -1,0 +1,104 @@
+//! Erasure on UserDeleted, on the emulator: every todo goes, each with a
+//! tombstone caused by the event, and a duplicate delivery does nothing.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::Utc;
+use events::users::UserDeletedV1;
+use events::{Envelope, Event};
+use kit::emulator::{create_service_table, shared, unique};
+use kit::idempotency::Processed;
+use serde_json::Value;
+use todos::handlers::{HandleError, Handled, handle};
+use todos::store::Store;
+use uuid::Uuid;
+
+fn delivered(user: &str, event_id: Uuid) -> EventBridgeEvent<Value> {
+    let envelope = Envelope::new(
+        event_id,
+        Utc::now(),
+        "req-del",
+        None,
+        "users",
+        UserDeletedV1 {
+            user_id: user.into(),
+            deleted_at: Utc::now(),
+        },
+    );
+    let mut event = EventBridgeEvent::<Value>::default();
+    event.source = UserDeletedV1::SOURCE.into();
+    event.detail_type = UserDeletedV1::DETAIL_TYPE.into();
+    event.detail = serde_json::to_value(envelope).unwrap();
+    event
+}
+
+#[tokio::test]
+async fn a_deleted_users_todos_are_erased_once_and_others_kept() {
+    let conf = shared().sdk_config().await;
+    let table = unique("todos");
+    create_service_table(&conf, &table).await;
+    let client = aws_sdk_dynamodb::Client::new(&conf);
+    let store = Store::new(client.clone(), &table);
+    let processed = Processed::new(client, &table, "todos-on-user-deleted");
+    for (user, n) in [("ada", 3), ("bob", 1)] {
+        for i in 0..n {
+            let t =
+                todos::items::Todo::new(Uuid::now_v7(), user, &format!("t{i}"), Utc::now(), "c");
+            store.create(&t).await.unwrap();
+        }
+    }
+    let event_id = Uuid::new_v4();
+    let first = handle(&store, &processed, &delivered("ada", event_id))
+        .await
+        .unwrap();
+    assert_eq!(first, Handled::Erased { todos: 3 });
+    assert!(store.all_for_user("ada").await.unwrap().is_empty());
+    assert_eq!(store.all_for_user("bob").await.unwrap().len(), 1);
+
+    let again = handle(&store, &processed, &delivered("ada", event_id))
+        .await
+        .unwrap();
+    assert_eq!(again, Handled::Duplicate);
+
+    let deleted: Vec<_> = kit::emulator::read_stream(&conf, &table)
+        .await
+        .iter()
+        .flat_map(|r| todos::publisher::events_for(r).unwrap())
+        .filter(|e| e.key.detail_type == "TodoDeleted")
+        .collect();
+    assert_eq!(deleted.len(), 3);
+    for e in &deleted {
+        assert_eq!(e.correlation_id, "req-del");
+        assert!(
+            e.detail
+                .contains(&format!("\"causation_id\":\"{event_id}\""))
+        );
+        assert!(e.detail.contains("\"reason\":\"user_deleted\""));
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_event_fails_loudly_naming_the_field() {
+    let conf = shared().sdk_config().await;
+    let table = unique("todos");
+    create_service_table(&conf, &table).await;
+    let client = aws_sdk_dynamodb::Client::new(&conf);
+    let store = Store::new(client.clone(), &table);
+    let processed = Processed::new(client, &table, "todos-on-user-deleted");
+    let mut event = delivered("ada", Uuid::new_v4());
+    event.detail["data"]
+        .as_object_mut()
+        .unwrap()
+        .remove("user_id");
+    let err = handle(&store, &processed, &event).await.unwrap_err();
+    assert!(matches!(err, HandleError::Decode(_)));
+    assert!(err.to_string().contains("user_id"), "{err}");
+    let mut unknown = delivered("ada", Uuid::new_v4());
+    unknown.detail_type = "UserExploded".into();
+    assert!(
+        handle(&store, &processed, &unknown)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("does not consume")
+    );
+}
