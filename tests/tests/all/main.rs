@@ -2,4 +2,5 @@
 //! one per file): contracts now; end to end and reliability beside it.
 
 mod contracts;
+mod infra;
 mod support;

@@ -1,0 +1,258 @@
+//! Infrastructure checks: every template lints, every SAM template
+//! translates offline, a service stack references only itself and the
+//! platform's exports, and its bus rules match exactly the events the
+//! service declares it consumes (checked by the emulator's own matcher).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
+use events::{EventKey, catalog};
+use kit::emulator::{shared, unique};
+use serde_json::Value;
+
+use crate::support::{examples, root};
+
+fn venv_bin(tool: &str) -> PathBuf {
+    kit::emulator::venv().join("bin").join(tool)
+}
+
+/// Service templates in the repository, with the service's declarations.
+fn service_templates() -> Vec<(&'static str, PathBuf, &'static [EventKey])> {
+    [
+        ("users", users::contract::CONSUMES),
+        ("todos", todos::contract::CONSUMES),
+        ("notifications", notifications::contract::CONSUMES),
+    ]
+    .into_iter()
+    .map(|(name, consumes)| {
+        (
+            name,
+            root().join("services").join(name).join("template.yaml"),
+            consumes,
+        )
+    })
+    .filter(|(_, path, _)| path.exists())
+    .collect()
+}
+
+fn translate(template: &Path) -> Value {
+    let out = Command::new(venv_bin("python"))
+        .arg(root().join("xtask/sam_translate.py"))
+        .arg(template)
+        .output()
+        .expect("running the SAM translator");
+    assert!(
+        out.status.success(),
+        "{} does not translate: {}",
+        template.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn every_template_and_its_translation_passes_cfn_lint() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = vec![root().join("infra/template.yaml")];
+    for (name, path, _) in service_templates() {
+        files.push(path.clone());
+        let translated = dir.path().join(format!("{name}.json"));
+        std::fs::write(&translated, translate(&path).to_string()).unwrap();
+        files.push(translated);
+    }
+    assert!(
+        files.len() >= 3,
+        "the platform and at least one service template"
+    );
+    let out = Command::new(venv_bin("cfn-lint"))
+        .args(&files)
+        .output()
+        .expect("running cfn-lint");
+    assert!(
+        out.status.success(),
+        "cfn-lint:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every `Ref`/`GetAtt` target and `ImportValue` name in a template.
+fn references(v: &Value, refs: &mut BTreeSet<String>, imports: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                match (k.as_str(), child) {
+                    ("Ref", Value::String(target)) => {
+                        refs.insert(target.clone());
+                    }
+                    ("Fn::GetAtt", Value::Array(parts)) => {
+                        refs.insert(parts[0].as_str().unwrap_or_default().to_owned());
+                    }
+                    ("Fn::ImportValue", name) => {
+                        imports.insert(name.to_string());
+                    }
+                    _ => {}
+                }
+                references(child, refs, imports);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| references(i, refs, imports)),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_service_stack_references_only_itself_and_the_platform() {
+    for (name, path, _) in service_templates() {
+        let cfn = translate(&path);
+        let local: BTreeSet<String> = cfn["Resources"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .chain(
+                cfn["Parameters"]
+                    .as_object()
+                    .map(|p| p.keys())
+                    .into_iter()
+                    .flatten(),
+            )
+            .cloned()
+            .collect();
+        let (mut refs, mut imports) = (BTreeSet::new(), BTreeSet::new());
+        references(&cfn, &mut refs, &mut imports);
+        for r in refs.iter().filter(|r| !r.starts_with("AWS::")) {
+            assert!(
+                local.contains(r),
+                "{name}: references {r}, which it does not own"
+            );
+        }
+        for i in &imports {
+            assert!(
+                i.contains("${PlatformStack}-"),
+                "{name}: imports {i}, not a platform export"
+            );
+        }
+        // Least privilege: no inline statement grants every action or resource.
+        for (id, resource) in cfn["Resources"].as_object().unwrap() {
+            for policy in resource["Properties"]["Policies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                for statement in policy["PolicyDocument"]["Statement"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    let text = statement.to_string();
+                    assert!(!text.contains("\"Action\":\"*\""), "{name}/{id}: {text}");
+                    assert!(!text.contains("\"Resource\":\"*\""), "{name}/{id}: {text}");
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_services_rules_match_exactly_the_events_it_consumes() {
+    let conf = shared().sdk_config().await;
+    let eb = aws_sdk_eventbridge::Client::new(&conf);
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    for (name, path, consumes) in service_templates() {
+        let cfn = translate(&path);
+        let patterns: Vec<String> = cfn["Resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|r| r["Type"] == "AWS::Events::Rule")
+            .map(|r| r["Properties"]["EventPattern"].to_string())
+            .collect();
+        assert_eq!(
+            patterns.is_empty(),
+            consumes.is_empty(),
+            "{name}: rules vs declared consumption"
+        );
+        if patterns.is_empty() {
+            continue;
+        }
+        // The template's patterns on a fresh bus, every rule into one queue.
+        let bus = unique("bus");
+        eb.create_event_bus().name(&bus).send().await.unwrap();
+        let queue = sqs
+            .create_queue()
+            .queue_name(unique("q"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let arn = format!(
+            "arn:aws:sqs:us-east-1:123456789012:{}",
+            queue.rsplit('/').next().unwrap()
+        );
+        for (i, pattern) in patterns.iter().enumerate() {
+            let rule = format!("rule-{i}");
+            eb.put_rule()
+                .name(&rule)
+                .event_bus_name(&bus)
+                .event_pattern(pattern)
+                .send()
+                .await
+                .unwrap();
+            eb.put_targets()
+                .rule(&rule)
+                .event_bus_name(&bus)
+                .targets(Target::builder().id("q").arn(&arn).build().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        for spec in catalog() {
+            for (_, detail) in examples(&spec) {
+                let entry = PutEventsRequestEntry::builder()
+                    .event_bus_name(&bus)
+                    .source(spec.key.source)
+                    .detail_type(spec.key.detail_type)
+                    .detail(detail.to_string())
+                    .build();
+                eb.put_events().entries(entry).send().await.unwrap();
+            }
+        }
+        let mut matched = BTreeSet::new();
+        loop {
+            let got = sqs
+                .receive_message()
+                .queue_url(&queue)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let messages = got.messages.unwrap_or_default();
+            if messages.is_empty() {
+                break;
+            }
+            for m in messages {
+                let event: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+                matched.insert(format!(
+                    "{}/{} v{}",
+                    event["source"].as_str().unwrap(),
+                    event["detail-type"].as_str().unwrap(),
+                    event["detail"]["metadata"]["schema_version"]
+                ));
+                sqs.delete_message()
+                    .queue_url(&queue)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        let declared: BTreeSet<String> = consumes.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            matched, declared,
+            "{name}: events its rules match vs what it declares"
+        );
+    }
+}
