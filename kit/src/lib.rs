@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod emulator;
+pub mod http;
 pub mod idempotency;
 pub mod logging;
 pub mod outbox;

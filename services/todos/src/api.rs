@@ -1,158 +1,32 @@
-//! The HTTP API (API Gateway HTTP API, payload 2.0, Cognito JWT authorizer).
-//! Requests are dispatched on the route key the template declares.
+//! The todos HTTP API (API Gateway HTTP API, payload 2.0, Cognito JWT
+//! authorizer), dispatched on the route keys the template declares.
 
-use std::collections::HashMap;
-
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use aws_lambda_events::encodings::Body;
-use aws_lambda_events::http::{HeaderMap, HeaderValue};
 use chrono::Utc;
-use serde_json::{Value, json};
+use events::todos::DeletionReason;
+use kit::http::{Caller, Request, Response, parse_body};
+use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::{self, Invalid, NewTodo, Patch};
+use crate::domain::{self, NewTodo, Patch};
 use crate::items::Tombstone;
 use crate::store::{Store, StoreError};
-use events::todos::DeletionReason;
-
-/// Bodies past this size are refused before parsing (413).
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// The authenticated caller, from the JWT authorizer's claims.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub user_id: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Response {
-    pub status: u16,
-    pub body: Option<Value>,
-}
-
-impl Response {
-    fn json(status: u16, body: Value) -> Self {
-        Self {
-            status,
-            body: Some(body),
-        }
-    }
-
-    pub fn error(status: u16, code: &str, message: impl Into<String>, field: Option<&str>) -> Self {
-        let mut error = json!({"code": code, "message": message.into()});
-        if let Some(field) = field {
-            error["field"] = Value::from(field);
-        }
-        Self::json(status, json!({ "error": error }))
-    }
-
-    fn not_found() -> Self {
-        Self::error(404, "not_found", "no such todo", None)
-    }
-
-    pub fn into_apigw(self) -> ApiGatewayV2httpResponse {
-        let mut headers = HeaderMap::new();
-        let mut out = ApiGatewayV2httpResponse::default();
-        out.status_code = i64::from(self.status);
-        if let Some(body) = self.body {
-            headers.insert("content-type", HeaderValue::from_static("application/json"));
-            out.body = Some(Body::Text(body.to_string()));
-        }
-        out.headers = headers;
-        out
-    }
-}
-
-impl From<Invalid> for Response {
-    fn from(e: Invalid) -> Self {
-        let code = if e.status == 400 {
-            "bad_request"
-        } else {
-            "invalid_field"
-        };
-        Response::error(e.status, code, e.message, Some(&e.field))
-    }
-}
 
 impl From<StoreError> for Response {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => Response::not_found(),
+            StoreError::NotFound => Response::not_found("todo"),
             StoreError::Conflict => Response::error(409, "conflict", e.to_string(), None),
-            other => {
-                tracing::error!(error = %other, "store failure");
-                Response::error(500, "internal", "internal error", None)
-            }
-        }
-    }
-}
-
-/// What a handler needs from a request, independent of the wire format.
-#[derive(Debug, Clone, Default)]
-pub struct Request {
-    pub route_key: String,
-    pub path: HashMap<String, String>,
-    pub query: HashMap<String, String>,
-    pub body: Option<String>,
-    pub caller: Option<Caller>,
-    pub correlation_id: String,
-}
-
-impl Request {
-    pub fn from_apigw(req: &ApiGatewayV2httpRequest) -> Self {
-        let ctx = &req.request_context;
-        let caller = ctx
-            .authorizer
-            .as_ref()
-            .and_then(|a| a.jwt.as_ref())
-            .and_then(|jwt| jwt.claims.get("sub"))
-            .map(|sub| Caller {
-                user_id: sub.clone(),
-            });
-        let correlation_id = req
-            .headers
-            .get("x-correlation-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| ctx.request_id.clone())
-            .unwrap_or_else(|| Uuid::new_v4().to_string());
-        // Clients send JSON text; a base64 body fails JSON parsing with a
-        // clear 400 rather than being guessed at.
-        let body = req.body.clone();
-        Self {
-            route_key: req
-                .route_key
-                .clone()
-                .or_else(|| ctx.route_key.clone())
-                .unwrap_or_default(),
-            path: req.path_parameters.clone(),
-            query: req
-                .query_string_parameters
-                .iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
-            body,
-            caller,
-            correlation_id,
+            other => Response::internal(&other),
         }
     }
 }
 
 pub async fn handle(store: &Store, req: Request) -> Response {
-    let Some(caller) = req.caller.clone() else {
-        // API Gateway's authorizer stops these; never trust that alone.
-        return Response::error(401, "unauthorized", "no authenticated caller", None);
+    let caller = match req.admit() {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
     };
-    if req.body.as_ref().is_some_and(|b| b.len() > MAX_BODY_BYTES) {
-        return Response::error(
-            413,
-            "too_large",
-            format!("body over {MAX_BODY_BYTES} bytes"),
-            Some("body"),
-        );
-    }
-    let span = tracing::info_span!("request", correlation_id = %req.correlation_id, route = %req.route_key);
-    let _guard = span.enter();
+    let _guard = req.span().entered();
     let result = match req.route_key.as_str() {
         "POST /todos" => create(store, &caller, &req).await,
         "GET /todos" => list(store, &caller, &req).await,
@@ -173,11 +47,23 @@ fn todo_id(req: &Request) -> Result<Uuid, Response> {
     req.path
         .get("id")
         .and_then(|id| id.parse().ok())
-        .ok_or_else(Response::not_found)
+        .ok_or_else(|| Response::not_found("todo"))
+}
+
+async fn owned(
+    store: &Store,
+    caller: &Caller,
+    req: &Request,
+) -> Result<crate::items::Todo, Response> {
+    // Another user's todo is indistinguishable from a missing one.
+    store
+        .get(&caller.user_id, todo_id(req)?)
+        .await?
+        .ok_or_else(|| Response::not_found("todo"))
 }
 
 async fn create(store: &Store, caller: &Caller, req: &Request) -> Result<Response, Response> {
-    let new: NewTodo = domain::parse_body(req.body.as_deref())?;
+    let new: NewTodo = parse_body(req.body.as_deref())?;
     let todo = new.validate()?.into_todo(
         Uuid::now_v7(),
         &caller.user_id,
@@ -222,33 +108,21 @@ async fn list(store: &Store, caller: &Caller, req: &Request) -> Result<Response,
 }
 
 async fn get(store: &Store, caller: &Caller, req: &Request) -> Result<Response, Response> {
-    let id = todo_id(req)?;
-    let todo = store
-        .get(&caller.user_id, id)
-        .await?
-        .ok_or_else(Response::not_found)?;
+    let todo = owned(store, caller, req).await?;
     Ok(Response::json(200, domain::view(&todo)))
 }
 
 async fn patch(store: &Store, caller: &Caller, req: &Request) -> Result<Response, Response> {
-    let id = todo_id(req)?;
-    let patch: Patch = domain::parse_body(req.body.as_deref())?;
+    let patch: Patch = parse_body(req.body.as_deref())?;
     let patch = patch.validate()?;
-    let todo = store
-        .get(&caller.user_id, id)
-        .await?
-        .ok_or_else(Response::not_found)?;
+    let todo = owned(store, caller, req).await?;
     let next = patch.apply(&todo, Utc::now(), &req.correlation_id);
     store.update(&todo, &next).await?;
     Ok(Response::json(200, domain::view(&next)))
 }
 
 async fn delete(store: &Store, caller: &Caller, req: &Request) -> Result<Response, Response> {
-    let id = todo_id(req)?;
-    let todo = store
-        .get(&caller.user_id, id)
-        .await?
-        .ok_or_else(Response::not_found)?;
+    let todo = owned(store, caller, req).await?;
     let tombstone = Tombstone::of(
         &todo,
         DeletionReason::UserRequest,
@@ -257,8 +131,5 @@ async fn delete(store: &Store, caller: &Caller, req: &Request) -> Result<Respons
         None,
     );
     store.delete(&todo, &tombstone).await?;
-    Ok(Response {
-        status: 204,
-        body: None,
-    })
+    Ok(Response::no_content())
 }

@@ -6,59 +6,10 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::items::Todo;
+use kit::http::Invalid;
 
 pub const TITLE_MAX: usize = 200;
 pub const DESCRIPTION_MAX: usize = 2000;
-
-/// A request the caller must fix. `status` is 400 for a body that is not
-/// the expected shape, 422 for values out of range.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct Invalid {
-    pub status: u16,
-    pub field: String,
-    pub message: String,
-}
-
-impl Invalid {
-    fn range(field: &str, message: impl Into<String>) -> Self {
-        Self {
-            status: 422,
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-/// Parses a JSON body into `T`; an error names the field it is about.
-pub fn parse_body<T: for<'de> Deserialize<'de>>(body: Option<&str>) -> Result<T, Invalid> {
-    let text = body
-        .filter(|b| !b.trim().is_empty())
-        .ok_or_else(|| Invalid {
-            status: 400,
-            field: "body".into(),
-            message: "a JSON object is required".into(),
-        })?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        let field = match path.as_str() {
-            "." | "" => unknown_field(&inner.to_string()).unwrap_or_else(|| "body".into()),
-            _ => path,
-        };
-        Invalid {
-            status: 400,
-            field,
-            message: inner.to_string(),
-        }
-    })
-}
-
-fn unknown_field(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
-    Some(rest[..rest.find('`')?].to_owned())
-}
 
 fn check_title(title: &str) -> Result<(), Invalid> {
     let n = title.chars().count();
@@ -205,6 +156,7 @@ pub fn view(todo: &Todo) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kit::http::parse_body;
 
     fn now() -> DateTime<Utc> {
         "2026-11-22T10:00:00Z".parse().unwrap()
@@ -222,19 +174,6 @@ mod tests {
         let exactly: NewTodo =
             parse_body(Some(&format!(r#"{{"title":"{}"}}"#, "é".repeat(200)))).unwrap();
         assert!(exactly.validate().is_ok());
-    }
-
-    #[test]
-    fn a_malformed_body_names_the_field() {
-        let e = parse_body::<NewTodo>(Some(r#"{"title":"a","due_date":"tomorrow"}"#)).unwrap_err();
-        assert_eq!((e.status, e.field.as_str()), (400, "due_date"));
-        let e = parse_body::<NewTodo>(Some(r#"{"title":"a","priority":1}"#)).unwrap_err();
-        assert_eq!(e.field, "priority");
-        let e = parse_body::<NewTodo>(Some(r#"{"description":"x"}"#)).unwrap_err();
-        assert_eq!(e.status, 400);
-        assert!(e.message.contains("title"), "{e}");
-        let e = parse_body::<NewTodo>(None).unwrap_err();
-        assert_eq!(e.field, "body");
     }
 
     #[test]

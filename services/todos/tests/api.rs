@@ -1,10 +1,10 @@
 //! The todos API on its own table in the emulator, through the real SDK,
 //! fed requests in API Gateway's payload 2.0 shape.
 
-use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use kit::emulator::{create_service_table, shared, unique};
+use kit::http::{Request, Response, apigw_event};
 use serde_json::{Value, json};
-use todos::api::{Request, Response, handle};
+use todos::api::handle;
 use todos::store::Store;
 
 async fn store() -> Store {
@@ -22,41 +22,28 @@ fn request(
     query: &str,
     body: Option<Value>,
 ) -> Request {
-    let (method, path) = route.split_once(' ').unwrap();
-    let raw_path = path.replace("{id}", id.unwrap_or(""));
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": route,
-        "rawPath": raw_path,
-        "rawQueryString": query,
-        "headers": {"content-type": "application/json", "x-correlation-id": "req-test"},
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
-            "domainPrefix": "api", "requestId": "rid", "routeKey": route, "stage": "$default",
-            "time": "22/Nov/2026:10:00:00 +0000", "timeEpoch": 1795346400000_i64,
-            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"}
-        },
-        "isBase64Encoded": false
-    });
-    if let Some(user) = user {
-        event["requestContext"]["authorizer"] = json!({"jwt": {"claims": {"sub": user, "email": format!("{user}@example.com")}, "scopes": null}});
-    }
-    if let Some(id) = id {
-        event["pathParameters"] = json!({"id": id});
-    }
-    if !query.is_empty() {
-        let params: serde_json::Map<String, Value> = query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_owned(), Value::from(v)))
-            .collect();
-        event["queryStringParameters"] = Value::Object(params);
-    }
-    if let Some(body) = body {
-        event["body"] = Value::from(body.to_string());
-    }
-    let parsed: ApiGatewayV2httpRequest = serde_json::from_value(event).unwrap();
-    Request::from_apigw(&parsed)
+    let raw_path = route
+        .split_once(' ')
+        .unwrap()
+        .1
+        .replace("{id}", id.unwrap_or(""));
+    let query: Vec<(&str, &str)> = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    let path: Vec<(&str, &str)> = id.map(|id| ("id", id)).into_iter().collect();
+    let email = user.map(|u| format!("{u}@example.com"));
+    let claims = user.map(|u| vec![("sub", u), ("email", email.as_deref().unwrap())]);
+    let body = body.map(|b| b.to_string());
+    Request::from_apigw(&apigw_event(
+        route,
+        &raw_path,
+        &path,
+        &query,
+        claims.as_deref(),
+        body.as_deref(),
+        "req-test",
+    ))
 }
 
 fn body(r: &Response) -> &Value {

@@ -1,8 +1,9 @@
 //! Lambda: the todos HTTP API.
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use kit::http::Request;
 use lambda_runtime::{LambdaEvent, service_fn};
-use todos::api::{Request, handle};
+use todos::api::handle;
 use todos::store::Store;
 
 #[tokio::main]

@@ -1,0 +1,348 @@
+//! HTTP API plumbing every service's API function shares: API Gateway HTTP
+//! API payload 2.0 in, JSON out, and one error shape:
+//! `{"error": {"code", "message", "field"?}}`.
+
+use std::collections::HashMap;
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::{HeaderMap, HeaderValue};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Bodies past this size are refused before parsing (413).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The authenticated caller, from the JWT authorizer's claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    pub body: Option<Value>,
+}
+
+impl Response {
+    pub fn json(status: u16, body: Value) -> Self {
+        Self {
+            status,
+            body: Some(body),
+        }
+    }
+
+    pub fn no_content() -> Self {
+        Self {
+            status: 204,
+            body: None,
+        }
+    }
+
+    pub fn error(status: u16, code: &str, message: impl Into<String>, field: Option<&str>) -> Self {
+        let mut error = json!({"code": code, "message": message.into()});
+        if let Some(field) = field {
+            error["field"] = Value::from(field);
+        }
+        Self::json(status, json!({ "error": error }))
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::error(404, "not_found", format!("no such {what}"), None)
+    }
+
+    pub fn internal(error: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "request failed");
+        Self::error(500, "internal", "internal error", None)
+    }
+
+    pub fn into_apigw(self) -> ApiGatewayV2httpResponse {
+        let mut headers = HeaderMap::new();
+        let mut out = ApiGatewayV2httpResponse::default();
+        out.status_code = i64::from(self.status);
+        if let Some(body) = self.body {
+            headers.insert("content-type", HeaderValue::from_static("application/json"));
+            out.body = Some(Body::Text(body.to_string()));
+        }
+        out.headers = headers;
+        out
+    }
+}
+
+/// A request the caller must fix. `status` is 400 for a body that is not
+/// the expected shape, 422 for values out of range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    pub status: u16,
+    pub field: String,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn range(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            status: 422,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn shape(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            status: 400,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Invalid> for Response {
+    fn from(e: Invalid) -> Self {
+        let code = if e.status == 400 {
+            "bad_request"
+        } else {
+            "invalid_field"
+        };
+        Response::error(e.status, code, e.message, Some(&e.field))
+    }
+}
+
+/// Parses a JSON body into `T`; an error names the field it is about.
+pub fn parse_body<T: for<'de> Deserialize<'de>>(body: Option<&str>) -> Result<T, Invalid> {
+    let text = body
+        .filter(|b| !b.trim().is_empty())
+        .ok_or_else(|| Invalid::shape("body", "a JSON object is required"))?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let field = match path.as_str() {
+            "." | "" => unknown_field(&inner.to_string()).unwrap_or_else(|| "body".into()),
+            _ => path,
+        };
+        Invalid::shape(&field, inner.to_string())
+    })
+}
+
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(rest[..rest.find('`')?].to_owned())
+}
+
+/// What a handler needs from a request, independent of the wire format.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// `METHOD /path/{param}` exactly as the template declares the route.
+    pub route_key: String,
+    pub path: HashMap<String, String>,
+    pub query: HashMap<String, String>,
+    pub body: Option<String>,
+    pub caller: Option<Caller>,
+    pub correlation_id: String,
+}
+
+impl Request {
+    pub fn from_apigw(req: &ApiGatewayV2httpRequest) -> Self {
+        let ctx = &req.request_context;
+        let claims = ctx
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .map(|jwt| &jwt.claims);
+        let caller = claims.and_then(|c| {
+            Some(Caller {
+                user_id: c.get("sub")?.clone(),
+                email: c.get("email").cloned(),
+            })
+        });
+        // A client may bring its own id to follow a request through the
+        // events it causes; otherwise API Gateway's request id serves.
+        let correlation_id = req
+            .headers
+            .get("x-correlation-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 128)
+            .map(str::to_owned)
+            .or_else(|| ctx.request_id.clone())
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        Self {
+            route_key: req
+                .route_key
+                .clone()
+                .or_else(|| ctx.route_key.clone())
+                .unwrap_or_default(),
+            path: req.path_parameters.clone(),
+            query: req
+                .query_string_parameters
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            // JSON arrives as text; a base64 body fails JSON parsing with a
+            // clear 400 rather than being guessed at.
+            body: req.body.clone(),
+            caller,
+            correlation_id,
+        }
+    }
+
+    /// The checks every route shares: an authenticated caller (API
+    /// Gateway's authorizer stops the rest; never trust that alone) and a
+    /// body within bounds.
+    pub fn admit(&self) -> Result<Caller, Response> {
+        let caller = self
+            .caller
+            .clone()
+            .ok_or_else(|| Response::error(401, "unauthorized", "no authenticated caller", None))?;
+        if self.body.as_ref().is_some_and(|b| b.len() > MAX_BODY_BYTES) {
+            return Err(Response::error(
+                413,
+                "too_large",
+                format!("body over {MAX_BODY_BYTES} bytes"),
+                Some("body"),
+            ));
+        }
+        Ok(caller)
+    }
+
+    /// A span that stamps every log line of the request with its ids.
+    pub fn span(&self) -> tracing::Span {
+        tracing::info_span!("request", correlation_id = %self.correlation_id, route = %self.route_key)
+    }
+}
+
+/// Builds API Gateway's payload 2.0 event for a route, as its JWT
+/// authorizer passes it on. The local gateway and the tests use it.
+pub fn apigw_event(
+    route_key: &str,
+    raw_path: &str,
+    path_params: &[(&str, &str)],
+    query: &[(&str, &str)],
+    claims: Option<&[(&str, &str)]>,
+    body: Option<&str>,
+    correlation_id: &str,
+) -> ApiGatewayV2httpRequest {
+    let method = route_key.split(' ').next().unwrap_or("GET");
+    let raw_query = query
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let now = chrono::Utc::now();
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": {"content-type": "application/json", "x-correlation-id": correlation_id},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "local", "domainName": "localhost",
+            "domainPrefix": "local", "requestId": uuid::Uuid::new_v4().to_string(),
+            "routeKey": route_key, "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1",
+                     "sourceIp": "127.0.0.1", "userAgent": "local"}
+        },
+        "isBase64Encoded": false
+    });
+    if let Some(claims) = claims {
+        let claims: serde_json::Map<String, Value> = claims
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+            .collect();
+        event["requestContext"]["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
+    }
+    if !path_params.is_empty() {
+        event["pathParameters"] = path_params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+    }
+    if !query.is_empty() {
+        event["queryStringParameters"] = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+    }
+    if let Some(body) = body {
+        event["body"] = Value::from(body);
+    }
+    serde_json::from_value(event).expect("the payload 2.0 shape parses")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        #[serde(default)]
+        when: Option<chrono::NaiveDate>,
+    }
+
+    #[test]
+    fn a_malformed_body_names_the_field() {
+        let e = parse_body::<Body>(Some(r#"{"name":"a","when":"soon"}"#)).unwrap_err();
+        assert_eq!((e.status, e.field.as_str()), (400, "when"));
+        let e = parse_body::<Body>(Some(r#"{"name":"a","extra":1}"#)).unwrap_err();
+        assert_eq!(e.field, "extra");
+        let e = parse_body::<Body>(Some(r#"{}"#)).unwrap_err();
+        assert!(e.message.contains("name"), "{e}");
+        assert_eq!(parse_body::<Body>(None).unwrap_err().field, "body");
+        assert_eq!(parse_body::<Body>(Some("[1")).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn a_request_carries_the_callers_claims_and_correlation_id() {
+        let event = apigw_event(
+            "GET /todos/{id}",
+            "/todos/7",
+            &[("id", "7")],
+            &[("limit", "2")],
+            Some(&[("sub", "u1"), ("email", "a@example.com")]),
+            None,
+            "req-9",
+        );
+        let req = Request::from_apigw(&event);
+        assert_eq!(req.route_key, "GET /todos/{id}");
+        assert_eq!(req.path["id"], "7");
+        assert_eq!(req.query["limit"], "2");
+        assert_eq!(req.correlation_id, "req-9");
+        let caller = req.admit().unwrap();
+        assert_eq!(
+            (caller.user_id.as_str(), caller.email.as_deref()),
+            ("u1", Some("a@example.com"))
+        );
+    }
+
+    #[test]
+    fn anonymous_and_oversized_requests_are_refused() {
+        let anonymous = apigw_event("GET /x", "/x", &[], &[], None, None, "c");
+        assert_eq!(
+            Request::from_apigw(&anonymous).admit().unwrap_err().status,
+            401
+        );
+        let big = "x".repeat(MAX_BODY_BYTES + 1);
+        let oversized = apigw_event(
+            "POST /x",
+            "/x",
+            &[],
+            &[],
+            Some(&[("sub", "u")]),
+            Some(&big),
+            "c",
+        );
+        assert_eq!(
+            Request::from_apigw(&oversized).admit().unwrap_err().status,
+            413
+        );
+    }
+}
