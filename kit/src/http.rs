@@ -110,6 +110,17 @@ impl From<Invalid> for Response {
     }
 }
 
+impl From<crate::table::TableError> for Response {
+    fn from(e: crate::table::TableError) -> Self {
+        use crate::table::TableError;
+        match e {
+            TableError::NotFound => Response::error(404, "not_found", "not found", None),
+            TableError::Conflict => Response::error(409, "conflict", e.to_string(), None),
+            other => Response::internal(&other),
+        }
+    }
+}
+
 /// Parses a JSON body into `T`; an error names the field it is about.
 pub fn parse_body<T: for<'de> Deserialize<'de>>(body: Option<&str>) -> Result<T, Invalid> {
     let text = body

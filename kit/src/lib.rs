@@ -9,3 +9,4 @@ pub mod logging;
 pub mod outbox;
 pub mod publisher;
 pub mod stream;
+pub mod table;

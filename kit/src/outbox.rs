@@ -89,3 +89,30 @@ pub async fn publish_records(
     });
     outcome
 }
+
+/// The whole stream publisher function for a service: configuration from
+/// the environment (`EVENT_BUS_NAME`, optional `PUT_EVENTS_MAX_BYTES`),
+/// clients built once, then the Lambda runtime loop.
+pub async fn run(
+    map: fn(&EventRecord) -> Result<Vec<PutEntry>, StreamError>,
+) -> Result<(), lambda_runtime::Error> {
+    use aws_lambda_events::dynamodb::Event;
+    use lambda_runtime::{LambdaEvent, service_fn};
+
+    crate::logging::init();
+    let bus = crate::config::var("EVENT_BUS_NAME")?;
+    let limits = crate::publisher::Limits {
+        max_request_bytes: crate::config::number(
+            "PUT_EVENTS_MAX_BYTES",
+            crate::publisher::DEFAULT_MAX_REQUEST_BYTES,
+        )?,
+        ..crate::publisher::Limits::default()
+    };
+    let client = aws_sdk_eventbridge::Client::new(&crate::config::aws().await);
+    let publisher = &Publisher::new(client, bus, limits);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
+        let outcome = publish_records(&event.payload.records, map, publisher).await;
+        Ok::<DynamoDbEventResponse, lambda_runtime::Error>(outcome.response())
+    }))
+    .await
+}

@@ -9,17 +9,7 @@ use uuid::Uuid;
 
 use crate::domain::{self, NewTodo, Patch};
 use crate::items::Tombstone;
-use crate::store::{Store, StoreError};
-
-impl From<StoreError> for Response {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => Response::not_found("todo"),
-            StoreError::Conflict => Response::error(409, "conflict", e.to_string(), None),
-            other => Response::internal(&other),
-        }
-    }
-}
+use crate::store::Store;
 
 pub async fn handle(store: &Store, req: Request) -> Response {
     let caller = match req.admit() {

@@ -1,5 +1,11 @@
 //! The users service: a profile per identity-provider subject.
+//!
+//! `domain` is pure; `store` is the DynamoDB adapter; `api` is the HTTP
+//! API; `publisher` turns the table's stream into events.
 
+pub mod api;
 pub mod contract;
+pub mod domain;
 pub mod items;
 pub mod publisher;
+pub mod store;

@@ -1,0 +1,246 @@
+//! A service's own table through the official SDK: the few access patterns
+//! every service uses, with items mapped by serde_dynamo. Every table has
+//! string keys `pk` and `sk`.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("the item changed since it was read, or exists already")]
+    Conflict,
+    #[error("the item does not exist")]
+    NotFound,
+    #[error("stored item does not decode: {0}")]
+    Decode(String),
+    #[error("DynamoDB: {0}")]
+    Dynamo(String),
+}
+
+fn dynamo<E: std::error::Error + 'static>(err: E) -> TableError {
+    TableError::Dynamo(DisplayErrorContext(err).to_string())
+}
+
+pub type Attrs = HashMap<String, AttributeValue>;
+
+pub fn to_attrs<T: Serialize>(item: &T) -> Attrs {
+    serde_dynamo::to_item(item).expect("service items always serialize to a map")
+}
+
+pub fn from_attrs<T: DeserializeOwned>(attrs: Attrs) -> Result<T, TableError> {
+    serde_dynamo::from_item(attrs).map_err(|e| TableError::Decode(e.to_string()))
+}
+
+fn key(pk: &str, sk: &str) -> Attrs {
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk.to_owned())),
+        ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
+}
+
+/// One page of a key-prefix query.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The `sk` to continue after, when there may be more.
+    pub last_sk: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Table {
+    client: Client,
+    name: String,
+}
+
+impl Table {
+    pub fn new(client: Client, name: impl Into<String>) -> Self {
+        Self {
+            client,
+            name: name.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A strongly consistent read of one item.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<T>, TableError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(dynamo)?;
+        out.item.map(from_attrs).transpose()
+    }
+
+    /// Writes an item that must not exist yet.
+    pub async fn put_new<T: Serialize>(&self, item: &T) -> Result<(), TableError> {
+        self.put_when(item, "attribute_not_exists(pk)", None).await
+    }
+
+    /// Replaces an item only if its `updated_at` is still what was read
+    /// (optimistic concurrency: a lost update becomes a 409).
+    pub async fn put_unchanged<T: Serialize>(
+        &self,
+        item: &T,
+        seen_updated_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), TableError> {
+        let seen =
+            serde_dynamo::to_attribute_value(seen_updated_at).expect("a timestamp serializes");
+        self.put_when(item, "updated_at = :seen", Some((":seen", seen)))
+            .await
+    }
+
+    async fn put_when<T: Serialize>(
+        &self,
+        item: &T,
+        condition: &str,
+        value: Option<(&str, AttributeValue)>,
+    ) -> Result<(), TableError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(to_attrs(item)))
+            .condition_expression(condition);
+        if let Some((name, v)) = value {
+            put = put.expression_attribute_values(name, v);
+        }
+        put.send().await.map_err(|err| {
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception())
+            {
+                TableError::Conflict
+            } else {
+                dynamo(err)
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Deletes an existing item and writes its tombstone in one
+    /// transaction, so the deletion reaches the stream with its context.
+    pub async fn delete_with_tombstone<T: Serialize>(
+        &self,
+        pk: &str,
+        sk: &str,
+        tombstone: &T,
+    ) -> Result<(), TableError> {
+        let delete = Delete::builder()
+            .table_name(&self.name)
+            .set_key(Some(key(pk, sk)))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(dynamo)?;
+        let put = Put::builder()
+            .table_name(&self.name)
+            .set_item(Some(to_attrs(tombstone)))
+            .build()
+            .map_err(dynamo)?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await
+            .map_err(|err| {
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception())
+                {
+                    TableError::NotFound
+                } else {
+                    dynamo(err)
+                }
+            })?;
+        Ok(())
+    }
+
+    /// Deletes an item if it exists; idempotent.
+    pub async fn delete(&self, pk: &str, sk: &str) -> Result<(), TableError> {
+        self.client
+            .delete_item()
+            .table_name(&self.name)
+            .set_key(Some(key(pk, sk)))
+            .send()
+            .await
+            .map_err(dynamo)?;
+        Ok(())
+    }
+
+    /// Items of one partition whose `sk` starts with `prefix`, in key
+    /// order (`forward`) or reverse, after `after_sk` when given.
+    pub async fn query_prefix<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        prefix: &str,
+        limit: i32,
+        after_sk: Option<&str>,
+        forward: bool,
+    ) -> Result<Page<T>, TableError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+            .scan_index_forward(forward)
+            .limit(limit);
+        if let Some(after) = after_sk {
+            query = query.set_exclusive_start_key(Some(key(pk, after)));
+        }
+        let out = query.send().await.map_err(dynamo)?;
+        let last_sk = out
+            .last_evaluated_key
+            .as_ref()
+            .and_then(|k| k.get("sk"))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        let items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_attrs)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items, last_sk })
+    }
+
+    /// Every item of a partition under a prefix, across pages.
+    pub async fn query_all<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        prefix: &str,
+    ) -> Result<Vec<T>, TableError> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .query_prefix::<T>(pk, prefix, 100, after.as_deref(), true)
+                .await?;
+            out.extend(page.items);
+            match page.last_sk {
+                Some(sk) => after = Some(sk),
+                None => return Ok(out),
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The users API on its own table in the emulator, through the real SDK.
+
+use kit::emulator::{create_service_table, shared, unique};
+use kit::http::{Request, Response, apigw_event};
+use serde_json::{Value, json};
+use users::api::handle;
+use users::store::Store;
+
+async fn setup() -> (aws_config::SdkConfig, String, Store) {
+    let conf = shared().sdk_config().await;
+    let table = unique("users");
+    create_service_table(&conf, &table).await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&conf), &table);
+    (conf, table, store)
+}
+
+fn request(user: &str, method: &str, body: Option<Value>, correlation: &str) -> Request {
+    let email = format!("{user}@example.com");
+    let claims = [("sub", user), ("email", email.as_str())];
+    let body = body.map(|b| b.to_string());
+    Request::from_apigw(&apigw_event(
+        &format!("{method} /users/me"),
+        "/users/me",
+        &[],
+        &[],
+        Some(&claims),
+        body.as_deref(),
+        correlation,
+    ))
+}
+
+fn body(r: &Response) -> &Value {
+    r.body.as_ref().expect("a JSON body")
+}
+
+#[tokio::test]
+async fn register_rename_read_and_delete_publish_the_user_lifecycle() {
+    let (conf, table, store) = setup().await;
+    let created = handle(
+        &store,
+        request("ada", "PUT", Some(json!({"display_name": "Ada"})), "req-1"),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    assert_eq!(body(&created)["email"], "ada@example.com");
+    assert_eq!(body(&created)["id"], "ada");
+
+    let renamed = handle(
+        &store,
+        request(
+            "ada",
+            "PUT",
+            Some(json!({"display_name": "Ada L."})),
+            "req-2",
+        ),
+    )
+    .await;
+    assert_eq!(renamed.status, 200);
+    assert_eq!(body(&renamed)["created_at"], body(&created)["created_at"]);
+
+    let got = handle(&store, request("ada", "GET", None, "req-3")).await;
+    assert_eq!(body(&got)["display_name"], "Ada L.");
+
+    assert_eq!(
+        handle(&store, request("ada", "DELETE", None, "req-4"))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        handle(&store, request("ada", "GET", None, "req-5"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        handle(&store, request("ada", "DELETE", None, "req-6"))
+            .await
+            .status,
+        404
+    );
+
+    // Registering again after deletion is a new registration.
+    let again = handle(
+        &store,
+        request("ada", "PUT", Some(json!({"display_name": "Ada"})), "req-7"),
+    )
+    .await;
+    assert_eq!(again.status, 201);
+
+    let published: Vec<(String, String)> = kit::emulator::read_stream(&conf, &table)
+        .await
+        .iter()
+        .flat_map(|r| users::publisher::events_for(r).unwrap())
+        .map(|e| (e.key.detail_type.to_owned(), e.correlation_id))
+        .collect();
+    let expected = [
+        ("UserRegistered", "req-1"),
+        ("UserProfileUpdated", "req-2"),
+        ("UserDeleted", "req-4"),
+        ("UserRegistered", "req-7"),
+    ];
+    assert_eq!(
+        published,
+        expected.map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn users_only_ever_see_themselves_and_bad_input_names_the_field() {
+    let (_, _, store) = setup().await;
+    handle(
+        &store,
+        request("ada", "PUT", Some(json!({"display_name": "Ada"})), "c"),
+    )
+    .await;
+    assert_eq!(
+        handle(&store, request("bob", "GET", None, "c"))
+            .await
+            .status,
+        404
+    );
+
+    for (b, status, field) in [
+        (Some(json!({"display_name": ""})), 422, "display_name"),
+        (
+            Some(json!({"display_name": "x".repeat(65)})),
+            422,
+            "display_name",
+        ),
+        (Some(json!({"display_name": 7})), 400, "display_name"),
+        (
+            Some(json!({"display_name": "A", "email": "evil@example.com"})),
+            400,
+            "email",
+        ),
+        (None, 400, "body"),
+    ] {
+        let r = handle(&store, request("ada", "PUT", b, "c")).await;
+        assert_eq!(r.status, status, "{r:?}");
+        assert_eq!(body(&r)["error"]["field"], field);
+    }
+    let no_email = Request::from_apigw(&apigw_event(
+        "PUT /users/me",
+        "/users/me",
+        &[],
+        &[],
+        Some(&[("sub", "carol")]),
+        Some(r#"{"display_name":"C"}"#),
+        "c",
+    ));
+    let r = handle(&store, no_email).await;
+    assert_eq!(
+        (r.status, &body(&r)["error"]["field"]),
+        (422, &json!("email"))
+    );
+}
