@@ -1,10 +1,18 @@
-//! Events this service consumes, decoded from what the bus delivers.
+//! Events this service consumes: decoded, then acted on exactly once.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::Utc;
 use events::todos::TodoCompletedV1;
 use events::users::{UserDeletedV1, UserRegisteredV1};
-use events::{ContractError, Envelope, Event, ReceivedKey, decode, received_key};
+use events::{ContractError, Envelope, Event, Metadata, ReceivedKey, decode, received_key};
+use kit::idempotency::{IdempotencyError, Processed};
+use kit::table::TableError;
 use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::{self, Draft};
+use crate::items::Notification;
+use crate::store::Store;
 
 #[derive(Debug)]
 pub enum Incoming {
@@ -31,5 +39,76 @@ pub fn decode_incoming(event: &EventBridgeEvent<Value>) -> Result<Incoming, Deco
         Ok(Incoming::UserDeleted(decode(event)?))
     } else {
         Err(DecodeError::NotConsumed(key))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Store(#[from] TableError),
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Handled {
+    Notified(Uuid),
+    Erased(usize),
+    Duplicate,
+}
+
+/// Handles one delivery from the bus. An error fails the invocation, so
+/// Lambda retries it and then dead-letters it with the error's message.
+pub async fn handle(
+    store: &Store,
+    processed: &Processed,
+    event: &EventBridgeEvent<Value>,
+) -> Result<Handled, HandleError> {
+    match decode_incoming(event)? {
+        Incoming::UserRegistered(e) => {
+            notify(store, processed, &e.metadata, domain::welcome(&e.data)).await
+        }
+        Incoming::TodoCompleted(e) => {
+            notify(store, processed, &e.metadata, domain::congratulate(&e.data)).await
+        }
+        Incoming::UserDeleted(e) => {
+            let _guard = span(&e.metadata).entered();
+            if processed.seen(e.metadata.event_id).await? {
+                return Ok(Handled::Duplicate);
+            }
+            let erased = store.erase(&e.data.user_id).await?;
+            processed.record(e.metadata.event_id).await?;
+            tracing::info!(erased, "erased the user's notifications");
+            Ok(Handled::Erased(erased))
+        }
+    }
+}
+
+fn span(meta: &Metadata) -> tracing::Span {
+    tracing::info_span!("event", correlation_id = %meta.correlation_id, event_id = %meta.event_id)
+}
+
+async fn notify(
+    store: &Store,
+    processed: &Processed,
+    meta: &Metadata,
+    draft: Draft,
+) -> Result<Handled, HandleError> {
+    let _guard = span(meta).entered();
+    let n = Notification::new(
+        Uuid::now_v7(),
+        draft,
+        meta.event_id,
+        Utc::now(),
+        &meta.correlation_id,
+    );
+    if store.add_once(&n, processed).await? {
+        tracing::info!(notification_id = %n.notification_id, "notification stored");
+        Ok(Handled::Notified(n.notification_id))
+    } else {
+        tracing::info!("duplicate delivery ignored");
+        Ok(Handled::Duplicate)
     }
 }

@@ -1,0 +1,24 @@
+//! Lambda: the notifications HTTP API.
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use kit::http::Request;
+use lambda_runtime::{LambdaEvent, service_fn};
+use notifications::store::Store;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    kit::logging::init();
+    let table = kit::config::var("TABLE_NAME")?;
+    let store = &Store::new(
+        aws_sdk_dynamodb::Client::new(&kit::config::aws().await),
+        table,
+    );
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+            let response =
+                notifications::api::handle(store, Request::from_apigw(&event.payload)).await;
+            Ok::<ApiGatewayV2httpResponse, lambda_runtime::Error>(response.into_apigw())
+        },
+    ))
+    .await
+}

@@ -1,0 +1,23 @@
+//! Lambda (async, from bus rules): welcome, congratulate, erase.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use kit::idempotency::Processed;
+use lambda_runtime::{LambdaEvent, service_fn};
+use notifications::store::Store;
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    kit::logging::init();
+    let table = kit::config::var("TABLE_NAME")?;
+    let client = aws_sdk_dynamodb::Client::new(&kit::config::aws().await);
+    let store = &Store::new(client.clone(), &table);
+    let processed = &Processed::new(client, &table, "notifications-consumer");
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
+            notifications::handlers::handle(store, processed, &event.payload).await?;
+            Ok::<(), lambda_runtime::Error>(())
+        },
+    ))
+    .await
+}

@@ -1,0 +1,18 @@
+//! Lambda: the notifications table's stream → the SNS delivery topic.
+
+use aws_lambda_events::dynamodb::Event;
+use aws_lambda_events::streams::DynamoDbEventResponse;
+use lambda_runtime::{LambdaEvent, service_fn};
+use notifications::delivery::{Delivery, deliver_records};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    kit::logging::init();
+    let topic = kit::config::var("DELIVERY_TOPIC_ARN")?;
+    let delivery = &Delivery::new(aws_sdk_sns::Client::new(&kit::config::aws().await), topic);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
+        let outcome = deliver_records(&event.payload.records, delivery).await;
+        Ok::<DynamoDbEventResponse, lambda_runtime::Error>(outcome.response())
+    }))
+    .await
+}

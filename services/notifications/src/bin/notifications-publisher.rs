@@ -1,0 +1,6 @@
+//! Lambda: the notifications table's stream → NotificationSent on the bus.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    kit::outbox::run(notifications::publisher::events_for).await
+}

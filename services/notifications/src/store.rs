@@ -1,0 +1,108 @@
+//! The notifications table. Only this module (through `kit::table`) and the
+//! idempotency records speak DynamoDB.
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use kit::idempotency::Processed;
+use kit::table::{Table, TableError, to_attrs};
+
+use crate::items::{Item, Notification, user_pk};
+
+#[derive(Clone)]
+pub struct Store {
+    table: Table,
+}
+
+impl Store {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            table: Table::new(client, table),
+        }
+    }
+
+    pub fn client(&self) -> &aws_sdk_dynamodb::Client {
+        self.table.client()
+    }
+
+    pub fn name(&self) -> &str {
+        self.table.name()
+    }
+
+    /// Stores the notification and the source event's processed record in
+    /// one transaction. `Ok(false)`: the event was processed before, and
+    /// nothing was written.
+    pub async fn add_once(
+        &self,
+        n: &Notification,
+        processed: &Processed,
+    ) -> Result<bool, TableError> {
+        let put = Put::builder()
+            .table_name(self.table.name())
+            .set_item(Some(to_attrs(&Item::Notification(n.clone()))))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| TableError::Dynamo(e.to_string()))?;
+        let result = self
+            .table
+            .client()
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(processed.marker(n.source_event_id))
+                    .build(),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => {
+                let duplicate = err.as_service_error().is_some_and(|e| match e {
+                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => c
+                        .cancellation_reasons()
+                        .iter()
+                        .any(|r| r.code() == Some("ConditionalCheckFailed")),
+                    _ => false,
+                });
+                if duplicate {
+                    Ok(false)
+                } else {
+                    Err(TableError::Dynamo(
+                        aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string(),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// A user's notifications, newest first (ids are UUID v7).
+    pub async fn newest(&self, user_id: &str, limit: i32) -> Result<Vec<Notification>, TableError> {
+        let page = self
+            .table
+            .query_prefix::<Item>(&user_pk(user_id), "NOTIF#", limit, None, false)
+            .await?;
+        Ok(page
+            .items
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Notification(n) => Some(n),
+                Item::Other => None,
+            })
+            .collect())
+    }
+
+    /// Deletes every notification of a user; idempotent.
+    pub async fn erase(&self, user_id: &str) -> Result<usize, TableError> {
+        let all = self
+            .table
+            .query_all::<Item>(&user_pk(user_id), "NOTIF#")
+            .await?;
+        let mut erased = 0;
+        for item in all {
+            if let Item::Notification(n) = item {
+                self.table.delete(&n.pk, &n.sk).await?;
+                erased += 1;
+            }
+        }
+        Ok(erased)
+    }
+}
