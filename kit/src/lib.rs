@@ -8,5 +8,6 @@ pub mod idempotency;
 pub mod logging;
 pub mod outbox;
 pub mod publisher;
+pub mod s3;
 pub mod stream;
 pub mod table;

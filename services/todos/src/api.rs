@@ -7,11 +7,20 @@ use kit::http::{Caller, Request, Response, parse_body};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::{self, NewTodo, Patch};
+use crate::domain::{self, NewAttachment, NewTodo, Patch};
 use crate::items::Tombstone;
+use crate::objects::Objects;
 use crate::store::Store;
 
-pub async fn handle(store: &Store, req: Request) -> Response {
+/// The adapters the API works with, built once per process.
+#[derive(Clone)]
+pub struct Todos {
+    pub store: Store,
+    pub objects: Objects,
+}
+
+pub async fn handle(app: &Todos, req: Request) -> Response {
+    let store = &app.store;
     let caller = match req.admit() {
         Ok(caller) => caller,
         Err(refused) => return refused,
@@ -22,7 +31,8 @@ pub async fn handle(store: &Store, req: Request) -> Response {
         "GET /todos" => list(store, &caller, &req).await,
         "GET /todos/{id}" => get(store, &caller, &req).await,
         "PATCH /todos/{id}" => patch(store, &caller, &req).await,
-        "DELETE /todos/{id}" => delete(store, &caller, &req).await,
+        "DELETE /todos/{id}" => delete(app, &caller, &req).await,
+        "POST /todos/{id}/attachments" => attach(app, &caller, &req).await,
         other => Err(Response::error(
             404,
             "no_route",
@@ -111,8 +121,8 @@ async fn patch(store: &Store, caller: &Caller, req: &Request) -> Result<Response
     Ok(Response::json(200, domain::view(&next)))
 }
 
-async fn delete(store: &Store, caller: &Caller, req: &Request) -> Result<Response, Response> {
-    let todo = owned(store, caller, req).await?;
+async fn delete(app: &Todos, caller: &Caller, req: &Request) -> Result<Response, Response> {
+    let todo = owned(&app.store, caller, req).await?;
     let tombstone = Tombstone::of(
         &todo,
         DeletionReason::UserRequest,
@@ -120,6 +130,45 @@ async fn delete(store: &Store, caller: &Caller, req: &Request) -> Result<Respons
         &req.correlation_id,
         None,
     );
-    store.delete(&todo, &tombstone).await?;
+    app.store.delete(&todo, &tombstone).await?;
+    // The todo is gone either way; an object left behind is logged, and
+    // the upload check deletes late arrivals whose todo is gone.
+    let keys: Vec<String> = todo
+        .attachments
+        .iter()
+        .map(|a| a.object_key.clone())
+        .collect();
+    if let Err(e) = app.objects.delete(&keys).await {
+        tracing::warn!(error = %e, "attachment objects not deleted");
+    }
     Ok(Response::no_content())
+}
+
+async fn attach(app: &Todos, caller: &Caller, req: &Request) -> Result<Response, Response> {
+    let new: NewAttachment = parse_body(req.body.as_deref())?;
+    let todo = owned(&app.store, caller, req).await?;
+    let new = new.validate(&todo)?;
+    let now = Utc::now();
+    let (next, attachment) = new.attach(&todo, Uuid::now_v7(), now, &req.correlation_id);
+    let (url, expires_at) = app
+        .objects
+        .upload_url(
+            &attachment.object_key,
+            &attachment.content_type,
+            attachment.size_bytes,
+            now,
+        )
+        .await
+        .map_err(|e| Response::internal(&e))?;
+    app.store.update(&todo, &next).await?;
+    Ok(Response::json(
+        201,
+        json!({
+            "attachment_id": attachment.attachment_id,
+            "upload_url": url,
+            "expires_at": expires_at,
+            "method": "PUT",
+            "headers": {"content-type": attachment.content_type},
+        }),
+    ))
 }

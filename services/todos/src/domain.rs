@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::items::Todo;
+use crate::items::{Attachment, AttachmentStatus, Todo};
 use kit::http::Invalid;
 
 pub const TITLE_MAX: usize = 200;
@@ -132,6 +132,174 @@ impl Patch {
     }
 }
 
+pub const ATTACHMENT_MAX_BYTES: u64 = 10 * 1024 * 1024;
+pub const ATTACHMENTS_PER_TODO: usize = 20;
+pub const FILE_NAME_MAX: usize = 255;
+/// Content types an attachment may have; anything else is refused up front
+/// and rejected if it is what actually lands.
+pub const ALLOWED_CONTENT_TYPES: &[&str] = &[
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "application/pdf",
+    "text/plain",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAttachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+impl NewAttachment {
+    pub fn validate(self, todo: &Todo) -> Result<Self, Invalid> {
+        let n = self.file_name.chars().count();
+        if n == 0
+            || n > FILE_NAME_MAX
+            || self.file_name.contains(['/', '\\'])
+            || self.file_name.chars().any(char::is_control)
+        {
+            return Err(Invalid::range(
+                "file_name",
+                format!(
+                    "must be 1 to {FILE_NAME_MAX} characters without slashes or control characters"
+                ),
+            ));
+        }
+        if !ALLOWED_CONTENT_TYPES.contains(&self.content_type.as_str()) {
+            return Err(Invalid::range(
+                "content_type",
+                format!("must be one of {}", ALLOWED_CONTENT_TYPES.join(", ")),
+            ));
+        }
+        if self.size == 0 || self.size > ATTACHMENT_MAX_BYTES {
+            return Err(Invalid::range(
+                "size",
+                format!("must be 1 to {ATTACHMENT_MAX_BYTES} bytes"),
+            ));
+        }
+        if todo.attachments.len() >= ATTACHMENTS_PER_TODO {
+            return Err(Invalid::range(
+                "attachments",
+                format!("a todo holds at most {ATTACHMENTS_PER_TODO} attachments"),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The todo with this attachment pending, and the attachment.
+    pub fn attach(
+        self,
+        todo: &Todo,
+        id: Uuid,
+        now: DateTime<Utc>,
+        correlation_id: &str,
+    ) -> (Todo, Attachment) {
+        let attachment = Attachment {
+            attachment_id: id,
+            file_name: self.file_name,
+            content_type: self.content_type,
+            size_bytes: self.size,
+            object_key: object_key(&todo.user_id, todo.todo_id, id),
+            status: AttachmentStatus::Pending,
+            reason: None,
+            updated_at: now,
+            correlation_id: correlation_id.into(),
+        };
+        let mut next = todo.clone();
+        next.attachments.push(attachment.clone());
+        next.updated_at = now;
+        (next, attachment)
+    }
+}
+
+/// Where an attachment's object lives: under its owner's prefix, so a
+/// presigned URL can only ever write there.
+pub fn object_key(user_id: &str, todo_id: Uuid, attachment_id: Uuid) -> String {
+    format!("users/{user_id}/todos/{todo_id}/{attachment_id}")
+}
+
+/// The owner, todo and attachment an object key names.
+pub fn parse_object_key(key: &str) -> Option<(String, Uuid, Uuid)> {
+    let mut parts = key.split('/');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some("users"), Some(user), Some("todos"), Some(todo), Some(attachment), None)
+            if !user.is_empty() =>
+        {
+            Some((
+                user.to_owned(),
+                todo.parse().ok()?,
+                attachment.parse().ok()?,
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The verdict on an uploaded object: ready, or rejected with a reason.
+pub fn check_upload(
+    declared: &Attachment,
+    actual_size: u64,
+    actual_type: Option<&str>,
+) -> Result<(), String> {
+    if actual_size > ATTACHMENT_MAX_BYTES {
+        return Err(format!(
+            "object is {actual_size} bytes, over the {ATTACHMENT_MAX_BYTES}-byte limit"
+        ));
+    }
+    if actual_size != declared.size_bytes {
+        return Err(format!(
+            "object is {actual_size} bytes, {} were declared",
+            declared.size_bytes
+        ));
+    }
+    match actual_type {
+        Some(t) if t == declared.content_type && ALLOWED_CONTENT_TYPES.contains(&t) => Ok(()),
+        other => Err(format!(
+            "object content type is {}, {} was declared",
+            other.unwrap_or("missing"),
+            declared.content_type
+        )),
+    }
+}
+
+/// The todo after an upload was checked; `None` when the attachment is
+/// unknown or already decided (a repeated notification).
+pub fn settle(
+    todo: &Todo,
+    attachment_id: Uuid,
+    verdict: Result<(), String>,
+    now: DateTime<Utc>,
+) -> Option<Todo> {
+    let mut next = todo.clone();
+    let a = next
+        .attachments
+        .iter_mut()
+        .find(|a| a.attachment_id == attachment_id)?;
+    if a.status != AttachmentStatus::Pending {
+        return None;
+    }
+    match verdict {
+        Ok(()) => a.status = AttachmentStatus::Ready,
+        Err(reason) => {
+            a.status = AttachmentStatus::Rejected;
+            a.reason = Some(reason);
+        }
+    }
+    a.updated_at = now;
+    next.updated_at = now;
+    Some(next)
+}
+
 /// The JSON a client sees for a todo.
 pub fn view(todo: &Todo) -> Value {
     serde_json::json!({
@@ -205,6 +373,85 @@ mod tests {
         }
         .apply(&again, later, "c4");
         assert_eq!(reopened.completed_at, None);
+    }
+
+    fn attachment(size: u64, content_type: &str) -> NewAttachment {
+        NewAttachment {
+            file_name: "a.png".into(),
+            content_type: content_type.into(),
+            size,
+        }
+    }
+
+    #[test]
+    fn an_attachment_request_is_bounded_and_typed() {
+        let todo = NewTodo {
+            title: "a".into(),
+            description: None,
+            due_date: None,
+        }
+        .into_todo(Uuid::nil(), "u", now(), "c");
+        assert!(attachment(10, "image/png").validate(&todo).is_ok());
+        assert!(
+            attachment(ATTACHMENT_MAX_BYTES, "application/pdf")
+                .validate(&todo)
+                .is_ok()
+        );
+        assert_eq!(
+            attachment(ATTACHMENT_MAX_BYTES + 1, "image/png")
+                .validate(&todo)
+                .unwrap_err()
+                .field,
+            "size"
+        );
+        assert_eq!(
+            attachment(0, "image/png")
+                .validate(&todo)
+                .unwrap_err()
+                .field,
+            "size"
+        );
+        assert_eq!(
+            attachment(1, "application/x-msdownload")
+                .validate(&todo)
+                .unwrap_err()
+                .field,
+            "content_type"
+        );
+        let sneaky = NewAttachment {
+            file_name: "../etc/passwd".into(),
+            ..attachment(1, "text/plain")
+        };
+        assert_eq!(sneaky.validate(&todo).unwrap_err().field, "file_name");
+    }
+
+    #[test]
+    fn an_upload_is_ready_only_as_declared_and_settles_once() {
+        let todo = NewTodo {
+            title: "a".into(),
+            description: None,
+            due_date: None,
+        }
+        .into_todo(Uuid::nil(), "u", now(), "c");
+        let (with, a) = attachment(10, "image/png").attach(&todo, Uuid::from_u128(3), now(), "c");
+        assert_eq!(
+            parse_object_key(&a.object_key),
+            Some(("u".into(), Uuid::nil(), Uuid::from_u128(3)))
+        );
+        assert!(check_upload(&a, 10, Some("image/png")).is_ok());
+        assert!(
+            check_upload(&a, 11, Some("image/png"))
+                .unwrap_err()
+                .contains("declared")
+        );
+        assert!(check_upload(&a, 10, Some("text/html")).is_err());
+        assert!(check_upload(&a, 10, None).is_err());
+        let ready = settle(&with, a.attachment_id, Ok(()), now()).unwrap();
+        assert_eq!(ready.attachments[0].status, AttachmentStatus::Ready);
+        assert!(settle(&ready, a.attachment_id, Err("late".into()), now()).is_none());
+        assert!(settle(&with, Uuid::from_u128(99), Ok(()), now()).is_none());
+        assert_eq!(parse_object_key("users/u/todos/not-a-uuid/x"), None);
+        assert_eq!(parse_object_key("elsewhere/u/todos/x/y"), None);
     }
 
     #[test]

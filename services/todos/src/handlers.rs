@@ -6,8 +6,10 @@ use events::todos::DeletionReason;
 use events::users::UserDeletedV1;
 use kit::idempotency::{IdempotencyError, Processed};
 
+use crate::api::Todos;
 use crate::items::Tombstone;
-use crate::store::{Store, StoreError};
+use crate::objects::ObjectsError;
+use crate::store::StoreError;
 use events::{ContractError, Envelope, Event, ReceivedKey, decode, received_key};
 use serde_json::Value;
 
@@ -40,6 +42,8 @@ pub enum HandleError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
+    #[error(transparent)]
+    Objects(#[from] ObjectsError),
 }
 
 /// What handling one delivery did.
@@ -52,7 +56,7 @@ pub enum Handled {
 /// Handles one delivery from the bus. An error fails the invocation, so
 /// Lambda retries it and then dead-letters it with the error's message.
 pub async fn handle(
-    store: &Store,
+    app: &Todos,
     processed: &Processed,
     event: &EventBridgeEvent<Value>,
 ) -> Result<Handled, HandleError> {
@@ -67,6 +71,7 @@ pub async fn handle(
             }
             // Deletes are idempotent, so a crash part-way is finished by the
             // retry; the event is recorded only once all are gone.
+            let store = &app.store;
             let todos = store.all_for_user(&deleted.data.user_id).await?;
             for todo in &todos {
                 let tombstone = Tombstone::of(
@@ -80,6 +85,12 @@ pub async fn handle(
                     Ok(()) | Err(StoreError::NotFound) => {}
                     Err(e) => return Err(e.into()),
                 }
+                let keys: Vec<String> = todo
+                    .attachments
+                    .iter()
+                    .map(|a| a.object_key.clone())
+                    .collect();
+                app.objects.delete(&keys).await?;
             }
             processed.record(meta.event_id).await?;
             tracing::info!(todos = todos.len(), "erased the user's todos");

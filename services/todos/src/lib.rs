@@ -9,5 +9,7 @@ pub mod contract;
 pub mod domain;
 pub mod handlers;
 pub mod items;
+pub mod objects;
 pub mod publisher;
 pub mod store;
+pub mod uploads;

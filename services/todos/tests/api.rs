@@ -4,14 +4,26 @@
 use kit::emulator::{create_service_table, shared, unique};
 use kit::http::{Request, Response, apigw_event};
 use serde_json::{Value, json};
-use todos::api::handle;
+use todos::api::{Todos, handle};
+use todos::objects::Objects;
 use todos::store::Store;
 
-async fn store() -> Store {
+async fn store() -> Todos {
     let conf = shared().sdk_config().await;
     let table = unique("todos");
     create_service_table(&conf, &table).await;
-    Store::new(aws_sdk_dynamodb::Client::new(&conf), table)
+    app(&conf, &table).await
+}
+
+/// The API's adapters on a fresh table and bucket.
+pub async fn app(conf: &aws_config::SdkConfig, table: &str) -> Todos {
+    let s3 = todos::objects::client(conf);
+    let bucket = unique("attachments");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    Todos {
+        store: Store::new(aws_sdk_dynamodb::Client::new(conf), table),
+        objects: Objects::new(s3, bucket),
+    }
 }
 
 /// A request as API Gateway delivers it after the JWT authorizer.
@@ -281,7 +293,7 @@ async fn writes_reach_the_stream_as_the_publisher_expects() {
     let conf = shared().sdk_config().await;
     let table = unique("todos");
     create_service_table(&conf, &table).await;
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&conf), &table);
+    let store = app(&conf, &table).await;
     let created = handle(
         &store,
         request(

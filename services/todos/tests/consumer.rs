@@ -8,7 +8,9 @@ use events::{Envelope, Event};
 use kit::emulator::{create_service_table, shared, unique};
 use kit::idempotency::Processed;
 use serde_json::Value;
+use todos::api::Todos;
 use todos::handlers::{HandleError, Handled, handle};
+use todos::objects::Objects;
 use todos::store::Store;
 use uuid::Uuid;
 
@@ -37,8 +39,33 @@ async fn a_deleted_users_todos_are_erased_once_and_others_kept() {
     let table = unique("todos");
     create_service_table(&conf, &table).await;
     let client = aws_sdk_dynamodb::Client::new(&conf);
-    let store = Store::new(client.clone(), &table);
+    let s3 = todos::objects::client(&conf);
+    let bucket = unique("attachments");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let app = Todos {
+        store: Store::new(client.clone(), &table),
+        objects: Objects::new(s3.clone(), &bucket),
+    };
+    let store = &app.store;
     let processed = Processed::new(client, &table, "todos-on-user-deleted");
+    // One of ada's todos has an uploaded attachment whose object must go too.
+    let mut with_file =
+        todos::items::Todo::new(Uuid::now_v7(), "ada", "with file", Utc::now(), "c");
+    let (next, a) = todos::domain::NewAttachment {
+        file_name: "a.txt".into(),
+        content_type: "text/plain".into(),
+        size: 2,
+    }
+    .attach(&with_file, Uuid::now_v7(), Utc::now(), "c");
+    with_file = next;
+    store.create(&with_file).await.unwrap();
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&a.object_key)
+        .body(b"hi".to_vec().into())
+        .send()
+        .await
+        .unwrap();
     for (user, n) in [("ada", 3), ("bob", 1)] {
         for i in 0..n {
             let t =
@@ -47,14 +74,16 @@ async fn a_deleted_users_todos_are_erased_once_and_others_kept() {
         }
     }
     let event_id = Uuid::new_v4();
-    let first = handle(&store, &processed, &delivered("ada", event_id))
+    let first = handle(&app, &processed, &delivered("ada", event_id))
         .await
         .unwrap();
-    assert_eq!(first, Handled::Erased { todos: 3 });
+    assert_eq!(first, Handled::Erased { todos: 4 });
+    let left = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
+    assert_eq!(left.key_count(), Some(0), "attachment objects erased");
     assert!(store.all_for_user("ada").await.unwrap().is_empty());
     assert_eq!(store.all_for_user("bob").await.unwrap().len(), 1);
 
-    let again = handle(&store, &processed, &delivered("ada", event_id))
+    let again = handle(&app, &processed, &delivered("ada", event_id))
         .await
         .unwrap();
     assert_eq!(again, Handled::Duplicate);
@@ -65,7 +94,7 @@ async fn a_deleted_users_todos_are_erased_once_and_others_kept() {
         .flat_map(|r| todos::publisher::events_for(r).unwrap())
         .filter(|e| e.key.detail_type == "TodoDeleted")
         .collect();
-    assert_eq!(deleted.len(), 3);
+    assert_eq!(deleted.len(), 4);
     for e in &deleted {
         assert_eq!(e.correlation_id, "req-del");
         assert!(
@@ -82,20 +111,23 @@ async fn a_malformed_event_fails_loudly_naming_the_field() {
     let table = unique("todos");
     create_service_table(&conf, &table).await;
     let client = aws_sdk_dynamodb::Client::new(&conf);
-    let store = Store::new(client.clone(), &table);
+    let app = Todos {
+        store: Store::new(client.clone(), &table),
+        objects: Objects::new(todos::objects::client(&conf), "unused"),
+    };
     let processed = Processed::new(client, &table, "todos-on-user-deleted");
     let mut event = delivered("ada", Uuid::new_v4());
     event.detail["data"]
         .as_object_mut()
         .unwrap()
         .remove("user_id");
-    let err = handle(&store, &processed, &event).await.unwrap_err();
+    let err = handle(&app, &processed, &event).await.unwrap_err();
     assert!(matches!(err, HandleError::Decode(_)));
     assert!(err.to_string().contains("user_id"), "{err}");
     let mut unknown = delivered("ada", Uuid::new_v4());
     unknown.detail_type = "UserExploded".into();
     assert!(
-        handle(&store, &processed, &unknown)
+        handle(&app, &processed, &unknown)
             .await
             .unwrap_err()
             .to_string()

@@ -3,23 +3,25 @@
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use kit::http::Request;
 use lambda_runtime::{LambdaEvent, service_fn};
-use todos::api::handle;
+use todos::api::{Todos, handle};
+use todos::objects::Objects;
 use todos::store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     kit::logging::init();
     let table = kit::config::var("TABLE_NAME")?;
-    let store = Store::new(
-        aws_sdk_dynamodb::Client::new(&kit::config::aws().await),
-        table,
-    );
-    lambda_runtime::run(service_fn(|event: LambdaEvent<ApiGatewayV2httpRequest>| {
-        let store = store.clone();
-        async move {
-            let response = handle(&store, Request::from_apigw(&event.payload)).await;
+    let bucket = kit::config::var("BUCKET_NAME")?;
+    let conf = kit::config::aws().await;
+    let app = &Todos {
+        store: Store::new(aws_sdk_dynamodb::Client::new(&conf), table),
+        objects: Objects::new(todos::objects::client(&conf), bucket),
+    };
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+            let response = handle(app, Request::from_apigw(&event.payload)).await;
             Ok::<ApiGatewayV2httpResponse, lambda_runtime::Error>(response.into_apigw())
-        }
-    }))
+        },
+    ))
     .await
 }

@@ -1,22 +1,29 @@
-//! Lambda (async, from a bus rule): erase a deleted user's todos.
+//! Lambda (async, from a bus rule): erase a deleted user's todos and
+//! their attachment objects.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use kit::idempotency::Processed;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
+use todos::api::Todos;
+use todos::objects::Objects;
 use todos::store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     kit::logging::init();
     let table = kit::config::var("TABLE_NAME")?;
-    let client = aws_sdk_dynamodb::Client::new(&kit::config::aws().await);
-    let store = Store::new(client.clone(), &table);
-    let processed = Processed::new(client, &table, "todos-on-user-deleted");
-    let (store, processed) = (&store, &processed);
+    let bucket = kit::config::var("BUCKET_NAME")?;
+    let conf = kit::config::aws().await;
+    let client = aws_sdk_dynamodb::Client::new(&conf);
+    let app = &Todos {
+        store: Store::new(client.clone(), &table),
+        objects: Objects::new(todos::objects::client(&conf), bucket),
+    };
+    let processed = &Processed::new(client, &table, "todos-on-user-deleted");
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
-            todos::handlers::handle(store, processed, &event.payload).await?;
+            todos::handlers::handle(app, processed, &event.payload).await?;
             Ok::<(), lambda_runtime::Error>(())
         },
     ))
