@@ -1,4 +1,5 @@
-"""Translate a SAM template to plain CloudFormation, offline.
+"""Translate a SAM template to plain CloudFormation, offline; a template
+without a Transform comes back as JSON unchanged.
 
 Usage: sam_translate.py TEMPLATE [OUT]. Prints (or writes) the CloudFormation
 JSON. No credentials and no network: managed policies are resolved from a
@@ -32,7 +33,10 @@ def main():
             uri = props.get("CodeUri")
             if isinstance(uri, str) and not uri.startswith("s3://"):
                 props["CodeUri"] = f"s3://local-build/{name}.zip"
-    translated = transform(template, {}, OfflinePolicies())
+    if "Transform" in template:
+        translated = transform(template, {}, OfflinePolicies())
+    else:
+        translated = template
     text = json.dumps(translated, indent=2, sort_keys=True)
     if len(sys.argv) > 2:
         with open(sys.argv[2], "w", encoding="utf-8") as f:

@@ -1,0 +1,29 @@
+//! The local cloud. It deploys the same templates that ship to AWS into the
+//! emulator, after adapting them in one explicit, tested place
+//! ([`adapt`]), and provides itself what the emulator lacks.
+
+pub mod adapt;
+pub mod deploy;
+pub mod template;
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root (the local cloud runs from the repository).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("devstack lives in the workspace")
+        .to_path_buf()
+}
+
+/// The stacks, in deploy order: the platform first, then each service.
+pub const PLATFORM: &str = "platform";
+pub const SERVICES: &[&str] = &["users", "todos", "notifications"];
+
+pub fn template_path(stack: &str) -> PathBuf {
+    if stack == PLATFORM {
+        root().join("infra/template.yaml")
+    } else {
+        root().join("services").join(stack).join("template.yaml")
+    }
+}
