@@ -3,8 +3,16 @@
 //! ([`adapt`]), and provides itself what the emulator lacks.
 
 pub mod adapt;
+pub mod cloud;
+pub mod cognito;
 pub mod deploy;
+pub mod gateway;
+pub mod invoke;
+pub mod lambda_api;
+pub mod runtime;
+pub mod sources;
 pub mod template;
+pub mod walkthrough;
 
 use std::path::{Path, PathBuf};
 

@@ -10,7 +10,7 @@ pub fn init() {
         .json()
         .with_env_filter(filter)
         .with_current_span(true)
-        .with_span_list(false)
+        .with_span_list(true)
         .with_target(false)
         .without_time() // Lambda stamps every log line itself.
         .try_init();

@@ -2,6 +2,7 @@
 
 use kit::http::{Request, Response};
 use serde_json::json;
+use tracing::Instrument;
 
 use crate::store::Store;
 
@@ -12,23 +13,27 @@ pub async fn handle(store: &Store, req: Request) -> Response {
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
-    let _guard = req.span().entered();
-    match req.route_key.as_str() {
-        "GET /notifications" => match store.newest(&caller.user_id, PAGE).await {
-            Ok(items) => Response::json(
-                200,
-                json!({
-                    "items": items.iter().map(|n| json!({
-                        "id": n.notification_id,
-                        "kind": n.notification_kind,
-                        "message": n.message,
-                        "created_at": n.created_at,
-                        "source_event_id": n.source_event_id,
-                    })).collect::<Vec<_>>()
-                }),
-            ),
-            Err(e) => e.into(),
-        },
-        other => Response::error(404, "no_route", format!("no route {other}"), None),
+    let span = req.span();
+    async {
+        match req.route_key.as_str() {
+            "GET /notifications" => match store.newest(&caller.user_id, PAGE).await {
+                Ok(items) => Response::json(
+                    200,
+                    json!({
+                        "items": items.iter().map(|n| json!({
+                            "id": n.notification_id,
+                            "kind": n.notification_kind,
+                            "message": n.message,
+                            "created_at": n.created_at,
+                            "source_event_id": n.source_event_id,
+                        })).collect::<Vec<_>>()
+                    }),
+                ),
+                Err(e) => e.into(),
+            },
+            other => Response::error(404, "no_route", format!("no route {other}"), None),
+        }
     }
+    .instrument(span)
+    .await
 }

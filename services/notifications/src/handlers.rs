@@ -8,6 +8,7 @@ use events::{ContractError, Envelope, Event, Metadata, ReceivedKey, decode, rece
 use kit::idempotency::{IdempotencyError, Processed};
 use kit::table::TableError;
 use serde_json::Value;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::domain::{self, Draft};
@@ -74,14 +75,17 @@ pub async fn handle(
             notify(store, processed, &e.metadata, domain::congratulate(&e.data)).await
         }
         Incoming::UserDeleted(e) => {
-            let _guard = span(&e.metadata).entered();
-            if processed.seen(e.metadata.event_id).await? {
-                return Ok(Handled::Duplicate);
+            async {
+                if processed.seen(e.metadata.event_id).await? {
+                    return Ok(Handled::Duplicate);
+                }
+                let erased = store.erase(&e.data.user_id).await?;
+                processed.record(e.metadata.event_id).await?;
+                tracing::info!(erased, "erased the user's notifications");
+                Ok(Handled::Erased(erased))
             }
-            let erased = store.erase(&e.data.user_id).await?;
-            processed.record(e.metadata.event_id).await?;
-            tracing::info!(erased, "erased the user's notifications");
-            Ok(Handled::Erased(erased))
+            .instrument(span(&e.metadata))
+            .await
         }
     }
 }
@@ -96,7 +100,17 @@ async fn notify(
     meta: &Metadata,
     draft: Draft,
 ) -> Result<Handled, HandleError> {
-    let _guard = span(meta).entered();
+    notify_once(store, processed, meta, draft)
+        .instrument(span(meta))
+        .await
+}
+
+async fn notify_once(
+    store: &Store,
+    processed: &Processed,
+    meta: &Metadata,
+    draft: Draft,
+) -> Result<Handled, HandleError> {
     let n = Notification::new(
         Uuid::now_v7(),
         draft,

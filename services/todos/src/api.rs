@@ -5,6 +5,7 @@ use chrono::Utc;
 use events::todos::DeletionReason;
 use kit::http::{Caller, Request, Response, parse_body};
 use serde_json::json;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::domain::{self, NewAttachment, NewTodo, Patch};
@@ -25,21 +26,25 @@ pub async fn handle(app: &Todos, req: Request) -> Response {
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
-    let _guard = req.span().entered();
-    let result = match req.route_key.as_str() {
-        "POST /todos" => create(store, &caller, &req).await,
-        "GET /todos" => list(store, &caller, &req).await,
-        "GET /todos/{id}" => get(store, &caller, &req).await,
-        "PATCH /todos/{id}" => patch(store, &caller, &req).await,
-        "DELETE /todos/{id}" => delete(app, &caller, &req).await,
-        "POST /todos/{id}/attachments" => attach(app, &caller, &req).await,
-        other => Err(Response::error(
-            404,
-            "no_route",
-            format!("no route {other}"),
-            None,
-        )),
-    };
+    let span = req.span();
+    let result = Box::pin(async {
+        match req.route_key.as_str() {
+            "POST /todos" => create(store, &caller, &req).await,
+            "GET /todos" => list(store, &caller, &req).await,
+            "GET /todos/{id}" => get(store, &caller, &req).await,
+            "PATCH /todos/{id}" => patch(store, &caller, &req).await,
+            "DELETE /todos/{id}" => delete(app, &caller, &req).await,
+            "POST /todos/{id}/attachments" => attach(app, &caller, &req).await,
+            other => Err(Response::error(
+                404,
+                "no_route",
+                format!("no route {other}"),
+                None,
+            )),
+        }
+    })
+    .instrument(span)
+    .await;
     result.unwrap_or_else(|e| e)
 }
 

@@ -12,6 +12,7 @@ use crate::objects::ObjectsError;
 use crate::store::StoreError;
 use events::{ContractError, Envelope, Event, ReceivedKey, decode, received_key};
 use serde_json::Value;
+use tracing::Instrument;
 
 #[derive(Debug)]
 pub enum Incoming {
@@ -64,7 +65,19 @@ pub async fn handle(
         Incoming::UserDeleted(deleted) => {
             let meta = &deleted.metadata;
             let span = tracing::info_span!("event", correlation_id = %meta.correlation_id, event_id = %meta.event_id);
-            let _guard = span.enter();
+            erase(app, processed, &deleted).instrument(span).await
+        }
+    }
+}
+
+async fn erase(
+    app: &Todos,
+    processed: &Processed,
+    deleted: &Envelope<UserDeletedV1>,
+) -> Result<Handled, HandleError> {
+    let meta = &deleted.metadata;
+    {
+        {
             if processed.seen(meta.event_id).await? {
                 tracing::info!("duplicate delivery ignored");
                 return Ok(Handled::Duplicate);

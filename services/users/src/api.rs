@@ -2,6 +2,7 @@
 
 use chrono::Utc;
 use kit::http::{Caller, Invalid, Request, Response, parse_body};
+use tracing::Instrument;
 
 use crate::domain::{self, ProfileInput};
 use crate::items::Tombstone;
@@ -12,18 +13,22 @@ pub async fn handle(store: &Store, req: Request) -> Response {
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
-    let _guard = req.span().entered();
-    let result = match req.route_key.as_str() {
-        "PUT /users/me" => put(store, &caller, &req).await,
-        "GET /users/me" => get(store, &caller).await,
-        "DELETE /users/me" => delete(store, &caller, &req).await,
-        other => Err(Response::error(
-            404,
-            "no_route",
-            format!("no route {other}"),
-            None,
-        )),
-    };
+    let span = req.span();
+    let result = Box::pin(async {
+        match req.route_key.as_str() {
+            "PUT /users/me" => put(store, &caller, &req).await,
+            "GET /users/me" => get(store, &caller).await,
+            "DELETE /users/me" => delete(store, &caller, &req).await,
+            other => Err(Response::error(
+                404,
+                "no_route",
+                format!("no route {other}"),
+                None,
+            )),
+        }
+    })
+    .instrument(span)
+    .await;
     result.unwrap_or_else(|e| e)
 }
 

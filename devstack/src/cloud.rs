@@ -1,0 +1,301 @@
+//! Bringing the whole system up: emulator, stacks, functions, event
+//! sources, gateway, Lambda API, endpoints file.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use aws_config::SdkConfig;
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use serde::Serialize;
+
+use crate::adapt::{Plan, adapt};
+use crate::deploy::{Deployed, apply, create_stack};
+use crate::gateway::{Authorizer, Gateway, RouteTarget};
+use crate::invoke::AsyncFunction;
+use crate::runtime::{Function, Spec};
+use crate::sources::{StreamPoller, TapKind, poll_tap};
+use crate::{PLATFORM, SERVICES, cognito, template_path};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Use this emulator instead of starting one.
+    pub endpoint_url: Option<String>,
+    /// Gateway port; 0 picks a free one.
+    pub port: u16,
+    /// Lambda Invoke API port; 0 picks a free one.
+    pub lambda_port: u16,
+    /// Where the function binaries are (`target/debug` by default).
+    pub bin_dir: PathBuf,
+    /// Delay between async retries and stream retries.
+    pub retry_delay: Duration,
+    /// Extra environment for every function, e.g. `RUST_LOG`.
+    pub function_env: Vec<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            endpoint_url: None,
+            port: 0,
+            lambda_port: 0,
+            bin_dir: crate::root().join("target/debug"),
+            retry_delay: Duration::from_millis(100),
+            function_env: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServiceEndpoints {
+    pub stack: String,
+    pub table: String,
+    pub dlq_topic_arn: String,
+    pub dlq_queue_url: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, String>,
+    /// Logical id → physical function name.
+    pub functions: BTreeMap<String, String>,
+}
+
+/// The machine-readable description of a running local cloud.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Endpoints {
+    pub api_base_url: String,
+    pub emulator_url: String,
+    pub lambda_endpoint: String,
+    pub region: String,
+    pub user_pool_id: String,
+    pub client_id: String,
+    pub issuer: String,
+    pub jwks_url: String,
+    pub bus_name: String,
+    pub services: BTreeMap<String, ServiceEndpoints>,
+}
+
+pub struct Running {
+    pub endpoints: Endpoints,
+    pub functions: BTreeMap<String, Function>,
+    pub asyncs: BTreeMap<String, Arc<AsyncFunction>>,
+    pub conf: SdkConfig,
+    pub pool: cognito::Pool,
+    pub started_in: Duration,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+async fn function_env(conf: &SdkConfig, physical: &str) -> Result<Vec<(String, String)>> {
+    let lambda = aws_sdk_lambda::Client::new(conf);
+    let config = lambda
+        .get_function_configuration()
+        .function_name(physical)
+        .send()
+        .await
+        .with_context(|| format!("reading the configuration of {physical}"))?;
+    Ok(config
+        .environment()
+        .and_then(|e| e.variables())
+        .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default())
+}
+
+pub async fn start(options: Options) -> Result<Running> {
+    let started = Instant::now();
+    let emulator = match &options.endpoint_url {
+        Some(url) => kit::emulator::Emulator { url: url.clone() },
+        None => kit::emulator::start().map_err(anyhow::Error::msg)?,
+    };
+    let conf = emulator.sdk_config().await;
+    tracing::info!(target: "trail", url = %emulator.url, "emulator ready");
+
+    let platform = crate::template::load(&template_path(PLATFORM))?;
+    let (adapted, platform_plan) = adapt(PLATFORM, &platform)?;
+    let platform_deployed = create_stack(&conf, PLATFORM, &adapted, &[]).await?;
+    let pool_plan = platform_plan
+        .user_pools
+        .first()
+        .context("the platform has no user pool")?;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&conf);
+    let pool = cognito::create(
+        &cognito,
+        &emulator.url,
+        &format!("{PLATFORM}-{}", pool_plan.pool),
+    )
+    .await?;
+    let bus_name = platform_deployed
+        .outputs
+        .get("BusName")
+        .cloned()
+        .unwrap_or_default();
+
+    let mut stacks: Vec<(String, Plan, Deployed)> = Vec::new();
+    for service in SERVICES {
+        let template = crate::template::load(&template_path(service))?;
+        let (adapted, plan) = adapt(service, &template)?;
+        let deployed = create_stack(&conf, service, &adapted, &[]).await?;
+        apply(&conf, &plan, &deployed).await?;
+        tracing::info!(target: "trail", stack = %service, functions = plan.functions.len(), "deployed");
+        stacks.push((service.to_string(), plan, deployed));
+    }
+
+    let sns = aws_sdk_sns::Client::new(&conf);
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let mut functions = BTreeMap::new();
+    let mut asyncs = BTreeMap::new();
+    let mut tasks = Vec::new();
+    let mut endpoints = Endpoints {
+        emulator_url: emulator.url.clone(),
+        region: kit::emulator::REGION.into(),
+        user_pool_id: pool.user_pool_id.clone(),
+        client_id: pool.client_id.clone(),
+        issuer: pool.issuer.clone(),
+        jwks_url: pool.jwks_url.clone(),
+        bus_name,
+        ..Endpoints::default()
+    };
+    let mut routes = Vec::new();
+    for (service, plan, deployed) in &stacks {
+        let mut svc = ServiceEndpoints {
+            stack: service.clone(),
+            table: deployed.physical("Table")?.to_owned(),
+            dlq_topic_arn: deployed.physical("DeadLetterTopic")?.to_owned(),
+            dlq_queue_url: deployed.physical("DeadLetterQueue")?.to_owned(),
+            outputs: deployed.outputs.clone(),
+            functions: BTreeMap::new(),
+        };
+        for f in &plan.functions {
+            let physical = deployed.physical(&f.logical_id)?.to_owned();
+            let mut env = function_env(&conf, &physical).await?;
+            env.extend([
+                ("AWS_ENDPOINT_URL".to_owned(), emulator.url.clone()),
+                ("AWS_REGION".to_owned(), kit::emulator::REGION.to_owned()),
+                (
+                    "AWS_DEFAULT_REGION".to_owned(),
+                    kit::emulator::REGION.to_owned(),
+                ),
+                ("AWS_ACCESS_KEY_ID".to_owned(), "test".to_owned()),
+                ("AWS_SECRET_ACCESS_KEY".to_owned(), "test".to_owned()),
+            ]);
+            env.extend(options.function_env.iter().cloned());
+            let name = format!("{service}/{}", f.logical_id);
+            let function = Function::start(Spec {
+                name: name.clone(),
+                arn: format!(
+                    "arn:aws:lambda:{}:123456789012:function:{physical}",
+                    kit::emulator::REGION
+                ),
+                physical_name: physical.clone(),
+                binary: options.bin_dir.join(&f.binary),
+                env,
+                timeout: Duration::from_secs(f.timeout_seconds),
+            })
+            .await?;
+            let dlq = match &f.dead_letter_topic {
+                Some(topic) => Some(deployed.physical(topic)?.to_owned()),
+                None => None,
+            };
+            asyncs.insert(
+                name.clone(),
+                Arc::new(AsyncFunction {
+                    function: function.clone(),
+                    dead_letter_topic: dlq,
+                    max_retries: f.max_retries,
+                    retry_delay: options.retry_delay,
+                    sns: sns.clone(),
+                }),
+            );
+            svc.functions.insert(f.logical_id.clone(), physical);
+            functions.insert(name, function);
+        }
+        for r in &plan.routes {
+            routes.push(RouteTarget::new(
+                &r.route_key,
+                functions[&format!("{service}/{}", r.function)].clone(),
+            ));
+        }
+        for tap in &plan.rules {
+            let target = asyncs[&format!("{service}/{}", tap.function)].clone();
+            let url = deployed.physical(&tap.tap_queue)?.to_owned();
+            tasks.push(tokio::spawn(poll_tap(
+                sqs.clone(),
+                url,
+                TapKind::Rule,
+                target,
+            )));
+        }
+        for tap in &plan.uploads {
+            let target = asyncs[&format!("{service}/{}", tap.function)].clone();
+            let url = deployed.physical(&tap.tap_queue)?.to_owned();
+            tasks.push(tokio::spawn(poll_tap(
+                sqs.clone(),
+                url,
+                TapKind::Upload,
+                target,
+            )));
+        }
+        for s in &plan.streams {
+            let poller = StreamPoller {
+                function: functions[&format!("{service}/{}", s.function)].clone(),
+                table: deployed.physical(&s.table)?.to_owned(),
+                batch_size: s.batch_size,
+                bisect_on_error: s.bisect_on_error,
+                max_retries: s.max_retries,
+                on_failure_topic: match &s.on_failure_topic {
+                    Some(t) => Some(deployed.physical(t)?.to_owned()),
+                    None => None,
+                },
+                starting_position: if s.starting_position == "LATEST" {
+                    ShardIteratorType::Latest
+                } else {
+                    ShardIteratorType::TrimHorizon
+                },
+                report_batch_item_failures: s.report_batch_item_failures,
+                streams: aws_sdk_dynamodbstreams::Client::new(&conf),
+                ddb: aws_sdk_dynamodb::Client::new(&conf),
+                sns: sns.clone(),
+                retry_delay: options.retry_delay,
+            };
+            tasks.push(tokio::spawn(poller.run()));
+        }
+        endpoints.services.insert(service.clone(), svc);
+    }
+
+    let gateway = Arc::new(Gateway {
+        routes,
+        authorizer: Authorizer::new(
+            pool.issuer.clone(),
+            pool.client_id.clone(),
+            pool.jwks_url.clone(),
+        ),
+    });
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
+    endpoints.api_base_url = format!("http://{}", listener.local_addr()?);
+    tasks.push(tokio::spawn(async move {
+        let _ = axum::serve(listener, crate::gateway::router(gateway)).await;
+    }));
+    let lambda_listener = tokio::net::TcpListener::bind(("127.0.0.1", options.lambda_port)).await?;
+    endpoints.lambda_endpoint = format!("http://{}", lambda_listener.local_addr()?);
+    let lambda_api = crate::lambda_api::router(functions.clone(), asyncs.clone());
+    tasks.push(tokio::spawn(async move {
+        let _ = axum::serve(lambda_listener, lambda_api).await;
+    }));
+
+    Ok(Running {
+        endpoints,
+        functions,
+        asyncs,
+        conf,
+        pool,
+        started_in: started.elapsed(),
+        tasks,
+    })
+}

@@ -1,0 +1,287 @@
+//! The local API Gateway: one port for every service's routes. It checks
+//! the bearer JWT as an HTTP API JWT authorizer does (signature against the
+//! pool's JWKS, issuer, audience or client_id, expiry) and sends payload
+//! 2.0 events to the route's function.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use serde_json::{Map, Value, json};
+use tokio::sync::RwLock;
+
+use crate::runtime::Function;
+
+pub struct RouteTarget {
+    pub route_key: String,
+    pub method: String,
+    pub segments: Vec<String>,
+    pub function: Function,
+}
+
+impl RouteTarget {
+    pub fn new(route_key: &str, function: Function) -> Self {
+        let (method, path) = route_key.split_once(' ').unwrap_or(("ANY", route_key));
+        Self {
+            route_key: route_key.to_owned(),
+            method: method.to_owned(),
+            segments: path
+                .trim_matches('/')
+                .split('/')
+                .map(str::to_owned)
+                .collect(),
+            function,
+        }
+    }
+
+    /// Path parameters when `method path` is this route.
+    pub fn matches(&self, method: &str, path: &str) -> Option<HashMap<String, String>> {
+        if self.method != method && self.method != "ANY" {
+            return None;
+        }
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        if parts.len() != self.segments.len() {
+            return None;
+        }
+        let mut params = HashMap::new();
+        for (segment, part) in self.segments.iter().zip(parts) {
+            match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) if !part.is_empty() => {
+                    let value = percent_encoding::percent_decode_str(part)
+                        .decode_utf8_lossy()
+                        .into_owned();
+                    params.insert(name.to_owned(), value);
+                }
+                Some(_) => return None,
+                None if segment == part => {}
+                None => return None,
+            }
+        }
+        Some(params)
+    }
+}
+
+pub struct Authorizer {
+    pub issuer: String,
+    pub audience: String,
+    pub jwks_url: String,
+    keys: RwLock<HashMap<String, DecodingKey>>,
+    http: reqwest::Client,
+}
+
+impl Authorizer {
+    pub fn new(issuer: String, audience: String, jwks_url: String) -> Self {
+        Self {
+            issuer,
+            audience,
+            jwks_url,
+            keys: RwLock::new(HashMap::new()),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn key(&self, kid: &str) -> Option<DecodingKey> {
+        if let Some(k) = self.keys.read().await.get(kid) {
+            return Some(k.clone());
+        }
+        // Unknown kid: the pool may have rotated; fetch the JWKS again.
+        let jwks: Value = self
+            .http
+            .get(&self.jwks_url)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let mut keys = self.keys.write().await;
+        for k in jwks["keys"].as_array().into_iter().flatten() {
+            if let (Some(id), Some(n), Some(e)) =
+                (k["kid"].as_str(), k["n"].as_str(), k["e"].as_str())
+                && let Ok(key) = DecodingKey::from_rsa_components(n, e)
+            {
+                keys.insert(id.to_owned(), key);
+            }
+        }
+        keys.get(kid).cloned()
+    }
+
+    /// The token's claims, or why it is refused.
+    pub async fn claims(&self, headers: &HeaderMap) -> Result<Map<String, Value>, &'static str> {
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim())
+            .filter(|t| !t.is_empty())
+            .ok_or("no token")?;
+        let header = decode_header(token).map_err(|_| "malformed token")?;
+        let kid = header.kid.ok_or("token without kid")?;
+        let key = self.key(&kid).await.ok_or("unknown signing key")?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[&self.issuer]);
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "iss"]);
+        let data =
+            decode::<Map<String, Value>>(token, &key, &validation).map_err(|_| "invalid token")?;
+        let claims = data.claims;
+        // ID tokens name the client in `aud`, access tokens in `client_id`.
+        let audience_ok = match claims.get("aud") {
+            Some(Value::String(a)) => *a == self.audience,
+            Some(Value::Array(a)) => a.iter().any(|x| x == &Value::from(self.audience.clone())),
+            _ => claims.get("client_id") == Some(&Value::from(self.audience.clone())),
+        };
+        if !audience_ok {
+            return Err("token for another client");
+        }
+        Ok(claims)
+    }
+}
+
+pub struct Gateway {
+    pub routes: Vec<RouteTarget>,
+    pub authorizer: Authorizer,
+}
+
+pub fn router(gateway: Arc<Gateway>) -> Router {
+    Router::new().fallback(handle).with_state(gateway)
+}
+
+fn api_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [("content-type", "application/json")],
+        json!({"message": message}).to_string(),
+    )
+        .into_response()
+}
+
+async fn handle(
+    State(gw): State<Arc<Gateway>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let path = uri.path().to_owned();
+    let Some((route, params)) = gw
+        .routes
+        .iter()
+        .find_map(|r| r.matches(method.as_str(), &path).map(|p| (r, p)))
+    else {
+        return api_error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let claims = match gw.authorizer.claims(&headers).await {
+        Ok(c) => c,
+        Err(why) => {
+            tracing::info!(target: "trail", route = %route.route_key, why, "401 (authorizer)");
+            return api_error(StatusCode::UNAUTHORIZED, "Unauthorized");
+        }
+    };
+    let event = payload_v2(route, &method, &uri, &headers, &body, params, &claims);
+    let result = route.function.invoke(event).await;
+    let ms = started.elapsed().as_millis();
+    match result {
+        Ok(out) => {
+            let status = out["statusCode"].as_u64().unwrap_or(200) as u16;
+            tracing::info!(target: "trail", route = %route.route_key, function = %route.function.spec.name, status, ms, "http");
+            let mut response = Response::builder().status(status);
+            for (k, v) in out["headers"].as_object().into_iter().flatten() {
+                if let Some(v) = v.as_str() {
+                    response = response.header(k, v);
+                }
+            }
+            let body = out["body"].as_str().unwrap_or_default().to_owned();
+            response
+                .body(Body::from(body))
+                .unwrap_or_else(|_| api_error(StatusCode::BAD_GATEWAY, "Bad Gateway"))
+        }
+        Err(e) => {
+            tracing::warn!(target: "trail", route = %route.route_key, function = %route.function.spec.name, error = %e, ms, "500");
+            api_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        }
+    }
+}
+
+fn payload_v2(
+    route: &RouteTarget,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    params: HashMap<String, String>,
+    claims: &Map<String, Value>,
+) -> Value {
+    let now = chrono::Utc::now();
+    let mut hs = Map::new();
+    for (k, v) in headers {
+        if let Ok(v) = v.to_str() {
+            hs.entry(k.as_str().to_owned())
+                .and_modify(|e| *e = Value::from(format!("{},{v}", e.as_str().unwrap_or_default())))
+                .or_insert_with(|| Value::from(v));
+        }
+    }
+    let query = uri.query().unwrap_or_default();
+    let mut qs = Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        qs.insert(decode(k), Value::from(decode(v)));
+    }
+    // API Gateway hands JWT claims on as strings.
+    let claims: Map<String, Value> = claims
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                Value::from(
+                    v.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| v.to_string()),
+                ),
+            )
+        })
+        .collect();
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": uri.path(),
+        "rawQueryString": query,
+        "headers": hs,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "authorizer": {"jwt": {"claims": claims, "scopes": null}},
+            "domainName": hs.get("host").cloned().unwrap_or(Value::from("localhost")),
+            "domainPrefix": "local",
+            "http": {"method": method.as_str(), "path": uri.path(), "protocol": "HTTP/1.1",
+                     "sourceIp": "127.0.0.1", "userAgent": hs.get("user-agent").cloned().unwrap_or(Value::from(""))},
+            "requestId": uuid::Uuid::new_v4().to_string(),
+            "routeKey": route.route_key,
+            "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+            "timeEpoch": now.timestamp_millis()
+        },
+        "isBase64Encoded": false
+    });
+    if !params.is_empty() {
+        event["pathParameters"] = json!(params);
+    }
+    if !qs.is_empty() {
+        event["queryStringParameters"] = Value::Object(qs);
+    }
+    if !body.is_empty() {
+        event["body"] = Value::from(String::from_utf8_lossy(body).into_owned());
+    }
+    event
+}

@@ -1,0 +1,182 @@
+//! `devstack`: the whole system on one machine. See `devstack --help`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use devstack::cloud::{self, Endpoints, Options};
+
+#[derive(Parser)]
+#[command(
+    name = "devstack",
+    version,
+    about = "The local cloud: the real templates and binaries on the emulator"
+)]
+struct Cli {
+    /// Where the endpoints file is written (up) or read (token, walkthrough).
+    #[arg(long, global = true, default_value = ".local/endpoints.json")]
+    endpoints_file: PathBuf,
+    /// Logs and the trail as JSON lines.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Start the emulator (or use --endpoint-url), deploy every stack, run
+    /// every function, and serve the API until Ctrl-C.
+    Up {
+        /// Use this emulator instead of starting one (also AWS_ENDPOINT_URL).
+        #[arg(long, env = "AWS_ENDPOINT_URL")]
+        endpoint_url: Option<String>,
+        /// Gateway port (0 = a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Lambda Invoke API port (0 = a free one).
+        #[arg(long, default_value_t = 0)]
+        lambda_port: u16,
+        /// Where the function binaries are.
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
+    },
+    /// Sign a user up in the local user pool (if new) and print an ID token.
+    Token {
+        #[arg(long, default_value = "ada@example.com")]
+        email: String,
+        #[arg(long, default_value = "Correct-Horse-Battery-9")]
+        password: String,
+    },
+    /// Drive the main journey against a running local cloud, step by step.
+    Walkthrough,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("trail=info,devstack=info,warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    if cli.json {
+        builder.json().init();
+    } else {
+        builder.compact().init();
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn read_endpoints(path: &PathBuf) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{} not found: is `cargo xtask up` running?", path.display()))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Cmd::Up {
+            endpoint_url,
+            port,
+            lambda_port,
+            bin_dir,
+        } => {
+            let mut options = Options {
+                endpoint_url,
+                port,
+                lambda_port,
+                ..Options::default()
+            };
+            if let Some(dir) = bin_dir {
+                options.bin_dir = dir;
+            }
+            if let Ok(level) = std::env::var("FUNCTION_LOG") {
+                options.function_env.push(("RUST_LOG".into(), level));
+            }
+            let running = cloud::start(options).await?;
+            write_endpoints(&cli.endpoints_file, &running.endpoints)?;
+            banner(&running.endpoints, &cli.endpoints_file, running.started_in);
+            wait_for_signal().await;
+            eprintln!("stopping: every process this command started ends with it");
+            drop(running);
+            Ok(())
+        }
+        Cmd::Token { email, password } => {
+            let e = read_endpoints(&cli.endpoints_file)?;
+            let conf = kit::emulator::Emulator {
+                url: e["emulator_url"].as_str().unwrap_or_default().to_owned(),
+            }
+            .sdk_config()
+            .await;
+            let pool = pool_from(&e);
+            let token = devstack::cognito::token(
+                &aws_sdk_cognitoidentityprovider::Client::new(&conf),
+                &pool,
+                &email,
+                &password,
+            )
+            .await?;
+            println!("{token}");
+            Ok(())
+        }
+        Cmd::Walkthrough => devstack::walkthrough::run(&read_endpoints(&cli.endpoints_file)?).await,
+    }
+}
+
+pub fn pool_from(e: &serde_json::Value) -> devstack::cognito::Pool {
+    let s = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+    devstack::cognito::Pool {
+        user_pool_id: s("user_pool_id"),
+        client_id: s("client_id"),
+        issuer: s("issuer"),
+        jwks_url: s("jwks_url"),
+    }
+}
+
+fn write_endpoints(path: &PathBuf, endpoints: &Endpoints) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, serde_json::to_string_pretty(endpoints)? + "\n")?;
+    Ok(())
+}
+
+fn banner(e: &Endpoints, file: &std::path::Path, took: std::time::Duration) {
+    println!("local cloud ready in {:.1}s", took.as_secs_f64());
+    println!("  API:        {}", e.api_base_url);
+    println!("  emulator:   {}", e.emulator_url);
+    println!(
+        "  Lambda API: {}   (AWS_ENDPOINT_URL_LAMBDA)",
+        e.lambda_endpoint
+    );
+    println!("  endpoints:  {}", file.display());
+    println!();
+    println!("  TOKEN=$(cargo run -q -p devstack -- token --email ada@example.com)");
+    println!(
+        "  curl -s -X PUT {}/users/me -H \"authorization: Bearer $TOKEN\" -d '{{\"display_name\":\"Ada\"}}'",
+        e.api_base_url
+    );
+    println!(
+        "  curl -s -X POST {}/todos -H \"authorization: Bearer $TOKEN\" -d '{{\"title\":\"ship it\"}}'",
+        e.api_base_url
+    );
+    println!("  cargo run -q -p devstack -- walkthrough");
+    println!();
+}
+
+async fn wait_for_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

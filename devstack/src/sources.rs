@@ -1,0 +1,373 @@
+//! Event sources, driven from the emulator: tap queues behind bus rules and
+//! bucket notifications (asynchronous invocations), and DynamoDB stream
+//! pollers (synchronous batches with AWS's retry, bisect and OnFailure).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use aws_sdk_sqs::types::Message;
+use percent_encoding::percent_decode_str;
+use serde_json::{Value, json};
+
+use crate::invoke::{AsyncFunction, AsyncOutcome};
+use crate::runtime::Function;
+
+/// What a tap queue's messages become before they reach the function.
+#[derive(Clone, Copy, Debug)]
+pub enum TapKind {
+    /// EventBridge events, delivered to SQS without `account`.
+    Rule,
+    /// The emulator's S3 notifications, normalised to AWS's shape.
+    Upload,
+}
+
+/// The EventBridge event as a Lambda target receives it.
+pub fn rule_event(mut body: Value) -> Value {
+    if body.get("account").is_none() {
+        body["account"] = Value::from("123456789012");
+    }
+    body
+}
+
+/// Each record of an emulator S3 notification as AWS would send it.
+/// `s3:TestEvent` messages produce none.
+pub fn upload_events(body: &Value) -> Vec<Value> {
+    body["Records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let raw = r["s3"]["object"]["key"].as_str()?;
+            // The emulator encodes keys once more than S3 does.
+            let key = percent_decode_str(&raw.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned();
+            let bucket = r["s3"]["bucket"]["name"].as_str()?;
+            let event = kit::s3::object_created(
+                bucket,
+                &key,
+                r["s3"]["object"]["size"].as_i64().unwrap_or_default(),
+                r["s3"]["object"]["eTag"].as_str().unwrap_or_default(),
+                &format!(
+                    "{:016X}",
+                    chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+                ),
+            );
+            serde_json::to_value(event).ok()
+        })
+        .collect()
+}
+
+/// Polls a tap queue forever. A message is deleted only once its event has
+/// succeeded or been dead-lettered, so a crash of the local cloud loses none.
+pub async fn poll_tap(
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    kind: TapKind,
+    target: Arc<AsyncFunction>,
+) {
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .visibility_timeout(900)
+            .send()
+            .await;
+        let messages = match got {
+            Ok(out) => out.messages.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(queue = %queue_url, error = %aws_sdk_sqs::error::DisplayErrorContext(e), "tap poll failed");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        for message in messages {
+            let sqs = sqs.clone();
+            let queue_url = queue_url.clone();
+            let target = target.clone();
+            tokio::spawn(async move { deliver(sqs, queue_url, kind, target, message).await });
+        }
+    }
+}
+
+async fn deliver(
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    kind: TapKind,
+    target: Arc<AsyncFunction>,
+    message: Message,
+) {
+    let body: Value =
+        serde_json::from_str(message.body().unwrap_or_default()).unwrap_or(Value::Null);
+    let events = match kind {
+        TapKind::Rule => vec![rule_event(body)],
+        TapKind::Upload => upload_events(&body),
+    };
+    let mut keep = false;
+    for event in events {
+        let label = match kind {
+            TapKind::Rule => format!(
+                "{}/{} {}",
+                event["source"].as_str().unwrap_or("?"),
+                event["detail-type"].as_str().unwrap_or("?"),
+                event["detail"]["metadata"]["event_id"]
+                    .as_str()
+                    .unwrap_or("?")
+            ),
+            TapKind::Upload => format!(
+                "s3 {}",
+                event["Records"][0]["s3"]["object"]["key"]
+                    .as_str()
+                    .unwrap_or("?")
+            ),
+        };
+        tracing::info!(target: "trail", event = %label, function = %target.function.spec.name, "event");
+        if let AsyncOutcome::Dropped { .. } = target.invoke(event, &label).await {
+            keep = target.dead_letter_topic.is_some();
+        }
+    }
+    if !keep && let Some(handle) = message.receipt_handle() {
+        let _ = sqs
+            .delete_message()
+            .queue_url(&queue_url)
+            .receipt_handle(handle)
+            .send()
+            .await;
+    }
+}
+
+/// A DynamoDB stream mapping, played locally.
+pub struct StreamPoller {
+    pub function: Function,
+    pub table: String,
+    pub batch_size: u32,
+    pub bisect_on_error: bool,
+    pub max_retries: i64,
+    pub on_failure_topic: Option<String>,
+    pub starting_position: ShardIteratorType,
+    pub report_batch_item_failures: bool,
+    pub streams: aws_sdk_dynamodbstreams::Client,
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub retry_delay: Duration,
+}
+
+type Record = aws_lambda_events::dynamodb::EventRecord;
+
+impl StreamPoller {
+    pub async fn run(self) {
+        let stream_arn = loop {
+            match self
+                .ddb
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+            {
+                Ok(t) => match t.table.and_then(|t| t.latest_stream_arn) {
+                    Some(arn) => break arn,
+                    None => {
+                        tracing::error!(table = %self.table, "the table has no stream");
+                        return;
+                    }
+                },
+                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        };
+        let shard = loop {
+            if let Ok(d) = self
+                .streams
+                .describe_stream()
+                .stream_arn(&stream_arn)
+                .send()
+                .await
+                && let Some(id) = d
+                    .stream_description
+                    .and_then(|d| d.shards)
+                    .and_then(|s| s.into_iter().next())
+                    .and_then(|s| s.shard_id)
+            {
+                break id;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let mut iterator = self
+            .streams
+            .get_shard_iterator()
+            .stream_arn(&stream_arn)
+            .shard_id(&shard)
+            .shard_iterator_type(self.starting_position.clone())
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.shard_iterator);
+        while let Some(it) = iterator.clone() {
+            let page = match self
+                .streams
+                .get_records()
+                .shard_iterator(&it)
+                .limit(self.batch_size as i32)
+                .send()
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(table = %self.table, error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(e), "GetRecords failed");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            let records: Vec<Record> = page
+                .records()
+                .iter()
+                .map(|r| kit::stream::from_streams_api(r, &stream_arn, kit::emulator::REGION))
+                .collect();
+            if records.is_empty() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            } else {
+                self.process(&records, &shard, &stream_arn).await;
+            }
+            iterator = page.next_shard_iterator.or(Some(it));
+        }
+    }
+
+    /// One batch, until it succeeds or its failing records went to the
+    /// OnFailure destination. Splitting a batch does not count as a retry.
+    async fn process(&self, records: &[Record], shard: &str, stream_arn: &str) {
+        let mut pending: Vec<(Vec<Record>, i64)> = vec![(records.to_vec(), 0)];
+        while let Some((batch, retries)) = pending.pop() {
+            let label = format!("{} record(s) of {}", batch.len(), self.table);
+            let started = std::time::Instant::now();
+            let result = self.function.invoke(json!({ "Records": batch })).await;
+            let ms = started.elapsed().as_millis();
+            let failed_from = match &result {
+                Ok(response) if self.report_batch_item_failures => response["batchItemFailures"]
+                    .as_array()
+                    .and_then(|f| f.first())
+                    .and_then(|f| f["itemIdentifier"].as_str())
+                    .map(|seq| {
+                        batch
+                            .iter()
+                            .position(|r| r.change.sequence_number.as_deref() == Some(seq))
+                            .unwrap_or(0)
+                    }),
+                Ok(_) => None,
+                Err(_) => Some(0),
+            };
+            let Some(from) = failed_from else {
+                tracing::info!(target: "trail", function = %self.function.spec.name, event = %label, ms, "ok");
+                continue;
+            };
+            let failing: Vec<Record> = batch[from..].to_vec();
+            let error = match &result {
+                Err(e) => e.to_string(),
+                Ok(_) => "batch item failure reported".to_owned(),
+            };
+            tracing::warn!(target: "trail", function = %self.function.spec.name, event = %label, ms, error = %error, "failed");
+            if self.bisect_on_error && failing.len() > 1 {
+                let (left, right) = failing.split_at(failing.len() / 2);
+                // Left half first: the stack pops the last pushed.
+                pending.push((right.to_vec(), retries));
+                pending.push((left.to_vec(), retries));
+                continue;
+            }
+            if self.max_retries >= 0 && retries >= self.max_retries {
+                self.on_failure(&failing, shard, stream_arn, retries + 1, &error)
+                    .await;
+                continue;
+            }
+            tokio::time::sleep(self.retry_delay).await;
+            pending.push((failing, retries + 1));
+        }
+    }
+
+    async fn on_failure(
+        &self,
+        records: &[Record],
+        shard: &str,
+        stream_arn: &str,
+        invokes: i64,
+        error: &str,
+    ) {
+        let first = &records[0];
+        let last = &records[records.len() - 1];
+        let time = |r: &Record| {
+            r.change
+                .approximate_creation_date_time
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        // AWS's OnFailure record for stream sources: batch metadata only;
+        // the records stay in the stream for 24 hours.
+        let record = json!({
+            "requestContext": {
+                "requestId": uuid::Uuid::new_v4().to_string(),
+                "functionArn": self.function.spec.arn,
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": invokes
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "DDBStreamBatchInfo": {
+                "shardId": shard,
+                "startSequenceNumber": first.change.sequence_number,
+                "endSequenceNumber": last.change.sequence_number,
+                "approximateArrivalOfFirstRecord": time(first),
+                "approximateArrivalOfLastRecord": time(last),
+                "batchSize": records.len(),
+                "streamArn": stream_arn
+            }
+        });
+        let Some(topic) = &self.on_failure_topic else {
+            tracing::error!(target: "trail", function = %self.function.spec.name, error, "batch dropped: no OnFailure destination");
+            return;
+        };
+        match self
+            .sns
+            .publish()
+            .topic_arn(topic)
+            .message(record.to_string())
+            .send()
+            .await
+        {
+            Ok(_) => {
+                tracing::warn!(target: "trail", function = %self.function.spec.name, records = records.len(), error, "→ DLQ (OnFailure)")
+            }
+            Err(e) => {
+                tracing::error!(target: "trail", function = %self.function.spec.name, error = %aws_sdk_sns::error::DisplayErrorContext(e), "OnFailure publish failed")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emulator_s3_notifications_become_aws_shaped_events() {
+        let body = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {
+            "bucket": {"name": "b"}, "object": {"key": "users%2Fu%2Fa+b.png", "size": 3, "eTag": "e"}}}]});
+        let events = upload_events(&body);
+        assert_eq!(events.len(), 1);
+        let parsed: aws_lambda_events::s3::S3Event =
+            serde_json::from_value(events[0].clone()).unwrap();
+        let record = &parsed.records[0];
+        assert_eq!(record.s3.object.key.as_deref(), Some("users/u/a+b.png"));
+        assert!(record.principal_id.principal_id.is_some());
+        assert!(record.s3.object.sequencer.is_some());
+        assert!(upload_events(&json!({"Event": "s3:TestEvent"})).is_empty());
+    }
+
+    #[test]
+    fn rule_events_gain_the_account_a_lambda_target_sees() {
+        let e = rule_event(json!({"source": "x", "detail-type": "y", "detail": {}}));
+        assert_eq!(e["account"], "123456789012");
+        let parsed: aws_lambda_events::eventbridge::EventBridgeEvent<Value> =
+            serde_json::from_value(e).unwrap();
+        assert_eq!(parsed.source, "x");
+    }
+}
