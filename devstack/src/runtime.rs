@@ -68,6 +68,10 @@ pub struct Metrics {
     /// Process spawn → first `next` request, per start.
     pub init: Vec<Duration>,
     pub restarts: u32,
+    pub invocations: u32,
+    pub errors: u32,
+    /// `rawPath` of the latest HTTP events this function received.
+    pub recent_paths: std::collections::VecDeque<String>,
 }
 
 struct Shared {
@@ -124,6 +128,7 @@ impl Function {
     }
 
     pub async fn invoke_with_id(&self, request_id: String, payload: Value) -> Outcome {
+        let raw_path = payload["rawPath"].as_str().map(str::to_owned);
         let (reply, outcome) = oneshot::channel();
         let deadline_ms =
             chrono::Utc::now().timestamp_millis() + self.spec.timeout.as_millis() as i64;
@@ -136,10 +141,25 @@ impl Function {
         if self.tx.send(invocation).await.is_err() {
             return Err(InvokeError::Stopped);
         }
+        {
+            let mut m = self.shared.metrics.lock().await;
+            m.invocations += 1;
+            if let Some(path) = raw_path {
+                if m.recent_paths.len() == 256 {
+                    m.recent_paths.pop_front();
+                }
+                m.recent_paths.push_back(path);
+            }
+        }
         // The clock starts when the runtime takes the event, as on AWS; the
         // queue wait is bounded separately so a stuck function cannot hang
         // its callers forever.
-        match tokio::time::timeout(self.spec.timeout + Duration::from_secs(60), outcome).await {
+        let result = match tokio::time::timeout(
+            self.spec.timeout + Duration::from_secs(60),
+            outcome,
+        )
+        .await
+        {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(InvokeError::Stopped),
             Err(_) => {
@@ -147,11 +167,20 @@ impl Function {
                 self.shared.kill.notify_one();
                 Err(InvokeError::Timeout(self.spec.timeout))
             }
+        };
+        if result.is_err() {
+            self.shared.metrics.lock().await.errors += 1;
         }
+        result
     }
 
     pub async fn metrics(&self) -> Metrics {
         self.shared.metrics.lock().await.clone()
+    }
+
+    /// Ends the function's process as a crash would; it is restarted.
+    pub fn kill(&self) {
+        self.shared.kill.notify_one();
     }
 }
 
@@ -272,7 +301,7 @@ async fn supervise(spec: Arc<Spec>, shared: Arc<Shared>, api: String) {
             s = child.wait() => s.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
             () = shared.kill.notified() => {
                 let _ = child.kill().await;
-                "killed after its timeout".to_owned()
+                "killed".to_owned()
             }
         };
         // Whatever it was working on failed with it.

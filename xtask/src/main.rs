@@ -23,12 +23,18 @@ enum Cmd {
     },
     /// Create or update the project-local Python venv from requirements.txt.
     Venv,
-    /// Run the system locally: today, the emulator (moto server) from the
-    /// venv on a free loopback port, until Ctrl-C.
+    /// Run the whole system locally (the local cloud) until Ctrl-C:
+    /// builds the function binaries, then `devstack up`.
     Up {
-        /// Port to listen on (default: a free one).
-        #[arg(long)]
-        port: Option<u16>,
+        /// Arguments for `devstack up` (see `cargo xtask up -- --help`).
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Benchmarks of the local cloud with release binaries (slow to build).
+    Bench {
+        /// Arguments for `devstack bench`.
+        #[arg(last = true)]
+        args: Vec<String>,
     },
     /// Every test: venv, schema check, cargo fmt/clippy-free test suite.
     Test {
@@ -93,7 +99,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Test { cargo_args } => test(&root, &cargo_args),
-        Cmd::Up { port } => up(&root, port),
+        Cmd::Up { args } => devstack(&root, "up", &args, false),
+        Cmd::Bench { args } => devstack(&root, "bench", &args, true),
     }
 }
 
@@ -123,24 +130,36 @@ fn schemas_check(
     })
 }
 
-fn up(root: &std::path::Path, port: Option<u16>) -> Result<ExitCode> {
+fn devstack(
+    root: &std::path::Path,
+    command: &str,
+    args: &[String],
+    release: bool,
+) -> Result<ExitCode> {
     venv::ensure(root)?;
-    let port = match port {
-        Some(port) => port,
-        None => std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port(),
-    };
-    println!("emulator: http://127.0.0.1:{port} (Ctrl-C stops it)");
-    println!(
-        "  export AWS_ENDPOINT_URL=http://127.0.0.1:{port} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test"
-    );
-    // Ctrl-C reaches the child through the terminal's process group; we
-    // only wait for it.
-    let status = Command::new(venv::bin(root, "moto_server"))
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(&cargo);
+    build
+        .current_dir(root)
+        .args(["build", "--workspace", "--bins"]);
+    if release {
+        build.arg("--release");
+    }
+    if !build.status().context("building the binaries")?.success() {
+        return Ok(ExitCode::FAILURE);
+    }
+    let dir = root
+        .join("target")
+        .join(if release { "release" } else { "debug" });
+    let status = Command::new(dir.join("devstack"))
+        .current_dir(root)
+        .arg(command)
+        .arg("--bin-dir")
+        .arg(&dir)
+        .args(args)
+        .env("PROJECT_VENV", venv::dir(root))
         .status()
-        .context("starting moto_server")?;
+        .context("starting devstack")?;
     Ok(if status.success() {
         ExitCode::SUCCESS
     } else {
@@ -180,6 +199,8 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
             ],
             &[],
         )?
+        // The end-to-end tests run the real function binaries.
+        && step("cargo build --bins", &["build", "--workspace", "--bins"], &[])?
         && step("cargo test", &["test", "--workspace"], cargo_args)?;
     Ok(if ok {
         ExitCode::SUCCESS

@@ -2,5 +2,6 @@
 //! one per file): contracts now; end to end and reliability beside it.
 
 mod contracts;
+mod e2e;
 mod infra;
 mod support;
