@@ -3,6 +3,7 @@
 //! ([`adapt`]), and provides itself what the emulator lacks.
 
 pub mod adapt;
+pub mod bench;
 pub mod cloud;
 pub mod cognito;
 pub mod deploy;

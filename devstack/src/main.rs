@@ -51,6 +51,16 @@ enum Cmd {
     },
     /// Drive the main journey against a running local cloud, step by step.
     Walkthrough,
+    /// Start a fresh local cloud and measure it: cold start, function init,
+    /// end-to-end latency. Prints a table (or JSON with --json).
+    Bench {
+        /// End-to-end runs.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Where the function binaries are.
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -128,6 +138,16 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Walkthrough => devstack::walkthrough::run(&read_endpoints(&cli.endpoints_file)?).await,
+        Cmd::Bench { runs, bin_dir } => {
+            let mut options = Options::default();
+            if let Some(dir) = bin_dir {
+                options.bin_dir = dir;
+            }
+            options
+                .function_env
+                .push(("RUST_LOG".into(), "warn".into()));
+            devstack::bench::run(options, runs, cli.json).await
+        }
     }
 }
 

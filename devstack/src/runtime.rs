@@ -194,7 +194,9 @@ async fn next(State((spec, shared)): St) -> Response {
         let mut queue = shared.queue.lock().await;
         match queue.recv().await {
             Some(i) => i,
-            None => return StatusCode::GONE.into_response(),
+            // Shutting down: the process is about to be killed; an answer
+            // without an event would only make it panic first.
+            None => std::future::pending().await,
         }
     };
     let mut headers = HeaderMap::new();
