@@ -58,6 +58,19 @@ pub struct ServiceEndpoints {
     pub outputs: BTreeMap<String, String>,
     /// Logical id → physical function name.
     pub functions: BTreeMap<String, String>,
+    /// Which function receives which async events: what the ops CLI needs
+    /// to re-deliver a dead letter to the function that failed it.
+    pub consumers: Vec<Consumer>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Consumer {
+    /// Physical function name.
+    pub function: String,
+    /// `rule` (with its EventBridge pattern) or `upload` (S3 notifications).
+    pub trigger: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<serde_json::Value>,
 }
 
 /// The machine-readable description of a running local cloud.
@@ -137,14 +150,14 @@ pub async fn start(options: Options) -> Result<Running> {
         .cloned()
         .unwrap_or_default();
 
-    let mut stacks: Vec<(String, Plan, Deployed)> = Vec::new();
+    let mut stacks: Vec<(String, Plan, Deployed, serde_json::Value)> = Vec::new();
     for service in SERVICES {
         let template = crate::template::load(&template_path(service))?;
         let (adapted, plan) = adapt(service, &template)?;
         let deployed = create_stack(&conf, service, &adapted, &[]).await?;
         apply(&conf, &plan, &deployed).await?;
         tracing::info!(target: "trail", stack = %service, functions = plan.functions.len(), "deployed");
-        stacks.push((service.to_string(), plan, deployed));
+        stacks.push((service.to_string(), plan, deployed, adapted));
     }
 
     let sns = aws_sdk_sns::Client::new(&conf);
@@ -163,7 +176,7 @@ pub async fn start(options: Options) -> Result<Running> {
         ..Endpoints::default()
     };
     let mut routes = Vec::new();
-    for (service, plan, deployed) in &stacks {
+    for (service, plan, deployed, adapted) in &stacks {
         let mut svc = ServiceEndpoints {
             stack: service.clone(),
             table: deployed.physical("Table")?.to_owned(),
@@ -171,7 +184,24 @@ pub async fn start(options: Options) -> Result<Running> {
             dlq_queue_url: deployed.physical("DeadLetterQueue")?.to_owned(),
             outputs: deployed.outputs.clone(),
             functions: BTreeMap::new(),
+            consumers: Vec::new(),
         };
+        for tap in &plan.rules {
+            svc.consumers.push(Consumer {
+                function: deployed.physical(&tap.function)?.to_owned(),
+                trigger: "rule".into(),
+                pattern: Some(
+                    adapted["Resources"][&tap.rule]["Properties"]["EventPattern"].clone(),
+                ),
+            });
+        }
+        for tap in &plan.uploads {
+            svc.consumers.push(Consumer {
+                function: deployed.physical(&tap.function)?.to_owned(),
+                trigger: "upload".into(),
+                pattern: None,
+            });
+        }
         for f in &plan.functions {
             let physical = deployed.physical(&f.logical_id)?.to_owned();
             let mut env = function_env(&conf, &physical).await?;
@@ -298,4 +328,39 @@ pub async fn start(options: Options) -> Result<Running> {
         started_in: started.elapsed(),
         tasks,
     })
+}
+
+/// A local cloud on a thread and runtime of its own, for tests and tools
+/// whose own runtime must not block on it: it runs until the process ends.
+pub struct Detached {
+    pub endpoints: Endpoints,
+    pub functions: BTreeMap<String, Function>,
+    runtime: Option<tokio::runtime::Runtime>,
+    running: Option<Running>,
+}
+
+impl Drop for Detached {
+    fn drop(&mut self) {
+        // Stops the tasks (and so the function processes) without blocking,
+        // so it may be dropped from async code.
+        drop(self.running.take());
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+pub fn start_detached(options: Options) -> Result<Detached> {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new()?;
+        let running = runtime.block_on(start(options))?;
+        Ok(Detached {
+            endpoints: running.endpoints.clone(),
+            functions: running.functions.clone(),
+            runtime: Some(runtime),
+            running: Some(running),
+        })
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("the local cloud's thread panicked"))?
 }

@@ -17,45 +17,30 @@ use serde_json::{Value, json};
 struct Cloud {
     endpoints: Value,
     functions: BTreeMap<String, Function>,
-    // Keeps the local cloud's tasks alive across tests.
-    runtime: tokio::runtime::Runtime,
-    _running: cloud::Running,
+    _detached: cloud::Detached,
 }
 
 fn cloud() -> &'static Cloud {
     static CLOUD: OnceLock<Cloud> = OnceLock::new();
-    // Started on a thread of its own: a test's runtime cannot block on it,
-    // and the cloud's tasks must outlive any one test.
     CLOUD.get_or_init(|| {
-        std::thread::spawn(start)
-            .join()
-            .expect("the local cloud starts")
-    })
-}
-
-fn start() -> Cloud {
-    {
         let bin_dir = devstack::root().join("target/debug");
         assert!(
             bin_dir.join("todos-api").exists(),
             "the function binaries are not built: run `cargo build --workspace --bins` (the test command does)"
         );
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let running = runtime
-            .block_on(cloud::start(Options {
-                bin_dir,
-                retry_delay: Duration::from_millis(20),
-                function_env: vec![("RUST_LOG".into(), "warn".into())],
-                ..Options::default()
-            }))
-            .expect("the local cloud starts");
+        let detached = cloud::start_detached(Options {
+            bin_dir,
+            retry_delay: Duration::from_millis(20),
+            function_env: vec![("RUST_LOG".into(), "warn".into())],
+            ..Options::default()
+        })
+        .expect("the local cloud starts");
         Cloud {
-            endpoints: serde_json::to_value(&running.endpoints).unwrap(),
-            functions: running.functions.clone(),
-            runtime,
-            _running: running,
+            endpoints: serde_json::to_value(&detached.endpoints).unwrap(),
+            functions: detached.functions.clone(),
+            _detached: detached,
         }
-    }
+    })
 }
 
 fn unique_email(tag: &str) -> String {
@@ -399,7 +384,6 @@ async fn bad_tokens_get_401_and_never_reach_a_function() {
         404
     );
     assert!(reached().await);
-    let _ = &c.runtime;
 }
 
 #[tokio::test]

@@ -1,0 +1,671 @@
+//! The `dlq` commands. Every path deletes a message only after its copy is
+//! safe: written and read back (export), or re-delivered and accepted
+//! (replay). A crash at any point leaves each message in the DLQ (it
+//! reappears after its visibility timeout), re-delivered, or exported.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use aws_sdk_lambda::types::InvocationType;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use crate::letter::{Filter, Raw, Shape, Summary, decode, summarize};
+use crate::queue;
+use crate::targets::{Service, Targets};
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub fn describe(service: &Service, raw: &Raw) -> (Shape, Summary) {
+    let shape = decode(raw);
+    let function = match &shape {
+        Shape::AsyncFailure { event, .. } => service.consumer_of(event).map(|c| c.function.clone()),
+        _ => None,
+    };
+    let summary = summarize(raw, &shape, function, now_ms());
+    (shape, summary)
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueueState {
+    pub service: String,
+    pub depth: i64,
+    pub in_flight: i64,
+    pub oldest_age_seconds: Option<i64>,
+}
+
+pub async fn list(t: &Targets) -> Result<Vec<QueueState>> {
+    let sqs = aws_sdk_sqs::Client::new(&t.conf);
+    let mut out = Vec::new();
+    for s in t.services.values() {
+        let (depth, in_flight) = queue::depth(&sqs, &s.dlq_queue_url).await?;
+        let oldest = if depth > 0 {
+            queue::peek(&sqs, &s.dlq_queue_url, 100)
+                .await?
+                .iter()
+                .filter_map(|r| r.sent_at_ms)
+                .min()
+                .map(|t| (now_ms() - t) / 1000)
+        } else {
+            None
+        };
+        out.push(QueueState {
+            service: s.name.clone(),
+            depth,
+            in_flight,
+            oldest_age_seconds: oldest,
+        });
+    }
+    Ok(out)
+}
+
+/// Appends records to an export file and reads them back before they
+/// count as written.
+pub struct ExportFile {
+    file: std::fs::File,
+}
+
+impl ExportFile {
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        Ok(Self { file })
+    }
+
+    pub fn write_verified(&mut self, raws: &[Raw]) -> Result<()> {
+        let start = self.file.seek(SeekFrom::End(0))?;
+        let mut text = String::new();
+        for r in raws {
+            text.push_str(&serde_json::to_string(r)?);
+            text.push('\n');
+        }
+        self.file.write_all(text.as_bytes())?;
+        self.file.sync_all()?;
+        let mut back = String::new();
+        self.file.seek(SeekFrom::Start(start))?;
+        (&self.file).read_to_string(&mut back)?;
+        let ids: Vec<String> = back
+            .lines()
+            .map(|l| serde_json::from_str::<Raw>(l).map(|r| r.message_id))
+            .collect::<Result<_, _>>()
+            .context("the export file does not read back")?;
+        let wanted: Vec<String> = raws.iter().map(|r| r.message_id.clone()).collect();
+        if ids != wanted {
+            bail!("the export file does not hold what was written");
+        }
+        Ok(())
+    }
+}
+
+pub fn read_export(path: &Path) -> Result<Vec<Raw>> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    std::io::BufReader::new(file)
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.as_ref().map_or(true, |l| !l.trim().is_empty()))
+        .map(|(i, l)| {
+            serde_json::from_str(&l?).with_context(|| format!("{}:{}", path.display(), i + 1))
+        })
+        .collect()
+}
+
+/// Copies every message to `out`; with `remove`, deletes each batch once
+/// its copy is verified. Returns how many were exported.
+pub async fn export(t: &Targets, service: &Service, out: &Path, remove: bool) -> Result<usize> {
+    let sqs = aws_sdk_sqs::Client::new(&t.conf);
+    let mut file = ExportFile::open(out)?;
+    let mut seen = BTreeSet::new();
+    let mut held = Vec::new();
+    let mut idle = 0;
+    while idle < 2 {
+        let got = queue::receive(&sqs, &service.dlq_queue_url, 10, 60).await?;
+        let fresh: Vec<_> = got
+            .iter()
+            .filter(|r| !seen.contains(&r.raw.message_id))
+            .collect();
+        if fresh.is_empty() {
+            idle += 1;
+            held.extend(got.into_iter().map(|r| r.handle));
+            continue;
+        }
+        idle = 0;
+        let raws: Vec<Raw> = fresh.iter().map(|r| r.raw.clone()).collect();
+        file.write_verified(&raws)?;
+        seen.extend(raws.iter().map(|r| r.message_id.clone()));
+        let handles: Vec<String> = got.into_iter().map(|r| r.handle).collect();
+        if remove {
+            queue::delete(&sqs, &service.dlq_queue_url, &handles).await?;
+        } else {
+            held.extend(handles);
+        }
+    }
+    queue::release(&sqs, &service.dlq_queue_url, &held).await?;
+    Ok(seen.len())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    Function,
+    Bus,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    pub to: Destination,
+    pub filter: Filter,
+    pub max: Option<usize>,
+    pub dry_run: bool,
+    pub rate: Option<f64>,
+    pub concurrency: usize,
+    /// How long a message stays invisible while being replayed; after a
+    /// crash it is back in the DLQ once this passes.
+    pub visibility: i32,
+    pub progress: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct ReplayReport {
+    pub replayed: usize,
+    pub failed_again: usize,
+    pub skipped: usize,
+    pub left: i64,
+    /// What a dry run would do, or why messages failed or were skipped.
+    pub details: Vec<Value>,
+}
+
+enum Verdict {
+    Delivered,
+    Failed(String),
+    Skipped(String),
+}
+
+/// Re-delivers dead letters, deleting each only after its re-delivery was
+/// accepted.
+pub async fn replay(t: &Targets, service: &Service, o: &ReplayOptions) -> Result<ReplayReport> {
+    let sqs = aws_sdk_sqs::Client::new(&t.conf);
+    let eb = aws_sdk_eventbridge::Client::new(&t.conf);
+    let url = &service.dlq_queue_url;
+    let mut report = ReplayReport::default();
+    let mut seen = BTreeSet::new();
+    let mut release_later = Vec::new();
+    let limiter = Arc::new(Semaphore::new(o.concurrency.max(1)));
+    let interval = o
+        .rate
+        .filter(|r| *r > 0.0)
+        .map(|r| Duration::from_secs_f64(1.0 / r));
+    let mut next_slot = Instant::now();
+    let bar = if o.progress {
+        let (depth, _) = queue::depth(&sqs, url).await.unwrap_or_default();
+        let total = o.max.map_or(depth as u64, |m| (m as u64).min(depth as u64));
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} {msg} ({per_sec}, eta {eta})",
+            )
+            .expect("a valid template"),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let mut idle = 0;
+    'outer: while idle < 2 {
+        if o.max
+            .is_some_and(|m| report.replayed + report.failed_again >= m)
+        {
+            break;
+        }
+        let got = queue::receive(&sqs, url, 10, o.visibility).await?;
+        let (fresh, old): (Vec<_>, Vec<_>) = got
+            .into_iter()
+            .partition(|r| !seen.contains(&r.raw.message_id));
+        release_later.extend(old.into_iter().map(|r| r.handle));
+        if fresh.is_empty() {
+            idle += 1;
+            continue;
+        }
+        idle = 0;
+        // Decide per message, then deliver the batch.
+        let mut to_bus: Vec<(usize, Value)> = Vec::new();
+        let mut tasks = Vec::new();
+        let mut verdicts: Vec<Option<Verdict>> = Vec::new();
+        for (i, r) in fresh.iter().enumerate() {
+            seen.insert(r.raw.message_id.clone());
+            let (shape, summary) = describe(service, &r.raw);
+            if !o.filter.accepts(&r.raw, &summary) {
+                verdicts.push(Some(Verdict::Skipped("filtered out".into())));
+                continue;
+            }
+            if o.max.is_some_and(|m| {
+                report.replayed + report.failed_again + to_bus.len() + tasks.len() >= m
+            }) {
+                verdicts.push(Some(Verdict::Skipped("beyond --max".into())));
+                continue;
+            }
+            let plan = match (&shape, o.to) {
+                (Shape::AsyncFailure { event, .. }, Destination::Bus)
+                    if event.get("detail-type").is_some() =>
+                {
+                    to_bus.push((i, event.clone()));
+                    verdicts.push(None);
+                    json!({"message_id": r.raw.message_id, "action": "put on the bus", "detail_type": summary.detail_type, "event_id": summary.event_id})
+                }
+                (Shape::AsyncFailure { event, .. }, Destination::Function) => {
+                    match &summary.function {
+                        Some(f) => {
+                            verdicts.push(None);
+                            tasks.push((
+                                i,
+                                Delivery::Async {
+                                    function: f.clone(),
+                                    event: event.clone(),
+                                },
+                            ));
+                            json!({"message_id": r.raw.message_id, "action": "invoke asynchronously", "function": f, "event_id": summary.event_id})
+                        }
+                        None => {
+                            verdicts.push(Some(Verdict::Skipped(
+                                "no function of this service consumes this event".into(),
+                            )));
+                            continue;
+                        }
+                    }
+                }
+                (
+                    Shape::StreamFailure {
+                        function_arn: Some(f),
+                        stream_arn: Some(s),
+                        shard_id: Some(shard),
+                        start_sequence: Some(a),
+                        end_sequence: Some(b),
+                        ..
+                    },
+                    Destination::Function,
+                ) => {
+                    verdicts.push(None);
+                    tasks.push((
+                        i,
+                        Delivery::Stream {
+                            function: f.clone(),
+                            stream: s.clone(),
+                            shard: shard.clone(),
+                            start: a.clone(),
+                            end: b.clone(),
+                        },
+                    ));
+                    json!({"message_id": r.raw.message_id, "action": "re-run stream records", "function": f, "from": a, "to": b})
+                }
+                (Shape::StreamFailure { .. }, Destination::Bus) => {
+                    verdicts.push(Some(Verdict::Skipped(
+                        "a stream failure holds no event for the bus; use --to function".into(),
+                    )));
+                    continue;
+                }
+                _ => {
+                    verdicts.push(Some(Verdict::Skipped(format!(
+                        "{} letters cannot be replayed",
+                        summary.shape
+                    ))));
+                    continue;
+                }
+            };
+            if o.dry_run {
+                report.details.push(plan);
+            }
+        }
+        if o.dry_run {
+            let replayable = to_bus.len() + tasks.len();
+            report.replayed += replayable;
+            report.skipped += verdicts
+                .iter()
+                .filter(|v| matches!(v, Some(Verdict::Skipped(_))))
+                .count();
+            release_later.extend(fresh.into_iter().map(|r| r.handle));
+            continue 'outer;
+        }
+        if !to_bus.is_empty() {
+            pace(&mut next_slot, interval, to_bus.len()).await;
+            for (i, v) in put_on_bus(&eb, &t.bus_name, &to_bus).await {
+                verdicts[i] = Some(v);
+            }
+        }
+        let mut handles = Vec::new();
+        for (i, d) in tasks {
+            pace(&mut next_slot, interval, 1).await;
+            let permit = limiter.clone().acquire_owned().await?;
+            let lambda = t.lambda.clone();
+            let conf = t.conf.clone();
+            handles.push((
+                i,
+                tokio::spawn(async move {
+                    let v = d.run(&lambda, &conf).await;
+                    drop(permit);
+                    v
+                }),
+            ));
+        }
+        for (i, h) in handles {
+            verdicts[i] = Some(h.await.unwrap_or_else(|e| Verdict::Failed(e.to_string())));
+        }
+        let mut done = Vec::new();
+        for (r, v) in fresh.into_iter().zip(verdicts) {
+            match v.unwrap_or(Verdict::Failed("not attempted".into())) {
+                Verdict::Delivered => {
+                    report.replayed += 1;
+                    done.push(r.handle);
+                }
+                Verdict::Failed(why) => {
+                    // Left invisible: it is back in the DLQ when its
+                    // visibility timeout passes, and not retried in this run.
+                    report.failed_again += 1;
+                    report
+                        .details
+                        .push(json!({"message_id": r.raw.message_id, "failed": why}));
+                }
+                Verdict::Skipped(why) => {
+                    report.skipped += 1;
+                    report
+                        .details
+                        .push(json!({"message_id": r.raw.message_id, "skipped": why}));
+                    release_later.push(r.handle);
+                }
+            }
+        }
+        queue::delete(&sqs, url, &done).await?;
+        if let Some(bar) = &bar {
+            bar.inc(done.len() as u64);
+        }
+    }
+    queue::release(&sqs, url, &release_later).await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    report.left = queue::depth(&sqs, url).await?.0;
+    Ok(report)
+}
+
+async fn pace(next: &mut Instant, interval: Option<Duration>, n: usize) {
+    let Some(interval) = interval else { return };
+    let now = Instant::now();
+    if *next > now {
+        tokio::time::sleep(*next - now).await;
+    }
+    *next = Instant::now().max(*next) + interval * n as u32;
+}
+
+enum Delivery {
+    Async {
+        function: String,
+        event: Value,
+    },
+    Stream {
+        function: String,
+        stream: String,
+        shard: String,
+        start: String,
+        end: String,
+    },
+}
+
+impl Delivery {
+    async fn run(self, lambda: &aws_sdk_lambda::Client, conf: &aws_config::SdkConfig) -> Verdict {
+        match self {
+            Delivery::Async { function, event } => {
+                match lambda
+                    .invoke()
+                    .function_name(&function)
+                    .invocation_type(InvocationType::Event)
+                    .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
+                    .send()
+                    .await
+                {
+                    Ok(out) if out.status_code() == 202 => Verdict::Delivered,
+                    Ok(out) => Verdict::Failed(format!("Invoke answered {}", out.status_code())),
+                    Err(e) => {
+                        Verdict::Failed(aws_sdk_lambda::error::DisplayErrorContext(e).to_string())
+                    }
+                }
+            }
+            Delivery::Stream {
+                function,
+                stream,
+                shard,
+                start,
+                end,
+            } => {
+                let records = match read_range(conf, &stream, &shard, &start, &end).await {
+                    Ok(r) if !r.is_empty() => r,
+                    Ok(_) => {
+                        return Verdict::Failed(
+                            "the records are no longer in the stream (24 h retention)".into(),
+                        );
+                    }
+                    Err(e) => return Verdict::Failed(e.to_string()),
+                };
+                let payload = json!({"Records": records});
+                match lambda
+                    .invoke()
+                    .function_name(function.rsplit(':').next().unwrap_or(&function))
+                    .payload(aws_sdk_lambda::primitives::Blob::new(payload.to_string()))
+                    .send()
+                    .await
+                {
+                    Ok(out) if out.function_error().is_some() => Verdict::Failed(
+                        String::from_utf8_lossy(
+                            out.payload().map(|p| p.as_ref()).unwrap_or_default(),
+                        )
+                        .into_owned(),
+                    ),
+                    Ok(out) => {
+                        let answer: Value = out
+                            .payload()
+                            .and_then(|p| serde_json::from_slice(p.as_ref()).ok())
+                            .unwrap_or_default();
+                        if answer["batchItemFailures"]
+                            .as_array()
+                            .is_some_and(|f| !f.is_empty())
+                        {
+                            Verdict::Failed(format!(
+                                "batch item failures: {}",
+                                answer["batchItemFailures"]
+                            ))
+                        } else {
+                            Verdict::Delivered
+                        }
+                    }
+                    Err(e) => {
+                        Verdict::Failed(aws_sdk_lambda::error::DisplayErrorContext(e).to_string())
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The stream records from `start` to `end`, in Lambda's event shape.
+async fn read_range(
+    conf: &aws_config::SdkConfig,
+    stream: &str,
+    shard: &str,
+    start: &str,
+    end: &str,
+) -> Result<Vec<Value>> {
+    let streams = aws_sdk_dynamodbstreams::Client::new(conf);
+    let mut iterator = streams
+        .get_shard_iterator()
+        .stream_arn(stream)
+        .shard_id(shard)
+        .shard_iterator_type(aws_sdk_dynamodbstreams::types::ShardIteratorType::AtSequenceNumber)
+        .sequence_number(start)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string())
+        })?
+        .shard_iterator;
+    let end_n: u128 = end.parse().unwrap_or(u128::MAX);
+    let mut out = Vec::new();
+    while let Some(it) = iterator {
+        let page = streams
+            .get_records()
+            .shard_iterator(it)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string())
+            })?;
+        if page.records().is_empty() {
+            break;
+        }
+        for r in page.records() {
+            let seq: u128 = r
+                .dynamodb()
+                .and_then(|d| d.sequence_number())
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(u128::MAX);
+            if seq > end_n {
+                return Ok(out);
+            }
+            out.push(serde_json::to_value(kit::stream::from_streams_api(
+                r,
+                stream,
+                conf.region().map_or("us-east-1", |r| r.as_ref()),
+            ))?);
+        }
+        iterator = page.next_shard_iterator;
+    }
+    Ok(out)
+}
+
+/// PutEvents in batches of 10 within the request size limit; entries the
+/// answer reports as failed stay in the DLQ.
+async fn put_on_bus(
+    eb: &aws_sdk_eventbridge::Client,
+    bus: &str,
+    events: &[(usize, Value)],
+) -> Vec<(usize, Verdict)> {
+    let size = |e: &Value| {
+        14 + e["source"].as_str().unwrap_or_default().len()
+            + e["detail-type"].as_str().unwrap_or_default().len()
+            + e["detail"].to_string().len()
+    };
+    let mut out = Vec::new();
+    let mut batch: Vec<&(usize, Value)> = Vec::new();
+    let mut bytes = 0;
+    for item in events {
+        let s = size(&item.1);
+        if batch.len() == kit::publisher::MAX_ENTRIES
+            || bytes + s > kit::publisher::DEFAULT_MAX_REQUEST_BYTES
+        {
+            out.extend(put_batch(eb, bus, &std::mem::take(&mut batch)).await);
+            bytes = 0;
+        }
+        batch.push(item);
+        bytes += s;
+    }
+    if !batch.is_empty() {
+        out.extend(put_batch(eb, bus, &batch).await);
+    }
+    out
+}
+
+async fn put_batch(
+    eb: &aws_sdk_eventbridge::Client,
+    bus: &str,
+    batch: &[&(usize, Value)],
+) -> Vec<(usize, Verdict)> {
+    let entries: Vec<PutEventsRequestEntry> = batch
+        .iter()
+        .map(|(_, e)| {
+            PutEventsRequestEntry::builder()
+                .event_bus_name(bus)
+                .source(e["source"].as_str().unwrap_or_default())
+                .detail_type(e["detail-type"].as_str().unwrap_or_default())
+                .detail(e["detail"].to_string())
+                .build()
+        })
+        .collect();
+    match eb.put_events().set_entries(Some(entries)).send().await {
+        Ok(answer) => batch
+            .iter()
+            .zip(answer.entries())
+            .map(|((i, _), r)| match r.error_code() {
+                Some(code) => (
+                    *i,
+                    Verdict::Failed(format!("{code}: {}", r.error_message().unwrap_or_default())),
+                ),
+                None => (*i, Verdict::Delivered),
+            })
+            .collect(),
+        Err(e) => {
+            let why = aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string();
+            batch
+                .iter()
+                .map(|(i, _)| (*i, Verdict::Failed(why.clone())))
+                .collect()
+        }
+    }
+}
+
+/// Deletes exactly the messages an export holds; refuses when the queue
+/// holds any message the export does not.
+pub async fn purge(
+    t: &Targets,
+    service: &Service,
+    export: Option<&Path>,
+    force: bool,
+) -> Result<usize> {
+    let sqs = aws_sdk_sqs::Client::new(&t.conf);
+    let exported: BTreeSet<String> = match export {
+        Some(p) => read_export(p)?.into_iter().map(|r| r.message_id).collect(),
+        None if force => BTreeSet::new(),
+        None => {
+            bail!("refusing to purge without --export FILE holding these messages (or --force)")
+        }
+    };
+    let mut deleted = 0;
+    let mut keep = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut idle = 0;
+    while idle < 2 {
+        let got = queue::receive(&sqs, &service.dlq_queue_url, 10, 30).await?;
+        if got.iter().all(|r| seen.contains(&r.raw.message_id)) {
+            idle += 1;
+        }
+        let mut doomed = Vec::new();
+        for r in got {
+            seen.insert(r.raw.message_id.clone());
+            if force || exported.contains(&r.raw.message_id) {
+                doomed.push(r.handle);
+            } else {
+                keep.push((r.raw.message_id, r.handle));
+            }
+        }
+        deleted += queue::delete(&sqs, &service.dlq_queue_url, &doomed).await?;
+    }
+    let handles: Vec<String> = keep.iter().map(|(_, h)| h.clone()).collect();
+    queue::release(&sqs, &service.dlq_queue_url, &handles).await?;
+    if !keep.is_empty() {
+        bail!(
+            "{deleted} purged; {} message(s) are not in the export and were kept: {}",
+            keep.len(),
+            keep.iter()
+                .map(|(id, _)| id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(deleted)
+}

@@ -1,0 +1,237 @@
+//! Which DLQs exist and who consumes what: from the local cloud's endpoints
+//! file, or from the deployed CloudFormation stacks on AWS.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use aws_config::SdkConfig;
+use serde_json::Value;
+
+#[derive(Debug, Clone)]
+pub struct Consumer {
+    pub function: String,
+    pub trigger: String,
+    pub pattern: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub dlq_queue_url: String,
+    pub consumers: Vec<Consumer>,
+}
+
+impl Service {
+    /// The function an async failure's event was for.
+    pub fn consumer_of(&self, event: &Value) -> Option<&Consumer> {
+        if event.get("Records").is_some() {
+            return self.consumers.iter().find(|c| c.trigger == "upload");
+        }
+        self.consumers.iter().find(|c| {
+            c.trigger == "rule"
+                && c.pattern
+                    .as_ref()
+                    .is_some_and(|p| crate::letter::matches(p, event))
+        })
+    }
+}
+
+pub struct Targets {
+    pub conf: SdkConfig,
+    pub lambda: aws_sdk_lambda::Client,
+    pub bus_name: String,
+    pub services: BTreeMap<String, Service>,
+}
+
+impl Targets {
+    pub fn service(&self, name: &str) -> Result<&Service> {
+        self.services.get(name).with_context(|| {
+            format!(
+                "no service {name}; known: {}",
+                self.services.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+}
+
+pub async fn from_endpoints_file(path: &Path) -> Result<Targets> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let e: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let url = e["emulator_url"]
+        .as_str()
+        .context("the endpoints file has no emulator_url")?;
+    let conf = kit::emulator::Emulator {
+        url: url.to_owned(),
+    }
+    .sdk_config()
+    .await;
+    let lambda_endpoint = e["lambda_endpoint"]
+        .as_str()
+        .context("the endpoints file has no lambda_endpoint")?;
+    let lambda = aws_sdk_lambda::Client::from_conf(
+        aws_sdk_lambda::config::Builder::from(&conf)
+            .endpoint_url(lambda_endpoint)
+            .build(),
+    );
+    let mut services = BTreeMap::new();
+    for (name, s) in e["services"].as_object().into_iter().flatten() {
+        let consumers = s["consumers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| Consumer {
+                function: c["function"].as_str().unwrap_or_default().to_owned(),
+                trigger: c["trigger"].as_str().unwrap_or_default().to_owned(),
+                pattern: c.get("pattern").cloned(),
+            })
+            .collect();
+        services.insert(
+            name.clone(),
+            Service {
+                name: name.clone(),
+                dlq_queue_url: s["dlq_queue_url"].as_str().unwrap_or_default().to_owned(),
+                consumers,
+            },
+        );
+    }
+    if services.is_empty() {
+        bail!("{} lists no services", path.display());
+    }
+    Ok(Targets {
+        conf,
+        lambda,
+        bus_name: e["bus_name"].as_str().unwrap_or("app-bus").to_owned(),
+        services,
+    })
+}
+
+/// Discovery on AWS: each service stack's outputs, and its processed
+/// template for which function each rule and bucket notification targets.
+pub async fn from_cloudformation(
+    conf: SdkConfig,
+    platform: &str,
+    stacks: &[String],
+) -> Result<Targets> {
+    let cfn = aws_sdk_cloudformation::Client::new(&conf);
+    let outputs = |stack: &str| {
+        let cfn = cfn.clone();
+        let stack = stack.to_owned();
+        async move {
+            let d = cfn
+                .describe_stacks()
+                .stack_name(&stack)
+                .send()
+                .await
+                .with_context(|| format!("describing stack {stack}"))?;
+            let outs: BTreeMap<String, String> = d
+                .stacks()
+                .first()
+                .map(|s| {
+                    s.outputs()
+                        .iter()
+                        .filter_map(|o| {
+                            Some((o.output_key()?.to_owned(), o.output_value()?.to_owned()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            anyhow::Ok(outs)
+        }
+    };
+    let bus_name = outputs(platform)
+        .await?
+        .get("BusName")
+        .cloned()
+        .unwrap_or_default();
+    let mut services = BTreeMap::new();
+    for stack in stacks {
+        let outs = outputs(stack).await?;
+        let resources: BTreeMap<String, String> = cfn
+            .describe_stack_resources()
+            .stack_name(stack)
+            .send()
+            .await?
+            .stack_resources()
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r.logical_resource_id()?.to_owned(),
+                    r.physical_resource_id()?.to_owned(),
+                ))
+            })
+            .collect();
+        let body = cfn
+            .get_template()
+            .stack_name(stack)
+            .template_stage(aws_sdk_cloudformation::types::TemplateStage::Processed)
+            .send()
+            .await?
+            .template_body
+            .unwrap_or_default();
+        let template: Value = serde_json::from_str(&body).unwrap_or_default();
+        let mut consumers = Vec::new();
+        for r in template["Resources"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, r)| r)
+        {
+            match r["Type"].as_str() {
+                Some("AWS::Events::Rule") => {
+                    for t in r["Properties"]["Targets"].as_array().into_iter().flatten() {
+                        if let Some(f) = t["Arn"]["Fn::GetAtt"][0]
+                            .as_str()
+                            .and_then(|f| resources.get(f))
+                        {
+                            consumers.push(Consumer {
+                                function: f.clone(),
+                                trigger: "rule".into(),
+                                pattern: Some(r["Properties"]["EventPattern"].clone()),
+                            });
+                        }
+                    }
+                }
+                Some("AWS::S3::Bucket") => {
+                    for c in r["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                    {
+                        if let Some(f) = c["Function"]["Fn::GetAtt"][0]
+                            .as_str()
+                            .and_then(|f| resources.get(f))
+                        {
+                            consumers.push(Consumer {
+                                function: f.clone(),
+                                trigger: "upload".into(),
+                                pattern: None,
+                            });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        services.insert(
+            stack.clone(),
+            Service {
+                name: stack.clone(),
+                dlq_queue_url: outs
+                    .get("DeadLetterQueueUrl")
+                    .cloned()
+                    .with_context(|| format!("stack {stack} has no DeadLetterQueueUrl output"))?,
+                consumers,
+            },
+        );
+    }
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    Ok(Targets {
+        conf,
+        lambda,
+        bus_name,
+        services,
+    })
+}
