@@ -204,6 +204,9 @@ impl StreamPoller {
             .await
             .ok()
             .and_then(|o| o.shard_iterator);
+        // The emulator serves ~100-200 calls/s in all; an idle shard is
+        // polled less and less often (as Lambda's pollers back off too).
+        let mut idle = Duration::from_millis(20);
         while let Some(it) = iterator.clone() {
             let page = match self
                 .streams
@@ -226,8 +229,10 @@ impl StreamPoller {
                 .map(|r| kit::stream::from_streams_api(r, &stream_arn, kit::emulator::REGION))
                 .collect();
             if records.is_empty() {
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                tokio::time::sleep(idle).await;
+                idle = (idle * 2).min(Duration::from_millis(160));
             } else {
+                idle = Duration::from_millis(20);
                 self.process(&records, &shard, &stream_arn).await;
             }
             iterator = page.next_shard_iterator.or(Some(it));

@@ -6,7 +6,6 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -14,7 +13,6 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_lambda::types::InvocationType;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
 
 use crate::letter::{Filter, Raw, Shape, Summary, decode, summarize};
 use crate::queue;
@@ -191,21 +189,22 @@ enum Verdict {
     Skipped(String),
 }
 
+/// What the replay workers share.
+struct Shared {
+    report: ReplayReport,
+    seen: BTreeSet<String>,
+    release_later: Vec<String>,
+    next_slot: Instant,
+    idle_rounds: usize,
+}
+
 /// Re-delivers dead letters, deleting each only after its re-delivery was
-/// accepted.
+/// accepted. `concurrency` workers each receive a batch of 10, deliver it
+/// (PutEvents 10 at a time, or one Invoke per letter), and delete what was
+/// accepted, so the queue calls overlap.
 pub async fn replay(t: &Targets, service: &Service, o: &ReplayOptions) -> Result<ReplayReport> {
     let sqs = aws_sdk_sqs::Client::new(&t.conf);
-    let eb = aws_sdk_eventbridge::Client::new(&t.conf);
     let url = &service.dlq_queue_url;
-    let mut report = ReplayReport::default();
-    let mut seen = BTreeSet::new();
-    let mut release_later = Vec::new();
-    let limiter = Arc::new(Semaphore::new(o.concurrency.max(1)));
-    let interval = o
-        .rate
-        .filter(|r| *r > 0.0)
-        .map(|r| Duration::from_secs_f64(1.0 / r));
-    let mut next_slot = Instant::now();
     let bar = if o.progress {
         let (depth, _) = queue::depth(&sqs, url).await.unwrap_or_default();
         let total = o.max.map_or(depth as u64, |m| (m as u64).min(depth as u64));
@@ -220,37 +219,82 @@ pub async fn replay(t: &Targets, service: &Service, o: &ReplayOptions) -> Result
     } else {
         None
     };
-    let mut idle = 0;
-    'outer: while idle < 2 {
-        if o.max
-            .is_some_and(|m| report.replayed + report.failed_again >= m)
+    let shared = tokio::sync::Mutex::new(Shared {
+        report: ReplayReport::default(),
+        seen: BTreeSet::new(),
+        release_later: Vec::new(),
+        next_slot: Instant::now(),
+        idle_rounds: 0,
+    });
+    let workers = (0..o.concurrency.max(1)).map(|_| worker(t, service, o, &shared, bar.as_ref()));
+    futures_util::future::try_join_all(workers).await?;
+    let mut state = shared.into_inner();
+    queue::release(&sqs, url, &state.release_later).await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    state.report.left = queue::depth(&sqs, url).await?.0;
+    Ok(state.report)
+}
+
+async fn worker(
+    t: &Targets,
+    service: &Service,
+    o: &ReplayOptions,
+    shared: &tokio::sync::Mutex<Shared>,
+    bar: Option<&indicatif::ProgressBar>,
+) -> Result<()> {
+    let sqs = aws_sdk_sqs::Client::new(&t.conf);
+    let eb = aws_sdk_eventbridge::Client::new(&t.conf);
+    let url = &service.dlq_queue_url;
+    let interval = o
+        .rate
+        .filter(|r| *r > 0.0)
+        .map(|r| Duration::from_secs_f64(1.0 / r));
+    loop {
         {
-            break;
+            let s = shared.lock().await;
+            if s.idle_rounds >= 2
+                || o.max
+                    .is_some_and(|m| s.report.replayed + s.report.failed_again >= m)
+            {
+                return Ok(());
+            }
         }
         let got = queue::receive(&sqs, url, 10, o.visibility).await?;
-        let (fresh, old): (Vec<_>, Vec<_>) = got
-            .into_iter()
-            .partition(|r| !seen.contains(&r.raw.message_id));
-        release_later.extend(old.into_iter().map(|r| r.handle));
-        if fresh.is_empty() {
-            idle += 1;
-            continue;
-        }
-        idle = 0;
+        let fresh = {
+            let mut s = shared.lock().await;
+            let (fresh, old): (Vec<_>, Vec<_>) = got
+                .into_iter()
+                .partition(|r| !s.seen.contains(&r.raw.message_id));
+            s.release_later.extend(old.into_iter().map(|r| r.handle));
+            if fresh.is_empty() {
+                s.idle_rounds += 1;
+                continue;
+            }
+            s.idle_rounds = 0;
+            for r in &fresh {
+                s.seen.insert(r.raw.message_id.clone());
+            }
+            fresh
+        };
         // Decide per message, then deliver the batch.
         let mut to_bus: Vec<(usize, Value)> = Vec::new();
         let mut tasks = Vec::new();
         let mut verdicts: Vec<Option<Verdict>> = Vec::new();
+        let mut plans = Vec::new();
+        let budget = {
+            let s = shared.lock().await;
+            o.max
+                .map(|m| m.saturating_sub(s.report.replayed + s.report.failed_again))
+        };
         for (i, r) in fresh.iter().enumerate() {
-            seen.insert(r.raw.message_id.clone());
             let (shape, summary) = describe(service, &r.raw);
             if !o.filter.accepts(&r.raw, &summary) {
                 verdicts.push(Some(Verdict::Skipped("filtered out".into())));
                 continue;
             }
-            if o.max.is_some_and(|m| {
-                report.replayed + report.failed_again + to_bus.len() + tasks.len() >= m
-            }) {
+            if budget.is_some_and(|b| to_bus.len() + tasks.len() >= b) {
                 verdicts.push(Some(Verdict::Skipped("beyond --max".into())));
                 continue;
             }
@@ -286,7 +330,7 @@ pub async fn replay(t: &Targets, service: &Service, o: &ReplayOptions) -> Result
                 (
                     Shape::StreamFailure {
                         function_arn: Some(f),
-                        stream_arn: Some(s),
+                        stream_arn: Some(st),
                         shard_id: Some(shard),
                         start_sequence: Some(a),
                         end_sequence: Some(b),
@@ -299,7 +343,7 @@ pub async fn replay(t: &Targets, service: &Service, o: &ReplayOptions) -> Result
                         i,
                         Delivery::Stream {
                             function: f.clone(),
-                            stream: s.clone(),
+                            stream: st.clone(),
                             shard: shard.clone(),
                             start: a.clone(),
                             end: b.clone(),
@@ -321,88 +365,72 @@ pub async fn replay(t: &Targets, service: &Service, o: &ReplayOptions) -> Result
                     continue;
                 }
             };
-            if o.dry_run {
-                report.details.push(plan);
-            }
+            plans.push(plan);
         }
         if o.dry_run {
-            let replayable = to_bus.len() + tasks.len();
-            report.replayed += replayable;
-            report.skipped += verdicts
+            let mut s = shared.lock().await;
+            s.report.replayed += to_bus.len() + tasks.len();
+            s.report.skipped += verdicts
                 .iter()
                 .filter(|v| matches!(v, Some(Verdict::Skipped(_))))
                 .count();
-            release_later.extend(fresh.into_iter().map(|r| r.handle));
-            continue 'outer;
+            s.report.details.extend(plans);
+            s.release_later.extend(fresh.into_iter().map(|r| r.handle));
+            continue;
         }
         if !to_bus.is_empty() {
-            pace(&mut next_slot, interval, to_bus.len()).await;
+            pace(shared, interval, to_bus.len()).await;
             for (i, v) in put_on_bus(&eb, &t.bus_name, &to_bus).await {
                 verdicts[i] = Some(v);
             }
         }
-        let mut handles = Vec::new();
         for (i, d) in tasks {
-            pace(&mut next_slot, interval, 1).await;
-            let permit = limiter.clone().acquire_owned().await?;
-            let lambda = t.lambda.clone();
-            let conf = t.conf.clone();
-            handles.push((
-                i,
-                tokio::spawn(async move {
-                    let v = d.run(&lambda, &conf).await;
-                    drop(permit);
-                    v
-                }),
-            ));
-        }
-        for (i, h) in handles {
-            verdicts[i] = Some(h.await.unwrap_or_else(|e| Verdict::Failed(e.to_string())));
+            pace(shared, interval, 1).await;
+            verdicts[i] = Some(d.run(&t.lambda, &t.conf).await);
         }
         let mut done = Vec::new();
+        let mut s = shared.lock().await;
         for (r, v) in fresh.into_iter().zip(verdicts) {
             match v.unwrap_or(Verdict::Failed("not attempted".into())) {
                 Verdict::Delivered => {
-                    report.replayed += 1;
+                    s.report.replayed += 1;
                     done.push(r.handle);
                 }
                 Verdict::Failed(why) => {
                     // Left invisible: it is back in the DLQ when its
                     // visibility timeout passes, and not retried in this run.
-                    report.failed_again += 1;
-                    report
+                    s.report.failed_again += 1;
+                    s.report
                         .details
                         .push(json!({"message_id": r.raw.message_id, "failed": why}));
                 }
                 Verdict::Skipped(why) => {
-                    report.skipped += 1;
-                    report
+                    s.report.skipped += 1;
+                    s.report
                         .details
                         .push(json!({"message_id": r.raw.message_id, "skipped": why}));
-                    release_later.push(r.handle);
+                    s.release_later.push(r.handle);
                 }
             }
         }
+        drop(s);
         queue::delete(&sqs, url, &done).await?;
-        if let Some(bar) = &bar {
+        if let Some(bar) = bar {
             bar.inc(done.len() as u64);
         }
     }
-    queue::release(&sqs, url, &release_later).await?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    report.left = queue::depth(&sqs, url).await?.0;
-    Ok(report)
 }
 
-async fn pace(next: &mut Instant, interval: Option<Duration>, n: usize) {
+async fn pace(shared: &tokio::sync::Mutex<Shared>, interval: Option<Duration>, n: usize) {
     let Some(interval) = interval else { return };
-    let now = Instant::now();
-    if *next > now {
-        tokio::time::sleep(*next - now).await;
-    }
-    *next = Instant::now().max(*next) + interval * n as u32;
+    let wait = {
+        let mut s = shared.lock().await;
+        let now = Instant::now();
+        let slot = s.next_slot.max(now);
+        s.next_slot = slot + interval * n as u32;
+        slot - now
+    };
+    tokio::time::sleep(wait).await;
 }
 
 enum Delivery {
@@ -668,4 +696,55 @@ pub async fn purge(
         );
     }
     Ok(deleted)
+}
+
+/// Dead letters shaped exactly like the async-failure letters AWS sends
+/// through SNS, for an event no rule consumes (so only replay is timed).
+pub fn bench_letters(count: usize) -> Vec<Raw> {
+    (0..count)
+        .map(|i| {
+            let event = json!({
+                "version": "0", "id": format!("bench-{i}"), "source": "app.bench", "detail-type": "BenchProbe",
+                "account": "123456789012", "time": chrono::Utc::now().to_rfc3339(), "region": "us-east-1", "resources": [],
+                "detail": {"metadata": {"event_id": format!("00000000-0000-4000-8000-{i:012}"), "correlation_id": "bench"}, "data": {"n": i}}
+            });
+            let body = json!({
+                "Type": "Notification", "MessageId": format!("bench-{i}"), "TopicArn": "arn:aws:sns:us-east-1:123456789012:bench",
+                "Message": event.to_string(), "Timestamp": chrono::Utc::now().to_rfc3339(),
+                "MessageAttributes": {
+                    "RequestID": {"Type": "String", "Value": format!("req-{i}")},
+                    "ErrorCode": {"Type": "Number", "Value": "200"},
+                    "ErrorMessage": {"Type": "String", "Value": "bench"}
+                }
+            });
+            Raw { message_id: String::new(), body: body.to_string(), attributes: Default::default(), sent_at_ms: None, receive_count: None }
+        })
+        .collect()
+}
+
+/// One message at a time: receive 1, put 1, delete 1.
+pub async fn naive_replay_to_bus(t: &Targets, service: &Service, count: usize) -> Result<usize> {
+    let sqs = aws_sdk_sqs::Client::new(&t.conf);
+    let eb = aws_sdk_eventbridge::Client::new(&t.conf);
+    let mut done = 0;
+    while done < count {
+        let got = queue::receive(&sqs, &service.dlq_queue_url, 1, 60).await?;
+        let Some(r) = got.into_iter().next() else {
+            break;
+        };
+        if let Shape::AsyncFailure { event, .. } = decode(&r.raw) {
+            let entry = PutEventsRequestEntry::builder()
+                .event_bus_name(&t.bus_name)
+                .source(event["source"].as_str().unwrap_or_default())
+                .detail_type(event["detail-type"].as_str().unwrap_or_default())
+                .detail(event["detail"].to_string())
+                .build();
+            let answer = eb.put_events().entries(entry).send().await?;
+            if answer.failed_entry_count() == 0 {
+                queue::delete(&sqs, &service.dlq_queue_url, &[r.handle]).await?;
+                done += 1;
+            }
+        }
+    }
+    Ok(done)
 }

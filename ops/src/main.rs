@@ -114,6 +114,13 @@ enum Dlq {
         #[arg(long, default_value_t = 60)]
         visibility: i32,
     },
+    /// Throughput of replaying dead letters to the bus, batched and
+    /// pipelined against a naive one-at-a-time loop, on the same data.
+    Bench {
+        service: String,
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+    },
     /// Delete the messages an export holds (asks first; --yes to skip).
     Purge {
         service: String,
@@ -312,6 +319,47 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             if report.failed_again > 0 {
                 return Ok(ExitCode::from(1));
+            }
+        }
+        Dlq::Bench { service, count } => {
+            let svc = t.service(service)?;
+            let sqs = aws_sdk_sqs::Client::new(&t.conf);
+            let (depth, in_flight) = ops::queue::depth(&sqs, &svc.dlq_queue_url).await?;
+            if depth + in_flight > 0 {
+                bail!("the {service} DLQ is not empty; the bench needs it to itself");
+            }
+            let letters = commands::bench_letters(*count);
+            ops::queue::send(&sqs, &svc.dlq_queue_url, &letters).await?;
+            let started = std::time::Instant::now();
+            let naive = commands::naive_replay_to_bus(&t, svc, *count).await?;
+            let naive_rate = naive as f64 / started.elapsed().as_secs_f64();
+            ops::queue::send(&sqs, &svc.dlq_queue_url, &letters).await?;
+            let options = ReplayOptions {
+                to: Destination::Bus,
+                filter: Filter::default(),
+                max: None,
+                dry_run: false,
+                rate: None,
+                concurrency: 8,
+                visibility: 60,
+                progress: false,
+            };
+            let started = std::time::Instant::now();
+            let report = commands::replay(&t, svc, &options).await?;
+            let batched_rate = report.replayed as f64 / started.elapsed().as_secs_f64();
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"count": count, "naive_per_second": naive_rate, "batched_per_second": batched_rate, "ratio": batched_rate / naive_rate})
+                );
+            } else {
+                println!("| replay {count} dead letters to the bus | messages/s |");
+                println!("|---|---|");
+                println!("| naive: receive 1, put 1, delete 1 | {naive_rate:.0} |");
+                println!(
+                    "| ops dlq replay: receive 10, PutEvents 10, delete 10 | {batched_rate:.0} |"
+                );
+                println!("| ratio | {:.1}x |", batched_rate / naive_rate);
             }
         }
         Dlq::Purge {
