@@ -121,7 +121,11 @@ impl AsyncFunction {
                 .build()
                 .expect("type and value are set")
         };
-        let message = format!("{}: {}", error.error_type(), error);
+        // AWS puts the function's errorMessage here, without its type.
+        let message = match error {
+            InvokeError::Function { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
         self.sns
             .publish()
             .topic_arn(topic)
