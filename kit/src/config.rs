@@ -38,3 +38,28 @@ pub fn number(name: &'static str, default: usize) -> Result<usize, ConfigError> 
 pub async fn aws() -> SdkConfig {
     aws_config::load_from_env().await
 }
+
+/// Clients built on first use rather than before the runtime loop: loading
+/// the SDK configuration reads the system's root certificates, which is
+/// most of a cold start's init time, and a function's first invocation can
+/// pay it instead. Configuration values are still read (and checked) at
+/// start, so a missing variable fails fast.
+pub struct Lazy<T> {
+    cell: tokio::sync::OnceCell<T>,
+    make: Box<dyn Fn(&SdkConfig) -> T + Send + Sync>,
+}
+
+impl<T> Lazy<T> {
+    pub fn new(make: impl Fn(&SdkConfig) -> T + Send + Sync + 'static) -> Self {
+        Self {
+            cell: tokio::sync::OnceCell::new(),
+            make: Box::new(make),
+        }
+    }
+
+    pub async fn get(&self) -> &T {
+        self.cell
+            .get_or_init(|| async { (self.make)(&aws().await) })
+            .await
+    }
+}

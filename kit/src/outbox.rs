@@ -108,10 +108,11 @@ pub async fn run(
         )?,
         ..crate::publisher::Limits::default()
     };
-    let client = aws_sdk_eventbridge::Client::new(&crate::config::aws().await);
-    let publisher = &Publisher::new(client, bus, limits);
+    let publisher = &crate::config::Lazy::new(move |conf| {
+        Publisher::new(aws_sdk_eventbridge::Client::new(conf), bus.clone(), limits)
+    });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
-        let outcome = publish_records(&event.payload.records, map, publisher).await;
+        let outcome = publish_records(&event.payload.records, map, publisher.get().await).await;
         Ok::<DynamoDbEventResponse, lambda_runtime::Error>(outcome.response())
     }))
     .await

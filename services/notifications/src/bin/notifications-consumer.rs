@@ -1,6 +1,7 @@
 //! Lambda (async, from bus rules): welcome, congratulate, erase.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use kit::config::Lazy;
 use kit::idempotency::Processed;
 use lambda_runtime::{LambdaEvent, service_fn};
 use notifications::store::Store;
@@ -10,11 +11,16 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     kit::logging::init();
     let table = kit::config::var("TABLE_NAME")?;
-    let client = aws_sdk_dynamodb::Client::new(&kit::config::aws().await);
-    let store = &Store::new(client.clone(), &table);
-    let processed = &Processed::new(client, &table, "notifications-consumer");
+    let adapters = &Lazy::new(move |conf| {
+        let client = aws_sdk_dynamodb::Client::new(conf);
+        (
+            Store::new(client.clone(), &table),
+            Processed::new(client, &table, "notifications-consumer"),
+        )
+    });
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
+            let (store, processed) = adapters.get().await;
             notifications::handlers::handle(store, processed, &event.payload).await?;
             Ok::<(), lambda_runtime::Error>(())
         },

@@ -2,6 +2,7 @@
 
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::DynamoDbEventResponse;
+use kit::config::Lazy;
 use lambda_runtime::{LambdaEvent, service_fn};
 use notifications::delivery::{Delivery, deliver_records};
 
@@ -9,9 +10,10 @@ use notifications::delivery::{Delivery, deliver_records};
 async fn main() -> Result<(), lambda_runtime::Error> {
     kit::logging::init();
     let topic = kit::config::var("DELIVERY_TOPIC_ARN")?;
-    let delivery = &Delivery::new(aws_sdk_sns::Client::new(&kit::config::aws().await), topic);
+    let delivery =
+        &Lazy::new(move |conf| Delivery::new(aws_sdk_sns::Client::new(conf), topic.clone()));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
-        let outcome = deliver_records(&event.payload.records, delivery).await;
+        let outcome = deliver_records(&event.payload.records, delivery.get().await).await;
         Ok::<DynamoDbEventResponse, lambda_runtime::Error>(outcome.response())
     }))
     .await

@@ -1,6 +1,7 @@
 //! Lambda: the todos HTTP API.
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use kit::config::Lazy;
 use kit::http::Request;
 use lambda_runtime::{LambdaEvent, service_fn};
 use todos::api::{Todos, handle};
@@ -12,14 +13,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     kit::logging::init();
     let table = kit::config::var("TABLE_NAME")?;
     let bucket = kit::config::var("BUCKET_NAME")?;
-    let conf = kit::config::aws().await;
-    let app = &Todos {
-        store: Store::new(aws_sdk_dynamodb::Client::new(&conf), table),
-        objects: Objects::new(todos::objects::client(&conf), bucket),
-    };
+    let app = &Lazy::new(move |conf| Todos {
+        store: Store::new(aws_sdk_dynamodb::Client::new(conf), table.clone()),
+        objects: Objects::new(todos::objects::client(conf), bucket.clone()),
+    });
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
-            let response = handle(app, Request::from_apigw(&event.payload)).await;
+            let response = handle(app.get().await, Request::from_apigw(&event.payload)).await;
             Ok::<ApiGatewayV2httpResponse, lambda_runtime::Error>(response.into_apigw())
         },
     ))

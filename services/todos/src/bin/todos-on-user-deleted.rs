@@ -2,6 +2,7 @@
 //! their attachment objects.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use kit::config::Lazy;
 use kit::idempotency::Processed;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
@@ -14,15 +15,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     kit::logging::init();
     let table = kit::config::var("TABLE_NAME")?;
     let bucket = kit::config::var("BUCKET_NAME")?;
-    let conf = kit::config::aws().await;
-    let client = aws_sdk_dynamodb::Client::new(&conf);
-    let app = &Todos {
-        store: Store::new(client.clone(), &table),
-        objects: Objects::new(todos::objects::client(&conf), bucket),
-    };
-    let processed = &Processed::new(client, &table, "todos-on-user-deleted");
+    let adapters = &Lazy::new(move |conf| {
+        let client = aws_sdk_dynamodb::Client::new(conf);
+        let app = Todos {
+            store: Store::new(client.clone(), &table),
+            objects: Objects::new(todos::objects::client(conf), bucket.clone()),
+        };
+        (app, Processed::new(client, &table, "todos-on-user-deleted"))
+    });
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
+            let (app, processed) = adapters.get().await;
             todos::handlers::handle(app, processed, &event.payload).await?;
             Ok::<(), lambda_runtime::Error>(())
         },

@@ -1,6 +1,7 @@
 //! Lambda: the users HTTP API.
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use kit::config::Lazy;
 use kit::http::Request;
 use lambda_runtime::{LambdaEvent, service_fn};
 use users::store::Store;
@@ -9,13 +10,12 @@ use users::store::Store;
 async fn main() -> Result<(), lambda_runtime::Error> {
     kit::logging::init();
     let table = kit::config::var("TABLE_NAME")?;
-    let store = &Store::new(
-        aws_sdk_dynamodb::Client::new(&kit::config::aws().await),
-        table,
-    );
+    let store =
+        &Lazy::new(move |conf| Store::new(aws_sdk_dynamodb::Client::new(conf), table.clone()));
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
-            let response = users::api::handle(store, Request::from_apigw(&event.payload)).await;
+            let response =
+                users::api::handle(store.get().await, Request::from_apigw(&event.payload)).await;
             Ok::<ApiGatewayV2httpResponse, lambda_runtime::Error>(response.into_apigw())
         },
     ))
