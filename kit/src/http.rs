@@ -53,6 +53,10 @@ impl Response {
         Self::error(404, "not_found", format!("no such {what}"), None)
     }
 
+    pub fn no_route(route_key: &str) -> Self {
+        Self::error(404, "no_route", format!("no route {route_key}"), None)
+    }
+
     pub fn internal(error: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %error, "request failed");
         Self::error(500, "internal", "internal error", None)
@@ -224,6 +228,26 @@ impl Request {
     }
 }
 
+/// Runs one request through the checks every route shares ([`Request::admit`]),
+/// inside the request's span, and turns the route's `Err` into its response.
+/// `route` dispatches on `req.route_key`; [`Response::no_route`] answers the rest.
+pub async fn serve<'a, F, Fut>(req: &'a Request, route: F) -> Response
+where
+    F: FnOnce(Caller, &'a Request) -> Fut,
+    Fut: std::future::Future<Output = Result<Response, Response>> + Send + 'a,
+{
+    use tracing::Instrument;
+    let caller = match req.admit() {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    // Boxed: the routes' futures are large, and nesting them inline
+    // overflows the compiler's layout depth in the Lambda binaries.
+    let routed: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + 'a>> =
+        Box::pin(route(caller, req));
+    routed.instrument(req.span()).await.unwrap_or_else(|e| e)
+}
+
 /// Builds API Gateway's payload 2.0 event for a route, as its JWT
 /// authorizer passes it on. The local gateway and the tests use it.
 pub fn apigw_event(
@@ -355,5 +379,39 @@ mod tests {
             Request::from_apigw(&oversized).admit().unwrap_err().status,
             413
         );
+    }
+}
+
+/// The emulator-independent part of `serve`, checked without I/O.
+#[cfg(test)]
+mod serve_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn serve_admits_routes_and_maps_errors() {
+        let req = |claims: Option<&[(&str, &str)]>, route: &str| {
+            Request::from_apigw(&apigw_event(route, "/x", &[], &[], claims, None, "c"))
+        };
+        let route = |caller: Caller, req: &Request| {
+            let key = req.route_key.clone();
+            async move {
+                match key.as_str() {
+                    "GET /x" => Ok(Response::json(200, json!({"me": caller.user_id}))),
+                    "POST /x" => Err(Response::error(409, "conflict", "no", None)),
+                    other => Err(Response::no_route(other)),
+                }
+            }
+        };
+        let ok = req(Some(&[("sub", "u1")]), "GET /x");
+        assert_eq!(serve(&ok, route).await.body.unwrap()["me"], "u1");
+        let err = req(Some(&[("sub", "u1")]), "POST /x");
+        assert_eq!(serve(&err, route).await.status, 409);
+        let none = req(Some(&[("sub", "u1")]), "PUT /x");
+        assert_eq!(
+            serve(&none, route).await.body.unwrap()["error"]["code"],
+            "no_route"
+        );
+        let anonymous = req(None, "GET /x");
+        assert_eq!(serve(&anonymous, route).await.status, 401);
     }
 }

@@ -2,22 +2,17 @@
 
 use kit::http::{Request, Response};
 use serde_json::json;
-use tracing::Instrument;
 
 use crate::store::Store;
 
 pub const PAGE: i32 = 50;
 
 pub async fn handle(store: &Store, req: Request) -> Response {
-    let caller = match req.admit() {
-        Ok(caller) => caller,
-        Err(refused) => return refused,
-    };
-    let span = req.span();
-    async {
+    kit::http::serve(&req, |caller, req| async move {
         match req.route_key.as_str() {
-            "GET /notifications" => match store.newest(&caller.user_id, PAGE).await {
-                Ok(items) => Response::json(
+            "GET /notifications" => {
+                let items = store.newest(&caller.user_id, PAGE).await?;
+                Ok(Response::json(
                     200,
                     json!({
                         "items": items.iter().map(|n| json!({
@@ -28,12 +23,10 @@ pub async fn handle(store: &Store, req: Request) -> Response {
                             "source_event_id": n.source_event_id,
                         })).collect::<Vec<_>>()
                     }),
-                ),
-                Err(e) => e.into(),
-            },
-            other => Response::error(404, "no_route", format!("no route {other}"), None),
+                ))
+            }
+            other => Err(Response::no_route(other)),
         }
-    }
-    .instrument(span)
+    })
     .await
 }

@@ -5,7 +5,6 @@ use chrono::Utc;
 use events::todos::DeletionReason;
 use kit::http::{Caller, Request, Response, parse_body};
 use serde_json::json;
-use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::domain::{self, NewAttachment, NewTodo, Patch};
@@ -21,31 +20,19 @@ pub struct Todos {
 }
 
 pub async fn handle(app: &Todos, req: Request) -> Response {
-    let store = &app.store;
-    let caller = match req.admit() {
-        Ok(caller) => caller,
-        Err(refused) => return refused,
-    };
-    let span = req.span();
-    let result = Box::pin(async {
+    kit::http::serve(&req, |caller, req| async move {
+        let store = &app.store;
         match req.route_key.as_str() {
-            "POST /todos" => create(store, &caller, &req).await,
-            "GET /todos" => list(store, &caller, &req).await,
-            "GET /todos/{id}" => get(store, &caller, &req).await,
-            "PATCH /todos/{id}" => patch(store, &caller, &req).await,
-            "DELETE /todos/{id}" => delete(app, &caller, &req).await,
-            "POST /todos/{id}/attachments" => attach(app, &caller, &req).await,
-            other => Err(Response::error(
-                404,
-                "no_route",
-                format!("no route {other}"),
-                None,
-            )),
+            "POST /todos" => create(store, &caller, req).await,
+            "GET /todos" => list(store, &caller, req).await,
+            "GET /todos/{id}" => get(store, &caller, req).await,
+            "PATCH /todos/{id}" => patch(store, &caller, req).await,
+            "DELETE /todos/{id}" => delete(app, &caller, req).await,
+            "POST /todos/{id}/attachments" => attach(app, &caller, req).await,
+            other => Err(Response::no_route(other)),
         }
     })
-    .instrument(span)
-    .await;
-    result.unwrap_or_else(|e| e)
+    .await
 }
 
 fn todo_id(req: &Request) -> Result<Uuid, Response> {

@@ -2,34 +2,21 @@
 
 use chrono::Utc;
 use kit::http::{Caller, Invalid, Request, Response, parse_body};
-use tracing::Instrument;
 
 use crate::domain::{self, ProfileInput};
 use crate::items::Tombstone;
 use crate::store::Store;
 
 pub async fn handle(store: &Store, req: Request) -> Response {
-    let caller = match req.admit() {
-        Ok(caller) => caller,
-        Err(refused) => return refused,
-    };
-    let span = req.span();
-    let result = Box::pin(async {
+    kit::http::serve(&req, |caller, req| async move {
         match req.route_key.as_str() {
-            "PUT /users/me" => put(store, &caller, &req).await,
+            "PUT /users/me" => put(store, &caller, req).await,
             "GET /users/me" => get(store, &caller).await,
-            "DELETE /users/me" => delete(store, &caller, &req).await,
-            other => Err(Response::error(
-                404,
-                "no_route",
-                format!("no route {other}"),
-                None,
-            )),
+            "DELETE /users/me" => delete(store, &caller, req).await,
+            other => Err(Response::no_route(other)),
         }
     })
-    .instrument(span)
-    .await;
-    result.unwrap_or_else(|e| e)
+    .await
 }
 
 async fn put(store: &Store, caller: &Caller, req: &Request) -> Result<Response, Response> {
