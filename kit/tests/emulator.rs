@@ -69,6 +69,14 @@ async fn bus_with_queue(conf: &aws_config::SdkConfig) -> (String, aws_sdk_sqs::C
     (bus, sqs, queue_url)
 }
 
+fn publisher(conf: &aws_config::SdkConfig, bus: &str) -> Publisher {
+    Publisher::new(
+        aws_sdk_eventbridge::Client::new(conf),
+        bus,
+        Limits::default(),
+    )
+}
+
 async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     loop {
@@ -99,11 +107,7 @@ async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<serde_json::Va
 async fn publishes_in_batches_of_ten_and_delivers_each_event_once() {
     let conf = shared().sdk_config().await;
     let (bus, sqs, queue) = bus_with_queue(&conf).await;
-    let publisher = Publisher::new(
-        aws_sdk_eventbridge::Client::new(&conf),
-        &bus,
-        Limits::default(),
-    );
+    let publisher = publisher(&conf, &bus);
     let entries: Vec<_> = (0..23).map(entry).collect();
     let done = publisher.publish(&entries).await.unwrap();
     assert_eq!((done.entries, done.calls, done.resent), (23, 3, 0));
@@ -128,12 +132,7 @@ async fn publishes_in_batches_of_ten_and_delivers_each_event_once() {
 async fn resends_only_the_entries_the_answer_reports_as_failed() {
     let conf = shared().sdk_config().await;
     let (bus, sqs, queue) = bus_with_queue(&conf).await;
-    let publisher = Publisher::new(
-        aws_sdk_eventbridge::Client::new(&conf),
-        &bus,
-        Limits::default(),
-    )
-    .with_max_attempts(3);
+    let publisher = publisher(&conf, &bus).with_max_attempts(3);
     let mut entries: Vec<_> = (0..12).map(entry).collect();
     entries[4].detail = "{not json".into();
     let bad = entries[4].event_id;
@@ -277,12 +276,7 @@ fn map(
 async fn a_stream_batch_publishes_up_to_the_first_bad_record_and_checkpoints_there() {
     let conf = shared().sdk_config().await;
     let (bus, sqs, queue) = bus_with_queue(&conf).await;
-    let publisher = Publisher::new(
-        aws_sdk_eventbridge::Client::new(&conf),
-        &bus,
-        Limits::default(),
-    )
-    .with_max_attempts(1);
+    let publisher = publisher(&conf, &bus).with_max_attempts(1);
 
     let good: Vec<_> = [0, 1, 2].into_iter().map(stream_record).collect();
     let outcome = kit::outbox::publish_records(&good, map, &publisher).await;

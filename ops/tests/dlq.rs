@@ -53,6 +53,25 @@ fn ops_json(env: &Env, args: &[&str]) -> Value {
     })
 }
 
+/// Puts an export back into the notifications DLQ.
+fn import(env: &Env, file: &Path) {
+    let out = ops(
+        env,
+        &[
+            "dlq",
+            "import",
+            "notifications",
+            "--in",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn depth(env: &Env, service: &str) -> (i64, i64) {
     let list = ops_json(env, &["dlq", "list"]);
     let row = list
@@ -208,20 +227,7 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
     );
     assert_eq!(lines(&moved), 4);
     assert_eq!(depth(&env, "notifications"), (0, 0));
-    assert!(
-        ops(
-            &env,
-            &[
-                "dlq",
-                "import",
-                "notifications",
-                "--in",
-                moved.to_str().unwrap()
-            ]
-        )
-        .status
-        .success()
-    );
+    import(&env, &moved);
     assert_eq!(depth(&env, "notifications").0, 4);
     let back = ops_json(&env, &["dlq", "peek", "notifications"]);
     let ids = |v: &Value| {
@@ -326,20 +332,7 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
     }
 
     // replay --to bus: consumers deduplicate on the event id.
-    assert!(
-        ops(
-            &env,
-            &[
-                "dlq",
-                "import",
-                "notifications",
-                "--in",
-                copy.to_str().unwrap()
-            ]
-        )
-        .status
-        .success()
-    );
+    import(&env, &copy);
     let bus = ops_json(
         &env,
         &[
@@ -368,20 +361,7 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
 
     // purge: refused without confirmation, refused without an export of
     // these very messages, done with one.
-    assert!(
-        ops(
-            &env,
-            &[
-                "dlq",
-                "import",
-                "notifications",
-                "--in",
-                copy.to_str().unwrap()
-            ]
-        )
-        .status
-        .success()
-    );
+    import(&env, &copy);
     let unconfirmed = ops(
         &env,
         &[
