@@ -2,13 +2,15 @@ use schemars::generate::SchemaSettings;
 use serde_json::Value;
 
 use crate::wire::decode_detail;
-use crate::{ContractError, Envelope, Event, EventKey, notifications, todos, users};
+use crate::{Compatibility, ContractError, Envelope, Event, EventKey, notifications, todos, users};
 
 /// Everything the tools need to know about one event version, without
 /// knowing its Rust type.
 #[derive(Clone, Copy)]
 pub struct EventSpec {
     pub key: EventKey,
+    /// The mode the schema check holds this version to.
+    pub compatibility: Compatibility,
     schema: fn() -> Value,
     check_detail: fn(&Value) -> Result<(), ContractError>,
 }
@@ -17,6 +19,7 @@ impl EventSpec {
     pub fn of<E: Event>() -> Self {
         Self {
             key: E::KEY,
+            compatibility: E::COMPATIBILITY,
             schema: schema_of::<E>,
             check_detail: |detail| decode_detail::<E>(detail).map(drop),
         }

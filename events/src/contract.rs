@@ -27,6 +27,32 @@ impl std::fmt::Display for EventKey {
     }
 }
 
+/// How a version may change while it is on the bus, as schema registries
+/// name it. The schema check holds each version to its own mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Compatibility {
+    /// Readers on a newer schema read every older event: what archive and
+    /// DLQ replays need.
+    Backward,
+    /// Readers still on an older schema read every newer event: what
+    /// consumers that have not upgraded need.
+    Forward,
+    /// Both: the default for events on the bus, where old and new readers
+    /// and old and new events meet.
+    #[default]
+    Full,
+}
+
+impl Compatibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compatibility::Backward => "BACKWARD",
+            Compatibility::Forward => "FORWARD",
+            Compatibility::Full => "FULL",
+        }
+    }
+}
+
 /// A contract: the `data` of one event version.
 ///
 /// A breaking change to a type is never made in place: add `FooV2` beside
@@ -35,6 +61,8 @@ pub trait Event: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'stat
     const SOURCE: &'static str;
     const DETAIL_TYPE: &'static str;
     const VERSION: u32;
+    /// Declared beside the type with `contract!(..., compatibility = Backward)`.
+    const COMPATIBILITY: Compatibility = Compatibility::Full;
     const KEY: EventKey = EventKey {
         source: Self::SOURCE,
         detail_type: Self::DETAIL_TYPE,
@@ -42,13 +70,18 @@ pub trait Event: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'stat
     };
 }
 
-/// Declares a contract type's identity in one line beside its definition.
+/// Declares a contract type's identity in one line beside its definition,
+/// with its compatibility mode when it is not FULL.
 macro_rules! contract {
     ($ty:ty, $source:expr, $detail_type:literal, v $version:literal) => {
+        $crate::contract::contract!($ty, $source, $detail_type, v $version, compatibility = Full);
+    };
+    ($ty:ty, $source:expr, $detail_type:literal, v $version:literal, compatibility = $mode:ident) => {
         impl $crate::Event for $ty {
             const SOURCE: &'static str = $source;
             const DETAIL_TYPE: &'static str = $detail_type;
             const VERSION: u32 = $version;
+            const COMPATIBILITY: $crate::Compatibility = $crate::Compatibility::$mode;
         }
     };
 }

@@ -2,8 +2,9 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
-use xtask::schemas::{self, Baseline};
+use clap::{Parser, Subcommand, ValueEnum};
+use xtask::compat::{self, Mode, Policy};
+use xtask::schemas::{self, Baseline, Rules};
 use xtask::venv;
 
 /// Project automation. `cargo xtask test` is the command CI runs.
@@ -57,7 +58,62 @@ enum SchemasCmd {
         /// Skip the breaking-change comparison against git.
         #[arg(long)]
         no_baseline: bool,
+        /// Compare every version in this mode instead of the one it declares.
+        #[arg(long, value_enum)]
+        mode: Option<CliMode>,
+        /// How undeclared object properties count.
+        #[arg(long, value_enum, default_value_t = CliPolicy::Lenient)]
+        policy: CliPolicy,
     },
+    /// Compare two JSON Schema files: exit 0 when compatible, 1 when
+    /// breaking, 2 on bad input.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        #[arg(long, value_enum, default_value_t = CliMode::Full)]
+        mode: CliMode,
+        #[arg(long, value_enum, default_value_t = CliPolicy::Lenient)]
+        policy: CliPolicy,
+        /// One JSON object per finding, one per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// BACKWARD: new readers read old events; FORWARD: old readers read new
+/// events; FULL: both.
+#[derive(Clone, Copy, ValueEnum)]
+enum CliMode {
+    Backward,
+    Forward,
+    Full,
+}
+
+impl From<CliMode> for Mode {
+    fn from(m: CliMode) -> Mode {
+        match m {
+            CliMode::Backward => Mode::Backward,
+            CliMode::Forward => Mode::Forward,
+            CliMode::Full => Mode::Full,
+        }
+    }
+}
+
+/// STRICT: pure inclusion (an open object accepts any undeclared property);
+/// LENIENT: writers send only the properties a struct declares.
+#[derive(Clone, Copy, ValueEnum)]
+enum CliPolicy {
+    Strict,
+    Lenient,
+}
+
+impl From<CliPolicy> for Policy {
+    fn from(p: CliPolicy) -> Policy {
+        match p {
+            CliPolicy::Strict => Policy::Strict,
+            CliPolicy::Lenient => Policy::Lenient,
+        }
+    }
 }
 
 fn root() -> PathBuf {
@@ -91,8 +147,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Schemas {
-            command: SchemasCmd::Check { base, no_baseline },
-        } => schemas_check(&root, base, no_baseline),
+            command:
+                SchemasCmd::Check {
+                    base,
+                    no_baseline,
+                    mode,
+                    policy,
+                },
+        } => schemas_check(
+            &root,
+            base,
+            no_baseline,
+            Rules {
+                mode: mode.map(Into::into),
+                policy: policy.into(),
+            },
+        ),
+        Cmd::Schemas {
+            command:
+                SchemasCmd::Diff {
+                    old,
+                    new,
+                    mode,
+                    policy,
+                    json,
+                },
+        } => schemas_diff(&old, &new, mode.into(), policy.into(), json),
         Cmd::Venv => {
             let dir = venv::ensure(&root)?;
             println!("venv ready: {}", dir.display());
@@ -104,10 +184,57 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+fn schemas_diff(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    mode: Mode,
+    policy: Policy,
+    json: bool,
+) -> Result<ExitCode> {
+    let read = |path: &std::path::Path| -> Result<serde_json::Value> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+    };
+    // Bad input is exit 2 (main's error path), distinct from "breaking".
+    let findings = compat::compare(&read(old)?, &read(new)?, mode, policy)
+        .context("not a usable JSON Schema")?;
+    for finding in &findings {
+        if json {
+            println!("{}", finding_json(finding));
+        } else {
+            println!("{finding}");
+        }
+    }
+    if !json {
+        let verdict = if findings.is_empty() {
+            "compatible".to_owned()
+        } else {
+            format!("breaking: {} finding(s)", findings.len())
+        };
+        println!("{verdict} ({}, {})", mode.as_str(), policy.as_str());
+    }
+    Ok(if findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn finding_json(f: &compat::Finding) -> serde_json::Value {
+    serde_json::json!({
+        "path": f.path,
+        "direction": f.direction.as_str(),
+        "rule": f.rule.as_str(),
+        "reason": f.reason,
+    })
+}
+
 fn schemas_check(
     root: &std::path::Path,
     base: Option<String>,
     no_baseline: bool,
+    rules: Rules,
 ) -> Result<ExitCode> {
     let baseline = match (base, no_baseline) {
         (_, true) => Baseline::None,
@@ -117,10 +244,11 @@ fn schemas_check(
         },
         (None, false) => Baseline::auto(root),
     };
-    let report = schemas::check(
+    let report = schemas::check_with(
         &root.join(schemas::SCHEMAS_DIR),
         &root.join(schemas::EXAMPLES_DIR),
         &baseline,
+        rules,
     )?;
     print!("{}", report.render());
     Ok(if report.is_ok() {
@@ -182,7 +310,7 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
         Ok(status.success())
     };
     eprintln!("==> schemas check");
-    if schemas_check(root, None, false)? != ExitCode::SUCCESS {
+    if schemas_check(root, None, false, Rules::default())? != ExitCode::SUCCESS {
         return Ok(ExitCode::FAILURE);
     }
     let ok = step("cargo fmt --check", &["fmt", "--all", "--", "--check"], &[])?

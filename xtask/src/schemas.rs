@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use events::{EventSpec, catalog};
 use serde_json::Value;
 
-use crate::compat::{Breaking, breaking_changes};
+use crate::compat::{self, Finding, Mode, Policy};
 
 pub const SCHEMAS_DIR: &str = "events/schemas";
 pub const EXAMPLES_DIR: &str = "events/examples";
@@ -165,17 +165,21 @@ pub enum Problem {
     OutOfDate {
         file: String,
         differences: Vec<String>,
-        breaking: Vec<Breaking>,
+        breaking: Vec<Finding>,
     },
     /// A committed schema file that no type generates.
     Orphan { file: String },
     /// A version that the baseline had and the types no longer define.
     VersionRemoved { file: String },
-    /// The types changed a version in a way that breaks its consumers.
+    /// The types changed a version in a way that breaks its readers in the
+    /// mode it declares (or the `--mode` given).
     Breaking {
         file: String,
-        changes: Vec<Breaking>,
+        mode: Mode,
+        changes: Vec<Finding>,
     },
+    /// A schema the comparison cannot read (an unresolvable `$ref`, say).
+    Unreadable { file: String, error: String },
     /// A version with no committed example payload.
     NoExample { dir: String },
 }
@@ -183,6 +187,7 @@ pub enum Problem {
 #[derive(Debug)]
 pub struct Report {
     pub baseline: String,
+    pub policy: Policy,
     pub checked: usize,
     pub problems: Vec<Problem>,
 }
@@ -192,10 +197,10 @@ impl Report {
         self.problems.is_empty()
     }
 
-    pub fn breaking(&self) -> impl Iterator<Item = (&str, &Breaking)> {
+    pub fn breaking(&self) -> impl Iterator<Item = (&str, &Finding)> {
         self.problems.iter().flat_map(|p| {
-            let (file, changes): (&str, &[Breaking]) = match p {
-                Problem::Breaking { file, changes } => (file, changes),
+            let (file, changes): (&str, &[Finding]) = match p {
+                Problem::Breaking { file, changes, .. } => (file, changes),
                 Problem::OutOfDate { file, breaking, .. } => (file, breaking),
                 _ => ("", &[]),
             };
@@ -223,7 +228,7 @@ impl Report {
                         "out of date: {SCHEMAS_DIR}/{file} differs from what the types generate (run `cargo xtask schemas generate`)"
                     );
                     for change in breaking {
-                        let _ = writeln!(out, "    the types lack what the file says: {change}");
+                        let _ = writeln!(out, "    file vs types: {change}");
                     }
                     for pointer in differences {
                         let _ = writeln!(out, "    differs at {pointer}");
@@ -242,16 +247,25 @@ impl Report {
                         self.baseline
                     );
                 }
-                Problem::Breaking { file, changes } => {
+                Problem::Breaking {
+                    file,
+                    mode,
+                    changes,
+                } => {
                     let key = file.trim_end_matches(".json").replace('/', " ");
                     let _ = writeln!(
                         out,
-                        "breaking: {key} changed incompatibly since {}; add a new version beside it instead:",
+                        "breaking: {key} ({}, {}) changed incompatibly since {}; add a new version beside it instead:",
+                        mode.as_str(),
+                        self.policy.as_str(),
                         self.baseline
                     );
                     for change in changes {
                         let _ = writeln!(out, "    {change}");
                     }
+                }
+                Problem::Unreadable { file, error } => {
+                    let _ = writeln!(out, "unreadable: {file}: {error}");
                 }
                 Problem::NoExample { dir } => {
                     let _ = writeln!(
@@ -272,9 +286,35 @@ impl Report {
     }
 }
 
+/// How versions are compared with the baseline: each version's declared
+/// mode unless `mode` overrides it, under `policy`.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    pub mode: Option<Mode>,
+    pub policy: Policy,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            mode: None,
+            policy: Policy::Lenient,
+        }
+    }
+}
+
 /// Checks committed schemas (`schemas_dir`) against the types, the types
 /// against `baseline`, and that every version has an example.
 pub fn check(schemas_dir: &Path, examples_dir: &Path, baseline: &Baseline) -> Result<Report> {
+    check_with(schemas_dir, examples_dir, baseline, Rules::default())
+}
+
+pub fn check_with(
+    schemas_dir: &Path,
+    examples_dir: &Path,
+    baseline: &Baseline,
+    rules: Rules,
+) -> Result<Report> {
     let specs = catalog();
     check_sets(
         &generated(),
@@ -283,6 +323,7 @@ pub fn check(schemas_dir: &Path, examples_dir: &Path, baseline: &Baseline) -> Re
         baseline.label(),
         &specs,
         examples_dir,
+        rules,
     )
 }
 
@@ -293,6 +334,7 @@ pub fn check_sets(
     baseline_label: String,
     specs: &[EventSpec],
     examples_dir: &Path,
+    rules: Rules,
 ) -> Result<Report> {
     let mut problems = Vec::new();
     for (file, schema) in generated {
@@ -301,7 +343,9 @@ pub fn check_sets(
             Some(on_disk) if on_disk != schema => problems.push(Problem::OutOfDate {
                 file: file.clone(),
                 differences: differences(on_disk, schema),
-                breaking: breaking_changes(on_disk, schema),
+                // What a reader of the committed file would miss.
+                breaking: compat::compare(on_disk, schema, Mode::Full, Policy::Strict)
+                    .unwrap_or_default(),
             }),
             Some(_) => {}
         }
@@ -313,12 +357,22 @@ pub fn check_sets(
         match generated.get(file) {
             None => problems.push(Problem::VersionRemoved { file: file.clone() }),
             Some(now) => {
-                let changes = breaking_changes(before, now);
-                if !changes.is_empty() {
-                    problems.push(Problem::Breaking {
+                let declared = specs
+                    .iter()
+                    .find(|s| s.key.schema_file() == *file)
+                    .map_or(Mode::Full, |s| s.compatibility.into());
+                let mode = rules.mode.unwrap_or(declared);
+                match compat::compare(before, now, mode, rules.policy) {
+                    Ok(changes) if changes.is_empty() => {}
+                    Ok(changes) => problems.push(Problem::Breaking {
                         file: file.clone(),
+                        mode,
                         changes,
-                    });
+                    }),
+                    Err(err) => problems.push(Problem::Unreadable {
+                        file: file.clone(),
+                        error: err.to_string(),
+                    }),
                 }
             }
         }
@@ -340,6 +394,7 @@ pub fn check_sets(
     }
     Ok(Report {
         baseline: baseline_label,
+        policy: rules.policy,
         checked: generated.len(),
         problems,
     })

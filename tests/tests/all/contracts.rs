@@ -11,8 +11,8 @@ use events::{EventKey, PutEntry, catalog};
 use kit::stream::record;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use xtask::compat::Rule;
-use xtask::schemas::{self, Baseline, Problem};
+use xtask::compat::{Direction, Mode, Policy, Rule};
+use xtask::schemas::{self, Baseline, Problem, Rules};
 
 use crate::support::{delivered, examples, examples_dir, schemas_dir, violations};
 
@@ -337,21 +337,158 @@ fn a_field_removed_from_a_type_is_breaking_against_the_baseline() {
         "the committed schemas".into(),
         &catalog(),
         &examples_dir(),
+        Rules::default(),
     )
     .unwrap();
     let found: Vec<_> = report
         .breaking()
-        .map(|(f, c)| (f.to_owned(), c.path.clone(), c.rule))
+        .map(|(f, c)| (f.to_owned(), c.path.clone(), c.direction, c.rule))
         .collect();
+    // Consumers still on v1 require the title that new events lack.
+    assert_eq!(
+        found,
+        [(
+            file.clone(),
+            "$.data.title".into(),
+            Direction::Forward,
+            Rule::Required
+        )]
+    );
+    let text = report.render();
     assert!(
-        found.contains(&(file.clone(), "$.data.title".into(), Rule::PropertyRemoved)),
-        "{found:?}"
+        text.contains("app.todos TodoCreated v1 (FULL, LENIENT)"),
+        "{text}"
     );
     assert!(
-        report.render().contains("app.todos TodoCreated v1"),
+        text.contains("$.data.title [forward] required: the old schema requires `title`"),
+        "{text}"
+    );
+}
+
+/// The committed schemas with one file changed, as a baseline.
+fn baseline_with(file: &str, change: impl FnOnce(&mut Value)) -> schemas::SchemaSet {
+    let mut set = schemas::read_dir_set(&schemas_dir()).unwrap();
+    change(set.get_mut(file).unwrap());
+    set
+}
+
+fn check_against(
+    baseline: &schemas::SchemaSet,
+    specs: &[events::EventSpec],
+    rules: Rules,
+) -> schemas::Report {
+    let now = schemas::generated();
+    schemas::check_sets(
+        &now,
+        &now,
+        baseline,
+        "a test baseline".into(),
+        specs,
+        &examples_dir(),
+        rules,
+    )
+    .unwrap()
+}
+
+fn findings(report: &schemas::Report) -> Vec<(String, Direction, Rule)> {
+    report
+        .breaking()
+        .map(|(_, c)| (c.path.clone(), c.direction, c.rule))
+        .collect()
+}
+
+#[test]
+fn an_additive_optional_field_passes_under_the_default_policy_only() {
+    // The baseline's TodoCreated v1 had no `description`: the types added it.
+    let file = "app.todos/TodoCreated/v1.json";
+    let before = baseline_with(file, |s| {
+        s["$defs"]["TodoCreatedV1"]["properties"]
+            .as_object_mut()
+            .unwrap()
+            .remove("description");
+    });
+    let report = check_against(&before, &catalog(), Rules::default());
+    assert!(report.is_ok(), "{}", report.render());
+    // Strictly, the old open object accepted any `description`.
+    let strict = Rules {
+        mode: None,
+        policy: Policy::Strict,
+    };
+    assert_eq!(
+        findings(&check_against(&before, &catalog(), strict)),
+        [(
+            "$.data.description".to_owned(),
+            Direction::Backward,
+            Rule::Type
+        )]
+    );
+}
+
+#[test]
+fn an_enum_value_added_breaks_consumers_still_on_the_old_schema() {
+    // TodoUpdated v1's `changed` lists TodoField values; the baseline lacked one.
+    let file = "app.todos/TodoUpdated/v1.json";
+    let before = baseline_with(file, |s| {
+        s["$defs"]["TodoField"]["enum"] = json!(["title", "description", "completed"]);
+    });
+    let report = check_against(&before, &catalog(), Rules::default());
+    let found: Vec<_> = report.breaking().map(|(_, c)| c.clone()).collect();
+    assert_eq!(found.len(), 1, "{}", report.render());
+    assert_eq!(found[0].path, "$.data.changed[]");
+    assert_eq!(
+        (found[0].direction, found[0].rule),
+        (Direction::Forward, Rule::Enum)
+    );
+    assert!(
+        found[0].reason.contains("#[serde(other)]"),
         "{}",
-        report.render()
+        found[0].reason
     );
+    // Replays only need the new schema to read old events: BACKWARD passes.
+    let backward = Rules {
+        mode: Some(Mode::Backward),
+        policy: Policy::Lenient,
+    };
+    assert!(check_against(&before, &catalog(), backward).is_ok());
+}
+
+#[test]
+fn each_version_is_held_to_the_mode_it_declares() {
+    // The baseline required `due_date`; the types made it optional, which
+    // only consumers still on the old schema notice.
+    let file = "app.todos/TodoCreated/v1.json";
+    let before = baseline_with(file, |s| {
+        s["$defs"]["TodoCreatedV1"]["required"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("due_date"));
+    });
+    let full = check_against(&before, &catalog(), Rules::default());
+    assert_eq!(
+        findings(&full),
+        [(
+            "$.data.due_date".to_owned(),
+            Direction::Forward,
+            Rule::Required
+        )]
+    );
+    let declared_backward: Vec<_> = catalog()
+        .into_iter()
+        .map(|mut spec| {
+            if spec.key.schema_file() == file {
+                spec.compatibility = events::Compatibility::Backward;
+            }
+            spec
+        })
+        .collect();
+    let report = check_against(&before, &declared_backward, Rules::default());
+    assert!(report.is_ok(), "{}", report.render());
+    // `--mode` overrides what the version declares.
+    let forced = Rules {
+        mode: Some(Mode::Full),
+        policy: Policy::Lenient,
+    };
+    assert!(!check_against(&before, &declared_backward, forced).is_ok());
 }
 
 #[test]
@@ -375,7 +512,10 @@ fn a_hand_edited_required_property_is_reported_with_its_path() {
         text.contains("out of date: events/schemas/app.todos/TodoCompleted/v1.json"),
         "{text}"
     );
-    assert!(text.contains("$.data.priority: property removed"), "{text}");
+    assert!(
+        text.contains("file vs types: $.data.priority [forward] required"),
+        "{text}"
+    );
     assert!(matches!(report.problems[0], Problem::OutOfDate { .. }));
 
     // Regenerating restores the file and the check passes again.
@@ -419,10 +559,14 @@ fn the_git_baseline_catches_a_field_removed_since_the_merge_base() {
     git(&["init", "-q"]);
     let dir = repo.path().join(schemas::SCHEMAS_DIR);
     copy_schemas(&dir);
-    // The baseline's UserDeleted v1 carried a `reason` that the type no longer has.
+    // The baseline's UserDeleted v1 required a `reason` that the type no longer has.
     let path = dir.join("app.users/UserDeleted/v1.json");
     let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     schema["$defs"]["UserDeletedV1"]["properties"]["reason"] = json!({"type": "string"});
+    schema["$defs"]["UserDeletedV1"]["required"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("reason"));
     std::fs::write(&path, schemas::render(&schema)).unwrap();
     git(&["add", "."]);
     git(&["commit", "-q", "-m", "baseline"]);
@@ -435,6 +579,8 @@ fn the_git_baseline_catches_a_field_removed_since_the_merge_base() {
     let found: Vec<_> = report.breaking().map(|(f, c)| format!("{f} {c}")).collect();
     assert_eq!(
         found,
-        ["app.users/UserDeleted/v1.json $.data.reason: property removed"]
+        [
+            "app.users/UserDeleted/v1.json $.data.reason [forward] required: the old schema requires `reason`; new events do not carry it"
+        ]
     );
 }
