@@ -1,5 +1,9 @@
 //! Project automation in Rust (the xtask pattern): `cargo xtask --help`.
 
+pub mod asyncapi;
+pub mod catalog_page;
 pub mod compat;
+pub mod declared;
+pub mod node;
 pub mod schemas;
 pub mod venv;

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use xtask::compat::{self, Mode, Policy};
 use xtask::schemas::{self, Baseline, Rules};
-use xtask::venv;
+use xtask::{asyncapi, catalog_page, node, venv};
 
 /// Project automation. `cargo xtask test` is the command CI runs.
 #[derive(Parser)]
@@ -141,7 +141,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let written = schemas::generate(&root)?;
             for file in &written {
-                println!("wrote {}/{file}", schemas::SCHEMAS_DIR);
+                println!("wrote {file}");
             }
             println!("schemas: {} file(s) rewritten", written.len());
             Ok(ExitCode::SUCCESS)
@@ -244,12 +244,13 @@ fn schemas_check(
         },
         (None, false) => Baseline::auto(root),
     };
-    let report = schemas::check_with(
+    let mut report = schemas::check_with(
         &root.join(schemas::SCHEMAS_DIR),
         &root.join(schemas::EXAMPLES_DIR),
         &baseline,
         rules,
     )?;
+    report.problems.extend(schemas::check_docs(root)?);
     print!("{}", report.render());
     Ok(if report.is_ok() {
         ExitCode::SUCCESS
@@ -311,6 +312,15 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
     };
     eprintln!("==> schemas check");
     if schemas_check(root, None, false, Rules::default())? != ExitCode::SUCCESS {
+        return Ok(ExitCode::FAILURE);
+    }
+    // The generated documents, judged by the official tools of each format.
+    eprintln!("==> asyncapi: {} with @asyncapi/parser", asyncapi::FILE);
+    if !node::run(root, "validate-asyncapi.mjs", &[asyncapi::FILE])? {
+        return Ok(ExitCode::FAILURE);
+    }
+    eprintln!("==> mermaid: {} with mermaid's parser", catalog_page::FILE);
+    if !node::run(root, "check-mermaid.mjs", &[catalog_page::FILE])? {
         return Ok(ExitCode::FAILURE);
     }
     let ok = step("cargo fmt --check", &["fmt", "--all", "--", "--check"], &[])?

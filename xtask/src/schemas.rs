@@ -32,20 +32,52 @@ pub fn generated() -> SchemaSet {
         .collect()
 }
 
-/// Rewrites every schema file from the types. Returns the files written.
+/// Rewrites every schema file, the AsyncAPI document and the catalog page
+/// from the types. Returns the files written, relative to `root`.
 pub fn generate(root: &Path) -> Result<Vec<String>> {
+    let mut files: Vec<(String, String)> = generated()
+        .into_iter()
+        .map(|(rel, schema)| (format!("{SCHEMAS_DIR}/{rel}"), render(&schema)))
+        .collect();
+    files.extend(generated_docs(root)?);
     let mut written = Vec::new();
-    for (rel, schema) in generated() {
-        let path = root.join(SCHEMAS_DIR).join(&rel);
-        let text = render(&schema);
+    for (rel, text) in files {
+        let path = root.join(&rel);
         if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
             continue;
         }
-        std::fs::create_dir_all(path.parent().expect("schema files live in a folder"))?;
+        std::fs::create_dir_all(path.parent().expect("generated files live in a folder"))?;
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         written.push(rel);
     }
     Ok(written)
+}
+
+/// The AsyncAPI document and the catalog page, as the contracts and the
+/// services' declarations generate them: `(path relative to root, text)`.
+pub fn generated_docs(root: &Path) -> Result<Vec<(String, String)>> {
+    let services = crate::declared::services();
+    let specs = catalog();
+    let examples = crate::catalog_page::load_examples(&root.join(EXAMPLES_DIR))?;
+    let asyncapi = crate::asyncapi::document(&services, &specs, &examples)?;
+    Ok(vec![
+        (crate::asyncapi::FILE.to_owned(), render(&asyncapi)),
+        (
+            crate::catalog_page::FILE.to_owned(),
+            crate::catalog_page::render(&services, &specs, &examples),
+        ),
+    ])
+}
+
+/// A generated document that is missing or not what the types generate.
+pub fn check_docs(root: &Path) -> Result<Vec<Problem>> {
+    Ok(generated_docs(root)?
+        .into_iter()
+        .filter(|(rel, text)| {
+            std::fs::read_to_string(root.join(rel)).ok().as_deref() != Some(text.as_str())
+        })
+        .map(|(file, _)| Problem::Stale { file })
+        .collect())
 }
 
 /// Reads every `*.json` below `dir`, keyed by its path relative to `dir`.
@@ -178,6 +210,8 @@ pub enum Problem {
         mode: Mode,
         changes: Vec<Finding>,
     },
+    /// A generated document (AsyncAPI, catalog page) that is out of date.
+    Stale { file: String },
     /// A schema the comparison cannot read (an unresolvable `$ref`, say).
     Unreadable { file: String, error: String },
     /// A version with no committed example payload.
@@ -263,6 +297,12 @@ impl Report {
                     for change in changes {
                         let _ = writeln!(out, "    {change}");
                     }
+                }
+                Problem::Stale { file } => {
+                    let _ = writeln!(
+                        out,
+                        "out of date: {file} is not what the contracts and services' contract.rs generate (run `cargo xtask schemas generate`)"
+                    );
                 }
                 Problem::Unreadable { file, error } => {
                     let _ = writeln!(out, "unreadable: {file}: {error}");

@@ -1,7 +1,8 @@
 //! Infrastructure checks: every template lints, every SAM template
 //! translates offline, a service stack references only itself and the
 //! platform's exports, and its bus rules match exactly the events the
-//! service declares it consumes (checked by the emulator's own matcher).
+//! service declares it consumes (checked by the emulator's own matcher), which
+//! is also what the event catalog's flowchart draws.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -157,6 +158,8 @@ fn a_service_stack_references_only_itself_and_the_platform() {
 
 #[tokio::test]
 async fn each_services_rules_match_exactly_the_events_it_consumes() {
+    let page = std::fs::read_to_string(root().join(xtask::catalog_page::FILE)).unwrap();
+    let drawn = xtask::catalog_page::consumption(&xtask::declared::services());
     let conf = shared().sdk_config().await;
     let eb = aws_sdk_eventbridge::Client::new(&conf);
     let sqs = aws_sdk_sqs::Client::new(&conf);
@@ -175,6 +178,10 @@ async fn each_services_rules_match_exactly_the_events_it_consumes() {
             "{name}: rules vs declared consumption"
         );
         if patterns.is_empty() {
+            assert!(
+                drawn.iter().all(|(service, _)| service != name),
+                "{name} has no rules, yet docs/events.md draws it consuming"
+            );
             continue;
         }
         // The template's patterns on a fresh bus, every rule into one queue.
@@ -254,5 +261,21 @@ async fn each_services_rules_match_exactly_the_events_it_consumes() {
             matched, declared,
             "{name}: events its rules match vs what it declares"
         );
+        // The catalog page draws exactly what the rules deliver.
+        let in_picture: BTreeSet<String> = drawn
+            .iter()
+            .filter(|(service, _)| service == name)
+            .map(|(_, key)| key.to_string())
+            .collect();
+        assert_eq!(matched, in_picture, "{name}: rules vs docs/events.md");
+        for spec in catalog() {
+            let edge = xtask::catalog_page::consumer_edge(&spec.key, name);
+            assert_eq!(
+                page.lines().any(|l| l == edge),
+                matched.contains(&spec.key.to_string()),
+                "{name}: `{edge}` in {}",
+                xtask::catalog_page::FILE
+            );
+        }
     }
 }

@@ -1,0 +1,59 @@
+//! What each service publishes and consumes, read from the one declaration
+//! each team owns: `services/<service>/src/contract.rs`.
+//!
+//! Those files depend on `events` alone, so they are compiled into this tool
+//! by path rather than through the service crates: depending on the services
+//! would build their AWS SDK clients into `cargo xtask`, and with a feature
+//! set of its own, a second copy of the SDK in every clean build.
+
+use events::EventKey;
+
+#[path = "../../services/users/src/contract.rs"]
+pub mod users;
+
+#[path = "../../services/todos/src/contract.rs"]
+pub mod todos;
+
+#[path = "../../services/notifications/src/contract.rs"]
+pub mod notifications;
+
+/// One service's place on the bus.
+#[derive(Debug, Clone, Copy)]
+pub struct Service {
+    pub name: &'static str,
+    pub publishes: &'static [EventKey],
+    pub consumes: &'static [EventKey],
+}
+
+pub fn services() -> Vec<Service> {
+    vec![
+        Service {
+            name: users::SERVICE,
+            publishes: users::PUBLISHES,
+            consumes: users::CONSUMES,
+        },
+        Service {
+            name: todos::SERVICE,
+            publishes: todos::PUBLISHES,
+            consumes: todos::CONSUMES,
+        },
+        Service {
+            name: notifications::SERVICE,
+            publishes: notifications::PUBLISHES,
+            consumes: notifications::CONSUMES,
+        },
+    ]
+}
+
+/// The service that publishes `key`, if any does.
+pub fn producer<'a>(services: &'a [Service], key: &EventKey) -> Option<&'a Service> {
+    services.iter().find(|s| s.publishes.contains(key))
+}
+
+/// The services that consume `key`, in declaration order.
+pub fn consumers<'a>(services: &'a [Service], key: &EventKey) -> Vec<&'a Service> {
+    services
+        .iter()
+        .filter(|s| s.consumes.contains(key))
+        .collect()
+}
