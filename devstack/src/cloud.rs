@@ -27,7 +27,7 @@ pub struct Options {
     pub port: u16,
     /// Lambda Invoke API port; 0 picks a free one.
     pub lambda_port: u16,
-    /// Where the function binaries are (`target/debug` by default).
+    /// Where the function binaries are (by default beside this executable).
     pub bin_dir: PathBuf,
     /// Delay between async retries and stream retries.
     pub retry_delay: Duration,
@@ -41,7 +41,7 @@ impl Default for Options {
             endpoint_url: None,
             port: 0,
             lambda_port: 0,
-            bin_dir: crate::root().join("target/debug"),
+            bin_dir: crate::profile_dir(),
             retry_delay: Duration::from_millis(100),
             function_env: Vec::new(),
         }

@@ -25,6 +25,21 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The folder cargo built the running executable's profile into
+/// (`<target>/debug` for a debug build), wherever the target directory is:
+/// `CARGO_TARGET_DIR`, a config file or the default. The function binaries
+/// of the same build sit there too.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the running executable has a path");
+    let dir = exe.parent().expect("an executable lives in a folder");
+    // Test harnesses live one level down, in `deps/`.
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.parent().expect("deps/ has a parent").to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
+}
+
 /// The stacks, in deploy order: the platform first, then each service.
 pub const PLATFORM: &str = "platform";
 pub const SERVICES: &[&str] = &["users", "todos", "notifications"];

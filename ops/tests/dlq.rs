@@ -113,7 +113,7 @@ async fn sdk(env: &Env) -> aws_config::SdkConfig {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
-    let bin_dir = devstack::root().join("target/debug");
+    let bin_dir = devstack::profile_dir();
     assert!(
         bin_dir.join("users-api").exists(),
         "run `cargo build --workspace --bins` first (the test command does)"

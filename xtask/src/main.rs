@@ -277,9 +277,14 @@ fn devstack(
     if !build.status().context("building the binaries")?.success() {
         return Ok(ExitCode::FAILURE);
     }
-    let dir = root
-        .join("target")
-        .join(if release { "release" } else { "debug" });
+    // `cargo xtask` runs from `<target>/debug/`, wherever the target
+    // directory is (CARGO_TARGET_DIR, a config file, the default).
+    let exe = std::env::current_exe().context("locating cargo xtask")?;
+    let target = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .context("cargo xtask runs from <target>/<profile>/")?;
+    let dir = target.join(if release { "release" } else { "debug" });
     let status = Command::new(dir.join("devstack"))
         .current_dir(root)
         .arg(command)

@@ -23,7 +23,7 @@ struct Cloud {
 fn cloud() -> &'static Cloud {
     static CLOUD: OnceLock<Cloud> = OnceLock::new();
     CLOUD.get_or_init(|| {
-        let bin_dir = devstack::root().join("target/debug");
+        let bin_dir = devstack::profile_dir();
         assert!(
             bin_dir.join("todos-api").exists(),
             "the function binaries are not built: run `cargo build --workspace --bins` (the test command does)"
