@@ -1027,12 +1027,7 @@ impl<'a> Cx<'a> {
             out.extend(self.includes(&wr, &rr, &at));
         }
         for needed in &r.contains {
-            let satisfied = w
-                .contains
-                .clone()
-                .iter()
-                .any(|have| self.includes(have, needed, path).is_empty());
-            if !satisfied {
+            if !self.any_included(&w.contains, needed, path) {
                 out.push(Break::new(
                     path,
                     Rule::Contains,
@@ -1040,6 +1035,13 @@ impl<'a> Cx<'a> {
                 ));
             }
         }
+    }
+
+    /// Whether one of the writer's own requirements already implies `needed`.
+    fn any_included(&mut self, haves: &[Conj<'a>], needed: &[Node<'a>], path: &str) -> bool {
+        haves
+            .iter()
+            .any(|have| self.includes(have, needed, path).is_empty())
     }
 
     fn object_in(&mut self, w: &Piece<'a>, r: &Piece<'a>, path: &str, out: &mut Vec<Break>) {
@@ -1256,19 +1258,12 @@ impl<'a> Cx<'a> {
                     ));
                 }
             }
-            if extras {
-                let satisfied = w
-                    .prop_names
-                    .clone()
-                    .iter()
-                    .any(|have| self.includes(have, needed, path).is_empty());
-                if !satisfied {
-                    out.push(Break::new(
-                        path,
-                        Rule::PropertyNames,
-                        "{R} restricts property names (propertyNames) that {W} do not restrict as much",
-                    ));
-                }
+            if extras && !self.any_included(&w.prop_names, needed, path) {
+                out.push(Break::new(
+                    path,
+                    Rule::PropertyNames,
+                    "{R} restricts property names (propertyNames) that {W} do not restrict as much",
+                ));
             }
         }
     }
