@@ -294,8 +294,9 @@ impl Report {
                         self.policy.as_str(),
                         self.baseline
                     );
+                    // Each line stands alone in a CI log: event, version, finding.
                     for change in changes {
-                        let _ = writeln!(out, "    {change}");
+                        let _ = writeln!(out, "    {key}: {change}");
                     }
                 }
                 Problem::Stale { file } => {

@@ -360,7 +360,7 @@ fn a_field_removed_from_a_type_is_breaking_against_the_baseline() {
         "{text}"
     );
     assert!(
-        text.contains("$.data.title [forward] required: the old schema requires `title`"),
+        text.contains("app.todos TodoCreated v1: $.data.title [forward] required: the old schema requires `title`"),
         "{text}"
     );
 }
