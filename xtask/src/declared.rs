@@ -57,3 +57,41 @@ pub fn consumers<'a>(services: &'a [Service], key: &EventKey) -> Vec<&'a Service
         .filter(|s| s.consumes.contains(key))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_service_with_a_contract_is_declared_here() {
+        let services = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../services");
+        let on_disk: BTreeSet<String> = std::fs::read_dir(services)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().join("src/contract.rs").exists())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        let declared: BTreeSet<String> = super::services()
+            .iter()
+            .map(|s| s.name.to_owned())
+            .collect();
+        assert_eq!(on_disk, declared, "add the new service's contract.rs above");
+    }
+
+    #[test]
+    fn every_published_event_has_one_producer_and_is_in_the_catalog() {
+        let services = super::services();
+        for spec in events::catalog() {
+            let producers = services
+                .iter()
+                .filter(|s| s.publishes.contains(&spec.key))
+                .count();
+            assert_eq!(producers, 1, "{}", spec.key);
+        }
+        for s in &services {
+            for key in s.publishes.iter().chain(s.consumes) {
+                assert!(events::find(key).is_some(), "{}: {key}", s.name);
+            }
+        }
+    }
+}
