@@ -15,9 +15,11 @@
 //! same way when reached; a pair already being compared is assumed included,
 //! which is what makes recursive `$ref`s terminate (coinduction).
 //!
-//! Where inclusion cannot be decided here (two different regexes, a `not` or
-//! `if` whose effect cannot be folded, an overlapping `oneOf` in the reader),
-//! the change is reported as breaking and the reason says so.
+//! Patterns are compared on automata (`patterns.rs`). Where inclusion cannot
+//! be decided here (a regex with look-around, a `not` or `if` whose effect
+//! cannot be folded, an overlapping `oneOf` in the reader, property-name
+//! patterns that may overlap), the change is reported as breaking and the
+//! reason says so.
 //!
 //! No maintained Rust crate does this for draft 2020-12 (`json-schema-diff` is
 //! structural and built on schemars 0.8), so it lives here, with a test per
@@ -27,6 +29,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 
 use serde_json::{Map, Value};
+
+use crate::patterns::{self, Inclusion};
 
 /// Which readers must keep reading which writers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -612,7 +616,7 @@ impl<'a> Cx<'a> {
         let compiled = self
             .regexes
             .entry(pattern.to_owned())
-            .or_insert_with(|| regex::Regex::new(pattern).ok());
+            .or_insert_with(|| regex::Regex::new(&patterns::ecma_classes(pattern)).ok());
         compiled.as_ref().map(|re| re.is_match(text))
     }
 
@@ -946,18 +950,9 @@ impl<'a> Cx<'a> {
             ));
         }
         for pattern in &r.patterns {
-            if w.patterns.contains(pattern) {
-                continue;
+            if let Some(reason) = pattern_break(&w.patterns, pattern) {
+                out.push(Break::new(path, Rule::Pattern, reason));
             }
-            let reason = if w.patterns.is_empty() {
-                format!("{{R}} requires pattern `{pattern}`; {{W}} need not match it")
-            } else {
-                format!(
-                    "{{R}} requires pattern `{pattern}`, {{W}} match `{}`: inclusion of two different regexes is not decided here, so treated as breaking",
-                    w.patterns.join("` and `")
-                )
-            };
-            out.push(Break::new(path, Rule::Pattern, reason));
         }
         for (keyword, value) in r.content.difference(&w.content) {
             out.push(Break::new(
@@ -2202,6 +2197,40 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Why a string matching every writer pattern may fail the reader's, if it
+/// may. No writer pattern at all is the empty pattern, which admits anything.
+fn pattern_break(writer: &[String], reader: &str) -> Option<String> {
+    let candidates: Vec<&str> = if writer.is_empty() {
+        vec![""]
+    } else {
+        writer.iter().map(String::as_str).collect()
+    };
+    let mut why = None;
+    for candidate in candidates {
+        match patterns::included(candidate, reader) {
+            Inclusion::Included => return None,
+            Inclusion::Excluded(example) if candidate.is_empty() => {
+                why = Some(format!(
+                    "{{R}} requires pattern `{reader}`; {{W}} need not match it (e.g. {})",
+                    Value::String(example)
+                ));
+            }
+            Inclusion::Excluded(example) => {
+                why = Some(format!(
+                    "{{R}} requires pattern `{reader}`; {{W}} match `{candidate}`, which admits {} that it rejects",
+                    Value::String(example)
+                ));
+            }
+            Inclusion::Undecided(reason) => {
+                why.get_or_insert(format!(
+                    "{{R}} requires pattern `{reader}`, {{W}} match `{candidate}`: inclusion not decided ({reason}), so treated as breaking"
+                ));
+            }
+        }
+    }
+    why
+}
+
 /// Two patterns no name can match both: anchored at the start with literal
 /// prefixes that part ways (`^S_` and `^I_`). Anything else is not decided.
 fn patterns_disjoint(a: &str, b: &str) -> bool {
@@ -2639,19 +2668,14 @@ mod tests {
     }
 
     #[test]
-    fn different_regexes_are_not_decided_and_count_as_breaking() {
+    fn patterns_compare_by_the_strings_they_admit() {
         let p = |re: &str| json!({"type": "string", "pattern": re});
-        let found = compare(
-            &p("^[a-z]+$"),
-            &p("^[a-z]*$"),
-            Mode::Backward,
-            Policy::Strict,
-        )
-        .unwrap();
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].rule, Rule::Pattern);
+        let found = compare(&p("^[a-z]+$"), &p("^[a-z]*$"), Mode::Full, Policy::Strict).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].direction, found[0].rule), (F, Rule::Pattern));
+        // The shortest string the old readers reject, as evidence.
         assert!(
-            found[0].reason.contains("not decided"),
+            found[0].reason.contains("admits \"\""),
             "{}",
             found[0].reason
         );
@@ -2661,6 +2685,8 @@ mod tests {
             strict(p("^a"), json!({"type": "string"})),
             [at("$", F, Rule::Pattern)]
         );
+        // A pattern every string matches constrains nothing.
+        assert!(strict(json!({"type": "string"}), p("[a-z]*")).is_empty());
         // A listed value is simply matched.
         assert!(
             run(
@@ -2670,6 +2696,19 @@ mod tests {
                 Policy::Strict
             )
             .is_empty()
+        );
+    }
+
+    #[test]
+    fn patterns_beyond_the_regex_engine_are_not_decided_and_count_as_breaking() {
+        let p = |re: &str| json!({"type": "string", "pattern": re});
+        let found = compare(&p("^a"), &p("^(?=a)a"), Mode::Backward, Policy::Strict).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].rule, Rule::Pattern);
+        assert!(
+            found[0].reason.contains("not decided"),
+            "{}",
+            found[0].reason
         );
     }
 

@@ -5,5 +5,6 @@ pub mod catalog_page;
 pub mod compat;
 pub mod declared;
 pub mod node;
+pub mod patterns;
 pub mod schemas;
 pub mod venv;
