@@ -53,6 +53,40 @@ impl Compatibility {
     }
 }
 
+/// For an enum with a `#[serde(other)]` catch-all variant: serde reads any
+/// string into it, but schemars still writes a closed `enum`. This makes the
+/// schema say what serde does (any string), keeping the known values as
+/// `x-known-values`, so adding a value later is compatible for consumers.
+///
+/// ```ignore
+/// #[derive(Serialize, Deserialize, JsonSchema)]
+/// #[schemars(transform = events::open_enum)]
+/// pub enum Channel { Email, Push, #[serde(other)] Unknown }
+/// ```
+pub fn open_enum(schema: &mut schemars::Schema) {
+    let known = match schema.remove("enum") {
+        Some(values) => values,
+        // Documented unit variants come as `oneOf` of `const`s.
+        None => match schema.remove("oneOf") {
+            Some(serde_json::Value::Array(branches)) => branches
+                .iter()
+                .flat_map(|b| match (b.get("const"), b.get("enum")) {
+                    (Some(c), _) => vec![c.clone()],
+                    (None, Some(serde_json::Value::Array(vs))) => vs.clone(),
+                    _ => Vec::new(),
+                })
+                .collect(),
+            Some(other) => {
+                schema.insert("oneOf".into(), other);
+                return;
+            }
+            None => return,
+        },
+    };
+    schema.insert("type".into(), "string".into());
+    schema.insert("x-known-values".into(), known);
+}
+
 /// A contract: the `data` of one event version.
 ///
 /// A breaking change to a type is never made in place: add `FooV2` beside

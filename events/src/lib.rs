@@ -16,7 +16,7 @@ pub mod todos;
 pub mod users;
 
 pub use catalog::{EventSpec, catalog, find};
-pub use contract::{Compatibility, Event, EventKey};
+pub use contract::{Compatibility, Event, EventKey, open_enum};
 pub use envelope::{Envelope, Metadata};
 pub use wire::{ContractError, PutEntry, ReceivedKey, decode, received_key};
 

@@ -261,7 +261,7 @@ impl Break {
         if direction == Direction::Forward && self.rule == Rule::Enum {
             // serde rejects an unknown variant unless the enum has a catch-all.
             reason.push_str(
-                "; a Rust consumer deserializing this enum fails on the new value: give the enum a `#[serde(other)]` variant in an earlier release, or publish a new version",
+                "; a Rust consumer fails to deserialize the new value: publish a new version, and give its enum a `#[serde(other)]` catch-all with `#[schemars(transform = events::open_enum)]` so later values can be added in place",
             );
         }
         Finding {
