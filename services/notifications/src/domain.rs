@@ -20,11 +20,46 @@ pub fn welcome(event: &UserRegisteredV1) -> Draft {
     }
 }
 
-pub fn congratulate(event: &TodoCompletedV1) -> Draft {
+/// The wording of a congratulation: deploy-time configuration, so the
+/// team that owns the copy changes it with a deploy and no code change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wording {
+    before: String,
+    after: String,
+}
+
+/// Where the todo's title goes in [`Wording`].
+pub const TITLE: &str = "{title}";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("the congratulation must contain {TITLE} exactly once, got {0:?}")]
+pub struct WordingError(String);
+
+impl Wording {
+    pub fn parse(text: &str) -> Result<Self, WordingError> {
+        match text.split_once(TITLE) {
+            Some((before, after)) if !after.contains(TITLE) => Ok(Self {
+                before: before.to_owned(),
+                after: after.to_owned(),
+            }),
+            _ => Err(WordingError(text.to_owned())),
+        }
+    }
+}
+
+impl Default for Wording {
+    fn default() -> Self {
+        Self::parse("Nice work: you completed \u{201c}{title}\u{201d}.").expect("has {title}")
+    }
+}
+
+pub fn congratulate(wording: &Wording, event: &TodoCompletedV1) -> Draft {
     Draft {
         user_id: event.user_id.clone(),
         kind: NotificationKind::TodoCompleted,
-        message: format!("Nice work: you completed \u{201c}{}\u{201d}.", event.title),
+        // Concatenation, not a format string: a title holding `{title}`
+        // stays as typed.
+        message: format!("{}{}{}", wording.before, event.title, wording.after),
     }
 }
 
@@ -42,13 +77,30 @@ mod tests {
         });
         assert_eq!(w.kind, NotificationKind::Welcome);
         assert!(w.message.contains("Ada"));
-        let c = congratulate(&TodoCompletedV1 {
-            todo_id: uuid::Uuid::nil(),
-            user_id: "u1".into(),
-            title: "ship".into(),
-            completed_at: "2026-11-22T10:00:00Z".parse().unwrap(),
-        });
+        let c = congratulate(
+            &Wording::default(),
+            &TodoCompletedV1 {
+                todo_id: uuid::Uuid::nil(),
+                user_id: "u1".into(),
+                title: "ship".into(),
+                completed_at: "2026-11-22T10:00:00Z".parse().unwrap(),
+            },
+        );
         assert_eq!(c.kind, NotificationKind::TodoCompleted);
         assert!(c.message.contains("\u{201c}ship\u{201d}"));
+    }
+
+    #[test]
+    fn wording_places_the_title_once_and_literally() {
+        let w = Wording::parse("Done: {title}!").unwrap();
+        let event = TodoCompletedV1 {
+            todo_id: uuid::Uuid::nil(),
+            user_id: "u1".into(),
+            title: "a {title} b".into(),
+            completed_at: "2026-11-22T10:00:00Z".parse().unwrap(),
+        };
+        assert_eq!(congratulate(&w, &event).message, "Done: a {title} b!");
+        assert!(Wording::parse("no placeholder").is_err());
+        assert!(Wording::parse("{title} twice {title}").is_err());
     }
 }

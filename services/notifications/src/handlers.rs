@@ -11,7 +11,7 @@ use serde_json::Value;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::domain::{self, Draft};
+use crate::domain::{self, Draft, Wording};
 use crate::items::Notification;
 use crate::store::Store;
 
@@ -65,6 +65,7 @@ pub enum Handled {
 pub async fn handle(
     store: &Store,
     processed: &Processed,
+    wording: &Wording,
     event: &EventBridgeEvent<Value>,
 ) -> Result<Handled, HandleError> {
     match decode_incoming(event)? {
@@ -72,7 +73,13 @@ pub async fn handle(
             notify(store, processed, &e.metadata, domain::welcome(&e.data)).await
         }
         Incoming::TodoCompleted(e) => {
-            notify(store, processed, &e.metadata, domain::congratulate(&e.data)).await
+            notify(
+                store,
+                processed,
+                &e.metadata,
+                domain::congratulate(wording, &e.data),
+            )
+            .await
         }
         Incoming::UserDeleted(e) => {
             async {

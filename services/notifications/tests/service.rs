@@ -9,6 +9,7 @@ use events::{Envelope, Event};
 use kit::emulator::{create_service_table, shared, unique};
 use kit::http::{Request, apigw_event};
 use kit::idempotency::Processed;
+use notifications::domain::Wording;
 use notifications::handlers::{HandleError, Handled, handle};
 use notifications::store::Store;
 use serde_json::Value;
@@ -84,6 +85,7 @@ async fn each_event_notifies_once_and_the_api_lists_newest_first() {
         handle(
             &s.store,
             &s.processed,
+            &Wording::default(),
             &delivered(registered("ada"), welcome_id)
         )
         .await
@@ -94,6 +96,7 @@ async fn each_event_notifies_once_and_the_api_lists_newest_first() {
     handle(
         &s.store,
         &s.processed,
+        &Wording::default(),
         &delivered(completed("ada", "ship it"), done_id),
     )
     .await
@@ -103,6 +106,7 @@ async fn each_event_notifies_once_and_the_api_lists_newest_first() {
         handle(
             &s.store,
             &s.processed,
+            &Wording::default(),
             &delivered(registered("ada"), welcome_id)
         )
         .await
@@ -129,6 +133,7 @@ async fn user_deletion_erases_only_that_users_notifications_once() {
         handle(
             &s.store,
             &s.processed,
+            &Wording::default(),
             &delivered(registered(user), Uuid::new_v4()),
         )
         .await
@@ -136,6 +141,7 @@ async fn user_deletion_erases_only_that_users_notifications_once() {
         handle(
             &s.store,
             &s.processed,
+            &Wording::default(),
             &delivered(completed(user, "t"), Uuid::new_v4()),
         )
         .await
@@ -147,15 +153,25 @@ async fn user_deletion_erases_only_that_users_notifications_once() {
         deleted_at: Utc::now(),
     };
     assert_eq!(
-        handle(&s.store, &s.processed, &delivered(deleted.clone(), gone))
-            .await
-            .unwrap(),
+        handle(
+            &s.store,
+            &s.processed,
+            &Wording::default(),
+            &delivered(deleted.clone(), gone)
+        )
+        .await
+        .unwrap(),
         Handled::Erased(2)
     );
     assert_eq!(
-        handle(&s.store, &s.processed, &delivered(deleted, gone))
-            .await
-            .unwrap(),
+        handle(
+            &s.store,
+            &s.processed,
+            &Wording::default(),
+            &delivered(deleted, gone)
+        )
+        .await
+        .unwrap(),
         Handled::Duplicate
     );
     assert!(listed(&s, "ada").await.is_empty());
@@ -167,7 +183,9 @@ async fn a_malformed_event_is_an_error_naming_the_field_and_writes_nothing() {
     let s = svc().await;
     let mut event = delivered(completed("ada", "t"), Uuid::new_v4());
     event.detail["data"]["completed_at"] = Value::from("later");
-    let err = handle(&s.store, &s.processed, &event).await.unwrap_err();
+    let err = handle(&s.store, &s.processed, &Wording::default(), &event)
+        .await
+        .unwrap_err();
     assert!(matches!(err, HandleError::Decode(_)));
     assert!(
         err.to_string().contains("detail.data.completed_at"),
@@ -212,6 +230,7 @@ async fn stored_notifications_reach_the_delivery_topic_from_the_stream() {
     handle(
         &s.store,
         &s.processed,
+        &Wording::default(),
         &delivered(registered("ada"), Uuid::new_v4()),
     )
     .await
@@ -219,6 +238,7 @@ async fn stored_notifications_reach_the_delivery_topic_from_the_stream() {
     handle(
         &s.store,
         &s.processed,
+        &Wording::default(),
         &delivered(completed("ada", "t"), Uuid::new_v4()),
     )
     .await

@@ -4,6 +4,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use kit::config::Lazy;
 use kit::idempotency::Processed;
 use lambda_runtime::{LambdaEvent, service_fn};
+use notifications::domain::Wording;
 use notifications::store::Store;
 use serde_json::Value;
 
@@ -11,6 +12,12 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     kit::logging::init();
     let table = kit::config::var("TABLE_NAME")?;
+    // Checked at init: a wording without its placeholder fails the deploy's
+    // first invocation loudly instead of sending odd messages.
+    let wording = &match std::env::var("CONGRATULATION") {
+        Ok(text) if !text.is_empty() => Wording::parse(&text)?,
+        _ => Wording::default(),
+    };
     let adapters = &Lazy::new(move |conf| {
         let client = aws_sdk_dynamodb::Client::new(conf);
         (
@@ -21,7 +28,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
             let (store, processed) = adapters.get().await;
-            notifications::handlers::handle(store, processed, &event.payload).await?;
+            notifications::handlers::handle(store, processed, wording, &event.payload).await?;
             Ok::<(), lambda_runtime::Error>(())
         },
     ))
