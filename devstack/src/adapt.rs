@@ -354,6 +354,12 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
     }
     resources.extend(added);
     for r in resources.values_mut() {
+        // moto fills in a missing `Properties` when it creates a resource,
+        // so an update sees every such resource as changed and replaces it
+        // (a topic gets a new ARN). AWS leaves unchanged resources alone.
+        if let Some(r) = r.as_object_mut() {
+            r.entry("Properties").or_insert_with(|| json!({}));
+        }
         if let Some(deps) = r.get_mut("DependsOn") {
             let keep: Vec<Value> = match deps {
                 Value::String(d) => vec![Value::String(d.clone())],

@@ -12,9 +12,10 @@ use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use serde::Serialize;
 
 use crate::adapt::{Plan, adapt};
-use crate::deploy::{Deployed, apply, create_stack};
+use crate::deploy::{Deployed, TAG_COMMIT, TAG_SERVICE, apply, create_tagged};
 use crate::gateway::{Authorizer, Gateway, RouteTarget};
 use crate::invoke::AsyncFunction;
+use crate::redeploy::{Artifacts, Control};
 use crate::runtime::{Function, Spec};
 use crate::sources::{StreamPoller, TapKind, poll_tap};
 use crate::{PLATFORM, SERVICES, cognito, template_path};
@@ -29,6 +30,9 @@ pub struct Options {
     pub lambda_port: u16,
     /// Where the function binaries are (by default beside this executable).
     pub bin_dir: PathBuf,
+    /// Services whose functions run from their `sam build` output instead
+    /// (`services/<name>/.aws-sam/build/<LogicalId>/bootstrap`).
+    pub from_sam: Vec<String>,
     /// Delay between async retries and stream retries.
     pub retry_delay: Duration,
     /// Extra environment for every function, e.g. `RUST_LOG`.
@@ -42,6 +46,7 @@ impl Default for Options {
             port: 0,
             lambda_port: 0,
             bin_dir: crate::profile_dir(),
+            from_sam: Vec::new(),
             retry_delay: Duration::from_millis(100),
             function_env: Vec::new(),
         }
@@ -85,6 +90,8 @@ pub struct Endpoints {
     pub issuer: String,
     pub jwks_url: String,
     pub bus_name: String,
+    /// The local cloud's own API: `POST /deploy` redeploys one service.
+    pub control_url: String,
     pub services: BTreeMap<String, ServiceEndpoints>,
 }
 
@@ -95,6 +102,7 @@ pub struct Running {
     pub conf: SdkConfig,
     pub pool: cognito::Pool,
     pub started_in: Duration,
+    pub control: Arc<Control>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -106,7 +114,10 @@ impl Drop for Running {
     }
 }
 
-async fn function_env(conf: &SdkConfig, physical: &str) -> Result<Vec<(String, String)>> {
+pub(crate) async fn function_env(
+    conf: &SdkConfig,
+    physical: &str,
+) -> Result<Vec<(String, String)>> {
     let lambda = aws_sdk_lambda::Client::new(conf);
     let config = lambda
         .get_function_configuration()
@@ -132,7 +143,15 @@ pub async fn start(options: Options) -> Result<Running> {
 
     let platform = crate::template::load(&template_path(PLATFORM))?;
     let (adapted, platform_plan) = adapt(PLATFORM, &platform)?;
-    let platform_deployed = create_stack(&conf, PLATFORM, &adapted, &[]).await?;
+    let commit = crate::redeploy::commit_of(&crate::root());
+    let platform_deployed = create_tagged(
+        &conf,
+        PLATFORM,
+        &adapted,
+        &[],
+        &[(TAG_SERVICE, PLATFORM), (TAG_COMMIT, &commit)],
+    )
+    .await?;
     let pool_plan = platform_plan
         .user_pools
         .first()
@@ -154,7 +173,14 @@ pub async fn start(options: Options) -> Result<Running> {
     for service in SERVICES {
         let template = crate::template::load(&template_path(service))?;
         let (adapted, plan) = adapt(service, &template)?;
-        let deployed = create_stack(&conf, service, &adapted, &[]).await?;
+        let deployed = create_tagged(
+            &conf,
+            service,
+            &adapted,
+            &[],
+            &[(TAG_SERVICE, service), (TAG_COMMIT, &commit)],
+        )
+        .await?;
         apply(&conf, &plan, &deployed).await?;
         tracing::info!(target: "trail", stack = %service, functions = plan.functions.len(), "deployed");
         stacks.push((service.to_string(), plan, deployed, adapted));
@@ -176,7 +202,23 @@ pub async fn start(options: Options) -> Result<Running> {
         ..Endpoints::default()
     };
     let mut routes = Vec::new();
+    let mut local_env = vec![
+        ("AWS_ENDPOINT_URL".to_owned(), emulator.url.clone()),
+        ("AWS_REGION".to_owned(), kit::emulator::REGION.to_owned()),
+        (
+            "AWS_DEFAULT_REGION".to_owned(),
+            kit::emulator::REGION.to_owned(),
+        ),
+        ("AWS_ACCESS_KEY_ID".to_owned(), "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), "test".to_owned()),
+    ];
+    local_env.extend(options.function_env.iter().cloned());
     for (service, plan, deployed, adapted) in &stacks {
+        let artifacts = if options.from_sam.contains(service) {
+            Artifacts::Sam(crate::sam_build_dir(service))
+        } else {
+            Artifacts::Cargo(options.bin_dir.clone())
+        };
         let mut svc = ServiceEndpoints {
             stack: service.clone(),
             table: deployed.physical("Table")?.to_owned(),
@@ -205,17 +247,7 @@ pub async fn start(options: Options) -> Result<Running> {
         for f in &plan.functions {
             let physical = deployed.physical(&f.logical_id)?.to_owned();
             let mut env = function_env(&conf, &physical).await?;
-            env.extend([
-                ("AWS_ENDPOINT_URL".to_owned(), emulator.url.clone()),
-                ("AWS_REGION".to_owned(), kit::emulator::REGION.to_owned()),
-                (
-                    "AWS_DEFAULT_REGION".to_owned(),
-                    kit::emulator::REGION.to_owned(),
-                ),
-                ("AWS_ACCESS_KEY_ID".to_owned(), "test".to_owned()),
-                ("AWS_SECRET_ACCESS_KEY".to_owned(), "test".to_owned()),
-            ]);
-            env.extend(options.function_env.iter().cloned());
+            env.extend(local_env.iter().cloned());
             let name = format!("{service}/{}", f.logical_id);
             let function = Function::start(Spec {
                 name: name.clone(),
@@ -224,7 +256,7 @@ pub async fn start(options: Options) -> Result<Running> {
                     kit::emulator::REGION
                 ),
                 physical_name: physical.clone(),
-                binary: options.bin_dir.join(&f.binary),
+                binary: artifacts.binary(&f.logical_id, &f.binary),
                 env,
                 timeout: Duration::from_secs(f.timeout_seconds),
             })
@@ -318,6 +350,21 @@ pub async fn start(options: Options) -> Result<Running> {
     tasks.push(tokio::spawn(async move {
         let _ = axum::serve(lambda_listener, lambda_api).await;
     }));
+    let control = Arc::new(Control::new(
+        conf.clone(),
+        functions.clone(),
+        local_env,
+        stacks
+            .iter()
+            .map(|(service, plan, _, _)| (service.clone(), plan.clone()))
+            .collect(),
+    ));
+    let control_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    endpoints.control_url = format!("http://{}", control_listener.local_addr()?);
+    let control_api = crate::redeploy::router(control.clone());
+    tasks.push(tokio::spawn(async move {
+        let _ = axum::serve(control_listener, control_api).await;
+    }));
 
     Ok(Running {
         endpoints,
@@ -326,6 +373,7 @@ pub async fn start(options: Options) -> Result<Running> {
         conf,
         pool,
         started_in: started.elapsed(),
+        control,
         tasks,
     })
 }
@@ -335,6 +383,7 @@ pub async fn start(options: Options) -> Result<Running> {
 pub struct Detached {
     pub endpoints: Endpoints,
     pub functions: BTreeMap<String, Function>,
+    pub control: Arc<Control>,
     runtime: Option<tokio::runtime::Runtime>,
     running: Option<Running>,
 }
@@ -357,6 +406,7 @@ pub fn start_detached(options: Options) -> Result<Detached> {
         Ok(Detached {
             endpoints: running.endpoints.clone(),
             functions: running.functions.clone(),
+            control: running.control.clone(),
             runtime: Some(runtime),
             running: Some(running),
         })

@@ -74,6 +74,15 @@ fn kit_s3(conf: &SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
+/// The tags every deploy puts on its stack (the workflows' `sam deploy
+/// --tags` too): the service it is, and the commit it was built from.
+pub const TAG_SERVICE: &str = "service";
+pub const TAG_COMMIT: &str = "commit";
+
+/// A stack tag: which service a stack is and which commit it was built
+/// from, read back by `cargo xtask can-i-deploy`.
+pub type Tag<'a> = (&'a str, &'a str);
+
 /// Creates the stack and waits for it; on failure, says which resource
 /// failed and why.
 pub async fn create_stack(
@@ -82,37 +91,119 @@ pub async fn create_stack(
     template: &Value,
     parameters: &[(&str, &str)],
 ) -> Result<Deployed> {
+    create_tagged(conf, stack, template, parameters, &[]).await
+}
+
+pub async fn create_tagged(
+    conf: &SdkConfig,
+    stack: &str,
+    template: &Value,
+    parameters: &[(&str, &str)],
+    tags: &[Tag<'_>],
+) -> Result<Deployed> {
     placeholder_code(conf, template).await?;
     let cfn = aws_sdk_cloudformation::Client::new(conf);
-    let mut create = cfn
-        .create_stack()
+    cfn.create_stack()
         .stack_name(stack)
         .template_body(template.to_string())
-        .capabilities(Capability::CapabilityIam)
-        .capabilities(Capability::CapabilityNamedIam)
-        .capabilities(Capability::CapabilityAutoExpand);
-    for (k, v) in parameters {
-        create = create.parameters(
-            Parameter::builder()
-                .parameter_key(*k)
-                .parameter_value(*v)
-                .build(),
-        );
-    }
-    create
+        .set_capabilities(Some(capabilities()))
+        .set_parameters(Some(params(parameters)))
+        .set_tags(Some(stack_tags(tags)))
         .send()
         .await
         .with_context(|| format!("creating stack {stack}"))?;
-    let mut status = StackStatus::CreateInProgress;
+    wait(
+        &cfn,
+        stack,
+        StackStatus::CreateInProgress,
+        StackStatus::CreateComplete,
+    )
+    .await
+}
+
+/// Updates a deployed stack in place (what `sam deploy` does to an existing
+/// stack) and waits for it. An unchanged template is not an error.
+pub async fn update_stack(
+    conf: &SdkConfig,
+    stack: &str,
+    template: &Value,
+    parameters: &[(&str, &str)],
+    tags: &[Tag<'_>],
+) -> Result<Deployed> {
+    placeholder_code(conf, template).await?;
+    let cfn = aws_sdk_cloudformation::Client::new(conf);
+    let sent = cfn
+        .update_stack()
+        .stack_name(stack)
+        .template_body(template.to_string())
+        .set_capabilities(Some(capabilities()))
+        .set_parameters(Some(params(parameters)))
+        .set_tags(Some(stack_tags(tags)))
+        .send()
+        .await;
+    if let Err(e) = sent {
+        let text = aws_sdk_cloudformation::error::DisplayErrorContext(&e).to_string();
+        if !text.contains("No updates are to be performed") {
+            return Err(anyhow::Error::new(e).context(format!("updating stack {stack}")));
+        }
+    }
+    wait(
+        &cfn,
+        stack,
+        StackStatus::UpdateInProgress,
+        StackStatus::UpdateComplete,
+    )
+    .await
+}
+
+fn capabilities() -> Vec<Capability> {
+    vec![
+        Capability::CapabilityIam,
+        Capability::CapabilityNamedIam,
+        Capability::CapabilityAutoExpand,
+    ]
+}
+
+fn params(parameters: &[(&str, &str)]) -> Vec<Parameter> {
+    parameters
+        .iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(*k)
+                .parameter_value(*v)
+                .build()
+        })
+        .collect()
+}
+
+fn stack_tags(tags: &[Tag<'_>]) -> Vec<aws_sdk_cloudformation::types::Tag> {
+    tags.iter()
+        .map(|(k, v)| {
+            aws_sdk_cloudformation::types::Tag::builder()
+                .key(*k)
+                .value(*v)
+                .build()
+        })
+        .collect()
+}
+
+async fn wait(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+    in_progress: StackStatus,
+    complete: StackStatus,
+) -> Result<Deployed> {
+    let mut status = in_progress.clone();
     for _ in 0..600 {
         let described = cfn.describe_stacks().stack_name(stack).send().await?;
         let s = described.stacks().first().context("the stack vanished")?;
-        status = s
-            .stack_status()
-            .cloned()
-            .unwrap_or(StackStatus::CreateInProgress);
-        if status != StackStatus::CreateInProgress {
-            if status != StackStatus::CreateComplete {
+        status = s.stack_status().cloned().unwrap_or(in_progress.clone());
+        if status != in_progress {
+            // An update with nothing to do leaves the stack as it was.
+            let settled = status == complete
+                || (complete == StackStatus::UpdateComplete
+                    && status == StackStatus::CreateComplete);
+            if !settled {
                 bail!(
                     "stack {stack}: {status:?}: {}",
                     s.stack_status_reason().unwrap_or_default()

@@ -10,10 +10,12 @@ pub mod deploy;
 pub mod gateway;
 pub mod invoke;
 pub mod lambda_api;
+pub mod redeploy;
 pub mod runtime;
 pub mod sources;
 pub mod template;
 pub mod walkthrough;
+pub mod workspace;
 
 use std::path::{Path, PathBuf};
 
@@ -50,4 +52,9 @@ pub fn template_path(stack: &str) -> PathBuf {
     } else {
         root().join("services").join(stack).join("template.yaml")
     }
+}
+
+/// Where `sam build`, run in a service's folder, leaves its functions.
+pub fn sam_build_dir(service: &str) -> PathBuf {
+    root().join("services").join(service).join(".aws-sam/build")
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use devstack::cloud::{self, Endpoints, Options};
+use devstack::redeploy::Source;
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +42,30 @@ enum Cmd {
         /// Where the function binaries are.
         #[arg(long)]
         bin_dir: Option<PathBuf>,
+        /// Run this service's functions from its `sam build` output
+        /// (services/<name>/.aws-sam/build) instead: the artifact that ships.
+        #[arg(long = "from-sam", value_name = "SERVICE")]
+        from_sam: Vec<String>,
+    },
+    /// Redeploy one service into the running local cloud (the local `sam
+    /// deploy`): build it alone, update its stack, swap its processes. The
+    /// other services keep running and no event is lost.
+    Deploy {
+        /// users, todos or notifications.
+        service: String,
+        /// Keep watching the service's sources and redeploy on each change
+        /// (the local `sam sync --watch`).
+        #[arg(long)]
+        watch: bool,
+        /// Build with the release profile.
+        #[arg(long, conflicts_with = "from_sam")]
+        release: bool,
+        /// Deploy the service's `sam build` output as it is.
+        #[arg(long)]
+        from_sam: bool,
+        /// The workspace to build (default: the one the current folder is in).
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
     },
     /// Sign a user up in the local user pool (if new) and print an ID token.
     Token {
@@ -98,11 +123,21 @@ async fn run(cli: Cli) -> Result<()> {
             port,
             lambda_port,
             bin_dir,
+            from_sam,
         } => {
+            for service in &from_sam {
+                if !devstack::SERVICES.contains(&service.as_str()) {
+                    anyhow::bail!(
+                        "--from-sam {service}: not a service ({:?})",
+                        devstack::SERVICES
+                    );
+                }
+            }
             let mut options = Options {
                 endpoint_url,
                 port,
                 lambda_port,
+                from_sam,
                 ..Options::default()
             };
             if let Some(dir) = bin_dir {
@@ -137,6 +172,25 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{token}");
             Ok(())
         }
+        Cmd::Deploy {
+            service,
+            watch,
+            release,
+            from_sam,
+            root,
+        } => {
+            let e = read_endpoints(&cli.endpoints_file)?;
+            let control = e["control_url"]
+                .as_str()
+                .context("the endpoints file has no control_url: restart the local cloud")?
+                .to_owned();
+            let source = if from_sam {
+                Source::Sam
+            } else {
+                Source::Cargo { release }
+            };
+            deploy_loop(&control, &root, &service, source, watch).await
+        }
         Cmd::Walkthrough => devstack::walkthrough::run(&read_endpoints(&cli.endpoints_file)?).await,
         Cmd::Bench { runs, bin_dir } => {
             let mut options = Options::default();
@@ -147,6 +201,52 @@ async fn run(cli: Cli) -> Result<()> {
                 .function_env
                 .push(("RUST_LOG".into(), "warn".into()));
             devstack::bench::run(options, runs, cli.json).await
+        }
+    }
+}
+
+async fn deploy_loop(
+    control: &str,
+    root: &std::path::Path,
+    service: &str,
+    source: Source,
+    watch: bool,
+) -> Result<()> {
+    let mut seen = devstack::redeploy::sources_stamp(root, service)?;
+    loop {
+        match devstack::redeploy::deploy(control, root, service, source).await {
+            Ok(report) => {
+                println!(
+                    "deployed {} at {} in {} ms (stack {} ms)",
+                    report.service, report.commit, report.total_ms, report.stack_ms
+                );
+                for f in &report.swapped {
+                    println!(
+                        "  {:<32} swapped in {:>5} ms (drained {} ms, {} waiting)",
+                        f.function, f.total_ms, f.drained_ms, f.waiting
+                    );
+                }
+            }
+            // Watching, a broken edit is reported and the next one tried.
+            Err(e) if watch => eprintln!("deploy failed: {e:#}"),
+            Err(e) => return Err(e),
+        }
+        if !watch {
+            return Ok(());
+        }
+        println!("watching {service}'s sources (Ctrl-C to stop)");
+        loop {
+            tokio::select! {
+                () = wait_for_signal() => return Ok(()),
+                () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+            }
+            let now = devstack::redeploy::sources_stamp(root, service)?;
+            if now > seen {
+                seen = now;
+                // Let an editor finish writing every file it saves at once.
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                break;
+            }
         }
     }
 }
@@ -176,6 +276,10 @@ fn banner(e: &Endpoints, file: &std::path::Path, took: std::time::Duration) {
     println!(
         "  Lambda API: {}   (AWS_ENDPOINT_URL_LAMBDA)",
         e.lambda_endpoint
+    );
+    println!(
+        "  control:    {}   (devstack deploy <service>)",
+        e.control_url
     );
     println!("  endpoints:  {}", file.display());
     println!();

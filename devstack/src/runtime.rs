@@ -2,6 +2,11 @@
 //! as a child process with `AWS_LAMBDA_RUNTIME_API` pointing here, exactly
 //! as on AWS. One warm process per function, one invocation at a time,
 //! restarted when it dies; a timeout kills it.
+//!
+//! Every process gets a Runtime API listener of its own, so an answer can
+//! always be told apart from a retired process's: a redeploy ([`Function::swap`])
+//! closes the gate, lets the running invocation finish, then replaces the
+//! process, and what arrived meanwhile waits in the queue for the new one.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -14,8 +19,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::{Mutex, Notify, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot, watch};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvokeError {
@@ -74,12 +80,51 @@ pub struct Metrics {
     pub recent_paths: std::collections::VecDeque<String>,
 }
 
+/// What the next process is started from; a redeploy replaces it.
+#[derive(Debug, Clone)]
+struct Launch {
+    binary: PathBuf,
+    env: Vec<(String, String)>,
+}
+
 struct Shared {
     queue: Mutex<mpsc::Receiver<Invocation>>,
     in_flight: Mutex<HashMap<String, Invocation>>,
     kill: Notify,
     spawned_at: Mutex<Option<Instant>>,
     metrics: Mutex<Metrics>,
+    launch: Mutex<Launch>,
+    /// The process generation that may take invocations; [`CLOSED`] while a
+    /// swap drains. Generations only grow, so a smaller one is retired.
+    dispatching: watch::Sender<u64>,
+    /// The generation of the process running now.
+    generation: watch::Sender<u64>,
+    swapping: Mutex<()>,
+    /// The next exit is a swap's doing: restart at once, quietly.
+    retiring: std::sync::atomic::AtomicBool,
+}
+
+const CLOSED: u64 = 0;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SwapError {
+    /// Queued invocations stay queued: the supervisor keeps trying the new
+    /// binary, and a fixed redeploy replaces it again.
+    #[error("{function}: the new process from {} did not start within 30 s", binary.display())]
+    NotStarted { function: String, binary: PathBuf },
+}
+
+/// What a swap did, for the deploy report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Swapped {
+    pub function: String,
+    pub binary: PathBuf,
+    /// Waiting for the invocation in flight to finish.
+    pub drained_ms: u64,
+    /// Gate closed → new process asking for work.
+    pub total_ms: u64,
+    /// Invocations queued for the new process when it took over.
+    pub waiting: usize,
 }
 
 /// A running function.
@@ -101,24 +146,76 @@ impl Function {
             kill: Notify::new(),
             spawned_at: Mutex::new(None),
             metrics: Mutex::new(Metrics::default()),
+            launch: Mutex::new(Launch {
+                binary: spec.binary.clone(),
+                env: spec.env.clone(),
+            }),
+            dispatching: watch::Sender::new(CLOSED),
+            generation: watch::Sender::new(CLOSED),
+            swapping: Mutex::new(()),
+            retiring: std::sync::atomic::AtomicBool::new(false),
         });
         let spec = Arc::new(spec);
+        // Bind the first listener here so a bad address fails the start.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let api = listener.local_addr()?.to_string();
-        let app = Router::new()
-            .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/response",
-                post(response),
-            )
-            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
-            .route("/2018-06-01/runtime/init/error", post(init_error))
-            .with_state((spec.clone(), shared.clone()));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        tokio::spawn(supervise(spec.clone(), shared.clone(), api));
+        tokio::spawn(supervise(spec.clone(), shared.clone(), listener));
         Ok(Function { spec, tx, shared })
+    }
+
+    /// Replaces the function's process with one of `binary` and `env`,
+    /// losing no invocation: the gate closes so the old process takes no new
+    /// work, the invocation in flight finishes (or times out, as on AWS),
+    /// the old process ends, and the new one takes what queued up meanwhile.
+    pub async fn swap(
+        &self,
+        binary: PathBuf,
+        env: Vec<(String, String)>,
+    ) -> Result<Swapped, SwapError> {
+        let _one_at_a_time = self.shared.swapping.lock().await;
+        let started = Instant::now();
+        let before = *self.shared.generation.borrow();
+        *self.shared.launch.lock().await = Launch {
+            binary: binary.clone(),
+            env,
+        };
+        self.shared.dispatching.send_replace(CLOSED);
+        let deadline = started + self.spec.timeout + Duration::from_secs(5);
+        while !self.shared.in_flight.lock().await.is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let drained_ms = started.elapsed().as_millis() as u64;
+        let waiting = self.tx.max_capacity() - self.tx.capacity();
+        // A crash during the drain already restarted it on the new launch.
+        if *self.shared.generation.borrow() == before {
+            self.shared
+                .retiring
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            self.shared.kill.notify_one();
+        }
+        let mut generation = self.shared.generation.subscribe();
+        let started_new = tokio::time::timeout(
+            Duration::from_secs(30),
+            generation.wait_for(|g| *g > before),
+        )
+        .await;
+        if !matches!(started_new, Ok(Ok(_))) {
+            return Err(SwapError::NotStarted {
+                function: self.spec.name.clone(),
+                binary,
+            });
+        }
+        Ok(Swapped {
+            function: self.spec.name.clone(),
+            binary,
+            drained_ms,
+            total_ms: started.elapsed().as_millis() as u64,
+            waiting,
+        })
+    }
+
+    /// The binary the running (or next) process is started from.
+    pub async fn binary(&self) -> PathBuf {
+        self.shared.launch.lock().await.binary.clone()
     }
 
     /// A synchronous invocation (RequestResponse).
@@ -184,20 +281,43 @@ impl Function {
     }
 }
 
-type St = State<(Arc<Spec>, Arc<Shared>)>;
+type St = State<(Arc<Spec>, Arc<Shared>, u64)>;
 
-async fn next(State((spec, shared)): St) -> Response {
+/// Waits for an invocation this process generation may take; `None` once
+/// the generation is retired.
+async fn take(shared: &Shared, generation: u64) -> Option<Invocation> {
+    let mut gate = shared.dispatching.subscribe();
+    loop {
+        let open = *gate.borrow_and_update();
+        if open > generation {
+            return None;
+        }
+        if open == generation {
+            let mut queue = shared.queue.lock().await;
+            tokio::select! {
+                got = queue.recv() => match got {
+                    Some(i) => return Some(i),
+                    // Shutting down: the process is about to be killed; an
+                    // answer without an event would only make it panic first.
+                    None => std::future::pending::<()>().await,
+                },
+                // Closed or retired meanwhile: let go of the queue.
+                _ = gate.changed() => continue,
+            }
+        }
+        if gate.changed().await.is_err() {
+            return None;
+        }
+    }
+}
+
+async fn next(State((spec, shared, generation)): St) -> Response {
     if let Some(spawned) = shared.spawned_at.lock().await.take() {
         shared.metrics.lock().await.init.push(spawned.elapsed());
     }
-    let invocation = {
-        let mut queue = shared.queue.lock().await;
-        match queue.recv().await {
-            Some(i) => i,
-            // Shutting down: the process is about to be killed; an answer
-            // without an event would only make it panic first.
-            None => std::future::pending().await,
-        }
+    let Some(invocation) = take(&shared, generation).await else {
+        // Only a process that is already gone asks with a retired generation.
+        return StatusCode::GONE.into_response();
     };
     let mut headers = HeaderMap::new();
     let h = |v: &str| HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static(""));
@@ -232,7 +352,7 @@ async fn next(State((spec, shared)): St) -> Response {
     (headers, body).into_response()
 }
 
-async fn response(State((_, shared)): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
+async fn response(State((_, shared, _)): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
     match shared.in_flight.lock().await.remove(&id) {
         Some(i) => {
             let value = serde_json::from_slice(&body)
@@ -255,7 +375,7 @@ fn function_error(body: &[u8]) -> InvokeError {
     }
 }
 
-async fn error(State((_, shared)): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
+async fn error(State((_, shared, _)): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
     match shared.in_flight.lock().await.remove(&id) {
         Some(i) => {
             let _ = i.reply.send(Err(function_error(&body)));
@@ -265,19 +385,56 @@ async fn error(State((_, shared)): St, Path(id): Path<String>, body: Bytes) -> S
     }
 }
 
-async fn init_error(State((spec, _)): St, body: Bytes) -> StatusCode {
+async fn init_error(State((spec, _, _)): St, body: Bytes) -> StatusCode {
     tracing::error!(target: "trail", function = %spec.name, error = %function_error(&body), "init failed");
     StatusCode::ACCEPTED
 }
 
-async fn supervise(spec: Arc<Spec>, shared: Arc<Shared>, api: String) {
+fn runtime_api(spec: Arc<Spec>, shared: Arc<Shared>, generation: u64) -> Router {
+    Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(response),
+        )
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+        .route("/2018-06-01/runtime/init/error", post(init_error))
+        .with_state((spec, shared, generation))
+}
+
+async fn supervise(spec: Arc<Spec>, shared: Arc<Shared>, first: tokio::net::TcpListener) {
     let mut backoff = Duration::from_millis(50);
+    let mut listener = Some(first);
+    let mut generation = CLOSED;
     loop {
+        let listener = match listener.take() {
+            Some(l) => l,
+            None => match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::error!(target: "trail", function = %spec.name, error = %e, "no port for the Runtime API");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+        };
+        let api = match listener.local_addr() {
+            Ok(a) => a.to_string(),
+            Err(_) => continue,
+        };
+        generation += 1;
+        let server = tokio::spawn({
+            let app = runtime_api(spec.clone(), shared.clone(), generation);
+            async move {
+                let _ = axum::serve(listener, app).await;
+            }
+        });
+        let launch = shared.launch.lock().await.clone();
         *shared.spawned_at.lock().await = Some(Instant::now());
         let started = Instant::now();
-        let mut cmd = tokio::process::Command::new(&spec.binary);
+        let mut cmd = tokio::process::Command::new(&launch.binary);
         cmd.env_clear()
-            .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("AWS_LAMBDA_RUNTIME_API", &api)
             .env("AWS_LAMBDA_FUNCTION_NAME", &spec.physical_name)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
@@ -294,11 +451,14 @@ async fn supervise(spec: Arc<Spec>, shared: Arc<Shared>, api: String) {
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
-                tracing::error!(target: "trail", function = %spec.name, binary = %spec.binary.display(), error = %e, "cannot start");
+                tracing::error!(target: "trail", function = %spec.name, binary = %launch.binary.display(), error = %e, "cannot start");
+                server.abort();
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 continue;
             }
         };
+        shared.generation.send_replace(generation);
+        shared.dispatching.send_replace(generation);
         let status = tokio::select! {
             s = child.wait() => s.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
             () = shared.kill.notified() => {
@@ -306,9 +466,20 @@ async fn supervise(spec: Arc<Spec>, shared: Arc<Shared>, api: String) {
                 "killed".to_owned()
             }
         };
+        // Retire the generation before anything else can be handed to it.
+        shared.dispatching.send_replace(CLOSED);
+        server.abort();
         // Whatever it was working on failed with it.
         for (_, i) in shared.in_flight.lock().await.drain() {
             let _ = i.reply.send(Err(InvokeError::Crashed(status.clone())));
+        }
+        if shared
+            .retiring
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            let next = shared.launch.lock().await.binary.display().to_string();
+            tracing::info!(target: "trail", function = %spec.name, binary = %next, "swapping the process");
+            continue;
         }
         shared.metrics.lock().await.restarts += 1;
         tracing::warn!(target: "trail", function = %spec.name, %status, "process exited; restarting");

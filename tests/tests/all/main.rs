@@ -2,6 +2,7 @@
 //! one per file): contracts now; end to end and reliability beside it.
 
 mod contracts;
+mod deploy;
 mod e2e;
 mod infra;
 mod support;
