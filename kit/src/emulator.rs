@@ -83,6 +83,7 @@ impl Emulator {
     /// SDK configuration pointed at this emulator with dummy credentials.
     pub async fn sdk_config(&self) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
+            .http_client(crate::config::https())
             .endpoint_url(&self.url)
             .region(Region::new(REGION))
             .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
