@@ -1,5 +1,8 @@
-//! The project-local Python environment (`.venv/`) with the pinned tools:
-//! moto's server, cfn-lint and aws-sam-translator.
+//! The project-local Python environments, each installing exactly what its
+//! requirements file pins: `.venv/` for the test tools (moto's server,
+//! cfn-lint, aws-sam-translator) and `.venv-deploy/` for the deploy tools
+//! (aws-sam-cli, cargo-lambda, ziglang), kept apart because aws-sam-cli
+//! pins its own boto3 and cfn-lint ranges.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,6 +11,9 @@ use anyhow::{Context, Result, bail};
 
 pub const REQUIREMENTS: &str = "requirements.txt";
 const STAMP: &str = "requirements.installed";
+
+pub const DEPLOY_REQUIREMENTS: &str = "requirements-deploy.txt";
+pub const DEPLOY_DIR: &str = ".venv-deploy";
 
 pub fn dir(root: &Path) -> PathBuf {
     root.join(".venv")
@@ -18,24 +24,36 @@ pub fn bin(root: &Path, tool: &str) -> PathBuf {
 }
 
 /// Creates or updates `.venv` so it holds exactly what `requirements.txt`
-/// pins. A stamp copy of the requirements makes the common case free.
+/// pins.
 pub fn ensure(root: &Path) -> Result<PathBuf> {
-    let venv = dir(root);
-    let wanted = std::fs::read_to_string(root.join(REQUIREMENTS))
-        .with_context(|| format!("reading {REQUIREMENTS}"))?;
+    ensure_at(root, &dir(root), REQUIREMENTS)
+}
+
+/// The deploy tools' venv: `sam`, `cargo-lambda` and `python -m ziglang`
+/// are in its `bin/`.
+pub fn ensure_deploy(root: &Path) -> Result<PathBuf> {
+    ensure_at(root, &root.join(DEPLOY_DIR), DEPLOY_REQUIREMENTS)
+}
+
+/// A venv at `venv` holding what `requirements` pins. A stamp copy of the
+/// requirements makes the common case free.
+fn ensure_at(root: &Path, venv: &Path, requirements: &str) -> Result<PathBuf> {
+    let python_bin = venv.join("bin/python");
+    let wanted = std::fs::read_to_string(root.join(requirements))
+        .with_context(|| format!("reading {requirements}"))?;
     let stamp = venv.join(STAMP);
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str())
-        && bin(root, "python").exists()
+        && python_bin.exists()
     {
-        return Ok(venv);
+        return Ok(venv.to_path_buf());
     }
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    if !bin(root, "python").exists() {
+    if !python_bin.exists() {
         eprintln!("venv: creating {} with {python}", venv.display());
-        run(Command::new(&python).arg("-m").arg("venv").arg(&venv))?;
+        run(Command::new(&python).arg("-m").arg("venv").arg(venv))?;
     }
-    eprintln!("venv: installing the pinned tools from {REQUIREMENTS}");
-    run(Command::new(bin(root, "python"))
+    eprintln!("venv: installing the pinned tools from {requirements}");
+    run(Command::new(&python_bin)
         .args([
             "-m",
             "pip",
@@ -44,9 +62,9 @@ pub fn ensure(root: &Path) -> Result<PathBuf> {
             "--disable-pip-version-check",
             "-r",
         ])
-        .arg(root.join(REQUIREMENTS)))?;
+        .arg(root.join(requirements)))?;
     std::fs::write(&stamp, wanted)?;
-    Ok(venv)
+    Ok(venv.to_path_buf())
 }
 
 fn run(cmd: &mut Command) -> Result<()> {
