@@ -4,4 +4,5 @@
 pub mod commands;
 pub mod letter;
 pub mod queue;
+pub mod stacks;
 pub mod targets;

@@ -46,6 +46,9 @@ enum Top {
         #[command(subcommand)]
         command: Dlq,
     },
+    /// The deployed stacks and the commit each was built from (their
+    /// `service` and `commit` tags): what can-i-deploy compares against.
+    Stacks,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -165,9 +168,53 @@ fn or_dash(v: &Option<impl ToString>) -> String {
         .map_or_else(|| "-".to_owned(), ToString::to_string)
 }
 
+/// The SDK configuration for where the stacks are: the local cloud's
+/// emulator, or AWS.
+async fn sdk(cli: &Cli) -> Result<aws_config::SdkConfig> {
+    let local = PathBuf::from(".local/endpoints.json");
+    let file = match &cli.endpoints_file {
+        Some(f) => Some(f.clone()),
+        None if local.exists() && std::env::var_os("AWS_ENDPOINT_URL").is_none() => Some(local),
+        None => None,
+    };
+    let Some(file) = file else {
+        return Ok(kit::config::aws().await);
+    };
+    let text =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let e: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    let url = e["emulator_url"]
+        .as_str()
+        .context("the endpoints file has no emulator_url")?;
+    Ok(kit::emulator::Emulator {
+        url: url.to_owned(),
+    }
+    .sdk_config()
+    .await)
+}
+
 async fn run(cli: Cli) -> Result<ExitCode> {
+    let command = match &cli.command {
+        Top::Stacks => {
+            let cf = aws_sdk_cloudformation::Client::new(&sdk(&cli).await?);
+            let stacks = ops::stacks::deployed(&cf).await?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&stacks)?);
+            } else {
+                println!("{:<15} {:<20} {:<42} STATUS", "SERVICE", "STACK", "COMMIT");
+                for s in stacks {
+                    println!(
+                        "{:<15} {:<20} {:<42} {}",
+                        s.service, s.stack, s.commit, s.status
+                    );
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Top::Dlq { command } => command,
+    };
     let t = discover(&cli).await.context("finding the DLQs")?;
-    let Top::Dlq { command } = &cli.command;
     match command {
         Dlq::List => {
             let states = commands::list(&t).await?;

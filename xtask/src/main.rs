@@ -5,7 +5,10 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use xtask::compat::{self, Mode, Policy};
 use xtask::schemas::{self, Baseline, Rules};
-use xtask::{asyncapi, catalog_page, node, venv};
+use xtask::workspace::Workspace;
+use xtask::{
+    affected, asyncapi, can_i_deploy, catalog_page, declared, node, owners, venv, workflows,
+};
 
 /// Project automation. `cargo xtask test` is the command CI runs.
 #[derive(Parser)]
@@ -36,6 +39,50 @@ enum Cmd {
         /// Arguments for `devstack bench`.
         #[arg(last = true)]
         args: Vec<String>,
+    },
+    /// Write the per-service GitHub Actions workflows and CODEOWNERS from
+    /// the dependency graph and the declared contracts.
+    Ci {
+        /// Change nothing; fail when the committed files differ.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print the services (and `platform`, `contracts`) a change touches,
+    /// one per line: files changed since REV's merge base with HEAD,
+    /// committed or not, through the cargo dependency graph.
+    Affected {
+        #[arg(long)]
+        base: String,
+    },
+    /// Install the pinned deploy tools (aws-sam-cli, cargo-lambda, ziglang)
+    /// into .venv-deploy/ from requirements-deploy.txt.
+    DeployTools,
+    /// `sam build` one service with the pinned tools, then print the time
+    /// and each function's artifact size.
+    SamBuild {
+        service: String,
+        /// The functions' CPU (the template's Architecture parameter).
+        #[arg(long, default_value = "x86_64", value_parser = ["x86_64", "arm64"])]
+        arch: String,
+    },
+    /// Whether SERVICE at HEAD may be deployed next to the deployed stacks:
+    /// exit 0 yes, 1 no (each breaking producer–consumer pair listed), 2
+    /// when it cannot tell.
+    CanIDeploy {
+        service: String,
+        /// The git repository to read contracts from.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+        /// The revision to deploy.
+        #[arg(long, default_value = "HEAD")]
+        head: String,
+        /// Read the stacks from this local cloud (its endpoints file)
+        /// instead of AWS.
+        #[arg(long)]
+        endpoints_file: Option<PathBuf>,
+        /// The ops binary to list stacks with (default: `cargo run -p ops`).
+        #[arg(long)]
+        ops: Option<PathBuf>,
     },
     /// Every test: venv, schema check, cargo fmt/clippy-free test suite.
     Test {
@@ -179,6 +226,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Test { cargo_args } => test(&root, &cargo_args),
+        Cmd::Ci { check } => ci(&root, check),
+        Cmd::Affected { base } => {
+            let workspace = Workspace::load(&root)?;
+            let files = affected::changed_files(&root, &base)?;
+            for unit in affected::units(&workspace, &service_names(), &files) {
+                println!("{unit}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::DeployTools => {
+            let dir = venv::ensure_deploy(&root)?;
+            println!(
+                "deploy tools ready: {}/bin (sam, cargo-lambda)",
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::SamBuild { service, arch } => sam_build(&root, &service, &arch),
+        Cmd::CanIDeploy {
+            service,
+            repo,
+            head,
+            endpoints_file,
+            ops,
+        } => can_i_deploy(&root, &service, &repo, &head, endpoints_file, ops),
         Cmd::Up { args } => devstack(&root, "up", &args, false),
         Cmd::Bench { args } => devstack(&root, "bench", &args, true),
     }
@@ -277,14 +349,10 @@ fn devstack(
     if !build.status().context("building the binaries")?.success() {
         return Ok(ExitCode::FAILURE);
     }
-    // `cargo xtask` runs from `<target>/debug/`, wherever the target
-    // directory is (CARGO_TARGET_DIR, a config file, the default).
-    let exe = std::env::current_exe().context("locating cargo xtask")?;
-    let target = exe
-        .parent()
-        .and_then(std::path::Path::parent)
-        .context("cargo xtask runs from <target>/<profile>/")?;
-    let dir = target.join(if release { "release" } else { "debug" });
+    // Wherever cargo put them: CARGO_TARGET_DIR, a config file, the default.
+    let dir = Workspace::load(root)?
+        .target_dir
+        .join(if release { "release" } else { "debug" });
     let status = Command::new(dir.join("devstack"))
         .current_dir(root)
         .arg(command)
@@ -328,6 +396,18 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
     if !node::run(root, "check-mermaid.mjs", &[catalog_page::FILE])? {
         return Ok(ExitCode::FAILURE);
     }
+    eprintln!("==> workflows and CODEOWNERS: generated, unchanged");
+    if ci(root, true)? != ExitCode::SUCCESS {
+        return Ok(ExitCode::FAILURE);
+    }
+    eprintln!("==> actionlint: {}", workflows::DIR);
+    let files: Vec<String> = workflows::generate(&Workspace::load(root)?, &service_names())
+        .into_iter()
+        .map(|(f, _)| format!("{}/{f}", workflows::DIR))
+        .collect();
+    if !node::run(root, "lint-workflows.mjs", &files)? {
+        return Ok(ExitCode::FAILURE);
+    }
     let ok = step("cargo fmt --check", &["fmt", "--all", "--", "--check"], &[])?
         && step(
             "cargo clippy",
@@ -350,4 +430,132 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn service_names() -> Vec<&'static str> {
+    declared::services().iter().map(|s| s.name).collect()
+}
+
+/// Writes (or with `check`, compares) the workflows and CODEOWNERS.
+fn ci(root: &std::path::Path, check: bool) -> Result<ExitCode> {
+    let workspace = Workspace::load(root)?;
+    let mut files: Vec<(String, String)> = workflows::generate(&workspace, &service_names())
+        .into_iter()
+        .map(|(f, text)| (format!("{}/{f}", workflows::DIR), text))
+        .collect();
+    files.push((owners::FILE.to_owned(), owners::generated()));
+    let mut stale = Vec::new();
+    for (file, text) in &files {
+        let path = root.join(file);
+        if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+            continue;
+        }
+        if check {
+            stale.push(file.clone());
+        } else {
+            std::fs::create_dir_all(path.parent().expect("a file has a folder"))?;
+            std::fs::write(&path, text)?;
+            println!("wrote {file}");
+        }
+    }
+    if !stale.is_empty() {
+        for file in &stale {
+            eprintln!("stale: {file}");
+        }
+        eprintln!("run `cargo xtask ci` and commit the result");
+        return Ok(ExitCode::FAILURE);
+    }
+    if check {
+        eprintln!("{} generated file(s) up to date", files.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sam_build(root: &std::path::Path, service: &str, arch: &str) -> Result<ExitCode> {
+    if !service_names().contains(&service) {
+        anyhow::bail!(
+            "no service {service}; known: {}",
+            service_names().join(", ")
+        );
+    }
+    let tools = venv::ensure_deploy(root)?.join("bin");
+    let dir = root.join("services").join(service);
+    let path = std::env::join_paths(std::iter::once(tools.clone()).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))?;
+    let started = std::time::Instant::now();
+    let status = Command::new(tools.join("sam"))
+        .current_dir(&dir)
+        .args(["build", "--beta-features", "--parameter-overrides"])
+        .arg(format!("Architecture={arch}"))
+        .env("PATH", path)
+        .env("SAM_CLI_TELEMETRY", "0")
+        .status()
+        .context("starting sam")?;
+    if !status.success() {
+        return Ok(ExitCode::FAILURE);
+    }
+    let took = started.elapsed();
+    println!("sam build {service} ({arch}): {:.0} s", took.as_secs_f64());
+    let build = dir.join(".aws-sam/build");
+    let mut rows: Vec<(String, u64)> = Vec::new();
+    for entry in std::fs::read_dir(&build)?.flatten() {
+        let bootstrap = entry.path().join("bootstrap");
+        if let Ok(meta) = std::fs::metadata(&bootstrap) {
+            rows.push((entry.file_name().to_string_lossy().into_owned(), meta.len()));
+        }
+    }
+    rows.sort();
+    println!("{:<32} {:>10}", "FUNCTION", "BYTES");
+    for (function, bytes) in rows {
+        println!("{function:<32} {bytes:>10}  ({:.2} MB)", bytes as f64 / 1e6);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn can_i_deploy(
+    root: &std::path::Path,
+    service: &str,
+    repo: &std::path::Path,
+    head: &str,
+    endpoints_file: Option<PathBuf>,
+    ops: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let mut list = match &ops {
+        Some(bin) => Command::new(bin),
+        None => {
+            let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+            c.current_dir(root)
+                .args(["run", "--quiet", "-p", "ops", "--"]);
+            c
+        }
+    };
+    list.args(["stacks", "--json"]);
+    if let Some(file) = &endpoints_file {
+        list.arg("--endpoints-file").arg(file);
+    }
+    let out = list.output().context("running ops stacks")?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "ops stacks failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let deployed = can_i_deploy::parse_stacks(&String::from_utf8_lossy(&out.stdout))?;
+    for d in &deployed {
+        println!("deployed: {:<15} {}", d.service, d.commit);
+    }
+    let breaks = can_i_deploy::check(repo, service, head, &deployed)?;
+    if breaks.is_empty() {
+        println!("can-i-deploy {service} at {head}: yes");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "can-i-deploy {service} at {head}: no, {} pair(s) would break",
+        breaks.len()
+    );
+    for b in &breaks {
+        print!("{b}");
+    }
+    Ok(ExitCode::FAILURE)
 }

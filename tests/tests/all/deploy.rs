@@ -338,3 +338,145 @@ async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
         missing.1
     );
 }
+
+/// A scratch git repository holding the contracts as committed here.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = |rel: &str| {
+            let from = root().join(rel);
+            let to = dir.path().join(rel);
+            let out = std::process::Command::new("cp")
+                .arg("-r")
+                .arg(&from)
+                .arg(&to)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "cp {rel}");
+        };
+        std::fs::create_dir_all(dir.path().join("events")).unwrap();
+        copy("events/asyncapi.json");
+        copy("events/schemas");
+        let s = Scratch { dir };
+        s.git(&["init", "-q", "-b", "main"]);
+        s.commit("the contracts as deployed");
+        s
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(self.dir.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    fn commit(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-qm", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Rewrites TodoCompleted v1's `data` schema.
+    fn edit_todo_completed(&self, edit: impl FnOnce(&mut Value)) {
+        let path = self
+            .dir
+            .path()
+            .join("events/schemas/app.todos/TodoCompleted/v1.json");
+        let mut schema: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        edit(&mut schema["$defs"]["TodoCompletedV1"]);
+        std::fs::write(&path, serde_json::to_string_pretty(&schema).unwrap()).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
+    let detached = cloud::start_detached(Options {
+        bin_dir: devstack::profile_dir(),
+        function_env: vec![("RUST_LOG".into(), "warn".into())],
+        ..Options::default()
+    })
+    .expect("the local cloud starts");
+    let scratch = Scratch::new();
+    let deployed_at = scratch.git(&["rev-parse", "HEAD"]);
+    // The consumers run what was built at the scratch repo's first commit.
+    for service in ["users", "notifications"] {
+        let (status, body) = post_deploy(
+            &detached.endpoints.control_url,
+            &Request {
+                service: service.into(),
+                template: root().join("services").join(service).join("template.yaml"),
+                artifacts: Artifacts::Cargo(devstack::profile_dir()),
+                commit: deployed_at.clone(),
+            },
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let endpoints = scratch.dir.path().join("endpoints.json");
+    std::fs::write(
+        &endpoints,
+        serde_json::to_string(&detached.endpoints).unwrap(),
+    )
+    .unwrap();
+    let can_i_deploy = || {
+        let bin = devstack::profile_dir();
+        let out = std::process::Command::new(bin.join("xtask"))
+            .args(["can-i-deploy", "todos", "--repo"])
+            .arg(scratch.dir.path())
+            .arg("--endpoints-file")
+            .arg(&endpoints)
+            .arg("--ops")
+            .arg(bin.join("ops"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    // Breaking: the title becomes a number; notifications reads a string.
+    scratch.edit_todo_completed(|data| data["properties"]["title"] = json!({"type": "integer"}));
+    scratch.commit("breaking");
+    let (code, out, err) = can_i_deploy();
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("todos (")
+            && out.contains("→ notifications (")
+            && out.contains("TodoCompleted v1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("data.title"),
+        "the finding names the path: {out}"
+    );
+    assert!(
+        out.contains(&deployed_at[..12]),
+        "the consumer's deployed commit: {out}"
+    );
+
+    // Additive: back to the string, plus an optional field.
+    scratch.git(&["checkout", "-q", &deployed_at, "--", "events"]);
+    scratch.edit_todo_completed(|data| {
+        data["properties"]["priority"] = json!({"type": "string"});
+    });
+    scratch.commit("additive");
+    let (code, out, err) = can_i_deploy();
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("can-i-deploy todos at HEAD: yes"), "{out}");
+}
