@@ -30,9 +30,10 @@ pub struct Options {
     pub lambda_port: u16,
     /// Where the function binaries are (by default beside this executable).
     pub bin_dir: PathBuf,
-    /// Services whose functions run from their `sam build` output instead
-    /// (`services/<name>/.aws-sam/build/<LogicalId>/bootstrap`).
-    pub from_sam: Vec<String>,
+    /// Services whose functions run from a `sam build` output instead:
+    /// service → its build folder (`<dir>/<LogicalId>/bootstrap`), by
+    /// default `services/<name>/.aws-sam/build` ([`crate::sam_build_dir`]).
+    pub from_sam: BTreeMap<String, PathBuf>,
     /// Delay between async retries and stream retries.
     pub retry_delay: Duration,
     /// Extra environment for every function, e.g. `RUST_LOG`.
@@ -46,7 +47,7 @@ impl Default for Options {
             port: 0,
             lambda_port: 0,
             bin_dir: crate::profile_dir(),
-            from_sam: Vec::new(),
+            from_sam: BTreeMap::new(),
             retry_delay: Duration::from_millis(100),
             function_env: Vec::new(),
         }
@@ -214,8 +215,8 @@ pub async fn start(options: Options) -> Result<Running> {
     ];
     local_env.extend(options.function_env.iter().cloned());
     for (service, plan, deployed, adapted) in &stacks {
-        let artifacts = if options.from_sam.contains(service) {
-            Artifacts::Sam(crate::sam_build_dir(service))
+        let artifacts = if let Some(dir) = options.from_sam.get(service) {
+            Artifacts::Sam(dir.clone())
         } else {
             Artifacts::Cargo(options.bin_dir.clone())
         };
@@ -249,6 +250,17 @@ pub async fn start(options: Options) -> Result<Running> {
             let mut env = function_env(&conf, &physical).await?;
             env.extend(local_env.iter().cloned());
             let name = format!("{service}/{}", f.logical_id);
+            let binary = artifacts.binary(&f.logical_id, &f.binary);
+            if !binary.is_file() {
+                anyhow::bail!(
+                    "{name}: no binary at {} ({})",
+                    binary.display(),
+                    match &artifacts {
+                        Artifacts::Sam(_) => "run `sam build` in the service's folder first",
+                        Artifacts::Cargo(_) => "run `cargo build --workspace --bins` first",
+                    }
+                );
+            }
             let function = Function::start(Spec {
                 name: name.clone(),
                 arn: format!(
@@ -256,7 +268,7 @@ pub async fn start(options: Options) -> Result<Running> {
                     kit::emulator::REGION
                 ),
                 physical_name: physical.clone(),
-                binary: artifacts.binary(&f.logical_id, &f.binary),
+                binary,
                 env,
                 timeout: Duration::from_secs(f.timeout_seconds),
             })

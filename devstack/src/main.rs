@@ -137,7 +137,10 @@ async fn run(cli: Cli) -> Result<()> {
                 endpoint_url,
                 port,
                 lambda_port,
-                from_sam,
+                from_sam: from_sam
+                    .iter()
+                    .map(|s| (s.clone(), devstack::sam_build_dir(s)))
+                    .collect(),
                 ..Options::default()
             };
             if let Some(dir) = bin_dir {

@@ -241,7 +241,8 @@ pub fn commit_of(root: &Path) -> String {
 /// Where the deploy command takes the binaries from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
-    /// `cargo build -p <service> --bins`, debug or release.
+    /// `cargo build --workspace --bins`, debug or release: in practice the
+    /// service's own crate, unless a shared one changed too.
     Cargo { release: bool },
     /// The service's `sam build` output, as it is: the artifact that ships.
     Sam,
@@ -266,9 +267,13 @@ pub async fn deploy(
         Source::Cargo { release } => {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let mut build = tokio::process::Command::new(cargo);
+            // The workspace's feature set, as `cargo xtask up` built it: only
+            // what changed recompiles. `-p <service>` would resolve features
+            // anew, rebuild shared dependencies and relink the binaries the
+            // running local cloud uses. (`sam build` compiles one service.)
             build
                 .current_dir(&workspace.root)
-                .args(["build", "--quiet", "-p", service, "--bins"]);
+                .args(["build", "--quiet", "--workspace", "--bins"]);
             if release {
                 build.arg("--release");
             }
@@ -278,7 +283,7 @@ pub async fn deploy(
                 .context("running cargo build")?
                 .success()
             {
-                bail!("cargo build -p {service} failed; nothing was deployed");
+                bail!("the build failed; nothing was deployed");
             }
             Artifacts::Cargo(
                 workspace

@@ -402,15 +402,58 @@ impl Scratch {
     }
 }
 
+/// A `sam build` output for `service` (`<LogicalId>/bootstrap`), made of
+/// the cargo binaries, in `dir`.
+fn sam_layout(service: &str, dir: &std::path::Path) -> Vec<String> {
+    let template = devstack::template::load(&devstack::template_path(service)).unwrap();
+    let (_, plan) = devstack::adapt::adapt(service, &template).unwrap();
+    let mut ids = Vec::new();
+    for f in &plan.functions {
+        let folder = dir.join(&f.logical_id);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::copy(
+            devstack::profile_dir().join(&f.binary),
+            folder.join("bootstrap"),
+        )
+        .unwrap();
+        ids.push(f.logical_id.clone());
+    }
+    ids
+}
+
 #[tokio::test]
 async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
+    let scratch = Scratch::new();
+    // users runs what `sam build` left (here: a folder shaped like it).
+    let sam = scratch.dir.path().join("sam-build");
+    let ids = sam_layout("users", &sam);
     let detached = cloud::start_detached(Options {
         bin_dir: devstack::profile_dir(),
+        from_sam: [("users".to_owned(), sam.clone())].into(),
         function_env: vec![("RUST_LOG".into(), "warn".into())],
         ..Options::default()
     })
     .expect("the local cloud starts");
-    let scratch = Scratch::new();
+    for id in &ids {
+        let binary = detached.functions[&format!("users/{id}")].binary().await;
+        assert_eq!(binary, sam.join(id).join("bootstrap"));
+    }
+    let endpoints_json = serde_json::to_value(&detached.endpoints).unwrap();
+    let api = Client {
+        http: reqwest::Client::new(),
+        base: detached.endpoints.api_base_url.clone(),
+        token: token_for(&endpoints_json, "sam@example.com").await.unwrap(),
+    };
+    let (status, body) = api
+        .call(
+            Method::PUT,
+            "/users/me",
+            Some(json!({"display_name": "Sam"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "users from the SAM layout answers: {body}");
+
     let deployed_at = scratch.git(&["rev-parse", "HEAD"]);
     // The consumers run what was built at the scratch repo's first commit.
     for service in ["users", "notifications"] {
@@ -426,6 +469,9 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
         .await;
         assert_eq!(status, 200, "{body}");
     }
+    // The redeploy swapped users onto the cargo binaries.
+    let api_binary = detached.functions["users/ApiFunction"].binary().await;
+    assert_eq!(api_binary, devstack::profile_dir().join("users-api"));
     let endpoints = scratch.dir.path().join("endpoints.json");
     std::fs::write(
         &endpoints,
