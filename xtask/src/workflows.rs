@@ -147,6 +147,8 @@ fn service(workspace: &Workspace, name: &str) -> String {
         with:
           python-version: "3.11"
       - run: cargo xtask deploy-tools
+      # Graviton: cargo-lambda cross-compiles with zig (from ziglang).
+      - run: rustup target add aarch64-unknown-linux-gnu
       - name: sam build
         working-directory: services/{name}
         run: |
