@@ -4,9 +4,8 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::workspace::{BUILD_INPUTS, Workspace};
 
@@ -55,22 +54,7 @@ pub fn units(workspace: &Workspace, services: &[&str], files: &[String]) -> BTre
 /// Files changed since `base` (its merge base with HEAD), committed or not,
 /// plus untracked files: what a person's working tree would ship.
 pub fn changed_files(repo: &Path, base: &str) -> Result<Vec<String>> {
-    let git = |args: &[&str]| -> Result<String> {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(repo)
-            .args(args)
-            .output()
-            .context("running git")?;
-        if !out.status.success() {
-            bail!(
-                "git {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(String::from_utf8(out.stdout)?)
-    };
+    let git = |args: &[&str]| crate::git::run(repo, args);
     let merge_base = git(&["merge-base", base, "HEAD"]).with_context(|| {
         format!("{base} is not a revision this clone knows (fetch it, or use a full clone)")
     })?;

@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -70,26 +69,9 @@ fn short(commit: &str) -> &str {
     &commit[..commit.len().min(12)]
 }
 
-fn git_show(repo: &Path, rev: &str, file: &str) -> Result<Option<String>> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(["show", &format!("{rev}:{file}")])
-        .output()
-        .context("running git")?;
-    if out.status.success() {
-        return Ok(Some(String::from_utf8(out.stdout)?));
-    }
-    let err = String::from_utf8_lossy(&out.stderr);
-    if err.contains("does not exist") || err.contains("exists on disk, but not in") {
-        return Ok(None);
-    }
-    bail!("git show {rev}:{file}: {}", err.trim())
-}
-
 /// The roles at `rev`, read from its `events/asyncapi.json`.
 pub fn roles_at(repo: &Path, rev: &str) -> Result<Roles> {
-    let text = git_show(repo, rev, crate::asyncapi::FILE)?.with_context(|| {
+    let text = crate::git::show(repo, rev, crate::asyncapi::FILE)?.with_context(|| {
         format!(
             "{} has no {} at {rev}",
             repo.display(),
@@ -141,7 +123,7 @@ fn schema_at(repo: &Path, rev: &str, key: &Key) -> Result<Option<Value>> {
         key.1,
         key.2
     );
-    git_show(repo, rev, &file)?
+    crate::git::show(repo, rev, &file)?
         .map(|t| serde_json::from_str(&t).with_context(|| format!("{file} at {rev} is not JSON")))
         .transpose()
 }

@@ -6,6 +6,7 @@ pub mod can_i_deploy;
 pub mod catalog_page;
 pub mod compat;
 pub mod declared;
+pub mod git;
 pub mod node;
 pub mod owners;
 pub mod patterns;

@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use events::{EventSpec, catalog};
 use serde_json::Value;
 
@@ -120,14 +119,9 @@ impl Baseline {
     /// else `HEAD` (a working tree with uncommitted edits), else none.
     pub fn auto(repo: &Path) -> Baseline {
         let git = |args: &[&str]| {
-            Command::new("git")
-                .arg("-C")
-                .arg(repo)
-                .args(args)
-                .output()
+            crate::git::run(repo, args)
                 .ok()
-                .filter(|o| o.status.success())
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .map(|out| out.trim().to_owned())
         };
         for candidate in [
             git(&["merge-base", "HEAD", "origin/main"]),
@@ -159,21 +153,7 @@ impl Baseline {
             Baseline::None => Ok(SchemaSet::new()),
             Baseline::Dir(dir) => read_dir_set(dir),
             Baseline::Git { repo, rev } => {
-                let run = |args: &[&str]| -> Result<String> {
-                    let out = Command::new("git")
-                        .arg("-C")
-                        .arg(repo)
-                        .args(args)
-                        .output()?;
-                    if !out.status.success() {
-                        bail!(
-                            "git {}: {}",
-                            args.join(" "),
-                            String::from_utf8_lossy(&out.stderr).trim()
-                        );
-                    }
-                    Ok(String::from_utf8(out.stdout)?)
-                };
+                let run = |args: &[&str]| crate::git::run(repo, args);
                 let prefix = format!("{SCHEMAS_DIR}/");
                 let listing = run(&["ls-tree", "-r", "--name-only", rev, "--", SCHEMAS_DIR])?;
                 let mut set = SchemaSet::new();
