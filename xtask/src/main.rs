@@ -397,15 +397,17 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     eprintln!("==> workflows and CODEOWNERS: generated, unchanged");
-    if ci(root, true)? != ExitCode::SUCCESS {
+    let files = delivery_files(root)?;
+    if report_stale(root, &files) != ExitCode::SUCCESS {
         return Ok(ExitCode::FAILURE);
     }
     eprintln!("==> actionlint: {}", workflows::DIR);
-    let files: Vec<String> = workflows::generate(&Workspace::load(root)?, &service_names())
-        .into_iter()
-        .map(|(f, _)| format!("{}/{f}", workflows::DIR))
+    let workflow_files: Vec<&str> = files
+        .iter()
+        .map(|(f, _)| f.as_str())
+        .filter(|f| f.starts_with(workflows::DIR))
         .collect();
-    if !node::run(root, "lint-workflows.mjs", &files)? {
+    if !node::run(root, "lint-workflows.mjs", &workflow_files)? {
         return Ok(ExitCode::FAILURE);
     }
     let ok = step("cargo fmt --check", &["fmt", "--all", "--", "--check"], &[])?
@@ -436,39 +438,41 @@ fn service_names() -> Vec<&'static str> {
     declared::services().iter().map(|s| s.name).collect()
 }
 
-/// Writes (or with `check`, compares) the workflows and CODEOWNERS.
-fn ci(root: &std::path::Path, check: bool) -> Result<ExitCode> {
-    let workspace = Workspace::load(root)?;
-    let mut files: Vec<(String, String)> = workflows::generate(&workspace, &service_names())
-        .into_iter()
-        .map(|(f, text)| (format!("{}/{f}", workflows::DIR), text))
-        .collect();
+/// The files `cargo xtask ci` writes: the workflows and CODEOWNERS.
+fn delivery_files(root: &std::path::Path) -> Result<Vec<(String, String)>> {
+    let mut files = workflows::generate(&Workspace::load(root)?, &service_names());
     files.push((owners::FILE.to_owned(), owners::generated()));
-    let mut stale = Vec::new();
-    for (file, text) in &files {
-        let path = root.join(file);
-        if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
-            continue;
-        }
-        if check {
-            stale.push(file.clone());
-        } else {
-            std::fs::create_dir_all(path.parent().expect("a file has a folder"))?;
-            std::fs::write(&path, text)?;
-            println!("wrote {file}");
-        }
-    }
-    if !stale.is_empty() {
-        for file in &stale {
-            eprintln!("stale: {file}");
-        }
-        eprintln!("run `cargo xtask ci` and commit the result");
-        return Ok(ExitCode::FAILURE);
-    }
+    Ok(files)
+}
+
+/// Writes the workflows and CODEOWNERS, or with `check` only reports the
+/// ones that differ.
+fn ci(root: &std::path::Path, check: bool) -> Result<ExitCode> {
+    let files = delivery_files(root)?;
     if check {
-        eprintln!("{} generated file(s) up to date", files.len());
+        return Ok(report_stale(root, &files));
+    }
+    let stale = workflows::stale(root, &files);
+    for (file, text) in files.iter().filter(|(f, _)| stale.contains(f)) {
+        let path = root.join(file);
+        std::fs::create_dir_all(path.parent().expect("a file has a folder"))?;
+        std::fs::write(&path, text)?;
+        println!("wrote {file}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn report_stale(root: &std::path::Path, files: &[(String, String)]) -> ExitCode {
+    let stale = workflows::stale(root, files);
+    if stale.is_empty() {
+        eprintln!("{} generated file(s) up to date", files.len());
+        return ExitCode::SUCCESS;
+    }
+    for file in &stale {
+        eprintln!("stale: {file}");
+    }
+    eprintln!("run `cargo xtask ci` and commit the result");
+    ExitCode::FAILURE
 }
 
 fn sam_build(root: &std::path::Path, service: &str, arch: &str) -> Result<ExitCode> {

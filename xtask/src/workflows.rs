@@ -6,8 +6,6 @@
 
 use std::path::Path;
 
-use anyhow::Result;
-
 use crate::workspace::{BUILD_INPUTS, Workspace};
 
 pub const DIR: &str = ".github/workflows";
@@ -23,14 +21,14 @@ const AWS_CREDENTIALS: &str = "aws-actions/configure-aws-credentials@v4";
 /// commit before the push.
 const BASE: &str = "${{ github.event_name == 'pull_request' && github.event.pull_request.base.sha || github.event.before }}";
 
-/// Every workflow, as (file name, contents).
+/// Every workflow, as (path from the workspace root, contents).
 pub fn generate(workspace: &Workspace, services: &[&str]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = services
         .iter()
-        .map(|s| (format!("{s}.yml"), service(workspace, s)))
+        .map(|s| (format!("{DIR}/{s}.yml"), service(workspace, s)))
         .collect();
-    out.push(("platform.yml".into(), platform()));
-    out.push(("contracts.yml".into(), contracts(services)));
+    out.push((format!("{DIR}/platform.yml"), platform()));
+    out.push((format!("{DIR}/contracts.yml"), contracts(services)));
     out
 }
 
@@ -315,14 +313,14 @@ fn contracts(services: &[&str]) -> String {
     y
 }
 
-/// Committed workflows that differ from what would be generated.
-pub fn drift(root: &Path, generated: &[(String, String)]) -> Result<Vec<String>> {
-    let mut stale = Vec::new();
-    for (file, text) in generated {
-        let path = root.join(DIR).join(file);
-        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-            stale.push(format!("{DIR}/{file}"));
-        }
-    }
-    Ok(stale)
+/// The generated files (paths from `root`) whose committed contents differ
+/// from what would be generated, missing ones included.
+pub fn stale(root: &Path, generated: &[(String, String)]) -> Vec<String> {
+    generated
+        .iter()
+        .filter(|(file, text)| {
+            std::fs::read_to_string(root.join(file)).ok().as_deref() != Some(text.as_str())
+        })
+        .map(|(file, _)| file.clone())
+        .collect()
 }

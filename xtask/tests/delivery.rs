@@ -100,25 +100,25 @@ fn a_hand_edit_of_a_generated_file_is_drift() {
         &Workspace::load(&root()).unwrap(),
         &["users", "todos", "notifications"],
     );
-    assert!(
-        xtask::workflows::drift(&root(), &generated)
-            .unwrap()
-            .is_empty()
-    );
+    assert!(xtask::workflows::stale(&root(), &generated).is_empty());
     let scratch = tempfile::tempdir().unwrap();
-    let dir = scratch.path().join(xtask::workflows::DIR);
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(scratch.path().join(xtask::workflows::DIR)).unwrap();
     for (file, text) in &generated {
-        std::fs::write(dir.join(file), text).unwrap();
+        std::fs::write(scratch.path().join(file), text).unwrap();
     }
+    let (users, text) = &generated[0];
     std::fs::write(
-        dir.join("users.yml"),
-        generated[0].1.replace("kit/**", "kit/src/**"),
+        scratch.path().join(users),
+        text.replace("kit/**", "kit/src/**"),
     )
     .unwrap();
+    std::fs::remove_file(scratch.path().join(&generated[1].0)).unwrap();
     assert_eq!(
-        xtask::workflows::drift(scratch.path(), &generated).unwrap(),
-        [format!("{}/users.yml", xtask::workflows::DIR)]
+        xtask::workflows::stale(scratch.path(), &generated),
+        [
+            format!("{}/users.yml", xtask::workflows::DIR),
+            format!("{}/todos.yml", xtask::workflows::DIR)
+        ]
     );
 }
 
