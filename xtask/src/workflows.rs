@@ -21,6 +21,23 @@ const AWS_CREDENTIALS: &str = "aws-actions/configure-aws-credentials@v4";
 /// commit before the push.
 const BASE: &str = "${{ github.event_name == 'pull_request' && github.event.pull_request.base.sha || github.event.before }}";
 
+/// The schema check against the run's base when this clone has it (a
+/// first push or a shallow clone has not), else against the files alone.
+fn schema_check_step() -> String {
+    format!(
+        r#"      - name: schema check
+        env:
+          BASE: {BASE}
+        run: |
+          if [ -n "$BASE" ] && git cat-file -e "$BASE^{{commit}}" 2>/dev/null; then
+            cargo xtask schemas check --base "$BASE"
+          else
+            cargo xtask schemas check
+          fi
+"#
+    )
+}
+
 /// Every workflow, as (path from the workspace root, contents).
 pub fn generate(workspace: &Workspace, services: &[&str]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = services
@@ -86,6 +103,7 @@ fn service(workspace: &Workspace, name: &str) -> String {
         ),
         &paths,
     );
+    let schema_check = schema_check_step();
     y.push_str(&format!(
         r#"  affected:
     runs-on: ubuntu-latest
@@ -126,16 +144,7 @@ fn service(workspace: &Workspace, name: &str) -> String {
       - run: cargo test -p {name}
         env:
           PROJECT_VENV: ${{{{ github.workspace }}}}/.venv
-      - name: schema check
-        env:
-          BASE: {BASE}
-        run: |
-          if [ -n "$BASE" ] && git cat-file -e "$BASE^{{commit}}" 2>/dev/null; then
-            cargo xtask schemas check --base "$BASE"
-          else
-            cargo xtask schemas check
-          fi
-
+{schema_check}
   build:
     needs: check
     runs-on: ubuntu-latest
@@ -265,6 +274,7 @@ fn contracts(services: &[&str]) -> String {
         "The event contracts: the schema check against the base, the generated documents, and can-i-deploy for every service.",
         &paths,
     );
+    let schema_check = schema_check_step();
     y.push_str(&format!(
         r#"  schemas:
     runs-on: ubuntu-latest
@@ -272,16 +282,7 @@ fn contracts(services: &[&str]) -> String {
       - uses: {CHECKOUT}
         with:
           fetch-depth: 0
-      - name: schema check
-        env:
-          BASE: {BASE}
-        run: |
-          if [ -n "$BASE" ] && git cat-file -e "$BASE^{{commit}}" 2>/dev/null; then
-            cargo xtask schemas check --base "$BASE"
-          else
-            cargo xtask schemas check
-          fi
-      - run: cargo test -p events -p xtask
+{schema_check}      - run: cargo test -p events -p xtask
       - run: npm ci --ignore-scripts
         working-directory: tools/node
       - run: node tools/node/validate-asyncapi.mjs events/asyncapi.json
