@@ -215,9 +215,13 @@ async fn deploy_loop(
     source: Source,
     watch: bool,
 ) -> Result<()> {
-    let mut seen = devstack::redeploy::sources_stamp(root, service)?;
     loop {
-        match devstack::redeploy::deploy(control, root, service, source).await {
+        // Read once per deploy, not per poll: `cargo metadata` on every
+        // tick would cost more than the check it serves. A deploy re-reads
+        // it, so a new path dependency is watched from then on.
+        let workspace = devstack::workspace::Workspace::load(root)?;
+        let seen = devstack::redeploy::sources_stamp(&workspace, service)?;
+        match devstack::redeploy::deploy(control, &workspace, service, source).await {
             Ok(report) => {
                 println!(
                     "deployed {} at {} in {} ms (stack {} ms)",
@@ -243,9 +247,8 @@ async fn deploy_loop(
                 () = wait_for_signal() => return Ok(()),
                 () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
             }
-            let now = devstack::redeploy::sources_stamp(root, service)?;
+            let now = devstack::redeploy::sources_stamp(&workspace, service)?;
             if now > seen {
-                seen = now;
                 // Let an editor finish writing every file it saves at once.
                 tokio::time::sleep(std::time::Duration::from_millis(300)).await;
                 break;

@@ -17,6 +17,7 @@ use tokio::sync::Mutex;
 use crate::adapt::{Plan, adapt};
 use crate::deploy::{TAG_COMMIT, TAG_SERVICE, update_stack};
 use crate::runtime::{Function, Swapped};
+use crate::workspace::Workspace;
 
 /// What the deploy command asks of the running local cloud.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -252,11 +253,10 @@ pub enum Source {
 /// local cloud (at `control_url`) to update its stack and swap its processes.
 pub async fn deploy(
     control_url: &str,
-    root: &Path,
+    workspace: &Workspace,
     service: &str,
     source: Source,
 ) -> Result<Report> {
-    let workspace = crate::workspace::Workspace::load(root)?;
     if workspace.package(service).is_none() {
         bail!(
             "{service} is not a crate of the workspace at {}",
@@ -327,8 +327,7 @@ pub async fn deploy(
 
 /// The newest modification time under the folders a service builds from
 /// (its own crate and the crates it depends on) and the shared build inputs.
-pub fn sources_stamp(root: &Path, service: &str) -> Result<std::time::SystemTime> {
-    let workspace = crate::workspace::Workspace::load(root)?;
+pub fn sources_stamp(workspace: &Workspace, service: &str) -> Result<std::time::SystemTime> {
     let mut paths: Vec<PathBuf> = workspace
         .closure(service)
         .iter()
