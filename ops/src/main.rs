@@ -149,13 +149,21 @@ fn main() -> ExitCode {
     }
 }
 
-async fn discover(cli: &Cli) -> Result<Targets> {
+/// The local cloud's endpoints file to work on: `--endpoints-file`, else
+/// `.local/endpoints.json` when it exists and `AWS_ENDPOINT_URL` is unset;
+/// `None` means AWS.
+fn endpoints_file(cli: &Cli) -> Option<PathBuf> {
     let local = PathBuf::from(".local/endpoints.json");
     match &cli.endpoints_file {
-        Some(f) => targets::from_endpoints_file(f).await,
-        None if local.exists() && std::env::var_os("AWS_ENDPOINT_URL").is_none() => {
-            targets::from_endpoints_file(&local).await
-        }
+        Some(f) => Some(f.clone()),
+        None if local.exists() && std::env::var_os("AWS_ENDPOINT_URL").is_none() => Some(local),
+        None => None,
+    }
+}
+
+async fn discover(cli: &Cli) -> Result<Targets> {
+    match endpoints_file(cli) {
+        Some(f) => targets::from_endpoints_file(&f).await,
         None => {
             targets::from_cloudformation(kit::config::aws().await, &cli.platform_stack, &cli.stacks)
                 .await
@@ -171,27 +179,10 @@ fn or_dash(v: &Option<impl ToString>) -> String {
 /// The SDK configuration for where the stacks are: the local cloud's
 /// emulator, or AWS.
 async fn sdk(cli: &Cli) -> Result<aws_config::SdkConfig> {
-    let local = PathBuf::from(".local/endpoints.json");
-    let file = match &cli.endpoints_file {
-        Some(f) => Some(f.clone()),
-        None if local.exists() && std::env::var_os("AWS_ENDPOINT_URL").is_none() => Some(local),
-        None => None,
-    };
-    let Some(file) = file else {
-        return Ok(kit::config::aws().await);
-    };
-    let text =
-        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-    let e: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
-    let url = e["emulator_url"]
-        .as_str()
-        .context("the endpoints file has no emulator_url")?;
-    Ok(kit::emulator::Emulator {
-        url: url.to_owned(),
-    }
-    .sdk_config()
-    .await)
+    Ok(match endpoints_file(cli) {
+        Some(f) => targets::local_cloud(&f).await?.1,
+        None => kit::config::aws().await,
+    })
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {

@@ -55,7 +55,9 @@ impl Targets {
     }
 }
 
-pub async fn from_endpoints_file(path: &Path) -> Result<Targets> {
+/// A local cloud's endpoints file, and an SDK configuration for its
+/// emulator.
+pub async fn local_cloud(path: &Path) -> Result<(Value, SdkConfig)> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let e: Value =
@@ -68,6 +70,11 @@ pub async fn from_endpoints_file(path: &Path) -> Result<Targets> {
     }
     .sdk_config()
     .await;
+    Ok((e, conf))
+}
+
+pub async fn from_endpoints_file(path: &Path) -> Result<Targets> {
+    let (e, conf) = local_cloud(path).await?;
     let lambda_endpoint = e["lambda_endpoint"]
         .as_str()
         .context("the endpoints file has no lambda_endpoint")?;
