@@ -536,25 +536,7 @@ fn a_hand_edited_required_property_is_reported_with_its_path() {
 fn the_git_baseline_catches_a_field_removed_since_the_merge_base() {
     let repo = tempfile::tempdir().unwrap();
     let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(repo.path())
-            .args([
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@t",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::support::git(repo.path(), args);
     };
     git(&["init", "-q"]);
     let dir = repo.path().join(schemas::SCHEMAS_DIR);

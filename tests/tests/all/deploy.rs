@@ -41,6 +41,26 @@ fn reworded_template(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
+/// A client signed in to the local cloud as `email`, after its
+/// `PUT /users/me`: the answer's status and body.
+async fn signed_up(detached: &cloud::Detached, email: &str, name: &str) -> (Client, u16, Value) {
+    let endpoints = serde_json::to_value(&detached.endpoints).unwrap();
+    let api = Client {
+        http: reqwest::Client::new(),
+        base: detached.endpoints.api_base_url.clone(),
+        token: token_for(&endpoints, email).await.unwrap(),
+    };
+    let (status, body) = api
+        .call(
+            Method::PUT,
+            "/users/me",
+            Some(json!({ "display_name": name })),
+        )
+        .await
+        .unwrap();
+    (api, status, body)
+}
+
 async fn post_deploy(control_url: &str, request: &Request) -> (u16, Value) {
     let res = reqwest::Client::new()
         .post(format!("{control_url}/deploy"))
@@ -108,25 +128,13 @@ async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
         ..Options::default()
     })
     .expect("the local cloud starts");
-    let endpoints = serde_json::to_value(&detached.endpoints).unwrap();
     let conf = kit::emulator::Emulator {
         url: detached.endpoints.emulator_url.clone(),
     }
     .sdk_config()
     .await;
-    let api = Arc::new(Client {
-        http: reqwest::Client::new(),
-        base: detached.endpoints.api_base_url.clone(),
-        token: token_for(&endpoints, "swap@example.com").await.unwrap(),
-    });
-    let (status, _) = api
-        .call(
-            Method::PUT,
-            "/users/me",
-            Some(json!({"display_name": "Swap"})),
-        )
-        .await
-        .unwrap();
+    let (api, status, _) = signed_up(&detached, "swap@example.com", "Swap").await;
+    let api = Arc::new(api);
     assert_eq!(status, 201);
 
     // Traffic: create and complete one todo after another until told to stop.
@@ -368,19 +376,7 @@ impl Scratch {
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(self.dir.path())
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        crate::support::git(self.dir.path(), args)
     }
 
     fn commit(&self, message: &str) -> String {
@@ -438,20 +434,7 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
         let binary = detached.functions[&format!("users/{id}")].binary().await;
         assert_eq!(binary, sam.join(id).join("bootstrap"));
     }
-    let endpoints_json = serde_json::to_value(&detached.endpoints).unwrap();
-    let api = Client {
-        http: reqwest::Client::new(),
-        base: detached.endpoints.api_base_url.clone(),
-        token: token_for(&endpoints_json, "sam@example.com").await.unwrap(),
-    };
-    let (status, body) = api
-        .call(
-            Method::PUT,
-            "/users/me",
-            Some(json!({"display_name": "Sam"})),
-        )
-        .await
-        .unwrap();
+    let (_, status, body) = signed_up(&detached, "sam@example.com", "Sam").await;
     assert_eq!(status, 201, "users from the SAM layout answers: {body}");
 
     let deployed_at = scratch.git(&["rev-parse", "HEAD"]);

@@ -13,6 +13,31 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// `git -C dir args…` in a scratch repository, with a throwaway identity
+/// and no signing; its trimmed standard output. Fails the test on error.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 pub fn schemas_dir() -> PathBuf {
     root().join(xtask::schemas::SCHEMAS_DIR)
 }
