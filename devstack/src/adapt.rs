@@ -10,7 +10,11 @@
 //! - S3 → Lambda notifications become S3 → tap queue notifications, set by
 //!   API because the emulator's CloudFormation skips them;
 //! - API Gateway becomes the local gateway, from the routes in the API's
-//!   OpenAPI body;
+//!   OpenAPI body (with its CORS configuration); a WebSocket API becomes a
+//!   local WebSocket endpoint, from its routes, integrations and
+//!   authorizer, and a function's environment value that names the API or
+//!   its stage (the `@connections` URL) becomes [`socket_placeholder`],
+//!   which the local cloud replaces with its own URL;
 //! - SNS subscriptions and queue policies, skipped silently by the
 //!   emulator's CloudFormation, are made by API; the Cognito user pool too;
 //! - Lambda permissions concern AWS's own invoke path and are dropped.
@@ -49,6 +53,72 @@ pub struct Route {
     /// `METHOD /path/{param}`, as API Gateway names it in `routeKey`.
     pub route_key: String,
     pub function: String,
+    /// The HTTP API's CORS configuration, if it has one.
+    pub cors: Option<Cors>,
+}
+
+/// An HTTP API's `CorsConfiguration` (`x-amazon-apigateway-cors`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Cors {
+    pub allow_origins: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age: Option<u64>,
+}
+
+impl Cors {
+    fn from_openapi(v: &Value) -> Option<Self> {
+        let list = |k: &str| -> Vec<String> {
+            v[k].as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        };
+        v.is_object().then(|| Cors {
+            allow_origins: list("allowOrigins"),
+            allow_headers: list("allowHeaders"),
+            allow_methods: list("allowMethods"),
+            expose_headers: list("exposeHeaders"),
+            max_age: v["maxAge"].as_u64(),
+        })
+    }
+}
+
+/// A WebSocket API the local cloud plays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SocketApi {
+    /// The API's logical id.
+    pub api: String,
+    pub stage: String,
+    /// e.g. `$request.body.action`.
+    pub route_selection_expression: String,
+    pub routes: Vec<SocketRoute>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SocketRoute {
+    /// `$connect`, `$disconnect`, `$default` or a selected value.
+    pub route_key: String,
+    pub function: String,
+    pub authorizer: Option<SocketAuthorizer>,
+}
+
+/// A Lambda REQUEST authorizer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SocketAuthorizer {
+    pub function: String,
+    /// e.g. `route.request.querystring.token`; all must be present, or the
+    /// caller gets 401 and the authorizer is not called.
+    pub identity_source: Vec<String>,
+}
+
+/// What a function's environment holds, on the emulator, where AWS would
+/// have the `@connections` URL of the WebSocket API `api`.
+pub fn socket_placeholder(api: &str) -> String {
+    format!("local-socket://{api}")
 }
 
 /// A bus rule whose function target became a tap queue.
@@ -97,6 +167,50 @@ pub struct UserPoolPlan {
     pub client: String,
     pub pool_properties: Value,
     pub client_properties: Value,
+    /// The stack's outputs (and exports) of the pool's id, client id or
+    /// issuer, held back until the pool exists: [`bind_user_pool`] puts
+    /// them back with its real values, so the services import them as on
+    /// AWS.
+    pub outputs: Map<String, Value>,
+}
+
+/// Puts a user pool's outputs back into the adapted template, with the
+/// pool's and client's ids in place of their references.
+pub fn bind_user_pool(template: &mut Value, pool: &UserPoolPlan, pool_id: &str, client_id: &str) {
+    fn bind(v: &mut Value, names: &[(&str, &str)]) {
+        if let Some(Value::String(t)) = v.get("Ref")
+            && let Some((_, value)) = names.iter().find(|(n, _)| n == t)
+        {
+            *v = Value::from(*value);
+            return;
+        }
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(text)) = map.get_mut("Fn::Sub") {
+                    for (name, value) in names {
+                        *text = text.replace(&format!("${{{name}}}"), value);
+                    }
+                }
+                map.values_mut().for_each(|c| bind(c, names));
+            }
+            Value::Array(items) => items.iter_mut().for_each(|c| bind(c, names)),
+            _ => {}
+        }
+    }
+    let names = [
+        (pool.pool.as_str(), pool_id),
+        (pool.client.as_str(), client_id),
+    ];
+    let outputs = template
+        .as_object_mut()
+        .expect("a template is an object")
+        .entry("Outputs")
+        .or_insert_with(|| json!({}));
+    for (name, output) in &pool.outputs {
+        let mut output = output.clone();
+        bind(&mut output, &names);
+        outputs[name] = output;
+    }
 }
 
 /// What the local cloud provides for one stack. Names are logical ids of
@@ -111,6 +225,7 @@ pub struct Plan {
     pub uploads: Vec<UploadTap>,
     pub subscriptions: Vec<Subscription>,
     pub user_pools: Vec<UserPoolPlan>,
+    pub sockets: Vec<SocketApi>,
 }
 
 /// `{"Ref": X}` or `{"Fn::GetAtt": [X, ...]}` → `X`.
@@ -281,7 +396,15 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
                     }
                 }
             }
+            "AWS::ApiGatewayV2::Api" if props["ProtocolType"] == "WEBSOCKET" => {
+                plan.sockets.push(
+                    socket_api(&id, &props, resources, &functions)
+                        .map_err(|message| unsupported(&id, &message))?,
+                );
+                removed.insert(id.clone());
+            }
             "AWS::ApiGatewayV2::Api" => {
+                let cors = Cors::from_openapi(&props["Body"]["x-amazon-apigateway-cors"]);
                 for (path, methods) in props["Body"]["paths"].as_object().into_iter().flatten() {
                     for (method, op) in methods.as_object().into_iter().flatten() {
                         let uri = op["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
@@ -301,6 +424,7 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
                         plan.routes.push(Route {
                             route_key: format!("{} {path}", method.to_uppercase()),
                             function: function.clone(),
+                            cors: cors.clone(),
                         });
                     }
                 }
@@ -336,6 +460,7 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
                     client,
                     pool_properties: props.clone(),
                     client_properties,
+                    outputs: Map::new(),
                 });
                 removed.insert(id.clone());
             }
@@ -347,6 +472,43 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
                 removed.insert(id.clone());
             }
             _ => {}
+        }
+    }
+    // The @connections URL is the local cloud's to give.
+    let socket_parts: Vec<(String, BTreeSet<String>)> = plan
+        .sockets
+        .iter()
+        .map(|s| {
+            let mut ids: BTreeSet<String> = resources
+                .iter()
+                .filter(|(_, r)| target(&r["Properties"]["ApiId"]) == Some(s.api.as_str()))
+                .map(|(id, _)| id.clone())
+                .collect();
+            ids.insert(s.api.clone());
+            (s.api.clone(), ids)
+        })
+        .collect();
+    for id in &functions {
+        let vars = resources[id]["Properties"]["Environment"]["Variables"].as_object_mut();
+        for value in vars.into_iter().flat_map(|v| v.values_mut()) {
+            if let Some((api, _)) = socket_parts
+                .iter()
+                .find(|(_, ids)| mentions_any(value, ids))
+            {
+                *value = Value::from(socket_placeholder(api));
+            }
+        }
+    }
+    // Roles name the API in `execute-api:ManageConnections` resources;
+    // the emulator enforces no IAM, so the placeholder stands in there too.
+    let roles: Vec<String> = resources
+        .iter()
+        .filter(|(_, r)| type_of(r) == "AWS::IAM::Role")
+        .map(|(id, _)| id.clone())
+        .collect();
+    for id in roles {
+        for (api, ids) in &socket_parts {
+            replace_mentions(&mut resources[&id], ids, &socket_placeholder(api));
         }
     }
     for id in &removed {
@@ -373,6 +535,15 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
         }
     }
     if let Some(outputs) = out.get_mut("Outputs").and_then(Value::as_object_mut) {
+        for pool in &mut plan.user_pools {
+            let own: BTreeSet<String> = [pool.pool.clone(), pool.client.clone()].into();
+            let others: BTreeSet<String> = removed.difference(&own).cloned().collect();
+            for (name, o) in outputs.iter() {
+                if mentions_any(o, &own) && !mentions_any(o, &others) {
+                    pool.outputs.insert(name.clone(), o.clone());
+                }
+            }
+        }
         outputs.retain(|_, o| !mentions_any(o, &removed));
     }
     if let Some(id) = out["Resources"]
@@ -388,6 +559,124 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
         ));
     }
     Ok((out, plan))
+}
+
+/// A WebSocket API from its routes, their integrations and authorizers.
+fn socket_api(
+    id: &str,
+    props: &Value,
+    resources: &Map<String, Value>,
+    functions: &BTreeSet<String>,
+) -> Result<SocketApi, String> {
+    let of_api = |kind: &'static str| {
+        resources.iter().filter(move |(_, r)| {
+            type_of(r) == kind && target(&r["Properties"]["ApiId"]) == Some(id)
+        })
+    };
+    // `arn:...:functions/${Fn.Arn}/invocations` → `Fn`.
+    let function_in = |uri: &Value| -> Option<String> {
+        let text = uri["Fn::Sub"].as_str().or_else(|| uri.as_str())?;
+        functions
+            .iter()
+            .find(|f| text.contains(&format!("${{{f}.Arn}}")))
+            .cloned()
+    };
+    let stage = of_api("AWS::ApiGatewayV2::Stage")
+        .next()
+        .and_then(|(_, r)| r["Properties"]["StageName"].as_str())
+        .ok_or("a WebSocket API needs a stage")?
+        .to_owned();
+    let mut routes = Vec::new();
+    for (rid, r) in of_api("AWS::ApiGatewayV2::Route") {
+        let p = &r["Properties"];
+        let route_key = p["RouteKey"]
+            .as_str()
+            .ok_or(format!("{rid} has no RouteKey"))?;
+        // `integrations/${Integration}`.
+        let target_text = p["Target"]["Fn::Sub"].as_str().unwrap_or_default();
+        let integration = resources
+            .iter()
+            .find(|(iid, r)| {
+                type_of(r) == "AWS::ApiGatewayV2::Integration"
+                    && target_text == format!("integrations/${{{iid}}}")
+            })
+            .ok_or(format!(
+                "{rid}: its Target names no integration of this stack"
+            ))?;
+        let function = function_in(&integration.1["Properties"]["IntegrationUri"]).ok_or(
+            format!("{rid}: its integration calls no function of this stack"),
+        )?;
+        let authorizer = match p["AuthorizationType"].as_str() {
+            None | Some("NONE") => None,
+            Some("CUSTOM") => {
+                let aid = target(&p["AuthorizerId"])
+                    .ok_or(format!("{rid}: CUSTOM without AuthorizerId"))?;
+                let a = &resources
+                    .get(aid)
+                    .ok_or(format!("{rid}: no authorizer {aid}"))?["Properties"];
+                if a["AuthorizerType"] != "REQUEST" {
+                    return Err(format!(
+                        "{aid}: only REQUEST authorizers exist for WebSocket APIs"
+                    ));
+                }
+                Some(SocketAuthorizer {
+                    function: function_in(&a["AuthorizerUri"])
+                        .ok_or(format!("{aid}: calls no function of this stack"))?,
+                    identity_source: a["IdentitySource"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect(),
+                })
+            }
+            Some(other) => {
+                return Err(format!(
+                    "{rid}: authorization {other} is not played locally"
+                ));
+            }
+        };
+        routes.push(SocketRoute {
+            route_key: route_key.to_owned(),
+            function,
+            authorizer,
+        });
+    }
+    routes.sort_by(|a, b| a.route_key.cmp(&b.route_key));
+    Ok(SocketApi {
+        api: id.to_owned(),
+        stage,
+        route_selection_expression: props["RouteSelectionExpression"]
+            .as_str()
+            .unwrap_or("$request.body.action")
+            .to_owned(),
+        routes,
+    })
+}
+
+/// Replaces each intrinsic that refers to one of `ids` by `with`.
+fn replace_mentions(v: &mut Value, ids: &BTreeSet<String>, with: &str) {
+    let direct = v.as_object().is_some_and(|map| {
+        map.len() == 1
+            && map
+                .keys()
+                .all(|k| matches!(k.as_str(), "Ref" | "Fn::GetAtt" | "Fn::Sub"))
+            && mentions_any(v, ids)
+    });
+    if direct {
+        *v = Value::from(with);
+        return;
+    }
+    match v {
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|child| replace_mentions(child, ids, with)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|child| replace_mentions(child, ids, with)),
+        _ => {}
+    }
 }
 
 /// Whether `v` refers to any of `ids` by Ref, GetAtt or `${Id...}` in a Sub.
@@ -426,7 +715,9 @@ mod tests {
         json!({
             "Resources": {
                 "Fn": {"Type": "AWS::Lambda::Function", "Metadata": {"BuildProperties": {"Binary": "svc-fn"}},
-                       "Properties": {"Timeout": 9, "DeadLetterConfig": {"TargetArn": {"Ref": "Dlq"}}}},
+                       "Properties": {"Timeout": 9, "DeadLetterConfig": {"TargetArn": {"Ref": "Dlq"}},
+                                      "Environment": {"Variables": {"TABLE": {"Ref": "Table"},
+                                          "CONNECTIONS_URL": {"Fn::Sub": "https://${Socket}.execute-api.${AWS::Region}.amazonaws.com/${SocketStage}"}}}}},
                 "FnInvoke": {"Type": "AWS::Lambda::EventInvokeConfig", "Properties": {"FunctionName": {"Ref": "Fn"}, "MaximumRetryAttempts": 1}},
                 "Dlq": {"Type": "AWS::SNS::Topic"},
                 "DlqQueue": {"Type": "AWS::SQS::Queue"},
@@ -446,7 +737,18 @@ mod tests {
                 "Perm": {"Type": "AWS::Lambda::Permission", "Properties": {"FunctionName": {"Ref": "Fn"}}},
                 "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Body": {"paths": {"/things/{id}": {"get": {
                     "x-amazon-apigateway-integration": {"uri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}}}}}}}},
-                "Stage": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {"ApiId": {"Ref": "Api"}}}
+                "Stage": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {"ApiId": {"Ref": "Api"}}},
+                "Socket": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action"}},
+                "SocketStage": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {"ApiId": {"Ref": "Socket"}, "StageName": "live"}},
+                "SocketAuth": {"Type": "AWS::ApiGatewayV2::Authorizer", "Properties": {"ApiId": {"Ref": "Socket"}, "AuthorizerType": "REQUEST",
+                    "IdentitySource": ["route.request.querystring.token"],
+                    "AuthorizerUri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}}},
+                "SocketIntegration": {"Type": "AWS::ApiGatewayV2::Integration", "Properties": {"ApiId": {"Ref": "Socket"}, "IntegrationType": "AWS_PROXY",
+                    "IntegrationUri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}}},
+                "Connect": {"Type": "AWS::ApiGatewayV2::Route", "Properties": {"ApiId": {"Ref": "Socket"}, "RouteKey": "$connect",
+                    "AuthorizationType": "CUSTOM", "AuthorizerId": {"Ref": "SocketAuth"}, "Target": {"Fn::Sub": "integrations/${SocketIntegration}"}}},
+                "Default": {"Type": "AWS::ApiGatewayV2::Route", "Properties": {"ApiId": {"Ref": "Socket"}, "RouteKey": "$default",
+                    "Target": {"Fn::Sub": "integrations/${SocketIntegration}"}}}
             },
             "Outputs": {
                 "Url": {"Value": {"Fn::Sub": "https://${Api}.execute-api"}},
@@ -532,7 +834,8 @@ mod tests {
             plan.routes,
             [Route {
                 route_key: "GET /things/{id}".into(),
-                function: "Fn".into()
+                function: "Fn".into(),
+                cors: None,
             }]
         );
         for gone in ["Api", "Stage", "Perm", "Sub", "Policy"] {
@@ -540,6 +843,72 @@ mod tests {
         }
         assert!(out["Outputs"].get("Url").is_none());
         assert!(out["Outputs"].get("Table").is_some());
+    }
+
+    #[test]
+    fn a_websocket_api_becomes_a_local_endpoint_with_its_routes_and_authorizer() {
+        let (out, plan) = adapt("svc", &template()).unwrap();
+        let authorizer = SocketAuthorizer {
+            function: "Fn".into(),
+            identity_source: vec!["route.request.querystring.token".into()],
+        };
+        assert_eq!(
+            plan.sockets,
+            [SocketApi {
+                api: "Socket".into(),
+                stage: "live".into(),
+                route_selection_expression: "$request.body.action".into(),
+                routes: vec![
+                    SocketRoute {
+                        route_key: "$connect".into(),
+                        function: "Fn".into(),
+                        authorizer: Some(authorizer)
+                    },
+                    SocketRoute {
+                        route_key: "$default".into(),
+                        function: "Fn".into(),
+                        authorizer: None
+                    },
+                ],
+            }]
+        );
+        for gone in [
+            "Socket",
+            "SocketStage",
+            "SocketAuth",
+            "SocketIntegration",
+            "Connect",
+            "Default",
+        ] {
+            assert!(out["Resources"].get(gone).is_none(), "{gone}");
+        }
+        let env = &out["Resources"]["Fn"]["Properties"]["Environment"]["Variables"];
+        assert_eq!(env["CONNECTIONS_URL"], socket_placeholder("Socket"));
+        assert_eq!(env["TABLE"], json!({"Ref": "Table"}), "other values stay");
+    }
+
+    #[test]
+    fn an_http_apis_cors_configuration_reaches_its_routes() {
+        let mut t = template();
+        t["Resources"]["Api"]["Properties"]["Body"]["x-amazon-apigateway-cors"] = json!({"allowOrigins": ["*"], "allowHeaders": ["authorization"], "allowMethods": ["GET"], "maxAge": 600});
+        let (_, plan) = adapt("svc", &t).unwrap();
+        let cors = plan.routes[0].cors.as_ref().unwrap();
+        assert_eq!(
+            (cors.allow_origins.as_slice(), cors.max_age),
+            (&["*".to_owned()][..], Some(600))
+        );
+    }
+
+    #[test]
+    fn a_websocket_route_without_a_function_is_refused_by_name() {
+        let mut t = template();
+        t["Resources"]["SocketIntegration"]["Properties"]["IntegrationUri"] =
+            json!("arn:aws:lambda:elsewhere");
+        let err = adapt("svc", &t).unwrap_err().to_string();
+        assert!(
+            err.contains("svc/Socket") && err.contains("Connect"),
+            "{err}"
+        );
     }
 
     #[test]

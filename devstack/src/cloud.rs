@@ -38,6 +38,13 @@ pub struct Options {
     pub retry_delay: Duration,
     /// Extra environment for every function, e.g. `RUST_LOG`.
     pub function_env: Vec<(String, String)>,
+    /// The WebSocket APIs' quotas (AWS's by default; tests shorten the
+    /// timeouts).
+    pub socket_limits: crate::websocket::Limits,
+    /// Web app port; 0 picks a free one.
+    pub web_port: u16,
+    /// The built web app ([`crate::web::dist_dir`] by default).
+    pub web_dir: PathBuf,
 }
 
 impl Default for Options {
@@ -50,6 +57,9 @@ impl Default for Options {
             from_sam: BTreeMap::new(),
             retry_delay: Duration::from_millis(100),
             function_env: Vec::new(),
+            socket_limits: crate::websocket::Limits::default(),
+            web_port: 0,
+            web_dir: crate::web::dist_dir(),
         }
     }
 }
@@ -64,6 +74,10 @@ pub struct ServiceEndpoints {
     pub outputs: BTreeMap<String, String>,
     /// Logical id → physical function name.
     pub functions: BTreeMap<String, String>,
+    /// WebSocket API (logical id) → its `ws://` URL (connect with
+    /// `?token=<ID token>`); its `@connections` API is under the same URL.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sockets: BTreeMap<String, String>,
     /// Which function receives which async events: what the ops CLI needs
     /// to re-deliver a dead letter to the function that failed it.
     pub consumers: Vec<Consumer>,
@@ -93,6 +107,10 @@ pub struct Endpoints {
     pub bus_name: String,
     /// The local cloud's own API: `POST /deploy` redeploys one service.
     pub control_url: String,
+    /// The notifications service's WebSocket API: live push to browsers.
+    pub socket_url: String,
+    /// The web app, with its `config.json` for this local cloud.
+    pub web_url: String,
     pub services: BTreeMap<String, ServiceEndpoints>,
 }
 
@@ -115,9 +133,12 @@ impl Drop for Running {
     }
 }
 
+/// A function's environment as deployed, with the values only the local
+/// cloud knows (`substitutions`) filled in.
 pub(crate) async fn function_env(
     conf: &SdkConfig,
     physical: &str,
+    substitutions: &BTreeMap<String, String>,
 ) -> Result<Vec<(String, String)>> {
     let lambda = aws_sdk_lambda::Client::new(conf);
     let config = lambda
@@ -129,7 +150,11 @@ pub(crate) async fn function_env(
     Ok(config
         .environment()
         .and_then(|e| e.variables())
-        .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .map(|v| {
+            v.iter()
+                .map(|(k, v)| (k.clone(), substitutions.get(v).unwrap_or(v).clone()))
+                .collect()
+        })
         .unwrap_or_default())
 }
 
@@ -143,16 +168,9 @@ pub async fn start(options: Options) -> Result<Running> {
     tracing::info!(target: "trail", url = %emulator.url, "emulator ready");
 
     let platform = crate::template::load(&template_path(PLATFORM))?;
-    let (adapted, platform_plan) = adapt(PLATFORM, &platform)?;
+    let (mut adapted, platform_plan) = adapt(PLATFORM, &platform)?;
     let commit = crate::redeploy::commit_of(&crate::root());
-    let platform_deployed = create_tagged(
-        &conf,
-        PLATFORM,
-        &adapted,
-        &[],
-        &[(TAG_SERVICE, PLATFORM), (TAG_COMMIT, &commit)],
-    )
-    .await?;
+    // The pool first: the platform exports its ids, which services import.
     let pool_plan = platform_plan
         .user_pools
         .first()
@@ -162,6 +180,15 @@ pub async fn start(options: Options) -> Result<Running> {
         &cognito,
         &emulator.url,
         &format!("{PLATFORM}-{}", pool_plan.pool),
+    )
+    .await?;
+    crate::adapt::bind_user_pool(&mut adapted, pool_plan, &pool.user_pool_id, &pool.client_id);
+    let platform_deployed = create_tagged(
+        &conf,
+        PLATFORM,
+        &adapted,
+        &[],
+        &[(TAG_SERVICE, PLATFORM), (TAG_COMMIT, &commit)],
     )
     .await?;
     let bus_name = platform_deployed
@@ -214,6 +241,24 @@ pub async fn start(options: Options) -> Result<Running> {
         ("AWS_SECRET_ACCESS_KEY".to_owned(), "test".to_owned()),
     ];
     local_env.extend(options.function_env.iter().cloned());
+    // Kit's token checks read the JWKS from here: the emulator does not
+    // serve it at the issuer's address, as Cognito does.
+    local_env.push(("JWKS_URL".to_owned(), pool.jwks_url.clone()));
+    // WebSocket listeners are bound first: their URLs are in the
+    // environment the functions start with.
+    let mut substitutions = BTreeMap::new();
+    let mut socket_listeners = BTreeMap::new();
+    for (service, plan, _, _) in &stacks {
+        for socket in &plan.sockets {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            substitutions.insert(
+                crate::adapt::socket_placeholder(&socket.api),
+                format!("http://{addr}/{}", socket.stage),
+            );
+            socket_listeners.insert((service.clone(), socket.api.clone()), listener);
+        }
+    }
     for (service, plan, deployed, adapted) in &stacks {
         let artifacts = if let Some(dir) = options.from_sam.get(service) {
             Artifacts::Sam(dir.clone())
@@ -227,6 +272,7 @@ pub async fn start(options: Options) -> Result<Running> {
             dlq_queue_url: deployed.physical("DeadLetterQueue")?.to_owned(),
             outputs: deployed.outputs.clone(),
             functions: BTreeMap::new(),
+            sockets: BTreeMap::new(),
             consumers: Vec::new(),
         };
         for tap in &plan.rules {
@@ -247,7 +293,7 @@ pub async fn start(options: Options) -> Result<Running> {
         }
         for f in &plan.functions {
             let physical = deployed.physical(&f.logical_id)?.to_owned();
-            let mut env = function_env(&conf, &physical).await?;
+            let mut env = function_env(&conf, &physical, &substitutions).await?;
             env.extend(local_env.iter().cloned());
             let name = format!("{service}/{}", f.logical_id);
             let binary = artifacts.binary(&f.logical_id, &f.binary);
@@ -294,7 +340,44 @@ pub async fn start(options: Options) -> Result<Running> {
             routes.push(RouteTarget::new(
                 &r.route_key,
                 functions[&format!("{service}/{}", r.function)].clone(),
+                r.cors.clone(),
             ));
+        }
+        for socket in &plan.sockets {
+            let listener = socket_listeners
+                .remove(&(service.clone(), socket.api.clone()))
+                .expect("bound above");
+            let addr = listener.local_addr()?;
+            let function = |logical: &str| functions[&format!("{service}/{logical}")].clone();
+            let api = crate::websocket::SocketApi::new(
+                crate::websocket::Spec {
+                    name: format!("{service}/{}", socket.api),
+                    api_id: crate::websocket::api_id(),
+                    stage: socket.stage.clone(),
+                    route_selection_expression: socket.route_selection_expression.clone(),
+                    routes: socket
+                        .routes
+                        .iter()
+                        .map(|r| (r.route_key.clone(), function(&r.function)))
+                        .collect(),
+                    authorizer: socket
+                        .routes
+                        .iter()
+                        .find(|r| r.route_key == "$connect")
+                        .and_then(|r| r.authorizer.as_ref())
+                        .map(|a| crate::websocket::Authorizer {
+                            function: function(&a.function),
+                            identity_source: a.identity_source.clone(),
+                        }),
+                    limits: options.socket_limits,
+                },
+                addr.to_string(),
+            );
+            svc.sockets
+                .insert(socket.api.clone(), format!("ws://{addr}/{}", socket.stage));
+            tasks.push(tokio::spawn(async move {
+                let _ = axum::serve(listener, crate::websocket::router(api)).await;
+            }));
         }
         for tap in &plan.rules {
             let target = asyncs[&format!("{service}/{}", tap.function)].clone();
@@ -362,10 +445,22 @@ pub async fn start(options: Options) -> Result<Running> {
     tasks.push(tokio::spawn(async move {
         let _ = axum::serve(lambda_listener, lambda_api).await;
     }));
+    endpoints.socket_url = endpoints
+        .services
+        .get("notifications")
+        .and_then(|s| s.sockets.values().next().cloned())
+        .unwrap_or_default();
+    let web_listener = tokio::net::TcpListener::bind(("127.0.0.1", options.web_port)).await?;
+    endpoints.web_url = format!("http://{}/", web_listener.local_addr()?);
+    let web = crate::web::router(options.web_dir.clone(), &endpoints);
+    tasks.push(tokio::spawn(async move {
+        let _ = axum::serve(web_listener, web).await;
+    }));
     let control = Arc::new(Control::new(
         conf.clone(),
         functions.clone(),
         local_env,
+        substitutions,
         stacks
             .iter()
             .map(|(service, plan, _, _)| (service.clone(), plan.clone()))

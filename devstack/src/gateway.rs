@@ -1,7 +1,9 @@
 //! The local API Gateway: one port for every service's routes. It checks
 //! the bearer JWT as an HTTP API JWT authorizer does (signature against the
 //! pool's JWKS, issuer, audience or client_id, expiry) and sends payload
-//! 2.0 events to the route's function.
+//! 2.0 events to the route's function. Where the API has a CORS
+//! configuration it answers preflight requests itself, before any
+//! authorizer, and adds the CORS headers to every answer, as HTTP APIs do.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,10 +14,10 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use kit::jwt::{Claims, Expect, Refusal, Verifier};
 use serde_json::{Map, Value, json};
-use tokio::sync::RwLock;
 
+use crate::adapt::Cors;
 use crate::runtime::Function;
 
 pub struct RouteTarget {
@@ -23,10 +25,11 @@ pub struct RouteTarget {
     pub method: String,
     pub segments: Vec<String>,
     pub function: Function,
+    pub cors: Option<Cors>,
 }
 
 impl RouteTarget {
-    pub fn new(route_key: &str, function: Function) -> Self {
+    pub fn new(route_key: &str, function: Function, cors: Option<Cors>) -> Self {
         let (method, path) = route_key.split_once(' ').unwrap_or(("ANY", route_key));
         Self {
             route_key: route_key.to_owned(),
@@ -37,7 +40,13 @@ impl RouteTarget {
                 .map(str::to_owned)
                 .collect(),
             function,
+            cors,
         }
+    }
+
+    /// Whether `path` is this route's, whatever the method.
+    pub fn matches_path(&self, path: &str) -> bool {
+        self.matches(&self.method.clone(), path).is_some()
     }
 
     /// Path parameters when `method path` is this route.
@@ -67,79 +76,31 @@ impl RouteTarget {
     }
 }
 
+/// The HTTP APIs' JWT authorizer: the bearer token from `Authorization`,
+/// checked by the same code the WebSocket API's authorizer runs on AWS.
 pub struct Authorizer {
-    pub issuer: String,
-    pub audience: String,
-    pub jwks_url: String,
-    keys: RwLock<HashMap<String, DecodingKey>>,
-    http: reqwest::Client,
+    verifier: Verifier,
 }
 
 impl Authorizer {
     pub fn new(issuer: String, audience: String, jwks_url: String) -> Self {
         Self {
-            issuer,
-            audience,
-            jwks_url,
-            keys: RwLock::new(HashMap::new()),
-            http: reqwest::Client::new(),
+            verifier: Verifier::new(Expect {
+                issuer,
+                audience,
+                jwks_url,
+            }),
         }
-    }
-
-    async fn key(&self, kid: &str) -> Option<DecodingKey> {
-        if let Some(k) = self.keys.read().await.get(kid) {
-            return Some(k.clone());
-        }
-        // Unknown kid: the pool may have rotated; fetch the JWKS again.
-        let jwks: Value = self
-            .http
-            .get(&self.jwks_url)
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        let mut keys = self.keys.write().await;
-        for k in jwks["keys"].as_array().into_iter().flatten() {
-            if let (Some(id), Some(n), Some(e)) =
-                (k["kid"].as_str(), k["n"].as_str(), k["e"].as_str())
-                && let Ok(key) = DecodingKey::from_rsa_components(n, e)
-            {
-                keys.insert(id.to_owned(), key);
-            }
-        }
-        keys.get(kid).cloned()
     }
 
     /// The token's claims, or why it is refused.
-    pub async fn claims(&self, headers: &HeaderMap) -> Result<Map<String, Value>, &'static str> {
+    pub async fn claims(&self, headers: &HeaderMap) -> Result<Claims, Refusal> {
         let token = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim())
-            .filter(|t| !t.is_empty())
-            .ok_or("no token")?;
-        let header = decode_header(token).map_err(|_| "malformed token")?;
-        let kid = header.kid.ok_or("token without kid")?;
-        let key = self.key(&kid).await.ok_or("unknown signing key")?;
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[&self.issuer]);
-        validation.validate_aud = false;
-        validation.set_required_spec_claims(&["exp", "iss"]);
-        let data =
-            decode::<Map<String, Value>>(token, &key, &validation).map_err(|_| "invalid token")?;
-        let claims = data.claims;
-        // ID tokens name the client in `aud`, access tokens in `client_id`.
-        let audience_ok = match claims.get("aud") {
-            Some(Value::String(a)) => *a == self.audience,
-            Some(Value::Array(a)) => a.iter().any(|x| x == &Value::from(self.audience.clone())),
-            _ => claims.get("client_id") == Some(&Value::from(self.audience.clone())),
-        };
-        if !audience_ok {
-            return Err("token for another client");
-        }
-        Ok(claims)
+            .unwrap_or_default();
+        self.verifier.verify(token).await
     }
 }
 
@@ -168,8 +129,23 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let started = Instant::now();
+    let origin = headers
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let path = uri.path().to_owned();
+    if method == Method::OPTIONS && headers.contains_key("access-control-request-method") {
+        let cors = gw
+            .routes
+            .iter()
+            .filter(|r| r.matches_path(&path))
+            .find_map(|r| r.cors.as_ref());
+        if let Some(cors) = cors {
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            add_cors(&mut response, cors, origin.as_deref(), true);
+            return response;
+        }
+    }
     let Some((route, params)) = gw
         .routes
         .iter()
@@ -177,14 +153,69 @@ async fn handle(
     else {
         return api_error(StatusCode::NOT_FOUND, "Not Found");
     };
-    let claims = match gw.authorizer.claims(&headers).await {
+    let mut response = route_response(&gw, route, params, &method, &uri, &headers, &body).await;
+    if let Some(cors) = &route.cors {
+        add_cors(&mut response, cors, origin.as_deref(), false);
+    }
+    response
+}
+
+/// The CORS headers HTTP APIs add for an allowed origin (none otherwise).
+fn add_cors(response: &mut Response, cors: &Cors, origin: Option<&str>, preflight: bool) {
+    let Some(origin) = origin else { return };
+    let any = cors.allow_origins.iter().any(|o| o == "*");
+    if !any && !cors.allow_origins.iter().any(|o| o == origin) {
+        return;
+    }
+    let h = response.headers_mut();
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    };
+    set(
+        "access-control-allow-origin",
+        if any {
+            "*".to_owned()
+        } else {
+            origin.to_owned()
+        },
+    );
+    if !any {
+        set("vary", "origin".to_owned());
+    }
+    if preflight {
+        set("access-control-allow-methods", cors.allow_methods.join(","));
+        set("access-control-allow-headers", cors.allow_headers.join(","));
+        if let Some(age) = cors.max_age {
+            set("access-control-max-age", age.to_string());
+        }
+    } else if !cors.expose_headers.is_empty() {
+        set(
+            "access-control-expose-headers",
+            cors.expose_headers.join(","),
+        );
+    }
+}
+
+async fn route_response(
+    gw: &Gateway,
+    route: &RouteTarget,
+    params: HashMap<String, String>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let started = Instant::now();
+    let claims = match gw.authorizer.claims(headers).await {
         Ok(c) => c,
         Err(why) => {
-            tracing::info!(target: "trail", route = %route.route_key, why, "401 (authorizer)");
+            tracing::info!(target: "trail", route = %route.route_key, why = %why, "401 (authorizer)");
             return api_error(StatusCode::UNAUTHORIZED, "Unauthorized");
         }
     };
-    let event = payload_v2(route, &method, &uri, &headers, &body, params, &claims);
+    let event = payload_v2(route, method, uri, headers, body, params, &claims);
     let result = route.function.invoke(event).await;
     let ms = started.elapsed().as_millis();
     match result {

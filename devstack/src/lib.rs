@@ -15,6 +15,8 @@ pub mod runtime;
 pub mod sources;
 pub mod template;
 pub mod walkthrough;
+pub mod web;
+pub mod websocket;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};

@@ -46,6 +46,9 @@ enum Cmd {
         /// (services/<name>/.aws-sam/build) instead: the artifact that ships.
         #[arg(long = "from-sam", value_name = "SERVICE")]
         from_sam: Vec<String>,
+        /// Web app port (0 = a free one).
+        #[arg(long, default_value_t = 0)]
+        web_port: u16,
     },
     /// Redeploy one service into the running local cloud (the local `sam
     /// deploy`): build it alone, update its stack, swap its processes. The
@@ -124,6 +127,7 @@ async fn run(cli: Cli) -> Result<()> {
             lambda_port,
             bin_dir,
             from_sam,
+            web_port,
         } => {
             for service in &from_sam {
                 if !devstack::SERVICES.contains(&service.as_str()) {
@@ -137,6 +141,7 @@ async fn run(cli: Cli) -> Result<()> {
                 endpoint_url,
                 port,
                 lambda_port,
+                web_port,
                 from_sam: from_sam
                     .iter()
                     .map(|s| (s.clone(), devstack::sam_build_dir(s)))
@@ -277,7 +282,9 @@ fn write_endpoints(path: &PathBuf, endpoints: &Endpoints) -> Result<()> {
 
 fn banner(e: &Endpoints, file: &std::path::Path, took: std::time::Duration) {
     println!("local cloud ready in {:.1}s", took.as_secs_f64());
+    println!("  web app:    {}   (open it in a browser)", e.web_url);
     println!("  API:        {}", e.api_base_url);
+    println!("  WebSocket:  {}   (?token=<ID token>)", e.socket_url);
     println!("  emulator:   {}", e.emulator_url);
     println!(
         "  Lambda API: {}   (AWS_ENDPOINT_URL_LAMBDA)",

@@ -88,6 +88,9 @@ pub struct Control {
     /// The environment the local cloud adds to every function (emulator
     /// endpoint, region, credentials, log level).
     pub local_env: Vec<(String, String)>,
+    /// Environment values the local cloud replaces ([`crate::adapt::socket_placeholder`]
+    /// → its WebSocket API's `@connections` URL).
+    pub substitutions: BTreeMap<String, String>,
     pub plans: BTreeMap<String, Plan>,
     /// One deploy at a time, as CloudFormation allows one update per stack.
     lock: Mutex<()>,
@@ -98,12 +101,14 @@ impl Control {
         conf: SdkConfig,
         functions: BTreeMap<String, Function>,
         local_env: Vec<(String, String)>,
+        substitutions: BTreeMap<String, String>,
         plans: BTreeMap<String, Plan>,
     ) -> Self {
         Self {
             conf,
             functions,
             local_env,
+            substitutions,
             plans,
             lock: Mutex::new(()),
         }
@@ -155,7 +160,8 @@ impl Control {
                 .get(&name)
                 .with_context(|| format!("{name} is not running"))?;
             let physical = deployed.physical(&f.logical_id)?;
-            let mut env = crate::cloud::function_env(&self.conf, physical).await?;
+            let mut env =
+                crate::cloud::function_env(&self.conf, physical, &self.substitutions).await?;
             env.extend(self.local_env.iter().cloned());
             let done = function.swap(binary, env).await?;
             tracing::info!(target: "trail", function = %name, drained_ms = done.drained_ms, ms = done.total_ms, waiting = done.waiting, "swapped");
@@ -187,6 +193,8 @@ pub fn wiring_change(running: &Plan, new: &Plan) -> Option<&'static str> {
         Some("bucket notifications")
     } else if running.subscriptions != new.subscriptions {
         Some("topic subscriptions")
+    } else if running.sockets != new.sockets {
+        Some("WebSocket APIs (routes or authorizers)")
     } else {
         None
     }

@@ -30,10 +30,22 @@ async fn the_platform_then_each_service_deploys_alone_and_is_wired() {
     let sqs = aws_sdk_sqs::Client::new(&conf);
 
     let platform = devstack::template::load(&template_path(PLATFORM)).unwrap();
-    let (adapted, plan) = adapt(PLATFORM, &platform).unwrap();
+    let (mut adapted, plan) = adapt(PLATFORM, &platform).unwrap();
     assert_eq!(plan.user_pools.len(), 1, "the user pool is made by API");
+    // Its ids are exported as on AWS, once the pool exists.
+    devstack::adapt::bind_user_pool(
+        &mut adapted,
+        &plan.user_pools[0],
+        "us-east-1_pool",
+        "client",
+    );
     let deployed = create_stack(&conf, PLATFORM, &adapted, &[]).await.unwrap();
     assert_eq!(deployed.outputs["BusName"], "app-bus");
+    assert_eq!(deployed.outputs["UserPoolClientId"], "client");
+    assert_eq!(
+        deployed.outputs["Issuer"],
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
+    );
 
     let mut stacks: Vec<(String, Deployed, devstack::adapt::Plan)> = Vec::new();
     for service in SERVICES {

@@ -5,6 +5,7 @@ pub mod config;
 pub mod emulator;
 pub mod http;
 pub mod idempotency;
+pub mod jwt;
 pub mod logging;
 pub mod outbox;
 pub mod publisher;

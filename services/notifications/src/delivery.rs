@@ -1,6 +1,13 @@
-//! Fans stored notifications out to the SNS delivery topic, from the
-//! table's stream (never beside the table write), so email, SMS or mobile
-//! subscribers can attach with filter policies on `kind`.
+//! Fans stored notifications out, from the table's stream (never beside
+//! the table write): to the SNS delivery topic, so email, SMS or mobile
+//! subscribers can attach with filter policies on `kind`, and live to the
+//! user's open WebSocket connections.
+//!
+//! A live push is best effort: the notification is stored, and a client
+//! re-reads the list when it reconnects. So a failed push is logged with
+//! the connection and correlation id and does not fail the batch (a retry
+//! would publish to SNS again), and a connection that answers 410 Gone is
+//! forgotten.
 
 use aws_lambda_events::dynamodb::EventRecord;
 use aws_sdk_sns::types::MessageAttributeValue;
@@ -8,6 +15,8 @@ use kit::stream::{Change, StreamError, change};
 use serde_json::json;
 
 use crate::items::{Item, Notification};
+use crate::push::{Push, PushError, notification_message};
+use crate::store::Store;
 
 /// The notification a stream record asks to deliver, if any.
 pub fn to_deliver(record: &EventRecord) -> Result<Option<Notification>, StreamError> {
@@ -19,10 +28,64 @@ pub fn to_deliver(record: &EventRecord) -> Result<Option<Notification>, StreamEr
     })
 }
 
+/// Where live pushes go: the user's connections (from the table) through
+/// the management API.
+#[derive(Clone)]
+pub struct Live {
+    pub store: Store,
+    pub push: Push,
+}
+
+/// What one live push round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pushed {
+    pub sent: usize,
+    pub gone: usize,
+    pub failed: usize,
+}
+
+impl Live {
+    /// Posts the notification to every open connection of its user.
+    pub async fn push(&self, n: &Notification) -> Pushed {
+        let mut pushed = Pushed::default();
+        let connections = match self.store.connections(&n.user_id).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(notification = %n.notification_id, correlation_id = %n.correlation_id, error = %e, "connections not read; no live push");
+                pushed.failed += 1;
+                return pushed;
+            }
+        };
+        let message = notification_message(n);
+        for c in connections {
+            match self.push.post(&c.connection_id, &message).await {
+                Ok(()) => pushed.sent += 1,
+                Err(PushError::Gone) => {
+                    pushed.gone += 1;
+                    tracing::info!(connection_id = %c.connection_id, correlation_id = %n.correlation_id, "push: connection gone (410); forgotten");
+                    if let Err(e) = self
+                        .store
+                        .forget_connection(&n.user_id, &c.connection_id)
+                        .await
+                    {
+                        tracing::warn!(connection_id = %c.connection_id, error = %e, "gone connection not forgotten; its TTL will");
+                    }
+                }
+                Err(PushError::Failed(error)) => {
+                    pushed.failed += 1;
+                    tracing::warn!(connection_id = %c.connection_id, correlation_id = %n.correlation_id, notification = %n.notification_id, %error, "push failed");
+                }
+            }
+        }
+        pushed
+    }
+}
+
 #[derive(Clone)]
 pub struct Delivery {
     client: aws_sdk_sns::Client,
     topic_arn: String,
+    live: Option<Live>,
 }
 
 impl Delivery {
@@ -30,7 +93,13 @@ impl Delivery {
         Self {
             client,
             topic_arn: topic_arn.into(),
+            live: None,
         }
+    }
+
+    pub fn with_live(mut self, live: Live) -> Self {
+        self.live = Some(live);
+        self
     }
 
     /// Publishes one notification. Subscribers deduplicate on
@@ -72,7 +141,15 @@ pub async fn deliver_records(records: &[EventRecord], delivery: &Delivery) -> ki
     let mut outcome = kit::outbox::Outcome::default();
     for record in records {
         let result = match to_deliver(record) {
-            Ok(Some(n)) => delivery.send(&n).await.map(|()| 1),
+            Ok(Some(n)) => match delivery.send(&n).await {
+                Ok(()) => {
+                    if let Some(live) = &delivery.live {
+                        live.push(&n).await;
+                    }
+                    Ok(1)
+                }
+                Err(e) => Err(e),
+            },
             Ok(None) => Ok(0),
             Err(e) => Err(e.to_string()),
         };

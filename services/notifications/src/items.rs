@@ -1,5 +1,8 @@
 //! The notifications table's items. `pk` = `USER#<sub>`, `sk` =
-//! `NOTIF#<uuid v7>` so a query in reverse key order lists newest first.
+//! `NOTIF#<uuid v7>` so a query in reverse key order lists newest first;
+//! the user's open WebSocket connections sit beside them as
+//! `CONN#<connection id>`, so a push reads one partition and can never
+//! reach another user's connection.
 
 use chrono::{DateTime, Utc};
 use events::notifications::NotificationKind;
@@ -14,10 +17,21 @@ pub fn notification_sk(notification_id: Uuid) -> String {
     format!("NOTIF#{notification_id}")
 }
 
+pub const CONNECTION_PREFIX: &str = "CONN#";
+
+pub fn connection_sk(connection_id: &str) -> String {
+    format!("{CONNECTION_PREFIX}{connection_id}")
+}
+
+/// API Gateway ends every WebSocket connection after 2 hours, so a record
+/// a lost `$disconnect` left behind expires by TTL then.
+pub const CONNECTION_LIFETIME_SECONDS: i64 = 2 * 60 * 60;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Item {
     Notification(Notification),
+    Connection(Connection),
     #[serde(other)]
     Other,
 }
@@ -53,6 +67,31 @@ impl Notification {
             source_event_id,
             created_at: now,
             correlation_id: correlation_id.into(),
+        }
+    }
+}
+
+/// An open WebSocket connection of a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connection {
+    pub pk: String,
+    pub sk: String,
+    pub connection_id: String,
+    pub user_id: String,
+    pub connected_at: DateTime<Utc>,
+    /// Epoch seconds; the table's TTL attribute.
+    pub expires_at: i64,
+}
+
+impl Connection {
+    pub fn new(user_id: &str, connection_id: &str, connected_at: DateTime<Utc>) -> Self {
+        Self {
+            pk: user_pk(user_id),
+            sk: connection_sk(connection_id),
+            connection_id: connection_id.into(),
+            user_id: user_id.into(),
+            connected_at,
+            expires_at: connected_at.timestamp() + CONNECTION_LIFETIME_SECONDS,
         }
     }
 }

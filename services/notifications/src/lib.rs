@@ -2,14 +2,19 @@
 //! notifications for a user, stores them, and hands them to a delivery topic.
 //!
 //! `domain` is pure; `store` is the DynamoDB adapter; `handlers` consume
-//! bus events; `delivery` fans stored notifications out to SNS from the
-//! table's stream; `api` lists them; `publisher` announces them on the bus.
+//! bus events; `delivery` fans stored notifications out to SNS and, through
+//! `push`, to the user's open WebSocket connections, from the table's
+//! stream; `socket` runs the WebSocket API's routes and `authorizer` its
+//! `$connect` check; `api` lists them; `publisher` announces them on the bus.
 
 pub mod api;
+pub mod authorizer;
 pub mod contract;
 pub mod delivery;
 pub mod domain;
 pub mod handlers;
 pub mod items;
 pub mod publisher;
+pub mod push;
+pub mod socket;
 pub mod store;

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use kit::idempotency::Processed;
 use kit::table::{Table, TableError, to_attrs};
 
-use crate::items::{Item, Notification, user_pk};
+use crate::items::{CONNECTION_PREFIX, Connection, Item, Notification, connection_sk, user_pk};
 
 #[derive(Clone)]
 pub struct Store {
@@ -85,12 +85,14 @@ impl Store {
             .into_iter()
             .filter_map(|i| match i {
                 Item::Notification(n) => Some(n),
-                Item::Other => None,
+                _ => None,
             })
             .collect())
     }
 
-    /// Deletes every notification of a user; idempotent.
+    /// Deletes every notification of a user, and the records of their
+    /// connections (no push reaches an erased user); idempotent. Counts
+    /// the notifications.
     pub async fn erase(&self, user_id: &str) -> Result<usize, TableError> {
         let all = self
             .table
@@ -103,6 +105,42 @@ impl Store {
                 erased += 1;
             }
         }
+        for c in self.connections(user_id).await? {
+            self.forget_connection(user_id, &c.connection_id).await?;
+        }
         Ok(erased)
+    }
+
+    /// Records an open connection (`$connect`).
+    pub async fn add_connection(&self, c: &Connection) -> Result<(), TableError> {
+        self.table.put_new(&Item::Connection(c.clone())).await
+    }
+
+    /// Forgets a connection (`$disconnect`, or a push answered 410 Gone);
+    /// idempotent.
+    pub async fn forget_connection(
+        &self,
+        user_id: &str,
+        connection_id: &str,
+    ) -> Result<(), TableError> {
+        self.table
+            .delete(&user_pk(user_id), &connection_sk(connection_id))
+            .await
+    }
+
+    /// The user's open connections. Records past their TTL are skipped:
+    /// DynamoDB deletes expired items only eventually.
+    pub async fn connections(&self, user_id: &str) -> Result<Vec<Connection>, TableError> {
+        let now = chrono::Utc::now().timestamp();
+        Ok(self
+            .table
+            .query_all::<Item>(&user_pk(user_id), CONNECTION_PREFIX)
+            .await?
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Connection(c) if c.expires_at > now => Some(c),
+                _ => None,
+            })
+            .collect())
     }
 }

@@ -14,13 +14,13 @@ use devstack::walkthrough::{Client, eventually, journey, token_for};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-struct Cloud {
-    endpoints: Value,
-    functions: BTreeMap<String, Function>,
+pub(crate) struct Cloud {
+    pub endpoints: Value,
+    pub functions: BTreeMap<String, Function>,
     _detached: cloud::Detached,
 }
 
-fn cloud() -> &'static Cloud {
+pub(crate) fn cloud() -> &'static Cloud {
     static CLOUD: OnceLock<Cloud> = OnceLock::new();
     CLOUD.get_or_init(|| {
         let bin_dir = devstack::profile_dir();
@@ -43,14 +43,14 @@ fn cloud() -> &'static Cloud {
     })
 }
 
-fn unique_email(tag: &str) -> String {
+pub(crate) fn unique_email(tag: &str) -> String {
     format!(
         "{tag}-{}@example.com",
         &uuid::Uuid::new_v4().simple().to_string()[..10]
     )
 }
 
-async fn client(email: &str) -> Client {
+pub(crate) async fn client(email: &str) -> Client {
     let c = cloud();
     Client {
         http: reqwest::Client::new(),
@@ -59,7 +59,7 @@ async fn client(email: &str) -> Client {
     }
 }
 
-async fn sdk() -> aws_config::SdkConfig {
+pub(crate) async fn sdk() -> aws_config::SdkConfig {
     let url = cloud().endpoints["emulator_url"]
         .as_str()
         .unwrap()
@@ -67,7 +67,7 @@ async fn sdk() -> aws_config::SdkConfig {
     kit::emulator::Emulator { url }.sdk_config().await
 }
 
-fn service(name: &str) -> &'static Value {
+pub(crate) fn service(name: &str) -> &'static Value {
     &cloud().endpoints["services"][name]
 }
 
@@ -327,13 +327,18 @@ async fn a_crashed_function_process_is_restarted_and_the_event_still_lands() {
 }
 
 fn mint(mode: &str, sub: &str) -> String {
-    let c = cloud();
+    mint_for(&cloud().endpoints, mode, sub)
+}
+
+/// A token minted with the emulator's key (or another), for `endpoints`'
+/// pool: see `tests/fixtures/jwt/mint.py` for the modes.
+pub(crate) fn mint_for(endpoints: &Value, mode: &str, sub: &str) -> String {
     let out = Command::new(kit::emulator::venv().join("bin/python"))
         .arg(devstack::root().join("tests/fixtures/jwt/mint.py"))
         .args([
             mode,
-            c.endpoints["issuer"].as_str().unwrap(),
-            c.endpoints["client_id"].as_str().unwrap(),
+            endpoints["issuer"].as_str().unwrap(),
+            endpoints["client_id"].as_str().unwrap(),
             sub,
         ])
         .output()

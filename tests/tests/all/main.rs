@@ -6,3 +6,4 @@ mod deploy;
 mod e2e;
 mod infra;
 mod support;
+mod websocket;

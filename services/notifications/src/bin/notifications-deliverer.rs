@@ -1,17 +1,26 @@
-//! Lambda: the notifications table's stream → the SNS delivery topic.
+//! Lambda: the notifications table's stream → the SNS delivery topic and
+//! the user's open WebSocket connections.
 
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::DynamoDbEventResponse;
 use kit::config::Lazy;
 use lambda_runtime::{LambdaEvent, service_fn};
-use notifications::delivery::{Delivery, deliver_records};
+use notifications::delivery::{Delivery, Live, deliver_records};
+use notifications::push::Push;
+use notifications::store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     kit::logging::init();
     let topic = kit::config::var("DELIVERY_TOPIC_ARN")?;
-    let delivery =
-        &Lazy::new(move |conf| Delivery::new(aws_sdk_sns::Client::new(conf), topic.clone()));
+    let table = kit::config::var("TABLE_NAME")?;
+    let endpoint = kit::config::var("CONNECTIONS_URL")?;
+    let delivery = &Lazy::new(move |conf| {
+        Delivery::new(aws_sdk_sns::Client::new(conf), topic.clone()).with_live(Live {
+            store: Store::new(aws_sdk_dynamodb::Client::new(conf), &table),
+            push: Push::new(conf, &endpoint),
+        })
+    });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
         let outcome = deliver_records(&event.payload.records, delivery.get().await).await;
         Ok::<DynamoDbEventResponse, lambda_runtime::Error>(outcome.response())

@@ -1,0 +1,468 @@
+//! The WebSocket API as the local cloud plays it, against AWS's contract:
+//! the `$connect` authorizer, routing, `@connections` (through the real
+//! SDK), 410 Gone, the size and time limits; and the push path of the
+//! notifications service on top of it: pushes reach only their user, and
+//! a stale connection is forgotten by the deliverer.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_sdk_apigatewaymanagement::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+use devstack::cloud::{self, Options};
+use devstack::walkthrough::{eventually, token_for};
+use futures_util::{SinkExt, StreamExt};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::e2e::{client, mint_for, unique_email};
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const IDLE: Duration = Duration::from_secs(2);
+const LIFETIME: Duration = Duration::from_secs(6);
+
+struct Cloud {
+    endpoints: Value,
+    detached: cloud::Detached,
+}
+
+/// This module's tests take turns on their cloud, so that its function
+/// counters move only with the test that reads them.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A local cloud of this module's own, with the idle timeout and the
+/// connection lifetime shortened so that a test can see them, and whose
+/// function counters no other test moves.
+fn cloud() -> &'static Cloud {
+    static CLOUD: OnceLock<Cloud> = OnceLock::new();
+    CLOUD.get_or_init(|| {
+        let detached = cloud::start_detached(Options {
+            retry_delay: Duration::from_millis(20),
+            function_env: vec![("RUST_LOG".into(), "warn".into())],
+            socket_limits: devstack::websocket::Limits {
+                idle_timeout: IDLE,
+                max_lifetime: LIFETIME,
+                ..Default::default()
+            },
+            ..Options::default()
+        })
+        .expect("the local cloud starts");
+        Cloud {
+            endpoints: serde_json::to_value(&detached.endpoints).unwrap(),
+            detached,
+        }
+    })
+}
+
+fn socket_url(endpoints: &Value) -> String {
+    endpoints["socket_url"].as_str().unwrap().to_owned()
+}
+
+/// The `@connections` client, as the functions build it.
+async fn management(endpoints: &Value) -> aws_sdk_apigatewaymanagement::Client {
+    let url = endpoints["emulator_url"].as_str().unwrap().to_owned();
+    let conf = kit::emulator::Emulator { url }.sdk_config().await;
+    let endpoint = socket_url(endpoints).replacen("ws://", "http://", 1);
+    aws_sdk_apigatewaymanagement::Client::from_conf(
+        aws_sdk_apigatewaymanagement::config::Builder::from(&conf)
+            .endpoint_url(endpoint)
+            .build(),
+    )
+}
+
+/// Connects with `?token=`; the handshake's HTTP status when refused.
+async fn open(endpoints: &Value, token: Option<&str>) -> Result<Ws, u16> {
+    let mut url = socket_url(endpoints);
+    if let Some(t) = token {
+        url = format!("{url}?token={t}");
+    }
+    match tokio_tungstenite::connect_async(url).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(e) => panic!("the handshake failed without an HTTP answer: {e}"),
+    }
+}
+
+/// The next text message within `within`.
+async fn next_text(ws: &mut Ws, within: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => return serde_json::from_str(t.as_str()).ok(),
+            Ok(Some(Ok(Message::Close(_)))) | Ok(Some(Err(_))) | Ok(None) | Err(_) => {
+                return None;
+            }
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+}
+
+/// The close code the server sends within `within`.
+async fn close_code(ws: &mut Ws, within: Duration) -> Option<u16> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(_))) | Ok(None) | Err(_) => return None,
+        }
+    }
+}
+
+/// A JWT's `sub`, read without checking it (the test made the token).
+fn sub_of(token: &str) -> String {
+    let payload = token.split('.').nth(1).unwrap();
+    let json = crate::support::base64url_decode(payload);
+    serde_json::from_slice::<Value>(&json).unwrap()["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The connection ids the notifications table holds for a user.
+async fn recorded_connections(endpoints: &Value, sub: &str) -> Vec<String> {
+    let url = endpoints["emulator_url"].as_str().unwrap().to_owned();
+    let conf = kit::emulator::Emulator { url }.sdk_config().await;
+    let table = endpoints["services"]["notifications"]["table"]
+        .as_str()
+        .unwrap();
+    let out = aws_sdk_dynamodb::Client::new(&conf)
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :c)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("USER#{sub}")))
+        .expression_attribute_values(":c", AttributeValue::S("CONN#".into()))
+        .send()
+        .await
+        .unwrap();
+    out.items()
+        .iter()
+        .filter_map(|i| i.get("connection_id")?.as_s().ok().cloned())
+        .collect()
+}
+
+async fn invocations(c: &Cloud, function: &str) -> u32 {
+    c.detached.functions[&format!("notifications/{function}")]
+        .metrics()
+        .await
+        .invocations
+}
+
+#[tokio::test]
+async fn connect_is_guarded_by_the_authorizer_as_on_aws() {
+    let _turn = TURN.lock().await;
+    let c = cloud();
+    let e = &c.endpoints;
+    // The $disconnect of an earlier test's connection may still be on its
+    // way; start counting once the socket function is quiet.
+    let mut last = invocations(c, "SocketFunction").await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = invocations(c, "SocketFunction").await;
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    let (authorizer, socket) = (
+        invocations(c, "AuthorizerFunction").await,
+        invocations(c, "SocketFunction").await,
+    );
+
+    // No identity source: 401 from API Gateway itself.
+    assert_eq!(open(e, None).await.err(), Some(401));
+    assert_eq!(open(e, Some("")).await.err(), Some(401));
+    assert_eq!(
+        invocations(c, "AuthorizerFunction").await,
+        authorizer,
+        "the authorizer ran without an identity source"
+    );
+
+    // Forged, expired, for another client, not a JWT: 401 from the
+    // authorizer. An authentic access token: a Deny, 403.
+    for (what, token, status) in [
+        ("garbage", "not.a.jwt".to_owned(), 401),
+        ("expired", mint_for(e, "expired", "u"), 401),
+        ("another key", mint_for(e, "other-key", "u"), 401),
+        ("another client", mint_for(e, "other-client", "u"), 401),
+        ("access token", mint_for(e, "access", "u"), 403),
+    ] {
+        assert_eq!(open(e, Some(&token)).await.err(), Some(status), "{what}");
+    }
+    assert_eq!(
+        invocations(c, "AuthorizerFunction").await,
+        authorizer + 5,
+        "each token with a value reached the authorizer"
+    );
+    assert_eq!(
+        invocations(c, "SocketFunction").await,
+        socket,
+        "a refused connection reached a function other than the authorizer"
+    );
+
+    // The control: a real ID token opens, and $connect recorded it.
+    let token = token_for(e, &unique_email("ws-ok")).await.unwrap();
+    let sub = sub_of(&token);
+    let _ws = open(e, Some(&token))
+        .await
+        .expect("a valid ID token connects");
+    assert_eq!(recorded_connections(e, &sub).await.len(), 1);
+}
+
+#[tokio::test]
+async fn messages_are_routed_and_connections_managed_through_the_sdk() {
+    let _turn = TURN.lock().await;
+    let c = cloud();
+    let e = &c.endpoints;
+    let token = token_for(e, &unique_email("ws-route")).await.unwrap();
+    let sub = sub_of(&token);
+    let mut ws = open(e, Some(&token)).await.unwrap();
+    let id = recorded_connections(e, &sub).await.pop().unwrap();
+    assert!(id.ends_with('='), "ids look like API Gateway's: {id}");
+
+    // RouteSelectionExpression $request.body.action: `ping` has a route;
+    // anything else falls back to $default.
+    ws.send(Message::text(json!({"action": "ping"}).to_string()))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_text(&mut ws, Duration::from_secs(5)).await.unwrap()["type"],
+        "pong"
+    );
+    ws.send(Message::text("not json at all")).await.unwrap();
+    assert_eq!(
+        next_text(&mut ws, Duration::from_secs(5)).await.unwrap()["type"],
+        "error"
+    );
+
+    // @connections through the real SDK: POST, GET, DELETE.
+    let api = management(e).await;
+    api.post_to_connection()
+        .connection_id(&id)
+        .data(Blob::new(r#"{"hello":"from the backend"}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        next_text(&mut ws, Duration::from_secs(5)).await.unwrap()["hello"],
+        "from the backend"
+    );
+    let info = api
+        .get_connection()
+        .connection_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert!(info.connected_at().is_some() && info.last_active_at().is_some());
+    assert_eq!(
+        info.identity().and_then(|i| i.source_ip()),
+        Some("127.0.0.1")
+    );
+    let too_big = api
+        .post_to_connection()
+        .connection_id(&id)
+        .data(Blob::new(vec![b'x'; 128 * 1024 + 1]))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        too_big
+            .as_service_error()
+            .is_some_and(|e| e.is_payload_too_large_exception()),
+        "{too_big:?}"
+    );
+    api.delete_connection()
+        .connection_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert!(close_code(&mut ws, Duration::from_secs(5)).await.is_some());
+    // $disconnect ran: the record is gone.
+    eventually(Duration::from_secs(5), "the $disconnect", || async {
+        Ok(recorded_connections(e, &sub).await.is_empty().then_some(()))
+    })
+    .await
+    .unwrap();
+
+    // A closed or unknown connection: 410 GoneException, for all three.
+    for connection in [id.as_str(), "nOnExIsTeNt0="] {
+        let gone = api
+            .post_to_connection()
+            .connection_id(connection)
+            .data(Blob::new("x"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            gone.as_service_error()
+                .is_some_and(|e| e.is_gone_exception()),
+            "{gone:?}"
+        );
+        let gone = api
+            .get_connection()
+            .connection_id(connection)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            gone.as_service_error()
+                .is_some_and(|e| e.is_gone_exception())
+        );
+        let gone = api
+            .delete_connection()
+            .connection_id(connection)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            gone.as_service_error()
+                .is_some_and(|e| e.is_gone_exception())
+        );
+    }
+}
+
+#[tokio::test]
+async fn aws_limits_close_the_connection() {
+    let _turn = TURN.lock().await;
+    let c = cloud();
+    let e = &c.endpoints;
+    let token = token_for(e, &unique_email("ws-limits")).await.unwrap();
+
+    // A frame over 32 KB: 1009. (A browser sends a message as one frame.)
+    let mut ws = open(e, Some(&token)).await.unwrap();
+    ws.send(Message::text("x".repeat(32 * 1024 + 1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        close_code(&mut ws, Duration::from_secs(5)).await,
+        Some(1009)
+    );
+    // Just under the limit is a message like any other ($default answers).
+    let mut ws = open(e, Some(&token)).await.unwrap();
+    ws.send(Message::text("x".repeat(32 * 1024 - 16)))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_text(&mut ws, Duration::from_secs(5)).await.unwrap()["type"],
+        "error"
+    );
+    drop(ws);
+
+    // Idle: nothing from the client for the idle timeout closes with 1001.
+    let mut ws = open(e, Some(&token)).await.unwrap();
+    let started = Instant::now();
+    assert_eq!(
+        close_code(&mut ws, IDLE + Duration::from_secs(5)).await,
+        Some(u16::from(CloseCode::Away))
+    );
+    assert!(started.elapsed() >= IDLE);
+
+    // Lifetime: messages keep it from idling, yet it ends at the lifetime.
+    let mut ws = open(e, Some(&token)).await.unwrap();
+    let started = Instant::now();
+    let code = loop {
+        ws.send(Message::text(json!({"action": "ping"}).to_string()))
+            .await
+            .ok();
+        if let Some(code) = close_code(&mut ws, Duration::from_millis(500)).await {
+            break Some(code);
+        }
+        if started.elapsed() > LIFETIME + Duration::from_secs(10) {
+            break None;
+        }
+    };
+    assert_eq!(code, Some(u16::from(CloseCode::Away)));
+    assert!(started.elapsed() >= LIFETIME);
+}
+
+#[tokio::test]
+async fn a_notification_is_pushed_to_its_user_only_and_stale_connections_are_forgotten() {
+    let e = &crate::e2e::cloud().endpoints;
+    let (ada_email, bob_email) = (unique_email("ws-ada"), unique_email("ws-bob"));
+    let ada = client(&ada_email).await;
+    let bob = client(&bob_email).await;
+    let ada_sub = sub_of(&ada.token);
+
+    // A connection that went away without its $disconnect (the record a
+    // lost client leaves behind until its TTL).
+    let url = e["emulator_url"].as_str().unwrap().to_owned();
+    let conf = kit::emulator::Emulator { url }.sdk_config().await;
+    let stale =
+        notifications::items::Connection::new(&ada_sub, "sTaLeCoNnEcTi=", chrono::Utc::now());
+    aws_sdk_dynamodb::Client::new(&conf)
+        .put_item()
+        .table_name(e["services"]["notifications"]["table"].as_str().unwrap())
+        .set_item(Some(
+            serde_dynamo::to_item(notifications::items::Item::Connection(stale)).unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+
+    let mut ada_ws = open(e, Some(&ada.token)).await.unwrap();
+    let mut bob_ws = open(e, Some(&bob.token)).await.unwrap();
+    let (status, todo) = ada
+        .call(Method::POST, "/todos", Some(json!({"title": "push me"})))
+        .await
+        .unwrap();
+    assert_eq!(status, 201);
+    let correlation = uuid::Uuid::new_v4().to_string();
+    let res = ada
+        .http
+        .patch(format!(
+            "{}/todos/{}",
+            ada.base,
+            todo["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&ada.token)
+        .header("x-correlation-id", &correlation)
+        .json(&json!({"completed": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let pushed = next_text(&mut ada_ws, Duration::from_secs(20))
+        .await
+        .expect("the congratulation is pushed");
+    assert_eq!(pushed["type"], "notification");
+    assert_eq!(pushed["notification"]["kind"], "todo_completed");
+    assert_eq!(
+        pushed["notification"]["correlation_id"],
+        correlation.as_str()
+    );
+    assert!(
+        pushed["notification"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("push me")
+    );
+    // The same notification the API lists.
+    let (_, listed) = ada.call(Method::GET, "/notifications", None).await.unwrap();
+    assert_eq!(listed["items"][0]["id"], pushed["notification"]["id"]);
+
+    // Bob, connected all along, hears nothing of it.
+    assert_eq!(next_text(&mut bob_ws, Duration::from_secs(1)).await, None);
+    let (_, bobs) = bob.call(Method::GET, "/notifications", None).await.unwrap();
+    assert_eq!(bobs["items"], json!([]));
+
+    // The stale connection answered 410, and the deliverer forgot it; the
+    // open one stays.
+    eventually(
+        Duration::from_secs(10),
+        "the stale record's removal",
+        || async {
+            let left = recorded_connections(e, &ada_sub).await;
+            Ok((!left.iter().any(|c| c == "sTaLeCoNnEcTi=")).then_some(left))
+        },
+    )
+    .await
+    .map(|left| assert_eq!(left.len(), 1))
+    .unwrap();
+}
