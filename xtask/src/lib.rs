@@ -2,6 +2,7 @@
 
 pub mod affected;
 pub mod asyncapi;
+pub mod browser;
 pub mod can_i_deploy;
 pub mod catalog_page;
 pub mod compat;
@@ -12,6 +13,7 @@ pub mod owners;
 pub mod patterns;
 pub mod schemas;
 pub mod venv;
+pub mod web;
 pub mod workflows;
 
 /// The workspace as cargo reports it; shared with devstack (its deploy

@@ -7,7 +7,8 @@ use xtask::compat::{self, Mode, Policy};
 use xtask::schemas::{self, Baseline, Rules};
 use xtask::workspace::Workspace;
 use xtask::{
-    affected, asyncapi, can_i_deploy, catalog_page, declared, node, owners, venv, workflows,
+    affected, asyncapi, browser, can_i_deploy, catalog_page, declared, node, owners, venv, web,
+    workflows,
 };
 
 /// Project automation. `cargo xtask test` is the command CI runs.
@@ -27,6 +28,8 @@ enum Cmd {
     },
     /// Create or update the project-local Python venv from requirements.txt.
     Venv,
+    /// Build the web app (web/ → web/dist/) with its pinned toolchain.
+    Web,
     /// Run the whole system locally (the local cloud) until Ctrl-C:
     /// builds the function binaries, then `devstack up`.
     Up {
@@ -226,6 +229,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Test { cargo_args } => test(&root, &cargo_args),
+        Cmd::Web => {
+            let dist = web::build(&root)?;
+            println!("web app built: {}", dist.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Ci { check } => ci(&root, check),
         Cmd::Affected { base } => {
             let workspace = Workspace::load(&root)?;
@@ -338,6 +346,7 @@ fn devstack(
     release: bool,
 ) -> Result<ExitCode> {
     venv::ensure(root)?;
+    web::build(root)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(&cargo);
     build
@@ -371,6 +380,9 @@ fn devstack(
 
 fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
     let venv = venv::ensure(root)?;
+    // The browser tests: the built app and a matching Chromium and driver.
+    web::build(root)?;
+    let (chromium, chromedriver) = browser::ensure()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let step = |name: &str, args: &[&str], extra: &[String]| -> Result<bool> {
         eprintln!("==> {name}");
@@ -379,6 +391,8 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
             .args(args)
             .args(extra)
             .env("PROJECT_VENV", &venv)
+            .env("CHROMIUM", &chromium)
+            .env("CHROMEDRIVER", &chromedriver)
             .status()
             .with_context(|| format!("running {name}"))?;
         Ok(status.success())

@@ -14,15 +14,20 @@ const STAMP: &str = ".installed-package-lock.json";
 
 /// Installs exactly what the lockfile pins, unless it already is.
 pub fn ensure(root: &Path) -> Result<PathBuf> {
-    let dir = root.join(DIR);
+    ensure_in(root, DIR)
+}
+
+/// [`ensure`] for the Node project in `folder` (relative to the root).
+pub fn ensure_in(root: &Path, folder: &str) -> Result<PathBuf> {
+    let dir = root.join(folder);
     let modules = dir.join("node_modules");
     let wanted = std::fs::read_to_string(dir.join(LOCKFILE))
-        .with_context(|| format!("reading {DIR}/{LOCKFILE}"))?;
+        .with_context(|| format!("reading {folder}/{LOCKFILE}"))?;
     let stamp = modules.join(STAMP);
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
         return Ok(modules);
     }
-    eprintln!("node: installing the pinned tools from {DIR}/{LOCKFILE}");
+    eprintln!("node: installing the pinned packages from {folder}/{LOCKFILE}");
     // Scripts stay off: nothing here needs a postinstall, and none may
     // download a browser or a binary.
     let status = Command::new("npm")
@@ -37,7 +42,7 @@ pub fn ensure(root: &Path) -> Result<PathBuf> {
         .status()
         .context("starting npm (Node.js 20 or later with npm is needed)")?;
     if !status.success() {
-        bail!("npm ci in {DIR} failed: {status}");
+        bail!("npm ci in {folder} failed: {status}");
     }
     std::fs::write(&stamp, wanted)?;
     Ok(modules)

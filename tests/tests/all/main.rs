@@ -1,9 +1,11 @@
 //! One integration-test binary for every cross-service tier (one link, not
 //! one per file): contracts now; end to end and reliability beside it.
 
+mod browser;
 mod contracts;
 mod deploy;
 mod e2e;
 mod infra;
 mod support;
+mod web;
 mod websocket;

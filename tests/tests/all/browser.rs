@@ -1,0 +1,155 @@
+//! Drives the web app in a real headless Chromium (Debian's, through the
+//! ChromeDriver built with it), served by the local cloud. Screenshots of
+//! each step land in `<target>/screenshots/`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// One browser: its own driver process and a fresh profile.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // The driver ends its Chromium when it ends.
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn path_from_env(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from)
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        let chromium = path_from_env("CHROMIUM", CHROMIUM);
+        let chromedriver = path_from_env("CHROMEDRIVER", CHROMEDRIVER);
+        assert!(
+            chromium.is_file() && chromedriver.is_file(),
+            "no {} / {}: the test command installs Debian's chromium and chromium-driver (cargo xtask test)",
+            chromium.display(),
+            chromedriver.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = tempfile::tempdir().unwrap();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chromium,
+                // As root on a closed network: no sandbox, and nothing
+                // that phones home (refused connections otherwise).
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--no-first-run", "--disable-sync", "--disable-dev-shm-usage",
+                    "--window-size=1280,1000",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..100 {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Browser {
+                        client,
+                        driver,
+                        _profile: profile,
+                    };
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no WebDriver session: {last:?}");
+    }
+
+    pub async fn screenshot(&self, name: &str) {
+        let dir = devstack::profile_dir()
+            .parent()
+            .expect("the profile folder is inside the target folder")
+            .join("screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self.client.find(Locator::Css(css)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Waits for an element, up to `within`.
+    pub async fn wait_for(&self, css: &str, within: Duration) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(within)
+            .every(Duration::from_millis(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} did not appear within {within:?}: {e}"))
+    }
+
+    /// Waits until a script returns a truthy value, then returns it.
+    pub async fn until(&self, what: &str, script: &str, within: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let v = self.client.execute(script, vec![]).await.unwrap();
+            if !(v.is_null() || v == false || v == "" || v == 0) {
+                return v;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("{what}: not within {within:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
