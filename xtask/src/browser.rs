@@ -39,7 +39,8 @@ pub fn ensure() -> Result<(PathBuf, PathBuf)> {
             "chromium-driver",
         ];
         // A fresh machine's package lists may be empty or stale.
-        if !apt(&install)? && !(apt(&["update"])? && apt(&install)?) {
+        let installed = apt(&install)? || (apt(&["update"])? && apt(&install)?);
+        if !installed {
             bail!(
                 "could not install chromium and chromium-driver with apt-get; install them (Debian packages) and run again"
             );
