@@ -6,3 +6,4 @@ pub mod letter;
 pub mod queue;
 pub mod stacks;
 pub mod targets;
+pub mod web_config;

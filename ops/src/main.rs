@@ -49,6 +49,13 @@ enum Top {
     /// The deployed stacks and the commit each was built from (their
     /// `service` and `commit` tags): what can-i-deploy compares against.
     Stacks,
+    /// Print the web app's config.json for the deployed stacks (user pool,
+    /// HTTP APIs, WebSocket API), to upload beside the app.
+    WebConfig {
+        /// The platform stack's name.
+        #[arg(long, default_value = "platform")]
+        platform: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -201,6 +208,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     );
                 }
             }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Top::WebConfig { platform } => {
+            let conf = sdk(&cli).await?;
+            let region = conf.region().map(|r| r.to_string()).unwrap_or_default();
+            let cf = aws_sdk_cloudformation::Client::new(&conf);
+            let outputs = ops::web_config::outputs(&cf).await?;
+            let services = ["users", "todos", "notifications"];
+            let config = ops::web_config::config(&region, platform, &services, &outputs)?;
+            println!("{}", serde_json::to_string_pretty(&config)?);
             return Ok(ExitCode::SUCCESS);
         }
         Top::Dlq { command } => command,

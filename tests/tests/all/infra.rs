@@ -56,7 +56,10 @@ fn translate(template: &Path) -> Value {
 #[test]
 fn every_template_and_its_translation_passes_cfn_lint() {
     let dir = tempfile::tempdir().unwrap();
-    let mut files = vec![root().join("infra/template.yaml")];
+    let mut files = vec![
+        root().join("infra/template.yaml"),
+        root().join("web/template.yaml"),
+    ];
     for (name, path, _) in service_templates() {
         files.push(path.clone());
         let translated = dir.path().join(format!("{name}.json"));
@@ -64,8 +67,8 @@ fn every_template_and_its_translation_passes_cfn_lint() {
         files.push(translated);
     }
     assert!(
-        files.len() >= 3,
-        "the platform and at least one service template"
+        files.len() >= 4,
+        "the platform, the web hosting and at least one service template"
     );
     let out = Command::new(venv_bin("cfn-lint"))
         .args(&files)
@@ -277,5 +280,61 @@ async fn each_services_rules_match_exactly_the_events_it_consumes() {
                 xtask::catalog_page::FILE
             );
         }
+    }
+}
+
+#[test]
+fn the_websocket_api_is_guarded_routed_and_may_manage_its_connections() {
+    let (_, path, _) = service_templates()
+        .into_iter()
+        .find(|(name, _, _)| *name == "notifications")
+        .unwrap();
+    let t = translate(&path);
+    let resources = t["Resources"].as_object().unwrap();
+    let of =
+        |kind: &str| -> Vec<&Value> { resources.values().filter(|r| r["Type"] == kind).collect() };
+    let apis = of("AWS::ApiGatewayV2::Api");
+    let socket = apis
+        .iter()
+        .find(|a| a["Properties"]["ProtocolType"] == "WEBSOCKET")
+        .expect("a WebSocket API");
+    assert_eq!(
+        socket["Properties"]["RouteSelectionExpression"],
+        "$request.body.action"
+    );
+    let routes = of("AWS::ApiGatewayV2::Route");
+    let keys: BTreeSet<&str> = routes
+        .iter()
+        .filter_map(|r| r["Properties"]["RouteKey"].as_str())
+        .collect();
+    for key in ["$connect", "$disconnect", "$default"] {
+        assert!(keys.contains(key), "no {key} route");
+    }
+    // Only $connect is authorized (API Gateway checks there, once), by a
+    // REQUEST authorizer reading the token from the query string.
+    for r in &routes {
+        let custom = r["Properties"]["AuthorizationType"] == "CUSTOM";
+        assert_eq!(custom, r["Properties"]["RouteKey"] == "$connect", "{r}");
+    }
+    let authorizer = &of("AWS::ApiGatewayV2::Authorizer")[0]["Properties"];
+    assert_eq!(authorizer["AuthorizerType"], "REQUEST");
+    assert_eq!(
+        authorizer["IdentitySource"],
+        serde_json::json!(["route.request.querystring.token"])
+    );
+    // Whoever posts to @connections may, and only on this API's stage.
+    for function in ["DelivererFunction", "SocketFunction"] {
+        let role = &resources[&format!("{function}Role")];
+        let text = role.to_string();
+        assert!(
+            text.contains("execute-api:ManageConnections")
+                && text.contains("${SocketApi}/${SocketStage}/POST/@connections/*"),
+            "{function}: {text}"
+        );
+        assert!(
+            resources[function]["Properties"]["Environment"]["Variables"]
+                .get("CONNECTIONS_URL")
+                .is_some()
+        );
     }
 }
