@@ -65,29 +65,13 @@ async fn main() {
         ))
         .await
         .unwrap();
-    b.client.goto(&cloud.endpoints.web_url).await.unwrap();
-    b.wait_for("#signup-form", Duration::from_secs(10)).await;
     let email = format!(
         "bench-{}@example.com",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    b.fill("#signup-name", "Bench").await;
-    b.fill("#signup-email", &email).await;
-    b.fill("#signup-password", "Str0ng!passw0rd").await;
-    b.click("#signup-form [type=submit]").await;
-    b.wait_for(
-        "#confirm-form:not([hidden]) #confirm-code",
-        Duration::from_secs(10),
-    )
-    .await;
-    b.fill("#confirm-code", "123456").await;
-    b.click("#confirm-form [type=submit]").await;
-    b.until(
-        "live",
-        "return document.querySelector('#live-status').dataset.state === 'open';",
-        Duration::from_secs(20),
-    )
-    .await;
+    b.sign_up(&cloud.endpoints.web_url, "Bench", &email, "Str0ng!passw0rd")
+        .await;
+    b.live().await;
 
     let mut samples = Vec::new();
     // One warm-up run first: every function's first invocation builds its

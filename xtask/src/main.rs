@@ -37,7 +37,8 @@ enum Cmd {
         #[arg(last = true)]
         args: Vec<String>,
     },
-    /// Benchmarks of the local cloud with release binaries (slow to build).
+    /// Benchmarks of the local cloud with release binaries (slow to build),
+    /// then the browser bench (completion → congratulation rendered).
     Bench {
         /// Arguments for `devstack bench`.
         #[arg(last = true)]
@@ -260,7 +261,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ops,
         } => can_i_deploy(&root, &service, &repo, &head, endpoints_file, ops),
         Cmd::Up { args } => devstack(&root, "up", &args, false),
-        Cmd::Bench { args } => devstack(&root, "bench", &args, true),
+        Cmd::Bench { args } => {
+            let status = devstack(&root, "bench", &args, true)?;
+            if status != ExitCode::SUCCESS {
+                return Ok(status);
+            }
+            web_bench(&root)
+        }
     }
 }
 
@@ -371,6 +378,26 @@ fn devstack(
         .env("PROJECT_VENV", venv::dir(root))
         .status()
         .context("starting devstack")?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Completion → congratulation rendered in a real browser, against the
+/// release functions `devstack` (bench) just built.
+fn web_bench(root: &std::path::Path) -> Result<ExitCode> {
+    let (chromium, chromedriver) = browser::ensure()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .current_dir(root)
+        .args(["bench", "-p", "tests", "--bench", "web"])
+        .env("PROJECT_VENV", venv::dir(root))
+        .env("CHROMIUM", chromium)
+        .env("CHROMEDRIVER", chromedriver)
+        .status()
+        .context("running the browser bench")?;
     Ok(if status.success() {
         ExitCode::SUCCESS
     } else {

@@ -143,6 +143,40 @@ impl Browser {
         }
     }
 
+    /// Signs up through the app's forms at `url` (on the emulator any
+    /// confirmation code confirms), ending signed in.
+    pub async fn sign_up(&self, url: &str, name: &str, email: &str, password: &str) {
+        self.client.goto(url).await.unwrap();
+        self.wait_for("#signup-form", Duration::from_secs(10)).await;
+        self.fill("#signup-name", name).await;
+        self.fill("#signup-email", email).await;
+        self.fill("#signup-password", password).await;
+        self.click("#signup-form [type=submit]").await;
+        self.wait_for(
+            "#confirm-form:not([hidden]) #confirm-code",
+            Duration::from_secs(10),
+        )
+        .await;
+        self.fill("#confirm-code", "123456").await;
+        self.click("#confirm-form [type=submit]").await;
+        self.until(
+            "signed in",
+            "return !document.querySelector('#app').hidden;",
+            Duration::from_secs(15),
+        )
+        .await;
+    }
+
+    /// Waits until the live connection is open.
+    pub async fn live(&self) {
+        self.until(
+            "the live connection",
+            "return document.querySelector('#live-status').dataset.state === 'open';",
+            Duration::from_secs(20),
+        )
+        .await;
+    }
+
     pub async fn text(&self, css: &str) -> String {
         self.client
             .find(Locator::Css(css))

@@ -16,46 +16,13 @@ fn web_url() -> String {
     cloud().endpoints["web_url"].as_str().unwrap().to_owned()
 }
 
-/// Signs up through the app's forms (any code confirms on the emulator).
-async fn sign_up(b: &Browser, name: &str, email: &str) {
-    b.client.goto(&web_url()).await.unwrap();
-    b.wait_for("#signup-form", Duration::from_secs(10)).await;
-    b.fill("#signup-name", name).await;
-    b.fill("#signup-email", email).await;
-    b.fill("#signup-password", PASSWORD).await;
-    b.click("#signup-form [type=submit]").await;
-    b.until(
-        "the confirmation step",
-        "return !document.querySelector('#confirm-form').closest('[hidden]');",
-        Duration::from_secs(10),
-    )
-    .await;
-    b.fill("#confirm-code", "123456").await;
-    b.click("#confirm-form [type=submit]").await;
-    b.until(
-        "signed in",
-        "return !document.querySelector('#app').hidden;",
-        Duration::from_secs(15),
-    )
-    .await;
-}
-
-async fn live(b: &Browser) {
-    b.until(
-        "the live connection",
-        "return document.querySelector('#live-status').dataset.state === 'open';",
-        Duration::from_secs(10),
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn sign_up_create_upload_complete_and_see_the_congratulation_live() {
     let ada = Browser::start().await;
     let email = unique_email("web-ada");
-    sign_up(&ada, "Ada", &email).await;
+    ada.sign_up(&web_url(), "Ada", &email, PASSWORD).await;
     assert_eq!(ada.text("#whoami").await, email);
-    live(&ada).await;
+    ada.live().await;
     // The profile made on first sign-in is welcomed, pushed live.
     ada.wait_for("#notifications li.notification[data-kind=welcome]", PUSH)
         .await;
@@ -122,8 +89,9 @@ async fn sign_up_create_upload_complete_and_see_the_congratulation_live() {
 
     // Bob, signed in elsewhere and connected, must see none of Ada's.
     let bob = Browser::start().await;
-    sign_up(&bob, "Bob", &unique_email("web-bob")).await;
-    live(&bob).await;
+    bob.sign_up(&web_url(), "Bob", &unique_email("web-bob"), PASSWORD)
+        .await;
+    bob.live().await;
     bob.wait_for("#notifications li.notification[data-kind=welcome]", PUSH)
         .await;
 
