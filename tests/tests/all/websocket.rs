@@ -355,8 +355,10 @@ async fn aws_limits_close_the_connection() {
     drop(ws);
 
     // Idle: nothing from the client for the idle timeout closes with 1001.
-    let mut ws = open(e, Some(&token)).await.unwrap();
+    // The clock starts before the upgrade: the cloud starts its own once the
+    // connection is open, so the close can never come sooner than this.
     let started = Instant::now();
+    let mut ws = open(e, Some(&token)).await.unwrap();
     assert_eq!(
         close_code(&mut ws, IDLE + Duration::from_secs(5)).await,
         Some(u16::from(CloseCode::Away))
@@ -364,8 +366,8 @@ async fn aws_limits_close_the_connection() {
     assert!(started.elapsed() >= IDLE);
 
     // Lifetime: messages keep it from idling, yet it ends at the lifetime.
-    let mut ws = open(e, Some(&token)).await.unwrap();
     let started = Instant::now();
+    let mut ws = open(e, Some(&token)).await.unwrap();
     let code = loop {
         ws.send(Message::text(json!({"action": "ping"}).to_string()))
             .await
