@@ -41,6 +41,9 @@ pub struct PutEntry {
     pub correlation_id: String,
     pub time: DateTime<Utc>,
     pub detail: String,
+    /// The X-Ray header EventBridge hands to the rule's targets
+    /// (`TraceHeader`); set by the publisher, not part of the event.
+    pub trace_header: Option<String>,
 }
 
 impl PutEntry {
@@ -56,6 +59,7 @@ impl PutEntry {
             correlation_id: envelope.metadata.correlation_id.clone(),
             time: envelope.metadata.occurred_at,
             detail,
+            trace_header: None,
         })
     }
 

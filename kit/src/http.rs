@@ -237,15 +237,28 @@ where
     Fut: std::future::Future<Output = Result<Response, Response>> + Send + 'a,
 {
     use tracing::Instrument;
-    let caller = match req.admit() {
-        Ok(caller) => caller,
-        Err(refused) => return refused,
+    let started = std::time::Instant::now();
+    let span = req.span();
+    let response = match req.admit() {
+        Ok(caller) => {
+            // Boxed: the routes' futures are large, and nesting them inline
+            // overflows the compiler's layout depth in the Lambda binaries.
+            let routed: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + 'a>> =
+                Box::pin(route(caller, req));
+            routed.instrument(span.clone()).await.unwrap_or_else(|e| e)
+        }
+        Err(refused) => refused,
     };
-    // Boxed: the routes' futures are large, and nesting them inline
-    // overflows the compiler's layout depth in the Lambda binaries.
-    let routed: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + 'a>> =
-        Box::pin(route(caller, req));
-    routed.instrument(req.span()).await.unwrap_or_else(|e| e)
+    let latency = started.elapsed();
+    crate::telemetry::http(&req.route_key, response.status, latency);
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status,
+            latency_ms = latency.as_secs_f64() * 1000.0,
+            "request handled"
+        )
+    });
+    response
 }
 
 /// Builds API Gateway's payload 2.0 event for a route, as its JWT

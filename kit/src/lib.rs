@@ -12,3 +12,4 @@ pub mod publisher;
 pub mod s3;
 pub mod stream;
 pub mod table;
+pub mod telemetry;

@@ -7,6 +7,31 @@ use events::PutEntry;
 
 use crate::publisher::{PublishError, Publisher};
 use crate::stream::StreamError;
+use crate::telemetry;
+
+/// A span for one stream record, continuing the trace of the write that
+/// made it (every stream consumer starts its per-record work in one).
+pub fn record_span(record: &EventRecord) -> tracing::Span {
+    let span = tracing::info_span!(
+        "record",
+        record = %record.event_id,
+        trace_id = tracing::field::Empty,
+    );
+    if let Some(header) = trace_of(record) {
+        telemetry::continue_from(&span, &header);
+    }
+    span.record("trace_id", telemetry::trace_id_of(&span).as_str());
+    span
+}
+
+/// The trace header the write stored in the item (new image; a REMOVE has
+/// none, and publishes nothing anyway).
+fn trace_of(record: &EventRecord) -> Option<String> {
+    match record.change.new_image.get(telemetry::ATTRIBUTE) {
+        Some(serde_dynamo::AttributeValue::S(header)) => Some(header.clone()),
+        _ => None,
+    }
+}
 
 /// What happened to one batch.
 #[derive(Debug, Default)]
@@ -44,13 +69,27 @@ pub async fn publish_records(
     let mut starts = Vec::with_capacity(records.len());
     let mut failed = None;
     for (i, record) in records.iter().enumerate() {
+        // Each record continues the trace of the write that made it, and
+        // hands it on to the bus in its entries' TraceHeader.
+        let span = record_span(record);
+        let _in = span.enter();
         match map(record) {
             Ok(mut mapped) => {
+                let header = telemetry::header_of(&span);
+                for entry in &mut mapped {
+                    entry.trace_header = header.clone();
+                }
+                if !mapped.is_empty() {
+                    tracing::info!(
+                        events = ?mapped.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+                        "record → events"
+                    );
+                }
                 starts.push(entries.len());
                 entries.append(&mut mapped);
             }
             Err(err) => {
-                tracing::error!(record = %record.event_id, error = %err, "stream record does not map to events");
+                tracing::error!(error = %err, "stream record does not map to events");
                 failed = Some((i, err.to_string()));
                 break;
             }
@@ -94,12 +133,13 @@ pub async fn publish_records(
 /// the environment (`EVENT_BUS_NAME`, optional `PUT_EVENTS_MAX_BYTES`),
 /// clients built once, then the Lambda runtime loop.
 pub async fn run(
+    meta: telemetry::Meta,
     map: fn(&EventRecord) -> Result<Vec<PutEntry>, StreamError>,
 ) -> Result<(), lambda_runtime::Error> {
     use aws_lambda_events::dynamodb::Event;
-    use lambda_runtime::{LambdaEvent, service_fn};
+    use lambda_runtime::LambdaEvent;
 
-    crate::logging::init();
+    let telemetry = telemetry::init(meta);
     let bus = crate::config::var("EVENT_BUS_NAME")?;
     let limits = crate::publisher::Limits {
         max_request_bytes: crate::config::number(
@@ -111,9 +151,10 @@ pub async fn run(
     let publisher = &crate::config::Lazy::new(move |conf| {
         Publisher::new(aws_sdk_eventbridge::Client::new(conf), bus.clone(), limits)
     });
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
-        let outcome = publish_records(&event.payload.records, map, publisher.get().await).await;
-        Ok::<DynamoDbEventResponse, lambda_runtime::Error>(outcome.response())
-    }))
-    .await
+    telemetry
+        .run(move |event: LambdaEvent<Event>| async move {
+            let outcome = publish_records(&event.payload.records, map, publisher.get().await).await;
+            Ok::<DynamoDbEventResponse, lambda_runtime::Error>(outcome.response())
+        })
+        .await
 }

@@ -173,6 +173,12 @@ impl Publisher {
             }
             pending = next;
         }
+        crate::telemetry::published(
+            entries.len() - pending.len(),
+            pending.len(),
+            stats.resent,
+            entries.len(),
+        );
         if pending.is_empty() {
             Ok(stats)
         } else {
@@ -191,6 +197,7 @@ impl Publisher {
             .detail_type(entry.key.detail_type)
             .detail(&entry.detail)
             .time(DateTime::from_millis(entry.time.timestamp_millis()))
+            .set_trace_header(entry.trace_header.clone())
             .build()
     }
 }

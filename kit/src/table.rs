@@ -28,8 +28,19 @@ fn dynamo<E: std::error::Error + 'static>(err: E) -> TableError {
 
 pub type Attrs = HashMap<String, AttributeValue>;
 
+/// An item's attributes, stamped with the trace header of the span writing
+/// it: DynamoDB Streams carry no trace context, so the item carries it to
+/// the stream publisher ([`crate::telemetry::ATTRIBUTE`]).
 pub fn to_attrs<T: Serialize>(item: &T) -> Attrs {
-    serde_dynamo::to_item(item).expect("service items always serialize to a map")
+    let mut attrs: Attrs =
+        serde_dynamo::to_item(item).expect("service items always serialize to a map");
+    if let Some(header) = crate::telemetry::current_header() {
+        attrs.insert(
+            crate::telemetry::ATTRIBUTE.to_owned(),
+            AttributeValue::S(header),
+        );
+    }
+    attrs
 }
 
 pub fn from_attrs<T: DeserializeOwned>(attrs: Attrs) -> Result<T, TableError> {

@@ -315,6 +315,7 @@ async fn worker(
                                 Delivery::Async {
                                     function: f.clone(),
                                     event: event.clone(),
+                                    trace: r.raw.trace_header.clone(),
                                 },
                             ));
                             json!({"message_id": r.raw.message_id, "action": "invoke asynchronously", "function": f, "event_id": summary.event_id})
@@ -437,6 +438,7 @@ enum Delivery {
     Async {
         function: String,
         event: Value,
+        trace: Option<String>,
     },
     Stream {
         function: String,
@@ -450,12 +452,26 @@ enum Delivery {
 impl Delivery {
     async fn run(self, lambda: &aws_sdk_lambda::Client, conf: &aws_config::SdkConfig) -> Verdict {
         match self {
-            Delivery::Async { function, event } => {
+            Delivery::Async {
+                function,
+                event,
+                trace,
+            } => {
                 match lambda
                     .invoke()
                     .function_name(&function)
                     .invocation_type(InvocationType::Event)
                     .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
+                    .customize()
+                    // Lambda continues a trace the caller names: the replay
+                    // joins the trace the failure happened in.
+                    .mutate_request(move |request| {
+                        if let Some(trace) = &trace {
+                            request
+                                .headers_mut()
+                                .insert("X-Amzn-Trace-Id", trace.clone());
+                        }
+                    })
                     .send()
                     .await
                 {
@@ -717,7 +733,7 @@ pub fn bench_letters(count: usize) -> Vec<Raw> {
                     "ErrorMessage": {"Type": "String", "Value": "bench"}
                 }
             });
-            Raw { message_id: String::new(), body: body.to_string(), attributes: Default::default(), sent_at_ms: None, receive_count: None }
+            Raw { message_id: String::new(), body: body.to_string(), attributes: Default::default(), sent_at_ms: None, receive_count: None, trace_header: None }
         })
         .collect()
 }

@@ -25,6 +25,10 @@ pub struct Raw {
     pub sent_at_ms: Option<i64>,
     #[serde(default)]
     pub receive_count: Option<u32>,
+    /// The X-Ray trace the failure happened in (SQS `AWSTraceHeader`): a
+    /// replay continues it, and an export keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_header: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -235,6 +239,7 @@ mod tests {
             attributes: BTreeMap::new(),
             sent_at_ms: Some(1_000),
             receive_count: Some(1),
+            trace_header: None,
         }
     }
 

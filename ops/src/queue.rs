@@ -65,6 +65,9 @@ pub async fn receive(sqs: &Client, url: &str, max: i32, visibility: i32) -> Resu
                     sent_at_ms: get(MessageSystemAttributeName::SentTimestamp),
                     receive_count: get(MessageSystemAttributeName::ApproximateReceiveCount)
                         .map(|n: i64| n as u32),
+                    trace_header: sys
+                        .get(&MessageSystemAttributeName::AwsTraceHeader)
+                        .cloned(),
                 },
             }
         })
@@ -130,6 +133,15 @@ pub async fn send(sqs: &Client, url: &str, raws: &[Raw]) -> Result<usize> {
             let mut e = SendMessageBatchRequestEntry::builder()
                 .id(i.to_string())
                 .message_body(&r.body);
+            if let Some(trace) = &r.trace_header {
+                e = e.message_system_attributes(
+                    aws_sdk_sqs::types::MessageSystemAttributeNameForSends::AwsTraceHeader,
+                    aws_sdk_sqs::types::MessageSystemAttributeValue::builder()
+                        .data_type("String")
+                        .string_value(trace)
+                        .build()?,
+                );
+            }
             for (k, (t, v)) in &r.attributes {
                 e = e.message_attributes(
                     k,

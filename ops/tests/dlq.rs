@@ -479,3 +479,135 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
     assert_eq!(depth(&env, "users"), (0, 0));
     drop(detached);
 }
+
+/// A failure keeps its trace: the DLQ message carries the X-Ray header of
+/// the request that caused it (`AWSTraceHeader`), an export keeps it, and a
+/// replay is invoked in the same trace.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_letter_keeps_its_trace_and_the_replay_continues_it() {
+    let detached = start_detached(Options {
+        bin_dir: devstack::profile_dir(),
+        retry_delay: Duration::from_millis(20),
+        function_env: vec![("RUST_LOG".into(), "info".into())],
+        ..Options::default()
+    })
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("ops-trace-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("endpoints.json");
+    std::fs::write(&file, serde_json::to_string(&detached.endpoints).unwrap()).unwrap();
+    let env = Env {
+        endpoints: serde_json::to_value(&detached.endpoints).unwrap(),
+        file,
+        dir: tempfile_dir::Dir(dir),
+    };
+    let telemetry = PathBuf::from(env.endpoints["telemetry_dir"].as_str().unwrap());
+    let conf = sdk(&env).await;
+    // A real failure: the notifications consumer's table is gone.
+    aws_sdk_dynamodb::Client::new(&conf)
+        .delete_table()
+        .table_name(
+            env.endpoints["services"]["notifications"]["table"]
+                .as_str()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let email = format!("trace-{}@example.com", uuid::Uuid::new_v4().simple());
+    let api = Client {
+        http: reqwest::Client::new(),
+        base: env.endpoints["api_base_url"].as_str().unwrap().to_owned(),
+        token: token_for(&env.endpoints, &email).await.unwrap(),
+    };
+    let correlation = format!("dlq-trace-{}", uuid::Uuid::new_v4().simple());
+    let (status, _) = api
+        .call_correlated(
+            Method::PUT,
+            "/users/me",
+            Some(json!({"display_name": "Tracy"})),
+            Some(&correlation),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201);
+    wait_for("the dead letter", Duration::from_secs(60), || {
+        depth(&env, "notifications").0 == 1
+    });
+    let hops = devstack::telemetry::read_hops(&telemetry).unwrap();
+    let trace = hops
+        .iter()
+        .find(|h| h.kind == "http" && h.correlation_ids.contains(&correlation))
+        .map(|h| h.trace_id.clone())
+        .expect("the request's hop");
+    // The consumer failed three times in that trace (1 + 2 retries).
+    let failed = hops
+        .iter()
+        .filter(|h| {
+            h.trace_id == trace
+                && h.function == "notifications/ConsumerFunction"
+                && h.outcome != "ok"
+        })
+        .count();
+    assert_eq!(failed, 3, "{hops:#?}");
+
+    // The letter carries it, and an export keeps it.
+    let copy = env.dir.0.join("trace.jsonl");
+    ops_json(
+        &env,
+        &[
+            "dlq",
+            "export",
+            "notifications",
+            "--out",
+            copy.to_str().unwrap(),
+        ],
+    );
+    let exported = std::fs::read_to_string(&copy).unwrap();
+    assert!(
+        exported.contains(&format!("Root={trace};")),
+        "the letter has no AWSTraceHeader of {trace}: {exported}"
+    );
+
+    // The replay is invoked in the same trace (it fails again: the table is
+    // still gone, and the letter comes back with the same trace).
+    let replayed = ops_json(&env, &["dlq", "replay", "notifications"]);
+    assert_eq!(replayed["replayed"].as_u64(), Some(1), "{replayed}");
+    wait_for("the replay's invocation", Duration::from_secs(30), || {
+        devstack::telemetry::read_hops(&telemetry)
+            .unwrap()
+            .iter()
+            .any(|h| {
+                h.trace_id == trace
+                    && h.kind == "async"
+                    && h.function == "notifications/ConsumerFunction"
+            })
+    });
+    let log =
+        std::fs::read_to_string(telemetry.join("logs/notifications-ConsumerFunction.log")).unwrap();
+    assert!(
+        log.lines().filter(|l| l.contains(&trace)).count() >= 4,
+        "the consumer's log lines of {trace}:\n{log}"
+    );
+    wait_for(
+        "the letter back in the DLQ",
+        Duration::from_secs(30),
+        || depth(&env, "notifications").0 == 1,
+    );
+    let again = env.dir.0.join("again.jsonl");
+    ops_json(
+        &env,
+        &[
+            "dlq",
+            "export",
+            "notifications",
+            "--out",
+            again.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        std::fs::read_to_string(&again)
+            .unwrap()
+            .contains(&format!("Root={trace};"))
+    );
+}

@@ -13,6 +13,7 @@ use aws_lambda_events::dynamodb::EventRecord;
 use aws_sdk_sns::types::MessageAttributeValue;
 use kit::stream::{Change, StreamError, change};
 use serde_json::json;
+use tracing::Instrument;
 
 use crate::items::{Item, Notification};
 use crate::push::{Push, PushError, notification_message};
@@ -77,6 +78,7 @@ impl Live {
                 }
             }
         }
+        kit::telemetry::pushed(pushed.sent, pushed.gone);
         pushed
     }
 }
@@ -140,21 +142,29 @@ impl Delivery {
 pub async fn deliver_records(records: &[EventRecord], delivery: &Delivery) -> kit::outbox::Outcome {
     let mut outcome = kit::outbox::Outcome::default();
     for record in records {
-        let result = match to_deliver(record) {
-            Ok(Some(n)) => match delivery.send(&n).await {
-                Ok(()) => {
-                    if let Some(live) = &delivery.live {
-                        live.push(&n).await;
+        let result = async {
+            match to_deliver(record) {
+                Ok(Some(n)) => match delivery.send(&n).await {
+                    Ok(()) => {
+                        if let Some(live) = &delivery.live {
+                            let pushed = live.push(&n).await;
+                            tracing::info!(notification = %n.notification_id, correlation_id = %n.correlation_id, sent = pushed.sent, gone = pushed.gone, "delivered");
+                        }
+                        Ok(1)
                     }
-                    Ok(1)
-                }
-                Err(e) => Err(e),
-            },
-            Ok(None) => Ok(0),
-            Err(e) => Err(e.to_string()),
-        };
+                    Err(e) => Err(e),
+                },
+                Ok(None) => Ok(0),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        .instrument(kit::outbox::record_span(record))
+        .await;
         match result {
-            Ok(n) => outcome.published += n,
+            Ok(n) => {
+                kit::telemetry::delivered(n);
+                outcome.published += n;
+            }
             Err(reason) => {
                 tracing::error!(record = %record.event_id, error = %reason, "delivery failed");
                 let sequence = record.change.sequence_number.clone().unwrap_or_default();

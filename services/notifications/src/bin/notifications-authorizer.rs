@@ -2,28 +2,29 @@
 
 use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
 use kit::jwt::{Expect, Verifier};
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::LambdaEvent;
 use notifications::authorizer::decide;
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    kit::logging::init();
+    let telemetry = kit::telemetry::init(kit::function!());
     let verifier = &Verifier::new(Expect::from_env()?);
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest>| async move {
-            let request = &event.payload;
-            let token = request
-                .query_string_parameters
-                .first("token")
-                .unwrap_or_default();
-            let method_arn = request.method_arn.as_deref().unwrap_or_default();
-            let checked = verifier.verify(token).await;
-            if let Err(why) = &checked {
-                tracing::info!(why = %why, "token refused");
-            }
-            Ok::<Value, lambda_runtime::Error>(decide(checked, method_arn)?)
-        },
-    ))
-    .await
+    telemetry
+        .run(
+            move |event: LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest>| async move {
+                let request = &event.payload;
+                let token = request
+                    .query_string_parameters
+                    .first("token")
+                    .unwrap_or_default();
+                let method_arn = request.method_arn.as_deref().unwrap_or_default();
+                let checked = verifier.verify(token).await;
+                if let Err(why) = &checked {
+                    tracing::info!(why = %why, "token refused");
+                }
+                Ok::<Value, lambda_runtime::Error>(decide(checked, method_arn)?)
+            },
+        )
+        .await
 }

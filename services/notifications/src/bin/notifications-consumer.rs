@@ -3,14 +3,15 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use kit::config::Lazy;
 use kit::idempotency::Processed;
-use lambda_runtime::{LambdaEvent, service_fn};
+use kit::telemetry::Consumed;
+use lambda_runtime::LambdaEvent;
 use notifications::domain::Wording;
 use notifications::store::Store;
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    kit::logging::init();
+    let telemetry = kit::telemetry::init(kit::function!());
     let table = kit::config::var("TABLE_NAME")?;
     // Checked at init: a wording without its placeholder fails the deploy's
     // first invocation loudly instead of sending odd messages.
@@ -25,12 +26,24 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             Processed::new(client, &table, "notifications-consumer"),
         )
     });
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
-            let (store, processed) = adapters.get().await;
-            notifications::handlers::handle(store, processed, wording, &event.payload).await?;
-            Ok::<(), lambda_runtime::Error>(())
-        },
-    ))
-    .await
+    telemetry
+        .run(
+            move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
+                let (store, processed) = adapters.get().await;
+                let handled =
+                    notifications::handlers::handle(store, processed, wording, &event.payload)
+                        .await;
+                kit::telemetry::consumed_event(
+                    &event.payload,
+                    match &handled {
+                        Ok(notifications::handlers::Handled::Duplicate) => Consumed::Duplicate,
+                        Ok(_) => Consumed::Processed,
+                        Err(_) => Consumed::Failed,
+                    },
+                );
+                handled?;
+                Ok::<(), lambda_runtime::Error>(())
+            },
+        )
+        .await
 }

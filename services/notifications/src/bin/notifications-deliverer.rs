@@ -4,14 +4,14 @@
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::DynamoDbEventResponse;
 use kit::config::Lazy;
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::LambdaEvent;
 use notifications::delivery::{Delivery, Live, deliver_records};
 use notifications::push::Push;
 use notifications::store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    kit::logging::init();
+    let telemetry = kit::telemetry::init(kit::function!());
     let topic = kit::config::var("DELIVERY_TOPIC_ARN")?;
     let table = kit::config::var("TABLE_NAME")?;
     let endpoint = kit::config::var("CONNECTIONS_URL")?;
@@ -21,9 +21,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             push: Push::new(conf, &endpoint),
         })
     });
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
-        let outcome = deliver_records(&event.payload.records, delivery.get().await).await;
-        Ok::<DynamoDbEventResponse, lambda_runtime::Error>(outcome.response())
-    }))
-    .await
+    telemetry
+        .run(move |event: LambdaEvent<Event>| async move {
+            let outcome = deliver_records(&event.payload.records, delivery.get().await).await;
+            Ok::<DynamoDbEventResponse, lambda_runtime::Error>(outcome.response())
+        })
+        .await
 }

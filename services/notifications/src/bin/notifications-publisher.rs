@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    kit::outbox::run(notifications::publisher::events_for).await
+    kit::outbox::run(kit::function!(), notifications::publisher::events_for).await
 }

@@ -3,25 +3,26 @@
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use kit::config::Lazy;
 use kit::http::Request;
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::LambdaEvent;
 use todos::api::{Todos, handle};
 use todos::objects::Objects;
 use todos::store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    kit::logging::init();
+    let telemetry = kit::telemetry::init(kit::function!());
     let table = kit::config::var("TABLE_NAME")?;
     let bucket = kit::config::var("BUCKET_NAME")?;
     let app = &Lazy::new(move |conf| Todos {
         store: Store::new(aws_sdk_dynamodb::Client::new(conf), table.clone()),
         objects: Objects::new(todos::objects::client(conf), bucket.clone()),
     });
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
-            let response = handle(app.get().await, Request::from_apigw(&event.payload)).await;
-            Ok::<ApiGatewayV2httpResponse, lambda_runtime::Error>(response.into_apigw())
-        },
-    ))
-    .await
+    telemetry
+        .run(
+            move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+                let response = handle(app.get().await, Request::from_apigw(&event.payload)).await;
+                Ok::<ApiGatewayV2httpResponse, lambda_runtime::Error>(response.into_apigw())
+            },
+        )
+        .await
 }

@@ -2,13 +2,13 @@
 
 use aws_lambda_events::s3::S3Event;
 use kit::config::Lazy;
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::LambdaEvent;
 use todos::objects::Objects;
 use todos::store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    kit::logging::init();
+    let telemetry = kit::telemetry::init(kit::function!());
     let table = kit::config::var("TABLE_NAME")?;
     let bucket = kit::config::var("BUCKET_NAME")?;
     let adapters = &Lazy::new(move |conf| {
@@ -17,10 +17,25 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             Objects::new(todos::objects::client(conf), bucket.clone()),
         )
     });
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| async move {
-        let (store, objects) = adapters.get().await;
-        todos::uploads::handle(store, objects, &event.payload).await?;
-        Ok::<(), lambda_runtime::Error>(())
-    }))
-    .await
+    telemetry
+        .run(move |event: LambdaEvent<S3Event>| async move {
+            let (store, objects) = adapters.get().await;
+            let checked = todos::uploads::handle(store, objects, &event.payload).await;
+            // S3 notifications are consumed events too: their age is how far
+            // behind the checks run.
+            for record in &event.payload.records {
+                kit::telemetry::consumed(
+                    record.event_name.as_deref().unwrap_or("ObjectCreated"),
+                    record.event_time.into(),
+                    if checked.is_ok() {
+                        kit::telemetry::Consumed::Processed
+                    } else {
+                        kit::telemetry::Consumed::Failed
+                    },
+                );
+            }
+            checked?;
+            Ok::<(), lambda_runtime::Error>(())
+        })
+        .await
 }

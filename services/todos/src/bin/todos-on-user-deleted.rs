@@ -4,7 +4,8 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use kit::config::Lazy;
 use kit::idempotency::Processed;
-use lambda_runtime::{LambdaEvent, service_fn};
+use kit::telemetry::Consumed;
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use todos::api::Todos;
 use todos::objects::Objects;
@@ -12,7 +13,7 @@ use todos::store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    kit::logging::init();
+    let telemetry = kit::telemetry::init(kit::function!());
     let table = kit::config::var("TABLE_NAME")?;
     let bucket = kit::config::var("BUCKET_NAME")?;
     let adapters = &Lazy::new(move |conf| {
@@ -23,12 +24,22 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         };
         (app, Processed::new(client, &table, "todos-on-user-deleted"))
     });
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
-            let (app, processed) = adapters.get().await;
-            todos::handlers::handle(app, processed, &event.payload).await?;
-            Ok::<(), lambda_runtime::Error>(())
-        },
-    ))
-    .await
+    telemetry
+        .run(
+            move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
+                let (app, processed) = adapters.get().await;
+                let handled = todos::handlers::handle(app, processed, &event.payload).await;
+                kit::telemetry::consumed_event(
+                    &event.payload,
+                    match &handled {
+                        Ok(todos::handlers::Handled::Duplicate) => Consumed::Duplicate,
+                        Ok(_) => Consumed::Processed,
+                        Err(_) => Consumed::Failed,
+                    },
+                );
+                handled?;
+                Ok::<(), lambda_runtime::Error>(())
+            },
+        )
+        .await
 }

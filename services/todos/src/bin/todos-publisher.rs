@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    kit::outbox::run(todos::publisher::events_for).await
+    kit::outbox::run(kit::function!(), todos::publisher::events_for).await
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    kit::outbox::run(users::publisher::events_for).await
+    kit::outbox::run(kit::function!(), users::publisher::events_for).await
 }

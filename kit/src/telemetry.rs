@@ -1,0 +1,407 @@
+//! What every function reports about itself: one CloudWatch EMF document
+//! per invocation on stdout (Lambda's log pipeline turns it into metrics
+//! without an API call), and spans from `tracing` carried across the bus as
+//! X-Ray trace headers.
+//!
+//! A trace crosses four kinds of hop, and each needs its own carrier:
+//! - into an invocation: `Lambda-Runtime-Trace-Id` (the runtime puts it in
+//!   `Context::xray_trace_id`), set by Lambda or the local cloud;
+//! - through a table: DynamoDB Streams carry no trace context, so every item
+//!   written inside a span stores the header in [`ATTRIBUTE`]
+//!   ([`crate::table::to_attrs`]) and the stream publisher continues it;
+//! - onto the bus: each PutEvents entry's `TraceHeader`;
+//! - into a dead letter and out again: the SQS `AWSTraceHeader` attribute,
+//!   which `ops dlq replay` hands back to Lambda as `X-Amzn-Trace-Id`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use lambda_runtime::{Context as LambdaContext, LambdaEvent};
+use metrics_cloudwatch_embedded::Collector;
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::{TraceContextExt, TraceId, TracerProvider as _};
+use opentelemetry_aws::trace::{XrayIdGenerator, XrayPropagator};
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// The item attribute that carries a write's trace header to the stream.
+pub const ATTRIBUTE: &str = "trace_header";
+
+/// The name X-Ray headers travel under (HTTP, Invoke, SNS).
+pub const HEADER: &str = "X-Amzn-Trace-Id";
+
+/// Which function this is: the metrics' namespace and dimensions.
+#[derive(Debug, Clone, Copy)]
+pub struct Meta {
+    /// The crate, i.e. the service: `users`, `todos`, `notifications`.
+    pub service: &'static str,
+    /// The binary, e.g. `todos-api` (on Lambda every binary is `bootstrap`).
+    pub function: &'static str,
+}
+
+impl Meta {
+    /// `app/<service>`, like the event sources' `app.<service>`.
+    pub fn namespace(&self) -> String {
+        format!("app/{}", self.service)
+    }
+}
+
+/// The calling binary's [`Meta`].
+#[macro_export]
+macro_rules! function {
+    () => {
+        $crate::telemetry::Meta {
+            service: env!("CARGO_PKG_NAME"),
+            function: env!("CARGO_BIN_NAME"),
+        }
+    };
+}
+
+static COLLECTOR: OnceLock<&'static Collector> = OnceLock::new();
+/// The dimension an invocation's metrics were recorded under (an HTTP
+/// route), so its `ColdStart` lands in the same document.
+static LABELS: Mutex<Vec<(&'static str, String)>> = Mutex::new(Vec::new());
+
+/// The function's telemetry: logs, spans, metrics.
+pub struct Telemetry {
+    meta: Meta,
+    provider: SdkTracerProvider,
+    exporting: bool,
+    cold: AtomicBool,
+}
+
+/// Installs the JSON log subscriber with the OpenTelemetry layer, the X-Ray
+/// propagator and id generator, and the EMF recorder. Spans are exported
+/// over OTLP/HTTP only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+pub fn init(meta: Meta) -> Telemetry {
+    opentelemetry::global::set_text_map_propagator(XrayPropagator::default());
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(meta.service)
+        .with_attribute(opentelemetry::KeyValue::new("faas.name", meta.function))
+        .build();
+    let mut builder = SdkTracerProvider::builder()
+        .with_id_generator(XrayIdGenerator::default())
+        .with_resource(resource);
+    let exporting = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").is_ok_and(|v| !v.is_empty());
+    if exporting {
+        // The exporter's blocking HTTP client must not be made (or dropped)
+        // on the async runtime's threads.
+        let exporter = std::thread::spawn(|| {
+            use opentelemetry_otlp::{Protocol, WithExportConfig};
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_protocol(Protocol::HttpJson)
+                .with_timeout(Duration::from_secs(2))
+                .build()
+        })
+        .join();
+        match exporter {
+            Ok(Ok(exporter)) => builder = builder.with_batch_exporter(exporter),
+            Ok(Err(e)) => eprintln!("OTLP export off: {e}"),
+            Err(_) => eprintln!("OTLP export off: the exporter could not be built"),
+        }
+    }
+    let provider = builder.build();
+    let tracer = provider.tracer(meta.function);
+    crate::logging::init_with(Some(
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_location(false)
+            .with_threads(false),
+    ));
+    match metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(meta.namespace())
+        .with_dimension("service", meta.service)
+        .with_dimension("function", meta.function)
+        .init()
+    {
+        Ok(collector) => {
+            let _ = COLLECTOR.set(collector);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics off"),
+    }
+    // Units go to the recorder, so after it is installed.
+    describe();
+    Telemetry {
+        meta,
+        provider,
+        exporting,
+        cold: AtomicBool::new(true),
+    }
+}
+
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_histogram};
+    describe_counter!("ColdStart", Unit::Count, "first invocation of a process");
+    describe_histogram!("Latency", Unit::Milliseconds, "HTTP handler time");
+    describe_histogram!(
+        "EventAge",
+        Unit::Milliseconds,
+        "now − occurred_at at consumption"
+    );
+    describe_histogram!("BatchSize", Unit::Count, "entries per publish");
+    for name in [
+        "Requests",
+        "Http2xx",
+        "Http4xx",
+        "Http5xx",
+        "EntriesPut",
+        "EntriesFailed",
+        "EntriesResent",
+        "EventsProcessed",
+        "EventsFailed",
+        "EventsDuplicate",
+        "PushesSent",
+        "PushesGone",
+        "Delivered",
+    ] {
+        describe_counter!(name, Unit::Count, "");
+    }
+}
+
+impl Telemetry {
+    pub fn meta(&self) -> Meta {
+        self.meta
+    }
+
+    /// The Lambda runtime loop with a span per invocation continuing the
+    /// trace Lambda hands over, and the metrics flushed after each one.
+    pub async fn run<A, R, F, Fut>(&self, handler: F) -> Result<(), lambda_runtime::Error>
+    where
+        A: DeserializeOwned + Send + 'static,
+        R: Serialize + Send,
+        F: Fn(LambdaEvent<A>) -> Fut,
+        Fut: Future<Output = Result<R, lambda_runtime::Error>>,
+    {
+        let handler = &handler;
+        lambda_runtime::run(lambda_runtime::service_fn(
+            move |event: LambdaEvent<A>| async move {
+                let span = self.invocation(&event.context);
+                // Boxed: nested inline, a handler's future overflows the
+                // compiler's layout depth.
+                let result = Box::pin(handler(event)).instrument(span.clone()).await;
+                if let Err(e) = &result {
+                    span.in_scope(|| tracing::error!(error = %e, "invocation failed"));
+                }
+                drop(span);
+                self.finish().await;
+                result
+            },
+        ))
+        .await
+    }
+
+    /// The invocation's span: a child of the trace Lambda handed over.
+    pub fn invocation(&self, ctx: &LambdaContext) -> tracing::Span {
+        let span = tracing::info_span!(
+            "invocation",
+            request_id = %ctx.request_id,
+            trace_id = tracing::field::Empty,
+        );
+        if let Some(header) = &ctx.xray_trace_id {
+            continue_from(&span, header);
+        }
+        let trace_id = trace_id_of(&span);
+        span.record("trace_id", trace_id.as_str());
+        if let Some(c) = COLLECTOR.get() {
+            c.set_property("trace_id", trace_id)
+                .set_property("request_id", ctx.request_id.clone());
+        }
+        span
+    }
+
+    /// After an invocation: `ColdStart` once, the EMF document out, and the
+    /// spans flushed when exporting (a frozen process sends nothing).
+    pub async fn finish(&self) {
+        let labels = std::mem::take(&mut *LABELS.lock().unwrap_or_else(|e| e.into_inner()));
+        if self.cold.swap(false, Ordering::Relaxed) {
+            metrics::counter!("ColdStart", to_labels(&labels)).increment(1);
+        }
+        if let Some(c) = COLLECTOR.get() {
+            let _ = c.flush(std::io::stdout().lock());
+            c.remove_property("event_type");
+        }
+        if self.exporting {
+            let provider = self.provider.clone();
+            let _ = tokio::task::spawn_blocking(move || provider.force_flush()).await;
+        }
+    }
+}
+
+fn to_labels(labels: &[(&'static str, String)]) -> Vec<metrics::Label> {
+    labels
+        .iter()
+        .map(|(k, v)| metrics::Label::new(*k, v.clone()))
+        .collect()
+}
+
+fn remember(labels: Vec<(&'static str, String)>) {
+    *LABELS.lock().unwrap_or_else(|e| e.into_inner()) = labels;
+}
+
+/// Makes `span` a child of the X-Ray `header`'s context; a header that does
+/// not parse leaves the span a root of its own.
+pub fn continue_from(span: &tracing::Span, header: &str) {
+    // The map carrier looks keys up in lower case, as HTTP headers are.
+    let carrier = std::collections::HashMap::from([(HEADER.to_lowercase(), header.to_owned())]);
+    let cx = XrayPropagator::default().extract(&carrier);
+    if cx.span().span_context().is_valid() {
+        let _ = span.set_parent(cx);
+    }
+}
+
+/// The X-Ray header naming `span` as the parent, for whatever it hands on.
+pub fn header_of(span: &tracing::Span) -> Option<String> {
+    let mut carrier = std::collections::HashMap::new();
+    XrayPropagator::default().inject_context(&span.context(), &mut carrier);
+    carrier.remove(&HEADER.to_lowercase())
+}
+
+/// The current span's X-Ray header (None outside any span).
+pub fn current_header() -> Option<String> {
+    header_of(&tracing::Span::current())
+}
+
+/// The span's trace id as X-Ray writes it, `1-<8 hex>-<24 hex>`.
+pub fn trace_id_of(span: &tracing::Span) -> String {
+    xray_trace_id(span.context().span().span_context().trace_id())
+}
+
+pub fn xray_trace_id(id: TraceId) -> String {
+    let hex = format!("{id:032x}");
+    format!("1-{}-{}", &hex[..8], &hex[8..])
+}
+
+/// The `Root` of an X-Ray header.
+pub fn root_of(header: &str) -> Option<&str> {
+    header
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("Root="))
+}
+
+/// One HTTP request: count, latency and status class per route.
+pub fn http(route: &str, status: u16, latency: Duration) {
+    let labels = vec![("route", route.to_owned())];
+    let l = to_labels(&labels);
+    metrics::counter!("Requests", l.clone()).increment(1);
+    metrics::histogram!("Latency", l.clone()).record(latency.as_secs_f64() * 1000.0);
+    let class = match status {
+        500.. => "Http5xx",
+        400..=499 => "Http4xx",
+        _ => "Http2xx",
+    };
+    metrics::counter!(class, l).increment(1);
+    remember(labels);
+}
+
+/// One publish: entries put, failed for good, re-sent after a partial
+/// failure, and the batch's size.
+pub fn published(put: usize, failed: usize, resent: usize, batch: usize) {
+    metrics::counter!("EntriesPut").increment(put as u64);
+    metrics::counter!("EntriesFailed").increment(failed as u64);
+    metrics::counter!("EntriesResent").increment(resent as u64);
+    metrics::histogram!("BatchSize").record(batch as f64);
+}
+
+/// How a consumer's delivery ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumed {
+    Processed,
+    Duplicate,
+    Failed,
+}
+
+/// One event consumed from the bus, with its age: now − `occurred_at`, the
+/// lag a team watches. The detail-type goes in as a property, so a
+/// consumer's metrics stay one dimension set (what its alarms watch).
+pub fn consumed(
+    event_type: &str,
+    occurred_at: Option<chrono::DateTime<chrono::Utc>>,
+    how: Consumed,
+) {
+    let name = match how {
+        Consumed::Processed => "EventsProcessed",
+        Consumed::Duplicate => "EventsDuplicate",
+        Consumed::Failed => "EventsFailed",
+    };
+    metrics::counter!(name).increment(1);
+    if let Some(at) = occurred_at {
+        let age = (chrono::Utc::now() - at).num_milliseconds().max(0);
+        metrics::histogram!("EventAge").record(age as f64);
+    }
+    if let Some(c) = COLLECTOR.get() {
+        c.set_property("event_type", event_type.to_owned());
+    }
+}
+
+/// [`consumed`] for a delivery from the bus, reading its detail-type and
+/// `detail.metadata.occurred_at` (absent on an event that does not decode).
+pub fn consumed_event(
+    event: &aws_lambda_events::eventbridge::EventBridgeEvent<serde_json::Value>,
+    how: Consumed,
+) {
+    let occurred_at = event.detail["metadata"]["occurred_at"]
+        .as_str()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    consumed(&event.detail_type, occurred_at, how);
+}
+
+/// Notifications handed to the delivery topic.
+pub fn delivered(count: usize) {
+    metrics::counter!("Delivered").increment(count as u64);
+}
+
+/// Live pushes: sent, and found gone (410).
+pub fn pushed(sent: usize, gone: usize) {
+    metrics::counter!("PushesSent").increment(sent as u64);
+    metrics::counter!("PushesGone").increment(gone as u64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_span_continues_the_header_it_is_given_and_hands_on_its_own() {
+        use tracing_subscriber::prelude::*;
+        let provider = SdkTracerProvider::builder()
+            .with_id_generator(XrayIdGenerator::default())
+            .build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("t")));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("x");
+            continue_from(
+                &span,
+                "Root=1-58406520-a006649127e371903a2de979;Parent=4c721bf33e3caf8f;Sampled=1",
+            );
+            assert_eq!(trace_id_of(&span), "1-58406520-a006649127e371903a2de979");
+            let handed_on = span.in_scope(current_header).unwrap();
+            assert!(
+                handed_on.starts_with("Root=1-58406520-a006649127e371903a2de979;Parent="),
+                "{handed_on}"
+            );
+            assert!(!handed_on.contains("4c721bf33e3caf8f"), "its own span id");
+            // A header that does not parse leaves a root of its own.
+            let other = tracing::info_span!("y");
+            continue_from(&other, "Sampled=1");
+            assert_ne!(trace_id_of(&other), "1-58406520-a006649127e371903a2de979");
+        });
+    }
+
+    #[test]
+    fn x_ray_ids_and_roots() {
+        let id = TraceId::from_hex("58406520a006649127e371903a2de979").unwrap();
+        assert_eq!(xray_trace_id(id), "1-58406520-a006649127e371903a2de979");
+        assert_eq!(
+            root_of("Root=1-58406520-a006649127e371903a2de979;Parent=4c721bf33e3caf8f;Sampled=1"),
+            Some("1-58406520-a006649127e371903a2de979")
+        );
+        assert_eq!(root_of("Parent=4c721bf33e3caf8f"), None);
+    }
+}
