@@ -17,7 +17,20 @@
 //!   which the local cloud replaces with its own URL;
 //! - SNS subscriptions and queue policies, skipped silently by the
 //!   emulator's CloudFormation, are made by API; the Cognito user pool too;
-//! - Lambda permissions concern AWS's own invoke path and are dropped.
+//! - Lambda permissions concern AWS's own invoke path and are dropped;
+//! - CloudWatch alarms are dropped: the emulator's CloudFormation has no
+//!   model for them (moto 5.2.5 logs "No Moto CloudFormation support" and
+//!   skips them, silently), an HTTP API's alarm names the API the local
+//!   cloud plays itself, and nothing evaluates alarms locally (the
+//!   functions' EMF metrics go to their output, not to the emulator);
+//! - a dashboard is deployed (the emulator stores it), but its body is text
+//!   for people, so a resource the local cloud plays or drops (an API, an
+//!   alarm) is named in it by its logical id.
+//!
+//! Active tracing needs nothing here: the emulator's Lambda model ignores
+//! `TracingConfig` and its IAM role model ignores `ManagedPolicyArns` (the
+//! X-Ray write policy SAM adds), so both deploy as written; the local cloud
+//! hands each invocation its trace header itself.
 
 use std::collections::BTreeSet;
 
@@ -464,6 +477,10 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
                 });
                 removed.insert(id.clone());
             }
+            // No model in the emulator's CloudFormation; see the module doc.
+            "AWS::CloudWatch::Alarm" | "AWS::CloudWatch::CompositeAlarm" => {
+                removed.insert(id.clone());
+            }
             k if k.starts_with("AWS::ApiGatewayV2::")
                 || k == "AWS::Lambda::Permission"
                 || k == "AWS::SQS::QueuePolicy"
@@ -510,6 +527,14 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
         for (api, ids) in &socket_parts {
             replace_mentions(&mut resources[&id], ids, &socket_placeholder(api));
         }
+    }
+    // A dashboard's body is for people: what the local cloud plays or
+    // dropped is named by its logical id (moto stores the body unread).
+    for r in resources
+        .values_mut()
+        .filter(|r| type_of(r) == "AWS::CloudWatch::Dashboard")
+    {
+        name_in_text(&mut r["Properties"], &removed);
     }
     for id in &removed {
         resources.remove(id);
@@ -675,6 +700,47 @@ fn replace_mentions(v: &mut Value, ids: &BTreeSet<String>, with: &str) {
         Value::Array(items) => items
             .iter_mut()
             .for_each(|child| replace_mentions(child, ids, with)),
+        _ => {}
+    }
+}
+
+/// Replaces each reference to one of `ids` by the id as text: `Ref` and
+/// `GetAtt` values, and `${Id}` or `${Id.Attribute}` in a Sub's text.
+fn name_in_text(v: &mut Value, ids: &BTreeSet<String>) {
+    if let Some(id) = target(v).filter(|t| ids.contains(*t)) {
+        *v = Value::from(id.to_owned());
+        return;
+    }
+    if let Some(sub) = v.get_mut("Fn::Sub") {
+        let text = match sub {
+            Value::Array(parts) => parts.get_mut(0),
+            other => Some(other),
+        };
+        if let Some(Value::String(text)) = text {
+            let mut out = String::with_capacity(text.len());
+            let mut rest = text.as_str();
+            while let Some(start) = rest.find("${") {
+                out.push_str(&rest[..start]);
+                let after = &rest[start..];
+                let Some(end) = after.find('}') else {
+                    rest = after;
+                    break;
+                };
+                let name = after[2..end].split('.').next().unwrap_or_default();
+                if ids.contains(name) {
+                    out.push_str(name);
+                } else {
+                    out.push_str(&after[..=end]);
+                }
+                rest = &after[end + 1..];
+            }
+            out.push_str(rest);
+            *text = out;
+        }
+    }
+    match v {
+        Value::Object(map) => map.values_mut().for_each(|c| name_in_text(c, ids)),
+        Value::Array(items) => items.iter_mut().for_each(|c| name_in_text(c, ids)),
         _ => {}
     }
 }
@@ -930,6 +996,42 @@ mod tests {
         t["Resources"]["Fn"]["Metadata"] = json!({});
         let err = adapt("svc", &t).unwrap_err().to_string();
         assert!(err.contains("svc/Fn"), "{err}");
+    }
+
+    #[test]
+    fn alarms_are_dropped_and_a_dashboard_names_what_the_local_cloud_plays() {
+        let mut t = template();
+        let ops = json!({"Fn::ImportValue": {"Fn::Sub": "${PlatformStack}-OpsTopicArn"}});
+        t["Resources"]["ApiAlarm"] = json!({"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            "Metrics": [{"Id": "errors", "MetricStat": {"Metric": {"Namespace": "AWS/ApiGateway", "MetricName": "5xx",
+                "Dimensions": [{"Name": "ApiId", "Value": {"Ref": "Api"}}]}, "Period": 300, "Stat": "Sum"}}],
+            "AlarmActions": [ops.clone()], "OKActions": [ops]}});
+        t["Resources"]["QueueAlarm"] = json!({"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DlqQueue", "QueueName"]}}]}});
+        t["Resources"]["Board"] = json!({"Type": "AWS::CloudWatch::Dashboard", "Properties": {
+            "DashboardName": {"Fn::Sub": "${AWS::StackName}-${AWS::Region}"},
+            "DashboardBody": {"Fn::Sub": "{\"alarms\": [\"${ApiAlarm.Arn}\"], \"api\": \"${Api}\", \"fn\": \"${Fn}\", \"q\": \"${DlqQueue.QueueName}\", \"r\": \"${AWS::Region}\", \"lit\": \"${!Api}\"}"}}});
+        t["Resources"]["Fn"]["Properties"]["TracingConfig"] = json!({"Mode": "Active"});
+        let (out, _) = adapt("svc", &t).unwrap();
+        for gone in ["ApiAlarm", "QueueAlarm"] {
+            assert!(out["Resources"].get(gone).is_none(), "{gone}");
+        }
+        let board = &out["Resources"]["Board"]["Properties"];
+        assert_eq!(
+            board["DashboardBody"]["Fn::Sub"],
+            "{\"alarms\": [\"ApiAlarm\"], \"api\": \"Api\", \"fn\": \"${Fn}\", \"q\": \"${DlqQueue.QueueName}\", \"r\": \"${AWS::Region}\", \"lit\": \"${!Api}\"}",
+            "what the emulator has stays a reference"
+        );
+        assert_eq!(
+            board["DashboardName"],
+            json!({"Fn::Sub": "${AWS::StackName}-${AWS::Region}"})
+        );
+        assert_eq!(
+            out["Resources"]["Fn"]["Properties"]["TracingConfig"],
+            json!({"Mode": "Active"}),
+            "the emulator ignores active tracing; it deploys as written"
+        );
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub struct Options {
     pub web_port: u16,
     /// The built web app ([`crate::web::dist_dir`] by default).
     pub web_dir: PathBuf,
+    /// Where hops, metrics and the functions' logs are recorded
+    /// ([`crate::telemetry`]); a fresh temporary folder by default.
+    pub telemetry_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -60,6 +63,7 @@ impl Default for Options {
             socket_limits: crate::websocket::Limits::default(),
             web_port: 0,
             web_dir: crate::web::dist_dir(),
+            telemetry_dir: None,
         }
     }
 }
@@ -111,6 +115,9 @@ pub struct Endpoints {
     pub socket_url: String,
     /// The web app, with its `config.json` for this local cloud.
     pub web_url: String,
+    /// Hops, EMF metrics and function logs (`devstack trace`, `devstack
+    /// metrics`).
+    pub telemetry_dir: String,
     pub services: BTreeMap<String, ServiceEndpoints>,
 }
 
@@ -240,6 +247,31 @@ pub async fn start(options: Options) -> Result<Running> {
         ("AWS_ACCESS_KEY_ID".to_owned(), "test".to_owned()),
         ("AWS_SECRET_ACCESS_KEY".to_owned(), "test".to_owned()),
     ];
+    let telemetry_dir = match &options.telemetry_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!(
+            "devstack-telemetry-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        )),
+    };
+    let recorder = crate::telemetry::Recorder::new(&telemetry_dir)?;
+    endpoints.telemetry_dir = telemetry_dir.display().to_string();
+    // The functions' EventBridge calls pass the bus proxy, which keeps each
+    // entry's TraceHeader for the rule's target.
+    let proxy_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    local_env.push((
+        "AWS_ENDPOINT_URL_EVENTBRIDGE".to_owned(),
+        format!("http://{}", proxy_listener.local_addr()?),
+    ));
+    let proxy = Arc::new(crate::telemetry::bus_proxy::Proxy {
+        upstream: emulator.url.trim_end_matches('/').to_owned(),
+        client: reqwest::Client::new(),
+        recorder: recorder.clone(),
+    });
+    tasks.push(tokio::spawn(async move {
+        let _ = axum::serve(proxy_listener, crate::telemetry::bus_proxy::router(proxy)).await;
+    }));
     local_env.extend(options.function_env.iter().cloned());
     // Kit's token checks read the JWKS from here: the emulator does not
     // serve it at the issuer's address, as Cognito does.
@@ -317,6 +349,7 @@ pub async fn start(options: Options) -> Result<Running> {
                 binary,
                 env,
                 timeout: Duration::from_secs(f.timeout_seconds),
+                recorder: Some(recorder.clone()),
             })
             .await?;
             let dlq = match &f.dead_letter_topic {
@@ -331,6 +364,7 @@ pub async fn start(options: Options) -> Result<Running> {
                     max_retries: f.max_retries,
                     retry_delay: options.retry_delay,
                     sns: sns.clone(),
+                    sqs: sqs.clone(),
                 }),
             );
             svc.functions.insert(f.logical_id.clone(), physical);

@@ -216,7 +216,24 @@ async fn route_response(
         }
     };
     let event = payload_v2(route, method, uri, headers, body, params, &claims);
-    let result = route.function.invoke(event).await;
+    // The id kit's handlers log under: the caller's, or the request id.
+    let correlation = event["headers"]["x-correlation-id"]
+        .as_str()
+        .filter(|c| !c.is_empty() && c.len() <= 128)
+        .or(event["requestContext"]["requestId"].as_str())
+        .map(str::to_owned);
+    let arrival = crate::runtime::Arrival::new("http", &route.route_key)
+        .traced(
+            headers
+                .get(kit::telemetry::HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        )
+        .correlated(correlation.as_deref());
+    let result = route
+        .function
+        .invoke_traced(uuid::Uuid::new_v4().to_string(), event, arrival)
+        .await;
     let ms = started.elapsed().as_millis();
     match result {
         Ok(out) => {

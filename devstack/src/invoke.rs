@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_sns::types::MessageAttributeValue;
 use serde_json::Value;
 
-use crate::runtime::{Function, InvokeError};
+use crate::runtime::{Arrival, Function, InvokeError};
 
 /// AWS's ErrorMessage attribute holds at most this many bytes.
 pub const ERROR_MESSAGE_MAX: usize = 1024;
@@ -24,6 +24,7 @@ pub struct AsyncFunction {
     /// default is short so a failure reaches the DLQ in well under a second.
     pub retry_delay: Duration,
     pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,16 +55,26 @@ fn truncate(message: &str, max: usize) -> &str {
 }
 
 impl AsyncFunction {
-    pub async fn invoke(self: &Arc<Self>, event: Value, label: &str) -> AsyncOutcome {
+    pub async fn invoke(
+        self: &Arc<Self>,
+        event: Value,
+        label: &str,
+        mut arrival: Arrival,
+    ) -> AsyncOutcome {
         let request_id = uuid::Uuid::new_v4().to_string();
         let name = &self.function.spec.name;
+        // Every attempt, and the dead letter, belong to one trace.
+        let trace = arrival
+            .trace
+            .get_or_insert_with(|| format!("Root={};Sampled=1", crate::telemetry::new_trace_id()))
+            .clone();
         let mut attempts = 0;
         let error = loop {
             attempts += 1;
             let started = Instant::now();
             let result = self
                 .function
-                .invoke_with_id(request_id.clone(), event.clone())
+                .invoke_traced(request_id.clone(), event.clone(), arrival.clone())
                 .await;
             let ms = started.elapsed().as_millis();
             match result {
@@ -88,7 +99,10 @@ impl AsyncFunction {
                 error: message,
             };
         };
-        match self.dead_letter(topic, &request_id, &event, &error).await {
+        match self
+            .dead_letter(topic, &request_id, &event, &error, &trace)
+            .await
+        {
             Ok(()) => {
                 tracing::warn!(target: "trail", function = %name, event = label, attempts, "→ DLQ");
                 AsyncOutcome::DeadLettered {
@@ -113,7 +127,35 @@ impl AsyncFunction {
         request_id: &str,
         event: &Value,
         error: &InvokeError,
+        trace: &str,
     ) -> anyhow::Result<()> {
+        // AWS puts the function's errorMessage here, without its type.
+        let message = match error {
+            InvokeError::Function { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        let attributes = [
+            ("RequestID", "String", request_id.to_owned()),
+            // A function error is reported by Invoke with HTTP 200.
+            ("ErrorCode", "Number", "200".to_owned()),
+            (
+                "ErrorMessage",
+                "String",
+                truncate(&message, ERROR_MESSAGE_MAX).to_owned(),
+            ),
+        ];
+        if crate::dead_letter::deliver_traced(
+            &self.sns,
+            &self.sqs,
+            topic,
+            &event.to_string(),
+            &attributes,
+            trace,
+        )
+        .await?
+        {
+            return Ok(());
+        }
         let attr = |data_type: &str, value: &str| {
             MessageAttributeValue::builder()
                 .data_type(data_type)
@@ -121,22 +163,15 @@ impl AsyncFunction {
                 .build()
                 .expect("type and value are set")
         };
-        // AWS puts the function's errorMessage here, without its type.
-        let message = match error {
-            InvokeError::Function { message, .. } => message.clone(),
-            other => other.to_string(),
-        };
-        self.sns
+        let mut publish = self
+            .sns
             .publish()
             .topic_arn(topic)
-            .message(event.to_string())
-            .message_attributes("RequestID", attr("String", request_id))
-            // A function error is reported by Invoke with HTTP 200.
-            .message_attributes("ErrorCode", attr("Number", "200"))
-            .message_attributes(
-                "ErrorMessage",
-                attr("String", truncate(&message, ERROR_MESSAGE_MAX)),
-            )
+            .message(event.to_string());
+        for (name, data_type, value) in &attributes {
+            publish = publish.message_attributes(*name, attr(data_type, value));
+        }
+        publish
             .send()
             .await
             .map_err(|e| anyhow::anyhow!(aws_sdk_sns::error::DisplayErrorContext(e).to_string()))?;

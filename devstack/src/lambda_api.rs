@@ -14,6 +14,7 @@ use axum::routing::post;
 use serde_json::{Value, json};
 
 use crate::invoke::AsyncFunction;
+use crate::runtime::Arrival;
 use crate::runtime::Function;
 
 type Functions = Arc<(
@@ -75,10 +76,21 @@ async fn invoke(
         .get("x-amz-invocation-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("RequestResponse");
+    // A caller continues its trace with X-Amzn-Trace-Id (a DLQ replay does).
+    let trace = headers
+        .get(kit::telemetry::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let correlation = payload["detail"]["metadata"]["correlation_id"]
+        .as_str()
+        .map(str::to_owned);
     if kind == "Event" {
         let target = asyncs[key].clone();
+        let arrival = Arrival::new("async", "Invoke API (Event)")
+            .traced(trace)
+            .correlated(correlation.as_deref());
         tokio::spawn(async move {
-            target.invoke(payload, "Invoke API (Event)").await;
+            target.invoke(payload, "Invoke API (Event)", arrival).await;
         });
         return (
             StatusCode::ACCEPTED,
@@ -87,7 +99,13 @@ async fn invoke(
         )
             .into_response();
     }
-    match function.invoke(payload).await {
+    let arrival = Arrival::new("invoke", "Invoke API")
+        .traced(trace)
+        .correlated(correlation.as_deref());
+    match function
+        .invoke_traced(uuid::Uuid::new_v4().to_string(), payload, arrival)
+        .await
+    {
         Ok(out) => (
             StatusCode::OK,
             [("x-amz-executed-version", "$LATEST")],

@@ -79,6 +79,17 @@ enum Cmd {
     },
     /// Drive the main journey against a running local cloud, step by step.
     Walkthrough,
+    /// The waterfall of a trace across services: each hop, its function,
+    /// duration and outcome. Takes a correlation id (every trace it caused)
+    /// or an X-Ray trace id.
+    Trace {
+        /// A correlation id or a trace id (`1-…-…`). With --json: the hops
+        /// as JSON lines.
+        id: String,
+    },
+    /// The EMF metrics the functions printed, added up: a table per service
+    /// (with --json: namespace → function → metric → figures).
+    Metrics,
     /// Start a fresh local cloud and measure it: cold start, function init,
     /// end-to-end latency. Prints a table (or JSON with --json).
     Bench {
@@ -116,6 +127,25 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `devstack up` records beside its endpoints file.
+fn telemetry_dir(endpoints_file: &std::path::Path) -> PathBuf {
+    endpoints_file
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("telemetry")
+}
+
+/// What the running (or last) local cloud recorded.
+fn recorded_dir(endpoints_file: &PathBuf) -> Result<PathBuf> {
+    Ok(match read_endpoints(endpoints_file) {
+        Ok(e) => e["telemetry_dir"]
+            .as_str()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| telemetry_dir(endpoints_file)),
+        Err(_) => telemetry_dir(endpoints_file),
+    })
 }
 
 fn read_endpoints(path: &PathBuf) -> Result<serde_json::Value> {
@@ -159,12 +189,48 @@ async fn run(cli: Cli) -> Result<()> {
             if let Ok(level) = std::env::var("FUNCTION_LOG") {
                 options.function_env.push(("RUST_LOG".into(), level));
             }
+            options.telemetry_dir = Some(telemetry_dir(&cli.endpoints_file));
             let running = cloud::start(options).await?;
             write_endpoints(&cli.endpoints_file, &running.endpoints)?;
             banner(&running.endpoints, &cli.endpoints_file, running.started_in);
             wait_for_signal().await;
             eprintln!("stopping: every process this command started ends with it");
             drop(running);
+            Ok(())
+        }
+        Cmd::Trace { id } => {
+            let dir = recorded_dir(&cli.endpoints_file)?;
+            let hops = devstack::telemetry::read_hops(&dir)?;
+            let traces = devstack::telemetry::traces_for(&hops, &id);
+            if traces.is_empty() {
+                anyhow::bail!(
+                    "no hop of {id} recorded in {} (a correlation id or a trace id `1-…`)",
+                    dir.display()
+                );
+            }
+            for trace in traces {
+                let waterfall = devstack::telemetry::waterfall(&hops, &trace);
+                if cli.json {
+                    for h in waterfall {
+                        println!("{}", serde_json::to_string(h)?);
+                    }
+                } else {
+                    println!(
+                        "{}",
+                        devstack::telemetry::render_waterfall(&trace, &waterfall)
+                    );
+                }
+            }
+            Ok(())
+        }
+        Cmd::Metrics => {
+            let dir = recorded_dir(&cli.endpoints_file)?;
+            let table = devstack::telemetry::read_metrics(&dir);
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&table)?);
+            } else {
+                print!("{}", devstack::telemetry::render_metrics(&table));
+            }
             Ok(())
         }
         Cmd::Token { email, password } => {

@@ -23,6 +23,8 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{Mutex, Notify, mpsc, oneshot, watch};
 
+pub use crate::telemetry::Arrival;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvokeError {
     /// The handler returned an error (`/error`), as `{errorType, errorMessage}`.
@@ -51,6 +53,8 @@ pub type Outcome = Result<Value, InvokeError>;
 
 struct Invocation {
     request_id: String,
+    /// `Lambda-Runtime-Trace-Id`: the hop's segment as the parent.
+    trace_header: String,
     payload: Value,
     deadline_ms: i64,
     reply: oneshot::Sender<Outcome>,
@@ -66,6 +70,8 @@ pub struct Spec {
     pub binary: PathBuf,
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
+    /// Where hops and the process's output are recorded.
+    pub recorder: Option<Arc<crate::telemetry::Recorder>>,
 }
 
 /// Startup measurements, for the bench.
@@ -225,12 +231,65 @@ impl Function {
     }
 
     pub async fn invoke_with_id(&self, request_id: String, payload: Value) -> Outcome {
+        self.invoke_traced(request_id, payload, Arrival::new("invoke", ""))
+            .await
+    }
+
+    /// An invocation as a hop of a trace: the caller's, or a new one.
+    pub async fn invoke_traced(
+        &self,
+        request_id: String,
+        payload: Value,
+        arrival: Arrival,
+    ) -> Outcome {
+        use crate::telemetry as t;
+        let (trace_id, parent) = match arrival.trace.as_deref() {
+            Some(h) => (
+                kit::telemetry::root_of(h).unwrap_or_default().to_owned(),
+                t::parent_of(h).map(str::to_owned),
+            ),
+            None => (t::new_trace_id(), None),
+        };
+        let segment = t::new_segment_id();
+        let start_ms = t::now_ms();
+        let started = Instant::now();
+        let result = self
+            .invoke_with_header(request_id, payload, t::header(&trace_id, &segment))
+            .await;
+        if let Some(recorder) = &self.spec.recorder {
+            recorder.hop(&t::Hop {
+                trace_id,
+                id: segment,
+                parent,
+                kind: arrival.kind.to_owned(),
+                function: self.spec.name.clone(),
+                detail: arrival.detail,
+                start_ms,
+                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+                outcome: match &result {
+                    Ok(_) => "ok".to_owned(),
+                    Err(e) => e.error_type().to_owned(),
+                },
+                correlation_ids: arrival.correlation_ids,
+                links: arrival.links,
+            });
+        }
+        result
+    }
+
+    async fn invoke_with_header(
+        &self,
+        request_id: String,
+        payload: Value,
+        trace_header: String,
+    ) -> Outcome {
         let raw_path = payload["rawPath"].as_str().map(str::to_owned);
         let (reply, outcome) = oneshot::channel();
         let deadline_ms =
             chrono::Utc::now().timestamp_millis() + self.spec.timeout.as_millis() as i64;
         let invocation = Invocation {
             request_id: request_id.clone(),
+            trace_header,
             payload,
             deadline_ms,
             reply,
@@ -327,14 +386,7 @@ async fn next(State((spec, shared, generation)): St) -> Response {
         h(&invocation.deadline_ms.to_string()),
     );
     headers.insert("lambda-runtime-invoked-function-arn", h(&spec.arn));
-    headers.insert(
-        "lambda-runtime-trace-id",
-        h(&format!(
-            "Root=1-{:08x}-{};Sampled=0",
-            chrono::Utc::now().timestamp(),
-            &invocation.request_id.replace('-', "")[..24]
-        )),
-    );
+    headers.insert("lambda-runtime-trace-id", h(&invocation.trace_header));
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     let body = invocation.payload.to_string();
     let id = invocation.request_id.clone();
@@ -361,6 +413,28 @@ async fn response(State((_, shared, _)): St, Path(id): Path<String>, body: Bytes
             StatusCode::ACCEPTED
         }
         None => StatusCode::NOT_FOUND,
+    }
+}
+
+/// A function's output, line by line: passed on as before (to this
+/// process's own stdout/stderr, past any test harness capture), and
+/// recorded as its log and, for EMF documents, its metrics.
+async fn relay(
+    from: impl tokio::io::AsyncRead + Unpin,
+    recorder: Arc<crate::telemetry::Recorder>,
+    function: String,
+    stderr: bool,
+) {
+    use std::io::Write;
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(from).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let _ = if stderr {
+            writeln!(std::io::stderr().lock(), "{line}")
+        } else {
+            writeln!(std::io::stdout().lock(), "{line}")
+        };
+        recorder.function_line(&function, &line);
     }
 }
 
@@ -445,6 +519,10 @@ async fn supervise(spec: Arc<Spec>, shared: Arc<Shared>, first: tokio::net::TcpL
             )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
             .kill_on_drop(true);
+        if spec.recorder.is_some() {
+            cmd.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+        }
         if let Ok(path) = std::env::var("PATH") {
             cmd.env("PATH", path);
         }
@@ -457,6 +535,14 @@ async fn supervise(spec: Arc<Spec>, shared: Arc<Shared>, first: tokio::net::TcpL
                 continue;
             }
         };
+        if let Some(recorder) = &spec.recorder {
+            if let Some(out) = child.stdout.take() {
+                tokio::spawn(relay(out, recorder.clone(), spec.name.clone(), false));
+            }
+            if let Some(err) = child.stderr.take() {
+                tokio::spawn(relay(err, recorder.clone(), spec.name.clone(), true));
+            }
+        }
         shared.generation.send_replace(generation);
         shared.dispatching.send_replace(generation);
         let status = tokio::select! {

@@ -11,6 +11,7 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
 use crate::invoke::{AsyncFunction, AsyncOutcome};
+use crate::runtime::Arrival;
 use crate::runtime::Function;
 
 /// What a tap queue's messages become before they reach the function.
@@ -125,7 +126,18 @@ async fn deliver(
             ),
         };
         tracing::info!(target: "trail", event = %label, function = %target.function.spec.name, "event");
-        if let AsyncOutcome::Dropped { .. } = target.invoke(event, &label).await {
+        let arrival = match kind {
+            // EventBridge hands the target the entry's TraceHeader.
+            TapKind::Rule => Arrival::new("rule", event["detail-type"].as_str().unwrap_or("?"))
+                .traced(
+                    event["detail"]["metadata"]["event_id"]
+                        .as_str()
+                        .and_then(|id| target.function.spec.recorder.as_ref()?.bus_trace(id)),
+                )
+                .correlated(event["detail"]["metadata"]["correlation_id"].as_str()),
+            TapKind::Upload => Arrival::new("s3", label.clone()),
+        };
+        if let AsyncOutcome::Dropped { .. } = target.invoke(event, &label, arrival).await {
             keep = target.dead_letter_topic.is_some();
         }
     }
@@ -137,6 +149,28 @@ async fn deliver(
             .send()
             .await;
     }
+}
+
+/// A stream batch starts a trace of its own (streams carry no context);
+/// it links the traces of the writes its records carry, which the
+/// function continues record by record.
+fn stream_arrival(batch: &[Record], label: &str) -> Arrival {
+    let mut arrival = Arrival::new("stream", label);
+    for r in batch {
+        let image = &r.change.new_image;
+        if let Some(serde_dynamo::AttributeValue::S(h)) = image.get(kit::telemetry::ATTRIBUTE)
+            && let Some(root) = kit::telemetry::root_of(h)
+            && !arrival.links.iter().any(|l| l == root)
+        {
+            arrival.links.push(root.to_owned());
+        }
+        if let Some(serde_dynamo::AttributeValue::S(c)) = image.get("correlation_id")
+            && !arrival.correlation_ids.contains(c)
+        {
+            arrival.correlation_ids.push(c.clone());
+        }
+    }
+    arrival
 }
 
 /// A DynamoDB stream mapping, played locally.
@@ -246,7 +280,14 @@ impl StreamPoller {
         while let Some((batch, retries)) = pending.pop() {
             let label = format!("{} record(s) of {}", batch.len(), self.table);
             let started = std::time::Instant::now();
-            let result = self.function.invoke(json!({ "Records": batch })).await;
+            let result = self
+                .function
+                .invoke_traced(
+                    uuid::Uuid::new_v4().to_string(),
+                    json!({ "Records": batch }),
+                    stream_arrival(&batch, &label),
+                )
+                .await;
             let ms = started.elapsed().as_millis();
             let failed_from = match &result {
                 Ok(response) if self.report_batch_item_failures => response["batchItemFailures"]

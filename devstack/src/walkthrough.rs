@@ -17,6 +17,8 @@ pub struct Journey {
     pub dlq_depths: Vec<(String, i64)>,
     /// Completing a todo → its congratulation visible through the API.
     pub completion_to_notification: Duration,
+    /// The completion's `x-correlation-id`: `devstack trace` follows it.
+    pub correlation_id: String,
 }
 
 pub struct Client {
@@ -32,10 +34,25 @@ impl Client {
         path: &str,
         body: Option<Value>,
     ) -> Result<(u16, Value)> {
+        self.call_correlated(method, path, body, None).await
+    }
+
+    /// [`Client::call`] with the caller's own correlation id, which the
+    /// events the request causes carry (`devstack trace` finds it).
+    pub async fn call_correlated(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        correlation_id: Option<&str>,
+    ) -> Result<(u16, Value)> {
         let mut req = self
             .http
             .request(method.clone(), format!("{}{path}", self.base))
             .bearer_auth(&self.token);
+        if let Some(id) = correlation_id {
+            req = req.header("x-correlation-id", id);
+        }
         if let Some(b) = body {
             req = req
                 .header("content-type", "application/json")
@@ -170,15 +187,18 @@ pub async fn journey(endpoints: &Value, email: &str, say: impl Fn(&str)) -> Resu
     ));
 
     let completed_at = Instant::now();
+    j.correlation_id = format!("walkthrough-{}", uuid::Uuid::new_v4().simple());
     let (status, _) = api
-        .call(
+        .call_correlated(
             Method::PATCH,
             &format!("/todos/{first}"),
             Some(json!({"completed": true})),
+            Some(&j.correlation_id),
         )
         .await?;
     say(&format!(
-        "6. PATCH /todos/{first} {{\"completed\":true}} → {status}"
+        "6. PATCH /todos/{first} {{\"completed\":true}} → {status} (x-correlation-id: {})",
+        j.correlation_id
     ));
     j.notifications = eventually(Duration::from_secs(20), "the congratulation", || async {
         let (_, list) = api.call(Method::GET, "/notifications", None).await?;
@@ -231,6 +251,10 @@ pub async fn run(endpoints: &Value) -> Result<()> {
     println!(
         "completed → congratulation visible: {} ms",
         j.completion_to_notification.as_millis()
+    );
+    println!(
+        "its whole path: devstack trace {}   (the metrics: devstack metrics)",
+        j.correlation_id
     );
     Ok(())
 }

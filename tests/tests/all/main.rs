@@ -6,6 +6,7 @@ mod contracts;
 mod deploy;
 mod e2e;
 mod infra;
+mod observability;
 mod support;
 mod web;
 mod websocket;
