@@ -338,3 +338,200 @@ fn the_websocket_api_is_guarded_routed_and_may_manage_its_connections() {
         );
     }
 }
+
+/// The alarms, the dashboard and the tracing of every service stack, each
+/// expectation derived from the (translated) stack itself: a DLQ depth
+/// alarm on its `DeadLetterQueue`; for each function a rule delivers to,
+/// an errors alarm and an `EventAge` alarm on its own EMF metric; for each
+/// function a table stream feeds, an `IteratorAge` alarm; for each HTTP
+/// API, a 5xx rate alarm. Every alarm tells the platform's ops topic.
+#[test]
+fn every_service_stack_has_its_alarms_and_dashboard() {
+    use devstack::adapt::target;
+    use serde_json::json;
+
+    // The platform exports its ops topic; the services import it by name.
+    let platform = translate(&root().join("infra/template.yaml"));
+    let export = |name: &str| {
+        platform["Outputs"]
+            .as_object()
+            .unwrap()
+            .values()
+            .find(|o| {
+                o["Export"]["Name"] == json!({"Fn::Sub": format!("${{AWS::StackName}}-{name}")})
+            })
+            .map(|o| o["Value"].clone())
+    };
+    let ops_topic = export("OpsTopicArn").expect("the platform exports OpsTopicArn");
+    let topic = target(&ops_topic).expect("OpsTopicArn refers to a resource");
+    assert_eq!(
+        platform["Resources"][topic]["Type"], "AWS::SNS::Topic",
+        "OpsTopicArn: {ops_topic}"
+    );
+    let ops = json!([{"Fn::ImportValue": {"Fn::Sub": "${PlatformStack}-OpsTopicArn"}}]);
+
+    for (name, path, _) in service_templates() {
+        let t = translate(&path);
+        assert_eq!(
+            t["Parameters"]["PlatformStack"]["Default"], "platform",
+            "{name}: imports platform-OpsTopicArn by default"
+        );
+        let resources = t["Resources"].as_object().unwrap();
+        let of = |kind: &'static str| {
+            resources
+                .iter()
+                .filter(move |(_, r)| r["Type"] == kind)
+                .map(|(id, r)| (id.as_str(), &r["Properties"]))
+        };
+        let parameter = |p: &str, default: u64| {
+            assert_eq!(
+                t["Parameters"][p]["Default"].as_u64(),
+                Some(default),
+                "{name}: parameter {p}"
+            );
+            json!({"Ref": p})
+        };
+
+        let alarms: Vec<(&str, &Value)> = of("AWS::CloudWatch::Alarm").collect();
+        for (id, a) in &alarms {
+            assert_eq!(a["AlarmActions"], ops, "{name}/{id}: AlarmActions");
+            assert_eq!(a["OKActions"], ops, "{name}/{id}: OKActions");
+            assert_eq!(a["TreatMissingData"], "notBreaching", "{name}/{id}");
+            assert!(
+                a["AlarmDescription"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("README.md#on-call-runbook")),
+                "{name}/{id}: its description names the runbook"
+            );
+        }
+        // One metric, its statistic, `> threshold`.
+        let watches = |a: &Value, namespace: &str, metric: &str, dimensions: Value, stat: &str| {
+            a["Namespace"] == namespace
+                && a["MetricName"] == metric
+                && a["Dimensions"] == dimensions
+                && a["Statistic"] == stat
+                && a["ComparisonOperator"] == "GreaterThanThreshold"
+        };
+        let mut missing = Vec::new();
+        let mut expect = |what: String, found: &dyn Fn(&Value) -> bool| {
+            if !alarms.iter().any(|(_, a)| found(a)) {
+                missing.push(what);
+            }
+        };
+
+        expect("DeadLetterQueue depth > 0".into(), &|a| {
+            watches(
+                a,
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                json!([{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}]),
+                "Maximum",
+            ) && a["Threshold"].as_f64() == Some(0.0)
+                && a["Period"].as_u64() == Some(60)
+        });
+
+        let functions: BTreeSet<&str> = of("AWS::Lambda::Function").map(|(id, _)| id).collect();
+        let consumers: BTreeSet<&str> = of("AWS::Events::Rule")
+            .flat_map(|(_, rule)| rule["Targets"].as_array().into_iter().flatten())
+            .filter_map(|t| target(&t["Arn"]))
+            .filter(|f| functions.contains(f))
+            .collect();
+        for f in &consumers {
+            let binary = resources[*f]["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}/{f}: no binary"));
+            let by_name = json!([{"Name": "FunctionName", "Value": {"Ref": f}}]);
+            expect(format!("{f} errors > 0"), &|a| {
+                watches(a, "AWS/Lambda", "Errors", by_name.clone(), "Sum")
+                    && a["Threshold"].as_f64() == Some(0.0)
+            });
+            let own =
+                json!([{"Name": "service", "Value": name}, {"Name": "function", "Value": binary}]);
+            let threshold = parameter("EventAgeThresholdMs", 60000);
+            expect(format!("{f} ({binary}) EventAge"), &|a| {
+                watches(
+                    a,
+                    &format!("app/{name}"),
+                    "EventAge",
+                    own.clone(),
+                    "Maximum",
+                ) && a["Threshold"] == threshold
+            });
+        }
+
+        let streamed: BTreeSet<&str> = of("AWS::Lambda::EventSourceMapping")
+            .filter(|(_, m)| m["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn")
+            .filter_map(|(_, m)| target(&m["FunctionName"]))
+            .collect();
+        for f in &streamed {
+            let threshold = parameter("IteratorAgeThresholdMs", 60000);
+            let by_name = json!([{"Name": "FunctionName", "Value": {"Ref": f}}]);
+            expect(format!("{f} IteratorAge"), &|a| {
+                watches(a, "AWS/Lambda", "IteratorAge", by_name.clone(), "Maximum")
+                    && a["Threshold"] == threshold
+            });
+        }
+
+        // HTTP APIs (the translated AWS::Serverless::HttpApi) publish `5xx`
+        // and `Count` per ApiId; the alarm divides them.
+        let apis: Vec<&str> = of("AWS::ApiGatewayV2::Api")
+            .filter(|(_, api)| api["ProtocolType"] != "WEBSOCKET")
+            .map(|(id, _)| id)
+            .collect();
+        for api in &apis {
+            let threshold = parameter("Api5xxRatePercent", 1);
+            let stat_of = |a: &Value, metric: &str| -> Option<String> {
+                a["Metrics"].as_array()?.iter().find_map(|m| {
+                    let s = &m["MetricStat"];
+                    (s["Metric"]["Namespace"] == "AWS/ApiGateway"
+                        && s["Metric"]["MetricName"] == metric
+                        && s["Metric"]["Dimensions"]
+                            == json!([{"Name": "ApiId", "Value": {"Ref": api}}])
+                        && s["Stat"] == "Sum")
+                        .then(|| m["Id"].as_str().map(str::to_owned))
+                        .flatten()
+                })
+            };
+            expect(format!("{api} 5xx rate"), &|a| {
+                let (Some(errors), Some(requests)) = (stat_of(a, "5xx"), stat_of(a, "Count"))
+                else {
+                    return false;
+                };
+                let rate = a["Metrics"].as_array().unwrap().iter().find(|m| {
+                    m["ReturnData"] != false
+                        && m["Expression"].as_str().is_some_and(|e| {
+                            e.contains(&errors) && e.contains(&requests) && e.contains("100")
+                        })
+                });
+                rate.is_some()
+                    && a["Threshold"] == threshold
+                    && a["ComparisonOperator"] == "GreaterThanThreshold"
+            });
+        }
+        assert!(missing.is_empty(), "{name}: no alarm for {missing:?}");
+
+        let dashboards: Vec<_> = of("AWS::CloudWatch::Dashboard").collect();
+        assert_eq!(dashboards.len(), 1, "{name}: one dashboard");
+        let body = dashboards[0].1["DashboardBody"].to_string();
+        for shown in [format!("app/{name}"), "${DeadLetterQueue.QueueName}".into()]
+            .into_iter()
+            .chain(functions.iter().map(|f| format!("${{{f}}}")))
+        {
+            assert!(body.contains(&shown), "{name}: the dashboard shows {shown}");
+        }
+
+        for (f, props) in of("AWS::Lambda::Function") {
+            assert_eq!(
+                props["TracingConfig"]["Mode"], "Active",
+                "{name}/{f}: active tracing"
+            );
+            let role = target(&props["Role"]).unwrap();
+            assert!(
+                resources[role]["Properties"]["ManagedPolicyArns"]
+                    .to_string()
+                    .contains("AWSXrayWriteOnlyAccess"),
+                "{name}/{f}: its role may write traces"
+            );
+        }
+    }
+}
