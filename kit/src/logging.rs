@@ -31,9 +31,11 @@ where
         // Lambda stamps every log line itself; no colour codes in a log.
         .without_time()
         .with_ansi(false);
+    // The filter is the log's only: a function logging nothing (`off`)
+    // still traces, so its writes and events carry the trace on.
     let _ = tracing_subscriber::registry()
-        .with(extra)
-        .with(fmt)
-        .with(filter)
+        // Our spans are `info`; the SDK's own (debug and below) stay out of traces.
+        .with(extra.map(|layer| layer.with_filter(LevelFilter::INFO)))
+        .with(fmt.with_filter(filter))
         .try_init();
 }
