@@ -280,6 +280,16 @@ pub fn traces_for(hops: &[Hop], id: &str) -> Vec<String> {
             add(&h.trace_id);
         }
     }
+    // A stream batch's own trace, whose every hop continues traces already
+    // listed, shows in their waterfalls (linked), not on its own.
+    let found = traces.clone();
+    traces.retain(|t| {
+        t == id
+            || hops
+                .iter()
+                .filter(|h| &h.trace_id == t)
+                .any(|h| h.links.is_empty() || h.links.iter().any(|l| l == t || !found.contains(l)))
+    });
     traces
 }
 
@@ -570,7 +580,9 @@ mod tests {
             hop("T1", "bus", 25.0, &["c1"], &[]),
             hop("T3", "http", 30.0, &["c2"], &[]),
         ];
-        assert_eq!(traces_for(&hops, "c1"), vec!["T1", "T2"]);
+        // T2 only continues T1: it shows inside T1's waterfall.
+        assert_eq!(traces_for(&hops, "c1"), vec!["T1"]);
+        assert_eq!(traces_for(&hops, "T2"), vec!["T2"]);
         assert_eq!(traces_for(&hops, "T3"), vec!["T3"]);
         let w = waterfall(&hops, "T1");
         let kinds: Vec<&str> = w.iter().map(|h| h.kind.as_str()).collect();
