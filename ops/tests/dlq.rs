@@ -111,8 +111,9 @@ async fn sdk(env: &Env) -> aws_config::SdkConfig {
     .await
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
+/// A local cloud of the test's own, its functions logging at `log`, and
+/// its endpoints file for the `ops` binary.
+fn local_cloud(log: &str) -> (devstack::cloud::Detached, Env) {
     let bin_dir = devstack::profile_dir();
     assert!(
         bin_dir.join("users-api").exists(),
@@ -121,7 +122,7 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
     let detached = start_detached(Options {
         bin_dir,
         retry_delay: Duration::from_millis(20),
-        function_env: vec![("RUST_LOG".into(), "off".into())],
+        function_env: vec![("RUST_LOG".into(), log.into())],
         ..Options::default()
     })
     .unwrap();
@@ -134,6 +135,12 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
         file,
         dir: tempfile_dir::Dir(dir),
     };
+    (detached, env)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
+    let (cloud, env) = local_cloud("off");
     let conf = sdk(&env).await;
     let ddb = aws_sdk_dynamodb::Client::new(&conf);
     let notifications_table = env.endpoints["services"]["notifications"]["table"]
@@ -477,7 +484,7 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
     let replayed = ops_json(&env, &["dlq", "replay", "users"]);
     assert_eq!(replayed["replayed"].as_u64(), Some(1), "{replayed}");
     assert_eq!(depth(&env, "users"), (0, 0));
-    drop(detached);
+    drop(cloud);
 }
 
 /// A failure keeps its trace: the DLQ message carries the X-Ray header of
@@ -485,22 +492,7 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
 /// replay is invoked in the same trace.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dead_letter_keeps_its_trace_and_the_replay_continues_it() {
-    let detached = start_detached(Options {
-        bin_dir: devstack::profile_dir(),
-        retry_delay: Duration::from_millis(20),
-        function_env: vec![("RUST_LOG".into(), "info".into())],
-        ..Options::default()
-    })
-    .unwrap();
-    let dir = std::env::temp_dir().join(format!("ops-trace-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("endpoints.json");
-    std::fs::write(&file, serde_json::to_string(&detached.endpoints).unwrap()).unwrap();
-    let env = Env {
-        endpoints: serde_json::to_value(&detached.endpoints).unwrap(),
-        file,
-        dir: tempfile_dir::Dir(dir),
-    };
+    let (_cloud, env) = local_cloud("info");
     let telemetry = PathBuf::from(env.endpoints["telemetry_dir"].as_str().unwrap());
     let conf = sdk(&env).await;
     // A real failure: the notifications consumer's table is gone.
