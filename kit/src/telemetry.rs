@@ -315,6 +315,17 @@ pub enum Consumed {
     Failed,
 }
 
+impl Consumed {
+    /// How a handler's result ended; `duplicate` tells a delivery it skipped.
+    pub fn of<T, E>(result: &Result<T, E>, duplicate: impl FnOnce(&T) -> bool) -> Self {
+        match result {
+            Ok(handled) if duplicate(handled) => Consumed::Duplicate,
+            Ok(_) => Consumed::Processed,
+            Err(_) => Consumed::Failed,
+        }
+    }
+}
+
 /// One event consumed from the bus, with its age: now − `occurred_at`, the
 /// lag a team watches. The detail-type goes in as a property, so a
 /// consumer's metrics stay one dimension set (what its alarms watch).
@@ -392,6 +403,14 @@ mod tests {
             continue_from(&other, "Sampled=1");
             assert_ne!(trace_id_of(&other), "1-58406520-a006649127e371903a2de979");
         });
+    }
+
+    #[test]
+    fn a_result_says_how_a_delivery_was_consumed() {
+        let dup = |n: &u8| *n == 0;
+        assert_eq!(Consumed::of(&Ok::<u8, ()>(0), dup), Consumed::Duplicate);
+        assert_eq!(Consumed::of(&Ok::<u8, ()>(1), dup), Consumed::Processed);
+        assert_eq!(Consumed::of(&Err::<u8, ()>(()), dup), Consumed::Failed);
     }
 
     #[test]

@@ -35,11 +35,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                         .await;
                 kit::telemetry::consumed_event(
                     &event.payload,
-                    match &handled {
-                        Ok(notifications::handlers::Handled::Duplicate) => Consumed::Duplicate,
-                        Ok(_) => Consumed::Processed,
-                        Err(_) => Consumed::Failed,
-                    },
+                    Consumed::of(&handled, |h| {
+                        *h == notifications::handlers::Handled::Duplicate
+                    }),
                 );
                 handled?;
                 Ok::<(), lambda_runtime::Error>(())

@@ -27,11 +27,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 kit::telemetry::consumed(
                     record.event_name.as_deref().unwrap_or("ObjectCreated"),
                     record.event_time.into(),
-                    if checked.is_ok() {
-                        kit::telemetry::Consumed::Processed
-                    } else {
-                        kit::telemetry::Consumed::Failed
-                    },
+                    kit::telemetry::Consumed::of(&checked, |_| false),
                 );
             }
             checked?;

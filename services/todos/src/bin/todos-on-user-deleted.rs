@@ -31,11 +31,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 let handled = todos::handlers::handle(app, processed, &event.payload).await;
                 kit::telemetry::consumed_event(
                     &event.payload,
-                    match &handled {
-                        Ok(todos::handlers::Handled::Duplicate) => Consumed::Duplicate,
-                        Ok(_) => Consumed::Processed,
-                        Err(_) => Consumed::Failed,
-                    },
+                    Consumed::of(&handled, |h| *h == todos::handlers::Handled::Duplicate),
                 );
                 handled?;
                 Ok::<(), lambda_runtime::Error>(())
