@@ -217,11 +217,10 @@ async fn route_response(
     };
     let event = payload_v2(route, method, uri, headers, body, params, &claims);
     // The id kit's handlers log under: the caller's, or the request id.
-    let correlation = event["headers"]["x-correlation-id"]
-        .as_str()
-        .filter(|c| !c.is_empty() && c.len() <= 128)
-        .or(event["requestContext"]["requestId"].as_str())
-        .map(str::to_owned);
+    let correlation = kit::http::correlation_id(
+        event["headers"]["x-correlation-id"].as_str(),
+        event["requestContext"]["requestId"].as_str(),
+    );
     let arrival = crate::runtime::Arrival::new("http", &route.route_key)
         .traced(
             headers

@@ -147,6 +147,17 @@ fn unknown_field(message: &str) -> Option<String> {
     Some(rest[..rest.find('`')?].to_owned())
 }
 
+/// The id a request's logs and events carry: a client may bring its own
+/// (`x-correlation-id`, non-empty, at most 128 bytes) to follow a request
+/// through the events it causes; otherwise API Gateway's request id serves.
+/// The local gateway uses it too, to file the request's trace hop.
+pub fn correlation_id(header: Option<&str>, request_id: Option<&str>) -> Option<String> {
+    header
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .or(request_id)
+        .map(str::to_owned)
+}
+
 /// What a handler needs from a request, independent of the wire format.
 #[derive(Debug, Clone, Default)]
 pub struct Request {
@@ -173,16 +184,13 @@ impl Request {
                 email: c.get("email").cloned(),
             })
         });
-        // A client may bring its own id to follow a request through the
-        // events it causes; otherwise API Gateway's request id serves.
-        let correlation_id = req
-            .headers
-            .get("x-correlation-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty() && v.len() <= 128)
-            .map(str::to_owned)
-            .or_else(|| ctx.request_id.clone())
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let correlation_id = correlation_id(
+            req.headers
+                .get("x-correlation-id")
+                .and_then(|v| v.to_str().ok()),
+            ctx.request_id.as_deref(),
+        )
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         Self {
             route_key: req
                 .route_key
@@ -346,6 +354,18 @@ mod tests {
         assert!(e.message.contains("name"), "{e}");
         assert_eq!(parse_body::<Body>(None).unwrap_err().field, "body");
         assert_eq!(parse_body::<Body>(Some("[1")).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn a_callers_correlation_id_counts_only_when_usable() {
+        assert_eq!(
+            correlation_id(Some("c-1"), Some("r")).as_deref(),
+            Some("c-1")
+        );
+        assert_eq!(correlation_id(Some(""), Some("r")).as_deref(), Some("r"));
+        let long = "x".repeat(129);
+        assert_eq!(correlation_id(Some(&long), Some("r")).as_deref(), Some("r"));
+        assert_eq!(correlation_id(None, None), None);
     }
 
     #[test]
