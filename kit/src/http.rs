@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// Bodies past this size are refused before parsing (413).
@@ -34,6 +35,14 @@ impl Response {
         }
     }
 
+    /// A typed answer: the type is what the OpenAPI document shows.
+    pub fn of<T: Serialize>(status: u16, body: &T) -> Self {
+        Self::json(
+            status,
+            serde_json::to_value(body).expect("an answer serializes"),
+        )
+    }
+
     pub fn no_content() -> Self {
         Self {
             status: 204,
@@ -42,11 +51,16 @@ impl Response {
     }
 
     pub fn error(status: u16, code: &str, message: impl Into<String>, field: Option<&str>) -> Self {
-        let mut error = json!({"code": code, "message": message.into()});
-        if let Some(field) = field {
-            error["field"] = Value::from(field);
-        }
-        Self::json(status, json!({ "error": error }))
+        Self::of(
+            status,
+            &ErrorBody {
+                error: ErrorDetail {
+                    code: code.into(),
+                    message: message.into(),
+                    field: field.map(str::to_owned),
+                },
+            },
+        )
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -75,6 +89,67 @@ impl Response {
     }
 }
 
+/// Every error a function answers with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorDetail {
+    /// Stable, for programs: `bad_request`, `invalid_field`, `not_found`,
+    /// `conflict`, `too_large`, `unauthorized`, `internal`.
+    pub code: String,
+    /// For people.
+    pub message: String,
+    /// The request field the error is about (a body path such as
+    /// `due_date`, a query parameter such as `limit`), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// What API Gateway itself answers with (its authorizer, an unknown route).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GatewayError {
+    pub message: String,
+}
+
+/// A count such as a size in bytes. JSON Schema's `integer` (and so the
+/// OpenAPI document, and JavaScript's numbers) admits `3.0` as well as
+/// `3`, so both are taken; `3.5` or `-1` is refused.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(de: D) -> Result<u64, D::Error> {
+    let n = serde_json::Number::deserialize(de)?;
+    n.as_u64()
+        .or_else(|| {
+            // Integral floats up to 2^53 are exact; past that they are not counts.
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(f))
+                .map(|f| f as u64)
+        })
+        .ok_or_else(|| serde::de::Error::custom(format!("expected a whole number, got {n}")))
+}
+
+/// A one-line text field: no control characters, not blank. As a JSON
+/// Schema pattern (ECMA-262 and Python's `re` agree on it), so the
+/// OpenAPI document and [`check_line`] say the same thing.
+pub const LINE_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$";
+
+/// [`LINE_PATTERN`] and 1 to `max` characters, or a 422 naming `field`.
+pub fn check_line(field: &str, value: &str, max: usize) -> Result<(), Invalid> {
+    let n = value.chars().count();
+    if n == 0 || n > max || value.trim().is_empty() || value.chars().any(char::is_control) {
+        return Err(Invalid::range(
+            field,
+            format!(
+                "must be 1 to {max} characters, not blank, without control characters (got {n})"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A request the caller must fix. `status` is 400 for a body that is not
 /// the expected shape, 422 for values out of range.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,6 +169,16 @@ impl Invalid {
         }
     }
 
+    /// A valid request the resource's current state refuses (a limit
+    /// reached): retrying as it is will not help, changing the state may.
+    pub fn state(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            status: 409,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
     pub fn shape(field: &str, message: impl Into<String>) -> Self {
         Self {
             status: 400,
@@ -105,10 +190,10 @@ impl Invalid {
 
 impl From<Invalid> for Response {
     fn from(e: Invalid) -> Self {
-        let code = if e.status == 400 {
-            "bad_request"
-        } else {
-            "invalid_field"
+        let code = match e.status {
+            400 => "bad_request",
+            409 => "conflict",
+            _ => "invalid_field",
         };
         Response::error(e.status, code, e.message, Some(&e.field))
     }

@@ -7,6 +7,7 @@ pub mod http;
 pub mod idempotency;
 pub mod jwt;
 pub mod logging;
+pub mod openapi;
 pub mod outbox;
 pub mod publisher;
 pub mod s3;

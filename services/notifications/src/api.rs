@@ -1,28 +1,56 @@
 //! The notifications HTTP API: the caller's notifications, newest first.
 
+use chrono::{DateTime, Utc};
+use events::notifications::NotificationKind;
 use kit::http::{Request, Response};
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
+use uuid::Uuid;
 
+use crate::items::Notification;
 use crate::store::Store;
 
 pub const PAGE: i32 = 50;
+
+/// The caller's newest notifications.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationPage {
+    /// Newest first, at most 50.
+    pub items: Vec<NotificationView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationView {
+    pub id: Uuid,
+    pub kind: NotificationKind,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+    /// The event that caused it.
+    pub source_event_id: Uuid,
+}
+
+fn view(n: &Notification) -> NotificationView {
+    NotificationView {
+        id: n.notification_id,
+        kind: n.notification_kind,
+        message: n.message.clone(),
+        created_at: n.created_at,
+        source_event_id: n.source_event_id,
+    }
+}
 
 pub async fn handle(store: &Store, req: Request) -> Response {
     kit::http::serve(&req, |caller, req| async move {
         match req.route_key.as_str() {
             "GET /notifications" => {
                 let items = store.newest(&caller.user_id, PAGE).await?;
-                Ok(Response::json(
+                Ok(Response::of(
                     200,
-                    json!({
-                        "items": items.iter().map(|n| json!({
-                            "id": n.notification_id,
-                            "kind": n.notification_kind,
-                            "message": n.message,
-                            "created_at": n.created_at,
-                            "source_event_id": n.source_event_id,
-                        })).collect::<Vec<_>>()
-                    }),
+                    &NotificationPage {
+                        items: items.iter().map(view).collect(),
+                    },
                 ))
             }
             other => Err(Response::no_route(other)),

@@ -14,6 +14,7 @@ pub mod delivery;
 pub mod domain;
 pub mod handlers;
 pub mod items;
+pub mod openapi;
 pub mod publisher;
 pub mod push;
 pub mod socket;

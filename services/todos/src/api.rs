@@ -4,10 +4,9 @@
 use chrono::Utc;
 use events::todos::DeletionReason;
 use kit::http::{Caller, Request, Response, parse_body};
-use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::{self, NewAttachment, NewTodo, Patch};
+use crate::domain::{self, NewAttachment, NewTodo, Patch, TodoPage, UploadHeaders, UploadTicket};
 use crate::items::Tombstone;
 use crate::objects::Objects;
 use crate::store::Store;
@@ -64,7 +63,7 @@ async fn create(store: &Store, caller: &Caller, req: &Request) -> Result<Respons
     );
     store.create(&todo).await?;
     tracing::info!(todo_id = %todo.todo_id, "todo created");
-    Ok(Response::json(201, domain::view(&todo)))
+    Ok(Response::of(201, &domain::view(&todo)))
 }
 
 async fn list(store: &Store, caller: &Caller, req: &Request) -> Result<Response, Response> {
@@ -90,18 +89,18 @@ async fn list(store: &Store, caller: &Caller, req: &Request) -> Result<Response,
         })?),
     };
     let page = store.list(&caller.user_id, limit, after).await?;
-    Ok(Response::json(
+    Ok(Response::of(
         200,
-        json!({
-            "items": page.items.iter().map(domain::view).collect::<Vec<_>>(),
-            "next_cursor": page.next,
-        }),
+        &TodoPage {
+            items: page.items.iter().map(domain::view).collect(),
+            next_cursor: page.next,
+        },
     ))
 }
 
 async fn get(store: &Store, caller: &Caller, req: &Request) -> Result<Response, Response> {
     let todo = owned(store, caller, req).await?;
-    Ok(Response::json(200, domain::view(&todo)))
+    Ok(Response::of(200, &domain::view(&todo)))
 }
 
 async fn patch(store: &Store, caller: &Caller, req: &Request) -> Result<Response, Response> {
@@ -110,7 +109,7 @@ async fn patch(store: &Store, caller: &Caller, req: &Request) -> Result<Response
     let todo = owned(store, caller, req).await?;
     let next = patch.apply(&todo, Utc::now(), &req.correlation_id);
     store.update(&todo, &next).await?;
-    Ok(Response::json(200, domain::view(&next)))
+    Ok(Response::of(200, &domain::view(&next)))
 }
 
 async fn delete(app: &Todos, caller: &Caller, req: &Request) -> Result<Response, Response> {
@@ -153,14 +152,16 @@ async fn attach(app: &Todos, caller: &Caller, req: &Request) -> Result<Response,
         .await
         .map_err(|e| Response::internal(&e))?;
     app.store.update(&todo, &next).await?;
-    Ok(Response::json(
+    Ok(Response::of(
         201,
-        json!({
-            "attachment_id": attachment.attachment_id,
-            "upload_url": url,
-            "expires_at": expires_at,
-            "method": "PUT",
-            "headers": {"content-type": attachment.content_type},
-        }),
+        &UploadTicket {
+            attachment_id: attachment.attachment_id,
+            upload_url: url,
+            expires_at,
+            method: "PUT".into(),
+            headers: UploadHeaders {
+                content_type: attachment.content_type,
+            },
+        },
     ))
 }

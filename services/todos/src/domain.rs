@@ -1,25 +1,18 @@
 //! Todo rules without I/O: what a valid request is, and what it changes.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Deserialize;
-use serde_json::Value;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::items::{Attachment, AttachmentStatus, Todo};
-use kit::http::Invalid;
+use kit::http::{Invalid, LINE_PATTERN, check_line};
 
 pub const TITLE_MAX: usize = 200;
 pub const DESCRIPTION_MAX: usize = 2000;
 
 fn check_title(title: &str) -> Result<(), Invalid> {
-    let n = title.chars().count();
-    if title.trim().is_empty() || n > TITLE_MAX {
-        return Err(Invalid::range(
-            "title",
-            format!("must be 1 to {TITLE_MAX} characters and not blank (got {n})"),
-        ));
-    }
-    Ok(())
+    check_line("title", title, TITLE_MAX)
 }
 
 fn check_description(description: &str) -> Result<(), Invalid> {
@@ -33,11 +26,14 @@ fn check_description(description: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// The body of `POST /todos`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTodo {
+    #[schemars(length(min = 1, max = TITLE_MAX), pattern(LINE_PATTERN))]
     pub title: String,
     #[serde(default)]
+    #[schemars(length(max = DESCRIPTION_MAX))]
     pub description: Option<String>,
     #[serde(default)]
     pub due_date: Option<NaiveDate>,
@@ -66,18 +62,34 @@ impl NewTodo {
     }
 }
 
-/// A partial update. `description` and `due_date` accept `null` to clear.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+/// The body of `PATCH /todos/{id}`: a partial update naming at least one
+/// field. `description` and `due_date` accept `null` to clear; `title` and
+/// `completed` cannot be cleared, so `null` is refused for them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1))]
 pub struct Patch {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "String", length(min = 1, max = TITLE_MAX), pattern(LINE_PATTERN))]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schemars(with = "Option<String>", length(max = DESCRIPTION_MAX))]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schemars(with = "Option<NaiveDate>")]
     pub due_date: Option<Option<NaiveDate>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "bool")]
     pub completed: Option<bool>,
+}
+
+/// A field that may be absent but, when given, is a value (not `null`).
+fn present<'de, T, D>(de: D) -> Result<Option<T>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    T::deserialize(de).map(Some)
 }
 
 fn nullable<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
@@ -145,13 +157,21 @@ pub const ALLOWED_CONTENT_TYPES: &[&str] = &[
     "text/plain",
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// The body of `POST /todos/{id}/attachments`: what the client will upload.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAttachment {
+    #[schemars(length(min = 1, max = FILE_NAME_MAX), pattern(FILE_NAME_PATTERN))]
     pub file_name: String,
+    #[schemars(extend("enum" = ALLOWED_CONTENT_TYPES))]
     pub content_type: String,
+    #[serde(deserialize_with = "kit::http::whole_number")]
+    #[schemars(range(min = 1, max = ATTACHMENT_MAX_BYTES))]
     pub size: u64,
 }
+
+/// No slashes and no control characters (JSON Schema's form of the rule).
+pub const FILE_NAME_PATTERN: &str = "^[^/\\\\\\u0000-\\u001f\\u007f-\\u009f]+$";
 
 impl NewAttachment {
     pub fn validate(self, todo: &Todo) -> Result<Self, Invalid> {
@@ -181,7 +201,9 @@ impl NewAttachment {
             ));
         }
         if todo.attachments.len() >= ATTACHMENTS_PER_TODO {
-            return Err(Invalid::range(
+            // The request is valid; the todo is full (found by Schemathesis:
+            // a 422 told a client to fix a body that had nothing wrong).
+            return Err(Invalid::state(
                 "attachments",
                 format!("a todo holds at most {ATTACHMENTS_PER_TODO} attachments"),
             ));
@@ -300,25 +322,84 @@ pub fn settle(
     Some(next)
 }
 
-/// The JSON a client sees for a todo.
-pub fn view(todo: &Todo) -> Value {
-    serde_json::json!({
-        "id": todo.todo_id,
-        "title": todo.title,
-        "description": todo.description,
-        "due_date": todo.due_date,
-        "completed": todo.completed,
-        "created_at": todo.created_at,
-        "updated_at": todo.updated_at,
-        "attachments": todo.attachments.iter().map(|a| serde_json::json!({
-            "id": a.attachment_id,
-            "file_name": a.file_name,
-            "content_type": a.content_type,
-            "size": a.size_bytes,
-            "status": a.status,
-            "reason": a.reason,
-        })).collect::<Vec<_>>(),
-    })
+/// A todo as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TodoView {
+    pub id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub due_date: Option<NaiveDate>,
+    pub completed: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub attachments: Vec<AttachmentView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentView {
+    pub id: Uuid,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: u64,
+    /// `pending` until the uploaded object is checked.
+    pub status: AttachmentStatus,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+}
+
+/// One page of the caller's todos, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TodoPage {
+    pub items: Vec<TodoView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<Uuid>,
+}
+
+/// Where and how to upload an attachment's object.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadTicket {
+    pub attachment_id: Uuid,
+    /// A presigned S3 URL; PUT the object there with `headers`.
+    pub upload_url: String,
+    pub expires_at: DateTime<Utc>,
+    /// Always `PUT`.
+    pub method: String,
+    pub headers: UploadHeaders,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadHeaders {
+    #[serde(rename = "content-type")]
+    pub content_type: String,
+}
+
+pub fn view(todo: &Todo) -> TodoView {
+    TodoView {
+        id: todo.todo_id,
+        title: todo.title.clone(),
+        description: todo.description.clone(),
+        due_date: todo.due_date,
+        completed: todo.completed,
+        created_at: todo.created_at,
+        updated_at: todo.updated_at,
+        attachments: todo
+            .attachments
+            .iter()
+            .map(|a| AttachmentView {
+                id: a.attachment_id,
+                file_name: a.file_name.clone(),
+                content_type: a.content_type.clone(),
+                size: a.size_bytes,
+                status: a.status,
+                reason: a.reason.clone(),
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]
@@ -452,6 +533,63 @@ mod tests {
         assert!(settle(&with, Uuid::from_u128(99), Ok(()), now()).is_none());
         assert_eq!(parse_object_key("users/u/todos/not-a-uuid/x"), None);
         assert_eq!(parse_object_key("elsewhere/u/todos/x/y"), None);
+    }
+
+    // Found by Schemathesis: JSON Schema's `integer` admits 376607.0, and
+    // the API answered 400 to a body its own document allowed.
+    #[test]
+    fn a_size_may_be_written_as_an_integral_float() {
+        let parse = |size: &str| {
+            parse_body::<NewAttachment>(Some(&format!(
+                r#"{{"file_name":"a.png","content_type":"image/png","size":{size}}}"#
+            )))
+        };
+        assert_eq!(parse("376607.0").unwrap().size, 376607);
+        assert_eq!(parse("1e3").unwrap().size, 1000);
+        assert_eq!(parse("1.5").unwrap_err().field, "size");
+        assert_eq!(parse("-1").unwrap_err().field, "size");
+    }
+
+    #[test]
+    fn a_full_todo_refuses_another_attachment_as_a_conflict() {
+        let mut todo = NewTodo {
+            title: "a".into(),
+            description: None,
+            due_date: None,
+        }
+        .into_todo(Uuid::nil(), "u", now(), "c");
+        for i in 0..ATTACHMENTS_PER_TODO {
+            let (next, _) =
+                attachment(1, "image/png").attach(&todo, Uuid::from_u128(i as u128), now(), "c");
+            todo = next;
+        }
+        let err = attachment(1, "image/png").validate(&todo).unwrap_err();
+        assert_eq!((err.status, err.field.as_str()), (409, "attachments"));
+    }
+
+    // The document says title and completed are never null; a null one
+    // must not slip through beside another field as "unchanged".
+    #[test]
+    fn a_patch_refuses_null_for_what_cannot_be_cleared() {
+        let err = parse_body::<Patch>(Some(r#"{"title":null,"completed":true}"#)).unwrap_err();
+        assert_eq!((err.status, err.field.as_str()), (400, "title"));
+        let err = parse_body::<Patch>(Some(r#"{"completed":null}"#)).unwrap_err();
+        assert_eq!(err.field, "completed");
+        let ok = parse_body::<Patch>(Some(r#"{"description":null}"#)).unwrap();
+        assert_eq!(ok.description, Some(None));
+    }
+
+    #[test]
+    fn a_title_is_one_line_of_text() {
+        let title = |t: &str| NewTodo {
+            title: t.into(),
+            description: None,
+            due_date: None,
+        };
+        assert!(title("Ship it \u{1F680}").validate().is_ok());
+        for bad in ["a\nb", "\u{7}", "\u{85}", " \u{3000} "] {
+            assert_eq!(title(bad).validate().unwrap_err().field, "title", "{bad:?}");
+        }
     }
 
     #[test]

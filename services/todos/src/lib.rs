@@ -10,6 +10,7 @@ pub mod domain;
 pub mod handlers;
 pub mod items;
 pub mod objects;
+pub mod openapi;
 pub mod publisher;
 pub mod store;
 pub mod uploads;

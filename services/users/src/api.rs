@@ -41,7 +41,7 @@ async fn put(store: &Store, caller: &Caller, req: &Request) -> Result<Response, 
     store.save(existing.as_ref(), &profile).await?;
     let status = if existing.is_some() { 200 } else { 201 };
     tracing::info!(status, "profile saved");
-    Ok(Response::json(status, domain::view(&profile)))
+    Ok(Response::of(status, &domain::view(&profile)))
 }
 
 async fn get(store: &Store, caller: &Caller) -> Result<Response, Response> {
@@ -49,7 +49,7 @@ async fn get(store: &Store, caller: &Caller) -> Result<Response, Response> {
         .get(&caller.user_id)
         .await?
         .ok_or_else(|| Response::not_found("profile"))?;
-    Ok(Response::json(200, domain::view(&profile)))
+    Ok(Response::of(200, &domain::view(&profile)))
 }
 
 async fn delete(store: &Store, caller: &Caller, req: &Request) -> Result<Response, Response> {

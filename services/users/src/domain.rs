@@ -1,31 +1,40 @@
 //! Profile rules without I/O.
 
 use chrono::{DateTime, Utc};
-use kit::http::Invalid;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use kit::http::{Invalid, LINE_PATTERN, check_line};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::items::Profile;
 
 pub const DISPLAY_NAME_MAX: usize = 64;
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// The body of `PUT /users/me`. The email is not here: it comes from the
+/// ID token.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileInput {
+    #[schemars(length(min = 1, max = DISPLAY_NAME_MAX), pattern(LINE_PATTERN))]
     pub display_name: String,
 }
 
 impl ProfileInput {
     pub fn validate(self) -> Result<Self, Invalid> {
-        let n = self.display_name.chars().count();
-        if self.display_name.trim().is_empty() || n > DISPLAY_NAME_MAX {
-            return Err(Invalid::range(
-                "display_name",
-                format!("must be 1 to {DISPLAY_NAME_MAX} characters and not blank (got {n})"),
-            ));
-        }
+        check_line("display_name", &self.display_name, DISPLAY_NAME_MAX)?;
         Ok(self)
     }
+}
+
+/// A profile as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileView {
+    /// The identity provider's subject (the token's `sub`).
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// The profile after a PUT: a new one, or the old one renamed.
@@ -50,14 +59,14 @@ pub fn upsert(
     }
 }
 
-pub fn view(p: &Profile) -> Value {
-    json!({
-        "id": p.user_id,
-        "email": p.email,
-        "display_name": p.display_name,
-        "created_at": p.created_at,
-        "updated_at": p.updated_at,
-    })
+pub fn view(p: &Profile) -> ProfileView {
+    ProfileView {
+        id: p.user_id.clone(),
+        email: p.email.clone(),
+        display_name: p.display_name.clone(),
+        created_at: p.created_at,
+        updated_at: p.updated_at,
+    }
 }
 
 #[cfg(test)]

@@ -7,5 +7,6 @@ pub mod api;
 pub mod contract;
 pub mod domain;
 pub mod items;
+pub mod openapi;
 pub mod publisher;
 pub mod store;
