@@ -1,6 +1,7 @@
 //! One integration-test binary for every cross-service tier (one link, not
 //! one per file): contracts now; end to end and reliability beside it.
 
+mod api;
 mod browser;
 mod contracts;
 mod deploy;
