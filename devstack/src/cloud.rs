@@ -48,6 +48,11 @@ pub struct Options {
     /// Where hops, metrics and the functions' logs are recorded
     /// ([`crate::telemetry`]); a fresh temporary folder by default.
     pub telemetry_dir: Option<PathBuf>,
+    /// Where every event is recorded as a function's `/next` hands it over:
+    /// `<stack>-<LogicalId>.jsonl`, one `{"headers", "event"}` per line (the
+    /// parity suite compares them with AWS's). Off by default, and then
+    /// nothing is written.
+    pub capture_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -64,6 +69,7 @@ impl Default for Options {
             web_port: 0,
             web_dir: crate::web::dist_dir(),
             telemetry_dir: None,
+            capture_dir: None,
         }
     }
 }
@@ -256,6 +262,10 @@ pub async fn start(options: Options) -> Result<Running> {
         )),
     };
     let recorder = crate::telemetry::Recorder::new(&telemetry_dir)?;
+    if let Some(dir) = &options.capture_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the capture folder {}", dir.display()))?;
+    }
     endpoints.telemetry_dir = telemetry_dir.display().to_string();
     // The functions' EventBridge calls pass the bus proxy, which keeps each
     // entry's TraceHeader for the rule's target.
@@ -326,6 +336,7 @@ pub async fn start(options: Options) -> Result<Running> {
         for f in &plan.functions {
             let physical = deployed.physical(&f.logical_id)?.to_owned();
             let mut env = function_env(&conf, &physical, &substitutions).await?;
+            let deployed_env = env.clone();
             env.extend(local_env.iter().cloned());
             let name = format!("{service}/{}", f.logical_id);
             let binary = artifacts.binary(&f.logical_id, &f.binary);
@@ -339,6 +350,23 @@ pub async fn start(options: Options) -> Result<Running> {
                     }
                 );
             }
+            let dlq = match &f.dead_letter_topic {
+                Some(topic) => Some(deployed.physical(topic)?.to_owned()),
+                None => None,
+            };
+            let configuration = crate::lambda_api::Configuration::read(
+                &conf,
+                &crate::lambda_api::Deployment {
+                    stack: service,
+                    logical_id: &f.logical_id,
+                    physical: &physical,
+                    template: adapted,
+                    environment: &deployed_env,
+                    dead_letter: dlq.as_deref(),
+                    stack_tags: &[(TAG_SERVICE, service), (TAG_COMMIT, &commit)],
+                },
+            )
+            .await?;
             let function = Function::start(Spec {
                 name: name.clone(),
                 arn: format!(
@@ -350,12 +378,13 @@ pub async fn start(options: Options) -> Result<Running> {
                 env,
                 timeout: Duration::from_secs(f.timeout_seconds),
                 recorder: Some(recorder.clone()),
+                configuration,
+                capture: options
+                    .capture_dir
+                    .as_ref()
+                    .map(|dir| dir.join(format!("{service}-{}.jsonl", f.logical_id))),
             })
             .await?;
-            let dlq = match &f.dead_letter_topic {
-                Some(topic) => Some(deployed.physical(topic)?.to_owned()),
-                None => None,
-            };
             asyncs.insert(
                 name.clone(),
                 Arc::new(AsyncFunction {

@@ -9,7 +9,7 @@
 //! process, and what arrived meanwhile waits in the queue for the new one.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,6 +72,11 @@ pub struct Spec {
     pub timeout: Duration,
     /// Where hops and the process's output are recorded.
     pub recorder: Option<Arc<crate::telemetry::Recorder>>,
+    /// What Lambda's GetFunction and ListFunctions say about it.
+    pub configuration: crate::lambda_api::Configuration,
+    /// A JSON Lines file that gets every event exactly as `/next` hands it
+    /// over, with its headers: what the parity suite compares with AWS.
+    pub capture: Option<PathBuf>,
 }
 
 /// Startup measurements, for the bench.
@@ -388,6 +393,9 @@ async fn next(State((spec, shared, generation)): St) -> Response {
     headers.insert("lambda-runtime-invoked-function-arn", h(&spec.arn));
     headers.insert("lambda-runtime-trace-id", h(&invocation.trace_header));
     headers.insert("content-type", HeaderValue::from_static("application/json"));
+    if let Some(path) = &spec.capture {
+        capture(path, &headers, &invocation.payload);
+    }
     let body = invocation.payload.to_string();
     let id = invocation.request_id.clone();
     let timeout = spec.timeout;
@@ -402,6 +410,31 @@ async fn next(State((spec, shared, generation)): St) -> Response {
         }
     });
     (headers, body).into_response()
+}
+
+/// One line per event. Written before the function can answer, so a
+/// reader that saw the answer finds the line; blocking, because it is a
+/// test's option and one small append.
+fn capture(path: &FsPath, headers: &HeaderMap, event: &Value) {
+    use std::io::Write;
+    let headers: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                Value::from(v.to_str().unwrap_or_default()),
+            )
+        })
+        .collect();
+    let line = serde_json::json!({"headers": headers, "event": event});
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| writeln!(f, "{line}"));
+    if let Err(e) = written {
+        tracing::warn!(path = %path.display(), error = %e, "event capture failed");
+    }
 }
 
 async fn response(State((_, shared, _)): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
@@ -511,7 +544,10 @@ async fn supervise(spec: Arc<Spec>, shared: Arc<Shared>, first: tokio::net::TcpL
             .envs(launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("AWS_LAMBDA_RUNTIME_API", &api)
             .env("AWS_LAMBDA_FUNCTION_NAME", &spec.physical_name)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                spec.configuration.memory_size.to_string(),
+            )
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env(
                 "AWS_LAMBDA_LOG_GROUP_NAME",

@@ -8,6 +8,7 @@ mod deploy;
 mod e2e;
 mod infra;
 mod observability;
+mod parity;
 mod support;
 mod web;
 mod websocket;
