@@ -55,9 +55,44 @@ pub fn upload_events(body: &Value) -> Vec<Value> {
                     chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
                 ),
             );
-            serde_json::to_value(event).ok()
+            let mut event = serde_json::to_value(event).ok()?;
+            // The crate's own field, and one S3 sends only for a versioned
+            // bucket: S3 leaves both out.
+            drop_nulls(&mut event, &["urlDecodedKey", "versionId"]);
+            Some(event)
         })
         .collect()
+}
+
+/// Removes `keys` wherever they are `null`: the typed events serialise
+/// every field, and AWS leaves out the ones it has no value for.
+fn drop_nulls(value: &mut Value, keys: &[&str]) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|k, v| !(v.is_null() && keys.contains(&k.as_str())));
+            map.values_mut().for_each(|v| drop_nulls(v, keys));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| drop_nulls(v, keys)),
+        _ => {}
+    }
+}
+
+/// A batch of stream records as Lambda hands it over: without the fields
+/// AWS leaves out (`userIdentity` is only on a TTL deletion), and without
+/// the image a change does not have (no `OldImage` on INSERT, no
+/// `NewImage` on REMOVE).
+fn stream_event(batch: &[Record]) -> Value {
+    let mut event = json!({ "Records": batch });
+    drop_nulls(&mut event, &["recordFormat", "tableName", "userIdentity"]);
+    for record in event["Records"].as_array_mut().into_iter().flatten() {
+        if let Some(change) = record["dynamodb"].as_object_mut() {
+            change.retain(|k, v| {
+                !(matches!(k.as_str(), "OldImage" | "NewImage")
+                    && v.as_object().is_some_and(serde_json::Map::is_empty))
+            });
+        }
+    }
+    event
 }
 
 /// Polls a tap queue forever. A message is deleted only once its event has
@@ -284,7 +319,7 @@ impl StreamPoller {
                 .function
                 .invoke_traced(
                     uuid::Uuid::new_v4().to_string(),
-                    json!({ "Records": batch }),
+                    stream_event(&batch),
                     stream_arrival(&batch, &label),
                 )
                 .await;

@@ -158,6 +158,10 @@ pub fn from_streams_api(
         out.change.new_image = image(change.new_image());
         out.change.old_image = image(change.old_image());
         out.change.sequence_number = change.sequence_number().map(str::to_owned);
+        // Lambda copies the table's view type onto every record.
+        out.change.stream_view_type = change
+            .stream_view_type()
+            .and_then(|t| serde_json::from_value(serde_json::Value::from(t.as_str())).ok());
         out.change.size_bytes = change.size_bytes().unwrap_or_default();
         if let Some(t) = change.approximate_creation_date_time() {
             out.change.approximate_creation_date_time =
