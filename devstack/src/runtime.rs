@@ -53,6 +53,9 @@ pub type Outcome = Result<Value, InvokeError>;
 
 struct Invocation {
     request_id: String,
+    /// Unique per attempt: Lambda's async retries keep the request id, so
+    /// the id alone cannot tell an attempt's deadline from the next's.
+    serial: u64,
     /// `Lambda-Runtime-Trace-Id`: the hop's segment as the parent.
     trace_header: String,
     payload: Value,
@@ -292,7 +295,9 @@ impl Function {
         let (reply, outcome) = oneshot::channel();
         let deadline_ms =
             chrono::Utc::now().timestamp_millis() + self.spec.timeout.as_millis() as i64;
+        static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let invocation = Invocation {
+            serial: SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             request_id: request_id.clone(),
             trace_header,
             payload,
@@ -398,15 +403,20 @@ async fn next(State((spec, shared, generation)): St) -> Response {
     }
     let body = invocation.payload.to_string();
     let id = invocation.request_id.clone();
+    let serial = invocation.serial;
     let timeout = spec.timeout;
     shared.in_flight.lock().await.insert(id.clone(), invocation);
     // The function's own clock: past the deadline the process is killed.
+    // Only this attempt's: a retry with the same request id has its own.
     let watch = shared.clone();
     tokio::spawn(async move {
         tokio::time::sleep(timeout).await;
-        if let Some(i) = watch.in_flight.lock().await.remove(&id) {
-            let _ = i.reply.send(Err(InvokeError::Timeout(timeout)));
-            watch.kill.notify_one();
+        let mut in_flight = watch.in_flight.lock().await;
+        if in_flight.get(&id).is_some_and(|i| i.serial == serial) {
+            if let Some(i) = in_flight.remove(&id) {
+                let _ = i.reply.send(Err(InvokeError::Timeout(timeout)));
+                watch.kill.notify_one();
+            }
         }
     });
     (headers, body).into_response()
