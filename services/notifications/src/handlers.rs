@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::domain::{self, Draft, Wording};
 use crate::items::Notification;
-use crate::store::Store;
+use crate::store::{Added, Store};
 
 #[derive(Debug)]
 pub enum Incoming {
@@ -58,6 +58,8 @@ pub enum Handled {
     Notified(Uuid),
     Erased(usize),
     Duplicate,
+    /// About a user erased after the event happened: nothing stored.
+    AfterErasure,
 }
 
 /// Handles one delivery from the bus. An error fails the invocation, so
@@ -86,6 +88,12 @@ pub async fn handle(
                 if processed.seen(e.metadata.event_id).await? {
                     return Ok(Handled::Duplicate);
                 }
+                // The record first: a notification about something before
+                // the deletion, stored after this point, is refused; one
+                // stored before it is found by the erasure below.
+                store
+                    .mark_erased(&e.data.user_id, e.metadata.occurred_at)
+                    .await?;
                 let erased = store.erase(&e.data.user_id).await?;
                 processed.record(e.metadata.event_id).await?;
                 tracing::info!(erased, "erased the user's notifications");
@@ -125,11 +133,18 @@ async fn notify_once(
         Utc::now(),
         &meta.correlation_id,
     );
-    if store.add_once(&n, processed).await? {
-        tracing::info!(notification_id = %n.notification_id, "notification stored");
-        Ok(Handled::Notified(n.notification_id))
-    } else {
-        tracing::info!("duplicate delivery ignored");
-        Ok(Handled::Duplicate)
+    match store.add_once(&n, processed, meta.occurred_at).await? {
+        Added::Stored => {
+            tracing::info!(notification_id = %n.notification_id, "notification stored");
+            Ok(Handled::Notified(n.notification_id))
+        }
+        Added::Duplicate => {
+            tracing::info!("duplicate delivery ignored");
+            Ok(Handled::Duplicate)
+        }
+        Added::Erased => {
+            tracing::info!("the user was erased after this event; nothing stored");
+            Ok(Handled::AfterErasure)
+        }
     }
 }

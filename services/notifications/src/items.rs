@@ -19,6 +19,9 @@ pub fn notification_sk(notification_id: Uuid) -> String {
 
 pub const CONNECTION_PREFIX: &str = "CONN#";
 
+/// The sort key of a user's erasure record, beside their notifications.
+pub const ERASURE_SK: &str = "ERASED";
+
 pub fn connection_sk(connection_id: &str) -> String {
     format!("{CONNECTION_PREFIX}{connection_id}")
 }
@@ -32,6 +35,7 @@ pub const CONNECTION_LIFETIME_SECONDS: i64 = 2 * 60 * 60;
 pub enum Item {
     Notification(Notification),
     Connection(Connection),
+    Erasure(Erasure),
     #[serde(other)]
     Other,
 }
@@ -92,6 +96,35 @@ impl Connection {
             user_id: user_id.into(),
             connected_at,
             expires_at: connected_at.timestamp() + CONNECTION_LIFETIME_SECONDS,
+        }
+    }
+}
+
+/// A user's erasure (UserDeleted), kept so that an event about them that
+/// happened before it but arrives after it (an async retry, a replay from
+/// the DLQ) stores nothing: the erasure is final for everything before it.
+/// Kept as long as processed-event records, longer than any retry or
+/// replay window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Erasure {
+    pub pk: String,
+    pub sk: String,
+    pub user_id: String,
+    /// When the user was deleted (the event's `occurred_at`), in epoch
+    /// milliseconds: a number, so a write can compare its own event's time.
+    pub erased_at_ms: i64,
+    /// Epoch seconds; the table's TTL attribute.
+    pub expires_at: i64,
+}
+
+impl Erasure {
+    pub fn new(user_id: &str, erased_at: DateTime<Utc>, keep_for: std::time::Duration) -> Self {
+        Self {
+            pk: user_pk(user_id),
+            sk: ERASURE_SK.into(),
+            user_id: user_id.into(),
+            erased_at_ms: erased_at.timestamp_millis(),
+            expires_at: Utc::now().timestamp() + keep_for.as_secs() as i64,
         }
     }
 }

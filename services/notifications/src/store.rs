@@ -1,11 +1,30 @@
 //! The notifications table. Only this module (through `kit::table`) and the
 //! idempotency records speak DynamoDB.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
+use chrono::{DateTime, Utc};
 use kit::idempotency::Processed;
 use kit::table::{Table, TableError, to_attrs};
 
-use crate::items::{CONNECTION_PREFIX, Connection, Item, Notification, connection_sk, user_pk};
+use crate::items::{
+    CONNECTION_PREFIX, Connection, ERASURE_SK, Erasure, Item, Notification, connection_sk, user_pk,
+};
+
+/// How long an erasure is remembered: as long as processed-event records.
+pub const ERASURE_KEPT: std::time::Duration = std::time::Duration::from_secs(14 * 24 * 3600);
+
+/// Holds unless the user was erased at or after `:occurred`.
+const NOT_ERASED_SINCE: &str = "attribute_not_exists(pk) OR erased_at_ms < :occurred";
+
+/// What [`Store::add_once`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    Stored,
+    /// The event was processed before; nothing was written.
+    Duplicate,
+    /// The user was erased after the event happened; nothing was written.
+    Erased,
+}
 
 #[derive(Clone)]
 pub struct Store {
@@ -28,13 +47,25 @@ impl Store {
     }
 
     /// Stores the notification and the source event's processed record in
-    /// one transaction. `Ok(false)`: the event was processed before, and
-    /// nothing was written.
+    /// one transaction, unless the event was processed before or its user
+    /// was erased after it `occurred_at` (then nothing is written).
     pub async fn add_once(
         &self,
         n: &Notification,
         processed: &Processed,
-    ) -> Result<bool, TableError> {
+        occurred_at: DateTime<Utc>,
+    ) -> Result<Added, TableError> {
+        let not_erased = ConditionCheck::builder()
+            .table_name(self.table.name())
+            .key("pk", AttributeValue::S(user_pk(&n.user_id)))
+            .key("sk", AttributeValue::S(ERASURE_SK.into()))
+            .condition_expression(NOT_ERASED_SINCE)
+            .expression_attribute_values(
+                ":occurred",
+                AttributeValue::N(occurred_at.timestamp_millis().to_string()),
+            )
+            .build()
+            .map_err(|e| TableError::Dynamo(e.to_string()))?;
         let put = Put::builder()
             .table_name(self.table.name())
             .set_item(Some(to_attrs(&Item::Notification(n.clone()))))
@@ -51,26 +82,78 @@ impl Store {
                     .put(processed.marker(n.source_event_id))
                     .build(),
             )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(not_erased)
+                    .build(),
+            )
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
+            Ok(_) => Ok(Added::Stored),
             Err(err) => {
-                let duplicate = err.as_service_error().is_some_and(|e| match e {
-                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => c
+                // Reasons line up with the items: notification, processed
+                // record, erasure check.
+                let failed: Vec<bool> = match err.as_service_error() {
+                    Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c)) => c
                         .cancellation_reasons()
                         .iter()
-                        .any(|r| r.code() == Some("ConditionalCheckFailed")),
-                    _ => false,
-                });
-                if duplicate {
-                    Ok(false)
+                        .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                if failed.get(1) == Some(&true) {
+                    Ok(Added::Duplicate)
+                } else if failed.get(2) == Some(&true) {
+                    Ok(Added::Erased)
+                } else if failed.iter().any(|f| *f) {
+                    // A reason list without positions: nothing was written.
+                    Ok(Added::Duplicate)
                 } else {
                     Err(TableError::Dynamo(
                         aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string(),
                     ))
                 }
             }
+        }
+    }
+
+    /// Records the user's erasure at `erased_at`, first, so a notification
+    /// about something before it is refused from then on (a later one
+    /// stays recorded if two erasures race).
+    pub async fn mark_erased(
+        &self,
+        user_id: &str,
+        erased_at: DateTime<Utc>,
+    ) -> Result<(), TableError> {
+        let result = self
+            .table
+            .client()
+            .put_item()
+            .table_name(self.table.name())
+            .set_item(Some(to_attrs(&Item::Erasure(Erasure::new(
+                user_id,
+                erased_at,
+                ERASURE_KEPT,
+            )))))
+            .condition_expression(NOT_ERASED_SINCE)
+            .expression_attribute_values(
+                ":occurred",
+                AttributeValue::N(erased_at.timestamp_millis().to_string()),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(TableError::Dynamo(
+                aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
+            )),
         }
     }
 

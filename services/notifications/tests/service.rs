@@ -36,7 +36,15 @@ async fn svc() -> Svc {
 }
 
 fn delivered<E: Event>(data: E, event_id: Uuid) -> EventBridgeEvent<Value> {
-    let envelope = Envelope::new(event_id, Utc::now(), "req-1", None, "test", data);
+    delivered_at(data, event_id, Utc::now())
+}
+
+fn delivered_at<E: Event>(
+    data: E,
+    event_id: Uuid,
+    occurred_at: chrono::DateTime<Utc>,
+) -> EventBridgeEvent<Value> {
+    let envelope = Envelope::new(event_id, occurred_at, "req-1", None, "test", data);
     let mut event = EventBridgeEvent::<Value>::default();
     event.source = E::SOURCE.into();
     event.detail_type = E::DETAIL_TYPE.into();
@@ -269,4 +277,55 @@ async fn stored_notifications_reach_the_delivery_topic_from_the_stream() {
         .collect();
     kinds.sort();
     assert_eq!(kinds, ["todo_completed", "welcome"]);
+}
+
+// An async retry or a DLQ replay can deliver an event about a user after
+// that user's erasure. What happened before the deletion stays erased; the
+// load run under chaos found such a congratulation stored after it.
+#[tokio::test]
+async fn an_event_from_before_the_erasure_delivered_after_it_stores_nothing() {
+    let s = svc().await;
+    let before = Utc::now() - chrono::Duration::seconds(5);
+    let deleted = UserDeletedV1 {
+        user_id: "ada".into(),
+        deleted_at: Utc::now(),
+    };
+    assert_eq!(
+        handle(
+            &s.store,
+            &s.processed,
+            &Wording::default(),
+            &delivered(deleted, Uuid::new_v4())
+        )
+        .await
+        .unwrap(),
+        Handled::Erased(0)
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            handle(
+                &s.store,
+                &s.processed,
+                &Wording::default(),
+                &delivered_at(completed("ada", "late"), Uuid::new_v4(), before)
+            )
+            .await
+            .unwrap(),
+            Handled::AfterErasure
+        );
+    }
+    assert!(listed(&s, "ada").await.is_empty());
+    // Another user's events are not touched by ada's erasure.
+    assert!(matches!(
+        handle(
+            &s.store,
+            &s.processed,
+            &Wording::default(),
+            &delivered_at(completed("bob", "on time"), Uuid::new_v4(), before)
+        )
+        .await
+        .unwrap(),
+        Handled::Notified(_)
+    ));
+    assert_eq!(listed(&s, "bob").await.len(), 1);
 }
