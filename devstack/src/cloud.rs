@@ -53,6 +53,10 @@ pub struct Options {
     /// parity suite compares them with AWS's). Off by default, and then
     /// nothing is written.
     pub capture_dir: Option<PathBuf>,
+    /// Every function reaches the emulator through a fault proxy of its own
+    /// ([`crate::chaos`]), so faults can be injected (`devstack load
+    /// --chaos`). Off by default: one hop less on every AWS call.
+    pub faults: bool,
 }
 
 impl Default for Options {
@@ -70,6 +74,7 @@ impl Default for Options {
             web_dir: crate::web::dist_dir(),
             telemetry_dir: None,
             capture_dir: None,
+            faults: false,
         }
     }
 }
@@ -146,9 +151,22 @@ impl Drop for Running {
     }
 }
 
-/// A function's environment as deployed, with the values only the local
-/// cloud knows (`substitutions`) filled in.
+/// A function's environment as the local cloud starts it: as deployed, then
+/// its endpoint, its own port of the fault proxy ([`crate::chaos`]). A
+/// redeploy builds it here too, so a swapped process keeps its port.
 pub(crate) async fn function_env(
+    conf: &SdkConfig,
+    physical: &str,
+    substitutions: &BTreeMap<String, String>,
+) -> Result<Vec<(String, String)>> {
+    let mut env = deployed_env(conf, physical, substitutions).await?;
+    env.extend(crate::chaos::endpoint_env(physical, substitutions));
+    Ok(env)
+}
+
+/// A function's environment as deployed, with the values only the local
+/// cloud knows (`substitutions`) filled in: what Lambda's API reports.
+async fn deployed_env(
     conf: &SdkConfig,
     physical: &str,
     substitutions: &BTreeMap<String, String>,
@@ -244,7 +262,6 @@ pub async fn start(options: Options) -> Result<Running> {
     };
     let mut routes = Vec::new();
     let mut local_env = vec![
-        ("AWS_ENDPOINT_URL".to_owned(), emulator.url.clone()),
         ("AWS_REGION".to_owned(), kit::emulator::REGION.to_owned()),
         (
             "AWS_DEFAULT_REGION".to_owned(),
@@ -268,12 +285,16 @@ pub async fn start(options: Options) -> Result<Running> {
     }
     endpoints.telemetry_dir = telemetry_dir.display().to_string();
     // The functions' EventBridge calls pass the bus proxy, which keeps each
-    // entry's TraceHeader for the rule's target.
+    // entry's TraceHeader for the rule's target. With faults, a fault proxy
+    // per function is in front of both: function → fault proxy → (bus
+    // proxy →) emulator, and the endpoints are per function.
     let proxy_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    local_env.push((
-        "AWS_ENDPOINT_URL_EVENTBRIDGE".to_owned(),
-        format!("http://{}", proxy_listener.local_addr()?),
-    ));
+    let bus_url = format!("http://{}", proxy_listener.local_addr()?);
+    if !options.faults {
+        local_env.push(("AWS_ENDPOINT_URL".to_owned(), emulator.url.clone()));
+        local_env.push(("AWS_ENDPOINT_URL_EVENTBRIDGE".to_owned(), bus_url.clone()));
+    }
+    let chaos = crate::chaos::Chaos::new(&emulator.url, &bus_url);
     let proxy = Arc::new(crate::telemetry::bus_proxy::Proxy {
         upstream: emulator.url.trim_end_matches('/').to_owned(),
         client: reqwest::Client::new(),
@@ -335,10 +356,16 @@ pub async fn start(options: Options) -> Result<Running> {
         }
         for f in &plan.functions {
             let physical = deployed.physical(&f.logical_id)?.to_owned();
-            let mut env = function_env(&conf, &physical, &substitutions).await?;
+            let name = format!("{service}/{}", f.logical_id);
+            if options.faults {
+                let (fault_proxy, serving) = chaos.listen(&name).await?;
+                tasks.push(serving);
+                substitutions.insert(crate::chaos::endpoint_key(&physical), fault_proxy);
+            }
+            let mut env = deployed_env(&conf, &physical, &substitutions).await?;
             let deployed_env = env.clone();
             env.extend(local_env.iter().cloned());
-            let name = format!("{service}/{}", f.logical_id);
+            env.extend(crate::chaos::endpoint_env(&physical, &substitutions));
             let binary = artifacts.binary(&f.logical_id, &f.binary);
             if !binary.is_file() {
                 anyhow::bail!(
@@ -531,7 +558,8 @@ pub async fn start(options: Options) -> Result<Running> {
     ));
     let control_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     endpoints.control_url = format!("http://{}", control_listener.local_addr()?);
-    let control_api = crate::redeploy::router(control.clone());
+    let control_api = crate::redeploy::router(control.clone())
+        .merge(crate::chaos::router(chaos, functions.clone()));
     tasks.push(tokio::spawn(async move {
         let _ = axum::serve(control_listener, control_api).await;
     }));

@@ -4,6 +4,7 @@
 
 pub mod adapt;
 pub mod bench;
+pub mod chaos;
 pub mod cloud;
 pub mod cognito;
 pub mod dead_letter;
@@ -11,6 +12,7 @@ pub mod deploy;
 pub mod gateway;
 pub mod invoke;
 pub mod lambda_api;
+pub mod load;
 pub mod redeploy;
 pub mod runtime;
 pub mod sources;

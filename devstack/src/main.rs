@@ -49,6 +49,11 @@ enum Cmd {
         /// Web app port (0 = a free one).
         #[arg(long, default_value_t = 0)]
         web_port: u16,
+        /// Put a fault proxy between each function and the emulator, so
+        /// `devstack load --chaos` can inject faults (otherwise it only
+        /// forwards: one hop more on every AWS call).
+        #[arg(long)]
+        faults: bool,
     },
     /// Redeploy one service into the running local cloud (the local `sam
     /// deploy`): build it alone, update its stack, swap its processes. The
@@ -90,6 +95,48 @@ enum Cmd {
     /// The EMF metrics the functions printed, added up: a table per service
     /// (with --json: namespace → function → metric → figures).
     Metrics,
+    /// Many users at once against the running local cloud, then an exact
+    /// account of every action: throughput and latency per route, event
+    /// age, and the last line `lost: X, duplicated: Y` (exit 1 unless both
+    /// are 0). With --chaos, faults while it runs, then the DLQs replayed.
+    Load {
+        /// Users signed up (a share of them deleted at the end).
+        #[arg(long, default_value_t = 10)]
+        users: usize,
+        /// Todos in all, spread over the users (default 100 without
+        /// --duration).
+        #[arg(long)]
+        todos: Option<usize>,
+        /// Journeys in flight at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Seconds the actions may take (with --todos: whichever first).
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Faults while it runs: a share of the functions' AWS calls fail,
+        /// processes are killed, one consumer fails for a window. Needs a
+        /// cloud started with `devstack up --faults`.
+        #[arg(long)]
+        chaos: bool,
+        /// The share of AWS calls that fail, with --chaos.
+        #[arg(long, default_value_t = 0.1)]
+        fault_share: f64,
+        /// Seconds between kills, with --chaos.
+        #[arg(long, default_value_t = 1.5)]
+        kill_every: f64,
+        /// The consumer that fails every call for a window, with --chaos.
+        #[arg(long, default_value = "notifications/ConsumerFunction")]
+        outage_function: String,
+        /// Seconds of that window.
+        #[arg(long, default_value_t = 4.0)]
+        outage: f64,
+        /// Seeds the plan and the faults.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Seconds the asynchronous effects may take to show.
+        #[arg(long, default_value_t = 60.0)]
+        settle: f64,
+    },
     /// Start a fresh local cloud and measure it: cold start, function init,
     /// end-to-end latency. Prints a table (or JSON with --json).
     Bench {
@@ -122,12 +169,26 @@ fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The report said so already.
+        Err(e) if e.is::<Unaccounted>() => ExitCode::from(1),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
     }
 }
+
+/// `devstack load` found effects lost or duplicated.
+#[derive(Debug)]
+struct Unaccounted;
+
+impl std::fmt::Display for Unaccounted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("effects lost or duplicated")
+    }
+}
+
+impl std::error::Error for Unaccounted {}
 
 /// `devstack up` records beside its endpoints file.
 fn telemetry_dir(endpoints_file: &std::path::Path) -> PathBuf {
@@ -163,6 +224,7 @@ async fn run(cli: Cli) -> Result<()> {
             bin_dir,
             from_sam,
             web_port,
+            faults,
         } => {
             for service in &from_sam {
                 if !devstack::SERVICES.contains(&service.as_str()) {
@@ -177,6 +239,7 @@ async fn run(cli: Cli) -> Result<()> {
                 port,
                 lambda_port,
                 web_port,
+                faults,
                 from_sam: from_sam
                     .iter()
                     .map(|s| (s.clone(), devstack::sam_build_dir(s)))
@@ -271,6 +334,60 @@ async fn run(cli: Cli) -> Result<()> {
             deploy_loop(&control, &root, &service, source, watch).await
         }
         Cmd::Walkthrough => devstack::walkthrough::run(&read_endpoints(&cli.endpoints_file)?).await,
+        Cmd::Load {
+            users,
+            todos,
+            concurrency,
+            duration,
+            chaos,
+            fault_share,
+            kill_every,
+            outage_function,
+            outage,
+            seed,
+            settle,
+        } => {
+            let endpoints = read_endpoints(&cli.endpoints_file)?;
+            let secs = |what: &str, s: f64| -> Result<std::time::Duration> {
+                std::time::Duration::try_from_secs_f64(s)
+                    .map_err(|_| anyhow::anyhow!("--{what} {s}: not a number of seconds"))
+            };
+            let config = devstack::load::Config {
+                users,
+                todos: match (todos, duration) {
+                    (None, None) => Some(100),
+                    (t, _) => t,
+                },
+                concurrency,
+                duration: duration.map(|d| secs("duration", d)).transpose()?,
+                seed,
+                chaos: if chaos {
+                    Some(devstack::load::Chaos {
+                        share: fault_share,
+                        kill_every: secs("kill-every", kill_every)?,
+                        outage_function,
+                        outage: secs("outage", outage)?,
+                        ..devstack::load::Chaos::default()
+                    })
+                } else {
+                    None
+                },
+                settle: secs("settle", settle)?,
+                endpoints_file: Some(cli.endpoints_file.clone()),
+                ..devstack::load::Config::default()
+            };
+            let report = devstack::load::run(&endpoints, &config).await?;
+            if cli.json {
+                println!("{}", serde_json::to_string(&report)?);
+                println!("{}", report.verdict());
+            } else {
+                println!("{}", devstack::load::render(&report));
+            }
+            if report.lost + report.duplicated > 0 {
+                return Err(Unaccounted.into());
+            }
+            Ok(())
+        }
         Cmd::Bench { runs, bin_dir } => {
             let mut options = Options::default();
             if let Some(dir) = bin_dir {

@@ -412,11 +412,11 @@ async fn next(State((spec, shared, generation)): St) -> Response {
     tokio::spawn(async move {
         tokio::time::sleep(timeout).await;
         let mut in_flight = watch.in_flight.lock().await;
-        if in_flight.get(&id).is_some_and(|i| i.serial == serial) {
-            if let Some(i) = in_flight.remove(&id) {
-                let _ = i.reply.send(Err(InvokeError::Timeout(timeout)));
-                watch.kill.notify_one();
-            }
+        if in_flight.get(&id).is_some_and(|i| i.serial == serial)
+            && let Some(i) = in_flight.remove(&id)
+        {
+            let _ = i.reply.send(Err(InvokeError::Timeout(timeout)));
+            watch.kill.notify_one();
         }
     });
     (headers, body).into_response()
