@@ -263,16 +263,20 @@ impl StreamPoller {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
-        let mut iterator = self
-            .streams
-            .get_shard_iterator()
-            .stream_arn(&stream_arn)
-            .shard_id(&shard)
-            .shard_iterator_type(self.starting_position.clone())
-            .send()
-            .await
-            .ok()
-            .and_then(|o| o.shard_iterator);
+        // moto answers a cancelled TransactWriteItems by putting back a copy
+        // of the table taken before it, stream included, and an open
+        // iterator keeps reading the old copy: nothing new would ever show
+        // (found by `devstack load --chaos`). So after an empty page the
+        // poller asks for a fresh iterator after the last record it saw,
+        // which reads the table's current stream; on AWS that is an
+        // ordinary, cheap call. `LATEST` is made a position first (the
+        // last record there is at the start), so a fresh iterator can
+        // never skip a record written since.
+        let mut last = match self.starting_position {
+            ShardIteratorType::Latest => self.last_sequence(&stream_arn, &shard).await,
+            _ => None,
+        };
+        let mut iterator = self.iterator(&stream_arn, &shard, last.as_deref()).await;
         // The emulator serves ~100-200 calls/s in all; an idle shard is
         // polled less and less often (as Lambda's pollers back off too).
         let mut idle = Duration::from_millis(20);
@@ -289,6 +293,10 @@ impl StreamPoller {
                 Err(e) => {
                     tracing::warn!(table = %self.table, error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(e), "GetRecords failed");
                     tokio::time::sleep(Duration::from_millis(200)).await;
+                    iterator = self
+                        .iterator(&stream_arn, &shard, last.as_deref())
+                        .await
+                        .or(Some(it));
                     continue;
                 }
             };
@@ -300,12 +308,67 @@ impl StreamPoller {
             if records.is_empty() {
                 tokio::time::sleep(idle).await;
                 idle = (idle * 2).min(Duration::from_millis(160));
+                iterator = self
+                    .iterator(&stream_arn, &shard, last.as_deref())
+                    .await
+                    .or(page.next_shard_iterator)
+                    .or(Some(it));
             } else {
                 idle = Duration::from_millis(20);
+                if let Some(seq) = records
+                    .last()
+                    .and_then(|r| r.change.sequence_number.clone())
+                {
+                    last = Some(seq);
+                }
                 self.process(&records, &shard, &stream_arn).await;
+                iterator = page.next_shard_iterator.or(Some(it));
             }
-            iterator = page.next_shard_iterator.or(Some(it));
         }
+    }
+
+    /// An iterator just after `after`, or at the shard's start.
+    async fn iterator(&self, stream_arn: &str, shard: &str, after: Option<&str>) -> Option<String> {
+        let request = self
+            .streams
+            .get_shard_iterator()
+            .stream_arn(stream_arn)
+            .shard_id(shard);
+        let request = match after {
+            Some(seq) => request
+                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                .sequence_number(seq),
+            None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+        };
+        match request.send().await {
+            Ok(o) => o.shard_iterator,
+            Err(e) => {
+                tracing::warn!(table = %self.table, error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(e), "GetShardIterator failed");
+                None
+            }
+        }
+    }
+
+    /// The sequence number of the shard's last record now, if any.
+    async fn last_sequence(&self, stream_arn: &str, shard: &str) -> Option<String> {
+        let mut last = None;
+        let mut iterator = self.iterator(stream_arn, shard, None).await;
+        while let Some(it) = iterator {
+            let Ok(page) = self.streams.get_records().shard_iterator(&it).send().await else {
+                break;
+            };
+            let Some(seq) = page
+                .records()
+                .last()
+                .and_then(|r| r.dynamodb())
+                .and_then(|d| d.sequence_number())
+            else {
+                break;
+            };
+            last = Some(seq.to_owned());
+            iterator = page.next_shard_iterator;
+        }
+        last
     }
 
     /// One batch, until it succeeds or its failing records went to the
