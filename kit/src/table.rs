@@ -6,7 +6,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -125,26 +128,34 @@ impl Table {
         condition: &str,
         value: Option<(&str, AttributeValue)>,
     ) -> Result<(), TableError> {
+        let attrs = to_attrs(item);
         let mut put = self
             .client
             .put_item()
             .table_name(&self.name)
-            .set_item(Some(to_attrs(item)))
-            .condition_expression(condition);
+            .set_item(Some(attrs.clone()))
+            .condition_expression(condition)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         if let Some((name, v)) = value {
             put = put.expression_attribute_values(name, v);
         }
-        put.send().await.map_err(|err| {
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception())
-            {
-                TableError::Conflict
-            } else {
-                dynamo(err)
-            }
-        })?;
-        Ok(())
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(err) => match err.as_service_error() {
+                // The SDK retries a call whose answer was lost, and when
+                // that call had applied, the retry finds the item exactly
+                // as this request wrote it: done, not a conflict. (Another
+                // request never writes the same item: every item carries
+                // its own timestamps and correlation id.)
+                Some(PutItemError::ConditionalCheckFailedException(e))
+                    if e.item() == Some(&attrs) =>
+                {
+                    Ok(())
+                }
+                Some(e) if e.is_conditional_check_failed_exception() => Err(TableError::Conflict),
+                _ => Err(dynamo(err)),
+            },
+        }
     }
 
     /// Deletes an existing item and writes its tombstone in one
@@ -161,28 +172,50 @@ impl Table {
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(dynamo)?;
+        let attrs = to_attrs(tombstone);
         let put = Put::builder()
             .table_name(&self.name)
-            .set_item(Some(to_attrs(tombstone)))
+            .set_item(Some(attrs.clone()))
             .build()
             .map_err(dynamo)?;
-        self.client
+        let result = self
+            .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().delete(delete).build())
             .transact_items(TransactWriteItem::builder().put(put).build())
             .send()
-            .await
-            .map_err(|err| {
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
                 if err
                     .as_service_error()
-                    .is_some_and(|e| e.is_transaction_canceled_exception())
-                {
-                    TableError::NotFound
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                // A retry of this very transaction (its answer was lost)
+                // finds the item gone; its tombstone says it was this one.
+                let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) =
+                    (attrs.get("pk"), attrs.get("sk"))
+                else {
+                    return Err(TableError::NotFound);
+                };
+                let stored = self
+                    .client
+                    .get_item()
+                    .table_name(&self.name)
+                    .set_key(Some(key(pk, sk)))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(dynamo)?;
+                if stored.item() == Some(&attrs) {
+                    Ok(())
                 } else {
-                    dynamo(err)
+                    Err(TableError::NotFound)
                 }
-            })?;
-        Ok(())
+            }
+            Err(err) => Err(dynamo(err)),
+        }
     }
 
     /// Deletes an item if it exists; idempotent.

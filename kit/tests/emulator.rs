@@ -309,3 +309,49 @@ async fn a_stream_batch_publishes_up_to_the_first_bad_record_and_checkpoints_the
     );
     assert!(outcome.failed.unwrap().1.contains("MalformedDetail"));
 }
+
+#[derive(serde::Serialize)]
+struct Row {
+    pk: String,
+    sk: String,
+    written_by: String,
+}
+
+// Under a dropped answer the SDK sends the same write again. When the first
+// had applied, the retry must not turn this request's own success into a
+// 409 or a 404 (found by `devstack load --chaos`).
+#[tokio::test]
+async fn a_write_repeated_by_the_sdk_after_it_applied_is_not_a_conflict() {
+    let conf = shared().sdk_config().await;
+    let name = unique("retried");
+    kit::emulator::create_service_table(&conf, &name).await;
+    let table = kit::table::Table::new(aws_sdk_dynamodb::Client::new(&conf), &name);
+    let row = |sk: &str, by: &str| Row {
+        pk: "USER#u1".into(),
+        sk: sk.into(),
+        written_by: by.into(),
+    };
+
+    table.put_new(&row("PROFILE", "request-1")).await.unwrap();
+    table.put_new(&row("PROFILE", "request-1")).await.unwrap();
+    assert!(matches!(
+        table.put_new(&row("PROFILE", "request-2")).await,
+        Err(kit::table::TableError::Conflict)
+    ));
+
+    let tombstone = row("TOMBSTONE", "request-3");
+    table
+        .delete_with_tombstone("USER#u1", "PROFILE", &tombstone)
+        .await
+        .unwrap();
+    table
+        .delete_with_tombstone("USER#u1", "PROFILE", &tombstone)
+        .await
+        .unwrap();
+    assert!(matches!(
+        table
+            .delete_with_tombstone("USER#u1", "PROFILE", &row("TOMBSTONE", "request-4"))
+            .await,
+        Err(kit::table::TableError::NotFound)
+    ));
+}
