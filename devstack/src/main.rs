@@ -136,6 +136,12 @@ enum Cmd {
         /// Seconds the asynchronous effects may take to show.
         #[arg(long, default_value_t = 60.0)]
         settle: f64,
+        /// Start a fresh local cloud of its own, with fault proxies, from
+        /// the function binaries here (and stop it at the end) instead of
+        /// using the running one. `cargo xtask load` does this with
+        /// release binaries: the full run.
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
     },
     /// Start a fresh local cloud and measure it: cold start, function init,
     /// end-to-end latency. Prints a table (or JSON with --json).
@@ -346,8 +352,25 @@ async fn run(cli: Cli) -> Result<()> {
             outage,
             seed,
             settle,
+            bin_dir,
         } => {
-            let endpoints = read_endpoints(&cli.endpoints_file)?;
+            // Kept until the run ends: dropping it stops the cloud.
+            let own = match bin_dir {
+                Some(bin_dir) => Some(
+                    cloud::start(Options {
+                        bin_dir,
+                        faults: true,
+                        function_env: vec![("RUST_LOG".into(), "warn".into())],
+                        ..Options::default()
+                    })
+                    .await?,
+                ),
+                None => None,
+            };
+            let endpoints = match &own {
+                Some(running) => serde_json::to_value(&running.endpoints)?,
+                None => read_endpoints(&cli.endpoints_file)?,
+            };
             let secs = |what: &str, s: f64| -> Result<std::time::Duration> {
                 std::time::Duration::try_from_secs_f64(s)
                     .map_err(|_| anyhow::anyhow!("--{what} {s}: not a number of seconds"))
@@ -373,7 +396,7 @@ async fn run(cli: Cli) -> Result<()> {
                     None
                 },
                 settle: secs("settle", settle)?,
-                endpoints_file: Some(cli.endpoints_file.clone()),
+                endpoints_file: own.is_none().then(|| cli.endpoints_file.clone()),
                 ..devstack::load::Config::default()
             };
             let report = devstack::load::run(&endpoints, &config).await?;

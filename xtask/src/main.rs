@@ -47,6 +47,14 @@ enum Cmd {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// The full load run, a bench: release binaries, then `devstack load`
+    /// on a fresh local cloud of its own with fault proxies (pass
+    /// `-- --chaos --users 50 --todos 2000` and so on).
+    Load {
+        /// Arguments for `devstack load`.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
     /// Write the per-service GitHub Actions workflows and CODEOWNERS from
     /// the dependency graph and the declared contracts.
     Ci {
@@ -281,6 +289,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ops,
         } => can_i_deploy(&root, &service, &repo, &head, endpoints_file, ops),
         Cmd::Up { args } => devstack(&root, "up", &args, false),
+        Cmd::Load { args } => devstack(&root, "load", &args, true),
         Cmd::Bench { args } => {
             let status = devstack(&root, "bench", &args, true)?;
             if status != ExitCode::SUCCESS {
