@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use ops::calls::Calls;
 use ops::commands::{self, Destination, ReplayOptions};
 use ops::letter::{Filter, Shape};
 use ops::targets::{self, Targets};
@@ -377,6 +378,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Dlq::Bench { service, count } => {
+            let calls = Calls::default();
+            // Both replays build their clients from `t.conf`, so the wrapper
+            // installed here sees every request they send; the setup's calls
+            // are counted too and left out by the snapshots around each phase.
+            let mut t = t;
+            t.conf = calls.counting(&t.conf)?;
             let svc = t.service(service)?;
             let sqs = aws_sdk_sqs::Client::new(&t.conf);
             let (depth, in_flight) = ops::queue::depth(&sqs, &svc.dlq_queue_url).await?;
@@ -385,9 +392,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             let letters = commands::bench_letters(*count);
             ops::queue::send(&sqs, &svc.dlq_queue_url, &letters).await?;
+            let before = calls.snapshot();
             let started = std::time::Instant::now();
             let naive = commands::naive_replay_to_bus(&t, svc, *count).await?;
             let naive_rate = naive as f64 / started.elapsed().as_secs_f64();
+            let naive_calls = calls.snapshot().since(&before);
             ops::queue::send(&sqs, &svc.dlq_queue_url, &letters).await?;
             let options = ReplayOptions {
                 to: Destination::Bus,
@@ -399,22 +408,65 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 visibility: 60,
                 progress: false,
             };
+            let before = calls.snapshot();
             let started = std::time::Instant::now();
             let report = commands::replay(&t, svc, &options).await?;
             let batched_rate = report.replayed as f64 / started.elapsed().as_secs_f64();
+            let batched_calls = calls.snapshot().since(&before);
+            if naive == 0 || report.replayed == 0 {
+                bail!(
+                    "nothing to compare: the naive loop replayed {naive} and the batched replay {} of {count}",
+                    report.replayed
+                );
+            }
+            let naive_per_message = naive_calls.total() as f64 / naive as f64;
+            let batched_per_message = batched_calls.total() as f64 / report.replayed as f64;
+            // Per message, so that the two are comparable even when one
+            // replayed fewer letters than the other.
+            let calls_ratio = naive_per_message / batched_per_message;
             if cli.json {
                 println!(
                     "{}",
-                    serde_json::json!({"count": count, "naive_per_second": naive_rate, "batched_per_second": batched_rate, "ratio": batched_rate / naive_rate})
+                    serde_json::json!({
+                        "count": count,
+                        "naive_per_second": naive_rate,
+                        "batched_per_second": batched_rate,
+                        "ratio": batched_rate / naive_rate,
+                        "naive_calls": naive_calls.total(),
+                        "batched_calls": batched_calls.total(),
+                        "naive_calls_per_message": naive_per_message,
+                        "batched_calls_per_message": batched_per_message,
+                        "calls_ratio": calls_ratio,
+                        "naive_by_operation": naive_calls,
+                        "batched_by_operation": batched_calls,
+                    })
                 );
             } else {
-                println!("| replay {count} dead letters to the bus | messages/s |");
-                println!("|---|---|");
-                println!("| naive: receive 1, put 1, delete 1 | {naive_rate:.0} |");
                 println!(
-                    "| ops dlq replay: receive 10, PutEvents 10, delete 10 | {batched_rate:.0} |"
+                    "| replay {count} dead letters to the bus | messages/s | API calls | calls/message |"
                 );
-                println!("| ratio | {:.1}x |", batched_rate / naive_rate);
+                println!("|---|---|---|---|");
+                println!(
+                    "| naive: receive 1, put 1, delete 1 | {naive_rate:.0} | {} | {naive_per_message:.2} |",
+                    naive_calls.total()
+                );
+                println!(
+                    "| ops dlq replay: receive 10, PutEvents 10, delete 10 | {batched_rate:.0} | {} | {batched_per_message:.2} |",
+                    batched_calls.total()
+                );
+                println!(
+                    "| ratio (target: ≥ 5× faster, ≥ 10× fewer calls) | {:.1}× faster | | {calls_ratio:.1}× fewer |",
+                    batched_rate / naive_rate
+                );
+                println!();
+                println!("| API calls by operation | naive | batched |");
+                println!("|---|---|---|");
+                let operations: std::collections::BTreeSet<&String> =
+                    naive_calls.0.keys().chain(batched_calls.0.keys()).collect();
+                for op in operations {
+                    let n = |t: &ops::calls::Tally| t.0.get(op).copied().unwrap_or(0);
+                    println!("| {op} | {} | {} |", n(&naive_calls), n(&batched_calls));
+                }
             }
         }
         Dlq::Purge {
