@@ -1,7 +1,7 @@
 //! Faults on purpose, to prove the delivery guarantees hold when the cloud
 //! misbehaves. Every function reaches the emulator through a proxy port of
-//! its own (`AWS_ENDPOINT_URL`, and `AWS_ENDPOINT_URL_EVENTBRIDGE`, which the
-//! proxy hands on to the bus proxy), so a fault can be aimed at one function
+//! its own (`AWS_ENDPOINT_URL`; EventBridge and DynamoDB calls it hands on
+//! to the bus proxy), so a fault can be aimed at one function
 //! and counted against it. Switched off, the proxy only forwards.
 //!
 //! Faults, each answered in the shape the caller's protocol uses so the SDK
@@ -479,7 +479,13 @@ impl Chaos {
         body: Bytes,
     ) -> Response<Body> {
         let upstream = match protocol {
-            Protocol::Json { target } if target.starts_with("AWSEvents.") => &self.bus,
+            // The bus proxy keeps PutEvents' trace headers and wakes the
+            // stream pollers on DynamoDB writes.
+            Protocol::Json { target }
+                if target.starts_with("AWSEvents.") || target.starts_with("DynamoDB_20120810.") =>
+            {
+                &self.bus
+            }
             _ => &self.emulator,
         };
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");

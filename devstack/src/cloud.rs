@@ -293,6 +293,8 @@ pub async fn start(options: Options) -> Result<Running> {
     if !options.faults {
         local_env.push(("AWS_ENDPOINT_URL".to_owned(), emulator.url.clone()));
         local_env.push(("AWS_ENDPOINT_URL_EVENTBRIDGE".to_owned(), bus_url.clone()));
+        // Table writes through the proxy wake the stream pollers at once.
+        local_env.push(("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), bus_url.clone()));
     }
     let chaos = crate::chaos::Chaos::new(&emulator.url, &bus_url);
     let proxy = Arc::new(crate::telemetry::bus_proxy::Proxy {

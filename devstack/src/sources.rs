@@ -2,13 +2,16 @@
 //! bucket notifications (asynchronous invocations), and DynamoDB stream
 //! pollers (synchronous batches with AWS's retry, bisect and OnFailure).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use aws_sdk_sqs::types::Message;
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
+
+use tokio::sync::Notify;
 
 use crate::invoke::{AsyncFunction, AsyncOutcome};
 use crate::runtime::Arrival;
@@ -208,6 +211,80 @@ fn stream_arrival(batch: &[Record], label: &str) -> Arrival {
     arrival
 }
 
+/// Which tables were just written, for the stream pollers waiting on them.
+/// Lambda reads a shard as soon as it has records (the mappings here have no
+/// batching window), so a poller that wakes on the write is closer to AWS
+/// than one sleeping out a timer. The functions' DynamoDB calls pass the
+/// local proxy ([`crate::telemetry::bus_proxy`]), which reports each write
+/// here once the emulator has applied it.
+#[derive(Default)]
+pub struct Writes {
+    waiting: Mutex<HashMap<String, Vec<Arc<Notify>>>>,
+}
+
+impl Writes {
+    /// A poller of `table` asks to be woken.
+    pub fn watch(&self, table: &str) -> Arc<Notify> {
+        let notify = Arc::new(Notify::new());
+        self.waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(table.to_owned())
+            .or_default()
+            .push(notify.clone());
+        notify
+    }
+
+    /// `table` was written. A poller busy with GetRecords keeps the wake
+    /// (`notify_one` stores a permit), so no write is slept through.
+    pub fn written(&self, table: &str) {
+        if let Some(pollers) = self
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(table)
+        {
+            for p in pollers {
+                p.notify_one();
+            }
+        }
+    }
+}
+
+/// The tables a DynamoDB write request names (`x-amz-target`
+/// `DynamoDB_20120810.<op>`), or none for a read.
+pub fn written_tables(target: &str, request: &Value) -> Vec<String> {
+    let op = target
+        .strip_prefix("DynamoDB_20120810.")
+        .unwrap_or_default();
+    let mut tables: Vec<String> = match op {
+        "PutItem" | "UpdateItem" | "DeleteItem" => request["TableName"]
+            .as_str()
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+        "BatchWriteItem" => request["RequestItems"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default(),
+        "TransactWriteItems" => request["TransactItems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                ["Put", "Update", "Delete"]
+                    .iter()
+                    .find_map(|k| item[*k]["TableName"].as_str())
+                    .map(str::to_owned)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    tables.sort();
+    tables.dedup();
+    tables
+}
+
 /// A DynamoDB stream mapping, played locally.
 pub struct StreamPoller {
     pub function: Function,
@@ -225,6 +302,10 @@ pub struct StreamPoller {
 }
 
 type Record = aws_lambda_events::dynamodb::EventRecord;
+
+/// An idle shard's timer: from the first wait up to the longest.
+const IDLE_FIRST: Duration = Duration::from_millis(20);
+const IDLE_MAX: Duration = Duration::from_secs(1);
 
 impl StreamPoller {
     pub async fn run(self) {
@@ -277,9 +358,20 @@ impl StreamPoller {
             _ => None,
         };
         let mut iterator = self.iterator(&stream_arn, &shard, last.as_deref()).await;
-        // The emulator serves ~100-200 calls/s in all; an idle shard is
-        // polled less and less often (as Lambda's pollers back off too).
-        let mut idle = Duration::from_millis(20);
+        // Writes through the local proxy wake the poller at once; the timer
+        // is for writers that bypass it (tests, tools, the ops CLI). An
+        // idle shard's timer backs off (as Lambda's pollers do), which
+        // also keeps the emulator, ~100-200 calls/s in all, free for
+        // foreground calls.
+        let written = self
+            .function
+            .spec
+            .recorder
+            .as_ref()
+            .map(|r| r.writes().watch(&self.table))
+            .unwrap_or_default();
+        let mut idle = IDLE_FIRST;
+        let mut woken = false;
         while let Some(it) = iterator.clone() {
             let page = match self
                 .streams
@@ -306,15 +398,30 @@ impl StreamPoller {
                 .map(|r| kit::stream::from_streams_api(r, &stream_arn, kit::emulator::REGION))
                 .collect();
             if records.is_empty() {
-                tokio::time::sleep(idle).await;
-                idle = (idle * 2).min(Duration::from_millis(160));
+                // Fresh before waiting, so a wake costs one call. A write
+                // that woke us and is not on this page went to a copy the
+                // iterator did not read (a rollback, above): look once more
+                // with the fresh iterator before waiting again.
                 iterator = self
                     .iterator(&stream_arn, &shard, last.as_deref())
                     .await
                     .or(page.next_shard_iterator)
                     .or(Some(it));
+                if std::mem::take(&mut woken) {
+                    continue;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(idle) => {
+                        idle = (idle * 2).min(IDLE_MAX);
+                    }
+                    _ = written.notified() => {
+                        woken = true;
+                        idle = IDLE_FIRST;
+                    }
+                }
             } else {
-                idle = Duration::from_millis(20);
+                idle = IDLE_FIRST;
+                woken = false;
                 if let Some(seq) = records
                     .last()
                     .and_then(|r| r.change.sequence_number.clone())
@@ -490,6 +597,54 @@ impl StreamPoller {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_of_write_names_its_tables_and_reads_name_none() {
+        let t = |target: &str, request: Value| written_tables(target, &request);
+        assert_eq!(
+            t("DynamoDB_20120810.PutItem", json!({"TableName": "a"})),
+            ["a"]
+        );
+        assert_eq!(
+            t(
+                "DynamoDB_20120810.BatchWriteItem",
+                json!({"RequestItems": {"b": [], "a": []}})
+            ),
+            ["a", "b"]
+        );
+        assert_eq!(
+            t(
+                "DynamoDB_20120810.TransactWriteItems",
+                json!({"TransactItems": [
+                    {"Put": {"TableName": "n"}},
+                    {"ConditionCheck": {"TableName": "x"}},
+                    {"Delete": {"TableName": "n"}},
+                    {"Update": {"TableName": "m"}}
+                ]})
+            ),
+            ["m", "n"]
+        );
+        assert!(t("DynamoDB_20120810.Query", json!({"TableName": "a"})).is_empty());
+        assert!(t("DynamoDB_20120810.GetItem", json!({"TableName": "a"})).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_write_during_get_records_still_wakes_the_poller_after() {
+        let writes = Writes::default();
+        let poller = writes.watch("todos");
+        let other = writes.watch("users");
+        // The write lands before the poller waits: the permit is kept.
+        writes.written("todos");
+        tokio::time::timeout(Duration::from_millis(100), poller.notified())
+            .await
+            .expect("the write's wake was lost");
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), other.notified())
+                .await
+                .is_err(),
+            "another table's poller woke"
+        );
+    }
 
     #[test]
     fn emulator_s3_notifications_become_aws_shaped_events() {

@@ -32,7 +32,8 @@ pub struct Hop {
     /// The caller's segment, when the trace came from one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
-    /// `http`, `stream`, `rule`, `s3`, `invoke`, `async`, `websocket`, `bus`.
+    /// `http`, `stream`, `rule`, `s3`, `invoke`, `async`, `websocket`, `bus`,
+    /// `dynamodb` (a table write).
     pub kind: String,
     /// `<service>/<LogicalId>`, or `EventBridge` for a bus hop.
     pub function: String,
@@ -110,6 +111,7 @@ pub struct Recorder {
     files: Mutex<HashMap<String, std::fs::File>>,
     /// The event's own id → the `TraceHeader` its PutEvents entry carried.
     bus: Mutex<HashMap<String, String>>,
+    writes: crate::sources::Writes,
 }
 
 const BUS_MEMORY: usize = 100_000;
@@ -131,11 +133,55 @@ impl Recorder {
             dir: dir.to_owned(),
             files: Mutex::new(HashMap::new()),
             bus: Mutex::new(HashMap::new()),
+            writes: crate::sources::Writes::default(),
         }))
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The table writes the proxy saw, for the stream pollers.
+    pub fn writes(&self) -> &crate::sources::Writes {
+        &self.writes
+    }
+
+    /// A DynamoDB write the proxy saw applied: the pollers of its tables
+    /// wake, and it is a hop of the trace whose header the item carries
+    /// (`kit::telemetry::ATTRIBUTE`), so the bench can tell the write from
+    /// the wait for its stream.
+    pub fn table_write(&self, target: &str, request: &Value, start_ms: f64, duration_ms: f64) {
+        let tables = crate::sources::written_tables(target, request);
+        for t in &tables {
+            self.writes.written(t);
+        }
+        let mut headers = Vec::new();
+        let mut correlation_ids = Vec::new();
+        string_attributes(request, kit::telemetry::ATTRIBUTE, &mut headers);
+        string_attributes(request, "correlation_id", &mut correlation_ids);
+        let Some(header) = headers.first() else {
+            return;
+        };
+        let Some(root) = kit::telemetry::root_of(header) else {
+            return;
+        };
+        correlation_ids.dedup();
+        self.hop(&Hop {
+            trace_id: root.to_owned(),
+            id: new_segment_id(),
+            parent: parent_of(header).map(str::to_owned),
+            kind: "dynamodb".into(),
+            function: tables.join(","),
+            detail: target
+                .strip_prefix("DynamoDB_20120810.")
+                .unwrap_or(target)
+                .to_owned(),
+            start_ms,
+            duration_ms,
+            outcome: "ok".into(),
+            correlation_ids,
+            links: Vec::new(),
+        });
     }
 
     fn append(&self, file: &str, line: &str) {
@@ -246,6 +292,27 @@ impl Recorder {
             .unwrap_or_else(|e| e.into_inner())
             .get(event_id)
             .cloned()
+    }
+}
+
+/// Every string value of an attribute named `name` anywhere in a DynamoDB
+/// request (`"name": {"S": "…"}`), in order.
+fn string_attributes(value: &Value, name: &str, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match v["S"].as_str() {
+                    Some(s) if k == name => out.push(s.to_owned()),
+                    _ => string_attributes(v, name, out),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                string_attributes(v, name, out);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -476,9 +543,11 @@ fn trim(v: f64) -> String {
     }
 }
 
-/// The bus proxy: functions' EventBridge calls go through it to the
-/// emulator (`AWS_ENDPOINT_URL_EVENTBRIDGE`), unchanged, so the trace
-/// header of each entry is known when its rule delivers it.
+/// The bus proxy: functions' EventBridge and DynamoDB calls go through it
+/// to the emulator (`AWS_ENDPOINT_URL_EVENTBRIDGE`,
+/// `AWS_ENDPOINT_URL_DYNAMODB`), unchanged. The trace header of each
+/// PutEvents entry is known when its rule delivers it, and each applied
+/// table write wakes that table's stream pollers ([`Recorder::table_write`]).
 pub mod bus_proxy {
     use super::*;
     use axum::body::Bytes;
@@ -519,7 +588,12 @@ pub mod bus_proxy {
             }
         }
         let put_events = target.ends_with(".PutEvents");
-        let parsed_request: Value = if put_events {
+        let table_write = target.starts_with("DynamoDB_20120810.")
+            && matches!(
+                &target["DynamoDB_20120810.".len()..],
+                "PutItem" | "UpdateItem" | "DeleteItem" | "BatchWriteItem" | "TransactWriteItems"
+            );
+        let parsed_request: Value = if put_events || table_write {
             serde_json::from_slice(&body).unwrap_or(Value::Null)
         } else {
             Value::Null
@@ -541,6 +615,10 @@ pub mod bus_proxy {
             let parsed: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             p.recorder
                 .put_events(&parsed_request, &parsed, start_ms, now_ms() - start_ms);
+        }
+        if table_write && status.is_success() {
+            p.recorder
+                .table_write(&target, &parsed_request, start_ms, now_ms() - start_ms);
         }
         let mut response = (status, bytes).into_response();
         for (name, value) in &answer_headers {
@@ -612,6 +690,44 @@ mod tests {
             render_metrics(&table)
                 .contains("| todos-api | Requests [route=POST /todos] | Count | 2 | 2 |")
         );
+    }
+
+    #[test]
+    fn a_table_write_is_a_hop_of_the_trace_its_item_carries() {
+        use futures_util::FutureExt;
+        let dir = tempfile::tempdir().unwrap();
+        let r = Recorder::new(dir.path()).unwrap();
+        let header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+        let woken = r.writes().watch("notifications-Table");
+        let request = serde_json::json!({"TransactItems": [
+            {"Put": {"TableName": "notifications-Table", "Item": {
+                "pk": {"S": "USER#1"}, "trace_header": {"S": header}, "correlation_id": {"S": "c7"}}}},
+            {"ConditionCheck": {"TableName": "notifications-Table", "Key": {"pk": {"S": "USER#1"}}}}
+        ]});
+        r.table_write("DynamoDB_20120810.TransactWriteItems", &request, 10.0, 3.0);
+        let hops = read_hops(dir.path()).unwrap();
+        assert_eq!(hops.len(), 1);
+        let h = &hops[0];
+        assert_eq!(
+            (h.kind.as_str(), h.function.as_str(), h.detail.as_str()),
+            ("dynamodb", "notifications-Table", "TransactWriteItems")
+        );
+        assert_eq!(h.trace_id, "1-5759e988-bd862e3fe1be46a994272793");
+        assert_eq!(h.correlation_ids, ["c7"]);
+        assert_eq!((h.start_ms, h.duration_ms), (10.0, 3.0));
+        assert!(
+            woken.notified().now_or_never().is_some(),
+            "the poller was not woken"
+        );
+        // No trace header in the item: the pollers still wake, no hop.
+        r.table_write(
+            "DynamoDB_20120810.PutItem",
+            &serde_json::json!({"TableName": "notifications-Table", "Item": {"pk": {"S": "x"}}}),
+            20.0,
+            1.0,
+        );
+        assert_eq!(read_hops(dir.path()).unwrap().len(), 1);
+        assert!(woken.notified().now_or_never().is_some());
     }
 
     #[test]
