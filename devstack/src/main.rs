@@ -143,15 +143,34 @@ enum Cmd {
         #[arg(long)]
         bin_dir: Option<PathBuf>,
     },
-    /// Start a fresh local cloud and measure it: cold start, function init,
-    /// end-to-end latency. Prints a table (or JSON with --json).
+    /// Measure the local cloud: cold start, function init, end-to-end
+    /// latency and where it goes, hop by hop. A warm-up round, then
+    /// `--rounds` rounds, each on a fresh local cloud in a process of its
+    /// own; prints the median of the rounds with their spread and writes
+    /// the report as JSON (--json prints it instead of the table).
     Bench {
-        /// End-to-end runs.
+        /// Measured rounds.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Measured end-to-end runs per round.
         #[arg(long, default_value_t = 20)]
         runs: usize,
+        /// End-to-end runs per round before the measured ones, not counted.
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
         /// Where the function binaries are.
         #[arg(long)]
         bin_dir: Option<PathBuf>,
+        /// Where the JSON report goes (and `latest.json` beside it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A report of an earlier run: prints the change of each median.
+        #[arg(long)]
+        compare: Option<PathBuf>,
+        /// Run one round in this process and write its figures here (the
+        /// bench runs itself so for each round).
+        #[arg(long, hide = true)]
+        one_round: Option<PathBuf>,
     },
 }
 
@@ -411,15 +430,40 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Cmd::Bench { runs, bin_dir } => {
-            let mut options = Options::default();
-            if let Some(dir) = bin_dir {
-                options.bin_dir = dir;
+        Cmd::Bench {
+            rounds,
+            runs,
+            warmup,
+            bin_dir,
+            out,
+            compare,
+            one_round,
+        } => {
+            if let Some(result) = one_round {
+                let mut options = Options::default();
+                if let Some(dir) = bin_dir {
+                    options.bin_dir = dir;
+                }
+                options
+                    .function_env
+                    .push(("RUST_LOG".into(), "warn".into()));
+                return devstack::bench::one_round(options, runs, warmup, &result).await;
             }
-            options
-                .function_env
-                .push(("RUST_LOG".into(), "warn".into()));
-            devstack::bench::run(options, runs, cli.json).await
+            let out = out.unwrap_or_else(|| {
+                PathBuf::from(".local/bench").join(format!(
+                    "bench-{}.json",
+                    chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+                ))
+            });
+            let plan = devstack::bench::Plan {
+                rounds,
+                runs,
+                warmup_runs: warmup,
+                bin_dir,
+                out,
+                compare,
+            };
+            devstack::bench::run(plan, cli.json).await
         }
     }
 }
