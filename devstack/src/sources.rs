@@ -285,6 +285,15 @@ pub fn written_tables(target: &str, request: &Value) -> Vec<String> {
     tables
 }
 
+/// Until a write to the table is reported, or the idle timer ends (which
+/// then backs off; a write starts it again).
+async fn wait(written: &Notify, idle: &mut Duration) {
+    tokio::select! {
+        _ = tokio::time::sleep(*idle) => *idle = (*idle * 2).min(IDLE_MAX),
+        _ = written.notified() => *idle = IDLE_FIRST,
+    }
+}
+
 /// A DynamoDB stream mapping, played locally.
 pub struct StreamPoller {
     pub function: Function,
@@ -371,7 +380,6 @@ impl StreamPoller {
             .map(|r| r.writes().watch(&self.table))
             .unwrap_or_default();
         let mut idle = IDLE_FIRST;
-        let mut woken = false;
         while let Some(it) = iterator.clone() {
             let page = match self
                 .streams
@@ -398,38 +406,33 @@ impl StreamPoller {
                 .map(|r| kit::stream::from_streams_api(r, &stream_arn, kit::emulator::REGION))
                 .collect();
             if records.is_empty() {
-                // Fresh before waiting, so a wake costs one call. A write
-                // that woke us and is not on this page went to a copy the
-                // iterator did not read (a rollback, above): look once more
-                // with the fresh iterator before waiting again.
+                // Fresh before waiting, so a wake costs one call. Should a
+                // rollback (above) have left this iterator on an old copy,
+                // the fresh one reads the write that woke us at the next
+                // tick, IDLE_FIRST after the wake.
                 iterator = self
                     .iterator(&stream_arn, &shard, last.as_deref())
                     .await
                     .or(page.next_shard_iterator)
                     .or(Some(it));
-                if std::mem::take(&mut woken) {
-                    continue;
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(idle) => {
-                        idle = (idle * 2).min(IDLE_MAX);
-                    }
-                    _ = written.notified() => {
-                        woken = true;
-                        idle = IDLE_FIRST;
-                    }
-                }
+                wait(&written, &mut idle).await;
             } else {
                 idle = IDLE_FIRST;
-                woken = false;
                 if let Some(seq) = records
                     .last()
                     .and_then(|r| r.change.sequence_number.clone())
                 {
                     last = Some(seq);
                 }
+                let drained = records.len() < self.batch_size as usize;
                 self.process(&records, &shard, &stream_arn).await;
                 iterator = page.next_shard_iterator.or(Some(it));
+                // A short page drained the shard: wait for the next write
+                // rather than read an empty page first. Each call costs the
+                // emulator's time, which the foreground shares.
+                if drained {
+                    wait(&written, &mut idle).await;
+                }
             }
         }
     }
