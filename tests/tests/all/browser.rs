@@ -2,6 +2,7 @@
 //! ChromeDriver built with it), served by the local cloud. Screenshots of
 //! each step land in `<target>/screenshots/`.
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -21,7 +22,14 @@ pub struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // The driver ends its Chromium when it ends.
+        // A killed driver leaves its Chromium running (found: browsers of
+        // finished test runs still busy minutes later), so the whole
+        // process group goes: the driver, Chromium and its helpers. A test
+        // that panicked drops its browser too.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -48,6 +56,7 @@ impl Browser {
             .port();
         let driver = Command::new(&chromedriver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
