@@ -139,6 +139,8 @@ pub struct Running {
     pub conf: SdkConfig,
     pub pool: cognito::Pool,
     pub started_in: Duration,
+    /// The start's steps, each as the time since it began.
+    pub phases: Vec<(String, Duration)>,
     pub control: Arc<Control>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -191,16 +193,41 @@ async fn deployed_env(
 
 pub async fn start(options: Options) -> Result<Running> {
     let started = Instant::now();
-    let emulator = match &options.endpoint_url {
-        Some(url) => kit::emulator::Emulator { url: url.clone() },
-        None => kit::emulator::start().map_err(anyhow::Error::msg)?,
+    let mut phases: Vec<(String, Duration)> = Vec::new();
+    let mut phase = |name: &str| phases.push((name.to_owned(), started.elapsed()));
+    // At once: the emulator boots (about a second of Python imports) while
+    // the templates are translated (or read from the cache) and the commit
+    // is read.
+    let emulator = {
+        let url = options.endpoint_url.clone();
+        tokio::task::spawn_blocking(move || match url {
+            Some(url) => Ok(kit::emulator::Emulator { url }),
+            None => kit::emulator::start().map_err(anyhow::Error::msg),
+        })
     };
+    let templates = tokio::task::spawn_blocking(|| {
+        std::thread::scope(|scope| {
+            let loading: Vec<_> = std::iter::once(PLATFORM)
+                .chain(SERVICES.iter().copied())
+                .map(|stack| scope.spawn(move || crate::template::load(&template_path(stack))))
+                .collect();
+            loading
+                .into_iter()
+                .map(|t| t.join().expect("a template load panicked"))
+                .collect::<Result<Vec<_>>>()
+        })
+    });
+    let commit = tokio::task::spawn_blocking(|| crate::redeploy::commit_of(&crate::root()));
+    let mut templates = templates.await??.into_iter();
+    phase("templates translated");
+    let emulator = emulator.await??;
     let conf = emulator.sdk_config().await;
     tracing::info!(target: "trail", url = %emulator.url, "emulator ready");
+    phase("emulator ready");
+    let commit = commit.await?;
 
-    let platform = crate::template::load(&template_path(PLATFORM))?;
+    let platform = templates.next().context("the platform's template")?;
     let (mut adapted, platform_plan) = adapt(PLATFORM, &platform)?;
-    let commit = crate::redeploy::commit_of(&crate::root());
     // The pool first: the platform exports its ids, which services import.
     let pool_plan = platform_plan
         .user_pools
@@ -214,6 +241,7 @@ pub async fn start(options: Options) -> Result<Running> {
     )
     .await?;
     crate::adapt::bind_user_pool(&mut adapted, pool_plan, &pool.user_pool_id, &pool.client_id);
+    phase("user pool");
     let platform_deployed = create_tagged(
         &conf,
         PLATFORM,
@@ -227,23 +255,30 @@ pub async fn start(options: Options) -> Result<Running> {
         .get("BusName")
         .cloned()
         .unwrap_or_default();
+    phase("platform stack");
 
-    let mut stacks: Vec<(String, Plan, Deployed, serde_json::Value)> = Vec::new();
-    for service in SERVICES {
-        let template = crate::template::load(&template_path(service))?;
-        let (adapted, plan) = adapt(service, &template)?;
-        let deployed = create_tagged(
-            &conf,
-            service,
-            &adapted,
-            &[],
-            &[(TAG_SERVICE, service), (TAG_COMMIT, &commit)],
-        )
-        .await?;
-        apply(&conf, &plan, &deployed).await?;
-        tracing::info!(target: "trail", stack = %service, functions = plan.functions.len(), "deployed");
-        stacks.push((service.to_string(), plan, deployed, adapted));
-    }
+    // The service stacks import only the platform's exports, so they
+    // deploy together.
+    let deploying = SERVICES.iter().zip(templates).map(|(service, template)| {
+        let (conf, commit) = (&conf, &commit);
+        async move {
+            let (adapted, plan) = adapt(service, &template)?;
+            let deployed = create_tagged(
+                conf,
+                service,
+                &adapted,
+                &[],
+                &[(TAG_SERVICE, service), (TAG_COMMIT, commit)],
+            )
+            .await?;
+            apply(conf, &plan, &deployed).await?;
+            tracing::info!(target: "trail", stack = %service, functions = plan.functions.len(), "deployed");
+            anyhow::Ok((service.to_string(), plan, deployed, adapted))
+        }
+    });
+    let stacks: Vec<(String, Plan, Deployed, serde_json::Value)> =
+        futures_util::future::try_join_all(deploying).await?;
+    phase("service stacks");
 
     let sns = aws_sdk_sns::Client::new(&conf);
     let sqs = aws_sdk_sqs::Client::new(&conf);
@@ -518,6 +553,7 @@ pub async fn start(options: Options) -> Result<Running> {
         endpoints.services.insert(service.clone(), svc);
     }
 
+    phase("functions started");
     let gateway = Arc::new(Gateway {
         routes,
         authorizer: Authorizer::new(
@@ -566,12 +602,14 @@ pub async fn start(options: Options) -> Result<Running> {
         let _ = axum::serve(control_listener, control_api).await;
     }));
 
+    phase("ready");
     Ok(Running {
         endpoints,
         functions,
         asyncs,
         conf,
         pool,
+        phases,
         started_in: started.elapsed(),
         control,
         tasks,
