@@ -527,11 +527,25 @@ async fn one_round_process(exe: &Path, plan: &Plan, work: &Path, name: &str) -> 
 }
 
 /// One round, in this process: a fresh local cloud, measured, then stopped.
-pub async fn one_round(options: Options, runs: usize, warmup: usize, result: &Path) -> Result<()> {
+pub async fn one_round(
+    mut options: Options,
+    runs: usize,
+    warmup: usize,
+    result: &Path,
+) -> Result<()> {
+    // Beside the result, replaced by the next bench, for `devstack trace`.
+    let telemetry = result.with_extension("telemetry");
+    let _ = std::fs::remove_dir_all(&telemetry);
+    options.telemetry_dir = Some(telemetry.clone());
     let started = Instant::now();
     let running = cloud::start(options).await?;
     let mut round = Round {
         cold_start_ms: started.elapsed().as_secs_f64() * 1000.0,
+        phases: running
+            .phases
+            .iter()
+            .map(|(name, at)| (name.clone(), at.as_secs_f64() * 1000.0))
+            .collect(),
         emulator_url: running.endpoints.emulator_url.clone(),
         ..Round::default()
     };
@@ -592,9 +606,9 @@ pub async fn one_round(options: Options, runs: usize, warmup: usize, result: &Pa
     if status != 201 && status != 200 {
         bail!("PUT /users/me answered {status}");
     }
-    let telemetry = PathBuf::from(&running.endpoints.telemetry_dir);
     let mut seen_by = Vec::new();
     for i in 0..warmup + runs {
+        quiet(&telemetry).await;
         let (elapsed, read) = e2e(&api, &telemetry, i).await?;
         if i >= warmup {
             round.e2e_ms.push(elapsed.as_secs_f64() * 1000.0);
@@ -621,6 +635,25 @@ pub async fn one_round(options: Options, runs: usize, warmup: usize, result: &Pa
     std::fs::write(result, serde_json::to_string(&round)?)
         .with_context(|| format!("writing {}", result.display()))?;
     Ok(())
+}
+
+/// Until the previous run's last effects (the notification's push, its
+/// NotificationSent) are done: no hop recorded for a while. Each run then
+/// measures its own path, not the tail of the one before it, which shares
+/// the emulator.
+async fn quiet(telemetry: &Path) {
+    let file = telemetry.join("hops.jsonl");
+    let size = || std::fs::metadata(&file).map_or(0, |m| m.len());
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut seen = size();
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let now = size();
+        if now == seen {
+            return;
+        }
+        seen = now;
+    }
 }
 
 /// One end-to-end run: create, complete, then read until the congratulation
