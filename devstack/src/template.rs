@@ -34,7 +34,7 @@ pub fn load(path: &Path) -> Result<Value> {
     let value: Value = serde_json::from_slice(&out)?;
     // Written whole, then renamed: a concurrent reader sees all or nothing.
     if std::fs::create_dir_all(cache_dir()).is_ok() {
-        let partial = cached.with_extension(format!("{}.tmp", std::process::id()));
+        let partial = cached.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
         if std::fs::write(&partial, &out).is_ok() && std::fs::rename(&partial, &cached).is_err() {
             let _ = std::fs::remove_file(&partial);
         }
