@@ -17,9 +17,9 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::cloud::{self, Options};
-use crate::telemetry::Hop;
-use crate::walkthrough::{Client, token_for};
+use devstack_api::telemetry::Hop;
+use devstack_client::walkthrough::{Client, token_for};
+use devstack_cloud::{self as cloud, Options};
 
 /// What `devstack bench` was asked for.
 #[derive(Debug, Clone)]
@@ -197,7 +197,7 @@ pub fn scalars(round: &Round) -> BTreeMap<String, f64> {
     let alone = sorted(&round.init_alone_ms.values().copied().collect::<Vec<_>>());
     let at_start = sorted(&round.init_at_start_ms.values().copied().collect::<Vec<_>>());
     let e2e = sorted(&round.e2e_ms);
-    let p = crate::load::percentile;
+    let p = devstack_client::load::percentile;
     if !alone.is_empty() {
         out.insert("function_init_alone_p50_ms".into(), p(&alone, 50.0));
         out.insert("function_init_alone_max_ms".into(), p(&alone, 100.0));
@@ -451,11 +451,11 @@ pub async fn run(plan: Plan, json_out: bool) -> Result<()> {
             "round {r}/{}: cold start {:.0} ms, e2e p50 {:.1} ms",
             plan.rounds,
             round.cold_start_ms,
-            crate::load::percentile(&sorted(&round.e2e_ms), 50.0)
+            devstack_client::load::percentile(&sorted(&round.e2e_ms), 50.0)
         );
         rounds.push(round);
     }
-    let commit = crate::redeploy::commit_of(&crate::root());
+    let commit = repo::git::commit_of(&repo::root());
     let report = summarize(rounds, &plan, commit, Some(warmup.cold_start_ms));
     let text = serde_json::to_string_pretty(&report)?;
     std::fs::write(&plan.out, &text).with_context(|| format!("writing {}", plan.out.display()))?;
@@ -549,7 +549,7 @@ pub async fn one_round(
         emulator_url: running.endpoints.emulator_url.clone(),
         ..Round::default()
     };
-    let endpoints = serde_json::to_value(&running.endpoints)?;
+    let endpoints = running.endpoints.clone();
 
     // Every process has started once by the time its first `next` arrives.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -590,10 +590,7 @@ pub async fn one_round(
 
     let api = Client {
         http: reqwest::Client::new(),
-        base: endpoints["api_base_url"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
+        base: endpoints.api_base_url.clone(),
         token: token_for(&endpoints, "bench@example.com").await?,
     };
     let (status, _) = api
@@ -615,7 +612,7 @@ pub async fn one_round(
             seen_by.push((i, read, elapsed));
         }
     }
-    let hops = crate::telemetry::read_hops(&telemetry)?;
+    let hops = devstack_api::telemetry::read_hops(&telemetry)?;
     for (i, read, elapsed) in seen_by {
         match path_hops(&hops, i, &read) {
             Some(path) => {
@@ -846,7 +843,7 @@ mod tests {
     ) -> Hop {
         Hop {
             trace_id: trace.into(),
-            id: crate::telemetry::new_segment_id(),
+            id: devstack_api::telemetry::new_segment_id(),
             parent: None,
             kind: kind.into(),
             function: function.into(),

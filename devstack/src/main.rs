@@ -1,12 +1,16 @@
 //! `devstack`: the whole system on one machine. See `devstack --help`.
 
-use std::path::PathBuf;
+mod bench;
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
-use devstack::cloud::{self, Endpoints, Options};
-use devstack::redeploy::Source;
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use devstack_api::{Endpoints, telemetry};
+use devstack_client::deploy::{self, Source};
+use devstack_client::load;
+use devstack_cloud::Options;
 
 #[derive(Parser)]
 #[command(
@@ -29,52 +33,11 @@ struct Cli {
 enum Cmd {
     /// Start the emulator (or use --endpoint-url), deploy every stack, run
     /// every function, and serve the API until Ctrl-C.
-    Up {
-        /// Use this emulator instead of starting one (also AWS_ENDPOINT_URL).
-        #[arg(long, env = "AWS_ENDPOINT_URL")]
-        endpoint_url: Option<String>,
-        /// Gateway port (0 = a free one).
-        #[arg(long, default_value_t = 0)]
-        port: u16,
-        /// Lambda Invoke API port (0 = a free one).
-        #[arg(long, default_value_t = 0)]
-        lambda_port: u16,
-        /// Where the function binaries are.
-        #[arg(long)]
-        bin_dir: Option<PathBuf>,
-        /// Run this service's functions from its `sam build` output
-        /// (services/<name>/.aws-sam/build) instead: the artifact that ships.
-        #[arg(long = "from-sam", value_name = "SERVICE")]
-        from_sam: Vec<String>,
-        /// Web app port (0 = a free one).
-        #[arg(long, default_value_t = 0)]
-        web_port: u16,
-        /// Put a fault proxy between each function and the emulator, so
-        /// `devstack load --chaos` can inject faults (otherwise it only
-        /// forwards: one hop more on every AWS call).
-        #[arg(long)]
-        faults: bool,
-    },
+    Up(UpArgs),
     /// Redeploy one service into the running local cloud (the local `sam
     /// deploy`): build it alone, update its stack, swap its processes. The
     /// other services keep running and no event is lost.
-    Deploy {
-        /// users, todos or notifications.
-        service: String,
-        /// Keep watching the service's sources and redeploy on each change
-        /// (the local `sam sync --watch`).
-        #[arg(long)]
-        watch: bool,
-        /// Build with the release profile.
-        #[arg(long, conflicts_with = "from_sam")]
-        release: bool,
-        /// Deploy the service's `sam build` output as it is.
-        #[arg(long)]
-        from_sam: bool,
-        /// The workspace to build (default: the one the current folder is in).
-        #[arg(long, default_value = ".")]
-        root: PathBuf,
-    },
+    Deploy(DeployArgs),
     /// Sign a user up in the local user pool (if new) and print an ID token.
     Token {
         #[arg(long, default_value = "ada@example.com")]
@@ -99,79 +62,132 @@ enum Cmd {
     /// account of every action: throughput and latency per route, event
     /// age, and the last line `lost: X, duplicated: Y` (exit 1 unless both
     /// are 0). With --chaos, faults while it runs, then the DLQs replayed.
-    Load {
-        /// Users signed up (a share of them deleted at the end).
-        #[arg(long, default_value_t = 10)]
-        users: usize,
-        /// Todos in all, spread over the users (default 100 without
-        /// --duration).
-        #[arg(long)]
-        todos: Option<usize>,
-        /// Journeys in flight at once.
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-        /// Seconds the actions may take (with --todos: whichever first).
-        #[arg(long)]
-        duration: Option<f64>,
-        /// Faults while it runs: a share of the functions' AWS calls fail,
-        /// processes are killed, one consumer fails for a window. Needs a
-        /// cloud started with `devstack up --faults`.
-        #[arg(long)]
-        chaos: bool,
-        /// The share of AWS calls that fail, with --chaos.
-        #[arg(long, default_value_t = 0.1)]
-        fault_share: f64,
-        /// Seconds between kills, with --chaos.
-        #[arg(long, default_value_t = 1.5)]
-        kill_every: f64,
-        /// The consumer that fails every call for a window, with --chaos.
-        #[arg(long, default_value = "notifications/ConsumerFunction")]
-        outage_function: String,
-        /// Seconds of that window.
-        #[arg(long, default_value_t = 4.0)]
-        outage: f64,
-        /// Seeds the plan and the faults.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Seconds the asynchronous effects may take to show.
-        #[arg(long, default_value_t = 60.0)]
-        settle: f64,
-        /// Start a fresh local cloud of its own, with fault proxies, from
-        /// the function binaries here (and stop it at the end) instead of
-        /// using the running one. `cargo xtask load` does this with
-        /// release binaries: the full run.
-        #[arg(long)]
-        bin_dir: Option<PathBuf>,
-    },
+    Load(LoadArgs),
     /// Measure the local cloud: cold start, function init, end-to-end
     /// latency and where it goes, hop by hop. A warm-up round, then
     /// `--rounds` rounds, each on a fresh local cloud in a process of its
     /// own; prints the median of the rounds with their spread and writes
     /// the report as JSON (--json prints it instead of the table).
-    Bench {
-        /// Measured rounds.
-        #[arg(long, default_value_t = 5)]
-        rounds: usize,
-        /// Measured end-to-end runs per round.
-        #[arg(long, default_value_t = 20)]
-        runs: usize,
-        /// End-to-end runs per round before the measured ones, not counted.
-        #[arg(long, default_value_t = 3)]
-        warmup: usize,
-        /// Where the function binaries are.
-        #[arg(long)]
-        bin_dir: Option<PathBuf>,
-        /// Where the JSON report goes (and `latest.json` beside it).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// A report of an earlier run: prints the change of each median.
-        #[arg(long)]
-        compare: Option<PathBuf>,
-        /// Run one round in this process and write its figures here (the
-        /// bench runs itself so for each round).
-        #[arg(long, hide = true)]
-        one_round: Option<PathBuf>,
-    },
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct UpArgs {
+    /// Use this emulator instead of starting one (also AWS_ENDPOINT_URL).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+    /// Gateway port (0 = a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Lambda Invoke API port (0 = a free one).
+    #[arg(long, default_value_t = 0)]
+    lambda_port: u16,
+    /// Where the function binaries are.
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+    /// Run this service's functions from its `sam build` output
+    /// (services/<name>/.aws-sam/build) instead: the artifact that ships.
+    #[arg(long = "from-sam", value_name = "SERVICE")]
+    from_sam: Vec<String>,
+    /// Web app port (0 = a free one).
+    #[arg(long, default_value_t = 0)]
+    web_port: u16,
+    /// Put a fault proxy between each function and the emulator, so
+    /// `devstack load --chaos` can inject faults (otherwise it only
+    /// forwards: one hop more on every AWS call).
+    #[arg(long)]
+    faults: bool,
+}
+
+#[derive(Args)]
+struct DeployArgs {
+    /// users, todos or notifications.
+    service: String,
+    /// Keep watching the service's sources and redeploy on each change
+    /// (the local `sam sync --watch`).
+    #[arg(long)]
+    watch: bool,
+    /// Build with the release profile.
+    #[arg(long, conflicts_with = "from_sam")]
+    release: bool,
+    /// Deploy the service's `sam build` output as it is.
+    #[arg(long)]
+    from_sam: bool,
+    /// The workspace to build (default: the one the current folder is in).
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    /// Users signed up (a share of them deleted at the end).
+    #[arg(long, default_value_t = 10)]
+    users: usize,
+    /// Todos in all, spread over the users (default 100 without
+    /// --duration).
+    #[arg(long)]
+    todos: Option<usize>,
+    /// Journeys in flight at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Seconds the actions may take (with --todos: whichever first).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Faults while it runs: a share of the functions' AWS calls fail,
+    /// processes are killed, one consumer fails for a window. Needs a
+    /// cloud started with `devstack up --faults`.
+    #[arg(long)]
+    chaos: bool,
+    /// The share of AWS calls that fail, with --chaos.
+    #[arg(long, default_value_t = 0.1)]
+    fault_share: f64,
+    /// Seconds between kills, with --chaos.
+    #[arg(long, default_value_t = 1.5)]
+    kill_every: f64,
+    /// The consumer that fails every call for a window, with --chaos.
+    #[arg(long, default_value = "notifications/ConsumerFunction")]
+    outage_function: String,
+    /// Seconds of that window.
+    #[arg(long, default_value_t = 4.0)]
+    outage: f64,
+    /// Seeds the plan and the faults.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Seconds the asynchronous effects may take to show.
+    #[arg(long, default_value_t = 60.0)]
+    settle: f64,
+    /// Start a fresh local cloud of its own, with fault proxies, from
+    /// the function binaries here (and stop it at the end) instead of
+    /// using the running one. `cargo xtask load` does this with
+    /// release binaries: the full run.
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Measured rounds.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Measured end-to-end runs per round.
+    #[arg(long, default_value_t = 20)]
+    runs: usize,
+    /// End-to-end runs per round before the measured ones, not counted.
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
+    /// Where the function binaries are.
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+    /// Where the JSON report goes (and `latest.json` beside it).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// A report of an earlier run: prints the change of each median.
+    #[arg(long)]
+    compare: Option<PathBuf>,
+    /// Run one round in this process and write its figures here (the
+    /// bench runs itself so for each round).
+    #[arg(long, hide = true)]
+    one_round: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -216,7 +232,7 @@ impl std::fmt::Display for Unaccounted {
 impl std::error::Error for Unaccounted {}
 
 /// `devstack up` records beside its endpoints file.
-fn telemetry_dir(endpoints_file: &std::path::Path) -> PathBuf {
+fn telemetry_dir(endpoints_file: &Path) -> PathBuf {
     endpoints_file
         .parent()
         .unwrap_or(std::path::Path::new("."))
@@ -224,248 +240,236 @@ fn telemetry_dir(endpoints_file: &std::path::Path) -> PathBuf {
 }
 
 /// What the running (or last) local cloud recorded.
-fn recorded_dir(endpoints_file: &PathBuf) -> Result<PathBuf> {
-    Ok(match read_endpoints(endpoints_file) {
-        Ok(e) => e["telemetry_dir"]
-            .as_str()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| telemetry_dir(endpoints_file)),
-        Err(_) => telemetry_dir(endpoints_file),
-    })
+fn recorded_dir(endpoints_file: &Path) -> PathBuf {
+    match read_endpoints(endpoints_file) {
+        Ok(e) if !e.telemetry_dir.is_empty() => PathBuf::from(e.telemetry_dir),
+        _ => telemetry_dir(endpoints_file),
+    }
 }
 
-fn read_endpoints(path: &PathBuf) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{} not found: is `cargo xtask up` running?", path.display()))?;
-    Ok(serde_json::from_str(&text)?)
+fn read_endpoints(path: &Path) -> Result<Endpoints> {
+    if !path.is_file() {
+        anyhow::bail!("{} not found: is `cargo xtask up` running?", path.display());
+    }
+    Ok(Endpoints::read(path)?)
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    let (file, json) = (&cli.endpoints_file, cli.json);
     match cli.command {
-        Cmd::Up {
-            endpoint_url,
-            port,
-            lambda_port,
-            bin_dir,
-            from_sam,
-            web_port,
-            faults,
-        } => {
-            for service in &from_sam {
-                if !devstack::SERVICES.contains(&service.as_str()) {
-                    anyhow::bail!(
-                        "--from-sam {service}: not a service ({:?})",
-                        devstack::SERVICES
-                    );
-                }
-            }
-            let mut options = Options {
-                endpoint_url,
-                port,
-                lambda_port,
-                web_port,
-                faults,
-                from_sam: from_sam
-                    .iter()
-                    .map(|s| (s.clone(), devstack::sam_build_dir(s)))
-                    .collect(),
-                ..Options::default()
-            };
-            if let Some(dir) = bin_dir {
-                options.bin_dir = dir;
-            }
-            if let Ok(level) = std::env::var("FUNCTION_LOG") {
-                options.function_env.push(("RUST_LOG".into(), level));
-            }
-            options.telemetry_dir = Some(telemetry_dir(&cli.endpoints_file));
-            let running = cloud::start(options).await?;
-            write_endpoints(&cli.endpoints_file, &running.endpoints)?;
-            banner(&running.endpoints, &cli.endpoints_file, running.started_in);
-            wait_for_signal().await;
-            eprintln!("stopping: every process this command started ends with it");
-            drop(running);
-            Ok(())
-        }
-        Cmd::Trace { id } => {
-            let dir = recorded_dir(&cli.endpoints_file)?;
-            let hops = devstack::telemetry::read_hops(&dir)?;
-            let traces = devstack::telemetry::traces_for(&hops, &id);
-            if traces.is_empty() {
-                anyhow::bail!(
-                    "no hop of {id} recorded in {} (a correlation id or a trace id `1-…`)",
-                    dir.display()
-                );
-            }
-            for trace in traces {
-                let waterfall = devstack::telemetry::waterfall(&hops, &trace);
-                if cli.json {
-                    for h in waterfall {
-                        println!("{}", serde_json::to_string(h)?);
-                    }
-                } else {
-                    println!(
-                        "{}",
-                        devstack::telemetry::render_waterfall(&trace, &waterfall)
-                    );
-                }
-            }
-            Ok(())
-        }
-        Cmd::Metrics => {
-            let dir = recorded_dir(&cli.endpoints_file)?;
-            let table = devstack::telemetry::read_metrics(&dir);
-            if cli.json {
-                println!("{}", serde_json::to_string_pretty(&table)?);
-            } else {
-                print!("{}", devstack::telemetry::render_metrics(&table));
-            }
-            Ok(())
-        }
-        Cmd::Token { email, password } => {
-            let e = read_endpoints(&cli.endpoints_file)?;
-            let conf = kit::emulator::Emulator {
-                url: e["emulator_url"].as_str().unwrap_or_default().to_owned(),
-            }
-            .sdk_config()
-            .await;
-            let pool = pool_from(&e);
-            let token = devstack::cognito::token(
-                &aws_sdk_cognitoidentityprovider::Client::new(&conf),
-                &pool,
-                &email,
-                &password,
-            )
-            .await?;
-            println!("{token}");
-            Ok(())
-        }
-        Cmd::Deploy {
-            service,
-            watch,
-            release,
-            from_sam,
-            root,
-        } => {
-            let e = read_endpoints(&cli.endpoints_file)?;
-            let control = e["control_url"]
-                .as_str()
-                .context("the endpoints file has no control_url: restart the local cloud")?
-                .to_owned();
-            let source = if from_sam {
-                Source::Sam
-            } else {
-                Source::Cargo { release }
-            };
-            deploy_loop(&control, &root, &service, source, watch).await
-        }
-        Cmd::Walkthrough => devstack::walkthrough::run(&read_endpoints(&cli.endpoints_file)?).await,
-        Cmd::Load {
-            users,
-            todos,
-            concurrency,
-            duration,
-            chaos,
-            fault_share,
-            kill_every,
-            outage_function,
-            outage,
-            seed,
-            settle,
-            bin_dir,
-        } => {
-            // Kept until the run ends: dropping it stops the cloud.
-            let own = match bin_dir {
-                Some(bin_dir) => Some(
-                    cloud::start(Options {
-                        bin_dir,
-                        faults: true,
-                        function_env: vec![("RUST_LOG".into(), "warn".into())],
-                        ..Options::default()
-                    })
-                    .await?,
-                ),
-                None => None,
-            };
-            let endpoints = match &own {
-                Some(running) => serde_json::to_value(&running.endpoints)?,
-                None => read_endpoints(&cli.endpoints_file)?,
-            };
-            let secs = |what: &str, s: f64| -> Result<std::time::Duration> {
-                std::time::Duration::try_from_secs_f64(s)
-                    .map_err(|_| anyhow::anyhow!("--{what} {s}: not a number of seconds"))
-            };
-            let config = devstack::load::Config {
-                users,
-                todos: match (todos, duration) {
-                    (None, None) => Some(100),
-                    (t, _) => t,
-                },
-                concurrency,
-                duration: duration.map(|d| secs("duration", d)).transpose()?,
-                seed,
-                chaos: if chaos {
-                    Some(devstack::load::Chaos {
-                        share: fault_share,
-                        kill_every: secs("kill-every", kill_every)?,
-                        outage_function,
-                        outage: secs("outage", outage)?,
-                        ..devstack::load::Chaos::default()
-                    })
-                } else {
-                    None
-                },
-                settle: secs("settle", settle)?,
-                endpoints_file: own.is_none().then(|| cli.endpoints_file.clone()),
-                ..devstack::load::Config::default()
-            };
-            let report = devstack::load::run(&endpoints, &config).await?;
-            if cli.json {
-                println!("{}", serde_json::to_string(&report)?);
-                println!("{}", report.verdict());
-            } else {
-                println!("{}", devstack::load::render(&report));
-            }
-            if report.lost + report.duplicated > 0 {
-                return Err(Unaccounted.into());
-            }
-            Ok(())
-        }
-        Cmd::Bench {
-            rounds,
-            runs,
-            warmup,
-            bin_dir,
-            out,
-            compare,
-            one_round,
-        } => {
-            if let Some(result) = one_round {
-                let mut options = Options::default();
-                if let Some(dir) = bin_dir {
-                    options.bin_dir = dir;
-                }
-                options
-                    .function_env
-                    .push(("RUST_LOG".into(), "warn".into()));
-                return devstack::bench::one_round(options, runs, warmup, &result).await;
-            }
-            let out = out.unwrap_or_else(|| {
-                PathBuf::from(".local/bench").join(format!(
-                    "bench-{}.json",
-                    chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
-                ))
-            });
-            let plan = devstack::bench::Plan {
-                rounds,
-                runs,
-                warmup_runs: warmup,
-                bin_dir,
-                out,
-                compare,
-            };
-            devstack::bench::run(plan, cli.json).await
+        Cmd::Up(args) => up(args, file).await,
+        Cmd::Trace { id } => trace(&id, file, json),
+        Cmd::Metrics => metrics(file, json),
+        Cmd::Token { email, password } => token(file, &email, &password).await,
+        Cmd::Deploy(args) => deploy(args, file).await,
+        Cmd::Walkthrough => devstack_client::walkthrough::run(&read_endpoints(file)?).await,
+        Cmd::Load(args) => load(args, file, json).await,
+        Cmd::Bench(args) => bench(args, json).await,
+    }
+}
+
+async fn up(args: UpArgs, endpoints_file: &Path) -> Result<()> {
+    for service in &args.from_sam {
+        if !repo::SERVICES.contains(&service.as_str()) {
+            anyhow::bail!("--from-sam {service}: not a service ({:?})", repo::SERVICES);
         }
     }
+    let mut options = Options {
+        endpoint_url: args.endpoint_url,
+        port: args.port,
+        lambda_port: args.lambda_port,
+        web_port: args.web_port,
+        faults: args.faults,
+        from_sam: args
+            .from_sam
+            .iter()
+            .map(|s| (s.clone(), repo::sam_build_dir(s)))
+            .collect(),
+        ..Options::default()
+    };
+    if let Some(dir) = args.bin_dir {
+        options.bin_dir = dir;
+    }
+    if let Ok(level) = std::env::var("FUNCTION_LOG") {
+        options.function_env.push(("RUST_LOG".into(), level));
+    }
+    options.telemetry_dir = Some(telemetry_dir(endpoints_file));
+    let running = devstack_cloud::start(options).await?;
+    write_endpoints(endpoints_file, &running.endpoints)?;
+    banner(&running.endpoints, endpoints_file, running.started_in);
+    wait_for_signal().await;
+    eprintln!("stopping: every process this command started ends with it");
+    drop(running);
+    Ok(())
+}
+
+fn trace(id: &str, endpoints_file: &Path, json: bool) -> Result<()> {
+    let dir = recorded_dir(endpoints_file);
+    let hops = telemetry::read_hops(&dir)?;
+    let traces = telemetry::traces_for(&hops, id);
+    if traces.is_empty() {
+        anyhow::bail!(
+            "no hop of {id} recorded in {} (a correlation id or a trace id `1-…`)",
+            dir.display()
+        );
+    }
+    for trace in traces {
+        let waterfall = telemetry::waterfall(&hops, &trace);
+        if json {
+            for h in waterfall {
+                println!("{}", serde_json::to_string(h)?);
+            }
+        } else {
+            println!("{}", telemetry::render_waterfall(&trace, &waterfall));
+        }
+    }
+    Ok(())
+}
+
+fn metrics(endpoints_file: &Path, json: bool) -> Result<()> {
+    let table = telemetry::read_metrics(&recorded_dir(endpoints_file));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&table)?);
+    } else {
+        print!("{}", telemetry::render_metrics(&table));
+    }
+    Ok(())
+}
+
+async fn token(endpoints_file: &Path, email: &str, password: &str) -> Result<()> {
+    let e = read_endpoints(endpoints_file)?;
+    let conf = kit::emulator::Emulator {
+        url: e.emulator_url.clone(),
+    }
+    .sdk_config()
+    .await;
+    let pool = devstack_client::cognito::Pool {
+        user_pool_id: &e.user_pool_id,
+        client_id: &e.client_id,
+    };
+    let token = devstack_client::cognito::token(
+        &aws_sdk_cognitoidentityprovider::Client::new(&conf),
+        &pool,
+        email,
+        password,
+    )
+    .await?;
+    println!("{token}");
+    Ok(())
+}
+
+async fn deploy(args: DeployArgs, endpoints_file: &Path) -> Result<()> {
+    let e = read_endpoints(endpoints_file)?;
+    if e.control_url.is_empty() {
+        anyhow::bail!("the endpoints file has no control_url: restart the local cloud");
+    }
+    let source = if args.from_sam {
+        Source::Sam
+    } else {
+        Source::Cargo {
+            release: args.release,
+        }
+    };
+    deploy_loop(
+        &e.control_url,
+        &args.root,
+        &args.service,
+        source,
+        args.watch,
+    )
+    .await
+}
+
+fn seconds(what: &str, s: f64) -> Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(s)
+        .map_err(|_| anyhow::anyhow!("--{what} {s}: not a number of seconds"))
+}
+
+fn load_config(args: &LoadArgs, endpoints_file: Option<PathBuf>) -> Result<load::Config> {
+    Ok(load::Config {
+        users: args.users,
+        todos: match (args.todos, args.duration) {
+            (None, None) => Some(100),
+            (t, _) => t,
+        },
+        concurrency: args.concurrency,
+        duration: args.duration.map(|d| seconds("duration", d)).transpose()?,
+        seed: args.seed,
+        chaos: if args.chaos {
+            Some(load::Chaos {
+                share: args.fault_share,
+                kill_every: seconds("kill-every", args.kill_every)?,
+                outage_function: args.outage_function.clone(),
+                outage: seconds("outage", args.outage)?,
+                ..load::Chaos::default()
+            })
+        } else {
+            None
+        },
+        settle: seconds("settle", args.settle)?,
+        endpoints_file,
+        ..load::Config::default()
+    })
+}
+
+async fn load(args: LoadArgs, endpoints_file: &Path, json: bool) -> Result<()> {
+    // Kept until the run ends: dropping it stops the cloud.
+    let own = match &args.bin_dir {
+        Some(bin_dir) => Some(
+            devstack_cloud::start(Options {
+                bin_dir: bin_dir.clone(),
+                faults: true,
+                function_env: vec![("RUST_LOG".into(), "warn".into())],
+                ..Options::default()
+            })
+            .await?,
+        ),
+        None => None,
+    };
+    let endpoints = match &own {
+        Some(running) => running.endpoints.clone(),
+        None => read_endpoints(endpoints_file)?,
+    };
+    let config = load_config(&args, own.is_none().then(|| endpoints_file.to_owned()))?;
+    let report = load::run(&endpoints, &config).await?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+        println!("{}", report.verdict());
+    } else {
+        println!("{}", load::render(&report));
+    }
+    if report.lost + report.duplicated > 0 {
+        return Err(Unaccounted.into());
+    }
+    Ok(())
+}
+
+async fn bench(args: BenchArgs, json: bool) -> Result<()> {
+    if let Some(result) = args.one_round {
+        let mut options = Options::default();
+        if let Some(dir) = args.bin_dir {
+            options.bin_dir = dir;
+        }
+        options
+            .function_env
+            .push(("RUST_LOG".into(), "warn".into()));
+        return bench::one_round(options, args.runs, args.warmup, &result).await;
+    }
+    let out = args.out.unwrap_or_else(|| {
+        PathBuf::from(".local/bench").join(format!(
+            "bench-{}.json",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        ))
+    });
+    let plan = bench::Plan {
+        rounds: args.rounds,
+        runs: args.runs,
+        warmup_runs: args.warmup,
+        bin_dir: args.bin_dir,
+        out,
+        compare: args.compare,
+    };
+    bench::run(plan, json).await
 }
 
 async fn deploy_loop(
@@ -479,9 +483,9 @@ async fn deploy_loop(
         // Read once per deploy, not per poll: `cargo metadata` on every
         // tick would cost more than the check it serves. A deploy re-reads
         // it, so a new path dependency is watched from then on.
-        let workspace = devstack::workspace::Workspace::load(root)?;
-        let seen = devstack::redeploy::sources_stamp(&workspace, service)?;
-        match devstack::redeploy::deploy(control, &workspace, service, source).await {
+        let workspace = repo::workspace::Workspace::load(root)?;
+        let seen = deploy::sources_stamp(&workspace, service)?;
+        match deploy::deploy(control, &workspace, service, source).await {
             Ok(report) => {
                 println!(
                     "deployed {} at {} in {} ms (stack {} ms)",
@@ -507,7 +511,7 @@ async fn deploy_loop(
                 () = wait_for_signal() => return Ok(()),
                 () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
             }
-            let now = devstack::redeploy::sources_stamp(&workspace, service)?;
+            let now = deploy::sources_stamp(&workspace, service)?;
             if now > seen {
                 // Let an editor finish writing every file it saves at once.
                 tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -517,17 +521,7 @@ async fn deploy_loop(
     }
 }
 
-pub fn pool_from(e: &serde_json::Value) -> devstack::cognito::Pool {
-    let s = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
-    devstack::cognito::Pool {
-        user_pool_id: s("user_pool_id"),
-        client_id: s("client_id"),
-        issuer: s("issuer"),
-        jwks_url: s("jwks_url"),
-    }
-}
-
-fn write_endpoints(path: &PathBuf, endpoints: &Endpoints) -> Result<()> {
+fn write_endpoints(path: &Path, endpoints: &Endpoints) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::letter::{Filter, Raw, Shape, Summary, decode, summarize};
-use crate::queue;
+use crate::queue::{self, Received};
 use crate::targets::{Service, Targets};
 
 pub fn now_ms() -> i64 {
@@ -237,6 +237,23 @@ pub async fn replay(t: &Targets, service: &Service, o: &ReplayOptions) -> Result
     Ok(state.report)
 }
 
+impl Shared {
+    /// Whether this worker should stop: the queue gave nothing new twice
+    /// in a row, or `--max` letters were attempted.
+    fn finished(&self, o: &ReplayOptions) -> bool {
+        self.idle_rounds >= 2 || o.max.is_some_and(|m| self.attempted() >= m)
+    }
+
+    /// How many more letters `--max` allows.
+    fn budget(&self, o: &ReplayOptions) -> Option<usize> {
+        o.max.map(|m| m.saturating_sub(self.attempted()))
+    }
+
+    fn attempted(&self) -> usize {
+        self.report.replayed + self.report.failed_again
+    }
+}
+
 async fn worker(
     t: &Targets,
     service: &Service,
@@ -252,174 +269,230 @@ async fn worker(
         .filter(|r| *r > 0.0)
         .map(|r| Duration::from_secs_f64(1.0 / r));
     loop {
-        {
-            let s = shared.lock().await;
-            if s.idle_rounds >= 2
-                || o.max
-                    .is_some_and(|m| s.report.replayed + s.report.failed_again >= m)
-            {
-                return Ok(());
-            }
+        if shared.lock().await.finished(o) {
+            return Ok(());
         }
-        let got = queue::receive(&sqs, url, 10, o.visibility).await?;
-        let fresh = {
-            let mut s = shared.lock().await;
-            let (fresh, old): (Vec<_>, Vec<_>) = got
-                .into_iter()
-                .partition(|r| !s.seen.contains(&r.raw.message_id));
-            s.release_later.extend(old.into_iter().map(|r| r.handle));
-            if fresh.is_empty() {
-                s.idle_rounds += 1;
-                continue;
-            }
-            s.idle_rounds = 0;
-            for r in &fresh {
-                s.seen.insert(r.raw.message_id.clone());
-            }
-            fresh
+        let Some(fresh) = receive_fresh(&sqs, url, o.visibility, shared).await? else {
+            continue;
         };
-        // Decide per message, then deliver the batch.
-        let mut to_bus: Vec<(usize, Value)> = Vec::new();
-        let mut tasks = Vec::new();
-        let mut verdicts: Vec<Option<Verdict>> = Vec::new();
-        let mut plans = Vec::new();
-        let budget = {
-            let s = shared.lock().await;
-            o.max
-                .map(|m| m.saturating_sub(s.report.replayed + s.report.failed_again))
-        };
-        for (i, r) in fresh.iter().enumerate() {
-            let (shape, summary) = describe(service, &r.raw);
-            if !o.filter.accepts(&r.raw, &summary) {
-                verdicts.push(Some(Verdict::Skipped("filtered out".into())));
-                continue;
-            }
-            if budget.is_some_and(|b| to_bus.len() + tasks.len() >= b) {
-                verdicts.push(Some(Verdict::Skipped("beyond --max".into())));
-                continue;
-            }
-            let plan = match (&shape, o.to) {
-                (Shape::AsyncFailure { event, .. }, Destination::Bus)
-                    if event.get("detail-type").is_some() =>
-                {
-                    to_bus.push((i, event.clone()));
-                    verdicts.push(None);
-                    json!({"message_id": r.raw.message_id, "action": "put on the bus", "detail_type": summary.detail_type, "event_id": summary.event_id})
-                }
-                (Shape::AsyncFailure { event, .. }, Destination::Function) => {
-                    match &summary.function {
-                        Some(f) => {
-                            verdicts.push(None);
-                            tasks.push((
-                                i,
-                                Delivery::Async {
-                                    function: f.clone(),
-                                    event: event.clone(),
-                                    trace: r.raw.trace_header.clone(),
-                                },
-                            ));
-                            json!({"message_id": r.raw.message_id, "action": "invoke asynchronously", "function": f, "event_id": summary.event_id})
-                        }
-                        None => {
-                            verdicts.push(Some(Verdict::Skipped(
-                                "no function of this service consumes this event".into(),
-                            )));
-                            continue;
-                        }
-                    }
-                }
-                (
-                    Shape::StreamFailure {
-                        function_arn: Some(f),
-                        stream_arn: Some(st),
-                        shard_id: Some(shard),
-                        start_sequence: Some(a),
-                        end_sequence: Some(b),
-                        ..
-                    },
-                    Destination::Function,
-                ) => {
-                    verdicts.push(None);
-                    tasks.push((
-                        i,
-                        Delivery::Stream {
-                            function: f.clone(),
-                            stream: st.clone(),
-                            shard: shard.clone(),
-                            start: a.clone(),
-                            end: b.clone(),
-                        },
-                    ));
-                    json!({"message_id": r.raw.message_id, "action": "re-run stream records", "function": f, "from": a, "to": b})
-                }
-                (Shape::StreamFailure { .. }, Destination::Bus) => {
-                    verdicts.push(Some(Verdict::Skipped(
-                        "a stream failure holds no event for the bus; use --to function".into(),
-                    )));
-                    continue;
-                }
-                _ => {
-                    verdicts.push(Some(Verdict::Skipped(format!(
-                        "{} letters cannot be replayed",
-                        summary.shape
-                    ))));
-                    continue;
-                }
-            };
-            plans.push(plan);
-        }
+        let budget = shared.lock().await.budget(o);
+        let plan = decide(service, o, &fresh, budget);
         if o.dry_run {
-            let mut s = shared.lock().await;
-            s.report.replayed += to_bus.len() + tasks.len();
-            s.report.skipped += verdicts
-                .iter()
-                .filter(|v| matches!(v, Some(Verdict::Skipped(_))))
-                .count();
-            s.report.details.extend(plans);
-            s.release_later.extend(fresh.into_iter().map(|r| r.handle));
+            record_dry_run(shared, plan, fresh).await;
             continue;
         }
-        if !to_bus.is_empty() {
-            pace(shared, interval, to_bus.len()).await;
-            for (i, v) in put_on_bus(&eb, &t.bus_name, &to_bus).await {
-                verdicts[i] = Some(v);
-            }
-        }
-        for (i, d) in tasks {
-            pace(shared, interval, 1).await;
-            verdicts[i] = Some(d.run(&t.lambda, &t.conf).await);
-        }
-        let mut done = Vec::new();
-        let mut s = shared.lock().await;
-        for (r, v) in fresh.into_iter().zip(verdicts) {
-            match v.unwrap_or(Verdict::Failed("not attempted".into())) {
-                Verdict::Delivered => {
-                    s.report.replayed += 1;
-                    done.push(r.handle);
-                }
-                Verdict::Failed(why) => {
-                    // Left invisible: it is back in the DLQ when its
-                    // visibility timeout passes, and not retried in this run.
-                    s.report.failed_again += 1;
-                    s.report
-                        .details
-                        .push(json!({"message_id": r.raw.message_id, "failed": why}));
-                }
-                Verdict::Skipped(why) => {
-                    s.report.skipped += 1;
-                    s.report
-                        .details
-                        .push(json!({"message_id": r.raw.message_id, "skipped": why}));
-                    s.release_later.push(r.handle);
-                }
-            }
-        }
-        drop(s);
+        let verdicts = deliver(t, &eb, shared, interval, plan).await;
+        let done = record(shared, fresh, verdicts).await;
         queue::delete(&sqs, url, &done).await?;
         if let Some(bar) = bar {
             bar.inc(done.len() as u64);
         }
     }
+}
+
+/// A batch without the letters this run has already seen (another worker
+/// holds them, or they failed again); those are released at the end.
+/// `None` when nothing new came: an idle round.
+async fn receive_fresh(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    visibility: i32,
+    shared: &tokio::sync::Mutex<Shared>,
+) -> Result<Option<Vec<Received>>> {
+    let got = queue::receive(sqs, url, 10, visibility).await?;
+    let mut s = shared.lock().await;
+    let (fresh, old): (Vec<_>, Vec<_>) = got
+        .into_iter()
+        .partition(|r| !s.seen.contains(&r.raw.message_id));
+    s.release_later.extend(old.into_iter().map(|r| r.handle));
+    if fresh.is_empty() {
+        s.idle_rounds += 1;
+        return Ok(None);
+    }
+    s.idle_rounds = 0;
+    for r in &fresh {
+        s.seen.insert(r.raw.message_id.clone());
+    }
+    Ok(Some(fresh))
+}
+
+/// What to do with one batch, decided for every letter before any is sent
+/// so that the bus gets them in PutEvents batches.
+#[derive(Default)]
+struct Plan {
+    /// Events for the bus, by their letter's index in the batch.
+    to_bus: Vec<(usize, Value)>,
+    /// Invocations, by their letter's index in the batch.
+    tasks: Vec<(usize, Delivery)>,
+    /// One per letter: skipped already, or `None` until delivered.
+    verdicts: Vec<Option<Verdict>>,
+    /// What a dry run reports for the letters it would replay.
+    details: Vec<Value>,
+}
+
+/// Where a letter that can be replayed goes.
+enum Route {
+    Bus(Value),
+    Function(Delivery),
+}
+
+fn decide(service: &Service, o: &ReplayOptions, fresh: &[Received], budget: Option<usize>) -> Plan {
+    let mut plan = Plan::default();
+    for (i, r) in fresh.iter().enumerate() {
+        let (shape, summary) = describe(service, &r.raw);
+        let routed = if !o.filter.accepts(&r.raw, &summary) {
+            Err("filtered out".into())
+        } else if budget.is_some_and(|b| plan.to_bus.len() + plan.tasks.len() >= b) {
+            Err("beyond --max".into())
+        } else {
+            route(&r.raw, &shape, &summary, o.to)
+        };
+        match routed {
+            Ok((Route::Bus(event), detail)) => {
+                plan.to_bus.push((i, event));
+                plan.verdicts.push(None);
+                plan.details.push(detail);
+            }
+            Ok((Route::Function(delivery), detail)) => {
+                plan.tasks.push((i, delivery));
+                plan.verdicts.push(None);
+                plan.details.push(detail);
+            }
+            Err(why) => plan.verdicts.push(Some(Verdict::Skipped(why))),
+        }
+    }
+    plan
+}
+
+/// Where one letter goes for `to`, with what a dry run says about it; or
+/// why it cannot be replayed there.
+fn route(
+    raw: &Raw,
+    shape: &Shape,
+    summary: &Summary,
+    to: Destination,
+) -> Result<(Route, Value), String> {
+    match (shape, to) {
+        (Shape::AsyncFailure { event, .. }, Destination::Bus)
+            if event.get("detail-type").is_some() =>
+        {
+            Ok((
+                Route::Bus(event.clone()),
+                json!({"message_id": raw.message_id, "action": "put on the bus", "detail_type": summary.detail_type, "event_id": summary.event_id}),
+            ))
+        }
+        (Shape::AsyncFailure { event, .. }, Destination::Function) => match &summary.function {
+            Some(f) => Ok((
+                Route::Function(Delivery::Async {
+                    function: f.clone(),
+                    event: event.clone(),
+                    trace: raw.trace_header.clone(),
+                }),
+                json!({"message_id": raw.message_id, "action": "invoke asynchronously", "function": f, "event_id": summary.event_id}),
+            )),
+            None => Err("no function of this service consumes this event".into()),
+        },
+        (
+            Shape::StreamFailure {
+                function_arn: Some(f),
+                stream_arn: Some(st),
+                shard_id: Some(shard),
+                start_sequence: Some(a),
+                end_sequence: Some(b),
+                ..
+            },
+            Destination::Function,
+        ) => Ok((
+            Route::Function(Delivery::Stream {
+                function: f.clone(),
+                stream: st.clone(),
+                shard: shard.clone(),
+                start: a.clone(),
+                end: b.clone(),
+            }),
+            json!({"message_id": raw.message_id, "action": "re-run stream records", "function": f, "from": a, "to": b}),
+        )),
+        (Shape::StreamFailure { .. }, Destination::Bus) => {
+            Err("a stream failure holds no event for the bus; use --to function".into())
+        }
+        _ => Err(format!("{} letters cannot be replayed", summary.shape)),
+    }
+}
+
+/// A dry run counts what it would replay and gives the batch back.
+async fn record_dry_run(shared: &tokio::sync::Mutex<Shared>, plan: Plan, fresh: Vec<Received>) {
+    let mut s = shared.lock().await;
+    s.report.replayed += plan.to_bus.len() + plan.tasks.len();
+    s.report.skipped += plan
+        .verdicts
+        .iter()
+        .filter(|v| matches!(v, Some(Verdict::Skipped(_))))
+        .count();
+    s.report.details.extend(plan.details);
+    s.release_later.extend(fresh.into_iter().map(|r| r.handle));
+}
+
+/// Sends the plan, within `--rate`; returns every letter's verdict (`None`
+/// for any not attempted).
+async fn deliver(
+    t: &Targets,
+    eb: &aws_sdk_eventbridge::Client,
+    shared: &tokio::sync::Mutex<Shared>,
+    interval: Option<Duration>,
+    plan: Plan,
+) -> Vec<Option<Verdict>> {
+    let Plan {
+        to_bus,
+        tasks,
+        mut verdicts,
+        ..
+    } = plan;
+    if !to_bus.is_empty() {
+        pace(shared, interval, to_bus.len()).await;
+        for (i, v) in put_on_bus(eb, &t.bus_name, &to_bus).await {
+            verdicts[i] = Some(v);
+        }
+    }
+    for (i, d) in tasks {
+        pace(shared, interval, 1).await;
+        verdicts[i] = Some(d.run(&t.lambda, &t.conf).await);
+    }
+    verdicts
+}
+
+/// Counts the batch's verdicts; returns the handles of the letters
+/// delivered, which may now be deleted.
+async fn record(
+    shared: &tokio::sync::Mutex<Shared>,
+    fresh: Vec<Received>,
+    verdicts: Vec<Option<Verdict>>,
+) -> Vec<String> {
+    let mut done = Vec::new();
+    let mut s = shared.lock().await;
+    for (r, v) in fresh.into_iter().zip(verdicts) {
+        match v.unwrap_or(Verdict::Failed("not attempted".into())) {
+            Verdict::Delivered => {
+                s.report.replayed += 1;
+                done.push(r.handle);
+            }
+            Verdict::Failed(why) => {
+                // Left invisible: it is back in the DLQ when its
+                // visibility timeout passes, and not retried in this run.
+                s.report.failed_again += 1;
+                s.report
+                    .details
+                    .push(json!({"message_id": r.raw.message_id, "failed": why}));
+            }
+            Verdict::Skipped(why) => {
+                s.report.skipped += 1;
+                s.report
+                    .details
+                    .push(json!({"message_id": r.raw.message_id, "skipped": why}));
+                s.release_later.push(r.handle);
+            }
+        }
+    }
+    done
 }
 
 async fn pace(shared: &tokio::sync::Mutex<Shared>, interval: Option<Duration>, n: usize) {
@@ -456,85 +529,93 @@ impl Delivery {
                 function,
                 event,
                 trace,
-            } => {
-                match lambda
-                    .invoke()
-                    .function_name(&function)
-                    .invocation_type(InvocationType::Event)
-                    .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
-                    .customize()
-                    // Lambda continues a trace the caller names: the replay
-                    // joins the trace the failure happened in.
-                    .mutate_request(move |request| {
-                        if let Some(trace) = &trace {
-                            request
-                                .headers_mut()
-                                .insert("X-Amzn-Trace-Id", trace.clone());
-                        }
-                    })
-                    .send()
-                    .await
-                {
-                    Ok(out) if out.status_code() == 202 => Verdict::Delivered,
-                    Ok(out) => Verdict::Failed(format!("Invoke answered {}", out.status_code())),
-                    Err(e) => {
-                        Verdict::Failed(aws_sdk_lambda::error::DisplayErrorContext(e).to_string())
-                    }
-                }
-            }
+            } => invoke_async(lambda, &function, &event, trace).await,
             Delivery::Stream {
                 function,
                 stream,
                 shard,
                 start,
                 end,
-            } => {
-                let records = match read_range(conf, &stream, &shard, &start, &end).await {
-                    Ok(r) if !r.is_empty() => r,
-                    Ok(_) => {
-                        return Verdict::Failed(
-                            "the records are no longer in the stream (24 h retention)".into(),
-                        );
-                    }
-                    Err(e) => return Verdict::Failed(e.to_string()),
-                };
-                let payload = json!({"Records": records});
-                match lambda
-                    .invoke()
-                    .function_name(function.rsplit(':').next().unwrap_or(&function))
-                    .payload(aws_sdk_lambda::primitives::Blob::new(payload.to_string()))
-                    .send()
-                    .await
-                {
-                    Ok(out) if out.function_error().is_some() => Verdict::Failed(
-                        String::from_utf8_lossy(
-                            out.payload().map(|p| p.as_ref()).unwrap_or_default(),
-                        )
-                        .into_owned(),
-                    ),
-                    Ok(out) => {
-                        let answer: Value = out
-                            .payload()
-                            .and_then(|p| serde_json::from_slice(p.as_ref()).ok())
-                            .unwrap_or_default();
-                        if answer["batchItemFailures"]
-                            .as_array()
-                            .is_some_and(|f| !f.is_empty())
-                        {
-                            Verdict::Failed(format!(
-                                "batch item failures: {}",
-                                answer["batchItemFailures"]
-                            ))
-                        } else {
-                            Verdict::Delivered
-                        }
-                    }
-                    Err(e) => {
-                        Verdict::Failed(aws_sdk_lambda::error::DisplayErrorContext(e).to_string())
-                    }
+            } => match read_range(conf, &stream, &shard, &start, &end).await {
+                Ok(records) if !records.is_empty() => {
+                    invoke_with_records(lambda, &function, records).await
                 }
+                Ok(_) => Verdict::Failed(
+                    "the records are no longer in the stream (24 h retention)".into(),
+                ),
+                Err(e) => Verdict::Failed(e.to_string()),
+            },
+        }
+    }
+}
+
+async fn invoke_async(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    event: &Value,
+    trace: Option<String>,
+) -> Verdict {
+    match lambda
+        .invoke()
+        .function_name(function)
+        .invocation_type(InvocationType::Event)
+        .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
+        .customize()
+        // Lambda continues a trace the caller names: the replay
+        // joins the trace the failure happened in.
+        .mutate_request(move |request| {
+            if let Some(trace) = &trace {
+                request
+                    .headers_mut()
+                    .insert("X-Amzn-Trace-Id", trace.clone());
+            }
+        })
+        .send()
+        .await
+    {
+        Ok(out) if out.status_code() == 202 => Verdict::Delivered,
+        Ok(out) => Verdict::Failed(format!("Invoke answered {}", out.status_code())),
+        Err(e) => Verdict::Failed(aws_sdk_lambda::error::DisplayErrorContext(e).to_string()),
+    }
+}
+
+/// Invokes the stream's function synchronously with the records, as its
+/// event source mapping would; a partial batch failure counts as failed.
+async fn invoke_with_records(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    records: Vec<Value>,
+) -> Verdict {
+    let payload = json!({"Records": records});
+    match lambda
+        .invoke()
+        .function_name(function.rsplit(':').next().unwrap_or(function))
+        .payload(aws_sdk_lambda::primitives::Blob::new(payload.to_string()))
+        .send()
+        .await
+    {
+        Ok(out) if out.function_error().is_some() => Verdict::Failed(
+            String::from_utf8_lossy(out.payload().map(|p| p.as_ref()).unwrap_or_default())
+                .into_owned(),
+        ),
+        Ok(out) => {
+            let answer: Value = out
+                .payload()
+                .and_then(|p| serde_json::from_slice(p.as_ref()).ok())
+                .unwrap_or_default();
+            if answer["batchItemFailures"]
+                .as_array()
+                .is_some_and(|f| !f.is_empty())
+            {
+                Verdict::Failed(format!(
+                    "batch item failures: {}",
+                    answer["batchItemFailures"]
+                ))
+            } else {
+                Verdict::Delivered
             }
         }
+        Err(e) => Verdict::Failed(aws_sdk_lambda::error::DisplayErrorContext(e).to_string()),
     }
 }
 

@@ -123,116 +123,14 @@ pub async fn from_cloudformation(
     stacks: &[String],
 ) -> Result<Targets> {
     let cfn = aws_sdk_cloudformation::Client::new(&conf);
-    let outputs = |stack: &str| {
-        let cfn = cfn.clone();
-        let stack = stack.to_owned();
-        async move {
-            let d = cfn
-                .describe_stacks()
-                .stack_name(&stack)
-                .send()
-                .await
-                .with_context(|| format!("describing stack {stack}"))?;
-            let outs: BTreeMap<String, String> = d
-                .stacks()
-                .first()
-                .map(|s| {
-                    s.outputs()
-                        .iter()
-                        .filter_map(|o| {
-                            Some((o.output_key()?.to_owned(), o.output_value()?.to_owned()))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            anyhow::Ok(outs)
-        }
-    };
-    let bus_name = outputs(platform)
+    let bus_name = stack_outputs(&cfn, platform)
         .await?
         .get("BusName")
         .cloned()
         .unwrap_or_default();
     let mut services = BTreeMap::new();
     for stack in stacks {
-        let outs = outputs(stack).await?;
-        let resources: BTreeMap<String, String> = cfn
-            .describe_stack_resources()
-            .stack_name(stack)
-            .send()
-            .await?
-            .stack_resources()
-            .iter()
-            .filter_map(|r| {
-                Some((
-                    r.logical_resource_id()?.to_owned(),
-                    r.physical_resource_id()?.to_owned(),
-                ))
-            })
-            .collect();
-        let body = cfn
-            .get_template()
-            .stack_name(stack)
-            .template_stage(aws_sdk_cloudformation::types::TemplateStage::Processed)
-            .send()
-            .await?
-            .template_body
-            .unwrap_or_default();
-        let template: Value = serde_json::from_str(&body).unwrap_or_default();
-        let mut consumers = Vec::new();
-        for r in template["Resources"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(_, r)| r)
-        {
-            match r["Type"].as_str() {
-                Some("AWS::Events::Rule") => {
-                    for t in r["Properties"]["Targets"].as_array().into_iter().flatten() {
-                        if let Some(f) = t["Arn"]["Fn::GetAtt"][0]
-                            .as_str()
-                            .and_then(|f| resources.get(f))
-                        {
-                            consumers.push(Consumer {
-                                function: f.clone(),
-                                trigger: "rule".into(),
-                                pattern: Some(r["Properties"]["EventPattern"].clone()),
-                            });
-                        }
-                    }
-                }
-                Some("AWS::S3::Bucket") => {
-                    for c in r["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                    {
-                        if let Some(f) = c["Function"]["Fn::GetAtt"][0]
-                            .as_str()
-                            .and_then(|f| resources.get(f))
-                        {
-                            consumers.push(Consumer {
-                                function: f.clone(),
-                                trigger: "upload".into(),
-                                pattern: None,
-                            });
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        services.insert(
-            stack.clone(),
-            Service {
-                name: stack.clone(),
-                dlq_queue_url: outs
-                    .get("DeadLetterQueueUrl")
-                    .cloned()
-                    .with_context(|| format!("stack {stack} has no DeadLetterQueueUrl output"))?,
-                consumers,
-            },
-        );
+        services.insert(stack.clone(), service_stack(&cfn, stack).await?);
     }
     let lambda = aws_sdk_lambda::Client::new(&conf);
     Ok(Targets {
@@ -241,4 +139,112 @@ pub async fn from_cloudformation(
         bus_name,
         services,
     })
+}
+
+async fn stack_outputs(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+) -> Result<BTreeMap<String, String>> {
+    let d = cfn
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .with_context(|| format!("describing stack {stack}"))?;
+    Ok(d.stacks()
+        .first()
+        .map(|s| {
+            s.outputs()
+                .iter()
+                .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// A service stack: its DLQ from its outputs, its consumers from its
+/// processed template and resources.
+async fn service_stack(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> Result<Service> {
+    let outs = stack_outputs(cfn, stack).await?;
+    let resources: BTreeMap<String, String> = cfn
+        .describe_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await?
+        .stack_resources()
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.logical_resource_id()?.to_owned(),
+                r.physical_resource_id()?.to_owned(),
+            ))
+        })
+        .collect();
+    let body = cfn
+        .get_template()
+        .stack_name(stack)
+        .template_stage(aws_sdk_cloudformation::types::TemplateStage::Processed)
+        .send()
+        .await?
+        .template_body
+        .unwrap_or_default();
+    let template: Value = serde_json::from_str(&body).unwrap_or_default();
+    let consumers = consumers(&template, &resources);
+    Ok(Service {
+        name: stack.to_owned(),
+        dlq_queue_url: outs
+            .get("DeadLetterQueueUrl")
+            .cloned()
+            .with_context(|| format!("stack {stack} has no DeadLetterQueueUrl output"))?,
+        consumers,
+    })
+}
+
+/// The functions a template's rules and bucket notifications target, by
+/// their physical names in `resources` (logical id to physical id).
+fn consumers(template: &Value, resources: &BTreeMap<String, String>) -> Vec<Consumer> {
+    let mut consumers = Vec::new();
+    for r in template["Resources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, r)| r)
+    {
+        match r["Type"].as_str() {
+            Some("AWS::Events::Rule") => {
+                for t in r["Properties"]["Targets"].as_array().into_iter().flatten() {
+                    if let Some(f) = t["Arn"]["Fn::GetAtt"][0]
+                        .as_str()
+                        .and_then(|f| resources.get(f))
+                    {
+                        consumers.push(Consumer {
+                            function: f.clone(),
+                            trigger: "rule".into(),
+                            pattern: Some(r["Properties"]["EventPattern"].clone()),
+                        });
+                    }
+                }
+            }
+            Some("AWS::S3::Bucket") => {
+                for c in r["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(f) = c["Function"]["Fn::GetAtt"][0]
+                        .as_str()
+                        .and_then(|f| resources.get(f))
+                    {
+                        consumers.push(Consumer {
+                            function: f.clone(),
+                            trigger: "upload".into(),
+                            pattern: None,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    consumers
 }

@@ -11,12 +11,42 @@ use serde_json::{Value, json};
 /// Outputs by stack name, then output key.
 pub type Outputs = BTreeMap<String, BTreeMap<String, String>>;
 
-pub fn config(
-    region: &str,
-    platform: &str,
-    services: &[&str; 3],
-    outputs: &Outputs,
-) -> Result<Value> {
+/// The service whose stack serves the WebSocket API, checked against
+/// `repo::SERVICES` when ops is compiled.
+const SOCKET_SERVICE: &str = service("notifications");
+
+/// `name`, which must be one of `repo::SERVICES`: a renamed or removed
+/// service fails the build here rather than the command on AWS.
+const fn service(name: &'static str) -> &'static str {
+    let mut i = 0;
+    while i < repo::SERVICES.len() {
+        if same(repo::SERVICES[i], name) {
+            return name;
+        }
+        i += 1;
+    }
+    panic!("not one of repo::SERVICES")
+}
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The config for the stacks named `platform` and `services` (each
+/// service's stack is named after it); the web app finds each service's
+/// HTTP API under its name in `apis`.
+pub fn config(region: &str, platform: &str, services: &[&str], outputs: &Outputs) -> Result<Value> {
     let get = |stack: &str, key: &str| -> Result<String> {
         outputs
             .get(stack)
@@ -25,18 +55,19 @@ pub fn config(
             .cloned()
             .with_context(|| format!("stack {stack} has no output {key}"))
     };
-    let [users, todos, notifications] = services;
+    let user_pool_id = get(platform, "UserPoolId")?;
+    let client_id = get(platform, "UserPoolClientId")?;
+    let apis = services
+        .iter()
+        .map(|s| Ok((s.to_string(), Value::from(get(s, "ApiUrl")?))))
+        .collect::<Result<serde_json::Map<_, _>>>()?;
     Ok(json!({
         "region": region,
         "cognitoEndpoint": format!("https://cognito-idp.{region}.amazonaws.com/"),
-        "userPoolId": get(platform, "UserPoolId")?,
-        "clientId": get(platform, "UserPoolClientId")?,
-        "apis": {
-            "users": get(users, "ApiUrl")?,
-            "todos": get(todos, "ApiUrl")?,
-            "notifications": get(notifications, "ApiUrl")?,
-        },
-        "socketUrl": get(notifications, "SocketUrl")?,
+        "userPoolId": user_pool_id,
+        "clientId": client_id,
+        "apis": apis,
+        "socketUrl": get(SOCKET_SERVICE, "SocketUrl")?,
         "local": false,
     }))
 }
@@ -87,11 +118,9 @@ mod tests {
         .into()
     }
 
-    const SERVICES: [&str; 3] = ["users", "todos", "notifications"];
-
     #[test]
     fn the_config_comes_from_the_outputs() {
-        let c = config("eu-west-1", "platform", &SERVICES, &deployed()).unwrap();
+        let c = config("eu-west-1", "platform", repo::SERVICES, &deployed()).unwrap();
         assert_eq!(
             c["cognitoEndpoint"],
             "https://cognito-idp.eu-west-1.amazonaws.com/"
@@ -106,7 +135,7 @@ mod tests {
     fn a_missing_output_is_named() {
         let mut d = deployed();
         d.get_mut("notifications").unwrap().remove("SocketUrl");
-        let err = config("eu-west-1", "platform", &SERVICES, &d)
+        let err = config("eu-west-1", "platform", repo::SERVICES, &d)
             .unwrap_err()
             .to_string();
         assert_eq!(err, "stack notifications has no output SocketUrl");

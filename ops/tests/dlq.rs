@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use devstack::cloud::{Options, start_detached};
-use devstack::walkthrough::{Client, token_for};
+use devstack_client::walkthrough::{Client, token_for};
+use devstack_cloud::{Options, start_detached};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 struct Env {
-    endpoints: Value,
+    endpoints: devstack_api::Endpoints,
     file: PathBuf,
     dir: tempfile_dir::Dir,
 }
@@ -105,7 +105,7 @@ fn lines(path: &Path) -> usize {
 
 async fn sdk(env: &Env) -> aws_config::SdkConfig {
     kit::emulator::Emulator {
-        url: env.endpoints["emulator_url"].as_str().unwrap().to_owned(),
+        url: env.endpoints.emulator_url.as_str().to_owned(),
     }
     .sdk_config()
     .await
@@ -113,8 +113,8 @@ async fn sdk(env: &Env) -> aws_config::SdkConfig {
 
 /// A local cloud of the test's own, its functions logging at `log`, and
 /// its endpoints file for the `ops` binary.
-fn local_cloud(log: &str) -> (devstack::cloud::Detached, Env) {
-    let bin_dir = devstack::profile_dir();
+fn local_cloud(log: &str) -> (devstack_cloud::Detached, Env) {
+    let bin_dir = repo::profile_dir();
     assert!(
         bin_dir.join("users-api").exists(),
         "run `cargo build --workspace --bins` first (the test command does)"
@@ -131,7 +131,7 @@ fn local_cloud(log: &str) -> (devstack::cloud::Detached, Env) {
     let file = dir.join("endpoints.json");
     std::fs::write(&file, serde_json::to_string(&detached.endpoints).unwrap()).unwrap();
     let env = Env {
-        endpoints: serde_json::to_value(&detached.endpoints).unwrap(),
+        endpoints: detached.endpoints.clone(),
         file,
         dir: tempfile_dir::Dir(dir),
     };
@@ -143,9 +143,9 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
     let (cloud, env) = local_cloud("off");
     let conf = sdk(&env).await;
     let ddb = aws_sdk_dynamodb::Client::new(&conf);
-    let notifications_table = env.endpoints["services"]["notifications"]["table"]
+    let notifications_table = env.endpoints.services["notifications"]
+        .table
         .as_str()
-        .unwrap()
         .to_owned();
 
     // A real failure: the notifications consumer's table is gone.
@@ -159,7 +159,7 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
         let email = format!("dlq{i}-{}@example.com", uuid::Uuid::new_v4().simple());
         let api = Client {
             http: reqwest::Client::new(),
-            base: env.endpoints["api_base_url"].as_str().unwrap().to_owned(),
+            base: env.endpoints.api_base_url.as_str().to_owned(),
             token: token_for(&env.endpoints, &email).await.unwrap(),
         };
         assert_eq!(
@@ -184,9 +184,7 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
     let peeked = ops_json(&env, &["dlq", "peek", "notifications"]);
     let items = peeked.as_array().unwrap();
     assert_eq!(items.len(), 4);
-    let consumer = env.endpoints["services"]["notifications"]["functions"]["ConsumerFunction"]
-        .as_str()
-        .unwrap();
+    let consumer = env.endpoints.services["notifications"].functions["ConsumerFunction"].as_str();
     for item in items {
         let s = &item["summary"];
         assert_eq!(s["shape"], "async-failure");
@@ -428,11 +426,9 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
 
     // A stream failure: the bus is gone while a profile is written.
     let eb = aws_sdk_eventbridge::Client::new(&conf);
-    let bus_name = env.endpoints["bus_name"].as_str().unwrap().to_owned();
+    let bus_name = env.endpoints.bus_name.as_str().to_owned();
     eb.delete_event_bus().name(&bus_name).send().await.unwrap();
-    let users_table = env.endpoints["services"]["users"]["table"]
-        .as_str()
-        .unwrap();
+    let users_table = env.endpoints.services["users"].table.as_str();
     let s = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.to_owned());
     let now = chrono::Utc::now().to_rfc3339();
     ddb.put_item()
@@ -455,9 +451,7 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
     let peeked = ops_json(&env, &["dlq", "peek", "users"]);
     let s0 = &peeked[0]["summary"];
     assert_eq!(s0["shape"], "stream-failure");
-    let publisher = env.endpoints["services"]["users"]["functions"]["PublisherFunction"]
-        .as_str()
-        .unwrap();
+    let publisher = env.endpoints.services["users"].functions["PublisherFunction"].as_str();
     assert_eq!(s0["function"], publisher);
     assert!(
         ops(&env, &["dlq", "replay", "users", "--to", "bus"])
@@ -493,23 +487,19 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dead_letter_keeps_its_trace_and_the_replay_continues_it() {
     let (_cloud, env) = local_cloud("info");
-    let telemetry = PathBuf::from(env.endpoints["telemetry_dir"].as_str().unwrap());
+    let telemetry = PathBuf::from(env.endpoints.telemetry_dir.as_str());
     let conf = sdk(&env).await;
     // A real failure: the notifications consumer's table is gone.
     aws_sdk_dynamodb::Client::new(&conf)
         .delete_table()
-        .table_name(
-            env.endpoints["services"]["notifications"]["table"]
-                .as_str()
-                .unwrap(),
-        )
+        .table_name(env.endpoints.services["notifications"].table.as_str())
         .send()
         .await
         .unwrap();
     let email = format!("trace-{}@example.com", uuid::Uuid::new_v4().simple());
     let api = Client {
         http: reqwest::Client::new(),
-        base: env.endpoints["api_base_url"].as_str().unwrap().to_owned(),
+        base: env.endpoints.api_base_url.as_str().to_owned(),
         token: token_for(&env.endpoints, &email).await.unwrap(),
     };
     let correlation = format!("dlq-trace-{}", uuid::Uuid::new_v4().simple());
@@ -526,7 +516,7 @@ async fn a_dead_letter_keeps_its_trace_and_the_replay_continues_it() {
     wait_for("the dead letter", Duration::from_secs(60), || {
         depth(&env, "notifications").0 == 1
     });
-    let hops = devstack::telemetry::read_hops(&telemetry).unwrap();
+    let hops = devstack_api::telemetry::read_hops(&telemetry).unwrap();
     let trace = hops
         .iter()
         .find(|h| h.kind == "http" && h.correlation_ids.contains(&correlation))
@@ -566,7 +556,7 @@ async fn a_dead_letter_keeps_its_trace_and_the_replay_continues_it() {
     let replayed = ops_json(&env, &["dlq", "replay", "notifications"]);
     assert_eq!(replayed["replayed"].as_u64(), Some(1), "{replayed}");
     wait_for("the replay's invocation", Duration::from_secs(30), || {
-        devstack::telemetry::read_hops(&telemetry)
+        devstack_api::telemetry::read_hops(&telemetry)
             .unwrap()
             .iter()
             .any(|h| {

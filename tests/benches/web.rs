@@ -14,7 +14,7 @@ mod browser;
 
 use std::time::Duration;
 
-use devstack::cloud::{self, Options};
+use devstack_cloud::{self as cloud, Options};
 use serde_json::Value;
 
 const RUNS: usize = 20;
@@ -44,7 +44,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let bin_dir = devstack::profile_dir();
+    let bin_dir = repo::profile_dir();
     assert!(
         bin_dir.join("notifications-deliverer").is_file(),
         "no function binaries in {}: build them first (`cargo xtask bench` does)",

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::workspace::{BUILD_INPUTS, Workspace};
+use repo::workspace::{BUILD_INPUTS, Workspace};
 
 /// The platform stack's folder (the bus, shared by every service).
 pub const PLATFORM_DIR: &str = "infra";
@@ -24,7 +24,7 @@ pub fn units(workspace: &Workspace, services: &[&str], files: &[String]) -> BTre
             out.extend(services.iter().map(|s| (*s).to_owned()));
         }
         if path.starts_with(PLATFORM_DIR) {
-            out.insert("platform".to_owned());
+            out.insert(repo::PLATFORM.to_owned());
         }
         if path.starts_with(CONTRACTS_DIR) {
             out.insert("contracts".to_owned());
@@ -54,7 +54,7 @@ pub fn units(workspace: &Workspace, services: &[&str], files: &[String]) -> BTre
 /// Files changed since `base` (its merge base with HEAD), committed or not,
 /// plus untracked files: what a person's working tree would ship.
 pub fn changed_files(repo: &Path, base: &str) -> Result<Vec<String>> {
-    let git = |args: &[&str]| crate::git::run(repo, args);
+    let git = |args: &[&str]| repo::git::run(repo, args);
     let merge_base = git(&["merge-base", base, "HEAD"]).with_context(|| {
         format!("{base} is not a revision this clone knows (fetch it, or use a full clone)")
     })?;
@@ -75,7 +75,7 @@ pub fn changed_files(repo: &Path, base: &str) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workspace::Package;
+    use repo::workspace::Package;
     use std::path::PathBuf;
 
     fn workspace() -> Workspace {

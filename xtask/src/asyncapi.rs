@@ -15,11 +15,9 @@ use events::{EventKey, EventSpec};
 use serde_json::{Map, Value, json};
 
 use crate::declared::{self, Service};
+use crate::folders::Examples;
 
 pub const FILE: &str = "events/asyncapi.json";
-
-/// Example `detail` payloads per version.
-pub type Examples = BTreeMap<EventKey, Vec<Value>>;
 
 /// `app.todos.TodoCompleted`: one channel per detail-type and source.
 pub fn channel_id(key: &EventKey) -> String {
@@ -253,11 +251,11 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::catalog_page::load_examples;
+    use crate::folders::{EXAMPLES_DIR, load_examples};
 
     fn doc() -> Value {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let examples = load_examples(&root.join(crate::schemas::EXAMPLES_DIR)).unwrap();
+        let examples = load_examples(&root.join(EXAMPLES_DIR)).unwrap();
         document(&declared::services(), &events::catalog(), &examples).unwrap()
     }
 

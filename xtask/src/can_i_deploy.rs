@@ -15,7 +15,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::compat::{self, Mode, Policy};
+use compat::{Mode, Policy};
 
 /// A stack as deployed: from `ops stacks --json`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +71,7 @@ fn short(commit: &str) -> &str {
 
 /// The roles at `rev`, read from its `events/asyncapi.json`.
 pub fn roles_at(repo: &Path, rev: &str) -> Result<Roles> {
-    let text = crate::git::show(repo, rev, crate::asyncapi::FILE)?.with_context(|| {
+    let text = repo::git::show(repo, rev, crate::asyncapi::FILE)?.with_context(|| {
         format!(
             "{} has no {} at {rev}",
             repo.display(),
@@ -118,12 +118,12 @@ pub fn roles(doc: &Value) -> Result<Roles> {
 fn schema_at(repo: &Path, rev: &str, key: &Key) -> Result<Option<Value>> {
     let file = format!(
         "{}/{}/{}/v{}.json",
-        crate::schemas::SCHEMAS_DIR,
+        crate::folders::SCHEMAS_DIR,
         key.0,
         key.1,
         key.2
     );
-    crate::git::show(repo, rev, &file)?
+    repo::git::show(repo, rev, &file)?
         .map(|t| serde_json::from_str(&t).with_context(|| format!("{file} at {rev} is not JSON")))
         .transpose()
 }

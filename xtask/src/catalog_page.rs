@@ -6,42 +6,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::Path;
 
-use anyhow::{Context, Result};
 use events::{EventKey, EventSpec};
 use serde_json::Value;
 
-use crate::asyncapi::Examples;
 use crate::declared::{self, Service};
+use crate::folders::{Examples, SCHEMAS_DIR};
 
 pub const FILE: &str = "docs/events.md";
-
-/// Every `*.json` under `events/examples/<source>/<DetailType>/v<N>/`, in
-/// file-name order, for the versions the catalog knows.
-pub fn load_examples(examples_dir: &Path) -> Result<Examples> {
-    let mut out = Examples::new();
-    for spec in events::catalog() {
-        let dir = examples_dir.join(crate::schemas::example_dir(&spec));
-        let mut files: Vec<_> = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect(),
-            Err(_) => continue,
-        };
-        files.sort();
-        for file in files {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            let value = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not JSON", file.display()))?;
-            out.entry(spec.key).or_default().push(value);
-        }
-    }
-    Ok(out)
-}
 
 /// Which service consumes which event version, as the declarations say:
 /// the flowchart's right-hand edges, checked against the templates' rules.
@@ -164,7 +136,7 @@ fn summary(w: &mut String, services: &[Service], specs: &[EventSpec]) {
             consumer_names(services, &key),
             spec.compatibility.as_str(),
             key.schema_file(),
-            crate::schemas::SCHEMAS_DIR,
+            SCHEMAS_DIR,
             key.schema_file()
         );
     }
@@ -214,9 +186,9 @@ fn event_section(
     let _ = writeln!(
         w,
         "- schema: [`{}/{}`](../{}/{})",
-        crate::schemas::SCHEMAS_DIR,
+        SCHEMAS_DIR,
         key.schema_file(),
-        crate::schemas::SCHEMAS_DIR,
+        SCHEMAS_DIR,
         key.schema_file()
     );
     let _ = writeln!(w);
@@ -374,11 +346,14 @@ fn consumer_names(services: &[Service], key: &EventKey) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::folders::{EXAMPLES_DIR, load_examples};
 
     fn page() -> String {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let examples = load_examples(&root.join(crate::schemas::EXAMPLES_DIR)).unwrap();
+        let examples = load_examples(&root.join(EXAMPLES_DIR)).unwrap();
         render(&declared::services(), &events::catalog(), &examples)
     }
 

@@ -79,6 +79,16 @@ mod tests {
     }
 
     #[test]
+    fn the_declared_services_are_the_repository_list_in_its_order() {
+        let names: Vec<&str> = super::services().iter().map(|s| s.name).collect();
+        assert_eq!(
+            names,
+            repo::SERVICES,
+            "declare the services here in repo::SERVICES order"
+        );
+    }
+
+    #[test]
     fn every_published_event_has_one_producer_and_is_in_the_catalog() {
         let services = super::services();
         for spec in events::catalog() {

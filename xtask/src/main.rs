@@ -3,9 +3,10 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use xtask::compat::{self, Mode, Policy};
+use compat::{Mode, Policy};
+use repo::workspace::Workspace;
+use xtask::folders::{EXAMPLES_DIR, SCHEMAS_DIR};
 use xtask::schemas::{self, Baseline, Rules};
-use xtask::workspace::Workspace;
 use xtask::{
     affected, asyncapi, browser, can_i_deploy, catalog_page, declared, node, owners, venv, web,
     workflows,
@@ -178,11 +179,10 @@ impl From<CliPolicy> for Policy {
     }
 }
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace root")
-        .to_path_buf()
+/// The checkout the command runs in, found from the current directory (never
+/// the folder this binary was built from: checkouts may share a target dir).
+fn root() -> Result<PathBuf> {
+    Ok(repo::try_root()?)
 }
 
 fn main() -> ExitCode {
@@ -196,28 +196,41 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    let root = root();
     match cli.command {
-        Cmd::Schemas {
-            command: SchemasCmd::Generate,
-        } => {
-            let written = schemas::generate(&root)?;
-            for file in &written {
-                println!("wrote {file}");
-            }
-            println!("schemas: {} file(s) rewritten", written.len());
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::Schemas {
-            command:
-                SchemasCmd::Check {
-                    base,
-                    no_baseline,
-                    mode,
-                    policy,
-                },
+        Cmd::Schemas { command } => schemas_cmd(command),
+        Cmd::Venv => venv_cmd(&root()?),
+        Cmd::Test { cargo_args } => test(&root()?, &cargo_args),
+        Cmd::Openapi => openapi(&root()?),
+        Cmd::Web => web_cmd(&root()?),
+        Cmd::Ci { check } => ci(&root()?, check),
+        Cmd::Affected { base } => affected_cmd(&root()?, &base),
+        Cmd::DeployTools => deploy_tools(&root()?),
+        Cmd::SamBuild { service, arch } => sam_build(&root()?, &service, &arch),
+        Cmd::CanIDeploy {
+            service,
+            repo,
+            head,
+            endpoints_file,
+            ops,
+        } => can_i_deploy(&root()?, &service, &repo, &head, endpoints_file, ops),
+        Cmd::Up { args } => devstack(&root()?, "up", &args, false),
+        Cmd::Load { args } => devstack(&root()?, "load", &args, true),
+        Cmd::Bench { args } => bench(&root()?, &args),
+    }
+}
+
+/// `schemas generate|check|diff`; `diff` compares two files anywhere, so
+/// it alone needs no checkout.
+fn schemas_cmd(command: SchemasCmd) -> Result<ExitCode> {
+    match command {
+        SchemasCmd::Generate => schemas_generate(&root()?),
+        SchemasCmd::Check {
+            base,
+            no_baseline,
+            mode,
+            policy,
         } => schemas_check(
-            &root,
+            &root()?,
             base,
             no_baseline,
             Rules {
@@ -225,79 +238,81 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 policy: policy.into(),
             },
         ),
-        Cmd::Schemas {
-            command:
-                SchemasCmd::Diff {
-                    old,
-                    new,
-                    mode,
-                    policy,
-                    json,
-                },
+        SchemasCmd::Diff {
+            old,
+            new,
+            mode,
+            policy,
+            json,
         } => schemas_diff(&old, &new, mode.into(), policy.into(), json),
-        Cmd::Venv => {
-            let dir = venv::ensure(&root)?;
-            println!("venv ready: {}", dir.display());
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::Test { cargo_args } => test(&root, &cargo_args),
-        Cmd::Openapi => {
-            // The document is built by each service's own unit test, so this
-            // tool never compiles the services (or their SDK clients) itself.
-            let status = std::process::Command::new(env!("CARGO"))
-                .current_dir(&root)
-                .env("OPENAPI_WRITE", "1")
-                .args(["test", "-q", "--lib", "-p", "users", "-p", "todos"])
-                .args(["-p", "notifications", "openapi::"])
-                .status()?;
-            if !status.success() {
-                anyhow::bail!("generating the OpenAPI documents failed");
-            }
-            for service in service_names() {
-                println!("wrote services/{service}/openapi.json");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::Web => {
-            let dist = web::build(&root)?;
-            println!("web app built: {}", dist.display());
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::Ci { check } => ci(&root, check),
-        Cmd::Affected { base } => {
-            let workspace = Workspace::load(&root)?;
-            let files = affected::changed_files(&root, &base)?;
-            for unit in affected::units(&workspace, &service_names(), &files) {
-                println!("{unit}");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::DeployTools => {
-            let dir = venv::ensure_deploy(&root)?;
-            println!(
-                "deploy tools ready: {}/bin (sam, cargo-lambda)",
-                dir.display()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::SamBuild { service, arch } => sam_build(&root, &service, &arch),
-        Cmd::CanIDeploy {
-            service,
-            repo,
-            head,
-            endpoints_file,
-            ops,
-        } => can_i_deploy(&root, &service, &repo, &head, endpoints_file, ops),
-        Cmd::Up { args } => devstack(&root, "up", &args, false),
-        Cmd::Load { args } => devstack(&root, "load", &args, true),
-        Cmd::Bench { args } => {
-            let status = devstack(&root, "bench", &args, true)?;
-            if status != ExitCode::SUCCESS {
-                return Ok(status);
-            }
-            web_bench(&root)
-        }
     }
+}
+
+fn schemas_generate(root: &std::path::Path) -> Result<ExitCode> {
+    let written = schemas::generate(root)?;
+    for file in &written {
+        println!("wrote {file}");
+    }
+    println!("schemas: {} file(s) rewritten", written.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn venv_cmd(root: &std::path::Path) -> Result<ExitCode> {
+    let dir = venv::ensure(root)?;
+    println!("venv ready: {}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn openapi(root: &std::path::Path) -> Result<ExitCode> {
+    // The document is built by each service's own unit test, so this
+    // tool never compiles the services (or their SDK clients) itself.
+    let status = std::process::Command::new(env!("CARGO"))
+        .current_dir(root)
+        .env("OPENAPI_WRITE", "1")
+        .args(["test", "-q", "--lib"])
+        .args(repo::SERVICES.iter().flat_map(|s| ["-p", *s]))
+        .arg("openapi::")
+        .status()?;
+    if !status.success() {
+        anyhow::bail!("generating the OpenAPI documents failed");
+    }
+    for service in service_names() {
+        println!("wrote services/{service}/openapi.json");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn web_cmd(root: &std::path::Path) -> Result<ExitCode> {
+    let dist = web::build(root)?;
+    println!("web app built: {}", dist.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn affected_cmd(root: &std::path::Path, base: &str) -> Result<ExitCode> {
+    let workspace = Workspace::load(root)?;
+    let files = affected::changed_files(root, base)?;
+    for unit in affected::units(&workspace, &service_names(), &files) {
+        println!("{unit}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn deploy_tools(root: &std::path::Path) -> Result<ExitCode> {
+    let dir = venv::ensure_deploy(root)?;
+    println!(
+        "deploy tools ready: {}/bin (sam, cargo-lambda)",
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The local cloud's benchmarks, then the browser bench.
+fn bench(root: &std::path::Path, args: &[String]) -> Result<ExitCode> {
+    let status = devstack(root, "bench", args, true)?;
+    if status != ExitCode::SUCCESS {
+        return Ok(status);
+    }
+    web_bench(root)
 }
 
 fn schemas_diff(
@@ -317,7 +332,7 @@ fn schemas_diff(
         .context("not a usable JSON Schema")?;
     for finding in &findings {
         if json {
-            println!("{}", finding_json(finding));
+            println!("{}", finding.to_json());
         } else {
             println!("{finding}");
         }
@@ -337,15 +352,6 @@ fn schemas_diff(
     })
 }
 
-fn finding_json(f: &compat::Finding) -> serde_json::Value {
-    serde_json::json!({
-        "path": f.path,
-        "direction": f.direction.as_str(),
-        "rule": f.rule.as_str(),
-        "reason": f.reason,
-    })
-}
-
 fn schemas_check(
     root: &std::path::Path,
     base: Option<String>,
@@ -361,8 +367,8 @@ fn schemas_check(
         (None, false) => Baseline::auto(root),
     };
     let mut report = schemas::check_with(
-        &root.join(schemas::SCHEMAS_DIR),
-        &root.join(schemas::EXAMPLES_DIR),
+        &root.join(SCHEMAS_DIR),
+        &root.join(EXAMPLES_DIR),
         &baseline,
         rules,
     )?;

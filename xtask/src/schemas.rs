@@ -9,10 +9,9 @@ use anyhow::{Context, Result};
 use events::{EventSpec, catalog};
 use serde_json::Value;
 
-use crate::compat::{self, Finding, Mode, Policy};
+use compat::{Finding, Mode, Policy};
 
-pub const SCHEMAS_DIR: &str = "events/schemas";
-pub const EXAMPLES_DIR: &str = "events/examples";
+use crate::folders::{EXAMPLES_DIR, SCHEMAS_DIR, example_dir, load_examples};
 
 /// Schema files keyed by their path relative to `events/schemas/`.
 pub type SchemaSet = BTreeMap<String, Value>;
@@ -57,7 +56,7 @@ pub fn generate(root: &Path) -> Result<Vec<String>> {
 pub fn generated_docs(root: &Path) -> Result<Vec<(String, String)>> {
     let services = crate::declared::services();
     let specs = catalog();
-    let examples = crate::catalog_page::load_examples(&root.join(EXAMPLES_DIR))?;
+    let examples = load_examples(&root.join(EXAMPLES_DIR))?;
     let asyncapi = crate::asyncapi::document(&services, &specs, &examples)?;
     Ok(vec![
         (crate::asyncapi::FILE.to_owned(), render(&asyncapi)),
@@ -119,7 +118,7 @@ impl Baseline {
     /// else `HEAD` (a working tree with uncommitted edits), else none.
     pub fn auto(repo: &Path) -> Baseline {
         let git = |args: &[&str]| {
-            crate::git::run(repo, args)
+            repo::git::run(repo, args)
                 .ok()
                 .map(|out| out.trim().to_owned())
         };
@@ -153,7 +152,7 @@ impl Baseline {
             Baseline::None => Ok(SchemaSet::new()),
             Baseline::Dir(dir) => read_dir_set(dir),
             Baseline::Git { repo, rev } => {
-                let run = |args: &[&str]| crate::git::run(repo, args);
+                let run = |args: &[&str]| repo::git::run(repo, args);
                 let prefix = format!("{SCHEMAS_DIR}/");
                 let listing = run(&["ls-tree", "-r", "--name-only", rev, "--", SCHEMAS_DIR])?;
                 let mut set = SchemaSet::new();
@@ -307,6 +306,16 @@ impl Report {
     }
 }
 
+/// The compatibility mode a version declares (`contract!`), in the
+/// engine's terms.
+pub fn mode_of(c: events::Compatibility) -> Mode {
+    match c {
+        events::Compatibility::Backward => Mode::Backward,
+        events::Compatibility::Forward => Mode::Forward,
+        events::Compatibility::Full => Mode::Full,
+    }
+}
+
 /// How versions are compared with the baseline: each version's declared
 /// mode unless `mode` overrides it, under `policy`.
 #[derive(Debug, Clone, Copy)]
@@ -381,7 +390,7 @@ pub fn check_sets(
                 let declared = specs
                     .iter()
                     .find(|s| s.key.schema_file() == *file)
-                    .map_or(Mode::Full, |s| s.compatibility.into());
+                    .map_or(Mode::Full, |s| mode_of(s.compatibility));
                 let mode = rules.mode.unwrap_or(declared);
                 match compat::compare(before, now, mode, rules.policy) {
                     Ok(changes) if changes.is_empty() => {}
@@ -419,11 +428,6 @@ pub fn check_sets(
         checked: generated.len(),
         problems,
     })
-}
-
-/// Examples of a version live in `events/examples/<source>/<DetailType>/v<N>/`.
-pub fn example_dir(spec: &EventSpec) -> String {
-    format!("{}/v{}", spec.key.rel_dir(), spec.key.version)
 }
 
 /// JSON pointers where two documents differ, shallowest first, at most 20.

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::workspace::{BUILD_INPUTS, Workspace};
+use repo::workspace::{BUILD_INPUTS, Workspace};
 
 pub const DIR: &str = ".github/workflows";
 
@@ -103,8 +103,15 @@ fn service(workspace: &Workspace, name: &str) -> String {
         ),
         &paths,
     );
-    let schema_check = schema_check_step();
-    y.push_str(&format!(
+    for job in [affected_job, check_job, build_job, deploy_job] {
+        y.push_str(&job(name));
+    }
+    y
+}
+
+/// Whether the change touches the service at all, by the dependency graph.
+fn affected_job(name: &str) -> String {
+    format!(
         r#"  affected:
     runs-on: ubuntu-latest
     outputs:
@@ -127,7 +134,14 @@ fn service(workspace: &Workspace, name: &str) -> String {
             echo "run=false" >> "$GITHUB_OUTPUT"
           fi
 
-  check:
+"#
+    )
+}
+
+/// Format, lints, tests and the schema check of the service's crate.
+fn check_job(name: &str) -> String {
+    format!(
+        r#"  check:
     needs: affected
     if: needs.affected.outputs.run == 'true'
     runs-on: ubuntu-latest
@@ -145,7 +159,15 @@ fn service(workspace: &Workspace, name: &str) -> String {
         env:
           PROJECT_VENV: ${{{{ github.workspace }}}}/.venv
 {schema_check}
-  build:
+"#,
+        schema_check = schema_check_step()
+    )
+}
+
+/// `sam build` for Graviton with the pinned tools; the build as an artifact.
+fn build_job(name: &str) -> String {
+    format!(
+        r#"  build:
     needs: check
     runs-on: ubuntu-latest
     steps:
@@ -167,7 +189,15 @@ fn service(workspace: &Workspace, name: &str) -> String {
           path: services/{name}/.aws-sam/build
           include-hidden-files: true
 
-  deploy:
+"#
+    )
+}
+
+/// On main only, behind the service's environment: can-i-deploy, then
+/// `sam deploy` of its stack with the `service` and `commit` tags.
+fn deploy_job(name: &str) -> String {
+    format!(
+        r#"  deploy:
     needs: build
     if: github.event_name != 'pull_request' && github.ref == 'refs/heads/main'
     runs-on: ubuntu-latest
@@ -204,8 +234,7 @@ fn service(workspace: &Workspace, name: &str) -> String {
             --parameter-overrides Architecture=arm64 \
             --tags service={name} commit=${{{{ github.sha }}}}
 "#
-    ));
-    y
+    )
 }
 
 fn platform() -> String {
@@ -263,6 +292,9 @@ fn platform() -> String {
 fn contracts(services: &[&str]) -> String {
     let paths = vec![
         "events/**".to_owned(),
+        // The engine that judges a change; its rule tests and the peer
+        // suites run here.
+        "compat/**".to_owned(),
         "services/*/src/contract.rs".to_owned(),
         "docs/events.md".to_owned(),
         "tools/node/**".to_owned(),
@@ -282,7 +314,7 @@ fn contracts(services: &[&str]) -> String {
       - uses: {CHECKOUT}
         with:
           fetch-depth: 0
-{schema_check}      - run: cargo test -p events -p xtask
+{schema_check}      - run: cargo test -p events -p compat -p xtask
       - run: npm ci --ignore-scripts
         working-directory: tools/node
       - run: node tools/node/validate-asyncapi.mjs events/asyncapi.json

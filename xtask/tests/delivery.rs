@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use repo::workspace::Workspace;
 use xtask::declared;
 use xtask::owners::{self, owners_of, parse, team};
-use xtask::workspace::Workspace;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -2,9 +2,9 @@
 //! with a `#[serde(other)]` catch-all and `events::open_enum` takes new
 //! values in place, in the checker's view and in serde's.
 
+use compat::{Direction, Mode, Policy, Rule, compare};
 use schemars::{JsonSchema, schema_for};
 use serde::{Deserialize, Serialize};
-use xtask::compat::{Direction, Mode, Policy, Rule, compare};
 
 #[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

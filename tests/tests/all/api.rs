@@ -53,9 +53,9 @@ fn each_document_has_exactly_the_routes_its_template_declares() {
     ];
     for (service, keys) in documented {
         let template =
-            devstack::template::load(&root().join("services").join(service).join("template.yaml"))
+            devstack_template::load(&root().join("services").join(service).join("template.yaml"))
                 .unwrap();
-        let (_, plan) = devstack::adapt::adapt(service, &template).unwrap();
+        let (_, plan) = devstack_template::adapt::adapt(service, &template).unwrap();
         let declared: BTreeSet<String> = plan.routes.iter().map(|r| r.route_key.clone()).collect();
         let documented: BTreeSet<String> = keys.iter().map(|k| (*k).to_owned()).collect();
         assert_eq!(
@@ -84,7 +84,7 @@ fn each_document_has_exactly_the_routes_its_template_declares() {
 #[tokio::test]
 async fn schemathesis_finds_no_failure_in_any_api() {
     let c = cloud();
-    let api = c.endpoints["api_base_url"].as_str().unwrap().to_owned();
+    let api = c.endpoints.api_base_url.as_str().to_owned();
     // The two peers Schemathesis acts as, and a third user it does not
     // know, whose todo its requests are aimed at now and then.
     let alice = client(&unique_email("alice")).await;

@@ -101,7 +101,7 @@ impl Browser {
     }
 
     pub async fn screenshot(&self, name: &str) {
-        let dir = devstack::profile_dir()
+        let dir = repo::profile_dir()
             .parent()
             .expect("the profile folder is inside the target folder")
             .join("screenshots");

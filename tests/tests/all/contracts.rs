@@ -6,12 +6,12 @@ use std::collections::BTreeSet;
 use aws_lambda_events::dynamodb::EventRecord;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
+use compat::{Direction, Mode, Policy, Rule};
 use events::todos::DeletionReason;
 use events::{EventKey, PutEntry, catalog};
 use kit::stream::record;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use xtask::compat::{Direction, Mode, Policy, Rule};
 use xtask::schemas::{self, Baseline, Problem, Rules};
 
 use crate::support::{delivered, examples, examples_dir, schemas_dir, violations};
@@ -539,7 +539,7 @@ fn the_git_baseline_catches_a_field_removed_since_the_merge_base() {
         crate::support::git(repo.path(), args);
     };
     git(&["init", "-q"]);
-    let dir = repo.path().join(schemas::SCHEMAS_DIR);
+    let dir = repo.path().join(xtask::folders::SCHEMAS_DIR);
     copy_schemas(&dir);
     // The baseline's UserDeleted v1 required a `reason` that the type no longer has.
     let path = dir.join("app.users/UserDeleted/v1.json");

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use devstack::cloud::{self, Options};
-use devstack::redeploy::{Artifacts, Report, Request};
-use devstack::walkthrough::{Client, eventually, token_for};
+use devstack_api::control::{Artifacts, Report, Request};
+use devstack_client::walkthrough::{Client, eventually, token_for};
+use devstack_cloud::{self as cloud, Options};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -44,7 +44,7 @@ fn reworded_template(dir: &std::path::Path) -> std::path::PathBuf {
 /// A client signed in to the local cloud as `email`, after its
 /// `PUT /users/me`: the answer's status and body.
 async fn signed_up(detached: &cloud::Detached, email: &str, name: &str) -> (Client, u16, Value) {
-    let endpoints = serde_json::to_value(&detached.endpoints).unwrap();
+    let endpoints = detached.endpoints.clone();
     let api = Client {
         http: reqwest::Client::new(),
         base: detached.endpoints.api_base_url.clone(),
@@ -122,7 +122,7 @@ fn wording(template: &str, title: &str) -> String {
 #[tokio::test]
 async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
     let detached = cloud::start_detached(Options {
-        bin_dir: devstack::profile_dir(),
+        bin_dir: repo::profile_dir(),
         retry_delay: Duration::from_millis(20),
         function_env: vec![("RUST_LOG".into(), "warn".into())],
         ..Options::default()
@@ -186,7 +186,7 @@ async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
     let request = Request {
         service: "notifications".into(),
         template: reworded_template(scratch.path()),
-        artifacts: Artifacts::Cargo(devstack::profile_dir()),
+        artifacts: Artifacts::Cargo(repo::profile_dir()),
         commit: "0123456789abcdef0123456789abcdef01234567".into(),
     };
     let stack = detached.endpoints.services["notifications"].stack.clone();
@@ -406,14 +406,14 @@ impl Scratch {
 /// A `sam build` output for `service` (`<LogicalId>/bootstrap`), made of
 /// the cargo binaries, in `dir`.
 fn sam_layout(service: &str, dir: &std::path::Path) -> Vec<String> {
-    let template = devstack::template::load(&devstack::template_path(service)).unwrap();
-    let (_, plan) = devstack::adapt::adapt(service, &template).unwrap();
+    let template = devstack_template::load(&repo::template_path(service)).unwrap();
+    let (_, plan) = devstack_template::adapt::adapt(service, &template).unwrap();
     let mut ids = Vec::new();
     for f in &plan.functions {
         let folder = dir.join(&f.logical_id);
         std::fs::create_dir_all(&folder).unwrap();
         std::fs::copy(
-            devstack::profile_dir().join(&f.binary),
+            repo::profile_dir().join(&f.binary),
             folder.join("bootstrap"),
         )
         .unwrap();
@@ -429,7 +429,7 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
     let sam = scratch.dir.path().join("sam-build");
     let ids = sam_layout("users", &sam);
     let detached = cloud::start_detached(Options {
-        bin_dir: devstack::profile_dir(),
+        bin_dir: repo::profile_dir(),
         from_sam: [("users".to_owned(), sam.clone())].into(),
         function_env: vec![("RUST_LOG".into(), "warn".into())],
         ..Options::default()
@@ -450,7 +450,7 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
             &Request {
                 service: service.into(),
                 template: root().join("services").join(service).join("template.yaml"),
-                artifacts: Artifacts::Cargo(devstack::profile_dir()),
+                artifacts: Artifacts::Cargo(repo::profile_dir()),
                 commit: deployed_at.clone(),
             },
         )
@@ -459,7 +459,7 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
     }
     // The redeploy swapped users onto the cargo binaries.
     let api_binary = detached.functions["users/ApiFunction"].binary().await;
-    assert_eq!(api_binary, devstack::profile_dir().join("users-api"));
+    assert_eq!(api_binary, repo::profile_dir().join("users-api"));
     let endpoints = scratch.dir.path().join("endpoints.json");
     std::fs::write(
         &endpoints,
@@ -467,7 +467,7 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
     )
     .unwrap();
     let can_i_deploy = || {
-        let bin = devstack::profile_dir();
+        let bin = repo::profile_dir();
         let out = std::process::Command::new(bin.join("xtask"))
             .args(["can-i-deploy", "todos", "--repo"])
             .arg(scratch.dir.path())

@@ -8,14 +8,14 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
-use devstack::cloud::{self, Options};
-use devstack::runtime::Function;
-use devstack::walkthrough::{Client, eventually, journey, token_for};
+use devstack_client::walkthrough::{Client, eventually, journey, token_for};
+use devstack_cloud::{self as cloud, Options};
+use devstack_lambda::runtime::Function;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 pub(crate) struct Cloud {
-    pub endpoints: Value,
+    pub endpoints: devstack_api::Endpoints,
     pub functions: BTreeMap<String, Function>,
     _detached: cloud::Detached,
 }
@@ -23,7 +23,7 @@ pub(crate) struct Cloud {
 pub(crate) fn cloud() -> &'static Cloud {
     static CLOUD: OnceLock<Cloud> = OnceLock::new();
     CLOUD.get_or_init(|| {
-        let bin_dir = devstack::profile_dir();
+        let bin_dir = repo::profile_dir();
         assert!(
             bin_dir.join("todos-api").exists(),
             "the function binaries are not built: run `cargo build --workspace --bins` (the test command does)"
@@ -36,7 +36,7 @@ pub(crate) fn cloud() -> &'static Cloud {
         })
         .expect("the local cloud starts");
         Cloud {
-            endpoints: serde_json::to_value(&detached.endpoints).unwrap(),
+            endpoints: detached.endpoints.clone(),
             functions: detached.functions.clone(),
             _detached: detached,
         }
@@ -54,21 +54,18 @@ pub(crate) async fn client(email: &str) -> Client {
     let c = cloud();
     Client {
         http: reqwest::Client::new(),
-        base: c.endpoints["api_base_url"].as_str().unwrap().to_owned(),
+        base: c.endpoints.api_base_url.as_str().to_owned(),
         token: token_for(&c.endpoints, email).await.unwrap(),
     }
 }
 
 pub(crate) async fn sdk() -> aws_config::SdkConfig {
-    let url = cloud().endpoints["emulator_url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let url = cloud().endpoints.emulator_url.as_str().to_owned();
     kit::emulator::Emulator { url }.sdk_config().await
 }
 
-pub(crate) fn service(name: &str) -> &'static Value {
-    &cloud().endpoints["services"][name]
+pub(crate) fn service(name: &str) -> &'static devstack_api::ServiceEndpoints {
+    &cloud().endpoints.services[name]
 }
 
 /// Every message in a DLQ, each decoded from its SNS envelope.
@@ -176,7 +173,7 @@ async fn deleting_a_user_erases_their_todos_and_notifications_elsewhere() {
 // announced).
 #[tokio::test]
 async fn a_cancelled_transaction_does_not_silence_the_tables_stream() {
-    let table = service("users")["table"].as_str().unwrap().to_owned();
+    let table = service("users").table.as_str().to_owned();
     let ddb = aws_sdk_dynamodb::Client::new(&sdk().await);
     let nobody = ConditionCheck::builder()
         .table_name(&table)
@@ -228,7 +225,7 @@ async fn a_failing_consumer_dead_letters_after_one_plus_retries_attempts_with_aw
     // A UserDeleted whose data lacks user_id: every attempt fails to decode.
     let mut detail: Value = serde_json::from_str(
         &std::fs::read_to_string(
-            devstack::root().join("events/examples/app.users/UserDeleted/v1/example.json"),
+            repo::root().join("events/examples/app.users/UserDeleted/v1/example.json"),
         )
         .unwrap(),
     )
@@ -240,7 +237,7 @@ async fn a_failing_consumer_dead_letters_after_one_plus_retries_attempts_with_aw
     eb.put_events()
         .entries(
             aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                .event_bus_name(c.endpoints["bus_name"].as_str().unwrap())
+                .event_bus_name(c.endpoints.bus_name.as_str())
                 .source("app.users")
                 .detail_type("UserDeleted")
                 .detail(detail.to_string())
@@ -250,7 +247,7 @@ async fn a_failing_consumer_dead_letters_after_one_plus_retries_attempts_with_aw
         .await
         .unwrap();
 
-    let queue = service("todos")["dlq_queue_url"].as_str().unwrap();
+    let queue = service("todos").dlq_queue_url.as_str();
     let letter = eventually(Duration::from_secs(20), "the dead letter", || async {
         Ok(drain(queue)
             .await
@@ -281,7 +278,7 @@ async fn a_failing_consumer_dead_letters_after_one_plus_retries_attempts_with_aw
 async fn a_poison_record_is_bisected_out_and_only_it_reaches_on_failure() {
     let conf = sdk().await;
     let ddb = aws_sdk_dynamodb::Client::new(&conf);
-    let table = service("users")["table"].as_str().unwrap();
+    let table = service("users").table.as_str();
     let s = |v: &str| AttributeValue::S(v.to_owned());
     let user = format!("bulk-{}", uuid::Uuid::new_v4().simple());
     let now = chrono::Utc::now().to_rfc3339();
@@ -309,7 +306,7 @@ async fn a_poison_record_is_bisected_out_and_only_it_reaches_on_failure() {
     }
     tx.send().await.unwrap();
 
-    let queue = service("users")["dlq_queue_url"].as_str().unwrap();
+    let queue = service("users").dlq_queue_url.as_str();
     let poison_key = format!("USER#{user}-2");
     let record = eventually(Duration::from_secs(30), "the OnFailure record", || async {
         Ok(drain(queue).await.into_iter().find_map(|m| {
@@ -383,13 +380,13 @@ fn mint(mode: &str, sub: &str) -> String {
 
 /// A token minted with the emulator's key (or another), for `endpoints`'
 /// pool: see `tests/fixtures/jwt/mint.py` for the modes.
-pub(crate) fn mint_for(endpoints: &Value, mode: &str, sub: &str) -> String {
+pub(crate) fn mint_for(endpoints: &devstack_api::Endpoints, mode: &str, sub: &str) -> String {
     let out = Command::new(kit::emulator::venv().join("bin/python"))
-        .arg(devstack::root().join("tests/fixtures/jwt/mint.py"))
+        .arg(repo::root().join("tests/fixtures/jwt/mint.py"))
         .args([
             mode,
-            endpoints["issuer"].as_str().unwrap(),
-            endpoints["client_id"].as_str().unwrap(),
+            endpoints.issuer.as_str(),
+            endpoints.client_id.as_str(),
             sub,
         ])
         .output()
@@ -405,7 +402,7 @@ pub(crate) fn mint_for(endpoints: &Value, mode: &str, sub: &str) -> String {
 #[tokio::test]
 async fn bad_tokens_get_401_and_never_reach_a_function() {
     let c = cloud();
-    let base = c.endpoints["api_base_url"].as_str().unwrap();
+    let base = c.endpoints.api_base_url.as_str();
     let api_function = &c.functions["todos/ApiFunction"];
     let http = reqwest::Client::new();
     // A path no other test uses, to recognise these requests at the function.
@@ -445,10 +442,8 @@ async fn bad_tokens_get_401_and_never_reach_a_function() {
 #[tokio::test]
 async fn the_lambda_invoke_api_runs_functions_both_ways() {
     let c = cloud();
-    let endpoint = c.endpoints["lambda_endpoint"].as_str().unwrap();
-    let physical = service("notifications")["functions"]["ApiFunction"]
-        .as_str()
-        .unwrap();
+    let endpoint = c.endpoints.lambda_endpoint.as_str();
+    let physical = service("notifications").functions["ApiFunction"].as_str();
     let event = kit::http::apigw_event(
         "GET /notifications",
         "/notifications",

@@ -347,7 +347,7 @@ fn the_websocket_api_is_guarded_routed_and_may_manage_its_connections() {
 /// API, a 5xx rate alarm. Every alarm tells the platform's ops topic.
 #[test]
 fn every_service_stack_has_its_alarms_and_dashboard() {
-    use devstack::adapt::target;
+    use devstack_template::adapt::target;
     use serde_json::json;
 
     // The platform exports its ops topic; the services import it by name.

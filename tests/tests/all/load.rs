@@ -7,11 +7,11 @@
 
 use std::time::Duration;
 
-use devstack::cloud::{self, Options};
-use devstack::load::{Chaos, Config, Report, render, run};
+use devstack_client::load::{Chaos, Config, Report, render, run};
+use devstack_cloud::{self as cloud, Options};
 
-fn endpoints(detached: &cloud::Detached) -> serde_json::Value {
-    serde_json::to_value(&detached.endpoints).unwrap()
+fn endpoints(detached: &cloud::Detached) -> devstack_api::Endpoints {
+    detached.endpoints.clone()
 }
 
 /// What both runs must show.
@@ -42,7 +42,7 @@ fn assert_accounted(report: &Report) {
 async fn every_effect_is_applied_exactly_once_without_and_with_chaos() {
     let detached = tokio::task::spawn_blocking(|| {
         cloud::start_detached(Options {
-            bin_dir: devstack::profile_dir(),
+            bin_dir: repo::profile_dir(),
             retry_delay: Duration::from_millis(20),
             function_env: vec![("RUST_LOG".into(), "warn".into())],
             faults: true,

@@ -7,6 +7,7 @@ mod contracts;
 mod deploy;
 mod e2e;
 mod infra;
+mod layout;
 mod load;
 mod observability;
 mod parity;

@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use devstack::cloud::{self, Options};
-use devstack::telemetry::{self, Hop};
+use devstack_api::telemetry::{self, Hop};
+use devstack_cloud::{self as cloud, Options};
 use serde_json::Value;
 
 use crate::e2e::unique_email;
 
 struct Cloud {
-    endpoints: Value,
+    endpoints: devstack_api::Endpoints,
     _detached: cloud::Detached,
 }
 
@@ -24,21 +24,21 @@ fn cloud() -> &'static Cloud {
     static CLOUD: OnceLock<Cloud> = OnceLock::new();
     CLOUD.get_or_init(|| {
         let detached = cloud::start_detached(Options {
-            bin_dir: devstack::profile_dir(),
+            bin_dir: repo::profile_dir(),
             retry_delay: Duration::from_millis(20),
             function_env: vec![("RUST_LOG".into(), "info".into())],
             ..Options::default()
         })
         .expect("the local cloud starts");
         Cloud {
-            endpoints: serde_json::to_value(&detached.endpoints).unwrap(),
+            endpoints: detached.endpoints.clone(),
             _detached: detached,
         }
     })
 }
 
 fn dir() -> PathBuf {
-    PathBuf::from(cloud().endpoints["telemetry_dir"].as_str().unwrap())
+    PathBuf::from(cloud().endpoints.telemetry_dir.as_str())
 }
 
 fn log(dir: &Path, function: &str) -> String {
@@ -67,7 +67,7 @@ fn find<'a>(hops: &'a [&Hop], kind: &str, function: &str) -> &'a Hop {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_walkthrough_is_one_trace_from_the_request_to_the_notification() {
     let e = &cloud().endpoints;
-    let journey = devstack::walkthrough::journey(e, &unique_email("trace"), |_| {})
+    let journey = devstack_client::walkthrough::journey(e, &unique_email("trace"), |_| {})
         .await
         .unwrap();
     let dir = dir();
@@ -167,7 +167,7 @@ async fn the_walkthrough_is_one_trace_from_the_request_to_the_notification() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_function_that_ran_printed_emf_documents_that_meet_the_specification() {
     let e = &cloud().endpoints;
-    devstack::walkthrough::journey(e, &unique_email("emf"), |_| {})
+    devstack_client::walkthrough::journey(e, &unique_email("emf"), |_| {})
         .await
         .unwrap();
     let dir = dir();

@@ -23,8 +23,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
-use devstack::cloud::{self, Options};
-use devstack::walkthrough::{eventually, journey, token_for};
+use devstack_client::walkthrough::{eventually, journey, token_for};
+use devstack_cloud::{self as cloud, Options};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -315,7 +315,7 @@ fn the_comparison_names_each_difference_and_keeps_its_allow_list_true() {
 // ---------------------------------------------------------------------
 
 struct Cloud {
-    endpoints: Value,
+    endpoints: devstack_api::Endpoints,
     capture: PathBuf,
     _detached: cloud::Detached,
 }
@@ -329,7 +329,7 @@ fn cloud() -> &'static Cloud {
             uuid::Uuid::new_v4().simple()
         ));
         let detached = cloud::start_detached(Options {
-            bin_dir: devstack::profile_dir(),
+            bin_dir: repo::profile_dir(),
             retry_delay: Duration::from_millis(20),
             function_env: vec![("RUST_LOG".into(), "warn".into())],
             capture_dir: Some(capture.clone()),
@@ -337,7 +337,7 @@ fn cloud() -> &'static Cloud {
         })
         .expect("the local cloud starts");
         Cloud {
-            endpoints: serde_json::to_value(&detached.endpoints).unwrap(),
+            endpoints: detached.endpoints.clone(),
             capture,
             _detached: detached,
         }
@@ -345,10 +345,7 @@ fn cloud() -> &'static Cloud {
 }
 
 async fn sdk() -> aws_config::SdkConfig {
-    let url = cloud().endpoints["emulator_url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let url = cloud().endpoints.emulator_url.as_str().to_owned();
     kit::emulator::Emulator { url }.sdk_config().await
 }
 
@@ -421,7 +418,7 @@ async fn drain(queue: &str) -> Vec<Value> {
 async fn socket_traffic(email: &str) {
     let e = &cloud().endpoints;
     let token = token_for(e, email).await.unwrap();
-    let url = format!("{}?token={token}", e["socket_url"].as_str().unwrap());
+    let url = format!("{}?token={token}", e.socket_url.as_str());
     let (mut ws, _) = tokio_tungstenite::connect_async(url)
         .await
         .expect("the socket opens");
@@ -458,7 +455,7 @@ async fn async_failure() -> Value {
     let e = &cloud().endpoints;
     let mut detail: Value = serde_json::from_str(
         &std::fs::read_to_string(
-            devstack::root().join("events/examples/app.users/UserDeleted/v1/example.json"),
+            repo::root().join("events/examples/app.users/UserDeleted/v1/example.json"),
         )
         .unwrap(),
     )
@@ -470,7 +467,7 @@ async fn async_failure() -> Value {
         .put_events()
         .entries(
             aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                .event_bus_name(e["bus_name"].as_str().unwrap())
+                .event_bus_name(e.bus_name.as_str())
                 .source("app.users")
                 .detail_type("UserDeleted")
                 .detail(detail.to_string())
@@ -479,7 +476,7 @@ async fn async_failure() -> Value {
         .send()
         .await
         .unwrap();
-    let queue = e["services"]["todos"]["dlq_queue_url"].as_str().unwrap();
+    let queue = e.services["todos"].dlq_queue_url.as_str();
     eventually(Duration::from_secs(30), "the dead letter", || async {
         Ok(drain(queue)
             .await
@@ -496,7 +493,7 @@ async fn async_failure() -> Value {
 async fn stream_failure() -> Value {
     let e = &cloud().endpoints;
     let conf = sdk().await;
-    let table = e["services"]["users"]["table"].as_str().unwrap();
+    let table = e.services["users"].table.as_str();
     let user = format!("poison-{}", uuid::Uuid::new_v4().simple());
     let s = |v: &str| AttributeValue::S(v.to_owned());
     let now = chrono::Utc::now().to_rfc3339();
@@ -519,7 +516,7 @@ async fn stream_failure() -> Value {
         .send()
         .await
         .unwrap();
-    let queue = e["services"]["users"]["dlq_queue_url"].as_str().unwrap();
+    let queue = e.services["users"].dlq_queue_url.as_str();
     eventually(Duration::from_secs(60), "the OnFailure record", || async {
         Ok(drain(queue).await.into_iter().find(|m| {
             m["Message"]
@@ -997,10 +994,7 @@ async fn every_event_a_function_is_handed_has_the_shape_aws_gives_it() {
 // ---------------------------------------------------------------------
 
 async fn lambda() -> aws_sdk_lambda::Client {
-    let endpoint = cloud().endpoints["lambda_endpoint"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let endpoint = cloud().endpoints.lambda_endpoint.as_str().to_owned();
     aws_sdk_lambda::Client::from_conf(
         aws_sdk_lambda::config::Builder::from(&sdk().await)
             .endpoint_url(endpoint)
@@ -1009,10 +1003,7 @@ async fn lambda() -> aws_sdk_lambda::Client {
 }
 
 fn physical(service: &str, logical: &str) -> String {
-    cloud().endpoints["services"][service]["functions"][logical]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    cloud().endpoints.services[service].functions[logical].clone()
 }
 
 const NOT_FOUND: Shape = Shape {
@@ -1074,7 +1065,7 @@ async fn the_invoke_api_answers_as_aws_does_through_the_sdk() {
     // runtime's error object as the payload.
     let mut bad: Value = serde_json::from_str(
         &std::fs::read_to_string(
-            devstack::root().join("events/examples/app.users/UserDeleted/v1/example.json"),
+            repo::root().join("events/examples/app.users/UserDeleted/v1/example.json"),
         )
         .unwrap(),
     )
@@ -1142,7 +1133,7 @@ async fn the_invoke_api_answers_as_aws_does_through_the_sdk() {
     );
 
     // The raw answers' JSON against AWS's.
-    let endpoint = cloud().endpoints["lambda_endpoint"].as_str().unwrap();
+    let endpoint = cloud().endpoints.lambda_endpoint.as_str();
     let http = reqwest::Client::new();
     let res = http
         .post(format!("{endpoint}/2015-03-31/functions/nope/invocations"))
@@ -1297,12 +1288,10 @@ async fn list_functions_and_get_function_answer_as_aws_does_through_the_sdk() {
     };
     let client = lambda().await;
     let e = &cloud().endpoints;
-    let mut expected: Vec<String> = e["services"]
-        .as_object()
-        .unwrap()
+    let mut expected: Vec<String> = e
+        .services
         .values()
-        .flat_map(|s| s["functions"].as_object().unwrap().values())
-        .map(|v| v.as_str().unwrap().to_owned())
+        .flat_map(|s| s.functions.values().cloned())
         .collect();
     expected.sort();
 
@@ -1379,7 +1368,7 @@ async fn list_functions_and_get_function_answer_as_aws_does_through_the_sdk() {
         assert_eq!(c.function_arn(), Some(arn.as_str()), "{id}");
         assert_eq!(
             c.dead_letter_config().and_then(|d| d.target_arn()),
-            e["services"]["todos"]["dlq_topic_arn"].as_str(),
+            Some(e.services["todos"].dlq_topic_arn.as_str()),
             "{id}"
         );
         let code = got.code().unwrap();
@@ -1405,7 +1394,7 @@ async fn list_functions_and_get_function_answer_as_aws_does_through_the_sdk() {
     }
 
     // The raw JSON against AWS's API reference.
-    let endpoint = e["lambda_endpoint"].as_str().unwrap();
+    let endpoint = e.lambda_endpoint.as_str();
     let http = reqwest::Client::new();
     let get = |path: String| {
         let http = http.clone();

@@ -39,11 +39,11 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 pub fn schemas_dir() -> PathBuf {
-    root().join(xtask::schemas::SCHEMAS_DIR)
+    root().join(xtask::folders::SCHEMAS_DIR)
 }
 
 pub fn examples_dir() -> PathBuf {
-    root().join(xtask::schemas::EXAMPLES_DIR)
+    root().join(xtask::folders::EXAMPLES_DIR)
 }
 
 /// The committed schema of a version, as a validator that checks formats.
@@ -67,7 +67,7 @@ pub fn violations(key: &EventKey, detail: &Value) -> Vec<String> {
 
 /// Committed example payloads (EventBridge `detail`s) of one version.
 pub fn examples(spec: &EventSpec) -> Vec<(PathBuf, Value)> {
-    let dir = examples_dir().join(xtask::schemas::example_dir(spec));
+    let dir = examples_dir().join(xtask::folders::example_dir(spec));
     let mut out: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())

@@ -13,7 +13,7 @@ const PASSWORD: &str = "Str0ng!passw0rd";
 const PUSH: Duration = Duration::from_secs(20);
 
 fn web_url() -> String {
-    cloud().endpoints["web_url"].as_str().unwrap().to_owned()
+    cloud().endpoints.web_url.as_str().to_owned()
 }
 
 #[tokio::test]

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
-use devstack::cloud::{self, Options};
-use devstack::walkthrough::{eventually, token_for};
+use devstack_client::walkthrough::{eventually, token_for};
+use devstack_cloud::{self as cloud, Options};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -26,7 +26,7 @@ const IDLE: Duration = Duration::from_secs(2);
 const LIFETIME: Duration = Duration::from_secs(6);
 
 struct Cloud {
-    endpoints: Value,
+    endpoints: devstack_api::Endpoints,
     detached: cloud::Detached,
 }
 
@@ -43,7 +43,7 @@ fn cloud() -> &'static Cloud {
         let detached = cloud::start_detached(Options {
             retry_delay: Duration::from_millis(20),
             function_env: vec![("RUST_LOG".into(), "warn".into())],
-            socket_limits: devstack::websocket::Limits {
+            socket_limits: devstack_gateway::websocket::Limits {
                 idle_timeout: IDLE,
                 max_lifetime: LIFETIME,
                 ..Default::default()
@@ -52,19 +52,19 @@ fn cloud() -> &'static Cloud {
         })
         .expect("the local cloud starts");
         Cloud {
-            endpoints: serde_json::to_value(&detached.endpoints).unwrap(),
+            endpoints: detached.endpoints.clone(),
             detached,
         }
     })
 }
 
-fn socket_url(endpoints: &Value) -> String {
-    endpoints["socket_url"].as_str().unwrap().to_owned()
+fn socket_url(endpoints: &devstack_api::Endpoints) -> String {
+    endpoints.socket_url.as_str().to_owned()
 }
 
 /// The `@connections` client, as the functions build it.
-async fn management(endpoints: &Value) -> aws_sdk_apigatewaymanagement::Client {
-    let url = endpoints["emulator_url"].as_str().unwrap().to_owned();
+async fn management(endpoints: &devstack_api::Endpoints) -> aws_sdk_apigatewaymanagement::Client {
+    let url = endpoints.emulator_url.as_str().to_owned();
     let conf = kit::emulator::Emulator { url }.sdk_config().await;
     let endpoint = socket_url(endpoints).replacen("ws://", "http://", 1);
     aws_sdk_apigatewaymanagement::Client::from_conf(
@@ -75,7 +75,7 @@ async fn management(endpoints: &Value) -> aws_sdk_apigatewaymanagement::Client {
 }
 
 /// Connects with `?token=`; the handshake's HTTP status when refused.
-async fn open(endpoints: &Value, token: Option<&str>) -> Result<Ws, u16> {
+async fn open(endpoints: &devstack_api::Endpoints, token: Option<&str>) -> Result<Ws, u16> {
     let mut url = socket_url(endpoints);
     if let Some(t) = token {
         url = format!("{url}?token={t}");
@@ -126,12 +126,10 @@ fn sub_of(token: &str) -> String {
 }
 
 /// The connection ids the notifications table holds for a user.
-async fn recorded_connections(endpoints: &Value, sub: &str) -> Vec<String> {
-    let url = endpoints["emulator_url"].as_str().unwrap().to_owned();
+async fn recorded_connections(endpoints: &devstack_api::Endpoints, sub: &str) -> Vec<String> {
+    let url = endpoints.emulator_url.as_str().to_owned();
     let conf = kit::emulator::Emulator { url }.sdk_config().await;
-    let table = endpoints["services"]["notifications"]["table"]
-        .as_str()
-        .unwrap();
+    let table = endpoints.services["notifications"].table.as_str();
     let out = aws_sdk_dynamodb::Client::new(&conf)
         .query()
         .table_name(table)
@@ -393,13 +391,13 @@ async fn a_notification_is_pushed_to_its_user_only_and_stale_connections_are_for
 
     // A connection that went away without its $disconnect (the record a
     // lost client leaves behind until its TTL).
-    let url = e["emulator_url"].as_str().unwrap().to_owned();
+    let url = e.emulator_url.as_str().to_owned();
     let conf = kit::emulator::Emulator { url }.sdk_config().await;
     let stale =
         notifications::items::Connection::new(&ada_sub, "sTaLeCoNnEcTi=", chrono::Utc::now());
     aws_sdk_dynamodb::Client::new(&conf)
         .put_item()
-        .table_name(e["services"]["notifications"]["table"].as_str().unwrap())
+        .table_name(e.services["notifications"].table.as_str())
         .set_item(Some(
             serde_dynamo::to_item(notifications::items::Item::Connection(stale)).unwrap(),
         ))

@@ -1,0 +1,168 @@
+//! The endpoints file: the machine-readable description of a running local
+//! cloud, written by `devstack up` and read by everything that drives it
+//! (the walkthrough, the load, the bench, the ops CLI, the tests), typed on
+//! both sides.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointsError {
+    #[error("reading the endpoints file {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the endpoints file {path} is not a local cloud's: {source}")]
+    Shape {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ServiceEndpoints {
+    pub stack: String,
+    pub table: String,
+    pub dlq_topic_arn: String,
+    pub dlq_queue_url: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, String>,
+    /// Logical id → physical function name.
+    pub functions: BTreeMap<String, String>,
+    /// WebSocket API (logical id) → its `ws://` URL (connect with
+    /// `?token=<ID token>`); its `@connections` API is under the same URL.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sockets: BTreeMap<String, String>,
+    /// Which function receives which async events: what the ops CLI needs
+    /// to re-deliver a dead letter to the function that failed it.
+    pub consumers: Vec<Consumer>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Consumer {
+    /// Physical function name.
+    pub function: String,
+    /// `rule` (with its EventBridge pattern) or `upload` (S3 notifications).
+    pub trigger: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<serde_json::Value>,
+}
+
+/// The machine-readable description of a running local cloud.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Endpoints {
+    pub api_base_url: String,
+    pub emulator_url: String,
+    pub lambda_endpoint: String,
+    pub region: String,
+    pub user_pool_id: String,
+    pub client_id: String,
+    pub issuer: String,
+    pub jwks_url: String,
+    pub bus_name: String,
+    /// The local cloud's own API: `POST /deploy` redeploys one service.
+    pub control_url: String,
+    /// The notifications service's WebSocket API: live push to browsers.
+    pub socket_url: String,
+    /// The web app, with its `config.json` for this local cloud.
+    pub web_url: String,
+    /// Hops, EMF metrics and function logs (`devstack trace`, `devstack
+    /// metrics`).
+    pub telemetry_dir: String,
+    pub services: BTreeMap<String, ServiceEndpoints>,
+}
+
+impl Endpoints {
+    /// The endpoints file a running local cloud wrote.
+    pub fn read(path: &Path) -> Result<Self, EndpointsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| EndpointsError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| EndpointsError::Shape {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// A service's part, or an error naming it.
+    pub fn service(&self, name: &str) -> Result<&ServiceEndpoints, UnknownService> {
+        self.services
+            .get(name)
+            .ok_or_else(|| UnknownService(name.to_owned()))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the local cloud runs no service {0}")]
+pub struct UnknownService(pub String);
+
+impl ServiceEndpoints {
+    /// The physical name of a function by its logical id, or an error.
+    pub fn function(&self, logical_id: &str) -> Result<&str, UnknownFunction> {
+        self.functions
+            .get(logical_id)
+            .map(String::as_str)
+            .ok_or_else(|| UnknownFunction {
+                stack: self.stack.clone(),
+                logical_id: logical_id.to_owned(),
+            })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the stack {stack} has no function {logical_id}")]
+pub struct UnknownFunction {
+    pub stack: String,
+    pub logical_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_reads_back_as_written() {
+        let mut e = Endpoints {
+            api_base_url: "http://127.0.0.1:1".into(),
+            ..Endpoints::default()
+        };
+        e.services.insert(
+            "users".into(),
+            ServiceEndpoints {
+                stack: "users".into(),
+                functions: [("ApiFunction".to_owned(), "users-Api".to_owned())].into(),
+                consumers: vec![Consumer {
+                    function: "users-Api".into(),
+                    trigger: "rule".into(),
+                    pattern: Some(serde_json::json!({"source": ["app.users"]})),
+                }],
+                ..ServiceEndpoints::default()
+            },
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("endpoints.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&e).unwrap()).unwrap();
+        let back = Endpoints::read(&path).unwrap();
+        assert_eq!(
+            serde_json::to_value(&back).unwrap(),
+            serde_json::to_value(&e).unwrap()
+        );
+        assert_eq!(
+            back.service("users")
+                .unwrap()
+                .function("ApiFunction")
+                .unwrap(),
+            "users-Api"
+        );
+        assert!(back.service("nope").is_err());
+        std::fs::write(&path, "{\"api_base_url\": 3}").unwrap();
+        let err = Endpoints::read(&path).unwrap_err().to_string();
+        assert!(err.contains("not a local cloud's"), "{err}");
+    }
+}

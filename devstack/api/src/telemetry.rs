@@ -1,0 +1,359 @@
+//! What a running local cloud records, and how it is read back: the
+//! telemetry folder beside the endpoints file, which `devstack trace` and
+//! `devstack metrics` read while the cloud runs or after it stopped:
+//! - `hops.jsonl`: every invocation (and every PutEvents entry) as a hop of
+//!   its X-Ray trace ([`Hop`]), with its function, timing and outcome;
+//! - `metrics.jsonl`: every EMF document a function printed;
+//! - `logs/<service>-<LogicalId>.log`: each function's output, its log group.
+//!
+//! The writer is the Lambda emulator's `Recorder`; this is the one
+//! definition of the records both sides use.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One hop of a trace: an invocation, or an event put on the bus.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Hop {
+    /// The X-Ray trace id (`Root`), `1-<8 hex>-<24 hex>`.
+    pub trace_id: String,
+    /// This hop's segment id: the `Parent` the function was handed.
+    pub id: String,
+    /// The caller's segment, when the trace came from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// `http`, `stream`, `rule`, `s3`, `invoke`, `async`, `websocket`, `bus`,
+    /// `dynamodb` (a table write).
+    pub kind: String,
+    /// `<service>/<LogicalId>`, or `EventBridge` for a bus hop.
+    pub function: String,
+    /// What it carried: a route, a detail-type, a record count.
+    pub detail: String,
+    /// Unix milliseconds.
+    pub start_ms: f64,
+    pub duration_ms: f64,
+    /// `ok`, or the error type.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub correlation_ids: Vec<String>,
+    /// Other traces this hop continued (a stream batch: each record's write).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
+}
+
+/// A new X-Ray trace id: 8 hex digits of epoch seconds, 24 random.
+pub fn new_trace_id() -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("1-{:08x}-{}", chrono::Utc::now().timestamp(), &random[..24])
+}
+
+/// A new segment id: 16 hex digits.
+pub fn new_segment_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_owned()
+}
+
+/// The `Parent` of an X-Ray header.
+pub fn parent_of(header: &str) -> Option<&str> {
+    header
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("Parent="))
+}
+
+/// The header a function is handed for a hop.
+pub fn header(trace_id: &str, segment: &str) -> String {
+    format!("Root={trace_id};Parent={segment};Sampled=1")
+}
+
+/// The log file of a function (`<service>/<LogicalId>`), inside the folder.
+pub fn log_file(function: &str) -> String {
+    format!("logs/{}.log", function.replace('/', "-"))
+}
+
+pub fn now_ms() -> f64 {
+    chrono::Utc::now().timestamp_micros() as f64 / 1000.0
+}
+
+/// Every hop recorded in `dir`.
+pub fn read_hops(dir: &Path) -> std::io::Result<Vec<Hop>> {
+    let text = std::fs::read_to_string(dir.join("hops.jsonl")).unwrap_or_default();
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect())
+}
+
+/// The traces an id names: a trace id itself, or every trace whose hops
+/// carry it as their correlation id.
+pub fn traces_for(hops: &[Hop], id: &str) -> Vec<String> {
+    let mut traces: Vec<String> = Vec::new();
+    let mut add = |t: &str| {
+        if !traces.iter().any(|x| x == t) {
+            traces.push(t.to_owned());
+        }
+    };
+    for h in hops {
+        if h.trace_id == id || h.correlation_ids.iter().any(|c| c == id) {
+            add(&h.trace_id);
+        }
+    }
+    // A stream batch's own trace, whose every hop continues traces already
+    // listed, shows in their waterfalls (linked), not on its own.
+    let found = traces.clone();
+    traces.retain(|t| {
+        t == id
+            || hops
+                .iter()
+                .filter(|h| &h.trace_id == t)
+                .any(|h| h.links.is_empty() || h.links.iter().any(|l| l == t || !found.contains(l)))
+    });
+    traces
+}
+
+/// The hops of one trace, in time order: its own, and those that continued
+/// it from a stream record (linked).
+pub fn waterfall<'a>(hops: &'a [Hop], trace_id: &str) -> Vec<&'a Hop> {
+    let mut mine: Vec<&Hop> = hops
+        .iter()
+        .filter(|h| h.trace_id == trace_id || h.links.iter().any(|l| l == trace_id))
+        .collect();
+    mine.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
+    mine
+}
+
+/// The waterfall as text: offset, duration, a bar, the hop.
+pub fn render_waterfall(trace_id: &str, hops: &[&Hop]) -> String {
+    let mut out = String::new();
+    let Some(first) = hops.first() else {
+        return format!("trace {trace_id}: no hops recorded\n");
+    };
+    let t0 = first.start_ms;
+    let end = hops
+        .iter()
+        .map(|h| h.start_ms + h.duration_ms)
+        .fold(t0, f64::max);
+    let total = (end - t0).max(1.0);
+    let correlation = hops
+        .iter()
+        .flat_map(|h| h.correlation_ids.first())
+        .next()
+        .map(|c| format!(" (correlation id {c})"))
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "trace {trace_id}{correlation}: {} hops, {:.1} ms\n",
+        hops.len(),
+        total
+    ));
+    const WIDTH: usize = 30;
+    let name_width = hops.iter().map(|h| h.function.len()).max().unwrap_or(8);
+    for h in hops {
+        let from = (((h.start_ms - t0) / total) * WIDTH as f64) as usize;
+        let len = (((h.duration_ms / total) * WIDTH as f64).ceil() as usize).max(1);
+        let from = from.min(WIDTH - 1);
+        let len = len.min(WIDTH - from);
+        let bar = format!(
+            "{}{}{}",
+            " ".repeat(from),
+            "█".repeat(len),
+            " ".repeat(WIDTH - from - len)
+        );
+        let linked = if h.trace_id == trace_id {
+            ""
+        } else {
+            " (linked)"
+        };
+        out.push_str(&format!(
+            "  {:>9.1} ms {:>8.1} ms |{bar}| {:<7} {:<name_width$}  {}  {}{linked}\n",
+            h.start_ms - t0,
+            h.duration_ms,
+            h.kind,
+            h.function,
+            h.detail,
+            h.outcome,
+        ));
+    }
+    out
+}
+
+/// One metric's figures over every document a function printed.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Figure {
+    pub unit: String,
+    /// Values seen (a histogram's array counts each value).
+    pub samples: u64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// namespace → function → (metric, dimensions besides service/function) → figure.
+pub type Table = BTreeMap<String, BTreeMap<String, BTreeMap<String, Figure>>>;
+
+/// The EMF documents in `dir`, added up per service and function.
+pub fn read_metrics(dir: &Path) -> Table {
+    let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap_or_default();
+    let mut table = Table::new();
+    for line in text.lines() {
+        let Ok(entry) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        add_document(&mut table, &entry["emf"]);
+    }
+    table
+}
+
+fn add_document(table: &mut Table, doc: &Value) {
+    let Some(directives) = doc["_aws"]["CloudWatchMetrics"].as_array() else {
+        return;
+    };
+    for d in directives {
+        let namespace = d["Namespace"].as_str().unwrap_or("?").to_owned();
+        let dims: Vec<&str> = d["Dimensions"]
+            .as_array()
+            .and_then(|sets| sets.first())
+            .and_then(|s| s.as_array())
+            .map(|s| s.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let function = doc["function"].as_str().unwrap_or("?").to_owned();
+        let extra: Vec<String> = dims
+            .iter()
+            .filter(|k| !matches!(**k, "service" | "function"))
+            .map(|k| format!("{k}={}", doc[*k].as_str().unwrap_or("?")))
+            .collect();
+        for m in d["Metrics"].as_array().into_iter().flatten() {
+            let Some(name) = m["Name"].as_str() else {
+                continue;
+            };
+            let key = if extra.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{name} [{}]", extra.join(", "))
+            };
+            let values: Vec<f64> = match &doc[name] {
+                Value::Array(a) => a.iter().filter_map(Value::as_f64).collect(),
+                v => v.as_f64().into_iter().collect(),
+            };
+            let f = table
+                .entry(namespace.clone())
+                .or_default()
+                .entry(function.clone())
+                .or_default()
+                .entry(key)
+                .or_insert_with(|| Figure {
+                    unit: m["Unit"].as_str().unwrap_or("None").to_owned(),
+                    min: f64::INFINITY,
+                    max: f64::NEG_INFINITY,
+                    ..Figure::default()
+                });
+            for v in values {
+                f.samples += 1;
+                f.sum += v;
+                f.min = f.min.min(v);
+                f.max = f.max.max(v);
+            }
+        }
+    }
+}
+
+/// The metrics as one table per service.
+pub fn render_metrics(table: &Table) -> String {
+    let mut out = String::new();
+    if table.is_empty() {
+        out.push_str("no EMF documents recorded yet\n");
+    }
+    for (namespace, functions) in table {
+        out.push_str(&format!("\n{namespace}\n"));
+        out.push_str("| function | metric | unit | samples | sum | avg | max |\n|---|---|---|---|---|---|---|\n");
+        for (function, metrics) in functions {
+            for (metric, f) in metrics {
+                let avg = if f.samples > 0 {
+                    f.sum / f.samples as f64
+                } else {
+                    0.0
+                };
+                out.push_str(&format!(
+                    "| {function} | {metric} | {} | {} | {} | {} | {} |\n",
+                    f.unit,
+                    f.samples,
+                    trim(f.sum),
+                    trim(avg),
+                    trim(f.max)
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn trim(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hop(trace: &str, kind: &str, start: f64, corr: &[&str], links: &[&str]) -> Hop {
+        Hop {
+            trace_id: trace.into(),
+            id: new_segment_id(),
+            parent: None,
+            kind: kind.into(),
+            function: format!("svc/{kind}"),
+            detail: String::new(),
+            start_ms: start,
+            duration_ms: 5.0,
+            outcome: "ok".into(),
+            correlation_ids: corr.iter().map(|c| c.to_string()).collect(),
+            links: links.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_correlation_id_finds_its_traces_and_a_trace_its_linked_hops() {
+        let hops = vec![
+            hop("T1", "http", 10.0, &["c1"], &[]),
+            hop("T2", "stream", 20.0, &["c1"], &["T1"]),
+            hop("T1", "bus", 25.0, &["c1"], &[]),
+            hop("T3", "http", 30.0, &["c2"], &[]),
+        ];
+        // T2 only continues T1: it shows inside T1's waterfall.
+        assert_eq!(traces_for(&hops, "c1"), vec!["T1"]);
+        assert_eq!(traces_for(&hops, "T2"), vec!["T2"]);
+        assert_eq!(traces_for(&hops, "T3"), vec!["T3"]);
+        let w = waterfall(&hops, "T1");
+        let kinds: Vec<&str> = w.iter().map(|h| h.kind.as_str()).collect();
+        assert_eq!(kinds, ["http", "stream", "bus"]);
+        let text = render_waterfall("T1", &w);
+        assert!(text.contains("3 hops"), "{text}");
+        assert!(text.contains("(linked)"), "{text}");
+    }
+
+    #[test]
+    fn emf_documents_add_up_per_function_and_metric() {
+        let mut table = Table::new();
+        let doc = serde_json::json!({
+            "_aws": {"Timestamp": 1, "CloudWatchMetrics": [{"Namespace": "app/todos",
+                "Dimensions": [["service", "function", "route"]],
+                "Metrics": [{"Name": "Requests", "Unit": "Count"}, {"Name": "Latency", "Unit": "Milliseconds"}]}]},
+            "service": "todos", "function": "todos-api", "route": "POST /todos",
+            "Requests": 1, "Latency": [4.0, 6.0]
+        });
+        add_document(&mut table, &doc);
+        add_document(&mut table, &doc);
+        let f = &table["app/todos"]["todos-api"];
+        assert_eq!(f["Requests [route=POST /todos]"].sum, 2.0);
+        let latency = &f["Latency [route=POST /todos]"];
+        assert_eq!((latency.samples, latency.min, latency.max), (4, 4.0, 6.0));
+        assert!(
+            render_metrics(&table)
+                .contains("| todos-api | Requests [route=POST /todos] | Count | 2 | 2 |")
+        );
+    }
+}

@@ -1,0 +1,255 @@
+//! The main job, end to end, against a running local cloud: sign up,
+//! create todos, upload an attachment through its presigned URL, complete a
+//! todo, and see the notifications and the DLQ depth.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use devstack_api::Endpoints;
+use serde_json::{Value, json};
+
+/// What the journey saw, for printing and for tests.
+#[derive(Debug, Default)]
+pub struct Journey {
+    pub user_id: String,
+    pub todo_ids: Vec<String>,
+    pub attachment_status: String,
+    pub notifications: Vec<Value>,
+    pub dlq_depths: Vec<(String, i64)>,
+    /// Completing a todo → its congratulation visible through the API.
+    pub completion_to_notification: Duration,
+    /// The completion's `x-correlation-id`: `devstack trace` follows it.
+    pub correlation_id: String,
+}
+
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+}
+
+impl Client {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value)> {
+        self.call_correlated(method, path, body, None).await
+    }
+
+    /// [`Client::call`] with the caller's own correlation id, which the
+    /// events the request causes carry (`devstack trace` finds it).
+    pub async fn call_correlated(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        correlation_id: Option<&str>,
+    ) -> Result<(u16, Value)> {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(id) = correlation_id {
+            req = req.header("x-correlation-id", id);
+        }
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        let res = req
+            .send()
+            .await
+            .with_context(|| format!("{method} {path}"))?;
+        let status = res.status().as_u16();
+        let text = res.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+}
+
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = f().await? {
+            return Ok(v);
+        }
+        if Instant::now() > deadline {
+            bail!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+pub async fn token_for(endpoints: &Endpoints, email: &str) -> Result<String> {
+    let conf = kit::emulator::Emulator {
+        url: endpoints.emulator_url.clone(),
+    }
+    .sdk_config()
+    .await;
+    let pool = crate::cognito::Pool {
+        user_pool_id: &endpoints.user_pool_id,
+        client_id: &endpoints.client_id,
+    };
+    crate::cognito::token(
+        &aws_sdk_cognitoidentityprovider::Client::new(&conf),
+        &pool,
+        email,
+        "Correct-Horse-Battery-9",
+    )
+    .await
+}
+
+pub async fn journey(endpoints: &Endpoints, email: &str, say: impl Fn(&str)) -> Result<Journey> {
+    use reqwest::Method;
+    let api = Client {
+        http: reqwest::Client::new(),
+        base: endpoints.api_base_url.clone(),
+        token: token_for(endpoints, email).await?,
+    };
+    let mut j = Journey::default();
+    say(&format!(
+        "1. signed up {email} in the local user pool; got an ID token"
+    ));
+
+    let (status, me) = api
+        .call(
+            Method::PUT,
+            "/users/me",
+            Some(json!({"display_name": "Ada"})),
+        )
+        .await?;
+    if status != 201 && status != 200 {
+        bail!("PUT /users/me answered {status}: {me}");
+    }
+    j.user_id = me["id"].as_str().unwrap_or_default().to_owned();
+    say(&format!("2. PUT /users/me → {status} {me}"));
+
+    for title in ["Write the launch post", "Draw the architecture diagram"] {
+        let (status, todo) = api
+            .call(Method::POST, "/todos", Some(json!({"title": title})))
+            .await?;
+        if status != 201 {
+            bail!("POST /todos answered {status}: {todo}");
+        }
+        j.todo_ids
+            .push(todo["id"].as_str().unwrap_or_default().to_owned());
+        say(&format!("3. POST /todos → 201 {}", todo["id"]));
+    }
+    let first = j.todo_ids[0].clone();
+
+    let content = b"a diagram, honestly".to_vec();
+    let (status, grant) = api
+        .call(
+            Method::POST,
+            &format!("/todos/{first}/attachments"),
+            Some(json!({"file_name": "diagram.txt", "content_type": "text/plain", "size": content.len()})),
+        )
+        .await?;
+    if status != 201 {
+        bail!("POST attachments answered {status}: {grant}");
+    }
+    let put = api
+        .http
+        .put(grant["upload_url"].as_str().unwrap_or_default())
+        .header("content-type", "text/plain")
+        .body(content)
+        .send()
+        .await?;
+    say(&format!(
+        "4. uploaded through the presigned URL → {}",
+        put.status()
+    ));
+    j.attachment_status = eventually(Duration::from_secs(20), "the attachment check", || async {
+        let (_, todo) = api
+            .call(Method::GET, &format!("/todos/{first}"), None)
+            .await?;
+        let status = todo["attachments"][0]["status"]
+            .as_str()
+            .unwrap_or("pending")
+            .to_owned();
+        Ok((status != "pending").then_some(status))
+    })
+    .await?;
+    say(&format!(
+        "5. the S3-triggered check marked it {}",
+        j.attachment_status
+    ));
+
+    let completed_at = Instant::now();
+    j.correlation_id = format!("walkthrough-{}", uuid::Uuid::new_v4().simple());
+    let (status, _) = api
+        .call_correlated(
+            Method::PATCH,
+            &format!("/todos/{first}"),
+            Some(json!({"completed": true})),
+            Some(&j.correlation_id),
+        )
+        .await?;
+    say(&format!(
+        "6. PATCH /todos/{first} {{\"completed\":true}} → {status} (x-correlation-id: {})",
+        j.correlation_id
+    ));
+    j.notifications = eventually(Duration::from_secs(20), "the congratulation", || async {
+        let (_, list) = api.call(Method::GET, "/notifications", None).await?;
+        let items = list["items"].as_array().cloned().unwrap_or_default();
+        let congratulated = items.iter().any(|n| n["kind"] == "todo_completed");
+        Ok(congratulated.then_some(items))
+    })
+    .await?;
+    j.completion_to_notification = completed_at.elapsed();
+    for n in &j.notifications {
+        say(&format!(
+            "7. notification: [{}] {}",
+            n["kind"].as_str().unwrap_or_default(),
+            n["message"].as_str().unwrap_or_default()
+        ));
+    }
+
+    let conf = kit::emulator::Emulator {
+        url: endpoints.emulator_url.clone(),
+    }
+    .sdk_config()
+    .await;
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    for (service, s) in &endpoints.services {
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&s.dlq_queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await?;
+        let depth = attrs
+            .attributes()
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            })
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1);
+        j.dlq_depths.push((service.clone(), depth));
+    }
+    say(&format!("8. DLQ depths: {:?}", j.dlq_depths));
+    Ok(j)
+}
+
+pub async fn run(endpoints: &Endpoints) -> Result<()> {
+    let email = format!(
+        "walker-{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let j = journey(endpoints, &email, |line| println!("{line}")).await?;
+    println!(
+        "completed → congratulation visible: {} ms",
+        j.completion_to_notification.as_millis()
+    );
+    println!(
+        "its whole path: devstack trace {}   (the metrics: devstack metrics)",
+        j.correlation_id
+    );
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! Deploying an adapted stack into the emulator with CloudFormation, then
+//! carrying out the parts of the plan made by API.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use aws_config::SdkConfig;
+use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
+use aws_sdk_s3::types::{
+    Event as S3EventType, FilterRule, FilterRuleName, NotificationConfiguration,
+    NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde::Serialize;
+use serde_json::Value;
+
+use devstack_template::adapt::Plan;
+
+/// A deployed stack: its outputs and the physical id of every resource.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Deployed {
+    pub stack: String,
+    pub outputs: BTreeMap<String, String>,
+    pub resources: BTreeMap<String, String>,
+}
+
+impl Deployed {
+    pub fn physical(&self, logical: &str) -> Result<&str> {
+        self.resources
+            .get(logical)
+            .map(String::as_str)
+            .with_context(|| format!("{}: no resource {logical}", self.stack))
+    }
+}
+
+/// An empty zip archive: the emulator wants code for a function it never
+/// runs (the local cloud runs the real binary).
+const EMPTY_ZIP: [u8; 22] = [
+    0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+];
+
+async fn placeholder_code(conf: &SdkConfig, template: &Value) -> Result<()> {
+    let s3 = kit_s3(conf);
+    let mut buckets = std::collections::BTreeSet::new();
+    for r in template["Resources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, r)| r)
+    {
+        let code = &r["Properties"]["Code"];
+        if let (Some(bucket), Some(key)) = (code["S3Bucket"].as_str(), code["S3Key"].as_str()) {
+            if buckets.insert(bucket.to_owned()) {
+                let _ = s3.create_bucket().bucket(bucket).send().await;
+            }
+            s3.put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(EMPTY_ZIP.to_vec().into())
+                .send()
+                .await
+                .with_context(|| format!("placeholder code s3://{bucket}/{key}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn kit_s3(conf: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// The tags every deploy puts on its stack (the workflows' `sam deploy
+/// --tags` too): the service it is, and the commit it was built from.
+pub const TAG_SERVICE: &str = "service";
+pub const TAG_COMMIT: &str = "commit";
+
+/// A stack tag: which service a stack is and which commit it was built
+/// from, read back by `cargo xtask can-i-deploy`.
+pub type Tag<'a> = (&'a str, &'a str);
+
+/// Creates the stack and waits for it; on failure, says which resource
+/// failed and why.
+pub async fn create_stack(
+    conf: &SdkConfig,
+    stack: &str,
+    template: &Value,
+    parameters: &[(&str, &str)],
+) -> Result<Deployed> {
+    create_tagged(conf, stack, template, parameters, &[]).await
+}
+
+pub async fn create_tagged(
+    conf: &SdkConfig,
+    stack: &str,
+    template: &Value,
+    parameters: &[(&str, &str)],
+    tags: &[Tag<'_>],
+) -> Result<Deployed> {
+    placeholder_code(conf, template).await?;
+    let cfn = aws_sdk_cloudformation::Client::new(conf);
+    cfn.create_stack()
+        .stack_name(stack)
+        .template_body(template.to_string())
+        .set_capabilities(Some(capabilities()))
+        .set_parameters(Some(params(parameters)))
+        .set_tags(Some(stack_tags(tags)))
+        .send()
+        .await
+        .with_context(|| format!("creating stack {stack}"))?;
+    wait(
+        &cfn,
+        stack,
+        StackStatus::CreateInProgress,
+        StackStatus::CreateComplete,
+    )
+    .await
+}
+
+/// Updates a deployed stack in place (what `sam deploy` does to an existing
+/// stack) and waits for it. An unchanged template is not an error.
+pub async fn update_stack(
+    conf: &SdkConfig,
+    stack: &str,
+    template: &Value,
+    parameters: &[(&str, &str)],
+    tags: &[Tag<'_>],
+) -> Result<Deployed> {
+    placeholder_code(conf, template).await?;
+    let cfn = aws_sdk_cloudformation::Client::new(conf);
+    let sent = cfn
+        .update_stack()
+        .stack_name(stack)
+        .template_body(template.to_string())
+        .set_capabilities(Some(capabilities()))
+        .set_parameters(Some(params(parameters)))
+        .set_tags(Some(stack_tags(tags)))
+        .send()
+        .await;
+    if let Err(e) = sent {
+        let text = aws_sdk_cloudformation::error::DisplayErrorContext(&e).to_string();
+        if !text.contains("No updates are to be performed") {
+            return Err(anyhow::Error::new(e).context(format!("updating stack {stack}")));
+        }
+    }
+    wait(
+        &cfn,
+        stack,
+        StackStatus::UpdateInProgress,
+        StackStatus::UpdateComplete,
+    )
+    .await
+}
+
+fn capabilities() -> Vec<Capability> {
+    vec![
+        Capability::CapabilityIam,
+        Capability::CapabilityNamedIam,
+        Capability::CapabilityAutoExpand,
+    ]
+}
+
+fn params(parameters: &[(&str, &str)]) -> Vec<Parameter> {
+    parameters
+        .iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(*k)
+                .parameter_value(*v)
+                .build()
+        })
+        .collect()
+}
+
+fn stack_tags(tags: &[Tag<'_>]) -> Vec<aws_sdk_cloudformation::types::Tag> {
+    tags.iter()
+        .map(|(k, v)| {
+            aws_sdk_cloudformation::types::Tag::builder()
+                .key(*k)
+                .value(*v)
+                .build()
+        })
+        .collect()
+}
+
+async fn wait(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+    in_progress: StackStatus,
+    complete: StackStatus,
+) -> Result<Deployed> {
+    let mut status = in_progress.clone();
+    for _ in 0..600 {
+        let described = cfn.describe_stacks().stack_name(stack).send().await?;
+        let s = described.stacks().first().context("the stack vanished")?;
+        status = s.stack_status().cloned().unwrap_or(in_progress.clone());
+        if status != in_progress {
+            // An update with nothing to do leaves the stack as it was.
+            let settled = status == complete
+                || (complete == StackStatus::UpdateComplete
+                    && status == StackStatus::CreateComplete);
+            if !settled {
+                bail!(
+                    "stack {stack}: {status:?}: {}",
+                    s.stack_status_reason().unwrap_or_default()
+                );
+            }
+            let outputs = s
+                .outputs()
+                .iter()
+                .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
+                .collect();
+            let resources = cfn
+                .describe_stack_resources()
+                .stack_name(stack)
+                .send()
+                .await?
+                .stack_resources()
+                .iter()
+                .filter_map(|r| {
+                    Some((
+                        r.logical_resource_id()?.to_owned(),
+                        r.physical_resource_id()?.to_owned(),
+                    ))
+                })
+                .collect();
+            return Ok(Deployed {
+                stack: stack.to_owned(),
+                outputs,
+                resources,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("stack {stack} still {status:?} after a minute")
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String> {
+    sqs.get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .with_context(|| format!("{url} has no ARN"))
+}
+
+/// The plan's API-made parts: SNS → SQS subscriptions and bucket
+/// notifications to tap queues.
+pub async fn apply(conf: &SdkConfig, plan: &Plan, deployed: &Deployed) -> Result<()> {
+    let sns = aws_sdk_sns::Client::new(conf);
+    let sqs = aws_sdk_sqs::Client::new(conf);
+    for s in &plan.subscriptions {
+        let topic = deployed.physical(&s.topic)?;
+        let queue = queue_arn(&sqs, deployed.physical(&s.queue)?).await?;
+        let mut sub = sns
+            .subscribe()
+            .topic_arn(topic)
+            .protocol("sqs")
+            .endpoint(queue);
+        if s.raw {
+            sub = sub.attributes("RawMessageDelivery", "true");
+        }
+        sub.send()
+            .await
+            .with_context(|| format!("subscribing {} to {}", s.queue, s.topic))?;
+    }
+    let s3 = kit_s3(conf);
+    let mut per_bucket: BTreeMap<&str, Vec<QueueConfiguration>> = BTreeMap::new();
+    for u in &plan.uploads {
+        let arn = queue_arn(&sqs, deployed.physical(&u.tap_queue)?).await?;
+        let mut config = QueueConfiguration::builder().queue_arn(arn);
+        for e in &u.events {
+            config = config.events(S3EventType::from(e.as_str()));
+        }
+        if let Some(prefix) = &u.prefix {
+            config = config.filter(
+                NotificationConfigurationFilter::builder()
+                    .key(
+                        S3KeyFilter::builder()
+                            .filter_rules(
+                                FilterRule::builder()
+                                    .name(FilterRuleName::Prefix)
+                                    .value(prefix)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            );
+        }
+        per_bucket
+            .entry(deployed.physical(&u.bucket)?)
+            .or_default()
+            .push(config.build()?);
+    }
+    for (bucket, configs) in per_bucket {
+        s3.put_bucket_notification_configuration()
+            .bucket(bucket)
+            .notification_configuration(
+                NotificationConfiguration::builder()
+                    .set_queue_configurations(Some(configs))
+                    .build(),
+            )
+            .send()
+            .await
+            .with_context(|| format!("notifications of bucket {bucket}"))?;
+    }
+    Ok(())
+}

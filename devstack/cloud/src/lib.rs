@@ -1,0 +1,17 @@
+//! The composition: the one crate that reads a template's plan and wires
+//! the pieces together. It boots the emulator, deploys the stacks
+//! (`deploy`), starts the functions and their event sources
+//! (`devstack_lambda`), the gateways (`devstack_gateway`), the proxies
+//! (`bus_proxy`, `chaos`), the web app (`web`) and the control API, and
+//! writes the endpoints file's content (`start`). `redeploy` is `devstack
+//! deploy`'s server side.
+
+pub mod bus_proxy;
+pub mod chaos;
+pub mod cognito;
+pub mod deploy;
+pub mod redeploy;
+pub mod start;
+pub mod web;
+
+pub use start::{Detached, Options, Running, start, start_detached};

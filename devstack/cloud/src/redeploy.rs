@@ -1,0 +1,179 @@
+//! `devstack deploy <service>`: one service redeployed into a running local
+//! cloud, the local `sam deploy`. The stack is updated on the emulator and
+//! each function's process is swapped ([`Function::swap`]); the other
+//! services keep running, and events that arrive meanwhile wait (tap
+//! messages stay undeleted in SQS, stream records stay in the stream) and
+//! reach the new process.
+
+use std::collections::BTreeMap;
+
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use aws_config::SdkConfig;
+use tokio::sync::Mutex;
+
+use devstack_api::control::{Report, Request, SwappedFunction};
+use devstack_lambda::runtime::{Function, Swapped};
+use devstack_template::adapt::{Plan, adapt};
+
+use crate::deploy::{TAG_COMMIT, TAG_SERVICE, update_stack};
+
+fn swapped_function(s: Swapped) -> SwappedFunction {
+    SwappedFunction {
+        function: s.function,
+        binary: s.binary,
+        drained_ms: s.drained_ms,
+        total_ms: s.total_ms,
+        waiting: s.waiting,
+    }
+}
+
+/// What a running local cloud keeps to redeploy its services.
+pub struct Control {
+    pub conf: SdkConfig,
+    /// `<service>/<LogicalId>` → the running function.
+    pub functions: BTreeMap<String, Function>,
+    /// The environment the local cloud adds to every function (emulator
+    /// endpoint, region, credentials, log level).
+    pub local_env: Vec<(String, String)>,
+    /// Environment values the local cloud replaces ([`devstack_template::adapt::socket_placeholder`]
+    /// → its WebSocket API's `@connections` URL).
+    pub substitutions: BTreeMap<String, String>,
+    pub plans: BTreeMap<String, Plan>,
+    /// One deploy at a time, as CloudFormation allows one update per stack.
+    lock: Mutex<()>,
+}
+
+impl Control {
+    pub fn new(
+        conf: SdkConfig,
+        functions: BTreeMap<String, Function>,
+        local_env: Vec<(String, String)>,
+        substitutions: BTreeMap<String, String>,
+        plans: BTreeMap<String, Plan>,
+    ) -> Self {
+        Self {
+            conf,
+            functions,
+            local_env,
+            substitutions,
+            plans,
+            lock: Mutex::new(()),
+        }
+    }
+
+    pub async fn redeploy(&self, request: &Request) -> Result<Report> {
+        let _one = self.lock.lock().await;
+        let started = Instant::now();
+        let service = request.service.as_str();
+        let running = self
+            .plans
+            .get(service)
+            .with_context(|| format!("no service {service} runs here"))?;
+        let template = devstack_template::load(&request.template)?;
+        let (adapted, plan) = adapt(service, &template)?;
+        if let Some(what) = wiring_change(running, &plan) {
+            bail!(
+                "{service}: the {what} changed; the local cloud wires those at start, so restart it (`cargo xtask up`) to apply this template"
+            );
+        }
+        // Every binary must exist before anything is touched.
+        let mut binaries = Vec::new();
+        for f in &plan.functions {
+            let binary = request.artifacts.binary(&f.logical_id, &f.binary);
+            if !binary.is_file() {
+                bail!(
+                    "{service}/{}: no binary at {}; build it first",
+                    f.logical_id,
+                    binary.display()
+                );
+            }
+            binaries.push((f, binary));
+        }
+        let deployed = update_stack(
+            &self.conf,
+            service,
+            &adapted,
+            &[],
+            &[(TAG_SERVICE, service), (TAG_COMMIT, &request.commit)],
+        )
+        .await?;
+        let stack_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(target: "trail", stack = %service, commit = %request.commit, ms = stack_ms, "stack updated");
+        let mut swapped = Vec::new();
+        for (f, binary) in binaries {
+            let name = format!("{service}/{}", f.logical_id);
+            let function = self
+                .functions
+                .get(&name)
+                .with_context(|| format!("{name} is not running"))?;
+            let physical = deployed.physical(&f.logical_id)?;
+            let mut env = devstack_lambda::environment::function_env(
+                &self.conf,
+                physical,
+                &self.substitutions,
+            )
+            .await?;
+            env.extend(self.local_env.iter().cloned());
+            let done = function.swap(binary, env).await?;
+            tracing::info!(target: "trail", function = %name, drained_ms = done.drained_ms, ms = done.total_ms, waiting = done.waiting, "swapped");
+            swapped.push(swapped_function(done));
+        }
+        Ok(Report {
+            service: service.to_owned(),
+            commit: request.commit.clone(),
+            stack_ms,
+            swapped,
+            total_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+}
+
+/// What a redeploy cannot change in a running local cloud: the functions and
+/// the event sources wired to them. Everything else (code, environment,
+/// rule patterns, policies) it can.
+pub fn wiring_change(running: &Plan, new: &Plan) -> Option<&'static str> {
+    if running.functions != new.functions {
+        Some("functions (names, binaries, timeouts or async settings)")
+    } else if running.routes != new.routes {
+        Some("HTTP routes")
+    } else if running.rules != new.rules {
+        Some("bus rules")
+    } else if running.streams != new.streams {
+        Some("stream mappings")
+    } else if running.uploads != new.uploads {
+        Some("bucket notifications")
+    } else if running.subscriptions != new.subscriptions {
+        Some("topic subscriptions")
+    } else if running.sockets != new.sockets {
+        Some("WebSocket APIs (routes or authorizers)")
+    } else {
+        None
+    }
+}
+
+/// The control API of a running local cloud (its URL is `control_url` in
+/// the endpoints file).
+pub fn router(control: std::sync::Arc<Control>) -> axum::Router {
+    use axum::Json;
+    use axum::extract::State;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    async fn deploy(
+        State(control): State<std::sync::Arc<Control>>,
+        Json(request): Json<Request>,
+    ) -> axum::response::Response {
+        match control.redeploy(&request).await {
+            Ok(report) => Json(report).into_response(),
+            Err(e) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(serde_json::json!({ "error": format!("{e:#}") })),
+            )
+                .into_response(),
+        }
+    }
+    axum::Router::new()
+        .route("/deploy", axum::routing::post(deploy))
+        .with_state(control)
+}

@@ -1,0 +1,759 @@
+//! Bringing the whole system up: emulator, stacks, functions, event
+//! sources, gateway, Lambda API, endpoints file.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use aws_config::SdkConfig;
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use devstack_api::control::Artifacts;
+use devstack_api::{Consumer, Endpoints, ServiceEndpoints};
+use devstack_gateway::{Authorizer, Gateway, RouteTarget};
+use devstack_lambda::environment::{deployed_env, endpoint_env, endpoint_key};
+use devstack_lambda::invoke::AsyncFunction;
+use devstack_lambda::runtime::{Function, Spec};
+use devstack_lambda::sources::{StreamPoller, TapKind, poll_tap};
+use devstack_lambda::wake::Writes;
+use devstack_template::adapt::{Plan, adapt};
+use repo::{PLATFORM, SERVICES, template_path};
+
+use crate::cognito;
+use crate::deploy::{Deployed, TAG_COMMIT, TAG_SERVICE, apply, create_tagged};
+use crate::redeploy::Control;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Use this emulator instead of starting one.
+    pub endpoint_url: Option<String>,
+    /// Gateway port; 0 picks a free one.
+    pub port: u16,
+    /// Lambda Invoke API port; 0 picks a free one.
+    pub lambda_port: u16,
+    /// Where the function binaries are (by default beside this executable).
+    pub bin_dir: PathBuf,
+    /// Services whose functions run from a `sam build` output instead:
+    /// service → its build folder (`<dir>/<LogicalId>/bootstrap`), by
+    /// default `services/<name>/.aws-sam/build` ([`repo::sam_build_dir`]).
+    pub from_sam: BTreeMap<String, PathBuf>,
+    /// Delay between async retries and stream retries.
+    pub retry_delay: Duration,
+    /// Extra environment for every function, e.g. `RUST_LOG`.
+    pub function_env: Vec<(String, String)>,
+    /// The WebSocket APIs' quotas (AWS's by default; tests shorten the
+    /// timeouts).
+    pub socket_limits: devstack_gateway::websocket::Limits,
+    /// Web app port; 0 picks a free one.
+    pub web_port: u16,
+    /// The built web app ([`crate::web::dist_dir`] by default).
+    pub web_dir: PathBuf,
+    /// Where hops, metrics and the functions' logs are recorded
+    /// (`devstack_api::telemetry`); a fresh temporary folder by default.
+    pub telemetry_dir: Option<PathBuf>,
+    /// Where every event is recorded as a function's `/next` hands it over:
+    /// `<stack>-<LogicalId>.jsonl`, one `{"headers", "event"}` per line (the
+    /// parity suite compares them with AWS's). Off by default, and then
+    /// nothing is written.
+    pub capture_dir: Option<PathBuf>,
+    /// Every function reaches the emulator through a fault proxy of its own
+    /// ([`crate::chaos`]), so faults can be injected (`devstack load
+    /// --chaos`). Off by default: one hop less on every AWS call.
+    pub faults: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            endpoint_url: None,
+            port: 0,
+            lambda_port: 0,
+            bin_dir: repo::profile_dir(),
+            from_sam: BTreeMap::new(),
+            retry_delay: Duration::from_millis(100),
+            function_env: Vec::new(),
+            socket_limits: devstack_gateway::websocket::Limits::default(),
+            web_port: 0,
+            web_dir: crate::web::dist_dir(),
+            telemetry_dir: None,
+            capture_dir: None,
+            faults: false,
+        }
+    }
+}
+
+pub struct Running {
+    pub endpoints: Endpoints,
+    pub functions: BTreeMap<String, Function>,
+    pub asyncs: BTreeMap<String, Arc<AsyncFunction>>,
+    pub conf: SdkConfig,
+    pub pool: cognito::Pool,
+    pub started_in: Duration,
+    /// The start's steps, each as the time since it began.
+    pub phases: Vec<(String, Duration)>,
+    pub control: Arc<Control>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// The stacks as deployed: name, plan, physical ids, adapted template.
+type Stack = (String, Plan, Deployed, serde_json::Value);
+
+/// A function's name in the local cloud: `<service>/<LogicalId>`.
+fn qualified(service: &str, logical: &str) -> String {
+    format!("{service}/{logical}")
+}
+
+/// The start's steps, each as the time since it began.
+struct Phases {
+    started: Instant,
+    done: Vec<(String, Duration)>,
+}
+
+impl Phases {
+    fn mark(&mut self, name: &str) {
+        self.done.push((name.to_owned(), self.started.elapsed()));
+    }
+}
+
+pub async fn start(options: Options) -> Result<Running> {
+    let mut phases = Phases {
+        started: Instant::now(),
+        done: Vec::new(),
+    };
+    let (emulator, conf, mut templates, commit) = boot(&options, &mut phases).await?;
+    let platform = templates.next().context("the platform's template")?;
+    let (pool, bus_name) = deploy_platform(&conf, &emulator.url, &platform, &commit).await?;
+    phases.mark("platform stack");
+    let stacks = deploy_services(&conf, templates, &commit).await?;
+    phases.mark("service stacks");
+    let mut w = Wiring::new(&options, conf, commit, &emulator.url, &pool, bus_name).await?;
+    let mut socket_listeners = w.bind_sockets(&stacks).await?;
+    for stack in &stacks {
+        w.start_service(stack, &mut socket_listeners).await?;
+    }
+    phases.mark("functions started");
+    let control = w.serve_front(&pool, &stacks).await?;
+    phases.mark("ready");
+    Ok(Running {
+        endpoints: w.endpoints,
+        functions: w.functions,
+        asyncs: w.asyncs,
+        conf: w.conf,
+        pool,
+        phases: phases.done,
+        started_in: phases.started.elapsed(),
+        control,
+        tasks: w.tasks,
+    })
+}
+
+/// At once: the emulator boots (about a second of Python imports) while
+/// the templates are translated (or read from the cache) and the commit
+/// is read.
+async fn boot(
+    options: &Options,
+    phases: &mut Phases,
+) -> Result<(
+    kit::emulator::Emulator,
+    SdkConfig,
+    std::vec::IntoIter<serde_json::Value>,
+    String,
+)> {
+    let emulator = {
+        let url = options.endpoint_url.clone();
+        tokio::task::spawn_blocking(move || match url {
+            Some(url) => Ok(kit::emulator::Emulator { url }),
+            None => kit::emulator::start().map_err(anyhow::Error::msg),
+        })
+    };
+    let templates = tokio::task::spawn_blocking(|| {
+        std::thread::scope(|scope| {
+            let loading: Vec<_> = repo::stacks()
+                .map(|stack| scope.spawn(move || devstack_template::load(&template_path(stack))))
+                .collect();
+            loading
+                .into_iter()
+                .map(|t| t.join().expect("a template load panicked"))
+                .collect::<Result<Vec<_>>>()
+        })
+    });
+    let commit = tokio::task::spawn_blocking(|| repo::git::commit_of(&repo::root()));
+    let templates = templates.await??.into_iter();
+    phases.mark("templates translated");
+    let emulator = emulator.await??;
+    let conf = emulator.sdk_config().await;
+    tracing::info!(target: "trail", url = %emulator.url, "emulator ready");
+    phases.mark("emulator ready");
+    Ok((emulator, conf, templates, commit.await?))
+}
+
+/// The user pool first (the platform exports its ids, which services
+/// import), then the platform stack. Returns the pool and the bus's name.
+async fn deploy_platform(
+    conf: &SdkConfig,
+    emulator_url: &str,
+    platform: &serde_json::Value,
+    commit: &str,
+) -> Result<(cognito::Pool, String)> {
+    let (mut adapted, platform_plan) = adapt(PLATFORM, platform)?;
+    let pool_plan = platform_plan
+        .user_pools
+        .first()
+        .context("the platform has no user pool")?;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(conf);
+    let pool = cognito::create(
+        &cognito,
+        emulator_url,
+        &format!("{PLATFORM}-{}", pool_plan.pool),
+    )
+    .await?;
+    devstack_template::adapt::bind_user_pool(
+        &mut adapted,
+        pool_plan,
+        &pool.user_pool_id,
+        &pool.client_id,
+    );
+    let deployed = create_tagged(
+        conf,
+        PLATFORM,
+        &adapted,
+        &[],
+        &[(TAG_SERVICE, PLATFORM), (TAG_COMMIT, commit)],
+    )
+    .await?;
+    let bus_name = deployed.outputs.get("BusName").cloned().unwrap_or_default();
+    Ok((pool, bus_name))
+}
+
+/// The service stacks import only the platform's exports, so they deploy
+/// together.
+async fn deploy_services(
+    conf: &SdkConfig,
+    templates: impl Iterator<Item = serde_json::Value>,
+    commit: &str,
+) -> Result<Vec<Stack>> {
+    let deploying = SERVICES.iter().zip(templates).map(|(service, template)| async move {
+        let (adapted, plan) = adapt(service, &template)?;
+        let deployed = create_tagged(
+            conf,
+            service,
+            &adapted,
+            &[],
+            &[(TAG_SERVICE, service), (TAG_COMMIT, commit)],
+        )
+        .await?;
+        apply(conf, &plan, &deployed).await?;
+        tracing::info!(target: "trail", stack = %service, functions = plan.functions.len(), "deployed");
+        anyhow::Ok((service.to_string(), plan, deployed, adapted))
+    });
+    futures_util::future::try_join_all(deploying).await
+}
+
+/// What the start builds up after the stacks are deployed: the shared
+/// clients and proxies, and the running pieces as they start.
+struct Wiring<'a> {
+    options: &'a Options,
+    conf: SdkConfig,
+    commit: String,
+    sns: aws_sdk_sns::Client,
+    sqs: aws_sdk_sqs::Client,
+    recorder: Arc<devstack_lambda::recorder::Recorder>,
+    writes: Arc<Writes>,
+    chaos: Arc<crate::chaos::Chaos>,
+    /// The environment the local cloud adds to every function.
+    local_env: Vec<(String, String)>,
+    /// Values only the local cloud knows, by the placeholder deployed.
+    substitutions: BTreeMap<String, String>,
+    functions: BTreeMap<String, Function>,
+    asyncs: BTreeMap<String, Arc<AsyncFunction>>,
+    routes: Vec<RouteTarget>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    endpoints: Endpoints,
+}
+
+fn serve(listener: tokio::net::TcpListener, app: axum::Router) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    })
+}
+
+impl<'a> Wiring<'a> {
+    async fn new(
+        options: &'a Options,
+        conf: SdkConfig,
+        commit: String,
+        emulator_url: &str,
+        pool: &cognito::Pool,
+        bus_name: String,
+    ) -> Result<Wiring<'a>> {
+        let telemetry_dir = match &options.telemetry_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::temp_dir().join(format!(
+                "devstack-telemetry-{}-{}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            )),
+        };
+        let recorder = devstack_lambda::recorder::Recorder::new(&telemetry_dir)?;
+        if let Some(dir) = &options.capture_dir {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the capture folder {}", dir.display()))?;
+        }
+        let mut w = Wiring {
+            options,
+            sns: aws_sdk_sns::Client::new(&conf),
+            sqs: aws_sdk_sqs::Client::new(&conf),
+            conf,
+            commit,
+            recorder,
+            writes: Arc::new(Writes::default()),
+            chaos: crate::chaos::Chaos::new(emulator_url, ""),
+            local_env: base_env(),
+            substitutions: BTreeMap::new(),
+            functions: BTreeMap::new(),
+            asyncs: BTreeMap::new(),
+            routes: Vec::new(),
+            tasks: Vec::new(),
+            endpoints: Endpoints {
+                emulator_url: emulator_url.to_owned(),
+                region: kit::emulator::REGION.into(),
+                user_pool_id: pool.user_pool_id.clone(),
+                client_id: pool.client_id.clone(),
+                issuer: pool.issuer.clone(),
+                jwks_url: pool.jwks_url.clone(),
+                bus_name,
+                telemetry_dir: telemetry_dir.display().to_string(),
+                ..Endpoints::default()
+            },
+        };
+        w.serve_proxies(emulator_url).await?;
+        w.local_env.extend(options.function_env.iter().cloned());
+        // Kit's token checks read the JWKS from here: the emulator does not
+        // serve it at the issuer's address, as Cognito does.
+        w.local_env
+            .push(("JWKS_URL".to_owned(), pool.jwks_url.clone()));
+        Ok(w)
+    }
+
+    /// The functions' EventBridge calls pass the bus proxy, which keeps each
+    /// entry's TraceHeader for the rule's target. With faults, a fault proxy
+    /// per function is in front of both: function → fault proxy → (bus
+    /// proxy →) emulator, and the endpoints are per function.
+    async fn serve_proxies(&mut self, emulator_url: &str) -> Result<()> {
+        let proxy_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let bus_url = format!("http://{}", proxy_listener.local_addr()?);
+        if !self.options.faults {
+            let env = &mut self.local_env;
+            env.push(("AWS_ENDPOINT_URL".to_owned(), emulator_url.to_owned()));
+            env.push(("AWS_ENDPOINT_URL_EVENTBRIDGE".to_owned(), bus_url.clone()));
+            // Table writes through the proxy wake the stream pollers at once.
+            env.push(("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), bus_url.clone()));
+        }
+        self.chaos = crate::chaos::Chaos::new(emulator_url, &bus_url);
+        let proxy = Arc::new(crate::bus_proxy::Proxy {
+            upstream: emulator_url.trim_end_matches('/').to_owned(),
+            client: reqwest::Client::new(),
+            recorder: self.recorder.clone(),
+            writes: self.writes.clone(),
+        });
+        self.tasks
+            .push(serve(proxy_listener, crate::bus_proxy::router(proxy)));
+        Ok(())
+    }
+
+    /// WebSocket listeners are bound first: their URLs are in the
+    /// environment the functions start with.
+    async fn bind_sockets(
+        &mut self,
+        stacks: &[Stack],
+    ) -> Result<BTreeMap<(String, String), tokio::net::TcpListener>> {
+        let mut listeners = BTreeMap::new();
+        for (service, plan, _, _) in stacks {
+            for socket in &plan.sockets {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                let addr = listener.local_addr()?;
+                self.substitutions.insert(
+                    devstack_template::adapt::socket_placeholder(&socket.api),
+                    format!("http://{addr}/{}", socket.stage),
+                );
+                listeners.insert((service.clone(), socket.api.clone()), listener);
+            }
+        }
+        Ok(listeners)
+    }
+
+    async fn start_service(
+        &mut self,
+        stack: &Stack,
+        socket_listeners: &mut BTreeMap<(String, String), tokio::net::TcpListener>,
+    ) -> Result<()> {
+        let (service, plan, deployed, _) = stack;
+        let mut svc = service_endpoints(stack)?;
+        for f in &plan.functions {
+            let physical = self.start_function(stack, f).await?;
+            svc.functions.insert(f.logical_id.clone(), physical);
+        }
+        for r in &plan.routes {
+            self.routes.push(RouteTarget::new(
+                &r.route_key,
+                self.functions[&qualified(service, &r.function)].clone(),
+                r.cors.as_ref().map(gateway_cors),
+            ));
+        }
+        for socket in &plan.sockets {
+            let listener = socket_listeners
+                .remove(&(service.clone(), socket.api.clone()))
+                .expect("bound above");
+            let url = self.serve_socket(service, socket, listener)?;
+            svc.sockets.insert(socket.api.clone(), url);
+        }
+        self.start_taps(service, plan, deployed)?;
+        for s in &plan.streams {
+            self.start_stream(service, s, deployed)?;
+        }
+        self.endpoints.services.insert(service.clone(), svc);
+        Ok(())
+    }
+
+    /// One function's process, with its async invoker. Returns its
+    /// physical name.
+    async fn start_function(
+        &mut self,
+        (service, _, deployed, adapted): &Stack,
+        f: &devstack_template::adapt::FunctionPlan,
+    ) -> Result<String> {
+        let physical = deployed.physical(&f.logical_id)?.to_owned();
+        let name = qualified(service, &f.logical_id);
+        if self.options.faults {
+            let (fault_proxy, serving) = self.chaos.listen(&name).await?;
+            self.tasks.push(serving);
+            self.substitutions
+                .insert(endpoint_key(&physical), fault_proxy);
+        }
+        let mut env = deployed_env(&self.conf, &physical, &self.substitutions).await?;
+        let deployed_env = env.clone();
+        env.extend(self.local_env.iter().cloned());
+        env.extend(endpoint_env(&physical, &self.substitutions));
+        let binary = self.binary(service, &name, f)?;
+        let dlq = match &f.dead_letter_topic {
+            Some(topic) => Some(deployed.physical(topic)?.to_owned()),
+            None => None,
+        };
+        let configuration = devstack_lambda::spec::Configuration::read(
+            &self.conf,
+            &devstack_lambda::spec::Deployment {
+                stack: service,
+                logical_id: &f.logical_id,
+                physical: &physical,
+                template: adapted,
+                environment: &deployed_env,
+                dead_letter: dlq.as_deref(),
+                stack_tags: &[(TAG_SERVICE, service), (TAG_COMMIT, &self.commit)],
+            },
+        )
+        .await?;
+        let function = Function::start(Spec {
+            name: name.clone(),
+            arn: format!(
+                "arn:aws:lambda:{}:123456789012:function:{physical}",
+                kit::emulator::REGION
+            ),
+            physical_name: physical.clone(),
+            binary,
+            env,
+            timeout: Duration::from_secs(f.timeout_seconds),
+            recorder: Some(self.recorder.clone()),
+            configuration,
+            capture: self
+                .options
+                .capture_dir
+                .as_ref()
+                .map(|dir| dir.join(format!("{service}-{}.jsonl", f.logical_id))),
+        })
+        .await?;
+        self.asyncs.insert(
+            name.clone(),
+            Arc::new(AsyncFunction {
+                function: function.clone(),
+                dead_letter_topic: dlq,
+                max_retries: f.max_retries,
+                retry_delay: self.options.retry_delay,
+                sns: self.sns.clone(),
+                sqs: self.sqs.clone(),
+            }),
+        );
+        self.functions.insert(name, function);
+        Ok(physical)
+    }
+
+    /// Where a function's binary is: cargo's output or `sam build`'s.
+    fn binary(
+        &self,
+        service: &str,
+        name: &str,
+        f: &devstack_template::adapt::FunctionPlan,
+    ) -> Result<PathBuf> {
+        let artifacts = match self.options.from_sam.get(service) {
+            Some(dir) => Artifacts::Sam(dir.clone()),
+            None => Artifacts::Cargo(self.options.bin_dir.clone()),
+        };
+        let binary = artifacts.binary(&f.logical_id, &f.binary);
+        if !binary.is_file() {
+            anyhow::bail!(
+                "{name}: no binary at {} ({})",
+                binary.display(),
+                match &artifacts {
+                    Artifacts::Sam(_) => "run `sam build` in the service's folder first",
+                    Artifacts::Cargo(_) => "run `cargo build --workspace --bins` first",
+                }
+            );
+        }
+        Ok(binary)
+    }
+
+    /// A WebSocket API on its bound listener. Returns its `ws://` URL.
+    fn serve_socket(
+        &mut self,
+        service: &str,
+        socket: &devstack_template::adapt::SocketApi,
+        listener: tokio::net::TcpListener,
+    ) -> Result<String> {
+        use devstack_gateway::websocket;
+        let addr = listener.local_addr()?;
+        let function = |logical: &str| self.functions[&qualified(service, logical)].clone();
+        let api = websocket::SocketApi::new(
+            websocket::Spec {
+                name: qualified(service, &socket.api),
+                api_id: websocket::api_id(),
+                stage: socket.stage.clone(),
+                route_selection_expression: socket.route_selection_expression.clone(),
+                routes: socket
+                    .routes
+                    .iter()
+                    .map(|r| (r.route_key.clone(), function(&r.function)))
+                    .collect(),
+                authorizer: socket
+                    .routes
+                    .iter()
+                    .find(|r| r.route_key == "$connect")
+                    .and_then(|r| r.authorizer.as_ref())
+                    .map(|a| websocket::Authorizer {
+                        function: function(&a.function),
+                        identity_source: a.identity_source.clone(),
+                    }),
+                limits: self.options.socket_limits,
+            },
+            addr.to_string(),
+        );
+        self.tasks.push(serve(listener, websocket::router(api)));
+        Ok(format!("ws://{addr}/{}", socket.stage))
+    }
+
+    /// The rule and upload taps: SQS queues the emulator fills, polled for
+    /// the async invoker.
+    fn start_taps(&mut self, service: &str, plan: &Plan, deployed: &Deployed) -> Result<()> {
+        let rules = plan
+            .rules
+            .iter()
+            .map(|t| (&t.function, &t.tap_queue, TapKind::Rule));
+        let uploads = plan
+            .uploads
+            .iter()
+            .map(|t| (&t.function, &t.tap_queue, TapKind::Upload));
+        for (function, queue, kind) in rules.chain(uploads) {
+            let target = self.asyncs[&qualified(service, function)].clone();
+            let url = deployed.physical(queue)?.to_owned();
+            self.tasks
+                .push(tokio::spawn(poll_tap(self.sqs.clone(), url, kind, target)));
+        }
+        Ok(())
+    }
+
+    fn start_stream(
+        &mut self,
+        service: &str,
+        s: &devstack_template::adapt::StreamSource,
+        deployed: &Deployed,
+    ) -> Result<()> {
+        let poller = StreamPoller {
+            function: self.functions[&qualified(service, &s.function)].clone(),
+            table: deployed.physical(&s.table)?.to_owned(),
+            batch_size: s.batch_size,
+            bisect_on_error: s.bisect_on_error,
+            max_retries: s.max_retries,
+            on_failure_topic: match &s.on_failure_topic {
+                Some(t) => Some(deployed.physical(t)?.to_owned()),
+                None => None,
+            },
+            starting_position: if s.starting_position == "LATEST" {
+                ShardIteratorType::Latest
+            } else {
+                ShardIteratorType::TrimHorizon
+            },
+            report_batch_item_failures: s.report_batch_item_failures,
+            streams: aws_sdk_dynamodbstreams::Client::new(&self.conf),
+            ddb: aws_sdk_dynamodb::Client::new(&self.conf),
+            sns: self.sns.clone(),
+            retry_delay: self.options.retry_delay,
+            writes: Some(self.writes.clone()),
+        };
+        self.tasks.push(tokio::spawn(poller.run()));
+        Ok(())
+    }
+
+    /// What faces the outside: the HTTP gateway, the Lambda Invoke API,
+    /// the web app and the control API.
+    async fn serve_front(
+        &mut self,
+        pool: &cognito::Pool,
+        stacks: &[Stack],
+    ) -> Result<Arc<Control>> {
+        let gateway = Arc::new(Gateway {
+            routes: std::mem::take(&mut self.routes),
+            authorizer: Authorizer::new(
+                pool.issuer.clone(),
+                pool.client_id.clone(),
+                pool.jwks_url.clone(),
+            ),
+        });
+        let options = self.options;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
+        self.endpoints.api_base_url = format!("http://{}", listener.local_addr()?);
+        self.tasks
+            .push(serve(listener, devstack_gateway::router(gateway)));
+        let lambda_listener =
+            tokio::net::TcpListener::bind(("127.0.0.1", options.lambda_port)).await?;
+        self.endpoints.lambda_endpoint = format!("http://{}", lambda_listener.local_addr()?);
+        let lambda_api =
+            devstack_lambda::lambda_api::router(self.functions.clone(), self.asyncs.clone());
+        self.tasks.push(serve(lambda_listener, lambda_api));
+        self.endpoints.socket_url = self
+            .endpoints
+            .services
+            .get("notifications")
+            .and_then(|s| s.sockets.values().next().cloned())
+            .unwrap_or_default();
+        let web_listener = tokio::net::TcpListener::bind(("127.0.0.1", options.web_port)).await?;
+        self.endpoints.web_url = format!("http://{}/", web_listener.local_addr()?);
+        let web = crate::web::router(options.web_dir.clone(), &self.endpoints);
+        self.tasks.push(serve(web_listener, web));
+        self.serve_control(stacks).await
+    }
+
+    async fn serve_control(&mut self, stacks: &[Stack]) -> Result<Arc<Control>> {
+        let control = Arc::new(Control::new(
+            self.conf.clone(),
+            self.functions.clone(),
+            self.local_env.clone(),
+            self.substitutions.clone(),
+            stacks
+                .iter()
+                .map(|(service, plan, _, _)| (service.clone(), plan.clone()))
+                .collect(),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        self.endpoints.control_url = format!("http://{}", listener.local_addr()?);
+        let api = crate::redeploy::router(control.clone()).merge(crate::chaos::router(
+            self.chaos.clone(),
+            self.functions.clone(),
+        ));
+        self.tasks.push(serve(listener, api));
+        Ok(control)
+    }
+}
+
+/// Region and credentials every function gets from the local cloud.
+fn base_env() -> Vec<(String, String)> {
+    let region = kit::emulator::REGION.to_owned();
+    vec![
+        ("AWS_REGION".to_owned(), region.clone()),
+        ("AWS_DEFAULT_REGION".to_owned(), region),
+        ("AWS_ACCESS_KEY_ID".to_owned(), "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), "test".to_owned()),
+    ]
+}
+
+/// A service's part of the endpoints file, before its functions start:
+/// its resources and which function consumes what.
+fn service_endpoints((service, plan, deployed, adapted): &Stack) -> Result<ServiceEndpoints> {
+    let mut svc = ServiceEndpoints {
+        stack: service.clone(),
+        table: deployed.physical("Table")?.to_owned(),
+        dlq_topic_arn: deployed.physical("DeadLetterTopic")?.to_owned(),
+        dlq_queue_url: deployed.physical("DeadLetterQueue")?.to_owned(),
+        outputs: deployed.outputs.clone(),
+        ..ServiceEndpoints::default()
+    };
+    for tap in &plan.rules {
+        svc.consumers.push(Consumer {
+            function: deployed.physical(&tap.function)?.to_owned(),
+            trigger: "rule".into(),
+            pattern: Some(adapted["Resources"][&tap.rule]["Properties"]["EventPattern"].clone()),
+        });
+    }
+    for tap in &plan.uploads {
+        svc.consumers.push(Consumer {
+            function: deployed.physical(&tap.function)?.to_owned(),
+            trigger: "upload".into(),
+            pattern: None,
+        });
+    }
+    Ok(svc)
+}
+
+/// The plan's CORS as the gateway applies it.
+fn gateway_cors(c: &devstack_template::adapt::Cors) -> devstack_gateway::Cors {
+    devstack_gateway::Cors {
+        allow_origins: c.allow_origins.clone(),
+        allow_headers: c.allow_headers.clone(),
+        allow_methods: c.allow_methods.clone(),
+        expose_headers: c.expose_headers.clone(),
+        max_age: c.max_age,
+    }
+}
+
+/// A local cloud on a thread and runtime of its own, for tests and tools
+/// whose own runtime must not block on it: it runs until the process ends.
+pub struct Detached {
+    pub endpoints: Endpoints,
+    pub functions: BTreeMap<String, Function>,
+    pub control: Arc<Control>,
+    runtime: Option<tokio::runtime::Runtime>,
+    running: Option<Running>,
+}
+
+impl Drop for Detached {
+    fn drop(&mut self) {
+        // Stops the tasks (and so the function processes) without blocking,
+        // so it may be dropped from async code.
+        drop(self.running.take());
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+pub fn start_detached(options: Options) -> Result<Detached> {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new()?;
+        let running = runtime.block_on(start(options))?;
+        Ok(Detached {
+            endpoints: running.endpoints.clone(),
+            functions: running.functions.clone(),
+            control: running.control.clone(),
+            runtime: Some(runtime),
+            running: Some(running),
+        })
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("the local cloud's thread panicked"))?
+}

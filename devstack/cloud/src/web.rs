@@ -1,0 +1,108 @@
+//! Serves the built web app (`web/dist`) and the `config.json` it reads,
+//! made from this local cloud's endpoints: the local pool and client, the
+//! emulator as Cognito's endpoint, the gateway and the WebSocket API. On
+//! AWS the same file comes from the deployed stacks' outputs.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use devstack_api::Endpoints;
+
+/// Where `cargo xtask web` (and `up`, `test`) leave the built app.
+pub fn dist_dir() -> PathBuf {
+    repo::root().join("web/dist")
+}
+
+/// The app's configuration for these endpoints.
+pub fn config(e: &Endpoints) -> Value {
+    let api = |service: &str| {
+        e.services
+            .get(service)
+            .and_then(|s| s.outputs.get("ApiUrl").cloned())
+            .unwrap_or_else(|| e.api_base_url.clone())
+    };
+    json!({
+        "region": e.region,
+        "cognitoEndpoint": format!("{}/", e.emulator_url.trim_end_matches('/')),
+        "userPoolId": e.user_pool_id,
+        "clientId": e.client_id,
+        "apis": {
+            "users": api("users"),
+            "todos": api("todos"),
+            "notifications": api("notifications"),
+        },
+        "socketUrl": e.socket_url,
+        "local": true,
+    })
+}
+
+struct Site {
+    dir: PathBuf,
+    config: String,
+}
+
+pub fn router(dir: PathBuf, endpoints: &Endpoints) -> Router {
+    let site = Arc::new(Site {
+        dir,
+        config: config(endpoints).to_string(),
+    });
+    Router::new().fallback(serve).with_state(site)
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+    {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" | "map" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        _ => "application/octet-stream",
+    }
+}
+
+async fn serve(State(site): State<Arc<Site>>, uri: Uri) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    if path == "config.json" {
+        return (
+            [
+                ("content-type", "application/json"),
+                ("cache-control", "no-store"),
+            ],
+            site.config.clone(),
+        )
+            .into_response();
+    }
+    let relative = Path::new(if path.is_empty() { "index.html" } else { path });
+    // Only plain names below the folder: no `..`, no absolute paths.
+    if !relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)))
+    {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let file = site.dir.join(relative);
+    match tokio::fs::read(&file).await {
+        Ok(bytes) => ([("content-type", content_type(&file))], bytes).into_response(),
+        Err(_) if !site.dir.join("index.html").is_file() => (
+            StatusCode::NOT_FOUND,
+            format!(
+                "the web app is not built: run `cargo xtask web` (expected {})",
+                site.dir.display()
+            ),
+        )
+            .into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}

@@ -1,0 +1,10 @@
+//! API Gateway played locally: the HTTP API (`http`: routes, CORS and the
+//! JWT authorizer, payload 2.0) and the WebSocket API (`websocket`: the
+//! `$connect` authorizer contract, route selection, `@connections`, AWS's
+//! limits). Each is given its own spec and the functions to call; neither
+//! knows SAM.
+
+pub mod http;
+pub mod websocket;
+
+pub use http::{Authorizer, Cors, Gateway, RouteTarget, router};

@@ -1,0 +1,196 @@
+//! AWS's asynchronous invocation semantics around a [`Function`]: up to
+//! `max_retries` more attempts after a failure, then the event goes to the
+//! function's dead-letter topic, unchanged, with the three attributes AWS
+//! sets: `RequestID` (String), `ErrorCode` (Number), `ErrorMessage`
+//! (String, at most 1 KB).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_sns::types::MessageAttributeValue;
+use serde_json::Value;
+
+use crate::runtime::{Arrival, Function, InvokeError};
+
+/// AWS's ErrorMessage attribute holds at most this many bytes.
+pub const ERROR_MESSAGE_MAX: usize = 1024;
+
+#[derive(Clone)]
+pub struct AsyncFunction {
+    pub function: Function,
+    pub dead_letter_topic: Option<String>,
+    pub max_retries: u32,
+    /// Between attempts. AWS waits about a minute, then two; locally the
+    /// default is short so a failure reaches the DLQ in well under a second.
+    pub retry_delay: Duration,
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AsyncOutcome {
+    Succeeded {
+        attempts: u32,
+    },
+    DeadLettered {
+        attempts: u32,
+        error: String,
+    },
+    /// Failed with no dead-letter target configured: logged, as AWS does.
+    Dropped {
+        attempts: u32,
+        error: String,
+    },
+}
+
+fn truncate(message: &str, max: usize) -> &str {
+    if message.len() <= max {
+        return message;
+    }
+    let mut end = max;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    &message[..end]
+}
+
+impl AsyncFunction {
+    pub async fn invoke(
+        self: &Arc<Self>,
+        event: Value,
+        label: &str,
+        mut arrival: Arrival,
+    ) -> AsyncOutcome {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let name = &self.function.spec.name;
+        // Every attempt, and the dead letter, belong to one trace.
+        let trace = arrival
+            .trace
+            .get_or_insert_with(|| {
+                format!("Root={};Sampled=1", devstack_api::telemetry::new_trace_id())
+            })
+            .clone();
+        let mut attempts = 0;
+        let error = loop {
+            attempts += 1;
+            let started = Instant::now();
+            let result = self
+                .function
+                .invoke_traced(request_id.clone(), event.clone(), arrival.clone())
+                .await;
+            let ms = started.elapsed().as_millis();
+            match result {
+                Ok(_) => {
+                    tracing::info!(target: "trail", function = %name, event = label, attempt = attempts, ms, "ok");
+                    return AsyncOutcome::Succeeded { attempts };
+                }
+                Err(e) => {
+                    tracing::warn!(target: "trail", function = %name, event = label, attempt = attempts, ms, error = %e, "failed");
+                    if attempts > self.max_retries {
+                        break e;
+                    }
+                    tokio::time::sleep(self.retry_delay * attempts).await;
+                }
+            }
+        };
+        let message = error.to_string();
+        let Some(topic) = &self.dead_letter_topic else {
+            tracing::error!(target: "trail", function = %name, event = label, "failed with no dead-letter target; dropped as on AWS");
+            return AsyncOutcome::Dropped {
+                attempts,
+                error: message,
+            };
+        };
+        match self
+            .dead_letter(topic, &request_id, &event, &error, &trace)
+            .await
+        {
+            Ok(()) => {
+                tracing::warn!(target: "trail", function = %name, event = label, attempts, "→ DLQ");
+                AsyncOutcome::DeadLettered {
+                    attempts,
+                    error: message,
+                }
+            }
+            Err(e) => {
+                // The caller keeps the source message, so nothing is lost.
+                tracing::error!(target: "trail", function = %name, error = %e, "DLQ publish failed");
+                AsyncOutcome::Dropped {
+                    attempts,
+                    error: format!("{message}; DLQ publish failed: {e}"),
+                }
+            }
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        topic: &str,
+        request_id: &str,
+        event: &Value,
+        error: &InvokeError,
+        trace: &str,
+    ) -> anyhow::Result<()> {
+        // AWS puts the function's errorMessage here, without its type.
+        let message = match error {
+            InvokeError::Function { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        let attributes = [
+            ("RequestID", "String", request_id.to_owned()),
+            // A function error is reported by Invoke with HTTP 200.
+            ("ErrorCode", "Number", "200".to_owned()),
+            (
+                "ErrorMessage",
+                "String",
+                truncate(&message, ERROR_MESSAGE_MAX).to_owned(),
+            ),
+        ];
+        if crate::dead_letter::deliver_traced(
+            &self.sns,
+            &self.sqs,
+            topic,
+            &event.to_string(),
+            &attributes,
+            trace,
+        )
+        .await?
+        {
+            return Ok(());
+        }
+        let attr = |data_type: &str, value: &str| {
+            MessageAttributeValue::builder()
+                .data_type(data_type)
+                .string_value(value)
+                .build()
+                .expect("type and value are set")
+        };
+        let mut publish = self
+            .sns
+            .publish()
+            .topic_arn(topic)
+            .message(event.to_string());
+        for (name, data_type, value) in &attributes {
+            publish = publish.message_attributes(*name, attr(data_type, value));
+        }
+        publish
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!(aws_sdk_sns::error::DisplayErrorContext(e).to_string()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate;
+
+    #[test]
+    fn error_messages_are_cut_to_one_kilobyte_on_a_character_boundary() {
+        let long = "é".repeat(600);
+        let cut = truncate(&long, 1024);
+        assert!(cut.len() <= 1024);
+        assert_eq!(cut.chars().count(), 512);
+        assert_eq!(truncate("short", 1024), "short");
+    }
+}

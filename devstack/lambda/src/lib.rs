@@ -1,0 +1,17 @@
+//! The Lambda emulator, given a [`spec::Spec`] per function: the Runtime API
+//! and process supervisor (`runtime`), async invoke with retries and the
+//! DLQ (`invoke`, `dead_letter`), the Invoke API (`lambda_api`), the event
+//! sources (`sources`: rule and upload taps, stream pollers, woken by
+//! `wake`), the environment a function starts with (`environment`) and the
+//! trace recorder (`recorder`). It knows nothing of SAM or of the templates:
+//! the composition (`devstack_cloud`) reads the plan and hands it specs.
+
+pub mod dead_letter;
+pub mod environment;
+pub mod invoke;
+pub mod lambda_api;
+pub mod recorder;
+pub mod runtime;
+pub mod sources;
+pub mod spec;
+pub mod wake;

@@ -1,0 +1,288 @@
+//! The writer of the telemetry folder (its records and readers are
+//! `devstack_api::telemetry`'s): what the local cloud sees of a trace and
+//! of the functions' output.
+//!
+//! Lambda hands each invocation a `Lambda-Runtime-Trace-Id`; the local cloud
+//! does the same, continuing the caller's trace when there is one (an
+//! `X-Amzn-Trace-Id` header, a PutEvents entry's `TraceHeader`, a replayed
+//! letter) and starting a new one otherwise, as Lambda does with active
+//! tracing. Functions send PutEvents through the cloud's bus proxy, which notes each
+//! entry's `TraceHeader` by event id, because the emulator drops it: the
+//! rule's target is then invoked in the publisher's trace, as on AWS.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use devstack_api::telemetry::{Hop, log_file, new_segment_id, parent_of};
+use serde_json::Value;
+
+/// How an invocation arrives, for its hop.
+#[derive(Debug, Clone, Default)]
+pub struct Arrival {
+    pub kind: &'static str,
+    /// The caller's X-Ray header, if it brought one.
+    pub trace: Option<String>,
+    pub detail: String,
+    pub correlation_ids: Vec<String>,
+    pub links: Vec<String>,
+}
+
+impl Arrival {
+    pub fn new(kind: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+            ..Self::default()
+        }
+    }
+
+    pub fn traced(mut self, trace: Option<String>) -> Self {
+        self.trace = trace.filter(|t| kit::telemetry::root_of(t).is_some());
+        self
+    }
+
+    pub fn correlated(mut self, id: Option<&str>) -> Self {
+        self.correlation_ids.extend(id.map(str::to_owned));
+        self
+    }
+}
+
+/// Where a running local cloud writes what it sees.
+pub struct Recorder {
+    dir: PathBuf,
+    files: Mutex<HashMap<String, std::fs::File>>,
+    /// The event's own id → the `TraceHeader` its PutEvents entry carried.
+    bus: Mutex<HashMap<String, String>>,
+}
+
+const BUS_MEMORY: usize = 100_000;
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder").field("dir", &self.dir).finish()
+    }
+}
+
+impl Recorder {
+    pub fn new(dir: &Path) -> anyhow::Result<Arc<Self>> {
+        std::fs::create_dir_all(dir.join("logs"))?;
+        // A fresh cloud, a fresh record.
+        for f in ["hops.jsonl", "metrics.jsonl"] {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+        Ok(Arc::new(Self {
+            dir: dir.to_owned(),
+            files: Mutex::new(HashMap::new()),
+            bus: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A DynamoDB write the proxy saw applied to `tables`: a hop of the
+    /// trace whose header the item carries (`kit::telemetry::ATTRIBUTE`),
+    /// so the bench can tell the write from the wait for its stream.
+    pub fn table_write(
+        &self,
+        target: &str,
+        tables: &[String],
+        request: &Value,
+        start_ms: f64,
+        duration_ms: f64,
+    ) {
+        let mut headers = Vec::new();
+        let mut correlation_ids = Vec::new();
+        string_attributes(request, kit::telemetry::ATTRIBUTE, &mut headers);
+        string_attributes(request, "correlation_id", &mut correlation_ids);
+        let Some(header) = headers.first() else {
+            return;
+        };
+        let Some(root) = kit::telemetry::root_of(header) else {
+            return;
+        };
+        correlation_ids.dedup();
+        self.hop(&Hop {
+            trace_id: root.to_owned(),
+            id: new_segment_id(),
+            parent: parent_of(header).map(str::to_owned),
+            kind: "dynamodb".into(),
+            function: tables.join(","),
+            detail: target
+                .strip_prefix("DynamoDB_20120810.")
+                .unwrap_or(target)
+                .to_owned(),
+            start_ms,
+            duration_ms,
+            outcome: "ok".into(),
+            correlation_ids,
+            links: Vec::new(),
+        });
+    }
+
+    fn append(&self, file: &str, line: &str) {
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let f = match files.entry(file.to_owned()) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                match std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(self.dir.join(file))
+                {
+                    Ok(f) => v.insert(f),
+                    Err(_) => return,
+                }
+            }
+        };
+        let _ = writeln!(f, "{line}");
+    }
+
+    pub fn hop(&self, hop: &Hop) {
+        if let Ok(line) = serde_json::to_string(hop) {
+            self.append("hops.jsonl", &line);
+        }
+    }
+
+    /// One line of a function's output: into its log, and into the metrics
+    /// when it is an EMF document.
+    pub fn function_line(&self, function: &str, line: &str) {
+        self.append(&log_file(function), line);
+        if line.starts_with('{')
+            && line.contains("\"_aws\"")
+            && let Ok(doc) = serde_json::from_str::<Value>(line)
+            && doc.get("_aws").is_some()
+        {
+            let entry = serde_json::json!({"function": function, "emf": doc});
+            self.append("metrics.jsonl", &entry.to_string());
+        }
+    }
+
+    /// Before a PutEvents call goes on: each entry's `TraceHeader` by the
+    /// event's own id (`detail.metadata.event_id`), known before the bus
+    /// answers, so a rule's delivery can never overtake it.
+    pub fn putting_events(&self, request: &Value) {
+        let mut bus = self.bus.lock().unwrap_or_else(|e| e.into_inner());
+        for entry in request["Entries"].as_array().into_iter().flatten() {
+            let (Some(trace), Some(id)) = (
+                entry["TraceHeader"].as_str(),
+                entry["Detail"]
+                    .as_str()
+                    .and_then(|d| serde_json::from_str::<Value>(d).ok())
+                    .and_then(|d| d["metadata"]["event_id"].as_str().map(str::to_owned)),
+            ) else {
+                continue;
+            };
+            if bus.len() >= BUS_MEMORY {
+                bus.clear();
+            }
+            bus.insert(id, trace.to_owned());
+        }
+    }
+
+    /// A PutEvents call seen by the bus proxy: the request's entries and
+    /// the answer's results line up by position.
+    pub fn put_events(&self, request: &Value, answer: &Value, start_ms: f64, duration_ms: f64) {
+        let (Some(entries), Some(results)) =
+            (request["Entries"].as_array(), answer["Entries"].as_array())
+        else {
+            return;
+        };
+        for (entry, result) in entries.iter().zip(results) {
+            let Some(trace) = entry["TraceHeader"].as_str() else {
+                continue;
+            };
+            let Some(root) = kit::telemetry::root_of(trace) else {
+                continue;
+            };
+            let detail: Value = entry["Detail"]
+                .as_str()
+                .and_then(|d| serde_json::from_str(d).ok())
+                .unwrap_or(Value::Null);
+            self.hop(&Hop {
+                trace_id: root.to_owned(),
+                id: new_segment_id(),
+                parent: parent_of(trace).map(str::to_owned),
+                kind: "bus".into(),
+                function: "EventBridge".into(),
+                detail: format!("PutEvents {}", entry["DetailType"].as_str().unwrap_or("?")),
+                start_ms,
+                duration_ms,
+                outcome: match result["ErrorCode"].as_str() {
+                    Some(code) => code.to_owned(),
+                    None => "ok".into(),
+                },
+                correlation_ids: detail["metadata"]["correlation_id"]
+                    .as_str()
+                    .map(|c| vec![c.to_owned()])
+                    .unwrap_or_default(),
+                links: Vec::new(),
+            });
+        }
+    }
+
+    /// The `TraceHeader` an event (by `detail.metadata.event_id`) was put with.
+    pub fn bus_trace(&self, event_id: &str) -> Option<String> {
+        self.bus
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(event_id)
+            .cloned()
+    }
+}
+
+/// Every string value of an attribute named `name` anywhere in a DynamoDB
+/// request (`"name": {"S": "…"}`), in order.
+fn string_attributes(value: &Value, name: &str, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match v["S"].as_str() {
+                    Some(s) if k == name => out.push(s.to_owned()),
+                    _ => string_attributes(v, name, out),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                string_attributes(v, name, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use devstack_api::telemetry::read_hops;
+
+    #[test]
+    fn put_events_entries_map_event_ids_to_their_trace_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Recorder::new(dir.path()).unwrap();
+        let header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+        let request = serde_json::json!({"Entries": [
+            {"DetailType": "TodoCompleted", "Detail": "{\"metadata\":{\"correlation_id\":\"c9\",\"event_id\":\"e1\"}}", "TraceHeader": header},
+            {"DetailType": "TodoCreated", "Detail": "{\"metadata\":{\"event_id\":\"e2\"}}"}
+        ]});
+        r.putting_events(&request);
+        // Known before the bus answers.
+        assert_eq!(r.bus_trace("e1").as_deref(), Some(header));
+        assert_eq!(r.bus_trace("e2"), None);
+        r.put_events(
+            &request,
+            &serde_json::json!({"Entries": [{"EventId": "b1"}, {"EventId": "b2"}]}),
+            1.0,
+            2.0,
+        );
+        let hops = read_hops(dir.path()).unwrap();
+        assert_eq!(hops.len(), 1);
+        assert_eq!(hops[0].trace_id, "1-5759e988-bd862e3fe1be46a994272793");
+        assert_eq!(hops[0].parent.as_deref(), Some("53995c3f42cd8ad8"));
+        assert_eq!(hops[0].correlation_ids, ["c9"]);
+    }
+}

@@ -1,0 +1,169 @@
+//! What the Lambda emulator is given for one function: its [`Spec`] and
+//! the [`Configuration`] Lambda's API reports. The models the Runtime API,
+//! the Invoke API and the composition all share sit here, at the bottom,
+//! so none of them reaches into another for them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use serde_json::Value;
+
+/// What a function process needs to start.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Display name, `<stack>/<LogicalId>`.
+    pub name: String,
+    pub physical_name: String,
+    pub arn: String,
+    pub binary: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+    /// Where hops and the process's output are recorded.
+    pub recorder: Option<Arc<crate::recorder::Recorder>>,
+    /// What Lambda's GetFunction and ListFunctions say about it.
+    pub configuration: Configuration,
+    /// A JSON Lines file that gets every event exactly as `/next` hands it
+    /// over, with its headers: what the parity suite compares with AWS.
+    pub capture: Option<PathBuf>,
+}
+
+/// What GetFunction and ListFunctions report about a function beyond its
+/// name, ARN and timeout: the deployed configuration, corrected where the
+/// emulator's record of it is wrong. Read once at start: a `devstack
+/// deploy` swaps binary and environment without changing it.
+#[derive(Debug, Clone, Default)]
+pub struct Configuration {
+    pub runtime: String,
+    pub handler: String,
+    pub role: String,
+    pub description: String,
+    pub memory_size: i32,
+    pub ephemeral_storage_mb: i32,
+    pub architectures: Vec<String>,
+    pub tracing_mode: String,
+    pub log_format: String,
+    pub log_group: String,
+    /// The deployed variables with the values only the local cloud knows
+    /// filled in; without the local plumbing (endpoints, credentials) the
+    /// process gets besides.
+    pub environment: BTreeMap<String, String>,
+    pub dead_letter_target: Option<String>,
+    /// Of the placeholder package the emulator holds: the binary that runs
+    /// is never packaged.
+    pub code_sha256: String,
+    /// AWS's format, `2026-11-22T10:00:00.000+0000`.
+    pub last_modified: String,
+    pub revision_id: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("reading the configuration of {function} from the emulator: {message}")]
+pub struct ConfigurationError {
+    function: String,
+    message: String,
+}
+
+/// What the local cloud knows about a deployed function that the
+/// emulator's record of it lacks.
+pub struct Deployment<'a> {
+    pub stack: &'a str,
+    pub logical_id: &'a str,
+    pub physical: &'a str,
+    /// The adapted template: the function's resource and the parameters
+    /// its properties refer to.
+    pub template: &'a Value,
+    pub environment: &'a [(String, String)],
+    pub dead_letter: Option<&'a str>,
+    /// The stack's tags, which CloudFormation passes on to the function.
+    pub stack_tags: &'a [(&'a str, &'a str)],
+}
+
+impl Configuration {
+    /// The emulator's record of the function, with what it drops
+    /// (`Architectures`, `TracingConfig`, tags) taken from the template.
+    pub async fn read(
+        conf: &SdkConfig,
+        d: &Deployment<'_>,
+    ) -> Result<Configuration, ConfigurationError> {
+        let config = aws_sdk_lambda::Client::new(conf)
+            .get_function_configuration()
+            .function_name(d.physical)
+            .send()
+            .await
+            .map_err(|e| ConfigurationError {
+                function: d.physical.to_owned(),
+                message: aws_sdk_lambda::error::DisplayErrorContext(e).to_string(),
+            })?;
+        let props = &d.template["Resources"][d.logical_id]["Properties"];
+        // The stacks are deployed without parameter overrides.
+        let resolve = |v: &Value| match v["Ref"].as_str() {
+            Some(p) => d.template["Parameters"][p]["Default"]
+                .as_str()
+                .map(str::to_owned),
+            None => v.as_str().map(str::to_owned),
+        };
+        let architectures: Vec<String> = match props["Architectures"].as_array() {
+            Some(list) => list.iter().filter_map(resolve).collect(),
+            None => config
+                .architectures()
+                .iter()
+                .map(|a| a.as_str().to_owned())
+                .collect(),
+        };
+        let mut tags: BTreeMap<String, String> = props["Tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| Some((t["Key"].as_str()?.to_owned(), resolve(&t["Value"])?)))
+            .collect();
+        for (k, v) in d.stack_tags {
+            tags.insert((*k).to_owned(), (*v).to_owned());
+        }
+        tags.insert("aws:cloudformation:stack-name".into(), d.stack.to_owned());
+        tags.insert(
+            "aws:cloudformation:logical-id".into(),
+            d.logical_id.to_owned(),
+        );
+        let last_modified = config
+            .last_modified()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_else(chrono::Utc::now)
+            .format("%Y-%m-%dT%H:%M:%S%.3f%z")
+            .to_string();
+        Ok(Configuration {
+            runtime: config
+                .runtime()
+                .map(|r| r.as_str().to_owned())
+                .unwrap_or_default(),
+            handler: config.handler().unwrap_or_default().to_owned(),
+            role: config.role().unwrap_or_default().to_owned(),
+            description: config.description().unwrap_or_default().to_owned(),
+            memory_size: config.memory_size().unwrap_or(128),
+            ephemeral_storage_mb: config.ephemeral_storage().map_or(512, |e| e.size()),
+            architectures,
+            tracing_mode: props["TracingConfig"]["Mode"]
+                .as_str()
+                .unwrap_or("PassThrough")
+                .to_owned(),
+            log_format: props["LoggingConfig"]["LogFormat"]
+                .as_str()
+                .unwrap_or("Text")
+                .to_owned(),
+            log_group: props["LoggingConfig"]["LogGroup"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("/aws/lambda/{}", d.physical)),
+            environment: d.environment.iter().cloned().collect(),
+            dead_letter_target: d.dead_letter.map(str::to_owned),
+            code_sha256: config.code_sha256().unwrap_or_default().to_owned(),
+            last_modified,
+            revision_id: uuid::Uuid::new_v4().to_string(),
+            tags,
+        })
+    }
+}

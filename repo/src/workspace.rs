@@ -1,0 +1,139 @@
+//! The workspace's crates and the path dependencies between them, as cargo
+//! reports them (`cargo metadata`), never as a second hand-written list:
+//! what a service's build compiles, what `--watch` watches, and (included
+//! by xtask) what a change affects and what a workflow's path filter holds.
+//! Depends on std and serde_json only.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("cargo metadata failed: {0}")]
+    Cargo(String),
+    #[error("cargo metadata: {0}")]
+    Shape(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub name: String,
+    /// The package's folder, relative to the workspace root.
+    pub dir: PathBuf,
+    /// Workspace crates it needs to build and run (normal and build
+    /// dependencies), by folder relative to the root.
+    pub path_deps: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub root: PathBuf,
+    /// Where cargo puts its output: `CARGO_TARGET_DIR`, a config file or
+    /// `<root>/target`, as cargo itself resolves it.
+    pub target_dir: PathBuf,
+    pub packages: Vec<Package>,
+}
+
+impl Workspace {
+    /// Asks cargo about the workspace that `dir` belongs to.
+    pub fn load(dir: &Path) -> Result<Workspace, WorkspaceError> {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .current_dir(dir)
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--no-deps",
+                "--offline",
+            ])
+            .output()
+            .map_err(|e| WorkspaceError::Cargo(e.to_string()))?;
+        if !out.status.success() {
+            return Err(WorkspaceError::Cargo(
+                String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            ));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| WorkspaceError::Shape(e.to_string()))?;
+        Self::from_metadata(&v)
+    }
+
+    pub fn from_metadata(v: &serde_json::Value) -> Result<Workspace, WorkspaceError> {
+        let path = |key: &str| {
+            v[key]
+                .as_str()
+                .map(PathBuf::from)
+                .ok_or_else(|| WorkspaceError::Shape(format!("no {key}")))
+        };
+        let root = path("workspace_root")?;
+        let target_dir = path("target_directory")?;
+        let relative = |p: &Path| p.strip_prefix(&root).map(Path::to_path_buf).ok();
+        let mut packages = Vec::new();
+        for p in v["packages"].as_array().into_iter().flatten() {
+            let manifest = PathBuf::from(p["manifest_path"].as_str().unwrap_or_default());
+            let Some(dir) = manifest.parent().and_then(relative) else {
+                continue;
+            };
+            let path_deps = p["dependencies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|d| d["kind"].as_str() != Some("dev"))
+                .filter_map(|d| d["path"].as_str())
+                .filter_map(|d| relative(Path::new(d)))
+                .collect();
+            packages.push(Package {
+                name: p["name"].as_str().unwrap_or_default().to_owned(),
+                dir,
+                path_deps,
+            });
+        }
+        Ok(Workspace {
+            root,
+            target_dir,
+            packages,
+        })
+    }
+
+    pub fn package(&self, name: &str) -> Option<&Package> {
+        self.packages.iter().find(|p| p.name == name)
+    }
+
+    /// The package and every workspace crate it builds with, transitively.
+    pub fn closure(&self, name: &str) -> Vec<&Package> {
+        let mut seen: Vec<&Package> = Vec::new();
+        let mut todo: Vec<&Package> = self.package(name).into_iter().collect();
+        while let Some(p) = todo.pop() {
+            if seen.iter().any(|s| s.dir == p.dir) {
+                continue;
+            }
+            for dep in &p.path_deps {
+                if let Some(d) = self.packages.iter().find(|q| &q.dir == dep) {
+                    todo.push(d);
+                }
+            }
+            seen.push(p);
+        }
+        seen.sort_by(|a, b| a.dir.cmp(&b.dir));
+        seen
+    }
+
+    /// The package whose folder holds `file` (relative to the root), the
+    /// deepest one when folders nest.
+    pub fn owner(&self, file: &Path) -> Option<&Package> {
+        self.packages
+            .iter()
+            .filter(|p| !p.dir.as_os_str().is_empty() && file.starts_with(&p.dir))
+            .max_by_key(|p| p.dir.components().count())
+    }
+}
+
+/// Files outside any crate that change every build: the lockfile, the root
+/// manifest (the shared dependency table and profiles), the toolchain and
+/// cargo's config.
+pub const BUILD_INPUTS: &[&str] = &[
+    "Cargo.lock",
+    "Cargo.toml",
+    "rust-toolchain.toml",
+    ".cargo/config.toml",
+];

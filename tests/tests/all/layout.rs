@@ -1,0 +1,331 @@
+//! The layout, held by tests: the crate-to-crate arrows the workspace may
+//! have (a new one fails here until this table changes, which makes it a
+//! reviewed design change), no module cycle inside any crate, and no crate
+//! holding more than a quarter of the code.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use repo::workspace::Workspace;
+
+/// Every allowed arrow: a crate and the workspace crates it builds with
+/// (normal and build dependencies; tests may use anything). Arrows point
+/// down: services never depend on each other, `events` knows no service
+/// and no SDK, `ops` works without the local cloud, the local cloud's
+/// client never links the cloud, the compatibility engine knows no project
+/// crate. Keep ARCHITECTURE.md's code map in step.
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("compat", &[]),
+    ("events", &[]),
+    ("repo", &[]),
+    ("kit", &["events"]),
+    ("users", &["events", "kit"]),
+    ("todos", &["events", "kit"]),
+    ("notifications", &["events", "kit"]),
+    ("ops", &["kit", "repo"]),
+    ("xtask", &["compat", "events", "repo"]),
+    ("devstack-api", &[]),
+    ("devstack-template", &["repo"]),
+    ("devstack-lambda", &["devstack-api", "kit"]),
+    ("devstack-gateway", &["devstack-lambda", "kit"]),
+    (
+        "devstack-cloud",
+        &[
+            "devstack-api",
+            "devstack-gateway",
+            "devstack-lambda",
+            "devstack-template",
+            "kit",
+            "repo",
+        ],
+    ),
+    ("devstack-client", &["devstack-api", "kit", "repo"]),
+    (
+        "devstack",
+        &[
+            "devstack-api",
+            "devstack-client",
+            "devstack-cloud",
+            "kit",
+            "repo",
+        ],
+    ),
+    ("tests", &[]),
+];
+
+fn workspace() -> Workspace {
+    Workspace::load(&repo::root()).expect("cargo metadata")
+}
+
+/// Each crate's workspace dependencies, by name.
+fn arrows(ws: &Workspace) -> BTreeMap<String, BTreeSet<String>> {
+    let name_of = |dir: &Path| {
+        ws.packages
+            .iter()
+            .find(|p| p.dir == dir)
+            .map(|p| p.name.clone())
+            .expect("a path dependency is a workspace crate")
+    };
+    ws.packages
+        .iter()
+        .map(|p| {
+            let deps = p.path_deps.iter().map(|d| name_of(d)).collect();
+            (p.name.clone(), deps)
+        })
+        .collect()
+}
+
+/// The arrows that are not in the table, and the crates it does not know.
+fn unreviewed(actual: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let allowed: BTreeMap<&str, BTreeSet<&str>> = ALLOWED
+        .iter()
+        .map(|(c, deps)| (*c, deps.iter().copied().collect()))
+        .collect();
+    let mut problems = Vec::new();
+    for (krate, deps) in actual {
+        let Some(ok) = allowed.get(krate.as_str()) else {
+            problems.push(format!("{krate}: a crate the layout table does not list"));
+            continue;
+        };
+        for dep in deps {
+            if !ok.contains(dep.as_str()) {
+                problems.push(format!(
+                    "{krate} → {dep}: an arrow the layout table does not allow"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_crate_arrow_is_in_the_table() {
+    let problems = unreviewed(&arrows(&workspace()));
+    assert!(
+        problems.is_empty(),
+        "a new crate-to-crate arrow is a design change: add it to ALLOWED in tests/tests/all/layout.rs \
+         and to ARCHITECTURE.md, with the reason\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn a_new_arrow_is_refused_by_name() {
+    let mut actual = arrows(&workspace());
+    actual
+        .get_mut("events")
+        .expect("events is a crate")
+        .insert("kit".into());
+    actual.insert("campaigns".into(), BTreeSet::from(["users".to_owned()]));
+    assert_eq!(
+        unreviewed(&actual),
+        [
+            "campaigns: a crate the layout table does not list",
+            "events → kit: an arrow the layout table does not allow",
+        ]
+    );
+}
+
+/// The `.rs` files under a folder, recursively.
+fn sources(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The top-level module a file of `src/` belongs to (`src/a.rs` and
+/// `src/a/b.rs` are `a`); `None` for the crate root and for `src/bin/`,
+/// whose binaries are crates of their own.
+fn top_module(src: &Path, file: &Path) -> Option<String> {
+    let rel = file.strip_prefix(src).ok()?;
+    let first = rel.components().next()?.as_os_str().to_str()?;
+    if first == "bin" || first == "lib.rs" || first == "main.rs" {
+        return None;
+    }
+    Some(first.trim_end_matches(".rs").to_owned())
+}
+
+/// `crate::x` in code (not comments), and `super::x` in a top-level
+/// module's own file, where `super` is the crate root.
+fn references(text: &str, top_level_file: bool) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or_default();
+        let mut prefixes = vec!["crate::"];
+        if top_level_file {
+            prefixes.push("super::");
+        }
+        for prefix in prefixes {
+            for (at, _) in code.match_indices(prefix) {
+                let before = code[..at].chars().last();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let name: String = code[at + prefix.len()..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    out.insert(name);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The module graph of one crate's `src/`: top-level module → the
+/// top-level modules it names.
+fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let files = sources(src);
+    let modules: BTreeSet<String> = files.iter().filter_map(|f| top_module(src, f)).collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let Some(module) = top_module(src, file) else {
+            continue;
+        };
+        let top_level_file = file.parent() == Some(src);
+        let text = std::fs::read_to_string(file).unwrap();
+        let deps = graph.entry(module.clone()).or_default();
+        for name in references(&text, top_level_file) {
+            if name != module && modules.contains(&name) {
+                deps.insert(name);
+            }
+        }
+    }
+    graph
+}
+
+/// The cycles of a graph: its strongly connected components of more than
+/// one module (Tarjan's algorithm).
+fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    struct State<'a> {
+        graph: &'a BTreeMap<String, BTreeSet<String>>,
+        index: BTreeMap<&'a str, usize>,
+        low: BTreeMap<&'a str, usize>,
+        stack: Vec<&'a str>,
+        on_stack: BTreeSet<&'a str>,
+        found: Vec<Vec<String>>,
+    }
+    fn visit<'a>(s: &mut State<'a>, v: &'a str) {
+        let i = s.index.len();
+        s.index.insert(v, i);
+        s.low.insert(v, i);
+        s.stack.push(v);
+        s.on_stack.insert(v);
+        for w in s.graph.get(v).into_iter().flatten() {
+            let w = w.as_str();
+            if !s.index.contains_key(w) {
+                visit(s, w);
+                let low = s.low[v].min(s.low[w]);
+                s.low.insert(v, low);
+            } else if s.on_stack.contains(w) {
+                let low = s.low[v].min(s.index[w]);
+                s.low.insert(v, low);
+            }
+        }
+        if s.low[v] == s.index[v] {
+            let mut component = Vec::new();
+            while let Some(w) = s.stack.pop() {
+                s.on_stack.remove(w);
+                component.push(w.to_owned());
+                if w == v {
+                    break;
+                }
+            }
+            if component.len() > 1 {
+                component.sort();
+                s.found.push(component);
+            }
+        }
+    }
+    let mut s = State {
+        graph,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        on_stack: BTreeSet::new(),
+        found: Vec::new(),
+    };
+    for v in graph.keys() {
+        if !s.index.contains_key(v.as_str()) {
+            visit(&mut s, v);
+        }
+    }
+    s.found
+}
+
+#[test]
+fn no_crate_has_a_module_cycle() {
+    let ws = workspace();
+    let mut problems = Vec::new();
+    for p in &ws.packages {
+        let src = ws.root.join(&p.dir).join("src");
+        for cycle in cycles(&module_graph(&src)) {
+            problems.push(format!("{}: {{{}}}", p.name, cycle.join(", ")));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "module cycles:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn a_module_cycle_is_found_and_comments_do_not_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path();
+    std::fs::create_dir_all(src.join("c")).unwrap();
+    std::fs::write(
+        src.join("lib.rs"),
+        "pub mod a; pub mod b; pub mod c; pub mod d;",
+    )
+    .unwrap();
+    std::fs::write(src.join("a.rs"), "use crate::b::X;\n").unwrap();
+    std::fs::write(src.join("b.rs"), "pub fn f() { super::c::g() }\n").unwrap();
+    std::fs::write(src.join("c/mod.rs"), "mod inner;\n").unwrap();
+    // `super` inside c/ is c itself, not the root: no arrow to d.
+    std::fs::write(src.join("c/inner.rs"), "use crate::a::Y; use super::d;\n").unwrap();
+    // A doc link is no arrow.
+    std::fs::write(src.join("d.rs"), "//! See [`crate::a`].\nfn h() {}\n").unwrap();
+    let graph = module_graph(src);
+    assert_eq!(cycles(&graph), [["a", "b", "c"]]);
+    assert!(graph["d"].is_empty());
+}
+
+/// Lines of a crate's `src/`.
+fn src_lines(dir: &Path) -> usize {
+    sources(&dir.join("src"))
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap().lines().count())
+        .sum()
+}
+
+#[test]
+fn no_crate_holds_more_than_a_quarter_of_the_code() {
+    let ws = workspace();
+    let lines: BTreeMap<&str, usize> = ws
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), src_lines(&ws.root.join(&p.dir))))
+        .collect();
+    let total: usize = lines.values().sum();
+    let over: Vec<String> = lines
+        .iter()
+        .filter(|(_, n)| **n * 4 > total)
+        .map(|(c, n)| format!("{c}: {n} of {total} lines"))
+        .collect();
+    assert!(over.is_empty(), "split these: {}", over.join("; "));
+}
