@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
+use devstack_api::Endpoints;
 use serde_json::Value;
 
 #[derive(Debug, Clone)]
@@ -55,18 +56,15 @@ impl Targets {
     }
 }
 
-/// A local cloud's endpoints file, and an SDK configuration for its
-/// emulator.
-pub async fn local_cloud(path: &Path) -> Result<(Value, SdkConfig)> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let e: Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let url = e["emulator_url"]
-        .as_str()
-        .context("the endpoints file has no emulator_url")?;
+/// A local cloud's endpoints file (read typed: the local cloud's
+/// `devstack_api` defines it), and an SDK configuration for its emulator.
+pub async fn local_cloud(path: &Path) -> Result<(Endpoints, SdkConfig)> {
+    let e = Endpoints::read(path)?;
+    if e.emulator_url.is_empty() {
+        bail!("the endpoints file {} has no emulator_url", path.display());
+    }
     let conf = kit::emulator::Emulator {
-        url: url.to_owned(),
+        url: e.emulator_url.clone(),
     }
     .sdk_config()
     .await;
@@ -75,42 +73,49 @@ pub async fn local_cloud(path: &Path) -> Result<(Value, SdkConfig)> {
 
 pub async fn from_endpoints_file(path: &Path) -> Result<Targets> {
     let (e, conf) = local_cloud(path).await?;
-    let lambda_endpoint = e["lambda_endpoint"]
-        .as_str()
-        .context("the endpoints file has no lambda_endpoint")?;
-    let lambda = aws_sdk_lambda::Client::from_conf(
-        aws_sdk_lambda::config::Builder::from(&conf)
-            .endpoint_url(lambda_endpoint)
-            .build(),
-    );
-    let mut services = BTreeMap::new();
-    for (name, s) in e["services"].as_object().into_iter().flatten() {
-        let consumers = s["consumers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| Consumer {
-                function: c["function"].as_str().unwrap_or_default().to_owned(),
-                trigger: c["trigger"].as_str().unwrap_or_default().to_owned(),
-                pattern: c.get("pattern").cloned(),
-            })
-            .collect();
-        services.insert(
-            name.clone(),
-            Service {
-                name: name.clone(),
-                dlq_queue_url: s["dlq_queue_url"].as_str().unwrap_or_default().to_owned(),
-                consumers,
-            },
+    if e.lambda_endpoint.is_empty() {
+        bail!(
+            "the endpoints file {} has no lambda_endpoint",
+            path.display()
         );
     }
+    let lambda = aws_sdk_lambda::Client::from_conf(
+        aws_sdk_lambda::config::Builder::from(&conf)
+            .endpoint_url(&e.lambda_endpoint)
+            .build(),
+    );
+    let services: BTreeMap<String, Service> = e
+        .services
+        .iter()
+        .map(|(name, s)| {
+            let consumers = s
+                .consumers
+                .iter()
+                .map(|c| Consumer {
+                    function: c.function.clone(),
+                    trigger: c.trigger.clone(),
+                    pattern: c.pattern.clone(),
+                })
+                .collect();
+            let service = Service {
+                name: name.clone(),
+                dlq_queue_url: s.dlq_queue_url.clone(),
+                consumers,
+            };
+            (name.clone(), service)
+        })
+        .collect();
     if services.is_empty() {
         bail!("{} lists no services", path.display());
     }
     Ok(Targets {
         conf,
         lambda,
-        bus_name: e["bus_name"].as_str().unwrap_or("app-bus").to_owned(),
+        bus_name: if e.bus_name.is_empty() {
+            "app-bus".to_owned()
+        } else {
+            e.bus_name
+        },
         services,
     })
 }

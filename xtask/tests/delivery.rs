@@ -98,7 +98,7 @@ fn an_event_needs_its_producer_and_every_consumer() {
 fn a_hand_edit_of_a_generated_file_is_drift() {
     let generated = xtask::workflows::generate(
         &Workspace::load(&root()).unwrap(),
-        &["users", "todos", "notifications"],
+        repo::SERVICES,
     );
     assert!(xtask::workflows::stale(&root(), &generated).is_empty());
     let scratch = tempfile::tempdir().unwrap();

@@ -279,6 +279,15 @@ fn wildcard_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// A `$connect` request's headers and query, single- and multi-valued, as
+/// API Gateway hands them to the authorizer and the route.
+struct Request {
+    single_headers: Map<String, Value>,
+    multi_headers: Map<String, Value>,
+    single_query: Map<String, Value>,
+    multi_query: Map<String, Value>,
+}
+
 async fn connect(
     State(api): State<Arc<SocketApi>>,
     Path(stage): Path<String>,
@@ -294,104 +303,154 @@ async fn connect(
     };
     let (single_headers, multi_headers) = header_maps(&headers);
     let (single_query, multi_query) = query_maps(query.as_deref());
+    let request = Request {
+        single_headers,
+        multi_headers,
+        single_query,
+        multi_query,
+    };
     let mut ctx = Context {
         connection_id: short_id(11),
         connected_at: Utc::now(),
-        user_agent: single_headers
+        user_agent: request
+            .single_headers
             .get("user-agent")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned(),
         authorizer: Map::new(),
     };
-    let name = &api.spec.name;
-
-    if let Some(authorizer) = &api.spec.authorizer {
-        if !identity_present(&authorizer.identity_source, &single_headers, &single_query) {
-            tracing::info!(target: "trail", api = %name, "$connect 401: no identity source (authorizer not called)");
-            return message(StatusCode::UNAUTHORIZED, "Unauthorized");
-        }
-        let method_arn = api.method_arn("$connect");
-        let mut event = json!({
-            "type": "REQUEST",
-            "methodArn": method_arn,
-            "headers": single_headers,
-            "multiValueHeaders": multi_headers,
-            "queryStringParameters": single_query,
-            "multiValueQueryStringParameters": multi_query,
-            "stageVariables": {},
-            "requestContext": api.request_context(&ctx, "$connect", "CONNECT"),
-        });
-        event["requestContext"]
-            .as_object_mut()
-            .expect("an object")
-            .remove("authorizer");
-        let started = Instant::now();
-        match authorizer.function.invoke(event).await {
-            Err(InvokeError::Function { message: m, .. }) if m == "Unauthorized" => {
-                tracing::info!(target: "trail", api = %name, "$connect 401 (authorizer)");
-                return message(StatusCode::UNAUTHORIZED, "Unauthorized");
-            }
-            Err(e) => {
-                tracing::warn!(target: "trail", api = %name, error = %e, "$connect 500: the authorizer failed");
-                return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
-            }
-            Ok(policy) if !policy_allows(&policy, &method_arn) => {
-                tracing::info!(target: "trail", api = %name, "$connect 403 (policy denies)");
-                return message(StatusCode::FORBIDDEN, "Forbidden");
-            }
-            Ok(policy) => {
-                // API Gateway hands the context on as strings, numbers and
-                // booleans, beside principalId.
-                if let Some(c) = policy["context"].as_object() {
-                    for (k, v) in c {
-                        if !v.is_object() && !v.is_array() {
-                            ctx.authorizer.insert(k.clone(), v.clone());
-                        }
-                    }
-                }
-                ctx.authorizer
-                    .insert("principalId".into(), policy["principalId"].clone());
-                ctx.authorizer.insert(
-                    "integrationLatency".into(),
-                    Value::from(started.elapsed().as_millis() as u64),
-                );
-            }
-        }
+    if let Some(authorizer) = &api.spec.authorizer
+        && let Err(refused) = authorize(&api, authorizer, &request, &mut ctx).await
+    {
+        return refused;
     }
-
-    if let Some(function) = api.spec.routes.get("$connect") {
-        let event = json!({
-            "headers": single_headers,
-            "multiValueHeaders": multi_headers,
-            "queryStringParameters": if single_query.is_empty() { Value::Null } else { Value::Object(single_query.clone()) },
-            "multiValueQueryStringParameters": if multi_query.is_empty() { Value::Null } else { Value::Object(multi_query.clone()) },
-            "requestContext": api.request_context(&ctx, "$connect", "CONNECT"),
-            "isBase64Encoded": false,
-        });
-        match function.invoke(event).await {
-            Ok(out) => {
-                let status = out["statusCode"].as_u64().unwrap_or(200) as u16;
-                if !(200..300).contains(&status) {
-                    tracing::info!(target: "trail", api = %name, status, "$connect refused by its route");
-                    return message(
-                        StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN),
-                        "Forbidden",
-                    );
-                }
-            }
-            Err(e) => {
-                tracing::warn!(target: "trail", api = %name, error = %e, "$connect 500: the route failed");
-                return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
-            }
-        }
+    if let Some(function) = api.spec.routes.get("$connect")
+        && let Err(refused) = connect_route(&api, function, &request, &ctx).await
+    {
+        return refused;
     }
-
     let limits = api.spec.limits;
     upgrade
         .max_frame_size(limits.max_frame_bytes)
         .max_message_size(limits.max_message_bytes)
         .on_upgrade(move |socket| run(api, ctx, socket))
+}
+
+/// The REQUEST authorizer's contract: 401 without the identity source
+/// (the authorizer is not called) or on `Unauthorized`, 403 on a Deny;
+/// on an Allow, its principal and context go into `ctx`.
+async fn authorize(
+    api: &SocketApi,
+    authorizer: &Authorizer,
+    request: &Request,
+    ctx: &mut Context,
+) -> Result<(), Response> {
+    let name = &api.spec.name;
+    if !identity_present(
+        &authorizer.identity_source,
+        &request.single_headers,
+        &request.single_query,
+    ) {
+        tracing::info!(target: "trail", api = %name, "$connect 401: no identity source (authorizer not called)");
+        return Err(message(StatusCode::UNAUTHORIZED, "Unauthorized"));
+    }
+    let method_arn = api.method_arn("$connect");
+    let mut event = json!({
+        "type": "REQUEST",
+        "methodArn": method_arn,
+        "headers": request.single_headers,
+        "multiValueHeaders": request.multi_headers,
+        "queryStringParameters": request.single_query,
+        "multiValueQueryStringParameters": request.multi_query,
+        "stageVariables": {},
+        "requestContext": api.request_context(ctx, "$connect", "CONNECT"),
+    });
+    event["requestContext"]
+        .as_object_mut()
+        .expect("an object")
+        .remove("authorizer");
+    let started = Instant::now();
+    match authorizer.function.invoke(event).await {
+        Err(InvokeError::Function { message: m, .. }) if m == "Unauthorized" => {
+            tracing::info!(target: "trail", api = %name, "$connect 401 (authorizer)");
+            Err(message(StatusCode::UNAUTHORIZED, "Unauthorized"))
+        }
+        Err(e) => {
+            tracing::warn!(target: "trail", api = %name, error = %e, "$connect 500: the authorizer failed");
+            Err(message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal server error",
+            ))
+        }
+        Ok(policy) if !policy_allows(&policy, &method_arn) => {
+            tracing::info!(target: "trail", api = %name, "$connect 403 (policy denies)");
+            Err(message(StatusCode::FORBIDDEN, "Forbidden"))
+        }
+        Ok(policy) => {
+            // API Gateway hands the context on as strings, numbers and
+            // booleans, beside principalId.
+            if let Some(c) = policy["context"].as_object() {
+                for (k, v) in c {
+                    if !v.is_object() && !v.is_array() {
+                        ctx.authorizer.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            ctx.authorizer
+                .insert("principalId".into(), policy["principalId"].clone());
+            ctx.authorizer.insert(
+                "integrationLatency".into(),
+                Value::from(started.elapsed().as_millis() as u64),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The `$connect` route: the connection opens only after it answers 2xx.
+async fn connect_route(
+    api: &SocketApi,
+    function: &Function,
+    request: &Request,
+    ctx: &Context,
+) -> Result<(), Response> {
+    let name = &api.spec.name;
+    let or_null = |m: &Map<String, Value>| {
+        if m.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(m.clone())
+        }
+    };
+    let event = json!({
+        "headers": request.single_headers,
+        "multiValueHeaders": request.multi_headers,
+        "queryStringParameters": or_null(&request.single_query),
+        "multiValueQueryStringParameters": or_null(&request.multi_query),
+        "requestContext": api.request_context(ctx, "$connect", "CONNECT"),
+        "isBase64Encoded": false,
+    });
+    match function.invoke(event).await {
+        Ok(out) => {
+            let status = out["statusCode"].as_u64().unwrap_or(200) as u16;
+            if !(200..300).contains(&status) {
+                tracing::info!(target: "trail", api = %name, status, "$connect refused by its route");
+                return Err(message(
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN),
+                    "Forbidden",
+                ));
+            }
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(target: "trail", api = %name, error = %e, "$connect 500: the route failed");
+            Err(message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal server error",
+            ))
+        }
+    }
 }
 
 async fn run(api: Arc<SocketApi>, ctx: Context, mut socket: WebSocket) {

@@ -528,57 +528,11 @@ async fn supervise(spec: Arc<Spec>, shared: Arc<Shared>, first: tokio::net::TcpL
                 let _ = axum::serve(listener, app).await;
             }
         });
-        let launch = shared.launch.lock().await.clone();
-        *shared.spawned_at.lock().await = Some(Instant::now());
         let started = Instant::now();
-        let mut cmd = tokio::process::Command::new(&launch.binary);
-        cmd.env_clear()
-            .envs(launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("AWS_LAMBDA_RUNTIME_API", &api)
-            .env("AWS_LAMBDA_FUNCTION_NAME", &spec.physical_name)
-            .env(
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-                spec.configuration.memory_size.to_string(),
-            )
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env(
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                format!("/aws/lambda/{}", spec.physical_name),
-            )
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
-            .kill_on_drop(true);
-        if spec.recorder.is_some() {
-            cmd.stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped());
-        }
-        if let Ok(path) = std::env::var("PATH") {
-            cmd.env("PATH", path);
-        }
-        let mut child = match cmd.spawn() {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(target: "trail", function = %spec.name, binary = %launch.binary.display(), error = %e, "cannot start");
-                server.abort();
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                continue;
-            }
-        };
-        if let Some(recorder) = &spec.recorder {
-            if let Some(out) = child.stdout.take() {
-                tokio::spawn(relay(out, recorder.clone(), spec.name.clone(), false));
-            }
-            if let Some(err) = child.stderr.take() {
-                tokio::spawn(relay(err, recorder.clone(), spec.name.clone(), true));
-            }
-        }
-        shared.generation.send_replace(generation);
-        shared.dispatching.send_replace(generation);
-        let status = tokio::select! {
-            s = child.wait() => s.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
-            () = shared.kill.notified() => {
-                let _ = child.kill().await;
-                "killed".to_owned()
-            }
+        let Some(status) = run_process(&spec, &shared, &api, generation).await else {
+            server.abort();
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            continue;
         };
         // Retire the generation before anything else can be handed to it.
         shared.dispatching.send_replace(CLOSED);
@@ -605,4 +559,59 @@ async fn supervise(spec: Arc<Spec>, shared: Arc<Shared>, first: tokio::net::TcpL
         };
         tokio::time::sleep(backoff).await;
     }
+}
+
+/// Starts one process of the function against the Runtime API at `api`
+/// and runs it until it exits or is killed: how it ended, or `None` when
+/// it could not start.
+async fn run_process(spec: &Spec, shared: &Shared, api: &str, generation: u64) -> Option<String> {
+    let launch = shared.launch.lock().await.clone();
+    *shared.spawned_at.lock().await = Some(Instant::now());
+    let mut cmd = tokio::process::Command::new(&launch.binary);
+    cmd.env_clear()
+        .envs(launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("AWS_LAMBDA_RUNTIME_API", api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", &spec.physical_name)
+        .env(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            spec.configuration.memory_size.to_string(),
+        )
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env(
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{}", spec.physical_name),
+        )
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+        .kill_on_drop(true);
+    if spec.recorder.is_some() {
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+    }
+    if let Ok(path) = std::env::var("PATH") {
+        cmd.env("PATH", path);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(target: "trail", function = %spec.name, binary = %launch.binary.display(), error = %e, "cannot start");
+            return None;
+        }
+    };
+    if let Some(recorder) = &spec.recorder {
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(relay(out, recorder.clone(), spec.name.clone(), false));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(relay(err, recorder.clone(), spec.name.clone(), true));
+        }
+    }
+    shared.generation.send_replace(generation);
+    shared.dispatching.send_replace(generation);
+    Some(tokio::select! {
+        s = child.wait() => s.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
+        () = shared.kill.notified() => {
+            let _ = child.kill().await;
+            "killed".to_owned()
+        }
+    })
 }

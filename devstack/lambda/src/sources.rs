@@ -250,43 +250,22 @@ type Record = aws_lambda_events::dynamodb::EventRecord;
 const IDLE_FIRST: Duration = Duration::from_millis(250);
 const IDLE_MAX: Duration = Duration::from_secs(1);
 
+/// Where a poller is in its shard.
+struct Shard {
+    stream_arn: String,
+    id: String,
+    /// The last sequence number processed: a fresh iterator starts after it.
+    last: Option<String>,
+    iterator: Option<String>,
+    idle: Duration,
+}
+
 impl StreamPoller {
     pub async fn run(self) {
-        let stream_arn = loop {
-            match self
-                .ddb
-                .describe_table()
-                .table_name(&self.table)
-                .send()
-                .await
-            {
-                Ok(t) => match t.table.and_then(|t| t.latest_stream_arn) {
-                    Some(arn) => break arn,
-                    None => {
-                        tracing::error!(table = %self.table, "the table has no stream");
-                        return;
-                    }
-                },
-                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
-            }
+        let Some(stream_arn) = self.stream_arn().await else {
+            return;
         };
-        let shard = loop {
-            if let Ok(d) = self
-                .streams
-                .describe_stream()
-                .stream_arn(&stream_arn)
-                .send()
-                .await
-                && let Some(id) = d
-                    .stream_description
-                    .and_then(|d| d.shards)
-                    .and_then(|s| s.into_iter().next())
-                    .and_then(|s| s.shard_id)
-            {
-                break id;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
+        let shard = self.first_shard(&stream_arn).await;
         // moto answers a cancelled TransactWriteItems by putting back a copy
         // of the table taken before it, stream included, and an open
         // iterator keeps reading the old copy: nothing new would ever show
@@ -296,11 +275,11 @@ impl StreamPoller {
         // ordinary, cheap call. `LATEST` is made a position first (the
         // last record there is at the start), so a fresh iterator can
         // never skip a record written since.
-        let mut last = match self.starting_position {
+        let last = match self.starting_position {
             ShardIteratorType::Latest => self.last_sequence(&stream_arn, &shard).await,
             _ => None,
         };
-        let mut iterator = self.iterator(&stream_arn, &shard, last.as_deref()).await;
+        let iterator = self.iterator(&stream_arn, &shard, last.as_deref()).await;
         // Writes through the local proxy wake the poller at once; the timer
         // is for writers that bypass it (tests, tools, the ops CLI). An
         // idle shard's timer backs off (as Lambda's pollers do), which
@@ -311,61 +290,114 @@ impl StreamPoller {
             .as_ref()
             .map(|w| w.watch(&self.table))
             .unwrap_or_default();
-        let mut idle = IDLE_FIRST;
-        while let Some(it) = iterator.clone() {
-            let page = match self
-                .streams
-                .get_records()
-                .shard_iterator(&it)
-                .limit(self.batch_size as i32)
+        let mut shard = Shard {
+            stream_arn,
+            id: shard,
+            last,
+            iterator,
+            idle: IDLE_FIRST,
+        };
+        while let Some(it) = shard.iterator.clone() {
+            self.poll_once(&mut shard, it, &written).await;
+        }
+    }
+
+    /// The table's stream, once the table answers; `None` if it has none.
+    async fn stream_arn(&self) -> Option<String> {
+        loop {
+            match self
+                .ddb
+                .describe_table()
+                .table_name(&self.table)
                 .send()
                 .await
             {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!(table = %self.table, error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(e), "GetRecords failed");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    iterator = self
-                        .iterator(&stream_arn, &shard, last.as_deref())
-                        .await
-                        .or(Some(it));
-                    continue;
-                }
-            };
-            let records: Vec<Record> = page
-                .records()
-                .iter()
-                .map(|r| kit::stream::from_streams_api(r, &stream_arn, kit::emulator::REGION))
-                .collect();
-            if records.is_empty() {
-                // Fresh before waiting, so a wake costs one call. Should a
-                // rollback (above) have left this iterator on an old copy,
-                // the fresh one reads the write that woke us at the next
-                // tick, IDLE_FIRST after the wake.
-                iterator = self
-                    .iterator(&stream_arn, &shard, last.as_deref())
-                    .await
-                    .or(page.next_shard_iterator)
-                    .or(Some(it));
-                wait(&written, &mut idle).await;
-            } else {
-                idle = IDLE_FIRST;
-                if let Some(seq) = records
-                    .last()
-                    .and_then(|r| r.change.sequence_number.clone())
-                {
-                    last = Some(seq);
-                }
-                let drained = records.len() < self.batch_size as usize;
-                self.process(&records, &shard, &stream_arn).await;
-                iterator = page.next_shard_iterator.or(Some(it));
-                // A short page drained the shard: wait for the next write
-                // rather than read an empty page first. Each call costs the
-                // emulator's time, which the foreground shares.
-                if drained {
-                    wait(&written, &mut idle).await;
-                }
+                Ok(t) => match t.table.and_then(|t| t.latest_stream_arn) {
+                    Some(arn) => return Some(arn),
+                    None => {
+                        tracing::error!(table = %self.table, "the table has no stream");
+                        return None;
+                    }
+                },
+                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
             }
+        }
+    }
+
+    async fn first_shard(&self, stream_arn: &str) -> String {
+        loop {
+            if let Ok(d) = self
+                .streams
+                .describe_stream()
+                .stream_arn(stream_arn)
+                .send()
+                .await
+                && let Some(id) = d
+                    .stream_description
+                    .and_then(|d| d.shards)
+                    .and_then(|s| s.into_iter().next())
+                    .and_then(|s| s.shard_id)
+            {
+                return id;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// One GetRecords page from `it`: processed, or waited on when empty.
+    async fn poll_once(&self, shard: &mut Shard, it: String, written: &Notify) {
+        let page = match self
+            .streams
+            .get_records()
+            .shard_iterator(&it)
+            .limit(self.batch_size as i32)
+            .send()
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(table = %self.table, error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(e), "GetRecords failed");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                shard.iterator = self
+                    .iterator(&shard.stream_arn, &shard.id, shard.last.as_deref())
+                    .await
+                    .or(Some(it));
+                return;
+            }
+        };
+        let records: Vec<Record> = page
+            .records()
+            .iter()
+            .map(|r| kit::stream::from_streams_api(r, &shard.stream_arn, kit::emulator::REGION))
+            .collect();
+        if records.is_empty() {
+            // Fresh before waiting, so a wake costs one call. Should a
+            // rollback (above) have left this iterator on an old copy,
+            // the fresh one reads the write that woke us at the next
+            // tick, IDLE_FIRST after the wake.
+            shard.iterator = self
+                .iterator(&shard.stream_arn, &shard.id, shard.last.as_deref())
+                .await
+                .or(page.next_shard_iterator)
+                .or(Some(it));
+            wait(written, &mut shard.idle).await;
+            return;
+        }
+        shard.idle = IDLE_FIRST;
+        if let Some(seq) = records
+            .last()
+            .and_then(|r| r.change.sequence_number.clone())
+        {
+            shard.last = Some(seq);
+        }
+        let drained = records.len() < self.batch_size as usize;
+        self.process(&records, &shard.id, &shard.stream_arn).await;
+        shard.iterator = page.next_shard_iterator.or(Some(it));
+        // A short page drained the shard: wait for the next write rather
+        // than read an empty page first. Each call costs the emulator's
+        // time, which the foreground shares.
+        if drained {
+            wait(written, &mut shard.idle).await;
         }
     }
 

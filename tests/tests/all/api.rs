@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::e2e::{client, cloud, unique_email};
 use crate::support::root;
 
-const SERVICES: [&str; 3] = ["users", "todos", "notifications"];
+use repo::SERVICES;
 
 fn document(service: &str) -> PathBuf {
     root().join("services").join(service).join("openapi.json")
@@ -27,7 +27,7 @@ fn venv_bin(tool: &str) -> PathBuf {
 #[test]
 fn the_openapi_documents_are_valid_openapi_3_1() {
     let out = Command::new(venv_bin("openapi-spec-validator"))
-        .args(SERVICES.map(document))
+        .args(SERVICES.iter().map(|s| document(s)))
         .output()
         .expect("running openapi-spec-validator from the venv");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -37,7 +37,7 @@ fn the_openapi_documents_are_valid_openapi_3_1() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(text.matches(": OK").count(), SERVICES.len(), "{text}");
-    for service in SERVICES {
+    for &service in SERVICES {
         let doc: Value =
             serde_json::from_str(&std::fs::read_to_string(document(service)).unwrap()).unwrap();
         assert_eq!(doc["openapi"], "3.1.0", "{service}");
@@ -132,7 +132,7 @@ async fn schemathesis_finds_no_failure_in_any_api() {
         carol_email.as_str(),
     ]
     .join("\n");
-    for service in SERVICES {
+    for &service in SERVICES {
         let out = Command::new(venv_bin("schemathesis"))
             .current_dir(dir.path())
             .env("NO_COLOR", "1")

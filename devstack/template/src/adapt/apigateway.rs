@@ -1,0 +1,397 @@
+//! API Gateway becomes the local gateway, from the routes in the API's
+//! OpenAPI body (with its CORS configuration); a WebSocket API becomes a
+//! local WebSocket endpoint, from its routes, integrations and authorizer,
+//! and a function's environment value that names the API or its stage (the
+//! `@connections` URL) becomes [`socket_placeholder`], which the local cloud
+//! replaces with its own URL.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{AdaptError, Stack, mentions_any, target, type_of};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Route {
+    /// `METHOD /path/{param}`, as API Gateway names it in `routeKey`.
+    pub route_key: String,
+    pub function: String,
+    /// The HTTP API's CORS configuration, if it has one.
+    pub cors: Option<Cors>,
+}
+
+/// An HTTP API's `CorsConfiguration` (`x-amazon-apigateway-cors`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Cors {
+    pub allow_origins: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age: Option<u64>,
+}
+
+impl Cors {
+    fn from_openapi(v: &Value) -> Option<Self> {
+        let list = |k: &str| -> Vec<String> {
+            v[k].as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        };
+        v.is_object().then(|| Cors {
+            allow_origins: list("allowOrigins"),
+            allow_headers: list("allowHeaders"),
+            allow_methods: list("allowMethods"),
+            expose_headers: list("exposeHeaders"),
+            max_age: v["maxAge"].as_u64(),
+        })
+    }
+}
+
+/// A WebSocket API the local cloud plays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SocketApi {
+    /// The API's logical id.
+    pub api: String,
+    pub stage: String,
+    /// e.g. `$request.body.action`.
+    pub route_selection_expression: String,
+    pub routes: Vec<SocketRoute>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SocketRoute {
+    /// `$connect`, `$disconnect`, `$default` or a selected value.
+    pub route_key: String,
+    pub function: String,
+    pub authorizer: Option<SocketAuthorizer>,
+}
+
+/// A Lambda REQUEST authorizer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SocketAuthorizer {
+    pub function: String,
+    /// e.g. `route.request.querystring.token`; all must be present, or the
+    /// caller gets 401 and the authorizer is not called.
+    pub identity_source: Vec<String>,
+}
+
+/// What a function's environment holds, on the emulator, where AWS would
+/// have the `@connections` URL of the WebSocket API `api`.
+pub fn socket_placeholder(api: &str) -> String {
+    format!("local-socket://{api}")
+}
+
+/// An HTTP `AWS::ApiGatewayV2::Api`: its OpenAPI paths become routes.
+pub(super) fn http_api(st: &mut Stack, id: &str, props: &Value) -> Result<(), AdaptError> {
+    let cors = Cors::from_openapi(&props["Body"]["x-amazon-apigateway-cors"]);
+    for (path, methods) in props["Body"]["paths"].as_object().into_iter().flatten() {
+        for (method, op) in methods.as_object().into_iter().flatten() {
+            let uri = op["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+                .as_str()
+                .unwrap_or_default();
+            let function = st
+                .functions
+                .iter()
+                .find(|f| uri.contains(&format!("${{{f}.Arn}}")))
+                .ok_or_else(|| {
+                    st.unsupported(
+                        id,
+                        &format!("{method} {path} integrates no function of this stack"),
+                    )
+                })?;
+            st.plan.routes.push(Route {
+                route_key: format!("{} {path}", method.to_uppercase()),
+                function: function.clone(),
+                cors: cors.clone(),
+            });
+        }
+    }
+    st.removed.insert(id.to_owned());
+    Ok(())
+}
+
+/// A WebSocket `AWS::ApiGatewayV2::Api`, with its stage, routes,
+/// integrations and authorizers.
+pub(super) fn websocket_api(st: &mut Stack, id: &str, props: &Value) -> Result<(), AdaptError> {
+    let api = socket_api(id, props, st.resources, &st.functions)
+        .map_err(|message| st.unsupported(id, &message))?;
+    st.plan.sockets.push(api);
+    st.removed.insert(id.to_owned());
+    Ok(())
+}
+
+/// A WebSocket API from its routes, their integrations and authorizers.
+fn socket_api(
+    id: &str,
+    props: &Value,
+    resources: &Map<String, Value>,
+    functions: &BTreeSet<String>,
+) -> Result<SocketApi, String> {
+    let of_api = |kind: &'static str| {
+        resources.iter().filter(move |(_, r)| {
+            type_of(r) == kind && target(&r["Properties"]["ApiId"]) == Some(id)
+        })
+    };
+    let stage = of_api("AWS::ApiGatewayV2::Stage")
+        .next()
+        .and_then(|(_, r)| r["Properties"]["StageName"].as_str())
+        .ok_or("a WebSocket API needs a stage")?
+        .to_owned();
+    let mut routes = Vec::new();
+    for (rid, r) in of_api("AWS::ApiGatewayV2::Route") {
+        routes.push(socket_route(rid, &r["Properties"], resources, functions)?);
+    }
+    routes.sort_by(|a, b| a.route_key.cmp(&b.route_key));
+    Ok(SocketApi {
+        api: id.to_owned(),
+        stage,
+        route_selection_expression: props["RouteSelectionExpression"]
+            .as_str()
+            .unwrap_or("$request.body.action")
+            .to_owned(),
+        routes,
+    })
+}
+
+/// The route `rid` (its properties `p`), through its integration to a
+/// function of this stack.
+fn socket_route(
+    rid: &str,
+    p: &Value,
+    resources: &Map<String, Value>,
+    functions: &BTreeSet<String>,
+) -> Result<SocketRoute, String> {
+    let route_key = p["RouteKey"]
+        .as_str()
+        .ok_or(format!("{rid} has no RouteKey"))?;
+    // `integrations/${Integration}`.
+    let target_text = p["Target"]["Fn::Sub"].as_str().unwrap_or_default();
+    let integration = resources
+        .iter()
+        .find(|(iid, r)| {
+            type_of(r) == "AWS::ApiGatewayV2::Integration"
+                && target_text == format!("integrations/${{{iid}}}")
+        })
+        .ok_or(format!(
+            "{rid}: its Target names no integration of this stack"
+        ))?;
+    let function = function_in(&integration.1["Properties"]["IntegrationUri"], functions).ok_or(
+        format!("{rid}: its integration calls no function of this stack"),
+    )?;
+    Ok(SocketRoute {
+        route_key: route_key.to_owned(),
+        function,
+        authorizer: socket_authorizer(rid, p, resources, functions)?,
+    })
+}
+
+/// The route's authorizer, if it has one.
+fn socket_authorizer(
+    rid: &str,
+    p: &Value,
+    resources: &Map<String, Value>,
+    functions: &BTreeSet<String>,
+) -> Result<Option<SocketAuthorizer>, String> {
+    match p["AuthorizationType"].as_str() {
+        None | Some("NONE") => Ok(None),
+        Some("CUSTOM") => {
+            let aid =
+                target(&p["AuthorizerId"]).ok_or(format!("{rid}: CUSTOM without AuthorizerId"))?;
+            let a = &resources
+                .get(aid)
+                .ok_or(format!("{rid}: no authorizer {aid}"))?["Properties"];
+            if a["AuthorizerType"] != "REQUEST" {
+                return Err(format!(
+                    "{aid}: only REQUEST authorizers exist for WebSocket APIs"
+                ));
+            }
+            Ok(Some(SocketAuthorizer {
+                function: function_in(&a["AuthorizerUri"], functions)
+                    .ok_or(format!("{aid}: calls no function of this stack"))?,
+                identity_source: a["IdentitySource"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+            }))
+        }
+        Some(other) => Err(format!(
+            "{rid}: authorization {other} is not played locally"
+        )),
+    }
+}
+
+/// `arn:...:functions/${Fn.Arn}/invocations` → `Fn`.
+fn function_in(uri: &Value, functions: &BTreeSet<String>) -> Option<String> {
+    let text = uri["Fn::Sub"].as_str().or_else(|| uri.as_str())?;
+    functions
+        .iter()
+        .find(|f| text.contains(&format!("${{{f}.Arn}}")))
+        .cloned()
+}
+
+/// The @connections URL is the local cloud's to give.
+pub(super) fn local_socket_urls(st: &mut Stack) {
+    let socket_parts: Vec<(String, BTreeSet<String>)> = st
+        .plan
+        .sockets
+        .iter()
+        .map(|s| {
+            let mut ids: BTreeSet<String> = st
+                .resources
+                .iter()
+                .filter(|(_, r)| target(&r["Properties"]["ApiId"]) == Some(s.api.as_str()))
+                .map(|(id, _)| id.clone())
+                .collect();
+            ids.insert(s.api.clone());
+            (s.api.clone(), ids)
+        })
+        .collect();
+    for id in &st.functions {
+        let vars = st.resources[id]["Properties"]["Environment"]["Variables"].as_object_mut();
+        for value in vars.into_iter().flat_map(|v| v.values_mut()) {
+            if let Some((api, _)) = socket_parts
+                .iter()
+                .find(|(_, ids)| mentions_any(value, ids))
+            {
+                *value = Value::from(socket_placeholder(api));
+            }
+        }
+    }
+    // Roles name the API in `execute-api:ManageConnections` resources;
+    // the emulator enforces no IAM, so the placeholder stands in there too.
+    let roles: Vec<String> = st
+        .resources
+        .iter()
+        .filter(|(_, r)| type_of(r) == "AWS::IAM::Role")
+        .map(|(id, _)| id.clone())
+        .collect();
+    for id in roles {
+        for (api, ids) in &socket_parts {
+            replace_mentions(&mut st.resources[&id], ids, &socket_placeholder(api));
+        }
+    }
+}
+
+/// Replaces each intrinsic that refers to one of `ids` by `with`.
+fn replace_mentions(v: &mut Value, ids: &BTreeSet<String>, with: &str) {
+    let direct = v.as_object().is_some_and(|map| {
+        map.len() == 1
+            && map
+                .keys()
+                .all(|k| matches!(k.as_str(), "Ref" | "Fn::GetAtt" | "Fn::Sub"))
+            && mentions_any(v, ids)
+    });
+    if direct {
+        *v = Value::from(with);
+        return;
+    }
+    match v {
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|child| replace_mentions(child, ids, with)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|child| replace_mentions(child, ids, with)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::adapt;
+    use super::super::tests::template;
+    use super::*;
+
+    #[test]
+    fn the_http_api_becomes_routes_and_its_outputs_go() {
+        let (out, plan) = adapt("svc", &template()).unwrap();
+        assert_eq!(
+            plan.routes,
+            [Route {
+                route_key: "GET /things/{id}".into(),
+                function: "Fn".into(),
+                cors: None,
+            }]
+        );
+        for gone in ["Api", "Stage", "Perm", "Sub", "Policy"] {
+            assert!(out["Resources"].get(gone).is_none(), "{gone}");
+        }
+        assert!(out["Outputs"].get("Url").is_none());
+        assert!(out["Outputs"].get("Table").is_some());
+    }
+
+    #[test]
+    fn a_websocket_api_becomes_a_local_endpoint_with_its_routes_and_authorizer() {
+        let (out, plan) = adapt("svc", &template()).unwrap();
+        let authorizer = SocketAuthorizer {
+            function: "Fn".into(),
+            identity_source: vec!["route.request.querystring.token".into()],
+        };
+        assert_eq!(
+            plan.sockets,
+            [SocketApi {
+                api: "Socket".into(),
+                stage: "live".into(),
+                route_selection_expression: "$request.body.action".into(),
+                routes: vec![
+                    SocketRoute {
+                        route_key: "$connect".into(),
+                        function: "Fn".into(),
+                        authorizer: Some(authorizer)
+                    },
+                    SocketRoute {
+                        route_key: "$default".into(),
+                        function: "Fn".into(),
+                        authorizer: None
+                    },
+                ],
+            }]
+        );
+        for gone in [
+            "Socket",
+            "SocketStage",
+            "SocketAuth",
+            "SocketIntegration",
+            "Connect",
+            "Default",
+        ] {
+            assert!(out["Resources"].get(gone).is_none(), "{gone}");
+        }
+        let env = &out["Resources"]["Fn"]["Properties"]["Environment"]["Variables"];
+        assert_eq!(env["CONNECTIONS_URL"], socket_placeholder("Socket"));
+        assert_eq!(env["TABLE"], json!({"Ref": "Table"}), "other values stay");
+    }
+
+    #[test]
+    fn an_http_apis_cors_configuration_reaches_its_routes() {
+        let mut t = template();
+        t["Resources"]["Api"]["Properties"]["Body"]["x-amazon-apigateway-cors"] = json!({"allowOrigins": ["*"], "allowHeaders": ["authorization"], "allowMethods": ["GET"], "maxAge": 600});
+        let (_, plan) = adapt("svc", &t).unwrap();
+        let cors = plan.routes[0].cors.as_ref().unwrap();
+        assert_eq!(
+            (cors.allow_origins.as_slice(), cors.max_age),
+            (&["*".to_owned()][..], Some(600))
+        );
+    }
+
+    #[test]
+    fn a_websocket_route_without_a_function_is_refused_by_name() {
+        let mut t = template();
+        t["Resources"]["SocketIntegration"]["Properties"]["IntegrationUri"] =
+            json!("arn:aws:lambda:elsewhere");
+        let err = adapt("svc", &t).unwrap_err().to_string();
+        assert!(
+            err.contains("svc/Socket") && err.contains("Connect"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,102 @@
+//! Cognito user pools, made by API: the pool and its client leave the
+//! template, and the outputs that name them wait for the pool to exist.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::{AdaptError, Stack, mentions_any, target, type_of};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserPoolPlan {
+    pub pool: String,
+    pub client: String,
+    pub pool_properties: Value,
+    pub client_properties: Value,
+    /// The stack's outputs (and exports) of the pool's id, client id or
+    /// issuer, held back until the pool exists: [`bind_user_pool`] puts
+    /// them back with its real values, so the services import them as on
+    /// AWS.
+    pub outputs: Map<String, Value>,
+}
+
+/// Puts a user pool's outputs back into the adapted template, with the
+/// pool's and client's ids in place of their references.
+pub fn bind_user_pool(template: &mut Value, pool: &UserPoolPlan, pool_id: &str, client_id: &str) {
+    fn bind(v: &mut Value, names: &[(&str, &str)]) {
+        if let Some(Value::String(t)) = v.get("Ref")
+            && let Some((_, value)) = names.iter().find(|(n, _)| n == t)
+        {
+            *v = Value::from(*value);
+            return;
+        }
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(text)) = map.get_mut("Fn::Sub") {
+                    for (name, value) in names {
+                        *text = text.replace(&format!("${{{name}}}"), value);
+                    }
+                }
+                map.values_mut().for_each(|c| bind(c, names));
+            }
+            Value::Array(items) => items.iter_mut().for_each(|c| bind(c, names)),
+            _ => {}
+        }
+    }
+    let names = [
+        (pool.pool.as_str(), pool_id),
+        (pool.client.as_str(), client_id),
+    ];
+    let outputs = template
+        .as_object_mut()
+        .expect("a template is an object")
+        .entry("Outputs")
+        .or_insert_with(|| json!({}));
+    for (name, output) in &pool.outputs {
+        let mut output = output.clone();
+        bind(&mut output, &names);
+        outputs[name] = output;
+    }
+}
+
+/// `AWS::Cognito::UserPool`, with the client that names it.
+pub(super) fn user_pool(st: &mut Stack, id: &str, props: &Value) -> Result<(), AdaptError> {
+    let client = st
+        .resources
+        .iter()
+        .find(|(_, r)| {
+            type_of(r) == "AWS::Cognito::UserPoolClient"
+                && target(&r["Properties"]["UserPoolId"]) == Some(id)
+        })
+        .map(|(cid, r)| (cid.clone(), r["Properties"].clone()));
+    let (client, client_properties) =
+        client.ok_or_else(|| st.unsupported(id, "a user pool needs a client in the same stack"))?;
+    st.plan.user_pools.push(UserPoolPlan {
+        pool: id.to_owned(),
+        client,
+        pool_properties: props.clone(),
+        client_properties,
+        outputs: Map::new(),
+    });
+    st.removed.insert(id.to_owned());
+    Ok(())
+}
+
+/// Keeps, for each pool, the outputs that name it (or its client) and
+/// nothing else the local cloud plays, before they leave the template.
+pub(super) fn hold_back_outputs(
+    pools: &mut [UserPoolPlan],
+    outputs: &Map<String, Value>,
+    removed: &BTreeSet<String>,
+) {
+    for pool in pools {
+        let own: BTreeSet<String> = [pool.pool.clone(), pool.client.clone()].into();
+        let others: BTreeSet<String> = removed.difference(&own).cloned().collect();
+        for (name, o) in outputs.iter() {
+            if mentions_any(o, &own) && !mentions_any(o, &others) {
+                pool.outputs.insert(name.clone(), o.clone());
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Bus rules: a Lambda target makes the emulator's PutEvents fail with 500,
+//! so it becomes an SQS tap queue that the local cloud polls.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::{Stack, target};
+
+/// A bus rule whose function target became a tap queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleTap {
+    pub rule: String,
+    pub function: String,
+    pub tap_queue: String,
+}
+
+/// `AWS::Events::Rule`: its function targets point at tap queues instead;
+/// its other targets stay.
+pub(super) fn rule(st: &mut Stack, id: &str) {
+    let targets = st.resources[id]["Properties"]["Targets"]
+        .as_array_mut()
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let mut kept = Vec::new();
+    for mut t in targets {
+        match target(&t["Arn"]).filter(|f| st.functions.contains(*f)) {
+            Some(function) => {
+                let tap = format!("{id}Tap");
+                st.plan.rules.push(RuleTap {
+                    rule: id.to_owned(),
+                    function: function.to_owned(),
+                    tap_queue: tap.clone(),
+                });
+                st.added
+                    .insert(tap.clone(), json!({"Type": "AWS::SQS::Queue"}));
+                t["Arn"] = json!({"Fn::GetAtt": [tap, "Arn"]});
+                kept.push(t);
+            }
+            None => kept.push(t),
+        }
+    }
+    st.resources[id]["Properties"]["Targets"] = Value::Array(kept);
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::adapt;
+    use super::super::tests::template;
+    use super::*;
+
+    #[test]
+    fn lambda_rule_targets_become_tap_queues_and_other_targets_stay() {
+        let (out, plan) = adapt("svc", &template()).unwrap();
+        assert_eq!(
+            plan.rules,
+            [RuleTap {
+                rule: "Rule".into(),
+                function: "Fn".into(),
+                tap_queue: "RuleTap".into()
+            }]
+        );
+        let targets = &out["Resources"]["Rule"]["Properties"]["Targets"];
+        assert_eq!(targets[0]["Arn"], json!({"Fn::GetAtt": ["RuleTap", "Arn"]}));
+        assert_eq!(
+            targets[1]["Arn"],
+            json!({"Fn::GetAtt": ["DlqQueue", "Arn"]})
+        );
+        assert_eq!(out["Resources"]["RuleTap"]["Type"], "AWS::SQS::Queue");
+    }
+}

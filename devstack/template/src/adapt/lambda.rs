@@ -1,0 +1,159 @@
+//! Functions, their async settings, and the event-source mappings the local
+//! cloud plays as stream pollers.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{AdaptError, Stack, target, type_of};
+
+/// A function the local cloud runs: its binary, and AWS's async settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FunctionPlan {
+    pub logical_id: String,
+    pub binary: String,
+    pub timeout_seconds: u64,
+    /// The topic (logical id) a failed async event is published to.
+    pub dead_letter_topic: Option<String>,
+    /// Async retries after the first attempt (AWS's default is 2).
+    pub max_retries: u32,
+}
+
+/// A DynamoDB stream the local cloud polls for a function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StreamSource {
+    pub function: String,
+    pub table: String,
+    pub batch_size: u32,
+    pub bisect_on_error: bool,
+    /// `-1` retries until the record expires, as on AWS.
+    pub max_retries: i64,
+    pub on_failure_topic: Option<String>,
+    pub starting_position: String,
+    pub report_batch_item_failures: bool,
+}
+
+/// The stack's functions, known before any other resource is adapted: the
+/// other families ask whether a target is one of them.
+pub(super) fn functions(st: &mut Stack) -> Result<(), AdaptError> {
+    st.functions = st
+        .resources
+        .iter()
+        .filter(|(_, r)| type_of(r) == "AWS::Lambda::Function")
+        .map(|(id, _)| id.clone())
+        .collect::<BTreeSet<String>>();
+    for id in &st.functions {
+        let r = &st.resources[id];
+        let binary = r["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .ok_or_else(|| {
+                st.unsupported(id, "a function needs Metadata.BuildProperties.Binary")
+            })?;
+        st.plan.functions.push(FunctionPlan {
+            logical_id: id.clone(),
+            binary: binary.to_owned(),
+            timeout_seconds: r["Properties"]["Timeout"].as_u64().unwrap_or(3),
+            dead_letter_topic: target(&r["Properties"]["DeadLetterConfig"]["TargetArn"])
+                .map(str::to_owned),
+            max_retries: 2,
+        });
+    }
+    Ok(())
+}
+
+/// `AWS::Lambda::EventInvokeConfig`: the function's async retries.
+pub(super) fn invoke_config(st: &mut Stack, props: &Value) {
+    let function = target(&props["FunctionName"]).unwrap_or_default();
+    if let (Some(f), Some(n)) = (
+        st.plan
+            .functions
+            .iter_mut()
+            .find(|f| f.logical_id == function),
+        props["MaximumRetryAttempts"].as_u64(),
+    ) {
+        f.max_retries = n as u32;
+    }
+}
+
+/// `AWS::Lambda::EventSourceMapping`: the emulator's mappings consume the stream,
+/// so the mapping leaves the template and becomes a poller.
+pub(super) fn stream_mapping(st: &mut Stack, id: &str, props: &Value) -> Result<(), AdaptError> {
+    let table = props["EventSourceArn"]["Fn::GetAtt"]
+        .get(0)
+        .and_then(Value::as_str)
+        .filter(|_| props["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn")
+        .ok_or_else(|| st.unsupported(id, "only DynamoDB stream mappings are supported"))?;
+    st.plan.streams.push(StreamSource {
+        function: target(&props["FunctionName"])
+            .unwrap_or_default()
+            .to_owned(),
+        table: table.to_owned(),
+        batch_size: props["BatchSize"].as_u64().unwrap_or(100) as u32,
+        bisect_on_error: props["BisectBatchOnFunctionError"]
+            .as_bool()
+            .unwrap_or(false),
+        max_retries: props["MaximumRetryAttempts"].as_i64().unwrap_or(-1),
+        on_failure_topic: target(&props["DestinationConfig"]["OnFailure"]["Destination"])
+            .map(str::to_owned),
+        starting_position: props["StartingPosition"]
+            .as_str()
+            .unwrap_or("LATEST")
+            .to_owned(),
+        report_batch_item_failures: props["FunctionResponseTypes"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|x| x == "ReportBatchItemFailures")),
+    });
+    st.removed.insert(id.to_owned());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::adapt;
+    use super::super::tests::template;
+    use super::*;
+
+    #[test]
+    fn functions_keep_their_binary_timeout_dlq_and_retries() {
+        let (_, plan) = adapt("svc", &template()).unwrap();
+        assert_eq!(
+            plan.functions,
+            [FunctionPlan {
+                logical_id: "Fn".into(),
+                binary: "svc-fn".into(),
+                timeout_seconds: 9,
+                dead_letter_topic: Some("Dlq".into()),
+                max_retries: 1,
+            }]
+        );
+    }
+
+    #[test]
+    fn stream_mappings_become_pollers_with_their_settings() {
+        let (out, plan) = adapt("svc", &template()).unwrap();
+        assert!(out["Resources"].get("Mapping").is_none());
+        let s = &plan.streams[0];
+        assert_eq!(
+            (
+                s.table.as_str(),
+                s.batch_size,
+                s.bisect_on_error,
+                s.max_retries
+            ),
+            ("Table", 10, true, 3)
+        );
+        assert_eq!(s.on_failure_topic.as_deref(), Some("Dlq"));
+        assert!(s.report_batch_item_failures);
+    }
+
+    #[test]
+    fn a_function_without_a_binary_is_refused_by_name() {
+        let mut t = template();
+        t["Resources"]["Fn"]["Metadata"] = json!({});
+        let err = adapt("svc", &t).unwrap_err().to_string();
+        assert!(err.contains("svc/Fn"), "{err}");
+    }
+}

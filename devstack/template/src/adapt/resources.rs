@@ -1,0 +1,47 @@
+//! How a template's resources refer to one another: the intrinsics every
+//! family reads.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+/// `{"Ref": X}` or `{"Fn::GetAtt": [X, ...]}` → `X`.
+pub fn target(v: &Value) -> Option<&str> {
+    v.get("Ref").and_then(Value::as_str).or_else(|| {
+        v.get("Fn::GetAtt")
+            .and_then(|a| a.get(0))
+            .and_then(Value::as_str)
+    })
+}
+
+pub(super) fn type_of(resource: &Value) -> &str {
+    resource["Type"].as_str().unwrap_or_default()
+}
+
+/// Whether `v` refers to any of `ids` by Ref, GetAtt or `${Id...}` in a Sub.
+pub(super) fn mentions_any(v: &Value, ids: &BTreeSet<String>) -> bool {
+    match v {
+        Value::Object(map) => map.iter().any(|(k, child)| {
+            let direct = match (k.as_str(), child) {
+                ("Ref", Value::String(t)) => ids.contains(t),
+                ("Fn::GetAtt", Value::Array(parts)) => parts
+                    .first()
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| ids.contains(t)),
+                ("Fn::Sub", sub) => {
+                    let text = sub
+                        .as_str()
+                        .or_else(|| sub.get(0).and_then(Value::as_str))
+                        .unwrap_or_default();
+                    ids.iter().any(|id| {
+                        text.contains(&format!("${{{id}}}")) || text.contains(&format!("${{{id}."))
+                    })
+                }
+                _ => false,
+            };
+            direct || mentions_any(child, ids)
+        }),
+        Value::Array(items) => items.iter().any(|i| mentions_any(i, ids)),
+        _ => false,
+    }
+}
