@@ -259,8 +259,26 @@ fn spread(s: &Stat) -> String {
 }
 
 pub fn render(report: &Report) -> String {
-    use std::fmt::Write;
     let mut out = String::new();
+    render_head(&mut out, report);
+    render_measures(&mut out, report);
+    if !report.hops.is_empty() {
+        render_hops(&mut out, report);
+    }
+    if let Some(first) = report.per_round.first()
+        && !first.phases.is_empty()
+    {
+        render_phases(&mut out, report, first);
+    }
+    if let Some(first) = report.per_round.first() {
+        render_functions(&mut out, report, first);
+    }
+    out
+}
+
+/// The conditions: rounds, runs, cores, the machine's load, the commit.
+fn render_head(out: &mut String, report: &Report) {
+    use std::fmt::Write;
     let loads: Vec<String> = report
         .per_round
         .iter()
@@ -286,6 +304,10 @@ pub fn render(report: &Report) -> String {
             "warm-up round (not counted, caches cold): cold start {ms:.0} ms"
         );
     }
+}
+
+fn render_measures(out: &mut String, report: &Report) {
+    use std::fmt::Write;
     let _ = writeln!(out);
     let _ = writeln!(out, "| measure | median of rounds | min–max | budget |");
     let _ = writeln!(out, "|---|---|---|---|");
@@ -299,83 +321,88 @@ pub fn render(report: &Report) -> String {
             );
         }
     }
-    if !report.hops.is_empty() {
-        let _ = writeln!(out);
+}
+
+fn render_hops(out: &mut String, report: &Report) {
+    use std::fmt::Write;
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Where the time goes, PATCH → the read that sees the notification (each hop: its median per round, then across rounds):"
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "| hop | median | min–max |");
+    let _ = writeln!(out, "|---|---|---|");
+    let mut total = 0.0;
+    for (key, label) in HOPS {
+        if let Some(s) = report.hops.get(*key) {
+            total += s.median;
+            let _ = writeln!(out, "| {label} | {:.1} ms | {} ms |", s.median, spread(s));
+        }
+    }
+    let _ = writeln!(out, "| sum of the hops' medians | {total:.1} ms | |");
+    if let Some(s) = report.hops.get("api_create") {
         let _ = writeln!(
             out,
-            "Where the time goes, PATCH → the read that sees the notification (each hop: its median per round, then across rounds):"
+            "| (before them: POST /todos, in the function) | {:.1} ms | {} ms |",
+            s.median,
+            spread(s)
         );
-        let _ = writeln!(out);
-        let _ = writeln!(out, "| hop | median | min–max |");
-        let _ = writeln!(out, "|---|---|---|");
-        let mut total = 0.0;
-        for (key, label) in HOPS {
-            if let Some(s) = report.hops.get(*key) {
-                total += s.median;
-                let _ = writeln!(out, "| {label} | {:.1} ms | {} ms |", s.median, spread(s));
-            }
-        }
-        let _ = writeln!(out, "| sum of the hops' medians | {total:.1} ms | |");
-        if let Some(s) = report.hops.get("api_create") {
+    }
+}
+
+/// The cold start's steps, named as the first round names them.
+fn render_phases(out: &mut String, report: &Report, first: &Round) {
+    use std::fmt::Write;
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Cold start, step by step (time since the start, median of rounds):"
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "| step | at | min–max |");
+    let _ = writeln!(out, "|---|---|---|");
+    for (name, _) in &first.phases {
+        let values: Vec<f64> = report
+            .per_round
+            .iter()
+            .filter_map(|r| r.phases.iter().find(|(n, _)| n == name).map(|(_, v)| *v))
+            .collect();
+        if let Some(s) = Stat::of(values) {
             let _ = writeln!(
                 out,
-                "| (before them: POST /todos, in the function) | {:.1} ms | {} ms |",
-                s.median,
-                spread(s)
+                "| {name} | {:.0} ms | {:.0}–{:.0} ms |",
+                s.median, s.min, s.max
             );
         }
     }
-    if let Some(first) = report.per_round.first()
-        && !first.phases.is_empty()
-    {
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "Cold start, step by step (time since the start, median of rounds):"
-        );
-        let _ = writeln!(out);
-        let _ = writeln!(out, "| step | at | min–max |");
-        let _ = writeln!(out, "|---|---|---|");
-        for (name, _) in &first.phases {
+}
+
+/// Each function's init, named as the first round names them.
+fn render_functions(out: &mut String, report: &Report, first: &Round) {
+    use std::fmt::Write;
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "| function | init alone, median of rounds | init at start, median of rounds |"
+    );
+    let _ = writeln!(out, "|---|---|---|");
+    for name in first.init_alone_ms.keys() {
+        let of = |pick: fn(&Round) -> &BTreeMap<String, f64>| {
             let values: Vec<f64> = report
                 .per_round
                 .iter()
-                .filter_map(|r| r.phases.iter().find(|(n, _)| n == name).map(|(_, v)| *v))
+                .filter_map(|r| pick(r).get(name).copied())
                 .collect();
-            if let Some(s) = Stat::of(values) {
-                let _ = writeln!(
-                    out,
-                    "| {name} | {:.0} ms | {:.0}–{:.0} ms |",
-                    s.median, s.min, s.max
-                );
-            }
-        }
-    }
-    if let Some(first) = report.per_round.first() {
-        let _ = writeln!(out);
+            median(&sorted(&values)).map_or("–".to_owned(), |m| format!("{m:.1} ms"))
+        };
         let _ = writeln!(
             out,
-            "| function | init alone, median of rounds | init at start, median of rounds |"
+            "| {name} | {} | {} |",
+            of(|r| &r.init_alone_ms),
+            of(|r| &r.init_at_start_ms)
         );
-        let _ = writeln!(out, "|---|---|---|");
-        for name in first.init_alone_ms.keys() {
-            let of = |pick: fn(&Round) -> &BTreeMap<String, f64>| {
-                let values: Vec<f64> = report
-                    .per_round
-                    .iter()
-                    .filter_map(|r| pick(r).get(name).copied())
-                    .collect();
-                median(&sorted(&values)).map_or("–".to_owned(), |m| format!("{m:.1} ms"))
-            };
-            let _ = writeln!(
-                out,
-                "| {name} | {} | {} |",
-                of(|r| &r.init_alone_ms),
-                of(|r| &r.init_at_start_ms)
-            );
-        }
     }
-    out
 }
 
 /// Each median of `new` next to the same one of `old`.
@@ -553,65 +580,11 @@ pub async fn one_round(
 
     // Every process has started once by the time its first `next` arrives.
     let deadline = Instant::now() + Duration::from_secs(10);
-    for (name, f) in &running.functions {
-        let init = loop {
-            if let Some(d) = f.metrics().await.init.first().copied() {
-                break d;
-            }
-            if Instant::now() > deadline {
-                bail!("{name} never asked for its first event");
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        };
-        round
-            .init_at_start_ms
-            .insert(name.clone(), init.as_secs_f64() * 1000.0);
-    }
+    round.init_at_start_ms = init_at_start(&running, deadline).await?;
+    round.init_alone_ms = init_alone(&running, deadline).await?;
 
-    // Then each alone: kill it, and time its restart with the machine
-    // otherwise idle, as each function has its own sandbox on AWS.
-    for (name, f) in &running.functions {
-        let before = f.metrics().await.init.len();
-        f.kill();
-        let init = loop {
-            let m = f.metrics().await;
-            if m.init.len() > before {
-                break m.init[m.init.len() - 1];
-            }
-            if Instant::now() > deadline + Duration::from_secs(30) {
-                bail!("{name} did not come back");
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        };
-        round
-            .init_alone_ms
-            .insert(name.clone(), init.as_secs_f64() * 1000.0);
-    }
-
-    let api = Client {
-        http: reqwest::Client::new(),
-        base: endpoints.api_base_url.clone(),
-        token: token_for(&endpoints, "bench@example.com").await?,
-    };
-    let (status, _) = api
-        .call(
-            Method::PUT,
-            "/users/me",
-            Some(json!({"display_name": "Bench"})),
-        )
-        .await?;
-    if status != 201 && status != 200 {
-        bail!("PUT /users/me answered {status}");
-    }
-    let mut seen_by = Vec::new();
-    for i in 0..warmup + runs {
-        quiet(&telemetry).await;
-        let (elapsed, read) = e2e(&api, &telemetry, i).await?;
-        if i >= warmup {
-            round.e2e_ms.push(elapsed.as_secs_f64() * 1000.0);
-            seen_by.push((i, read, elapsed));
-        }
-    }
+    let api = bench_user(&endpoints).await?;
+    let seen_by = e2e_runs(&api, &telemetry, warmup, runs, &mut round).await?;
     let hops = devstack_api::telemetry::read_hops(&telemetry)?;
     for (i, read, elapsed) in seen_by {
         match path_hops(&hops, i, &read) {
@@ -632,6 +605,91 @@ pub async fn one_round(
     std::fs::write(result, serde_json::to_string(&round)?)
         .with_context(|| format!("writing {}", result.display()))?;
     Ok(())
+}
+
+/// Each function's spawn → first `next`, all started together.
+async fn init_at_start(
+    running: &cloud::Running,
+    deadline: Instant,
+) -> Result<BTreeMap<String, f64>> {
+    let mut out = BTreeMap::new();
+    for (name, f) in &running.functions {
+        let init = loop {
+            if let Some(d) = f.metrics().await.init.first().copied() {
+                break d;
+            }
+            if Instant::now() > deadline {
+                bail!("{name} never asked for its first event");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        out.insert(name.clone(), init.as_secs_f64() * 1000.0);
+    }
+    Ok(out)
+}
+
+/// Each function's init alone: it is killed, and its restart timed with the
+/// machine otherwise idle, as each function has its own sandbox on AWS.
+async fn init_alone(running: &cloud::Running, deadline: Instant) -> Result<BTreeMap<String, f64>> {
+    let mut out = BTreeMap::new();
+    for (name, f) in &running.functions {
+        let before = f.metrics().await.init.len();
+        f.kill();
+        let init = loop {
+            let m = f.metrics().await;
+            if m.init.len() > before {
+                break m.init[m.init.len() - 1];
+            }
+            if Instant::now() > deadline + Duration::from_secs(30) {
+                bail!("{name} did not come back");
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        };
+        out.insert(name.clone(), init.as_secs_f64() * 1000.0);
+    }
+    Ok(out)
+}
+
+/// The user the end-to-end runs act as, signed up and given a profile.
+async fn bench_user(endpoints: &devstack_api::Endpoints) -> Result<Client> {
+    let api = Client {
+        http: reqwest::Client::new(),
+        base: endpoints.api_base_url.clone(),
+        token: token_for(endpoints, "bench@example.com").await?,
+    };
+    let (status, _) = api
+        .call(
+            Method::PUT,
+            "/users/me",
+            Some(json!({"display_name": "Bench"})),
+        )
+        .await?;
+    if status != 201 && status != 200 {
+        bail!("PUT /users/me answered {status}");
+    }
+    Ok(api)
+}
+
+/// The warm-up runs, then the measured ones, each timed into `round`; the
+/// answer is each measured run's index, the read that saw its result, and
+/// its time, for cutting its path into hops.
+async fn e2e_runs(
+    api: &Client,
+    telemetry: &Path,
+    warmup: usize,
+    runs: usize,
+    round: &mut Round,
+) -> Result<Vec<(usize, String, Duration)>> {
+    let mut seen_by = Vec::new();
+    for i in 0..warmup + runs {
+        quiet(telemetry).await;
+        let (elapsed, read) = e2e(api, telemetry, i).await?;
+        if i >= warmup {
+            round.e2e_ms.push(elapsed.as_secs_f64() * 1000.0);
+            seen_by.push((i, read, elapsed));
+        }
+    }
+    Ok(seen_by)
 }
 
 /// Until the previous run's last effects (the notification's push, its

@@ -96,10 +96,7 @@ fn an_event_needs_its_producer_and_every_consumer() {
 
 #[test]
 fn a_hand_edit_of_a_generated_file_is_drift() {
-    let generated = xtask::workflows::generate(
-        &Workspace::load(&root()).unwrap(),
-        repo::SERVICES,
-    );
+    let generated = xtask::workflows::generate(&Workspace::load(&root()).unwrap(), repo::SERVICES);
     assert!(xtask::workflows::stale(&root(), &generated).is_empty());
     let scratch = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(scratch.path().join(xtask::workflows::DIR)).unwrap();

@@ -445,55 +445,137 @@ pub async fn run(endpoints: &Endpoints, config: &Config) -> Result<Report, LoadE
     let started = Instant::now();
     let started_ms = chrono::Utc::now().timestamp_millis();
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
-    let api_base = endpoints.api_base_url.as_str();
-    if api_base.is_empty() {
-        return Err(LoadError::Endpoints("no api_base_url".into()));
-    }
-    let ctx = Arc::new(Ctx {
-        api: Api {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .map_err(|e| LoadError::Endpoints(e.to_string()))?,
-            base: api_base.to_owned(),
-            samples: Mutex::new(BTreeMap::new()),
-        },
-        tally: Mutex::new(Tally::default()),
-    });
+    let ctx = Arc::new(Ctx::new(endpoints)?);
     let mut rng = Rng(config.seed);
     let users_n = config.users.max(1);
-    let deleted_n = if users_n >= 2 {
-        ((users_n as f64 * config.delete_share).round() as usize).clamp(1, users_n - 1)
-    } else {
-        0
-    };
-    // Who is deleted: a seeded choice.
-    let mut order: Vec<usize> = (0..users_n).collect();
-    for i in (1..order.len()).rev() {
-        order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
-    }
-    let doomed: BTreeSet<usize> = order.into_iter().take(deleted_n).collect();
+    let doomed = doomed(users_n, config.delete_share, &mut rng);
 
     let remote = config
         .chaos
         .as_ref()
         .map(|_| Remote::new(&endpoints.control_url));
-    let faults_before = match &remote {
-        Some(r) => {
-            let status = r.status().await?;
-            // Before anyone signs up: a run that cannot inject its faults
-            // proves nothing about them.
-            if status.functions.is_empty() {
-                return Err(LoadError::ChaosOff);
-            }
-            Some(status.counts)
-        }
-        None => None,
-    };
+    let faults_before = faults_before(remote.as_ref()).await?;
     let depth_baseline = dlq_depths(endpoints).await?;
 
     tracing::info!(run = %run_id, users = users_n, "load: signing users up");
     let semaphore = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
+    let users = sign_up_all(&ctx, endpoints, &run_id, users_n, &doomed, &semaphore).await?;
+    let users = Arc::new(users);
+    let plan = Planner {
+        config,
+        rng,
+        run_id: run_id.clone(),
+        completions_of: vec![0; users_n],
+    };
+    let acted = act(
+        &ctx,
+        config,
+        &users,
+        plan,
+        &semaphore,
+        remote.as_ref(),
+        faults_before.as_ref(),
+    )
+    .await?;
+
+    let accounting = Accounting {
+        ctx: &ctx,
+        users: &users,
+        todos: &acted.todos,
+    };
+    let settled =
+        settle_and_replay(&accounting, config, endpoints, &run_id, &depth_baseline).await?;
+
+    let tally = std::mem::take(&mut *ctx.tally.lock().unwrap_or_else(|e| e.into_inner()));
+    let actions_total: u64 = tally.actions.values().sum();
+    let problems = problems(&settled.observed, &settled.dlq_after);
+    let report = Report {
+        run_id,
+        seed: config.seed,
+        chaos: config.chaos.is_some(),
+        users: users_n,
+        concurrency: config.concurrency,
+        actions_total,
+        actions: tally.actions,
+        gave_up: tally.gave_up,
+        action_seconds: acted.seconds,
+        throughput_per_s: actions_total as f64 / acted.seconds.max(1e-9),
+        routes: ctx.api.figures(),
+        rejected: ctx.api.rejected(),
+        event_age: event_ages(Path::new(&endpoints.telemetry_dir), started_ms),
+        faults: acted.faults,
+        expected: accounting.expected(),
+        dlq_before_replay: settled.dlq_before,
+        letters_before_replay: settled.letters_before,
+        unexplained_before_replay: settled.unexplained,
+        replay: settled.replay,
+        dlq_after: settled.dlq_after,
+        settle_seconds: settled.seconds,
+        total_seconds: started.elapsed().as_secs_f64(),
+        problems,
+        lost: settled.observed.missing.len() as u64,
+        duplicated: settled.observed.extra.iter().map(|(_, n)| *n).sum(),
+    };
+    Ok(report)
+}
+
+impl Ctx {
+    fn new(endpoints: &Endpoints) -> Result<Self, LoadError> {
+        let api_base = endpoints.api_base_url.as_str();
+        if api_base.is_empty() {
+            return Err(LoadError::Endpoints("no api_base_url".into()));
+        }
+        Ok(Ctx {
+            api: Api {
+                http: reqwest::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .map_err(|e| LoadError::Endpoints(e.to_string()))?,
+                base: api_base.to_owned(),
+                samples: Mutex::new(BTreeMap::new()),
+            },
+            tally: Mutex::new(Tally::default()),
+        })
+    }
+}
+
+/// Who is deleted: a seeded choice, at least one user of two or more.
+fn doomed(users_n: usize, delete_share: f64, rng: &mut Rng) -> BTreeSet<usize> {
+    let deleted_n = if users_n >= 2 {
+        ((users_n as f64 * delete_share).round() as usize).clamp(1, users_n - 1)
+    } else {
+        0
+    };
+    let mut order: Vec<usize> = (0..users_n).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+    }
+    order.into_iter().take(deleted_n).collect()
+}
+
+/// What the fault proxies counted before the run; `None` without chaos.
+async fn faults_before(remote: Option<&Remote>) -> Result<Option<Counts>, LoadError> {
+    let Some(remote) = remote else {
+        return Ok(None);
+    };
+    let status = remote.status().await?;
+    // Before anyone signs up: a run that cannot inject its faults
+    // proves nothing about them.
+    if status.functions.is_empty() {
+        return Err(LoadError::ChaosOff);
+    }
+    Ok(Some(status.counts))
+}
+
+/// Every user signed up and given a profile, in the order of their index.
+async fn sign_up_all(
+    ctx: &Arc<Ctx>,
+    endpoints: &Endpoints,
+    run_id: &str,
+    users_n: usize,
+    doomed: &BTreeSet<usize>,
+    semaphore: &Arc<tokio::sync::Semaphore>,
+) -> Result<Vec<User>, LoadError> {
     let mut signups = tokio::task::JoinSet::new();
     for index in 0..users_n {
         let ctx = ctx.clone();
@@ -520,63 +602,140 @@ pub async fn run(endpoints: &Endpoints, config: &Config) -> Result<Report, LoadE
         }
     }
     users.sort_by_key(|u| u.index);
-    let users = Arc::new(users);
+    Ok(users)
+}
 
-    // The plan, drawn before anything runs so the seed decides it alone.
-    // A user's notifications are read in one page of 50: a welcome and at
-    // most 45 congratulations each.
-    let limit = config.todos.unwrap_or(usize::MAX);
-    let mut completions_of = vec![0usize; users_n];
-    let run = run_id.clone();
-    let mut plan = move |i: usize| {
-        let user = i % users_n;
-        let mut complete = rng.unit() < config.complete_share;
-        if complete && completions_of[user] >= 45 {
+/// The plan, drawn before anything runs so the seed decides it alone.
+/// A user's notifications are read in one page of 50: a welcome and at
+/// most 45 congratulations each.
+struct Planner<'a> {
+    config: &'a Config,
+    rng: Rng,
+    run_id: String,
+    /// Per user.
+    completions_of: Vec<usize>,
+}
+
+impl Planner<'_> {
+    fn todo(&mut self, i: usize) -> Todo {
+        let user = i % self.completions_of.len();
+        let mut complete = self.rng.unit() < self.config.complete_share;
+        if complete && self.completions_of[user] >= 45 {
             complete = false;
         }
         if complete {
-            completions_of[user] += 1;
+            self.completions_of[user] += 1;
         }
         Todo {
             user,
-            title: format!("[load {run} u{user} t{i:06}]"),
+            title: format!("[load {} u{user} t{i:06}]", self.run_id),
             complete,
-            attach: rng.unit() < config.attach_share,
+            attach: self.rng.unit() < self.config.attach_share,
             ..Todo::default()
         }
-    };
+    }
+}
 
-    let actions_started = Instant::now();
-    let deadline = config.duration.map(|d| actions_started + d);
+/// What the actions did.
+struct Acted {
+    todos: Vec<Todo>,
+    seconds: f64,
+    /// What the fault proxies injected meanwhile (chaos only).
+    faults: Option<Counts>,
+}
+
+/// The todos' journeys, then the deletions; with chaos, the faults are on
+/// from before the first journey until the last deletion is done.
+async fn act(
+    ctx: &Arc<Ctx>,
+    config: &Config,
+    users: &Arc<Vec<User>>,
+    plan: Planner<'_>,
+    semaphore: &Arc<tokio::sync::Semaphore>,
+    remote: Option<&Remote>,
+    faults_before: Option<&Counts>,
+) -> Result<Acted, LoadError> {
+    let started = Instant::now();
+    let deadline = config.duration.map(|d| started + d);
     let finished = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
-    let chaos_task = match (&config.chaos, &remote) {
-        (Some(chaos), Some(remote)) => {
-            let status = remote
-                .configure(&Settings {
-                    enabled: true,
-                    share: chaos.share,
-                    kinds: chaos.kinds.clone(),
-                    functions: Vec::new(),
-                    seed: Some(config.seed),
-                })
-                .await?;
-            tracing::warn!(share = chaos.share, kinds = ?chaos.kinds, "load: faults on");
-            Some(tokio::spawn(drive_chaos(
-                Remote::new(&remote.control_url),
-                chaos.clone(),
-                status.functions,
-                config.seed ^ 0xC4A0_5EED,
-                finished.clone(),
-                config.todos,
-                config.duration,
-                stop.clone(),
-            )))
-        }
-        _ => None,
-    };
+    let chaos_task = start_chaos(config, remote, &finished, &stop).await?;
 
     tracing::info!(todos = ?config.todos, duration = ?config.duration, "load: actions");
+    let limit = config.todos.unwrap_or(usize::MAX);
+    let todos = run_journeys(ctx, users, plan, semaphore, limit, deadline, &finished).await;
+    // Deletions last: their effects erase what the journeys made.
+    delete_users(ctx, users).await;
+    let seconds = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::SeqCst);
+    if let Some(task) = chaos_task {
+        let _ = task.await;
+    }
+    let faults = calm(remote, faults_before).await?;
+    Ok(Acted {
+        todos,
+        seconds,
+        faults,
+    })
+}
+
+/// Faults on, and the kills and the outage driven beside the actions until
+/// `stop`; `None` without chaos.
+async fn start_chaos(
+    config: &Config,
+    remote: Option<&Remote>,
+    finished: &Arc<AtomicUsize>,
+    stop: &Arc<AtomicBool>,
+) -> Result<Option<tokio::task::JoinHandle<()>>, LoadError> {
+    let (Some(chaos), Some(remote)) = (&config.chaos, remote) else {
+        return Ok(None);
+    };
+    let status = remote
+        .configure(&Settings {
+            enabled: true,
+            share: chaos.share,
+            kinds: chaos.kinds.clone(),
+            functions: Vec::new(),
+            seed: Some(config.seed),
+        })
+        .await?;
+    tracing::warn!(share = chaos.share, kinds = ?chaos.kinds, "load: faults on");
+    Ok(Some(tokio::spawn(drive_chaos(
+        Remote::new(&remote.control_url),
+        chaos.clone(),
+        status.functions,
+        config.seed ^ 0xC4A0_5EED,
+        finished.clone(),
+        config.todos,
+        config.duration,
+        stop.clone(),
+    ))))
+}
+
+/// Faults off; what they injected since `before`.
+async fn calm(
+    remote: Option<&Remote>,
+    before: Option<&Counts>,
+) -> Result<Option<Counts>, LoadError> {
+    let (Some(remote), Some(before)) = (remote, before) else {
+        return Ok(None);
+    };
+    let status = remote.calm().await?;
+    tracing::warn!("load: faults off");
+    Ok(Some(status.counts.since(before)))
+}
+
+/// The planned todos' journeys, as many at once as the semaphore allows,
+/// until `limit` todos or the deadline.
+async fn run_journeys(
+    ctx: &Arc<Ctx>,
+    users: &Arc<Vec<User>>,
+    mut plan: Planner<'_>,
+    semaphore: &Arc<tokio::sync::Semaphore>,
+    limit: usize,
+    deadline: Option<Instant>,
+    finished: &Arc<AtomicUsize>,
+) -> Vec<Todo> {
     let mut journeys = tokio::task::JoinSet::new();
     let mut i = 0usize;
     while i < limit {
@@ -591,7 +750,7 @@ pub async fn run(endpoints: &Endpoints, config: &Config) -> Result<Report, LoadE
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
-        let mut todo = plan(i);
+        let mut todo = plan.todo(i);
         let ctx = ctx.clone();
         let users = users.clone();
         let finished = finished.clone();
@@ -610,7 +769,11 @@ pub async fn run(endpoints: &Endpoints, config: &Config) -> Result<Report, LoadE
             todos.push(todo);
         }
     }
-    // Deletions last: their effects erase what the journeys made.
+    todos
+}
+
+/// Each user planned for deletion deleted, all at once.
+async fn delete_users(ctx: &Arc<Ctx>, users: &Arc<Vec<User>>) {
     let mut deletions = tokio::task::JoinSet::new();
     for u in users.iter().filter(|u| u.delete) {
         let ctx = ctx.clone();
@@ -619,55 +782,114 @@ pub async fn run(endpoints: &Endpoints, config: &Config) -> Result<Report, LoadE
         deletions.spawn(async move { delete_user(&ctx, &users[index]).await });
     }
     while deletions.join_next().await.is_some() {}
-    let action_seconds = actions_started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::SeqCst);
-    if let Some(task) = chaos_task {
-        let _ = task.await;
-    }
-    let faults = match (&remote, &faults_before) {
-        (Some(r), Some(before)) => {
-            let status = r.calm().await?;
-            tracing::warn!("load: faults off");
-            Some(status.counts.since(before))
-        }
-        _ => None,
-    };
+}
 
-    // Settle: every effect applied, or (with faults) its event in a DLQ.
-    let settle_started = Instant::now();
-    let ops = config
-        .ops
-        .clone()
-        .unwrap_or_else(|| repo::profile_dir().join("ops"));
-    let (endpoints_file, _written) = match &config.endpoints_file {
-        Some(f) => (f.clone(), None),
-        None => {
-            let path = std::env::temp_dir().join(format!("devstack-load-{run_id}.json"));
-            std::fs::write(
-                &path,
-                serde_json::to_string(endpoints).map_err(std::io::Error::other)?,
-            )?;
-            (path.clone(), Some(TempFile(path)))
-        }
-    };
-    let accounting = Accounting {
-        ctx: &ctx,
-        users: &users,
-        todos: &todos,
-    };
-    let mut observed = accounting.observe().await;
+/// The ops CLI, and the endpoints file it reads.
+struct Ops {
+    cli: PathBuf,
+    endpoints_file: PathBuf,
+    _written: Option<TempFile>,
+}
+
+impl Ops {
+    fn new(config: &Config, endpoints: &Endpoints, run_id: &str) -> Result<Self, LoadError> {
+        let cli = config
+            .ops
+            .clone()
+            .unwrap_or_else(|| repo::profile_dir().join("ops"));
+        let (endpoints_file, written) = match &config.endpoints_file {
+            Some(f) => (f.clone(), None),
+            None => {
+                let path = std::env::temp_dir().join(format!("devstack-load-{run_id}.json"));
+                std::fs::write(
+                    &path,
+                    serde_json::to_string(endpoints).map_err(std::io::Error::other)?,
+                )?;
+                (path.clone(), Some(TempFile(path)))
+            }
+        };
+        Ok(Ops {
+            cli,
+            endpoints_file,
+            _written: written,
+        })
+    }
+}
+
+/// What the effects came to, before and after the replay.
+struct Settled {
+    observed: Observed,
+    dlq_before: BTreeMap<String, i64>,
+    letters_before: Letters,
+    /// Effects missing before the replay whose event was in no DLQ.
+    unexplained: usize,
+    replay: Vec<Replayed>,
+    dlq_after: BTreeMap<String, i64>,
+    seconds: f64,
+}
+
+/// Settle: every effect applied, or (with faults) its event in a DLQ.
+/// With faults, the DLQs are then replayed and the effects settle again.
+async fn settle_and_replay(
+    accounting: &Accounting<'_>,
+    config: &Config,
+    endpoints: &Endpoints,
+    run_id: &str,
+    depth_baseline: &BTreeMap<String, i64>,
+) -> Result<Settled, LoadError> {
+    let started = Instant::now();
+    let ops = Ops::new(config, endpoints, run_id)?;
+    let mut observed = settle(accounting, config, endpoints, &ops).await?;
+    let dlq_before = dlq_depths(endpoints).await?;
     let mut letters = Vec::new();
-    let settle_deadline = Instant::now() + config.settle;
+    if config.chaos.is_some() || dlq_before.values().any(|d| *d > 0) {
+        letters = peek_all(&ops.cli, &ops.endpoints_file, endpoints).await?;
+    }
+    let unexplained = observed.unexplained(&letters);
+    for u in &unexplained {
+        tracing::warn!(effect = %u, "load: missing before the replay, and in no DLQ");
+    }
+
+    // Replay what the faults sent to the DLQs, as on call would.
+    let mut replay = Vec::new();
+    if config.chaos.is_some() {
+        replay = replay_dlqs(&ops, &dlq_before, depth_baseline).await?;
+        if !replay.is_empty() {
+            observed = settle_again(accounting, config.settle).await;
+        }
+    }
+    let dlq_after = dlq_depths(endpoints).await?;
+    Ok(Settled {
+        observed,
+        dlq_before,
+        letters_before: tally_letters(&letters),
+        unexplained: unexplained.len(),
+        replay,
+        dlq_after,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Observes until every effect is applied, or `config.settle` passed, or
+/// (with faults) the missing ones are quiet.
+async fn settle(
+    accounting: &Accounting<'_>,
+    config: &Config,
+    endpoints: &Endpoints,
+    ops: &Ops,
+) -> Result<Observed, LoadError> {
+    let mut observed = accounting.observe().await;
+    let deadline = Instant::now() + config.settle;
     let mut stable = 0;
     let mut last_missing = usize::MAX;
-    while !observed.settled() && Instant::now() < settle_deadline {
+    while !observed.settled() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(750)).await;
         observed = accounting.observe().await;
         if config.chaos.is_some() && !observed.missing.is_empty() {
             // Quiet once what is missing stopped changing and each missing
             // effect has its event in a DLQ.
             if observed.missing.len() == last_missing {
-                letters = peek_all(&ops, &endpoints_file, endpoints).await?;
+                let letters = peek_all(&ops.cli, &ops.endpoints_file, endpoints).await?;
                 if observed.unexplained(&letters).is_empty() {
                     stable += 1;
                     if stable >= 3 {
@@ -683,42 +905,43 @@ pub async fn run(endpoints: &Endpoints, config: &Config) -> Result<Report, LoadE
     if observed.settled() {
         observed = accounting.confirm(observed).await;
     }
-    let dlq_before = dlq_depths(endpoints).await?;
-    if config.chaos.is_some() || dlq_before.values().any(|d| *d > 0) {
-        letters = peek_all(&ops, &endpoints_file, endpoints).await?;
-    }
-    let unexplained = observed.unexplained(&letters);
-    for u in &unexplained {
-        tracing::warn!(effect = %u, "load: missing before the replay, and in no DLQ");
-    }
-    let letters_before = tally_letters(&letters);
+    Ok(observed)
+}
 
-    // Replay what the faults sent to the DLQs, as on call would.
+/// Each DLQ that holds letters, or held some before the run.
+async fn replay_dlqs(
+    ops: &Ops,
+    dlq_before: &BTreeMap<String, i64>,
+    depth_baseline: &BTreeMap<String, i64>,
+) -> Result<Vec<Replayed>, LoadError> {
     let mut replay = Vec::new();
-    if config.chaos.is_some() {
-        for (service, depth) in &dlq_before {
-            let baseline = depth_baseline.get(service).copied().unwrap_or(0);
-            if *depth > 0 || baseline > 0 {
-                replay.push(replay_dlq(&ops, &endpoints_file, service).await?);
-            }
-        }
-        if !replay.is_empty() {
-            let deadline = Instant::now() + config.settle;
-            observed = accounting.observe().await;
-            while !observed.settled() && Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(750)).await;
-                observed = accounting.observe().await;
-            }
-            if observed.settled() {
-                observed = accounting.confirm(observed).await;
-            }
+    for (service, depth) in dlq_before {
+        let baseline = depth_baseline.get(service).copied().unwrap_or(0);
+        if *depth > 0 || baseline > 0 {
+            replay.push(replay_dlq(&ops.cli, &ops.endpoints_file, service).await?);
         }
     }
-    let dlq_after = dlq_depths(endpoints).await?;
-    let settle_seconds = settle_started.elapsed().as_secs_f64();
+    Ok(replay)
+}
 
-    let tally = std::mem::take(&mut *ctx.tally.lock().unwrap_or_else(|e| e.into_inner()));
-    let actions_total: u64 = tally.actions.values().sum();
+/// After the replay: observes until every effect is applied, or `within`
+/// passed.
+async fn settle_again(accounting: &Accounting<'_>, within: Duration) -> Observed {
+    let deadline = Instant::now() + within;
+    let mut observed = accounting.observe().await;
+    while !observed.settled() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(750)).await;
+        observed = accounting.observe().await;
+    }
+    if observed.settled() {
+        observed = accounting.confirm(observed).await;
+    }
+    observed
+}
+
+/// Each effect missing or repeated, then each DLQ still holding letters;
+/// the first 50.
+fn problems(observed: &Observed, dlq_after: &BTreeMap<String, i64>) -> Vec<String> {
     let mut problems: Vec<String> = observed
         .missing
         .iter()
@@ -730,40 +953,13 @@ pub async fn run(endpoints: &Endpoints, config: &Config) -> Result<Report, LoadE
                 .map(|(d, n)| format!("duplicated ×{n}: {d}")),
         )
         .collect();
-    for (service, depth) in &dlq_after {
+    for (service, depth) in dlq_after {
         if *depth > 0 {
             problems.push(format!("{service}'s DLQ still holds {depth} letter(s)"));
         }
     }
     problems.truncate(50);
-    let report = Report {
-        run_id,
-        seed: config.seed,
-        chaos: config.chaos.is_some(),
-        users: users_n,
-        concurrency: config.concurrency,
-        actions_total,
-        actions: tally.actions,
-        gave_up: tally.gave_up,
-        action_seconds,
-        throughput_per_s: actions_total as f64 / action_seconds.max(1e-9),
-        routes: ctx.api.figures(),
-        rejected: ctx.api.rejected(),
-        event_age: event_ages(Path::new(&endpoints.telemetry_dir), started_ms),
-        faults,
-        expected: accounting.expected(),
-        dlq_before_replay: dlq_before,
-        letters_before_replay: letters_before,
-        unexplained_before_replay: unexplained.len(),
-        replay,
-        dlq_after,
-        settle_seconds,
-        total_seconds: started.elapsed().as_secs_f64(),
-        problems,
-        lost: observed.missing.len() as u64,
-        duplicated: observed.extra.iter().map(|(_, n)| *n).sum(),
-    };
-    Ok(report)
+    problems
 }
 
 /// Removed when the run ends.
@@ -1202,6 +1398,101 @@ impl Observed {
             .cloned()
             .collect()
     }
+
+    /// A deleted user: anything of theirs still there is an erasure missing.
+    fn erasures(&mut self, user: &User, todos: &[Value], notifications: &[Value]) {
+        for t in todos {
+            self.missing.push(Effect::Erased {
+                service: "todos",
+                user: user.id.clone(),
+                what: format!("todo {}", s(t, "title")),
+            });
+        }
+        for n in notifications {
+            self.missing.push(Effect::Erased {
+                service: "notifications",
+                user: user.id.clone(),
+                what: format!("{} notification {}", s(n, "kind"), s(n, "id")),
+            });
+        }
+    }
+
+    fn welcomes(&mut self, user: &User, notifications: &[Value]) {
+        let welcomes = notifications
+            .iter()
+            .filter(|n| n["kind"] == "welcome")
+            .count();
+        match welcomes {
+            0 => self.missing.push(Effect::Welcome {
+                user: user.id.clone(),
+            }),
+            1 => {}
+            n => self
+                .extra
+                .push((format!("the welcome of user {}", user.id), n as u64 - 1)),
+        }
+    }
+
+    /// One planned todo against the user's todos and congratulations; the
+    /// answer is how many congratulations name it.
+    fn todo(&mut self, t: &Todo, todos: &[Value], congratulations: &[&Value]) -> usize {
+        let found: Vec<&Value> = todos.iter().filter(|v| v["title"] == t.title).collect();
+        let copies = congratulations
+            .iter()
+            .filter(|n| s(n, "message").contains(&t.title))
+            .count();
+        match found.len() {
+            0 if t.created => self.missing.push(Effect::Todo {
+                title: t.title.clone(),
+            }),
+            0 | 1 => {}
+            n => self
+                .extra
+                .push((format!("the todo {}", t.title), n as u64 - 1)),
+        }
+        let completed_now = found.iter().any(|v| v["completed"] == true);
+        if t.completed && !completed_now && !found.is_empty() {
+            self.missing.push(Effect::Completed {
+                title: t.title.clone(),
+            });
+        }
+        // A completion the client could not confirm counts by what
+        // the todo shows.
+        let congratulate = t.completed || completed_now;
+        let todo_id = found
+            .first()
+            .map(|v| s(v, "id").to_owned())
+            .or_else(|| t.id.clone())
+            .unwrap_or_default();
+        match (congratulate, copies) {
+            (true, 0) => self.missing.push(Effect::Congratulation {
+                title: t.title.clone(),
+                todo: todo_id.clone(),
+            }),
+            (true, 1) | (false, 0) => {}
+            (true, n) => self
+                .extra
+                .push((format!("the congratulation for {}", t.title), n as u64 - 1)),
+            (false, n) => self.extra.push((
+                format!("a congratulation for {}, never completed", t.title),
+                n as u64,
+            )),
+        }
+        if let Some(attachment) = &t.attachment {
+            let status = found
+                .iter()
+                .flat_map(|v| v["attachments"].as_array().cloned().unwrap_or_default())
+                .find(|a| a["id"] == attachment.as_str())
+                .map(|a| s(&a, "status").to_owned());
+            if status.as_deref() != Some("ready") {
+                self.missing.push(Effect::Attachment {
+                    title: t.title.clone(),
+                    todo: todo_id,
+                });
+            }
+        }
+        copies
+    }
 }
 
 impl Accounting<'_> {
@@ -1259,99 +1550,18 @@ impl Accounting<'_> {
                 });
                 continue;
             };
-            let planned: Vec<&Todo> = self.todos.iter().filter(|t| t.user == index).collect();
             if user.delete {
-                for t in &todos {
-                    out.missing.push(Effect::Erased {
-                        service: "todos",
-                        user: user.id.clone(),
-                        what: format!("todo {}", s(t, "title")),
-                    });
-                }
-                for n in &notifications {
-                    out.missing.push(Effect::Erased {
-                        service: "notifications",
-                        user: user.id.clone(),
-                        what: format!("{} notification {}", s(n, "kind"), s(n, "id")),
-                    });
-                }
+                out.erasures(user, &todos, &notifications);
                 continue;
             }
-            let welcomes = notifications
-                .iter()
-                .filter(|n| n["kind"] == "welcome")
-                .count();
-            match welcomes {
-                0 => out.missing.push(Effect::Welcome {
-                    user: user.id.clone(),
-                }),
-                1 => {}
-                n => out
-                    .extra
-                    .push((format!("the welcome of user {}", user.id), n as u64 - 1)),
-            }
+            out.welcomes(user, &notifications);
             let congratulations: Vec<&Value> = notifications
                 .iter()
                 .filter(|n| n["kind"] == "todo_completed")
                 .collect();
             let mut matched = 0usize;
-            for t in &planned {
-                let found: Vec<&Value> = todos.iter().filter(|v| v["title"] == t.title).collect();
-                let copies = congratulations
-                    .iter()
-                    .filter(|n| s(n, "message").contains(&t.title))
-                    .count();
-                matched += copies;
-                match found.len() {
-                    0 if t.created => out.missing.push(Effect::Todo {
-                        title: t.title.clone(),
-                    }),
-                    0 | 1 => {}
-                    n => out
-                        .extra
-                        .push((format!("the todo {}", t.title), n as u64 - 1)),
-                }
-                let completed_now = found.iter().any(|v| v["completed"] == true);
-                if t.completed && !completed_now && !found.is_empty() {
-                    out.missing.push(Effect::Completed {
-                        title: t.title.clone(),
-                    });
-                }
-                // A completion the client could not confirm counts by what
-                // the todo shows.
-                let congratulate = t.completed || completed_now;
-                let todo_id = found
-                    .first()
-                    .map(|v| s(v, "id").to_owned())
-                    .or_else(|| t.id.clone())
-                    .unwrap_or_default();
-                match (congratulate, copies) {
-                    (true, 0) => out.missing.push(Effect::Congratulation {
-                        title: t.title.clone(),
-                        todo: todo_id.clone(),
-                    }),
-                    (true, 1) | (false, 0) => {}
-                    (true, n) => out
-                        .extra
-                        .push((format!("the congratulation for {}", t.title), n as u64 - 1)),
-                    (false, n) => out.extra.push((
-                        format!("a congratulation for {}, never completed", t.title),
-                        n as u64,
-                    )),
-                }
-                if let Some(attachment) = &t.attachment {
-                    let status = found
-                        .iter()
-                        .flat_map(|v| v["attachments"].as_array().cloned().unwrap_or_default())
-                        .find(|a| a["id"] == attachment.as_str())
-                        .map(|a| s(&a, "status").to_owned());
-                    if status.as_deref() != Some("ready") {
-                        out.missing.push(Effect::Attachment {
-                            title: t.title.clone(),
-                            todo: todo_id,
-                        });
-                    }
-                }
+            for t in self.todos.iter().filter(|t| t.user == index) {
+                matched += out.todo(t, &todos, &congratulations);
             }
             // A congratulation for no todo of this run's: an event applied
             // twice under another title cannot happen; still, count it.
@@ -1664,6 +1874,22 @@ pub fn event_ages(telemetry_dir: &Path, since_ms: i64) -> Vec<AgeFigures> {
 pub fn render(r: &Report) -> String {
     use std::fmt::Write;
     let mut out = String::new();
+    render_head(&mut out, r);
+    render_routes(&mut out, r);
+    render_event_age(&mut out, r);
+    if let Some(f) = &r.faults {
+        render_faults(&mut out, f);
+    }
+    render_effects(&mut out, r);
+    for p in &r.problems {
+        let _ = writeln!(out, "  {p}");
+    }
+    let _ = write!(out, "{}", r.verdict());
+    out
+}
+
+fn render_head(out: &mut String, r: &Report) {
+    use std::fmt::Write;
     let _ = writeln!(
         out,
         "devstack load {}: {} users, concurrency {}, seed {}, chaos {}",
@@ -1683,6 +1909,10 @@ pub fn render(r: &Report) -> String {
         actions.join(", "),
         r.gave_up
     );
+}
+
+fn render_routes(out: &mut String, r: &Report) {
+    use std::fmt::Write;
     let _ = writeln!(
         out,
         "\n| route | calls | 2xx | 4xx | 5xx | no answer | p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|---|---|"
@@ -1706,6 +1936,10 @@ pub fn render(r: &Report) -> String {
     for r in &r.rejected {
         let _ = writeln!(out, "  4xx: {r}");
     }
+}
+
+fn render_event_age(out: &mut String, r: &Report) {
+    use std::fmt::Write;
     let _ = writeln!(
         out,
         "\nevent age at consumption (EMF EventAge)\n| function | event | samples | p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|"
@@ -1717,45 +1951,47 @@ pub fn render(r: &Report) -> String {
             a.function, a.event_type, a.samples, a.p50_ms, a.p95_ms, a.p99_ms, a.max_ms
         );
     }
-    if let Some(f) = &r.faults {
-        let kinds: Vec<String> = f
-            .faults
-            .iter()
-            .map(|(k, v)| format!("{k:?} {v}").to_lowercase())
-            .collect();
-        let outage: Vec<String> = f
-            .outage
-            .iter()
-            .map(|(k, v)| format!("{k} {v} calls"))
-            .collect();
-        let kills: Vec<String> = f.kills.iter().map(|(k, v)| format!("{k} ×{v}")).collect();
-        let _ = writeln!(
-            out,
-            "\nfaults: {} of {} proxied calls ({}); outage: {}; kills: {} ({})",
-            f.faults_total(),
-            f.calls,
-            kinds.join(", "),
-            if outage.is_empty() {
-                "none".into()
-            } else {
-                outage.join(", ")
-            },
-            f.kills_total(),
-            kills.join(", ")
-        );
-    }
+}
+
+fn render_faults(out: &mut String, f: &Counts) {
+    use std::fmt::Write;
+    let kinds: Vec<String> = f
+        .faults
+        .iter()
+        .map(|(k, v)| format!("{k:?} {v}").to_lowercase())
+        .collect();
+    let outage: Vec<String> = f
+        .outage
+        .iter()
+        .map(|(k, v)| format!("{k} {v} calls"))
+        .collect();
+    let kills: Vec<String> = f.kills.iter().map(|(k, v)| format!("{k} ×{v}")).collect();
+    let _ = writeln!(
+        out,
+        "\nfaults: {} of {} proxied calls ({}); outage: {}; kills: {} ({})",
+        f.faults_total(),
+        f.calls,
+        kinds.join(", "),
+        if outage.is_empty() {
+            "none".into()
+        } else {
+            outage.join(", ")
+        },
+        f.kills_total(),
+        kills.join(", ")
+    );
+}
+
+/// What was expected, the DLQs before and after the replay, and how long
+/// the effects took to settle.
+fn render_effects(out: &mut String, r: &Report) {
+    use std::fmt::Write;
     let e = &r.expected;
     let _ = writeln!(
         out,
         "\nexpected: {} welcomes, {} todos, {} completions → {} congratulations, {} attachments ready, {} users erased",
         e.welcomes, e.todos, e.completions, e.completions, e.attachments, e.deleted_users
     );
-    let depths = |d: &BTreeMap<String, i64>| {
-        d.iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let _ = writeln!(out, "DLQ before replay: {}", depths(&r.dlq_before_replay));
     for (service, kinds) in &r.letters_before_replay {
         let kinds: Vec<String> = kinds.iter().map(|(k, v)| format!("{k} ×{v}")).collect();
@@ -1779,11 +2015,13 @@ pub fn render(r: &Report) -> String {
         "settled in {:.1} s; whole run {:.1} s",
         r.settle_seconds, r.total_seconds
     );
-    for p in &r.problems {
-        let _ = writeln!(out, "  {p}");
-    }
-    let _ = write!(out, "{}", r.verdict());
-    out
+}
+
+fn depths(d: &BTreeMap<String, i64>) -> String {
+    d.iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use devstack_api::Endpoints;
+use reqwest::Method;
 use serde_json::{Value, json};
 
 /// What the journey saw, for printing and for tests.
@@ -106,7 +107,6 @@ pub async fn token_for(endpoints: &Endpoints, email: &str) -> Result<String> {
 }
 
 pub async fn journey(endpoints: &Endpoints, email: &str, say: impl Fn(&str)) -> Result<Journey> {
-    use reqwest::Method;
     let api = Client {
         http: reqwest::Client::new(),
         base: endpoints.api_base_url.clone(),
@@ -116,7 +116,22 @@ pub async fn journey(endpoints: &Endpoints, email: &str, say: impl Fn(&str)) -> 
     say(&format!(
         "1. signed up {email} in the local user pool; got an ID token"
     ));
+    j.user_id = put_profile(&api, &say).await?;
+    j.todo_ids = create_todos(&api, &say).await?;
+    let first = j.todo_ids[0].clone();
+    upload_attachment(&api, &first, &say).await?;
+    j.attachment_status = attachment_checked(&api, &first, &say).await?;
+    let completed_at = Instant::now();
+    j.correlation_id = complete(&api, &first, &say).await?;
+    (j.notifications, j.completion_to_notification) =
+        congratulated(&api, completed_at, &say).await?;
+    j.dlq_depths = dlq_depths(endpoints).await?;
+    say(&format!("8. DLQ depths: {:?}", j.dlq_depths));
+    Ok(j)
+}
 
+/// Step 2: the profile; the answer is the user's id.
+async fn put_profile(api: &Client, say: &impl Fn(&str)) -> Result<String> {
     let (status, me) = api
         .call(
             Method::PUT,
@@ -127,9 +142,13 @@ pub async fn journey(endpoints: &Endpoints, email: &str, say: impl Fn(&str)) -> 
     if status != 201 && status != 200 {
         bail!("PUT /users/me answered {status}: {me}");
     }
-    j.user_id = me["id"].as_str().unwrap_or_default().to_owned();
     say(&format!("2. PUT /users/me → {status} {me}"));
+    Ok(me["id"].as_str().unwrap_or_default().to_owned())
+}
 
+/// Step 3: two todos; the answer is their ids.
+async fn create_todos(api: &Client, say: &impl Fn(&str)) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
     for title in ["Write the launch post", "Draw the architecture diagram"] {
         let (status, todo) = api
             .call(Method::POST, "/todos", Some(json!({"title": title})))
@@ -137,17 +156,19 @@ pub async fn journey(endpoints: &Endpoints, email: &str, say: impl Fn(&str)) -> 
         if status != 201 {
             bail!("POST /todos answered {status}: {todo}");
         }
-        j.todo_ids
-            .push(todo["id"].as_str().unwrap_or_default().to_owned());
+        ids.push(todo["id"].as_str().unwrap_or_default().to_owned());
         say(&format!("3. POST /todos → 201 {}", todo["id"]));
     }
-    let first = j.todo_ids[0].clone();
+    Ok(ids)
+}
 
+/// Step 4: an attachment of todo `id`, uploaded through its presigned URL.
+async fn upload_attachment(api: &Client, id: &str, say: &impl Fn(&str)) -> Result<()> {
     let content = b"a diagram, honestly".to_vec();
     let (status, grant) = api
         .call(
             Method::POST,
-            &format!("/todos/{first}/attachments"),
+            &format!("/todos/{id}/attachments"),
             Some(json!({"file_name": "diagram.txt", "content_type": "text/plain", "size": content.len()})),
         )
         .await?;
@@ -165,10 +186,13 @@ pub async fn journey(endpoints: &Endpoints, email: &str, say: impl Fn(&str)) -> 
         "4. uploaded through the presigned URL → {}",
         put.status()
     ));
-    j.attachment_status = eventually(Duration::from_secs(20), "the attachment check", || async {
-        let (_, todo) = api
-            .call(Method::GET, &format!("/todos/{first}"), None)
-            .await?;
+    Ok(())
+}
+
+/// Step 5: the attachment's status once the S3-triggered check ran.
+async fn attachment_checked(api: &Client, id: &str, say: &impl Fn(&str)) -> Result<String> {
+    let status = eventually(Duration::from_secs(20), "the attachment check", || async {
+        let (_, todo) = api.call(Method::GET, &format!("/todos/{id}"), None).await?;
         let status = todo["attachments"][0]["status"]
             .as_str()
             .unwrap_or("pending")
@@ -176,65 +200,77 @@ pub async fn journey(endpoints: &Endpoints, email: &str, say: impl Fn(&str)) -> 
         Ok((status != "pending").then_some(status))
     })
     .await?;
-    say(&format!(
-        "5. the S3-triggered check marked it {}",
-        j.attachment_status
-    ));
+    say(&format!("5. the S3-triggered check marked it {status}"));
+    Ok(status)
+}
 
-    let completed_at = Instant::now();
-    j.correlation_id = format!("walkthrough-{}", uuid::Uuid::new_v4().simple());
+/// Step 6: todo `id` completed; the answer is the completion's correlation id.
+async fn complete(api: &Client, id: &str, say: &impl Fn(&str)) -> Result<String> {
+    let correlation_id = format!("walkthrough-{}", uuid::Uuid::new_v4().simple());
     let (status, _) = api
         .call_correlated(
             Method::PATCH,
-            &format!("/todos/{first}"),
+            &format!("/todos/{id}"),
             Some(json!({"completed": true})),
-            Some(&j.correlation_id),
+            Some(&correlation_id),
         )
         .await?;
     say(&format!(
-        "6. PATCH /todos/{first} {{\"completed\":true}} → {status} (x-correlation-id: {})",
-        j.correlation_id
+        "6. PATCH /todos/{id} {{\"completed\":true}} → {status} (x-correlation-id: {correlation_id})"
     ));
-    j.notifications = eventually(Duration::from_secs(20), "the congratulation", || async {
+    Ok(correlation_id)
+}
+
+/// Step 7: the notifications once the congratulation shows, and how long
+/// it took since `completed_at`.
+async fn congratulated(
+    api: &Client,
+    completed_at: Instant,
+    say: &impl Fn(&str),
+) -> Result<(Vec<Value>, Duration)> {
+    let notifications = eventually(Duration::from_secs(20), "the congratulation", || async {
         let (_, list) = api.call(Method::GET, "/notifications", None).await?;
         let items = list["items"].as_array().cloned().unwrap_or_default();
         let congratulated = items.iter().any(|n| n["kind"] == "todo_completed");
         Ok(congratulated.then_some(items))
     })
     .await?;
-    j.completion_to_notification = completed_at.elapsed();
-    for n in &j.notifications {
+    let took = completed_at.elapsed();
+    for n in &notifications {
         say(&format!(
             "7. notification: [{}] {}",
             n["kind"].as_str().unwrap_or_default(),
             n["message"].as_str().unwrap_or_default()
         ));
     }
+    Ok((notifications, took))
+}
 
+/// Step 8: each service's DLQ depth (-1: unreadable).
+async fn dlq_depths(endpoints: &Endpoints) -> Result<Vec<(String, i64)>> {
+    use aws_sdk_sqs::types::QueueAttributeName;
     let conf = kit::emulator::Emulator {
         url: endpoints.emulator_url.clone(),
     }
     .sdk_config()
     .await;
     let sqs = aws_sdk_sqs::Client::new(&conf);
+    let mut depths = Vec::new();
     for (service, s) in &endpoints.services {
         let attrs = sqs
             .get_queue_attributes()
             .queue_url(&s.dlq_queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .send()
             .await?;
         let depth = attrs
             .attributes()
-            .and_then(|a| {
-                a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-            })
+            .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
             .and_then(|v| v.parse().ok())
             .unwrap_or(-1);
-        j.dlq_depths.push((service.clone(), depth));
+        depths.push((service.clone(), depth));
     }
-    say(&format!("8. DLQ depths: {:?}", j.dlq_depths));
-    Ok(j)
+    Ok(depths)
 }
 
 pub async fn run(endpoints: &Endpoints) -> Result<()> {
