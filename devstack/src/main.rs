@@ -338,22 +338,7 @@ fn metrics(endpoints_file: &Path, json: bool) -> Result<()> {
 
 async fn token(endpoints_file: &Path, email: &str, password: &str) -> Result<()> {
     let e = read_endpoints(endpoints_file)?;
-    let conf = kit::emulator::Emulator {
-        url: e.emulator_url.clone(),
-    }
-    .sdk_config()
-    .await;
-    let pool = devstack_client::cognito::Pool {
-        user_pool_id: &e.user_pool_id,
-        client_id: &e.client_id,
-    };
-    let token = devstack_client::cognito::token(
-        &aws_sdk_cognitoidentityprovider::Client::new(&conf),
-        &pool,
-        email,
-        password,
-    )
-    .await?;
+    let token = devstack_client::cognito::id_token(&e, email, password).await?;
     println!("{token}");
     Ok(())
 }

@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
+use devstack_api::Endpoints;
 
 /// The pool and its app client, as the endpoints file names them.
 #[derive(Debug, Clone, Copy)]
@@ -73,4 +74,18 @@ pub async fn token(
         .and_then(|r| r.id_token())
         .map(str::to_owned)
         .context("no ID token in the answer")
+}
+
+/// [`token`] from the pool the endpoints file names, on its emulator.
+pub async fn id_token(endpoints: &Endpoints, email: &str, password: &str) -> Result<String> {
+    let conf = kit::emulator::Emulator {
+        url: endpoints.emulator_url.clone(),
+    }
+    .sdk_config()
+    .await;
+    let pool = Pool {
+        user_pool_id: &endpoints.user_pool_id,
+        client_id: &endpoints.client_id,
+    };
+    token(&Client::new(&conf), &pool, email, password).await
 }

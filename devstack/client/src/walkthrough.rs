@@ -88,22 +88,7 @@ where
 }
 
 pub async fn token_for(endpoints: &Endpoints, email: &str) -> Result<String> {
-    let conf = kit::emulator::Emulator {
-        url: endpoints.emulator_url.clone(),
-    }
-    .sdk_config()
-    .await;
-    let pool = crate::cognito::Pool {
-        user_pool_id: &endpoints.user_pool_id,
-        client_id: &endpoints.client_id,
-    };
-    crate::cognito::token(
-        &aws_sdk_cognitoidentityprovider::Client::new(&conf),
-        &pool,
-        email,
-        "Correct-Horse-Battery-9",
-    )
-    .await
+    crate::cognito::id_token(endpoints, email, "Correct-Horse-Battery-9").await
 }
 
 pub async fn journey(endpoints: &Endpoints, email: &str, say: impl Fn(&str)) -> Result<Journey> {

@@ -44,13 +44,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("devstack-client", &["devstack-api", "kit", "repo"]),
     (
         "devstack",
-        &[
-            "devstack-api",
-            "devstack-client",
-            "devstack-cloud",
-            "kit",
-            "repo",
-        ],
+        &["devstack-api", "devstack-client", "devstack-cloud", "repo"],
     ),
     ("tests", &[]),
 ];
