@@ -57,7 +57,7 @@ pub struct SwappedFunction {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
-    #[error("reaching the local cloud at {url}: is `cargo xtask up` running? ({source})")]
+    #[error("reaching the local cloud at {url}: is `cargo xtask up` running?")]
     Unreachable {
         url: String,
         #[source]
@@ -72,13 +72,15 @@ pub enum ControlError {
 /// `POST /deploy`: the running local cloud (at `control_url`) updates the
 /// service's stack and swaps its processes.
 pub async fn deploy(control_url: &str, request: &Request) -> Result<Report, ControlError> {
-    let url = format!("{control_url}/deploy");
     let response = reqwest::Client::new()
-        .post(&url)
+        .post(format!("{control_url}/deploy"))
         .json(request)
         .send()
         .await
-        .map_err(|source| ControlError::Unreachable { url, source })?;
+        .map_err(|source| ControlError::Unreachable {
+            url: control_url.to_owned(),
+            source,
+        })?;
     let ok = response.status().is_success();
     let body: serde_json::Value = response
         .json()

@@ -89,37 +89,6 @@ impl Endpoints {
             source,
         })
     }
-
-    /// A service's part, or an error naming it.
-    pub fn service(&self, name: &str) -> Result<&ServiceEndpoints, UnknownService> {
-        self.services
-            .get(name)
-            .ok_or_else(|| UnknownService(name.to_owned()))
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("the local cloud runs no service {0}")]
-pub struct UnknownService(pub String);
-
-impl ServiceEndpoints {
-    /// The physical name of a function by its logical id, or an error.
-    pub fn function(&self, logical_id: &str) -> Result<&str, UnknownFunction> {
-        self.functions
-            .get(logical_id)
-            .map(String::as_str)
-            .ok_or_else(|| UnknownFunction {
-                stack: self.stack.clone(),
-                logical_id: logical_id.to_owned(),
-            })
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("the stack {stack} has no function {logical_id}")]
-pub struct UnknownFunction {
-    pub stack: String,
-    pub logical_id: String,
 }
 
 #[cfg(test)]
@@ -153,14 +122,7 @@ mod tests {
             serde_json::to_value(&back).unwrap(),
             serde_json::to_value(&e).unwrap()
         );
-        assert_eq!(
-            back.service("users")
-                .unwrap()
-                .function("ApiFunction")
-                .unwrap(),
-            "users-Api"
-        );
-        assert!(back.service("nope").is_err());
+        assert_eq!(back.services["users"].functions["ApiFunction"], "users-Api");
         std::fs::write(&path, "{\"api_base_url\": 3}").unwrap();
         let err = Endpoints::read(&path).unwrap_err().to_string();
         assert!(err.contains("not a local cloud's"), "{err}");

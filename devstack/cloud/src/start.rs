@@ -131,7 +131,8 @@ pub async fn start(options: Options) -> Result<Running> {
     };
     let (emulator, conf, mut templates, commit) = boot(&options, &mut phases).await?;
     let platform = templates.next().context("the platform's template")?;
-    let (pool, bus_name) = deploy_platform(&conf, &emulator.url, &platform, &commit).await?;
+    let (pool, bus_name) =
+        deploy_platform(&conf, &emulator.url, &platform, &commit, &mut phases).await?;
     phases.mark("platform stack");
     let stacks = deploy_services(&conf, templates, &commit).await?;
     phases.mark("service stacks");
@@ -203,6 +204,7 @@ async fn deploy_platform(
     emulator_url: &str,
     platform: &serde_json::Value,
     commit: &str,
+    phases: &mut Phases,
 ) -> Result<(cognito::Pool, String)> {
     let (mut adapted, platform_plan) = adapt(PLATFORM, platform)?;
     let pool_plan = platform_plan
@@ -222,6 +224,7 @@ async fn deploy_platform(
         &pool.user_pool_id,
         &pool.client_id,
     );
+    phases.mark("user pool");
     let deployed = create_tagged(
         conf,
         PLATFORM,
@@ -308,6 +311,10 @@ impl<'a> Wiring<'a> {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating the capture folder {}", dir.display()))?;
         }
+        // The bus proxy's address is in the fault proxies' routing and in
+        // every function's environment, so it is bound first.
+        let proxy_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let bus_url = format!("http://{}", proxy_listener.local_addr()?);
         let mut w = Wiring {
             options,
             sns: aws_sdk_sns::Client::new(&conf),
@@ -316,7 +323,7 @@ impl<'a> Wiring<'a> {
             commit,
             recorder,
             writes: Arc::new(Writes::default()),
-            chaos: crate::chaos::Chaos::new(emulator_url, ""),
+            chaos: crate::chaos::Chaos::new(emulator_url, &bus_url),
             local_env: base_env(),
             substitutions: BTreeMap::new(),
             functions: BTreeMap::new(),
@@ -335,7 +342,7 @@ impl<'a> Wiring<'a> {
                 ..Endpoints::default()
             },
         };
-        w.serve_proxies(emulator_url).await?;
+        w.serve_bus_proxy(emulator_url, &bus_url, proxy_listener);
         w.local_env.extend(options.function_env.iter().cloned());
         // Kit's token checks read the JWKS from here: the emulator does not
         // serve it at the issuer's address, as Cognito does.
@@ -348,17 +355,22 @@ impl<'a> Wiring<'a> {
     /// entry's TraceHeader for the rule's target. With faults, a fault proxy
     /// per function is in front of both: function → fault proxy → (bus
     /// proxy →) emulator, and the endpoints are per function.
-    async fn serve_proxies(&mut self, emulator_url: &str) -> Result<()> {
-        let proxy_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let bus_url = format!("http://{}", proxy_listener.local_addr()?);
+    fn serve_bus_proxy(
+        &mut self,
+        emulator_url: &str,
+        bus_url: &str,
+        proxy_listener: tokio::net::TcpListener,
+    ) {
         if !self.options.faults {
             let env = &mut self.local_env;
             env.push(("AWS_ENDPOINT_URL".to_owned(), emulator_url.to_owned()));
-            env.push(("AWS_ENDPOINT_URL_EVENTBRIDGE".to_owned(), bus_url.clone()));
+            env.push((
+                "AWS_ENDPOINT_URL_EVENTBRIDGE".to_owned(),
+                bus_url.to_owned(),
+            ));
             // Table writes through the proxy wake the stream pollers at once.
-            env.push(("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), bus_url.clone()));
+            env.push(("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), bus_url.to_owned()));
         }
-        self.chaos = crate::chaos::Chaos::new(emulator_url, &bus_url);
         let proxy = Arc::new(crate::bus_proxy::Proxy {
             upstream: emulator_url.trim_end_matches('/').to_owned(),
             client: reqwest::Client::new(),
@@ -367,7 +379,6 @@ impl<'a> Wiring<'a> {
         });
         self.tasks
             .push(serve(proxy_listener, crate::bus_proxy::router(proxy)));
-        Ok(())
     }
 
     /// WebSocket listeners are bound first: their URLs are in the
