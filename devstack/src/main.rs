@@ -97,6 +97,26 @@ struct UpArgs {
     /// forwards: one hop more on every AWS call).
     #[arg(long)]
     faults: bool,
+    /// A stack's parameter, as `sam deploy --parameter-overrides` sets it:
+    /// `users:ThrottleRateLimit=5`. The stack deploys with it and the
+    /// local gateway enforces the throttles it sets. Repeatable.
+    #[arg(long = "parameter-override", value_name = "STACK:NAME=VALUE", value_parser = parse_override)]
+    parameter_overrides: Vec<devstack_cloud::Override>,
+}
+
+fn parse_override(text: &str) -> Result<devstack_cloud::Override, String> {
+    let usage = "expected STACK:NAME=VALUE, e.g. users:ThrottleRateLimit=5";
+    let (stack, assignment) = text.split_once(':').ok_or(usage)?;
+    let (parameter, value) = assignment.split_once('=').ok_or(usage)?;
+    if !repo::stacks().any(|s| s == stack) {
+        let stacks: Vec<&str> = repo::stacks().collect();
+        return Err(format!("{stack}: not a stack ({stacks:?})"));
+    }
+    Ok(devstack_cloud::Override {
+        stack: stack.to_owned(),
+        parameter: parameter.to_owned(),
+        value: value.to_owned(),
+    })
 }
 
 #[derive(Args)]
@@ -280,6 +300,7 @@ async fn up(args: UpArgs, endpoints_file: &Path) -> Result<()> {
         lambda_port: args.lambda_port,
         web_port: args.web_port,
         faults: args.faults,
+        parameter_overrides: args.parameter_overrides,
         from_sam: args
             .from_sam
             .iter()

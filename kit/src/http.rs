@@ -253,6 +253,10 @@ pub struct Request {
     pub body: Option<String>,
     pub caller: Option<Caller>,
     pub correlation_id: String,
+    /// API Gateway's request id: the key that joins the stage's access log
+    /// line (which cannot carry the caller's correlation header) to the
+    /// function's lines.
+    pub gateway_request_id: String,
 }
 
 impl Request {
@@ -293,6 +297,7 @@ impl Request {
             body: req.body.clone(),
             caller,
             correlation_id,
+            gateway_request_id: ctx.request_id.clone().unwrap_or_default(),
         }
     }
 
@@ -317,7 +322,12 @@ impl Request {
 
     /// A span that stamps every log line of the request with its ids.
     pub fn span(&self) -> tracing::Span {
-        tracing::info_span!("request", correlation_id = %self.correlation_id, route = %self.route_key)
+        tracing::info_span!(
+            "request",
+            correlation_id = %self.correlation_id,
+            route = %self.route_key,
+            gateway_request_id = %self.gateway_request_id
+        )
     }
 }
 

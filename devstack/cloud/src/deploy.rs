@@ -8,8 +8,9 @@ use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
 use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
 use aws_sdk_s3::types::{
-    Event as S3EventType, FilterRule, FilterRuleName, NotificationConfiguration,
-    NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
+    BucketVersioningStatus, Event as S3EventType, FilterRule, FilterRuleName,
+    NotificationConfiguration, NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
+    VersioningConfiguration,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
@@ -251,8 +252,8 @@ async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String> {
         .with_context(|| format!("{url} has no ARN"))
 }
 
-/// The plan's API-made parts: SNS → SQS subscriptions and bucket
-/// notifications to tap queues.
+/// The plan's API-made parts: SNS → SQS subscriptions, bucket versioning
+/// and bucket notifications to tap queues.
 pub async fn apply(conf: &SdkConfig, plan: &Plan, deployed: &Deployed) -> Result<()> {
     let sns = aws_sdk_sns::Client::new(conf);
     let sqs = aws_sdk_sqs::Client::new(conf);
@@ -299,6 +300,19 @@ pub async fn apply(conf: &SdkConfig, plan: &Plan, deployed: &Deployed) -> Result
             .entry(deployed.physical(&u.bucket)?)
             .or_default()
             .push(config.build()?);
+    }
+    for b in &plan.versioned_buckets {
+        let bucket = deployed.physical(b)?;
+        s3.put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .with_context(|| format!("versioning of bucket {bucket}"))?;
     }
     for (bucket, configs) in per_bucket {
         s3.put_bucket_notification_configuration()

@@ -14,4 +14,4 @@ pub mod redeploy;
 pub mod start;
 pub mod web;
 
-pub use start::{Detached, Options, Running, start, start_detached};
+pub use start::{Detached, Options, Override, Running, start, start_detached};

@@ -137,17 +137,17 @@ pub fn wiring_change(running: &Plan, new: &Plan) -> Option<&'static str> {
     if running.functions != new.functions {
         Some("functions (names, binaries, timeouts or async settings)")
     } else if running.routes != new.routes {
-        Some("HTTP routes")
+        Some("HTTP routes (or their stage's throttle or access log)")
     } else if running.rules != new.rules {
         Some("bus rules")
     } else if running.streams != new.streams {
         Some("stream mappings")
-    } else if running.uploads != new.uploads {
-        Some("bucket notifications")
+    } else if running.uploads != new.uploads || running.versioned_buckets != new.versioned_buckets {
+        Some("bucket notifications or versioning")
     } else if running.subscriptions != new.subscriptions {
         Some("topic subscriptions")
     } else if running.sockets != new.sockets {
-        Some("WebSocket APIs (routes or authorizers)")
+        Some("WebSocket APIs (routes, authorizers or stage settings)")
     } else {
         None
     }

@@ -11,12 +11,13 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use devstack_api::control::Artifacts;
 use devstack_api::{Consumer, Endpoints, ServiceEndpoints};
-use devstack_gateway::{Authorizer, Gateway, RouteTarget};
+use devstack_gateway::{Authorizer, Gateway, RouteTarget, Stage};
 use devstack_lambda::environment::{deployed_env, endpoint_env, endpoint_key};
 use devstack_lambda::invoke::AsyncFunction;
 use devstack_lambda::runtime::{Function, Spec};
 use devstack_lambda::sources::{StreamPoller, TapKind, poll_tap};
 use devstack_lambda::wake::Writes;
+use devstack_template::adapt::StageSettings;
 use devstack_template::adapt::{Plan, adapt};
 use repo::{PLATFORM, SERVICES, template_path};
 
@@ -61,6 +62,18 @@ pub struct Options {
     /// ([`crate::chaos`]), so faults can be injected (`devstack load
     /// --chaos`). Off by default: one hop less on every AWS call.
     pub faults: bool,
+    /// A stack's parameters as `--parameter-overrides` sets them on AWS:
+    /// it deploys with them, and the local gateway enforces the throttles
+    /// they set.
+    pub parameter_overrides: Vec<Override>,
+}
+
+/// One parameter's value for one stack.
+#[derive(Debug, Clone)]
+pub struct Override {
+    pub stack: String,
+    pub parameter: String,
+    pub value: String,
 }
 
 impl Default for Options {
@@ -79,6 +92,7 @@ impl Default for Options {
             telemetry_dir: None,
             capture_dir: None,
             faults: false,
+            parameter_overrides: Vec::new(),
         }
     }
 }
@@ -188,7 +202,17 @@ async fn boot(
         })
     });
     let commit = tokio::task::spawn_blocking(|| repo::git::commit_of(&repo::root()));
-    let templates = templates.await??.into_iter();
+    let templates: Vec<_> = repo::stacks()
+        .zip(templates.await??)
+        .map(|(stack, t)| {
+            let overrides: Vec<(String, String)> = (options.parameter_overrides.iter())
+                .filter(|o| o.stack == stack)
+                .map(|o| (o.parameter.clone(), o.value.clone()))
+                .collect();
+            devstack_template::adapt::with_parameters(&t, &overrides)
+        })
+        .collect();
+    let templates = templates.into_iter();
     phases.mark("templates translated");
     let emulator = emulator.await??;
     let conf = emulator.sdk_config().await;
@@ -413,11 +437,17 @@ impl<'a> Wiring<'a> {
             let physical = self.start_function(stack, f).await?;
             svc.functions.insert(f.logical_id.clone(), physical);
         }
+        let mut stages: BTreeMap<&str, Arc<Stage>> = BTreeMap::new();
         for r in &plan.routes {
+            let stage = stages
+                .entry(&r.api)
+                .or_insert_with(|| self.stage(&qualified(service, &r.api), &r.stage))
+                .clone();
             self.routes.push(RouteTarget::new(
                 &r.route_key,
                 self.functions[&qualified(service, &r.function)].clone(),
                 r.cors.as_ref().map(gateway_cors),
+                stage,
             ));
         }
         for socket in &plan.sockets {
@@ -531,6 +561,23 @@ impl<'a> Wiring<'a> {
         Ok(binary)
     }
 
+    /// An API's stage as the gateway plays it: its throttle, and its access
+    /// log written through the recorder.
+    fn stage(&self, name: &str, settings: &StageSettings) -> Arc<Stage> {
+        let throttle = settings.throttle.map(|t| devstack_gateway::Throttle {
+            rate_limit: t.rate_limit,
+            burst_limit: t.burst_limit,
+        });
+        let access_log = settings.access_log_format.clone().map(|format| {
+            let recorder = self.recorder.clone();
+            let name = name.to_owned();
+            let sink: devstack_gateway::Sink =
+                Arc::new(move |line: &str| recorder.access_line(&name, line));
+            (format, sink)
+        });
+        Arc::new(Stage::new(throttle, access_log))
+    }
+
     /// A WebSocket API on its bound listener. Returns its `ws://` URL.
     fn serve_socket(
         &mut self,
@@ -562,6 +609,7 @@ impl<'a> Wiring<'a> {
                         identity_source: a.identity_source.clone(),
                     }),
                 limits: self.options.socket_limits,
+                settings: self.stage(&qualified(service, &socket.api), &socket.settings),
             },
             addr.to_string(),
         );

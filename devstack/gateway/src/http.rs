@@ -4,6 +4,9 @@
 //! 2.0 events to the route's function. Where the API has a CORS
 //! configuration it answers preflight requests itself, before any
 //! authorizer, and adds the CORS headers to every answer, as HTTP APIs do.
+//! Each route belongs to its API's stage: a throttled request gets 429
+//! before the authorizer, and every routed request writes an access log
+//! line in the stage's format.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,6 +21,8 @@ use kit::jwt::{Claims, Expect, Refusal, Verifier};
 use serde_json::{Map, Value, json};
 
 use devstack_lambda::runtime::{Arrival, Function};
+
+use crate::stage::Stage;
 
 /// An HTTP API's CORS configuration, as the gateway applies it. The
 /// composition fills it from the template's plan: the gateway knows no SAM.
@@ -36,10 +41,12 @@ pub struct RouteTarget {
     pub segments: Vec<String>,
     pub function: Function,
     pub cors: Option<Cors>,
+    /// Shared by the routes of one API.
+    pub stage: Arc<Stage>,
 }
 
 impl RouteTarget {
-    pub fn new(route_key: &str, function: Function, cors: Option<Cors>) -> Self {
+    pub fn new(route_key: &str, function: Function, cors: Option<Cors>, stage: Arc<Stage>) -> Self {
         let (method, path) = route_key.split_once(' ').unwrap_or(("ANY", route_key));
         Self {
             route_key: route_key.to_owned(),
@@ -51,6 +58,7 @@ impl RouteTarget {
                 .collect(),
             function,
             cors,
+            stage,
         }
     }
 
@@ -163,7 +171,22 @@ async fn handle(
     else {
         return api_error(StatusCode::NOT_FOUND, "Not Found");
     };
-    let mut response = route_response(&gw, route, params, &method, &uri, &headers, &body).await;
+    let started = Instant::now();
+    let mut seen = Seen {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        ..Seen::default()
+    };
+    let mut response = if route.stage.admit() {
+        let request = (&method, &uri, &headers, &body);
+        route_response(&gw, route, params, request, &mut seen).await
+    } else {
+        tracing::info!(target: "trail", route = %route.route_key, "429 (stage throttle)");
+        seen.error = Some("Too Many Requests");
+        api_error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests")
+    };
+    route.stage.log(&access_vars(
+        route, &method, &uri, &response, started, &seen,
+    ));
     if let Some(cors) = &route.cors {
         add_cors(&mut response, cors, origin.as_deref(), false);
     }
@@ -208,24 +231,71 @@ fn add_cors(response: &mut Response, cors: &Cors, origin: Option<&str>, prefligh
     }
 }
 
+/// What the access log says of a request beyond its answer.
+#[derive(Default)]
+struct Seen {
+    request_id: String,
+    sub: Option<String>,
+    integration_ms: Option<u128>,
+    error: Option<&'static str>,
+}
+
+/// The `$context` variables of an HTTP API's access log, for one request.
+fn access_vars(
+    route: &RouteTarget,
+    method: &Method,
+    uri: &Uri,
+    response: &Response,
+    started: Instant,
+    seen: &Seen,
+) -> HashMap<&'static str, String> {
+    let mut vars = HashMap::from([
+        ("requestId", seen.request_id.clone()),
+        ("routeKey", route.route_key.clone()),
+        ("httpMethod", method.to_string()),
+        ("path", uri.path().to_owned()),
+        ("protocol", "HTTP/1.1".to_owned()),
+        ("status", response.status().as_u16().to_string()),
+        ("responseLatency", started.elapsed().as_millis().to_string()),
+        ("identity.sourceIp", "127.0.0.1".to_owned()),
+        (
+            "requestTimeEpoch",
+            chrono::Utc::now().timestamp_millis().to_string(),
+        ),
+    ]);
+    let optional = [
+        ("authorizer.claims.sub", seen.sub.clone()),
+        (
+            "integrationLatency",
+            seen.integration_ms.map(|ms| ms.to_string()),
+        ),
+        ("error.message", seen.error.map(str::to_owned)),
+    ];
+    vars.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
+    vars
+}
+
+type Incoming<'r> = (&'r Method, &'r Uri, &'r HeaderMap, &'r Bytes);
+
 async fn route_response(
     gw: &Gateway,
     route: &RouteTarget,
     params: HashMap<String, String>,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &Bytes,
+    (method, uri, headers, body): Incoming<'_>,
+    seen: &mut Seen,
 ) -> Response {
     let started = Instant::now();
     let claims = match gw.authorizer.claims(headers).await {
         Ok(c) => c,
         Err(why) => {
             tracing::info!(target: "trail", route = %route.route_key, why = %why, "401 (authorizer)");
+            seen.error = Some("Unauthorized");
             return api_error(StatusCode::UNAUTHORIZED, "Unauthorized");
         }
     };
-    let event = payload_v2(route, method, uri, headers, body, params, &claims);
+    seen.sub = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
+    let mut event = payload_v2(route, method, uri, headers, body, params, &claims);
+    event["requestContext"]["requestId"] = Value::from(seen.request_id.as_str());
     // The id kit's handlers log under: the caller's, or the request id.
     let correlation = kit::http::correlation_id(
         event["headers"]["x-correlation-id"].as_str(),
@@ -244,6 +314,7 @@ async fn route_response(
         .invoke_traced(uuid::Uuid::new_v4().to_string(), event, arrival)
         .await;
     let ms = started.elapsed().as_millis();
+    seen.integration_ms = Some(ms);
     match result {
         Ok(out) => {
             let status = out["statusCode"].as_u64().unwrap_or(200) as u16;
@@ -261,6 +332,7 @@ async fn route_response(
         }
         Err(e) => {
             tracing::warn!(target: "trail", route = %route.route_key, function = %route.function.spec.name, error = %e, ms, "500");
+            seen.error = Some("Internal Server Error");
             api_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
         }
     }

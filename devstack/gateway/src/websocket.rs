@@ -70,6 +70,8 @@ pub struct Spec {
     pub routes: BTreeMap<String, Function>,
     pub authorizer: Option<Authorizer>,
     pub limits: Limits,
+    /// The stage's throttle (on `$connect`) and access log.
+    pub settings: Arc<crate::stage::Stage>,
 }
 
 enum Outgoing {
@@ -301,15 +303,39 @@ async fn connect(
     let Ok(upgrade) = upgrade else {
         return message(StatusCode::UPGRADE_REQUIRED, "Upgrade Required");
     };
-    let (single_headers, multi_headers) = header_maps(&headers);
-    let (single_query, multi_query) = query_maps(query.as_deref());
+    let started = Instant::now();
+    let (request, mut ctx) = connect_request(&headers, query.as_deref());
+    let refused = if api.spec.settings.admit() {
+        open(&api, &request, &mut ctx).await.err()
+    } else {
+        tracing::info!(target: "trail", api = %api.spec.name, "$connect 429 (stage throttle)");
+        Some(message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests"))
+    };
+    api.spec
+        .settings
+        .log(&connect_vars(&ctx, refused.as_ref(), started));
+    if let Some(refused) = refused {
+        return refused;
+    }
+    let limits = api.spec.limits;
+    upgrade
+        .max_frame_size(limits.max_frame_bytes)
+        .max_message_size(limits.max_message_bytes)
+        .on_upgrade(move |socket| run(api, ctx, socket))
+}
+
+/// The `$connect` request's maps, and the connection's context before
+/// the authorizer.
+fn connect_request(headers: &HeaderMap, query: Option<&str>) -> (Request, Context) {
+    let (single_headers, multi_headers) = header_maps(headers);
+    let (single_query, multi_query) = query_maps(query);
     let request = Request {
         single_headers,
         multi_headers,
         single_query,
         multi_query,
     };
-    let mut ctx = Context {
+    let ctx = Context {
         connection_id: short_id(11),
         connected_at: Utc::now(),
         user_agent: request
@@ -320,21 +346,51 @@ async fn connect(
             .to_owned(),
         authorizer: Map::new(),
     };
-    if let Some(authorizer) = &api.spec.authorizer
-        && let Err(refused) = authorize(&api, authorizer, &request, &mut ctx).await
-    {
-        return refused;
+    (request, ctx)
+}
+
+/// The authorizer, then the `$connect` route: either may refuse.
+async fn open(api: &SocketApi, request: &Request, ctx: &mut Context) -> Result<(), Response> {
+    if let Some(authorizer) = &api.spec.authorizer {
+        authorize(api, authorizer, request, ctx).await?;
     }
-    if let Some(function) = api.spec.routes.get("$connect")
-        && let Err(refused) = connect_route(&api, function, &request, &ctx).await
-    {
-        return refused;
+    if let Some(function) = api.spec.routes.get("$connect") {
+        connect_route(api, function, request, ctx).await?;
     }
-    let limits = api.spec.limits;
-    upgrade
-        .max_frame_size(limits.max_frame_bytes)
-        .max_message_size(limits.max_message_bytes)
-        .on_upgrade(move |socket| run(api, ctx, socket))
+    Ok(())
+}
+
+/// The `$context` variables of a `$connect`'s access log line.
+fn connect_vars(
+    ctx: &Context,
+    refused: Option<&Response>,
+    started: Instant,
+) -> std::collections::HashMap<&'static str, String> {
+    let status = refused.map_or(200, |r| r.status().as_u16());
+    let mut vars = std::collections::HashMap::from([
+        ("requestId", short_id(11)),
+        ("eventType", "CONNECT".to_owned()),
+        ("routeKey", "$connect".to_owned()),
+        ("status", status.to_string()),
+        ("connectionId", ctx.connection_id.clone()),
+        (
+            "integrationLatency",
+            started.elapsed().as_millis().to_string(),
+        ),
+        ("identity.sourceIp", "127.0.0.1".to_owned()),
+        (
+            "requestTimeEpoch",
+            ctx.connected_at.timestamp_millis().to_string(),
+        ),
+    ]);
+    if let Some(sub) = ctx.authorizer.get("principalId").and_then(Value::as_str) {
+        vars.insert("authorizer.principalId", sub.to_owned());
+    }
+    if let Some(r) = refused {
+        let reason = r.status().canonical_reason().unwrap_or("Error");
+        vars.insert("error.message", reason.to_owned());
+    }
+    vars
 }
 
 /// The REQUEST authorizer's contract: 401 without the identity source

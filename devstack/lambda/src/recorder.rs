@@ -161,6 +161,14 @@ impl Recorder {
         }
     }
 
+    /// One access log line of an API stage (`<service>/<LogicalId>`): to
+    /// this process's output, like the functions' lines, and into the
+    /// stage's log (`logs/<service>-<LogicalId>-access.log`).
+    pub fn access_line(&self, stage: &str, line: &str) {
+        println!("{line}");
+        self.append(&log_file(&format!("{stage}-access")), line);
+    }
+
     /// Before a PutEvents call goes on: each entry's `TraceHeader` by the
     /// event's own id (`detail.metadata.event_id`), known before the bus
     /// answers, so a rule's delivery can never overtake it.

@@ -240,7 +240,12 @@ impl NewAttachment {
 /// Where an attachment's object lives: under its owner's prefix, so a
 /// presigned URL can only ever write there.
 pub fn object_key(user_id: &str, todo_id: Uuid, attachment_id: Uuid) -> String {
-    format!("users/{user_id}/todos/{todo_id}/{attachment_id}")
+    format!("{}todos/{todo_id}/{attachment_id}", user_prefix(user_id))
+}
+
+/// Where every file of a user is, whatever its todo: what erasure empties.
+pub fn user_prefix(user_id: &str) -> String {
+    format!("users/{user_id}/")
 }
 
 /// The owner, todo and attachment an object key names.

@@ -98,15 +98,17 @@ async fn erase(
                     Ok(()) | Err(StoreError::NotFound) => {}
                     Err(e) => return Err(e.into()),
                 }
-                let keys: Vec<String> = todo
-                    .attachments
-                    .iter()
-                    .map(|a| a.object_key.clone())
-                    .collect();
-                app.objects.delete(&keys).await?;
             }
+            // Every version of every file under the user's prefix, those of
+            // todos already gone included: the bucket is versioned.
+            let prefix = crate::domain::user_prefix(&deleted.data.user_id);
+            let versions = app.objects.erase_prefix(&prefix).await?;
             processed.record(meta.event_id).await?;
-            tracing::info!(todos = todos.len(), "erased the user's todos");
+            tracing::info!(
+                todos = todos.len(),
+                versions,
+                "erased the user's todos and files"
+            );
             Ok(Handled::Erased { todos: todos.len() })
         }
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use chrono::{DateTime, Utc};
 
 /// How long an upload URL stays valid.
@@ -100,6 +101,72 @@ impl Objects {
             })),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(err) => Err(s3(err)),
+        }
+    }
+
+    /// Removes every version and delete marker under `prefix`, so nothing
+    /// of it can be restored (in a versioned bucket a plain delete only
+    /// hides the object). Returns how many versions went.
+    pub async fn erase_prefix(&self, prefix: &str) -> Result<usize, ObjectsError> {
+        let mut erased = 0;
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .send()
+                .await
+                .map_err(s3)?;
+            let versions = page
+                .versions()
+                .iter()
+                .map(|v| (v.key(), v.version_id()))
+                .chain(
+                    page.delete_markers()
+                        .iter()
+                        .map(|m| (m.key(), m.version_id())),
+                );
+            let ids: Vec<ObjectIdentifier> = versions
+                .filter_map(|(key, version)| {
+                    ObjectIdentifier::builder()
+                        .key(key?)
+                        .set_version_id(version.map(str::to_owned))
+                        .build()
+                        .ok()
+                })
+                .collect();
+            if ids.is_empty() {
+                return Ok(erased);
+            }
+            erased += ids.len();
+            self.delete_versions(ids).await?;
+        }
+    }
+
+    /// One DeleteObjects call (a listing page holds at most 1,000, its
+    /// limit); any key it could not delete is an error.
+    async fn delete_versions(&self, ids: Vec<ObjectIdentifier>) -> Result<(), ObjectsError> {
+        let delete = Delete::builder()
+            .set_objects(Some(ids))
+            .quiet(true)
+            .build()
+            .map_err(s3)?;
+        let out = self
+            .client
+            .delete_objects()
+            .bucket(&self.bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(s3)?;
+        match out.errors().first() {
+            None => Ok(()),
+            Some(e) => Err(ObjectsError(format!(
+                "deleting {}: {}",
+                e.key().unwrap_or_default(),
+                e.message().unwrap_or_default()
+            ))),
         }
     }
 

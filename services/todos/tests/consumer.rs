@@ -42,6 +42,18 @@ async fn a_deleted_users_todos_are_erased_once_and_others_kept() {
     let s3 = todos::objects::client(&conf);
     let bucket = unique("attachments");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    // As the template makes it: versioned, so a plain delete would leave
+    // every version restorable.
+    s3.put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     let app = Todos {
         store: Store::new(client.clone(), &table),
         objects: Objects::new(s3.clone(), &bucket),
@@ -59,10 +71,22 @@ async fn a_deleted_users_todos_are_erased_once_and_others_kept() {
     .attach(&with_file, Uuid::now_v7(), Utc::now(), "c");
     with_file = next;
     store.create(&with_file).await.unwrap();
-    s3.put_object()
+    // Two versions of the file, an older file already deleted (a delete
+    // marker over its version), and bob's file, which stays.
+    let orphan = todos::domain::object_key("ada", Uuid::now_v7(), Uuid::now_v7());
+    let bobs = todos::domain::object_key("bob", Uuid::now_v7(), Uuid::now_v7());
+    for key in [&a.object_key, &a.object_key, &orphan, &bobs] {
+        s3.put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(b"hi".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    s3.delete_object()
         .bucket(&bucket)
-        .key(&a.object_key)
-        .body(b"hi".to_vec().into())
+        .key(&orphan)
         .send()
         .await
         .unwrap();
@@ -78,8 +102,25 @@ async fn a_deleted_users_todos_are_erased_once_and_others_kept() {
         .await
         .unwrap();
     assert_eq!(first, Handled::Erased { todos: 4 });
-    let left = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
-    assert_eq!(left.key_count(), Some(0), "attachment objects erased");
+    let left = s3
+        .list_object_versions()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let keys = |items: Vec<Option<&str>>| -> Vec<String> {
+        items.into_iter().flatten().map(str::to_owned).collect()
+    };
+    assert_eq!(
+        keys(left.versions().iter().map(|v| v.key()).collect()),
+        [bobs],
+        "every version of ada's files erased, bob's kept"
+    );
+    assert!(
+        left.delete_markers().is_empty(),
+        "no delete marker left: {:?}",
+        left.delete_markers()
+    );
     assert!(store.all_for_user("ada").await.unwrap().is_empty());
     assert_eq!(store.all_for_user("bob").await.unwrap().len(), 1);
 

@@ -2,7 +2,8 @@
 //! the `$connect` authorizer, routing, `@connections` (through the real
 //! SDK), 410 Gone, the size and time limits; and the push path of the
 //! notifications service on top of it: pushes reach only their user, and
-//! a stale connection is forgotten by the deliverer.
+//! a stale connection is forgotten by the deliverer. Beside them, on the
+//! same cloud, an HTTP API stage's throttle and access log.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -24,6 +25,7 @@ type Ws =
 
 const IDLE: Duration = Duration::from_secs(2);
 const LIFETIME: Duration = Duration::from_secs(6);
+const BURST: usize = 3;
 
 struct Cloud {
     endpoints: devstack_api::Endpoints,
@@ -35,8 +37,10 @@ struct Cloud {
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A local cloud of this module's own, with the idle timeout and the
-/// connection lifetime shortened so that a test can see them, and whose
-/// function counters no other test moves.
+/// connection lifetime shortened so that a test can see them, the users
+/// API's throttle lowered to [`BURST`] at once and 1 a second (through the
+/// template's parameters, as on AWS), and whose function counters no other
+/// test moves.
 fn cloud() -> &'static Cloud {
     static CLOUD: OnceLock<Cloud> = OnceLock::new();
     CLOUD.get_or_init(|| {
@@ -48,6 +52,17 @@ fn cloud() -> &'static Cloud {
                 max_lifetime: LIFETIME,
                 ..Default::default()
             },
+            parameter_overrides: [
+                ("ThrottleBurstLimit", BURST.to_string()),
+                ("ThrottleRateLimit", "1".into()),
+            ]
+            .into_iter()
+            .map(|(parameter, value)| cloud::Override {
+                stack: "users".into(),
+                parameter: parameter.into(),
+                value,
+            })
+            .collect(),
             ..Options::default()
         })
         .expect("the local cloud starts");
@@ -465,4 +480,82 @@ async fn a_notification_is_pushed_to_its_user_only_and_stale_connections_are_for
     .await
     .map(|left| assert_eq!(left.len(), 1))
     .unwrap();
+}
+
+/// Past its burst, a stage answers 429 with API Gateway's body before the
+/// authorizer or any function runs; its access log has a line for every
+/// request, the throttled ones included, and never the token.
+#[tokio::test]
+async fn a_throttled_stage_answers_429_before_any_function_runs() {
+    let _turn = TURN.lock().await;
+    let c = cloud();
+    let e = &c.endpoints;
+    let token = token_for(e, &unique_email("throttle")).await.unwrap();
+    let function = &c.detached.functions["users/ApiFunction"];
+    let before = function.metrics().await.invocations;
+    let http = reqwest::Client::new();
+    let url = format!("{}/users/me", e.api_base_url);
+    let sent = (0..4 * BURST).map(|_| http.get(&url).bearer_auth(&token).send());
+    let (mut throttled, mut through) = (0, 0);
+    for answer in futures_util::future::join_all(sent).await {
+        let answer = answer.unwrap();
+        if answer.status() == 429 {
+            let body: Value = answer.json().await.unwrap();
+            assert_eq!(body, json!({"message": "Too Many Requests"}));
+            throttled += 1;
+        } else {
+            through += 1;
+        }
+    }
+    // The bucket refills at 1 a second while the burst is sent.
+    assert!(
+        (BURST..=BURST + 2).contains(&through),
+        "{through} admitted, {throttled} throttled"
+    );
+    let invoked = function.metrics().await.invocations - before;
+    assert_eq!(
+        invoked as usize, through,
+        "a throttled request reached the function"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let again = http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_ne!(
+        again.status(),
+        429,
+        "the bucket refills at the stage's rate"
+    );
+
+    let log = std::path::Path::new(&e.telemetry_dir).join("logs/users-HttpApi-access.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains(&token), "the access log holds the token");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sub = sub_of(&token);
+    let throttled_lines: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["status"] == "429" && l["routeKey"] == "GET /users/me")
+        .collect();
+    assert!(throttled_lines.len() >= throttled, "{text}");
+    for l in throttled_lines {
+        assert_eq!(l["sub"], "-", "no authorizer ran: {l}");
+        assert_eq!(l["error"], "Too Many Requests");
+    }
+    let admitted = lines
+        .iter()
+        .find(|l| l["sub"] == sub.as_str())
+        .expect("an admitted request's line");
+    assert!(
+        admitted["requestId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty() && id != "-")
+    );
+    assert!(
+        admitted["responseLatencyMs"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .is_ok()
+    );
 }

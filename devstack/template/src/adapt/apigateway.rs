@@ -10,15 +10,19 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::stage::{self, StageSettings};
 use super::{AdaptError, Stack, mentions_any, target, type_of};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Route {
+    /// The API's logical id: its routes share one stage.
+    pub api: String,
     /// `METHOD /path/{param}`, as API Gateway names it in `routeKey`.
     pub route_key: String,
     pub function: String,
     /// The HTTP API's CORS configuration, if it has one.
     pub cors: Option<Cors>,
+    pub stage: StageSettings,
 }
 
 /// An HTTP API's `CorsConfiguration` (`x-amazon-apigateway-cors`).
@@ -60,6 +64,7 @@ pub struct SocketApi {
     /// e.g. `$request.body.action`.
     pub route_selection_expression: String,
     pub routes: Vec<SocketRoute>,
+    pub settings: StageSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -88,6 +93,7 @@ pub fn socket_placeholder(api: &str) -> String {
 /// An HTTP `AWS::ApiGatewayV2::Api`: its OpenAPI paths become routes.
 pub(super) fn http_api(st: &mut Stack, id: &str, props: &Value) -> Result<(), AdaptError> {
     let cors = Cors::from_openapi(&props["Body"]["x-amazon-apigateway-cors"]);
+    let settings = stage::of_api(st.resources, &st.parameters, id);
     for (path, methods) in props["Body"]["paths"].as_object().into_iter().flatten() {
         for (method, op) in methods.as_object().into_iter().flatten() {
             let uri = op["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
@@ -104,9 +110,11 @@ pub(super) fn http_api(st: &mut Stack, id: &str, props: &Value) -> Result<(), Ad
                     )
                 })?;
             st.plan.routes.push(Route {
+                api: id.to_owned(),
                 route_key: format!("{} {path}", method.to_uppercase()),
                 function: function.clone(),
                 cors: cors.clone(),
+                stage: settings.clone(),
             });
         }
     }
@@ -117,8 +125,9 @@ pub(super) fn http_api(st: &mut Stack, id: &str, props: &Value) -> Result<(), Ad
 /// A WebSocket `AWS::ApiGatewayV2::Api`, with its stage, routes,
 /// integrations and authorizers.
 pub(super) fn websocket_api(st: &mut Stack, id: &str, props: &Value) -> Result<(), AdaptError> {
-    let api = socket_api(id, props, st.resources, &st.functions)
+    let mut api = socket_api(id, props, st.resources, &st.functions)
         .map_err(|message| st.unsupported(id, &message))?;
+    api.settings = stage::of_api(st.resources, &st.parameters, id);
     st.plan.sockets.push(api);
     st.removed.insert(id.to_owned());
     Ok(())
@@ -154,6 +163,7 @@ fn socket_api(
             .unwrap_or("$request.body.action")
             .to_owned(),
         routes,
+        settings: StageSettings::default(),
     })
 }
 
@@ -317,11 +327,23 @@ mod tests {
         assert_eq!(
             plan.routes,
             [Route {
+                api: "Api".into(),
                 route_key: "GET /things/{id}".into(),
                 function: "Fn".into(),
                 cors: None,
+                stage: StageSettings {
+                    throttle: Some(stage::Throttle {
+                        rate_limit: 2.0,
+                        burst_limit: 4
+                    }),
+                    access_log_format: Some("{\"id\":\"$context.requestId\"}".into()),
+                },
             }]
         );
+        // An override is the value the local gateway enforces.
+        let t = super::super::with_parameters(&template(), &[("Rate".into(), "0.5".into())]);
+        let (_, plan) = adapt("svc", &t).unwrap();
+        assert_eq!(plan.routes[0].stage.throttle.unwrap().rate_limit, 0.5);
         for gone in ["Api", "Stage", "Perm", "Sub", "Policy"] {
             assert!(out["Resources"].get(gone).is_none(), "{gone}");
         }
@@ -354,6 +376,7 @@ mod tests {
                         authorizer: None
                     },
                 ],
+                settings: StageSettings::default(),
             }]
         );
         for gone in [

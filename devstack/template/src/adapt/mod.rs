@@ -40,6 +40,7 @@ mod lambda;
 mod resources;
 mod s3;
 mod sns;
+mod stage;
 
 use std::collections::BTreeSet;
 
@@ -54,6 +55,7 @@ pub use resources::target;
 use resources::{mentions_any, type_of};
 pub use s3::UploadTap;
 pub use sns::Subscription;
+pub use stage::{StageSettings, Throttle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdaptError {
@@ -77,6 +79,9 @@ pub struct Plan {
     pub rules: Vec<RuleTap>,
     pub streams: Vec<StreamSource>,
     pub uploads: Vec<UploadTap>,
+    /// Buckets whose versioning is on (the emulator's CloudFormation
+    /// ignores `VersioningConfiguration`).
+    pub versioned_buckets: Vec<String>,
     pub subscriptions: Vec<Subscription>,
     pub user_pools: Vec<UserPoolPlan>,
     pub sockets: Vec<SocketApi>,
@@ -86,6 +91,8 @@ pub struct Plan {
 /// resources has gathered so far; each family's functions add to it.
 struct Stack<'t> {
     name: &'t str,
+    /// The template's `Parameters`, whose defaults stand for their values.
+    parameters: Value,
     resources: &'t mut Map<String, Value>,
     /// The stack's functions, known before the walk.
     functions: BTreeSet<String>,
@@ -115,12 +122,14 @@ fn unsupported(stack: &str, resource: &str, message: &str) -> AdaptError {
 /// cloud plays itself instead.
 pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError> {
     let mut out = template.clone();
+    let parameters = out["Parameters"].clone();
     let resources = out
         .get_mut("Resources")
         .and_then(Value::as_object_mut)
         .ok_or_else(|| AdaptError::NoResources(stack.to_owned()))?;
     let mut st = Stack {
         name: stack,
+        parameters,
         resources,
         functions: BTreeSet::new(),
         plan: Plan {
@@ -159,6 +168,22 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
         ));
     }
     Ok((out, plan))
+}
+
+/// The template with each override as its parameter's default: the
+/// values the local cloud deploys and enforces, as `--parameter-overrides`
+/// gives them on AWS. An override for a parameter the template lacks is
+/// ignored, as one override list serves every stack.
+pub fn with_parameters(template: &Value, overrides: &[(String, String)]) -> Value {
+    let mut out = template.clone();
+    if let Some(params) = out.get_mut("Parameters").and_then(Value::as_object_mut) {
+        for (name, value) in overrides {
+            if let Some(p) = params.get_mut(name).and_then(Value::as_object_mut) {
+                p.insert("Default".into(), Value::from(value.as_str()));
+            }
+        }
+    }
+    out
 }
 
 /// Hands one resource to its family. A type no family claims deploys to
@@ -227,6 +252,7 @@ mod tests {
 
     pub(super) fn template() -> Value {
         json!({
+            "Parameters": {"Rate": {"Type": "Number", "Default": 2}},
             "Resources": {
                 "Fn": {"Type": "AWS::Lambda::Function", "Metadata": {"BuildProperties": {"Binary": "svc-fn"}},
                        "Properties": {"Timeout": 9, "DeadLetterConfig": {"TargetArn": {"Ref": "Dlq"}},
@@ -245,13 +271,16 @@ mod tests {
                     "StartingPosition": "TRIM_HORIZON", "FunctionResponseTypes": ["ReportBatchItemFailures"]}},
                 "Rule": {"Type": "AWS::Events::Rule", "Properties": {"EventPattern": {"source": ["x"]},
                     "Targets": [{"Id": "t", "Arn": {"Fn::GetAtt": ["Fn", "Arn"]}}, {"Id": "q", "Arn": {"Fn::GetAtt": ["DlqQueue", "Arn"]}}]}},
-                "Bucket": {"Type": "AWS::S3::Bucket", "DependsOn": ["Perm"], "Properties": {"NotificationConfiguration": {"LambdaConfigurations": [
+                "Bucket": {"Type": "AWS::S3::Bucket", "DependsOn": ["Perm"], "Properties": {"VersioningConfiguration": {"Status": "Enabled"}, "NotificationConfiguration": {"LambdaConfigurations": [
                     {"Event": "s3:ObjectCreated:*", "Function": {"Fn::GetAtt": ["Fn", "Arn"]},
                      "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": "users/"}]}}}]}}},
                 "Perm": {"Type": "AWS::Lambda::Permission", "Properties": {"FunctionName": {"Ref": "Fn"}}},
                 "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Body": {"paths": {"/things/{id}": {"get": {
                     "x-amazon-apigateway-integration": {"uri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}}}}}}}},
-                "Stage": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {"ApiId": {"Ref": "Api"}}},
+                "Stage": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {"ApiId": {"Ref": "Api"},
+                    "DefaultRouteSettings": {"ThrottlingRateLimit": {"Ref": "Rate"}, "ThrottlingBurstLimit": 4},
+                    "AccessLogSettings": {"DestinationArn": {"Fn::GetAtt": ["Logs", "Arn"]}, "Format": "{\"id\":\"$context.requestId\"}"}}},
+                "Logs": {"Type": "AWS::Logs::LogGroup"},
                 "Socket": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action"}},
                 "SocketStage": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {"ApiId": {"Ref": "Socket"}, "StageName": "live"}},
                 "SocketAuth": {"Type": "AWS::ApiGatewayV2::Authorizer", "Properties": {"ApiId": {"Ref": "Socket"}, "AuthorizerType": "REQUEST",

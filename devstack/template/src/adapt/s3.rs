@@ -1,5 +1,6 @@
 //! Buckets: S3 → Lambda notifications become S3 → tap queue notifications,
-//! set by API because the emulator's CloudFormation skips them.
+//! set by API because the emulator's CloudFormation skips them; so is a
+//! bucket's versioning, which changes what a delete does.
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -20,6 +21,9 @@ pub struct UploadTap {
 /// `AWS::S3::Bucket`: each Lambda notification leaves the template and
 /// becomes an [`UploadTap`]; the other notifications stay.
 pub(super) fn bucket(st: &mut Stack, id: &str) -> Result<(), AdaptError> {
+    if st.resources[id]["Properties"]["VersioningConfiguration"]["Status"] == "Enabled" {
+        st.plan.versioned_buckets.push(id.to_owned());
+    }
     let lambdas = st.resources[id]["Properties"]["NotificationConfiguration"]
         .get_mut("LambdaConfigurations")
         .and_then(Value::as_array_mut)
@@ -83,6 +87,7 @@ mod tests {
     fn bucket_notifications_to_functions_become_taps() {
         let (out, plan) = adapt("svc", &template()).unwrap();
         assert_eq!(plan.uploads[0].prefix.as_deref(), Some("users/"));
+        assert_eq!(plan.versioned_buckets, ["Bucket"]);
         assert_eq!(plan.uploads[0].tap_queue, "BucketFnTap");
         assert!(
             out["Resources"]["Bucket"]["Properties"]
