@@ -12,6 +12,8 @@ use xtask::{
     workflows,
 };
 
+mod scans;
+
 /// Project automation. `cargo xtask test` is the command CI runs.
 #[derive(Parser)]
 #[command(name = "cargo xtask", version)]
@@ -100,6 +102,11 @@ enum Cmd {
         #[arg(long)]
         ops: Option<PathBuf>,
     },
+    /// The security scans, offline: checkov over the templates (against
+    /// security/checkov-skips.toml), detect-secrets (against
+    /// .secrets.baseline), cargo-deny (deny.toml). The test command runs
+    /// them too.
+    Scan,
     /// Every test: venv, schema check, cargo fmt/clippy-free test suite.
     Test {
         /// Extra arguments passed to `cargo test`.
@@ -200,6 +207,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Schemas { command } => schemas_cmd(command),
         Cmd::Venv => venv_cmd(&root()?),
         Cmd::Test { cargo_args } => test(&root()?, &cargo_args),
+        Cmd::Scan => Ok(if scans::run(&root()?)? {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }),
         Cmd::Openapi => openapi(&root()?),
         Cmd::Web => web_cmd(&root()?),
         Cmd::Ci { check } => ci(&root()?, check),
@@ -441,41 +453,78 @@ fn web_bench(root: &std::path::Path) -> Result<ExitCode> {
 }
 
 fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
+    // The compiler keeps both cores busy for minutes; the installs (pip,
+    // npm, apt, cargo-deny), the document checks and the scans wait mostly
+    // on the network and the disk, so they run beside it. Only `cargo test`
+    // needs what they prepare.
+    let (prepared, compiled) = std::thread::scope(|scope| {
+        let setup = scope.spawn(|| prepare_and_check(root));
+        let compiled = compile(root);
+        (setup.join(), compiled)
+    });
+    let prepared = prepared.map_err(|_| anyhow::anyhow!("the set-up thread panicked"))??;
+    let (Some(prepared), true) = (prepared, compiled?) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    eprintln!("==> cargo test");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .current_dir(root)
+        .args(["test", "--workspace"])
+        .args(cargo_args)
+        .env("PROJECT_VENV", &prepared.venv)
+        .env("CHROMIUM", &prepared.chromium)
+        .env("CHROMEDRIVER", &prepared.chromedriver)
+        .status()
+        .context("running cargo test")?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// What `cargo test` runs with.
+struct Prepared {
+    venv: std::path::PathBuf,
+    chromium: std::path::PathBuf,
+    chromedriver: std::path::PathBuf,
+}
+
+/// The tools, the built web app and the browser, then every check that
+/// needs no compiler: `None` if one failed (it has said why).
+fn prepare_and_check(root: &std::path::Path) -> Result<Option<Prepared>> {
     let venv = venv::ensure(root)?;
     // The browser tests: the built app and a matching Chromium and driver.
     web::build(root)?;
     let (chromium, chromedriver) = browser::ensure()?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let step = |name: &str, args: &[&str], extra: &[String]| -> Result<bool> {
-        eprintln!("==> {name}");
-        let status = Command::new(&cargo)
-            .current_dir(root)
-            .args(args)
-            .args(extra)
-            .env("PROJECT_VENV", &venv)
-            .env("CHROMIUM", &chromium)
-            .env("CHROMEDRIVER", &chromedriver)
-            .status()
-            .with_context(|| format!("running {name}"))?;
-        Ok(status.success())
-    };
+    let passed = documents_check(root)? && scans::run(root)?;
+    Ok(passed.then_some(Prepared {
+        venv,
+        chromium,
+        chromedriver,
+    }))
+}
+
+/// The schemas, and the generated documents judged by the official tools
+/// of each format.
+fn documents_check(root: &std::path::Path) -> Result<bool> {
     eprintln!("==> schemas check");
     if schemas_check(root, None, false, Rules::default())? != ExitCode::SUCCESS {
-        return Ok(ExitCode::FAILURE);
+        return Ok(false);
     }
-    // The generated documents, judged by the official tools of each format.
     eprintln!("==> asyncapi: {} with @asyncapi/parser", asyncapi::FILE);
     if !node::run(root, "validate-asyncapi.mjs", &[asyncapi::FILE])? {
-        return Ok(ExitCode::FAILURE);
+        return Ok(false);
     }
     eprintln!("==> mermaid: {} with mermaid's parser", catalog_page::FILE);
     if !node::run(root, "check-mermaid.mjs", &[catalog_page::FILE])? {
-        return Ok(ExitCode::FAILURE);
+        return Ok(false);
     }
     eprintln!("==> workflows and CODEOWNERS: generated, unchanged");
     let files = delivery_files(root)?;
     if report_stale(root, &files) != ExitCode::SUCCESS {
-        return Ok(ExitCode::FAILURE);
+        return Ok(false);
     }
     eprintln!("==> actionlint: {}", workflows::DIR);
     let workflow_files: Vec<&str> = files
@@ -483,31 +532,50 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
         .map(|(f, _)| f.as_str())
         .filter(|f| f.starts_with(workflows::DIR))
         .collect();
-    if !node::run(root, "lint-workflows.mjs", &workflow_files)? {
-        return Ok(ExitCode::FAILURE);
+    node::run(root, "lint-workflows.mjs", &workflow_files)
+}
+
+/// fmt, clippy and the function binaries (the end-to-end tests run them).
+/// Each step's output is held until it ends, so it does not interleave
+/// with the set-up's.
+fn compile(root: &std::path::Path) -> Result<bool> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let clippy = [
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--quiet",
+        "--",
+        "-D",
+        "warnings",
+    ];
+    let steps: [(&str, &[&str]); 3] = [
+        ("cargo fmt --check", &["fmt", "--all", "--", "--check"]),
+        ("cargo clippy", &clippy),
+        (
+            "cargo build --bins",
+            &["build", "--workspace", "--bins", "--quiet"],
+        ),
+    ];
+    for (name, args) in steps {
+        let started = std::time::Instant::now();
+        let out = Command::new(&cargo)
+            .current_dir(root)
+            .args(args)
+            .output()
+            .with_context(|| format!("running {name}"))?;
+        let secs = started.elapsed().as_secs();
+        eprintln!(
+            "==> {name}: {} in {secs} s\n{}{}",
+            if out.status.success() { "ok" } else { "FAILED" },
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !out.status.success() {
+            return Ok(false);
+        }
     }
-    let ok = step("cargo fmt --check", &["fmt", "--all", "--", "--check"], &[])?
-        && step(
-            "cargo clippy",
-            &[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--quiet",
-                "--",
-                "-D",
-                "warnings",
-            ],
-            &[],
-        )?
-        // The end-to-end tests run the real function binaries.
-        && step("cargo build --bins", &["build", "--workspace", "--bins"], &[])?
-        && step("cargo test", &["test", "--workspace"], cargo_args)?;
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(true)
 }
 
 fn service_names() -> Vec<&'static str> {

@@ -2,7 +2,9 @@
 //! requirements file pins: `.venv/` for the test tools (moto's server,
 //! cfn-lint, aws-sam-translator) and `.venv-deploy/` for the deploy tools
 //! (aws-sam-cli, cargo-lambda, ziglang), kept apart because aws-sam-cli
-//! pins its own boto3 and cfn-lint ranges.
+//! pins its own boto3 and cfn-lint ranges, and `.venv/scan/` for checkov
+//! (`cargo xtask scan`), kept apart because checkov pins an older boto3,
+//! packaging and networkx than moto's.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,6 +16,8 @@ const STAMP: &str = "requirements.installed";
 
 pub const DEPLOY_REQUIREMENTS: &str = "requirements-deploy.txt";
 pub const DEPLOY_DIR: &str = ".venv-deploy";
+
+pub const SCAN_REQUIREMENTS: &str = "requirements-scan.txt";
 
 pub fn dir(root: &Path) -> PathBuf {
     root.join(".venv")
@@ -33,6 +37,16 @@ pub fn ensure(root: &Path) -> Result<PathBuf> {
 /// are in its `bin/`.
 pub fn ensure_deploy(root: &Path) -> Result<PathBuf> {
     ensure_at(root, &root.join(DEPLOY_DIR), DEPLOY_REQUIREMENTS)
+}
+
+/// The scan tools' venv, a second venv inside `.venv/`: `checkov` is in
+/// its `bin/`.
+pub fn ensure_scan(root: &Path) -> Result<PathBuf> {
+    ensure_at(root, &scan_dir(root), SCAN_REQUIREMENTS)
+}
+
+fn scan_dir(root: &Path) -> PathBuf {
+    dir(root).join("scan")
 }
 
 /// A venv at `venv` holding what `requirements` pins. A stamp copy of the
