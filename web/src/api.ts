@@ -18,6 +18,16 @@ export class ApiError extends Error {
 /** 401: the token is no longer accepted; the app signs out. */
 export class Unauthorized extends Error {}
 
+/**
+ * 429: the stage's throttle turned the request away before any function
+ * ran, so nothing happened and the same request can simply be sent again.
+ */
+export class TooManyRequests extends Error {
+  constructor() {
+    super("Too many requests right now — try again in a moment.");
+  }
+}
+
 export interface Attachment {
   id: string;
   file_name: string;
@@ -69,6 +79,7 @@ export class Api {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (res.status === 401) throw new Unauthorized();
+    if (res.status === 429) throw new TooManyRequests();
     if (res.status === 204) return undefined as T;
     const text = await res.text();
     const data = text ? JSON.parse(text) : {};

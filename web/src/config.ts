@@ -9,6 +9,23 @@ export interface Config {
   apis: { users: string; todos: string; notifications: string };
   socketUrl: string;
   local?: boolean;
+  /** How long before the ID token expires to renew it; 300 when absent. */
+  renewBeforeSeconds?: number;
+}
+
+const RENEW_BEFORE_SECONDS = 300;
+// A per-browser override of the lead, so a test sees a renewal within
+// seconds of signing in without changing the shared local cloud's config.
+const RENEW_OVERRIDE = "todo.renewBeforeSeconds";
+
+function seconds(value: unknown): number | null {
+  const n = typeof value === "string" && value.trim() ? Number(value) : value;
+  return typeof n === "number" && Number.isFinite(n) && n >= 0 ? n : null;
+}
+
+/** The renewal lead in seconds: the override, else config.json's, else 300. */
+export function renewBeforeSeconds(c: Config): number {
+  return seconds(localStorage.getItem(RENEW_OVERRIDE)) ?? seconds(c.renewBeforeSeconds) ?? RENEW_BEFORE_SECONDS;
 }
 
 export async function loadConfig(): Promise<Config> {

@@ -1,6 +1,8 @@
 // The live channel: the WebSocket API, reconnecting with exponential
 // backoff and jitter. After every (re)connect the app re-reads what it may
-// have missed, since pushes are not replayed.
+// have missed, since pushes are not replayed. A refused upgrade (a 401, or
+// a 429 from the stage's throttle) reaches the browser only as a failed
+// connect, so it is retried like any other.
 export type LiveState = "connecting" | "open" | "closed";
 
 export interface LiveHandlers {
@@ -21,7 +23,6 @@ export class Live {
   private delay = FIRST_DELAY_MS;
   private stopped = true;
   private timer: number | undefined;
-  private ping: number | undefined;
 
   constructor(private readonly url: string, private readonly on: LiveHandlers) {}
 
@@ -33,10 +34,21 @@ export class Live {
   stop(): void {
     this.stopped = true;
     window.clearTimeout(this.timer);
-    window.clearInterval(this.ping);
     this.socket?.close(1000, "signed out");
     this.socket = null;
     this.on.state("closed");
+  }
+
+  /** A new connection now, with the token as it is now (after a renewal). */
+  reconnect(): void {
+    if (this.stopped) return;
+    window.clearTimeout(this.timer);
+    const old = this.socket;
+    // Detached first, so its close is not taken for a dropped connection.
+    this.socket = null;
+    old?.close(1000, "token renewed");
+    this.delay = FIRST_DELAY_MS;
+    this.open();
   }
 
   private open(): void {
@@ -49,11 +61,13 @@ export class Live {
     const socket = new WebSocket(`${this.url}?token=${encodeURIComponent(token)}`);
     this.socket = socket;
     let openedAt = 0;
+    // Per socket: a replaced socket closes after its successor opened.
+    let ping: number | undefined;
     socket.onopen = () => {
       openedAt = Date.now();
       this.on.state("open");
       this.on.connected();
-      this.ping = window.setInterval(() => socket.send(JSON.stringify({ action: "ping" })), PING_MS);
+      ping = window.setInterval(() => socket.send(JSON.stringify({ action: "ping" })), PING_MS);
     };
     socket.onmessage = (e) => {
       try {
@@ -63,7 +77,7 @@ export class Live {
       }
     };
     socket.onclose = () => {
-      window.clearInterval(this.ping);
+      window.clearInterval(ping);
       if (this.stopped || this.socket !== socket) return;
       this.on.state("closed");
       // A connection that lasted resets the backoff.

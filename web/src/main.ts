@@ -1,17 +1,30 @@
 // The to-do app: sign-in, to-dos with attachments, and notifications that
 // arrive live. Async work shows a pending state and is resolved by what
 // the backend pushes later, never by waiting on a response.
-import { Api, ApiError, Notification, Todo, Unauthorized, upload } from "./api.js";
+import { Api, ApiError, Notification, Todo, TooManyRequests, Unauthorized, upload } from "./api.js";
 import * as cognito from "./cognito.js";
 import { Config, loadConfig } from "./config.js";
 import { Live, LiveState } from "./live.js";
+import { Renewal } from "./renewal.js";
 import * as session from "./session.js";
 import { $, clearErrors, h, showError } from "./ui.js";
 
+declare global {
+  interface Window {
+    // Read by the browser tests, which cannot otherwise tell that a
+    // renewal or a reconnect happened.
+    __sessionRenewals?: number;
+    __liveConnects?: number;
+  }
+}
+
 let config: Config;
 let api: Api;
+let renewal: Renewal;
 let live: Live | null = null;
 let current: session.Session | null = null;
+// A sign-in waiting for its authenticator code, and whose it is.
+let mfa: { email: string; challenge: cognito.Mfa } | null = null;
 let cursor: string | null = null;
 // Correlation id of a completion → the todo waiting for its congratulation.
 const pending = new Map<string, string>();
@@ -26,22 +39,39 @@ function token(): string | null {
 // ---- views ---------------------------------------------------------------
 
 function showAuth(message = ""): void {
+  renewal.stop();
   live?.stop();
   live = null;
   current = null;
+  showMfa(null);
   $("#app").hidden = true;
   $("#auth").hidden = false;
   $("#auth-error").textContent = message;
   $<HTMLInputElement>("#signin-email").focus();
 }
 
-function expired(): void {
+/** Ends the session in this browser, saying why on the sign-in view. */
+function endSession(reason: string): void {
   session.clear();
-  showAuth(session.EXPIRED);
+  showAuth(reason);
+}
+
+function expired(): void {
+  endSession(session.EXPIRED);
+}
+
+/** The renewed tokens: stored, sent by the next API call, and given to a new socket. */
+function renewed(s: session.Session): void {
+  current = s;
+  session.save(s);
+  live?.reconnect();
+  window.__sessionRenewals = (window.__sessionRenewals ?? 0) + 1;
 }
 
 async function showApp(s: session.Session): Promise<void> {
   current = s;
+  renewal.schedule();
+  throttled(false);
   $("#auth").hidden = true;
   $("#app").hidden = false;
   $("#whoami").textContent = s.email;
@@ -54,8 +84,13 @@ async function showApp(s: session.Session): Promise<void> {
     token,
     message: onPush,
     state: setLiveState,
-    connected: () => void refreshNotifications(),
-    refused: expired,
+    connected: () => {
+      window.__liveConnects = (window.__liveConnects ?? 0) + 1;
+      void refreshNotifications();
+    },
+    // No usable token (the renewal timer ran late, e.g. after a sleep): a
+    // renewal reconnects, or ends the session.
+    refused: () => void renewal.now(),
   });
   live.start();
   await guard(async () => {
@@ -74,21 +109,29 @@ function setLiveState(state: LiveState): void {
   el.textContent = { connecting: "Connecting…", open: "Live", closed: "Offline — reconnecting" }[state];
 }
 
-/** Runs an API action; a refused token leads back to sign-in. */
+/**
+ * Runs an API action with a usable token (renewed first if it ran out); a
+ * refused token leads back to sign-in, a throttled request to a calm note.
+ */
 async function guard<T>(action: () => Promise<T>): Promise<T | undefined> {
-  if (!token()) {
-    expired();
-    return undefined;
-  }
+  if (!token() && !(await renewal.now())) return undefined;
   try {
-    return await action();
+    const out = await action();
+    throttled(false);
+    return out;
   } catch (e) {
     if (e instanceof Unauthorized) {
       expired();
       return undefined;
     }
+    if (e instanceof TooManyRequests) throttled(true);
     throw e;
   }
+}
+
+/** The note for a 429; the action's own error spot stays quiet, its inputs intact. */
+function throttled(on: boolean): void {
+  $("#throttled").textContent = on ? new TooManyRequests().message : "";
 }
 
 // ---- notifications -------------------------------------------------------
@@ -208,7 +251,7 @@ async function completeTodo(item: HTMLLIElement, t: Todo): Promise<void> {
     item.querySelector(".todo-pending")?.remove();
     box.checked = false;
     box.disabled = false;
-    item.querySelector(".todo-error")!.textContent = (e as Error).message;
+    if (!(e instanceof TooManyRequests)) item.querySelector(".todo-error")!.textContent = (e as Error).message;
   }
 }
 
@@ -220,7 +263,7 @@ async function deleteTodo(item: HTMLLIElement, t: Todo): Promise<void> {
     item.remove();
     (next?.querySelector("button, input") as HTMLElement | null)?.focus();
   } catch (e) {
-    item.querySelector(".todo-error")!.textContent = (e as Error).message;
+    if (!(e instanceof TooManyRequests)) item.querySelector(".todo-error")!.textContent = (e as Error).message;
   }
 }
 
@@ -248,6 +291,7 @@ function editTodo(item: HTMLLIElement, t: Todo): void {
       item.replaceWith(fresh);
       fresh.querySelector<HTMLElement>(".todo-edit")!.focus();
     } catch (err) {
+      if (err instanceof TooManyRequests) return;
       if (err instanceof ApiError) showError(form, "todo-edit", err.error);
       else showError(form, "todo-edit", err as Error);
     }
@@ -277,6 +321,7 @@ async function attachFile(item: HTMLLIElement, t: Todo, file: File): Promise<voi
     bar.remove();
     await awaitCheck(li, t.id, u.attachment_id);
   } catch (e) {
+    if (e instanceof TooManyRequests) return;
     error.textContent = e instanceof ApiError ? `${e.error.field ? `${e.error.field}: ` : ""}${e.message}` : (e as Error).message;
   }
 }
@@ -288,7 +333,11 @@ async function awaitCheck(li: HTMLLIElement, todoId: string, attachmentId: strin
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, wait));
     wait = Math.min(wait * 2, 2000);
-    const t = await guard(() => api.getTodo(todoId));
+    // Throttled: nothing was read, so just poll again.
+    const t = await guard(() => api.getTodo(todoId)).catch((e) => {
+      if (e instanceof TooManyRequests) return undefined;
+      throw e;
+    });
     const a = t?.attachments.find((x) => x.id === attachmentId);
     if (a && a.status !== "pending") {
       li.replaceWith(renderAttachment(a.id, a.file_name, a.status, a.reason));
@@ -318,10 +367,52 @@ function authForm(selector: string, action: (form: HTMLFormElement) => Promise<v
 }
 
 async function signedIn(email: string, password: string): Promise<void> {
-  const idToken = await cognito.signIn(config, email, password);
-  const s = { idToken, email };
+  const out = await cognito.signIn(config, email, password);
+  if ("mfa" in out) return showMfa({ email, challenge: out.mfa });
+  await start({ ...out.tokens, email });
+}
+
+async function start(s: session.Session): Promise<void> {
   session.save(s);
   await showApp(s);
+}
+
+/** The code step of a sign-in with MFA, or (null) back to the password. */
+function showMfa(next: typeof mfa): void {
+  mfa = next;
+  $("#mfa-form").hidden = !next;
+  $("#signin-form").hidden = !!next;
+  $<HTMLInputElement>("#mfa-code").value = "";
+  if (next) $<HTMLInputElement>("#mfa-code").focus();
+}
+
+/**
+ * Revokes the refresh tokens (GlobalSignOut) before forgetting them here,
+ * so a copy is useless too; offline, this browser signs out regardless.
+ */
+async function signOut(): Promise<void> {
+  const button = $<HTMLButtonElement>("#signout");
+  button.disabled = true;
+  renewal.stop();
+  live?.stop();
+  live = null;
+  if (current && !session.valid(current.accessToken)) await renewal.now();
+  const s = current;
+  if (s) await cognito.globalSignOut(config, s.accessToken).catch(() => undefined);
+  button.disabled = false;
+  endSession("");
+}
+
+async function deleteAccount(): Promise<void> {
+  if (!confirm("Delete your account and everything in it?")) return;
+  let deleted = false;
+  await guard(async () => {
+    await api.deleteProfile();
+    deleted = true;
+  }).catch((e) => {
+    if (!(e instanceof TooManyRequests)) alert((e as Error).message);
+  });
+  if (deleted) endSession("Your account was deleted.");
 }
 
 function wire(): void {
@@ -350,6 +441,14 @@ function wire(): void {
   authForm("#signin-form", async () => {
     await signedIn($<HTMLInputElement>("#signin-email").value.trim(), $<HTMLInputElement>("#signin-password").value);
   });
+  authForm("#mfa-form", async () => {
+    if (!mfa) return;
+    const tokens = await cognito.answerMfa(config, mfa.challenge, $<HTMLInputElement>("#mfa-code").value.trim());
+    const email = mfa.email;
+    showMfa(null);
+    await start({ ...tokens, email });
+  });
+  $("#mfa-cancel").addEventListener("click", () => showAuth(""));
 
   const todoForm = $<HTMLFormElement>("#todo-form");
   todoForm.addEventListener("submit", async (e) => {
@@ -368,21 +467,14 @@ function wire(): void {
       todoForm.reset();
       title.focus();
     } catch (err) {
+      if (err instanceof TooManyRequests) return;
       if (err instanceof ApiError) showError(todoForm, "todo-form", err.error);
       else showError(todoForm, "todo-form", err as Error);
     }
   });
   $("#todos-more").addEventListener("click", () => void loadTodos());
-  $("#signout").addEventListener("click", () => {
-    session.clear();
-    showAuth("");
-  });
-  $("#delete-account").addEventListener("click", async () => {
-    if (!confirm("Delete your account and everything in it?")) return;
-    await guard(() => api.deleteProfile()).catch((e) => alert((e as Error).message));
-    session.clear();
-    showAuth("Your account was deleted.");
-  });
+  $("#signout").addEventListener("click", () => void signOut());
+  $("#delete-account").addEventListener("click", () => void deleteAccount());
 }
 
 async function main(): Promise<void> {
@@ -394,11 +486,14 @@ async function main(): Promise<void> {
     return;
   }
   api = new Api(config, () => token() ?? "");
+  renewal = new Renewal(config, { session: () => current, renewed, ended: endSession });
   wire();
   const s = session.load();
   if (!s) return showAuth();
-  if (!session.valid(s.idToken)) return expired();
-  await showApp(s);
+  current = s;
+  // Expired while the page was closed: the refresh token may still renew it.
+  if (!session.valid(s.idToken) && !(await renewal.now())) return;
+  await showApp(current);
 }
 
 void main();

@@ -1,15 +1,19 @@
 // The signed-in session, kept in localStorage so a reload stays signed in.
-// The token is checked for expiry before use: an expired one means signing
-// in again, never a request the API will refuse.
+// The ID token is checked for expiry before use: an expired one is renewed
+// with the refresh token first, never sent for the API to refuse.
 const KEY = "todo.session";
 const PENDING_NAME = "todo.pendingDisplayName";
 
 export interface Session {
   idToken: string;
+  accessToken: string;
+  refreshToken: string;
   email: string;
 }
 
 export const EXPIRED = "Your session has expired. Please sign in again.";
+export const ENDED = "Your session has expired or was signed out elsewhere. Please sign in again.";
+export const UNREACHABLE = "Your session has expired and the sign-in service could not be reached to renew it. Please sign in again.";
 
 interface Claims {
   exp?: number;
@@ -27,16 +31,24 @@ export function claims(token: string): Claims | null {
   }
 }
 
-/** Whether the token is well formed and not yet expired. */
-export function valid(token: string, now = Date.now()): boolean {
-  const c = claims(token);
-  return !!c && typeof c.exp === "number" && c.exp * 1000 > now;
+/** When the token expires, in epoch milliseconds; 0 if it is not a JWT. */
+export function expiresAt(token: string): number {
+  const exp = claims(token)?.exp;
+  return typeof exp === "number" ? exp * 1000 : 0;
 }
 
+/** Whether the token is well formed and not yet expired. */
+export function valid(token: string, now = Date.now()): boolean {
+  return expiresAt(token) > now;
+}
+
+/** The stored session; one saved before sessions renewed has no refresh token and counts as none. */
 export function load(): Session | null {
   try {
     const raw = localStorage.getItem(KEY);
-    return raw ? (JSON.parse(raw) as Session) : null;
+    const s = raw ? (JSON.parse(raw) as Partial<Session>) : null;
+    if (!s?.idToken || !s.accessToken || !s.refreshToken || !s.email) return null;
+    return s as Session;
   } catch {
     return null;
   }

@@ -19,15 +19,34 @@ pub fn dist_dir() -> PathBuf {
     repo::root().join("web/dist")
 }
 
+/// Set when the local cloud starts, how many seconds before the ID token
+/// expires the app renews it (`renewBeforeSeconds`; the app's default is
+/// 300): a lead close to the emulator's one-hour token life renews within
+/// seconds, to watch a renewal happen.
+pub const RENEW_BEFORE_SECONDS_ENV: &str = "DEVSTACK_WEB_RENEW_BEFORE_SECONDS";
+
+/// The lead from [`RENEW_BEFORE_SECONDS_ENV`], if set to a whole number of
+/// seconds; anything else is said and left out, so the app's default holds.
+fn renew_before_seconds() -> Option<u64> {
+    let value = std::env::var_os(RENEW_BEFORE_SECONDS_ENV)?;
+    let seconds = value.to_str().and_then(|v| v.trim().parse().ok());
+    if seconds.is_none() {
+        tracing::warn!(
+            "{RENEW_BEFORE_SECONDS_ENV}={value:?} is not a whole number of seconds: ignored"
+        );
+    }
+    seconds
+}
+
 /// The app's configuration for these endpoints.
-pub fn config(e: &Endpoints) -> Value {
+pub fn config(e: &Endpoints, renew_before_seconds: Option<u64>) -> Value {
     let api = |service: &str| {
         e.services
             .get(service)
             .and_then(|s| s.outputs.get("ApiUrl").cloned())
             .unwrap_or_else(|| e.api_base_url.clone())
     };
-    json!({
+    let mut config = json!({
         "region": e.region,
         "cognitoEndpoint": format!("{}/", e.emulator_url.trim_end_matches('/')),
         "userPoolId": e.user_pool_id,
@@ -39,7 +58,11 @@ pub fn config(e: &Endpoints) -> Value {
         },
         "socketUrl": e.socket_url,
         "local": true,
-    })
+    });
+    if let Some(seconds) = renew_before_seconds {
+        config["renewBeforeSeconds"] = seconds.into();
+    }
+    config
 }
 
 struct Site {
@@ -50,7 +73,7 @@ struct Site {
 pub fn router(dir: PathBuf, endpoints: &Endpoints) -> Router {
     let site = Arc::new(Site {
         dir,
-        config: config(endpoints).to_string(),
+        config: config(endpoints, renew_before_seconds()).to_string(),
     });
     Router::new().fallback(serve).with_state(site)
 }
@@ -104,5 +127,17 @@ async fn serve(State(site): State<Arc<Site>>, uri: Uri) -> Response {
         )
             .into_response(),
         Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_renewal_lead_is_written_only_when_given() {
+        let e = Endpoints::default();
+        assert!(config(&e, None).get("renewBeforeSeconds").is_none());
+        assert_eq!(config(&e, Some(3590))["renewBeforeSeconds"], 3590);
     }
 }

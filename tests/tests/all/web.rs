@@ -2,18 +2,108 @@
 //! app it serves, Cognito's API on the emulator, the HTTP APIs through the
 //! gateway, uploads straight to S3, and pushes over the WebSocket API.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::browser::Browser;
 use crate::e2e::{cloud, mint_for, unique_email};
+use crate::support::base64url_decode;
 
 const PASSWORD: &str = "Str0ng!passw0rd";
 const PUSH: Duration = Duration::from_secs(20);
+/// The emulator's tokens live an hour; a lead just short of that makes the
+/// app renew a few seconds after signing in (and every few seconds after).
+const RENEW_BEFORE_SECONDS: u64 = 3600 - 6;
+const SIGN_IN_VIEW: &str =
+    "return !document.querySelector('#auth').hidden && document.querySelector('#app').hidden;";
 
 fn web_url() -> String {
     cloud().endpoints.web_url.as_str().to_owned()
+}
+
+/// The session the page keeps in localStorage (null once signed out).
+async fn stored_session(b: &Browser) -> Value {
+    b.client
+        .execute(
+            "return JSON.parse(localStorage.getItem('todo.session'));",
+            vec![],
+        )
+        .await
+        .unwrap()
+}
+
+/// A number the page exposes on `window` for tests (0 if unset).
+async fn counter(b: &Browser, name: &str) -> u64 {
+    let v = b
+        .client
+        .execute(&format!("return window.{name} || 0;"), vec![])
+        .await
+        .unwrap();
+    v.as_u64().unwrap()
+}
+
+fn seconds_left(jwt: &str) -> i64 {
+    let payload: Value =
+        serde_json::from_slice(&base64url_decode(jwt.split('.').nth(1).unwrap())).unwrap();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    payload["exp"].as_i64().unwrap() - now.as_secs() as i64
+}
+
+/// One call of Cognito's user-pool API on the emulator, as the app makes
+/// it: the HTTP status and the body.
+async fn cognito(operation: &str, body: Value) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .post(cloud().endpoints.emulator_url.as_str())
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
+            "x-amz-target",
+            format!("AWSCognitoIdentityProviderService.{operation}"),
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn refresh(refresh_token: &str) -> (u16, Value) {
+    cognito(
+        "InitiateAuth",
+        json!({
+            "AuthFlow": "REFRESH_TOKEN_AUTH",
+            "ClientId": cloud().endpoints.client_id,
+            "AuthParameters": { "REFRESH_TOKEN": refresh_token },
+        }),
+    )
+    .await
+}
+
+/// TOTP turned on for the user of `access_token` (the emulator accepts
+/// any code unless told to check them).
+async fn turn_on_totp(access_token: &str) {
+    for (operation, body) in [
+        (
+            "AssociateSoftwareToken",
+            json!({ "AccessToken": access_token }),
+        ),
+        (
+            "VerifySoftwareToken",
+            json!({ "AccessToken": access_token, "UserCode": "123456" }),
+        ),
+        (
+            "SetUserMFAPreference",
+            json!({
+                "AccessToken": access_token,
+                "SoftwareTokenMfaSettings": { "Enabled": true, "PreferredMfa": true },
+            }),
+        ),
+    ] {
+        let (status, body) = cognito(operation, body).await;
+        assert_eq!(status, 200, "{operation}: {body}");
+    }
 }
 
 #[tokio::test]
@@ -163,7 +253,8 @@ async fn sign_up_create_upload_complete_and_see_the_congratulation_live() {
     assert_eq!(bobs, json!([1, 0, false]), "Bob sees Ada's data");
     bob.screenshot("6-another-user-sees-none-of-it").await;
 
-    // An expired session leads back to sign-in.
+    // An ID token that expired while the page was closed is renewed on
+    // load; one whose refresh token is refused too leads back to sign-in.
     let sub = ada
         .client
         .execute(
@@ -173,23 +264,173 @@ async fn sign_up_create_upload_complete_and_see_the_congratulation_live() {
         .await
         .unwrap();
     let expired = mint_for(&cloud().endpoints, "expired", sub.as_str().unwrap());
-    ada.client
-        .execute(
-            "const s = JSON.parse(localStorage.getItem('todo.session')); s.idToken = arguments[0]; localStorage.setItem('todo.session', JSON.stringify(s)); return true;",
-            vec![json!(expired)],
+    let spoil = |refresh_token: Value| {
+        ada.client.execute(
+            "const s = JSON.parse(localStorage.getItem('todo.session')); s.idToken = arguments[0]; if (arguments[1]) s.refreshToken = arguments[1]; localStorage.setItem('todo.session', JSON.stringify(s)); return true;",
+            vec![json!(expired), refresh_token],
         )
-        .await
-        .unwrap();
+    };
+    spoil(Value::Null).await.unwrap();
     ada.client.refresh().await.unwrap();
     ada.until(
-        "the sign-in view",
-        "return !document.querySelector('#auth').hidden && document.querySelector('#app').hidden;",
+        "renewed on load by the refresh token",
+        &format!(
+            "const s = JSON.parse(localStorage.getItem('todo.session')); return !document.querySelector('#app').hidden && s && s.idToken !== '{expired}';"
+        ),
         Duration::from_secs(10),
     )
     .await;
+    spoil(json!("a-revoked-refresh-token")).await.unwrap();
+    ada.client.refresh().await.unwrap();
+    ada.until("the sign-in view", SIGN_IN_VIEW, Duration::from_secs(10))
+        .await;
     assert!(
         ada.text("#auth-error").await.contains("expired"),
         "the reason is said"
     );
     ada.screenshot("7-expired-session-back-to-sign-in").await;
+}
+
+#[tokio::test]
+async fn the_session_renews_itself_and_sign_out_revokes_it() {
+    let eve = Browser::start().await;
+    let url = web_url();
+    // Set before signing in: the app reads the lead when it plans a renewal.
+    eve.client.goto(&url).await.unwrap();
+    eve.client
+        .execute(
+            "localStorage.setItem('todo.renewBeforeSeconds', arguments[0]); return true;",
+            vec![json!(RENEW_BEFORE_SECONDS.to_string())],
+        )
+        .await
+        .unwrap();
+    let email = unique_email("web-eve");
+    eve.sign_up(&url, "Eve", &email, PASSWORD).await;
+    eve.live().await;
+    let before = stored_session(&eve).await;
+    let connects = counter(&eve, "__liveConnects").await;
+    eve.until(
+        "a renewal",
+        "return window.__sessionRenewals >= 1;",
+        Duration::from_secs(20),
+    )
+    .await;
+
+    // Renewed in place: no sign-in, new tokens, the same refresh token.
+    assert_eq!(
+        eve.client
+            .execute(
+                "return [document.querySelector('#app').hidden, document.querySelector('#auth').hidden];",
+                vec![]
+            )
+            .await
+            .unwrap(),
+        json!([false, true]),
+        "still signed in"
+    );
+    let after = stored_session(&eve).await;
+    let id_token = after["idToken"].as_str().unwrap();
+    assert_ne!(after["idToken"], before["idToken"], "a new ID token");
+    assert_ne!(after["accessToken"], before["accessToken"]);
+    assert_eq!(after["refreshToken"], before["refreshToken"]);
+    assert!(seconds_left(id_token) > 3000, "the new ID token is valid");
+    // The socket reconnected with it, and the APIs take it.
+    eve.until(
+        "the socket reconnected",
+        &format!(
+            "return window.__liveConnects > {connects} && document.querySelector('#live-status').dataset.state === 'open';"
+        ),
+        PUSH,
+    )
+    .await;
+    eve.fill("#todo-form-title", "After the renewal").await;
+    eve.click("#todo-form [type=submit]").await;
+    eve.wait_for("#todos li.todo[data-todo-id]", Duration::from_secs(10))
+        .await;
+    assert!(eve.text(".todo-title").await.contains("After the renewal"));
+    eve.screenshot("8-session-renewed-in-place").await;
+
+    // A 429 from the gateway's throttle (stood in for by the page's fetch,
+    // once): a calm note, the input kept, and the retry just works.
+    eve.client
+        .execute(
+            "const real = window.fetch; window.fetch = (url, init) => { window.fetch = real; return Promise.resolve(new Response('{\"message\":\"Too Many Requests\"}', { status: 429 })); }; return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    eve.fill("#todo-form-title", "Retried").await;
+    eve.click("#todo-form [type=submit]").await;
+    let note = eve
+        .until(
+            "the throttled note",
+            "return document.querySelector('#throttled').textContent;",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert!(
+        note.as_str().unwrap().contains("Too many requests"),
+        "{note}"
+    );
+    assert_eq!(
+        eve.client
+            .execute(
+                "return [document.querySelector('#todo-form-title').value, document.querySelector('#todo-form-error').textContent, document.querySelector('#throttled').getAttribute('role')];",
+                vec![]
+            )
+            .await
+            .unwrap(),
+        json!(["Retried", "", "status"])
+    );
+    eve.screenshot("9-throttled-calm-note").await;
+    eve.click("#todo-form [type=submit]").await;
+    eve.until(
+        "the retried to-do, and the note gone",
+        "return document.querySelectorAll('#todos li.todo').length === 2 && !document.querySelector('#throttled').textContent;",
+        Duration::from_secs(10),
+    )
+    .await;
+
+    // Sign-out revokes the refresh token (GlobalSignOut), which worked
+    // until then, and closes the socket.
+    let refresh_token = after["refreshToken"].as_str().unwrap();
+    assert_eq!(refresh(refresh_token).await.0, 200);
+    turn_on_totp(stored_session(&eve).await["accessToken"].as_str().unwrap()).await;
+    eve.click("#signout").await;
+    eve.until("the sign-in view", SIGN_IN_VIEW, Duration::from_secs(10))
+        .await;
+    assert_eq!(stored_session(&eve).await, Value::Null);
+    assert_eq!(
+        eve.client
+            .execute(
+                "return document.querySelector('#live-status').dataset.state;",
+                vec![]
+            )
+            .await
+            .unwrap(),
+        "closed"
+    );
+    let (status, body) = refresh(refresh_token).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["__type"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("NotAuthorizedException"),
+        "{body}"
+    );
+    eve.screenshot("10-signed-out-and-revoked").await;
+
+    // With TOTP on, signing in asks for the authenticator's code.
+    eve.fill("#signin-email", &email).await;
+    eve.fill("#signin-password", PASSWORD).await;
+    eve.click("#signin-form [type=submit]").await;
+    eve.wait_for("#mfa-form:not([hidden]) #mfa-code", Duration::from_secs(10))
+        .await;
+    eve.screenshot("11-mfa-code-asked").await;
+    eve.fill("#mfa-code", "123456").await;
+    eve.click("#mfa-form [type=submit]").await;
+    eve.wait_for("#todos li.todo[data-todo-id]", Duration::from_secs(10))
+        .await;
+    assert_eq!(eve.text("#whoami").await, email);
 }
