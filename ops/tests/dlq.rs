@@ -113,6 +113,21 @@ async fn sdk(env: &Env) -> aws_config::SdkConfig {
 
 /// A local cloud of the test's own, its functions logging at `log`, and
 /// its endpoints file for the `ops` binary.
+/// Deletes a table as someone would by hand: its deletion protection (the
+/// template turns it on) first, then the table. The refusal while it is on
+/// is checked too.
+async fn delete_table(ddb: &aws_sdk_dynamodb::Client, table: &str) {
+    let refused = ddb.delete_table().table_name(table).send().await;
+    assert!(refused.is_err(), "deletion protection let {table} go");
+    ddb.update_table()
+        .table_name(table)
+        .deletion_protection_enabled(false)
+        .send()
+        .await
+        .unwrap();
+    ddb.delete_table().table_name(table).send().await.unwrap();
+}
+
 fn local_cloud(log: &str) -> (devstack_cloud::Detached, Env) {
     let bin_dir = repo::profile_dir();
     assert!(
@@ -149,11 +164,7 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
         .to_owned();
 
     // A real failure: the notifications consumer's table is gone.
-    ddb.delete_table()
-        .table_name(&notifications_table)
-        .send()
-        .await
-        .unwrap();
+    delete_table(&ddb, &notifications_table).await;
     let mut users = Vec::new();
     for i in 0..4 {
         let email = format!("dlq{i}-{}@example.com", uuid::Uuid::new_v4().simple());
@@ -490,12 +501,11 @@ async fn a_dead_letter_keeps_its_trace_and_the_replay_continues_it() {
     let telemetry = PathBuf::from(env.endpoints.telemetry_dir.as_str());
     let conf = sdk(&env).await;
     // A real failure: the notifications consumer's table is gone.
-    aws_sdk_dynamodb::Client::new(&conf)
-        .delete_table()
-        .table_name(env.endpoints.services["notifications"].table.as_str())
-        .send()
-        .await
-        .unwrap();
+    delete_table(
+        &aws_sdk_dynamodb::Client::new(&conf),
+        env.endpoints.services["notifications"].table.as_str(),
+    )
+    .await;
     let email = format!("trace-{}@example.com", uuid::Uuid::new_v4().simple());
     let api = Client {
         http: reqwest::Client::new(),
