@@ -453,13 +453,14 @@ fn web_bench(root: &std::path::Path) -> Result<ExitCode> {
 }
 
 fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
+    let lint = clippy_as_compiler()?;
     // The compiler keeps both cores busy for minutes; the installs (pip,
     // npm, apt, cargo-deny), the document checks and the scans wait mostly
     // on the network and the disk, so they run beside it. Only `cargo test`
     // needs what they prepare.
     let (prepared, compiled) = std::thread::scope(|scope| {
         let setup = scope.spawn(|| prepare_and_check(root));
-        let compiled = compile(root);
+        let compiled = compile(root, &lint);
         (setup.join(), compiled)
     });
     let prepared = prepared.map_err(|_| anyhow::anyhow!("the set-up thread panicked"))??;
@@ -472,6 +473,8 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
         .current_dir(root)
         .args(["test", "--workspace"])
         .args(cargo_args)
+        // The same compiler as the build, so the build is fresh.
+        .envs(lint.iter().map(|(k, v)| (k, v)))
         .env("PROJECT_VENV", &prepared.venv)
         .env("CHROMIUM", &prepared.chromium)
         .env("CHROMEDRIVER", &prepared.chromedriver)
@@ -482,6 +485,41 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// What `cargo clippy --all-targets -D warnings` denies.
+const LINTS: [&str; 2] = ["-D", "warnings"];
+
+/// Environment for a cargo step.
+type Env = [(&'static str, String)];
+
+/// Clippy as the workspace's compiler: `clippy-driver` is rustc with the
+/// lints, so one build gives the binaries, the tests and every lint (the
+/// browser bench's code is in the `all` test target), where `cargo clippy`
+/// first checked every dependency a second time (370 s of a fresh run).
+/// Dependencies still get plain rustc: the wrapper is for workspace crates.
+fn clippy_as_compiler() -> Result<[(&'static str, String); 2]> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .context("asking rustc for its sysroot")?;
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let driver = std::path::Path::new(&sysroot).join("bin/clippy-driver");
+    anyhow::ensure!(
+        driver.is_file(),
+        "no clippy-driver at {}: the toolchain needs its clippy component (rust-toolchain.toml lists it)",
+        driver.display()
+    );
+    // cargo-clippy's own way of handing the lint arguments to the driver.
+    let args: String = LINTS
+        .iter()
+        .map(|a| format!("{a}__CLIPPY_HACKERY__"))
+        .collect();
+    Ok([
+        ("RUSTC_WORKSPACE_WRAPPER", driver.display().to_string()),
+        ("CLIPPY_ARGS", args),
+    ])
 }
 
 /// What `cargo test` runs with.
@@ -535,38 +573,27 @@ fn documents_check(root: &std::path::Path) -> Result<bool> {
     node::run(root, "lint-workflows.mjs", &workflow_files)
 }
 
-/// fmt, clippy, the function binaries (the end-to-end tests run them)
-/// and the tests.
-/// Each step's output is held until it ends, so it does not interleave
-/// with the set-up's.
-fn compile(root: &std::path::Path) -> Result<bool> {
+/// fmt, then the function binaries (the end-to-end tests run them) and the
+/// tests, linted as they compile (`lint`: [`clippy_as_compiler`]). Each
+/// step's output is held until it ends, so it does not interleave with the
+/// set-up's.
+fn compile(root: &std::path::Path, lint: &Env) -> Result<bool> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let clippy = [
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--quiet",
-        "--",
-        "-D",
-        "warnings",
+    // With the tests: their dev-dependencies turn on features of shared
+    // crates (serde_json, time, regex...), so binaries built without them
+    // would be built again, with every SDK crate under them, by `cargo
+    // test` (a fresh run spent 353 s on that second build).
+    let build = ["build", "--workspace", "--bins", "--tests", "--quiet"];
+    let steps: [(&str, &[&str], &Env); 2] = [
+        ("cargo fmt --check", &["fmt", "--all", "--", "--check"], &[]),
+        ("cargo build --bins --tests, linted by clippy", &build, lint),
     ];
-    let steps: [(&str, &[&str]); 3] = [
-        ("cargo fmt --check", &["fmt", "--all", "--", "--check"]),
-        ("cargo clippy", &clippy),
-        // With the tests: their dev-dependencies turn on features of shared
-        // crates (serde_json, time, regex...), so binaries built without them
-        // would be built again, with every SDK crate under them, by `cargo
-        // test` (a fresh run spent 353 s on that second build).
-        (
-            "cargo build --bins --tests",
-            &["build", "--workspace", "--bins", "--tests", "--quiet"],
-        ),
-    ];
-    for (name, args) in steps {
+    for (name, args, env) in steps {
         let started = std::time::Instant::now();
         let out = Command::new(&cargo)
             .current_dir(root)
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .output()
             .with_context(|| format!("running {name}"))?;
         let secs = started.elapsed().as_secs();

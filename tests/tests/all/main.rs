@@ -13,4 +13,8 @@ mod observability;
 mod parity;
 mod support;
 mod web;
+// The browser bench's body, built and linted with the tests; its own
+// target (`benches/web.rs`) runs it.
+#[allow(dead_code)]
+mod web_bench;
 mod websocket;
