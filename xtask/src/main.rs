@@ -207,11 +207,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Schemas { command } => schemas_cmd(command),
         Cmd::Venv => venv_cmd(&root()?),
         Cmd::Test { cargo_args } => test(&root()?, &cargo_args),
-        Cmd::Scan => Ok(if scans::run(&root()?)? {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        }),
+        Cmd::Scan => Ok(exit_code(scans::run(&root()?)?)),
         Cmd::Openapi => openapi(&root()?),
         Cmd::Web => web_cmd(&root()?),
         Cmd::Ci { check } => ci(&root()?, check),
@@ -357,11 +353,7 @@ fn schemas_diff(
         };
         println!("{verdict} ({}, {})", mode.as_str(), policy.as_str());
     }
-    Ok(if findings.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(exit_code(findings.is_empty()))
 }
 
 fn schemas_check(
@@ -386,11 +378,7 @@ fn schemas_check(
     )?;
     report.problems.extend(schemas::check_docs(root)?);
     print!("{}", report.render());
-    Ok(if report.is_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(exit_code(report.is_ok()))
 }
 
 fn devstack(
@@ -425,11 +413,7 @@ fn devstack(
         .env("PROJECT_VENV", venv::dir(root))
         .status()
         .context("starting devstack")?;
-    Ok(if status.success() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(exit_code(status.success()))
 }
 
 /// Completion → congratulation rendered in a real browser, against the
@@ -445,11 +429,7 @@ fn web_bench(root: &std::path::Path) -> Result<ExitCode> {
         .env("CHROMEDRIVER", chromedriver)
         .status()
         .context("running the browser bench")?;
-    Ok(if status.success() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(exit_code(status.success()))
 }
 
 fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
@@ -480,11 +460,7 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
         .env("CHROMEDRIVER", &prepared.chromedriver)
         .status()
         .context("running cargo test")?;
-    Ok(if status.success() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(exit_code(status.success()))
 }
 
 /// What `cargo clippy --all-targets -D warnings` denies.
@@ -520,6 +496,15 @@ fn clippy_as_compiler() -> Result<[(&'static str, String); 2]> {
         ("RUSTC_WORKSPACE_WRAPPER", driver.display().to_string()),
         ("CLIPPY_ARGS", args),
     ])
+}
+
+/// A check's verdict as the process's.
+fn exit_code(passed: bool) -> ExitCode {
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// What `cargo test` runs with.

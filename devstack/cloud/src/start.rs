@@ -209,7 +209,7 @@ async fn boot(
                 .filter(|o| o.stack == stack)
                 .map(|o| (o.parameter.clone(), o.value.clone()))
                 .collect();
-            devstack_template::adapt::with_parameters(&t, &overrides)
+            devstack_template::adapt::with_parameters(t, &overrides)
         })
         .collect();
     let templates = templates.into_iter();

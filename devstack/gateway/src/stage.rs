@@ -33,11 +33,6 @@ impl Stage {
         }
     }
 
-    /// A stage with no throttle and no access log.
-    pub fn open() -> Self {
-        Self::new(None, None)
-    }
-
     /// Whether a request may go on now (it takes a token).
     pub fn admit(&self) -> bool {
         self.bucket.as_ref().is_none_or(|b| {

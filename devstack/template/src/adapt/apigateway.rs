@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::resources::of_api;
 use super::stage::{self, StageSettings};
 use super::{AdaptError, Stack, mentions_any, target, type_of};
 
@@ -93,7 +94,7 @@ pub fn socket_placeholder(api: &str) -> String {
 /// An HTTP `AWS::ApiGatewayV2::Api`: its OpenAPI paths become routes.
 pub(super) fn http_api(st: &mut Stack, id: &str, props: &Value) -> Result<(), AdaptError> {
     let cors = Cors::from_openapi(&props["Body"]["x-amazon-apigateway-cors"]);
-    let settings = stage::of_api(st.resources, &st.parameters, id);
+    let settings = stage::settings_of_api(st.resources, &st.parameters, id);
     for (path, methods) in props["Body"]["paths"].as_object().into_iter().flatten() {
         for (method, op) in methods.as_object().into_iter().flatten() {
             let uri = op["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
@@ -125,45 +126,35 @@ pub(super) fn http_api(st: &mut Stack, id: &str, props: &Value) -> Result<(), Ad
 /// A WebSocket `AWS::ApiGatewayV2::Api`, with its stage, routes,
 /// integrations and authorizers.
 pub(super) fn websocket_api(st: &mut Stack, id: &str, props: &Value) -> Result<(), AdaptError> {
-    let mut api = socket_api(id, props, st.resources, &st.functions)
-        .map_err(|message| st.unsupported(id, &message))?;
-    api.settings = stage::of_api(st.resources, &st.parameters, id);
+    let api = socket_api(id, props, st).map_err(|message| st.unsupported(id, &message))?;
     st.plan.sockets.push(api);
     st.removed.insert(id.to_owned());
     Ok(())
 }
 
-/// A WebSocket API from its routes, their integrations and authorizers.
-fn socket_api(
-    id: &str,
-    props: &Value,
-    resources: &Map<String, Value>,
-    functions: &BTreeSet<String>,
-) -> Result<SocketApi, String> {
-    let of_api = |kind: &'static str| {
-        resources.iter().filter(move |(_, r)| {
-            type_of(r) == kind && target(&r["Properties"]["ApiId"]) == Some(id)
-        })
-    };
-    let stage = of_api("AWS::ApiGatewayV2::Stage")
-        .next()
-        .and_then(|(_, r)| r["Properties"]["StageName"].as_str())
-        .ok_or("a WebSocket API needs a stage")?
+/// A WebSocket API from its stage, routes, their integrations and
+/// authorizers.
+fn socket_api(id: &str, props: &Value, st: &Stack) -> Result<SocketApi, String> {
+    let (resources, functions) = (&*st.resources, &st.functions);
+    let stage = stage::stage_of(resources, id).ok_or("a WebSocket API needs a stage")?;
+    let stage_name = stage["Properties"]["StageName"]
+        .as_str()
+        .ok_or("a WebSocket API's stage needs a StageName")?
         .to_owned();
     let mut routes = Vec::new();
-    for (rid, r) in of_api("AWS::ApiGatewayV2::Route") {
+    for (rid, r) in of_api(resources, "AWS::ApiGatewayV2::Route", id) {
         routes.push(socket_route(rid, &r["Properties"], resources, functions)?);
     }
     routes.sort_by(|a, b| a.route_key.cmp(&b.route_key));
     Ok(SocketApi {
         api: id.to_owned(),
-        stage,
+        stage: stage_name,
         route_selection_expression: props["RouteSelectionExpression"]
             .as_str()
             .unwrap_or("$request.body.action")
             .to_owned(),
         routes,
-        settings: StageSettings::default(),
+        settings: stage::settings(stage, &st.parameters),
     })
 }
 
@@ -341,7 +332,7 @@ mod tests {
             }]
         );
         // An override is the value the local gateway enforces.
-        let t = super::super::with_parameters(&template(), &[("Rate".into(), "0.5".into())]);
+        let t = super::super::with_parameters(template(), &[("Rate".into(), "0.5".into())]);
         let (_, plan) = adapt("svc", &t).unwrap();
         assert_eq!(plan.routes[0].stage.throttle.unwrap().rate_limit, 0.5);
         for gone in ["Api", "Stage", "Perm", "Sub", "Policy"] {

@@ -174,16 +174,18 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
 /// values the local cloud deploys and enforces, as `--parameter-overrides`
 /// gives them on AWS. An override for a parameter the template lacks is
 /// ignored, as one override list serves every stack.
-pub fn with_parameters(template: &Value, overrides: &[(String, String)]) -> Value {
-    let mut out = template.clone();
-    if let Some(params) = out.get_mut("Parameters").and_then(Value::as_object_mut) {
+pub fn with_parameters(mut template: Value, overrides: &[(String, String)]) -> Value {
+    if let Some(params) = template
+        .get_mut("Parameters")
+        .and_then(Value::as_object_mut)
+    {
         for (name, value) in overrides {
             if let Some(p) = params.get_mut(name).and_then(Value::as_object_mut) {
                 p.insert("Default".into(), Value::from(value.as_str()));
             }
         }
     }
-    out
+    template
 }
 
 /// Hands one resource to its family. A type no family claims deploys to

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// `{"Ref": X}` or `{"Fn::GetAtt": [X, ...]}` → `X`.
 pub fn target(v: &Value) -> Option<&str> {
@@ -12,6 +12,17 @@ pub fn target(v: &Value) -> Option<&str> {
             .and_then(|a| a.get(0))
             .and_then(Value::as_str)
     })
+}
+
+/// The resources of type `kind` that belong to API `api` (`ApiId`).
+pub(super) fn of_api<'r>(
+    resources: &'r Map<String, Value>,
+    kind: &'static str,
+    api: &'r str,
+) -> impl Iterator<Item = (&'r String, &'r Value)> {
+    resources
+        .iter()
+        .filter(move |(_, r)| type_of(r) == kind && target(&r["Properties"]["ApiId"]) == Some(api))
 }
 
 pub(super) fn type_of(resource: &Value) -> &str {

@@ -6,7 +6,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{target, type_of};
+use super::resources::of_api;
 
 /// A stage's token bucket: `rate_limit` requests per second refill it, up
 /// to `burst_limit`.
@@ -26,17 +26,26 @@ pub struct StageSettings {
     pub access_log_format: Option<String>,
 }
 
-/// The settings of the (first) stage of API `api`.
-pub(super) fn of_api(
+/// The (first) stage of API `api`.
+pub(super) fn stage_of<'r>(resources: &'r Map<String, Value>, api: &'r str) -> Option<&'r Value> {
+    of_api(resources, "AWS::ApiGatewayV2::Stage", api)
+        .next()
+        .map(|(_, r)| r)
+}
+
+/// The settings of API `api`'s stage (none without a stage).
+pub(super) fn settings_of_api(
     resources: &Map<String, Value>,
     parameters: &Value,
     api: &str,
 ) -> StageSettings {
-    let Some(stage) = resources.values().find(|r| {
-        type_of(r) == "AWS::ApiGatewayV2::Stage" && target(&r["Properties"]["ApiId"]) == Some(api)
-    }) else {
-        return StageSettings::default();
-    };
+    stage_of(resources, api)
+        .map(|stage| settings(stage, parameters))
+        .unwrap_or_default()
+}
+
+/// A stage resource's settings.
+pub(super) fn settings(stage: &Value, parameters: &Value) -> StageSettings {
     let p = &stage["Properties"];
     let defaults = &p["DefaultRouteSettings"];
     let rate = resolve(&defaults["ThrottlingRateLimit"], parameters).and_then(number);
@@ -79,7 +88,7 @@ mod tests {
                 "AccessLogSettings": {"Format": "{\"id\":\"$context.requestId\"}"}}}
         });
         let parameters = json!({"Rate": {"Type": "Number", "Default": "2.5"}});
-        let s = of_api(resources.as_object().unwrap(), &parameters, "Api");
+        let s = settings_of_api(resources.as_object().unwrap(), &parameters, "Api");
         assert_eq!(
             s.throttle,
             Some(Throttle {
@@ -91,7 +100,7 @@ mod tests {
             s.access_log_format.as_deref(),
             Some("{\"id\":\"$context.requestId\"}")
         );
-        let none = of_api(resources.as_object().unwrap(), &parameters, "Other");
+        let none = settings_of_api(resources.as_object().unwrap(), &parameters, "Other");
         assert_eq!(none, StageSettings::default());
     }
 }
