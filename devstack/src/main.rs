@@ -47,6 +47,22 @@ enum Cmd {
     },
     /// Drive the main journey against a running local cloud, step by step.
     Walkthrough,
+    /// Make a user of the local user pool an admin (the `admins` group):
+    /// their next ID token may use the campaigns admin API.
+    Admin {
+        #[arg(long, default_value = "ada@example.com")]
+        email: String,
+    },
+    /// A state machine execution, state by state: input and output,
+    /// attempts and retries, the task token handed out, timings. Takes a
+    /// campaign id (its execution's name) or an execution ARN.
+    Executions { id: String },
+    /// Rotate the third-party sender's API key: a new key at the sender's
+    /// stand-in, then the SSM parameter overwritten. Campaigns carry on.
+    RotateSenderKey {
+        #[arg(long, default_value = "/campaigns/sender-api-key")]
+        parameter: String,
+    },
     /// The waterfall of a trace across services: each hop, its function,
     /// duration and outcome. Takes a correlation id (every trace it caused)
     /// or an X-Ray trace id.
@@ -283,6 +299,14 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Token { email, password } => token(file, &email, &password).await,
         Cmd::Deploy(args) => deploy(args, file).await,
         Cmd::Walkthrough => devstack_client::walkthrough::run(&read_endpoints(file)?).await,
+        Cmd::Admin { email } => admin(file, &email).await,
+        Cmd::Executions { id } => executions(file, &id).await,
+        Cmd::RotateSenderKey { parameter } => {
+            let e = read_endpoints(file)?;
+            devstack_cloud::sender::rotate(&e, &parameter).await?;
+            println!("rotated: the sender has a new key, and {parameter} holds it");
+            Ok(())
+        }
         Cmd::Load(args) => load(args, file, json).await,
         Cmd::Bench(args) => bench(args, json).await,
     }
@@ -361,6 +385,26 @@ async fn token(endpoints_file: &Path, email: &str, password: &str) -> Result<()>
     let e = read_endpoints(endpoints_file)?;
     let token = devstack_client::cognito::id_token(&e, email, password).await?;
     println!("{token}");
+    Ok(())
+}
+
+async fn admin(endpoints_file: &Path, email: &str) -> Result<()> {
+    let e = read_endpoints(endpoints_file)?;
+    devstack_cloud::cognito::join_group(&e, email, "admins").await?;
+    println!("{email} is in the admins group; get a new token: devstack token --email {email}");
+    Ok(())
+}
+
+async fn executions(endpoints_file: &Path, id: &str) -> Result<()> {
+    let e = read_endpoints(endpoints_file)?;
+    let arns = devstack_cloud::states::executions_named(&e, id).await?;
+    if arns.is_empty() {
+        anyhow::bail!("no execution named {id} on this local cloud's state machines");
+    }
+    for arn in arns {
+        let execution = devstack_sfn::history::fetch(&e.emulator_url, &arn).await?;
+        println!("{}", devstack_sfn::render::render(&execution));
+    }
     Ok(())
 }
 

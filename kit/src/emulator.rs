@@ -45,6 +45,13 @@ pub fn shared() -> &'static Emulator {
 /// Starts moto's server from the venv on a free loopback port; it exits when
 /// this process does.
 pub fn start() -> Result<Emulator, String> {
+    start_with(&[])
+}
+
+/// [`start`], with `env` added to the server's environment: e.g.
+/// `MOTO_PORT`, the port moto's Step Functions interpreter calls for a
+/// Lambda task, which the local cloud points at its own router.
+pub fn start_with(env: &[(&str, String)]) -> Result<Emulator, String> {
     let moto = venv().join("bin/moto_server");
     if !moto.exists() {
         return Err(format!(
@@ -68,6 +75,7 @@ pub fn start() -> Result<Emulator, String> {
         .arg(port.to_string())
         .arg(std::process::id().to_string())
         .arg(LAUNCH)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .spawn()
         .map_err(|e| format!("starting {}: {e}", moto.display()))?;

@@ -19,6 +19,33 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct Caller {
     pub user_id: String,
     pub email: Option<String>,
+    /// The Cognito groups the token names (`cognito:groups`).
+    pub groups: Vec<String>,
+}
+
+impl Caller {
+    pub fn in_group(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| g == group)
+    }
+}
+
+/// A claim that holds a list, as an HTTP API's JWT authorizer hands it on:
+/// a string, `[admins editors]` (bracketed, space-separated). A JSON array
+/// as text and a bare value are read too.
+pub fn claim_list(value: &str) -> Vec<String> {
+    let value = value.trim();
+    if let Ok(list) = serde_json::from_str::<Vec<String>>(value) {
+        return list;
+    }
+    let inner = value
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .unwrap_or(value);
+    inner
+        .split([' ', ','])
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -251,6 +278,8 @@ pub struct Request {
     pub path: HashMap<String, String>,
     pub query: HashMap<String, String>,
     pub body: Option<String>,
+    /// Header names lowercased; a repeated header's values joined by `,`.
+    pub headers: HashMap<String, String>,
     pub caller: Option<Caller>,
     pub correlation_id: String,
     /// API Gateway's request id: the key that joins the stage's access log
@@ -271,6 +300,10 @@ impl Request {
             Some(Caller {
                 user_id: c.get("sub")?.clone(),
                 email: c.get("email").cloned(),
+                groups: c
+                    .get("cognito:groups")
+                    .map(|g| claim_list(g))
+                    .unwrap_or_default(),
             })
         });
         let correlation_id = correlation_id(
@@ -295,6 +328,13 @@ impl Request {
             // JSON arrives as text; a base64 body fails JSON parsing with a
             // clear 400 rather than being guessed at.
             body: req.body.clone(),
+            headers: req
+                .headers
+                .iter()
+                .filter_map(|(k, v)| {
+                    Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned()))
+                })
+                .collect(),
             caller,
             correlation_id,
             gateway_request_id: ctx.request_id.clone().unwrap_or_default(),
@@ -309,6 +349,11 @@ impl Request {
             .caller
             .clone()
             .ok_or_else(|| Response::error(401, "unauthorized", "no authenticated caller", None))?;
+        self.check_size()?;
+        Ok(caller)
+    }
+
+    fn check_size(&self) -> Result<(), Response> {
         if self.body.as_ref().is_some_and(|b| b.len() > MAX_BODY_BYTES) {
             return Err(Response::error(
                 413,
@@ -317,7 +362,7 @@ impl Request {
                 Some("body"),
             ));
         }
-        Ok(caller)
+        Ok(())
     }
 
     /// A span that stamps every log line of the request with its ids.
@@ -339,19 +384,38 @@ where
     F: FnOnce(Caller, &'a Request) -> Fut,
     Fut: std::future::Future<Output = Result<Response, Response>> + Send + 'a,
 {
+    match req.admit() {
+        Ok(caller) => handle(req, route(caller, req)).await,
+        Err(refused) => handle(req, std::future::ready(Err(refused))).await,
+    }
+}
+
+/// [`serve`] for a route without an authenticated caller (a third party's
+/// webhook, which proves itself by signature): the body bound, the span,
+/// the metrics and the error mapping, without the caller check.
+pub async fn serve_public<'a, F, Fut>(req: &'a Request, route: F) -> Response
+where
+    F: FnOnce(&'a Request) -> Fut,
+    Fut: std::future::Future<Output = Result<Response, Response>> + Send + 'a,
+{
+    match req.check_size() {
+        Ok(()) => handle(req, route(req)).await,
+        Err(refused) => handle(req, std::future::ready(Err(refused))).await,
+    }
+}
+
+async fn handle<'a>(
+    req: &'a Request,
+    routed: impl std::future::Future<Output = Result<Response, Response>> + Send + 'a,
+) -> Response {
     use tracing::Instrument;
     let started = std::time::Instant::now();
     let span = req.span();
-    let response = match req.admit() {
-        Ok(caller) => {
-            // Boxed: the routes' futures are large, and nesting them inline
-            // overflows the compiler's layout depth in the Lambda binaries.
-            let routed: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + 'a>> =
-                Box::pin(route(caller, req));
-            routed.instrument(span.clone()).await.unwrap_or_else(|e| e)
-        }
-        Err(refused) => refused,
-    };
+    // Boxed: the routes' futures are large, and nesting them inline
+    // overflows the compiler's layout depth in the Lambda binaries.
+    let routed: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + 'a>> =
+        Box::pin(routed);
+    let response = routed.instrument(span.clone()).await.unwrap_or_else(|e| e);
     let latency = started.elapsed();
     crate::telemetry::http(&req.route_key, response.status, latency);
     span.in_scope(|| {
@@ -429,6 +493,15 @@ pub fn apigw_event(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_claim_is_read_as_api_gateway_hands_it_on() {
+        assert_eq!(claim_list("[admins editors]"), ["admins", "editors"]);
+        assert_eq!(claim_list("[admins]"), ["admins"]);
+        assert_eq!(claim_list(r#"["admins","x y"]"#), ["admins", "x y"]);
+        assert_eq!(claim_list("admins"), ["admins"]);
+        assert!(claim_list("[]").is_empty());
+    }
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]

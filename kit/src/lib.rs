@@ -8,9 +8,12 @@ pub mod idempotency;
 pub mod jwt;
 pub mod logging;
 pub mod openapi;
+pub mod outbound;
 pub mod outbox;
 pub mod publisher;
 pub mod s3;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 pub mod stream;
 pub mod table;
 pub mod telemetry;

@@ -24,6 +24,8 @@ pub struct Route {
     body: Option<SchemaFn>,
     replies: Vec<(u16, &'static str, Option<SchemaFn>)>,
     errors: Vec<(u16, &'static str)>,
+    /// No Cognito token: the route proves its caller another way.
+    public: bool,
 }
 
 impl Route {
@@ -36,7 +38,15 @@ impl Route {
             body: None,
             replies: Vec::new(),
             errors: Vec::new(),
+            public: false,
         }
+    }
+
+    /// A route without the Cognito authorizer (a third party's webhook):
+    /// its caller proves itself otherwise, and `unauthorized` says how.
+    pub fn public(mut self, unauthorized: &'static str) -> Self {
+        self.public = true;
+        self.error(401, unauthorized)
     }
 
     /// A JSON request body of type `T`. Brings the answers every parsed
@@ -159,13 +169,15 @@ impl Api {
             }
             // The authorizer answers before the function runs, in API
             // Gateway's own shape.
-            responses.insert(
-                "401".into(),
-                json!({
-                    "description": "No valid Cognito token (API Gateway's JWT authorizer).",
-                    "content": json_of(gateway.clone()),
-                }),
-            );
+            if !route.public {
+                responses.insert(
+                    "401".into(),
+                    json!({
+                        "description": "No valid Cognito token (API Gateway's JWT authorizer).",
+                        "content": json_of(gateway.clone()),
+                    }),
+                );
+            }
             let mut operation = json!({
                 "operationId": route.operation_id,
                 "summary": route.summary,
@@ -174,6 +186,9 @@ impl Api {
                     .collect::<Vec<_>>(),
                 "responses": responses,
             });
+            if route.public {
+                operation["security"] = json!([]);
+            }
             if let Some(body) = route.body {
                 operation["requestBody"] = json!({
                     "required": true,

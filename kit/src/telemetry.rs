@@ -170,12 +170,16 @@ impl Telemetry {
 
     /// The Lambda runtime loop with a span per invocation continuing the
     /// trace Lambda hands over, and the metrics flushed after each one.
-    pub async fn run<A, R, F, Fut>(&self, handler: F) -> Result<(), lambda_runtime::Error>
+    /// The handler's error is anything Lambda can report: its
+    /// `errorType` is what a state machine's `Retry` and `Catch` match
+    /// (see [`TypedError`]).
+    pub async fn run<A, R, E, F, Fut>(&self, handler: F) -> Result<(), lambda_runtime::Error>
     where
         A: DeserializeOwned + Send + 'static,
         R: Serialize + Send,
+        E: Into<lambda_runtime::Diagnostic> + std::fmt::Display + std::fmt::Debug,
         F: Fn(LambdaEvent<A>) -> Fut,
-        Fut: Future<Output = Result<R, lambda_runtime::Error>>,
+        Fut: Future<Output = Result<R, E>>,
     {
         let handler = &handler;
         lambda_runtime::run(lambda_runtime::service_fn(
@@ -365,6 +369,40 @@ pub fn consumed_event(
 /// Notifications handed to the delivery topic.
 pub fn delivered(count: usize) {
     metrics::counter!("Delivered").increment(count as u64);
+}
+
+/// A failure with the `errorType` Lambda reports for it, e.g.
+/// `Sender.Unavailable`, so a state machine can retry or catch it by name
+/// (a plain error reports its Rust type name).
+#[derive(Debug, thiserror::Error)]
+#[error("{error_type}: {message}")]
+pub struct TypedError {
+    pub error_type: String,
+    pub message: String,
+}
+
+impl TypedError {
+    pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            error_type: error_type.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<TypedError> for lambda_runtime::Diagnostic {
+    fn from(e: TypedError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.error_type,
+            error_message: e.message,
+        }
+    }
+}
+
+/// A count a service names itself (webhooks rejected, secrets refetched,
+/// executions started...): one metric in the function's dimension set.
+pub fn count(name: &'static str, n: u64) {
+    metrics::counter!(name).increment(n);
 }
 
 /// Live pushes: sent, and found gone (410).

@@ -74,6 +74,10 @@ pub struct Endpoints {
     /// Hops, EMF metrics and function logs (`devstack trace`, `devstack
     /// metrics`).
     pub telemetry_dir: String,
+    /// The third-party email sender's stand-in (`devstack-saas`): its API,
+    /// and its `/_sandbox` control routes (stats, key rotation).
+    #[serde(default)]
+    pub sender_url: String,
     pub services: BTreeMap<String, ServiceEndpoints>,
 }
 

@@ -12,7 +12,12 @@ pub struct Pool {
     pub jwks_url: String,
 }
 
-pub async fn create(client: &Client, emulator_url: &str, name: &str) -> Result<Pool> {
+pub async fn create(
+    client: &Client,
+    emulator_url: &str,
+    name: &str,
+    groups: &[(String, String)],
+) -> Result<Pool> {
     let pool = client
         .create_user_pool()
         .pool_name(name)
@@ -39,6 +44,16 @@ pub async fn create(client: &Client, emulator_url: &str, name: &str) -> Result<P
         .and_then(|c| c.client_id())
         .context("no client id")?
         .to_owned();
+    for (group, description) in groups {
+        client
+            .create_group()
+            .user_pool_id(&user_pool_id)
+            .group_name(group)
+            .description(description)
+            .send()
+            .await
+            .with_context(|| format!("creating the group {group}"))?;
+    }
     Ok(Pool {
         issuer: format!(
             "https://cognito-idp.{}.amazonaws.com/{user_pool_id}",
@@ -48,4 +63,32 @@ pub async fn create(client: &Client, emulator_url: &str, name: &str) -> Result<P
         user_pool_id,
         client_id,
     })
+}
+
+/// Puts a user in a group (`devstack admin`), by the email they signed up
+/// with: their next tokens carry it in `cognito:groups`.
+pub async fn add_to_group(client: &Client, pool_id: &str, email: &str, group: &str) -> Result<()> {
+    client
+        .admin_add_user_to_group()
+        .user_pool_id(pool_id)
+        .username(email)
+        .group_name(group)
+        .send()
+        .await
+        .with_context(|| format!("adding {email} to {group}"))?;
+    Ok(())
+}
+
+/// `devstack admin`: a user of the running local cloud joins `group`.
+pub async fn join_group(
+    endpoints: &devstack_api::Endpoints,
+    email: &str,
+    group: &str,
+) -> Result<()> {
+    let conf = kit::emulator::Emulator {
+        url: endpoints.emulator_url.clone(),
+    }
+    .sdk_config()
+    .await;
+    add_to_group(&Client::new(&conf), &endpoints.user_pool_id, email, group).await
 }

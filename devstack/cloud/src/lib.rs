@@ -2,7 +2,9 @@
 //! the pieces together. It boots the emulator, deploys the stacks
 //! (`deploy`), starts the functions and their event sources
 //! (`devstack_lambda`), the gateways (`devstack_gateway`), the proxies
-//! (`bus_proxy`, `chaos`), the web app (`web`) and the control API, and
+//! (`bus_proxy`, `chaos`), Step Functions on moto's interpreter
+//! (`devstack_sfn`), the third-party sender's stand-in (`sender`), the
+//! web app (`web`) and the control API, and
 //! writes the endpoints file's content (`start`). `redeploy` is `devstack
 //! deploy`'s server side.
 
@@ -11,7 +13,9 @@ pub mod chaos;
 pub mod cognito;
 pub mod deploy;
 pub mod redeploy;
+pub mod sender;
 pub mod start;
+pub mod states;
 pub mod web;
 
 pub use start::{Detached, Options, Override, Running, start, start_detached};

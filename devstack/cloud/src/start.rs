@@ -107,6 +107,8 @@ pub struct Running {
     /// The start's steps, each as the time since it began.
     pub phases: Vec<(String, Duration)>,
     pub control: Arc<Control>,
+    /// The third-party sender's stand-in (stops when dropped).
+    pub sender: devstack_saas::Sandbox,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -143,12 +145,30 @@ pub async fn start(options: Options) -> Result<Running> {
         started: Instant::now(),
         done: Vec::new(),
     };
-    let (emulator, conf, mut templates, commit) = boot(&options, &mut phases).await?;
+    // Bound before the emulator starts: moto's Step Functions interpreter
+    // calls Lambda at `localhost:$MOTO_PORT`, which is this router.
+    let states_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let sender_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let sender_url = format!("http://{}", sender_listener.local_addr()?);
+    let states_port = states_listener.local_addr()?.port();
+    let (emulator, conf, templates, commit) =
+        boot(&options, states_port, &sender_url, &mut phases).await?;
+    let templates: Vec<serde_json::Value> = templates.collect();
+    let (sender, signing_secret) = crate::sender::start(sender_listener).await?;
+    let wanted = SERVICES
+        .iter()
+        .zip(templates.iter().skip(1))
+        .find_map(|(service, t)| crate::sender::wanted(service, t));
+    if let Some(w) = &wanted {
+        crate::sender::seed(&conf, w, &sender.api_key(), &signing_secret).await?;
+    }
+    let mut templates = templates.into_iter();
     let platform = templates.next().context("the platform's template")?;
     let (pool, bus_name) =
         deploy_platform(&conf, &emulator.url, &platform, &commit, &mut phases).await?;
     phases.mark("platform stack");
     let stacks = deploy_services(&conf, templates, &commit).await?;
+    make_machines_runnable(&conf, &emulator.url, &stacks).await?;
     phases.mark("service stacks");
     let mut w = Wiring::new(&options, conf, commit, &emulator.url, &pool, bus_name).await?;
     let mut socket_listeners = w.bind_sockets(&stacks).await?;
@@ -157,6 +177,25 @@ pub async fn start(options: Options) -> Result<Running> {
     }
     phases.mark("functions started");
     let control = w.serve_front(&pool, &stacks).await?;
+    let router =
+        devstack_sfn::router::router(w.endpoints.lambda_endpoint.clone(), emulator.url.clone())?;
+    w.tasks.push(serve(states_listener, router));
+    w.endpoints.sender_url = sender.url();
+    if let Some(wanted) = &wanted {
+        let plan = stacks
+            .iter()
+            .find(|(s, ..)| *s == wanted.stack)
+            .map(|(_, p, ..)| p);
+        let hook = plan
+            .and_then(|p| crate::sender::webhook_url(&w.endpoints.api_base_url, p))
+            .with_context(|| {
+                format!(
+                    "{}: no public POST route for the sender to call",
+                    wanted.stack
+                )
+            })?;
+        sender.set_webhook_url(hook);
+    }
     phases.mark("ready");
     Ok(Running {
         endpoints: w.endpoints,
@@ -167,8 +206,30 @@ pub async fn start(options: Options) -> Result<Running> {
         phases: phases.done,
         started_in: phases.started.elapsed(),
         control,
+        sender,
         tasks: w.tasks,
     })
+}
+
+/// The state machines the stacks created, on moto's interpreter (moto's
+/// CloudFormation leaves them where executions never run; see
+/// `devstack_sfn::machines`), before anything can start an execution.
+async fn make_machines_runnable(conf: &SdkConfig, moto_url: &str, stacks: &[Stack]) -> Result<()> {
+    let mut arns = Vec::new();
+    for (_, plan, deployed, _) in stacks {
+        for machine in &plan.state_machines {
+            arns.push(deployed.physical(&machine.logical_id)?.to_owned());
+        }
+    }
+    if arns.is_empty() {
+        return Ok(());
+    }
+    let sfn = aws_sdk_sfn::Client::new(conf);
+    let runnable = devstack_sfn::machines::make_runnable(&sfn, moto_url, &arns).await?;
+    for m in runnable {
+        tracing::info!(target: "trail", machine = %m.name, "state machine runnable");
+    }
+    Ok(())
 }
 
 /// At once: the emulator boots (about a second of Python imports) while
@@ -176,6 +237,8 @@ pub async fn start(options: Options) -> Result<Running> {
 /// is read.
 async fn boot(
     options: &Options,
+    states_port: u16,
+    sender_url: &str,
     phases: &mut Phases,
 ) -> Result<(
     kit::emulator::Emulator,
@@ -187,7 +250,8 @@ async fn boot(
         let url = options.endpoint_url.clone();
         tokio::task::spawn_blocking(move || match url {
             Some(url) => Ok(kit::emulator::Emulator { url }),
-            None => kit::emulator::start().map_err(anyhow::Error::msg),
+            None => kit::emulator::start_with(&[("MOTO_PORT", states_port.to_string())])
+                .map_err(anyhow::Error::msg),
         })
     };
     let templates = tokio::task::spawn_blocking(|| {
@@ -205,10 +269,13 @@ async fn boot(
     let templates: Vec<_> = repo::stacks()
         .zip(templates.await??)
         .map(|(stack, t)| {
-            let overrides: Vec<(String, String)> = (options.parameter_overrides.iter())
-                .filter(|o| o.stack == stack)
-                .map(|o| (o.parameter.clone(), o.value.clone()))
-                .collect();
+            // The sender's stand-in, unless the caller named another.
+            let mut overrides = vec![("SenderUrl".to_owned(), sender_url.to_owned())];
+            overrides.extend(
+                (options.parameter_overrides.iter())
+                    .filter(|o| o.stack == stack)
+                    .map(|o| (o.parameter.clone(), o.value.clone())),
+            );
             devstack_template::adapt::with_parameters(t, &overrides)
         })
         .collect();
@@ -240,6 +307,7 @@ async fn deploy_platform(
         &cognito,
         emulator_url,
         &format!("{PLATFORM}-{}", pool_plan.pool),
+        &pool_plan.groups,
     )
     .await?;
     devstack_template::adapt::bind_user_pool(
@@ -443,12 +511,15 @@ impl<'a> Wiring<'a> {
                 .entry(&r.api)
                 .or_insert_with(|| self.stage(&qualified(service, &r.api), &r.stage))
                 .clone();
-            self.routes.push(RouteTarget::new(
-                &r.route_key,
-                self.functions[&qualified(service, &r.function)].clone(),
-                r.cors.as_ref().map(gateway_cors),
-                stage,
-            ));
+            self.routes.push(
+                RouteTarget::new(
+                    &r.route_key,
+                    self.functions[&qualified(service, &r.function)].clone(),
+                    r.cors.as_ref().map(gateway_cors),
+                    stage,
+                )
+                .public(r.public),
+            );
         }
         for socket in &plan.sockets {
             let listener = socket_listeners

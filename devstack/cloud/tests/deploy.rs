@@ -140,6 +140,7 @@ async fn the_platform_then_each_service_deploys_alone_and_is_wired() {
     assert_eq!(
         tapped,
         [
+            "campaigns/ConsumerFunction",
             "notifications/ConsumerFunction",
             "todos/OnUserDeletedFunction"
         ]

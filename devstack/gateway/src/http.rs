@@ -43,6 +43,8 @@ pub struct RouteTarget {
     pub cors: Option<Cors>,
     /// Shared by the routes of one API.
     pub stage: Arc<Stage>,
+    /// Without the JWT authorizer (the route proves its caller itself).
+    pub public: bool,
 }
 
 impl RouteTarget {
@@ -59,7 +61,14 @@ impl RouteTarget {
             function,
             cors,
             stage,
+            public: false,
         }
+    }
+
+    /// A route API Gateway serves without its authorizer.
+    pub fn public(mut self, public: bool) -> Self {
+        self.public = public;
+        self
     }
 
     /// Whether `path` is this route's, whatever the method.
@@ -285,7 +294,11 @@ async fn route_response(
     seen: &mut Seen,
 ) -> Response {
     let started = Instant::now();
-    let claims = match gw.authorizer.claims(headers).await {
+    let authorized = match route.public {
+        true => Ok(serde_json::Map::new()),
+        false => gw.authorizer.claims(headers).await,
+    };
+    let claims = match authorized {
         Ok(c) => c,
         Err(why) => {
             tracing::info!(target: "trail", route = %route.route_key, why = %why, "401 (authorizer)");
@@ -296,6 +309,12 @@ async fn route_response(
     seen.sub = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
     let mut event = payload_v2(route, method, uri, headers, body, params, &claims);
     event["requestContext"]["requestId"] = Value::from(seen.request_id.as_str());
+    if route.public {
+        // API Gateway sends no authorizer context for a route without one.
+        if let Some(ctx) = event["requestContext"].as_object_mut() {
+            ctx.remove("authorizer");
+        }
+    }
     // The id kit's handlers log under: the caller's, or the request id.
     let correlation = kit::http::correlation_id(
         event["headers"]["x-correlation-id"].as_str(),
@@ -338,6 +357,26 @@ async fn route_response(
     }
 }
 
+/// API Gateway hands JWT claims on as strings; a list (`cognito:groups`)
+/// as its items in brackets, space-separated: `[admins editors]`.
+fn claim_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let items: Vec<String> = items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| i.to_string())
+                })
+                .collect();
+            format!("[{}]", items.join(" "))
+        }
+        other => other.to_string(),
+    }
+}
+
 fn payload_v2(
     route: &RouteTarget,
     method: &Method,
@@ -367,19 +406,9 @@ fn payload_v2(
         };
         qs.insert(decode(k), Value::from(decode(v)));
     }
-    // API Gateway hands JWT claims on as strings.
     let claims: Map<String, Value> = claims
         .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                Value::from(
-                    v.as_str()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| v.to_string()),
-                ),
-            )
-        })
+        .map(|(k, v)| (k.clone(), Value::from(claim_text(v))))
         .collect();
     let mut event = json!({
         "version": "2.0",

@@ -24,6 +24,8 @@ pub struct Route {
     /// The HTTP API's CORS configuration, if it has one.
     pub cors: Option<Cors>,
     pub stage: StageSettings,
+    /// No authorizer (`Auth: Authorizer: NONE`): a third party's webhook.
+    pub public: bool,
 }
 
 /// An HTTP API's `CorsConfiguration` (`x-amazon-apigateway-cors`).
@@ -110,12 +112,18 @@ pub(super) fn http_api(st: &mut Stack, id: &str, props: &Value) -> Result<(), Ad
                         &format!("{method} {path} integrates no function of this stack"),
                     )
                 })?;
+            // SAM writes a route without an authorizer as `security:
+            // [{"NONE": []}]` in the API's OpenAPI body.
+            let public = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("NONE").is_some()));
             st.plan.routes.push(Route {
                 api: id.to_owned(),
                 route_key: format!("{} {path}", method.to_uppercase()),
                 function: function.clone(),
                 cors: cors.clone(),
                 stage: settings.clone(),
+                public,
             });
         }
     }
@@ -329,6 +337,7 @@ mod tests {
                     }),
                     access_log_format: Some("{\"id\":\"$context.requestId\"}".into()),
                 },
+                public: false,
             }]
         );
         // An override is the value the local gateway enforces.

@@ -14,6 +14,9 @@ pub struct UserPoolPlan {
     pub client: String,
     pub pool_properties: Value,
     pub client_properties: Value,
+    /// The pool's groups (`AWS::Cognito::UserPoolGroup`): name and
+    /// description, made by API with the pool.
+    pub groups: Vec<(String, String)>,
     /// The stack's outputs (and exports) of the pool's id, client id or
     /// issuer, held back until the pool exists: [`bind_user_pool`] puts
     /// them back with its real values, so the services import them as on
@@ -72,11 +75,27 @@ pub(super) fn user_pool(st: &mut Stack, id: &str, props: &Value) -> Result<(), A
         .map(|(cid, r)| (cid.clone(), r["Properties"].clone()));
     let (client, client_properties) =
         client.ok_or_else(|| st.unsupported(id, "a user pool needs a client in the same stack"))?;
+    let mut groups = Vec::new();
+    for (gid, g) in st.resources.iter() {
+        if type_of(g) == "AWS::Cognito::UserPoolGroup"
+            && target(&g["Properties"]["UserPoolId"]) == Some(id)
+        {
+            let name = g["Properties"]["GroupName"].as_str().map(str::to_owned);
+            let name =
+                name.ok_or_else(|| st.unsupported(gid, "a group needs a literal GroupName"))?;
+            let description = g["Properties"]["Description"].as_str().unwrap_or_default();
+            groups.push((gid.clone(), name, description.to_owned()));
+        }
+    }
+    for (gid, _, _) in &groups {
+        st.removed.insert(gid.clone());
+    }
     st.plan.user_pools.push(UserPoolPlan {
         pool: id.to_owned(),
         client,
         pool_properties: props.clone(),
         client_properties,
+        groups: groups.into_iter().map(|(_, n, d)| (n, d)).collect(),
         outputs: Map::new(),
     });
     st.removed.insert(id.to_owned());

@@ -17,6 +17,9 @@
 //!   which the local cloud replaces with its own URL;
 //! - SNS subscriptions and queue policies, skipped silently by the
 //!   emulator's CloudFormation, are made by API; the Cognito user pool too;
+//! - a state machine's definition becomes one `DefinitionString`, its
+//!   substitutions expanded with `Fn::Join`, and the machine is made
+//!   runnable on the emulator's interpreter by the local cloud;
 //! - Lambda permissions concern AWS's own invoke path and are dropped;
 //! - CloudWatch alarms are dropped: the emulator's CloudFormation has no
 //!   model for them (moto 5.2.5 logs "No Moto CloudFormation support" and
@@ -41,6 +44,7 @@ mod resources;
 mod s3;
 mod sns;
 mod stage;
+mod states;
 
 use std::collections::BTreeSet;
 
@@ -56,6 +60,7 @@ use resources::{mentions_any, type_of};
 pub use s3::UploadTap;
 pub use sns::Subscription;
 pub use stage::{StageSettings, Throttle};
+pub use states::StateMachinePlan;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdaptError {
@@ -85,6 +90,9 @@ pub struct Plan {
     pub subscriptions: Vec<Subscription>,
     pub user_pools: Vec<UserPoolPlan>,
     pub sockets: Vec<SocketApi>,
+    /// State machines, made runnable on the emulator's interpreter after
+    /// the deploy (see `states`).
+    pub state_machines: Vec<StateMachinePlan>,
 }
 
 /// One stack's template being adapted, and what the walk over its
@@ -204,6 +212,7 @@ fn adapt_resource(st: &mut Stack, id: &str) -> Result<(), AdaptError> {
         "AWS::ApiGatewayV2::Api" => apigateway::http_api(st, id, &props)?,
         "AWS::SNS::Subscription" => sns::subscription(st, id, &props)?,
         "AWS::Cognito::UserPool" => cognito::user_pool(st, id, &props)?,
+        "AWS::StepFunctions::StateMachine" => states::state_machine(st, id, &props)?,
         // No model in the emulator's CloudFormation; see the module doc.
         "AWS::CloudWatch::Alarm" | "AWS::CloudWatch::CompositeAlarm" => {
             st.removed.insert(id.to_owned());

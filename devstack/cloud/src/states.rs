@@ -1,0 +1,45 @@
+//! Step Functions in the local cloud: the state machines the stacks
+//! created, made runnable on moto's interpreter (`devstack_sfn`), and
+//! executions found by name for `devstack executions`.
+
+use anyhow::{Context, Result};
+
+/// The executions a campaign (or any execution name) has, by ARN, on the
+/// running local cloud's state machines; an ARN is taken as given.
+pub async fn executions_named(
+    endpoints: &devstack_api::Endpoints,
+    name: &str,
+) -> Result<Vec<String>> {
+    if name.starts_with("arn:") {
+        return Ok(vec![name.to_owned()]);
+    }
+    let conf = kit::emulator::Emulator {
+        url: endpoints.emulator_url.clone(),
+    }
+    .sdk_config()
+    .await;
+    let sfn = aws_sdk_sfn::Client::new(&conf);
+    let machines = sfn
+        .list_state_machines()
+        .send()
+        .await
+        .context("listing state machines")?;
+    let mut found = Vec::new();
+    for m in machines.state_machines() {
+        let arn = m
+            .state_machine_arn()
+            .replace(":stateMachine:", ":execution:")
+            + ":"
+            + name;
+        if sfn
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+            .is_ok()
+        {
+            found.push(arn);
+        }
+    }
+    Ok(found)
+}

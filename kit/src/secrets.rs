@@ -1,0 +1,139 @@
+//! Secrets read at invoke time through a small TTL cache over the SDK
+//! clients: a rotated value takes effect within the TTL, or at once after
+//! [`Secret::refresh`] (a caller that is refused with the cached value
+//! refetches once). Never in a template or an environment value: the
+//! function's environment holds the secret's name only.
+//!
+//! AWS's Parameters and Secrets extension answers only during an
+//! invocation and caches up to 300 s; Powertools caches 5 s by default.
+//! The value never reaches a log: [`Value`]'s `Debug` is redacted.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("reading secret {name}: {message}")]
+    Read { name: String, message: String },
+    #[error("secret {0} has no value")]
+    Empty(String),
+}
+
+/// Where a secret lives.
+#[derive(Clone)]
+pub enum Source {
+    /// An SSM parameter, a `SecureString` decrypted on read.
+    Parameter {
+        client: aws_sdk_ssm::Client,
+        name: String,
+    },
+    /// A Secrets Manager secret's `AWSCURRENT` string.
+    SecretsManager {
+        client: aws_sdk_secretsmanager::Client,
+        id: String,
+    },
+}
+
+impl Source {
+    pub fn name(&self) -> &str {
+        match self {
+            Source::Parameter { name, .. } => name,
+            Source::SecretsManager { id, .. } => id,
+        }
+    }
+
+    async fn fetch(&self) -> Result<String, SecretError> {
+        let read = |e: String| SecretError::Read {
+            name: self.name().to_owned(),
+            message: e,
+        };
+        let value = match self {
+            Source::Parameter { client, name } => client
+                .get_parameter()
+                .name(name)
+                .with_decryption(true)
+                .send()
+                .await
+                .map_err(|e| read(aws_sdk_ssm::error::DisplayErrorContext(e).to_string()))?
+                .parameter
+                .and_then(|p| p.value),
+            Source::SecretsManager { client, id } => {
+                client
+                    .get_secret_value()
+                    .secret_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        read(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+                    })?
+                    .secret_string
+            }
+        };
+        value
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| SecretError::Empty(self.name().to_owned()))
+    }
+}
+
+/// A secret's value. Shown as `<redacted>`, so a stray `{:?}` logs nothing.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Value(String);
+
+impl Value {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// One secret, cached for `ttl`.
+pub struct Secret {
+    source: Source,
+    ttl: Duration,
+    cached: Mutex<Option<(Value, Instant)>>,
+}
+
+impl Secret {
+    pub fn new(source: Source, ttl: Duration) -> Self {
+        Self {
+            source,
+            ttl,
+            cached: Mutex::new(None),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        self.source.name()
+    }
+
+    /// The cached value while fresh, else a new read.
+    pub async fn get(&self) -> Result<Value, SecretError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((value, at)) = cached.as_ref()
+            && at.elapsed() < self.ttl
+        {
+            return Ok(value.clone());
+        }
+        let value = Value(self.source.fetch().await?);
+        *cached = Some((value.clone(), Instant::now()));
+        Ok(value)
+    }
+
+    /// A new read whatever the cache holds: the value was refused, so it
+    /// may have been rotated. Logged (the name, never the value) and
+    /// counted as `SecretRefetched`.
+    pub async fn refresh(&self) -> Result<Value, SecretError> {
+        let mut cached = self.cached.lock().await;
+        let value = Value(self.source.fetch().await?);
+        *cached = Some((value.clone(), Instant::now()));
+        tracing::info!(secret = self.name(), "secret refetched after a refusal");
+        crate::telemetry::count("SecretRefetched", 1);
+        Ok(value)
+    }
+}
