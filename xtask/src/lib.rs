@@ -7,6 +7,7 @@ pub mod can_i_deploy;
 pub mod catalog_page;
 pub mod declared;
 pub mod folders;
+pub mod new_service;
 pub mod node;
 pub mod owners;
 pub mod schemas;

@@ -8,10 +8,11 @@ use repo::workspace::Workspace;
 use xtask::folders::{EXAMPLES_DIR, SCHEMAS_DIR};
 use xtask::schemas::{self, Baseline, Rules};
 use xtask::{
-    affected, asyncapi, browser, can_i_deploy, catalog_page, declared, node, owners, venv, web,
-    workflows,
+    affected, asyncapi, browser, can_i_deploy, catalog_page, declared, new_service, node, owners,
+    venv, web, workflows,
 };
 
+mod lanes;
 mod scans;
 
 /// Project automation. `cargo xtask test` is the command CI runs.
@@ -101,6 +102,17 @@ enum Cmd {
         /// The ops binary to list stacks with (default: `cargo run -p ops`).
         #[arg(long)]
         ops: Option<PathBuf>,
+    },
+    /// A new service in the house shape, from xtask/templates/service/:
+    /// its crate, template and tests under services/NAME, registered in the
+    /// workspace and repo::SERVICES; then its OpenAPI document, the
+    /// workflows, CODEOWNERS and the contract documents are regenerated.
+    NewService {
+        /// Lowercase letters, plural: `campaigns`.
+        name: String,
+        /// What one of its items is called (default: NAME without its s).
+        #[arg(long)]
+        item: Option<String>,
     },
     /// The security scans, offline: checkov over the templates (against
     /// security/checkov-skips.toml), detect-secrets (against
@@ -208,6 +220,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Venv => venv_cmd(&root()?),
         Cmd::Test { cargo_args } => test(&root()?, &cargo_args),
         Cmd::Scan => Ok(exit_code(scans::run(&root()?)?)),
+        Cmd::NewService { name, item } => new_service_cmd(&root()?, &name, item.as_deref()),
         Cmd::Openapi => openapi(&root()?),
         Cmd::Web => web_cmd(&root()?),
         Cmd::Ci { check } => ci(&root()?, check),
@@ -447,20 +460,11 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
     let (Some(prepared), true) = (prepared, compiled?) else {
         return Ok(ExitCode::FAILURE);
     };
-    eprintln!("==> cargo test");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(&cargo)
-        .current_dir(root)
-        .args(["test", "--workspace"])
-        .args(cargo_args)
-        // The same compiler as the build, so the build is fresh.
-        .envs(lint.iter().map(|(k, v)| (k, v)))
-        .env("PROJECT_VENV", &prepared.venv)
-        .env("CHROMIUM", &prepared.chromium)
-        .env("CHROMEDRIVER", &prepared.chromedriver)
-        .status()
-        .context("running cargo test")?;
-    Ok(exit_code(status.success()))
+    let env = TestEnv {
+        lint: &lint,
+        prepared: &prepared,
+    };
+    lanes::run(root, cargo_args, &env)
 }
 
 /// What `cargo clippy --all-targets -D warnings` denies.
@@ -508,6 +512,12 @@ fn exit_code(passed: bool) -> ExitCode {
 }
 
 /// What `cargo test` runs with.
+/// What the tests run with: the build's compiler and the set-up's tools.
+struct TestEnv<'a> {
+    lint: &'a Env,
+    prepared: &'a Prepared,
+}
+
 struct Prepared {
     venv: std::path::PathBuf,
     chromium: std::path::PathBuf,
@@ -593,6 +603,42 @@ fn compile(root: &std::path::Path, lint: &Env) -> Result<bool> {
         }
     }
     Ok(true)
+}
+
+fn new_service_cmd(root: &std::path::Path, name: &str, item: Option<&str>) -> Result<ExitCode> {
+    let names = new_service::Names::new(name, item)?;
+    let created = new_service::create(root, &names)?;
+    for file in created.files.iter().chain(&created.registered) {
+        println!(
+            "wrote {}",
+            file.strip_prefix(root).unwrap_or(file).display()
+        );
+    }
+    // The skeleton's lines are as long as the names make them.
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root)
+        .args(["fmt", "--package", name])
+        .status()?;
+    if !status.success() {
+        anyhow::bail!("cargo fmt --package {name} failed");
+    }
+    // A new run of this tool, built with the new service in the list: the
+    // running one compiled the contracts of the services it knew.
+    for step in [&["openapi"][..], &["ci"], &["schemas", "generate"]] {
+        let status = Command::new(env!("CARGO"))
+            .current_dir(root)
+            .args(["run", "--quiet", "--package", "xtask", "--"])
+            .args(step)
+            .status()?;
+        if !status.success() {
+            anyhow::bail!(
+                "cargo xtask {} failed after creating {name}",
+                step.join(" ")
+            );
+        }
+    }
+    println!("{name}: created. Next: its events (events/src/), its domain, `cargo xtask test`.");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn service_names() -> Vec<&'static str> {

@@ -1,0 +1,202 @@
+//! The test command's last step: every test binary, in two lanes at once.
+//!
+//! `cargo test` runs its binaries one after another, and the cross-service
+//! binary (`tests`' `all`: local clouds, browsers) spends most of its time
+//! waiting. So the binaries are built by one `cargo test --no-run` (the
+//! same package selection as the build, so nothing is compiled again) and
+//! run here, as cargo runs them (from their package's folder, with its
+//! `CARGO_MANIFEST_DIR`): `all` in one lane, printing as it goes; every
+//! other binary, then the doctests, in the other, printed when it ends.
+//! Every binary runs even when one fails, as `--no-fail-fast`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Output};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::TestEnv;
+
+/// The binary that gets a lane of its own.
+const WIDE: &str = "all";
+
+/// One test binary, from cargo's `compiler-artifact` message.
+#[derive(Debug, Clone)]
+struct Binary {
+    name: String,
+    executable: PathBuf,
+    package_dir: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct Artifact {
+    reason: String,
+    #[serde(default)]
+    executable: Option<PathBuf>,
+    #[serde(default)]
+    manifest_path: Option<PathBuf>,
+    #[serde(default)]
+    target: Option<Target>,
+    #[serde(default)]
+    profile: Option<Profile>,
+}
+
+#[derive(Deserialize)]
+struct Target {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct Profile {
+    test: bool,
+}
+
+/// The test binaries among cargo's JSON messages.
+fn binaries(messages: &str) -> Vec<Binary> {
+    messages
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Artifact>(l).ok())
+        .filter(|a| a.reason == "compiler-artifact" && a.profile.as_ref().is_some_and(|p| p.test))
+        .filter_map(|a| {
+            Some(Binary {
+                name: a.target?.name,
+                executable: a.executable?,
+                package_dir: a.manifest_path?.parent()?.to_path_buf(),
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn run(root: &Path, cargo_args: &[String], env: &TestEnv) -> Result<ExitCode> {
+    // Before `--`: cargo's (which tests to build); after: each binary's.
+    let split = cargo_args.iter().position(|a| a == "--");
+    let (cargo_part, test_part) = match split {
+        Some(i) => (&cargo_args[..i], &cargo_args[i + 1..]),
+        None => (cargo_args, &[][..]),
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = with_env(Command::new(&cargo), env)
+        .current_dir(root)
+        .args([
+            "test",
+            "--workspace",
+            "--no-run",
+            "--message-format=json-render-diagnostics",
+        ])
+        .args(cargo_part.iter().filter(|a| *a != "--no-fail-fast"))
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running cargo test --no-run")?;
+    if !built.status.success() {
+        return Ok(ExitCode::FAILURE);
+    }
+    let (wide, rest): (Vec<Binary>, Vec<Binary>) =
+        binaries(&String::from_utf8_lossy(&built.stdout))
+            .into_iter()
+            .partition(|b| b.name == WIDE);
+    eprintln!(
+        "==> tests: `{WIDE}` beside the {} other binaries and the doctests",
+        rest.len()
+    );
+    let (wide_ok, rest_out) = std::thread::scope(|scope| {
+        let others = scope.spawn(|| run_lane(&rest, test_part, env, root, &cargo, cargo_part));
+        let mut wide_ok = true;
+        for b in &wide {
+            wide_ok &= binary(b, test_part, env)
+                .status()
+                .is_ok_and(|s| s.success());
+        }
+        (wide_ok, others.join())
+    });
+    let (rest_ok, report) = rest_out.map_err(|_| anyhow::anyhow!("the test lane panicked"))??;
+    eprintln!("==> the other test binaries and the doctests:\n{report}");
+    Ok(crate::exit_code(wide_ok && rest_ok))
+}
+
+/// One binary as `cargo test` runs it.
+fn binary(b: &Binary, test_args: &[String], env: &TestEnv) -> Command {
+    let mut c = with_env(Command::new(&b.executable), env);
+    c.current_dir(&b.package_dir)
+        .env("CARGO_MANIFEST_DIR", &b.package_dir)
+        .args(test_args);
+    c
+}
+
+fn with_env(mut c: Command, env: &TestEnv) -> Command {
+    // The same compiler as the build, so the build is fresh.
+    c.envs(env.lint.iter().map(|(k, v)| (k, v)))
+        .env("PROJECT_VENV", &env.prepared.venv)
+        .env("CHROMIUM", &env.prepared.chromium)
+        .env("CHROMEDRIVER", &env.prepared.chromedriver);
+    c
+}
+
+/// The binaries one after another, then the doctests; their output held.
+fn run_lane(
+    binaries: &[Binary],
+    test_args: &[String],
+    env: &TestEnv,
+    root: &Path,
+    cargo: &str,
+    cargo_args: &[String],
+) -> Result<(bool, String)> {
+    let mut ok = true;
+    let mut report = String::new();
+    let mut take = |what: &str, out: Output| {
+        ok &= out.status.success();
+        report.push_str(&format!(
+            "     Running {what}\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    };
+    for b in binaries {
+        let out = held(binary(b, test_args, env))
+            .with_context(|| format!("running {}", b.executable.display()))?;
+        take(&b.executable.display().to_string(), out);
+    }
+    let mut doc = with_env(Command::new(cargo), env);
+    doc.current_dir(root)
+        .args(["test", "--workspace", "--doc"])
+        .args(cargo_args.iter().filter(|a| *a != "--no-fail-fast"));
+    take("doctests", held(doc).context("running the doctests")?);
+    Ok((ok, report))
+}
+
+/// Runs `c` with its output in a file, read back when it ends. Not a pipe:
+/// a test leaves processes behind that hold its output open until they
+/// see it gone (the emulator's watchdog), and waiting for a pipe's end
+/// would wait for them while the test sits unreaped.
+fn held(mut c: Command) -> Result<Output> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("xtask-lane-{}-{n}.log", std::process::id()));
+    let file = std::fs::File::create(&path)?;
+    let status = c.stdout(file.try_clone()?).stderr(file).status()?;
+    let text = std::fs::read(&path)?;
+    std::fs::remove_file(&path)?;
+    Ok(Output {
+        status,
+        stdout: text,
+        stderr: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_binaries_are_read_from_cargos_messages() {
+        let messages = [
+            r#"{"reason":"compiler-artifact","target":{"name":"all"},"profile":{"test":true},"executable":"/t/all-1","manifest_path":"/r/tests/Cargo.toml"}"#,
+            r#"{"reason":"compiler-artifact","target":{"name":"kit"},"profile":{"test":false},"executable":null,"manifest_path":"/r/kit/Cargo.toml"}"#,
+            r#"{"reason":"build-finished","success":true}"#,
+        ]
+        .join("\n");
+        let found = binaries(&messages);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].name, "all");
+        assert_eq!(found[0].package_dir, PathBuf::from("/r/tests"));
+    }
+}

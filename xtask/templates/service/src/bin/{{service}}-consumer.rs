@@ -1,0 +1,37 @@
+//! Lambda (async, from the bus's rules): the events {{service}} consumes.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use kit::config::Lazy;
+use kit::idempotency::Processed;
+use kit::telemetry::Consumed;
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+use {{service}}::handlers::Handled;
+use {{service}}::store::Store;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let telemetry = kit::telemetry::init(kit::function!());
+    let table = kit::config::var("TABLE_NAME")?;
+    let adapters = &Lazy::new(move |conf| {
+        let client = aws_sdk_dynamodb::Client::new(conf);
+        (
+            Store::new(client.clone(), &table),
+            Processed::new(client, &table, "{{service}}-consumer"),
+        )
+    });
+    telemetry
+        .run(
+            move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
+                let (store, processed) = adapters.get().await;
+                let handled = {{service}}::handlers::handle(store, processed, &event.payload).await;
+                kit::telemetry::consumed_event(
+                    &event.payload,
+                    Consumed::of(&handled, |h| *h == Handled::Duplicate),
+                );
+                handled?;
+                Ok::<(), lambda_runtime::Error>(())
+            },
+        )
+        .await
+}
