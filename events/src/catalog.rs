@@ -2,7 +2,9 @@ use schemars::generate::SchemaSettings;
 use serde_json::Value;
 
 use crate::wire::decode_detail;
-use crate::{Compatibility, ContractError, Envelope, Event, EventKey, notifications, todos, users};
+use crate::{
+    Compatibility, ContractError, Envelope, Event, EventKey, campaigns, notifications, todos, users,
+};
 
 /// Everything the tools need to know about one event version, without
 /// knowing its Rust type.
@@ -55,6 +57,8 @@ pub fn catalog() -> Vec<EventSpec> {
         EventSpec::of::<todos::TodoDeletedV1>(),
         EventSpec::of::<todos::TodoAttachmentAddedV1>(),
         EventSpec::of::<notifications::NotificationSentV1>(),
+        EventSpec::of::<notifications::NotificationSentV2>(),
+        EventSpec::of::<campaigns::CampaignDeliveredV1>(),
     ]
 }
 

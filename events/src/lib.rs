@@ -11,6 +11,7 @@ mod contract;
 mod envelope;
 mod wire;
 
+pub mod campaigns;
 pub mod notifications;
 pub mod todos;
 pub mod users;
@@ -26,4 +27,5 @@ pub mod sources {
     pub const USERS: &str = "app.users";
     pub const TODOS: &str = "app.todos";
     pub const NOTIFICATIONS: &str = "app.notifications";
+    pub const CAMPAIGNS: &str = "app.campaigns";
 }

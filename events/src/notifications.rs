@@ -8,11 +8,38 @@ use uuid::Uuid;
 use crate::contract::contract;
 use crate::sources::NOTIFICATIONS;
 
+/// The kinds v1 knows. Closed: a kind added here would break its readers,
+/// which is why v2 has [`Kind`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
     Welcome,
     TodoCompleted,
+}
+
+/// What a notification is about. Open: readers take a kind they do not
+/// know as `other`, so kinds are added in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(transform = crate::open_enum)]
+pub enum Kind {
+    Welcome,
+    TodoCompleted,
+    /// An email campaign that reached its recipient.
+    Campaign,
+    #[serde(other)]
+    Other,
+}
+
+impl Kind {
+    /// The v1 kind, for the kinds v1 has.
+    pub fn v1(self) -> Option<NotificationKind> {
+        match self {
+            Kind::Welcome => Some(NotificationKind::Welcome),
+            Kind::TodoCompleted => Some(NotificationKind::TodoCompleted),
+            Kind::Campaign | Kind::Other => None,
+        }
+    }
 }
 
 /// A notification was stored and handed to the delivery topic.
@@ -27,3 +54,17 @@ pub struct NotificationSentV1 {
     pub sent_at: DateTime<Utc>,
 }
 contract!(NotificationSentV1, NOTIFICATIONS, "NotificationSent", v 1);
+
+/// A notification was stored and handed to the delivery topic, of any
+/// kind (v1 stays published beside it for the kinds it has).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct NotificationSentV2 {
+    pub notification_id: Uuid,
+    pub user_id: String,
+    pub kind: Kind,
+    pub message: String,
+    /// The event id that caused the notification.
+    pub source_event_id: Uuid,
+    pub sent_at: DateTime<Utc>,
+}
+contract!(NotificationSentV2, NOTIFICATIONS, "NotificationSent", v 2);

@@ -108,6 +108,10 @@ mod tests {
             ("users".to_owned(), o(&[("ApiUrl", "https://u.example")])),
             ("todos".to_owned(), o(&[("ApiUrl", "https://t.example")])),
             (
+                "campaigns".to_owned(),
+                o(&[("ApiUrl", "https://c.example")]),
+            ),
+            (
                 "notifications".to_owned(),
                 o(&[
                     ("ApiUrl", "https://n.example"),

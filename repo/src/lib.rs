@@ -19,7 +19,7 @@ pub const PLATFORM: &str = "platform";
 
 /// The services, in deploy order after the platform. The one list: the
 /// local cloud, the ops CLI and the automation read it from here.
-pub const SERVICES: &[&str] = &["users", "todos", "notifications"];
+pub const SERVICES: &[&str] = &["users", "todos", "notifications", "campaigns"];
 
 /// Every stack in deploy order: the platform, then each service.
 pub fn stacks() -> impl Iterator<Item = &'static str> {

@@ -1,7 +1,7 @@
 //! The notifications HTTP API: the caller's notifications, newest first.
 
 use chrono::{DateTime, Utc};
-use events::notifications::NotificationKind;
+use events::notifications::Kind;
 use kit::http::{Request, Response};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -24,7 +24,7 @@ pub struct NotificationPage {
 #[serde(deny_unknown_fields)]
 pub struct NotificationView {
     pub id: Uuid,
-    pub kind: NotificationKind,
+    pub kind: Kind,
     pub message: String,
     pub created_at: DateTime<Utc>,
     /// The event that caused it.

@@ -1,6 +1,7 @@
 //! What a notification says. Pure: no I/O.
 
-use events::notifications::NotificationKind;
+use events::campaigns::CampaignDeliveredV1;
+use events::notifications::Kind;
 use events::todos::TodoCompletedV1;
 use events::users::UserRegisteredV1;
 
@@ -8,14 +9,14 @@ use events::users::UserRegisteredV1;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Draft {
     pub user_id: String,
-    pub kind: NotificationKind,
+    pub kind: Kind,
     pub message: String,
 }
 
 pub fn welcome(event: &UserRegisteredV1) -> Draft {
     Draft {
         user_id: event.user_id.clone(),
-        kind: NotificationKind::Welcome,
+        kind: Kind::Welcome,
         message: format!("Welcome, {}! Your account is ready.", event.display_name),
     }
 }
@@ -56,10 +57,19 @@ impl Default for Wording {
 pub fn congratulate(wording: &Wording, event: &TodoCompletedV1) -> Draft {
     Draft {
         user_id: event.user_id.clone(),
-        kind: NotificationKind::TodoCompleted,
+        kind: Kind::TodoCompleted,
         // Concatenation, not a format string: a title holding `{title}`
         // stays as typed.
         message: format!("{}{}{}", wording.before, event.title, wording.after),
+    }
+}
+
+/// A campaign that reached its recipient: its subject, then its body.
+pub fn campaign(event: &CampaignDeliveredV1) -> Draft {
+    Draft {
+        user_id: event.user_id.clone(),
+        kind: Kind::Campaign,
+        message: format!("{}: {}", event.subject, event.body),
     }
 }
 
@@ -75,7 +85,7 @@ mod tests {
             display_name: "Ada".into(),
             registered_at: "2026-11-22T10:00:00Z".parse().unwrap(),
         });
-        assert_eq!(w.kind, NotificationKind::Welcome);
+        assert_eq!(w.kind, Kind::Welcome);
         assert!(w.message.contains("Ada"));
         let c = congratulate(
             &Wording::default(),
@@ -86,7 +96,7 @@ mod tests {
                 completed_at: "2026-11-22T10:00:00Z".parse().unwrap(),
             },
         );
-        assert_eq!(c.kind, NotificationKind::TodoCompleted);
+        assert_eq!(c.kind, Kind::TodoCompleted);
         assert!(c.message.contains("\u{201c}ship\u{201d}"));
     }
 

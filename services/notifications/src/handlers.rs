@@ -2,6 +2,7 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::Utc;
+use events::campaigns::CampaignDeliveredV1;
 use events::todos::TodoCompletedV1;
 use events::users::{UserDeletedV1, UserRegisteredV1};
 use events::{ContractError, Envelope, Event, Metadata, ReceivedKey, decode, received_key};
@@ -20,6 +21,7 @@ pub enum Incoming {
     UserRegistered(Envelope<UserRegisteredV1>),
     TodoCompleted(Envelope<TodoCompletedV1>),
     UserDeleted(Envelope<UserDeletedV1>),
+    CampaignDelivered(Envelope<CampaignDeliveredV1>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,8 @@ pub fn decode_incoming(event: &EventBridgeEvent<Value>) -> Result<Incoming, Deco
         Ok(Incoming::TodoCompleted(decode(event)?))
     } else if key.is(UserDeletedV1::KEY) {
         Ok(Incoming::UserDeleted(decode(event)?))
+    } else if key.is(CampaignDeliveredV1::KEY) {
+        Ok(Incoming::CampaignDelivered(decode(event)?))
     } else {
         Err(DecodeError::NotConsumed(key))
     }
@@ -82,6 +86,9 @@ pub async fn handle(
                 domain::congratulate(wording, &e.data),
             )
             .await
+        }
+        Incoming::CampaignDelivered(e) => {
+            notify(store, processed, &e.metadata, domain::campaign(&e.data)).await
         }
         Incoming::UserDeleted(e) => {
             async {

@@ -5,7 +5,7 @@
 //! reach another user's connection.
 
 use chrono::{DateTime, Utc};
-use events::notifications::NotificationKind;
+use events::notifications::Kind;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -46,7 +46,7 @@ pub struct Notification {
     pub sk: String,
     pub notification_id: Uuid,
     pub user_id: String,
-    pub notification_kind: NotificationKind,
+    pub notification_kind: Kind,
     pub message: String,
     pub source_event_id: Uuid,
     pub created_at: DateTime<Utc>,

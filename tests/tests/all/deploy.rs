@@ -443,8 +443,9 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
     assert_eq!(status, 201, "users from the SAM layout answers: {body}");
 
     let deployed_at = scratch.git(&["rev-parse", "HEAD"]);
-    // The consumers run what was built at the scratch repo's first commit.
-    for service in ["users", "notifications"] {
+    // The other services run what was built at the scratch repo's first
+    // commit (can-i-deploy reads each deployed service's contracts there).
+    for service in ["users", "notifications", "campaigns"] {
         let (status, body) = post_deploy(
             &detached.endpoints.control_url,
             &Request {

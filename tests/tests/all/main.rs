@@ -3,6 +3,7 @@
 
 mod api;
 mod browser;
+mod campaigns;
 mod contracts;
 mod deploy;
 mod e2e;

@@ -1,0 +1,25 @@
+//! Events published by the campaigns service (`source` = `app.campaigns`).
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::contract::contract;
+use crate::sources::CAMPAIGNS;
+
+/// A campaign the sender confirmed as sent reached one member of its
+/// audience: one event per recipient, so each consumer's work stays one
+/// small, retryable unit however large the audience.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CampaignDeliveredV1 {
+    pub campaign_id: Uuid,
+    /// The recipient: the identity provider's subject (`sub`).
+    pub user_id: String,
+    #[schemars(length(min = 1, max = 200))]
+    pub subject: String,
+    #[schemars(length(min = 1, max = 2000))]
+    pub body: String,
+    pub delivered_at: DateTime<Utc>,
+}
+contract!(CampaignDeliveredV1, CAMPAIGNS, "CampaignDelivered", v 1);

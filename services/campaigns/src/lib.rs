@@ -1,0 +1,23 @@
+//! The campaigns service: email campaigns to the audience (its own
+//! projection of the users events), sent by a third-party sender and
+//! followed by a Step Functions workflow until the sender confirms them.
+//!
+//! `domain` is pure (input rules, how a campaign moves as the sender
+//! reports, when the waiting flow wakes); `store` is the DynamoDB adapter;
+//! `api` is the admin API; `sender` calls the sender's API; `webhook`
+//! verifies and applies its reports; `flow` runs the state machine's
+//! steps; `handlers` keeps the audience; `publisher` turns recorded
+//! recipients into events.
+
+pub mod api;
+pub mod contract;
+pub mod domain;
+pub mod flow;
+pub mod handlers;
+pub mod items;
+pub mod openapi;
+pub mod publisher;
+pub mod sender;
+pub mod status;
+pub mod store;
+pub mod webhook;

@@ -1,0 +1,428 @@
+//! The campaigns flow end to end on a local cloud of its own (a campaign
+//! goes to every registered user, which would add notifications to the
+//! other tests' users): the admin API, the state machine on moto's
+//! interpreter with the real function binaries as its tasks, the sender's
+//! stand-in and its signed webhook, the secrets in SSM and Secrets
+//! Manager, and the notifications each recipient gets.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use devstack_client::walkthrough::{Client, eventually, token_for};
+use devstack_cloud::{self as cloud, Options, Override};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+struct Cloud {
+    endpoints: devstack_api::Endpoints,
+    _detached: cloud::Detached,
+}
+
+/// How long the flow waits for each status from the sender here: a silent
+/// sender fails its campaign after this.
+const WAIT_TIMEOUT_SECONDS: u64 = 3;
+
+fn cloud() -> &'static Cloud {
+    static CLOUD: OnceLock<Cloud> = OnceLock::new();
+    CLOUD.get_or_init(|| {
+        let detached = cloud::start_detached(Options {
+            bin_dir: repo::profile_dir(),
+            retry_delay: Duration::from_millis(20),
+            function_env: vec![("RUST_LOG".into(), "warn".into())],
+            parameter_overrides: vec![Override {
+                stack: "campaigns".into(),
+                parameter: "WaitTimeoutSeconds".into(),
+                value: WAIT_TIMEOUT_SECONDS.to_string(),
+            }],
+            ..Options::default()
+        })
+        .expect("the local cloud starts");
+        Cloud {
+            endpoints: detached.endpoints.clone(),
+            _detached: detached,
+        }
+    })
+}
+
+/// One campaign at a time: each goes to the whole audience, and the key
+/// rotation must not meet another campaign's send half-way.
+async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: OnceLock<Mutex<()>> = OnceLock::new();
+    LOCK.get_or_init(|| Mutex::new(())).lock().await
+}
+
+async fn sdk() -> aws_config::SdkConfig {
+    let url = cloud().endpoints.emulator_url.clone();
+    kit::emulator::Emulator { url }.sdk_config().await
+}
+
+fn email(tag: &str) -> String {
+    format!(
+        "{tag}-{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+async fn client(email: &str) -> Client {
+    let endpoints = &cloud().endpoints;
+    Client {
+        http: reqwest::Client::new(),
+        base: endpoints.api_base_url.clone(),
+        token: token_for(endpoints, email).await.unwrap(),
+    }
+}
+
+/// A signed-up user with a profile (so the audience gets them); returns
+/// their client and id.
+async fn registered(tag: &str) -> (Client, String) {
+    let c = client(&email(tag)).await;
+    let (status, me) = c
+        .call(Method::PUT, "/users/me", Some(json!({"display_name": tag})))
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{me}");
+    (c, me["id"].as_str().unwrap().to_owned())
+}
+
+/// An admin: in the `admins` group, with a token issued after joining.
+async fn admin() -> Client {
+    let address = email("admin");
+    client(&address).await;
+    let endpoints = &cloud().endpoints;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk().await);
+    devstack_cloud::cognito::add_to_group(&cognito, &endpoints.user_pool_id, &address, "admins")
+        .await
+        .unwrap();
+    client(&address).await
+}
+
+/// Waits until the campaigns service's audience holds these users.
+async fn in_audience(users: &[&str]) {
+    let table = cloud().endpoints.services["campaigns"].table.clone();
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk().await);
+    eventually(Duration::from_secs(20), "the users in the audience", || {
+        let (dynamo, table) = (dynamo.clone(), table.clone());
+        async move {
+            let mut present = 0;
+            for user in users {
+                let got = dynamo
+                    .get_item()
+                    .table_name(&table)
+                    .key(
+                        "pk",
+                        aws_sdk_dynamodb::types::AttributeValue::S("AUDIENCE".into()),
+                    )
+                    .key(
+                        "sk",
+                        aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{user}")),
+                    )
+                    .send()
+                    .await?;
+                present += usize::from(got.item.is_some());
+            }
+            Ok((present == users.len()).then_some(()))
+        }
+    })
+    .await
+    .unwrap();
+}
+
+async fn start(admin: &Client, subject: &str) -> String {
+    let body = json!({"subject": subject, "body": "Shared lists are here."});
+    let (status, c) = admin
+        .call(Method::POST, "/campaigns", Some(body))
+        .await
+        .unwrap();
+    assert_eq!(status, 202, "{c}");
+    c["id"].as_str().unwrap().to_owned()
+}
+
+/// The campaign once it ended (delivered or failed).
+async fn ended(admin: &Client, id: &str) -> Value {
+    let path = format!("/campaigns/{id}");
+    eventually(Duration::from_secs(30), "the campaign to end", || {
+        let path = path.clone();
+        async move {
+            let (_, c) = admin.call(Method::GET, &path, None).await?;
+            let done = matches!(c["status"].as_str(), Some("delivered" | "failed"));
+            Ok(done.then_some(c))
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// The execution's history (the execution is named by the campaign id).
+async fn history(id: &str) -> Vec<aws_sdk_sfn::types::HistoryEvent> {
+    let sfn = aws_sdk_sfn::Client::new(&sdk().await);
+    let machines = sfn.list_state_machines().send().await.unwrap();
+    let machine = machines.state_machines()[0].state_machine_arn();
+    let execution = machine.replace(":stateMachine:", ":execution:") + ":" + id;
+    let done = eventually(Duration::from_secs(20), "the execution to end", || {
+        let (sfn, execution) = (sfn.clone(), execution.clone());
+        async move {
+            let d = sfn
+                .describe_execution()
+                .execution_arn(&execution)
+                .send()
+                .await?;
+            let running = d.status == aws_sdk_sfn::types::ExecutionStatus::Running;
+            Ok((!running).then_some(()))
+        }
+    });
+    done.await.unwrap();
+    let out = sfn
+        .get_execution_history()
+        .execution_arn(execution)
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap();
+    out.events
+}
+
+/// The states entered, in order.
+fn entered(events: &[aws_sdk_sfn::types::HistoryEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| e.state_entered_event_details())
+        .map(|d| d.name.clone())
+        .collect()
+}
+
+fn steps(c: &Value) -> Vec<&str> {
+    c["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect()
+}
+
+/// Each user's notifications of kind `campaign` whose message starts with
+/// the subject.
+async fn campaign_notifications(users: &[&Client], subject: &str) -> Vec<usize> {
+    let mut counts = Vec::new();
+    for u in users {
+        let (_, list) = u.call(Method::GET, "/notifications", None).await.unwrap();
+        let n = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| {
+                n["kind"] == "campaign" && n["message"].as_str().unwrap().starts_with(subject)
+            })
+            .count();
+        counts.push(n);
+    }
+    counts
+}
+
+async fn sender_stats() -> BTreeMap<String, u64> {
+    let url = format!("{}/_sandbox/stats", cloud().endpoints.sender_url);
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_campaign_reaches_every_recipient_once_and_its_history_shows_each_state() {
+    let (ada, ada_id) = registered("ada").await;
+    let (bob, bob_id) = registered("bob").await;
+    in_audience(&[&ada_id, &bob_id]).await;
+    let admin = admin().await;
+    let _one = one_at_a_time().await;
+    let subject = format!("Spring {}", uuid::Uuid::new_v4().simple());
+    let id = start(&admin, &subject).await;
+    let c = ended(&admin, &id).await;
+    assert_eq!(c["status"], "delivered", "{c}");
+    assert_eq!(
+        steps(&c),
+        [
+            "submitted",
+            "accepted",
+            "sender: sending",
+            "sender: sent",
+            "delivered"
+        ]
+    );
+    let states = entered(&history(&id).await);
+    assert_eq!(
+        states,
+        ["Send", "Wait", "SentYet", "Wait", "SentYet", "Deliver"],
+        "the flow loops once: sending, then sent"
+    );
+    eventually(
+        Duration::from_secs(20),
+        "a notification for each recipient",
+        || {
+            let (ada, bob, subject) = (&ada, &bob, subject.clone());
+            async move {
+                let counts = campaign_notifications(&[ada, bob], &subject).await;
+                Ok((counts == [1, 1]).then_some(()))
+            }
+        },
+    )
+    .await
+    .unwrap();
+    let c = ended(&admin, &id).await;
+    assert!(c["recipients"].as_u64().unwrap() >= 2, "{c}");
+}
+
+#[tokio::test]
+async fn a_sender_that_fails_twice_is_retried_and_sends_once() {
+    let admin = admin().await;
+    let (_, user) = registered("retry").await;
+    in_audience(&[&user]).await;
+    let _one = one_at_a_time().await;
+    let id = start(&admin, "Retried [sandbox:5xx=2]").await;
+    let c = ended(&admin, &id).await;
+    assert_eq!(c["status"], "delivered", "{c}");
+    let events = history(&id).await;
+    let failed: Vec<String> = events
+        .iter()
+        .filter_map(|e| e.task_failed_event_details())
+        .map(|d| d.error.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(failed, ["Sender.Unavailable", "Sender.Unavailable"]);
+    assert_eq!(
+        entered(&events)[0],
+        "Send",
+        "retried inside the one Send state"
+    );
+    let listing: Value = reqwest::get(format!(
+        "{}/_sandbox/campaigns",
+        cloud().endpoints.sender_url
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let ours: Vec<&Value> = listing["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["reference"] == id.as_str())
+        .collect();
+    assert_eq!(ours.len(), 1, "sent once: {listing}");
+}
+
+#[tokio::test]
+async fn a_campaign_the_sender_fails_ends_failed_with_the_reason_and_notifies_nobody() {
+    let admin = admin().await;
+    let (u, user) = registered("failed").await;
+    in_audience(&[&user]).await;
+    let _one = one_at_a_time().await;
+    let subject = format!("Doomed {} [sandbox:fail]", uuid::Uuid::new_v4().simple());
+    let id = start(&admin, &subject).await;
+    let c = ended(&admin, &id).await;
+    assert_eq!(c["status"], "failed", "{c}");
+    assert!(c["reason"].as_str().unwrap().contains("rejected"), "{c}");
+    assert!(entered(&history(&id).await).contains(&"Failure".to_owned()));
+    assert_eq!(campaign_notifications(&[&u], &subject).await, [0]);
+}
+
+#[tokio::test]
+async fn a_silent_sender_times_the_wait_out_and_the_campaign_fails_saying_so() {
+    let admin = admin().await;
+    let (_, user) = registered("silent").await;
+    in_audience(&[&user]).await;
+    let _one = one_at_a_time().await;
+    let id = start(&admin, "Nobody home [sandbox:silent]").await;
+    let c = ended(&admin, &id).await;
+    assert_eq!(c["status"], "failed", "{c}");
+    assert!(c["reason"].as_str().unwrap().contains("went silent"), "{c}");
+    let timed_out = history(&id)
+        .await
+        .iter()
+        .any(|e| e.task_timed_out_event_details().is_some());
+    assert!(timed_out, "the Wait task timed out");
+}
+
+#[tokio::test]
+async fn a_status_that_arrives_before_the_token_is_stored_still_completes_the_flow() {
+    let admin = admin().await;
+    let (_, user) = registered("fast").await;
+    in_audience(&[&user]).await;
+    let _one = one_at_a_time().await;
+    let id = start(&admin, "Quick [sandbox:fast] [sandbox:duplicate]").await;
+    let c = ended(&admin, &id).await;
+    assert_eq!(c["status"], "delivered", "{c}");
+    let reports = steps(&c)
+        .iter()
+        .filter(|s| s.starts_with("sender:"))
+        .count();
+    assert_eq!(
+        reports, 2,
+        "sending and sent, each once despite duplicates: {c}"
+    );
+}
+
+#[tokio::test]
+async fn a_rotated_api_key_costs_one_401_and_one_refetch_and_no_campaign() {
+    let admin = admin().await;
+    let (_, user) = registered("rotate").await;
+    in_audience(&[&user]).await;
+    let _one = one_at_a_time().await;
+    // A campaign first, so the send step holds the current key.
+    let first = start(&admin, "Before the rotation").await;
+    assert_eq!(ended(&admin, &first).await["status"], "delivered");
+    let before = sender_stats().await;
+    let rotated: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/_sandbox/api-key/rotate",
+            cloud().endpoints.sender_url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    devstack_cloud::sender::put_api_key(
+        &sdk().await,
+        "/campaigns/sender-api-key",
+        rotated["api_key"].as_str().unwrap(),
+    )
+    .await
+    .unwrap();
+    let second = start(&admin, "After the rotation").await;
+    let c = ended(&admin, &second).await;
+    assert_eq!(c["status"], "delivered", "{c}");
+    let after = sender_stats().await;
+    assert_eq!(
+        after["unauthorized"] - before["unauthorized"],
+        1,
+        "{before:?} {after:?}"
+    );
+    assert_eq!(after["accepted"] - before["accepted"], 1);
+}
+
+#[tokio::test]
+async fn a_webhook_without_a_valid_signature_is_401_before_any_function_changes_anything() {
+    let url = format!("{}/campaigns/webhook", cloud().endpoints.api_base_url);
+    let http = reqwest::Client::new();
+    let body = json!({"delivery_id": uuid::Uuid::new_v4(), "campaign_id": "cmp_x",
+        "reference": uuid::Uuid::now_v7(), "status": "sent", "occurred_at": chrono::Utc::now()});
+    let unsigned = http.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(unsigned.status(), 401);
+    let forged = http
+        .post(&url)
+        .header(
+            "sender-timestamp",
+            chrono::Utc::now().timestamp().to_string(),
+        )
+        .header("sender-signature", "v1=00ff")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let anyone = client(&email("nobody")).await;
+    for (method, path) in [(Method::POST, "/campaigns"), (Method::GET, "/campaigns")] {
+        let body = (method == Method::POST).then(|| json!({"subject": "s", "body": "b"}));
+        let (status, _) = anyone.call(method, path, body).await.unwrap();
+        assert_eq!(status, 403, "{path}");
+    }
+}
