@@ -196,6 +196,10 @@ struct Shared {
     release_later: Vec<String>,
     next_slot: Instant,
     idle_rounds: usize,
+    /// Letters a worker has planned to re-deliver and not yet recorded:
+    /// counted against `--max` at once, so workers planning at the same
+    /// time cannot each spend the whole budget.
+    reserved: usize,
 }
 
 /// Re-delivers dead letters, deleting each only after its re-delivery was
@@ -225,6 +229,7 @@ pub async fn replay(t: &Targets, service: &Service, o: &ReplayOptions) -> Result
         release_later: Vec::new(),
         next_slot: Instant::now(),
         idle_rounds: 0,
+        reserved: 0,
     });
     let workers = (0..o.concurrency.max(1)).map(|_| worker(t, service, o, &shared, bar.as_ref()));
     futures_util::future::try_join_all(workers).await?;
@@ -241,12 +246,17 @@ impl Shared {
     /// Whether this worker should stop: the queue gave nothing new twice
     /// in a row, or `--max` letters were attempted.
     fn finished(&self, o: &ReplayOptions) -> bool {
-        self.idle_rounds >= 2 || o.max.is_some_and(|m| self.attempted() >= m)
+        self.idle_rounds >= 2 || o.max.is_some_and(|m| self.committed() >= m)
     }
 
     /// How many more letters `--max` allows.
     fn budget(&self, o: &ReplayOptions) -> Option<usize> {
-        o.max.map(|m| m.saturating_sub(self.attempted()))
+        o.max.map(|m| m.saturating_sub(self.committed()))
+    }
+
+    /// Attempted, or planned by a worker.
+    fn committed(&self) -> usize {
+        self.attempted() + self.reserved
     }
 
     fn attempted(&self) -> usize {
@@ -275,14 +285,22 @@ async fn worker(
         let Some(fresh) = receive_fresh(&sqs, url, o.visibility, shared).await? else {
             continue;
         };
-        let budget = shared.lock().await.budget(o);
-        let plan = decide(service, o, &fresh, budget);
+        // Planned and reserved under one lock: see `Shared::reserved`.
+        let (plan, planned) = {
+            let mut s = shared.lock().await;
+            let plan = decide(service, o, &fresh, s.budget(o));
+            let planned = plan.to_bus.len() + plan.tasks.len();
+            s.reserved += planned;
+            (plan, planned)
+        };
         if o.dry_run {
             record_dry_run(shared, plan, fresh).await;
+            shared.lock().await.reserved -= planned;
             continue;
         }
         let verdicts = deliver(t, &eb, shared, interval, plan).await;
         let done = record(shared, fresh, verdicts).await;
+        shared.lock().await.reserved -= planned;
         queue::delete(&sqs, url, &done).await?;
         if let Some(bar) = bar {
             bar.inc(done.len() as u64);

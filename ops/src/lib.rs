@@ -1,10 +1,12 @@
 //! The ops CLI's library: dead letters decoded, listed, exported, imported,
-//! replayed and purged, against AWS or the local cloud.
+//! replayed and purged, against AWS or the local cloud; the secrets stacks
+//! read by name.
 
 pub mod calls;
 pub mod commands;
 pub mod letter;
 pub mod queue;
+pub mod secrets;
 pub mod stacks;
 pub mod targets;
 pub mod web_config;

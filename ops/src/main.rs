@@ -59,6 +59,13 @@ enum Top {
     /// The deployed stacks and the commit each was built from (their
     /// `service` and `commit` tags): what can-i-deploy compares against.
     Stacks,
+    /// Store a secret a stack reads by name (CloudFormation cannot create
+    /// an SSM SecureString); the value is read from stdin. Run it again to
+    /// rotate: the functions pick the new value up without a deploy.
+    Secrets {
+        #[command(subcommand)]
+        command: Secrets,
+    },
     /// Print the web app's config.json for the deployed stacks (user pool,
     /// HTTP APIs, WebSocket API), to upload beside the app.
     WebConfig {
@@ -66,6 +73,16 @@ enum Top {
         #[arg(long, default_value = repo::PLATFORM)]
         platform: String,
     },
+}
+
+#[derive(Subcommand)]
+enum Secrets {
+    /// An SSM SecureString parameter, e.g. campaigns' sender API key
+    /// (`/campaigns/sender-api-key`).
+    PutParameter { name: String },
+    /// A Secrets Manager secret, e.g. campaigns' webhook signing secret
+    /// (`campaigns/sender-signing-secret`).
+    PutSecret { name: String },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -228,7 +245,26 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Top::Stacks => stacks(&cli).await,
         Top::WebConfig { platform } => web_config(&cli, platform).await,
         Top::Dlq { command } => dlq(&cli, command).await,
+        Top::Secrets { command } => secrets(&cli, command).await,
     }
+}
+
+async fn secrets(cli: &Cli, command: &Secrets) -> Result<ExitCode> {
+    let mut stdin = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut stdin)?;
+    let value = ops::secrets::value_of(&stdin)?;
+    let conf = sdk(cli).await?;
+    match command {
+        Secrets::PutParameter { name } => {
+            let version = ops::secrets::put_parameter(&conf, name, value).await?;
+            println!("{name}: version {version} (SecureString)");
+        }
+        Secrets::PutSecret { name } => {
+            let version = ops::secrets::put_secret(&conf, name, value).await?;
+            println!("{name}: version {version} is current");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn stacks(cli: &Cli) -> Result<ExitCode> {

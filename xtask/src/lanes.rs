@@ -10,7 +10,7 @@
 //! Every binary runs even when one fails, as `--no-fail-fast`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Output};
+use std::process::{Command, Output};
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
@@ -67,7 +67,8 @@ fn binaries(messages: &str) -> Vec<Binary> {
         .collect()
 }
 
-pub(crate) fn run(root: &Path, cargo_args: &[String], env: &TestEnv) -> Result<ExitCode> {
+/// Whether every test passed.
+pub(crate) fn run(root: &Path, cargo_args: &[String], env: &TestEnv) -> Result<bool> {
     // Before `--`: cargo's (which tests to build); after: each binary's.
     let split = cargo_args.iter().position(|a| a == "--");
     let (cargo_part, test_part) = match split {
@@ -88,7 +89,7 @@ pub(crate) fn run(root: &Path, cargo_args: &[String], env: &TestEnv) -> Result<E
         .output()
         .context("running cargo test --no-run")?;
     if !built.status.success() {
-        return Ok(ExitCode::FAILURE);
+        return Ok(false);
     }
     let (wide, rest): (Vec<Binary>, Vec<Binary>) =
         binaries(&String::from_utf8_lossy(&built.stdout))
@@ -102,15 +103,14 @@ pub(crate) fn run(root: &Path, cargo_args: &[String], env: &TestEnv) -> Result<E
         let others = scope.spawn(|| run_lane(&rest, test_part, env, root, &cargo, cargo_part));
         let mut wide_ok = true;
         for b in &wide {
-            wide_ok &= binary(b, test_part, env)
-                .status()
-                .is_ok_and(|s| s.success());
+            let status = binary(b, test_part, env).status();
+            wide_ok &= status.is_ok_and(|s| s.success());
         }
         (wide_ok, others.join())
     });
     let (rest_ok, report) = rest_out.map_err(|_| anyhow::anyhow!("the test lane panicked"))??;
     eprintln!("==> the other test binaries and the doctests:\n{report}");
-    Ok(crate::exit_code(wide_ok && rest_ok))
+    Ok(wide_ok && rest_ok)
 }
 
 /// One binary as `cargo test` runs it.

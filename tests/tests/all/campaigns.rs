@@ -22,7 +22,7 @@ struct Cloud {
 
 /// How long the flow waits for each status from the sender here: a silent
 /// sender fails its campaign after this.
-const WAIT_TIMEOUT_SECONDS: u64 = 3;
+const WAIT_TIMEOUT_SECONDS: u64 = 8;
 
 fn cloud() -> &'static Cloud {
     static CLOUD: OnceLock<Cloud> = OnceLock::new();

@@ -24,11 +24,29 @@ type Scan = fn(&Path) -> Result<bool>;
 /// Every scan, one after the other (all run, so one report shows every
 /// finding): whether all passed. An error is a scan that could not run.
 pub fn run(root: &Path) -> Result<bool> {
-    let scans: [(&str, Scan); 3] = [
-        ("checkov", checkov::run),
-        ("detect-secrets", secrets::run),
-        ("cargo-deny", deny::run),
-    ];
+    run_these(root, &SCANS)
+}
+
+/// The scans that need only Python and the files: the test command runs
+/// them beside the compiler.
+pub fn early(root: &Path) -> Result<bool> {
+    run_these(root, &SCANS[..2])
+}
+
+/// cargo-deny, which is compiled once into `.venv/tools`: the test command
+/// runs it beside the tests, which mostly wait, rather than beside the
+/// workspace's build, which keeps both cores busy.
+pub fn late(root: &Path) -> Result<bool> {
+    run_these(root, &SCANS[2..])
+}
+
+const SCANS: [(&str, Scan); 3] = [
+    ("checkov", checkov::run),
+    ("detect-secrets", secrets::run),
+    ("cargo-deny", deny::run),
+];
+
+fn run_these(root: &Path, scans: &[(&str, Scan)]) -> Result<bool> {
     let mut all = true;
     for (name, scan) in scans {
         eprintln!("==> scan: {name}");

@@ -1,0 +1,76 @@
+//! `ops secrets` against the emulator through the real binary: the value
+//! from stdin stored as a SecureString or a secret, a second put rotating
+//! it, and an empty value refused.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use kit::emulator::{shared, unique};
+
+fn ops(args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ops"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &shared().url)
+        .env("AWS_REGION", kit::emulator::REGION)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn a_parameter_and_a_secret_are_stored_from_stdin_and_rotated_by_a_second_put() {
+    let conf = shared().sdk_config().await;
+    let parameter = format!("/{}/api-key", unique("ops"));
+    let first = ops(&["secrets", "put-parameter", &parameter], "sk_one\n");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let printed = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        !printed.contains("sk_one"),
+        "the value is never printed: {printed}"
+    );
+    ops(&["secrets", "put-parameter", &parameter], "sk_two\n");
+    let got = aws_sdk_ssm::Client::new(&conf)
+        .get_parameter()
+        .name(&parameter)
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap()
+        .parameter
+        .unwrap();
+    assert_eq!((got.value.as_deref(), got.version), (Some("sk_two"), 2));
+    assert_eq!(
+        got.r#type,
+        Some(aws_sdk_ssm::types::ParameterType::SecureString)
+    );
+
+    let secret = unique("ops-signing");
+    ops(&["secrets", "put-secret", &secret], "whsec_one\n");
+    ops(&["secrets", "put-secret", &secret], "whsec_two\n");
+    let current = aws_sdk_secretsmanager::Client::new(&conf)
+        .get_secret_value()
+        .secret_id(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(current.secret_string.as_deref(), Some("whsec_two"));
+
+    let empty = ops(&["secrets", "put-secret", &secret], "\n");
+    assert!(!empty.status.success());
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("empty"));
+}
