@@ -464,12 +464,7 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
         lint: &lint,
         prepared: &prepared,
     };
-    let (tested, denied) = std::thread::scope(|scope| {
-        let deny = scope.spawn(|| scans::late(root));
-        (lanes::run(root, cargo_args, &env), deny.join())
-    });
-    let denied = denied.map_err(|_| anyhow::anyhow!("the cargo-deny thread panicked"))??;
-    Ok(exit_code(tested? && denied))
+    Ok(exit_code(lanes::run(root, cargo_args, &env)?))
 }
 
 /// What `cargo clippy --all-targets -D warnings` denies.
@@ -536,7 +531,7 @@ fn prepare_and_check(root: &std::path::Path) -> Result<Option<Prepared>> {
     // The browser tests: the built app and a matching Chromium and driver.
     web::build(root)?;
     let (chromium, chromedriver) = browser::ensure()?;
-    let passed = documents_check(root)? && scans::early(root)?;
+    let passed = documents_check(root)? && scans::run(root)?;
     Ok(passed.then_some(Prepared {
         venv,
         chromium,

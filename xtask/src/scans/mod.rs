@@ -27,19 +27,6 @@ pub fn run(root: &Path) -> Result<bool> {
     run_these(root, &SCANS)
 }
 
-/// The scans that need only Python and the files: the test command runs
-/// them beside the compiler.
-pub fn early(root: &Path) -> Result<bool> {
-    run_these(root, &SCANS[..2])
-}
-
-/// cargo-deny, which is compiled once into `.venv/tools`: the test command
-/// runs it beside the tests, which mostly wait, rather than beside the
-/// workspace's build, which keeps both cores busy.
-pub fn late(root: &Path) -> Result<bool> {
-    run_these(root, &SCANS[2..])
-}
-
 const SCANS: [(&str, Scan); 3] = [
     ("checkov", checkov::run),
     ("detect-secrets", secrets::run),
