@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 
-use aws_smithy_runtime_api::client::http::HttpConnector;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde_json::{Map, Value};
 use tokio::sync::RwLock;
@@ -115,20 +114,15 @@ pub fn check(token: &str, key: &DecodingKey, expect: &Expect) -> Result<Claims, 
 pub struct Verifier {
     pub expect: Expect,
     keys: RwLock<HashMap<String, DecodingKey>>,
-    http: aws_smithy_http_client::Connector,
+    http: crate::outbound::Client,
 }
 
 impl Verifier {
     pub fn new(expect: Expect) -> Self {
-        use aws_smithy_http_client::tls;
         Self {
             expect,
             keys: RwLock::new(HashMap::new()),
-            http: aws_smithy_http_client::Connector::builder()
-                .tls_provider(tls::Provider::Rustls(
-                    tls::rustls_provider::CryptoMode::Ring,
-                ))
-                .build(),
+            http: crate::outbound::Client::new(),
         }
     }
 
@@ -160,26 +154,15 @@ impl Verifier {
     }
 
     async fn fetch_jwks(&self) -> Result<Value, String> {
-        let mut request =
-            aws_smithy_runtime_api::http::Request::new(aws_smithy_types::body::SdkBody::empty());
-        request
-            .set_uri(self.expect.jwks_url.as_str())
-            .map_err(|e| e.to_string())?;
-        let response = self
+        let answer = self
             .http
-            .call(request)
+            .send("GET", &self.expect.jwks_url, &[], Vec::new())
             .await
-            .map_err(|e| format!("{e:?}"))?;
-        let status = response.status().as_u16();
-        let body = aws_smithy_types::byte_stream::ByteStream::new(response.into_body())
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .into_bytes();
-        if status != 200 {
-            return Err(format!("HTTP {status}"));
+            .map_err(|e| e.to_string())?;
+        if answer.status != 200 {
+            return Err(format!("HTTP {}", answer.status));
         }
-        serde_json::from_slice(&body).map_err(|e| e.to_string())
+        serde_json::from_slice(&answer.body).map_err(|e| e.to_string())
     }
 }
 

@@ -18,6 +18,8 @@ pub enum SecretError {
     Read { name: String, message: String },
     #[error("secret {0} has no value")]
     Empty(String),
+    #[error("writing secret {name}: {message}")]
+    Write { name: String, message: String },
 }
 
 /// Where a secret lives.
@@ -74,6 +76,66 @@ impl Source {
             .filter(|v| !v.is_empty())
             .ok_or_else(|| SecretError::Empty(self.name().to_owned()))
     }
+}
+
+/// Writes an SSM SecureString, overwriting it (a rotation); returns its
+/// version. What an operator does once per account (CloudFormation cannot
+/// create a SecureString), and the local cloud at each start.
+pub async fn put_parameter(
+    client: &aws_sdk_ssm::Client,
+    name: &str,
+    value: &str,
+) -> Result<i64, SecretError> {
+    let out = client
+        .put_parameter()
+        .name(name)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .value(value)
+        .overwrite(true)
+        .send()
+        .await
+        .map_err(|e| SecretError::Write {
+            name: name.to_owned(),
+            message: aws_sdk_ssm::error::DisplayErrorContext(e).to_string(),
+        })?;
+    Ok(out.version)
+}
+
+/// Writes a Secrets Manager secret: created, or given a new current
+/// version if it exists. Returns the version id.
+pub async fn put_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    name: &str,
+    value: &str,
+) -> Result<String, SecretError> {
+    let write = |e: String| SecretError::Write {
+        name: name.to_owned(),
+        message: e,
+    };
+    fn shown(e: impl std::error::Error) -> String {
+        aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()
+    }
+    let created = client
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await;
+    let version = match created {
+        Ok(out) => out.version_id,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_exists_exception()) =>
+        {
+            let put = client
+                .put_secret_value()
+                .secret_id(name)
+                .secret_string(value);
+            put.send().await.map_err(|e| write(shown(e)))?.version_id
+        }
+        Err(e) => return Err(write(shown(e))),
+    };
+    Ok(version.unwrap_or_default())
 }
 
 /// A secret's value. Shown as `<redacted>`, so a stray `{:?}` logs nothing.

@@ -10,8 +10,8 @@ use aws_config::SdkConfig;
 pub enum SecretsError {
     #[error("the value read from stdin is empty")]
     Empty,
-    #[error("writing {name}: {message}")]
-    Write { name: String, message: String },
+    #[error(transparent)]
+    Write(#[from] kit::secrets::SecretError),
 }
 
 /// The value as read from stdin: one trailing newline is not part of it.
@@ -28,56 +28,15 @@ pub fn value_of(stdin: &str) -> Result<&str, SecretsError> {
 
 /// An SSM SecureString, overwritten if it exists; returns its version.
 pub async fn put_parameter(conf: &SdkConfig, name: &str, value: &str) -> Result<i64, SecretsError> {
-    let out = aws_sdk_ssm::Client::new(conf)
-        .put_parameter()
-        .name(name)
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .value(value)
-        .overwrite(true)
-        .send()
-        .await
-        .map_err(|e| SecretsError::Write {
-            name: name.to_owned(),
-            message: aws_sdk_ssm::error::DisplayErrorContext(e).to_string(),
-        })?;
-    Ok(out.version)
+    let client = aws_sdk_ssm::Client::new(conf);
+    Ok(kit::secrets::put_parameter(&client, name, value).await?)
 }
 
 /// A Secrets Manager secret: created, or given a new current version.
 /// Returns the version id.
 pub async fn put_secret(conf: &SdkConfig, name: &str, value: &str) -> Result<String, SecretsError> {
     let client = aws_sdk_secretsmanager::Client::new(conf);
-    let write = |e: String| SecretsError::Write {
-        name: name.to_owned(),
-        message: e,
-    };
-    let created = client
-        .create_secret()
-        .name(name)
-        .secret_string(value)
-        .send()
-        .await;
-    match created {
-        Ok(out) => Ok(out.version_id.unwrap_or_default()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_resource_exists_exception()) =>
-        {
-            let out = client
-                .put_secret_value()
-                .secret_id(name)
-                .secret_string(value)
-                .send()
-                .await
-                .map_err(|e| {
-                    write(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
-                })?;
-            Ok(out.version_id.unwrap_or_default())
-        }
-        Err(e) => Err(write(
-            aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
-        )),
-    }
+    Ok(kit::secrets::put_secret(&client, name, value).await?)
 }
 
 #[cfg(test)]

@@ -55,49 +55,15 @@ pub async fn seed(
 ) -> Result<()> {
     put_api_key(conf, &wanted.api_key_parameter, api_key).await?;
     let secrets = aws_sdk_secretsmanager::Client::new(conf);
-    let created = secrets
-        .create_secret()
-        .name(&wanted.signing_secret)
-        .description("The sender's webhook signing secret (local development)")
-        .secret_string(signing_secret)
-        .send()
-        .await;
-    match created {
-        Ok(_) => {}
-        // An emulator shared with an earlier start: a new version.
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_resource_exists_exception()) =>
-        {
-            secrets
-                .put_secret_value()
-                .secret_id(&wanted.signing_secret)
-                .secret_string(signing_secret)
-                .send()
-                .await
-                .with_context(|| format!("writing the secret {}", wanted.signing_secret))?;
-        }
-        Err(e) => {
-            return Err(anyhow::Error::new(e))
-                .with_context(|| format!("creating the secret {}", wanted.signing_secret));
-        }
-    }
+    kit::secrets::put_secret(&secrets, &wanted.signing_secret, signing_secret).await?;
     tracing::info!(target: "trail", stack = %wanted.stack, parameter = %wanted.api_key_parameter, secret = %wanted.signing_secret, "sender secrets seeded");
     Ok(())
 }
 
 /// Writes the API key (a rotation overwrites it).
 pub async fn put_api_key(conf: &SdkConfig, parameter: &str, api_key: &str) -> Result<()> {
-    aws_sdk_ssm::Client::new(conf)
-        .put_parameter()
-        .name(parameter)
-        .description("The sender's API key")
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .value(api_key)
-        .overwrite(true)
-        .send()
-        .await
-        .with_context(|| format!("writing the parameter {parameter}"))?;
+    let ssm = aws_sdk_ssm::Client::new(conf);
+    kit::secrets::put_parameter(&ssm, parameter, api_key).await?;
     Ok(())
 }
 

@@ -24,16 +24,11 @@ type Scan = fn(&Path) -> Result<bool>;
 /// Every scan, one after the other (all run, so one report shows every
 /// finding): whether all passed. An error is a scan that could not run.
 pub fn run(root: &Path) -> Result<bool> {
-    run_these(root, &SCANS)
-}
-
-const SCANS: [(&str, Scan); 3] = [
-    ("checkov", checkov::run),
-    ("detect-secrets", secrets::run),
-    ("cargo-deny", deny::run),
-];
-
-fn run_these(root: &Path, scans: &[(&str, Scan)]) -> Result<bool> {
+    let scans: [(&str, Scan); 3] = [
+        ("checkov", checkov::run),
+        ("detect-secrets", secrets::run),
+        ("cargo-deny", deny::run),
+    ];
     let mut all = true;
     for (name, scan) in scans {
         eprintln!("==> scan: {name}");
