@@ -57,6 +57,27 @@ export interface Notification {
   correlation_id?: string;
 }
 
+export type CampaignStatus = "submitted" | "accepted" | "sending" | "sent" | "delivered" | "failed";
+
+export interface CampaignStep {
+  at: string;
+  step: string;
+  detail: string;
+}
+
+export interface Campaign {
+  id: string;
+  subject: string;
+  body: string;
+  status: CampaignStatus;
+  reason?: string | null;
+  recipients?: number | null;
+  created_at: string;
+  updated_at: string;
+  /** Oldest first. */
+  steps: CampaignStep[];
+}
+
 export interface Upload {
   attachment_id: string;
   upload_url: string;
@@ -129,6 +150,18 @@ export class Api {
 
   notifications() {
     return this.call<{ items: Notification[] }>("notifications", "GET", "/notifications");
+  }
+
+  startCampaign(body: { subject: string; body: string }) {
+    return this.call<Campaign>("campaigns", "POST", "/campaigns", body);
+  }
+
+  listCampaigns() {
+    return this.call<{ items: Campaign[] }>("campaigns", "GET", "/campaigns");
+  }
+
+  getCampaign(id: string) {
+    return this.call<Campaign>("campaigns", "GET", `/campaigns/${encodeURIComponent(id)}`);
   }
 }
 

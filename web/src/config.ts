@@ -6,7 +6,8 @@ export interface Config {
   cognitoEndpoint: string;
   userPoolId: string;
   clientId: string;
-  apis: { users: string; todos: string; notifications: string };
+  /** Each service's HTTP API; campaigns' only where it is deployed. */
+  apis: { users: string; todos: string; notifications: string; campaigns?: string };
   socketUrl: string;
   local?: boolean;
   /** How long before the ID token expires to renew it; 300 when absent. */

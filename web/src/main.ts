@@ -2,6 +2,7 @@
 // arrive live. Async work shows a pending state and is resolved by what
 // the backend pushes later, never by waiting on a response.
 import { Api, ApiError, Notification, Todo, TooManyRequests, Unauthorized, upload } from "./api.js";
+import { CampaignsView } from "./campaigns.js";
 import * as cognito from "./cognito.js";
 import { Config, loadConfig } from "./config.js";
 import { Live, LiveState } from "./live.js";
@@ -21,6 +22,7 @@ declare global {
 let config: Config;
 let api: Api;
 let renewal: Renewal;
+let campaigns: CampaignsView;
 let live: Live | null = null;
 let current: session.Session | null = null;
 // A sign-in waiting for its authenticator code, and whose it is.
@@ -40,6 +42,7 @@ function token(): string | null {
 
 function showAuth(message = ""): void {
   renewal.stop();
+  campaigns.stop();
   live?.stop();
   live = null;
   current = null;
@@ -65,6 +68,7 @@ function renewed(s: session.Session): void {
   current = s;
   session.save(s);
   live?.reconnect();
+  showCampaigns(s);
   window.__sessionRenewals = (window.__sessionRenewals ?? 0) + 1;
 }
 
@@ -80,6 +84,7 @@ async function showApp(s: session.Session): Promise<void> {
   seen.clear();
   cursor = null;
   $<HTMLInputElement>("#todo-form-title").focus();
+  showCampaigns(s);
   live = new Live(config.socketUrl, {
     token,
     message: onPush,
@@ -101,6 +106,11 @@ async function showApp(s: session.Session): Promise<void> {
     }
     await loadTodos();
   });
+}
+
+/** The admin page, for a token that names the admins group. */
+function showCampaigns(s: session.Session): void {
+  campaigns.show(session.groups(s.idToken), Boolean(config.apis.campaigns));
 }
 
 function setLiveState(state: LiveState): void {
@@ -487,6 +497,7 @@ async function main(): Promise<void> {
   }
   api = new Api(config, () => token() ?? "");
   renewal = new Renewal(config, { session: () => current, renewed, ended: endSession });
+  campaigns = new CampaignsView(api, guard);
   wire();
   const s = session.load();
   if (!s) return showAuth();

@@ -19,6 +19,7 @@ interface Claims {
   exp?: number;
   sub?: string;
   email?: string;
+  "cognito:groups"?: string[];
 }
 
 export function claims(token: string): Claims | null {
@@ -35,6 +36,15 @@ export function claims(token: string): Claims | null {
 export function expiresAt(token: string): number {
   const exp = claims(token)?.exp;
   return typeof exp === "number" ? exp * 1000 : 0;
+}
+
+/**
+ * The Cognito groups the ID token names. They only choose what the page
+ * shows: each API checks the same claim on the verified token itself.
+ */
+export function groups(token: string): string[] {
+  const g = claims(token)?.["cognito:groups"];
+  return Array.isArray(g) ? g.filter((x): x is string => typeof x === "string") : [];
 }
 
 /** Whether the token is well formed and not yet expired. */

@@ -51,11 +51,10 @@ pub fn config(e: &Endpoints, renew_before_seconds: Option<u64>) -> Value {
         "cognitoEndpoint": format!("{}/", e.emulator_url.trim_end_matches('/')),
         "userPoolId": e.user_pool_id,
         "clientId": e.client_id,
-        "apis": {
-            "users": api("users"),
-            "todos": api("todos"),
-            "notifications": api("notifications"),
-        },
+        "apis": repo::SERVICES
+            .iter()
+            .map(|s| (s.to_string(), Value::from(api(s))))
+            .collect::<serde_json::Map<_, _>>(),
         "socketUrl": e.socket_url,
         "local": true,
     });
@@ -139,5 +138,19 @@ mod tests {
         let e = Endpoints::default();
         assert!(config(&e, None).get("renewBeforeSeconds").is_none());
         assert_eq!(config(&e, Some(3590))["renewBeforeSeconds"], 3590);
+    }
+
+    #[test]
+    fn every_service_has_its_api_in_the_config() {
+        let e = Endpoints {
+            api_base_url: "http://127.0.0.1:1".into(),
+            ..Endpoints::default()
+        };
+        let apis = config(&e, None)["apis"].as_object().unwrap().clone();
+        let names: Vec<&str> = apis.keys().map(String::as_str).collect();
+        let mut services = repo::SERVICES.to_vec();
+        services.sort_unstable();
+        assert_eq!(names, services);
+        assert!(apis.values().all(|v| v == "http://127.0.0.1:1"));
     }
 }

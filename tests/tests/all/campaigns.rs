@@ -15,6 +15,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use crate::browser::Browser;
+use crate::support::base64url_decode;
+
 struct Cloud {
     endpoints: devstack_api::Endpoints,
     _detached: cloud::Detached,
@@ -425,4 +428,174 @@ async fn a_webhook_without_a_valid_signature_is_401_before_any_function_changes_
         let (status, _) = anyone.call(method, path, body).await.unwrap();
         assert_eq!(status, 403, "{path}");
     }
+}
+
+/// The user the page is signed in as: the `sub` of its stored ID token.
+async fn signed_in_user(b: &Browser) -> String {
+    let token = b
+        .client
+        .execute(
+            "return JSON.parse(localStorage.getItem('todo.session')).idToken;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let payload = token.as_str().unwrap().split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&base64url_decode(payload)).unwrap();
+    claims["sub"].as_str().unwrap().to_owned()
+}
+
+async fn admin_page_hidden(b: &Browser) -> bool {
+    let hidden = b
+        .client
+        .execute(
+            "return document.querySelector('#campaigns-admin').hidden;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    hidden == true
+}
+
+/// A mark on the page's `window`, gone if the page was loaded again.
+async fn mark(b: &Browser) {
+    b.client
+        .execute("window.__sameDocument = true; return true;", vec![])
+        .await
+        .unwrap();
+}
+
+async fn same_document(b: &Browser) -> bool {
+    let v = b
+        .client
+        .execute("return window.__sameDocument === true;", vec![])
+        .await
+        .unwrap();
+    v == true
+}
+
+const PASSWORD: &str = "Str0ng!passw0rd";
+
+#[tokio::test]
+async fn an_admin_starts_a_campaign_in_the_browser_and_watches_it_while_a_recipient_sees_it_arrive_live()
+ {
+    let web = cloud().endpoints.web_url.clone();
+    let rita = Browser::start().await;
+    rita.sign_up(&web, "Rita", &email("rita"), PASSWORD).await;
+    rita.live().await;
+    assert!(
+        admin_page_hidden(&rita).await,
+        "not an admin: no campaigns page"
+    );
+
+    let ada = Browser::start().await;
+    let ada_email = email("ada-admin");
+    ada.sign_up(&web, "Ada", &ada_email, PASSWORD).await;
+    assert!(admin_page_hidden(&ada).await, "not an admin yet");
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk().await);
+    let pool = &cloud().endpoints.user_pool_id;
+    devstack_cloud::cognito::add_to_group(&cognito, pool, &ada_email, "admins")
+        .await
+        .unwrap();
+    // The group is in the ID tokens issued from now on: sign in again.
+    ada.click("#signout").await;
+    ada.wait_for(
+        "#signin-form:not([hidden]) #signin-email",
+        Duration::from_secs(10),
+    )
+    .await;
+    ada.fill("#signin-email", &ada_email).await;
+    ada.fill("#signin-password", PASSWORD).await;
+    ada.click("#signin-form [type=submit]").await;
+    ada.wait_for(
+        "#campaigns-admin:not([hidden]) #campaign-form",
+        Duration::from_secs(15),
+    )
+    .await;
+    in_audience(&[&signed_in_user(&rita).await, &signed_in_user(&ada).await]).await;
+
+    // The API's own validation, next to the field it names.
+    ada.click("#campaign-form [type=submit]").await;
+    ada.until(
+        "the subject's error, at the field",
+        "return document.querySelector('#campaign-form-subject-error').textContent.trim();",
+        Duration::from_secs(10),
+    )
+    .await;
+
+    let _one = one_at_a_time().await;
+    mark(&ada).await;
+    mark(&rita).await;
+    let subject = format!(
+        "Shared lists {}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    ada.fill("#campaign-form-subject", &subject).await;
+    ada.fill("#campaign-form-body", "Lists you can share, from today.")
+        .await;
+    ada.click("#campaign-form [type=submit]").await;
+    // Every status the page shows, until it says delivered.
+    let mut shown: Vec<String> = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while shown.last().map(String::as_str) != Some("delivered") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the page did not show the campaign delivered within 30 s; it showed {shown:?}"
+        );
+        let status = ada
+            .client
+            .execute(
+                "const c = document.querySelector('li.campaign'); return c && c.querySelector('h3').textContent === arguments[0] ? c.dataset.status : null;",
+                vec![Value::from(subject.as_str())],
+            )
+            .await
+            .unwrap();
+        if let Some(s) = status.as_str()
+            && shown.last().map(String::as_str) != Some(s)
+        {
+            shown.push(s.to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        shown.len() >= 2 && shown[0] != "delivered",
+        "the status changed on the page: {shown:?}"
+    );
+    let history = ada.text("li.campaign .campaign-steps").await;
+    for step in ["submitted", "sender: sent", "delivered"] {
+        assert!(history.contains(step), "{step} in the history: {history}");
+    }
+    assert!(
+        ada.text("li.campaign .campaign-recipients")
+            .await
+            .contains("recipient")
+    );
+    ada.screenshot("campaigns-1-admin-delivered").await;
+
+    let arrived = "return [...document.querySelectorAll('#notifications li.notification[data-kind=campaign]')].some(n => n.textContent.includes(arguments[0]));";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = rita
+            .client
+            .execute(arrived, vec![Value::from(subject.as_str())])
+            .await
+            .unwrap();
+        if v == true {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the recipient's notification did not arrive within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    rita.screenshot("campaigns-2-recipient-notified").await;
+    assert!(
+        same_document(&rita).await,
+        "the recipient's page was not reloaded"
+    );
+    assert!(
+        same_document(&ada).await,
+        "the admin's page was not reloaded"
+    );
 }
