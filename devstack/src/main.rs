@@ -85,6 +85,27 @@ enum Cmd {
     /// own; prints the median of the rounds with their spread and writes
     /// the report as JSON (--json prints it instead of the table).
     Bench(BenchArgs),
+    /// One campaign to many new recipients, timed: sign-ups, the audience,
+    /// the sender's report, every recipient recorded, the last notification
+    /// seen. The last line is `missing: X, duplicated: Y` (exit 1 unless
+    /// both are 0).
+    Campaign(CampaignArgs),
+}
+
+#[derive(Args)]
+struct CampaignArgs {
+    /// New users signed up as the campaign's recipients.
+    #[arg(long, default_value_t = 100)]
+    recipients: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Seconds the campaign may take to be delivered.
+    #[arg(long, default_value_t = 300.0)]
+    within: f64,
+    /// The admin who starts it (signed up and made an admin if needed).
+    #[arg(long, default_value = "campaign-admin@example.com")]
+    admin: String,
 }
 
 #[derive(Args)]
@@ -309,6 +330,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Load(args) => load(args, file, json).await,
         Cmd::Bench(args) => bench(args, json).await,
+        Cmd::Campaign(args) => campaign(args, file, json).await,
     }
 }
 
@@ -392,6 +414,27 @@ async fn admin(endpoints_file: &Path, email: &str) -> Result<()> {
     let e = read_endpoints(endpoints_file)?;
     devstack_cloud::cognito::join_group(&e, email, "admins").await?;
     println!("{email} is in the admins group; get a new token: devstack token --email {email}");
+    Ok(())
+}
+
+async fn campaign(args: CampaignArgs, endpoints_file: &Path, json: bool) -> Result<()> {
+    let e = read_endpoints(endpoints_file)?;
+    devstack_client::walkthrough::token_for(&e, &args.admin).await?;
+    devstack_cloud::cognito::join_group(&e, &args.admin, "admins").await?;
+    let config = devstack_client::campaigns::Config {
+        recipients: args.recipients,
+        concurrency: args.concurrency,
+        within: seconds("within", args.within)?,
+    };
+    let report = devstack_client::campaigns::run(&e, &args.admin, &config).await?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{}", devstack_client::campaigns::render(&report));
+    }
+    if report.missing + report.duplicated > 0 {
+        return Err(Unaccounted.into());
+    }
     Ok(())
 }
 

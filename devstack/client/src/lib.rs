@@ -3,8 +3,10 @@
 //! links the cloud. `walkthrough` (a user's journey and its helpers),
 //! `load` (many users at once, then every effect accounted for; chaos
 //! driven through the control API), `deploy` (`devstack deploy`'s build and
-//! request), `cognito` (tokens from the local pool).
+//! request), `cognito` (tokens from the local pool), `campaigns` (one
+//! campaign to many recipients, timed).
 
+pub mod campaigns;
 pub mod cognito;
 pub mod deploy;
 pub mod load;

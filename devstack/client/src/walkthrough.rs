@@ -70,12 +70,16 @@ impl Client {
     }
 }
 
+/// Polls `f` until it gives a value, first every 10 ms and then less often
+/// (up to every 250 ms): each poll is a request through the gateway, a
+/// function and the emulator, and a test run spends its CPU on them.
 pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut f: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Option<T>>>,
 {
     let deadline = Instant::now() + within;
+    let mut pause = Duration::from_millis(10);
     loop {
         if let Some(v) = f().await? {
             return Ok(v);
@@ -83,7 +87,8 @@ where
         if Instant::now() > deadline {
             bail!("timed out waiting for {what}");
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 3 / 2).min(Duration::from_millis(250));
     }
 }
 
