@@ -355,3 +355,104 @@ async fn a_write_repeated_by_the_sdk_after_it_applied_is_not_a_conflict() {
         Err(kit::table::TableError::NotFound)
     ));
 }
+
+/// A cancelled transaction changes nothing: not an item it had already
+/// updated in place, not one it had put, not the stream. The local cloud's
+/// moto backs up only the items a transaction names (`moto_server.py`);
+/// this holds it to moto's own whole-table copy.
+#[tokio::test]
+async fn a_cancelled_transaction_leaves_the_items_and_the_stream_as_they_were() {
+    use aws_sdk_dynamodb::types::{AttributeValue, Put, Update};
+    let conf = shared().sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let name = unique("rollback");
+    kit::emulator::create_service_table(&conf, &name).await;
+    let s = |v: &str| AttributeValue::S(v.into());
+    for pk in ["A", "C"] {
+        ddb.put_item()
+            .table_name(&name)
+            .item("pk", s(pk))
+            .item("sk", s("X"))
+            .item("n", AttributeValue::N("1".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let bump = |to: &str| {
+        TransactWriteItem::builder()
+            .update(
+                Update::builder()
+                    .table_name(&name)
+                    .key("pk", s("A"))
+                    .key("sk", s("X"))
+                    .update_expression("SET n = :n")
+                    .expression_attribute_values(":n", AttributeValue::N(to.into()))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let put_new = |pk: &str| {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&name)
+                    .item("pk", s(pk))
+                    .item("sk", s("X"))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let cancelled = ddb
+        .transact_write_items()
+        .transact_items(bump("2"))
+        .transact_items(put_new("B"))
+        .transact_items(put_new("C"))
+        .send()
+        .await;
+    assert!(
+        cancelled.is_err(),
+        "C exists, so the transaction is cancelled"
+    );
+    let n = |pk: &'static str| {
+        let ddb = ddb.clone();
+        let name = name.clone();
+        async move {
+            let got = ddb
+                .get_item()
+                .table_name(&name)
+                .key("pk", s(pk))
+                .key("sk", s("X"))
+                .send()
+                .await
+                .unwrap();
+            got.item.map(|i| i["n"].as_n().cloned().unwrap_or_default())
+        }
+    };
+    assert_eq!(n("A").await.as_deref(), Some("1"), "the update is undone");
+    assert_eq!(n("B").await, None, "the put is undone");
+    let events = |records: Vec<aws_lambda_events::dynamodb::EventRecord>| {
+        records
+            .into_iter()
+            .map(|r| r.event_name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        events(kit::emulator::read_stream(&conf, &name).await),
+        ["INSERT", "INSERT"],
+        "nothing of the cancelled transaction reached the stream"
+    );
+    ddb.transact_write_items()
+        .transact_items(bump("3"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(n("A").await.as_deref(), Some("3"));
+    assert_eq!(
+        events(kit::emulator::read_stream(&conf, &name).await),
+        ["INSERT", "INSERT", "MODIFY"],
+        "the stream goes on after the cancelled transaction"
+    );
+}

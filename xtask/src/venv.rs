@@ -74,6 +74,11 @@ fn ensure_at(root: &Path, venv: &Path, requirements: &str) -> Result<PathBuf> {
             "install",
             "--quiet",
             "--disable-pip-version-check",
+            // No bytecode for every file installed: Python compiles the
+            // modules a tool imports when it first imports them. Measured
+            // on fresh venvs: requirements.txt 67 -> 44 CPU-s,
+            // requirements-scan.txt 52 -> 45.
+            "--no-compile",
             "-r",
         ])
         .arg(root.join(requirements)))?;

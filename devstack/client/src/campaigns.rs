@@ -141,7 +141,7 @@ async fn in_audience(endpoints: &Endpoints, users: &[User], within: Duration) ->
         if Instant::now() > deadline {
             bail!("{} recipient(s) never reached the audience", waiting.len());
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     Ok(())
 }
@@ -217,7 +217,7 @@ async fn notified(
                     if n > 0 || Instant::now() > deadline {
                         return Ok::<_, anyhow::Error>((start.elapsed().as_secs_f64(), n));
                     }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }
         })

@@ -346,3 +346,69 @@ fn no_crate_holds_more_than_a_quarter_of_the_code() {
         .collect();
     assert!(over.is_empty(), "split these: {}", over.join("; "));
 }
+
+/// The Rust examples rustdoc would compile and run in a file's doc
+/// comments: each opening fence whose info string names nothing but Rust
+/// and rustdoc's test attributes, as `file:line`.
+fn rust_examples(file: &str, text: &str) -> Vec<String> {
+    const RUST: [&str; 5] = ["", "rust", "no_run", "should_panic", "compile_fail"];
+    let mut open = false;
+    let mut found = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let Some(doc) = trimmed
+            .strip_prefix("///")
+            .or_else(|| trimmed.strip_prefix("//!"))
+        else {
+            continue;
+        };
+        let Some(info) = doc.trim_start().strip_prefix("```") else {
+            continue;
+        };
+        if !open {
+            let rust = info
+                .split(',')
+                .map(str::trim)
+                .all(|a| RUST.contains(&a) || a.starts_with("edition"));
+            if rust {
+                found.push(format!("{file}:{}", n + 1));
+            }
+        }
+        open = !open;
+    }
+    found
+}
+
+/// Crates that set `doctest = false` (rustdoc would compile each one again
+/// for no test) must hold no example rustdoc would run: it would be
+/// skipped without a word.
+#[test]
+fn a_crate_without_doc_tests_has_no_rust_example() {
+    let ws = workspace();
+    let mut skipped = Vec::new();
+    let mut without = 0;
+    for p in &ws.packages {
+        let dir = ws.root.join(&p.dir);
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        if !manifest.contains("\ndoctest = false") {
+            continue;
+        }
+        without += 1;
+        for file in sources(&dir.join("src")) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let name = file.strip_prefix(&ws.root).unwrap().display().to_string();
+            skipped.extend(rust_examples(&name, &text));
+        }
+    }
+    assert!(without > 0, "no crate sets doctest = false");
+    assert!(
+        skipped.is_empty(),
+        "examples `cargo test --doc` would skip (make them ```text, or drop doctest = false): {skipped:?}"
+    );
+}
+
+#[test]
+fn rust_examples_are_told_from_other_fences() {
+    let text = "/// ```text\n/// not rust\n/// ```\n//! ```\n//! let x = 1;\n//! ```\n/// ```rust,no_run\n/// ```\n/// ```json\n/// {}\n/// ```\n";
+    assert_eq!(rust_examples("f.rs", text), ["f.rs:4", "f.rs:7"]);
+}
