@@ -176,6 +176,19 @@ impl Browser {
         .await;
     }
 
+    /// Fills in and sends the sign-in form, once it shows; what follows
+    /// (the app, or the code step) is the caller's to wait for.
+    pub async fn sign_in(&self, email: &str, password: &str) {
+        self.wait_for(
+            "#signin-form:not([hidden]) #signin-email",
+            Duration::from_secs(10),
+        )
+        .await;
+        self.fill("#signin-email", email).await;
+        self.fill("#signin-password", password).await;
+        self.click("#signin-form [type=submit]").await;
+    }
+
     /// Waits until the live connection is open.
     pub async fn live(&self) {
         self.until(

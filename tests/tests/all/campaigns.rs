@@ -499,14 +499,7 @@ async fn an_admin_starts_a_campaign_in_the_browser_and_watches_it_while_a_recipi
         .unwrap();
     // The group is in the ID tokens issued from now on: sign in again.
     ada.click("#signout").await;
-    ada.wait_for(
-        "#signin-form:not([hidden]) #signin-email",
-        Duration::from_secs(10),
-    )
-    .await;
-    ada.fill("#signin-email", &ada_email).await;
-    ada.fill("#signin-password", PASSWORD).await;
-    ada.click("#signin-form [type=submit]").await;
+    ada.sign_in(&ada_email, PASSWORD).await;
     ada.wait_for(
         "#campaigns-admin:not([hidden]) #campaign-form",
         Duration::from_secs(15),

@@ -422,9 +422,7 @@ async fn the_session_renews_itself_and_sign_out_revokes_it() {
     eve.screenshot("10-signed-out-and-revoked").await;
 
     // With TOTP on, signing in asks for the authenticator's code.
-    eve.fill("#signin-email", &email).await;
-    eve.fill("#signin-password", PASSWORD).await;
-    eve.click("#signin-form [type=submit]").await;
+    eve.sign_in(&email, PASSWORD).await;
     eve.wait_for("#mfa-form:not([hidden]) #mfa-code", Duration::from_secs(10))
         .await;
     eve.screenshot("11-mfa-code-asked").await;
