@@ -104,15 +104,29 @@ pub async fn create_tagged(
 ) -> Result<Deployed> {
     placeholder_code(conf, template).await?;
     let cfn = aws_sdk_cloudformation::Client::new(conf);
-    cfn.create_stack()
+    let asked = aws_sdk_cloudformation::primitives::DateTime::from(
+        std::time::SystemTime::now() - std::time::Duration::from_secs(1),
+    );
+    let created = cfn
+        .create_stack()
         .stack_name(stack)
         .template_body(template.to_string())
         .set_capabilities(Some(capabilities()))
         .set_parameters(Some(params(parameters)))
         .set_tags(Some(stack_tags(tags)))
         .send()
-        .await
-        .with_context(|| format!("creating stack {stack}"))?;
+        .await;
+    if let Err(e) = created {
+        // The SDK retries a call whose answer it did not get (a busy
+        // emulator): the first attempt may have created the stack. One
+        // created since this call is that one; any older one is an error.
+        let exists = e
+            .as_service_error()
+            .is_some_and(|s| s.is_already_exists_exception());
+        if !(exists && created_since(&cfn, stack, asked).await) {
+            return Err(e).with_context(|| format!("creating stack {stack}"));
+        }
+    }
     wait(
         &cfn,
         stack,
@@ -120,6 +134,21 @@ pub async fn create_tagged(
         StackStatus::CreateComplete,
     )
     .await
+}
+
+/// Whether `stack` was created at or after `since`.
+async fn created_since(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+    since: aws_sdk_cloudformation::primitives::DateTime,
+) -> bool {
+    let Ok(out) = cfn.describe_stacks().stack_name(stack).send().await else {
+        return false;
+    };
+    out.stacks()
+        .first()
+        .and_then(|s| s.creation_time())
+        .is_some_and(|t| t.secs() >= since.secs())
 }
 
 /// Updates a deployed stack in place (what `sam deploy` does to an existing
