@@ -189,6 +189,35 @@ impl Browser {
         self.click("#signin-form [type=submit]").await;
     }
 
+    /// The session the page keeps in localStorage (null once signed out).
+    pub async fn stored_session(&self) -> Value {
+        self.client
+            .execute(
+                "return JSON.parse(localStorage.getItem('todo.session'));",
+                vec![],
+            )
+            .await
+            .unwrap()
+    }
+
+    /// Puts a mark on the page's `window`, which a reload would remove.
+    pub async fn mark_document(&self) {
+        self.client
+            .execute("window.__sameDocument = true; return true;", vec![])
+            .await
+            .unwrap();
+    }
+
+    /// Whether the mark [`Browser::mark_document`] put is still there.
+    pub async fn same_document(&self) -> bool {
+        let v = self
+            .client
+            .execute("return window.__sameDocument === true;", vec![])
+            .await
+            .unwrap();
+        v == true
+    }
+
     /// Waits until the live connection is open.
     pub async fn live(&self) {
         self.until(

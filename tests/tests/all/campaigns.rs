@@ -432,15 +432,13 @@ async fn a_webhook_without_a_valid_signature_is_401_before_any_function_changes_
 
 /// The user the page is signed in as: the `sub` of its stored ID token.
 async fn signed_in_user(b: &Browser) -> String {
-    let token = b
-        .client
-        .execute(
-            "return JSON.parse(localStorage.getItem('todo.session')).idToken;",
-            vec![],
-        )
-        .await
+    let session = b.stored_session().await;
+    let payload = session["idToken"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .nth(1)
         .unwrap();
-    let payload = token.as_str().unwrap().split('.').nth(1).unwrap();
     let claims: Value = serde_json::from_slice(&base64url_decode(payload)).unwrap();
     claims["sub"].as_str().unwrap().to_owned()
 }
@@ -455,23 +453,6 @@ async fn admin_page_hidden(b: &Browser) -> bool {
         .await
         .unwrap();
     hidden == true
-}
-
-/// A mark on the page's `window`, gone if the page was loaded again.
-async fn mark(b: &Browser) {
-    b.client
-        .execute("window.__sameDocument = true; return true;", vec![])
-        .await
-        .unwrap();
-}
-
-async fn same_document(b: &Browser) -> bool {
-    let v = b
-        .client
-        .execute("return window.__sameDocument === true;", vec![])
-        .await
-        .unwrap();
-    v == true
 }
 
 const PASSWORD: &str = "Str0ng!passw0rd";
@@ -517,8 +498,8 @@ async fn an_admin_starts_a_campaign_in_the_browser_and_watches_it_while_a_recipi
     .await;
 
     let _one = one_at_a_time().await;
-    mark(&ada).await;
-    mark(&rita).await;
+    ada.mark_document().await;
+    rita.mark_document().await;
     let subject = format!(
         "Shared lists {}",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
@@ -584,11 +565,11 @@ async fn an_admin_starts_a_campaign_in_the_browser_and_watches_it_while_a_recipi
     }
     rita.screenshot("campaigns-2-recipient-notified").await;
     assert!(
-        same_document(&rita).await,
+        rita.same_document().await,
         "the recipient's page was not reloaded"
     );
     assert!(
-        same_document(&ada).await,
+        ada.same_document().await,
         "the admin's page was not reloaded"
     );
 }

@@ -22,17 +22,6 @@ fn web_url() -> String {
     cloud().endpoints.web_url.as_str().to_owned()
 }
 
-/// The session the page keeps in localStorage (null once signed out).
-async fn stored_session(b: &Browser) -> Value {
-    b.client
-        .execute(
-            "return JSON.parse(localStorage.getItem('todo.session'));",
-            vec![],
-        )
-        .await
-        .unwrap()
-}
-
 /// A number the page exposes on `window` for tests (0 if unset).
 async fn counter(b: &Browser, name: &str) -> u64 {
     let v = b
@@ -187,10 +176,7 @@ async fn sign_up_create_upload_complete_and_see_the_congratulation_live() {
 
     // Complete: the congratulation arrives without a reload. A marker on
     // the page survives only if the page is never reloaded.
-    ada.client
-        .execute("window.__sameDocument = 42; return true;", vec![])
-        .await
-        .unwrap();
+    ada.mark_document().await;
     ada.click(&format!(
         "li.todo[data-todo-id='{todo_id}'] input.todo-complete"
     ))
@@ -219,14 +205,7 @@ async fn sign_up_create_upload_complete_and_see_the_congratulation_live() {
             .unwrap()
             .contains("Write the report")
     );
-    assert_eq!(
-        ada.client
-            .execute("return window.__sameDocument;", vec![])
-            .await
-            .unwrap(),
-        42,
-        "the page was reloaded"
-    );
+    assert!(ada.same_document().await, "the page was reloaded");
     // The pending mark, if the push was not already there when it was read,
     // is cleared by the push that answers it.
     assert!(pending == "congratulation" || pending == "", "{pending}");
@@ -307,7 +286,7 @@ async fn the_session_renews_itself_and_sign_out_revokes_it() {
     let email = unique_email("web-eve");
     eve.sign_up(&url, "Eve", &email, PASSWORD).await;
     eve.live().await;
-    let before = stored_session(&eve).await;
+    let before = eve.stored_session().await;
     let connects = counter(&eve, "__liveConnects").await;
     eve.until(
         "a renewal",
@@ -328,7 +307,7 @@ async fn the_session_renews_itself_and_sign_out_revokes_it() {
         json!([false, true]),
         "still signed in"
     );
-    let after = stored_session(&eve).await;
+    let after = eve.stored_session().await;
     let id_token = after["idToken"].as_str().unwrap();
     assert_ne!(after["idToken"], before["idToken"], "a new ID token");
     assert_ne!(after["accessToken"], before["accessToken"]);
@@ -395,11 +374,11 @@ async fn the_session_renews_itself_and_sign_out_revokes_it() {
     // until then, and closes the socket.
     let refresh_token = after["refreshToken"].as_str().unwrap();
     assert_eq!(refresh(refresh_token).await.0, 200);
-    turn_on_totp(stored_session(&eve).await["accessToken"].as_str().unwrap()).await;
+    turn_on_totp(eve.stored_session().await["accessToken"].as_str().unwrap()).await;
     eve.click("#signout").await;
     eve.until("the sign-in view", SIGN_IN_VIEW, Duration::from_secs(10))
         .await;
-    assert_eq!(stored_session(&eve).await, Value::Null);
+    assert_eq!(eve.stored_session().await, Value::Null);
     assert_eq!(
         eve.client
             .execute(
