@@ -19,10 +19,13 @@ pub struct Emulator {
     pub url: String,
 }
 
-/// moto's own server, run by `python -c` with two measured changes to how
-/// it runs (`moto_server.py` says why): Python's cyclic collector runs
-/// less often, and a TransactWriteItems backs up only what it may write
-/// instead of deep-copying every table it names on every call.
+/// moto's own server, run by `python -c` with measured changes
+/// (`moto_server.py` says why). To how it runs: Python's cyclic collector
+/// runs less often, a TransactWriteItems backs up only what it may write,
+/// a Query reads only its partition. To what it answers, only where moto's
+/// answer is missing or not AWS's: EventBridge's TestEventPattern (moto's
+/// own matcher answers), and replays that keep to their window and their
+/// `FilterArns`.
 const LAUNCH: &str = include_str!("moto_server.py");
 
 /// The project's virtual environment.

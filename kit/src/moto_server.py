@@ -1,5 +1,7 @@
 # moto's server as the local cloud runs it (`python -c` with this file),
-# with measured changes to how it runs, none to what it answers.
+# with measured changes to how it runs, and to what it answers only where
+# moto's answer is missing or is not what AWS documents (EventBridge's
+# TestEventPattern and replays).
 import copy
 import gc
 import sys
@@ -145,8 +147,161 @@ def _queries_read_their_partition():
     Table.query = partition_query
 
 
+def _test_event_pattern():
+    """moto 5.2.5 (the newest on PyPI) has no TestEventPattern: its
+    handler is `pass`, so every call answered HTTP 200 with an empty body
+    and the SDK read no Result at all, for a matching pattern, a
+    non-matching one and an invalid one alike.
+
+    The answer here is moto's own matcher, the one that decides what
+    moto delivers (`EventPattern.load(...).matches_event(...)`), so the
+    emulator tells whether it would deliver the event, independently of
+    any other implementation of the pattern language. The errors are the
+    ones the API reference gives: a pattern moto's parser refuses is
+    `InvalidEventPatternException` (400, "Event pattern is not valid.
+    Reason: ..."), as PutRule answers for it; an Event that is not a JSON
+    object, or lacks one of the envelope fields the operation requires,
+    is `ValidationException` (400, "Parameter Event is not valid."), the
+    answer AWS users report and LocalStack records from AWS. `resources`
+    is not required: the reference lists it, but LocalStack found that
+    AWS accepts an event without it."""
+    import json
+
+    from moto.events.exceptions import (
+        InvalidEventPatternException,
+        ValidationException,
+    )
+    from moto.events.models import EventPattern
+    from moto.events.responses import EventsHandler
+
+    required = ("id", "account", "source", "time", "region", "detail-type")
+
+    def test_event_pattern(self):
+        raw_pattern = self._get_param("EventPattern")
+        try:
+            parsed = json.loads(raw_pattern) if raw_pattern else {}
+        except (TypeError, ValueError):
+            parsed = {}  # moto's parser gives the error for bad JSON
+        if not isinstance(parsed, dict):
+            # moto's parser fails on it with an AttributeError (HTTP 500).
+            raise InvalidEventPatternException(reason="Filter is not an object")
+        pattern = EventPattern.load(raw_pattern)
+        try:
+            event = json.loads(self._get_param("Event") or "")
+        except (TypeError, ValueError):
+            event = None
+        if not isinstance(event, dict) or any(f not in event for f in required):
+            raise ValidationException("Parameter Event is not valid.")
+        try:
+            result = pattern.matches_event(event)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
+            # A filter moto cannot evaluate (e.g. a numeric bound that is
+            # not a number) is one AWS refuses when it parses the pattern.
+            raise InvalidEventPatternException(reason=str(e))
+        return json.dumps({"Result": bool(result)}), self.response_headers
+
+    EventsHandler.test_event_pattern = test_event_pattern
+
+
+def _replays_keep_to_their_window_and_rules():
+    """moto 5.2.5's StartReplay (`Replay.replay_events`) sent every event
+    of the archive, whatever EventStartTime and EventEndTime said, to every
+    rule of the bus, whatever Destination.FilterArns named, and gave each
+    copy of an event a new id per rule. Measured: an event published with
+    `Time` an hour before the window was replayed, and a rule the
+    FilterArns left out received the replay.
+
+    AWS replays only the events whose time (the event's `time`, PutEvents'
+    `Time` when given) lies in the window, to the rules FilterArns names
+    when it names any, else to every rule (StartReplay, ReplayDestination
+    in the API reference). Here: the archived events in [EventStartTime,
+    EventEndTime] (both epoch seconds as the SDK sends them; the archive
+    keeps `time` as epoch seconds too), oldest first, each under one new
+    id for all its rules, with moto's `replay-name`, to the enabled rules
+    FilterArns allows. A rule whose target is an archive never receives a
+    replay: the archive's managed rule already refuses events that carry
+    `replay-name` (so moto's archive did not grow on a replay, measured),
+    and moto's archive target would fail on an event it has not
+    transformed. DescribeReplay and ListReplays gain EventLastReplayedTime,
+    the time of the last event replayed, which moto never set. The replay
+    stays synchronous: COMPLETED once StartReplay has answered."""
+    import datetime
+
+    from moto.core.utils import unix_time
+    from moto.events import models
+    from moto.moto_api._internal import mock_random as random
+    from moto.utilities.arns import parse_arn
+
+    def seconds(value):
+        """Epoch seconds of a time moto keeps as a number, or as text."""
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+        try:
+            text = str(value).replace("Z", "+00:00")
+            stamp = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=datetime.timezone.utc)
+        return stamp.timestamp()
+
+    def archives_into(rule):
+        for target in rule.targets:
+            arn = parse_arn(target["Arn"])
+            if arn.service == "events" and not arn.resource_type:
+                return True
+        return False
+
+    def replay_events(self, archive):
+        backend = models.events_backends[self.account_id][self.region]
+        bus = backend.describe_event_bus(self.destination["Arn"].split("/")[-1])
+        named = self.destination.get("FilterArns") or None
+        rules = [
+            rule
+            for rule in bus.rules.values()
+            if rule.state == "ENABLED"
+            and (named is None or rule.arn in named)
+            and not archives_into(rule)
+        ]
+        start = seconds(self.event_start_time)
+        end = seconds(self.event_end_time)
+        window = []
+        for event in archive.events:
+            at = seconds(event.get("time"))
+            if at is None:
+                at = seconds(event.get("ingestion-time"))
+            if at is not None and start <= at <= end:
+                window.append((at, event))
+        window.sort(key=lambda found: found[0])
+        for at, event in window:
+            replayed = dict(event)
+            replayed["id"] = str(random.uuid4())
+            replayed["replay-name"] = self.name
+            for rule in rules:
+                rule.send_to_targets(replayed, transform_input=False)
+            self.event_last_replayed_time = at
+        self.state = models.ReplayState.COMPLETED
+        self.end_time = unix_time()
+
+    describe_short = models.Replay.describe_short
+
+    def describe_with_last_replayed(self):
+        described = describe_short(self)
+        last = getattr(self, "event_last_replayed_time", None)
+        if last is not None:
+            described["EventLastReplayedTime"] = last
+        return described
+
+    models.Replay.replay_events = replay_events
+    models.Replay.describe_short = describe_with_last_replayed
+
+
 _cheap_transaction_backups()
 _queries_read_their_partition()
+_test_event_pattern()
+_replays_keep_to_their_window_and_rules()
 
 from moto.server import main  # noqa: E402
 

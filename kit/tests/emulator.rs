@@ -34,6 +34,18 @@ async fn bus_with_queue(conf: &aws_config::SdkConfig) -> (String, aws_sdk_sqs::C
     let sqs = aws_sdk_sqs::Client::new(conf);
     let bus = unique("bus");
     eb.create_event_bus().name(&bus).send().await.unwrap();
+    let queue_url = rule_to_new_queue(&eb, &sqs, &bus, "all-todos").await;
+    (bus, sqs, queue_url)
+}
+
+/// A rule on `bus` for every `app.todos` event, whose target is a fresh
+/// queue; the queue's URL.
+async fn rule_to_new_queue(
+    eb: &aws_sdk_eventbridge::Client,
+    sqs: &aws_sdk_sqs::Client,
+    bus: &str,
+    rule: &str,
+) -> String {
     let queue_url = sqs
         .create_queue()
         .queue_name(unique("q"))
@@ -53,20 +65,20 @@ async fn bus_with_queue(conf: &aws_config::SdkConfig) -> (String, aws_sdk_sqs::C
         .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
         .clone();
     eb.put_rule()
-        .name("all-todos")
-        .event_bus_name(&bus)
+        .name(rule)
+        .event_bus_name(bus)
         .event_pattern(r#"{"source":["app.todos"]}"#)
         .send()
         .await
         .unwrap();
     eb.put_targets()
-        .rule("all-todos")
-        .event_bus_name(&bus)
+        .rule(rule)
+        .event_bus_name(bus)
         .targets(Target::builder().id("q").arn(arn).build().unwrap())
         .send()
         .await
         .unwrap();
-    (bus, sqs, queue_url)
+    queue_url
 }
 
 fn publisher(conf: &aws_config::SdkConfig, bus: &str) -> Publisher {
@@ -454,5 +466,205 @@ async fn a_cancelled_transaction_leaves_the_items_and_the_stream_as_they_were() 
         events(kit::emulator::read_stream(&conf, &name).await),
         ["INSERT", "INSERT", "MODIFY"],
         "the stream goes on after the cancelled transaction"
+    );
+}
+
+/// TestEventPattern answers with the emulator's own matcher, the one that
+/// decides what it delivers (moto has no TestEventPattern of its own:
+/// `moto_server.py`), so it can check another implementation of the
+/// pattern language.
+#[tokio::test]
+async fn test_event_pattern_answers_as_the_emulator_delivers() {
+    let conf = shared().sdk_config().await;
+    let eb = aws_sdk_eventbridge::Client::new(&conf);
+    let event = serde_json::json!({
+        "version": "0",
+        "id": Uuid::new_v4(),
+        "detail-type": "TodoCompleted",
+        "source": "app.todos",
+        "account": "123456789012",
+        "time": "2024-05-01T12:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {"title": "t"}
+    })
+    .to_string();
+    let test = |pattern: &'static str| {
+        eb.test_event_pattern()
+            .event_pattern(pattern)
+            .event(&event)
+            .send()
+    };
+    assert!(
+        test(r#"{"source":[{"prefix":"app."}]}"#)
+            .await
+            .unwrap()
+            .result
+    );
+    assert!(
+        !test(r#"{"source":[{"prefix":"web."}]}"#)
+            .await
+            .unwrap()
+            .result
+    );
+    let invalid = test(r#"{"source":"app.todos"}"#).await.unwrap_err();
+    let invalid = invalid
+        .as_service_error()
+        .expect("an answer from the service");
+    assert!(invalid.is_invalid_event_pattern_exception(), "{invalid:?}");
+    assert!(
+        invalid
+            .meta()
+            .message()
+            .is_some_and(|m| m.starts_with("Event pattern is not valid.")),
+        "{invalid:?}"
+    );
+    let not_an_event = eb
+        .test_event_pattern()
+        .event_pattern(r#"{"source":["app.todos"]}"#)
+        .event("{not json")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        not_an_event
+            .as_service_error()
+            .and_then(|e| e.meta().code()),
+        Some("ValidationException")
+    );
+}
+
+/// A replay sends the archive's events of its window only, to the rules
+/// `Destination.FilterArns` names only, and does not archive them again
+/// (moto sent the whole archive to every rule: `moto_server.py`).
+#[tokio::test]
+async fn a_replay_keeps_to_its_window_and_to_the_rules_it_names() {
+    use aws_sdk_eventbridge::primitives::DateTime;
+    use aws_sdk_eventbridge::types::{PutEventsRequestEntry, ReplayDestination, ReplayState};
+    let conf = shared().sdk_config().await;
+    let eb = aws_sdk_eventbridge::Client::new(&conf);
+    let (bus, sqs, named_queue) = bus_with_queue(&conf).await;
+    let other_queue = rule_to_new_queue(&eb, &sqs, &bus, "other-todos").await;
+    let bus_arn = eb
+        .describe_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let named_rule = eb
+        .describe_rule()
+        .name("all-todos")
+        .event_bus_name(&bus)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let archive = unique("archive");
+    let archive_arn = eb
+        .create_archive()
+        .archive_name(&archive)
+        .event_source_arn(&bus_arn)
+        .send()
+        .await
+        .unwrap()
+        .archive_arn
+        .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let at = |ago: i64, name: &str| {
+        PutEventsRequestEntry::builder()
+            .event_bus_name(&bus)
+            .source("app.todos")
+            .detail_type("TodoCompleted")
+            .detail(serde_json::json!({ "name": name }).to_string())
+            .time(DateTime::from_secs(now - ago))
+            .build()
+    };
+    let put = eb
+        .put_events()
+        .entries(at(3600, "before"))
+        .entries(at(120, "first"))
+        .entries(at(60, "second"))
+        .entries(at(0, "after"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.failed_entry_count, 0);
+    let published: Vec<_> = put
+        .entries()
+        .iter()
+        .filter_map(|e| e.event_id.clone())
+        .collect();
+    assert_eq!(drain(&sqs, &named_queue).await.len(), 4);
+    assert_eq!(drain(&sqs, &other_queue).await.len(), 4);
+    let archived = || {
+        let eb = eb.clone();
+        let archive = archive.clone();
+        async move {
+            eb.describe_archive()
+                .archive_name(&archive)
+                .send()
+                .await
+                .unwrap()
+                .event_count
+        }
+    };
+    assert_eq!(archived().await, 4);
+
+    let replay = unique("replay");
+    eb.start_replay()
+        .replay_name(&replay)
+        .event_source_arn(&archive_arn)
+        .event_start_time(DateTime::from_secs(now - 600))
+        .event_end_time(DateTime::from_secs(now - 30))
+        .destination(
+            ReplayDestination::builder()
+                .arn(&bus_arn)
+                .filter_arns(&named_rule)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let replayed = drain(&sqs, &named_queue).await;
+    let mut names: Vec<_> = replayed
+        .iter()
+        .map(|e| e["detail"]["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["first", "second"], "the window's events only");
+    for event in &replayed {
+        assert_eq!(event["replay-name"], replay.as_str());
+        let id = event["id"].as_str().unwrap();
+        assert!(
+            !published.iter().any(|p| p == id),
+            "a replayed event has a new id"
+        );
+    }
+    assert_eq!(
+        drain(&sqs, &other_queue).await.len(),
+        0,
+        "the rule FilterArns leaves out receives nothing"
+    );
+    assert_eq!(
+        archived().await,
+        4,
+        "replayed events are not archived again"
+    );
+    let described = eb
+        .describe_replay()
+        .replay_name(&replay)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.state, Some(ReplayState::Completed));
+    assert_eq!(
+        described.event_last_replayed_time.map(|t| t.secs()),
+        Some(now - 60),
+        "the last event replayed is the window's latest"
     );
 }
