@@ -185,19 +185,6 @@ pub fn summarize(raw: &Raw, shape: &Shape, function: Option<String>, now_ms: i64
     s
 }
 
-/// A subset of EventBridge pattern matching: arrays of exact values and
-/// nested objects, which is what the services' rules use.
-pub fn matches(pattern: &Value, event: &Value) -> bool {
-    match pattern {
-        Value::Object(fields) => fields.iter().all(|(k, p)| matches(p, &event[k])),
-        Value::Array(allowed) => match event {
-            Value::Array(values) => values.iter().any(|v| allowed.contains(v)),
-            v => allowed.contains(v),
-        },
-        _ => false,
-    }
-}
-
 /// Replay and peek filters.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -319,17 +306,6 @@ mod tests {
             };
             assert!(matches!(decode(&r), Shape::Unrecognised { .. }));
         }
-    }
-
-    #[test]
-    fn patterns_match_exact_values_in_nested_objects() {
-        let p = json!({"source": ["app.users"], "detail-type": ["UserDeleted", "UserRegistered"], "detail": {"metadata": {"schema_version": [1]}}});
-        let mut e = event();
-        e["detail"]["metadata"]["schema_version"] = json!(1);
-        assert!(matches(&p, &e));
-        e["detail"]["metadata"]["schema_version"] = json!(2);
-        assert!(!matches(&p, &e));
-        assert!(!matches(&p, &json!({"source": "app.todos"})));
     }
 
     #[test]

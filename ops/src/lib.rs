@@ -2,11 +2,16 @@
 //! replayed and purged, against AWS or the local cloud; the secrets stacks
 //! read by name.
 
+pub mod archive;
 pub mod calls;
 pub mod commands;
+pub mod contracts;
 pub mod letter;
+pub mod pattern;
 pub mod queue;
 pub mod secrets;
 pub mod stacks;
+pub mod tail;
+pub mod tap;
 pub mod targets;
 pub mod web_config;

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ops::archive;
 use ops::calls::{Calls, Tally};
 use ops::commands::{self, Destination, ReplayOptions};
 use ops::letter::{Filter, Raw, Shape, Summary};
@@ -37,6 +38,10 @@ struct Cli {
     /// Machine-readable output.
     #[arg(long, global = true)]
     json: bool,
+    /// How long a tap (tail, dry run) outlives its last renewal when its
+    /// process is killed; the next run sweeps it after that.
+    #[arg(long, global = true, default_value_t = 120, hide = true)]
+    tap_lease_seconds: u64,
     #[command(subcommand)]
     command: Top,
 }
@@ -66,6 +71,11 @@ enum Top {
         #[command(subcommand)]
         command: Secrets,
     },
+    /// The bus: replay its archive to chosen rules, watch it live.
+    Events {
+        #[command(subcommand)]
+        command: Events,
+    },
     /// Print the web app's config.json for the deployed stacks (user pool,
     /// HTTP APIs, WebSocket API), to upload beside the app.
     WebConfig {
@@ -83,6 +93,84 @@ enum Secrets {
     /// A Secrets Manager secret, e.g. campaigns' webhook signing secret
     /// (`campaigns/sender-signing-secret`).
     PutSecret { name: String },
+}
+
+#[derive(Subcommand)]
+enum Events {
+    /// Replay an archive's window to the whole bus, one rule or one
+    /// service's consumers; waits for the outcome (Ctrl-C cancels it).
+    Replay(EventsReplayArgs),
+    /// A replay's state and how far through its window it is.
+    Status { name: String },
+    /// Stop a replay.
+    Cancel { name: String },
+    /// Print events as they cross the bus, through a temporary rule and
+    /// queue that are removed on exit.
+    Tail(TailArgs),
+    /// Remove taps whose process died (every tap sweeps before it opens).
+    Sweep,
+}
+
+#[derive(Args)]
+struct EventFilter {
+    /// An EventBridge event pattern (JSON) the events must match.
+    #[arg(long, conflicts_with_all = ["source", "detail_type"])]
+    pattern: Option<String>,
+    /// Shorthand for a pattern on `source` (repeatable).
+    #[arg(long)]
+    source: Vec<String>,
+    /// Shorthand for a pattern on `detail-type` (repeatable).
+    #[arg(long)]
+    detail_type: Vec<String>,
+}
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("aim").required(true).args(["bus", "rule", "consumer"]))]
+struct EventsReplayArgs {
+    /// The archive (default: the bus's only archive).
+    #[arg(long)]
+    archive: Option<String>,
+    /// RFC 3339: the window's start.
+    #[arg(long)]
+    from: chrono::DateTime<chrono::Utc>,
+    /// RFC 3339: the window's end (default: now).
+    #[arg(long)]
+    to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Every rule on the bus.
+    #[arg(long)]
+    bus: bool,
+    /// One rule, by name.
+    #[arg(long)]
+    rule: Option<String>,
+    /// One service's consumers (the rules that target its functions).
+    #[arg(long)]
+    consumer: Option<String>,
+    #[command(flatten)]
+    filter: EventFilter,
+    /// Count what each rule would receive; deliver nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Replay to a consumer events its contracts do not declare.
+    #[arg(long)]
+    force: bool,
+    /// The replay's name (default: ops-<time>).
+    #[arg(long)]
+    name: Option<String>,
+    /// Dry run: how long the tap must stay quiet after the replay ends.
+    #[arg(long, default_value_t = 3)]
+    settle_seconds: u64,
+}
+
+#[derive(Args)]
+struct TailArgs {
+    #[command(flatten)]
+    filter: EventFilter,
+    /// Stop after this many events.
+    #[arg(long)]
+    max_events: Option<usize>,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    seconds: Option<u64>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -246,7 +334,256 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Top::WebConfig { platform } => web_config(&cli, platform).await,
         Top::Dlq { command } => dlq(&cli, command).await,
         Top::Secrets { command } => secrets(&cli, command).await,
+        Top::Events { command } => events(&cli, command).await,
     }
+}
+
+async fn events(cli: &Cli, command: &Events) -> Result<ExitCode> {
+    let t = discover(cli).await.context("finding the bus")?;
+    let lease = std::time::Duration::from_secs(cli.tap_lease_seconds);
+    let eb = aws_sdk_eventbridge::Client::new(&t.conf);
+    match command {
+        Events::Replay(a) => events_replay(cli, &t, a).await,
+        Events::Status { name } => {
+            print_status(cli, &archive::status(&eb, name).await?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Events::Cancel { name } => {
+            println!("{name}: {}", archive::cancel(&eb, name).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Events::Tail(a) => tail(cli, &t, a, lease).await,
+        Events::Sweep => {
+            let swept = ops::tap::sweep(&t.conf, &t.bus_name).await?;
+            println!(
+                "swept {} rule(s) and {} queue(s)",
+                swept.rules, swept.queues
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+impl EventFilter {
+    /// The pattern the flags spell, checked; `None` for no filter.
+    fn pattern(&self) -> Result<Option<serde_json::Value>> {
+        let pattern = match &self.pattern {
+            Some(text) => serde_json::from_str(text).context("--pattern is not JSON")?,
+            None if self.source.is_empty() && self.detail_type.is_empty() => return Ok(None),
+            None => {
+                let mut p = serde_json::Map::new();
+                if !self.source.is_empty() {
+                    p.insert("source".into(), serde_json::json!(self.source));
+                }
+                if !self.detail_type.is_empty() {
+                    p.insert("detail-type".into(), serde_json::json!(self.detail_type));
+                }
+                serde_json::Value::Object(p)
+            }
+        };
+        ops::pattern::Pattern::parse(&pattern).context("--pattern")?;
+        Ok(Some(pattern))
+    }
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+async fn interrupted() {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    match term {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            tokio::signal::ctrl_c().await.ok();
+        }
+    }
+}
+
+async fn tail(
+    cli: &Cli,
+    t: &Targets,
+    a: &TailArgs,
+    lease: std::time::Duration,
+) -> Result<ExitCode> {
+    let pattern = a.filter.pattern()?.unwrap_or_else(ops::tail::everything);
+    let json = cli.json;
+    let options = ops::tail::Tail {
+        conf: &t.conf,
+        bus: &t.bus_name,
+        pattern: &pattern,
+        lease,
+        until: ops::tail::Until {
+            events: a.max_events,
+            duration: a.seconds.map(std::time::Duration::from_secs),
+        },
+    };
+    let seen = ops::tail::run(
+        options,
+        |tap| eprintln!("tailing {} through {tap} (Ctrl-C to stop)", t.bus_name),
+        |event| {
+            if json {
+                println!("{}", serde_json::to_string(event)?);
+            } else {
+                println!("{}", ops::tail::pretty(event));
+            }
+            Ok(())
+        },
+        interrupted(),
+    )
+    .await?;
+    eprintln!("{seen} event(s); the tap is removed");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn events_replay(cli: &Cli, t: &Targets, a: &EventsReplayArgs) -> Result<ExitCode> {
+    let eb = aws_sdk_eventbridge::Client::new(&t.conf);
+    let aim = match (&a.rule, &a.consumer) {
+        (Some(rule), _) => archive::Aim::Rule(rule.clone()),
+        (None, Some(service)) => archive::Aim::Consumer(service.clone()),
+        (None, None) => archive::Aim::Bus,
+    };
+    let filter = a.filter.pattern()?;
+    let receivers = archive::receivers(t, &aim).await?;
+    if !a.force {
+        let kinds = filter.as_ref().and_then(archive::kinds_of);
+        archive::check_declared(
+            &ops::contracts::Contracts::built_in(),
+            &receivers,
+            kinds.as_deref(),
+        )?;
+    }
+    let plan = archive::Plan {
+        name: a.name.clone().unwrap_or_else(archive::replay_name),
+        archive: archive::archive(&eb, &t.bus_name, a.archive.as_deref()).await?,
+        from: a.from,
+        to: a.to.unwrap_or_else(chrono::Utc::now),
+        filter_arns: match aim {
+            archive::Aim::Bus => Vec::new(),
+            _ => receivers.iter().map(|r| r.rule_arn.clone()).collect(),
+        },
+    };
+    if a.dry_run {
+        return dry_run(cli, t, a, &plan, filter.as_ref(), receivers).await;
+    }
+    if filter.is_some() {
+        bail!(
+            "a filter narrows a dry run; a replay sends the whole window to the rules' own patterns (aim it with --rule or --consumer)"
+        );
+    }
+    archive::start(&eb, &plan).await?;
+    eprintln!(
+        "replay {} of {} ({} → {}) to {} rule(s): {}",
+        plan.name,
+        plan.archive.name,
+        plan.from,
+        plan.to,
+        receivers.len(),
+        receivers
+            .iter()
+            .map(|r| r.rule.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let waited = tokio::select! {
+        s = archive::wait(&eb, &plan.name, print_progress) => s?,
+        () = interrupted() => {
+            eprintln!("interrupted: cancelling {}", plan.name);
+            archive::cancel(&eb, &plan.name).await?;
+            archive::status(&eb, &plan.name).await?
+        }
+    };
+    print_status(cli, &waited)?;
+    Ok(if waited.succeeded() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_progress(s: &archive::Status) {
+    let pct = s
+        .progress
+        .map_or_else(|| "-".to_owned(), |p| format!("{:.0}%", p * 100.0));
+    eprintln!(
+        "  {}: {} replayed up to {}",
+        s.state,
+        pct,
+        or_dash(&s.last_replayed)
+    );
+}
+
+fn print_status(cli: &Cli, s: &archive::Status) -> Result<()> {
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(s)?);
+    } else {
+        println!(
+            "{} {}{} window {} → {}, replayed up to {}",
+            s.name,
+            s.state,
+            s.reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default(),
+            or_dash(&s.from),
+            or_dash(&s.to),
+            or_dash(&s.last_replayed)
+        );
+    }
+    Ok(())
+}
+
+async fn dry_run(
+    cli: &Cli,
+    t: &Targets,
+    a: &EventsReplayArgs,
+    plan: &archive::Plan,
+    filter: Option<&serde_json::Value>,
+    receivers: Vec<archive::Receiver>,
+) -> Result<ExitCode> {
+    let capture = archive::Capture {
+        lease: std::time::Duration::from_secs(cli.tap_lease_seconds),
+        settle: std::time::Duration::from_secs(a.settle_seconds),
+    };
+    let found = archive::dry_run(
+        &t.conf,
+        &t.bus_name,
+        plan,
+        filter,
+        receivers,
+        capture,
+        interrupted(),
+    )
+    .await?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&found)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "dry run {}: {} event(s) in {} → {}{}; nothing was delivered",
+        found.replay,
+        found.events,
+        plan.from,
+        plan.to,
+        if filter.is_some() {
+            " match the filter"
+        } else {
+            ""
+        }
+    );
+    println!("| rule | service | function | would receive |");
+    println!("|---|---|---|---|");
+    for (r, n) in &found.by_rule {
+        println!(
+            "| {} | {} | {} | {n} |",
+            r.rule,
+            or_dash(&r.service),
+            or_dash(&r.function)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn secrets(cli: &Cli, command: &Secrets) -> Result<ExitCode> {

@@ -14,6 +14,8 @@ pub struct Consumer {
     pub function: String,
     pub trigger: String,
     pub pattern: Option<Value>,
+    /// The rule's name, for a `rule` trigger.
+    pub rule: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -33,7 +35,7 @@ impl Service {
             c.trigger == "rule"
                 && c.pattern
                     .as_ref()
-                    .is_some_and(|p| crate::letter::matches(p, event))
+                    .is_some_and(|p| crate::pattern::matches(p, event))
         })
     }
 }
@@ -95,6 +97,7 @@ pub async fn from_endpoints_file(path: &Path) -> Result<Targets> {
                     function: c.function.clone(),
                     trigger: c.trigger.clone(),
                     pattern: c.pattern.clone(),
+                    rule: c.rule.clone(),
                 })
                 .collect();
             let service = Service {
@@ -209,12 +212,7 @@ async fn service_stack(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> Res
 /// their physical names in `resources` (logical id to physical id).
 fn consumers(template: &Value, resources: &BTreeMap<String, String>) -> Vec<Consumer> {
     let mut consumers = Vec::new();
-    for r in template["Resources"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(_, r)| r)
-    {
+    for (logical, r) in template["Resources"].as_object().into_iter().flatten() {
         match r["Type"].as_str() {
             Some("AWS::Events::Rule") => {
                 for t in r["Properties"]["Targets"].as_array().into_iter().flatten() {
@@ -226,6 +224,7 @@ fn consumers(template: &Value, resources: &BTreeMap<String, String>) -> Vec<Cons
                             function: f.clone(),
                             trigger: "rule".into(),
                             pattern: Some(r["Properties"]["EventPattern"].clone()),
+                            rule: resources.get(logical).map(|p| rule_name(p)),
                         });
                     }
                 }
@@ -244,6 +243,7 @@ fn consumers(template: &Value, resources: &BTreeMap<String, String>) -> Vec<Cons
                             function: f.clone(),
                             trigger: "upload".into(),
                             pattern: None,
+                            rule: None,
                         });
                     }
                 }
@@ -252,4 +252,10 @@ fn consumers(template: &Value, resources: &BTreeMap<String, String>) -> Vec<Cons
         }
     }
     consumers
+}
+
+/// A rule's name from its physical id, which CloudFormation gives as
+/// `bus|name` for a rule on a custom bus.
+pub fn rule_name(physical: &str) -> String {
+    physical.rsplit('|').next().unwrap_or(physical).to_owned()
 }

@@ -51,6 +51,10 @@ pub struct Consumer {
     pub trigger: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<serde_json::Value>,
+    /// The rule's physical name, for a `rule` trigger: what an archive
+    /// replay aimed at this consumer names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// The machine-readable description of a running local cloud.
@@ -114,6 +118,7 @@ mod tests {
                     function: "users-Api".into(),
                     trigger: "rule".into(),
                     pattern: Some(serde_json::json!({"source": ["app.users"]})),
+                    rule: Some("users-Rule".into()),
                 }],
                 ..ServiceEndpoints::default()
             },

@@ -392,11 +392,16 @@ impl<'a> Wiring<'a> {
     ) -> Result<Wiring<'a>> {
         let telemetry_dir = match &options.telemetry_dir {
             Some(dir) => dir.clone(),
-            None => std::env::temp_dir().join(format!(
-                "devstack-telemetry-{}-{}",
-                std::process::id(),
-                uuid::Uuid::new_v4().simple()
-            )),
+            // The test command gathers every test cloud's telemetry in one
+            // folder (`DEVSTACK_TELEMETRY_ROOT`) to report the event edges
+            // the tests exercised.
+            None => std::env::var_os("DEVSTACK_TELEMETRY_ROOT")
+                .map_or_else(std::env::temp_dir, PathBuf::from)
+                .join(format!(
+                    "devstack-telemetry-{}-{}",
+                    std::process::id(),
+                    uuid::Uuid::new_v4().simple()
+                )),
         };
         let recorder = devstack_lambda::recorder::Recorder::new(&telemetry_dir)?;
         if let Some(dir) = &options.capture_dir {
@@ -828,6 +833,7 @@ fn service_endpoints((service, plan, deployed, adapted): &Stack) -> Result<Servi
             function: deployed.physical(&tap.function)?.to_owned(),
             trigger: "rule".into(),
             pattern: Some(adapted["Resources"][&tap.rule]["Properties"]["EventPattern"].clone()),
+            rule: Some(rule_name(deployed.physical(&tap.rule)?)),
         });
     }
     for tap in &plan.uploads {
@@ -835,9 +841,16 @@ fn service_endpoints((service, plan, deployed, adapted): &Stack) -> Result<Servi
             function: deployed.physical(&tap.function)?.to_owned(),
             trigger: "upload".into(),
             pattern: None,
+            rule: None,
         });
     }
     Ok(svc)
+}
+
+/// A rule's name from its physical id, which CloudFormation gives as
+/// `bus|name` for a rule on a custom bus.
+fn rule_name(physical: &str) -> String {
+    physical.rsplit('|').next().unwrap_or(physical).to_owned()
 }
 
 /// The plan's CORS as the gateway applies it.
