@@ -14,6 +14,8 @@ use devstack_lambda::runtime::Function;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::flow::Flow;
+
 pub(crate) struct Cloud {
     pub endpoints: devstack_api::Endpoints,
     pub functions: BTreeMap<String, Function>,
@@ -68,6 +70,36 @@ pub(crate) fn service(name: &str) -> &'static devstack_api::ServiceEndpoints {
     &cloud().endpoints.services[name]
 }
 
+/// Creates the caller's profile; returns the request's correlation id.
+async fn register(api: &Client, name: &str) -> String {
+    let correlation = uuid::Uuid::new_v4().to_string();
+    let (status, body) = api
+        .call_correlated(
+            Method::PUT,
+            "/users/me",
+            Some(json!({"display_name": name})),
+            Some(&correlation),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{body}");
+    correlation
+}
+
+/// The registration's chain reached NotificationSent (published from the
+/// notifications table's stream, so the welcome is stored), and the API
+/// shows exactly that one notification.
+async fn welcomed(api: &Client, flow: &mut Flow, correlation: &str) {
+    flow.await_chain(
+        correlation,
+        &["UserRegistered", "NotificationSent"],
+        Duration::from_secs(20),
+    )
+    .await;
+    let (_, n) = api.call(Method::GET, "/notifications", None).await.unwrap();
+    assert_eq!(n["items"].as_array().map_or(0, Vec::len), 1, "{n}");
+}
+
 /// Every message in a DLQ, each decoded from its SNS envelope.
 async fn drain(queue: &str) -> Vec<Value> {
     let sqs = aws_sdk_sqs::Client::new(&sdk().await);
@@ -120,17 +152,8 @@ async fn the_whole_user_journey() {
 #[tokio::test]
 async fn deleting_a_user_erases_their_todos_and_notifications_elsewhere() {
     let api = client(&unique_email("leaver")).await;
-    assert_eq!(
-        api.call(
-            Method::PUT,
-            "/users/me",
-            Some(json!({"display_name": "Leaver"}))
-        )
-        .await
-        .unwrap()
-        .0,
-        201
-    );
+    let mut flow = Flow::watch(&cloud().endpoints).await;
+    let registration = register(&api, "Leaver").await;
     for t in ["a", "b", "c"] {
         assert_eq!(
             api.call(Method::POST, "/todos", Some(json!({"title": t})))
@@ -140,12 +163,8 @@ async fn deleting_a_user_erases_their_todos_and_notifications_elsewhere() {
             201
         );
     }
-    eventually(Duration::from_secs(20), "the welcome", || async {
-        let (_, n) = api.call(Method::GET, "/notifications", None).await?;
-        Ok((n["items"].as_array().map_or(0, Vec::len) == 1).then_some(()))
-    })
-    .await
-    .unwrap();
+    welcomed(&api, &mut flow, &registration).await;
+    flow.close().await;
 
     assert_eq!(
         api.call(Method::DELETE, "/users/me", None).await.unwrap().0,
@@ -198,23 +217,10 @@ async fn a_cancelled_transaction_does_not_silence_the_tables_stream() {
     );
     // A write after it still reaches the stream, the bus and the consumer.
     let api = client(&unique_email("after-cancel")).await;
-    assert_eq!(
-        api.call(
-            Method::PUT,
-            "/users/me",
-            Some(json!({"display_name": "After"}))
-        )
-        .await
-        .unwrap()
-        .0,
-        201
-    );
-    eventually(Duration::from_secs(20), "the welcome", || async {
-        let (_, n) = api.call(Method::GET, "/notifications", None).await?;
-        Ok((n["items"].as_array().map_or(0, Vec::len) == 1).then_some(()))
-    })
-    .await
-    .unwrap();
+    let mut flow = Flow::watch(&cloud().endpoints).await;
+    let registration = register(&api, "After").await;
+    welcomed(&api, &mut flow, &registration).await;
+    flow.close().await;
 }
 
 #[tokio::test]

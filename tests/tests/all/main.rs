@@ -7,11 +7,13 @@ mod campaigns;
 mod contracts;
 mod deploy;
 mod e2e;
+mod flow;
 mod infra;
 mod layout;
 mod load;
 mod observability;
 mod parity;
+mod replay;
 mod support;
 mod web;
 // The browser bench's body, built and linted with the tests; its own
