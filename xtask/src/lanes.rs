@@ -127,7 +127,8 @@ fn with_env(mut c: Command, env: &TestEnv) -> Command {
     c.envs(env.lint.iter().map(|(k, v)| (k, v)))
         .env("PROJECT_VENV", &env.prepared.venv)
         .env("CHROMIUM", &env.prepared.chromium)
-        .env("CHROMEDRIVER", &env.prepared.chromedriver);
+        .env("CHROMEDRIVER", &env.prepared.chromedriver)
+        .env(xtask::edges::TELEMETRY_ROOT, env.telemetry);
     c
 }
 

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod can_i_deploy;
 pub mod catalog_page;
 pub mod declared;
+pub mod edges;
 pub mod folders;
 pub mod new_service;
 pub mod node;

@@ -8,8 +8,8 @@ use repo::workspace::Workspace;
 use xtask::folders::{EXAMPLES_DIR, SCHEMAS_DIR};
 use xtask::schemas::{self, Baseline, Rules};
 use xtask::{
-    affected, asyncapi, browser, can_i_deploy, catalog_page, declared, new_service, node, owners,
-    venv, web, workflows,
+    affected, asyncapi, browser, can_i_deploy, catalog_page, declared, edges, new_service, node,
+    owners, venv, web, workflows,
 };
 
 mod lanes;
@@ -460,11 +460,25 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
     let (Some(prepared), true) = (prepared, compiled?) else {
         return Ok(ExitCode::FAILURE);
     };
+    // Every local cloud the tests start records its deliveries here, so
+    // that the edges no test exercised can be named afterwards.
+    let telemetry =
+        std::env::temp_dir().join(format!("xtask-test-telemetry-{}", std::process::id()));
+    std::fs::create_dir_all(&telemetry)?;
     let env = TestEnv {
         lint: &lint,
         prepared: &prepared,
+        telemetry: &telemetry,
     };
-    Ok(exit_code(lanes::run(root, cargo_args, &env)?))
+    let passed = lanes::run(root, cargo_args, &env)?;
+    for line in edges::report(
+        &edges::declared(&declared::services()),
+        &edges::exercised(&telemetry),
+    ) {
+        eprintln!("{line}");
+    }
+    std::fs::remove_dir_all(&telemetry).ok();
+    Ok(exit_code(passed))
 }
 
 /// What `cargo clippy --all-targets -D warnings` denies.
@@ -516,6 +530,8 @@ fn exit_code(passed: bool) -> ExitCode {
 struct TestEnv<'a> {
     lint: &'a Env,
     prepared: &'a Prepared,
+    /// Where the tests' local clouds write their telemetry.
+    telemetry: &'a std::path::Path,
 }
 
 struct Prepared {
