@@ -63,6 +63,27 @@ impl PutEntry {
         })
     }
 
+    /// The entry as EventBridge hands it to a rule's target, for a tool
+    /// that delivers it to one consumer directly (a snapshot's backfill)
+    /// rather than through the bus.
+    pub fn delivered(&self, region: &str) -> Result<EventBridgeEvent<Value>, ContractError> {
+        let detail =
+            serde_json::from_str(&self.detail).map_err(|source| ContractError::Serialize {
+                key: self.key,
+                source,
+            })?;
+        let mut event = EventBridgeEvent::default();
+        event.version = Some("0".into());
+        event.id = Some(self.event_id.to_string());
+        event.detail_type = self.key.detail_type.into();
+        event.source = self.key.source.into();
+        event.time = Some(self.time);
+        event.region = Some(region.into());
+        event.resources = Some(Vec::new());
+        event.detail = detail;
+        Ok(event)
+    }
+
     /// The entry's size as EventBridge counts it against the PutEvents
     /// request limit: 14 bytes for `Time`, plus the UTF-8 bytes of source,
     /// detail-type and detail.

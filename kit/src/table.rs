@@ -268,6 +268,31 @@ impl Table {
         Ok(Page { items, last_sk })
     }
 
+    /// Every item of the table, across pages: for exports (a snapshot of
+    /// the whole table), never for a request's path.
+    pub async fn scan_all<T: DeserializeOwned>(&self) -> Result<Vec<T>, TableError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.name)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(dynamo)?;
+            for item in page.items.unwrap_or_default() {
+                out.push(from_attrs(item)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
     /// Every item of a partition under a prefix, across pages.
     pub async fn query_all<T: DeserializeOwned>(
         &self,

@@ -183,7 +183,7 @@ pub struct ReplayReport {
     pub details: Vec<Value>,
 }
 
-enum Verdict {
+pub(crate) enum Verdict {
     Delivered,
     Failed(String),
     Skipped(String),
@@ -567,7 +567,7 @@ impl Delivery {
     }
 }
 
-async fn invoke_async(
+pub(crate) async fn invoke_async(
     lambda: &aws_sdk_lambda::Client,
     function: &str,
     event: &Value,

@@ -6,6 +6,7 @@ pub mod archive;
 pub mod calls;
 pub mod commands;
 pub mod contracts;
+pub mod deliver;
 pub mod letter;
 pub mod pattern;
 pub mod queue;

@@ -107,8 +107,30 @@ enum Events {
     /// Print events as they cross the bus, through a temporary rule and
     /// queue that are removed on exit.
     Tail(TailArgs),
+    /// Hand events from a file (a `users-snapshot`, a tail's `--json`) to
+    /// one service's consumers directly, invoking each matching function:
+    /// a late service's backfill beyond the archive's retention.
+    Deliver(DeliverArgs),
     /// Remove taps whose process died (every tap sweeps before it opens).
     Sweep,
+}
+
+#[derive(Args)]
+struct DeliverArgs {
+    /// The service whose consumers receive the events.
+    #[arg(long)]
+    consumer: String,
+    /// JSON Lines: one event each, as EventBridge delivers it.
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// Show where each event would go; invoke nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Deliver kinds the service's contracts do not declare.
+    #[arg(long)]
+    force: bool,
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
 }
 
 #[derive(Args)]
@@ -339,11 +361,27 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 async fn events(cli: &Cli, command: &Events) -> Result<ExitCode> {
-    let t = discover(cli).await.context("finding the bus")?;
+    let mut t = discover(cli).await.context("finding the bus")?;
+    // Every request from here on is counted: a replay reports its calls.
+    let calls = Calls::default();
+    t.conf = calls.counting(&t.conf)?;
     let lease = std::time::Duration::from_secs(cli.tap_lease_seconds);
     let eb = aws_sdk_eventbridge::Client::new(&t.conf);
     match command {
-        Events::Replay(a) => events_replay(cli, &t, a).await,
+        Events::Replay(a) => {
+            let started = std::time::Instant::now();
+            let code = events_replay(cli, &t, a).await?;
+            let tally = calls.snapshot();
+            let by_operation: Vec<String> =
+                tally.0.iter().map(|(op, n)| format!("{op} {n}")).collect();
+            eprintln!(
+                "{:.2} s, {} API call(s): {}",
+                started.elapsed().as_secs_f64(),
+                tally.total(),
+                by_operation.join(", ")
+            );
+            Ok(code)
+        }
         Events::Status { name } => {
             print_status(cli, &archive::status(&eb, name).await?)?;
             Ok(ExitCode::SUCCESS)
@@ -353,6 +391,7 @@ async fn events(cli: &Cli, command: &Events) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Events::Tail(a) => tail(cli, &t, a, lease).await,
+        Events::Deliver(a) => deliver(cli, &t, a).await,
         Events::Sweep => {
             let swept = ops::tap::sweep(&t.conf, &t.bus_name).await?;
             println!(
@@ -400,6 +439,48 @@ async fn interrupted() {
             tokio::signal::ctrl_c().await.ok();
         }
     }
+}
+
+async fn deliver(cli: &Cli, t: &Targets, a: &DeliverArgs) -> Result<ExitCode> {
+    let service = t.service(&a.consumer)?;
+    let events = ops::deliver::read(&a.input)?;
+    if !a.force {
+        ops::deliver::check_declared(&ops::contracts::Contracts::built_in(), &a.consumer, &events)?;
+    }
+    if a.dry_run {
+        let routes = ops::deliver::routes(service, &events);
+        let mut per_function: std::collections::BTreeMap<&str, usize> = Default::default();
+        for c in routes.iter().flatten() {
+            *per_function.entry(c.function.as_str()).or_default() += 1;
+        }
+        println!("{} event(s); would invoke:", events.len());
+        for (function, n) in per_function {
+            println!("  {function}: {n}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let report = ops::deliver::deliver(&t.lambda, service, &events, a.concurrency).await;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for f in &report.failed {
+            println!("  failed: {f}");
+        }
+        println!("| events | invocations | no matching consumer | failed |");
+        println!("|---|---|---|---|");
+        println!(
+            "| {} | {} | {} | {} |",
+            report.events,
+            report.invocations,
+            report.unrouted,
+            report.failed.len()
+        );
+    }
+    Ok(if report.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 async fn tail(

@@ -79,11 +79,15 @@ pub async fn run(
 pub fn pretty(event: &Value) -> String {
     let meta = &event["detail"]["metadata"];
     let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
+    let kind = match meta["schema_version"].as_u64() {
+        Some(v) => format!("{} v{v}", text(&event["detail-type"])),
+        None => text(&event["detail-type"]),
+    };
     let mut line = format!(
         "{}  {:<18} {:<22} correlation={} event={}",
         text(&event["time"]),
         text(&event["source"]),
-        text(&event["detail-type"]),
+        kind,
         text(&meta["correlation_id"]),
         text(&meta["event_id"]),
     );

@@ -1,7 +1,8 @@
 //! The users service: a profile per identity-provider subject.
 //!
 //! `domain` is pure; `store` is the DynamoDB adapter; `api` is the HTTP
-//! API; `publisher` turns the table's stream into events.
+//! API; `publisher` turns the table's stream into events; `snapshot` the
+//! live users into the events that registered them (`users-snapshot`).
 
 pub mod api;
 pub mod contract;
@@ -9,4 +10,5 @@ pub mod domain;
 pub mod items;
 pub mod openapi;
 pub mod publisher;
+pub mod snapshot;
 pub mod store;

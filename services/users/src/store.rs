@@ -16,6 +16,18 @@ impl Store {
         }
     }
 
+    /// Every live profile (erased users have none).
+    pub async fn profiles(&self) -> Result<Vec<Profile>, TableError> {
+        let items = self.table.scan_all::<Item>().await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Profile(p) => Some(p),
+                _ => None,
+            })
+            .collect())
+    }
+
     pub async fn get(&self, user_id: &str) -> Result<Option<Profile>, TableError> {
         match self
             .table
