@@ -429,6 +429,144 @@ async fn count_into(
     }
 }
 
+/// Both patterns at once (EventBridge has no AND of two patterns): their
+/// fields merged, nested objects merged in turn, and a field both name
+/// kept to the values both allow, when both list plain values. Anything
+/// else both constrain is refused by name rather than guessed at.
+pub fn both(a: &Value, b: &Value) -> Result<Value> {
+    both_at(a, b, "")
+}
+
+fn both_at(a: &Value, b: &Value, path: &str) -> Result<Value> {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        bail!("{}: both patterns constrain it differently", shown(path));
+    };
+    let mut out = a.clone();
+    for (key, theirs) in b {
+        let at = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        let merged = match out.get(key) {
+            None => theirs.clone(),
+            Some(ours) if ours.is_object() && theirs.is_object() && key != "$or" => {
+                both_at(ours, theirs, &at)?
+            }
+            Some(ours) => common_values(ours, theirs, &at)?,
+        };
+        out.insert(key.clone(), merged);
+    }
+    Ok(Value::Object(out))
+}
+
+fn common_values(a: &Value, b: &Value, path: &str) -> Result<Value> {
+    let (Some(a), Some(b)) = (plain_values(a), plain_values(b)) else {
+        bail!(
+            "{path}: the filter and the rule both constrain it with more than plain values; narrow one of them"
+        );
+    };
+    let common: Vec<Value> = a.iter().filter(|x| b.contains(x)).cloned().collect();
+    if common.is_empty() {
+        bail!("{path}: no value satisfies both the filter and the rule: nothing would be replayed");
+    }
+    Ok(Value::Array(common))
+}
+
+fn plain_values(v: &Value) -> Option<&Vec<Value>> {
+    v.as_array()
+        .filter(|xs| xs.iter().all(|x| !x.is_object() && !x.is_array()))
+}
+
+fn shown(path: &str) -> &str {
+    if path.is_empty() { "the pattern" } else { path }
+}
+
+/// A replay narrowed by `filter`: for each receiver, a borrowed rule (see
+/// `tap::Borrowed`) whose pattern is the receiver's and the filter's and
+/// this replay's name, pointing at the receiver's own targets; the replay
+/// names those rules alone. They go when the replay ends, or when `stop`
+/// resolves (the replay is cancelled then).
+pub async fn replay_narrowed(
+    conf: &SdkConfig,
+    bus: &str,
+    plan: &Plan,
+    receivers: &[Receiver],
+    filter: &Value,
+    lease: Duration,
+    stop: impl Future<Output = ()>,
+) -> Result<Status> {
+    let mut borrowed = Vec::new();
+    let opened = borrow_all(conf, bus, plan, receivers, filter, lease, &mut borrowed).await;
+    let outcome = match opened {
+        Ok(()) => {
+            let mut plan = plan.clone();
+            plan.filter_arns = borrowed.iter().map(|b| b.arn.clone()).collect();
+            tokio::select! {
+                s = start_and_wait(conf, &plan, &mut borrowed) => s,
+                () = stop => {
+                    let eb = aws_sdk_eventbridge::Client::new(conf);
+                    cancel(&eb, &plan.name).await.ok();
+                    status(&eb, &plan.name).await
+                }
+            }
+        }
+        Err(e) => Err(e),
+    };
+    for b in borrowed {
+        b.close().await?;
+    }
+    outcome
+}
+
+async fn borrow_all(
+    conf: &SdkConfig,
+    bus: &str,
+    plan: &Plan,
+    receivers: &[Receiver],
+    filter: &Value,
+    lease: Duration,
+    out: &mut Vec<crate::tap::Borrowed>,
+) -> Result<()> {
+    let eb = aws_sdk_eventbridge::Client::new(conf);
+    for r in receivers {
+        let pattern = with_replay_name(Some(&both(&r.pattern, filter)?), &plan.name)?;
+        let targets = eb
+            .list_targets_by_rule()
+            .rule(&r.rule)
+            .event_bus_name(bus)
+            .send()
+            .await
+            .with_context(|| format!("listing the targets of {}", r.rule))?
+            .targets
+            .unwrap_or_default();
+        let purpose = format!("replay {} for {}", plan.name, r.rule);
+        out.push(crate::tap::Borrowed::open(conf, bus, &pattern, targets, &purpose, lease).await?);
+    }
+    Ok(())
+}
+
+async fn start_and_wait(
+    conf: &SdkConfig,
+    plan: &Plan,
+    borrowed: &mut [crate::tap::Borrowed],
+) -> Result<Status> {
+    let eb = aws_sdk_eventbridge::Client::new(conf);
+    start(&eb, plan).await?;
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let s = status(&eb, &plan.name).await?;
+        if s.finished() {
+            return Ok(s);
+        }
+        for b in borrowed.iter_mut() {
+            b.keep_alive().await?;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
 /// The filter, narrowed to one replay's events.
 fn with_replay_name(filter: Option<&Value>, name: &str) -> Result<Value> {
     let mut pattern = filter.cloned().unwrap_or_else(|| json!({}));
@@ -481,6 +619,30 @@ mod tests {
             "{err}"
         );
         assert!(check_declared(&c, &[receiver("campaigns")], None).is_ok());
+    }
+
+    #[test]
+    fn two_patterns_are_merged_and_a_shared_field_keeps_the_common_values() {
+        let rule = json!({"source": ["app.users"], "detail-type": ["UserRegistered", "UserDeleted"], "detail": {"metadata": {"schema_version": [1]}}});
+        let filter = json!({"detail-type": ["UserDeleted", "TodoCompleted"], "detail": {"data": {"user_id": [{"prefix": "a"}]}}});
+        assert_eq!(
+            both(&rule, &filter).unwrap(),
+            json!({"source": ["app.users"], "detail-type": ["UserDeleted"], "detail": {"metadata": {"schema_version": [1]}, "data": {"user_id": [{"prefix": "a"}]}}})
+        );
+        let disjoint = both(&rule, &json!({"detail-type": ["TodoCompleted"]})).unwrap_err();
+        assert!(
+            disjoint
+                .to_string()
+                .contains("detail-type: no value satisfies both"),
+            "{disjoint}"
+        );
+        let operators = both(&rule, &json!({"source": [{"prefix": "app."}]})).unwrap_err();
+        assert!(
+            operators
+                .to_string()
+                .contains("source: the filter and the rule both constrain it"),
+            "{operators}"
+        );
     }
 
     #[test]

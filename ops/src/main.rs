@@ -549,10 +549,29 @@ async fn events_replay(cli: &Cli, t: &Targets, a: &EventsReplayArgs) -> Result<E
     if a.dry_run {
         return dry_run(cli, t, a, &plan, filter.as_ref(), receivers).await;
     }
-    if filter.is_some() {
-        bail!(
-            "a filter narrows a dry run; a replay sends the whole window to the rules' own patterns (aim it with --rule or --consumer)"
-        );
+    if let Some(filter) = &filter {
+        if matches!(aim, archive::Aim::Bus) {
+            bail!(
+                "a filtered replay goes through each receiving rule's own copy; aim it with --rule or --consumer"
+            );
+        }
+        let lease = std::time::Duration::from_secs(cli.tap_lease_seconds);
+        let waited = archive::replay_narrowed(
+            &t.conf,
+            &t.bus_name,
+            &plan,
+            &receivers,
+            filter,
+            lease,
+            interrupted(),
+        )
+        .await?;
+        print_status(cli, &waited)?;
+        return Ok(if waited.succeeded() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
     }
     archive::start(&eb, &plan).await?;
     eprintln!(

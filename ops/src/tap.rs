@@ -26,6 +26,7 @@ pub fn default_lease() -> Duration {
 }
 
 pub struct Tap {
+    conf: SdkConfig,
     eb: aws_sdk_eventbridge::Client,
     sqs: aws_sdk_sqs::Client,
     bus: String,
@@ -35,6 +36,121 @@ pub struct Tap {
     pattern: String,
     lease: Duration,
     renewed: std::time::Instant,
+}
+
+/// A temporary rule that points at another rule's own targets, leased
+/// and swept like a tap: a filtered replay's way to one consumer.
+pub struct Borrowed {
+    conf: SdkConfig,
+    bus: String,
+    pub name: String,
+    pub arn: String,
+    pattern: String,
+    purpose: String,
+    lease: Duration,
+    renewed: std::time::Instant,
+}
+
+impl Borrowed {
+    /// Makes the rule with `pattern`, grants it the invoke permission a
+    /// Lambda target needs (under the rule's name), then copies `targets`.
+    pub async fn open(
+        conf: &SdkConfig,
+        bus: &str,
+        pattern: &Value,
+        targets: Vec<Target>,
+        purpose: &str,
+        lease: Duration,
+    ) -> Result<Borrowed> {
+        sweep(conf, bus).await?;
+        let mut b = Borrowed {
+            conf: conf.clone(),
+            bus: bus.to_owned(),
+            name: format!("{PREFIX}{}", unique_suffix()),
+            arn: String::new(),
+            pattern: pattern.to_string(),
+            purpose: purpose.to_owned(),
+            lease,
+            renewed: std::time::Instant::now(),
+        };
+        b.arn = put_leased_rule(conf, bus, &b.name, &b.pattern, &b.purpose, lease).await?;
+        if let Err(e) = b.point_at(targets).await {
+            b.close().await.ok();
+            return Err(e);
+        }
+        Ok(b)
+    }
+
+    async fn point_at(&self, targets: Vec<Target>) -> Result<()> {
+        let lambda = aws_sdk_lambda::Client::new(&self.conf);
+        for function in targets
+            .iter()
+            .map(|t| t.arn())
+            .filter(|a| a.contains(":lambda:"))
+        {
+            lambda
+                .add_permission()
+                .function_name(function)
+                .statement_id(&self.name)
+                .action("lambda:InvokeFunction")
+                .principal("events.amazonaws.com")
+                .source_arn(&self.arn)
+                .send()
+                .await
+                .with_context(|| format!("letting {} invoke {function}", self.name))?;
+        }
+        aws_sdk_eventbridge::Client::new(&self.conf)
+            .put_targets()
+            .rule(&self.name)
+            .event_bus_name(&self.bus)
+            .set_targets(Some(targets))
+            .send()
+            .await
+            .context("copying the rule's targets")?;
+        Ok(())
+    }
+
+    /// Renews the lease when a third of it has passed.
+    pub async fn keep_alive(&mut self) -> Result<()> {
+        if self.renewed.elapsed() >= self.lease / 3 {
+            put_leased_rule(
+                &self.conf,
+                &self.bus,
+                &self.name,
+                &self.pattern,
+                &self.purpose,
+                self.lease,
+            )
+            .await?;
+            self.renewed = std::time::Instant::now();
+        }
+        Ok(())
+    }
+
+    pub async fn close(self) -> Result<()> {
+        remove(&self.conf, &self.bus, &self.name, None).await
+    }
+}
+
+async fn put_leased_rule(
+    conf: &SdkConfig,
+    bus: &str,
+    name: &str,
+    pattern: &str,
+    purpose: &str,
+    lease: Duration,
+) -> Result<String> {
+    let until = chrono::Utc::now().timestamp() + lease.as_secs() as i64;
+    let out = aws_sdk_eventbridge::Client::new(conf)
+        .put_rule()
+        .name(name)
+        .event_bus_name(bus)
+        .event_pattern(pattern)
+        .description(format!("{LEASE_MARK}{until}; {purpose}"))
+        .send()
+        .await
+        .with_context(|| format!("putting the rule {name}"))?;
+    out.rule_arn.context("the rule has no ARN")
 }
 
 /// What a sweep removed.
@@ -70,6 +186,7 @@ impl Tap {
             .context("the tap's queue has no URL")?;
         let pattern = pattern.to_string();
         let mut tap = Tap {
+            conf: conf.clone(),
             eb,
             sqs,
             bus: bus.to_owned(),
@@ -114,18 +231,15 @@ impl Tap {
 
     /// Creates or renews the rule; the description carries the lease.
     async fn put_rule(&self, purpose: &str) -> Result<String> {
-        let until = chrono::Utc::now().timestamp() + self.lease.as_secs() as i64;
-        let out = self
-            .eb
-            .put_rule()
-            .name(&self.name)
-            .event_bus_name(&self.bus)
-            .event_pattern(&self.pattern)
-            .description(format!("{LEASE_MARK}{until}; {purpose}"))
-            .send()
-            .await
-            .with_context(|| format!("putting the tap's rule {}", self.name))?;
-        out.rule_arn.context("the tap's rule has no ARN")
+        put_leased_rule(
+            &self.conf,
+            &self.bus,
+            &self.name,
+            &self.pattern,
+            purpose,
+            self.lease,
+        )
+        .await
     }
 
     /// Renews the lease when a third of it has passed.
@@ -174,42 +288,65 @@ impl Tap {
         Ok(events)
     }
 
-    /// Removes the target, the rule and the queue. Each step runs even if
-    /// one before it failed; the first failure is returned.
+    /// Removes the target, the rule and the queue.
     pub async fn close(self) -> Result<()> {
-        remove(
-            &self.eb,
-            &self.sqs,
-            &self.bus,
-            &self.name,
-            Some(&self.queue_url),
-        )
-        .await
+        remove(&self.conf, &self.bus, &self.name, Some(&self.queue_url)).await
     }
 }
 
-async fn remove(
-    eb: &aws_sdk_eventbridge::Client,
-    sqs: &aws_sdk_sqs::Client,
-    bus: &str,
-    name: &str,
-    queue_url: Option<&str>,
-) -> Result<()> {
-    let targets = eb
-        .remove_targets()
+/// Removes a tap's targets (and the Lambda permissions a borrowed rule
+/// granted), its rule and its queue.
+async fn remove(conf: &SdkConfig, bus: &str, name: &str, queue_url: Option<&str>) -> Result<()> {
+    let eb = aws_sdk_eventbridge::Client::new(conf);
+    let listed = eb
+        .list_targets_by_rule()
         .rule(name)
         .event_bus_name(bus)
-        .ids("tap")
         .send()
         .await;
-    let rule = eb.delete_rule().name(name).event_bus_name(bus).send().await;
-    let queue = match queue_url {
-        Some(url) => sqs.delete_queue().queue_url(url).send().await.map(drop),
-        None => Ok(()),
+    let targets = match listed {
+        Ok(out) => out.targets.unwrap_or_default(),
+        Err(e) => {
+            not_found_is_gone(e)?;
+            Vec::new()
+        }
     };
-    targets.map(drop).or_else(not_found_is_gone)?;
+    if !targets.is_empty() {
+        let ids = targets.iter().map(|t| t.id().to_owned()).collect();
+        let removed = eb
+            .remove_targets()
+            .rule(name)
+            .event_bus_name(bus)
+            .set_ids(Some(ids))
+            .send()
+            .await;
+        removed.map(drop).or_else(not_found_is_gone)?;
+    }
+    let lambda = aws_sdk_lambda::Client::new(conf);
+    for function in targets
+        .iter()
+        .map(|t| t.arn())
+        .filter(|a| a.contains(":lambda:"))
+    {
+        // Granted by `borrow` under the rule's name; gone already is fine.
+        let _ = lambda
+            .remove_permission()
+            .function_name(function)
+            .statement_id(name)
+            .send()
+            .await;
+    }
+    let rule = eb.delete_rule().name(name).event_bus_name(bus).send().await;
     rule.map(drop).or_else(not_found_is_gone)?;
-    queue.map_err(|e| anyhow::anyhow!("deleting the tap's queue: {e}"))
+    if let Some(url) = queue_url {
+        let sqs = aws_sdk_sqs::Client::new(conf);
+        sqs.delete_queue()
+            .queue_url(url)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("deleting the tap's queue: {e}"))?;
+    }
+    Ok(())
 }
 
 fn not_found_is_gone<E>(e: aws_sdk_eventbridge::error::SdkError<E>) -> Result<()>
@@ -239,7 +376,7 @@ pub async fn sweep(conf: &SdkConfig, bus: &str) -> Result<Swept> {
             }
             _ => {
                 let url = queue_url_of(&sqs, &name).await;
-                remove(&eb, &sqs, bus, &name, url.as_deref()).await?;
+                remove(conf, bus, &name, url.as_deref()).await?;
                 swept.rules += 1;
                 swept.queues += usize::from(url.is_some());
             }

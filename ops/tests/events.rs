@@ -446,6 +446,7 @@ async fn a_dry_run_killed_mid_way_is_swept_by_the_next_run() {
 async fn a_replay_to_one_rule_reaches_that_rule_alone_and_a_consumer_gets_only_declared_events() {
     let bus = bus().await;
     bus.publish("app.users", "UserRegistered", 2).await;
+    bus.publish("app.users", "UserDeleted", 1).await;
     bus.publish("app.todos", "TodoCompleted", 2).await;
     bus.drain("users-rule").await;
     bus.drain("todos-rule").await;
@@ -467,7 +468,7 @@ async fn a_replay_to_one_rule_reaches_that_rule_alone_and_a_consumer_gets_only_d
         text(&out)
     );
     let replayed = bus.drain("users-rule").await;
-    assert_eq!(replayed.len(), 2, "{replayed:?}");
+    assert_eq!(replayed.len(), 3, "{replayed:?}");
     assert!(
         replayed.iter().all(|e| e["replay-name"].is_string()),
         "{replayed:?}"
@@ -497,4 +498,38 @@ async fn a_replay_to_one_rule_reaches_that_rule_alone_and_a_consumer_gets_only_d
         text(&refused)
     );
     assert!(bus.drain("users-rule").await.is_empty());
+
+    // Narrowed by a pattern: through a borrowed copy of the rule, removed after.
+    let narrowed = bus.ops(&[
+        "events",
+        "replay",
+        "--rule",
+        "users-rule",
+        "--from",
+        &from,
+        "--detail-type",
+        "UserDeleted",
+    ]);
+    assert!(narrowed.status.success(), "{}", text(&narrowed));
+    let replayed = bus.drain("users-rule").await;
+    assert_eq!(replayed.len(), 1, "{replayed:?}");
+    assert_eq!(replayed[0]["detail-type"], "UserDeleted");
+    assert!(bus.drain("todos-rule").await.is_empty());
+    assert!(bus.taps().await.is_empty(), "the borrowed rule is removed");
+    let disjoint = bus.ops(&[
+        "events",
+        "replay",
+        "--rule",
+        "users-rule",
+        "--from",
+        &from,
+        "--source",
+        "app.todos",
+    ]);
+    assert_eq!(disjoint.status.code(), Some(2), "{}", text(&disjoint));
+    assert!(
+        String::from_utf8_lossy(&disjoint.stderr).contains("source: no value satisfies both"),
+        "{}",
+        text(&disjoint)
+    );
 }
