@@ -22,7 +22,8 @@ pub struct Emulator {
 /// moto's own server, run by `python -c` with measured changes
 /// (`moto_server.py` says why). To how it runs: Python's cyclic collector
 /// runs less often, a TransactWriteItems backs up only what it may write,
-/// a Query reads only its partition. To what it answers, only where moto's
+/// a Query reads only its partition, a ReceiveMessage reads the
+/// queue's retention without computing every attribute. To what it answers, only where moto's
 /// answer is missing or not AWS's: EventBridge's TestEventPattern (moto's
 /// own matcher answers), and replays that keep to their window and their
 /// `FilterArns`.
