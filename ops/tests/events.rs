@@ -451,6 +451,7 @@ async fn a_replay_to_one_rule_reaches_that_rule_alone_and_a_consumer_gets_only_d
     bus.drain("users-rule").await;
     bus.drain("todos-rule").await;
     let from = bus.started.to_rfc3339();
+    let name = unique("replay");
     let out = bus.ops(&[
         "events",
         "replay",
@@ -459,7 +460,7 @@ async fn a_replay_to_one_rule_reaches_that_rule_alone_and_a_consumer_gets_only_d
         "--from",
         &from,
         "--name",
-        &unique("replay"),
+        &name,
     ]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(

@@ -111,19 +111,34 @@ impl Browser {
     }
 
     pub async fn fill(&self, css: &str, text: &str) {
-        let field = self.client.find(Locator::Css(css)).await.unwrap();
+        let field = self.interactable(css).await;
         field.clear().await.unwrap();
         field.send_keys(text).await.unwrap();
     }
 
     pub async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.interactable(css).await.click().await.unwrap();
+    }
+
+    /// The element once it is shown and enabled, as a person would wait
+    /// for it: a form the app reveals after a state change (signed out,
+    /// the admin section) is in the document a moment before it can be
+    /// typed into (seen once: "element not interactable").
+    async fn interactable(&self, css: &str) -> fantoccini::elements::Element {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await
+                && e.is_displayed().await.unwrap_or(false)
+                && e.is_enabled().await.unwrap_or(false)
+            {
+                return e;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{css} was not shown and enabled within 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Waits for an element, up to `within`.
