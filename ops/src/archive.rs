@@ -309,11 +309,14 @@ pub async fn status(eb: &aws_sdk_eventbridge::Client, name: &str) -> Result<Stat
     })
 }
 
-/// Polls until the replay ends, telling `progress` each state seen.
+/// Polls until the replay ends, telling `progress` each state seen and
+/// renewing the leases of `borrowed` (a filtered replay's rule copies)
+/// between polls.
 pub async fn wait(
     eb: &aws_sdk_eventbridge::Client,
     name: &str,
     mut progress: impl FnMut(&Status),
+    borrowed: &mut [crate::tap::Borrowed],
 ) -> Result<Status> {
     let mut pause = Duration::from_millis(100);
     loop {
@@ -321,6 +324,9 @@ pub async fn wait(
         progress(&s);
         if s.finished() {
             return Ok(s);
+        }
+        for b in borrowed.iter_mut() {
+            b.keep_alive().await?;
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(5));
@@ -553,18 +559,7 @@ async fn start_and_wait(
 ) -> Result<Status> {
     let eb = aws_sdk_eventbridge::Client::new(conf);
     start(&eb, plan).await?;
-    let mut pause = Duration::from_millis(100);
-    loop {
-        let s = status(&eb, &plan.name).await?;
-        if s.finished() {
-            return Ok(s);
-        }
-        for b in borrowed.iter_mut() {
-            b.keep_alive().await?;
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(5));
-    }
+    wait(&eb, &plan.name, |_| {}, borrowed).await
 }
 
 /// The filter, narrowed to one replay's events.

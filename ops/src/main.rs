@@ -588,7 +588,7 @@ async fn events_replay(cli: &Cli, t: &Targets, a: &EventsReplayArgs) -> Result<E
             .join(", ")
     );
     let waited = tokio::select! {
-        s = archive::wait(&eb, &plan.name, print_progress) => s?,
+        s = archive::wait(&eb, &plan.name, print_progress, &mut []) => s?,
         () = interrupted() => {
             eprintln!("interrupted: cancelling {}", plan.name);
             archive::cancel(&eb, &plan.name).await?;
