@@ -32,11 +32,56 @@ pub fn number(name: &'static str, default: usize) -> Result<usize, ConfigError> 
     }
 }
 
-/// The SDK configuration: region, credentials and endpoint come from the
-/// standard chain, so `AWS_ENDPOINT_URL` points every client at the
-/// emulator and its absence means real AWS.
+/// The SDK configuration for a command run by a person (`ops`, a
+/// snapshot): the standard chain, profiles, SSO and roles included, so
+/// `AWS_ENDPOINT_URL` points every client at the emulator and its absence
+/// means real AWS.
 pub async fn aws() -> SdkConfig {
     aws_config::from_env().http_client(https()).load().await
+}
+
+/// The SDK configuration inside a function: only what Lambda provides.
+/// Lambda hands a function its role's credentials and its region in the
+/// environment, so the standard chain's other providers (profiles, SSO,
+/// web identity through STS, IMDS, containers) are never used there, yet
+/// cost the STS client and their parsers in every binary (README,
+/// "Artifact size"). `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`
+/// are honoured as by the chain, so the local cloud works the same.
+pub fn lambda() -> SdkConfig {
+    let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
+    let mut builder = SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(region.map(aws_config::Region::new))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+            ),
+        )
+        .http_client(crate::calls::counted(aws_https()))
+        .service_config(EndpointsFromEnv);
+    if let Some(url) = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        builder = builder.endpoint_url(url);
+    }
+    builder.build()
+}
+
+/// A service's own endpoint variable (`AWS_ENDPOINT_URL_EVENTBRIDGE`), as
+/// the standard chain reads it: the service id in capitals, spaces as `_`.
+#[derive(Debug)]
+struct EndpointsFromEnv;
+
+impl aws_types::service_config::LoadServiceConfig for EndpointsFromEnv {
+    fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+        let service = key.service_id().to_ascii_uppercase().replace(' ', "_");
+        [format!("{}_{service}", key.env()), key.env().to_owned()]
+            .into_iter()
+            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
 }
 
 /// The HTTPS client every SDK client here uses: rustls with ring. The
@@ -50,6 +95,32 @@ pub fn https() -> aws_sdk_dynamodb::config::SharedHttpClient {
         ))
         .build_https()
 }
+
+/// [`https`] trusting only the roots AWS endpoints chain to (Amazon Trust
+/// Services, and the Starfield root cross-signing them), compiled in: the
+/// system's store is about 140 certificates to read and parse before a
+/// function's first call, most of its cold own time (README, "What each
+/// function costs"), and none of them but these ever signs for AWS. Calls
+/// to third parties go through [`crate::outbound`], which trusts the
+/// system's store.
+pub fn aws_https() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    let roots = tls::TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(AWS_ROOTS);
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(
+        tls::rustls_provider::CryptoMode::Ring,
+    ));
+    match tls::TlsContext::builder().with_trust_store(roots).build() {
+        Ok(context) => builder.tls_context(context).build_https(),
+        // Not reached with the certificates compiled in (a test parses
+        // them); the system's store is the safe way out.
+        Err(_) => builder.build_https(),
+    }
+}
+
+/// `aws-roots.pem`: see [`aws_https`].
+pub const AWS_ROOTS: &[u8] = include_bytes!("aws-roots.pem");
 
 /// Clients built on first use rather than before the runtime loop: loading
 /// the SDK configuration reads the system's root certificates, which is
@@ -71,7 +142,65 @@ impl<T> Lazy<T> {
 
     pub async fn get(&self) -> &T {
         self.cell
-            .get_or_init(|| async { (self.make)(&aws().await) })
+            .get_or_init(|| async { (self.make)(&lambda()) })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_aws_roots_are_five_certificates_that_build_a_tls_context() {
+        let text = std::str::from_utf8(AWS_ROOTS).unwrap();
+        assert_eq!(text.matches("-----BEGIN CERTIFICATE-----").count(), 5);
+        let roots = aws_smithy_http_client::tls::TrustStore::empty()
+            .with_native_roots(false)
+            .with_pem_certificate(AWS_ROOTS);
+        assert!(
+            aws_smithy_http_client::tls::TlsContext::builder()
+                .with_trust_store(roots)
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_services_own_endpoint_variable_wins_over_the_general_one() {
+        use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
+        let key = |service| {
+            ServiceConfigKey::builder()
+                .service_id(service)
+                .env("AWS_ENDPOINT_URL")
+                .profile("endpoint_url")
+                .build()
+                .unwrap()
+        };
+        // SAFETY: this test alone in the crate reads or writes these.
+        unsafe {
+            std::env::set_var("AWS_ENDPOINT_URL", "http://general");
+            std::env::set_var("AWS_ENDPOINT_URL_EVENTBRIDGE", "http://bus");
+            std::env::set_var("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://secrets");
+        }
+        assert_eq!(
+            EndpointsFromEnv.load_config(key("EventBridge")).as_deref(),
+            Some("http://bus")
+        );
+        assert_eq!(
+            EndpointsFromEnv
+                .load_config(key("Secrets Manager"))
+                .as_deref(),
+            Some("http://secrets")
+        );
+        assert_eq!(
+            EndpointsFromEnv.load_config(key("DynamoDB")).as_deref(),
+            Some("http://general")
+        );
+        unsafe {
+            std::env::remove_var("AWS_ENDPOINT_URL");
+            std::env::remove_var("AWS_ENDPOINT_URL_EVENTBRIDGE");
+            std::env::remove_var("AWS_ENDPOINT_URL_SECRETS_MANAGER");
+        }
     }
 }

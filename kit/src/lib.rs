@@ -1,6 +1,7 @@
 //! Plumbing shared by every service. Domain types never live here: the only
 //! thing services truly share is the `events` crate.
 
+pub mod calls;
 pub mod config;
 pub mod emulator;
 pub mod http;
@@ -8,6 +9,8 @@ pub mod idempotency;
 pub mod jwt;
 pub mod logging;
 pub mod openapi;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 pub mod outbound;
 pub mod outbox;
 pub mod publisher;
@@ -17,3 +20,4 @@ pub mod secrets;
 pub mod stream;
 pub mod table;
 pub mod telemetry;
+pub mod xray;

@@ -10,7 +10,7 @@ pub fn init() {
     init_with(None::<tracing_subscriber::layer::Identity>);
 }
 
-/// [`init`] with one more layer (the OpenTelemetry one, for functions).
+/// [`init`] with one more layer (the X-Ray context one, for functions).
 ///
 /// `RUST_LOG` takes levels and `target=level` pairs (`warn,users=debug`).
 /// `Targets` rather than `EnvFilter`: the latter's span and field filters

@@ -40,14 +40,33 @@ impl Default for Client {
 }
 
 impl Client {
+    /// A client trusting the system's root certificates: for third parties.
     pub fn new() -> Self {
+        Self::with(aws_smithy_http_client::tls::TrustStore::default())
+    }
+
+    /// A client for AWS endpoints called without an SDK client (a signed
+    /// S3 request): it trusts AWS's roots alone, as the SDK clients do
+    /// ([`crate::config::aws_https`]).
+    pub fn for_aws() -> Self {
+        Self::with(
+            aws_smithy_http_client::tls::TrustStore::empty()
+                .with_native_roots(false)
+                .with_pem_certificate(crate::config::AWS_ROOTS),
+        )
+    }
+
+    fn with(roots: aws_smithy_http_client::tls::TrustStore) -> Self {
         use aws_smithy_http_client::tls;
+        let builder = aws_smithy_http_client::Connector::builder().tls_provider(
+            tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring),
+        );
+        let builder = match tls::TlsContext::builder().with_trust_store(roots).build() {
+            Ok(context) => builder.tls_context(context),
+            Err(_) => builder,
+        };
         Self {
-            http: aws_smithy_http_client::Connector::builder()
-                .tls_provider(tls::Provider::Rustls(
-                    tls::rustls_provider::CryptoMode::Ring,
-                ))
-                .build(),
+            http: builder.build(),
         }
     }
 
@@ -77,11 +96,13 @@ impl Client {
             url: url.to_owned(),
             message,
         };
-        let response = self
-            .http
-            .call(request)
-            .await
-            .map_err(|e| transport(format!("{e:?}")))?;
+        let response = {
+            let _in_flight = crate::calls::InFlight::enter();
+            self.http
+                .call(request)
+                .await
+                .map_err(|e| transport(format!("{e:?}")))?
+        };
         let status = response.status().as_u16();
         let headers = response
             .headers()

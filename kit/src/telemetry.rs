@@ -19,14 +19,13 @@ use std::time::Duration;
 
 use lambda_runtime::{Context as LambdaContext, LambdaEvent};
 use metrics_cloudwatch_embedded::Collector;
-use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry::trace::{TraceContextExt, TraceId, TracerProvider as _};
-use opentelemetry_aws::trace::{XrayIdGenerator, XrayPropagator};
-use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
+#[cfg(feature = "otlp")]
+use tracing_subscriber::Layer as _;
+
+use crate::xray;
 
 /// The item attribute that carries a write's trace header to the stream.
 pub const ATTRIBUTE: &str = "trace_header";
@@ -62,6 +61,9 @@ macro_rules! function {
 }
 
 static COLLECTOR: OnceLock<&'static Collector> = OnceLock::new();
+/// When the running invocation began: an event's age is taken there, when
+/// it reached the function, not after the handler's work.
+static RECEIVED_AT: Mutex<Option<chrono::DateTime<chrono::Utc>>> = Mutex::new(None);
 /// The dimension an invocation's metrics were recorded under (an HTTP
 /// route), so its `ColdStart` lands in the same document.
 static LABELS: Mutex<Vec<(&'static str, String)>> = Mutex::new(Vec::new());
@@ -69,50 +71,23 @@ static LABELS: Mutex<Vec<(&'static str, String)>> = Mutex::new(Vec::new());
 /// The function's telemetry: logs, spans, metrics.
 pub struct Telemetry {
     meta: Meta,
-    provider: SdkTracerProvider,
-    exporting: bool,
+    #[cfg(feature = "otlp")]
+    export: Option<std::sync::Arc<crate::otlp::Export>>,
     cold: AtomicBool,
 }
 
-/// Installs the JSON log subscriber with the OpenTelemetry layer, the X-Ray
-/// propagator and id generator, and the EMF recorder. Spans are exported
-/// over OTLP/HTTP only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+/// Installs the JSON log subscriber with X-Ray trace context on every span
+/// ([`xray`]), and the EMF recorder. With the `otlp` feature, spans are
+/// also exported when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
 pub fn init(meta: Meta) -> Telemetry {
-    opentelemetry::global::set_text_map_propagator(XrayPropagator::default());
-    let resource = opentelemetry_sdk::Resource::builder()
-        .with_service_name(meta.service)
-        .with_attribute(opentelemetry::KeyValue::new("faas.name", meta.function))
-        .build();
-    let mut builder = SdkTracerProvider::builder()
-        .with_id_generator(XrayIdGenerator::default())
-        .with_resource(resource);
-    let exporting = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").is_ok_and(|v| !v.is_empty());
-    if exporting {
-        // The exporter's blocking HTTP client must not be made (or dropped)
-        // on the async runtime's threads.
-        let exporter = std::thread::spawn(|| {
-            use opentelemetry_otlp::{Protocol, WithExportConfig};
-            opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_protocol(Protocol::HttpJson)
-                .with_timeout(Duration::from_secs(2))
-                .build()
-        })
-        .join();
-        match exporter {
-            Ok(Ok(exporter)) => builder = builder.with_batch_exporter(exporter),
-            Ok(Err(e)) => eprintln!("OTLP export off: {e}"),
-            Err(_) => eprintln!("OTLP export off: the exporter could not be built"),
-        }
-    }
-    let provider = builder.build();
-    let tracer = provider.tracer(meta.function);
-    crate::logging::init_with(Some(
-        tracing_opentelemetry::layer()
-            .with_tracer(tracer)
-            .with_location(false)
-            .with_threads(false),
-    ));
+    #[cfg(feature = "otlp")]
+    let (layer, export) = match crate::otlp::layer(meta.service, meta.function) {
+        Some((layer, export)) => (xray::Layer.and_then(Some(layer)), Some(export)),
+        None => (xray::Layer.and_then(None), None),
+    };
+    #[cfg(not(feature = "otlp"))]
+    let layer = xray::Layer;
+    crate::logging::init_with(Some(layer));
     match metrics_cloudwatch_embedded::Builder::new()
         .cloudwatch_namespace(meta.namespace())
         .with_dimension("service", meta.service)
@@ -128,8 +103,8 @@ pub fn init(meta: Meta) -> Telemetry {
     describe();
     Telemetry {
         meta,
-        provider,
-        exporting,
+        #[cfg(feature = "otlp")]
+        export,
         cold: AtomicBool::new(true),
     }
 }
@@ -141,9 +116,19 @@ fn describe() {
     describe_histogram!(
         "EventAge",
         Unit::Milliseconds,
-        "now − occurred_at at consumption"
+        "invocation start − occurred_at"
     );
     describe_histogram!("BatchSize", Unit::Count, "entries per publish");
+    describe_histogram!(
+        "OwnTime",
+        Unit::Milliseconds,
+        "an invocation's duration less its waits on calls out"
+    );
+    describe_histogram!(
+        "CallTime",
+        Unit::Milliseconds,
+        "an invocation's wall time with an AWS or third-party call in flight"
+    );
     for name in [
         "Requests",
         "Http2xx",
@@ -184,15 +169,19 @@ impl Telemetry {
         let handler = &handler;
         lambda_runtime::run(lambda_runtime::service_fn(
             move |event: LambdaEvent<A>| async move {
+                let started = std::time::Instant::now();
+                *RECEIVED_AT.lock().unwrap_or_else(|e| e.into_inner()) = Some(chrono::Utc::now());
+                crate::calls::take();
                 let span = self.invocation(&event.context);
                 // Boxed: nested inline, a handler's future overflows the
                 // compiler's layout depth.
                 let result = Box::pin(handler(event)).instrument(span.clone()).await;
+                let timing = (started.elapsed(), crate::calls::take());
                 if let Err(e) = &result {
                     span.in_scope(|| tracing::error!(error = %e, "invocation failed"));
                 }
                 drop(span);
-                self.finish().await;
+                self.close(Some(timing)).await;
                 result
             },
         ))
@@ -221,19 +210,38 @@ impl Telemetry {
     /// After an invocation: `ColdStart` once, the EMF document out, and the
     /// spans flushed when exporting (a frozen process sends nothing).
     pub async fn finish(&self) {
+        self.close(None).await;
+    }
+
+    /// [`Telemetry::finish`], with the invocation's duration and its waits
+    /// on calls out when known. They go in the same document as
+    /// `ColdStart` (an HTTP route's), so a reader can tell the cold one.
+    async fn close(&self, timing: Option<(Duration, Duration)>) {
         let labels = std::mem::take(&mut *LABELS.lock().unwrap_or_else(|e| e.into_inner()));
+        let labels = to_labels(&labels);
         if self.cold.swap(false, Ordering::Relaxed) {
-            metrics::counter!("ColdStart", to_labels(&labels)).increment(1);
+            metrics::counter!("ColdStart", labels.clone()).increment(1);
+        }
+        if let Some((duration, waited)) = timing {
+            timed(labels, duration, waited);
         }
         if let Some(c) = COLLECTOR.get() {
             let _ = c.flush(std::io::stdout().lock());
             c.remove_property("event_type");
         }
-        if self.exporting {
-            let provider = self.provider.clone();
-            let _ = tokio::task::spawn_blocking(move || provider.force_flush()).await;
+        #[cfg(feature = "otlp")]
+        if let Some(export) = self.export.clone() {
+            let _ = tokio::task::spawn_blocking(move || export.flush()).await;
         }
     }
+}
+
+/// One invocation's own time, its duration less its waits on calls out
+/// (what the function's code and the SDK's own work cost), and those waits.
+fn timed(labels: Vec<metrics::Label>, duration: Duration, waited: Duration) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    metrics::histogram!("OwnTime", labels.clone()).record(ms(duration.saturating_sub(waited)));
+    metrics::histogram!("CallTime", labels).record(ms(waited));
 }
 
 fn to_labels(labels: &[(&'static str, String)]) -> Vec<metrics::Label> {
@@ -250,19 +258,12 @@ fn remember(labels: Vec<(&'static str, String)>) {
 /// Makes `span` a child of the X-Ray `header`'s context; a header that does
 /// not parse leaves the span a root of its own.
 pub fn continue_from(span: &tracing::Span, header: &str) {
-    // The map carrier looks keys up in lower case, as HTTP headers are.
-    let carrier = std::collections::HashMap::from([(HEADER.to_lowercase(), header.to_owned())]);
-    let cx = XrayPropagator::default().extract(&carrier);
-    if cx.span().span_context().is_valid() {
-        let _ = span.set_parent(cx);
-    }
+    xray::continue_from(span, header);
 }
 
 /// The X-Ray header naming `span` as the parent, for whatever it hands on.
 pub fn header_of(span: &tracing::Span) -> Option<String> {
-    let mut carrier = std::collections::HashMap::new();
-    XrayPropagator::default().inject_context(&span.context(), &mut carrier);
-    carrier.remove(&HEADER.to_lowercase())
+    xray::trace_of(span).map(|t| xray::header(&t))
 }
 
 /// The current span's X-Ray header (None outside any span).
@@ -270,14 +271,10 @@ pub fn current_header() -> Option<String> {
     header_of(&tracing::Span::current())
 }
 
-/// The span's trace id as X-Ray writes it, `1-<8 hex>-<24 hex>`.
+/// The span's trace id as X-Ray writes it, `1-<8 hex>-<24 hex>` (all
+/// zeros for a span that has none).
 pub fn trace_id_of(span: &tracing::Span) -> String {
-    xray_trace_id(span.context().span().span_context().trace_id())
-}
-
-pub fn xray_trace_id(id: TraceId) -> String {
-    let hex = format!("{id:032x}");
-    format!("1-{}-{}", &hex[..8], &hex[8..])
+    xray::trace_id(xray::trace_of(span).map_or(0, |t| t.trace_id))
 }
 
 /// The `Root` of an X-Ray header.
@@ -330,9 +327,11 @@ impl Consumed {
     }
 }
 
-/// One event consumed from the bus, with its age: now − `occurred_at`, the
-/// lag a team watches. The detail-type goes in as a property, so a
-/// consumer's metrics stay one dimension set (what its alarms watch).
+/// One event consumed from the bus, with its age: the invocation's start −
+/// `occurred_at`, the lag a team watches (how far behind the consumer is,
+/// as a stream's IteratorAge; the handler's own time is `OwnTime` and
+/// `CallTime`). The detail-type goes in as a property, so a consumer's
+/// metrics stay one dimension set (what its alarms watch).
 pub fn consumed(
     event_type: &str,
     occurred_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -345,7 +344,11 @@ pub fn consumed(
     };
     metrics::counter!(name).increment(1);
     if let Some(at) = occurred_at {
-        let age = (chrono::Utc::now() - at).num_milliseconds().max(0);
+        let received = RECEIVED_AT
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(chrono::Utc::now);
+        let age = (received - at).num_milliseconds().max(0);
         metrics::histogram!("EventAge").record(age as f64);
     }
     if let Some(c) = COLLECTOR.get() {
@@ -418,11 +421,7 @@ mod tests {
     #[test]
     fn a_span_continues_the_header_it_is_given_and_hands_on_its_own() {
         use tracing_subscriber::prelude::*;
-        let provider = SdkTracerProvider::builder()
-            .with_id_generator(XrayIdGenerator::default())
-            .build();
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("t")));
+        let subscriber = tracing_subscriber::registry().with(xray::Layer);
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!("x");
             continue_from(
@@ -453,8 +452,10 @@ mod tests {
 
     #[test]
     fn x_ray_ids_and_roots() {
-        let id = TraceId::from_hex("58406520a006649127e371903a2de979").unwrap();
-        assert_eq!(xray_trace_id(id), "1-58406520-a006649127e371903a2de979");
+        assert_eq!(
+            xray::trace_id(0x58406520_a006649127e371903a2de979),
+            "1-58406520-a006649127e371903a2de979"
+        );
         assert_eq!(
             root_of("Root=1-58406520-a006649127e371903a2de979;Parent=4c721bf33e3caf8f;Sampled=1"),
             Some("1-58406520-a006649127e371903a2de979")

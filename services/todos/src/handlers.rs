@@ -6,10 +6,9 @@ use events::todos::DeletionReason;
 use events::users::UserDeletedV1;
 use kit::idempotency::{IdempotencyError, Processed};
 
-use crate::api::Todos;
 use crate::items::Tombstone;
-use crate::objects::ObjectsError;
-use crate::store::StoreError;
+use crate::objects::{ObjectsError, Versions};
+use crate::store::{Store, StoreError};
 use events::{ContractError, Envelope, Event, ReceivedKey, decode, received_key};
 use serde_json::Value;
 use tracing::Instrument;
@@ -47,6 +46,14 @@ pub enum HandleError {
     Objects(#[from] ObjectsError),
 }
 
+/// What erasing a user works with: the table, and every version of the
+/// bucket's objects.
+#[derive(Clone)]
+pub struct Erasure {
+    pub store: Store,
+    pub versions: Versions,
+}
+
 /// What handling one delivery did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Handled {
@@ -57,7 +64,7 @@ pub enum Handled {
 /// Handles one delivery from the bus. An error fails the invocation, so
 /// Lambda retries it and then dead-letters it with the error's message.
 pub async fn handle(
-    app: &Todos,
+    app: &Erasure,
     processed: &Processed,
     event: &EventBridgeEvent<Value>,
 ) -> Result<Handled, HandleError> {
@@ -71,7 +78,7 @@ pub async fn handle(
 }
 
 async fn erase(
-    app: &Todos,
+    app: &Erasure,
     processed: &Processed,
     deleted: &Envelope<UserDeletedV1>,
 ) -> Result<Handled, HandleError> {
@@ -102,7 +109,7 @@ async fn erase(
             // Every version of every file under the user's prefix, those of
             // todos already gone included: the bucket is versioned.
             let prefix = crate::domain::user_prefix(&deleted.data.user_id);
-            let versions = app.objects.erase_prefix(&prefix).await?;
+            let versions = app.versions.erase_prefix(&prefix).await?;
             processed.record(meta.event_id).await?;
             tracing::info!(
                 todos = todos.len(),

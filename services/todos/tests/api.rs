@@ -22,7 +22,7 @@ pub async fn app(conf: &aws_config::SdkConfig, table: &str) -> Todos {
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     Todos {
         store: Store::new(aws_sdk_dynamodb::Client::new(conf), table),
-        objects: Objects::new(s3, bucket),
+        objects: Objects::new(conf, bucket),
     }
 }
 

@@ -25,7 +25,7 @@ async fn env() -> Env {
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let app = Todos {
         store: Store::new(aws_sdk_dynamodb::Client::new(&conf), &table),
-        objects: Objects::new(s3, bucket),
+        objects: Objects::new(&conf, bucket),
     };
     Env { conf, table, app }
 }

@@ -8,9 +8,8 @@ use events::{Envelope, Event};
 use kit::emulator::{create_service_table, shared, unique};
 use kit::idempotency::Processed;
 use serde_json::Value;
-use todos::api::Todos;
-use todos::handlers::{HandleError, Handled, handle};
-use todos::objects::Objects;
+use todos::handlers::{Erasure, HandleError, Handled, handle};
+use todos::objects::Versions;
 use todos::store::Store;
 use uuid::Uuid;
 
@@ -54,9 +53,9 @@ async fn a_deleted_users_todos_are_erased_once_and_others_kept() {
         .send()
         .await
         .unwrap();
-    let app = Todos {
+    let app = Erasure {
         store: Store::new(client.clone(), &table),
-        objects: Objects::new(s3.clone(), &bucket),
+        versions: Versions::new(s3.clone(), &bucket),
     };
     let store = &app.store;
     let processed = Processed::new(client, &table, "todos-on-user-deleted");
@@ -152,9 +151,9 @@ async fn a_malformed_event_fails_loudly_naming_the_field() {
     let table = unique("todos");
     create_service_table(&conf, &table).await;
     let client = aws_sdk_dynamodb::Client::new(&conf);
-    let app = Todos {
+    let app = Erasure {
         store: Store::new(client.clone(), &table),
-        objects: Objects::new(todos::objects::client(&conf), "unused"),
+        versions: Versions::new(todos::objects::client(&conf), "unused"),
     };
     let processed = Processed::new(client, &table, "todos-on-user-deleted");
     let mut event = delivered("ada", Uuid::new_v4());

@@ -15,7 +15,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let bucket = kit::config::var("BUCKET_NAME")?;
     let app = &Lazy::new(move |conf| Todos {
         store: Store::new(aws_sdk_dynamodb::Client::new(conf), table.clone()),
-        objects: Objects::new(todos::objects::client(conf), bucket.clone()),
+        objects: Objects::new(conf, bucket.clone()),
     });
     telemetry
         .run(

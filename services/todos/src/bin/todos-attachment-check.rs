@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let adapters = &Lazy::new(move |conf| {
         (
             Store::new(aws_sdk_dynamodb::Client::new(conf), table.clone()),
-            Objects::new(todos::objects::client(conf), bucket.clone()),
+            Objects::new(conf, bucket.clone()),
         )
     });
     telemetry

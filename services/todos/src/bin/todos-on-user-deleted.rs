@@ -7,8 +7,8 @@ use kit::idempotency::Processed;
 use kit::telemetry::Consumed;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
-use todos::api::Todos;
-use todos::objects::Objects;
+use todos::handlers::Erasure;
+use todos::objects::Versions;
 use todos::store::Store;
 
 #[tokio::main]
@@ -18,9 +18,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let bucket = kit::config::var("BUCKET_NAME")?;
     let adapters = &Lazy::new(move |conf| {
         let client = aws_sdk_dynamodb::Client::new(conf);
-        let app = Todos {
+        let app = Erasure {
             store: Store::new(client.clone(), &table),
-            objects: Objects::new(todos::objects::client(conf), bucket.clone()),
+            versions: Versions::new(todos::objects::client(conf), bucket.clone()),
         };
         (app, Processed::new(client, &table, "todos-on-user-deleted"))
     });
