@@ -17,6 +17,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::stat::{Stat, median};
 use devstack_api::telemetry::Hop;
 use devstack_client::walkthrough::{Client, token_for};
 use devstack_cloud::{self as cloud, Options};
@@ -54,33 +55,21 @@ pub struct Round {
     /// Runs whose hops could not all be found in the trace record.
     pub runs_without_hops: usize,
     pub emulator_url: String,
+    /// Each function's cold first response, warm own time and peak memory.
+    #[serde(default)]
+    pub functions: BTreeMap<String, crate::cost::FunctionRound>,
+    /// Each function binary's size (bytes), by file name.
+    #[serde(default)]
+    pub artifact_bytes: BTreeMap<String, u64>,
+    /// `EventAge` at consumption (now − `occurred_at`) per detail-type,
+    /// every consumer's every delivery in the round.
+    #[serde(default)]
+    pub event_age_ms: BTreeMap<String, Vec<f64>>,
     /// The 1, 5 and 15 minute load averages before and after the round.
     #[serde(default)]
     pub load_before: Option<[f64; 3]>,
     #[serde(default)]
     pub load_after: Option<[f64; 3]>,
-}
-
-/// A measure across rounds.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Stat {
-    pub median: f64,
-    pub min: f64,
-    pub max: f64,
-    pub values: Vec<f64>,
-}
-
-impl Stat {
-    pub fn of(values: Vec<f64>) -> Option<Self> {
-        let mut sorted = values.clone();
-        sorted.sort_by(f64::total_cmp);
-        Some(Self {
-            median: median(&sorted)?,
-            min: *sorted.first()?,
-            max: *sorted.last()?,
-            values,
-        })
-    }
 }
 
 /// The bench's result, written as JSON so that runs can be compared.
@@ -100,6 +89,9 @@ pub struct Report {
     pub measures: BTreeMap<String, Stat>,
     /// Each hop of the end-to-end path: the round's median, across rounds.
     pub hops: BTreeMap<String, Stat>,
+    /// Each function's figures: the round's value, across rounds.
+    #[serde(default)]
+    pub functions: BTreeMap<String, crate::cost::FunctionStats>,
     pub per_round: Vec<Round>,
 }
 
@@ -162,20 +154,26 @@ const MEASURES: &[(&str, &str, &str)] = &[
     ),
     ("e2e_p95_ms", "same, p95", "≤ 150 ms"),
     (
+        "age_user_registered_p50_ms",
+        "UserRegistered's age at its consumers, p50",
+        "≤ 500 ms",
+    ),
+    (
+        "age_user_deleted_p50_ms",
+        "UserDeleted's age at its consumers, p50",
+        "≤ 500 ms",
+    ),
+    (
+        "age_todo_completed_p50_ms",
+        "TodoCompleted's age at its consumers, p50",
+        "≤ 500 ms",
+    ),
+    (
         "e2e_outside_hops_p50_ms",
         "of which outside the hops and the POST (HTTP client, gateway, token check), p50",
         "",
     ),
 ];
-
-fn median(sorted: &[f64]) -> Option<f64> {
-    let n = sorted.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(sorted[n / 2]),
-        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
-    }
-}
 
 fn sorted(values: &[f64]) -> Vec<f64> {
     let mut v = values.to_vec();
@@ -212,8 +210,20 @@ pub fn scalars(round: &Round) -> BTreeMap<String, f64> {
     if let Some(outside) = round.hops.get("outside") {
         out.insert("e2e_outside_hops_p50_ms".into(), p(&sorted(outside), 50.0));
     }
+    for (event, key) in AGES {
+        if let Some(ages) = round.event_age_ms.get(*event).filter(|a| !a.is_empty()) {
+            out.insert((*key).into(), p(&sorted(ages), 50.0));
+        }
+    }
     out
 }
+
+/// The event ages the table shows: (detail-type, measure key).
+const AGES: &[(&str, &str)] = &[
+    ("UserRegistered", "age_user_registered_p50_ms"),
+    ("UserDeleted", "age_user_deleted_p50_ms"),
+    ("TodoCompleted", "age_todo_completed_p50_ms"),
+];
 
 pub fn summarize(
     rounds: Vec<Round>,
@@ -233,6 +243,7 @@ pub fn summarize(
             }
         }
     }
+    let functions = crate::cost::across(rounds.iter().map(|r| &r.functions));
     Report {
         version: 1,
         commit,
@@ -250,6 +261,7 @@ pub fn summarize(
             .into_iter()
             .filter_map(|(k, v)| Some((k, Stat::of(v)?)))
             .collect(),
+        functions,
         per_round: rounds,
     }
 }
@@ -272,6 +284,16 @@ pub fn render(report: &Report) -> String {
     }
     if let Some(first) = report.per_round.first() {
         render_functions(&mut out, report, first);
+    }
+    if !report.functions.is_empty() {
+        out.push('\n');
+        out.push_str(&crate::cost::render(&report.functions));
+    }
+    if let Some(last) = report.per_round.last()
+        && !last.artifact_bytes.is_empty()
+    {
+        out.push('\n');
+        out.push_str(&crate::cost::render_artifacts(&last.artifact_bytes));
     }
     out
 }
@@ -585,6 +607,11 @@ pub async fn one_round(
 
     let api = bench_user(&endpoints).await?;
     let seen_by = e2e_runs(&api, &telemetry, warmup, runs, &mut round).await?;
+    crate::cost::tour(&endpoints, "bench-admin@example.com").await?;
+    quiet(&telemetry).await;
+    round.functions = crate::cost::figures(&running, &telemetry).await;
+    round.artifact_bytes = crate::cost::artifacts(&running);
+    round.event_age_ms = crate::cost::event_ages(&telemetry);
     let hops = devstack_api::telemetry::read_hops(&telemetry)?;
     for (i, read, elapsed) in seen_by {
         match path_hops(&hops, i, &read) {

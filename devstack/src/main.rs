@@ -1,6 +1,8 @@
 //! `devstack`: the whole system on one machine. See `devstack --help`.
 
 mod bench;
+mod cost;
+mod stat;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

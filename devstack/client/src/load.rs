@@ -151,7 +151,7 @@ pub struct RouteFigures {
     pub max_ms: f64,
 }
 
-/// `EventAge` at consumption (now − `occurred_at`), from the consumers'
+/// `EventAge` at consumption (invocation start − `occurred_at`), from the consumers'
 /// EMF documents.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AgeFigures {
@@ -1830,6 +1830,29 @@ async fn replay_dlq(
 /// `EventAge` per consumer and event type, from the EMF documents the
 /// local cloud recorded since `since_ms`.
 pub fn event_ages(telemetry_dir: &Path, since_ms: i64) -> Vec<AgeFigures> {
+    event_age_values(telemetry_dir, since_ms)
+        .into_iter()
+        .map(|((function, event_type), mut v)| {
+            v.sort_by(f64::total_cmp);
+            AgeFigures {
+                function,
+                event_type,
+                samples: v.len(),
+                p50_ms: percentile(&v, 50.0),
+                p95_ms: percentile(&v, 95.0),
+                p99_ms: percentile(&v, 99.0),
+                max_ms: v.last().copied().unwrap_or(0.0),
+            }
+        })
+        .collect()
+}
+
+/// Every `EventAge` value recorded since `since_ms`, by (consumer,
+/// detail-type).
+pub fn event_age_values(
+    telemetry_dir: &Path,
+    since_ms: i64,
+) -> BTreeMap<(String, String), Vec<f64>> {
     let text = std::fs::read_to_string(telemetry_dir.join("metrics.jsonl")).unwrap_or_default();
     let mut ages: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
     for line in text.lines() {
@@ -1854,20 +1877,7 @@ pub fn event_ages(telemetry_dir: &Path, since_ms: i64) -> Vec<AgeFigures> {
         .or_default()
         .extend(values);
     }
-    ages.into_iter()
-        .map(|((function, event_type), mut v)| {
-            v.sort_by(f64::total_cmp);
-            AgeFigures {
-                function,
-                event_type,
-                samples: v.len(),
-                p50_ms: percentile(&v, 50.0),
-                p95_ms: percentile(&v, 95.0),
-                p99_ms: percentile(&v, 99.0),
-                max_ms: v.last().copied().unwrap_or(0.0),
-            }
-        })
-        .collect()
+    ages
 }
 
 /// The report as tables; the last line is the verdict.

@@ -69,6 +69,12 @@ struct Invocation {
 pub struct Metrics {
     /// Process spawn → first `next` request, per start.
     pub init: Vec<Duration>,
+    /// A start's first invocation, event handed over → answer, with the
+    /// start's index in `init`. With its `init`, what the request that
+    /// found no warm process waited for.
+    pub first_invocation: Vec<(usize, Duration)>,
+    /// The process running now (its peak memory is in `/proc`).
+    pub pid: Option<u32>,
     pub restarts: u32,
     pub invocations: u32,
     pub errors: u32,
@@ -88,6 +94,9 @@ struct Shared {
     in_flight: Mutex<HashMap<String, Invocation>>,
     kill: Notify,
     spawned_at: Mutex<Option<Instant>>,
+    /// The running process's first invocation, until it is answered: its
+    /// request id and when it was handed over (`None` once known).
+    first: Mutex<First>,
     metrics: Mutex<Metrics>,
     launch: Mutex<Launch>,
     /// The process generation that may take invocations; [`CLOSED`] while a
@@ -101,6 +110,37 @@ struct Shared {
 }
 
 const CLOSED: u64 = 0;
+
+/// Where a process is with its first invocation.
+#[derive(Debug, Default)]
+enum First {
+    /// Started, nothing handed over yet.
+    #[default]
+    Awaited,
+    Running(String, Instant),
+    Answered,
+}
+
+impl First {
+    /// `id` is handed over: it is the first if none was before.
+    fn handed(&mut self, id: &str) {
+        if matches!(self, First::Awaited) {
+            *self = First::Running(id.to_owned(), Instant::now());
+        }
+    }
+
+    /// `id` is answered: how long it took, if it was the first.
+    fn answered(&mut self, id: &str) -> Option<Duration> {
+        match self {
+            First::Running(first, at) if first == id => {
+                let took = at.elapsed();
+                *self = First::Answered;
+                Some(took)
+            }
+            _ => None,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SwapError {
@@ -141,6 +181,7 @@ impl Function {
             in_flight: Mutex::new(HashMap::new()),
             kill: Notify::new(),
             spawned_at: Mutex::new(None),
+            first: Mutex::new(First::Answered),
             metrics: Mutex::new(Metrics::default()),
             launch: Mutex::new(Launch {
                 binary: spec.binary.clone(),
@@ -385,6 +426,7 @@ async fn next(State((spec, shared, generation)): St) -> Response {
     }
     let body = invocation.payload.to_string();
     let id = invocation.request_id.clone();
+    shared.first.lock().await.handed(&id);
     let serial = invocation.serial;
     let timeout = spec.timeout;
     shared.in_flight.lock().await.insert(id.clone(), invocation);
@@ -429,7 +471,17 @@ fn capture(path: &FsPath, headers: &HeaderMap, event: &Value) {
     }
 }
 
+/// The first invocation's time, when `id` is it.
+async fn answered(shared: &Shared, id: &str) {
+    if let Some(took) = shared.first.lock().await.answered(id) {
+        let mut m = shared.metrics.lock().await;
+        let start = m.init.len().saturating_sub(1);
+        m.first_invocation.push((start, took));
+    }
+}
+
 async fn response(State((_, shared, _)): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    answered(&shared, &id).await;
     match shared.in_flight.lock().await.remove(&id) {
         Some(i) => {
             let value = serde_json::from_slice(&body)
@@ -475,6 +527,7 @@ fn function_error(body: &[u8]) -> InvokeError {
 }
 
 async fn error(State((_, shared, _)): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    answered(&shared, &id).await;
     match shared.in_flight.lock().await.remove(&id) {
         Some(i) => {
             let _ = i.reply.send(Err(function_error(&body)));
@@ -567,6 +620,7 @@ async fn supervise(spec: Arc<Spec>, shared: Arc<Shared>, first: tokio::net::TcpL
 async fn run_process(spec: &Spec, shared: &Shared, api: &str, generation: u64) -> Option<String> {
     let launch = shared.launch.lock().await.clone();
     *shared.spawned_at.lock().await = Some(Instant::now());
+    *shared.first.lock().await = First::Awaited;
     let mut cmd = tokio::process::Command::new(&launch.binary);
     cmd.env_clear()
         .envs(launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -597,6 +651,7 @@ async fn run_process(spec: &Spec, shared: &Shared, api: &str, generation: u64) -
             return None;
         }
     };
+    shared.metrics.lock().await.pid = child.id();
     if let Some(recorder) = &spec.recorder {
         if let Some(out) = child.stdout.take() {
             tokio::spawn(relay(out, recorder.clone(), spec.name.clone(), false));
