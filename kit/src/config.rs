@@ -84,39 +84,21 @@ impl aws_types::service_config::LoadServiceConfig for EndpointsFromEnv {
     }
 }
 
-/// The HTTPS client every SDK client here uses: rustls with ring. The
-/// SDK's default (aws-lc) adds about a megabyte to each function and a C
-/// library to every build; TLS to AWS endpoints needs neither.
+/// The HTTPS client for a person's tools ([`aws`]): trusting the system's
+/// store, as a machine behind an inspecting proxy needs.
 pub fn https() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    use aws_smithy_http_client::tls;
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
+    crate::https::client(crate::https::Roots::System)
 }
 
-/// [`https`] trusting only the roots AWS endpoints chain to (Amazon Trust
-/// Services, and the Starfield root cross-signing them), compiled in: the
-/// system's store is about 140 certificates to read and parse before a
-/// function's first call, most of its cold own time (README, "What each
-/// function costs"), and none of them but these ever signs for AWS. Calls
-/// to third parties go through [`crate::outbound`], which trusts the
-/// system's store.
+/// The HTTPS client inside a function ([`crate::https`]), trusting only
+/// the roots AWS endpoints chain to (Amazon Trust Services, and the
+/// Starfield root cross-signing them), compiled in: the system's store is
+/// about 140 certificates to read and parse before a function's first
+/// call, most of its cold own time (README, "What each function costs"),
+/// and none of them but these ever signs for AWS. Calls to third parties
+/// go through [`crate::outbound`], which trusts the system's store.
 pub fn aws_https() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    use aws_smithy_http_client::tls;
-    let roots = tls::TrustStore::empty()
-        .with_native_roots(false)
-        .with_pem_certificate(AWS_ROOTS);
-    let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(
-        tls::rustls_provider::CryptoMode::Ring,
-    ));
-    match tls::TlsContext::builder().with_trust_store(roots).build() {
-        Ok(context) => builder.tls_context(context).build_https(),
-        // Not reached with the certificates compiled in (a test parses
-        // them); the system's store is the safe way out.
-        Err(_) => builder.build_https(),
-    }
+    crate::https::client(crate::https::Roots::Aws)
 }
 
 /// `aws-roots.pem`: see [`aws_https`].
@@ -150,21 +132,6 @@ impl<T> Lazy<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_aws_roots_are_five_certificates_that_build_a_tls_context() {
-        let text = std::str::from_utf8(AWS_ROOTS).unwrap();
-        assert_eq!(text.matches("-----BEGIN CERTIFICATE-----").count(), 5);
-        let roots = aws_smithy_http_client::tls::TrustStore::empty()
-            .with_native_roots(false)
-            .with_pem_certificate(AWS_ROOTS);
-        assert!(
-            aws_smithy_http_client::tls::TlsContext::builder()
-                .with_trust_store(roots)
-                .build()
-                .is_ok()
-        );
-    }
 
     #[test]
     fn a_services_own_endpoint_variable_wins_over_the_general_one() {

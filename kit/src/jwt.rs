@@ -122,7 +122,9 @@ impl Verifier {
         Self {
             expect,
             keys: RwLock::new(HashMap::new()),
-            http: crate::outbound::Client::new(),
+            // The keys are Cognito's (`cognito-idp.<region>.amazonaws.com`):
+            // AWS's roots, not the system's 140 to parse on a cold start.
+            http: crate::outbound::Client::for_aws(),
         }
     }
 

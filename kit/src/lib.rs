@@ -5,6 +5,7 @@ pub mod calls;
 pub mod config;
 pub mod emulator;
 pub mod http;
+pub mod https;
 pub mod idempotency;
 pub mod jwt;
 pub mod logging;

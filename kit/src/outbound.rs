@@ -1,8 +1,16 @@
-//! Plain HTTP(S) calls to a third party through the SDK's own connector
-//! (rustls on ring), so no second HTTP/TLS stack enters a function binary.
+//! Plain HTTP(S) calls to a third party through the SDK clients' own
+//! connector ([`crate::https`]), so no second HTTP/TLS stack enters a
+//! function binary.
+
+use std::time::Duration;
 
 use aws_smithy_runtime_api::client::http::HttpConnector;
 use aws_smithy_types::body::SdkBody;
+
+use crate::https::{Connector, Roots};
+
+/// As the SDK's default: a peer that takes longer to accept is down.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutboundError {
@@ -30,7 +38,7 @@ impl Answer {
 }
 
 pub struct Client {
-    http: aws_smithy_http_client::Connector,
+    http: Connector,
 }
 
 impl Default for Client {
@@ -42,31 +50,19 @@ impl Default for Client {
 impl Client {
     /// A client trusting the system's root certificates: for third parties.
     pub fn new() -> Self {
-        Self::with(aws_smithy_http_client::tls::TrustStore::default())
+        Self::with(Roots::System)
     }
 
     /// A client for AWS endpoints called without an SDK client (a signed
-    /// S3 request): it trusts AWS's roots alone, as the SDK clients do
-    /// ([`crate::config::aws_https`]).
+    /// S3 request, Cognito's keys): it trusts AWS's roots alone, as the SDK
+    /// clients do ([`crate::config::aws_https`]).
     pub fn for_aws() -> Self {
-        Self::with(
-            aws_smithy_http_client::tls::TrustStore::empty()
-                .with_native_roots(false)
-                .with_pem_certificate(crate::config::AWS_ROOTS),
-        )
+        Self::with(Roots::Aws)
     }
 
-    fn with(roots: aws_smithy_http_client::tls::TrustStore) -> Self {
-        use aws_smithy_http_client::tls;
-        let builder = aws_smithy_http_client::Connector::builder().tls_provider(
-            tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring),
-        );
-        let builder = match tls::TlsContext::builder().with_trust_store(roots).build() {
-            Ok(context) => builder.tls_context(context),
-            Err(_) => builder,
-        };
+    fn with(roots: Roots) -> Self {
         Self {
-            http: builder.build(),
+            http: Connector::new(roots, Some(CONNECT_TIMEOUT), None),
         }
     }
 
