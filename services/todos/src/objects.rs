@@ -1,10 +1,11 @@
-//! The attachments bucket. The API and the upload check sign their few
-//! S3 requests (a presigned PUT, HEAD, DELETE) with `aws-sigv4` alone and
-//! send them through the SDK's own HTTP connector: the S3 client, its XML
-//! and endpoint rules and the checksum tables it links cost those two
-//! functions a megabyte each (README, "Artifact size"). Erasing every
-//! version under a prefix needs the listing's XML, so it keeps the client
-//! ([`Versions`]). Only this module speaks S3.
+//! The attachments bucket. Every function signs its few S3 requests (a
+//! presigned PUT, HEAD, DELETE, a listing of versions) with `aws-sigv4`
+//! alone and sends them through the SDK clients' own HTTP connector: the
+//! S3 client, its XML and endpoint rules and the checksum tables it links
+//! cost a function over a megabyte (README, "Artifact size"). The listing's
+//! XML is read with `aws-smithy-xml`, the S3 client's own parser. The S3
+//! client itself ([`client`]) is for tests and tools. Only this module
+//! speaks S3.
 
 use std::time::{Duration, SystemTime};
 
@@ -12,7 +13,6 @@ use aws_config::SdkConfig;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::DisplayErrorContext;
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sigv4::http_request::{
     PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation,
     SigningSettings, UriPathNormalizationMode, sign,
@@ -146,7 +146,14 @@ impl Objects {
 
     /// One request signed in its headers; its status and headers.
     async fn call(&self, method: &str, key: &str) -> Result<kit::outbound::Answer, ObjectsError> {
-        let url = self.url(key);
+        self.call_url(method, self.url(key)).await
+    }
+
+    async fn call_url(
+        &self,
+        method: &str,
+        url: String,
+    ) -> Result<kit::outbound::Answer, ObjectsError> {
         let host = host_of(&url);
         let (_, signed) = self
             .sign(method, &url, &[("host", &host)], SystemTime::now(), None)
@@ -249,86 +256,118 @@ pub fn client(conf: &SdkConfig) -> Client {
     )
 }
 
-/// Every version of the bucket's objects, through the S3 client.
+/// Every version of the bucket's objects.
 #[derive(Clone)]
 pub struct Versions {
-    client: Client,
-    bucket: String,
+    objects: Objects,
+}
+
+/// One version (or delete marker) a listing named.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Version {
+    pub key: String,
+    pub id: String,
 }
 
 impl Versions {
-    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+    pub fn new(conf: &SdkConfig, bucket: impl Into<String>) -> Self {
         Self {
-            client,
-            bucket: bucket.into(),
+            objects: Objects::new(conf, bucket),
         }
     }
 
     /// Removes every version and delete marker under `prefix`, so nothing
     /// of it can be restored (in a versioned bucket a plain delete only
-    /// hides the object). Returns how many versions went.
+    /// hides the object). Returns how many versions went. Each pass lists
+    /// from the start again: what was deleted is no longer listed.
     pub async fn erase_prefix(&self, prefix: &str) -> Result<usize, ObjectsError> {
-        let mut erased = 0;
+        let mut erased = std::collections::HashSet::new();
         loop {
-            let page = self
-                .client
-                .list_object_versions()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .send()
-                .await
-                .map_err(s3)?;
-            let versions = page
-                .versions()
-                .iter()
-                .map(|v| (v.key(), v.version_id()))
-                .chain(
-                    page.delete_markers()
-                        .iter()
-                        .map(|m| (m.key(), m.version_id())),
-                );
-            let ids: Vec<ObjectIdentifier> = versions
-                .filter_map(|(key, version)| {
-                    ObjectIdentifier::builder()
-                        .key(key?)
-                        .set_version_id(version.map(str::to_owned))
-                        .build()
-                        .ok()
-                })
-                .collect();
-            if ids.is_empty() {
-                return Ok(erased);
+            let page = self.list(prefix).await?;
+            if page.is_empty() {
+                return Ok(erased.len());
             }
-            erased += ids.len();
-            self.delete_versions(ids).await?;
+            for version in page {
+                // A version listed again survived its deletion (an object
+                // lock, say): an error, not another pass for ever.
+                if erased.contains(&version) {
+                    return Err(ObjectsError(format!(
+                        "{} version {} is still there after its deletion",
+                        version.key, version.id
+                    )));
+                }
+                self.delete(&version).await?;
+                erased.insert(version);
+            }
         }
     }
 
-    /// One DeleteObjects call (a listing page holds at most 1,000, its
-    /// limit); any key it could not delete is an error.
-    async fn delete_versions(&self, ids: Vec<ObjectIdentifier>) -> Result<(), ObjectsError> {
-        let delete = Delete::builder()
-            .set_objects(Some(ids))
-            .quiet(true)
-            .build()
-            .map_err(s3)?;
-        let out = self
-            .client
-            .delete_objects()
-            .bucket(&self.bucket)
-            .delete(delete)
-            .send()
-            .await
-            .map_err(s3)?;
-        match out.errors().first() {
-            None => Ok(()),
-            Some(e) => Err(ObjectsError(format!(
-                "deleting {}: {}",
-                e.key().unwrap_or_default(),
-                e.message().unwrap_or_default()
-            ))),
+    /// ListObjectVersions' first page (up to 1,000) under `prefix`.
+    async fn list(&self, prefix: &str) -> Result<Vec<Version>, ObjectsError> {
+        let url = format!(
+            "{}/?versions&prefix={}",
+            self.objects.base,
+            utf8_percent_encode(prefix, QUERY)
+        );
+        let answer = self.objects.call_url("GET", url).await?;
+        if answer.status != 200 {
+            return Err(failed("listing versions", &answer));
+        }
+        let body = std::str::from_utf8(&answer.body)
+            .map_err(|e| ObjectsError(format!("listing versions: {e}")))?;
+        versions_in(body).map_err(|e| ObjectsError(format!("listing versions: {e}")))
+    }
+
+    /// One version, for good; one already gone is fine.
+    async fn delete(&self, version: &Version) -> Result<(), ObjectsError> {
+        let url = format!(
+            "{}?versionId={}",
+            self.objects.url(&version.key),
+            utf8_percent_encode(&version.id, QUERY)
+        );
+        let answer = self.objects.call_url("DELETE", url).await?;
+        match answer.status {
+            200..300 | 404 => Ok(()),
+            _ => Err(failed(&format!("deleting {}", version.key), &answer)),
         }
     }
+}
+
+fn failed(what: &str, answer: &kit::outbound::Answer) -> ObjectsError {
+    ObjectsError(format!(
+        "{what}: HTTP {}: {}",
+        answer.status,
+        String::from_utf8_lossy(&answer.body)
+    ))
+}
+
+/// The versions and delete markers a `ListVersionsResult` names.
+pub fn versions_in(xml: &str) -> Result<Vec<Version>, aws_smithy_xml::decode::XmlDecodeError> {
+    let mut doc = aws_smithy_xml::decode::Document::new(xml);
+    let mut root = doc.root_element()?;
+    let mut found = Vec::new();
+    while let Some(mut entry) = root.next_tag() {
+        if !(entry.start_el().matches("Version") || entry.start_el().matches("DeleteMarker")) {
+            continue;
+        }
+        let (mut key, mut id) = (None, None);
+        while let Some(mut field) = entry.next_tag() {
+            if field.start_el().matches("Key") {
+                key = Some(aws_smithy_xml::decode::try_data(&mut field)?.into_owned());
+            } else if field.start_el().matches("VersionId") {
+                id = Some(aws_smithy_xml::decode::try_data(&mut field)?.into_owned());
+            }
+        }
+        match (key, id) {
+            (Some(key), Some(id)) => found.push(Version { key, id }),
+            _ => {
+                return Err(aws_smithy_xml::decode::XmlDecodeError::custom(
+                    "a version without its Key or VersionId",
+                ));
+            }
+        }
+    }
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -395,5 +434,31 @@ mod tests {
         let local = Objects::new(&conf(Some("http://127.0.0.1:5000/")), "b1");
         assert_eq!(local.url("a/b"), "http://127.0.0.1:5000/b1/a/b");
         assert_eq!(host_of("http://127.0.0.1:5000/b1/a?x=1"), "127.0.0.1:5000");
+    }
+
+    #[test]
+    fn a_listing_names_its_versions_and_delete_markers() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Name>b1</Name><Prefix>users/ada/</Prefix><IsTruncated>false</IsTruncated>
+  <Version><Key>users/ada/a &amp; b.txt</Key><VersionId>v2</VersionId><IsLatest>true</IsLatest>
+    <Owner><ID>o</ID></Owner></Version>
+  <DeleteMarker><Key>users/ada/gone.txt</Key><VersionId>null</VersionId></DeleteMarker>
+  <Version><Key>users/ada/a &amp; b.txt</Key><VersionId>v1</VersionId></Version>
+</ListVersionsResult>"#;
+        let v = |key: &str, id: &str| Version {
+            key: key.into(),
+            id: id.into(),
+        };
+        assert_eq!(
+            versions_in(xml).unwrap(),
+            [
+                v("users/ada/a & b.txt", "v2"),
+                v("users/ada/gone.txt", "null"),
+                v("users/ada/a & b.txt", "v1"),
+            ]
+        );
+        let broken = "<ListVersionsResult><Version><Key>k</Key></Version></ListVersionsResult>";
+        assert!(versions_in(broken).is_err());
     }
 }

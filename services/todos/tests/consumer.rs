@@ -55,7 +55,7 @@ async fn a_deleted_users_todos_are_erased_once_and_others_kept() {
         .unwrap();
     let app = Erasure {
         store: Store::new(client.clone(), &table),
-        versions: Versions::new(s3.clone(), &bucket),
+        versions: Versions::new(&conf, &bucket),
     };
     let store = &app.store;
     let processed = Processed::new(client, &table, "todos-on-user-deleted");
@@ -153,7 +153,7 @@ async fn a_malformed_event_fails_loudly_naming_the_field() {
     let client = aws_sdk_dynamodb::Client::new(&conf);
     let app = Erasure {
         store: Store::new(client.clone(), &table),
-        versions: Versions::new(todos::objects::client(&conf), "unused"),
+        versions: Versions::new(&conf, "unused"),
     };
     let processed = Processed::new(client, &table, "todos-on-user-deleted");
     let mut event = delivered("ada", Uuid::new_v4());

@@ -20,7 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let client = aws_sdk_dynamodb::Client::new(conf);
         let app = Erasure {
             store: Store::new(client.clone(), &table),
-            versions: Versions::new(todos::objects::client(conf), bucket.clone()),
+            versions: Versions::new(conf, bucket.clone()),
         };
         (app, Processed::new(client, &table, "todos-on-user-deleted"))
     });
