@@ -30,10 +30,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let flow = &Lazy::new(move |conf| Flow {
         store: Store::new(aws_sdk_dynamodb::Client::new(conf), &table),
         sender: sending.as_ref().map(|(url, parameter, ttl)| {
-            let source = Source::Parameter {
-                client: aws_sdk_ssm::Client::new(conf),
-                name: parameter.clone(),
-            };
+            let source = Source::parameter(aws_sdk_ssm::Client::new(conf), parameter.clone());
             Sender::new(url, Secret::new(source, Duration::from_secs(*ttl as u64)))
         }),
         resumer: Resumer {
