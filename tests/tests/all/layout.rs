@@ -415,3 +415,58 @@ fn rust_examples_are_told_from_other_fences() {
     let text = "/// ```text\n/// not rust\n/// ```\n//! ```\n//! let x = 1;\n//! ```\n/// ```rust,no_run\n/// ```\n/// ```json\n/// {}\n/// ```\n";
     assert_eq!(rust_examples("f.rs", text), ["f.rs:4", "f.rs:7"]);
 }
+
+/// What must not enter a function binary again (README, "Artifact size"):
+/// HTTP/2, which the SDK's own HTTP client always builds in (0.65 MB per
+/// function, the Lambda runtime's client included), and aws-lc (a C build
+/// and a megabyte). `kit::https` is the functions' HTTP client.
+const NEVER_IN_A_FUNCTION: &[&str] = &["h2", "aws-smithy-http-client", "aws-lc-rs", "aws-lc-sys"];
+
+/// The crates a release build of the services compiles, by name.
+fn function_crates() -> BTreeSet<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut tree = std::process::Command::new(cargo);
+    tree.current_dir(repo::root()).args([
+        "tree",
+        "--edges",
+        "normal",
+        "--prefix",
+        "none",
+        "--format",
+        "{p}",
+        "--target",
+        "x86_64-unknown-linux-gnu",
+    ]);
+    for service in repo::SERVICES {
+        tree.args(["--package", service]);
+    }
+    let out = tree.output().expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn no_function_builds_http2_or_aws_lc() {
+    let crates = function_crates();
+    // The tree was read: the functions' own HTTP stack is in it.
+    assert!(
+        crates.contains("hyper") && crates.contains("rustls"),
+        "{crates:?}"
+    );
+    let found: Vec<_> = NEVER_IN_A_FUNCTION
+        .iter()
+        .filter(|c| crates.contains(**c))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "a function would build {found:?}: see README, \"Artifact size\""
+    );
+}
