@@ -101,9 +101,6 @@ pub fn aws_https() -> aws_sdk_dynamodb::config::SharedHttpClient {
     crate::https::client(crate::https::Roots::Aws)
 }
 
-/// `aws-roots.pem`: see [`aws_https`].
-pub const AWS_ROOTS: &[u8] = include_bytes!("aws-roots.pem");
-
 /// Clients built on first use rather than before the runtime loop: loading
 /// the SDK configuration reads the system's root certificates, which is
 /// most of a cold start's init time, and a function's first invocation can

@@ -32,7 +32,7 @@ use rustls::pki_types::pem::PemObject;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Roots {
     /// The roots AWS endpoints chain to, compiled in
-    /// ([`crate::config::AWS_ROOTS`]): nothing to read at a cold start.
+    /// ([`AWS_ROOTS`]): nothing to read at a cold start.
     Aws,
     /// The system's store: for third parties, and for a person's tools.
     System,
@@ -44,7 +44,7 @@ impl Roots {
         let mut store = rustls::RootCertStore::empty();
         match self {
             Roots::Aws => {
-                let certs = CertificateDer::pem_slice_iter(crate::config::AWS_ROOTS).flatten();
+                let certs = CertificateDer::pem_slice_iter(AWS_ROOTS).flatten();
                 store.add_parsable_certificates(certs);
             }
             Roots::System => {
@@ -58,6 +58,11 @@ impl Roots {
         store
     }
 }
+
+/// `aws-roots.pem`: Amazon Root CA 1-4 and the Starfield Services root
+/// cross-signing them, every root AWS endpoints chain to
+/// ([`crate::config::aws_https`] says why only these).
+pub const AWS_ROOTS: &[u8] = include_bytes!("aws-roots.pem");
 
 /// An SDK HTTP client (`SdkConfig::http_client`) trusting `roots`.
 pub fn client(roots: Roots) -> SharedHttpClient {

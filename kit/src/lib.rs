@@ -18,6 +18,7 @@ pub mod publisher;
 pub mod s3;
 #[cfg(feature = "secrets")]
 pub mod secrets;
+pub mod signed;
 pub mod stream;
 pub mod table;
 pub mod telemetry;

@@ -1,6 +1,8 @@
-//! The campaign's state machine's steps (one binary, one Lambda function
-//! per step, each with only its own permissions), and resuming the
-//! waiting step. The machine itself is in `template.yaml`:
+//! The campaign's state machine's steps (a binary and a Lambda function
+//! per step, each with only its own permissions and only the clients it
+//! calls: `campaigns-flow-send` holds the sender and the API key,
+//! `-wait` the Step Functions client, `-deliver` and `-fail` the table
+//! alone), and resuming the waiting step. The machine itself is in `template.yaml`:
 //!
 //! Send → Wait (task token) → Choice: sent → Deliver; failed → Failure;
 //! pending/sending → Wait again. Failures of any step are caught into
@@ -22,23 +24,6 @@ use crate::store::Store;
 
 /// Recipients recorded at once by the delivery step.
 const RECORDING_CONCURRENCY: usize = 16;
-
-/// Which step a function runs (its `FLOW_STEP`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepName {
-    Send,
-    Wait,
-    Deliver,
-    Fail,
-}
-
-impl std::str::FromStr for StepName {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        serde_json::from_value(Value::from(s)).map_err(|_| format!("no flow step {s:?}"))
-    }
-}
 
 /// What every step is handed: the execution's input, plus the token for
 /// the waiting step and the caught error for the failure step.
@@ -62,37 +47,55 @@ pub struct Caught {
     pub cause: Option<String>,
 }
 
-/// What the steps need.
+/// What every step needs: the table. The send and wait steps are handed
+/// their sender and resumer, so the other functions link neither.
 pub struct Flow {
     pub store: Store,
-    pub sender: Option<Sender>,
-    pub resumer: Resumer,
 }
 
 fn failed(kind: &str, e: impl std::fmt::Display) -> TypedError {
     TypedError::new(kind, e.to_string())
 }
 
+/// A step's function: its input parsed (a malformed one is a
+/// `Flow.Input` error the machine catches), then `step`, inside a span
+/// naming the campaign and the correlation id.
+pub async fn serve<F, Fut>(
+    telemetry: kit::telemetry::Telemetry,
+    step: F,
+) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(StepInput) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, TypedError>>,
+{
+    let step = &step;
+    telemetry
+        .run(
+            move |event: lambda_runtime::LambdaEvent<Value>| async move {
+                let input: StepInput = serde_json::from_value(event.payload)
+                    .map_err(|e| TypedError::new("Flow.Input", e.to_string()))?;
+                let span = tracing::info_span!(
+                    "step",
+                    campaign_id = %input.campaign_id,
+                    correlation_id = input.correlation_id.as_deref().unwrap_or_default()
+                );
+                tracing::Instrument::instrument(step(input), span).await
+            },
+        )
+        .await
+}
+
 impl Flow {
-    pub async fn run(&self, step: StepName, input: StepInput) -> Result<Value, TypedError> {
-        match step {
-            StepName::Send => self.send(input.campaign_id).await,
-            StepName::Wait => {
-                let token = input.token.ok_or_else(|| {
-                    TypedError::new("Flow.Input", "the waiting step got no token")
-                })?;
-                self.wait(input.campaign_id, &token).await
-            }
-            StepName::Deliver => self.deliver(input.campaign_id).await,
-            StepName::Fail => self.fail(input.campaign_id, input.error).await,
-        }
+    /// The steps' flow on the table `TABLE_NAME` names, built on first use.
+    pub fn lazy() -> Result<kit::config::Lazy<Flow>, kit::config::ConfigError> {
+        let table = kit::config::var("TABLE_NAME")?;
+        Ok(kit::config::Lazy::new(move |conf| Flow {
+            store: Store::new(aws_sdk_dynamodb::Client::new(conf), &table),
+        }))
     }
 
-    async fn send(&self, id: Uuid) -> Result<Value, TypedError> {
-        let sender = self
-            .sender
-            .as_ref()
-            .ok_or_else(|| TypedError::new("Flow.Config", "no sender configured"))?;
+    /// Hands the campaign to the sender.
+    pub async fn send(&self, sender: &Sender, id: Uuid) -> Result<Value, TypedError> {
         let campaign = self.campaign(id).await?;
         let audience = self
             .store
@@ -140,7 +143,12 @@ impl Flow {
         Ok(json!({ "vendor_id": accepted.id, "recipients": n }))
     }
 
-    async fn wait(&self, id: Uuid, token: &str) -> Result<Value, TypedError> {
+    /// Stores the task token the sender's report resumes, or resumes at
+    /// once with a report that came first.
+    pub async fn wait(&self, resumer: &Resumer, input: StepInput) -> Result<Value, TypedError> {
+        let (id, token) = (input.campaign_id, input.token.as_deref());
+        let token =
+            token.ok_or_else(|| TypedError::new("Flow.Input", "the waiting step got no token"))?;
         let now = Utc::now();
         let ready = self
             .store
@@ -157,7 +165,7 @@ impl Flow {
                 status = crate::domain::name(progress.status),
                 "resuming at once with an earlier report"
             );
-            self.resumer
+            resumer
                 .resume(&self.store, id, token, progress, *before)
                 .await
                 .map_err(|e| TypedError::new("Flow.Resume", format!("{:?}", e.body)))?;
@@ -165,7 +173,8 @@ impl Flow {
         Ok(json!({ "waiting": ready.is_none() }))
     }
 
-    async fn deliver(&self, id: Uuid) -> Result<Value, TypedError> {
+    /// Records the campaign on each recipient.
+    pub async fn deliver(&self, id: Uuid) -> Result<Value, TypedError> {
         let campaign = self.campaign(id).await?;
         let audience = self
             .store
@@ -207,7 +216,8 @@ impl Flow {
         Ok(json!({ "recipients": total, "new": new }))
     }
 
-    async fn fail(&self, id: Uuid, error: Option<Caught>) -> Result<Value, TypedError> {
+    /// Records why the flow failed.
+    pub async fn fail(&self, id: Uuid, error: Option<Caught>) -> Result<Value, TypedError> {
         let reason = reason_of(error.as_ref());
         self.store
             .update(id, |c| {
@@ -361,7 +371,5 @@ mod tests {
             cause: Some(cause.into()),
         };
         assert_eq!(reason_of(Some(&refused)), "Sender.Refused: HTTP 400: bad");
-        assert_eq!("deliver".parse::<StepName>(), Ok(StepName::Deliver));
-        assert!("other".parse::<StepName>().is_err());
     }
 }

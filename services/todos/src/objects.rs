@@ -10,14 +10,14 @@
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation,
-    SigningSettings, UriPathNormalizationMode, sign,
+    PayloadChecksumKind, PercentEncodingMode, SignatureLocation, SigningSettings,
+    UriPathNormalizationMode,
 };
 use chrono::{DateTime, Utc};
+use kit::signed::{Signature, Signer, host_of};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// How long an upload URL stays valid.
@@ -54,28 +54,22 @@ pub struct Objects {
     /// (path style) when an endpoint is configured: emulators on
     /// `localhost` have no per-bucket host names.
     base: String,
-    region: String,
-    credentials: Option<SharedCredentialsProvider>,
+    signer: Signer,
     http: std::sync::Arc<kit::outbound::Client>,
 }
 
 impl Objects {
     pub fn new(conf: &SdkConfig, bucket: impl Into<String>) -> Self {
         let bucket = bucket.into();
-        let region = conf.region().map_or("us-east-1", |r| r.as_ref()).to_owned();
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .or_else(|| conf.endpoint_url().map(str::to_owned));
-        let base = match endpoint {
-            Some(url) => format!("{}/{bucket}", url.trim_end_matches('/')),
-            None => format!("https://{bucket}.s3.{region}.amazonaws.com"),
+        let signer = Signer::new(conf, "s3");
+        let base = match kit::signed::endpoint(conf, "S3") {
+            Some(url) => format!("{url}/{bucket}"),
+            None => format!("https://{bucket}.s3.{}.amazonaws.com", signer.region()),
         };
         Self {
             bucket,
             base,
-            region,
-            credentials: conf.credentials_provider(),
+            signer,
             http: std::sync::Arc::new(kit::outbound::Client::for_aws()),
         }
     }
@@ -88,8 +82,7 @@ impl Objects {
         format!("{}/{}", self.base, utf8_percent_encode(key, PATH))
     }
 
-    /// `request`'s signature, in its query (`expires_in`) or its headers:
-    /// what to add to the URL, and the headers to send.
+    /// `request`'s signature, in its query (`expires_in`) or its headers.
     async fn sign(
         &self,
         method: &str,
@@ -97,15 +90,7 @@ impl Objects {
         headers: &[(&str, &str)],
         time: SystemTime,
         expires_in: Option<Duration>,
-    ) -> Result<(Vec<(String, String)>, Vec<(String, String)>), ObjectsError> {
-        let credentials = self
-            .credentials
-            .as_ref()
-            .ok_or_else(|| ObjectsError("no credentials configured".into()))?
-            .provide_credentials()
-            .await
-            .map_err(s3)?;
-        let identity: aws_smithy_runtime_api::client::identity::Identity = credentials.into();
+    ) -> Result<Signature, ObjectsError> {
         // As the S3 client signs: keys already encoded once, paths kept.
         let mut settings = SigningSettings::default();
         settings.percent_encoding_mode = PercentEncodingMode::Single;
@@ -115,33 +100,14 @@ impl Objects {
             settings.signature_location = SignatureLocation::QueryParams;
             settings.expires_in = Some(ttl);
         }
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("s3")
-            .time(time)
-            .settings(settings)
-            .build()
-            .map_err(s3)?
-            .into();
         let body = match expires_in {
-            Some(_) => SignableBody::UnsignedPayload,
-            None => SignableBody::Bytes(&[]),
+            Some(_) => None,
+            None => Some(&[][..]),
         };
-        let request =
-            SignableRequest::new(method, url, headers.iter().copied(), body).map_err(s3)?;
-        let (instructions, _) = sign(request, &params).map_err(s3)?.into_parts();
-        let (signed_headers, query) = instructions.into_parts();
-        Ok((
-            query
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.into_owned()))
-                .collect(),
-            signed_headers
-                .iter()
-                .map(|h| (h.name().to_owned(), h.value().to_owned()))
-                .collect(),
-        ))
+        self.signer
+            .sign(method, url, headers, body, time, settings)
+            .await
+            .map_err(s3)
     }
 
     /// One request signed in its headers; its status and headers.
@@ -155,10 +121,11 @@ impl Objects {
         url: String,
     ) -> Result<kit::outbound::Answer, ObjectsError> {
         let host = host_of(&url);
-        let (_, signed) = self
+        let signed = self
             .sign(method, &url, &[("host", &host)], SystemTime::now(), None)
             .await?;
         let headers: Vec<(&str, &str)> = signed
+            .headers
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
@@ -186,11 +153,11 @@ impl Objects {
             ("content-type", content_type),
             ("content-length", length.as_str()),
         ];
-        let (query, _) = self
+        let signature = self
             .sign("PUT", &url, &headers, now.into(), Some(UPLOAD_URL_TTL))
             .await?;
         let mut signed = url;
-        for (k, v) in query {
+        for (k, v) in signature.query {
             signed.push('&');
             signed.push_str(&k);
             signed.push('=');
@@ -238,11 +205,6 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
-
-fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.split(['/', '?']).next().unwrap_or_default().to_owned()
-}
 
 /// An S3 client; path-style addressing when an endpoint is configured,
 /// since emulators on `localhost` have no per-bucket host names.
@@ -374,6 +336,7 @@ pub fn versions_in(xml: &str) -> Result<Vec<Version>, aws_smithy_xml::decode::Xm
 mod tests {
     use super::*;
     use aws_credential_types::Credentials;
+    use aws_credential_types::provider::SharedCredentialsProvider;
 
     fn conf(endpoint: Option<&str>) -> SdkConfig {
         let mut b = SdkConfig::builder()

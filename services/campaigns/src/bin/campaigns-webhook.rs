@@ -28,8 +28,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let ttl = Duration::from_secs(kit::config::number("SECRET_TTL_SECONDS", 300)? as u64);
     let app = &Lazy::new(move |conf| {
         let dynamo = aws_sdk_dynamodb::Client::new(conf);
-        let source =
-            Source::secrets_manager(aws_sdk_secretsmanager::Client::new(conf), secret_id.clone());
+        let source = Source::secrets_manager(conf, secret_id.clone());
         App {
             store: Store::new(dynamo.clone(), &table),
             processed: Processed::new(dynamo, &table, "campaigns-webhook"),

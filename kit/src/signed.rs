@@ -1,0 +1,127 @@
+//! AWS requests signed with `aws-sigv4` alone and sent through
+//! [`crate::outbound`], for the few calls where a whole SDK client costs a
+//! function more than its budget allows: S3's presigned URLs, HEAD, DELETE
+//! and listing of versions (`todos::objects`), and SSM's GetParameter
+//! ([`crate::secrets`]). The signer is the SDK clients' own; the
+//! credentials and region are the function's SDK configuration's. What an
+//! SDK client adds and these calls do without: its retries (a caller's
+//! error is retried by its trigger), and endpoint rules beyond
+//! `https://<service>.<region>.amazonaws.com` (no FIPS or dual-stack
+//! endpoints, no partition but `aws`).
+
+use std::time::SystemTime;
+
+use aws_config::SdkConfig;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+
+#[derive(Debug, thiserror::Error)]
+#[error("signing a request to {service}: {message}")]
+pub struct SignError {
+    service: String,
+    message: String,
+}
+
+/// A signature: what to add to the URL's query (a presigned URL) and the
+/// headers to send.
+#[derive(Debug, Default)]
+pub struct Signature {
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Signs for one service with the configuration's credentials and region.
+#[derive(Clone)]
+pub struct Signer {
+    service: &'static str,
+    region: String,
+    credentials: Option<SharedCredentialsProvider>,
+}
+
+impl Signer {
+    /// `service` is the signing name (`s3`, `ssm`).
+    pub fn new(conf: &SdkConfig, service: &'static str) -> Self {
+        Self {
+            service,
+            region: conf.region().map_or("us-east-1", |r| r.as_ref()).to_owned(),
+            credentials: conf.credentials_provider(),
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The regional endpoint on AWS.
+    pub fn aws_endpoint(&self) -> String {
+        format!("https://{}.{}.amazonaws.com", self.service, self.region)
+    }
+
+    /// Signs `method url` with `headers` (`host` among them) and `body`
+    /// (`None`: an unsigned payload, as a presigned URL's), at `time`.
+    pub async fn sign(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        time: SystemTime,
+        settings: SigningSettings,
+    ) -> Result<Signature, SignError> {
+        let failed = |message: String| SignError {
+            service: self.service.to_owned(),
+            message,
+        };
+        let credentials = self
+            .credentials
+            .as_ref()
+            .ok_or_else(|| failed("no credentials configured".into()))?
+            .provide_credentials()
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let identity: aws_smithy_runtime_api::client::identity::Identity = credentials.into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name(self.service)
+            .time(time)
+            .settings(settings)
+            .build()
+            .map_err(|e| failed(e.to_string()))?
+            .into();
+        let body = body.map_or(SignableBody::UnsignedPayload, SignableBody::Bytes);
+        let request = SignableRequest::new(method, url, headers.iter().copied(), body)
+            .map_err(|e| failed(e.to_string()))?;
+        let (instructions, _) = sign(request, &params)
+            .map_err(|e| failed(e.to_string()))?
+            .into_parts();
+        let (headers, query) = instructions.into_parts();
+        Ok(Signature {
+            query: query
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.into_owned()))
+                .collect(),
+            headers: headers
+                .iter()
+                .map(|h| (h.name().to_owned(), h.value().to_owned()))
+                .collect(),
+        })
+    }
+}
+
+/// A service's base URL when one is configured: `AWS_ENDPOINT_URL_<ID>`
+/// (`id` as the SDK names the variable: `S3`, `SSM`), else the
+/// configuration's endpoint (the local cloud's). `None`: AWS's own.
+pub fn endpoint(conf: &SdkConfig, id: &str) -> Option<String> {
+    std::env::var(format!("AWS_ENDPOINT_URL_{id}"))
+        .ok()
+        .filter(|v| !v.is_empty())
+        .or_else(|| conf.endpoint_url().map(str::to_owned))
+        .map(|url| url.trim_end_matches('/').to_owned())
+}
+
+/// A URL's host (and port), for the signed `host` header.
+pub fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split(['/', '?']).next().unwrap_or_default().to_owned()
+}

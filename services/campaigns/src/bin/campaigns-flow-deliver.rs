@@ -1,0 +1,14 @@
+//! Lambda (the state machine's Deliver task): records the sent campaign
+//! on each recipient; the stream publishes `CampaignDelivered` for each.
+
+use campaigns::flow::Flow;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let telemetry = kit::telemetry::init(kit::function!());
+    let flow = &Flow::lazy()?;
+    campaigns::flow::serve(telemetry, |input| async move {
+        flow.get().await.deliver(input.campaign_id).await
+    })
+    .await
+}

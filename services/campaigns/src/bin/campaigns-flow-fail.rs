@@ -1,0 +1,14 @@
+//! Lambda (the state machine's Failure task, where every Catch leads):
+//! records the reason the flow failed on the campaign.
+
+use campaigns::flow::Flow;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let telemetry = kit::telemetry::init(kit::function!());
+    let flow = &Flow::lazy()?;
+    campaigns::flow::serve(telemetry, |input| async move {
+        flow.get().await.fail(input.campaign_id, input.error).await
+    })
+    .await
+}
