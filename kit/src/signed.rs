@@ -1,13 +1,13 @@
 //! AWS requests signed with `aws-sigv4` alone and sent through
 //! [`crate::outbound`], for the few calls where a whole SDK client costs a
 //! function more than its budget allows: S3's presigned URLs, HEAD, DELETE
-//! and listing of versions (`todos::objects`), and SSM's GetParameter
-//! ([`crate::secrets`]). The signer is the SDK clients' own; the
-//! credentials and region are the function's SDK configuration's. What an
-//! SDK client adds and these calls do without: its retries (a caller's
-//! error is retried by its trigger), and endpoint rules beyond
-//! `https://<service>.<region>.amazonaws.com` (no FIPS or dual-stack
-//! endpoints, no partition but `aws`).
+//! and listing of versions (`todos::objects`), and SSM's GetParameter and
+//! Secrets Manager's GetSecretValue ([`crate::secrets`]). The signer is
+//! the SDK clients' own; the credentials and region are the function's SDK
+//! configuration's. What an SDK client adds and these calls do without:
+//! its retries (a caller's error is retried by its trigger), and endpoint
+//! rules beyond `https://<service>.<region>.amazonaws.com` (no FIPS or
+//! dual-stack endpoints, no partition but `aws`).
 
 use std::time::SystemTime;
 
@@ -20,6 +20,15 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 pub struct SignError {
     service: String,
     message: String,
+}
+
+/// A signed call's failure: signing it, or sending it.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    #[error(transparent)]
+    Send(#[from] crate::outbound::OutboundError),
 }
 
 /// A signature: what to add to the URL's query (a presigned URL) and the
@@ -106,6 +115,40 @@ impl Signer {
                 .map(|h| (h.name().to_owned(), h.value().to_owned()))
                 .collect(),
         })
+    }
+
+    /// Sends `method url` with `headers` and `body` through `http`, signed
+    /// now in its headers (`host` is signed too, and set by `http`).
+    pub async fn send(
+        &self,
+        http: &crate::outbound::Client,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+        settings: SigningSettings,
+    ) -> Result<crate::outbound::Answer, CallError> {
+        let host = host_of(url);
+        let mut signed = vec![("host", host.as_str())];
+        signed.extend_from_slice(headers);
+        let signature = self
+            .sign(
+                method,
+                url,
+                &signed,
+                Some(&body),
+                SystemTime::now(),
+                settings,
+            )
+            .await?;
+        let mut sent = headers.to_vec();
+        sent.extend(
+            signature
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        Ok(http.send(method, url, &sent, body).await?)
     }
 }
 

@@ -7,7 +7,7 @@
 //! client itself ([`client`]) is for tests and tools. Only this module
 //! speaks S3.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
@@ -17,7 +17,7 @@ use aws_sigv4::http_request::{
     UriPathNormalizationMode,
 };
 use chrono::{DateTime, Utc};
-use kit::signed::{Signature, Signer, host_of};
+use kit::signed::{Signer, host_of};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// How long an upload URL stays valid.
@@ -82,34 +82,6 @@ impl Objects {
         format!("{}/{}", self.base, utf8_percent_encode(key, PATH))
     }
 
-    /// `request`'s signature, in its query (`expires_in`) or its headers.
-    async fn sign(
-        &self,
-        method: &str,
-        url: &str,
-        headers: &[(&str, &str)],
-        time: SystemTime,
-        expires_in: Option<Duration>,
-    ) -> Result<Signature, ObjectsError> {
-        // As the S3 client signs: keys already encoded once, paths kept.
-        let mut settings = SigningSettings::default();
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        if let Some(ttl) = expires_in {
-            settings.signature_location = SignatureLocation::QueryParams;
-            settings.expires_in = Some(ttl);
-        }
-        let body = match expires_in {
-            Some(_) => None,
-            None => Some(&[][..]),
-        };
-        self.signer
-            .sign(method, url, headers, body, time, settings)
-            .await
-            .map_err(s3)
-    }
-
     /// One request signed in its headers; its status and headers.
     async fn call(&self, method: &str, key: &str) -> Result<kit::outbound::Answer, ObjectsError> {
         self.call_url(method, self.url(key)).await
@@ -120,17 +92,8 @@ impl Objects {
         method: &str,
         url: String,
     ) -> Result<kit::outbound::Answer, ObjectsError> {
-        let host = host_of(&url);
-        let signed = self
-            .sign(method, &url, &[("host", &host)], SystemTime::now(), None)
-            .await?;
-        let headers: Vec<(&str, &str)> = signed
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        self.http
-            .send(method, &url, &headers, Vec::new())
+        self.signer
+            .send(&self.http, method, &url, &[], Vec::new(), settings())
             .await
             .map_err(|e| ObjectsError(e.to_string()))
     }
@@ -153,9 +116,14 @@ impl Objects {
             ("content-type", content_type),
             ("content-length", length.as_str()),
         ];
+        let mut presigned = settings();
+        presigned.signature_location = SignatureLocation::QueryParams;
+        presigned.expires_in = Some(UPLOAD_URL_TTL);
         let signature = self
-            .sign("PUT", &url, &headers, now.into(), Some(UPLOAD_URL_TTL))
-            .await?;
+            .signer
+            .sign("PUT", &url, &headers, None, now.into(), presigned)
+            .await
+            .map_err(s3)?;
         let mut signed = url;
         for (k, v) in signature.query {
             signed.push('&');
@@ -293,6 +261,15 @@ impl Versions {
             _ => Err(failed(&format!("deleting {}", version.key), &answer)),
         }
     }
+}
+
+/// How the S3 client signs: keys already encoded once, paths kept.
+fn settings() -> SigningSettings {
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    settings
 }
 
 fn failed(what: &str, answer: &kit::outbound::Answer) -> ObjectsError {
