@@ -1,6 +1,6 @@
 //! Configuration read once per process, failing fast with the variable's name.
 
-use aws_config::SdkConfig;
+pub use aws_config::SdkConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -86,11 +86,16 @@ where
 }
 
 impl Flow {
-    /// The steps' flow on the table `TABLE_NAME` names, built on first use.
-    pub fn lazy() -> Result<kit::config::Lazy<Flow>, kit::config::ConfigError> {
+    /// A step's flow on the table `TABLE_NAME` names, with what that step
+    /// alone calls (its sender, its resumer; `()` for none), made from the
+    /// same configuration on first use.
+    pub fn lazy<T: 'static>(
+        with: impl Fn(&kit::config::SdkConfig) -> T + Send + Sync + 'static,
+    ) -> Result<kit::config::Lazy<(Flow, T)>, kit::config::ConfigError> {
         let table = kit::config::var("TABLE_NAME")?;
-        Ok(kit::config::Lazy::new(move |conf| Flow {
-            store: Store::new(aws_sdk_dynamodb::Client::new(conf), &table),
+        Ok(kit::config::Lazy::new(move |conf| {
+            let store = Store::new(aws_sdk_dynamodb::Client::new(conf), &table);
+            (Flow { store }, with(conf))
         }))
     }
 

@@ -6,9 +6,10 @@ use campaigns::flow::Flow;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let telemetry = kit::telemetry::init(kit::function!());
-    let flow = &Flow::lazy()?;
+    let step = &Flow::lazy(|_| ())?;
     campaigns::flow::serve(telemetry, |input| async move {
-        flow.get().await.fail(input.campaign_id, input.error).await
+        let (flow, ()) = step.get().await;
+        flow.fail(input.campaign_id, input.error).await
     })
     .await
 }
