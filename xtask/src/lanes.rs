@@ -76,6 +76,7 @@ pub(crate) fn run(root: &Path, cargo_args: &[String], env: &TestEnv) -> Result<b
         None => (cargo_args, &[][..]),
     };
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let started = std::time::Instant::now();
     let built = with_env(Command::new(&cargo), env)
         .current_dir(root)
         .args([
@@ -96,20 +97,28 @@ pub(crate) fn run(root: &Path, cargo_args: &[String], env: &TestEnv) -> Result<b
             .into_iter()
             .partition(|b| b.name == WIDE);
     eprintln!(
-        "==> tests: `{WIDE}` beside the {} other binaries and the doctests",
+        "==> tests: built in {} s; `{WIDE}` beside the {} other binaries and the doctests",
+        started.elapsed().as_secs(),
         rest.len()
     );
     let (wide_ok, rest_out) = std::thread::scope(|scope| {
-        let others = scope.spawn(|| run_lane(&rest, test_part, env, root, &cargo, cargo_part));
+        let others = scope.spawn(|| {
+            let started = std::time::Instant::now();
+            let out = run_lane(&rest, test_part, env, root, &cargo, cargo_part);
+            (out, started.elapsed().as_secs())
+        });
+        let started = std::time::Instant::now();
         let mut wide_ok = true;
         for b in &wide {
             let status = binary(b, test_part, env).status();
             wide_ok &= status.is_ok_and(|s| s.success());
         }
+        eprintln!("==> tests: `{WIDE}` in {} s", started.elapsed().as_secs());
         (wide_ok, others.join())
     });
-    let (rest_ok, report) = rest_out.map_err(|_| anyhow::anyhow!("the test lane panicked"))??;
-    eprintln!("==> the other test binaries and the doctests:\n{report}");
+    let (rest_out, secs) = rest_out.map_err(|_| anyhow::anyhow!("the test lane panicked"))?;
+    let (rest_ok, report) = rest_out?;
+    eprintln!("==> the other test binaries and the doctests ({secs} s):\n{report}");
     Ok(wide_ok && rest_ok)
 }
 

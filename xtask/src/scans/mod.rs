@@ -8,7 +8,8 @@
 //!
 //! Only 127.0.0.1 may be reached while they run: checkov gets its
 //! no-download switches, detect-secrets `--no-verify`, cargo-deny
-//! `--offline` and a database it need not fetch.
+//! `--offline` and a database it need not fetch (the `cargo fetch` before
+//! it reaches crates.io, as the build does).
 
 mod checkov;
 mod deny;
