@@ -40,6 +40,26 @@ pub async fn aws() -> SdkConfig {
     aws_config::from_env().http_client(https()).load().await
 }
 
+/// The region a local endpoint (the emulator) answers in.
+pub const LOCAL_REGION: &str = "us-east-1";
+
+/// The SDK configuration for a tool driving one endpoint that is not AWS
+/// (the local cloud's emulator, a LocalStack): its URL, [`LOCAL_REGION`]
+/// and the emulator's usual `test` keys, whatever the environment says.
+/// Written once for every tool and test that reads an endpoints file;
+/// never used inside a function.
+pub async fn endpoint(url: &str) -> SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https())
+        .endpoint_url(url)
+        .region(aws_config::Region::new(LOCAL_REGION))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "emulator",
+        ))
+        .load()
+        .await
+}
+
 /// The SDK configuration inside a function: only what Lambda provides.
 /// Lambda hands a function its role's credentials and its region in the
 /// environment, so the standard chain's other providers (profiles, SSO,

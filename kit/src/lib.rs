@@ -1,9 +1,9 @@
-//! Plumbing shared by every service. Domain types never live here: the only
-//! thing services truly share is the `events` crate.
+//! Plumbing shared by every service, and exactly what a function links.
+//! Domain types never live here (the only thing services truly share is the
+//! `events` crate), nor does the local cloud (`devstack-emulator`).
 
 pub mod calls;
 pub mod config;
-pub mod emulator;
 pub mod http;
 pub mod https;
 pub mod idempotency;
@@ -15,7 +15,6 @@ pub mod otlp;
 pub mod outbound;
 pub mod outbox;
 pub mod publisher;
-pub mod s3;
 #[cfg(feature = "secrets")]
 pub mod secrets;
 pub mod signed;

@@ -65,11 +65,7 @@ pub async fn local_cloud(path: &Path) -> Result<(Endpoints, SdkConfig)> {
     if e.emulator_url.is_empty() {
         bail!("the endpoints file {} has no emulator_url", path.display());
     }
-    let conf = kit::emulator::Emulator {
-        url: e.emulator_url.clone(),
-    }
-    .sdk_config()
-    .await;
+    let conf = kit::config::endpoint(&e.emulator_url).await;
     Ok((e, conf))
 }
 

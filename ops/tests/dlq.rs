@@ -104,11 +104,7 @@ fn lines(path: &Path) -> usize {
 }
 
 async fn sdk(env: &Env) -> aws_config::SdkConfig {
-    kit::emulator::Emulator {
-        url: env.endpoints.emulator_url.as_str().to_owned(),
-    }
-    .sdk_config()
-    .await
+    kit::config::endpoint(&env.endpoints.emulator_url).await
 }
 
 /// A local cloud of the test's own, its functions logging at `log`, and
@@ -271,7 +267,7 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
     });
 
     // The fix: the table is back.
-    kit::emulator::create_service_table(&conf, &notifications_table).await;
+    devstack_emulator::create_service_table(&conf, &notifications_table).await;
 
     // A dry run changes nothing.
     let dry = ops_json(&env, &["dlq", "replay", "notifications", "--dry-run"]);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
 use devstack_api::{Consumer, Endpoints, ServiceEndpoints};
-use kit::emulator::{shared, unique};
+use devstack_emulator::{shared, unique};
 use serde_json::{Value, json};
 
 struct Bus {

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use devstack_emulator::shared;
 use futures_util::StreamExt;
-use kit::emulator::shared;
 use ops::pattern::Pattern;
 use serde_json::{Value, json};
 

@@ -5,13 +5,13 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use kit::emulator::{shared, unique};
+use devstack_emulator::{shared, unique};
 
 fn ops(args: &[&str], stdin: &str) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ops"))
         .args(args)
         .env("AWS_ENDPOINT_URL", &shared().url)
-        .env("AWS_REGION", kit::emulator::REGION)
+        .env("AWS_REGION", kit::config::LOCAL_REGION)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .stdin(Stdio::piped())

@@ -127,11 +127,7 @@ async fn in_audience(endpoints: &Endpoints, users: &[User], within: Duration) ->
         .get("campaigns")
         .context("no campaigns service on this local cloud")?
         .table;
-    let conf = kit::emulator::Emulator {
-        url: endpoints.emulator_url.clone(),
-    }
-    .sdk_config()
-    .await;
+    let conf = kit::config::endpoint(&endpoints.emulator_url).await;
     let dynamo = aws_sdk_dynamodb::Client::new(&conf);
     let deadline = Instant::now() + within;
     let mut waiting: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();

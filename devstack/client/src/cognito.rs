@@ -78,11 +78,7 @@ pub async fn token(
 
 /// [`token`] from the pool the endpoints file names, on its emulator.
 pub async fn id_token(endpoints: &Endpoints, email: &str, password: &str) -> Result<String> {
-    let conf = kit::emulator::Emulator {
-        url: endpoints.emulator_url.clone(),
-    }
-    .sdk_config()
-    .await;
+    let conf = kit::config::endpoint(&endpoints.emulator_url).await;
     let pool = Pool {
         user_pool_id: &endpoints.user_pool_id,
         client_id: &endpoints.client_id,

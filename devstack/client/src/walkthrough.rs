@@ -239,11 +239,7 @@ async fn congratulated(
 /// Step 8: each service's DLQ depth (-1: unreadable).
 async fn dlq_depths(endpoints: &Endpoints) -> Result<Vec<(String, i64)>> {
     use aws_sdk_sqs::types::QueueAttributeName;
-    let conf = kit::emulator::Emulator {
-        url: endpoints.emulator_url.clone(),
-    }
-    .sdk_config()
-    .await;
+    let conf = kit::config::endpoint(&endpoints.emulator_url).await;
     let sqs = aws_sdk_sqs::Client::new(&conf);
     let mut depths = Vec::new();
     for (service, s) in &endpoints.services {

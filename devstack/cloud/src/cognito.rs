@@ -57,7 +57,7 @@ pub async fn create(
     Ok(Pool {
         issuer: format!(
             "https://cognito-idp.{}.amazonaws.com/{user_pool_id}",
-            kit::emulator::REGION
+            kit::config::LOCAL_REGION
         ),
         jwks_url: format!("{emulator_url}/{user_pool_id}/.well-known/jwks.json"),
         user_pool_id,
@@ -85,10 +85,6 @@ pub async fn join_group(
     email: &str,
     group: &str,
 ) -> Result<()> {
-    let conf = kit::emulator::Emulator {
-        url: endpoints.emulator_url.clone(),
-    }
-    .sdk_config()
-    .await;
+    let conf = kit::config::endpoint(&endpoints.emulator_url).await;
     add_to_group(&Client::new(&conf), &endpoints.user_pool_id, email, group).await
 }

@@ -85,11 +85,7 @@ pub async fn rotate(endpoints: &devstack_api::Endpoints, parameter: &str) -> Res
         .with_context(|| format!("rotating the key at {url}"))?
         .json()
         .await?;
-    let conf = kit::emulator::Emulator {
-        url: endpoints.emulator_url.clone(),
-    }
-    .sdk_config()
-    .await;
+    let conf = kit::config::endpoint(&endpoints.emulator_url).await;
     put_api_key(&conf, parameter, &rotated.api_key).await
 }
 

@@ -241,7 +241,7 @@ async fn boot(
     sender_url: &str,
     phases: &mut Phases,
 ) -> Result<(
-    kit::emulator::Emulator,
+    devstack_emulator::Emulator,
     SdkConfig,
     std::vec::IntoIter<serde_json::Value>,
     String,
@@ -249,8 +249,8 @@ async fn boot(
     let emulator = {
         let url = options.endpoint_url.clone();
         tokio::task::spawn_blocking(move || match url {
-            Some(url) => Ok(kit::emulator::Emulator { url }),
-            None => kit::emulator::start_with(&[("MOTO_PORT", states_port.to_string())])
+            Some(url) => Ok(devstack_emulator::Emulator { url }),
+            None => devstack_emulator::start_with(&[("MOTO_PORT", states_port.to_string())])
                 .map_err(anyhow::Error::msg),
         })
     };
@@ -429,7 +429,7 @@ impl<'a> Wiring<'a> {
             tasks: Vec::new(),
             endpoints: Endpoints {
                 emulator_url: emulator_url.to_owned(),
-                region: kit::emulator::REGION.into(),
+                region: kit::config::LOCAL_REGION.into(),
                 user_pool_id: pool.user_pool_id.clone(),
                 client_id: pool.client_id.clone(),
                 issuer: pool.issuer.clone(),
@@ -582,7 +582,7 @@ impl<'a> Wiring<'a> {
             name: name.clone(),
             arn: format!(
                 "arn:aws:lambda:{}:123456789012:function:{physical}",
-                kit::emulator::REGION
+                kit::config::LOCAL_REGION
             ),
             physical_name: physical.clone(),
             binary,
@@ -808,7 +808,7 @@ impl<'a> Wiring<'a> {
 
 /// Region and credentials every function gets from the local cloud.
 fn base_env() -> Vec<(String, String)> {
-    let region = kit::emulator::REGION.to_owned();
+    let region = kit::config::LOCAL_REGION.to_owned();
     vec![
         ("AWS_REGION".to_owned(), region.clone()),
         ("AWS_DEFAULT_REGION".to_owned(), region),

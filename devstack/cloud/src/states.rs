@@ -13,11 +13,7 @@ pub async fn executions_named(
     if name.starts_with("arn:") {
         return Ok(vec![name.to_owned()]);
     }
-    let conf = kit::emulator::Emulator {
-        url: endpoints.emulator_url.clone(),
-    }
-    .sdk_config()
-    .await;
+    let conf = kit::config::endpoint(&endpoints.emulator_url).await;
     let sfn = aws_sdk_sfn::Client::new(&conf);
     let machines = sfn
         .list_state_machines()

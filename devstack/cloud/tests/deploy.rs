@@ -25,7 +25,7 @@ async fn receive(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
 #[tokio::test]
 async fn the_platform_then_each_service_deploys_alone_and_is_wired() {
     // A server of its own: stack and bus names are fixed by the templates.
-    let emulator = kit::emulator::start().unwrap();
+    let emulator = devstack_emulator::start().unwrap();
     let conf = emulator.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&conf);
 

@@ -154,7 +154,7 @@ impl SocketApi {
     fn method_arn(&self, route_key: &str) -> String {
         format!(
             "arn:aws:execute-api:{}:123456789012:{}/{}/{route_key}",
-            kit::emulator::REGION,
+            kit::config::LOCAL_REGION,
             self.spec.api_id,
             self.spec.stage
         )

@@ -53,7 +53,7 @@ fn find<'a>(
 
 /// The ARN AWS names in a "not found" message.
 fn arn_of(name: &str) -> String {
-    let region = kit::emulator::REGION;
+    let region = kit::config::LOCAL_REGION;
     if name.starts_with("arn:") {
         name.to_owned()
     } else if name.contains(":function:") {

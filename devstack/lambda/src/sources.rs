@@ -48,7 +48,7 @@ pub fn upload_events(body: &Value) -> Vec<Value> {
                 .decode_utf8_lossy()
                 .into_owned();
             let bucket = r["s3"]["bucket"]["name"].as_str()?;
-            let event = kit::s3::object_created(
+            let event = devstack_emulator::s3::object_created(
                 bucket,
                 &key,
                 r["s3"]["object"]["size"].as_i64().unwrap_or_default(),
@@ -368,7 +368,7 @@ impl StreamPoller {
         let records: Vec<Record> = page
             .records()
             .iter()
-            .map(|r| kit::stream::from_streams_api(r, &shard.stream_arn, kit::emulator::REGION))
+            .map(|r| kit::stream::from_streams_api(r, &shard.stream_arn, kit::config::LOCAL_REGION))
             .collect();
         if records.is_empty() {
             // Fresh before waiting, so a wake costs one call. Should a

@@ -157,7 +157,7 @@ struct Api<'a> {
 
 impl<'a> Api<'a> {
     fn new(moto_url: &str, arn: &'a str) -> Result<Self, HistoryError> {
-        let region = arn.split(':').nth(3).unwrap_or(kit::emulator::REGION);
+        let region = arn.split(':').nth(3).unwrap_or(kit::config::LOCAL_REGION);
         let http =
             reqwest::Client::builder()
                 .no_proxy()

@@ -116,7 +116,8 @@ struct Cloud {
 async fn cloud(token_file: &Path) -> Cloud {
     let router = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let router_port = router.local_addr().unwrap().port();
-    let emulator = kit::emulator::start_with(&[("MOTO_PORT", router_port.to_string())]).unwrap();
+    let emulator =
+        devstack_emulator::start_with(&[("MOTO_PORT", router_port.to_string())]).unwrap();
     let function = Function::start(spec(token_file)).await.unwrap();
     let functions = BTreeMap::from([("sfn-test/Task".to_owned(), function.clone())]);
     let lambda = TcpListener::bind("127.0.0.1:0").await.unwrap();

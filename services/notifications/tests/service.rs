@@ -3,10 +3,10 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::Utc;
+use devstack_emulator::{create_service_table, shared, unique};
 use events::todos::TodoCompletedV1;
 use events::users::{UserDeletedV1, UserRegisteredV1};
 use events::{Envelope, Event};
-use kit::emulator::{create_service_table, shared, unique};
 use kit::http::{Request, apigw_event};
 use kit::idempotency::Processed;
 use notifications::domain::Wording;
@@ -251,7 +251,7 @@ async fn stored_notifications_reach_the_delivery_topic_from_the_stream() {
     )
     .await
     .unwrap();
-    let records = kit::emulator::read_stream(&s.conf, &s.table).await;
+    let records = devstack_emulator::read_stream(&s.conf, &s.table).await;
     let delivery = notifications::delivery::Delivery::new(sns, &topic);
     let outcome = notifications::delivery::deliver_records(&records, &delivery).await;
     assert_eq!((outcome.published, outcome.failed), (2, None));

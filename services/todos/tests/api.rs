@@ -1,7 +1,7 @@
 //! The todos API on its own table in the emulator, through the real SDK,
 //! fed requests in API Gateway's payload 2.0 shape.
 
-use kit::emulator::{create_service_table, shared, unique};
+use devstack_emulator::{create_service_table, shared, unique};
 use kit::http::{Request, Response, apigw_event};
 use serde_json::{Value, json};
 use todos::api::{Todos, handle};
@@ -323,7 +323,7 @@ async fn writes_reach_the_stream_as_the_publisher_expects() {
     )
     .await;
 
-    let records = kit::emulator::read_stream(&conf, &table).await;
+    let records = devstack_emulator::read_stream(&conf, &table).await;
     let mut published = Vec::new();
     for record in &records {
         for entry in todos::publisher::events_for(record).unwrap() {

@@ -1,7 +1,7 @@
 //! Attachments end to end on the emulator: a presigned PUT, then the
 //! S3-triggered check on the real object, in AWS's notification shape.
 
-use kit::emulator::{create_service_table, shared, unique};
+use devstack_emulator::{create_service_table, shared, unique};
 use kit::http::{Request, apigw_event};
 use serde_json::{Value, json};
 use todos::api::{Todos, handle};
@@ -101,7 +101,13 @@ async fn upload(env: &Env, grant: &Value, content_type: &str, bytes: Vec<u8>) ->
         .nth(1)
         .unwrap()
         .to_owned();
-    let event = kit::s3::object_created(env.app.objects.bucket(), &key, len as i64, "etag", "0001");
+    let event = devstack_emulator::s3::object_created(
+        env.app.objects.bucket(),
+        &key,
+        len as i64,
+        "etag",
+        "0001",
+    );
     uploads::handle(&env.app.store, &env.app.objects, &event)
         .await
         .unwrap()
@@ -126,7 +132,8 @@ async fn an_upload_as_declared_becomes_ready_and_is_announced_once() {
 
     // S3 may notify twice; the second changes nothing.
     let key = format!("users/ada/todos/{id}/{attachment_id}");
-    let again = kit::s3::object_created(env.app.objects.bucket(), &key, 8, "etag", "0002");
+    let again =
+        devstack_emulator::s3::object_created(env.app.objects.bucket(), &key, 8, "etag", "0002");
     assert_eq!(
         uploads::handle(&env.app.store, &env.app.objects, &again)
             .await
@@ -134,7 +141,7 @@ async fn an_upload_as_declared_becomes_ready_and_is_announced_once() {
         [Checked::AlreadySettled(attachment_id)]
     );
 
-    let added: Vec<_> = kit::emulator::read_stream(&env.conf, &env.table)
+    let added: Vec<_> = devstack_emulator::read_stream(&env.conf, &env.table)
         .await
         .iter()
         .flat_map(|r| todos::publisher::events_for(r).unwrap())
@@ -225,14 +232,16 @@ async fn attachment_requests_are_validated_and_scoped_to_the_owner() {
     )
     .await;
     assert_eq!(status, 404);
-    let foreign = kit::s3::object_created(env.app.objects.bucket(), "elsewhere/x", 1, "e", "1");
+    let foreign =
+        devstack_emulator::s3::object_created(env.app.objects.bucket(), "elsewhere/x", 1, "e", "1");
     assert_eq!(
         uploads::handle(&env.app.store, &env.app.objects, &foreign)
             .await
             .unwrap(),
         [Checked::Foreign("elsewhere/x".into())]
     );
-    let other_bucket = kit::s3::object_created("someone-elses", "users/ada/todos/x/y", 1, "e", "1");
+    let other_bucket =
+        devstack_emulator::s3::object_created("someone-elses", "users/ada/todos/x/y", 1, "e", "1");
     assert!(
         uploads::handle(&env.app.store, &env.app.objects, &other_bucket)
             .await

@@ -3,9 +3,9 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::Utc;
+use devstack_emulator::{create_service_table, shared, unique};
 use events::users::UserDeletedV1;
 use events::{Envelope, Event};
-use kit::emulator::{create_service_table, shared, unique};
 use kit::idempotency::Processed;
 use serde_json::Value;
 use todos::handlers::{Erasure, HandleError, Handled, handle};
@@ -128,7 +128,7 @@ async fn a_deleted_users_todos_are_erased_once_and_others_kept() {
         .unwrap();
     assert_eq!(again, Handled::Duplicate);
 
-    let deleted: Vec<_> = kit::emulator::read_stream(&conf, &table)
+    let deleted: Vec<_> = devstack_emulator::read_stream(&conf, &table)
         .await
         .iter()
         .flat_map(|r| todos::publisher::events_for(r).unwrap())

@@ -1,6 +1,6 @@
 //! The users API on its own table in the emulator, through the real SDK.
 
-use kit::emulator::{create_service_table, shared, unique};
+use devstack_emulator::{create_service_table, shared, unique};
 use kit::http::{Request, Response, apigw_event};
 use serde_json::{Value, json};
 use users::api::handle;
@@ -88,7 +88,7 @@ async fn register_rename_read_and_delete_publish_the_user_lifecycle() {
     .await;
     assert_eq!(again.status, 201);
 
-    let published: Vec<(String, String)> = kit::emulator::read_stream(&conf, &table)
+    let published: Vec<(String, String)> = devstack_emulator::read_stream(&conf, &table)
         .await
         .iter()
         .flat_map(|r| users::publisher::events_for(r).unwrap())

@@ -21,7 +21,7 @@ fn document(service: &str) -> PathBuf {
 }
 
 fn venv_bin(tool: &str) -> PathBuf {
-    kit::emulator::venv().join("bin").join(tool)
+    devstack_emulator::venv().join("bin").join(tool)
 }
 
 #[test]

@@ -58,7 +58,7 @@ async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
 
 async fn sdk() -> aws_config::SdkConfig {
     let url = cloud().endpoints.emulator_url.clone();
-    kit::emulator::Emulator { url }.sdk_config().await
+    kit::config::endpoint(&url).await
 }
 
 fn email(tag: &str) -> String {

@@ -128,11 +128,7 @@ async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
         ..Options::default()
     })
     .expect("the local cloud starts");
-    let conf = kit::emulator::Emulator {
-        url: detached.endpoints.emulator_url.clone(),
-    }
-    .sdk_config()
-    .await;
+    let conf = kit::config::endpoint(&detached.endpoints.emulator_url).await;
     let (api, status, _) = signed_up(&detached, "swap@example.com", "Swap").await;
     let api = Arc::new(api);
     assert_eq!(status, 201);

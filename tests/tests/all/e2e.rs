@@ -63,7 +63,7 @@ pub(crate) async fn client(email: &str) -> Client {
 
 pub(crate) async fn sdk() -> aws_config::SdkConfig {
     let url = cloud().endpoints.emulator_url.as_str().to_owned();
-    kit::emulator::Emulator { url }.sdk_config().await
+    kit::config::endpoint(&url).await
 }
 
 pub(crate) fn service(name: &str) -> &'static devstack_api::ServiceEndpoints {
@@ -330,7 +330,7 @@ async fn a_poison_record_is_bisected_out_and_only_it_reaches_on_failure() {
         "RetryAttemptsExhausted"
     );
     // The sequence number is the poison record's.
-    let records = kit::emulator::read_stream(&conf, table).await;
+    let records = devstack_emulator::read_stream(&conf, table).await;
     let poison = records
         .iter()
         .find(|r| {
@@ -387,7 +387,7 @@ fn mint(mode: &str, sub: &str) -> String {
 /// A token minted with the emulator's key (or another), for `endpoints`'
 /// pool: see `tests/fixtures/jwt/mint.py` for the modes.
 pub(crate) fn mint_for(endpoints: &devstack_api::Endpoints, mode: &str, sub: &str) -> String {
-    let out = Command::new(kit::emulator::venv().join("bin/python"))
+    let out = Command::new(devstack_emulator::venv().join("bin/python"))
         .arg(repo::root().join("tests/fixtures/jwt/mint.py"))
         .args([
             mode,

@@ -21,11 +21,7 @@ impl Flow {
     /// Taps the bus of the local cloud at `endpoints`: events published
     /// from now on are seen.
     pub async fn watch(endpoints: &devstack_api::Endpoints) -> Flow {
-        let conf = kit::emulator::Emulator {
-            url: endpoints.emulator_url.clone(),
-        }
-        .sdk_config()
-        .await;
+        let conf = kit::config::endpoint(&endpoints.emulator_url).await;
         let tap = Tap::open(
             &conf,
             &endpoints.bus_name,

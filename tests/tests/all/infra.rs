@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
+use devstack_emulator::{shared, unique};
 use events::{EventKey, catalog};
-use kit::emulator::{shared, unique};
 use serde_json::Value;
 
 use crate::support::{examples, root};
 
 fn venv_bin(tool: &str) -> PathBuf {
-    kit::emulator::venv().join("bin").join(tool)
+    devstack_emulator::venv().join("bin").join(tool)
 }
 
 /// Service templates in the repository, with the service's declarations.

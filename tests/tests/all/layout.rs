@@ -27,8 +27,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // exercised.
     ("xtask", &["compat", "devstack-api", "events", "repo"]),
     ("devstack-api", &[]),
+    // moto's server with its launch script: the local cloud's, never a
+    // function's. kit gives it the one SDK configuration for an endpoint
+    // and the stream record shape.
+    ("devstack-emulator", &["kit"]),
     ("devstack-template", &["repo"]),
-    ("devstack-lambda", &["devstack-api", "kit"]),
+    // S3's event notification payloads, which moto does not send, come
+    // from the emulator crate.
+    ("devstack-lambda", &["devstack-api", "devstack-emulator", "kit"]),
     ("devstack-gateway", &["devstack-lambda", "kit"]),
     // Step Functions on moto's interpreter; the third-party sender's
     // stand-in knows no project crate (it is someone else's product).
@@ -38,6 +44,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "devstack-cloud",
         &[
             "devstack-api",
+            "devstack-emulator",
             "devstack-gateway",
             "devstack-lambda",
             "devstack-saas",

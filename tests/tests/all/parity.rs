@@ -346,7 +346,7 @@ fn cloud() -> &'static Cloud {
 
 async fn sdk() -> aws_config::SdkConfig {
     let url = cloud().endpoints.emulator_url.as_str().to_owned();
-    kit::emulator::Emulator { url }.sdk_config().await
+    kit::config::endpoint(&url).await
 }
 
 /// One line of a function's capture.
@@ -873,18 +873,18 @@ const WS_DISCONNECT: Shape = Shape {
             "headers: in AWS only",
             Why::Known(
                 "AWS's $disconnect carries headers (Host, X-Forwarded-For, …; the example is a \
-                 capture); the local one has none; fix: devstack/src/websocket.rs `run`",
+                 capture); the local one has none; fix: devstack/gateway/src/websocket.rs `run`",
             ),
         ),
         (
             "multiValueHeaders: in AWS only",
-            Why::Known("as headers; fix: devstack/src/websocket.rs `run`"),
+            Why::Known("as headers; fix: devstack/gateway/src/websocket.rs `run`"),
         ),
         (
             "requestContext.identity.userAgent: in local only",
             Why::Known(
                 "AWS's captured $disconnect identity has only sourceIp; the local one repeats \
-                 the $connect's userAgent; fix: devstack/src/websocket.rs `request_context`",
+                 the $connect's userAgent; fix: devstack/gateway/src/websocket.rs `request_context`",
             ),
         ),
         (

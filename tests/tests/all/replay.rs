@@ -52,7 +52,7 @@ fn cloud() -> &'static Cloud {
 
 async fn sdk() -> aws_config::SdkConfig {
     let url = cloud().endpoints.emulator_url.clone();
-    kit::emulator::Emulator { url }.sdk_config().await
+    kit::config::endpoint(&url).await
 }
 
 /// The ops binary the test command built, on this local cloud.

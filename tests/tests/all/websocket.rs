@@ -80,7 +80,7 @@ fn socket_url(endpoints: &devstack_api::Endpoints) -> String {
 /// The `@connections` client, as the functions build it.
 async fn management(endpoints: &devstack_api::Endpoints) -> aws_sdk_apigatewaymanagement::Client {
     let url = endpoints.emulator_url.as_str().to_owned();
-    let conf = kit::emulator::Emulator { url }.sdk_config().await;
+    let conf = kit::config::endpoint(&url).await;
     let endpoint = socket_url(endpoints).replacen("ws://", "http://", 1);
     aws_sdk_apigatewaymanagement::Client::from_conf(
         aws_sdk_apigatewaymanagement::config::Builder::from(&conf)
@@ -143,7 +143,7 @@ fn sub_of(token: &str) -> String {
 /// The connection ids the notifications table holds for a user.
 async fn recorded_connections(endpoints: &devstack_api::Endpoints, sub: &str) -> Vec<String> {
     let url = endpoints.emulator_url.as_str().to_owned();
-    let conf = kit::emulator::Emulator { url }.sdk_config().await;
+    let conf = kit::config::endpoint(&url).await;
     let table = endpoints.services["notifications"].table.as_str();
     let out = aws_sdk_dynamodb::Client::new(&conf)
         .query()
@@ -407,7 +407,7 @@ async fn a_notification_is_pushed_to_its_user_only_and_stale_connections_are_for
     // A connection that went away without its $disconnect (the record a
     // lost client leaves behind until its TTL).
     let url = e.emulator_url.as_str().to_owned();
-    let conf = kit::emulator::Emulator { url }.sdk_config().await;
+    let conf = kit::config::endpoint(&url).await;
     let stale =
         notifications::items::Connection::new(&ada_sub, "sTaLeCoNnEcTi=", chrono::Utc::now());
     aws_sdk_dynamodb::Client::new(&conf)

@@ -5,7 +5,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::Utc;
 use events::users::UserDeletedV1;
 use events::{Envelope, Event};
-use kit::emulator::{create_service_table, shared, unique};
+use devstack_emulator::{create_service_table, shared, unique};
 use kit::http::{Request, Response, apigw_event};
 use kit::idempotency::Processed;
 use serde_json::{Value, json};

@@ -5,8 +5,8 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem,
 };
 use aws_sdk_eventbridge::types::Target;
+use devstack_emulator::{shared, unique};
 use events::{Envelope, PutEntry, todos::TodoCompletedV1};
-use kit::emulator::{shared, unique};
 use kit::idempotency::Processed;
 use kit::publisher::{Limits, PublishError, Publisher};
 use uuid::Uuid;
@@ -336,7 +336,7 @@ struct Row {
 async fn a_write_repeated_by_the_sdk_after_it_applied_is_not_a_conflict() {
     let conf = shared().sdk_config().await;
     let name = unique("retried");
-    kit::emulator::create_service_table(&conf, &name).await;
+    devstack_emulator::create_service_table(&conf, &name).await;
     let table = kit::table::Table::new(aws_sdk_dynamodb::Client::new(&conf), &name);
     let row = |sk: &str, by: &str| Row {
         pk: "USER#u1".into(),
@@ -378,7 +378,7 @@ async fn a_cancelled_transaction_leaves_the_items_and_the_stream_as_they_were() 
     let conf = shared().sdk_config().await;
     let ddb = aws_sdk_dynamodb::Client::new(&conf);
     let name = unique("rollback");
-    kit::emulator::create_service_table(&conf, &name).await;
+    devstack_emulator::create_service_table(&conf, &name).await;
     let s = |v: &str| AttributeValue::S(v.into());
     for pk in ["A", "C"] {
         ddb.put_item()
@@ -452,7 +452,7 @@ async fn a_cancelled_transaction_leaves_the_items_and_the_stream_as_they_were() 
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        events(kit::emulator::read_stream(&conf, &name).await),
+        events(devstack_emulator::read_stream(&conf, &name).await),
         ["INSERT", "INSERT"],
         "nothing of the cancelled transaction reached the stream"
     );
@@ -463,7 +463,7 @@ async fn a_cancelled_transaction_leaves_the_items_and_the_stream_as_they_were() 
         .unwrap();
     assert_eq!(n("A").await.as_deref(), Some("3"));
     assert_eq!(
-        events(kit::emulator::read_stream(&conf, &name).await),
+        events(devstack_emulator::read_stream(&conf, &name).await),
         ["INSERT", "INSERT", "MODIFY"],
         "the stream goes on after the cancelled transaction"
     );

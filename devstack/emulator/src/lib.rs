@@ -1,4 +1,6 @@
-//! The local emulator (moto's server) for tests and the local cloud.
+//! The local emulator (moto's server) for tests and the local cloud. It
+//! lives apart from `kit`, which is what a function links: no function
+//! binary carries the launch script or these helpers.
 //!
 //! Tests share one server per process: `EMULATOR_URL` when the test command
 //! started one, else a server from the project's `.venv/` on a free port,
@@ -10,9 +12,12 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use kit::config::SdkConfig;
 
-pub const REGION: &str = "us-east-1";
+pub mod s3;
+
+/// The region the emulator answers in.
+pub use kit::config::LOCAL_REGION as REGION;
 
 #[derive(Debug)]
 pub struct Emulator {
@@ -33,7 +38,7 @@ const LAUNCH: &str = include_str!("moto_server.py");
 pub fn venv() -> PathBuf {
     std::env::var_os("PROJECT_VENV")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv")))
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv")))
 }
 
 /// The emulator every test in this process shares.
@@ -102,17 +107,9 @@ fn wait_until_listening(port: u16, within: Duration) -> Result<(), String> {
 }
 
 impl Emulator {
-    /// SDK configuration pointed at this emulator with dummy credentials.
+    /// SDK configuration pointed at this emulator ([`kit::config::endpoint`]).
     pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .http_client(crate::config::https())
-            .endpoint_url(&self.url)
-            .region(Region::new(REGION))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "test", "test", None, None, "emulator",
-            ))
-            .load()
-            .await
+        kit::config::endpoint(&self.url).await
     }
 }
 
@@ -219,7 +216,7 @@ pub async fn read_stream(
             out.extend(
                 records
                     .iter()
-                    .map(|r| crate::stream::from_streams_api(r, &arn, REGION)),
+                    .map(|r| kit::stream::from_streams_api(r, &arn, REGION)),
             );
             iterator = page.next_shard_iterator;
         }

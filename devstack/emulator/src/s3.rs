@@ -28,7 +28,7 @@ pub fn object_created(bucket: &str, key: &str, size: i64, etag: &str, sequencer:
         "Records": [{
             "eventVersion": "2.1",
             "eventSource": "aws:s3",
-            "awsRegion": crate::emulator::REGION,
+            "awsRegion": crate::REGION,
             "eventTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "eventName": "ObjectCreated:Put",
             "userIdentity": {"principalId": "AWS:LOCAL"},
