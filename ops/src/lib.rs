@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod calls;
+pub mod cli;
 pub mod commands;
 pub mod contracts;
 pub mod deliver;

@@ -1,0 +1,175 @@
+//! The `ops` command line, as clap defines it, with one module per command
+//! holding its arguments and its body (as cargo-lambda keeps a crate per
+//! command): `dlq`, `events`, `secrets`, `stacks`, `web_config`. Here: the
+//! flags every command takes and where they point (the local cloud or
+//! AWS). In the library so that a test reads [`Cli`] to keep the docs
+//! true; `main.rs` only parses and calls [`run`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::OnceLock;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::targets::{self, Targets};
+
+mod dlq;
+mod events;
+mod secrets;
+mod stacks;
+mod web_config;
+
+#[derive(Parser)]
+#[command(
+    name = "ops",
+    version,
+    about = "Operate the services: dead letters first"
+)]
+pub struct Cli {
+    /// The local cloud's endpoints file (default: .local/endpoints.json when
+    /// it exists, else the deployed stacks on AWS).
+    #[arg(long, global = true)]
+    endpoints_file: Option<PathBuf>,
+    /// The platform stack's name (AWS discovery).
+    #[arg(long, global = true, default_value = repo::PLATFORM)]
+    platform_stack: String,
+    /// The service stacks (AWS discovery).
+    #[arg(
+        long,
+        global = true,
+        value_delimiter = ',',
+        default_value = default_stacks()
+    )]
+    stacks: Vec<String>,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    json: bool,
+    /// How long a tap (tail, dry run) outlives its last renewal when its
+    /// process is killed; the next run sweeps it after that.
+    #[arg(long, global = true, default_value_t = 120, hide = true)]
+    tap_lease_seconds: u64,
+    #[command(subcommand)]
+    command: Top,
+}
+
+/// `repo::SERVICES` written as `--stacks` takes them: one comma-separated
+/// value, so that the help shows the default as one would type it
+/// (`default_values_t` would show it space-separated).
+fn default_stacks() -> &'static str {
+    static JOINED: OnceLock<String> = OnceLock::new();
+    JOINED.get_or_init(|| repo::SERVICES.join(","))
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Top {
+    /// Dead-letter queues: one per service, fed by SNS.
+    Dlq {
+        #[command(subcommand)]
+        command: dlq::Dlq,
+    },
+    /// The deployed stacks and the commit each was built from (their
+    /// `service` and `commit` tags): what can-i-deploy compares against.
+    Stacks,
+    /// Store a secret a stack reads by name (CloudFormation cannot create
+    /// an SSM SecureString); the value is read from stdin. Run it again to
+    /// rotate: the functions pick the new value up without a deploy.
+    Secrets {
+        #[command(subcommand)]
+        command: secrets::Secrets,
+    },
+    /// The bus: replay its archive to chosen rules, watch it live.
+    Events {
+        #[command(subcommand)]
+        command: events::Events,
+    },
+    /// Print the web app's config.json for the deployed stacks (user pool,
+    /// HTTP APIs, WebSocket API), to upload beside the app.
+    WebConfig {
+        /// The platform stack's name.
+        #[arg(long, default_value = repo::PLATFORM)]
+        platform: String,
+    },
+}
+
+/// Runs the command the arguments name.
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Top::Stacks => stacks::run(&cli).await,
+        Top::WebConfig { platform } => web_config::run(&cli, platform).await,
+        Top::Dlq { command } => dlq::run(&cli, command).await,
+        Top::Secrets { command } => secrets::run(&cli, command).await,
+        Top::Events { command } => events::run(&cli, command).await,
+    }
+}
+
+/// The local cloud's endpoints file to work on: `--endpoints-file`, else
+/// `.local/endpoints.json` when it exists and `AWS_ENDPOINT_URL` is unset;
+/// `None` means AWS.
+fn endpoints_file(cli: &Cli) -> Option<PathBuf> {
+    let local = PathBuf::from(".local/endpoints.json");
+    match &cli.endpoints_file {
+        Some(f) => Some(f.clone()),
+        None if local.exists() && std::env::var_os("AWS_ENDPOINT_URL").is_none() => Some(local),
+        None => None,
+    }
+}
+
+async fn discover(cli: &Cli) -> Result<Targets> {
+    match endpoints_file(cli) {
+        Some(f) => targets::from_endpoints_file(&f).await,
+        None => {
+            targets::from_cloudformation(kit::config::aws().await, &cli.platform_stack, &cli.stacks)
+                .await
+        }
+    }
+}
+
+fn or_dash(v: &Option<impl ToString>) -> String {
+    v.as_ref()
+        .map_or_else(|| "-".to_owned(), ToString::to_string)
+}
+
+/// The SDK configuration for where the stacks are: the local cloud's
+/// emulator, or AWS.
+async fn sdk(cli: &Cli) -> Result<aws_config::SdkConfig> {
+    Ok(match endpoints_file(cli) {
+        Some(f) => targets::local_cloud(&f).await?.1,
+        None => kit::config::aws().await,
+    })
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+async fn interrupted() {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    match term {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            tokio::signal::ctrl_c().await.ok();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn discovery_defaults_to_the_repository_s_stacks() {
+        let cli = Cli::try_parse_from(["ops", "stacks"]).unwrap();
+        assert_eq!(cli.platform_stack, repo::PLATFORM);
+        assert_eq!(cli.stacks, repo::SERVICES);
+    }
+}
