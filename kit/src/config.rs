@@ -64,7 +64,7 @@ pub async fn endpoint(url: &str) -> SdkConfig {
 /// Lambda hands a function its role's credentials and its region in the
 /// environment, so the standard chain's other providers (profiles, SSO,
 /// web identity through STS, IMDS, containers) are never used there, yet
-/// cost the STS client and their parsers in every binary (README,
+/// cost the STS client and their parsers in every binary (docs/deploying.md,
 /// "Artifact size"). `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`
 /// are honoured as by the chain, so the local cloud works the same.
 pub fn lambda() -> SdkConfig {
@@ -114,7 +114,7 @@ pub fn https() -> aws_sdk_dynamodb::config::SharedHttpClient {
 /// the roots AWS endpoints chain to (Amazon Trust Services, and the
 /// Starfield root cross-signing them), compiled in: the system's store is
 /// about 140 certificates to read and parse before a function's first
-/// call, most of its cold own time (README, "What each function costs"),
+/// call, most of its cold own time (docs/observability.md, "What each function costs"),
 /// and none of them but these ever signs for AWS. Calls to third parties
 /// go through [`crate::outbound`], which trusts the system's store.
 pub fn aws_https() -> aws_sdk_dynamodb::config::SharedHttpClient {

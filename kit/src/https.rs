@@ -5,7 +5,7 @@
 //! HTTP/2 in (`h2` and hyper's HTTP/2 half), and since cargo unifies a
 //! crate's features across the build, the Lambda runtime's own client got
 //! HTTP/2 through it too: 0.65 MB of every function for a protocol
-//! no call here uses (README, "Artifact size"). AWS's JSON and query
+//! no call here uses (docs/deploying.md, "Artifact size"). AWS's JSON and query
 //! endpoints, S3 and the local cloud all speak HTTP/1.1.
 
 use std::sync::{Arc, Mutex};

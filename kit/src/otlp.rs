@@ -1,7 +1,7 @@
 //! Span export over OTLP/HTTP (JSON), for a team that runs a collector
 //! beside its functions (the ADOT layer on AWS): feature `otlp`, on when
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` is set. Off by default because the SDK
-//! and exporter cost 0.6–0.85 MB in every function (README, "Artifact
+//! and exporter cost 0.6–0.85 MB in every function (docs/deploying.md, "Artifact
 //! size"); the trace ids are [`crate::xray`]'s either way, so an exported
 //! span sits in the trace the X-Ray headers carry.
 

@@ -33,7 +33,7 @@ pub struct Source {
 /// A read from a JSON-protocol API (SSM's GetParameter, Secrets
 /// Manager's GetSecretValue) as one signed call ([`crate::signed`]): the
 /// SSM client alone cost the function that sends a campaign 0.81 MB of
-/// its 4 MB (README, "Artifact size"), for this one read.
+/// its 4 MB (docs/deploying.md, "Artifact size"), for this one read.
 struct SignedRead {
     signer: crate::signed::Signer,
     url: String,

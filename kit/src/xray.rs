@@ -2,7 +2,7 @@
 //!
 //! A function only has to continue the trace it is handed and hand it on
 //! (a header in, a header out, ids in between); the SDK and its exporter
-//! cost 0.6–0.85 MB in every function for that (README, "Artifact size").
+//! cost 0.6–0.85 MB in every function for that (docs/deploying.md, "Artifact size").
 //! So each span gets its [`Trace`] here, in the span's extensions, and the
 //! OTLP export, when a team wants it, reads the same ids
 //! ([`crate::otlp`], feature `otlp`).

@@ -2,7 +2,7 @@
 //! presigned PUT, HEAD, DELETE, a listing of versions) with `aws-sigv4`
 //! alone and sends them through the SDK clients' own HTTP connector: the
 //! S3 client, its XML and endpoint rules and the checksum tables it links
-//! cost a function over a megabyte (README, "Artifact size"). The listing's
+//! cost a function over a megabyte (docs/deploying.md, "Artifact size"). The listing's
 //! XML is read with `aws-smithy-xml`, the S3 client's own parser. The S3
 //! client itself ([`client`]) is for tests and tools. Only this module
 //! speaks S3.

@@ -118,6 +118,9 @@ fn references(v: &Value, refs: &mut BTreeSet<String>, imports: &mut BTreeSet<Str
     }
 }
 
+/// Where every alarm's description sends the on-call engineer.
+const RUNBOOK: &str = "docs/on-call.md#on-call-runbook";
+
 /// Actions IAM authorises on no resource but `*` (the Service
 /// Authorization Reference lists no resource type for them): X-Ray's
 /// writes, CloudWatch Logs' log delivery set-up that Step Functions'
@@ -445,10 +448,17 @@ fn every_service_stack_has_its_alarms_and_dashboard() {
             assert!(
                 a["AlarmDescription"]
                     .as_str()
-                    .is_some_and(|d| d.contains("README.md#on-call-runbook")),
+                    .is_some_and(|d| d.contains(RUNBOOK)),
                 "{name}/{id}: its description names the runbook"
             );
         }
+        // The page and the anchor the alarms name exist.
+        let (page, anchor) = RUNBOOK.split_once('#').unwrap();
+        let text = std::fs::read_to_string(root().join(page)).unwrap();
+        assert!(
+            text.contains(&format!("<a id=\"{anchor}\">")),
+            "{RUNBOOK}: no such anchor"
+        );
         // One metric, its statistic, `> threshold`.
         let watches = |a: &Value, namespace: &str, metric: &str, dimensions: Value, stat: &str| {
             a["Namespace"] == namespace

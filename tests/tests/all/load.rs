@@ -3,7 +3,7 @@
 //! (faults on a share of the functions' AWS calls, processes killed, the
 //! notifications consumer failing for a window). Both must end with every
 //! effect applied exactly once: lost 0, duplicated 0. The full run is a
-//! bench (`devstack load`, README).
+//! bench (`devstack load`, docs/load-and-faults.md).
 
 use std::time::Duration;
 

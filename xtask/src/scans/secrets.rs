@@ -72,7 +72,7 @@ pub fn run(root: &Path) -> Result<bool> {
     }
     if !new.is_empty() {
         println!("       remove the secret; a false positive gets `# pragma: allowlist secret`,");
-        println!("       or a refreshed and audited {BASELINE} (see README, security scans)");
+        println!("       or a refreshed and audited {BASELINE} (see docs/security.md, The scans)");
     }
     let stale = known.difference(&now).count();
     if stale > 0 {
