@@ -34,7 +34,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("devstack-template", &["repo"]),
     // S3's event notification payloads, which moto does not send, come
     // from the emulator crate.
-    ("devstack-lambda", &["devstack-api", "devstack-emulator", "kit"]),
+    (
+        "devstack-lambda",
+        &["devstack-api", "devstack-emulator", "kit"],
+    ),
     ("devstack-gateway", &["devstack-lambda", "kit"]),
     // Step Functions on moto's interpreter; the third-party sender's
     // stand-in knows no project crate (it is someone else's product).
@@ -423,7 +426,7 @@ fn rust_examples_are_told_from_other_fences() {
     assert_eq!(rust_examples("f.rs", text), ["f.rs:4", "f.rs:7"]);
 }
 
-/// What must not enter a function binary again (README, "Artifact size"):
+/// What must not enter a function binary again (docs/deploying.md, "Artifact size"):
 /// HTTP/2, which the SDK's own HTTP client always builds in (0.65 MB per
 /// function, the Lambda runtime's client included), and aws-lc (a C build
 /// and a megabyte). `kit::https` is the functions' HTTP client.
@@ -474,6 +477,6 @@ fn no_function_builds_http2_or_aws_lc() {
         .collect();
     assert!(
         found.is_empty(),
-        "a function would build {found:?}: see README, \"Artifact size\""
+        "a function would build {found:?}: see docs/deploying.md, \"Artifact size\""
     );
 }

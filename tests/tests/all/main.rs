@@ -6,6 +6,7 @@ mod browser;
 mod campaigns;
 mod contracts;
 mod deploy;
+mod docs;
 mod e2e;
 mod flow;
 mod infra;

@@ -90,7 +90,11 @@ impl Api {
         self.send(route, request).await
     }
 
-    pub(super) async fn send(&self, route: &'static str, request: reqwest::RequestBuilder) -> Answer {
+    pub(super) async fn send(
+        &self,
+        route: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> Answer {
         let started = Instant::now();
         let answer = match request.send().await {
             Ok(r) => {

@@ -12,7 +12,11 @@ pub(super) struct Ops {
 }
 
 impl Ops {
-    pub(super) fn new(config: &Config, endpoints: &Endpoints, run_id: &str) -> Result<Self, LoadError> {
+    pub(super) fn new(
+        config: &Config,
+        endpoints: &Endpoints,
+        run_id: &str,
+    ) -> Result<Self, LoadError> {
         let cli = config
             .ops
             .clone()

@@ -47,11 +47,11 @@ mod journey;
 mod report;
 
 use accounting::*;
+pub use api::percentile;
 use api::*;
 use chaos::*;
 use dlq::*;
 use journey::*;
-pub use api::percentile;
 pub use report::*;
 
 /// What to run.

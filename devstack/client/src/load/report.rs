@@ -308,7 +308,6 @@ pub(super) fn depths(d: &BTreeMap<String, i64>) -> String {
         .join(", ")
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
