@@ -122,7 +122,14 @@ mod tests {
 
     #[test]
     fn tools_no_service_builds_with_touch_no_service() {
-        assert!(run(&["devstack/src/cloud.rs", "ops/src/main.rs", "README.md"]).is_empty());
+        assert!(
+            run(&[
+                "devstack/cloud/src/start.rs",
+                "ops/src/main.rs",
+                "README.md"
+            ])
+            .is_empty()
+        );
     }
 
     #[test]
