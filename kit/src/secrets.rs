@@ -27,53 +27,60 @@ pub enum SecretError {
 #[derive(Clone)]
 pub struct Source {
     name: String,
-    read: Arc<SignedRead>,
+    read: Arc<Read>,
 }
 
-/// A read from a JSON-protocol API (SSM's GetParameter, Secrets
-/// Manager's GetSecretValue) as one signed call ([`crate::signed`]): the
-/// SSM client alone cost the function that sends a campaign 0.81 MB of
-/// its 4 MB (docs/deploying.md, "Artifact size"), for this one read.
-struct SignedRead {
+/// The two JSON-protocol APIs secrets live in.
+#[derive(Clone, Copy, Debug)]
+pub enum Api {
+    Ssm,
+    SecretsManager,
+}
+
+impl Api {
+    /// The endpoint variable's id (`AWS_ENDPOINT_URL_<ID>`) and the
+    /// signing name, which is also the host's prefix.
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Api::Ssm => ("SSM", "ssm"),
+            Api::SecretsManager => ("SECRETS_MANAGER", "secretsmanager"),
+        }
+    }
+}
+
+/// One of those APIs called as signed requests ([`crate::signed`]), reads
+/// and writes alike: the SSM client alone cost the function that sends a
+/// campaign 0.81 MB of its 4 MB (docs/deploying.md, "Artifact size"), for
+/// one read, and the two clients were the longest crates of the test
+/// command's build (52 CPU-seconds for SSM's), for four calls.
+struct JsonApi {
     signer: crate::signed::Signer,
     url: String,
     http: crate::outbound::Client,
-    /// `X-Amz-Target`: the operation.
-    target: &'static str,
-    /// The request's body for a name.
-    request: fn(&str) -> serde_json::Value,
-    /// The value in a 200 answer.
-    value: fn(&serde_json::Value) -> Option<&str>,
 }
 
-impl SignedRead {
-    /// `id` names the endpoint variable (`AWS_ENDPOINT_URL_<ID>`), `name`
-    /// the signing name and host prefix.
-    fn new(
-        conf: &aws_config::SdkConfig,
-        (id, name): (&str, &'static str),
-        target: &'static str,
-        request: fn(&str) -> serde_json::Value,
-        value: fn(&serde_json::Value) -> Option<&str>,
-    ) -> Self {
+impl JsonApi {
+    fn new(conf: &aws_config::SdkConfig, api: Api) -> Self {
+        let (id, name) = api.names();
         let signer = crate::signed::Signer::new(conf, name);
         let url = crate::signed::endpoint(conf, id).unwrap_or_else(|| signer.aws_endpoint());
         Self {
             signer,
             url: format!("{url}/"),
             http: crate::outbound::Client::for_aws(),
-            target,
-            request,
-            value,
         }
     }
 
-    /// The value named, `None` when the answer holds none.
-    async fn read(&self, name: &str) -> Result<Option<String>, String> {
-        let body = (self.request)(name).to_string();
+    /// The operation `target` (`X-Amz-Target`) with `body`: the answer's
+    /// JSON, or what AWS refused.
+    async fn call(
+        &self,
+        target: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, Refused> {
         let headers = [
             ("content-type", "application/x-amz-json-1.1"),
-            ("x-amz-target", self.target),
+            ("x-amz-target", target),
         ];
         let answer = self
             .signer
@@ -82,25 +89,43 @@ impl SignedRead {
                 "POST",
                 &self.url,
                 &headers,
-                body.into_bytes(),
+                body.to_string().into_bytes(),
                 aws_sigv4::http_request::SigningSettings::default(),
             )
             .await
-            .map_err(|e| e.to_string())?;
-        answered(answer.status, &answer.body, self.value)
+            .map_err(|e| Refused {
+                status: 0,
+                kind: "no answer".into(),
+                message: e.to_string(),
+            })?;
+        answered(answer.status, &answer.body)
     }
 }
 
-/// An answer's value, or the error AWS named.
-fn answered(
+/// An operation AWS refused: its status, its error kind
+/// (`ParameterNotFound`) and message.
+#[derive(Debug, PartialEq)]
+struct Refused {
     status: u16,
-    body: &[u8],
-    value: fn(&serde_json::Value) -> Option<&str>,
-) -> Result<Option<String>, String> {
-    let json: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| format!("HTTP {status}: not JSON: {e}"))?;
+    kind: String,
+    message: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HTTP {}: {}: {}", self.status, self.kind, self.message)
+    }
+}
+
+/// An answer's JSON, or the error AWS named.
+fn answered(status: u16, body: &[u8]) -> Result<serde_json::Value, Refused> {
+    let json: serde_json::Value = serde_json::from_slice(body).map_err(|e| Refused {
+        status,
+        kind: "not JSON".into(),
+        message: e.to_string(),
+    })?;
     if status == 200 {
-        return Ok(value(&json).map(str::to_owned));
+        return Ok(json);
     }
     // `__type` may carry its namespace: `com.amazonaws.ssm#ParameterNotFound`.
     let kind = json["__type"].as_str().unwrap_or_default();
@@ -109,20 +134,32 @@ fn answered(
         .as_str()
         .or_else(|| json["Message"].as_str())
         .unwrap_or_default();
-    Err(format!("HTTP {status}: {kind}: {message}"))
+    Err(Refused {
+        status,
+        kind: kind.to_owned(),
+        message: message.to_owned(),
+    })
+}
+
+/// A read: the API, its operation, the request for a name and where the
+/// value is in the answer.
+struct Read {
+    api: JsonApi,
+    target: &'static str,
+    request: fn(&str) -> serde_json::Value,
+    value: fn(&serde_json::Value) -> Option<&str>,
 }
 
 impl Source {
     /// An SSM parameter (a SecureString, decrypted), read with the
     /// configuration's credentials, region and endpoint.
     pub fn parameter(conf: &aws_config::SdkConfig, name: impl Into<String>) -> Self {
-        let read = SignedRead::new(
-            conf,
-            ("SSM", "ssm"),
-            "AmazonSSM.GetParameter",
-            |name| serde_json::json!({ "Name": name, "WithDecryption": true }),
-            |answer| answer["Parameter"]["Value"].as_str(),
-        );
+        let read = Read {
+            api: JsonApi::new(conf, Api::Ssm),
+            target: "AmazonSSM.GetParameter",
+            request: |name| serde_json::json!({ "Name": name, "WithDecryption": true }),
+            value: |answer| answer["Parameter"]["Value"].as_str(),
+        };
         Self {
             name: name.into(),
             read: Arc::new(read),
@@ -131,13 +168,12 @@ impl Source {
 
     /// A Secrets Manager secret's string, read likewise.
     pub fn secrets_manager(conf: &aws_config::SdkConfig, id: impl Into<String>) -> Self {
-        let read = SignedRead::new(
-            conf,
-            ("SECRETS_MANAGER", "secretsmanager"),
-            "secretsmanager.GetSecretValue",
-            |id| serde_json::json!({ "SecretId": id }),
-            |answer| answer["SecretString"].as_str(),
-        );
+        let read = Read {
+            api: JsonApi::new(conf, Api::SecretsManager),
+            target: "secretsmanager.GetSecretValue",
+            request: |id| serde_json::json!({ "SecretId": id }),
+            value: |answer| answer["SecretString"].as_str(),
+        };
         Self {
             name: id.into(),
             read: Arc::new(read),
@@ -149,16 +185,18 @@ impl Source {
     }
 
     async fn fetch(&self) -> Result<String, SecretError> {
-        let value = self
-            .read
-            .read(&self.name)
+        let read = &self.read;
+        let answer = read
+            .api
+            .call(read.target, &(read.request)(&self.name))
             .await
-            .map_err(|message| SecretError::Read {
+            .map_err(|refused| SecretError::Read {
                 name: self.name.clone(),
-                message,
+                message: refused.to_string(),
             })?;
-        value
+        (read.value)(&answer)
             .filter(|v| !v.is_empty())
+            .map(str::to_owned)
             .ok_or_else(|| SecretError::Empty(self.name.clone()))
     }
 }
@@ -168,61 +206,74 @@ impl Source {
 /// create a SecureString), and the local cloud at each start.
 #[cfg(feature = "secrets-write")]
 pub async fn put_parameter(
-    client: &aws_sdk_ssm::Client,
+    conf: &aws_config::SdkConfig,
     name: &str,
     value: &str,
 ) -> Result<i64, SecretError> {
-    let out = client
-        .put_parameter()
-        .name(name)
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .value(value)
-        .overwrite(true)
-        .send()
+    let request = serde_json::json!({
+        "Name": name, "Value": value, "Type": "SecureString", "Overwrite": true,
+    });
+    let answer = JsonApi::new(conf, Api::Ssm)
+        .call("AmazonSSM.PutParameter", &request)
         .await
-        .map_err(|e| SecretError::Write {
-            name: name.to_owned(),
-            message: aws_sdk_ssm::error::DisplayErrorContext(e).to_string(),
-        })?;
-    Ok(out.version)
+        .map_err(|refused| write_error(name, refused.to_string()))?;
+    answer["Version"]
+        .as_i64()
+        .ok_or_else(|| write_error(name, format!("no Version in the answer: {answer}")))
 }
 
 /// Writes a Secrets Manager secret: created, or given a new current
 /// version if it exists. Returns the version id.
 #[cfg(feature = "secrets-write")]
 pub async fn put_secret(
-    client: &aws_sdk_secretsmanager::Client,
+    conf: &aws_config::SdkConfig,
     name: &str,
     value: &str,
 ) -> Result<String, SecretError> {
-    let write = |e: String| SecretError::Write {
-        name: name.to_owned(),
-        message: e,
-    };
-    fn shown(e: impl std::error::Error) -> String {
-        aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()
-    }
-    let created = client
-        .create_secret()
-        .name(name)
-        .secret_string(value)
-        .send()
-        .await;
-    let version = match created {
-        Ok(out) => out.version_id,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_resource_exists_exception()) =>
-        {
-            let put = client
-                .put_secret_value()
-                .secret_id(name)
-                .secret_string(value);
-            put.send().await.map_err(|e| write(shown(e)))?.version_id
+    let api = JsonApi::new(conf, Api::SecretsManager);
+    // The new version's id: the SDKs make one up when the caller gives
+    // none, and a raw request must carry its own.
+    let token = uuid::Uuid::new_v4().to_string();
+    let create = serde_json::json!({
+        "Name": name, "SecretString": value, "ClientRequestToken": token,
+    });
+    let answer = match api.call("secretsmanager.CreateSecret", &create).await {
+        Ok(answer) => answer,
+        Err(refused) if refused.kind == "ResourceExistsException" => {
+            let put = serde_json::json!({
+                "SecretId": name, "SecretString": value, "ClientRequestToken": token,
+            });
+            api.call("secretsmanager.PutSecretValue", &put)
+                .await
+                .map_err(|refused| write_error(name, refused.to_string()))?
         }
-        Err(e) => return Err(write(shown(e))),
+        Err(refused) => return Err(write_error(name, refused.to_string())),
     };
-    Ok(version.unwrap_or_default())
+    Ok(answer["VersionId"].as_str().unwrap_or(&token).to_owned())
+}
+
+#[cfg(feature = "secrets-write")]
+fn write_error(name: &str, message: String) -> SecretError {
+    SecretError::Write {
+        name: name.to_owned(),
+        message,
+    }
+}
+
+/// One operation of `api`, signed with `conf`'s credentials: its answer's
+/// JSON, or AWS's refusal as text. For the tools and tests that check
+/// what they wrote (a parameter's type and version).
+#[cfg(feature = "secrets-write")]
+pub async fn call(
+    conf: &aws_config::SdkConfig,
+    api: Api,
+    target: &str,
+    body: &serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    JsonApi::new(conf, api)
+        .call(target, body)
+        .await
+        .map_err(|refused| refused.to_string())
 }
 
 /// A secret's value. Shown as `<redacted>`, so a stray `{:?}` logs nothing.
@@ -292,23 +343,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_answer_gives_its_value_and_a_refusal_its_reason() {
-        let parameter: fn(&serde_json::Value) -> Option<&str> =
-            |a| a["Parameter"]["Value"].as_str();
+    fn an_answer_gives_its_json_and_a_refusal_its_kind() {
         let answer =
             br#"{"Parameter":{"Name":"/k","Type":"SecureString","Value":"s3cr3t","Version":2}}"#;
-        assert_eq!(answered(200, answer, parameter), Ok(Some("s3cr3t".into())));
+        assert_eq!(
+            answered(200, answer).unwrap()["Parameter"]["Value"],
+            "s3cr3t"
+        );
         let refused = br#"{"__type":"com.amazonaws.ssm#ParameterNotFound","message":"no /k"}"#;
+        let refused = answered(400, refused).unwrap_err();
+        assert_eq!(refused.kind, "ParameterNotFound");
+        assert_eq!(refused.to_string(), "HTTP 400: ParameterNotFound: no /k");
+        let exists = br#"{"__type":"ResourceExistsException","Message":"it exists"}"#;
         assert_eq!(
-            answered(400, refused, parameter),
-            Err("HTTP 400: ParameterNotFound: no /k".into())
+            answered(400, exists).unwrap_err().to_string(),
+            "HTTP 400: ResourceExistsException: it exists"
         );
-        let secret: fn(&serde_json::Value) -> Option<&str> = |a| a["SecretString"].as_str();
-        let refused = br#"{"__type":"ResourceNotFoundException","Message":"no such secret"}"#;
-        assert_eq!(
-            answered(400, refused, secret),
-            Err("HTTP 400: ResourceNotFoundException: no such secret".into())
-        );
-        assert!(answered(200, b"not json", secret).is_err());
+        assert_eq!(answered(200, b"not json").unwrap_err().kind, "not JSON");
     }
 }

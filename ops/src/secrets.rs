@@ -28,15 +28,13 @@ pub fn value_of(stdin: &str) -> Result<&str, SecretsError> {
 
 /// An SSM SecureString, overwritten if it exists; returns its version.
 pub async fn put_parameter(conf: &SdkConfig, name: &str, value: &str) -> Result<i64, SecretsError> {
-    let client = aws_sdk_ssm::Client::new(conf);
-    Ok(kit::secrets::put_parameter(&client, name, value).await?)
+    Ok(kit::secrets::put_parameter(conf, name, value).await?)
 }
 
 /// A Secrets Manager secret: created, or given a new current version.
 /// Returns the version id.
 pub async fn put_secret(conf: &SdkConfig, name: &str, value: &str) -> Result<String, SecretsError> {
-    let client = aws_sdk_secretsmanager::Client::new(conf);
-    Ok(kit::secrets::put_secret(&client, name, value).await?)
+    Ok(kit::secrets::put_secret(conf, name, value).await?)
 }
 
 #[cfg(test)]

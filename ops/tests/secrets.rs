@@ -6,6 +6,8 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use devstack_emulator::{shared, unique};
+use kit::secrets::Api;
+use serde_json::json;
 
 fn ops(args: &[&str], stdin: &str) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ops"))
@@ -44,31 +46,30 @@ async fn a_parameter_and_a_secret_are_stored_from_stdin_and_rotated_by_a_second_
         "the value is never printed: {printed}"
     );
     ops(&["secrets", "put-parameter", &parameter], "sk_two\n");
-    let got = aws_sdk_ssm::Client::new(&conf)
-        .get_parameter()
-        .name(&parameter)
-        .with_decryption(true)
-        .send()
+    let read = serde_json::json!({ "Name": parameter, "WithDecryption": true });
+    let got = kit::secrets::call(&conf, Api::Ssm, "AmazonSSM.GetParameter", &read)
         .await
-        .unwrap()
-        .parameter
         .unwrap();
-    assert_eq!((got.value.as_deref(), got.version), (Some("sk_two"), 2));
+    let got = &got["Parameter"];
     assert_eq!(
-        got.r#type,
-        Some(aws_sdk_ssm::types::ParameterType::SecureString)
+        (&got["Value"], &got["Version"]),
+        (&json!("sk_two"), &json!(2))
     );
+    assert_eq!(got["Type"], "SecureString");
 
     let secret = unique("ops-signing");
     ops(&["secrets", "put-secret", &secret], "whsec_one\n");
     ops(&["secrets", "put-secret", &secret], "whsec_two\n");
-    let current = aws_sdk_secretsmanager::Client::new(&conf)
-        .get_secret_value()
-        .secret_id(&secret)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(current.secret_string.as_deref(), Some("whsec_two"));
+    let read = serde_json::json!({ "SecretId": secret });
+    let current = kit::secrets::call(
+        &conf,
+        Api::SecretsManager,
+        "secretsmanager.GetSecretValue",
+        &read,
+    )
+    .await
+    .unwrap();
+    assert_eq!(current["SecretString"], "whsec_two");
 
     let empty = ops(&["secrets", "put-secret", &secret], "\n");
     assert!(!empty.status.success());

@@ -54,16 +54,14 @@ pub async fn seed(
     signing_secret: &str,
 ) -> Result<()> {
     put_api_key(conf, &wanted.api_key_parameter, api_key).await?;
-    let secrets = aws_sdk_secretsmanager::Client::new(conf);
-    kit::secrets::put_secret(&secrets, &wanted.signing_secret, signing_secret).await?;
+    kit::secrets::put_secret(conf, &wanted.signing_secret, signing_secret).await?;
     tracing::info!(target: "trail", stack = %wanted.stack, parameter = %wanted.api_key_parameter, secret = %wanted.signing_secret, "sender secrets seeded");
     Ok(())
 }
 
 /// Writes the API key (a rotation overwrites it).
 pub async fn put_api_key(conf: &SdkConfig, parameter: &str, api_key: &str) -> Result<()> {
-    let ssm = aws_sdk_ssm::Client::new(conf);
-    kit::secrets::put_parameter(&ssm, parameter, api_key).await?;
+    kit::secrets::put_parameter(conf, parameter, api_key).await?;
     Ok(())
 }
 
