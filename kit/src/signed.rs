@@ -1,8 +1,9 @@
 //! AWS requests signed with `aws-sigv4` alone and sent through
 //! [`crate::outbound`], for the few calls where a whole SDK client costs a
 //! function more than its budget allows: S3's presigned URLs, HEAD, DELETE
-//! and listing of versions (`todos::objects`), and SSM's GetParameter and
-//! Secrets Manager's GetSecretValue ([`crate::secrets`]). The signer is
+//! and listing of versions (`todos::objects`), and AWS's JSON-protocol
+//! operations ([`crate::json_protocol`]: secrets, Cognito's user pools
+//! for the tools). The signer is
 //! the SDK clients' own; the credentials and region are the function's SDK
 //! configuration's. What an SDK client adds and these calls do without:
 //! its retries (a caller's error is retried by its trigger), and endpoint

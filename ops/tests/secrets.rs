@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use devstack_emulator::{shared, unique};
-use kit::secrets::Api;
+use kit::json_protocol::{JsonApi, SECRETS_MANAGER, SSM};
 use serde_json::json;
 
 fn ops(args: &[&str], stdin: &str) -> std::process::Output {
@@ -47,7 +47,8 @@ async fn a_parameter_and_a_secret_are_stored_from_stdin_and_rotated_by_a_second_
     );
     ops(&["secrets", "put-parameter", &parameter], "sk_two\n");
     let read = serde_json::json!({ "Name": parameter, "WithDecryption": true });
-    let got = kit::secrets::call(&conf, Api::Ssm, "AmazonSSM.GetParameter", &read)
+    let got = JsonApi::new(&conf, SSM)
+        .call("AmazonSSM.GetParameter", &read)
         .await
         .unwrap();
     let got = &got["Parameter"];
@@ -61,14 +62,10 @@ async fn a_parameter_and_a_secret_are_stored_from_stdin_and_rotated_by_a_second_
     ops(&["secrets", "put-secret", &secret], "whsec_one\n");
     ops(&["secrets", "put-secret", &secret], "whsec_two\n");
     let read = serde_json::json!({ "SecretId": secret });
-    let current = kit::secrets::call(
-        &conf,
-        Api::SecretsManager,
-        "secretsmanager.GetSecretValue",
-        &read,
-    )
-    .await
-    .unwrap();
+    let current = JsonApi::new(&conf, SECRETS_MANAGER)
+        .call("secretsmanager.GetSecretValue", &read)
+        .await
+        .unwrap();
     assert_eq!(current["SecretString"], "whsec_two");
 
     let empty = ops(&["secrets", "put-secret", &secret], "\n");

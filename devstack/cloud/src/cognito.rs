@@ -1,8 +1,9 @@
-//! The user pool, made by API (the emulator's CloudFormation skips Cognito).
+//! The user pool, made by API (the emulator's CloudFormation skips
+//! Cognito), through Cognito's JSON protocol (`kit::json_protocol`).
 
 use anyhow::{Context, Result};
-use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
+use kit::json_protocol::JsonApi;
+use serde_json::json;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Pool {
@@ -12,45 +13,44 @@ pub struct Pool {
     pub jwks_url: String,
 }
 
+/// Cognito's operation `name`.
+fn target(name: &str) -> String {
+    format!("AWSCognitoIdentityProviderService.{name}")
+}
+
 pub async fn create(
-    client: &Client,
+    api: &JsonApi,
     emulator_url: &str,
     name: &str,
     groups: &[(String, String)],
 ) -> Result<Pool> {
-    let pool = client
-        .create_user_pool()
-        .pool_name(name)
-        .username_attributes(aws_sdk_cognitoidentityprovider::types::UsernameAttributeType::Email)
-        .send()
+    let pool = json!({ "PoolName": name, "UsernameAttributes": ["email"] });
+    let pool = api
+        .call(&target("CreateUserPool"), &pool)
         .await
         .context("creating the user pool")?;
-    let user_pool_id = pool
-        .user_pool()
-        .and_then(|p| p.id())
+    let user_pool_id = pool["UserPool"]["Id"]
+        .as_str()
         .context("no pool id")?
         .to_owned();
-    let app = client
-        .create_user_pool_client()
-        .user_pool_id(&user_pool_id)
-        .client_name(format!("{name}-api"))
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .send()
+    let app = json!({
+        "UserPoolId": user_pool_id,
+        "ClientName": format!("{name}-api"),
+        "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    });
+    let app = api
+        .call(&target("CreateUserPoolClient"), &app)
         .await
         .context("creating the user pool client")?;
-    let client_id = app
-        .user_pool_client()
-        .and_then(|c| c.client_id())
+    let client_id = app["UserPoolClient"]["ClientId"]
+        .as_str()
         .context("no client id")?
         .to_owned();
     for (group, description) in groups {
-        client
-            .create_group()
-            .user_pool_id(&user_pool_id)
-            .group_name(group)
-            .description(description)
-            .send()
+        let body = json!({
+            "UserPoolId": user_pool_id, "GroupName": group, "Description": description,
+        });
+        api.call(&target("CreateGroup"), &body)
             .await
             .with_context(|| format!("creating the group {group}"))?;
     }
@@ -67,13 +67,9 @@ pub async fn create(
 
 /// Puts a user in a group (`devstack admin`), by the email they signed up
 /// with: their next tokens carry it in `cognito:groups`.
-pub async fn add_to_group(client: &Client, pool_id: &str, email: &str, group: &str) -> Result<()> {
-    client
-        .admin_add_user_to_group()
-        .user_pool_id(pool_id)
-        .username(email)
-        .group_name(group)
-        .send()
+pub async fn add_to_group(api: &JsonApi, pool_id: &str, email: &str, group: &str) -> Result<()> {
+    let body = json!({ "UserPoolId": pool_id, "Username": email, "GroupName": group });
+    api.call(&target("AdminAddUserToGroup"), &body)
         .await
         .with_context(|| format!("adding {email} to {group}"))?;
     Ok(())
@@ -86,5 +82,6 @@ pub async fn join_group(
     group: &str,
 ) -> Result<()> {
     let conf = kit::config::endpoint(&endpoints.emulator_url).await;
-    add_to_group(&Client::new(&conf), &endpoints.user_pool_id, email, group).await
+    let api = JsonApi::new(&conf, kit::json_protocol::COGNITO_IDP);
+    add_to_group(&api, &endpoints.user_pool_id, email, group).await
 }

@@ -302,7 +302,7 @@ async fn deploy_platform(
         .user_pools
         .first()
         .context("the platform has no user pool")?;
-    let cognito = aws_sdk_cognitoidentityprovider::Client::new(conf);
+    let cognito = kit::json_protocol::JsonApi::new(conf, kit::json_protocol::COGNITO_IDP);
     let pool = cognito::create(
         &cognito,
         emulator_url,

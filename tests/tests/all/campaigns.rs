@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use devstack_client::walkthrough::{Client, eventually, token_for};
 use devstack_cloud::{self as cloud, Options, Override};
+use kit::json_protocol::{COGNITO_IDP, JsonApi};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -94,7 +95,7 @@ async fn admin() -> Client {
     let address = email("admin");
     client(&address).await;
     let endpoints = &cloud().endpoints;
-    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk().await);
+    let cognito = JsonApi::new(&sdk().await, COGNITO_IDP);
     devstack_cloud::cognito::add_to_group(&cognito, &endpoints.user_pool_id, &address, "admins")
         .await
         .unwrap();
@@ -473,7 +474,7 @@ async fn an_admin_starts_a_campaign_in_the_browser_and_watches_it_while_a_recipi
     let ada_email = email("ada-admin");
     ada.sign_up(&web, "Ada", &ada_email, PASSWORD).await;
     assert!(admin_page_hidden(&ada).await, "not an admin yet");
-    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk().await);
+    let cognito = JsonApi::new(&sdk().await, COGNITO_IDP);
     let pool = &cloud().endpoints.user_pool_id;
     devstack_cloud::cognito::add_to_group(&cognito, pool, &ada_email, "admins")
         .await
