@@ -76,7 +76,11 @@ pub struct Metrics {
     /// The process running now (its peak memory is in `/proc`).
     pub pid: Option<u32>,
     pub restarts: u32,
+    /// Invocations handed to the function: counted when queued.
     pub invocations: u32,
+    /// Invocations that ended, answered or not: a caller that waits for
+    /// an effect waits for these, not for the queued ones.
+    pub completed: u32,
     pub errors: u32,
     /// `rawPath` of the latest HTTP events this function received.
     pub recent_paths: std::collections::VecDeque<String>,
@@ -357,9 +361,12 @@ impl Function {
                 Err(InvokeError::Timeout(self.spec.timeout))
             }
         };
+        let mut m = self.shared.metrics.lock().await;
+        m.completed += 1;
         if result.is_err() {
-            self.shared.metrics.lock().await.errors += 1;
+            m.errors += 1;
         }
+        drop(m);
         result
     }
 
