@@ -9,25 +9,30 @@
 
 use crate::signed::{Signer, endpoint};
 
-/// An API: the endpoint variable's id (`AWS_ENDPOINT_URL_<ID>`) and its
-/// signing name, which is also its host's prefix.
+/// An API: the endpoint variable's id (`AWS_ENDPOINT_URL_<ID>`), its
+/// signing name, which is also its host's prefix, and the prefix of its
+/// operations' `X-Amz-Target` (`AmazonSSM.GetParameter`).
 #[derive(Clone, Copy, Debug)]
 pub struct Service {
     pub id: &'static str,
     pub name: &'static str,
+    pub target: &'static str,
 }
 
 pub const SSM: Service = Service {
     id: "SSM",
     name: "ssm",
+    target: "AmazonSSM",
 };
 pub const SECRETS_MANAGER: Service = Service {
     id: "SECRETS_MANAGER",
     name: "secretsmanager",
+    target: "secretsmanager",
 };
 pub const COGNITO_IDP: Service = Service {
     id: "COGNITO_IDENTITY_PROVIDER",
     name: "cognito-idp",
+    target: "AWSCognitoIdentityProviderService",
 };
 
 /// One API called with one configuration's credentials, region and
@@ -36,6 +41,7 @@ pub struct JsonApi {
     signer: Signer,
     url: String,
     http: crate::outbound::Client,
+    target: &'static str,
 }
 
 impl JsonApi {
@@ -46,19 +52,21 @@ impl JsonApi {
             signer,
             url: format!("{url}/"),
             http: crate::outbound::Client::for_aws(),
+            target: service.target,
         }
     }
 
-    /// The operation `target` (`AmazonSSM.GetParameter`) with `body`: the
-    /// answer's JSON, or what AWS refused.
+    /// The API's `operation` (`GetParameter`) with `body`: the answer's
+    /// JSON, or what AWS refused.
     pub async fn call(
         &self,
-        target: &str,
+        operation: &str,
         body: &serde_json::Value,
     ) -> Result<serde_json::Value, Refused> {
+        let target = format!("{}.{operation}", self.target);
         let headers = [
             ("content-type", "application/x-amz-json-1.1"),
-            ("x-amz-target", target),
+            ("x-amz-target", target.as_str()),
         ];
         let answer = self
             .signer

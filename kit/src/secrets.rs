@@ -36,7 +36,7 @@ pub struct Source {
 /// value is in the answer.
 struct Read {
     api: JsonApi,
-    target: &'static str,
+    operation: &'static str,
     request: fn(&str) -> serde_json::Value,
     value: fn(&serde_json::Value) -> Option<&str>,
 }
@@ -47,7 +47,7 @@ impl Source {
     pub fn parameter(conf: &aws_config::SdkConfig, name: impl Into<String>) -> Self {
         let read = Read {
             api: JsonApi::new(conf, SSM),
-            target: "AmazonSSM.GetParameter",
+            operation: "GetParameter",
             request: |name| serde_json::json!({ "Name": name, "WithDecryption": true }),
             value: |answer| answer["Parameter"]["Value"].as_str(),
         };
@@ -61,7 +61,7 @@ impl Source {
     pub fn secrets_manager(conf: &aws_config::SdkConfig, id: impl Into<String>) -> Self {
         let read = Read {
             api: JsonApi::new(conf, SECRETS_MANAGER),
-            target: "secretsmanager.GetSecretValue",
+            operation: "GetSecretValue",
             request: |id| serde_json::json!({ "SecretId": id }),
             value: |answer| answer["SecretString"].as_str(),
         };
@@ -79,7 +79,7 @@ impl Source {
         let read = &self.read;
         let answer = read
             .api
-            .call(read.target, &(read.request)(&self.name))
+            .call(read.operation, &(read.request)(&self.name))
             .await
             .map_err(|refused| SecretError::Read {
                 name: self.name.clone(),
@@ -105,7 +105,7 @@ pub async fn put_parameter(
         "Name": name, "Value": value, "Type": "SecureString", "Overwrite": true,
     });
     let answer = JsonApi::new(conf, SSM)
-        .call("AmazonSSM.PutParameter", &request)
+        .call("PutParameter", &request)
         .await
         .map_err(|refused| write_error(name, refused.to_string()))?;
     answer["Version"]
@@ -128,13 +128,13 @@ pub async fn put_secret(
     let create = serde_json::json!({
         "Name": name, "SecretString": value, "ClientRequestToken": token,
     });
-    let answer = match api.call("secretsmanager.CreateSecret", &create).await {
+    let answer = match api.call("CreateSecret", &create).await {
         Ok(answer) => answer,
         Err(refused) if refused.kind == "ResourceExistsException" => {
             let put = serde_json::json!({
                 "SecretId": name, "SecretString": value, "ClientRequestToken": token,
             });
-            api.call("secretsmanager.PutSecretValue", &put)
+            api.call("PutSecretValue", &put)
                 .await
                 .map_err(|refused| write_error(name, refused.to_string()))?
         }

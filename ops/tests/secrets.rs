@@ -48,7 +48,7 @@ async fn a_parameter_and_a_secret_are_stored_from_stdin_and_rotated_by_a_second_
     ops(&["secrets", "put-parameter", &parameter], "sk_two\n");
     let read = serde_json::json!({ "Name": parameter, "WithDecryption": true });
     let got = JsonApi::new(&conf, SSM)
-        .call("AmazonSSM.GetParameter", &read)
+        .call("GetParameter", &read)
         .await
         .unwrap();
     let got = &got["Parameter"];
@@ -63,7 +63,7 @@ async fn a_parameter_and_a_secret_are_stored_from_stdin_and_rotated_by_a_second_
     ops(&["secrets", "put-secret", &secret], "whsec_two\n");
     let read = serde_json::json!({ "SecretId": secret });
     let current = JsonApi::new(&conf, SECRETS_MANAGER)
-        .call("secretsmanager.GetSecretValue", &read)
+        .call("GetSecretValue", &read)
         .await
         .unwrap();
     assert_eq!(current["SecretString"], "whsec_two");

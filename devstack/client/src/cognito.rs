@@ -24,18 +24,12 @@ pub async fn token(api: &JsonApi, pool: &Pool<'_>, email: &str, password: &str) 
         "Password": password,
         "UserAttributes": [{ "Name": "email", "Value": email }],
     });
-    match api
-        .call("AWSCognitoIdentityProviderService.SignUp", &sign_up)
-        .await
-    {
+    match api.call("SignUp", &sign_up).await {
         Ok(_) => {
             let confirm = json!({ "UserPoolId": pool.user_pool_id, "Username": email });
-            api.call(
-                "AWSCognitoIdentityProviderService.AdminConfirmSignUp",
-                &confirm,
-            )
-            .await
-            .context("confirming the user")?;
+            api.call("AdminConfirmSignUp", &confirm)
+                .await
+                .context("confirming the user")?;
         }
         Err(refused) if refused.kind == "UsernameExistsException" => {}
         Err(refused) => anyhow::bail!("signing up {email}: {refused}"),
@@ -46,7 +40,7 @@ pub async fn token(api: &JsonApi, pool: &Pool<'_>, email: &str, password: &str) 
         "AuthParameters": { "USERNAME": email, "PASSWORD": password },
     });
     let auth = api
-        .call("AWSCognitoIdentityProviderService.InitiateAuth", &sign_in)
+        .call("InitiateAuth", &sign_in)
         .await
         .context("signing in")?;
     auth["AuthenticationResult"]["IdToken"]

@@ -13,11 +13,6 @@ pub struct Pool {
     pub jwks_url: String,
 }
 
-/// Cognito's operation `name`.
-fn target(name: &str) -> String {
-    format!("AWSCognitoIdentityProviderService.{name}")
-}
-
 pub async fn create(
     api: &JsonApi,
     emulator_url: &str,
@@ -26,7 +21,7 @@ pub async fn create(
 ) -> Result<Pool> {
     let pool = json!({ "PoolName": name, "UsernameAttributes": ["email"] });
     let pool = api
-        .call(&target("CreateUserPool"), &pool)
+        .call("CreateUserPool", &pool)
         .await
         .context("creating the user pool")?;
     let user_pool_id = pool["UserPool"]["Id"]
@@ -39,7 +34,7 @@ pub async fn create(
         "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     });
     let app = api
-        .call(&target("CreateUserPoolClient"), &app)
+        .call("CreateUserPoolClient", &app)
         .await
         .context("creating the user pool client")?;
     let client_id = app["UserPoolClient"]["ClientId"]
@@ -50,7 +45,7 @@ pub async fn create(
         let body = json!({
             "UserPoolId": user_pool_id, "GroupName": group, "Description": description,
         });
-        api.call(&target("CreateGroup"), &body)
+        api.call("CreateGroup", &body)
             .await
             .with_context(|| format!("creating the group {group}"))?;
     }
@@ -69,7 +64,7 @@ pub async fn create(
 /// with: their next tokens carry it in `cognito:groups`.
 pub async fn add_to_group(api: &JsonApi, pool_id: &str, email: &str, group: &str) -> Result<()> {
     let body = json!({ "UserPoolId": pool_id, "Username": email, "GroupName": group });
-    api.call(&target("AdminAddUserToGroup"), &body)
+    api.call("AdminAddUserToGroup", &body)
         .await
         .with_context(|| format!("adding {email} to {group}"))?;
     Ok(())

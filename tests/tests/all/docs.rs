@@ -93,26 +93,17 @@ fn code(text: &str) -> Vec<(usize, String)> {
 fn commands(fragment: &str) -> Vec<(Tool, Vec<String>)> {
     let mut out = Vec::new();
     let mut rest = fragment;
-    'scan: while !rest.is_empty() {
-        for (spelling, tool) in SPELLINGS {
-            let Some(at) = find_word(rest, spelling) else {
-                continue;
-            };
-            // The earliest spelling wins; among those at one place, the longest.
-            let earlier = SPELLINGS
-                .iter()
-                .filter_map(|(s, _)| find_word(rest, s))
-                .any(|other| other < at);
-            if earlier {
-                continue;
-            }
-            let after = &rest[at + spelling.len()..];
-            let (words, used) = words(after);
-            out.push((*tool, words));
-            rest = &after[used..];
-            continue 'scan;
-        }
-        break;
+    // The earliest spelling wins; at one place, the longest (listed first,
+    // and `min_by_key` keeps the first of equals).
+    while let Some((at, spelling, tool)) = SPELLINGS
+        .iter()
+        .filter_map(|&(s, t)| find_word(rest, s).map(|at| (at, s, t)))
+        .min_by_key(|&(at, _, _)| at)
+    {
+        let after = &rest[at + spelling.len()..];
+        let (words, used) = words(after);
+        out.push((tool, words));
+        rest = &after[used..];
     }
     out
 }
