@@ -1,7 +1,13 @@
 //! Every expected effect looked up through the APIs and counted: what is
 //! missing, what is there more than once.
 
-use super::*;
+use reqwest::Method;
+use serde_json::Value;
+
+use super::api::Answer;
+use super::dlq::Letter;
+use super::journey::list_todos;
+use super::{Ctx, Expected, MAX_ATTEMPTS, QUIET, Todo, User, backoff, s};
 
 /// What the APIs show, against what the actions were told.
 pub(super) struct Accounting<'a> {

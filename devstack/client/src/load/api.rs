@@ -1,7 +1,14 @@
 //! The HTTP side of the load: every attempt timed per route, each answer
 //! classified (worth retrying or not), and the figures per route.
 
-use super::*;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use super::RouteFigures;
 
 /// The HTTP side: every attempt timed per route.
 pub(super) struct Api {

@@ -2,7 +2,13 @@
 //! of every AWS call failed, processes killed, one consumer out for a
 //! window.
 
-use super::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use devstack_api::chaos::{Counts, OutageRequest, Remote, Rng, Settings};
+
+use super::{Chaos, Config, LoadError};
 
 /// What the fault proxies counted before the run; `None` without chaos.
 pub(super) async fn faults_before(remote: Option<&Remote>) -> Result<Option<Counts>, LoadError> {

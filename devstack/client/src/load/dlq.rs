@@ -2,7 +2,15 @@
 //! explained by the effect it holds back, then the DLQs replayed with the
 //! ops CLI and everything counted again.
 
-use super::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use devstack_api::Endpoints;
+use serde_json::Value;
+
+use super::accounting::{Accounting, Effect, Observed};
+use super::{Config, Letters, LoadError, Replayed, s};
 
 /// The ops CLI, and the endpoints file it reads.
 pub(super) struct Ops {
@@ -412,6 +420,8 @@ pub(super) async fn replay_dlq(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     #[test]
     fn a_letter_explains_only_the_effect_its_event_causes() {

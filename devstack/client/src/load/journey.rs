@@ -1,7 +1,19 @@
 //! The users' actions: sign-ups, each user's todos (created, attached,
 //! completed) and the deletions, each retried as a careful client would.
 
-use super::*;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use devstack_api::Endpoints;
+use devstack_api::chaos::{Counts, Remote, Rng};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::api::Answer;
+use super::chaos::{calm, start_chaos};
+use super::{Config, Ctx, LoadError, MAX_ATTEMPTS, Todo, User, backoff, s};
 
 /// Every user signed up and given a profile, in the order of their index.
 pub(super) async fn sign_up_all(

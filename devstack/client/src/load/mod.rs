@@ -28,16 +28,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use devstack_api::Endpoints;
-use devstack_api::chaos::{Counts, Fault, OutageRequest, Remote, Rng, Settings};
+use devstack_api::chaos::{Fault, Remote, Rng};
+
+use self::accounting::Accounting;
+use self::api::{Answer, Api};
+use self::chaos::faults_before;
+use self::dlq::{dlq_depths, problems, settle_and_replay};
+use self::journey::{Planner, act, sign_up_all};
 
 mod accounting;
 mod api;
@@ -46,12 +49,7 @@ mod dlq;
 mod journey;
 mod report;
 
-use accounting::*;
 pub use api::percentile;
-use api::*;
-use chaos::*;
-use dlq::*;
-use journey::*;
 pub use report::*;
 
 /// What to run.

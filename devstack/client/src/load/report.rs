@@ -1,7 +1,14 @@
 //! What a load run reports: the figures per route, the event ages, the
 //! faults, every expected effect and the verdict, rendered as tables.
 
-use super::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use devstack_api::chaos::Counts;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{percentile, s};
 
 /// Figures of one route.
 #[derive(Debug, Clone, Default, Serialize)]
