@@ -266,26 +266,55 @@ fn web_bench(root: &std::path::Path) -> Result<ExitCode> {
 fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
     let lint = clippy_as_compiler()?;
     // The compiler keeps both cores busy for minutes; the installs (pip,
-    // npm, apt, cargo-deny), the document checks and the scans wait mostly
-    // on the network and the disk, so they run beside it. Only `cargo test`
-    // needs what they prepare.
-    let (prepared, compiled) = std::thread::scope(|scope| {
-        let setup = scope.spawn(|| prepare_and_check(root));
+    // npm, apt) wait mostly on the network and the disk, so they run beside
+    // it. The document checks and the scans (cargo-deny's own build among
+    // them) need only the installed tools, and nothing needs them: they run
+    // at the lowest priority from the moment the tools are there, on what
+    // the build leaves idle and then on what the tests leave idle (the
+    // tests' local clouds mostly wait), and are awaited at the end.
+    std::thread::scope(|scope| {
+        let (tools_ready, tools) = std::sync::mpsc::channel();
+        let checks = scope.spawn(move || {
+            if !tools.recv().unwrap_or(false) {
+                return Ok(false);
+            }
+            lowest_priority();
+            timed("document checks and scans (beside the rest)", || {
+                Ok(timed("document checks", || documents_check(root))?
+                    && timed("scans", || scans::run(root))?)
+            })
+        });
+        let setup = scope.spawn(move || prepare(root, tools_ready));
         let compiled = compile(root, &lint);
-        (setup.join(), compiled)
-    });
-    let prepared = prepared.map_err(|_| anyhow::anyhow!("the set-up thread panicked"))??;
-    let (Some(prepared), true) = (prepared, compiled?) else {
-        return Ok(ExitCode::FAILURE);
-    };
+        let prepared = setup
+            .join()
+            .map_err(|_| anyhow::anyhow!("the set-up thread panicked"))??;
+        let tested = compiled? && run_tests(root, cargo_args, &lint, &prepared)?;
+        let checked = checks
+            .join()
+            .map_err(|_| anyhow::anyhow!("the checks thread panicked"))??;
+        if !checked {
+            eprintln!("==> the document checks or the scans failed (above)");
+        }
+        Ok(exit_code(tested && checked))
+    })
+}
+
+/// Every test binary in its lane, then the event edges they exercised.
+fn run_tests(
+    root: &std::path::Path,
+    cargo_args: &[String],
+    lint: &Env,
+    prepared: &Prepared,
+) -> Result<bool> {
     // Every local cloud the tests start records its deliveries here, so
     // that the edges no test exercised can be named afterwards.
     let telemetry =
         std::env::temp_dir().join(format!("xtask-test-telemetry-{}", std::process::id()));
     std::fs::create_dir_all(&telemetry)?;
     let env = TestEnv {
-        lint: &lint,
-        prepared: &prepared,
+        lint,
+        prepared,
         telemetry: &telemetry,
     };
     let passed = lanes::run(root, cargo_args, &env)?;
@@ -296,7 +325,17 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
         eprintln!("{line}");
     }
     std::fs::remove_dir_all(&telemetry).ok();
-    Ok(exit_code(passed))
+    Ok(passed)
+}
+
+/// This thread, and every process it starts, at the lowest CPU priority
+/// (Linux's nice is per thread, and a child inherits its thread's).
+fn lowest_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its arguments; `0` is this thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+    }
 }
 
 /// What `cargo clippy --all-targets -D warnings` denies.
@@ -358,20 +397,24 @@ struct Prepared {
     chromedriver: std::path::PathBuf,
 }
 
-/// The tools, the built web app and the browser, then every check that
-/// needs no compiler: `None` if one failed (it has said why).
-fn prepare_and_check(root: &std::path::Path) -> Result<Option<Prepared>> {
-    let venv = timed("set-up: python venv", || venv::ensure(root))?;
+/// The tools (`tools_ready` is told when the venv and the Node tools are
+/// installed, or that they failed), the built web app and the browser.
+fn prepare(root: &std::path::Path, tools_ready: std::sync::mpsc::Sender<bool>) -> Result<Prepared> {
+    let tools = (|| {
+        let venv = timed("set-up: python venv", || venv::ensure(root))?;
+        timed("set-up: node tools", || node::ensure(root))?;
+        Ok::<_, anyhow::Error>(venv)
+    })();
+    let _ = tools_ready.send(tools.is_ok());
+    let venv = tools?;
     // The browser tests: the built app and a matching Chromium and driver.
     timed("set-up: web app", || web::build(root))?;
     let (chromium, chromedriver) = timed("set-up: browser", browser::ensure)?;
-    let passed =
-        timed("document checks", || documents_check(root))? && timed("scans", || scans::run(root))?;
-    Ok(passed.then_some(Prepared {
+    Ok(Prepared {
         venv,
         chromium,
         chromedriver,
-    }))
+    })
 }
 
 /// `step`, with its wall time on stderr: the test command's own breakdown

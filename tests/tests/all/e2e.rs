@@ -226,8 +226,6 @@ async fn a_cancelled_transaction_does_not_silence_the_tables_stream() {
 #[tokio::test]
 async fn a_failing_consumer_dead_letters_after_one_plus_retries_attempts_with_aws_attributes() {
     let c = cloud();
-    let consumer = &c.functions["todos/OnUserDeletedFunction"];
-    let before = consumer.metrics().await;
     // A UserDeleted whose data lacks user_id: every attempt fails to decode.
     let mut detail: Value = serde_json::from_str(
         &std::fs::read_to_string(
@@ -239,6 +237,9 @@ async fn a_failing_consumer_dead_letters_after_one_plus_retries_attempts_with_aw
     detail["data"].as_object_mut().unwrap().remove("user_id");
     let marker = uuid::Uuid::new_v4().to_string();
     detail["metadata"]["event_id"] = Value::from(marker.clone());
+    // Its own correlation id: the attempts are counted by it, not by the
+    // consumer's error count, which other tests' bad events share.
+    detail["metadata"]["correlation_id"] = Value::from(marker.clone());
     let eb = aws_sdk_eventbridge::Client::new(&sdk().await);
     eb.put_events()
         .entries(
@@ -262,10 +263,15 @@ async fn a_failing_consumer_dead_letters_after_one_plus_retries_attempts_with_aw
     })
     .await
     .unwrap();
-    let after = consumer.metrics().await;
+    let dir = std::path::PathBuf::from(&c.endpoints.telemetry_dir);
+    let attempts = devstack_api::telemetry::read_hops(&dir)
+        .unwrap()
+        .iter()
+        .filter(|h| h.function == "todos/OnUserDeletedFunction" && h.outcome != "ok")
+        .filter(|h| h.correlation_ids.contains(&marker))
+        .count();
     assert_eq!(
-        after.errors - before.errors,
-        3,
+        attempts, 3,
         "1 attempt + 2 retries (the template's MaximumRetryAttempts)"
     );
     // The body is the original event; the attributes are AWS's three.
