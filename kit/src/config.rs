@@ -43,6 +43,9 @@ pub async fn aws() -> SdkConfig {
 /// The region a local endpoint (the emulator) answers in.
 pub const LOCAL_REGION: &str = "us-east-1";
 
+/// The account a local endpoint (the emulator) answers for: moto's default.
+pub const LOCAL_ACCOUNT: &str = "123456789012";
+
 /// The SDK configuration for a tool driving one endpoint that is not AWS
 /// (the local cloud's emulator, a LocalStack): its URL, [`LOCAL_REGION`]
 /// and the emulator's usual `test` keys, whatever the environment says.

@@ -4,7 +4,10 @@
 //! - `hops.jsonl`: every invocation (and every PutEvents entry) as a hop of
 //!   its X-Ray trace ([`Hop`]), with its function, timing and outcome;
 //! - `metrics.jsonl`: every EMF document a function printed;
-//! - `logs/<service>-<LogicalId>.log`: each function's output, its log group.
+//! - `logs/<service>-<LogicalId>.log`: each function's output, its log group;
+//! - `iam.jsonl`: the judge's verdicts ([`Judgement`]): every refusal and
+//!   would-be refusal, and each action a function was allowed on each
+//!   resource, once.
 //!
 //! The writer is the Lambda emulator's `Recorder`; this is the one
 //! definition of the records both sides use.
@@ -43,6 +46,33 @@ pub struct Hop {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
 }
+
+/// One verdict of the local cloud's judge on a call a function made.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Judgement {
+    /// `<service>/<LogicalId>`.
+    pub function: String,
+    /// The role whose session made the call.
+    pub role: String,
+    /// `dynamodb:PutItem`.
+    pub action: String,
+    pub resource: String,
+    /// `allowed`, `denied`, or `would-deny` (audit mode let it through).
+    pub verdict: String,
+    /// The statement that decided, or why nothing did.
+    pub reason: String,
+}
+
+/// Every verdict recorded in `dir`.
+pub fn read_judgements(dir: &Path) -> Vec<Judgement> {
+    let text = std::fs::read_to_string(dir.join(JUDGEMENTS)).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The file of [`Judgement`]s in the telemetry folder.
+pub const JUDGEMENTS: &str = "iam.jsonl";
 
 /// A new X-Ray trace id: 8 hex digits of epoch seconds, 24 random.
 pub fn new_trace_id() -> String {

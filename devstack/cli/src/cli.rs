@@ -128,11 +128,20 @@ pub struct UpArgs {
     /// forwards: one hop more on every AWS call).
     #[arg(long)]
     pub faults: bool,
+    /// What becomes of a call IAM would refuse: `strict` refuses it as AWS
+    /// does, `audit` lets it through and records it, `off` judges nothing
+    /// (every function then holds the emulator's test keys).
+    #[arg(long, default_value = "strict", value_parser = parse_iam_mode)]
+    pub iam: devstack_cloud::IamMode,
     /// A stack's parameter, as `sam deploy --parameter-overrides` sets it:
     /// `users:ThrottleRateLimit=5`. The stack deploys with it and the
     /// local gateway enforces the throttles it sets. Repeatable.
     #[arg(long = "parameter-override", value_name = "STACK:NAME=VALUE", value_parser = parse_override)]
     pub parameter_overrides: Vec<devstack_cloud::Override>,
+}
+
+pub fn parse_iam_mode(text: &str) -> Result<devstack_cloud::IamMode, String> {
+    text.parse()
 }
 
 pub fn parse_override(text: &str) -> Result<devstack_cloud::Override, String> {

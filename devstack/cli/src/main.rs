@@ -114,6 +114,7 @@ async fn up(args: UpArgs, endpoints_file: &Path) -> Result<()> {
         lambda_port: args.lambda_port,
         web_port: args.web_port,
         faults: args.faults,
+        iam: args.iam,
         parameter_overrides: args.parameter_overrides,
         from_sam: args
             .from_sam

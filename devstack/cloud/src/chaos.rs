@@ -1,8 +1,8 @@
 //! Faults on purpose, to prove the delivery guarantees hold when the cloud
 //! misbehaves. Every function reaches the emulator through a proxy port of
-//! its own (`AWS_ENDPOINT_URL`; EventBridge and DynamoDB calls it hands on
-//! to the bus proxy), so a fault can be aimed at one function
-//! and counted against it. Switched off, the proxy only forwards.
+//! its own (`AWS_ENDPOINT_URL`), which hands its calls on to the gate
+//! ([`crate::gate`]), so a fault can be aimed at one function and counted
+//! against it. Switched off, the proxy only forwards.
 //!
 //! Faults, each answered in the shape the caller's protocol uses so the SDK
 //! treats it as it would AWS's:
@@ -28,9 +28,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use axum::http::{HeaderMap, Method, Request, Response, StatusCode};
 use devstack_api::chaos::{Counts, Fault, OutageRequest, Rng, Settings, Status};
 use devstack_lambda::runtime::Function;
+
+use crate::protocol::{Protocol, plain};
 
 #[derive(Debug, Clone)]
 struct Outage {
@@ -41,8 +43,8 @@ struct Outage {
 
 /// The fault proxy of a running local cloud.
 pub struct Chaos {
-    emulator: String,
-    bus: String,
+    /// Where calls go on: the gate.
+    gate: String,
     client: reqwest::Client,
     /// Off: the request path takes no lock at all.
     armed: AtomicBool,
@@ -70,12 +72,10 @@ pub enum ChaosError {
 }
 
 impl Chaos {
-    /// `emulator`: where calls go; `bus`: where EventBridge calls go (the
-    /// bus proxy, which forwards them to the emulator in turn).
-    pub fn new(emulator: &str, bus: &str) -> Arc<Self> {
+    /// `gate`: where calls go on, to be judged and reach the emulator.
+    pub fn new(gate: &str) -> Arc<Self> {
         Arc::new(Self {
-            emulator: emulator.trim_end_matches('/').to_owned(),
-            bus: bus.trim_end_matches('/').to_owned(),
+            gate: gate.trim_end_matches('/').to_owned(),
             client: reqwest::Client::new(),
             armed: AtomicBool::new(false),
             calls: AtomicU64::new(0),
@@ -286,7 +286,7 @@ impl Chaos {
             }
             Some(Fault::Denied) => {
                 tracing::debug!(target: "trail", function, "chaos: denied");
-                return Ok(protocol.denied());
+                return Ok(protocol.denied("not authorized to perform this action (chaos outage)"));
             }
             _ => {}
         }
@@ -295,7 +295,7 @@ impl Chaos {
             Err(_) => return Err(ProxyDrop),
         };
         let answer = self
-            .forward(&protocol, parts.method, &parts.uri, &parts.headers, body)
+            .forward(parts.method, &parts.uri, &parts.headers, body)
             .await;
         if fault == Some(Fault::Drop) {
             tracing::debug!(target: "trail", function, "chaos: answer dropped");
@@ -306,32 +306,23 @@ impl Chaos {
 
     async fn forward(
         &self,
-        protocol: &Protocol,
         method: Method,
         uri: &axum::http::Uri,
         headers: &HeaderMap,
         body: Bytes,
     ) -> Response<Body> {
-        let upstream = match protocol {
-            // The bus proxy keeps PutEvents' trace headers and wakes the
-            // stream pollers on DynamoDB writes.
-            Protocol::Json { target }
-                if target.starts_with("AWSEvents.") || target.starts_with("DynamoDB_20120810.") =>
-            {
-                &self.bus
-            }
-            _ => &self.emulator,
-        };
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         // A HEAD answer's length is the object's (S3's HeadObject): it
         // must pass as it is, not be recomputed from the empty body.
         let head = method == Method::HEAD;
         let mut request = self
             .client
-            .request(method, format!("{upstream}{path}"))
+            .request(method, format!("{}{path}", self.gate))
             .body(body);
+        // The host stays the one the function signed for: the gate checks
+        // the signature.
         for (name, value) in headers {
-            if name != "host" && name != "content-length" {
+            if name != "content-length" {
                 request = request.header(name, value);
             }
         }
@@ -366,192 +357,6 @@ impl std::fmt::Display for ProxyDrop {
 }
 
 impl std::error::Error for ProxyDrop {}
-
-fn plain(status: StatusCode, text: String) -> Response<Body> {
-    let mut r = Response::new(Body::from(text));
-    *r.status_mut() = status;
-    r
-}
-
-/// The wire protocol of a call, told from its headers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Protocol {
-    /// AWS JSON 1.0/1.1 (DynamoDB, EventBridge, SQS): `X-Amz-Target`.
-    Json { target: String },
-    /// AWS query (SNS): a form body.
-    Query,
-    /// REST-XML (S3).
-    RestXml,
-}
-
-impl Protocol {
-    fn of(headers: &HeaderMap) -> Self {
-        if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
-            return Protocol::Json {
-                target: target.to_owned(),
-            };
-        }
-        let form = headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-        if form {
-            Protocol::Query
-        } else {
-            Protocol::RestXml
-        }
-    }
-
-    /// Access denied, in the protocol's shape.
-    fn denied(&self) -> Response<Body> {
-        let request_id = uuid::Uuid::new_v4().to_string();
-        let message = "not authorized to perform this action (chaos outage)";
-        let (status, content_type, code, body) = match self {
-            Protocol::Json { target } => {
-                let version = if target.starts_with("DynamoDB") || target.starts_with("AmazonSQS") {
-                    "1.0"
-                } else {
-                    "1.1"
-                };
-                (
-                    StatusCode::BAD_REQUEST,
-                    format!("application/x-amz-json-{version}"),
-                    Some("AccessDeniedException"),
-                    serde_json::json!({"__type": "AccessDeniedException", "message": message})
-                        .to_string(),
-                )
-            }
-            Protocol::Query => (
-                StatusCode::FORBIDDEN,
-                "text/xml".to_owned(),
-                None,
-                format!(
-                    "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><Error><Type>Sender</Type><Code>AuthorizationError</Code><Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
-                ),
-            ),
-            Protocol::RestXml => (
-                StatusCode::FORBIDDEN,
-                "application/xml".to_owned(),
-                None,
-                format!(
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"
-                ),
-            ),
-        };
-        finish(plain(status, body), &content_type, code, &request_id)
-    }
-
-    /// The error AWS would answer: throttled, or an internal error.
-    fn error(&self, throttle: bool) -> Response<Body> {
-        let request_id = uuid::Uuid::new_v4().to_string();
-        let (status, content_type, code, body) = match self {
-            Protocol::Json { target } => {
-                let dynamo = target.starts_with("DynamoDB");
-                let (status, code, message) = match (throttle, dynamo) {
-                    (true, _) => (
-                        StatusCode::BAD_REQUEST,
-                        "ThrottlingException",
-                        "Rate exceeded",
-                    ),
-                    (false, true) => (
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "InternalServerError",
-                        "Internal server error",
-                    ),
-                    (false, false) => (
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "InternalException",
-                        "Internal service error",
-                    ),
-                };
-                let kind = if dynamo {
-                    format!("com.amazonaws.dynamodb.v20120810#{code}")
-                } else {
-                    code.to_owned()
-                };
-                let version = if dynamo || target.starts_with("AmazonSQS") {
-                    "1.0"
-                } else {
-                    "1.1"
-                };
-                (
-                    status,
-                    format!("application/x-amz-json-{version}"),
-                    Some(code),
-                    serde_json::json!({"__type": kind, "message": message}).to_string(),
-                )
-            }
-            Protocol::Query => {
-                let (status, kind, code, message) = if throttle {
-                    (
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "Sender",
-                        "ThrottledException",
-                        "Rate exceeded",
-                    )
-                } else {
-                    (
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Receiver",
-                        "InternalError",
-                        "Internal error",
-                    )
-                };
-                (
-                    status,
-                    "text/xml".to_owned(),
-                    None,
-                    format!(
-                        "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
-                    ),
-                )
-            }
-            Protocol::RestXml => {
-                let (status, code, message) = if throttle {
-                    (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "SlowDown",
-                        "Please reduce your request rate.",
-                    )
-                } else {
-                    (
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "InternalError",
-                        "We encountered an internal error. Please try again.",
-                    )
-                };
-                (
-                    status,
-                    "application/xml".to_owned(),
-                    None,
-                    format!(
-                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"
-                    ),
-                )
-            }
-        };
-        finish(plain(status, body), &content_type, code, &request_id)
-    }
-}
-
-fn finish(
-    mut response: Response<Body>,
-    content_type: &str,
-    code: Option<&'static str>,
-    request_id: &str,
-) -> Response<Body> {
-    let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(content_type) {
-        headers.insert("content-type", v);
-    }
-    if let Some(code) = code {
-        headers.insert("x-amzn-errortype", HeaderValue::from_static(code));
-    }
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        headers.insert("x-amzn-requestid", v);
-    }
-    response
-}
 
 /// The chaos part of the control API:
 /// - `GET /chaos`: settings, outages, counts, the functions;
@@ -620,61 +425,6 @@ pub fn router(chaos: Arc<Chaos>, functions: BTreeMap<String, Function>) -> axum:
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_static(v));
-        }
-        h
-    }
-
-    async fn body_of(r: Response<Body>) -> String {
-        String::from_utf8(
-            axum::body::to_bytes(r.into_body(), 1 << 20)
-                .await
-                .unwrap()
-                .to_vec(),
-        )
-        .unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_dynamodb_throttle_is_the_json_protocols_400_with_its_error_type() {
-        let p = Protocol::of(&headers(&[(
-            "x-amz-target",
-            "DynamoDB_20120810.TransactWriteItems",
-        )]));
-        let r = p.error(true);
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(r.headers()["x-amzn-errortype"], "ThrottlingException");
-        assert_eq!(r.headers()["content-type"], "application/x-amz-json-1.0");
-        let body: serde_json::Value = serde_json::from_str(&body_of(r).await).unwrap();
-        assert_eq!(
-            body["__type"],
-            "com.amazonaws.dynamodb.v20120810#ThrottlingException"
-        );
-    }
-
-    #[tokio::test]
-    async fn each_protocol_gets_its_own_error_shape() {
-        let bus = Protocol::of(&headers(&[("x-amz-target", "AWSEvents.PutEvents")]));
-        let r = bus.error(false);
-        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(r.headers()["content-type"], "application/x-amz-json-1.1");
-        let sns = Protocol::of(&headers(&[(
-            "content-type",
-            "application/x-www-form-urlencoded; charset=utf-8",
-        )]));
-        assert_eq!(sns, Protocol::Query);
-        let r = sns.error(true);
-        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert!(body_of(r).await.contains("<Code>ThrottledException</Code>"));
-        let s3 = Protocol::of(&headers(&[]));
-        let r = s3.error(true);
-        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert!(body_of(r).await.contains("<Code>SlowDown</Code>"));
-    }
-
     /// An upstream that counts what reaches it and answers HEAD with an
     /// object's length, as S3 does.
     async fn upstream() -> (String, Arc<AtomicU64>) {
@@ -690,7 +440,7 @@ mod tests {
                     "forty bytes of object, give or take some"
                 }));
                 r.headers_mut()
-                    .insert("content-length", HeaderValue::from_static("40"));
+                    .insert("content-length", axum::http::HeaderValue::from_static("40"));
                 r
             }
         });
@@ -703,7 +453,7 @@ mod tests {
     #[tokio::test]
     async fn the_proxy_passes_calls_through_and_a_head_keeps_its_length() {
         let (url, hits) = upstream().await;
-        let chaos = Chaos::new(&url, &url);
+        let chaos = Chaos::new(&url);
         let (proxy, _task) = chaos.listen("todos/F").await.unwrap();
         let http = reqwest::Client::new();
         let head = http
@@ -726,7 +476,7 @@ mod tests {
     #[tokio::test]
     async fn a_drop_applies_the_call_and_closes_the_connection_unanswered() {
         let (url, hits) = upstream().await;
-        let chaos = Chaos::new(&url, &url);
+        let chaos = Chaos::new(&url);
         let (proxy, _task) = chaos.listen("todos/F").await.unwrap();
         chaos
             .configure(Settings {
@@ -769,7 +519,7 @@ mod tests {
 
     #[test]
     fn the_share_of_faults_follows_the_settings_and_an_outage_fails_everything() {
-        let chaos = Chaos::new("http://127.0.0.1:1", "http://127.0.0.1:2");
+        let chaos = Chaos::new("http://127.0.0.1:1");
         chaos.lock().ports.insert("a/F".into(), String::new());
         chaos.lock().ports.insert("b/G".into(), String::new());
         assert_eq!(chaos.pick("a/F"), None, "off by default");

@@ -1,54 +1,59 @@
-//! The bus proxy: functions' EventBridge and DynamoDB calls go through it
-//! to the emulator (`AWS_ENDPOINT_URL_EVENTBRIDGE`,
-//! `AWS_ENDPOINT_URL_DYNAMODB`), unchanged. The trace header of each
-//! PutEvents entry is known when its rule delivers it, and each applied
-//! table write wakes that table's stream pollers (`Writes`).
+//! The gate: every AWS call a function makes passes here on its way to the
+//! emulator (`AWS_ENDPOINT_URL`; with faults, through the function's fault
+//! proxy first). It judges the call ([`crate::iam::Judge`]) and answers a
+//! refusal as AWS would; it keeps each PutEvents entry's trace header for
+//! the rule that delivers it; and each applied table write wakes that
+//! table's stream pollers (`Writes`).
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
 use devstack_api::telemetry::now_ms;
+use devstack_iam::sigv4::Arrived;
 use devstack_lambda::recorder::Recorder;
 use devstack_lambda::wake::{Writes, written_tables};
 use serde_json::Value;
 
-pub struct Proxy {
+use crate::iam::{Judge, Refusal};
+use crate::protocol::{Protocol, plain};
+
+pub struct Gate {
     pub upstream: String,
     pub client: reqwest::Client,
     pub recorder: Arc<Recorder>,
     /// The stream pollers' wake signal.
     pub writes: Arc<Writes>,
+    pub judge: Arc<Judge>,
 }
 
-pub fn router(proxy: Arc<Proxy>) -> axum::Router {
-    axum::Router::new().fallback(forward).with_state(proxy)
+pub fn router(gate: Arc<Gate>) -> axum::Router {
+    axum::Router::new().fallback(forward).with_state(gate)
 }
 
 async fn forward(
-    State(p): State<Arc<Proxy>>,
+    State(g): State<Arc<Gate>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Response<Body> {
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    if let Err(refusal) = judged(&g.judge, &method, path, &headers, &body).await {
+        let protocol = Protocol::of(&headers);
+        return match refusal {
+            Refusal::Denied(message) => protocol.denied(&message),
+            Refusal::Unrecognized { signature, message } => {
+                protocol.unrecognized(signature, &message)
+            }
+        };
+    }
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let mut request = p
-        .client
-        .request(method, format!("{}{path}", p.upstream))
-        .body(body.clone());
-    for (name, value) in &headers {
-        if name != "host" && name != "content-length" {
-            request = request.header(name, value);
-        }
-    }
     let put_events = target.ends_with(".PutEvents");
     let table_write = target.starts_with("DynamoDB_20120810.")
         && matches!(
@@ -61,39 +66,71 @@ async fn forward(
         Value::Null
     };
     if put_events {
-        p.recorder.putting_events(&parsed_request);
+        g.recorder.putting_events(&parsed_request);
+    }
+    // A HEAD answer's length is the object's (S3's HeadObject): it must
+    // pass as it is, not be recomputed from the empty body.
+    let head = method == Method::HEAD;
+    let mut request = g
+        .client
+        .request(method, format!("{}{path}", g.upstream))
+        .body(body);
+    for (name, value) in &headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
     }
     let start_ms = now_ms();
     let answer = match request.send().await {
         Ok(a) => a,
-        Err(e) => {
-            return (StatusCode::BAD_GATEWAY, format!("bus proxy: {e}")).into_response();
-        }
+        Err(e) => return plain(StatusCode::BAD_GATEWAY, format!("gate: {e}")),
     };
     let status = answer.status();
     let answer_headers = answer.headers().clone();
     let bytes = answer.bytes().await.unwrap_or_default();
     if put_events && status.is_success() {
         let parsed: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        p.recorder
+        g.recorder
             .put_events(&parsed_request, &parsed, start_ms, now_ms() - start_ms);
     }
     if table_write && status.is_success() {
         table_written(
-            &p.recorder,
-            &p.writes,
+            &g.recorder,
+            &g.writes,
             &target,
             &parsed_request,
             (start_ms, now_ms() - start_ms),
         );
     }
-    let mut response = (status, bytes).into_response();
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
     for (name, value) in &answer_headers {
-        if name != "content-length" && name != "transfer-encoding" {
-            response.headers_mut().insert(name, value.clone());
+        if (head || name != "content-length") && name != "transfer-encoding" {
+            response.headers_mut().append(name, value.clone());
         }
     }
     response
+}
+
+/// The judge's verdict on a request as it arrived.
+async fn judged(
+    judge: &Judge,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), Refusal> {
+    let pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
+        .collect();
+    let arrived = Arrived {
+        method: method.as_str(),
+        path_and_query: path,
+        headers: &pairs,
+        body,
+    };
+    judge.check(&arrived).await
 }
 /// A table write the emulator applied: the pollers of its tables wake, and
 /// it is a hop of the trace its item carries.

@@ -1,21 +1,26 @@
 //! The composition: the one crate that reads a template's plan and wires
 //! the pieces together. It boots the emulator, deploys the stacks
 //! (`deploy`), starts the functions and their event sources
-//! (`devstack_lambda`), the gateways (`devstack_gateway`), the proxies
-//! (`bus_proxy`, `chaos`), Step Functions on moto's interpreter
+//! (`devstack_lambda`), each as its own role, the gate every AWS call of a
+//! function passes (`gate`, judged by `iam`), the fault proxies (`chaos`),
+//! Step Functions on moto's interpreter
 //! (`devstack_sfn`), the third-party sender's stand-in (`sender`), the
 //! web app (`web`) and the control API, and
 //! writes the endpoints file's content (`start`). `redeploy` is `devstack
 //! deploy`'s server side.
 
-pub mod bus_proxy;
 pub mod chaos;
 pub mod cognito;
 pub mod deploy;
+pub mod gate;
+pub mod iam;
+pub mod protocol;
 pub mod redeploy;
 pub mod sender;
 pub mod start;
 pub mod states;
 pub mod web;
 
+/// How the local cloud treats a call IAM would refuse (`devstack up --iam`).
+pub use devstack_iam::Mode as IamMode;
 pub use start::{Detached, Options, Override, Running, start, start_detached};

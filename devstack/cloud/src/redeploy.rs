@@ -6,6 +6,7 @@
 //! reach the new process.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use std::time::Instant;
 
@@ -32,6 +33,9 @@ fn swapped_function(s: Swapped) -> SwappedFunction {
 /// What a running local cloud keeps to redeploy its services.
 pub struct Control {
     pub conf: SdkConfig,
+    /// A swapped process gets a new session of its role, with the role's
+    /// policies as the update left them.
+    judge: Arc<crate::iam::Judge>,
     /// `<service>/<LogicalId>` → the running function.
     pub functions: BTreeMap<String, Function>,
     /// The environment the local cloud adds to every function (emulator
@@ -48,6 +52,7 @@ pub struct Control {
 impl Control {
     pub fn new(
         conf: SdkConfig,
+        judge: Arc<crate::iam::Judge>,
         functions: BTreeMap<String, Function>,
         local_env: Vec<(String, String)>,
         substitutions: BTreeMap<String, String>,
@@ -55,6 +60,7 @@ impl Control {
     ) -> Self {
         Self {
             conf,
+            judge,
             functions,
             local_env,
             substitutions,
@@ -116,6 +122,11 @@ impl Control {
             )
             .await?;
             env.extend(self.local_env.iter().cloned());
+            let session = self
+                .judge
+                .session(&name, &function.spec.configuration.role)
+                .await?;
+            crate::iam::with_credentials(&mut env, session);
             let done = function.swap(binary, env).await?;
             tracing::info!(target: "trail", function = %name, drained_ms = done.drained_ms, ms = done.total_ms, waiting = done.waiting, "swapped");
             swapped.push(swapped_function(done));

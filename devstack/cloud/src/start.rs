@@ -62,6 +62,12 @@ pub struct Options {
     /// ([`crate::chaos`]), so faults can be injected (`devstack load
     /// --chaos`). Off by default: one hop less on every AWS call.
     pub faults: bool,
+    /// How calls AWS would refuse are treated ([`crate::iam`]): refused
+    /// (strict, the default), recorded (audit), or not judged (off).
+    pub iam: devstack_iam::Mode,
+    /// Stacks deployed from another template than their own (`service` →
+    /// its file): a test applies a mistake to a copy of a real template.
+    pub templates: BTreeMap<String, PathBuf>,
     /// A stack's parameters as `--parameter-overrides` sets them on AWS:
     /// it deploys with them, and the local gateway enforces the throttles
     /// they set.
@@ -92,6 +98,8 @@ impl Default for Options {
             telemetry_dir: None,
             capture_dir: None,
             faults: false,
+            iam: devstack_iam::Mode::default(),
+            templates: BTreeMap::new(),
             parameter_overrides: Vec::new(),
         }
     }
@@ -254,10 +262,20 @@ async fn boot(
                 .map_err(anyhow::Error::msg),
         })
     };
-    let templates = tokio::task::spawn_blocking(|| {
+    let replaced = options.templates.clone();
+    let templates = tokio::task::spawn_blocking(move || {
+        let path = |stack: &str| {
+            replaced
+                .get(stack)
+                .cloned()
+                .unwrap_or_else(|| template_path(stack))
+        };
         std::thread::scope(|scope| {
             let loading: Vec<_> = repo::stacks()
-                .map(|stack| scope.spawn(move || devstack_template::load(&template_path(stack))))
+                .map(|stack| {
+                    let file = path(stack);
+                    scope.spawn(move || devstack_template::load(&file))
+                })
                 .collect();
             loading
                 .into_iter()
@@ -364,6 +382,7 @@ struct Wiring<'a> {
     recorder: Arc<devstack_lambda::recorder::Recorder>,
     writes: Arc<Writes>,
     chaos: Arc<crate::chaos::Chaos>,
+    judge: Arc<crate::iam::Judge>,
     /// The environment the local cloud adds to every function.
     local_env: Vec<(String, String)>,
     /// Values only the local cloud knows, by the placeholder deployed.
@@ -408,10 +427,11 @@ impl<'a> Wiring<'a> {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating the capture folder {}", dir.display()))?;
         }
-        // The bus proxy's address is in the fault proxies' routing and in
-        // every function's environment, so it is bound first.
-        let proxy_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let bus_url = format!("http://{}", proxy_listener.local_addr()?);
+        // The gate's address is in the fault proxies' routing and in every
+        // function's environment, so it is bound first.
+        let gate_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let gate_url = format!("http://{}", gate_listener.local_addr()?);
+        let judge = crate::iam::Judge::new(options.iam, &conf, recorder.clone())?;
         let mut w = Wiring {
             options,
             sns: aws_sdk_sns::Client::new(&conf),
@@ -420,7 +440,8 @@ impl<'a> Wiring<'a> {
             commit,
             recorder,
             writes: Arc::new(Writes::default()),
-            chaos: crate::chaos::Chaos::new(emulator_url, &bus_url),
+            chaos: crate::chaos::Chaos::new(&gate_url),
+            judge,
             local_env: base_env(),
             substitutions: BTreeMap::new(),
             functions: BTreeMap::new(),
@@ -439,7 +460,7 @@ impl<'a> Wiring<'a> {
                 ..Endpoints::default()
             },
         };
-        w.serve_bus_proxy(emulator_url, &bus_url, proxy_listener);
+        w.serve_gate(emulator_url, &gate_url, gate_listener);
         w.local_env.extend(options.function_env.iter().cloned());
         // Kit's token checks read the JWKS from here: the emulator does not
         // serve it at the issuer's address, as Cognito does.
@@ -448,34 +469,28 @@ impl<'a> Wiring<'a> {
         Ok(w)
     }
 
-    /// The functions' EventBridge calls pass the bus proxy, which keeps each
-    /// entry's TraceHeader for the rule's target. With faults, a fault proxy
-    /// per function is in front of both: function → fault proxy → (bus
-    /// proxy →) emulator, and the endpoints are per function.
-    fn serve_bus_proxy(
+    /// Every AWS call of a function passes the gate ([`crate::gate`]),
+    /// which judges it and records its trace. With faults, a fault proxy
+    /// per function is in front of it: function → fault proxy → gate →
+    /// emulator, and the endpoints are per function.
+    fn serve_gate(
         &mut self,
         emulator_url: &str,
-        bus_url: &str,
-        proxy_listener: tokio::net::TcpListener,
+        gate_url: &str,
+        listener: tokio::net::TcpListener,
     ) {
         if !self.options.faults {
-            let env = &mut self.local_env;
-            env.push(("AWS_ENDPOINT_URL".to_owned(), emulator_url.to_owned()));
-            env.push((
-                "AWS_ENDPOINT_URL_EVENTBRIDGE".to_owned(),
-                bus_url.to_owned(),
-            ));
-            // Table writes through the proxy wake the stream pollers at once.
-            env.push(("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), bus_url.to_owned()));
+            self.local_env
+                .push(("AWS_ENDPOINT_URL".to_owned(), gate_url.to_owned()));
         }
-        let proxy = Arc::new(crate::bus_proxy::Proxy {
+        let gate = Arc::new(crate::gate::Gate {
             upstream: emulator_url.trim_end_matches('/').to_owned(),
             client: reqwest::Client::new(),
             recorder: self.recorder.clone(),
             writes: self.writes.clone(),
+            judge: self.judge.clone(),
         });
-        self.tasks
-            .push(serve(proxy_listener, crate::bus_proxy::router(proxy)));
+        self.tasks.push(serve(listener, crate::gate::router(gate)));
     }
 
     /// WebSocket listeners are bound first: their URLs are in the
@@ -578,6 +593,8 @@ impl<'a> Wiring<'a> {
             },
         )
         .await?;
+        let session = self.judge.session(&name, &configuration.role).await?;
+        crate::iam::with_credentials(&mut env, session);
         let function = Function::start(Spec {
             name: name.clone(),
             arn: format!(
@@ -787,6 +804,7 @@ impl<'a> Wiring<'a> {
     async fn serve_control(&mut self, stacks: &[Stack]) -> Result<Arc<Control>> {
         let control = Arc::new(Control::new(
             self.conf.clone(),
+            self.judge.clone(),
             self.functions.clone(),
             self.local_env.clone(),
             self.substitutions.clone(),

@@ -1,7 +1,7 @@
 # moto's server as the local cloud runs it (`python -c` with this file),
 # with measured changes to how it runs, and to what it answers only where
 # moto's answer is missing or is not what AWS documents (EventBridge's
-# TestEventPattern and replays).
+# TestEventPattern and replays, IAM's role policies).
 import copy
 import gc
 import sys
@@ -321,11 +321,49 @@ def _receives_read_retention_directly():
     )
 
 
+def _role_policies_as_json():
+    """A role's inline policies from CloudFormation were kept as moto got
+    them, a dict, and GetRolePolicy answered Python's repr of it, which no
+    JSON reader takes (AWS answers the JSON, URL-encoded): they are kept as
+    JSON text, as PutRolePolicy keeps them. And a stack update of a role
+    applied only its description: its inline policies are replaced too, as
+    CloudFormation replaces them (the local cloud judges calls by them)."""
+    import json
+
+    from moto.iam import models
+
+    put = models.Role.put_policy
+
+    def put_policy(self, policy_name, policy_json):
+        if not isinstance(policy_json, str):
+            policy_json = json.dumps(policy_json)
+        put(self, policy_name, policy_json)
+
+    update = models.Role.update_from_cloudformation_json.__func__
+
+    def update_from_cloudformation_json(
+        cls, original, new_name, cloudformation_json, account_id, region_name
+    ):
+        role = update(
+            cls, original, new_name, cloudformation_json, account_id, region_name
+        )
+        role.policies.clear()
+        for policy in cloudformation_json["Properties"].get("Policies", []):
+            role.put_policy(policy["PolicyName"], policy["PolicyDocument"])
+        return role
+
+    models.Role.put_policy = put_policy
+    models.Role.update_from_cloudformation_json = classmethod(
+        update_from_cloudformation_json
+    )
+
+
 _cheap_transaction_backups()
 _queries_read_their_partition()
 _receives_read_retention_directly()
 _test_event_pattern()
 _replays_keep_to_their_window_and_rules()
+_role_policies_as_json()
 
 from moto.server import main  # noqa: E402
 

@@ -69,7 +69,11 @@ impl Recorder {
     pub fn new(dir: &Path) -> anyhow::Result<Arc<Self>> {
         std::fs::create_dir_all(dir.join("logs"))?;
         // A fresh cloud, a fresh record.
-        for f in ["hops.jsonl", "metrics.jsonl"] {
+        for f in [
+            "hops.jsonl",
+            "metrics.jsonl",
+            devstack_api::telemetry::JUDGEMENTS,
+        ] {
             let _ = std::fs::remove_file(dir.join(f));
         }
         Ok(Arc::new(Self {
@@ -139,6 +143,12 @@ impl Recorder {
             }
         };
         let _ = writeln!(f, "{line}");
+    }
+
+    pub fn judgement(&self, judgement: &devstack_api::telemetry::Judgement) {
+        if let Ok(line) = serde_json::to_string(judgement) {
+            self.append(devstack_api::telemetry::JUDGEMENTS, &line);
+        }
     }
 
     pub fn hop(&self, hop: &Hop) {

@@ -1,0 +1,307 @@
+//! Each function runs as its own role, and every AWS call it makes is
+//! judged as IAM would judge it before it reaches the emulator.
+//!
+//! At its start a function gets a session of its execution role (key,
+//! secret, token from the emulator's STS, as Lambda hands them over), and
+//! the role's policies are read from the emulator's IAM. The gate
+//! ([`crate::gate`]) asks [`Judge::check`] about each call: the key must be
+//! a session's and the signature its secret's ([`devstack_iam::sigv4`]);
+//! the call's actions and resources ([`devstack_iam::calls`]) must be
+//! allowed by the role's policies ([`devstack_iam::judge`]). In `strict`
+//! mode a refusal is answered as AWS answers it; in `audit` mode it is only
+//! recorded; `off` judges nothing and hands the functions the emulator's
+//! test keys. Every refusal is one trail line and one [`Judgement`]; each
+//! allowed action on each resource is recorded once, for the least
+//! privilege report.
+//!
+//! Not judged yet: presigned and anonymous requests (S3 uploads from the
+//! browser) and calls that do not pass the gate (the `@connections` API).
+
+mod reads;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+use anyhow::Result;
+use aws_config::SdkConfig;
+use devstack_api::telemetry::Judgement;
+use devstack_iam::Mode;
+use devstack_iam::calls::{Call, Names, Place, calls};
+use devstack_iam::judge::{Caller, NamedPolicy, Verdict, judge};
+use devstack_iam::sigv4::{Arrived, Authorization, verify};
+use devstack_lambda::recorder::Recorder;
+use kit::json_protocol::{JsonApi, SECRETS_MANAGER};
+
+/// Why a call was refused, in the words AWS would use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The key is not a session's (`signature`: false), or the signature
+    /// is not its secret's (true).
+    Unrecognized {
+        signature: bool,
+        message: String,
+    },
+    Denied(String),
+}
+
+/// One function's session of its role.
+struct Session {
+    function: String,
+    caller: Caller,
+    /// `arn:aws:sts::<account>:assumed-role/<role>/<session>`, as AWS's
+    /// messages name the caller.
+    session_arn: String,
+    secret: String,
+    token: String,
+    policies: Vec<NamedPolicy>,
+}
+
+pub struct Judge {
+    mode: Mode,
+    place: Place,
+    query: reads::Query,
+    secrets: JsonApi,
+    recorder: Arc<Recorder>,
+    /// Key id → its session.
+    sessions: RwLock<HashMap<String, Arc<Session>>>,
+    /// A secret's name → its ARN.
+    secret_arns: RwLock<HashMap<String, String>>,
+    /// (function, action, resource) already recorded as allowed.
+    allowed: Mutex<HashSet<(String, String, String)>>,
+}
+
+impl Judge {
+    /// `conf`: the administrator's configuration for the emulator.
+    pub fn new(mode: Mode, conf: &SdkConfig, recorder: Arc<Recorder>) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self {
+            mode,
+            place: Place {
+                account: kit::config::LOCAL_ACCOUNT.to_owned(),
+                region: kit::config::LOCAL_REGION.to_owned(),
+            },
+            query: reads::Query::new(conf)?,
+            secrets: JsonApi::new(conf, SECRETS_MANAGER),
+            recorder,
+            sessions: RwLock::default(),
+            secret_arns: RwLock::default(),
+            allowed: Mutex::default(),
+        }))
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// A new session of `role_arn` for `function` (`<service>/<LogicalId>`),
+    /// with the role's policies as they are now: the credentials its
+    /// process starts with. Empty when nothing is judged: the process
+    /// keeps the emulator's test keys.
+    pub async fn session(&self, function: &str, role_arn: &str) -> Result<Vec<(String, String)>> {
+        if self.mode == Mode::Off {
+            return Ok(Vec::new());
+        }
+        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        // Lambda names the session after the function; IAM allows 64
+        // characters of [\w+=,.@-].
+        let name: String = function.replace('/', "-").chars().take(64).collect();
+        let credentials = self.query.assume_role(role_arn, &name).await?;
+        let policies = self.query.role_policies(role).await?;
+        let session = Session {
+            function: function.to_owned(),
+            caller: Caller {
+                role_arn: role_arn.to_owned(),
+            },
+            session_arn: format!(
+                "arn:aws:sts::{}:assumed-role/{role}/{name}",
+                self.place.account
+            ),
+            secret: credentials.secret.clone(),
+            token: credentials.token.clone(),
+            policies,
+        };
+        self.sessions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(credentials.key_id.clone(), Arc::new(session));
+        Ok(vec![
+            ("AWS_ACCESS_KEY_ID".to_owned(), credentials.key_id),
+            ("AWS_SECRET_ACCESS_KEY".to_owned(), credentials.secret),
+            ("AWS_SESSION_TOKEN".to_owned(), credentials.token),
+        ])
+    }
+
+    /// Whether `request` may reach the emulator.
+    pub async fn check(&self, request: &Arrived<'_>) -> Result<(), Refusal> {
+        if self.mode == Mode::Off {
+            return Ok(());
+        }
+        let Some(header) = request.header("authorization") else {
+            return Ok(());
+        };
+        let unknown = |message: String| Refusal::Unrecognized {
+            signature: false,
+            message,
+        };
+        let auth = Authorization::parse(header).map_err(|e| unknown(e.to_string()))?;
+        let session = self
+            .sessions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&auth.key_id)
+            .cloned()
+            .ok_or_else(|| {
+                unknown("The security token included in the request is invalid.".into())
+            })?;
+        if request.header("x-amz-security-token") != Some(session.token.as_str()) {
+            return Err(unknown(
+                "The security token included in the request is invalid.".into(),
+            ));
+        }
+        verify(&auth, &session.secret, request).map_err(|e| Refusal::Unrecognized {
+            signature: true,
+            message: e.to_string(),
+        })?;
+        let names = self.names(&auth.service, request).await;
+        let wanted = match calls(&auth.service, request, &self.place, &names) {
+            Ok(wanted) => wanted,
+            Err(e) => return self.unmapped(&session, &auth.service, e.to_string()),
+        };
+        for call in &wanted {
+            let verdict = judge(&session.caller, &session.policies, None, call, &self.place);
+            self.record(&session, call, &verdict);
+            if !verdict.allowed && self.mode == Mode::Strict {
+                return Err(Refusal::Denied(denial(&session, call, &verdict)));
+            }
+        }
+        Ok(())
+    }
+
+    /// A call whose actions are unknown is refused by name in strict mode.
+    fn unmapped(&self, session: &Session, service: &str, why: String) -> Result<(), Refusal> {
+        let verdict = Verdict {
+            allowed: false,
+            statement: Some(why.clone()),
+        };
+        let call = Call {
+            action: format!("{service}:?"),
+            resource: "*".into(),
+        };
+        self.record(session, &call, &verdict);
+        match self.mode {
+            Mode::Strict => Err(Refusal::Denied(why)),
+            _ => Ok(()),
+        }
+    }
+
+    fn record(&self, session: &Session, call: &Call, verdict: &Verdict) {
+        let outcome = match (verdict.allowed, self.mode) {
+            (true, _) => "allowed",
+            (false, Mode::Strict) => "denied",
+            (false, _) => "would-deny",
+        };
+        if verdict.allowed {
+            let key = (
+                session.function.clone(),
+                call.action.clone(),
+                call.resource.clone(),
+            );
+            if !self
+                .allowed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key)
+            {
+                return;
+            }
+        } else {
+            tracing::warn!(target: "trail", function = %session.function, action = %call.action,
+                resource = %call.resource, decided = %verdict.reason(), "iam: {outcome}");
+        }
+        self.recorder.judgement(&Judgement {
+            function: session.function.clone(),
+            role: session.caller.role_arn.clone(),
+            action: call.action.clone(),
+            resource: call.resource.clone(),
+            verdict: outcome.to_owned(),
+            reason: verdict.reason(),
+        });
+    }
+
+    /// The secret a Secrets Manager call names, by its ARN.
+    async fn names(&self, service: &str, request: &Arrived<'_>) -> Known {
+        let mut known = Known::default();
+        if service != "secretsmanager" {
+            return known;
+        }
+        let body: serde_json::Value = serde_json::from_slice(request.body).unwrap_or_default();
+        let Some(id) = body["SecretId"]
+            .as_str()
+            .filter(|id| !id.starts_with("arn:"))
+        else {
+            return known;
+        };
+        let cached = self
+            .secret_arns
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned();
+        let arn = match cached {
+            Some(arn) => Some(arn),
+            None => self
+                .secrets
+                .call("DescribeSecret", &serde_json::json!({"SecretId": id}))
+                .await
+                .ok()
+                .and_then(|d| d["ARN"].as_str().map(str::to_owned)),
+        };
+        if let Some(arn) = arn {
+            self.secret_arns
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id.to_owned(), arn.clone());
+            known.0.insert(id.to_owned(), arn);
+        }
+        known
+    }
+}
+
+/// A function's own credentials in place of the emulator's test keys
+/// (none when nothing is judged: it keeps those).
+pub fn with_credentials(env: &mut Vec<(String, String)>, session: Vec<(String, String)>) {
+    if session.is_empty() {
+        return;
+    }
+    let replaced = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ];
+    env.retain(|(k, _)| !replaced.contains(&k.as_str()));
+    env.extend(session);
+}
+
+/// The secret names one call needs turned into ARNs.
+#[derive(Default)]
+struct Known(HashMap<String, String>);
+
+impl Names for Known {
+    fn secret_arn(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}
+
+/// AWS's message for a denied call.
+fn denial(session: &Session, call: &Call, verdict: &Verdict) -> String {
+    let why = match &verdict.statement {
+        Some(statement) => format!("with an explicit deny in {statement}"),
+        None => format!(
+            "because no identity-based policy allows the {} action",
+            call.action
+        ),
+    };
+    format!(
+        "User: {} is not authorized to perform: {} on resource: {} {why}",
+        session.session_arn, call.action, call.resource
+    )
+}

@@ -1,0 +1,218 @@
+//! The emulator's STS and IAM, read as a tool reads AWS's: signed
+//! query-protocol calls ([`kit::signed`]) with the administrator's keys,
+//! so no STS or IAM client is built for the few calls a function's start
+//! needs: a session of its role, and the role's policies.
+
+use anyhow::{Context, Result, bail};
+use aws_config::SdkConfig;
+use aws_smithy_xml::decode::{Document, ScopedDecoder, XmlDecodeError, try_data};
+use devstack_iam::judge::NamedPolicy;
+use kit::signed::Signer;
+
+/// A role session's credentials, as STS's AssumeRole hands them out.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub key_id: String,
+    pub secret: String,
+    pub token: String,
+}
+
+pub struct Query {
+    iam: Signer,
+    sts: Signer,
+    url: String,
+    http: kit::outbound::Client,
+}
+
+impl Query {
+    pub fn new(conf: &SdkConfig) -> Result<Self> {
+        let url = conf
+            .endpoint_url()
+            .context("the local cloud's configuration names the emulator")?
+            .trim_end_matches('/')
+            .to_owned();
+        Ok(Self {
+            iam: Signer::new(conf, "iam"),
+            sts: Signer::new(conf, "sts"),
+            url: format!("{url}/"),
+            http: kit::outbound::Client::for_aws(),
+        })
+    }
+
+    async fn call(&self, signer: &Signer, params: &[(&str, &str)]) -> Result<String> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        let answer = signer
+            .send(
+                &self.http,
+                "POST",
+                &self.url,
+                &[(
+                    "content-type",
+                    "application/x-www-form-urlencoded; charset=utf-8",
+                )],
+                body.into_bytes(),
+                aws_sigv4::http_request::SigningSettings::default(),
+            )
+            .await?;
+        let text = String::from_utf8_lossy(&answer.body).into_owned();
+        if answer.status != 200 {
+            bail!("{:?}: HTTP {}: {text}", params.first(), answer.status);
+        }
+        Ok(text)
+    }
+
+    /// A session of `role_arn`, as Lambda takes one for a function.
+    pub async fn assume_role(&self, role_arn: &str, session: &str) -> Result<Credentials> {
+        let xml = self
+            .call(
+                &self.sts,
+                &[
+                    ("Action", "AssumeRole"),
+                    ("Version", "2011-06-15"),
+                    ("RoleArn", role_arn),
+                    ("RoleSessionName", session),
+                    ("DurationSeconds", "43200"),
+                ],
+            )
+            .await
+            .with_context(|| format!("assuming {role_arn}"))?;
+        let one = |name: &str| -> Result<String> {
+            texts(&xml, name)?
+                .into_iter()
+                .next()
+                .with_context(|| format!("AssumeRole's answer has no {name}"))
+        };
+        Ok(Credentials {
+            key_id: one("AccessKeyId")?,
+            secret: one("SecretAccessKey")?,
+            token: one("SessionToken")?,
+        })
+    }
+
+    /// The role's identity policies: inline, then attached managed ones
+    /// (their default version), each named for the verdicts.
+    pub async fn role_policies(&self, role: &str) -> Result<Vec<NamedPolicy>> {
+        let iam = |action: &'static str| [("Action", action), ("Version", "2010-05-08")];
+        let mut policies = Vec::new();
+        let xml = self
+            .call(
+                &self.iam,
+                &[&iam("ListRolePolicies")[..], &[("RoleName", role)]].concat(),
+            )
+            .await?;
+        for name in texts(&xml, "member")? {
+            let xml = self
+                .call(
+                    &self.iam,
+                    &[
+                        &iam("GetRolePolicy")[..],
+                        &[("RoleName", role), ("PolicyName", &name)],
+                    ]
+                    .concat(),
+                )
+                .await?;
+            let document = first(&xml, "PolicyDocument")?;
+            policies.push(NamedPolicy::parse(
+                format!("role policy {name}"),
+                &decoded(&document),
+            )?);
+        }
+        let xml = self
+            .call(
+                &self.iam,
+                &[&iam("ListAttachedRolePolicies")[..], &[("RoleName", role)]].concat(),
+            )
+            .await?;
+        for arn in texts(&xml, "PolicyArn")? {
+            let xml = self
+                .call(
+                    &self.iam,
+                    &[&iam("GetPolicy")[..], &[("PolicyArn", &arn)]].concat(),
+                )
+                .await?;
+            let version = first(&xml, "DefaultVersionId")?;
+            let xml = self
+                .call(
+                    &self.iam,
+                    &[
+                        &iam("GetPolicyVersion")[..],
+                        &[("PolicyArn", &arn), ("VersionId", &version)],
+                    ]
+                    .concat(),
+                )
+                .await?;
+            let document = first(&xml, "Document")?;
+            let name = arn.rsplit('/').next().unwrap_or(&arn);
+            policies.push(NamedPolicy::parse(
+                format!("managed policy {name}"),
+                &decoded(&document),
+            )?);
+        }
+        Ok(policies)
+    }
+}
+
+fn first(xml: &str, name: &str) -> Result<String> {
+    texts(xml, name)?
+        .into_iter()
+        .next()
+        .with_context(|| format!("no {name} in {xml}"))
+}
+
+/// IAM hands policy documents out URL-encoded.
+fn decoded(document: &str) -> String {
+    if document.trim_start().starts_with('{') {
+        return document.to_owned();
+    }
+    percent_encoding::percent_decode_str(document)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The text of every element called `name`, at any depth.
+fn texts(xml: &str, name: &str) -> Result<Vec<String>, XmlDecodeError> {
+    let mut doc = Document::new(xml);
+    let mut root = doc.root_element()?;
+    let mut found = Vec::new();
+    collect(&mut root, name, &mut found)?;
+    Ok(found)
+}
+
+fn collect(
+    element: &mut ScopedDecoder<'_, '_>,
+    name: &str,
+    found: &mut Vec<String>,
+) -> Result<(), XmlDecodeError> {
+    while let Some(mut child) = element.next_tag() {
+        if child.start_el().matches(name) {
+            found.push(try_data(&mut child)?.into_owned());
+        } else {
+            collect(&mut child, name, found)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elements_are_found_at_any_depth_and_documents_decoded() {
+        let xml = r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleResult><Credentials>
+    <SessionToken>FQoG/token</SessionToken><SecretAccessKey>s3cr3t</SecretAccessKey>
+    <AccessKeyId>ASIAEXAMPLE</AccessKeyId></Credentials>
+  </AssumeRoleResult></AssumeRoleResponse>"#;
+        assert_eq!(texts(xml, "AccessKeyId").unwrap(), ["ASIAEXAMPLE"]);
+        assert_eq!(texts(xml, "SessionToken").unwrap(), ["FQoG/token"]);
+        assert!(texts(xml, "Nothing").unwrap().is_empty());
+        assert_eq!(
+            decoded("%7B%22Statement%22%3A%5B%5D%7D"),
+            r#"{"Statement":[]}"#
+        );
+        assert_eq!(decoded(r#"{"Statement":[]}"#), r#"{"Statement":[]}"#);
+    }
+}

@@ -1,0 +1,664 @@
+//! What a call asks IAM for: each AWS request mapped to the actions it
+//! needs and the ARN of each resource, for every operation the functions
+//! make (a transaction needs one action per item). The names are IAM's
+//! (`lambda:InvokeFunction`, not the signing name's operation), checked
+//! against the service authorisation reference's data in this crate's
+//! tests. An operation this module does not know is refused by name, never
+//! let through unjudged.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::sigv4::Arrived;
+
+/// One thing IAM judges: an action on a resource.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Call {
+    /// `dynamodb:PutItem`.
+    pub action: String,
+    /// The resource's ARN, or `*` for actions without a resource type.
+    pub resource: String,
+}
+
+impl Call {
+    fn new(service: &str, operation: &str, resource: impl Into<String>) -> Self {
+        Self {
+            action: format!("{service}:{operation}"),
+            resource: resource.into(),
+        }
+    }
+}
+
+/// The account and region a call is made in.
+#[derive(Debug, Clone)]
+pub struct Place {
+    pub account: String,
+    pub region: String,
+}
+
+impl Place {
+    fn arn(&self, service: &str, rest: &str) -> String {
+        format!("arn:aws:{service}:{}:{}:{rest}", self.region, self.account)
+    }
+}
+
+/// Names a request may carry instead of an ARN, which only the emulator
+/// can turn into one (a secret's ARN ends in a random suffix).
+pub trait Names {
+    fn secret_arn(&self, name: &str) -> Option<String>;
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum MapError {
+    #[error("the local cloud does not know which IAM action {service} {operation} needs")]
+    Unknown { service: String, operation: String },
+    #[error("{service} {operation}: {reason}")]
+    Malformed {
+        service: String,
+        operation: String,
+        reason: String,
+    },
+}
+
+/// The calls `request`, signed for `service`, asks IAM to allow. Empty:
+/// nothing to judge (STS's GetCallerIdentity needs no permission).
+pub fn calls(
+    service: &str,
+    request: &Arrived<'_>,
+    place: &Place,
+    names: &dyn Names,
+) -> Result<Vec<Call>, MapError> {
+    let operation = operation(request);
+    let ctx = Ctx {
+        service,
+        operation: &operation,
+        place,
+    };
+    match service {
+        "dynamodb" => dynamodb(&ctx, &json(&ctx, request)?),
+        "events" => events(&ctx, &json(&ctx, request)?),
+        "sqs" => sqs(&ctx, &json(&ctx, request)?),
+        "ssm" => ssm(&ctx, &json(&ctx, request)?),
+        "secretsmanager" => secrets(&ctx, &json(&ctx, request)?, names),
+        "states" => states(&ctx, &json(&ctx, request)?),
+        "kms" => kms(&ctx, &json(&ctx, request)?),
+        "sns" => sns(&ctx, request),
+        "s3" => Ok(s3(request)),
+        "lambda" => lambda(&ctx, request),
+        "sts" if operation == "GetCallerIdentity" => Ok(Vec::new()),
+        _ => Err(ctx.unknown()),
+    }
+}
+
+struct Ctx<'a> {
+    service: &'a str,
+    operation: &'a str,
+    place: &'a Place,
+}
+
+impl Ctx<'_> {
+    fn unknown(&self) -> MapError {
+        MapError::Unknown {
+            service: self.service.to_owned(),
+            operation: self.operation.to_owned(),
+        }
+    }
+
+    fn malformed(&self, reason: impl Into<String>) -> MapError {
+        MapError::Malformed {
+            service: self.service.to_owned(),
+            operation: self.operation.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    fn field<'v>(&self, body: &'v Value, name: &str) -> Result<&'v str, MapError> {
+        body.get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.malformed(format!("no {name}")))
+    }
+
+    fn call(&self, resource: impl Into<String>) -> Call {
+        Call::new(self.service, self.operation, resource)
+    }
+}
+
+/// The operation: JSON protocol's `X-Amz-Target` after its last dot, the
+/// query protocol's `Action`, or the REST method.
+fn operation(request: &Arrived<'_>) -> String {
+    if let Some(target) = request.header("x-amz-target") {
+        return target.rsplit('.').next().unwrap_or(target).to_owned();
+    }
+    if let Some(action) = form(request.body).find(|(k, _)| k == "Action") {
+        return action.1;
+    }
+    request.method.to_owned()
+}
+
+fn form(body: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
+    form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned()))
+}
+
+fn json(ctx: &Ctx<'_>, request: &Arrived<'_>) -> Result<Value, MapError> {
+    if request.body.is_empty() {
+        return Ok(Value::Object(Default::default()));
+    }
+    serde_json::from_slice(request.body).map_err(|e| ctx.malformed(format!("body: {e}")))
+}
+
+fn dynamodb(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
+    let table = |name: &str| {
+        if name.starts_with("arn:") {
+            name.to_owned()
+        } else {
+            ctx.place.arn("dynamodb", &format!("table/{name}"))
+        }
+    };
+    let each_table = |field: &str, action: &str| -> Vec<Call> {
+        body.get(field)
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|tables| tables.keys())
+            .map(|t| Call::new("dynamodb", action, table(t)))
+            .collect()
+    };
+    let items = |kinds: &[(&str, &str)]| -> Vec<Call> {
+        let list = body.get("TransactItems").and_then(Value::as_array);
+        let mut calls = Vec::new();
+        for item in list.into_iter().flatten() {
+            for (kind, action) in kinds {
+                if let Some(name) = item
+                    .pointer(&format!("/{kind}/TableName"))
+                    .and_then(Value::as_str)
+                {
+                    calls.push(Call::new("dynamodb", action, table(name)));
+                }
+            }
+        }
+        calls
+    };
+    Ok(match ctx.operation {
+        "TransactWriteItems" => items(&[
+            ("Put", "PutItem"),
+            ("Update", "UpdateItem"),
+            ("Delete", "DeleteItem"),
+            ("ConditionCheck", "ConditionCheckItem"),
+        ]),
+        "TransactGetItems" => items(&[("Get", "GetItem")]),
+        "BatchWriteItem" => each_table("RequestItems", "BatchWriteItem"),
+        "BatchGetItem" => each_table("RequestItems", "BatchGetItem"),
+        "ListTables" => vec![ctx.call("*")],
+        "GetItem" | "PutItem" | "UpdateItem" | "DeleteItem" | "Query" | "Scan"
+        | "DescribeTable" | "DescribeTimeToLive" => {
+            let mut resource = table(ctx.field(body, "TableName")?);
+            if let Some(index) = body.get("IndexName").and_then(Value::as_str) {
+                resource = format!("{resource}/index/{index}");
+            }
+            vec![ctx.call(resource)]
+        }
+        _ => return Err(ctx.unknown()),
+    })
+}
+
+fn events(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
+    if ctx.operation != "PutEvents" {
+        return Err(ctx.unknown());
+    }
+    let mut calls: Vec<Call> = body
+        .get("Entries")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ctx.malformed("no Entries"))?
+        .iter()
+        .map(|entry| {
+            let bus = entry
+                .get("EventBusName")
+                .and_then(Value::as_str)
+                .unwrap_or("default");
+            if bus.starts_with("arn:") {
+                ctx.call(bus)
+            } else {
+                ctx.call(ctx.place.arn("events", &format!("event-bus/{bus}")))
+            }
+        })
+        .collect();
+    calls.sort();
+    calls.dedup();
+    Ok(calls)
+}
+
+fn sqs(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
+    let action = match ctx.operation {
+        "SendMessage" | "SendMessageBatch" => "SendMessage",
+        "ReceiveMessage" => "ReceiveMessage",
+        "DeleteMessage" | "DeleteMessageBatch" => "DeleteMessage",
+        "ChangeMessageVisibility" | "ChangeMessageVisibilityBatch" => "ChangeMessageVisibility",
+        "GetQueueAttributes" => "GetQueueAttributes",
+        "GetQueueUrl" => {
+            let name = ctx.field(body, "QueueName")?;
+            return Ok(vec![ctx.call(ctx.place.arn("sqs", name))]);
+        }
+        _ => return Err(ctx.unknown()),
+    };
+    let url = ctx.field(body, "QueueUrl")?;
+    let name = url.rsplit('/').next().unwrap_or(url);
+    Ok(vec![Call::new("sqs", action, ctx.place.arn("sqs", name))])
+}
+
+fn ssm(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
+    let parameter = |name: &str| {
+        if name.starts_with("arn:") {
+            name.to_owned()
+        } else {
+            ctx.place.arn(
+                "ssm",
+                &format!("parameter/{}", name.trim_start_matches('/')),
+            )
+        }
+    };
+    Ok(match ctx.operation {
+        "GetParameter" | "PutParameter" | "DeleteParameter" | "GetParameterHistory" => {
+            vec![ctx.call(parameter(ctx.field(body, "Name")?))]
+        }
+        "GetParameters" => body
+            .get("Names")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ctx.malformed("no Names"))?
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|n| ctx.call(parameter(n)))
+            .collect(),
+        "GetParametersByPath" => vec![ctx.call(parameter(ctx.field(body, "Path")?))],
+        _ => return Err(ctx.unknown()),
+    })
+}
+
+fn secrets(ctx: &Ctx<'_>, body: &Value, names: &dyn Names) -> Result<Vec<Call>, MapError> {
+    let field = match ctx.operation {
+        "GetSecretValue" | "DescribeSecret" | "PutSecretValue" | "UpdateSecret" => "SecretId",
+        "CreateSecret" => "Name",
+        _ => return Err(ctx.unknown()),
+    };
+    let id = ctx.field(body, field)?;
+    let arn = if id.starts_with("arn:") {
+        id.to_owned()
+    } else {
+        // A secret that does not exist yet (CreateSecret) is named by the
+        // ARN it would have, suffix aside, as IAM sees it.
+        names.secret_arn(id).unwrap_or_else(|| {
+            ctx.place
+                .arn("secretsmanager", &format!("secret:{id}-??????"))
+        })
+    };
+    Ok(vec![ctx.call(arn)])
+}
+
+fn states(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
+    Ok(match ctx.operation {
+        "StartExecution" | "StartSyncExecution" | "DescribeStateMachine" | "ListExecutions" => {
+            vec![ctx.call(ctx.field(body, "stateMachineArn")?)]
+        }
+        "DescribeExecution" | "StopExecution" | "GetExecutionHistory" => {
+            vec![ctx.call(ctx.field(body, "executionArn")?)]
+        }
+        // A task token names no resource IAM can see.
+        "SendTaskSuccess" | "SendTaskFailure" | "SendTaskHeartbeat" => vec![ctx.call("*")],
+        _ => return Err(ctx.unknown()),
+    })
+}
+
+fn kms(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
+    match ctx.operation {
+        "Decrypt"
+        | "Encrypt"
+        | "GenerateDataKey"
+        | "GenerateDataKeyWithoutPlaintext"
+        | "DescribeKey" => {}
+        _ => return Err(ctx.unknown()),
+    }
+    let key = ctx.field(body, "KeyId")?;
+    let arn = if key.starts_with("arn:") {
+        key.to_owned()
+    } else if key.starts_with("alias/") {
+        ctx.place.arn("kms", key)
+    } else {
+        ctx.place.arn("kms", &format!("key/{key}"))
+    };
+    Ok(vec![ctx.call(arn)])
+}
+
+fn sns(ctx: &Ctx<'_>, request: &Arrived<'_>) -> Result<Vec<Call>, MapError> {
+    let field = |name: &str| {
+        form(request.body)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .ok_or_else(|| ctx.malformed(format!("no {name}")))
+    };
+    Ok(match ctx.operation {
+        "Publish" => {
+            let topic = field("TopicArn").or_else(|_| field("TargetArn"))?;
+            vec![ctx.call(topic)]
+        }
+        "PublishBatch" => vec![Call::new("sns", "Publish", field("TopicArn")?)],
+        "GetTopicAttributes" => vec![ctx.call(field("TopicArn")?)],
+        _ => return Err(ctx.unknown()),
+    })
+}
+
+/// S3's REST API, path-style (`/<bucket>/<key>`), as the local endpoints
+/// address it.
+fn s3(request: &Arrived<'_>) -> Vec<Call> {
+    let (path, query) = request
+        .path_and_query
+        .split_once('?')
+        .unwrap_or((request.path_and_query, ""));
+    let has = |name: &str| form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == name);
+    let path =
+        percent_encoding::percent_decode_str(path.trim_start_matches('/')).decode_utf8_lossy();
+    let (bucket, key) = path.split_once('/').unwrap_or((&path, ""));
+    let object = |op: &str| Call::new("s3", op, format!("arn:aws:s3:::{bucket}/{key}"));
+    let on_bucket = |op: &str| Call::new("s3", op, format!("arn:aws:s3:::{bucket}"));
+    let method = request.method;
+    let versioned = has("versionId");
+    let call = match (bucket.is_empty(), key.is_empty(), method) {
+        (true, _, _) => Call::new("s3", "ListAllMyBuckets", "*"),
+        (false, true, "GET") if has("versions") => on_bucket("ListBucketVersions"),
+        (false, true, "GET") if has("policy") => on_bucket("GetBucketPolicy"),
+        (false, true, "GET") if has("cors") => on_bucket("GetBucketCORS"),
+        (false, true, "GET" | "HEAD") => on_bucket("ListBucket"),
+        (false, true, "POST") if has("delete") => object_wildcard(bucket),
+        (false, true, "PUT") => on_bucket("CreateBucket"),
+        (false, true, "DELETE") => on_bucket("DeleteBucket"),
+        (false, true, _) => on_bucket("ListBucket"),
+        (false, false, "GET" | "HEAD") if has("tagging") => object(if versioned {
+            "GetObjectVersionTagging"
+        } else {
+            "GetObjectTagging"
+        }),
+        (false, false, "PUT") if has("tagging") => object("PutObjectTagging"),
+        (false, false, "GET" | "HEAD") => object(if versioned {
+            "GetObjectVersion"
+        } else {
+            "GetObject"
+        }),
+        (false, false, "DELETE") if has("uploadId") => object("AbortMultipartUpload"),
+        (false, false, "DELETE") => object(if versioned {
+            "DeleteObjectVersion"
+        } else {
+            "DeleteObject"
+        }),
+        // PUT, multipart parts and POST uploads all need PutObject.
+        (false, false, _) => object("PutObject"),
+    };
+    vec![call]
+}
+
+/// DeleteObjects names its keys in an XML body; the action is DeleteObject
+/// on each. Judged on the bucket's every key: a policy that allows some
+/// keys only is judged stricter than AWS would.
+fn object_wildcard(bucket: &str) -> Call {
+    Call::new("s3", "DeleteObject", format!("arn:aws:s3:::{bucket}/*"))
+}
+
+/// Lambda's REST API: `/2015-03-31/functions/<name>/<what>`.
+fn lambda(ctx: &Ctx<'_>, request: &Arrived<'_>) -> Result<Vec<Call>, MapError> {
+    let path = request.path_and_query.split('?').next().unwrap_or_default();
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let function = |name: &str| {
+        let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+        if name.starts_with("arn:") {
+            name.into_owned()
+        } else {
+            ctx.place.arn("lambda", &format!("function:{name}"))
+        }
+    };
+    let (action, name) = match (request.method, &parts[..]) {
+        ("POST", [_, "functions", name, "invocations"]) => ("InvokeFunction", *name),
+        ("GET", [_, "functions", name]) => ("GetFunction", *name),
+        ("GET", [_, "functions", name, "configuration"]) => ("GetFunctionConfiguration", *name),
+        _ => return Err(ctx.unknown()),
+    };
+    Ok(vec![Call::new("lambda", action, function(name))])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoNames;
+    impl Names for NoNames {
+        fn secret_arn(&self, name: &str) -> Option<String> {
+            (name == "campaigns/sender").then(|| {
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:campaigns/sender-AbCdEf"
+                    .into()
+            })
+        }
+    }
+
+    pub(crate) fn place() -> Place {
+        Place {
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+        }
+    }
+
+    fn json_call(service: &str, target: &str, body: Value) -> Result<Vec<Call>, MapError> {
+        let body = body.to_string();
+        let headers = [("x-amz-target", target)];
+        let arrived = Arrived {
+            method: "POST",
+            path_and_query: "/",
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        calls(service, &arrived, &place(), &NoNames)
+    }
+
+    fn pairs(calls: &[Call]) -> Vec<(&str, &str)> {
+        calls
+            .iter()
+            .map(|c| (c.action.as_str(), c.resource.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn a_transaction_needs_each_items_action_on_each_table() {
+        let calls = json_call(
+            "dynamodb",
+            "DynamoDB_20120810.TransactWriteItems",
+            serde_json::json!({"TransactItems": [
+                {"Put": {"TableName": "notifications-Table", "Item": {}}},
+                {"ConditionCheck": {"TableName": "notifications-Table", "Key": {}}},
+                {"Delete": {"TableName": "other", "Key": {}}},
+            ]}),
+        )
+        .unwrap();
+        assert_eq!(
+            pairs(&calls),
+            [
+                (
+                    "dynamodb:PutItem",
+                    "arn:aws:dynamodb:us-east-1:123456789012:table/notifications-Table"
+                ),
+                (
+                    "dynamodb:ConditionCheckItem",
+                    "arn:aws:dynamodb:us-east-1:123456789012:table/notifications-Table"
+                ),
+                (
+                    "dynamodb:DeleteItem",
+                    "arn:aws:dynamodb:us-east-1:123456789012:table/other"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_query_on_an_index_names_the_index() {
+        let calls = json_call(
+            "dynamodb",
+            "DynamoDB_20120810.Query",
+            serde_json::json!({"TableName": "t", "IndexName": "byUser"}),
+        )
+        .unwrap();
+        assert_eq!(
+            pairs(&calls),
+            [(
+                "dynamodb:Query",
+                "arn:aws:dynamodb:us-east-1:123456789012:table/t/index/byUser"
+            )]
+        );
+    }
+
+    #[test]
+    fn put_events_names_each_bus_once() {
+        let calls = json_call(
+            "events",
+            "AWSEvents.PutEvents",
+            serde_json::json!({"Entries": [
+                {"EventBusName": "app-bus"}, {"EventBusName": "app-bus"},
+                {"EventBusName": "arn:aws:events:us-east-1:123456789012:event-bus/other"}, {}
+            ]}),
+        )
+        .unwrap();
+        assert_eq!(
+            pairs(&calls),
+            [
+                (
+                    "events:PutEvents",
+                    "arn:aws:events:us-east-1:123456789012:event-bus/app-bus"
+                ),
+                (
+                    "events:PutEvents",
+                    "arn:aws:events:us-east-1:123456789012:event-bus/default"
+                ),
+                (
+                    "events:PutEvents",
+                    "arn:aws:events:us-east-1:123456789012:event-bus/other"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_secret_by_name_is_judged_on_its_full_arn() {
+        let calls = json_call(
+            "secretsmanager",
+            "secretsmanager.GetSecretValue",
+            serde_json::json!({"SecretId": "campaigns/sender"}),
+        )
+        .unwrap();
+        assert_eq!(
+            pairs(&calls),
+            [(
+                "secretsmanager:GetSecretValue",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:campaigns/sender-AbCdEf"
+            )]
+        );
+        let ssm = json_call(
+            "ssm",
+            "AmazonSSM.GetParameter",
+            serde_json::json!({"Name": "/campaigns/sender/endpoint"}),
+        )
+        .unwrap();
+        assert_eq!(
+            pairs(&ssm),
+            [(
+                "ssm:GetParameter",
+                "arn:aws:ssm:us-east-1:123456789012:parameter/campaigns/sender/endpoint"
+            )]
+        );
+    }
+
+    #[test]
+    fn s3_requests_map_by_method_path_and_query() {
+        let s3 = |method: &str, path: &str| {
+            let arrived = Arrived {
+                method,
+                path_and_query: path,
+                headers: &[],
+                body: b"",
+            };
+            let calls = calls("s3", &arrived, &place(), &NoNames).unwrap();
+            (calls[0].action.clone(), calls[0].resource.clone())
+        };
+        let pair = |a: &str, r: &str| (a.to_owned(), r.to_owned());
+        assert_eq!(
+            s3("PUT", "/b/users/u%201/f.png"),
+            pair("s3:PutObject", "arn:aws:s3:::b/users/u 1/f.png")
+        );
+        assert_eq!(s3("HEAD", "/b/k"), pair("s3:GetObject", "arn:aws:s3:::b/k"));
+        assert_eq!(
+            s3("GET", "/b/k?versionId=v1"),
+            pair("s3:GetObjectVersion", "arn:aws:s3:::b/k")
+        );
+        assert_eq!(
+            s3("DELETE", "/b/k?versionId=v1"),
+            pair("s3:DeleteObjectVersion", "arn:aws:s3:::b/k")
+        );
+        assert_eq!(
+            s3("GET", "/b?versions&prefix=users%2F"),
+            pair("s3:ListBucketVersions", "arn:aws:s3:::b")
+        );
+        assert_eq!(
+            s3("GET", "/b/?list-type=2"),
+            pair("s3:ListBucket", "arn:aws:s3:::b")
+        );
+    }
+
+    #[test]
+    fn sns_publish_and_lambda_invoke_use_iams_names() {
+        let body =
+            "Action=Publish&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A123456789012%3Adlq&Message=x";
+        let arrived = Arrived {
+            method: "POST",
+            path_and_query: "/",
+            headers: &[("content-type", "application/x-www-form-urlencoded")],
+            body: body.as_bytes(),
+        };
+        let calls_ = calls("sns", &arrived, &place(), &NoNames).unwrap();
+        assert_eq!(
+            pairs(&calls_),
+            [("sns:Publish", "arn:aws:sns:us-east-1:123456789012:dlq")]
+        );
+        let invoke = Arrived {
+            method: "POST",
+            path_and_query: "/2015-03-31/functions/users-Api/invocations",
+            headers: &[],
+            body: b"{}",
+        };
+        let calls_ = calls("lambda", &invoke, &place(), &NoNames).unwrap();
+        assert_eq!(
+            pairs(&calls_),
+            [(
+                "lambda:InvokeFunction",
+                "arn:aws:lambda:us-east-1:123456789012:function:users-Api"
+            )]
+        );
+    }
+
+    #[test]
+    fn an_unknown_operation_is_refused_by_name() {
+        assert_eq!(
+            json_call(
+                "dynamodb",
+                "DynamoDB_20120810.RestoreTableFromBackup",
+                serde_json::json!({})
+            ),
+            Err(MapError::Unknown {
+                service: "dynamodb".into(),
+                operation: "RestoreTableFromBackup".into()
+            })
+        );
+        assert_eq!(
+            json_call(
+                "dynamodb",
+                "DynamoDB_20120810.GetItem",
+                serde_json::json!({})
+            ),
+            Err(MapError::Malformed {
+                service: "dynamodb".into(),
+                operation: "GetItem".into(),
+                reason: "no TableName".into()
+            })
+        );
+    }
+}

@@ -1,0 +1,341 @@
+//! The verdict on one call, with AWS's rules for a caller and a resource
+//! in the same account: an explicit Deny in any policy wins; otherwise an
+//! Allow in the caller's identity policies or in the resource's own
+//! policy (naming the caller's role) allows; otherwise nothing allows it.
+//! The statements are evaluated by `iam-rs`; this module picks the
+//! policies, fills the context the local cloud knows, and names the
+//! statement that decided.
+
+use iam_rs::{
+    Arn, Context, Decision, EvaluationOptions, IAMPolicy, IAMRequest, IAMResource, PolicyEvaluator,
+    Principal, PrincipalId,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::calls::{Call, Place};
+
+/// A policy document and what to call it in a verdict (`role policy
+/// TableAccess`, `bucket policy of attachments`).
+#[derive(Debug, Clone)]
+pub struct NamedPolicy {
+    pub name: String,
+    document: IAMPolicy,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("policy {name} cannot be read: {reason}")]
+pub struct PolicyError {
+    name: String,
+    reason: String,
+}
+
+impl NamedPolicy {
+    pub fn parse(name: impl Into<String>, json: &str) -> Result<Self, PolicyError> {
+        let name = name.into();
+        let failed = |reason: String| PolicyError {
+            name: name.clone(),
+            reason,
+        };
+        let mut value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| failed(e.to_string()))?;
+        // IAM takes a document without a Version as 2008-10-17's.
+        if let Some(doc) = value.as_object_mut() {
+            doc.entry("Version").or_insert_with(|| "2008-10-17".into());
+        }
+        match serde_json::from_value::<IAMPolicy>(value) {
+            Ok(document) => Ok(Self { name, document }),
+            Err(e) => Err(failed(e.to_string())),
+        }
+    }
+}
+
+/// Who calls: a session of a role.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub role_arn: String,
+}
+
+/// Allowed or not, and by which statement (`None`: no statement allows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub allowed: bool,
+    pub statement: Option<String>,
+}
+
+impl Verdict {
+    /// The deciding statement, or AWS's words for an implicit deny.
+    pub fn reason(&self) -> String {
+        self.statement
+            .clone()
+            .unwrap_or_else(|| "no statement allows it".to_owned())
+    }
+}
+
+/// The verdict on `call` by `caller`, under its `identity` policies and the
+/// resource's own `resource_policy`, if it has one.
+pub fn judge(
+    caller: &Caller,
+    identity: &[NamedPolicy],
+    resource_policy: Option<&NamedPolicy>,
+    call: &Call,
+    place: &Place,
+) -> Verdict {
+    let request = request(caller, call, place);
+    let mut allowed_by = None;
+    for policy in identity.iter().chain(resource_policy) {
+        match decide(policy, &request, call.resource == "*") {
+            (Decision::Deny, statement) => {
+                return Verdict {
+                    allowed: false,
+                    statement: Some(statement),
+                };
+            }
+            (Decision::Allow, statement) if allowed_by.is_none() => allowed_by = Some(statement),
+            _ => {}
+        }
+    }
+    Verdict {
+        allowed: allowed_by.is_some(),
+        statement: allowed_by,
+    }
+}
+
+fn request(caller: &Caller, call: &Call, place: &Place) -> IAMRequest {
+    let now = chrono::Utc::now();
+    let context = Context::new()
+        .with_string("aws:PrincipalArn", caller.role_arn.clone())
+        .with_string("aws:PrincipalAccount", place.account.clone())
+        .with_string("aws:PrincipalType", "AssumedRole")
+        .with_string("aws:RequestedRegion", place.region.clone())
+        // Functions call AWS over TLS; only the local hop is plain HTTP.
+        .with_boolean("aws:SecureTransport", true)
+        .with_string("aws:CurrentTime", now.to_rfc3339())
+        .with_number("aws:EpochTime", now.timestamp() as f64);
+    // An action without a resource type is asked of `*`, which no ARN
+    // spells: a stand-in ARN, matched only by statements on `*`
+    // (`decide` keeps only those).
+    let resource = if call.resource == "*" {
+        Arn::parse(&format!(
+            "arn:aws:{}:{}:{}:*",
+            call.action.split(':').next().unwrap_or("*"),
+            place.region,
+            place.account
+        ))
+    } else {
+        Arn::parse(&call.resource)
+    };
+    let resource = resource.unwrap_or_else(|_| {
+        Arn::parse("arn:aws:unknown:::unparsable-resource").expect("a valid ARN")
+    });
+    let mut request = IAMRequest::new(
+        Principal::Aws(PrincipalId::String(caller.role_arn.clone())),
+        call.action.clone(),
+        resource,
+    );
+    request.context = context;
+    request
+}
+
+/// One policy's decision and, when it decided, the statement that did.
+fn decide(policy: &NamedPolicy, request: &IAMRequest, star: bool) -> (Decision, String) {
+    let mut document = policy.document.clone();
+    if star {
+        document
+            .statement
+            .retain(|s| s.not_resource.is_some() || s.resource.as_ref().is_some_and(names_star));
+    }
+    let options = EvaluationOptions {
+        stop_on_explicit_deny: false,
+        collect_match_details: true,
+        ignore_resource_constraints: star,
+        ..EvaluationOptions::default()
+    };
+    let statements = document.statement.clone();
+    let evaluator = PolicyEvaluator::with_policies(vec![document]).with_options(options);
+    let Ok(result) = evaluator.evaluate(request) else {
+        return (Decision::NotApplicable, String::new());
+    };
+    let wanted = match result.decision {
+        Decision::Deny => iam_rs::IAMEffect::Deny,
+        Decision::Allow => iam_rs::IAMEffect::Allow,
+        Decision::NotApplicable => return (Decision::NotApplicable, String::new()),
+    };
+    let index = result
+        .statement_details
+        .iter()
+        .position(|m| m.conditions_satisfied && m.effect == wanted)
+        .unwrap_or(0);
+    let name = statements
+        .get(index)
+        .and_then(|s| s.sid.clone())
+        .unwrap_or_else(|| format!("#{}", index + 1));
+    (
+        result.decision,
+        format!("{}, statement {name}", policy.name),
+    )
+}
+
+fn names_star(resource: &IAMResource) -> bool {
+    match resource {
+        IAMResource::Single(r) => r == "*",
+        IAMResource::Multiple(rs) => rs.iter().any(|r| r == "*"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/notifications-ApiFunctionRole-X1";
+    const TABLE: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/notifications-Table";
+
+    fn place() -> Place {
+        Place {
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+        }
+    }
+
+    fn policy(name: &str, json: serde_json::Value) -> NamedPolicy {
+        NamedPolicy::parse(name, &json.to_string()).unwrap()
+    }
+
+    fn call(action: &str, resource: &str) -> Call {
+        Call {
+            action: action.into(),
+            resource: resource.into(),
+        }
+    }
+
+    fn verdict(identity: &[NamedPolicy], resource: Option<&NamedPolicy>, c: &Call) -> Verdict {
+        let caller = Caller {
+            role_arn: ROLE.into(),
+        };
+        judge(&caller, identity, resource, c, &place())
+    }
+
+    /// What SAM's DynamoDBCrudPolicy becomes, for one table.
+    fn crud() -> NamedPolicy {
+        policy(
+            "role policy ApiFunctionRolePolicy0",
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Action": [
+                "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Scan",
+                "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",
+                "dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:ConditionCheckItem"],
+                "Resource": [TABLE, format!("{TABLE}/index/*")]}]}),
+        )
+    }
+
+    #[test]
+    fn an_allow_names_its_statement_and_nothing_else_allows() {
+        let v = verdict(&[crud()], None, &call("dynamodb:PutItem", TABLE));
+        assert_eq!(
+            v,
+            Verdict {
+                allowed: true,
+                statement: Some("role policy ApiFunctionRolePolicy0, statement #1".into())
+            }
+        );
+        let other = "arn:aws:dynamodb:us-east-1:123456789012:table/todos-Table";
+        let v = verdict(&[crud()], None, &call("dynamodb:PutItem", other));
+        assert!(!v.allowed);
+        assert_eq!(v.reason(), "no statement allows it");
+        let v = verdict(
+            &[crud()],
+            None,
+            &call("dynamodb:Query", &format!("{TABLE}/index/byUser")),
+        );
+        assert!(v.allowed, "the index wildcard allows the index");
+        assert!(!verdict(&[], None, &call("dynamodb:GetItem", TABLE)).allowed);
+    }
+
+    #[test]
+    fn an_explicit_deny_wins_wherever_it_is() {
+        let deny = policy(
+            "role policy NoDeletes",
+            serde_json::json!({"Statement": [{"Sid": "NoDeletes", "Effect": "Deny",
+                "Action": "dynamodb:Delete*", "Resource": "*"}]}),
+        );
+        let v = verdict(
+            &[crud(), deny.clone()],
+            None,
+            &call("dynamodb:DeleteItem", TABLE),
+        );
+        assert_eq!(
+            v,
+            Verdict {
+                allowed: false,
+                statement: Some("role policy NoDeletes, statement NoDeletes".into())
+            }
+        );
+        assert!(verdict(&[crud(), deny], None, &call("dynamodb:GetItem", TABLE)).allowed);
+    }
+
+    #[test]
+    fn not_action_and_not_resource_invert_their_lists() {
+        let all_but_delete = policy(
+            "role policy AllButDelete",
+            serde_json::json!({"Statement": [{"Effect": "Allow",
+                "NotAction": ["dynamodb:DeleteItem"], "NotResource": "arn:aws:dynamodb:*:*:table/secret*"}]}),
+        );
+        let p = [all_but_delete];
+        assert!(verdict(&p, None, &call("dynamodb:GetItem", TABLE)).allowed);
+        assert!(!verdict(&p, None, &call("dynamodb:DeleteItem", TABLE)).allowed);
+        let secret = "arn:aws:dynamodb:us-east-1:123456789012:table/secrets";
+        assert!(!verdict(&p, None, &call("dynamodb:GetItem", secret)).allowed);
+    }
+
+    #[test]
+    fn a_resource_policy_allows_the_role_it_names_and_denies_plain_http() {
+        let bucket = "arn:aws:s3:::attachments";
+        let object = "arn:aws:s3:::attachments/users/u1/f.png";
+        let bucket_policy = policy(
+            "bucket policy of attachments",
+            serde_json::json!({"Statement": [
+                {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                 "Resource": [bucket, format!("{bucket}/*")],
+                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+                {"Sid": "Uploads", "Effect": "Allow", "Principal": {"AWS": ROLE},
+                 "Action": "s3:PutObject", "Resource": format!("{bucket}/*")}]}),
+        );
+        let v = verdict(&[], Some(&bucket_policy), &call("s3:PutObject", object));
+        assert_eq!(
+            v.statement.as_deref(),
+            Some("bucket policy of attachments, statement Uploads")
+        );
+        assert!(v.allowed);
+        assert!(!verdict(&[], Some(&bucket_policy), &call("s3:GetObject", object)).allowed);
+    }
+
+    #[test]
+    fn an_action_without_a_resource_type_needs_a_statement_on_star() {
+        let scoped = policy(
+            "role policy Scoped",
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "states:SendTaskSuccess",
+                "Resource": "arn:aws:states:us-east-1:123456789012:stateMachine:flow"}]}),
+        );
+        let star = policy(
+            "role policy Star",
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "states:SendTask*", "Resource": "*"}]}),
+        );
+        assert!(!verdict(&[scoped], None, &call("states:SendTaskSuccess", "*")).allowed);
+        assert!(verdict(&[star], None, &call("states:SendTaskSuccess", "*")).allowed);
+    }
+
+    #[test]
+    fn conditions_on_the_context_the_local_cloud_fills() {
+        let only_here = policy(
+            "role policy Region",
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}}]}),
+        );
+        let topic = "arn:aws:sns:us-east-1:123456789012:dlq";
+        assert!(!verdict(&[only_here], None, &call("sns:Publish", topic)).allowed);
+        let arn_like = policy(
+            "role policy Principal",
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*",
+                "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/notifications-*"}}}]}),
+        );
+        assert!(verdict(&[arn_like], None, &call("sns:Publish", topic)).allowed);
+    }
+}

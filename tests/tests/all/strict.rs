@@ -1,0 +1,140 @@
+//! The local cloud refuses what AWS refuses: each test applies one mistake
+//! to a copy of a real template, deploys it on a fresh local cloud (strict
+//! IAM, the default), and shows the refusal the way a user meets it, with
+//! the trail's verdict naming the action. Every other test runs the real
+//! templates in the same strict mode, so they are the passing half.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use devstack_api::telemetry::{Judgement, read_hops, read_judgements};
+use devstack_client::walkthrough::{Client, eventually, token_for};
+use devstack_cloud::{self as cloud, Detached, Options};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::e2e::unique_email;
+
+/// A copy of `service`'s template with `real` replaced by `mistake` (each
+/// must be found once: a template that moved on fails here, by name).
+fn mistaken(service: &str, real: &str, mistake: &str) -> (tempfile::TempDir, PathBuf) {
+    let text = std::fs::read_to_string(repo::template_path(service)).unwrap();
+    assert_eq!(
+        text.matches(real).count(),
+        1,
+        "{service}'s template no longer holds exactly one {real:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("template.yaml");
+    std::fs::write(&file, text.replacen(real, mistake, 1)).unwrap();
+    (dir, file)
+}
+
+fn start(service: &str, template: PathBuf) -> Detached {
+    cloud::start_detached(Options {
+        bin_dir: repo::profile_dir(),
+        retry_delay: Duration::from_millis(20),
+        function_env: vec![("RUST_LOG".into(), "warn".into())],
+        templates: [(service.to_owned(), template)].into(),
+        ..Options::default()
+    })
+    .expect("the local cloud starts")
+}
+
+async fn client(cloud: &Detached) -> Client {
+    Client {
+        http: reqwest::Client::new(),
+        base: cloud.endpoints.api_base_url.as_str().to_owned(),
+        token: token_for(&cloud.endpoints, &unique_email("strict"))
+            .await
+            .unwrap(),
+    }
+}
+
+fn denials(cloud: &Detached, function: &str) -> Vec<Judgement> {
+    read_judgements(&PathBuf::from(&cloud.endpoints.telemetry_dir))
+        .into_iter()
+        .filter(|j| j.function == function && j.verdict == "denied")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_that_may_only_read_its_table_fails_the_write_and_the_trail_names_put_item() {
+    let (_dir, template) = mistaken(
+        "users",
+        "        - DynamoDBCrudPolicy: { TableName: !Ref Table }\n      Events:\n        Put:",
+        "        - DynamoDBReadPolicy: { TableName: !Ref Table }\n      Events:\n        Put:",
+    );
+    let cloud = start("users", template);
+    let api = client(&cloud).await;
+    let (status, body) = api
+        .call(
+            Method::PUT,
+            "/users/me",
+            Some(json!({"display_name": "Ada"})),
+        )
+        .await
+        .unwrap();
+    assert!(
+        status >= 500,
+        "a write without dynamodb:PutItem: {status} {body}"
+    );
+    let table = &cloud.endpoints.services["users"].table;
+    let denied = denials(&cloud, "users/ApiFunction");
+    assert!(
+        denied
+            .iter()
+            .any(|j| j.action == "dynamodb:PutItem"
+                && j.resource.ends_with(&format!(":table/{table}"))),
+        "{denied:#?}"
+    );
+    assert!(
+        denied[0].reason.contains("no statement allows"),
+        "{denied:#?}"
+    );
+    // What the policy does allow still works: reading.
+    let (status, _) = api.call(Method::GET, "/users/me", None).await.unwrap();
+    assert_eq!(status, 404, "the read is allowed and finds no profile");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_publisher_without_put_events_never_delivers_and_the_trail_names_put_events() {
+    let (_dir, template) = mistaken(
+        "users",
+        "        - EventBridgePutEventsPolicy:\n            EventBusName:\n              Fn::ImportValue: !Sub \"${PlatformStack}-BusName\"\n        - SNSPublishMessagePolicy: { TopicName: !GetAtt DeadLetterTopic.TopicName }\n        - Statement:\n            - Effect: Allow\n              Action: [kms:GenerateDataKey*, kms:Decrypt]\n              Resource: !GetAtt MessagesKey.Arn\n      Events:\n        Stream:",
+        "        - SNSPublishMessagePolicy: { TopicName: !GetAtt DeadLetterTopic.TopicName }\n        - Statement:\n            - Effect: Allow\n              Action: [kms:GenerateDataKey*, kms:Decrypt]\n              Resource: !GetAtt MessagesKey.Arn\n      Events:\n        Stream:",
+    );
+    let cloud = start("users", template);
+    let api = client(&cloud).await;
+    let correlation = uuid::Uuid::new_v4().to_string();
+    let (status, _) = api
+        .call_correlated(
+            Method::PUT,
+            "/users/me",
+            Some(json!({"display_name": "Grace"})),
+            Some(&correlation),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "the write itself is allowed");
+    let denied = eventually(Duration::from_secs(20), "the PutEvents refusal", || async {
+        let found = denials(&cloud, "users/PublisherFunction");
+        Ok((!found.is_empty()).then_some(found))
+    })
+    .await
+    .unwrap();
+    assert!(
+        denied.iter().all(|j| j.action == "events:PutEvents"
+            && j.resource
+                .ends_with(&format!(":event-bus/{}", cloud.endpoints.bus_name))),
+        "{denied:#?}"
+    );
+    // Nothing reached the bus: no event hop carries the request's id.
+    let hops = read_hops(&PathBuf::from(&cloud.endpoints.telemetry_dir)).unwrap();
+    assert!(
+        !hops
+            .iter()
+            .any(|h| h.kind == "bus" && h.correlation_ids.contains(&correlation)),
+        "an event reached the bus"
+    );
+}
