@@ -116,6 +116,33 @@ async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<serde_json::Va
 }
 
 #[tokio::test]
+async fn a_disabled_rule_delivers_nothing_until_it_is_enabled() {
+    let conf = shared().sdk_config().await;
+    let (bus, sqs, queue_url) = bus_with_queue(&conf).await;
+    let eb = aws_sdk_eventbridge::Client::new(&conf);
+    let publisher = publisher(&conf, &bus);
+    eb.disable_rule()
+        .name("all-todos")
+        .event_bus_name(&bus)
+        .send()
+        .await
+        .unwrap();
+    publisher.publish(&[entry(1)]).await.unwrap();
+    assert!(
+        drain(&sqs, &queue_url).await.is_empty(),
+        "a disabled rule delivered"
+    );
+    eb.enable_rule()
+        .name("all-todos")
+        .event_bus_name(&bus)
+        .send()
+        .await
+        .unwrap();
+    publisher.publish(&[entry(2)]).await.unwrap();
+    assert_eq!(drain(&sqs, &queue_url).await.len(), 1);
+}
+
+#[tokio::test]
 async fn publishes_in_batches_of_ten_and_delivers_each_event_once() {
     let conf = shared().sdk_config().await;
     let (bus, sqs, queue) = bus_with_queue(&conf).await;

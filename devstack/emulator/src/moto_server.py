@@ -1,7 +1,7 @@
 # moto's server as the local cloud runs it (`python -c` with this file),
 # with measured changes to how it runs, and to what it answers only where
 # moto's answer is missing or is not what AWS documents (EventBridge's
-# TestEventPattern and replays, IAM's role policies).
+# TestEventPattern, replays and disabled rules, IAM's role policies).
 import copy
 import gc
 import sys
@@ -358,12 +358,29 @@ def _role_policies_as_json():
     )
 
 
+def _disabled_rules_deliver_nothing():
+    """A rule whose State is DISABLED still delivered every matching event
+    to its targets (moto keeps the state and never reads it). On AWS it
+    delivers nothing, replays included, until it is enabled again."""
+    from moto.events import models
+
+    send = models.Rule.send_to_targets
+
+    def send_to_targets(self, *args, **kwargs):
+        if self.state == "DISABLED":
+            return None
+        return send(self, *args, **kwargs)
+
+    models.Rule.send_to_targets = send_to_targets
+
+
 _cheap_transaction_backups()
 _queries_read_their_partition()
 _receives_read_retention_directly()
 _test_event_pattern()
 _replays_keep_to_their_window_and_rules()
 _role_policies_as_json()
+_disabled_rules_deliver_nothing()
 
 from moto.server import main  # noqa: E402
 

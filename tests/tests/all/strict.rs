@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use devstack_api::telemetry::{Judgement, read_hops, read_judgements};
 use devstack_client::walkthrough::{Client, eventually, token_for};
-use devstack_cloud::{self as cloud, Detached, Options};
+use devstack_cloud::{self as cloud, Detached, IamMode, Options};
 use reqwest::Method;
 use serde_json::json;
 
@@ -31,7 +31,12 @@ fn mistaken(service: &str, real: &str, mistake: &str) -> (tempfile::TempDir, Pat
 }
 
 fn start(service: &str, template: PathBuf) -> Detached {
+    start_in(service, template, IamMode::Strict)
+}
+
+fn start_in(service: &str, template: PathBuf, iam: IamMode) -> Detached {
     cloud::start_detached(Options {
+        iam,
         bin_dir: repo::profile_dir(),
         retry_delay: Duration::from_millis(20),
         function_env: vec![("RUST_LOG".into(), "warn".into())],
@@ -52,19 +57,28 @@ async fn client(cloud: &Detached) -> Client {
 }
 
 fn denials(cloud: &Detached, function: &str) -> Vec<Judgement> {
+    verdicts(cloud, function, "denied")
+}
+
+fn verdicts(cloud: &Detached, function: &str, verdict: &str) -> Vec<Judgement> {
     read_judgements(&PathBuf::from(&cloud.endpoints.telemetry_dir))
         .into_iter()
-        .filter(|j| j.function == function && j.verdict == "denied")
+        .filter(|j| j.function == function && j.verdict == verdict)
         .collect()
+}
+
+/// The users API's policy cut down to reads.
+fn read_only_users_api() -> (tempfile::TempDir, PathBuf) {
+    mistaken(
+        "users",
+        "        - DynamoDBCrudPolicy: { TableName: !Ref Table }\n      Events:\n        Put:",
+        "        - DynamoDBReadPolicy: { TableName: !Ref Table }\n      Events:\n        Put:",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_function_that_may_only_read_its_table_fails_the_write_and_the_trail_names_put_item() {
-    let (_dir, template) = mistaken(
-        "users",
-        "        - DynamoDBCrudPolicy: { TableName: !Ref Table }\n      Events:\n        Put:",
-        "        - DynamoDBReadPolicy: { TableName: !Ref Table }\n      Events:\n        Put:",
-    );
+    let (_dir, template) = read_only_users_api();
     let cloud = start("users", template);
     let api = client(&cloud).await;
     let (status, body) = api
@@ -137,4 +151,39 @@ async fn a_publisher_without_put_events_never_delivers_and_the_trail_names_put_e
             .any(|h| h.kind == "bus" && h.correlation_ids.contains(&correlation)),
         "an event reached the bus"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_mode_lets_the_mistake_through_and_records_what_strict_would_refuse() {
+    let (_dir, template) = read_only_users_api();
+    let cloud = start_in("users", template, IamMode::Audit);
+    let api = client(&cloud).await;
+    let (status, body) = api
+        .call(
+            Method::PUT,
+            "/users/me",
+            Some(json!({"display_name": "Ada"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "audit refuses nothing: {body}");
+    let would = verdicts(&cloud, "users/ApiFunction", "would-deny");
+    assert!(
+        would.iter().any(|j| j.action == "dynamodb:PutItem"),
+        "{would:#?}"
+    );
+    assert!(denials(&cloud, "users/ApiFunction").is_empty());
+    // What the role may do is recorded as allowed, once per action and
+    // resource: the profile just written, read twice.
+    for _ in 0..2 {
+        let (status, _) = api.call(Method::GET, "/users/me", None).await.unwrap();
+        assert_eq!(status, 200);
+    }
+    let allowed = verdicts(&cloud, "users/ApiFunction", "allowed");
+    assert!(!allowed.is_empty());
+    let mut pairs: Vec<_> = allowed.iter().map(|j| (&j.action, &j.resource)).collect();
+    let recorded = pairs.len();
+    pairs.sort();
+    pairs.dedup();
+    assert_eq!(pairs.len(), recorded, "{allowed:#?}");
 }
