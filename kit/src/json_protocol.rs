@@ -29,6 +29,12 @@ pub const SECRETS_MANAGER: Service = Service {
     name: "secretsmanager",
     target: "secretsmanager",
 };
+/// The local cloud reads keys' policies with it; no function calls KMS.
+pub const KMS: Service = Service {
+    id: "KMS",
+    name: "kms",
+    target: "TrentService",
+};
 pub const COGNITO_IDP: Service = Service {
     id: "COGNITO_IDENTITY_PROVIDER",
     name: "cognito-idp",

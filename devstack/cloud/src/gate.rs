@@ -44,6 +44,7 @@ async fn forward(
         let protocol = Protocol::of(&headers);
         return match refusal {
             Refusal::Denied(message) => protocol.denied(&message),
+            Refusal::KeyDenied(message) => protocol.key_denied(&message),
             Refusal::Unrecognized { signature, message } => {
                 protocol.unrecognized(signature, &message)
             }

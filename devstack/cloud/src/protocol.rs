@@ -58,6 +58,22 @@ impl Protocol {
         })
     }
 
+    /// The KMS key of an encrypted topic or queue refused the service
+    /// acting for the caller: SNS's 400 `KMSAccessDenied`, SQS's 400
+    /// `KmsAccessDenied`, S3's 403 `AccessDenied`.
+    pub fn key_denied(&self, message: &str) -> Response<Body> {
+        let (status, code) = match self {
+            Protocol::Json { .. } => (StatusCode::BAD_REQUEST, "KmsAccessDenied"),
+            Protocol::Query => (StatusCode::BAD_REQUEST, "KMSAccessDenied"),
+            Protocol::RestXml => (StatusCode::FORBIDDEN, "AccessDenied"),
+        };
+        self.render(Shape {
+            status,
+            code,
+            message,
+        })
+    }
+
     /// A key AWS does not know (`signature`: false), or a signature that
     /// does not match its key's secret (true).
     pub fn unrecognized(&self, signature: bool, message: &str) -> Response<Body> {

@@ -105,6 +105,7 @@ impl Control {
             &[(TAG_SERVICE, service), (TAG_COMMIT, &request.commit)],
         )
         .await?;
+        self.judge.forget_resources();
         let stack_ms = started.elapsed().as_millis() as u64;
         tracing::info!(target: "trail", stack = %service, commit = %request.commit, ms = stack_ms, "stack updated");
         let mut swapped = Vec::new();

@@ -159,8 +159,16 @@ pub async fn start(options: Options) -> Result<Running> {
     let sender_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let sender_url = format!("http://{}", sender_listener.local_addr()?);
     let states_port = states_listener.local_addr()?.port();
-    let (emulator, conf, templates, commit) =
-        boot(&options, states_port, &sender_url, &mut phases).await?;
+    // moto asks the judge before each SNS delivery to a queue.
+    let judge_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let judge_url = format!("http://{}", judge_listener.local_addr()?);
+    let (emulator, conf, templates, commit) = boot(
+        &options,
+        (states_port, &judge_url),
+        &sender_url,
+        &mut phases,
+    )
+    .await?;
     let templates: Vec<serde_json::Value> = templates.collect();
     let (sender, signing_secret) = crate::sender::start(sender_listener).await?;
     let wanted = SERVICES
@@ -179,6 +187,8 @@ pub async fn start(options: Options) -> Result<Running> {
     make_machines_runnable(&conf, &emulator.url, &stacks).await?;
     phases.mark("service stacks");
     let mut w = Wiring::new(&options, conf, commit, &emulator.url, &pool, bus_name).await?;
+    w.tasks
+        .push(serve(judge_listener, crate::iam::router(w.judge.clone())));
     let mut socket_listeners = w.bind_sockets(&stacks).await?;
     for stack in &stacks {
         w.start_service(stack, &mut socket_listeners).await?;
@@ -243,9 +253,11 @@ async fn make_machines_runnable(conf: &SdkConfig, moto_url: &str, stacks: &[Stac
 /// At once: the emulator boots (about a second of Python imports) while
 /// the templates are translated (or read from the cache) and the commit
 /// is read.
+/// `states_port`: where moto's Step Functions call Lambda; `judge_url`:
+/// where moto asks before SNS delivers to a queue.
 async fn boot(
     options: &Options,
-    states_port: u16,
+    (states_port, judge_url): (u16, &str),
     sender_url: &str,
     phases: &mut Phases,
 ) -> Result<(
@@ -256,10 +268,14 @@ async fn boot(
 )> {
     let emulator = {
         let url = options.endpoint_url.clone();
+        let judge_url = judge_url.to_owned();
         tokio::task::spawn_blocking(move || match url {
             Some(url) => Ok(devstack_emulator::Emulator { url }),
-            None => devstack_emulator::start_with(&[("MOTO_PORT", states_port.to_string())])
-                .map_err(anyhow::Error::msg),
+            None => devstack_emulator::start_with(&[
+                ("MOTO_PORT", states_port.to_string()),
+                ("DEVSTACK_JUDGE_URL", judge_url),
+            ])
+            .map_err(anyhow::Error::msg),
         })
     };
     let replaced = options.templates.clone();
@@ -623,6 +639,7 @@ impl<'a> Wiring<'a> {
                 retry_delay: self.options.retry_delay,
                 sns: self.sns.clone(),
                 sqs: self.sqs.clone(),
+                may_deliver: Some(self.judge.may_deliver()),
             }),
         );
         self.functions.insert(name, function);

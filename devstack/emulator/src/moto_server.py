@@ -1,7 +1,9 @@
 # moto's server as the local cloud runs it (`python -c` with this file),
 # with measured changes to how it runs, and to what it answers only where
 # moto's answer is missing or is not what AWS documents (EventBridge's
-# TestEventPattern, replays and disabled rules, IAM's role policies).
+# TestEventPattern, replays and disabled rules, IAM's role and KMS's key
+# policies, SQS's queue policies in CloudFormation, SNS's deliveries to
+# queues judged by the local cloud).
 import copy
 import gc
 import sys
@@ -374,13 +376,135 @@ def _disabled_rules_deliver_nothing():
     models.Rule.send_to_targets = send_to_targets
 
 
+def _sns_asks_before_it_delivers_to_a_queue():
+    """SNS delivers to an SQS subscription only if the queue's policy (and
+    the queue's key policy, when it is encrypted) lets sns.amazonaws.com do
+    it for that topic; otherwise AWS drops the message without an error to
+    the publisher. moto delivered regardless. With DEVSTACK_JUDGE_URL set,
+    each delivery is put to the local cloud's judge first, which answers
+    whether it may go ahead (and says so in its trail when not)."""
+    import json
+    import os
+    import urllib.request
+
+    from moto.sns import models
+
+    judge = os.environ.get("DEVSTACK_JUDGE_URL")
+    if not judge:
+        return
+    publish = models.Subscription.publish
+
+    def allowed(topic_arn, queue_arn):
+        body = json.dumps({"topic_arn": topic_arn, "queue_arn": queue_arn}).encode()
+        request = urllib.request.Request(
+            judge + "/delivery",
+            data=body,
+            headers={"content-type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return json.load(answer).get("allowed", False)
+        except OSError as e:
+            # The judge is gone (the cloud stopping): deliver as before.
+            print(f"devstack judge unreachable: {e}", file=sys.stderr)
+            return True
+
+    def guarded(self, *args, **kwargs):
+        if self.protocol == "sqs" and not allowed(self.topic.arn, self.endpoint):
+            return None
+        return publish(self, *args, **kwargs)
+
+    models.Subscription.publish = guarded
+
+
+def _key_policies_as_json():
+    """A key's policy from CloudFormation was kept as a dict, and every
+    call moto checks against it (DescribeKey, GetKeyPolicy) failed with a
+    500: it is kept as JSON text, as CreateKey keeps it."""
+    import json
+
+    from moto.kms import models
+
+    create = models.KmsBackend.create_key
+
+    def create_key(self, policy, *args, **kwargs):
+        if policy is not None and not isinstance(policy, str):
+            policy = json.dumps(policy)
+        return create(self, policy, *args, **kwargs)
+
+    models.KmsBackend.create_key = create_key
+
+
+def _queue_policies_from_cloudformation():
+    """AWS::SQS::QueuePolicy has no model in moto's CloudFormation, which
+    skipped it: a queue was deployed without the policy that lets SNS
+    deliver to it. This model sets each named queue's Policy, as
+    CloudFormation does, so the policy is there to be judged."""
+    import json
+
+    from moto.core.common_models import CloudFormationModel
+    from moto.sqs.models import sqs_backends
+
+    def apply(properties, account_id, region_name):
+        document = properties["PolicyDocument"]
+        if not isinstance(document, str):
+            document = json.dumps(document)
+        backend = sqs_backends[account_id][region_name]
+        for url in properties["Queues"]:
+            backend.set_queue_attributes(url.rsplit("/", 1)[-1], {"Policy": document})
+
+    class QueuePolicy(CloudFormationModel):
+        # moto's models name their service by their module.
+        __module__ = "moto.sqs.models"
+
+        def __init__(self, name):
+            self.name = name
+
+        @property
+        def physical_resource_id(self):
+            return self.name
+
+        @staticmethod
+        def cloudformation_name_type():
+            return ""
+
+        @staticmethod
+        def cloudformation_type():
+            return "AWS::SQS::QueuePolicy"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        ):
+            apply(cloudformation_json["Properties"], account_id, region_name)
+            return cls(resource_name)
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls, original, new_name, cloudformation_json, account_id, region_name
+        ):
+            apply(cloudformation_json["Properties"], account_id, region_name)
+            return original
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls, resource_name, cloudformation_json, account_id, region_name
+        ):
+            return None
+
+    return QueuePolicy
+
+
 _cheap_transaction_backups()
 _queries_read_their_partition()
 _receives_read_retention_directly()
 _test_event_pattern()
 _replays_keep_to_their_window_and_rules()
 _role_policies_as_json()
+_key_policies_as_json()
+_queue_policies_from_cloudformation()
 _disabled_rules_deliver_nothing()
+_sns_asks_before_it_delivers_to_a_queue()
 
 from moto.server import main  # noqa: E402
 

@@ -18,14 +18,28 @@ pub struct Call {
     pub action: String,
     /// The resource's ARN, or `*` for actions without a resource type.
     pub resource: String,
+    /// Condition keys this call sets beyond the caller's
+    /// (`kms:ViaService` when SNS uses a key for the caller).
+    pub context: Vec<(String, String)>,
 }
 
 impl Call {
-    fn new(service: &str, operation: &str, resource: impl Into<String>) -> Self {
+    pub fn new(action: impl Into<String>, resource: impl Into<String>) -> Self {
         Self {
-            action: format!("{service}:{operation}"),
+            action: action.into(),
             resource: resource.into(),
+            context: Vec::new(),
         }
+    }
+
+    fn of(service: &str, operation: &str, resource: impl Into<String>) -> Self {
+        Self::new(format!("{service}:{operation}"), resource)
+    }
+
+    /// The same call with a condition key set.
+    pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.context.push((key.to_owned(), value.into()));
+        self
     }
 }
 
@@ -119,7 +133,7 @@ impl Ctx<'_> {
     }
 
     fn call(&self, resource: impl Into<String>) -> Call {
-        Call::new(self.service, self.operation, resource)
+        Call::of(self.service, self.operation, resource)
     }
 }
 
@@ -159,7 +173,7 @@ fn dynamodb(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
             .and_then(Value::as_object)
             .into_iter()
             .flat_map(|tables| tables.keys())
-            .map(|t| Call::new("dynamodb", action, table(t)))
+            .map(|t| Call::of("dynamodb", action, table(t)))
             .collect()
     };
     let items = |kinds: &[(&str, &str)]| -> Vec<Call> {
@@ -171,7 +185,7 @@ fn dynamodb(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
                     .pointer(&format!("/{kind}/TableName"))
                     .and_then(Value::as_str)
                 {
-                    calls.push(Call::new("dynamodb", action, table(name)));
+                    calls.push(Call::of("dynamodb", action, table(name)));
                 }
             }
         }
@@ -241,7 +255,7 @@ fn sqs(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
     };
     let url = ctx.field(body, "QueueUrl")?;
     let name = url.rsplit('/').next().unwrap_or(url);
-    Ok(vec![Call::new("sqs", action, ctx.place.arn("sqs", name))])
+    Ok(vec![Call::of("sqs", action, ctx.place.arn("sqs", name))])
 }
 
 fn ssm(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
@@ -338,7 +352,7 @@ fn sns(ctx: &Ctx<'_>, request: &Arrived<'_>) -> Result<Vec<Call>, MapError> {
             let topic = field("TopicArn").or_else(|_| field("TargetArn"))?;
             vec![ctx.call(topic)]
         }
-        "PublishBatch" => vec![Call::new("sns", "Publish", field("TopicArn")?)],
+        "PublishBatch" => vec![Call::of("sns", "Publish", field("TopicArn")?)],
         "GetTopicAttributes" => vec![ctx.call(field("TopicArn")?)],
         _ => return Err(ctx.unknown()),
     })
@@ -355,12 +369,12 @@ fn s3(request: &Arrived<'_>) -> Vec<Call> {
     let path =
         percent_encoding::percent_decode_str(path.trim_start_matches('/')).decode_utf8_lossy();
     let (bucket, key) = path.split_once('/').unwrap_or((&path, ""));
-    let object = |op: &str| Call::new("s3", op, format!("arn:aws:s3:::{bucket}/{key}"));
-    let on_bucket = |op: &str| Call::new("s3", op, format!("arn:aws:s3:::{bucket}"));
+    let object = |op: &str| Call::of("s3", op, format!("arn:aws:s3:::{bucket}/{key}"));
+    let on_bucket = |op: &str| Call::of("s3", op, format!("arn:aws:s3:::{bucket}"));
     let method = request.method;
     let versioned = has("versionId");
     let call = match (bucket.is_empty(), key.is_empty(), method) {
-        (true, _, _) => Call::new("s3", "ListAllMyBuckets", "*"),
+        (true, _, _) => Call::of("s3", "ListAllMyBuckets", "*"),
         (false, true, "GET") if has("versions") => on_bucket("ListBucketVersions"),
         (false, true, "GET") if has("policy") => on_bucket("GetBucketPolicy"),
         (false, true, "GET") if has("cors") => on_bucket("GetBucketCORS"),
@@ -396,7 +410,7 @@ fn s3(request: &Arrived<'_>) -> Vec<Call> {
 /// on each. Judged on the bucket's every key: a policy that allows some
 /// keys only is judged stricter than AWS would.
 fn object_wildcard(bucket: &str) -> Call {
-    Call::new("s3", "DeleteObject", format!("arn:aws:s3:::{bucket}/*"))
+    Call::of("s3", "DeleteObject", format!("arn:aws:s3:::{bucket}/*"))
 }
 
 /// Lambda's REST API: `/2015-03-31/functions/<name>/<what>`.
@@ -417,7 +431,7 @@ fn lambda(ctx: &Ctx<'_>, request: &Arrived<'_>) -> Result<Vec<Call>, MapError> {
         ("GET", [_, "functions", name, "configuration"]) => ("GetFunctionConfiguration", *name),
         _ => return Err(ctx.unknown()),
     };
-    Ok(vec![Call::new("lambda", action, function(name))])
+    Ok(vec![Call::of("lambda", action, function(name))])
 }
 
 #[cfg(test)]

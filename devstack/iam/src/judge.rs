@@ -49,10 +49,24 @@ impl NamedPolicy {
     }
 }
 
-/// Who calls: a session of a role.
+/// Who calls.
 #[derive(Debug, Clone)]
-pub struct Caller {
-    pub role_arn: String,
+pub enum Caller {
+    /// A session of a role (a function).
+    Role { arn: String },
+    /// A service acting on the account's behalf: `sns.amazonaws.com`
+    /// delivering from the topic `source_arn`.
+    Service { name: String, source_arn: String },
+}
+
+impl Caller {
+    /// As AWS's messages name it.
+    pub fn name(&self) -> &str {
+        match self {
+            Caller::Role { arn } => arn,
+            Caller::Service { name, .. } => name,
+        }
+    }
 }
 
 /// Allowed or not, and by which statement (`None`: no statement allows).
@@ -72,7 +86,10 @@ impl Verdict {
 }
 
 /// The verdict on `call` by `caller`, under its `identity` policies and the
-/// resource's own `resource_policy`, if it has one.
+/// resource's own `resource_policy`, if it has one. A KMS key's policy
+/// must allow the call itself (naming the caller), or delegate to the
+/// account (naming its root) while the caller's identity policies allow
+/// it; for any other resource either kind of policy allows.
 pub fn judge(
     caller: &Caller,
     identity: &[NamedPolicy],
@@ -80,37 +97,97 @@ pub fn judge(
     call: &Call,
     place: &Place,
 ) -> Verdict {
-    let request = request(caller, call, place);
-    let mut allowed_by = None;
-    for policy in identity.iter().chain(resource_policy) {
-        match decide(policy, &request, call.resource == "*") {
-            (Decision::Deny, statement) => {
-                return Verdict {
-                    allowed: false,
-                    statement: Some(statement),
-                };
-            }
-            (Decision::Allow, statement) if allowed_by.is_none() => allowed_by = Some(statement),
-            _ => {}
-        }
+    let request = request(caller, call, place, false);
+    let star = call.resource == "*";
+    let own = over(identity, &request, star);
+    let direct = over(resource_policy, &request, star);
+    let key = call.action.starts_with("kms:") && resource_policy.is_some();
+    let delegated = if key {
+        over(
+            resource_policy,
+            &self::request(caller, call, place, true),
+            star,
+        )
+    } else {
+        Outcome::default()
+    };
+    if let Some(deny) = own.deny.or(direct.deny).or(delegated.deny) {
+        return Verdict {
+            allowed: false,
+            statement: Some(deny),
+        };
     }
+    let allow = if key {
+        direct.allow.or(own.allow.and(delegated.allow))
+    } else {
+        own.allow.or(direct.allow)
+    };
     Verdict {
-        allowed: allowed_by.is_some(),
-        statement: allowed_by,
+        allowed: allow.is_some(),
+        statement: allow,
     }
 }
 
-fn request(caller: &Caller, call: &Call, place: &Place) -> IAMRequest {
+/// The first Deny and the first Allow among `policies`.
+#[derive(Default)]
+struct Outcome {
+    deny: Option<String>,
+    allow: Option<String>,
+}
+
+fn over<'a>(
+    policies: impl IntoIterator<Item = &'a NamedPolicy>,
+    request: &IAMRequest,
+    star: bool,
+) -> Outcome {
+    let mut outcome = Outcome::default();
+    for policy in policies {
+        match decide(policy, request, star) {
+            (Decision::Deny, statement) => {
+                outcome.deny.get_or_insert(statement);
+            }
+            (Decision::Allow, statement) => {
+                outcome.allow.get_or_insert(statement);
+            }
+            _ => {}
+        }
+    }
+    outcome
+}
+
+/// The request IAM evaluates; `as_account`: the principal is the caller's
+/// account (its root), as a key policy's delegation to IAM names it.
+fn request(caller: &Caller, call: &Call, place: &Place, as_account: bool) -> IAMRequest {
     let now = chrono::Utc::now();
-    let context = Context::new()
-        .with_string("aws:PrincipalArn", caller.role_arn.clone())
-        .with_string("aws:PrincipalAccount", place.account.clone())
-        .with_string("aws:PrincipalType", "AssumedRole")
+    let mut context = Context::new()
         .with_string("aws:RequestedRegion", place.region.clone())
-        // Functions call AWS over TLS; only the local hop is plain HTTP.
+        // Calls to AWS are over TLS; only the local hop is plain HTTP.
         .with_boolean("aws:SecureTransport", true)
         .with_string("aws:CurrentTime", now.to_rfc3339())
         .with_number("aws:EpochTime", now.timestamp() as f64);
+    let principal = match caller {
+        Caller::Role { arn } => {
+            context = context
+                .with_string("aws:PrincipalArn", arn.clone())
+                .with_string("aws:PrincipalAccount", place.account.clone())
+                .with_string("aws:PrincipalType", "AssumedRole")
+                .with_string("kms:CallerAccount", place.account.clone());
+            Principal::Aws(PrincipalId::String(if as_account {
+                format!("arn:aws:iam::{}:root", place.account)
+            } else {
+                arn.clone()
+            }))
+        }
+        Caller::Service { name, source_arn } => {
+            context = context
+                .with_string("aws:SourceArn", source_arn.clone())
+                .with_string("aws:SourceAccount", place.account.clone());
+            Principal::Service(PrincipalId::String(name.clone()))
+        }
+    };
+    for (key, value) in &call.context {
+        context = context.with_string(key.clone(), value.clone());
+    }
     // An action without a resource type is asked of `*`, which no ARN
     // spells: a stand-in ARN, matched only by statements on `*`
     // (`decide` keeps only those).
@@ -127,11 +204,7 @@ fn request(caller: &Caller, call: &Call, place: &Place) -> IAMRequest {
     let resource = resource.unwrap_or_else(|_| {
         Arn::parse("arn:aws:unknown:::unparsable-resource").expect("a valid ARN")
     });
-    let mut request = IAMRequest::new(
-        Principal::Aws(PrincipalId::String(caller.role_arn.clone())),
-        call.action.clone(),
-        resource,
-    );
+    let mut request = IAMRequest::new(principal, call.action.clone(), resource);
     request.context = context;
     request
 }
@@ -201,16 +274,11 @@ mod tests {
     }
 
     fn call(action: &str, resource: &str) -> Call {
-        Call {
-            action: action.into(),
-            resource: resource.into(),
-        }
+        Call::new(action, resource)
     }
 
     fn verdict(identity: &[NamedPolicy], resource: Option<&NamedPolicy>, c: &Call) -> Verdict {
-        let caller = Caller {
-            role_arn: ROLE.into(),
-        };
+        let caller = Caller::Role { arn: ROLE.into() };
         judge(&caller, identity, resource, c, &place())
     }
 
@@ -337,5 +405,109 @@ mod tests {
                 "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/notifications-*"}}}]}),
         );
         assert!(verdict(&[arn_like], None, &call("sns:Publish", topic)).allowed);
+    }
+
+    /// The services' key policy, as the templates write it (the account
+    /// administers; SNS encrypts for the queue; this stack's roles publish
+    /// through SNS).
+    fn key_policy(with_roles: bool) -> NamedPolicy {
+        let root = "arn:aws:iam::123456789012:root";
+        let mut statements = vec![
+            serde_json::json!({"Sid": "TheAccountAdministersTheKey", "Effect": "Allow",
+                "Principal": {"AWS": root}, "Action": ["kms:Describe*", "kms:Put*"], "Resource": "*"}),
+            serde_json::json!({"Sid": "SnsEncryptsForTheQueue", "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"], "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}),
+        ];
+        if with_roles {
+            statements.push(serde_json::json!({"Sid": "ThisStacksRolesPublishThroughSns",
+                "Effect": "Allow", "Principal": {"AWS": root},
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"], "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": "sns.us-east-1.amazonaws.com",
+                                     "kms:CallerAccount": "123456789012"},
+                    "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/notifications-*"}}}));
+        }
+        policy(
+            "key policy of MessagesKey",
+            serde_json::json!({"Statement": statements}),
+        )
+    }
+
+    const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    fn role_may_use_the_key() -> NamedPolicy {
+        policy(
+            "role policy Key",
+            serde_json::json!({"Statement": [{"Effect": "Allow",
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"], "Resource": KEY}]}),
+        )
+    }
+
+    #[test]
+    fn a_key_used_through_sns_needs_the_key_policys_delegation_and_the_roles_grant() {
+        let through_sns =
+            call("kms:GenerateDataKey", KEY).with("kms:ViaService", "sns.us-east-1.amazonaws.com");
+        let both = verdict(
+            &[role_may_use_the_key()],
+            Some(&key_policy(true)),
+            &through_sns,
+        );
+        assert!(both.allowed, "{both:?}");
+        assert_eq!(
+            both.statement.as_deref(),
+            Some("key policy of MessagesKey, statement ThisStacksRolesPublishThroughSns")
+        );
+        // The key policy no longer delegates: the role's own grant is not enough.
+        assert!(
+            !verdict(
+                &[role_may_use_the_key()],
+                Some(&key_policy(false)),
+                &through_sns
+            )
+            .allowed
+        );
+        // The role grants nothing: the delegation alone is not enough.
+        assert!(!verdict(&[crud()], Some(&key_policy(true)), &through_sns).allowed);
+        // Not through SNS: the delegation's condition fails.
+        let direct = call("kms:GenerateDataKey", KEY);
+        assert!(!verdict(&[role_may_use_the_key()], Some(&key_policy(true)), &direct).allowed);
+    }
+
+    #[test]
+    fn a_service_is_judged_by_the_resource_policy_alone_with_its_source() {
+        let topic = "arn:aws:sns:us-east-1:123456789012:notifications-DeadLetterTopic";
+        let queue = "arn:aws:sqs:us-east-1:123456789012:notifications-DeadLetterQueue";
+        let queue_policy = policy(
+            "queue policy of notifications-DeadLetterQueue",
+            serde_json::json!({"Statement": [{"Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+                "Resource": queue, "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]}),
+        );
+        let sns = |source: &str| Caller::Service {
+            name: "sns.amazonaws.com".into(),
+            source_arn: source.into(),
+        };
+        let send = call("sqs:SendMessage", queue);
+        assert!(judge(&sns(topic), &[], Some(&queue_policy), &send, &place()).allowed);
+        let other = "arn:aws:sns:us-east-1:123456789012:someone-elses";
+        assert!(!judge(&sns(other), &[], Some(&queue_policy), &send, &place()).allowed);
+        assert!(
+            !judge(&sns(topic), &[], None, &send, &place()).allowed,
+            "no queue policy"
+        );
+        // SNS encrypting for the queue: the key policy names the service.
+        let encrypt = call("kms:GenerateDataKey", KEY);
+        assert!(
+            judge(
+                &sns(topic),
+                &[],
+                Some(&key_policy(false)),
+                &encrypt,
+                &place()
+            )
+            .allowed
+        );
     }
 }

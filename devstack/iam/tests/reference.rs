@@ -310,19 +310,16 @@ fn every_mapped_operation_names_a_real_action_on_a_resource_of_its_type() {
 
 #[test]
 fn the_check_itself_catches_a_wrong_name_and_a_wrong_resource() {
-    let wrong_name = Call {
-        action: "lambda:Invoke".into(),
-        resource: "arn:aws:lambda:us-east-1:123456789012:function:f".into(),
-    };
+    let wrong_name = Call::new(
+        "lambda:Invoke",
+        "arn:aws:lambda:us-east-1:123456789012:function:f",
+    );
     assert!(misfit(&wrong_name).is_some());
-    let wrong_resource = Call {
-        action: "dynamodb:PutItem".into(),
-        resource: "arn:aws:dynamodb:us-east-1:123456789012:stream/t".into(),
-    };
+    let wrong_resource = Call::new(
+        "dynamodb:PutItem",
+        "arn:aws:dynamodb:us-east-1:123456789012:stream/t",
+    );
     assert!(misfit(&wrong_resource).is_some());
-    let star_on_typed = Call {
-        action: "sns:Publish".into(),
-        resource: "*".into(),
-    };
+    let star_on_typed = Call::new("sns:Publish", "*");
     assert!(misfit(&star_on_typed).is_some());
 }

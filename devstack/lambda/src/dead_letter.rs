@@ -8,15 +8,27 @@
 //! the raw message, with raw delivery), sent to each subscribed queue with
 //! the attribute set.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
 use aws_sdk_sqs::types::MessageSystemAttributeValue;
 use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeNameForSends};
 use serde_json::{Map, Value, json};
 
-/// Delivers `message` to the topic's SQS subscribers with `trace`; `false`
-/// when the topic has another kind of subscriber (then publish to it).
+/// Whether SNS may deliver from a topic to a queue (topic ARN, queue
+/// ARN): the local cloud's judge, as AWS judges the queue's policy.
+pub type MayDeliver =
+    Arc<dyn Fn(String, String) -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
+/// Delivers `message` to the topic's SQS subscribers with `trace` (each
+/// that `may_deliver` lets SNS reach; AWS drops the others silently);
+/// `false` when the topic has another kind of subscriber (then publish to
+/// it).
 pub async fn deliver_traced(
     sns: &aws_sdk_sns::Client,
     sqs: &aws_sdk_sqs::Client,
+    may_deliver: Option<&MayDeliver>,
     topic: &str,
     message: &str,
     attributes: &[(&str, &str, String)],
@@ -47,6 +59,12 @@ pub async fn deliver_traced(
                     .and_then(|m| m.get("RawMessageDelivery").cloned())
             })
             .is_some_and(|v| v == "true");
+        if let Some(judge) = may_deliver
+            && !judge(topic.to_owned(), endpoint.to_owned()).await
+        {
+            tracing::error!(target: "trail", topic, queue = endpoint, "SNS may not deliver to the queue: the dead letter is dropped, as on AWS");
+            continue;
+        }
         let queue_name = endpoint.rsplit(':').next().unwrap_or_default();
         let url = sqs
             .get_queue_url()

@@ -25,6 +25,8 @@ pub struct AsyncFunction {
     pub retry_delay: Duration,
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
+    /// The judge of SNS's delivery to the dead-letter queues.
+    pub may_deliver: Option<crate::dead_letter::MayDeliver>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +151,7 @@ impl AsyncFunction {
         if crate::dead_letter::deliver_traced(
             &self.sns,
             &self.sqs,
+            self.may_deliver.as_ref(),
             topic,
             &event.to_string(),
             &attributes,

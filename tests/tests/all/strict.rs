@@ -187,3 +187,119 @@ async fn audit_mode_lets_the_mistake_through_and_records_what_strict_would_refus
     pairs.dedup();
     assert_eq!(pairs.len(), recorded, "{allowed:#?}");
 }
+
+/// Every judgement about SNS delivering from its topic, refused.
+fn refused_deliveries(cloud: &Detached) -> Vec<Judgement> {
+    read_judgements(&PathBuf::from(&cloud.endpoints.telemetry_dir))
+        .into_iter()
+        .filter(|j| j.role == "sns.amazonaws.com" && j.verdict == "denied")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_letter_queue_that_does_not_let_sns_in_never_gets_the_dead_letter() {
+    let (_dir, template) = mistaken(
+        "todos",
+        "            Principal: { Service: sns.amazonaws.com }\n            Action: sqs:SendMessage",
+        "            Principal: { Service: events.amazonaws.com }\n            Action: sqs:SendMessage",
+    );
+    let cloud = start("todos", template);
+    let conf = kit::config::endpoint(&cloud.endpoints.emulator_url).await;
+    // A UserDeleted the todos consumer cannot decode: it fails, is retried,
+    // and is dead-lettered to the todos topic, which SNS may not deliver
+    // to the todos queue.
+    let mut detail: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            repo::root().join("events/examples/app.users/UserDeleted/v1/example.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    detail["data"].as_object_mut().unwrap().remove("user_id");
+    aws_sdk_eventbridge::Client::new(&conf)
+        .put_events()
+        .entries(
+            aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                .event_bus_name(cloud.endpoints.bus_name.as_str())
+                .source("app.users")
+                .detail_type("UserDeleted")
+                .detail(detail.to_string())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let refused = eventually(
+        Duration::from_secs(30),
+        "SNS's refused delivery",
+        || async {
+            let found = refused_deliveries(&cloud);
+            Ok((!found.is_empty()).then_some(found))
+        },
+    )
+    .await
+    .unwrap();
+    let queue = &cloud.endpoints.services["todos"].dlq_queue_url;
+    let queue_name = queue.rsplit('/').next().unwrap();
+    assert!(
+        refused
+            .iter()
+            .any(|j| j.action == "sqs:SendMessage" && j.resource.ends_with(queue_name)),
+        "{refused:#?}"
+    );
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let depth = sqs
+        .get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        depth.attributes().unwrap()
+            [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages],
+        "0",
+        "the dead letter reached the queue"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_policy_that_does_not_let_the_stacks_roles_through_sns_fails_the_publish() {
+    let (_dir, template) = mistaken(
+        "notifications",
+        "          - Sid: ThisStacksRolesPublishThroughSns\n",
+        "          - Sid: SomeoneElsesRolesPublishThroughSns\n",
+    );
+    // The statement now names another stack's roles.
+    let text = std::fs::read_to_string(&template).unwrap().replacen(
+        "role/${AWS::StackName}-*",
+        "role/someone-else-*",
+        1,
+    );
+    std::fs::write(&template, text).unwrap();
+    let cloud = start("notifications", template);
+    let api = client(&cloud).await;
+    let (status, _) = api
+        .call(
+            Method::PUT,
+            "/users/me",
+            Some(json!({"display_name": "Lin"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201);
+    // The welcome is stored, and its delivery's publish to the encrypted
+    // topic is refused by the key.
+    let denied = eventually(Duration::from_secs(30), "the key's refusal", || async {
+        let found = denials(&cloud, "notifications/DelivererFunction");
+        Ok((!found.is_empty()).then_some(found))
+    })
+    .await
+    .unwrap();
+    assert!(
+        denied
+            .iter()
+            .any(|j| j.action == "kms:GenerateDataKey" && j.resource.contains(":key/")),
+        "{denied:#?}"
+    );
+}

@@ -14,10 +14,19 @@
 //! allowed action on each resource is recorded once, for the least
 //! privilege report.
 //!
+//! The resource's own policy is judged beside the role's (a queue's, a
+//! topic's, a bucket's, a key's: [`resources`]), and a topic or queue
+//! encrypted with a key asks the key too, as SNS and SQS ask KMS for the
+//! caller. SNS's deliveries to queues are judged as AWS judges them, for
+//! `sns.amazonaws.com` and its topic (moto asks [`router`] before each).
+//!
 //! Not judged yet: presigned and anonymous requests (S3 uploads from the
-//! browser) and calls that do not pass the gate (the `@connections` API).
+//! browser), the other calls AWS makes on a function's behalf (rule
+//! targets, stream reads, dead letters) and calls that do not pass the
+//! gate (the `@connections` API).
 
 mod reads;
+mod resources;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -42,6 +51,8 @@ pub enum Refusal {
         message: String,
     },
     Denied(String),
+    /// The resource's KMS key refused the service acting for the caller.
+    KeyDenied(String),
 }
 
 /// One function's session of its role.
@@ -60,6 +71,7 @@ pub struct Judge {
     mode: Mode,
     place: Place,
     query: reads::Query,
+    resources: resources::Resources,
     secrets: JsonApi,
     recorder: Arc<Recorder>,
     /// Key id → its session.
@@ -80,6 +92,7 @@ impl Judge {
                 region: kit::config::LOCAL_REGION.to_owned(),
             },
             query: reads::Query::new(conf)?,
+            resources: resources::Resources::new(conf),
             secrets: JsonApi::new(conf, SECRETS_MANAGER),
             recorder,
             sessions: RwLock::default(),
@@ -108,8 +121,8 @@ impl Judge {
         let policies = self.query.role_policies(role).await?;
         let session = Session {
             function: function.to_owned(),
-            caller: Caller {
-                role_arn: role_arn.to_owned(),
+            caller: Caller::Role {
+                arn: role_arn.to_owned(),
             },
             session_arn: format!(
                 "arn:aws:sts::{}:assumed-role/{role}/{name}",
@@ -167,13 +180,83 @@ impl Judge {
             Err(e) => return self.unmapped(&session, &auth.service, e.to_string()),
         };
         for call in &wanted {
-            let verdict = judge(&session.caller, &session.policies, None, call, &self.place);
-            self.record(&session, call, &verdict);
-            if !verdict.allowed && self.mode == Mode::Strict {
-                return Err(Refusal::Denied(denial(&session, call, &verdict)));
+            let facts = self.resources.of(&call.resource).await;
+            let mut asked = vec![(call.clone(), facts.policy.as_ref().cloned(), false)];
+            if let Some(key) = &facts.key {
+                let key_policy = self.resources.of(key).await.policy.clone();
+                for action in through_key(&call.action) {
+                    let via = format!("{}.{}.amazonaws.com", auth.service, self.place.region);
+                    let kms = Call::new(*action, key.clone()).with("kms:ViaService", via);
+                    asked.push((kms, key_policy.clone(), true));
+                }
+            }
+            for (call, resource_policy, key) in asked {
+                let verdict = judge(
+                    &session.caller,
+                    &session.policies,
+                    resource_policy.as_ref(),
+                    &call,
+                    &self.place,
+                );
+                self.record(&session.function, session.caller.name(), &call, &verdict);
+                if !verdict.allowed && self.mode == Mode::Strict {
+                    let message = denial(&session.session_arn, &call, &verdict);
+                    return Err(if key {
+                        Refusal::KeyDenied(message)
+                    } else {
+                        Refusal::Denied(message)
+                    });
+                }
             }
         }
         Ok(())
+    }
+
+    /// Whether SNS may deliver from `topic_arn` to the queue `queue_arn`:
+    /// the queue's policy, and its key's when it is encrypted.
+    pub async fn delivery(&self, topic_arn: &str, queue_arn: &str) -> bool {
+        if self.mode == Mode::Off {
+            return true;
+        }
+        let sns = Caller::Service {
+            name: "sns.amazonaws.com".into(),
+            source_arn: topic_arn.to_owned(),
+        };
+        let who = format!("SNS {}", topic_arn.rsplit(':').next().unwrap_or(topic_arn));
+        let queue = self.resources.of(queue_arn).await;
+        let mut asked = vec![(
+            Call::new("sqs:SendMessage", queue_arn),
+            queue.policy.clone(),
+        )];
+        if let Some(key) = &queue.key {
+            let key_policy = self.resources.of(key).await.policy.clone();
+            for action in ["kms:GenerateDataKey", "kms:Decrypt"] {
+                asked.push((Call::new(action, key.clone()), key_policy.clone()));
+            }
+        }
+        for (call, policy) in asked {
+            let verdict = judge(&sns, &[], policy.as_ref(), &call, &self.place);
+            self.record(&who, sns.name(), &call, &verdict);
+            if !verdict.allowed && self.mode == Mode::Strict {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// [`Judge::delivery`] as the local Lambda asks it, for the dead
+    /// letters it delivers itself.
+    pub fn may_deliver(self: &Arc<Self>) -> devstack_lambda::dead_letter::MayDeliver {
+        let judge = self.clone();
+        Arc::new(move |topic, queue| {
+            let judge = judge.clone();
+            Box::pin(async move { judge.delivery(&topic, &queue).await })
+        })
+    }
+
+    /// A deploy may have changed the resources' policies.
+    pub fn forget_resources(&self) {
+        self.resources.forget();
     }
 
     /// A call whose actions are unknown is refused by name in strict mode.
@@ -182,18 +265,17 @@ impl Judge {
             allowed: false,
             statement: Some(why.clone()),
         };
-        let call = Call {
-            action: format!("{service}:?"),
-            resource: "*".into(),
-        };
-        self.record(session, &call, &verdict);
+        let call = Call::new(format!("{service}:?"), "*");
+        self.record(&session.function, session.caller.name(), &call, &verdict);
         match self.mode {
             Mode::Strict => Err(Refusal::Denied(why)),
             _ => Ok(()),
         }
     }
 
-    fn record(&self, session: &Session, call: &Call, verdict: &Verdict) {
+    /// One verdict: a trail line when it refuses, a record always (an
+    /// allowed action on a resource once per caller).
+    fn record(&self, function: &str, role: &str, call: &Call, verdict: &Verdict) {
         let outcome = match (verdict.allowed, self.mode) {
             (true, _) => "allowed",
             (false, Mode::Strict) => "denied",
@@ -201,7 +283,7 @@ impl Judge {
         };
         if verdict.allowed {
             let key = (
-                session.function.clone(),
+                function.to_owned(),
                 call.action.clone(),
                 call.resource.clone(),
             );
@@ -214,12 +296,12 @@ impl Judge {
                 return;
             }
         } else {
-            tracing::warn!(target: "trail", function = %session.function, action = %call.action,
+            tracing::warn!(target: "trail", function = %function, action = %call.action,
                 resource = %call.resource, decided = %verdict.reason(), "iam: {outcome}");
         }
         self.recorder.judgement(&Judgement {
-            function: session.function.clone(),
-            role: session.caller.role_arn.clone(),
+            function: function.to_owned(),
+            role: role.to_owned(),
             action: call.action.clone(),
             resource: call.resource.clone(),
             verdict: outcome.to_owned(),
@@ -291,8 +373,42 @@ impl Names for Known {
     }
 }
 
+/// What SNS and SQS ask KMS for the caller of `action` on an encrypted
+/// topic or queue.
+fn through_key(action: &str) -> &'static [&'static str] {
+    match action {
+        "sns:Publish" | "sqs:SendMessage" => &["kms:GenerateDataKey", "kms:Decrypt"],
+        "sqs:ReceiveMessage" => &["kms:Decrypt"],
+        _ => &[],
+    }
+}
+
+/// The moto side's question before SNS delivers to a queue.
+#[derive(serde::Deserialize)]
+struct Delivery {
+    topic_arn: String,
+    queue_arn: String,
+}
+
+/// `POST /delivery` ([`Delivery`]) → `{"allowed": bool}`: moto's server
+/// asks it (`DEVSTACK_JUDGE_URL`) before each SNS delivery to a queue.
+pub fn router(judge: Arc<Judge>) -> axum::Router {
+    use axum::Json;
+    use axum::extract::State;
+    async fn delivery(
+        State(judge): State<Arc<Judge>>,
+        Json(d): Json<Delivery>,
+    ) -> Json<serde_json::Value> {
+        let allowed = judge.delivery(&d.topic_arn, &d.queue_arn).await;
+        Json(serde_json::json!({ "allowed": allowed }))
+    }
+    axum::Router::new()
+        .route("/delivery", axum::routing::post(delivery))
+        .with_state(judge)
+}
+
 /// AWS's message for a denied call.
-fn denial(session: &Session, call: &Call, verdict: &Verdict) -> String {
+fn denial(caller: &str, call: &Call, verdict: &Verdict) -> String {
     let why = match &verdict.statement {
         Some(statement) => format!("with an explicit deny in {statement}"),
         None => format!(
@@ -302,6 +418,6 @@ fn denial(session: &Session, call: &Call, verdict: &Verdict) -> String {
     };
     format!(
         "User: {} is not authorized to perform: {} on resource: {} {why}",
-        session.session_arn, call.action, call.resource
+        caller, call.action, call.resource
     )
 }

@@ -15,8 +15,9 @@
 //!   authorizer, and a function's environment value that names the API or
 //!   its stage (the `@connections` URL) becomes [`socket_placeholder`],
 //!   which the local cloud replaces with its own URL;
-//! - SNS subscriptions and queue policies, skipped silently by the
-//!   emulator's CloudFormation, are made by API; the Cognito user pool too;
+//! - SNS subscriptions, skipped silently by the emulator's CloudFormation,
+//!   are made by API; the Cognito user pool too (queue policies deploy as
+//!   written: the emulator's launcher gives its CloudFormation their model);
 //! - a state machine's definition becomes one `DefinitionString`, its
 //!   substitutions expanded with `Fn::Join`, and the machine is made
 //!   runnable on the emulator's interpreter by the local cloud;
@@ -219,7 +220,6 @@ fn adapt_resource(st: &mut Stack, id: &str) -> Result<(), AdaptError> {
         }
         k if k.starts_with("AWS::ApiGatewayV2::")
             || k == "AWS::Lambda::Permission"
-            || k == "AWS::SQS::QueuePolicy"
             || k == "AWS::Cognito::UserPoolClient" =>
         {
             st.removed.insert(id.to_owned());

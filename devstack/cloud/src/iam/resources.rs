@@ -1,0 +1,179 @@
+//! What a resource says about who may use it, read from the emulator with
+//! the administrator's keys and kept until the next deploy: a queue's and
+//! a topic's policy and KMS key, a bucket's policy, a key's policy and ARN.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use aws_config::SdkConfig;
+use aws_sdk_sqs::types::QueueAttributeName;
+use devstack_iam::judge::NamedPolicy;
+use kit::json_protocol::{JsonApi, KMS};
+
+/// A resource's own policy, and the key it is encrypted with.
+#[derive(Debug, Default)]
+pub struct Facts {
+    pub policy: Option<NamedPolicy>,
+    /// The key's ARN.
+    pub key: Option<String>,
+}
+
+pub struct Resources {
+    sqs: aws_sdk_sqs::Client,
+    sns: aws_sdk_sns::Client,
+    s3: aws_sdk_s3::Client,
+    kms: JsonApi,
+    known: RwLock<HashMap<String, Arc<Facts>>>,
+}
+
+impl Resources {
+    pub fn new(conf: &SdkConfig) -> Self {
+        Self {
+            sqs: aws_sdk_sqs::Client::new(conf),
+            sns: aws_sdk_sns::Client::new(conf),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(conf)
+                    .force_path_style(true)
+                    .build(),
+            ),
+            kms: JsonApi::new(conf, KMS),
+            known: RwLock::default(),
+        }
+    }
+
+    /// A deploy may have changed any of them.
+    pub fn forget(&self) {
+        self.known
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// What the resource `arn` says; nothing for a kind without a policy
+    /// (a table) or one that cannot be read (it is judged without).
+    pub async fn of(&self, arn: &str) -> Arc<Facts> {
+        if let Some(known) = self
+            .known
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(arn)
+        {
+            return known.clone();
+        }
+        let facts = Arc::new(self.read(arn).await.unwrap_or_default());
+        self.known
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(arn.to_owned(), facts.clone());
+        facts
+    }
+
+    async fn read(&self, arn: &str) -> Option<Facts> {
+        let mut parts = arn.splitn(6, ':');
+        let service = parts.nth(2)?;
+        let name = parts.nth(2)?;
+        match service {
+            "sqs" => self.queue(name).await,
+            "sns" => self.topic(arn, name).await,
+            "s3" => self.bucket(name.split('/').next()?).await,
+            "kms" => Some(Facts {
+                policy: self.key_policy(arn).await,
+                key: Some(arn.to_owned()),
+            }),
+            _ => None,
+        }
+    }
+
+    async fn queue(&self, name: &str) -> Option<Facts> {
+        let url = self
+            .sqs
+            .get_queue_url()
+            .queue_name(name)
+            .send()
+            .await
+            .ok()?;
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url.queue_url()?)
+            .attribute_names(QueueAttributeName::Policy)
+            .attribute_names(QueueAttributeName::KmsMasterKeyId)
+            .send()
+            .await
+            .ok()?;
+        let get = |a: QueueAttributeName| attributes.attributes()?.get(&a).cloned();
+        Some(Facts {
+            policy: parsed(
+                &format!("queue policy of {name}"),
+                get(QueueAttributeName::Policy),
+            ),
+            key: self.key_arn(get(QueueAttributeName::KmsMasterKeyId)).await,
+        })
+    }
+
+    async fn topic(&self, arn: &str, name: &str) -> Option<Facts> {
+        let answer = self
+            .sns
+            .get_topic_attributes()
+            .topic_arn(arn)
+            .send()
+            .await
+            .ok()?;
+        let get = |k: &str| answer.attributes()?.get(k).cloned();
+        Some(Facts {
+            policy: parsed(&format!("topic policy of {name}"), get("Policy")),
+            key: self.key_arn(get("KmsMasterKeyId")).await,
+        })
+    }
+
+    async fn bucket(&self, name: &str) -> Option<Facts> {
+        // A bucket without a policy answers NoSuchBucketPolicy.
+        let policy = match self.s3.get_bucket_policy().bucket(name).send().await {
+            Ok(answer) => answer.policy,
+            Err(_) => None,
+        };
+        Some(Facts {
+            policy: parsed(&format!("bucket policy of {name}"), policy),
+            key: None,
+        })
+    }
+
+    async fn key_policy(&self, arn: &str) -> Option<NamedPolicy> {
+        let answer = self
+            .kms
+            .call(
+                "GetKeyPolicy",
+                &serde_json::json!({"KeyId": arn, "PolicyName": "default"}),
+            )
+            .await
+            .ok()?;
+        let id = arn.rsplit('/').next().unwrap_or(arn);
+        parsed(
+            &format!("key policy of {id}"),
+            answer["Policy"].as_str().map(str::to_owned),
+        )
+    }
+
+    /// A key named as a resource names it (an id, an alias, an ARN), as
+    /// its ARN.
+    async fn key_arn(&self, id: Option<String>) -> Option<String> {
+        let id = id.filter(|id| !id.is_empty())?;
+        let answer = self
+            .kms
+            .call("DescribeKey", &serde_json::json!({"KeyId": id}))
+            .await
+            .ok()?;
+        answer["KeyMetadata"]["Arn"].as_str().map(str::to_owned)
+    }
+}
+
+fn parsed(name: &str, document: Option<String>) -> Option<NamedPolicy> {
+    let document = document.filter(|d| !d.is_empty())?;
+    match NamedPolicy::parse(name, &document) {
+        Ok(policy) => Some(policy),
+        Err(e) => {
+            tracing::warn!(target: "trail", "iam: {e}; judged without it");
+            None
+        }
+    }
+}
