@@ -15,7 +15,6 @@ mod load;
 mod observability;
 mod parity;
 mod replay;
-mod strict;
 mod support;
 mod web;
 // The browser bench's body, built and linted with the tests; its own

@@ -3,6 +3,9 @@
 //! IAM, the default), and shows the refusal the way a user meets it, with
 //! the trail's verdict naming the action. Every other test runs the real
 //! templates in the same strict mode, so they are the passing half.
+//!
+//! A binary of its own, not a module of `tests`' `all`: the test command
+//! runs it in the lane beside `all`, which has the time to spare.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,7 +16,12 @@ use devstack_cloud::{self as cloud, Detached, IamMode, Options};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::e2e::unique_email;
+fn unique_email(tag: &str) -> String {
+    format!(
+        "{tag}-{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
 
 /// A copy of `service`'s template with `real` replaced by `mistake` (each
 /// must be found once: a template that moved on fails here, by name).
