@@ -307,10 +307,11 @@ fn run_tests(
     lint: &Env,
     prepared: &Prepared,
 ) -> Result<bool> {
-    // Every local cloud the tests start records its deliveries here, so
-    // that the edges no test exercised can be named afterwards.
-    let telemetry =
-        std::env::temp_dir().join(format!("xtask-test-telemetry-{}", std::process::id()));
+    // Every local cloud the tests start records its deliveries and the
+    // judge's verdicts here, so that the edges no test exercised can be
+    // named afterwards, and `devstack least-privilege` can read the run.
+    let telemetry = root.join(".local/test-telemetry");
+    let _ = std::fs::remove_dir_all(&telemetry);
     std::fs::create_dir_all(&telemetry)?;
     let env = TestEnv {
         lint,
@@ -324,7 +325,9 @@ fn run_tests(
     ) {
         eprintln!("{line}");
     }
-    std::fs::remove_dir_all(&telemetry).ok();
+    eprintln!(
+        "==> least privilege over the tests' clouds: cargo run -q -p devstack -- least-privilege --telemetry .local/test-telemetry"
+    );
     Ok(passed)
 }
 

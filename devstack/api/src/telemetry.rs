@@ -63,6 +63,41 @@ pub struct Judgement {
     pub reason: String,
 }
 
+/// What a function's role grants, as the judge read it when the function
+/// started: each Allow statement's action patterns and resources.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RoleGrants {
+    /// `<service>/<LogicalId>`.
+    pub function: String,
+    pub role: String,
+    pub statements: Vec<GrantedStatement>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GrantedStatement {
+    /// `role policy X, statement Y`.
+    pub statement: String,
+    pub actions: Vec<String>,
+    pub resources: Vec<String>,
+}
+
+/// The file of [`RoleGrants`] in the telemetry folder.
+pub const GRANTS: &str = "iam-grants.jsonl";
+
+/// Every function's grants recorded in `dir` (the last of each function's
+/// lines: a redeploy records its new ones).
+pub fn read_grants(dir: &Path) -> Vec<RoleGrants> {
+    let text = std::fs::read_to_string(dir.join(GRANTS)).unwrap_or_default();
+    let mut by_function: BTreeMap<String, RoleGrants> = BTreeMap::new();
+    for grants in text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<RoleGrants>(l).ok())
+    {
+        by_function.insert(grants.function.clone(), grants);
+    }
+    by_function.into_values().collect()
+}
+
 /// Every verdict recorded in `dir`.
 pub fn read_judgements(dir: &Path) -> Vec<Judgement> {
     let text = std::fs::read_to_string(dir.join(JUDGEMENTS)).unwrap_or_default();

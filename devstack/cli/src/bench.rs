@@ -34,6 +34,7 @@ pub struct Plan {
     pub bin_dir: Option<PathBuf>,
     pub out: PathBuf,
     pub compare: Option<PathBuf>,
+    pub iam: devstack_cloud::IamMode,
 }
 
 /// One round's raw figures, as its process reports them.
@@ -363,6 +364,14 @@ fn render_hops(out: &mut String, report: &Report) {
         }
     }
     let _ = writeln!(out, "| sum of the hops' medians | {total:.1} ms | |");
+    if let Some(s) = report.hops.get("iam_judgement") {
+        let _ = writeln!(
+            out,
+            "| (inside them: the judgement of one AWS call at the gate, each call) | {:.3} ms | {} ms |",
+            s.median,
+            spread(s)
+        );
+    }
     if let Some(s) = report.hops.get("api_create") {
         let _ = writeln!(
             out,
@@ -539,7 +548,9 @@ async fn one_round_process(exe: &Path, plan: &Plan, work: &Path, name: &str) -> 
         .arg("--runs")
         .arg(plan.runs.to_string())
         .arg("--warmup")
-        .arg(plan.warmup_runs.to_string());
+        .arg(plan.warmup_runs.to_string())
+        .arg("--iam")
+        .arg(plan.iam.to_string());
     if let Some(dir) = &plan.bin_dir {
         cmd.arg("--bin-dir").arg(dir);
     }
@@ -612,6 +623,10 @@ pub async fn one_round(
     round.functions = crate::cost::figures(&running, &telemetry).await;
     round.artifact_bytes = crate::cost::artifacts(&running);
     round.event_age_ms = crate::cost::event_ages(&telemetry);
+    // Every call the gate judged in the round, warm-up runs and tour too.
+    round
+        .hops
+        .insert("iam_judgement".into(), running.judge.times_ms());
     let hops = devstack_api::telemetry::read_hops(&telemetry)?;
     for (i, read, elapsed) in seen_by {
         match path_hops(&hops, i, &read) {
@@ -1076,6 +1091,7 @@ mod tests {
             bin_dir: None,
             out: PathBuf::from("x.json"),
             compare: None,
+            iam: devstack_cloud::IamMode::Strict,
         };
         let report = summarize(
             vec![

@@ -65,6 +65,16 @@ pub enum Cmd {
         /// as JSON lines.
         id: String,
     },
+    /// Least privilege, measured over a run: per function, the AWS actions
+    /// it used on which resources, what its role grants that it never
+    /// used, and the smallest policy that would have served the run. Reads
+    /// the judge's records under each folder (default: the running or last
+    /// local cloud's; the test command keeps its clouds' in
+    /// .local/test-telemetry).
+    LeastPrivilege {
+        #[arg(long = "telemetry", value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+    },
     /// The EMF metrics the functions printed, added up: a table per service
     /// (with --json: namespace → function → metric → figures).
     Metrics,
@@ -244,6 +254,10 @@ pub struct BenchArgs {
     /// A report of an earlier run: prints the change of each median.
     #[arg(long)]
     pub compare: Option<PathBuf>,
+    /// How the local cloud judges AWS calls in each round (`devstack up
+    /// --iam`): comparing `strict` with `off` gives the judgement's cost.
+    #[arg(long, default_value = "strict", value_parser = parse_iam_mode)]
+    pub iam: devstack_cloud::IamMode,
     /// Run one round in this process and write its figures here (the
     /// bench runs itself so for each round).
     #[arg(long, hide = true)]

@@ -85,6 +85,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Up(args) => up(args, file).await,
         Cmd::Trace { id } => trace(&id, file, json),
         Cmd::Metrics => metrics(file, json),
+        Cmd::LeastPrivilege { dirs } => least_privilege(file, dirs, json),
         Cmd::Token { email, password } => token(file, &email, &password).await,
         Cmd::Deploy(args) => deploy(args, file).await,
         Cmd::Walkthrough => devstack_client::walkthrough::run(&read_endpoints(file)?).await,
@@ -158,6 +159,70 @@ fn trace(id: &str, endpoints_file: &Path, json: bool) -> Result<()> {
         } else {
             println!("{}", telemetry::render_waterfall(&trace, &waterfall));
         }
+    }
+    Ok(())
+}
+
+/// Every folder under `dirs` (themselves included) holding judge records.
+fn judged_dirs(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending: Vec<PathBuf> = dirs.to_vec();
+    while let Some(dir) = pending.pop() {
+        if dir.join(devstack_api::telemetry::GRANTS).is_file() {
+            found.push(dir.clone());
+        }
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            pending.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+        }
+    }
+    found
+}
+
+fn least_privilege(endpoints_file: &Path, dirs: Vec<PathBuf>, json: bool) -> Result<()> {
+    use devstack_iam::report::{Granted, Used, render, report};
+    let dirs = if dirs.is_empty() {
+        vec![recorded_dir(endpoints_file)]
+    } else {
+        dirs
+    };
+    let found = judged_dirs(&dirs);
+    if found.is_empty() {
+        anyhow::bail!(
+            "no judge records under {dirs:?}: run a local cloud in strict or audit mode first"
+        );
+    }
+    let mut used = Vec::new();
+    let mut grants: std::collections::BTreeMap<String, Vec<Granted>> = Default::default();
+    for dir in &found {
+        for j in devstack_api::telemetry::read_judgements(dir) {
+            // A service acting for a function (SNS) is no function's grant.
+            if j.function.contains('/') {
+                used.push(Used {
+                    function: j.function,
+                    action: j.action,
+                    resource: j.resource,
+                });
+            }
+        }
+        for g in devstack_api::telemetry::read_grants(dir) {
+            grants.entry(g.function).or_insert_with(|| {
+                g.statements
+                    .into_iter()
+                    .map(|s| Granted {
+                        statement: s.statement,
+                        actions: s.actions,
+                        resources: s.resources,
+                    })
+                    .collect()
+            });
+        }
+    }
+    let reports = report(&used, &grants);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        println!("from {} local cloud(s)' records\n", found.len());
+        print!("{}", render(&reports));
     }
     Ok(())
 }
@@ -308,7 +373,10 @@ async fn load(args: LoadArgs, endpoints_file: &Path, json: bool) -> Result<()> {
 
 async fn bench(args: BenchArgs, json: bool) -> Result<()> {
     if let Some(result) = args.one_round {
-        let mut options = Options::default();
+        let mut options = Options {
+            iam: args.iam,
+            ..Options::default()
+        };
         if let Some(dir) = args.bin_dir {
             options.bin_dir = dir;
         }
@@ -330,6 +398,7 @@ async fn bench(args: BenchArgs, json: bool) -> Result<()> {
         bin_dir: args.bin_dir,
         out,
         compare: args.compare,
+        iam: args.iam,
     };
     bench::run(plan, json).await
 }

@@ -107,6 +107,8 @@ impl Default for Options {
 
 pub struct Running {
     pub endpoints: Endpoints,
+    /// The judge of the functions' AWS calls (`bench` reads its timings).
+    pub judge: Arc<crate::iam::Judge>,
     pub functions: BTreeMap<String, Function>,
     pub asyncs: BTreeMap<String, Arc<AsyncFunction>>,
     pub conf: SdkConfig,
@@ -217,6 +219,7 @@ pub async fn start(options: Options) -> Result<Running> {
     phases.mark("ready");
     Ok(Running {
         endpoints: w.endpoints,
+        judge: w.judge,
         functions: w.functions,
         asyncs: w.asyncs,
         conf: w.conf,

@@ -20,6 +20,46 @@ use crate::calls::{Call, Place};
 pub struct NamedPolicy {
     pub name: String,
     document: IAMPolicy,
+    /// Built once: a call is judged without copying the document.
+    all: Prepared,
+    /// Only the statements on `*`, for actions without a resource type.
+    on_star: Prepared,
+}
+
+/// An evaluator of some of a policy's statements, and their names.
+#[derive(Debug, Clone)]
+struct Prepared {
+    evaluator: PolicyEvaluator,
+    names: Vec<String>,
+}
+
+impl Prepared {
+    fn of(document: &IAMPolicy, star: bool) -> Self {
+        let kept: Vec<(usize, &iam_rs::IAMStatement)> = document
+            .statement
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                !star || s.not_resource.is_some() || s.resource.as_ref().is_some_and(names_star)
+            })
+            .collect();
+        let names = kept
+            .iter()
+            .map(|(i, s)| s.sid.clone().unwrap_or_else(|| format!("#{}", i + 1)))
+            .collect();
+        let mut filtered = document.clone();
+        filtered.statement = kept.into_iter().map(|(_, s)| s.clone()).collect();
+        let options = EvaluationOptions {
+            stop_on_explicit_deny: false,
+            collect_match_details: true,
+            ignore_resource_constraints: star,
+            ..EvaluationOptions::default()
+        };
+        Self {
+            evaluator: PolicyEvaluator::with_policies(vec![filtered]).with_options(options),
+            names,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +70,10 @@ pub struct PolicyError {
 }
 
 impl NamedPolicy {
+    pub(crate) fn document(&self) -> &IAMPolicy {
+        &self.document
+    }
+
     pub fn parse(name: impl Into<String>, json: &str) -> Result<Self, PolicyError> {
         let name = name.into();
         let failed = |reason: String| PolicyError {
@@ -43,7 +87,12 @@ impl NamedPolicy {
             doc.entry("Version").or_insert_with(|| "2008-10-17".into());
         }
         match serde_json::from_value::<IAMPolicy>(value) {
-            Ok(document) => Ok(Self { name, document }),
+            Ok(document) => Ok(Self {
+                all: Prepared::of(&document, false),
+                on_star: Prepared::of(&document, true),
+                name,
+                document,
+            }),
             Err(e) => Err(failed(e.to_string())),
         }
     }
@@ -211,21 +260,8 @@ fn request(caller: &Caller, call: &Call, place: &Place, as_account: bool) -> IAM
 
 /// One policy's decision and, when it decided, the statement that did.
 fn decide(policy: &NamedPolicy, request: &IAMRequest, star: bool) -> (Decision, String) {
-    let mut document = policy.document.clone();
-    if star {
-        document
-            .statement
-            .retain(|s| s.not_resource.is_some() || s.resource.as_ref().is_some_and(names_star));
-    }
-    let options = EvaluationOptions {
-        stop_on_explicit_deny: false,
-        collect_match_details: true,
-        ignore_resource_constraints: star,
-        ..EvaluationOptions::default()
-    };
-    let statements = document.statement.clone();
-    let evaluator = PolicyEvaluator::with_policies(vec![document]).with_options(options);
-    let Ok(result) = evaluator.evaluate(request) else {
+    let prepared = if star { &policy.on_star } else { &policy.all };
+    let Ok(result) = prepared.evaluator.evaluate(request) else {
         return (Decision::NotApplicable, String::new());
     };
     let wanted = match result.decision {
@@ -238,10 +274,7 @@ fn decide(policy: &NamedPolicy, request: &IAMRequest, star: bool) -> (Decision, 
         .iter()
         .position(|m| m.conditions_satisfied && m.effect == wanted)
         .unwrap_or(0);
-    let name = statements
-        .get(index)
-        .and_then(|s| s.sid.clone())
-        .unwrap_or_else(|| format!("#{}", index + 1));
+    let name = prepared.names.get(index).map_or("?", String::as_str);
     (
         result.decision,
         format!("{}, statement {name}", policy.name),

@@ -5,6 +5,7 @@
 
 pub mod calls;
 pub mod judge;
+pub mod report;
 pub mod sigv4;
 
 use std::fmt;

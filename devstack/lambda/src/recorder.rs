@@ -73,6 +73,7 @@ impl Recorder {
             "hops.jsonl",
             "metrics.jsonl",
             devstack_api::telemetry::JUDGEMENTS,
+            devstack_api::telemetry::GRANTS,
         ] {
             let _ = std::fs::remove_file(dir.join(f));
         }
@@ -148,6 +149,12 @@ impl Recorder {
     pub fn judgement(&self, judgement: &devstack_api::telemetry::Judgement) {
         if let Ok(line) = serde_json::to_string(judgement) {
             self.append(devstack_api::telemetry::JUDGEMENTS, &line);
+        }
+    }
+
+    pub fn grants(&self, grants: &devstack_api::telemetry::RoleGrants) {
+        if let Ok(line) = serde_json::to_string(grants) {
+            self.append(devstack_api::telemetry::GRANTS, &line);
         }
     }
 

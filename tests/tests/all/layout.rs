@@ -63,13 +63,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("devstack-client", &["devstack-api", "kit", "repo"]),
     // `devstack executions` reads and renders a history with the Step
-    // Functions piece's own parser.
+    // Functions piece's own parser; `devstack least-privilege` reports with
+    // the judge's.
     (
         "devstack",
         &[
             "devstack-api",
             "devstack-client",
             "devstack-cloud",
+            "devstack-iam",
             "devstack-sfn",
             "repo",
         ],

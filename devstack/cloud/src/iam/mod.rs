@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::Result;
 use aws_config::SdkConfig;
-use devstack_api::telemetry::Judgement;
+use devstack_api::telemetry::{GrantedStatement, Judgement, RoleGrants};
 use devstack_iam::Mode;
 use devstack_iam::calls::{Call, Names, Place, calls};
 use devstack_iam::judge::{Caller, NamedPolicy, Verdict, judge};
@@ -80,7 +80,12 @@ pub struct Judge {
     secret_arns: RwLock<HashMap<String, String>>,
     /// (function, action, resource) already recorded as allowed.
     allowed: Mutex<HashSet<(String, String, String)>>,
+    /// How long each judged call took, in milliseconds (the first
+    /// [`TIMINGS_KEPT`]).
+    timings: Mutex<Vec<f64>>,
 }
+
+const TIMINGS_KEPT: usize = 100_000;
 
 impl Judge {
     /// `conf`: the administrator's configuration for the emulator.
@@ -98,6 +103,7 @@ impl Judge {
             sessions: RwLock::default(),
             secret_arns: RwLock::default(),
             allowed: Mutex::default(),
+            timings: Mutex::default(),
         }))
     }
 
@@ -119,6 +125,19 @@ impl Judge {
         let name: String = function.replace('/', "-").chars().take(64).collect();
         let credentials = self.query.assume_role(role_arn, &name).await?;
         let policies = self.query.role_policies(role).await?;
+        self.recorder.grants(&RoleGrants {
+            function: function.to_owned(),
+            role: role_arn.to_owned(),
+            statements: policies
+                .iter()
+                .flat_map(NamedPolicy::grants)
+                .map(|g| GrantedStatement {
+                    statement: g.statement,
+                    actions: g.actions,
+                    resources: g.resources,
+                })
+                .collect(),
+        });
         let session = Session {
             function: function.to_owned(),
             caller: Caller::Role {
@@ -148,6 +167,24 @@ impl Judge {
         if self.mode == Mode::Off {
             return Ok(());
         }
+        let started = std::time::Instant::now();
+        let verdict = self.judged(request).await;
+        let mut timings = self.timings.lock().unwrap_or_else(|e| e.into_inner());
+        if timings.len() < TIMINGS_KEPT {
+            timings.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        verdict
+    }
+
+    /// Each judged call's time so far, in milliseconds.
+    pub fn times_ms(&self) -> Vec<f64> {
+        self.timings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    async fn judged(&self, request: &Arrived<'_>) -> Result<(), Refusal> {
         let Some(header) = request.header("authorization") else {
             return Ok(());
         };
