@@ -642,7 +642,7 @@ impl<'a> Wiring<'a> {
                 retry_delay: self.options.retry_delay,
                 sns: self.sns.clone(),
                 sqs: self.sqs.clone(),
-                may_deliver: Some(self.judge.may_deliver()),
+                judge: Some(self.judge.clone()),
             }),
         );
         self.functions.insert(name, function);

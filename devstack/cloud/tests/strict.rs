@@ -196,26 +196,9 @@ async fn audit_mode_lets_the_mistake_through_and_records_what_strict_would_refus
     assert_eq!(pairs.len(), recorded, "{allowed:#?}");
 }
 
-/// Every judgement about SNS delivering from its topic, refused.
-fn refused_deliveries(cloud: &Detached) -> Vec<Judgement> {
-    read_judgements(&PathBuf::from(&cloud.endpoints.telemetry_dir))
-        .into_iter()
-        .filter(|j| j.role == "sns.amazonaws.com" && j.verdict == "denied")
-        .collect()
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_dead_letter_queue_that_does_not_let_sns_in_never_gets_the_dead_letter() {
-    let (_dir, template) = mistaken(
-        "todos",
-        "            Principal: { Service: sns.amazonaws.com }\n            Action: sqs:SendMessage",
-        "            Principal: { Service: events.amazonaws.com }\n            Action: sqs:SendMessage",
-    );
-    let cloud = start("todos", template);
+/// A UserDeleted no consumer can decode, on the cloud's bus.
+async fn put_undecodable_user_deleted(cloud: &Detached) {
     let conf = kit::config::endpoint(&cloud.endpoints.emulator_url).await;
-    // A UserDeleted the todos consumer cannot decode: it fails, is retried,
-    // and is dead-lettered to the todos topic, which SNS may not deliver
-    // to the todos queue.
     let mut detail: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
             repo::root().join("events/examples/app.users/UserDeleted/v1/example.json"),
@@ -237,6 +220,44 @@ async fn a_dead_letter_queue_that_does_not_let_sns_in_never_gets_the_dead_letter
         .send()
         .await
         .unwrap();
+}
+
+/// How many dead letters `service`'s queue holds.
+async fn dead_letters(cloud: &Detached, service: &str) -> String {
+    let conf = kit::config::endpoint(&cloud.endpoints.emulator_url).await;
+    let name = aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages;
+    aws_sdk_sqs::Client::new(&conf)
+        .get_queue_attributes()
+        .queue_url(&cloud.endpoints.services[service].dlq_queue_url)
+        .attribute_names(name.clone())
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&name]
+        .clone()
+}
+
+/// Every judgement about SNS delivering from its topic, refused.
+fn refused_deliveries(cloud: &Detached) -> Vec<Judgement> {
+    read_judgements(&PathBuf::from(&cloud.endpoints.telemetry_dir))
+        .into_iter()
+        .filter(|j| j.role == "sns.amazonaws.com" && j.verdict == "denied")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_letter_queue_that_does_not_let_sns_in_never_gets_the_dead_letter() {
+    let (_dir, template) = mistaken(
+        "todos",
+        "            Principal: { Service: sns.amazonaws.com }\n            Action: sqs:SendMessage",
+        "            Principal: { Service: events.amazonaws.com }\n            Action: sqs:SendMessage",
+    );
+    let cloud = start("todos", template);
+    // A UserDeleted the todos consumer cannot decode: it fails, is retried,
+    // and is dead-lettered to the todos topic, which SNS may not deliver
+    // to the todos queue.
+    put_undecodable_user_deleted(&cloud).await;
     let refused = eventually(
         Duration::from_secs(30),
         "SNS's refused delivery",
@@ -255,17 +276,8 @@ async fn a_dead_letter_queue_that_does_not_let_sns_in_never_gets_the_dead_letter
             .any(|j| j.action == "sqs:SendMessage" && j.resource.ends_with(queue_name)),
         "{refused:#?}"
     );
-    let sqs = aws_sdk_sqs::Client::new(&conf);
-    let depth = sqs
-        .get_queue_attributes()
-        .queue_url(queue)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        depth.attributes().unwrap()
-            [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages],
+        dead_letters(&cloud, "todos").await,
         "0",
         "the dead letter reached the queue"
     );
@@ -310,4 +322,33 @@ async fn a_key_policy_that_does_not_let_the_stacks_roles_through_sns_fails_the_p
             .any(|j| j.action == "kms:GenerateDataKey" && j.resource.contains(":key/")),
         "{denied:#?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_consumer_whose_role_may_not_use_its_topics_key_loses_its_dead_letters() {
+    // The consumer's KMS grant for its encrypted dead-letter topic is gone:
+    // Lambda, publishing the dead letter as the function's role, is refused
+    // by the key, and AWS deletes the event.
+    let (_dir, template) = mistaken(
+        "todos",
+        "        - S3CrudPolicy: { BucketName: !Sub \"${AWS::StackName}-${AWS::AccountId}-attachments\" }\n        - Statement:\n            - Effect: Allow\n              Action: [kms:GenerateDataKey*, kms:Decrypt]\n              Resource: !GetAtt MessagesKey.Arn\n        # Erasure removes",
+        "        - S3CrudPolicy: { BucketName: !Sub \"${AWS::StackName}-${AWS::AccountId}-attachments\" }\n        # Erasure removes",
+    );
+    let cloud = start("todos", template);
+    put_undecodable_user_deleted(&cloud).await;
+    let denied = eventually(
+        Duration::from_secs(30),
+        "the dead letter's refusal",
+        || async {
+            let found = denials(&cloud, "todos/OnUserDeletedFunction");
+            Ok((!found.is_empty()).then_some(found))
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        denied.iter().any(|j| j.action == "kms:GenerateDataKey"),
+        "{denied:#?}"
+    );
+    assert_eq!(dead_letters(&cloud, "todos").await, "0");
 }

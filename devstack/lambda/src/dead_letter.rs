@@ -16,10 +16,23 @@ use aws_sdk_sqs::types::MessageSystemAttributeValue;
 use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeNameForSends};
 use serde_json::{Map, Value, json};
 
-/// Whether SNS may deliver from a topic to a queue (topic ARN, queue
-/// ARN): the local cloud's judge, as AWS judges the queue's policy.
-pub type MayDeliver =
-    Arc<dyn Fn(String, String) -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+/// The local cloud's judge of what AWS does with a function's dead letter,
+/// by the policies AWS would read: Lambda publishes it to the topic as the
+/// function's role; SNS delivers it to each subscribed queue.
+pub trait Judge: Send + Sync {
+    /// `function`: `<service>/<LogicalId>`; `topic`: its ARN.
+    fn may_publish<'a>(
+        &'a self,
+        function: &'a str,
+        topic: &'a str,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
+    /// Topic ARN, queue ARN.
+    fn may_deliver<'a>(
+        &'a self,
+        topic: &'a str,
+        queue: &'a str,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
+}
 
 /// Delivers `message` to the topic's SQS subscribers with `trace` (each
 /// that `may_deliver` lets SNS reach; AWS drops the others silently);
@@ -28,7 +41,7 @@ pub type MayDeliver =
 pub async fn deliver_traced(
     sns: &aws_sdk_sns::Client,
     sqs: &aws_sdk_sqs::Client,
-    may_deliver: Option<&MayDeliver>,
+    judge: Option<&Arc<dyn Judge>>,
     topic: &str,
     message: &str,
     attributes: &[(&str, &str, String)],
@@ -59,8 +72,8 @@ pub async fn deliver_traced(
                     .and_then(|m| m.get("RawMessageDelivery").cloned())
             })
             .is_some_and(|v| v == "true");
-        if let Some(judge) = may_deliver
-            && !judge(topic.to_owned(), endpoint.to_owned()).await
+        if let Some(judge) = judge
+            && !judge.may_deliver(topic, endpoint).await
         {
             tracing::error!(target: "trail", topic, queue = endpoint, "SNS may not deliver to the queue: the dead letter is dropped, as on AWS");
             continue;

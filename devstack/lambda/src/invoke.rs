@@ -25,8 +25,9 @@ pub struct AsyncFunction {
     pub retry_delay: Duration,
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
-    /// The judge of SNS's delivery to the dead-letter queues.
-    pub may_deliver: Option<crate::dead_letter::MayDeliver>,
+    /// The judge of the dead letter's publish (as the function's role) and
+    /// of SNS's delivery to the dead-letter queues.
+    pub judge: Option<Arc<dyn crate::dead_letter::Judge>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,12 @@ pub enum AsyncOutcome {
         attempts: u32,
     },
     DeadLettered {
+        attempts: u32,
+        error: String,
+    },
+    /// Failed, and the function's role may not publish to its dead-letter
+    /// topic: AWS deletes the event (its `DeadLetterErrors` metric counts it).
+    DeadLetterRefused {
         attempts: u32,
         error: String,
     },
@@ -103,6 +110,15 @@ impl AsyncFunction {
                 error: message,
             };
         };
+        if let Some(judge) = &self.judge
+            && !judge.may_publish(name, topic).await
+        {
+            tracing::error!(target: "trail", function = %name, event = label, "the role may not publish to its dead-letter topic: the event is deleted, as on AWS");
+            return AsyncOutcome::DeadLetterRefused {
+                attempts,
+                error: message,
+            };
+        }
         match self
             .dead_letter(topic, &request_id, &event, &error, &trace)
             .await
@@ -151,7 +167,7 @@ impl AsyncFunction {
         if crate::dead_letter::deliver_traced(
             &self.sns,
             &self.sqs,
-            self.may_deliver.as_ref(),
+            self.judge.as_ref(),
             topic,
             &event.to_string(),
             &attributes,

@@ -76,6 +76,8 @@ pub struct Judge {
     recorder: Arc<Recorder>,
     /// Key id → its session.
     sessions: RwLock<HashMap<String, Arc<Session>>>,
+    /// Function → its latest session.
+    by_function: RwLock<HashMap<String, Arc<Session>>>,
     /// A secret's name → its ARN.
     secret_arns: RwLock<HashMap<String, String>>,
     /// (function, action, resource) already recorded as allowed.
@@ -101,6 +103,7 @@ impl Judge {
             secrets: JsonApi::new(conf, SECRETS_MANAGER),
             recorder,
             sessions: RwLock::default(),
+            by_function: RwLock::default(),
             secret_arns: RwLock::default(),
             allowed: Mutex::default(),
             timings: Mutex::default(),
@@ -151,10 +154,15 @@ impl Judge {
             token: credentials.token.clone(),
             policies,
         };
+        let session = Arc::new(session);
+        self.by_function
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(function.to_owned(), session.clone());
         self.sessions
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(credentials.key_id.clone(), Arc::new(session));
+            .insert(credentials.key_id.clone(), session);
         Ok(vec![
             ("AWS_ACCESS_KEY_ID".to_owned(), credentials.key_id),
             ("AWS_SECRET_ACCESS_KEY".to_owned(), credentials.secret),
@@ -216,13 +224,25 @@ impl Judge {
             Ok(wanted) => wanted,
             Err(e) => return self.unmapped(&session, &auth.service, e.to_string()),
         };
-        for call in &wanted {
+        self.verdicts(&session, &wanted, &auth.service).await
+    }
+
+    /// Each call's verdict for `session`'s role, under the resource's own
+    /// policy and, for an encrypted topic or queue, its key's as
+    /// `service` uses it: the first refusal, in strict mode.
+    async fn verdicts(
+        &self,
+        session: &Session,
+        wanted: &[Call],
+        service: &str,
+    ) -> Result<(), Refusal> {
+        for call in wanted {
             let facts = self.resources.of(&call.resource).await;
             let mut asked = vec![(call.clone(), facts.policy.as_ref().cloned(), false)];
             if let Some(key) = &facts.key {
                 let key_policy = self.resources.of(key).await.policy.clone();
                 for action in through_key(&call.action) {
-                    let via = format!("{}.{}.amazonaws.com", auth.service, self.place.region);
+                    let via = format!("{service}.{}.amazonaws.com", self.place.region);
                     let kms = Call::new(*action, key.clone()).with("kms:ViaService", via);
                     asked.push((kms, key_policy.clone(), true));
                 }
@@ -281,14 +301,24 @@ impl Judge {
         true
     }
 
-    /// [`Judge::delivery`] as the local Lambda asks it, for the dead
-    /// letters it delivers itself.
-    pub fn may_deliver(self: &Arc<Self>) -> devstack_lambda::dead_letter::MayDeliver {
-        let judge = self.clone();
-        Arc::new(move |topic, queue| {
-            let judge = judge.clone();
-            Box::pin(async move { judge.delivery(&topic, &queue).await })
-        })
+    /// Whether Lambda may publish `function`'s dead letter to `topic`:
+    /// it does so as the function's role (`sns:Publish`, and the topic's
+    /// key through SNS).
+    pub async fn dead_letter_publish(&self, function: &str, topic: &str) -> bool {
+        if self.mode == Mode::Off {
+            return true;
+        }
+        let session = self
+            .by_function
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(function)
+            .cloned();
+        let Some(session) = session else {
+            return true;
+        };
+        let publish = [Call::new("sns:Publish", topic)];
+        self.verdicts(&session, &publish, "sns").await.is_ok()
     }
 
     /// A deploy may have changed the resources' policies.
@@ -458,3 +488,15 @@ fn denial(caller: &str, call: &Call, verdict: &Verdict) -> String {
         caller, call.action, call.resource
     )
 }
+
+impl devstack_lambda::dead_letter::Judge for Judge {
+    fn may_publish<'a>(&'a self, function: &'a str, topic: &'a str) -> Answer<'a> {
+        Box::pin(self.dead_letter_publish(function, topic))
+    }
+
+    fn may_deliver<'a>(&'a self, topic: &'a str, queue: &'a str) -> Answer<'a> {
+        Box::pin(self.delivery(topic, queue))
+    }
+}
+
+type Answer<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>>;
