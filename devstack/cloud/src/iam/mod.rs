@@ -18,12 +18,14 @@
 //! topic's, a bucket's, a key's: [`resources`]), and a topic or queue
 //! encrypted with a key asks the key too, as SNS and SQS ask KMS for the
 //! caller. SNS's deliveries to queues are judged as AWS judges them, for
-//! `sns.amazonaws.com` and its topic (moto asks [`router`] before each).
+//! `sns.amazonaws.com` and its topic (moto asks [`router`] before each),
+//! and a dead letter is published as the function's role (the local
+//! Lambda asks, through `devstack_lambda::dead_letter::Judge`).
 //!
 //! Not judged yet: presigned and anonymous requests (S3 uploads from the
 //! browser), the other calls AWS makes on a function's behalf (rule
-//! targets, stream reads, dead letters) and calls that do not pass the
-//! gate (the `@connections` API).
+//! targets, stream reads, Step Functions' tasks) and calls that do not
+//! pass the gate (the `@connections` API).
 
 mod reads;
 mod resources;
