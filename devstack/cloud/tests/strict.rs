@@ -352,3 +352,54 @@ async fn a_consumer_whose_role_may_not_use_its_topics_key_loses_its_dead_letters
     );
     assert_eq!(dead_letters(&cloud, "todos").await, "0");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_presigned_upload_lands_only_as_it_was_signed() {
+    // The real templates: the URL is checked, as S3 checks it.
+    let cloud = start("todos", repo::template_path("todos"));
+    let api = client(&cloud).await;
+    let (status, todo) = api
+        .call(Method::POST, "/todos", Some(json!({"title": "presigned"})))
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{todo}");
+    let id = todo["id"].as_str().or(todo.as_str()).unwrap().to_owned();
+    let content = b"twelve bytes".to_vec();
+    let (status, grant) = api
+        .call(
+            Method::POST,
+            &format!("/todos/{id}/attachments"),
+            Some(
+                json!({"file_name": "a.txt", "content_type": "text/plain", "size": content.len()}),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{grant}");
+    let url = grant["upload_url"].as_str().unwrap();
+    let put = |url: String, content_type: &'static str| {
+        let body = content.clone();
+        async move {
+            let answer = reqwest::Client::new()
+                .put(url)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        }
+    };
+    // Another content type than the one signed: S3's SignatureDoesNotMatch.
+    let (status, body) = put(url.to_owned(), "text/html").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{body}"
+    );
+    // Another key under the same signature.
+    let (status, _) = put(url.replacen('?', "-other?", 1), "text/plain").await;
+    assert_eq!(status, 403);
+    let (status, body) = put(url.to_owned(), "text/plain").await;
+    assert_eq!(status, 200, "the upload as signed: {body}");
+}

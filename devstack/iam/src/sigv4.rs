@@ -7,8 +7,8 @@ use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode, sign,
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation,
+    SigningSettings, UriPathNormalizationMode, sign,
 };
 use aws_smithy_runtime_api::client::identity::Identity;
 
@@ -35,6 +35,8 @@ pub enum SignatureError {
     Mismatch,
     #[error("the request cannot be signed again: {0}")]
     Unsignable(String),
+    #[error("Request has expired")]
+    Expired,
 }
 
 impl Authorization {
@@ -139,6 +141,151 @@ pub fn verify(
         .map_err(|e| unsignable(&e))?;
     let output = sign(signable, &params).map_err(|e| unsignable(&e))?;
     if output.signature() == auth.signature {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
+}
+
+/// A presigned URL's signature, from its query (`X-Amz-Credential`…).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presigned {
+    pub key_id: String,
+    pub region: String,
+    pub service: String,
+    /// `X-Amz-Date`.
+    pub date: String,
+    pub expires_seconds: u64,
+    pub signed_headers: Vec<String>,
+    pub signature: String,
+    pub token: Option<String>,
+}
+
+/// The query parameters a presigned URL's signature adds.
+const PRESIGN_PARAMS: [&str; 7] = [
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+];
+
+impl Presigned {
+    /// `None`: the URL carries no SigV4 query signature.
+    pub fn parse(path_and_query: &str) -> Option<Result<Self, SignatureError>> {
+        let query = path_and_query.split_once('?')?.1;
+        let get = |name: &str| {
+            form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        let signature = get("X-Amz-Signature")?;
+        Some((|| {
+            let credential =
+                get("X-Amz-Credential").ok_or(SignatureError::Malformed("no X-Amz-Credential"))?;
+            let scope: Vec<&str> = credential.split('/').collect();
+            let [key_id, _, region, service, "aws4_request"] = scope[..] else {
+                return Err(SignatureError::Malformed(
+                    "X-Amz-Credential is not a SigV4 scope",
+                ));
+            };
+            Ok(Self {
+                key_id: key_id.to_owned(),
+                region: region.to_owned(),
+                service: service.to_owned(),
+                date: get("X-Amz-Date").ok_or(SignatureError::Date)?,
+                expires_seconds: get("X-Amz-Expires")
+                    .and_then(|e| e.parse().ok())
+                    .ok_or(SignatureError::Malformed("no X-Amz-Expires"))?,
+                signed_headers: get("X-Amz-SignedHeaders")
+                    .ok_or(SignatureError::Malformed("no X-Amz-SignedHeaders"))?
+                    .split(';')
+                    .map(str::to_owned)
+                    .collect(),
+                signature,
+                token: get("X-Amz-Security-Token"),
+            })
+        })())
+    }
+}
+
+/// Whether a presigned `request` was signed with `secret` (the secret of
+/// the key it names) and is still within its expiry at `now`.
+pub fn verify_presigned(
+    presigned: &Presigned,
+    secret: &str,
+    request: &Arrived<'_>,
+    now: SystemTime,
+) -> Result<(), SignatureError> {
+    let time = parse_amz_date(&presigned.date).ok_or(SignatureError::Date)?;
+    let expires = std::time::Duration::from_secs(presigned.expires_seconds);
+    if now > time + expires {
+        return Err(SignatureError::Expired);
+    }
+    let host = request
+        .header("host")
+        .ok_or(SignatureError::Malformed("no host header"))?;
+    let signed: Vec<(&str, &str)> = request
+        .headers
+        .iter()
+        .filter(|(n, _)| {
+            presigned
+                .signed_headers
+                .iter()
+                .any(|s| n.eq_ignore_ascii_case(s))
+        })
+        .copied()
+        .collect();
+    // The URL as it was before its signature was added to it.
+    let (path, query) = request
+        .path_and_query
+        .split_once('?')
+        .unwrap_or((request.path_and_query, ""));
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let name = pair.split('=').next().unwrap_or_default();
+            !pair.is_empty() && !PRESIGN_PARAMS.contains(&name)
+        })
+        .collect();
+    let url = if kept.is_empty() {
+        format!("http://{host}{path}")
+    } else {
+        format!("http://{host}{path}?{}", kept.join("&"))
+    };
+    let unsignable = |e: &dyn std::fmt::Display| SignatureError::Unsignable(e.to_string());
+    let identity: Identity = Credentials::new(
+        &presigned.key_id,
+        secret,
+        presigned.token.clone(),
+        None,
+        "devstack-iam",
+    )
+    .into();
+    let mut settings = settings(&presigned.service);
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(expires);
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(&presigned.region)
+        .name(&presigned.service)
+        .time(time)
+        .settings(settings)
+        .build()
+        .map_err(|e| unsignable(&e))?
+        .into();
+    let signable = SignableRequest::new(
+        request.method,
+        url,
+        signed.into_iter(),
+        SignableBody::UnsignedPayload,
+    )
+    .map_err(|e| unsignable(&e))?;
+    let output = sign(signable, &params).map_err(|e| unsignable(&e))?;
+    if output.signature() == presigned.signature {
         Ok(())
     } else {
         Err(SignatureError::Mismatch)
@@ -306,6 +453,92 @@ mod tests {
             ),
             Err(SignatureError::Mismatch)
         );
+    }
+
+    /// A presigned PUT as `todos::objects` makes one, with a session token.
+    fn presign(secret: &str, time: SystemTime) -> String {
+        let identity: Identity =
+            Credentials::new("ASIAFUNCTIONC", secret, Some("token-c".into()), None, "t").into();
+        let mut settings = settings("s3");
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(std::time::Duration::from_secs(300));
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("s3")
+            .time(time)
+            .settings(settings)
+            .build()
+            .unwrap()
+            .into();
+        let path = "/todos-attachments/users/u%201/a.png?x-id=PutObject";
+        let headers = [
+            ("host", "127.0.0.1:4566"),
+            ("content-type", "image/png"),
+            ("content-length", "5"),
+        ];
+        let request = SignableRequest::new(
+            "PUT",
+            format!("http://127.0.0.1:4566{path}"),
+            headers.iter().copied(),
+            SignableBody::UnsignedPayload,
+        )
+        .unwrap();
+        let (instructions, _) = sign(request, &params).unwrap().into_parts();
+        let (_, query) = instructions.into_parts();
+        let mut url = path.to_owned();
+        for (k, v) in query {
+            url.push_str(&format!(
+                "&{k}={}",
+                percent_encoding::utf8_percent_encode(&v, percent_encoding::NON_ALPHANUMERIC)
+            ));
+        }
+        url
+    }
+
+    #[test]
+    fn a_presigned_put_verifies_until_it_expires_and_only_as_signed() {
+        let signed_at = SystemTime::now() - std::time::Duration::from_secs(10);
+        let url = presign("secret-c", signed_at);
+        let check = |url: &str, content_type: &str, secret: &str, now: SystemTime| {
+            let headers = [
+                ("host", "127.0.0.1:4566"),
+                ("content-type", content_type),
+                ("content-length", "5"),
+                ("origin", "http://127.0.0.1:3000"),
+            ];
+            let arrived = Arrived {
+                method: "PUT",
+                path_and_query: url,
+                headers: &headers,
+                body: b"hello",
+            };
+            let presigned = Presigned::parse(url).unwrap().unwrap();
+            assert_eq!(presigned.token.as_deref(), Some("token-c"));
+            verify_presigned(&presigned, secret, &arrived, now)
+        };
+        let now = SystemTime::now();
+        assert_eq!(check(&url, "image/png", "secret-c", now), Ok(()));
+        assert_eq!(
+            check(&url, "text/html", "secret-c", now),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            check(&url, "image/png", "secret-d", now),
+            Err(SignatureError::Mismatch)
+        );
+        let later = now + std::time::Duration::from_secs(300);
+        assert_eq!(
+            check(&url, "image/png", "secret-c", later),
+            Err(SignatureError::Expired)
+        );
+        let other_key = url.replace("u%201", "u%202");
+        assert_eq!(
+            check(&other_key, "image/png", "secret-c", now),
+            Err(SignatureError::Mismatch)
+        );
+        assert!(Presigned::parse("/b/k?x-id=PutObject").is_none());
     }
 
     #[test]

@@ -22,8 +22,9 @@
 //! and a dead letter is published as the function's role (the local
 //! Lambda asks, through `devstack_lambda::dead_letter::Judge`).
 //!
-//! Not judged yet: presigned and anonymous requests (S3 uploads from the
-//! browser), the other calls AWS makes on a function's behalf (rule
+//! A presigned URL (the browser's upload) is judged as the session that
+//! signed it, once its signature and expiry hold. Not judged yet:
+//! anonymous requests and S3's CORS, the other calls AWS makes on a function's behalf (rule
 //! targets, stream reads, Step Functions' tasks) and calls that do not
 //! pass the gate (the `@connections` API).
 
@@ -32,6 +33,7 @@ mod resources;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
 
 use anyhow::Result;
 use aws_config::SdkConfig;
@@ -39,7 +41,9 @@ use devstack_api::telemetry::{GrantedStatement, Judgement, RoleGrants};
 use devstack_iam::Mode;
 use devstack_iam::calls::{Call, Names, Place, calls};
 use devstack_iam::judge::{Caller, NamedPolicy, Verdict, judge};
-use devstack_iam::sigv4::{Arrived, Authorization, verify};
+use devstack_iam::sigv4::{
+    Arrived, Authorization, Presigned, SignatureError, verify, verify_presigned,
+};
 use devstack_lambda::recorder::Recorder;
 use kit::json_protocol::{JsonApi, SECRETS_MANAGER};
 
@@ -196,7 +200,14 @@ impl Judge {
 
     async fn judged(&self, request: &Arrived<'_>) -> Result<(), Refusal> {
         let Some(header) = request.header("authorization") else {
-            return Ok(());
+            return match Presigned::parse(request.path_and_query) {
+                // A browser's CORS preflight carries the URL but no
+                // signature of its own; an anonymous call is not judged yet.
+                Some(presigned) if request.method != "OPTIONS" => {
+                    self.presigned(presigned, request).await
+                }
+                _ => Ok(()),
+            };
         };
         let unknown = |message: String| Refusal::Unrecognized {
             signature: false,
@@ -227,6 +238,52 @@ impl Judge {
             Err(e) => return self.unmapped(&session, &auth.service, e.to_string()),
         };
         self.verdicts(&session, &wanted, &auth.service).await
+    }
+
+    /// A presigned URL used by whoever holds it (the browser): judged as
+    /// the session that signed it, once its signature and expiry hold.
+    async fn presigned(
+        &self,
+        presigned: Result<Presigned, SignatureError>,
+        request: &Arrived<'_>,
+    ) -> Result<(), Refusal> {
+        let unknown = |message: String| Refusal::Unrecognized {
+            signature: false,
+            message,
+        };
+        let presigned = presigned.map_err(|e| unknown(e.to_string()))?;
+        let session = self
+            .sessions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&presigned.key_id)
+            .cloned()
+            .ok_or_else(|| {
+                unknown("The AWS Access Key Id you provided does not exist in our records.".into())
+            })?;
+        if presigned.token.as_deref() != Some(session.token.as_str()) {
+            return Err(unknown(
+                "The provided token is malformed or otherwise invalid.".into(),
+            ));
+        }
+        match verify_presigned(&presigned, &session.secret, request, SystemTime::now()) {
+            Ok(()) => {}
+            Err(SignatureError::Expired) => {
+                return Err(Refusal::Denied("Request has expired".into()));
+            }
+            Err(e) => {
+                return Err(Refusal::Unrecognized {
+                    signature: true,
+                    message: e.to_string(),
+                });
+            }
+        }
+        let names = self.names(&presigned.service, request).await;
+        let wanted = match calls(&presigned.service, request, &self.place, &names) {
+            Ok(wanted) => wanted,
+            Err(e) => return self.unmapped(&session, &presigned.service, e.to_string()),
+        };
+        self.verdicts(&session, &wanted, &presigned.service).await
     }
 
     /// Each call's verdict for `session`'s role, under the resource's own
