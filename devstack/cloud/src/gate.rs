@@ -1,16 +1,19 @@
 //! The gate: every AWS call a function makes passes here on its way to the
 //! emulator (`AWS_ENDPOINT_URL`; with faults, through the function's fault
 //! proxy first). It judges the call ([`crate::iam::Judge`]) and answers a
-//! refusal as AWS would; it keeps each PutEvents entry's trace header for
-//! the rule that delivers it; and each applied table write wakes that
-//! table's stream pollers (`Writes`).
+//! refusal as AWS would; it answers a browser's preflight to S3 by the
+//! bucket's CORS rules, as S3 does (and puts S3's CORS headers, not the
+//! emulator's wildcard, on the answers); it keeps each PutEvents entry's
+//! trace header for the rule that delivers it; and each applied table
+//! write wakes that table's stream pollers (`Writes`).
 
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
 use devstack_api::telemetry::now_ms;
+use devstack_iam::cors::{Asked, allow_origin, allowing, preflight_headers};
 use devstack_iam::sigv4::Arrived;
 use devstack_lambda::recorder::Recorder;
 use devstack_lambda::wake::{Writes, written_tables};
@@ -40,6 +43,23 @@ async fn forward(
     body: Bytes,
 ) -> Response<Body> {
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    // S3 as a browser meets it: its CORS rules, not the emulator's wildcard.
+    let cors = (g.judge.mode() != devstack_iam::Mode::Off
+        && Protocol::of(&headers) == Protocol::RestXml)
+        .then(|| header(&headers, "origin"))
+        .flatten();
+    if let Some(origin) = &cors
+        && method == Method::OPTIONS
+        && let Some(wanted) = header(&headers, "access-control-request-method")
+    {
+        let asked = Asked {
+            origin,
+            method: &wanted,
+            headers: &header(&headers, "access-control-request-headers").unwrap_or_default(),
+        };
+        return preflight(&g.judge, path, &asked).await;
+    }
+    let method_name = method.as_str().to_owned();
     if let Err(refusal) = judged(&g.judge, &method, path, &headers, &body).await {
         let protocol = Protocol::of(&headers);
         return match refusal {
@@ -106,10 +126,80 @@ async fn forward(
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
     for (name, value) in &answer_headers {
-        if (head || name != "content-length") && name != "transfer-encoding" {
+        let emulators_cors = cors.is_some() && name.as_str().starts_with("access-control-");
+        if (head || name != "content-length") && name != "transfer-encoding" && !emulators_cors {
             response.headers_mut().append(name, value.clone());
         }
     }
+    if let Some(origin) = &cors {
+        let asked = Asked {
+            origin,
+            method: &method_name,
+            headers: "",
+        };
+        let rules = g.judge.bucket_cors(bucket_of(path)).await;
+        if let Some(rule) = allowing(&rules, &asked) {
+            let mut add = vec![
+                ("access-control-allow-origin", allow_origin(rule, &asked)),
+                ("vary", "Origin".to_owned()),
+            ];
+            if !rule.expose.is_empty() {
+                add.push(("access-control-expose-headers", rule.expose.join(", ")));
+            }
+            for (name, value) in add {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    response.headers_mut().insert(name, v);
+                }
+            }
+        }
+    }
+    response
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The bucket a path-style S3 request names.
+fn bucket_of(path: &str) -> &str {
+    let path = path.split('?').next().unwrap_or_default();
+    path.trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default()
+}
+
+/// A browser's preflight to S3, answered by the bucket's CORS rules: the
+/// first that allows the origin, the method and every requested header,
+/// else S3's 403.
+async fn preflight(judge: &Judge, path: &str, asked: &Asked<'_>) -> Response<Body> {
+    let bucket = bucket_of(path);
+    let rules = judge.bucket_cors(bucket).await;
+    if let Some(rule) = allowing(&rules, asked) {
+        let mut response = plain(StatusCode::OK, String::new());
+        for (name, value) in preflight_headers(rule, asked) {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, v);
+            }
+        }
+        return response;
+    }
+    tracing::warn!(target: "trail", bucket, origin = asked.origin, method = asked.method,
+        headers = asked.headers, "cors: preflight refused (no rule of the bucket allows it)");
+    let mut response = plain(
+        StatusCode::FORBIDDEN,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessForbidden</Code><Message>CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.</Message><Method>{}</Method><ResourceType>OBJECT</ResourceType><RequestId>{}</RequestId></Error>",
+            asked.method,
+            uuid::Uuid::new_v4()
+        ),
+    );
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/xml"));
     response
 }
 

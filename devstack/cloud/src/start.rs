@@ -164,10 +164,14 @@ pub async fn start(options: Options) -> Result<Running> {
     // moto asks the judge before each SNS delivery to a queue.
     let judge_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let judge_url = format!("http://{}", judge_listener.local_addr()?);
+    // The web app's origin is a stack parameter (the attachments bucket's
+    // CORS rule lets it upload), so it is bound first.
+    let web_listener = tokio::net::TcpListener::bind(("127.0.0.1", options.web_port)).await?;
+    let web_origin = format!("http://{}", web_listener.local_addr()?);
     let (emulator, conf, templates, commit) = boot(
         &options,
         (states_port, &judge_url),
-        &sender_url,
+        (&sender_url, &web_origin),
         &mut phases,
     )
     .await?;
@@ -196,7 +200,7 @@ pub async fn start(options: Options) -> Result<Running> {
         w.start_service(stack, &mut socket_listeners).await?;
     }
     phases.mark("functions started");
-    let control = w.serve_front(&pool, &stacks).await?;
+    let control = w.serve_front(&pool, &stacks, web_listener).await?;
     let router =
         devstack_sfn::router::router(w.endpoints.lambda_endpoint.clone(), emulator.url.clone())?;
     w.tasks.push(serve(states_listener, router));
@@ -261,7 +265,7 @@ async fn make_machines_runnable(conf: &SdkConfig, moto_url: &str, stacks: &[Stac
 async fn boot(
     options: &Options,
     (states_port, judge_url): (u16, &str),
-    sender_url: &str,
+    (sender_url, web_origin): (&str, &str),
     phases: &mut Phases,
 ) -> Result<(
     devstack_emulator::Emulator,
@@ -306,8 +310,12 @@ async fn boot(
     let templates: Vec<_> = repo::stacks()
         .zip(templates.await??)
         .map(|(stack, t)| {
-            // The sender's stand-in, unless the caller named another.
-            let mut overrides = vec![("SenderUrl".to_owned(), sender_url.to_owned())];
+            // The sender's stand-in and the local web app, unless the
+            // caller named others.
+            let mut overrides = vec![
+                ("SenderUrl".to_owned(), sender_url.to_owned()),
+                ("WebOrigin".to_owned(), web_origin.to_owned()),
+            ];
             overrides.extend(
                 (options.parameter_overrides.iter())
                     .filter(|o| o.stack == stack)
@@ -788,6 +796,7 @@ impl<'a> Wiring<'a> {
         &mut self,
         pool: &cognito::Pool,
         stacks: &[Stack],
+        web_listener: tokio::net::TcpListener,
     ) -> Result<Arc<Control>> {
         let gateway = Arc::new(Gateway {
             routes: std::mem::take(&mut self.routes),
@@ -814,7 +823,6 @@ impl<'a> Wiring<'a> {
             .get("notifications")
             .and_then(|s| s.sockets.values().next().cloned())
             .unwrap_or_default();
-        let web_listener = tokio::net::TcpListener::bind(("127.0.0.1", options.web_port)).await?;
         self.endpoints.web_url = format!("http://{}/", web_listener.local_addr()?);
         let web = crate::web::router(options.web_dir.clone(), &self.endpoints);
         self.tasks.push(serve(web_listener, web));

@@ -357,26 +357,9 @@ async fn a_consumer_whose_role_may_not_use_its_topics_key_loses_its_dead_letters
 async fn a_presigned_upload_lands_only_as_it_was_signed() {
     // The real templates: the URL is checked, as S3 checks it.
     let cloud = start("todos", repo::template_path("todos"));
-    let api = client(&cloud).await;
-    let (status, todo) = api
-        .call(Method::POST, "/todos", Some(json!({"title": "presigned"})))
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{todo}");
-    let id = todo["id"].as_str().or(todo.as_str()).unwrap().to_owned();
     let content = b"twelve bytes".to_vec();
-    let (status, grant) = api
-        .call(
-            Method::POST,
-            &format!("/todos/{id}/attachments"),
-            Some(
-                json!({"file_name": "a.txt", "content_type": "text/plain", "size": content.len()}),
-            ),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{grant}");
-    let url = grant["upload_url"].as_str().unwrap();
+    let url = upload_url(&client(&cloud).await, content.len()).await;
+    let url = url.as_str();
     let put = |url: String, content_type: &'static str| {
         let body = content.clone();
         async move {
@@ -402,4 +385,64 @@ async fn a_presigned_upload_lands_only_as_it_was_signed() {
     assert_eq!(status, 403);
     let (status, body) = put(url.to_owned(), "text/plain").await;
     assert_eq!(status, 200, "the upload as signed: {body}");
+}
+
+/// A presigned upload URL of a fresh todo, as the web app gets one, for
+/// `size` bytes of text.
+async fn upload_url(api: &Client, size: usize) -> String {
+    let (status, todo) = api
+        .call(Method::POST, "/todos", Some(json!({"title": "cors"})))
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{todo}");
+    let id = todo["id"].as_str().or(todo.as_str()).unwrap().to_owned();
+    let (status, grant) = api
+        .call(
+            Method::POST,
+            &format!("/todos/{id}/attachments"),
+            Some(json!({"file_name": "a.txt", "content_type": "text/plain", "size": size})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{grant}");
+    grant["upload_url"].as_str().unwrap().to_owned()
+}
+
+/// The browser's preflight before its PUT: status and allowed origin.
+async fn preflight(url: &str, origin: &str) -> (u16, Option<String>) {
+    let answer = reqwest::Client::new()
+        .request(Method::OPTIONS, url)
+        .header("origin", origin)
+        .header("access-control-request-method", "PUT")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    let allowed = answer
+        .headers()
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (answer.status().as_u16(), allowed)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_attachments_bucket_lets_the_web_app_upload_and_no_other_origin() {
+    let cloud = start("todos", repo::template_path("todos"));
+    let url = upload_url(&client(&cloud).await, 5).await;
+    let web = cloud.endpoints.web_url.trim_end_matches('/').to_owned();
+    assert_eq!(preflight(&url, &web).await, (200, Some(web.clone())));
+    assert_eq!(preflight(&url, "https://evil.example").await, (403, None));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_cors_rule_the_browsers_upload_is_refused_at_its_preflight() {
+    let (_dir, template) = mistaken(
+        "todos",
+        "      CorsConfiguration:\n        CorsRules:\n          - AllowedOrigins: [!Ref WebOrigin]\n            AllowedMethods: [PUT]\n            AllowedHeaders: [content-type]\n            MaxAge: 3000\n",
+        "",
+    );
+    let cloud = start("todos", template);
+    let url = upload_url(&client(&cloud).await, 5).await;
+    let web = cloud.endpoints.web_url.trim_end_matches('/').to_owned();
+    assert_eq!(preflight(&url, &web).await, (403, None));
 }

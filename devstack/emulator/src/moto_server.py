@@ -2,8 +2,8 @@
 # with measured changes to how it runs, and to what it answers only where
 # moto's answer is missing or is not what AWS documents (EventBridge's
 # TestEventPattern, replays and disabled rules, IAM's role and KMS's key
-# policies, SQS's queue policies in CloudFormation, SNS's deliveries to
-# queues judged by the local cloud).
+# policies, SQS's queue policies and S3's CORS in CloudFormation, SNS's
+# deliveries to queues judged by the local cloud).
 import copy
 import gc
 import sys
@@ -495,6 +495,66 @@ def _queue_policies_from_cloudformation():
     return QueuePolicy
 
 
+def _bucket_cors_from_cloudformation():
+    """A bucket's CorsConfiguration in CloudFormation was ignored by moto's
+    S3 model: the bucket had no CORS rule, and the local cloud could not
+    judge a browser's upload by it. It is applied as PutBucketCors applies
+    it, at creation and at each update."""
+    from moto.s3 import models
+    from moto.utilities.utils import get_partition
+
+    def apply(bucket_name, properties, account_id, region_name):
+        rules = properties.get("CorsConfiguration", {}).get("CorsRules")
+        if rules is None:
+            return
+        backend = models.s3_backends[account_id][get_partition(region_name)]
+        backend.put_bucket_cors(
+            bucket_name,
+            [
+                {
+                    "AllowedMethod": rule["AllowedMethods"],
+                    "AllowedOrigin": rule["AllowedOrigins"],
+                    "AllowedHeader": rule.get("AllowedHeaders", []),
+                    "ExposeHeader": rule.get("ExposedHeaders", []),
+                    **(
+                        {"MaxAgeSeconds": str(rule["MaxAge"])}
+                        if "MaxAge" in rule
+                        else {}
+                    ),
+                }
+                for rule in rules
+            ],
+        )
+
+    create = models.FakeBucket.create_from_cloudformation_json.__func__
+    update = models.FakeBucket.update_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        bucket = create(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        apply(bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name)
+        return bucket
+
+    def update_from_cloudformation_json(
+        cls, original, new_name, cloudformation_json, account_id, region_name
+    ):
+        bucket = update(
+            cls, original, new_name, cloudformation_json, account_id, region_name
+        )
+        apply(bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name)
+        return bucket
+
+    models.FakeBucket.create_from_cloudformation_json = classmethod(
+        create_from_cloudformation_json
+    )
+    models.FakeBucket.update_from_cloudformation_json = classmethod(
+        update_from_cloudformation_json
+    )
+
+
 _cheap_transaction_backups()
 _queries_read_their_partition()
 _receives_read_retention_directly()
@@ -503,6 +563,7 @@ _replays_keep_to_their_window_and_rules()
 _role_policies_as_json()
 _key_policies_as_json()
 _queue_policies_from_cloudformation()
+_bucket_cors_from_cloudformation()
 _disabled_rules_deliver_nothing()
 _sns_asks_before_it_delivers_to_a_queue()
 

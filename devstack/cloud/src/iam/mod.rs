@@ -380,6 +380,15 @@ impl Judge {
         self.verdicts(&session, &publish, "sns").await.is_ok()
     }
 
+    /// The CORS rules of `bucket`, read once per deploy.
+    pub async fn bucket_cors(&self, bucket: &str) -> Vec<devstack_iam::cors::Rule> {
+        self.resources
+            .of(&format!("arn:aws:s3:::{bucket}"))
+            .await
+            .cors
+            .clone()
+    }
+
     /// A deploy may have changed the resources' policies.
     pub fn forget_resources(&self) {
         self.resources.forget();

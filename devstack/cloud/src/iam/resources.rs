@@ -10,12 +10,14 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use devstack_iam::judge::NamedPolicy;
 use kit::json_protocol::{JsonApi, KMS};
 
-/// A resource's own policy, and the key it is encrypted with.
+/// A resource's own policy, the key it is encrypted with, and a bucket's
+/// CORS rules.
 #[derive(Debug, Default)]
 pub struct Facts {
     pub policy: Option<NamedPolicy>,
     /// The key's ARN.
     pub key: Option<String>,
+    pub cors: Vec<devstack_iam::cors::Rule>,
 }
 
 pub struct Resources {
@@ -79,6 +81,7 @@ impl Resources {
             "kms" => Some(Facts {
                 policy: self.key_policy(arn).await,
                 key: Some(arn.to_owned()),
+                cors: Vec::new(),
             }),
             _ => None,
         }
@@ -108,6 +111,7 @@ impl Resources {
                 get(QueueAttributeName::Policy),
             ),
             key: self.key_arn(get(QueueAttributeName::KmsMasterKeyId)).await,
+            cors: Vec::new(),
         })
     }
 
@@ -123,6 +127,7 @@ impl Resources {
         Some(Facts {
             policy: parsed(&format!("topic policy of {name}"), get("Policy")),
             key: self.key_arn(get("KmsMasterKeyId")).await,
+            cors: Vec::new(),
         })
     }
 
@@ -132,9 +137,25 @@ impl Resources {
             Ok(answer) => answer.policy,
             Err(_) => None,
         };
+        // A bucket without CORS answers NoSuchCORSConfiguration.
+        let cors = match self.s3.get_bucket_cors().bucket(name).send().await {
+            Ok(answer) => answer
+                .cors_rules()
+                .iter()
+                .map(|r| devstack_iam::cors::Rule {
+                    origins: r.allowed_origins().to_vec(),
+                    methods: r.allowed_methods().to_vec(),
+                    headers: r.allowed_headers().to_vec(),
+                    expose: r.expose_headers().to_vec(),
+                    max_age: r.max_age_seconds(),
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
         Some(Facts {
             policy: parsed(&format!("bucket policy of {name}"), policy),
             key: None,
+            cors,
         })
     }
 
