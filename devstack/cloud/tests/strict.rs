@@ -139,12 +139,10 @@ async fn a_publisher_without_put_events_never_delivers_and_the_trail_names_put_e
         .await
         .unwrap();
     assert_eq!(status, 201, "the write itself is allowed");
-    let denied = eventually(Duration::from_secs(20), "the PutEvents refusal", || async {
-        let found = denials(&cloud, "users/PublisherFunction");
-        Ok((!found.is_empty()).then_some(found))
+    let denied = first_records("the PutEvents refusal", || {
+        denials(&cloud, "users/PublisherFunction")
     })
-    .await
-    .unwrap();
+    .await;
     assert!(
         denied.iter().all(|j| j.action == "events:PutEvents"
             && j.resource
@@ -238,6 +236,16 @@ async fn dead_letters(cloud: &Detached, service: &str) -> String {
         .clone()
 }
 
+/// The records `read` finds once it finds any (waiting up to 30 s).
+async fn first_records(what: &str, read: impl Fn() -> Vec<Judgement>) -> Vec<Judgement> {
+    eventually(Duration::from_secs(30), what, || async {
+        let found = read();
+        Ok((!found.is_empty()).then_some(found))
+    })
+    .await
+    .unwrap()
+}
+
 /// Every judgement about SNS delivering from its topic, refused.
 fn refused_deliveries(cloud: &Detached) -> Vec<Judgement> {
     read_judgements(&PathBuf::from(&cloud.endpoints.telemetry_dir))
@@ -258,16 +266,7 @@ async fn a_dead_letter_queue_that_does_not_let_sns_in_never_gets_the_dead_letter
     // and is dead-lettered to the todos topic, which SNS may not deliver
     // to the todos queue.
     put_undecodable_user_deleted(&cloud).await;
-    let refused = eventually(
-        Duration::from_secs(30),
-        "SNS's refused delivery",
-        || async {
-            let found = refused_deliveries(&cloud);
-            Ok((!found.is_empty()).then_some(found))
-        },
-    )
-    .await
-    .unwrap();
+    let refused = first_records("SNS's refused delivery", || refused_deliveries(&cloud)).await;
     let queue = &cloud.endpoints.services["todos"].dlq_queue_url;
     let queue_name = queue.rsplit('/').next().unwrap();
     assert!(
@@ -310,12 +309,10 @@ async fn a_key_policy_that_does_not_let_the_stacks_roles_through_sns_fails_the_p
     assert_eq!(status, 201);
     // The welcome is stored, and its delivery's publish to the encrypted
     // topic is refused by the key.
-    let denied = eventually(Duration::from_secs(30), "the key's refusal", || async {
-        let found = denials(&cloud, "notifications/DelivererFunction");
-        Ok((!found.is_empty()).then_some(found))
+    let denied = first_records("the key's refusal", || {
+        denials(&cloud, "notifications/DelivererFunction")
     })
-    .await
-    .unwrap();
+    .await;
     assert!(
         denied
             .iter()
@@ -336,16 +333,10 @@ async fn a_consumer_whose_role_may_not_use_its_topics_key_loses_its_dead_letters
     );
     let cloud = start("todos", template);
     put_undecodable_user_deleted(&cloud).await;
-    let denied = eventually(
-        Duration::from_secs(30),
-        "the dead letter's refusal",
-        || async {
-            let found = denials(&cloud, "todos/OnUserDeletedFunction");
-            Ok((!found.is_empty()).then_some(found))
-        },
-    )
-    .await
-    .unwrap();
+    let denied = first_records("the dead letter's refusal", || {
+        denials(&cloud, "todos/OnUserDeletedFunction")
+    })
+    .await;
     assert!(
         denied.iter().any(|j| j.action == "kms:GenerateDataKey"),
         "{denied:#?}"
