@@ -107,6 +107,47 @@ pub fn verify(
         .header("x-amz-date")
         .and_then(parse_amz_date)
         .ok_or(SignatureError::Date)?;
+    let body = match request.header("x-amz-content-sha256") {
+        Some(hash) => SignableBody::Precomputed(hash.to_owned()),
+        None => SignableBody::Bytes(request.body),
+    };
+    let signature = signature_of(
+        Signing {
+            key_id: &auth.key_id,
+            secret,
+            token: None,
+            region: &auth.region,
+            service: &auth.service,
+            time,
+            settings: settings(&auth.service),
+            signed_headers: &auth.signed_headers,
+            path_and_query: request.path_and_query,
+            body,
+        },
+        request,
+    )?;
+    matches(&signature, &auth.signature)
+}
+
+/// What a signature is computed again from: the key and its scope, the
+/// time, the signer's settings, and the request as it was signed. Only the
+/// headers the caller signed are handed over.
+struct Signing<'a> {
+    key_id: &'a str,
+    secret: &'a str,
+    /// Set for a presigned URL, whose query carries the token it signed.
+    token: Option<String>,
+    region: &'a str,
+    service: &'a str,
+    time: SystemTime,
+    settings: SigningSettings,
+    signed_headers: &'a [String],
+    path_and_query: &'a str,
+    body: SignableBody<'a>,
+}
+
+/// The signature the SDK's signer computes for `signing` of `request`.
+fn signature_of(signing: Signing<'_>, request: &Arrived<'_>) -> Result<String, SignatureError> {
     let host = request
         .header("host")
         .ok_or(SignatureError::Malformed("no host header"))?;
@@ -114,33 +155,40 @@ pub fn verify(
         .headers
         .iter()
         .filter(|(n, _)| {
-            auth.signed_headers
+            signing
+                .signed_headers
                 .iter()
                 .any(|s| n.eq_ignore_ascii_case(s))
         })
         .copied()
         .collect();
-    let body = match request.header("x-amz-content-sha256") {
-        Some(hash) => SignableBody::Precomputed(hash.to_owned()),
-        None => SignableBody::Bytes(request.body),
-    };
     let unsignable = |e: &dyn std::fmt::Display| SignatureError::Unsignable(e.to_string());
-    let identity: Identity =
-        Credentials::new(&auth.key_id, secret, None, None, "devstack-iam").into();
+    let identity: Identity = Credentials::new(
+        signing.key_id,
+        signing.secret,
+        signing.token,
+        None,
+        "devstack-iam",
+    )
+    .into();
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
-        .region(&auth.region)
-        .name(&auth.service)
-        .time(time)
-        .settings(settings(&auth.service))
+        .region(signing.region)
+        .name(signing.service)
+        .time(signing.time)
+        .settings(signing.settings)
         .build()
         .map_err(|e| unsignable(&e))?
         .into();
-    let url = format!("http://{host}{}", request.path_and_query);
-    let signable = SignableRequest::new(request.method, url, signed.into_iter(), body)
+    let url = format!("http://{host}{}", signing.path_and_query);
+    let signable = SignableRequest::new(request.method, url, signed.into_iter(), signing.body)
         .map_err(|e| unsignable(&e))?;
     let output = sign(signable, &params).map_err(|e| unsignable(&e))?;
-    if output.signature() == auth.signature {
+    Ok(output.signature().to_owned())
+}
+
+fn matches(computed: &str, given: &str) -> Result<(), SignatureError> {
+    if computed == given {
         Ok(())
     } else {
         Err(SignatureError::Mismatch)
@@ -224,20 +272,6 @@ pub fn verify_presigned(
     if now > time + expires {
         return Err(SignatureError::Expired);
     }
-    let host = request
-        .header("host")
-        .ok_or(SignatureError::Malformed("no host header"))?;
-    let signed: Vec<(&str, &str)> = request
-        .headers
-        .iter()
-        .filter(|(n, _)| {
-            presigned
-                .signed_headers
-                .iter()
-                .any(|s| n.eq_ignore_ascii_case(s))
-        })
-        .copied()
-        .collect();
     // The URL as it was before its signature was added to it.
     let (path, query) = request
         .path_and_query
@@ -250,46 +284,31 @@ pub fn verify_presigned(
             !pair.is_empty() && !PRESIGN_PARAMS.contains(&name)
         })
         .collect();
-    let url = if kept.is_empty() {
-        format!("http://{host}{path}")
+    let unsigned = if kept.is_empty() {
+        path.to_owned()
     } else {
-        format!("http://{host}{path}?{}", kept.join("&"))
+        format!("{path}?{}", kept.join("&"))
     };
-    let unsignable = |e: &dyn std::fmt::Display| SignatureError::Unsignable(e.to_string());
-    let identity: Identity = Credentials::new(
-        &presigned.key_id,
-        secret,
-        presigned.token.clone(),
-        None,
-        "devstack-iam",
-    )
-    .into();
     let mut settings = settings(&presigned.service);
     settings.signature_location = SignatureLocation::QueryParams;
     settings.expires_in = Some(expires);
     settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region(&presigned.region)
-        .name(&presigned.service)
-        .time(time)
-        .settings(settings)
-        .build()
-        .map_err(|e| unsignable(&e))?
-        .into();
-    let signable = SignableRequest::new(
-        request.method,
-        url,
-        signed.into_iter(),
-        SignableBody::UnsignedPayload,
-    )
-    .map_err(|e| unsignable(&e))?;
-    let output = sign(signable, &params).map_err(|e| unsignable(&e))?;
-    if output.signature() == presigned.signature {
-        Ok(())
-    } else {
-        Err(SignatureError::Mismatch)
-    }
+    let signature = signature_of(
+        Signing {
+            key_id: &presigned.key_id,
+            secret,
+            token: presigned.token.clone(),
+            region: &presigned.region,
+            service: &presigned.service,
+            time,
+            settings,
+            signed_headers: &presigned.signed_headers,
+            path_and_query: &unsigned,
+            body: SignableBody::UnsignedPayload,
+        },
+        request,
+    )?;
+    matches(&signature, &presigned.signature)
 }
 
 /// As the SDK signs for the service: S3 encodes paths once and never

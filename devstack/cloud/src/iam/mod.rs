@@ -214,15 +214,9 @@ impl Judge {
             message,
         };
         let auth = Authorization::parse(header).map_err(|e| unknown(e.to_string()))?;
-        let session = self
-            .sessions
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&auth.key_id)
-            .cloned()
-            .ok_or_else(|| {
-                unknown("The security token included in the request is invalid.".into())
-            })?;
+        let session = self.session_of(&auth.key_id).ok_or_else(|| {
+            unknown("The security token included in the request is invalid.".into())
+        })?;
         if request.header("x-amz-security-token") != Some(session.token.as_str()) {
             return Err(unknown(
                 "The security token included in the request is invalid.".into(),
@@ -232,12 +226,32 @@ impl Judge {
             signature: true,
             message: e.to_string(),
         })?;
-        let names = self.names(&auth.service, request).await;
-        let wanted = match calls(&auth.service, request, &self.place, &names) {
+        self.signed_by(&session, &auth.service, request).await
+    }
+
+    /// The session whose key id this is.
+    fn session_of(&self, key_id: &str) -> Option<Arc<Session>> {
+        self.sessions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key_id)
+            .cloned()
+    }
+
+    /// A request whose signature `session` made: the actions it asks for,
+    /// each judged for the session's role.
+    async fn signed_by(
+        &self,
+        session: &Session,
+        service: &str,
+        request: &Arrived<'_>,
+    ) -> Result<(), Refusal> {
+        let names = self.names(service, request).await;
+        let wanted = match calls(service, request, &self.place, &names) {
             Ok(wanted) => wanted,
-            Err(e) => return self.unmapped(&session, &auth.service, e.to_string()),
+            Err(e) => return self.unmapped(session, service, e.to_string()),
         };
-        self.verdicts(&session, &wanted, &auth.service).await
+        self.verdicts(session, &wanted, service).await
     }
 
     /// A presigned URL used by whoever holds it (the browser): judged as
@@ -252,15 +266,9 @@ impl Judge {
             message,
         };
         let presigned = presigned.map_err(|e| unknown(e.to_string()))?;
-        let session = self
-            .sessions
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&presigned.key_id)
-            .cloned()
-            .ok_or_else(|| {
-                unknown("The AWS Access Key Id you provided does not exist in our records.".into())
-            })?;
+        let session = self.session_of(&presigned.key_id).ok_or_else(|| {
+            unknown("The AWS Access Key Id you provided does not exist in our records.".into())
+        })?;
         if presigned.token.as_deref() != Some(session.token.as_str()) {
             return Err(unknown(
                 "The provided token is malformed or otherwise invalid.".into(),
@@ -278,12 +286,7 @@ impl Judge {
                 });
             }
         }
-        let names = self.names(&presigned.service, request).await;
-        let wanted = match calls(&presigned.service, request, &self.place, &names) {
-            Ok(wanted) => wanted,
-            Err(e) => return self.unmapped(&session, &presigned.service, e.to_string()),
-        };
-        self.verdicts(&session, &wanted, &presigned.service).await
+        self.signed_by(&session, &presigned.service, request).await
     }
 
     /// Each call's verdict for `session`'s role, under the resource's own
@@ -389,9 +392,14 @@ impl Judge {
             .clone()
     }
 
-    /// A deploy may have changed the resources' policies.
+    /// A deploy may have changed the resources' policies (and made a
+    /// secret anew, with a new ARN).
     pub fn forget_resources(&self) {
         self.resources.forget();
+        self.secret_arns
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// A call whose actions are unknown is refused by name in strict mode.
@@ -464,21 +472,25 @@ impl Judge {
             .get(id)
             .cloned();
         let arn = match cached {
-            Some(arn) => Some(arn),
-            None => self
-                .secrets
-                .call("DescribeSecret", &serde_json::json!({"SecretId": id}))
-                .await
-                .ok()
-                .and_then(|d| d["ARN"].as_str().map(str::to_owned)),
+            Some(arn) => arn,
+            None => {
+                let described = self
+                    .secrets
+                    .call("DescribeSecret", &serde_json::json!({"SecretId": id}))
+                    .await
+                    .ok()
+                    .and_then(|d| d["ARN"].as_str().map(str::to_owned));
+                let Some(arn) = described else {
+                    return known;
+                };
+                self.secret_arns
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(id.to_owned(), arn.clone());
+                arn
+            }
         };
-        if let Some(arn) = arn {
-            self.secret_arns
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id.to_owned(), arn.clone());
-            known.0.insert(id.to_owned(), arn);
-        }
+        known.0.insert(id.to_owned(), arn);
         known
     }
 }

@@ -91,63 +91,40 @@ impl Query {
         })
     }
 
+    /// One IAM query action with its parameters: the answer's XML.
+    async fn iam(&self, action: &str, params: &[(&str, &str)]) -> Result<String> {
+        let mut all = vec![("Action", action), ("Version", "2010-05-08")];
+        all.extend_from_slice(params);
+        self.call(&self.iam, &all).await
+    }
+
     /// The role's identity policies: inline, then attached managed ones
     /// (their default version), each named for the verdicts.
     pub async fn role_policies(&self, role: &str) -> Result<Vec<NamedPolicy>> {
-        let iam = |action: &'static str| [("Action", action), ("Version", "2010-05-08")];
         let mut policies = Vec::new();
-        let xml = self
-            .call(
-                &self.iam,
-                &[&iam("ListRolePolicies")[..], &[("RoleName", role)]].concat(),
-            )
-            .await?;
+        let xml = self.iam("ListRolePolicies", &[("RoleName", role)]).await?;
         for name in texts(&xml, "member")? {
-            let xml = self
-                .call(
-                    &self.iam,
-                    &[
-                        &iam("GetRolePolicy")[..],
-                        &[("RoleName", role), ("PolicyName", &name)],
-                    ]
-                    .concat(),
-                )
-                .await?;
-            let document = first(&xml, "PolicyDocument")?;
+            let params = [("RoleName", role), ("PolicyName", name.as_str())];
+            let xml = self.iam("GetRolePolicy", &params).await?;
+            let document = decoded(&first(&xml, "PolicyDocument")?);
             policies.push(NamedPolicy::parse(
                 format!("role policy {name}"),
-                &decoded(&document),
+                &document,
             )?);
         }
         let xml = self
-            .call(
-                &self.iam,
-                &[&iam("ListAttachedRolePolicies")[..], &[("RoleName", role)]].concat(),
-            )
+            .iam("ListAttachedRolePolicies", &[("RoleName", role)])
             .await?;
         for arn in texts(&xml, "PolicyArn")? {
-            let xml = self
-                .call(
-                    &self.iam,
-                    &[&iam("GetPolicy")[..], &[("PolicyArn", &arn)]].concat(),
-                )
-                .await?;
+            let xml = self.iam("GetPolicy", &[("PolicyArn", &arn)]).await?;
             let version = first(&xml, "DefaultVersionId")?;
-            let xml = self
-                .call(
-                    &self.iam,
-                    &[
-                        &iam("GetPolicyVersion")[..],
-                        &[("PolicyArn", &arn), ("VersionId", &version)],
-                    ]
-                    .concat(),
-                )
-                .await?;
-            let document = first(&xml, "Document")?;
+            let params = [("PolicyArn", arn.as_str()), ("VersionId", version.as_str())];
+            let xml = self.iam("GetPolicyVersion", &params).await?;
+            let document = decoded(&first(&xml, "Document")?);
             let name = arn.rsplit('/').next().unwrap_or(&arn);
             policies.push(NamedPolicy::parse(
                 format!("managed policy {name}"),
-                &decoded(&document),
+                &document,
             )?);
         }
         Ok(policies)

@@ -54,6 +54,11 @@ impl Resources {
     /// What the resource `arn` says; nothing for a kind without a policy
     /// (a table) or one that cannot be read (it is judged without).
     pub async fn of(&self, arn: &str) -> Arc<Facts> {
+        // An object's facts are its bucket's: read once, not per key.
+        let arn = match arn.split_once('/') {
+            Some((bucket, _)) if arn.starts_with("arn:aws:s3:::") => bucket,
+            _ => arn,
+        };
         if let Some(known) = self
             .known
             .read()
@@ -77,7 +82,7 @@ impl Resources {
         match service {
             "sqs" => self.queue(name).await,
             "sns" => self.topic(arn, name).await,
-            "s3" => self.bucket(name.split('/').next()?).await,
+            "s3" => self.bucket(name).await,
             "kms" => Some(Facts {
                 policy: self.key_policy(arn).await,
                 key: Some(arn.to_owned()),
