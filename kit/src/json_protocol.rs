@@ -35,6 +35,12 @@ pub const KMS: Service = Service {
     name: "kms",
     target: "TrentService",
 };
+/// The local cloud reads rules' ARNs with it; the functions use the SDK.
+pub const EVENTS: Service = Service {
+    id: "EVENTBRIDGE",
+    name: "events",
+    target: "AWSEvents",
+};
 pub const COGNITO_IDP: Service = Service {
     id: "COGNITO_IDENTITY_PROVIDER",
     name: "cognito-idp",

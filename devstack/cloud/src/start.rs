@@ -1,6 +1,8 @@
 //! Bringing the whole system up: emulator, stacks, functions, event
 //! sources, gateway, Lambda API, endpoints file.
 
+mod sources;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,14 +10,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
-use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use devstack_api::control::Artifacts;
 use devstack_api::{Consumer, Endpoints, ServiceEndpoints};
 use devstack_gateway::{Authorizer, Gateway, RouteTarget, Stage};
 use devstack_lambda::environment::{deployed_env, endpoint_env, endpoint_key};
 use devstack_lambda::invoke::AsyncFunction;
 use devstack_lambda::runtime::{Function, Spec};
-use devstack_lambda::sources::{StreamPoller, TapKind, poll_tap};
 use devstack_lambda::wake::Writes;
 use devstack_template::adapt::StageSettings;
 use devstack_template::adapt::{Plan, adapt};
@@ -201,8 +201,11 @@ pub async fn start(options: Options) -> Result<Running> {
     }
     phases.mark("functions started");
     let control = w.serve_front(&pool, &stacks, web_listener).await?;
-    let router =
-        devstack_sfn::router::router(w.endpoints.lambda_endpoint.clone(), emulator.url.clone())?;
+    let router = devstack_sfn::router::router(
+        w.endpoints.lambda_endpoint.clone(),
+        emulator.url.clone(),
+        Some(w.judge.clone()),
+    )?;
     w.tasks.push(serve(states_listener, router));
     w.endpoints.sender_url = sender.url();
     if let Some(wanted) = &wanted {
@@ -575,9 +578,9 @@ impl<'a> Wiring<'a> {
             let url = self.serve_socket(service, socket, listener)?;
             svc.sockets.insert(socket.api.clone(), url);
         }
-        self.start_taps(service, plan, deployed)?;
+        self.start_taps(service, plan, deployed).await?;
         for s in &plan.streams {
-            self.start_stream(service, s, deployed)?;
+            self.start_stream(service, s, deployed).await?;
         }
         self.endpoints.services.insert(service.clone(), svc);
         Ok(())
@@ -736,58 +739,6 @@ impl<'a> Wiring<'a> {
         );
         self.tasks.push(serve(listener, websocket::router(api)));
         Ok(format!("ws://{addr}/{}", socket.stage))
-    }
-
-    /// The rule and upload taps: SQS queues the emulator fills, polled for
-    /// the async invoker.
-    fn start_taps(&mut self, service: &str, plan: &Plan, deployed: &Deployed) -> Result<()> {
-        let rules = plan
-            .rules
-            .iter()
-            .map(|t| (&t.function, &t.tap_queue, TapKind::Rule));
-        let uploads = plan
-            .uploads
-            .iter()
-            .map(|t| (&t.function, &t.tap_queue, TapKind::Upload));
-        for (function, queue, kind) in rules.chain(uploads) {
-            let target = self.asyncs[&qualified(service, function)].clone();
-            let url = deployed.physical(queue)?.to_owned();
-            self.tasks
-                .push(tokio::spawn(poll_tap(self.sqs.clone(), url, kind, target)));
-        }
-        Ok(())
-    }
-
-    fn start_stream(
-        &mut self,
-        service: &str,
-        s: &devstack_template::adapt::StreamSource,
-        deployed: &Deployed,
-    ) -> Result<()> {
-        let poller = StreamPoller {
-            function: self.functions[&qualified(service, &s.function)].clone(),
-            table: deployed.physical(&s.table)?.to_owned(),
-            batch_size: s.batch_size,
-            bisect_on_error: s.bisect_on_error,
-            max_retries: s.max_retries,
-            on_failure_topic: match &s.on_failure_topic {
-                Some(t) => Some(deployed.physical(t)?.to_owned()),
-                None => None,
-            },
-            starting_position: if s.starting_position == "LATEST" {
-                ShardIteratorType::Latest
-            } else {
-                ShardIteratorType::TrimHorizon
-            },
-            report_batch_item_failures: s.report_batch_item_failures,
-            streams: aws_sdk_dynamodbstreams::Client::new(&self.conf),
-            ddb: aws_sdk_dynamodb::Client::new(&self.conf),
-            sns: self.sns.clone(),
-            retry_delay: self.options.retry_delay,
-            writes: Some(self.writes.clone()),
-        };
-        self.tasks.push(tokio::spawn(poller.run()));
-        Ok(())
     }
 
     /// What faces the outside: the HTTP gateway, the Lambda Invoke API,

@@ -196,6 +196,12 @@ async fn audit_mode_lets_the_mistake_through_and_records_what_strict_would_refus
 
 /// A UserDeleted no consumer can decode, on the cloud's bus.
 async fn put_undecodable_user_deleted(cloud: &Detached) {
+    put_user_deleted(cloud, false).await
+}
+
+/// The example UserDeleted on the cloud's bus, without its user id unless
+/// `decodable`.
+async fn put_user_deleted(cloud: &Detached, decodable: bool) {
     let conf = kit::config::endpoint(&cloud.endpoints.emulator_url).await;
     let mut detail: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
@@ -204,7 +210,9 @@ async fn put_undecodable_user_deleted(cloud: &Detached) {
         .unwrap(),
     )
     .unwrap();
-    detail["data"].as_object_mut().unwrap().remove("user_id");
+    if !decodable {
+        detail["data"].as_object_mut().unwrap().remove("user_id");
+    }
     aws_sdk_eventbridge::Client::new(&conf)
         .put_events()
         .entries(
@@ -234,6 +242,38 @@ async fn dead_letters(cloud: &Detached, service: &str) -> String {
         .attributes()
         .unwrap()[&name]
         .clone()
+}
+
+/// Until the tap queue whose name holds `tap` holds no message, visible or
+/// taken.
+async fn tap_emptied(cloud: &Detached, tap: &str) {
+    let conf = kit::config::endpoint(&cloud.endpoints.emulator_url).await;
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let queues = sqs.list_queues().send().await.unwrap();
+    let url = queues
+        .queue_urls()
+        .iter()
+        .find(|u| u.contains(tap))
+        .unwrap_or_else(|| panic!("no tap queue {tap}"))
+        .clone();
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    eventually(Duration::from_secs(30), "the tap emptied", || async {
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await?;
+        let held = attributes
+            .attributes()
+            .into_iter()
+            .flatten()
+            .any(|(_, n)| n != "0");
+        Ok((!held).then_some(()))
+    })
+    .await
+    .unwrap();
 }
 
 /// The records `read` finds once it finds any (waiting up to 30 s).
@@ -436,4 +476,132 @@ async fn without_a_cors_rule_the_browsers_upload_is_refused_at_its_preflight() {
     let url = upload_url(&client(&cloud).await, 5).await;
     let web = cloud.endpoints.web_url.trim_end_matches('/').to_owned();
     assert_eq!(preflight(&url, &web).await, (403, None));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rule_written_by_hand_without_a_lambda_permission_never_invokes_its_target() {
+    // The UserDeleted rule moved out of SAM's Events (which writes the
+    // permission) into a rule of its own, its permission forgotten: AWS's
+    // EventBridge may not invoke the function and, after its retries,
+    // drops the event.
+    let (_dir, template) = mistaken(
+        "todos",
+        "      Events:\n        UserDeleted:\n          Type: EventBridgeRule\n          Properties:\n            EventBusName:\n              Fn::ImportValue: !Sub \"${PlatformStack}-BusName\"\n            Pattern:\n",
+        "  OnUserDeletedRule:\n    Type: AWS::Events::Rule\n    Properties:\n      Targets:\n        - Id: OnUserDeleted\n          Arn: !GetAtt OnUserDeletedFunction.Arn\n      EventBusName:\n        Fn::ImportValue: !Sub \"${PlatformStack}-BusName\"\n      EventPattern:\n",
+    );
+    let cloud = start("todos", template);
+    put_user_deleted(&cloud, true).await;
+    let refused = first_records("EventBridge's refused invocation", || {
+        read_judgements(&PathBuf::from(&cloud.endpoints.telemetry_dir))
+            .into_iter()
+            .filter(|j| j.role == "events.amazonaws.com" && j.verdict == "denied")
+            .collect()
+    })
+    .await;
+    let function = &cloud.endpoints.services["todos"].functions["OnUserDeletedFunction"];
+    assert!(
+        refused.iter().all(|j| j.action == "lambda:InvokeFunction"
+            && j.resource.ends_with(&format!(":function:{function}"))
+            && j.function.contains("OnUserDeletedRule")),
+        "{refused:#?}"
+    );
+    // Once the rule's event has left its tap (an invocation would end
+    // first), no invocation is on record.
+    tap_emptied(&cloud, "OnUserDeletedRuleTap").await;
+    let hops = read_hops(&PathBuf::from(&cloud.endpoints.telemetry_dir)).unwrap();
+    assert!(
+        !hops
+            .iter()
+            .any(|h| h.function == "todos/OnUserDeletedFunction"),
+        "the consumer was invoked"
+    );
+}
+
+#[test]
+fn a_stream_mapping_whose_role_may_not_read_the_stream_is_refused_at_start() {
+    // The publisher's stream moved out of SAM's Events (which attaches
+    // AWSLambdaDynamoDBExecutionRole) into a mapping of its own: AWS
+    // refuses to create the mapping, and so the stack.
+    let (_dir, template) = mistaken(
+        "users",
+        "      Events:\n        Stream:\n          Type: DynamoDB\n          Properties:\n            Stream: !GetAtt Table.StreamArn\n            StartingPosition: TRIM_HORIZON\n            BatchSize: 100\n            MaximumBatchingWindowInSeconds: 0\n            BisectBatchOnFunctionError: true\n            MaximumRetryAttempts: 3\n            FunctionResponseTypes: [ReportBatchItemFailures]\n            DestinationConfig:\n              OnFailure:\n                Type: SNS\n                Destination: !Ref DeadLetterTopic\n",
+        "  PublisherMapping:\n    Type: AWS::Lambda::EventSourceMapping\n    Properties:\n      FunctionName: !Ref PublisherFunction\n      EventSourceArn: !GetAtt Table.StreamArn\n      StartingPosition: TRIM_HORIZON\n      BatchSize: 100\n      BisectBatchOnFunctionError: true\n      MaximumRetryAttempts: 3\n      FunctionResponseTypes: [ReportBatchItemFailures]\n      DestinationConfig:\n        OnFailure:\n          Destination: !Ref DeadLetterTopic\n",
+    );
+    let refused = cloud::start_detached(Options {
+        bin_dir: repo::profile_dir(),
+        function_env: vec![("RUST_LOG".into(), "warn".into())],
+        templates: [("users".to_owned(), template)].into(),
+        ..Options::default()
+    })
+    .err()
+    .map(|e| format!("{e:#}"))
+    .expect("the local cloud refuses the mapping");
+    assert!(
+        refused.contains("PublisherFunction")
+            && refused.contains("Cannot access stream arn:aws:dynamodb:")
+            && refused.contains("GetRecords, GetShardIterator, DescribeStream, and ListStreams"),
+        "{refused}"
+    );
+}
+
+/// A campaign's admin: in the `admins` group, with a token issued after.
+async fn admin(cloud: &Detached) -> Client {
+    let address = unique_email("admin");
+    token_for(&cloud.endpoints, &address).await.unwrap();
+    let conf = kit::config::endpoint(&cloud.endpoints.emulator_url).await;
+    let cognito = kit::json_protocol::JsonApi::new(&conf, kit::json_protocol::COGNITO_IDP);
+    cloud::cognito::add_to_group(&cognito, &cloud.endpoints.user_pool_id, &address, "admins")
+        .await
+        .unwrap();
+    Client {
+        http: reqwest::Client::new(),
+        base: cloud.endpoints.api_base_url.as_str().to_owned(),
+        token: token_for(&cloud.endpoints, &address).await.unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_state_machine_role_without_a_steps_function_fails_that_task() {
+    // The state machine's role lost the first step's function: Step
+    // Functions invokes it as that role and is refused, so the campaign
+    // goes to its Failure step.
+    let (_dir, template) = mistaken(
+        "campaigns",
+        "                Resource:\n                  - !GetAtt SendFunction.Arn\n",
+        "                Resource:\n",
+    );
+    let cloud = start("campaigns", template);
+    let admin = admin(&cloud).await;
+    let body = json!({"subject": "Refused", "body": "Never sent."});
+    let (status, started) = admin
+        .call(Method::POST, "/campaigns", Some(body))
+        .await
+        .unwrap();
+    assert_eq!(status, 202, "{started}");
+    let path = format!("/campaigns/{}", started["id"].as_str().unwrap());
+    let ended = eventually(Duration::from_secs(60), "the campaign to end", || async {
+        let (_, c) = admin.call(Method::GET, &path, None).await?;
+        let done = matches!(c["status"].as_str(), Some("delivered" | "failed"));
+        Ok(done.then_some(c))
+    })
+    .await
+    .unwrap();
+    assert_eq!(ended["status"], "failed", "{ended}");
+    assert!(
+        ended["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("AccessDenied") && r.contains("lambda:InvokeFunction")),
+        "{ended}"
+    );
+    let send = &cloud.endpoints.services["campaigns"].functions["SendFunction"];
+    let refused: Vec<Judgement> = read_judgements(&PathBuf::from(&cloud.endpoints.telemetry_dir))
+        .into_iter()
+        .filter(|j| j.function.starts_with("Step Functions ") && j.verdict == "denied")
+        .collect();
+    assert!(
+        !refused.is_empty()
+            && refused.iter().all(|j| j.action == "lambda:InvokeFunction"
+                && j.resource.ends_with(&format!(":function:{send}"))),
+        "{refused:#?}"
+    );
 }

@@ -1,9 +1,10 @@
 # moto's server as the local cloud runs it (`python -c` with this file),
 # with measured changes to how it runs, and to what it answers only where
 # moto's answer is missing or is not what AWS documents (EventBridge's
-# TestEventPattern, replays and disabled rules, IAM's role and KMS's key
-# policies, SQS's queue policies and S3's CORS in CloudFormation, SNS's
-# deliveries to queues judged by the local cloud).
+# TestEventPattern, replays and disabled rules, IAM's role (inline and
+# managed), Lambda's function and KMS's key policies, SQS's queue policies
+# and S3's CORS in CloudFormation, SNS's deliveries to queues and Step
+# Functions' tasks judged by the local cloud).
 import copy
 import gc
 import sys
@@ -555,12 +556,127 @@ def _bucket_cors_from_cloudformation():
     )
 
 
+def _role_managed_policies_from_cloudformation():
+    """moto's CloudFormation ignored a role's ManagedPolicyArns, where SAM
+    puts the AWS managed policy of each event source (a stream's reads come
+    from AWSLambdaDynamoDBExecutionRole): they are attached as
+    CloudFormation attaches them, and replaced on update. An AWS managed
+    policy is made from the copy moto ships when first named (moto loads
+    all 1,500 only on request, for every account)."""
+    import json
+
+    from moto.iam import models
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.utilities.utils import get_partition
+
+    shipped = {}
+
+    def attach(role, properties, account_id, region_name):
+        backend = models.iam_backends[account_id][get_partition(region_name)]
+        for arn in list(role.managed_policies):
+            backend.detach_role_policy(arn, role.name)
+        for arn in properties.get("ManagedPolicyArns", []):
+            prefix = f"arn:{get_partition(region_name)}:iam::aws:policy/"
+            if arn.startswith(prefix) and arn not in backend.managed_policies:
+                if not shipped:
+                    shipped.update(json.loads(aws_managed_policies_data))
+                name = arn.rsplit("/", 1)[-1]
+                if name in shipped:
+                    policy = models.AWSManagedPolicy.from_data(
+                        name, account_id, region_name, shipped[name]
+                    )
+                    backend.managed_policies[policy.arn] = policy
+            # An unknown policy fails the stack, as on AWS.
+            backend.attach_role_policy(arn, role.name)
+
+    create = models.Role.create_from_cloudformation_json.__func__
+    update = models.Role.update_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        role = create(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        attach(role, cloudformation_json["Properties"], account_id, region_name)
+        return role
+
+    def update_from_cloudformation_json(
+        cls, original, new_name, cloudformation_json, account_id, region_name
+    ):
+        role = update(
+            cls, original, new_name, cloudformation_json, account_id, region_name
+        )
+        attach(role, cloudformation_json["Properties"], account_id, region_name)
+        return role
+
+    models.Role.create_from_cloudformation_json = classmethod(
+        create_from_cloudformation_json
+    )
+    models.Role.update_from_cloudformation_json = classmethod(
+        update_from_cloudformation_json
+    )
+
+
+def _lambda_permissions_from_cloudformation():
+    """moto's CloudFormation put a permission's properties into the
+    function's policy as they came, FunctionName among them, which no
+    statement of AWS's GetPolicy has: the statement is made as AddPermission
+    makes it. The local cloud judges a rule's and a bucket's invocations by
+    that policy."""
+    import json
+
+    from moto.awslambda import models
+
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        properties = dict(cloudformation_json["Properties"])
+        backend = models.get_backend(account_id, region_name)
+        function = backend.get_function(properties.pop("FunctionName"))
+        function.policy.add_statement(raw=json.dumps(properties))
+        return cls(region=region_name)
+
+    models.Permission.create_from_cloudformation_json = classmethod(
+        create_from_cloudformation_json
+    )
+
+
+def _tasks_name_their_execution_role():
+    """moto's interpreter calls Lambda for a task with fixed keys, whatever
+    role the execution runs as; AWS invokes as that role, which must be
+    allowed lambda:InvokeFunction. Each task's call names the role in a
+    header for the local cloud's router, which judges the invocation as
+    that role."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+        lambda_eval_utils,
+    )
+
+    made = lambda_eval_utils.boto_client_for
+
+    def boto_client_for(region, service, state_credentials=None):
+        client = made(region=region, service=service, state_credentials=state_credentials)
+        role = getattr(state_credentials, "role_arn", None)
+        if role:
+
+            def name_the_role(request, **kwargs):
+                request.headers["x-devstack-execution-role"] = role
+
+            client.meta.events.register("before-sign.lambda", name_the_role)
+        return client
+
+    lambda_eval_utils.boto_client_for = boto_client_for
+
+
 _cheap_transaction_backups()
 _queries_read_their_partition()
 _receives_read_retention_directly()
 _test_event_pattern()
 _replays_keep_to_their_window_and_rules()
 _role_policies_as_json()
+_role_managed_policies_from_cloudformation()
+_lambda_permissions_from_cloudformation()
+_tasks_name_their_execution_role()
 _key_policies_as_json()
 _queue_policies_from_cloudformation()
 _bucket_cors_from_cloudformation()

@@ -543,4 +543,47 @@ mod tests {
             .allowed
         );
     }
+
+    /// A function's policy as Lambda's GetPolicy hands it out for the
+    /// template's permissions (SAM's for a rule and a bucket): the
+    /// condition keys spelled `AWS:`, as AddPermission writes them.
+    #[test]
+    fn a_functions_permissions_let_in_only_their_rule_and_their_account() {
+        let function = "arn:aws:lambda:us-east-1:123456789012:function:todos-OnUserDeleted";
+        let rule = "arn:aws:events:us-east-1:123456789012:rule/bus/todos-UserDeleted";
+        let function_policy = policy(
+            "function policy of todos-OnUserDeleted",
+            serde_json::json!({"Version": "2012-10-17", "Id": "default", "Statement": [
+                {"Sid": "a", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+                 "Principal": {"Service": "events.amazonaws.com"}, "Resource": function,
+                 "Condition": {"ArnLike": {"AWS:SourceArn": rule}}},
+                {"Sid": "b", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+                 "Principal": {"Service": "s3.amazonaws.com"}, "Resource": function,
+                 "Condition": {"StringEquals": {"AWS:SourceAccount": "123456789012"}}}]}),
+        );
+        let by = |name: &str, source: &str| Caller::Service {
+            name: name.into(),
+            source_arn: source.into(),
+        };
+        let invoke = call("lambda:InvokeFunction", function);
+        let verdict = |caller: &Caller, policy: Option<&NamedPolicy>| {
+            judge(caller, &[], policy, &invoke, &place()).allowed
+        };
+        let events = by("events.amazonaws.com", rule);
+        assert!(verdict(&events, Some(&function_policy)));
+        let other_rule = "arn:aws:events:us-east-1:123456789012:rule/bus/other";
+        assert!(!verdict(
+            &by("events.amazonaws.com", other_rule),
+            Some(&function_policy)
+        ));
+        assert!(verdict(
+            &by("s3.amazonaws.com", "arn:aws:s3:::bucket"),
+            Some(&function_policy)
+        ));
+        assert!(!verdict(
+            &by("sns.amazonaws.com", rule),
+            Some(&function_policy)
+        ));
+        assert!(!verdict(&events, None), "no permission at all");
+    }
 }

@@ -8,31 +8,11 @@
 //! the raw message, with raw delivery), sent to each subscribed queue with
 //! the attribute set.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use aws_sdk_sqs::types::MessageSystemAttributeValue;
 use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeNameForSends};
 use serde_json::{Map, Value, json};
-
-/// The local cloud's judge of what AWS does with a function's dead letter,
-/// by the policies AWS would read: Lambda publishes it to the topic as the
-/// function's role; SNS delivers it to each subscribed queue.
-pub trait Judge: Send + Sync {
-    /// `function`: `<service>/<LogicalId>`; `topic`: its ARN.
-    fn may_publish<'a>(
-        &'a self,
-        function: &'a str,
-        topic: &'a str,
-    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
-    /// Topic ARN, queue ARN.
-    fn may_deliver<'a>(
-        &'a self,
-        topic: &'a str,
-        queue: &'a str,
-    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
-}
 
 /// Delivers `message` to the topic's SQS subscribers with `trace` (each
 /// that `may_deliver` lets SNS reach; AWS drops the others silently);
@@ -41,7 +21,7 @@ pub trait Judge: Send + Sync {
 pub async fn deliver_traced(
     sns: &aws_sdk_sns::Client,
     sqs: &aws_sdk_sqs::Client,
-    judge: Option<&Arc<dyn Judge>>,
+    judge: Option<&Arc<dyn crate::judge::Judge>>,
     topic: &str,
     message: &str,
     attributes: &[(&str, &str, String)],

@@ -25,9 +25,10 @@ pub struct AsyncFunction {
     pub retry_delay: Duration,
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
-    /// The judge of the dead letter's publish (as the function's role) and
-    /// of SNS's delivery to the dead-letter queues.
-    pub judge: Option<Arc<dyn crate::dead_letter::Judge>>,
+    /// The judge of what AWS does for the function: the dead letter's
+    /// publish (as its role), SNS's delivery to the dead-letter queues, a
+    /// rule's or a bucket's invocation.
+    pub judge: Option<Arc<dyn crate::judge::Judge>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! The Lambda emulator, given a [`spec::Spec`] per function: the Runtime API
 //! and process supervisor (`runtime`), async invoke with retries and the
-//! DLQ (`invoke`, `dead_letter`), the Invoke API (`lambda_api`), the event
+//! DLQ (`invoke`, `dead_letter`), what it asks before it acts for a
+//! function as AWS would (`judge`), the Invoke API (`lambda_api`), the event
 //! sources (`sources`: rule and upload taps, stream pollers, woken by
 //! `wake`), the environment a function starts with (`environment`) and the
 //! trace recorder (`recorder`). It knows nothing of SAM or of the templates:
@@ -9,6 +10,7 @@
 pub mod dead_letter;
 pub mod environment;
 pub mod invoke;
+pub mod judge;
 pub mod lambda_api;
 pub mod recorder;
 pub mod runtime;

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use crate::invoke::{AsyncFunction, AsyncOutcome};
+use crate::judge::Invoker;
 use crate::runtime::Arrival;
 use crate::runtime::Function;
 use crate::wake::Writes;
@@ -99,13 +100,16 @@ fn stream_event(batch: &[Record]) -> Value {
 }
 
 /// Polls a tap queue forever. A message is deleted only once its event has
-/// succeeded or been dead-lettered, so a crash of the local cloud loses none.
+/// succeeded or been dead-lettered, so a crash of the local cloud loses none,
+/// or once `invoker` (the rule, the bucket) is found not allowed to invoke
+/// the function.
 pub async fn poll_tap(
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
-    kind: TapKind,
+    (kind, invoker): (TapKind, Invoker),
     target: Arc<AsyncFunction>,
 ) {
+    let invoker = Arc::new(invoker);
     loop {
         let got = sqs
             .receive_message()
@@ -130,17 +134,51 @@ pub async fn poll_tap(
             let sqs = sqs.clone();
             let queue_url = queue_url.clone();
             let target = target.clone();
-            tokio::spawn(async move { deliver(sqs, queue_url, kind, target, message).await });
+            let invoker = invoker.clone();
+            tokio::spawn(async move {
+                if may_invoke(&target, &invoker).await {
+                    deliver(&sqs, &queue_url, kind, target, &message).await;
+                } else {
+                    delete(&sqs, &queue_url, &message).await;
+                }
+            });
         }
     }
 }
 
+/// Whether the function's policy lets `invoker` in. When it does not,
+/// EventBridge retries for 24 hours and then drops the event (S3 refuses the
+/// notification configuration at deploy): the event is dropped at once.
+async fn may_invoke(target: &AsyncFunction, invoker: &Invoker) -> bool {
+    let Some(judge) = &target.judge else {
+        return true;
+    };
+    let allowed = judge.may_invoke(invoker, &target.function.spec.arn).await;
+    if !allowed {
+        tracing::error!(target: "trail", function = %target.function.spec.name,
+            invoker = invoker.principal, source = %invoker.source_arn,
+            "the function's policy does not let its invoker in: the event is dropped, as on AWS");
+    }
+    allowed
+}
+
+async fn delete(sqs: &aws_sdk_sqs::Client, queue_url: &str, message: &Message) {
+    if let Some(handle) = message.receipt_handle() {
+        let _ = sqs
+            .delete_message()
+            .queue_url(queue_url)
+            .receipt_handle(handle)
+            .send()
+            .await;
+    }
+}
+
 async fn deliver(
-    sqs: aws_sdk_sqs::Client,
-    queue_url: String,
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
     kind: TapKind,
     target: Arc<AsyncFunction>,
-    message: Message,
+    message: &Message,
 ) {
     let body: Value =
         serde_json::from_str(message.body().unwrap_or_default()).unwrap_or(Value::Null);
@@ -182,13 +220,8 @@ async fn deliver(
             keep = target.dead_letter_topic.is_some();
         }
     }
-    if !keep && let Some(handle) = message.receipt_handle() {
-        let _ = sqs
-            .delete_message()
-            .queue_url(&queue_url)
-            .receipt_handle(handle)
-            .send()
-            .await;
+    if !keep {
+        delete(sqs, queue_url, message).await;
     }
 }
 

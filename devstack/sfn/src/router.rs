@@ -5,7 +5,15 @@
 //! goes to the local Lambda API (the function name arrives as an ARN, which
 //! that API accepts); every other request goes to moto verbatim, because
 //! boto3 inside moto may call other services at the same address.
+//!
+//! With a [`TaskJudge`], an Invoke is first judged as AWS judges a task's:
+//! the execution's role (the emulator's launcher names it in
+//! [`ROLE_HEADER`]) must be allowed `lambda:InvokeFunction` on the
+//! function. A refusal is Lambda's `AccessDeniedException`, which the
+//! interpreter turns into the task's `Lambda.AccessDeniedException`.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -14,12 +22,27 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+/// The header in which the emulator's interpreter names the execution's
+/// role on each task's call.
+pub const ROLE_HEADER: &str = "x-devstack-execution-role";
+
+/// Whether a task of an execution running as `role_arn` may invoke
+/// `function` (a name or an ARN, as the task named it); `Err` carries AWS's
+/// message.
+pub trait TaskJudge: Send + Sync {
+    fn may_invoke<'a>(
+        &'a self,
+        role_arn: &'a str,
+        function: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+}
+
 /// Where requests go.
-#[derive(Debug)]
 struct Upstreams {
     lambda_api: String,
     moto: String,
     http: reqwest::Client,
+    judge: Option<Arc<dyn TaskJudge>>,
 }
 
 /// Serves the router on `listener` until the task is dropped. `lambda_api`
@@ -29,12 +52,16 @@ pub async fn serve(
     lambda_api: String,
     moto: String,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(lambda_api, moto)?).await?;
+    axum::serve(listener, router(lambda_api, moto, None)?).await?;
     Ok(())
 }
 
 /// The router itself, for a caller that serves it its own way.
-pub fn router(lambda_api: String, moto: String) -> anyhow::Result<axum::Router> {
+pub fn router(
+    lambda_api: String,
+    moto: String,
+    judge: Option<Arc<dyn TaskJudge>>,
+) -> anyhow::Result<axum::Router> {
     let http = reqwest::Client::builder()
         .no_proxy()
         // Answers pass through as they are, redirects included; and an
@@ -45,6 +72,7 @@ pub fn router(lambda_api: String, moto: String) -> anyhow::Result<axum::Router> 
         lambda_api: lambda_api.trim_end_matches('/').to_owned(),
         moto: moto.trim_end_matches('/').to_owned(),
         http,
+        judge,
     };
     Ok(axum::Router::new()
         .fallback(forward)
@@ -53,9 +81,37 @@ pub fn router(lambda_api: String, moto: String) -> anyhow::Result<axum::Router> 
 
 /// `POST /2015-03-31/functions/{name}/invocations`: Lambda's Invoke.
 fn is_invoke(method: &Method, path: &str) -> bool {
+    invoked(method, path).is_some()
+}
+
+/// The function an Invoke names (decoded: an ARN arrives escaped).
+fn invoked(method: &Method, path: &str) -> Option<String> {
     let segments: Vec<&str> = path.split('/').collect();
-    *method == Method::POST
-        && matches!(segments.as_slice(), ["", "2015-03-31", "functions", name, "invocations"] if !name.is_empty())
+    match segments.as_slice() {
+        ["", "2015-03-31", "functions", name, "invocations"]
+            if *method == Method::POST && !name.is_empty() =>
+        {
+            Some(
+                percent_encoding::percent_decode_str(name)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// The judge's refusal of a task's Invoke, if it refuses.
+async fn refused(
+    up: &Upstreams,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+) -> Option<String> {
+    let judge = up.judge.as_ref()?;
+    let function = invoked(method, path)?;
+    let role = headers.get(ROLE_HEADER)?.to_str().ok()?;
+    judge.may_invoke(role, &function).await.err()
 }
 
 async fn forward(State(up): State<Arc<Upstreams>>, request: Request) -> Response {
@@ -65,6 +121,14 @@ async fn forward(State(up): State<Arc<Upstreams>>, request: Request) -> Response
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
+    if let Some(message) = refused(&up, &parts.method, parts.uri.path(), &parts.headers).await {
+        return lambda_error(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            "User",
+            &message,
+        );
+    }
     let base = if is_invoke(&parts.method, parts.uri.path()) {
         &up.lambda_api
     } else {
@@ -155,14 +219,16 @@ fn request_id() -> String {
 
 /// An answer of the router's own, shaped as a Lambda service error.
 fn failure(status: StatusCode, message: &str) -> Response {
+    lambda_error(status, "ServiceException", "Service", message)
+}
+
+/// An error as Lambda's REST-JSON protocol answers it.
+fn lambda_error(status: StatusCode, code: &'static str, kind: &str, message: &str) -> Response {
     let mut headers = HeaderMap::new();
-    headers.insert(
-        "x-amzn-errortype",
-        HeaderValue::from_static("ServiceException"),
-    );
+    headers.insert("x-amzn-errortype", HeaderValue::from_static(code));
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     ensure_request_id(&mut headers);
-    let body = serde_json::json!({"Type": "Service", "Message": message}).to_string();
+    let body = serde_json::json!({"Type": kind, "Message": message}).to_string();
     (status, headers, body).into_response()
 }
 
@@ -181,6 +247,10 @@ mod tests {
             "/2015-03-31/functions//invocations"
         ));
         assert!(!is_invoke(&Method::POST, "/"));
+        assert_eq!(
+            invoked(&Method::POST, arn).as_deref(),
+            Some("arn:aws:lambda:us-east-1:123456789012:function:f")
+        );
     }
 
     #[test]

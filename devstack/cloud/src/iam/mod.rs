@@ -19,14 +19,20 @@
 //! encrypted with a key asks the key too, as SNS and SQS ask KMS for the
 //! caller. SNS's deliveries to queues are judged as AWS judges them, for
 //! `sns.amazonaws.com` and its topic (moto asks [`router`] before each),
-//! and a dead letter is published as the function's role (the local
-//! Lambda asks, through `devstack_lambda::dead_letter::Judge`).
+//! a dead letter is published as the function's role, and a rule or a
+//! bucket invokes a function only as its policy (the template's Lambda
+//! permissions) lets it (the local Lambda asks, through
+//! `devstack_lambda::judge::Judge`), and a Step Functions task invokes
+//! its function as the execution's role (moto's interpreter names it; the
+//! router asks through `devstack_sfn::router::TaskJudge`). A stream
+//! mapping's reads are judged as the function's role before its poller
+//! starts: AWS refuses the mapping when the role may not read the stream.
 //!
 //! A presigned URL (the browser's upload) is judged as the session that
 //! signed it, once its signature and expiry hold. Not judged yet:
-//! anonymous requests and S3's CORS, the other calls AWS makes on a function's behalf (rule
-//! targets, stream reads, Step Functions' tasks) and calls that do not
-//! pass the gate (the `@connections` API).
+//! anonymous requests, the other calls AWS makes on a function's behalf
+//! the local gateway's invocations
+//! and calls that do not pass the gate (the `@connections` API).
 
 mod reads;
 mod resources;
@@ -44,6 +50,7 @@ use devstack_iam::judge::{Caller, NamedPolicy, Verdict, judge};
 use devstack_iam::sigv4::{
     Arrived, Authorization, Presigned, SignatureError, verify, verify_presigned,
 };
+use devstack_lambda::judge::{Answer, Invoker};
 use devstack_lambda::recorder::Recorder;
 use kit::json_protocol::{JsonApi, SECRETS_MANAGER};
 
@@ -86,6 +93,9 @@ pub struct Judge {
     by_function: RwLock<HashMap<String, Arc<Session>>>,
     /// A secret's name → its ARN.
     secret_arns: RwLock<HashMap<String, String>>,
+    /// A role that acts without a session of ours (a state machine's) →
+    /// its policies, read once per deploy.
+    role_policies: RwLock<HashMap<String, Arc<Vec<NamedPolicy>>>>,
     /// (function, action, resource) already recorded as allowed.
     allowed: Mutex<HashSet<(String, String, String)>>,
     /// How long each judged call took, in milliseconds (the first
@@ -111,6 +121,7 @@ impl Judge {
             sessions: RwLock::default(),
             by_function: RwLock::default(),
             secret_arns: RwLock::default(),
+            role_policies: RwLock::default(),
             allowed: Mutex::default(),
             timings: Mutex::default(),
         }))
@@ -383,6 +394,59 @@ impl Judge {
         self.verdicts(&session, &publish, "sns").await.is_ok()
     }
 
+    /// Whether `invoker` may invoke `function_arn`: the function's own
+    /// policy alone decides, as for any service principal.
+    pub async fn invocation(&self, invoker: &Invoker, function_arn: &str) -> bool {
+        if self.mode == Mode::Off {
+            return true;
+        }
+        let caller = Caller::Service {
+            name: invoker.principal.to_owned(),
+            source_arn: invoker.source_arn.clone(),
+        };
+        let source = invoker.source_arn.rsplit(':').next().unwrap_or_default();
+        let who = match invoker.principal {
+            "events.amazonaws.com" => format!("EventBridge {source}"),
+            "s3.amazonaws.com" => format!("S3 {source}"),
+            other => format!("{other} {source}"),
+        };
+        let call = Call::new("lambda:InvokeFunction", function_arn);
+        let policy = self.resources.of(function_arn).await.policy.clone();
+        let verdict = judge(&caller, &[], policy.as_ref(), &call, &self.place);
+        self.record(&who, caller.name(), &call, &verdict);
+        verdict.allowed || self.mode != Mode::Strict
+    }
+
+    /// Whether `function`'s role may read the stream `stream_arn`, as
+    /// Lambda's poller reads it for the function: AWS refuses to create the
+    /// mapping otherwise, in these words.
+    pub async fn stream_reads(&self, function: &str, stream_arn: &str) -> Result<(), String> {
+        let session = self
+            .by_function
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(function)
+            .cloned();
+        let Some(session) = session else {
+            return Ok(());
+        };
+        let reads = [
+            Call::new("dynamodb:DescribeStream", stream_arn),
+            Call::new("dynamodb:GetRecords", stream_arn),
+            Call::new("dynamodb:GetShardIterator", stream_arn),
+            Call::new("dynamodb:ListStreams", "*"),
+        ];
+        self.verdicts(&session, &reads, "dynamodb")
+            .await
+            .map_err(|_| {
+                format!(
+                    "Cannot access stream {stream_arn}. Please ensure the role can perform \
+                 the GetRecords, GetShardIterator, DescribeStream, and ListStreams \
+                 Actions on your stream in IAM."
+                )
+            })
+    }
+
     /// The CORS rules of `bucket`, read once per deploy.
     pub async fn bucket_cors(&self, bucket: &str) -> Vec<devstack_iam::cors::Rule> {
         self.resources
@@ -400,6 +464,74 @@ impl Judge {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        self.role_policies
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Whether a Step Functions task of an execution running as
+    /// `role_arn` may invoke `function` (a name or an ARN): the role's
+    /// policies and the function's own, as for any caller.
+    pub async fn task_invocation(&self, role_arn: &str, function: &str) -> Result<(), String> {
+        if self.mode == Mode::Off {
+            return Ok(());
+        }
+        let function_arn = match function.starts_with("arn:") {
+            true => function.to_owned(),
+            false => format!(
+                "arn:aws:lambda:{}:{}:function:{function}",
+                self.place.region, self.place.account
+            ),
+        };
+        let policies = self.policies_of(role_arn).await?;
+        let caller = Caller::Role {
+            arn: role_arn.to_owned(),
+        };
+        let call = Call::new("lambda:InvokeFunction", function_arn.as_str());
+        let resource_policy = self.resources.of(&function_arn).await.policy.clone();
+        let verdict = judge(
+            &caller,
+            &policies,
+            resource_policy.as_ref(),
+            &call,
+            &self.place,
+        );
+        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        self.record(&format!("Step Functions {role}"), role_arn, &call, &verdict);
+        if verdict.allowed || self.mode != Mode::Strict {
+            return Ok(());
+        }
+        let session = format!(
+            "arn:aws:sts::{}:assumed-role/{role}/StepFunctions",
+            self.place.account
+        );
+        Err(denial(&session, &call, &verdict))
+    }
+
+    /// A role's policies, read from IAM once per deploy.
+    async fn policies_of(&self, role_arn: &str) -> Result<Arc<Vec<NamedPolicy>>, String> {
+        let known = self
+            .role_policies
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(role_arn)
+            .cloned();
+        if let Some(known) = known {
+            return Ok(known);
+        }
+        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        let read = self
+            .query
+            .role_policies(role)
+            .await
+            .map_err(|e| format!("reading the policies of {role_arn}: {e:#}"))?;
+        let read = Arc::new(read);
+        self.role_policies
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(role_arn.to_owned(), read.clone());
+        Ok(read)
     }
 
     /// A call whose actions are unknown is refused by name in strict mode.
@@ -569,7 +701,7 @@ fn denial(caller: &str, call: &Call, verdict: &Verdict) -> String {
     )
 }
 
-impl devstack_lambda::dead_letter::Judge for Judge {
+impl devstack_lambda::judge::Judge for Judge {
     fn may_publish<'a>(&'a self, function: &'a str, topic: &'a str) -> Answer<'a> {
         Box::pin(self.dead_letter_publish(function, topic))
     }
@@ -577,6 +709,18 @@ impl devstack_lambda::dead_letter::Judge for Judge {
     fn may_deliver<'a>(&'a self, topic: &'a str, queue: &'a str) -> Answer<'a> {
         Box::pin(self.delivery(topic, queue))
     }
+
+    fn may_invoke<'a>(&'a self, invoker: &'a Invoker, function_arn: &'a str) -> Answer<'a> {
+        Box::pin(self.invocation(invoker, function_arn))
+    }
 }
 
-type Answer<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>>;
+impl devstack_sfn::router::TaskJudge for Judge {
+    fn may_invoke<'a>(
+        &'a self,
+        role_arn: &'a str,
+        function: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(self.task_invocation(role_arn, function))
+    }
+}

@@ -1,6 +1,7 @@
 //! What a resource says about who may use it, read from the emulator with
 //! the administrator's keys and kept until the next deploy: a queue's and
-//! a topic's policy and KMS key, a bucket's policy, a key's policy and ARN.
+//! a topic's policy and KMS key, a bucket's policy, a key's policy and ARN,
+//! a function's policy (its Lambda permissions).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -24,6 +25,7 @@ pub struct Resources {
     sqs: aws_sdk_sqs::Client,
     sns: aws_sdk_sns::Client,
     s3: aws_sdk_s3::Client,
+    lambda: aws_sdk_lambda::Client,
     kms: JsonApi,
     known: RwLock<HashMap<String, Arc<Facts>>>,
 }
@@ -38,6 +40,7 @@ impl Resources {
                     .force_path_style(true)
                     .build(),
             ),
+            lambda: aws_sdk_lambda::Client::new(conf),
             kms: JsonApi::new(conf, KMS),
             known: RwLock::default(),
         }
@@ -83,6 +86,10 @@ impl Resources {
             "sqs" => self.queue(name).await,
             "sns" => self.topic(arn, name).await,
             "s3" => self.bucket(name).await,
+            "lambda" => Some(Facts {
+                policy: self.function_policy(name.strip_prefix("function:")?).await,
+                ..Facts::default()
+            }),
             "kms" => Some(Facts {
                 policy: self.key_policy(arn).await,
                 key: Some(arn.to_owned()),
@@ -162,6 +169,19 @@ impl Resources {
             key: None,
             cors,
         })
+    }
+
+    /// A function without a permission answers ResourceNotFoundException:
+    /// no one else may invoke it.
+    async fn function_policy(&self, name: &str) -> Option<NamedPolicy> {
+        let answer = self
+            .lambda
+            .get_policy()
+            .function_name(name)
+            .send()
+            .await
+            .ok()?;
+        parsed(&format!("function policy of {name}"), answer.policy)
     }
 
     async fn key_policy(&self, arn: &str) -> Option<NamedPolicy> {

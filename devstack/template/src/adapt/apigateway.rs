@@ -347,6 +347,8 @@ mod tests {
         for gone in ["Api", "Stage", "Perm", "Sub"] {
             assert!(out["Resources"].get(gone).is_none(), "{gone}");
         }
+        // A rule's permission stays: the local cloud judges by it.
+        assert!(out["Resources"].get("RulePerm").is_some());
         // A queue policy deploys as written (the emulator's launcher adds
         // its model): the local cloud judges deliveries by it.
         assert!(out["Resources"].get("Policy").is_some());

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{AdaptError, Stack, target, type_of};
+use super::{AdaptError, Stack, mentions_any, target, type_of};
 
 /// A function the local cloud runs: its binary, and AWS's async settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -106,6 +106,19 @@ pub(super) fn stream_mapping(st: &mut Stack, id: &str, props: &Value) -> Result<
     });
     st.removed.insert(id.to_owned());
     Ok(())
+}
+
+/// `AWS::Lambda::Permission`: a rule's or a bucket's deploys as written,
+/// for the local cloud to judge their invocations by; one that names what
+/// the local cloud plays itself (an API) leaves with it.
+pub(super) fn permissions_of_what_stays(st: &mut Stack) {
+    let gone: Vec<String> = st
+        .resources
+        .iter()
+        .filter(|(_, r)| type_of(r) == "AWS::Lambda::Permission" && mentions_any(r, &st.removed))
+        .map(|(id, _)| id.clone())
+        .collect();
+    st.removed.extend(gone);
 }
 
 #[cfg(test)]

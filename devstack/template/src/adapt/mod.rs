@@ -21,7 +21,10 @@
 //! - a state machine's definition becomes one `DefinitionString`, its
 //!   substitutions expanded with `Fn::Join`, and the machine is made
 //!   runnable on the emulator's interpreter by the local cloud;
-//! - Lambda permissions concern AWS's own invoke path and are dropped;
+//! - a Lambda permission deploys as written (the local cloud judges a rule's
+//!   and a bucket's invocations by the function's policy), unless it names
+//!   an API the local cloud plays itself: the local gateway's invocations
+//!   are not judged, so those are dropped;
 //! - CloudWatch alarms are dropped: the emulator's CloudFormation has no
 //!   model for them (moto 5.2.5 logs "No Moto CloudFormation support" and
 //!   skips them, silently), an HTTP API's alarm names the API the local
@@ -32,9 +35,10 @@
 //!   alarm) is named in it by its logical id.
 //!
 //! Active tracing needs nothing here: the emulator's Lambda model ignores
-//! `TracingConfig` and its IAM role model ignores `ManagedPolicyArns` (the
-//! X-Ray write policy SAM adds), so both deploy as written; the local cloud
-//! hands each invocation its trace header itself.
+//! `TracingConfig`, and the X-Ray write policy SAM adds to the role is
+//! attached as written (the emulator's launcher attaches
+//! `ManagedPolicyArns`); the local cloud hands each invocation its trace
+//! header itself.
 
 mod apigateway;
 mod cloudwatch;
@@ -154,6 +158,7 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
         adapt_resource(&mut st, &id)?;
     }
     apigateway::local_socket_urls(&mut st);
+    lambda::permissions_of_what_stays(&mut st);
     cloudwatch::name_in_dashboards(st.resources, &st.removed);
     settle_resources(&mut st);
     let Stack {
@@ -218,10 +223,7 @@ fn adapt_resource(st: &mut Stack, id: &str) -> Result<(), AdaptError> {
         "AWS::CloudWatch::Alarm" | "AWS::CloudWatch::CompositeAlarm" => {
             st.removed.insert(id.to_owned());
         }
-        k if k.starts_with("AWS::ApiGatewayV2::")
-            || k == "AWS::Lambda::Permission"
-            || k == "AWS::Cognito::UserPoolClient" =>
-        {
+        k if k.starts_with("AWS::ApiGatewayV2::") || k == "AWS::Cognito::UserPoolClient" => {
             st.removed.insert(id.to_owned());
         }
         _ => {}
@@ -285,7 +287,10 @@ mod tests {
                 "Bucket": {"Type": "AWS::S3::Bucket", "DependsOn": ["Perm"], "Properties": {"VersioningConfiguration": {"Status": "Enabled"}, "NotificationConfiguration": {"LambdaConfigurations": [
                     {"Event": "s3:ObjectCreated:*", "Function": {"Fn::GetAtt": ["Fn", "Arn"]},
                      "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": "users/"}]}}}]}}},
-                "Perm": {"Type": "AWS::Lambda::Permission", "Properties": {"FunctionName": {"Ref": "Fn"}}},
+                "Perm": {"Type": "AWS::Lambda::Permission", "Properties": {"FunctionName": {"Ref": "Fn"}, "Principal": "apigateway.amazonaws.com",
+                    "SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*"}}},
+                "RulePerm": {"Type": "AWS::Lambda::Permission", "Properties": {"FunctionName": {"Ref": "Fn"}, "Principal": "events.amazonaws.com",
+                    "SourceArn": {"Fn::GetAtt": ["Rule", "Arn"]}}},
                 "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Body": {"paths": {"/things/{id}": {"get": {
                     "x-amazon-apigateway-integration": {"uri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}}}}}}}},
                 "Stage": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {"ApiId": {"Ref": "Api"},
