@@ -74,11 +74,12 @@ pub struct FunctionReport {
     pub smallest: Value,
 }
 
-/// The report for every function that used something or was granted
-/// something, by name.
+/// The report for every function whose role was recorded, by name. The
+/// services that act on a function's behalf (a rule, a topic, a state
+/// machine) were judged by resource policies, not by a function's role, so
+/// they have none.
 pub fn report(used: &[Used], grants: &BTreeMap<String, Vec<Granted>>) -> Vec<FunctionReport> {
-    let mut functions: BTreeSet<&str> = grants.keys().map(String::as_str).collect();
-    functions.extend(used.iter().map(|u| u.function.as_str()));
+    let functions: BTreeSet<&str> = grants.keys().map(String::as_str).collect();
     functions
         .into_iter()
         .map(|function| {
@@ -99,6 +100,7 @@ pub fn report(used: &[Used], grants: &BTreeMap<String, Vec<Granted>>) -> Vec<Fun
                         .map(move |a| (g.statement.clone(), a.clone()))
                 })
                 .filter(|(_, pattern)| !by_action.keys().any(|a| action_matches(pattern, a)))
+                .filter(|(_, pattern)| !LAMBDAS_OWN.iter().any(|s| pattern.starts_with(s)))
                 .collect();
             FunctionReport {
                 function: function.to_owned(),
@@ -109,6 +111,11 @@ pub fn report(used: &[Used], grants: &BTreeMap<String, Vec<Granted>>) -> Vec<Fun
         })
         .collect()
 }
+
+/// What Lambda itself does with a function's role (its logs, its trace
+/// segments): the local cloud plays both without a call, so such a grant
+/// is never seen used, and is not reported as unused.
+const LAMBDAS_OWN: [&str; 2] = ["logs:", "xray:"];
 
 /// A resource ARN with CloudFormation's generated suffixes
 /// (`users-Table-WUSWOBTZ5EOT`) as `*`: the same table in every local
@@ -123,6 +130,10 @@ pub fn generalized(resource: &str) -> String {
     }
     if let Some((stem, _)) = resource.split_once(":key/") {
         return format!("{stem}:key/*");
+    }
+    // A stream's label is its creation time: the table's stream.
+    if let Some((table, _)) = resource.split_once("/stream/") {
+        return format!("{}/stream/*", generalized(table));
     }
     let mut out = String::with_capacity(resource.len());
     let mut token = String::new();
@@ -263,6 +274,29 @@ mod tests {
     }
 
     #[test]
+    fn only_functions_roles_are_reported_and_lambdas_own_grants_are_not_unused() {
+        let basic = NamedPolicy::parse(
+            "managed policy AWSLambdaBasicExecutionRole",
+            &json!({"Statement": [{"Effect": "Allow", "Action": [
+                "logs:CreateLogGroup", "logs:PutLogEvents"], "Resource": "*"},
+                {"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": TABLE}]})
+            .to_string(),
+        )
+        .unwrap();
+        let grants = BTreeMap::from([("users/ApiFunction".to_owned(), basic.grants())]);
+        let mut rule = used(
+            "lambda:InvokeFunction",
+            "arn:aws:lambda:us-east-1:1:function:f",
+        );
+        rule.function = "EventBridge rule/bus/r".into();
+        let reports = report(&[rule], &grants);
+        let names: Vec<&str> = reports.iter().map(|r| r.function.as_str()).collect();
+        assert_eq!(names, ["users/ApiFunction"]);
+        let unused: Vec<&str> = reports[0].unused.iter().map(|(_, a)| a.as_str()).collect();
+        assert_eq!(unused, ["dynamodb:Scan"]);
+    }
+
+    #[test]
     fn generated_names_are_generalized_and_others_kept() {
         assert_eq!(
             generalized("arn:aws:dynamodb:us-east-1:123456789012:table/users-Table-WUSWOBTZ5EOT"),
@@ -285,6 +319,12 @@ mod tests {
                 "arn:aws:kms:us-east-1:123456789012:key/12343eb5-4f71-4fad-b31d-35520f40cc25"
             ),
             "arn:aws:kms:us-east-1:123456789012:key/*"
+        );
+        assert_eq!(
+            generalized(
+                "arn:aws:dynamodb:us-east-1:123456789012:table/users-Table-WUSWOBTZ5EOT/stream/2026-11-25T13:39:26.924144"
+            ),
+            "arn:aws:dynamodb:us-east-1:123456789012:table/users-Table-*/stream/*"
         );
     }
 
