@@ -240,6 +240,15 @@ impl Judge {
         self.signed_by(&session, &auth.service, request).await
     }
 
+    /// `function`'s latest session (none when nothing is judged).
+    fn session_for(&self, function: &str) -> Option<Arc<Session>> {
+        self.by_function
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(function)
+            .cloned()
+    }
+
     /// The session whose key id this is.
     fn session_of(&self, key_id: &str) -> Option<Arc<Session>> {
         self.sessions
@@ -381,13 +390,7 @@ impl Judge {
         if self.mode == Mode::Off {
             return true;
         }
-        let session = self
-            .by_function
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(function)
-            .cloned();
-        let Some(session) = session else {
+        let Some(session) = self.session_for(function) else {
             return true;
         };
         let publish = [Call::new("sns:Publish", topic)];
@@ -421,13 +424,7 @@ impl Judge {
     /// Lambda's poller reads it for the function: AWS refuses to create the
     /// mapping otherwise, in these words.
     pub async fn stream_reads(&self, function: &str, stream_arn: &str) -> Result<(), String> {
-        let session = self
-            .by_function
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(function)
-            .cloned();
-        let Some(session) = session else {
+        let Some(session) = self.session_for(function) else {
             return Ok(());
         };
         let reads = [

@@ -22,6 +22,9 @@ pub struct Query {
     sts: Signer,
     url: String,
     http: kit::outbound::Client,
+    /// AWS's managed policies by ARN: the same few serve every function's
+    /// role (SAM attaches them), and AWS never changes one in place.
+    aws_managed: std::sync::RwLock<std::collections::HashMap<String, NamedPolicy>>,
 }
 
 impl Query {
@@ -36,6 +39,7 @@ impl Query {
             sts: Signer::new(conf, "sts"),
             url: format!("{url}/"),
             http: kit::outbound::Client::for_aws(),
+            aws_managed: Default::default(),
         })
     }
 
@@ -116,18 +120,37 @@ impl Query {
             .iam("ListAttachedRolePolicies", &[("RoleName", role)])
             .await?;
         for arn in texts(&xml, "PolicyArn")? {
-            let xml = self.iam("GetPolicy", &[("PolicyArn", &arn)]).await?;
-            let version = first(&xml, "DefaultVersionId")?;
-            let params = [("PolicyArn", arn.as_str()), ("VersionId", version.as_str())];
-            let xml = self.iam("GetPolicyVersion", &params).await?;
-            let document = decoded(&first(&xml, "Document")?);
-            let name = arn.rsplit('/').next().unwrap_or(&arn);
-            policies.push(NamedPolicy::parse(
-                format!("managed policy {name}"),
-                &document,
-            )?);
+            policies.push(self.managed_policy(&arn).await?);
         }
         Ok(policies)
+    }
+
+    /// A managed policy's default version; an AWS one is read once.
+    async fn managed_policy(&self, arn: &str) -> Result<NamedPolicy> {
+        let aws_own = arn.starts_with("arn:aws:iam::aws:policy/");
+        if aws_own
+            && let Some(known) = self
+                .aws_managed
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(arn)
+        {
+            return Ok(known.clone());
+        }
+        let xml = self.iam("GetPolicy", &[("PolicyArn", arn)]).await?;
+        let version = first(&xml, "DefaultVersionId")?;
+        let params = [("PolicyArn", arn), ("VersionId", version.as_str())];
+        let xml = self.iam("GetPolicyVersion", &params).await?;
+        let document = decoded(&first(&xml, "Document")?);
+        let name = arn.rsplit('/').next().unwrap_or(arn);
+        let policy = NamedPolicy::parse(format!("managed policy {name}"), &document)?;
+        if aws_own {
+            self.aws_managed
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(arn.to_owned(), policy.clone());
+        }
+        Ok(policy)
     }
 }
 
