@@ -98,6 +98,34 @@ pub fn read_grants(dir: &Path) -> Vec<RoleGrants> {
     by_function.into_values().collect()
 }
 
+/// A function's execution environment started (a cold start): how many
+/// it has now.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EnvironmentStarted {
+    /// `<service>/<LogicalId>`.
+    pub function: String,
+    pub environments: u32,
+    /// Unix milliseconds.
+    pub at_ms: f64,
+}
+
+/// The file of [`EnvironmentStarted`] lines in the telemetry folder.
+pub const ENVIRONMENTS: &str = "environments.jsonl";
+
+/// Each function's most environments, as recorded in `dir`.
+pub fn read_peak_environments(dir: &Path) -> BTreeMap<String, u32> {
+    let text = std::fs::read_to_string(dir.join(ENVIRONMENTS)).unwrap_or_default();
+    let mut peak: BTreeMap<String, u32> = BTreeMap::new();
+    for e in text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<EnvironmentStarted>(l).ok())
+    {
+        let most = peak.entry(e.function).or_default();
+        *most = (*most).max(e.environments);
+    }
+    peak
+}
+
 /// Every verdict recorded in `dir`.
 pub fn read_judgements(dir: &Path) -> Vec<Judgement> {
     let text = std::fs::read_to_string(dir.join(JUDGEMENTS)).unwrap_or_default();

@@ -94,6 +94,18 @@ pub enum Cmd {
     /// seen. The last line is `missing: X, duplicated: Y` (exit 1 unless
     /// both are 0).
     Campaign(CampaignArgs),
+    /// A burst: `--events` UserRegistered put on the bus at once for the
+    /// campaigns consumer, then the time until the last effect, each
+    /// event's age at the consumer, the peak execution environments per
+    /// function, and the last line `lost: X, duplicated: Y` (exit 1 unless
+    /// both are 0).
+    Burst {
+        #[arg(long, default_value_t = 1000)]
+        events: usize,
+        /// Seconds to wait for the last effect.
+        #[arg(long, default_value_t = 600.0)]
+        within: f64,
+    },
 }
 
 #[derive(Args)]
@@ -148,6 +160,11 @@ pub struct UpArgs {
     /// local gateway enforces the throttles it sets. Repeatable.
     #[arg(long = "parameter-override", value_name = "STACK:NAME=VALUE", value_parser = parse_override)]
     pub parameter_overrides: Vec<devstack_cloud::Override>,
+    /// The most execution environments (processes) a function runs at
+    /// once, as the account's concurrency would allow; a function's
+    /// `ReservedConcurrentExecutions` lowers it. Default: twice the cores.
+    #[arg(long)]
+    pub max_environments: Option<u32>,
 }
 
 pub fn parse_iam_mode(text: &str) -> Result<devstack_cloud::IamMode, String> {

@@ -100,7 +100,26 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Load(args) => load(args, file, json).await,
         Cmd::Bench(args) => bench(args, json).await,
         Cmd::Campaign(args) => campaign(args, file, json).await,
+        Cmd::Burst { events, within } => burst(events, within, file, json).await,
     }
+}
+
+async fn burst(events: usize, within: f64, endpoints_file: &Path, json: bool) -> Result<()> {
+    let e = read_endpoints(endpoints_file)?;
+    let config = devstack_client::burst::Config {
+        events,
+        within: seconds("within", within)?,
+    };
+    let report = devstack_client::burst::run(&e, &config).await?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{}", report.render());
+    }
+    if report.lost + report.duplicated > 0 {
+        return Err(Unaccounted.into());
+    }
+    Ok(())
 }
 
 async fn up(args: UpArgs, endpoints_file: &Path) -> Result<()> {
@@ -117,6 +136,9 @@ async fn up(args: UpArgs, endpoints_file: &Path) -> Result<()> {
         faults: args.faults,
         iam: args.iam,
         parameter_overrides: args.parameter_overrides,
+        max_environments: args
+            .max_environments
+            .unwrap_or_else(devstack_cloud::default_environments),
         from_sam: args
             .from_sam
             .iter()

@@ -4,8 +4,10 @@
 //! `load` (many users at once, then every effect accounted for; chaos
 //! driven through the control API), `deploy` (`devstack deploy`'s build and
 //! request), `cognito` (tokens from the local pool), `campaigns` (one
-//! campaign to many recipients, timed).
+//! campaign to many recipients, timed), `burst` (many events at once for
+//! one consumer, timed and accounted for).
 
+pub mod burst;
 pub mod campaigns;
 pub mod cognito;
 pub mod deploy;

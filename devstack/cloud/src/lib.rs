@@ -23,4 +23,6 @@ pub mod web;
 
 /// How the local cloud treats a call IAM would refuse (`devstack up --iam`).
 pub use devstack_iam::Mode as IamMode;
-pub use start::{Detached, Options, Override, Running, start, start_detached};
+pub use start::{
+    Detached, Options, Override, Running, default_environments, start, start_detached,
+};

@@ -72,6 +72,16 @@ pub struct Options {
     /// it deploys with them, and the local gateway enforces the throttles
     /// they set.
     pub parameter_overrides: Vec<Override>,
+    /// The most execution environments a function gets at once (its
+    /// reserved concurrency lowers it): the account's concurrency, sized
+    /// to this machine ([`default_environments`]).
+    pub max_environments: u32,
+}
+
+/// Twice the machine's cores: a function's environments mostly wait on
+/// the emulator, and each is a process of its own.
+pub fn default_environments() -> u32 {
+    std::thread::available_parallelism().map_or(2, |n| n.get() as u32) * 2
 }
 
 /// One parameter's value for one stack.
@@ -101,6 +111,7 @@ impl Default for Options {
             iam: devstack_iam::Mode::default(),
             templates: BTreeMap::new(),
             parameter_overrides: Vec::new(),
+            max_environments: default_environments(),
         }
     }
 }
@@ -642,6 +653,7 @@ impl<'a> Wiring<'a> {
                 .capture_dir
                 .as_ref()
                 .map(|dir| dir.join(format!("{service}-{}.jsonl", f.logical_id))),
+            max_environments: self.options.max_environments,
         })
         .await?;
         self.asyncs.insert(
@@ -650,6 +662,7 @@ impl<'a> Wiring<'a> {
                 function: function.clone(),
                 dead_letter_topic: dlq,
                 max_retries: f.max_retries,
+                max_event_age: Duration::from_secs(f.max_event_age_seconds),
                 retry_delay: self.options.retry_delay,
                 sns: self.sns.clone(),
                 sqs: self.sqs.clone(),

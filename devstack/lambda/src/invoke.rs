@@ -2,7 +2,9 @@
 //! `max_retries` more attempts after a failure, then the event goes to the
 //! function's dead-letter topic, unchanged, with the three attributes AWS
 //! sets: `RequestID` (String), `ErrorCode` (Number), `ErrorMessage`
-//! (String, at most 1 KB).
+//! (String, at most 1 KB). A throttled attempt is not an attempt: the event
+//! waits in the queue and is tried again with backoff until it is older
+//! than `max_event_age`, and then goes to the dead-letter topic too.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +14,10 @@ use serde_json::Value;
 
 use crate::runtime::{Arrival, Function, InvokeError};
 
+/// The longest wait between tries of a throttled event (AWS backs off to
+/// five minutes; locally the queue is short-lived).
+const THROTTLE_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
 /// AWS's ErrorMessage attribute holds at most this many bytes.
 pub const ERROR_MESSAGE_MAX: usize = 1024;
 
@@ -20,6 +26,8 @@ pub struct AsyncFunction {
     pub function: Function,
     pub dead_letter_topic: Option<String>,
     pub max_retries: u32,
+    /// `MaximumEventAgeInSeconds`: how long an event may wait in the queue.
+    pub max_event_age: Duration,
     /// Between attempts. AWS waits about a minute, then two; locally the
     /// default is short so a failure reaches the DLQ in well under a second.
     pub retry_delay: Duration,
@@ -81,8 +89,13 @@ impl AsyncFunction {
             })
             .clone();
         let mut attempts = 0;
+        let mut throttled = 0;
+        let queued = Instant::now();
         let error = loop {
-            attempts += 1;
+            if queued.elapsed() > self.max_event_age {
+                tracing::error!(target: "trail", function = %name, event = label, "older than its maximum age");
+                break InvokeError::EventAgeExceeded(self.max_event_age);
+            }
             let started = Instant::now();
             let result = self
                 .function
@@ -91,10 +104,18 @@ impl AsyncFunction {
             let ms = started.elapsed().as_millis();
             match result {
                 Ok(_) => {
+                    attempts += 1;
                     tracing::info!(target: "trail", function = %name, event = label, attempt = attempts, ms, "ok");
                     return AsyncOutcome::Succeeded { attempts };
                 }
+                Err(InvokeError::Throttled) => {
+                    throttled += 1;
+                    tracing::warn!(target: "trail", function = %name, event = label, throttled, "throttled; the event waits in the queue");
+                    tokio::time::sleep(THROTTLE_BACKOFF_MAX.min(self.retry_delay * throttled))
+                        .await;
+                }
                 Err(e) => {
+                    attempts += 1;
                     tracing::warn!(target: "trail", function = %name, event = label, attempt = attempts, ms, error = %e, "failed");
                     if attempts > self.max_retries {
                         break e;

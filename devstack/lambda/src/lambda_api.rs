@@ -297,6 +297,12 @@ async fn invoke(
             out.to_string(),
         )
             .into_response(),
+        // Lambda refuses the call itself: no function error.
+        Err(InvokeError::Throttled) => error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequestsException",
+            "Rate Exceeded.".to_owned(),
+        ),
         Err(e) => (
             StatusCode::OK,
             [

@@ -158,6 +158,12 @@ impl Recorder {
         }
     }
 
+    pub fn environment(&self, started: &devstack_api::telemetry::EnvironmentStarted) {
+        if let Ok(line) = serde_json::to_string(started) {
+            self.append(devstack_api::telemetry::ENVIRONMENTS, &line);
+        }
+    }
+
     pub fn hop(&self, hop: &Hop) {
         if let Ok(line) = serde_json::to_string(hop) {
             self.append("hops.jsonl", &line);

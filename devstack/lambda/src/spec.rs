@@ -28,6 +28,9 @@ pub struct Spec {
     /// A JSON Lines file that gets every event exactly as `/next` hands it
     /// over, with its headers: what the parity suite compares with AWS.
     pub capture: Option<PathBuf>,
+    /// The local cap on its execution environments (the account's
+    /// concurrency, sized to this machine); reserved concurrency lowers it.
+    pub max_environments: u32,
 }
 
 /// What GetFunction and ListFunctions report about a function beyond its
@@ -51,6 +54,9 @@ pub struct Configuration {
     /// process gets besides.
     pub environment: BTreeMap<String, String>,
     pub dead_letter_target: Option<String>,
+    /// `ReservedConcurrentExecutions`: at most this many at once; 0
+    /// throttles every invocation.
+    pub reserved_concurrency: Option<u32>,
     /// Of the placeholder package the emulator holds: the binary that runs
     /// is never packaged.
     pub code_sha256: String,
@@ -160,6 +166,14 @@ impl Configuration {
                 .unwrap_or_else(|| format!("/aws/lambda/{}", d.physical)),
             environment: d.environment.iter().cloned().collect(),
             dead_letter_target: d.dead_letter.map(str::to_owned),
+            reserved_concurrency: props["ReservedConcurrentExecutions"]
+                .as_u64()
+                .or_else(|| {
+                    resolve(&props["ReservedConcurrentExecutions"])?
+                        .parse()
+                        .ok()
+                })
+                .map(|n| n as u32),
             code_sha256: config.code_sha256().unwrap_or_default().to_owned(),
             last_modified,
             revision_id: uuid::Uuid::new_v4().to_string(),

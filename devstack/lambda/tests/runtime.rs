@@ -19,6 +19,7 @@ fn sleepy(timeout: Duration) -> Spec {
         recorder: None,
         configuration: Default::default(),
         capture: None,
+        max_environments: 1,
     }
 }
 
@@ -42,10 +43,114 @@ async fn a_retry_with_the_same_request_id_gets_its_own_deadline() {
     let retried = function
         .invoke_with_id("same-id".into(), json!({"sleep": 1.5}))
         .await;
-    assert_eq!(retried, Ok(json!({"slept": 1.5})));
+    assert_eq!(retried.unwrap()["slept"], 1.5);
     // Its own deadline still holds.
     let slow = function
         .invoke_with_id("other-id".into(), json!({"sleep": 3}))
         .await;
     assert!(matches!(slow, Err(InvokeError::Timeout(_))), "{slow:?}");
+}
+
+fn sleepy_in(timeout: Duration, environments: u32) -> Spec {
+    Spec {
+        max_environments: environments,
+        ..sleepy(timeout)
+    }
+}
+
+#[tokio::test]
+async fn invocations_that_arrive_together_run_in_environments_of_their_own() {
+    let function = Function::start(sleepy_in(Duration::from_secs(5), 3))
+        .await
+        .unwrap();
+    let runs = (0..3).map(|_| function.invoke(json!({"sleep": 1})));
+    let answers = futures_util::future::join_all(runs).await;
+    let pids: std::collections::BTreeSet<u64> = answers
+        .iter()
+        .map(|a| a.as_ref().unwrap()["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 3, "{answers:?}");
+    let m = function.metrics().await;
+    assert_eq!((m.environments, m.peak_concurrency), (3, 3));
+    // A fourth waits for a free environment instead of starting one.
+    let (a, b) = tokio::join!(
+        function.invoke(json!({"sleep": 0.5})),
+        function.invoke(json!({"sleep": 0.5}))
+    );
+    assert!(a.is_ok() && b.is_ok());
+    assert_eq!(function.metrics().await.environments, 3);
+}
+
+#[tokio::test]
+async fn a_run_past_its_timeout_is_killed_alone_while_the_others_go_on() {
+    let function = Function::start(sleepy_in(Duration::from_secs(2), 2))
+        .await
+        .unwrap();
+    let slow = function.invoke(json!({"sleep": 5}));
+    let quick = async {
+        // Behind the slow one in time, not in its environment.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        function.invoke(json!({"sleep": 1})).await
+    };
+    tokio::pin!(slow);
+    let quick_pid = tokio::select! {
+        answered = quick => answered.unwrap()["pid"].as_u64().unwrap(),
+        ended = &mut slow => panic!("the slow run ended first: {ended:?}"),
+    };
+    let ended = slow.await;
+    assert!(matches!(ended, Err(InvokeError::Timeout(_))), "{ended:?}");
+    // The killed environment restarts; the quick one's process lives on.
+    for _ in 0..100 {
+        if function.metrics().await.restarts > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(function.metrics().await.restarts, 1);
+    let (a, b) = tokio::join!(
+        function.invoke(json!({"sleep": 0.5})),
+        function.invoke(json!({"sleep": 0.5}))
+    );
+    let pids = [a.unwrap()["pid"].as_u64(), b.unwrap()["pid"].as_u64()];
+    assert!(pids.contains(&Some(quick_pid)), "{pids:?} {quick_pid}");
+}
+
+#[tokio::test]
+async fn reserved_concurrency_zero_throttles_and_starts_nothing() {
+    let mut spec = sleepy_in(Duration::from_secs(2), 4);
+    spec.configuration.reserved_concurrency = Some(0);
+    let function = Function::start(spec).await.unwrap();
+    assert_eq!(
+        function.invoke(json!({})).await,
+        Err(InvokeError::Throttled)
+    );
+    assert_eq!(function.metrics().await.environments, 0);
+}
+
+#[tokio::test]
+async fn a_throttled_async_event_waits_in_the_queue_until_its_maximum_age() {
+    use devstack_lambda::invoke::{AsyncFunction, AsyncOutcome};
+    let mut spec = sleepy_in(Duration::from_secs(2), 4);
+    spec.configuration.reserved_concurrency = Some(0);
+    // No dead-letter topic: the clients are never called.
+    let conf = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let target = std::sync::Arc::new(AsyncFunction {
+        function: Function::start(spec).await.unwrap(),
+        dead_letter_topic: None,
+        max_retries: 2,
+        max_event_age: Duration::from_millis(500),
+        retry_delay: Duration::from_millis(20),
+        sns: aws_sdk_sns::Client::new(&conf),
+        sqs: aws_sdk_sqs::Client::new(&conf),
+        judge: None,
+    });
+    let arrival = devstack_lambda::runtime::Arrival::new("rule", "test");
+    let outcome = target.invoke(json!({}), "test", arrival).await;
+    // Throttled tries are not attempts; the event expires, never run.
+    assert!(
+        matches!(&outcome, AsyncOutcome::Dropped { attempts: 0, error } if error.starts_with("Event age exceeded")),
+        "{outcome:?}"
+    );
 }

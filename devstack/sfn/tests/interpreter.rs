@@ -37,6 +37,7 @@ fn spec(token_file: &Path) -> Spec {
         recorder: None,
         configuration: Default::default(),
         capture: None,
+        max_environments: 1,
     }
 }
 

@@ -18,6 +18,9 @@ pub struct FunctionPlan {
     pub dead_letter_topic: Option<String>,
     /// Async retries after the first attempt (AWS's default is 2).
     pub max_retries: u32,
+    /// How long an async event may wait in Lambda's queue (AWS's default,
+    /// and longest, is six hours).
+    pub max_event_age_seconds: u64,
 }
 
 /// A DynamoDB stream the local cloud polls for a function.
@@ -57,22 +60,29 @@ pub(super) fn functions(st: &mut Stack) -> Result<(), AdaptError> {
             dead_letter_topic: target(&r["Properties"]["DeadLetterConfig"]["TargetArn"])
                 .map(str::to_owned),
             max_retries: 2,
+            max_event_age_seconds: 21_600,
         });
     }
     Ok(())
 }
 
-/// `AWS::Lambda::EventInvokeConfig`: the function's async retries.
+/// `AWS::Lambda::EventInvokeConfig`: the function's async retries and
+/// its events' longest wait.
 pub(super) fn invoke_config(st: &mut Stack, props: &Value) {
     let function = target(&props["FunctionName"]).unwrap_or_default();
-    if let (Some(f), Some(n)) = (
-        st.plan
-            .functions
-            .iter_mut()
-            .find(|f| f.logical_id == function),
-        props["MaximumRetryAttempts"].as_u64(),
-    ) {
+    let Some(f) = st
+        .plan
+        .functions
+        .iter_mut()
+        .find(|f| f.logical_id == function)
+    else {
+        return;
+    };
+    if let Some(n) = props["MaximumRetryAttempts"].as_u64() {
         f.max_retries = n as u32;
+    }
+    if let Some(age) = props["MaximumEventAgeInSeconds"].as_u64() {
+        f.max_event_age_seconds = age;
     }
 }
 
@@ -140,6 +150,7 @@ mod tests {
                 timeout_seconds: 9,
                 dead_letter_topic: Some("Dlq".into()),
                 max_retries: 1,
+                max_event_age_seconds: 120,
             }]
         );
     }

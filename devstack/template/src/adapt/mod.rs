@@ -271,7 +271,7 @@ mod tests {
                        "Properties": {"Timeout": 9, "DeadLetterConfig": {"TargetArn": {"Ref": "Dlq"}},
                                       "Environment": {"Variables": {"TABLE": {"Ref": "Table"},
                                           "CONNECTIONS_URL": {"Fn::Sub": "https://${Socket}.execute-api.${AWS::Region}.amazonaws.com/${SocketStage}"}}}}},
-                "FnInvoke": {"Type": "AWS::Lambda::EventInvokeConfig", "Properties": {"FunctionName": {"Ref": "Fn"}, "MaximumRetryAttempts": 1}},
+                "FnInvoke": {"Type": "AWS::Lambda::EventInvokeConfig", "Properties": {"FunctionName": {"Ref": "Fn"}, "MaximumRetryAttempts": 1, "MaximumEventAgeInSeconds": 120}},
                 "Dlq": {"Type": "AWS::SNS::Topic"},
                 "DlqQueue": {"Type": "AWS::SQS::Queue"},
                 "Sub": {"Type": "AWS::SNS::Subscription", "Properties": {"Protocol": "sqs", "TopicArn": {"Ref": "Dlq"}, "Endpoint": {"Fn::GetAtt": ["DlqQueue", "Arn"]}}},

@@ -1,0 +1,228 @@
+//! `devstack burst`: many events put on the bus at once for one consumer
+//! path, then how the local cloud took them: the time until the last
+//! effect, each event's age when its consumer got it, what was lost or
+//! duplicated, and how many execution environments each function ran.
+//!
+//! The path: `UserRegistered` (each for a new user id) to the campaigns
+//! consumer, whose effect is the user in the campaign audience. A user
+//! missing from the audience when the wait ends is lost; an event the
+//! consumer ran to success more than once is duplicated (its processed-
+//! event record keeps the effect single, so this counts deliveries).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use aws_sdk_dynamodb::types::AttributeValue;
+use devstack_api::Endpoints;
+use devstack_api::telemetry::{now_ms, read_hops, read_peak_environments};
+use kit::json_protocol::{EVENTS, JsonApi};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::load::percentile;
+
+/// The consumer whose effects are counted.
+const CONSUMER: &str = "campaigns/ConsumerFunction";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub events: usize,
+    /// How long to wait for the last effect.
+    pub within: Duration,
+}
+
+/// An event age's spread, in milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ages {
+    pub p50: f64,
+    pub p95: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub events: usize,
+    /// From the first put to the last put's answer.
+    pub put_seconds: f64,
+    /// From the first put to the last effect seen.
+    pub last_effect_seconds: f64,
+    /// Put → the consumer's first invocation with the event.
+    pub age_ms: Ages,
+    pub lost: usize,
+    pub duplicated: usize,
+    /// Each function's most execution environments over the cloud's life.
+    pub peak_environments: BTreeMap<String, u32>,
+}
+
+impl Report {
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "{} UserRegistered events put in {:.2} s; the last effect {:.2} s after the first put\n\
+             event age at the consumer: p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms\n\
+             peak execution environments:\n",
+            self.events,
+            self.put_seconds,
+            self.last_effect_seconds,
+            self.age_ms.p50,
+            self.age_ms.p95,
+            self.age_ms.max,
+        );
+        for (function, n) in &self.peak_environments {
+            out.push_str(&format!("  {function}: {n}\n"));
+        }
+        out.push_str(&format!(
+            "lost: {}, duplicated: {}",
+            self.lost, self.duplicated
+        ));
+        out
+    }
+}
+
+/// One event put: its user and correlation id, and when it was put.
+struct Put {
+    user: String,
+    correlation: String,
+    at_ms: f64,
+}
+
+pub async fn run(endpoints: &Endpoints, config: &Config) -> Result<Report> {
+    let conf = kit::config::endpoint(&endpoints.emulator_url).await;
+    let events = JsonApi::new(&conf, EVENTS);
+    let example: Value = serde_json::from_str(&std::fs::read_to_string(
+        repo::root().join("events/examples/app.users/UserRegistered/v1/example.json"),
+    )?)?;
+    let started = Instant::now();
+    let batches = (0..config.events).collect::<Vec<_>>();
+    let puts = futures_util::future::try_join_all(
+        batches
+            .chunks(10)
+            .map(|batch| put_batch(&events, &endpoints.bus_name, &example, batch.len())),
+    )
+    .await?;
+    let puts: Vec<Put> = puts.into_iter().flatten().collect();
+    let put_seconds = started.elapsed().as_secs_f64();
+    let table = &endpoints
+        .services
+        .get("campaigns")
+        .context("no campaigns service in the endpoints")?
+        .table;
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let wanted: BTreeSet<String> = puts.iter().map(|p| format!("USER#{}", p.user)).collect();
+    let mut seen = BTreeSet::new();
+    while seen.len() < wanted.len() && started.elapsed() < config.within {
+        seen = audience(&ddb, table)
+            .await?
+            .intersection(&wanted)
+            .cloned()
+            .collect();
+        if seen.len() < wanted.len() {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    let last_effect_seconds = started.elapsed().as_secs_f64();
+    let telemetry = PathBuf::from(&endpoints.telemetry_dir);
+    let (ages, duplicated) = ages_and_duplicates(&telemetry, &puts)?;
+    Ok(Report {
+        events: puts.len(),
+        put_seconds,
+        last_effect_seconds,
+        age_ms: ages,
+        lost: wanted.len() - seen.len(),
+        duplicated,
+        peak_environments: read_peak_environments(&telemetry),
+    })
+}
+
+/// `n` new users' UserRegistered in one PutEvents call.
+async fn put_batch(events: &JsonApi, bus: &str, example: &Value, n: usize) -> Result<Vec<Put>> {
+    let mut puts = Vec::new();
+    let mut entries = Vec::new();
+    for _ in 0..n {
+        let user = uuid::Uuid::new_v4().to_string();
+        let correlation = format!("burst-{}", uuid::Uuid::new_v4().simple());
+        let mut detail = example.clone();
+        detail["metadata"]["event_id"] = json!(uuid::Uuid::now_v7().to_string());
+        detail["metadata"]["correlation_id"] = json!(correlation);
+        detail["data"]["user_id"] = json!(user);
+        detail["data"]["email"] = json!(format!("{user}@example.com"));
+        entries.push(json!({
+            "EventBusName": bus,
+            "Source": "app.users",
+            "DetailType": "UserRegistered",
+            "Detail": detail.to_string(),
+        }));
+        puts.push(Put {
+            user,
+            correlation,
+            at_ms: now_ms(),
+        });
+    }
+    let answer = events
+        .call("PutEvents", &json!({ "Entries": entries }))
+        .await
+        .map_err(|e| anyhow::anyhow!("PutEvents: {e}"))?;
+    anyhow::ensure!(
+        answer["FailedEntryCount"].as_u64().unwrap_or(0) == 0,
+        "PutEvents refused entries: {answer}"
+    );
+    Ok(puts)
+}
+
+/// The audience's sort keys (`USER#<id>`).
+async fn audience(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<BTreeSet<String>> {
+    let mut keys = BTreeSet::new();
+    let mut pages = ddb
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S("AUDIENCE".into()))
+        .projection_expression("sk")
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(item) = pages.next().await {
+        if let Some(AttributeValue::S(sk)) = item?.get("sk") {
+            keys.insert(sk.clone());
+        }
+    }
+    Ok(keys)
+}
+
+/// Each event's age at the consumer's first run of it, and how many
+/// events it ran to success more than once.
+fn ages_and_duplicates(telemetry: &std::path::Path, puts: &[Put]) -> Result<(Ages, usize)> {
+    let hops = read_hops(telemetry)?;
+    let mut first: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut succeeded: BTreeMap<&str, usize> = BTreeMap::new();
+    for h in hops
+        .iter()
+        .filter(|h| h.function == CONSUMER && h.kind == "rule")
+    {
+        for c in &h.correlation_ids {
+            let start = first.entry(c.as_str()).or_insert(h.start_ms);
+            *start = start.min(h.start_ms);
+            if h.outcome == "ok" {
+                *succeeded.entry(c.as_str()).or_default() += 1;
+            }
+        }
+    }
+    let mut ages: Vec<f64> = puts
+        .iter()
+        .filter_map(|p| Some(first.get(p.correlation.as_str())? - p.at_ms))
+        .collect();
+    ages.sort_by(f64::total_cmp);
+    let duplicated = puts
+        .iter()
+        .filter(|p| succeeded.get(p.correlation.as_str()).copied().unwrap_or(0) > 1)
+        .count();
+    Ok((
+        Ages {
+            p50: percentile(&ages, 50.0),
+            p95: percentile(&ages, 95.0),
+            max: ages.last().copied().unwrap_or(0.0),
+        },
+        duplicated,
+    ))
+}
