@@ -74,6 +74,7 @@ impl Recorder {
             "metrics.jsonl",
             devstack_api::telemetry::JUDGEMENTS,
             devstack_api::telemetry::GRANTS,
+            devstack_api::telemetry::ENVIRONMENTS,
         ] {
             let _ = std::fs::remove_file(dir.join(f));
         }
