@@ -695,3 +695,119 @@ async fn a_replay_keeps_to_its_window_and_to_the_rules_it_names() {
         "the last event replayed is the window's latest"
     );
 }
+
+/// Each target's input paths are parsed once and kept by their text
+/// (`moto_server.py`): every event still gets its own values.
+#[tokio::test]
+async fn an_input_transformer_gives_each_event_its_own_values() {
+    use aws_sdk_eventbridge::types::{InputTransformer, PutEventsRequestEntry};
+    let conf = shared().sdk_config().await;
+    let eb = aws_sdk_eventbridge::Client::new(&conf);
+    let (bus, sqs, queue_url) = bus_with_queue(&conf).await;
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let transformer = InputTransformer::builder()
+        .input_paths_map("user", "$.detail.user")
+        .input_template(r#"{"who": "<user>"}"#)
+        .build()
+        .unwrap();
+    eb.put_targets()
+        .rule("all-todos")
+        .event_bus_name(&bus)
+        .targets(
+            Target::builder()
+                .id("q")
+                .arn(arn)
+                .input_transformer(transformer)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for user in ["ada", "grace", "ada"] {
+        let entry = PutEventsRequestEntry::builder()
+            .event_bus_name(&bus)
+            .source("app.todos")
+            .detail_type("TodoCompleted")
+            .detail(serde_json::json!({ "user": user }).to_string())
+            .build();
+        eb.put_events().entries(entry).send().await.unwrap();
+    }
+    let mut got: Vec<String> = drain(&sqs, &queue_url)
+        .await
+        .iter()
+        .map(|m| m["who"].as_str().unwrap().to_owned())
+        .collect();
+    got.sort();
+    assert_eq!(got, ["ada", "ada", "grace"]);
+}
+
+/// A send does not count the queue (`moto_server.py`), and still reads
+/// what it needs: a FIFO queue's content-based deduplication holds, and
+/// GetQueueAttributes counts every message afterwards.
+#[tokio::test]
+async fn sends_keep_deduplication_and_the_counts_stay_true() {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let conf = shared().sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let fifo = sqs
+        .create_queue()
+        .queue_name(format!("{}.fifo", unique("dedup")))
+        .attributes(A::FifoQueue, "true")
+        .attributes(A::ContentBasedDeduplication, "true")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    for _ in 0..2 {
+        sqs.send_message()
+            .queue_url(&fifo)
+            .message_body("same")
+            .message_group_id("g")
+            .send()
+            .await
+            .unwrap();
+    }
+    let plain = sqs
+        .create_queue()
+        .queue_name(unique("counted"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    for i in 0..3 {
+        sqs.send_message()
+            .queue_url(&plain)
+            .message_body(format!("m{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let count = |url: String| {
+        let sqs = sqs.clone();
+        async move {
+            sqs.get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(A::ApproximateNumberOfMessages)
+                .send()
+                .await
+                .unwrap()
+                .attributes
+                .unwrap()[&A::ApproximateNumberOfMessages]
+                .clone()
+        }
+    };
+    assert_eq!(count(fifo).await, "1", "the duplicate was deduplicated");
+    assert_eq!(count(plain).await, "3");
+}

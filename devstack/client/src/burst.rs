@@ -1,6 +1,6 @@
 //! `devstack burst`: many events put on the bus at once for one consumer
 //! path, then how the local cloud took them: the time until the last
-//! effect, each event's age when its consumer got it, what was lost or
+//! effect, each event's age when its consumer ran it, what was lost or
 //! duplicated, and how many execution environments each function ran.
 //!
 //! The path: `UserRegistered` (each for a new user id) to the campaigns
@@ -21,7 +21,7 @@ use kit::json_protocol::{EVENTS, JsonApi};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::load::percentile;
+use crate::load::{event_age_values, percentile};
 
 /// The consumer whose effects are counted.
 const CONSUMER: &str = "campaigns/ConsumerFunction";
@@ -48,7 +48,9 @@ pub struct Report {
     pub put_seconds: f64,
     /// From the first put to the last effect seen.
     pub last_effect_seconds: f64,
-    /// Put → the consumer's first invocation with the event.
+    /// The consumer's own `EventAge` (its invocation's start − the event's
+    /// `occurred_at`, set when it is put), over every run of the burst's
+    /// events.
     pub age_ms: Ages,
     pub lost: usize,
     pub duplicated: usize,
@@ -80,11 +82,10 @@ impl Report {
     }
 }
 
-/// One event put: its user and correlation id, and when it was put.
+/// One event put: its user and correlation id.
 struct Put {
     user: String,
     correlation: String,
-    at_ms: f64,
 }
 
 pub async fn run(endpoints: &Endpoints, config: &Config) -> Result<Report> {
@@ -94,6 +95,7 @@ pub async fn run(endpoints: &Endpoints, config: &Config) -> Result<Report> {
         repo::root().join("events/examples/app.users/UserRegistered/v1/example.json"),
     )?)?;
     let started = Instant::now();
+    let started_ms = now_ms() as i64;
     let batches = (0..config.events).collect::<Vec<_>>();
     let puts = futures_util::future::try_join_all(
         batches
@@ -123,12 +125,20 @@ pub async fn run(endpoints: &Endpoints, config: &Config) -> Result<Report> {
     }
     let last_effect_seconds = started.elapsed().as_secs_f64();
     let telemetry = PathBuf::from(&endpoints.telemetry_dir);
-    let (ages, duplicated) = ages_and_duplicates(&telemetry, &puts)?;
+    let duplicated = duplicates(&telemetry, &puts)?;
+    let mut ages = event_age_values(&telemetry, started_ms)
+        .remove(&(CONSUMER.to_owned(), "UserRegistered".to_owned()))
+        .unwrap_or_default();
+    ages.sort_by(f64::total_cmp);
     Ok(Report {
         events: puts.len(),
         put_seconds,
         last_effect_seconds,
-        age_ms: ages,
+        age_ms: Ages {
+            p50: percentile(&ages, 50.0),
+            p95: percentile(&ages, 95.0),
+            max: ages.last().copied().unwrap_or(0.0),
+        },
         lost: wanted.len() - seen.len(),
         duplicated,
         peak_environments: read_peak_environments(&telemetry),
@@ -145,6 +155,8 @@ async fn put_batch(events: &JsonApi, bus: &str, example: &Value, n: usize) -> Re
         let mut detail = example.clone();
         detail["metadata"]["event_id"] = json!(uuid::Uuid::now_v7().to_string());
         detail["metadata"]["correlation_id"] = json!(correlation);
+        detail["metadata"]["occurred_at"] =
+            json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         detail["data"]["user_id"] = json!(user);
         detail["data"]["email"] = json!(format!("{user}@example.com"));
         entries.push(json!({
@@ -153,11 +165,7 @@ async fn put_batch(events: &JsonApi, bus: &str, example: &Value, n: usize) -> Re
             "DetailType": "UserRegistered",
             "Detail": detail.to_string(),
         }));
-        puts.push(Put {
-            user,
-            correlation,
-            at_ms: now_ms(),
-        });
+        puts.push(Put { user, correlation });
     }
     let answer = events
         .call("PutEvents", &json!({ "Entries": entries }))
@@ -190,39 +198,21 @@ async fn audience(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<BTreeSe
     Ok(keys)
 }
 
-/// Each event's age at the consumer's first run of it, and how many
-/// events it ran to success more than once.
-fn ages_and_duplicates(telemetry: &std::path::Path, puts: &[Put]) -> Result<(Ages, usize)> {
+/// How many of the burst's events the consumer ran to success more than
+/// once.
+fn duplicates(telemetry: &std::path::Path, puts: &[Put]) -> Result<usize> {
     let hops = read_hops(telemetry)?;
-    let mut first: BTreeMap<&str, f64> = BTreeMap::new();
     let mut succeeded: BTreeMap<&str, usize> = BTreeMap::new();
     for h in hops
         .iter()
-        .filter(|h| h.function == CONSUMER && h.kind == "rule")
+        .filter(|h| h.function == CONSUMER && h.kind == "rule" && h.outcome == "ok")
     {
         for c in &h.correlation_ids {
-            let start = first.entry(c.as_str()).or_insert(h.start_ms);
-            *start = start.min(h.start_ms);
-            if h.outcome == "ok" {
-                *succeeded.entry(c.as_str()).or_default() += 1;
-            }
+            *succeeded.entry(c.as_str()).or_default() += 1;
         }
     }
-    let mut ages: Vec<f64> = puts
-        .iter()
-        .filter_map(|p| Some(first.get(p.correlation.as_str())? - p.at_ms))
-        .collect();
-    ages.sort_by(f64::total_cmp);
-    let duplicated = puts
+    Ok(puts
         .iter()
         .filter(|p| succeeded.get(p.correlation.as_str()).copied().unwrap_or(0) > 1)
-        .count();
-    Ok((
-        Ages {
-            p50: percentile(&ages, 50.0),
-            p95: percentile(&ages, 95.0),
-            max: ages.last().copied().unwrap_or(0.0),
-        },
-        duplicated,
-    ))
+        .count())
 }
