@@ -1,7 +1,7 @@
 # moto's server as the local cloud runs it (`python -c` with this file),
 # with measured changes to how it runs (garbage collection, transaction
-# backups, queries by partition, input paths parsed once, sends that do not
-# count the queue), and to what it
+# backups, table writes one at a time, queries by partition, input paths
+# parsed once, sends that do not count the queue), and to what it
 # answers only where moto's answer is missing or is not what AWS documents (EventBridge's
 # TestEventPattern, replays and disabled rules, IAM's role (inline and
 # managed), Lambda's function and KMS's key policies, SQS's queue policies
@@ -722,7 +722,37 @@ def _sends_do_not_count_the_queue():
     models.SQSBackend.send_message = send_message
 
 
+def _table_writes_one_at_a_time():
+    """moto's server answers each request on a thread of its own, and a
+    DynamoDB write checks its condition and then writes, with nothing
+    between the two: two transactions that each put an event's processed
+    record on condition it does not exist yet could both pass, and a
+    cancelled one puts back a table copied before the other wrote (seen
+    once a consumer ran in two environments at once: ops's DLQ test got
+    two welcomes for one event, in 3 of 8 runs; 0 of 5 with the lock).
+    DynamoDB serialises them; here every write takes one lock (a batch's
+    item by item, as BatchWriteItem is not atomic on AWS either), so each
+    condition holds when its write lands."""
+    from moto.dynamodb import models
+
+    lock = threading.RLock()
+    for name in (
+        "put_item",
+        "update_item",
+        "delete_item",
+        "transact_write_items",
+    ):
+        unlocked = getattr(models.DynamoDBBackend, name)
+
+        def locked(self, *args, _unlocked=unlocked, **kwargs):
+            with lock:
+                return _unlocked(self, *args, **kwargs)
+
+        setattr(models.DynamoDBBackend, name, locked)
+
+
 _cheap_transaction_backups()
+_table_writes_one_at_a_time()
 _queries_read_their_partition()
 _receives_read_retention_directly()
 _test_event_pattern()
