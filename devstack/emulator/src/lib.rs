@@ -68,42 +68,78 @@ pub fn start_with(env: &[(&str, String)]) -> Result<Emulator, String> {
         ));
     }
     let python = venv().join("bin/python");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free port: {e}"))?
-        .port();
-    // A watchdog shell owns the server and stops it when our pid is gone,
-    // because test binaries exit without running destructors. A server busy
-    // in a long request outlives SIGTERM (its request threads finish
-    // first), so it gets SIGKILL a second later.
-    Command::new("sh")
-        .arg("-c")
-        .arg(r#""$0" -c "$3" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!; while kill -0 "$2" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done; kill $m 2>/dev/null; sleep 1; kill -9 $m 2>/dev/null"#)
-        .arg(&python)
-        .arg(port.to_string())
-        .arg(std::process::id().to_string())
-        .arg(LAUNCH)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("starting {}: {e}", moto.display()))?;
-    wait_until_listening(port, Duration::from_secs(30))?;
-    Ok(Emulator {
-        url: format!("http://127.0.0.1:{port}"),
-    })
+    // A free port is only free until someone else binds it: another test
+    // binary's listener may take it before moto does, and moto then exits.
+    // So each try watches its server and asks it something only moto
+    // answers, and a lost port is tried again with another.
+    let mut last = String::new();
+    for _ in 0..5 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        // A watchdog shell owns the server and stops it when our pid is
+        // gone, because test binaries exit without running destructors. A
+        // server busy in a long request outlives SIGTERM (its request
+        // threads finish first), so it gets SIGKILL a second later. The
+        // shell ends as soon as the server does.
+        let mut watchdog = Command::new("sh")
+            .arg("-c")
+            .arg(r#""$0" -c "$3" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!; while kill -0 "$2" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done; kill $m 2>/dev/null; sleep 1; kill -9 $m 2>/dev/null"#)
+            .arg(&python)
+            .arg(port.to_string())
+            .arg(std::process::id().to_string())
+            .arg(LAUNCH)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", moto.display()))?;
+        match wait_until_serving(port, &mut watchdog, Duration::from_secs(30)) {
+            Ok(()) => {
+                return Ok(Emulator {
+                    url: format!("http://127.0.0.1:{port}"),
+                });
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
-fn wait_until_listening(port: u16, within: Duration) -> Result<(), String> {
+/// Until moto answers on `port` (its own API's `data.json`, which no other
+/// server here serves), or its server has ended.
+fn wait_until_serving(
+    port: u16,
+    watchdog: &mut std::process::Child,
+    within: Duration,
+) -> Result<(), String> {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if is_moto(port) {
             return Ok(());
+        }
+        if let Ok(Some(_)) = watchdog.try_wait() {
+            return Err(format!("the emulator on port {port} ended at its start"));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = watchdog.kill();
     Err(format!(
-        "the emulator did not listen on port {port} within {within:?}"
+        "the emulator did not answer on port {port} within {within:?}"
     ))
+}
+
+fn is_moto(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let asked = stream.write_all(
+        b"GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
+    let mut head = [0u8; 12];
+    asked.is_ok() && stream.read_exact(&mut head).is_ok() && head.ends_with(b" 200")
 }
 
 impl Emulator {
