@@ -524,18 +524,25 @@ impl<'a> Wiring<'a> {
             self.local_env
                 .push(("AWS_ENDPOINT_URL".to_owned(), gate_url.to_owned()));
         }
-        let gate = Arc::new(crate::gate::Gate {
-            upstream: emulator_url.trim_end_matches('/').to_owned(),
+        let gate = self.gate(emulator_url.trim_end_matches('/'));
+        self.tasks.push(serve(listener, crate::gate::router(gate)));
+    }
+
+    /// A gate in front of `upstream`.
+    fn gate(&self, upstream: &str) -> Arc<crate::gate::Gate> {
+        Arc::new(crate::gate::Gate {
+            upstream: upstream.to_owned(),
             client: reqwest::Client::new(),
             recorder: self.recorder.clone(),
             writes: self.writes.clone(),
             judge: self.judge.clone(),
-        });
-        self.tasks.push(serve(listener, crate::gate::router(gate)));
+        })
     }
 
     /// WebSocket listeners are bound first: their URLs are in the
-    /// environment the functions start with.
+    /// environment the functions start with. A function's `@connections`
+    /// calls pass a gate of the API's own, judged like every AWS call
+    /// (`execute-api:ManageConnections`), on their way to the API.
     async fn bind_sockets(
         &mut self,
         stacks: &[Stack],
@@ -544,10 +551,15 @@ impl<'a> Wiring<'a> {
         for (service, plan, _, _) in stacks {
             for socket in &plan.sockets {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                let addr = listener.local_addr()?;
+                let gate_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                let (addr, gate_addr) = (listener.local_addr()?, gate_listener.local_addr()?);
+                self.judge.api_at(&gate_addr.to_string(), &socket.api_id);
+                let gate = self.gate(&format!("http://{addr}"));
+                self.tasks
+                    .push(serve(gate_listener, crate::gate::router(gate)));
                 self.substitutions.insert(
                     devstack_template::adapt::socket_placeholder(&socket.api),
-                    format!("http://{addr}/{}", socket.stage),
+                    format!("http://{gate_addr}/{}", socket.stage),
                 );
                 listeners.insert((service.clone(), socket.api.clone()), listener);
             }
@@ -579,6 +591,7 @@ impl<'a> Wiring<'a> {
                     r.cors.as_ref().map(gateway_cors),
                     stage,
                 )
+                .of_api(&r.api_id)
                 .public(r.public),
             );
         }
@@ -728,7 +741,7 @@ impl<'a> Wiring<'a> {
         let api = websocket::SocketApi::new(
             websocket::Spec {
                 name: qualified(service, &socket.api),
-                api_id: websocket::api_id(),
+                api_id: socket.api_id.clone(),
                 stage: socket.stage.clone(),
                 route_selection_expression: socket.route_selection_expression.clone(),
                 routes: socket
@@ -742,11 +755,13 @@ impl<'a> Wiring<'a> {
                     .find(|r| r.route_key == "$connect")
                     .and_then(|r| r.authorizer.as_ref())
                     .map(|a| websocket::Authorizer {
+                        id: a.id.clone(),
                         function: function(&a.function),
                         identity_source: a.identity_source.clone(),
                     }),
                 limits: self.options.socket_limits,
                 settings: self.stage(&qualified(service, &socket.api), &socket.settings),
+                judge: Some(self.judge.clone()),
             },
             addr.to_string(),
         );
@@ -769,6 +784,7 @@ impl<'a> Wiring<'a> {
                 pool.client_id.clone(),
                 pool.jwks_url.clone(),
             ),
+            judge: Some(self.judge.clone()),
         });
         let options = self.options;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;

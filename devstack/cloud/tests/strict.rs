@@ -416,6 +416,20 @@ async fn a_presigned_upload_lands_only_as_it_was_signed() {
     assert_eq!(status, 403);
     let (status, body) = put(url.to_owned(), "text/plain").await;
     assert_eq!(status, 200, "the upload as signed: {body}");
+    // Unsigned, nobody may write or read it: no policy of the bucket lets
+    // every principal in.
+    let bare = url.split('?').next().unwrap().to_owned();
+    let (status, body) = put(bare.clone(), "text/plain").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
+    let read = reqwest::get(&bare).await.unwrap();
+    assert_eq!(read.status().as_u16(), 403);
+    let nobody = verdicts(&cloud, "anonymous", "denied");
+    assert!(
+        nobody.iter().any(|j| j.action == "s3:GetObject")
+            && nobody.iter().any(|j| j.action == "s3:PutObject"),
+        "{nobody:#?}"
+    );
 }
 
 /// A presigned upload URL of a fresh todo, as the web app gets one, for
@@ -603,5 +617,102 @@ async fn a_state_machine_role_without_a_steps_function_fails_that_task() {
             && refused.iter().all(|j| j.action == "lambda:InvokeFunction"
                 && j.resource.ends_with(&format!(":function:{send}"))),
         "{refused:#?}"
+    );
+}
+
+/// The notifications stack's WebSocket API as a browser opens it: the
+/// socket, or the handshake's HTTP status.
+async fn open_socket(
+    cloud: &Detached,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    u16,
+> {
+    let token = token_for(&cloud.endpoints, &unique_email("socket"))
+        .await
+        .unwrap();
+    let url = format!("{}?token={token}", cloud.endpoints.socket_url.as_str());
+    match tokio_tungstenite::connect_async(url).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(e) => panic!("the handshake failed without an HTTP answer: {e}"),
+    }
+}
+
+/// Every refused invocation by API Gateway.
+fn refused_by_api_gateway(cloud: &Detached) -> Vec<Judgement> {
+    read_judgements(&PathBuf::from(&cloud.endpoints.telemetry_dir))
+        .into_iter()
+        .filter(|j| j.role == "apigateway.amazonaws.com" && j.verdict == "denied")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_websocket_route_whose_permission_names_another_stage_refuses_the_connection() {
+    // The $connect route's function lets API Gateway in for a stage the
+    // API does not have: AWS answers the handshake 500 and never runs it.
+    let (_dir, template) = mistaken(
+        "notifications",
+        ":${SocketApi}/*\"",
+        ":${SocketApi}/prod/*\"",
+    );
+    let cloud = start("notifications", template);
+    assert_eq!(open_socket(&cloud).await.err(), Some(500));
+    let refused = refused_by_api_gateway(&cloud);
+    let function = &cloud.endpoints.services["notifications"].functions["SocketFunction"];
+    assert!(
+        refused.len() == 1
+            && refused[0].action == "lambda:InvokeFunction"
+            && refused[0]
+                .resource
+                .ends_with(&format!(":function:{function}"))
+            && refused[0].function.ends_with("/live/$connect"),
+        "{refused:#?}"
+    );
+    // Its authorizer's permission is right: it was let in.
+    assert!(
+        refused_by_api_gateway(&cloud)
+            .iter()
+            .all(|j| !j.function.contains("/authorizers/")),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_socket_function_whose_role_names_another_stage_cannot_answer_on_the_connection() {
+    // `execute-api:ManageConnections` granted on a stage that is not the
+    // API's: the function's `@connections` POST is refused, so a `ping`
+    // gets API Gateway's error instead of its `pong`.
+    let (_dir, template) = mistaken(
+        "notifications",
+        "${SocketStage}/POST/@connections/*\"\n\n  ConsumerFunction:",
+        "prod/POST/@connections/*\"\n\n  ConsumerFunction:",
+    );
+    let cloud = start("notifications", template);
+    let mut ws = open_socket(&cloud).await.expect("the socket opens");
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    ws.send(Message::Text(r#"{"action":"ping"}"#.into()))
+        .await
+        .unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(Ok(m)) = ws.next().await {
+            if let Message::Text(t) = m {
+                return serde_json::from_str::<serde_json::Value>(t.as_str()).unwrap();
+            }
+        }
+        panic!("the socket closed without an answer");
+    })
+    .await
+    .expect("an answer to the ping");
+    assert_eq!(reply["message"], "Internal server error", "{reply}");
+    let denied = denials(&cloud, "notifications/SocketFunction");
+    assert!(
+        denied
+            .iter()
+            .any(|j| j.action == "execute-api:ManageConnections"
+                && j.resource.contains("/live/POST/@connections/")),
+        "{denied:#?}"
     );
 }

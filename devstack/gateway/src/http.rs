@@ -36,6 +36,8 @@ pub struct Cors {
 }
 
 pub struct RouteTarget {
+    /// The API's id, in the ARN its invocations are judged under.
+    pub api_id: String,
     pub route_key: String,
     pub method: String,
     pub segments: Vec<String>,
@@ -51,6 +53,7 @@ impl RouteTarget {
     pub fn new(route_key: &str, function: Function, cors: Option<Cors>, stage: Arc<Stage>) -> Self {
         let (method, path) = route_key.split_once(' ').unwrap_or(("ANY", route_key));
         Self {
+            api_id: "local".to_owned(),
             route_key: route_key.to_owned(),
             method: method.to_owned(),
             segments: path
@@ -63,6 +66,12 @@ impl RouteTarget {
             stage,
             public: false,
         }
+    }
+
+    /// The route of the API `api_id`.
+    pub fn of_api(mut self, api_id: &str) -> Self {
+        api_id.clone_into(&mut self.api_id);
+        self
     }
 
     /// A route API Gateway serves without its authorizer.
@@ -134,6 +143,7 @@ impl Authorizer {
 pub struct Gateway {
     pub routes: Vec<RouteTarget>,
     pub authorizer: Authorizer,
+    pub judge: crate::permission::Judged,
 }
 
 pub fn router(gateway: Arc<Gateway>) -> Router {
@@ -315,6 +325,14 @@ async fn route_response(
             ctx.remove("authorizer");
         }
     }
+    let source = crate::permission::arn(
+        &route.api_id,
+        &format!("$default/{}{}", method.as_str(), uri.path()),
+    );
+    if !crate::permission::may_invoke(&gw.judge, &route.function, source).await {
+        seen.error = Some("Internal Server Error");
+        return api_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+    }
     // The id kit's handlers log under: the caller's, or the request id.
     let correlation = kit::http::correlation_id(
         event["headers"]["x-correlation-id"].as_str(),
@@ -418,7 +436,7 @@ fn payload_v2(
         "headers": hs,
         "requestContext": {
             "accountId": "123456789012",
-            "apiId": "local",
+            "apiId": route.api_id,
             "authorizer": {"jwt": {"claims": claims, "scopes": null}},
             "domainName": hs.get("host").cloned().unwrap_or(Value::from("localhost")),
             "domainPrefix": "local",

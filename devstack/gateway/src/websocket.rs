@@ -56,6 +56,8 @@ impl Default for Limits {
 /// The `$connect` route's Lambda REQUEST authorizer.
 #[derive(Clone)]
 pub struct Authorizer {
+    /// Its id, in the ARN API Gateway invokes it under.
+    pub id: String,
     pub function: Function,
     pub identity_source: Vec<String>,
 }
@@ -72,6 +74,8 @@ pub struct Spec {
     pub limits: Limits,
     /// The stage's throttle (on `$connect`) and access log.
     pub settings: Arc<crate::stage::Stage>,
+    /// What judges its invocations by the functions' policies.
+    pub judge: crate::permission::Judged,
 }
 
 enum Outgoing {
@@ -149,6 +153,13 @@ impl SocketApi {
             rc["authorizer"] = Value::Object(ctx.authorizer.clone());
         }
         rc
+    }
+
+    /// Whether API Gateway may invoke `function` for `rest` of this API's
+    /// ARN (`{stage}/{route}`, `authorizers/{id}`).
+    async fn may_invoke(&self, function: &Function, rest: &str) -> bool {
+        let source = crate::permission::arn(&self.spec.api_id, rest);
+        crate::permission::may_invoke(&self.spec.judge, function, source).await
     }
 
     fn method_arn(&self, route_key: &str) -> String {
@@ -427,6 +438,13 @@ async fn authorize(
         .expect("an object")
         .remove("authorizer");
     let started = Instant::now();
+    let rest = format!("authorizers/{}", authorizer.id);
+    if !api.may_invoke(&authorizer.function, &rest).await {
+        return Err(message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal server error",
+        ));
+    }
     match authorizer.function.invoke(event).await {
         Err(InvokeError::Function { message: m, .. }) if m == "Unauthorized" => {
             tracing::info!(target: "trail", api = %name, "$connect 401 (authorizer)");
@@ -487,6 +505,15 @@ async fn connect_route(
         "requestContext": api.request_context(ctx, "$connect", "CONNECT"),
         "isBase64Encoded": false,
     });
+    if !api
+        .may_invoke(function, &format!("{}/$connect", api.spec.stage))
+        .await
+    {
+        return Err(message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal server error",
+        ));
+    }
     match function.invoke(event).await {
         Ok(out) => {
             let status = out["statusCode"].as_u64().unwrap_or(200) as u16;
@@ -588,6 +615,10 @@ async fn run(api: Arc<SocketApi>, ctx: Context, mut socket: WebSocket) {
         rc["disconnectStatusCode"] = Value::from(status);
         rc["disconnectReason"] = Value::from(reason);
         let event = json!({"requestContext": rc, "isBase64Encoded": false});
+        let rest = format!("{}/$disconnect", api.spec.stage);
+        if !api.may_invoke(function, &rest).await {
+            return;
+        }
         if let Err(e) = function.invoke(event).await {
             tracing::warn!(target: "trail", api = %name, connection = %ctx.connection_id, error = %e, "$disconnect failed");
         }
@@ -640,6 +671,13 @@ fn dispatch(
         rc["messageId"] = Value::from(short_id(11));
         let request_id = rc["requestId"].clone();
         let event = json!({"requestContext": rc, "body": body, "isBase64Encoded": binary});
+        if !api
+            .may_invoke(function, &format!("{}/{route_key}", api.spec.stage))
+            .await
+        {
+            reply_error("Internal server error", &request_id);
+            return;
+        }
         if let Err(e) = function.invoke(event).await {
             tracing::warn!(target: "trail", api = %api.spec.name, route = %route_key, connection = %ctx.connection_id, error = %e, "route failed");
             reply_error("Internal server error", &request_id);
@@ -759,11 +797,6 @@ async fn delete_connection(
         }
         Err(r) => r,
     }
-}
-
-/// An API id in API Gateway's style: ten lowercase letters and digits.
-pub fn api_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..10].to_owned()
 }
 
 /// Random ids in API Gateway's style (base64 of `bytes` random bytes, so

@@ -60,6 +60,10 @@ impl Place {
 /// can turn into one (a secret's ARN ends in a random suffix).
 pub trait Names {
     fn secret_arn(&self, name: &str) -> Option<String>;
+    /// The API whose endpoint `host` is, where the host does not say it
+    /// (`{api}.execute-api.{region}.amazonaws.com` does; a local port
+    /// does not).
+    fn api_id(&self, host: &str) -> Option<String>;
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -99,6 +103,7 @@ pub fn calls(
         "sns" => sns(&ctx, request),
         "s3" => Ok(s3(request)),
         "lambda" => lambda(&ctx, request),
+        "execute-api" => execute_api(&ctx, request, names),
         "sts" if operation == "GetCallerIdentity" => Ok(Vec::new()),
         _ => Err(ctx.unknown()),
     }
@@ -434,6 +439,37 @@ fn lambda(ctx: &Ctx<'_>, request: &Arrived<'_>) -> Result<Vec<Call>, MapError> {
     Ok(vec![Call::of("lambda", action, function(name))])
 }
 
+/// API Gateway's management API (`@connections`), signed for
+/// `execute-api`: the API is the host's, the stage and the connection the
+/// path's.
+fn execute_api(
+    ctx: &Ctx<'_>,
+    request: &Arrived<'_>,
+    names: &dyn Names,
+) -> Result<Vec<Call>, MapError> {
+    let path = request.path_and_query.split('?').next().unwrap_or_default();
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let host = request.header("host").unwrap_or_default();
+    let api = host
+        .split_once(".execute-api.")
+        .map(|(api, _)| api.to_owned())
+        .or_else(|| names.api_id(host));
+    match (request.method, &parts[..], api) {
+        ("POST" | "GET" | "DELETE", [stage, "@connections", id], Some(api)) => {
+            let id = percent_encoding::percent_decode_str(id).decode_utf8_lossy();
+            let method = request.method;
+            let resource = format!("{api}/{stage}/{method}/@connections/{id}");
+            Ok(vec![Call::of(
+                "execute-api",
+                "ManageConnections",
+                ctx.place.arn("execute-api", &resource),
+            )])
+        }
+        (_, _, None) => Err(ctx.malformed(format!("no API is served at {host}"))),
+        _ => Err(ctx.unknown()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,6 +481,9 @@ mod tests {
                 "arn:aws:secretsmanager:us-east-1:123456789012:secret:campaigns/sender-AbCdEf"
                     .into()
             })
+        }
+        fn api_id(&self, host: &str) -> Option<String> {
+            (host == "127.0.0.1:4510").then(|| "abcde12345".into())
         }
     }
 
@@ -646,6 +685,38 @@ mod tests {
                 "lambda:InvokeFunction",
                 "arn:aws:lambda:us-east-1:123456789012:function:users-Api"
             )]
+        );
+    }
+
+    #[test]
+    fn a_post_to_a_connection_names_the_api_by_its_host() {
+        fn post<'a>(headers: &'a [(&'a str, &'a str)]) -> Arrived<'a> {
+            Arrived {
+                method: "POST",
+                path_and_query: "/live/@connections/Ab%3D",
+                headers,
+                body: b"{}",
+            }
+        }
+        let arn = |api| {
+            format!("arn:aws:execute-api:us-east-1:123456789012:{api}/live/POST/@connections/Ab=")
+        };
+        for (host, api) in [
+            ("x1y2z3.execute-api.us-east-1.amazonaws.com", "x1y2z3"),
+            ("127.0.0.1:4510", "abcde12345"),
+        ] {
+            let headers = [("host", host)];
+            let calls_ = calls("execute-api", &post(&headers), &place(), &NoNames).unwrap();
+            assert_eq!(
+                pairs(&calls_),
+                [("execute-api:ManageConnections", arn(api).as_str())]
+            );
+        }
+        let headers = [("host", "127.0.0.1:1")];
+        let elsewhere = calls("execute-api", &post(&headers), &place(), &NoNames);
+        assert!(
+            matches!(elsewhere, Err(MapError::Malformed { .. })),
+            "{elsewhere:?}"
         );
     }
 

@@ -106,6 +106,9 @@ pub enum Caller {
     /// A service acting on the account's behalf: `sns.amazonaws.com`
     /// delivering from the topic `source_arn`.
     Service { name: String, source_arn: String },
+    /// Nobody: a request without a signature. Only a resource policy that
+    /// names every principal (`"*"`) lets it in.
+    Anonymous,
 }
 
 impl Caller {
@@ -114,6 +117,7 @@ impl Caller {
         match self {
             Caller::Role { arn } => arn,
             Caller::Service { name, .. } => name,
+            Caller::Anonymous => "anonymous",
         }
     }
 }
@@ -233,6 +237,9 @@ fn request(caller: &Caller, call: &Call, place: &Place, as_account: bool) -> IAM
                 .with_string("aws:SourceAccount", place.account.clone());
             Principal::Service(PrincipalId::String(name.clone()))
         }
+        // Nobody's id (iam-rs wants a principal of some kind): only a
+        // statement for every principal (`"Principal": "*"`) matches it.
+        Caller::Anonymous => Principal::CanonicalUser(PrincipalId::String("0".repeat(64))),
     };
     for (key, value) in &call.context {
         context = context.with_string(key.clone(), value.clone());
@@ -542,6 +549,27 @@ mod tests {
             )
             .allowed
         );
+    }
+
+    #[test]
+    fn nobody_gets_in_only_where_a_resource_policy_names_every_principal() {
+        let object = "arn:aws:s3:::todos-attachments/users/u1/a.png";
+        let get = call("s3:GetObject", object);
+        let public = policy(
+            "bucket policy of todos-attachments",
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": "*",
+                "Action": "s3:GetObject", "Resource": "arn:aws:s3:::todos-attachments/*"}]}),
+        );
+        let account_only = policy(
+            "bucket policy of todos-attachments",
+            serde_json::json!({"Statement": [{"Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "s3:GetObject", "Resource": "arn:aws:s3:::todos-attachments/*"}]}),
+        );
+        let anonymous = |p: Option<&NamedPolicy>| judge(&Caller::Anonymous, &[], p, &get, &place());
+        assert!(anonymous(Some(&public)).allowed);
+        assert!(!anonymous(Some(&account_only)).allowed);
+        assert!(!anonymous(None).allowed);
     }
 
     /// A function's policy as Lambda's GetPolicy hands it out for the

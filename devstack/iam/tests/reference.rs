@@ -18,6 +18,9 @@ impl Names for Secrets {
             "arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-AbCdEf"
         ))
     }
+    fn api_id(&self, _host: &str) -> Option<String> {
+        None
+    }
 }
 
 fn data() -> PathBuf {
@@ -302,6 +305,15 @@ fn every_mapped_operation_names_a_real_action_on_a_resource_of_its_type() {
         ("GET", "/2015-03-31/functions/f/configuration"),
     ] {
         all.extend(rest("lambda", method, path, ""));
+    }
+    for method in ["POST", "GET", "DELETE"] {
+        let arrived = Arrived {
+            method,
+            path_and_query: "/live/@connections/Ab%3D",
+            headers: &[("host", "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com")],
+            body: b"",
+        };
+        all.extend(calls("execute-api", &arrived, &place(), &Secrets).unwrap());
     }
     assert!(all.len() > 60, "{} calls", all.len());
     let misfits: Vec<String> = all.iter().filter_map(misfit).collect();

@@ -28,11 +28,14 @@
 //! mapping's reads are judged as the function's role before its poller
 //! starts: AWS refuses the mapping when the role may not read the stream.
 //!
+//! The local gateway's invocations are judged by the function's policy too
+//! (`devstack_gateway::permission`), and a function's `@connections` calls
+//! pass a gate of their API's own ([`Judge::api_at`] names the API by the
+//! gate's address, as AWS's host names it).
+//!
 //! A presigned URL (the browser's upload) is judged as the session that
-//! signed it, once its signature and expiry hold. Not judged yet:
-//! anonymous requests, the other calls AWS makes on a function's behalf
-//! the local gateway's invocations
-//! and calls that do not pass the gate (the `@connections` API).
+//! signed it, once its signature and expiry hold; an unsigned one is
+//! judged as nobody, by the resource's own policy alone.
 
 mod reads;
 mod resources;
@@ -96,6 +99,8 @@ pub struct Judge {
     /// A role that acts without a session of ours (a state machine's) →
     /// its policies, read once per deploy.
     role_policies: RwLock<HashMap<String, Arc<Vec<NamedPolicy>>>>,
+    /// `host:port` of an API's own gate → the API's id.
+    api_hosts: RwLock<HashMap<String, String>>,
     /// (function, action, resource) already recorded as allowed.
     allowed: Mutex<HashSet<(String, String, String)>>,
     /// How long each judged call took, in milliseconds (the first
@@ -122,6 +127,7 @@ impl Judge {
             by_function: RwLock::default(),
             secret_arns: RwLock::default(),
             role_policies: RwLock::default(),
+            api_hosts: RwLock::default(),
             allowed: Mutex::default(),
             timings: Mutex::default(),
         }))
@@ -129,6 +135,15 @@ impl Judge {
 
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// The API `api_id`'s calls (`@connections`) arrive at `host` (its
+    /// gate's `host:port`), where AWS's host would name the API.
+    pub fn api_at(&self, host: &str, api_id: &str) {
+        self.api_hosts
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(host.to_owned(), api_id.to_owned());
     }
 
     /// A new session of `role_arn` for `function` (`<service>/<LogicalId>`),
@@ -213,11 +228,10 @@ impl Judge {
         let Some(header) = request.header("authorization") else {
             return match Presigned::parse(request.path_and_query) {
                 // A browser's CORS preflight carries the URL but no
-                // signature of its own; an anonymous call is not judged yet.
-                Some(presigned) if request.method != "OPTIONS" => {
-                    self.presigned(presigned, request).await
-                }
-                _ => Ok(()),
+                // signature of its own: the gate answers it by CORS.
+                _ if request.method == "OPTIONS" => Ok(()),
+                Some(presigned) => self.presigned(presigned, request).await,
+                None => self.anonymous(request).await,
             };
         };
         let unknown = |message: String| Refusal::Unrecognized {
@@ -238,6 +252,36 @@ impl Judge {
             message: e.to_string(),
         })?;
         self.signed_by(&session, &auth.service, request).await
+    }
+
+    /// A call signed by nobody. S3 judges it by the resource's own policy
+    /// (only one that lets every principal in allows it); every other
+    /// service wants a signature.
+    async fn anonymous(&self, request: &Arrived<'_>) -> Result<(), Refusal> {
+        let form = request
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+        if request.header("x-amz-target").is_some() || form {
+            return Err(Refusal::Unrecognized {
+                signature: false,
+                message: "Request is missing Authentication Token".into(),
+            });
+        }
+        let wanted = calls("s3", request, &self.place, &Known::default()).map_err(|e| {
+            Refusal::Unrecognized {
+                signature: false,
+                message: e.to_string(),
+            }
+        })?;
+        for call in wanted {
+            let policy = self.resources.of(&call.resource).await.policy.clone();
+            let verdict = judge(&Caller::Anonymous, &[], policy.as_ref(), &call, &self.place);
+            self.record("anonymous", Caller::Anonymous.name(), &call, &verdict);
+            if !verdict.allowed && self.mode == Mode::Strict {
+                return Err(Refusal::Denied("Access Denied".into()));
+            }
+        }
+        Ok(())
     }
 
     /// `function`'s latest session (none when nothing is judged).
@@ -411,6 +455,7 @@ impl Judge {
         let who = match invoker.principal {
             "events.amazonaws.com" => format!("EventBridge {source}"),
             "s3.amazonaws.com" => format!("S3 {source}"),
+            "apigateway.amazonaws.com" => format!("API Gateway {source}"),
             other => format!("{other} {source}"),
         };
         let call = Call::new("lambda:InvokeFunction", function_arn);
@@ -584,6 +629,16 @@ impl Judge {
     /// The secret a Secrets Manager call names, by its ARN.
     async fn names(&self, service: &str, request: &Arrived<'_>) -> Known {
         let mut known = Known::default();
+        if service == "execute-api" {
+            let host = request.header("host").unwrap_or_default();
+            let api = self
+                .api_hosts
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(host)
+                .cloned();
+            known.api = api.map(|id| (host.to_owned(), id));
+        }
         if service != "secretsmanager" {
             return known;
         }
@@ -619,7 +674,7 @@ impl Judge {
                 arn
             }
         };
-        known.0.insert(id.to_owned(), arn);
+        known.secrets.insert(id.to_owned(), arn);
         known
     }
 }
@@ -639,13 +694,23 @@ pub fn with_credentials(env: &mut Vec<(String, String)>, session: Vec<(String, S
     env.extend(session);
 }
 
-/// The secret names one call needs turned into ARNs.
+/// What only the local cloud can name: secrets' ARNs, and the APIs its
+/// gates serve.
 #[derive(Default)]
-struct Known(HashMap<String, String>);
+struct Known {
+    secrets: HashMap<String, String>,
+    api: Option<(String, String)>,
+}
 
 impl Names for Known {
     fn secret_arn(&self, name: &str) -> Option<String> {
-        self.0.get(name).cloned()
+        self.secrets.get(name).cloned()
+    }
+    fn api_id(&self, host: &str) -> Option<String> {
+        self.api
+            .as_ref()
+            .filter(|(h, _)| h == host)
+            .map(|(_, id)| id.clone())
     }
 }
 

@@ -3,12 +3,16 @@
 //! local WebSocket endpoint, from its routes, integrations and authorizer,
 //! and a function's environment value that names the API or its stage (the
 //! `@connections` URL) becomes [`socket_placeholder`], which the local cloud
-//! replaces with its own URL.
+//! replaces with its own URL. An `execute-api` ARN in a role's policy or a
+//! Lambda permission keeps naming the API, by its local id
+//! ([`local_api_id`]): the local cloud judges the gateway's invocations and
+//! the `@connections` calls by those ARNs, as AWS does.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::resources::of_api;
 use super::stage::{self, StageSettings};
@@ -18,6 +22,8 @@ use super::{AdaptError, Stack, mentions_any, target, type_of};
 pub struct Route {
     /// The API's logical id: its routes share one stage.
     pub api: String,
+    /// The API's id locally ([`local_api_id`]), in its `execute-api` ARNs.
+    pub api_id: String,
     /// `METHOD /path/{param}`, as API Gateway names it in `routeKey`.
     pub route_key: String,
     pub function: String,
@@ -63,6 +69,8 @@ impl Cors {
 pub struct SocketApi {
     /// The API's logical id.
     pub api: String,
+    /// Its id locally ([`local_api_id`]), in its `execute-api` ARNs.
+    pub api_id: String,
     pub stage: String,
     /// e.g. `$request.body.action`.
     pub route_selection_expression: String,
@@ -81,6 +89,9 @@ pub struct SocketRoute {
 /// A Lambda REQUEST authorizer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SocketAuthorizer {
+    /// The authorizer's id locally ([`local_api_id`] of its logical id), in
+    /// the ARN API Gateway invokes it under (`{api}/authorizers/{id}`).
+    pub id: String,
     pub function: String,
     /// e.g. `route.request.querystring.token`; all must be present, or the
     /// caller gets 401 and the authorizer is not called.
@@ -91,6 +102,19 @@ pub struct SocketAuthorizer {
 /// have the `@connections` URL of the WebSocket API `api`.
 pub fn socket_placeholder(api: &str) -> String {
     format!("local-socket://{api}")
+}
+
+/// The id the local cloud gives an API (or an authorizer) of `stack` that
+/// it plays itself, in API Gateway's style (ten lowercase letters and
+/// digits) and the same on every deploy, so the policies and permissions
+/// that name it in an ARN still name it after a redeploy.
+pub fn local_api_id(stack: &str, logical_id: &str) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    Sha256::digest(format!("{stack}/{logical_id}").as_bytes())
+        .iter()
+        .take(10)
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
 }
 
 /// An HTTP `AWS::ApiGatewayV2::Api`: its OpenAPI paths become routes.
@@ -119,6 +143,7 @@ pub(super) fn http_api(st: &mut Stack, id: &str, props: &Value) -> Result<(), Ad
                 .is_some_and(|s| s.iter().any(|r| r.get("NONE").is_some()));
             st.plan.routes.push(Route {
                 api: id.to_owned(),
+                api_id: local_api_id(st.name, id),
                 route_key: format!("{} {path}", method.to_uppercase()),
                 function: function.clone(),
                 cors: cors.clone(),
@@ -151,11 +176,16 @@ fn socket_api(id: &str, props: &Value, st: &Stack) -> Result<SocketApi, String> 
         .to_owned();
     let mut routes = Vec::new();
     for (rid, r) in of_api(resources, "AWS::ApiGatewayV2::Route", id) {
-        routes.push(socket_route(rid, &r["Properties"], resources, functions)?);
+        let mut route = socket_route(rid, &r["Properties"], resources, functions)?;
+        if let Some(a) = &mut route.authorizer {
+            a.id = local_api_id(st.name, &a.id);
+        }
+        routes.push(route);
     }
     routes.sort_by(|a, b| a.route_key.cmp(&b.route_key));
     Ok(SocketApi {
         api: id.to_owned(),
+        api_id: local_api_id(st.name, id),
         stage: stage_name,
         route_selection_expression: props["RouteSelectionExpression"]
             .as_str()
@@ -219,6 +249,8 @@ fn socket_authorizer(
                 ));
             }
             Ok(Some(SocketAuthorizer {
+                // The logical id: the caller, who knows the stack, makes it local.
+                id: aid.to_owned(),
                 function: function_in(&a["AuthorizerUri"], functions)
                     .ok_or(format!("{aid}: calls no function of this stack"))?,
                 identity_source: a["IdentitySource"]
@@ -273,41 +305,62 @@ pub(super) fn local_socket_urls(st: &mut Stack) {
             }
         }
     }
-    // Roles name the API in `execute-api:ManageConnections` resources;
-    // the emulator enforces no IAM, so the placeholder stands in there too.
-    let roles: Vec<String> = st
-        .resources
-        .iter()
-        .filter(|(_, r)| type_of(r) == "AWS::IAM::Role")
-        .map(|(id, _)| id.clone())
+}
+
+/// Each `execute-api` ARN of a role's policy or a Lambda permission that
+/// names an API the local cloud plays (the API, its stage, its authorizer,
+/// by `Ref` or `${Id}` in a `Sub`) names it by its local id or stage name
+/// instead, so the ARN deploys as an ARN the local cloud judges by, and the
+/// permission is not dropped with the API.
+pub(super) fn pin_api_names(st: &mut Stack) {
+    let apis: BTreeSet<&str> = (st.plan.routes.iter().map(|r| r.api.as_str()))
+        .chain(st.plan.sockets.iter().map(|s| s.api.as_str()))
         .collect();
-    for id in roles {
-        for (api, ids) in &socket_parts {
-            replace_mentions(&mut st.resources[&id], ids, &socket_placeholder(api));
+    let mut names = BTreeMap::new();
+    for api in apis {
+        names.insert(api.to_owned(), local_api_id(st.name, api));
+        for (id, r) in of_api(st.resources, "AWS::ApiGatewayV2::Stage", api) {
+            if let Some(stage) = r["Properties"]["StageName"].as_str() {
+                names.insert(id.clone(), stage.to_owned());
+            }
+        }
+        for (id, _) in of_api(st.resources, "AWS::ApiGatewayV2::Authorizer", api) {
+            names.insert(id.clone(), local_api_id(st.name, id));
+        }
+    }
+    for r in st.resources.values_mut() {
+        if matches!(type_of(r), "AWS::IAM::Role" | "AWS::Lambda::Permission") {
+            pin(r, &names);
         }
     }
 }
 
-/// Replaces each intrinsic that refers to one of `ids` by `with`.
-fn replace_mentions(v: &mut Value, ids: &BTreeSet<String>, with: &str) {
-    let direct = v.as_object().is_some_and(|map| {
-        map.len() == 1
-            && map
-                .keys()
-                .all(|k| matches!(k.as_str(), "Ref" | "Fn::GetAtt" | "Fn::Sub"))
-            && mentions_any(v, ids)
-    });
-    if direct {
-        *v = Value::from(with);
+/// `{"Ref": Id}` and `${Id}` in a `Sub`'s text, for each id `names` holds.
+fn pin(v: &mut Value, names: &BTreeMap<String, String>) {
+    let reference = v
+        .as_object()
+        .filter(|map| map.len() == 1)
+        .and_then(|map| map.get("Ref"))
+        .and_then(Value::as_str)
+        .and_then(|id| names.get(id));
+    if let Some(name) = reference {
+        *v = Value::from(name.as_str());
         return;
     }
     match v {
-        Value::Object(map) => map
-            .values_mut()
-            .for_each(|child| replace_mentions(child, ids, with)),
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|child| replace_mentions(child, ids, with)),
+        Value::Object(map) => {
+            let text = match map.get_mut("Fn::Sub") {
+                Some(Value::Array(items)) => items.get_mut(0),
+                other => other,
+            };
+            if let Some(Value::String(text)) = text {
+                for (id, name) in names {
+                    *text = text.replace(&format!("${{{id}}}"), name);
+                }
+            }
+            map.values_mut().for_each(|child| pin(child, names));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|child| pin(child, names)),
         _ => {}
     }
 }
@@ -327,6 +380,7 @@ mod tests {
             plan.routes,
             [Route {
                 api: "Api".into(),
+                api_id: local_api_id("svc", "Api"),
                 route_key: "GET /things/{id}".into(),
                 function: "Fn".into(),
                 cors: None,
@@ -344,11 +398,17 @@ mod tests {
         let t = super::super::with_parameters(template(), &[("Rate".into(), "0.5".into())]);
         let (_, plan) = adapt("svc", &t).unwrap();
         assert_eq!(plan.routes[0].stage.throttle.unwrap().rate_limit, 0.5);
-        for gone in ["Api", "Stage", "Perm", "Sub"] {
+        for gone in ["Api", "Stage", "Sub"] {
             assert!(out["Resources"].get(gone).is_none(), "{gone}");
         }
-        // A rule's permission stays: the local cloud judges by it.
+        // A rule's permission stays, and so does the API's, naming the API
+        // by its local id: the local cloud judges by them.
         assert!(out["Resources"].get("RulePerm").is_some());
+        let id = local_api_id("svc", "Api");
+        assert_eq!(
+            out["Resources"]["Perm"]["Properties"]["SourceArn"],
+            json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:{id}/*")})
+        );
         // A queue policy deploys as written (the emulator's launcher adds
         // its model): the local cloud judges deliveries by it.
         assert!(out["Resources"].get("Policy").is_some());
@@ -360,6 +420,7 @@ mod tests {
     fn a_websocket_api_becomes_a_local_endpoint_with_its_routes_and_authorizer() {
         let (out, plan) = adapt("svc", &template()).unwrap();
         let authorizer = SocketAuthorizer {
+            id: local_api_id("svc", "SocketAuth"),
             function: "Fn".into(),
             identity_source: vec!["route.request.querystring.token".into()],
         };
@@ -367,6 +428,7 @@ mod tests {
             plan.sockets,
             [SocketApi {
                 api: "Socket".into(),
+                api_id: local_api_id("svc", "Socket"),
                 stage: "live".into(),
                 route_selection_expression: "$request.body.action".into(),
                 routes: vec![
@@ -397,6 +459,52 @@ mod tests {
         let env = &out["Resources"]["Fn"]["Properties"]["Environment"]["Variables"];
         assert_eq!(env["CONNECTIONS_URL"], socket_placeholder("Socket"));
         assert_eq!(env["TABLE"], json!({"Ref": "Table"}), "other values stay");
+    }
+
+    #[test]
+    fn a_roles_and_a_permissions_execute_api_arns_name_the_local_ids() {
+        let mut t = template();
+        t["Resources"]["Role"] = json!({"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"PolicyDocument": {"Statement": [
+            {"Effect": "Allow", "Action": "execute-api:ManageConnections",
+             "Resource": {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Socket}/${SocketStage}/POST/@connections/*"}}]}}]}});
+        // SAM's shape for an HttpApi event's permission.
+        t["Resources"]["Perm"]["Properties"]["SourceArn"] = json!({"Fn::Sub": [
+            "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${__ApiId__}/${__Stage__}/GET/things/*",
+            {"__ApiId__": {"Ref": "Api"}, "__Stage__": "*"}]});
+        t["Resources"]["AuthPerm"] = json!({"Type": "AWS::Lambda::Permission", "Properties": {"FunctionName": {"Ref": "Fn"},
+            "Principal": "apigateway.amazonaws.com",
+            "SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Socket}/authorizers/${SocketAuth}"}}});
+        let (out, _) = adapt("svc", &t).unwrap();
+        let r = &out["Resources"];
+        let (socket, auth) = (
+            local_api_id("svc", "Socket"),
+            local_api_id("svc", "SocketAuth"),
+        );
+        assert_eq!(
+            r["Role"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"]["Fn::Sub"],
+            format!(
+                "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:{socket}/live/POST/@connections/*"
+            )
+        );
+        assert_eq!(
+            r["Perm"]["Properties"]["SourceArn"]["Fn::Sub"][1]["__ApiId__"],
+            local_api_id("svc", "Api")
+        );
+        assert_eq!(
+            r["AuthPerm"]["Properties"]["SourceArn"]["Fn::Sub"],
+            format!(
+                "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:{socket}/authorizers/{auth}"
+            )
+        );
+        // The id is the same on every deploy, and the stack's own.
+        assert_eq!(local_api_id("svc", "Socket"), socket);
+        assert_ne!(local_api_id("other", "Socket"), socket);
+        assert!(
+            socket.len() == 10
+                && socket
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
     }
 
     #[test]

@@ -21,10 +21,11 @@
 //! - a state machine's definition becomes one `DefinitionString`, its
 //!   substitutions expanded with `Fn::Join`, and the machine is made
 //!   runnable on the emulator's interpreter by the local cloud;
-//! - a Lambda permission deploys as written (the local cloud judges a rule's
-//!   and a bucket's invocations by the function's policy), unless it names
-//!   an API the local cloud plays itself: the local gateway's invocations
-//!   are not judged, so those are dropped;
+//! - a Lambda permission deploys as written (the local cloud judges a rule's,
+//!   a bucket's and the local gateway's invocations by the function's
+//!   policy); where it, or a role's policy, names an API the local cloud
+//!   plays (its id, stage or authorizer in an `execute-api` ARN), the API's
+//!   local id ([`local_api_id`]) stands in;
 //! - CloudWatch alarms are dropped: the emulator's CloudFormation has no
 //!   model for them (moto 5.2.5 logs "No Moto CloudFormation support" and
 //!   skips them, silently), an HTTP API's alarm names the API the local
@@ -56,7 +57,9 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-pub use apigateway::{Cors, Route, SocketApi, SocketAuthorizer, SocketRoute, socket_placeholder};
+pub use apigateway::{
+    Cors, Route, SocketApi, SocketAuthorizer, SocketRoute, local_api_id, socket_placeholder,
+};
 pub use cognito::{UserPoolPlan, bind_user_pool};
 pub use events::RuleTap;
 pub use lambda::{FunctionPlan, StreamSource};
@@ -157,6 +160,7 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
     for id in ids {
         adapt_resource(&mut st, &id)?;
     }
+    apigateway::pin_api_names(&mut st);
     apigateway::local_socket_urls(&mut st);
     lambda::permissions_of_what_stays(&mut st);
     cloudwatch::name_in_dashboards(st.resources, &st.removed);

@@ -96,8 +96,8 @@ mod tests {
         );
         assert_eq!(
             out["Resources"]["Bucket"]["DependsOn"],
-            json!([]),
-            "the dropped permission is no dependency"
+            json!(["Perm"]),
+            "a permission deploys, so it stays a dependency"
         );
     }
 }
