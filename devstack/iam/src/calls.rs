@@ -483,7 +483,7 @@ mod tests {
             })
         }
         fn api_id(&self, host: &str) -> Option<String> {
-            (host == "127.0.0.1:4510").then(|| "abcde12345".into())
+            (host == "127.0.0.1:4510").then(|| "localsocks".into())
         }
     }
 
@@ -703,7 +703,7 @@ mod tests {
         };
         for (host, api) in [
             ("x1y2z3.execute-api.us-east-1.amazonaws.com", "x1y2z3"),
-            ("127.0.0.1:4510", "abcde12345"),
+            ("127.0.0.1:4510", "localsocks"),
         ] {
             let headers = [("host", host)];
             let calls_ = calls("execute-api", &post(&headers), &place(), &NoNames).unwrap();

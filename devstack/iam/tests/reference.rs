@@ -310,7 +310,7 @@ fn every_mapped_operation_names_a_real_action_on_a_resource_of_its_type() {
         let arrived = Arrived {
             method,
             path_and_query: "/live/@connections/Ab%3D",
-            headers: &[("host", "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com")],
+            headers: &[("host", "mysocketap.execute-api.us-east-1.amazonaws.com")],
             body: b"",
         };
         all.extend(calls("execute-api", &arrived, &place(), &Secrets).unwrap());

@@ -234,10 +234,12 @@ async fn every_function_that_ran_printed_emf_documents_that_meet_the_specificati
             .get(namespace)
             .and_then(|f| f.get(function))
             .unwrap_or_else(|| panic!("no metrics from {function}: {table:#?}"));
+        // One per execution environment: more than one where the shared
+        // cloud's other tests made the function scale out.
         assert!(
             metrics
                 .iter()
-                .any(|(name, f)| name.starts_with("ColdStart") && f.sum == 1.0),
+                .any(|(name, f)| name.starts_with("ColdStart") && f.sum >= 1.0),
             "{function}: {metrics:#?}"
         );
         assert!(
