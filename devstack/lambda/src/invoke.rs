@@ -94,7 +94,10 @@ impl AsyncFunction {
         let error = loop {
             if queued.elapsed() > self.max_event_age {
                 tracing::error!(target: "trail", function = %name, event = label, "older than its maximum age");
-                break InvokeError::EventAgeExceeded(self.max_event_age);
+                break InvokeError::EventAgeExceeded {
+                    max_age: self.max_event_age,
+                    attempts,
+                };
             }
             let started = Instant::now();
             let result = self
@@ -176,10 +179,16 @@ impl AsyncFunction {
             InvokeError::Function { message, .. } => message.clone(),
             other => other.to_string(),
         };
+        // The status of the event's last Invoke: a function error is
+        // reported with HTTP 200; an event that expired while every try
+        // was throttled never got past Lambda's 429.
+        let status = match error {
+            InvokeError::Throttled | InvokeError::EventAgeExceeded { attempts: 0, .. } => 429,
+            _ => 200,
+        };
         let attributes = [
             ("RequestID", "String", request_id.to_owned()),
-            // A function error is reported by Invoke with HTTP 200.
-            ("ErrorCode", "Number", "200".to_owned()),
+            ("ErrorCode", "Number", status.to_string()),
             (
                 "ErrorMessage",
                 "String",

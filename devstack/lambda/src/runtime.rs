@@ -40,9 +40,10 @@ pub enum InvokeError {
     /// Lambda's 429 `TooManyRequestsException`.
     #[error("Rate Exceeded.")]
     Throttled,
-    /// An async event waited in the queue past `MaximumEventAgeInSeconds`.
-    #[error("Event age exceeded: older than {0:?}")]
-    EventAgeExceeded(Duration),
+    /// An async event waited in the queue past `MaximumEventAgeInSeconds`,
+    /// after `attempts` runs (throttled tries are none).
+    #[error("Event age exceeded: older than {max_age:?}")]
+    EventAgeExceeded { max_age: Duration, attempts: u32 },
 }
 
 impl InvokeError {
@@ -53,7 +54,7 @@ impl InvokeError {
             InvokeError::Crashed(_) => "Runtime.ExitError",
             InvokeError::Stopped => "Runtime.Stopped",
             InvokeError::Throttled => "TooManyRequestsException",
-            InvokeError::EventAgeExceeded(_) => "EventAgeExceeded",
+            InvokeError::EventAgeExceeded { .. } => "EventAgeExceeded",
         }
     }
 }

@@ -154,3 +154,70 @@ async fn a_throttled_async_event_waits_in_the_queue_until_its_maximum_age() {
         "{outcome:?}"
     );
 }
+
+#[tokio::test]
+async fn an_event_older_than_its_maximum_age_is_dead_lettered_with_awss_attributes() {
+    use devstack_lambda::invoke::{AsyncFunction, AsyncOutcome};
+    let conf = devstack_emulator::shared().sdk_config().await;
+    let (sns, sqs) = (
+        aws_sdk_sns::Client::new(&conf),
+        aws_sdk_sqs::Client::new(&conf),
+    );
+    let name = devstack_emulator::unique("aged");
+    let topic = sns.create_topic().name(&name).send().await.unwrap();
+    let topic = topic.topic_arn().unwrap().to_owned();
+    let queue = sqs.create_queue().queue_name(&name).send().await.unwrap();
+    let queue_url = queue.queue_url().unwrap().to_owned();
+    let queue_arn = format!("arn:aws:sqs:us-east-1:123456789012:{name}");
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(&queue_arn)
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap();
+    let mut spec = sleepy_in(Duration::from_secs(2), 4);
+    spec.configuration.reserved_concurrency = Some(0);
+    let target = std::sync::Arc::new(AsyncFunction {
+        function: Function::start(spec).await.unwrap(),
+        dead_letter_topic: Some(topic),
+        max_retries: 2,
+        max_event_age: Duration::from_millis(300),
+        retry_delay: Duration::from_millis(20),
+        sns,
+        sqs: sqs.clone(),
+        judge: None,
+    });
+    let arrival = devstack_lambda::runtime::Arrival::new("rule", "test");
+    let event = json!({"marker": name});
+    let outcome = target.invoke(event.clone(), "test", arrival).await;
+    assert!(
+        matches!(&outcome, AsyncOutcome::DeadLettered { attempts: 0, .. }),
+        "{outcome:?}"
+    );
+    let got = sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .message_attribute_names("All")
+        .wait_time_seconds(5)
+        .send()
+        .await
+        .unwrap();
+    let letter = &got.messages()[0];
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(letter.body().unwrap()).unwrap(),
+        event,
+        "the event as it was"
+    );
+    let attribute = |name: &str| {
+        letter.message_attributes().unwrap()[name]
+            .string_value()
+            .unwrap()
+            .to_owned()
+    };
+    // Every try was throttled: the last status the event met was 429.
+    assert_eq!(attribute("ErrorCode"), "429");
+    assert!(attribute("ErrorMessage").starts_with("Event age exceeded"));
+    assert!(!attribute("RequestID").is_empty());
+}
