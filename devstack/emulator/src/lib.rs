@@ -28,7 +28,8 @@ pub struct Emulator {
 /// (`moto_server.py` says why). To how it runs: Python's cyclic collector
 /// runs less often, a TransactWriteItems backs up only what it may write,
 /// a Query reads only its partition, a ReceiveMessage reads the
-/// queue's retention without computing every attribute. To what it answers, only where moto's
+/// queue's retention without computing every attribute and walks its
+/// messages with one clock read. To what it answers, only where moto's
 /// answer is missing or not AWS's: EventBridge's TestEventPattern (moto's
 /// own matcher answers), and replays that keep to their window and their
 /// `FilterArns`.

@@ -1,7 +1,8 @@
 # moto's server as the local cloud runs it (`python -c` with this file),
 # with measured changes to how it runs (garbage collection, transaction
 # backups, table writes one at a time, queries by partition, input paths
-# parsed once, sends that do not count the queue), and to what it
+# parsed once, sends that do not count the queue, receives that read the
+# clock once), and to what it
 # answers only where moto's answer is missing or is not what AWS documents (EventBridge's
 # TestEventPattern, replays and disabled rules, IAM's role (inline and
 # managed), Lambda's function and KMS's key policies, SQS's queue policies
@@ -324,6 +325,27 @@ def _receives_read_retention_directly():
     models.SQSBackend.is_message_valid_based_on_retention_period = (
         is_message_valid_based_on_retention_period
     )
+
+
+def _visible_messages_read_the_clock_once():
+    """Every ReceiveMessage walks `Queue.messages`: a list of the queue's
+    visible, undelayed messages, which moto builds by reading the clock
+    twice per message, in flight or not. A tap queue holding a burst keeps
+    its messages in flight (15 minutes) until each is done, so every poll
+    paid two clock reads for each of them. The list here is the same, with
+    one clock read per walk: a message is visible once the walk's time is
+    past its `visible_at`, and undelayed once it is not before its
+    `delayed_until`, as moto's properties compare them."""
+    from moto.core.utils import unix_time_millis
+    from moto.sqs import models
+
+    def messages(self):
+        now = unix_time_millis()
+        return [
+            m for m in self._messages if now > m.visible_at and now >= m.delayed_until
+        ]
+
+    models.Queue.messages = property(messages)
 
 
 def _role_policies_as_json():
@@ -755,6 +777,7 @@ _cheap_transaction_backups()
 _table_writes_one_at_a_time()
 _queries_read_their_partition()
 _receives_read_retention_directly()
+_visible_messages_read_the_clock_once()
 _test_event_pattern()
 _input_paths_parsed_once()
 _sends_do_not_count_the_queue()
