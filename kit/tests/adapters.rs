@@ -857,8 +857,16 @@ async fn receives_hand_out_only_visible_undelayed_messages() {
     assert_eq!(first.len(), 1, "{first:?}");
     let second = receive(10, 0).await;
     let bodies: Vec<&str> = second.iter().map(|(b, _)| b.as_str()).collect();
-    let other = if first[0].0 == "now-1" { "now-2" } else { "now-1" };
-    assert_eq!(bodies, [other], "not the one in flight, not the delayed one");
+    let other = if first[0].0 == "now-1" {
+        "now-2"
+    } else {
+        "now-1"
+    };
+    assert_eq!(
+        bodies,
+        [other],
+        "not the one in flight, not the delayed one"
+    );
     assert!(receive(10, 0).await.is_empty(), "all in flight or delayed");
     sqs.change_message_visibility()
         .queue_url(&url)
