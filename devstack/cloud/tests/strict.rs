@@ -716,3 +716,53 @@ async fn a_socket_function_whose_role_names_another_stage_cannot_answer_on_the_c
         "{denied:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_function_that_may_not_publish_to_its_on_failure_topic_loses_the_batch() {
+    // The deliverer may not publish its deliveries, so its batch fails, and
+    // a Deny keeps it off the dead-letter topic (meant so that it cannot
+    // write letters itself). Lambda publishes the stream mapping's
+    // OnFailure record as the function's role, so the Deny wins over the
+    // grant SAM adds for the destination: the record never reaches the DLQ.
+    let (_dir, template) = mistaken(
+        "notifications",
+        "        - SNSPublishMessagePolicy: { TopicName: !GetAtt DeliveryTopic.TopicName }\n        - SNSPublishMessagePolicy: { TopicName: !GetAtt DeadLetterTopic.TopicName }\n",
+        "        - Statement:\n            - Effect: Deny\n              Action: sns:Publish\n              Resource: !Ref DeadLetterTopic\n",
+    );
+    let cloud = start("notifications", template);
+    let conf = kit::config::endpoint(&cloud.endpoints.emulator_url).await;
+    let detail = std::fs::read_to_string(
+        repo::root().join("events/examples/app.users/UserRegistered/v1/example.json"),
+    )
+    .unwrap();
+    aws_sdk_eventbridge::Client::new(&conf)
+        .put_events()
+        .entries(
+            aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                .event_bus_name(cloud.endpoints.bus_name.as_str())
+                .source("app.users")
+                .detail_type("UserRegistered")
+                .detail(detail)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // The welcome reaches the stream; each delivery is refused, and after
+    // the mapping's retries so is the OnFailure record.
+    let refused = first_records("the OnFailure record's refused publish", || {
+        denials(&cloud, "notifications/DelivererFunction")
+            .into_iter()
+            .filter(|j| j.action == "sns:Publish" && j.resource.contains("DeadLetterTopic"))
+            .collect()
+    })
+    .await;
+    assert!(!refused.is_empty());
+    assert!(
+        denials(&cloud, "notifications/DelivererFunction")
+            .iter()
+            .any(|j| j.action == "sns:Publish" && j.resource.contains("DeliveryTopic")),
+        "the deliveries were refused first"
+    );
+    assert_eq!(dead_letters(&cloud, "notifications").await, "0");
+}

@@ -272,6 +272,9 @@ pub struct StreamPoller {
     pub retry_delay: Duration,
     /// The wake signal of the table's writes, when something reports them.
     pub writes: Option<Arc<Writes>>,
+    /// Asked before an OnFailure record is published: Lambda publishes it
+    /// as the function's role.
+    pub judge: Option<Arc<dyn crate::judge::Judge>>,
 }
 
 type Record = aws_lambda_events::dynamodb::EventRecord;
@@ -576,6 +579,13 @@ impl StreamPoller {
             tracing::error!(target: "trail", function = %self.function.spec.name, error, "batch dropped: no OnFailure destination");
             return;
         };
+        if let Some(judge) = &self.judge
+            && !judge.may_publish(&self.function.spec.name, topic).await
+        {
+            tracing::error!(target: "trail", function = %self.function.spec.name, records = records.len(), error,
+                "the role may not publish to its OnFailure destination: the batch's record is lost, as on AWS");
+            return;
+        }
         match self
             .sns
             .publish()

@@ -114,6 +114,7 @@ impl Wiring<'_> {
             sns: self.sns.clone(),
             retry_delay: self.options.retry_delay,
             writes: Some(self.writes.clone()),
+            judge: Some(self.judge.clone()),
         };
         self.tasks.push(tokio::spawn(poller.run()));
         Ok(())
