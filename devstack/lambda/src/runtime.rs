@@ -99,7 +99,9 @@ struct Pool {
     /// At most this many run at once; `0` throttles.
     limit: u32,
     slots: Semaphore,
-    /// Free environments; the last one used is taken first (it is warm).
+    /// Free places in environments, one per invocation an environment can
+    /// still take (more than one under Lambda Managed Instances); the last
+    /// one used is taken first (it is warm).
     idle: Mutex<Vec<Sandbox>>,
     /// Every environment started, for a swap, a kill and the metrics.
     all: Mutex<Vec<Sandbox>>,
@@ -115,19 +117,26 @@ impl Function {
     /// Starts the function's first environment (as the local cloud starts,
     /// so its init is measured there); more start as invocations need them.
     pub async fn start(spec: Spec) -> anyhow::Result<Function> {
+        let per = spec.per_environment();
+        let most = spec.max_environments.max(1) * per;
         let limit = match spec.configuration.reserved_concurrency {
-            Some(reserved) => reserved.min(spec.max_environments.max(1)),
-            None => spec.max_environments.max(1),
+            Some(reserved) => reserved.min(most),
+            None => most,
         };
         // A function that may not run gets no environment, as on AWS.
         let first = match limit {
             0 => Vec::new(),
             _ => vec![Sandbox::start(spec.clone()).await?],
         };
+        // An environment is free once per invocation it can still take.
+        let idle = first
+            .iter()
+            .flat_map(|s| std::iter::repeat_n(s.clone(), per as usize))
+            .collect();
         let pool = Pool {
             limit,
             slots: Semaphore::new(limit as usize),
-            idle: Mutex::new(first.clone()),
+            idle: Mutex::new(idle),
             all: Mutex::new(first),
             launch: RwLock::new((spec.binary.clone(), spec.env.clone())),
             busy: AtomicU32::new(0),
@@ -243,6 +252,13 @@ impl Function {
             ..(*self.spec).clone()
         };
         let sandbox = Sandbox::start(spec).await?;
+        // This invocation takes one of its places; the others are free.
+        let others = self.spec.per_environment() as usize - 1;
+        self.pool
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(std::iter::repeat_n(sandbox.clone(), others));
         let environments = {
             let mut all = self.pool.all.lock().unwrap_or_else(|e| e.into_inner());
             all.push(sandbox.clone());

@@ -33,6 +33,17 @@ pub struct Spec {
     pub max_environments: u32,
 }
 
+impl Spec {
+    /// How many invocations one of its environments runs at once: more
+    /// than one under Lambda Managed Instances.
+    pub fn per_environment(&self) -> u32 {
+        self.configuration
+            .per_environment_concurrency
+            .unwrap_or(1)
+            .max(1)
+    }
+}
+
 /// What GetFunction and ListFunctions report about a function beyond its
 /// name, ARN and timeout: the deployed configuration, corrected where the
 /// emulator's record of it is wrong. Read once at start: a `devstack
@@ -57,6 +68,10 @@ pub struct Configuration {
     /// `ReservedConcurrentExecutions`: at most this many at once; 0
     /// throttles every invocation.
     pub reserved_concurrency: Option<u32>,
+    /// Lambda Managed Instances (`CapacityProviderConfig`'s
+    /// `PerExecutionEnvironmentMaxConcurrency`): how many invocations one
+    /// execution environment runs at once; none is the classic model, one.
+    pub per_environment_concurrency: Option<u32>,
     /// Of the placeholder package the emulator holds: the binary that runs
     /// is never packaged.
     pub code_sha256: String,
@@ -174,6 +189,13 @@ impl Configuration {
                         .ok()
                 })
                 .map(|n| n as u32),
+            per_environment_concurrency: {
+                let per = &props["CapacityProviderConfig"]["LambdaManagedInstancesCapacityProviderConfig"]
+                    ["PerExecutionEnvironmentMaxConcurrency"];
+                (per.as_u64())
+                    .or_else(|| resolve(per)?.parse().ok())
+                    .map(|n| n as u32)
+            },
             code_sha256: config.code_sha256().unwrap_or_default().to_owned(),
             last_modified,
             revision_id: uuid::Uuid::new_v4().to_string(),

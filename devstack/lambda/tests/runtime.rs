@@ -221,3 +221,31 @@ async fn an_event_older_than_its_maximum_age_is_dead_lettered_with_awss_attribut
     assert!(attribute("ErrorMessage").starts_with("Event age exceeded"));
     assert!(!attribute("RequestID").is_empty());
 }
+
+#[tokio::test]
+async fn a_managed_instances_function_serves_concurrent_invocations_in_one_process() {
+    let mut spec = sleepy_in(Duration::from_secs(5), 1);
+    spec.configuration.per_environment_concurrency = Some(4);
+    let function = Function::start(spec).await.unwrap();
+    let runs = (0..4).map(|_| function.invoke(json!({"sleep": 1})));
+    let answers: Vec<_> = futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let pids: std::collections::BTreeSet<u64> =
+        answers.iter().map(|a| a["pid"].as_u64().unwrap()).collect();
+    assert_eq!(pids.len(), 1, "one process: {answers:?}");
+    // The process itself saw them side by side.
+    let most = answers.iter().filter_map(|a| a["together"].as_u64()).max();
+    assert_eq!(most, Some(4), "{answers:?}");
+    let m = function.metrics().await;
+    assert_eq!((m.environments, m.peak_concurrency), (1, 4));
+    // A fifth waits for a free place: the one environment is the cap.
+    let (a, b) = tokio::join!(
+        futures_util::future::join_all((0..4).map(|_| function.invoke(json!({"sleep": 0.5})))),
+        function.invoke(json!({"sleep": 0.5}))
+    );
+    assert!(a.iter().all(Result::is_ok) && b.is_ok());
+    assert_eq!(function.metrics().await.environments, 1);
+}

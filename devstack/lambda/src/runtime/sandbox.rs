@@ -1,7 +1,9 @@
 //! One execution environment: the real binary runs as a child process with
 //! `AWS_LAMBDA_RUNTIME_API` pointing here, exactly as on AWS. One
-//! invocation at a time, restarted when it dies; a run past its timeout
-//! kills it, and only it.
+//! invocation at a time (or, under Lambda Managed Instances, as many as
+//! `AWS_LAMBDA_MAX_CONCURRENCY` says: each `next` takes one), restarted
+//! when it dies; a run past its timeout kills it, and with it only what
+//! that process was running.
 //!
 //! Every process gets a Runtime API listener of its own, so an answer can
 //! always be told apart from a retired process's: a redeploy
@@ -539,6 +541,14 @@ async fn run_process(spec: &Spec, shared: &Shared, api: &str, generation: u64) -
         )
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
         .kill_on_drop(true);
+    // Lambda Managed Instances: the runtime polls for this many at once
+    // (`lambda_runtime::run_concurrent`).
+    if spec.per_environment() > 1 {
+        cmd.env(
+            "AWS_LAMBDA_MAX_CONCURRENCY",
+            spec.per_environment().to_string(),
+        );
+    }
     if spec.recorder.is_some() {
         cmd.stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
