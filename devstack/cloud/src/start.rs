@@ -3,7 +3,7 @@
 
 mod sources;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,6 +76,9 @@ pub struct Options {
     /// reserved concurrency lowers it): the account's concurrency, sized
     /// to this machine ([`default_environments`]).
     pub max_environments: u32,
+    /// The service stacks deployed (with the platform, always); every one
+    /// when `None`. A test of one service's mistake needs no other.
+    pub services: Option<BTreeSet<String>>,
 }
 
 /// Twice the machine's cores: a function's environments mostly wait on
@@ -112,6 +115,7 @@ impl Default for Options {
             templates: BTreeMap::new(),
             parameter_overrides: Vec::new(),
             max_environments: default_environments(),
+            services: None,
         }
     }
 }
@@ -186,21 +190,26 @@ pub async fn start(options: Options) -> Result<Running> {
         &mut phases,
     )
     .await?;
-    let templates: Vec<serde_json::Value> = templates.collect();
+    let mut templates = templates;
+    let platform = templates.next().context("the platform's template")?;
+    let services: Vec<(&str, serde_json::Value)> = (SERVICES.iter().copied())
+        .zip(templates)
+        .filter(|(s, _)| {
+            options
+                .services
+                .as_ref()
+                .is_none_or(|only| only.contains(*s))
+        })
+        .collect();
     let (sender, signing_secret) = crate::sender::start(sender_listener).await?;
-    let wanted = SERVICES
-        .iter()
-        .zip(templates.iter().skip(1))
-        .find_map(|(service, t)| crate::sender::wanted(service, t));
+    let wanted = (services.iter()).find_map(|(service, t)| crate::sender::wanted(service, t));
     if let Some(w) = &wanted {
         crate::sender::seed(&conf, w, &sender.api_key(), &signing_secret).await?;
     }
-    let mut templates = templates.into_iter();
-    let platform = templates.next().context("the platform's template")?;
     let (pool, bus_name) =
         deploy_platform(&conf, &emulator.url, &platform, &commit, &mut phases).await?;
     phases.mark("platform stack");
-    let stacks = deploy_services(&conf, templates, &commit).await?;
+    let stacks = deploy_services(&conf, services, &commit).await?;
     make_machines_runnable(&conf, &emulator.url, &stacks).await?;
     phases.mark("service stacks");
     let mut w = Wiring::new(&options, conf, commit, &emulator.url, &pool, bus_name).await?;
@@ -392,10 +401,10 @@ async fn deploy_platform(
 /// together.
 async fn deploy_services(
     conf: &SdkConfig,
-    templates: impl Iterator<Item = serde_json::Value>,
+    services: Vec<(&str, serde_json::Value)>,
     commit: &str,
 ) -> Result<Vec<Stack>> {
-    let deploying = SERVICES.iter().zip(templates).map(|(service, template)| async move {
+    let deploying = services.into_iter().map(|(service, template)| async move {
         let (adapted, plan) = adapt(service, &template)?;
         let deployed = create_tagged(
             conf,

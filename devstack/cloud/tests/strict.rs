@@ -43,12 +43,22 @@ fn start(service: &str, template: PathBuf) -> Detached {
 }
 
 fn start_in(service: &str, template: PathBuf, iam: IamMode) -> Detached {
+    start_among(service, template, iam, &[])
+}
+
+/// The mistake is `service`'s: no stack but it and `also` needs deploying.
+fn start_among(service: &str, template: PathBuf, iam: IamMode, also: &[&str]) -> Detached {
+    let services = (also.iter().copied())
+        .chain([service])
+        .map(str::to_owned)
+        .collect();
     cloud::start_detached(Options {
         iam,
         bin_dir: repo::profile_dir(),
         retry_delay: Duration::from_millis(20),
         function_env: vec![("RUST_LOG".into(), "warn".into())],
         templates: [(service.to_owned(), template)].into(),
+        services: Some(services),
         ..Options::default()
     })
     .expect("the local cloud starts")
@@ -286,11 +296,13 @@ async fn first_records(what: &str, read: impl Fn() -> Vec<Judgement>) -> Vec<Jud
     .unwrap()
 }
 
-/// Every judgement about SNS delivering from its topic, refused.
-fn refused_deliveries(cloud: &Detached) -> Vec<Judgement> {
+/// Every refusal of what the service principal `service` did for the
+/// account (`sns.amazonaws.com` delivering, `apigateway.amazonaws.com`
+/// invoking).
+fn refused_for(cloud: &Detached, service: &str) -> Vec<Judgement> {
     read_judgements(&PathBuf::from(&cloud.endpoints.telemetry_dir))
         .into_iter()
-        .filter(|j| j.role == "sns.amazonaws.com" && j.verdict == "denied")
+        .filter(|j| j.role == service && j.verdict == "denied")
         .collect()
 }
 
@@ -306,7 +318,10 @@ async fn a_dead_letter_queue_that_does_not_let_sns_in_never_gets_the_dead_letter
     // and is dead-lettered to the todos topic, which SNS may not deliver
     // to the todos queue.
     put_undecodable_user_deleted(&cloud).await;
-    let refused = first_records("SNS's refused delivery", || refused_deliveries(&cloud)).await;
+    let refused = first_records("SNS's refused delivery", || {
+        refused_for(&cloud, "sns.amazonaws.com")
+    })
+    .await;
     let queue = &cloud.endpoints.services["todos"].dlq_queue_url;
     let queue_name = queue.rsplit('/').next().unwrap();
     assert!(
@@ -336,7 +351,8 @@ async fn a_key_policy_that_does_not_let_the_stacks_roles_through_sns_fails_the_p
         1,
     );
     std::fs::write(&template, text).unwrap();
-    let cloud = start("notifications", template);
+    // The welcome comes from a user's registration.
+    let cloud = start_among("notifications", template, IamMode::Strict, &["users"]);
     let api = client(&cloud).await;
     let (status, _) = api
         .call(
@@ -506,10 +522,7 @@ async fn a_rule_written_by_hand_without_a_lambda_permission_never_invokes_its_ta
     let cloud = start("todos", template);
     put_user_deleted(&cloud, true).await;
     let refused = first_records("EventBridge's refused invocation", || {
-        read_judgements(&PathBuf::from(&cloud.endpoints.telemetry_dir))
-            .into_iter()
-            .filter(|j| j.role == "events.amazonaws.com" && j.verdict == "denied")
-            .collect()
+        refused_for(&cloud, "events.amazonaws.com")
     })
     .await;
     let function = &cloud.endpoints.services["todos"].functions["OnUserDeletedFunction"];
@@ -641,14 +654,6 @@ async fn open_socket(
     }
 }
 
-/// Every refused invocation by API Gateway.
-fn refused_by_api_gateway(cloud: &Detached) -> Vec<Judgement> {
-    read_judgements(&PathBuf::from(&cloud.endpoints.telemetry_dir))
-        .into_iter()
-        .filter(|j| j.role == "apigateway.amazonaws.com" && j.verdict == "denied")
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_websocket_route_whose_permission_names_another_stage_refuses_the_connection() {
     // The $connect route's function lets API Gateway in for a stage the
@@ -660,7 +665,7 @@ async fn a_websocket_route_whose_permission_names_another_stage_refuses_the_conn
     );
     let cloud = start("notifications", template);
     assert_eq!(open_socket(&cloud).await.err(), Some(500));
-    let refused = refused_by_api_gateway(&cloud);
+    let refused = refused_for(&cloud, "apigateway.amazonaws.com");
     let function = &cloud.endpoints.services["notifications"].functions["SocketFunction"];
     assert!(
         refused.len() == 1
@@ -673,7 +678,7 @@ async fn a_websocket_route_whose_permission_names_another_stage_refuses_the_conn
     );
     // Its authorizer's permission is right: it was let in.
     assert!(
-        refused_by_api_gateway(&cloud)
+        refused_for(&cloud, "apigateway.amazonaws.com")
             .iter()
             .all(|j| !j.function.contains("/authorizers/")),
     );

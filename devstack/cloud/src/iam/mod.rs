@@ -626,7 +626,8 @@ impl Judge {
         });
     }
 
-    /// The secret a Secrets Manager call names, by its ARN.
+    /// What a call names that only the local cloud can turn into an ARN:
+    /// a secret by its name, an API by its gate's address.
     async fn names(&self, service: &str, request: &Arrived<'_>) -> Known {
         let mut known = Known::default();
         if service == "execute-api" {
