@@ -88,6 +88,11 @@ pub(super) async fn settle_and_replay(
         replay = replay_dlqs(&ops, &dlq_before, depth_baseline).await?;
         if !replay.is_empty() {
             observed = settle_again(accounting, config.settle).await;
+            let late = replay_late_letters(&ops, endpoints, config.settle).await?;
+            if !late.is_empty() {
+                replay.extend(late);
+                observed = settle_again(accounting, config.settle).await;
+            }
         }
     }
     let dlq_after = dlq_depths(endpoints).await?;
@@ -154,6 +159,34 @@ pub(super) async fn replay_dlqs(
         }
     }
     Ok(replay)
+}
+
+/// Letters that arrive after the replay, replayed until every DLQ stays
+/// empty (three looks, a second apart) or `within` passed, as on call
+/// replays. A run cut short after its write (a kill) is retried, and when
+/// the retries fail too (an outage) its letter comes late, for an effect
+/// already applied: its replay finds the processed record and changes
+/// nothing.
+async fn replay_late_letters(
+    ops: &Ops,
+    endpoints: &Endpoints,
+    within: Duration,
+) -> Result<Vec<Replayed>, LoadError> {
+    let deadline = Instant::now() + within;
+    let mut replayed = Vec::new();
+    let mut quiet = 0;
+    while quiet < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let held: Vec<String> = (dlq_depths(endpoints).await?.into_iter())
+            .filter(|(_, depth)| *depth > 0)
+            .map(|(service, _)| service)
+            .collect();
+        quiet = if held.is_empty() { quiet + 1 } else { 0 };
+        for service in held {
+            replayed.push(replay_dlq(&ops.cli, &ops.endpoints_file, &service).await?);
+        }
+    }
+    Ok(replayed)
 }
 
 /// After the replay: observes until every effect is applied, or `within`
