@@ -14,7 +14,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use aws_sdk_dynamodb::types::AttributeValue;
 use devstack_api::Endpoints;
 use devstack_api::telemetry::{now_ms, read_hops, read_peak_environments};
 use kit::json_protocol::{EVENTS, JsonApi};
@@ -126,8 +125,8 @@ pub async fn run(endpoints: &Endpoints, config: &Config) -> Result<Report> {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let seen = audience(&ddb, table).await?;
-    let lost = wanted.difference(&seen).count();
+    let seen = crate::campaigns::audience(&ddb, table).await?;
+    let lost = wanted.iter().filter(|w| !seen.contains(*w)).count();
     let last_effect_seconds = match last_effect_ms {
         Some(ms) => (ms - started_ms as f64) / 1000.0,
         None => started.elapsed().as_secs_f64(),
@@ -183,26 +182,6 @@ async fn put_batch(events: &JsonApi, bus: &str, example: &Value, n: usize) -> Re
         "PutEvents refused entries: {answer}"
     );
     Ok(puts)
-}
-
-/// The audience's sort keys (`USER#<id>`).
-async fn audience(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<BTreeSet<String>> {
-    let mut keys = BTreeSet::new();
-    let mut pages = ddb
-        .query()
-        .table_name(table)
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", AttributeValue::S("AUDIENCE".into()))
-        .projection_expression("sk")
-        .into_paginator()
-        .items()
-        .send();
-    while let Some(item) = pages.next().await {
-        if let Some(AttributeValue::S(sk)) = item?.get("sk") {
-            keys.insert(sk.clone());
-        }
-    }
-    Ok(keys)
 }
 
 /// When the consumer's last run of the burst's events ended (Unix

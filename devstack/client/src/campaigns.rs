@@ -142,7 +142,8 @@ async fn in_audience(endpoints: &Endpoints, users: &[User], within: Duration) ->
     Ok(())
 }
 
-async fn audience(
+/// The campaign audience's sort keys (`USER#<id>`).
+pub(crate) async fn audience(
     dynamo: &aws_sdk_dynamodb::Client,
     table: &str,
 ) -> Result<std::collections::HashSet<String>> {

@@ -113,6 +113,13 @@ struct Pool {
     peak: AtomicU32,
 }
 
+impl Pool {
+    /// Every environment started so far, as they are now.
+    fn environments(&self) -> Vec<Sandbox> {
+        self.all.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
 impl Function {
     /// Starts the function's first environment (as the local cloud starts,
     /// so its init is measured there); more start as invocations need them.
@@ -286,12 +293,7 @@ impl Function {
         let started = Instant::now();
         let mut launch = self.pool.launch.write().await;
         *launch = (binary.clone(), env.clone());
-        let all = self
-            .pool
-            .all
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let all = self.pool.environments();
         let mut swapped = Swapped {
             function: self.spec.name.clone(),
             binary: binary.clone(),
@@ -316,12 +318,7 @@ impl Function {
     /// The environments' figures, summed: each start's init in the order
     /// the environments started.
     pub async fn metrics(&self) -> Metrics {
-        let all = self
-            .pool
-            .all
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let all = self.pool.environments();
         let mut total = Metrics {
             environments: all.len() as u32,
             peak_concurrency: self.pool.peak.load(Ordering::SeqCst),
@@ -346,13 +343,7 @@ impl Function {
 
     /// Ends every environment's process as a crash would; each restarts.
     pub fn kill(&self) {
-        for sandbox in self
-            .pool
-            .all
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
+        for sandbox in self.pool.environments() {
             sandbox.kill();
         }
     }
