@@ -348,6 +348,38 @@ def _visible_messages_read_the_clock_once():
     models.Queue.messages = property(messages)
 
 
+def _after_cloudformation(model, then, on_create=True):
+    """`model`'s CloudFormation update (and create, unless `on_create` is
+    false) as moto makes it, then `then(resource, properties, account_id,
+    region_name)`: what moto's model leaves out, applied on top."""
+    update = model.update_from_cloudformation_json.__func__
+
+    def update_from_cloudformation_json(
+        cls, original, new_name, cloudformation_json, account_id, region_name
+    ):
+        resource = update(
+            cls, original, new_name, cloudformation_json, account_id, region_name
+        )
+        then(resource, cloudformation_json.get("Properties", {}), account_id, region_name)
+        return resource
+
+    model.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
+    if not on_create:
+        return
+    create = model.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        resource = create(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        then(resource, cloudformation_json.get("Properties", {}), account_id, region_name)
+        return resource
+
+    model.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
 def _role_policies_as_json():
     """A role's inline policies from CloudFormation were kept as moto got
     them, a dict, and GetRolePolicy answered Python's repr of it, which no
@@ -366,23 +398,13 @@ def _role_policies_as_json():
             policy_json = json.dumps(policy_json)
         put(self, policy_name, policy_json)
 
-    update = models.Role.update_from_cloudformation_json.__func__
-
-    def update_from_cloudformation_json(
-        cls, original, new_name, cloudformation_json, account_id, region_name
-    ):
-        role = update(
-            cls, original, new_name, cloudformation_json, account_id, region_name
-        )
+    def replace_policies(role, properties, account_id, region_name):
         role.policies.clear()
-        for policy in cloudformation_json["Properties"].get("Policies", []):
+        for policy in properties.get("Policies", []):
             role.put_policy(policy["PolicyName"], policy["PolicyDocument"])
-        return role
 
     models.Role.put_policy = put_policy
-    models.Role.update_from_cloudformation_json = classmethod(
-        update_from_cloudformation_json
-    )
+    _after_cloudformation(models.Role, replace_policies, on_create=False)
 
 
 def _disabled_rules_deliver_nothing():
@@ -551,32 +573,11 @@ def _bucket_cors_from_cloudformation():
             ],
         )
 
-    create = models.FakeBucket.create_from_cloudformation_json.__func__
-    update = models.FakeBucket.update_from_cloudformation_json.__func__
-
-    def create_from_cloudformation_json(
-        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-    ):
-        bucket = create(
-            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
-        apply(bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name)
-        return bucket
-
-    def update_from_cloudformation_json(
-        cls, original, new_name, cloudformation_json, account_id, region_name
-    ):
-        bucket = update(
-            cls, original, new_name, cloudformation_json, account_id, region_name
-        )
-        apply(bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name)
-        return bucket
-
-    models.FakeBucket.create_from_cloudformation_json = classmethod(
-        create_from_cloudformation_json
-    )
-    models.FakeBucket.update_from_cloudformation_json = classmethod(
-        update_from_cloudformation_json
+    _after_cloudformation(
+        models.FakeBucket,
+        lambda bucket, properties, account_id, region_name: apply(
+            bucket.name, properties, account_id, region_name
+        ),
     )
 
 
@@ -613,33 +614,7 @@ def _role_managed_policies_from_cloudformation():
             # An unknown policy fails the stack, as on AWS.
             backend.attach_role_policy(arn, role.name)
 
-    create = models.Role.create_from_cloudformation_json.__func__
-    update = models.Role.update_from_cloudformation_json.__func__
-
-    def create_from_cloudformation_json(
-        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-    ):
-        role = create(
-            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
-        attach(role, cloudformation_json["Properties"], account_id, region_name)
-        return role
-
-    def update_from_cloudformation_json(
-        cls, original, new_name, cloudformation_json, account_id, region_name
-    ):
-        role = update(
-            cls, original, new_name, cloudformation_json, account_id, region_name
-        )
-        attach(role, cloudformation_json["Properties"], account_id, region_name)
-        return role
-
-    models.Role.create_from_cloudformation_json = classmethod(
-        create_from_cloudformation_json
-    )
-    models.Role.update_from_cloudformation_json = classmethod(
-        update_from_cloudformation_json
-    )
+    _after_cloudformation(models.Role, attach)
 
 
 def _lambda_permissions_from_cloudformation():
