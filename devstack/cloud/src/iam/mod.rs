@@ -71,6 +71,16 @@ pub enum Refusal {
     KeyDenied(String),
 }
 
+impl Refusal {
+    /// A key (or a token) AWS does not know, or no key at all.
+    fn unknown(message: impl Into<String>) -> Self {
+        Refusal::Unrecognized {
+            signature: false,
+            message: message.into(),
+        }
+    }
+}
+
 /// One function's session of its role.
 struct Session {
     function: String,
@@ -234,17 +244,13 @@ impl Judge {
                 None => self.anonymous(request).await,
             };
         };
-        let unknown = |message: String| Refusal::Unrecognized {
-            signature: false,
-            message,
-        };
-        let auth = Authorization::parse(header).map_err(|e| unknown(e.to_string()))?;
+        let auth = Authorization::parse(header).map_err(|e| Refusal::unknown(e.to_string()))?;
         let session = self.session_of(&auth.key_id).ok_or_else(|| {
-            unknown("The security token included in the request is invalid.".into())
+            Refusal::unknown("The security token included in the request is invalid.")
         })?;
         if request.header("x-amz-security-token") != Some(session.token.as_str()) {
-            return Err(unknown(
-                "The security token included in the request is invalid.".into(),
+            return Err(Refusal::unknown(
+                "The security token included in the request is invalid.",
             ));
         }
         verify(&auth, &session.secret, request).map_err(|e| Refusal::Unrecognized {
@@ -262,17 +268,10 @@ impl Judge {
             .header("content-type")
             .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
         if request.header("x-amz-target").is_some() || form {
-            return Err(Refusal::Unrecognized {
-                signature: false,
-                message: "Request is missing Authentication Token".into(),
-            });
+            return Err(Refusal::unknown("Request is missing Authentication Token"));
         }
-        let wanted = calls("s3", request, &self.place, &Known::default()).map_err(|e| {
-            Refusal::Unrecognized {
-                signature: false,
-                message: e.to_string(),
-            }
-        })?;
+        let wanted = calls("s3", request, &self.place, &Known::default())
+            .map_err(|e| Refusal::unknown(e.to_string()))?;
         for call in wanted {
             let policy = self.resources.of(&call.resource).await.policy.clone();
             let verdict = judge(&Caller::Anonymous, &[], policy.as_ref(), &call, &self.place);
@@ -325,17 +324,13 @@ impl Judge {
         presigned: Result<Presigned, SignatureError>,
         request: &Arrived<'_>,
     ) -> Result<(), Refusal> {
-        let unknown = |message: String| Refusal::Unrecognized {
-            signature: false,
-            message,
-        };
-        let presigned = presigned.map_err(|e| unknown(e.to_string()))?;
+        let presigned = presigned.map_err(|e| Refusal::unknown(e.to_string()))?;
         let session = self.session_of(&presigned.key_id).ok_or_else(|| {
-            unknown("The AWS Access Key Id you provided does not exist in our records.".into())
+            Refusal::unknown("The AWS Access Key Id you provided does not exist in our records.")
         })?;
         if presigned.token.as_deref() != Some(session.token.as_str()) {
-            return Err(unknown(
-                "The provided token is malformed or otherwise invalid.".into(),
+            return Err(Refusal::unknown(
+                "The provided token is malformed or otherwise invalid.",
             ));
         }
         match verify_presigned(&presigned, &session.secret, request, SystemTime::now()) {
