@@ -112,6 +112,43 @@ pub struct EnvironmentStarted {
 /// The file of [`EnvironmentStarted`] lines in the telemetry folder.
 pub const ENVIRONMENTS: &str = "environments.jsonl";
 
+/// A function's process started, in a new environment or in place of
+/// one that ended: where its peak memory is read (`/proc/<pid>/status`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProcessStarted {
+    /// `<service>/<LogicalId>`.
+    pub function: String,
+    pub pid: u32,
+    /// Unix milliseconds.
+    pub at_ms: f64,
+}
+
+/// The file of [`ProcessStarted`] lines in the telemetry folder.
+pub const PROCESSES: &str = "processes.jsonl";
+
+/// Every process start recorded in `dir`.
+pub fn read_processes(dir: &Path) -> Vec<ProcessStarted> {
+    let text = std::fs::read_to_string(dir.join(PROCESSES)).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The most memory a process has held (`VmHWM`), in 10^6 bytes; none
+/// once it has ended, or off Linux.
+pub fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024.0 / 1e6)
+}
+
 /// Each function's most environments, as recorded in `dir`.
 pub fn read_peak_environments(dir: &Path) -> BTreeMap<String, u32> {
     let text = std::fs::read_to_string(dir.join(ENVIRONMENTS)).unwrap_or_default();
@@ -391,6 +428,13 @@ fn trim(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peak_memory_is_read_from_proc() {
+        let mb = peak_rss_mb(std::process::id()).unwrap();
+        assert!(mb > 0.1, "{mb}");
+        assert_eq!(peak_rss_mb(u32::MAX), None);
+    }
 
     fn hop(trace: &str, kind: &str, start: f64, corr: &[&str], links: &[&str]) -> Hop {
         Hop {

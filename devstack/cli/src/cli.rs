@@ -165,6 +165,23 @@ pub struct UpArgs {
     /// `ReservedConcurrentExecutions` lowers it. Default: twice the cores.
     #[arg(long)]
     pub max_environments: Option<u32>,
+    /// Runs a function as on Lambda Managed Instances, N invocations at
+    /// once in each environment (`AWS_LAMBDA_MAX_CONCURRENCY`), whatever
+    /// its template says: `notifications/ConsumerFunction=8`. Repeatable.
+    #[arg(long = "managed-instances", value_name = "FUNCTION=N", value_parser = parse_managed)]
+    pub managed_instances: Vec<(String, u32)>,
+}
+
+pub fn parse_managed(text: &str) -> Result<(String, u32), String> {
+    let usage = "expected FUNCTION=N, e.g. notifications/ConsumerFunction=8";
+    let (function, n) = text.split_once('=').ok_or(usage)?;
+    let n: u32 = n
+        .parse()
+        .map_err(|_| format!("{text}: N is not a number; {usage}"))?;
+    if !function.contains('/') || n == 0 {
+        return Err(format!("{text}: {usage}"));
+    }
+    Ok((function.to_owned(), n))
 }
 
 pub fn parse_iam_mode(text: &str) -> Result<devstack_cloud::IamMode, String> {

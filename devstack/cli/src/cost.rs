@@ -92,20 +92,6 @@ fn invocations(telemetry: &Path) -> BTreeMap<String, Vec<Invocation>> {
     out
 }
 
-/// `VmHWM` of a process, in 10^6 bytes (Linux).
-fn peak_rss_mb(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb * 1024.0 / 1e6)
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -129,7 +115,7 @@ pub async fn figures(
             .map(|(_, took)| *took);
         let mut fig = FunctionRound {
             warm_own_ms: mine.iter().filter(|i| !i.cold).map(|i| i.own_ms).collect(),
-            peak_rss_mb: m.pid.and_then(peak_rss_mb),
+            peak_rss_mb: m.pid.and_then(devstack_api::telemetry::peak_rss_mb),
             ..FunctionRound::default()
         };
         if let (Some(init), Some(first)) = (m.init.last(), first) {
@@ -452,13 +438,6 @@ mod tests {
                 },
             ]
         );
-    }
-
-    #[test]
-    fn peak_memory_is_read_from_proc() {
-        let mb = peak_rss_mb(std::process::id()).unwrap();
-        assert!(mb > 0.1, "{mb}");
-        assert_eq!(peak_rss_mb(u32::MAX), None);
     }
 
     #[test]

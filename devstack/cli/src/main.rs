@@ -139,6 +139,7 @@ async fn up(args: UpArgs, endpoints_file: &Path) -> Result<()> {
         max_environments: args
             .max_environments
             .unwrap_or_else(devstack_cloud::default_environments),
+        managed_instances: args.managed_instances.into_iter().collect(),
         from_sam: args
             .from_sam
             .iter()

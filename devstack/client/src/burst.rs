@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use devstack_api::Endpoints;
-use devstack_api::telemetry::{now_ms, read_hops, read_peak_environments};
+use devstack_api::telemetry::{
+    now_ms, peak_rss_mb, read_hops, read_peak_environments, read_processes,
+};
 use kit::json_protocol::{EVENTS, JsonApi};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -56,6 +58,19 @@ pub struct Report {
     pub duplicated: usize,
     /// Each function's most execution environments over the cloud's life.
     pub peak_environments: BTreeMap<String, u32>,
+    /// Each function's processes and their peak memory, summed: what the
+    /// machine gave it.
+    pub processes: BTreeMap<String, Processes>,
+}
+
+/// A function's processes over the cloud's life.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Processes {
+    /// Started: one per environment, and one per restart after a kill.
+    pub started: usize,
+    /// The peak memory (`VmHWM`) of those still running, summed, in
+    /// 10^6 bytes.
+    pub peak_memory_mb: f64,
 }
 
 impl Report {
@@ -72,7 +87,11 @@ impl Report {
             self.age_ms.max,
         );
         for (function, n) in &self.peak_environments {
-            out.push_str(&format!("  {function}: {n}\n"));
+            let p = self.processes.get(function).cloned().unwrap_or_default();
+            out.push_str(&format!(
+                "  {function}: {n} ({} processes, {:.1} MB peak memory)\n",
+                p.started, p.peak_memory_mb
+            ));
         }
         out.push_str(&format!(
             "lost: {}, duplicated: {}",
@@ -148,7 +167,19 @@ pub async fn run(endpoints: &Endpoints, config: &Config) -> Result<Report> {
         lost,
         duplicated,
         peak_environments: read_peak_environments(&telemetry),
+        processes: processes(&telemetry),
     })
+}
+
+/// Each function's processes, with the peak memory of those running now.
+fn processes(telemetry: &std::path::Path) -> BTreeMap<String, Processes> {
+    let mut out: BTreeMap<String, Processes> = BTreeMap::new();
+    for p in read_processes(telemetry) {
+        let f = out.entry(p.function).or_default();
+        f.started += 1;
+        f.peak_memory_mb += peak_rss_mb(p.pid).unwrap_or(0.0);
+    }
+    out
 }
 
 /// `n` new users' UserRegistered in one PutEvents call.

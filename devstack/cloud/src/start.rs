@@ -79,6 +79,10 @@ pub struct Options {
     /// The service stacks deployed (with the platform, always); every one
     /// when `None`. A test of one service's mistake needs no other.
     pub services: Option<BTreeSet<String>>,
+    /// Functions run as on Lambda Managed Instances, whatever their
+    /// template says (`service/LogicalId` → invocations per environment):
+    /// the model compared without a capacity provider in the template.
+    pub managed_instances: BTreeMap<String, u32>,
 }
 
 /// Twice the machine's cores: a function's environments mostly wait on
@@ -116,6 +120,7 @@ impl Default for Options {
             parameter_overrides: Vec::new(),
             max_environments: default_environments(),
             services: None,
+            managed_instances: BTreeMap::new(),
         }
     }
 }
@@ -220,6 +225,14 @@ pub async fn start(options: Options) -> Result<Running> {
         w.start_service(stack, &mut socket_listeners).await?;
     }
     phases.mark("functions started");
+    if let Some(unknown) =
+        (options.managed_instances.keys()).find(|f| !w.functions.contains_key(*f))
+    {
+        anyhow::bail!(
+            "--managed-instances {unknown}: no such function (the deployed ones: {:?})",
+            w.functions.keys().collect::<Vec<_>>()
+        );
+    }
     let control = w.serve_front(&pool, &stacks, web_listener).await?;
     let router = devstack_sfn::router::router(
         w.endpoints.lambda_endpoint.clone(),
@@ -643,7 +656,7 @@ impl<'a> Wiring<'a> {
             Some(topic) => Some(deployed.physical(topic)?.to_owned()),
             None => None,
         };
-        let configuration = devstack_lambda::spec::Configuration::read(
+        let mut configuration = devstack_lambda::spec::Configuration::read(
             &self.conf,
             &devstack_lambda::spec::Deployment {
                 stack: service,
@@ -656,6 +669,9 @@ impl<'a> Wiring<'a> {
             },
         )
         .await?;
+        if let Some(n) = self.options.managed_instances.get(&name) {
+            configuration.per_environment_concurrency = Some(*n);
+        }
         let session = self.judge.session(&name, &configuration.role).await?;
         crate::iam::with_credentials(&mut env, session);
         let function = Function::start(Spec {

@@ -165,6 +165,12 @@ impl Recorder {
         }
     }
 
+    pub fn process(&self, started: &devstack_api::telemetry::ProcessStarted) {
+        if let Ok(line) = serde_json::to_string(started) {
+            self.append(devstack_api::telemetry::PROCESSES, &line);
+        }
+    }
+
     pub fn hop(&self, hop: &Hop) {
         if let Ok(line) = serde_json::to_string(hop) {
             self.append("hops.jsonl", &line);

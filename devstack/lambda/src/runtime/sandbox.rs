@@ -565,6 +565,13 @@ async fn run_process(spec: &Spec, shared: &Shared, api: &str, generation: u64) -
     };
     shared.metrics.lock().await.pid = child.id();
     if let Some(recorder) = &spec.recorder {
+        if let Some(pid) = child.id() {
+            recorder.process(&devstack_api::telemetry::ProcessStarted {
+                function: spec.name.clone(),
+                pid,
+                at_ms: devstack_api::telemetry::now_ms(),
+            });
+        }
         if let Some(out) = child.stdout.take() {
             tokio::spawn(relay(out, recorder.clone(), spec.name.clone(), false));
         }
