@@ -7,6 +7,7 @@ pub mod config;
 pub mod http;
 pub mod https;
 pub mod idempotency;
+pub mod invocation;
 pub mod json_protocol;
 pub mod jwt;
 pub mod logging;

@@ -14,7 +14,7 @@
 //!   which `ops dlq replay` hands back to Lambda as `X-Amzn-Trace-Id`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use lambda_runtime::{Context as LambdaContext, LambdaEvent};
@@ -25,6 +25,7 @@ use tracing::Instrument;
 #[cfg(feature = "otlp")]
 use tracing_subscriber::Layer as _;
 
+use crate::invocation::{Invocation, Record};
 use crate::xray;
 
 /// The item attribute that carries a write's trace header to the stream.
@@ -61,12 +62,10 @@ macro_rules! function {
 }
 
 static COLLECTOR: OnceLock<&'static Collector> = OnceLock::new();
-/// When the running invocation began: an event's age is taken there, when
-/// it reached the function, not after the handler's work.
-static RECEIVED_AT: Mutex<Option<chrono::DateTime<chrono::Utc>>> = Mutex::new(None);
-/// The dimension an invocation's metrics were recorded under (an HTTP
-/// route), so its `ColdStart` lands in the same document.
-static LABELS: Mutex<Vec<(&'static str, String)>> = Mutex::new(Vec::new());
+/// Held while one invocation's document is put together and written: the
+/// recorder and its properties are the process's, and invocations running
+/// at once (Managed Instances) each get a document of their own.
+static WRITING: Mutex<()> = Mutex::new(());
 
 /// The function's telemetry: logs, spans, metrics.
 pub struct Telemetry {
@@ -153,11 +152,11 @@ impl Telemetry {
         self.meta
     }
 
-    /// The Lambda runtime loop with a span per invocation continuing the
-    /// trace Lambda hands over, and the metrics flushed after each one.
-    /// The handler's error is anything Lambda can report: its
-    /// `errorType` is what a state machine's `Retry` and `Catch` match
-    /// (see [`TypedError`]).
+    /// The Lambda runtime loop, one invocation at a time, with a span per
+    /// invocation continuing the trace Lambda hands over, and the metrics
+    /// flushed after each one. The handler's error is anything Lambda can
+    /// report: its `errorType` is what a state machine's `Retry` and
+    /// `Catch` match (see [`TypedError`]).
     pub async fn run<A, R, E, F, Fut>(&self, handler: F) -> Result<(), lambda_runtime::Error>
     where
         A: DeserializeOwned + Send + 'static,
@@ -167,11 +166,53 @@ impl Telemetry {
         Fut: Future<Output = Result<R, E>>,
     {
         let handler = &handler;
-        lambda_runtime::run(lambda_runtime::service_fn(
-            move |event: LambdaEvent<A>| async move {
-                let started = std::time::Instant::now();
-                *RECEIVED_AT.lock().unwrap_or_else(|e| e.into_inner()) = Some(chrono::Utc::now());
-                crate::calls::take();
+        lambda_runtime::run(lambda_runtime::service_fn(move |event| {
+            self.invoke(handler, event)
+        }))
+        .await
+    }
+
+    /// [`Telemetry::run`] for a function that may run on Lambda Managed
+    /// Instances: with `AWS_LAMBDA_MAX_CONCURRENCY` above 1 the runtime
+    /// serves that many invocations at once in this process, each with
+    /// its own span, metrics document and waits ([`crate::invocation`]);
+    /// without it, one at a time as [`Telemetry::run`]. The handler is
+    /// shared by every invocation in flight, so it holds nothing mutable
+    /// of its own.
+    pub async fn run_concurrent<A, R, E, F, Fut>(
+        self,
+        handler: F,
+    ) -> Result<(), lambda_runtime::Error>
+    where
+        A: DeserializeOwned + Send + 'static,
+        R: Serialize + Send + 'static,
+        E: Into<lambda_runtime::Diagnostic> + std::fmt::Display + std::fmt::Debug + Send + 'static,
+        F: Fn(LambdaEvent<A>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, E>> + Send + 'static,
+    {
+        // Both live as long as the process, and every worker the runtime
+        // starts shares them.
+        let telemetry: &'static Self = Box::leak(Box::new(self));
+        let handler: &'static F = Box::leak(Box::new(handler));
+        lambda_runtime::run_concurrent(lambda_runtime::service_fn(move |event| {
+            telemetry.invoke(handler, event)
+        }))
+        .await
+    }
+
+    /// One invocation: its state current while the handler runs, its span,
+    /// and its document written when it ends.
+    async fn invoke<A, R, E, F, Fut>(&self, handler: &F, event: LambdaEvent<A>) -> Result<R, E>
+    where
+        E: std::fmt::Display,
+        F: Fn(LambdaEvent<A>) -> Fut,
+        Fut: Future<Output = Result<R, E>>,
+    {
+        let started = std::time::Instant::now();
+        let invocation = Invocation::new(&event.context.request_id);
+        invocation
+            .clone()
+            .scope(async move {
                 let span = self.invocation(&event.context);
                 // Boxed: nested inline, a handler's future overflows the
                 // compiler's layout depth.
@@ -181,11 +222,10 @@ impl Telemetry {
                     span.in_scope(|| tracing::error!(error = %e, "invocation failed"));
                 }
                 drop(span);
-                self.close(Some(timing)).await;
+                self.close(Some(&invocation), Some(timing)).await;
                 result
-            },
-        ))
-        .await
+            })
+            .await
     }
 
     /// The invocation's span: a child of the trace Lambda handed over.
@@ -200,9 +240,8 @@ impl Telemetry {
         }
         let trace_id = trace_id_of(&span);
         span.record("trace_id", trace_id.as_str());
-        if let Some(c) = COLLECTOR.get() {
-            c.set_property("trace_id", trace_id)
-                .set_property("request_id", ctx.request_id.clone());
+        if let Some(i) = Invocation::current() {
+            i.state().trace_id = trace_id;
         }
         span
     }
@@ -210,24 +249,28 @@ impl Telemetry {
     /// After an invocation: `ColdStart` once, the EMF document out, and the
     /// spans flushed when exporting (a frozen process sends nothing).
     pub async fn finish(&self) {
-        self.close(None).await;
+        self.close(Invocation::current().as_ref(), None).await;
     }
 
     /// [`Telemetry::finish`], with the invocation's duration and its waits
     /// on calls out when known. They go in the same document as
     /// `ColdStart` (an HTTP route's), so a reader can tell the cold one.
-    async fn close(&self, timing: Option<(Duration, Duration)>) {
-        let labels = std::mem::take(&mut *LABELS.lock().unwrap_or_else(|e| e.into_inner()));
-        let labels = to_labels(&labels);
+    async fn close(
+        &self,
+        invocation: Option<&Arc<Invocation>>,
+        timing: Option<(Duration, Duration)>,
+    ) {
+        let labels = invocation
+            .map(|i| i.state().labels.clone())
+            .unwrap_or_default();
         if self.cold.swap(false, Ordering::Relaxed) {
-            metrics::counter!("ColdStart", labels.clone()).increment(1);
+            counter("ColdStart", &labels, 1);
         }
         if let Some((duration, waited)) = timing {
-            timed(labels, duration, waited);
+            timed(&labels, duration, waited);
         }
-        if let Some(c) = COLLECTOR.get() {
-            let _ = c.flush(std::io::stdout().lock());
-            c.remove_property("event_type");
+        if let Some(i) = invocation {
+            write(i);
         }
         #[cfg(feature = "otlp")]
         if let Some(export) = self.export.clone() {
@@ -236,12 +279,72 @@ impl Telemetry {
     }
 }
 
+/// The invocation's EMF document: its metrics put to the recorder and
+/// written out with its properties, while no other invocation's are.
+fn write(invocation: &Invocation) {
+    let (records, trace_id, event_type) = {
+        let mut state = invocation.state();
+        (
+            std::mem::take(&mut state.records),
+            state.trace_id.clone(),
+            state.event_type.take(),
+        )
+    };
+    let _writing = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+    for record in records {
+        match record {
+            Record::Counter { name, labels, n } => {
+                metrics::counter!(name, to_labels(&labels)).increment(n)
+            }
+            Record::Histogram {
+                name,
+                labels,
+                value,
+            } => metrics::histogram!(name, to_labels(&labels)).record(value),
+        }
+    }
+    if let Some(c) = COLLECTOR.get() {
+        c.set_property("trace_id", trace_id)
+            .set_property("request_id", invocation.request_id.clone());
+        match event_type {
+            Some(t) => c.set_property("event_type", t),
+            None => c.remove_property("event_type"),
+        };
+        let _ = c.flush(std::io::stdout().lock());
+    }
+}
+
+/// A count, kept by the running invocation for its document (outside
+/// one, straight to the recorder).
+fn counter(name: &'static str, labels: &[(&'static str, String)], n: u64) {
+    match Invocation::current() {
+        Some(i) => i.state().records.push(Record::Counter {
+            name,
+            labels: labels.to_vec(),
+            n,
+        }),
+        None => metrics::counter!(name, to_labels(labels)).increment(n),
+    }
+}
+
+/// A histogram value, kept as [`counter`] keeps a count.
+fn histogram(name: &'static str, labels: &[(&'static str, String)], value: f64) {
+    match Invocation::current() {
+        Some(i) => i.state().records.push(Record::Histogram {
+            name,
+            labels: labels.to_vec(),
+            value,
+        }),
+        None => metrics::histogram!(name, to_labels(labels)).record(value),
+    }
+}
+
 /// One invocation's own time, its duration less its waits on calls out
 /// (what the function's code and the SDK's own work cost), and those waits.
-fn timed(labels: Vec<metrics::Label>, duration: Duration, waited: Duration) {
+fn timed(labels: &[(&'static str, String)], duration: Duration, waited: Duration) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    metrics::histogram!("OwnTime", labels.clone()).record(ms(duration.saturating_sub(waited)));
-    metrics::histogram!("CallTime", labels).record(ms(waited));
+    histogram("OwnTime", labels, ms(duration.saturating_sub(waited)));
+    histogram("CallTime", labels, ms(waited));
 }
 
 fn to_labels(labels: &[(&'static str, String)]) -> Vec<metrics::Label> {
@@ -252,7 +355,9 @@ fn to_labels(labels: &[(&'static str, String)]) -> Vec<metrics::Label> {
 }
 
 fn remember(labels: Vec<(&'static str, String)>) {
-    *LABELS.lock().unwrap_or_else(|e| e.into_inner()) = labels;
+    if let Some(i) = Invocation::current() {
+        i.state().labels = labels;
+    }
 }
 
 /// Makes `span` a child of the X-Ray `header`'s context; a header that does
@@ -287,25 +392,24 @@ pub fn root_of(header: &str) -> Option<&str> {
 /// One HTTP request: count, latency and status class per route.
 pub fn http(route: &str, status: u16, latency: Duration) {
     let labels = vec![("route", route.to_owned())];
-    let l = to_labels(&labels);
-    metrics::counter!("Requests", l.clone()).increment(1);
-    metrics::histogram!("Latency", l.clone()).record(latency.as_secs_f64() * 1000.0);
+    counter("Requests", &labels, 1);
+    histogram("Latency", &labels, latency.as_secs_f64() * 1000.0);
     let class = match status {
         500.. => "Http5xx",
         400..=499 => "Http4xx",
         _ => "Http2xx",
     };
-    metrics::counter!(class, l).increment(1);
+    counter(class, &labels, 1);
     remember(labels);
 }
 
 /// One publish: entries put, failed for good, re-sent after a partial
 /// failure, and the batch's size.
 pub fn published(put: usize, failed: usize, resent: usize, batch: usize) {
-    metrics::counter!("EntriesPut").increment(put as u64);
-    metrics::counter!("EntriesFailed").increment(failed as u64);
-    metrics::counter!("EntriesResent").increment(resent as u64);
-    metrics::histogram!("BatchSize").record(batch as f64);
+    counter("EntriesPut", &[], put as u64);
+    counter("EntriesFailed", &[], failed as u64);
+    counter("EntriesResent", &[], resent as u64);
+    histogram("BatchSize", &[], batch as f64);
 }
 
 /// How a consumer's delivery ended.
@@ -342,17 +446,17 @@ pub fn consumed(
         Consumed::Duplicate => "EventsDuplicate",
         Consumed::Failed => "EventsFailed",
     };
-    metrics::counter!(name).increment(1);
+    counter(name, &[], 1);
+    let invocation = Invocation::current();
     if let Some(at) = occurred_at {
-        let received = RECEIVED_AT
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .unwrap_or_else(chrono::Utc::now);
+        let received = invocation
+            .as_ref()
+            .map_or_else(chrono::Utc::now, |i| i.received_at);
         let age = (received - at).num_milliseconds().max(0);
-        metrics::histogram!("EventAge").record(age as f64);
+        histogram("EventAge", &[], age as f64);
     }
-    if let Some(c) = COLLECTOR.get() {
-        c.set_property("event_type", event_type.to_owned());
+    if let Some(i) = invocation {
+        i.state().event_type = Some(event_type.to_owned());
     }
 }
 
@@ -371,7 +475,7 @@ pub fn consumed_event(
 
 /// Notifications handed to the delivery topic.
 pub fn delivered(count: usize) {
-    metrics::counter!("Delivered").increment(count as u64);
+    counter("Delivered", &[], count as u64);
 }
 
 /// A failure with the `errorType` Lambda reports for it, e.g.
@@ -405,13 +509,13 @@ impl From<TypedError> for lambda_runtime::Diagnostic {
 /// A count a service names itself (webhooks rejected, secrets refetched,
 /// executions started...): one metric in the function's dimension set.
 pub fn count(name: &'static str, n: u64) {
-    metrics::counter!(name).increment(n);
+    counter(name, &[], n);
 }
 
 /// Live pushes: sent, and found gone (410).
 pub fn pushed(sent: usize, gone: usize) {
-    metrics::counter!("PushesSent").increment(sent as u64);
-    metrics::counter!("PushesGone").increment(gone as u64);
+    counter("PushesSent", &[], sent as u64);
+    counter("PushesGone", &[], gone as u64);
 }
 
 #[cfg(test)]

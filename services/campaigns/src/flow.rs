@@ -59,18 +59,20 @@ fn failed(kind: &str, e: impl std::fmt::Display) -> TypedError {
 
 /// A step's function: its input parsed (a malformed one is a
 /// `Flow.Input` error the machine catches), then `step`, inside a span
-/// naming the campaign and the correlation id.
+/// naming the campaign and the correlation id. Ready for Lambda Managed
+/// Instances (many steps at once in one process): a step shares only its
+/// clients, and every write it makes is conditional or idempotent.
 pub async fn serve<F, Fut>(
     telemetry: kit::telemetry::Telemetry,
     step: F,
 ) -> Result<(), lambda_runtime::Error>
 where
-    F: Fn(StepInput) -> Fut,
-    Fut: std::future::Future<Output = Result<Value, TypedError>>,
+    F: Fn(StepInput) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Value, TypedError>> + Send + 'static,
 {
-    let step = &step;
+    let step: &'static F = Box::leak(Box::new(step));
     telemetry
-        .run(
+        .run_concurrent(
             move |event: lambda_runtime::LambdaEvent<Value>| async move {
                 let input: StepInput = serde_json::from_value(event.payload)
                     .map_err(|e| TypedError::new("Flow.Input", e.to_string()))?;
@@ -88,15 +90,16 @@ where
 impl Flow {
     /// A step's flow on the table `TABLE_NAME` names, with what that step
     /// alone calls (its sender, its resumer; `()` for none), made from the
-    /// same configuration on first use.
+    /// same configuration on first use. It lives as long as the process,
+    /// and every invocation in flight shares it ([`serve`]).
     pub fn lazy<T: 'static>(
         with: impl Fn(&kit::config::SdkConfig) -> T + Send + Sync + 'static,
-    ) -> Result<kit::config::Lazy<(Flow, T)>, kit::config::ConfigError> {
+    ) -> Result<&'static kit::config::Lazy<(Flow, T)>, kit::config::ConfigError> {
         let table = kit::config::var("TABLE_NAME")?;
-        Ok(kit::config::Lazy::new(move |conf| {
+        Ok(Box::leak(Box::new(kit::config::Lazy::new(move |conf| {
             let store = Store::new(aws_sdk_dynamodb::Client::new(conf), &table);
             (Flow { store }, with(conf))
-        }))
+        }))))
     }
 
     /// Hands the campaign to the sender.
@@ -189,12 +192,17 @@ impl Flow {
         let now = Utc::now();
         let store = &self.store;
         let campaign = &campaign;
-        let recorded: Vec<Result<bool, _>> = futures_util::stream::iter(audience.iter())
-            .map(|m| async move {
-                store
-                    .receive(&Received::of(campaign, &m.user_id, now))
-                    .await
+        // The writes made before they are streamed: a closure in the
+        // stream's type hides that its future is `Send` for every borrow,
+        // which a step served concurrently needs.
+        let writes: Vec<_> = audience
+            .iter()
+            .map(|m| {
+                let received = Received::of(campaign, &m.user_id, now);
+                async move { store.receive(&received).await }
             })
+            .collect();
+        let recorded: Vec<Result<bool, _>> = futures_util::stream::iter(writes)
             .buffer_unordered(RECORDING_CONCURRENCY)
             .collect()
             .await;

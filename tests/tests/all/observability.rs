@@ -2,7 +2,9 @@
 //! log at `info`: the walkthrough's completion is one X-Ray trace from the
 //! HTTP request through stream, bus and consumer to the notification, in
 //! the local cloud's hops and in each function's log; every function that
-//! ran printed EMF documents that meet the specification.
+//! ran printed EMF documents that meet the specification. The
+//! notifications consumer runs here as on Lambda Managed Instances, many
+//! invocations at once in one process.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -27,6 +29,8 @@ fn cloud() -> &'static Cloud {
             bin_dir: repo::profile_dir(),
             retry_delay: Duration::from_millis(20),
             function_env: vec![("RUST_LOG".into(), "info".into())],
+            // Places enough that a burst never needs a second environment.
+            managed_instances: [(CONSUMER.to_owned(), 64)].into(),
             ..Options::default()
         })
         .expect("the local cloud starts");
@@ -36,6 +40,8 @@ fn cloud() -> &'static Cloud {
         }
     })
 }
+
+const CONSUMER: &str = "notifications/ConsumerFunction";
 
 fn dir() -> PathBuf {
     PathBuf::from(cloud().endpoints.telemetry_dir.as_str())
@@ -268,4 +274,154 @@ async fn every_function_that_ran_printed_emf_documents_that_meet_the_specificati
     assert!(publisher["BatchSize"].samples >= 1, "{publisher:#?}");
     let rendered = telemetry::render_metrics(&table);
     assert!(rendered.contains("app/notifications") && rendered.contains("EventAge"));
+}
+
+/// `n` UserRegistered events for new users, each with a correlation id of
+/// its own, as the users publisher would put them.
+fn registrations(n: usize) -> Vec<(String, String, Value)> {
+    let example: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            crate::support::root().join("events/examples/app.users/UserRegistered/v1/example.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    (0..n)
+        .map(|_| {
+            let user = uuid::Uuid::new_v4().to_string();
+            let correlation = format!("managed-{}", uuid::Uuid::new_v4().simple());
+            let mut detail = example.clone();
+            detail["metadata"]["event_id"] = serde_json::json!(uuid::Uuid::now_v7().to_string());
+            detail["metadata"]["correlation_id"] = serde_json::json!(correlation);
+            detail["metadata"]["occurred_at"] = serde_json::json!(chrono::Utc::now().to_rfc3339());
+            detail["data"]["user_id"] = serde_json::json!(user);
+            detail["data"]["email"] = serde_json::json!(format!("{user}@example.com"));
+            (user, correlation, detail)
+        })
+        .collect()
+}
+
+/// The most of `hops` that ran at once.
+fn most_at_once(hops: &[&Hop]) -> usize {
+    let mut edges: Vec<(f64, i32)> = hops
+        .iter()
+        .flat_map(|h| [(h.start_ms, 1), (h.start_ms + h.duration_ms, -1)])
+        .collect();
+    // An end before a start at the same instant: touching is not overlap.
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let (mut now, mut most) = (0, 0);
+    for (_, step) in edges {
+        now += step;
+        most = most.max(now);
+    }
+    most as usize
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_managed_instances_consumer_takes_a_burst_in_one_process_each_invocation_apart() {
+    let e = &cloud().endpoints;
+    let conf = kit::config::endpoint(&e.emulator_url).await;
+    let bus = aws_sdk_eventbridge::Client::new(&conf);
+    let events = registrations(24);
+    // Six delivered twice, as an at-least-once bus may: the same event id.
+    let deliveries: Vec<&(String, String, Value)> = events.iter().chain(&events[..6]).collect();
+    let puts = deliveries.chunks(10).map(|chunk| {
+        let entries = chunk.iter().map(|(_, _, detail)| {
+            aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                .event_bus_name(&e.bus_name)
+                .source("app.users")
+                .detail_type("UserRegistered")
+                .detail(detail.to_string())
+                .build()
+        });
+        bus.put_events().set_entries(Some(entries.collect())).send()
+    });
+    for put in futures_util::future::join_all(puts).await {
+        assert_eq!(put.unwrap().failed_entry_count(), 0);
+    }
+    let ours: BTreeSet<&str> = events.iter().map(|(_, c, _)| c.as_str()).collect();
+    let dir = dir();
+    let mut hops: Vec<Hop> = Vec::new();
+    for _ in 0..200 {
+        hops = telemetry::read_hops(&dir)
+            .unwrap()
+            .into_iter()
+            .filter(|h| h.function == CONSUMER && h.kind == "rule")
+            .filter(|h| h.correlation_ids.iter().any(|c| ours.contains(c.as_str())))
+            .collect();
+        if hops.len() >= deliveries.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(hops.len(), deliveries.len(), "{hops:#?}");
+    assert!(hops.iter().all(|h| h.outcome == "ok"), "{hops:#?}");
+
+    // One process took them, side by side.
+    let processes: Vec<_> = telemetry::read_processes(&dir)
+        .into_iter()
+        .filter(|p| p.function == CONSUMER)
+        .collect();
+    assert_eq!(processes.len(), 1, "{processes:?}");
+    let refs: Vec<&Hop> = hops.iter().collect();
+    assert!(most_at_once(&refs) > 1, "one at a time: {hops:#?}");
+
+    // Each user welcomed once, the second deliveries skipped.
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let table = &e.services["notifications"].table;
+    for (user, _, _) in &events {
+        let items = ddb
+            .query()
+            .table_name(table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :n)")
+            .expression_attribute_values(
+                ":pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{user}")),
+            )
+            .expression_attribute_values(
+                ":n",
+                aws_sdk_dynamodb::types::AttributeValue::S("NOTIF#".into()),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(items.count(), 1, "{user}: {:?}", items.items());
+    }
+
+    // Each invocation wrote a document of its own: its trace, its event
+    // type, one event counted. Documents mixed across invocations would
+    // count two events in one and none in the other.
+    let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    let traces: Vec<&str> = hops.iter().map(|h| h.trace_id.as_str()).collect();
+    let docs: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|entry| entry["function"] == CONSUMER)
+        .map(|entry| entry["emf"].clone())
+        .filter(|doc| {
+            doc["trace_id"]
+                .as_str()
+                .is_some_and(|t| traces.contains(&t))
+        })
+        .collect();
+    assert_eq!(docs.len(), deliveries.len(), "{docs:#?}");
+    let count = |doc: &Value, name: &str| doc[name].as_u64().unwrap_or(0);
+    for doc in &docs {
+        assert_eq!(doc["event_type"], "UserRegistered", "{doc}");
+        assert_eq!(
+            count(doc, "EventsProcessed") + count(doc, "EventsDuplicate"),
+            1,
+            "{doc}"
+        );
+    }
+    let processed = docs
+        .iter()
+        .map(|d| count(d, "EventsProcessed"))
+        .sum::<u64>();
+    assert_eq!(processed, events.len() as u64);
+    let request_ids: BTreeSet<&str> = docs
+        .iter()
+        .filter_map(|d| d["request_id"].as_str())
+        .collect();
+    assert_eq!(request_ids.len(), docs.len(), "one document per invocation");
 }

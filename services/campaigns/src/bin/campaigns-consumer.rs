@@ -1,5 +1,7 @@
 //! Lambda (async, from the bus's rules): the users events the audience is
-//! a projection of.
+//! a projection of. Ready for Lambda Managed Instances: the handler shares
+//! only its client, and its writes are conditional, so deliveries running
+//! at once in one process race no more than they do across environments.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use campaigns::handlers::Handled;
@@ -13,9 +15,11 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let telemetry = kit::telemetry::init(kit::function!());
     let table = kit::config::var("TABLE_NAME")?;
-    let store = &Lazy::new(move |conf| Store::new(aws_sdk_dynamodb::Client::new(conf), &table));
+    let store: &'static Lazy<_> = Box::leak(Box::new(Lazy::new(move |conf| {
+        Store::new(aws_sdk_dynamodb::Client::new(conf), &table)
+    })));
     telemetry
-        .run(
+        .run_concurrent(
             move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
                 let handled = campaigns::handlers::handle(store.get().await, &event.payload).await;
                 let late = |h: &Handled| *h == Handled::AlreadyErased;

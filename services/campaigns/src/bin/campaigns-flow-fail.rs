@@ -6,8 +6,8 @@ use campaigns::flow::Flow;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let telemetry = kit::telemetry::init(kit::function!());
-    let step = &Flow::lazy(|_| ())?;
-    campaigns::flow::serve(telemetry, |input| async move {
+    let step = Flow::lazy(|_| ())?;
+    campaigns::flow::serve(telemetry, move |input| async move {
         let (flow, ()) = step.get().await;
         flow.fail(input.campaign_id, input.error).await
     })

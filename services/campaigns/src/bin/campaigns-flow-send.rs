@@ -15,11 +15,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let url = kit::config::var("SENDER_URL")?;
     let parameter = kit::config::var("API_KEY_PARAMETER")?;
     let ttl = Duration::from_secs(kit::config::number("SECRET_TTL_SECONDS", 300)? as u64);
-    let step = &Flow::lazy(move |conf| {
+    let step = Flow::lazy(move |conf| {
         let key = Source::parameter(conf, parameter.clone());
         Sender::new(&url, Secret::new(key, ttl))
     })?;
-    campaigns::flow::serve(telemetry, |input| async move {
+    campaigns::flow::serve(telemetry, move |input| async move {
         let (flow, sender) = step.get().await;
         flow.send(sender, input.campaign_id).await
     })

@@ -7,10 +7,10 @@ use campaigns::flow::{Flow, Resumer};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let telemetry = kit::telemetry::init(kit::function!());
-    let step = &Flow::lazy(|conf| Resumer {
+    let step = Flow::lazy(|conf| Resumer {
         sfn: aws_sdk_sfn::Client::new(conf),
     })?;
-    campaigns::flow::serve(telemetry, |input| async move {
+    campaigns::flow::serve(telemetry, move |input| async move {
         let (flow, resumer) = step.get().await;
         flow.wait(resumer, input).await
     })
