@@ -97,8 +97,8 @@ pub enum Cmd {
     /// A burst: `--events` UserRegistered put on the bus at once for the
     /// campaigns consumer, then the time until the last effect, each
     /// event's age at the consumer, the peak execution environments per
-    /// function, and the last line `lost: X, duplicated: Y` (exit 1 unless
-    /// both are 0).
+    /// function with their processes and peak memory, and the last line
+    /// `lost: X, duplicated: Y` (exit 1 unless both are 0).
     Burst {
         #[arg(long, default_value_t = 1000)]
         events: usize,

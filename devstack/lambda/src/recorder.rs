@@ -75,6 +75,7 @@ impl Recorder {
             devstack_api::telemetry::JUDGEMENTS,
             devstack_api::telemetry::GRANTS,
             devstack_api::telemetry::ENVIRONMENTS,
+            devstack_api::telemetry::PROCESSES,
         ] {
             let _ = std::fs::remove_file(dir.join(f));
         }

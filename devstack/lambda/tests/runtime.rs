@@ -249,3 +249,56 @@ async fn a_managed_instances_function_serves_concurrent_invocations_in_one_proce
     assert!(a.iter().all(Result::is_ok) && b.is_ok());
     assert_eq!(function.metrics().await.environments, 1);
 }
+
+/// Set in the copy of this binary that plays a local cloud killed outright.
+const PLAY_THE_CLOUD: &str = "DEVSTACK_TEST_PLAY_THE_CLOUD";
+
+#[tokio::test]
+async fn a_function_dies_with_a_cloud_killed_outright() {
+    if std::env::var_os(PLAY_THE_CLOUD).is_some() {
+        // The cloud: a Managed Instances function (which retries a failed
+        // `/next` forever), its process id out, then wait to be killed.
+        let mut spec = sleepy_in(Duration::from_secs(5), 1);
+        spec.configuration.per_environment_concurrency = Some(2);
+        let function = Function::start(spec).await.unwrap();
+        let answer = function.invoke(json!({"sleep": 0})).await.unwrap();
+        println!("function-pid={}", answer["pid"]);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        return;
+    }
+    let mut cloud = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_function_dies_with_a_cloud_killed_outright",
+            "--nocapture",
+        ])
+        .env(PLAY_THE_CLOUD, "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(cloud.stdout.take().unwrap());
+    let pid = loop {
+        let mut line = String::new();
+        assert!(
+            std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0,
+            "the cloud ended without its function's pid"
+        );
+        if let Some(pid) = line.trim().strip_prefix("function-pid=") {
+            break pid.to_owned();
+        }
+    };
+    cloud.kill().unwrap();
+    cloud.wait().unwrap();
+    let alive = || std::path::Path::new(&format!("/proc/{pid}")).exists();
+    for _ in 0..100 {
+        if !alive() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Not left behind to spin (it would also hold this test's output open).
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &pid])
+        .status();
+    panic!("function process {pid} outlived its cloud");
+}

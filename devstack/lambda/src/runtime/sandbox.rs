@@ -518,6 +518,35 @@ async fn supervise(spec: Arc<Spec>, shared: Arc<Shared>, first: tokio::net::TcpL
     }
 }
 
+/// The process is killed when the local cloud ends, however it ends: a
+/// test binary exits without dropping its cloud, and a function in
+/// `lambda_runtime`'s concurrent mode retries a refused `/next` at once,
+/// forever (the classic loop returns, and its process ends). Three such
+/// orphans were found spinning at half a core each.
+#[cfg(target_os = "linux")]
+fn die_with_the_cloud(cmd: &mut tokio::process::Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: between fork and exec the closure calls only prctl, getppid
+    // and _exit, which are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            // Sent when the thread that forked ends: tokio's workers live
+            // as long as the cloud's runtime, and spawn from its tasks.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The cloud ended before the line above.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_the_cloud(_: &mut tokio::process::Command) {}
+
 /// Starts one process of the function against the Runtime API at `api`
 /// and runs it until it exits or is killed: how it ended, or `None` when
 /// it could not start.
@@ -541,6 +570,7 @@ async fn run_process(spec: &Spec, shared: &Shared, api: &str, generation: u64) -
         )
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
         .kill_on_drop(true);
+    die_with_the_cloud(&mut cmd);
     // Lambda Managed Instances: the runtime polls for this many at once
     // (`lambda_runtime::run_concurrent`).
     if spec.per_environment() > 1 {
