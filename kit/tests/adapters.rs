@@ -38,6 +38,17 @@ async fn bus_with_queue(conf: &aws_config::SdkConfig) -> (String, aws_sdk_sqs::C
     (bus, sqs, queue_url)
 }
 
+/// A new standard queue named after `prefix`; its URL.
+async fn new_queue(sqs: &aws_sdk_sqs::Client, prefix: &str) -> String {
+    sqs.create_queue()
+        .queue_name(unique(prefix))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap()
+}
+
 /// A rule on `bus` for every `app.todos` event, whose target is a fresh
 /// queue; the queue's URL.
 async fn rule_to_new_queue(
@@ -46,14 +57,7 @@ async fn rule_to_new_queue(
     bus: &str,
     rule: &str,
 ) -> String {
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique("q"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let queue_url = new_queue(sqs, "q").await;
     let arn = sqs
         .get_queue_attributes()
         .queue_url(&queue_url)
@@ -778,14 +782,7 @@ async fn sends_keep_deduplication_and_the_counts_stay_true() {
             .await
             .unwrap();
     }
-    let plain = sqs
-        .create_queue()
-        .queue_name(unique("counted"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let plain = new_queue(&sqs, "counted").await;
     for i in 0..3 {
         sqs.send_message()
             .queue_url(&plain)
@@ -820,14 +817,7 @@ async fn sends_keep_deduplication_and_the_counts_stay_true() {
 async fn receives_hand_out_only_visible_undelayed_messages() {
     let conf = shared().sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&conf);
-    let url = sqs
-        .create_queue()
-        .queue_name(unique("visible"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let url = new_queue(&sqs, "visible").await;
     for body in ["now-1", "now-2"] {
         let send = sqs.send_message().queue_url(&url).message_body(body);
         send.send().await.unwrap();

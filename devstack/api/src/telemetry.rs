@@ -87,12 +87,8 @@ pub const GRANTS: &str = "iam-grants.jsonl";
 /// Every function's grants recorded in `dir` (the last of each function's
 /// lines: a redeploy records its new ones).
 pub fn read_grants(dir: &Path) -> Vec<RoleGrants> {
-    let text = std::fs::read_to_string(dir.join(GRANTS)).unwrap_or_default();
     let mut by_function: BTreeMap<String, RoleGrants> = BTreeMap::new();
-    for grants in text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<RoleGrants>(l).ok())
-    {
+    for grants in read_lines::<RoleGrants>(dir, GRANTS) {
         by_function.insert(grants.function.clone(), grants);
     }
     by_function.into_values().collect()
@@ -128,10 +124,7 @@ pub const PROCESSES: &str = "processes.jsonl";
 
 /// Every process start recorded in `dir`.
 pub fn read_processes(dir: &Path) -> Vec<ProcessStarted> {
-    let text = std::fs::read_to_string(dir.join(PROCESSES)).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+    read_lines(dir, PROCESSES)
 }
 
 /// The most memory a process has held (`VmHWM`), in 10^6 bytes; none
@@ -151,12 +144,8 @@ pub fn peak_rss_mb(pid: u32) -> Option<f64> {
 
 /// Each function's most environments, as recorded in `dir`.
 pub fn read_peak_environments(dir: &Path) -> BTreeMap<String, u32> {
-    let text = std::fs::read_to_string(dir.join(ENVIRONMENTS)).unwrap_or_default();
     let mut peak: BTreeMap<String, u32> = BTreeMap::new();
-    for e in text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<EnvironmentStarted>(l).ok())
-    {
+    for e in read_lines::<EnvironmentStarted>(dir, ENVIRONMENTS) {
         let most = peak.entry(e.function).or_default();
         *most = (*most).max(e.environments);
     }
@@ -165,7 +154,13 @@ pub fn read_peak_environments(dir: &Path) -> BTreeMap<String, u32> {
 
 /// Every verdict recorded in `dir`.
 pub fn read_judgements(dir: &Path) -> Vec<Judgement> {
-    let text = std::fs::read_to_string(dir.join(JUDGEMENTS)).unwrap_or_default();
+    read_lines(dir, JUDGEMENTS)
+}
+
+/// The records of one telemetry file: none when it is missing, and a line
+/// cut short (a cloud stopped mid-write) left out.
+fn read_lines<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> Vec<T> {
+    let text = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
     text.lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
@@ -208,11 +203,7 @@ pub fn now_ms() -> f64 {
 
 /// Every hop recorded in `dir`.
 pub fn read_hops(dir: &Path) -> std::io::Result<Vec<Hop>> {
-    let text = std::fs::read_to_string(dir.join("hops.jsonl")).unwrap_or_default();
-    Ok(text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect())
+    Ok(read_lines(dir, "hops.jsonl"))
 }
 
 /// The traces an id names: a trace id itself, or every trace whose hops

@@ -102,17 +102,40 @@ impl Report {
 }
 
 /// One event put: its user and correlation id.
-struct Put {
-    user: String,
-    correlation: String,
+pub struct Put {
+    pub user: String,
+    pub correlation: String,
+}
+
+/// The committed example of `UserRegistered` (v1), which every burst
+/// event is made from.
+pub fn registration_example() -> Result<Value> {
+    let path = repo::root().join("events/examples/app.users/UserRegistered/v1/example.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// `example` for a new user, with an event id, a correlation id
+/// (`<prefix>-…`) and an `occurred_at` of its own: the detail, and who
+/// and what it is for.
+pub fn registration(example: &Value, prefix: &str) -> (Put, Value) {
+    let user = uuid::Uuid::new_v4().to_string();
+    let correlation = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
+    let mut detail = example.clone();
+    detail["metadata"]["event_id"] = json!(uuid::Uuid::now_v7().to_string());
+    detail["metadata"]["correlation_id"] = json!(correlation);
+    detail["metadata"]["occurred_at"] =
+        json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    detail["data"]["user_id"] = json!(user);
+    detail["data"]["email"] = json!(format!("{user}@example.com"));
+    (Put { user, correlation }, detail)
 }
 
 pub async fn run(endpoints: &Endpoints, config: &Config) -> Result<Report> {
     let conf = kit::config::endpoint(&endpoints.emulator_url).await;
     let events = JsonApi::new(&conf, EVENTS);
-    let example: Value = serde_json::from_str(&std::fs::read_to_string(
-        repo::root().join("events/examples/app.users/UserRegistered/v1/example.json"),
-    )?)?;
+    let example = registration_example()?;
     let started = Instant::now();
     let started_ms = now_ms() as i64;
     let batches = (0..config.events).collect::<Vec<_>>();
@@ -187,22 +210,14 @@ async fn put_batch(events: &JsonApi, bus: &str, example: &Value, n: usize) -> Re
     let mut puts = Vec::new();
     let mut entries = Vec::new();
     for _ in 0..n {
-        let user = uuid::Uuid::new_v4().to_string();
-        let correlation = format!("burst-{}", uuid::Uuid::new_v4().simple());
-        let mut detail = example.clone();
-        detail["metadata"]["event_id"] = json!(uuid::Uuid::now_v7().to_string());
-        detail["metadata"]["correlation_id"] = json!(correlation);
-        detail["metadata"]["occurred_at"] =
-            json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-        detail["data"]["user_id"] = json!(user);
-        detail["data"]["email"] = json!(format!("{user}@example.com"));
+        let (put, detail) = registration(example, "burst");
         entries.push(json!({
             "EventBusName": bus,
             "Source": "app.users",
             "DetailType": "UserRegistered",
             "Detail": detail.to_string(),
         }));
-        puts.push(Put { user, correlation });
+        puts.push(put);
     }
     let answer = events
         .call("PutEvents", &json!({ "Entries": entries }))

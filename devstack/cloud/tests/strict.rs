@@ -212,25 +212,33 @@ async fn put_undecodable_user_deleted(cloud: &Detached) {
 /// The example UserDeleted on the cloud's bus, without its user id unless
 /// `decodable`.
 async fn put_user_deleted(cloud: &Detached, decodable: bool) {
-    let conf = kit::config::endpoint(&cloud.endpoints.emulator_url).await;
-    let mut detail: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            repo::root().join("events/examples/app.users/UserDeleted/v1/example.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let mut detail: serde_json::Value =
+        serde_json::from_str(&users_example("UserDeleted")).unwrap();
     if !decodable {
         detail["data"].as_object_mut().unwrap().remove("user_id");
     }
+    put_users_event(cloud, "UserDeleted", detail.to_string()).await;
+}
+
+/// The committed example of a users event (v1).
+fn users_example(detail_type: &str) -> String {
+    std::fs::read_to_string(repo::root().join(format!(
+        "events/examples/app.users/{detail_type}/v1/example.json"
+    )))
+    .unwrap()
+}
+
+/// One users event on the cloud's bus, as the users publisher puts it.
+async fn put_users_event(cloud: &Detached, detail_type: &str, detail: String) {
+    let conf = kit::config::endpoint(&cloud.endpoints.emulator_url).await;
     aws_sdk_eventbridge::Client::new(&conf)
         .put_events()
         .entries(
             aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
                 .event_bus_name(cloud.endpoints.bus_name.as_str())
                 .source("app.users")
-                .detail_type("UserDeleted")
-                .detail(detail.to_string())
+                .detail_type(detail_type)
+                .detail(detail)
                 .build(),
         )
         .send()
@@ -735,24 +743,7 @@ async fn a_stream_function_that_may_not_publish_to_its_on_failure_topic_loses_th
         "        - Statement:\n            - Effect: Deny\n              Action: sns:Publish\n              Resource: !Ref DeadLetterTopic\n",
     );
     let cloud = start("notifications", template);
-    let conf = kit::config::endpoint(&cloud.endpoints.emulator_url).await;
-    let detail = std::fs::read_to_string(
-        repo::root().join("events/examples/app.users/UserRegistered/v1/example.json"),
-    )
-    .unwrap();
-    aws_sdk_eventbridge::Client::new(&conf)
-        .put_events()
-        .entries(
-            aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                .event_bus_name(cloud.endpoints.bus_name.as_str())
-                .source("app.users")
-                .detail_type("UserRegistered")
-                .detail(detail)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    put_users_event(&cloud, "UserRegistered", users_example("UserRegistered")).await;
     // The welcome reaches the stream; each delivery is refused, and after
     // the mapping's retries so is the OnFailure record.
     let refused = first_records("the OnFailure record's refused publish", || {

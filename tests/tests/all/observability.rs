@@ -276,33 +276,8 @@ async fn every_function_that_ran_printed_emf_documents_that_meet_the_specificati
     assert!(rendered.contains("app/notifications") && rendered.contains("EventAge"));
 }
 
-/// `n` UserRegistered events for new users, each with a correlation id of
-/// its own, as the users publisher would put them.
-fn registrations(n: usize) -> Vec<(String, String, Value)> {
-    let example: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            crate::support::root().join("events/examples/app.users/UserRegistered/v1/example.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    (0..n)
-        .map(|_| {
-            let user = uuid::Uuid::new_v4().to_string();
-            let correlation = format!("managed-{}", uuid::Uuid::new_v4().simple());
-            let mut detail = example.clone();
-            detail["metadata"]["event_id"] = serde_json::json!(uuid::Uuid::now_v7().to_string());
-            detail["metadata"]["correlation_id"] = serde_json::json!(correlation);
-            detail["metadata"]["occurred_at"] = serde_json::json!(chrono::Utc::now().to_rfc3339());
-            detail["data"]["user_id"] = serde_json::json!(user);
-            detail["data"]["email"] = serde_json::json!(format!("{user}@example.com"));
-            (user, correlation, detail)
-        })
-        .collect()
-}
-
 /// The most of `hops` that ran at once.
-fn most_at_once(hops: &[&Hop]) -> usize {
+fn most_at_once(hops: &[Hop]) -> usize {
     let mut edges: Vec<(f64, i32)> = hops
         .iter()
         .flat_map(|h| [(h.start_ms, 1), (h.start_ms + h.duration_ms, -1)])
@@ -322,11 +297,14 @@ async fn a_managed_instances_consumer_takes_a_burst_in_one_process_each_invocati
     let e = &cloud().endpoints;
     let conf = kit::config::endpoint(&e.emulator_url).await;
     let bus = aws_sdk_eventbridge::Client::new(&conf);
-    let events = registrations(24);
+    let example = devstack_client::burst::registration_example().unwrap();
+    let events: Vec<_> = (0..24)
+        .map(|_| devstack_client::burst::registration(&example, "managed"))
+        .collect();
     // Six delivered twice, as an at-least-once bus may: the same event id.
-    let deliveries: Vec<&(String, String, Value)> = events.iter().chain(&events[..6]).collect();
+    let deliveries: Vec<_> = events.iter().chain(&events[..6]).collect();
     let puts = deliveries.chunks(10).map(|chunk| {
-        let entries = chunk.iter().map(|(_, _, detail)| {
+        let entries = chunk.iter().map(|(_, detail)| {
             aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
                 .event_bus_name(&e.bus_name)
                 .source("app.users")
@@ -339,7 +317,7 @@ async fn a_managed_instances_consumer_takes_a_burst_in_one_process_each_invocati
     for put in futures_util::future::join_all(puts).await {
         assert_eq!(put.unwrap().failed_entry_count(), 0);
     }
-    let ours: BTreeSet<&str> = events.iter().map(|(_, c, _)| c.as_str()).collect();
+    let ours: BTreeSet<&str> = events.iter().map(|(p, _)| p.correlation.as_str()).collect();
     let dir = dir();
     let mut hops: Vec<Hop> = Vec::new();
     for _ in 0..200 {
@@ -363,13 +341,13 @@ async fn a_managed_instances_consumer_takes_a_burst_in_one_process_each_invocati
         .filter(|p| p.function == CONSUMER)
         .collect();
     assert_eq!(processes.len(), 1, "{processes:?}");
-    let refs: Vec<&Hop> = hops.iter().collect();
-    assert!(most_at_once(&refs) > 1, "one at a time: {hops:#?}");
+    assert!(most_at_once(&hops) > 1, "one at a time: {hops:#?}");
 
     // Each user welcomed once, the second deliveries skipped.
     let ddb = aws_sdk_dynamodb::Client::new(&conf);
     let table = &e.services["notifications"].table;
-    for (user, _, _) in &events {
+    for (put, _) in &events {
+        let user = &put.user;
         let items = ddb
             .query()
             .table_name(table)
