@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::contract::contract;
 use crate::sources::USERS;
 
-/// A person created their profile for the first time.
+/// A person was registered: their sign-up was confirmed (the user pool's
+/// PostConfirmation trigger made their profile), or, for an account
+/// confirmed before that trigger existed, their first profile was saved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UserRegisteredV1 {
     /// The identity provider's subject (`sub`) of the user.

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use devstack_client::walkthrough::{Client, token_for};
+use devstack_client::walkthrough::{Client, token_for, token_named};
 use devstack_cloud::{Options, start_detached};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 struct Env {
     endpoints: devstack_api::Endpoints,
@@ -167,19 +167,10 @@ async fn dead_letters_are_decoded_exported_replayed_and_purged_without_loss() {
         let api = Client {
             http: reqwest::Client::new(),
             base: env.endpoints.api_base_url.as_str().to_owned(),
+            // The sign-up registers them (the pool's PostConfirmation
+            // trigger makes the profile).
             token: token_for(&env.endpoints, &email).await.unwrap(),
         };
-        assert_eq!(
-            api.call(
-                Method::PUT,
-                "/users/me",
-                Some(json!({"display_name": format!("U{i}")}))
-            )
-            .await
-            .unwrap()
-            .0,
-            201
-        );
         users.push(api);
     }
     // The cloud runs on its own runtime: blocking this test's thread is fine.
@@ -503,31 +494,23 @@ async fn a_dead_letter_keeps_its_trace_and_the_replay_continues_it() {
     )
     .await;
     let email = format!("trace-{}@example.com", uuid::Uuid::new_v4().simple());
-    let api = Client {
-        http: reqwest::Client::new(),
-        base: env.endpoints.api_base_url.as_str().to_owned(),
-        token: token_for(&env.endpoints, &email).await.unwrap(),
-    };
     let correlation = format!("dlq-trace-{}", uuid::Uuid::new_v4().simple());
-    let (status, _) = api
-        .call_correlated(
-            Method::PUT,
-            "/users/me",
-            Some(json!({"display_name": "Tracy"})),
-            Some(&correlation),
-        )
+    token_named(&env.endpoints, &email, "Tracy", &correlation)
         .await
         .unwrap();
-    assert_eq!(status, 201);
     wait_for("the dead letter", Duration::from_secs(60), || {
         depth(&env, "notifications").0 == 1
     });
     let hops = devstack_api::telemetry::read_hops(&telemetry).unwrap();
     let trace = hops
         .iter()
-        .find(|h| h.kind == "http" && h.correlation_ids.contains(&correlation))
+        .find(|h| {
+            h.kind == "cognito"
+                && h.detail == "PostConfirmation"
+                && h.correlation_ids.contains(&correlation)
+        })
         .map(|h| h.trace_id.clone())
-        .expect("the request's hop");
+        .expect("the confirmation's trigger hop");
     // The consumer failed three times in that trace (1 + 2 retries).
     let failed = hops
         .iter()

@@ -31,12 +31,15 @@ async function call<T>(config: Config, operation: string, body: unknown): Promis
   return data as T;
 }
 
-export function signUp(config: Config, email: string, password: string): Promise<unknown> {
+export function signUp(config: Config, email: string, password: string, name: string): Promise<unknown> {
   return call(config, "SignUp", {
     ClientId: config.clientId,
     Username: email,
     Password: password,
-    UserAttributes: [{ Name: "email", Value: email }],
+    UserAttributes: [
+      { Name: "email", Value: email },
+      { Name: "name", Value: name },
+    ],
   });
 }
 

@@ -98,14 +98,7 @@ async function showApp(s: session.Session): Promise<void> {
     refused: () => void renewal.now(),
   });
   live.start();
-  await guard(async () => {
-    const name = session.pendingName();
-    if (name) {
-      await api.saveProfile(name);
-      session.setPendingName(null);
-    }
-    await loadTodos();
-  });
+  await guard(loadTodos);
 }
 
 /** The admin page, for a token that names the admins group. */
@@ -429,8 +422,10 @@ function wire(): void {
   authForm("#signup-form", async () => {
     const email = $<HTMLInputElement>("#signup-email").value.trim();
     signUpPassword = $<HTMLInputElement>("#signup-password").value;
-    await cognito.signUp(config, email, signUpPassword);
-    session.setPendingName($<HTMLInputElement>("#signup-name").value.trim() || email);
+    // The name goes to Cognito: the users service's confirmation trigger
+    // makes the profile with it. A refusal (PreSignUp) shows its reason.
+    const name = $<HTMLInputElement>("#signup-name").value.trim() || email;
+    await cognito.signUp(config, email, signUpPassword, name);
     $<HTMLInputElement>("#confirm-email").value = email;
     $("#confirm-form").hidden = false;
     $("#confirm-local").hidden = !config.local;

@@ -2,7 +2,6 @@
 // The ID token is checked for expiry before use: an expired one is renewed
 // with the refresh token first, never sent for the API to refuse.
 const KEY = "todo.session";
-const PENDING_NAME = "todo.pendingDisplayName";
 
 export interface Session {
   idToken: string;
@@ -70,15 +69,4 @@ export function save(s: Session): void {
 
 export function clear(): void {
   localStorage.removeItem(KEY);
-}
-
-// The display name given at sign-up waits here until the first signed-in
-// PUT /users/me succeeds (sign-up and sign-in are separate steps).
-export function pendingName(): string | null {
-  return localStorage.getItem(PENDING_NAME);
-}
-
-export function setPendingName(name: string | null): void {
-  if (name) localStorage.setItem(PENDING_NAME, name);
-  else localStorage.removeItem(PENDING_NAME);
 }

@@ -62,6 +62,10 @@ pub struct Consumer {
 pub struct Endpoints {
     pub api_base_url: String,
     pub emulator_url: String,
+    /// The user pool's API as people and apps call it: the emulator's,
+    /// with the pool's Lambda triggers played around sign-up and
+    /// confirmation (moto runs none). Sign up here, not at the emulator.
+    pub cognito_url: String,
     pub lambda_endpoint: String,
     pub region: String,
     pub user_pool_id: String,

@@ -15,18 +15,51 @@ pub struct Pool<'a> {
     pub client_id: &'a str,
 }
 
+/// Someone signing up: what Cognito keeps (`name` becomes the profile's
+/// first display name) and what its triggers are handed (the correlation
+/// id in ClientMetadata, which the registration's events carry).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Person<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub name: Option<&'a str>,
+    pub correlation_id: Option<&'a str>,
+}
+
 /// Signs a user up (confirming them) if needed, and returns an ID token,
 /// which carries `email` for the APIs.
 pub async fn token(api: &JsonApi, pool: &Pool<'_>, email: &str, password: &str) -> Result<String> {
+    let person = Person {
+        email,
+        password,
+        ..Person::default()
+    };
+    token_of(api, pool, &person).await
+}
+
+/// [`token`] for a [`Person`].
+pub async fn token_of(api: &JsonApi, pool: &Pool<'_>, person: &Person<'_>) -> Result<String> {
+    let Person {
+        email, password, ..
+    } = *person;
+    let mut attributes = vec![json!({ "Name": "email", "Value": email })];
+    attributes.extend(person.name.map(|n| json!({ "Name": "name", "Value": n })));
+    let metadata: serde_json::Map<String, serde_json::Value> = (person.correlation_id)
+        .map(|c| ("correlation_id".to_owned(), c.into()))
+        .into_iter()
+        .collect();
     let sign_up = json!({
         "ClientId": pool.client_id,
         "Username": email,
         "Password": password,
-        "UserAttributes": [{ "Name": "email", "Value": email }],
+        "UserAttributes": attributes,
+        "ClientMetadata": metadata,
     });
     match api.call("SignUp", &sign_up).await {
         Ok(_) => {
-            let confirm = json!({ "UserPoolId": pool.user_pool_id, "Username": email });
+            let confirm = json!({
+                "UserPoolId": pool.user_pool_id, "Username": email, "ClientMetadata": metadata,
+            });
             api.call("AdminConfirmSignUp", &confirm)
                 .await
                 .context("confirming the user")?;
@@ -49,12 +82,23 @@ pub async fn token(api: &JsonApi, pool: &Pool<'_>, email: &str, password: &str) 
         .context("no ID token in the answer")
 }
 
-/// [`token`] from the pool the endpoints file names, on its emulator.
+/// [`token`] from the pool the endpoints file names, through the local
+/// cloud's Cognito front (which runs the pool's triggers).
 pub async fn id_token(endpoints: &Endpoints, email: &str, password: &str) -> Result<String> {
-    let conf = kit::config::endpoint(&endpoints.emulator_url).await;
+    let conf = kit::config::endpoint(&endpoints.cognito_url).await;
     let pool = Pool {
         user_pool_id: &endpoints.user_pool_id,
         client_id: &endpoints.client_id,
     };
     token(&JsonApi::new(&conf, COGNITO_IDP), &pool, email, password).await
+}
+
+/// [`token_of`] from the pool the endpoints file names.
+pub async fn id_token_of(endpoints: &Endpoints, person: &Person<'_>) -> Result<String> {
+    let conf = kit::config::endpoint(&endpoints.cognito_url).await;
+    let pool = Pool {
+        user_pool_id: &endpoints.user_pool_id,
+        client_id: &endpoints.client_id,
+    };
+    token_of(&JsonApi::new(&conf, COGNITO_IDP), &pool, person).await
 }

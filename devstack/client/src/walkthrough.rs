@@ -92,19 +92,39 @@ where
     }
 }
 
+/// The password every signed-up test person has.
+pub const PASSWORD: &str = "Correct-Horse-Battery-9";
+
 pub async fn token_for(endpoints: &Endpoints, email: &str) -> Result<String> {
-    crate::cognito::id_token(endpoints, email, "Correct-Horse-Battery-9").await
+    crate::cognito::id_token(endpoints, email, PASSWORD).await
+}
+
+/// Signs `email` up as `name`, the registration's events carrying
+/// `correlation_id`; returns an ID token.
+pub async fn token_named(
+    endpoints: &Endpoints,
+    email: &str,
+    name: &str,
+    correlation_id: &str,
+) -> Result<String> {
+    let person = crate::cognito::Person {
+        email,
+        password: PASSWORD,
+        name: Some(name),
+        correlation_id: Some(correlation_id),
+    };
+    crate::cognito::id_token_of(endpoints, &person).await
 }
 
 pub async fn journey(endpoints: &Endpoints, email: &str, say: impl Fn(&str)) -> Result<Journey> {
     let api = Client {
         http: reqwest::Client::new(),
         base: endpoints.api_base_url.clone(),
-        token: token_for(endpoints, email).await?,
+        token: token_named(endpoints, email, "Ada", &uuid::Uuid::new_v4().to_string()).await?,
     };
     let mut j = Journey::default();
     say(&format!(
-        "1. signed up {email} in the local user pool; got an ID token"
+        "1. signed up {email} as Ada in the local user pool (its confirmation made the profile); got an ID token"
     ));
     j.user_id = put_profile(&api, &say).await?;
     j.todo_ids = create_todos(&api, &say).await?;

@@ -1,6 +1,10 @@
 //! The user pool, made by API (the emulator's CloudFormation skips
 //! Cognito), through Cognito's JSON protocol (`kit::json_protocol`).
 
+pub mod triggers;
+
+use std::collections::BTreeMap;
+
 use anyhow::{Context, Result};
 use kit::json_protocol::JsonApi;
 use serde_json::json;
@@ -11,6 +15,9 @@ pub struct Pool {
     pub client_id: String,
     pub issuer: String,
     pub jwks_url: String,
+    /// The pool's triggers (`PreSignUp`, ...) → the physical name of the
+    /// function each names, played by [`triggers`].
+    pub triggers: BTreeMap<String, String>,
 }
 
 pub async fn create(
@@ -18,8 +25,16 @@ pub async fn create(
     emulator_url: &str,
     name: &str,
     groups: &[(String, String)],
+    triggers: &BTreeMap<String, String>,
 ) -> Result<Pool> {
-    let pool = json!({ "PoolName": name, "UsernameAttributes": ["email"] });
+    // The pool keeps its LambdaConfig, as DescribeUserPool shows it; moto
+    // runs none of it ([`triggers`] does).
+    let lambda_config: serde_json::Map<String, serde_json::Value> = (triggers.iter())
+        .map(|(trigger, function)| (trigger.clone(), function_arn(function).into()))
+        .collect();
+    let pool = json!({
+        "PoolName": name, "UsernameAttributes": ["email"], "LambdaConfig": lambda_config,
+    });
     let pool = api
         .call("CreateUserPool", &pool)
         .await
@@ -57,7 +72,17 @@ pub async fn create(
         jwks_url: format!("{emulator_url}/{user_pool_id}/.well-known/jwks.json"),
         user_pool_id,
         client_id,
+        triggers: triggers.clone(),
     })
+}
+
+/// A local function's ARN by its physical name.
+pub fn function_arn(physical: &str) -> String {
+    format!(
+        "arn:aws:lambda:{}:{}:function:{physical}",
+        kit::config::LOCAL_REGION,
+        kit::config::LOCAL_ACCOUNT
+    )
 }
 
 /// Puts a user in a group (`devstack admin`), by the email they signed up
@@ -79,4 +104,32 @@ pub async fn join_group(
     let conf = kit::config::endpoint(&endpoints.emulator_url).await;
     let api = JsonApi::new(&conf, kit::json_protocol::COGNITO_IDP);
     add_to_group(&api, &endpoints.user_pool_id, email, group).await
+}
+
+/// The pool's triggers and the running functions they name. When only
+/// some services run (`Options::services`), a trigger whose function is
+/// not among them is left out, said in the trail; otherwise it stays,
+/// and the sign-up fails as on AWS, naming the missing function.
+pub fn triggers_of(
+    pool: &Pool,
+    functions: &BTreeMap<String, devstack_lambda::runtime::Function>,
+    subset: bool,
+    judge: Option<std::sync::Arc<dyn devstack_lambda::judge::Judge>>,
+) -> triggers::Triggers {
+    let mut found = BTreeMap::new();
+    for (trigger, physical) in &pool.triggers {
+        let function = (functions.values()).find(|f| f.spec.physical_name == *physical);
+        if function.is_none() && subset {
+            tracing::warn!(target: "trail", %trigger, function = %physical,
+                "the pool's trigger names a function of a service not started: left out");
+            continue;
+        }
+        found.insert(trigger.clone(), (physical.clone(), function.cloned()));
+    }
+    triggers::Triggers {
+        pool_id: pool.user_pool_id.clone(),
+        client_id: pool.client_id.clone(),
+        functions: found,
+        judge,
+    }
 }

@@ -389,6 +389,7 @@ async fn deploy_platform(
         emulator_url,
         &format!("{PLATFORM}-{}", pool_plan.pool),
         &pool_plan.groups,
+        &pool_plan.triggers,
     )
     .await?;
     devstack_template::adapt::bind_user_pool(
@@ -795,7 +796,8 @@ impl<'a> Wiring<'a> {
     }
 
     /// What faces the outside: the HTTP gateway, the Lambda Invoke API,
-    /// the web app and the control API.
+    /// the user pool's API (with its triggers), the web app and the
+    /// control API.
     async fn serve_front(
         &mut self,
         pool: &cognito::Pool,
@@ -828,6 +830,17 @@ impl<'a> Wiring<'a> {
             .get("notifications")
             .and_then(|s| s.sockets.values().next().cloned())
             .unwrap_or_default();
+        let cognito_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        self.endpoints.cognito_url = format!("http://{}", cognito_listener.local_addr()?);
+        let triggers = cognito::triggers_of(
+            pool,
+            &self.functions,
+            options.services.is_some(),
+            Some(self.judge.clone()),
+        );
+        let api = kit::json_protocol::JsonApi::new(&self.conf, kit::json_protocol::COGNITO_IDP);
+        let front = cognito::triggers::router(&self.endpoints.emulator_url, api, triggers);
+        self.tasks.push(serve(cognito_listener, front));
         self.endpoints.web_url = format!("http://{}/", web_listener.local_addr()?);
         let web = crate::web::router(options.web_dir.clone(), &self.endpoints);
         self.tasks.push(serve(web_listener, web));

@@ -1,6 +1,6 @@
 //! Serves the built web app (`web/dist`) and the `config.json` it reads,
 //! made from this local cloud's endpoints: the local pool and client, the
-//! emulator as Cognito's endpoint, the gateway and the WebSocket API. On
+//! local cloud's Cognito front (the emulator, with the pool's triggers), the gateway and the WebSocket API. On
 //! AWS the same file comes from the deployed stacks' outputs.
 
 use std::path::{Component, Path, PathBuf};
@@ -48,7 +48,7 @@ pub fn config(e: &Endpoints, renew_before_seconds: Option<u64>) -> Value {
     };
     let mut config = json!({
         "region": e.region,
-        "cognitoEndpoint": format!("{}/", e.emulator_url.trim_end_matches('/')),
+        "cognitoEndpoint": format!("{}/", e.cognito_url.trim_end_matches('/')),
         "userPoolId": e.user_pool_id,
         "clientId": e.client_id,
         "apis": repo::SERVICES

@@ -69,9 +69,120 @@ pub fn view(p: &Profile) -> ProfileView {
     }
 }
 
+/// Why a sign-up is refused, in words the person signing up reads (the
+/// web app shows Cognito's message, which carries this one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("sign-ups from {0} are not accepted: use an address you will keep")]
+    RefusedDomain(String),
+    #[error("the email address {0:?} has no domain")]
+    NoDomain(String),
+    #[error("your name must be 1 to {DISPLAY_NAME_MAX} characters on one line")]
+    Name,
+}
+
+/// What the product refuses before Cognito accepts a sign-up (the
+/// PreSignUp trigger): an address at a refused domain (disposable mail,
+/// by the stack's `RefusedEmailDomains`), and a name the profile could not
+/// hold, since the profile is made from it at confirmation.
+pub fn check_sign_up(
+    email: &str,
+    name: Option<&str>,
+    refused_domains: &[String],
+) -> Result<(), Refusal> {
+    let domain = email
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim().to_ascii_lowercase())
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| Refusal::NoDomain(email.to_owned()))?;
+    if refused_domains
+        .iter()
+        .any(|r| domain == *r || domain.ends_with(&format!(".{r}")))
+    {
+        return Err(Refusal::RefusedDomain(domain));
+    }
+    if let Some(name) = name {
+        check_line("display_name", name, DISPLAY_NAME_MAX).map_err(|_| Refusal::Name)?;
+    }
+    Ok(())
+}
+
+/// The display name a new profile starts with: the name given at sign-up,
+/// else the address's local part (at most [`DISPLAY_NAME_MAX`]
+/// characters), which the person renames with `PUT /users/me`.
+pub fn first_display_name(name: Option<&str>, email: &str) -> String {
+    let valid = name.filter(|n| check_line("display_name", n, DISPLAY_NAME_MAX).is_ok());
+    let chosen = valid.unwrap_or_else(|| email.split('@').next().unwrap_or(email));
+    let chosen: String = chosen.chars().take(DISPLAY_NAME_MAX).collect();
+    if check_line("display_name", &chosen, DISPLAY_NAME_MAX).is_ok() {
+        chosen
+    } else {
+        "new user".to_owned()
+    }
+}
+
+/// The stack's `RefusedEmailDomains`, as the environment carries it
+/// (comma-separated), lower-cased, blanks dropped.
+pub fn refused_domains(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sign_up_from_a_refused_domain_or_its_subdomains_is_refused() {
+        let refused = refused_domains(" Mailinator.com, @trashmail.com ,,");
+        assert_eq!(refused, ["mailinator.com", "trashmail.com"]);
+        assert_eq!(
+            check_sign_up("a@MAILINATOR.com", None, &refused),
+            Err(Refusal::RefusedDomain("mailinator.com".into()))
+        );
+        assert!(check_sign_up("a@eu.trashmail.com", None, &refused).is_err());
+        assert!(check_sign_up("a@notmailinator.com", None, &refused).is_ok());
+        assert!(check_sign_up("a@example.com", Some("Ada"), &refused).is_ok());
+        assert_eq!(
+            check_sign_up("nobody", None, &refused),
+            Err(Refusal::NoDomain("nobody".into()))
+        );
+    }
+
+    #[test]
+    fn a_name_the_profile_cannot_hold_refuses_the_sign_up() {
+        let long = "n".repeat(DISPLAY_NAME_MAX + 1);
+        assert_eq!(
+            check_sign_up("a@x.io", Some(&long), &[]),
+            Err(Refusal::Name)
+        );
+        assert_eq!(
+            check_sign_up("a@x.io", Some("a\nb"), &[]),
+            Err(Refusal::Name)
+        );
+        assert!(
+            Refusal::Name.to_string().contains("64"),
+            "the message says the limit"
+        );
+    }
+
+    #[test]
+    fn a_first_display_name_is_the_name_given_or_the_local_part() {
+        assert_eq!(first_display_name(Some("Ada L."), "ada@x.io"), "Ada L.");
+        assert_eq!(
+            first_display_name(None, "ada.lovelace@x.io"),
+            "ada.lovelace"
+        );
+        assert_eq!(first_display_name(Some("  "), "ada@x.io"), "ada");
+        let long = format!("{}@x.io", "a".repeat(100));
+        assert_eq!(
+            first_display_name(None, &long).chars().count(),
+            DISPLAY_NAME_MAX
+        );
+        assert_eq!(first_display_name(None, "@x.io"), "new user");
+    }
 
     #[test]
     fn display_names_are_one_to_sixty_four_characters() {

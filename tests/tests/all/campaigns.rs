@@ -78,15 +78,12 @@ async fn client(email: &str) -> Client {
     }
 }
 
-/// A signed-up user with a profile (so the audience gets them); returns
-/// their client and id.
+/// A signed-up user, whose profile (made at the confirmation) puts them
+/// in the audience; returns their client and id.
 async fn registered(tag: &str) -> (Client, String) {
     let c = client(&email(tag)).await;
-    let (status, me) = c
-        .call(Method::PUT, "/users/me", Some(json!({"display_name": tag})))
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{me}");
+    let (status, me) = c.call(Method::GET, "/users/me", None).await.unwrap();
+    assert_eq!(status, 200, "{me}");
     (c, me["id"].as_str().unwrap().to_owned())
 }
 

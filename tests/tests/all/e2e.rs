@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
-use devstack_client::walkthrough::{Client, eventually, journey, token_for};
+use devstack_client::walkthrough::{Client, eventually, journey, token_for, token_named};
 use devstack_cloud::{self as cloud, Options};
 use devstack_lambda::runtime::Function;
 use reqwest::Method;
@@ -70,20 +70,21 @@ pub(crate) fn service(name: &str) -> &'static devstack_api::ServiceEndpoints {
     &cloud().endpoints.services[name]
 }
 
-/// Creates the caller's profile; returns the request's correlation id.
-async fn register(api: &Client, name: &str) -> String {
+/// Signs someone up as `name`: the confirmation makes their profile (the
+/// user pool's PostConfirmation trigger) and so registers them. Returns
+/// their client and the registration's correlation id.
+async fn signed_up(tag: &str, name: &str) -> (Client, String) {
+    let c = cloud();
     let correlation = uuid::Uuid::new_v4().to_string();
-    let (status, body) = api
-        .call_correlated(
-            Method::PUT,
-            "/users/me",
-            Some(json!({"display_name": name})),
-            Some(&correlation),
-        )
+    let token = token_named(&c.endpoints, &unique_email(tag), name, &correlation)
         .await
         .unwrap();
-    assert_eq!(status, 201, "{body}");
-    correlation
+    let api = Client {
+        http: reqwest::Client::new(),
+        base: c.endpoints.api_base_url.as_str().to_owned(),
+        token,
+    };
+    (api, correlation)
 }
 
 /// The registration's chain reached NotificationSent (published from the
@@ -151,9 +152,8 @@ async fn the_whole_user_journey() {
 
 #[tokio::test]
 async fn deleting_a_user_erases_their_todos_and_notifications_elsewhere() {
-    let api = client(&unique_email("leaver")).await;
     let mut flow = Flow::watch(&cloud().endpoints).await;
-    let registration = register(&api, "Leaver").await;
+    let (api, registration) = signed_up("leaver", "Leaver").await;
     for t in ["a", "b", "c"] {
         assert_eq!(
             api.call(Method::POST, "/todos", Some(json!({"title": t})))
@@ -216,9 +216,8 @@ async fn a_cancelled_transaction_does_not_silence_the_tables_stream() {
         "the transaction is cancelled"
     );
     // A write after it still reaches the stream, the bus and the consumer.
-    let api = client(&unique_email("after-cancel")).await;
     let mut flow = Flow::watch(&cloud().endpoints).await;
-    let registration = register(&api, "After").await;
+    let (api, registration) = signed_up("after-cancel", "After").await;
     welcomed(&api, &mut flow, &registration).await;
     flow.close().await;
 }
@@ -357,22 +356,11 @@ async fn a_poison_record_is_bisected_out_and_only_it_reaches_on_failure() {
 #[tokio::test]
 async fn a_crashed_function_process_is_restarted_and_the_event_still_lands() {
     let c = cloud();
-    let api = client(&unique_email("crash")).await;
     let consumer = &c.functions["notifications/ConsumerFunction"];
     let restarts = consumer.metrics().await.restarts;
     consumer.kill();
     // The registration's welcome goes through the restarted process.
-    assert_eq!(
-        api.call(
-            Method::PUT,
-            "/users/me",
-            Some(json!({"display_name": "Phoenix"}))
-        )
-        .await
-        .unwrap()
-        .0,
-        201
-    );
+    let (api, _) = signed_up("crash", "Phoenix").await;
     eventually(
         Duration::from_secs(20),
         "the welcome after the crash",

@@ -83,6 +83,12 @@ impl Flow {
         }
     }
 
+    /// The events seen so far that match `pattern`.
+    pub fn matching(&self, pattern: &Value) -> Vec<Value> {
+        let p = Pattern::parse(pattern).expect("a valid event pattern");
+        self.seen.iter().filter(|e| p.matches(e)).cloned().collect()
+    }
+
     fn correlated(&self, correlation_id: &str) -> Vec<Value> {
         self.seen
             .iter()

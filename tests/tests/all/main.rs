@@ -9,6 +9,7 @@ mod deploy;
 mod docs;
 mod e2e;
 mod flow;
+mod identity;
 mod infra;
 mod layout;
 mod load;

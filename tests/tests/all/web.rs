@@ -39,11 +39,12 @@ fn seconds_left(jwt: &str) -> i64 {
     payload["exp"].as_i64().unwrap() - now.as_secs() as i64
 }
 
-/// One call of Cognito's user-pool API on the emulator, as the app makes
-/// it: the HTTP status and the body.
-async fn cognito(operation: &str, body: Value) -> (u16, Value) {
+/// One call of Cognito's user-pool API through the local cloud's front
+/// (which plays the pool's triggers), as the app makes it: the HTTP
+/// status and the body.
+pub(crate) async fn cognito(operation: &str, body: Value) -> (u16, Value) {
     let res = reqwest::Client::new()
-        .post(cloud().endpoints.emulator_url.as_str())
+        .post(cloud().endpoints.cognito_url.as_str())
         .header("content-type", "application/x-amz-json-1.1")
         .header(
             "x-amz-target",

@@ -109,7 +109,18 @@ async fn next_text(ws: &mut Ws, within: Duration) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => return serde_json::from_str(t.as_str()).ok(),
+            // A user's welcome follows their sign-up, and may reach a
+            // socket opened right after it: no test here is about it.
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let message: Option<Value> = serde_json::from_str(t.as_str()).ok();
+                if message
+                    .as_ref()
+                    .is_some_and(|m| m["notification"]["kind"] == "welcome")
+                {
+                    continue;
+                }
+                return message;
+            }
             Ok(Some(Ok(Message::Close(_)))) | Ok(Some(Err(_))) | Ok(None) | Err(_) => {
                 return None;
             }
@@ -465,7 +476,10 @@ async fn a_notification_is_pushed_to_its_user_only_and_stale_connections_are_for
     // Bob, connected all along, hears nothing of it.
     assert_eq!(next_text(&mut bob_ws, Duration::from_secs(1)).await, None);
     let (_, bobs) = bob.call(Method::GET, "/notifications", None).await.unwrap();
-    assert_eq!(bobs["items"], json!([]));
+    let kinds: Vec<&Value> = (bobs["items"].as_array().unwrap().iter())
+        .map(|n| &n["kind"])
+        .collect();
+    assert!(kinds.iter().all(|k| *k == "welcome"), "{bobs}");
 
     // The stale connection answered 410, and the deliverer forgot it; the
     // open one stays.

@@ -1,7 +1,7 @@
 //! Cognito user pools, made by API: the pool and its client leave the
 //! template, and the outputs that name them wait for the pool to exist.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -17,6 +17,10 @@ pub struct UserPoolPlan {
     /// The pool's groups (`AWS::Cognito::UserPoolGroup`): name and
     /// description, made by API with the pool.
     pub groups: Vec<(String, String)>,
+    /// The pool's Lambda triggers (`LambdaConfig`): trigger (`PreSignUp`,
+    /// `PostConfirmation`) → the physical name of the function it names.
+    /// The local cloud invokes them as Cognito does (moto runs none).
+    pub triggers: BTreeMap<String, String>,
     /// The stack's outputs (and exports) of the pool's id, client id or
     /// issuer, held back until the pool exists: [`bind_user_pool`] puts
     /// them back with its real values, so the services import them as on
@@ -90,16 +94,64 @@ pub(super) fn user_pool(st: &mut Stack, id: &str, props: &Value) -> Result<(), A
     for (gid, _, _) in &groups {
         st.removed.insert(gid.clone());
     }
+    let triggers = triggers(st, id, &props["LambdaConfig"])?;
     st.plan.user_pools.push(UserPoolPlan {
         pool: id.to_owned(),
         client,
         pool_properties: props.clone(),
         client_properties,
         groups: groups.into_iter().map(|(_, n, d)| (n, d)).collect(),
+        triggers,
         outputs: Map::new(),
     });
     st.removed.insert(id.to_owned());
     Ok(())
+}
+
+/// The triggers the local cloud plays: the sign-up's. Any other is
+/// refused by name rather than left silently unplayed.
+const PLAYED_TRIGGERS: [&str; 2] = ["PreSignUp", "PostConfirmation"];
+
+/// `LambdaConfig`'s triggers, each by the physical name of its function:
+/// written as a literal ARN or an `Fn::Sub` of pseudo parameters (the pool
+/// deploys before the functions it names, so it cannot `!GetAtt` them).
+fn triggers(
+    st: &Stack,
+    pool: &str,
+    config: &Value,
+) -> Result<BTreeMap<String, String>, AdaptError> {
+    let mut triggers = BTreeMap::new();
+    for (trigger, arn) in config.as_object().into_iter().flatten() {
+        if !PLAYED_TRIGGERS.contains(&trigger.as_str()) {
+            return Err(st.unsupported(
+                pool,
+                &format!("LambdaConfig.{trigger}: the local cloud plays only {PLAYED_TRIGGERS:?}"),
+            ));
+        }
+        let function = function_named(st.name, arn).ok_or_else(|| {
+            st.unsupported(
+                pool,
+                &format!(
+                    "LambdaConfig.{trigger} must name a function by a literal ARN or an \
+                     Fn::Sub of pseudo parameters"
+                ),
+            )
+        })?;
+        triggers.insert(trigger.clone(), function);
+    }
+    Ok(triggers)
+}
+
+/// The function name at the end of a Lambda ARN, with the pseudo
+/// parameters of `Fn::Sub` filled in for the stack.
+fn function_named(stack: &str, arn: &Value) -> Option<String> {
+    let text = match arn {
+        Value::String(t) => t.clone(),
+        v => v["Fn::Sub"].as_str()?.replace("${AWS::StackName}", stack),
+    };
+    let name = text.rsplit_once(":function:")?.1;
+    let name = name.split(':').next().unwrap_or(name);
+    (!name.is_empty() && !name.contains("${")).then(|| name.to_owned())
 }
 
 /// Keeps, for each pool, the outputs that name it (or its client) and
@@ -117,5 +169,29 @@ pub(super) fn hold_back_outputs(
                 pool.outputs.insert(name.clone(), o.clone());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::function_named;
+
+    #[test]
+    fn a_trigger_names_its_function_by_arn_or_by_the_stacks_name() {
+        let sub = json!({"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-users-identity"});
+        assert_eq!(
+            function_named("platform", &sub).as_deref(),
+            Some("platform-users-identity")
+        );
+        let literal = json!("arn:aws:lambda:us-east-1:1:function:f:live");
+        assert_eq!(function_named("p", &literal).as_deref(), Some("f"));
+        let parameter = json!({"Fn::Sub": "arn:aws:lambda:r:1:function:${Name}"});
+        assert_eq!(function_named("p", &parameter), None);
+        assert_eq!(
+            function_named("p", &json!({"Fn::GetAtt": ["F", "Arn"]})),
+            None
+        );
     }
 }

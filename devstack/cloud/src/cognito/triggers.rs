@@ -1,0 +1,328 @@
+//! Cognito's Lambda triggers, which moto does not run: a front for the
+//! user pool's API that passes every call to the emulator and, around a
+//! sign-up and a confirmation, invokes the pool's triggers as Cognito
+//! does: synchronously, with the trigger's event shape
+//! (`aws_lambda_events`' Cognito types), as the function's policy lets
+//! `cognito-idp.amazonaws.com` in, 5 s each, a timed-out one tried again
+//! (three attempts in all). A trigger's error fails the person's call with
+//! Cognito's own error (`UserLambdaValidationException`, "PreSignUp failed
+//! with error …"), which the web app shows.
+//!
+//! As on AWS, a PostConfirmation that fails leaves the user confirmed:
+//! the confirmation happened before the trigger ran.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::cognito::{
+    CognitoEventUserPoolsPostConfirmation, CognitoEventUserPoolsPostConfirmationTriggerSource,
+    CognitoEventUserPoolsPreSignup, CognitoEventUserPoolsPreSignupTriggerSource,
+};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use devstack_lambda::judge::{Invoker, Judge};
+use devstack_lambda::runtime::{Arrival, Function, InvokeError};
+use kit::json_protocol::JsonApi;
+use serde_json::{Value, json};
+
+/// How long Cognito waits for a trigger, and how often it tries one that
+/// timed out.
+const TRIGGER_TIMEOUT: Duration = Duration::from_secs(5);
+const ATTEMPTS: u32 = 3;
+
+/// The pool's triggers as deployed: each names a function, which may be
+/// missing (a sign-up then fails, as on AWS).
+pub struct Triggers {
+    pub pool_id: String,
+    pub client_id: String,
+    /// `PreSignUp` / `PostConfirmation` → the function's physical name and
+    /// the function, when one of that name runs.
+    pub functions: BTreeMap<String, (String, Option<Function>)>,
+    pub judge: Option<Arc<dyn Judge>>,
+}
+
+pub struct Front {
+    upstream: String,
+    http: reqwest::Client,
+    api: JsonApi,
+    triggers: Triggers,
+}
+
+pub fn router(upstream: &str, api: JsonApi, triggers: Triggers) -> Router {
+    let front = Arc::new(Front {
+        upstream: upstream.trim_end_matches('/').to_owned(),
+        http: reqwest::Client::new(),
+        api,
+        triggers,
+    });
+    Router::new().fallback(serve).with_state(front)
+}
+
+/// Cognito's error answer (JSON 1.1: `__type` and the error header).
+fn refused(kind: &str, message: String) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amzn-errortype", kind),
+            ("access-control-allow-origin", "*"),
+        ],
+        json!({ "__type": kind, "message": message }).to_string(),
+    )
+        .into_response()
+}
+
+async fn serve(
+    State(front): State<Arc<Front>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let operation = (headers.get("x-amz-target"))
+        .and_then(|t| t.to_str().ok())
+        .and_then(|t| t.rsplit_once('.'))
+        .map(|(_, op)| op.to_owned())
+        .unwrap_or_default();
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut auto_confirm = false;
+    if operation == "SignUp" {
+        match front.pre_sign_up(&request).await {
+            Ok(answer) => auto_confirm = answer["response"]["autoConfirmUser"] == true,
+            Err(refusal) => return refusal,
+        }
+    }
+    let answer = front.forward(&method, &uri, &headers, body).await;
+    let confirmed = match operation.as_str() {
+        "ConfirmSignUp" => Some(CLIENT_SOURCE),
+        "AdminConfirmSignUp" => Some(ADMIN_SOURCE),
+        // PreSignUp's `autoConfirmUser`: Cognito confirms the user itself.
+        "SignUp" if auto_confirm && answer.status().is_success() => {
+            if let Err(refusal) = front.confirm(&request).await {
+                return refusal;
+            }
+            Some(CLIENT_SOURCE)
+        }
+        _ => None,
+    };
+    match confirmed {
+        Some(source) if answer.status().is_success() => {
+            let user = request["Username"].as_str().unwrap_or_default();
+            let client = match source {
+                CLIENT_SOURCE => request["ClientId"].as_str().unwrap_or_default(),
+                _ => "CLIENT_ID_NOT_APPLICABLE",
+            };
+            match front.post_confirmation(user, client, &request).await {
+                Ok(()) => answer,
+                Err(refusal) => refusal,
+            }
+        }
+        _ => answer,
+    }
+}
+
+const CLIENT_SOURCE: &str = "client";
+const ADMIN_SOURCE: &str = "admin";
+
+impl Front {
+    /// The call as the emulator answers it, headers and all (its CORS
+    /// answers included: the browser calls this front).
+    async fn forward(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Response {
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.upstream))
+            .body(body);
+        for (name, value) in headers {
+            if name != "host" && name != "content-length" {
+                request = request.header(name, value);
+            }
+        }
+        let answer = match request.send().await {
+            Ok(a) => a,
+            Err(e) => {
+                return (StatusCode::BAD_GATEWAY, format!("the emulator: {e}")).into_response();
+            }
+        };
+        let status = answer.status();
+        let mut out = HeaderMap::new();
+        for (name, value) in answer.headers() {
+            if !matches!(
+                name.as_str(),
+                "content-length" | "transfer-encoding" | "connection"
+            ) {
+                out.append(name, value.clone());
+            }
+        }
+        let bytes = answer.bytes().await.unwrap_or_default();
+        (status, out, bytes).into_response()
+    }
+
+    async fn confirm(&self, request: &Value) -> Result<(), Response> {
+        let confirm =
+            json!({ "UserPoolId": self.triggers.pool_id, "Username": request["Username"] });
+        self.api
+            .call("AdminConfirmSignUp", &confirm)
+            .await
+            .map(|_| ())
+            .map_err(|e| refused(&e.kind, e.message))
+    }
+
+    /// PreSignUp's answer: the event, with what the trigger set in
+    /// `response`.
+    async fn pre_sign_up(&self, request: &Value) -> Result<Value, Response> {
+        let mut event = CognitoEventUserPoolsPreSignup::default();
+        let header = &mut event.cognito_event_user_pools_header;
+        header.version = Some("1".into());
+        header.trigger_source = Some(CognitoEventUserPoolsPreSignupTriggerSource::SignUp);
+        header.region = Some(kit::config::LOCAL_REGION.into());
+        header.user_pool_id = Some(self.triggers.pool_id.clone());
+        header.user_name = request["Username"].as_str().map(str::to_owned);
+        header.caller_context.client_id = request["ClientId"].as_str().map(str::to_owned);
+        header.caller_context.awssdk_version = Some("aws-sdk-unknown-unknown".into());
+        event.request.user_attributes = attributes(&request["UserAttributes"]);
+        event.request.validation_data = attributes(&request["ValidationData"]);
+        event.request.client_metadata = metadata(&request["ClientMetadata"]);
+        let event = serde_json::to_value(event).expect("an event serializes");
+        self.invoke("PreSignUp", event, correlation_of(request))
+            .await
+    }
+
+    async fn post_confirmation(
+        &self,
+        user: &str,
+        client_id: &str,
+        request: &Value,
+    ) -> Result<(), Response> {
+        if !self.triggers.functions.contains_key("PostConfirmation") {
+            return Ok(());
+        }
+        let read = json!({ "UserPoolId": self.triggers.pool_id, "Username": user });
+        let found = self.api.call("AdminGetUser", &read).await.map_err(|e| {
+            refused(
+                "InternalErrorException",
+                format!("reading the confirmed user: {e}"),
+            )
+        })?;
+        let mut event: CognitoEventUserPoolsPostConfirmation = Default::default();
+        let header = &mut event.cognito_event_user_pools_header;
+        header.version = Some("1".into());
+        header.trigger_source =
+            Some(CognitoEventUserPoolsPostConfirmationTriggerSource::ConfirmSignUp);
+        header.region = Some(kit::config::LOCAL_REGION.into());
+        header.user_pool_id = Some(self.triggers.pool_id.clone());
+        header.user_name = found["Username"].as_str().map(str::to_owned);
+        header.caller_context.client_id = Some(client_id.to_owned());
+        header.caller_context.awssdk_version = Some("aws-sdk-unknown-unknown".into());
+        let mut attributes = attributes(&found["UserAttributes"]);
+        attributes.insert("cognito:user_status".into(), "CONFIRMED".into());
+        event.request.user_attributes = attributes;
+        event.request.client_metadata = metadata(&request["ClientMetadata"]);
+        let event = serde_json::to_value(event).expect("an event serializes");
+        self.invoke("PostConfirmation", event, correlation_of(request))
+            .await
+            .map(|_| ())
+    }
+
+    /// A trigger's invocation as Cognito makes it: asked of the function's
+    /// policy, 5 s, retried when it timed out; its error becomes Cognito's.
+    /// Its trace hop is filed under the correlation id the caller gave.
+    async fn invoke(
+        &self,
+        trigger: &'static str,
+        event: Value,
+        correlation: Option<&str>,
+    ) -> Result<Value, Response> {
+        let Some((name, function)) = self.triggers.functions.get(trigger) else {
+            return Ok(event);
+        };
+        let unexpected = |why: String| {
+            tracing::error!(target: "trail", trigger, function = %name, "{why}");
+            refused(
+                "UnexpectedLambdaException",
+                format!("{trigger} invocation failed due to error {why}."),
+            )
+        };
+        let Some(function) = function else {
+            return Err(unexpected(format!("Function not found: {name}")));
+        };
+        if let Some(judge) = &self.triggers.judge {
+            let invoker = Invoker {
+                principal: "cognito-idp.amazonaws.com",
+                source_arn: pool_arn(&self.triggers.pool_id),
+            };
+            if !judge.may_invoke(&invoker, &function.spec.arn).await {
+                return Err(unexpected(
+                    "AccessDeniedException: the function's policy does not let Cognito in".into(),
+                ));
+            }
+        }
+        for attempt in 1..=ATTEMPTS {
+            let request_id = uuid::Uuid::new_v4().to_string();
+            let arrival = Arrival::new("cognito", trigger).correlated(correlation);
+            let run = function.invoke_traced(request_id, event.clone(), arrival);
+            match tokio::time::timeout(TRIGGER_TIMEOUT, run).await {
+                Ok(Ok(answer)) => return Ok(answer),
+                Ok(Err(InvokeError::Function { message, .. })) => {
+                    tracing::info!(target: "trail", trigger, function = %name, %message, "trigger refused the call");
+                    return Err(refused(
+                        "UserLambdaValidationException",
+                        format!("{trigger} failed with error {message}."),
+                    ));
+                }
+                Ok(Err(InvokeError::Timeout(_))) | Err(_) if attempt < ATTEMPTS => {
+                    tracing::warn!(target: "trail", trigger, function = %name, attempt, "trigger timed out: Cognito tries again");
+                }
+                Ok(Err(InvokeError::Timeout(_))) | Err(_) => {
+                    return Err(unexpected(
+                        "Socket timeout while invoking Lambda function".into(),
+                    ));
+                }
+                Ok(Err(other)) => return Err(unexpected(other.to_string())),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+}
+
+pub fn pool_arn(pool_id: &str) -> String {
+    format!(
+        "arn:aws:cognito-idp:{}:{}:userpool/{pool_id}",
+        kit::config::LOCAL_REGION,
+        kit::config::LOCAL_ACCOUNT
+    )
+}
+
+/// The correlation id a caller put in the call's ClientMetadata, which the
+/// users service's trigger gives the registration.
+fn correlation_of(request: &Value) -> Option<&str> {
+    request["ClientMetadata"]["correlation_id"].as_str()
+}
+
+/// `[{Name, Value}]` as the trigger's map.
+fn attributes(list: &Value) -> std::collections::HashMap<String, String> {
+    (list.as_array().into_iter().flatten())
+        .filter_map(|a| {
+            Some((
+                a["Name"].as_str()?.to_owned(),
+                a["Value"].as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+fn metadata(map: &Value) -> std::collections::HashMap<String, String> {
+    (map.as_object().into_iter().flatten())
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+        .collect()
+}

@@ -1,0 +1,143 @@
+//! The user pool's triggers, which Cognito invokes synchronously while a
+//! person signs up: PreSignUp refuses what the product refuses (its error
+//! fails the sign-up, and the person reads its message), PostConfirmation
+//! makes the profile whose stream record publishes `UserRegistered`.
+//!
+//! Cognito retries a trigger that timed out or failed (three attempts in
+//! all), so PostConfirmation is idempotent: the profile is written only
+//! if absent, and the outbox publishes only its first write.
+
+use aws_lambda_events::event::cognito::{
+    CognitoEventUserPoolsPostConfirmation, CognitoEventUserPoolsPostConfirmationTriggerSource,
+    CognitoEventUserPoolsPreSignup,
+};
+use chrono::Utc;
+use kit::table::TableError;
+use serde_json::Value;
+
+use crate::domain::{self, Refusal};
+use crate::items::Profile;
+use crate::store::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TriggerError {
+    /// The sign-up is refused: Cognito answers `UserLambdaValidationException`
+    /// with this message.
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    #[error("the {trigger} event does not decode: {message}")]
+    Decode {
+        trigger: &'static str,
+        message: String,
+    },
+    #[error("the confirmed user has no {0} attribute")]
+    Missing(&'static str),
+    #[error("the users table: {0}")]
+    Store(#[from] TableError),
+    /// A trigger this function is not wired for (the pool's `LambdaConfig`
+    /// names it for PreSignUp and PostConfirmation only).
+    #[error("not a trigger of this function: {0}")]
+    Unknown(String),
+}
+
+impl TriggerError {
+    /// The error type Lambda reports (`errorType`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TriggerError::Refused(_) => "SignUpRefused",
+            TriggerError::Decode { .. } | TriggerError::Missing(_) => "InvalidTriggerEvent",
+            TriggerError::Store(_) => "StoreError",
+            TriggerError::Unknown(_) => "UnknownTrigger",
+        }
+    }
+}
+
+impl From<TriggerError> for lambda_runtime::Diagnostic {
+    fn from(e: TriggerError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.kind().to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// Serves one trigger invocation; returns the event, as Cognito expects.
+pub async fn handle(
+    store: &Store,
+    refused_domains: &[String],
+    event: Value,
+    correlation_id: &str,
+) -> Result<Value, TriggerError> {
+    let source = event["triggerSource"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if source.starts_with("PreSignUp_") {
+        let e: CognitoEventUserPoolsPreSignup = decode("PreSignUp", event)?;
+        pre_sign_up(&e, refused_domains)?;
+        Ok(serde_json::to_value(e).expect("an event serializes"))
+    } else if source.starts_with("PostConfirmation_") {
+        let e: CognitoEventUserPoolsPostConfirmation = decode("PostConfirmation", event)?;
+        post_confirmation(store, &e, correlation_id).await?;
+        Ok(serde_json::to_value(e).expect("an event serializes"))
+    } else {
+        Err(TriggerError::Unknown(source))
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    trigger: &'static str,
+    event: Value,
+) -> Result<T, TriggerError> {
+    serde_json::from_value(event).map_err(|e| TriggerError::Decode {
+        trigger,
+        message: e.to_string(),
+    })
+}
+
+fn pre_sign_up(
+    e: &CognitoEventUserPoolsPreSignup,
+    refused_domains: &[String],
+) -> Result<(), Refusal> {
+    let attributes = &e.request.user_attributes;
+    let user_name = e.cognito_event_user_pools_header.user_name.as_deref();
+    let email = (attributes.get("email").map(String::as_str))
+        .or(user_name)
+        .unwrap_or_default();
+    let name = attributes.get("name").map(String::as_str);
+    let checked = domain::check_sign_up(email, name, refused_domains);
+    match &checked {
+        Ok(()) => tracing::info!("sign-up accepted"),
+        Err(refusal) => tracing::info!(%refusal, "sign-up refused"),
+    }
+    checked
+}
+
+async fn post_confirmation(
+    store: &Store,
+    e: &CognitoEventUserPoolsPostConfirmation,
+    correlation_id: &str,
+) -> Result<(), TriggerError> {
+    let source = &e.cognito_event_user_pools_header.trigger_source;
+    if source == &Some(CognitoEventUserPoolsPostConfirmationTriggerSource::ConfirmForgotPassword) {
+        return Ok(());
+    }
+    let attributes = &e.request.user_attributes;
+    let sub = attributes.get("sub").ok_or(TriggerError::Missing("sub"))?;
+    let email = attributes
+        .get("email")
+        .ok_or(TriggerError::Missing("email"))?;
+    if store.get(sub).await?.is_some() {
+        tracing::info!("profile exists already: a retried confirmation");
+        return Ok(());
+    }
+    let name = domain::first_display_name(attributes.get("name").map(String::as_str), email);
+    let profile = Profile::new(sub, email, &name, Utc::now(), correlation_id);
+    match store.save(None, &profile).await {
+        Ok(()) => tracing::info!("profile made at confirmation"),
+        // Another attempt of the same confirmation won the race.
+        Err(TableError::Conflict) => tracing::info!("profile made by a concurrent attempt"),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
