@@ -23,3 +23,13 @@ pub struct CampaignDeliveredV1 {
     pub delivered_at: DateTime<Utc>,
 }
 contract!(CampaignDeliveredV1, CAMPAIGNS, "CampaignDelivered", v 1);
+
+/// The campaigns service erased everything it held about a deleted user
+/// (after `UserDeleted`). The users service deletes the person's sign-in
+/// once every service holding user data has said so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CampaignsUserErasedV1 {
+    pub user_id: String,
+    pub erased_at: DateTime<Utc>,
+}
+contract!(CampaignsUserErasedV1, CAMPAIGNS, "UserDataErased", v 1);

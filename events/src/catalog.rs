@@ -56,9 +56,12 @@ pub fn catalog() -> Vec<EventSpec> {
         EventSpec::of::<todos::TodoCompletedV1>(),
         EventSpec::of::<todos::TodoDeletedV1>(),
         EventSpec::of::<todos::TodoAttachmentAddedV1>(),
+        EventSpec::of::<todos::TodosUserErasedV1>(),
         EventSpec::of::<notifications::NotificationSentV1>(),
         EventSpec::of::<notifications::NotificationSentV2>(),
+        EventSpec::of::<notifications::NotificationsUserErasedV1>(),
         EventSpec::of::<campaigns::CampaignDeliveredV1>(),
+        EventSpec::of::<campaigns::CampaignsUserErasedV1>(),
     ]
 }
 

@@ -68,3 +68,13 @@ pub struct NotificationSentV2 {
     pub sent_at: DateTime<Utc>,
 }
 contract!(NotificationSentV2, NOTIFICATIONS, "NotificationSent", v 2);
+
+/// The notifications service erased everything it held about a deleted user
+/// (after `UserDeleted`). The users service deletes the person's sign-in
+/// once every service holding user data has said so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct NotificationsUserErasedV1 {
+    pub user_id: String,
+    pub erased_at: DateTime<Utc>,
+}
+contract!(NotificationsUserErasedV1, NOTIFICATIONS, "UserDataErased", v 1);

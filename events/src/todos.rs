@@ -90,3 +90,13 @@ pub struct TodoAttachmentAddedV1 {
     pub added_at: DateTime<Utc>,
 }
 contract!(TodoAttachmentAddedV1, TODOS, "TodoAttachmentAdded", v 1);
+
+/// The todos service erased everything it held about a deleted user
+/// (after `UserDeleted`). The users service deletes the person's sign-in
+/// once every service holding user data has said so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TodosUserErasedV1 {
+    pub user_id: String,
+    pub erased_at: DateTime<Utc>,
+}
+contract!(TodosUserErasedV1, TODOS, "UserDataErased", v 1);

@@ -4,6 +4,7 @@
 
 pub mod calls;
 pub mod config;
+pub mod erasure;
 pub mod http;
 pub mod https;
 pub mod idempotency;

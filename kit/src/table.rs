@@ -240,10 +240,24 @@ impl Table {
         after_sk: Option<&str>,
         forward: bool,
     ) -> Result<Page<T>, TableError> {
+        self.query_page(pk, prefix, limit, after_sk, forward, false)
+            .await
+    }
+
+    async fn query_page<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        prefix: &str,
+        limit: i32,
+        after_sk: Option<&str>,
+        forward: bool,
+        consistent: bool,
+    ) -> Result<Page<T>, TableError> {
         let mut query = self
             .client
             .query()
             .table_name(&self.name)
+            .consistent_read(consistent)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
             .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
@@ -266,6 +280,46 @@ impl Table {
             .map(from_attrs)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, last_sk })
+    }
+
+    /// Up to `limit` items whose `sk` is `sk`, each decoded (or why not:
+    /// one bad item need not hide the others), scanning from after the
+    /// key `after` (`(pk, sk)`), with the key to go on from when the scan
+    /// is not over. DynamoDB applies a scan's limit before its filter, so
+    /// this scans on (at most `MAX_SCANS` calls) until the page is full.
+    #[allow(clippy::type_complexity)]
+    pub async fn scan_sk_page<T: DeserializeOwned>(
+        &self,
+        sk: &str,
+        limit: i32,
+        after: Option<(String, String)>,
+    ) -> Result<(Vec<Result<T, TableError>>, Option<(String, String)>), TableError> {
+        const MAX_SCANS: usize = 10;
+        let mut items = Vec::new();
+        let mut start = after.map(|(pk, sk)| key(&pk, &sk));
+        for _ in 0..MAX_SCANS {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.name)
+                .filter_expression("sk = :sk")
+                .expression_attribute_values(":sk", AttributeValue::S(sk.to_owned()))
+                .limit(limit - items.len() as i32)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(dynamo)?;
+            items.extend(page.items.unwrap_or_default().into_iter().map(from_attrs));
+            start = page.last_evaluated_key;
+            if start.is_none() || items.len() as i32 >= limit {
+                break;
+            }
+        }
+        let next = start.and_then(|k| {
+            let part = |name: &str| k.get(name)?.as_s().ok().cloned();
+            Some((part("pk")?, part("sk")?))
+        });
+        Ok((items, next))
     }
 
     /// Every item of the table, across pages: for exports (a snapshot of
@@ -293,7 +347,8 @@ impl Table {
         }
     }
 
-    /// Every item of a partition under a prefix, across pages.
+    /// Every item of a partition under a prefix, across pages, read
+    /// consistently (an erasure must see every item written before it).
     pub async fn query_all<T: DeserializeOwned>(
         &self,
         pk: &str,
@@ -303,7 +358,7 @@ impl Table {
         let mut after: Option<String> = None;
         loop {
             let page = self
-                .query_prefix::<T>(pk, prefix, 100, after.as_deref(), true)
+                .query_page::<T>(pk, prefix, 100, after.as_deref(), true, true)
                 .await?;
             out.extend(page.items);
             match page.last_sk {

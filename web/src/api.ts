@@ -48,6 +48,14 @@ export interface Todo {
   attachments: Attachment[];
 }
 
+export interface Profile {
+  id: string;
+  email: string;
+  display_name: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Notification {
   id: string;
   kind: string;
@@ -113,6 +121,11 @@ export class Api {
 
   saveProfile(displayName: string) {
     return this.call("users", "PUT", "/users/me", { display_name: displayName });
+  }
+
+  listUsers(cursor?: string | null) {
+    const q = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+    return this.call<{ items: Profile[]; next_cursor: string | null }>("users", "GET", `/users?limit=50${q}`);
   }
 
   deleteProfile() {

@@ -3,6 +3,7 @@
 // the backend pushes later, never by waiting on a response.
 import { Api, ApiError, Notification, Todo, TooManyRequests, Unauthorized, upload } from "./api.js";
 import { CampaignsView } from "./campaigns.js";
+import { UsersView } from "./users.js";
 import * as cognito from "./cognito.js";
 import { Config, loadConfig } from "./config.js";
 import { Live, LiveState } from "./live.js";
@@ -23,6 +24,7 @@ let config: Config;
 let api: Api;
 let renewal: Renewal;
 let campaigns: CampaignsView;
+let users: UsersView;
 let live: Live | null = null;
 let current: session.Session | null = null;
 // A sign-in waiting for its authenticator code, and whose it is.
@@ -43,6 +45,7 @@ function token(): string | null {
 function showAuth(message = ""): void {
   renewal.stop();
   campaigns.stop();
+  users.stop();
   live?.stop();
   live = null;
   current = null;
@@ -101,9 +104,10 @@ async function showApp(s: session.Session): Promise<void> {
   await guard(loadTodos);
 }
 
-/** The admin page, for a token that names the admins group. */
+/** The admin pages (campaigns, users), for a token that names the admins group. */
 function showCampaigns(s: session.Session): void {
   campaigns.show(session.groups(s.idToken), Boolean(config.apis.campaigns));
+  users.show(session.groups(s.idToken));
 }
 
 function setLiveState(state: LiveState): void {
@@ -493,6 +497,7 @@ async function main(): Promise<void> {
   api = new Api(config, () => token() ?? "");
   renewal = new Renewal(config, { session: () => current, renewed, ended: endSession });
   campaigns = new CampaignsView(api, guard);
+  users = new UsersView(api, guard);
   wire();
   const s = session.load();
   if (!s) return showAuth();

@@ -24,9 +24,36 @@ pub fn channel_id(key: &EventKey) -> String {
     format!("{}.{}", key.source, key.detail_type)
 }
 
+/// `todos.send.TodoCompleted`: what `service` does with one channel. A
+/// detail-type the service handles from more than one source (each
+/// service's `UserDataErased`) names the source too:
+/// `users.receive.app.todos.UserDataErased`.
+pub fn operation_id(service: &str, action: &str, key: &EventKey, keys: &[EventKey]) -> String {
+    let shared = keys
+        .iter()
+        .any(|k| k.detail_type == key.detail_type && k.source != key.source);
+    if shared {
+        format!("{service}.{action}.{}.{}", key.source, key.detail_type)
+    } else {
+        format!("{service}.{action}.{}", key.detail_type)
+    }
+}
+
 /// `TodoCompletedV1`: one message per version.
 pub fn message_id(key: &EventKey) -> String {
     format!("{}V{}", key.detail_type, key.version)
+}
+
+/// A message's name among the components: [`message_id`], with the
+/// source in front when more than one source sends that detail-type.
+fn component_id(key: &EventKey, specs: &[EventSpec]) -> String {
+    let shared =
+        (specs.iter()).any(|s| s.key.detail_type == key.detail_type && s.key.source != key.source);
+    if shared {
+        format!("{}.{}", key.source, message_id(key))
+    } else {
+        message_id(key)
+    }
 }
 
 pub fn document(services: &[Service], specs: &[EventSpec], examples: &Examples) -> Result<Value> {
@@ -41,10 +68,11 @@ pub fn document(services: &[Service], specs: &[EventSpec], examples: &Examples) 
         let channel = channels
             .entry(channel_id(&key))
             .or_insert_with(|| channel(&key));
+        let component = component_id(&key, specs);
         channel["messages"][message_id(&key)] =
-            json!({"$ref": format!("#/components/messages/{}", message_id(&key))});
+            json!({"$ref": format!("#/components/messages/{component}")});
         messages.insert(
-            message_id(&key),
+            component,
             message(services, spec, payload, summary, examples.get(&key)),
         );
     }
@@ -183,18 +211,20 @@ fn operations(services: &[Service]) -> Map<String, Value> {
             for key in keys {
                 by_channel.entry(channel_id(key)).or_default().push(key);
             }
-            for (channel, keys) in by_channel {
-                let detail_type = keys[0].detail_type;
-                let versions: Vec<String> =
-                    keys.iter().map(|k| format!("v{}", k.version)).collect();
+            for (channel, by_version) in by_channel {
+                let detail_type = by_version[0].detail_type;
+                let versions: Vec<String> = by_version
+                    .iter()
+                    .map(|k| format!("v{}", k.version))
+                    .collect();
                 ops.insert(
-                    format!("{}.{action}.{detail_type}", service.name),
+                    operation_id(service.name, action, by_version[0], keys),
                     json!({
                         "action": action,
                         "channel": {"$ref": format!("#/channels/{channel}")},
                         "title": format!("{} {verb} {detail_type}", service.name),
                         "summary": format!("The {} service {verb} {detail_type} {}.", service.name, versions.join(", ")),
-                        "messages": keys.iter().map(|k| json!({
+                        "messages": by_version.iter().map(|k| json!({
                             "$ref": format!("#/channels/{channel}/messages/{}", message_id(k))
                         })).collect::<Vec<_>>()
                     }),
@@ -294,7 +324,7 @@ mod tests {
             for (action, keys) in [("send", s.publishes), ("receive", s.consumes)] {
                 for k in keys {
                     expected.insert((
-                        format!("{}.{action}.{}", s.name, k.detail_type),
+                        operation_id(s.name, action, k, keys),
                         action.to_owned(),
                         format!("#/channels/{}/messages/{}", channel_id(k), message_id(k)),
                     ));
@@ -314,13 +344,17 @@ mod tests {
         assert_eq!(found, expected);
         assert!(ops.contains_key("notifications.receive.TodoCompleted"));
         assert!(ops.contains_key("todos.send.TodoCompleted"));
+        // One detail-type from three sources: one operation per source.
+        assert!(ops.contains_key("users.receive.app.todos.UserDataErased"));
+        assert!(ops.contains_key("users.receive.app.campaigns.UserDataErased"));
     }
 
     #[test]
     fn every_version_is_a_message_with_its_schema_and_example() {
         let doc = doc();
-        for spec in events::catalog() {
-            let m = &doc["components"]["messages"][message_id(&spec.key)];
+        let specs = events::catalog();
+        for spec in &specs {
+            let m = &doc["components"]["messages"][component_id(&spec.key, &specs)];
             assert_eq!(m["name"], spec.key.detail_type);
             assert_eq!(m["x-eventbridge"]["schema-version"], spec.key.version);
             assert_eq!(m["payload"]["required"], json!(["metadata", "data"]));

@@ -100,6 +100,7 @@ pub fn calls(
         "secretsmanager" => secrets(&ctx, &json(&ctx, request)?, names),
         "states" => states(&ctx, &json(&ctx, request)?),
         "kms" => kms(&ctx, &json(&ctx, request)?),
+        "cognito-idp" => cognito(&ctx, &json(&ctx, request)?),
         "sns" => sns(&ctx, request),
         "s3" => Ok(s3(request)),
         "lambda" => lambda(&ctx, request),
@@ -261,6 +262,27 @@ fn sqs(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
     let url = ctx.field(body, "QueueUrl")?;
     let name = url.rsplit('/').next().unwrap_or(url);
     Ok(vec![Call::of("sqs", action, ctx.place.arn("sqs", name))])
+}
+
+/// A user pool's administrative operations, on the pool's ARN. The
+/// operations a person makes with a client id (SignUp, InitiateAuth)
+/// need no IAM permission and never come through a function's gate here.
+fn cognito(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
+    match ctx.operation {
+        "AdminDeleteUser"
+        | "AdminGetUser"
+        | "AdminAddUserToGroup"
+        | "AdminUserGlobalSignOut"
+        | "AdminDisableUser"
+        | "ListUsers"
+        | "DescribeUserPool" => {
+            let pool = ctx.field(body, "UserPoolId")?;
+            Ok(vec![ctx.call(
+                ctx.place.arn("cognito-idp", &format!("userpool/{pool}")),
+            )])
+        }
+        _ => Err(ctx.unknown()),
+    }
 }
 
 fn ssm(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
@@ -589,6 +611,29 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn a_user_pools_administration_is_judged_on_the_pools_arn() {
+        let calls = json_call(
+            "cognito-idp",
+            "AWSCognitoIdentityProviderService.AdminDeleteUser",
+            serde_json::json!({"UserPoolId": "us-east-1_abc", "Username": "u"}),
+        )
+        .unwrap();
+        assert_eq!(
+            pairs(&calls),
+            [(
+                "cognito-idp:AdminDeleteUser",
+                "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc"
+            )]
+        );
+        let unknown = json_call(
+            "cognito-idp",
+            "AWSCognitoIdentityProviderService.AdminSetUserPassword",
+            serde_json::json!({"UserPoolId": "us-east-1_abc"}),
+        );
+        assert!(matches!(unknown, Err(MapError::Unknown { .. })));
     }
 
     #[test]

@@ -79,6 +79,10 @@ pub async fn handle(
             let span = span_of(&e.metadata);
             let erased = Erased::new(&e.data.user_id, e.data.deleted_at);
             let received = store.erase(&erased).instrument(span.clone()).await?;
+            store
+                .write_erasure_receipt(&e.data.user_id, &e.metadata)
+                .instrument(span.clone())
+                .await?;
             span.in_scope(|| tracing::info!(received, "erased the user from the audience"));
             Ok(Handled::Erased { received })
         }

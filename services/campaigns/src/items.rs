@@ -43,6 +43,8 @@ pub enum Item {
     Member(Member),
     Received(Received),
     Erased(Erased),
+    /// Written once the user's data is erased: publishes UserDataErased.
+    ErasureReceipt(kit::erasure::Receipt),
     /// Items the publisher has no business with (idempotency records, ...).
     #[serde(other)]
     Other,

@@ -2,7 +2,7 @@
 
 use aws_lambda_events::dynamodb::EventRecord;
 use events::PutEntry;
-use events::campaigns::CampaignDeliveredV1;
+use events::campaigns::{CampaignDeliveredV1, CampaignsUserErasedV1};
 use kit::stream::{Change, Origin, StreamError, change};
 
 use crate::contract::SERVICE;
@@ -30,8 +30,20 @@ pub fn events_for(record: &EventRecord) -> Result<Vec<PutEntry>, StreamError> {
                 delivered_at: r.delivered_at,
             },
         )?,
+        Change::Insert {
+            new: Item::ErasureReceipt(r),
+        } => origin.entry(
+            r.erased_at,
+            &r.correlation_id,
+            Some(r.causation_id),
+            CampaignsUserErasedV1 {
+                user_id: r.user_id,
+                erased_at: r.erased_at,
+            },
+        )?,
         // A campaign's own changes stay in the service; an erasure's
-        // deletes announce nothing (UserDeleted already did).
+        // deletes announce nothing (UserDeleted already did; its receipt
+        // says it is done).
         _ => return Ok(Vec::new()),
     };
     Ok(vec![entry])

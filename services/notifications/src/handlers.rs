@@ -102,6 +102,9 @@ pub async fn handle(
                     .mark_erased(&e.data.user_id, e.metadata.occurred_at)
                     .await?;
                 let erased = store.erase(&e.data.user_id).await?;
+                store
+                    .write_erasure_receipt(&e.data.user_id, &e.metadata)
+                    .await?;
                 processed.record(e.metadata.event_id).await?;
                 tracing::info!(erased, "erased the user's notifications");
                 Ok(Handled::Erased(erased))

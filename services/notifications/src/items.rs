@@ -36,6 +36,8 @@ pub enum Item {
     Notification(Notification),
     Connection(Connection),
     Erasure(Erasure),
+    /// Written once the user's data is erased: publishes UserDataErased.
+    ErasureReceipt(kit::erasure::Receipt),
     #[serde(other)]
     Other,
 }

@@ -2,7 +2,7 @@
 
 use aws_lambda_events::dynamodb::EventRecord;
 use events::PutEntry;
-use events::notifications::{NotificationSentV1, NotificationSentV2};
+use events::notifications::{NotificationSentV1, NotificationSentV2, NotificationsUserErasedV1};
 use kit::stream::{Change, Origin, StreamError, change};
 
 use crate::contract::SERVICE;
@@ -43,6 +43,17 @@ pub fn events_for(record: &EventRecord) -> Result<Vec<PutEntry>, StreamError> {
             entries.push(origin.entry(n.created_at, &n.correlation_id, cause, v2)?);
             Ok(entries)
         }
+        Change::Insert {
+            new: Item::ErasureReceipt(r),
+        } => Ok(vec![origin.entry(
+            r.erased_at,
+            &r.correlation_id,
+            Some(r.causation_id),
+            NotificationsUserErasedV1 {
+                user_id: r.user_id,
+                erased_at: r.erased_at,
+            },
+        )?]),
         _ => Ok(Vec::new()),
     }
 }

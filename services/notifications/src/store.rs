@@ -32,6 +32,18 @@ pub struct Store {
 }
 
 impl Store {
+    /// The user's erasure receipt ([`kit::erasure`]), once: its stream
+    /// record publishes UserDataErased.
+    pub async fn write_erasure_receipt(
+        &self,
+        user_id: &str,
+        deleted: &events::Metadata,
+    ) -> Result<(), TableError> {
+        let receipt =
+            kit::erasure::Receipt::new(user_pk(user_id), user_id, deleted, chrono::Utc::now());
+        kit::erasure::write(&self.table, &Item::ErasureReceipt(receipt)).await
+    }
+
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
         Self {
             table: Table::new(client, table),

@@ -2,6 +2,7 @@
 
 use events::todos::{
     TodoAttachmentAddedV1, TodoCompletedV1, TodoCreatedV1, TodoDeletedV1, TodoUpdatedV1,
+    TodosUserErasedV1,
 };
 use events::users::UserDeletedV1;
 use events::{Event, EventKey};
@@ -14,6 +15,7 @@ pub const PUBLISHES: &[EventKey] = &[
     TodoCompletedV1::KEY,
     TodoDeletedV1::KEY,
     TodoAttachmentAddedV1::KEY,
+    TodosUserErasedV1::KEY,
 ];
 
 pub const CONSUMES: &[EventKey] = &[UserDeletedV1::KEY];

@@ -110,6 +110,9 @@ async fn erase(
             // todos already gone included: the bucket is versioned.
             let prefix = crate::domain::user_prefix(&deleted.data.user_id);
             let versions = app.versions.erase_prefix(&prefix).await?;
+            store
+                .write_erasure_receipt(&deleted.data.user_id, meta)
+                .await?;
             processed.record(meta.event_id).await?;
             tracing::info!(
                 todos = todos.len(),

@@ -25,6 +25,8 @@ pub enum Item {
     /// Written in the transaction that deletes a todo, so the deletion
     /// reaches the stream with its correlation id and reason.
     Tombstone(Tombstone),
+    /// Written once the user's data is erased: publishes UserDataErased.
+    ErasureReceipt(kit::erasure::Receipt),
     #[serde(other)]
     Other,
 }

@@ -4,6 +4,7 @@ use aws_lambda_events::dynamodb::EventRecord;
 use events::PutEntry;
 use events::todos::{
     TodoAttachmentAddedV1, TodoCompletedV1, TodoCreatedV1, TodoDeletedV1, TodoField, TodoUpdatedV1,
+    TodosUserErasedV1,
 };
 use kit::stream::{Change, Origin, StreamError, change};
 
@@ -36,6 +37,17 @@ pub fn events_for(record: &EventRecord) -> Result<Vec<PutEntry>, StreamError> {
             old: Item::Todo(old),
             new: Item::Todo(new),
         } => modified(&origin, &old, &new, &mut out)?,
+        Change::Insert {
+            new: Item::ErasureReceipt(r),
+        } => out.push(origin.entry(
+            r.erased_at,
+            &r.correlation_id,
+            Some(r.causation_id),
+            TodosUserErasedV1 {
+                user_id: r.user_id,
+                erased_at: r.erased_at,
+            },
+        )?),
         Change::Insert {
             new: Item::Tombstone(t),
         } => out.push(origin.entry(

@@ -1,9 +1,10 @@
-//! The users HTTP API: the caller's own profile, at `/users/me`.
+//! The users HTTP API: the caller's own profile, at `/users/me`, and for
+//! the admins group, every user (`GET /users`).
 
 use chrono::Utc;
 use kit::http::{Caller, Invalid, Request, Response, parse_body};
 
-use crate::domain::{self, ProfileInput};
+use crate::domain::{self, ADMINS, ProfileInput, UserPage};
 use crate::items::Tombstone;
 use crate::store::Store;
 
@@ -13,6 +14,7 @@ pub async fn handle(store: &Store, req: Request) -> Response {
             "PUT /users/me" => put(store, &caller, req).await,
             "GET /users/me" => get(store, &caller).await,
             "DELETE /users/me" => delete(store, &caller, req).await,
+            "GET /users" => list(store, &caller, req).await,
             other => Err(Response::no_route(other)),
         }
     })
@@ -61,4 +63,40 @@ async fn delete(store: &Store, caller: &Caller, req: &Request) -> Result<Respons
     store.delete(&profile, &tombstone).await?;
     tracing::info!("profile deleted");
     Ok(Response::no_content())
+}
+
+/// Every live user, a page at a time: admins only. The group is checked
+/// before anything else, so nobody else learns even what is malformed.
+async fn list(store: &Store, caller: &Caller, req: &Request) -> Result<Response, Response> {
+    if !caller.in_group(ADMINS) {
+        return Err(Response::error(
+            403,
+            "forbidden",
+            format!("only members of the {ADMINS} group may list users"),
+            None,
+        ));
+    }
+    let limit = match req.query.get("limit") {
+        None => 20,
+        Some(l) => l
+            .parse::<i32>()
+            .ok()
+            .filter(|l| (1..=100).contains(l))
+            .ok_or_else(|| {
+                Response::error(400, "bad_request", "limit must be 1..=100", Some("limit"))
+            })?,
+    };
+    let after = match req.query.get("cursor") {
+        None => None,
+        Some(c) => Some(domain::decode_cursor(c)?),
+    };
+    let (profiles, next) = store.profiles_page(limit, after).await?;
+    tracing::info!(count = profiles.len(), "users listed");
+    Ok(Response::of(
+        200,
+        &UserPage {
+            items: profiles.iter().map(domain::view).collect(),
+            next_cursor: next.as_ref().map(domain::encode_cursor),
+        },
+    ))
 }

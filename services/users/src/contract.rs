@@ -1,6 +1,9 @@
 //! What this service puts on the bus and takes from it: the one declaration
 //! its template's rules and the contract tests are checked against.
 
+use events::campaigns::CampaignsUserErasedV1;
+use events::notifications::NotificationsUserErasedV1;
+use events::todos::TodosUserErasedV1;
 use events::users::{UserDeletedV1, UserProfileUpdatedV1, UserRegisteredV1};
 use events::{Event, EventKey};
 
@@ -12,4 +15,10 @@ pub const PUBLISHES: &[EventKey] = &[
     UserDeletedV1::KEY,
 ];
 
-pub const CONSUMES: &[EventKey] = &[];
+/// Each service's word that it erased a deleted user: the last one
+/// deletes the person's sign-in.
+pub const CONSUMES: &[EventKey] = &[
+    TodosUserErasedV1::KEY,
+    NotificationsUserErasedV1::KEY,
+    CampaignsUserErasedV1::KEY,
+];

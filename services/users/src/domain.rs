@@ -69,6 +69,67 @@ pub fn view(p: &Profile) -> ProfileView {
     }
 }
 
+/// Who may list every user (`GET /users`): the pool's admins group, as
+/// the ID token's `cognito:groups` names it.
+pub const ADMINS: &str = "admins";
+
+/// One page of `GET /users`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPage {
+    /// In no particular order (the table's).
+    pub items: Vec<ProfileView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// A page's cursor: the table key the scan goes on after, hex-encoded, so
+/// it is opaque and safe in a query string.
+pub fn encode_cursor((pk, sk): &(String, String)) -> String {
+    format!("{pk}\n{sk}")
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A cursor [`encode_cursor`] made, or why not (the field is `cursor`).
+pub fn decode_cursor(cursor: &str) -> Result<(String, String), Invalid> {
+    let invalid = || Invalid {
+        status: 400,
+        field: "cursor".into(),
+        message: "is not a cursor this API issued".into(),
+    };
+    if cursor.len() > 1024 || !cursor.len().is_multiple_of(2) {
+        return Err(invalid());
+    }
+    let bytes = (0..cursor.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(cursor.get(i..i + 2).ok_or_else(invalid)?, 16).map_err(|_| invalid())
+        })
+        .collect::<Result<Vec<u8>, _>>()?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (pk, sk) = text.split_once('\n').ok_or_else(invalid)?;
+    if !pk.starts_with("USER#") || sk.is_empty() {
+        return Err(invalid());
+    }
+    Ok((pk.to_owned(), sk.to_owned()))
+}
+
+/// The services whose `UserDataErased` the person's sign-in waits for
+/// (the stack's `ErasureConfirmedBy`, comma-separated).
+pub fn confirming_services(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Whether every service that must confirm an erasure has.
+pub fn erasure_complete(confirmed: &[String], required: &[String]) -> bool {
+    required.iter().all(|r| confirmed.contains(r))
+}
+
 /// Why a sign-up is refused, in words the person signing up reads (the
 /// web app shows Cognito's message, which carries this one).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -182,6 +243,43 @@ mod tests {
             DISPLAY_NAME_MAX
         );
         assert_eq!(first_display_name(None, "@x.io"), "new user");
+    }
+
+    #[test]
+    fn the_sign_in_goes_only_once_every_named_service_confirmed() {
+        let required = confirming_services(" todos, notifications,,campaigns ");
+        assert_eq!(required, ["todos", "notifications", "campaigns"]);
+        let confirmed = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(!erasure_complete(
+            &confirmed(&["todos", "campaigns"]),
+            &required
+        ));
+        assert!(erasure_complete(
+            &confirmed(&["campaigns", "todos", "notifications", "other"]),
+            &required
+        ));
+        assert!(erasure_complete(&[], &[]), "nobody to wait for");
+    }
+
+    #[test]
+    fn a_cursor_reads_back_and_a_made_up_one_is_refused_naming_the_field() {
+        let key = ("USER#ab-12".to_owned(), "PROFILE".to_owned());
+        let cursor = encode_cursor(&key);
+        assert!(cursor.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(decode_cursor(&cursor).unwrap(), key);
+        for bad in [
+            "zz",
+            "abc",
+            "",
+            &encode_cursor(&("ORDER#1".into(), "X".into())),
+        ] {
+            let refused = decode_cursor(bad).unwrap_err();
+            assert_eq!(
+                (refused.field.as_str(), refused.status),
+                ("cursor", 400),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,9 @@ pub fn user_pk(user_id: &str) -> String {
 
 pub const PROFILE_SK: &str = "PROFILE";
 pub const TOMBSTONE_SK: &str = "TOMBSTONE";
+/// `ERASED_BY#<service>`: that service erased a deleted user
+/// (`UserDataErased`); the publisher announces nothing of it.
+pub const ERASED_BY_PREFIX: &str = "ERASED_BY#";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -18,6 +21,7 @@ pub enum Item {
     /// Written in the same transaction that deletes the profile, so the
     /// deletion reaches the stream with its correlation id; expires by TTL.
     Tombstone(Tombstone),
+    ErasureConfirmation(ErasureConfirmation),
     /// Items the publisher has no business with (idempotency records, ...).
     #[serde(other)]
     Other,
@@ -77,6 +81,32 @@ impl Tombstone {
             deleted_at: now,
             correlation_id: correlation_id.into(),
             expires_at: (now + chrono::Duration::days(7)).timestamp(),
+        }
+    }
+}
+
+/// One service's word that it erased a deleted user, kept 14 days (as
+/// long as a replay may bring it again).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErasureConfirmation {
+    pub pk: String,
+    pub sk: String,
+    pub user_id: String,
+    pub service: String,
+    pub confirmed_at: DateTime<Utc>,
+    /// Epoch seconds; the table's TTL attribute.
+    pub expires_at: i64,
+}
+
+impl ErasureConfirmation {
+    pub fn new(user_id: &str, service: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            pk: user_pk(user_id),
+            sk: format!("{ERASED_BY_PREFIX}{service}"),
+            user_id: user_id.into(),
+            service: service.into(),
+            confirmed_at: now,
+            expires_at: (now + chrono::Duration::days(14)).timestamp(),
         }
     }
 }

@@ -2,12 +2,15 @@
 //!
 //! `domain` is pure; `store` is the DynamoDB adapter; `api` is the HTTP
 //! API; `identity` the user pool's triggers (sign-up checks, the profile
-//! made at confirmation); `publisher` turns the table's stream into events; `snapshot` the
+//! made at confirmation); `erasure` the end of a deletion (every service
+//! erased the user, so `accounts` deletes their sign-in); `publisher` turns the table's stream into events; `snapshot` the
 //! live users into the events that registered them (`users-snapshot`).
 
+pub mod accounts;
 pub mod api;
 pub mod contract;
 pub mod domain;
+pub mod erasure;
 pub mod identity;
 pub mod items;
 pub mod openapi;

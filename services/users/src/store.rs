@@ -2,7 +2,9 @@
 
 use kit::table::{Table, TableError};
 
-use crate::items::{Item, PROFILE_SK, Profile, Tombstone, user_pk};
+use crate::items::{
+    ERASED_BY_PREFIX, ErasureConfirmation, Item, PROFILE_SK, Profile, Tombstone, user_pk,
+};
 
 #[derive(Clone)]
 pub struct Store {
@@ -28,6 +30,35 @@ impl Store {
             .collect())
     }
 
+    /// Up to `limit` live profiles after the table key `after`, and the
+    /// key to go on from (`None` on the last page). An item that does not
+    /// decode is logged and left out, not the whole page.
+    pub async fn profiles_page(
+        &self,
+        limit: i32,
+        after: Option<(String, String)>,
+    ) -> Result<(Vec<Profile>, Option<(String, String)>), TableError> {
+        let (items, next) = self
+            .table
+            .scan_sk_page::<Item>(PROFILE_SK, limit, after)
+            .await?;
+        let profiles = items
+            .into_iter()
+            .filter_map(|i| match i {
+                Ok(Item::Profile(p)) => Some(p),
+                Ok(_) => {
+                    tracing::error!("a PROFILE item of another kind: left out of the list");
+                    None
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "a profile that does not decode: left out of the list");
+                    None
+                }
+            })
+            .collect();
+        Ok((profiles, next))
+    }
+
     pub async fn get(&self, user_id: &str) -> Result<Option<Profile>, TableError> {
         match self
             .table
@@ -47,6 +78,37 @@ impl Store {
             None => self.table.put_new(&item).await,
             Some(b) => self.table.put_unchanged(&item, b.updated_at).await,
         }
+    }
+
+    /// Records that `service` erased `user_id` (one item per service, so a
+    /// repeated confirmation changes nothing), then returns every service
+    /// that has, read consistently: of two confirmations at once, the later
+    /// reader sees both.
+    pub async fn confirm_erasure(
+        &self,
+        user_id: &str,
+        service: &str,
+    ) -> Result<Vec<String>, TableError> {
+        let confirmation = ErasureConfirmation::new(user_id, service, chrono::Utc::now());
+        match self
+            .table
+            .put_new(&Item::ErasureConfirmation(confirmation))
+            .await
+        {
+            Ok(()) | Err(TableError::Conflict) => {}
+            Err(e) => return Err(e),
+        }
+        let items = self
+            .table
+            .query_all::<Item>(&user_pk(user_id), ERASED_BY_PREFIX)
+            .await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::ErasureConfirmation(c) => Some(c.service),
+                _ => None,
+            })
+            .collect())
     }
 
     pub async fn delete(&self, profile: &Profile, tombstone: &Tombstone) -> Result<(), TableError> {

@@ -123,3 +123,19 @@ async fn a_sign_up_is_refused_by_domain_or_name_and_a_broken_event_names_its_fie
     .await;
     assert!(matches!(unknown, Err(TriggerError::Unknown(_))));
 }
+
+#[tokio::test]
+async fn erasure_confirmations_add_up_once_each_and_publish_nothing() {
+    let conf = shared().sdk_config().await;
+    let table = unique("users");
+    create_service_table(&conf, &table).await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&conf), &table);
+    store.confirm_erasure("u-9", "todos").await.unwrap();
+    store.confirm_erasure("u-9", "todos").await.unwrap();
+    let mut confirmed = store.confirm_erasure("u-9", "campaigns").await.unwrap();
+    confirmed.sort();
+    assert_eq!(confirmed, ["campaigns", "todos"]);
+    for record in devstack_emulator::read_stream(&conf, &table).await {
+        assert_eq!(users::publisher::events_for(&record).unwrap(), Vec::new());
+    }
+}

@@ -485,6 +485,25 @@ async fn an_admin_starts_a_campaign_in_the_browser_and_watches_it_while_a_recipi
     )
     .await;
     in_audience(&[&signed_in_user(&rita).await, &signed_in_user(&ada).await]).await;
+    // The admin page lists the users too (`GET /users`), Rita among them
+    // (or on a later page); Rita's own page has no such list.
+    let rita_id = signed_in_user(&rita).await;
+    let listed = format!(
+        "const more = document.querySelector('#users-more'); \
+         if (document.querySelector('#users li.user[data-user-id=\"{rita_id}\"]')) return true; \
+         if (!more.hidden) more.click(); return false;"
+    );
+    ada.until("Rita in the users list", &listed, Duration::from_secs(20))
+        .await;
+    let rita_sees = rita
+        .client
+        .execute(
+            "return document.querySelector('#users-admin').hidden;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rita_sees, true, "no users list for a non-admin");
 
     // The API's own validation, next to the field it names.
     ada.click("#campaign-form [type=submit]").await;

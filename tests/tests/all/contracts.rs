@@ -31,7 +31,11 @@ fn services() -> Vec<Service> {
             name: users::contract::SERVICE,
             publishes: users::contract::PUBLISHES,
             consumes: users::contract::CONSUMES,
-            decode: None,
+            decode: Some(|e| {
+                users::erasure::decode_incoming(e)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }),
         },
         Service {
             name: todos::contract::SERVICE,
@@ -92,6 +96,19 @@ fn at(s: &str) -> DateTime<Utc> {
 
 fn item<T: serde::Serialize>(t: &T) -> serde_dynamo::Item {
     serde_dynamo::to_item(t).unwrap()
+}
+
+/// A service's receipt for u-1's erasure, answering UserDeleted evt-9.
+fn receipt(pk: &str) -> kit::erasure::Receipt {
+    let deleted = events::Metadata {
+        event_id: Uuid::from_u128(9),
+        occurred_at: at("2026-11-22T10:00:00Z"),
+        correlation_id: "req-9".into(),
+        causation_id: None,
+        schema_version: 1,
+        producer: "users".into(),
+    };
+    kit::erasure::Receipt::new(pk.into(), "u-1", &deleted, at("2026-11-22T10:00:02Z"))
 }
 
 /// Stream records a user's journey through each service writes.
@@ -194,6 +211,12 @@ fn journeys() -> Vec<(&'static str, Vec<EventRecord>)> {
         ),
         record("t5", "REMOVE", Some(item(&T::Todo(done))), None),
         record("t6", "INSERT", None, Some(item(&T::Tombstone(gone)))),
+        record(
+            "t7",
+            "INSERT",
+            None,
+            Some(item(&T::ErasureReceipt(receipt("USER#u-1")))),
+        ),
     ];
 
     use notifications::items::{Item as N, Notification};
@@ -210,12 +233,15 @@ fn journeys() -> Vec<(&'static str, Vec<EventRecord>)> {
         at("2026-11-22T09:00:01Z"),
         "req-1",
     );
-    let notifications = vec![record(
-        "n1",
-        "INSERT",
-        None,
-        Some(item(&N::Notification(note))),
-    )];
+    let notifications = vec![
+        record("n1", "INSERT", None, Some(item(&N::Notification(note)))),
+        record(
+            "n2",
+            "INSERT",
+            None,
+            Some(item(&N::ErasureReceipt(receipt("USER#u-1")))),
+        ),
+    ];
 
     vec![
         ("users", users),

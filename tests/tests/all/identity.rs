@@ -1,15 +1,18 @@
 //! Sign-up as a person meets it, through the local cloud's Cognito front:
 //! the user pool's triggers (the users service's `users-identity`) refuse
-//! what the product refuses and register whoever is confirmed, once.
+//! what the product refuses and register whoever is confirmed, once; the
+//! pool's admins list every user; a deleted account loses its sign-in
+//! once every service has erased it.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use devstack_client::walkthrough::{Client, PASSWORD, token_named};
+use devstack_client::walkthrough::{Client, PASSWORD, eventually, token_for, token_named};
 use kit::json_protocol::{COGNITO_IDP, JsonApi};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::e2e::{cloud, sdk, unique_email};
+use crate::e2e::{client, cloud, sdk, unique_email};
 use crate::flow::{Flow, of};
 use crate::web::cognito;
 
@@ -128,4 +131,158 @@ async fn a_confirmed_sign_up_registers_once_even_when_cognito_retries_the_trigge
     }));
     assert_eq!(registrations.len(), 1, "{registrations:#?}");
     flow.close().await;
+}
+
+/// A member of the admins group, with a token issued after joining.
+async fn admin() -> Client {
+    let e = &cloud().endpoints;
+    let address = unique_email("admin");
+    token_for(e, &address).await.unwrap();
+    devstack_cloud::cognito::join_group(e, &address, "admins")
+        .await
+        .unwrap();
+    Client {
+        http: reqwest::Client::new(),
+        base: e.api_base_url.clone(),
+        token: token_for(e, &address).await.unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn admins_list_every_user_a_page_at_a_time_and_nobody_else_may() {
+    let someone = client(&unique_email("listed")).await;
+    let (_, me) = someone.call(Method::GET, "/users/me", None).await.unwrap();
+    let id = me["id"].as_str().unwrap().to_owned();
+    let (status, refused) = someone.call(Method::GET, "/users", None).await.unwrap();
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(refused["error"]["code"], "forbidden");
+    let (status, _) = someone
+        .call(Method::GET, "/users?cursor=zz", None)
+        .await
+        .unwrap();
+    assert_eq!(status, 403, "nothing else is told to a non-admin");
+
+    let admin = admin().await;
+    let (status, one) = admin
+        .call(Method::GET, "/users?limit=1", None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["items"].as_array().unwrap().len(), 1, "{one}");
+    assert!(one["next_cursor"].is_string(), "more than one user: {one}");
+
+    // Every page, each user once, until the last page says so.
+    let mut seen = BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let path = match &cursor {
+            Some(c) => format!("/users?limit=100&cursor={c}"),
+            None => "/users?limit=100".to_owned(),
+        };
+        let (status, page) = admin.call(Method::GET, &path, None).await.unwrap();
+        assert_eq!(status, 200, "{page}");
+        for user in page["items"].as_array().unwrap() {
+            assert!(
+                seen.insert(user["id"].as_str().unwrap().to_owned()),
+                "{user}"
+            );
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert!(seen.contains(&id), "the signed-up user is listed");
+
+    for (query, field) in [("cursor=zz", "cursor"), ("limit=0", "limit")] {
+        let (status, body) = admin
+            .call(Method::GET, &format!("/users?{query}"), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            (status, &body["error"]["field"]),
+            (400, &json!(field)),
+            "{body}"
+        );
+    }
+}
+
+/// Whether the pool still has the user signed up as `email`.
+async fn in_pool(email: &str) -> bool {
+    let pool = JsonApi::new(&sdk().await, COGNITO_IDP);
+    let read = json!({"UserPoolId": cloud().endpoints.user_pool_id, "Username": email});
+    match pool.call("AdminGetUser", &read).await {
+        Ok(_) => true,
+        Err(refused) if refused.kind == "UserNotFoundException" => false,
+        Err(refused) => panic!("AdminGetUser: {refused}"),
+    }
+}
+
+/// Waits until the pool no longer has `email` (every service erased them).
+pub(crate) async fn gone_from_pool(email: &str) {
+    eventually(
+        Duration::from_secs(30),
+        "the sign-in's deletion",
+        || async { Ok((!in_pool(email).await).then_some(())) },
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_deleted_account_loses_its_sign_in_once_every_service_has_erased_it() {
+    let c = cloud();
+    let mut flow = Flow::watch(&c.endpoints).await;
+    let email = unique_email("erased");
+    let api = Client {
+        http: reqwest::Client::new(),
+        base: c.endpoints.api_base_url.clone(),
+        token: token_named(&c.endpoints, &email, "Erin", "erin-signup")
+            .await
+            .unwrap(),
+    };
+    let (status, _) = api
+        .call(Method::POST, "/todos", Some(json!({"title": "mine"})))
+        .await
+        .unwrap();
+    assert_eq!(status, 201);
+    let (_, me) = api.call(Method::GET, "/users/me", None).await.unwrap();
+    let deletion = uuid::Uuid::new_v4().to_string();
+    let (status, _) = api
+        .call_correlated(Method::DELETE, "/users/me", None, Some(&deletion))
+        .await
+        .unwrap();
+    assert_eq!(status, 204);
+
+    // Each service that held Erin's data says so, answering UserDeleted.
+    let deleted = flow
+        .await_event(of("UserDeleted", &deletion), Duration::from_secs(20))
+        .await;
+    for source in ["app.todos", "app.notifications", "app.campaigns"] {
+        let erased = flow
+            .await_event(
+                json!({"source": [source], "detail-type": ["UserDataErased"],
+                       "detail": {"metadata": {"correlation_id": [&deletion]}}}),
+                Duration::from_secs(20),
+            )
+            .await;
+        assert_eq!(erased["detail"]["data"]["user_id"], me["id"], "{erased}");
+        assert_eq!(
+            erased["detail"]["metadata"]["causation_id"],
+            deleted["detail"]["metadata"]["event_id"]
+        );
+    }
+    flow.close().await;
+    gone_from_pool(&email).await;
+    let sign_in = json!({
+        "ClientId": c.endpoints.client_id, "AuthFlow": "USER_PASSWORD_AUTH",
+        "AuthParameters": {"USERNAME": email, "PASSWORD": PASSWORD},
+    });
+    let (status, refused) = cognito("InitiateAuth", sign_in).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        ["NotAuthorizedException", "UserNotFoundException"]
+            .contains(&refused["__type"].as_str().unwrap_or_default()),
+        "{refused}"
+    );
 }

@@ -419,3 +419,64 @@ async fn the_session_renews_itself_and_sign_out_revokes_it() {
     eve.wait_for("#todos li.todo[data-todo-id]", Duration::from_secs(10))
         .await;
 }
+
+#[tokio::test]
+async fn a_deleted_account_cannot_sign_in_again_and_a_refused_sign_up_says_why() {
+    let url = web_url();
+    let erin = Browser::start().await;
+    let email = unique_email("web-erin");
+    erin.sign_up(&url, "Erin", &email, PASSWORD).await;
+    erin.click("#delete-account").await;
+    erin.client.accept_alert().await.unwrap();
+    erin.until(
+        "the sign-in view, saying so",
+        "return !document.querySelector('#auth').hidden \
+         && document.querySelector('#auth-error').textContent.includes('deleted');",
+        Duration::from_secs(15),
+    )
+    .await;
+    // The sign-in goes once every service has erased Erin's data.
+    crate::identity::gone_from_pool(&email).await;
+    erin.sign_in(&email, PASSWORD).await;
+    let refused = erin
+        .until(
+            "the sign-in refused",
+            "const e = document.querySelector('#auth-error').textContent; \
+             return !e.includes('deleted') && e;",
+            Duration::from_secs(15),
+        )
+        .await;
+    assert!(
+        erin.client
+            .execute("return document.querySelector('#app').hidden;", vec![])
+            .await
+            .unwrap()
+            == true,
+        "signed in after deletion: {refused}"
+    );
+    erin.screenshot("erasure-1-sign-in-refused").await;
+
+    // A sign-up the PreSignUp trigger refuses shows the reason.
+    let mallory = Browser::start().await;
+    mallory.client.goto(&url).await.unwrap();
+    mallory
+        .wait_for("#signup-form", Duration::from_secs(10))
+        .await;
+    mallory.fill("#signup-name", "Mallory").await;
+    mallory
+        .fill(
+            "#signup-email",
+            &format!("{}@mailinator.com", uuid::Uuid::new_v4().simple()),
+        )
+        .await;
+    mallory.fill("#signup-password", PASSWORD).await;
+    mallory.click("#signup-form [type=submit]").await;
+    let said = mallory
+        .until(
+            "the refusal's reason",
+            "return document.querySelector('#auth-error').textContent;",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(said.as_str().unwrap().contains("not accepted"), "{said}");
+}
