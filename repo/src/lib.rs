@@ -21,6 +21,10 @@ pub const PLATFORM: &str = "platform";
 /// local cloud, the ops CLI and the automation read it from here.
 pub const SERVICES: &[&str] = &["users", "todos", "notifications", "campaigns"];
 
+/// The web app's hosting (the site bucket and its CloudFront
+/// distribution): deployed last, as it names nothing of the others.
+pub const WEB: &str = "web";
+
 /// Every stack in deploy order: the platform, then each service.
 pub fn stacks() -> impl Iterator<Item = &'static str> {
     std::iter::once(PLATFORM).chain(SERVICES.iter().copied())
@@ -88,6 +92,8 @@ pub fn venv() -> PathBuf {
 pub fn template_in(root: &Path, stack: &str) -> PathBuf {
     if stack == PLATFORM {
         root.join("infra/template.yaml")
+    } else if stack == WEB {
+        root.join("web/template.yaml")
     } else {
         root.join("services").join(stack).join("template.yaml")
     }

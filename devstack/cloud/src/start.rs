@@ -796,8 +796,8 @@ impl<'a> Wiring<'a> {
     }
 
     /// What faces the outside: the HTTP gateway, the Lambda Invoke API,
-    /// the user pool's API (with its triggers), the web app and the
-    /// control API.
+    /// the user pool's API (with its triggers), the web app (the web
+    /// stack, through the local CDN) and the control API.
     async fn serve_front(
         &mut self,
         pool: &cognito::Pool,
@@ -842,8 +842,16 @@ impl<'a> Wiring<'a> {
         let front = cognito::triggers::router(&self.endpoints.emulator_url, api, triggers);
         self.tasks.push(serve(cognito_listener, front));
         self.endpoints.web_url = format!("http://{}/", web_listener.local_addr()?);
-        let web = crate::web::router(options.web_dir.clone(), &self.endpoints);
-        self.tasks.push(serve(web_listener, web));
+        let cdn = crate::web::deploy(
+            &self.conf,
+            self.judge.clone(),
+            &options.web_dir,
+            &self.endpoints,
+            &self.commit,
+        )
+        .await?;
+        self.tasks
+            .push(serve(web_listener, devstack_cdn::router(cdn)));
         self.serve_control(stacks).await
     }
 

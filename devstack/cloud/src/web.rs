@@ -1,15 +1,15 @@
-//! Serves the built web app (`web/dist`) and the `config.json` it reads,
-//! made from this local cloud's endpoints: the local pool and client, the
-//! local cloud's Cognito front (the emulator, with the pool's triggers), the gateway and the WebSocket API. On
-//! AWS the same file comes from the deployed stacks' outputs.
+//! The web app as deployed: the web stack's site bucket on the emulator,
+//! holding the built app (`web/dist`) and the `config.json` it reads, made
+//! from this local cloud's endpoints (the local pool and client, the
+//! Cognito front, the gateway and the WebSocket API; on AWS the same file
+//! comes from the stacks' outputs, `ops web-config`), served through the
+//! stack's CloudFront distribution, which the local CDN plays.
 
-use std::path::{Component, Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use anyhow::Context;
 use serde_json::{Value, json};
 
 use devstack_api::Endpoints;
@@ -64,19 +64,7 @@ pub fn config(e: &Endpoints, renew_before_seconds: Option<u64>) -> Value {
     config
 }
 
-struct Site {
-    dir: PathBuf,
-    config: String,
-}
-
-pub fn router(dir: PathBuf, endpoints: &Endpoints) -> Router {
-    let site = Arc::new(Site {
-        dir,
-        config: config(endpoints, renew_before_seconds()).to_string(),
-    });
-    Router::new().fallback(serve).with_state(site)
-}
-
+/// What a browser reads a file as.
 fn content_type(path: &Path) -> &'static str {
     match path
         .extension()
@@ -94,38 +82,184 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
-async fn serve(State(site): State<Arc<Site>>, uri: Uri) -> Response {
-    let path = uri.path().trim_start_matches('/');
-    if path == "config.json" {
-        return (
-            [
-                ("content-type", "application/json"),
-                ("cache-control", "no-store"),
-            ],
-            site.config.clone(),
-        )
-            .into_response();
+/// The web stack (`web/template.yaml`): its buckets deployed on the
+/// emulator, its distribution played by the local CDN. Returns the CDN,
+/// serving from the site bucket, into which the built app and its
+/// `config.json` are uploaded as `ops web-config` and a deploy would.
+pub async fn deploy(
+    conf: &aws_config::SdkConfig,
+    judge: Arc<crate::iam::Judge>,
+    dir: &Path,
+    endpoints: &Endpoints,
+    commit: &str,
+) -> anyhow::Result<Arc<devstack_cdn::Cdn>> {
+    use crate::deploy::{TAG_COMMIT, TAG_SERVICE, apply, create_tagged};
+    let template = devstack_template::load(&repo::template_path(repo::WEB))?;
+    let (adapted, plan) = devstack_template::adapt::adapt(repo::WEB, &template)?;
+    let deployed = create_tagged(
+        conf,
+        repo::WEB,
+        &adapted,
+        &[],
+        &[(TAG_SERVICE, repo::WEB), (TAG_COMMIT, commit)],
+    )
+    .await?;
+    apply(conf, &plan, &deployed).await?;
+    let d = plan
+        .distributions
+        .first()
+        .context("the web stack has no distribution")?;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let mut buckets = BTreeMap::new();
+    for o in &d.origins {
+        let bucket = deployed.physical(&o.bucket)?.to_owned();
+        buckets.insert(o.id.clone(), (bucket, o.access_control));
     }
-    let relative = Path::new(if path.is_empty() { "index.html" } else { path });
-    // Only plain names below the folder: no `..`, no absolute paths.
-    if !relative
-        .components()
-        .all(|c| matches!(c, Component::Normal(_)))
-    {
-        return StatusCode::NOT_FOUND.into_response();
+    let site = &buckets[&d.behaviors.last().expect("a default behavior").origin].0;
+    let config = config(endpoints, renew_before_seconds()).to_string();
+    let files = publish(&s3, site, dir, &config).await?;
+    tracing::info!(target: "trail", bucket = %site, files, distribution = %d.id, "web app published");
+    let origins = Arc::new(BucketOrigins {
+        s3,
+        buckets,
+        judge,
+        distribution_arn: format!(
+            "arn:aws:cloudfront::{}:distribution/{}",
+            kit::config::LOCAL_ACCOUNT,
+            d.id
+        ),
+    });
+    Ok(devstack_cdn::Cdn::new(spec(d), origins))
+}
+
+/// The plan's distribution as the CDN takes it.
+fn spec(d: &devstack_template::adapt::DistributionPlan) -> devstack_cdn::Spec {
+    devstack_cdn::Spec {
+        id: d.id.clone(),
+        default_root_object: d.default_root_object.clone(),
+        behaviors: (d.behaviors.iter())
+            .map(|b| devstack_cdn::Behavior {
+                path_pattern: b.path_pattern.clone(),
+                origin: b.origin.clone(),
+                cached: b.cached,
+                security_headers: b.security_headers,
+            })
+            .collect(),
+        error_responses: (d.error_responses.iter())
+            .map(|e| devstack_cdn::ErrorResponse {
+                error_code: e.error_code,
+                response_code: e.response_code,
+                response_page_path: e.response_page_path.clone(),
+            })
+            .collect(),
     }
-    let file = site.dir.join(relative);
-    match tokio::fs::read(&file).await {
-        Ok(bytes) => ([("content-type", content_type(&file))], bytes).into_response(),
-        Err(_) if !site.dir.join("index.html").is_file() => (
-            StatusCode::NOT_FOUND,
-            format!(
-                "the web app is not built: run `cargo xtask web` (expected {})",
-                site.dir.display()
-            ),
-        )
-            .into_response(),
-        Err(_) => StatusCode::NOT_FOUND.into_response(),
+}
+
+/// Every file under `dir` at its relative key, then `config.json`.
+async fn publish(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    dir: &Path,
+    config: &str,
+) -> anyhow::Result<usize> {
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    if !dir.join("index.html").is_file() {
+        tracing::warn!(target: "trail", dir = %dir.display(),
+            "the web app is not built (run `cargo xtask web`): the site serves only config.json");
+    }
+    for file in &files {
+        let key = file.strip_prefix(dir)?.to_string_lossy().replace('\\', "/");
+        s3.put_object()
+            .bucket(bucket)
+            .key(&key)
+            .content_type(content_type(file))
+            .body(tokio::fs::read(file).await?.into())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+            .with_context(|| format!("uploading {key}"))?;
+    }
+    s3.put_object()
+        .bucket(bucket)
+        .key("config.json")
+        .content_type("application/json")
+        .body(config.as_bytes().to_vec().into())
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+        .context("uploading config.json")?;
+    Ok(files.len() + 1)
+}
+
+/// The CDN's origins: buckets, read as CloudFront's origin access reads
+/// them (as `cloudfront.amazonaws.com` for the distribution, which the
+/// bucket's policy must let in). A missing object is a 403, as S3 answers
+/// a reader that may not list the bucket.
+struct BucketOrigins {
+    s3: aws_sdk_s3::Client,
+    /// Origin id → the bucket, and whether reads are signed (OAC).
+    buckets: BTreeMap<String, (String, bool)>,
+    judge: Arc<crate::iam::Judge>,
+    distribution_arn: String,
+}
+
+impl devstack_cdn::Origins for BucketOrigins {
+    fn get<'a>(&'a self, origin: &'a str, key: &'a str) -> devstack_cdn::Fetch<'a> {
+        Box::pin(async move {
+            let denied = devstack_cdn::Object {
+                status: 403,
+                content_type: Some("application/xml".into()),
+                body: "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+                    .into(),
+            };
+            let Some((bucket, signed)) = self.buckets.get(origin) else {
+                return denied;
+            };
+            let invoker = devstack_lambda::judge::Invoker {
+                principal: "cloudfront.amazonaws.com",
+                source_arn: self.distribution_arn.clone(),
+            };
+            let object_arn = format!("arn:aws:s3:::{bucket}/{key}");
+            if *signed
+                && !self
+                    .judge
+                    .for_service(&invoker, "s3:GetObject", &object_arn)
+                    .await
+            {
+                return denied;
+            }
+            match self.s3.get_object().bucket(bucket).key(key).send().await {
+                Ok(out) => devstack_cdn::Object {
+                    status: 200,
+                    content_type: out.content_type().map(str::to_owned),
+                    body: out
+                        .body
+                        .collect()
+                        .await
+                        .map(|b| b.into_bytes())
+                        .unwrap_or_default(),
+                },
+                Err(_) => denied,
+            }
+        })
     }
 }
 

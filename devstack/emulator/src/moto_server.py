@@ -542,6 +542,80 @@ def _queue_policies_from_cloudformation():
     return QueuePolicy
 
 
+def _bucket_policies_from_cloudformation():
+    """AWS::S3::BucketPolicy has no model in moto's CloudFormation, which
+    skipped it: a bucket was deployed without its policy (the site bucket's
+    grant to its CloudFront distribution, every bucket's TLS-only denial).
+    This model puts the policy as PutBucketPolicy does, so it is there to be
+    judged."""
+    import json
+
+    from moto.core.common_models import CloudFormationModel
+    from moto.s3 import models
+    from moto.utilities.utils import get_partition
+
+    def apply(properties, account_id, region_name):
+        document = properties["PolicyDocument"]
+        if not isinstance(document, str):
+            document = json.dumps(document)
+        backend = models.s3_backends[account_id][get_partition(region_name)]
+        backend.put_bucket_policy(properties["Bucket"], document.encode())
+
+    class BucketPolicy(CloudFormationModel):
+        # moto's models name their service by their module.
+        __module__ = "moto.s3.models"
+
+        def __init__(self, name):
+            self.name = name
+
+        @property
+        def physical_resource_id(self):
+            return self.name
+
+        @staticmethod
+        def cloudformation_name_type():
+            return ""
+
+        @staticmethod
+        def cloudformation_type():
+            return "AWS::S3::BucketPolicy"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        ):
+            apply(cloudformation_json["Properties"], account_id, region_name)
+            return cls(resource_name)
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls, original, new_name, cloudformation_json, account_id, region_name
+        ):
+            apply(cloudformation_json["Properties"], account_id, region_name)
+            return original
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls, resource_name, cloudformation_json, account_id, region_name
+        ):
+            return None
+
+    return BucketPolicy
+
+
+def _bucket_policies_judged_by_the_local_cloud():
+    """moto evaluates a bucket policy on object calls without its
+    conditions: a TLS-only denial (Deny unless aws:SecureTransport) refused
+    every call, the deploy's own uploads included. The local cloud judges
+    bucket policies with their conditions (the gate for functions' calls,
+    its CDN for CloudFront's reads, presigned uploads by their signer), so
+    moto's evaluation is turned off."""
+    from moto.iam.access_control import PermissionResult
+    from moto.s3 import models
+
+    models.FakeBucket.get_permission = lambda self, action, resource: PermissionResult.NEUTRAL
+
+
 def _bucket_cors_from_cloudformation():
     """A bucket's CorsConfiguration in CloudFormation was ignored by moto's
     S3 model: the bucket had no CORS rule, and the local cloud could not
@@ -763,6 +837,8 @@ _lambda_permissions_from_cloudformation()
 _tasks_name_their_execution_role()
 _key_policies_as_json()
 _queue_policies_from_cloudformation()
+_bucket_policies_from_cloudformation()
+_bucket_policies_judged_by_the_local_cloud()
 _bucket_cors_from_cloudformation()
 _disabled_rules_deliver_nothing()
 _sns_asks_before_it_delivers_to_a_queue()

@@ -43,6 +43,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // stand-in knows no project crate (it is someone else's product).
     ("devstack-sfn", &["kit"]),
     ("devstack-saas", &[]),
+    // CloudFront played locally: its origins are the caller's to read.
+    ("devstack-cdn", &[]),
     // The judge of AWS calls: pure, on a policy evaluator and the SDK's
     // signer, knowing no project crate; the cloud hands it the policies.
     ("devstack-iam", &[]),
@@ -50,6 +52,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "devstack-cloud",
         &[
             "devstack-api",
+            "devstack-cdn",
             "devstack-emulator",
             "devstack-gateway",
             "devstack-iam",

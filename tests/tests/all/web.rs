@@ -480,3 +480,50 @@ async fn a_deleted_account_cannot_sign_in_again_and_a_refused_sign_up_says_why()
         .await;
     assert!(said.as_str().unwrap().contains("not accepted"), "{said}");
 }
+
+#[tokio::test]
+async fn the_site_is_served_through_the_web_stacks_cloudfront_distribution() {
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{}{path}", web_url())).send();
+    // The default root object, with the security headers policy's headers.
+    let root = get("").await.unwrap();
+    assert_eq!(root.status(), 200);
+    let headers = root.headers().clone();
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    for (name, value) in [
+        ("strict-transport-security", "max-age=31536000"),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "SAMEORIGIN"),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+    ] {
+        assert_eq!(headers[name], value, "{name}");
+    }
+    assert!(headers["via"].to_str().unwrap().ends_with("(CloudFront)"));
+    let page = root.text().await.unwrap();
+    assert!(page.contains("signup-form"), "the app's page");
+    // A deep link is no object: the origin's 403 becomes the page, 200.
+    let deep = get("todos/01a2/attachments").await.unwrap();
+    assert_eq!(deep.status(), 200);
+    assert_eq!(deep.headers()["x-cache"], "Error from cloudfront");
+    assert_eq!(deep.text().await.unwrap(), page);
+    // CachingOptimized keeps the page; config.json's behavior never does.
+    let again = get("index.html").await.unwrap();
+    assert_eq!(again.headers()["x-cache"], "Hit from cloudfront");
+    for _ in 0..2 {
+        let config = get("config.json").await.unwrap();
+        assert_eq!(config.headers()["x-cache"], "Miss from cloudfront");
+        let config: Value = config.json().await.unwrap();
+        assert_eq!(
+            config["userPoolId"],
+            cloud().endpoints.user_pool_id.as_str()
+        );
+    }
+    // Only GET and HEAD, as the distribution's default allows.
+    let post = http.post(web_url()).send().await.unwrap();
+    assert_eq!(post.status(), 403);
+}

@@ -439,6 +439,14 @@ impl Judge {
     /// Whether `invoker` may invoke `function_arn`: the function's own
     /// policy alone decides, as for any service principal.
     pub async fn invocation(&self, invoker: &Invoker, function_arn: &str) -> bool {
+        self.for_service(invoker, "lambda:InvokeFunction", function_arn)
+            .await
+    }
+
+    /// Whether AWS, acting for `invoker` (a service principal and the
+    /// resource it acts for), may do `action` on `resource`: the resource's
+    /// own policy decides (a function's permissions, a bucket's policy).
+    pub async fn for_service(&self, invoker: &Invoker, action: &str, resource: &str) -> bool {
         if self.mode == Mode::Off {
             return true;
         }
@@ -453,8 +461,8 @@ impl Judge {
             "apigateway.amazonaws.com" => format!("API Gateway {source}"),
             other => format!("{other} {source}"),
         };
-        let call = Call::new("lambda:InvokeFunction", function_arn);
-        let policy = self.resources.of(function_arn).await.policy.clone();
+        let call = Call::new(action, resource);
+        let policy = self.resources.of(resource).await.policy.clone();
         let verdict = judge(&caller, &[], policy.as_ref(), &call, &self.place);
         self.record(&who, caller.name(), &call, &verdict);
         verdict.allowed || self.mode != Mode::Strict

@@ -336,7 +336,7 @@ pub(super) fn pin_api_names(st: &mut Stack) {
 }
 
 /// `{"Ref": Id}` and `${Id}` in a `Sub`'s text, for each id `names` holds.
-fn pin(v: &mut Value, names: &BTreeMap<String, String>) {
+pub(super) fn pin(v: &mut Value, names: &BTreeMap<String, String>) {
     let reference = v
         .as_object()
         .filter(|map| map.len() == 1)

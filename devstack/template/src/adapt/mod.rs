@@ -26,6 +26,9 @@
 //!   policy); where it, or a role's policy, names an API the local cloud
 //!   plays (its id, stage or authorizer in an `execute-api` ARN), the API's
 //!   local id ([`local_api_id`]) stands in;
+//! - a CloudFront distribution is played by the local CDN (from its
+//!   behaviors, origins, error responses and managed policies), and its
+//!   id, where a bucket policy names it, is the pinned local id;
 //! - CloudWatch alarms are dropped: the emulator's CloudFormation has no
 //!   model for them (moto 5.2.5 logs "No Moto CloudFormation support" and
 //!   skips them, silently), an HTTP API's alarm names the API the local
@@ -42,6 +45,7 @@
 //! header itself.
 
 mod apigateway;
+mod cloudfront;
 mod cloudwatch;
 mod cognito;
 mod events;
@@ -59,6 +63,9 @@ use serde_json::{Map, Value, json};
 
 pub use apigateway::{
     Cors, Route, SocketApi, SocketAuthorizer, SocketRoute, local_api_id, socket_placeholder,
+};
+pub use cloudfront::{
+    BehaviorPlan, DistributionPlan, ErrorResponsePlan, OriginPlan, local_distribution_id,
 };
 pub use cognito::{UserPoolPlan, bind_user_pool};
 pub use events::RuleTap;
@@ -101,6 +108,8 @@ pub struct Plan {
     /// State machines, made runnable on the emulator's interpreter after
     /// the deploy (see `states`).
     pub state_machines: Vec<StateMachinePlan>,
+    /// CloudFront distributions, played by the local CDN.
+    pub distributions: Vec<DistributionPlan>,
 }
 
 /// One stack's template being adapted, and what the walk over its
@@ -161,6 +170,7 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
         adapt_resource(&mut st, &id)?;
     }
     apigateway::pin_api_names(&mut st);
+    cloudfront::pin_distribution_ids(&mut st);
     apigateway::local_socket_urls(&mut st);
     lambda::permissions_of_what_stays(&mut st);
     cloudwatch::name_in_dashboards(st.resources, &st.removed);
@@ -223,6 +233,7 @@ fn adapt_resource(st: &mut Stack, id: &str) -> Result<(), AdaptError> {
         "AWS::SNS::Subscription" => sns::subscription(st, id, &props)?,
         "AWS::Cognito::UserPool" => cognito::user_pool(st, id, &props)?,
         "AWS::StepFunctions::StateMachine" => states::state_machine(st, id, &props)?,
+        "AWS::CloudFront::Distribution" => cloudfront::distribution(st, id, &props)?,
         // No model in the emulator's CloudFormation; see the module doc.
         "AWS::CloudWatch::Alarm" | "AWS::CloudWatch::CompositeAlarm" => {
             st.removed.insert(id.to_owned());
