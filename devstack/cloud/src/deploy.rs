@@ -18,6 +18,9 @@ use serde_json::Value;
 
 use devstack_template::adapt::Plan;
 
+/// The stacks as deployed: name, plan, physical ids, adapted template.
+pub type Stack = (String, Plan, Deployed, Value);
+
 /// A deployed stack: its outputs and the physical id of every resource.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Deployed {

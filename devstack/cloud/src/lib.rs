@@ -12,6 +12,7 @@
 pub mod chaos;
 pub mod cognito;
 pub mod deploy;
+pub mod domain;
 pub mod gate;
 pub mod iam;
 pub mod protocol;

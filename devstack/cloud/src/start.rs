@@ -18,11 +18,11 @@ use devstack_lambda::invoke::AsyncFunction;
 use devstack_lambda::runtime::{Function, Spec};
 use devstack_lambda::wake::Writes;
 use devstack_template::adapt::StageSettings;
-use devstack_template::adapt::{Plan, adapt};
+use devstack_template::adapt::adapt;
 use repo::{PLATFORM, SERVICES, template_path};
 
 use crate::cognito;
-use crate::deploy::{Deployed, TAG_COMMIT, TAG_SERVICE, apply, create_tagged};
+use crate::deploy::{Stack, TAG_COMMIT, TAG_SERVICE, apply, create_tagged};
 use crate::redeploy::Control;
 
 #[derive(Debug, Clone)]
@@ -150,9 +150,6 @@ impl Drop for Running {
     }
 }
 
-/// The stacks as deployed: name, plan, physical ids, adapted template.
-type Stack = (String, Plan, Deployed, serde_json::Value);
-
 /// A function's name in the local cloud: `<service>/<LogicalId>`.
 fn qualified(service: &str, logical: &str) -> String {
     format!("{service}/{logical}")
@@ -211,13 +208,22 @@ pub async fn start(options: Options) -> Result<Running> {
     if let Some(w) = &wanted {
         crate::sender::seed(&conf, w, &sender.api_key(), &signing_secret).await?;
     }
+    let platform = crate::domain::with_zone(&conf, platform).await?;
     let (pool, bus_name) =
         deploy_platform(&conf, &emulator.url, &platform, &commit, &mut phases).await?;
     phases.mark("platform stack");
     let stacks = deploy_services(&conf, services, &commit).await?;
     make_machines_runnable(&conf, &emulator.url, &stacks).await?;
     phases.mark("service stacks");
-    let mut w = Wiring::new(&options, conf, commit, &emulator.url, &pool, bus_name).await?;
+    let mut w = Wiring::new(
+        &options,
+        conf,
+        commit,
+        &emulator.url,
+        &pool,
+        (bus_name, &platform),
+    )
+    .await?;
     w.tasks
         .push(serve(judge_listener, crate::iam::router(w.judge.clone())));
     let mut socket_listeners = w.bind_sockets(&stacks).await?;
@@ -352,6 +358,7 @@ async fn boot(
                 ("SenderUrl".to_owned(), sender_url.to_owned()),
                 ("WebOrigin".to_owned(), web_origin.to_owned()),
             ];
+            overrides.extend(crate::domain::parameters());
             overrides.extend(
                 (options.parameter_overrides.iter())
                     .filter(|o| o.stack == stack)
@@ -451,6 +458,8 @@ struct Wiring<'a> {
     local_env: Vec<(String, String)>,
     /// Values only the local cloud knows, by the placeholder deployed.
     substitutions: BTreeMap<String, String>,
+    /// The web stack's domain parameters (the platform's zone).
+    site_parameters: Vec<(String, String)>,
     functions: BTreeMap<String, Function>,
     asyncs: BTreeMap<String, Arc<AsyncFunction>>,
     routes: Vec<RouteTarget>,
@@ -471,7 +480,7 @@ impl<'a> Wiring<'a> {
         commit: String,
         emulator_url: &str,
         pool: &cognito::Pool,
-        bus_name: String,
+        (bus_name, platform): (String, &serde_json::Value),
     ) -> Result<Wiring<'a>> {
         let telemetry_dir = match &options.telemetry_dir {
             Some(dir) => dir.clone(),
@@ -508,6 +517,7 @@ impl<'a> Wiring<'a> {
             judge,
             local_env: base_env(),
             substitutions: BTreeMap::new(),
+            site_parameters: crate::domain::site_parameters(platform),
             functions: BTreeMap::new(),
             asyncs: BTreeMap::new(),
             routes: Vec::new(),
@@ -812,10 +822,12 @@ impl<'a> Wiring<'a> {
                 pool.jwks_url.clone(),
             ),
             judge: Some(self.judge.clone()),
+            mappings: crate::domain::mappings(stacks),
         });
         let options = self.options;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
         self.endpoints.api_base_url = format!("http://{}", listener.local_addr()?);
+        crate::domain::api_urls(&mut self.endpoints, stacks);
         self.tasks
             .push(serve(listener, devstack_gateway::router(gateway)));
         let lambda_listener =
@@ -847,7 +859,7 @@ impl<'a> Wiring<'a> {
             self.judge.clone(),
             &options.web_dir,
             &self.endpoints,
-            &self.commit,
+            (&self.commit, &self.site_parameters),
         )
         .await?;
         self.tasks

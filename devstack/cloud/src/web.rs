@@ -91,10 +91,11 @@ pub async fn deploy(
     judge: Arc<crate::iam::Judge>,
     dir: &Path,
     endpoints: &Endpoints,
-    commit: &str,
+    (commit, parameters): (&str, &[(String, String)]),
 ) -> anyhow::Result<Arc<devstack_cdn::Cdn>> {
     use crate::deploy::{TAG_COMMIT, TAG_SERVICE, apply, create_tagged};
     let template = devstack_template::load(&repo::template_path(repo::WEB))?;
+    let template = devstack_template::adapt::with_parameters(template, parameters);
     let (adapted, plan) = devstack_template::adapt::adapt(repo::WEB, &template)?;
     let deployed = create_tagged(
         conf,

@@ -603,6 +603,61 @@ def _bucket_policies_from_cloudformation():
     return BucketPolicy
 
 
+def _certificates_from_cloudformation():
+    """AWS::CertificateManager::Certificate has no model in moto's
+    CloudFormation, which skipped it: a custom domain's certificate was
+    never requested. This model requests it from moto's ACM as
+    RequestCertificate does (its DNS validation is not played: moto issues
+    it), so the account holds it and ListCertificates shows it."""
+    from moto.acm.models import acm_backends
+    from moto.core.common_models import CloudFormationModel
+
+    class Certificate(CloudFormationModel):
+        __module__ = "moto.acm.models"
+
+        def __init__(self, arn):
+            self.arn = arn
+
+        @property
+        def physical_resource_id(self):
+            return self.arn
+
+        @staticmethod
+        def cloudformation_name_type():
+            return ""
+
+        @staticmethod
+        def cloudformation_type():
+            return "AWS::CertificateManager::Certificate"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        ):
+            properties = cloudformation_json["Properties"]
+            arn = acm_backends[account_id][region_name].request_certificate(
+                properties["DomainName"],
+                None,
+                properties.get("SubjectAlternativeNames", []),
+                [],
+            )
+            return cls(arn)
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls, original, new_name, cloudformation_json, account_id, region_name
+        ):
+            return original
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls, resource_name, cloudformation_json, account_id, region_name
+        ):
+            return None
+
+    return Certificate
+
+
 def _bucket_policies_judged_by_the_local_cloud():
     """moto evaluates a bucket policy on object calls without its
     conditions: a TLS-only denial (Deny unless aws:SecureTransport) refused
@@ -839,6 +894,7 @@ _key_policies_as_json()
 _queue_policies_from_cloudformation()
 _bucket_policies_from_cloudformation()
 _bucket_policies_judged_by_the_local_cloud()
+_certificates_from_cloudformation()
 _bucket_cors_from_cloudformation()
 _disabled_rules_deliver_nothing()
 _sns_asks_before_it_delivers_to_a_queue()

@@ -144,6 +144,29 @@ pub struct Gateway {
     pub routes: Vec<RouteTarget>,
     pub authorizer: Authorizer,
     pub judge: crate::permission::Judged,
+    /// The custom domain's API mappings (base path → API id): a request
+    /// whose first segment is a base path reaches that API alone, the
+    /// segment taken off, as API Gateway's custom domain serves it. Every
+    /// API is also served at its own address (all of them at this one
+    /// locally, their paths being distinct).
+    pub mappings: Vec<(String, String)>,
+}
+
+impl Gateway {
+    /// The path the routes see, and the only API it may reach (through a
+    /// base path mapping), if any.
+    fn mapped<'p>(&self, path: &'p str) -> (std::borrow::Cow<'p, str>, Option<&str>) {
+        let trimmed = path.trim_start_matches('/');
+        let (first, rest) = trimmed.split_once('/').unwrap_or((trimmed, ""));
+        match self
+            .mappings
+            .iter()
+            .find(|(key, _)| !key.is_empty() && key == first)
+        {
+            Some((_, api)) => (format!("/{rest}").into(), Some(api.as_str())),
+            None => (path.into(), None),
+        }
+    }
 }
 
 pub fn router(gateway: Arc<Gateway>) -> Router {
@@ -170,12 +193,16 @@ async fn handle(
         .get("origin")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let path = uri.path().to_owned();
+    // A base path's API first; else the APIs' own paths (locally all of
+    // them answer on this one address).
+    let (mapped, only) = gw.mapped(uri.path());
+    let tries = [(mapped.into_owned(), only), (uri.path().to_owned(), None)];
+    let of_api = |r: &RouteTarget, only: Option<&str>| only.is_none_or(|api| r.api_id == api);
     if method == Method::OPTIONS && headers.contains_key("access-control-request-method") {
-        let cors = gw
-            .routes
-            .iter()
-            .filter(|r| r.matches_path(&path))
+        let cors = (tries.iter())
+            .flat_map(|(path, only)| {
+                (gw.routes.iter()).filter(move |r| of_api(r, *only) && r.matches_path(path))
+            })
             .find_map(|r| r.cors.as_ref());
         if let Some(cors) = cors {
             let mut response = StatusCode::NO_CONTENT.into_response();
@@ -183,16 +210,17 @@ async fn handle(
             return response;
         }
     }
-    let Some((route, params)) = gw
-        .routes
-        .iter()
-        .find_map(|r| r.matches(method.as_str(), &path).map(|p| (r, p)))
-    else {
+    let Some((route, params, path)) = tries.iter().find_map(|(path, only)| {
+        (gw.routes.iter())
+            .filter(|r| of_api(r, *only))
+            .find_map(|r| r.matches(method.as_str(), path).map(|p| (r, p, path)))
+    }) else {
         return api_error(StatusCode::NOT_FOUND, "Not Found");
     };
     let started = Instant::now();
     let mut seen = Seen {
         request_id: uuid::Uuid::new_v4().to_string(),
+        routed_path: path.clone(),
         ..Seen::default()
     };
     let mut response = if route.stage.admit() {
@@ -254,6 +282,9 @@ fn add_cors(response: &mut Response, cors: &Cors, origin: Option<&str>, prefligh
 #[derive(Default)]
 struct Seen {
     request_id: String,
+    /// The path the route matched: without a custom domain's base path,
+    /// as API Gateway names the resource in the invocation's ARN.
+    routed_path: String,
     sub: Option<String>,
     integration_ms: Option<u128>,
     error: Option<&'static str>,
@@ -327,7 +358,7 @@ async fn route_response(
     }
     let source = crate::permission::arn(
         &route.api_id,
-        &format!("$default/{}{}", method.as_str(), uri.path()),
+        &format!("$default/{}{}", method.as_str(), seen.routed_path),
     );
     if !crate::permission::may_invoke(&gw.judge, &route.function, source).await {
         seen.error = Some("Internal Server Error");

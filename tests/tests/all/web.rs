@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::browser::Browser;
 use crate::e2e::{cloud, mint_for, unique_email};
 use crate::support::base64url_decode;
+use kit::json_protocol::JsonApi;
 
 const PASSWORD: &str = "Str0ng!passw0rd";
 const PUSH: Duration = Duration::from_secs(20);
@@ -526,4 +527,60 @@ async fn the_site_is_served_through_the_web_stacks_cloudfront_distribution() {
     // Only GET and HEAD, as the distribution's default allows.
     let post = http.post(web_url()).send().await.unwrap();
     assert_eq!(post.status(), 403);
+}
+
+#[tokio::test]
+async fn every_api_answers_on_the_one_api_host_at_its_base_path() {
+    let e = &cloud().endpoints;
+    let ada = crate::e2e::client(&unique_email("one-host")).await;
+    let call = |url: String| {
+        let token = ada.token.clone();
+        async move {
+            let res = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            res.status().as_u16()
+        }
+    };
+    for service in repo::SERVICES {
+        let url = &e.services[*service].outputs["ApiUrl"];
+        assert_eq!(
+            url,
+            &format!("{}/{service}", e.api_base_url),
+            "{service}: one host, its own base path"
+        );
+    }
+    let users = &e.services["users"].outputs["ApiUrl"];
+    let todos = &e.services["todos"].outputs["ApiUrl"];
+    assert_eq!(call(format!("{users}/users/me")).await, 200);
+    assert_eq!(call(format!("{todos}/todos")).await, 200);
+    // A base path reaches its own API only.
+    assert_eq!(call(format!("{todos}/users/me")).await, 404);
+    // The web app is told the same URLs.
+    let config: Value = reqwest::get(format!("{}config.json", web_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["apis"]["users"], users.as_str());
+    // The domain's certificates are in the account (ACM on the emulator).
+    let acm = JsonApi::new(
+        &crate::e2e::sdk().await,
+        kit::json_protocol::Service {
+            name: "acm",
+            id: "ACM",
+            target: "CertificateManager",
+        },
+    );
+    let listed = acm.call("ListCertificates", &json!({})).await.unwrap();
+    let names: Vec<&str> = (listed["CertificateSummaryList"].as_array().unwrap().iter())
+        .filter_map(|c| c["DomainName"].as_str())
+        .collect();
+    for name in ["api.devstack.test", "devstack.test"] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
 }

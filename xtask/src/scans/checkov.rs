@@ -34,6 +34,9 @@ struct Skip {
     resources: Option<Vec<String>>,
     /// Template paths from the root, or globs; none means every template.
     files: Option<Vec<String>>,
+    /// Which deployments: `default` (the parameters' defaults) or `domain`
+    /// (the product's own domain set); none means both.
+    cases: Option<Vec<String>>,
     reason: Option<String>,
 }
 
@@ -137,7 +140,9 @@ fn load_skips(path: &Path) -> Result<Vec<Skip>> {
     Ok(list.skip)
 }
 
-/// Every template from the root: each stack's, then the web app's.
+/// Every template from the root: each stack's, then the web app's; then
+/// each again as deployed with the product's own domain set (its domain
+/// parameters' defaults given), under [`DOMAIN_DIR`].
 fn templates(root: &Path) -> Result<Vec<String>> {
     let files: Vec<String> = repo::stacks()
         .map(|stack| relative(root, &repo::template_in(root, stack)))
@@ -146,7 +151,65 @@ fn templates(root: &Path) -> Result<Vec<String>> {
     if let Some(missing) = files.iter().find(|f| !root.join(f).is_file()) {
         bail!("no template at {missing}");
     }
-    Ok(files)
+    let mut all = files.clone();
+    for file in &files {
+        let text = std::fs::read_to_string(root.join(file))?;
+        let rendered = with_domain(&text);
+        if rendered != text {
+            let copy = format!("{DOMAIN_DIR}/{file}");
+            std::fs::create_dir_all(root.join(&copy).parent().expect("a file has a folder"))?;
+            std::fs::write(root.join(&copy), rendered)?;
+            all.push(copy);
+        }
+    }
+    Ok(all)
+}
+
+/// `!If [HasDomain, a, b]` in a line, as `a` (commas inside brackets are
+/// the branches' own).
+fn resolve_if(line: &str) -> String {
+    let conditions = ["!If [HasDomain, ", "!If [HasApiDomain, "];
+    let Some((start, prefix)) = conditions
+        .iter()
+        .find_map(|c| line.find(c).map(|at| (at, *c)))
+    else {
+        return line.to_owned();
+    };
+    let rest = &line[start + prefix.len()..];
+    let mut depth = 0;
+    for (i, c) in rest.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' if depth > 0 => depth -= 1,
+            ',' if depth == 0 => return format!("{}{}", &line[..start], rest[..i].trim()),
+            _ => {}
+        }
+    }
+    line.to_owned()
+}
+
+/// Where the domain renderings are written (under the checkout's
+/// untracked `.local/`).
+const DOMAIN_DIR: &str = ".local/checkov-domain";
+
+/// A template with its domain parameters' empty defaults given values,
+/// and its one-line `!If [HasDomain, a, b]` (or `HasApiDomain`) taken as
+/// `a`: checkov reads property values as written, not through conditions.
+fn with_domain(text: &str) -> String {
+    let text = text.lines().map(resolve_if).collect::<Vec<_>>().join("\n");
+    let text = if text.is_empty() { text } else { text + "\n" };
+    [
+        ("DomainName", "example.com"),
+        ("HostedZoneId", "Z0123456789EXAMPLE"),
+        ("ApiDomainName", "api.example.com"),
+    ]
+    .iter()
+    .fold(text, |t, (name, value)| {
+        t.replace(
+            &format!("  {name}:\n    Type: String\n    Default: \"\"\n"),
+            &format!("  {name}:\n    Type: String\n    Default: \"{value}\"\n"),
+        )
+    })
 }
 
 /// checkov over `templates`, offline, from the scan venv.
@@ -213,9 +276,22 @@ impl Summary {
 }
 
 impl Failure {
-    /// The template from the root.
+    /// The template from the root (a domain rendering's, its original's).
     fn file(&self) -> &str {
-        self.file_path.trim_start_matches('/')
+        let file = self.file_path.trim_start_matches('/');
+        file.strip_prefix(DOMAIN_DIR)
+            .and_then(|f| f.strip_prefix('/'))
+            .unwrap_or(file)
+    }
+
+    /// `domain` for a failure in a domain rendering, else `default`.
+    fn case(&self) -> &'static str {
+        let file = self.file_path.trim_start_matches('/');
+        if file.starts_with(DOMAIN_DIR) {
+            "domain"
+        } else {
+            "default"
+        }
     }
 
     fn line(&self) -> u64 {
@@ -233,6 +309,7 @@ impl Skip {
         self.check == failure.check_id
             && any(&self.resources, &failure.resource)
             && any(&self.files, failure.file())
+            && any(&self.cases, failure.case())
     }
 
     fn describe(&self) -> String {
@@ -346,6 +423,35 @@ mod tests {
 
     fn skips(text: &str) -> Vec<Skip> {
         toml::from_str::<SkipList>(text).unwrap().skip
+    }
+
+    #[test]
+    fn the_domain_rendering_sets_the_parameters_and_takes_the_domain_branch() {
+        let text = "  DomainName:\n    Type: String\n    Default: \"\"\n\
+                    Aliases: !If [HasDomain, [!Ref DomainName], !Ref AWS::NoValue]\n\
+                    Tls: !If [HasDomain, TLSv1.2_2021, !Ref AWS::NoValue]\n\
+                    Other: !If [IsProd, a, b]\n";
+        let out = with_domain(text);
+        assert!(out.contains("Default: \"example.com\""), "{out}");
+        assert!(out.contains("Aliases: [!Ref DomainName]\n"), "{out}");
+        assert!(out.contains("Tls: TLSv1.2_2021\n"), "{out}");
+        assert!(out.contains("Other: !If [IsProd, a, b]\n"), "{out}");
+        let failure = |path: &str| Failure {
+            check_id: "CKV_AWS_174".into(),
+            check_name: "n".into(),
+            file_path: path.into(),
+            resource: "AWS::CloudFront::Distribution.Distribution".into(),
+            file_line_range: vec![1],
+        };
+        let domain = failure(&format!("/{DOMAIN_DIR}/web/template.yaml"));
+        assert_eq!(
+            (domain.file(), domain.case()),
+            ("web/template.yaml", "domain")
+        );
+        let skip =
+            &skips("[[skip]]\ncheck = \"CKV_AWS_174\"\ncases = [\"default\"]\nreason = \"r\"\n")[0];
+        assert!(skip.covers(&failure("/web/template.yaml")));
+        assert!(!skip.covers(&domain), "the domain case is not skipped");
     }
 
     #[test]

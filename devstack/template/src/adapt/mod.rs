@@ -48,6 +48,8 @@ mod apigateway;
 mod cloudfront;
 mod cloudwatch;
 mod cognito;
+mod conditions;
+mod domains;
 mod events;
 mod lambda;
 mod resources;
@@ -68,6 +70,7 @@ pub use cloudfront::{
     BehaviorPlan, DistributionPlan, ErrorResponsePlan, OriginPlan, local_distribution_id,
 };
 pub use cognito::{UserPoolPlan, bind_user_pool};
+pub use domains::ApiMappingPlan;
 pub use events::RuleTap;
 pub use lambda::{FunctionPlan, StreamSource};
 pub use resources::target;
@@ -110,6 +113,9 @@ pub struct Plan {
     pub state_machines: Vec<StateMachinePlan>,
     /// CloudFront distributions, played by the local CDN.
     pub distributions: Vec<DistributionPlan>,
+    /// The stack's APIs' base paths on the platform's custom domain, which
+    /// the local gateway serves them under.
+    pub api_mappings: Vec<ApiMappingPlan>,
 }
 
 /// One stack's template being adapted, and what the walk over its
@@ -147,6 +153,7 @@ fn unsupported(stack: &str, resource: &str, message: &str) -> AdaptError {
 /// cloud plays itself instead.
 pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError> {
     let mut out = template.clone();
+    conditions::drop_false(stack, &mut out)?;
     let parameters = out["Parameters"].clone();
     let resources = out
         .get_mut("Resources")
@@ -171,6 +178,7 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
     }
     apigateway::pin_api_names(&mut st);
     cloudfront::pin_distribution_ids(&mut st);
+    domains::pin_alias_targets(&mut st);
     apigateway::local_socket_urls(&mut st);
     lambda::permissions_of_what_stays(&mut st);
     cloudwatch::name_in_dashboards(st.resources, &st.removed);
@@ -234,6 +242,7 @@ fn adapt_resource(st: &mut Stack, id: &str) -> Result<(), AdaptError> {
         "AWS::Cognito::UserPool" => cognito::user_pool(st, id, &props)?,
         "AWS::StepFunctions::StateMachine" => states::state_machine(st, id, &props)?,
         "AWS::CloudFront::Distribution" => cloudfront::distribution(st, id, &props)?,
+        "AWS::ApiGatewayV2::ApiMapping" => domains::api_mapping(st, id, &props)?,
         // No model in the emulator's CloudFormation; see the module doc.
         "AWS::CloudWatch::Alarm" | "AWS::CloudWatch::CompositeAlarm" => {
             st.removed.insert(id.to_owned());
