@@ -237,6 +237,21 @@ impl From<crate::table::TableError> for Response {
     }
 }
 
+/// A list's `limit` query parameter: 20 when absent, else 1 to 100, or a
+/// 400 naming `limit`.
+pub fn page_limit(req: &Request) -> Result<i32, Response> {
+    match req.query.get("limit") {
+        None => Ok(20),
+        Some(l) => l
+            .parse::<i32>()
+            .ok()
+            .filter(|l| (1..=100).contains(l))
+            .ok_or_else(|| {
+                Response::error(400, "bad_request", "limit must be 1..=100", Some("limit"))
+            }),
+    }
+}
+
 /// Parses a JSON body into `T`; an error names the field it is about.
 pub fn parse_body<T: for<'de> Deserialize<'de>>(body: Option<&str>) -> Result<T, Invalid> {
     let text = body

@@ -482,27 +482,16 @@ def _key_policies_as_json():
     models.KmsBackend.create_key = create_key
 
 
-def _queue_policies_from_cloudformation():
-    """AWS::SQS::QueuePolicy has no model in moto's CloudFormation, which
-    skipped it: a queue was deployed without the policy that lets SNS
-    deliver to it. This model sets each named queue's Policy, as
-    CloudFormation does, so the policy is there to be judged."""
-    import json
-
+def _model(resource_type, module, create, update=None):
+    """A CloudFormation model moto lacks, for `resource_type`: `create`
+    (properties, account, region) does what CloudFormation would and returns
+    the physical id; `update` (the same, on an update) by default does what
+    `create` does and keeps the id."""
     from moto.core.common_models import CloudFormationModel
-    from moto.sqs.models import sqs_backends
 
-    def apply(properties, account_id, region_name):
-        document = properties["PolicyDocument"]
-        if not isinstance(document, str):
-            document = json.dumps(document)
-        backend = sqs_backends[account_id][region_name]
-        for url in properties["Queues"]:
-            backend.set_queue_attributes(url.rsplit("/", 1)[-1], {"Policy": document})
-
-    class QueuePolicy(CloudFormationModel):
+    class Model(CloudFormationModel):
         # moto's models name their service by their module.
-        __module__ = "moto.sqs.models"
+        __module__ = module
 
         def __init__(self, name):
             self.name = name
@@ -517,20 +506,20 @@ def _queue_policies_from_cloudformation():
 
         @staticmethod
         def cloudformation_type():
-            return "AWS::SQS::QueuePolicy"
+            return resource_type
 
         @classmethod
         def create_from_cloudformation_json(
             cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
         ):
-            apply(cloudformation_json["Properties"], account_id, region_name)
-            return cls(resource_name)
+            properties = cloudformation_json["Properties"]
+            return cls(create(properties, account_id, region_name) or resource_name)
 
         @classmethod
         def update_from_cloudformation_json(
             cls, original, new_name, cloudformation_json, account_id, region_name
         ):
-            apply(cloudformation_json["Properties"], account_id, region_name)
+            (update or create)(cloudformation_json["Properties"], account_id, region_name)
             return original
 
         @classmethod
@@ -539,7 +528,31 @@ def _queue_policies_from_cloudformation():
         ):
             return None
 
-    return QueuePolicy
+    return Model
+
+
+def _policy_document(properties):
+    import json
+
+    document = properties["PolicyDocument"]
+    return document if isinstance(document, str) else json.dumps(document)
+
+
+def _queue_policies_from_cloudformation():
+    """AWS::SQS::QueuePolicy has no model in moto's CloudFormation, which
+    skipped it: a queue was deployed without the policy that lets SNS
+    deliver to it. This model sets each named queue's Policy, as
+    CloudFormation does, so the policy is there to be judged."""
+    from moto.sqs.models import sqs_backends
+
+    def apply(properties, account_id, region_name):
+        backend = sqs_backends[account_id][region_name]
+        for url in properties["Queues"]:
+            backend.set_queue_attributes(
+                url.rsplit("/", 1)[-1], {"Policy": _policy_document(properties)}
+            )
+
+    return _model("AWS::SQS::QueuePolicy", "moto.sqs.models", apply)
 
 
 def _bucket_policies_from_cloudformation():
@@ -548,59 +561,14 @@ def _bucket_policies_from_cloudformation():
     grant to its CloudFront distribution, every bucket's TLS-only denial).
     This model puts the policy as PutBucketPolicy does, so it is there to be
     judged."""
-    import json
-
-    from moto.core.common_models import CloudFormationModel
     from moto.s3 import models
     from moto.utilities.utils import get_partition
 
     def apply(properties, account_id, region_name):
-        document = properties["PolicyDocument"]
-        if not isinstance(document, str):
-            document = json.dumps(document)
         backend = models.s3_backends[account_id][get_partition(region_name)]
-        backend.put_bucket_policy(properties["Bucket"], document.encode())
+        backend.put_bucket_policy(properties["Bucket"], _policy_document(properties).encode())
 
-    class BucketPolicy(CloudFormationModel):
-        # moto's models name their service by their module.
-        __module__ = "moto.s3.models"
-
-        def __init__(self, name):
-            self.name = name
-
-        @property
-        def physical_resource_id(self):
-            return self.name
-
-        @staticmethod
-        def cloudformation_name_type():
-            return ""
-
-        @staticmethod
-        def cloudformation_type():
-            return "AWS::S3::BucketPolicy"
-
-        @classmethod
-        def create_from_cloudformation_json(
-            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-        ):
-            apply(cloudformation_json["Properties"], account_id, region_name)
-            return cls(resource_name)
-
-        @classmethod
-        def update_from_cloudformation_json(
-            cls, original, new_name, cloudformation_json, account_id, region_name
-        ):
-            apply(cloudformation_json["Properties"], account_id, region_name)
-            return original
-
-        @classmethod
-        def delete_from_cloudformation_json(
-            cls, resource_name, cloudformation_json, account_id, region_name
-        ):
-            return None
-
-    return BucketPolicy
+    return _model("AWS::S3::BucketPolicy", "moto.s3.models", apply)
 
 
 def _certificates_from_cloudformation():
@@ -608,54 +576,21 @@ def _certificates_from_cloudformation():
     CloudFormation, which skipped it: a custom domain's certificate was
     never requested. This model requests it from moto's ACM as
     RequestCertificate does (its DNS validation is not played: moto issues
-    it), so the account holds it and ListCertificates shows it."""
+    it), so the account holds it and ListCertificates shows it; its id is
+    the certificate's ARN."""
     from moto.acm.models import acm_backends
-    from moto.core.common_models import CloudFormationModel
 
-    class Certificate(CloudFormationModel):
-        __module__ = "moto.acm.models"
+    def request(properties, account_id, region_name):
+        return acm_backends[account_id][region_name].request_certificate(
+            properties["DomainName"], None, properties.get("SubjectAlternativeNames", []), []
+        )
 
-        def __init__(self, arn):
-            self.arn = arn
-
-        @property
-        def physical_resource_id(self):
-            return self.arn
-
-        @staticmethod
-        def cloudformation_name_type():
-            return ""
-
-        @staticmethod
-        def cloudformation_type():
-            return "AWS::CertificateManager::Certificate"
-
-        @classmethod
-        def create_from_cloudformation_json(
-            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-        ):
-            properties = cloudformation_json["Properties"]
-            arn = acm_backends[account_id][region_name].request_certificate(
-                properties["DomainName"],
-                None,
-                properties.get("SubjectAlternativeNames", []),
-                [],
-            )
-            return cls(arn)
-
-        @classmethod
-        def update_from_cloudformation_json(
-            cls, original, new_name, cloudformation_json, account_id, region_name
-        ):
-            return original
-
-        @classmethod
-        def delete_from_cloudformation_json(
-            cls, resource_name, cloudformation_json, account_id, region_name
-        ):
-            return None
-
-    return Certificate
+    return _model(
+        "AWS::CertificateManager::Certificate",
+        "moto.acm.models",
+        request,
+        update=lambda properties, account_id, region_name: None,
+    )
 
 
 def _bucket_policies_judged_by_the_local_cloud():

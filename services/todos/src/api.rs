@@ -67,16 +67,7 @@ async fn create(store: &Store, caller: &Caller, req: &Request) -> Result<Respons
 }
 
 async fn list(store: &Store, caller: &Caller, req: &Request) -> Result<Response, Response> {
-    let limit = match req.query.get("limit") {
-        None => 20,
-        Some(l) => l
-            .parse::<i32>()
-            .ok()
-            .filter(|l| (1..=100).contains(l))
-            .ok_or_else(|| {
-                Response::error(400, "bad_request", "limit must be 1..=100", Some("limit"))
-            })?,
-    };
+    let limit = kit::http::page_limit(req)?;
     let after = match req.query.get("cursor") {
         None => None,
         Some(c) => Some(c.parse::<Uuid>().map_err(|_| {
