@@ -32,6 +32,17 @@ async fn put(store: &Store, caller: &Caller, req: &Request) -> Result<Response, 
         )
     })?;
     let existing = store.get(&caller.user_id).await?;
+    // A token issued before the account was deleted still lives up to an
+    // hour: it must not bring the erased person back (a new profile would
+    // register them again in every service).
+    if existing.is_none() && store.deleted(&caller.user_id).await? {
+        return Err(Response::error(
+            409,
+            "account_deleted",
+            "this account was deleted",
+            None,
+        ));
+    }
     let profile = domain::upsert(
         existing.as_ref(),
         input,

@@ -17,7 +17,7 @@ pub fn api() -> Api {
             .body::<ProfileInput>()
             .reply::<ProfileView>(200, "The profile was renamed.")
             .reply::<ProfileView>(201, "The profile was created (an account confirmed before the sign-up trigger made profiles); UserRegistered follows.")
-            .error(409, "A concurrent change to the profile won; retry.")
+            .error(409, "A concurrent change to the profile won (retry), or the account was deleted (`account_deleted`).")
             .error(422, "A value is out of range, or the token carries no email (send the ID token); `field` names it."),
     )
     .route(

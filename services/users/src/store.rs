@@ -3,7 +3,8 @@
 use kit::table::{Table, TableError};
 
 use crate::items::{
-    ERASED_BY_PREFIX, ErasureConfirmation, Item, PROFILE_SK, Profile, Tombstone, user_pk,
+    ERASED_BY_PREFIX, ErasureConfirmation, Item, PROFILE_SK, Profile, TOMBSTONE_SK, Tombstone,
+    user_pk,
 };
 
 #[derive(Clone)]
@@ -69,6 +70,16 @@ impl Store {
             Some(_) => Err(TableError::Decode("not a profile item".into())),
             None => Ok(None),
         }
+    }
+
+    /// Whether `user_id` was deleted (the tombstone stays 7 days, longer
+    /// than any token issued before the deletion lives).
+    pub async fn deleted(&self, user_id: &str) -> Result<bool, TableError> {
+        let item = self
+            .table
+            .get::<Item>(&user_pk(user_id), TOMBSTONE_SK)
+            .await?;
+        Ok(matches!(item, Some(Item::Tombstone(_))))
     }
 
     /// Creates the profile, or replaces it if unchanged since `before`.
