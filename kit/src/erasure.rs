@@ -45,11 +45,15 @@ impl Receipt {
     }
 }
 
-/// Writes `item` (the service's item wrapping a [`Receipt`]) unless a
-/// receipt is there already: a retried erasure publishes nothing twice.
-pub async fn write<T: Serialize>(table: &Table, item: &T) -> Result<(), TableError> {
-    match table.put_new(item).await {
-        Ok(()) | Err(TableError::Conflict) => Ok(()),
-        Err(e) => Err(e),
-    }
+/// Writes the receipt for `user_id` (at `pk`, answering `deleted`), as
+/// the service's item `wrap` makes of it, unless one is there already: a
+/// retried erasure publishes nothing twice.
+pub async fn write<T: Serialize>(
+    table: &Table,
+    (pk, user_id): (String, &str),
+    deleted: &events::Metadata,
+    wrap: impl FnOnce(Receipt) -> T,
+) -> Result<(), TableError> {
+    let receipt = Receipt::new(pk, user_id, deleted, chrono::Utc::now());
+    table.put_if_absent(&wrap(receipt)).await.map(drop)
 }

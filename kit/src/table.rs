@@ -109,6 +109,16 @@ impl Table {
         self.put_when(item, "attribute_not_exists(pk)", None).await
     }
 
+    /// Writes an item unless one with its key is there already (a record
+    /// written once, which a retry finds done): whether this call wrote it.
+    pub async fn put_if_absent<T: Serialize>(&self, item: &T) -> Result<bool, TableError> {
+        match self.put_new(item).await {
+            Ok(()) => Ok(true),
+            Err(TableError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Replaces an item only if its `updated_at` is still what was read
     /// (optimistic concurrency: a lost update becomes a 409).
     pub async fn put_unchanged<T: Serialize>(

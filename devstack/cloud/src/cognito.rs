@@ -128,7 +128,6 @@ pub fn triggers_of(
     }
     triggers::Triggers {
         pool_id: pool.user_pool_id.clone(),
-        client_id: pool.client_id.clone(),
         functions: found,
         judge,
     }

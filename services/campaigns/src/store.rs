@@ -39,9 +39,8 @@ impl Store {
         user_id: &str,
         deleted: &events::Metadata,
     ) -> Result<(), TableError> {
-        let receipt =
-            kit::erasure::Receipt::new(user_pk(user_id), user_id, deleted, chrono::Utc::now());
-        kit::erasure::write(&self.table, &Item::ErasureReceipt(receipt)).await
+        let key = (user_pk(user_id), user_id);
+        kit::erasure::write(&self.table, key, deleted, Item::ErasureReceipt).await
     }
 
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
@@ -190,11 +189,7 @@ impl Store {
     /// Records the campaign on its recipient once: a retried step finds it
     /// there and writes nothing (so publishes nothing twice).
     pub async fn receive(&self, r: &Received) -> Result<bool, TableError> {
-        match self.table.put_new(&Item::Received(r.clone())).await {
-            Ok(()) => Ok(true),
-            Err(TableError::Conflict) => Ok(false),
-            Err(e) => Err(e),
-        }
+        self.table.put_if_absent(&Item::Received(r.clone())).await
     }
 
     /// What a user received (newest last).

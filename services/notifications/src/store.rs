@@ -39,9 +39,8 @@ impl Store {
         user_id: &str,
         deleted: &events::Metadata,
     ) -> Result<(), TableError> {
-        let receipt =
-            kit::erasure::Receipt::new(user_pk(user_id), user_id, deleted, chrono::Utc::now());
-        kit::erasure::write(&self.table, &Item::ErasureReceipt(receipt)).await
+        let key = (user_pk(user_id), user_id);
+        kit::erasure::write(&self.table, key, deleted, Item::ErasureReceipt).await
     }
 
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {

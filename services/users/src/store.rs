@@ -101,14 +101,9 @@ impl Store {
         service: &str,
     ) -> Result<Vec<String>, TableError> {
         let confirmation = ErasureConfirmation::new(user_id, service, chrono::Utc::now());
-        match self
-            .table
-            .put_new(&Item::ErasureConfirmation(confirmation))
-            .await
-        {
-            Ok(()) | Err(TableError::Conflict) => {}
-            Err(e) => return Err(e),
-        }
+        self.table
+            .put_if_absent(&Item::ErasureConfirmation(confirmation))
+            .await?;
         let items = self
             .table
             .query_all::<Item>(&user_pk(user_id), ERASED_BY_PREFIX)

@@ -38,7 +38,6 @@ const ATTEMPTS: u32 = 3;
 /// missing (a sign-up then fails, as on AWS).
 pub struct Triggers {
     pub pool_id: String,
-    pub client_id: String,
     /// `PreSignUp` / `PostConfirmation` → the function's physical name and
     /// the function, when one of that name runs.
     pub functions: BTreeMap<String, (String, Option<Function>)>,
@@ -97,36 +96,29 @@ async fn serve(
         }
     }
     let answer = front.forward(&method, &uri, &headers, body).await;
-    let confirmed = match operation.as_str() {
-        "ConfirmSignUp" => Some(CLIENT_SOURCE),
-        "AdminConfirmSignUp" => Some(ADMIN_SOURCE),
+    if !answer.status().is_success() {
+        return answer;
+    }
+    // The confirmed user's caller, as PostConfirmation names it.
+    let app_client = request["ClientId"].as_str().unwrap_or_default();
+    let caller = match operation.as_str() {
+        "ConfirmSignUp" => app_client,
+        "AdminConfirmSignUp" => "CLIENT_ID_NOT_APPLICABLE",
         // PreSignUp's `autoConfirmUser`: Cognito confirms the user itself.
-        "SignUp" if auto_confirm && answer.status().is_success() => {
+        "SignUp" if auto_confirm => {
             if let Err(refusal) = front.confirm(&request).await {
                 return refusal;
             }
-            Some(CLIENT_SOURCE)
+            app_client
         }
-        _ => None,
+        _ => return answer,
     };
-    match confirmed {
-        Some(source) if answer.status().is_success() => {
-            let user = request["Username"].as_str().unwrap_or_default();
-            let client = match source {
-                CLIENT_SOURCE => request["ClientId"].as_str().unwrap_or_default(),
-                _ => "CLIENT_ID_NOT_APPLICABLE",
-            };
-            match front.post_confirmation(user, client, &request).await {
-                Ok(()) => answer,
-                Err(refusal) => refusal,
-            }
-        }
-        _ => answer,
+    let user = request["Username"].as_str().unwrap_or_default();
+    match front.post_confirmation(user, caller, &request).await {
+        Ok(()) => answer,
+        Err(refusal) => refusal,
     }
 }
-
-const CLIENT_SOURCE: &str = "client";
-const ADMIN_SOURCE: &str = "admin";
 
 impl Front {
     /// The call as the emulator answers it, headers and all (its CORS

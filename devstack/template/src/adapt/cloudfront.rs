@@ -55,7 +55,6 @@ pub struct BehaviorPlan {
     pub cached: bool,
     /// The managed SecurityHeadersPolicy's headers are added.
     pub security_headers: bool,
-    pub redirect_to_https: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -177,7 +176,6 @@ fn behavior(
         origin: b["TargetOriginId"].as_str().unwrap_or_default().to_owned(),
         cached,
         security_headers,
-        redirect_to_https: b["ViewerProtocolPolicy"] == "redirect-to-https",
     })
 }
 
