@@ -3,6 +3,7 @@
 //! `events` crate), nor does the local cloud (`devstack-emulator`).
 
 pub mod calls;
+pub mod cloudfront;
 pub mod config;
 pub mod erasure;
 pub mod http;

@@ -58,6 +58,13 @@ impl Signer {
         }
     }
 
+    /// Signs in `region` whatever the configuration's: a global service
+    /// (CloudFront, IAM) signs in us-east-1.
+    pub fn in_region(mut self, region: &str) -> Self {
+        region.clone_into(&mut self.region);
+        self
+    }
+
     pub fn region(&self) -> &str {
         &self.region
     }

@@ -60,6 +60,8 @@ export interface Notification {
   id: string;
   kind: string;
   message: string;
+  /** A page of this site (`/view/<campaign id>`). */
+  link?: string;
   created_at: string;
   source_event_id?: string;
   correlation_id?: string;

@@ -152,6 +152,12 @@ function renderNotification(n: Notification, prepend: boolean): void {
     h("span", { class: "notification-message" }, n.message),
     h("time", { datetime: n.created_at }, new Date(n.created_at).toLocaleString()),
   );
+  // Only a page of this site: a link from the API is never a script URL.
+  if (n.link?.startsWith("/view/")) {
+    item.append(
+      h("a", { class: "notification-link", href: n.link, target: "_blank", rel: "noopener" }, "View in browser"),
+    );
+  }
   if (n.correlation_id) item.dataset.correlationId = n.correlation_id;
   const list = $("#notifications");
   if (prepend) list.prepend(item);

@@ -56,6 +56,9 @@ pub struct ErrorResponse {
 pub struct Object {
     pub status: u16,
     pub content_type: Option<String>,
+    /// The origin's other headers (a page's `cache-control`, its content
+    /// security policy), passed on as CloudFront passes them.
+    pub headers: Vec<(String, String)>,
     pub body: Bytes,
 }
 
@@ -137,10 +140,15 @@ impl Cdn {
 
     async fn serve(&self, method: &Method, uri: &Uri) -> Response {
         if method != Method::GET && method != Method::HEAD {
+            let refused = Object {
+                status: 403,
+                content_type: None,
+                headers: Vec::new(),
+                body: Bytes::from_static(b"This distribution is not configured to allow the HTTP request method that was used for this request."),
+            };
             return self.finish(
                 StatusCode::FORBIDDEN,
-                None,
-                Bytes::from_static(b"This distribution is not configured to allow the HTTP request method that was used for this request."),
+                &refused,
                 "Error from cloudfront",
                 self.behavior(uri.path()),
             );
@@ -161,13 +169,7 @@ impl Cdn {
             return self.error_page(error, &object, behavior).await;
         }
         let status = StatusCode::from_u16(object.status).unwrap_or(StatusCode::BAD_GATEWAY);
-        self.finish(
-            status,
-            object.content_type.as_deref(),
-            object.body,
-            cache,
-            behavior,
-        )
+        self.finish(status, &object, cache, behavior)
     }
 
     /// A custom error response: its page (read through its own behavior)
@@ -184,30 +186,31 @@ impl Cdn {
             Some(page) => self.object(page).await.0,
             None => failed.clone(),
         };
-        self.finish(
-            status,
-            page.content_type.as_deref(),
-            page.body,
-            "Error from cloudfront",
-            behavior,
-        )
+        self.finish(status, &page, "Error from cloudfront", behavior)
     }
 
     fn finish(
         &self,
         status: StatusCode,
-        content_type: Option<&str>,
-        body: Bytes,
+        object: &Object,
         cache: &'static str,
         behavior: &Behavior,
     ) -> Response {
         let mut headers = HeaderMap::new();
+        for (name, value) in &object.headers {
+            if let (Ok(n), Ok(v)) = (
+                axum::http::HeaderName::try_from(name.as_str()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.insert(n, v);
+            }
+        }
         let mut put = |name: &'static str, value: &str| {
             if let Ok(v) = HeaderValue::from_str(value) {
                 headers.insert(name, v);
             }
         };
-        if let Some(t) = content_type {
+        if let Some(t) = &object.content_type {
             put("content-type", t);
         }
         put("x-cache", cache);
@@ -225,7 +228,7 @@ impl Cdn {
                 put(name, value);
             }
         }
-        (status, headers, body).into_response()
+        (status, headers, object.body.clone()).into_response()
     }
 }
 
@@ -280,16 +283,19 @@ mod tests {
                 "index.html" => Object {
                     status: 200,
                     content_type: Some("text/html".into()),
+                    headers: Vec::new(),
                     body: Bytes::from_static(b"<html>app</html>"),
                 },
                 "config.json" => Object {
                     status: 200,
                     content_type: Some("application/json".into()),
+                    headers: Vec::new(),
                     body: Bytes::from_static(b"{}"),
                 },
                 _ => Object {
                     status: 403,
                     content_type: Some("application/xml".into()),
+                    headers: Vec::new(),
                     body: Bytes::from_static(b"<Error>AccessDenied</Error>"),
                 },
             };

@@ -29,6 +29,9 @@ pub struct Gate {
     /// The stream pollers' wake signal.
     pub writes: Arc<Writes>,
     pub judge: Arc<Judge>,
+    /// The distribution the local CDN plays, whose CloudFront calls the
+    /// gate answers itself ([`crate::invalidations`]).
+    pub cdn: crate::invalidations::Played,
 }
 
 pub fn router(gate: Arc<Gate>) -> axum::Router {
@@ -69,6 +72,10 @@ async fn forward(
                 protocol.unrecognized(signature, &message)
             }
         };
+    }
+    if signing_service(&headers).as_deref() == Some("cloudfront") {
+        let played = g.cdn.get().map(|c| &**c);
+        return crate::invalidations::answer(played, method.as_str(), path, &body);
     }
     let target = headers
         .get("x-amz-target")
@@ -154,6 +161,14 @@ async fn forward(
         }
     }
     response
+}
+
+/// The service a request is signed for (its credential scope's).
+fn signing_service(headers: &HeaderMap) -> Option<String> {
+    let auth = header(headers, "authorization")?;
+    devstack_iam::sigv4::Authorization::parse(&auth)
+        .ok()
+        .map(|a| a.service)
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {

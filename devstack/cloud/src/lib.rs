@@ -15,6 +15,7 @@ pub mod deploy;
 pub mod domain;
 pub mod gate;
 pub mod iam;
+pub mod invalidations;
 pub mod protocol;
 pub mod redeploy;
 pub mod sender;

@@ -460,6 +460,8 @@ struct Wiring<'a> {
     substitutions: BTreeMap<String, String>,
     /// The web stack's domain parameters (the platform's zone).
     site_parameters: Vec<(String, String)>,
+    /// The distribution the local CDN plays, for the gate's CloudFront API.
+    cdn: crate::invalidations::Played,
     functions: BTreeMap<String, Function>,
     asyncs: BTreeMap<String, Arc<AsyncFunction>>,
     routes: Vec<RouteTarget>,
@@ -518,6 +520,7 @@ impl<'a> Wiring<'a> {
             local_env: base_env(),
             substitutions: BTreeMap::new(),
             site_parameters: crate::domain::site_parameters(platform),
+            cdn: Arc::default(),
             functions: BTreeMap::new(),
             asyncs: BTreeMap::new(),
             routes: Vec::new(),
@@ -569,6 +572,7 @@ impl<'a> Wiring<'a> {
             recorder: self.recorder.clone(),
             writes: self.writes.clone(),
             judge: self.judge.clone(),
+            cdn: self.cdn.clone(),
         })
     }
 
@@ -854,14 +858,16 @@ impl<'a> Wiring<'a> {
         let front = cognito::triggers::router(&self.endpoints.emulator_url, api, triggers);
         self.tasks.push(serve(cognito_listener, front));
         self.endpoints.web_url = format!("http://{}/", web_listener.local_addr()?);
+        let urls = crate::web::function_urls(stacks, &self.functions);
         let cdn = crate::web::deploy(
             &self.conf,
             self.judge.clone(),
-            &options.web_dir,
+            (&options.web_dir, urls),
             &self.endpoints,
             (&self.commit, &self.site_parameters),
         )
         .await?;
+        let _ = self.cdn.set(cdn.clone());
         self.tasks
             .push(serve(web_listener, devstack_cdn::router(cdn)));
         self.serve_control(stacks).await

@@ -3,7 +3,9 @@
 //! from this local cloud's endpoints (the local pool and client, the
 //! Cognito front, the gateway and the WebSocket API; on AWS the same file
 //! comes from the stacks' outputs, `ops web-config`), served through the
-//! stack's CloudFront distribution, which the local CDN plays.
+//! stack's CloudFront distribution, which the local CDN plays. A function
+//! URL origin (the campaign pages) is the function, invoked as Lambda
+//! invokes it for its URL.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use devstack_api::Endpoints;
+use devstack_template::adapt::OriginTarget;
 
 /// Where `cargo xtask web` (and `up`, `test`) leave the built app.
 pub fn dist_dir() -> PathBuf {
@@ -89,13 +92,15 @@ fn content_type(path: &Path) -> &'static str {
 pub async fn deploy(
     conf: &aws_config::SdkConfig,
     judge: Arc<crate::iam::Judge>,
-    dir: &Path,
+    (dir, urls): (&Path, FunctionUrls),
     endpoints: &Endpoints,
     (commit, parameters): (&str, &[(String, String)]),
 ) -> anyhow::Result<Arc<devstack_cdn::Cdn>> {
     use crate::deploy::{TAG_COMMIT, TAG_SERVICE, apply, create_tagged};
     let template = devstack_template::load(&repo::template_path(repo::WEB))?;
-    let template = devstack_template::adapt::with_parameters(template, parameters);
+    let mut parameters = parameters.to_vec();
+    parameters.extend(page_domain(endpoints));
+    let template = devstack_template::adapt::with_parameters(template, &parameters);
     let (adapted, plan) = devstack_template::adapt::adapt(repo::WEB, &template)?;
     let deployed = create_tagged(
         conf,
@@ -116,17 +121,32 @@ pub async fn deploy(
             .build(),
     );
     let mut buckets = BTreeMap::new();
+    let mut functions = BTreeMap::new();
     for o in &d.origins {
-        let bucket = deployed.physical(&o.bucket)?.to_owned();
-        buckets.insert(o.id.clone(), (bucket, o.access_control));
+        match &o.target {
+            OriginTarget::Bucket(b) => {
+                let bucket = deployed.physical(b)?.to_owned();
+                buckets.insert(o.id.clone(), (bucket, o.access_control));
+            }
+            OriginTarget::FunctionUrl(host) => {
+                let url = urls.get(host).cloned().with_context(|| {
+                    format!(
+                        "origin {}: no function of this local cloud has the URL {host}",
+                        o.id
+                    )
+                })?;
+                functions.insert(o.id.clone(), (url, o.access_control));
+            }
+        }
     }
     let site = &buckets[&d.behaviors.last().expect("a default behavior").origin].0;
     let config = config(endpoints, renew_before_seconds()).to_string();
     let files = publish(&s3, site, dir, &config).await?;
     tracing::info!(target: "trail", bucket = %site, files, distribution = %d.id, "web app published");
-    let origins = Arc::new(BucketOrigins {
+    let origins = Arc::new(SiteOrigins {
         s3,
         buckets,
+        functions,
         judge,
         distribution_arn: format!(
             "arn:aws:cloudfront::{}:distribution/{}",
@@ -135,6 +155,46 @@ pub async fn deploy(
         ),
     });
     Ok(devstack_cdn::Cdn::new(spec(d), origins))
+}
+
+/// The campaign pages' origin, where the campaigns stack is deployed: its
+/// `PageDomain` output, as the web stack's `CampaignPageDomain` (what
+/// `ops` passes on AWS).
+fn page_domain(e: &Endpoints) -> Option<(String, String)> {
+    let domain = e.services.get("campaigns")?.outputs.get("PageDomain")?;
+    Some(("CampaignPageDomain".to_owned(), domain.clone()))
+}
+
+/// A function URL the local cloud serves: the function and its auth type.
+#[derive(Clone)]
+pub struct FunctionUrl {
+    pub function: devstack_lambda::runtime::Function,
+    pub auth_type: String,
+    pub host: String,
+}
+
+/// The stacks' function URLs by host.
+pub type FunctionUrls = BTreeMap<String, FunctionUrl>;
+
+pub fn function_urls(
+    stacks: &[crate::deploy::Stack],
+    functions: &BTreeMap<String, devstack_lambda::runtime::Function>,
+) -> FunctionUrls {
+    let mut urls = BTreeMap::new();
+    for (service, plan, _, _) in stacks {
+        for u in &plan.function_urls {
+            let name = format!("{service}/{}", u.function);
+            if let Some(f) = functions.values().find(|f| f.spec.name == name) {
+                let url = FunctionUrl {
+                    function: f.clone(),
+                    auth_type: u.auth_type.clone(),
+                    host: u.host().to_owned(),
+                };
+                urls.insert(u.host().to_owned(), url);
+            }
+        }
+    }
+    urls
 }
 
 /// The plan's distribution as the CDN takes it.
@@ -210,55 +270,173 @@ async fn publish(
     Ok(files.len() + 1)
 }
 
-/// The CDN's origins: buckets, read as CloudFront's origin access reads
-/// them (as `cloudfront.amazonaws.com` for the distribution, which the
-/// bucket's policy must let in). A missing object is a 403, as S3 answers
-/// a reader that may not list the bucket.
-struct BucketOrigins {
+/// The CDN's origins. Buckets are read as CloudFront's origin access
+/// reads them (as `cloudfront.amazonaws.com` for the distribution, which
+/// the bucket's policy must let in); a missing object is a 403, as S3
+/// answers a reader that may not list the bucket. A function URL's
+/// function is invoked with Lambda's URL event, signed by the origin
+/// access control and judged by the function's policy
+/// (`lambda:InvokeFunctionUrl`); unsigned, an `AWS_IAM` URL answers 403.
+struct SiteOrigins {
     s3: aws_sdk_s3::Client,
     /// Origin id → the bucket, and whether reads are signed (OAC).
     buckets: BTreeMap<String, (String, bool)>,
+    /// Origin id → the function URL, and whether requests are signed.
+    functions: BTreeMap<String, (FunctionUrl, bool)>,
     judge: Arc<crate::iam::Judge>,
     distribution_arn: String,
 }
 
-impl devstack_cdn::Origins for BucketOrigins {
+impl SiteOrigins {
+    fn invoker(&self) -> devstack_lambda::judge::Invoker {
+        devstack_lambda::judge::Invoker {
+            principal: "cloudfront.amazonaws.com",
+            source_arn: self.distribution_arn.clone(),
+        }
+    }
+
+    async fn object(&self, bucket: &str, signed: bool, key: &str) -> devstack_cdn::Object {
+        let object_arn = format!("arn:aws:s3:::{bucket}/{key}");
+        if signed
+            && !self
+                .judge
+                .for_service(&self.invoker(), "s3:GetObject", &object_arn)
+                .await
+        {
+            return denied();
+        }
+        match self.s3.get_object().bucket(bucket).key(key).send().await {
+            Ok(out) => devstack_cdn::Object {
+                status: 200,
+                content_type: out.content_type().map(str::to_owned),
+                headers: Vec::new(),
+                body: out
+                    .body
+                    .collect()
+                    .await
+                    .map(|b| b.into_bytes())
+                    .unwrap_or_default(),
+            },
+            Err(_) => denied(),
+        }
+    }
+
+    async fn page(&self, url: &FunctionUrl, signed: bool, key: &str) -> devstack_cdn::Object {
+        let arn = &url.function.spec.arn;
+        let allowed = match url.auth_type.as_str() {
+            "NONE" => true,
+            _ if !signed => false,
+            _ => {
+                (self.judge)
+                    .for_service(&self.invoker(), "lambda:InvokeFunctionUrl", arn)
+                    .await
+            }
+        };
+        if !allowed {
+            return json_object(403, r#"{"Message":"Forbidden"}"#);
+        }
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let arrival = devstack_lambda::recorder::Arrival::new("function-url", format!("/{key}"));
+        let event = url_event(&url.host, &format!("/{key}"), &request_id);
+        match url.function.invoke_traced(request_id, event, arrival).await {
+            Ok(answer) => url_answer(&answer),
+            Err(error) => {
+                tracing::warn!(target: "trail", function = %url.function.spec.name, %error, "function URL: the function failed");
+                json_object(502, r#"{"Message":"Internal Server Error"}"#)
+            }
+        }
+    }
+}
+
+fn denied() -> devstack_cdn::Object {
+    devstack_cdn::Object {
+        status: 403,
+        content_type: Some("application/xml".into()),
+        headers: Vec::new(),
+        body: "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>".into(),
+    }
+}
+
+fn json_object(status: u16, body: &'static str) -> devstack_cdn::Object {
+    devstack_cdn::Object {
+        status,
+        content_type: Some("application/json".into()),
+        headers: Vec::new(),
+        body: body.into(),
+    }
+}
+
+/// Lambda's event for a GET of `path` through a function URL (payload
+/// version 2.0), as CloudFront's request arrives.
+fn url_event(host: &str, path: &str, request_id: &str) -> Value {
+    let now = chrono::Utc::now();
+    let url_id = host.split('.').next().unwrap_or_default();
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"host": host, "user-agent": "Amazon CloudFront", "x-forwarded-proto": "https"},
+        "requestContext": {
+            "accountId": kit::config::LOCAL_ACCOUNT,
+            "apiId": url_id,
+            "domainName": host,
+            "domainPrefix": url_id,
+            "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "127.0.0.1", "userAgent": "Amazon CloudFront"},
+            "requestId": request_id,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+        },
+        "isBase64Encoded": false,
+    })
+}
+
+/// A function's answer as its URL returns it: a `statusCode` answer as
+/// given, anything else as a 200 of JSON (Lambda's rule).
+fn url_answer(answer: &Value) -> devstack_cdn::Object {
+    let Some(status) = answer["statusCode"].as_u64() else {
+        return devstack_cdn::Object {
+            status: 200,
+            content_type: Some("application/json".into()),
+            headers: Vec::new(),
+            body: answer.to_string().into(),
+        };
+    };
+    let headers: Vec<(String, String)> = (answer["headers"].as_object().into_iter().flatten())
+        .filter_map(|(k, v)| Some((k.to_lowercase(), v.as_str()?.to_owned())))
+        .collect();
+    let content_type = (headers.iter())
+        .find(|(k, _)| k == "content-type")
+        .map(|(_, v)| v.clone());
+    let body = answer["body"].as_str().unwrap_or_default();
+    let body = if answer["isBase64Encoded"] == true {
+        aws_smithy_types::base64::decode(body).unwrap_or_default()
+    } else {
+        body.as_bytes().to_vec()
+    };
+    devstack_cdn::Object {
+        status: u16::try_from(status).unwrap_or(502),
+        content_type,
+        headers: headers
+            .into_iter()
+            .filter(|(k, _)| k != "content-type")
+            .collect(),
+        body: body.into(),
+    }
+}
+
+impl devstack_cdn::Origins for SiteOrigins {
     fn get<'a>(&'a self, origin: &'a str, key: &'a str) -> devstack_cdn::Fetch<'a> {
         Box::pin(async move {
-            let denied = devstack_cdn::Object {
-                status: 403,
-                content_type: Some("application/xml".into()),
-                body: "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
-                    .into(),
-            };
-            let Some((bucket, signed)) = self.buckets.get(origin) else {
-                return denied;
-            };
-            let invoker = devstack_lambda::judge::Invoker {
-                principal: "cloudfront.amazonaws.com",
-                source_arn: self.distribution_arn.clone(),
-            };
-            let object_arn = format!("arn:aws:s3:::{bucket}/{key}");
-            if *signed
-                && !self
-                    .judge
-                    .for_service(&invoker, "s3:GetObject", &object_arn)
-                    .await
-            {
-                return denied;
+            if let Some((bucket, signed)) = self.buckets.get(origin) {
+                return self.object(bucket, *signed, key).await;
             }
-            match self.s3.get_object().bucket(bucket).key(key).send().await {
-                Ok(out) => devstack_cdn::Object {
-                    status: 200,
-                    content_type: out.content_type().map(str::to_owned),
-                    body: out
-                        .body
-                        .collect()
-                        .await
-                        .map(|b| b.into_bytes())
-                        .unwrap_or_default(),
-                },
-                Err(_) => denied,
+            match self.functions.get(origin) {
+                Some((url, signed)) => self.page(url, *signed, key).await,
+                None => denied(),
             }
         })
     }

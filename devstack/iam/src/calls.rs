@@ -104,6 +104,7 @@ pub fn calls(
         "sns" => sns(&ctx, request),
         "s3" => Ok(s3(request)),
         "lambda" => lambda(&ctx, request),
+        "cloudfront" => cloudfront(&ctx, request),
         "execute-api" => execute_api(&ctx, request, names),
         "sts" if operation == "GetCallerIdentity" => Ok(Vec::new()),
         _ => Err(ctx.unknown()),
@@ -461,6 +462,24 @@ fn lambda(ctx: &Ctx<'_>, request: &Arrived<'_>) -> Result<Vec<Call>, MapError> {
     Ok(vec![Call::of("lambda", action, function(name))])
 }
 
+/// CloudFront's REST API (global: its ARNs carry no region). The local
+/// cloud answers CreateInvalidation for the distribution it plays.
+fn cloudfront(ctx: &Ctx<'_>, request: &Arrived<'_>) -> Result<Vec<Call>, MapError> {
+    let path = request.path_and_query.split('?').next().unwrap_or_default();
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let action = match (request.method, &parts[..]) {
+        ("POST", [_, "distribution", _, "invalidation"]) => "CreateInvalidation",
+        ("GET", [_, "distribution", _, "invalidation", _]) => "GetInvalidation",
+        ("GET", [_, "distribution", _]) => "GetDistribution",
+        _ => return Err(ctx.unknown()),
+    };
+    let arn = format!(
+        "arn:aws:cloudfront::{}:distribution/{}",
+        ctx.place.account, parts[2]
+    );
+    Ok(vec![Call::of("cloudfront", action, arn)])
+}
+
 /// API Gateway's management API (`@connections`), signed for
 /// `execute-api`: the API is the host's, the stage and the connection the
 /// path's.
@@ -533,6 +552,28 @@ mod tests {
             .iter()
             .map(|c| (c.action.as_str(), c.resource.as_str()))
             .collect()
+    }
+
+    #[test]
+    fn an_invalidation_is_asked_of_the_distribution_without_a_region() {
+        let headers = [("host", "127.0.0.1")];
+        let arrived = |method, path| Arrived {
+            method,
+            path_and_query: path,
+            headers: &headers,
+            body: b"",
+        };
+        let invalidation = arrived("POST", "/2020-05-31/distribution/EABC/invalidation");
+        let asked = calls("cloudfront", &invalidation, &place(), &NoNames).unwrap();
+        assert_eq!(
+            pairs(&asked),
+            [(
+                "cloudfront:CreateInvalidation",
+                "arn:aws:cloudfront::123456789012:distribution/EABC"
+            )]
+        );
+        let unknown = arrived("DELETE", "/2020-05-31/distribution/EABC");
+        assert!(calls("cloudfront", &unknown, &place(), &NoNames).is_err());
     }
 
     #[test]

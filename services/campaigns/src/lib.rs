@@ -16,6 +16,8 @@ pub mod flow;
 pub mod handlers;
 pub mod items;
 pub mod openapi;
+pub mod page;
+pub mod page_cache;
 pub mod publisher;
 pub mod sender;
 pub mod status;

@@ -26,6 +26,10 @@ pub struct NotificationView {
     pub id: Uuid,
     pub kind: Kind,
     pub message: String,
+    /// A page on the site that serves the web app, a path from its root
+    /// (`/view/<campaign id>`: a campaign's public page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
     pub created_at: DateTime<Utc>,
     /// The event that caused it.
     pub source_event_id: Uuid,
@@ -36,6 +40,7 @@ fn view(n: &Notification) -> NotificationView {
         id: n.notification_id,
         kind: n.notification_kind,
         message: n.message.clone(),
+        link: n.link.clone(),
         created_at: n.created_at,
         source_event_id: n.source_event_id,
     }

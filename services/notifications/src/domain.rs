@@ -11,6 +11,8 @@ pub struct Draft {
     pub user_id: String,
     pub kind: Kind,
     pub message: String,
+    /// A page on the web app's own site (a campaign's public view).
+    pub link: Option<String>,
 }
 
 pub fn welcome(event: &UserRegisteredV1) -> Draft {
@@ -18,6 +20,7 @@ pub fn welcome(event: &UserRegisteredV1) -> Draft {
         user_id: event.user_id.clone(),
         kind: Kind::Welcome,
         message: format!("Welcome, {}! Your account is ready.", event.display_name),
+        link: None,
     }
 }
 
@@ -61,21 +64,38 @@ pub fn congratulate(wording: &Wording, event: &TodoCompletedV1) -> Draft {
         // Concatenation, not a format string: a title holding `{title}`
         // stays as typed.
         message: format!("{}{}{}", wording.before, event.title, wording.after),
+        link: None,
     }
 }
 
-/// A campaign that reached its recipient: its subject, then its body.
+/// A campaign that reached its recipient: its subject, then its body, and
+/// its public page ("view in browser"), on the site that serves the app.
 pub fn campaign(event: &CampaignDeliveredV1) -> Draft {
     Draft {
         user_id: event.user_id.clone(),
         kind: Kind::Campaign,
         message: format!("{}: {}", event.subject, event.body),
+        link: Some(format!("/view/{}", event.campaign_id)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_campaign_notification_links_to_its_public_page_and_nothing_else_does() {
+        let id = uuid::Uuid::now_v7();
+        let c = campaign(&CampaignDeliveredV1 {
+            campaign_id: id,
+            user_id: "u1".into(),
+            subject: "News".into(),
+            body: "Body".into(),
+            delivered_at: "2026-11-22T10:00:00Z".parse().unwrap(),
+        });
+        assert_eq!(c.link, Some(format!("/view/{id}")));
+        assert_eq!(c.message, "News: Body");
+    }
 
     #[test]
     fn messages_name_the_person_and_the_todo() {

@@ -50,6 +50,9 @@ pub struct Notification {
     pub user_id: String,
     pub notification_kind: Kind,
     pub message: String,
+    /// Absent on notifications stored before links existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
     pub source_event_id: Uuid,
     pub created_at: DateTime<Utc>,
     pub correlation_id: String,
@@ -70,6 +73,7 @@ impl Notification {
             user_id: draft.user_id,
             notification_kind: draft.kind,
             message: draft.message,
+            link: draft.link,
             source_event_id,
             created_at: now,
             correlation_id: correlation_id.into(),

@@ -76,6 +76,7 @@ mod tests {
                 user_id: "u1".into(),
                 kind: Kind::Welcome,
                 message: "hi".into(),
+                link: None,
             },
             Uuid::from_u128(2),
             "2026-11-22T10:00:00Z".parse().unwrap(),
@@ -100,6 +101,7 @@ mod tests {
             user_id: "u1".into(),
             kind: Kind::Campaign,
             message: "news".into(),
+            link: Some("/view/x".into()),
         };
         let at = "2026-11-22T10:00:00Z".parse().unwrap();
         let n = Notification::new(Uuid::from_u128(1), draft, Uuid::from_u128(2), at, "req-1");

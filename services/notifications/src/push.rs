@@ -60,6 +60,7 @@ pub fn notification_message(n: &Notification) -> Value {
             "id": n.notification_id,
             "kind": n.notification_kind,
             "message": n.message,
+            "link": n.link,
             "created_at": n.created_at,
             "source_event_id": n.source_event_id,
             "correlation_id": n.correlation_id,

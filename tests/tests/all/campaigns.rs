@@ -207,18 +207,42 @@ fn steps(c: &Value) -> Vec<&str> {
 async fn campaign_notifications(users: &[&Client], subject: &str) -> Vec<usize> {
     let mut counts = Vec::new();
     for u in users {
-        let (_, list) = u.call(Method::GET, "/notifications", None).await.unwrap();
-        let n = list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|n| {
-                n["kind"] == "campaign" && n["message"].as_str().unwrap().starts_with(subject)
-            })
-            .count();
-        counts.push(n);
+        counts.push(campaign_links(u, subject).await.len());
     }
     counts
+}
+
+/// The links of a user's campaign notifications whose message starts
+/// with the subject.
+async fn campaign_links(user: &Client, subject: &str) -> Vec<Value> {
+    let (_, list) = user
+        .call(Method::GET, "/notifications", None)
+        .await
+        .unwrap();
+    (list["items"].as_array().unwrap().iter())
+        .filter(|n| n["kind"] == "campaign" && n["message"].as_str().unwrap().starts_with(subject))
+        .map(|n| n["link"].clone())
+        .collect()
+}
+
+/// A page of the site, through the local CloudFront: its status, its
+/// `x-cache`, its content security policy and its text.
+async fn through_the_cdn(path: &str) -> (u16, String, String, String) {
+    let url = format!(
+        "{}{}",
+        cloud().endpoints.web_url,
+        path.trim_start_matches('/')
+    );
+    let answer = reqwest::get(url).await.unwrap();
+    let header = |name: &str| {
+        (answer.headers().get(name))
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (cache, policy) = (header("x-cache"), header("content-security-policy"));
+    let status = answer.status().as_u16();
+    (status, cache, policy, answer.text().await.unwrap())
 }
 
 async fn sender_stats() -> BTreeMap<String, u64> {
@@ -268,6 +292,73 @@ async fn a_campaign_reaches_every_recipient_once_and_its_history_shows_each_stat
     .unwrap();
     let c = ended(&admin, &id).await;
     assert!(c["recipients"].as_u64().unwrap() >= 2, "{c}");
+    let link = format!("/view/{id}");
+    assert_eq!(campaign_links(&ada, &subject).await, [json!(link)]);
+    let (status, _, _, page) = through_the_cdn(&link).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&subject) && page.contains("Sent"), "{page}");
+    for recipient in [&ada_id, &bob_id] {
+        assert!(
+            !page.contains(recipient.as_str()),
+            "the page names a recipient: {page}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_campaigns_page_is_escaped_kept_by_the_cdn_and_invalidated_when_the_campaign_changes() {
+    let admin = admin().await;
+    let _one = one_at_a_time().await;
+    // A silent sender: the campaign stays "being sent" until the flow's
+    // wait times out (WAIT_TIMEOUT_SECONDS) and fails it.
+    let subject = "<script>alert('page')</script> Gone quiet [sandbox:silent]";
+    let id = start(&admin, subject).await;
+    let path = format!("/view/{id}");
+    let (status, cache, policy, page) = through_the_cdn(&path).await;
+    assert_eq!(
+        (status, cache.as_str()),
+        (200, "Miss from cloudfront"),
+        "{page}"
+    );
+    assert!(page.contains("Being sent"), "{page}");
+    assert!(
+        !page.contains("<script>"),
+        "the subject ran as markup: {page}"
+    );
+    assert!(
+        page.contains("&lt;script&gt;alert(&#39;page&#39;)&lt;/script&gt;"),
+        "{page}"
+    );
+    assert!(policy.starts_with("default-src 'none'"), "{policy}");
+    let (_, cache, _, again) = through_the_cdn(&path).await;
+    assert_eq!(cache, "Hit from cloudfront");
+    assert_eq!(again, page);
+    // Kept a day by the CDN: only the invalidation the change causes shows
+    // the campaign's end.
+    let ended = eventually(
+        Duration::from_secs(WAIT_TIMEOUT_SECONDS + 20),
+        "the page to show the campaign was not sent",
+        || {
+            let path = path.clone();
+            async move {
+                let (_, cache, _, page) = through_the_cdn(&path).await;
+                Ok(page.contains("Not sent").then_some(cache))
+            }
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(ended, "Miss from cloudfront");
+    let (_, cache, _, _) = through_the_cdn(&path).await;
+    assert_eq!(
+        cache, "Hit from cloudfront",
+        "kept again after the invalidation"
+    );
+    let (status, _, _, _) = through_the_cdn("/view/not-a-campaign").await;
+    assert_eq!(
+        status, 200,
+        "no campaign: the app's own page, as the SPA error response says"
+    );
 }
 
 #[tokio::test]
@@ -581,6 +672,20 @@ async fn an_admin_starts_a_campaign_in_the_browser_and_watches_it_while_a_recipi
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     rita.screenshot("campaigns-2-recipient-notified").await;
+    // Pushed live with its "view in browser" link, a page of the same site.
+    let link = rita
+        .client
+        .execute(
+            "const n = [...document.querySelectorAll('#notifications li.notification[data-kind=campaign]')].find(n => n.textContent.includes(arguments[0])); const a = n && n.querySelector('a.notification-link'); return a ? a.getAttribute('href') : null;",
+            vec![Value::from(subject.as_str())],
+        )
+        .await
+        .unwrap();
+    let link = link.as_str().expect("a View in browser link").to_owned();
+    assert!(link.starts_with("/view/"), "{link}");
+    let (status, _, _, page) = through_the_cdn(&link).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&subject), "{page}");
     assert!(
         rita.same_document().await,
         "the recipient's page was not reloaded"

@@ -620,6 +620,8 @@ fn allowing<'a>(t: &'a Value, action: &str) -> Vec<(&'a str, &'a Value)> {
 
 /// Each secret is readable by the one function that needs it: the sender's
 /// API key by the send step, the webhook's signing secret by the webhook.
+/// The page cache reads a parameter too, the web distribution's id, which
+/// is no secret: it may read that one only.
 #[test]
 fn each_campaigns_function_may_read_exactly_its_own_secret() {
     let path = root().join("services/campaigns/template.yaml");
@@ -630,18 +632,24 @@ fn each_campaigns_function_may_read_exactly_its_own_secret() {
             .map(|(role, _)| role.to_string())
             .collect()
     };
-    assert_eq!(readers("ssm:GetParameter"), ["SendFunctionRole"]);
+    assert_eq!(
+        readers("ssm:GetParameter"),
+        ["PageCacheFunctionRole", "SendFunctionRole"]
+    );
     assert_eq!(
         readers("secretsmanager:GetSecretValue"),
         ["WebhookFunctionRole"]
     );
-    let (_, resource) = allowing(&t, "ssm:GetParameter")[0];
-    assert!(
-        resource
-            .to_string()
-            .contains("parameter${ApiKeyParameterName}"),
-        "the one parameter, by name: {resource}"
-    );
+    for (role, resource) in allowing(&t, "ssm:GetParameter") {
+        let parameter = match role {
+            "SendFunctionRole" => "parameter${ApiKeyParameterName}",
+            _ => "parameter${SiteDistributionParameter}",
+        };
+        assert!(
+            resource.to_string().contains(parameter) && !resource.to_string().contains('*'),
+            "{role}: the one parameter, by name: {resource}"
+        );
+    }
     let (_, resource) = allowing(&t, "secretsmanager:GetSecretValue")[0];
     assert!(
         resource

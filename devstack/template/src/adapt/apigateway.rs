@@ -349,11 +349,7 @@ pub(super) fn pin(v: &mut Value, names: &BTreeMap<String, String>) {
     }
     match v {
         Value::Object(map) => {
-            let text = match map.get_mut("Fn::Sub") {
-                Some(Value::Array(items)) => items.get_mut(0),
-                other => other,
-            };
-            if let Some(Value::String(text)) = text {
+            if let Some(text) = super::resources::sub_text(map) {
                 for (id, name) in names {
                     *text = text.replace(&format!("${{{id}}}"), name);
                 }

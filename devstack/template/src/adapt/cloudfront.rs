@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::{AdaptError, Stack, target, type_of};
 
@@ -37,12 +36,22 @@ pub struct DistributionPlan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OriginPlan {
     pub id: String,
-    /// The bucket (logical id) whose `RegionalDomainName` or `DomainName`
-    /// the origin names.
-    pub bucket: String,
+    pub target: OriginTarget,
     /// Whether CloudFront signs its reads (an origin access control):
     /// the bucket's policy then judges them as `cloudfront.amazonaws.com`.
     pub access_control: bool,
+}
+
+/// What an origin reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OriginTarget {
+    /// The bucket (logical id) whose `RegionalDomainName` or `DomainName`
+    /// the origin names.
+    Bucket(String),
+    /// A function URL's host (`<id>.lambda-url.<region>.on.aws`), from a
+    /// parameter or written out: another stack's function.
+    FunctionUrl(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,12 +76,10 @@ pub struct ErrorResponsePlan {
 /// `E` and 13 characters of CloudFront's alphabet, from the stack and id.
 pub fn local_distribution_id(stack: &str, logical_id: &str) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let tail: String = Sha256::digest(format!("{stack}/{logical_id}").as_bytes())
-        .iter()
-        .take(13)
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect();
-    format!("E{tail}")
+    format!(
+        "E{}",
+        super::pinned_id(&format!("{stack}/{logical_id}"), ALPHABET, 13)
+    )
 }
 
 pub(super) fn distribution(st: &mut Stack, id: &str, props: &Value) -> Result<(), AdaptError> {
@@ -128,17 +135,26 @@ pub(super) fn distribution(st: &mut Stack, id: &str, props: &Value) -> Result<()
 }
 
 fn origin(st: &Stack, distribution: &str, o: &Value) -> Result<OriginPlan, AdaptError> {
-    let bucket = target(&o["DomainName"])
-        .filter(|b| type_of(&st.resources[*b]) == "AWS::S3::Bucket")
-        .ok_or_else(|| {
-            st.unsupported(
-                distribution,
-                "the local CDN serves only origins that are a bucket of the stack",
-            )
-        })?;
+    let domain = &o["DomainName"];
+    let bucket = target(domain)
+        .filter(|b| st.resources.get(*b).map(type_of) == Some("AWS::S3::Bucket"))
+        .map(|b| OriginTarget::Bucket(b.to_owned()));
+    let host = match domain.get("Ref").and_then(Value::as_str) {
+        Some(parameter) => st.parameters[parameter]["Default"].as_str(),
+        None => domain.as_str(),
+    };
+    let function_url = host
+        .filter(|h| h.contains(".lambda-url.") && h.ends_with(".on.aws"))
+        .map(|h| OriginTarget::FunctionUrl(h.to_owned()));
+    let target = bucket.or(function_url).ok_or_else(|| {
+        st.unsupported(
+            distribution,
+            "the local CDN serves origins that are a bucket of the stack or a function URL",
+        )
+    })?;
     Ok(OriginPlan {
         id: o["Id"].as_str().unwrap_or_default().to_owned(),
-        bucket: bucket.to_owned(),
+        target,
         access_control: !o["OriginAccessControlId"].is_null(),
     })
 }
@@ -203,7 +219,11 @@ mod tests {
         let (out, plan) = super::super::adapt("web", &template).unwrap();
         let d = &plan.distributions[0];
         assert_eq!(d.default_root_object.as_deref(), Some("index.html"));
-        assert_eq!(d.origins[0].bucket, "SiteBucket");
+        assert_eq!(
+            d.origins[0].target,
+            OriginTarget::Bucket("SiteBucket".into())
+        );
+        assert_eq!(d.origins.len(), 1, "no campaign page without its domain");
         assert!(d.origins[0].access_control);
         let last = d.behaviors.last().unwrap();
         assert_eq!((last.path_pattern.as_deref(), last.cached), (None, true));
@@ -223,6 +243,29 @@ mod tests {
             policy.contains(&format!("distribution/{}", d.id)),
             "{policy}"
         );
+    }
+
+    #[test]
+    fn with_the_campaign_pages_domain_view_goes_to_that_function_url() {
+        let host = "abc.lambda-url.us-east-1.on.aws";
+        let template = crate::load(&repo::root().join("web/template.yaml")).unwrap();
+        let template =
+            super::super::with_parameters(template, &[("CampaignPageDomain".into(), host.into())]);
+        let (out, plan) = super::super::adapt("web", &template).unwrap();
+        let d = &plan.distributions[0];
+        let page = d.origins.iter().find(|o| o.id == "campaign-page").unwrap();
+        assert_eq!(page.target, OriginTarget::FunctionUrl(host.into()));
+        assert!(page.access_control);
+        let view = d
+            .behaviors
+            .iter()
+            .find(|b| b.origin == "campaign-page")
+            .unwrap();
+        assert_eq!(
+            (view.path_pattern.as_deref(), view.cached),
+            (Some("/view/*"), true)
+        );
+        assert!(out["Resources"].get("CampaignPageAccessControl").is_none());
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! values the local cloud deploys): a resource or output whose condition
 //! is false is not deployed, so it leaves the template before anything
 //! else is adapted, as CloudFormation would never create it. What cannot
-//! be evaluated is refused by name.
+//! be evaluated is refused by name. Each `Fn::If` is then resolved to its
+//! branch, and `AWS::NoValue` takes its property or list item away, so the
+//! families read what CloudFormation would deploy (a conditional origin
+//! of a distribution, say).
 
 use serde_json::{Map, Value};
 
@@ -47,7 +50,40 @@ pub(super) fn drop_false(stack: &str, template: &mut Value) -> Result<(), AdaptE
             items.remove(&id);
         }
     }
+    for section in ["Resources", "Outputs"] {
+        if let Some(items) = template.get_mut(section) {
+            resolve_ifs(items, &conditions, &parameters);
+        }
+    }
     Ok(())
+}
+
+/// Replaces each `Fn::If` whose condition evaluates by its branch; drops
+/// what resolves to `AWS::NoValue`. An `Fn::If` on a condition that cannot
+/// be evaluated stays for the emulator.
+fn resolve_ifs(v: &mut Value, conditions: &Map<String, Value>, parameters: &Value) {
+    let no_value = |v: &Value| v.get("Ref").and_then(Value::as_str) == Some("AWS::NoValue");
+    if let Some([name, yes, no]) = v.get("Fn::If").and_then(Value::as_array).map(Vec::as_slice)
+        && let Some(holds) = evaluate(name, conditions, parameters, true)
+    {
+        *v = if holds { yes.clone() } else { no.clone() };
+        return resolve_ifs(v, conditions, parameters);
+    }
+    match v {
+        Value::Object(map) => {
+            for item in map.values_mut() {
+                resolve_ifs(item, conditions, parameters);
+            }
+            map.retain(|_, item| !no_value(item));
+        }
+        Value::Array(items) => {
+            for item in items.iter_mut() {
+                resolve_ifs(item, conditions, parameters);
+            }
+            items.retain(|item| !no_value(item));
+        }
+        _ => {}
+    }
 }
 
 /// A condition (by name, when `named`) or a condition function's value.
@@ -133,6 +169,31 @@ mod tests {
         drop_false("s", &mut with).unwrap();
         assert!(with["Resources"].get("Cert").is_some());
         assert!(with["Outputs"].get("Domain").is_some());
+    }
+
+    #[test]
+    fn an_if_becomes_its_branch_and_no_value_takes_its_place_away() {
+        for (domain, aliases, items) in [
+            ("", None, 1),
+            ("example.test", Some(json!(["example.test"])), 2),
+        ] {
+            let mut t = template(domain);
+            t["Resources"]["Dist"] = json!({"Type": "AWS::CloudFront::Distribution", "Properties": {
+                "Aliases": {"Fn::If": ["HasDomain", [{"Ref": "DomainName"}], {"Ref": "AWS::NoValue"}]},
+                "Origins": [{"Id": "site"}, {"Fn::If": ["HasDomain", {"Id": "page"}, {"Ref": "AWS::NoValue"}]}],
+                "Other": {"Fn::If": ["Unknown", 1, 2]}}});
+            drop_false("s", &mut t).unwrap();
+            let props = &t["Resources"]["Dist"]["Properties"];
+            assert_eq!(
+                props.get("Aliases").map(|a| a[0]["Ref"].clone()),
+                aliases.map(|_| json!("DomainName"))
+            );
+            assert_eq!(props["Origins"].as_array().unwrap().len(), items);
+            assert!(
+                props["Other"].get("Fn::If").is_some(),
+                "an unknown condition stays"
+            );
+        }
     }
 
     #[test]

@@ -37,6 +37,77 @@ pub struct StreamSource {
     pub report_batch_item_failures: bool,
 }
 
+/// A function's URL, which the local cloud serves itself: the local CDN
+/// reaches the function through it as CloudFront's origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FunctionUrlPlan {
+    pub logical_id: String,
+    pub function: String,
+    /// `AWS_IAM` (signed callers only, judged by the function's policy
+    /// for `lambda:InvokeFunctionUrl`) or `NONE`.
+    pub auth_type: String,
+    /// `https://<id>.lambda-url.us-east-1.on.aws/`, pinned from the stack
+    /// and logical id, as `Fn::GetAtt <Url>.FunctionUrl` reads.
+    pub url: String,
+}
+
+impl FunctionUrlPlan {
+    pub fn host(&self) -> &str {
+        let rest = self.url.trim_start_matches("https://");
+        rest.split('/').next().unwrap_or(rest)
+    }
+}
+
+/// The URL a function's `AWS::Lambda::Url` gets locally: 32 characters of
+/// Lambda's alphabet, from the stack and logical id.
+pub fn local_function_url(stack: &str, logical_id: &str) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let id = super::pinned_id(&format!("{stack}/{logical_id}"), ALPHABET, 32);
+    format!("https://{id}.lambda-url.us-east-1.on.aws/")
+}
+
+/// `AWS::Lambda::Url`: planned and served by the local cloud (the
+/// emulator's CloudFormation has no model for it).
+pub(super) fn function_url(st: &mut Stack, id: &str, props: &Value) -> Result<(), AdaptError> {
+    let function = target(&props["TargetFunctionArn"])
+        .filter(|f| st.functions.contains(*f))
+        .ok_or_else(|| st.unsupported(id, "a function URL must name a function of the stack"))?
+        .to_owned();
+    st.plan.function_urls.push(FunctionUrlPlan {
+        logical_id: id.to_owned(),
+        function,
+        auth_type: props["AuthType"].as_str().unwrap_or("AWS_IAM").to_owned(),
+        url: local_function_url(st.name, id),
+    });
+    st.removed.insert(id.to_owned());
+    Ok(())
+}
+
+/// `Fn::GetAtt <Url>.FunctionUrl` (and `${Url.FunctionUrl}` in a `Sub`)
+/// as the pinned local URL.
+pub(super) fn pin_function_urls(v: &mut Value, urls: &[FunctionUrlPlan]) {
+    let at = v.get("Fn::GetAtt").and_then(Value::as_array).and_then(|a| {
+        let (id, attribute) = (a.first()?.as_str()?, a.get(1)?.as_str()?);
+        (attribute == "FunctionUrl").then_some(id)
+    });
+    if let Some(u) = at.and_then(|id| urls.iter().find(|u| u.logical_id == id)) {
+        *v = Value::from(u.url.as_str());
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            if let Some(text) = super::resources::sub_text(map) {
+                for u in urls {
+                    *text = text.replace(&format!("${{{}.FunctionUrl}}", u.logical_id), &u.url);
+                }
+            }
+            map.values_mut().for_each(|c| pin_function_urls(c, urls));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|c| pin_function_urls(c, urls)),
+        _ => {}
+    }
+}
+
 /// The stack's functions, known before any other resource is adapted: the
 /// other families ask whether a target is one of them.
 pub(super) fn functions(st: &mut Stack) -> Result<(), AdaptError> {
@@ -171,6 +242,34 @@ mod tests {
         );
         assert_eq!(s.on_failure_topic.as_deref(), Some("Dlq"));
         assert!(s.report_batch_item_failures);
+    }
+
+    #[test]
+    fn a_function_url_is_planned_and_its_url_pinned_where_read() {
+        let mut t = template();
+        t["Resources"]["FnUrl"] = json!({"Type": "AWS::Lambda::Url", "Properties": {
+            "TargetFunctionArn": {"Ref": "Fn"}, "AuthType": "AWS_IAM"}});
+        t["Outputs"] = json!({
+            "Url": {"Value": {"Fn::GetAtt": ["FnUrl", "FunctionUrl"]}},
+            "Host": {"Value": {"Fn::Select": [2, {"Fn::Split": ["/", {"Fn::GetAtt": ["FnUrl", "FunctionUrl"]}]}]}}});
+        let (out, plan) = adapt("svc", &t).unwrap();
+        let u = &plan.function_urls[0];
+        assert_eq!(
+            (u.function.as_str(), u.auth_type.as_str()),
+            ("Fn", "AWS_IAM")
+        );
+        assert!(
+            u.host().ends_with(".lambda-url.us-east-1.on.aws"),
+            "{}",
+            u.url
+        );
+        assert_eq!(u.host().len(), 32 + ".lambda-url.us-east-1.on.aws".len());
+        assert!(out["Resources"].get("FnUrl").is_none());
+        assert_eq!(out["Outputs"]["Url"]["Value"], u.url.as_str());
+        assert_eq!(
+            out["Outputs"]["Host"]["Value"]["Fn::Select"][1]["Fn::Split"][1],
+            u.url.as_str()
+        );
     }
 
     #[test]

@@ -67,14 +67,15 @@ pub use apigateway::{
     Cors, Route, SocketApi, SocketAuthorizer, SocketRoute, local_api_id, socket_placeholder,
 };
 pub use cloudfront::{
-    BehaviorPlan, DistributionPlan, ErrorResponsePlan, OriginPlan, local_distribution_id,
+    BehaviorPlan, DistributionPlan, ErrorResponsePlan, OriginPlan, OriginTarget,
+    local_distribution_id,
 };
 pub use cognito::{UserPoolPlan, bind_user_pool};
 pub use domains::ApiMappingPlan;
 pub use events::RuleTap;
-pub use lambda::{FunctionPlan, StreamSource};
-pub use resources::target;
+pub use lambda::{FunctionPlan, FunctionUrlPlan, StreamSource, local_function_url};
 use resources::{mentions_any, type_of};
+pub use resources::{pinned_id, target};
 pub use s3::UploadTap;
 pub use sns::Subscription;
 pub use stage::{StageSettings, Throttle};
@@ -116,6 +117,8 @@ pub struct Plan {
     /// The stack's APIs' base paths on the platform's custom domain, which
     /// the local gateway serves them under.
     pub api_mappings: Vec<ApiMappingPlan>,
+    /// Function URLs, served by the local cloud.
+    pub function_urls: Vec<FunctionUrlPlan>,
 }
 
 /// One stack's template being adapted, and what the walk over its
@@ -181,12 +184,18 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
     domains::pin_alias_targets(&mut st);
     apigateway::local_socket_urls(&mut st);
     lambda::permissions_of_what_stays(&mut st);
+    for r in st.resources.values_mut() {
+        lambda::pin_function_urls(r, &st.plan.function_urls);
+    }
     cloudwatch::name_in_dashboards(st.resources, &st.removed);
     settle_resources(&mut st);
     let Stack {
         mut plan, removed, ..
     } = st;
     if let Some(outputs) = out.get_mut("Outputs").and_then(Value::as_object_mut) {
+        outputs
+            .values_mut()
+            .for_each(|o| lambda::pin_function_urls(o, &plan.function_urls));
         cognito::hold_back_outputs(&mut plan.user_pools, outputs, &removed);
         outputs.retain(|_, o| !mentions_any(o, &removed));
     }
@@ -232,6 +241,7 @@ fn adapt_resource(st: &mut Stack, id: &str) -> Result<(), AdaptError> {
     match kind.as_str() {
         "AWS::Lambda::EventInvokeConfig" => lambda::invoke_config(st, &props),
         "AWS::Lambda::EventSourceMapping" => lambda::stream_mapping(st, id, &props)?,
+        "AWS::Lambda::Url" => lambda::function_url(st, id, &props)?,
         "AWS::Events::Rule" => events::rule(st, id),
         "AWS::S3::Bucket" => s3::bucket(st, id)?,
         "AWS::ApiGatewayV2::Api" if props["ProtocolType"] == "WEBSOCKET" => {

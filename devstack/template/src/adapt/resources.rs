@@ -14,6 +14,30 @@ pub fn target(v: &Value) -> Option<&str> {
     })
 }
 
+/// An id the local cloud gives what AWS would name at random, pinned by
+/// `seed` (a stack and logical id): `len` characters of `alphabet`, the
+/// same at every start.
+pub fn pinned_id(seed: &str, alphabet: &[u8], len: usize) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(seed.as_bytes())
+        .iter()
+        .take(len)
+        .map(|b| alphabet[usize::from(*b) % alphabet.len()] as char)
+        .collect()
+}
+
+/// The text of a `Sub` (`{"Fn::Sub": text}` or `[text, vars]`) in `map`.
+pub(super) fn sub_text(map: &mut Map<String, Value>) -> Option<&mut String> {
+    let text = match map.get_mut("Fn::Sub") {
+        Some(Value::Array(items)) => items.get_mut(0),
+        other => other,
+    };
+    match text {
+        Some(Value::String(text)) => Some(text),
+        _ => None,
+    }
+}
+
 /// The resources of type `kind` that belong to API `api` (`ApiId`).
 pub(super) fn of_api<'r>(
     resources: &'r Map<String, Value>,

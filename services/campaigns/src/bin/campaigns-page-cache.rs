@@ -1,0 +1,26 @@
+//! Lambda: the campaigns table's stream → CloudFront invalidations of the
+//! campaign pages a change made stale (`campaigns::page_cache`).
+
+use aws_lambda_events::dynamodb::Event;
+use campaigns::page_cache::{Site, invalidate};
+use kit::cloudfront::Invalidations;
+use kit::config::Lazy;
+use kit::json_protocol::{JsonApi, SSM};
+use lambda_runtime::LambdaEvent;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let telemetry = kit::telemetry::init(kit::function!());
+    let parameter = kit::config::var("DISTRIBUTION_ID_PARAMETER")?;
+    let parameter = parameter.as_str();
+    let clients = &Lazy::new(|conf| (Invalidations::new(conf), JsonApi::new(conf, SSM)));
+    telemetry
+        .run(move |event: LambdaEvent<Event>| async move {
+            let (cdn, ssm) = clients.get().await;
+            let site = Site { ssm, parameter };
+            invalidate(&event.payload.records, cdn, site)
+                .await
+                .map_err(lambda_runtime::Error::from)
+        })
+        .await
+}
