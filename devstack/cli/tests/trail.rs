@@ -12,7 +12,8 @@ fn a_redirected_trail_has_no_colour_codes() {
         .arg(dir.path().join("endpoints.json"))
         .env_remove("NO_COLOR")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        // Kept, so a start that fails says why.
+        .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
         .spawn()
         .unwrap();
     let started = Instant::now();
@@ -31,9 +32,11 @@ fn a_redirected_trail_has_no_colour_codes() {
         .status()
         .unwrap();
     up.wait().unwrap();
+    let stderr = std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default();
+    let tail: String = stderr.lines().rev().take(20).collect::<Vec<_>>().join("\n");
     assert!(
         lines.iter().any(|l| l.starts_with("local cloud ready")),
-        "devstack up did not come up: {lines:#?}"
+        "devstack up did not come up: {lines:#?}\nits stderr, last lines first:\n{tail}"
     );
     assert!(
         lines

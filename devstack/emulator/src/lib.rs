@@ -83,7 +83,12 @@ pub fn start_with(env: &[(&str, String)]) -> Result<Emulator, String> {
         // gone, because test binaries exit without running destructors. A
         // server busy in a long request outlives SIGTERM (its request
         // threads finish first), so it gets SIGKILL a second later. The
-        // shell ends as soon as the server does.
+        // shell ends as soon as the server does. It holds none of our
+        // output: a caller reading our stdout to its end (the trail test)
+        // would otherwise wait on the shell, which waits for our pid to go,
+        // which the caller reaps only after that read: a deadlock once we
+        // die before we finish (measured: a killed `devstack up` hung its
+        // reader for good).
         let mut watchdog = Command::new("sh")
             .arg("-c")
             .arg(r#""$0" -c "$3" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!; while kill -0 "$2" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done; kill $m 2>/dev/null; sleep 1; kill -9 $m 2>/dev/null"#)
@@ -93,6 +98,8 @@ pub fn start_with(env: &[(&str, String)]) -> Result<Emulator, String> {
             .arg(LAUNCH)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("starting {}: {e}", moto.display()))?;
         match wait_until_serving(port, &mut watchdog, Duration::from_secs(30)) {
