@@ -1,13 +1,8 @@
-//! Which events each service declares it consumes, from the AsyncAPI
-//! document the contracts generate (`events/asyncapi.json`). It is
-//! compiled in, so that the ops CLI answers for the contracts it was built
-//! with, also on a machine without the repository.
+//! Which events each service declares it consumes: the `contracts`
+//! crate, compiled in, so that the ops CLI answers for the contracts it
+//! was built with, also on a machine without the repository.
 
 use std::collections::{BTreeMap, BTreeSet};
-
-use serde::Deserialize;
-
-const ASYNCAPI: &str = include_str!("../../events/asyncapi.json");
 
 /// One kind of event on the bus: its source and detail-type.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -22,30 +17,6 @@ impl std::fmt::Display for Kind {
     }
 }
 
-#[derive(Deserialize)]
-struct Document {
-    channels: BTreeMap<String, Channel>,
-    operations: BTreeMap<String, Operation>,
-}
-
-#[derive(Deserialize)]
-struct Channel {
-    /// `source/detail-type`.
-    address: String,
-}
-
-#[derive(Deserialize)]
-struct Operation {
-    action: String,
-    channel: Reference,
-}
-
-#[derive(Deserialize)]
-struct Reference {
-    #[serde(rename = "$ref")]
-    target: String,
-}
-
 /// The contracts: service name to the kinds it consumes.
 pub struct Contracts {
     consumes: BTreeMap<String, BTreeSet<Kind>>,
@@ -54,32 +25,23 @@ pub struct Contracts {
 impl Contracts {
     /// The contracts this binary was built with.
     pub fn built_in() -> Contracts {
-        Self::parse(ASYNCAPI).expect("events/asyncapi.json is generated and checked by the tests")
+        Self::of(contracts::SERVICES)
     }
 
-    pub fn parse(text: &str) -> Result<Contracts, serde_json::Error> {
-        let doc: Document = serde_json::from_str(text)?;
+    /// What `services` declare they consume, by kind (every version of an
+    /// event is one kind: its source and detail-type).
+    pub fn of(services: &[contracts::Service]) -> Contracts {
         let mut consumes: BTreeMap<String, BTreeSet<Kind>> = BTreeMap::new();
-        for (id, op) in &doc.operations {
-            let channel = op.channel.target.trim_start_matches("#/channels/");
-            let (Some(service), Some(channel)) = (id.split('.').next(), doc.channels.get(channel))
-            else {
-                continue;
-            };
-            if op.action != "receive" {
-                continue;
-            }
-            if let Some((source, detail_type)) = channel.address.split_once('/') {
-                consumes
-                    .entry(service.to_owned())
-                    .or_default()
-                    .insert(Kind {
-                        source: source.to_owned(),
-                        detail_type: detail_type.to_owned(),
-                    });
+        for s in services {
+            let kinds = consumes.entry(s.name.to_owned()).or_default();
+            for key in s.consumes {
+                kinds.insert(Kind {
+                    source: key.source.to_owned(),
+                    detail_type: key.detail_type.to_owned(),
+                });
             }
         }
-        Ok(Contracts { consumes })
+        Contracts { consumes }
     }
 
     /// What `service` consumes; empty for a service that consumes nothing.

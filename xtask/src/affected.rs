@@ -13,6 +13,8 @@ use repo::workspace::{BUILD_INPUTS, Workspace};
 pub const PLATFORM_DIR: &str = "infra";
 /// The contracts: the `events` crate, its schemas and examples.
 pub const CONTRACTS_DIR: &str = "events";
+/// Who publishes and consumes what: the `contracts` crate.
+pub const DECLARATIONS_DIR: &str = "contracts";
 
 /// What to run again after a change: service names, then `platform` and
 /// `contracts` when those pipelines are touched.
@@ -26,7 +28,7 @@ pub fn units(workspace: &Workspace, services: &[&str], files: &[String]) -> BTre
         if path.starts_with(PLATFORM_DIR) {
             out.insert(repo::PLATFORM.to_owned());
         }
-        if path.starts_with(CONTRACTS_DIR) {
+        if path.starts_with(CONTRACTS_DIR) || path.starts_with(DECLARATIONS_DIR) {
             out.insert("contracts".to_owned());
         }
         // A workflow edit re-runs its own pipeline.

@@ -9,10 +9,12 @@
 //! alarms, dashboard, tracing, retention, point-in-time recovery,
 //! throttling, access logs).
 //!
-//! Registration is two edits: the workspace (`Cargo.toml`: member and
-//! dependency entry) and `repo::SERVICES`. Everything else (the local
-//! cloud, the workflows, CODEOWNERS, the contract tool's declarations, the
-//! catalog and the AsyncAPI document) reads that list.
+//! Registration is three edits: the workspace (`Cargo.toml`: member and
+//! dependency entry), `repo::SERVICES`, and the service's declaration in
+//! the `contracts` crate (`contracts/src/<name>.rs`, listed in
+//! `contracts::SERVICES`). Everything else (the local cloud, the
+//! workflows, CODEOWNERS, the catalog and the AsyncAPI document) reads
+//! those.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,6 +23,8 @@ use anyhow::{Context, Result, bail};
 
 /// The skeleton, relative to the repository root.
 pub const TEMPLATE_DIR: &str = "xtask/templates/service";
+/// The declaration's skeleton, written to `contracts/src/<name>.rs`.
+pub const CONTRACT_TEMPLATE: &str = "xtask/templates/contracts/service.rs";
 
 /// The names a skeleton file is written with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,8 +111,11 @@ pub fn create(root: &Path, names: &Names) -> Result<Created> {
     }
     let cargo = root.join("Cargo.toml");
     let services = root.join("repo/src/lib.rs");
+    let contracts = root.join("contracts/src/lib.rs");
+    let declaration = root.join(format!("contracts/src/{}.rs", names.service));
     let new_cargo = register_crate(&read(&cargo)?, &names.service)?;
     let new_services = register_service(&read(&services)?, &names.service)?;
+    let new_contracts = register_declaration(&read(&contracts)?, &names.service)?;
     let mut created = Created::default();
     for source in skeleton_files(&root.join(TEMPLATE_DIR))? {
         let relative = source.strip_prefix(root.join(TEMPLATE_DIR))?;
@@ -118,9 +125,15 @@ pub fn create(root: &Path, names: &Names) -> Result<Created> {
             .with_context(|| format!("writing {}", target.display()))?;
         created.files.push(target);
     }
+    fs::write(
+        &declaration,
+        names.fill(&read(&root.join(CONTRACT_TEMPLATE))?),
+    )?;
+    created.files.push(declaration);
     fs::write(&cargo, new_cargo)?;
     fs::write(&services, new_services)?;
-    created.registered = vec![cargo, services];
+    fs::write(&contracts, new_contracts)?;
+    created.registered = vec![cargo, services, contracts];
     Ok(created)
 }
 
@@ -172,6 +185,24 @@ pub fn register_service(repo_lib: &str, service: &str) -> Result<String> {
     Ok(format!("{}{entry}{}", &repo_lib[..end], &repo_lib[end..]))
 }
 
+/// The `contracts` crate with the service's module and its declaration
+/// last in `SERVICES`.
+pub fn register_declaration(contracts_lib: &str, service: &str) -> Result<String> {
+    // Among the modules in name order, as rustfmt keeps them.
+    let module = format!("pub mod {service};");
+    let later = (contracts_lib.lines())
+        .find(|l| l.starts_with("pub mod ") && l.as_bytes() > module.as_bytes());
+    let text = match later {
+        Some(l) => contracts_lib.replacen(&format!("{l}\n"), &format!("{module}\n{l}\n"), 1),
+        None => insert_after_last(contracts_lib, "pub mod ", &format!("{module}\n"))?,
+    };
+    insert_after_last(
+        &text,
+        "::DECLARATION,",
+        &format!("    {service}::DECLARATION,\n"),
+    )
+}
+
 /// `text` with `insert` as a new line after the last line containing `marker`.
 fn insert_after_last(text: &str, marker: &str, insert: &str) -> Result<String> {
     let at = text
@@ -221,6 +252,21 @@ mod tests {
             "pub const SERVICES: &[&str] = &[\"users\", \"todos\", \"campaigns\"];\n"
         );
         assert!(register_service("const X: u8 = 1;", "campaigns").is_err());
+    }
+
+    #[test]
+    fn the_declaration_is_a_module_and_the_last_of_the_services() {
+        let lib = "pub mod todos;\npub mod users;\n\npub const SERVICES: &[Service] = &[\n    users::DECLARATION,\n    todos::DECLARATION,\n];\n";
+        assert_eq!(
+            register_declaration(lib, "campaigns").unwrap(),
+            "pub mod campaigns;\npub mod todos;\npub mod users;\n\npub const SERVICES: &[Service] = &[\n    users::DECLARATION,\n    todos::DECLARATION,\n    campaigns::DECLARATION,\n];\n"
+        );
+        let last = register_declaration(lib, "zebras").unwrap();
+        assert!(
+            last.starts_with("pub mod todos;\npub mod users;\npub mod zebras;\n"),
+            "{last}"
+        );
+        assert!(register_declaration("const X: u8 = 1;", "campaigns").is_err());
     }
 
     /// Every placeholder in the skeleton is one `fill` knows, so no

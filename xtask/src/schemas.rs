@@ -281,7 +281,7 @@ impl Report {
                 Problem::Stale { file } => {
                     let _ = writeln!(
                         out,
-                        "out of date: {file} is not what the contracts and services' contract.rs generate (run `cargo xtask schemas generate`)"
+                        "out of date: {file} is not what the contracts and the services' declarations generate (run `cargo xtask schemas generate`)"
                     );
                 }
                 Problem::Unreadable { file, error } => {

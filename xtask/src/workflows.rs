@@ -295,7 +295,7 @@ fn contracts(services: &[&str]) -> String {
         // The engine that judges a change; its rule tests and the peer
         // suites run here.
         "compat/**".to_owned(),
-        "services/*/src/contract.rs".to_owned(),
+        "contracts/**".to_owned(),
         "docs/events.md".to_owned(),
         "tools/node/**".to_owned(),
         format!("{DIR}/contracts.yml"),

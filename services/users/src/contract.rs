@@ -1,24 +1,5 @@
-//! What this service puts on the bus and takes from it: the one declaration
-//! its template's rules and the contract tests are checked against.
-
-use events::campaigns::CampaignsUserErasedV1;
-use events::notifications::NotificationsUserErasedV1;
-use events::todos::TodosUserErasedV1;
-use events::users::{UserDeletedV1, UserProfileUpdatedV1, UserRegisteredV1};
-use events::{Event, EventKey};
+//! This service's name on the bus. What it publishes and consumes is
+//! declared in `contracts/src/users.rs`, the one declaration the template's
+//! rules, the contract tests and the deploy tools are checked against.
 
 pub const SERVICE: &str = "users";
-
-pub const PUBLISHES: &[EventKey] = &[
-    UserRegisteredV1::KEY,
-    UserProfileUpdatedV1::KEY,
-    UserDeletedV1::KEY,
-];
-
-/// Each service's word that it erased a deleted user: the last one
-/// deletes the person's sign-in.
-pub const CONSUMES: &[EventKey] = &[
-    TodosUserErasedV1::KEY,
-    NotificationsUserErasedV1::KEY,
-    CampaignsUserErasedV1::KEY,
-];

@@ -28,9 +28,9 @@ struct Service {
 fn services() -> Vec<Service> {
     vec![
         Service {
-            name: users::contract::SERVICE,
-            publishes: users::contract::PUBLISHES,
-            consumes: users::contract::CONSUMES,
+            name: contracts::users::DECLARATION.name,
+            publishes: contracts::users::DECLARATION.publishes,
+            consumes: contracts::users::DECLARATION.consumes,
             decode: Some(|e| {
                 users::erasure::decode_incoming(e)
                     .map(drop)
@@ -38,9 +38,9 @@ fn services() -> Vec<Service> {
             }),
         },
         Service {
-            name: todos::contract::SERVICE,
-            publishes: todos::contract::PUBLISHES,
-            consumes: todos::contract::CONSUMES,
+            name: contracts::todos::DECLARATION.name,
+            publishes: contracts::todos::DECLARATION.publishes,
+            consumes: contracts::todos::DECLARATION.consumes,
             decode: Some(|e| {
                 todos::handlers::decode_incoming(e)
                     .map(drop)
@@ -48,9 +48,9 @@ fn services() -> Vec<Service> {
             }),
         },
         Service {
-            name: notifications::contract::SERVICE,
-            publishes: notifications::contract::PUBLISHES,
-            consumes: notifications::contract::CONSUMES,
+            name: contracts::notifications::DECLARATION.name,
+            publishes: contracts::notifications::DECLARATION.publishes,
+            consumes: contracts::notifications::DECLARATION.consumes,
             decode: Some(|e| {
                 notifications::handlers::decode_incoming(e)
                     .map(drop)
@@ -591,4 +591,18 @@ fn the_git_baseline_catches_a_field_removed_since_the_merge_base() {
             "app.users/UserDeleted/v1.json $.data.reason [forward] required: the old schema requires `reason`; new events do not carry it"
         ]
     );
+}
+
+/// A service publishes under the name its declaration has: the envelope's
+/// producer is the service's own constant, the declaration the tools'.
+#[test]
+fn each_service_publishes_under_the_name_its_declaration_has() {
+    let names = [
+        users::contract::SERVICE,
+        todos::contract::SERVICE,
+        notifications::contract::SERVICE,
+        campaigns::contract::SERVICE,
+    ];
+    let declared: Vec<&str> = contracts::SERVICES.iter().map(|s| s.name).collect();
+    assert_eq!(names.to_vec(), declared);
 }

@@ -22,10 +22,13 @@ fn venv_bin(tool: &str) -> PathBuf {
 /// Service templates in the repository, with the service's declarations.
 fn service_templates() -> Vec<(&'static str, PathBuf, &'static [EventKey])> {
     let all = [
-        ("users", users::contract::CONSUMES),
-        ("todos", todos::contract::CONSUMES),
-        ("notifications", notifications::contract::CONSUMES),
-        ("campaigns", campaigns::contract::CONSUMES),
+        ("users", contracts::users::DECLARATION.consumes),
+        ("todos", contracts::todos::DECLARATION.consumes),
+        (
+            "notifications",
+            contracts::notifications::DECLARATION.consumes,
+        ),
+        ("campaigns", contracts::campaigns::DECLARATION.consumes),
     ];
     let names: Vec<&str> = all.iter().map(|(n, _)| *n).collect();
     assert_eq!(

@@ -7,7 +7,7 @@ use kit::stream::{StreamError, change};
 use crate::items::Item;
 
 /// The events one stream record publishes. The service publishes none
-/// yet: declare an event in `contract::PUBLISHES` and map the change that
+/// yet: declare an event in `contracts/src/{{service}}.rs` and map the change that
 /// announces it here (see `services/users/src/publisher.rs`). Every record
 /// is still decoded, so a malformed item fails the batch loudly.
 pub fn events_for(record: &EventRecord) -> Result<Vec<PutEntry>, StreamError> {
