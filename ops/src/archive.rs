@@ -13,9 +13,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::contracts::{Contracts, Kind};
-use crate::pattern::Pattern;
 use crate::tap::Tap;
 use crate::targets::Targets;
+use event_pattern::Pattern;
 
 /// Where a replay goes.
 #[derive(Debug, Clone)]

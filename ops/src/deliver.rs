@@ -78,7 +78,7 @@ pub fn routes<'a>(service: &'a Service, events: &[Value]) -> Vec<Vec<&'a Consume
                 let matched = c.trigger == "rule"
                     && c.pattern
                         .as_ref()
-                        .is_some_and(|p| crate::pattern::matches(p, e));
+                        .is_some_and(|p| event_pattern::matches(p, e));
                 if matched {
                     by_function.entry(c.function.as_str()).or_insert(c);
                 }

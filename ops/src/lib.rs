@@ -9,7 +9,6 @@ pub mod commands;
 pub mod contracts;
 pub mod deliver;
 pub mod letter;
-pub mod pattern;
 pub mod queue;
 pub mod secrets;
 pub mod stacks;

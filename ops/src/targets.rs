@@ -35,7 +35,7 @@ impl Service {
             c.trigger == "rule"
                 && c.pattern
                     .as_ref()
-                    .is_some_and(|p| crate::pattern::matches(p, event))
+                    .is_some_and(|p| event_pattern::matches(p, event))
         })
     }
 }

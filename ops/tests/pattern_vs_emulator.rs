@@ -1,4 +1,4 @@
-//! `ops::pattern` against EventBridge's `TestEventPattern` on the emulator
+//! `event_pattern` against EventBridge's `TestEventPattern` on the emulator
 //! (answered by moto's own matcher, the one that decides its deliveries),
 //! on generated pattern/event pairs covering every operator. Every
 //! disagreement must be one of the known ones below, each with who is
@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use devstack_emulator::shared;
+use event_pattern::Pattern;
 use futures_util::StreamExt;
-use ops::pattern::Pattern;
 use serde_json::{Value, json};
 
 /// A small deterministic generator: the same cases on every run.

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use ops::pattern::Pattern;
+use event_pattern::Pattern;
 use ops::tap::Tap;
 use serde_json::{Value, json};
 

@@ -16,6 +16,9 @@ use repo::workspace::Workspace;
 /// crate. Keep ARCHITECTURE.md's code map in step.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("compat", &[]),
+    // EventBridge's pattern language, pure: ops routes and replays with
+    // it; the contract tools judge consumers' rules with it.
+    ("event-pattern", &[]),
     ("events", &[]),
     // Who publishes and consumes what, one file per team: typed on the
     // events alone. No service depends on it (a declaration rebuilds no
@@ -25,7 +28,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("kit", &["events"]),
     // The endpoints file is the local cloud's process boundary; ops reads
     // it typed through the boundary crate alone, never the cloud.
-    ("ops", &["contracts", "devstack-api", "kit", "repo"]),
+    (
+        "ops",
+        &["contracts", "devstack-api", "event-pattern", "kit", "repo"],
+    ),
     // The test command reads the tests' local clouds' telemetry records
     // (typed, from the boundary crate) to name the event edges no test
     // exercised.

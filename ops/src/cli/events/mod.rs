@@ -107,7 +107,7 @@ impl EventFilter {
                 serde_json::Value::Object(p)
             }
         };
-        crate::pattern::Pattern::parse(&pattern).context("--pattern")?;
+        event_pattern::Pattern::parse(&pattern).context("--pattern")?;
         Ok(Some(pattern))
     }
 }
