@@ -12,6 +12,7 @@ pub mod folders;
 pub mod new_service;
 pub mod node;
 pub mod owners;
+pub mod plan;
 pub mod rules;
 pub mod schemas;
 pub mod venv;
