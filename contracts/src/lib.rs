@@ -29,11 +29,6 @@ pub const SERVICES: &[Service] = &[
     campaigns::DECLARATION,
 ];
 
-/// The declaration of `name`, if a service has that name.
-pub fn service(name: &str) -> Option<&'static Service> {
-    SERVICES.iter().find(|s| s.name == name)
-}
-
 /// The service that publishes `key`, if any does.
 pub fn producer<'a>(services: &'a [Service], key: &EventKey) -> Option<&'a Service> {
     services.iter().find(|s| s.publishes.contains(key))
@@ -68,9 +63,8 @@ mod tests {
     }
 
     #[test]
-    fn a_service_is_found_by_its_name_and_its_events_by_key() {
-        let campaigns = service("campaigns").unwrap();
-        let delivered = campaigns.publishes[0];
+    fn a_services_events_find_their_producer_and_consumers() {
+        let delivered = campaigns::DECLARATION.publishes[0];
         assert_eq!(
             producer(SERVICES, &delivered).map(|s| s.name),
             Some("campaigns")
@@ -80,6 +74,5 @@ mod tests {
             .map(|s| s.name)
             .collect();
         assert_eq!(names, ["notifications"]);
-        assert!(service("nobody").is_none());
     }
 }

@@ -72,16 +72,31 @@ impl Invalidations {
     }
 }
 
+/// CloudFront's XML namespace, on every request's and answer's root.
+pub const NAMESPACE: &str = "http://cloudfront.amazonaws.com/doc/2020-05-31/";
+
 /// The request's `InvalidationBatch` document.
 pub fn batch(paths: &[String], caller_reference: &str) -> String {
-    use aws_smithy_xml::encode::XmlWriter;
     let mut doc = String::from(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
-    let mut writer = XmlWriter::new(&mut doc);
-    let namespace = format!("http://cloudfront.amazonaws.com/doc/{VERSION}/");
-    let mut root = writer
-        .start_el("InvalidationBatch")
-        .write_ns(&namespace, None)
-        .finish();
+    let mut writer = aws_smithy_xml::encode::XmlWriter::new(&mut doc);
+    write_batch(
+        writer
+            .start_el("InvalidationBatch")
+            .write_ns(NAMESPACE, None),
+        paths,
+        caller_reference,
+    );
+    doc
+}
+
+/// An `InvalidationBatch` element's content, under `element` (the
+/// request's root, or the batch an `Invalidation` answer repeats).
+pub fn write_batch(
+    element: aws_smithy_xml::encode::ElWriter<'_, '_>,
+    paths: &[String],
+    caller_reference: &str,
+) {
+    let mut root = element.finish();
     let mut listed = root.start_el("Paths").finish();
     listed
         .start_el("Quantity")
@@ -97,7 +112,6 @@ pub fn batch(paths: &[String], caller_reference: &str) -> String {
         .finish()
         .data(caller_reference);
     root.finish();
-    doc
 }
 
 /// The text of the first `<name>` element under the answer's root, or

@@ -62,6 +62,18 @@ pub struct Object {
     pub body: Bytes,
 }
 
+impl Object {
+    /// An answer with its content type and no other header.
+    pub fn new(status: u16, content_type: Option<&str>, body: impl Into<Bytes>) -> Self {
+        Self {
+            status,
+            content_type: content_type.map(str::to_owned),
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+}
+
 pub type Fetch<'a> = Pin<Box<dyn Future<Output = Object> + Send + 'a>>;
 
 /// The origins by id: reads `key` (the path without its leading `/`).
@@ -140,12 +152,11 @@ impl Cdn {
 
     async fn serve(&self, method: &Method, uri: &Uri) -> Response {
         if method != Method::GET && method != Method::HEAD {
-            let refused = Object {
-                status: 403,
-                content_type: None,
-                headers: Vec::new(),
-                body: Bytes::from_static(b"This distribution is not configured to allow the HTTP request method that was used for this request."),
-            };
+            let refused = Object::new(
+                403,
+                None,
+                Bytes::from_static(b"This distribution is not configured to allow the HTTP request method that was used for this request."),
+            );
             return self.finish(
                 StatusCode::FORBIDDEN,
                 &refused,
@@ -280,24 +291,13 @@ mod tests {
         fn get<'a>(&'a self, _: &'a str, key: &'a str) -> Fetch<'a> {
             *self.0.lock().unwrap() += 1;
             let object = match key {
-                "index.html" => Object {
-                    status: 200,
-                    content_type: Some("text/html".into()),
-                    headers: Vec::new(),
-                    body: Bytes::from_static(b"<html>app</html>"),
-                },
-                "config.json" => Object {
-                    status: 200,
-                    content_type: Some("application/json".into()),
-                    headers: Vec::new(),
-                    body: Bytes::from_static(b"{}"),
-                },
-                _ => Object {
-                    status: 403,
-                    content_type: Some("application/xml".into()),
-                    headers: Vec::new(),
-                    body: Bytes::from_static(b"<Error>AccessDenied</Error>"),
-                },
+                "index.html" => Object::new(200, Some("text/html"), &b"<html>app</html>"[..]),
+                "config.json" => Object::new(200, Some("application/json"), &b"{}"[..]),
+                _ => Object::new(
+                    403,
+                    Some("application/xml"),
+                    &b"<Error>AccessDenied</Error>"[..],
+                ),
             };
             Box::pin(async move { object })
         }

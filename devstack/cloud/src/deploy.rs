@@ -19,6 +19,12 @@ use serde_json::Value;
 use devstack_template::adapt::Plan;
 
 /// The stacks as deployed: name, plan, physical ids, adapted template.
+/// A function's key among the local cloud's functions, and its display
+/// name: `<service>/<LogicalId>`.
+pub fn qualified(service: &str, logical: &str) -> String {
+    format!("{service}/{logical}")
+}
+
 pub type Stack = (String, Plan, Deployed, Value);
 
 /// A deployed stack: its outputs and the physical id of every resource.

@@ -116,34 +116,29 @@ fn invalidation_id(distribution: &str, reference: &str) -> String {
     )
 }
 
+/// CreateInvalidation's answer: the invalidation, done, with its batch.
 fn created(id: &str, batch: &Batch) -> String {
-    let request = kit::cloudfront::batch(&batch.paths, &batch.reference);
-    let request = request
-        .split_once("?>")
-        .map_or(request.as_str(), |(_, b)| b);
-    let request = request.replacen(
-        r#" xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/""#,
-        "",
-        1,
+    let mut doc = String::from(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    let mut writer = aws_smithy_xml::encode::XmlWriter::new(&mut doc);
+    let mut root = writer
+        .start_el("Invalidation")
+        .write_ns(kit::cloudfront::NAMESPACE, None)
+        .finish();
+    root.start_el("Id").finish().data(id);
+    root.start_el("Status").finish().data("Completed");
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    root.start_el("CreateTime").finish().data(&now);
+    kit::cloudfront::write_batch(
+        root.start_el("InvalidationBatch"),
+        &batch.paths,
+        &batch.reference,
     );
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><Invalidation xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Id>{id}</Id><Status>Completed</Status><CreateTime>{}</CreateTime>{request}</Invalidation>"#,
-        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-    )
+    root.finish();
+    doc
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response<Body> {
-    let body = format!(
-        r#"<?xml version="1.0"?><ErrorResponse xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Error><Type>Sender</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>"#,
-        message.replace('&', "&amp;").replace('<', "&lt;"),
-        uuid::Uuid::new_v4()
-    );
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert("content-type", HeaderValue::from_static("text/xml"));
-    response
+    crate::protocol::error_response(status, kit::cloudfront::NAMESPACE, code, message)
 }
 
 #[cfg(test)]

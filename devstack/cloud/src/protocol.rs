@@ -18,6 +18,7 @@ pub enum Protocol {
 }
 
 /// One error answer: its status, AWS's code for it, and its message.
+#[derive(Clone, Copy)]
 struct Shape<'a> {
     status: StatusCode,
     code: &'a str,
@@ -166,21 +167,15 @@ impl Protocol {
                     serde_json::json!({"__type": kind, "message": message}).to_string(),
                 )
             }
-            Protocol::Query => {
-                let party = if status.is_server_error() {
-                    "Receiver"
-                } else {
-                    "Sender"
-                };
-                (
-                    "text/xml".to_owned(),
-                    None,
-                    format!(
-                        "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><Error><Type>{party}</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
-                        escape(message)
-                    ),
-                )
-            }
+            Protocol::Query => (
+                "text/xml".to_owned(),
+                None,
+                error_response_body(
+                    "http://sns.amazonaws.com/doc/2010-03-31/",
+                    &shape,
+                    &request_id,
+                ),
+            ),
             Protocol::RestXml => (
                 "application/xml".to_owned(),
                 None,
@@ -203,6 +198,40 @@ impl Protocol {
         }
         response
     }
+}
+
+/// An error in the `<ErrorResponse>` shape the query protocol and
+/// CloudFront's REST-XML answer with, under `namespace`.
+pub fn error_response(
+    status: StatusCode,
+    namespace: &str,
+    code: &str,
+    message: &str,
+) -> Response<Body> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let shape = Shape {
+        status,
+        code,
+        message,
+    };
+    let mut response = plain(status, error_response_body(namespace, &shape, &request_id));
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("text/xml"));
+    response
+}
+
+fn error_response_body(namespace: &str, shape: &Shape<'_>, request_id: &str) -> String {
+    let party = if shape.status.is_server_error() {
+        "Receiver"
+    } else {
+        "Sender"
+    };
+    format!(
+        "<ErrorResponse xmlns=\"{namespace}\"><Error><Type>{party}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
+        shape.code,
+        escape(shape.message)
+    )
 }
 
 pub fn plain(status: StatusCode, text: String) -> Response<Body> {

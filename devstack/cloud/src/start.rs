@@ -22,7 +22,7 @@ use devstack_template::adapt::adapt;
 use repo::{PLATFORM, SERVICES, template_path};
 
 use crate::cognito;
-use crate::deploy::{Stack, TAG_COMMIT, TAG_SERVICE, apply, create_tagged};
+use crate::deploy::{Stack, TAG_COMMIT, TAG_SERVICE, apply, create_tagged, qualified};
 use crate::redeploy::Control;
 
 #[derive(Debug, Clone)]
@@ -148,11 +148,6 @@ impl Drop for Running {
             t.abort();
         }
     }
-}
-
-/// A function's name in the local cloud: `<service>/<LogicalId>`.
-fn qualified(service: &str, logical: &str) -> String {
-    format!("{service}/{logical}")
 }
 
 /// The start's steps, each as the time since it began.

@@ -183,8 +183,7 @@ pub fn function_urls(
     let mut urls = BTreeMap::new();
     for (service, plan, _, _) in stacks {
         for u in &plan.function_urls {
-            let name = format!("{service}/{}", u.function);
-            if let Some(f) = functions.values().find(|f| f.spec.name == name) {
+            if let Some(f) = functions.get(&crate::deploy::qualified(service, &u.function)) {
                 let url = FunctionUrl {
                     function: f.clone(),
                     auth_type: u.auth_type.clone(),
@@ -306,17 +305,11 @@ impl SiteOrigins {
             return denied();
         }
         match self.s3.get_object().bucket(bucket).key(key).send().await {
-            Ok(out) => devstack_cdn::Object {
-                status: 200,
-                content_type: out.content_type().map(str::to_owned),
-                headers: Vec::new(),
-                body: out
-                    .body
-                    .collect()
-                    .await
-                    .map(|b| b.into_bytes())
-                    .unwrap_or_default(),
-            },
+            Ok(out) => {
+                let content_type = out.content_type().map(str::to_owned);
+                let body = out.body.collect().await.map(|b| b.into_bytes());
+                devstack_cdn::Object::new(200, content_type.as_deref(), body.unwrap_or_default())
+            }
             Err(_) => denied(),
         }
     }
@@ -333,7 +326,7 @@ impl SiteOrigins {
             }
         };
         if !allowed {
-            return json_object(403, r#"{"Message":"Forbidden"}"#);
+            return devstack_cdn::Object::new(403, Some(JSON), r#"{"Message":"Forbidden"}"#);
         }
         let request_id = uuid::Uuid::new_v4().to_string();
         let arrival = devstack_lambda::recorder::Arrival::new("function-url", format!("/{key}"));
@@ -342,28 +335,20 @@ impl SiteOrigins {
             Ok(answer) => url_answer(&answer),
             Err(error) => {
                 tracing::warn!(target: "trail", function = %url.function.spec.name, %error, "function URL: the function failed");
-                json_object(502, r#"{"Message":"Internal Server Error"}"#)
+                devstack_cdn::Object::new(502, Some(JSON), r#"{"Message":"Internal Server Error"}"#)
             }
         }
     }
 }
 
-fn denied() -> devstack_cdn::Object {
-    devstack_cdn::Object {
-        status: 403,
-        content_type: Some("application/xml".into()),
-        headers: Vec::new(),
-        body: "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>".into(),
-    }
-}
+const JSON: &str = "application/json";
 
-fn json_object(status: u16, body: &'static str) -> devstack_cdn::Object {
-    devstack_cdn::Object {
-        status,
-        content_type: Some("application/json".into()),
-        headers: Vec::new(),
-        body: body.into(),
-    }
+fn denied() -> devstack_cdn::Object {
+    devstack_cdn::Object::new(
+        403,
+        Some("application/xml"),
+        "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+    )
 }
 
 /// Lambda's event for a GET of `path` through a function URL (payload
@@ -398,12 +383,7 @@ fn url_event(host: &str, path: &str, request_id: &str) -> Value {
 /// given, anything else as a 200 of JSON (Lambda's rule).
 fn url_answer(answer: &Value) -> devstack_cdn::Object {
     let Some(status) = answer["statusCode"].as_u64() else {
-        return devstack_cdn::Object {
-            status: 200,
-            content_type: Some("application/json".into()),
-            headers: Vec::new(),
-            body: answer.to_string().into(),
-        };
+        return devstack_cdn::Object::new(200, Some(JSON), answer.to_string());
     };
     let headers: Vec<(String, String)> = (answer["headers"].as_object().into_iter().flatten())
         .filter_map(|(k, v)| Some((k.to_lowercase(), v.as_str()?.to_owned())))
