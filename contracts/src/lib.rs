@@ -7,7 +7,10 @@
 
 use events::EventKey;
 
+pub use carried::Carried;
+
 pub mod campaigns;
+pub mod carried;
 pub mod notifications;
 pub mod todos;
 pub mod users;

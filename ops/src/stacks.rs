@@ -1,19 +1,12 @@
-//! Which commit each service runs: the `service` and `commit` tags every
-//! deploy puts on its stack (`sam deploy --tags`, `devstack deploy`).
+//! Which commit each service runs, and the contract it carries: the tags
+//! every deploy puts on its stack (`sam deploy --tags`, `devstack deploy`).
 
-use anyhow::Result;
-use serde::Serialize;
+use anyhow::{Context, Result};
+use contracts::carried::{Carried, Stack};
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Deployed {
-    pub stack: String,
-    pub service: String,
-    pub commit: String,
-    pub status: String,
-}
-
-/// Every live stack that carries both tags, sorted by service.
-pub async fn deployed(cf: &aws_sdk_cloudformation::Client) -> Result<Vec<Deployed>> {
+/// Every live stack that carries the `service` and `commit` tags, sorted
+/// by service.
+pub async fn deployed(cf: &aws_sdk_cloudformation::Client) -> Result<Vec<Stack>> {
     let mut out = Vec::new();
     let mut pages = cf.describe_stacks().into_paginator().send();
     while let Some(page) = pages.next().await {
@@ -25,20 +18,19 @@ pub async fn deployed(cf: &aws_sdk_cloudformation::Client) -> Result<Vec<Deploye
             if status == "DELETE_COMPLETE" {
                 continue;
             }
-            let tag = |key: &str| {
-                stack
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == Some(key))
-                    .and_then(|t| t.value())
-                    .map(str::to_owned)
-            };
+            let tags: Vec<(&str, &str)> = (stack.tags().iter())
+                .filter_map(|t| Some((t.key()?, t.value()?)))
+                .collect();
+            let tag = |key: &str| tags.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+            let name = stack.stack_name().unwrap_or_default();
             if let (Some(service), Some(commit)) = (tag("service"), tag("commit")) {
-                out.push(Deployed {
-                    stack: stack.stack_name().unwrap_or_default().to_owned(),
-                    service,
-                    commit,
+                out.push(Stack {
+                    stack: name.to_owned(),
+                    service: service.to_owned(),
+                    commit: commit.to_owned(),
                     status,
+                    carries: Carried::from_tags(tags.iter().copied())
+                        .with_context(|| format!("stack {name}'s contract tags"))?,
                 });
             }
         }

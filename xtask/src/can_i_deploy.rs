@@ -18,12 +18,7 @@ use serde_json::Value;
 use compat::{Mode, Policy};
 
 /// A stack as deployed: from `ops stacks --json`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Deployed {
-    pub stack: String,
-    pub service: String,
-    pub commit: String,
-}
+pub use contracts::carried::Stack as Deployed;
 
 /// One event version: source, detail-type, version.
 pub type Key = (String, String, u32);
@@ -225,16 +220,5 @@ pub fn check(repo: &Path, service: &str, head: &str, deployed: &[Deployed]) -> R
 
 /// The deployed stacks, as `ops stacks --json` prints them.
 pub fn parse_stacks(json: &str) -> Result<Vec<Deployed>> {
-    let v: Value = serde_json::from_str(json).context("ops stacks --json printed no JSON")?;
-    Ok(v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| {
-            Some(Deployed {
-                stack: s["stack"].as_str()?.to_owned(),
-                service: s["service"].as_str()?.to_owned(),
-                commit: s["commit"].as_str()?.to_owned(),
-            })
-        })
-        .collect())
+    serde_json::from_str(json).context("ops stacks --json printed no list of stacks")
 }

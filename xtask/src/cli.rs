@@ -77,8 +77,8 @@ pub enum Cmd {
         arch: String,
     },
     /// Whether SERVICE at HEAD may be deployed next to the deployed stacks:
-    /// exit 0 yes, 1 no (each breaking producer–consumer pair listed), 2
-    /// when it cannot tell.
+    /// exit 0 yes, 1 no (each breaking producer–consumer pair listed, and
+    /// each deploy plan step that must ship first), 2 when it cannot tell.
     CanIDeploy {
         service: String,
         /// The git repository to read contracts from.
@@ -95,6 +95,41 @@ pub enum Cmd {
         #[arg(long)]
         ops: Option<PathBuf>,
     },
+    /// The order teams ship a contract change in: for each event whose
+    /// schema or roles change between two revisions, its producer,
+    /// consumers (each rule judged), compatibility both ways, and the steps
+    /// stage by stage (or expand and contract). Exit 0 when any order is
+    /// safe, 1 when an order or expand/contract is required, 2 when it
+    /// cannot tell (an unreadable schema, an unknown revision).
+    Plan {
+        /// The git repository to read contracts from.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+        /// Where the change starts (default: the merge base of HEAD with
+        /// origin/main, else main).
+        #[arg(long)]
+        base: Option<String>,
+        /// Where the change ends.
+        #[arg(long, default_value = "HEAD")]
+        head: String,
+        /// Print the plan as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Mark steps done from what the deployed stacks carry (their
+        /// contract tags), read from AWS or `--endpoints-file`.
+        #[arg(long)]
+        deployed: bool,
+        /// Read the stacks from this local cloud (its endpoints file)
+        /// instead of AWS; implies `--deployed`.
+        #[arg(long)]
+        endpoints_file: Option<PathBuf>,
+        /// The ops binary to list stacks with (default: `cargo run -p ops`).
+        #[arg(long)]
+        ops: Option<PathBuf>,
+    },
+    /// The contract tags a deploy of SERVICE puts on its stack, as `sam
+    /// deploy --tags` takes them (`key=value`, one per line).
+    ContractTags { service: String },
     /// A new service in the house shape, from xtask/templates/service/:
     /// its crate, template and tests under services/NAME, registered in the
     /// workspace and repo::SERVICES; then its OpenAPI document, the

@@ -5,6 +5,7 @@ pub mod asyncapi;
 pub mod browser;
 pub mod can_i_deploy;
 pub mod catalog_page;
+pub mod changes;
 pub mod cli;
 pub mod declared;
 pub mod edges;

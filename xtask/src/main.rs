@@ -9,10 +9,11 @@ use xtask::cli::{Cli, Cmd, SchemasCmd};
 use xtask::folders::{EXAMPLES_DIR, SCHEMAS_DIR};
 use xtask::schemas::{self, Baseline, Rules};
 use xtask::{
-    affected, asyncapi, browser, can_i_deploy, catalog_page, declared, edges, new_service, node,
-    owners, venv, web, workflows,
+    affected, asyncapi, browser, catalog_page, declared, edges, new_service, node, owners, venv,
+    web, workflows,
 };
 
+mod gate;
 mod lanes;
 mod scans;
 
@@ -51,7 +52,39 @@ fn run(cli: Cli) -> Result<ExitCode> {
             head,
             endpoints_file,
             ops,
-        } => can_i_deploy(&root()?, &service, &repo, &head, endpoints_file, ops),
+        } => gate::can_i_deploy(
+            &root()?,
+            &service,
+            &repo,
+            &head,
+            &gate::Stacks {
+                endpoints_file,
+                ops,
+            },
+        ),
+        Cmd::Plan {
+            repo,
+            base,
+            head,
+            json,
+            deployed,
+            endpoints_file,
+            ops,
+        } => {
+            let state = (deployed || endpoints_file.is_some()).then_some(gate::Stacks {
+                endpoints_file,
+                ops,
+            });
+            gate::plan(
+                &root()?,
+                &repo,
+                base.as_deref(),
+                &head,
+                json,
+                state.as_ref(),
+            )
+        }
+        Cmd::ContractTags { service } => gate::contract_tags(&service),
         Cmd::Up { args } => devstack(&root()?, "up", &args, false),
         Cmd::Load { args } => devstack(&root()?, "load", &args, true),
         Cmd::Bench { args } => bench(&root()?, &args),
@@ -612,51 +645,4 @@ fn sam_build(root: &std::path::Path, service: &str, arch: &str) -> Result<ExitCo
         println!("{function:<32} {bytes:>10}  ({:.2} MB)", bytes as f64 / 1e6);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn can_i_deploy(
-    root: &std::path::Path,
-    service: &str,
-    repo: &std::path::Path,
-    head: &str,
-    endpoints_file: Option<PathBuf>,
-    ops: Option<PathBuf>,
-) -> Result<ExitCode> {
-    let mut list = match &ops {
-        Some(bin) => Command::new(bin),
-        None => {
-            let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-            c.current_dir(root)
-                .args(["run", "--quiet", "-p", "ops", "--"]);
-            c
-        }
-    };
-    list.args(["stacks", "--json"]);
-    if let Some(file) = &endpoints_file {
-        list.arg("--endpoints-file").arg(file);
-    }
-    let out = list.output().context("running ops stacks")?;
-    if !out.status.success() {
-        anyhow::bail!(
-            "ops stacks failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let deployed = can_i_deploy::parse_stacks(&String::from_utf8_lossy(&out.stdout))?;
-    for d in &deployed {
-        println!("deployed: {:<15} {}", d.service, d.commit);
-    }
-    let breaks = can_i_deploy::check(repo, service, head, &deployed)?;
-    if breaks.is_empty() {
-        println!("can-i-deploy {service} at {head}: yes");
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!(
-        "can-i-deploy {service} at {head}: no, {} pair(s) would break",
-        breaks.len()
-    );
-    for b in &breaks {
-        print!("{b}");
-    }
-    Ok(ExitCode::FAILURE)
 }

@@ -16,7 +16,7 @@ use event_pattern::Pattern;
 use serde_json::{Map, Value, json};
 
 /// What a consumer's rule makes of a change from one schema to another.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Verdict {
     pub breaking: bool,
     /// Why, one line each (empty when nothing breaks).

@@ -193,8 +193,10 @@ fn build_job(name: &str) -> String {
     )
 }
 
-/// On main only, behind the service's environment: can-i-deploy, then
-/// `sam deploy` of its stack with the `service` and `commit` tags.
+/// On main only, behind the service's environment: can-i-deploy (which
+/// refuses a step of the deploy plan taken out of order), then `sam
+/// deploy` of its stack with the `service` and `commit` tags and the
+/// contract it carries (`cargo xtask contract-tags`).
 fn deploy_job(name: &str) -> String {
     format!(
         r#"  deploy:
@@ -229,10 +231,12 @@ fn deploy_job(name: &str) -> String {
         working-directory: services/{name}
         run: |
           PATH="$GITHUB_WORKSPACE/.venv-deploy/bin:$PATH"
+          contract=$(cargo xtask contract-tags {name})
+          mapfile -t carries <<< "$contract"
           sam deploy --stack-name {name} --capabilities CAPABILITY_IAM \
             --resolve-s3 --no-confirm-changeset --no-fail-on-empty-changeset \
             --parameter-overrides Architecture=arm64 \
-            --tags service={name} commit=${{{{ github.sha }}}}
+            --tags service={name} commit=${{{{ github.sha }}}} "${{carries[@]}}"
 "#
     )
 }

@@ -93,6 +93,26 @@ pub const TAG_COMMIT: &str = "commit";
 /// from, read back by `cargo xtask can-i-deploy`.
 pub type Tag<'a> = (&'a str, &'a str);
 
+/// Every tag a deploy puts on `service`'s stack: the service, the commit,
+/// and the contract it carries (`contracts::Carried`: the versions it
+/// publishes and consumes, read back by the deploy plan). A stack outside
+/// the bus (the platform, the web app) carries the first two only.
+pub fn service_tags(service: &str, commit: &str) -> Result<Vec<(String, String)>> {
+    let mut tags = vec![
+        (TAG_SERVICE.to_owned(), service.to_owned()),
+        (TAG_COMMIT.to_owned(), commit.to_owned()),
+    ];
+    if let Some(declared) = contracts::SERVICES.iter().find(|s| s.name == service) {
+        tags.extend(contracts::Carried::of(declared)?.tags());
+    }
+    Ok(tags)
+}
+
+/// `tags` as the deploy calls take them.
+pub fn borrowed(tags: &[(String, String)]) -> Vec<Tag<'_>> {
+    tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
 /// Creates the stack and waits for it; on failure, says which resource
 /// failed and why.
 pub async fn create_stack(

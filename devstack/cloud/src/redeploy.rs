@@ -18,7 +18,7 @@ use devstack_api::control::{Report, Request, SwappedFunction};
 use devstack_lambda::runtime::{Function, Swapped};
 use devstack_template::adapt::{Plan, adapt};
 
-use crate::deploy::{TAG_COMMIT, TAG_SERVICE, update_stack};
+use crate::deploy::{borrowed, service_tags, update_stack};
 
 fn swapped_function(s: Swapped) -> SwappedFunction {
     SwappedFunction {
@@ -102,7 +102,7 @@ impl Control {
             service,
             &adapted,
             &[],
-            &[(TAG_SERVICE, service), (TAG_COMMIT, &request.commit)],
+            &borrowed(&service_tags(service, &request.commit)?),
         )
         .await?;
         self.judge.forget_resources();

@@ -22,7 +22,9 @@ use devstack_template::adapt::adapt;
 use repo::{PLATFORM, SERVICES, template_path};
 
 use crate::cognito;
-use crate::deploy::{Stack, TAG_COMMIT, TAG_SERVICE, apply, create_tagged, qualified};
+use crate::deploy::{
+    Stack, TAG_COMMIT, TAG_SERVICE, apply, borrowed, create_tagged, qualified, service_tags,
+};
 use crate::redeploy::Control;
 
 #[derive(Debug, Clone)]
@@ -422,14 +424,8 @@ async fn deploy_services(
 ) -> Result<Vec<Stack>> {
     let deploying = services.into_iter().map(|(service, template)| async move {
         let (adapted, plan) = adapt(service, &template)?;
-        let deployed = create_tagged(
-            conf,
-            service,
-            &adapted,
-            &[],
-            &[(TAG_SERVICE, service), (TAG_COMMIT, commit)],
-        )
-        .await?;
+        let tags = service_tags(service, commit)?;
+        let deployed = create_tagged(conf, service, &adapted, &[], &borrowed(&tags)).await?;
         apply(conf, &plan, &deployed).await?;
         tracing::info!(target: "trail", stack = %service, functions = plan.functions.len(), "deployed");
         anyhow::Ok((service.to_string(), plan, deployed, adapted))
@@ -675,7 +671,7 @@ impl<'a> Wiring<'a> {
                 template: adapted,
                 environment: &deployed_env,
                 dead_letter: dlq.as_deref(),
-                stack_tags: &[(TAG_SERVICE, service), (TAG_COMMIT, &self.commit)],
+                stack_tags: &borrowed(&service_tags(service, &self.commit)?),
             },
         )
         .await?;

@@ -606,3 +606,23 @@ fn each_service_publishes_under_the_name_its_declaration_has() {
     let declared: Vec<&str> = contracts::SERVICES.iter().map(|s| s.name).collect();
     assert_eq!(names.to_vec(), declared);
 }
+
+/// The digest a deploy tags its stack with (from the schema the type
+/// generates) is the digest the deploy plan reads from the committed file:
+/// otherwise no step of a change made in place would ever show done.
+#[test]
+fn the_carried_digest_of_each_version_is_its_committed_files() {
+    for spec in catalog() {
+        let file = schemas_dir()
+            .join(spec.key.rel_dir())
+            .join(format!("v{}.json", spec.key.version));
+        let committed: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(
+            contracts::carried::digest(&committed),
+            contracts::carried::digest(&spec.schema()),
+            "{}",
+            file.display()
+        );
+    }
+}

@@ -15,7 +15,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::support::root;
+use crate::support::{Scratch, root};
 
 const OLD: &str = "Nice work: you completed \u{201c}{title}\u{201d}.";
 const NEW: &str = "Well done, \u{201c}{title}\u{201d} is off your list.";
@@ -313,6 +313,16 @@ async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
         .collect();
     assert_eq!(tags.get("commit"), Some(&request.commit.as_str()));
     assert_eq!(tags.get("service"), Some(&"notifications"));
+    // And the contract it carries, as the deploy plan reads it back.
+    let carried = contracts::Carried::from_tags(tags.iter().map(|(k, v)| (*k, *v))).unwrap();
+    let declared = (contracts::SERVICES.iter())
+        .find(|s| s.name == "notifications")
+        .unwrap();
+    assert_eq!(carried, contracts::Carried::of(declared).unwrap());
+    assert!(
+        carried.consumes["app.todos/TodoCompleted"].contains_key(&1),
+        "{carried:?}"
+    );
 
     // A template whose wiring changed is refused, naming what to do, and
     // nothing is swapped.
@@ -346,57 +356,6 @@ async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
         "{}",
         missing.1
     );
-}
-
-/// A scratch git repository holding the contracts as committed here.
-struct Scratch {
-    dir: tempfile::TempDir,
-}
-
-impl Scratch {
-    fn new() -> Scratch {
-        let dir = tempfile::tempdir().unwrap();
-        let copy = |rel: &str| {
-            let from = root().join(rel);
-            let to = dir.path().join(rel);
-            let out = std::process::Command::new("cp")
-                .arg("-r")
-                .arg(&from)
-                .arg(&to)
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "cp {rel}");
-        };
-        std::fs::create_dir_all(dir.path().join("events")).unwrap();
-        copy("events/asyncapi.json");
-        copy("events/schemas");
-        let s = Scratch { dir };
-        s.git(&["init", "-q", "-b", "main"]);
-        s.commit("the contracts as deployed");
-        s
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        crate::support::git(self.dir.path(), args)
-    }
-
-    fn commit(&self, message: &str) -> String {
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-qm", message]);
-        self.git(&["rev-parse", "HEAD"])
-    }
-
-    /// Rewrites TodoCompleted v1's `data` schema.
-    fn edit_todo_completed(&self, edit: impl FnOnce(&mut Value)) {
-        let path = self
-            .dir
-            .path()
-            .join("events/schemas/app.todos/TodoCompleted/v1.json");
-        let mut schema: Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        edit(&mut schema["$defs"]["TodoCompletedV1"]);
-        std::fs::write(&path, serde_json::to_string_pretty(&schema).unwrap()).unwrap();
-    }
 }
 
 /// A `sam build` output for `service` (`<LogicalId>/bootstrap`), made of
@@ -444,7 +403,7 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
     let deployed_at = scratch.git(&["rev-parse", "HEAD"]);
     // The other services run what was built at the scratch repo's first
     // commit (can-i-deploy reads each deployed service's contracts there).
-    for service in ["users", "notifications", "campaigns"] {
+    for service in ["users", "todos", "notifications", "campaigns"] {
         let (status, body) = post_deploy(
             &detached.endpoints.control_url,
             &Request {
@@ -466,10 +425,11 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
         serde_json::to_string(&detached.endpoints).unwrap(),
     )
     .unwrap();
-    let can_i_deploy = || {
+    let can_i_deploy = |service: &str| {
         let bin = repo::profile_dir();
         let out = std::process::Command::new(bin.join("xtask"))
-            .args(["can-i-deploy", "todos", "--repo"])
+            .current_dir(root())
+            .args(["can-i-deploy", service, "--repo"])
             .arg(scratch.dir.path())
             .arg("--endpoints-file")
             .arg(&endpoints)
@@ -487,7 +447,7 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
     // Breaking: the title becomes a number; notifications reads a string.
     scratch.edit_todo_completed(|data| data["properties"]["title"] = json!({"type": "integer"}));
     scratch.commit("breaking");
-    let (code, out, err) = can_i_deploy();
+    let (code, out, err) = can_i_deploy("todos");
     assert_eq!(code, Some(1), "{out}{err}");
     assert!(
         out.contains("todos (")
@@ -510,7 +470,23 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
         data["properties"]["priority"] = json!({"type": "string"});
     });
     scratch.commit("additive");
-    let (code, out, err) = can_i_deploy();
+    let (code, out, err) = can_i_deploy("todos");
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("can-i-deploy todos at HEAD: yes"), "{out}");
+
+    // A new version, with notifications moving to it before todos
+    // publishes it: every pair still reads, but it is out of order.
+    scratch.add_todo_completed_v2();
+    scratch.commit("notifications moves to TodoCompleted v2");
+    let (code, out, err) = can_i_deploy("notifications");
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains(
+            "can-i-deploy notifications at HEAD: no, out of order: app.todos/TodoCompleted v1 → v2: step 1 first: todos: publish app.todos/TodoCompleted v2 beside v1"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("would break"), "{out}");
+    let (code, out, err) = can_i_deploy("todos");
+    assert_eq!(code, Some(0), "the producer's step is first: {out}{err}");
 }

@@ -281,35 +281,16 @@ async fn each_services_rules_match_exactly_the_events_it_consumes() {
                 eb.put_events().entries(entry).send().await.unwrap();
             }
         }
-        let mut matched = BTreeSet::new();
-        loop {
-            let got = sqs
-                .receive_message()
-                .queue_url(&queue)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            let messages = got.messages.unwrap_or_default();
-            if messages.is_empty() {
-                break;
-            }
-            for m in messages {
-                let event: Value = serde_json::from_str(m.body().unwrap()).unwrap();
-                matched.insert(format!(
+        let matched: BTreeSet<String> = (crate::support::drain(&sqs, &queue).await.iter())
+            .map(|event| {
+                format!(
                     "{}/{} v{}",
                     event["source"].as_str().unwrap(),
                     event["detail-type"].as_str().unwrap(),
                     event["detail"]["metadata"]["schema_version"]
-                ));
-                sqs.delete_message()
-                    .queue_url(&queue)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
+                )
+            })
+            .collect();
         let declared: BTreeSet<String> = consumes.iter().map(ToString::to_string).collect();
         assert_eq!(
             matched, declared,

@@ -69,9 +69,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The judge of AWS calls: pure, on a policy evaluator and the SDK's
     // signer, knowing no project crate; the cloud hands it the policies.
     ("devstack-iam", &[]),
+    // Each deploy tags its stack with the contract the service carries
+    // (contracts::Carried), as the workflows' `sam deploy --tags` do.
     (
         "devstack-cloud",
         &[
+            "contracts",
             "devstack-api",
             "devstack-cdn",
             "devstack-emulator",

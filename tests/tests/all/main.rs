@@ -15,6 +15,7 @@ mod layout;
 mod load;
 mod observability;
 mod parity;
+mod plan;
 mod replay;
 mod support;
 mod web;

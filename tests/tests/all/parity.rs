@@ -388,30 +388,7 @@ fn handed(functions: &[&str], keep: impl Fn(&Value) -> bool) -> Vec<Value> {
 
 /// Every message in a queue, taken off it.
 async fn drain(queue: &str) -> Vec<Value> {
-    let sqs = aws_sdk_sqs::Client::new(&sdk().await);
-    let mut out = Vec::new();
-    loop {
-        let got = sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let messages = got.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return out;
-        }
-        for m in messages {
-            out.push(serde_json::from_str(m.body().unwrap()).unwrap());
-            sqs.delete_message()
-                .queue_url(queue)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
+    crate::support::drain(&aws_sdk_sqs::Client::new(&sdk().await), queue).await
 }
 
 /// A WebSocket connection with an ID token, a `ping`, and a close.

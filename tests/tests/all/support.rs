@@ -120,3 +120,117 @@ pub fn base64url_decode(text: &str) -> Vec<u8> {
     }
     out
 }
+
+/// A scratch git repository holding the contracts as committed here:
+/// the AsyncAPI document, the schemas and each service's template.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = |rel: &str| {
+            let from = repo::root().join(rel);
+            let to = dir.path().join(rel);
+            let out = std::process::Command::new("cp")
+                .arg("-r")
+                .arg(&from)
+                .arg(&to)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "cp {rel}");
+        };
+        std::fs::create_dir_all(dir.path().join("events")).unwrap();
+        copy("events/asyncapi.json");
+        copy("events/schemas");
+        for service in repo::SERVICES {
+            std::fs::create_dir_all(dir.path().join("services").join(service)).unwrap();
+            copy(&format!("services/{service}/template.yaml"));
+        }
+        let s = Scratch { dir };
+        s.git(&["init", "-q", "-b", "main"]);
+        s.commit("the contracts as deployed");
+        s
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        git(self.dir.path(), args)
+    }
+
+    pub fn commit(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-qm", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Adds TodoCompleted v2 (v1 with an optional field) and moves
+    /// notifications from v1 to v2 in the AsyncAPI document; todos still
+    /// publishes v1 only.
+    pub fn add_todo_completed_v2(&self) {
+        let events = self.dir.path().join("events");
+        let dir = events.join("schemas/app.todos/TodoCompleted");
+        let mut schema: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("v1.json")).unwrap()).unwrap();
+        schema["x-event"]["version"] = 2.into();
+        schema["$defs"]["TodoCompletedV1"]["properties"]["priority"] =
+            serde_json::json!({"type": "string"});
+        std::fs::write(
+            dir.join("v2.json"),
+            serde_json::to_string_pretty(&schema).unwrap(),
+        )
+        .unwrap();
+        let path = events.join("asyncapi.json");
+        let mut doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut message = doc["components"]["messages"]["TodoCompletedV1"].clone();
+        message["x-eventbridge"]["schema-version"] = 2.into();
+        doc["components"]["messages"]["TodoCompletedV2"] = message;
+        doc["channels"]["app.todos.TodoCompleted"]["messages"]["TodoCompletedV2"] =
+            serde_json::json!({"$ref": "#/components/messages/TodoCompletedV2"});
+        doc["operations"]["notifications.receive.TodoCompleted"]["messages"] = serde_json::json!([
+            {"$ref": "#/channels/app.todos.TodoCompleted/messages/TodoCompletedV2"}
+        ]);
+        std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    }
+
+    /// Rewrites TodoCompleted v1's `data` schema.
+    pub fn edit_todo_completed(&self, edit: impl FnOnce(&mut Value)) {
+        let path = self
+            .dir
+            .path()
+            .join("events/schemas/app.todos/TodoCompleted/v1.json");
+        let mut schema: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        edit(&mut schema["$defs"]["TodoCompletedV1"]);
+        std::fs::write(&path, serde_json::to_string_pretty(&schema).unwrap()).unwrap();
+    }
+}
+
+/// Every message in an SQS queue, parsed as JSON and deleted: what a rule
+/// delivered to its queue target.
+pub async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = got.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return out;
+        }
+        for m in messages {
+            out.push(serde_json::from_str(m.body().unwrap()).unwrap());
+            sqs.delete_message()
+                .queue_url(queue)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
