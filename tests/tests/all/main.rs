@@ -13,6 +13,7 @@ mod identity;
 mod infra;
 mod layout;
 mod load;
+mod migration;
 mod observability;
 mod parity;
 mod plan;
