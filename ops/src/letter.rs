@@ -188,6 +188,8 @@ pub fn summarize(raw: &Raw, shape: &Shape, function: Option<String>, now_ms: i64
 /// Replay and peek filters.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// One letter, by its SQS message id (the console's replay button).
+    pub message_id: Option<String>,
     pub detail_type: Option<String>,
     pub error_contains: Option<String>,
     pub since_ms: Option<i64>,
@@ -196,6 +198,11 @@ pub struct Filter {
 
 impl Filter {
     pub fn accepts(&self, raw: &Raw, summary: &Summary) -> bool {
+        if let Some(id) = &self.message_id
+            && raw.message_id != *id
+        {
+            return false;
+        }
         if let Some(d) = &self.detail_type
             && summary.detail_type.as_deref() != Some(d.as_str())
         {
@@ -317,6 +324,12 @@ mod tests {
             ..Summary::default()
         };
         assert!(Filter::default().accepts(&r, &s));
+        let one = |id: &str| Filter {
+            message_id: Some(id.into()),
+            ..Filter::default()
+        };
+        assert!(one(&r.message_id).accepts(&r, &s));
+        assert!(!one("another-letter").accepts(&r, &s));
         assert!(
             Filter {
                 detail_type: Some("UserDeleted".into()),

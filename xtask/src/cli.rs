@@ -27,7 +27,8 @@ pub enum Cmd {
     /// Rewrite each service's `openapi.json` from its API types and routes
     /// (the services' `openapi` unit tests check it is current).
     Openapi,
-    /// Build the web app (web/ → web/dist/) with its pinned toolchain.
+    /// Build the web app (web/ → web/dist/) and the local cloud's console
+    /// (console/ → console/dist/) with their pinned toolchain.
     Web,
     /// Run the whole system locally (the local cloud) until Ctrl-C:
     /// builds the function binaries, then `devstack up`.

@@ -157,6 +157,8 @@ fn openapi(root: &std::path::Path) -> Result<ExitCode> {
 fn web_cmd(root: &std::path::Path) -> Result<ExitCode> {
     let dist = web::build(root)?;
     println!("web app built: {}", dist.display());
+    let console = web::build_console(root)?;
+    println!("console built: {}", console.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -253,6 +255,7 @@ fn devstack(
 ) -> Result<ExitCode> {
     venv::ensure(root)?;
     web::build(root)?;
+    web::build_console(root)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(&cargo);
     build
@@ -445,6 +448,7 @@ fn prepare(root: &std::path::Path, tools_ready: std::sync::mpsc::Sender<bool>) -
     let venv = tools?;
     // The browser tests: the built app and a matching Chromium and driver.
     timed("set-up: web app", || web::build(root))?;
+    timed("set-up: console", || web::build_console(root))?;
     let (chromium, chromedriver) = timed("set-up: browser", browser::ensure)?;
     Ok(Prepared {
         venv,

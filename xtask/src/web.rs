@@ -1,5 +1,6 @@
-//! The web app (`web/`): TypeScript compiled by the pinned `tsc`, static
-//! files copied, into `web/dist/`, which the local cloud serves.
+//! The browser apps, each TypeScript compiled by the pinned `tsc` with its
+//! static files copied into `<dir>/dist/`, which the local cloud serves:
+//! the web app (`web/`) and the local cloud's console (`console/`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,19 +8,29 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 pub const DIR: &str = "web";
+pub const CONSOLE_DIR: &str = "console";
 
-/// Installs the pinned toolchain if needed and builds the app.
+/// Installs the web app's pinned toolchain if needed and builds it.
 pub fn build(root: &Path) -> Result<PathBuf> {
-    crate::node::ensure_in(root, DIR)?;
-    let dir = root.join(DIR);
-    eprintln!("==> web: tsc and static files into {DIR}/dist");
+    build_in(root, DIR)
+}
+
+/// The same for the console.
+pub fn build_console(root: &Path) -> Result<PathBuf> {
+    build_in(root, CONSOLE_DIR)
+}
+
+fn build_in(root: &Path, folder: &str) -> Result<PathBuf> {
+    crate::node::ensure_in(root, folder)?;
+    let dir = root.join(folder);
+    eprintln!("==> {folder}: tsc and static files into {folder}/dist");
     let status = Command::new("npm")
         .current_dir(&dir)
         .args(["run", "--silent", "build"])
         .status()
         .context("starting npm run build")?;
     if !status.success() {
-        bail!("building the web app failed: {status}");
+        bail!("building {folder}/ failed: {status}");
     }
     Ok(dir.join("dist"))
 }

@@ -79,6 +79,10 @@ pub struct Endpoints {
     pub socket_url: String,
     /// The web app, with its `config.json` for this local cloud.
     pub web_url: String,
+    /// The console: the service map, the live trail and the dead letters
+    /// of this cloud (loopback, no sign-in).
+    #[serde(default)]
+    pub console_url: String,
     /// Hops, EMF metrics and function logs (`devstack trace`, `devstack
     /// metrics`).
     pub telemetry_dir: String,

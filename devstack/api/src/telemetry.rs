@@ -7,7 +7,11 @@
 //! - `logs/<service>-<LogicalId>.log`: each function's output, its log group;
 //! - `iam.jsonl`: the judge's verdicts ([`Judgement`]): every refusal and
 //!   would-be refusal, and each action a function was allowed on each
-//!   resource, once.
+//!   resource, once;
+//! - `events.jsonl`: every event a function put on the bus, with its
+//!   detail and the function that put it ([`EventPut`]);
+//! - `dead-letters.jsonl`: work that ended in a dead-letter queue
+//!   ([`DeadLettered`]).
 //!
 //! The writer is the Lambda emulator's `Recorder`; this is the one
 //! definition of the records both sides use.
@@ -48,7 +52,7 @@ pub struct Hop {
 }
 
 /// One verdict of the local cloud's judge on a call a function made.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Judgement {
     /// `<service>/<LogicalId>`.
     pub function: String,
@@ -61,7 +65,62 @@ pub struct Judgement {
     pub verdict: String,
     /// The statement that decided, or why nothing did.
     pub reason: String,
+    /// Unix milliseconds (0 in records written before it was kept).
+    #[serde(default)]
+    pub at_ms: f64,
 }
+
+/// One event put on the bus, with its detail: what the console's trail
+/// shows of an event (a [`Hop`] carries its detail-type only).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EventPut {
+    pub trace_id: String,
+    pub at_ms: f64,
+    /// The PutEvents call's time.
+    pub duration_ms: f64,
+    /// The function whose session signed the call (`<service>/<LogicalId>`),
+    /// when the judge knew the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<String>,
+    pub source: String,
+    pub detail_type: String,
+    /// `ok`, or the bus's error code for the entry.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub correlation_ids: Vec<String>,
+    /// The entry's detail as it was put (any JSON a producer sent).
+    pub detail: Value,
+}
+
+/// The file of [`EventPut`]s in the telemetry folder.
+pub const EVENTS: &str = "events.jsonl";
+
+/// Every event put on the bus recorded in `dir`.
+pub fn read_events(dir: &Path) -> Vec<EventPut> {
+    read_lines(dir, EVENTS)
+}
+
+/// Work that ended in a dead-letter queue: an asynchronous invocation out
+/// of retries (its DLQ), or a stream batch out of retries (its OnFailure
+/// destination).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeadLettered {
+    /// `<service>/<LogicalId>`.
+    pub function: String,
+    pub at_ms: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// `dlq` or `on-failure`.
+    pub destination: String,
+    /// The last attempt's error.
+    pub error: String,
+}
+
+/// The file of [`DeadLettered`] records in the telemetry folder.
+pub const DEAD_LETTERS: &str = "dead-letters.jsonl";
+
+/// The file of [`Hop`]s in the telemetry folder.
+pub const HOPS: &str = "hops.jsonl";
 
 /// What a function's role grants, as the judge read it when the function
 /// started: each Allow statement's action patterns and resources.
@@ -203,7 +262,7 @@ pub fn now_ms() -> f64 {
 
 /// Every hop recorded in `dir`.
 pub fn read_hops(dir: &Path) -> std::io::Result<Vec<Hop>> {
-    Ok(read_lines(dir, "hops.jsonl"))
+    Ok(read_lines(dir, HOPS))
 }
 
 /// The traces an id names: a trace id itself, or every trace whose hops

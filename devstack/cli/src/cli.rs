@@ -145,6 +145,10 @@ pub struct UpArgs {
     /// Web app port (0 = a free one).
     #[arg(long, default_value_t = 0)]
     pub web_port: u16,
+    /// Console port (0 = a free one): the service map, the live trail
+    /// and the dead letters, on loopback
+    #[arg(long, default_value_t = 0)]
+    pub console_port: u16,
     /// Put a fault proxy between each function and the emulator, so
     /// `devstack load --chaos` can inject faults (otherwise it only
     /// forwards: one hop more on every AWS call).

@@ -133,6 +133,7 @@ async fn up(args: UpArgs, endpoints_file: &Path) -> Result<()> {
         port: args.port,
         lambda_port: args.lambda_port,
         web_port: args.web_port,
+        console_port: args.console_port,
         faults: args.faults,
         iam: args.iam,
         parameter_overrides: args.parameter_overrides,
@@ -486,6 +487,10 @@ fn write_endpoints(path: &Path, endpoints: &Endpoints) -> Result<()> {
 fn banner(e: &Endpoints, file: &std::path::Path, took: std::time::Duration) {
     println!("local cloud ready in {:.1}s", took.as_secs_f64());
     println!("  web app:    {}   (open it in a browser)", e.web_url);
+    println!(
+        "  console:    {}   (the service map, live trail, dead letters)",
+        e.console_url
+    );
     println!("  API:        {}", e.api_base_url);
     println!("  WebSocket:  {}   (?token=<ID token>)", e.socket_url);
     println!("  emulator:   {}", e.emulator_url);

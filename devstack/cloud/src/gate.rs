@@ -118,8 +118,15 @@ async fn forward(
     let bytes = answer.bytes().await.unwrap_or_default();
     if put_events && status.is_success() {
         let parsed: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        g.recorder
-            .put_events(&parsed_request, &parsed, start_ms, now_ms() - start_ms);
+        let publisher = (headers.get("authorization"))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|a| g.judge.function_signing(a));
+        g.recorder.put_events(
+            &parsed_request,
+            &parsed,
+            (start_ms, now_ms() - start_ms),
+            publisher.as_deref(),
+        );
     }
     if table_write && status.is_success() {
         table_written(

@@ -5,12 +5,13 @@
 //! function passes (`gate`, judged by `iam`), the fault proxies (`chaos`),
 //! Step Functions on moto's interpreter
 //! (`devstack_sfn`), the third-party sender's stand-in (`sender`), the
-//! web app (`web`) and the control API, and
+//! web app (`web`), the console (`console`) and the control API, and
 //! writes the endpoints file's content (`start`). `redeploy` is `devstack
 //! deploy`'s server side.
 
 pub mod chaos;
 pub mod cognito;
+pub mod console;
 pub mod deploy;
 pub mod domain;
 pub mod gate;

@@ -52,6 +52,10 @@ pub struct Options {
     pub web_port: u16,
     /// The built web app ([`crate::web::dist_dir`] by default).
     pub web_dir: PathBuf,
+    /// Console port; 0 picks a free one.
+    pub console_port: u16,
+    /// The built console ([`crate::console::dist_dir`] by default).
+    pub console_dir: PathBuf,
     /// Where hops, metrics and the functions' logs are recorded
     /// (`devstack_api::telemetry`); a fresh temporary folder by default.
     pub telemetry_dir: Option<PathBuf>,
@@ -114,6 +118,8 @@ impl Default for Options {
             socket_limits: devstack_gateway::websocket::Limits::default(),
             web_port: 0,
             web_dir: crate::web::dist_dir(),
+            console_port: 0,
+            console_dir: crate::console::dist_dir(),
             telemetry_dir: None,
             capture_dir: None,
             faults: false,
@@ -259,6 +265,9 @@ pub async fn start(options: Options) -> Result<Running> {
             })?;
         sender.set_webhook_url(hook);
     }
+    let dirs = (options.console_dir.as_path(), options.bin_dir.as_path());
+    let console = crate::console::serve(&mut w.endpoints, options.console_port, dirs).await?;
+    w.tasks.push(console);
     phases.mark("ready");
     Ok(Running {
         endpoints: w.endpoints,

@@ -150,6 +150,15 @@ impl AsyncFunction {
         {
             Ok(()) => {
                 tracing::warn!(target: "trail", function = %name, event = label, attempts, "→ DLQ");
+                if let Some(recorder) = &self.function.spec.recorder {
+                    recorder.dead_lettered(&devstack_api::telemetry::DeadLettered {
+                        function: name.to_string(),
+                        at_ms: devstack_api::telemetry::now_ms(),
+                        trace_id: kit::telemetry::root_of(&trace).map(str::to_owned),
+                        destination: "dlq".into(),
+                        error: message.clone(),
+                    });
+                }
                 AsyncOutcome::DeadLettered {
                     attempts,
                     error: message,

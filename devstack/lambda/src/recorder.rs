@@ -70,7 +70,9 @@ impl Recorder {
         std::fs::create_dir_all(dir.join("logs"))?;
         // A fresh cloud, a fresh record.
         for f in [
-            "hops.jsonl",
+            devstack_api::telemetry::HOPS,
+            devstack_api::telemetry::EVENTS,
+            devstack_api::telemetry::DEAD_LETTERS,
             "metrics.jsonl",
             devstack_api::telemetry::JUDGEMENTS,
             devstack_api::telemetry::GRANTS,
@@ -174,7 +176,13 @@ impl Recorder {
 
     pub fn hop(&self, hop: &Hop) {
         if let Ok(line) = serde_json::to_string(hop) {
-            self.append("hops.jsonl", &line);
+            self.append(devstack_api::telemetry::HOPS, &line);
+        }
+    }
+
+    pub fn dead_lettered(&self, record: &devstack_api::telemetry::DeadLettered) {
+        if let Ok(line) = serde_json::to_string(record) {
+            self.append(devstack_api::telemetry::DEAD_LETTERS, &line);
         }
     }
 
@@ -223,8 +231,15 @@ impl Recorder {
     }
 
     /// A PutEvents call seen by the bus proxy: the request's entries and
-    /// the answer's results line up by position.
-    pub fn put_events(&self, request: &Value, answer: &Value, start_ms: f64, duration_ms: f64) {
+    /// the answer's results line up by position. `publisher`: the function
+    /// whose session signed the call, when the judge knows it.
+    pub fn put_events(
+        &self,
+        request: &Value,
+        answer: &Value,
+        (start_ms, duration_ms): (f64, f64),
+        publisher: Option<&str>,
+    ) {
         let (Some(entries), Some(results)) =
             (request["Entries"].as_array(), answer["Entries"].as_array())
         else {
@@ -241,6 +256,28 @@ impl Recorder {
                 .as_str()
                 .and_then(|d| serde_json::from_str(d).ok())
                 .unwrap_or(Value::Null);
+            let outcome = match result["ErrorCode"].as_str() {
+                Some(code) => code.to_owned(),
+                None => "ok".into(),
+            };
+            let correlation_ids: Vec<String> = detail["metadata"]["correlation_id"]
+                .as_str()
+                .map(|c| vec![c.to_owned()])
+                .unwrap_or_default();
+            let event = devstack_api::telemetry::EventPut {
+                trace_id: root.to_owned(),
+                at_ms: start_ms,
+                duration_ms,
+                publisher: publisher.map(str::to_owned),
+                source: entry["Source"].as_str().unwrap_or_default().to_owned(),
+                detail_type: entry["DetailType"].as_str().unwrap_or_default().to_owned(),
+                outcome: outcome.clone(),
+                correlation_ids: correlation_ids.clone(),
+                detail,
+            };
+            if let Ok(line) = serde_json::to_string(&event) {
+                self.append(devstack_api::telemetry::EVENTS, &line);
+            }
             self.hop(&Hop {
                 trace_id: root.to_owned(),
                 id: new_segment_id(),
@@ -250,14 +287,8 @@ impl Recorder {
                 detail: format!("PutEvents {}", entry["DetailType"].as_str().unwrap_or("?")),
                 start_ms,
                 duration_ms,
-                outcome: match result["ErrorCode"].as_str() {
-                    Some(code) => code.to_owned(),
-                    None => "ok".into(),
-                },
-                correlation_ids: detail["metadata"]["correlation_id"]
-                    .as_str()
-                    .map(|c| vec![c.to_owned()])
-                    .unwrap_or_default(),
+                outcome,
+                correlation_ids,
                 links: Vec::new(),
             });
         }
@@ -315,11 +346,20 @@ mod tests {
         r.put_events(
             &request,
             &serde_json::json!({"Entries": [{"EventId": "b1"}, {"EventId": "b2"}]}),
-            1.0,
-            2.0,
+            (1.0, 2.0),
+            Some("todos/PublisherFunction"),
         );
         let hops = read_hops(dir.path()).unwrap();
         assert_eq!(hops.len(), 1);
+        // Each traced entry is an event of the console's trail, with its
+        // detail and the function that put it.
+        let events = devstack_api::telemetry::read_events(dir.path());
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].detail["metadata"]["correlation_id"], "c9");
+        assert_eq!(
+            events[0].publisher.as_deref(),
+            Some("todos/PublisherFunction")
+        );
         assert_eq!(hops[0].trace_id, "1-5759e988-bd862e3fe1be46a994272793");
         assert_eq!(hops[0].parent.as_deref(), Some("53995c3f42cd8ad8"));
         assert_eq!(hops[0].correlation_ids, ["c9"]);

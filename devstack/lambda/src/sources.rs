@@ -595,7 +595,16 @@ impl StreamPoller {
             .await
         {
             Ok(_) => {
-                tracing::warn!(target: "trail", function = %self.function.spec.name, records = records.len(), error, "→ DLQ (OnFailure)")
+                tracing::warn!(target: "trail", function = %self.function.spec.name, records = records.len(), error, "→ DLQ (OnFailure)");
+                if let Some(recorder) = &self.function.spec.recorder {
+                    recorder.dead_lettered(&devstack_api::telemetry::DeadLettered {
+                        function: self.function.spec.name.clone(),
+                        at_ms: devstack_api::telemetry::now_ms(),
+                        trace_id: None,
+                        destination: "on-failure".into(),
+                        error: error.to_string(),
+                    });
+                }
             }
             Err(e) => {
                 tracing::error!(target: "trail", function = %self.function.spec.name, error = %aws_sdk_sns::error::DisplayErrorContext(e), "OnFailure publish failed")

@@ -66,6 +66,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("devstack-saas", &[]),
     // CloudFront played locally: its origins are the caller's to read.
     ("devstack-cdn", &[]),
+    // The console reads the telemetry records (typed, from the boundary
+    // crate) and acts through the ops binary, never the cloud's state.
+    ("devstack-console", &["devstack-api"]),
     // The judge of AWS calls: pure, on a policy evaluator and the SDK's
     // signer, knowing no project crate; the cloud hands it the policies.
     ("devstack-iam", &[]),
@@ -77,6 +80,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "contracts",
             "devstack-api",
             "devstack-cdn",
+            "devstack-console",
             "devstack-emulator",
             "devstack-gateway",
             "devstack-iam",

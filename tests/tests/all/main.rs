@@ -4,6 +4,7 @@
 mod api;
 mod browser;
 mod campaigns;
+mod console;
 mod contracts;
 mod deploy;
 mod docs;

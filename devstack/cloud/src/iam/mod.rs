@@ -292,6 +292,15 @@ impl Judge {
             .cloned()
     }
 
+    /// The function whose session signed a request with this
+    /// `Authorization` header (none for a key the judge did not issue).
+    pub fn function_signing(&self, authorization: &str) -> Option<String> {
+        let key = devstack_iam::sigv4::Authorization::parse(authorization)
+            .ok()?
+            .key_id;
+        Some(self.session_of(&key)?.function.clone())
+    }
+
     /// The session whose key id this is.
     fn session_of(&self, key_id: &str) -> Option<Arc<Session>> {
         self.sessions
@@ -626,6 +635,7 @@ impl Judge {
             resource: call.resource.clone(),
             verdict: outcome.to_owned(),
             reason: verdict.reason(),
+            at_ms: devstack_api::telemetry::now_ms(),
         });
     }
 

@@ -25,6 +25,9 @@ pub(crate) struct ReplayArgs {
     service: String,
     #[arg(long, value_enum, default_value = "function")]
     to: To,
+    /// Only this letter (its SQS message id, as `peek --json` shows it).
+    #[arg(long)]
+    message_id: Option<String>,
     #[arg(long)]
     detail_type: Option<String>,
     #[arg(long)]
@@ -87,6 +90,7 @@ impl ReplayArgs {
                 To::Bus => Destination::Bus,
             },
             filter: Filter {
+                message_id: self.message_id.clone(),
                 detail_type: self.detail_type.clone(),
                 error_contains: self.error_contains.clone(),
                 since_ms: self.since.map(|t| t.timestamp_millis()),

@@ -1,0 +1,149 @@
+//! The local cloud's console: a page on loopback, with no sign-in, that
+//! draws the system as it runs. It reads what the cloud already writes
+//! (the telemetry folder: hops, events, IAM verdicts, dead letters) and
+//! acts only through the ops binary, the same code path as `ops dlq
+//! replay`, so it holds no cloud state and no credentials of its own.
+//!
+//! - `GET /api/map?window=<seconds>`: the service map ([`map`]);
+//! - `GET /api/trail`: the trail as server-sent events ([`trail`]), one
+//!   message per batch of records, resumable by `Last-Event-ID`;
+//! - `GET /api/letters`: each service's dead letters (`ops dlq peek`);
+//! - `POST /api/letters/{service}/replay` `{"message_id"}`: one letter
+//!   replayed (`ops dlq replay --message-id`);
+//! - anything else: the page's files (`console/dist`).
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::Stream;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub mod files;
+pub mod letters;
+pub mod map;
+pub mod trail;
+
+/// What the console reads and runs.
+#[derive(Debug, Clone)]
+pub struct Console {
+    pub telemetry_dir: PathBuf,
+    /// The built page (`console/dist`).
+    pub dist: PathBuf,
+    /// Every rule's declared deliveries, for the map's idle edges.
+    pub declared: Vec<map::Declared>,
+    pub ops: letters::Ops,
+}
+
+pub fn router(console: Arc<Console>) -> Router {
+    Router::new()
+        .route("/api/map", get(service_map))
+        .route("/api/trail", get(live_trail))
+        .route("/api/letters", get(dead_letters))
+        .route("/api/letters/{service}/replay", post(replay))
+        .fallback(get(page))
+        .with_state(console)
+}
+
+#[derive(Deserialize)]
+struct Window {
+    /// Seconds back from now; the whole run when absent.
+    window: Option<f64>,
+}
+
+async fn service_map(State(c): State<Arc<Console>>, Query(w): Query<Window>) -> Response {
+    let hops = devstack_api::telemetry::read_hops(&c.telemetry_dir).unwrap_or_default();
+    let events = devstack_api::telemetry::read_events(&c.telemetry_dir);
+    let since = w
+        .window
+        .map_or(0.0, |s| devstack_api::telemetry::now_ms() - s * 1000.0);
+    axum::Json(map::draw(&hops, &events, &c.declared, since)).into_response()
+}
+
+/// How often a quiet trail looks for new lines.
+const POLL: Duration = Duration::from_millis(100);
+
+async fn live_trail(
+    State(c): State<Arc<Console>>,
+    headers: HeaderMap,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let start = (headers.get("last-event-id"))
+        .and_then(|v| v.to_str().ok())
+        .map(trail::Place::parse)
+        .unwrap_or_default();
+    let stream = futures_util::stream::unfold((c, start), |(c, place)| async move {
+        loop {
+            let dir = c.telemetry_dir.clone();
+            let (records, next) =
+                tokio::task::spawn_blocking(move || trail::read_since(&dir, place))
+                    .await
+                    .unwrap_or((vec![], place));
+            if records.is_empty() {
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+            let event = Event::default()
+                .id(next.id())
+                .data(Value::Array(records).to_string());
+            return Some((Ok(event), (c, next)));
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+async fn dead_letters(State(c): State<Arc<Console>>) -> Response {
+    match c.ops.letters().await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e),
+    }
+}
+
+#[derive(Deserialize)]
+struct Replay {
+    message_id: String,
+}
+
+/// A replay changes the cloud: it must come from the console's own page.
+/// A page elsewhere cannot send this JSON body without a preflight the
+/// console never answers, and its `Origin` would not be this host.
+async fn replay(
+    State(c): State<Arc<Console>>,
+    Path(service): Path<String>,
+    headers: HeaderMap,
+    body: Result<axum::Json<Replay>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|h| h.to_str().ok());
+    if let Some(origin) = origin
+        && Some(origin.trim_start_matches("http://")) != host
+    {
+        return error(
+            StatusCode::FORBIDDEN,
+            "origin: a replay comes from the console's own page",
+        );
+    }
+    let axum::Json(r) = match body {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("message_id: {e}")),
+    };
+    match c.ops.replay(&service, &r.message_id).await {
+        Ok(report) => axum::Json(report).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, &e),
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({ "error": message }))).into_response()
+}
+
+async fn page(State(c): State<Arc<Console>>, uri: Uri) -> Response {
+    files::serve(&c.dist, uri.path()).await
+}

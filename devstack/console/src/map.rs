@@ -1,0 +1,460 @@
+//! The service map, pure: nodes and edges drawn from the recorded hops
+//! (what was delivered, not a hand-written list), each edge with its
+//! count, p50 latency and failures over a window, and the rules' declared
+//! deliveries that carried nothing in it, marked so.
+
+use std::collections::{BTreeMap, HashMap};
+
+use devstack_api::telemetry::{EventPut, Hop};
+use serde::Serialize;
+
+/// The bus's node.
+pub const BUS: &str = "EventBridge";
+
+/// A rule's declared delivery: the consumer (`<service>/<LogicalId>`) and
+/// the detail-types its pattern names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    pub function: String,
+    pub detail_types: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Node {
+    pub id: String,
+    /// `function`, `table`, `bus` or `outside` (callers from outside the
+    /// system: a browser, S3, Cognito, CloudFront).
+    pub kind: &'static str,
+    /// The service a function or table belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    /// The hop kind: `http`, `stream`, `bus`, `rule`, `dynamodb`, …
+    pub kind: String,
+    /// The detail-type of a bus or rule edge; else the kind.
+    pub label: String,
+    pub count: usize,
+    pub p50_ms: Option<f64>,
+    pub failures: usize,
+    /// False for a declared rule delivery that carried nothing.
+    pub live: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Map {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+}
+
+/// An edge's from, to and label.
+type Ends = (String, String, String);
+
+/// An edge's kind, each delivery's milliseconds, and its failures.
+type Tally = (String, Vec<f64>, usize);
+
+/// The map of the hops that started at or after `since_ms`, with the
+/// declared rule deliveries that carried none of them.
+///
+/// What reached the bus comes from the events put (each names the
+/// function that put it, when the judge knew its key), not from the bus
+/// hops: a stream batch's PutEvents runs in each record's trace, beside
+/// any other reader of the same stream.
+pub fn draw(hops: &[Hop], events: &[EventPut], declared: &[Declared], since_ms: f64) -> Map {
+    let callers = Callers::of(hops);
+    let mut grouped: BTreeMap<Ends, Tally> = BTreeMap::new();
+    let mut add = |(from, to, label): Ends, kind: &str, ms: f64, ok: bool| {
+        let entry = grouped
+            .entry((from, to, label))
+            .or_insert_with(|| (kind.to_owned(), Vec::new(), 0));
+        entry.1.push(ms);
+        entry.2 += usize::from(!ok);
+    };
+    for hop in hops
+        .iter()
+        .filter(|h| h.start_ms >= since_ms && h.kind != "bus")
+    {
+        add(
+            ends(hop, &callers),
+            &hop.kind,
+            hop.duration_ms,
+            hop.outcome == "ok",
+        );
+    }
+    for e in events.iter().filter(|e| e.at_ms >= since_ms) {
+        let from = (e.publisher.clone())
+            .or_else(|| {
+                callers
+                    .running(&e.trace_id, e.at_ms)
+                    .map(|h| h.function.clone())
+            })
+            .unwrap_or_else(|| outside("bus").to_owned());
+        let ends = (from, BUS.to_owned(), e.detail_type.clone());
+        add(ends, "bus", e.duration_ms, e.outcome == "ok");
+    }
+    let mut edges: Vec<Edge> = grouped
+        .into_iter()
+        .map(
+            |((from, to, label), (kind, mut durations, failures))| Edge {
+                from,
+                to,
+                kind,
+                label,
+                count: durations.len(),
+                p50_ms: median(&mut durations),
+                failures,
+                live: true,
+            },
+        )
+        .collect();
+    for d in declared {
+        for dt in &d.detail_types {
+            let carried = edges
+                .iter()
+                .any(|e| e.kind == "rule" && e.to == d.function && &e.label == dt);
+            if !carried {
+                edges.push(Edge {
+                    from: BUS.into(),
+                    to: d.function.clone(),
+                    kind: "rule".into(),
+                    label: dt.clone(),
+                    count: 0,
+                    p50_ms: None,
+                    failures: 0,
+                    live: false,
+                });
+            }
+        }
+    }
+    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
+    for e in &edges {
+        for id in [&e.from, &e.to] {
+            nodes.entry(id.clone()).or_insert_with(|| node(id));
+        }
+    }
+    Map {
+        nodes: nodes.into_values().collect(),
+        edges,
+    }
+}
+
+/// Who made a hop's call. A hop names its caller's segment when the caller
+/// was an invocation; a call a function made itself (a PutEvents, a table
+/// write) carries a subsegment of its own, so its caller is the function
+/// of the same trace that was running when the call started (the one
+/// started last, the innermost).
+struct Callers<'a> {
+    by_id: HashMap<(&'a str, &'a str), &'a Hop>,
+    by_trace: HashMap<&'a str, Vec<&'a Hop>>,
+}
+
+impl<'a> Callers<'a> {
+    fn of(hops: &'a [Hop]) -> Self {
+        let mut by_trace: HashMap<&str, Vec<&Hop>> = HashMap::new();
+        for h in hops
+            .iter()
+            .filter(|h| !matches!(h.kind.as_str(), "bus" | "dynamodb"))
+        {
+            by_trace.entry(h.trace_id.as_str()).or_default().push(h);
+            // A stream batch runs in a trace of its own and publishes each
+            // record's event in that record's trace, which it links.
+            for linked in &h.links {
+                by_trace.entry(linked.as_str()).or_default().push(h);
+            }
+        }
+        Self {
+            by_id: (hops.iter())
+                .map(|h| ((h.trace_id.as_str(), h.id.as_str()), h))
+                .collect(),
+            by_trace,
+        }
+    }
+
+    fn of_hop(&self, hop: &Hop) -> String {
+        let parent = (hop.parent.as_deref())
+            .and_then(|p| self.by_id.get(&(hop.trace_id.as_str(), p)).copied());
+        let own_call = matches!(hop.kind.as_str(), "bus" | "dynamodb");
+        let running = || {
+            own_call
+                .then(|| self.running(&hop.trace_id, hop.start_ms))
+                .flatten()
+        };
+        match parent.or_else(running) {
+            Some(p) if p.kind == "bus" => BUS.to_owned(),
+            Some(p) => p.function.clone(),
+            None => outside(&hop.kind).to_owned(),
+        }
+    }
+}
+
+impl<'a> Callers<'a> {
+    /// The invocation of `trace` running at `at_ms` (the innermost).
+    fn running(&self, trace: &str, at_ms: f64) -> Option<&'a Hop> {
+        (self.by_trace.get(trace).into_iter().flatten())
+            .filter(|h| h.start_ms <= at_ms && at_ms <= h.start_ms + h.duration_ms)
+            .max_by(|a, b| a.start_ms.total_cmp(&b.start_ms))
+            .copied()
+    }
+}
+
+/// Where a hop came from and went to on the map, and its label.
+fn ends(hop: &Hop, callers: &Callers) -> Ends {
+    match hop.kind.as_str() {
+        "rule" => (BUS.into(), hop.function.clone(), hop.detail.clone()),
+        // Physical table names start with their stack's: `todos-Table-…`.
+        "dynamodb" => {
+            let service = hop.function.split('-').next().unwrap_or(&hop.function);
+            (callers.of_hop(hop), table(service), "write".into())
+        }
+        // A service's stream readers read its own table.
+        "stream" => (
+            table(service_of(&hop.function)),
+            hop.function.clone(),
+            "stream".into(),
+        ),
+        kind => (callers.of_hop(hop), hop.function.clone(), kind.to_owned()),
+    }
+}
+
+fn outside(kind: &str) -> &'static str {
+    match kind {
+        "s3" => "S3",
+        "cognito" => "Cognito",
+        "function-url" => "CloudFront",
+        _ => "client",
+    }
+}
+
+fn table(service: &str) -> String {
+    format!("table:{service}")
+}
+
+fn service_of(function: &str) -> &str {
+    function.split('/').next().unwrap_or(function)
+}
+
+fn node(id: &str) -> Node {
+    let (kind, service) = if id == BUS {
+        ("bus", None)
+    } else if let Some(service) = id.strip_prefix("table:") {
+        ("table", Some(service.to_owned()))
+    } else if id.contains('/') {
+        ("function", Some(service_of(id).to_owned()))
+    } else {
+        ("outside", None)
+    };
+    Node {
+        id: id.to_owned(),
+        kind,
+        service,
+    }
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    Some(values[values.len() / 2])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hop(
+        trace: &str,
+        id: &str,
+        parent: Option<&str>,
+        kind: &str,
+        function: &str,
+        detail: &str,
+    ) -> Hop {
+        Hop {
+            trace_id: trace.into(),
+            id: id.into(),
+            parent: parent.map(str::to_owned),
+            kind: kind.into(),
+            function: function.into(),
+            detail: detail.into(),
+            start_ms: 1000.0,
+            duration_ms: 10.0,
+            outcome: "ok".into(),
+            correlation_ids: vec![],
+            links: vec![],
+        }
+    }
+
+    /// A todo completed, as the cloud records it: the API writes (trace
+    /// t1); the stream batch runs in a trace of its own (t2) linking t1,
+    /// and publishes the event in t1 with a subsegment of its own; the bus
+    /// delivers to notifications twice, once failing.
+    fn completed() -> Vec<Hop> {
+        let at = |mut h: Hop, start: f64, duration: f64| {
+            h.start_ms = start;
+            h.duration_ms = duration;
+            h
+        };
+        let mut stream = at(
+            hop(
+                "t2",
+                "p",
+                None,
+                "stream",
+                "todos/PublisherFunction",
+                "1 record(s)",
+            ),
+            1012.0,
+            50.0,
+        );
+        stream.links = vec!["t1".into()];
+        let mut failed = at(
+            hop(
+                "t1",
+                "d",
+                Some("s"),
+                "rule",
+                "notifications/ConsumerFunction",
+                "TodoCompleted",
+            ),
+            1040.0,
+            10.0,
+        );
+        failed.outcome = "Unhandled".into();
+        vec![
+            at(
+                hop(
+                    "t1",
+                    "a",
+                    None,
+                    "http",
+                    "todos/ApiFunction",
+                    "POST /todos/{id}/complete",
+                ),
+                1000.0,
+                10.0,
+            ),
+            at(
+                hop(
+                    "t1",
+                    "w",
+                    Some("x"),
+                    "dynamodb",
+                    "todos-Table-X",
+                    "UpdateItem",
+                ),
+                1004.0,
+                3.0,
+            ),
+            stream,
+            at(
+                hop("t1", "b", Some("s"), "bus", BUS, "PutEvents TodoCompleted"),
+                1020.0,
+                5.0,
+            ),
+            at(
+                hop(
+                    "t1",
+                    "c",
+                    Some("s"),
+                    "rule",
+                    "notifications/ConsumerFunction",
+                    "TodoCompleted",
+                ),
+                1040.0,
+                30.0,
+            ),
+            failed,
+        ]
+    }
+
+    /// The TodoCompleted event put in t1 while the batch ran.
+    fn put(publisher: Option<&str>) -> Vec<EventPut> {
+        vec![EventPut {
+            trace_id: "t1".into(),
+            at_ms: 1020.0,
+            duration_ms: 5.0,
+            publisher: publisher.map(str::to_owned),
+            source: "app.todos".into(),
+            detail_type: "TodoCompleted".into(),
+            outcome: "ok".into(),
+            correlation_ids: vec![],
+            detail: serde_json::json!({}),
+        }]
+    }
+
+    #[test]
+    fn the_publisher_the_judge_named_wins_over_another_reader_running() {
+        let mut hops = completed();
+        let mut deliverer = hops[2].clone();
+        deliverer.function = "todos/OtherReaderFunction".into();
+        deliverer.start_ms = 1015.0;
+        hops.push(deliverer);
+        let guessed = draw(&hops, &put(None), &[], 0.0);
+        assert!(
+            guessed
+                .edges
+                .iter()
+                .any(|e| e.from == "todos/OtherReaderFunction" && e.to == BUS)
+        );
+        let named = draw(&hops, &put(Some("todos/PublisherFunction")), &[], 0.0);
+        let to_bus: Vec<&str> = (named.edges.iter())
+            .filter(|e| e.to == BUS)
+            .map(|e| e.from.as_str())
+            .collect();
+        assert_eq!(to_bus, ["todos/PublisherFunction"]);
+    }
+
+    #[test]
+    fn edges_follow_what_was_delivered_with_counts_p50_and_failures() {
+        let map = draw(&completed(), &put(None), &[], 0.0);
+        let find = |from: &str, to: &str| {
+            map.edges
+                .iter()
+                .find(|e| e.from == from && e.to == to)
+                .unwrap_or_else(|| panic!("{from} → {to}: {:?}", map.edges))
+        };
+        assert_eq!(find("client", "todos/ApiFunction").count, 1);
+        assert_eq!(find("todos/ApiFunction", "table:todos").label, "write");
+        assert_eq!(
+            find("table:todos", "todos/PublisherFunction").kind,
+            "stream"
+        );
+        assert_eq!(find("todos/PublisherFunction", BUS).label, "TodoCompleted");
+        let delivered = find(BUS, "notifications/ConsumerFunction");
+        assert_eq!(
+            (delivered.count, delivered.failures, delivered.p50_ms),
+            (2, 1, Some(30.0))
+        );
+        let table = map.nodes.iter().find(|n| n.id == "table:todos").unwrap();
+        assert_eq!(
+            (table.kind, table.service.as_deref()),
+            ("table", Some("todos"))
+        );
+    }
+
+    #[test]
+    fn a_declared_delivery_that_carried_nothing_is_drawn_not_live() {
+        let declared = [Declared {
+            function: "notifications/ConsumerFunction".into(),
+            detail_types: vec!["TodoCompleted".into(), "UserRegistered".into()],
+        }];
+        let map = draw(&completed(), &put(None), &declared, 0.0);
+        let idle: Vec<&Edge> = map.edges.iter().filter(|e| !e.live).collect();
+        assert_eq!(idle.len(), 1, "{:?}", map.edges);
+        assert_eq!(
+            (idle[0].label.as_str(), idle[0].count),
+            ("UserRegistered", 0)
+        );
+    }
+
+    #[test]
+    fn the_window_leaves_older_hops_out() {
+        let map = draw(&completed(), &put(None), &[], 3000.0);
+        assert!(map.edges.is_empty(), "{:?}", map.edges);
+    }
+}

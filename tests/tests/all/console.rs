@@ -1,0 +1,214 @@
+//! The local cloud's console in a real headless Chromium, on the shared
+//! local cloud (`e2e::cloud`): the map draws a delivered edge with its
+//! count, the live trail shows a hostile event detail as text, and a dead
+//! letter appears and is replayed from the page, once. Screenshots of each
+//! view land in `<target>/screenshots/console-*.png`.
+
+use std::time::Duration;
+
+use devstack_client::walkthrough::eventually;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::browser::Browser;
+use crate::e2e::{client, cloud, sdk, unique_email};
+
+const HOSTILE: &str = "<img src=x onerror=\"window.__pwned=1\">ship it";
+
+fn delivered_edge() -> String {
+    "document.querySelector('#map-view g.edge[data-from=\"EventBridge\"][data-to=\"notifications/ConsumerFunction\"][data-label=\"TodoCompleted\"]')".into()
+}
+
+/// Scrolls a view to the top of the window, for its screenshot.
+async fn show(browser: &Browser, css: &str) {
+    let script = format!("document.querySelector('{css}').scrollIntoView();");
+    browser.client.execute(&script, vec![]).await.unwrap();
+}
+
+/// Failing attempts of the notifications consumer for a correlation id.
+fn failed_attempts(correlation: &str) -> usize {
+    let dir = std::path::PathBuf::from(&cloud().endpoints.telemetry_dir);
+    (devstack_api::telemetry::read_hops(&dir).unwrap().iter())
+        .filter(|h| h.function == "notifications/ConsumerFunction" && h.outcome != "ok")
+        .filter(|h| h.correlation_ids.iter().any(|c| c == correlation))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_draws_the_delivery_shows_hostile_text_as_text_and_replays_a_dead_letter_once()
+{
+    let c = cloud();
+    let browser = Browser::start().await;
+    // Wide enough for the whole map in the screenshots.
+    browser.client.set_window_size(2000, 1100).await.unwrap();
+    browser.client.goto(&c.endpoints.console_url).await.unwrap();
+    browser
+        .until(
+            "the trail's stream is open",
+            "return document.querySelector('#status').textContent === 'live';",
+            Duration::from_secs(10),
+        )
+        .await;
+
+    // A todo with a hostile title, completed.
+    let api = client(&unique_email("console")).await;
+    let (status, todo) = api
+        .call(Method::POST, "/todos", Some(json!({ "title": HOSTILE })))
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{todo}");
+    let id = todo["id"].as_str().unwrap();
+    let correlation = format!("console-{}", uuid::Uuid::new_v4().simple());
+    let (status, _) = api
+        .call_correlated(
+            Method::PATCH,
+            &format!("/todos/{id}"),
+            Some(json!({"completed": true})),
+            Some(&correlation),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+
+    // The map: the bus's delivery to notifications, with its count.
+    let count = browser
+        .until(
+            "the TodoCompleted delivery on the map",
+            &format!(
+                "const e = {}; return e && e.dataset.live === 'true' && Number(e.dataset.count) >= 1 && e.textContent;",
+                delivered_edge()
+            ),
+            Duration::from_secs(20),
+        )
+        .await;
+    let label = count.as_str().unwrap();
+    assert!(label.starts_with("TodoCompleted ×"), "{label}");
+    browser.screenshot("console-map").await;
+
+    // The trail, filtered to the completion's correlation id: its event,
+    // whose detail holds the hostile title as text.
+    browser.fill("#filter-correlation", &correlation).await;
+    let shown = browser
+        .until(
+            "the completion's TodoCompleted event in the trail",
+            "return [...document.querySelectorAll('#trail-rows tr.event:not([hidden]) pre.detail')].map(p => p.textContent).find(t => t.includes('TodoCompleted') || t.includes('ship it'));",
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(
+        shown
+            .as_str()
+            .unwrap()
+            .contains(HOSTILE.replace('"', "\\\"").as_str()),
+        "{shown}"
+    );
+    let hostile = browser
+        .client
+        .execute(
+            "return [window.__pwned === undefined, document.querySelectorAll('#trail-rows img').length];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(hostile, json!([true, 0]), "the title stayed text");
+    show(&browser, "#trail").await;
+    browser.screenshot("console-trail").await;
+
+    // A dead letter: a TodoCompleted without its title fails every attempt.
+    let marker = format!("console-letter-{}", uuid::Uuid::new_v4().simple());
+    let mut detail: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            repo::root().join("events/examples/app.todos/TodoCompleted/v1/example.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    detail["data"].as_object_mut().unwrap().remove("title");
+    detail["metadata"]["event_id"] = Value::from(uuid::Uuid::new_v4().to_string());
+    detail["metadata"]["correlation_id"] = Value::from(marker.clone());
+    aws_sdk_eventbridge::Client::new(&sdk().await)
+        .put_events()
+        .entries(
+            aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                .event_bus_name(c.endpoints.bus_name.as_str())
+                .source("app.todos")
+                .detail_type("TodoCompleted")
+                .detail(detail.to_string())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let letter = format!("#letters-view .letter[data-correlation=\"{marker}\"]");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        browser.click("#letters-refresh").await;
+        browser
+            .until(
+                "the dead letters loaded",
+                "return document.querySelector('#letters-view').dataset.loading === 'false';",
+                Duration::from_secs(20),
+            )
+            .await;
+        if browser
+            .client
+            .find(fantoccini::Locator::Css(&letter))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the dead letter did not appear"
+        );
+    }
+    let before = failed_attempts(&marker);
+    assert_eq!(before, 3, "1 attempt + 2 retries before the letter");
+    let reason = browser.text(&format!("{letter} .error")).await;
+    assert!(reason.contains("missing field `title`"), "{reason}");
+    show(&browser, "#letters").await;
+    browser.screenshot("console-letters").await;
+
+    // Replay: the first click asks, the second replays.
+    browser.click(&format!("{letter} button")).await;
+    assert_eq!(
+        browser.text(&format!("{letter} button")).await,
+        "Confirm replay"
+    );
+    assert_eq!(
+        failed_attempts(&marker),
+        before,
+        "one click replays nothing"
+    );
+    browser.click(&format!("{letter} button")).await;
+    let result = browser
+        .until(
+            "the replay's report",
+            "return document.querySelector('#letters-result').textContent;",
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(result.as_str().unwrap().contains("replayed 1"), "{result}");
+    // The replay re-invoked the consumer once (its own 1 + 2 retries), and
+    // the trail shows it failing again.
+    eventually(Duration::from_secs(20), "the replayed attempts", || async {
+        Ok((failed_attempts(&marker) == before + 3).then_some(()))
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        failed_attempts(&marker),
+        before + 3,
+        "replayed once, not twice"
+    );
+    browser.fill("#filter-correlation", &marker).await;
+    browser
+        .until(
+            "the replayed attempts in the trail",
+            "return document.querySelectorAll('#trail-rows tr.fail:not([hidden])').length >= 6;",
+            Duration::from_secs(20),
+        )
+        .await;
+}
