@@ -1,7 +1,10 @@
-// The console's page: the map, the trail and the dead letters, each
+// The console's page: the map, the trail, the dead letters, the
+// executions and the functions, each
 // from the console's own API on this loopback origin.
 
 import { status } from "./dom.js";
+import * as executions from "./executions.js";
+import * as functions from "./functions.js";
 import * as letters from "./letters.js";
 import * as map from "./map.js";
 import * as trail from "./trail.js";
@@ -9,3 +12,5 @@ import * as trail from "./trail.js";
 map.start();
 trail.start(status);
 letters.start();
+executions.start();
+functions.start();

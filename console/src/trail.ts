@@ -81,7 +81,7 @@ function visible(tr: HTMLTableRowElement, f: ReturnType<typeof filters>): boolea
 
 function refilter(): void {
   const f = filters();
-  let shown = 0;
+  shown = 0;
   for (const tr of byId("trail-rows").querySelectorAll<HTMLTableRowElement>("tr")) {
     tr.hidden = !visible(tr, f);
     if (!tr.hidden) shown += 1;
@@ -89,20 +89,39 @@ function refilter(): void {
   byId("trail-shown").textContent = String(shown);
 }
 
-function append(records: Record[]): void {
+let shown = 0;
+let pending: Record[] = [];
+
+// Rows are added once per frame, at most this many: a burst costs the
+// page one bounded layout per frame, not one per message or one huge one.
+const PER_FRAME = 300;
+
+function flush(): void {
+  const records = pending.splice(0, PER_FRAME);
+  if (pending.length > 0) requestAnimationFrame(flush);
   const body = byId("trail-rows");
   const f = filters();
   const batch = document.createDocumentFragment();
   for (const r of records) {
     const tr = row(r);
     tr.hidden = !visible(tr, f);
+    if (!tr.hidden) shown += 1;
     batch.append(tr);
   }
   body.append(batch);
-  while (body.childElementCount > MAX_ROWS) body.firstElementChild?.remove();
+  while (body.childElementCount > MAX_ROWS) {
+    const first = body.firstElementChild as HTMLTableRowElement;
+    if (!first.hidden) shown -= 1;
+    first.remove();
+  }
   received += records.length;
   byId("trail-count").textContent = String(received);
-  byId("trail-shown").textContent = String(body.querySelectorAll("tr:not([hidden])").length);
+  byId("trail-shown").textContent = String(shown);
+}
+
+function append(records: Record[]): void {
+  if (pending.length === 0) requestAnimationFrame(flush);
+  pending.push(...records);
 }
 
 export function start(setStatus: (s: string) => void): void {

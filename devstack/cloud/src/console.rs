@@ -34,6 +34,8 @@ pub async fn serve(
         telemetry_dir,
         dist: dist.to_owned(),
         declared: declared(endpoints),
+        emulator_url: endpoints.emulator_url.clone(),
+        devstack: bin_dir.join("devstack"),
         ops: devstack_console::letters::Ops {
             binary: bin_dir.join("ops"),
             endpoints_file,

@@ -10,6 +10,12 @@
 //! - `GET /api/letters`: each service's dead letters (`ops dlq peek`);
 //! - `POST /api/letters/{service}/replay` `{"message_id"}`: one letter
 //!   replayed (`ops dlq replay --message-id`);
+//! - `GET /api/functions`: each function's figures ([`functions`]) and
+//!   its role's used and unused permissions;
+//! - `GET /api/executions`: every state machine, its definition and its
+//!   latest executions; `GET /api/execution?arn=`: one execution, state by
+//!   state (`devstack_sfn`'s reading of its history, as `devstack
+//!   executions` prints it);
 //! - anything else: the page's files (`console/dist`).
 
 use std::convert::Infallible;
@@ -28,6 +34,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub mod files;
+pub mod functions;
 pub mod letters;
 pub mod map;
 pub mod trail;
@@ -41,6 +48,10 @@ pub struct Console {
     /// Every rule's declared deliveries, for the map's idle edges.
     pub declared: Vec<map::Declared>,
     pub ops: letters::Ops,
+    /// moto's server, where the executions are read.
+    pub emulator_url: String,
+    /// The devstack binary, for `devstack least-privilege`.
+    pub devstack: PathBuf,
 }
 
 pub fn router(console: Arc<Console>) -> Router {
@@ -49,6 +60,9 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/api/trail", get(live_trail))
         .route("/api/letters", get(dead_letters))
         .route("/api/letters/{service}/replay", post(replay))
+        .route("/api/functions", get(function_figures))
+        .route("/api/executions", get(executions))
+        .route("/api/execution", get(execution))
         .fallback(get(page))
         .with_state(console)
 }
@@ -137,6 +151,42 @@ async fn replay(
     match c.ops.replay(&service, &r.message_id).await {
         Ok(report) => axum::Json(report).into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, &e),
+    }
+}
+
+async fn function_figures(State(c): State<Arc<Console>>) -> Response {
+    let dir = c.telemetry_dir.clone();
+    let figures = tokio::task::spawn_blocking(move || functions::figures(&dir))
+        .await
+        .unwrap_or_default();
+    let permissions = functions::permissions(&c.devstack, &c.telemetry_dir)
+        .await
+        .unwrap_or_else(|e| json!({ "error": e }));
+    axum::Json(json!({ "functions": figures, "permissions": permissions })).into_response()
+}
+
+async fn executions(State(c): State<Arc<Console>>) -> Response {
+    match devstack_sfn::listing::machines(&c.emulator_url).await {
+        Ok(m) => axum::Json(m).into_response(),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct Arn {
+    arn: String,
+}
+
+async fn execution(State(c): State<Arc<Console>>, Query(q): Query<Arn>) -> Response {
+    if !q.arn.starts_with("arn:aws:states:") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "arn: not a Step Functions execution ARN",
+        );
+    }
+    match devstack_sfn::history::fetch(&c.emulator_url, &q.arn).await {
+        Ok(e) => axum::Json(e).into_response(),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e.to_string()),
     }
 }
 

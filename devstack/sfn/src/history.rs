@@ -148,7 +148,7 @@ pub async fn record(moto_url: &str, execution_arn: &str) -> Result<Recorded, His
 
 /// Step Functions' JSON protocol against moto, which checks no signature:
 /// the credential scope only tells it the region.
-struct Api<'a> {
+pub(crate) struct Api<'a> {
     http: reqwest::Client,
     url: String,
     arn: &'a str,
@@ -156,7 +156,7 @@ struct Api<'a> {
 }
 
 impl<'a> Api<'a> {
-    fn new(moto_url: &str, arn: &'a str) -> Result<Self, HistoryError> {
+    pub(crate) fn new(moto_url: &str, arn: &'a str) -> Result<Self, HistoryError> {
         let region = arn.split(':').nth(3).unwrap_or(kit::config::LOCAL_REGION);
         let http =
             reqwest::Client::builder()
@@ -177,7 +177,11 @@ impl<'a> Api<'a> {
         })
     }
 
-    async fn call(&self, action: &'static str, body: Value) -> Result<Value, HistoryError> {
+    pub(crate) async fn call(
+        &self,
+        action: &'static str,
+        body: Value,
+    ) -> Result<Value, HistoryError> {
         let fail = |message: String| HistoryError::Call {
             action,
             arn: self.arn.to_owned(),

@@ -31,6 +31,7 @@
 //!   function named by its full ARN in the path; the router forwards it.
 
 pub mod history;
+pub mod listing;
 pub mod machines;
 pub mod render;
 pub mod router;

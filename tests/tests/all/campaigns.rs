@@ -695,3 +695,112 @@ async fn an_admin_starts_a_campaign_in_the_browser_and_watches_it_while_a_recipi
         "the admin's page was not reloaded"
     );
 }
+
+/// The console draws the campaign's execution as its graph: the Wait task
+/// shown waiting on its token while the silent sender says nothing, then
+/// the graph at its final state once the wait times out.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_draws_a_campaigns_execution_waiting_on_its_token_then_at_its_end() {
+    let admin = admin().await;
+    let (_, user) = registered("drawn").await;
+    in_audience(&[&user]).await;
+    let _one = one_at_a_time().await;
+    let id = start(&admin, "Drawn live [sandbox:silent]").await;
+    let browser = Browser::start().await;
+    browser.client.set_window_size(1600, 1100).await.unwrap();
+    browser
+        .client
+        .goto(&cloud().endpoints.console_url)
+        .await
+        .unwrap();
+    // Picked in one script: the list redraws every two seconds.
+    let pick = format!(
+        "const b = document.querySelector('#executions-list button[data-name=\"{id}\"]'); if (b) b.click(); return !!b;"
+    );
+    browser
+        .until(
+            "the campaign's execution listed",
+            &pick,
+            Duration::from_secs(20),
+        )
+        .await;
+    let state = |name: &str| {
+        format!(
+            "(document.querySelector('#execution-graph g.state[data-name=\"{name}\"]')?.dataset.status ?? null)"
+        )
+    };
+    let status_of = |name: &str| format!("return {};", state(name));
+    browser
+        .until(
+            "the Wait task shown waiting on its token",
+            &format!("return {} === 'waiting';", state("Wait")),
+            Duration::from_secs(20),
+        )
+        .await;
+    assert_eq!(
+        browser
+            .client
+            .execute(&status_of("Send"), vec![])
+            .await
+            .unwrap(),
+        "done"
+    );
+    browser
+        .client
+        .execute(
+            "document.querySelector('#executions').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.screenshot("console-execution-waiting").await;
+    browser
+        .until(
+            "the execution at its end",
+            "return document.querySelector('#execution-status').dataset.status === 'FAILED';",
+            Duration::from_secs(30),
+        )
+        .await;
+    assert_eq!(
+        browser
+            .client
+            .execute(&status_of("Failure"), vec![])
+            .await
+            .unwrap(),
+        "done",
+        "the task that records the reason"
+    );
+    assert_eq!(
+        browser
+            .client
+            .execute(&status_of("Failed"), vec![])
+            .await
+            .unwrap(),
+        "failed"
+    );
+    assert_eq!(
+        browser
+            .client
+            .execute(&status_of("Deliver"), vec![])
+            .await
+            .unwrap(),
+        "",
+        "drawn, never entered"
+    );
+    browser
+        .client
+        .execute(
+            "document.querySelector('#execution-graph g.state[data-name=\"Wait\"]').dispatchEvent(new MouseEvent('click'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let step = browser.text("#execution-step").await;
+    assert!(
+        step.contains("TimedOut") && step.contains("a task token handed out"),
+        "{step}"
+    );
+    browser.screenshot("console-execution-ended").await;
+    let c = ended(&admin, &id).await;
+    assert_eq!(c["status"], "failed", "{c}");
+}

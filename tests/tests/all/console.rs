@@ -1,7 +1,8 @@
 //! The local cloud's console in a real headless Chromium, on the shared
 //! local cloud (`e2e::cloud`): the map draws a delivered edge with its
-//! count, the live trail shows a hostile event detail as text, and a dead
-//! letter appears and is replayed from the page, once. Screenshots of each
+//! count, the live trail shows a hostile event detail as text, the
+//! functions view shows the API's figures and the permissions its role
+//! used, and a dead letter appears and is replayed from the page, once. Screenshots of each
 //! view land in `<target>/screenshots/console-*.png`.
 
 use std::time::Duration;
@@ -114,6 +115,37 @@ async fn the_console_draws_the_delivery_shows_hostile_text_as_text_and_replays_a
     show(&browser, "#trail").await;
     browser.screenshot("console-trail").await;
 
+    // The functions: the API's invocations, its environments, its memory,
+    // and the permissions its role used.
+    let figures = browser
+        .until(
+            "the todos API's figures",
+            "const r = document.querySelector('#functions-rows tr[data-function=\"todos/ApiFunction\"]'); \
+             return r && Number(r.cells[1].textContent) >= 2 && r.cells[8] && [...r.cells].map(c => c.textContent);",
+            Duration::from_secs(20),
+        )
+        .await;
+    let cells: Vec<&str> = figures
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        cells[4].parse::<u32>().unwrap() >= 1,
+        "its environment at least: {cells:?}"
+    );
+    assert!(
+        cells[5].ends_with(" ms") && cells[6].ends_with(" MB"),
+        "{cells:?}"
+    );
+    assert!(
+        cells[7].contains("dynamodb:PutItem"),
+        "the permissions it used: {cells:?}"
+    );
+    show(&browser, "#functions").await;
+    browser.screenshot("console-functions").await;
+
     // A dead letter: a TodoCompleted without its title fails every attempt.
     let marker = format!("console-letter-{}", uuid::Uuid::new_v4().simple());
     let mut detail: Value = serde_json::from_str(
@@ -211,4 +243,96 @@ async fn the_console_draws_the_delivery_shows_hostile_text_as_text_and_replays_a
             Duration::from_secs(20),
         )
         .await;
+}
+
+/// A burst of 1,000 events on a local cloud of its own (its consumer
+/// scales out, which the shared cloud's other tests should not feel):
+/// every record the cloud wrote reaches the page's trail, exactly once.
+/// The longest task the page ran meanwhile is printed, not asserted.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_trail_streams_a_thousand_event_burst_without_losing_a_line() {
+    let detached = tokio::task::spawn_blocking(|| {
+        devstack_cloud::start_detached(devstack_cloud::Options {
+            bin_dir: repo::profile_dir(),
+            retry_delay: Duration::from_millis(20),
+            function_env: vec![("RUST_LOG".into(), "warn".into())],
+            ..devstack_cloud::Options::default()
+        })
+    })
+    .await
+    .unwrap()
+    .expect("the local cloud starts");
+    let endpoints = detached.endpoints.clone();
+    let browser = Browser::start().await;
+    browser.client.goto(&endpoints.console_url).await.unwrap();
+    browser
+        .until(
+            "the trail's stream is open",
+            "return document.querySelector('#status').textContent === 'live';",
+            Duration::from_secs(10),
+        )
+        .await;
+    browser
+        .client
+        .execute(
+            "window.__longest = 0; new PerformanceObserver(list => { for (const e of list.getEntries()) window.__longest = Math.max(window.__longest, e.duration); }).observe({type: 'longtask'}); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let config = devstack_client::burst::Config {
+        events: 1000,
+        within: Duration::from_secs(90),
+    };
+    let report = devstack_client::burst::run(&endpoints, &config)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.events, report.lost, report.duplicated),
+        (1000, 0, 0)
+    );
+    let dir = std::path::PathBuf::from(&endpoints.telemetry_dir);
+    let recorded = || {
+        devstack_console::trail::read_since(&dir, devstack_console::trail::Place::default())
+            .0
+            .len()
+    };
+    let shown = || async {
+        let v = browser
+            .client
+            .execute(
+                "return Number(document.querySelector('#trail-count').textContent);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        v.as_u64().unwrap() as usize
+    };
+    // Once the cloud is quiet, the page holds every record it wrote.
+    let mut last = (0, usize::MAX);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = (recorded(), shown().await);
+        if now.0 == now.1 && now == last {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "recorded vs on the page: {now:?}"
+        );
+        last = now;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(last.0 >= 1000, "a delivery per event at least: {last:?}");
+    let longest = browser
+        .client
+        .execute("return window.__longest;", vec![])
+        .await
+        .unwrap();
+    eprintln!(
+        "burst: {} records streamed to the page; its longest task {longest} ms",
+        last.0
+    );
+    show(&browser, "#trail").await;
+    browser.screenshot("console-burst").await;
 }

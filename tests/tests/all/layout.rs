@@ -67,8 +67,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // CloudFront played locally: its origins are the caller's to read.
     ("devstack-cdn", &[]),
     // The console reads the telemetry records (typed, from the boundary
-    // crate) and acts through the ops binary, never the cloud's state.
-    ("devstack-console", &["devstack-api"]),
+    // crate) and acts through the ops binary, never the cloud's state; it
+    // reads an execution with the Step Functions piece's own parser.
+    ("devstack-console", &["devstack-api", "devstack-sfn"]),
     // The judge of AWS calls: pure, on a policy evaluator and the SDK's
     // signer, knowing no project crate; the cloud hands it the policies.
     ("devstack-iam", &[]),

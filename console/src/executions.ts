@@ -1,0 +1,182 @@
+// Each state machine execution drawn as its Amazon States Language
+// graph: states ranked by their distance from StartAt, transitions from
+// Next, Default, Choices and Catch. The state an execution is in is
+// highlighted, and refreshed while it runs; a task that handed out a
+// token and has no answer yet is shown waiting.
+
+import { byId, el, svg } from "./dom.js";
+
+type Json = { [key: string]: unknown };
+interface Summary { arn: string; name: string; status: string; started: number | null }
+interface Machine { arn: string; name: string; definition: Json; executions: Summary[] }
+interface Attempt { task_token: string | null; outcome: unknown; resource: string | null; scheduled: string | null; ended: string | null }
+interface Step {
+  name: string; kind: string; entered: string | null; exited: string | null;
+  input: unknown; output: unknown; attempts: Attempt[]; failure: Json | null;
+}
+interface Execution { arn: string; name: string; status: string; failure: Json | null; steps: Step[] }
+
+let selected: string | null = null;
+
+function transitions(state: Json): string[] {
+  const out: string[] = [];
+  const add = (v: unknown) => { if (typeof v === "string") out.push(v); };
+  add(state.Next);
+  add(state.Default);
+  for (const c of (state.Choices as Json[] | undefined) ?? []) add(c.Next);
+  for (const c of (state.Catch as Json[] | undefined) ?? []) add(c.Next);
+  return out;
+}
+
+/// Ranks from StartAt, breadth first; states it never reaches go last.
+function ranks(definition: Json): Map<string, number> {
+  const states = (definition.States ?? {}) as { [name: string]: Json };
+  const rank = new Map<string, number>();
+  const queue: string[] = [];
+  if (typeof definition.StartAt === "string") {
+    rank.set(definition.StartAt, 0);
+    queue.push(definition.StartAt);
+  }
+  while (queue.length > 0) {
+    const name = queue.shift()!;
+    for (const next of transitions(states[name] ?? {})) {
+      if (!rank.has(next) && next in states) {
+        rank.set(next, rank.get(name)! + 1);
+        queue.push(next);
+      }
+    }
+  }
+  const last = Math.max(0, ...rank.values()) + 1;
+  for (const name of Object.keys(states)) if (!rank.has(name)) rank.set(name, last);
+  return rank;
+}
+
+function pending(outcome: unknown): boolean {
+  return outcome === "Pending";
+}
+
+/// Each state's status in the execution: done, current, waiting, failed.
+function statuses(execution: Execution): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const step of execution.steps) out.set(step.name, step.failure ? "failed" : "done");
+  const last = execution.steps[execution.steps.length - 1];
+  if (last && execution.status === "RUNNING" && !last.exited) {
+    const waiting = last.attempts.some((a) => a.task_token && pending(a.outcome));
+    out.set(last.name, waiting ? "waiting" : "current");
+  }
+  if (last && execution.status === "FAILED" && !out.has(last.name)) out.set(last.name, "failed");
+  return out;
+}
+
+function graph(definition: Json, execution: Execution): SVGElement {
+  const states = (definition.States ?? {}) as { [name: string]: Json };
+  const rank = ranks(definition);
+  const rows = new Map<number, string[]>();
+  for (const [name, r] of rank) rows.set(r, [...(rows.get(r) ?? []), name]);
+  const at = new Map<string, { x: number; y: number }>();
+  const [W, H, DX, DY] = [150, 38, 190, 70];
+  const widest = Math.max(1, ...[...rows.values()].map((r) => r.length));
+  for (const [r, names] of rows) {
+    const left = 10 + ((widest - names.length) * DX) / 2;
+    names.forEach((n, i) => at.set(n, { x: left + i * DX, y: 10 + r * DY }));
+  }
+  const root = svg("svg", { width: 20 + widest * DX, height: 20 + rows.size * DY, role: "img", "aria-label": `Execution ${execution.name}` });
+  const status = statuses(execution);
+  for (const [name, state] of Object.entries(states)) {
+    const a = at.get(name)!;
+    for (const next of transitions(state)) {
+      const b = at.get(next);
+      if (!b) continue;
+      const g = svg("g", { class: "transition" });
+      const [x1, y1, x2, y2] = [a.x + W / 2, a.y + H, b.x + W / 2, b.y];
+      const path = y2 > y1
+        ? `M ${x1} ${y1} C ${x1} ${y1 + 20}, ${x2} ${y2 - 20}, ${x2} ${y2}`
+        : `M ${a.x + W} ${a.y + H / 2} C ${a.x + W + 60} ${a.y + H / 2}, ${b.x + W + 60} ${b.y + H / 2}, ${b.x + W} ${b.y + H / 2}`;
+      g.append(svg("path", { d: path, "marker-end": "url(#arrow)" }));
+      root.append(g);
+    }
+  }
+  for (const [name, state] of Object.entries(states)) {
+    const p = at.get(name)!;
+    const s = status.get(name) ?? "";
+    const g = svg("g", { class: `state ${s}`, "data-name": name, "data-status": s, transform: `translate(${p.x},${p.y})` });
+    g.append(svg("rect", { width: W, height: H }));
+    g.append(svg("text", { x: 8, y: 16 }, name));
+    g.append(svg("text", { x: 8, y: 30, class: "kind" }, `${String(state.Type ?? "")}${s ? ` · ${s}` : ""}`));
+    g.addEventListener("click", () => showStep(execution, name));
+    root.append(g);
+  }
+  const defs = svg("defs");
+  const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" });
+  marker.append(svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#8a93a3" }));
+  defs.append(marker);
+  root.prepend(defs);
+  return root;
+}
+
+function json(v: unknown): string {
+  return v === undefined || v === null ? "—" : JSON.stringify(v, null, 2);
+}
+
+function showStep(execution: Execution, name: string): void {
+  const view = byId("execution-step");
+  const entered = execution.steps.filter((s) => s.name === name);
+  if (entered.length === 0) {
+    view.replaceChildren(el("p", `${name}: not entered in this execution`));
+    return;
+  }
+  const out: HTMLElement[] = [el("h3", `${name}: entered ${entered.length}×`)];
+  for (const step of entered) {
+    const took = step.entered && step.exited ? `${Date.parse(step.exited) - Date.parse(step.entered)} ms` : "running";
+    out.push(el("div", `${step.kind} · entered ${step.entered ?? "?"} · ${took}`));
+    if (step.failure) out.push(el("div", `error: ${json(step.failure)}`, "error"));
+    for (const a of step.attempts) {
+      const token = a.task_token ? " · a task token handed out" : "";
+      out.push(el("div", `attempt: ${a.resource ?? ""} → ${json(a.outcome)}${token}`));
+    }
+    out.push(el("div", "input"), el("pre", json(step.input), "detail"), el("div", "output"), el("pre", json(step.output), "detail"));
+  }
+  view.replaceChildren(...out);
+}
+
+async function show(machine: Machine, arn: string): Promise<void> {
+  const response = await fetch(`/api/execution?arn=${encodeURIComponent(arn)}`);
+  const body = (await response.json()) as Execution & { error?: string };
+  if (!response.ok) {
+    byId("execution-status").textContent = body.error ?? String(response.status);
+    return;
+  }
+  const status = byId("execution-status");
+  status.textContent = `${machine.name} · ${body.name} · ${body.status}`;
+  status.dataset.status = body.status;
+  byId("execution-graph").replaceChildren(graph(machine.definition, body));
+  if (body.status === "RUNNING" && selected === arn) setTimeout(() => void show(machine, arn), 500);
+}
+
+async function refresh(): Promise<void> {
+  const response = await fetch("/api/executions");
+  if (!response.ok) return;
+  const machines = (await response.json()) as Machine[];
+  const out: HTMLElement[] = [];
+  for (const m of machines) {
+    out.push(el("h3", m.name));
+    for (const e of m.executions) {
+      const b = el("button", `${e.name} · ${e.status}`);
+      b.type = "button";
+      b.dataset.name = e.name;
+      if (e.arn === selected) b.classList.add("selected");
+      b.addEventListener("click", () => {
+        selected = e.arn;
+        void show(m, e.arn);
+        void refresh();
+      });
+      out.push(b);
+    }
+  }
+  byId("executions-list").replaceChildren(...out);
+}
+
+export function start(): void {
+  void refresh();
+  setInterval(() => void refresh(), 2000);
+}

@@ -1,0 +1,190 @@
+//! Per function, from the telemetry folder: invocations and errors (the
+//! hops), cold starts and peak environments (the environments started),
+//! p50 own time (the `OwnTime` each EMF document carries), peak memory (the
+//! high-water mark of its live environments' processes), and its role's
+//! used and unused permissions (`devstack least-privilege`, the same
+//! report as the command).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use devstack_api::telemetry::{self, Hop, ProcessStarted};
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Figures {
+    pub function: String,
+    pub invocations: usize,
+    pub errors: usize,
+    /// Environments started on demand (beyond the one started warm).
+    pub cold_starts: usize,
+    pub peak_environments: u32,
+    pub own_time_p50_ms: Option<f64>,
+    /// The largest resident set any of its live environments reached.
+    pub peak_memory_kb: Option<u64>,
+}
+
+/// Every function that ran or started an environment, by name.
+pub fn figures(dir: &Path) -> Vec<Figures> {
+    let mut out: BTreeMap<String, Figures> = BTreeMap::new();
+    fn entry<'a>(out: &'a mut BTreeMap<String, Figures>, f: &str) -> &'a mut Figures {
+        out.entry(f.to_owned()).or_insert_with(|| Figures {
+            function: f.to_owned(),
+            ..Figures::default()
+        })
+    }
+    let hops: Vec<Hop> = telemetry::read_hops(dir).unwrap_or_default();
+    for h in hops.iter().filter(|h| invocation(h)) {
+        let e = entry(&mut out, &h.function);
+        e.invocations += 1;
+        e.errors += usize::from(h.outcome != "ok");
+    }
+    for (function, peak) in telemetry::read_peak_environments(dir) {
+        entry(&mut out, &function).peak_environments = peak;
+    }
+    for started in environments(dir) {
+        entry(&mut out, &started).cold_starts += 1;
+    }
+    for (function, mut times) in own_times(dir) {
+        entry(&mut out, &function).own_time_p50_ms = median(&mut times);
+    }
+    for p in telemetry::read_processes(dir) {
+        let e = entry(&mut out, &p.function);
+        // The environment started warm with the cloud is one too; only
+        // those started on demand are recorded as cold starts.
+        e.peak_environments = e.peak_environments.max(1);
+        if let Some(kb) = high_water_kb(&p) {
+            e.peak_memory_kb = Some(e.peak_memory_kb.unwrap_or(0).max(kb));
+        }
+    }
+    out.into_values().collect()
+}
+
+/// A hop that is a function's invocation (not a bus put or table write).
+fn invocation(h: &Hop) -> bool {
+    h.function.contains('/') && !matches!(h.kind.as_str(), "bus" | "dynamodb")
+}
+
+fn environments(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join(telemetry::ENVIRONMENTS)).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<telemetry::EnvironmentStarted>(l).ok())
+        .map(|e| e.function)
+        .collect()
+}
+
+/// Each function's `OwnTime` values, from the EMF documents it printed.
+fn own_times(dir: &Path) -> BTreeMap<String, Vec<f64>> {
+    let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap_or_default();
+    let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for line in text.lines() {
+        let Ok(entry) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let Some(function) = entry["function"].as_str() else {
+            continue;
+        };
+        let values: Vec<f64> = match &entry["emf"]["OwnTime"] {
+            Value::Array(a) => a.iter().filter_map(Value::as_f64).collect(),
+            v => v.as_f64().into_iter().collect(),
+        };
+        out.entry(function.to_owned()).or_default().extend(values);
+    }
+    out
+}
+
+/// `VmHWM` of a process still running: Linux's peak resident set.
+fn high_water_kb(p: &ProcessStarted) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", p.pid)).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    Some(values[values.len() / 2])
+}
+
+/// The least-privilege report over this cloud's records, as `devstack
+/// least-privilege --json` prints it.
+pub async fn permissions(devstack: &PathBuf, dir: &Path) -> Result<Value, String> {
+    let out = tokio::process::Command::new(devstack)
+        .arg("least-privilege")
+        .arg("--telemetry")
+        .arg(dir)
+        .arg("--json")
+        .output()
+        .await
+        .map_err(|e| format!("running {}: {e}", devstack.display()))?;
+    serde_json::from_slice(&out.stdout).map_err(|_| {
+        format!(
+            "devstack least-privilege: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn figures_come_from_the_records_of_each_function() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |file: &str, lines: &[&str]| {
+            let mut f = std::fs::File::create(dir.path().join(file)).unwrap();
+            for l in lines {
+                writeln!(f, "{l}").unwrap();
+            }
+        };
+        let hop = |function: &str, kind: &str, outcome: &str| {
+            format!(
+                r#"{{"trace_id":"t","id":"i","kind":"{kind}","function":"{function}","detail":"","start_ms":1,"duration_ms":2,"outcome":"{outcome}"}}"#
+            )
+        };
+        write(
+            telemetry::HOPS,
+            &[
+                &hop("todos/ApiFunction", "http", "ok"),
+                &hop("todos/ApiFunction", "http", "Unhandled"),
+                &hop("todos/ApiFunction", "http", "ok"),
+                &hop("todos-Table-X", "dynamodb", "ok"),
+            ],
+        );
+        write(
+            telemetry::ENVIRONMENTS,
+            &[
+                r#"{"function":"todos/ApiFunction","environments":1,"at_ms":1}"#,
+                r#"{"function":"todos/ApiFunction","environments":2,"at_ms":2}"#,
+            ],
+        );
+        write(
+            "metrics.jsonl",
+            &[
+                r#"{"function":"todos/ApiFunction","emf":{"OwnTime":[3.0]}}"#,
+                r#"{"function":"todos/ApiFunction","emf":{"OwnTime":[1.0]}}"#,
+                r#"{"function":"todos/ApiFunction","emf":{"OwnTime":[2.0]}}"#,
+            ],
+        );
+        let me = std::process::id();
+        write(
+            telemetry::PROCESSES,
+            &[&format!(
+                r#"{{"function":"todos/ApiFunction","pid":{me},"at_ms":1}}"#
+            )],
+        );
+        let f = figures(dir.path());
+        assert_eq!(f.len(), 1, "a table is no function: {f:?}");
+        let api = &f[0];
+        assert_eq!((api.invocations, api.errors), (3, 1));
+        assert_eq!((api.cold_starts, api.peak_environments), (2, 2));
+        assert_eq!(api.own_time_p50_ms, Some(2.0));
+        assert!(api.peak_memory_kb.is_some_and(|kb| kb > 0), "{api:?}");
+    }
+}

@@ -1,0 +1,69 @@
+//! Every state machine with its definition and latest executions, read as
+//! moto answers on the wire (the JSON protocol, as [`crate::history`]
+//! reads one execution): what the console draws each execution on.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::history::{Api, HistoryError};
+
+/// How many executions of a machine are listed, newest first.
+pub const LATEST: u64 = 20;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Machine {
+    pub arn: String,
+    pub name: String,
+    /// The Amazon States Language definition, parsed.
+    pub definition: Value,
+    pub executions: Vec<Summary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub arn: String,
+    pub name: String,
+    pub status: String,
+    /// As Step Functions answers it: epoch seconds.
+    pub started: Option<f64>,
+    pub stopped: Option<f64>,
+}
+
+/// The machines on moto's interpreter (`moto_url`), each with its latest
+/// executions.
+pub async fn machines(moto_url: &str) -> Result<Vec<Machine>, HistoryError> {
+    let api = Api::new(moto_url, "the state machines")?;
+    let listed = api.call("ListStateMachines", json!({})).await?;
+    let mut out = Vec::new();
+    for m in listed["stateMachines"].as_array().into_iter().flatten() {
+        let arn = m["stateMachineArn"].as_str().unwrap_or_default().to_owned();
+        let described = api
+            .call("DescribeStateMachine", json!({ "stateMachineArn": arn }))
+            .await?;
+        let definition = (described["definition"].as_str())
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or(Value::Null);
+        let runs = api
+            .call(
+                "ListExecutions",
+                json!({ "stateMachineArn": arn, "maxResults": LATEST }),
+            )
+            .await?;
+        let executions = (runs["executions"].as_array().into_iter().flatten())
+            .map(|e| Summary {
+                arn: e["executionArn"].as_str().unwrap_or_default().to_owned(),
+                name: e["name"].as_str().unwrap_or_default().to_owned(),
+                status: e["status"].as_str().unwrap_or_default().to_owned(),
+                started: e["startDate"].as_f64(),
+                stopped: e["stopDate"].as_f64(),
+            })
+            .collect();
+        out.push(Machine {
+            name: m["name"].as_str().unwrap_or_default().to_owned(),
+            arn,
+            definition,
+            executions,
+        });
+    }
+    Ok(out)
+}
