@@ -121,12 +121,14 @@ async fn forward(
         let publisher = (headers.get("authorization"))
             .and_then(|v| v.to_str().ok())
             .and_then(|a| g.judge.function_signing(a));
-        g.recorder.put_events(
-            &parsed_request,
-            &parsed,
-            (start_ms, now_ms() - start_ms),
-            publisher.as_deref(),
-        );
+        // Recorded beside the answer, not before it: the function's
+        // PutEvents does not wait for the records (each event's detail
+        // serialised again, two files appended).
+        let (recorder, took) = (g.recorder.clone(), (start_ms, now_ms() - start_ms));
+        let request = parsed_request.clone();
+        tokio::task::spawn_blocking(move || {
+            recorder.put_events(&request, &parsed, took, publisher.as_deref());
+        });
     }
     if table_write && status.is_success() {
         table_written(
