@@ -51,6 +51,7 @@ function row(r: Record): HTMLTableRowElement {
   tr.dataset.service = serviceOf(d.where);
   tr.dataset.detailType = d.detailType;
   tr.dataset.correlation = d.correlation;
+  if (typeof r.trace_id === "string") tr.dataset.trace = r.trace_id;
   if (d.outcome !== "ok" && d.outcome !== "") tr.classList.add("fail");
   const time = Number.isFinite(d.at) && d.at > 0 ? new Date(d.at).toISOString().slice(11, 23) : "";
   const what = el("td", d.what, "what");
@@ -124,7 +125,42 @@ function append(records: Record[]): void {
   pending.push(...records);
 }
 
+interface Bar {
+  offset_ms: number; duration_ms: number; kind: string; function: string; detail: string;
+  outcome: string; start?: string; linked: boolean;
+}
+
+async function showTrace(trace: string): Promise<void> {
+  const view = byId("trace-view");
+  const response = await fetch(`/api/trace?id=${encodeURIComponent(trace)}`);
+  const bars = (await response.json()) as Bar[];
+  const total = Math.max(1, ...bars.map((b) => b.offset_ms + b.duration_ms));
+  const rows = bars.map((b) => {
+    const row = el("div", undefined, `bar-row${b.outcome !== "ok" ? " fail" : ""}${b.start === "cold" ? " cold" : ""}`);
+    row.dataset.function = b.function;
+    row.dataset.start = b.start ?? "";
+    const track = el("div", undefined, "bar-track");
+    const bar = el("div", undefined, "bar");
+    bar.style.left = `${(100 * b.offset_ms) / total}%`;
+    bar.style.width = `${(100 * b.duration_ms) / total}%`;
+    track.append(bar);
+    const start = b.start ? ` · ${b.start}` : "";
+    row.append(
+      el("div", `${b.kind} ${b.function}${start}${b.linked ? " (linked)" : ""} · ${b.detail}`),
+      track,
+      el("div", `${b.duration_ms.toFixed(1)} ms ${b.outcome}`),
+    );
+    return row;
+  });
+  view.dataset.trace = trace;
+  view.replaceChildren(el("h3", `trace ${trace}: ${bars.length} hops, ${total.toFixed(0)} ms`), ...rows);
+}
+
 export function start(setStatus: (s: string) => void): void {
+  byId("trail-rows").addEventListener("click", (event) => {
+    const tr = (event.target as Element).closest("tr");
+    if (tr?.dataset.trace) void showTrace(tr.dataset.trace);
+  });
   for (const id of ["filter-service", "filter-detail-type", "filter-correlation"]) {
     byId(id).addEventListener("input", refilter);
   }

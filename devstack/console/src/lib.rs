@@ -10,6 +10,7 @@
 //! - `GET /api/letters`: each service's dead letters (`ops dlq peek`);
 //! - `POST /api/letters/{service}/replay` `{"message_id"}`: one letter
 //!   replayed (`ops dlq replay --message-id`);
+//! - `GET /api/trace?id=`: one trace as a waterfall ([`waterfall`]);
 //! - `GET /api/functions`: each function's figures ([`functions`]) and
 //!   its role's used and unused permissions;
 //! - `GET /api/executions`: every state machine, its definition and its
@@ -38,6 +39,7 @@ pub mod functions;
 pub mod letters;
 pub mod map;
 pub mod trail;
+pub mod waterfall;
 
 /// What the console reads and runs.
 #[derive(Debug, Clone)]
@@ -61,6 +63,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/api/letters", get(dead_letters))
         .route("/api/letters/{service}/replay", post(replay))
         .route("/api/functions", get(function_figures))
+        .route("/api/trace", get(trace))
         .route("/api/executions", get(executions))
         .route("/api/execution", get(execution))
         .fallback(get(page))
@@ -170,6 +173,19 @@ async fn executions(State(c): State<Arc<Console>>) -> Response {
         Ok(m) => axum::Json(m).into_response(),
         Err(e) => error(StatusCode::BAD_GATEWAY, &e.to_string()),
     }
+}
+
+#[derive(Deserialize)]
+struct TraceId {
+    id: String,
+}
+
+async fn trace(State(c): State<Arc<Console>>, Query(q): Query<TraceId>) -> Response {
+    let dir = c.telemetry_dir.clone();
+    let bars = tokio::task::spawn_blocking(move || waterfall::bars(&dir, &q.id))
+        .await
+        .unwrap_or_default();
+    axum::Json(bars).into_response()
 }
 
 #[derive(Deserialize)]

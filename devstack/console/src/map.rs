@@ -220,11 +220,15 @@ fn ends(hop: &Hop, callers: &Callers) -> Ends {
     }
 }
 
+/// A caller from outside the recorded functions, by how its call arrived:
+/// the Lambda Invoke API's callers (Step Functions' tasks, ops's replays,
+/// a person) are named by the API, which is all the hop knows of them.
 fn outside(kind: &str) -> &'static str {
     match kind {
         "s3" => "S3",
         "cognito" => "Cognito",
         "function-url" => "CloudFront",
+        "invoke" | "async" => "Invoke API",
         _ => "client",
     }
 }
@@ -450,6 +454,31 @@ mod tests {
             (idle[0].label.as_str(), idle[0].count),
             ("UserRegistered", 0)
         );
+    }
+
+    #[test]
+    fn a_caller_outside_is_named_by_how_its_call_arrived() {
+        let hops = [
+            hop(
+                "t",
+                "s",
+                None,
+                "invoke",
+                "campaigns/SendFunction",
+                "Invoke API",
+            ),
+            hop(
+                "u",
+                "c",
+                None,
+                "cognito",
+                "users/IdentityFunction",
+                "PreSignUp",
+            ),
+        ];
+        let map = draw(&hops, &[], &[], 0.0);
+        let from: Vec<&str> = map.edges.iter().map(|e| e.from.as_str()).collect();
+        assert_eq!(from, ["Cognito", "Invoke API"]);
     }
 
     #[test]

@@ -112,6 +112,24 @@ async fn the_console_draws_the_delivery_shows_hostile_text_as_text_and_replays_a
         .await
         .unwrap();
     assert_eq!(hostile, json!([true, 0]), "the title stayed text");
+    // The event's row opens its trace: the consumer's invocation in it,
+    // cold or warm.
+    browser
+        .client
+        .execute(
+            "document.querySelector('#trail-rows tr.event:not([hidden])').click(); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let consumer = browser
+        .until(
+            "the trace's waterfall",
+            "const r = document.querySelector('#trace-view .bar-row[data-function=\"notifications/ConsumerFunction\"]'); return r && r.dataset.start;",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(consumer == "warm" || consumer == "cold", "{consumer}");
     show(&browser, "#trail").await;
     browser.screenshot("console-trail").await;
 
@@ -245,12 +263,18 @@ async fn the_console_draws_the_delivery_shows_hostile_text_as_text_and_replays_a
         .await;
 }
 
-/// A burst of 1,000 events on a local cloud of its own (its consumer
-/// scales out, which the shared cloud's other tests should not feel):
-/// every record the cloud wrote reaches the page's trail, exactly once.
-/// The longest task the page ran meanwhile is printed, not asserted.
+/// A burst on a local cloud of its own (its consumer scales out, which the
+/// shared cloud's other tests should not feel): every record the cloud
+/// wrote reaches the page's trail, exactly once. The longest task the page
+/// ran meanwhile is printed, not asserted. 300 events in the test command
+/// (2,500 records or so); `CONSOLE_BURST_EVENTS=1000` for the issue's
+/// burst, a minute on two cores.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_trail_streams_a_thousand_event_burst_without_losing_a_line() {
+async fn the_trail_streams_a_burst_without_losing_a_line() {
+    let events = std::env::var("CONSOLE_BURST_EVENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300);
     let detached = tokio::task::spawn_blocking(|| {
         devstack_cloud::start_detached(devstack_cloud::Options {
             bin_dir: repo::profile_dir(),
@@ -281,7 +305,7 @@ async fn the_trail_streams_a_thousand_event_burst_without_losing_a_line() {
         .await
         .unwrap();
     let config = devstack_client::burst::Config {
-        events: 1000,
+        events,
         within: Duration::from_secs(90),
     };
     let report = devstack_client::burst::run(&endpoints, &config)
@@ -289,7 +313,7 @@ async fn the_trail_streams_a_thousand_event_burst_without_losing_a_line() {
         .unwrap();
     assert_eq!(
         (report.events, report.lost, report.duplicated),
-        (1000, 0, 0)
+        (events, 0, 0)
     );
     let dir = std::path::PathBuf::from(&endpoints.telemetry_dir);
     let recorded = || {
@@ -323,7 +347,7 @@ async fn the_trail_streams_a_thousand_event_burst_without_losing_a_line() {
         last = now;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert!(last.0 >= 1000, "a delivery per event at least: {last:?}");
+    assert!(last.0 >= events, "a delivery per event at least: {last:?}");
     let longest = browser
         .client
         .execute("return window.__longest;", vec![])
