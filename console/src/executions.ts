@@ -137,6 +137,26 @@ function showStep(execution: Execution, name: string): void {
     out.push(el("div", "input"), el("pre", json(step.input), "detail"), el("div", "output"), el("pre", json(step.output), "detail"));
   }
   view.replaceChildren(...out);
+  void showLogs(execution.arn, name);
+}
+
+interface AttemptLogs { step: string; entry: number; attempt: number; function: string; lines: string[] }
+
+// The lines its functions logged while the state ran, as text.
+async function showLogs(arn: string, name: string): Promise<void> {
+  const response = await fetch(`/api/execution/logs?arn=${encodeURIComponent(arn)}`);
+  if (!response.ok) return;
+  const found = ((await response.json()) as AttemptLogs[]).filter((l) => l.step === name);
+  const view = byId("execution-step");
+  for (const l of found) {
+    const block = el("div", undefined, "logs");
+    block.dataset.function = l.function;
+    block.append(
+      el("div", `logs of ${l.function}, entry ${l.entry + 1}, attempt ${l.attempt + 1}: ${l.lines.length} line(s)`),
+      el("pre", l.lines.join("\n"), "detail"),
+    );
+    view.append(block);
+  }
 }
 
 async function show(machine: Machine, arn: string): Promise<void> {

@@ -16,7 +16,8 @@
 //! - `GET /api/executions`: every state machine, its definition and its
 //!   latest executions; `GET /api/execution?arn=`: one execution, state by
 //!   state (`devstack_sfn`'s reading of its history, as `devstack
-//!   executions` prints it);
+//!   executions` prints it); `GET /api/execution/logs?arn=`: the log lines
+//!   of the functions it invoked ([`logs`]);
 //! - anything else: the page's files (`console/dist`).
 
 use std::convert::Infallible;
@@ -37,6 +38,7 @@ use serde_json::{Value, json};
 pub mod files;
 pub mod functions;
 pub mod letters;
+pub mod logs;
 pub mod map;
 pub mod trail;
 pub mod waterfall;
@@ -66,6 +68,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/api/trace", get(trace))
         .route("/api/executions", get(executions))
         .route("/api/execution", get(execution))
+        .route("/api/execution/logs", get(execution_logs))
         .fallback(get(page))
         .with_state(console)
 }
@@ -204,6 +207,28 @@ async fn execution(State(c): State<Arc<Console>>, Query(q): Query<Arn>) -> Respo
         Ok(e) => axum::Json(e).into_response(),
         Err(e) => error(StatusCode::BAD_GATEWAY, &e.to_string()),
     }
+}
+
+async fn execution_logs(State(c): State<Arc<Console>>, Query(q): Query<Arn>) -> Response {
+    if !q.arn.starts_with("arn:aws:states:") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "arn: not a Step Functions execution ARN",
+        );
+    }
+    let execution = match devstack_sfn::history::fetch(&c.emulator_url, &q.arn).await {
+        Ok(e) => e,
+        Err(e) => return error(StatusCode::BAD_GATEWAY, &e.to_string()),
+    };
+    let endpoints = match devstack_api::Endpoints::read(&c.ops.endpoints_file) {
+        Ok(e) => e,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let dir = c.telemetry_dir.clone();
+    let found = tokio::task::spawn_blocking(move || logs::of(&dir, &endpoints, &execution))
+        .await
+        .unwrap_or_default();
+    axum::Json(found).into_response()
 }
 
 fn error(status: StatusCode, message: &str) -> Response {

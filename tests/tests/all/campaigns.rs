@@ -800,6 +800,18 @@ async fn the_console_draws_a_campaigns_execution_waiting_on_its_token_then_at_it
         step.contains("TimedOut") && step.contains("a task token handed out"),
         "{step}"
     );
+    // The lines the Wait task's function logged while it ran.
+    let logged = browser
+        .until(
+            "the Wait task's function logs",
+            "const l = document.querySelector('#execution-step .logs'); return l && l.querySelector('pre').textContent.includes('trace_id') && l.dataset.function;",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(
+        logged.as_str().unwrap().starts_with("campaigns/"),
+        "{logged}"
+    );
     browser.screenshot("console-execution-ended").await;
     let c = ended(&admin, &id).await;
     assert_eq!(c["status"], "failed", "{c}");
