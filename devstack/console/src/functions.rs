@@ -12,6 +12,8 @@ use devstack_api::telemetry::{self, Hop, ProcessStarted};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::records::{environments, invocation, median};
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Figures {
     pub function: String,
@@ -44,7 +46,7 @@ pub fn figures(dir: &Path) -> Vec<Figures> {
         entry(&mut out, &function).peak_environments = peak;
     }
     for started in environments(dir) {
-        entry(&mut out, &started).cold_starts += 1;
+        entry(&mut out, &started.function).cold_starts += 1;
     }
     for (function, mut times) in own_times(dir) {
         entry(&mut out, &function).own_time_p50_ms = median(&mut times);
@@ -59,19 +61,6 @@ pub fn figures(dir: &Path) -> Vec<Figures> {
         }
     }
     out.into_values().collect()
-}
-
-/// A hop that is a function's invocation (not a bus put or table write).
-fn invocation(h: &Hop) -> bool {
-    h.function.contains('/') && !matches!(h.kind.as_str(), "bus" | "dynamodb")
-}
-
-fn environments(dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join(telemetry::ENVIRONMENTS)).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<telemetry::EnvironmentStarted>(l).ok())
-        .map(|e| e.function)
-        .collect()
 }
 
 /// Each function's `OwnTime` values, from the EMF documents it printed.
@@ -99,14 +88,6 @@ fn high_water_kb(p: &ProcessStarted) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{}/status", p.pid)).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    Some(values[values.len() / 2])
 }
 
 /// The least-privilege report over this cloud's records, as `devstack

@@ -40,6 +40,7 @@ pub mod functions;
 pub mod letters;
 pub mod logs;
 pub mod map;
+mod records;
 pub mod trail;
 pub mod waterfall;
 

@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use devstack_api::telemetry::{EventPut, Hop};
 use serde::Serialize;
 
+use crate::records::median;
+
 /// The bus's node.
 pub const BUS: &str = "EventBridge";
 
@@ -256,14 +258,6 @@ fn node(id: &str) -> Node {
         kind,
         service,
     }
-}
-
-fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    Some(values[values.len() / 2])
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use std::path::Path;
 use devstack_api::telemetry::{self, EnvironmentStarted, Hop};
 use serde::Serialize;
 
+use crate::records::{environments, invocation};
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Bar {
     pub offset_ms: f64,
@@ -50,10 +52,6 @@ pub fn bars(dir: &Path, trace_id: &str) -> Vec<Bar> {
         .collect()
 }
 
-fn invocation(h: &Hop) -> bool {
-    h.function.contains('/') && !matches!(h.kind.as_str(), "bus" | "dynamodb")
-}
-
 /// The invocation that started each environment: of the function's
 /// invocations under way when it started (each hop begins when the
 /// invocation arrives, before an environment takes it), the one that
@@ -69,13 +67,6 @@ fn cold_hops<'a>(hops: &'a [Hop], started: &[EnvironmentStarted]) -> HashSet<(&'
                 .max_by(|a, b| a.start_ms.total_cmp(&b.start_ms))
                 .map(|h| (h.trace_id.as_str(), h.id.as_str()))
         })
-        .collect()
-}
-
-fn environments(dir: &Path) -> Vec<EnvironmentStarted> {
-    let text = std::fs::read_to_string(dir.join(telemetry::ENVIRONMENTS)).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
 

@@ -20,6 +20,18 @@ fn delivered_edge() -> String {
     "document.querySelector('#map-view g.edge[data-from=\"EventBridge\"][data-to=\"notifications/ConsumerFunction\"][data-label=\"TodoCompleted\"]')".into()
 }
 
+/// The console at `url`, once its trail's stream is open.
+async fn opened(browser: &Browser, url: &str) {
+    browser.client.goto(url).await.unwrap();
+    browser
+        .until(
+            "the trail's stream is open",
+            "return document.querySelector('#status').textContent === 'live';",
+            Duration::from_secs(10),
+        )
+        .await;
+}
+
 /// Scrolls a view to the top of the window, for its screenshot.
 async fn show(browser: &Browser, css: &str) {
     let script = format!("document.querySelector('{css}').scrollIntoView();");
@@ -42,14 +54,7 @@ async fn the_console_draws_the_delivery_shows_hostile_text_as_text_and_replays_a
     let browser = Browser::start().await;
     // Wide enough for the whole map in the screenshots.
     browser.client.set_window_size(2000, 1100).await.unwrap();
-    browser.client.goto(&c.endpoints.console_url).await.unwrap();
-    browser
-        .until(
-            "the trail's stream is open",
-            "return document.querySelector('#status').textContent === 'live';",
-            Duration::from_secs(10),
-        )
-        .await;
+    opened(&browser, &c.endpoints.console_url).await;
 
     // A todo with a hostile title, completed.
     let api = client(&unique_email("console")).await;
@@ -288,14 +293,7 @@ async fn the_trail_streams_a_burst_without_losing_a_line() {
     .expect("the local cloud starts");
     let endpoints = detached.endpoints.clone();
     let browser = Browser::start().await;
-    browser.client.goto(&endpoints.console_url).await.unwrap();
-    browser
-        .until(
-            "the trail's stream is open",
-            "return document.querySelector('#status').textContent === 'live';",
-            Duration::from_secs(10),
-        )
-        .await;
+    opened(&browser, &endpoints.console_url).await;
     browser
         .client
         .execute(
