@@ -20,6 +20,7 @@ function column(node: Node, edges: Edge[]): number {
   if (node.kind === "outside") return 0;
   if (node.kind === "table") return 2;
   if (node.kind === "bus") return 4;
+  if (node.kind === "queue") return 7;
   const incoming = edges.filter((e) => e.to === node.id).map((e) => e.kind);
   if (incoming.includes("rule")) return 5;
   if (incoming.includes("stream")) return 3;
@@ -29,6 +30,7 @@ function column(node: Node, edges: Edge[]): number {
 
 function short(node: Node): string {
   if (node.kind === "table") return "table";
+  if (node.kind === "queue") return "dead-letter queue";
   return node.id.includes("/") ? node.id.split("/")[1] : node.id;
 }
 

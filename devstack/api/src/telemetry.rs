@@ -119,6 +119,11 @@ pub struct DeadLettered {
 /// The file of [`DeadLettered`] records in the telemetry folder.
 pub const DEAD_LETTERS: &str = "dead-letters.jsonl";
 
+/// Every piece of work that ended in a dead-letter queue, recorded in `dir`.
+pub fn read_dead_letters(dir: &Path) -> Vec<DeadLettered> {
+    read_lines(dir, DEAD_LETTERS)
+}
+
 /// The file of [`Hop`]s in the telemetry folder.
 pub const HOPS: &str = "hops.jsonl";
 

@@ -83,10 +83,16 @@ struct Window {
 async fn service_map(State(c): State<Arc<Console>>, Query(w): Query<Window>) -> Response {
     let hops = devstack_api::telemetry::read_hops(&c.telemetry_dir).unwrap_or_default();
     let events = devstack_api::telemetry::read_events(&c.telemetry_dir);
+    let dead_letters = devstack_api::telemetry::read_dead_letters(&c.telemetry_dir);
     let since = w
         .window
         .map_or(0.0, |s| devstack_api::telemetry::now_ms() - s * 1000.0);
-    axum::Json(map::draw(&hops, &events, &c.declared, since)).into_response()
+    let records = map::Records {
+        hops: &hops,
+        events: &events,
+        dead_letters: &dead_letters,
+    };
+    axum::Json(map::draw(&records, &c.declared, since)).into_response()
 }
 
 /// How often a quiet trail looks for new lines.

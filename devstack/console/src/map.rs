@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use devstack_api::telemetry::{EventPut, Hop};
+use devstack_api::telemetry::{DeadLettered, EventPut, Hop};
 use serde::Serialize;
 
 use crate::records::median;
@@ -24,8 +24,9 @@ pub struct Declared {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Node {
     pub id: String,
-    /// `function`, `table`, `bus` or `outside` (callers from outside the
-    /// system: a browser, S3, Cognito, CloudFront).
+    /// `function`, `table`, `bus`, `queue` (a service's dead-letter
+    /// queue) or `outside` (callers from outside the system: a browser, S3,
+    /// Cognito, CloudFront, the Invoke API).
     pub kind: &'static str,
     /// The service a function or table belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,7 +67,16 @@ type Tally = (String, Vec<f64>, usize);
 /// function that put it, when the judge knew its key), not from the bus
 /// hops: a stream batch's PutEvents runs in each record's trace, beside
 /// any other reader of the same stream.
-pub fn draw(hops: &[Hop], events: &[EventPut], declared: &[Declared], since_ms: f64) -> Map {
+/// What a map is drawn from: the recorded hops, the events put and the
+/// work dead-lettered.
+pub struct Records<'a> {
+    pub hops: &'a [Hop],
+    pub events: &'a [EventPut],
+    pub dead_letters: &'a [DeadLettered],
+}
+
+pub fn draw(records: &Records, declared: &[Declared], since_ms: f64) -> Map {
+    let (hops, events) = (records.hops, records.events);
     let callers = Callers::of(hops);
     let mut grouped: BTreeMap<Ends, Tally> = BTreeMap::new();
     let mut add = |(from, to, label): Ends, kind: &str, ms: f64, ok: bool| {
@@ -98,16 +108,29 @@ pub fn draw(hops: &[Hop], events: &[EventPut], declared: &[Declared], since_ms: 
         let ends = (from, BUS.to_owned(), e.detail_type.clone());
         add(ends, "bus", e.duration_ms, e.outcome == "ok");
     }
+    // Each service's dead-letter queue, as a node its failed work reaches.
+    for d in records.dead_letters.iter().filter(|d| d.at_ms >= since_ms) {
+        let queue = format!("dlq:{}", service_of(&d.function));
+        add(
+            (d.function.clone(), queue, d.destination.clone()),
+            "dead-letter",
+            0.0,
+            false,
+        );
+    }
     let mut edges: Vec<Edge> = grouped
         .into_iter()
         .map(
             |((from, to, label), (kind, mut durations, failures))| Edge {
                 from,
                 to,
+                // A dead letter has no duration of its own.
+                p50_ms: (kind != "dead-letter")
+                    .then(|| median(&mut durations))
+                    .flatten(),
                 kind,
                 label,
                 count: durations.len(),
-                p50_ms: median(&mut durations),
                 failures,
                 live: true,
             },
@@ -248,6 +271,8 @@ fn node(id: &str) -> Node {
         ("bus", None)
     } else if let Some(service) = id.strip_prefix("table:") {
         ("table", Some(service.to_owned()))
+    } else if let Some(service) = id.strip_prefix("dlq:") {
+        ("queue", Some(service.to_owned()))
     } else if id.contains('/') {
         ("function", Some(service_of(id).to_owned()))
     } else {
@@ -370,6 +395,47 @@ mod tests {
         ]
     }
 
+    fn records<'a>(hops: &'a [Hop], events: &'a [EventPut]) -> Records<'a> {
+        Records {
+            hops,
+            events,
+            dead_letters: &[],
+        }
+    }
+
+    #[test]
+    fn failed_work_reaches_its_services_dead_letter_queue() {
+        let dead = [DeadLettered {
+            function: "notifications/ConsumerFunction".into(),
+            at_ms: 1100.0,
+            trace_id: None,
+            destination: "dlq".into(),
+            error: "missing field `title`".into(),
+        }];
+        let map = draw(
+            &Records {
+                hops: &completed(),
+                events: &put(None),
+                dead_letters: &dead,
+            },
+            &[],
+            0.0,
+        );
+        let edge = (map.edges.iter())
+            .find(|e| e.to == "dlq:notifications")
+            .unwrap();
+        assert_eq!(
+            (edge.from.as_str(), edge.count, edge.failures),
+            ("notifications/ConsumerFunction", 1, 1)
+        );
+        let queue = map
+            .nodes
+            .iter()
+            .find(|n| n.id == "dlq:notifications")
+            .unwrap();
+        assert_eq!(queue.kind, "queue");
+    }
+
     /// The TodoCompleted event put in t1 while the batch ran.
     fn put(publisher: Option<&str>) -> Vec<EventPut> {
         vec![EventPut {
@@ -392,14 +458,18 @@ mod tests {
         deliverer.function = "todos/OtherReaderFunction".into();
         deliverer.start_ms = 1015.0;
         hops.push(deliverer);
-        let guessed = draw(&hops, &put(None), &[], 0.0);
+        let guessed = draw(&records(&hops, &put(None)), &[], 0.0);
         assert!(
             guessed
                 .edges
                 .iter()
                 .any(|e| e.from == "todos/OtherReaderFunction" && e.to == BUS)
         );
-        let named = draw(&hops, &put(Some("todos/PublisherFunction")), &[], 0.0);
+        let named = draw(
+            &records(&hops, &put(Some("todos/PublisherFunction"))),
+            &[],
+            0.0,
+        );
         let to_bus: Vec<&str> = (named.edges.iter())
             .filter(|e| e.to == BUS)
             .map(|e| e.from.as_str())
@@ -409,7 +479,7 @@ mod tests {
 
     #[test]
     fn edges_follow_what_was_delivered_with_counts_p50_and_failures() {
-        let map = draw(&completed(), &put(None), &[], 0.0);
+        let map = draw(&records(&completed(), &put(None)), &[], 0.0);
         let find = |from: &str, to: &str| {
             map.edges
                 .iter()
@@ -441,7 +511,7 @@ mod tests {
             function: "notifications/ConsumerFunction".into(),
             detail_types: vec!["TodoCompleted".into(), "UserRegistered".into()],
         }];
-        let map = draw(&completed(), &put(None), &declared, 0.0);
+        let map = draw(&records(&completed(), &put(None)), &declared, 0.0);
         let idle: Vec<&Edge> = map.edges.iter().filter(|e| !e.live).collect();
         assert_eq!(idle.len(), 1, "{:?}", map.edges);
         assert_eq!(
@@ -470,14 +540,14 @@ mod tests {
                 "PreSignUp",
             ),
         ];
-        let map = draw(&hops, &[], &[], 0.0);
+        let map = draw(&records(&hops, &[]), &[], 0.0);
         let from: Vec<&str> = map.edges.iter().map(|e| e.from.as_str()).collect();
         assert_eq!(from, ["Cognito", "Invoke API"]);
     }
 
     #[test]
     fn the_window_leaves_older_hops_out() {
-        let map = draw(&completed(), &put(None), &[], 3000.0);
+        let map = draw(&records(&completed(), &put(None)), &[], 3000.0);
         assert!(map.edges.is_empty(), "{:?}", map.edges);
     }
 }

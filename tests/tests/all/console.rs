@@ -218,6 +218,14 @@ async fn the_console_draws_the_delivery_shows_hostile_text_as_text_and_replays_a
             "the dead letter did not appear"
         );
     }
+    // The map draws the notifications DLQ the failed work reached.
+    browser
+        .until(
+            "the dead letter on the map",
+            "const e = document.querySelector('#map-view g.edge[data-to=\"dlq:notifications\"]'); return e && Number(e.dataset.count) >= 1;",
+            Duration::from_secs(20),
+        )
+        .await;
     let before = failed_attempts(&marker);
     assert_eq!(before, 3, "1 attempt + 2 retries before the letter");
     let reason = browser.text(&format!("{letter} .error")).await;
