@@ -127,6 +127,13 @@ pub fn read_dead_letters(dir: &Path) -> Vec<DeadLettered> {
 /// The file of [`Hop`]s in the telemetry folder.
 pub const HOPS: &str = "hops.jsonl";
 
+/// The header the Step Functions router adds to each task's Invoke it
+/// forwards, so the invocation's hop can say Step Functions called
+/// ([`STEP_FUNCTIONS`], its detail) rather than any Invoke API caller.
+pub const INVOKED_BY: &str = "x-devstack-invoked-by";
+/// [`INVOKED_BY`]'s value, and the detail of such an invocation's hop.
+pub const STEP_FUNCTIONS: &str = "Step Functions";
+
 /// What a function's role grants, as the judge read it when the function
 /// started: each Allow statement's action patterns and resources.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -211,6 +211,7 @@ impl<'a> Callers<'a> {
         match parent.or_else(running) {
             Some(p) if p.kind == "bus" => BUS.to_owned(),
             Some(p) => p.function.clone(),
+            None if hop.detail == devstack_api::telemetry::STEP_FUNCTIONS => hop.detail.clone(),
             None => outside(&hop.kind).to_owned(),
         }
     }
@@ -529,7 +530,7 @@ mod tests {
                 None,
                 "invoke",
                 "campaigns/SendFunction",
-                "Invoke API",
+                "Step Functions",
             ),
             hop(
                 "u",
@@ -539,10 +540,11 @@ mod tests {
                 "users/IdentityFunction",
                 "PreSignUp",
             ),
+            hop("v", "r", None, "invoke", "todos/ApiFunction", "Invoke API"),
         ];
         let map = draw(&records(&hops, &[]), &[], 0.0);
         let from: Vec<&str> = map.edges.iter().map(|e| e.from.as_str()).collect();
-        assert_eq!(from, ["Cognito", "Invoke API"]);
+        assert_eq!(from, ["Cognito", "Invoke API", "Step Functions"]);
     }
 
     #[test]

@@ -282,7 +282,14 @@ async fn invoke(
         )
             .into_response();
     }
-    let arrival = Arrival::new("invoke", "Invoke API")
+    let by_states = (headers.get(devstack_api::telemetry::INVOKED_BY))
+        .is_some_and(|v| v == devstack_api::telemetry::STEP_FUNCTIONS);
+    let source = if by_states {
+        devstack_api::telemetry::STEP_FUNCTIONS
+    } else {
+        "Invoke API"
+    };
+    let arrival = Arrival::new("invoke", source)
         .traced(trace)
         .correlated(correlation.as_deref());
     let id = request_id();

@@ -129,11 +129,16 @@ async fn forward(State(up): State<Arc<Upstreams>>, request: Request) -> Response
             &message,
         );
     }
-    let base = if is_invoke(&parts.method, parts.uri.path()) {
-        &up.lambda_api
-    } else {
-        &up.moto
-    };
+    let invoke = is_invoke(&parts.method, parts.uri.path());
+    let base = if invoke { &up.lambda_api } else { &up.moto };
+    let mut headers = parts.headers.clone();
+    if invoke {
+        // The invocation's hop then names its caller.
+        headers.insert(
+            devstack_api::telemetry::INVOKED_BY,
+            axum::http::HeaderValue::from_static(devstack_api::telemetry::STEP_FUNCTIONS),
+        );
+    }
     let url = format!("{base}{path_and_query}");
     let body = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(b) => b,
@@ -144,7 +149,7 @@ async fn forward(State(up): State<Arc<Upstreams>>, request: Request) -> Response
             );
         }
     };
-    match send(&up.http, parts.method, &url, &parts.headers, body).await {
+    match send(&up.http, parts.method, &url, &headers, body).await {
         Ok(answer) => answer,
         Err(e) => {
             tracing::warn!(%url, error = %e, "Step Functions router: upstream unreachable");

@@ -62,7 +62,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("devstack-gateway", &["devstack-lambda", "kit"]),
     // Step Functions on moto's interpreter; the third-party sender's
     // stand-in knows no project crate (it is someone else's product).
-    ("devstack-sfn", &["kit"]),
+    // It marks the Invoke calls it forwards (the header, defined once in
+    // the boundary crate), so an invocation's hop names Step Functions.
+    ("devstack-sfn", &["devstack-api", "kit"]),
     ("devstack-saas", &[]),
     // CloudFront played locally: its origins are the caller's to read.
     ("devstack-cdn", &[]),
