@@ -129,7 +129,7 @@ fn label(key: &Key) -> String {
 
 /// The commit a tag names, as git can read it: a deploy from a work tree
 /// with changes is tagged `<sha>-dirty`, and is judged by its commit.
-fn readable(commit: &str) -> &str {
+pub fn readable(commit: &str) -> &str {
     commit.strip_suffix("-dirty").unwrap_or(commit)
 }
 

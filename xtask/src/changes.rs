@@ -112,17 +112,6 @@ impl At {
         serde_json::from_str(&text).with_context(|| format!("{file} at {}: not JSON", self.rev))
     }
 
-    /// Who publishes, and who consumes, any version of `event`.
-    fn parties(&self, event: &(String, String)) -> (BTreeSet<String>, BTreeSet<String>) {
-        let of = |side: &BTreeMap<String, BTreeSet<Key>>| -> BTreeSet<String> {
-            (side.iter())
-                .filter(|(_, keys)| keys.iter().any(|k| (&k.0, &k.1) == (&event.0, &event.1)))
-                .map(|(s, _)| s.clone())
-                .collect()
-        };
-        (of(&self.roles.sends), of(&self.roles.receives))
-    }
-
     /// Every (service, publishes?, version) of `event`.
     fn roles_of(&self, event: &Event) -> Vec<(String, bool, u32)> {
         let mut out = Vec::new();
@@ -136,11 +125,20 @@ impl At {
         out
     }
 
+    /// Who publishes, and who consumes, any version of `event`.
+    fn parties(&self, event: &Event) -> (BTreeSet<String>, BTreeSet<String>) {
+        let (mut sends, mut receives) = (BTreeSet::new(), BTreeSet::new());
+        for (service, publishes, _) in self.roles_of(event) {
+            if publishes { &mut sends } else { &mut receives }.insert(service);
+        }
+        (sends, receives)
+    }
+
     /// The versions of `event` `service` consumes.
-    fn consumed(&self, service: &str, event: &(String, String)) -> BTreeSet<u32> {
-        (self.roles.receives.get(service).into_iter().flatten())
-            .filter(|k| (&k.0, &k.1) == (&event.0, &event.1))
-            .map(|k| k.2)
+    fn consumed(&self, service: &str, event: &Event) -> BTreeSet<u32> {
+        (self.roles_of(event).into_iter())
+            .filter(|(s, publishes, _)| s == service && !publishes)
+            .map(|(_, _, v)| v)
             .collect()
     }
 }

@@ -91,7 +91,7 @@ fn out_of_order(
     let Some(mine) = deployed.iter().find(|d| d.service == service) else {
         return Ok(vec![]);
     };
-    let from = mine.commit.strip_suffix("-dirty").unwrap_or(&mine.commit);
+    let from = can_i_deploy::readable(&mine.commit);
     let range = Range::resolve(repo, Some(from), head)
         .with_context(|| format!("{service} is deployed at {}", mine.commit))?;
     let mut plans = plans(root, repo, &range)?;

@@ -377,12 +377,11 @@ impl Plan {
         let mine = self.stages.iter().position(|stage| {
             (stage.iter()).any(|s| s.service == service && s.done != Some(true))
         })?;
+        let advice = self.subject.from == self.subject.to && self.order == Order::ExpandContract;
         let mut number = 0;
         for (i, stage) in self.stages.iter().enumerate() {
             for step in stage {
                 number += 1;
-                let advice =
-                    self.subject.from == self.subject.to && self.order == Order::ExpandContract;
                 if (i < mine || advice) && step.done != Some(true) {
                     return Some((number, step));
                 }

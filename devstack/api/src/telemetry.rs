@@ -213,10 +213,15 @@ pub fn peak_rss_mb(pid: u32) -> Option<f64> {
     Some(kb * 1024.0 / 1e6)
 }
 
+/// Every environment started on demand, recorded in `dir`.
+pub fn read_environments(dir: &Path) -> Vec<EnvironmentStarted> {
+    read_lines(dir, ENVIRONMENTS)
+}
+
 /// Each function's most environments, as recorded in `dir`.
 pub fn read_peak_environments(dir: &Path) -> BTreeMap<String, u32> {
     let mut peak: BTreeMap<String, u32> = BTreeMap::new();
-    for e in read_lines::<EnvironmentStarted>(dir, ENVIRONMENTS) {
+    for e in read_environments(dir) {
         let most = peak.entry(e.function).or_default();
         *most = (*most).max(e.environments);
     }

@@ -88,7 +88,7 @@ async fn forward(
             &target["DynamoDB_20120810.".len()..],
             "PutItem" | "UpdateItem" | "DeleteItem" | "BatchWriteItem" | "TransactWriteItems"
         );
-    let parsed_request: Value = if put_events || table_write {
+    let mut parsed_request: Value = if put_events || table_write {
         serde_json::from_slice(&body).unwrap_or(Value::Null)
     } else {
         Value::Null
@@ -125,7 +125,8 @@ async fn forward(
         // PutEvents does not wait for the records (each event's detail
         // serialised again, two files appended).
         let (recorder, took) = (g.recorder.clone(), (start_ms, now_ms() - start_ms));
-        let request = parsed_request.clone();
+        // A PutEvents is no table write: the request is this record's alone.
+        let request = std::mem::take(&mut parsed_request);
         tokio::task::spawn_blocking(move || {
             recorder.put_events(&request, &parsed, took, publisher.as_deref());
         });

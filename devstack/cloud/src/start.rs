@@ -611,8 +611,10 @@ impl<'a> Wiring<'a> {
     ) -> Result<()> {
         let (service, plan, deployed, _) = stack;
         let mut svc = service_endpoints(stack)?;
+        // The stack's tags, which Lambda hands on to each function.
+        let tags = service_tags(service, &self.commit)?;
         for f in &plan.functions {
-            let physical = self.start_function(stack, f).await?;
+            let physical = self.start_function(stack, f, &tags).await?;
             svc.functions.insert(f.logical_id.clone(), physical);
         }
         let mut stages: BTreeMap<&str, Arc<Stage>> = BTreeMap::new();
@@ -653,6 +655,7 @@ impl<'a> Wiring<'a> {
         &mut self,
         (service, _, deployed, adapted): &Stack,
         f: &devstack_template::adapt::FunctionPlan,
+        stack_tags: &[(String, String)],
     ) -> Result<String> {
         let physical = deployed.physical(&f.logical_id)?.to_owned();
         let name = qualified(service, &f.logical_id);
@@ -680,7 +683,7 @@ impl<'a> Wiring<'a> {
                 template: adapted,
                 environment: &deployed_env,
                 dead_letter: dlq.as_deref(),
-                stack_tags: &borrowed(&service_tags(service, &self.commit)?),
+                stack_tags: &borrowed(stack_tags),
             },
         )
         .await?;

@@ -12,7 +12,7 @@ use devstack_api::telemetry::{self, Hop, ProcessStarted};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::records::{environments, invocation, median};
+use crate::records::{invocation, median};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Figures {
@@ -45,7 +45,7 @@ pub fn figures(dir: &Path) -> Vec<Figures> {
     for (function, peak) in telemetry::read_peak_environments(dir) {
         entry(&mut out, &function).peak_environments = peak;
     }
-    for started in environments(dir) {
+    for started in telemetry::read_environments(dir) {
         entry(&mut out, &started.function).cold_starts += 1;
     }
     for (function, mut times) in own_times(dir) {

@@ -203,29 +203,30 @@ struct Arn {
     arn: String,
 }
 
-async fn execution(State(c): State<Arc<Console>>, Query(q): Query<Arn>) -> Response {
-    if !q.arn.starts_with("arn:aws:states:") {
-        return error(
+/// The execution an `arn` query names, or the answer that says why not.
+async fn fetched(c: &Console, arn: &str) -> Result<devstack_sfn::history::Execution, Response> {
+    if !arn.starts_with("arn:aws:states:") {
+        return Err(error(
             StatusCode::BAD_REQUEST,
             "arn: not a Step Functions execution ARN",
-        );
+        ));
     }
-    match devstack_sfn::history::fetch(&c.emulator_url, &q.arn).await {
+    devstack_sfn::history::fetch(&c.emulator_url, arn)
+        .await
+        .map_err(|e| error(StatusCode::BAD_GATEWAY, &e.to_string()))
+}
+
+async fn execution(State(c): State<Arc<Console>>, Query(q): Query<Arn>) -> Response {
+    match fetched(&c, &q.arn).await {
         Ok(e) => axum::Json(e).into_response(),
-        Err(e) => error(StatusCode::BAD_GATEWAY, &e.to_string()),
+        Err(answer) => answer,
     }
 }
 
 async fn execution_logs(State(c): State<Arc<Console>>, Query(q): Query<Arn>) -> Response {
-    if !q.arn.starts_with("arn:aws:states:") {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "arn: not a Step Functions execution ARN",
-        );
-    }
-    let execution = match devstack_sfn::history::fetch(&c.emulator_url, &q.arn).await {
+    let execution = match fetched(&c, &q.arn).await {
         Ok(e) => e,
-        Err(e) => return error(StatusCode::BAD_GATEWAY, &e.to_string()),
+        Err(answer) => return answer,
     };
     let endpoints = match devstack_api::Endpoints::read(&c.ops.endpoints_file) {
         Ok(e) => e,

@@ -9,7 +9,7 @@ use std::path::Path;
 use devstack_api::telemetry::{self, EnvironmentStarted, Hop};
 use serde::Serialize;
 
-use crate::records::{environments, invocation};
+use crate::records::invocation;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Bar {
@@ -29,7 +29,7 @@ pub struct Bar {
 /// The hops of `trace_id`, in the order they started.
 pub fn bars(dir: &Path, trace_id: &str) -> Vec<Bar> {
     let hops: Vec<Hop> = telemetry::read_hops(dir).unwrap_or_default();
-    let cold = cold_hops(&hops, &environments(dir));
+    let cold = cold_hops(&hops, &telemetry::read_environments(dir));
     let mine = telemetry::waterfall(&hops, trace_id);
     let t0 = mine.first().map_or(0.0, |h| h.start_ms);
     mine.iter()

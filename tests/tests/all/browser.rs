@@ -110,6 +110,12 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
+    /// Scrolls an element to the top of the window, for a screenshot.
+    pub async fn scroll_to(&self, css: &str) {
+        let script = format!("document.querySelector('{css}').scrollIntoView();");
+        self.client.execute(&script, vec![]).await.unwrap();
+    }
+
     pub async fn fill(&self, css: &str, text: &str) {
         let field = self.interactable(css).await;
         field.clear().await.unwrap();

@@ -745,14 +745,7 @@ async fn the_console_draws_a_campaigns_execution_waiting_on_its_token_then_at_it
             .unwrap(),
         "done"
     );
-    browser
-        .client
-        .execute(
-            "document.querySelector('#executions').scrollIntoView();",
-            vec![],
-        )
-        .await
-        .unwrap();
+    browser.scroll_to("#executions").await;
     browser.screenshot("console-execution-waiting").await;
     browser
         .until(

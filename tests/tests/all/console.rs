@@ -32,12 +32,6 @@ async fn opened(browser: &Browser, url: &str) {
         .await;
 }
 
-/// Scrolls a view to the top of the window, for its screenshot.
-async fn show(browser: &Browser, css: &str) {
-    let script = format!("document.querySelector('{css}').scrollIntoView();");
-    browser.client.execute(&script, vec![]).await.unwrap();
-}
-
 /// Failing attempts of the notifications consumer for a correlation id.
 fn failed_attempts(correlation: &str) -> usize {
     let dir = std::path::PathBuf::from(&cloud().endpoints.telemetry_dir);
@@ -135,7 +129,7 @@ async fn the_console_draws_the_delivery_shows_hostile_text_as_text_and_replays_a
         )
         .await;
     assert!(consumer == "warm" || consumer == "cold", "{consumer}");
-    show(&browser, "#trail").await;
+    browser.scroll_to("#trail").await;
     browser.screenshot("console-trail").await;
 
     // The functions: the API's invocations, its environments, its memory,
@@ -166,7 +160,7 @@ async fn the_console_draws_the_delivery_shows_hostile_text_as_text_and_replays_a
         cells[7].contains("dynamodb:PutItem"),
         "the permissions it used: {cells:?}"
     );
-    show(&browser, "#functions").await;
+    browser.scroll_to("#functions").await;
     browser.screenshot("console-functions").await;
 
     // A dead letter: a TodoCompleted without its title fails every attempt.
@@ -230,7 +224,7 @@ async fn the_console_draws_the_delivery_shows_hostile_text_as_text_and_replays_a
     assert_eq!(before, 3, "1 attempt + 2 retries before the letter");
     let reason = browser.text(&format!("{letter} .error")).await;
     assert!(reason.contains("missing field `title`"), "{reason}");
-    show(&browser, "#letters").await;
+    browser.scroll_to("#letters").await;
     browser.screenshot("console-letters").await;
 
     // Replay: the first click asks, the second replays.
@@ -363,6 +357,6 @@ async fn the_trail_streams_a_burst_without_losing_a_line() {
         "burst: {} records streamed to the page; its longest task {longest} ms",
         last.0
     );
-    show(&browser, "#trail").await;
+    browser.scroll_to("#trail").await;
     browser.screenshot("console-burst").await;
 }
