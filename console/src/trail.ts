@@ -8,9 +8,6 @@ import { byId, el } from "./dom.js";
 
 type Record = { [key: string]: unknown; type: string };
 
-// Enough for a burst to stay on the page; the oldest rows go first.
-const MAX_ROWS = 5000;
-
 let received = 0;
 
 function text(v: unknown): string {
@@ -45,12 +42,17 @@ function describe(r: Record): Row {
   }
 }
 
-function row(r: Record): HTMLTableRowElement {
+// A record as the filters see it; its row is drawn only when shown.
+interface Entry { record: Record; row: Row; service: string }
+
+function entry(r: Record): Entry {
   const d = describe(r);
+  return { record: r, row: d, service: serviceOf(d.where) };
+}
+
+function draw(e: Entry): HTMLTableRowElement {
+  const [r, d] = [e.record, e.row];
   const tr = el("tr", undefined, r.type);
-  tr.dataset.service = serviceOf(d.where);
-  tr.dataset.detailType = d.detailType;
-  tr.dataset.correlation = d.correlation;
   if (typeof r.trace_id === "string") tr.dataset.trace = r.trace_id;
   if (d.outcome !== "ok" && d.outcome !== "") tr.classList.add("fail");
   const time = Number.isFinite(d.at) && d.at > 0 ? new Date(d.at).toISOString().slice(11, 23) : "";
@@ -66,7 +68,9 @@ function row(r: Record): HTMLTableRowElement {
   return tr;
 }
 
-function filters(): { service: string; detailType: string; correlation: string } {
+type Filters = { service: string; detailType: string; correlation: string };
+
+function filters(): Filters {
   return {
     service: byId<HTMLInputElement>("filter-service").value.trim(),
     detailType: byId<HTMLInputElement>("filter-detail-type").value.trim(),
@@ -74,50 +78,61 @@ function filters(): { service: string; detailType: string; correlation: string }
   };
 }
 
-function visible(tr: HTMLTableRowElement, f: ReturnType<typeof filters>): boolean {
-  return (!f.service || tr.dataset.service === f.service)
-    && (!f.detailType || tr.dataset.detailType === f.detailType)
-    && (!f.correlation || (tr.dataset.correlation ?? "").split(" ").includes(f.correlation));
+function matches(e: Entry, f: Filters): boolean {
+  return (!f.service || e.service === f.service)
+    && (!f.detailType || e.row.detailType === f.detailType)
+    && (!f.correlation || e.row.correlation.split(" ").includes(f.correlation));
+}
+
+// Every record is kept for the filters, up to KEPT (the oldest go first);
+// only the newest DRAWN that match are rows on the page. A table of
+// thousands of rows is laid out again whole as rows arrive, which stalled
+// the page for over half a second in a burst; DRAWN rows bound that.
+const KEPT = 20000;
+const DRAWN = 200;
+
+const kept: Entry[] = [];
+let matching = 0;
+let pending: Record[] = [];
+
+function counts(): void {
+  byId("trail-count").textContent = String(received);
+  byId("trail-shown").textContent = String(matching);
+}
+
+// The rows for `entries` above those drawn (the newest first), keeping
+// the page's rows to DRAWN.
+function show(entries: Entry[], replace: boolean): void {
+  const body = byId("trail-rows");
+  const batch = document.createDocumentFragment();
+  for (const e of entries.slice(-DRAWN).reverse()) batch.append(draw(e));
+  if (replace) body.replaceChildren(batch);
+  else body.prepend(batch);
+  while (body.childElementCount > DRAWN) body.lastElementChild!.remove();
 }
 
 function refilter(): void {
   const f = filters();
-  shown = 0;
-  for (const tr of byId("trail-rows").querySelectorAll<HTMLTableRowElement>("tr")) {
-    tr.hidden = !visible(tr, f);
-    if (!tr.hidden) shown += 1;
-  }
-  byId("trail-shown").textContent = String(shown);
+  const found = kept.filter((e) => matches(e, f));
+  matching = found.length;
+  show(found, true);
+  counts();
 }
 
-let shown = 0;
-let pending: Record[] = [];
-
-// Rows are added once per frame, at most this many: a burst costs the
-// page one bounded layout per frame, not one per message or one huge one.
-const PER_FRAME = 300;
-
+// Once per frame, whatever arrived since: a burst costs the page one
+// bounded layout per frame, not one per message.
 function flush(): void {
-  const records = pending.splice(0, PER_FRAME);
-  if (pending.length > 0) requestAnimationFrame(flush);
-  const body = byId("trail-rows");
   const f = filters();
-  const batch = document.createDocumentFragment();
-  for (const r of records) {
-    const tr = row(r);
-    tr.hidden = !visible(tr, f);
-    if (!tr.hidden) shown += 1;
-    batch.append(tr);
-  }
-  body.append(batch);
-  while (body.childElementCount > MAX_ROWS) {
-    const first = body.firstElementChild as HTMLTableRowElement;
-    if (!first.hidden) shown -= 1;
-    first.remove();
-  }
-  received += records.length;
-  byId("trail-count").textContent = String(received);
-  byId("trail-shown").textContent = String(shown);
+  const arrived = pending.map(entry);
+  pending = [];
+  const found = arrived.filter((e) => matches(e, f));
+  for (const e of arrived) kept.push(e);
+  const over = kept.length - KEPT;
+  if (over > 0) matching -= kept.splice(0, over).filter((e) => matches(e, f)).length;
+  matching += found.length;
+  received += arrived.length;
+  show(found, false);
+  counts();
 }
 
 function append(records: Record[]): void {
@@ -157,6 +172,7 @@ async function showTrace(trace: string): Promise<void> {
 }
 
 export function start(setStatus: (s: string) => void): void {
+  byId("trail-drawn").textContent = String(DRAWN);
   byId("trail-rows").addEventListener("click", (event) => {
     const tr = (event.target as Element).closest("tr");
     if (tr?.dataset.trace) void showTrace(tr.dataset.trace);
