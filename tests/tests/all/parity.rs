@@ -364,8 +364,11 @@ fn captured(function: &str) -> Vec<Captured> {
     let path = cloud()
         .capture
         .join(format!("{}.jsonl", function.replace('/', "-")));
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    // The cloud appends while functions are handed events: a line still
+    // being written has no newline yet, and is read next time.
+    let complete = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+    complete
         .lines()
         .map(|l| {
             let mut v: Value = serde_json::from_str(l).unwrap();
