@@ -29,7 +29,8 @@ pub struct Emulator {
 /// runs less often, a TransactWriteItems backs up only what it may write,
 /// a Query reads only its partition, a ReceiveMessage reads the
 /// queue's retention without computing every attribute and walks its
-/// messages with one clock read. To what it answers, only where moto's
+/// messages with one clock read, a request's host is matched without
+/// listing moto's folder, and requests are not logged. To what it answers, only where moto's
 /// answer is missing or not AWS's: EventBridge's TestEventPattern (moto's
 /// own matcher answers), and replays that keep to their window and their
 /// `FilterArns`.
