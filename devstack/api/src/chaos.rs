@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 /// What a faulty call looks like to the caller.
@@ -150,105 +149,116 @@ impl Rng {
     }
 }
 
-/// The chaos control API from the outside (`control_url`), for `devstack
-/// load` and tests.
-pub struct Remote {
-    pub control_url: String,
-    pub http: reqwest::Client,
-}
+#[cfg(feature = "client")]
+pub use client::{Remote, RemoteError};
 
-#[derive(Debug, thiserror::Error)]
-pub enum RemoteError {
-    #[error("the control API at {url}: {source}")]
-    Unreachable {
-        url: String,
-        #[source]
-        source: reqwest::Error,
-    },
-    #[error("the control API refused {what}: {status} {body}")]
-    Refused {
-        what: String,
-        status: u16,
-        body: String,
-    },
-}
+/// The client half, with the `client` feature: reqwest is not built without it.
+#[cfg(feature = "client")]
+mod client {
+    use reqwest::Method;
 
-impl Remote {
-    pub fn new(control_url: &str) -> Self {
-        Self {
-            control_url: control_url.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
-        }
+    use super::{OutageRequest, Settings, Status};
+
+    /// The chaos control API from the outside (`control_url`), for `devstack
+    /// load` and tests.
+    pub struct Remote {
+        pub control_url: String,
+        pub http: reqwest::Client,
     }
 
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> Result<Status, RemoteError> {
-        let url = format!("{}{path}", self.control_url);
-        let mut request = self.http.request(method.clone(), &url);
-        if let Some(b) = body {
-            request = request.json(&b);
+    #[derive(Debug, thiserror::Error)]
+    pub enum RemoteError {
+        #[error("the control API at {url}: {source}")]
+        Unreachable {
+            url: String,
+            #[source]
+            source: reqwest::Error,
+        },
+        #[error("the control API refused {what}: {status} {body}")]
+        Refused {
+            what: String,
+            status: u16,
+            body: String,
+        },
+    }
+
+    impl Remote {
+        pub fn new(control_url: &str) -> Self {
+            Self {
+                control_url: control_url.trim_end_matches('/').to_owned(),
+                http: reqwest::Client::new(),
+            }
         }
-        let answer = request
-            .send()
-            .await
-            .map_err(|source| RemoteError::Unreachable {
-                url: url.clone(),
-                source,
-            })?;
-        let status = answer.status().as_u16();
-        let text = answer
-            .text()
-            .await
-            .map_err(|source| RemoteError::Unreachable {
-                url: url.clone(),
-                source,
-            })?;
-        if !(200..300).contains(&status) {
-            return Err(RemoteError::Refused {
+
+        async fn send(
+            &self,
+            method: Method,
+            path: &str,
+            body: Option<serde_json::Value>,
+        ) -> Result<Status, RemoteError> {
+            let url = format!("{}{path}", self.control_url);
+            let mut request = self.http.request(method.clone(), &url);
+            if let Some(b) = body {
+                request = request.json(&b);
+            }
+            let answer = request
+                .send()
+                .await
+                .map_err(|source| RemoteError::Unreachable {
+                    url: url.clone(),
+                    source,
+                })?;
+            let status = answer.status().as_u16();
+            let text = answer
+                .text()
+                .await
+                .map_err(|source| RemoteError::Unreachable {
+                    url: url.clone(),
+                    source,
+                })?;
+            if !(200..300).contains(&status) {
+                return Err(RemoteError::Refused {
+                    what: format!("{method} {path}"),
+                    status,
+                    body: text,
+                });
+            }
+            serde_json::from_str(&text).map_err(|e| RemoteError::Refused {
                 what: format!("{method} {path}"),
                 status,
-                body: text,
-            });
+                body: format!("unreadable answer ({e}): {text}"),
+            })
         }
-        serde_json::from_str(&text).map_err(|e| RemoteError::Refused {
-            what: format!("{method} {path}"),
-            status,
-            body: format!("unreadable answer ({e}): {text}"),
-        })
-    }
 
-    pub async fn status(&self) -> Result<Status, RemoteError> {
-        self.send(Method::GET, "/chaos", None).await
-    }
+        pub async fn status(&self) -> Result<Status, RemoteError> {
+            self.send(Method::GET, "/chaos", None).await
+        }
 
-    pub async fn configure(&self, settings: &Settings) -> Result<Status, RemoteError> {
-        self.send(
-            Method::PUT,
-            "/chaos",
-            Some(serde_json::to_value(settings).expect("settings serialize")),
-        )
-        .await
-    }
-
-    pub async fn calm(&self) -> Result<Status, RemoteError> {
-        self.send(Method::DELETE, "/chaos", None).await
-    }
-
-    pub async fn outage(&self, request: &OutageRequest) -> Result<Status, RemoteError> {
-        self.send(
-            Method::POST,
-            "/chaos/outage",
-            Some(serde_json::to_value(request).expect("an outage serializes")),
-        )
-        .await
-    }
-
-    pub async fn kill(&self, function: &str) -> Result<Status, RemoteError> {
-        self.send(Method::POST, &format!("/chaos/kill/{function}"), None)
+        pub async fn configure(&self, settings: &Settings) -> Result<Status, RemoteError> {
+            self.send(
+                Method::PUT,
+                "/chaos",
+                Some(serde_json::to_value(settings).expect("settings serialize")),
+            )
             .await
+        }
+
+        pub async fn calm(&self) -> Result<Status, RemoteError> {
+            self.send(Method::DELETE, "/chaos", None).await
+        }
+
+        pub async fn outage(&self, request: &OutageRequest) -> Result<Status, RemoteError> {
+            self.send(
+                Method::POST,
+                "/chaos/outage",
+                Some(serde_json::to_value(request).expect("an outage serializes")),
+            )
+            .await
+        }
+
+        pub async fn kill(&self, function: &str) -> Result<Status, RemoteError> {
+            self.send(Method::POST, &format!("/chaos/kill/{function}"), None)
+                .await
+        }
     }
 }

@@ -55,44 +55,53 @@ pub struct SwappedFunction {
     pub waiting: usize,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ControlError {
-    #[error("reaching the local cloud at {url}: is `cargo xtask up` running?")]
-    Unreachable {
-        url: String,
-        #[source]
-        source: reqwest::Error,
-    },
-    #[error("{0}")]
-    Refused(String),
-    #[error("the local cloud's answer: {0}")]
-    Answer(String),
-}
+#[cfg(feature = "client")]
+pub use client::{ControlError, deploy};
 
-/// `POST /deploy`: the running local cloud (at `control_url`) updates the
-/// service's stack and swaps its processes.
-pub async fn deploy(control_url: &str, request: &Request) -> Result<Report, ControlError> {
-    let response = reqwest::Client::new()
-        .post(format!("{control_url}/deploy"))
-        .json(request)
-        .send()
-        .await
-        .map_err(|source| ControlError::Unreachable {
-            url: control_url.to_owned(),
-            source,
-        })?;
-    let ok = response.status().is_success();
-    let body: serde_json::Value = response
-        .json()
-        .await
-        .map_err(|e| ControlError::Answer(e.to_string()))?;
-    if !ok {
-        return Err(ControlError::Refused(
-            body["error"]
-                .as_str()
-                .unwrap_or("the deploy failed")
-                .to_owned(),
-        ));
+/// The client half, with the `client` feature: reqwest is not built without it.
+#[cfg(feature = "client")]
+mod client {
+    use super::{Report, Request};
+
+    #[derive(Debug, thiserror::Error)]
+    pub enum ControlError {
+        #[error("reaching the local cloud at {url}: is `cargo xtask up` running?")]
+        Unreachable {
+            url: String,
+            #[source]
+            source: reqwest::Error,
+        },
+        #[error("{0}")]
+        Refused(String),
+        #[error("the local cloud's answer: {0}")]
+        Answer(String),
     }
-    serde_json::from_value(body).map_err(|e| ControlError::Answer(e.to_string()))
+
+    /// `POST /deploy`: the running local cloud (at `control_url`) updates the
+    /// service's stack and swaps its processes.
+    pub async fn deploy(control_url: &str, request: &Request) -> Result<Report, ControlError> {
+        let response = reqwest::Client::new()
+            .post(format!("{control_url}/deploy"))
+            .json(request)
+            .send()
+            .await
+            .map_err(|source| ControlError::Unreachable {
+                url: control_url.to_owned(),
+                source,
+            })?;
+        let ok = response.status().is_success();
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .map_err(|e| ControlError::Answer(e.to_string()))?;
+        if !ok {
+            return Err(ControlError::Refused(
+                body["error"]
+                    .as_str()
+                    .unwrap_or("the deploy failed")
+                    .to_owned(),
+            ));
+        }
+        serde_json::from_value(body).map_err(|e| ControlError::Answer(e.to_string()))
+    }
 }
