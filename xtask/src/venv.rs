@@ -64,10 +64,19 @@ fn compile(venv: &Path) -> Result<()> {
     let site = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     eprintln!("venv: compiling {site} to bytecode");
     // compileall writes bytecode whatever PYTHONDONTWRITEBYTECODE says.
-    run(Command::new(&python)
+    let status = Command::new(&python)
         .args(["-m", "compileall", "-q", "-j", "0"])
         .arg(&site)
-        .stdout(std::process::Stdio::null()))?;
+        .status()
+        .context("starting compileall")?;
+    // With -q, compileall prints only what failed. A file that does not
+    // compile (a package's Python 2 example, say) stays source, as before;
+    // the rest is compiled.
+    if !status.success() {
+        eprintln!(
+            "venv: some modules did not compile (named above); Python compiles them on import"
+        );
+    }
     std::fs::write(marker, installed)?;
     Ok(())
 }
