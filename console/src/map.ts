@@ -1,5 +1,5 @@
-// The service map: columns by what feeds a node (callers from outside,
-// the functions they call, tables, stream readers, the bus, rule
+// The service map: columns by what feeds a node (callers from outside
+// and the state machines, the functions they call, tables, stream readers, the bus, rule
 // consumers, the rest), edges as curves with their count, p50 and
 // failures. Laid out by hand: seven columns need no layout library.
 
@@ -17,21 +17,25 @@ const ROW = 58;
 const BOX = { w: 150, h: 40 };
 
 function column(node: Node, edges: Edge[]): number {
-  if (node.kind === "outside") return 0;
+  if (node.kind === "outside" || node.kind === "state-machine") return 0;
   if (node.kind === "table") return 2;
   if (node.kind === "bus") return 4;
   if (node.kind === "queue") return 7;
   const incoming = edges.filter((e) => e.to === node.id).map((e) => e.kind);
   if (incoming.includes("rule")) return 5;
   if (incoming.includes("stream")) return 3;
-  if (incoming.some((k) => ["http", "websocket", "s3", "cognito", "function-url"].includes(k))) return 1;
+  if (incoming.some((k) => ["http", "websocket", "s3", "cognito", "function-url", "invoke"].includes(k))) return 1;
   return 6;
 }
+
+// A box holds about 22 characters; the whole id is in the node's title.
+const LABEL = 22;
 
 function short(node: Node): string {
   if (node.kind === "table") return "table";
   if (node.kind === "queue") return "dead-letter queue";
-  return node.id.includes("/") ? node.id.split("/")[1] : node.id;
+  const name = node.id.includes("/") ? node.id.split("/")[1] : node.id;
+  return name.length > LABEL ? `${name.slice(0, LABEL - 1)}…` : name;
 }
 
 export function render(map: ServiceMap): SVGElement {

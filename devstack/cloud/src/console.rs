@@ -36,6 +36,13 @@ pub async fn serve(
         declared: declared(endpoints),
         emulator_url: endpoints.emulator_url.clone(),
         devstack: bin_dir.join("devstack"),
+        functions: (endpoints.services.iter())
+            .flat_map(|(service, s)| {
+                (s.functions.iter()).map(move |(logical, physical)| {
+                    (physical.clone(), format!("{service}/{logical}"))
+                })
+            })
+            .collect(),
         ops: devstack_console::letters::Ops {
             binary: bin_dir.join("ops"),
             endpoints_file,

@@ -20,6 +20,7 @@
 //!   of the functions it invoked ([`logs`]);
 //! - anything else: the page's files (`console/dist`).
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub mod files;
 pub mod functions;
 pub mod letters;
 pub mod logs;
+pub mod machines;
 pub mod map;
 mod records;
 pub mod trail;
@@ -57,6 +59,9 @@ pub struct Console {
     pub emulator_url: String,
     /// The devstack binary, for `devstack least-privilege`.
     pub devstack: PathBuf,
+    /// Physical function name → `<service>/<LogicalId>`, for the state
+    /// machines' tasks on the map.
+    pub functions: BTreeMap<String, String>,
 }
 
 pub fn router(console: Arc<Console>) -> Router {
@@ -87,12 +92,28 @@ async fn service_map(State(c): State<Arc<Console>>, Query(w): Query<Window>) -> 
     let since = w
         .window
         .map_or(0.0, |s| devstack_api::telemetry::now_ms() - s * 1000.0);
+    let machines = state_machines(&c).await;
     let records = map::Records {
         hops: &hops,
         events: &events,
         dead_letters: &dead_letters,
+        machines: &machines,
     };
     axum::Json(map::draw(&records, &c.declared, since)).into_response()
+}
+
+/// Each state machine with the functions its tasks invoke; none when
+/// moto cannot be read, and the map then names Step Functions.
+async fn state_machines(c: &Console) -> Vec<machines::Machine> {
+    let listed = devstack_sfn::listing::machines(&c.emulator_url).await;
+    (listed.unwrap_or_default().into_iter())
+        .map(|m| machines::Machine {
+            functions: (machines::task_functions(&m.definition).iter())
+                .filter_map(|name| c.functions.get(name).cloned())
+                .collect(),
+            name: m.name,
+        })
+        .collect()
 }
 
 /// How often a quiet trail looks for new lines.

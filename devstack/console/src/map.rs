@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use devstack_api::telemetry::{DeadLettered, EventPut, Hop};
 use serde::Serialize;
 
+use crate::machines::Machine;
 use crate::records::median;
 
 /// The bus's node.
@@ -25,7 +26,7 @@ pub struct Declared {
 pub struct Node {
     pub id: String,
     /// `function`, `table`, `bus`, `queue` (a service's dead-letter
-    /// queue) or `outside` (callers from outside the system: a browser, S3,
+    /// queue), `state-machine` or `outside` (callers from outside the system: a browser, S3,
     /// Cognito, CloudFront, the Invoke API).
     pub kind: &'static str,
     /// The service a function or table belongs to.
@@ -68,11 +69,13 @@ type Tally = (String, Vec<f64>, usize);
 /// hops: a stream batch's PutEvents runs in each record's trace, beside
 /// any other reader of the same stream.
 /// What a map is drawn from: the recorded hops, the events put and the
-/// work dead-lettered.
+/// work dead-lettered, and the state machines, whose tasks' invocations
+/// the hops know only as Step Functions'.
 pub struct Records<'a> {
     pub hops: &'a [Hop],
     pub events: &'a [EventPut],
     pub dead_letters: &'a [DeadLettered],
+    pub machines: &'a [Machine],
 }
 
 pub fn draw(records: &Records, declared: &[Declared], since_ms: f64) -> Map {
@@ -90,8 +93,9 @@ pub fn draw(records: &Records, declared: &[Declared], since_ms: f64) -> Map {
         .iter()
         .filter(|h| h.start_ms >= since_ms && h.kind != "bus")
     {
+        let (from, to, label) = ends(hop, &callers);
         add(
-            ends(hop, &callers),
+            (by_machine(from, hop, records.machines), to, label),
             &hop.kind,
             hop.duration_ms,
             hop.outcome == "ok",
@@ -246,6 +250,21 @@ fn ends(hop: &Hop, callers: &Callers) -> Ends {
     }
 }
 
+/// Step Functions as a caller is the state machine whose tasks invoke the
+/// function, when exactly one does: `states:<service>/<name>`.
+fn by_machine(from: String, hop: &Hop, machines: &[Machine]) -> String {
+    if from != devstack_api::telemetry::STEP_FUNCTIONS {
+        return from;
+    }
+    let mut invoking = machines
+        .iter()
+        .filter(|m| m.functions.contains(&hop.function));
+    match (invoking.next(), invoking.next()) {
+        (Some(m), None) => format!("states:{}/{}", service_of(&hop.function), m.name),
+        _ => from,
+    }
+}
+
 /// A caller from outside the recorded functions, by how its call arrived:
 /// the Lambda Invoke API's callers (Step Functions' tasks, ops's replays,
 /// a person) are named by the API, which is all the hop knows of them.
@@ -274,6 +293,8 @@ fn node(id: &str) -> Node {
         ("table", Some(service.to_owned()))
     } else if let Some(service) = id.strip_prefix("dlq:") {
         ("queue", Some(service.to_owned()))
+    } else if let Some(machine) = id.strip_prefix("states:") {
+        ("state-machine", Some(service_of(machine).to_owned()))
     } else if id.contains('/') {
         ("function", Some(service_of(id).to_owned()))
     } else {
@@ -401,6 +422,7 @@ mod tests {
             hops,
             events,
             dead_letters: &[],
+            machines: &[],
         }
     }
 
@@ -418,6 +440,7 @@ mod tests {
                 hops: &completed(),
                 events: &put(None),
                 dead_letters: &dead,
+                machines: &[],
             },
             &[],
             0.0,
@@ -545,6 +568,55 @@ mod tests {
         let map = draw(&records(&hops, &[]), &[], 0.0);
         let from: Vec<&str> = map.edges.iter().map(|e| e.from.as_str()).collect();
         assert_eq!(from, ["Cognito", "Invoke API", "Step Functions"]);
+    }
+
+    #[test]
+    fn step_functions_is_the_state_machine_whose_tasks_invoke_the_function() {
+        let called =
+            |function: &str| hop("t", function, None, "invoke", function, "Step Functions");
+        let hops = [
+            called("campaigns/SendFunction"),
+            called("campaigns/SharedFunction"),
+            called("campaigns/UnlistedFunction"),
+        ];
+        let machine = |name: &str, functions: &[&str]| Machine {
+            name: name.into(),
+            functions: functions.iter().map(|f| f.to_string()).collect(),
+        };
+        let machines = [
+            machine(
+                "Flow-1A",
+                &["campaigns/SendFunction", "campaigns/SharedFunction"],
+            ),
+            machine("Other-2B", &["campaigns/SharedFunction"]),
+        ];
+        let map = draw(
+            &Records {
+                machines: &machines,
+                ..records(&hops, &[])
+            },
+            &[],
+            0.0,
+        );
+        let from: Vec<(&str, &str)> = (map.edges.iter())
+            .map(|e| (e.from.as_str(), e.to.as_str()))
+            .collect();
+        assert_eq!(
+            from,
+            [
+                ("Step Functions", "campaigns/SharedFunction"),
+                ("Step Functions", "campaigns/UnlistedFunction"),
+                ("states:campaigns/Flow-1A", "campaigns/SendFunction"),
+            ]
+        );
+        let node = map
+            .nodes
+            .iter()
+            .find(|n| n.id == "states:campaigns/Flow-1A");
+        assert_eq!(
+            node.map(|n| (n.kind, n.service.as_deref())),
+            Some(("state-machine", Some("campaigns")))
+        );
     }
 
     #[test]

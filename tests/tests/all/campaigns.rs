@@ -806,14 +806,17 @@ async fn the_console_draws_a_campaigns_execution_waiting_on_its_token_then_at_it
         "{logged}"
     );
     browser.screenshot("console-execution-ended").await;
-    // The map names Step Functions as the caller of the flow's tasks.
+    // The map draws the campaign's state machine, in the campaigns
+    // service, as the caller of the flow's tasks.
     browser
         .until(
-            "Step Functions on the map",
-            "return !!document.querySelector('#map-view g.edge[data-from=\"Step Functions\"][data-to^=\"campaigns/\"]');",
+            "the state machine on the map",
+            "return !!document.querySelector('#map-view g.node.state-machine[data-id^=\"states:campaigns/\"]') && !!document.querySelector('#map-view g.edge[data-from^=\"states:campaigns/\"][data-to^=\"campaigns/\"]');",
             Duration::from_secs(20),
         )
         .await;
+    browser.scroll_to("#map").await;
+    browser.screenshot("console-map-state-machine").await;
     let c = ended(&admin, &id).await;
     assert_eq!(c["status"], "failed", "{c}");
 }
