@@ -94,6 +94,18 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
+    /// Each function's physical name → its name in the telemetry records,
+    /// `<service>/<LogicalId>`.
+    pub fn function_ids(&self) -> BTreeMap<String, String> {
+        (self.services.iter())
+            .flat_map(|(service, s)| {
+                (s.functions.iter()).map(move |(logical, physical)| {
+                    (physical.clone(), format!("{service}/{logical}"))
+                })
+            })
+            .collect()
+    }
+
     /// The endpoints file a running local cloud wrote.
     pub fn read(path: &Path) -> Result<Self, EndpointsError> {
         let text = std::fs::read_to_string(path).map_err(|source| EndpointsError::Read {

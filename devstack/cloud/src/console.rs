@@ -36,13 +36,7 @@ pub async fn serve(
         declared: declared(endpoints),
         emulator_url: endpoints.emulator_url.clone(),
         devstack: bin_dir.join("devstack"),
-        functions: (endpoints.services.iter())
-            .flat_map(|(service, s)| {
-                (s.functions.iter()).map(move |(logical, physical)| {
-                    (physical.clone(), format!("{service}/{logical}"))
-                })
-            })
-            .collect(),
+        functions: endpoints.function_ids(),
         ops: devstack_console::letters::Ops {
             binary: bin_dir.join("ops"),
             endpoints_file,
@@ -57,12 +51,11 @@ pub async fn serve(
 /// Each rule's consumer (`<service>/<LogicalId>`) and the detail-types its
 /// pattern names.
 fn declared(endpoints: &Endpoints) -> Vec<Declared> {
+    let ids = endpoints.function_ids();
     let mut out = Vec::new();
-    for (service, s) in &endpoints.services {
+    for s in endpoints.services.values() {
         for c in s.consumers.iter().filter(|c| c.trigger == "rule") {
-            let Some(logical) =
-                (s.functions.iter()).find_map(|(l, p)| (*p == c.function).then_some(l))
-            else {
+            let Some(function) = ids.get(&c.function) else {
                 continue;
             };
             let names = |v: &serde_json::Value| -> Vec<String> {
@@ -72,7 +65,7 @@ fn declared(endpoints: &Endpoints) -> Vec<Declared> {
             };
             let pattern = c.pattern.clone().unwrap_or_default();
             out.push(Declared {
-                function: format!("{service}/{logical}"),
+                function: function.clone(),
                 detail_types: names(&pattern["detail-type"]),
             });
         }

@@ -60,7 +60,7 @@ pub struct Console {
     /// The devstack binary, for `devstack least-privilege`.
     pub devstack: PathBuf,
     /// Physical function name → `<service>/<LogicalId>`, for the state
-    /// machines' tasks on the map.
+    /// machines' tasks on the map and their logs.
     pub functions: BTreeMap<String, String>,
 }
 
@@ -249,14 +249,12 @@ async fn execution_logs(State(c): State<Arc<Console>>, Query(q): Query<Arn>) -> 
         Ok(e) => e,
         Err(answer) => return answer,
     };
-    let endpoints = match devstack_api::Endpoints::read(&c.ops.endpoints_file) {
-        Ok(e) => e,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-    };
-    let dir = c.telemetry_dir.clone();
-    let found = tokio::task::spawn_blocking(move || logs::of(&dir, &endpoints, &execution))
-        .await
-        .unwrap_or_default();
+    let console = c.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        logs::of(&console.telemetry_dir, &console.functions, &execution)
+    })
+    .await
+    .unwrap_or_default();
     axum::Json(found).into_response()
 }
 

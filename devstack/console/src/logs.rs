@@ -1,16 +1,17 @@
 //! The log lines of the functions a state machine execution invoked: each
 //! task attempt's function (its `FunctionName`, a physical name or ARN,
-//! read back to `<service>/<LogicalId>` through the endpoints), its
+//! read back to `<service>/<LogicalId>` through the endpoints' names), its
 //! invocations that began inside the attempt (the hops), and the lines of
 //! its log that carry those invocations' trace ids.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use devstack_api::Endpoints;
 use devstack_api::telemetry::{self, Hop};
 use devstack_sfn::history::Execution;
 use serde::Serialize;
+
+use crate::machines::function_name;
 
 /// At most this many lines per attempt.
 pub const LINES: usize = 200;
@@ -25,7 +26,9 @@ pub struct AttemptLogs {
     pub lines: Vec<String>,
 }
 
-pub fn of(dir: &Path, endpoints: &Endpoints, execution: &Execution) -> Vec<AttemptLogs> {
+/// `ids`: each function's physical name → `<service>/<LogicalId>`
+/// ([`devstack_api::Endpoints::function_ids`]).
+pub fn of(dir: &Path, ids: &BTreeMap<String, String>, execution: &Execution) -> Vec<AttemptLogs> {
     let hops: Vec<Hop> = telemetry::read_hops(dir).unwrap_or_default();
     let mut entries: std::collections::HashMap<&str, usize> = Default::default();
     let mut out = Vec::new();
@@ -34,7 +37,7 @@ pub fn of(dir: &Path, endpoints: &Endpoints, execution: &Execution) -> Vec<Attem
         for (i, attempt) in step.attempts.iter().enumerate() {
             let named = (attempt.parameters.as_ref())
                 .and_then(|p| p["FunctionName"].as_str())
-                .and_then(|n| function_of(endpoints, n));
+                .and_then(|n| ids.get(function_name(n)).cloned());
             let (Some(function), Some(from)) = (named, attempt.scheduled) else {
                 continue;
             };
@@ -63,16 +66,6 @@ pub fn of(dir: &Path, endpoints: &Endpoints, execution: &Execution) -> Vec<Attem
 /// Step Functions' times are whole milliseconds of its own clock; the
 /// hops', the Lambda API's.
 const SLACK_MS: f64 = 50.0;
-
-/// `<service>/<LogicalId>` of a physical function name or ARN.
-fn function_of(endpoints: &Endpoints, name: &str) -> Option<String> {
-    let physical = name.rsplit(':').next().unwrap_or(name);
-    endpoints.services.iter().find_map(|(service, s)| {
-        (s.functions.iter())
-            .find(|(_, p)| p.as_str() == physical || name.ends_with(&format!(":function:{p}")))
-            .map(|(logical, _)| format!("{service}/{logical}"))
-    })
-}
 
 fn lines(dir: &Path, function: &str, traces: &BTreeSet<&str>) -> Vec<String> {
     if traces.is_empty() {

@@ -30,11 +30,11 @@ fn walk(value: &Value, out: &mut Vec<String>) {
         Value::Object(fields) => {
             let resource = fields.get("Resource").and_then(Value::as_str);
             if let Some(arn) = resource.filter(|r| r.starts_with("arn:aws:lambda:")) {
-                out.push(function_name(arn));
+                out.push(function_name(arn).to_owned());
             }
             if resource.is_some_and(|r| r.starts_with("arn:aws:states:::lambda:invoke")) {
                 let named = fields["Parameters"]["FunctionName"].as_str();
-                out.extend(named.map(function_name));
+                out.extend(named.map(|n| function_name(n).to_owned()));
             }
             fields.values().for_each(|v| walk(v, out));
         }
@@ -44,10 +44,10 @@ fn walk(value: &Value, out: &mut Vec<String>) {
 }
 
 /// `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`, or
-/// a bare name, as the function's name.
-fn function_name(named: &str) -> String {
+/// a bare name, as the function's physical name.
+pub fn function_name(named: &str) -> &str {
     let name = named.split_once(":function:").map_or(named, |(_, n)| n);
-    name.split(':').next().unwrap_or(name).to_owned()
+    name.split(':').next().unwrap_or(name)
 }
 
 #[cfg(test)]
