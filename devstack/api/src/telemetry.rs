@@ -201,16 +201,20 @@ pub fn read_processes(dir: &Path) -> Vec<ProcessStarted> {
 /// The most memory a process has held (`VmHWM`), in 10^6 bytes; none
 /// once it has ended, or off Linux.
 pub fn peak_rss_mb(pid: u32) -> Option<f64> {
+    Some(peak_rss_kb(pid)? as f64 * 1024.0 / 1e6)
+}
+
+/// [`peak_rss_mb`] in KiB, as Linux gives it.
+pub fn peak_rss_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = status
+    status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))?
         .trim()
         .trim_end_matches("kB")
         .trim()
         .parse()
-        .ok()?;
-    Some(kb * 1024.0 / 1e6)
+        .ok()
 }
 
 /// Every environment started on demand, recorded in `dir`.
@@ -388,17 +392,50 @@ pub struct Figure {
 /// namespace → function → (metric, dimensions besides service/function) → figure.
 pub type Table = BTreeMap<String, BTreeMap<String, BTreeMap<String, Figure>>>;
 
+/// The file of EMF documents in the telemetry folder, one per line:
+/// `{"function": "<service>/<LogicalId>", "emf": <the document>}`.
+pub const METRICS: &str = "metrics.jsonl";
+
+/// Each line of [`METRICS`]: the function that printed it, and the document.
+fn metric_documents(dir: &Path) -> Vec<(String, Value)> {
+    let text = std::fs::read_to_string(dir.join(METRICS)).unwrap_or_default();
+    (text.lines())
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .map(|mut entry| {
+            let function = entry["function"].as_str().map(str::to_owned);
+            (function.unwrap_or_default(), entry["emf"].take())
+        })
+        .collect()
+}
+
 /// The EMF documents in `dir`, added up per service and function.
 pub fn read_metrics(dir: &Path) -> Table {
-    let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap_or_default();
     let mut table = Table::new();
-    for line in text.lines() {
-        let Ok(entry) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        add_document(&mut table, &entry["emf"]);
+    for (_, doc) in metric_documents(dir) {
+        add_document(&mut table, &doc);
     }
     table
+}
+
+/// Every value of the metric `name` each function printed (by the
+/// function that printed it, `<service>/<LogicalId>`).
+pub fn read_metric_values(dir: &Path, name: &str) -> BTreeMap<String, Vec<f64>> {
+    let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (function, doc) in metric_documents(dir)
+        .into_iter()
+        .filter(|(f, _)| !f.is_empty())
+    {
+        out.entry(function).or_default().extend(values(&doc, name));
+    }
+    out
+}
+
+/// A metric's values in one document: a histogram's array, or one value.
+fn values(doc: &Value, name: &str) -> Vec<f64> {
+    match &doc[name] {
+        Value::Array(a) => a.iter().filter_map(Value::as_f64).collect(),
+        v => v.as_f64().into_iter().collect(),
+    }
 }
 
 fn add_document(table: &mut Table, doc: &Value) {
@@ -428,10 +465,6 @@ fn add_document(table: &mut Table, doc: &Value) {
             } else {
                 format!("{name} [{}]", extra.join(", "))
             };
-            let values: Vec<f64> = match &doc[name] {
-                Value::Array(a) => a.iter().filter_map(Value::as_f64).collect(),
-                v => v.as_f64().into_iter().collect(),
-            };
             let f = table
                 .entry(namespace.clone())
                 .or_default()
@@ -444,7 +477,7 @@ fn add_document(table: &mut Table, doc: &Value) {
                     max: f64::NEG_INFINITY,
                     ..Figure::default()
                 });
-            for v in values {
+            for v in values(doc, name) {
                 f.samples += 1;
                 f.sum += v;
                 f.min = f.min.min(v);

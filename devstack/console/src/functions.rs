@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use devstack_api::telemetry::{self, Hop, ProcessStarted};
+use devstack_api::telemetry::{self, Hop};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -48,7 +48,7 @@ pub fn figures(dir: &Path) -> Vec<Figures> {
     for started in telemetry::read_environments(dir) {
         entry(&mut out, &started.function).cold_starts += 1;
     }
-    for (function, mut times) in own_times(dir) {
+    for (function, mut times) in telemetry::read_metric_values(dir, "OwnTime") {
         entry(&mut out, &function).own_time_p50_ms = median(&mut times);
     }
     for p in telemetry::read_processes(dir) {
@@ -56,38 +56,11 @@ pub fn figures(dir: &Path) -> Vec<Figures> {
         // The environment started warm with the cloud is one too; only
         // those started on demand are recorded as cold starts.
         e.peak_environments = e.peak_environments.max(1);
-        if let Some(kb) = high_water_kb(&p) {
+        if let Some(kb) = telemetry::peak_rss_kb(p.pid) {
             e.peak_memory_kb = Some(e.peak_memory_kb.unwrap_or(0).max(kb));
         }
     }
     out.into_values().collect()
-}
-
-/// Each function's `OwnTime` values, from the EMF documents it printed.
-fn own_times(dir: &Path) -> BTreeMap<String, Vec<f64>> {
-    let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap_or_default();
-    let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for line in text.lines() {
-        let Ok(entry) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        let Some(function) = entry["function"].as_str() else {
-            continue;
-        };
-        let values: Vec<f64> = match &entry["emf"]["OwnTime"] {
-            Value::Array(a) => a.iter().filter_map(Value::as_f64).collect(),
-            v => v.as_f64().into_iter().collect(),
-        };
-        out.entry(function.to_owned()).or_default().extend(values);
-    }
-    out
-}
-
-/// `VmHWM` of a process still running: Linux's peak resident set.
-fn high_water_kb(p: &ProcessStarted) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", p.pid)).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The least-privilege report over this cloud's records, as `devstack
@@ -146,7 +119,7 @@ mod tests {
             ],
         );
         write(
-            "metrics.jsonl",
+            telemetry::METRICS,
             &[
                 r#"{"function":"todos/ApiFunction","emf":{"OwnTime":[3.0]}}"#,
                 r#"{"function":"todos/ApiFunction","emf":{"OwnTime":[1.0]}}"#,

@@ -73,7 +73,7 @@ impl Recorder {
             devstack_api::telemetry::HOPS,
             devstack_api::telemetry::EVENTS,
             devstack_api::telemetry::DEAD_LETTERS,
-            "metrics.jsonl",
+            devstack_api::telemetry::METRICS,
             devstack_api::telemetry::JUDGEMENTS,
             devstack_api::telemetry::GRANTS,
             devstack_api::telemetry::ENVIRONMENTS,
@@ -196,7 +196,7 @@ impl Recorder {
             && doc.get("_aws").is_some()
         {
             let entry = serde_json::json!({"function": function, "emf": doc});
-            self.append("metrics.jsonl", &entry.to_string());
+            self.append(devstack_api::telemetry::METRICS, &entry.to_string());
         }
     }
 
