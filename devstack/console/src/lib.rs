@@ -86,26 +86,34 @@ struct Window {
 }
 
 async fn service_map(State(c): State<Arc<Console>>, Query(w): Query<Window>) -> Response {
-    let hops = devstack_api::telemetry::read_hops(&c.telemetry_dir).unwrap_or_default();
-    let events = devstack_api::telemetry::read_events(&c.telemetry_dir);
-    let dead_letters = devstack_api::telemetry::read_dead_letters(&c.telemetry_dir);
     let since = w
         .window
         .map_or(0.0, |s| devstack_api::telemetry::now_ms() - s * 1000.0);
     let machines = state_machines(&c).await;
-    let records = map::Records {
-        hops: &hops,
-        events: &events,
-        dead_letters: &dead_letters,
-        machines: &machines,
-    };
-    axum::Json(map::draw(&records, &c.declared, since)).into_response()
+    // The files off the async workers, as the other views read them.
+    let drawn = tokio::task::spawn_blocking(move || {
+        let dir = &c.telemetry_dir;
+        let hops = devstack_api::telemetry::read_hops(dir).unwrap_or_default();
+        let events = devstack_api::telemetry::read_events(dir);
+        let dead_letters = devstack_api::telemetry::read_dead_letters(dir);
+        let records = map::Records {
+            hops: &hops,
+            events: &events,
+            dead_letters: &dead_letters,
+            machines: &machines,
+        };
+        map::draw(&records, &c.declared, since)
+    });
+    match drawn.await {
+        Ok(map) => axum::Json(map).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
 }
 
 /// Each state machine with the functions its tasks invoke; none when
 /// moto cannot be read, and the map then names Step Functions.
 async fn state_machines(c: &Console) -> Vec<machines::Machine> {
-    let listed = devstack_sfn::listing::machines(&c.emulator_url).await;
+    let listed = devstack_sfn::listing::definitions(&c.emulator_url).await;
     (listed.unwrap_or_default().into_iter())
         .map(|m| machines::Machine {
             functions: (machines::task_functions(&m.definition).iter())

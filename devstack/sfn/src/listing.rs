@@ -33,6 +33,35 @@ pub struct Summary {
 /// executions.
 pub async fn machines(moto_url: &str) -> Result<Vec<Machine>, HistoryError> {
     let api = Api::new(moto_url, "the state machines")?;
+    let mut out = Vec::new();
+    for mut machine in described(&api).await? {
+        let runs = api
+            .call(
+                "ListExecutions",
+                json!({ "stateMachineArn": machine.arn, "maxResults": LATEST }),
+            )
+            .await?;
+        machine.executions = (runs["executions"].as_array().into_iter().flatten())
+            .map(|e| Summary {
+                arn: e["executionArn"].as_str().unwrap_or_default().to_owned(),
+                name: e["name"].as_str().unwrap_or_default().to_owned(),
+                status: e["status"].as_str().unwrap_or_default().to_owned(),
+                started: e["startDate"].as_f64(),
+                stopped: e["stopDate"].as_f64(),
+            })
+            .collect();
+        out.push(machine);
+    }
+    Ok(out)
+}
+
+/// The machines with their definitions, and no executions listed: what
+/// the service map reads on every refresh.
+pub async fn definitions(moto_url: &str) -> Result<Vec<Machine>, HistoryError> {
+    described(&Api::new(moto_url, "the state machines")?).await
+}
+
+async fn described(api: &Api<'_>) -> Result<Vec<Machine>, HistoryError> {
     let listed = api.call("ListStateMachines", json!({})).await?;
     let mut out = Vec::new();
     for m in listed["stateMachines"].as_array().into_iter().flatten() {
@@ -43,26 +72,11 @@ pub async fn machines(moto_url: &str) -> Result<Vec<Machine>, HistoryError> {
         let definition = (described["definition"].as_str())
             .and_then(|d| serde_json::from_str(d).ok())
             .unwrap_or(Value::Null);
-        let runs = api
-            .call(
-                "ListExecutions",
-                json!({ "stateMachineArn": arn, "maxResults": LATEST }),
-            )
-            .await?;
-        let executions = (runs["executions"].as_array().into_iter().flatten())
-            .map(|e| Summary {
-                arn: e["executionArn"].as_str().unwrap_or_default().to_owned(),
-                name: e["name"].as_str().unwrap_or_default().to_owned(),
-                status: e["status"].as_str().unwrap_or_default().to_owned(),
-                started: e["startDate"].as_f64(),
-                stopped: e["stopDate"].as_f64(),
-            })
-            .collect();
         out.push(Machine {
             name: m["name"].as_str().unwrap_or_default().to_owned(),
             arn,
             definition,
-            executions,
+            executions: Vec::new(),
         });
     }
     Ok(out)
