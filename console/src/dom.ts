@@ -22,6 +22,12 @@ export function svg(tag: string, attributes: Record<string, string | number> = {
   return e;
 }
 
+// A record's field as text: a string as it is, nothing as "", anything
+// else as its JSON.
+export function text(v: unknown): string {
+  return typeof v === "string" ? v : v === undefined || v === null ? "" : JSON.stringify(v);
+}
+
 export function byId<T extends HTMLElement>(id: string): T {
   const e = document.getElementById(id);
   if (!e) throw new Error(`#${id} is missing from the page`);

@@ -2,7 +2,7 @@
 // the function that failed it (`ops dlq replay --message-id`), after a
 // second click that confirms it.
 
-import { byId, el } from "./dom.js";
+import { byId, el, text } from "./dom.js";
 
 type Letter = { [key: string]: unknown };
 interface ServiceLetters { service: string; letters: Letter[] | { letters?: Letter[] } }
@@ -10,10 +10,6 @@ interface ServiceLetters { service: string; letters: Letter[] | { letters?: Lett
 function list(s: ServiceLetters): Letter[] {
   if (Array.isArray(s.letters)) return s.letters;
   return s.letters.letters ?? [];
-}
-
-function text(v: unknown): string {
-  return typeof v === "string" ? v : v === undefined || v === null ? "" : JSON.stringify(v);
 }
 
 async function replay(service: string, messageId: string): Promise<string> {

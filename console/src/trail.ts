@@ -4,15 +4,11 @@
 // own, sending the last batch's id, so the server resumes where the page
 // stopped.
 
-import { byId, el } from "./dom.js";
+import { byId, el, text } from "./dom.js";
 
 type Record = { [key: string]: unknown; type: string };
 
 let received = 0;
-
-function text(v: unknown): string {
-  return typeof v === "string" ? v : v === undefined || v === null ? "" : String(v);
-}
 
 function serviceOf(where: string): string {
   if (where.startsWith("app.")) return where.slice(4);
