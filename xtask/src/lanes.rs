@@ -137,7 +137,8 @@ fn with_env(mut c: Command, env: &TestEnv) -> Command {
         .env("PROJECT_VENV", &env.prepared.venv)
         .env("CHROMIUM", &env.prepared.chromium)
         .env("CHROMEDRIVER", &env.prepared.chromedriver)
-        .env(xtask::edges::TELEMETRY_ROOT, env.telemetry);
+        .env(xtask::edges::TELEMETRY_ROOT, env.telemetry)
+        .env(crate::engine::ENGINE_ENV, env.engine);
     c
 }
 

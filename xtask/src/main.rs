@@ -13,6 +13,7 @@ use xtask::{
     web, workflows,
 };
 
+mod engine;
 mod gate;
 mod lanes;
 mod scans;
@@ -349,10 +350,17 @@ fn run_tests(
     let telemetry = root.join(".local/test-telemetry");
     let _ = std::fs::remove_dir_all(&telemetry);
     std::fs::create_dir_all(&telemetry)?;
+    let started = std::time::Instant::now();
+    let engine = engine::start(&prepared.venv)?;
+    eprintln!(
+        "==> engine: ready in {:.1} s, each test's emulator forked from it",
+        started.elapsed().as_secs_f64()
+    );
     let env = TestEnv {
         lint,
         prepared,
         telemetry: &telemetry,
+        engine: &engine.socket,
     };
     let passed = lanes::run(root, cargo_args, &env)?;
     for line in edges::report(
@@ -428,6 +436,8 @@ struct TestEnv<'a> {
     prepared: &'a Prepared,
     /// Where the tests' local clouds write their telemetry.
     telemetry: &'a std::path::Path,
+    /// The engine's socket, which every emulator is forked from.
+    engine: &'a std::path::Path,
 }
 
 struct Prepared {

@@ -94,6 +94,17 @@ pub enum Cmd {
     /// seen. The last line is `missing: X, duplicated: Y` (exit 1 unless
     /// both are 0).
     Campaign(CampaignArgs),
+    /// The engine alone: moto and its changes imported once, forking an
+    /// emulator for each caller on the Unix socket, until `--owner` exits.
+    /// The test command starts one for all its binaries (they find it by
+    /// `DEVSTACK_ENGINE`); anything else starts its own.
+    Engine {
+        #[arg(long)]
+        socket: PathBuf,
+        /// The engine ends with this process.
+        #[arg(long)]
+        owner: u32,
+    },
     /// A burst: `--events` UserRegistered put on the bus at once for the
     /// campaigns consumer, then the time until the last effect, each
     /// event's age at the consumer, the peak execution environments per

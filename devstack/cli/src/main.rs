@@ -101,7 +101,16 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Bench(args) => bench(args, json).await,
         Cmd::Campaign(args) => campaign(args, file, json).await,
         Cmd::Burst { events, within } => burst(events, within, file, json).await,
+        Cmd::Engine { socket, owner } => engine(&socket, owner),
     }
+}
+
+/// Becomes the engine's Python process (it only returns on failure).
+fn engine(socket: &Path, owner: u32) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let mut command =
+        devstack_emulator::engine_command(socket, owner).map_err(anyhow::Error::msg)?;
+    Err(anyhow::Error::new(command.exec()).context("starting the engine"))
 }
 
 async fn burst(events: usize, within: f64, endpoints_file: &Path, json: bool) -> Result<()> {

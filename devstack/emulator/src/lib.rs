@@ -2,18 +2,19 @@
 //! lives apart from `kit`, which is what a function links: no function
 //! binary carries the launch script or these helpers.
 //!
-//! Tests share one server per process: `EMULATOR_URL` when the test command
-//! started one, else a server from the project's `.venv/` on a free port,
-//! watched so it ends with the process that started it.
+//! Every emulator is a fork of one warm engine (a Python process that
+//! imported moto and its changes once), on a port of its own, sharing
+//! nothing with its siblings. Tests share one emulator per process:
+//! `EMULATOR_URL` when set, else a fork of the engine.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kit::config::SdkConfig;
 
+pub mod engine;
 pub mod s3;
 
 /// The region the emulator answers in.
@@ -24,17 +25,22 @@ pub struct Emulator {
     pub url: String,
 }
 
-/// moto's own server, run by `python -c` with measured changes
-/// (`moto_server.py` says why). To how it runs: Python's cyclic collector
-/// runs less often, a TransactWriteItems backs up only what it may write,
-/// a Query reads only its partition, a ReceiveMessage reads the
-/// queue's retention without computing every attribute and walks its
-/// messages with one clock read, a request's host is matched without
-/// listing moto's folder, and requests are not logged. To what it answers, only where moto's
-/// answer is missing or not AWS's: EventBridge's TestEventPattern (moto's
-/// own matcher answers), and replays that keep to their window and their
-/// `FilterArns`.
+/// The engine: moto's server with measured changes (`moto_server.py` says
+/// why), imported once and forked for each emulator. To how it runs:
+/// Python's cyclic collector runs less often, a TransactWriteItems backs up
+/// only what it may write, a Query reads only its partition, a
+/// ReceiveMessage reads the queue's retention without computing every
+/// attribute and walks its messages with one clock read, a request's host
+/// is matched without listing moto's folder, and requests are not logged.
+/// To what it answers, only where moto's answer is missing or not AWS's:
+/// EventBridge's TestEventPattern (moto's own matcher answers), and
+/// replays that keep to their window and their `FilterArns`.
 const LAUNCH: &str = include_str!("moto_server.py");
+
+/// Where an engine already running serves its forks (the test command
+/// starts one for all its binaries); without it, a process starts its own
+/// on first use.
+pub const ENGINE_ENV: &str = "DEVSTACK_ENGINE";
 
 /// The project's virtual environment.
 pub fn venv() -> PathBuf {
@@ -52,8 +58,8 @@ pub fn shared() -> &'static Emulator {
     })
 }
 
-/// Starts moto's server from the venv on a free loopback port; it exits when
-/// this process does.
+/// A new emulator, forked from the engine, on a free loopback port; it
+/// exits when this process does.
 pub fn start() -> Result<Emulator, String> {
     start_with(&[])
 }
@@ -62,93 +68,57 @@ pub fn start() -> Result<Emulator, String> {
 /// `MOTO_PORT`, the port moto's Step Functions interpreter calls for a
 /// Lambda task, which the local cloud points at its own router.
 pub fn start_with(env: &[(&str, String)]) -> Result<Emulator, String> {
-    let moto = venv().join("bin/moto_server");
-    if !moto.exists() {
+    let socket = engine()?;
+    let port = engine::fork(&socket, std::process::id(), env)?;
+    Ok(Emulator {
+        url: format!("http://127.0.0.1:{port}"),
+    })
+}
+
+/// The engine this process forks from: [`ENGINE_ENV`]'s, else one of its
+/// own, started once.
+fn engine() -> Result<PathBuf, String> {
+    static OWN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    if let Some(socket) = std::env::var_os(ENGINE_ENV).filter(|s| !s.is_empty()) {
+        return Ok(PathBuf::from(socket));
+    }
+    OWN.get_or_init(|| {
+        let socket = std::env::temp_dir().join(format!(
+            "devstack-engine-{}-{}.sock",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        let mut child = engine_command(&socket, std::process::id())?
+            .spawn()
+            .map_err(|e| format!("starting the engine: {e}"))?;
+        engine::wait_until_serving(&socket, &mut child, Duration::from_secs(60))?;
+        Ok(socket)
+    })
+    .clone()
+}
+
+/// The engine's command: it serves forks on `socket` until `owner` exits.
+/// Its output goes nowhere: a caller reading our stdout to its end would
+/// otherwise wait on the engine.
+pub fn engine_command(socket: &Path, owner: u32) -> Result<Command, String> {
+    let python = venv().join("bin/python");
+    if !python.exists() {
         return Err(format!(
             "{} is missing: run `cargo xtask venv` (the test command does it)",
-            moto.display()
+            python.display()
         ));
     }
-    let python = venv().join("bin/python");
-    // A free port is only free until someone else binds it: another test
-    // binary's listener may take it before moto does, and moto then exits.
-    // So each try watches its server and asks it something only moto
-    // answers, and a lost port is tried again with another.
-    let mut last = String::new();
-    for _ in 0..5 {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .port();
-        // A watchdog shell owns the server and stops it when our pid is
-        // gone, because test binaries exit without running destructors. A
-        // server busy in a long request outlives SIGTERM (its request
-        // threads finish first), so it gets SIGKILL a second later. The
-        // shell ends as soon as the server does. It holds none of our
-        // output: a caller reading our stdout to its end (the trail test)
-        // would otherwise wait on the shell, which waits for our pid to go,
-        // which the caller reaps only after that read: a deadlock once we
-        // die before we finish (measured: a killed `devstack up` hung its
-        // reader for good).
-        let mut watchdog = Command::new("sh")
-            .arg("-c")
-            .arg(r#""$0" -c "$3" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!; while kill -0 "$2" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done; kill $m 2>/dev/null; sleep 1; kill -9 $m 2>/dev/null"#)
-            .arg(&python)
-            .arg(port.to_string())
-            .arg(std::process::id().to_string())
-            .arg(LAUNCH)
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("starting {}: {e}", moto.display()))?;
-        match wait_until_serving(port, &mut watchdog, Duration::from_secs(30)) {
-            Ok(()) => {
-                return Ok(Emulator {
-                    url: format!("http://127.0.0.1:{port}"),
-                });
-            }
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
-}
-
-/// Until moto answers on `port` (its own API's `data.json`, which no other
-/// server here serves), or its server has ended.
-fn wait_until_serving(
-    port: u16,
-    watchdog: &mut std::process::Child,
-    within: Duration,
-) -> Result<(), String> {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if is_moto(port) {
-            return Ok(());
-        }
-        if let Ok(Some(_)) = watchdog.try_wait() {
-            return Err(format!("the emulator on port {port} ended at its start"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = watchdog.kill();
-    Err(format!(
-        "the emulator did not answer on port {port} within {within:?}"
-    ))
-}
-
-fn is_moto(port: u16) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let asked = stream.write_all(
-        b"GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-    );
-    let mut head = [0u8; 12];
-    asked.is_ok() && stream.read_exact(&mut head).is_ok() && head.ends_with(b" 200")
+    let mut c = Command::new(python);
+    c.arg("-c")
+        .arg(LAUNCH)
+        .arg("--socket")
+        .arg(socket)
+        .arg("--owner")
+        .arg(owner.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Ok(c)
 }
 
 impl Emulator {

@@ -1,5 +1,6 @@
-# moto's server as the local cloud runs it (`python -c` with this file),
-# with measured changes to how it runs (garbage collection, transaction
+# The local cloud's engine: moto's server as the local cloud runs it
+# (`python -c` with this file), served as forks of one warm process (see
+# `_engine`), with measured changes to how it runs (garbage collection, transaction
 # backups, table writes one at a time, queries by partition, input paths
 # parsed once, sends that do not count the queue, receives that read the
 # clock once), and to what it
@@ -8,8 +9,14 @@
 # managed), Lambda's function and KMS's key policies, SQS's queue policies
 # and S3's CORS in CloudFormation, SNS's deliveries to queues and Step
 # Functions' tasks judged by the local cloud).
+import argparse
 import copy
 import gc
+import json
+import os
+import select
+import signal
+import socket
 import sys
 import threading
 from collections import defaultdict
@@ -436,12 +443,14 @@ def _sns_asks_before_it_delivers_to_a_queue():
 
     from moto.sns import models
 
-    judge = os.environ.get("DEVSTACK_JUDGE_URL")
-    if not judge:
-        return
     publish = models.Subscription.publish
 
     def allowed(topic_arn, queue_arn):
+        # Read per delivery: an engine's clouds are forked from one
+        # process, each with its own judge.
+        judge = os.environ.get("DEVSTACK_JUDGE_URL")
+        if not judge:
+            return True
         body = json.dumps({"topic_arn": topic_arn, "queue_arn": queue_arn}).encode()
         request = urllib.request.Request(
             judge + "/delivery",
@@ -858,6 +867,126 @@ _sns_asks_before_it_delivers_to_a_queue()
 _hosts_matched_without_listing_moto()
 _requests_not_logged()
 
-from moto.server import main  # noqa: E402
 
-sys.exit(main())
+# The backends the local cloud's stacks and tests call, made in the engine
+# so that no cloud forked from it imports or builds them again.
+WARM_BACKENDS = (
+    "acm",
+    "cloudformation",
+    "cloudwatch",
+    "cognito-idp",
+    "dynamodb",
+    "dynamodbstreams",
+    "events",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "moto_api",
+    "route53",
+    "s3",
+    "secretsmanager",
+    "sns",
+    "sqs",
+    "ssm",
+    "stepfunctions",
+    "sts",
+)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _end_with(pid):
+    """A server ends with the process it serves: test binaries exit
+    without running destructors, and a server busy in a request would
+    outlive a polite signal."""
+    import time
+
+    while _alive(pid):
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def _serve_one(app, conn):
+    """In a forked child: reads what the caller asked for (its pid and the
+    server's environment), binds a free loopback port, answers with it,
+    and serves until the caller is gone. The port is bound before the
+    answer, so no other process can take it in between."""
+    from moto.server import MotoRequestHandler
+    from werkzeug.serving import make_server
+
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    request = json.loads(conn.makefile("r").readline())
+    os.environ.update(request.get("env", {}))
+    server = make_server(
+        "127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler
+    )
+    os.environ.setdefault("MOTO_PORT", str(server.server_port))
+    conn.sendall((json.dumps({"port": server.server_port, "pid": os.getpid()}) + "\n").encode())
+    conn.close()
+    threading.Thread(target=_end_with, args=(request["owner"],), daemon=True).start()
+    server.serve_forever()
+
+
+def _engine(path, owner):
+    """The engine: moto, its patches and its backends imported and built
+    once (about 1.3 CPU-seconds), then one forked server per request on a
+    Unix socket. A fork shares nothing with its siblings after the fork:
+    each cloud's state is its own process's memory."""
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        create_backend_app,
+    )
+
+    app = DomainDispatcherApplication(create_backend_app)
+    for backend in WARM_BACKENDS:
+        app.app_instances[backend] = app.create_app(backend)
+    # What was imported stays: the collector never walks it again, in the
+    # engine or any fork, and the forks' pages stay shared.
+    gc.collect()
+    gc.freeze()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    # Bound and listening under another name, then renamed: the socket's
+    # path exists only once it accepts, so a caller waits for the path
+    # and never probes with a connection (which would make a fork).
+    unready = f"{path}.binding"
+    for stale in (path, unready):
+        if os.path.exists(stale):
+            os.unlink(stale)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(unready)
+    listener.listen(64)
+    os.rename(unready, path)
+    try:
+        while _alive(owner):
+            ready, _, _ = select.select([listener], [], [], 0.5)
+            if not ready:
+                continue
+            conn, _ = listener.accept()
+            if os.fork() == 0:
+                listener.close()
+                try:
+                    _serve_one(app, conn)
+                finally:
+                    os._exit(1)
+            conn.close()
+    finally:
+        listener.close()
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="the local cloud's engine")
+    parser.add_argument("--socket", required=True, help="the Unix socket to serve forks on")
+    parser.add_argument("--owner", required=True, type=int, help="the engine ends with this pid")
+    arguments = parser.parse_args()
+    _engine(arguments.socket, arguments.owner)

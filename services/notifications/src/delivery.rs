@@ -138,28 +138,25 @@ impl Delivery {
     }
 }
 
-/// Delivers a batch in order; the first failure becomes the checkpoint.
+/// Records delivered at once. A batch of a hundred, one after another,
+/// took longer than the function's timeout when each call waited on a
+/// busy engine, and the killed batch was then delivered again whole.
+pub const IN_FLIGHT: usize = 16;
+
+/// Delivers a batch, [`IN_FLIGHT`] records at a time; the results are
+/// read in stream order, so the first failure becomes the checkpoint and
+/// only it and the records after it are retried (subscribers and the app
+/// deduplicate on `notification_id`, as for any retried batch).
 pub async fn deliver_records(records: &[EventRecord], delivery: &Delivery) -> kit::outbox::Outcome {
+    use futures_util::stream::{self, StreamExt};
     let mut outcome = kit::outbox::Outcome::default();
-    for record in records {
-        let result = async {
-            match to_deliver(record) {
-                Ok(Some(n)) => match delivery.send(&n).await {
-                    Ok(()) => {
-                        if let Some(live) = &delivery.live {
-                            let pushed = live.push(&n).await;
-                            tracing::info!(notification = %n.notification_id, correlation_id = %n.correlation_id, sent = pushed.sent, gone = pushed.gone, "delivered");
-                        }
-                        Ok(1)
-                    }
-                    Err(e) => Err(e),
-                },
-                Ok(None) => Ok(0),
-                Err(e) => Err(e.to_string()),
-            }
-        }
-        .instrument(kit::outbox::record_span(record))
-        .await;
+    let mut results = stream::iter(records)
+        .map(|record| deliver_one(record, delivery))
+        .buffered(IN_FLIGHT);
+    let mut position = 0;
+    while let Some(result) = results.next().await {
+        let record = &records[position];
+        position += 1;
         match result {
             Ok(n) => {
                 kit::telemetry::delivered(n);
@@ -174,4 +171,25 @@ pub async fn deliver_records(records: &[EventRecord], delivery: &Delivery) -> ki
         }
     }
     outcome
+}
+
+/// One record: published, then pushed live. Returns how many
+/// notifications it delivered (0 for a record that asks for none).
+async fn deliver_one(record: &EventRecord, delivery: &Delivery) -> Result<usize, String> {
+    async {
+        match to_deliver(record) {
+            Ok(Some(n)) => {
+                delivery.send(&n).await?;
+                if let Some(live) = &delivery.live {
+                    let pushed = live.push(&n).await;
+                    tracing::info!(notification = %n.notification_id, correlation_id = %n.correlation_id, sent = pushed.sent, gone = pushed.gone, "delivered");
+                }
+                Ok(1)
+            }
+            Ok(None) => Ok(0),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+    .instrument(kit::outbox::record_span(record))
+    .await
 }

@@ -279,6 +279,51 @@ async fn stored_notifications_reach_the_delivery_topic_from_the_stream() {
     assert_eq!(kinds, ["todo_completed", "welcome"]);
 }
 
+// A batch is delivered several records at a time, yet its checkpoint is
+// still the first failing record in stream order: a later record that
+// finished first never moves it past an earlier failure.
+#[tokio::test]
+async fn a_batch_delivered_at_once_checkpoints_at_its_first_failure_in_stream_order() {
+    let s = svc().await;
+    let sns = aws_sdk_sns::Client::new(&s.conf);
+    let topic = sns
+        .create_topic()
+        .name(unique("delivery"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    for title in ["one", "two", "three", "four"] {
+        handle(
+            &s.store,
+            &s.processed,
+            &Wording::default(),
+            &delivered(completed("bea", title), Uuid::new_v4()),
+        )
+        .await
+        .unwrap();
+    }
+    let mut records: Vec<_> = devstack_emulator::read_stream(&s.conf, &s.table)
+        .await
+        .into_iter()
+        .filter(
+            |r| matches!(notifications::delivery::to_deliver(r), Ok(Some(n)) if n.user_id == "bea"),
+        )
+        .collect();
+    assert_eq!(records.len(), 4);
+    // The second record's image is unreadable: it fails, the others do not.
+    records[1].change.new_image = Default::default();
+    let failing = records[1].change.sequence_number.clone();
+    let delivery = notifications::delivery::Delivery::new(sns, &topic);
+    let outcome = notifications::delivery::deliver_records(&records, &delivery).await;
+    assert_eq!(
+        outcome.published, 1,
+        "only the record before the failure counts"
+    );
+    assert_eq!(outcome.failed.map(|(seq, _)| Some(seq)), Some(failing));
+}
+
 // An async retry or a DLQ replay can deliver an event about a user after
 // that user's erasure. What happened before the deletion stays erased; the
 // load run under chaos found such a congratulation stored after it.

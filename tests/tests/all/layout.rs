@@ -98,13 +98,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("devstack-client", &["devstack-api", "kit", "repo"]),
     // `devstack executions` reads and renders a history with the Step
     // Functions piece's own parser; `devstack least-privilege` reports with
-    // the judge's.
+    // the judge's; `devstack engine` becomes the emulator crate's engine.
     (
         "devstack",
         &[
             "devstack-api",
             "devstack-client",
             "devstack-cloud",
+            "devstack-emulator",
             "devstack-iam",
             "devstack-sfn",
             "repo",
