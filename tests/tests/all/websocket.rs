@@ -496,6 +496,187 @@ async fn a_notification_is_pushed_to_its_user_only_and_stale_connections_are_for
     .unwrap();
 }
 
+/// Notifications for other users put in the table at once, ahead of the
+/// congratulation in the stream: a campaign's audience, or the burst of a
+/// test run's other tests.
+const BACKLOG: usize = 300;
+
+/// The live push that a full test run once lost: under load, the
+/// deliverer worked through a batch of up to 100 records one call at a
+/// time (about 320 ms a record then), passed its 10-second timeout, was
+/// killed and given the whole batch again, and the congratulation waited
+/// behind every such try. Now a batch is at most 25 records, delivered 16
+/// at a time: the congratulation arrives behind a backlog, the deliverer
+/// is never killed, and each notification reaches the delivery topic once.
+#[tokio::test]
+async fn a_congratulation_behind_a_backlog_is_pushed_and_each_notification_delivered_once() {
+    let e = &crate::e2e::cloud().endpoints;
+    let conf = kit::config::endpoint(e.emulator_url.as_str()).await;
+    let notifications = &e.services["notifications"];
+    let (queue, inbox) = delivery_inbox(&conf, &notifications.outputs["DeliveryTopicArn"]).await;
+    let ada = client(&unique_email("ws-backlog")).await;
+    let mut ada_ws = open(e, Some(&ada.token)).await.unwrap();
+    let deliverer = &crate::e2e::cloud().functions["notifications/DelivererFunction"];
+    let before = deliverer.metrics().await;
+
+    let backlog = put_backlog(&conf, notifications.table.as_str()).await;
+    let (status, todo) = ada
+        .call(
+            Method::POST,
+            "/todos",
+            Some(json!({"title": "behind the backlog"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201);
+    let path = format!("/todos/{}", todo["id"].as_str().unwrap());
+    let (status, _) = ada
+        .call(Method::PATCH, &path, Some(json!({"completed": true})))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let pushed = next_text(&mut ada_ws, Duration::from_secs(20))
+        .await
+        .expect("the congratulation is pushed behind the backlog");
+    assert_eq!(pushed["notification"]["kind"], "todo_completed");
+
+    // Every backlog notification reached the topic, each exactly once.
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while backlog.iter().any(|id| !seen.contains_key(id)) && Instant::now() < deadline {
+        for id in receive_ids(&sqs, &queue).await {
+            *seen.entry(id).or_default() += 1;
+        }
+    }
+    let missing = backlog.iter().filter(|id| !seen.contains_key(*id)).count();
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert_eq!(
+        (missing, twice.len()),
+        (0, 0),
+        "missing, delivered twice: {twice:?}"
+    );
+    let after = deliverer.metrics().await;
+    assert_eq!(
+        (after.errors, after.restarts),
+        (before.errors, before.restarts),
+        "the deliverer failed or was killed (its timeout) during the backlog; inbox {inbox}"
+    );
+}
+
+/// A queue subscribed to the delivery topic, with the policy that lets the
+/// topic send to it (SNS drops a delivery its queue's policy refuses).
+async fn delivery_inbox(conf: &aws_config::SdkConfig, topic: &str) -> (String, String) {
+    let sqs = aws_sdk_sqs::Client::new(conf);
+    let name = format!("backlog-{}", uuid::Uuid::new_v4().simple());
+    let url = sqs.create_queue().queue_name(&name).send().await.unwrap();
+    let url = url.queue_url.unwrap();
+    let arn = format!("arn:aws:sqs:us-east-1:123456789012:{name}");
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": topic}},
+        }],
+    });
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::Policy,
+            policy.to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_sns::Client::new(conf)
+        .subscribe()
+        .topic_arn(topic)
+        .protocol("sqs")
+        .endpoint(&arn)
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap();
+    (url, name)
+}
+
+/// [`BACKLOG`] notifications for users of their own, written as the
+/// consumer writes them; their ids.
+async fn put_backlog(conf: &aws_config::SdkConfig, table: &str) -> Vec<String> {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    use notifications::items::{Item, Notification};
+    let ddb = aws_sdk_dynamodb::Client::new(conf);
+    let notes: Vec<Notification> = (0..BACKLOG)
+        .map(|i| {
+            let draft = notifications::domain::Draft {
+                user_id: format!("backlog-{}-{i}", uuid::Uuid::new_v4().simple()),
+                kind: events::notifications::Kind::Welcome,
+                message: format!("welcome {i}"),
+                link: None,
+            };
+            let id = uuid::Uuid::new_v4();
+            Notification::new(
+                id,
+                draft,
+                uuid::Uuid::new_v4(),
+                chrono::Utc::now(),
+                "backlog",
+            )
+        })
+        .collect();
+    for chunk in notes.chunks(25) {
+        let writes: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|n| {
+                let item = serde_dynamo::to_item(Item::Notification(n.clone())).unwrap();
+                let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        ddb.batch_write_item()
+            .request_items(table, writes)
+            .send()
+            .await
+            .unwrap();
+    }
+    notes
+        .iter()
+        .map(|n| n.notification_id.to_string())
+        .collect()
+}
+
+/// The notification ids of one receive from the inbox (deleted).
+async fn receive_ids(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<String> {
+    let got = sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for m in got.messages.unwrap_or_default() {
+        let body: Value = serde_json::from_str(m.body().unwrap_or_default()).unwrap();
+        ids.push(
+            body["notification_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+        sqs.delete_message()
+            .queue_url(queue)
+            .receipt_handle(m.receipt_handle().unwrap_or_default())
+            .send()
+            .await
+            .unwrap();
+    }
+    ids
+}
+
 /// Past its burst, a stage answers 429 with API Gateway's body before the
 /// authorizer or any function runs; its access log has a line for every
 /// request, the throttled ones included, and never the token.
