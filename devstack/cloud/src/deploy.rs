@@ -28,7 +28,7 @@ pub fn qualified(service: &str, logical: &str) -> String {
 pub type Stack = (String, Plan, Deployed, Value);
 
 /// A deployed stack: its outputs and the physical id of every resource.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Deployed {
     pub stack: String,
     pub outputs: BTreeMap<String, String>,

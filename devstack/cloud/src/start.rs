@@ -1,6 +1,8 @@
 //! Bringing the whole system up: emulator, stacks, functions, event
 //! sources, gateway, Lambda API, endpoints file.
 
+mod boot;
+mod kept;
 mod sources;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,7 +21,7 @@ use devstack_lambda::runtime::{Function, Spec};
 use devstack_lambda::wake::Writes;
 use devstack_template::adapt::StageSettings;
 use devstack_template::adapt::adapt;
-use repo::{PLATFORM, SERVICES, template_path};
+use repo::{PLATFORM, SERVICES};
 
 use crate::cognito;
 use crate::deploy::{
@@ -142,6 +144,9 @@ pub struct Running {
     pub conf: SdkConfig,
     pub pool: cognito::Pool,
     pub started_in: Duration,
+    /// Whether the emulator is a fork of a state kept by an earlier cloud
+    /// of the same templates (nothing was deployed).
+    pub from_kept_state: bool,
     /// The start's steps, each as the time since it began.
     pub phases: Vec<(String, Duration)>,
     pub control: Arc<Control>,
@@ -185,17 +190,13 @@ pub async fn start(options: Options) -> Result<Running> {
     let judge_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let judge_url = format!("http://{}", judge_listener.local_addr()?);
     // The web app's origin is a stack parameter (the attachments bucket's
-    // CORS rule lets it upload), so it is bound first.
+    // CORS rule lets it upload), deployed as a placeholder and put in
+    // place after the deploy.
     let web_listener = tokio::net::TcpListener::bind(("127.0.0.1", options.web_port)).await?;
     let web_origin = format!("http://{}", web_listener.local_addr()?);
-    let (emulator, conf, templates, commit) = boot(
-        &options,
-        (states_port, &judge_url),
-        (&sender_url, &web_origin),
-        &mut phases,
-    )
-    .await?;
-    let mut templates = templates;
+    let booted = boot::boot(&options, (states_port, &judge_url), &mut phases).await?;
+    let (emulator, conf, commit) = (booted.emulator, booted.conf, booted.commit);
+    let mut templates = booted.templates.into_iter();
     let platform = templates.next().context("the platform's template")?;
     let services: Vec<(&str, serde_json::Value)> = (SERVICES.iter().copied())
         .zip(templates)
@@ -211,12 +212,24 @@ pub async fn start(options: Options) -> Result<Running> {
     if let Some(w) = &wanted {
         crate::sender::seed(&conf, w, &sender.api_key(), &signing_secret).await?;
     }
-    let platform = crate::domain::with_zone(&conf, platform).await?;
-    let (pool, bus_name) =
-        deploy_platform(&conf, &emulator.url, &platform, &commit, &mut phases).await?;
-    phases.mark("platform stack");
-    let stacks = deploy_services(&conf, services, &commit).await?;
-    make_machines_runnable(&conf, &emulator.url, &stacks).await?;
+    let from_kept_state = booted.kept.is_some();
+    let (platform, pool, bus_name, stacks) = match booted.kept {
+        Some(state) => kept::restore(state, &emulator.url, services)?,
+        None => {
+            let platform = crate::domain::with_zone(&conf, platform).await?;
+            let (pool, bus_name) =
+                deploy_platform(&conf, &emulator.url, &platform, &commit, &mut phases).await?;
+            phases.mark("platform stack");
+            let stacks = deploy_services(&conf, services, &commit).await?;
+            make_machines_runnable(&conf, &emulator.url, &stacks).await?;
+            let deployed = (platform, pool, bus_name, stacks);
+            if let Some(key) = &booted.key {
+                kept::keep(&emulator.url, key, &deployed).await?;
+            }
+            deployed
+        }
+    };
+    kept::place_web_origin(&conf, &stacks, &web_origin).await?;
     phases.mark("service stacks");
     let mut w = Wiring::new(
         &options,
@@ -229,6 +242,8 @@ pub async fn start(options: Options) -> Result<Running> {
     .await?;
     w.tasks
         .push(serve(judge_listener, crate::iam::router(w.judge.clone())));
+    w.substitutions
+        .insert(kept::SENDER_PLACEHOLDER.to_owned(), sender_url);
     let mut socket_listeners = w.bind_sockets(&stacks).await?;
     for stack in &stacks {
         w.start_service(stack, &mut socket_listeners).await?;
@@ -278,6 +293,7 @@ pub async fn start(options: Options) -> Result<Running> {
         pool,
         phases: phases.done,
         started_in: phases.started.elapsed(),
+        from_kept_state,
         control,
         sender,
         tasks: w.tasks,
@@ -303,83 +319,6 @@ async fn make_machines_runnable(conf: &SdkConfig, moto_url: &str, stacks: &[Stac
         tracing::info!(target: "trail", machine = %m.name, "state machine runnable");
     }
     Ok(())
-}
-
-/// At once: the emulator boots (about a second of Python imports) while
-/// the templates are translated (or read from the cache) and the commit
-/// is read.
-/// `states_port`: where moto's Step Functions call Lambda; `judge_url`:
-/// where moto asks before SNS delivers to a queue.
-async fn boot(
-    options: &Options,
-    (states_port, judge_url): (u16, &str),
-    (sender_url, web_origin): (&str, &str),
-    phases: &mut Phases,
-) -> Result<(
-    devstack_emulator::Emulator,
-    SdkConfig,
-    std::vec::IntoIter<serde_json::Value>,
-    String,
-)> {
-    let emulator = {
-        let url = options.endpoint_url.clone();
-        let judge_url = judge_url.to_owned();
-        tokio::task::spawn_blocking(move || match url {
-            Some(url) => Ok(devstack_emulator::Emulator { url }),
-            None => devstack_emulator::start_with(&[
-                ("MOTO_PORT", states_port.to_string()),
-                ("DEVSTACK_JUDGE_URL", judge_url),
-            ])
-            .map_err(anyhow::Error::msg),
-        })
-    };
-    let replaced = options.templates.clone();
-    let templates = tokio::task::spawn_blocking(move || {
-        let path = |stack: &str| {
-            replaced
-                .get(stack)
-                .cloned()
-                .unwrap_or_else(|| template_path(stack))
-        };
-        std::thread::scope(|scope| {
-            let loading: Vec<_> = repo::stacks()
-                .map(|stack| {
-                    let file = path(stack);
-                    scope.spawn(move || devstack_template::load(&file))
-                })
-                .collect();
-            loading
-                .into_iter()
-                .map(|t| t.join().expect("a template load panicked"))
-                .collect::<Result<Vec<_>>>()
-        })
-    });
-    let commit = tokio::task::spawn_blocking(|| repo::git::commit_of(&repo::root()));
-    let templates: Vec<_> = repo::stacks()
-        .zip(templates.await??)
-        .map(|(stack, t)| {
-            // The sender's stand-in and the local web app, unless the
-            // caller named others.
-            let mut overrides = vec![
-                ("SenderUrl".to_owned(), sender_url.to_owned()),
-                ("WebOrigin".to_owned(), web_origin.to_owned()),
-            ];
-            overrides.extend(crate::domain::parameters());
-            overrides.extend(
-                (options.parameter_overrides.iter())
-                    .filter(|o| o.stack == stack)
-                    .map(|o| (o.parameter.clone(), o.value.clone())),
-            );
-            devstack_template::adapt::with_parameters(t, &overrides)
-        })
-        .collect();
-    let templates = templates.into_iter();
-    phases.mark("templates translated");
-    let emulator = emulator.await??;
-    let conf = emulator.sdk_config().await;
-    tracing::info!(target: "trail", url = %emulator.url, "emulator ready");
-    phases.mark("emulator ready");
-    Ok((emulator, conf, templates, commit.await?))
 }
 
 /// The user pool first (the platform exports its ids, which services
@@ -962,6 +901,8 @@ fn gateway_cors(c: &devstack_template::adapt::Cors) -> devstack_gateway::Cors {
 pub struct Detached {
     pub endpoints: Endpoints,
     pub functions: BTreeMap<String, Function>,
+    /// [`Running::from_kept_state`].
+    pub from_kept_state: bool,
     pub control: Arc<Control>,
     runtime: Option<tokio::runtime::Runtime>,
     running: Option<Running>,
@@ -985,6 +926,7 @@ pub fn start_detached(options: Options) -> Result<Detached> {
         Ok(Detached {
             endpoints: running.endpoints.clone(),
             functions: running.functions.clone(),
+            from_kept_state: running.from_kept_state,
             control: running.control.clone(),
             runtime: Some(runtime),
             running: Some(running),

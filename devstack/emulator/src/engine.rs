@@ -9,9 +9,19 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+/// A fork the engine made: the port it bound before answering, its
+/// process, and, for a fork of a kept state, what the cloud that kept it
+/// said of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forked {
+    pub port: u16,
+    pub pid: u32,
+    pub kept: Option<Value>,
+}
+
 /// A fork of the engine at `socket`, serving until `owner` exits, with
-/// `env` added to its environment. Returns its port, already bound.
-pub fn fork(socket: &Path, owner: u32, env: &[(&str, String)]) -> Result<u16, String> {
+/// `env` added to its environment.
+pub fn fork(socket: &Path, owner: u32, env: &[(&str, String)]) -> Result<Forked, String> {
     let fail = |e: &dyn std::fmt::Display| format!("the engine at {}: {e}", socket.display());
     let mut stream = UnixStream::connect(socket).map_err(|e| fail(&e))?;
     // A fork answers in milliseconds; a minute covers a machine under load.
@@ -30,10 +40,18 @@ pub fn fork(socket: &Path, owner: u32, env: &[(&str, String)]) -> Result<u16, St
         .map_err(|e| fail(&e))?;
     let answer: Value = serde_json::from_str(&line)
         .map_err(|e| fail(&format!("no port in its answer {line:?}: {e}")))?;
-    answer["port"]
-        .as_u64()
-        .and_then(|p| u16::try_from(p).ok())
-        .ok_or_else(|| fail(&format!("no port in its answer {line:?}")))
+    let number = |key: &str| answer[key].as_u64();
+    match (
+        number("port").and_then(|p| u16::try_from(p).ok()),
+        number("pid").and_then(|p| u32::try_from(p).ok()),
+    ) {
+        (Some(port), Some(pid)) => Ok(Forked {
+            port,
+            pid,
+            kept: Some(answer["kept"].clone()).filter(|k| !k.is_null()),
+        }),
+        _ => Err(fail(&format!("no port and pid in its answer {line:?}"))),
+    }
 }
 
 /// Until the engine accepts on `socket` (its path appears only then), or

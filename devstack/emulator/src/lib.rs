@@ -68,26 +68,69 @@ pub fn start() -> Result<Emulator, String> {
 /// `MOTO_PORT`, the port moto's Step Functions interpreter calls for a
 /// Lambda task, which the local cloud points at its own router.
 pub fn start_with(env: &[(&str, String)]) -> Result<Emulator, String> {
-    let socket = engine()?;
-    let port = engine::fork(&socket, std::process::id(), env)?;
-    Ok(Emulator {
-        url: format!("http://127.0.0.1:{port}"),
+    let forked = engine::fork(&engine_socket()?, std::process::id(), env)?;
+    Ok(Emulator::on(forked.port))
+}
+
+/// An emulator, and what was said of its state when it is a fork of a
+/// state kept under its key ([`keep`]).
+#[derive(Debug)]
+pub struct Started {
+    pub emulator: Emulator,
+    pub kept: Option<serde_json::Value>,
+}
+
+/// [`start_with`], from the state kept under `key` when this process's
+/// engine holds one: a fork of it, with everything deployed there. Else
+/// (none kept, or its copy gone) a fork of the engine.
+pub fn start_from(key: &str, env: &[(&str, String)]) -> Result<Started, String> {
+    let kept = kept_socket(key)?;
+    if kept.exists()
+        && let Ok(forked) = engine::fork(&kept, std::process::id(), env)
+        && forked.kept.is_some()
+    {
+        return Ok(Started {
+            emulator: Emulator::on(forked.port),
+            kept: forked.kept,
+        });
+    }
+    Ok(Started {
+        emulator: start_with(env)?,
+        kept: None,
     })
 }
 
-/// The engine this process forks from: [`ENGINE_ENV`]'s, else one of its
-/// own, started once.
-fn engine() -> Result<PathBuf, String> {
+/// Where the state kept under `key` is served: beside the engine, so it
+/// ends with it.
+pub fn kept_socket(key: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(format!(
+        "{}.{key}",
+        engine_socket()?.display()
+    )))
+}
+
+/// The request that keeps an emulator's state under `key`, with `kept`
+/// (what a later cloud needs to know of it): `POST <url>/devstack/keep`
+/// with this body. Asked when nothing else talks to that emulator.
+pub fn keep_body(key: &str, kept: &serde_json::Value) -> Result<serde_json::Value, String> {
+    Ok(serde_json::json!({
+        "socket": kept_socket(key)?.display().to_string(),
+        "kept": kept,
+    }))
+}
+
+/// The socket of the engine this process forks from: [`ENGINE_ENV`]'s,
+/// else one of its own, started once.
+pub fn engine_socket() -> Result<PathBuf, String> {
     static OWN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     if let Some(socket) = std::env::var_os(ENGINE_ENV).filter(|s| !s.is_empty()) {
         return Ok(PathBuf::from(socket));
     }
     OWN.get_or_init(|| {
-        let socket = std::env::temp_dir().join(format!(
-            "devstack-engine-{}-{}.sock",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
+        // Short: a Unix socket's path has at most 107 bytes, and kept
+        // states' sockets add a key to it.
+        let socket =
+            std::env::temp_dir().join(format!("devstack-engine-{}.sock", std::process::id()));
         let mut child = engine_command(&socket, std::process::id())?
             .spawn()
             .map_err(|e| format!("starting the engine: {e}"))?;
@@ -122,6 +165,12 @@ pub fn engine_command(socket: &Path, owner: u32) -> Result<Command, String> {
 }
 
 impl Emulator {
+    fn on(port: u16) -> Self {
+        Self {
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
     /// SDK configuration pointed at this emulator ([`kit::config::endpoint`]).
     pub async fn sdk_config(&self) -> SdkConfig {
         kit::config::endpoint(&self.url).await

@@ -915,11 +915,13 @@ def _end_with(pid):
     os._exit(0)
 
 
-def _serve_one(app, conn):
+def _serve_one(app, conn, kept):
     """In a forked child: reads what the caller asked for (its pid and the
-    server's environment), binds a free loopback port, answers with it,
-    and serves until the caller is gone. The port is bound before the
-    answer, so no other process can take it in between."""
+    server's environment), binds a free loopback port, answers with it
+    (and with `kept`, what the cloud that deployed this state said of it,
+    when the fork is of a kept state), and serves until the caller is
+    gone. The port is bound before the answer, so no other process can
+    take it in between."""
     from moto.server import MotoRequestHandler
     from werkzeug.serving import make_server
 
@@ -927,13 +929,89 @@ def _serve_one(app, conn):
     request = json.loads(conn.makefile("r").readline())
     os.environ.update(request.get("env", {}))
     server = make_server(
-        "127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler
+        "127.0.0.1", 0, _Keeping(app), threaded=True, request_handler=MotoRequestHandler
     )
+    _Keeping.server = server
     os.environ.setdefault("MOTO_PORT", str(server.server_port))
-    conn.sendall((json.dumps({"port": server.server_port, "pid": os.getpid()}) + "\n").encode())
+    answer = {"port": server.server_port, "pid": os.getpid(), "kept": kept}
+    conn.sendall((json.dumps(answer) + "\n").encode())
     conn.close()
     threading.Thread(target=_end_with, args=(request["owner"],), daemon=True).start()
     server.serve_forever()
+
+
+class _Keeping:
+    """The server's application: moto's, and `POST /devstack/keep`, which
+    keeps this server's state as it is now for later clouds: a copy of
+    the process (a fork, made from the request's own thread, so nothing
+    else runs in it) serves forks of that state on the socket the body
+    names, as the engine serves forks of its own. The local cloud asks
+    right after its deploy, before any function runs, so no other request
+    is in flight (none holds a lock the copy would inherit held). The
+    copy ends with the engine."""
+
+    server = None
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") != "/devstack/keep" or environ["REQUEST_METHOD"] != "POST":
+            return self.app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = json.loads(environ["wsgi.input"].read(length))
+        engine = os.getppid()
+        if os.fork() == 0:
+            try:
+                self.server.socket.close()
+                environ["werkzeug.socket"].close()
+                _serve_forks(self.app, body["socket"], engine, body.get("kept"))
+            finally:
+                os._exit(0)
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"socket": body["socket"]}).encode()]
+
+
+def _serve_forks(app, path, owner, kept=None):
+    """Serves a fork of this process per request on the Unix socket
+    `path`, until `owner` exits. The socket is bound and listening under
+    another name, then renamed: its path exists only once it accepts, so
+    a caller waits for the path and never probes with a connection
+    (which would make a fork)."""
+    # What is here now stays: the collector never walks it again, here or
+    # in any fork, and the forks' pages stay shared.
+    gc.collect()
+    gc.freeze()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    unready = f"{path}.binding.{os.getpid()}"
+    if os.path.exists(unready):
+        os.unlink(unready)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(unready)
+    listener.listen(64)
+    os.rename(unready, path)
+    mine = os.stat(path).st_ino
+    try:
+        while _alive(owner):
+            ready, _, _ = select.select([listener], [], [], 0.5)
+            if not ready:
+                continue
+            conn, _ = listener.accept()
+            if os.fork() == 0:
+                listener.close()
+                try:
+                    _serve_one(app, conn, kept)
+                finally:
+                    os._exit(1)
+            conn.close()
+    finally:
+        listener.close()
+        # Only ours: a later copy may have taken the path since.
+        try:
+            if os.stat(path).st_ino == mine:
+                os.unlink(path)
+        except OSError:
+            pass
 
 
 def _engine(path, owner):
@@ -949,39 +1027,9 @@ def _engine(path, owner):
     app = DomainDispatcherApplication(create_backend_app)
     for backend in WARM_BACKENDS:
         app.app_instances[backend] = app.create_app(backend)
-    # What was imported stays: the collector never walks it again, in the
-    # engine or any fork, and the forks' pages stay shared.
-    gc.collect()
-    gc.freeze()
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    # Bound and listening under another name, then renamed: the socket's
-    # path exists only once it accepts, so a caller waits for the path
-    # and never probes with a connection (which would make a fork).
-    unready = f"{path}.binding"
-    for stale in (path, unready):
-        if os.path.exists(stale):
-            os.unlink(stale)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(unready)
-    listener.listen(64)
-    os.rename(unready, path)
-    try:
-        while _alive(owner):
-            ready, _, _ = select.select([listener], [], [], 0.5)
-            if not ready:
-                continue
-            conn, _ = listener.accept()
-            if os.fork() == 0:
-                listener.close()
-                try:
-                    _serve_one(app, conn)
-                finally:
-                    os._exit(1)
-            conn.close()
-    finally:
-        listener.close()
-        if os.path.exists(path):
-            os.unlink(path)
+    if os.path.exists(path):
+        os.unlink(path)
+    _serve_forks(app, path, owner)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ mod contracts;
 mod deploy;
 mod docs;
 mod e2e;
+mod engine;
 mod flow;
 mod identity;
 mod infra;
