@@ -56,6 +56,11 @@ pub struct Report {
     pub age_ms: Ages,
     pub lost: usize,
     pub duplicated: usize,
+    /// Per stream reader, the batches that failed or ran past the
+    /// function's timeout since the first put: each is handed over again
+    /// whole, so every record in it that was already delivered is
+    /// delivered twice.
+    pub stream_batches_again: BTreeMap<String, usize>,
     /// Each function's most execution environments over the cloud's life.
     pub peak_environments: BTreeMap<String, u32>,
     /// Each function's processes and their peak memory, summed: what the
@@ -92,6 +97,11 @@ impl Report {
                 "  {function}: {n} ({} processes, {:.1} MB peak memory)\n",
                 p.started, p.peak_memory_mb
             ));
+        }
+        let again: usize = self.stream_batches_again.values().sum();
+        out.push_str(&format!("stream batches handed over again: {again}\n"));
+        for (function, n) in self.stream_batches_again.iter().filter(|(_, n)| **n > 0) {
+            out.push_str(&format!("  {function}: {n}\n"));
         }
         out.push_str(&format!(
             "lost: {}, duplicated: {}",
@@ -189,6 +199,7 @@ pub async fn run(endpoints: &Endpoints, config: &Config) -> Result<Report> {
         },
         lost,
         duplicated,
+        stream_batches_again: stream_batches_again(&telemetry, started_ms as f64)?,
         peak_environments: read_peak_environments(&telemetry),
         processes: processes(&telemetry),
     })
@@ -252,6 +263,22 @@ fn last_success_ms(telemetry: &std::path::Path, puts: &[Put]) -> Result<Option<f
         }
     }
     Ok(Some(last))
+}
+
+/// Per function, the stream batches that began at or after `since_ms` and
+/// did not end `ok` (an error, or killed at the timeout).
+fn stream_batches_again(
+    telemetry: &std::path::Path,
+    since_ms: f64,
+) -> Result<BTreeMap<String, usize>> {
+    let mut out: BTreeMap<String, usize> = BTreeMap::new();
+    for h in read_hops(telemetry)?
+        .iter()
+        .filter(|h| h.kind == "stream" && h.start_ms >= since_ms)
+    {
+        *out.entry(h.function.clone()).or_default() += usize::from(h.outcome != "ok");
+    }
+    Ok(out)
 }
 
 /// How many of the burst's events the consumer ran to success more than
