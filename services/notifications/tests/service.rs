@@ -202,19 +202,23 @@ async fn a_malformed_event_is_an_error_naming_the_field_and_writes_nothing() {
     assert!(listed(&s, "ada").await.is_empty());
 }
 
-#[tokio::test]
-async fn stored_notifications_reach_the_delivery_topic_from_the_stream() {
-    let s = svc().await;
-    let sns = aws_sdk_sns::Client::new(&s.conf);
-    let sqs = aws_sdk_sqs::Client::new(&s.conf);
-    let topic = sns
-        .create_topic()
+/// A delivery topic of the test's own.
+async fn delivery_topic(sns: &aws_sdk_sns::Client) -> String {
+    sns.create_topic()
         .name(unique("delivery"))
         .send()
         .await
         .unwrap()
         .topic_arn
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn stored_notifications_reach_the_delivery_topic_from_the_stream() {
+    let s = svc().await;
+    let sns = aws_sdk_sns::Client::new(&s.conf);
+    let sqs = aws_sdk_sqs::Client::new(&s.conf);
+    let topic = delivery_topic(&sns).await;
     let queue = sqs
         .create_queue()
         .queue_name(unique("inbox"))
@@ -286,14 +290,7 @@ async fn stored_notifications_reach_the_delivery_topic_from_the_stream() {
 async fn a_batch_delivered_at_once_checkpoints_at_its_first_failure_in_stream_order() {
     let s = svc().await;
     let sns = aws_sdk_sns::Client::new(&s.conf);
-    let topic = sns
-        .create_topic()
-        .name(unique("delivery"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let topic = delivery_topic(&sns).await;
     for title in ["one", "two", "three", "four"] {
         handle(
             &s.store,
