@@ -29,6 +29,8 @@ impl Drop for Engine {
 /// serves (its socket's path appears only then).
 pub(crate) fn start(venv: &Path) -> Result<Engine> {
     let socket = std::env::temp_dir().join(format!("devstack-engine-{}.sock", std::process::id()));
+    // One left by a killed process of the same pid would read as ready.
+    let _ = std::fs::remove_file(&socket);
     let devstack = repo::profile_dir().join("devstack");
     let child = Command::new(&devstack)
         .arg("engine")

@@ -20,6 +20,28 @@ pub struct Pool {
     pub triggers: BTreeMap<String, String>,
 }
 
+impl Pool {
+    /// The pool `user_pool_id` on the emulator at `emulator_url`: its
+    /// issuer as Cognito names it, its JWKS where the emulator serves it.
+    pub fn on(
+        emulator_url: &str,
+        user_pool_id: String,
+        client_id: String,
+        triggers: BTreeMap<String, String>,
+    ) -> Self {
+        Self {
+            issuer: format!(
+                "https://cognito-idp.{}.amazonaws.com/{user_pool_id}",
+                kit::config::LOCAL_REGION
+            ),
+            jwks_url: format!("{emulator_url}/{user_pool_id}/.well-known/jwks.json"),
+            user_pool_id,
+            client_id,
+            triggers,
+        }
+    }
+}
+
 pub async fn create(
     api: &JsonApi,
     emulator_url: &str,
@@ -64,16 +86,12 @@ pub async fn create(
             .await
             .with_context(|| format!("creating the group {group}"))?;
     }
-    Ok(Pool {
-        issuer: format!(
-            "https://cognito-idp.{}.amazonaws.com/{user_pool_id}",
-            kit::config::LOCAL_REGION
-        ),
-        jwks_url: format!("{emulator_url}/{user_pool_id}/.well-known/jwks.json"),
+    Ok(Pool::on(
+        emulator_url,
         user_pool_id,
         client_id,
-        triggers: triggers.clone(),
-    })
+        triggers.clone(),
+    ))
 }
 
 /// A local function's ARN by its physical name.

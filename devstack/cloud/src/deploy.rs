@@ -51,7 +51,7 @@ const EMPTY_ZIP: [u8; 22] = [
 ];
 
 async fn placeholder_code(conf: &SdkConfig, template: &Value) -> Result<()> {
-    let s3 = kit_s3(conf);
+    let s3 = path_style_s3(conf);
     let mut buckets = std::collections::BTreeSet::new();
     for r in template["Resources"]
         .as_object()
@@ -76,7 +76,8 @@ async fn placeholder_code(conf: &SdkConfig, template: &Value) -> Result<()> {
     Ok(())
 }
 
-fn kit_s3(conf: &SdkConfig) -> aws_sdk_s3::Client {
+/// S3 on the emulator: path-style addressing.
+pub(crate) fn path_style_s3(conf: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(conf)
             .force_path_style(true)
@@ -330,7 +331,7 @@ pub async fn apply(conf: &SdkConfig, plan: &Plan, deployed: &Deployed) -> Result
             .await
             .with_context(|| format!("subscribing {} to {}", s.queue, s.topic))?;
     }
-    let s3 = kit_s3(conf);
+    let s3 = path_style_s3(conf);
     let mut per_bucket: BTreeMap<&str, Vec<QueueConfiguration>> = BTreeMap::new();
     for u in &plan.uploads {
         let arn = queue_arn(&sqs, deployed.physical(&u.tap_queue)?).await?;

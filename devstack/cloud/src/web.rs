@@ -115,11 +115,7 @@ pub async fn deploy(
         .distributions
         .first()
         .context("the web stack has no distribution")?;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(conf)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = crate::deploy::path_style_s3(conf);
     let mut buckets = BTreeMap::new();
     let mut functions = BTreeMap::new();
     for o in &d.origins {

@@ -80,12 +80,13 @@ pub struct Started {
     pub kept: Option<serde_json::Value>,
 }
 
-/// [`start_with`], from the state kept under `key` when this process's
-/// engine holds one: a fork of it, with everything deployed there. Else
-/// (none kept, or its copy gone) a fork of the engine.
-pub fn start_from(key: &str, env: &[(&str, String)]) -> Result<Started, String> {
-    let kept = kept_socket(key)?;
-    if kept.exists()
+/// [`start_with`], from the state kept under `key` when there is one and
+/// this process's engine holds it: a fork of it, with everything deployed
+/// there. Else (no key, none kept, or its copy gone) a fork of the engine.
+pub fn start_from(key: Option<&str>, env: &[(&str, String)]) -> Result<Started, String> {
+    if let Some(key) = key
+        && let kept = kept_socket(key)?
+        && kept.exists()
         && let Ok(forked) = engine::fork(&kept, std::process::id(), env)
         && forked.kept.is_some()
     {
@@ -131,6 +132,8 @@ pub fn engine_socket() -> Result<PathBuf, String> {
         // states' sockets add a key to it.
         let socket =
             std::env::temp_dir().join(format!("devstack-engine-{}.sock", std::process::id()));
+        // One left by a killed process of the same pid would read as ready.
+        let _ = std::fs::remove_file(&socket);
         let mut child = engine_command(&socket, std::process::id())?
             .spawn()
             .map_err(|e| format!("starting the engine: {e}"))?;

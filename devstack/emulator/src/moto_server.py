@@ -1049,8 +1049,6 @@ def _engine(path, owner):
         # of a test run's forks).
         if backend != "moto_api":
             get_service_model(backend)
-    if os.path.exists(path):
-        os.unlink(path)
     _serve_forks(app, path, owner)
 
 

@@ -64,11 +64,16 @@ fn cache_dir() -> PathBuf {
     repo::profile_dir().join("sam-cache")
 }
 
-/// Each part is length-prefixed, so no two different inputs hash alike by
-/// moving bytes from one part into the next.
 pub fn cache_key(template: &[u8], script: &[u8], translator: &str, region: &str) -> String {
+    digest([template, script, translator.as_bytes(), region.as_bytes()])
+}
+
+/// The SHA-256 of `parts`, in hex. Each part is length-prefixed, so no
+/// two different inputs hash alike by moving bytes from one part into the
+/// next.
+pub fn digest<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
     let mut hash = Sha256::new();
-    for part in [template, script, translator.as_bytes(), region.as_bytes()] {
+    for part in parts {
         hash.update((part.len() as u64).to_le_bytes());
         hash.update(part);
     }

@@ -151,12 +151,9 @@ pub async fn deliver_records(records: &[EventRecord], delivery: &Delivery) -> ki
     use futures_util::stream::{self, StreamExt};
     let mut outcome = kit::outbox::Outcome::default();
     let mut results = stream::iter(records)
-        .map(|record| deliver_one(record, delivery))
+        .map(|record| async move { (record, deliver_one(record, delivery).await) })
         .buffered(IN_FLIGHT);
-    let mut position = 0;
-    while let Some(result) = results.next().await {
-        let record = &records[position];
-        position += 1;
+    while let Some((record, result)) = results.next().await {
         match result {
             Ok(n) => {
                 kit::telemetry::delivered(n);

@@ -35,11 +35,7 @@ impl Resources {
         Self {
             sqs: aws_sdk_sqs::Client::new(conf),
             sns: aws_sdk_sns::Client::new(conf),
-            s3: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(conf)
-                    .force_path_style(true)
-                    .build(),
-            ),
+            s3: crate::deploy::path_style_s3(conf),
             lambda: aws_sdk_lambda::Client::new(conf),
             kms: JsonApi::new(conf, KMS),
             known: RwLock::default(),

@@ -7,7 +7,6 @@ use anyhow::{Context, Result};
 use aws_config::SdkConfig;
 use repo::template_path;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::kept::{SENDER_PLACEHOLDER, WEB_ORIGIN_PLACEHOLDER};
 use super::{Options, Phases};
@@ -53,18 +52,12 @@ pub(super) async fn boot(
         ("DEVSTACK_JUDGE_URL", judge_url.to_owned()),
     ];
     let (endpoint, wanted) = (options.endpoint_url.clone(), key.clone());
-    let started = tokio::task::spawn_blocking(move || match (endpoint, wanted) {
-        (Some(url), _) => Ok(devstack_emulator::Started {
+    let started = tokio::task::spawn_blocking(move || match endpoint {
+        Some(url) => Ok(devstack_emulator::Started {
             emulator: devstack_emulator::Emulator { url },
             kept: None,
         }),
-        (None, Some(key)) => devstack_emulator::start_from(&key, &env),
-        (None, None) => {
-            devstack_emulator::start_with(&env).map(|emulator| devstack_emulator::Started {
-                emulator,
-                kept: None,
-            })
-        }
+        None => devstack_emulator::start_from(wanted.as_deref(), &env),
     })
     .await?
     .map_err(anyhow::Error::msg)?;
@@ -146,19 +139,11 @@ fn state_key(templates: &[Value], options: &Options, commit: &str) -> String {
         Some(only) => only.iter().cloned().collect::<Vec<_>>().join(","),
         None => "*".to_owned(),
     };
-    let mut hash = Sha256::new();
-    let parts = templates
-        .iter()
-        .map(Value::to_string)
-        .chain([services, commit.to_owned()]);
-    // Each part length-prefixed: no two inputs hash alike by moving bytes
-    // from one part into the next.
-    for part in parts {
-        hash.update((part.len() as u64).to_le_bytes());
-        hash.update(part.as_bytes());
-    }
-    hash.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let parts: Vec<String> = (templates.iter().map(Value::to_string))
+        .chain([services, commit.to_owned()])
+        .collect();
+    let mut key = devstack_template::translate::digest(parts.iter().map(String::as_bytes));
+    // 64 bits name a state among a run's few; the socket's path is short.
+    key.truncate(16);
+    key
 }

@@ -97,17 +97,12 @@ pub(super) fn restore(
             .with_context(|| format!("the kept state has no stack {service}"))?;
         stacks.push((service.to_owned(), plan, deployed, adapted));
     }
-    let pool = cognito::Pool {
-        issuer: format!(
-            "https://cognito-idp.{}.amazonaws.com/{}",
-            kit::config::LOCAL_REGION,
-            kept.user_pool_id
-        ),
-        jwks_url: format!("{emulator_url}/{}/.well-known/jwks.json", kept.user_pool_id),
-        user_pool_id: kept.user_pool_id,
-        client_id: kept.client_id,
-        triggers: kept.triggers,
-    };
+    let pool = cognito::Pool::on(
+        emulator_url,
+        kept.user_pool_id,
+        kept.client_id,
+        kept.triggers,
+    );
     Ok((kept.platform, pool, kept.bus_name, stacks))
 }
 
@@ -118,11 +113,7 @@ pub(super) async fn place_web_origin(
     stacks: &[Stack],
     origin: &str,
 ) -> Result<()> {
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(conf)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = crate::deploy::path_style_s3(conf);
     for (service, _, deployed, adapted) in stacks {
         let buckets = (adapted["Resources"].as_object().into_iter().flatten())
             .filter(|(_, r)| r["Properties"]["CorsConfiguration"].is_object())
