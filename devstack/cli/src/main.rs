@@ -155,6 +155,8 @@ async fn up(args: UpArgs, endpoints_file: &Path) -> Result<()> {
             .iter()
             .map(|s| (s.clone(), repo::sam_build_dir(s)))
             .collect(),
+        // A person watches `up`: the functions' lines as they come.
+        echo_logs: true,
         ..Options::default()
     };
     if let Some(dir) = args.bin_dir {

@@ -274,7 +274,7 @@ mod tests {
     fn a_table_write_is_a_hop_of_the_trace_its_item_carries() {
         use futures_util::FutureExt;
         let dir = tempfile::tempdir().unwrap();
-        let r = Recorder::new(dir.path()).unwrap();
+        let r = Recorder::new(dir.path(), false).unwrap();
         let writes = Writes::default();
         let header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
         let woken = writes.watch("notifications-Table");

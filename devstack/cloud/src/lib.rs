@@ -14,6 +14,7 @@ pub mod cognito;
 pub mod console;
 pub mod deploy;
 pub mod domain;
+pub mod failure;
 pub mod gate;
 pub mod iam;
 pub mod invalidations;

@@ -61,6 +61,12 @@ pub struct Options {
     /// Where hops, metrics and the functions' logs are recorded
     /// (`devstack_api::telemetry`); a fresh temporary folder by default.
     pub telemetry_dir: Option<PathBuf>,
+    /// The functions' output and the stages' access logs also on this
+    /// process's stdout/stderr (`devstack up`). Off by default: they are in
+    /// the telemetry folder's logs, and a thread that panics while this
+    /// cloud runs prints the tail of those written in the last minute
+    /// ([`crate::failure`]), which a test harness shows with the failure.
+    pub echo_logs: bool,
     /// Where every event is recorded as a function's `/next` hands it over:
     /// `<stack>-<LogicalId>.jsonl`, one `{"headers", "event"}` per line (the
     /// parity suite compares them with AWS's). Off by default, and then
@@ -123,6 +129,7 @@ impl Default for Options {
             console_port: 0,
             console_dir: crate::console::dist_dir(),
             telemetry_dir: None,
+            echo_logs: false,
             capture_dir: None,
             faults: false,
             iam: devstack_iam::Mode::default(),
@@ -436,7 +443,10 @@ impl<'a> Wiring<'a> {
                     uuid::Uuid::new_v4().simple()
                 )),
         };
-        let recorder = devstack_lambda::recorder::Recorder::new(&telemetry_dir)?;
+        let recorder = devstack_lambda::recorder::Recorder::new(&telemetry_dir, options.echo_logs)?;
+        if !options.echo_logs {
+            crate::failure::watch(&recorder);
+        }
         if let Some(dir) = &options.capture_dir {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating the capture folder {}", dir.display()))?;

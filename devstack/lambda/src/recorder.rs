@@ -52,6 +52,10 @@ impl Arrival {
 /// Where a running local cloud writes what it sees.
 pub struct Recorder {
     dir: PathBuf,
+    /// The functions' output and the stages' access logs also on this
+    /// process's stdout/stderr (a person watching `devstack up`), not only
+    /// in the folder's logs (a test run, whose output stays readable).
+    echo: bool,
     files: Mutex<HashMap<String, std::fs::File>>,
     /// The event's own id → the `TraceHeader` its PutEvents entry carried.
     bus: Mutex<HashMap<String, String>>,
@@ -66,7 +70,7 @@ impl std::fmt::Debug for Recorder {
 }
 
 impl Recorder {
-    pub fn new(dir: &Path) -> anyhow::Result<Arc<Self>> {
+    pub fn new(dir: &Path, echo: bool) -> anyhow::Result<Arc<Self>> {
         std::fs::create_dir_all(dir.join("logs"))?;
         // A fresh cloud, a fresh record.
         for f in [
@@ -83,6 +87,7 @@ impl Recorder {
         }
         Ok(Arc::new(Self {
             dir: dir.to_owned(),
+            echo,
             files: Mutex::new(HashMap::new()),
             bus: Mutex::new(HashMap::new()),
         }))
@@ -90,6 +95,41 @@ impl Recorder {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The last `lines` log lines (EMF documents left out: metrics, not
+    /// logs) of each log written in the last `within`, most recent log
+    /// first: what a failing test shows of the functions it drove.
+    pub fn recent_logs(&self, within: std::time::Duration, lines: usize) -> String {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("logs")) else {
+            return String::new();
+        };
+        let now = std::time::SystemTime::now();
+        let mut recent: Vec<(std::time::SystemTime, PathBuf)> = entries
+            .flatten()
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+            .filter(|(at, _)| now.duration_since(*at).unwrap_or_default() <= within)
+            .collect();
+        recent.sort_by_key(|r| std::cmp::Reverse(r.0));
+        let mut out = String::new();
+        for (_, path) in recent {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let kept: Vec<&str> = text.lines().filter(|l| !is_emf(l)).collect();
+            if kept.is_empty() {
+                continue;
+            }
+            let tail = &kept[kept.len().saturating_sub(lines)..];
+            out.push_str(&format!(
+                "--- {} (last {} lines)\n",
+                path.display(),
+                tail.len()
+            ));
+            for l in tail {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        out
     }
 
     /// A DynamoDB write the proxy saw applied to `tables`: a hop of the
@@ -186,12 +226,19 @@ impl Recorder {
         }
     }
 
-    /// One line of a function's output: into its log, and into the metrics
-    /// when it is an EMF document.
-    pub fn function_line(&self, function: &str, line: &str) {
+    /// One line of a function's output (`stderr`: from its stderr): into
+    /// its log, and into the metrics when it is an EMF document.
+    pub fn function_line(&self, function: &str, line: &str, stderr: bool) {
+        if self.echo {
+            // Past any test harness's capture, as a process's own output.
+            let _ = if stderr {
+                writeln!(std::io::stderr().lock(), "{line}")
+            } else {
+                writeln!(std::io::stdout().lock(), "{line}")
+            };
+        }
         self.append(&log_file(function), line);
-        if line.starts_with('{')
-            && line.contains("\"_aws\"")
+        if is_emf(line)
             && let Ok(doc) = serde_json::from_str::<Value>(line)
             && doc.get("_aws").is_some()
         {
@@ -200,11 +247,13 @@ impl Recorder {
         }
     }
 
-    /// One access log line of an API stage (`<service>/<LogicalId>`): to
-    /// this process's output, like the functions' lines, and into the
-    /// stage's log (`logs/<service>-<LogicalId>-access.log`).
+    /// One access log line of an API stage (`<service>/<LogicalId>`): into
+    /// the stage's log (`logs/<service>-<LogicalId>-access.log`), and to
+    /// this process's output when it echoes, like the functions' lines.
     pub fn access_line(&self, stage: &str, line: &str) {
-        println!("{line}");
+        if self.echo {
+            println!("{line}");
+        }
         self.append(&log_file(&format!("{stage}-access")), line);
     }
 
@@ -325,6 +374,11 @@ fn string_attributes(value: &Value, name: &str, out: &mut Vec<String>) {
     }
 }
 
+/// Whether a line looks like an EMF document (parsed only where kept).
+fn is_emf(line: &str) -> bool {
+    line.starts_with('{') && line.contains("\"_aws\"")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,7 +387,7 @@ mod tests {
     #[test]
     fn put_events_entries_map_event_ids_to_their_trace_headers() {
         let dir = tempfile::tempdir().unwrap();
-        let r = Recorder::new(dir.path()).unwrap();
+        let r = Recorder::new(dir.path(), false).unwrap();
         let header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
         let request = serde_json::json!({"Entries": [
             {"DetailType": "TodoCompleted", "Detail": "{\"metadata\":{\"correlation_id\":\"c9\",\"event_id\":\"e1\"}}", "TraceHeader": header},

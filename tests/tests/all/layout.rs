@@ -215,67 +215,138 @@ fn sources(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The top-level module a file of `src/` belongs to (`src/a.rs` and
-/// `src/a/b.rs` are `a`); `None` for the crate root and for `src/bin/`,
-/// whose binaries are crates of their own.
-fn top_module(src: &Path, file: &Path) -> Option<String> {
+/// The module a file of `src/` is (`src/a.rs` and `src/a/mod.rs` are `a`,
+/// `src/a/b.rs` is `a::b`, the crate root is empty); `None` for
+/// `src/bin/`, whose binaries are crates of their own.
+fn module_path(src: &Path, file: &Path) -> Option<Vec<String>> {
     let rel = file.strip_prefix(src).ok()?;
-    let first = rel.components().next()?.as_os_str().to_str()?;
-    if first == "bin" || first == "lib.rs" || first == "main.rs" {
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_str().map(str::to_owned))
+        .collect::<Option<_>>()?;
+    if parts.first().is_some_and(|p| p == "bin") {
         return None;
     }
-    Some(first.trim_end_matches(".rs").to_owned())
+    let last = parts.pop()?;
+    match last.as_str() {
+        "lib.rs" | "main.rs" if parts.is_empty() => {}
+        "mod.rs" => {}
+        other => parts.push(other.trim_end_matches(".rs").to_owned()),
+    }
+    Some(parts)
 }
 
-/// `crate::x` in code (not comments), and `super::x` in a top-level
-/// module's own file, where `super` is the crate root.
-fn references(text: &str, top_level_file: bool) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for line in text.lines() {
+/// The paths a file's code names (not its comments, nor its `#[cfg(test)]`
+/// module), absolute: `crate::a::b`, `super::x` from the file's own module
+/// (`module`), `self::x`, each `{a, b}` group opened one level.
+fn named_paths(text: &str, module: &[String]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for line in text.lines().take_while(|l| !l.starts_with("#[cfg(test)]")) {
         let code = line.split("//").next().unwrap_or_default();
-        let mut prefixes = vec!["crate::"];
-        if top_level_file {
-            prefixes.push("super::");
-        }
-        for prefix in prefixes {
-            for (at, _) in code.match_indices(prefix) {
-                let before = code[..at].chars().last();
-                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                    continue;
-                }
-                let name: String = code[at + prefix.len()..]
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                if !name.is_empty() {
-                    out.insert(name);
-                }
+        for (at, _) in code.match_indices("::") {
+            let head: String = code[..at]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            // Only a path's first `::`: its head is one of the three words.
+            let mut base = match head.as_str() {
+                "crate" => Vec::new(),
+                "self" => module.to_vec(),
+                "super" => module[..module.len().saturating_sub(1)].to_vec(),
+                _ => continue,
+            };
+            if code[..at - head.len()].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+                continue;
             }
+            let rest = &code[at + 2..];
+            let mut supers = rest;
+            while let Some(r) = supers.strip_prefix("super::") {
+                base.pop();
+                supers = r;
+            }
+            out.extend(path_tails(supers).into_iter().map(|tail| {
+                let mut p = base.clone();
+                p.extend(tail);
+                p
+            }));
         }
     }
     out
 }
 
-/// The module graph of one crate's `src/`: top-level module → the
-/// top-level modules it names.
-fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
-    let files = sources(src);
-    let modules: BTreeSet<String> = files.iter().filter_map(|f| top_module(src, f)).collect();
-    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for file in &files {
-        let Some(module) = top_module(src, file) else {
-            continue;
-        };
-        let top_level_file = file.parent() == Some(src);
-        let text = std::fs::read_to_string(file).unwrap();
-        let deps = graph.entry(module.clone()).or_default();
-        for name in references(&text, top_level_file) {
-            if name != module && modules.contains(&name) {
-                deps.insert(name);
-            }
+/// `a::b::X` as `[a, b, X]`; `a::{b::X, c}` as `[a, b, X]` and `[a, c]`.
+fn path_tails(rest: &str) -> Vec<Vec<String>> {
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut head = Vec::new();
+    let mut at = rest;
+    loop {
+        if let Some(group) = at.strip_prefix('{') {
+            let inner = group.split('}').next().unwrap_or_default();
+            return inner
+                .split(',')
+                .map(|item| {
+                    let mut p = head.clone();
+                    p.extend(item.trim().split("::").map(ident).filter(|s| !s.is_empty()));
+                    p
+                })
+                .collect();
+        }
+        let name = ident(at);
+        if name.is_empty() {
+            break;
+        }
+        at = &at[name.len()..];
+        head.push(name);
+        match at.strip_prefix("::") {
+            Some(r) => at = r,
+            None => break,
         }
     }
-    graph
+    vec![head]
+}
+
+/// One crate's module graphs, one per parent module: its children, and
+/// from each the siblings that anything inside it names (a name inside a
+/// sibling's own modules counts as that sibling).
+fn module_graphs(src: &Path) -> BTreeMap<Vec<String>, BTreeMap<String, BTreeSet<String>>> {
+    let files: Vec<(PathBuf, Vec<String>)> = sources(src)
+        .into_iter()
+        .filter_map(|f| module_path(src, &f).map(|m| (f, m)))
+        .collect();
+    let modules: BTreeSet<&[String]> = files.iter().map(|(_, m)| m.as_slice()).collect();
+    let mut graphs: BTreeMap<Vec<String>, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for (file, from) in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for named in named_paths(&text, from) {
+            // The module named: the longest prefix that is one.
+            let Some(to) = (1..=named.len())
+                .rev()
+                .map(|n| &named[..n])
+                .find(|p| modules.contains(p))
+            else {
+                continue;
+            };
+            // Where the two part: siblings under a common parent.
+            let Some(i) = (0..from.len().min(to.len())).find(|&i| from[i] != to[i]) else {
+                continue;
+            };
+            graphs
+                .entry(from[..i].to_vec())
+                .or_default()
+                .entry(from[i].clone())
+                .or_default()
+                .insert(to[i].clone());
+        }
+    }
+    graphs
 }
 
 /// The cycles of a graph: its strongly connected components of more than
@@ -343,8 +414,11 @@ fn no_crate_has_a_module_cycle() {
     let mut problems = Vec::new();
     for p in &ws.packages {
         let src = ws.root.join(&p.dir).join("src");
-        for cycle in cycles(&module_graph(&src)) {
-            problems.push(format!("{}: {{{}}}", p.name, cycle.join(", ")));
+        for (parent, graph) in module_graphs(&src) {
+            for cycle in cycles(&graph) {
+                let at = parent.join("::");
+                problems.push(format!("{}: {at}::{{{}}}", p.name, cycle.join(", ")));
+            }
         }
     }
     assert!(
@@ -355,25 +429,35 @@ fn no_crate_has_a_module_cycle() {
 }
 
 #[test]
-fn a_module_cycle_is_found_and_comments_do_not_count() {
+fn a_module_cycle_is_found_at_any_depth_and_comments_do_not_count() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path();
     std::fs::create_dir_all(src.join("c")).unwrap();
+    std::fs::create_dir_all(src.join("e")).unwrap();
     std::fs::write(
         src.join("lib.rs"),
-        "pub mod a; pub mod b; pub mod c; pub mod d;",
+        "pub mod a; pub mod b; pub mod c; pub mod d; pub mod e;",
     )
     .unwrap();
     std::fs::write(src.join("a.rs"), "use crate::b::X;\n").unwrap();
     std::fs::write(src.join("b.rs"), "pub fn f() { super::c::g() }\n").unwrap();
     std::fs::write(src.join("c/mod.rs"), "mod inner;\n").unwrap();
-    // `super` inside c/ is c itself, not the root: no arrow to d.
-    std::fs::write(src.join("c/inner.rs"), "use crate::a::Y; use super::d;\n").unwrap();
-    // A doc link is no arrow.
-    std::fs::write(src.join("d.rs"), "//! See [`crate::a`].\nfn h() {}\n").unwrap();
-    let graph = module_graph(src);
-    assert_eq!(cycles(&graph), [["a", "b", "c"]]);
-    assert!(graph["d"].is_empty());
+    // `super` in c/inner.rs is c; its `super::super` is the root.
+    std::fs::write(src.join("c/inner.rs"), "use super::super::{a::Y, d};\n").unwrap();
+    // A doc link is no arrow, nor is a test module's path.
+    std::fs::write(
+        src.join("d.rs"),
+        "//! See [`crate::a`].\nfn h() {}\n#[cfg(test)]\nmod tests { use crate::e::x::Z; }\n",
+    )
+    .unwrap();
+    // Two modules of e that name each other: a cycle below the top.
+    std::fs::write(src.join("e/mod.rs"), "mod x; mod y; pub use self::x::Z;\n").unwrap();
+    std::fs::write(src.join("e/x.rs"), "use super::y::W; pub struct Z;\n").unwrap();
+    std::fs::write(src.join("e/y.rs"), "pub struct W(crate::e::x::Z);\n").unwrap();
+    let graphs = module_graphs(src);
+    assert_eq!(cycles(&graphs[&vec![]]), [["a", "b", "c"]]);
+    assert_eq!(graphs[&vec![]].get("d"), None);
+    assert_eq!(cycles(&graphs[&vec!["e".to_owned()]]), [["x", "y"]]);
 }
 
 /// Lines of a crate's `src/`.

@@ -84,6 +84,8 @@ fn ensure(root: &Path) -> Result<PathBuf> {
     let status = Command::new(cargo)
         .args([
             "install",
+            // Its errors still print; its 200 lines of progress do not.
+            "--quiet",
             "cargo-deny",
             "--locked",
             "--version",

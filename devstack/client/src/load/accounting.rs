@@ -5,7 +5,6 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::api::Answer;
-use super::dlq::Letter;
 use super::journey::list_todos;
 use super::{Ctx, Expected, MAX_ATTEMPTS, QUIET, Todo, User, backoff, s};
 
@@ -82,15 +81,6 @@ pub(super) struct Observed {
 impl Observed {
     pub(super) fn settled(&self) -> bool {
         self.missing.is_empty()
-    }
-
-    /// Missing effects whose event is in no DLQ.
-    pub(super) fn unexplained(&self, letters: &[Letter]) -> Vec<Effect> {
-        self.missing
-            .iter()
-            .filter(|m| !letters.iter().any(|l| l.explains(m)))
-            .cloned()
-            .collect()
     }
 
     /// A deleted user: anything of theirs still there is an erasure missing.

@@ -77,8 +77,8 @@ pub(super) async fn settle_and_replay(
     if config.chaos.is_some() || dlq_before.values().any(|d| *d > 0) {
         letters = peek_all(&ops.cli, &ops.endpoints_file, endpoints).await?;
     }
-    let unexplained = observed.unexplained(&letters);
-    for u in &unexplained {
+    let not_in_a_dlq = unexplained(&observed, &letters);
+    for u in &not_in_a_dlq {
         tracing::warn!(effect = %u, "load: missing before the replay, and in no DLQ");
     }
 
@@ -100,7 +100,7 @@ pub(super) async fn settle_and_replay(
         observed,
         dlq_before,
         letters_before: tally_letters(&letters),
-        unexplained: unexplained.len(),
+        unexplained: not_in_a_dlq.len(),
         replay,
         dlq_after,
         seconds: started.elapsed().as_secs_f64(),
@@ -127,7 +127,7 @@ pub(super) async fn settle(
             // effect has its event in a DLQ.
             if observed.missing.len() == last_missing {
                 let letters = peek_all(&ops.cli, &ops.endpoints_file, endpoints).await?;
-                if observed.unexplained(&letters).is_empty() {
+                if unexplained(&observed, &letters).is_empty() {
                     stable += 1;
                     if stable >= 3 {
                         break;
@@ -234,6 +234,18 @@ impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
+}
+
+/// Missing effects whose event is in no DLQ. Here, not in `accounting`,
+/// which knows effects and not letters: letters know which effects they
+/// explain.
+fn unexplained(observed: &Observed, letters: &[Letter]) -> Vec<Effect> {
+    observed
+        .missing
+        .iter()
+        .filter(|m| !letters.iter().any(|l| l.explains(m)))
+        .cloned()
+        .collect()
 }
 
 /// A dead letter, as `ops dlq peek --json` decodes it.

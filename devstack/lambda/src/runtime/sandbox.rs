@@ -397,25 +397,18 @@ async fn response(State((_, shared, _)): St, Path(id): Path<String>, body: Bytes
     }
 }
 
-/// A function's output, line by line: passed on as before (to this
-/// process's own stdout/stderr, past any test harness capture), and
-/// recorded as its log and, for EMF documents, its metrics.
+/// A function's output, line by line, to the recorder: its log, its
+/// metrics, and this process's output when the cloud echoes.
 async fn relay(
     from: impl tokio::io::AsyncRead + Unpin,
     recorder: Arc<crate::recorder::Recorder>,
     function: String,
     stderr: bool,
 ) {
-    use std::io::Write;
     use tokio::io::AsyncBufReadExt;
     let mut lines = tokio::io::BufReader::new(from).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        let _ = if stderr {
-            writeln!(std::io::stderr().lock(), "{line}")
-        } else {
-            writeln!(std::io::stdout().lock(), "{line}")
-        };
-        recorder.function_line(&function, &line);
+        recorder.function_line(&function, &line, stderr);
     }
 }
 
