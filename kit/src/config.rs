@@ -110,10 +110,10 @@ impl aws_types::service_config::LoadServiceConfig for EndpointsFromEnv {
 /// The HTTPS client for a person's tools ([`aws`]): trusting the system's
 /// store, as a machine behind an inspecting proxy needs.
 pub fn https() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    crate::https::client(crate::https::Roots::System)
+    crate::transport::client(crate::transport::Roots::System)
 }
 
-/// The HTTPS client inside a function ([`crate::https`]), trusting only
+/// The HTTPS client inside a function ([`crate::transport`]), trusting only
 /// the roots AWS endpoints chain to (Amazon Trust Services, and the
 /// Starfield root cross-signing them), compiled in: the system's store is
 /// about 140 certificates to read and parse before a function's first
@@ -121,7 +121,7 @@ pub fn https() -> aws_sdk_dynamodb::config::SharedHttpClient {
 /// and none of them but these ever signs for AWS. Calls to third parties
 /// go through [`crate::outbound`], which trusts the system's store.
 pub fn aws_https() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    crate::https::client(crate::https::Roots::Aws)
+    crate::transport::client(crate::transport::Roots::Aws)
 }
 
 /// Clients built on first use rather than before the runtime loop: loading

@@ -8,7 +8,7 @@ use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value, json};
 
-use crate::http::{ErrorBody, GatewayError, MAX_BODY_BYTES};
+use crate::http_api::{ErrorBody, GatewayError, MAX_BODY_BYTES};
 
 /// The name of the security scheme every route requires.
 pub const SECURITY: &str = "cognito";

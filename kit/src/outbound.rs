@@ -1,5 +1,5 @@
 //! Plain HTTP(S) calls to a third party through the SDK clients' own
-//! connector ([`crate::https`]), so no second HTTP/TLS stack enters a
+//! connector ([`crate::transport`]), so no second HTTP/TLS stack enters a
 //! function binary.
 
 use std::time::Duration;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_smithy_runtime_api::client::http::HttpConnector;
 use aws_smithy_types::body::SdkBody;
 
-use crate::https::{Connector, Roots};
+use crate::transport::{Connector, Roots};
 
 /// As the SDK's default: a peer that takes longer to accept is down.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);

@@ -12,8 +12,8 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::commands::{Verdict, invoke_async};
 use crate::contracts::{Contracts, Kind};
+use crate::dead_letters::{Verdict, invoke_async};
 use crate::targets::{Consumer, Service};
 
 /// The events of a JSON Lines file; a line that is not a JSON object

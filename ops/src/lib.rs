@@ -5,8 +5,8 @@
 pub mod archive;
 pub mod calls;
 pub mod cli;
-pub mod commands;
 pub mod contracts;
+pub mod dead_letters;
 pub mod deliver;
 pub mod letter;
 pub mod queue;

@@ -114,3 +114,26 @@ fn exit_codes_and_output_say_compatible_breaking_or_bad_input() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("neither an object nor a boolean"));
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_it_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = write(dir.path(), "old.json", r#"{"type": "object"}"#);
+    let new = write(dir.path(), "new.json", r#"{"type": "string"}"#);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["schemas", "diff", "--json"])
+        .args([&old, &new])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader is gone before the first line is written (`| head -0`).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+    assert_ne!(out.status.code(), Some(101), "a panic's exit: {stderr}");
+}

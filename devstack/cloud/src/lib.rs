@@ -12,8 +12,8 @@
 pub mod chaos;
 pub mod cognito;
 pub mod console;
+pub mod custom_domain;
 pub mod deploy;
-pub mod domain;
 pub mod failure;
 pub mod gate;
 pub mod iam;

@@ -223,7 +223,7 @@ pub async fn start(options: Options) -> Result<Running> {
     let (platform, pool, bus_name, stacks) = match booted.kept {
         Some(state) => kept::restore(state, &emulator.url, services)?,
         None => {
-            let platform = crate::domain::with_zone(&conf, platform).await?;
+            let platform = crate::custom_domain::with_zone(&conf, platform).await?;
             let (pool, bus_name) =
                 deploy_platform(&conf, &emulator.url, &platform, &commit, &mut phases).await?;
             phases.mark("platform stack");
@@ -468,7 +468,7 @@ impl<'a> Wiring<'a> {
             judge,
             local_env: base_env(),
             substitutions: BTreeMap::new(),
-            site_parameters: crate::domain::site_parameters(platform),
+            site_parameters: crate::custom_domain::site_parameters(platform),
             cdn: Arc::default(),
             functions: BTreeMap::new(),
             asyncs: BTreeMap::new(),
@@ -778,12 +778,12 @@ impl<'a> Wiring<'a> {
                 pool.jwks_url.clone(),
             ),
             judge: Some(self.judge.clone()),
-            mappings: crate::domain::mappings(stacks),
+            mappings: crate::custom_domain::mappings(stacks),
         });
         let options = self.options;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
         self.endpoints.api_base_url = format!("http://{}", listener.local_addr()?);
-        crate::domain::api_urls(&mut self.endpoints, stacks);
+        crate::custom_domain::api_urls(&mut self.endpoints, stacks);
         self.tasks
             .push(serve(listener, devstack_gateway::router(gateway)));
         let lambda_listener =

@@ -365,7 +365,7 @@ async fn route_response(
         return api_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
     }
     // The id kit's handlers log under: the caller's, or the request id.
-    let correlation = kit::http::correlation_id(
+    let correlation = kit::http_api::correlation_id(
         event["headers"]["x-correlation-id"].as_str(),
         event["requestContext"]["requestId"].as_str(),
     );

@@ -3,7 +3,7 @@
 
 use aws_sdk_sfn::error::DisplayErrorContext;
 use chrono::Utc;
-use kit::http::{Caller, Request, Response, parse_body};
+use kit::http_api::{Caller, Request, Response, parse_body};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -21,7 +21,7 @@ pub struct Admin {
 }
 
 pub async fn handle(app: &Admin, req: Request) -> Response {
-    kit::http::serve(&req, |caller, req| async move {
+    kit::http_api::serve(&req, |caller, req| async move {
         domain::require_admin(&caller)?;
         match req.route_key.as_str() {
             "POST /campaigns" => start(app, &caller, req).await,

@@ -2,7 +2,7 @@
 //! as the sender reports, and when the waiting flow is woken. No I/O.
 
 use chrono::{DateTime, Utc};
-use kit::http::{Caller, Invalid, Response, check_line};
+use kit::http_api::{Caller, Invalid, Response, check_line};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -315,7 +315,7 @@ impl Resumer {
         token: &str,
         progress: &Progress,
         handed_before: Option<VendorStatus>,
-    ) -> Result<(), kit::http::Response> {
+    ) -> Result<(), kit::http_api::Response> {
         let output = serde_json::to_string(progress).expect("progress serializes");
         let sent = self
             .sfn
@@ -345,7 +345,7 @@ impl Resumer {
                     })
                     .await;
                 tracing::error!(error = %DisplayErrorContext(&e), restored = restored.is_ok(), "SendTaskSuccess failed");
-                Err(kit::http::Response::error(
+                Err(kit::http_api::Response::error(
                     503,
                     "unavailable",
                     "the flow could not be resumed; retry",

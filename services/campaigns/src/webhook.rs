@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use kit::http::{Invalid, Request, Response};
+use kit::http_api::{Invalid, Request, Response};
 use kit::idempotency::Processed;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -116,7 +116,7 @@ pub async fn handle(
             None,
         ));
     }
-    let delivery: Delivery = kit::http::parse_body(Some(body)).inspect_err(|_| {
+    let delivery: Delivery = kit::http_api::parse_body(Some(body)).inspect_err(|_| {
         kit::telemetry::count("WebhooksRejected", 1);
     })?;
     apply(hook, &delivery).await

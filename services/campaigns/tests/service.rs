@@ -13,7 +13,7 @@ use devstack_emulator::{create_service_table, shared, unique};
 use events::users::{UserDeletedV1, UserRegisteredV1};
 use events::{Envelope, Event};
 use hmac::{Hmac, Mac};
-use kit::http::{Request, Response, apigw_event};
+use kit::http_api::{Request, Response, apigw_event};
 use kit::idempotency::Processed;
 use serde_json::{Value, json};
 use sha2::Sha256;

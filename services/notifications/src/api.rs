@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use events::notifications::Kind;
-use kit::http::{Request, Response};
+use kit::http_api::{Request, Response};
 use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
@@ -47,7 +47,7 @@ fn view(n: &Notification) -> NotificationView {
 }
 
 pub async fn handle(store: &Store, req: Request) -> Response {
-    kit::http::serve(&req, |caller, req| async move {
+    kit::http_api::serve(&req, |caller, req| async move {
         match req.route_key.as_str() {
             "GET /notifications" => {
                 let items = store.newest(&caller.user_id, PAGE).await?;

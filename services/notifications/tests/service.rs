@@ -7,7 +7,7 @@ use devstack_emulator::{create_service_table, shared, unique};
 use events::todos::TodoCompletedV1;
 use events::users::{UserDeletedV1, UserRegisteredV1};
 use events::{Envelope, Event};
-use kit::http::{Request, apigw_event};
+use kit::http_api::{Request, apigw_event};
 use kit::idempotency::Processed;
 use notifications::domain::Wording;
 use notifications::handlers::{HandleError, Handled, handle};

@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use events::todos::DeletionReason;
-use kit::http::{Caller, Request, Response, parse_body};
+use kit::http_api::{Caller, Request, Response, parse_body};
 use uuid::Uuid;
 
 use crate::domain::{self, NewAttachment, NewTodo, Patch, TodoPage, UploadHeaders, UploadTicket};
@@ -19,7 +19,7 @@ pub struct Todos {
 }
 
 pub async fn handle(app: &Todos, req: Request) -> Response {
-    kit::http::serve(&req, |caller, req| async move {
+    kit::http_api::serve(&req, |caller, req| async move {
         let store = &app.store;
         match req.route_key.as_str() {
             "POST /todos" => create(store, &caller, req).await,
@@ -67,7 +67,7 @@ async fn create(store: &Store, caller: &Caller, req: &Request) -> Result<Respons
 }
 
 async fn list(store: &Store, caller: &Caller, req: &Request) -> Result<Response, Response> {
-    let limit = kit::http::page_limit(req)?;
+    let limit = kit::http_api::page_limit(req)?;
     let after = match req.query.get("cursor") {
         None => None,
         Some(c) => Some(c.parse::<Uuid>().map_err(|_| {

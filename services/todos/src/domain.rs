@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::items::{Attachment, AttachmentStatus, Todo};
-use kit::http::{Invalid, LINE_PATTERN, check_line};
+use kit::http_api::{Invalid, LINE_PATTERN, check_line};
 
 pub const TITLE_MAX: usize = 200;
 pub const DESCRIPTION_MAX: usize = 2000;
@@ -165,7 +165,7 @@ pub struct NewAttachment {
     pub file_name: String,
     #[schemars(extend("enum" = ALLOWED_CONTENT_TYPES))]
     pub content_type: String,
-    #[serde(deserialize_with = "kit::http::whole_number")]
+    #[serde(deserialize_with = "kit::http_api::whole_number")]
     #[schemars(range(min = 1, max = ATTACHMENT_MAX_BYTES))]
     pub size: u64,
 }
@@ -410,7 +410,7 @@ pub fn view(todo: &Todo) -> TodoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kit::http::parse_body;
+    use kit::http_api::parse_body;
 
     fn now() -> DateTime<Utc> {
         "2026-11-22T10:00:00Z".parse().unwrap()

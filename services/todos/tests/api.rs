@@ -2,7 +2,7 @@
 //! fed requests in API Gateway's payload 2.0 shape.
 
 use devstack_emulator::{create_service_table, shared, unique};
-use kit::http::{Request, Response, apigw_event};
+use kit::http_api::{Request, Response, apigw_event};
 use serde_json::{Value, json};
 use todos::api::{Todos, handle};
 use todos::objects::Objects;

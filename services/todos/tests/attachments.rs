@@ -2,7 +2,7 @@
 //! S3-triggered check on the real object, in AWS's notification shape.
 
 use devstack_emulator::{create_service_table, shared, unique};
-use kit::http::{Request, apigw_event};
+use kit::http_api::{Request, apigw_event};
 use serde_json::{Value, json};
 use todos::api::{Todos, handle};
 use todos::objects::Objects;

@@ -2,14 +2,14 @@
 //! the admins group, every user (`GET /users`).
 
 use chrono::Utc;
-use kit::http::{Caller, Invalid, Request, Response, parse_body};
+use kit::http_api::{Caller, Invalid, Request, Response, parse_body};
 
 use crate::domain::{self, ADMINS, ProfileInput, UserPage};
 use crate::items::Tombstone;
 use crate::store::Store;
 
 pub async fn handle(store: &Store, req: Request) -> Response {
-    kit::http::serve(&req, |caller, req| async move {
+    kit::http_api::serve(&req, |caller, req| async move {
         match req.route_key.as_str() {
             "PUT /users/me" => put(store, &caller, req).await,
             "GET /users/me" => get(store, &caller).await,
@@ -87,7 +87,7 @@ async fn list(store: &Store, caller: &Caller, req: &Request) -> Result<Response,
             None,
         ));
     }
-    let limit = kit::http::page_limit(req)?;
+    let limit = kit::http_api::page_limit(req)?;
     let after = match req.query.get("cursor") {
         None => None,
         Some(c) => Some(domain::decode_cursor(c)?),

@@ -1,7 +1,7 @@
 //! Profile rules without I/O.
 
 use chrono::{DateTime, Utc};
-use kit::http::{Invalid, LINE_PATTERN, check_line};
+use kit::http_api::{Invalid, LINE_PATTERN, check_line};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

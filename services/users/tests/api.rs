@@ -1,7 +1,7 @@
 //! The users API on its own table in the emulator, through the real SDK.
 
 use devstack_emulator::{create_service_table, shared, unique};
-use kit::http::{Request, Response, apigw_event};
+use kit::http_api::{Request, Response, apigw_event};
 use serde_json::{Value, json};
 use users::api::handle;
 use users::store::Store;

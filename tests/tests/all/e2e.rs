@@ -421,7 +421,7 @@ async fn the_lambda_invoke_api_runs_functions_both_ways() {
     let c = cloud();
     let endpoint = c.endpoints.lambda_endpoint.as_str();
     let physical = service("notifications").functions["ApiFunction"].as_str();
-    let event = kit::http::apigw_event(
+    let event = kit::http_api::apigw_event(
         "GET /notifications",
         "/notifications",
         &[],

@@ -592,7 +592,7 @@ fn rust_examples_are_told_from_other_fences() {
 /// What must not enter a function binary again (docs/deploying.md, "Artifact size"):
 /// HTTP/2, which the SDK's own HTTP client always builds in (0.65 MB per
 /// function, the Lambda runtime's client included), and aws-lc (a C build
-/// and a megabyte). `kit::https` is the functions' HTTP client.
+/// and a megabyte). `kit::transport` is the functions' HTTP client.
 const NEVER_IN_A_FUNCTION: &[&str] = &["h2", "aws-smithy-http-client", "aws-lc-rs", "aws-lc-sys"];
 
 /// The crates a release build of the services compiles, by name.

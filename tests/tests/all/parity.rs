@@ -1015,7 +1015,7 @@ async fn the_invoke_api_answers_as_aws_does_through_the_sdk() {
     use aws_sdk_lambda::types::InvocationType;
     let client = lambda().await;
     let api = physical("notifications", "ApiFunction");
-    let event = kit::http::apigw_event(
+    let event = kit::http_api::apigw_event(
         "GET /notifications",
         "/notifications",
         &[],

@@ -119,7 +119,7 @@ fn parameterised(options: &Options, templates: Vec<Value>) -> Vec<Value> {
                 ("SenderUrl".to_owned(), SENDER_PLACEHOLDER.to_owned()),
                 ("WebOrigin".to_owned(), WEB_ORIGIN_PLACEHOLDER.to_owned()),
             ];
-            overrides.extend(crate::domain::parameters());
+            overrides.extend(crate::custom_domain::parameters());
             overrides.extend(
                 (options.parameter_overrides.iter())
                     .filter(|o| o.stack == stack)

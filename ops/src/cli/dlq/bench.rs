@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::calls::{Calls, Tally};
 use crate::cli::Cli;
-use crate::commands::{self, Destination, ReplayOptions};
+use crate::dead_letters::{self, Destination, ReplayOptions};
 use crate::letter::Filter;
 use crate::targets::Targets;
 
@@ -32,9 +32,9 @@ pub(super) async fn run(cli: &Cli, mut t: Targets, a: &BenchArgs) -> Result<Exit
     if depth + in_flight > 0 {
         bail!("the {service} DLQ is not empty; the bench needs it to itself");
     }
-    let letters = commands::bench_letters(count);
+    let letters = dead_letters::bench_letters(count);
     crate::queue::send(&sqs, &svc.dlq_queue_url, &letters).await?;
-    let naive = measure(&calls, commands::naive_replay_to_bus(&t, svc, count)).await?;
+    let naive = measure(&calls, dead_letters::naive_replay_to_bus(&t, svc, count)).await?;
     crate::queue::send(&sqs, &svc.dlq_queue_url, &letters).await?;
     let options = ReplayOptions {
         to: Destination::Bus,
@@ -46,7 +46,7 @@ pub(super) async fn run(cli: &Cli, mut t: Targets, a: &BenchArgs) -> Result<Exit
         visibility: 60,
         progress: false,
     };
-    let batched = commands::replay(&t, svc, &options);
+    let batched = dead_letters::replay(&t, svc, &options);
     let batched = measure(&calls, async { Ok(batched.await?.replayed) }).await?;
     if naive.replayed == 0 || batched.replayed == 0 {
         bail!(

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 
 use super::{Cli, discover, or_dash};
-use crate::commands;
+use crate::dead_letters;
 use crate::letter::{Raw, Shape, Summary};
 use crate::targets::Targets;
 
@@ -91,7 +91,7 @@ pub(super) async fn run(cli: &Cli, command: &Dlq) -> Result<ExitCode> {
 }
 
 async fn list(cli: &Cli, t: &Targets) -> Result<ExitCode> {
-    let states = commands::list(t).await?;
+    let states = dead_letters::list(t).await?;
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&states)?);
     } else {
@@ -118,7 +118,7 @@ async fn peek(cli: &Cli, t: &Targets, a: &PeekArgs) -> Result<ExitCode> {
     let raws = crate::queue::peek(&sqs, &svc.dlq_queue_url, a.max).await?;
     let rows: Vec<_> = raws
         .iter()
-        .map(|r| (r, commands::describe(svc, r)))
+        .map(|r| (r, dead_letters::describe(svc, r)))
         .collect();
     if cli.json {
         let out: Vec<_> = rows
@@ -172,7 +172,7 @@ fn print_letter(r: &Raw, shape: &Shape, s: &Summary, raw: bool) -> Result<()> {
 }
 
 async fn export(cli: &Cli, t: &Targets, a: &ExportArgs) -> Result<ExitCode> {
-    let n = commands::export(t, t.service(&a.service)?, &a.out, a.remove).await?;
+    let n = dead_letters::export(t, t.service(&a.service)?, &a.out, a.remove).await?;
     if cli.json {
         println!(
             "{}",
@@ -193,7 +193,7 @@ async fn export(cli: &Cli, t: &Targets, a: &ExportArgs) -> Result<ExitCode> {
 }
 
 async fn import(t: &Targets, a: &ImportArgs) -> Result<ExitCode> {
-    let raws = commands::read_export(&a.input)?;
+    let raws = dead_letters::read_export(&a.input)?;
     let sqs = aws_sdk_sqs::Client::new(&t.conf);
     let n = crate::queue::send(&sqs, &t.service(&a.service)?.dlq_queue_url, &raws).await?;
     println!("imported {n} of {} message(s)", raws.len());
@@ -209,7 +209,7 @@ async fn purge(t: &Targets, a: &PurgeArgs) -> Result<ExitCode> {
     if !a.yes {
         confirm_purge(&a.service)?;
     }
-    match commands::purge(t, svc, a.export.as_deref(), a.force).await {
+    match dead_letters::purge(t, svc, a.export.as_deref(), a.force).await {
         Ok(n) => println!("purged {n} message(s)"),
         Err(e) => {
             eprintln!("{e:#}");

@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 
 use crate::cli::Cli;
-use crate::commands::{self, Destination, ReplayOptions};
+use crate::dead_letters::{self, Destination, ReplayOptions};
 use crate::letter::Filter;
 use crate::targets::Targets;
 
@@ -56,7 +56,7 @@ pub(crate) struct ReplayArgs {
 
 pub(super) async fn run(cli: &Cli, t: &Targets, a: &ReplayArgs) -> Result<ExitCode> {
     let options = a.options(std::io::stderr().is_terminal() && !cli.json);
-    let report = commands::replay(t, t.service(&a.service)?, &options).await?;
+    let report = dead_letters::replay(t, t.service(&a.service)?, &options).await?;
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -4,7 +4,7 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use campaigns::api::Admin;
 use campaigns::store::Store;
 use kit::config::Lazy;
-use kit::http::Request;
+use kit::http_api::Request;
 use lambda_runtime::LambdaEvent;
 
 #[tokio::main]

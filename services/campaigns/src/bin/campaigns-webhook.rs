@@ -8,7 +8,7 @@ use campaigns::flow::Resumer;
 use campaigns::store::Store;
 use campaigns::webhook::Webhook;
 use kit::config::Lazy;
-use kit::http::{Request, Response};
+use kit::http_api::{Request, Response};
 use kit::idempotency::Processed;
 use kit::secrets::{Secret, Source};
 use lambda_runtime::LambdaEvent;
@@ -43,7 +43,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
                 let req = Request::from_apigw(&event.payload);
                 let app = app.get().await;
-                let response = kit::http::serve_public(&req, |req| async move {
+                let response = kit::http_api::serve_public(&req, |req| async move {
                     let secret = app.secret.get().await.map_err(|e| Response::internal(&e))?;
                     let hook = Webhook {
                         store: &app.store,

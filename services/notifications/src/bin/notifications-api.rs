@@ -2,7 +2,7 @@
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use kit::config::Lazy;
-use kit::http::Request;
+use kit::http_api::Request;
 use lambda_runtime::LambdaEvent;
 use notifications::store::Store;
 

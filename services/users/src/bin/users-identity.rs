@@ -21,8 +21,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             // ClientMetadata (Cognito hands it to the trigger); otherwise
             // the invocation's request id becomes the registration's.
             let given = event.payload["request"]["clientMetadata"]["correlation_id"].as_str();
-            let correlation_id = kit::http::correlation_id(given, Some(&event.context.request_id))
-                .unwrap_or_default();
+            let correlation_id =
+                kit::http_api::correlation_id(given, Some(&event.context.request_id))
+                    .unwrap_or_default();
             let span = tracing::info_span!("trigger", correlation_id = %correlation_id);
             let store = store.get().await;
             users::identity::handle(store, refused, event.payload, &correlation_id)

@@ -1,14 +1,14 @@
 //! The {{service}} HTTP API: the caller's own {{service}}.
 
 use chrono::Utc;
-use kit::http::{Caller, Request, Response, parse_body};
+use kit::http_api::{Caller, Request, Response, parse_body};
 
 use crate::domain::{self, {{Item}}Input, {{Item}}List};
 use crate::items::{{Item}};
 use crate::store::Store;
 
 pub async fn handle(store: &Store, req: Request) -> Response {
-    kit::http::serve(&req, |caller, req| async move {
+    kit::http_api::serve(&req, |caller, req| async move {
         match req.route_key.as_str() {
             "POST /{{service}}" => create(store, &caller, req).await,
             "GET /{{service}}" => list(store, &caller).await,

@@ -2,7 +2,7 @@
 //! {{item}} looks like to its owner. No I/O.
 
 use chrono::{DateTime, Utc};
-use kit::http::{Invalid, check_line};
+use kit::http_api::{Invalid, check_line};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -6,7 +6,7 @@ use chrono::Utc;
 use events::users::UserDeletedV1;
 use events::{Envelope, Event};
 use devstack_emulator::{create_service_table, shared, unique};
-use kit::http::{Request, Response, apigw_event};
+use kit::http_api::{Request, Response, apigw_event};
 use kit::idempotency::Processed;
 use serde_json::{Value, json};
 use uuid::Uuid;

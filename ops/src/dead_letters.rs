@@ -1,7 +1,8 @@
-//! The `dlq` commands. Every path deletes a message only after its copy is
-//! safe: written and read back (export), or re-delivered and accepted
-//! (replay). A crash at any point leaves each message in the DLQ (it
-//! reappears after its visibility timeout), re-delivered, or exported.
+//! Dead letters: what the `dlq` commands do to them. Every path deletes a
+//! message only after its copy is safe: written and read back (export), or
+//! re-delivered and accepted (replay). A crash at any point leaves each
+//! message in the DLQ (it reappears after its visibility timeout),
+//! re-delivered, or exported.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
