@@ -9,7 +9,7 @@ use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Bodies past this size are refused before parsing (413).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -444,7 +444,9 @@ async fn handle<'a>(
 }
 
 /// Builds API Gateway's payload 2.0 event for a route, as its JWT
-/// authorizer passes it on. The local gateway and the tests use it.
+/// authorizer passes it on: for tests (the `test-support` feature), which
+/// hand it to a handler or a function directly.
+#[cfg(any(test, feature = "test-support"))]
 pub fn apigw_event(
     route_key: &str,
     raw_path: &str,
@@ -461,7 +463,7 @@ pub fn apigw_event(
         .collect::<Vec<_>>()
         .join("&");
     let now = chrono::Utc::now();
-    let mut event = json!({
+    let mut event = serde_json::json!({
         "version": "2.0",
         "routeKey": route_key,
         "rawPath": raw_path,
@@ -483,7 +485,8 @@ pub fn apigw_event(
             .iter()
             .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
             .collect();
-        event["requestContext"]["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
+        event["requestContext"]["authorizer"] =
+            serde_json::json!({"jwt": {"claims": claims, "scopes": null}});
     }
     if !path_params.is_empty() {
         event["pathParameters"] = path_params
@@ -602,6 +605,7 @@ mod tests {
 #[cfg(test)]
 mod serve_tests {
     use super::*;
+    use serde_json::json;
 
     #[tokio::test]
     async fn serve_admits_routes_and_maps_errors() {
