@@ -1,7 +1,8 @@
 //! The layout, held by tests: the crate-to-crate arrows the workspace may
 //! have (a new one fails here until this table changes, which makes it a
-//! reviewed design change), no module cycle inside any crate, and no crate
-//! holding more than a quarter of the code.
+//! reviewed design change), no arrow from the product to the machinery, no
+//! module cycle at any depth of any crate, and no crate holding more than a
+//! quarter of the code.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -162,6 +163,65 @@ fn unreviewed(actual: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
         }
     }
     problems
+}
+
+/// The product a team copies: the services, their event types and
+/// declared contracts, and the plumbing every function links. The other
+/// crates are the machinery that builds, checks and plays it, which the
+/// product never builds with, whatever the table above says.
+const PRODUCT: &[&str] = &["contracts", "events", "kit"];
+
+/// The arrows from a product crate (`PRODUCT` and every service) to a
+/// crate outside the product.
+fn into_machinery(arrows: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let product: BTreeSet<&str> = (PRODUCT.iter().copied())
+        .chain(repo::SERVICES.iter().copied())
+        .collect();
+    arrows
+        .iter()
+        .filter(|(krate, _)| product.contains(krate.as_str()))
+        .flat_map(|(krate, deps)| {
+            deps.iter()
+                .filter(|d| !product.contains(d.as_str()))
+                .map(move |d| format!("{krate} → {d}: the product builds with the machinery"))
+        })
+        .collect()
+}
+
+#[test]
+fn no_product_crate_builds_with_the_machinery() {
+    assert_eq!(into_machinery(&arrows(&workspace())), Vec::<String>::new());
+    let table = ALLOWED
+        .iter()
+        .map(|(krate, deps)| {
+            (
+                krate.to_string(),
+                deps.iter().map(|d| d.to_string()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        into_machinery(&table),
+        Vec::<String>::new(),
+        "the table allows it"
+    );
+}
+
+#[test]
+fn a_product_crate_that_builds_with_the_machinery_is_named() {
+    let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+    let arrows = BTreeMap::from([
+        ("kit".to_owned(), set(&["events", "devstack-api"])),
+        ("users".to_owned(), set(&["kit", "repo"])),
+        ("ops".to_owned(), set(&["kit", "repo"])),
+    ]);
+    assert_eq!(
+        into_machinery(&arrows),
+        [
+            "kit → devstack-api: the product builds with the machinery",
+            "users → repo: the product builds with the machinery",
+        ]
+    );
 }
 
 #[test]
