@@ -284,6 +284,22 @@ fn every_command_the_docs_show_exists() {
     );
 }
 
+/// The README is the first page anyone reads: what the system is, its two
+/// commands, its folders, and links to the pages that say how.
+const README_LINES: usize = 150;
+
+#[test]
+fn the_readme_stays_short() {
+    let lines = std::fs::read_to_string(repo::root().join("README.md"))
+        .unwrap()
+        .lines()
+        .count();
+    assert!(
+        lines <= README_LINES,
+        "README.md has {lines} lines, over {README_LINES}: move the detail to a page of docs/"
+    );
+}
+
 #[test]
 fn a_made_up_flag_or_subcommand_is_named_with_its_line() {
     let page = "# A page\n\
