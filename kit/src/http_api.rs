@@ -480,27 +480,21 @@ pub fn apigw_event(
         },
         "isBase64Encoded": false
     });
-    if let Some(claims) = claims {
-        let claims: serde_json::Map<String, Value> = claims
-            .iter()
+    let object = |pairs: &[(&str, &str)]| -> Value {
+        (pairs.iter())
             .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
-            .collect();
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    if let Some(claims) = claims {
         event["requestContext"]["authorizer"] =
-            serde_json::json!({"jwt": {"claims": claims, "scopes": null}});
+            serde_json::json!({"jwt": {"claims": object(claims), "scopes": null}});
     }
     if !path_params.is_empty() {
-        event["pathParameters"] = path_params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
-            .collect::<serde_json::Map<_, _>>()
-            .into();
+        event["pathParameters"] = object(path_params);
     }
     if !query.is_empty() {
-        event["queryStringParameters"] = query
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
-            .collect::<serde_json::Map<_, _>>()
-            .into();
+        event["queryStringParameters"] = object(query);
     }
     if let Some(body) = body {
         event["body"] = Value::from(body);

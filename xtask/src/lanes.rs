@@ -133,7 +133,7 @@ fn binary(b: &Binary, test_args: &[String], env: &TestEnv) -> Command {
 
 fn with_env(mut c: Command, env: &TestEnv) -> Command {
     // The same compiler as the build, so the build is fresh.
-    c.envs(env.lint.iter().map(|(k, v)| (k, v)))
+    c.envs(env.compiler.iter().map(|(k, v)| (k, v)))
         .env("PROJECT_VENV", &env.prepared.venv)
         .env("CHROMIUM", &env.prepared.chromium)
         .env("CHROMEDRIVER", &env.prepared.chromedriver)

@@ -357,7 +357,7 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
 fn run_tests(
     root: &std::path::Path,
     cargo_args: &[String],
-    lint: &Env,
+    compiler: &Env,
     prepared: &Prepared,
 ) -> Result<bool> {
     // Every local cloud the tests start records its deliveries and the
@@ -373,7 +373,7 @@ fn run_tests(
         started.elapsed().as_secs_f64()
     );
     let env = TestEnv {
-        lint,
+        compiler,
         prepared,
         telemetry: &telemetry,
         engine: &engine.socket,
@@ -466,10 +466,11 @@ fn exit_code(passed: bool) -> ExitCode {
     }
 }
 
-/// What `cargo test` runs with.
 /// What the tests run with: the build's compiler and the set-up's tools.
 struct TestEnv<'a> {
-    lint: &'a Env,
+    /// The build's compiler and its settings ([`clippy_as_compiler`],
+    /// [`ci_build`]), so that `cargo test --no-run` finds the build fresh.
+    compiler: &'a Env,
     prepared: &'a Prepared,
     /// Where the tests' local clouds write their telemetry.
     telemetry: &'a std::path::Path,
@@ -543,10 +544,10 @@ fn documents_check(root: &std::path::Path) -> Result<bool> {
 }
 
 /// fmt, then the function binaries (the end-to-end tests run them) and the
-/// tests, linted as they compile (`lint`: [`clippy_as_compiler`]). Each
-/// step's output is held until it ends, so it does not interleave with the
-/// set-up's.
-fn compile(root: &std::path::Path, lint: &Env) -> Result<bool> {
+/// tests, linted as they compile (`compiler`: [`clippy_as_compiler`], and
+/// [`ci_build`] on CI). Each step's output is held until it ends, so it
+/// does not interleave with the set-up's.
+fn compile(root: &std::path::Path, compiler: &Env) -> Result<bool> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // With the tests: their dev-dependencies turn on features of shared
     // crates (serde_json, time, regex...), so binaries built without them
@@ -555,7 +556,11 @@ fn compile(root: &std::path::Path, lint: &Env) -> Result<bool> {
     let build = ["build", "--workspace", "--bins", "--tests", "--quiet"];
     let steps: [(&str, &[&str], &Env); 2] = [
         ("cargo fmt --check", &["fmt", "--all", "--", "--check"], &[]),
-        ("cargo build --bins --tests, linted by clippy", &build, lint),
+        (
+            "cargo build --bins --tests, linted by clippy",
+            &build,
+            compiler,
+        ),
     ];
     for (name, args, env) in steps {
         let started = std::time::Instant::now();

@@ -312,23 +312,21 @@ fn named_paths(text: &str, module: &[String]) -> Vec<Vec<String>> {
                 .into_iter()
                 .rev()
                 .collect();
-            // Only a path's first `::`: its head is one of the three words.
+            // Only a path's first `::`: its head (the whole run of path
+            // characters before it, so not `my_crate` nor `a::crate`) is
+            // one of the three words.
             let mut base = match head.as_str() {
                 "crate" => Vec::new(),
                 "self" => module.to_vec(),
                 "super" => module[..module.len().saturating_sub(1)].to_vec(),
                 _ => continue,
             };
-            if code[..at - head.len()].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
-                continue;
-            }
-            let rest = &code[at + 2..];
-            let mut supers = rest;
-            while let Some(r) = supers.strip_prefix("super::") {
+            let mut rest = &code[at + 2..];
+            while let Some(r) = rest.strip_prefix("super::") {
                 base.pop();
-                supers = r;
+                rest = r;
             }
-            out.extend(path_tails(supers).into_iter().map(|tail| {
+            out.extend(path_tails(rest).into_iter().map(|tail| {
                 let mut p = base.clone();
                 p.extend(tail);
                 p
