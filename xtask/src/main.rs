@@ -320,10 +320,9 @@ fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
     build.extend(ci_build());
     // The compiler keeps both cores busy for minutes; the installs (pip,
     // npm, apt) wait mostly on the network and the disk, so they run beside
-    // it. The document checks and the scans (cargo-deny's own build among
-    // them) need only the installed tools, and nothing needs them: they run
-    // at the lowest priority from the moment the tools are there, on what
-    // the build leaves idle and then on what the tests leave idle (the
+    // it. The document checks and the scans need only the installed tools,
+    // and nothing needs them: they run at the lowest priority from the
+    // moment the tools are there, on what the build leaves idle and then on what the tests leave idle (the
     // tests' local clouds mostly wait), and are awaited at the end.
     std::thread::scope(|scope| {
         let (tools_ready, tools) = std::sync::mpsc::channel();

