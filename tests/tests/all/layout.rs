@@ -653,35 +653,109 @@ fn rust_examples_are_told_from_other_fences() {
 /// and a megabyte). `kit::transport` is the functions' HTTP client.
 const NEVER_IN_A_FUNCTION: &[&str] = &["h2", "aws-smithy-http-client", "aws-lc-rs", "aws-lc-sys"];
 
-/// The crates a release build of the services compiles, by name.
-fn function_crates() -> BTreeSet<String> {
+/// `cargo tree` over `args`, one `{p} {f}` line per crate it builds
+/// (`{p}`: name, version and, for a workspace member, its path).
+fn cargo_tree(args: &[&str]) -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut tree = std::process::Command::new(cargo);
-    tree.current_dir(repo::root()).args([
-        "tree",
-        "--edges",
-        "normal",
-        "--prefix",
-        "none",
-        "--format",
-        "{p}",
-        "--target",
-        "x86_64-unknown-linux-gnu",
-    ]);
-    for service in repo::SERVICES {
-        tree.args(["--package", service]);
-    }
-    let out = tree.output().expect("cargo tree runs");
+    let out = std::process::Command::new(cargo)
+        .current_dir(repo::root())
+        .args(["tree", "--prefix", "none", "--format", "{p} {f}"])
+        .args(args)
+        .output()
+        .expect("cargo tree runs");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The crates a release build of the services compiles, by name.
+fn function_crates() -> BTreeSet<String> {
+    let mut args = vec!["--edges", "normal", "--target", "x86_64-unknown-linux-gnu"];
+    for service in repo::SERVICES {
+        args.extend(["--package", service]);
+    }
+    cargo_tree(&args)
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .map(str::to_owned)
         .collect()
+}
+
+/// Each registry crate of a `cargo tree` (`name vX.Y.Z`) with every
+/// feature set it is built with; workspace members (a path) left out.
+fn feature_sets(tree: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut sets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in tree.lines().map(|l| l.trim_end_matches(" (*)")) {
+        let mut words = line.split(' ');
+        let (Some(name), Some(version)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let rest: Vec<&str> = words.collect();
+        if rest.first().is_some_and(|w| w.starts_with('(')) {
+            continue;
+        }
+        let features = rest.join(" ");
+        sets.entry(format!("{name} {version}"))
+            .or_default()
+            .insert(features);
+    }
+    sets
+}
+
+/// Crates xtask builds with features the workspace's build never uses:
+/// the test command would compile them twice.
+fn built_twice(
+    xtask: &BTreeMap<String, BTreeSet<String>>,
+    workspace: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<String> {
+    xtask
+        .iter()
+        .filter(|(krate, _)| {
+            !BUILT_TWICE
+                .iter()
+                .any(|n| krate.starts_with(&format!("{n} ")))
+        })
+        .filter_map(|(krate, sets)| {
+            let theirs = workspace.get(krate)?;
+            (!sets.is_subset(theirs))
+                .then(|| format!("{krate}: xtask {sets:?}, the workspace {theirs:?}"))
+        })
+        .collect()
+}
+
+/// Built with the SDK's DynamoDB types by the workspace: pinning them in
+/// xtask would bring the SDK into its first build.
+const BUILT_TWICE: &[&str] = &["aws_lambda_events", "serde_dynamo"];
+
+#[test]
+fn xtask_builds_its_dependencies_as_the_workspace_does() {
+    let xtask = feature_sets(&cargo_tree(&[
+        "--package",
+        "xtask",
+        "--edges",
+        "normal,build",
+    ]));
+    let workspace = feature_sets(&cargo_tree(&["--workspace", "--edges", "normal,build,dev"]));
+    assert!(xtask.keys().any(|k| k.starts_with("syn ")), "{xtask:?}");
+    let drifted = built_twice(&xtask, &workspace);
+    assert!(
+        drifted.is_empty(),
+        "name these features in xtask/Cargo.toml's pins, or the test command builds them twice: {drifted:#?}"
+    );
+}
+
+#[test]
+fn a_crate_xtask_builds_with_fewer_features_is_named() {
+    let xtask =
+        feature_sets("syn v2.0.1 default,full\nrepo v0.1.0 (/r/repo)\nserde_dynamo v4.3.0 \n");
+    let workspace = feature_sets("syn v2.0.1 default,full,visit\nserde_dynamo v4.3.0 aws\n");
+    assert_eq!(xtask.len(), 2, "{xtask:?}");
+    let drifted = built_twice(&xtask, &workspace);
+    assert_eq!(drifted.len(), 1, "{drifted:?}");
+    assert!(drifted[0].starts_with("syn v2.0.1"), "{drifted:?}");
 }
 
 #[test]
