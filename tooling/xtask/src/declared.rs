@@ -1,0 +1,29 @@
+//! What each service publishes and consumes: the `contracts` crate, where
+//! each team owns its service's declaration (`product/contracts/src/<service>.rs`).
+
+pub use contracts::{Service, consumers, producer};
+
+/// Every service's declaration, in `repo::SERVICES` order.
+pub fn services() -> Vec<Service> {
+    contracts::SERVICES.to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_service_is_declared_in_the_contracts_in_deploy_order() {
+        let declared: Vec<&str> = super::services().iter().map(|s| s.name).collect();
+        assert_eq!(
+            declared,
+            repo::SERVICES,
+            "each service in repo::SERVICES has its declaration in product/contracts/src/<service>.rs, \
+             listed in contracts::SERVICES in the same order (cargo xtask new-service does both)"
+        );
+        for service in repo::SERVICES {
+            assert!(
+                repo::service_dir(service).is_dir(),
+                "{service}: no product/services/{service}"
+            );
+        }
+    }
+}
