@@ -1,10 +1,13 @@
 // Each state machine execution drawn as its Amazon States Language
-// graph: states ranked by their distance from StartAt, transitions from
-// Next, Default, Choices and Catch. The state an execution is in is
+// graph, laid out top to bottom by dagre: transitions from Next, Default,
+// Choices and Catch. The state an execution is in is
 // highlighted, and refreshed while it runs; a task that handed out a
 // token and has no answer yet is shown waiting.
 
 import { byId, el, svg } from "./dom.js";
+
+// dagre's browser build, a global (see map.ts).
+declare const dagre: typeof import("@dagrejs/dagre");
 
 type Json = { [key: string]: unknown };
 interface Summary { arn: string; name: string; status: string; started: number | null }
@@ -28,29 +31,6 @@ function transitions(state: Json): string[] {
   return out;
 }
 
-/// Ranks from StartAt, breadth first; states it never reaches go last.
-function ranks(definition: Json): Map<string, number> {
-  const states = (definition.States ?? {}) as { [name: string]: Json };
-  const rank = new Map<string, number>();
-  const queue: string[] = [];
-  if (typeof definition.StartAt === "string") {
-    rank.set(definition.StartAt, 0);
-    queue.push(definition.StartAt);
-  }
-  while (queue.length > 0) {
-    const name = queue.shift()!;
-    for (const next of transitions(states[name] ?? {})) {
-      if (!rank.has(next) && next in states) {
-        rank.set(next, rank.get(name)! + 1);
-        queue.push(next);
-      }
-    }
-  }
-  const last = Math.max(0, ...rank.values()) + 1;
-  for (const name of Object.keys(states)) if (!rank.has(name)) rank.set(name, last);
-  return rank;
-}
-
 function pending(outcome: unknown): boolean {
   return outcome === "Pending";
 }
@@ -70,41 +50,38 @@ function statuses(execution: Execution): Map<string, string> {
 
 function graph(definition: Json, execution: Execution): SVGElement {
   const states = (definition.States ?? {}) as { [name: string]: Json };
-  const rank = ranks(definition);
-  const rows = new Map<number, string[]>();
-  for (const [name, r] of rank) rows.set(r, [...(rows.get(r) ?? []), name]);
-  const at = new Map<string, { x: number; y: number }>();
-  const [W, H, DX, DY] = [150, 38, 190, 70];
-  const widest = Math.max(1, ...[...rows.values()].map((r) => r.length));
-  for (const [r, names] of rows) {
-    const left = 10 + ((widest - names.length) * DX) / 2;
-    names.forEach((n, i) => at.set(n, { x: left + i * DX, y: 10 + r * DY }));
+  const [W, H] = [150, 38];
+  const g = new dagre.graphlib.Graph({ multigraph: true });
+  g.setGraph({ rankdir: "TB", nodesep: 24, ranksep: 32, marginx: 10, marginy: 10 });
+  for (const name of Object.keys(states)) g.setNode(name, { width: W, height: H });
+  for (const [name, state] of Object.entries(states)) {
+    transitions(state)
+      .filter((next) => next in states)
+      .forEach((next, i) => g.setEdge(name, next, {}, `${name}#${i}`));
   }
-  const root = svg("svg", { width: 20 + widest * DX, height: 20 + rows.size * DY, role: "img", "aria-label": `Execution ${execution.name}` });
+  dagre.layout(g);
+  const { width = 0, height = 0 } = g.graph();
+  const root = svg("svg", {
+    class: "execution", viewBox: `0 0 ${width} ${height}`, width, height,
+    role: "img", "aria-label": `Execution ${execution.name}`,
+  });
   const status = statuses(execution);
-  for (const [name, state] of Object.entries(states)) {
-    const a = at.get(name)!;
-    for (const next of transitions(state)) {
-      const b = at.get(next);
-      if (!b) continue;
-      const g = svg("g", { class: "transition" });
-      const [x1, y1, x2, y2] = [a.x + W / 2, a.y + H, b.x + W / 2, b.y];
-      const path = y2 > y1
-        ? `M ${x1} ${y1} C ${x1} ${y1 + 20}, ${x2} ${y2 - 20}, ${x2} ${y2}`
-        : `M ${a.x + W} ${a.y + H / 2} C ${a.x + W + 60} ${a.y + H / 2}, ${b.x + W + 60} ${b.y + H / 2}, ${b.x + W} ${b.y + H / 2}`;
-      g.append(svg("path", { d: path, "marker-end": "url(#arrow)" }));
-      root.append(g);
-    }
+  for (const e of g.edges()) {
+    const points = (g.edge(e) as { points?: { x: number; y: number }[] }).points ?? [];
+    const d = points.map((p, k) => `${k === 0 ? "M" : "L"} ${p.x} ${p.y}`).join(" ");
+    const t = svg("g", { class: "transition" });
+    t.append(svg("path", { d, "marker-end": "url(#arrow)" }));
+    root.append(t);
   }
   for (const [name, state] of Object.entries(states)) {
-    const p = at.get(name)!;
+    const p = g.node(name) as { x: number; y: number };
     const s = status.get(name) ?? "";
-    const g = svg("g", { class: `state ${s}`, "data-name": name, "data-status": s, transform: `translate(${p.x},${p.y})` });
-    g.append(svg("rect", { width: W, height: H }));
-    g.append(svg("text", { x: 8, y: 16 }, name));
-    g.append(svg("text", { x: 8, y: 30, class: "kind" }, `${String(state.Type ?? "")}${s ? ` · ${s}` : ""}`));
-    g.addEventListener("click", () => showStep(execution, name));
-    root.append(g);
+    const node = svg("g", { class: `state ${s}`, "data-name": name, "data-status": s, transform: `translate(${p.x - W / 2},${p.y - H / 2})` });
+    node.append(svg("rect", { width: W, height: H }));
+    node.append(svg("text", { x: 8, y: 16 }, name));
+    node.append(svg("text", { x: 8, y: 30, class: "kind" }, `${String(state.Type ?? "")}${s ? ` · ${s}` : ""}`));
+    node.addEventListener("click", () => showStep(execution, name));
+    root.append(node);
   }
   const defs = svg("defs");
   const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" });

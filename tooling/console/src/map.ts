@@ -1,9 +1,14 @@
-// The service map: columns by what feeds a node (callers from outside
-// and the state machines, the functions they call, tables, stream readers, the bus, rule
-// consumers, the rest), edges as curves with their count, p50 and
-// failures. Laid out by hand: seven columns need no layout library.
+// The service map, laid out by dagre (layered, left to right): each edge's
+// label is a box of its own in the layout, so no label lies over another
+// or over a node, and edges start and end at the nodes' sides. The drawing
+// scales down to the view's width rather than running past it.
 
 import { byId, svg } from "./dom.js";
+
+// dagre's browser build (`vendor/dagre.min.js`, pinned in the lockfile),
+// which index.html loads before the modules: a global, so the page needs
+// no bundler and no inline import map under its content security policy.
+declare const dagre: typeof import("@dagrejs/dagre");
 
 interface Node { id: string; kind: string; service?: string }
 interface Edge {
@@ -12,21 +17,10 @@ interface Edge {
 }
 interface ServiceMap { nodes: Node[]; edges: Edge[] }
 
-const COLUMN = 300;
-const ROW = 58;
 const BOX = { w: 150, h: 40 };
-
-function column(node: Node, edges: Edge[]): number {
-  if (node.kind === "outside" || node.kind === "state-machine") return 0;
-  if (node.kind === "table") return 2;
-  if (node.kind === "bus") return 4;
-  if (node.kind === "queue") return 7;
-  const incoming = edges.filter((e) => e.to === node.id).map((e) => e.kind);
-  if (incoming.includes("rule")) return 5;
-  if (incoming.includes("stream")) return 3;
-  if (incoming.some((k) => ["http", "websocket", "s3", "cognito", "function-url", "invoke"].includes(k))) return 1;
-  return 6;
-}
+// A label's line height and its padding on each side, in pixels.
+const LINE = 13;
+const PAD = 3;
 
 // A box holds about 22 characters; the whole id is in the node's title.
 const LABEL = 22;
@@ -38,69 +32,78 @@ function short(node: Node): string {
   return name.length > LABEL ? `${name.slice(0, LABEL - 1)}…` : name;
 }
 
+// What an edge says: what it carries, then its figures.
+function lines(e: Edge): [string, string] {
+  const p50 = e.p50_ms === null ? "" : ` · p50 ${Math.round(e.p50_ms)} ms`;
+  const failed = e.failures > 0 ? ` · ${e.failures} failed` : "";
+  return [e.label, `×${e.count}${p50}${failed}`];
+}
+
+function label(x: number, y: number, text: [string, string]): SVGElement {
+  const t = svg("text", { x, y, "text-anchor": "middle" });
+  text.forEach((line, i) => t.append(svg("tspan", { x, dy: i === 0 ? 0 : LINE }, line)));
+  return t;
+}
+
+// Each text's width as the page draws it, from one hidden probe.
+function widths(texts: [string, string][]): number[] {
+  const probe = svg("svg", { class: "map probe", width: 0, height: 0 });
+  const group = probe.appendChild(svg("g", { class: "edge" }));
+  const drawn = texts.map((t) => group.appendChild(label(0, 0, t)) as SVGTextElement);
+  document.body.append(probe);
+  const out = drawn.map((t) => t.getBBox().width);
+  probe.remove();
+  return out;
+}
+
+interface Placed { x: number; y: number; points?: { x: number; y: number }[] }
+
 export function render(map: ServiceMap): SVGElement {
-  const columns = new Map<number, Node[]>();
-  for (const n of map.nodes) {
-    const c = column(n, map.edges);
-    columns.set(c, [...(columns.get(c) ?? []), n]);
-  }
-  const at = new Map<string, { x: number; y: number }>();
-  const rows = Math.max(1, ...[...columns.values()].map((n) => n.length));
-  // Only the columns in use, side by side.
-  const used = [...columns.keys()].sort((a, b) => a - b);
-  for (const [c, nodes] of columns) {
-    const x = 10 + used.indexOf(c) * COLUMN;
-    nodes.sort((a, b) => `${a.service ?? ""}${a.id}`.localeCompare(`${b.service ?? ""}${b.id}`));
-    // Each column centred on the tallest, so edges fan out evenly.
-    const top = 10 + ((rows - nodes.length) * ROW) / 2;
-    nodes.forEach((n, i) => at.set(n.id, { x, y: top + i * ROW }));
-  }
-  const root = svg("svg", { width: 20 + (used.length - 1) * COLUMN + BOX.w, height: 20 + rows * ROW, role: "img", "aria-label": "Service map" });
+  const known = new Set(map.nodes.map((n) => n.id));
+  const edges = map.edges.filter((e) => known.has(e.from) && known.has(e.to));
+  const texts = edges.map(lines);
+  const textWidths = widths(texts);
+  const g = new dagre.graphlib.Graph({ multigraph: true });
+  g.setGraph({ rankdir: "LR", nodesep: 12, edgesep: 8, ranksep: 36, marginx: 10, marginy: 10 });
+  for (const n of map.nodes) g.setNode(n.id, { width: BOX.w, height: BOX.h });
+  edges.forEach((e, i) =>
+    g.setEdge(e.from, e.to, { width: textWidths[i] + 2 * PAD, height: 2 * LINE + 2 * PAD, labelpos: "c" }, String(i)),
+  );
+  dagre.layout(g);
+  const { width = 0, height = 0 } = g.graph();
+  const root = svg("svg", {
+    class: "map", viewBox: `0 0 ${width} ${height}`, width, height,
+    role: "img", "aria-label": "Service map",
+  });
   const defs = svg("defs");
   const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" });
   marker.append(svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#5b7bd5" }));
   defs.append(marker);
   root.append(defs);
-  // Edges between the same two nodes (one per detail-type) share a path:
-  // their labels stack.
-  const seen = new Map<string, number>();
-  for (const e of map.edges) {
-    const pair = `${e.from}→${e.to}`;
-    const nth = seen.get(pair) ?? 0;
-    seen.set(pair, nth + 1);
-    const a = at.get(e.from);
-    const b = at.get(e.to);
-    if (!a || !b) continue;
-    const [x1, y1] = [a.x + BOX.w, a.y + BOX.h / 2];
-    const [x2, y2] = [b.x, b.y + BOX.h / 2];
-    const bend = Math.max(40, Math.abs(x2 - x1) / 2);
-    const g = svg("g", {
+  edges.forEach((e, i) => {
+    const placed = g.edge(e.from, e.to, String(i)) as Placed;
+    const group = svg("g", {
       class: `edge${e.live ? "" : " idle"}${e.failures > 0 ? " failing" : ""}`,
       "data-from": e.from, "data-to": e.to, "data-label": e.label,
       "data-count": e.count, "data-live": String(e.live), "data-failures": e.failures,
     });
-    g.append(svg("path", { d: `M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - bend} ${y2}, ${x2} ${y2}`, "marker-end": "url(#arrow)" }));
-    const p50 = e.p50_ms === null ? "" : ` · p50 ${Math.round(e.p50_ms)} ms`;
-    const failed = e.failures > 0 ? ` · ${e.failures} failed` : "";
-    const label = `${e.label} ×${e.count}${p50}${failed}`;
-    // Near the source end, where edges into one node have not yet met.
-    const t = 0.3;
-    const point = (p0: number, p1: number, p2: number, p3: number) =>
-      (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t ** 2 * p2 + t ** 3 * p3;
-    const lx = point(x1, x1 + bend, x2 - bend, x2);
-    const ly = point(y1, y1, y2, y2);
-    g.append(svg("text", { x: lx, y: ly - 4 + nth * 12, "text-anchor": "middle" }, label));
-    g.append(svg("title", {}, `${e.from} → ${e.to}: ${label}`));
-    root.append(g);
-  }
+    const points = placed.points ?? [];
+    const d = points.map((p, k) => `${k === 0 ? "M" : "L"} ${p.x} ${p.y}`).join(" ");
+    group.append(svg("path", { d, "marker-end": "url(#arrow)" }));
+    // The label's box is centred on (x, y); its first baseline sits a line
+    // above the centre.
+    group.append(label(placed.x, placed.y - LINE / 2 + 4, texts[i]));
+    group.append(svg("title", {}, `${e.from} → ${e.to}: ${texts[i].join(" ")}`));
+    root.append(group);
+  });
   for (const n of map.nodes) {
-    const p = at.get(n.id)!;
-    const g = svg("g", { class: `node ${n.kind}`, "data-id": n.id, transform: `translate(${p.x},${p.y})` });
-    g.append(svg("rect", { width: BOX.w, height: BOX.h }));
-    g.append(svg("text", { x: 8, y: 16 }, short(n)));
-    g.append(svg("text", { x: 8, y: 31, class: "service" }, n.service ?? (n.kind === "outside" ? "outside" : "")));
-    g.append(svg("title", {}, n.id));
-    root.append(g);
+    const p = g.node(n.id) as Placed;
+    const group = svg("g", { class: `node ${n.kind}`, "data-id": n.id, transform: `translate(${p.x - BOX.w / 2},${p.y - BOX.h / 2})` });
+    group.append(svg("rect", { width: BOX.w, height: BOX.h }));
+    group.append(svg("text", { x: 8, y: 16 }, short(n)));
+    group.append(svg("text", { x: 8, y: 31, class: "service" }, n.service ?? (n.kind === "outside" ? "outside" : "")));
+    group.append(svg("title", {}, n.id));
+    root.append(group);
   }
   return root;
 }

@@ -173,6 +173,31 @@ impl Browser {
         }
     }
 
+    /// The boxes `parts` (CSS, inside the SVG `view`) as the page draws
+    /// them: how many are text (`labels`), each pair that overlaps, and
+    /// each past the window's right edge or outside the SVG. A box is named
+    /// by its group's `data-id` or `data-name`, else its edge's ends and label.
+    pub async fn drawn(&self, view: &str, parts: &str) -> Value {
+        let script = format!(
+            "const view = document.querySelector('{view}'); if (!view) return null; \
+             const v = view.getBoundingClientRect(); \
+             const boxes = [...view.querySelectorAll('{parts}')].map(e => {{ \
+               const g = e.closest('g'); const r = e.getBoundingClientRect(); \
+               return {{ name: g.dataset.id || g.dataset.name || `${{g.dataset.from}} → ${{g.dataset.to}}: ${{g.dataset.label}}`, \
+                        text: e.tagName === 'text', l: r.left, r: r.right, t: r.top, b: r.bottom }}; }}); \
+             const overlaps = []; \
+             boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {{ \
+               if (a.l < b.r - 0.5 && b.l < a.r - 0.5 && a.t < b.b - 0.5 && b.t < a.b - 0.5) \
+                 overlaps.push(`${{a.name}} | ${{b.name}}`); }})); \
+             const outside = boxes.filter(b => b.r > window.innerWidth + 0.5 || b.l < v.left - 0.5 \
+               || b.r > v.right + 0.5 || b.t < v.top - 0.5 || b.b > v.bottom + 0.5).map(b => b.name); \
+             return {{ boxes: boxes.length, labels: boxes.filter(b => b.text).length, overlaps, outside, \
+                      width: v.width, window: window.innerWidth }};"
+        );
+        self.until(&format!("{view} drawn"), &script, Duration::from_secs(10))
+            .await
+    }
+
     /// Signs up through the app's forms at `url` (on the emulator any
     /// confirmation code confirms), ending signed in.
     pub async fn sign_up(&self, url: &str, name: &str, email: &str, password: &str) {

@@ -75,7 +75,8 @@ async fn the_console_draws_the_delivery_shows_hostile_text_as_text_and_replays_a
         .until(
             "the TodoCompleted delivery on the map",
             &format!(
-                "const e = {}; return e && e.dataset.live === 'true' && Number(e.dataset.count) >= 1 && e.textContent;",
+                "const e = {}; return e && e.dataset.live === 'true' && Number(e.dataset.count) >= 1 \
+                 && [...e.querySelector('text').childNodes].map(n => n.textContent).join(' ');",
                 delivered_edge()
             ),
             Duration::from_secs(20),
@@ -83,6 +84,15 @@ async fn the_console_draws_the_delivery_shows_hostile_text_as_text_and_replays_a
         .await;
     let label = count.as_str().unwrap();
     assert!(label.starts_with("TodoCompleted ×"), "{label}");
+    // In a 1,600-pixel window, on the map of every journey so far: no
+    // label over another or over a node, and nothing past the view.
+    browser.client.set_window_size(1600, 1000).await.unwrap();
+    let drawn = browser
+        .drawn("#map-view > svg", "g.edge > text, g.node > rect")
+        .await;
+    assert!(drawn["labels"].as_u64().unwrap() >= 3, "{drawn}");
+    assert_eq!(drawn["overlaps"], json!([]), "{drawn}");
+    assert_eq!(drawn["outside"], json!([]), "{drawn}");
     browser.screenshot("console-map").await;
 
     // The trail, filtered to the completion's correlation id: its event,
