@@ -5,8 +5,8 @@
 //! and none may count, label or time another's work.
 //!
 //! Work a handler hands to a task of its own (`tokio::spawn`) is outside
-//! its invocation: what it records goes to the process's recorder as it
-//! did before this module, and its calls out are not counted as waits.
+//! its invocation: what it records goes straight to the process's
+//! recorder, and its calls out are not counted as waits.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};

@@ -23,7 +23,7 @@ use crate::stat::Stat;
 /// loads (10^6 bytes).
 pub const ARTIFACT_BUDGET_MB: f64 = 4.0;
 
-/// Budgets (the goals on this machine): a cold first response's
+/// Budgets (the project's goals on a 2-core machine): a cold first response's
 /// part outside AWS calls, and the warm own time of the functions that
 /// answer people or consume the bus.
 pub const COLD_OUTSIDE_CALLS_BUDGET_MS: f64 = 10.0;

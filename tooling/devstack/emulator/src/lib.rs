@@ -15,6 +15,7 @@ use std::time::Duration;
 use kit::config::SdkConfig;
 
 pub mod engine;
+pub mod fixtures;
 pub mod s3;
 
 /// The region the emulator answers in.

@@ -461,7 +461,7 @@ def _sns_asks_before_it_delivers_to_a_queue():
             with urllib.request.urlopen(request, timeout=10) as answer:
                 return json.load(answer).get("allowed", False)
         except OSError as e:
-            # The judge is gone (the cloud stopping): deliver as before.
+            # The judge is gone (the cloud stopping): deliver, as moto does.
             print(f"devstack judge unreachable: {e}", file=sys.stderr)
             return True
 

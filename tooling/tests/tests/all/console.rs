@@ -295,8 +295,8 @@ const LONGEST_FRAME: &str = "window.__longest = null; \
 /// shared cloud's other tests should not feel): every record the cloud
 /// wrote reaches the page's trail, exactly once. The page's longest
 /// animation frame meanwhile is printed (a figure, not an assertion). 300 events in the test command
-/// (2,500 records or so); `CONSOLE_BURST_EVENTS=1000` for the issue's
-/// burst, a minute on two cores.
+/// (2,500 records or so); `CONSOLE_BURST_EVENTS=1000` for a burst of
+/// 1,000, a minute on two cores.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_trail_streams_a_burst_without_losing_a_line() {
     let events = std::env::var("CONSOLE_BURST_EVENTS")

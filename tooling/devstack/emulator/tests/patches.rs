@@ -1,0 +1,483 @@
+//! The emulator as the local cloud runs it, through the real SDK: where the
+//! local cloud changes moto (`moto_server.py`), each change held to the
+//! semantics of the AWS service it plays.
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_eventbridge::types::Target;
+use devstack_emulator::fixtures::{bus_with_queue, drain, new_queue, rule_to_new_queue};
+use devstack_emulator::{shared, unique};
+use uuid::Uuid;
+
+/// A cancelled transaction changes nothing: not an item it had already
+/// updated in place, not one it had put, not the stream. The local cloud's
+/// moto backs up only the items a transaction names (`moto_server.py`);
+/// this holds it to moto's own whole-table copy.
+#[tokio::test]
+async fn a_cancelled_transaction_leaves_the_items_and_the_stream_as_they_were() {
+    use aws_sdk_dynamodb::types::{AttributeValue, Put, Update};
+    let conf = shared().sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let name = unique("rollback");
+    devstack_emulator::create_service_table(&conf, &name).await;
+    let s = |v: &str| AttributeValue::S(v.into());
+    for pk in ["A", "C"] {
+        ddb.put_item()
+            .table_name(&name)
+            .item("pk", s(pk))
+            .item("sk", s("X"))
+            .item("n", AttributeValue::N("1".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let bump = |to: &str| {
+        TransactWriteItem::builder()
+            .update(
+                Update::builder()
+                    .table_name(&name)
+                    .key("pk", s("A"))
+                    .key("sk", s("X"))
+                    .update_expression("SET n = :n")
+                    .expression_attribute_values(":n", AttributeValue::N(to.into()))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let put_new = |pk: &str| {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&name)
+                    .item("pk", s(pk))
+                    .item("sk", s("X"))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let cancelled = ddb
+        .transact_write_items()
+        .transact_items(bump("2"))
+        .transact_items(put_new("B"))
+        .transact_items(put_new("C"))
+        .send()
+        .await;
+    assert!(
+        cancelled.is_err(),
+        "C exists, so the transaction is cancelled"
+    );
+    let n = |pk: &'static str| {
+        let ddb = ddb.clone();
+        let name = name.clone();
+        async move {
+            let got = ddb
+                .get_item()
+                .table_name(&name)
+                .key("pk", s(pk))
+                .key("sk", s("X"))
+                .send()
+                .await
+                .unwrap();
+            got.item.map(|i| i["n"].as_n().cloned().unwrap_or_default())
+        }
+    };
+    assert_eq!(n("A").await.as_deref(), Some("1"), "the update is undone");
+    assert_eq!(n("B").await, None, "the put is undone");
+    let events = |records: Vec<aws_lambda_events::dynamodb::EventRecord>| {
+        records
+            .into_iter()
+            .map(|r| r.event_name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        events(devstack_emulator::read_stream(&conf, &name).await),
+        ["INSERT", "INSERT"],
+        "nothing of the cancelled transaction reached the stream"
+    );
+    ddb.transact_write_items()
+        .transact_items(bump("3"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(n("A").await.as_deref(), Some("3"));
+    assert_eq!(
+        events(devstack_emulator::read_stream(&conf, &name).await),
+        ["INSERT", "INSERT", "MODIFY"],
+        "the stream goes on after the cancelled transaction"
+    );
+}
+
+/// TestEventPattern answers with the emulator's own matcher, the one that
+/// decides what it delivers (moto has no TestEventPattern of its own:
+/// `moto_server.py`), so it can check another implementation of the
+/// pattern language.
+#[tokio::test]
+async fn test_event_pattern_answers_as_the_emulator_delivers() {
+    let conf = shared().sdk_config().await;
+    let eb = aws_sdk_eventbridge::Client::new(&conf);
+    let event = serde_json::json!({
+        "version": "0",
+        "id": Uuid::new_v4(),
+        "detail-type": "TodoCompleted",
+        "source": "app.todos",
+        "account": "123456789012",
+        "time": "2024-05-01T12:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {"title": "t"}
+    })
+    .to_string();
+    let test = |pattern: &'static str| {
+        eb.test_event_pattern()
+            .event_pattern(pattern)
+            .event(&event)
+            .send()
+    };
+    assert!(
+        test(r#"{"source":[{"prefix":"app."}]}"#)
+            .await
+            .unwrap()
+            .result
+    );
+    assert!(
+        !test(r#"{"source":[{"prefix":"web."}]}"#)
+            .await
+            .unwrap()
+            .result
+    );
+    let invalid = test(r#"{"source":"app.todos"}"#).await.unwrap_err();
+    let invalid = invalid
+        .as_service_error()
+        .expect("an answer from the service");
+    assert!(invalid.is_invalid_event_pattern_exception(), "{invalid:?}");
+    assert!(
+        invalid
+            .meta()
+            .message()
+            .is_some_and(|m| m.starts_with("Event pattern is not valid.")),
+        "{invalid:?}"
+    );
+    let not_an_event = eb
+        .test_event_pattern()
+        .event_pattern(r#"{"source":["app.todos"]}"#)
+        .event("{not json")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        not_an_event
+            .as_service_error()
+            .and_then(|e| e.meta().code()),
+        Some("ValidationException")
+    );
+}
+
+/// A replay sends the archive's events of its window only, to the rules
+/// `Destination.FilterArns` names only, and does not archive them again
+/// (moto sent the whole archive to every rule: `moto_server.py`).
+#[tokio::test]
+async fn a_replay_keeps_to_its_window_and_to_the_rules_it_names() {
+    use aws_sdk_eventbridge::primitives::DateTime;
+    use aws_sdk_eventbridge::types::{PutEventsRequestEntry, ReplayDestination, ReplayState};
+    let conf = shared().sdk_config().await;
+    let eb = aws_sdk_eventbridge::Client::new(&conf);
+    let (bus, sqs, named_queue) = bus_with_queue(&conf).await;
+    let other_queue = rule_to_new_queue(&eb, &sqs, &bus, "other-todos").await;
+    let bus_arn = eb
+        .describe_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let named_rule = eb
+        .describe_rule()
+        .name("all-todos")
+        .event_bus_name(&bus)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let archive = unique("archive");
+    let archive_arn = eb
+        .create_archive()
+        .archive_name(&archive)
+        .event_source_arn(&bus_arn)
+        .send()
+        .await
+        .unwrap()
+        .archive_arn
+        .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let at = |ago: i64, name: &str| {
+        PutEventsRequestEntry::builder()
+            .event_bus_name(&bus)
+            .source("app.todos")
+            .detail_type("TodoCompleted")
+            .detail(serde_json::json!({ "name": name }).to_string())
+            .time(DateTime::from_secs(now - ago))
+            .build()
+    };
+    let put = eb
+        .put_events()
+        .entries(at(3600, "before"))
+        .entries(at(120, "first"))
+        .entries(at(60, "second"))
+        .entries(at(0, "after"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.failed_entry_count, 0);
+    let published: Vec<_> = put
+        .entries()
+        .iter()
+        .filter_map(|e| e.event_id.clone())
+        .collect();
+    assert_eq!(drain(&sqs, &named_queue).await.len(), 4);
+    assert_eq!(drain(&sqs, &other_queue).await.len(), 4);
+    let archived = || {
+        let eb = eb.clone();
+        let archive = archive.clone();
+        async move {
+            eb.describe_archive()
+                .archive_name(&archive)
+                .send()
+                .await
+                .unwrap()
+                .event_count
+        }
+    };
+    assert_eq!(archived().await, 4);
+
+    let replay = unique("replay");
+    eb.start_replay()
+        .replay_name(&replay)
+        .event_source_arn(&archive_arn)
+        .event_start_time(DateTime::from_secs(now - 600))
+        .event_end_time(DateTime::from_secs(now - 30))
+        .destination(
+            ReplayDestination::builder()
+                .arn(&bus_arn)
+                .filter_arns(&named_rule)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let replayed = drain(&sqs, &named_queue).await;
+    let mut names: Vec<_> = replayed
+        .iter()
+        .map(|e| e["detail"]["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["first", "second"], "the window's events only");
+    for event in &replayed {
+        assert_eq!(event["replay-name"], replay.as_str());
+        let id = event["id"].as_str().unwrap();
+        assert!(
+            !published.iter().any(|p| p == id),
+            "a replayed event has a new id"
+        );
+    }
+    assert_eq!(
+        drain(&sqs, &other_queue).await.len(),
+        0,
+        "the rule FilterArns leaves out receives nothing"
+    );
+    assert_eq!(
+        archived().await,
+        4,
+        "replayed events are not archived again"
+    );
+    let described = eb
+        .describe_replay()
+        .replay_name(&replay)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.state, Some(ReplayState::Completed));
+    assert_eq!(
+        described.event_last_replayed_time.map(|t| t.secs()),
+        Some(now - 60),
+        "the last event replayed is the window's latest"
+    );
+}
+
+/// Each target's input paths are parsed once and kept by their text
+/// (`moto_server.py`): every event still gets its own values.
+#[tokio::test]
+async fn an_input_transformer_gives_each_event_its_own_values() {
+    use aws_sdk_eventbridge::types::{InputTransformer, PutEventsRequestEntry};
+    let conf = shared().sdk_config().await;
+    let eb = aws_sdk_eventbridge::Client::new(&conf);
+    let (bus, sqs, queue_url) = bus_with_queue(&conf).await;
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let transformer = InputTransformer::builder()
+        .input_paths_map("user", "$.detail.user")
+        .input_template(r#"{"who": "<user>"}"#)
+        .build()
+        .unwrap();
+    eb.put_targets()
+        .rule("all-todos")
+        .event_bus_name(&bus)
+        .targets(
+            Target::builder()
+                .id("q")
+                .arn(arn)
+                .input_transformer(transformer)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for user in ["ada", "grace", "ada"] {
+        let entry = PutEventsRequestEntry::builder()
+            .event_bus_name(&bus)
+            .source("app.todos")
+            .detail_type("TodoCompleted")
+            .detail(serde_json::json!({ "user": user }).to_string())
+            .build();
+        eb.put_events().entries(entry).send().await.unwrap();
+    }
+    let mut got: Vec<String> = drain(&sqs, &queue_url)
+        .await
+        .iter()
+        .map(|m| m["who"].as_str().unwrap().to_owned())
+        .collect();
+    got.sort();
+    assert_eq!(got, ["ada", "ada", "grace"]);
+}
+
+/// A send does not count the queue (`moto_server.py`), and still reads
+/// what it needs: a FIFO queue's content-based deduplication holds, and
+/// GetQueueAttributes counts every message afterwards.
+#[tokio::test]
+async fn sends_keep_deduplication_and_the_counts_stay_true() {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let conf = shared().sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let fifo = sqs
+        .create_queue()
+        .queue_name(format!("{}.fifo", unique("dedup")))
+        .attributes(A::FifoQueue, "true")
+        .attributes(A::ContentBasedDeduplication, "true")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    for _ in 0..2 {
+        sqs.send_message()
+            .queue_url(&fifo)
+            .message_body("same")
+            .message_group_id("g")
+            .send()
+            .await
+            .unwrap();
+    }
+    let plain = new_queue(&sqs, "counted").await;
+    for i in 0..3 {
+        sqs.send_message()
+            .queue_url(&plain)
+            .message_body(format!("m{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let count = |url: String| {
+        let sqs = sqs.clone();
+        async move {
+            sqs.get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(A::ApproximateNumberOfMessages)
+                .send()
+                .await
+                .unwrap()
+                .attributes
+                .unwrap()[&A::ApproximateNumberOfMessages]
+                .clone()
+        }
+    };
+    assert_eq!(count(fifo).await, "1", "the duplicate was deduplicated");
+    assert_eq!(count(plain).await, "3");
+}
+
+/// A receive walks the queue with one clock read (`moto_server.py`), and
+/// still hands out only what SQS would: no message in flight, none still
+/// delayed, no more than asked for; one made visible again comes back, and
+/// a delayed one once its delay is over.
+#[tokio::test]
+async fn receives_hand_out_only_visible_undelayed_messages() {
+    let conf = shared().sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let url = new_queue(&sqs, "visible").await;
+    for body in ["now-1", "now-2"] {
+        let send = sqs.send_message().queue_url(&url).message_body(body);
+        send.send().await.unwrap();
+    }
+    let later = sqs.send_message().queue_url(&url).message_body("later");
+    later.delay_seconds(3).send().await.unwrap();
+    let receive = |max: i32, wait: i32| {
+        let (sqs, url) = (sqs.clone(), url.clone());
+        async move {
+            let got = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(max)
+                .visibility_timeout(30)
+                .wait_time_seconds(wait)
+                .send()
+                .await
+                .unwrap();
+            got.messages
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| (m.body.unwrap(), m.receipt_handle.unwrap()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let first = receive(1, 0).await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    let second = receive(10, 0).await;
+    let bodies: Vec<&str> = second.iter().map(|(b, _)| b.as_str()).collect();
+    let other = if first[0].0 == "now-1" {
+        "now-2"
+    } else {
+        "now-1"
+    };
+    assert_eq!(
+        bodies,
+        [other],
+        "not the one in flight, not the delayed one"
+    );
+    assert!(receive(10, 0).await.is_empty(), "all in flight or delayed");
+    sqs.change_message_visibility()
+        .queue_url(&url)
+        .receipt_handle(&first[0].1)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+    let again = receive(10, 0).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].0, first[0].0, "visible again");
+    let delayed = receive(10, 5).await;
+    let bodies: Vec<&str> = delayed.iter().map(|(b, _)| b.as_str()).collect();
+    assert_eq!(bodies, ["later"], "once its delay is over");
+}
