@@ -15,7 +15,26 @@ use std::process::{Command, Output};
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use crate::TestEnv;
+/// Environment for a cargo step.
+pub(crate) type Env = [(&'static str, String)];
+
+/// What the tests run with: the build's compiler and the set-up's tools.
+pub(crate) struct TestEnv<'a> {
+    /// The build's compiler and its settings (`cmd::test`'s clippy wrapper and CI
+    /// settings), so that `cargo test --no-run` finds the build fresh.
+    pub(crate) compiler: &'a Env,
+    pub(crate) prepared: &'a Prepared,
+    /// Where the tests' local clouds write their telemetry.
+    pub(crate) telemetry: &'a std::path::Path,
+    /// The engine's socket, which every emulator is forked from.
+    pub(crate) engine: &'a std::path::Path,
+}
+
+pub(crate) struct Prepared {
+    pub(crate) venv: std::path::PathBuf,
+    pub(crate) chromium: std::path::PathBuf,
+    pub(crate) chromedriver: std::path::PathBuf,
+}
 
 /// The binary that gets a lane of its own.
 const WIDE: &str = "all";

@@ -1,0 +1,14 @@
+//! One module per command (or group of commands), as `ops` has them; the
+//! clap definitions are `xtask::cli`, the dispatch is `main`.
+
+pub(crate) mod delivery;
+pub(crate) mod local;
+pub(crate) mod new_service;
+pub(crate) mod schemas;
+pub(crate) mod test;
+
+use xtask::declared;
+
+pub(crate) fn service_names() -> Vec<&'static str> {
+    declared::services().iter().map(|s| s.name).collect()
+}
