@@ -1,4 +1,8 @@
 //! Lambda (async, from the bus's rules): the events {{service}} consumes.
+//! Ready for Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY`): the
+//! handler shares only its clients, and each delivery's effect is guarded
+//! by its processed record, so deliveries run at once in one process as
+//! they do in many.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use kit::config::Lazy;
@@ -13,15 +17,15 @@ use {{service}}::store::Store;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let telemetry = kit::telemetry::init(kit::function!());
     let table = kit::config::var("TABLE_NAME")?;
-    let adapters = &Lazy::new(move |conf| {
+    let adapters: &'static Lazy<_> = Box::leak(Box::new(Lazy::new(move |conf| {
         let client = aws_sdk_dynamodb::Client::new(conf);
         (
             Store::new(client.clone(), &table),
             Processed::new(client, &table, "{{service}}-consumer"),
         )
-    });
+    })));
     telemetry
-        .run(
+        .run_concurrent(
             move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
                 let (store, processed) = adapters.get().await;
                 let handled = {{service}}::handlers::handle(store, processed, &event.payload).await;
