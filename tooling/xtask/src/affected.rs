@@ -7,14 +7,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use repo::paths;
 use repo::workspace::{BUILD_INPUTS, Workspace};
-
-/// The platform stack's folder (the bus, shared by every service).
-pub const PLATFORM_DIR: &str = repo::paths::INFRA_DIR;
-/// The contracts: the `events` crate, its schemas and examples.
-pub const CONTRACTS_DIR: &str = repo::paths::EVENTS_DIR;
-/// Who publishes and consumes what: the `contracts` crate.
-pub const DECLARATIONS_DIR: &str = repo::paths::CONTRACTS_DIR;
 
 /// What to run again after a change: service names, then `platform` and
 /// `contracts` when those pipelines are touched.
@@ -25,15 +19,17 @@ pub fn units(workspace: &Workspace, services: &[&str], files: &[String]) -> BTre
         if BUILD_INPUTS.contains(&file.as_str()) {
             out.extend(services.iter().map(|s| (*s).to_owned()));
         }
-        if path.starts_with(PLATFORM_DIR) {
+        if path.starts_with(paths::INFRA_DIR) {
             out.insert(repo::PLATFORM.to_owned());
         }
-        if path.starts_with(CONTRACTS_DIR) || path.starts_with(DECLARATIONS_DIR) {
+        // The event types, schemas and examples, and who publishes and consumes
+        // what: the contracts pipeline.
+        if path.starts_with(paths::EVENTS_DIR) || path.starts_with(paths::CONTRACTS_DIR) {
             out.insert("contracts".to_owned());
         }
         // A workflow edit re-runs its own pipeline.
         if let Some(name) = Path::new(file)
-            .strip_prefix(repo::paths::WORKFLOWS_DIR)
+            .strip_prefix(paths::WORKFLOWS_DIR)
             .ok()
             .and_then(|f| f.to_str()?.strip_suffix(".yml"))
         {

@@ -206,28 +206,4 @@ impl Scratch {
 
 /// Every message in an SQS queue, parsed as JSON and deleted: what a rule
 /// delivered to its queue target.
-pub async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    loop {
-        let got = sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let messages = got.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return out;
-        }
-        for m in messages {
-            out.push(serde_json::from_str(m.body().unwrap()).unwrap());
-            sqs.delete_message()
-                .queue_url(queue)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-}
+pub use devstack_emulator::fixtures::drain;
