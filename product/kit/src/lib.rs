@@ -3,13 +3,11 @@
 //! `events` crate), nor does the local cloud (`devstack-emulator`).
 
 pub mod calls;
-pub mod cloudfront;
 pub mod config;
 pub mod erasure;
 pub mod http_api;
 pub mod idempotency;
 pub mod invocation;
-pub mod json_protocol;
 pub mod jwt;
 pub mod logging;
 pub mod openapi;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
-use crate::json_protocol::{JsonApi, SECRETS_MANAGER, SSM};
+use crate::signed::json_protocol::{JsonApi, SECRETS_MANAGER, SSM};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {

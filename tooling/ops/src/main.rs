@@ -9,6 +9,7 @@ use clap::Parser;
 use ops::cli::Cli;
 
 fn main() -> ExitCode {
+    repo::closed_pipe::end_quietly_when_the_reader_goes();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     match runtime.block_on(ops::cli::run(cli)) {

@@ -287,6 +287,34 @@ async fn tail_shows_an_event_published_while_it_runs_and_sigterm_leaves_nothing_
     assert!(!bus.queue_exists(&tap).await, "the queue is removed");
 }
 
+/// `ops events tail | head -1`: the reader goes, and the next event
+/// ends the tail as it ends a Unix tool, with its tap removed, where a
+/// print to the closed pipe used to panic and leave the tap behind.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tail_whose_reader_goes_ends_quietly_and_removes_its_tap() {
+    let bus = bus().await;
+    let Tailing {
+        child,
+        tap,
+        stdout,
+        _stderr,
+    } = tail(&bus, &[]);
+    drop(stdout);
+    assert_eq!(bus.taps().await, vec![tap.clone()]);
+    bus.publish("app.todos", "TodoCompleted", 1).await;
+    let out = child.wait_with_output().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut { _stderr }, &mut stderr).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(repo::closed_pipe::EXIT_STATUS)),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(bus.taps().await.is_empty(), "the rule is removed");
+    assert!(!bus.queue_exists(&tap).await, "the queue is removed");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_tail_is_swept_by_the_next_run_once_its_lease_ran_out() {
     let bus = bus().await;

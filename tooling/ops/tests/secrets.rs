@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use devstack_emulator::{shared, unique};
-use kit::json_protocol::{JsonApi, SECRETS_MANAGER, SSM};
+use kit::signed::json_protocol::{JsonApi, SECRETS_MANAGER, SSM};
 use serde_json::json;
 
 fn ops(args: &[&str], stdin: &str) -> std::process::Output {

@@ -1,13 +1,15 @@
 //! The repository as the tools see it. Only this crate knows its layout:
 //! where the root is, where each folder is (`paths`), the one list of
 //! stacks in deploy order and where their templates live, the workspace
-//! graph (`workspace`) and the one git runner (`git`).
+//! graph (`workspace`) and the one git runner (`git`); and how the tools
+//! end when their reader goes away (`closed_pipe`).
 //!
 //! The root is the checkout the command runs in, found from the current
 //! directory, never the path a binary was compiled at: two checkouts that
 //! share one `CARGO_TARGET_DIR` share binaries too, because cargo does not
 //! rebuild a binary whose sources merely moved.
 
+pub mod closed_pipe;
 pub mod git;
 pub mod paths;
 pub mod workspace;

@@ -24,25 +24,13 @@ pub(crate) fn root() -> Result<PathBuf> {
 }
 
 fn main() -> ExitCode {
-    end_quietly_when_the_reader_goes();
+    repo::closed_pipe::end_quietly_when_the_reader_goes();
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)
         }
-    }
-}
-
-/// A reader that goes away (`cargo xtask plan | head`) ends this process
-/// quietly, as it ends any Unix tool. Rust starts with SIGPIPE ignored, so
-/// a print to a closed pipe fails and `println!` panics instead. The
-/// children this runs get the default back from the standard library
-/// anyway, and this process writes to no pipe of theirs.
-pub(crate) fn end_quietly_when_the_reader_goes() {
-    // SAFETY: sets a signal's disposition, before any other thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

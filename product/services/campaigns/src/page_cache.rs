@@ -5,8 +5,8 @@
 //! before it and cannot import it, and no web stack means no cache.
 
 use aws_lambda_events::dynamodb::EventRecord;
-use kit::cloudfront::{InvalidationError, Invalidations};
-use kit::json_protocol::{JsonApi, Refused};
+use kit::signed::cloudfront::{InvalidationError, Invalidations};
+use kit::signed::json_protocol::{JsonApi, Refused};
 use kit::stream::StreamError;
 use sha2::{Digest, Sha256};
 

@@ -1,8 +1,8 @@
 //! The person's sign-in: their user in the Cognito user pool, through
-//! Cognito's JSON protocol (`kit::json_protocol`; no SDK client for one
+//! Cognito's JSON protocol (`kit::signed::json_protocol`; no SDK client for one
 //! call).
 
-use kit::json_protocol::{JsonApi, Refused};
+use kit::signed::json_protocol::{JsonApi, Refused};
 use serde_json::json;
 
 pub struct Accounts {

@@ -8,7 +8,7 @@ use events::campaigns::CampaignsUserErasedV1;
 use events::notifications::NotificationsUserErasedV1;
 use events::todos::TodosUserErasedV1;
 use events::{ContractError, Event, ReceivedKey, decode, received_key};
-use kit::json_protocol::Refused;
+use kit::signed::json_protocol::Refused;
 use kit::table::TableError;
 use serde_json::Value;
 use tracing::Instrument;

@@ -19,6 +19,7 @@ use cmd::traffic::{bench, burst, load};
 use cmd::up::{engine, up};
 
 fn main() -> ExitCode {
+    repo::closed_pipe::end_quietly_when_the_reader_goes();
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("trail=info,devstack=info,warn"));

@@ -18,7 +18,7 @@ use devstack_api::Endpoints;
 use devstack_api::telemetry::{
     now_ms, peak_rss_mb, read_hops, read_peak_environments, read_processes,
 };
-use kit::json_protocol::{EVENTS, JsonApi};
+use kit::signed::json_protocol::{EVENTS, JsonApi};
 use serde::Serialize;
 use serde_json::{Value, json};
 

@@ -1,11 +1,11 @@
 //! Tokens for people trying the system, from the local user pool named in
-//! the endpoints file: Cognito's JSON protocol through `kit::json_protocol`
+//! the endpoints file: Cognito's JSON protocol through `kit::signed::json_protocol`
 //! (the SDK's Cognito client was 37 CPU-seconds of the test command's
 //! build, for three calls).
 
 use anyhow::{Context, Result};
 use devstack_api::Endpoints;
-use kit::json_protocol::{COGNITO_IDP, JsonApi};
+use kit::signed::json_protocol::{COGNITO_IDP, JsonApi};
 use serde_json::json;
 
 /// The pool and its app client, as the endpoints file names them.

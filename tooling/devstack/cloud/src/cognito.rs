@@ -1,12 +1,12 @@
 //! The user pool, made by API (the emulator's CloudFormation skips
-//! Cognito), through Cognito's JSON protocol (`kit::json_protocol`).
+//! Cognito), through Cognito's JSON protocol (`kit::signed::json_protocol`).
 
 pub mod triggers;
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use kit::json_protocol::JsonApi;
+use kit::signed::json_protocol::JsonApi;
 use serde_json::json;
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -120,7 +120,7 @@ pub async fn join_group(
     group: &str,
 ) -> Result<()> {
     let conf = kit::config::endpoint(&endpoints.emulator_url).await;
-    let api = JsonApi::new(&conf, kit::json_protocol::COGNITO_IDP);
+    let api = JsonApi::new(&conf, kit::signed::json_protocol::COGNITO_IDP);
     add_to_group(&api, &endpoints.user_pool_id, email, group).await
 }
 

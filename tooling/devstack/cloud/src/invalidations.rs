@@ -122,13 +122,13 @@ fn created(id: &str, batch: &Batch) -> String {
     let mut writer = aws_smithy_xml::encode::XmlWriter::new(&mut doc);
     let mut root = writer
         .start_el("Invalidation")
-        .write_ns(kit::cloudfront::NAMESPACE, None)
+        .write_ns(kit::signed::cloudfront::NAMESPACE, None)
         .finish();
     root.start_el("Id").finish().data(id);
     root.start_el("Status").finish().data("Completed");
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     root.start_el("CreateTime").finish().data(&now);
-    kit::cloudfront::write_batch(
+    kit::signed::cloudfront::write_batch(
         root.start_el("InvalidationBatch"),
         &batch.paths,
         &batch.reference,
@@ -138,7 +138,7 @@ fn created(id: &str, batch: &Batch) -> String {
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response<Body> {
-    crate::protocol::error_response(status, kit::cloudfront::NAMESPACE, code, message)
+    crate::protocol::error_response(status, kit::signed::cloudfront::NAMESPACE, code, message)
 }
 
 #[cfg(test)]
@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn a_batch_reads_back_as_the_sdk_and_kit_write_it() {
-        let written = kit::cloudfront::batch(&["/view/a".into(), "/b&c".into()], "ref");
+        let written = kit::signed::cloudfront::batch(&["/view/a".into(), "/b&c".into()], "ref");
         let batch = Batch::parse(&written).unwrap();
         assert_eq!(batch.paths, ["/view/a", "/b&c"]);
         assert_eq!(batch.reference, "ref");
@@ -161,7 +161,7 @@ mod tests {
         assert_eq!(invalidation_id("E1", "ref"), invalidation_id("E1", "ref"));
         let answer = created("I1", &batch);
         assert_eq!(
-            kit::cloudfront::element(&answer, "Id").as_deref(),
+            kit::signed::cloudfront::element(&answer, "Id").as_deref(),
             Some("I1")
         );
     }

@@ -342,7 +342,8 @@ async fn deploy_platform(
         .user_pools
         .first()
         .context("the platform has no user pool")?;
-    let cognito = kit::json_protocol::JsonApi::new(conf, kit::json_protocol::COGNITO_IDP);
+    let cognito =
+        kit::signed::json_protocol::JsonApi::new(conf, kit::signed::json_protocol::COGNITO_IDP);
     let pool = cognito::create(
         &cognito,
         emulator_url,
@@ -806,7 +807,10 @@ impl<'a> Wiring<'a> {
             options.services.is_some(),
             Some(self.judge.clone()),
         );
-        let api = kit::json_protocol::JsonApi::new(&self.conf, kit::json_protocol::COGNITO_IDP);
+        let api = kit::signed::json_protocol::JsonApi::new(
+            &self.conf,
+            kit::signed::json_protocol::COGNITO_IDP,
+        );
         let front = cognito::triggers::router(&self.endpoints.emulator_url, api, triggers);
         self.tasks.push(serve(cognito_listener, front));
         self.endpoints.web_url = format!("http://{}/", web_listener.local_addr()?);

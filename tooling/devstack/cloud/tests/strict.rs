@@ -576,7 +576,8 @@ async fn admin(cloud: &Detached) -> Client {
     let address = unique_email("admin");
     token_for(&cloud.endpoints, &address).await.unwrap();
     let conf = kit::config::endpoint(&cloud.endpoints.emulator_url).await;
-    let cognito = kit::json_protocol::JsonApi::new(&conf, kit::json_protocol::COGNITO_IDP);
+    let cognito =
+        kit::signed::json_protocol::JsonApi::new(&conf, kit::signed::json_protocol::COGNITO_IDP);
     cloud::cognito::add_to_group(&cognito, &cloud.endpoints.user_pool_id, &address, "admins")
         .await
         .unwrap();

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use devstack_client::walkthrough::{Client, eventually, token_for};
 use devstack_cloud::{self as cloud, Options, Override};
-use kit::json_protocol::{COGNITO_IDP, JsonApi};
+use kit::signed::json_protocol::{COGNITO_IDP, JsonApi};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use devstack_client::walkthrough::{Client, PASSWORD, eventually, token_for, token_named};
-use kit::json_protocol::{COGNITO_IDP, JsonApi};
+use kit::signed::json_protocol::{COGNITO_IDP, JsonApi};
 use reqwest::Method;
 use serde_json::{Value, json};
 

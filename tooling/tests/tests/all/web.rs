@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::browser::Browser;
 use crate::e2e::{cloud, mint_for, unique_email};
 use crate::support::base64url_decode;
-use kit::json_protocol::JsonApi;
+use kit::signed::json_protocol::JsonApi;
 
 const PASSWORD: &str = "Str0ng!passw0rd";
 const PUSH: Duration = Duration::from_secs(20);
@@ -570,7 +570,7 @@ async fn every_api_answers_on_the_one_api_host_at_its_base_path() {
     // The domain's certificates are in the account (ACM on the emulator).
     let acm = JsonApi::new(
         &crate::e2e::sdk().await,
-        kit::json_protocol::Service {
+        kit::signed::json_protocol::Service {
             name: "acm",
             id: "ACM",
             target: "CertificateManager",

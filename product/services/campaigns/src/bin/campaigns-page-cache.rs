@@ -3,9 +3,9 @@
 
 use aws_lambda_events::dynamodb::Event;
 use campaigns::page_cache::{Site, invalidate};
-use kit::cloudfront::Invalidations;
 use kit::config::Lazy;
-use kit::json_protocol::{JsonApi, SSM};
+use kit::signed::cloudfront::Invalidations;
+use kit::signed::json_protocol::{JsonApi, SSM};
 use lambda_runtime::LambdaEvent;
 
 #[tokio::main]

@@ -3,7 +3,7 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use kit::config::Lazy;
-use kit::json_protocol::{COGNITO_IDP, JsonApi};
+use kit::signed::json_protocol::{COGNITO_IDP, JsonApi};
 use kit::telemetry::Consumed;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;

@@ -26,7 +26,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use devstack_lambda::judge::{Invoker, Judge};
 use devstack_lambda::runtime::{Arrival, Function, InvokeError};
-use kit::json_protocol::JsonApi;
+use kit::signed::json_protocol::JsonApi;
 use serde_json::{Value, json};
 
 /// How long Cognito waits for a trigger, and how often it tries one that

@@ -55,7 +55,7 @@ use devstack_iam::sigv4::{
 };
 use devstack_lambda::judge::{Answer, Invoker};
 use devstack_lambda::recorder::Recorder;
-use kit::json_protocol::{JsonApi, SECRETS_MANAGER};
+use kit::signed::json_protocol::{JsonApi, SECRETS_MANAGER};
 
 /// Why a call was refused, in the words AWS would use.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -60,7 +60,10 @@ impl Wiring<'_> {
 
     /// A rule's ARN, on the shared bus or else the default one.
     async fn rule_arn(&self, rule: &str) -> Result<String> {
-        let events = kit::json_protocol::JsonApi::new(&self.conf, kit::json_protocol::EVENTS);
+        let events = kit::signed::json_protocol::JsonApi::new(
+            &self.conf,
+            kit::signed::json_protocol::EVENTS,
+        );
         for bus in [self.endpoints.bus_name.as_str(), "default"] {
             let body = serde_json::json!({"Name": rule, "EventBusName": bus});
             if let Ok(described) = events.call("DescribeRule", &body).await

@@ -1,5 +1,6 @@
 //! `ops events tail`: events as they cross the bus, through a leased tap.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -39,20 +40,34 @@ pub(super) async fn run(
             duration: a.seconds.map(std::time::Duration::from_secs),
         },
     };
-    let seen = crate::tail::run(
+    let tailed = crate::tail::run(
         options,
         |tap| eprintln!("tailing {} through {tap} (Ctrl-C to stop)", t.bus_name),
         |event| {
-            if json {
-                println!("{}", serde_json::to_string(event)?);
+            let line = if json {
+                serde_json::to_string(event)?
             } else {
-                println!("{}", crate::tail::pretty(event));
-            }
+                crate::tail::pretty(event)
+            };
+            writeln!(std::io::stdout().lock(), "{line}")?;
             Ok(())
         },
         interrupted(),
     )
-    .await?;
-    eprintln!("{seen} event(s); the tap is removed");
-    Ok(ExitCode::SUCCESS)
+    .await;
+    match tailed {
+        Ok(seen) => {
+            eprintln!("{seen} event(s); the tap is removed");
+            Ok(ExitCode::SUCCESS)
+        }
+        // `ops events tail | head -3`: the tap is removed before this
+        // returns, and the tail ends as a Unix tool whose reader went.
+        Err(e) if reader_went(&e) => Ok(ExitCode::from(repo::closed_pipe::EXIT_STATUS)),
+        Err(e) => Err(e),
+    }
+}
+
+fn reader_went(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }

@@ -1,13 +1,9 @@
 //! AWS's JSON protocol (`X-Amz-Target` operations: SSM, Secrets Manager,
-//! Cognito's user pools) as signed requests ([`crate::signed`]), where a
-//! whole SDK client costs more than its few calls: the SSM client alone
-//! cost the function that sends a campaign 0.81 MB of its 4 MB
-//! (docs/deploying.md, "Artifact size"), and the SSM and Cognito clients
-//! were the two longest crates of the test command's build (52 and 37
-//! CPU-seconds) for four and seven calls. What an SDK client adds and
-//! these calls do without is in `signed`'s header.
+//! Cognito's user pools, KMS, EventBridge) as signed requests. Why these
+//! calls are not an SDK client's, with the clients' measured cost, is in
+//! [`super`]'s table.
 
-use crate::signed::{Signer, endpoint};
+use super::{Signer, endpoint};
 
 /// An API: the endpoint variable's id (`AWS_ENDPOINT_URL_<ID>`), its
 /// signing name, which is also its host's prefix, and the prefix of its

@@ -1,10 +1,9 @@
-//! CloudFront's `CreateInvalidation` as one signed request
-//! ([`crate::signed`]): the CloudFront SDK client took 52 CPU-seconds of
-//! a debug build on its own (measured), for this one call. CloudFront is
-//! global: its endpoint is `cloudfront.amazonaws.com` and it signs in
-//! us-east-1, wherever the caller runs.
+//! CloudFront's `CreateInvalidation` as one signed request (why not the
+//! CloudFront client: [`super`]'s table). CloudFront is global: its
+//! endpoint is `cloudfront.amazonaws.com` and it signs in us-east-1,
+//! wherever the caller runs.
 
-use crate::signed::{CallError, Signer, endpoint};
+use super::{CallError, Signer, endpoint};
 
 /// CloudFront's API version in every path, and its XML namespace.
 const VERSION: &str = "2020-05-31";
