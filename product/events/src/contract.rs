@@ -10,8 +10,9 @@ pub struct EventKey {
 }
 
 impl EventKey {
-    /// Where the committed schema and examples of this version live, relative
-    /// to `product/events/schemas/` and `product/events/examples/`.
+    /// The key of this version's committed schema and examples:
+    /// `<source>/<DetailType>` (where those are in the checkout is the
+    /// tools' business).
     pub fn rel_dir(&self) -> String {
         format!("{}/{}", self.source, self.detail_type)
     }

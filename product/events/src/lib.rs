@@ -3,17 +3,24 @@
 //! One Rust type per event *version*. A type knows its EventBridge `source`,
 //! `detail-type` and version through [`Event`]; the wire shape of the
 //! EventBridge `detail` is [`Envelope`]: `{"metadata": {...}, "data": {...}}`.
-//! The JSON Schemas under `product/events/schemas/` are generated from [`catalog()`]
-//! and guarded by `cargo xtask schemas check`.
+//! The JSON Schemas in each service's `contract/schemas/` are generated
+//! from [`catalog()`] and guarded by `cargo xtask schemas check`.
 
 mod catalog;
 mod contract;
 mod envelope;
 mod wire;
 
+// Each team's event types live in its service's folder (`contract/`), with
+// its schemas, examples and declaration, so that one folder is all the team
+// owns; they compile here, in the one crate every service shares.
+#[path = "../../services/campaigns/contract/events.rs"]
 pub mod campaigns;
+#[path = "../../services/notifications/contract/events.rs"]
 pub mod notifications;
+#[path = "../../services/todos/contract/events.rs"]
 pub mod todos;
+#[path = "../../services/users/contract/events.rs"]
 pub mod users;
 
 pub use catalog::{EventSpec, catalog, find};

@@ -24,6 +24,29 @@ pub struct Package {
     pub path_deps: Vec<PathBuf>,
 }
 
+impl Package {
+    /// The folders its sources are in, relative to the root: its own, and
+    /// for the crates that compile every team's contract from the team's
+    /// folder (`events`, `contracts`), each of those folders.
+    pub fn source_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = vec![self.dir.clone()];
+        if compiles_the_contracts(&self.dir) {
+            dirs.extend(
+                crate::SERVICES
+                    .iter()
+                    .map(|s| PathBuf::from(crate::paths::contract_dir(s))),
+            );
+        }
+        dirs
+    }
+}
+
+fn compiles_the_contracts(dir: &Path) -> bool {
+    [crate::paths::EVENTS_DIR, crate::paths::CONTRACTS_DIR]
+        .iter()
+        .any(|d| dir == Path::new(d))
+}
+
 #[derive(Debug, Clone)]
 pub struct Workspace {
     pub root: PathBuf,
@@ -118,13 +141,23 @@ impl Workspace {
         seen
     }
 
-    /// The package whose folder holds `file` (relative to the root), the
-    /// deepest one when folders nest.
-    pub fn owner(&self, file: &Path) -> Option<&Package> {
+    /// The packages that compile `file` (relative to the root): the one
+    /// whose folder holds it (the deepest one when folders nest), or for a
+    /// file of a team's contract folder, the crates that compile those.
+    pub fn compilers(&self, file: &Path) -> Vec<&Package> {
+        if file.to_str().is_some_and(crate::paths::is_contract_path) {
+            return self
+                .packages
+                .iter()
+                .filter(|p| compiles_the_contracts(&p.dir))
+                .collect();
+        }
         self.packages
             .iter()
             .filter(|p| !p.dir.as_os_str().is_empty() && file.starts_with(&p.dir))
             .max_by_key(|p| p.dir.components().count())
+            .into_iter()
+            .collect()
     }
 }
 

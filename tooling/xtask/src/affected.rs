@@ -24,7 +24,10 @@ pub fn units(workspace: &Workspace, services: &[&str], files: &[String]) -> BTre
         }
         // The event types, schemas and examples, and who publishes and consumes
         // what: the contracts pipeline.
-        if path.starts_with(paths::EVENTS_DIR) || path.starts_with(paths::CONTRACTS_DIR) {
+        if path.starts_with(paths::EVENTS_DIR)
+            || path.starts_with(paths::CONTRACTS_DIR)
+            || paths::is_contract_path(file)
+        {
             out.insert("contracts".to_owned());
         }
         // A workflow edit re-runs its own pipeline.
@@ -35,7 +38,7 @@ pub fn units(workspace: &Workspace, services: &[&str], files: &[String]) -> BTre
         {
             out.insert(name.to_owned());
         }
-        if let Some(owner) = workspace.owner(path) {
+        for owner in workspace.compilers(path) {
             for service in services {
                 if workspace
                     .closure(service)
@@ -122,7 +125,13 @@ mod tests {
     fn shared_crates_reach_their_dependents_through_the_graph() {
         assert_eq!(run(&["product/kit/src/lib.rs"]), ["todos", "users"]);
         assert_eq!(
-            run(&["product/events/src/users.rs"]),
+            run(&["product/events/src/lib.rs"]),
+            ["contracts", "todos", "users"]
+        );
+        // A team's event types compile into `events`: every service that
+        // builds with it, not the team's alone.
+        assert_eq!(
+            run(&["product/services/users/contract/events.rs"]),
             ["contracts", "todos", "users"]
         );
     }

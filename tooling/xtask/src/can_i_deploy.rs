@@ -111,15 +111,11 @@ pub fn roles(doc: &Value) -> Result<Roles> {
 }
 
 fn schema_at(repo: &Path, rev: &str, key: &Key) -> Result<Option<Value>> {
-    let file = format!(
-        "{}/{}/{}/v{}.json",
-        crate::folders::SCHEMAS_DIR,
-        key.0,
-        key.1,
-        key.2
-    );
-    repo::git::show(repo, rev, &file)?
-        .map(|t| serde_json::from_str(&t).with_context(|| format!("{file} at {rev} is not JSON")))
+    let key = format!("{}/{}/v{}.json", key.0, key.1, key.2);
+    crate::folders::schema_at(repo, rev, &key)?
+        .map(|(file, text)| {
+            serde_json::from_str(&text).with_context(|| format!("{file} at {rev} is not JSON"))
+        })
         .transpose()
 }
 

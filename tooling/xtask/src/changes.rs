@@ -14,7 +14,6 @@ use compat::Mode;
 use serde_json::Value;
 
 use crate::can_i_deploy::{Key, Roles, roles};
-use crate::folders::SCHEMAS_DIR;
 use crate::plan::{Change, Consumer, Subject};
 use crate::rules::{self, Verdict};
 
@@ -89,7 +88,14 @@ impl At {
         }
         let listing = repo::git::run(
             repo,
-            &["ls-tree", "-r", "--name-only", rev, "--", SCHEMAS_DIR],
+            &[
+                "ls-tree",
+                "-r",
+                "--name-only",
+                rev,
+                "--",
+                repo::paths::PRODUCT,
+            ],
         )?;
         let mut versions: BTreeMap<(String, String), BTreeSet<u32>> = BTreeMap::new();
         for path in listing.lines() {
@@ -106,9 +112,9 @@ impl At {
     }
 
     fn schema(&self, repo: &Path, (source, dt): &(String, String), v: u32) -> Result<Value> {
-        let file = format!("{SCHEMAS_DIR}/{source}/{dt}/v{v}.json");
-        let text = repo::git::show(repo, &self.rev, &file)?
-            .with_context(|| format!("{file}: not in {}", self.rev))?;
+        let key = format!("{source}/{dt}/v{v}.json");
+        let (file, text) = crate::folders::schema_at(repo, &self.rev, &key)?
+            .with_context(|| format!("{key}: not in {}", self.rev))?;
         serde_json::from_str(&text).with_context(|| format!("{file} at {}: not JSON", self.rev))
     }
 
@@ -143,10 +149,10 @@ impl At {
     }
 }
 
-/// `product/events/schemas/<source>/<detail-type>/v<N>.json`'s parts.
+/// A committed schema's parts (source, detail-type, version), from its path.
 fn schema_path(path: &str) -> Option<(String, String, u32)> {
-    let rest = path.strip_prefix(SCHEMAS_DIR)?.strip_prefix('/')?;
-    let [source, dt, file] = rest.split('/').collect::<Vec<_>>()[..] else {
+    let key = repo::paths::schema_key(path)?;
+    let [source, dt, file] = key.split('/').collect::<Vec<_>>()[..] else {
         return None;
     };
     let v = file
@@ -183,10 +189,19 @@ pub fn read(
             &range.base,
             &range.head,
             "--",
-            SCHEMAS_DIR,
+            repo::paths::PRODUCT,
         ],
     )?;
-    let edited: BTreeSet<(String, String, u32)> = diff.lines().filter_map(schema_path).collect();
+    // A schema that only moved (each team's moved into its folder) is not
+    // an edit.
+    let mut edited: BTreeSet<(String, String, u32)> = BTreeSet::new();
+    for (source, dt, v) in diff.lines().filter_map(schema_path) {
+        let key = format!("{source}/{dt}/v{v}.json");
+        let text = |rev: &str| crate::folders::schema_at(repo, rev, &key).map(|f| f.map(|f| f.1));
+        if text(&range.base)? != text(&range.head)? {
+            edited.insert((source, dt, v));
+        }
+    }
     let mut changes = Vec::new();
     for event in reader.touched(&edited) {
         for (from, to) in reader.pairs(&event, &edited) {

@@ -17,7 +17,7 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Cmd {
-    /// Event contract schemas under product/events/schemas/.
+    /// Event contract schemas, in each team's contract folder.
     Schemas {
         #[command(subcommand)]
         command: SchemasCmd,

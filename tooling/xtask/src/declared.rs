@@ -1,5 +1,6 @@
 //! What each service publishes and consumes: the `contracts` crate, where
-//! each team owns its service's declaration (`product/contracts/src/<service>.rs`).
+//! each team's declaration compiles from its service's folder
+//! (`contract/declaration.rs`).
 
 pub use contracts::{Service, consumers, producer};
 
@@ -16,7 +17,7 @@ mod tests {
         assert_eq!(
             declared,
             repo::SERVICES,
-            "each service in repo::SERVICES has its declaration in product/contracts/src/<service>.rs, \
+            "each service in repo::SERVICES has its declaration in its contract/declaration.rs, \
              listed in contracts::SERVICES in the same order (cargo xtask new-service does both)"
         );
         for service in repo::SERVICES {

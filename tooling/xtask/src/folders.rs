@@ -1,7 +1,8 @@
-//! Where the event contracts live in the checkout: the schema files, the
-//! example payloads per version, and the examples as read from there. Shared
-//! by the schema check and the generated documents, so neither imports the
-//! other.
+//! Where the event contracts live in the checkout (each team's
+//! `contract/` folder, as `repo::paths` says): the schema files, the
+//! example payloads per version, and the examples as read from there.
+//! Shared by the schema check and the generated documents, so neither
+//! imports the other.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,23 +11,40 @@ use anyhow::{Context, Result};
 use events::{EventKey, EventSpec};
 use serde_json::Value;
 
-pub const SCHEMAS_DIR: &str = repo::paths::SCHEMAS_DIR;
-pub const EXAMPLES_DIR: &str = repo::paths::EXAMPLES_DIR;
-
 /// Example `detail` payloads per version.
 pub type Examples = BTreeMap<EventKey, Vec<Value>>;
 
-/// Examples of a version live in `product/events/examples/<source>/<DetailType>/v<N>/`.
-pub fn example_dir(spec: &EventSpec) -> String {
-    format!("{}/v{}", spec.key.rel_dir(), spec.key.version)
+/// A version's examples folder, relative to the root: its team's
+/// `contract/examples/<DetailType>/v<N>/`.
+pub fn example_dir(spec: &EventSpec) -> Result<String> {
+    let key = format!("{}/v{}", spec.key.rel_dir(), spec.key.version);
+    repo::paths::examples_dir(&key)
+        .with_context(|| format!("{}: its source names no service's folder", spec.key))
 }
 
-/// Every `*.json` under `product/events/examples/<source>/<DetailType>/v<N>/`, in
-/// file-name order, for the versions the catalog knows.
-pub fn load_examples(examples_dir: &Path) -> Result<Examples> {
+/// A committed schema's path relative to the root, by its key.
+pub fn schema_path(key: &str) -> Result<String> {
+    repo::paths::schema_file(key)
+        .with_context(|| format!("{key}: its source names no service's folder"))
+}
+
+/// A schema as committed at `rev`, by its key, wherever it was then: its
+/// path and text, or `None` if it was nowhere.
+pub fn schema_at(repo: &Path, rev: &str, key: &str) -> Result<Option<(String, String)>> {
+    for file in repo::paths::schema_files_ever(key) {
+        if let Some(text) = repo::git::show(repo, rev, &file)? {
+            return Ok(Some((file, text)));
+        }
+    }
+    Ok(None)
+}
+
+/// Every `*.json` in each version's examples folder, in file-name order,
+/// for the versions the catalog knows.
+pub fn load_examples(root: &Path) -> Result<Examples> {
     let mut out = Examples::new();
     for spec in events::catalog() {
-        let dir = examples_dir.join(example_dir(&spec));
+        let dir = root.join(example_dir(&spec)?);
         let mut files: Vec<_> = match std::fs::read_dir(&dir) {
             Ok(entries) => entries
                 .flatten()

@@ -10,9 +10,9 @@
 //! throttling, access logs).
 //!
 //! Registration is three edits: the workspace (`Cargo.toml`: member and
-//! dependency entry), `repo::SERVICES`, and the service's declaration in
-//! the `contracts` crate (`product/contracts/src/<name>.rs`, listed in
-//! `contracts::SERVICES`). Everything else (the local cloud, the
+//! dependency entry), `repo::SERVICES`, and the `contracts` crate, which
+//! compiles the service's declaration from its folder
+//! (`contract/declaration.rs`) and lists it in `contracts::SERVICES`. Everything else (the local cloud, the
 //! workflows, CODEOWNERS, the catalog and the AsyncAPI document) reads
 //! those.
 
@@ -23,8 +23,6 @@ use anyhow::{Context, Result, bail};
 
 /// The skeleton, relative to the repository root.
 pub const TEMPLATE_DIR: &str = repo::paths::SERVICE_SKELETON;
-/// The declaration's skeleton, written to `product/contracts/src/<name>.rs`.
-pub const CONTRACT_TEMPLATE: &str = repo::paths::CONTRACT_SKELETON;
 
 /// The names a skeleton file is written with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,10 +109,7 @@ pub fn create(root: &Path, names: &Names) -> Result<Created> {
     }
     let cargo = root.join("Cargo.toml");
     let services = root.join(repo::paths::REPO_LIB);
-    let contracts = root.join(repo::paths::CONTRACTS_SRC).join("lib.rs");
-    let declaration = root
-        .join(repo::paths::CONTRACTS_SRC)
-        .join(format!("{}.rs", names.service));
+    let contracts = root.join(repo::paths::CONTRACTS_LIB);
     let new_cargo = register_crate(&read(&cargo)?, &names.service)?;
     let new_services = register_service(&read(&services)?, &names.service)?;
     let new_contracts = register_declaration(&read(&contracts)?, &names.service)?;
@@ -127,11 +122,6 @@ pub fn create(root: &Path, names: &Names) -> Result<Created> {
             .with_context(|| format!("writing {}", target.display()))?;
         created.files.push(target);
     }
-    fs::write(
-        &declaration,
-        names.fill(&read(&root.join(CONTRACT_TEMPLATE))?),
-    )?;
-    created.files.push(declaration);
     fs::write(&cargo, new_cargo)?;
     fs::write(&services, new_services)?;
     fs::write(&contracts, new_contracts)?;
@@ -193,22 +183,43 @@ pub fn register_service(repo_lib: &str, service: &str) -> Result<String> {
     Ok(format!("{}{entry}{}", &repo_lib[..end], &repo_lib[end..]))
 }
 
-/// The `contracts` crate with the service's module and its declaration
-/// last in `SERVICES`.
+/// The `contracts` crate with the service's module (its declaration,
+/// compiled from the service's folder) and its declaration last in
+/// `SERVICES`.
 pub fn register_declaration(contracts_lib: &str, service: &str) -> Result<String> {
-    // Among the modules in name order, as rustfmt keeps them.
-    let module = format!("pub mod {service};");
-    let later = (contracts_lib.lines())
-        .find(|l| l.starts_with("pub mod ") && l.as_bytes() > module.as_bytes());
-    let text = match later {
-        Some(l) => contracts_lib.replacen(&format!("{l}\n"), &format!("{module}\n{l}\n"), 1),
-        None => insert_after_last(contracts_lib, "pub mod ", &format!("{module}\n"))?,
-    };
+    let from = repo::paths::relative(
+        repo::paths::CONTRACTS_LIB,
+        &repo::paths::declaration_file(service),
+    );
+    let module = format!("#[path = \"{from}\"]\npub mod {service};\n");
+    let text = with_module(contracts_lib, service, &module)?;
     insert_after_last(
         &text,
         "::DECLARATION,",
         &format!("    {service}::DECLARATION,\n"),
     )
+}
+
+/// `lib` with `module` (its lines, `pub mod <name>;` last) among the
+/// modules in name order, as rustfmt keeps them: before the first later
+/// module and the attribute lines above it.
+fn with_module(lib: &str, name: &str, module: &str) -> Result<String> {
+    let lines: Vec<&str> = lib.split_inclusive('\n').collect();
+    let declared = format!("pub mod {name};");
+    let later = lines
+        .iter()
+        .position(|l| l.starts_with("pub mod ") && l.trim_end().as_bytes() > declared.as_bytes());
+    let Some(mut at) = later else {
+        return insert_after_last(lib, "pub mod ", module);
+    };
+    while at > 0 && lines[at - 1].starts_with("#[") {
+        at -= 1;
+    }
+    Ok(format!(
+        "{}{module}{}",
+        lines[..at].concat(),
+        lines[at..].concat()
+    ))
 }
 
 /// `text` with `insert` as a new line after the last line containing `marker`.
@@ -263,15 +274,30 @@ mod tests {
     }
 
     #[test]
-    fn the_declaration_is_a_module_and_the_last_of_the_services() {
-        let lib = "pub mod todos;\npub mod users;\n\npub const SERVICES: &[Service] = &[\n    users::DECLARATION,\n    todos::DECLARATION,\n];\n";
-        assert_eq!(
-            register_declaration(lib, "campaigns").unwrap(),
-            "pub mod campaigns;\npub mod todos;\npub mod users;\n\npub const SERVICES: &[Service] = &[\n    users::DECLARATION,\n    todos::DECLARATION,\n    campaigns::DECLARATION,\n];\n"
+    fn the_declaration_is_a_module_from_the_service_folder_and_the_last_of_the_services() {
+        let path = |s: &str| format!("#[path = \"../../services/{s}/contract/declaration.rs\"]\n");
+        let lib = format!(
+            "{}pub mod todos;\n{}pub mod users;\n\npub const SERVICES: &[Service] = &[\n    users::DECLARATION,\n    todos::DECLARATION,\n];\n",
+            path("todos"),
+            path("users")
         );
-        let last = register_declaration(lib, "zebras").unwrap();
+        assert_eq!(
+            register_declaration(&lib, "campaigns").unwrap(),
+            format!(
+                "{}pub mod campaigns;\n{}pub mod todos;\n{}pub mod users;\n\npub const SERVICES: &[Service] = &[\n    users::DECLARATION,\n    todos::DECLARATION,\n    campaigns::DECLARATION,\n];\n",
+                path("campaigns"),
+                path("todos"),
+                path("users")
+            )
+        );
+        let last = register_declaration(&lib, "zebras").unwrap();
         assert!(
-            last.starts_with("pub mod todos;\npub mod users;\npub mod zebras;\n"),
+            last.starts_with(&format!(
+                "{}pub mod todos;\n{}pub mod users;\n{}pub mod zebras;\n",
+                path("todos"),
+                path("users"),
+                path("zebras")
+            )),
             "{last}"
         );
         assert!(register_declaration("const X: u8 = 1;", "campaigns").is_err());

@@ -434,8 +434,7 @@ mod tests {
     #[test]
     fn the_committed_schemas_generate_events_their_own_examples_would_match() {
         let path = repo::root()
-            .join(crate::folders::SCHEMAS_DIR)
-            .join("app.todos/TodoDeleted/v1.json");
+            .join(crate::folders::schema_path("app.todos/TodoDeleted/v1.json").unwrap());
         let committed: Value =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let made = instances(&committed, &committed);

@@ -1,5 +1,6 @@
-//! `cargo xtask schemas generate|check`: the committed JSON Schemas under
-//! `product/events/schemas/` against the Rust types, and against a git baseline.
+//! `cargo xtask schemas generate|check`: the committed JSON Schemas in each
+//! team's `contract/schemas/` against the Rust types, and against a git
+//! baseline.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -11,9 +12,10 @@ use serde_json::Value;
 
 use compat::{Finding, Mode, Policy};
 
-use crate::folders::{EXAMPLES_DIR, SCHEMAS_DIR, example_dir, load_examples};
+use crate::folders::{example_dir, load_examples, schema_path};
 
-/// Schema files keyed by their path relative to `product/events/schemas/`.
+/// Schema files keyed by `<source>/<DetailType>/v<N>.json` (where each is
+/// in the checkout: [`schema_path`]).
 pub type SchemaSet = BTreeMap<String, Value>;
 
 pub fn render(schema: &Value) -> String {
@@ -33,10 +35,10 @@ pub fn generated() -> SchemaSet {
 /// Rewrites every schema file, the AsyncAPI document and the catalog page
 /// from the types. Returns the files written, relative to `root`.
 pub fn generate(root: &Path) -> Result<Vec<String>> {
-    let mut files: Vec<(String, String)> = generated()
+    let mut files = generated()
         .into_iter()
-        .map(|(rel, schema)| (format!("{SCHEMAS_DIR}/{rel}"), render(&schema)))
-        .collect();
+        .map(|(key, schema)| Ok((schema_path(&key)?, render(&schema))))
+        .collect::<Result<Vec<(String, String)>>>()?;
     files.extend(generated_docs(root)?);
     let mut written = Vec::new();
     for (rel, text) in files {
@@ -56,7 +58,7 @@ pub fn generate(root: &Path) -> Result<Vec<String>> {
 pub fn generated_docs(root: &Path) -> Result<Vec<(String, String)>> {
     let services = crate::declared::services();
     let specs = catalog();
-    let examples = load_examples(&root.join(EXAMPLES_DIR))?;
+    let examples = load_examples(root)?;
     let asyncapi = crate::asyncapi::document(&services, &specs, &examples)?;
     Ok(vec![
         (crate::asyncapi::FILE.to_owned(), render(&asyncapi)),
@@ -76,6 +78,29 @@ pub fn check_docs(root: &Path) -> Result<Vec<Problem>> {
         })
         .map(|(file, _)| Problem::Stale { file })
         .collect())
+}
+
+/// The schemas committed in a checkout: every team's `contract/schemas/`.
+pub fn committed(root: &Path) -> Result<SchemaSet> {
+    let mut set = SchemaSet::new();
+    let services = root.join(repo::paths::SERVICES_DIR);
+    for entry in
+        std::fs::read_dir(&services).with_context(|| format!("reading {}", services.display()))?
+    {
+        let Some(service) = entry?.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        let dir = root
+            .join(repo::paths::contract_dir(&service))
+            .join("schemas");
+        for (rel, schema) in read_dir_set(&dir)? {
+            let path = format!("{}/schemas/{rel}", repo::paths::contract_dir(&service));
+            if let Some(key) = repo::paths::schema_key(&path) {
+                set.insert(key, schema);
+            }
+        }
+    }
+    Ok(set)
 }
 
 /// Reads every `*.json` below `dir`, keyed by its path relative to `dir`.
@@ -107,7 +132,7 @@ pub fn read_dir_set(dir: &Path) -> Result<SchemaSet> {
 pub enum Baseline {
     /// No baseline: only the committed files are checked against the types.
     None,
-    /// A folder laid out like `product/events/schemas/`.
+    /// A folder of schema files laid out by key (`<source>/<DetailType>/v<N>.json`).
     Dir(PathBuf),
     /// The schema files as committed at a git revision.
     Git { repo: PathBuf, rev: String },
@@ -153,14 +178,17 @@ impl Baseline {
             Baseline::Dir(dir) => read_dir_set(dir),
             Baseline::Git { repo, rev } => {
                 let run = |args: &[&str]| repo::git::run(repo, args);
-                let prefix = format!("{SCHEMAS_DIR}/");
-                let listing = run(&["ls-tree", "-r", "--name-only", rev, "--", SCHEMAS_DIR])?;
+                let product = repo::paths::PRODUCT;
+                let listing = run(&["ls-tree", "-r", "--name-only", rev, "--", product])?;
                 let mut set = SchemaSet::new();
                 for file in listing.lines().filter(|f| f.ends_with(".json")) {
+                    let Some(key) = repo::paths::schema_key(file) else {
+                        continue;
+                    };
                     let text = run(&["show", &format!("{rev}:{file}")])?;
                     let value = serde_json::from_str(&text)
                         .with_context(|| format!("{file} at {rev} is not JSON"))?;
-                    set.insert(file.trim_start_matches(&prefix).to_owned(), value);
+                    set.insert(key, value);
                 }
                 Ok(set)
             }
@@ -228,7 +256,8 @@ impl Report {
                 Problem::Missing { file } => {
                     let _ = writeln!(
                         out,
-                        "missing: {SCHEMAS_DIR}/{file} (run `cargo xtask schemas generate`)"
+                        "missing: {} (run `cargo xtask schemas generate`)",
+                        shown(file)
                     );
                 }
                 Problem::OutOfDate {
@@ -238,7 +267,8 @@ impl Report {
                 } => {
                     let _ = writeln!(
                         out,
-                        "out of date: {SCHEMAS_DIR}/{file} differs from what the types generate (run `cargo xtask schemas generate`)"
+                        "out of date: {} differs from what the types generate (run `cargo xtask schemas generate`)",
+                        shown(file)
                     );
                     for change in breaking {
                         let _ = writeln!(out, "    file vs types: {change}");
@@ -250,7 +280,8 @@ impl Report {
                 Problem::Orphan { file } => {
                     let _ = writeln!(
                         out,
-                        "orphan: {SCHEMAS_DIR}/{file} is committed but no type in the catalog generates it"
+                        "orphan: {} is committed but no type in the catalog generates it",
+                        shown(file)
                     );
                 }
                 Problem::VersionRemoved { file } => {
@@ -288,10 +319,7 @@ impl Report {
                     let _ = writeln!(out, "unreadable: {file}: {error}");
                 }
                 Problem::NoExample { dir } => {
-                    let _ = writeln!(
-                        out,
-                        "no example: add at least one payload under {EXAMPLES_DIR}/{dir}/"
-                    );
+                    let _ = writeln!(out, "no example: add at least one payload under {dir}/");
                 }
             }
         }
@@ -304,6 +332,11 @@ impl Report {
         );
         out
     }
+}
+
+/// A schema's key as the file a person edits, where it has one.
+fn shown(key: &str) -> String {
+    schema_path(key).unwrap_or_else(|_| key.to_owned())
 }
 
 /// The compatibility mode a version declares (`contract!`), in the
@@ -333,26 +366,27 @@ impl Default for Rules {
     }
 }
 
-/// Checks committed schemas (`schemas_dir`) against the types, the types
-/// against `baseline`, and that every version has an example.
-pub fn check(schemas_dir: &Path, examples_dir: &Path, baseline: &Baseline) -> Result<Report> {
-    check_with(schemas_dir, examples_dir, baseline, Rules::default())
+/// Checks the schemas committed in the checkout at `schemas_root` against
+/// the types, the types against `baseline`, and that every version has an
+/// example in the checkout at `examples_root`.
+pub fn check(schemas_root: &Path, examples_root: &Path, baseline: &Baseline) -> Result<Report> {
+    check_with(schemas_root, examples_root, baseline, Rules::default())
 }
 
 pub fn check_with(
-    schemas_dir: &Path,
-    examples_dir: &Path,
+    schemas_root: &Path,
+    examples_root: &Path,
     baseline: &Baseline,
     rules: Rules,
 ) -> Result<Report> {
     let specs = catalog();
     check_sets(
         &generated(),
-        &read_dir_set(schemas_dir)?,
+        &committed(schemas_root)?,
         &baseline.load()?,
         baseline.label(),
         &specs,
-        examples_dir,
+        examples_root,
         rules,
     )
 }
@@ -363,7 +397,7 @@ pub fn check_sets(
     baseline: &SchemaSet,
     baseline_label: String,
     specs: &[EventSpec],
-    examples_dir: &Path,
+    examples_root: &Path,
     rules: Rules,
 ) -> Result<Report> {
     let mut problems = Vec::new();
@@ -408,8 +442,8 @@ pub fn check_sets(
         }
     }
     for spec in specs {
-        let dir = examples_dir.join(example_dir(spec));
-        let has_example = std::fs::read_dir(&dir)
+        let dir = example_dir(spec)?;
+        let has_example = std::fs::read_dir(examples_root.join(&dir))
             .map(|entries| {
                 entries
                     .flatten()
@@ -417,9 +451,7 @@ pub fn check_sets(
             })
             .unwrap_or(false);
         if !has_example {
-            problems.push(Problem::NoExample {
-                dir: example_dir(spec),
-            });
+            problems.push(Problem::NoExample { dir });
         }
     }
     Ok(Report {

@@ -54,11 +54,17 @@ pub fn generate(workspace: &Workspace, services: &[&str]) -> Vec<(String, String
 /// the workspace crates it builds with, the shared build inputs, the deploy
 /// tools' pins and its own workflow.
 pub fn service_paths(workspace: &Workspace, service: &str) -> Vec<String> {
-    let mut paths: Vec<String> = workspace
+    let mut paths: Vec<String> = Vec::new();
+    for dir in workspace
         .closure(service)
         .iter()
-        .map(|p| format!("{}/**", p.dir.display()))
-        .collect();
+        .flat_map(|p| p.source_dirs())
+    {
+        let pattern = format!("{}/**", dir.display());
+        if !paths.contains(&pattern) {
+            paths.push(pattern);
+        }
+    }
     paths.extend(BUILD_INPUTS.iter().map(|f| (*f).to_owned()));
     paths.push(crate::venv::DEPLOY_REQUIREMENTS.to_owned());
     paths.push(format!("{DIR}/{service}.yml"));
@@ -301,6 +307,7 @@ fn contracts(services: &[&str]) -> String {
     let (node, asyncapi) = (paths::NODE_TOOLS, paths::ASYNCAPI);
     let paths = vec![
         format!("{}/**", paths::EVENTS_DIR),
+        format!("{}/**", paths::EVERY_CONTRACT),
         // The engine that judges a change; its rule tests and the peer
         // suites run here.
         format!("{}/**", paths::COMPAT_DIR),

@@ -120,9 +120,9 @@ pub struct Put {
 /// The committed example of `UserRegistered` (v1), which every burst
 /// event is made from.
 pub fn registration_example() -> Result<Value> {
-    let path = repo::root()
-        .join(repo::paths::EXAMPLES_DIR)
-        .join("app.users/UserRegistered/v1/example.json");
+    let dir = repo::paths::examples_dir("app.users/UserRegistered/v1")
+        .context("the users service's examples")?;
+    let path = repo::root().join(dir).join("example.json");
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     Ok(serde_json::from_str(&text)?)

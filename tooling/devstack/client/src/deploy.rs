@@ -81,7 +81,8 @@ pub fn sources_stamp(workspace: &Workspace, service: &str) -> Result<std::time::
     let mut paths: Vec<PathBuf> = workspace
         .closure(service)
         .iter()
-        .map(|p| workspace.root.join(&p.dir))
+        .flat_map(|p| p.source_dirs())
+        .map(|dir| workspace.root.join(dir))
         .collect();
     paths.extend(
         repo::workspace::BUILD_INPUTS

@@ -95,7 +95,7 @@ async fn the_platform_then_each_service_deploys_alone_and_is_wired() {
     // rules, and no rule still targets a function.
     let eb = aws_sdk_eventbridge::Client::new(&conf);
     let example = std::fs::read_to_string(
-        repo::root().join("product/events/examples/app.users/UserDeleted/v1/example.json"),
+        repo::root().join("product/services/users/contract/examples/UserDeleted/v1/example.json"),
     )
     .unwrap();
     let answer = eb

@@ -177,7 +177,8 @@ async fn the_console_draws_the_delivery_shows_hostile_text_as_text_and_replays_a
     let marker = format!("console-letter-{}", uuid::Uuid::new_v4().simple());
     let mut detail: Value = serde_json::from_str(
         &std::fs::read_to_string(
-            repo::root().join("product/events/examples/app.todos/TodoCompleted/v1/example.json"),
+            repo::root()
+                .join("product/services/todos/contract/examples/TodoCompleted/v1/example.json"),
         )
         .unwrap(),
     )

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use xtask::schemas::{self, Baseline, Problem, Rules};
 
-use crate::support::{delivered, examples, examples_dir, schemas_dir, violations};
+use crate::support::{committed_schemas, delivered, examples, root, schema_file, violations};
 
 type Decode = fn(&EventBridgeEvent<Value>) -> Result<(), String>;
 
@@ -327,19 +327,25 @@ fn a_malformed_consumed_event_is_rejected_naming_the_field() {
 
 #[test]
 fn the_schema_check_passes_on_the_repository() {
-    let report = schemas::check(
-        &schemas_dir(),
-        &examples_dir(),
-        &Baseline::Dir(schemas_dir()),
+    let committed = committed_schemas();
+    let report = schemas::check_sets(
+        &schemas::generated(),
+        &committed,
+        &committed,
+        "the committed schemas".into(),
+        &catalog(),
+        &root(),
+        Rules::default(),
     )
     .unwrap();
     assert!(report.is_ok(), "{}", report.render());
     assert_eq!(report.checked, catalog().len());
 }
 
+/// The committed schemas, each where it lives, into another checkout.
 fn copy_schemas(to: &std::path::Path) {
-    for (rel, value) in schemas::read_dir_set(&schemas_dir()).unwrap() {
-        let path = to.join(&rel);
+    for (key, value) in committed_schemas() {
+        let path = to.join(schema_file(&key));
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, schemas::render(&value)).unwrap();
     }
@@ -359,10 +365,10 @@ fn a_field_removed_from_a_type_is_breaking_against_the_baseline() {
     let report = schemas::check_sets(
         &now,
         &now,
-        &schemas::read_dir_set(&schemas_dir()).unwrap(),
+        &committed_schemas(),
         "the committed schemas".into(),
         &catalog(),
-        &examples_dir(),
+        &root(),
         Rules::default(),
     )
     .unwrap();
@@ -393,7 +399,7 @@ fn a_field_removed_from_a_type_is_breaking_against_the_baseline() {
 
 /// The committed schemas with one file changed, as a baseline.
 fn baseline_with(file: &str, change: impl FnOnce(&mut Value)) -> schemas::SchemaSet {
-    let mut set = schemas::read_dir_set(&schemas_dir()).unwrap();
+    let mut set = committed_schemas();
     change(set.get_mut(file).unwrap());
     set
 }
@@ -410,7 +416,7 @@ fn check_against(
         baseline,
         "a test baseline".into(),
         specs,
-        &examples_dir(),
+        &root(),
         rules,
     )
     .unwrap()
@@ -521,7 +527,9 @@ fn each_version_is_held_to_the_mode_it_declares() {
 fn a_hand_edited_required_property_is_reported_with_its_path() {
     let dir = tempfile::tempdir().unwrap();
     copy_schemas(dir.path());
-    let path = dir.path().join("app.todos/TodoCompleted/v1.json");
+    let path = dir
+        .path()
+        .join(schema_file("app.todos/TodoCompleted/v1.json"));
     let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let data = &mut schema["$defs"]["TodoCompletedV1"];
     data["properties"]["priority"] = json!({"type": "integer"});
@@ -531,11 +539,11 @@ fn a_hand_edited_required_property_is_reported_with_its_path() {
         .push(json!("priority"));
     std::fs::write(&path, schemas::render(&schema)).unwrap();
 
-    let report = schemas::check(dir.path(), &examples_dir(), &Baseline::None).unwrap();
+    let report = schemas::check(dir.path(), &root(), &Baseline::None).unwrap();
     assert!(!report.is_ok());
     let text = report.render();
     assert!(
-        text.contains("out of date: product/events/schemas/app.todos/TodoCompleted/v1.json"),
+        text.contains("out of date: product/services/todos/contract/schemas/TodoCompleted/v1.json"),
         "{text}"
     );
     assert!(
@@ -552,7 +560,7 @@ fn a_hand_edited_required_property_is_reported_with_its_path() {
     )
     .unwrap();
     assert!(
-        schemas::check(dir.path(), &examples_dir(), &Baseline::None)
+        schemas::check(dir.path(), &root(), &Baseline::None)
             .unwrap()
             .is_ok()
     );
@@ -565,10 +573,11 @@ fn the_git_baseline_catches_a_field_removed_since_the_merge_base() {
         crate::support::git(repo.path(), args);
     };
     git(&["init", "-q"]);
-    let dir = repo.path().join(xtask::folders::SCHEMAS_DIR);
-    copy_schemas(&dir);
+    copy_schemas(repo.path());
     // The baseline's UserDeleted v1 required a `reason` that the type no longer has.
-    let path = dir.join("app.users/UserDeleted/v1.json");
+    let path = repo
+        .path()
+        .join(schema_file("app.users/UserDeleted/v1.json"));
     let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     schema["$defs"]["UserDeletedV1"]["properties"]["reason"] = json!({"type": "string"});
     schema["$defs"]["UserDeletedV1"]["required"]
@@ -583,7 +592,7 @@ fn the_git_baseline_catches_a_field_removed_since_the_merge_base() {
         repo: repo.path().to_path_buf(),
         rev: "HEAD".into(),
     };
-    let report = schemas::check(&schemas_dir(), &examples_dir(), &baseline).unwrap();
+    let report = schemas::check(&root(), &root(), &baseline).unwrap();
     let found: Vec<_> = report.breaking().map(|(f, c)| format!("{f} {c}")).collect();
     assert_eq!(
         found,
@@ -613,9 +622,7 @@ fn each_service_publishes_under_the_name_its_declaration_has() {
 #[test]
 fn the_carried_digest_of_each_version_is_its_committed_files() {
     for spec in catalog() {
-        let file = schemas_dir()
-            .join(spec.key.rel_dir())
-            .join(format!("v{}.json", spec.key.version));
+        let file = root().join(schema_file(&spec.key.schema_file()));
         let committed: Value =
             serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         assert_eq!(

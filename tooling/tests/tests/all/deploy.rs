@@ -465,7 +465,13 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
     );
 
     // Additive: back to the string, plus an optional field.
-    scratch.git(&["checkout", "-q", &deployed_at, "--", "product/events"]);
+    scratch.git(&[
+        "checkout",
+        "-q",
+        &deployed_at,
+        "--",
+        "product/services/todos/contract",
+    ]);
     scratch.edit_todo_completed(|data| {
         data["properties"]["priority"] = json!({"type": "string"});
     });

@@ -205,7 +205,8 @@ async fn a_failing_consumer_dead_letters_after_one_plus_retries_attempts_with_aw
     // A UserDeleted whose data lacks user_id: every attempt fails to decode.
     let mut detail: Value = serde_json::from_str(
         &std::fs::read_to_string(
-            repo::root().join("product/events/examples/app.users/UserDeleted/v1/example.json"),
+            repo::root()
+                .join("product/services/users/contract/examples/UserDeleted/v1/example.json"),
         )
         .unwrap(),
     )

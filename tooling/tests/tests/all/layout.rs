@@ -296,6 +296,27 @@ fn module_path(src: &Path, file: &Path) -> Option<Vec<String>> {
     Some(parts)
 }
 
+/// The crate root's modules compiled from a file outside `src/`
+/// (`#[path = "…"] pub mod name;`, as `events` and `contracts` compile each
+/// team's contract from its folder), each with its module path.
+fn modules_from_elsewhere(src: &Path) -> Vec<(PathBuf, Vec<String>)> {
+    let Ok(root) = std::fs::read_to_string(src.join("lib.rs")) else {
+        return Vec::new();
+    };
+    let lines: Vec<&str> = root.lines().collect();
+    lines
+        .windows(2)
+        .filter_map(|pair| {
+            let path = pair[0].strip_prefix("#[path = \"")?.strip_suffix("\"]")?;
+            let name = pair[1]
+                .trim_start_matches("pub ")
+                .strip_prefix("mod ")?
+                .strip_suffix(';')?;
+            Some((src.join(path), vec![name.to_owned()]))
+        })
+        .collect()
+}
+
 /// The paths a file's code names (not its comments, nor its `#[cfg(test)]`
 /// module), absolute: `crate::a::b`, `super::x` from the file's own module
 /// (`module`), `self::x`, each `{a, b}` group opened one level.
@@ -375,10 +396,11 @@ fn path_tails(rest: &str) -> Vec<Vec<String>> {
 /// from each the siblings that anything inside it names (a name inside a
 /// sibling's own modules counts as that sibling).
 fn module_graphs(src: &Path) -> BTreeMap<Vec<String>, BTreeMap<String, BTreeSet<String>>> {
-    let files: Vec<(PathBuf, Vec<String>)> = sources(src)
+    let mut files: Vec<(PathBuf, Vec<String>)> = sources(src)
         .into_iter()
         .filter_map(|f| module_path(src, &f).map(|m| (f, m)))
         .collect();
+    files.extend(modules_from_elsewhere(src));
     let modules: BTreeSet<&[String]> = files.iter().map(|(_, m)| m.as_slice()).collect();
     let mut graphs: BTreeMap<Vec<String>, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
     for (file, from) in &files {
@@ -516,6 +538,22 @@ fn a_module_cycle_is_found_at_any_depth_and_comments_do_not_count() {
     assert_eq!(cycles(&graphs[&vec![]]), [["a", "b", "c"]]);
     assert_eq!(graphs[&vec![]].get("d"), None);
     assert_eq!(cycles(&graphs[&vec!["e".to_owned()]]), [["x", "y"]]);
+}
+
+#[test]
+fn a_module_compiled_from_another_folder_is_in_the_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::create_dir_all(dir.path().join("team")).unwrap();
+    std::fs::write(
+        src.join("lib.rs"),
+        "#[path = \"../team/g.rs\"]\npub mod g;\npub mod h;\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("team/g.rs"), "use crate::h::X;\n").unwrap();
+    std::fs::write(src.join("h.rs"), "pub struct X(crate::g::Y);\n").unwrap();
+    assert_eq!(cycles(&module_graphs(&src)[&vec![]]), [["g", "h"]]);
 }
 
 /// Lines of a crate's `src/`.

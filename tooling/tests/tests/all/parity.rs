@@ -435,7 +435,8 @@ async fn async_failure() -> Value {
     let e = &cloud().endpoints;
     let mut detail: Value = serde_json::from_str(
         &std::fs::read_to_string(
-            repo::root().join("product/events/examples/app.users/UserDeleted/v1/example.json"),
+            repo::root()
+                .join("product/services/users/contract/examples/UserDeleted/v1/example.json"),
         )
         .unwrap(),
     )
@@ -1045,7 +1046,8 @@ async fn the_invoke_api_answers_as_aws_does_through_the_sdk() {
     // runtime's error object as the payload.
     let mut bad: Value = serde_json::from_str(
         &std::fs::read_to_string(
-            repo::root().join("product/events/examples/app.users/UserDeleted/v1/example.json"),
+            repo::root()
+                .join("product/services/users/contract/examples/UserDeleted/v1/example.json"),
         )
         .unwrap(),
     )

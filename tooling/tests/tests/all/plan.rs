@@ -72,7 +72,7 @@ fn it_cannot_tell_for_an_unknown_revision_or_an_unreadable_schema_and_names_it()
     assert!(err.contains("no-such-rev: no such revision"), "{err}");
 
     let base = scratch.git(&["rev-parse", "HEAD"]);
-    let file = "product/events/schemas/app.todos/TodoCompleted/v1.json";
+    let file = "product/services/todos/contract/schemas/TodoCompleted/v1.json";
     std::fs::write(scratch.dir.path().join(file), "{ not json").unwrap();
     scratch.commit("broken");
     let (code, out, err) = plan(&scratch, &["--base", &base]);

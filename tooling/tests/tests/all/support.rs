@@ -35,17 +35,19 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-pub fn schemas_dir() -> PathBuf {
-    root().join(xtask::folders::SCHEMAS_DIR)
+/// Where a committed schema is, from the root, by its key.
+pub fn schema_file(key: &str) -> String {
+    xtask::folders::schema_path(key).unwrap()
 }
 
-pub fn examples_dir() -> PathBuf {
-    root().join(xtask::folders::EXAMPLES_DIR)
+/// Every committed schema, by its key.
+pub fn committed_schemas() -> xtask::schemas::SchemaSet {
+    xtask::schemas::committed(&root()).unwrap()
 }
 
 /// The committed schema of a version, as a validator that checks formats.
 pub fn validator(key: &EventKey) -> jsonschema::Validator {
-    let path = schemas_dir().join(key.schema_file());
+    let path = root().join(schema_file(&key.schema_file()));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let schema: Value = serde_json::from_str(&text).unwrap();
     jsonschema::options()
@@ -64,7 +66,7 @@ pub fn violations(key: &EventKey, detail: &Value) -> Vec<String> {
 
 /// Committed example payloads (EventBridge `detail`s) of one version.
 pub fn examples(spec: &EventSpec) -> Vec<(PathBuf, Value)> {
-    let dir = examples_dir().join(xtask::folders::example_dir(spec));
+    let dir = root().join(xtask::folders::example_dir(spec).unwrap());
     let mut out: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -140,10 +142,11 @@ impl Scratch {
         };
         std::fs::create_dir_all(dir.path().join("product/events")).unwrap();
         copy("product/events/asyncapi.json");
-        copy("product/events/schemas");
         for service in repo::SERVICES {
-            std::fs::create_dir_all(repo::service_dir_in(dir.path(), service)).unwrap();
+            std::fs::create_dir_all(repo::service_dir_in(dir.path(), service).join("contract"))
+                .unwrap();
             copy(&format!("product/services/{service}/template.yaml"));
+            copy(&format!("product/services/{service}/contract/schemas"));
         }
         let s = Scratch { dir };
         s.git(&["init", "-q", "-b", "main"]);
@@ -166,7 +169,10 @@ impl Scratch {
     /// publishes v1 only.
     pub fn add_todo_completed_v2(&self) {
         let events = self.dir.path().join("product/events");
-        let dir = events.join("schemas/app.todos/TodoCompleted");
+        let dir = self
+            .dir
+            .path()
+            .join("product/services/todos/contract/schemas/TodoCompleted");
         let mut schema: Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("v1.json")).unwrap()).unwrap();
         schema["x-event"]["version"] = 2.into();
@@ -196,7 +202,7 @@ impl Scratch {
         let path = self
             .dir
             .path()
-            .join("product/events/schemas/app.todos/TodoCompleted/v1.json");
+            .join("product/services/todos/contract/schemas/TodoCompleted/v1.json");
         let mut schema: Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         edit(&mut schema["$defs"]["TodoCompletedV1"]);

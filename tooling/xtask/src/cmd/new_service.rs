@@ -42,8 +42,8 @@ pub(crate) fn new_service_cmd(
         }
     }
     println!(
-        "{name}: created. Next: its events ({}/src/), its domain, `cargo xtask test`.",
-        repo::paths::EVENTS_DIR
+        "{name}: created. Next: its events ({}), its domain, `cargo xtask test`.",
+        repo::paths::event_types_file(name)
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use compat::{Mode, Policy};
 use xtask::cli::SchemasCmd;
-use xtask::folders::{EXAMPLES_DIR, SCHEMAS_DIR};
 use xtask::schemas::{self, Baseline, Rules};
 
 use crate::{exit_code, root};
@@ -96,12 +95,7 @@ pub(crate) fn schemas_check(
         },
         (None, false) => Baseline::auto(root),
     };
-    let mut report = schemas::check_with(
-        &root.join(SCHEMAS_DIR),
-        &root.join(EXAMPLES_DIR),
-        &baseline,
-        rules,
-    )?;
+    let mut report = schemas::check_with(root, root, &baseline, rules)?;
     report.problems.extend(schemas::check_docs(root)?);
     print!("{}", report.render());
     Ok(exit_code(report.is_ok()))

@@ -7,7 +7,8 @@ use kit::stream::{StreamError, change};
 use crate::items::Item;
 
 /// The events one stream record publishes. The service publishes none
-/// yet: declare an event in `product/contracts/src/{{service}}.rs` and map the change that
+/// yet: declare an event in `contract/declaration.rs` (its type in
+/// `contract/events.rs`) and map the change that
 /// announces it here (see `product/services/users/src/publisher.rs`). Every record
 /// is still decoded, so a malformed item fails the batch loudly.
 pub fn events_for(record: &EventRecord) -> Result<Vec<PutEntry>, StreamError> {
