@@ -14,6 +14,10 @@ pub const SERVICES_DIR: &str = "product/services";
 pub const EVENTS_DIR: &str = "product/events";
 /// The generated AsyncAPI document of the bus.
 pub const ASYNCAPI: &str = "product/events/asyncapi.json";
+/// The `events` crate's root, where each team's module is listed, and its
+/// catalog of every event version.
+pub const EVENTS_LIB: &str = "product/events/src/lib.rs";
+pub const EVENTS_CATALOG: &str = "product/events/src/catalog.rs";
 /// Who publishes and consumes what: the `contracts` crate, into which each
 /// team's declaration compiles from the team's own folder.
 pub const CONTRACTS_DIR: &str = "product/contracts";

@@ -174,11 +174,19 @@ fn run_lane(
     let mut report = String::new();
     let mut take = |what: &str, out: Output| {
         ok &= out.status.success();
-        report.push_str(&format!(
-            "     Running {what}\n{}{}",
+        let text = format!(
+            "{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
-        ));
+        );
+        let shown = if out.status.success() {
+            condensed(&text)
+        } else {
+            text
+        };
+        if !shown.is_empty() {
+            report.push_str(&format!("     Running {what}\n{shown}"));
+        }
     };
     for b in binaries {
         let out = held(binary(b, test_args, env))
@@ -191,6 +199,39 @@ fn run_lane(
         .args(cargo_args.iter().filter(|a| *a != "--no-fail-fast"));
     take("doctests", held(doc).context("running the doctests")?);
     Ok((ok, report))
+}
+
+/// A passing binary's output as a reader needs it: each test's line and
+/// the summary, without the blank lines, and without the sections (a
+/// crate's doctests, say) that ran no test at all. A failing binary's
+/// output is shown whole.
+fn condensed(text: &str) -> String {
+    let mut out = String::new();
+    let mut section = String::new();
+    let mut ran_any = false;
+    let mut flush = |section: &mut String, ran_any: &mut bool| {
+        if *ran_any {
+            out.push_str(section);
+        }
+        section.clear();
+        *ran_any = false;
+    };
+    for line in text.lines() {
+        if line.trim_start().starts_with("Doc-tests ") {
+            flush(&mut section, &mut ran_any);
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Some(n) = line.strip_prefix("running ") {
+            ran_any |= !n.starts_with("0 tests");
+            continue;
+        }
+        section.push_str(line);
+        section.push('\n');
+    }
+    flush(&mut section, &mut ran_any);
+    out
 }
 
 /// Runs `c` with its output in a file, read back when it ends. Not a pipe:
@@ -215,6 +256,16 @@ fn held(mut c: Command) -> Result<Output> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_passing_binarys_output_keeps_its_tests_and_drops_what_ran_nothing() {
+        let text = "\nrunning 2 tests\ntest a ... ok\ntest b ... ok\n\ntest result: ok. 2 passed; 0 failed\n\n   Doc-tests kit\n\nrunning 0 tests\n\ntest result: ok. 0 passed; 0 failed\n\n   Doc-tests repo\n\nrunning 1 test\ntest src/lib.rs - f (line 3) ... ok\n\ntest result: ok. 1 passed; 0 failed\n\nall doctests ran in 0.2s\n";
+        assert_eq!(
+            condensed(text),
+            "test a ... ok\ntest b ... ok\ntest result: ok. 2 passed; 0 failed\n   Doc-tests repo\ntest src/lib.rs - f (line 3) ... ok\ntest result: ok. 1 passed; 0 failed\nall doctests ran in 0.2s\n"
+        );
+        assert_eq!(condensed("\nrunning 0 tests\n\ntest result: ok. 0 passed\n"), "");
+    }
 
     #[test]
     fn test_binaries_are_read_from_cargos_messages() {

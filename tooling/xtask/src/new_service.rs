@@ -2,17 +2,20 @@
 //! from `tooling/xtask/templates/service/`, registered in the one list of services.
 //!
 //! The skeleton is a working service: a per-user resource behind an HTTP
-//! API (create, list, read), its table with stream, a publisher that
-//! publishes nothing until the contract declares an event, a consumer that
-//! erases a deleted user's data, its tests, and a template with everything
+//! API (create, list, read), its table with stream, a consumer that erases
+//! a deleted user's data and writes the receipt whose insert the publisher
+//! turns into the service's `UserDataErased` (its contract folder declares
+//! that event, with its type and example), its tests, and a template with everything
 //! the other stacks have (DLQ topic → queue under the service's own key,
 //! alarms, dashboard, tracing, retention, point-in-time recovery,
 //! throttling, access logs).
 //!
-//! Registration is three edits: the workspace (`Cargo.toml`: member and
-//! dependency entry), `repo::SERVICES`, and the `contracts` crate, which
+//! Registration is four edits: the workspace (`Cargo.toml`: member and
+//! dependency entry), `repo::SERVICES`, the `contracts` crate, which
 //! compiles the service's declaration from its folder
-//! (`contract/declaration.rs`) and lists it in `contracts::SERVICES`. Everything else (the local cloud, the
+//! (`contract/declaration.rs`) and lists it in `contracts::SERVICES`, and
+//! the `events` crate, which compiles its event types from there
+//! (`contract/events.rs`) and lists its UserDataErased in the catalog. Everything else (the local cloud, the
 //! workflows, CODEOWNERS, the catalog and the AsyncAPI document) reads
 //! those.
 
@@ -110,9 +113,13 @@ pub fn create(root: &Path, names: &Names) -> Result<Created> {
     let cargo = root.join("Cargo.toml");
     let services = root.join(repo::paths::REPO_LIB);
     let contracts = root.join(repo::paths::CONTRACTS_LIB);
+    let events = root.join(repo::paths::EVENTS_LIB);
+    let catalog = root.join(repo::paths::EVENTS_CATALOG);
     let new_cargo = register_crate(&read(&cargo)?, &names.service)?;
     let new_services = register_service(&read(&services)?, &names.service)?;
     let new_contracts = register_declaration(&read(&contracts)?, &names.service)?;
+    let new_events = register_event_types(&read(&events)?, &names.service)?;
+    let new_catalog = register_erasure_event(&read(&catalog)?, names)?;
     let mut created = Created::default();
     for source in skeleton_files(&root.join(TEMPLATE_DIR))? {
         let relative = source.strip_prefix(root.join(TEMPLATE_DIR))?;
@@ -125,7 +132,9 @@ pub fn create(root: &Path, names: &Names) -> Result<Created> {
     fs::write(&cargo, new_cargo)?;
     fs::write(&services, new_services)?;
     fs::write(&contracts, new_contracts)?;
-    created.registered = vec![cargo, services, contracts];
+    fs::write(&events, new_events)?;
+    fs::write(&catalog, new_catalog)?;
+    created.registered = vec![cargo, services, contracts, events, catalog];
     Ok(created)
 }
 
@@ -198,6 +207,27 @@ pub fn register_declaration(contracts_lib: &str, service: &str) -> Result<String
         "::DECLARATION,",
         &format!("    {service}::DECLARATION,\n"),
     )
+}
+
+/// The `events` crate with the service's module (its event types,
+/// compiled from the service's folder).
+pub fn register_event_types(events_lib: &str, service: &str) -> Result<String> {
+    let from = repo::paths::relative(
+        repo::paths::EVENTS_LIB,
+        &repo::paths::event_types_file(service),
+    );
+    with_module(
+        events_lib,
+        service,
+        &format!("#[path = \"{from}\"]\npub mod {service};\n"),
+    )
+}
+
+/// The catalog with the service's UserDataErased last.
+pub fn register_erasure_event(catalog: &str, names: &Names) -> Result<String> {
+    let spec =
+        names.fill("        EventSpec::of::<crate::{{service}}::{{Items}}UserErasedV1>(),\n");
+    insert_after_last(catalog, "EventSpec::of::<", &spec)
 }
 
 /// `lib` with `module` (its lines, `pub mod <name>;` last) among the
@@ -301,6 +331,22 @@ mod tests {
             "{last}"
         );
         assert!(register_declaration("const X: u8 = 1;", "campaigns").is_err());
+    }
+
+    #[test]
+    fn the_event_types_are_a_module_and_the_erasure_event_is_in_the_catalog() {
+        let lib =
+            "mod wire;\n\n#[path = \"../../services/todos/contract/events.rs\"]\npub mod todos;\n";
+        assert_eq!(
+            register_event_types(lib, "invoices").unwrap(),
+            "mod wire;\n\n#[path = \"../../services/invoices/contract/events.rs\"]\npub mod invoices;\n#[path = \"../../services/todos/contract/events.rs\"]\npub mod todos;\n"
+        );
+        let catalog = "    vec![\n        EventSpec::of::<todos::TodoCreatedV1>(),\n    ]\n";
+        let names = Names::new("invoices", None).unwrap();
+        assert_eq!(
+            register_erasure_event(catalog, &names).unwrap(),
+            "    vec![\n        EventSpec::of::<todos::TodoCreatedV1>(),\n        EventSpec::of::<crate::invoices::InvoicesUserErasedV1>(),\n    ]\n"
+        );
     }
 
     /// Every placeholder in the skeleton is one `fill` knows, so no

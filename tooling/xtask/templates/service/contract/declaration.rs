@@ -3,12 +3,14 @@
 //! tools are checked against. The {{service}} team owns this file.
 
 use events::users::UserDeletedV1;
+use events::{{service}}::{{Items}}UserErasedV1;
 use events::{Event, EventKey};
 
 use crate::Service;
 
-/// Nothing yet: an event the service publishes is declared here.
-const PUBLISHES: &[EventKey] = &[];
+/// Its word that it erased a deleted user; every event the service
+/// publishes is declared here.
+const PUBLISHES: &[EventKey] = &[{{Items}}UserErasedV1::KEY];
 
 /// A user's erasure reaches every service that holds user data.
 const CONSUMES: &[EventKey] = &[UserDeletedV1::KEY];

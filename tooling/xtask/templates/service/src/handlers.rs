@@ -75,8 +75,12 @@ async fn erase(
         return Ok(Handled::Duplicate);
     }
     // Deletes are idempotent, so a crash part-way is finished by the retry;
-    // the event is recorded only once all are gone.
+    // the receipt (whose insert publishes UserDataErased) and the event's
+    // record are written only once all are gone.
     let items = store.erase_user(&deleted.data.user_id).await?;
+    store
+        .write_erasure_receipt(&deleted.data.user_id, &deleted.metadata)
+        .await?;
     processed.record(event_id).await?;
     tracing::info!(items, "erased the user's {{service}}");
     Ok(Handled::Erased { items })

@@ -15,6 +15,8 @@ pub const {{ITEM}}_PREFIX: &str = "{{ITEM}}#";
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Item {
     {{Item}}({{Item}}),
+    /// The user's erasure is done: its insert publishes UserDataErased.
+    ErasureReceipt(kit::erasure::Receipt),
     /// Items the publisher has no business with (idempotency records, ...).
     #[serde(other)]
     Other,

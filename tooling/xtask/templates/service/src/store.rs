@@ -28,7 +28,9 @@ impl Store {
         let sk = format!("{{{ITEM}}_PREFIX}{id}");
         match self.table.get::<Item>(&user_pk(user_id), &sk).await? {
             Some(Item::{{Item}}(item)) => Ok(Some(item)),
-            Some(Item::Other) => Err(TableError::Decode("not a {{item}} item".into())),
+            Some(Item::ErasureReceipt(_) | Item::Other) => {
+                Err(TableError::Decode("not a {{item}} item".into()))
+            }
             None => Ok(None),
         }
     }
@@ -40,6 +42,31 @@ impl Store {
             .query_prefix::<Item>(&user_pk(user_id), {{ITEM}}_PREFIX, LIST_LIMIT, None, false)
             .await?;
         Ok(only_{{service}}(page.items))
+    }
+
+    /// The user's erasure receipt ([`kit::erasure`]), once: its stream
+    /// record publishes the service's UserDataErased.
+    pub async fn write_erasure_receipt(
+        &self,
+        user_id: &str,
+        deleted: &events::Metadata,
+    ) -> Result<(), TableError> {
+        let key = (user_pk(user_id), user_id);
+        kit::erasure::write(&self.table, key, deleted, Item::ErasureReceipt).await
+    }
+
+    /// The user's erasure receipt, once written.
+    pub async fn erasure_receipt(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<kit::erasure::Receipt>, TableError> {
+        let item = (self.table)
+            .get::<Item>(&user_pk(user_id), kit::erasure::RECEIPT_SK)
+            .await?;
+        Ok(match item {
+            Some(Item::ErasureReceipt(r)) => Some(r),
+            _ => None,
+        })
     }
 
     /// Deletes every {{item}} of a user. Deletes are idempotent, so an
@@ -62,7 +89,7 @@ fn only_{{service}}(items: Vec<Item>) -> Vec<{{Item}}> {
         .into_iter()
         .filter_map(|i| match i {
             Item::{{Item}}(item) => Some(item),
-            Item::Other => None,
+            Item::ErasureReceipt(_) | Item::Other => None,
         })
         .collect()
 }

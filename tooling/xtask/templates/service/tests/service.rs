@@ -4,6 +4,7 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::Utc;
 use events::users::UserDeletedV1;
+use events::{{service}}::{{Items}}UserErasedV1;
 use events::{Envelope, Event};
 use devstack_emulator::{create_service_table, shared, unique};
 use kit::http_api::{Request, Response, apigw_event};
@@ -12,6 +13,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use {{service}}::api::handle;
 use {{service}}::handlers::{self, HandleError, Handled};
+use {{service}}::items::Item;
+use {{service}}::publisher;
 use {{service}}::store::Store;
 
 async fn setup() -> (Store, Processed) {
@@ -105,13 +108,26 @@ async fn a_deleted_users_data_is_erased_once_and_others_kept() {
     create(&store, "ada", "one").await;
     create(&store, "ada", "two").await;
     create(&store, "bob", "kept").await;
-    let event = deleted("ada", Uuid::new_v4());
+    let event_id = Uuid::new_v4();
+    let event = deleted("ada", event_id);
     let first = handlers::handle(&store, &processed, &event).await.unwrap();
     assert_eq!(first, Handled::Erased { items: 2 });
     let again = handlers::handle(&store, &processed, &event).await.unwrap();
     assert_eq!(again, Handled::Duplicate);
     assert!(store.newest("ada").await.unwrap().is_empty());
     assert_eq!(store.newest("bob").await.unwrap().len(), 1);
+    assert!(store.erasure_receipt("bob").await.unwrap().is_none());
+
+    // The erasure's receipt, whose insert publishes UserDataErased once,
+    // caused by the deletion.
+    let receipt = store.erasure_receipt("ada").await.unwrap().expect("a receipt");
+    assert_eq!(receipt.causation_id, event_id.to_string());
+    let image = serde_dynamo::to_item(Item::ErasureReceipt(receipt)).unwrap();
+    let record = kit::stream::record("r1", "INSERT", None, Some(image));
+    let published = publisher::events_for(&record).unwrap();
+    let keys: Vec<_> = published.iter().map(|e| e.key).collect();
+    assert_eq!(keys, [{{Items}}UserErasedV1::KEY]);
+    assert!(published[0].detail.contains("\"user_id\":\"ada\""), "{}", published[0].detail);
 }
 
 #[tokio::test]
