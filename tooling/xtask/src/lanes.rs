@@ -264,7 +264,10 @@ mod tests {
             condensed(text),
             "test a ... ok\ntest b ... ok\ntest result: ok. 2 passed; 0 failed\n   Doc-tests repo\ntest src/lib.rs - f (line 3) ... ok\ntest result: ok. 1 passed; 0 failed\nall doctests ran in 0.2s\n"
         );
-        assert_eq!(condensed("\nrunning 0 tests\n\ntest result: ok. 0 passed\n"), "");
+        assert_eq!(
+            condensed("\nrunning 0 tests\n\ntest result: ok. 0 passed\n"),
+            ""
+        );
     }
 
     #[test]
