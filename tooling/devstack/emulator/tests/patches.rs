@@ -8,6 +8,105 @@ use devstack_emulator::fixtures::{bus_with_queue, drain, new_queue, rule_to_new_
 use devstack_emulator::{shared, unique};
 use uuid::Uuid;
 
+/// Query, Scan, GetItem and BatchGetItem answer every attribute type as
+/// it was written, through the SDK's own parser: the local cloud writes
+/// their answers directly (`moto_server.py`) instead of through moto's
+/// serializer, and this holds them to what was put.
+#[tokio::test]
+async fn item_answers_carry_every_attribute_type_as_written() {
+    use aws_sdk_dynamodb::primitives::Blob;
+    use aws_sdk_dynamodb::types::{AttributeValue as V, KeysAndAttributes};
+    use std::collections::HashMap;
+    let conf = shared().sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let name = unique("answers");
+    devstack_emulator::create_service_table(&conf, &name).await;
+    let bytes = Blob::new(vec![0u8, 1, 0xff, b'b']);
+    let item = |sk: &str| -> HashMap<String, V> {
+        HashMap::from([
+            ("pk".into(), V::S("USER#é \"q\" \\".into())),
+            ("sk".into(), V::S(sk.into())),
+            ("n".into(), V::N("-1.50".into())),
+            ("b".into(), V::B(bytes.clone())),
+            ("t".into(), V::Bool(false)),
+            ("z".into(), V::Null(true)),
+            (
+                "l".into(),
+                V::L(vec![
+                    V::S("x".into()),
+                    V::M(HashMap::from([("k".into(), V::N("2".into()))])),
+                ]),
+            ),
+            ("ss".into(), V::Ss(vec!["a".into(), "b".into()])),
+            ("ns".into(), V::Ns(vec!["1".into(), "2.5".into()])),
+            ("bs".into(), V::Bs(vec![bytes.clone()])),
+        ])
+    };
+    for sk in ["A", "B", "C"] {
+        ddb.put_item()
+            .table_name(&name)
+            .set_item(Some(item(sk)))
+            .send()
+            .await
+            .unwrap();
+    }
+    let key = |sk: &str| {
+        HashMap::from([
+            ("pk".to_owned(), item(sk)["pk"].clone()),
+            ("sk".to_owned(), V::S(sk.into())),
+        ])
+    };
+    let got = ddb
+        .get_item()
+        .table_name(&name)
+        .set_key(Some(key("B")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.item(), Some(&item("B")));
+    let missing = ddb
+        .get_item()
+        .table_name(&name)
+        .set_key(Some(key("Z")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.item(), None);
+
+    let page = ddb
+        .query()
+        .table_name(&name)
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", item("A")["pk"].clone())
+        .limit(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.items(), [item("A"), item("B")]);
+    assert_eq!((page.count(), page.scanned_count()), (2, 2));
+    assert_eq!(page.last_evaluated_key(), Some(&key("B")));
+
+    let scanned = ddb.scan().table_name(&name).send().await.unwrap();
+    assert_eq!(scanned.count(), 3);
+    assert!(scanned.items().contains(&item("C")));
+
+    let batch = ddb
+        .batch_get_item()
+        .request_items(
+            &name,
+            KeysAndAttributes::builder()
+                .keys(key("A"))
+                .keys(key("Z"))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let found = &batch.responses().unwrap()[&name];
+    assert_eq!(found.as_slice(), [item("A")]);
+}
+
 /// A cancelled transaction changes nothing: not an item it had already
 /// updated in place, not one it had put, not the stream. The local cloud's
 /// moto backs up only the items a transaction names (`moto_server.py`);
