@@ -86,6 +86,7 @@ impl NamedPolicy {
         if let Some(doc) = value.as_object_mut() {
             doc.entry("Version").or_insert_with(|| "2008-10-17".into());
         }
+        as_iam_reads_it(&mut value);
         match serde_json::from_value::<IAMPolicy>(value) {
             Ok(document) => Ok(Self {
                 all: Prepared::of(&document, false),
@@ -95,6 +96,108 @@ impl NamedPolicy {
             }),
             Err(e) => Err(failed(e.to_string())),
         }
+    }
+}
+
+/// The condition operators IAM knows, in their canonical case.
+const OPERATORS: &[&str] = &[
+    "StringEquals",
+    "StringNotEquals",
+    "StringEqualsIgnoreCase",
+    "StringNotEqualsIgnoreCase",
+    "StringLike",
+    "StringNotLike",
+    "NumericEquals",
+    "NumericNotEquals",
+    "NumericLessThan",
+    "NumericLessThanEquals",
+    "NumericGreaterThan",
+    "NumericGreaterThanEquals",
+    "DateEquals",
+    "DateNotEquals",
+    "DateLessThan",
+    "DateLessThanEquals",
+    "DateGreaterThan",
+    "DateGreaterThanEquals",
+    "Bool",
+    "BinaryEquals",
+    "IpAddress",
+    "NotIpAddress",
+    "ArnEquals",
+    "ArnLike",
+    "ArnNotEquals",
+    "ArnNotLike",
+    "Null",
+];
+
+/// A document as IAM reads it, in the forms `iam-rs` takes: IAM matches
+/// condition operators without regard to case, reads `{"AWS": "*"}` as
+/// every principal (services and anonymous callers included, as `"*"`),
+/// and an account id as a principal as that account's root.
+fn as_iam_reads_it(doc: &mut serde_json::Value) {
+    let statements: Vec<&mut serde_json::Value> = match doc.get_mut("Statement") {
+        Some(serde_json::Value::Array(all)) => all.iter_mut().collect(),
+        Some(one) => vec![one],
+        None => Vec::new(),
+    };
+    for statement in statements {
+        if let Some(principal) = statement.get_mut("Principal") {
+            as_principal(principal);
+        }
+        if let Some(serde_json::Value::Object(conditions)) = statement.get_mut("Condition") {
+            let named = std::mem::take(conditions);
+            *conditions = named
+                .into_iter()
+                .map(|(operator, test)| (canonical_operator(&operator), test))
+                .collect();
+        }
+    }
+}
+
+fn as_principal(principal: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Some(aws) = principal.get_mut("AWS") else {
+        return;
+    };
+    let every = match aws {
+        Value::String(one) => one == "*",
+        Value::Array(all) => all.iter().any(|p| p == "*"),
+        _ => false,
+    };
+    if every {
+        *principal = Value::String("*".into());
+        return;
+    }
+    let root = |p: &mut Value| {
+        if let Value::String(id) = p
+            && id.len() == 12
+            && id.bytes().all(|b| b.is_ascii_digit())
+        {
+            *id = format!("arn:aws:iam::{id}:root");
+        }
+    };
+    match aws {
+        Value::Array(all) => all.iter_mut().for_each(root),
+        one => root(one),
+    }
+}
+
+/// `forallvalues:stringequalsIFEXISTS` as `ForAllValues:StringEqualsIfExists`;
+/// an operator IAM does not know stays as written, for the parser to name.
+fn canonical_operator(operator: &str) -> String {
+    let (set, rest) = match operator.split_once(':') {
+        Some((set, rest)) if set.eq_ignore_ascii_case("ForAllValues") => ("ForAllValues:", rest),
+        Some((set, rest)) if set.eq_ignore_ascii_case("ForAnyValue") => ("ForAnyValue:", rest),
+        _ => ("", operator),
+    };
+    let lower = rest.to_ascii_lowercase();
+    let (base, if_exists) = match lower.strip_suffix("ifexists") {
+        Some(base) => (base, "IfExists"),
+        None => (lower.as_str(), ""),
+    };
+    match OPERATORS.iter().find(|o| o.eq_ignore_ascii_case(base)) {
+        Some(known) => format!("{set}{known}{if_exists}"),
+        None => operator.to_owned(),
     }
 }
 
@@ -155,7 +258,11 @@ pub fn judge(
     let own = over(identity, &request, star);
     let direct = over(resource_policy, &request, star);
     let key = call.action.starts_with("kms:") && resource_policy.is_some();
-    let delegated = if key {
+    // As its account: a key policy's delegation to IAM, and for every
+    // resource a Deny naming the account, which covers each of its
+    // principals (an Allow naming it only delegates, so only the Deny
+    // counts outside KMS).
+    let as_account = if matches!(caller, Caller::Role { .. }) {
         over(
             resource_policy,
             &self::request(caller, call, place, true),
@@ -163,6 +270,14 @@ pub fn judge(
         )
     } else {
         Outcome::default()
+    };
+    let delegated = if key {
+        as_account
+    } else {
+        Outcome {
+            deny: as_account.deny,
+            allow: None,
+        }
     };
     if let Some(deny) = own.deny.or(direct.deny).or(delegated.deny) {
         return Verdict {
@@ -212,8 +327,18 @@ fn over<'a>(
 /// account (its root), as a key policy's delegation to IAM names it.
 fn request(caller: &Caller, call: &Call, place: &Place, as_account: bool) -> IAMRequest {
     let now = chrono::Utc::now();
+    // The resource's account, or the caller's where its ARN names none
+    // (S3's buckets and objects).
+    let resource_account = call
+        .resource
+        .split(':')
+        .nth(4)
+        .filter(|a| !a.is_empty())
+        .unwrap_or(&place.account)
+        .to_owned();
     let mut context = Context::new()
         .with_string("aws:RequestedRegion", place.region.clone())
+        .with_string("aws:ResourceAccount", resource_account)
         // Calls to AWS are over TLS; only the local hop is plain HTTP.
         .with_boolean("aws:SecureTransport", true)
         .with_string("aws:CurrentTime", now.to_rfc3339())
@@ -613,5 +738,110 @@ mod tests {
             Some(&function_policy)
         ));
         assert!(!verdict(&events, None), "no permission at all");
+    }
+
+    /// A Deny whose principal is the account (its id, or its root) covers
+    /// every principal of the account, its roles' sessions included; an
+    /// Allow naming the account only delegates to the identity policies.
+    #[test]
+    fn a_resource_policys_deny_on_the_account_covers_its_roles() {
+        let object = "arn:aws:s3:::todos-attachments/users/u1/a.png";
+        let get = call("s3:GetObject", object);
+        for account in ["123456789012", "arn:aws:iam::123456789012:root"] {
+            let bucket_policy = policy(
+                "bucket policy of todos-attachments",
+                serde_json::json!({"Statement": [{"Sid": "NoReads", "Effect": "Deny",
+                    "Principal": {"AWS": account}, "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::todos-attachments/*"}]}),
+            );
+            let reads = policy(
+                "role policy Reads",
+                serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                    "Resource": "*"}]}),
+            );
+            let v = verdict(&[reads], Some(&bucket_policy), &get);
+            assert_eq!(
+                (v.allowed, v.reason()),
+                (
+                    false,
+                    "bucket policy of todos-attachments, statement NoReads".to_owned()
+                ),
+                "{account}"
+            );
+        }
+        let delegates = policy(
+            "bucket policy of todos-attachments",
+            serde_json::json!({"Statement": [{"Effect": "Allow",
+                "Principal": {"AWS": "123456789012"}, "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::todos-attachments/*"}]}),
+        );
+        assert!(!verdict(&[], Some(&delegates), &get).allowed);
+    }
+
+    /// `{"AWS": "*"}` is every principal, as `"*"` is: a service
+    /// delivering and an anonymous caller included.
+    #[test]
+    fn every_aws_principal_includes_services_and_anonymous_callers() {
+        let queue = "arn:aws:sqs:us-east-1:123456789012:q";
+        let deny_all = policy(
+            "queue policy of q",
+            serde_json::json!({"Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                 "Action": "sqs:SendMessage", "Resource": queue},
+                {"Sid": "Closed", "Effect": "Deny", "Principal": {"AWS": "*"},
+                 "Action": "sqs:SendMessage", "Resource": queue}]}),
+        );
+        let sns = Caller::Service {
+            name: "sns.amazonaws.com".into(),
+            source_arn: "arn:aws:sns:us-east-1:123456789012:t".into(),
+        };
+        let send = call("sqs:SendMessage", queue);
+        let v = judge(&sns, &[], Some(&deny_all), &send, &place());
+        assert_eq!(v.reason(), "queue policy of q, statement Closed");
+        let open = policy(
+            "queue policy of q",
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                 "Action": "sqs:SendMessage", "Resource": queue}]}),
+        );
+        assert!(judge(&Caller::Anonymous, &[], Some(&open), &send, &place()).allowed);
+    }
+
+    /// Condition operators are matched without regard to case: a policy
+    /// spelling one otherwise is judged, not dropped as unreadable.
+    #[test]
+    fn a_condition_operator_in_another_case_still_holds() {
+        let deny = NamedPolicy::parse(
+            "role policy Region",
+            &serde_json::json!({"Statement": [
+                {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"},
+                {"Sid": "OnlyEu", "Effect": "Deny", "Action": "sns:Publish", "Resource": "*",
+                 "Condition": {"stringnotequalsIFEXISTS": {"aws:RequestedRegion": "eu-west-1"},
+                               "forallvalues:stringequals": {"aws:TagKeys": ["a"]}}}]})
+            .to_string(),
+        )
+        .expect("a readable policy");
+        let v = verdict(
+            &[deny],
+            None,
+            &call("sns:Publish", "arn:aws:sns:us-east-1:123456789012:t"),
+        );
+        assert_eq!(v.reason(), "role policy Region, statement OnlyEu");
+    }
+
+    /// `aws:ResourceAccount` is filled on every request: the resource's
+    /// account, or the caller's where its ARN names none (S3).
+    #[test]
+    fn the_resource_account_is_filled() {
+        let only_ours = policy(
+            "role policy Ours",
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Action": ["sqs:SendMessage", "s3:GetObject"],
+                "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceAccount": "123456789012"}}}]}),
+        );
+        let ours = "arn:aws:sqs:us-east-1:123456789012:q";
+        let theirs = "arn:aws:sqs:us-east-1:210987654321:q";
+        let p = [only_ours];
+        assert!(verdict(&p, None, &call("sqs:SendMessage", ours)).allowed);
+        assert!(!verdict(&p, None, &call("sqs:SendMessage", theirs)).allowed);
+        assert!(verdict(&p, None, &call("s3:GetObject", "arn:aws:s3:::b/k")).allowed);
     }
 }
