@@ -24,7 +24,16 @@ pub struct NamedPolicy {
     all: Prepared,
     /// Only the statements on `*`, for actions without a resource type.
     on_star: Prepared,
+    /// The document as read, when a condition's value names a policy
+    /// variable (`${aws:PrincipalAccount}`): `iam-rs` substitutes them in
+    /// resources only, so each request's values are put in here first.
+    varying: Option<serde_json::Value>,
 }
+
+/// What `${` becomes where IAM reads a variable as literal text (a
+/// 2008-10-17 document's resources), on the policy's side and the
+/// request's alike: `iam-rs` would substitute it.
+const LITERAL_VARIABLE: &str = "\u{1}{";
 
 /// An evaluator of some of a policy's statements, and their names.
 #[derive(Debug, Clone)]
@@ -82,21 +91,93 @@ impl NamedPolicy {
         };
         let mut value: serde_json::Value =
             serde_json::from_str(json).map_err(|e| failed(e.to_string()))?;
-        // IAM takes a document without a Version as 2008-10-17's.
+        // IAM takes a document without a Version as 2008-10-17's, and
+        // substitutes policy variables only under 2012-10-17.
         if let Some(doc) = value.as_object_mut() {
             doc.entry("Version").or_insert_with(|| "2008-10-17".into());
         }
         as_iam_reads_it(&mut value);
+        let substitutes = value["Version"] != "2008-10-17";
+        if !substitutes {
+            resources_as_literal_text(&mut value);
+        }
+        let varying = (substitutes && conditions_name_variables(&value)).then(|| value.clone());
         match serde_json::from_value::<IAMPolicy>(value) {
             Ok(document) => Ok(Self {
                 all: Prepared::of(&document, false),
                 on_star: Prepared::of(&document, true),
                 name,
                 document,
+                varying,
             }),
             Err(e) => Err(failed(e.to_string())),
         }
     }
+}
+
+fn statements(doc: &mut serde_json::Value) -> Vec<&mut serde_json::Value> {
+    match doc.get_mut("Statement") {
+        Some(serde_json::Value::Array(all)) => all.iter_mut().collect(),
+        Some(one) => vec![one],
+        None => Vec::new(),
+    }
+}
+
+/// Every string of a statement's member (`Resource`, a condition's
+/// values), a string or a list of them.
+fn strings_of(value: &mut serde_json::Value) -> Vec<&mut String> {
+    match value {
+        serde_json::Value::String(one) => vec![one],
+        serde_json::Value::Array(all) => all
+            .iter_mut()
+            .filter_map(|v| match v {
+                serde_json::Value::String(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn resources_as_literal_text(doc: &mut serde_json::Value) {
+    for statement in statements(doc) {
+        for member in ["Resource", "NotResource"] {
+            if let Some(resources) = statement.get_mut(member) {
+                for r in strings_of(resources) {
+                    *r = r.replace("${", LITERAL_VARIABLE);
+                }
+            }
+        }
+    }
+}
+
+/// Every value of every condition, for each statement.
+fn condition_values(doc: &mut serde_json::Value) -> Vec<&mut String> {
+    let mut out = Vec::new();
+    for statement in statements(doc) {
+        if let Some(serde_json::Value::Object(operators)) = statement.get_mut("Condition") {
+            for tests in operators.values_mut() {
+                if let serde_json::Value::Object(keys) = tests {
+                    out.extend(keys.values_mut().flat_map(strings_of));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn conditions_name_variables(doc: &serde_json::Value) -> bool {
+    let mut doc = doc.clone();
+    condition_values(&mut doc).iter().any(|v| v.contains("${"))
+}
+
+/// The document with the request's values in its conditions' variables.
+fn with_request_values(raw: &serde_json::Value, context: &Context) -> Option<IAMPolicy> {
+    let mut doc = raw.clone();
+    for value in condition_values(&mut doc) {
+        *value = iam_rs::interpolate_variables(value, context).ok()?;
+    }
+    serde_json::from_value(doc).ok()
 }
 
 /// The condition operators IAM knows, in their canonical case.
@@ -135,12 +216,7 @@ const OPERATORS: &[&str] = &[
 /// every principal (services and anonymous callers included, as `"*"`),
 /// and an account id as a principal as that account's root.
 fn as_iam_reads_it(doc: &mut serde_json::Value) {
-    let statements: Vec<&mut serde_json::Value> = match doc.get_mut("Statement") {
-        Some(serde_json::Value::Array(all)) => all.iter_mut().collect(),
-        Some(one) => vec![one],
-        None => Vec::new(),
-    };
-    for statement in statements {
+    for statement in statements(doc) {
         if let Some(principal) = statement.get_mut("Principal") {
             as_principal(principal);
         }
@@ -204,8 +280,13 @@ fn canonical_operator(operator: &str) -> String {
 /// Who calls.
 #[derive(Debug, Clone)]
 pub enum Caller {
-    /// A session of a role (a function).
-    Role { arn: String },
+    /// A session of a role (a function): the role's ARN, and the
+    /// session's (`arn:aws:sts::<account>:assumed-role/<role>/<session>`)
+    /// when it is known, which a resource policy may name on its own.
+    Role {
+        arn: String,
+        session: Option<String>,
+    },
     /// A service acting on the account's behalf: `sns.amazonaws.com`
     /// delivering from the topic `source_arn`.
     Service { name: String, source_arn: String },
@@ -218,7 +299,7 @@ impl Caller {
     /// As AWS's messages name it.
     pub fn name(&self) -> &str {
         match self {
-            Caller::Role { arn } => arn,
+            Caller::Role { arn, .. } => arn,
             Caller::Service { name, .. } => name,
             Caller::Anonymous => "anonymous",
         }
@@ -253,10 +334,27 @@ pub fn judge(
     call: &Call,
     place: &Place,
 ) -> Verdict {
-    let request = request(caller, call, place, false);
+    let request = request(caller, call, place, As::Caller);
     let star = call.resource == "*";
     let own = over(identity, &request, star);
     let direct = over(resource_policy, &request, star);
+    // A resource policy may name the role's session rather than the role.
+    let as_session = if let Caller::Role {
+        session: Some(_), ..
+    } = caller
+    {
+        over(
+            resource_policy,
+            &self::request(caller, call, place, As::Session),
+            star,
+        )
+    } else {
+        Outcome::default()
+    };
+    let direct = Outcome {
+        deny: direct.deny.or(as_session.deny),
+        allow: direct.allow.or(as_session.allow),
+    };
     let key = call.action.starts_with("kms:") && resource_policy.is_some();
     // As its account: a key policy's delegation to IAM, and for every
     // resource a Deny naming the account, which covers each of its
@@ -265,7 +363,7 @@ pub fn judge(
     let as_account = if matches!(caller, Caller::Role { .. }) {
         over(
             resource_policy,
-            &self::request(caller, call, place, true),
+            &self::request(caller, call, place, As::Account),
             star,
         )
     } else {
@@ -323,9 +421,21 @@ fn over<'a>(
     outcome
 }
 
-/// The request IAM evaluates; `as_account`: the principal is the caller's
-/// account (its root), as a key policy's delegation to IAM names it.
-fn request(caller: &Caller, call: &Call, place: &Place, as_account: bool) -> IAMRequest {
+/// Which of a role's names the request's principal is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum As {
+    /// The role.
+    Caller,
+    /// Its account (the root), as a key policy's delegation to IAM and
+    /// a Deny on the account name it.
+    Account,
+    /// Its session.
+    Session,
+}
+
+/// The request IAM evaluates, with the principal `principal` names.
+fn request(caller: &Caller, call: &Call, place: &Place, principal: As) -> IAMRequest {
+    let named = principal;
     let now = chrono::Utc::now();
     // The resource's account, or the caller's where its ARN names none
     // (S3's buckets and objects).
@@ -344,16 +454,16 @@ fn request(caller: &Caller, call: &Call, place: &Place, as_account: bool) -> IAM
         .with_string("aws:CurrentTime", now.to_rfc3339())
         .with_number("aws:EpochTime", now.timestamp() as f64);
     let principal = match caller {
-        Caller::Role { arn } => {
+        Caller::Role { arn, session } => {
             context = context
                 .with_string("aws:PrincipalArn", arn.clone())
                 .with_string("aws:PrincipalAccount", place.account.clone())
                 .with_string("aws:PrincipalType", "AssumedRole")
                 .with_string("kms:CallerAccount", place.account.clone());
-            Principal::Aws(PrincipalId::String(if as_account {
-                format!("arn:aws:iam::{}:root", place.account)
-            } else {
-                arn.clone()
+            Principal::Aws(PrincipalId::String(match (named, session) {
+                (As::Account, _) => format!("arn:aws:iam::{}:root", place.account),
+                (As::Session, Some(session)) => session.clone(),
+                _ => arn.clone(),
             }))
         }
         Caller::Service { name, source_arn } => {
@@ -380,7 +490,8 @@ fn request(caller: &Caller, call: &Call, place: &Place, as_account: bool) -> IAM
             place.account
         ))
     } else {
-        Arn::parse(&call.resource)
+        // A `${` in a resource's name is text, as a 2008-10-17 document's.
+        Arn::parse(&call.resource.replace("${", LITERAL_VARIABLE))
     };
     let resource = resource.unwrap_or_else(|_| {
         Arn::parse("arn:aws:unknown:::unparsable-resource").expect("a valid ARN")
@@ -392,7 +503,18 @@ fn request(caller: &Caller, call: &Call, place: &Place, as_account: bool) -> IAM
 
 /// One policy's decision and, when it decided, the statement that did.
 fn decide(policy: &NamedPolicy, request: &IAMRequest, star: bool) -> (Decision, String) {
-    let prepared = if star { &policy.on_star } else { &policy.all };
+    let this_request;
+    let prepared = match &policy.varying {
+        Some(raw) => {
+            let Some(document) = with_request_values(raw, &request.context) else {
+                return (Decision::NotApplicable, String::new());
+            };
+            this_request = Prepared::of(&document, star);
+            &this_request
+        }
+        None if star => &policy.on_star,
+        None => &policy.all,
+    };
     let Ok(result) = prepared.evaluator.evaluate(request) else {
         return (Decision::NotApplicable, String::new());
     };
@@ -425,6 +547,8 @@ mod tests {
     use super::*;
 
     const ROLE: &str = "arn:aws:iam::123456789012:role/notifications-ApiFunctionRole-X1";
+    const SESSION: &str =
+        "arn:aws:sts::123456789012:assumed-role/notifications-ApiFunctionRole-X1/notifications-Api";
     const TABLE: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/notifications-Table";
 
     fn place() -> Place {
@@ -443,7 +567,10 @@ mod tests {
     }
 
     fn verdict(identity: &[NamedPolicy], resource: Option<&NamedPolicy>, c: &Call) -> Verdict {
-        let caller = Caller::Role { arn: ROLE.into() };
+        let caller = Caller::Role {
+            arn: ROLE.into(),
+            session: Some(SESSION.into()),
+        };
         judge(&caller, identity, resource, c, &place())
     }
 
@@ -843,5 +970,83 @@ mod tests {
         assert!(verdict(&p, None, &call("sqs:SendMessage", ours)).allowed);
         assert!(!verdict(&p, None, &call("sqs:SendMessage", theirs)).allowed);
         assert!(verdict(&p, None, &call("s3:GetObject", "arn:aws:s3:::b/k")).allowed);
+    }
+
+    /// A policy variable in a condition's value is the request's value,
+    /// as in a resource.
+    #[test]
+    fn a_variable_in_a_conditions_value_is_substituted() {
+        let ours = "arn:aws:sqs:us-east-1:123456789012:q";
+        let theirs = "arn:aws:sqs:us-east-1:210987654321:q";
+        let only_elsewhere = policy(
+            "role policy Elsewhere",
+            serde_json::json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"},
+                {"Sid": "NotHere", "Effect": "Deny", "Action": "sqs:SendMessage", "Resource": "*",
+                 "Condition": {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}}}]}),
+        );
+        let p = [only_elsewhere];
+        let v = verdict(&p, None, &call("sqs:SendMessage", ours));
+        assert_eq!(v.reason(), "role policy Elsewhere, statement NotHere");
+        assert!(verdict(&p, None, &call("sqs:SendMessage", theirs)).allowed);
+    }
+
+    /// In a 2008-10-17 document (or one without a Version) `${…}` is
+    /// literal text: IAM substitutes variables only under 2012-10-17.
+    #[test]
+    fn a_2008_documents_variables_are_literal() {
+        let object = "arn:aws:s3:::b/123456789012/k";
+        let with = |version: Option<&str>| {
+            let mut doc = serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::b/${aws:PrincipalAccount}/*"}]});
+            if let Some(v) = version {
+                doc["Version"] = v.into();
+            }
+            policy("role policy Prefix", doc)
+        };
+        let get = call("s3:GetObject", object);
+        assert!(verdict(&[with(Some("2012-10-17"))], None, &get).allowed);
+        assert!(!verdict(&[with(Some("2008-10-17"))], None, &get).allowed);
+        assert!(!verdict(&[with(None)], None, &get).allowed);
+        let literal = call("s3:GetObject", "arn:aws:s3:::b/${aws:PrincipalAccount}/k");
+        assert!(verdict(&[with(None)], None, &literal).allowed);
+    }
+
+    /// A resource policy naming the role's session matches that session's
+    /// calls, in an Allow and in a Deny; another session of the role is
+    /// not it.
+    #[test]
+    fn a_role_session_principal_matches_that_session() {
+        let object = "arn:aws:s3:::b/k";
+        let get = call("s3:GetObject", object);
+        let naming = |effect: &str, session: &str| {
+            policy(
+                "bucket policy of b",
+                serde_json::json!({"Statement": [
+                    {"Sid": "ToTheSession", "Effect": effect, "Principal": {"AWS": session},
+                     "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}),
+            )
+        };
+        let reads = policy(
+            "role policy Reads",
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}),
+        );
+        let v = verdict(&[], Some(&naming("Allow", SESSION)), &get);
+        assert_eq!(v.reason(), "bucket policy of b, statement ToTheSession");
+        let v = verdict(
+            std::slice::from_ref(&reads),
+            Some(&naming("Deny", SESSION)),
+            &get,
+        );
+        assert_eq!(
+            (v.allowed, v.reason()),
+            (
+                false,
+                "bucket policy of b, statement ToTheSession".to_owned()
+            )
+        );
+        let other = "arn:aws:sts::123456789012:assumed-role/notifications-ApiFunctionRole-X1/other";
+        assert!(!verdict(&[], Some(&naming("Allow", other)), &get).allowed);
+        assert!(verdict(&[reads], Some(&naming("Deny", other)), &get).allowed);
     }
 }

@@ -183,15 +183,17 @@ impl Judge {
                 })
                 .collect(),
         });
+        let session_arn = format!(
+            "arn:aws:sts::{}:assumed-role/{role}/{name}",
+            self.place.account
+        );
         let session = Session {
             function: function.to_owned(),
             caller: Caller::Role {
                 arn: role_arn.to_owned(),
+                session: Some(session_arn.clone()),
             },
-            session_arn: format!(
-                "arn:aws:sts::{}:assumed-role/{role}/{name}",
-                self.place.account
-            ),
+            session_arn,
             secret: credentials.secret.clone(),
             token: credentials.token.clone(),
             policies,
@@ -539,8 +541,14 @@ impl Judge {
             ),
         };
         let policies = self.policies_of(role_arn).await?;
+        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        let session = format!(
+            "arn:aws:sts::{}:assumed-role/{role}/StepFunctions",
+            self.place.account
+        );
         let caller = Caller::Role {
             arn: role_arn.to_owned(),
+            session: Some(session.clone()),
         };
         let call = Call::new("lambda:InvokeFunction", function_arn.as_str());
         let resource_policy = self.resources.of(&function_arn).await.policy.clone();
@@ -551,15 +559,10 @@ impl Judge {
             &call,
             &self.place,
         );
-        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
         self.record(&format!("Step Functions {role}"), role_arn, &call, &verdict);
         if verdict.allowed || self.mode != Mode::Strict {
             return Ok(());
         }
-        let session = format!(
-            "arn:aws:sts::{}:assumed-role/{role}/StepFunctions",
-            self.place.account
-        );
         Err(denial(&session, &call, &verdict))
     }
 
