@@ -34,7 +34,10 @@ fn cloud() -> &'static Cloud {
         let detached = cloud::start_detached(Options {
             bin_dir: repo::profile_dir(),
             retry_delay: Duration::from_millis(20),
-            function_env: vec![("RUST_LOG".into(), "warn".into())],
+            // Info: the deliverer's line per push (`sent`, `gone`) is what
+            // tells which user a lost live push was for, in a failing
+            // test's tail of the functions' logs.
+            function_env: vec![("RUST_LOG".into(), "info".into())],
             parameter_overrides: vec![Override {
                 stack: "campaigns".into(),
                 parameter: "WaitTimeoutSeconds".into(),
