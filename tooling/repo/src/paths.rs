@@ -50,6 +50,12 @@ pub fn declaration_file(service: &str) -> String {
     format!("{}/declaration.rs", contract_dir(service))
 }
 
+/// A team's committed schemas, one file per version
+/// (`<DetailType>/v<N>.json`).
+pub fn schemas_dir(service: &str) -> String {
+    format!("{}/schemas", contract_dir(service))
+}
+
 /// Where a committed schema lives, by its key (`<source>/<DetailType>/v<N>.json`):
 /// `app.todos/TodoCompleted/v1.json` is
 /// `product/services/todos/contract/schemas/TodoCompleted/v1.json`. `None`
@@ -63,6 +69,8 @@ pub fn examples_dir(key: &str) -> Option<String> {
     in_contract(key, "examples")
 }
 
+/// `key`'s `<DetailType>/…` in the `kind` folder of the contract of the
+/// service whose source it names.
 fn in_contract(key: &str, kind: &str) -> Option<String> {
     let (source, rest) = key.split_once('/')?;
     let service = source.strip_prefix(SOURCE_PREFIX)?;
@@ -90,12 +98,22 @@ pub fn schema_key(path: &str) -> Option<String> {
     {
         return Some(key.to_owned());
     }
+    let (service, inside) = in_a_contract(path)?;
+    let rest = inside.strip_prefix("schemas/")?;
+    Some(format!("{SOURCE_PREFIX}{service}/{rest}"))
+}
+
+/// A path in a team's contract folder: the service, and the path inside
+/// the folder (empty for the folder itself).
+fn in_a_contract(path: &str) -> Option<(&str, &str)> {
     let (service, rest) = path
         .strip_prefix(SERVICES_DIR)?
         .strip_prefix('/')?
         .split_once('/')?;
-    let rest = rest.strip_prefix(CONTRACT)?.strip_prefix("/schemas/")?;
-    Some(format!("{SOURCE_PREFIX}{service}/{rest}"))
+    match rest.strip_prefix(CONTRACT)? {
+        "" => Some((service, "")),
+        inside => Some((service, inside.strip_prefix('/')?)),
+    }
 }
 
 /// `to` as a path from the folder of the file `from` (both from the root),
@@ -112,10 +130,7 @@ pub fn relative(from: &str, to: &str) -> String {
 
 /// Whether a path is in a team's contract folder.
 pub fn is_contract_path(path: &str) -> bool {
-    path.strip_prefix(SERVICES_DIR)
-        .and_then(|p| p.strip_prefix('/'))
-        .and_then(|p| p.split_once('/'))
-        .is_some_and(|(_, rest)| rest == CONTRACT || rest.starts_with(&format!("{CONTRACT}/")))
+    in_a_contract(path).is_some()
 }
 
 /// The platform stack's folder.

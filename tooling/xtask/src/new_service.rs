@@ -196,12 +196,12 @@ pub fn register_service(repo_lib: &str, service: &str) -> Result<String> {
 /// compiled from the service's folder) and its declaration last in
 /// `SERVICES`.
 pub fn register_declaration(contracts_lib: &str, service: &str) -> Result<String> {
-    let from = repo::paths::relative(
+    let text = with_module_from(
+        contracts_lib,
         repo::paths::CONTRACTS_LIB,
         &repo::paths::declaration_file(service),
-    );
-    let module = format!("#[path = \"{from}\"]\npub mod {service};\n");
-    let text = with_module(contracts_lib, service, &module)?;
+        service,
+    )?;
     insert_after_last(
         &text,
         "::DECLARATION,",
@@ -212,14 +212,22 @@ pub fn register_declaration(contracts_lib: &str, service: &str) -> Result<String
 /// The `events` crate with the service's module (its event types,
 /// compiled from the service's folder).
 pub fn register_event_types(events_lib: &str, service: &str) -> Result<String> {
-    let from = repo::paths::relative(
+    with_module_from(
+        events_lib,
         repo::paths::EVENTS_LIB,
         &repo::paths::event_types_file(service),
-    );
-    with_module(
-        events_lib,
         service,
-        &format!("#[path = \"{from}\"]\npub mod {service};\n"),
+    )
+}
+
+/// `lib`, the crate root at `lib_path`, with the module `name` compiled
+/// from `file` (`#[path]`), among its modules.
+fn with_module_from(lib: &str, lib_path: &str, file: &str, name: &str) -> Result<String> {
+    let from = repo::paths::relative(lib_path, file);
+    with_module(
+        lib,
+        name,
+        &format!("#[path = \"{from}\"]\npub mod {name};\n"),
     )
 }
 

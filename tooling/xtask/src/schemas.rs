@@ -90,12 +90,9 @@ pub fn committed(root: &Path) -> Result<SchemaSet> {
         let Some(service) = entry?.file_name().to_str().map(str::to_owned) else {
             continue;
         };
-        let dir = root
-            .join(repo::paths::contract_dir(&service))
-            .join("schemas");
-        for (rel, schema) in read_dir_set(&dir)? {
-            let path = format!("{}/schemas/{rel}", repo::paths::contract_dir(&service));
-            if let Some(key) = repo::paths::schema_key(&path) {
+        let dir = repo::paths::schemas_dir(&service);
+        for (rel, schema) in read_dir_set(&root.join(&dir))? {
+            if let Some(key) = repo::paths::schema_key(&format!("{dir}/{rel}")) {
                 set.insert(key, schema);
             }
         }

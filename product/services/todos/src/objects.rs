@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::presigning::PresigningConfig;
 use chrono::{DateTime, Utc};
 
@@ -20,17 +19,6 @@ pub struct ObjectsError(String);
 
 fn s3<E: std::error::Error + 'static>(err: E) -> ObjectsError {
     ObjectsError(DisplayErrorContext(err).to_string())
-}
-
-/// A delete's answer, where one of a key or version already gone is fine.
-fn gone_is_fine<O, E: std::error::Error + 'static>(
-    answer: Result<O, SdkError<E, HttpResponse>>,
-) -> Result<(), ObjectsError> {
-    match answer {
-        Ok(_) => Ok(()),
-        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(()),
-        Err(e) => Err(s3(e)),
-    }
 }
 
 /// What landed: the object's real size and content type.
@@ -126,16 +114,27 @@ impl Objects {
     /// Deletes objects; missing ones are fine.
     pub async fn delete(&self, keys: &[String]) -> Result<(), ObjectsError> {
         for key in keys {
-            let answer = self
-                .s3
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
-                .await;
-            gone_is_fine(answer)?;
+            self.delete_one(key, None).await?;
         }
         Ok(())
+    }
+
+    /// An object, or one version of it (for good); one already gone is
+    /// fine.
+    async fn delete_one(&self, key: &str, version: Option<&str>) -> Result<(), ObjectsError> {
+        let answer = self
+            .s3
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_version_id(version.map(str::to_owned))
+            .send()
+            .await;
+        match answer {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(()),
+            Err(e) => Err(s3(e)),
+        }
     }
 }
 
@@ -218,15 +217,8 @@ impl Versions {
 
     /// One version, for good; one already gone is fine.
     async fn delete(&self, version: &Version) -> Result<(), ObjectsError> {
-        let answer = self
-            .objects
-            .s3
-            .delete_object()
-            .bucket(&self.objects.bucket)
-            .key(&version.key)
-            .version_id(&version.id)
-            .send()
-            .await;
-        gone_is_fine(answer)
+        self.objects
+            .delete_one(&version.key, Some(&version.id))
+            .await
     }
 }

@@ -2,8 +2,8 @@
 # (`python -c` with this file), served as forks of one warm process (see
 # `_engine`), with measured changes to how it runs (garbage collection, transaction
 # backups, table writes one at a time, queries by partition, item answers
-# written directly, input paths parsed once, sends that do not count the queue, receives that read the
-# clock once), and to what it
+# written directly, input paths parsed once, sends that do not count the
+# queue, receives that read the clock once), and to what it
 # answers only where moto's answer is missing or is not what AWS documents (EventBridge's
 # TestEventPattern, replays and disabled rules, IAM's role (inline and
 # managed), Lambda's function and KMS's key policies, SQS's queue policies

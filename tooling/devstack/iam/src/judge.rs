@@ -334,41 +334,34 @@ pub fn judge(
     call: &Call,
     place: &Place,
 ) -> Verdict {
-    let request = request(caller, call, place, As::Caller);
+    let request = request(caller, call, place);
     let star = call.resource == "*";
     let own = over(identity, &request, star);
     let direct = over(resource_policy, &request, star);
-    // A resource policy may name the role's session rather than the role.
-    let as_session = if let Caller::Role {
-        session: Some(_), ..
-    } = caller
-    {
-        over(
-            resource_policy,
-            &self::request(caller, call, place, As::Session),
-            star,
-        )
-    } else {
-        Outcome::default()
+    // A role's other names in a resource policy: its session, which the
+    // policy may name rather than the role, and its account (the root),
+    // as a key policy's delegation to IAM and a Deny on the account name it.
+    let (as_session, as_account) = match (caller, resource_policy) {
+        (Caller::Role { session, .. }, Some(_)) => {
+            let as_named = |principal: String| {
+                let mut named = request.clone();
+                named.principal = Principal::Aws(PrincipalId::String(principal));
+                over(resource_policy, &named, star)
+            };
+            (
+                session.clone().map(as_named).unwrap_or_default(),
+                as_named(format!("arn:aws:iam::{}:root", place.account)),
+            )
+        }
+        _ => (Outcome::default(), Outcome::default()),
     };
     let direct = Outcome {
         deny: direct.deny.or(as_session.deny),
         allow: direct.allow.or(as_session.allow),
     };
     let key = call.action.starts_with("kms:") && resource_policy.is_some();
-    // As its account: a key policy's delegation to IAM, and for every
-    // resource a Deny naming the account, which covers each of its
-    // principals (an Allow naming it only delegates, so only the Deny
-    // counts outside KMS).
-    let as_account = if matches!(caller, Caller::Role { .. }) {
-        over(
-            resource_policy,
-            &self::request(caller, call, place, As::Account),
-            star,
-        )
-    } else {
-        Outcome::default()
-    };
+    // Outside KMS an Allow naming the account only delegates to the
+    // identity policies, so only its Deny counts there.
     let delegated = if key {
         as_account
     } else {
@@ -421,21 +414,9 @@ fn over<'a>(
     outcome
 }
 
-/// Which of a role's names the request's principal is.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum As {
-    /// The role.
-    Caller,
-    /// Its account (the root), as a key policy's delegation to IAM and
-    /// a Deny on the account name it.
-    Account,
-    /// Its session.
-    Session,
-}
-
-/// The request IAM evaluates, with the principal `principal` names.
-fn request(caller: &Caller, call: &Call, place: &Place, principal: As) -> IAMRequest {
-    let named = principal;
+/// The request IAM evaluates, with the caller (a role by its ARN) as its
+/// principal.
+fn request(caller: &Caller, call: &Call, place: &Place) -> IAMRequest {
     let now = chrono::Utc::now();
     // The resource's account, or the caller's where its ARN names none
     // (S3's buckets and objects).
@@ -454,17 +435,13 @@ fn request(caller: &Caller, call: &Call, place: &Place, principal: As) -> IAMReq
         .with_string("aws:CurrentTime", now.to_rfc3339())
         .with_number("aws:EpochTime", now.timestamp() as f64);
     let principal = match caller {
-        Caller::Role { arn, session } => {
+        Caller::Role { arn, .. } => {
             context = context
                 .with_string("aws:PrincipalArn", arn.clone())
                 .with_string("aws:PrincipalAccount", place.account.clone())
                 .with_string("aws:PrincipalType", "AssumedRole")
                 .with_string("kms:CallerAccount", place.account.clone());
-            Principal::Aws(PrincipalId::String(match (named, session) {
-                (As::Account, _) => format!("arn:aws:iam::{}:root", place.account),
-                (As::Session, Some(session)) => session.clone(),
-                _ => arn.clone(),
-            }))
+            Principal::Aws(PrincipalId::String(arn.clone()))
         }
         Caller::Service { name, source_arn } => {
             context = context
