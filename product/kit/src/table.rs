@@ -7,8 +7,10 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,6 +21,8 @@ pub enum TableError {
     Conflict,
     #[error("the item does not exist")]
     NotFound,
+    #[error("the item that bars this write exists")]
+    Barred,
     #[error("stored item does not decode: {0}")]
     Decode(String),
     #[error("DynamoDB: {0}")]
@@ -116,6 +120,52 @@ impl Table {
             Ok(()) => Ok(true),
             Err(TableError::Conflict) => Ok(false),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Writes an item that must not exist yet, in one transaction with a
+    /// check that the item at `bar` does not exist either: a marker written
+    /// later (a user's erasure) then stops every write after it, with no
+    /// moment between the check and the write. The SDK gives the
+    /// transaction an idempotency token, so its own retry of a call that
+    /// applied is not taken for a conflict.
+    pub async fn put_new_unless<T: Serialize>(
+        &self,
+        item: &T,
+        (pk, sk): (&str, &str),
+    ) -> Result<(), TableError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.name)
+            .set_key(Some(key(pk, sk)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(dynamo)?;
+        let put = Put::builder()
+            .table_name(&self.name)
+            .set_item(Some(to_attrs(item)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(dynamo)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(check).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await;
+        let Err(err) = result else { return Ok(()) };
+        let failed = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                .collect::<Vec<_>>(),
+            _ => return Err(dynamo(err)),
+        };
+        match failed.as_slice() {
+            [true, ..] => Err(TableError::Barred),
+            [false, true] => Err(TableError::Conflict),
+            _ => Err(dynamo(err)),
         }
     }
 

@@ -43,7 +43,10 @@ async fn start(app: &Admin, caller: &Caller, req: &Request) -> Result<Response, 
         Utc::now(),
         &req.correlation_id,
     );
-    app.store.create(&campaign).await?;
+    match app.store.create(&campaign).await {
+        Err(kit::table::TableError::Barred) => return Err(kit::erasure::refused()),
+        created => created?,
+    }
     tracing::info!(campaign_id = %campaign.id, "campaign stored; starting its flow");
     let started = app
         .sfn

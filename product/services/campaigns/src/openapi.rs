@@ -16,6 +16,7 @@ pub fn api() -> Api {
             .body::<CampaignInput>()
             .reply::<CampaignView>(202, "Stored, and its flow started; watch its status.")
             .error(403, "The caller is not in the admins group.")
+            .error(409, "The caller's account was deleted (`account_deleted`): a token issued before the erasure starts nothing.")
             .error(422, "A value is out of range; `field` names it.")
             .error(503, "Its flow could not be started; the campaign is recorded as failed."),
     )

@@ -57,8 +57,13 @@ impl Store {
         self.table.name()
     }
 
+    /// A new campaign, unless the admin starting it was erased
+    /// ([`TableError::Barred`]): their token outlives their account.
     pub async fn create(&self, c: &Campaign) -> Result<(), TableError> {
-        self.table.put_new(&Item::Campaign(c.clone())).await
+        let erased = user_pk(&c.created_by);
+        self.table
+            .put_new_unless(&Item::Campaign(c.clone()), (&erased, ERASED_SK))
+            .await
     }
 
     pub async fn campaign(&self, id: Uuid) -> Result<Option<Campaign>, TableError> {

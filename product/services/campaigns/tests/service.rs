@@ -226,6 +226,12 @@ async fn the_audience_follows_the_users_events_and_an_erasure_is_final() {
     assert_eq!(members.len(), 1);
     assert_eq!(members[0].user_id, "bob");
 
+    // An admin's token outlives their erasure; it starts nothing.
+    handlers::handle(store, &deleted("admin-1")).await.unwrap();
+    let refused = start(&env, "After").await;
+    assert_eq!(refused.status, 409, "{refused:?}");
+    assert_eq!(body(&refused)["error"]["code"], "account_deleted");
+
     let mut bad = registered("cy");
     bad.detail["data"].as_object_mut().unwrap().remove("email");
     let err = handlers::handle(store, &bad).await.unwrap_err();

@@ -7,7 +7,7 @@
 //! re-reads the list when it reconnects. So a failed push is logged with
 //! the connection and correlation id and does not fail the batch (a retry
 //! would publish to SNS again), and a connection that answers 410 Gone is
-//! forgotten.
+//! forgotten, unless it may still be opening (see [`OPENING`]).
 
 use aws_lambda_events::dynamodb::EventRecord;
 use aws_sdk_sns::types::MessageAttributeValue;
@@ -28,6 +28,16 @@ pub fn to_deliver(record: &EventRecord) -> Result<Option<Notification>, StreamEr
         _ => None,
     })
 }
+
+/// How long a connection may answer 410 and still be opening: `$connect`
+/// records it before API Gateway completes the handshake, and until then
+/// a post to it is 410 Gone (at most API Gateway's 29-second integration
+/// timeout). Forgetting such a connection lost every later push to a
+/// browser whose socket then opened: seen in a test run, when a welcome
+/// was pushed in that moment and the campaign after it reached nobody.
+/// A connection that really went away is forgotten by its `$disconnect`,
+/// a later push, or its TTL.
+pub const OPENING: chrono::Duration = chrono::Duration::seconds(30);
 
 /// Where live pushes go: the user's connections (from the table) through
 /// the management API.
@@ -61,6 +71,10 @@ impl Live {
         for c in connections {
             match self.push.post(&c.connection_id, &message).await {
                 Ok(()) => pushed.sent += 1,
+                Err(PushError::Gone) if chrono::Utc::now() - c.connected_at < OPENING => {
+                    pushed.gone += 1;
+                    tracing::info!(connection_id = %c.connection_id, correlation_id = %n.correlation_id, "push: 410 from a connection that may still be opening; kept");
+                }
                 Err(PushError::Gone) => {
                     pushed.gone += 1;
                     tracing::info!(connection_id = %c.connection_id, correlation_id = %n.correlation_id, "push: connection gone (410); forgotten");
@@ -179,7 +193,7 @@ async fn deliver_one(record: &EventRecord, delivery: &Delivery) -> Result<usize,
                 delivery.send(&n).await?;
                 if let Some(live) = &delivery.live {
                     let pushed = live.push(&n).await;
-                    tracing::info!(notification = %n.notification_id, correlation_id = %n.correlation_id, sent = pushed.sent, gone = pushed.gone, "delivered");
+                    tracing::info!(notification = %n.notification_id, correlation_id = %n.correlation_id, user = %n.user_id, sent = pushed.sent, gone = pushed.gone, failed = pushed.failed, "delivered");
                 }
                 Ok(1)
             }

@@ -63,11 +63,20 @@ pub async fn handle(
                 .timestamp_millis_opt(ctx.connected_at)
                 .single()
                 .unwrap_or_else(Utc::now);
-            store
+            match store
                 .add_connection(&Connection::new(user, connection_id, at))
-                .await?;
-            tracing::info!(connection_id, user, "connected");
-            Ok(ok())
+                .await
+            {
+                Err(TableError::Barred) => {
+                    tracing::info!(connection_id, user, "refused: the account was erased");
+                    Ok(json!({"statusCode": 403}))
+                }
+                added => {
+                    added?;
+                    tracing::info!(connection_id, user, "connected");
+                    Ok(ok())
+                }
+            }
         }
         "$disconnect" => {
             let user = user_of(event)?;

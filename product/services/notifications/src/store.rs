@@ -205,9 +205,14 @@ impl Store {
         Ok(erased)
     }
 
-    /// Records an open connection (`$connect`).
+    /// Records an open connection (`$connect`), unless its user was
+    /// erased ([`TableError::Barred`]): a token from before the erasure
+    /// opens no connection a push could reach.
     pub async fn add_connection(&self, c: &Connection) -> Result<(), TableError> {
-        self.table.put_new(&Item::Connection(c.clone())).await
+        let erasure = (c.pk.as_str(), ERASURE_SK);
+        self.table
+            .put_new_unless(&Item::Connection(c.clone()), erasure)
+            .await
     }
 
     /// Forgets a connection (`$disconnect`, or a push answered 410 Gone);

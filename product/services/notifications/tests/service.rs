@@ -184,6 +184,32 @@ async fn user_deletion_erases_only_that_users_notifications_once() {
     );
     assert!(listed(&s, "ada").await.is_empty());
     assert_eq!(listed(&s, "bob").await.len(), 2);
+
+    // A token from before the erasure opens no live connection; others do.
+    let push = notifications::push::Push::new(&s.conf, "http://127.0.0.1:9/unused");
+    for (user, status, open) in [("ada", 403, 0), ("bob", 200, 1)] {
+        let answer = notifications::socket::handle(&s.store, &push, &connect(user))
+            .await
+            .unwrap();
+        assert_eq!(answer["statusCode"], status, "{user}");
+        assert_eq!(s.store.connections(user).await.unwrap().len(), open);
+    }
+}
+
+/// A `$connect` as API Gateway hands it on after the authorizer.
+fn connect(user: &str) -> aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest {
+    serde_json::from_value(serde_json::json!({
+        "requestContext": {
+            "routeKey": "$connect",
+            "eventType": "CONNECT",
+            "connectionId": format!("conn-{user}"),
+            "connectedAt": Utc::now().timestamp_millis(),
+            "requestTimeEpoch": Utc::now().timestamp_millis(),
+            "authorizer": {"principalId": user},
+        },
+        "isBase64Encoded": false,
+    }))
+    .unwrap()
 }
 
 #[tokio::test]

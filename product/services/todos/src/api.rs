@@ -61,7 +61,13 @@ async fn create(store: &Store, caller: &Caller, req: &Request) -> Result<Respons
         Utc::now(),
         &req.correlation_id,
     );
-    store.create(&todo).await?;
+    match store.create(&todo).await {
+        Err(kit::table::TableError::Barred) => {
+            tracing::info!("a todo refused: the account was erased");
+            return Err(kit::erasure::refused());
+        }
+        created => created?,
+    }
     tracing::info!(todo_id = %todo.todo_id, "todo created");
     Ok(Response::of(201, &domain::view(&todo)))
 }

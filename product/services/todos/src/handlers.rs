@@ -83,43 +83,41 @@ async fn erase(
     deleted: &Envelope<UserDeletedV1>,
 ) -> Result<Handled, HandleError> {
     let meta = &deleted.metadata;
-    {
-        {
-            if processed.seen(meta.event_id).await? {
-                tracing::info!("duplicate delivery ignored");
-                return Ok(Handled::Duplicate);
-            }
-            // Deletes are idempotent, so a crash part-way is finished by the
-            // retry; the event is recorded only once all are gone.
-            let store = &app.store;
-            let todos = store.all_for_user(&deleted.data.user_id).await?;
-            for todo in &todos {
-                let tombstone = Tombstone::of(
-                    todo,
-                    DeletionReason::UserDeleted,
-                    Utc::now(),
-                    &meta.correlation_id,
-                    Some(meta.event_id.to_string()),
-                );
-                match store.delete(todo, &tombstone).await {
-                    Ok(()) | Err(StoreError::NotFound) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            // Every version of every file under the user's prefix, those of
-            // todos already gone included: the bucket is versioned.
-            let prefix = crate::domain::user_prefix(&deleted.data.user_id);
-            let versions = app.versions.erase_prefix(&prefix).await?;
-            store
-                .write_erasure_receipt(&deleted.data.user_id, meta)
-                .await?;
-            processed.record(meta.event_id).await?;
-            tracing::info!(
-                todos = todos.len(),
-                versions,
-                "erased the user's todos and files"
-            );
-            Ok(Handled::Erased { todos: todos.len() })
+    if processed.seen(meta.event_id).await? {
+        tracing::info!("duplicate delivery ignored");
+        return Ok(Handled::Duplicate);
+    }
+    // Closed first, so no todo is created after the query below reads
+    // them all. Deletes are idempotent, so a crash part-way is finished
+    // by the retry; the event is recorded only once all are gone.
+    let store = &app.store;
+    store.close_account(&deleted.data.user_id, meta).await?;
+    let todos = store.all_for_user(&deleted.data.user_id).await?;
+    for todo in &todos {
+        let tombstone = Tombstone::of(
+            todo,
+            DeletionReason::UserDeleted,
+            Utc::now(),
+            &meta.correlation_id,
+            Some(meta.event_id.to_string()),
+        );
+        match store.delete(todo, &tombstone).await {
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
         }
     }
+    // Every version of every file under the user's prefix, those of
+    // todos already gone included: the bucket is versioned.
+    let prefix = crate::domain::user_prefix(&deleted.data.user_id);
+    let versions = app.versions.erase_prefix(&prefix).await?;
+    store
+        .write_erasure_receipt(&deleted.data.user_id, meta)
+        .await?;
+    processed.record(meta.event_id).await?;
+    tracing::info!(
+        todos = todos.len(),
+        versions,
+        "erased the user's todos and files"
+    );
+    Ok(Handled::Erased { todos: todos.len() })
 }

@@ -27,6 +27,8 @@ pub enum Item {
     Tombstone(Tombstone),
     /// Written once the user's data is erased: publishes UserDataErased.
     ErasureReceipt(kit::erasure::Receipt),
+    /// Written before the user's data is erased: no todo is created after.
+    ErasureClosure(kit::erasure::Closure),
     #[serde(other)]
     Other,
 }

@@ -19,6 +19,7 @@ pub fn api() -> Api {
         Route::new("POST /todos", "createTodo", "Create a todo")
             .body::<NewTodo>()
             .reply::<TodoView>(201, "Created; TodoCreated follows.")
+            .error(409, "The caller's account was deleted (`account_deleted`): a token issued before the erasure writes nothing.")
             .error(422, "A value is out of range; `field` names it."),
     )
     .route(

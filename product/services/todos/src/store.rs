@@ -37,14 +37,30 @@ impl Store {
         kit::erasure::write(&self.table, key, deleted, Item::ErasureReceipt).await
     }
 
+    /// Closes the user's account to new todos ([`kit::erasure::close`]),
+    /// before their erasure deletes anything.
+    pub async fn close_account(
+        &self,
+        user_id: &str,
+        deleted: &events::Metadata,
+    ) -> Result<(), TableError> {
+        let key = (user_pk(user_id), user_id);
+        kit::erasure::close(&self.table, key, deleted, Item::ErasureClosure).await
+    }
+
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
         Self {
             table: Table::new(client, table),
         }
     }
 
+    /// A new todo, unless its user's account was closed by an erasure
+    /// ([`TableError::Barred`]).
     pub async fn create(&self, t: &Todo) -> Result<(), StoreError> {
-        self.table.put_new(&Item::Todo(t.clone())).await
+        let closure = (t.pk.as_str(), kit::erasure::CLOSURE_SK);
+        self.table
+            .put_new_unless(&Item::Todo(t.clone()), closure)
+            .await
     }
 
     /// The caller's todo; another user's todo is simply not found.

@@ -174,3 +174,53 @@ async fn a_malformed_event_fails_loudly_naming_the_field() {
             .contains("does not consume")
     );
 }
+
+/// `POST /todos` with a token of `user`'s (claims as the JWT authorizer
+/// hands them on).
+async fn create_as(app: &todos::api::Todos, user: &str) -> kit::http_api::Response {
+    let email = format!("{user}@example.com");
+    let claims = [("sub", user), ("email", email.as_str())];
+    let event = kit::http_api::apigw_event(
+        "POST /todos",
+        "/todos",
+        &[],
+        &[],
+        Some(&claims),
+        Some(r#"{"title": "after"}"#),
+        "req-late",
+    );
+    todos::api::handle(app, kit::http_api::Request::from_apigw(&event)).await
+}
+
+/// An ID token lives on after its user's erasure: a todo it creates then
+/// would never be erased, so the erasure closes the account first and no
+/// create gets past the closure (a 409 that says so). Others still create.
+#[tokio::test]
+async fn a_token_from_before_the_erasure_creates_nothing() {
+    let conf = shared().sdk_config().await;
+    let table = unique("todos");
+    create_service_table(&conf, &table).await;
+    let client = aws_sdk_dynamodb::Client::new(&conf);
+    let bucket = unique("attachments");
+    let s3 = todos::objects::client(&conf);
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let api = todos::api::Todos {
+        store: Store::new(client.clone(), &table),
+        objects: todos::objects::Objects::new(&conf, bucket.clone()),
+    };
+    let erasure = Erasure {
+        store: api.store.clone(),
+        versions: Versions::new(&conf, &bucket),
+    };
+    let processed = Processed::new(client, &table, "todos-on-user-deleted");
+    assert_eq!(create_as(&api, "ada").await.status, 201);
+    handle(&erasure, &processed, &delivered("ada", Uuid::new_v4()))
+        .await
+        .unwrap();
+
+    let late = create_as(&api, "ada").await;
+    assert_eq!(late.status, 409, "{late:?}");
+    assert_eq!(late.body.unwrap()["error"]["code"], "account_deleted");
+    assert!(api.store.all_for_user("ada").await.unwrap().is_empty());
+    assert_eq!(create_as(&api, "bob").await.status, 201);
+}

@@ -8,8 +8,10 @@ use crate::contract::contract;
 use crate::sources::USERS;
 
 /// A person was registered: their sign-up was confirmed (the user pool's
-/// PostConfirmation trigger made their profile), or, for an account
-/// confirmed before that trigger existed, their first profile was saved.
+/// PostConfirmation trigger made their profile), an administrator's user
+/// signed in for the first time (PostAuthentication made it), or, for an
+/// account confirmed before those triggers existed, their first profile
+/// was saved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UserRegisteredV1 {
     /// The identity provider's subject (`sub`) of the user.

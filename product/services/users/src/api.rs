@@ -3,6 +3,7 @@
 
 use chrono::Utc;
 use kit::http_api::{Caller, Invalid, Request, Response, parse_body};
+use kit::table::TableError;
 
 use crate::domain::{self, ADMINS, ProfileInput, UserPage};
 use crate::items::Tombstone;
@@ -32,17 +33,6 @@ async fn put(store: &Store, caller: &Caller, req: &Request) -> Result<Response, 
         )
     })?;
     let existing = store.get(&caller.user_id).await?;
-    // A token issued before the account was deleted still lives up to an
-    // hour: it must not bring the erased person back (a new profile would
-    // register them again in every service).
-    if existing.is_none() && store.deleted(&caller.user_id).await? {
-        return Err(Response::error(
-            409,
-            "account_deleted",
-            "this account was deleted",
-            None,
-        ));
-    }
     let profile = domain::upsert(
         existing.as_ref(),
         input,
@@ -51,7 +41,13 @@ async fn put(store: &Store, caller: &Caller, req: &Request) -> Result<Response, 
         Utc::now(),
         &req.correlation_id,
     );
-    store.save(existing.as_ref(), &profile).await?;
+    match store.save(existing.as_ref(), &profile).await {
+        // A token issued before the account was deleted still lives up to
+        // an hour: it must not bring the erased person back (a new profile
+        // would register them again in every service).
+        Err(TableError::Barred) => return Err(kit::erasure::refused()),
+        saved => saved?,
+    }
     let status = if existing.is_some() { 200 } else { 201 };
     tracing::info!(status, "profile saved");
     Ok(Response::of(status, &domain::view(&profile)))

@@ -1,15 +1,24 @@
 //! The user pool's triggers, which Cognito invokes synchronously while a
-//! person signs up: PreSignUp refuses what the product refuses (its error
-//! fails the sign-up, and the person reads its message), PostConfirmation
-//! makes the profile whose stream record publishes `UserRegistered`.
+//! person signs up or in: PreSignUp refuses what the product refuses (its
+//! error fails the sign-up, and the person reads its message; an
+//! administrator's AdminCreateUser passes through it too),
+//! PostConfirmation makes the profile whose stream record publishes
+//! `UserRegistered`.
+//!
+//! PostConfirmation never runs for a user an administrator created, and a
+//! failed one leaves its user confirmed without a profile. So
+//! PostAuthentication, after every sign-in, makes the profile of a user
+//! who has none, unless their account was deleted (its tombstone stays).
 //!
 //! Cognito retries a trigger that timed out or failed (three attempts in
-//! all), so PostConfirmation is idempotent: the profile is written only
-//! if absent, and the outbox publishes only its first write.
+//! all), so both are idempotent: the profile is written only if absent,
+//! and the outbox publishes only its first write.
+
+use std::collections::HashMap;
 
 use aws_lambda_events::event::cognito::{
-    CognitoEventUserPoolsPostConfirmation, CognitoEventUserPoolsPostConfirmationTriggerSource,
-    CognitoEventUserPoolsPreSignup,
+    CognitoEventUserPoolsPostAuthentication, CognitoEventUserPoolsPostConfirmation,
+    CognitoEventUserPoolsPostConfirmationTriggerSource, CognitoEventUserPoolsPreSignup,
 };
 use chrono::Utc;
 use kit::table::TableError;
@@ -35,7 +44,8 @@ pub enum TriggerError {
     #[error("the users table: {0}")]
     Store(#[from] TableError),
     /// A trigger this function is not wired for (the pool's `LambdaConfig`
-    /// names it for PreSignUp and PostConfirmation only).
+    /// names it for PreSignUp, PostConfirmation and PostAuthentication
+    /// only).
     #[error("not a trigger of this function: {0}")]
     Unknown(String),
 }
@@ -80,6 +90,10 @@ pub async fn handle(
         let e: CognitoEventUserPoolsPostConfirmation = decode("PostConfirmation", event)?;
         post_confirmation(store, &e, correlation_id).await?;
         Ok(serde_json::to_value(e).expect("an event serializes"))
+    } else if source.starts_with("PostAuthentication_") {
+        let e: CognitoEventUserPoolsPostAuthentication = decode("PostAuthentication", event)?;
+        post_authentication(store, &e.request.user_attributes, correlation_id).await?;
+        Ok(serde_json::to_value(e).expect("an event serializes"))
     } else {
         Err(TriggerError::Unknown(source))
     }
@@ -122,22 +136,55 @@ async fn post_confirmation(
     if source == &Some(CognitoEventUserPoolsPostConfirmationTriggerSource::ConfirmForgotPassword) {
         return Ok(());
     }
-    let attributes = &e.request.user_attributes;
+    if made(store, &e.request.user_attributes, correlation_id).await? {
+        tracing::info!("profile made at confirmation");
+    }
+    Ok(())
+}
+
+/// A signed-in user's profile, made if they have none and were never
+/// deleted.
+async fn post_authentication(
+    store: &Store,
+    attributes: &HashMap<String, String>,
+    correlation_id: &str,
+) -> Result<(), TriggerError> {
+    if made(store, attributes, correlation_id).await? {
+        tracing::info!("profile made at sign-in: the user had none (created by an administrator)");
+    }
+    Ok(())
+}
+
+/// Writes the user's first profile unless one exists: whether this call
+/// wrote it.
+async fn made(
+    store: &Store,
+    attributes: &HashMap<String, String>,
+    correlation_id: &str,
+) -> Result<bool, TriggerError> {
     let sub = attributes.get("sub").ok_or(TriggerError::Missing("sub"))?;
     let email = attributes
         .get("email")
         .ok_or(TriggerError::Missing("email"))?;
     if store.get(sub).await?.is_some() {
-        tracing::info!("profile exists already: a retried confirmation");
-        return Ok(());
+        tracing::info!("profile exists already: a retried trigger");
+        return Ok(false);
     }
     let name = domain::first_display_name(attributes.get("name").map(String::as_str), email);
     let profile = Profile::new(sub, email, &name, Utc::now(), correlation_id);
     match store.save(None, &profile).await {
-        Ok(()) => tracing::info!("profile made at confirmation"),
-        // Another attempt of the same confirmation won the race.
-        Err(TableError::Conflict) => tracing::info!("profile made by a concurrent attempt"),
-        Err(e) => return Err(e.into()),
+        Ok(()) => Ok(true),
+        // Another attempt of the same trigger won the race.
+        Err(TableError::Conflict) => {
+            tracing::info!("profile made by a concurrent attempt");
+            Ok(false)
+        }
+        // A sign-in between the account's deletion and the erasure of
+        // its sign-in: the person stays deleted.
+        Err(TableError::Barred) => {
+            tracing::info!("the account was deleted: no profile");
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
     }
-    Ok(())
 }

@@ -72,21 +72,16 @@ impl Store {
         }
     }
 
-    /// Whether `user_id` was deleted (the tombstone stays 7 days, longer
-    /// than any token issued before the deletion lives).
-    pub async fn deleted(&self, user_id: &str) -> Result<bool, TableError> {
-        let item = self
-            .table
-            .get::<Item>(&user_pk(user_id), TOMBSTONE_SK)
-            .await?;
-        Ok(matches!(item, Some(Item::Tombstone(_))))
-    }
-
-    /// Creates the profile, or replaces it if unchanged since `before`.
+    /// Creates the profile, or replaces it if unchanged since `before`. A
+    /// profile is never created again once the account was deleted
+    /// ([`TableError::Barred`] by its tombstone).
     pub async fn save(&self, before: Option<&Profile>, after: &Profile) -> Result<(), TableError> {
         let item = Item::Profile(after.clone());
         match before {
-            None => self.table.put_new(&item).await,
+            None => {
+                let tombstone = (after.pk.as_str(), TOMBSTONE_SK);
+                self.table.put_new_unless(&item, tombstone).await
+            }
             Some(b) => self.table.put_unchanged(&item, b.updated_at).await,
         }
     }

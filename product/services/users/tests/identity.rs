@@ -56,12 +56,7 @@ async fn a_confirmation_tried_three_times_makes_one_profile_and_one_registration
         (profile.email.as_str(), profile.display_name.as_str()),
         ("ada@example.com", "Ada")
     );
-    let published: Vec<(String, String)> = devstack_emulator::read_stream(&conf, &table)
-        .await
-        .iter()
-        .flat_map(|r| users::publisher::events_for(r).unwrap())
-        .map(|e| (e.key.detail_type.to_owned(), e.correlation_id))
-        .collect();
+    let published = published(&conf, &table).await;
     assert_eq!(
         published,
         [("UserRegistered".to_owned(), "try-1".to_owned())]
@@ -72,6 +67,55 @@ async fn a_confirmation_tried_three_times_makes_one_profile_and_one_registration
     reset["triggerSource"] = "PostConfirmation_ConfirmForgotPassword".into();
     handle(&store, &[], reset, "reset").await.unwrap();
     assert!(store.get("sub-2").await.unwrap().is_none());
+}
+
+/// What the table's stream publishes: detail-type and correlation id.
+async fn published(conf: &aws_config::SdkConfig, table: &str) -> Vec<(String, String)> {
+    devstack_emulator::read_stream(conf, table)
+        .await
+        .iter()
+        .flat_map(|r| users::publisher::events_for(r).unwrap())
+        .map(|e| (e.key.detail_type.to_owned(), e.correlation_id))
+        .collect()
+}
+
+fn post_authentication(sub: &str, email: &str) -> Value {
+    let mut event = post_confirmation(sub, email, None);
+    event["triggerSource"] = "PostAuthentication_Authentication".into();
+    event["request"]["newDeviceUsed"] = false.into();
+    event
+}
+
+/// An administrator's user (AdminCreateUser) is never confirmed through
+/// PostConfirmation: their first sign-in makes the profile, once; later
+/// sign-ins change nothing, and a deleted account stays deleted.
+#[tokio::test]
+async fn a_sign_in_without_a_profile_makes_it_unless_the_account_was_deleted() {
+    let conf = shared().sdk_config().await;
+    let table = unique("users");
+    create_service_table(&conf, &table).await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&conf), &table);
+    for attempt in ["sign-in-1", "sign-in-2"] {
+        let event = post_authentication("sub-a", "adm@example.com");
+        let answer = handle(&store, &[], event, attempt).await.unwrap();
+        assert_eq!(answer["triggerSource"], "PostAuthentication_Authentication");
+    }
+    let profile = store.get("sub-a").await.unwrap().expect("a profile");
+    assert_eq!(profile.display_name, "adm");
+    let published = published(&conf, &table).await;
+    assert_eq!(
+        published,
+        [("UserRegistered".to_owned(), "sign-in-1".to_owned())]
+    );
+
+    let tombstone = users::items::Tombstone::new("sub-a", chrono::Utc::now(), "del");
+    store.delete(&profile, &tombstone).await.unwrap();
+    let event = post_authentication("sub-a", "adm@example.com");
+    handle(&store, &[], event, "sign-in-3").await.unwrap();
+    assert!(
+        store.get("sub-a").await.unwrap().is_none(),
+        "not brought back"
+    );
 }
 
 #[tokio::test]

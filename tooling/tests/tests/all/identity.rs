@@ -55,6 +55,53 @@ async fn a_refused_sign_up_fails_with_cognitos_own_error_and_leaves_no_user() {
     assert_eq!(missing.kind, "UserNotFoundException", "{missing}");
 }
 
+/// An administrator's user (AdminCreateUser, then a permanent password)
+/// is never confirmed through PostConfirmation, on AWS as here: their
+/// first sign-in makes the profile (PostAuthentication), before the
+/// tokens are handed out. The product's sign-up rules hold for them too.
+#[tokio::test]
+async fn an_administrators_user_has_a_profile_from_the_first_sign_in() {
+    let c = cloud();
+    let front = JsonApi::new(
+        &kit::config::endpoint(&c.endpoints.cognito_url).await,
+        COGNITO_IDP,
+    );
+    let pool = &c.endpoints.user_pool_id;
+    let create = |email: &str| {
+        json!({
+            "UserPoolId": pool, "Username": email, "MessageAction": "SUPPRESS",
+            "UserAttributes": [
+                {"Name": "email", "Value": email},
+                {"Name": "email_verified", "Value": "true"},
+            ],
+        })
+    };
+    let refused_domain = format!("{}@mailinator.com", uuid::Uuid::new_v4().simple());
+    let refused = front
+        .call("AdminCreateUser", &create(&refused_domain))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind, "UserLambdaValidationException", "{refused}");
+
+    let email = unique_email("made-by-admin");
+    front
+        .call("AdminCreateUser", &create(&email))
+        .await
+        .unwrap();
+    let password = json!({
+        "UserPoolId": pool, "Username": email, "Password": PASSWORD, "Permanent": true,
+    });
+    front.call("AdminSetUserPassword", &password).await.unwrap();
+    let api = Client {
+        http: reqwest::Client::new(),
+        base: c.endpoints.api_base_url.clone(),
+        token: token_for(&c.endpoints, &email).await.unwrap(),
+    };
+    let (status, me) = api.call(Method::GET, "/users/me", None).await.unwrap();
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["email"], email.as_str());
+}
+
 #[tokio::test]
 async fn a_confirmed_sign_up_registers_once_even_when_cognito_retries_the_trigger() {
     let c = cloud();
@@ -274,6 +321,22 @@ async fn a_deleted_account_loses_its_sign_in_once_every_service_has_erased_it() 
     }
     flow.close().await;
     gone_from_pool(&email).await;
+    // Erin's ID token lives on for its hour: it writes nothing anywhere.
+    for (path, body) in [
+        ("/todos", json!({"title": "after"})),
+        ("/users/me", json!({"display_name": "Erin"})),
+    ] {
+        let method = if path == "/todos" {
+            Method::POST
+        } else {
+            Method::PUT
+        };
+        let (status, refused) = api.call(method, path, Some(body)).await.unwrap();
+        assert_eq!(status, 409, "{path}: {refused}");
+        assert_eq!(refused["error"]["code"], "account_deleted", "{path}");
+    }
+    let (_, left) = api.call(Method::GET, "/todos", None).await.unwrap();
+    assert_eq!(left["items"], json!([]), "{left}");
     let sign_in = json!({
         "ClientId": c.endpoints.client_id, "AuthFlow": "USER_PASSWORD_AUTH",
         "AuthParameters": {"USERNAME": email, "PASSWORD": PASSWORD},

@@ -1,6 +1,7 @@
 //! Cognito's Lambda triggers, which moto does not run: a front for the
 //! user pool's API that passes every call to the emulator and, around a
-//! sign-up and a confirmation, invokes the pool's triggers as Cognito
+//! sign-up (an administrator's AdminCreateUser too), a confirmation and a
+//! sign-in that issues tokens, invokes the pool's triggers as Cognito
 //! does: synchronously, with the trigger's event shape
 //! (`aws_lambda_events`' Cognito types), as the function's policy lets
 //! `cognito-idp.amazonaws.com` in, 5 s each, a timed-out one tried again
@@ -16,8 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::cognito::{
-    CognitoEventUserPoolsPostConfirmation, CognitoEventUserPoolsPostConfirmationTriggerSource,
-    CognitoEventUserPoolsPreSignup, CognitoEventUserPoolsPreSignupTriggerSource,
+    CognitoEventUserPoolsPostAuthentication, CognitoEventUserPoolsPostConfirmation,
+    CognitoEventUserPoolsPostConfirmationTriggerSource, CognitoEventUserPoolsPreSignup,
+    CognitoEventUserPoolsPreSignupTriggerSource,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -28,6 +30,14 @@ use devstack_lambda::judge::{Invoker, Judge};
 use devstack_lambda::runtime::{Arrival, Function, InvokeError};
 use kit::signed::json_protocol::JsonApi;
 use serde_json::{Value, json};
+
+/// The calls that sign a person in: each may answer with tokens.
+const SIGN_INS: [&str; 4] = [
+    "InitiateAuth",
+    "AdminInitiateAuth",
+    "RespondToAuthChallenge",
+    "AdminRespondToAuthChallenge",
+];
 
 /// How long Cognito waits for a trigger, and how often it tries one that
 /// timed out.
@@ -89,8 +99,13 @@ async fn serve(
         .unwrap_or_default();
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let mut auto_confirm = false;
-    if operation == "SignUp" {
-        match front.pre_sign_up(&request).await {
+    let source = match operation.as_str() {
+        "SignUp" => Some(CognitoEventUserPoolsPreSignupTriggerSource::SignUp),
+        "AdminCreateUser" => Some(CognitoEventUserPoolsPreSignupTriggerSource::AdminCreateUser),
+        _ => None,
+    };
+    if let Some(source) = source {
+        match front.pre_sign_up(source, &request).await {
             Ok(answer) => auto_confirm = answer["response"]["autoConfirmUser"] == true,
             Err(refusal) => return refusal,
         }
@@ -98,6 +113,9 @@ async fn serve(
     let answer = front.forward(&method, &uri, &headers, body).await;
     if !answer.status().is_success() {
         return answer;
+    }
+    if SIGN_INS.contains(&operation.as_str()) {
+        return front.post_authentication(&request, answer).await;
     }
     // The confirmed user's caller, as PostConfirmation names it.
     let app_client = request["ClientId"].as_str().unwrap_or_default();
@@ -172,11 +190,15 @@ impl Front {
 
     /// PreSignUp's answer: the event, with what the trigger set in
     /// `response`.
-    async fn pre_sign_up(&self, request: &Value) -> Result<Value, Response> {
+    async fn pre_sign_up(
+        &self,
+        source: CognitoEventUserPoolsPreSignupTriggerSource,
+        request: &Value,
+    ) -> Result<Value, Response> {
         let mut event = CognitoEventUserPoolsPreSignup::default();
         let header = &mut event.cognito_event_user_pools_header;
         header.version = Some("1".into());
-        header.trigger_source = Some(CognitoEventUserPoolsPreSignupTriggerSource::SignUp);
+        header.trigger_source = Some(source);
         header.region = Some(kit::config::LOCAL_REGION.into());
         header.user_pool_id = Some(self.triggers.pool_id.clone());
         header.user_name = request["Username"].as_str().map(str::to_owned);
@@ -199,13 +221,7 @@ impl Front {
         if !self.triggers.functions.contains_key("PostConfirmation") {
             return Ok(());
         }
-        let read = json!({ "UserPoolId": self.triggers.pool_id, "Username": user });
-        let found = self.api.call("AdminGetUser", &read).await.map_err(|e| {
-            refused(
-                "InternalErrorException",
-                format!("reading the confirmed user: {e}"),
-            )
-        })?;
+        let found = self.user(user).await?;
         let mut event: CognitoEventUserPoolsPostConfirmation = Default::default();
         let header = &mut event.cognito_event_user_pools_header;
         header.version = Some("1".into());
@@ -222,6 +238,65 @@ impl Front {
         event.request.client_metadata = metadata(&request["ClientMetadata"]);
         let event = serde_json::to_value(event).expect("an event serializes");
         self.invoke("PostConfirmation", event, correlation_of(request))
+            .await
+            .map(|_| ())
+    }
+
+    /// After a sign-in that issued tokens: PostAuthentication, whose error
+    /// fails the sign-in (the tokens are not handed out), as on AWS. A
+    /// renewal with a refresh token is no sign-in.
+    async fn post_authentication(&self, request: &Value, answer: Response) -> Response {
+        if !self.triggers.functions.contains_key("PostAuthentication") {
+            return answer;
+        }
+        let (parts, body) = answer.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        let issued: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let flow = request["AuthFlow"].as_str().unwrap_or_default();
+        let user = (request["AuthParameters"]["USERNAME"].as_str())
+            .or(request["ChallengeResponses"]["USERNAME"].as_str());
+        let answer = Response::from_parts(parts, axum::body::Body::from(bytes));
+        let (true, false, Some(user)) = (
+            issued["AuthenticationResult"].is_object(),
+            flow.starts_with("REFRESH_TOKEN"),
+            user,
+        ) else {
+            return answer;
+        };
+        match self.signed_in(user, request).await {
+            Ok(()) => answer,
+            Err(refusal) => refusal,
+        }
+    }
+
+    /// The user as the pool holds them, attributes and all.
+    async fn user(&self, user: &str) -> Result<Value, Response> {
+        let read = json!({ "UserPoolId": self.triggers.pool_id, "Username": user });
+        self.api.call("AdminGetUser", &read).await.map_err(|e| {
+            refused(
+                "InternalErrorException",
+                format!("reading the user {user}: {e}"),
+            )
+        })
+    }
+
+    async fn signed_in(&self, user: &str, request: &Value) -> Result<(), Response> {
+        let found = self.user(user).await?;
+        let mut event = CognitoEventUserPoolsPostAuthentication::default();
+        let header = &mut event.cognito_event_user_pools_header;
+        header.version = Some("1".into());
+        header.trigger_source = Some(Default::default());
+        header.region = Some(kit::config::LOCAL_REGION.into());
+        header.user_pool_id = Some(self.triggers.pool_id.clone());
+        header.user_name = found["Username"].as_str().map(str::to_owned);
+        header.caller_context.client_id = request["ClientId"].as_str().map(str::to_owned);
+        header.caller_context.awssdk_version = Some("aws-sdk-unknown-unknown".into());
+        event.request.user_attributes = attributes(&found["UserAttributes"]);
+        event.request.client_metadata = metadata(&request["ClientMetadata"]);
+        let event = serde_json::to_value(event).expect("an event serializes");
+        self.invoke("PostAuthentication", event, correlation_of(request))
             .await
             .map(|_| ())
     }

@@ -18,7 +18,8 @@ pub struct UserPoolPlan {
     /// description, made by API with the pool.
     pub groups: Vec<(String, String)>,
     /// The pool's Lambda triggers (`LambdaConfig`): trigger (`PreSignUp`,
-    /// `PostConfirmation`) → the physical name of the function it names.
+    /// `PostConfirmation`, `PostAuthentication`) → the physical name of the
+    /// function it names.
     /// The local cloud invokes them as Cognito does (moto runs none).
     pub triggers: BTreeMap<String, String>,
     /// The stack's outputs (and exports) of the pool's id, client id or
@@ -108,9 +109,9 @@ pub(super) fn user_pool(st: &mut Stack, id: &str, props: &Value) -> Result<(), A
     Ok(())
 }
 
-/// The triggers the local cloud plays: the sign-up's. Any other is
-/// refused by name rather than left silently unplayed.
-const PLAYED_TRIGGERS: [&str; 2] = ["PreSignUp", "PostConfirmation"];
+/// The triggers the local cloud plays: the sign-up's and the sign-in's
+/// last. Any other is refused by name rather than left silently unplayed.
+const PLAYED_TRIGGERS: [&str; 3] = ["PreSignUp", "PostConfirmation", "PostAuthentication"];
 
 /// `LambdaConfig`'s triggers, each by the physical name of its function:
 /// written as a literal ARN or an `Fn::Sub` of pseudo parameters (the pool
