@@ -70,6 +70,11 @@ pub struct Endpoints {
     pub region: String,
     pub user_pool_id: String,
     pub client_id: String,
+    /// The identity pool that exchanges the user pool's ID tokens for
+    /// browsers' AWS sessions, at `cognito_url`
+    /// (`AWSCognitoIdentityService.*`); empty without one.
+    #[serde(default)]
+    pub identity_pool_id: String,
     pub issuer: String,
     pub jwks_url: String,
     pub bus_name: String,

@@ -1,6 +1,7 @@
 //! The user pool, made by API (the emulator's CloudFormation skips
 //! Cognito), through Cognito's JSON protocol (`kit::signed::json_protocol`).
 
+pub mod identities;
 pub mod triggers;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,20 @@ pub struct Pool {
     /// The pool's triggers (`PreSignUp`, ...) → the physical name of the
     /// function each names, played by [`triggers`].
     pub triggers: BTreeMap<String, String>,
+    /// The identity pool that takes the pool's ID tokens, played by
+    /// [`identities`].
+    pub identity: Option<IdentityPool>,
+}
+
+/// An identity pool as deployed: what GetCredentialsForIdentity needs.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct IdentityPool {
+    pub id: String,
+    /// The authenticated role's ARN.
+    pub role_arn: String,
+    /// A session tag → the ID token claim it is read from.
+    pub tags: BTreeMap<String, String>,
+    pub server_side_token_check: bool,
 }
 
 impl Pool {
@@ -38,6 +53,7 @@ impl Pool {
             user_pool_id,
             client_id,
             triggers,
+            identity: None,
         }
     }
 }

@@ -368,6 +368,16 @@ async fn deploy_platform(
     )
     .await?;
     let bus_name = deployed.outputs.get("BusName").cloned().unwrap_or_default();
+    let mut pool = pool;
+    if let Some(plan) = platform_plan.identity_pools.first() {
+        let role = deployed.physical(&plan.authenticated_role)?;
+        pool.identity = Some(cognito::IdentityPool {
+            id: plan.id.clone(),
+            role_arn: format!("arn:aws:iam::{}:role/{role}", kit::config::LOCAL_ACCOUNT),
+            tags: plan.principal_tags.clone(),
+            server_side_token_check: plan.server_side_token_check,
+        });
+    }
     Ok((pool, bus_name))
 }
 
@@ -480,6 +490,9 @@ impl<'a> Wiring<'a> {
                 region: kit::config::LOCAL_REGION.into(),
                 user_pool_id: pool.user_pool_id.clone(),
                 client_id: pool.client_id.clone(),
+                identity_pool_id: (pool.identity.as_ref())
+                    .map(|i| i.id.clone())
+                    .unwrap_or_default(),
                 issuer: pool.issuer.clone(),
                 jwks_url: pool.jwks_url.clone(),
                 bus_name,
@@ -811,7 +824,9 @@ impl<'a> Wiring<'a> {
             &self.conf,
             kit::signed::json_protocol::COGNITO_IDP,
         );
-        let front = cognito::triggers::router(&self.endpoints.emulator_url, api, triggers);
+        let identities = self.identities(pool);
+        let front =
+            cognito::triggers::router(&self.endpoints.emulator_url, api, triggers, identities);
         self.tasks.push(serve(cognito_listener, front));
         self.endpoints.web_url = format!("http://{}/", web_listener.local_addr()?);
         let urls = crate::web::function_urls(stacks, &self.functions);
@@ -827,6 +842,31 @@ impl<'a> Wiring<'a> {
         self.tasks
             .push(serve(web_listener, devstack_cdn::router(cdn)));
         self.serve_control(stacks).await
+    }
+
+    /// The identity pool's calls on the Cognito front, when the platform
+    /// has a pool.
+    fn identities(&self, pool: &cognito::Pool) -> Option<cognito::identities::Identities> {
+        let identity = pool.identity.clone()?;
+        Some(cognito::identities::Identities {
+            provider: format!(
+                "cognito-idp.{}.amazonaws.com/{}",
+                kit::config::LOCAL_REGION,
+                pool.user_pool_id
+            ),
+            user_pool_id: pool.user_pool_id.clone(),
+            verifier: kit::jwt::Verifier::new(kit::jwt::Expect {
+                issuer: pool.issuer.clone(),
+                audience: pool.client_id.clone(),
+                jwks_url: pool.jwks_url.clone(),
+            }),
+            idp: kit::signed::json_protocol::JsonApi::new(
+                &self.conf,
+                kit::signed::json_protocol::COGNITO_IDP,
+            ),
+            judge: self.judge.clone(),
+            pool: identity,
+        })
     }
 
     async fn serve_control(&mut self, stacks: &[Stack]) -> Result<Arc<Control>> {

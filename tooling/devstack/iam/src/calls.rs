@@ -398,7 +398,17 @@ fn s3(request: &Arrived<'_>) -> Vec<Call> {
         percent_encoding::percent_decode_str(path.trim_start_matches('/')).decode_utf8_lossy();
     let (bucket, key) = path.split_once('/').unwrap_or((&path, ""));
     let object = |op: &str| Call::of("s3", op, format!("arn:aws:s3:::{bucket}/{key}"));
-    let on_bucket = |op: &str| Call::of("s3", op, format!("arn:aws:s3:::{bucket}"));
+    // A listing's condition keys, when the request sets them: a policy
+    // confines a listing to a prefix with `s3:prefix`.
+    let on_bucket = |op: &str| {
+        let mut call = Call::of("s3", op, format!("arn:aws:s3:::{bucket}"));
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            if matches!(name.as_ref(), "prefix" | "delimiter" | "max-keys") {
+                call = call.with(&format!("s3:{name}"), value);
+            }
+        }
+        call
+    };
     let method = request.method;
     let versioned = has("versionId");
     let call = match (bucket.is_empty(), key.is_empty(), method) {
@@ -736,6 +746,17 @@ mod tests {
         assert_eq!(
             s3("GET", "/b?versions&prefix=users%2F"),
             pair("s3:ListBucketVersions", "arn:aws:s3:::b")
+        );
+        let listing = Arrived {
+            method: "GET",
+            path_and_query: "/b?list-type=2&prefix=users%2Fada%2F",
+            headers: &[],
+            body: b"",
+        };
+        let listed = calls("s3", &listing, &place(), &NoNames).unwrap();
+        assert_eq!(
+            listed[0].context,
+            [("s3:prefix".into(), "users/ada/".into())]
         );
         assert_eq!(
             s3("GET", "/b/?list-type=2"),

@@ -280,12 +280,15 @@ fn canonical_operator(operator: &str) -> String {
 /// Who calls.
 #[derive(Debug, Clone)]
 pub enum Caller {
-    /// A session of a role (a function): the role's ARN, and the
-    /// session's (`arn:aws:sts::<account>:assumed-role/<role>/<session>`)
-    /// when it is known, which a resource policy may name on its own.
+    /// A session of a role (a function's, or a browser's from an
+    /// identity pool): the role's ARN, and the session's
+    /// (`arn:aws:sts::<account>:assumed-role/<role>/<session>`) when it is
+    /// known, which a resource policy may name on its own; the session's
+    /// tags, which policies read as `aws:PrincipalTag/<key>`.
     Role {
         arn: String,
         session: Option<String>,
+        tags: Vec<(String, String)>,
     },
     /// A service acting on the account's behalf: `sns.amazonaws.com`
     /// delivering from the topic `source_arn`.
@@ -435,12 +438,15 @@ fn request(caller: &Caller, call: &Call, place: &Place) -> IAMRequest {
         .with_string("aws:CurrentTime", now.to_rfc3339())
         .with_number("aws:EpochTime", now.timestamp() as f64);
     let principal = match caller {
-        Caller::Role { arn, .. } => {
+        Caller::Role { arn, tags, .. } => {
             context = context
                 .with_string("aws:PrincipalArn", arn.clone())
                 .with_string("aws:PrincipalAccount", place.account.clone())
                 .with_string("aws:PrincipalType", "AssumedRole")
                 .with_string("kms:CallerAccount", place.account.clone());
+            for (key, value) in tags {
+                context = context.with_string(format!("aws:PrincipalTag/{key}"), value.clone());
+            }
             Principal::Aws(PrincipalId::String(arn.clone()))
         }
         Caller::Service { name, source_arn } => {
@@ -547,8 +553,65 @@ mod tests {
         let caller = Caller::Role {
             arn: ROLE.into(),
             session: Some(SESSION.into()),
+            tags: Vec::new(),
         };
         judge(&caller, identity, resource, c, &place())
+    }
+
+    /// A browser's session of the identity pool's role, tagged with its
+    /// user (the pool maps the ID token's `sub` to `user_id`).
+    fn tagged(identity: &[NamedPolicy], c: &Call, user: &str) -> Verdict {
+        let caller = Caller::Role {
+            arn: ROLE.into(),
+            session: Some(SESSION.into()),
+            tags: vec![("user_id".into(), user.into())],
+        };
+        judge(&caller, identity, None, c, &place())
+    }
+
+    /// What the todos stack gives the browsers' role: listing and reading
+    /// under the user's own prefix, named by the session's tag.
+    fn own_prefix(condition: bool) -> NamedPolicy {
+        let mut list = serde_json::json!({"Sid": "ListOwnFiles", "Effect": "Allow",
+            "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::files"});
+        if condition {
+            list["Condition"] = serde_json::json!(
+                {"StringLike": {"s3:prefix": "users/${aws:PrincipalTag/user_id}/*"}});
+        }
+        policy(
+            "role policy BrowserFiles",
+            serde_json::json!({"Version": "2012-10-17", "Statement": [list,
+                {"Sid": "ReadOwnFiles", "Effect": "Allow", "Action": "s3:GetObject",
+                 "Resource": "arn:aws:s3:::files/users/${aws:PrincipalTag/user_id}/*"}]}),
+        )
+    }
+
+    #[test]
+    fn a_principal_tag_confines_a_session_to_its_own_prefix() {
+        let read = |key: &str| call("s3:GetObject", &format!("arn:aws:s3:::files/{key}"));
+        let policies = [own_prefix(true)];
+        assert!(tagged(&policies, &read("users/ada/todos/1/a"), "ada").allowed);
+        let v = tagged(&policies, &read("users/bob/todos/1/a"), "ada");
+        assert!(!v.allowed, "another user's file");
+        let list = |prefix: &str| {
+            let mut c = call("s3:ListBucket", "arn:aws:s3:::files");
+            c.context.push(("s3:prefix".into(), prefix.into()));
+            c
+        };
+        let v = tagged(&policies, &list("users/ada/"), "ada");
+        assert!(v.allowed, "{v:?}");
+        assert_eq!(
+            v.statement.as_deref(),
+            Some("role policy BrowserFiles, statement ListOwnFiles")
+        );
+        assert!(!tagged(&policies, &list("users/bob/"), "ada").allowed);
+        assert!(!tagged(&policies, &list(""), "ada").allowed);
+        // Without the tag condition the listing is anyone's.
+        let open = [own_prefix(false)];
+        assert!(tagged(&open, &list("users/bob/"), "ada").allowed);
+        // Without a tag the variable names nothing: nothing is allowed.
+        let untagged = verdict(&policies, None, &read("users/ada/todos/1/a"));
+        assert!(!untagged.allowed);
     }
 
     /// What SAM's DynamoDBCrudPolicy becomes, for one table.

@@ -12,6 +12,7 @@ mod e2e;
 mod engine;
 mod flow;
 mod identity;
+mod identity_pool;
 mod infra;
 mod layout;
 mod load;

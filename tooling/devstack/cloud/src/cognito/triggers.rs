@@ -59,14 +59,23 @@ pub struct Front {
     http: reqwest::Client,
     api: JsonApi,
     triggers: Triggers,
+    /// The identity pool's calls, when the platform has one: Cognito
+    /// Identity's API on the same front (`AWSCognitoIdentityService.*`).
+    identities: Option<super::identities::Identities>,
 }
 
-pub fn router(upstream: &str, api: JsonApi, triggers: Triggers) -> Router {
+pub fn router(
+    upstream: &str,
+    api: JsonApi,
+    triggers: Triggers,
+    identities: Option<super::identities::Identities>,
+) -> Router {
     let front = Arc::new(Front {
         upstream: upstream.trim_end_matches('/').to_owned(),
         http: reqwest::Client::new(),
         api,
         triggers,
+        identities,
     });
     Router::new().fallback(serve).with_state(front)
 }
@@ -92,12 +101,17 @@ async fn serve(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let operation = (headers.get("x-amz-target"))
+    let (service, operation) = (headers.get("x-amz-target"))
         .and_then(|t| t.to_str().ok())
         .and_then(|t| t.rsplit_once('.'))
-        .map(|(_, op)| op.to_owned())
+        .map(|(service, op)| (service.to_owned(), op.to_owned()))
         .unwrap_or_default();
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if service == "AWSCognitoIdentityService"
+        && let Some(identities) = &front.identities
+    {
+        return identities.serve(&operation, &request).await;
+    }
     let mut auto_confirm = false;
     let source = match operation.as_str() {
         "SignUp" => Some(CognitoEventUserPoolsPreSignupTriggerSource::SignUp),

@@ -37,7 +37,7 @@
 //! signed it, once its signature and expiry hold; an unsigned one is
 //! judged as nobody, by the resource's own policy alone.
 
-mod reads;
+pub(crate) mod reads;
 mod resources;
 
 use std::collections::{HashMap, HashSet};
@@ -164,14 +164,48 @@ impl Judge {
         if self.mode == Mode::Off {
             return Ok(Vec::new());
         }
-        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
         // Lambda names the session after the function; IAM allows 64
         // characters of [\w+=,.@-].
         let name: String = function.replace('/', "-").chars().take(64).collect();
-        let credentials = self.query.assume_role(role_arn, &name).await?;
+        let credentials = self.open(function, role_arn, &name, Vec::new()).await?;
+        Ok(vec![
+            ("AWS_ACCESS_KEY_ID".to_owned(), credentials.key_id),
+            ("AWS_SECRET_ACCESS_KEY".to_owned(), credentials.secret),
+            ("AWS_SESSION_TOKEN".to_owned(), credentials.token),
+        ])
+    }
+
+    /// A browser's session of an identity pool's role (`who` names it in
+    /// the trail: `identity/<identity id>`), tagged as the pool maps the
+    /// ID token's claims: what GetCredentialsForIdentity hands out.
+    pub async fn identity_session(
+        &self,
+        who: &str,
+        role_arn: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<reads::Credentials> {
+        // Cognito names the session CognitoIdentityCredentials.
+        let name = "CognitoIdentityCredentials";
+        if self.mode == Mode::Off {
+            return self.query.assume_role(role_arn, name).await;
+        }
+        self.open(who, role_arn, name, tags).await
+    }
+
+    /// Assumes `role_arn` as session `name` and judges what its keys sign
+    /// from now on as `who`, with the role's policies as they are now.
+    async fn open(
+        &self,
+        who: &str,
+        role_arn: &str,
+        name: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<reads::Credentials> {
+        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        let credentials = self.query.assume_role(role_arn, name).await?;
         let policies = self.query.role_policies(role).await?;
         self.recorder.grants(&RoleGrants {
-            function: function.to_owned(),
+            function: who.to_owned(),
             role: role_arn.to_owned(),
             statements: policies
                 .iter()
@@ -187,31 +221,27 @@ impl Judge {
             "arn:aws:sts::{}:assumed-role/{role}/{name}",
             self.place.account
         );
-        let session = Session {
-            function: function.to_owned(),
+        let session = Arc::new(Session {
+            function: who.to_owned(),
             caller: Caller::Role {
                 arn: role_arn.to_owned(),
                 session: Some(session_arn.clone()),
+                tags,
             },
             session_arn,
             secret: credentials.secret.clone(),
             token: credentials.token.clone(),
             policies,
-        };
-        let session = Arc::new(session);
+        });
         self.by_function
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(function.to_owned(), session.clone());
+            .insert(who.to_owned(), session.clone());
         self.sessions
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(credentials.key_id.clone(), session);
-        Ok(vec![
-            ("AWS_ACCESS_KEY_ID".to_owned(), credentials.key_id),
-            ("AWS_SECRET_ACCESS_KEY".to_owned(), credentials.secret),
-            ("AWS_SESSION_TOKEN".to_owned(), credentials.token),
-        ])
+        Ok(credentials)
     }
 
     /// Whether `request` may reach the emulator.
@@ -549,6 +579,7 @@ impl Judge {
         let caller = Caller::Role {
             arn: role_arn.to_owned(),
             session: Some(session.clone()),
+            tags: Vec::new(),
         };
         let call = Call::new("lambda:InvokeFunction", function_arn.as_str());
         let resource_policy = self.resources.of(&function_arn).await.policy.clone();

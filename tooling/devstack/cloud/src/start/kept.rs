@@ -33,6 +33,8 @@ struct Kept {
     user_pool_id: String,
     client_id: String,
     triggers: BTreeMap<String, String>,
+    #[serde(default)]
+    identity: Option<cognito::IdentityPool>,
     bus_name: String,
     stacks: BTreeMap<String, Deployed>,
 }
@@ -50,6 +52,7 @@ pub(super) async fn keep(
         user_pool_id: pool.user_pool_id.clone(),
         client_id: pool.client_id.clone(),
         triggers: pool.triggers.clone(),
+        identity: pool.identity.clone(),
         bus_name: bus.clone(),
         stacks: (stacks.iter())
             .map(|(service, _, deployed, _)| (service.clone(), deployed.clone()))
@@ -97,12 +100,13 @@ pub(super) fn restore(
             .with_context(|| format!("the kept state has no stack {service}"))?;
         stacks.push((service.to_owned(), plan, deployed, adapted));
     }
-    let pool = cognito::Pool::on(
+    let mut pool = cognito::Pool::on(
         emulator_url,
         kept.user_pool_id,
         kept.client_id,
         kept.triggers,
     );
+    pool.identity = kept.identity;
     Ok((kept.platform, pool, kept.bus_name, stacks))
 }
 

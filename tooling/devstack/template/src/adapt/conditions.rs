@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::{AdaptError, unsupported};
 
 /// The region every local stack is in.
-const REGION: &str = "us-east-1";
+pub(super) const REGION: &str = "us-east-1";
 
 /// Drops the resources and outputs whose `Condition` is false.
 pub(super) fn drop_false(stack: &str, template: &mut Value) -> Result<(), AdaptError> {

@@ -51,6 +51,7 @@ mod cognito;
 mod conditions;
 mod domains;
 mod events;
+mod identity_pool;
 mod lambda;
 mod resources;
 mod s3;
@@ -73,6 +74,7 @@ pub use cloudfront::{
 pub use cognito::{UserPoolPlan, bind_user_pool};
 pub use domains::ApiMappingPlan;
 pub use events::RuleTap;
+pub use identity_pool::IdentityPoolPlan;
 pub use lambda::{FunctionPlan, FunctionUrlPlan, StreamSource, local_function_url};
 use resources::{mentions_any, type_of};
 pub use resources::{pinned_id, target};
@@ -108,6 +110,8 @@ pub struct Plan {
     pub versioned_buckets: Vec<String>,
     pub subscriptions: Vec<Subscription>,
     pub user_pools: Vec<UserPoolPlan>,
+    /// Identity pools, played by the local cloud's Cognito front.
+    pub identity_pools: Vec<IdentityPoolPlan>,
     pub sockets: Vec<SocketApi>,
     /// State machines, made runnable on the emulator's interpreter after
     /// the deploy (see `states`).
@@ -196,6 +200,11 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
         outputs
             .values_mut()
             .for_each(|o| lambda::pin_function_urls(o, &plan.function_urls));
+        for pool in &plan.identity_pools {
+            outputs
+                .values_mut()
+                .for_each(|o| identity_pool::write_id(o, &pool.logical, &pool.id));
+        }
         cognito::hold_back_outputs(&mut plan.user_pools, outputs, &removed);
         outputs.retain(|_, o| !mentions_any(o, &removed));
     }
@@ -250,6 +259,7 @@ fn adapt_resource(st: &mut Stack, id: &str) -> Result<(), AdaptError> {
         "AWS::ApiGatewayV2::Api" => apigateway::http_api(st, id, &props)?,
         "AWS::SNS::Subscription" => sns::subscription(st, id, &props)?,
         "AWS::Cognito::UserPool" => cognito::user_pool(st, id, &props)?,
+        "AWS::Cognito::IdentityPool" => identity_pool::identity_pool(st, id, &props)?,
         "AWS::StepFunctions::StateMachine" => states::state_machine(st, id, &props)?,
         "AWS::CloudFront::Distribution" => cloudfront::distribution(st, id, &props)?,
         "AWS::ApiGatewayV2::ApiMapping" => domains::api_mapping(st, id, &props)?,
