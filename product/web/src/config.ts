@@ -9,6 +9,12 @@ export interface Config {
   /** Each service's HTTP API; campaigns' only where it is deployed. */
   apis: { users: string; todos: string; notifications: string; campaigns?: string };
   socketUrl: string;
+  /** The identity pool that gives the browser its own AWS credentials,
+   * and the bucket of the user's files they may list and read. */
+  identityPoolId?: string;
+  filesBucket?: string;
+  /** S3 where it is not AWS's own endpoint (the local cloud). */
+  s3Endpoint?: string;
   local?: boolean;
   /** How long before the ID token expires to renew it; 300 when absent. */
   renewBeforeSeconds?: number;

@@ -6,6 +6,7 @@ import { CampaignsView } from "./campaigns.js";
 import { UsersView } from "./users.js";
 import * as cognito from "./cognito.js";
 import { Config, loadConfig } from "./config.js";
+import { Files, FilesView } from "./files.js";
 import { Live, LiveState } from "./live.js";
 import { Renewal } from "./renewal.js";
 import * as session from "./session.js";
@@ -17,6 +18,9 @@ declare global {
     // renewal or a reconnect happened.
     __sessionRenewals?: number;
     __liveConnects?: number;
+    // The signed-in user's S3 client, so a browser test can try another
+    // user's prefix with the very credentials the page holds.
+    __files?: Files;
   }
 }
 
@@ -25,6 +29,7 @@ let api: Api;
 let renewal: Renewal;
 let campaigns: CampaignsView;
 let users: UsersView;
+const files = new FilesView();
 let live: Live | null = null;
 let current: session.Session | null = null;
 // A sign-in waiting for its authenticator code, and whose it is.
@@ -46,6 +51,8 @@ function showAuth(message = ""): void {
   renewal.stop();
   campaigns.stop();
   users.stop();
+  files.show(null);
+  window.__files = undefined;
   live?.stop();
   live = null;
   current = null;
@@ -88,6 +95,7 @@ async function showApp(s: session.Session): Promise<void> {
   cursor = null;
   $<HTMLInputElement>("#todo-form-title").focus();
   showCampaigns(s);
+  showFiles(s);
   live = new Live(config.socketUrl, {
     token,
     message: onPush,
@@ -102,6 +110,15 @@ async function showApp(s: session.Session): Promise<void> {
   });
   live.start();
   await guard(loadTodos);
+}
+
+/** The files panel, where the deployment gives browsers credentials. */
+function showFiles(s: session.Session): void {
+  const sub = session.claims(s.idToken)?.sub;
+  if (!config.identityPoolId || !config.filesBucket || typeof sub !== "string") return;
+  const mine = new Files(config, sub, token);
+  window.__files = mine;
+  files.show(mine);
 }
 
 /** The admin pages (campaigns, users), for a token that names the admins group. */

@@ -1,6 +1,7 @@
 //! The web app's `config.json` for a deployment on AWS, from the deployed
-//! stacks' outputs: the platform's user pool and client, each service's
-//! HTTP API, and the notifications service's WebSocket API. The local
+//! stacks' outputs: the platform's user pool, client and identity pool,
+//! each service's HTTP API, the notifications service's WebSocket API and
+//! the todos service's bucket of users' files. The local
 //! cloud serves the same shape from its own endpoints.
 
 use std::collections::BTreeMap;
@@ -14,6 +15,10 @@ pub type Outputs = BTreeMap<String, BTreeMap<String, String>>;
 /// The service whose stack serves the WebSocket API, checked against
 /// `repo::SERVICES` when ops is compiled.
 const SOCKET_SERVICE: &str = service("notifications");
+
+/// The service whose bucket holds the users' files, which browsers list
+/// and read with the identity pool's credentials.
+const FILES_SERVICE: &str = service("todos");
 
 /// `name`, which must be one of `repo::SERVICES`: a renamed or removed
 /// service fails the build here rather than the command on AWS.
@@ -68,6 +73,8 @@ pub fn config(region: &str, platform: &str, services: &[&str], outputs: &Outputs
         "clientId": client_id,
         "apis": apis,
         "socketUrl": get(SOCKET_SERVICE, "SocketUrl")?,
+        "identityPoolId": get(platform, "IdentityPoolId")?,
+        "filesBucket": get(FILES_SERVICE, "BucketName")?,
         "local": false,
     }))
 }
@@ -103,10 +110,17 @@ mod tests {
         [
             (
                 "platform".to_owned(),
-                o(&[("UserPoolId", "eu-west-1_P"), ("UserPoolClientId", "c")]),
+                o(&[
+                    ("UserPoolId", "eu-west-1_P"),
+                    ("UserPoolClientId", "c"),
+                    ("IdentityPoolId", "eu-west-1:1-2"),
+                ]),
             ),
             ("users".to_owned(), o(&[("ApiUrl", "https://u.example")])),
-            ("todos".to_owned(), o(&[("ApiUrl", "https://t.example")])),
+            (
+                "todos".to_owned(),
+                o(&[("ApiUrl", "https://t.example"), ("BucketName", "files")]),
+            ),
             (
                 "campaigns".to_owned(),
                 o(&[("ApiUrl", "https://c.example")]),
@@ -132,6 +146,8 @@ mod tests {
         assert_eq!(c["clientId"], "c");
         assert_eq!(c["apis"]["todos"], "https://t.example");
         assert_eq!(c["socketUrl"], "wss://s.example/live");
+        assert_eq!(c["identityPoolId"], "eu-west-1:1-2");
+        assert_eq!(c["filesBucket"], "files");
         assert_eq!(c["local"], false);
     }
 

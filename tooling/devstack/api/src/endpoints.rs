@@ -75,6 +75,10 @@ pub struct Endpoints {
     /// (`AWSCognitoIdentityService.*`); empty without one.
     #[serde(default)]
     pub identity_pool_id: String,
+    /// S3 as a browser reaches it (the gate in front of the emulator,
+    /// where presigned URLs point): signed calls are judged there.
+    #[serde(default)]
+    pub s3_url: String,
     pub issuer: String,
     pub jwks_url: String,
     pub bus_name: String,

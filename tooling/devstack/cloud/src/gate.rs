@@ -65,13 +65,20 @@ async fn forward(
     let method_name = method.as_str().to_owned();
     if let Err(refusal) = judged(&g.judge, &method, path, &headers, &body).await {
         let protocol = Protocol::of(&headers);
-        return match refusal {
+        let mut refused = match refusal {
             Refusal::Denied(message) => protocol.denied(&message),
             Refusal::KeyDenied(message) => protocol.key_denied(&message),
             Refusal::Unrecognized { signature, message } => {
                 protocol.unrecognized(signature, &message)
             }
         };
+        // S3 answers a refused cross-origin request with the bucket's CORS
+        // headers too, so the page reads the 403 rather than a network
+        // error.
+        if let Some(origin) = &cors {
+            with_cors(&g.judge, (origin, &method_name), path, &mut refused).await;
+        }
+        return refused;
     }
     if signing_service(&headers).as_deref() == Some("cloudfront") {
         let played = g.cdn.get().map(|c| &**c);
@@ -149,28 +156,40 @@ async fn forward(
         }
     }
     if let Some(origin) = &cors {
-        let asked = Asked {
-            origin,
-            method: &method_name,
-            headers: "",
-        };
-        let rules = g.judge.bucket_cors(bucket_of(path)).await;
-        if let Some(rule) = allowing(&rules, &asked) {
-            let mut add = vec![
-                ("access-control-allow-origin", allow_origin(rule, &asked)),
-                ("vary", "Origin".to_owned()),
-            ];
-            if !rule.expose.is_empty() {
-                add.push(("access-control-expose-headers", rule.expose.join(", ")));
-            }
-            for (name, value) in add {
-                if let Ok(v) = HeaderValue::from_str(&value) {
-                    response.headers_mut().insert(name, v);
-                }
-            }
-        }
+        with_cors(&g.judge, (origin, &method_name), path, &mut response).await;
     }
     response
+}
+
+/// The CORS headers of the bucket's first rule that allows `origin` and
+/// `method`, on an answer to the browser.
+async fn with_cors(
+    judge: &crate::iam::Judge,
+    (origin, method): (&str, &str),
+    path: &str,
+    response: &mut Response<Body>,
+) {
+    let asked = Asked {
+        origin,
+        method,
+        headers: "",
+    };
+    let rules = judge.bucket_cors(bucket_of(path)).await;
+    let Some(rule) = allowing(&rules, &asked) else {
+        return;
+    };
+    let mut add = vec![
+        ("access-control-allow-origin", allow_origin(rule, &asked)),
+        ("vary", "Origin".to_owned()),
+    ];
+    if !rule.expose.is_empty() {
+        add.push(("access-control-expose-headers", rule.expose.join(", ")));
+    }
+    for (name, value) in add {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, v);
+        }
+    }
 }
 
 /// The service a request is signed for (its credential scope's).

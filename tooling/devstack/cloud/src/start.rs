@@ -493,6 +493,7 @@ impl<'a> Wiring<'a> {
                 identity_pool_id: (pool.identity.as_ref())
                     .map(|i| i.id.clone())
                     .unwrap_or_default(),
+                s3_url: gate_url.clone(),
                 issuer: pool.issuer.clone(),
                 jwks_url: pool.jwks_url.clone(),
                 bus_name,

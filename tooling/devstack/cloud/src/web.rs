@@ -61,6 +61,12 @@ pub fn config(e: &Endpoints, renew_before_seconds: Option<u64>) -> Value {
         "socketUrl": e.socket_url,
         "local": true,
     });
+    let bucket = (e.services.get("todos")).and_then(|s| s.outputs.get("BucketName"));
+    if let Some(bucket) = bucket.filter(|_| !e.identity_pool_id.is_empty()) {
+        config["identityPoolId"] = e.identity_pool_id.clone().into();
+        config["filesBucket"] = bucket.clone().into();
+        config["s3Endpoint"] = e.s3_url.clone().into();
+    }
     if let Some(seconds) = renew_before_seconds {
         config["renewBeforeSeconds"] = seconds.into();
     }

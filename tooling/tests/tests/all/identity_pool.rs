@@ -12,7 +12,10 @@ use devstack_client::walkthrough::{Client, eventually};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::browser::Browser;
 use crate::e2e::{client, cloud, unique_email};
+
+const PASSWORD: &str = "Str0ng!passw0rd";
 
 /// One of Cognito Identity's calls at the local cloud's Cognito front.
 async fn identity(operation: &str, body: Value) -> (u16, Value) {
@@ -244,4 +247,107 @@ async fn the_pool_takes_only_a_valid_id_token_of_its_own_user_pool() {
     .await;
     assert_eq!(status, 400);
     assert_eq!(refused["__type"], "ResourceNotFoundException");
+}
+
+/// The web app's "Your files", on the page's own identity pool session:
+/// the user's uploaded file is listed and downloaded straight from S3,
+/// and the same credentials, turned on another user's prefix from the
+/// page, are refused by the strict cloud and named in the trail.
+#[tokio::test]
+async fn in_the_browser_a_user_lists_and_downloads_their_file_and_nobody_elses() {
+    let bob = client(&unique_email("files-bob")).await;
+    let (bobs_key, _, bucket) = uploaded(&bob).await;
+    let bob_prefix = bobs_key
+        .splitn(3, '/')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("/")
+        + "/";
+
+    let ada = Browser::start().await;
+    let web = cloud().endpoints.web_url.clone();
+    ada.sign_up(&web, "Ada", &unique_email("files-ada"), PASSWORD)
+        .await;
+    ada.fill("#todo-form-title", "Keep the plan").await;
+    ada.click("#todo-form [type=submit]").await;
+    let todo = ada
+        .wait_for("#todos li.todo[data-todo-id]", Duration::from_secs(10))
+        .await;
+    let todo_id = todo.attr("data-todo-id").await.unwrap().unwrap();
+    let file = tempfile::Builder::new()
+        .prefix("plan-")
+        .suffix(".txt")
+        .tempfile()
+        .unwrap();
+    let content = "the plan, in full\n".repeat(10);
+    std::fs::write(file.path(), &content).unwrap();
+    let attach = format!("li.todo[data-todo-id='{todo_id}'] input.todo-attach");
+    ada.wait_for(&attach, Duration::from_secs(5))
+        .await
+        .send_keys(&file.path().display().to_string())
+        .await
+        .unwrap();
+    let ready = format!("li.todo[data-todo-id='{todo_id}'] li.attachment[data-status=ready]");
+    ada.wait_for(&ready, Duration::from_secs(20)).await;
+
+    ada.click("#files-load").await;
+    let item = ada
+        .wait_for("#files li.file[data-key]", Duration::from_secs(15))
+        .await;
+    let key = item.attr("data-key").await.unwrap().unwrap();
+    assert!(key.contains(&format!("/todos/{todo_id}/")), "{key}");
+    assert_eq!(
+        ada.client
+            .execute(
+                "return document.querySelectorAll('#files li.file').length;",
+                vec![]
+            )
+            .await
+            .unwrap(),
+        1,
+        "only Ada's own file"
+    );
+    ada.click("#files li.file button.file-download").await;
+    let downloaded = ada
+        .until(
+            "the download",
+            "return document.querySelector('#files li.file').dataset.downloaded || null;",
+            Duration::from_secs(15),
+        )
+        .await;
+    assert_eq!(downloaded, Value::from(content.len().to_string()));
+    ada.screenshot("files-1-listed-and-downloaded").await;
+
+    // Bob's prefix, with the credentials the page holds.
+    let tried = ada
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             window.__files.list(arguments[0]).then( \
+               (f) => done('listed ' + f.length), \
+               (e) => done('refused ' + (e.$metadata && e.$metadata.httpStatusCode) + ' ' + e.name));",
+            vec![Value::from(bob_prefix.as_str())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(tried, "refused 403 AccessDenied");
+    let dir = Path::new(&cloud().endpoints.telemetry_dir);
+    let bucket_arn = format!("arn:aws:s3:::{bucket}");
+    eventually(
+        Duration::from_secs(5),
+        "the refusal in the trail",
+        || async {
+            let found = devstack_api::telemetry::read_judgements(dir)
+                .into_iter()
+                .find(|j| {
+                    j.function.starts_with("identity/")
+                        && j.verdict == "denied"
+                        && j.action == "s3:ListBucket"
+                        && j.resource == bucket_arn
+                });
+            Ok(found.map(|j| assert_eq!(j.reason, "no statement allows it")))
+        },
+    )
+    .await
+    .unwrap();
 }
