@@ -756,3 +756,77 @@ async fn a_stream_function_that_may_not_publish_to_its_on_failure_topic_loses_th
     );
     assert_eq!(dead_letters(&cloud, "notifications").await, "0");
 }
+
+/// One of Cognito Identity's calls at the cloud's Cognito front.
+async fn identity_call(
+    cloud: &Detached,
+    operation: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let res = reqwest::Client::new()
+        .post(cloud.endpoints.cognito_url.as_str())
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
+            "x-amz-target",
+            format!("AWSCognitoIdentityService.{operation}"),
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_that_does_not_trust_the_identity_pool_gives_the_browser_no_credentials() {
+    // The role's trust names another identity pool: STS refuses Cognito's
+    // AssumeRoleWithWebIdentity, and Cognito calls the pool misconfigured.
+    let (_dir, template) = mistaken(
+        "platform",
+        "                cognito-identity.amazonaws.com:aud: !Ref IdentityPool\n",
+        "                cognito-identity.amazonaws.com:aud: us-east-1:00000000-0000-0000-0000-000000000000\n",
+    );
+    let cloud = cloud::start_detached(Options {
+        iam: IamMode::Strict,
+        bin_dir: repo::profile_dir(),
+        retry_delay: Duration::from_millis(20),
+        function_env: vec![("RUST_LOG".into(), "warn".into())],
+        templates: [("platform".to_owned(), template)].into(),
+        services: Some(["users".to_owned()].into()),
+        ..Options::default()
+    })
+    .expect("the local cloud starts");
+    let e = &cloud.endpoints;
+    let token = token_for(e, &unique_email("pool")).await.unwrap();
+    let provider = format!("cognito-idp.{}.amazonaws.com/{}", e.region, e.user_pool_id);
+    let logins = json!({ provider: token });
+    let (status, id) = identity_call(
+        &cloud,
+        "GetId",
+        json!({"IdentityPoolId": e.identity_pool_id, "Logins": logins}),
+    )
+    .await;
+    assert_eq!(status, 200, "{id}");
+    let (status, refused) = identity_call(
+        &cloud,
+        "GetCredentialsForIdentity",
+        json!({"IdentityId": id["IdentityId"], "Logins": logins}),
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(
+        refused["__type"],
+        "InvalidIdentityPoolConfigurationException"
+    );
+    let who = format!("identity/{}", id["IdentityId"].as_str().unwrap());
+    let denied = denials(&cloud, &who);
+    assert!(
+        denied
+            .iter()
+            .any(|j| j.action == "sts:AssumeRoleWithWebIdentity"
+                && j.resource.contains("BrowserRole")
+                && j.reason == "no statement allows it"),
+        "{denied:?}"
+    );
+}

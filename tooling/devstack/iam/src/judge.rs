@@ -7,8 +7,8 @@
 //! statement that decided.
 
 use iam_rs::{
-    Arn, Context, Decision, EvaluationOptions, IAMPolicy, IAMRequest, IAMResource, PolicyEvaluator,
-    Principal, PrincipalId,
+    Arn, Context, ContextValue, Decision, EvaluationOptions, IAMPolicy, IAMRequest, IAMResource,
+    PolicyEvaluator, Principal, PrincipalId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -81,6 +81,29 @@ pub struct PolicyError {
 impl NamedPolicy {
     pub(crate) fn document(&self) -> &IAMPolicy {
         &self.document
+    }
+
+    /// A role's trust policy: its statements name no resource, for the
+    /// resource is the role itself, so each is read as on `*`.
+    pub fn parse_trust(name: impl Into<String>, json: &str) -> Result<Self, PolicyError> {
+        let name = name.into();
+        let mut value: serde_json::Value = serde_json::from_str(json).map_err(|e| PolicyError {
+            name: name.clone(),
+            reason: e.to_string(),
+        })?;
+        let statements = match &mut value["Statement"] {
+            serde_json::Value::Array(all) => all.iter_mut().collect(),
+            one @ serde_json::Value::Object(_) => vec![one],
+            _ => Vec::new(),
+        };
+        for statement in statements {
+            if let Some(s) = statement.as_object_mut()
+                && !s.contains_key("NotResource")
+            {
+                s.entry("Resource").or_insert_with(|| "*".into());
+            }
+        }
+        Self::parse(name, &value.to_string())
     }
 
     pub fn parse(name: impl Into<String>, json: &str) -> Result<Self, PolicyError> {
@@ -293,6 +316,15 @@ pub enum Caller {
     /// A service acting on the account's behalf: `sns.amazonaws.com`
     /// delivering from the topic `source_arn`.
     Service { name: String, source_arn: String },
+    /// A web identity asking to assume a role, vouched for by its
+    /// provider (`cognito-identity.amazonaws.com` for an identity pool's
+    /// users), with the provider's condition keys
+    /// (`cognito-identity.amazonaws.com:aud`, `:amr`, `:sub`), each with
+    /// one value or several.
+    Federated {
+        provider: String,
+        keys: Vec<(String, Vec<String>)>,
+    },
     /// Nobody: a request without a signature. Only a resource policy that
     /// names every principal (`"*"`) lets it in.
     Anonymous,
@@ -304,6 +336,7 @@ impl Caller {
         match self {
             Caller::Role { arn, .. } => arn,
             Caller::Service { name, .. } => name,
+            Caller::Federated { provider, .. } => provider,
             Caller::Anonymous => "anonymous",
         }
     }
@@ -455,6 +488,19 @@ fn request(caller: &Caller, call: &Call, place: &Place) -> IAMRequest {
                 .with_string("aws:SourceAccount", place.account.clone());
             Principal::Service(PrincipalId::String(name.clone()))
         }
+        Caller::Federated { provider, keys } => {
+            for (key, values) in keys {
+                context = match values.as_slice() {
+                    [one] => context.with_string(key.clone(), one.clone()),
+                    _ => {
+                        let mut c = context;
+                        c.insert(key.clone(), ContextValue::StringList(values.clone()));
+                        c
+                    }
+                };
+            }
+            Principal::Federated(PrincipalId::String(provider.clone()))
+        }
         // Nobody's id (iam-rs wants a principal of some kind): only a
         // statement for every principal (`"Principal": "*"`) matches it.
         Caller::Anonymous => Principal::CanonicalUser(PrincipalId::String("0".repeat(64))),
@@ -584,6 +630,73 @@ mod tests {
                 {"Sid": "ReadOwnFiles", "Effect": "Allow", "Action": "s3:GetObject",
                  "Resource": "arn:aws:s3:::files/users/${aws:PrincipalTag/user_id}/*"}]}),
         )
+    }
+
+    /// The platform's BrowserRole trust policy, for the identity pool `pool`.
+    fn browser_trust(pool: &str) -> NamedPolicy {
+        NamedPolicy::parse_trust(
+            "trust policy of BrowserRole",
+            &serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Federated": "cognito-identity.amazonaws.com"},
+                "Action": ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"],
+                "Condition": {
+                    "StringEquals": {"cognito-identity.amazonaws.com:aud": pool},
+                    "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"}}}]})
+            .to_string(),
+        )
+        .unwrap()
+    }
+
+    fn web_identity(pool: &str, amr: &[&str]) -> Caller {
+        Caller::Federated {
+            provider: "cognito-identity.amazonaws.com".into(),
+            keys: vec![
+                (
+                    "cognito-identity.amazonaws.com:aud".into(),
+                    vec![pool.into()],
+                ),
+                (
+                    "cognito-identity.amazonaws.com:amr".into(),
+                    amr.iter().map(|a| a.to_string()).collect(),
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_role_trusts_only_the_identity_pool_and_the_kind_of_identity_it_names() {
+        let role = "arn:aws:iam::123456789012:role/platform-BrowserRole";
+        let trust = browser_trust("us-east-1:pool");
+        let assume = call("sts:AssumeRoleWithWebIdentity", role);
+        let signed_in = [
+            "authenticated",
+            "cognito-idp.us-east-1.amazonaws.com/us-east-1_P",
+        ];
+        let judged = |caller: &Caller, c: &Call| judge(caller, &[], Some(&trust), c, &place());
+        let ok = judged(&web_identity("us-east-1:pool", &signed_in), &assume);
+        assert!(ok.allowed, "{ok:?}");
+        let tags = judged(
+            &web_identity("us-east-1:pool", &signed_in),
+            &call("sts:TagSession", role),
+        );
+        assert!(tags.allowed);
+        assert!(!judged(&web_identity("us-east-1:other", &signed_in), &assume).allowed);
+        assert!(
+            !judged(
+                &web_identity("us-east-1:pool", &["unauthenticated"]),
+                &assume
+            )
+            .allowed
+        );
+        let service = Caller::Service {
+            name: "cognito-identity.amazonaws.com".into(),
+            source_arn: String::new(),
+        };
+        assert!(
+            !judged(&service, &assume).allowed,
+            "a service is not the federated principal"
+        );
     }
 
     #[test]

@@ -3,20 +3,27 @@
 //! `GetCredentialsForIdentity`, both unsigned, each with the user pool's
 //! ID token in `Logins`. The token is checked as Cognito checks it (the
 //! pool's keys, issuer, the app client, an ID token), and with
-//! `ServerSideTokenCheck` its user must still exist. The credentials are
-//! a session of the authenticated role that the local cloud's judge
-//! knows, tagged as the pool maps the token's claims; every call signed
-//! with them is judged with those tags.
+//! `ServerSideTokenCheck` its user must still exist. The role's trust
+//! policy must let `cognito-identity.amazonaws.com` assume it (and tag
+//! the session) for this pool and an authenticated identity, as STS asks
+//! it for Cognito; else the pool's configuration is refused, as Cognito
+//! refuses it. The credentials are a session of the authenticated role
+//! that the local cloud's judge knows, tagged as the pool maps the
+//! token's claims; every call signed with them is judged with those tags.
 
 use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use devstack_iam::judge::Caller;
 use kit::jwt::{Claims, Verifier};
 use kit::signed::json_protocol::JsonApi;
 use serde_json::{Value, json};
 
 use super::IdentityPool;
+
+/// The principal that assumes an identity pool's roles.
+const PROVIDER: &str = "cognito-identity.amazonaws.com";
 
 /// The credentials' lifetime in the enhanced flow: an hour.
 const LIFETIME_SECONDS: i64 = 3600;
@@ -91,21 +98,28 @@ impl Identities {
         if request["IdentityId"].as_str() != Some(identity.as_str()) {
             return Err(not_authorized("Logins don't match the identity"));
         }
-        let tags = (self.pool.tags.iter())
+        let tags: Vec<(String, String)> = (self.pool.tags.iter())
             .filter_map(|(tag, claim)| Some((tag.clone(), claims.get(claim)?.as_str()?.to_owned())))
             .collect();
         let who = format!("identity/{identity}");
+        let vouched = self.vouched(&identity, &claims);
+        let trusted = (self.judge)
+            .may_assume(&who, &self.pool.role_arn, &vouched, !tags.is_empty())
+            .await
+            .map_err(|e| internal(&e.to_string()))?;
+        if !trusted {
+            // What Cognito answers when the role refuses the pool.
+            return Err(refused(
+                StatusCode::BAD_REQUEST,
+                "InvalidIdentityPoolConfigurationException",
+                "Invalid identity pool configuration. Check assigned IAM roles for this pool.",
+            ));
+        }
         let session = self
             .judge
             .identity_session(&who, &self.pool.role_arn, tags)
             .await
-            .map_err(|e| {
-                refused(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "InternalErrorException",
-                    &e.to_string(),
-                )
-            })?;
+            .map_err(|e| internal(&e.to_string()))?;
         let expiration = chrono::Utc::now().timestamp() + LIFETIME_SECONDS;
         Ok(answer(json!({
             "IdentityId": identity,
@@ -141,6 +155,35 @@ impl Identities {
         Ok(claims)
     }
 
+    /// What Cognito Identity vouches for when it assumes the role for
+    /// `identity`: the pool (`aud`), how the identity signed in (`amr`:
+    /// authenticated, by the user pool) and the identity (`sub`).
+    fn vouched(&self, identity: &str, claims: &Claims) -> Caller {
+        let key = |k: &str| format!("{PROVIDER}:{k}");
+        let sub = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        Caller::Federated {
+            provider: PROVIDER.to_owned(),
+            keys: vec![
+                (key("aud"), vec![self.pool.id.clone()]),
+                (
+                    key("amr"),
+                    vec![
+                        "authenticated".to_owned(),
+                        self.provider.clone(),
+                        format!(
+                            "{}:{}:CognitoSignIn:{sub}",
+                            self.provider, self.user_pool_id
+                        ),
+                    ],
+                ),
+                (key("sub"), vec![identity.to_owned()]),
+            ],
+        }
+    }
+
     /// The identity of the token's user: the same for every sign-in of
     /// that user, as Cognito keeps it.
     fn identity_of(&self, claims: &Claims) -> String {
@@ -153,6 +196,14 @@ impl Identities {
         let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes());
         format!("{region}:{id}")
     }
+}
+
+fn internal(message: &str) -> Response {
+    refused(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalErrorException",
+        message,
+    )
 }
 
 fn not_authorized(message: &str) -> Response {

@@ -192,6 +192,36 @@ impl Judge {
         self.open(who, role_arn, name, tags).await
     }
 
+    /// Whether `role_arn`'s trust policy lets `identity` (a federated web
+    /// identity) assume it, and tag the session when `tagged`, as STS's
+    /// AssumeRoleWithWebIdentity asks it: each action judged and recorded
+    /// as `who`. In audit mode a refusal is only recorded.
+    pub async fn may_assume(
+        &self,
+        who: &str,
+        role_arn: &str,
+        identity: &Caller,
+        tagged: bool,
+    ) -> Result<bool> {
+        if self.mode == Mode::Off {
+            return Ok(true);
+        }
+        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        let trust = self.query.role_trust(role).await?;
+        let mut actions = vec!["sts:AssumeRoleWithWebIdentity"];
+        if tagged {
+            actions.push("sts:TagSession");
+        }
+        let mut allowed = true;
+        for action in actions {
+            let call = Call::new(action, role_arn);
+            let verdict = judge(identity, &[], Some(&trust), &call, &self.place);
+            self.record(who, identity.name(), &call, &verdict);
+            allowed &= verdict.allowed || self.mode != Mode::Strict;
+        }
+        Ok(allowed)
+    }
+
     /// Assumes `role_arn` as session `name` and judges what its keys sign
     /// from now on as `who`, with the role's policies as they are now.
     async fn open(

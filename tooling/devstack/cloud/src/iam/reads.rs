@@ -102,6 +102,16 @@ impl Query {
         self.call(&self.iam, &all).await
     }
 
+    /// The role's trust policy: who may assume it.
+    pub async fn role_trust(&self, role: &str) -> Result<NamedPolicy> {
+        let xml = self.iam("GetRole", &[("RoleName", role)]).await?;
+        let document = decoded(&first(&xml, "AssumeRolePolicyDocument")?);
+        Ok(NamedPolicy::parse_trust(
+            format!("trust policy of {role}"),
+            &document,
+        )?)
+    }
+
     /// The role's identity policies: inline, then attached managed ones
     /// (their default version), each named for the verdicts.
     pub async fn role_policies(&self, role: &str) -> Result<Vec<NamedPolicy>> {
