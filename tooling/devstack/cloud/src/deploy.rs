@@ -296,7 +296,13 @@ async fn wait(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    bail!("stack {stack} still {status:?} after a minute")
+    // A stack that stays in progress is one whose creation failed inside
+    // the emulator (its answer a 500, the SDK's retry then told the stack
+    // exists): the engine's log holds moto's traceback.
+    let log = devstack_emulator::engine_socket()
+        .map(|s| devstack_emulator::engine_log_path(&s).display().to_string())
+        .unwrap_or_default();
+    bail!("stack {stack} still {status:?} after a minute (the engine's errors: {log})")
 }
 
 async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String> {

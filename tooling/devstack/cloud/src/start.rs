@@ -233,6 +233,7 @@ pub async fn start(options: Options) -> Result<Running> {
             if let Some(key) = &booted.key {
                 kept::keep(&emulator.url, key, &deployed).await?;
             }
+            drop(booted.deploying);
             deployed
         }
     };

@@ -147,6 +147,23 @@ pub fn engine_socket() -> Result<PathBuf, String> {
 /// The engine's command: it serves forks on `socket` until `owner` exits.
 /// Its output goes nowhere: a caller reading our stdout to its end would
 /// otherwise wait on the engine.
+/// Where the engine and its forks write their errors (moto logs an
+/// answer it failed with, traceback and all): `<socket>.log`, beside the
+/// socket. A stack that never completes is explained there.
+pub fn engine_log_path(socket: &Path) -> PathBuf {
+    let mut name = socket.as_os_str().to_owned();
+    name.push(".log");
+    PathBuf::from(name)
+}
+
+fn engine_log(socket: &Path) -> Stdio {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(engine_log_path(socket))
+        .map_or_else(|_| Stdio::null(), Stdio::from)
+}
+
 pub fn engine_command(socket: &Path, owner: u32) -> Result<Command, String> {
     let python = venv().join("bin/python");
     if !python.exists() {
@@ -164,7 +181,7 @@ pub fn engine_command(socket: &Path, owner: u32) -> Result<Command, String> {
         .arg(owner.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(engine_log(socket));
     Ok(c)
 }
 

@@ -23,6 +23,24 @@ pub(super) struct Booted {
     /// Under which key this cloud's deployed state may be kept (`None`:
     /// another emulator, or templates a caller replaced).
     pub key: Option<String>,
+    /// Held while this cloud deploys state no cloud has kept yet under its
+    /// key: see [`first_deploy`].
+    pub deploying: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+/// One deploy at a time per key in this process. Clouds of the same
+/// templates started together (a test binary's first seconds) each
+/// deployed afresh while none had kept its state: on two cores, seven
+/// deploys at once kept one stack in CREATE_IN_PROGRESS past its minute
+/// (a fresh clone's run). The first deploys and keeps its state; the
+/// others wait for it and fork that state.
+fn first_deploy(key: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static GATES: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+    let gates = GATES.get_or_init(Mutex::default);
+    let mut gates = gates.lock().unwrap_or_else(|e| e.into_inner());
+    gates.entry(key.to_owned()).or_default().clone()
 }
 
 /// `states_port`: where moto's Step Functions call Lambda; `judge_url`:
@@ -47,6 +65,11 @@ pub(super) async fn boot(
     // A replaced template is a test's mistake: it deploys its own copy.
     let key = (options.endpoint_url.is_none() && options.templates.is_empty())
         .then(|| state_key(&templates, options, &commit));
+    // Waits while another cloud of this process deploys the same state.
+    let gate = match &key {
+        Some(k) => Some(first_deploy(k).lock_owned().await),
+        None => None,
+    };
     let env = [
         ("MOTO_PORT", states_port.to_string()),
         ("DEVSTACK_JUDGE_URL", judge_url.to_owned()),
@@ -69,6 +92,8 @@ pub(super) async fn boot(
     };
     tracing::info!(target: "trail", url = %started.emulator.url, from, "emulator ready");
     phases.mark("emulator ready");
+    // A fork of kept state deploys nothing: the next cloud need not wait.
+    let deploying = gate.filter(|_| started.kept.is_none());
     Ok(Booted {
         emulator: started.emulator,
         conf,
@@ -76,6 +101,7 @@ pub(super) async fn boot(
         commit,
         kept: started.kept,
         key,
+        deploying,
     })
 }
 
