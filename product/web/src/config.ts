@@ -18,6 +18,8 @@ export interface Config {
   local?: boolean;
   /** How long before the ID token expires to renew it; 300 when absent. */
   renewBeforeSeconds?: number;
+  /** Federated sign-in through the user pool's managed login, where the platform has an outside identity provider. */
+  federation?: { domainUrl: string; provider: string; label: string };
 }
 
 const RENEW_BEFORE_SECONDS = 300;

@@ -6,6 +6,7 @@ import { CampaignsView } from "./campaigns.js";
 import { UsersView } from "./users.js";
 import * as cognito from "./cognito.js";
 import { Config, loadConfig } from "./config.js";
+import * as federation from "./federation.js";
 import { Files, FilesView } from "./files.js";
 import { Live, LiveState } from "./live.js";
 import { Renewal } from "./renewal.js";
@@ -421,6 +422,7 @@ function showMfa(next: typeof mfa): void {
  * so a copy is useless too; offline, this browser signs out regardless.
  */
 async function signOut(): Promise<void> {
+  const federated = current?.federated === true;
   const button = $<HTMLButtonElement>("#signout");
   button.disabled = true;
   renewal.stop();
@@ -431,6 +433,7 @@ async function signOut(): Promise<void> {
   if (s) await cognito.globalSignOut(config, s.accessToken).catch(() => undefined);
   button.disabled = false;
   endSession("");
+  if (federated) federation.signOut(config);
 }
 
 async function deleteAccount(): Promise<void> {
@@ -481,6 +484,7 @@ function wire(): void {
     await start({ ...tokens, email });
   });
   $("#mfa-cancel").addEventListener("click", () => showAuth(""));
+  federation.wire(config);
 
   const todoForm = $<HTMLFormElement>("#todo-form");
   todoForm.addEventListener("submit", async (e) => {
@@ -522,6 +526,9 @@ async function main(): Promise<void> {
   campaigns = new CampaignsView(api, guard);
   users = new UsersView(api, guard);
   wire();
+  // Back from "Sign in with": that answer decides, not an older stored session.
+  const back = await federation.callback(config);
+  if (back) return "session" in back ? start(back.session) : showAuth(back.error);
   const s = session.load();
   if (!s) return showAuth();
   current = s;

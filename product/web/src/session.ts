@@ -8,6 +8,8 @@ export interface Session {
   accessToken: string;
   refreshToken: string;
   email: string;
+  /** Signed in through the managed login (federation.ts), whose own session sign-out ends too. */
+  federated?: boolean;
 }
 
 export const EXPIRED = "Your session has expired. Please sign in again.";

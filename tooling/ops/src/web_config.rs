@@ -66,7 +66,7 @@ pub fn config(region: &str, platform: &str, services: &[&str], outputs: &Outputs
         .iter()
         .map(|s| Ok((s.to_string(), Value::from(get(s, "ApiUrl")?))))
         .collect::<Result<serde_json::Map<_, _>>>()?;
-    Ok(json!({
+    let mut config = json!({
         "region": region,
         "cognitoEndpoint": format!("https://cognito-idp.{region}.amazonaws.com/"),
         "userPoolId": user_pool_id,
@@ -76,7 +76,16 @@ pub fn config(region: &str, platform: &str, services: &[&str], outputs: &Outputs
         "identityPoolId": get(platform, "IdentityPoolId")?,
         "filesBucket": get(FILES_SERVICE, "BucketName")?,
         "local": false,
-    }))
+    });
+    // Only a platform deployed with an outside provider has these.
+    if let (Ok(domain), Ok(provider)) = (
+        get(platform, "AuthDomainUrl"),
+        get(platform, "FederatedProviderName"),
+    ) {
+        config["federation"] =
+            json!({"domainUrl": domain, "provider": provider, "label": provider});
+    }
+    Ok(config)
 }
 
 /// Every stack's outputs.
@@ -149,6 +158,24 @@ mod tests {
         assert_eq!(c["identityPoolId"], "eu-west-1:1-2");
         assert_eq!(c["filesBucket"], "files");
         assert_eq!(c["local"], false);
+        assert!(c.get("federation").is_none());
+    }
+
+    #[test]
+    fn a_platform_with_an_outside_provider_offers_it() {
+        let mut d = deployed();
+        let platform = d.get_mut("platform").unwrap();
+        platform.insert(
+            "AuthDomainUrl".into(),
+            "https://p.auth.eu-west-1.amazoncognito.com".into(),
+        );
+        platform.insert("FederatedProviderName".into(), "Okta".into());
+        let c = config("eu-west-1", "platform", repo::SERVICES, &d).unwrap();
+        assert_eq!(
+            c["federation"]["domainUrl"],
+            "https://p.auth.eu-west-1.amazoncognito.com"
+        );
+        assert_eq!(c["federation"]["provider"], "Okta");
     }
 
     #[test]

@@ -24,6 +24,7 @@ use chrono::Utc;
 use kit::table::TableError;
 use serde_json::Value;
 
+use crate::accounts::Accounts;
 use crate::domain::{self, Refusal};
 use crate::items::Profile;
 use crate::store::Store;
@@ -43,6 +44,8 @@ pub enum TriggerError {
     Missing(&'static str),
     #[error("the users table: {0}")]
     Store(#[from] TableError),
+    #[error("the user pool: {0}")]
+    Accounts(#[from] kit::signed::json_protocol::Refused),
     /// A trigger this function is not wired for (the pool's `LambdaConfig`
     /// names it for PreSignUp, PostConfirmation and PostAuthentication
     /// only).
@@ -57,6 +60,7 @@ impl TriggerError {
             TriggerError::Refused(_) => "SignUpRefused",
             TriggerError::Decode { .. } | TriggerError::Missing(_) => "InvalidTriggerEvent",
             TriggerError::Store(_) => "StoreError",
+            TriggerError::Accounts(_) => "UserPoolError",
             TriggerError::Unknown(_) => "UnknownTrigger",
         }
     }
@@ -73,7 +77,7 @@ impl From<TriggerError> for lambda_runtime::Diagnostic {
 
 /// Serves one trigger invocation; returns the event, as Cognito expects.
 pub async fn handle(
-    store: &Store,
+    (store, accounts): (&Store, &Accounts),
     refused_domains: &[String],
     event: Value,
     correlation_id: &str,
@@ -85,6 +89,9 @@ pub async fn handle(
     if source.starts_with("PreSignUp_") {
         let e: CognitoEventUserPoolsPreSignup = decode("PreSignUp", event)?;
         pre_sign_up(&e, refused_domains)?;
+        if source == "PreSignUp_ExternalProvider" {
+            link(accounts, &e).await?;
+        }
         Ok(serde_json::to_value(e).expect("an event serializes"))
     } else if source.starts_with("PostConfirmation_") {
         let e: CognitoEventUserPoolsPostConfirmation = decode("PostConfirmation", event)?;
@@ -125,6 +132,34 @@ fn pre_sign_up(
         Err(refusal) => tracing::info!(%refusal, "sign-up refused"),
     }
     checked
+}
+
+/// A person's first sign-in through an outside provider: if they signed
+/// up with a password under the same email, confirmed and verified, the
+/// provider's user is linked to that account (one person, one profile);
+/// otherwise Cognito makes it a user of its own. Only an email the
+/// provider says it verified is believed.
+async fn link(accounts: &Accounts, e: &CognitoEventUserPoolsPreSignup) -> Result<(), TriggerError> {
+    let attributes = &e.request.user_attributes;
+    let verified = attributes.get("email_verified").map(String::as_str) == Some("true");
+    let user_name = e.cognito_event_user_pools_header.user_name.as_deref();
+    let (Some(email), Some((provider, subject)), true) = (
+        attributes.get("email"),
+        user_name.and_then(|u| u.split_once('_')),
+        verified,
+    ) else {
+        tracing::info!("federated sign-up without a verified email: a user of its own");
+        return Ok(());
+    };
+    let Some(username) = accounts.with_verified_email(email).await? else {
+        return Ok(());
+    };
+    accounts.link(&username, provider, subject).await?;
+    tracing::info!(
+        provider,
+        "federated user linked to the account of the same email"
+    );
+    Ok(())
 }
 
 async fn post_confirmation(

@@ -4,8 +4,21 @@
 
 use devstack_emulator::{create_service_table, shared, unique};
 use serde_json::{Value, json};
+use users::accounts::Accounts;
 use users::identity::{TriggerError, handle};
 use users::store::Store;
+
+/// The pool's API: no test here reaches it (federated sign-ups are
+/// `tooling/tests/tests/all/federation.rs`'s).
+fn accounts(conf: &aws_config::SdkConfig) -> Accounts {
+    Accounts {
+        api: kit::signed::json_protocol::JsonApi::new(
+            conf,
+            kit::signed::json_protocol::COGNITO_IDP,
+        ),
+        user_pool_id: "us-east-1_pool".into(),
+    }
+}
 
 fn post_confirmation(sub: &str, email: &str, name: Option<&str>) -> Value {
     let mut attributes = json!({
@@ -44,11 +57,14 @@ async fn a_confirmation_tried_three_times_makes_one_profile_and_one_registration
     let table = unique("users");
     create_service_table(&conf, &table).await;
     let store = Store::new(aws_sdk_dynamodb::Client::new(&conf), &table);
+    let accounts = accounts(&conf);
     let event = post_confirmation("sub-1", "ada@example.com", Some("Ada"));
     // Cognito tries a trigger that timed out again: the same event, each
     // attempt with a request id of its own.
     for attempt in ["try-1", "try-2", "try-3"] {
-        let answer = handle(&store, &[], event.clone(), attempt).await.unwrap();
+        let answer = handle((&store, &accounts), &[], event.clone(), attempt)
+            .await
+            .unwrap();
         assert_eq!(answer["triggerSource"], "PostConfirmation_ConfirmSignUp");
     }
     let profile = store.get("sub-1").await.unwrap().expect("a profile");
@@ -65,7 +81,9 @@ async fn a_confirmation_tried_three_times_makes_one_profile_and_one_registration
     // A password reset confirms too: it registers nobody.
     let mut reset = post_confirmation("sub-2", "bo@example.com", None);
     reset["triggerSource"] = "PostConfirmation_ConfirmForgotPassword".into();
-    handle(&store, &[], reset, "reset").await.unwrap();
+    handle((&store, &accounts), &[], reset, "reset")
+        .await
+        .unwrap();
     assert!(store.get("sub-2").await.unwrap().is_none());
 }
 
@@ -95,9 +113,12 @@ async fn a_sign_in_without_a_profile_makes_it_unless_the_account_was_deleted() {
     let table = unique("users");
     create_service_table(&conf, &table).await;
     let store = Store::new(aws_sdk_dynamodb::Client::new(&conf), &table);
+    let accounts = accounts(&conf);
     for attempt in ["sign-in-1", "sign-in-2"] {
         let event = post_authentication("sub-a", "adm@example.com");
-        let answer = handle(&store, &[], event, attempt).await.unwrap();
+        let answer = handle((&store, &accounts), &[], event, attempt)
+            .await
+            .unwrap();
         assert_eq!(answer["triggerSource"], "PostAuthentication_Authentication");
     }
     let profile = store.get("sub-a").await.unwrap().expect("a profile");
@@ -111,7 +132,9 @@ async fn a_sign_in_without_a_profile_makes_it_unless_the_account_was_deleted() {
     let tombstone = users::items::Tombstone::new("sub-a", chrono::Utc::now(), "del");
     store.delete(&profile, &tombstone).await.unwrap();
     let event = post_authentication("sub-a", "adm@example.com");
-    handle(&store, &[], event, "sign-in-3").await.unwrap();
+    handle((&store, &accounts), &[], event, "sign-in-3")
+        .await
+        .unwrap();
     assert!(
         store.get("sub-a").await.unwrap().is_none(),
         "not brought back"
@@ -124,24 +147,31 @@ async fn a_sign_up_is_refused_by_domain_or_name_and_a_broken_event_names_its_fie
     let table = unique("users");
     create_service_table(&conf, &table).await;
     let store = Store::new(aws_sdk_dynamodb::Client::new(&conf), &table);
+    let accounts = accounts(&conf);
     let refused = users::domain::refused_domains("mailinator.com");
 
     let ok = handle(
-        &store,
+        (&store, &accounts),
         &refused,
         pre_sign_up("ada@example.com", Some("Ada")),
         "c",
     )
     .await;
     assert_eq!(ok.unwrap()["response"]["autoConfirmUser"], false);
-    let by_domain = handle(&store, &refused, pre_sign_up("x@mailinator.com", None), "c").await;
+    let by_domain = handle(
+        (&store, &accounts),
+        &refused,
+        pre_sign_up("x@mailinator.com", None),
+        "c",
+    )
+    .await;
     assert!(
         matches!(&by_domain, Err(TriggerError::Refused(_))),
         "{by_domain:?}"
     );
     let name = "n".repeat(65);
     let by_name = handle(
-        &store,
+        (&store, &accounts),
         &refused,
         pre_sign_up("ada@example.com", Some(&name)),
         "c",
@@ -155,11 +185,13 @@ async fn a_sign_up_is_refused_by_domain_or_name_and_a_broken_event_names_its_fie
         .as_object_mut()
         .unwrap()
         .remove("sub");
-    let missing = handle(&store, &[], no_sub, "c").await.unwrap_err();
+    let missing = handle((&store, &accounts), &[], no_sub, "c")
+        .await
+        .unwrap_err();
     assert_eq!(missing.kind(), "InvalidTriggerEvent");
     assert!(missing.to_string().contains("sub"), "{missing}");
     let unknown = handle(
-        &store,
+        (&store, &accounts),
         &[],
         json!({"triggerSource": "CustomMessage_SignUp"}),
         "c",

@@ -99,6 +99,14 @@ pub struct Endpoints {
     /// and its `/_sandbox` control routes (stats, key rotation).
     #[serde(default)]
     pub sender_url: String,
+    /// The outside identity provider's stand-in (`devstack-idp`): its
+    /// issuer, whose discovery document names the rest. Managed login
+    /// (`/oauth2/authorize` ...) is at `cognito_url`. Empty without one.
+    #[serde(default)]
+    pub idp_url: String,
+    /// The provider's name in the user pool (`identity_provider=`).
+    #[serde(default)]
+    pub federated_provider: String,
     pub services: BTreeMap<String, ServiceEndpoints>,
 }
 

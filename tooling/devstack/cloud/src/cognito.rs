@@ -1,6 +1,8 @@
 //! The user pool, made by API (the emulator's CloudFormation skips
 //! Cognito), through Cognito's JSON protocol (`kit::signed::json_protocol`).
 
+pub mod federated;
+pub mod hosted;
 pub mod identities;
 pub mod triggers;
 
@@ -61,7 +63,7 @@ impl Pool {
 pub async fn create(
     api: &JsonApi,
     emulator_url: &str,
-    name: &str,
+    (name, auto_verified): (&str, &serde_json::Value),
     groups: &[(String, String)],
     triggers: &BTreeMap<String, String>,
 ) -> Result<Pool> {
@@ -70,9 +72,14 @@ pub async fn create(
     let lambda_config: serde_json::Map<String, serde_json::Value> = (triggers.iter())
         .map(|(trigger, function)| (trigger.clone(), function_arn(function).into()))
         .collect();
-    let pool = json!({
+    // A confirmed sign-up's email is verified where the pool says so
+    // (which a federated sign-in's linking relies on).
+    let mut pool = json!({
         "PoolName": name, "UsernameAttributes": ["email"], "LambdaConfig": lambda_config,
     });
+    if auto_verified.is_array() {
+        pool["AutoVerifiedAttributes"] = auto_verified.clone();
+    }
     let pool = api
         .call("CreateUserPool", &pool)
         .await
@@ -108,6 +115,24 @@ pub async fn create(
         client_id,
         triggers.clone(),
     ))
+}
+
+/// The front every Cognito call of the local cloud goes through: the
+/// user pool's API with its triggers, the identity pool's, and managed
+/// login where the pool has it.
+pub fn front(
+    upstream: &str,
+    api: JsonApi,
+    triggers: triggers::Triggers,
+    identities: Option<identities::Identities>,
+    login: Option<hosted::Login>,
+) -> axum::Router {
+    let front = triggers::Front::new(upstream, api, triggers, identities);
+    let router = triggers::router(front.clone());
+    match login {
+        Some(login) => hosted::routes(login, front).merge(router),
+        None => router,
+    }
 }
 
 /// A local function's ARN by its physical name.

@@ -5,6 +5,7 @@
 //! function passes (`gate`, judged by `iam`), the fault proxies (`chaos`),
 //! Step Functions on moto's interpreter
 //! (`devstack_sfn`), the third-party sender's stand-in (`sender`), the
+//! outside identity provider's (`federation`), the
 //! web app (`web`), the console (`console`) and the control API, and
 //! writes the endpoints file's content (`start`). `redeploy` is `devstack
 //! deploy`'s server side.
@@ -15,6 +16,7 @@ pub mod console;
 pub mod custom_domain;
 pub mod deploy;
 pub mod failure;
+pub mod federation;
 pub mod gate;
 pub mod iam;
 pub mod invalidations;

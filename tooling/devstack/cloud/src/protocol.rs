@@ -240,10 +240,13 @@ pub fn plain(status: StatusCode, text: String) -> Response<Body> {
     r
 }
 
-fn escape(text: &str) -> String {
+/// Text made safe inside XML or HTML, an attribute's value included.
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 #[cfg(test)]

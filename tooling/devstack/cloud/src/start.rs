@@ -3,6 +3,7 @@
 
 mod boot;
 mod kept;
+mod sign_in;
 mod sources;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +28,7 @@ use crate::cognito;
 use crate::deploy::{
     Stack, TAG_COMMIT, TAG_SERVICE, apply, borrowed, create_tagged, qualified, service_tags,
 };
+use crate::federation::Federation;
 use crate::redeploy::Control;
 
 #[derive(Debug, Clone)]
@@ -159,6 +161,8 @@ pub struct Running {
     pub control: Arc<Control>,
     /// The third-party sender's stand-in (stops when dropped).
     pub sender: devstack_saas::Sandbox,
+    /// The outside identity provider's stand-in (stops when dropped).
+    pub federation: Option<crate::federation::Federation>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -192,6 +196,7 @@ pub async fn start(options: Options) -> Result<Running> {
     let states_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let sender_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let sender_url = format!("http://{}", sender_listener.local_addr()?);
+    let idp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let states_port = states_listener.local_addr()?.port();
     // moto asks the judge before each SNS delivery to a queue.
     let judge_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -238,6 +243,7 @@ pub async fn start(options: Options) -> Result<Running> {
         }
     };
     kept::place_web_origin(&conf, &stacks, &web_origin).await?;
+    let federation = crate::federation::start(&conf, &platform, idp_listener).await?;
     phases.mark("service stacks");
     let mut w = Wiring::new(
         &options,
@@ -265,7 +271,8 @@ pub async fn start(options: Options) -> Result<Running> {
             w.functions.keys().collect::<Vec<_>>()
         );
     }
-    let control = w.serve_front(&pool, &stacks, web_listener).await?;
+    let front = (web_listener, federation.as_ref());
+    let control = w.serve_front(&pool, &stacks, front).await?;
     let router = devstack_sfn::router::router(
         w.endpoints.lambda_endpoint.clone(),
         emulator.url.clone(),
@@ -304,6 +311,7 @@ pub async fn start(options: Options) -> Result<Running> {
         from_kept_state,
         control,
         sender,
+        federation,
         tasks: w.tasks,
     })
 }
@@ -348,7 +356,10 @@ async fn deploy_platform(
     let pool = cognito::create(
         &cognito,
         emulator_url,
-        &format!("{PLATFORM}-{}", pool_plan.pool),
+        (
+            &format!("{PLATFORM}-{}", pool_plan.pool),
+            &pool_plan.pool_properties["AutoVerifiedAttributes"],
+        ),
         &pool_plan.groups,
         &pool_plan.triggers,
     )
@@ -784,7 +795,7 @@ impl<'a> Wiring<'a> {
         &mut self,
         pool: &cognito::Pool,
         stacks: &[Stack],
-        web_listener: tokio::net::TcpListener,
+        (web_listener, federation): (tokio::net::TcpListener, Option<&Federation>),
     ) -> Result<Arc<Control>> {
         let gateway = Arc::new(Gateway {
             routes: std::mem::take(&mut self.routes),
@@ -827,8 +838,17 @@ impl<'a> Wiring<'a> {
             kit::signed::json_protocol::COGNITO_IDP,
         );
         let identities = self.identities(pool);
-        let front =
-            cognito::triggers::router(&self.endpoints.emulator_url, api, triggers, identities);
+        let login = match federation {
+            Some(f) => Some(self.managed_login(f, pool, &web_listener).await?),
+            None => None,
+        };
+        let front = cognito::front(
+            &self.endpoints.emulator_url,
+            api,
+            triggers,
+            identities,
+            login,
+        );
         self.tasks.push(serve(cognito_listener, front));
         self.endpoints.web_url = format!("http://{}/", web_listener.local_addr()?);
         let urls = crate::web::function_urls(stacks, &self.functions);
@@ -848,29 +868,6 @@ impl<'a> Wiring<'a> {
 
     /// The identity pool's calls on the Cognito front, when the platform
     /// has a pool.
-    fn identities(&self, pool: &cognito::Pool) -> Option<cognito::identities::Identities> {
-        let identity = pool.identity.clone()?;
-        Some(cognito::identities::Identities {
-            provider: format!(
-                "cognito-idp.{}.amazonaws.com/{}",
-                kit::config::LOCAL_REGION,
-                pool.user_pool_id
-            ),
-            user_pool_id: pool.user_pool_id.clone(),
-            verifier: kit::jwt::Verifier::new(kit::jwt::Expect {
-                issuer: pool.issuer.clone(),
-                audience: pool.client_id.clone(),
-                jwks_url: pool.jwks_url.clone(),
-            }),
-            idp: kit::signed::json_protocol::JsonApi::new(
-                &self.conf,
-                kit::signed::json_protocol::COGNITO_IDP,
-            ),
-            judge: self.judge.clone(),
-            pool: identity,
-        })
-    }
-
     async fn serve_control(&mut self, stacks: &[Stack]) -> Result<Arc<Control>> {
         let control = Arc::new(Control::new(
             self.conf.clone(),

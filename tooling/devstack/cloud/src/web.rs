@@ -67,6 +67,13 @@ pub fn config(e: &Endpoints, renew_before_seconds: Option<u64>) -> Value {
         config["filesBucket"] = bucket.clone().into();
         config["s3Endpoint"] = e.s3_url.clone().into();
     }
+    if !e.federated_provider.is_empty() {
+        config["federation"] = json!({
+            "domainUrl": e.cognito_url.trim_end_matches('/'),
+            "provider": e.federated_provider,
+            "label": e.federated_provider,
+        });
+    }
     if let Some(seconds) = renew_before_seconds {
         config["renewBeforeSeconds"] = seconds.into();
     }

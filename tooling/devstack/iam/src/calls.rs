@@ -92,7 +92,7 @@ pub fn calls(
         operation: &operation,
         place,
     };
-    match service {
+    let mut calls = match service {
         "dynamodb" => dynamodb(&ctx, &json(&ctx, request)?),
         "events" => events(&ctx, &json(&ctx, request)?),
         "sqs" => sqs(&ctx, &json(&ctx, request)?),
@@ -108,7 +108,24 @@ pub fn calls(
         "execute-api" => execute_api(&ctx, request, names),
         "sts" if operation == "GetCallerIdentity" => Ok(Vec::new()),
         _ => Err(ctx.unknown()),
+    }?;
+    if over_plain_http(request) {
+        for call in &mut calls {
+            call.context
+                .push(("aws:SecureTransport".into(), "false".into()));
+        }
     }
+    Ok(calls)
+}
+
+/// Whether the request says it came over plain HTTP, as a proxy that
+/// ends TLS marks one (`X-Forwarded-Proto: http`). The local hops are all
+/// plain HTTP, standing for AWS's HTTPS endpoints; this is how a call is
+/// judged as one that did not use TLS (a TLS-only Deny refuses it).
+fn over_plain_http(request: &Arrived<'_>) -> bool {
+    request
+        .header("x-forwarded-proto")
+        .is_some_and(|p| p.eq_ignore_ascii_case("http"))
 }
 
 struct Ctx<'a> {
@@ -276,6 +293,7 @@ fn cognito(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
         | "AdminUserGlobalSignOut"
         | "AdminDisableUser"
         | "ListUsers"
+        | "AdminLinkProviderForUser"
         | "DescribeUserPool" => {
             let pool = ctx.field(body, "UserPoolId")?;
             Ok(vec![ctx.call(
@@ -555,6 +573,27 @@ mod tests {
             body: body.as_bytes(),
         };
         calls(service, &arrived, &place(), &NoNames)
+    }
+
+    #[test]
+    fn a_request_that_came_over_plain_http_says_so_to_the_judge() {
+        let secure_transport = |headers: &[(&str, &str)]| {
+            let arrived = Arrived {
+                method: "GET",
+                path_and_query: "/attachments/users/u1/f.png",
+                headers,
+                body: b"",
+            };
+            let calls = calls("s3", &arrived, &place(), &NoNames).unwrap();
+            (calls[0].context.iter())
+                .find(|(k, _)| k == "aws:SecureTransport")
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(secure_transport(&[]), None, "TLS, as AWS's endpoints are");
+        assert_eq!(
+            secure_transport(&[("X-Forwarded-Proto", "http")]).as_deref(),
+            Some("false")
+        );
     }
 
     fn pairs(calls: &[Call]) -> Vec<(&str, &str)> {

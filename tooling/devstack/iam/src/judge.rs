@@ -450,6 +450,18 @@ fn over<'a>(
     outcome
 }
 
+const SECURE_TRANSPORT: &str = "aws:SecureTransport";
+
+/// Whether the call came over TLS, as its mapping says (a boolean key,
+/// where the call's other keys are text). A call says so only when its
+/// request said it came over plain HTTP: every local hop is plain HTTP
+/// standing for AWS's HTTPS endpoints.
+fn secure(call: &Call) -> bool {
+    (call.context.iter())
+        .find(|(k, _)| k == SECURE_TRANSPORT)
+        .is_none_or(|(_, v)| v == "true")
+}
+
 /// The request IAM evaluates, with the caller (a role by its ARN) as its
 /// principal.
 fn request(caller: &Caller, call: &Call, place: &Place) -> IAMRequest {
@@ -466,8 +478,7 @@ fn request(caller: &Caller, call: &Call, place: &Place) -> IAMRequest {
     let mut context = Context::new()
         .with_string("aws:RequestedRegion", place.region.clone())
         .with_string("aws:ResourceAccount", resource_account)
-        // Calls to AWS are over TLS; only the local hop is plain HTTP.
-        .with_boolean("aws:SecureTransport", true)
+        .with_boolean("aws:SecureTransport", secure(call))
         .with_string("aws:CurrentTime", now.to_rfc3339())
         .with_number("aws:EpochTime", now.timestamp() as f64);
     let principal = match caller {
@@ -505,7 +516,7 @@ fn request(caller: &Caller, call: &Call, place: &Place) -> IAMRequest {
         // statement for every principal (`"Principal": "*"`) matches it.
         Caller::Anonymous => Principal::CanonicalUser(PrincipalId::String("0".repeat(64))),
     };
-    for (key, value) in &call.context {
+    for (key, value) in call.context.iter().filter(|(k, _)| k != SECURE_TRANSPORT) {
         context = context.with_string(key.clone(), value.clone());
     }
     // An action without a resource type is asked of `*`, which no ARN
@@ -818,6 +829,16 @@ mod tests {
         );
         assert!(v.allowed);
         assert!(!verdict(&[], Some(&bucket_policy), &call("s3:GetObject", object)).allowed);
+        let mut plain = call("s3:PutObject", object);
+        plain
+            .context
+            .push(("aws:SecureTransport".into(), "false".into()));
+        let v = verdict(&[], Some(&bucket_policy), &plain);
+        assert!(!v.allowed, "over plain HTTP");
+        assert_eq!(
+            v.statement.as_deref(),
+            Some("bucket policy of attachments, statement TlsOnly")
+        );
     }
 
     #[test]

@@ -68,9 +68,8 @@ async fn credentials_of(token: &str) -> (String, Credentials) {
     (identity_id, credentials)
 }
 
-/// A todo of `api`'s user with one uploaded file: its object's key, and
-/// the S3 endpoint and bucket the presigned URL named.
-async fn uploaded(api: &Client) -> (String, String, String) {
+/// A new todo's attachment grant: its presigned upload URL.
+async fn upload_grant(api: &Client) -> reqwest::Url {
     let (_, todo) = api
         .call(
             Method::POST,
@@ -89,7 +88,13 @@ async fn uploaded(api: &Client) -> (String, String, String) {
         .await
         .unwrap();
     assert_eq!(status, 201, "{grant}");
-    let url = reqwest::Url::parse(grant["upload_url"].as_str().unwrap()).unwrap();
+    reqwest::Url::parse(grant["upload_url"].as_str().unwrap()).unwrap()
+}
+
+/// A todo of `api`'s user with one uploaded file: its object's key, and
+/// the S3 endpoint and bucket the presigned URL named.
+async fn uploaded(api: &Client) -> (String, String, String) {
+    let url = upload_grant(api).await;
     let put = api
         .http
         .put(url.clone())
@@ -350,4 +355,25 @@ async fn in_the_browser_a_user_lists_and_downloads_their_file_and_nobody_elses()
     )
     .await
     .unwrap();
+}
+
+/// The attachments bucket is TLS-only (its policy's Deny on
+/// `aws:SecureTransport` false): a request that says it came over plain
+/// HTTP is refused by that statement, as S3 refuses one on AWS, and the
+/// same request over "TLS" (every local hop stands for AWS's HTTPS) passes.
+#[tokio::test]
+async fn a_request_over_plain_http_is_refused_by_the_buckets_tls_only_deny() {
+    let ada = client(&unique_email("tls-ada")).await;
+    let url = upload_grant(&ada).await;
+    let put = |proto: &'static str| {
+        ada.http
+            .put(url.clone())
+            .header("content-type", "text/plain")
+            .header("x-forwarded-proto", proto)
+            .body("plan")
+            .send()
+    };
+    let plain = put("http").await.unwrap();
+    assert_eq!(plain.status(), 403);
+    assert!(put("https").await.unwrap().status().is_success());
 }

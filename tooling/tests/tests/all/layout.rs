@@ -67,6 +67,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // the boundary crate), so an invocation's hop names Step Functions.
     ("devstack-sfn", &["devstack-api", "kit"]),
     ("devstack-saas", &[]),
+    // An outside identity provider's stand-in: someone else's product too.
+    ("devstack-idp", &[]),
     // CloudFront played locally: its origins are the caller's to read.
     ("devstack-cdn", &[]),
     // The console reads the telemetry records (typed, from the boundary
@@ -88,6 +90,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "devstack-emulator",
             "devstack-gateway",
             "devstack-iam",
+            "devstack-idp",
             "devstack-lambda",
             "devstack-saas",
             "devstack-sfn",

@@ -10,6 +10,7 @@ mod deploy;
 mod docs;
 mod e2e;
 mod engine;
+mod federation;
 mod flow;
 mod identity;
 mod identity_pool;

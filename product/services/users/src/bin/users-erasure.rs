@@ -3,12 +3,9 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use kit::config::Lazy;
-use kit::signed::json_protocol::{COGNITO_IDP, JsonApi};
 use kit::telemetry::Consumed;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
-use users::accounts::Accounts;
-use users::store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -17,14 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let user_pool_id = kit::config::var("USER_POOL_ID")?;
     let required = users::domain::confirming_services(&kit::config::var("ERASURE_CONFIRMED_BY")?);
     let required = &*Box::leak(required.into_boxed_slice());
-    let adapters = &Lazy::new(move |conf| {
-        let store = Store::new(aws_sdk_dynamodb::Client::new(conf), table.clone());
-        let accounts = Accounts {
-            api: JsonApi::new(conf, COGNITO_IDP),
-            user_pool_id: user_pool_id.clone(),
-        };
-        (store, accounts)
-    });
+    let adapters = &Lazy::new(move |conf| users::accounts::adapters(conf, &table, &user_pool_id));
     telemetry
         .run(
             move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {

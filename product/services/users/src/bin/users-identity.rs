@@ -1,10 +1,10 @@
-//! Lambda: the user pool's triggers (PreSignUp, PostConfirmation), invoked
-//! by Cognito during a sign-up (`users::identity`).
+//! Lambda: the user pool's triggers (PreSignUp, PostConfirmation,
+//! PostAuthentication), invoked by Cognito during a sign-up or sign-in
+//! (`users::identity`).
 
 use kit::config::Lazy;
 use lambda_runtime::LambdaEvent;
 use tracing::Instrument;
-use users::store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -13,8 +13,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Empty refuses no domain.
     let refused = std::env::var("REFUSED_EMAIL_DOMAINS").unwrap_or_default();
     let refused = &*Box::leak(users::domain::refused_domains(&refused).into_boxed_slice());
-    let store =
-        &Lazy::new(move |conf| Store::new(aws_sdk_dynamodb::Client::new(conf), table.clone()));
+    let user_pool_id = kit::config::var("USER_POOL_ID")?;
+    let adapters = &Lazy::new(move |conf| users::accounts::adapters(conf, &table, &user_pool_id));
     telemetry
         .run(move |event: LambdaEvent<serde_json::Value>| async move {
             // A client may bring its correlation id in the call's
@@ -25,8 +25,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 kit::http_api::correlation_id(given, Some(&event.context.request_id))
                     .unwrap_or_default();
             let span = tracing::info_span!("trigger", correlation_id = %correlation_id);
-            let store = store.get().await;
-            users::identity::handle(store, refused, event.payload, &correlation_id)
+            let (store, accounts) = adapters.get().await;
+            users::identity::handle((store, accounts), refused, event.payload, &correlation_id)
                 .instrument(span)
                 .await
         })

@@ -57,26 +57,33 @@ pub struct Triggers {
 pub struct Front {
     upstream: String,
     http: reqwest::Client,
-    api: JsonApi,
+    /// The user pool's API on the emulator, signed as the local cloud.
+    pub(super) api: JsonApi,
     triggers: Triggers,
     /// The identity pool's calls, when the platform has one: Cognito
     /// Identity's API on the same front (`AWSCognitoIdentityService.*`).
     identities: Option<super::identities::Identities>,
 }
 
-pub fn router(
-    upstream: &str,
-    api: JsonApi,
-    triggers: Triggers,
-    identities: Option<super::identities::Identities>,
-) -> Router {
-    let front = Arc::new(Front {
-        upstream: upstream.trim_end_matches('/').to_owned(),
-        http: reqwest::Client::new(),
-        api,
-        triggers,
-        identities,
-    });
+impl Front {
+    pub fn new(
+        upstream: &str,
+        api: JsonApi,
+        triggers: Triggers,
+        identities: Option<super::identities::Identities>,
+    ) -> Arc<Self> {
+        Arc::new(Front {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+            api,
+            triggers,
+            identities,
+        })
+    }
+}
+
+/// The user pool's and the identity pool's APIs, every call passed on.
+pub fn router(front: Arc<Front>) -> Router {
     Router::new().fallback(serve).with_state(front)
 }
 
@@ -204,7 +211,7 @@ impl Front {
 
     /// PreSignUp's answer: the event, with what the trigger set in
     /// `response`.
-    async fn pre_sign_up(
+    pub(super) async fn pre_sign_up(
         &self,
         source: CognitoEventUserPoolsPreSignupTriggerSource,
         request: &Value,
@@ -226,7 +233,7 @@ impl Front {
             .await
     }
 
-    async fn post_confirmation(
+    pub(super) async fn post_confirmation(
         &self,
         user: &str,
         client_id: &str,
@@ -296,7 +303,7 @@ impl Front {
         })
     }
 
-    async fn signed_in(&self, user: &str, request: &Value) -> Result<(), Response> {
+    pub(super) async fn signed_in(&self, user: &str, request: &Value) -> Result<(), Response> {
         let found = self.user(user).await?;
         let mut event = CognitoEventUserPoolsPostAuthentication::default();
         let header = &mut event.cognito_event_user_pools_header;

@@ -146,6 +146,7 @@ fn parameterised(options: &Options, templates: Vec<Value>) -> Vec<Value> {
                 ("WebOrigin".to_owned(), WEB_ORIGIN_PLACEHOLDER.to_owned()),
             ];
             overrides.extend(crate::custom_domain::parameters());
+            overrides.extend(crate::federation::parameters());
             overrides.extend(
                 (options.parameter_overrides.iter())
                     .filter(|o| o.stack == stack)

@@ -27,6 +27,9 @@ pub struct UserPoolPlan {
     /// them back with its real values, so the services import them as on
     /// AWS.
     pub outputs: Map<String, Value>,
+    /// The pool's domain, outside identity providers and the client's
+    /// OAuth settings, played by the local cloud's Cognito front.
+    pub managed_login: super::managed_login::ManagedLogin,
 }
 
 /// Puts a user pool's outputs back into the adapted template, with the
@@ -96,6 +99,7 @@ pub(super) fn user_pool(st: &mut Stack, id: &str, props: &Value) -> Result<(), A
         st.removed.insert(gid.clone());
     }
     let triggers = triggers(st, id, &props["LambdaConfig"])?;
+    let managed_login = super::managed_login::of_pool(st, id, &client_properties)?;
     st.plan.user_pools.push(UserPoolPlan {
         pool: id.to_owned(),
         client,
@@ -104,6 +108,7 @@ pub(super) fn user_pool(st: &mut Stack, id: &str, props: &Value) -> Result<(), A
         groups: groups.into_iter().map(|(_, n, d)| (n, d)).collect(),
         triggers,
         outputs: Map::new(),
+        managed_login,
     });
     st.removed.insert(id.to_owned());
     Ok(())

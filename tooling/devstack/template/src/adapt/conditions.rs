@@ -13,6 +13,8 @@ use super::{AdaptError, unsupported};
 
 /// The region every local stack is in.
 pub(super) const REGION: &str = "us-east-1";
+/// The account every local stack is in (the emulator's).
+pub(super) const ACCOUNT: &str = "123456789012";
 
 /// Drops the resources and outputs whose `Condition` is false.
 pub(super) fn drop_false(stack: &str, template: &mut Value) -> Result<(), AdaptError> {

@@ -18,6 +18,9 @@
 //! - SNS subscriptions, skipped silently by the emulator's CloudFormation,
 //!   are made by API; the Cognito user pool too (queue policies deploy as
 //!   written: the emulator's launcher gives its CloudFormation their model);
+//!   its domain, outside identity providers and the client's OAuth
+//!   settings become its managed login, which the local Cognito front
+//!   plays;
 //! - a state machine's definition becomes one `DefinitionString`, its
 //!   substitutions expanded with `Fn::Join`, and the machine is made
 //!   runnable on the emulator's interpreter by the local cloud;
@@ -53,6 +56,7 @@ mod domains;
 mod events;
 mod identity_pool;
 mod lambda;
+mod managed_login;
 mod resources;
 mod s3;
 mod sns;
@@ -76,6 +80,7 @@ pub use domains::ApiMappingPlan;
 pub use events::RuleTap;
 pub use identity_pool::IdentityPoolPlan;
 pub use lambda::{FunctionPlan, FunctionUrlPlan, StreamSource, local_function_url};
+pub use managed_login::{ManagedLogin, OAuthClient, OidcProvider};
 use resources::{mentions_any, type_of};
 pub use resources::{pinned_id, target};
 pub use s3::UploadTap;

@@ -1,0 +1,544 @@
+//! Sign-in with an outside identity provider, through the local cloud's
+//! managed login (the Cognito front's OAuth endpoints) and the provider's
+//! stand-in, step by step as a browser's redirects go: the authorization
+//! code flow with PKCE, the redirect URIs checked, a federated user made
+//! with its profile, and one linked to the password account of the same
+//! verified email.
+
+use std::time::Duration;
+
+use base64::Engine;
+use reqwest::redirect::Policy;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::e2e::{client, cloud, unique_email};
+
+/// `base` with `pairs` as its query (the workspace's reqwest has no
+/// `query` or `form` feature).
+fn with_query<'a>(base: &str, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("{base}?{query}")
+}
+
+fn form<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> reqwest::Body {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+        .into()
+}
+
+fn pairs(map: &std::collections::HashMap<String, String>) -> impl Iterator<Item = (&str, &str)> {
+    map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The app's redirect URI: its root, as the template registers it.
+fn app() -> String {
+    cloud().endpoints.web_url.clone()
+}
+
+fn location(answer: &reqwest::Response) -> url_query::Url {
+    let to = answer.headers().get("location").expect("a redirect");
+    url_query::Url::parse(to.to_str().unwrap())
+}
+
+/// A URL and its query, read as a browser follows a redirect.
+mod url_query {
+    use std::collections::HashMap;
+
+    pub struct Url {
+        pub base: String,
+        pub query: HashMap<String, String>,
+    }
+
+    impl Url {
+        pub fn parse(url: &str) -> Self {
+            let (base, query) = url.split_once('?').unwrap_or((url, ""));
+            let query = form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect();
+            Url {
+                base: base.to_owned(),
+                query,
+            }
+        }
+
+        pub fn get(&self, key: &str) -> Option<&str> {
+            self.query.get(key).map(String::as_str)
+        }
+    }
+}
+
+struct Pkce {
+    verifier: String,
+    challenge: String,
+}
+
+fn pkce() -> Pkce {
+    let verifier = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let challenge =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(&verifier));
+    Pkce {
+        verifier,
+        challenge,
+    }
+}
+
+async fn authorize(extra: &[(&str, &str)]) -> reqwest::Response {
+    let e = &cloud().endpoints;
+    let redirect = app();
+    let mut query = vec![
+        ("response_type", "code"),
+        ("client_id", e.client_id.as_str()),
+        ("redirect_uri", redirect.as_str()),
+        ("scope", "openid email profile"),
+        ("identity_provider", e.federated_provider.as_str()),
+        ("state", "s-1"),
+    ];
+    for (key, value) in extra {
+        query.retain(|(k, _)| k != key);
+        query.push((key, value));
+    }
+    let url = format!("{}/oauth2/authorize", e.cognito_url);
+    http().get(with_query(&url, query)).send().await.unwrap()
+}
+
+/// The person consents at the provider as `email`: where managed login
+/// sends the browser back to the app.
+async fn consent(at_provider: url_query::Url, email: &str) -> url_query::Url {
+    let page = http()
+        .get(with_query(&at_provider.base, pairs(&at_provider.query)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200, "the provider's consent page");
+    let mut fields = at_provider.query.clone();
+    fields.insert("email".into(), email.into());
+    fields.insert("name".into(), "Fed".into());
+    fields.insert("decision".into(), "allow".into());
+    let allowed = (http().post(&at_provider.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(pairs(&fields)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 302, "{}", allowed.text().await.unwrap());
+    let to_cognito = location(&allowed);
+    assert!(
+        to_cognito.base.ends_with("/oauth2/idpresponse"),
+        "{}",
+        to_cognito.base
+    );
+    let back = http()
+        .get(with_query(&to_cognito.base, pairs(&to_cognito.query)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), 302, "{}", back.text().await.unwrap());
+    location(&back)
+}
+
+/// A sign-in as `email` at the provider, to the code the app gets.
+async fn code_for(email: &str, pkce: &Pkce) -> String {
+    let started = authorize(&[
+        ("code_challenge", pkce.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ])
+    .await;
+    assert_eq!(started.status(), 302, "{}", started.text().await.unwrap());
+    let at_provider = location(&started);
+    assert!(
+        at_provider.base.starts_with(&cloud().endpoints.idp_url),
+        "{}",
+        at_provider.base
+    );
+    let back = consent(at_provider, email).await;
+    assert_eq!(back.base, app(), "back to the app's root");
+    assert_eq!(
+        back.get("state"),
+        Some("s-1"),
+        "the app's own state comes back"
+    );
+    back.get("code")
+        .unwrap_or_else(|| panic!("a code, not {:?}", back.query))
+        .to_owned()
+}
+
+async fn token(form: &[(&str, &str)]) -> (u16, Value) {
+    let url = format!("{}/oauth2/token", cloud().endpoints.cognito_url);
+    let answer = (http().post(url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(self::form(form.iter().copied()))
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap())
+}
+
+async fn redeem(code: &str, verifier: &str) -> (u16, Value) {
+    let e = &cloud().endpoints;
+    let redirect = app();
+    token(&[
+        ("grant_type", "authorization_code"),
+        ("client_id", &e.client_id),
+        ("code", code),
+        ("redirect_uri", &redirect),
+        ("code_verifier", verifier),
+    ])
+    .await
+}
+
+fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn user_info(access_token: &str) -> (u16, Value) {
+    let url = format!("{}/oauth2/userInfo", cloud().endpoints.cognito_url);
+    let answer = http()
+        .get(url)
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or_default())
+}
+
+async fn profile_of(id_token: &str) -> Value {
+    let api = devstack_client::walkthrough::Client {
+        http: reqwest::Client::new(),
+        base: cloud().endpoints.api_base_url.clone(),
+        token: id_token.to_owned(),
+    };
+    let got = devstack_client::walkthrough::eventually(
+        std::time::Duration::from_secs(15),
+        "the profile",
+        || async {
+            let (status, body) = api.call(reqwest::Method::GET, "/users/me", None).await?;
+            Ok((status == 200).then_some(body))
+        },
+    )
+    .await;
+    got.unwrap()
+}
+
+async fn user_pool_front() -> kit::signed::json_protocol::JsonApi {
+    let conf = kit::config::endpoint(&cloud().endpoints.cognito_url).await;
+    kit::signed::json_protocol::JsonApi::new(&conf, kit::signed::json_protocol::COGNITO_IDP)
+}
+
+/// A password sign-in's tokens, through the API as the app signs in.
+async fn password_sign_in(email: &str) -> Value {
+    let sign_in = json!({
+        "ClientId": cloud().endpoints.client_id, "AuthFlow": "USER_PASSWORD_AUTH",
+        "AuthParameters": { "USERNAME": email, "PASSWORD": devstack_client::walkthrough::PASSWORD },
+    });
+    let signed = user_pool_front()
+        .await
+        .call("InitiateAuth", &sign_in)
+        .await
+        .unwrap();
+    signed["AuthenticationResult"].clone()
+}
+
+async fn password_access_token(email: &str) -> String {
+    client(email).await;
+    password_sign_in(email).await["AccessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Signs up with a password and confirms with the emailed code, as the
+/// web app does (which verifies the email); returns an ID token.
+async fn signed_up_and_confirmed(email: &str) -> String {
+    let api = user_pool_front().await;
+    let e = &cloud().endpoints;
+    let sign_up = json!({
+        "ClientId": e.client_id, "Username": email,
+        "Password": devstack_client::walkthrough::PASSWORD,
+        "UserAttributes": [{ "Name": "email", "Value": email }],
+    });
+    api.call("SignUp", &sign_up).await.unwrap();
+    let confirm =
+        json!({ "ClientId": e.client_id, "Username": email, "ConfirmationCode": "123456" });
+    api.call("ConfirmSignUp", &confirm).await.unwrap();
+    password_sign_in(email).await["IdToken"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_first_federated_sign_in_makes_a_user_of_its_own_with_its_profile() {
+    let email = unique_email("fed-new");
+    let p = pkce();
+    let code = code_for(&email, &p).await;
+    let (status, tokens) = redeem(&code, &p.verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    let provider = &cloud().endpoints.federated_provider;
+    assert!(
+        id["cognito:username"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{provider}_")),
+        "{id}"
+    );
+    assert_eq!(id["email"], email.as_str());
+    assert_eq!(
+        id["identities"][0]["providerName"],
+        provider.as_str(),
+        "{id}"
+    );
+    let profile = profile_of(tokens["id_token"].as_str().unwrap()).await;
+    assert_eq!(profile["email"], email.as_str());
+
+    let (status, info) = user_info(tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!((status, &info["email"]), (200, &json!(email)), "{info}");
+    // The app client's renewal works on a federated session too.
+    let (status, renewed) = token(&[
+        ("grant_type", "refresh_token"),
+        ("client_id", &cloud().endpoints.client_id),
+        ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+    ])
+    .await;
+    assert_eq!(status, 200, "{renewed}");
+    assert_eq!(
+        claims(renewed["id_token"].as_str().unwrap())["sub"],
+        id["sub"]
+    );
+
+    // The second sign-in is the same user.
+    let p = pkce();
+    let again = redeem(&code_for(&email, &p).await, &p.verifier).await.1;
+    assert_eq!(
+        claims(again["id_token"].as_str().unwrap())["sub"],
+        id["sub"]
+    );
+}
+
+#[tokio::test]
+async fn a_federated_sign_in_with_a_password_accounts_verified_email_is_linked_to_it() {
+    let email = unique_email("fed-linked");
+    let password_token = signed_up_and_confirmed(&email).await;
+    let sub = claims(&password_token)["sub"].clone();
+    let before = profile_of(&password_token).await;
+
+    let p = pkce();
+    let (status, tokens) = redeem(&code_for(&email, &p).await, &p.verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["sub"], sub, "signed in as the password account: {id}");
+    let after = profile_of(tokens["id_token"].as_str().unwrap()).await;
+    assert_eq!(after["user_id"], before["user_id"], "one profile");
+
+    let conf = crate::e2e::sdk().await;
+    let api =
+        kit::signed::json_protocol::JsonApi::new(&conf, kit::signed::json_protocol::COGNITO_IDP);
+    let filter = format!("email = \"{email}\"");
+    let users = (api.call(
+        "ListUsers",
+        &json!({"UserPoolId": cloud().endpoints.user_pool_id, "Filter": filter}),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        users["Users"].as_array().unwrap().len(),
+        1,
+        "one user in the pool: {users}"
+    );
+}
+
+#[tokio::test]
+async fn the_code_needs_its_pkce_verifier_and_its_redirect_uri_and_is_used_once() {
+    let p = pkce();
+    let code = code_for(&unique_email("fed-pkce"), &p).await;
+    let (status, refused) = redeem(&code, "not-the-verifier-not-the-verifier-not-the-ver").await;
+    assert_eq!(
+        (status, &refused["error"]),
+        (400, &json!("invalid_grant")),
+        "{refused}"
+    );
+    // A refused attempt spends the code, as a stolen code's use would.
+    let (status, again) = redeem(&code, &p.verifier).await;
+    assert_eq!(
+        (status, &again["error"]),
+        (400, &json!("invalid_grant")),
+        "{again}"
+    );
+
+    let p = pkce();
+    let code = code_for(&unique_email("fed-redirect"), &p).await;
+    let e = &cloud().endpoints;
+    let elsewhere = format!("{}elsewhere", app());
+    let (status, refused) = token(&[
+        ("grant_type", "authorization_code"),
+        ("client_id", &e.client_id),
+        ("code", &code),
+        ("redirect_uri", &elsewhere),
+        ("code_verifier", &p.verifier),
+    ])
+    .await;
+    assert_eq!(
+        (status, &refused["error"]),
+        (400, &json!("invalid_grant")),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn authorize_refuses_an_unregistered_redirect_and_a_challenge_other_than_s256() {
+    let e = &cloud().endpoints;
+    let url = format!("{}/oauth2/authorize", e.cognito_url);
+    let evil = http()
+        .get(with_query(
+            &url,
+            [
+                ("response_type", "code"),
+                ("client_id", e.client_id.as_str()),
+                ("redirect_uri", "https://evil.example/"),
+                ("identity_provider", e.federated_provider.as_str()),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil.status(), 400);
+    assert!(
+        evil.headers().get("location").is_none(),
+        "never sent to an unregistered URI"
+    );
+
+    let plain = authorize(&[
+        ("code_challenge", &"a".repeat(43)),
+        ("code_challenge_method", "plain"),
+    ])
+    .await;
+    let back = location(&plain);
+    assert_eq!(back.base, app());
+    assert_eq!(back.get("error"), Some("invalid_request"));
+    assert_eq!(back.get("state"), Some("s-1"));
+
+    let scope = authorize(&[("scope", "openid phone")]).await;
+    assert_eq!(location(&scope).get("error"), Some("invalid_scope"));
+
+    // An access token from a password sign-in is not managed login's.
+    let access = password_access_token(&unique_email("fed-api")).await;
+    assert_eq!(user_info(&access).await.0, 401);
+
+    let logout = format!("{}/logout", e.cognito_url);
+    let out = |uri: &str| {
+        http()
+            .get(with_query(
+                &logout,
+                [("client_id", e.client_id.as_str()), ("logout_uri", uri)],
+            ))
+            .send()
+    };
+    let home = out(&app()).await.unwrap();
+    assert_eq!(location(&home).base, app());
+    assert_eq!(out("https://evil.example/").await.unwrap().status(), 400);
+}
+
+/// "Sign in with", consent at the provider as `email`, and the app shown.
+async fn signs_in_at_the_provider(
+    b: &crate::browser::Browser,
+    email: &str,
+    screenshot: Option<&str>,
+) {
+    b.click("#signin-federated").await;
+    b.fill("#idp-email", email).await;
+    if let Some(name) = screenshot {
+        b.screenshot(name).await;
+    }
+    b.click("#idp-allow").await;
+    b.until(
+        "signed in",
+        "const app = document.querySelector('#app'); return app && !app.hidden;",
+        Duration::from_secs(15),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn in_the_browser_a_person_signs_in_with_the_provider_uses_the_app_and_signs_out() {
+    let email = unique_email("fed-browser");
+    let b = crate::browser::Browser::start().await;
+    b.client.goto(&app()).await.unwrap();
+    let button = b
+        .wait_for("#signin-federated:not([hidden])", Duration::from_secs(10))
+        .await;
+    let provider = &cloud().endpoints.federated_provider;
+    assert_eq!(
+        button.text().await.unwrap(),
+        format!("Sign in with {provider}")
+    );
+    signs_in_at_the_provider(&b, &email, Some("federation-1-the-providers-consent")).await;
+    let session = b.stored_session().await;
+    assert_eq!(
+        (&session["email"], &session["federated"]),
+        (&json!(email), &json!(true))
+    );
+    let url = b.client.current_url().await.unwrap();
+    assert_eq!(
+        url.query(),
+        None,
+        "the code and state leave the address bar: {url}"
+    );
+    b.fill("#todo-form-title", "From the partner").await;
+    b.click("#todo-form [type=submit]").await;
+    b.wait_for("#todos li.todo[data-todo-id]", Duration::from_secs(10))
+        .await;
+    b.screenshot("federation-2-signed-in").await;
+
+    b.click("#signout").await;
+    b.until(
+        "signed out, back from managed login's sign-out",
+        "const form = document.querySelector('#signin-form'); \
+         return form && !form.hidden && !localStorage.getItem('todo.session');",
+        Duration::from_secs(15),
+    )
+    .await;
+    let url = b.client.current_url().await.unwrap();
+    assert_eq!(url.as_str(), app(), "back at the app's root");
+
+    // Someone who signed up with a password, then signs in with the
+    // provider under the same email: the same account.
+    let email = unique_email("fed-browser-linked");
+    b.sign_up(
+        &app(),
+        "Lin",
+        &email,
+        devstack_client::walkthrough::PASSWORD,
+    )
+    .await;
+    let password_sub = claims(b.stored_session().await["idToken"].as_str().unwrap())["sub"].clone();
+    b.click("#signout").await;
+    signs_in_at_the_provider(&b, &email, None).await;
+    let session = b.stored_session().await;
+    assert_eq!(
+        claims(session["idToken"].as_str().unwrap())["sub"],
+        password_sub,
+        "linked, not a second account"
+    );
+    b.screenshot("federation-3-linked").await;
+}
