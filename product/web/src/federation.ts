@@ -140,7 +140,12 @@ export async function callback(config: Config): Promise<Callback | null> {
   const pending = takePending();
   const fed = config.federation;
   if (!fed) return { error: NOT_COMPLETED };
-  if (error !== null) return { error: failed(fed.label, description || error) };
+  // Only an answer to this tab's own request is shown: anyone can craft a
+  // link with an error in it.
+  if (error !== null) {
+    const ours = pending !== null && state === pending.state;
+    return { error: ours ? failed(fed.label, description || error) : NOT_COMPLETED };
+  }
   // A state this tab did not send: a forged or stale answer, never exchanged.
   if (!pending || !state || state !== pending.state || !code) return { error: NOT_COMPLETED };
   try {

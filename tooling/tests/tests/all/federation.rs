@@ -326,6 +326,23 @@ async fn a_first_federated_sign_in_makes_a_user_of_its_own_with_its_profile() {
         claims(renewed["id_token"].as_str().unwrap())["sub"],
         id["sub"]
     );
+    // The web app renews with REFRESH_TOKEN_AUTH, as after a password
+    // sign-in; its sign-out (GlobalSignOut) revokes the refresh token.
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let front = user_pool_front().await;
+    let renew = json!({
+        "ClientId": cloud().endpoints.client_id, "AuthFlow": "REFRESH_TOKEN_AUTH",
+        "AuthParameters": { "REFRESH_TOKEN": refresh },
+    });
+    let renewed = front.call("InitiateAuth", &renew).await.unwrap();
+    let renewed_id = renewed["AuthenticationResult"]["IdToken"].as_str().unwrap();
+    assert_eq!(claims(renewed_id)["sub"], id["sub"]);
+    let access = tokens["access_token"].as_str().unwrap();
+    (front.call("GlobalSignOut", &json!({ "AccessToken": access })))
+        .await
+        .unwrap();
+    let revoked = front.call("InitiateAuth", &renew).await.unwrap_err();
+    assert_eq!(revoked.kind, "NotAuthorizedException", "{revoked}");
 
     // The second sign-in is the same user.
     let p = pkce();

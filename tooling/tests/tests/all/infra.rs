@@ -643,3 +643,45 @@ fn each_campaigns_function_may_read_exactly_its_own_secret() {
         }
     }
 }
+
+/// A service that deploys gradually (`AutoPublishAlias` and a
+/// `DeploymentPreference` on every function, as SAM wires its event
+/// sources to the alias) is played locally exactly as it is today: the
+/// alias is the function, and the preference is kept in the plan.
+#[test]
+fn a_service_deployed_gradually_is_played_as_its_functions() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = std::fs::read_to_string(repo::template_path("todos")).unwrap();
+    let gradual = source.replacen(
+        "Globals:\n  Function:\n",
+        "Globals:\n  Function:\n    AutoPublishAlias: live\n    DeploymentPreference:\n      Type: AllAtOnce\n",
+        1,
+    );
+    assert_ne!(gradual, source, "the template's Globals moved");
+    let path = dir.path().join("template.yaml");
+    std::fs::write(&path, &gradual).unwrap();
+    let plan_of = |path: &Path| {
+        let template = devstack_template::load(path).unwrap();
+        let (_, plan) = devstack_template::adapt::adapt("todos", &template).unwrap();
+        plan
+    };
+    let (today, gradually) = (plan_of(&repo::template_path("todos")), plan_of(&path));
+    let deployed: Vec<(&str, &str)> = (gradually.deployments.iter())
+        .map(|d| (d.function.as_str(), d.config.as_str()))
+        .collect();
+    let functions: Vec<&str> = today
+        .functions
+        .iter()
+        .map(|f| f.logical_id.as_str())
+        .collect();
+    assert_eq!(deployed.len(), functions.len(), "{deployed:?}");
+    assert!(
+        deployed
+            .iter()
+            .all(|(_, c)| *c == "CodeDeployDefault.LambdaAllAtOnce"),
+        "{deployed:?}"
+    );
+    let mut gradually = serde_json::to_value(&gradually).unwrap();
+    gradually["deployments"] = serde_json::json!([]);
+    assert_eq!(gradually, serde_json::to_value(&today).unwrap());
+}

@@ -39,7 +39,10 @@
 //!   functions' EMF metrics go to their output, not to the emulator);
 //! - a dashboard is deployed (the emulator stores it), but its body is text
 //!   for people, so a resource the local cloud plays or drops (an API, an
-//!   alarm) is named in it by its logical id.
+//!   alarm) is named in it by its logical id;
+//! - a function's alias and versions (`AutoPublishAlias`) are the
+//!   function, and CodeDeploy's resources leave the template: the local
+//!   cloud runs one build of each function; the preference is in the plan.
 //!
 //! Active tracing needs nothing here: the emulator's Lambda model ignores
 //! `TracingConfig`, and the X-Ray write policy SAM adds to the role is
@@ -47,6 +50,7 @@
 //! `ManagedPolicyArns`); the local cloud hands each invocation its trace
 //! header itself.
 
+mod aliases;
 mod apigateway;
 mod cloudfront;
 mod cloudwatch;
@@ -68,6 +72,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+pub use aliases::GradualDeploy;
 pub use apigateway::{
     Cors, Route, SocketApi, SocketAuthorizer, SocketRoute, local_api_id, socket_placeholder,
 };
@@ -128,6 +133,9 @@ pub struct Plan {
     pub api_mappings: Vec<ApiMappingPlan>,
     /// Function URLs, served by the local cloud.
     pub function_urls: Vec<FunctionUrlPlan>,
+    /// Each function's gradual deployment (`DeploymentPreference`), its
+    /// alias collapsed onto the function: the local cloud runs one build.
+    pub deployments: Vec<GradualDeploy>,
 }
 
 /// One stack's template being adapted, and what the walk over its
@@ -166,6 +174,7 @@ fn unsupported(stack: &str, resource: &str, message: &str) -> AdaptError {
 pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError> {
     let mut out = template.clone();
     conditions::drop_false(stack, &mut out)?;
+    let deployments = aliases::collapse(&mut out);
     let parameters = out["Parameters"].clone();
     let resources = out
         .get_mut("Resources")
@@ -178,6 +187,7 @@ pub fn adapt(stack: &str, template: &Value) -> Result<(Value, Plan), AdaptError>
         functions: BTreeSet::new(),
         plan: Plan {
             stack: stack.to_owned(),
+            deployments,
             ..Plan::default()
         },
         removed: BTreeSet::new(),
