@@ -1,6 +1,7 @@
 //! The user pool, made by API (the emulator's CloudFormation skips
 //! Cognito), through Cognito's JSON protocol (`kit::signed::json_protocol`).
 
+mod answers;
 pub mod federated;
 pub mod hosted;
 pub mod identities;

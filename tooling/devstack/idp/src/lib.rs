@@ -149,6 +149,11 @@ pub fn subject_of(email: &str) -> String {
     uuid::Uuid::new_v5(&NAMESPACE, email.trim().to_lowercase().as_bytes()).to_string()
 }
 
+/// The provider over real HTTP, as a client and a browser see it (in the
+/// library's own test binary: one link, not two).
+#[cfg(test)]
+mod http_tests;
+
 #[cfg(test)]
 mod tests {
     use super::{issuer_of, subject_of};

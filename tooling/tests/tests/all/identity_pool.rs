@@ -19,19 +19,7 @@ const PASSWORD: &str = "Str0ng!passw0rd";
 
 /// One of Cognito Identity's calls at the local cloud's Cognito front.
 async fn identity(operation: &str, body: Value) -> (u16, Value) {
-    let res = reqwest::Client::new()
-        .post(cloud().endpoints.cognito_url.as_str())
-        .header("content-type", "application/x-amz-json-1.1")
-        .header(
-            "x-amz-target",
-            format!("AWSCognitoIdentityService.{operation}"),
-        )
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    crate::web::cognito_front(&format!("AWSCognitoIdentityService.{operation}"), body).await
 }
 
 /// The `Logins` map a browser sends: the user pool's ID token.

@@ -44,13 +44,20 @@ fn seconds_left(jwt: &str) -> i64 {
 /// (which plays the pool's triggers), as the app makes it: the HTTP
 /// status and the body.
 pub(crate) async fn cognito(operation: &str, body: Value) -> (u16, Value) {
+    cognito_front(
+        &format!("AWSCognitoIdentityProviderService.{operation}"),
+        body,
+    )
+    .await
+}
+
+/// One of Cognito's JSON 1.1 calls (the user pool's or the identity
+/// pool's), unsigned as a browser makes it, at the local cloud's front.
+pub(crate) async fn cognito_front(target: &str, body: Value) -> (u16, Value) {
     let res = reqwest::Client::new()
         .post(cloud().endpoints.cognito_url.as_str())
         .header("content-type", "application/x-amz-json-1.1")
-        .header(
-            "x-amz-target",
-            format!("AWSCognitoIdentityProviderService.{operation}"),
-        )
+        .header("x-amz-target", target)
         .body(body.to_string())
         .send()
         .await

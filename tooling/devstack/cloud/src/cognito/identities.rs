@@ -21,6 +21,7 @@ use kit::signed::json_protocol::JsonApi;
 use serde_json::{Value, json};
 
 use super::IdentityPool;
+use super::answers::refused;
 
 /// The principal that assumes an identity pool's roles.
 const PROVIDER: &str = "cognito-identity.amazonaws.com";
@@ -39,20 +40,7 @@ pub struct Identities {
     pub judge: Arc<crate::iam::Judge>,
 }
 
-/// Cognito Identity's error answer (JSON 1.1).
-fn refused(status: StatusCode, kind: &str, message: &str) -> Response {
-    (
-        status,
-        [
-            ("content-type", "application/x-amz-json-1.1"),
-            ("x-amzn-errortype", kind),
-            ("access-control-allow-origin", "*"),
-        ],
-        json!({ "__type": kind, "message": message }).to_string(),
-    )
-        .into_response()
-}
-
+/// Cognito Identity's answer (JSON 1.1).
 fn answer(body: Value) -> Response {
     (
         StatusCode::OK,

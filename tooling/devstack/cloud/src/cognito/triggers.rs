@@ -87,18 +87,9 @@ pub fn router(front: Arc<Front>) -> Router {
     Router::new().fallback(serve).with_state(front)
 }
 
-/// Cognito's error answer (JSON 1.1: `__type` and the error header).
+/// Cognito's error answer, as a trigger's failure gives it.
 fn refused(kind: &str, message: String) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        [
-            ("content-type", "application/x-amz-json-1.1"),
-            ("x-amzn-errortype", kind),
-            ("access-control-allow-origin", "*"),
-        ],
-        json!({ "__type": kind, "message": message }).to_string(),
-    )
-        .into_response()
+    super::answers::refused(StatusCode::BAD_REQUEST, kind, &message)
 }
 
 async fn serve(

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)] // each test uses a part
 
-use devstack_idp::{Options, Provider};
+use crate::{Options, Provider};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
@@ -28,7 +28,7 @@ pub async fn unregistered() -> Provider {
         client_id: CLIENT.into(),
         client_secret: SECRET.into(),
     };
-    devstack_idp::start(listener, options).await.unwrap()
+    crate::start(listener, options).await.unwrap()
 }
 
 pub fn http() -> reqwest::Client {

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use devstack_idp::subject_of;
+use crate::subject_of;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
@@ -106,7 +106,7 @@ async fn the_code_flow_ends_in_an_id_token_that_verifies_with_the_jwks() {
 
 /// The ID token's claims, once its signature checks out with the key the
 /// JWKS names, for this issuer and client.
-async fn verified(p: &devstack_idp::Provider, token: &str) -> Value {
+async fn verified(p: &crate::Provider, token: &str) -> Value {
     let jwks: JwkSet =
         serde_json::from_value(get_json(format!("{}/jwks", p.issuer())).await).unwrap();
     let header = jsonwebtoken::decode_header(token).unwrap();
