@@ -46,35 +46,27 @@ fn app() -> String {
     cloud().endpoints.web_url.clone()
 }
 
-fn location(answer: &reqwest::Response) -> url_query::Url {
-    let to = answer.headers().get("location").expect("a redirect");
-    url_query::Url::parse(to.to_str().unwrap())
+/// Where a redirect sends the browser: the address without its query,
+/// and the query (read with the URL parser reqwest uses).
+struct Target {
+    base: String,
+    query: std::collections::HashMap<String, String>,
 }
 
-/// A URL and its query, read as a browser follows a redirect.
-mod url_query {
-    use std::collections::HashMap;
-
-    pub struct Url {
-        pub base: String,
-        pub query: HashMap<String, String>,
+impl Target {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.query.get(key).map(String::as_str)
     }
+}
 
-    impl Url {
-        pub fn parse(url: &str) -> Self {
-            let (base, query) = url.split_once('?').unwrap_or((url, ""));
-            let query = form_urlencoded::parse(query.as_bytes())
-                .into_owned()
-                .collect();
-            Url {
-                base: base.to_owned(),
-                query,
-            }
-        }
-
-        pub fn get(&self, key: &str) -> Option<&str> {
-            self.query.get(key).map(String::as_str)
-        }
+fn location(answer: &reqwest::Response) -> Target {
+    let to = answer.headers().get("location").expect("a redirect");
+    let mut url = reqwest::Url::parse(to.to_str().unwrap()).unwrap();
+    let query = url.query_pairs().into_owned().collect();
+    url.set_query(None);
+    Target {
+        base: url.into(),
+        query,
     }
 }
 
@@ -118,7 +110,7 @@ async fn authorize(extra: &[(&str, &str)]) -> reqwest::Response {
 
 /// The person consents at the provider as `email`: where managed login
 /// sends the browser back to the app.
-async fn consent(at_provider: url_query::Url, email: &str) -> url_query::Url {
+async fn consent(at_provider: Target, email: &str) -> Target {
     let page = http()
         .get(with_query(&at_provider.base, pairs(&at_provider.query)))
         .send()

@@ -130,7 +130,11 @@ fn to(uri: &str, pairs: &[(&str, &str)]) -> Response {
         query.append_pair(k, v);
     }
     let joint = if uri.contains('?') { '&' } else { '?' };
-    let location = format!("{uri}{joint}{}", query.finish());
+    found(format!("{uri}{joint}{}", query.finish()))
+}
+
+/// A redirect to `location`, as written.
+fn found(location: String) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
@@ -199,7 +203,7 @@ async fn authorize(State(h): State<Arc<Hosted>>, Query(q): Query<Params>) -> Res
     let mut pending = h.pending.lock().expect("not poisoned");
     pending.flows.retain(|_, f| f.at.elapsed() < FLOW_LIFE);
     pending.flows.insert(ours, flow);
-    (StatusCode::FOUND, [(header::LOCATION, url)]).into_response()
+    found(url)
 }
 
 /// The request's flow, scopes and PKCE, as the app client allows them.
@@ -533,7 +537,7 @@ async fn logout(State(h): State<Arc<Hosted>>, Query(q): Query<Params>) -> Respon
     }
     if let Some(uri) = q.get("logout_uri") {
         if h.login.client.logout_urls.contains(uri) {
-            return (StatusCode::FOUND, [(header::LOCATION, uri.clone())]).into_response();
+            return found(uri.clone());
         }
         return page(
             "invalid_request",
@@ -546,7 +550,7 @@ async fn logout(State(h): State<Arc<Hosted>>, Query(q): Query<Params>) -> Respon
             .extend_pairs(q.iter())
             .finish();
         let location = format!("/oauth2/authorize?{query}");
-        return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
+        return found(location);
     }
     page("invalid_request", "logout_uri or redirect_uri is required")
 }

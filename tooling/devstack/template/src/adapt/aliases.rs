@@ -122,11 +122,8 @@ fn config_name(v: &Value, parameters: &Value) -> String {
         .into_iter()
         .flatten()
     {
-        let value = match value.get("Ref").and_then(Value::as_str) {
-            Some(p) => parameters[p]["Default"].as_str().unwrap_or_default(),
-            None => value.as_str().unwrap_or_default(),
-        };
-        text = text.replace(&format!("${{{name}}}"), value);
+        let value = super::conditions::value(value, parameters).unwrap_or_default();
+        text = text.replace(&format!("${{{name}}}"), &value);
     }
     text
 }

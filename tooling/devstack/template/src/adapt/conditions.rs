@@ -122,14 +122,16 @@ fn evaluate(
     }
 }
 
-/// A literal, or a parameter's default (`Ref`).
-fn value(v: &Value, parameters: &Value) -> Option<String> {
+/// A literal, or a parameter's default or a pseudo parameter (`Ref`).
+pub(super) fn value(v: &Value, parameters: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => match v.get("Ref")?.as_str()? {
             "AWS::Region" => Some(REGION.to_owned()),
+            "AWS::AccountId" => Some(ACCOUNT.to_owned()),
+            "AWS::Partition" => Some("aws".to_owned()),
             name => match &parameters[name]["Default"] {
                 Value::String(s) => Some(s.clone()),
                 Value::Null => None,

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{AdaptError, Stack, target, type_of};
 
@@ -162,32 +162,17 @@ fn provider_name(st: &Stack, v: &Value) -> Option<String> {
 /// A value as text: a literal, a parameter's `Ref`, or an `Fn::Sub` of
 /// parameters, pseudo parameters and the stack's name.
 fn text(st: &Stack, v: &Value) -> Option<String> {
-    let parameter = |name: &str| -> Option<String> {
-        match name {
-            "AWS::AccountId" => return Some(super::conditions::ACCOUNT.to_owned()),
-            "AWS::Region" => return Some(super::conditions::REGION.to_owned()),
-            "AWS::Partition" => return Some("aws".to_owned()),
-            _ => {}
-        }
-        match &st.parameters[name]["Default"] {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }
+    let Some(sub) = v.get("Fn::Sub").and_then(Value::as_str) else {
+        return super::conditions::value(v, &st.parameters);
     };
-    match v {
-        Value::String(s) => Some(s.clone()),
-        v if v["Ref"].is_string() => parameter(v["Ref"].as_str()?),
-        v => {
-            let mut out = v["Fn::Sub"].as_str()?.replace("${AWS::StackName}", st.name);
-            while let Some(start) = out.find("${") {
-                let end = start + out[start..].find('}')?;
-                let value = parameter(&out[start + 2..end])?;
-                out.replace_range(start..=end, &value);
-            }
-            Some(out)
-        }
+    let mut out = sub.replace("${AWS::StackName}", st.name);
+    while let Some(start) = out.find("${") {
+        let end = start + out[start..].find('}')?;
+        let name = &out[start + 2..end];
+        let value = super::conditions::value(&json!({ "Ref": name }), &st.parameters)?;
+        out.replace_range(start..=end, &value);
     }
+    Some(out)
 }
 
 /// The secret's name in `{{resolve:secretsmanager:<name>}}` (or with a
