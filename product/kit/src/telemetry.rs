@@ -389,7 +389,10 @@ pub fn root_of(header: &str) -> Option<&str> {
         .find_map(|part| part.trim().strip_prefix("Root="))
 }
 
-/// One HTTP request: count, latency and status class per route.
+/// One HTTP request: count, latency and status class per route. A 5xx is
+/// also counted per version of the function (`AWS_LAMBDA_FUNCTION_VERSION`,
+/// the number a gradual deployment's alarm names): an answer the handler
+/// gives is no Lambda error, so Lambda's own `Errors` never sees it.
 pub fn http(route: &str, status: u16, latency: Duration) {
     let labels = vec![("route", route.to_owned())];
     counter("Requests", &labels, 1);
@@ -400,7 +403,18 @@ pub fn http(route: &str, status: u16, latency: Duration) {
         _ => "Http2xx",
     };
     counter(class, &labels, 1);
+    if status >= 500 {
+        counter("Http5xx", &[("version", version().to_owned())], 1);
+    }
     remember(labels);
+}
+
+/// The function version this process runs, as Lambda tells it.
+fn version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| {
+        std::env::var("AWS_LAMBDA_FUNCTION_VERSION").unwrap_or_else(|_| "$LATEST".to_owned())
+    })
 }
 
 /// One publish: entries put, failed for good, re-sent after a partial

@@ -1,7 +1,8 @@
 // The console's page: the map, the trail, the dead letters, the
-// executions and the functions, each
+// executions, the functions and the deployments, each
 // from the console's own API on this loopback origin.
 
+import * as deployments from "./deployments.js";
 import { status } from "./dom.js";
 import * as executions from "./executions.js";
 import * as functions from "./functions.js";
@@ -14,3 +15,4 @@ trail.start(status);
 letters.start();
 executions.start();
 functions.start();
+deployments.start();

@@ -17,7 +17,15 @@ pub struct Request {
     pub artifacts: Artifacts,
     /// The commit the binaries were built from, for the stack's tag.
     pub commit: String,
+    /// How long one of a deployment configuration's minutes lasts here,
+    /// in milliseconds (a gradual deployment's compressed clock; 1,000
+    /// when unset: the template's minutes as seconds).
+    #[serde(default)]
+    pub minute_ms: Option<u64>,
 }
+
+/// A template minute on the compressed clock when the request names none.
+pub const MINUTE_MS: u64 = 1000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "dir")]
@@ -42,8 +50,62 @@ pub struct Report {
     pub service: String,
     pub commit: String,
     pub stack_ms: u64,
+    /// Functions replaced at once (no `DeploymentPreference`).
     pub swapped: Vec<SwappedFunction>,
+    /// Functions deployed gradually, each behind its alias.
+    #[serde(default)]
+    pub deployments: Vec<Deployment>,
+    /// Why the deploy was rolled back (an alarm or a hook), if it was: the
+    /// stack and every alias are as they were before it.
+    #[serde(default)]
+    pub rolled_back: Option<String>,
     pub total_ms: u64,
+}
+
+/// One function's gradual deployment: CodeDeploy's, on the compressed clock.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Deployment {
+    pub function: String,
+    /// `CodeDeployDefault.LambdaCanary10Percent5Minutes`...
+    pub config: String,
+    pub from_version: u32,
+    pub to_version: u32,
+    /// Each shift of the alias's weights, when it happened.
+    pub shifts: Vec<Shift>,
+    /// Each alarm it watched, as it last stood.
+    pub alarms: Vec<AlarmState>,
+    /// The invocations each version ran during the deployment.
+    pub old_version: Ran,
+    pub new_version: Ran,
+    /// `succeeded`, `rolled back` (its alarm or hook decided) or `stopped`
+    /// (another function of the stack failed, and the stack's update with it).
+    pub outcome: String,
+    pub decided_by: Option<String>,
+    pub ms: u64,
+}
+
+/// The new version's share of the alias's invocations from `at_ms` on
+/// (milliseconds since the deployment began, on the compressed clock).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Shift {
+    pub at_ms: u64,
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AlarmState {
+    pub alarm: String,
+    /// `OK`, `ALARM`, or `INSUFFICIENT_DATA` before its first datapoint;
+    /// `NOT_EVALUATED` for a metric the local cloud does not record.
+    pub state: String,
+    /// Its last datapoint, or why it has none.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Ran {
+    pub invocations: u64,
+    pub errors: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

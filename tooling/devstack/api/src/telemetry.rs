@@ -179,6 +179,35 @@ pub struct EnvironmentStarted {
 /// The file of [`EnvironmentStarted`] lines in the telemetry folder.
 pub const ENVIRONMENTS: &str = "environments.jsonl";
 
+/// A gradual deployment of one function as it stood at `at_ms`: recorded
+/// at each shift of its weights, each alarm's change and its end.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeploymentSeen {
+    /// Unix milliseconds.
+    pub at_ms: f64,
+    pub deployment: crate::control::Deployment,
+}
+
+/// The file of [`DeploymentSeen`] lines in the telemetry folder.
+pub const DEPLOYMENTS: &str = "deployments.jsonl";
+
+/// Each deployment recorded in `dir` as it last stood, newest first.
+pub fn read_deployments(dir: &Path) -> Vec<DeploymentSeen> {
+    let mut latest: Vec<DeploymentSeen> = Vec::new();
+    for seen in read_lines::<DeploymentSeen>(dir, DEPLOYMENTS) {
+        let same = |d: &DeploymentSeen| {
+            d.deployment.function == seen.deployment.function
+                && d.deployment.to_version == seen.deployment.to_version
+        };
+        match latest.iter_mut().find(|d| same(d)) {
+            Some(d) => *d = seen,
+            None => latest.push(seen),
+        }
+    }
+    latest.reverse();
+    latest
+}
+
 /// A function's process started, in a new environment or in place of
 /// one that ended: where its peak memory is read (`/proc/<pid>/status`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -235,6 +235,10 @@ pub struct DeployArgs {
     /// The workspace to build (default: the one the current folder is in).
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
+    /// How long one of a gradual deployment's minutes lasts here, in
+    /// milliseconds (default 1000: the template's minutes as seconds).
+    #[arg(long)]
+    pub minute_ms: Option<u64>,
 }
 
 #[derive(Args)]

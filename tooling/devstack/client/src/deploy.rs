@@ -21,12 +21,15 @@ pub enum Source {
 }
 
 /// The deploy command's side: build the service alone, then ask the running
-/// local cloud (at `control_url`) to update its stack and swap its processes.
+/// local cloud (at `control_url`) to update its stack and deploy its
+/// functions (gradually where the template says so, a template minute
+/// lasting `minute_ms`).
 pub async fn deploy(
     control_url: &str,
     workspace: &Workspace,
     service: &str,
     source: Source,
+    minute_ms: Option<u64>,
 ) -> Result<Report> {
     if workspace.package(service).is_none() {
         bail!(
@@ -71,6 +74,7 @@ pub async fn deploy(
         template: repo::template_in(&workspace.root, service),
         artifacts,
         commit: commit_of(&workspace.root),
+        minute_ms,
     };
     Ok(devstack_api::control::deploy(control_url, &request).await?)
 }

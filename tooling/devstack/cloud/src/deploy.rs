@@ -181,6 +181,35 @@ async fn created_since(
         .is_some_and(|t| t.secs() >= since.secs())
 }
 
+/// A deployed stack's template and tags as they are now: what a failed
+/// update puts back.
+pub async fn current(conf: &SdkConfig, stack: &str) -> Result<(Value, Vec<(String, String)>)> {
+    let cfn = aws_sdk_cloudformation::Client::new(conf);
+    let body = cfn
+        .get_template()
+        .stack_name(stack)
+        .send()
+        .await
+        .with_context(|| format!("reading stack {stack}'s template"))?;
+    let template = serde_json::from_str(body.template_body().unwrap_or("{}"))
+        .with_context(|| format!("stack {stack}'s template"))?;
+    let described = cfn
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .with_context(|| format!("describing stack {stack}"))?;
+    let tags = (described.stacks().iter().flat_map(|s| s.tags()))
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    Ok((template, tags))
+}
+
 /// Updates a deployed stack in place (what `sam deploy` does to an existing
 /// stack) and waits for it. An unchanged template is not an error.
 pub async fn update_stack(

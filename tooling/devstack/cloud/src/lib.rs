@@ -8,8 +8,10 @@
 //! outside identity provider's (`federation`), the
 //! web app (`web`), the console (`console`) and the control API, and
 //! writes the endpoints file's content (`start`). `redeploy` is `devstack
-//! deploy`'s server side.
+//! deploy`'s server side, which plays a gradual deployment (`gradual`)
+//! and its alarms (`alarms`).
 
+pub mod alarms;
 pub mod chaos;
 pub mod cognito;
 pub mod console;
@@ -18,6 +20,7 @@ pub mod deploy;
 pub mod failure;
 pub mod federation;
 pub mod gate;
+pub mod gradual;
 pub mod iam;
 pub mod invalidations;
 pub mod protocol;

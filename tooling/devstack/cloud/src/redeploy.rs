@@ -1,7 +1,9 @@
 //! `devstack deploy <service>`: one service redeployed into a running local
-//! cloud, the local `sam deploy`. The stack is updated on the emulator and
-//! each function's process is swapped ([`Function::swap`]); the other
-//! services keep running, and events that arrive meanwhile wait (tap
+//! cloud, the local `sam deploy`. The stack is updated on the emulator; a
+//! function with a `DeploymentPreference` is deployed gradually behind its
+//! alias (`gradual`), and if one is rolled back the stack is put back as it
+//! was; any other function's process is swapped ([`Function::swap`]). The
+//! other services keep running, and events that arrive meanwhile wait (tap
 //! messages stay undeleted in SQS, stream records stay in the stream) and
 //! reach the new process.
 
@@ -14,11 +16,12 @@ use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
 use tokio::sync::Mutex;
 
-use devstack_api::control::{Report, Request, SwappedFunction};
+use devstack_api::control::{MINUTE_MS, Report, Request, SwappedFunction};
 use devstack_lambda::runtime::{Function, Swapped};
 use devstack_template::adapt::{Plan, adapt};
 
 use crate::deploy::{borrowed, service_tags, update_stack};
+use crate::gradual::Target;
 
 fn swapped_function(s: Swapped) -> SwappedFunction {
     SwappedFunction {
@@ -97,6 +100,7 @@ impl Control {
             }
             binaries.push((f, binary));
         }
+        let previous = crate::deploy::current(&self.conf, service).await?;
         let deployed = update_stack(
             &self.conf,
             service,
@@ -108,37 +112,85 @@ impl Control {
         self.judge.forget_resources();
         let stack_ms = started.elapsed().as_millis() as u64;
         tracing::info!(target: "trail", stack = %service, commit = %request.commit, ms = stack_ms, "stack updated");
+        let sqs = aws_sdk_sqs::Client::new(&self.conf);
         let mut swapped = Vec::new();
+        let mut gradually = Vec::new();
         for (f, binary) in binaries {
             let name = format!("{service}/{}", f.logical_id);
             let function = self
                 .functions
                 .get(&name)
                 .with_context(|| format!("{name} is not running"))?;
-            let physical = deployed.physical(&f.logical_id)?;
-            let mut env = devstack_lambda::environment::function_env(
-                &self.conf,
-                physical,
-                &self.substitutions,
-            )
-            .await?;
-            env.extend(self.local_env.iter().cloned());
-            let session = self
-                .judge
-                .session(&name, &function.spec.configuration.role)
+            let env = self
+                .environment(&name, function, deployed.physical(&f.logical_id)?)
                 .await?;
-            crate::iam::with_credentials(&mut env, session);
-            let done = function.swap(binary, env).await?;
-            tracing::info!(target: "trail", function = %name, drained_ms = done.drained_ms, ms = done.total_ms, waiting = done.waiting, "swapped");
-            swapped.push(swapped_function(done));
+            let Some(preference) = (plan.deployments.iter()).find(|d| d.function == f.logical_id)
+            else {
+                let done = function.swap(binary, env).await?;
+                tracing::info!(target: "trail", function = %name, drained_ms = done.drained_ms, ms = done.total_ms, waiting = done.waiting, "swapped");
+                swapped.push(swapped_function(done));
+                continue;
+            };
+            let sources = (preference.alarms.iter())
+                .map(|alarm| {
+                    crate::alarms::source(
+                        alarm,
+                        function,
+                        |id| self.functions.get(&format!("{service}/{id}")).cloned(),
+                        |id| deployed.physical(id).ok().map(str::to_owned),
+                        &sqs,
+                    )
+                })
+                .collect();
+            gradually.push(Target {
+                name,
+                function: function.clone(),
+                binary,
+                env,
+                preference: preference.clone(),
+                sources,
+            });
+        }
+        let minute_ms = request.minute_ms.unwrap_or(MINUTE_MS);
+        let played = crate::gradual::play(gradually, minute_ms).await?;
+        if let Some(why) = &played.rolled_back {
+            // The alias updates failed, and with them the stack's update:
+            // CloudFormation puts the stack back as it was.
+            let (template, tags) = previous;
+            let tags: Vec<(String, String)> = tags;
+            update_stack(&self.conf, service, &template, &[], &borrowed(&tags)).await?;
+            self.judge.forget_resources();
+            tracing::warn!(target: "trail", stack = %service, commit = %request.commit, reason = %why, "deployment rolled back");
         }
         Ok(Report {
             service: service.to_owned(),
             commit: request.commit.clone(),
             stack_ms,
             swapped,
+            deployments: played.deployments,
+            rolled_back: played.rolled_back,
             total_ms: started.elapsed().as_millis() as u64,
         })
+    }
+
+    /// The environment a new process of `function` starts with, and its
+    /// role's session: as the updated stack says.
+    async fn environment(
+        &self,
+        name: &str,
+        function: &Function,
+        physical: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let mut env =
+            devstack_lambda::environment::function_env(&self.conf, physical, &self.substitutions)
+                .await?;
+        env.extend(self.local_env.iter().cloned());
+        let session = self
+            .judge
+            .session(name, &function.spec.configuration.role)
+            .await?;
+        crate::iam::with_credentials(&mut env, session);
+        Ok(env)
     }
 }
 

@@ -13,6 +13,9 @@
 //! - `GET /api/trace?id=`: one trace as a waterfall ([`waterfall`]);
 //! - `GET /api/functions`: each function's figures ([`functions`]) and
 //!   its role's used and unused permissions;
+//! - `GET /api/deployments`: each gradual deployment as it last stood
+//!   (`devstack deploy`): its weights over time, each alarm's state, the
+//!   outcome, newest first;
 //! - `GET /api/executions`: every state machine, its definition and its
 //!   latest executions; `GET /api/execution?arn=`: one execution, state by
 //!   state (`devstack_sfn`'s reading of its history, as `devstack
@@ -71,6 +74,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/api/letters", get(dead_letters))
         .route("/api/letters/{service}/replay", post(replay))
         .route("/api/functions", get(function_figures))
+        .route("/api/deployments", get(deployments))
         .route("/api/trace", get(trace))
         .route("/api/executions", get(executions))
         .route("/api/execution", get(execution))
@@ -193,6 +197,15 @@ async fn replay(
     match c.ops.replay(&service, &r.message_id).await {
         Ok(report) => axum::Json(report).into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, &e),
+    }
+}
+
+async fn deployments(State(c): State<Arc<Console>>) -> Response {
+    let dir = c.telemetry_dir.clone();
+    let read = tokio::task::spawn_blocking(move || devstack_api::telemetry::read_deployments(&dir));
+    match read.await {
+        Ok(deployments) => axum::Json(deployments).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
 

@@ -4,10 +4,12 @@
 //! function as AWS would (`judge`), the Invoke API (`lambda_api`), the event
 //! sources (`sources`: rule and upload taps, stream pollers, woken by
 //! `wake`), the environment a function starts with (`environment`) and the
-//! trace recorder (`recorder`). It knows nothing of SAM or of the templates:
-//! the composition (`devstack_cloud`) reads the plan and hands it specs.
+//! trace recorder (`recorder`) with the EMF metrics it sums (`emf`). It
+//! knows nothing of SAM or of the templates: the composition
+//! (`devstack_cloud`) reads the plan and hands it specs.
 
 pub mod dead_letter;
+pub mod emf;
 pub mod environment;
 pub mod invoke;
 pub mod judge;

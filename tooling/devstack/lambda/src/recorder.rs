@@ -59,6 +59,8 @@ pub struct Recorder {
     files: Mutex<HashMap<String, std::fs::File>>,
     /// The event's own id → the `TraceHeader` its PutEvents entry carried.
     bus: Mutex<HashMap<String, String>>,
+    /// The functions' EMF metrics, summed per series.
+    emf: crate::emf::Sums,
 }
 
 const BUS_MEMORY: usize = 100_000;
@@ -82,6 +84,7 @@ impl Recorder {
             devstack_api::telemetry::GRANTS,
             devstack_api::telemetry::ENVIRONMENTS,
             devstack_api::telemetry::PROCESSES,
+            devstack_api::telemetry::DEPLOYMENTS,
         ] {
             let _ = std::fs::remove_file(dir.join(f));
         }
@@ -90,6 +93,7 @@ impl Recorder {
             echo,
             files: Mutex::new(HashMap::new()),
             bus: Mutex::new(HashMap::new()),
+            emf: crate::emf::Sums::default(),
         }))
     }
 
@@ -208,6 +212,12 @@ impl Recorder {
         }
     }
 
+    pub fn deployment(&self, seen: &devstack_api::telemetry::DeploymentSeen) {
+        if let Ok(line) = serde_json::to_string(seen) {
+            self.append(devstack_api::telemetry::DEPLOYMENTS, &line);
+        }
+    }
+
     pub fn process(&self, started: &devstack_api::telemetry::ProcessStarted) {
         if let Ok(line) = serde_json::to_string(started) {
             self.append(devstack_api::telemetry::PROCESSES, &line);
@@ -242,9 +252,15 @@ impl Recorder {
             && let Ok(doc) = serde_json::from_str::<Value>(line)
             && doc.get("_aws").is_some()
         {
+            self.emf.add(&doc);
             let entry = serde_json::json!({"function": function, "emf": doc});
             self.append(devstack_api::telemetry::METRICS, &entry.to_string());
         }
+    }
+
+    /// The functions' EMF metrics so far, summed per series.
+    pub fn emf(&self) -> &crate::emf::Sums {
+        &self.emf
     }
 
     /// One access log line of an API stage (`<service>/<LogicalId>`): into

@@ -9,6 +9,7 @@
 //! the event, and only a run past it is killed, with its environment.
 
 mod sandbox;
+mod versions;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,6 +25,8 @@ pub use crate::recorder::Arrival;
 pub use crate::spec::Spec;
 use sandbox::Sandbox;
 pub use sandbox::{SwapError, Swapped};
+use versions::{Counts, Routing};
+pub use versions::{VersionFigures, Weights};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvokeError {
@@ -88,14 +91,22 @@ pub struct Metrics {
     pub peak_concurrency: u32,
 }
 
-/// A running function: its execution environments.
+/// A running function: its alias's versions, each with its execution
+/// environments. Every event source invokes the alias, so during a gradual
+/// deployment each invocation goes to one of two versions by weight
+/// ([`Routing`]), as Lambda routes with `AdditionalVersionWeights`.
 #[derive(Clone)]
 pub struct Function {
     pub spec: Arc<Spec>,
-    pool: Arc<Pool>,
+    routing: Arc<std::sync::RwLock<Routing>>,
+    /// The last version published; a rolled-back one keeps its number.
+    published: Arc<AtomicU32>,
 }
 
 struct Pool {
+    /// The version these environments run (`1` at start).
+    version: u32,
+    counts: Counts,
     /// At most this many run at once; `0` throttles.
     limit: u32,
     slots: Semaphore,
@@ -114,6 +125,59 @@ struct Pool {
 }
 
 impl Pool {
+    /// A version's first environment, started from `launch`; more start as
+    /// invocations need them.
+    async fn start(
+        spec: &Spec,
+        version: u32,
+        launch: (PathBuf, Vec<(String, String)>),
+    ) -> anyhow::Result<Pool> {
+        let per = spec.per_environment();
+        let most = spec.max_environments.max(1) * per;
+        let limit = match spec.configuration.reserved_concurrency {
+            Some(reserved) => reserved.min(most),
+            None => most,
+        };
+        let first_spec = Spec {
+            binary: launch.0.clone(),
+            env: launch.1.clone(),
+            ..spec.clone()
+        };
+        // A function that may not run gets no environment, as on AWS.
+        let first = match limit {
+            0 => Vec::new(),
+            _ => vec![Sandbox::start(first_spec).await?],
+        };
+        // An environment is free once per invocation it can still take.
+        let idle = first
+            .iter()
+            .flat_map(|s| std::iter::repeat_n(s.clone(), per as usize))
+            .collect();
+        Ok(Pool {
+            version,
+            counts: Counts::default(),
+            limit,
+            slots: Semaphore::new(limit as usize),
+            idle: Mutex::new(idle),
+            all: Mutex::new(first),
+            launch: RwLock::new(launch),
+            busy: AtomicU32::new(0),
+            peak: AtomicU32::new(0),
+        })
+    }
+
+    /// Ends the version: what it is running finishes first (or times
+    /// out), and its processes are not restarted.
+    async fn stop(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout + Duration::from_secs(5);
+        while self.busy.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for sandbox in self.environments() {
+            sandbox.stop();
+        }
+    }
+
     /// Every environment started so far, as they are now.
     fn environments(&self) -> Vec<Sandbox> {
         self.all.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -124,35 +188,24 @@ impl Function {
     /// Starts the function's first environment (as the local cloud starts,
     /// so its init is measured there); more start as invocations need them.
     pub async fn start(spec: Spec) -> anyhow::Result<Function> {
-        let per = spec.per_environment();
-        let most = spec.max_environments.max(1) * per;
-        let limit = match spec.configuration.reserved_concurrency {
-            Some(reserved) => reserved.min(most),
-            None => most,
-        };
-        // A function that may not run gets no environment, as on AWS.
-        let first = match limit {
-            0 => Vec::new(),
-            _ => vec![Sandbox::start(spec.clone()).await?],
-        };
-        // An environment is free once per invocation it can still take.
-        let idle = first
-            .iter()
-            .flat_map(|s| std::iter::repeat_n(s.clone(), per as usize))
-            .collect();
-        let pool = Pool {
-            limit,
-            slots: Semaphore::new(limit as usize),
-            idle: Mutex::new(idle),
-            all: Mutex::new(first),
-            launch: RwLock::new((spec.binary.clone(), spec.env.clone())),
-            busy: AtomicU32::new(0),
-            peak: AtomicU32::new(0),
-        };
+        let pool = Pool::start(&spec, 1, (spec.binary.clone(), spec.env.clone())).await?;
         Ok(Function {
             spec: Arc::new(spec),
-            pool: Arc::new(pool),
+            routing: Arc::new(std::sync::RwLock::new(Routing::new(Arc::new(pool)))),
+            published: Arc::new(AtomicU32::new(1)),
         })
+    }
+
+    /// The version taking this invocation, and its environments.
+    fn pool(&self) -> Arc<Pool> {
+        let routing = self.routing.read().unwrap_or_else(|e| e.into_inner());
+        routing.pick(getrandom::u64().unwrap_or_default())
+    }
+
+    /// The version taking every invocation not shifted to another.
+    fn primary(&self) -> Arc<Pool> {
+        let routing = self.routing.read().unwrap_or_else(|e| e.into_inner());
+        routing.primary.clone()
     }
 
     /// A synchronous invocation (RequestResponse).
@@ -214,45 +267,54 @@ impl Function {
         payload: Value,
         trace_header: String,
     ) -> Outcome {
-        if self.pool.limit == 0 {
+        let pool = self.pool();
+        let outcome = self
+            .invoke_version(&pool, request_id, payload, trace_header)
+            .await;
+        pool.counts.record(&outcome);
+        outcome
+    }
+
+    async fn invoke_version(
+        &self,
+        pool: &Pool,
+        request_id: String,
+        payload: Value,
+        trace_header: String,
+    ) -> Outcome {
+        if pool.limit == 0 {
             return Err(InvokeError::Throttled);
         }
-        let Ok(_slot) = self.pool.slots.acquire().await else {
+        let Ok(_slot) = pool.slots.acquire().await else {
             return Err(InvokeError::Stopped);
         };
-        let sandbox = match self.environment().await {
+        let sandbox = match self.environment(pool).await {
             Ok(s) => s,
             Err(e) => {
-                tracing::error!(target: "trail", function = %self.spec.name, error = %e, "no execution environment");
+                tracing::error!(target: "trail", function = %self.spec.name, version = pool.version, error = %e, "no execution environment");
                 return Err(InvokeError::Crashed(e.to_string()));
             }
         };
-        let busy = self.pool.busy.fetch_add(1, Ordering::SeqCst) + 1;
-        self.pool.peak.fetch_max(busy, Ordering::SeqCst);
+        let busy = pool.busy.fetch_add(1, Ordering::SeqCst) + 1;
+        pool.peak.fetch_max(busy, Ordering::SeqCst);
         let outcome = sandbox
             .invoke_with_header(request_id, payload, trace_header)
             .await;
-        self.pool.busy.fetch_sub(1, Ordering::SeqCst);
-        self.pool
-            .idle
+        pool.busy.fetch_sub(1, Ordering::SeqCst);
+        pool.idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(sandbox);
         outcome
     }
 
-    /// A free environment, or a new one when none is.
-    async fn environment(&self) -> anyhow::Result<Sandbox> {
-        let warm = self
-            .pool
-            .idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop();
+    /// A free environment of `pool`'s version, or a new one when none is.
+    async fn environment(&self, pool: &Pool) -> anyhow::Result<Sandbox> {
+        let warm = pool.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         if let Some(warm) = warm {
             return Ok(warm);
         }
-        let launch = self.pool.launch.read().await;
+        let launch = pool.launch.read().await;
         let spec = Spec {
             binary: launch.0.clone(),
             env: launch.1.clone(),
@@ -261,17 +323,16 @@ impl Function {
         let sandbox = Sandbox::start(spec).await?;
         // This invocation takes one of its places; the others are free.
         let others = self.spec.per_environment() as usize - 1;
-        self.pool
-            .idle
+        pool.idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend(std::iter::repeat_n(sandbox.clone(), others));
         let environments = {
-            let mut all = self.pool.all.lock().unwrap_or_else(|e| e.into_inner());
+            let mut all = pool.all.lock().unwrap_or_else(|e| e.into_inner());
             all.push(sandbox.clone());
             all.len()
         };
-        tracing::info!(target: "trail", function = %self.spec.name, environments, "cold start: a new execution environment");
+        tracing::info!(target: "trail", function = %self.spec.name, version = pool.version, environments, "cold start: a new execution environment");
         if let Some(recorder) = &self.spec.recorder {
             recorder.environment(&devstack_api::telemetry::EnvironmentStarted {
                 function: self.spec.name.clone(),
@@ -291,9 +352,10 @@ impl Function {
         env: Vec<(String, String)>,
     ) -> Result<Swapped, SwapError> {
         let started = Instant::now();
-        let mut launch = self.pool.launch.write().await;
+        let pool = self.primary();
+        let mut launch = pool.launch.write().await;
         *launch = (binary.clone(), env.clone());
-        let all = self.pool.environments();
+        let all = pool.environments();
         let mut swapped = Swapped {
             function: self.spec.name.clone(),
             binary: binary.clone(),
@@ -310,18 +372,108 @@ impl Function {
         Ok(swapped)
     }
 
+    /// A gradual deployment's first step: the next version, started from
+    /// `binary` and `env` beside the running one, taking no traffic yet.
+    pub async fn stage(&self, binary: PathBuf, env: Vec<(String, String)>) -> anyhow::Result<u32> {
+        if let Some(&(staged, _)) = self.weights().0.get(1) {
+            anyhow::bail!(versions::Deploying(staged));
+        }
+        let version = self.published.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut env = env;
+        env.push(("AWS_LAMBDA_FUNCTION_VERSION".into(), version.to_string()));
+        let pool = Pool::start(&self.spec, version, (binary, env)).await?;
+        self.routing
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .stage(Arc::new(pool))?;
+        tracing::info!(target: "trail", function = %self.spec.name, version, "version published beside the running one");
+        Ok(version)
+    }
+
+    /// The share of invocations (0 to 1) the staged version takes.
+    pub fn shift(&self, weight: f64) {
+        self.routing
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .shift(weight);
+    }
+
+    /// The staged version takes everything; the old one's processes end
+    /// once what they run is done. Each version's figures then, the old
+    /// one's final.
+    pub async fn promote(&self) -> Vec<VersionFigures> {
+        let old = self
+            .routing
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .promote();
+        self.leave(old).await
+    }
+
+    /// The running version takes everything again; the staged one's
+    /// processes end once what they run is done. Each version's figures
+    /// then, the staged one's final.
+    pub async fn roll_back(&self) -> Vec<VersionFigures> {
+        let staged = self
+            .routing
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .roll_back();
+        self.leave(staged).await
+    }
+
+    /// Stops a version that left the alias: the figures of it and of
+    /// those that stay.
+    async fn leave(&self, left: Option<Arc<Pool>>) -> Vec<VersionFigures> {
+        let mut figures = Vec::new();
+        if let Some(left) = left {
+            left.stop(self.spec.timeout).await;
+            figures.push(left.counts.figures(left.version, 0));
+        }
+        figures.extend(self.figures());
+        figures
+    }
+
+    /// Where invocations go now, with each version's weight.
+    pub fn weights(&self) -> Weights {
+        self.routing
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .weights()
+    }
+
+    /// Each running version's invocations, errors and throttles so far.
+    pub fn figures(&self) -> Vec<VersionFigures> {
+        let pools = self
+            .routing
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .pools();
+        pools
+            .iter()
+            .map(|p| p.counts.figures(p.version, p.environments().len() as u32))
+            .collect()
+    }
+
     /// The binary the running (or next) processes are started from.
     pub async fn binary(&self) -> PathBuf {
-        self.pool.launch.read().await.0.clone()
+        self.primary().launch.read().await.0.clone()
     }
 
     /// The environments' figures, summed: each start's init in the order
     /// the environments started.
     pub async fn metrics(&self) -> Metrics {
-        let all = self.pool.environments();
+        let pools = self
+            .routing
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .pools();
+        let all: Vec<Sandbox> = pools.iter().flat_map(|p| p.environments()).collect();
         let mut total = Metrics {
             environments: all.len() as u32,
-            peak_concurrency: self.pool.peak.load(Ordering::SeqCst),
+            peak_concurrency: (pools.iter().map(|p| p.peak.load(Ordering::SeqCst)))
+                .max()
+                .unwrap_or_default(),
             ..Metrics::default()
         };
         for sandbox in all {
@@ -343,7 +495,12 @@ impl Function {
 
     /// Ends every environment's process as a crash would; each restarts.
     pub fn kill(&self) {
-        for sandbox in self.pool.environments() {
+        let pools = self
+            .routing
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .pools();
+        for sandbox in pools.iter().flat_map(|p| p.environments()) {
             sandbox.kill();
         }
     }

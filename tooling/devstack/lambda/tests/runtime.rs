@@ -302,3 +302,62 @@ async fn a_function_dies_with_a_cloud_killed_outright() {
         .status();
     panic!("function process {pid} outlived its cloud");
 }
+
+/// The version each answer came from, counted.
+async fn versions_answering(
+    function: &Function,
+    n: usize,
+) -> std::collections::BTreeMap<String, usize> {
+    let mut seen = std::collections::BTreeMap::new();
+    for _ in 0..n {
+        let version = match function.invoke(json!({})).await {
+            Ok(v) => v["version"].as_str().unwrap_or_default().to_owned(),
+            Err(e) => format!("error: {}", e.error_type()),
+        };
+        *seen.entry(version).or_default() += 1;
+    }
+    seen
+}
+
+// A gradual deployment's alias: the staged version takes no invocation
+// until shifted, then about its share, each counted for its version; a
+// roll-back ends it and the running version takes everything again.
+#[tokio::test]
+async fn a_staged_version_takes_its_share_and_leaves_with_a_roll_back() {
+    let spec = sleepy(Duration::from_secs(2));
+    let binary = spec.binary.clone();
+    let function = Function::start(spec).await.unwrap();
+    let bad = vec![("FAIL_EVERY_EVENT".to_owned(), "1".to_owned())];
+    assert_eq!(function.stage(binary.clone(), bad).await.unwrap(), 2);
+    let before = versions_answering(&function, 20).await;
+    assert_eq!(before.get("$LATEST"), Some(&20), "{before:?}");
+
+    function.shift(0.5);
+    let shared = versions_answering(&function, 200).await;
+    let failed = shared.get("error: Asked").copied().unwrap_or(0);
+    assert!((60..=140).contains(&failed), "about half: {shared:?}");
+    let figures = function.figures();
+    assert_eq!(figures[1].version, 2);
+    assert_eq!(
+        (figures[1].errors, figures[1].invocations),
+        (failed as u64, failed as u64)
+    );
+    assert_eq!(figures[0].errors, 0, "{figures:?}");
+
+    // A second deployment waits for this one to end.
+    assert!(function.stage(binary.clone(), Vec::new()).await.is_err());
+    function.roll_back().await;
+    assert_eq!(function.weights().0, [(1, 1.0)]);
+    let after = versions_answering(&function, 20).await;
+    assert_eq!(after.get("$LATEST"), Some(&20), "{after:?}");
+
+    // A good version promoted takes everything, and says its number (the
+    // rolled-back one keeps its own).
+    assert_eq!(function.stage(binary, Vec::new()).await.unwrap(), 3);
+    function.shift(1.0);
+    function.promote().await;
+    assert_eq!(function.weights().0, [(3, 1.0)]);
+    let promoted = versions_answering(&function, 10).await;
+    assert_eq!(promoted.get("3"), Some(&10), "{promoted:?}");
+    assert_eq!(function.figures().len(), 1, "the old version stopped");
+}

@@ -21,9 +21,47 @@ const OLD: &str = "Nice work: you completed \u{201c}{title}\u{201d}.";
 const NEW: &str = "Well done, \u{201c}{title}\u{201d} is off your list.";
 
 /// One completion the traffic made, with when its PATCH answered.
-struct Completion {
-    title: String,
-    answered: Instant,
+pub(crate) struct Completion {
+    pub(crate) title: String,
+    pub(crate) answered: Instant,
+}
+
+/// Todos created and completed one after another until told to stop, each
+/// completion recorded when its PATCH answered.
+pub(crate) struct Traffic {
+    pub(crate) done: Arc<Mutex<Vec<Completion>>>,
+    pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) task: tokio::task::JoinHandle<()>,
+}
+
+impl Traffic {
+    pub(crate) fn start(api: Arc<Client>, prefix: &str) -> Traffic {
+        let done = Arc::new(Mutex::new(Vec::<Completion>::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (d, s, prefix) = (done.clone(), stop.clone(), prefix.to_owned());
+        let task = tokio::spawn(async move {
+            let mut n = 0;
+            while !s.load(Ordering::Relaxed) {
+                n += 1;
+                let title = format!("{prefix} {n}");
+                let (status, todo) = api
+                    .call(Method::POST, "/todos", Some(json!({"title": title})))
+                    .await
+                    .unwrap();
+                assert_eq!(status, 201, "{todo}");
+                let path = format!("/todos/{}", todo["id"].as_str().unwrap());
+                let body = Some(json!({"completed": true}));
+                let (status, body) = api.call(Method::PATCH, &path, body).await.unwrap();
+                assert_eq!(status, 200, "{body}");
+                d.lock().await.push(Completion {
+                    title,
+                    answered: Instant::now(),
+                });
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        });
+        Traffic { done, stop, task }
+    }
 }
 
 /// notifications' template with another wording: the change a team ships.
@@ -43,7 +81,11 @@ fn reworded_template(dir: &std::path::Path) -> std::path::PathBuf {
 
 /// A client signed in to the local cloud as `email`, after its
 /// `PUT /users/me`: the answer's status and body.
-async fn signed_up(detached: &cloud::Detached, email: &str, name: &str) -> (Client, u16, Value) {
+pub(crate) async fn signed_up(
+    detached: &cloud::Detached,
+    email: &str,
+    name: &str,
+) -> (Client, u16, Value) {
     let endpoints = detached.endpoints.clone();
     let api = Client {
         http: reqwest::Client::new(),
@@ -61,7 +103,7 @@ async fn signed_up(detached: &cloud::Detached, email: &str, name: &str) -> (Clie
     (api, status, body)
 }
 
-async fn post_deploy(control_url: &str, request: &Request) -> (u16, Value) {
+pub(crate) async fn post_deploy(control_url: &str, request: &Request) -> (u16, Value) {
     let res = reqwest::Client::new()
         .post(format!("{control_url}/deploy"))
         .json(request)
@@ -71,8 +113,24 @@ async fn post_deploy(control_url: &str, request: &Request) -> (u16, Value) {
     (res.status().as_u16(), res.json().await.unwrap())
 }
 
+/// Waits for `n` congratulations in the table.
+pub(crate) async fn congratulated(conf: &aws_config::SdkConfig, table: &str, n: usize) {
+    eventually(
+        Duration::from_secs(20),
+        "the first congratulations",
+        || async {
+            Ok((congratulations(conf, table).await.values().sum::<usize>() >= n).then_some(()))
+        },
+    )
+    .await
+    .unwrap();
+}
+
 /// Every congratulation in the table, as (message, count).
-async fn congratulations(conf: &aws_config::SdkConfig, table: &str) -> BTreeMap<String, usize> {
+pub(crate) async fn congratulations(
+    conf: &aws_config::SdkConfig,
+    table: &str,
+) -> BTreeMap<String, usize> {
     let dynamo = aws_sdk_dynamodb::Client::new(conf);
     let mut out = BTreeMap::new();
     let mut start = None;
@@ -115,7 +173,7 @@ async fn physical_ids(conf: &aws_config::SdkConfig, stack: &str) -> BTreeMap<Str
         .collect()
 }
 
-fn wording(template: &str, title: &str) -> String {
+pub(crate) fn wording(template: &str, title: &str) -> String {
     template.replace("{title}", title)
 }
 
@@ -133,50 +191,11 @@ async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
     let api = Arc::new(api);
     assert_eq!(status, 200, "the profile made at the confirmation, renamed");
 
-    // Traffic: create and complete one todo after another until told to stop.
-    let done = Arc::new(Mutex::new(Vec::<Completion>::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let traffic = tokio::spawn({
-        let (api, done, stop) = (api.clone(), done.clone(), stop.clone());
-        async move {
-            let mut n = 0;
-            while !stop.load(Ordering::Relaxed) {
-                n += 1;
-                let title = format!("task {n}");
-                let (status, todo) = api
-                    .call(Method::POST, "/todos", Some(json!({"title": title})))
-                    .await
-                    .unwrap();
-                assert_eq!(status, 201, "{todo}");
-                let id = todo["id"].as_str().unwrap().to_owned();
-                let (status, body) = api
-                    .call(
-                        Method::PATCH,
-                        &format!("/todos/{id}"),
-                        Some(json!({"completed": true})),
-                    )
-                    .await
-                    .unwrap();
-                assert_eq!(status, 200, "{body}");
-                done.lock().await.push(Completion {
-                    title,
-                    answered: Instant::now(),
-                });
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-        }
-    });
+    let traffic = Traffic::start(api.clone(), "task");
+    let (done, stop) = (traffic.done.clone(), traffic.stop.clone());
     let table = detached.endpoints.services["notifications"].table.clone();
     // Some congratulations in the old wording before the deploy starts.
-    eventually(
-        Duration::from_secs(20),
-        "the first congratulations",
-        || async {
-            Ok((congratulations(&conf, &table).await.values().sum::<usize>() >= 5).then_some(()))
-        },
-    )
-    .await
-    .unwrap();
+    congratulated(&conf, &table, 5).await;
 
     let scratch = tempfile::tempdir().unwrap();
     let request = Request {
@@ -184,6 +203,9 @@ async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
         template: reworded_template(scratch.path()),
         artifacts: Artifacts::Cargo(repo::profile_dir()),
         commit: "0123456789abcdef0123456789abcdef01234567".into(),
+        // Each deployment's minutes as a fifth of a second: the linear
+        // consumers' ten steps take two.
+        minute_ms: Some(200),
     };
     let stack = detached.endpoints.services["notifications"].stack.clone();
     let resources_before = physical_ids(&conf, &stack).await;
@@ -199,7 +221,17 @@ async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
         "no completion happened while the deploy ran ({} ms): the test did not test a swap under traffic",
         report.total_ms
     );
-    let swapped: Vec<&str> = report.swapped.iter().map(|s| s.function.as_str()).collect();
+    let swapped: Vec<&str> = (report.swapped.iter().map(|s| s.function.as_str()))
+        .chain(report.deployments.iter().map(|d| d.function.as_str()))
+        .collect();
+    assert_eq!(report.rolled_back, None, "{report:?}");
+    // Each function deployed gradually ended on its new version alone.
+    for d in &report.deployments {
+        assert_eq!(d.outcome, "succeeded", "{d:?}");
+        let weights = detached.functions[&d.function].weights();
+        assert_eq!(weights.0, [(d.to_version, 1.0)], "{}", d.function);
+        assert!(d.shifts.len() >= 2, "{d:?}");
+    }
     let running = detached
         .functions
         .keys()
@@ -226,7 +258,7 @@ async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
     .await
     .unwrap();
     stop.store(true, Ordering::Relaxed);
-    traffic.await.unwrap();
+    traffic.task.await.unwrap();
     let done = done.lock().await;
 
     let expected = done.len();
@@ -411,6 +443,7 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
                 template: repo::template_path(service),
                 artifacts: Artifacts::Cargo(repo::profile_dir()),
                 commit: deployed_at.clone(),
+                minute_ms: Some(100),
             },
         )
         .await;

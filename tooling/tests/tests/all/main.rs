@@ -12,6 +12,7 @@ mod e2e;
 mod engine;
 mod federation;
 mod flow;
+mod gradual;
 mod identity;
 mod identity_pool;
 mod infra;

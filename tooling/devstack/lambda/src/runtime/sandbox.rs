@@ -65,6 +65,9 @@ struct Shared {
     swapping: Mutex<()>,
     /// The next exit is a swap's doing: restart at once, quietly.
     retiring: std::sync::atomic::AtomicBool,
+    /// The environment is stopped for good (its version left the alias):
+    /// the next exit is its last.
+    ended: std::sync::atomic::AtomicBool,
 }
 
 const CLOSED: u64 = 0;
@@ -150,6 +153,7 @@ impl Sandbox {
             generation: watch::Sender::new(CLOSED),
             swapping: Mutex::new(()),
             retiring: std::sync::atomic::AtomicBool::new(false),
+            ended: std::sync::atomic::AtomicBool::new(false),
         });
         let spec = Arc::new(spec);
         // Bind the first listener here so a bad address fails the start.
@@ -273,6 +277,16 @@ impl Sandbox {
 
     /// Ends the function's process as a crash would; it is restarted.
     pub(crate) fn kill(&self) {
+        self.shared.kill.notify_one();
+    }
+
+    /// Ends the environment for good: its process takes nothing more and
+    /// is not restarted. The caller has let what it ran finish.
+    pub(crate) fn stop(&self) {
+        self.shared
+            .ended
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.shared.dispatching.send_replace(CLOSED);
         self.shared.kill.notify_one();
     }
 }
@@ -491,6 +505,10 @@ async fn supervise(spec: Arc<Spec>, shared: Arc<Shared>, first: tokio::net::TcpL
         for (_, i) in shared.in_flight.lock().await.drain() {
             let _ = i.reply.send(Err(InvokeError::Crashed(status.clone())));
         }
+        if shared.ended.load(std::sync::atomic::Ordering::SeqCst) {
+            tracing::info!(target: "trail", function = %spec.name, "environment stopped: its version left the alias");
+            return;
+        }
         if shared
             .retiring
             .swap(false, std::sync::atomic::Ordering::SeqCst)
@@ -548,7 +566,10 @@ async fn run_process(spec: &Spec, shared: &Shared, api: &str, generation: u64) -
     *shared.spawned_at.lock().await = Some(Instant::now());
     *shared.first.lock().await = First::Awaited;
     let mut cmd = tokio::process::Command::new(&launch.binary);
+    // The version the local cloud started is unqualified; a version a
+    // gradual deployment staged says its number in `launch.env`.
     cmd.env_clear()
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .envs(launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("AWS_LAMBDA_RUNTIME_API", api)
         .env("AWS_LAMBDA_FUNCTION_NAME", &spec.physical_name)
@@ -556,7 +577,6 @@ async fn run_process(spec: &Spec, shared: &Shared, api: &str, generation: u64) -
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
             spec.configuration.memory_size.to_string(),
         )
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env(
             "AWS_LAMBDA_LOG_GROUP_NAME",
             format!("/aws/lambda/{}", spec.physical_name),

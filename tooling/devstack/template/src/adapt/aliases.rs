@@ -2,17 +2,19 @@
 //! `DeploymentPreference`): a version and an alias per function, every
 //! event source pointing at the alias, and CodeDeploy's application, a
 //! deployment group per function and its service role. The emulator has no
-//! CodeDeploy, and the local cloud runs one build of each function: here
+//! CodeDeploy, and the local cloud runs the alias's versions itself: here
 //! the alias is the function. Each reference to an alias (or a version)
 //! becomes the function's, and the versions, aliases and CodeDeploy's
 //! resources leave the template; each function's preference is kept in
-//! the plan ([`GradualDeploy`]), so what a deploy would do is known.
+//! the plan ([`GradualDeploy`]) with its alarms, which `devstack deploy`
+//! plays.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use super::alarms::{RollbackAlarm, rollback_alarm};
 use super::resources::{sub_text, target, type_of};
 
 /// One function's gradual deployment, as its template asks for it.
@@ -24,8 +26,11 @@ pub struct GradualDeploy {
     pub alias: String,
     /// CodeDeploy's configuration (`CodeDeployDefault.LambdaCanary10Percent5Minutes`).
     pub config: String,
-    /// The alarms that stop it, by logical id.
-    pub alarms: Vec<String>,
+    /// The alarms that stop it, as their template defines them.
+    pub alarms: Vec<RollbackAlarm>,
+    /// The alarms it names that the local cloud cannot read (not an alarm
+    /// of this stack on one metric), by logical id.
+    pub unread_alarms: Vec<String>,
 }
 
 const GONE: [&str; 4] = [
@@ -89,7 +94,12 @@ fn deployments(resources: &Map<String, Value>, parameters: &Value) -> Vec<Gradua
         .filter_map(|alias| {
             let group = group(alias)?;
             let config = &group["Properties"]["DeploymentConfigName"];
-            let alarms = group["Properties"]["AlarmConfiguration"]["Alarms"].as_array();
+            let names: Vec<&str> = (group["Properties"]["AlarmConfiguration"]["Alarms"].as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|a| target(&a["Name"]))
+                .collect();
+            let read = |id: &&str| rollback_alarm(id, resources, parameters);
             Some(GradualDeploy {
                 function: target(&alias["Properties"]["FunctionName"])?.to_owned(),
                 alias: alias["Properties"]["Name"]
@@ -97,8 +107,10 @@ fn deployments(resources: &Map<String, Value>, parameters: &Value) -> Vec<Gradua
                     .unwrap_or_default()
                     .to_owned(),
                 config: config_name(config, parameters),
-                alarms: (alarms.into_iter().flatten())
-                    .filter_map(|a| target(&a["Name"]).map(str::to_owned))
+                alarms: names.iter().filter_map(read).collect(),
+                unread_alarms: (names.iter())
+                    .filter(|id| read(id).is_none())
+                    .map(|id| (*id).to_owned())
                     .collect(),
             })
         })
@@ -201,7 +213,12 @@ mod tests {
                 "ServiceRoleArn": {"Fn::GetAtt": ["CodeDeployServiceRole", "Arn"]},
                 "DeploymentConfigName": {"Fn::Sub": ["CodeDeployDefault.Lambda${ConfigName}",
                     {"ConfigName": {"Ref": "DeploymentType"}}]},
-                "AlarmConfiguration": {"Enabled": true, "Alarms": [{"Name": {"Ref": "FnErrors"}}]}}},
+                "AlarmConfiguration": {"Enabled": true, "Alarms": [{"Name": {"Ref": "FnErrors"}}, {"Name": {"Ref": "Elsewhere"}}]}}},
+            "FnErrors": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+                "Namespace": "AWS/Lambda", "MetricName": "Errors", "Statistic": "Sum",
+                "Period": 60, "EvaluationPeriods": 1, "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": "Fn"}}]}},
             "Uses": {"Type": "AWS::SQS::Queue", "DependsOn": ["FnAliaslive", "Fn"], "Properties": {}}
         }})
     }
@@ -212,7 +229,17 @@ mod tests {
         let deployments = collapse(&mut t);
         let r = &t["Resources"];
         let left: Vec<&String> = r.as_object().unwrap().keys().collect();
-        assert_eq!(left, ["Api", "Fn", "FnRule", "FnRulePermission", "Uses"]);
+        assert_eq!(
+            left,
+            [
+                "Api",
+                "Fn",
+                "FnErrors",
+                "FnRule",
+                "FnRulePermission",
+                "Uses"
+            ]
+        );
         assert_eq!(
             r["FnRule"]["Properties"]["Targets"][0]["Arn"],
             json!({"Fn::GetAtt": ["Fn", "Arn"]})
@@ -226,15 +253,20 @@ mod tests {
             .unwrap();
         assert!(uri.contains("functions/${Fn.Arn}/invocations"), "{uri}");
         assert_eq!(r["Uses"]["DependsOn"], json!(["Fn"]));
+        let [deployment] = &deployments[..] else {
+            panic!("one deployment: {deployments:?}")
+        };
         assert_eq!(
-            deployments,
-            [GradualDeploy {
-                function: "Fn".into(),
-                alias: "live".into(),
-                config: "CodeDeployDefault.LambdaCanary10Percent5Minutes".into(),
-                alarms: vec!["FnErrors".into()],
-            }]
+            (deployment.function.as_str(), deployment.alias.as_str()),
+            ("Fn", "live")
         );
+        assert_eq!(
+            deployment.config,
+            "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+        );
+        let alarms: Vec<&str> = deployment.alarms.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(alarms, ["FnErrors"]);
+        assert_eq!(deployment.unread_alarms, ["Elsewhere"]);
     }
 
     #[test]

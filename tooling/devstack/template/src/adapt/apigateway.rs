@@ -268,9 +268,18 @@ fn socket_authorizer(
     }
 }
 
-/// `arn:...:functions/${Fn.Arn}/invocations` → `Fn`.
+/// `arn:...:functions/${Fn.Arn}/invocations` → `Fn`; also with the
+/// function as a variable of the `Sub` (`${Target}` with `Target: !Ref
+/// Fn.Alias`, which an alias collapsed has made the function's ARN).
 fn function_in(uri: &Value, functions: &BTreeSet<String>) -> Option<String> {
-    let text = uri["Fn::Sub"].as_str().or_else(|| uri.as_str())?;
+    let sub = &uri["Fn::Sub"];
+    let text = (sub.as_str().or_else(|| sub[0].as_str())).or_else(|| uri.as_str())?;
+    let variable = (sub[1].as_object().into_iter().flatten())
+        .filter(|(name, _)| text.contains(&format!("${{{name}}}")))
+        .find_map(|(_, v)| target(v).filter(|t| functions.contains(*t)));
+    if let Some(f) = variable {
+        return Some(f.to_owned());
+    }
     functions
         .iter()
         .find(|f| text.contains(&format!("${{{f}.Arn}}")))

@@ -34,15 +34,16 @@
 //!   id, where a bucket policy names it, is the pinned local id;
 //! - CloudWatch alarms are dropped: the emulator's CloudFormation has no
 //!   model for them (moto 5.2.5 logs "No Moto CloudFormation support" and
-//!   skips them, silently), an HTTP API's alarm names the API the local
-//!   cloud plays itself, and nothing evaluates alarms locally (the
-//!   functions' EMF metrics go to their output, not to the emulator);
+//!   skips them, silently), and an HTTP API's alarm names the API the local
+//!   cloud plays itself; those a gradual deployment watches are read into
+//!   the plan first, and the local cloud evaluates them while it deploys;
 //! - a dashboard is deployed (the emulator stores it), but its body is text
 //!   for people, so a resource the local cloud plays or drops (an API, an
 //!   alarm) is named in it by its logical id;
 //! - a function's alias and versions (`AutoPublishAlias`) are the
 //!   function, and CodeDeploy's resources leave the template: the local
-//!   cloud runs one build of each function; the preference is in the plan.
+//!   cloud runs the alias's versions itself; the preference, with its
+//!   alarms, is in the plan, and `devstack deploy` plays it.
 //!
 //! Active tracing needs nothing here: the emulator's Lambda model ignores
 //! `TracingConfig`, and the X-Ray write policy SAM adds to the role is
@@ -50,6 +51,7 @@
 //! `ManagedPolicyArns`); the local cloud hands each invocation its trace
 //! header itself.
 
+mod alarms;
 mod aliases;
 mod apigateway;
 mod cloudfront;
@@ -72,6 +74,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+pub use alarms::{Dimension, RollbackAlarm};
 pub use aliases::GradualDeploy;
 pub use apigateway::{
     Cors, Route, SocketApi, SocketAuthorizer, SocketRoute, local_api_id, socket_placeholder,

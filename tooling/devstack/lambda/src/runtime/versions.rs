@@ -1,0 +1,155 @@
+//! The alias in front of a function's versions: one version takes every
+//! invocation, or two share them by weight while a gradual deployment
+//! shifts traffic (Lambda's `RoutingConfig.AdditionalVersionWeights`,
+//! each invocation routed on its own), and what each version did, which
+//! its deployment's alarms read (the `ExecutedVersion` dimension).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use super::{InvokeError, Outcome, Pool};
+
+/// The alias's versions: the primary, and the staged one with its share.
+pub(super) struct Routing {
+    pub(super) primary: Arc<Pool>,
+    staged: Option<(Arc<Pool>, f64)>,
+}
+
+/// Where an alias sends invocations: each version and its share (0 to 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Weights(pub Vec<(u32, f64)>);
+
+impl Weights {
+    pub fn versions(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().map(|(v, _)| *v)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "version {0} is still being deployed: a deployment must end before the next starts (one per deployment group)"
+)]
+pub struct Deploying(pub u32);
+
+impl Routing {
+    pub(super) fn new(primary: Arc<Pool>) -> Self {
+        Routing {
+            primary,
+            staged: None,
+        }
+    }
+
+    /// The version for one invocation, given a random number.
+    pub(super) fn pick(&self, random: u64) -> Arc<Pool> {
+        match &self.staged {
+            Some((pool, weight)) if below(random, *weight) => pool.clone(),
+            _ => self.primary.clone(),
+        }
+    }
+
+    pub(super) fn stage(&mut self, pool: Arc<Pool>) -> Result<(), Deploying> {
+        if let Some((staged, _)) = &self.staged {
+            return Err(Deploying(staged.version));
+        }
+        self.staged = Some((pool, 0.0));
+        Ok(())
+    }
+
+    pub(super) fn shift(&mut self, to: f64) {
+        if let Some((_, weight)) = &mut self.staged {
+            *weight = to.clamp(0.0, 1.0);
+        }
+    }
+
+    /// The staged version becomes the primary: the old primary, to stop.
+    pub(super) fn promote(&mut self) -> Option<Arc<Pool>> {
+        let (staged, _) = self.staged.take()?;
+        Some(std::mem::replace(&mut self.primary, staged))
+    }
+
+    /// The staged version leaves: it, to stop.
+    pub(super) fn roll_back(&mut self) -> Option<Arc<Pool>> {
+        self.staged.take().map(|(pool, _)| pool)
+    }
+
+    pub(super) fn weights(&self) -> Weights {
+        let shifted = self.staged.as_ref().map(|(_, w)| *w).unwrap_or_default();
+        let mut out = vec![(self.primary.version, 1.0 - shifted)];
+        out.extend(self.staged.iter().map(|(p, w)| (p.version, *w)));
+        Weights(out)
+    }
+
+    pub(super) fn pools(&self) -> Vec<Arc<Pool>> {
+        let mut out = vec![self.primary.clone()];
+        out.extend(self.staged.iter().map(|(p, _)| p.clone()));
+        out
+    }
+}
+
+/// Whether a uniformly random `u64` falls in the first `weight` of its range.
+fn below(random: u64, weight: f64) -> bool {
+    (random as f64) < weight * (u64::MAX as f64)
+}
+
+/// What one version did, as CloudWatch counts it for Lambda.
+#[derive(Default)]
+pub(super) struct Counts {
+    invocations: AtomicU64,
+    errors: AtomicU64,
+    throttles: AtomicU64,
+}
+
+/// One version's figures so far (the `ExecutedVersion` dimension's
+/// `Invocations`, `Errors` and `Throttles`), and its environments.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionFigures {
+    pub version: u32,
+    pub invocations: u64,
+    pub errors: u64,
+    pub throttles: u64,
+    pub environments: u32,
+}
+
+impl Counts {
+    /// As CloudWatch does: a throttled invocation is no invocation, and an
+    /// invocation ended by the local cloud stopping is not the function's.
+    pub(super) fn record(&self, outcome: &Outcome) {
+        match outcome {
+            Err(InvokeError::Throttled) => self.throttles.fetch_add(1, Ordering::Relaxed),
+            Err(InvokeError::Stopped) => return,
+            Err(_) => self.errors.fetch_add(1, Ordering::Relaxed),
+            Ok(_) => 0,
+        };
+        if !matches!(outcome, Err(InvokeError::Throttled)) {
+            self.invocations.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(super) fn figures(&self, version: u32, environments: u32) -> VersionFigures {
+        VersionFigures {
+            version,
+            invocations: self.invocations.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            throttles: self.throttles.load(Ordering::Relaxed),
+            environments,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::below;
+
+    #[test]
+    fn a_weight_takes_its_share_of_the_random_range() {
+        assert!(!below(0, 0.0), "no share takes nothing");
+        assert!(below(u64::MAX - 1024, 1.0), "all of it takes everything");
+        // The middle of each thousandth of the range.
+        let taken = (0..1000u64)
+            .filter(|i| below((2 * i + 1) * (u64::MAX / 2000), 0.1))
+            .count();
+        assert_eq!(taken, 100);
+    }
+}

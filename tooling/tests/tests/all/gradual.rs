@@ -1,0 +1,315 @@
+//! Gradual deployments played by the local cloud: a bad version takes a
+//! share of the traffic, its alarm rolls it back, and nothing is lost.
+//! Its own local cloud, as `deploy`'s tests.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use devstack_api::control::{Artifacts, Report, Request};
+use devstack_client::walkthrough::eventually;
+use devstack_cloud::{self as cloud, Options};
+use reqwest::Method;
+use serde_json::json;
+use tokio::sync::Mutex;
+
+use crate::deploy::{Traffic, congratulated, congratulations, post_deploy, signed_up, wording};
+use crate::support::root;
+
+const CONGRATULATION: &str = "Nice work: you completed \u{201c}{title}\u{201d}.";
+
+/// notifications' template with a consumer whose every event fails: its
+/// table's name is wrong, the mistake a team ships.
+fn failing_consumer(dir: &std::path::Path) -> std::path::PathBuf {
+    let source = root().join("product/services/notifications/template.yaml");
+    let text = std::fs::read_to_string(&source).unwrap();
+    let line = "          CONGRATULATION: \"Nice work: you completed \\u201c{title}\\u201d.\"\n";
+    assert!(text.contains(line), "the consumer's CONGRATULATION moved");
+    let bad = format!("{line}          TABLE_NAME: no-such-table\n");
+    let path = dir.join("template.yaml");
+    std::fs::write(&path, text.replace(line, &bad)).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn a_consumer_failing_every_event_is_rolled_back_and_the_replay_delivers_each_once() {
+    let detached = cloud::start_detached(Options {
+        bin_dir: repo::profile_dir(),
+        retry_delay: Duration::from_millis(20),
+        function_env: vec![("RUST_LOG".into(), "warn".into())],
+        ..Options::default()
+    })
+    .expect("the local cloud starts");
+    let conf = kit::config::endpoint(&detached.endpoints.emulator_url).await;
+    let (api, status, _) = signed_up(&detached, "canary@example.com", "Canary").await;
+    assert_eq!(status, 200);
+    let api = Arc::new(api);
+
+    let traffic = Traffic::start(api.clone(), "canary task");
+    let (done, stop) = (traffic.done.clone(), traffic.stop.clone());
+    let table = detached.endpoints.services["notifications"].table.clone();
+    congratulated(&conf, &table, 3).await;
+
+    let scratch = tempfile::tempdir().unwrap();
+    let request = Request {
+        service: "notifications".into(),
+        template: failing_consumer(scratch.path()),
+        artifacts: Artifacts::Cargo(repo::profile_dir()),
+        commit: "badbadbadbadbadbadbadbadbadbadbadbadbadb".into(),
+        minute_ms: Some(300),
+    };
+    let (status, body) = post_deploy(&detached.endpoints.control_url, &request).await;
+    assert_eq!(status, 200, "{body}");
+    let report: Report = serde_json::from_value(body).unwrap();
+    let why = report.rolled_back.clone().expect("rolled back");
+    let consumer = (report.deployments.iter())
+        .find(|d| d.function == "notifications/ConsumerFunction")
+        .expect("the consumer deployed gradually");
+    assert_eq!(consumer.outcome, "rolled back", "{report:?}");
+    assert!(
+        why.contains("ConsumerFunctionNewVersionErrorsAlarm")
+            || why.contains("DeadLetterQueueDepthAlarm"),
+        "{why}"
+    );
+    let bad = &consumer.new_version;
+    assert!(
+        bad.invocations > 0,
+        "the bad version took no event: {consumer:?}"
+    );
+    assert_eq!(bad.errors, bad.invocations, "it failed every event it took");
+    let weights = detached.functions["notifications/ConsumerFunction"].weights();
+    assert_eq!(
+        weights.0,
+        [(consumer.from_version, 1.0)],
+        "back on the old version alone"
+    );
+    let share =
+        bad.invocations as f64 / (bad.invocations + consumer.old_version.invocations) as f64;
+    eprintln!(
+        "bad consumer: took {} of {} invocations ({:.0}%), rolled back after {} ms at {} ms a minute: {why}",
+        bad.invocations,
+        bad.invocations + consumer.old_version.invocations,
+        share * 100.0,
+        consumer.ms,
+        request.minute_ms.unwrap_or_default()
+    );
+    for d in report
+        .deployments
+        .iter()
+        .filter(|d| d.function != consumer.function)
+    {
+        assert_eq!(d.outcome, "stopped", "{d:?}");
+    }
+    in_the_console(&detached.endpoints.console_url).await;
+
+    // More traffic on the old version, then stop.
+    let after = done.lock().await.len();
+    eventually(
+        Duration::from_secs(20),
+        "completions after the rollback",
+        || async { Ok((done.lock().await.len() >= after + 3).then_some(())) },
+    )
+    .await
+    .unwrap();
+    stop.store(true, Ordering::Relaxed);
+    traffic.task.await.unwrap();
+    let done = done.lock().await;
+
+    // What the bad version failed was retried on the alias, or reached the
+    // DLQ; the replay delivers what is there once.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let endpoints = scratch.path().join("endpoints.json");
+    std::fs::write(
+        &endpoints,
+        serde_json::to_string(&detached.endpoints).unwrap(),
+    )
+    .unwrap();
+    let out = std::process::Command::new(repo::profile_dir().join("ops"))
+        .arg("--endpoints-file")
+        .arg(&endpoints)
+        .args(["dlq", "replay", "notifications"])
+        .output()
+        .unwrap();
+    let replayed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{replayed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("ops dlq replay: {}", replayed.trim());
+
+    let expected = done.len();
+    let seen = eventually(
+        Duration::from_secs(30),
+        "a congratulation per completion",
+        || async {
+            let seen = congratulations(&conf, &table).await;
+            Ok((seen.values().sum::<usize>() >= expected).then_some(seen))
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}: {replayed}"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        seen,
+        congratulations(&conf, &table).await,
+        "late duplicates"
+    );
+    let per_title: BTreeMap<&str, usize> = (done.iter())
+        .map(|c| {
+            let n = seen
+                .get(&wording(CONGRATULATION, &c.title))
+                .copied()
+                .unwrap_or(0);
+            (c.title.as_str(), n)
+        })
+        .collect();
+    assert!(
+        per_title.values().all(|n| *n == 1),
+        "each completion congratulated once: {per_title:?}"
+    );
+    assert_eq!(
+        seen.values().sum::<usize>(),
+        expected,
+        "lost or duplicated: {seen:?}"
+    );
+}
+
+/// The console's deployments view shows the consumer's deployment rolled
+/// back by its alarm, with the shares it took, and the others stopped.
+async fn in_the_console(url: &str) {
+    let browser = crate::browser::Browser::start().await;
+    browser.client.goto(url).await.unwrap();
+    let row = "#deployments-rows tr[data-function=\"notifications/ConsumerFunction\"]";
+    browser
+        .until(
+            "the consumer's deployment, rolled back",
+            &format!(
+                "const r = document.querySelector('{row}'); return !!r && r.dataset.outcome === 'rolled back';"
+            ),
+            Duration::from_secs(10),
+        )
+        .await;
+    let alarm = format!("{row} li[data-alarm=\"ConsumerFunctionNewVersionErrorsAlarm\"]");
+    let state = browser
+        .until(
+            "its alarm's state",
+            &format!("const a = document.querySelector('{alarm}'); return a && a.dataset.state;"),
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(state, "ALARM");
+    let shares = browser.text(&format!("{row} td.shares")).await;
+    assert!(shares.starts_with("10% at 0.0 s"), "{shares}");
+    let stopped = browser
+        .until(
+            "the stack's other deployments, stopped",
+            "return [...document.querySelectorAll('#deployments-rows tr')].filter(r => r.dataset.outcome === 'stopped').length;",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(stopped, 5, "notifications' five other functions");
+    browser.scroll_to("#deployments").await;
+    browser.screenshot("console-deployments").await;
+}
+
+/// todos' template with an API whose every answer is a 500: its table's
+/// name is wrong in the API function alone.
+fn failing_api(dir: &std::path::Path) -> std::path::PathBuf {
+    let source = root().join("product/services/todos/template.yaml");
+    let text = std::fs::read_to_string(&source).unwrap();
+    let anchor = "        Binary: todos-api\n    Properties:\n      CodeUri: ../../..\n";
+    assert!(text.contains(anchor), "todos' ApiFunction moved");
+    let bad = format!(
+        "{anchor}      Environment:\n        Variables:\n          TABLE_NAME: no-such-table\n"
+    );
+    let path = dir.join("template.yaml");
+    std::fs::write(&path, text.replace(anchor, &bad)).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn an_api_version_answering_500_is_rolled_back_by_its_canary_while_the_old_one_answers() {
+    let detached = cloud::start_detached(Options {
+        bin_dir: repo::profile_dir(),
+        function_env: vec![("RUST_LOG".into(), "warn".into())],
+        ..Options::default()
+    })
+    .expect("the local cloud starts");
+    let (api, status, _) = signed_up(&detached, "canary-api@example.com", "Canary").await;
+    assert_eq!(status, 200);
+    let (status, todo) = api
+        .call(Method::POST, "/todos", Some(json!({"title": "kept"})))
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{todo}");
+    let api = Arc::new(api);
+
+    // Traffic on one route, each answer's status counted.
+    let statuses = Arc::new(Mutex::new(BTreeMap::<u16, usize>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = tokio::spawn({
+        let (api, statuses, stop) = (api.clone(), statuses.clone(), stop.clone());
+        async move {
+            while !stop.load(Ordering::Relaxed) {
+                let (status, _) = api.call(Method::GET, "/todos", None).await.unwrap();
+                *statuses.lock().await.entry(status).or_default() += 1;
+            }
+        }
+    });
+
+    let scratch = tempfile::tempdir().unwrap();
+    let request = Request {
+        service: "todos".into(),
+        template: failing_api(scratch.path()),
+        artifacts: Artifacts::Cargo(repo::profile_dir()),
+        commit: "5005005005005005005005005005005005005005".into(),
+        minute_ms: Some(300),
+    };
+    let before = statuses.lock().await.clone();
+    let (status, body) = post_deploy(&detached.endpoints.control_url, &request).await;
+    assert_eq!(status, 200, "{body}");
+    let during = statuses.lock().await.clone();
+    // A few more answers after the rollback: all from the old version.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    traffic.await.unwrap();
+    let after = statuses.lock().await.clone();
+
+    let report: Report = serde_json::from_value(body).unwrap();
+    let why = report.rolled_back.clone().expect("rolled back");
+    assert!(why.contains("ApiFunctionNewVersion5xxAlarm"), "{why}");
+    let d = (report.deployments.iter())
+        .find(|d| d.function == "todos/ApiFunction")
+        .expect("the API deployed gradually");
+    assert_eq!(d.outcome, "rolled back", "{d:?}");
+    assert_eq!(d.config, "CodeDeployDefault.LambdaCanary10Percent5Minutes");
+    assert_eq!(d.shifts.len(), 1, "rolled back during the canary: {d:?}");
+    let n = |m: &BTreeMap<u16, usize>, s: u16| m.get(&s).copied().unwrap_or(0);
+    let failed = n(&during, 500) - n(&before, 500);
+    assert_eq!(n(&before, 500), 0, "no 5xx before the deploy: {before:?}");
+    assert_eq!(
+        failed as u64, d.new_version.invocations,
+        "every request the new version took, and only those, answered 500"
+    );
+    assert!(failed > 0, "the canary took no request: {d:?}");
+    assert_eq!(
+        n(&after, 500),
+        n(&during, 500),
+        "a 500 after the rollback: {after:?}"
+    );
+    assert!(
+        n(&after, 200) > n(&during, 200),
+        "the old version answers after it"
+    );
+    let total = d.new_version.invocations + d.old_version.invocations;
+    eprintln!(
+        "bad API: took {failed} of {total} requests ({:.0}%), rolled back after {} ms at {} ms a minute: {why}",
+        100.0 * failed as f64 / total as f64,
+        d.ms,
+        request.minute_ms.unwrap_or_default()
+    );
+    let weights = detached.functions["todos/ApiFunction"].weights();
+    assert_eq!(weights.0, [(d.from_version, 1.0)]);
+}
