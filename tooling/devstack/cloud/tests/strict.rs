@@ -596,8 +596,8 @@ async fn a_state_machine_role_without_a_steps_function_fails_that_task() {
     // goes to its Failure step.
     let (_dir, template) = mistaken(
         "campaigns",
-        "                Resource:\n                  - !GetAtt SendFunction.Arn\n",
-        "                Resource:\n",
+        "                  - !Ref SendFunction.Alias\n                  - !GetAtt SendFunction.Arn\n",
+        "",
     );
     let cloud = start("campaigns", template);
     let admin = admin(&cloud).await;
