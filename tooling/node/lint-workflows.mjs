@@ -11,9 +11,12 @@ if (files.length === 0) {
   process.exit(2);
 }
 
-const lint = await createLinter();
 let findings = 0;
 for (const file of files) {
+  // A linter per file: one instance reused across the six workflows ran
+  // its WebAssembly memory out of bounds ("memory access out of bounds")
+  // once the service workflows grew, depending on the files' order.
+  const lint = await createLinter();
   let text;
   try {
     text = await readFile(file, 'utf8');

@@ -236,7 +236,13 @@ fn deploy_job(name: &str) -> String {
       - name: can-i-deploy
         run: cargo xtask can-i-deploy {name}
       - run: cargo xtask deploy-tools
-      - name: sam deploy
+      # Gradually: CloudFormation waits while CodeDeploy shifts each
+      # function's alias (a canary or linear steps) and watches its alarms;
+      # an alarm rolls every function back and fails this step. To stop one
+      # by hand: aws deploy stop-deployment --deployment-id <id>
+      # --auto-rollback-enabled. A sandbox deploys at once with
+      # ApiDeploymentType=AllAtOnce ConsumerDeploymentType=AllAtOnce.
+      - name: sam deploy (gradually)
         working-directory: {services}/{name}
         run: |
           PATH="$GITHUB_WORKSPACE/.venv-deploy/bin:$PATH"
