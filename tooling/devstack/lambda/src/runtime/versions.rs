@@ -21,12 +21,6 @@ pub(super) struct Routing {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Weights(pub Vec<(u32, f64)>);
 
-impl Weights {
-    pub fn versions(&self) -> impl Iterator<Item = u32> + '_ {
-        self.0.iter().map(|(v, _)| *v)
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 #[error(
     "version {0} is still being deployed: a deployment must end before the next starts (one per deployment group)"
