@@ -3,8 +3,9 @@
 //! `Throttles` and `Invocations` per version (the alias's figures), the
 //! functions' own EMF metrics (summed by the recorder, a `version`
 //! dimension read as the version being deployed), and a queue's depth
-//! (`ApproximateNumberOfMessagesVisible`, asked of the emulator). One datapoint per period, on the compressed clock; the
-//! alarm is in `ALARM` once enough of its last periods breach.
+//! (`ApproximateNumberOfMessagesVisible`, asked of the emulator). One
+//! datapoint per period, on the compressed clock; the alarm is in `ALARM`
+//! once enough of its last periods breach.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -64,11 +65,9 @@ pub struct Watch {
     threshold: f64,
     period: Duration,
     next_due: Instant,
-    /// A Lambda metric's running totals (count, invocations) at the last
-    /// datapoint: each datapoint is the period's difference.
-    totals: (u64, u64),
-    /// An EMF source's sum at the last datapoint.
-    emf_total: f64,
+    /// A cumulative source's totals at the last datapoint (see
+    /// [`Watch::totals`]): each datapoint is the period's difference.
+    last: (f64, f64),
     /// The last `EvaluationPeriods` datapoints: breaching or not.
     recent: VecDeque<bool>,
     state: &'static str,
@@ -84,8 +83,7 @@ impl Watch {
             threshold,
             period,
             next_due: Instant::now() + period,
-            totals: (0, 0),
-            emf_total: 0.0,
+            last: (0.0, 0.0),
             recent: VecDeque::new(),
             state: "INSUFFICIENT_DATA",
             reason: "no datapoint yet".to_owned(),
@@ -96,7 +94,8 @@ impl Watch {
             watch.state = "NOT_EVALUATED";
             watch.reason = why.clone();
         }
-        watch.totals = watch.lambda_totals().unwrap_or_default();
+        // What happened before the deployment began is no datapoint of it.
+        watch.last = watch.totals().unwrap_or_default();
         watch
     }
 
@@ -134,7 +133,7 @@ impl Watch {
                     "{} {} {value} over the last period",
                     self.alarm.statistic, self.alarm.metric
                 );
-                compare(&self.alarm.comparison, value, self.threshold)
+                compare(&self.alarm.comparison, value, self.threshold).unwrap_or(false)
             }
             None => match self.alarm.missing.as_str() {
                 "breaching" => true,
@@ -178,6 +177,37 @@ impl Watch {
                     .get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)?;
                 visible.parse().ok()
             }
+            Source::Lambda { .. } | Source::Emf { .. } => {
+                let now = self.totals()?;
+                let (value, activity) = (now.0 - self.last.0, now.1 - self.last.1);
+                self.last = now;
+                (activity > 0.0 || value > 0.0).then_some(value)
+            }
+        }
+    }
+
+    /// A cumulative source's totals so far: its metric's, and the activity
+    /// without which a period has no datapoint (a Lambda version's
+    /// invocations and throttles; an EMF metric's own sum).
+    fn totals(&self) -> Option<(f64, f64)> {
+        match self.source.as_ref().ok()? {
+            Source::Lambda {
+                function,
+                newest,
+                metric,
+            } => {
+                let figures = function.figures();
+                let last = figures.iter().map(|f| f.version).max();
+                let counted = (figures.iter()).filter(|f| !newest || Some(f.version) == last);
+                Some(counted.fold((0.0, 0.0), |(n, i), f| {
+                    let value = match metric {
+                        LambdaMetric::Errors => f.errors,
+                        LambdaMetric::Throttles => f.throttles,
+                        LambdaMetric::Invocations => f.invocations,
+                    };
+                    (n + value as f64, i + (f.invocations + f.throttles) as f64)
+                }))
+            }
             Source::Emf {
                 function,
                 namespace,
@@ -192,42 +222,11 @@ impl Watch {
                         (name.clone(), value)
                     })
                     .collect();
-                let now = recorder.emf().sum(namespace, metric, &dims);
-                let last = std::mem::replace(&mut self.emf_total, now);
-                (now > last).then_some(now - last)
+                let sum = recorder.emf().sum(namespace, metric, &dims);
+                Some((sum, sum))
             }
-            Source::Lambda { .. } => {
-                let now = self.lambda_totals()?;
-                let (count, invocations) = (now.0 - self.totals.0, now.1 - self.totals.1);
-                self.totals = now;
-                (invocations > 0 || count > 0).then_some(count as f64)
-            }
+            Source::Queue { .. } => None,
         }
-    }
-
-    /// A Lambda source's totals so far: its metric, and invocations.
-    fn lambda_totals(&self) -> Option<(u64, u64)> {
-        let Ok(Source::Lambda {
-            function,
-            newest,
-            metric,
-        }) = &self.source
-        else {
-            return None;
-        };
-        let figures = function.figures();
-        let last = figures.iter().map(|f| f.version).max();
-        let counted = figures
-            .iter()
-            .filter(|f| !newest || Some(f.version) == last);
-        Some(counted.fold((0, 0), |(n, i), f| {
-            let value = match metric {
-                LambdaMetric::Errors => f.errors,
-                LambdaMetric::Throttles => f.throttles,
-                LambdaMetric::Invocations => f.invocations,
-            };
-            (n + value, i + f.invocations + f.throttles)
-        }))
     }
 }
 
@@ -243,7 +242,7 @@ pub fn source(
 ) -> Result<Source, String> {
     use devstack_template::adapt::Dimension;
     let what = format!("{} {}", alarm.namespace, alarm.metric);
-    if !compare(&alarm.comparison, 0.0, 0.0) && !compare(&alarm.comparison, 1.0, 0.0) {
+    if compare(&alarm.comparison, 0.0, 0.0).is_none() {
         return Err(format!(
             "{what}: comparison {} is not played locally",
             alarm.comparison
@@ -302,15 +301,16 @@ pub fn source(
     }
 }
 
-/// CloudWatch's `ComparisonOperator`s on a datapoint.
-pub fn compare(operator: &str, value: f64, threshold: f64) -> bool {
-    match operator {
+/// CloudWatch's `ComparisonOperator`s on a datapoint; `None` for one the
+/// local cloud does not play (anomaly detection bands).
+pub fn compare(operator: &str, value: f64, threshold: f64) -> Option<bool> {
+    Some(match operator {
         "GreaterThanThreshold" => value > threshold,
         "GreaterThanOrEqualToThreshold" => value >= threshold,
         "LessThanThreshold" => value < threshold,
         "LessThanOrEqualToThreshold" => value <= threshold,
-        _ => false,
-    }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -319,10 +319,13 @@ mod tests {
 
     #[test]
     fn the_comparison_operators_compare_as_cloudwatch_does() {
-        assert!(compare("GreaterThanThreshold", 1.0, 0.0));
-        assert!(!compare("GreaterThanThreshold", 0.0, 0.0));
-        assert!(compare("GreaterThanOrEqualToThreshold", 0.0, 0.0));
-        assert!(compare("LessThanThreshold", -1.0, 0.0));
-        assert!(!compare("AnomalyDetection", 5.0, 0.0), "unknown: never");
+        assert_eq!(compare("GreaterThanThreshold", 1.0, 0.0), Some(true));
+        assert_eq!(compare("GreaterThanThreshold", 0.0, 0.0), Some(false));
+        assert_eq!(
+            compare("GreaterThanOrEqualToThreshold", 0.0, 0.0),
+            Some(true)
+        );
+        assert_eq!(compare("LessThanThreshold", -1.0, 0.0), Some(true));
+        assert_eq!(compare("AnomalyDetection", 5.0, 0.0), None, "not played");
     }
 }

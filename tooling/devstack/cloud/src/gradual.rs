@@ -9,7 +9,6 @@
 //! function reached all of the traffic, the old versions stop.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -87,25 +86,31 @@ pub fn steps(config: &str) -> Result<Vec<(f64, u64)>> {
 /// Every target's deployment, at once, as CodeDeploy runs a stack's
 /// deployment groups in parallel.
 pub async fn play(targets: Vec<Target>, minute_ms: u64) -> Result<Played> {
+    // Every configuration is known before any version is staged.
+    let plans = (targets.iter())
+        .map(|t| steps(&t.preference.config))
+        .collect::<Result<Vec<_>>>()?;
     let mut staged = Vec::new();
-    for t in targets {
-        let plan = steps(&t.preference.config)?;
+    for (t, plan) in targets.iter().zip(&plans) {
         let from = t.function.weights().0[0].0;
-        let to = t.function.stage(t.binary.clone(), t.env.clone()).await?;
-        staged.push((t, plan, from, to));
-    }
-    let failed = Arc::new(AtomicBool::new(false));
-    let runs = staged.into_iter().map(|(t, plan, from, to)| {
-        let failed = failed.clone();
-        async move {
-            let report = shift(&t, &plan, (from, to), minute_ms, &failed).await;
-            (t, report)
+        match t.function.stage(t.binary.clone(), t.env.clone()).await {
+            Ok(to) => staged.push((t, plan, (from, to))),
+            Err(e) => {
+                // A version that never started leaves none staged behind.
+                for (t, ..) in staged {
+                    t.function.roll_back().await;
+                }
+                return Err(e.context(format!("{}: the new version", t.name)));
+            }
         }
-    });
+    }
+    let failed = AtomicBool::new(false);
+    let runs =
+        (staged.iter()).map(|(t, plan, versions)| shift(t, plan, *versions, minute_ms, &failed));
     let done = futures_util::future::join_all(runs).await;
-    let rolled_back = done.iter().find_map(|(_, (d, _))| d.decided_by.clone());
+    let rolled_back = done.iter().find_map(|(d, _)| d.decided_by.clone());
     let mut deployments = Vec::new();
-    for (t, (mut d, before)) in done {
+    for ((t, ..), (mut d, before)) in staged.into_iter().zip(done) {
         let after = if rolled_back.is_some() {
             if d.outcome == "succeeded" {
                 d.outcome = "stopped".into();
@@ -116,7 +121,7 @@ pub async fn play(targets: Vec<Target>, minute_ms: u64) -> Result<Played> {
         };
         d.old_version = ran(&before, &after, d.from_version);
         d.new_version = ran(&before, &after, d.to_version);
-        record(&t, &d);
+        record(t, &d);
         tracing::info!(target: "trail", function = %t.name, version = d.to_version, outcome = %d.outcome, "deployment ended");
         deployments.push(d);
     }

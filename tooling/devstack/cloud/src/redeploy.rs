@@ -152,15 +152,15 @@ impl Control {
             });
         }
         let minute_ms = request.minute_ms.unwrap_or(MINUTE_MS);
-        let played = crate::gradual::play(gradually, minute_ms).await?;
+        let played = match crate::gradual::play(gradually, minute_ms).await {
+            Ok(played) => played,
+            Err(e) => {
+                self.put_back(request, previous, &format!("{e:#}")).await?;
+                return Err(e);
+            }
+        };
         if let Some(why) = &played.rolled_back {
-            // The alias updates failed, and with them the stack's update:
-            // CloudFormation puts the stack back as it was.
-            let (template, tags) = previous;
-            let tags: Vec<(String, String)> = tags;
-            update_stack(&self.conf, service, &template, &[], &borrowed(&tags)).await?;
-            self.judge.forget_resources();
-            tracing::warn!(target: "trail", stack = %service, commit = %request.commit, reason = %why, "deployment rolled back");
+            self.put_back(request, previous, why).await?;
         }
         Ok(Report {
             service: service.to_owned(),
@@ -171,6 +171,22 @@ impl Control {
             rolled_back: played.rolled_back,
             total_ms: started.elapsed().as_millis() as u64,
         })
+    }
+
+    /// The alias updates failed, and with them the stack's update:
+    /// CloudFormation puts the stack back as it was (`previous`: its
+    /// template and tags).
+    async fn put_back(
+        &self,
+        request: &Request,
+        (template, tags): (serde_json::Value, Vec<(String, String)>),
+        why: &str,
+    ) -> Result<()> {
+        let service = &request.service;
+        update_stack(&self.conf, service, &template, &[], &borrowed(&tags)).await?;
+        self.judge.forget_resources();
+        tracing::warn!(target: "trail", stack = %service, commit = %request.commit, reason = %why, "deployment rolled back");
+        Ok(())
     }
 
     /// The environment a new process of `function` starts with, and its

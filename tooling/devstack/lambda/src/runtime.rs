@@ -199,7 +199,7 @@ impl Function {
     /// The version taking this invocation, and its environments.
     fn pool(&self) -> Arc<Pool> {
         let routing = self.routing.read().unwrap_or_else(|e| e.into_inner());
-        routing.pick(getrandom::u64().unwrap_or_default())
+        routing.pick(|| getrandom::u64().unwrap_or_default())
     }
 
     /// The version taking every invocation not shifted to another.

@@ -35,10 +35,11 @@ impl Routing {
         }
     }
 
-    /// The version for one invocation, given a random number.
-    pub(super) fn pick(&self, random: u64) -> Arc<Pool> {
+    /// The version for one invocation; `random` is drawn only while a
+    /// version is staged (a syscall the invocation path otherwise skips).
+    pub(super) fn pick(&self, random: impl FnOnce() -> u64) -> Arc<Pool> {
         match &self.staged {
-            Some((pool, weight)) if below(random, *weight) => pool.clone(),
+            Some((pool, weight)) if below(random(), *weight) => pool.clone(),
             _ => self.primary.clone(),
         }
     }

@@ -99,7 +99,14 @@ fn deployments(resources: &Map<String, Value>, parameters: &Value) -> Vec<Gradua
                 .flatten()
                 .filter_map(|a| target(&a["Name"]))
                 .collect();
-            let read = |id: &&str| rollback_alarm(id, resources, parameters);
+            // Each alarm read once: what it defines, or its name alone.
+            let (mut alarms, mut unread_alarms) = (Vec::new(), Vec::new());
+            for id in &names {
+                match rollback_alarm(id, resources, parameters) {
+                    Some(alarm) => alarms.push(alarm),
+                    None => unread_alarms.push((*id).to_owned()),
+                }
+            }
             Some(GradualDeploy {
                 function: target(&alias["Properties"]["FunctionName"])?.to_owned(),
                 alias: alias["Properties"]["Name"]
@@ -107,11 +114,8 @@ fn deployments(resources: &Map<String, Value>, parameters: &Value) -> Vec<Gradua
                     .unwrap_or_default()
                     .to_owned(),
                 config: config_name(config, parameters),
-                alarms: names.iter().filter_map(read).collect(),
-                unread_alarms: (names.iter())
-                    .filter(|id| read(id).is_none())
-                    .map(|id| (*id).to_owned())
-                    .collect(),
+                alarms,
+                unread_alarms,
             })
         })
         .collect()
