@@ -590,7 +590,10 @@ impl<'a> Wiring<'a> {
         // The stack's tags, which Lambda hands on to each function.
         let tags = service_tags(service, &self.commit)?;
         for f in &plan.functions {
-            let physical = self.start_function(stack, f, &tags).await?;
+            let alias = (plan.deployments.iter())
+                .find(|d| d.function == f.logical_id)
+                .map(|d| d.alias.clone());
+            let physical = self.start_function(stack, f, alias, &tags).await?;
             svc.functions.insert(f.logical_id.clone(), physical);
         }
         let mut stages: BTreeMap<&str, Arc<Stage>> = BTreeMap::new();
@@ -631,6 +634,7 @@ impl<'a> Wiring<'a> {
         &mut self,
         (service, _, deployed, adapted): &Stack,
         f: &devstack_template::adapt::FunctionPlan,
+        alias: Option<String>,
         stack_tags: &[(String, String)],
     ) -> Result<String> {
         let physical = deployed.physical(&f.logical_id)?.to_owned();
@@ -666,6 +670,7 @@ impl<'a> Wiring<'a> {
         if let Some(n) = self.options.managed_instances.get(&name) {
             configuration.per_environment_concurrency = Some(*n);
         }
+        configuration.alias = alias;
         let session = self.judge.session(&name, &configuration.role).await?;
         crate::iam::with_credentials(&mut env, session);
         let function = Function::start(Spec {

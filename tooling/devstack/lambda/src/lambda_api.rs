@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::invoke::AsyncFunction;
-use crate::runtime::{Arrival, Function, InvokeError};
+use crate::runtime::{Arrival, Function, InvokeError, Qualifier};
 use crate::spec::Spec;
 
 type Functions = Arc<(
@@ -38,17 +38,27 @@ pub fn router(
 }
 
 /// A function by its physical name, its ARN (full or partial), or
-/// `<stack>/<LogicalId>`. `$LATEST` is the only qualifier there is: another
-/// names a version or alias the local cloud does not have.
+/// `<stack>/<LogicalId>`, without a qualifier.
 fn find<'a>(
     functions: &'a BTreeMap<String, Function>,
     name: &str,
 ) -> Option<(&'a String, &'a Function)> {
-    let name = name.strip_suffix(":$LATEST").unwrap_or(name);
     let bare = name.rsplit(':').next().unwrap_or(name);
     functions
         .iter()
         .find(|(key, f)| *key == name || f.spec.physical_name == bare || f.spec.arn == name)
+}
+
+/// A function's name and the qualifier it ends with, if any
+/// (`name:live`, `arn:aws:lambda:…:function:name:2`).
+fn split_qualifier(name: &str) -> (&str, Option<&str>) {
+    let start = name
+        .rfind(":function:")
+        .map_or(0, |i| i + ":function:".len());
+    match name[start..].find(':') {
+        Some(i) => (&name[..start + i], Some(&name[start + i + 1..])),
+        None => (name, None),
+    }
 }
 
 /// The ARN AWS names in a "not found" message.
@@ -212,8 +222,9 @@ async fn get_function(
     Path(name): Path<String>,
     Query(q): Query<GetQuery>,
 ) -> Response {
-    let found =
-        find(&fs.0, &name).filter(|_| q.qualifier.as_deref().is_none_or(|v| v == "$LATEST"));
+    let (unqualified, in_name) = split_qualifier(&name);
+    let found = find(&fs.0, unqualified)
+        .filter(|_| (in_name.or(q.qualifier.as_deref())).is_none_or(|v| v == "$LATEST"));
     let Some((_, function)) = found else {
         return not_found(&name);
     };
@@ -229,11 +240,18 @@ async fn get_function(
 async fn invoke(
     State(fs): State<Functions>,
     Path(name): Path<String>,
+    Query(q): Query<GetQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let (functions, asyncs) = &*fs;
-    let Some((key, function)) = find(functions, &name) else {
+    let (unqualified, in_name) = split_qualifier(&name);
+    let asked = in_name.or(q.qualifier.as_deref());
+    let Some((key, function)) = find(functions, unqualified) else {
+        return not_found(&name);
+    };
+    let Some(qualifier) = Qualifier::read(asked, function.spec.configuration.alias.as_deref())
+    else {
         return not_found(&name);
     };
     let payload: Value = if body.is_empty() {
@@ -293,11 +311,29 @@ async fn invoke(
         .traced(trace)
         .correlated(correlation.as_deref());
     let id = request_id();
-    match function.invoke_traced(id.clone(), payload, arrival).await {
+    // Unqualified, the function is invoked as its alias (every event
+    // source's way here) and answers as `$LATEST`, as before it had
+    // versions; a qualifier gets the version that ran.
+    let (outcome, executed) = match asked {
+        None => (
+            function.invoke_traced(id.clone(), payload, arrival).await,
+            "$LATEST".to_owned(),
+        ),
+        Some(_) => match function
+            .invoke_qualified(&qualifier, id.clone(), payload, arrival)
+            .await
+        {
+            Some((outcome, _)) if qualifier == Qualifier::Latest => (outcome, "$LATEST".to_owned()),
+            Some((outcome, version)) => (outcome, version.to_string()),
+            None => return not_found(&name),
+        },
+    };
+    let executed = executed.as_str();
+    match outcome {
         Ok(out) => (
             StatusCode::OK,
             [
-                ("x-amz-executed-version", "$LATEST"),
+                ("x-amz-executed-version", executed),
                 ("x-amzn-requestid", &id),
                 ("content-type", "application/json"),
             ],
@@ -314,7 +350,7 @@ async fn invoke(
             StatusCode::OK,
             [
                 ("x-amz-function-error", "Unhandled"),
-                ("x-amz-executed-version", "$LATEST"),
+                ("x-amz-executed-version", executed),
                 ("x-amzn-requestid", &id),
                 ("content-type", "application/json"),
             ],
@@ -332,7 +368,26 @@ async fn invoke(
 
 #[cfg(test)]
 mod tests {
-    use super::arn_of;
+    use super::{arn_of, split_qualifier};
+
+    #[test]
+    fn a_name_or_an_arn_may_end_with_its_qualifier() {
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:todos-api";
+        assert_eq!(split_qualifier(arn), (arn, None));
+        assert_eq!(split_qualifier(&format!("{arn}:live")), (arn, Some("live")));
+        assert_eq!(
+            split_qualifier("todos-api:$LATEST"),
+            ("todos-api", Some("$LATEST"))
+        );
+        assert_eq!(
+            split_qualifier("123456789012:function:todos-api:3"),
+            ("123456789012:function:todos-api", Some("3"))
+        );
+        assert_eq!(
+            split_qualifier("todos/ApiFunction"),
+            ("todos/ApiFunction", None)
+        );
+    }
 
     #[test]
     fn not_found_names_the_full_arn_as_aws_does() {

@@ -26,7 +26,7 @@ pub use crate::spec::Spec;
 use sandbox::Sandbox;
 pub use sandbox::{SwapError, Swapped};
 use versions::{Counts, Routing};
-pub use versions::{VersionFigures, Weights};
+pub use versions::{Qualifier, VersionFigures, Weights};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvokeError {
@@ -226,6 +226,38 @@ impl Function {
         payload: Value,
         arrival: Arrival,
     ) -> Outcome {
+        self.invoke_on(self.pool(), request_id, payload, arrival)
+            .await
+    }
+
+    /// An invocation of the version `qualifier` names, with that version's
+    /// number; `None` when no such version runs here (a version rolled
+    /// back or replaced has stopped).
+    pub async fn invoke_qualified(
+        &self,
+        qualifier: &Qualifier,
+        request_id: String,
+        payload: Value,
+        arrival: Arrival,
+    ) -> Option<(Outcome, u32)> {
+        let pool = {
+            let routing = self.routing.read().unwrap_or_else(|e| e.into_inner());
+            routing.named(qualifier, || getrandom::u64().unwrap_or_default())?
+        };
+        let version = pool.version;
+        Some((
+            self.invoke_on(pool, request_id, payload, arrival).await,
+            version,
+        ))
+    }
+
+    async fn invoke_on(
+        &self,
+        pool: Arc<Pool>,
+        request_id: String,
+        payload: Value,
+        arrival: Arrival,
+    ) -> Outcome {
         use devstack_api::telemetry as t;
         let (trace_id, parent) = match arrival.trace.as_deref() {
             Some(h) => (
@@ -238,7 +270,7 @@ impl Function {
         let start_ms = t::now_ms();
         let started = Instant::now();
         let result = self
-            .invoke_with_header(request_id, payload, t::header(&trace_id, &segment))
+            .invoke_with_header(pool, request_id, payload, t::header(&trace_id, &segment))
             .await;
         if let Some(recorder) = &self.spec.recorder {
             recorder.hop(&t::Hop {
@@ -263,11 +295,11 @@ impl Function {
 
     async fn invoke_with_header(
         &self,
+        pool: Arc<Pool>,
         request_id: String,
         payload: Value,
         trace_header: String,
     ) -> Outcome {
-        let pool = self.pool();
         let outcome = self
             .invoke_version(&pool, request_id, payload, trace_header)
             .await;

@@ -72,6 +72,9 @@ pub struct Configuration {
     /// `PerExecutionEnvironmentMaxConcurrency`): how many invocations one
     /// execution environment runs at once; none is the classic model, one.
     pub per_environment_concurrency: Option<u32>,
+    /// The alias its event sources invoke (`AutoPublishAlias`), which an
+    /// Invoke may name as its qualifier.
+    pub alias: Option<String>,
     /// Of the placeholder package the emulator holds: the binary that runs
     /// is never packaged.
     pub code_sha256: String,
@@ -196,6 +199,7 @@ impl Configuration {
                     .or_else(|| resolve(per)?.parse().ok())
                     .map(|n| n as u32)
             },
+            alias: None,
             code_sha256: config.code_sha256().unwrap_or_default().to_owned(),
             last_modified,
             revision_id: uuid::Uuid::new_v4().to_string(),

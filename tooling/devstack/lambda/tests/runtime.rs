@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use devstack_lambda::runtime::{Function, InvokeError, Spec};
+use devstack_lambda::runtime::{Arrival, Function, InvokeError, Qualifier, Spec};
 use serde_json::json;
 
 fn sleepy(timeout: Duration) -> Spec {
@@ -360,4 +360,47 @@ async fn a_staged_version_takes_its_share_and_leaves_with_a_roll_back() {
     let promoted = versions_answering(&function, 10).await;
     assert_eq!(promoted.get("3"), Some(&10), "{promoted:?}");
     assert_eq!(function.figures().len(), 1, "the old version stopped");
+}
+
+// A pre-traffic hook's way in: while a version is staged with no share,
+// `$LATEST` and its number reach it, the alias and the old number the
+// running version, and a number that runs nowhere nothing.
+#[tokio::test]
+async fn a_qualifier_reaches_the_staged_version_before_it_takes_any_traffic() {
+    let spec = sleepy(Duration::from_secs(2));
+    let binary = spec.binary.clone();
+    let function = Function::start(spec).await.unwrap();
+    let bad = vec![("FAIL_EVERY_EVENT".to_owned(), "1".to_owned())];
+    assert_eq!(function.stage(binary, bad).await.unwrap(), 2);
+    let ran = |q: Qualifier| {
+        let function = function.clone();
+        async move {
+            let (outcome, version) = function
+                .invoke_qualified(&q, "r".into(), json!({}), Arrival::new("invoke", "test"))
+                .await?;
+            Some((outcome.is_ok(), version))
+        }
+    };
+    assert_eq!(ran(Qualifier::Latest).await, Some((false, 2)));
+    assert_eq!(ran(Qualifier::Version(2)).await, Some((false, 2)));
+    assert_eq!(ran(Qualifier::Version(1)).await, Some((true, 1)));
+    assert_eq!(ran(Qualifier::Alias).await, Some((true, 1)));
+    assert_eq!(ran(Qualifier::Version(7)).await, None);
+    let figures = function.figures();
+    assert_eq!(
+        (
+            figures[0].invocations,
+            figures[1].invocations,
+            figures[1].errors
+        ),
+        (2, 2, 2),
+        "each counted for the version it ran on: {figures:?}"
+    );
+    function.roll_back().await;
+    assert_eq!(ran(Qualifier::Latest).await, Some((true, 1)));
+    assert_eq!(
+        ran(Qualifier::Version(2)).await,
+        None,
+        "a rolled-back version stopped"
+    );
 }

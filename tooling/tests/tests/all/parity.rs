@@ -1042,6 +1042,43 @@ async fn the_invoke_api_answers_as_aws_does_through_the_sdk() {
     let answer: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
     assert_eq!(answer["statusCode"], 200);
 
+    // Qualified: the alias and a version say the version that ran,
+    // `$LATEST` says itself, and a version that does not run is not found.
+    for (qualifier, executed) in [
+        ("live", Some("1")),
+        ("1", Some("1")),
+        ("$LATEST", Some("$LATEST")),
+    ] {
+        let out = client
+            .invoke()
+            .function_name(&api)
+            .qualifier(qualifier)
+            .payload(event.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{qualifier}: {}",
+                    aws_sdk_lambda::error::DisplayErrorContext(e)
+                )
+            });
+        assert_eq!((qualifier, out.executed_version()), (qualifier, executed));
+    }
+    let missing = client
+        .invoke()
+        .function_name(format!("{api}:7"))
+        .payload(event.clone())
+        .send()
+        .await
+        .expect_err("no version 7");
+    assert!(
+        missing
+            .as_service_error()
+            .is_some_and(|e| e.is_resource_not_found_exception()),
+        "{}",
+        aws_sdk_lambda::error::DisplayErrorContext(missing)
+    );
+
     // A function error: still 200, with X-Amz-Function-Error and the
     // runtime's error object as the payload.
     let mut bad: Value = serde_json::from_str(

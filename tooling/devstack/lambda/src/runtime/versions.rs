@@ -76,10 +76,48 @@ impl Routing {
         Weights(out)
     }
 
+    /// The version an invocation's qualifier names, if it runs here.
+    pub(super) fn named(&self, q: &Qualifier, random: impl FnOnce() -> u64) -> Option<Arc<Pool>> {
+        match q {
+            Qualifier::Alias => Some(self.pick(random)),
+            // `$LATEST` is the newest code: the staged version's, while
+            // one is deployed.
+            Qualifier::Latest => Some(
+                self.staged
+                    .as_ref()
+                    .map_or_else(|| self.primary.clone(), |(p, _)| p.clone()),
+            ),
+            Qualifier::Version(n) => self.pools().into_iter().find(|p| p.version == *n),
+        }
+    }
+
     pub(super) fn pools(&self) -> Vec<Arc<Pool>> {
         let mut out = vec![self.primary.clone()];
         out.extend(self.staged.iter().map(|(p, _)| p.clone()));
         out
+    }
+}
+
+/// Which version an invocation names (Lambda's `Qualifier`): the alias
+/// (or no qualifier: here every event source invokes the function as its
+/// alias), `$LATEST`, or a published version's number.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Qualifier {
+    Alias,
+    Latest,
+    Version(u32),
+}
+
+impl Qualifier {
+    /// `qualifier` read for a function whose alias is `alias`; `None` for
+    /// an alias or version it does not have.
+    pub fn read(qualifier: Option<&str>, alias: Option<&str>) -> Option<Qualifier> {
+        match qualifier {
+            None => Some(Qualifier::Alias),
+            Some("$LATEST") => Some(Qualifier::Latest),
+            Some(q) if Some(q) == alias => Some(Qualifier::Alias),
+            Some(q) => q.parse().ok().map(Qualifier::Version),
+        }
     }
 }
 
