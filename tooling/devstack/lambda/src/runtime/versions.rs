@@ -110,13 +110,15 @@ pub enum Qualifier {
 
 impl Qualifier {
     /// `qualifier` read for a function whose alias is `alias`; `None` for
-    /// an alias or version it does not have.
+    /// an alias or version it does not have. A function without an alias
+    /// publishes no version (`AutoPublishAlias` does), so it has only
+    /// `$LATEST`.
     pub fn read(qualifier: Option<&str>, alias: Option<&str>) -> Option<Qualifier> {
         match qualifier {
             None => Some(Qualifier::Alias),
             Some("$LATEST") => Some(Qualifier::Latest),
             Some(q) if Some(q) == alias => Some(Qualifier::Alias),
-            Some(q) => q.parse().ok().map(Qualifier::Version),
+            Some(q) => alias.and(q.parse().ok()).map(Qualifier::Version),
         }
     }
 }
@@ -173,7 +175,32 @@ impl Counts {
 
 #[cfg(test)]
 mod tests {
-    use super::below;
+    use super::{Qualifier, below};
+
+    #[test]
+    fn a_qualifier_is_the_alias_latest_or_a_published_version() {
+        let live = Some("live");
+        assert_eq!(Qualifier::read(None, live), Some(Qualifier::Alias));
+        assert_eq!(Qualifier::read(Some("live"), live), Some(Qualifier::Alias));
+        assert_eq!(
+            Qualifier::read(Some("$LATEST"), live),
+            Some(Qualifier::Latest)
+        );
+        assert_eq!(
+            Qualifier::read(Some("3"), live),
+            Some(Qualifier::Version(3))
+        );
+        assert_eq!(Qualifier::read(Some("prod"), live), None, "another alias");
+        assert_eq!(
+            Qualifier::read(Some("1"), None),
+            None,
+            "no version published"
+        );
+        assert_eq!(
+            Qualifier::read(Some("$LATEST"), None),
+            Some(Qualifier::Latest)
+        );
+    }
 
     #[test]
     fn a_weight_takes_its_share_of_the_random_range() {
