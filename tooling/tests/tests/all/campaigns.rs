@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::browser::Browser;
-use crate::support::base64url_decode;
+use crate::support::{base64url_decode, test_cloud};
 
 struct Cloud {
     endpoints: devstack_api::Endpoints,
@@ -32,8 +32,6 @@ fn cloud() -> &'static Cloud {
     static CLOUD: OnceLock<Cloud> = OnceLock::new();
     CLOUD.get_or_init(|| {
         let detached = cloud::start_detached(Options {
-            bin_dir: repo::profile_dir(),
-            retry_delay: Duration::from_millis(20),
             // Info: the deliverer's line per push (`sent`, `gone`) is what
             // tells which user a lost live push was for, in a failing
             // test's tail of the functions' logs.
@@ -43,7 +41,7 @@ fn cloud() -> &'static Cloud {
                 parameter: "WaitTimeoutSeconds".into(),
                 value: WAIT_TIMEOUT_SECONDS.to_string(),
             }],
-            ..Options::default()
+            ..test_cloud()
         })
         .expect("the local cloud starts");
         Cloud {

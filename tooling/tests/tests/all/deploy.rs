@@ -15,7 +15,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::support::{Scratch, root};
+use crate::support::{Scratch, root, test_cloud};
 
 const OLD: &str = "Nice work: you completed \u{201c}{title}\u{201d}.";
 const NEW: &str = "Well done, \u{201c}{title}\u{201d} is off your list.";
@@ -179,13 +179,7 @@ pub(crate) fn wording(template: &str, title: &str) -> String {
 
 #[tokio::test]
 async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
-    let detached = cloud::start_detached(Options {
-        bin_dir: repo::profile_dir(),
-        retry_delay: Duration::from_millis(20),
-        function_env: vec![("RUST_LOG".into(), "warn".into())],
-        ..Options::default()
-    })
-    .expect("the local cloud starts");
+    let detached = cloud::start_detached(test_cloud()).expect("the local cloud starts");
     let conf = kit::config::endpoint(&detached.endpoints.emulator_url).await;
     let (api, status, _) = signed_up(&detached, "swap@example.com", "Swap").await;
     let api = Arc::new(api);

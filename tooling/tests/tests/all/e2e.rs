@@ -15,6 +15,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::flow::Flow;
+use crate::support::test_cloud;
 
 pub(crate) struct Cloud {
     pub endpoints: devstack_api::Endpoints,
@@ -32,9 +33,7 @@ pub(crate) fn cloud() -> &'static Cloud {
         );
         let detached = cloud::start_detached(Options {
             bin_dir,
-            retry_delay: Duration::from_millis(20),
-            function_env: vec![("RUST_LOG".into(), "warn".into())],
-            ..Options::default()
+            ..test_cloud()
         })
         .expect("the local cloud starts");
         Cloud {

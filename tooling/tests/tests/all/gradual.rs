@@ -15,7 +15,7 @@ use serde_json::json;
 use tokio::sync::Mutex;
 
 use crate::deploy::{Traffic, congratulated, congratulations, post_deploy, signed_up, wording};
-use crate::support::root;
+use crate::support::{root, test_cloud};
 
 const CONGRATULATION: &str = "Nice work: you completed \u{201c}{title}\u{201d}.";
 
@@ -34,13 +34,7 @@ fn failing_consumer(dir: &std::path::Path) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn a_consumer_failing_every_event_is_rolled_back_and_the_replay_delivers_each_once() {
-    let detached = cloud::start_detached(Options {
-        bin_dir: repo::profile_dir(),
-        retry_delay: Duration::from_millis(20),
-        function_env: vec![("RUST_LOG".into(), "warn".into())],
-        ..Options::default()
-    })
-    .expect("the local cloud starts");
+    let detached = cloud::start_detached(test_cloud()).expect("the local cloud starts");
     let conf = kit::config::endpoint(&detached.endpoints.emulator_url).await;
     let (api, status, _) = signed_up(&detached, "canary@example.com", "Canary").await;
     assert_eq!(status, 200);

@@ -10,6 +10,8 @@ use std::time::Duration;
 use devstack_client::load::{Chaos, Config, Report, render, run};
 use devstack_cloud::{self as cloud, Options};
 
+use crate::support::test_cloud;
+
 fn endpoints(detached: &cloud::Detached) -> devstack_api::Endpoints {
     detached.endpoints.clone()
 }
@@ -42,11 +44,8 @@ fn assert_accounted(report: &Report) {
 async fn every_effect_is_applied_exactly_once_without_and_with_chaos() {
     let detached = tokio::task::spawn_blocking(|| {
         cloud::start_detached(Options {
-            bin_dir: repo::profile_dir(),
-            retry_delay: Duration::from_millis(20),
-            function_env: vec![("RUST_LOG".into(), "warn".into())],
             faults: true,
-            ..Options::default()
+            ..test_cloud()
         })
     })
     .await

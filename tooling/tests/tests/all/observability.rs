@@ -16,6 +16,7 @@ use devstack_cloud::{self as cloud, Options};
 use serde_json::Value;
 
 use crate::e2e::unique_email;
+use crate::support::test_cloud;
 
 struct Cloud {
     endpoints: devstack_api::Endpoints,
@@ -26,12 +27,10 @@ fn cloud() -> &'static Cloud {
     static CLOUD: OnceLock<Cloud> = OnceLock::new();
     CLOUD.get_or_init(|| {
         let detached = cloud::start_detached(Options {
-            bin_dir: repo::profile_dir(),
-            retry_delay: Duration::from_millis(20),
             function_env: vec![("RUST_LOG".into(), "info".into())],
             // Places enough that a burst never needs a second environment.
             managed_instances: [(CONSUMER.to_owned(), 64)].into(),
-            ..Options::default()
+            ..test_cloud()
         })
         .expect("the local cloud starts");
         Cloud {

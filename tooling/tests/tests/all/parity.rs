@@ -30,6 +30,7 @@ use serde_json::{Map, Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::e2e::unique_email;
+use crate::support::test_cloud;
 
 // ---------------------------------------------------------------------
 // The comparison.
@@ -329,11 +330,8 @@ fn cloud() -> &'static Cloud {
             uuid::Uuid::new_v4().simple()
         ));
         let detached = cloud::start_detached(Options {
-            bin_dir: repo::profile_dir(),
-            retry_delay: Duration::from_millis(20),
-            function_env: vec![("RUST_LOG".into(), "warn".into())],
             capture_dir: Some(capture.clone()),
-            ..Options::default()
+            ..test_cloud()
         })
         .expect("the local cloud starts");
         Cloud {

@@ -11,12 +11,13 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use devstack_client::walkthrough::{Client, eventually, token_named};
-use devstack_cloud::{self as cloud, Options};
+use devstack_cloud as cloud;
 use devstack_lambda::runtime::Function;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::flow::{Flow, of};
+use crate::support::test_cloud;
 
 struct Cloud {
     endpoints: devstack_api::Endpoints,
@@ -28,13 +29,7 @@ struct Cloud {
 fn cloud() -> &'static Cloud {
     static CLOUD: OnceLock<Cloud> = OnceLock::new();
     CLOUD.get_or_init(|| {
-        let detached = cloud::start_detached(Options {
-            bin_dir: repo::profile_dir(),
-            retry_delay: Duration::from_millis(20),
-            function_env: vec![("RUST_LOG".into(), "warn".into())],
-            ..Options::default()
-        })
-        .expect("the local cloud starts");
+        let detached = cloud::start_detached(test_cloud()).expect("the local cloud starts");
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(
             file.path(),

@@ -10,6 +10,20 @@ pub fn root() -> PathBuf {
     repo::root()
 }
 
+/// What a test's own local cloud starts with unless the test says
+/// otherwise (its fields before `..test_cloud()`): the debug binaries,
+/// failed asynchronous work retried after 20 ms rather than AWS's minutes,
+/// and functions that log only warnings, so a failing test's tail of
+/// their logs is short.
+pub fn test_cloud() -> devstack_cloud::Options {
+    devstack_cloud::Options {
+        bin_dir: repo::profile_dir(),
+        retry_delay: std::time::Duration::from_millis(20),
+        function_env: vec![("RUST_LOG".into(), "warn".into())],
+        ..devstack_cloud::Options::default()
+    }
+}
+
 /// `git -C dir args…` in a scratch repository, with a throwaway identity
 /// and no signing; its trimmed standard output. Fails the test on error.
 pub fn git(dir: &Path, args: &[&str]) -> String {
