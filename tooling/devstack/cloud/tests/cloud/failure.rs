@@ -80,7 +80,7 @@ fn logged(logs: &std::path::Path) -> bool {
 /// This test binary again, with only the driving test, as `how`.
 fn child(how: &str) -> String {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "drive_a_function_then_end_as_told"])
+        .args(["--exact", "failure::drive_a_function_then_end_as_told"])
         // Output printed past the harness shows even when the test passes.
         .arg("--nocapture")
         .env(ON_PURPOSE, how)

@@ -1,0 +1,7 @@
+//! The local cloud's integration tests, one binary: each test binary is
+//! linked against every SDK crate the crate uses (about 2 CPU-seconds a
+//! link), so a crate's integration tests are modules of one binary.
+
+mod deploy;
+mod failure;
+mod strict;
