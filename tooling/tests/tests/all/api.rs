@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -110,7 +110,6 @@ async fn schemathesis_finds_no_failure_in_any_api() {
     assert_eq!(status, 201, "{todo}");
     let todo_id = todo["id"].as_str().unwrap().to_owned();
 
-    let dir = tempfile::tempdir().unwrap();
     let auth = json!({
         "schemaVersion": "0.1.0",
         "auth": [
@@ -118,33 +117,46 @@ async fn schemathesis_finds_no_failure_in_any_api() {
             {"name": "bob", "fixedHeaders": [{"name": "Authorization", "value": format!("Bearer {}", bob.token)}]},
         ]
     });
-    std::fs::write(dir.path().join("auth.json"), auth.to_string()).unwrap();
-    std::fs::write(
-        dir.path().join("schemathesis.toml"),
-        "[auth.wfc]\npath = \"auth.json\"\npeers = [\"alice\", \"bob\"]\n",
-    )
-    .unwrap();
     let markers = [
         secret.as_str(),
         profile["id"].as_str().unwrap(),
         carol_email.as_str(),
     ]
     .join("\n");
-    for &service in SERVICES {
-        let out = Command::new(venv_bin("schemathesis"))
-            .current_dir(dir.path())
-            .env("NO_COLOR", "1")
-            .env("SCHEMATHESIS_HOOKS", "hooks")
-            .env("PYTHONPATH", root().join("tooling/tests/schemathesis"))
-            .env("FOREIGN_TODO_ID", &todo_id)
-            .env("FOREIGN_MARKERS", &markers)
-            .args(["run", document(service).to_str().unwrap(), "--url", &api])
-            // API Gateway HTTP APIs answer an undeclared method with 404,
-            // not 405; the local gateway plays AWS, so that check is off.
-            .args(["--checks", "all", "--exclude-checks", "unsupported_method"])
-            .args(["--max-examples", "40", "--workers", "1"])
-            .output()
-            .expect("running schemathesis from the venv");
+    // One run per service, all at once: each mostly waits on the API, and
+    // one after the other they were this binary's longest test (66 s
+    // under the test command's load). Each has a folder of its own, for
+    // Hypothesis's example database.
+    let runs: Vec<(&str, tempfile::TempDir, std::process::Child)> = (SERVICES.iter())
+        .map(|&service| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("auth.json"), auth.to_string()).unwrap();
+            std::fs::write(
+                dir.path().join("schemathesis.toml"),
+                "[auth.wfc]\npath = \"auth.json\"\npeers = [\"alice\", \"bob\"]\n",
+            )
+            .unwrap();
+            let child = Command::new(venv_bin("schemathesis"))
+                .current_dir(dir.path())
+                .env("NO_COLOR", "1")
+                .env("SCHEMATHESIS_HOOKS", "hooks")
+                .env("PYTHONPATH", root().join("tooling/tests/schemathesis"))
+                .env("FOREIGN_TODO_ID", &todo_id)
+                .env("FOREIGN_MARKERS", &markers)
+                .args(["run", document(service).to_str().unwrap(), "--url", &api])
+                // API Gateway HTTP APIs answer an undeclared method with 404,
+                // not 405; the local gateway plays AWS, so that check is off.
+                .args(["--checks", "all", "--exclude-checks", "unsupported_method"])
+                .args(["--max-examples", "40", "--workers", "1"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("running schemathesis from the venv");
+            (service, dir, child)
+        })
+        .collect();
+    for (service, _dir, child) in runs {
+        let out = child.wait_with_output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),

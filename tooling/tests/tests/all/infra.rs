@@ -42,19 +42,12 @@ fn service_templates() -> Vec<(&'static str, PathBuf, &'static [EventKey])> {
         .collect()
 }
 
+/// `template` as CloudFormation JSON, from the translation cache the local
+/// clouds fill (keyed by the template, the script and the translator):
+/// each translation starts Python, about 0.7 CPU-seconds, and these tests
+/// translate the same templates some 25 times.
 fn translate(template: &Path) -> Value {
-    let out = Command::new(venv_bin("python"))
-        .arg(root().join("tooling/xtask/sam_translate.py"))
-        .arg(template)
-        .output()
-        .expect("running the SAM translator");
-    assert!(
-        out.status.success(),
-        "{} does not translate: {}",
-        template.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    devstack_template::load(template).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// Informational checks included: I3011 (a stateful resource without
