@@ -208,6 +208,71 @@ async fn a_cancelled_transaction_leaves_the_items_and_the_stream_as_they_were() 
     );
 }
 
+/// A reader of the stream never sees the records of a transaction that is
+/// then cancelled, however the two interleave: moto appends a
+/// transaction's records as it goes and puts the stream back when it is
+/// cancelled, handing the same sequence numbers to the next writes, so a
+/// reader that saw them would skip the real records that take their
+/// numbers (`moto_server.py`'s streams' reads wait for the writes' lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_reader_never_sees_a_cancelled_transactions_records() {
+    use aws_sdk_dynamodb::types::{AttributeValue, Put};
+    let conf = shared().sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let name = unique("phantoms");
+    devstack_emulator::create_service_table(&conf, &name).await;
+    let s = |v: &str| AttributeValue::S(v.into());
+    ddb.put_item()
+        .table_name(&name)
+        .item("pk", s("taken"))
+        .item("sk", s("X"))
+        .send()
+        .await
+        .unwrap();
+    let table = name.clone();
+    let put = move |pk: String| {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&table)
+                    .item("pk", AttributeValue::S(pk))
+                    .item("sk", s("X"))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    // Many puts first, so each transaction stays open long enough for the
+    // reader to run in the middle of it; the last put is refused.
+    let writer = {
+        let ddb = ddb.clone();
+        tokio::spawn(async move {
+            for round in 0..40 {
+                let mut t = ddb.transact_write_items();
+                for i in 0..60 {
+                    t = t.transact_items(put(format!("new-{round}-{i}")));
+                }
+                let cancelled = t.transact_items(put("taken".into())).send().await;
+                assert!(cancelled.is_err(), "\"taken\" exists: cancelled");
+            }
+        })
+    };
+    let mut most = 0;
+    while !writer.is_finished() {
+        most = most.max(devstack_emulator::read_stream(&conf, &name).await.len());
+    }
+    writer.await.unwrap();
+    assert_eq!(
+        (
+            most,
+            devstack_emulator::read_stream(&conf, &name).await.len()
+        ),
+        (1, 1),
+        "the reader saw records of a cancelled transaction (most seen at once, then at the end)"
+    );
+}
+
 /// TestEventPattern answers with the emulator's own matcher, the one that
 /// decides what it delivers (moto has no TestEventPattern of its own:
 /// `moto_server.py`), so it can check another implementation of the
