@@ -876,6 +876,34 @@ def _table_writes_one_at_a_time():
         with_lock(streams.DynamoDBStreamsBackend, name)
 
 
+def _stack_operations_one_at_a_time():
+    """A local cloud creates its service stacks at once, and moto's server
+    answers each CreateStack on a thread of its own, so two stacks' IAM
+    roles were made at the same time: moto's CreateRole walks every role
+    while another thread adds one ("dictionary changed size during
+    iteration", seen once: the stack stayed CREATE_IN_PROGRESS and the
+    strict test waiting for it failed). CloudFormation runs each stack's
+    operation on its own; here they take turns, which costs nothing the
+    interpreter's lock did not already serialise."""
+    from moto.cloudformation import models
+
+    lock = threading.RLock()
+    for name in (
+        "create_stack",
+        "update_stack",
+        "delete_stack",
+        "create_change_set",
+        "execute_change_set",
+    ):
+        unlocked = getattr(models.CloudFormationBackend, name)
+
+        def locked(self, *args, _unlocked=unlocked, **kwargs):
+            with lock:
+                return _unlocked(self, *args, **kwargs)
+
+        setattr(models.CloudFormationBackend, name, locked)
+
+
 def _item_answers_serialized_directly():
     """moto 5.2 writes every DynamoDB answer by walking botocore's model
     of it, value by value: each attribute of each item is a union whose
@@ -1080,6 +1108,7 @@ _cheap_transaction_backups()
 _dispatch_reads_method_names_once()
 _item_answers_serialized_directly()
 _table_writes_one_at_a_time()
+_stack_operations_one_at_a_time()
 _queries_read_their_partition()
 _receives_read_retention_directly()
 _visible_messages_read_the_clock_once()
