@@ -9,6 +9,7 @@
 mod catalog;
 mod contract;
 mod envelope;
+pub mod examples;
 mod wire;
 
 // Each team's event types live in its service's folder (`contract/`), with

@@ -1,5 +1,5 @@
 //! AWS's JSON protocol (`X-Amz-Target` operations: SSM, Secrets Manager,
-//! Cognito's user pools, KMS, EventBridge) as signed requests. Why these
+//! Cognito's user pools, KMS, EventBridge, CodeDeploy) as signed requests. Why these
 //! calls are not an SDK client's, with the clients' measured cost, is in
 //! [`super`]'s table.
 
@@ -36,6 +36,12 @@ pub const EVENTS: Service = Service {
     id: "EVENTBRIDGE",
     name: "events",
     target: "AWSEvents",
+};
+/// A lifecycle hook reports its verdict with it, once per deployment.
+pub const CODEDEPLOY: Service = Service {
+    id: "CODEDEPLOY",
+    name: "codedeploy",
+    target: "CodeDeploy_20141006",
 };
 pub const COGNITO_IDP: Service = Service {
     id: "COGNITO_IDENTITY_PROVIDER",

@@ -7,6 +7,7 @@
 //! | calls | instead of | the client's cost, measured |
 //! |---|---|---|
 //! | [`json_protocol`]: SSM's GetParameter and PutParameter, Secrets Manager's GetSecretValue and PutSecretValue, Cognito's user-pool calls for erasure and the tools, KMS and EventBridge calls for the local cloud's tools | the SSM, Secrets Manager, Cognito, KMS and EventBridge clients | the SSM client: 0.81 MB of the campaign sender's artifact, 52 CPU-seconds of the test command's build for four calls; the Cognito client: 37 CPU-seconds for seven |
+//! | [`json_protocol`]: CodeDeploy's PutLifecycleEventHookExecutionStatus, a pre-traffic hook's one call per deployment | the CodeDeploy client | not measured: an SDK crate nothing else in the build compiles, for one call |
 //! | [`cloudfront`]: CreateInvalidation | the CloudFront client | 52 CPU-seconds of the build for one call |
 //!
 //! For scale, S3 is called through its client, as code a team copies

@@ -5,9 +5,13 @@
 //! bucket's CORS rules, as S3 does (and puts S3's CORS headers, not the
 //! emulator's wildcard, on the answers); it keeps each PutEvents entry's
 //! trace header for the rule that delivers it; and each applied table
-//! write wakes that table's stream pollers (`Writes`).
+//! write wakes that table's stream pollers (`Writes`). A Lambda call goes
+//! to the local cloud's Invoke API, not the emulator's: the functions it
+//! names are the ones the local cloud runs (a pre-traffic hook invokes
+//! the version a deployment staged), and CodeDeploy's hook status is
+//! answered here ([`crate::hooks`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -29,9 +33,23 @@ pub struct Gate {
     /// The stream pollers' wake signal.
     pub writes: Arc<Writes>,
     pub judge: Arc<Judge>,
+    /// What the gate answers or reaches in the local cloud itself.
+    pub local: Local,
+}
+
+/// The parts of the local cloud the gate answers from or forwards to
+/// instead of the emulator.
+#[derive(Clone, Default)]
+pub struct Local {
     /// The distribution the local CDN plays, whose CloudFront calls the
     /// gate answers itself ([`crate::invalidations`]).
     pub cdn: crate::invalidations::Played,
+    /// The local Invoke API's URL, once its listener is bound (after the
+    /// gate's: the functions' environment names the gate).
+    pub lambda: Arc<OnceLock<String>>,
+    /// The deployments' hook executions, whose CodeDeploy calls the gate
+    /// answers itself ([`crate::hooks`]).
+    pub hooks: Arc<crate::hooks::Hooks>,
 }
 
 pub fn router(gate: Arc<Gate>) -> axum::Router {
@@ -80,10 +98,18 @@ async fn forward(
         }
         return refused;
     }
-    if signing_service(&headers).as_deref() == Some("cloudfront") {
-        let played = g.cdn.get().map(|c| &**c);
-        return crate::invalidations::answer(played, method.as_str(), path, &body);
-    }
+    let upstream = match signing_service(&headers).as_deref() {
+        Some("cloudfront") => {
+            let played = g.local.cdn.get().map(|c| &**c);
+            return crate::invalidations::answer(played, method.as_str(), path, &body);
+        }
+        Some("codedeploy") => {
+            let target = header(&headers, "x-amz-target").unwrap_or_default();
+            return crate::hooks::answer(&g.local.hooks, &target, &body);
+        }
+        Some("lambda") => g.local.lambda.get().unwrap_or(&g.upstream),
+        _ => &g.upstream,
+    };
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -108,7 +134,7 @@ async fn forward(
     let head = method == Method::HEAD;
     let mut request = g
         .client
-        .request(method, format!("{}{path}", g.upstream))
+        .request(method, format!("{upstream}{path}"))
         .body(body);
     for (name, value) in &headers {
         if name != "host" && name != "content-length" {

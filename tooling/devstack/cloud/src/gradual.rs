@@ -3,10 +3,12 @@
 //! `DeploymentPreference`: the new version starts beside the running one
 //! behind the alias, takes the configuration's shares of the invocations
 //! on a compressed clock (a template minute lasts `minute_ms`), and the
-//! deployment's alarms are evaluated every period meanwhile. An alarm in
-//! `ALARM` stops every function's deployment of the stack and rolls each
-//! back, as a failed alias update fails the stack's update; when every
-//! function reached all of the traffic, the old versions stop.
+//! deployment's alarms are evaluated every period meanwhile. A pre-traffic
+//! hook runs first, before the new version takes any share
+//! ([`crate::hooks`]). A failed hook, or an alarm in `ALARM`, stops every
+//! function's deployment of the stack and rolls each back, as a failed
+//! alias update fails the stack's update; when every function reached all
+//! of the traffic, the old versions stop.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +20,7 @@ use devstack_lambda::runtime::{Function, VersionFigures};
 use devstack_template::adapt::GradualDeploy;
 
 use crate::alarms::{Source, Watch};
+use crate::hooks::{Hooks, Status};
 
 /// One function to deploy gradually.
 pub struct Target {
@@ -29,6 +32,49 @@ pub struct Target {
     pub preference: GradualDeploy,
     /// Each of its alarms' source, or why the local cloud cannot evaluate it.
     pub sources: Vec<Result<Source, String>>,
+    /// The function its preference names as the pre-traffic hook.
+    pub pre_traffic: Option<Hook>,
+}
+
+/// What AWSCodeDeployRoleForLambda lets CodeDeploy invoke.
+const HOOK_PREFIX: &str = "CodeDeployHook_";
+
+/// A lifecycle hook: a function of the stack.
+pub struct Hook {
+    /// `<service>/<LogicalId>`.
+    pub name: String,
+    pub function: Function,
+}
+
+impl Hook {
+    /// The hook invoked for `deployment_id` as CodeDeploy invokes it, and
+    /// its verdict: what it reported, or why it counts as failed. The
+    /// invocation is synchronous, so the report (made before the hook
+    /// returns) is in when it ends, and the function's own timeout bounds
+    /// the wait.
+    async fn run(&self, hooks: &Hooks, deployment_id: &str) -> Result<(), String> {
+        // CodeDeploy invokes a hook with its service role, whose managed
+        // policy (AWSCodeDeployRoleForLambda) allows only these names.
+        let physical = &self.function.spec.physical_name;
+        if !physical.starts_with(HOOK_PREFIX) {
+            return Err(format!(
+                "CodeDeploy may not invoke {physical}: its role invokes only functions named {HOOK_PREFIX}*"
+            ));
+        }
+        let execution = hooks.open(deployment_id);
+        let outcome = (self.function)
+            .invoke(serde_json::json!({
+                "DeploymentId": deployment_id,
+                "LifecycleEventHookExecutionId": execution,
+            }))
+            .await;
+        match (hooks.close(&execution), outcome) {
+            (Some(Status::Succeeded), _) => Ok(()),
+            (Some(Status::Failed), _) => Err("it reported Failed".to_owned()),
+            (None, Err(e)) => Err(format!("it failed without reporting a status: {e}")),
+            (None, Ok(_)) => Err("it ended without reporting a status".to_owned()),
+        }
+    }
 }
 
 /// What every target's deployment did, and why they were rolled back if
@@ -85,7 +131,7 @@ pub fn steps(config: &str) -> Result<Vec<(f64, u64)>> {
 
 /// Every target's deployment, at once, as CodeDeploy runs a stack's
 /// deployment groups in parallel.
-pub async fn play(targets: Vec<Target>, minute_ms: u64) -> Result<Played> {
+pub async fn play(targets: Vec<Target>, minute_ms: u64, hooks: &Hooks) -> Result<Played> {
     // Every configuration is known before any version is staged.
     let plans = (targets.iter())
         .map(|t| steps(&t.preference.config))
@@ -105,8 +151,8 @@ pub async fn play(targets: Vec<Target>, minute_ms: u64) -> Result<Played> {
         }
     }
     let failed = AtomicBool::new(false);
-    let runs =
-        (staged.iter()).map(|(t, plan, versions)| shift(t, plan, *versions, minute_ms, &failed));
+    let runs = (staged.iter())
+        .map(|(t, plan, versions)| shift(t, plan, *versions, (minute_ms, hooks), &failed));
     let done = futures_util::future::join_all(runs).await;
     let rolled_back = done.iter().find_map(|(d, _)| d.decided_by.clone());
     let mut deployments = Vec::new();
@@ -148,14 +194,15 @@ fn ran(before: &[VersionFigures], after: &[VersionFigures], version: u32) -> Ran
 
 /// One function's traffic shifted step by step, its alarms evaluated
 /// every period, until all of it is on the new version, an alarm goes to
-/// `ALARM`, or another function's deployment failed (`failed`); with the
+/// `ALARM`, or another function's deployment failed (`failed`); after its
+/// pre-traffic hook, if it has one, and only if that succeeded; with the
 /// alias's figures when it began (what each version ran is counted once
 /// the alias settles).
 async fn shift(
     t: &Target,
     plan: &[(f64, u64)],
     (from, to): (u32, u32),
-    minute_ms: u64,
+    (minute_ms, hooks): (u64, &Hooks),
     failed: &AtomicBool,
 ) -> (Deployment, Vec<VersionFigures>) {
     let started = Instant::now();
@@ -180,6 +227,23 @@ async fn shift(
         outcome: "in progress".to_owned(),
         decided_by: None,
         ms: 0,
+    };
+    if let Some(hook) = &t.pre_traffic {
+        let deployment_id = crate::hooks::deployment_id();
+        match hook.run(hooks, &deployment_id).await {
+            Ok(()) => {
+                tracing::info!(target: "trail", function = %t.name, version = to, hook = %hook.name, deployment = %deployment_id, "pre-traffic hook succeeded");
+            }
+            Err(why) => {
+                tracing::warn!(target: "trail", function = %t.name, version = to, hook = %hook.name, deployment = %deployment_id, reason = %why, "pre-traffic hook failed");
+                d.decided_by = Some(format!("pre-traffic hook {}: {why}", hook.name));
+            }
+        }
+    }
+    let plan = if d.decided_by.is_some() {
+        &[][..]
+    } else {
+        plan
     };
     'steps: for &(weight, minutes) in plan {
         t.function.shift(weight);

@@ -21,6 +21,7 @@ pub mod failure;
 pub mod federation;
 pub mod gate;
 pub mod gradual;
+pub mod hooks;
 pub mod iam;
 pub mod invalidations;
 pub mod protocol;

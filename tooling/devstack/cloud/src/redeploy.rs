@@ -21,7 +21,7 @@ use devstack_lambda::runtime::{Function, Swapped};
 use devstack_template::adapt::{Plan, adapt};
 
 use crate::deploy::{borrowed, service_tags, update_stack};
-use crate::gradual::Target;
+use crate::gradual::{Hook, Target};
 
 fn swapped_function(s: Swapped) -> SwappedFunction {
     SwappedFunction {
@@ -39,6 +39,8 @@ pub struct Control {
     /// A swapped process gets a new session of its role, with the role's
     /// policies as the update left them.
     judge: Arc<crate::iam::Judge>,
+    /// The hook executions the gate takes the hooks' reports for.
+    hooks: Arc<crate::hooks::Hooks>,
     /// `<service>/<LogicalId>` → the running function.
     pub functions: BTreeMap<String, Function>,
     /// The environment the local cloud adds to every function (emulator
@@ -55,7 +57,7 @@ pub struct Control {
 impl Control {
     pub fn new(
         conf: SdkConfig,
-        judge: Arc<crate::iam::Judge>,
+        (judge, hooks): (Arc<crate::iam::Judge>, Arc<crate::hooks::Hooks>),
         functions: BTreeMap<String, Function>,
         local_env: Vec<(String, String)>,
         substitutions: BTreeMap<String, String>,
@@ -64,6 +66,7 @@ impl Control {
         Self {
             conf,
             judge,
+            hooks,
             functions,
             local_env,
             substitutions,
@@ -142,6 +145,15 @@ impl Control {
                     )
                 })
                 .collect();
+            let pre_traffic = match &preference.pre_traffic {
+                Some(id) => {
+                    let name = format!("{service}/{id}");
+                    let function = (self.functions.get(&name).cloned())
+                        .with_context(|| format!("{name}, a pre-traffic hook, is not running"))?;
+                    Some(Hook { name, function })
+                }
+                None => None,
+            };
             gradually.push(Target {
                 name,
                 function: function.clone(),
@@ -149,10 +161,11 @@ impl Control {
                 env,
                 preference: preference.clone(),
                 sources,
+                pre_traffic,
             });
         }
         let minute_ms = request.minute_ms.unwrap_or(MINUTE_MS);
-        let played = match crate::gradual::play(gradually, minute_ms).await {
+        let played = match crate::gradual::play(gradually, minute_ms, &self.hooks).await {
             Ok(played) => played,
             Err(e) => {
                 self.put_back(request, previous, &format!("{e:#}")).await?;

@@ -429,8 +429,8 @@ struct Wiring<'a> {
     substitutions: BTreeMap<String, String>,
     /// The web stack's domain parameters (the platform's zone).
     site_parameters: Vec<(String, String)>,
-    /// The distribution the local CDN plays, for the gate's CloudFront API.
-    cdn: crate::invalidations::Played,
+    /// The CDN, the Invoke API and the hooks, for the gate.
+    local: crate::gate::Local,
     functions: BTreeMap<String, Function>,
     asyncs: BTreeMap<String, Arc<AsyncFunction>>,
     routes: Vec<RouteTarget>,
@@ -492,7 +492,7 @@ impl<'a> Wiring<'a> {
             local_env: base_env(),
             substitutions: BTreeMap::new(),
             site_parameters: crate::custom_domain::site_parameters(platform),
-            cdn: Arc::default(),
+            local: Default::default(),
             functions: BTreeMap::new(),
             asyncs: BTreeMap::new(),
             routes: Vec::new(),
@@ -548,7 +548,7 @@ impl<'a> Wiring<'a> {
             recorder: self.recorder.clone(),
             writes: self.writes.clone(),
             judge: self.judge.clone(),
-            cdn: self.cdn.clone(),
+            local: self.local.clone(),
         })
     }
 
@@ -821,6 +821,7 @@ impl<'a> Wiring<'a> {
         let lambda_listener =
             tokio::net::TcpListener::bind(("127.0.0.1", options.lambda_port)).await?;
         self.endpoints.lambda_endpoint = format!("http://{}", lambda_listener.local_addr()?);
+        let _ = (self.local.lambda).set(self.endpoints.lambda_endpoint.clone());
         let lambda_api =
             devstack_lambda::lambda_api::router(self.functions.clone(), self.asyncs.clone());
         self.tasks.push(serve(lambda_listener, lambda_api));
@@ -865,7 +866,7 @@ impl<'a> Wiring<'a> {
             (&self.commit, &self.site_parameters),
         )
         .await?;
-        let _ = self.cdn.set(cdn.clone());
+        let _ = self.local.cdn.set(cdn.clone());
         self.tasks
             .push(serve(web_listener, devstack_cdn::router(cdn)));
         self.serve_control(stacks).await
@@ -876,7 +877,7 @@ impl<'a> Wiring<'a> {
     async fn serve_control(&mut self, stacks: &[Stack]) -> Result<Arc<Control>> {
         let control = Arc::new(Control::new(
             self.conf.clone(),
-            self.judge.clone(),
+            (self.judge.clone(), self.local.hooks.clone()),
             self.functions.clone(),
             self.local_env.clone(),
             self.substitutions.clone(),

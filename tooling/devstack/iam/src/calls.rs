@@ -105,6 +105,7 @@ pub fn calls(
         "s3" => Ok(s3(request)),
         "lambda" => lambda(&ctx, request),
         "cloudfront" => cloudfront(&ctx, request),
+        "codedeploy" => codedeploy(&ctx),
         "execute-api" => execute_api(&ctx, request, names),
         "sts" if operation == "GetCallerIdentity" => Ok(Vec::new()),
         _ => Err(ctx.unknown()),
@@ -488,6 +489,16 @@ fn lambda(ctx: &Ctx<'_>, request: &Arrived<'_>) -> Result<Vec<Call>, MapError> {
         _ => return Err(ctx.unknown()),
     };
     Ok(vec![Call::of("lambda", action, function(name))])
+}
+
+/// CodeDeploy, as a lifecycle hook calls it. Its status call names no
+/// resource type in the service authorisation reference, so IAM judges it
+/// on `*`: a statement naming a deployment group's ARN does not allow it.
+fn codedeploy(ctx: &Ctx<'_>) -> Result<Vec<Call>, MapError> {
+    match ctx.operation {
+        "PutLifecycleEventHookExecutionStatus" => Ok(vec![ctx.call("*")]),
+        _ => Err(ctx.unknown()),
+    }
 }
 
 /// CloudFront's REST API (global: its ARNs carry no region). The local

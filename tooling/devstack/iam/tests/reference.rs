@@ -216,6 +216,11 @@ fn every_mapped_operation_names_a_real_action_on_a_resource_of_its_type() {
         "AmazonSSM.GetParametersByPath",
         json!({"Path": "/a"}),
     ));
+    all.extend(json_request(
+        "codedeploy",
+        "CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus",
+        json!({"deploymentId": "d-ABCDEF123", "lifecycleEventHookExecutionId": "e", "status": "Succeeded"}),
+    ));
     for op in [
         "GetSecretValue",
         "DescribeSecret",

@@ -20,15 +20,23 @@ use crate::support::{root, test_cloud};
 const CONGRATULATION: &str = "Nice work: you completed \u{201c}{title}\u{201d}.";
 
 /// notifications' template with a consumer whose every event fails: its
-/// table's name is wrong, the mistake a team ships.
-fn failing_consumer(dir: &std::path::Path) -> std::path::PathBuf {
+/// table's name is wrong, the mistake a team ships. Without its
+/// pre-traffic hook (`hooked: false`), the bad version meets real events
+/// and only the alarms can stop it.
+fn failing_consumer(dir: &std::path::Path, hooked: bool) -> std::path::PathBuf {
     let source = root().join("product/services/notifications/template.yaml");
-    let text = std::fs::read_to_string(&source).unwrap();
+    let mut text = std::fs::read_to_string(&source).unwrap();
     let line = "          CONGRATULATION: \"Nice work: you completed \\u201c{title}\\u201d.\"\n";
     assert!(text.contains(line), "the consumer's CONGRATULATION moved");
     let bad = format!("{line}          TABLE_NAME: no-such-table\n");
+    text = text.replace(line, &bad);
+    if !hooked {
+        let hook = "        Hooks:\n          PreTraffic: !Ref ConsumerPreTrafficHookFunction\n";
+        assert!(text.contains(hook), "the consumer's pre-traffic hook moved");
+        text = text.replace(hook, "");
+    }
     let path = dir.join("template.yaml");
-    std::fs::write(&path, text.replace(line, &bad)).unwrap();
+    std::fs::write(&path, text).unwrap();
     path
 }
 
@@ -48,7 +56,7 @@ async fn a_consumer_failing_every_event_is_rolled_back_and_the_replay_delivers_e
     let scratch = tempfile::tempdir().unwrap();
     let request = Request {
         service: "notifications".into(),
-        template: failing_consumer(scratch.path()),
+        template: failing_consumer(scratch.path(), false),
         artifacts: Artifacts::Cargo(repo::profile_dir()),
         commit: "badbadbadbadbadbadbadbadbadbadbadbadbadb".into(),
         minute_ms: Some(300),
@@ -179,6 +187,90 @@ async fn a_consumer_failing_every_event_is_rolled_back_and_the_replay_delivers_e
         expected,
         "lost or duplicated: {seen:?}"
     );
+}
+
+/// A consumer version that fails the committed examples never meets a
+/// real event: its pre-traffic hook hands it each example the service
+/// consumes, reports `Failed`, and the deployment stops before the first
+/// shift, while every completion is congratulated once by the old version.
+#[tokio::test]
+async fn a_consumer_failing_its_examples_is_stopped_by_its_hook_before_taking_any_event() {
+    let detached = cloud::start_detached(test_cloud()).expect("the local cloud starts");
+    let conf = kit::config::endpoint(&detached.endpoints.emulator_url).await;
+    let (api, status, _) = signed_up(&detached, "hooked@example.com", "Hooked").await;
+    assert_eq!(status, 200);
+    let traffic = Traffic::start(Arc::new(api), "hooked task");
+    let (done, stop) = (traffic.done.clone(), traffic.stop.clone());
+    let table = detached.endpoints.services["notifications"].table.clone();
+    congratulated(&conf, &table, 2).await;
+
+    let scratch = tempfile::tempdir().unwrap();
+    let request = Request {
+        service: "notifications".into(),
+        template: failing_consumer(scratch.path(), true),
+        artifacts: Artifacts::Cargo(repo::profile_dir()),
+        commit: "badbadbadbadbadbadbadbadbadbadbadbadbadb".into(),
+        minute_ms: Some(300),
+    };
+    let (status, body) = post_deploy(&detached.endpoints.control_url, &request).await;
+    assert_eq!(status, 200, "{body}");
+    let report: Report = serde_json::from_value(body).unwrap();
+    let why = (report.rolled_back.clone()).unwrap_or_else(|| panic!("not rolled back: {report:?}"));
+    assert!(
+        why.contains(
+            "pre-traffic hook notifications/ConsumerPreTrafficHookFunction: it reported Failed"
+        ),
+        "{why}"
+    );
+    let consumer = (report.deployments.iter())
+        .find(|d| d.function == "notifications/ConsumerFunction")
+        .expect("the consumer deployed gradually");
+    assert_eq!(consumer.outcome, "rolled back", "{report:?}");
+    assert!(
+        consumer.shifts.is_empty(),
+        "the bad version took a share: {consumer:?}"
+    );
+    assert!(
+        consumer.new_version.errors > 0,
+        "the hook's examples reached the new version: {consumer:?}"
+    );
+    let weights = detached.functions["notifications/ConsumerFunction"].weights();
+    assert_eq!(weights.0, [(consumer.from_version, 1.0)]);
+    eprintln!(
+        "hooked consumer: {} example invocations failed on the new version, stopped after {} ms: {why}",
+        consumer.new_version.errors, consumer.ms
+    );
+
+    let after = done.lock().await.len();
+    eventually(
+        Duration::from_secs(20),
+        "completions after the stopped deployment",
+        || async { Ok((done.lock().await.len() >= after + 2).then_some(())) },
+    )
+    .await
+    .unwrap();
+    stop.store(true, Ordering::Relaxed);
+    traffic.task.await.unwrap();
+    let done = done.lock().await;
+    // No replay: no event met the bad version, so none failed.
+    let seen = eventually(
+        Duration::from_secs(30),
+        "a congratulation per completion",
+        || async {
+            let seen = congratulations(&conf, &table).await;
+            Ok((seen.values().sum::<usize>() >= done.len()).then_some(seen))
+        },
+    )
+    .await
+    .unwrap();
+    for c in done.iter() {
+        assert_eq!(
+            seen.get(&wording(CONGRATULATION, &c.title)).copied(),
+            Some(1),
+            "{}: congratulated once: {seen:?}",
+            c.title
+        );
+    }
 }
 
 /// The console's deployments view shows the consumer's deployment rolled

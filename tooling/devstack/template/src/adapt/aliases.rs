@@ -31,6 +31,9 @@ pub struct GradualDeploy {
     /// The alarms it names that the local cloud cannot read (not an alarm
     /// of this stack on one metric), by logical id.
     pub unread_alarms: Vec<String>,
+    /// The function CodeDeploy invokes before any traffic shifts
+    /// (`Hooks: PreTraffic`), by logical id.
+    pub pre_traffic: Option<String>,
 }
 
 const GONE: [&str; 4] = [
@@ -47,13 +50,15 @@ pub(super) fn collapse(template: &mut Value) -> Vec<GradualDeploy> {
     let Some(resources) = template.get("Resources").and_then(Value::as_object) else {
         return Vec::new();
     };
-    let stands_for: BTreeMap<String, String> = (resources.iter())
-        .filter(|(_, r)| ["AWS::Lambda::Version", "AWS::Lambda::Alias"].contains(&type_of(r)))
+    let stands_for: BTreeMap<String, Stand> = (resources.iter())
         .filter_map(|(id, r)| {
-            Some((
-                id.clone(),
-                target(&r["Properties"]["FunctionName"])?.to_owned(),
-            ))
+            let version = match type_of(r) {
+                "AWS::Lambda::Version" => true,
+                "AWS::Lambda::Alias" => false,
+                _ => return None,
+            };
+            let function = target(&r["Properties"]["FunctionName"])?.to_owned();
+            Some((id.clone(), Stand { function, version }))
         })
         .collect();
     if stands_for.is_empty() {
@@ -107,7 +112,9 @@ fn deployments(resources: &Map<String, Value>, parameters: &Value) -> Vec<Gradua
                     None => unread_alarms.push((*id).to_owned()),
                 }
             }
+            let update = &alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"];
             Some(GradualDeploy {
+                pre_traffic: target(&update["BeforeAllowTrafficHook"]).map(str::to_owned),
                 function: target(&alias["Properties"]["FunctionName"])?.to_owned(),
                 alias: alias["Properties"]["Name"]
                     .as_str()
@@ -160,22 +167,41 @@ fn drop_dependencies(deps: &mut Value, gone: &BTreeSet<String>) {
     }
 }
 
-/// Every `Ref` of an alias or version, and its `${...}` in a `Sub`, as
-/// the function's ARN.
-fn retarget(v: &mut Value, stands_for: &BTreeMap<String, String>) {
+/// What an alias or a version stands for locally.
+struct Stand {
+    function: String,
+    version: bool,
+}
+
+impl Stand {
+    /// The `Sub` text it is replaced by.
+    fn text(&self) -> String {
+        let arn = format!("${{{}.Arn}}", self.function);
+        if self.version { arn + ":$LATEST" } else { arn }
+    }
+}
+
+/// Every `Ref` of an alias, and its `${...}` in a `Sub`, as the function's
+/// ARN; of a version, as the function's `$LATEST`.
+fn retarget(v: &mut Value, stands_for: &BTreeMap<String, Stand>) {
     match v {
         Value::Object(map) => {
-            if let Some(function) = map
+            if let Some(stand) = map
                 .get("Ref")
                 .and_then(Value::as_str)
                 .and_then(|r| stands_for.get(r))
             {
-                *v = json!({ "Fn::GetAtt": [function, "Arn"] });
+                let arn = json!({ "Fn::GetAtt": [stand.function, "Arn"] });
+                *v = if stand.version {
+                    json!({ "Fn::Join": ["", [arn, ":$LATEST"]] })
+                } else {
+                    arn
+                };
                 return;
             }
             if let Some(text) = sub_text(map) {
-                for (alias, function) in stands_for {
-                    *text = text.replace(&format!("${{{alias}}}"), &format!("${{{function}.Arn}}"));
+                for (id, stand) in stands_for {
+                    *text = text.replace(&format!("${{{id}}}"), &stand.text());
                 }
             }
             map.values_mut().for_each(|c| retarget(c, stands_for));
@@ -201,9 +227,12 @@ mod tests {
             "FnAliaslive": {"Type": "AWS::Lambda::Alias",
                 "UpdatePolicy": {"CodeDeployLambdaAliasUpdate": {
                     "ApplicationName": {"Ref": "ServerlessDeploymentApplication"},
+                    "BeforeAllowTrafficHook": {"Ref": "Hook"},
                     "DeploymentGroupName": {"Ref": "FnDeploymentGroup"}}},
                 "Properties": {"Name": "live", "FunctionName": {"Ref": "Fn"},
                     "FunctionVersion": {"Fn::GetAtt": ["FnVersion03ba323aca", "Version"]}}},
+            "Hook": {"Type": "AWS::Lambda::Function", "Properties": {
+                "Environment": {"Variables": {"NEW_VERSION": {"Ref": "FnVersion03ba323aca"}}}}},
             "FnRule": {"Type": "AWS::Events::Rule", "Properties": {
                 "Targets": [{"Arn": {"Ref": "FnAliaslive"}, "Id": "T"}]}},
             "FnRulePermission": {"Type": "AWS::Lambda::Permission", "Properties": {
@@ -241,6 +270,7 @@ mod tests {
                 "FnErrors",
                 "FnRule",
                 "FnRulePermission",
+                "Hook",
                 "Uses"
             ]
         );
@@ -257,6 +287,11 @@ mod tests {
             .unwrap();
         assert!(uri.contains("functions/${Fn.Arn}/invocations"), "{uri}");
         assert_eq!(r["Uses"]["DependsOn"], json!(["Fn"]));
+        assert_eq!(
+            r["Hook"]["Properties"]["Environment"]["Variables"]["NEW_VERSION"],
+            json!({"Fn::Join": ["", [{"Fn::GetAtt": ["Fn", "Arn"]}, ":$LATEST"]]}),
+            "the version a hook tests is the newest code"
+        );
         let [deployment] = &deployments[..] else {
             panic!("one deployment: {deployments:?}")
         };
@@ -271,6 +306,7 @@ mod tests {
         let alarms: Vec<&str> = deployment.alarms.iter().map(|a| a.id.as_str()).collect();
         assert_eq!(alarms, ["FnErrors"]);
         assert_eq!(deployment.unread_alarms, ["Elsewhere"]);
+        assert_eq!(deployment.pre_traffic.as_deref(), Some("Hook"));
     }
 
     #[test]
