@@ -40,6 +40,27 @@ fn failing_consumer(dir: &std::path::Path, hooked: bool) -> std::path::PathBuf {
     path
 }
 
+/// [`failing_consumer`] deployed at 300 ms a template minute: the request,
+/// the report, and why it was rolled back (it must have been).
+async fn deploy_failing_consumer(
+    detached: &cloud::Detached,
+    dir: &std::path::Path,
+    hooked: bool,
+) -> (Request, Report, String) {
+    let request = Request {
+        service: "notifications".into(),
+        template: failing_consumer(dir, hooked),
+        artifacts: Artifacts::Cargo(repo::profile_dir()),
+        commit: "badbadbadbadbadbadbadbadbadbadbadbadbadb".into(),
+        minute_ms: Some(300),
+    };
+    let (status, body) = post_deploy(&detached.endpoints.control_url, &request).await;
+    assert_eq!(status, 200, "{body}");
+    let report: Report = serde_json::from_value(body).unwrap();
+    let why = (report.rolled_back.clone()).unwrap_or_else(|| panic!("not rolled back: {report:?}"));
+    (request, report, why)
+}
+
 #[tokio::test]
 async fn a_consumer_failing_every_event_is_rolled_back_and_the_replay_delivers_each_once() {
     let detached = cloud::start_detached(test_cloud()).expect("the local cloud starts");
@@ -54,17 +75,7 @@ async fn a_consumer_failing_every_event_is_rolled_back_and_the_replay_delivers_e
     congratulated(&conf, &table, 3).await;
 
     let scratch = tempfile::tempdir().unwrap();
-    let request = Request {
-        service: "notifications".into(),
-        template: failing_consumer(scratch.path(), false),
-        artifacts: Artifacts::Cargo(repo::profile_dir()),
-        commit: "badbadbadbadbadbadbadbadbadbadbadbadbadb".into(),
-        minute_ms: Some(300),
-    };
-    let (status, body) = post_deploy(&detached.endpoints.control_url, &request).await;
-    assert_eq!(status, 200, "{body}");
-    let report: Report = serde_json::from_value(body).unwrap();
-    let why = (report.rolled_back.clone()).unwrap_or_else(|| panic!("not rolled back: {report:?}"));
+    let (request, report, why) = deploy_failing_consumer(&detached, scratch.path(), false).await;
     let consumer = (report.deployments.iter())
         .find(|d| d.function == "notifications/ConsumerFunction")
         .expect("the consumer deployed gradually");
@@ -205,17 +216,7 @@ async fn a_consumer_failing_its_examples_is_stopped_by_its_hook_before_taking_an
     congratulated(&conf, &table, 2).await;
 
     let scratch = tempfile::tempdir().unwrap();
-    let request = Request {
-        service: "notifications".into(),
-        template: failing_consumer(scratch.path(), true),
-        artifacts: Artifacts::Cargo(repo::profile_dir()),
-        commit: "badbadbadbadbadbadbadbadbadbadbadbadbadb".into(),
-        minute_ms: Some(300),
-    };
-    let (status, body) = post_deploy(&detached.endpoints.control_url, &request).await;
-    assert_eq!(status, 200, "{body}");
-    let report: Report = serde_json::from_value(body).unwrap();
-    let why = (report.rolled_back.clone()).unwrap_or_else(|| panic!("not rolled back: {report:?}"));
+    let (_, report, why) = deploy_failing_consumer(&detached, scratch.path(), true).await;
     assert!(
         why.contains(
             "pre-traffic hook notifications/ConsumerPreTrafficHookFunction: it reported Failed"
