@@ -98,23 +98,16 @@ async fn forward(
         }
         return refused;
     }
+    let target = header(&headers, "x-amz-target").unwrap_or_default();
     let upstream = match signing_service(&headers).as_deref() {
         Some("cloudfront") => {
             let played = g.local.cdn.get().map(|c| &**c);
             return crate::invalidations::answer(played, method.as_str(), path, &body);
         }
-        Some("codedeploy") => {
-            let target = header(&headers, "x-amz-target").unwrap_or_default();
-            return crate::hooks::answer(&g.local.hooks, &target, &body);
-        }
+        Some("codedeploy") => return crate::hooks::answer(&g.local.hooks, &target, &body),
         Some("lambda") => g.local.lambda.get().unwrap_or(&g.upstream),
         _ => &g.upstream,
     };
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
     let put_events = target.ends_with(".PutEvents");
     let table_write = target.starts_with("DynamoDB_20120810.")
         && matches!(

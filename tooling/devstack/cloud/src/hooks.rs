@@ -13,6 +13,8 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Response, StatusCode};
 use serde_json::{Value, json};
 
+use crate::protocol::Protocol;
+
 /// The operation the gate answers (`X-Amz-Target`).
 const PUT_STATUS: &str = "CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus";
 
@@ -117,46 +119,38 @@ impl Hooks {
     }
 }
 
-/// The answer to a CodeDeploy call (`target`: its `X-Amz-Target`).
+/// The answer to a CodeDeploy call (`target`: its `X-Amz-Target`); an
+/// error in the JSON protocol's shape, as the gate's own refusals are.
 pub fn answer(hooks: &Hooks, target: &str, body: &[u8]) -> Response<Body> {
+    let refused = |kind: &str, message: &str| {
+        let protocol = Protocol::Json {
+            target: target.to_owned(),
+        };
+        protocol.refused(StatusCode::BAD_REQUEST, kind, message)
+    };
     if target != PUT_STATUS {
-        return json_answer(
-            StatusCode::BAD_REQUEST,
-            &error(
-                "UnknownOperationException",
-                &format!(
-                    "{target}: the local cloud answers only PutLifecycleEventHookExecutionStatus of CodeDeploy"
-                ),
+        return refused(
+            "UnknownOperationException",
+            &format!(
+                "{target}: the local cloud answers only PutLifecycleEventHookExecutionStatus of CodeDeploy"
             ),
         );
     }
     let Ok(body) = serde_json::from_slice::<Value>(body) else {
-        return json_answer(
-            StatusCode::BAD_REQUEST,
-            &error("SerializationException", "the body is not JSON"),
-        );
+        return refused("SerializationException", "the body is not JSON");
     };
     match hooks.report(&body) {
-        Ok(execution) => json_answer(
-            StatusCode::OK,
-            &json!({"lifecycleEventHookExecutionId": execution}),
-        ),
-        Err((kind, message)) => json_answer(StatusCode::BAD_REQUEST, &error(kind, &message)),
+        Ok(execution) => {
+            let answer = json!({"lifecycleEventHookExecutionId": execution});
+            let mut response = Response::new(Body::from(answer.to_string()));
+            response.headers_mut().insert(
+                "content-type",
+                HeaderValue::from_static("application/x-amz-json-1.1"),
+            );
+            response
+        }
+        Err((kind, message)) => refused(kind, &message),
     }
-}
-
-fn error(kind: &str, message: &str) -> Value {
-    json!({"__type": kind, "message": message})
-}
-
-fn json_answer(status: StatusCode, body: &Value) -> Response<Body> {
-    let mut response = Response::new(Body::from(body.to_string()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        "content-type",
-        HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
-    response
 }
 
 #[cfg(test)]

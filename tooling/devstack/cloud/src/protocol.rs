@@ -94,6 +94,16 @@ impl Protocol {
         })
     }
 
+    /// A service's own error (`code`, with its status), in this protocol's
+    /// shape: what the local cloud answers for a call it plays itself.
+    pub fn refused(&self, status: StatusCode, code: &str, message: &str) -> Response<Body> {
+        self.render(Shape {
+            status,
+            code,
+            message,
+        })
+    }
+
     /// The error AWS would answer: throttled, or an internal error.
     pub fn error(&self, throttle: bool) -> Response<Body> {
         let dynamo = matches!(self, Protocol::Json { target } if target.starts_with("DynamoDB"));
