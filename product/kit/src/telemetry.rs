@@ -389,14 +389,18 @@ pub fn root_of(header: &str) -> Option<&str> {
         .find_map(|part| part.trim().strip_prefix("Root="))
 }
 
-/// One HTTP request: count, latency and status class per route. A 5xx is
-/// also counted per version of the function (`AWS_LAMBDA_FUNCTION_VERSION`,
-/// the number a gradual deployment's alarm names): an answer the handler
-/// gives is no Lambda error, so Lambda's own `Errors` never sees it.
+/// One HTTP request: count, latency and status class per route. A 5xx and
+/// the latency are also kept per version of the function
+/// (`AWS_LAMBDA_FUNCTION_VERSION`, the number a gradual deployment's
+/// alarms name): an answer the handler gives is no Lambda error, so
+/// Lambda's own `Errors` never sees it, and a slow new version is rolled
+/// back on its own latency percentile.
 pub fn http(route: &str, status: u16, latency: Duration) {
     let labels = vec![("route", route.to_owned())];
+    let ms = latency.as_secs_f64() * 1000.0;
     counter("Requests", &labels, 1);
-    histogram("Latency", &labels, latency.as_secs_f64() * 1000.0);
+    histogram("Latency", &labels, ms);
+    histogram("Latency", &[("version", version().to_owned())], ms);
     let class = match status {
         500.. => "Http5xx",
         400..=499 => "Http4xx",

@@ -1,11 +1,12 @@
 //! The alarms a gradual deployment watches, evaluated by the local cloud
 //! as CloudWatch would, from what it records itself: Lambda's `Errors`,
-//! `Throttles` and `Invocations` per version (the alias's figures), the
-//! functions' own EMF metrics (summed by the recorder, a `version`
-//! dimension read as the version being deployed), and a queue's depth
-//! (`ApproximateNumberOfMessagesVisible`, asked of the emulator). One
-//! datapoint per period, on the compressed clock; the alarm is in `ALARM`
-//! once enough of its last periods breach.
+//! `Throttles` and `Invocations` per version (the alias's figures), a
+//! stream reader's `IteratorAge` (recorded by its poller), the functions'
+//! own EMF metrics (kept by the recorder, a `version` dimension read as
+//! the version being deployed; any statistic, a percentile too), and a
+//! queue's depth (`ApproximateNumberOfMessagesVisible`, asked of the
+//! emulator). One datapoint per period, on the compressed clock; the
+//! alarm is in `ALARM` once enough of its last periods breach.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -24,9 +25,11 @@ pub enum Source {
         newest: bool,
         metric: LambdaMetric,
     },
-    /// A function's own metric (EMF) with these dimensions; `None` is the
-    /// version being deployed.
-    Emf {
+    /// A series the recorder keeps (a function's own EMF metric, or the
+    /// `IteratorAge` its stream poller records) with these dimensions;
+    /// `None` is the version being deployed. Each period's datapoint is
+    /// the alarm's statistic of the values recorded in it.
+    Recorded {
         function: Function,
         namespace: String,
         metric: String,
@@ -57,6 +60,15 @@ impl LambdaMetric {
     }
 }
 
+/// Where a recorded source's values are: the recorder, the namespace, the
+/// metric and the dimensions.
+type RecordedSeries<'a> = (
+    &'a devstack_lambda::emf::Recorded,
+    &'a str,
+    &'a str,
+    Vec<(String, String)>,
+);
+
 /// One alarm being evaluated.
 pub struct Watch {
     alarm: RollbackAlarm,
@@ -68,6 +80,8 @@ pub struct Watch {
     /// A cumulative source's totals at the last datapoint (see
     /// [`Watch::totals`]): each datapoint is the period's difference.
     last: (f64, f64),
+    /// How many of a recorded series' values earlier datapoints took.
+    read: usize,
     /// The last `EvaluationPeriods` datapoints: breaching or not.
     recent: VecDeque<bool>,
     state: &'static str,
@@ -84,6 +98,7 @@ impl Watch {
             period,
             next_due: Instant::now() + period,
             last: (0.0, 0.0),
+            read: 0,
             recent: VecDeque::new(),
             state: "INSUFFICIENT_DATA",
             reason: "no datapoint yet".to_owned(),
@@ -96,6 +111,9 @@ impl Watch {
         }
         // What happened before the deployment began is no datapoint of it.
         watch.last = watch.totals().unwrap_or_default();
+        watch.read = watch
+            .recorded()
+            .map_or(0, |(r, ns, m, dims)| r.count(ns, m, &dims));
         watch
     }
 
@@ -177,18 +195,47 @@ impl Watch {
                     .get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)?;
                 visible.parse().ok()
             }
-            Source::Lambda { .. } | Source::Emf { .. } => {
+            Source::Lambda { .. } => {
                 let now = self.totals()?;
                 let (value, activity) = (now.0 - self.last.0, now.1 - self.last.1);
                 self.last = now;
                 (activity > 0.0 || value > 0.0).then_some(value)
             }
+            Source::Recorded { .. } => {
+                let (recorded, namespace, metric, dims) = self.recorded()?;
+                let values = recorded.values_from(namespace, metric, &dims, self.read);
+                self.read += values.len();
+                statistic(&self.alarm.statistic, &values)
+            }
         }
     }
 
-    /// A cumulative source's totals so far: its metric's, and the activity
-    /// without which a period has no datapoint (a Lambda version's
-    /// invocations and throttles; an EMF metric's own sum).
+    /// A recorded source's series: the recorder, namespace, metric and
+    /// dimensions (the version being deployed named as its number).
+    fn recorded(&self) -> Option<RecordedSeries<'_>> {
+        let Source::Recorded {
+            function,
+            namespace,
+            metric,
+            dimensions,
+        } = self.source.as_ref().ok()?
+        else {
+            return None;
+        };
+        let recorder = function.spec.recorder.as_ref()?;
+        let newest = function.figures().iter().map(|f| f.version).max()?;
+        let dims = (dimensions.iter())
+            .map(|(name, value)| {
+                let value = value.clone().unwrap_or_else(|| newest.to_string());
+                (name.clone(), value)
+            })
+            .collect();
+        Some((recorder.emf(), namespace, metric, dims))
+    }
+
+    /// A Lambda source's totals so far: its metric's, and the activity
+    /// without which a period has no datapoint (the version's invocations
+    /// and throttles).
     fn totals(&self) -> Option<(f64, f64)> {
         match self.source.as_ref().ok()? {
             Source::Lambda {
@@ -208,24 +255,7 @@ impl Watch {
                     (n + value as f64, i + (f.invocations + f.throttles) as f64)
                 }))
             }
-            Source::Emf {
-                function,
-                namespace,
-                metric,
-                dimensions,
-            } => {
-                let recorder = function.spec.recorder.as_ref()?;
-                let newest = function.figures().iter().map(|f| f.version).max()?;
-                let dims: Vec<(String, String)> = (dimensions.iter())
-                    .map(|(name, value)| {
-                        let value = value.clone().unwrap_or_else(|| newest.to_string());
-                        (name.clone(), value)
-                    })
-                    .collect();
-                let sum = recorder.emf().sum(namespace, metric, &dims);
-                Some((sum, sum))
-            }
-            Source::Queue { .. } => None,
+            Source::Recorded { .. } | Source::Queue { .. } => None,
         }
     }
 }
@@ -265,6 +295,26 @@ pub fn source(
                 metric,
             })
         }
+        ("AWS/Lambda", None) if alarm.metric == "IteratorAge" => {
+            let id = named(|d| match d {
+                Dimension::Function(id) => Some(id),
+                _ => None,
+            })
+            .ok_or_else(|| format!("{what}: names no function of the stack"))?;
+            let function = function(&id).ok_or_else(|| format!("{what}: {id} is not running"))?;
+            if function.spec.recorder.is_none() {
+                return Err(format!("{what}: this local cloud records no metrics"));
+            }
+            Ok(Source::Recorded {
+                namespace: alarm.namespace.clone(),
+                metric: alarm.metric.clone(),
+                dimensions: vec![(
+                    devstack_lambda::sources::ITERATOR_AGE_DIMENSION.to_owned(),
+                    Some(function.spec.name.clone()),
+                )],
+                function,
+            })
+        }
         ("AWS/SQS", _) if alarm.metric == "ApproximateNumberOfMessagesVisible" => {
             let id = named(|d| match d {
                 Dimension::Queue(id) => Some(id),
@@ -290,7 +340,13 @@ pub fn source(
             if own.spec.recorder.is_none() {
                 return Err(format!("{what}: this local cloud records no metrics"));
             }
-            Ok(Source::Emf {
+            if statistic(&alarm.statistic, &[0.0]).is_none() {
+                return Err(format!(
+                    "{what}: statistic {} is not played locally",
+                    alarm.statistic
+                ));
+            }
+            Ok(Source::Recorded {
                 function: own.clone(),
                 namespace: alarm.namespace.clone(),
                 metric: alarm.metric.clone(),
@@ -299,6 +355,25 @@ pub fn source(
         }
         _ => Err(format!("{what}: not recorded by the local cloud")),
     }
+}
+
+/// CloudWatch's statistic `name` (`Statistic`, or a percentile of
+/// `ExtendedStatistic`) of one period's `values`; `None` for a period
+/// without values (no datapoint) or a statistic the local cloud does not
+/// play (trimmed means).
+pub fn statistic(name: &str, values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let sum: f64 = values.iter().sum();
+    Some(match name {
+        "Sum" => sum,
+        "SampleCount" => values.len() as f64,
+        "Average" => sum / values.len() as f64,
+        "Maximum" => values.iter().copied().fold(f64::MIN, f64::max),
+        "Minimum" => values.iter().copied().fold(f64::MAX, f64::min),
+        p => return devstack_lambda::emf::percentile(p, values),
+    })
 }
 
 /// CloudWatch's `ComparisonOperator`s on a datapoint; `None` for one the
@@ -315,7 +390,21 @@ pub fn compare(operator: &str, value: f64, threshold: f64) -> Option<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::compare;
+    use super::{compare, statistic};
+
+    #[test]
+    fn a_periods_values_give_each_statistic_as_cloudwatch_does() {
+        let values = [4.0, 1.0, 10.0, 5.0];
+        assert_eq!(statistic("Sum", &values), Some(20.0));
+        assert_eq!(statistic("Maximum", &values), Some(10.0));
+        assert_eq!(statistic("Minimum", &values), Some(1.0));
+        assert_eq!(statistic("Average", &values), Some(5.0));
+        assert_eq!(statistic("SampleCount", &values), Some(4.0));
+        assert_eq!(statistic("p99", &values), Some(10.0));
+        assert_eq!(statistic("p50", &values), Some(4.0));
+        assert_eq!(statistic("p99", &[]), None, "no values, no datapoint");
+        assert_eq!(statistic("tm99", &values), None, "not played");
+    }
 
     #[test]
     fn the_comparison_operators_compare_as_cloudwatch_does() {

@@ -1,6 +1,8 @@
-//! The functions' own metrics (their EMF documents), summed by metric and
+//! The functions' own metrics (their EMF documents), kept by metric and
 //! dimension set as CloudWatch would store them: what a gradual
-//! deployment's alarm on a function's metric reads locally.
+//! deployment's alarm on a function's metric reads locally. Each series
+//! keeps its sum and every value in order, so that an alarm takes a
+//! period's values (a percentile of them) by where it read up to last.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,14 +12,46 @@ use serde_json::Value;
 /// One metric series: namespace, name, and its dimensions sorted by name.
 type Series = (String, String, Vec<(String, String)>);
 
+/// A series' sum so far, and its last values: a cloud left running keeps
+/// at most [`KEPT`] of them, as an alarm's period needs only its own.
 #[derive(Default)]
-pub struct Sums(Mutex<HashMap<Series, f64>>);
+struct Values {
+    sum: f64,
+    kept: std::collections::VecDeque<f64>,
+    /// How many values were let go from the front.
+    dropped: usize,
+}
 
-impl Sums {
+const KEPT: usize = 100_000;
+
+impl Values {
+    fn push(&mut self, values: Vec<f64>) {
+        self.sum += values.iter().sum::<f64>();
+        self.kept.extend(values);
+        while self.kept.len() > KEPT {
+            self.kept.pop_front();
+            self.dropped += 1;
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.dropped + self.kept.len()
+    }
+
+    fn from(&self, from: usize) -> Vec<f64> {
+        let skip = from.saturating_sub(self.dropped);
+        self.kept.iter().skip(skip).copied().collect()
+    }
+}
+
+#[derive(Default)]
+pub struct Recorded(Mutex<HashMap<Series, Values>>);
+
+impl Recorded {
     /// Adds one EMF document's values: each metric of each directive, once
-    /// per dimension set (a histogram's values summed).
+    /// per dimension set (a histogram's values each).
     pub fn add(&self, doc: &Value) {
-        let mut sums = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut series = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let directives = doc["_aws"]["CloudWatchMetrics"].as_array();
         for d in directives.into_iter().flatten() {
             let namespace = d["Namespace"].as_str().unwrap_or_default();
@@ -29,32 +63,92 @@ impl Sums {
                 dims.sort();
                 for m in d["Metrics"].as_array().into_iter().flatten() {
                     let name = m["Name"].as_str().unwrap_or_default();
-                    let value = match &doc[name] {
-                        Value::Array(values) => values.iter().filter_map(Value::as_f64).sum(),
-                        v => v.as_f64().unwrap_or_default(),
+                    let values: Vec<f64> = match &doc[name] {
+                        Value::Array(values) => values.iter().filter_map(Value::as_f64).collect(),
+                        v => v.as_f64().into_iter().collect(),
                     };
-                    let series = (namespace.to_owned(), name.to_owned(), dims.clone());
-                    *sums.entry(series).or_default() += value;
+                    let key = (namespace.to_owned(), name.to_owned(), dims.clone());
+                    series.entry(key).or_default().push(values);
                 }
             }
         }
     }
 
+    /// One value of a series the local cloud records itself (as Lambda's
+    /// own metrics are not the function's output).
+    pub fn record(
+        &self,
+        namespace: &str,
+        metric: &str,
+        dimensions: &[(String, String)],
+        value: f64,
+    ) {
+        let mut dims = dimensions.to_vec();
+        dims.sort();
+        let key = (namespace.to_owned(), metric.to_owned(), dims);
+        let mut series = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        series.entry(key).or_default().push(vec![value]);
+    }
+
     /// The sum so far of a metric with exactly these dimensions.
     pub fn sum(&self, namespace: &str, metric: &str, dimensions: &[(String, String)]) -> f64 {
+        self.read(namespace, metric, dimensions, |v| v.sum)
+            .unwrap_or_default()
+    }
+
+    /// How many values the series holds so far: where a reader that took
+    /// them all starts next time.
+    pub fn count(&self, namespace: &str, metric: &str, dimensions: &[(String, String)]) -> usize {
+        self.read(namespace, metric, dimensions, Values::count)
+            .unwrap_or_default()
+    }
+
+    /// The series' values from the `from`th on, in the order recorded.
+    pub fn values_from(
+        &self,
+        namespace: &str,
+        metric: &str,
+        dimensions: &[(String, String)],
+        from: usize,
+    ) -> Vec<f64> {
+        self.read(namespace, metric, dimensions, |v| v.from(from))
+            .unwrap_or_default()
+    }
+
+    fn read<T>(
+        &self,
+        namespace: &str,
+        metric: &str,
+        dimensions: &[(String, String)],
+        f: impl FnOnce(&Values) -> T,
+    ) -> Option<T> {
         let mut dims = dimensions.to_vec();
         dims.sort();
         let series = (namespace.to_owned(), metric.to_owned(), dims);
-        let sums = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        sums.get(&series).copied().unwrap_or_default()
+        let all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        all.get(&series).map(f)
     }
+}
+
+/// CloudWatch's percentile (`p99`, `p99.9`) of `values`: the nearest
+/// rank, as a datapoint of few samples has it; `None` for no values or a
+/// statistic that is no percentile.
+pub fn percentile(statistic: &str, values: &[f64]) -> Option<f64> {
+    let p: f64 = statistic.strip_prefix('p')?.parse().ok()?;
+    if values.is_empty() || !(0.0..=100.0).contains(&p) {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use super::Sums;
+    use super::{Recorded, percentile};
 
     #[test]
     fn each_dimension_set_is_a_series_of_its_own() {
@@ -65,7 +159,7 @@ mod tests {
             "service": "todos", "function": "todos-api", "route": "GET /todos", "version": "2",
             "Http5xx": 1, "Latency": [3.0, 4.0]
         });
-        let sums = Sums::default();
+        let sums = Recorded::default();
         sums.add(&doc);
         sums.add(&doc);
         let dims = |extra: (&str, &str)| {
@@ -91,5 +185,44 @@ mod tests {
             sums.sum("app/todos", "Http5xx", &dims(("version", "3"))),
             0.0
         );
+    }
+
+    #[test]
+    fn a_reader_takes_the_values_after_where_it_read_up_to() {
+        let doc = |values: &[f64]| {
+            json!({
+                "_aws": {"Timestamp": 0, "CloudWatchMetrics": [{"Namespace": "app/todos",
+                    "Dimensions": [["version"]], "Metrics": [{"Name": "Latency"}]}]},
+                "version": "2", "Latency": values
+            })
+        };
+        let recorded = Recorded::default();
+        let dims = [("version".to_owned(), "2".to_owned())];
+        recorded.add(&doc(&[3.0, 4.0]));
+        let read = recorded.count("app/todos", "Latency", &dims);
+        recorded.add(&doc(&[900.0]));
+        assert_eq!(
+            recorded.values_from("app/todos", "Latency", &dims, read),
+            [900.0]
+        );
+        assert_eq!(recorded.count("app/todos", "Latency", &dims), 3);
+        assert!(
+            (recorded.values_from("app/todos", "Latency", &dims, 3)).is_empty(),
+            "nothing new"
+        );
+    }
+
+    #[test]
+    fn a_percentile_is_the_nearest_rank_as_cloudwatch_takes_it() {
+        let values: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile("p99", &values), Some(99.0));
+        assert_eq!(percentile("p50", &values), Some(50.0));
+        assert_eq!(percentile("p100", &values), Some(100.0));
+        // Few samples: the p99 of three is the largest.
+        assert_eq!(percentile("p99", &[5.0, 1.0, 700.0]), Some(700.0));
+        assert_eq!(percentile("p99.9", &[2.0]), Some(2.0));
+        assert_eq!(percentile("p99", &[]), None, "no datapoint");
+        assert_eq!(percentile("Sum", &values), None, "no percentile");
+        assert_eq!(percentile("p101", &values), None);
     }
 }

@@ -60,7 +60,7 @@ pub struct Recorder {
     /// The event's own id → the `TraceHeader` its PutEvents entry carried.
     bus: Mutex<HashMap<String, String>>,
     /// The functions' EMF metrics, summed per series.
-    emf: crate::emf::Sums,
+    emf: crate::emf::Recorded,
 }
 
 const BUS_MEMORY: usize = 100_000;
@@ -93,7 +93,7 @@ impl Recorder {
             echo,
             files: Mutex::new(HashMap::new()),
             bus: Mutex::new(HashMap::new()),
-            emf: crate::emf::Sums::default(),
+            emf: crate::emf::Recorded::default(),
         }))
     }
 
@@ -259,7 +259,7 @@ impl Recorder {
     }
 
     /// The functions' EMF metrics so far, summed per series.
-    pub fn emf(&self) -> &crate::emf::Sums {
+    pub fn emf(&self) -> &crate::emf::Recorded {
         &self.emf
     }
 

@@ -257,6 +257,10 @@ async fn wait(written: &Notify, idle: &mut Duration) {
 }
 
 /// A DynamoDB stream mapping, played locally.
+/// The dimension the local cloud records a stream reader's `IteratorAge`
+/// under, as Lambda does: the function's name (here the local cloud's).
+pub const ITERATOR_AGE_DIMENSION: &str = "FunctionName";
+
 pub struct StreamPoller {
     pub function: Function,
     pub table: String,
@@ -490,6 +494,7 @@ impl StreamPoller {
     async fn process(&self, records: &[Record], shard: &str, stream_arn: &str) {
         let mut pending: Vec<(Vec<Record>, i64)> = vec![(records.to_vec(), 0)];
         while let Some((batch, retries)) = pending.pop() {
+            self.record_iterator_age(&batch);
             let label = format!("{} record(s) of {}", batch.len(), self.table);
             let started = std::time::Instant::now();
             let result = self
@@ -540,6 +545,24 @@ impl StreamPoller {
             tokio::time::sleep(self.retry_delay).await;
             pending.push((failing, retries + 1));
         }
+    }
+
+    /// Lambda's `IteratorAge` for the batch it is about to hand over: the
+    /// age of its last record, from the stream's approximate creation time.
+    fn record_iterator_age(&self, batch: &[Record]) {
+        let (Some(recorder), Some(last)) = (self.function.spec.recorder.as_ref(), batch.last())
+        else {
+            return;
+        };
+        let created = last.change.approximate_creation_date_time;
+        let age = (chrono::Utc::now() - created).num_milliseconds().max(0);
+        let dims = [(
+            ITERATOR_AGE_DIMENSION.to_owned(),
+            self.function.spec.name.clone(),
+        )];
+        recorder
+            .emf()
+            .record("AWS/Lambda", "IteratorAge", &dims, age as f64);
     }
 
     async fn on_failure(

@@ -670,7 +670,7 @@ fn each_campaigns_function_may_read_exactly_its_own_secret() {
 /// plan adapts at all shows every event source found its function through
 /// the alias (SAM points them at it; the WebSocket API's are written so).
 #[test]
-fn every_function_deploys_gradually_watching_its_new_versions_errors() {
+fn every_function_deploys_gradually_watching_its_new_versions_errors_throttles_and_latency() {
     use devstack_template::adapt::Dimension;
     for (service, path, _) in service_templates() {
         let template = devstack_template::load(&path).unwrap();
@@ -687,6 +687,7 @@ fn every_function_deploys_gradually_watching_its_new_versions_errors() {
         let hooks: BTreeSet<&str> = (plan.deployments.iter())
             .filter_map(|d| d.pre_traffic.as_deref())
             .collect();
+        let routed: BTreeSet<&str> = plan.routes.iter().map(|r| r.function.as_str()).collect();
         for f in &plan.functions {
             let d = (plan.deployments.iter()).find(|d| d.function == f.logical_id);
             // A hook judges the others' deployments and takes no traffic.
@@ -710,15 +711,32 @@ fn every_function_deploys_gradually_watching_its_new_versions_errors() {
             } else {
                 assert!([canary, linear].contains(&d.config.as_str()), "{d:?}");
             }
-            assert!(
-                d.alarms.iter().any(|a| a.metric == "Errors"
-                    && a.dimensions
-                        .iter()
-                        .any(|(_, v)| *v == Dimension::NewVersion)),
-                "{service}/{}: no alarm on its new version's errors: {:?}",
-                f.logical_id,
-                d.alarms
-            );
+            let on_new_version = |metric: &str, statistic: &str| {
+                d.alarms.iter().any(|a| {
+                    a.metric == metric
+                        && a.statistic == statistic
+                        && a.dimensions
+                            .iter()
+                            .any(|(_, v)| *v == Dimension::NewVersion)
+                })
+            };
+            for (metric, statistic) in [("Errors", "Sum"), ("Throttles", "Sum")] {
+                assert!(
+                    on_new_version(metric, statistic),
+                    "{service}/{}: no alarm on its new version's {metric}: {:?}",
+                    f.logical_id,
+                    d.alarms
+                );
+            }
+            // An HTTP API's handler: its own latency percentile too.
+            if routed.contains(f.logical_id.as_str()) {
+                assert!(
+                    on_new_version("Latency", "p99"),
+                    "{service}/{}: no alarm on its new version's p99 latency: {:?}",
+                    f.logical_id,
+                    d.alarms
+                );
+            }
         }
     }
 }

@@ -16,7 +16,8 @@ pub struct RollbackAlarm {
     pub namespace: String,
     pub metric: String,
     pub dimensions: Vec<(String, Dimension)>,
-    /// `Sum`, `Maximum`, `Average`, `Minimum` or `SampleCount`.
+    /// `Sum`, `Maximum`, `Average`, `Minimum` or `SampleCount`, or the
+    /// `ExtendedStatistic` (a percentile such as `p99`) where it has one.
     pub statistic: String,
     /// In seconds, as the template says (the local clock compresses it).
     pub period: u32,
@@ -74,7 +75,9 @@ pub(super) fn rollback_alarm(
                 (name, dimension(&d["Value"], resources))
             })
             .collect(),
-        statistic: text("Statistic"),
+        statistic: Some(text("ExtendedStatistic"))
+            .filter(|e| !e.is_empty())
+            .unwrap_or_else(|| text("Statistic")),
         period: number("Period", 60),
         evaluation_periods,
         datapoints: number("DatapointsToAlarm", evaluation_periods),
@@ -139,7 +142,12 @@ mod tests {
                 "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
                 "Statistic": "Maximum", "Period": 60, "EvaluationPeriods": 1,
                 "Threshold": {"Ref": "Depth"}, "ComparisonOperator": "GreaterThanThreshold",
-                "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["Dlq", "QueueName"]}}]}}
+                "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["Dlq", "QueueName"]}}]}},
+            "FnNewVersionLatency": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+                "Namespace": "app/todos", "MetricName": "Latency", "ExtendedStatistic": "p99",
+                "Period": 60, "EvaluationPeriods": 1, "Threshold": 1000,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "Dimensions": [{"Name": "version", "Value": {"Fn::GetAtt": ["FnVersion1a2b", "Version"]}}]}}
         });
         let resources = resources.as_object().unwrap();
         let parameters = json!({"Depth": {"Type": "Number", "Default": 0}});
@@ -169,6 +177,12 @@ mod tests {
             (depth.threshold.as_str(), depth.missing.as_str()),
             ("0", "missing")
         );
+        let latency = rollback_alarm("FnNewVersionLatency", resources, &parameters).unwrap();
+        assert_eq!(
+            (latency.statistic.as_str(), latency.dimensions[0].1.clone()),
+            ("p99", Dimension::NewVersion)
+        );
+        assert_eq!(errors.statistic, "Sum");
         assert!(rollback_alarm("Fn", resources, &parameters).is_none());
     }
 }
