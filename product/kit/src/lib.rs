@@ -5,6 +5,7 @@
 pub mod calls;
 pub mod config;
 pub mod erasure;
+pub mod hook;
 pub mod http_api;
 pub mod idempotency;
 pub mod invocation;

@@ -1,14 +1,16 @@
 // Each gradual deployment as it runs: the new version's share over time,
-// each alarm's state, the outcome (what `devstack deploy` reports).
+// its pre-traffic hook, each alarm's state, the outcome (what `devstack
+// deploy` reports).
 
 import { byId, el } from "./dom.js";
 
 interface Shift { at_ms: number; weight: number }
 interface Alarm { alarm: string; state: string; reason: string }
+interface Hook { hook: string; event: string; state: string; reason: string }
 interface Ran { invocations: number; errors: number }
 interface Deployment {
   function: string; config: string; from_version: number; to_version: number;
-  shifts: Shift[]; alarms: Alarm[]; old_version: Ran; new_version: Ran;
+  shifts: Shift[]; alarms: Alarm[]; hooks?: Hook[]; old_version: Ran; new_version: Ran;
   outcome: string; decided_by: string | null;
 }
 interface Seen { at_ms: number; deployment: Deployment }
@@ -20,6 +22,19 @@ function alarms(list: Alarm[]): HTMLUListElement {
     li.title = a.reason;
     li.dataset.alarm = a.alarm;
     li.dataset.state = a.state;
+    ul.append(li);
+  }
+  return ul;
+}
+
+// The pre-traffic hook, before the alarms: it decides before any shift.
+function hooks(list: Hook[]): HTMLUListElement {
+  const ul = el("ul");
+  for (const h of list) {
+    const li = el("li", `${h.event} ${h.hook}: ${h.state}`, `hook-${h.state.toLowerCase()}`);
+    li.title = h.reason;
+    li.dataset.hook = h.hook;
+    li.dataset.state = h.state;
     ul.append(li);
   }
   return ul;
@@ -41,7 +56,7 @@ function row(d: Deployment): HTMLTableRowElement {
     el("td", shares, "shares"),
   );
   const cell = el("td");
-  cell.append(alarms(d.alarms));
+  cell.append(hooks(d.hooks ?? []), alarms(d.alarms));
   tr.append(cell, el("td", `${ran(d.old_version)} / ${ran(d.new_version)}`), el("td", outcome, "outcome"));
   return tr;
 }

@@ -11,6 +11,11 @@ use tracing::Instrument;
 use crate::items::{Erased, Member};
 use crate::store::{Joined, Store};
 
+/// What the consumer decodes, as its declaration says: its pre-traffic
+/// hook hands a new version the committed example of each
+/// (`kit::hook`; the contract tests hold it to the declaration).
+pub const CONSUMED: &[events::EventKey] = &[UserRegisteredV1::KEY, UserDeletedV1::KEY];
+
 #[derive(Debug)]
 pub enum Incoming {
     UserRegistered(Envelope<UserRegisteredV1>),

@@ -16,6 +16,16 @@ use crate::domain::{self, Draft, Wording};
 use crate::items::Notification;
 use crate::store::{Added, Store};
 
+/// What the consumer decodes, as its declaration says: its pre-traffic
+/// hook hands a new version the committed example of each
+/// (`kit::hook`; the contract tests hold it to the declaration).
+pub const CONSUMED: &[events::EventKey] = &[
+    UserRegisteredV1::KEY,
+    TodoCompletedV1::KEY,
+    CampaignDeliveredV1::KEY,
+    UserDeletedV1::KEY,
+];
+
 #[derive(Debug)]
 pub enum Incoming {
     UserRegistered(Envelope<UserRegisteredV1>),

@@ -6,7 +6,6 @@
 //! `push`, to the user's open WebSocket connections, from the table's
 //! stream; `socket` runs the WebSocket API's routes and `authorizer` its
 //! `$connect` check; `api` lists them; `publisher` announces them on the bus;
-//! `pre_traffic` checks a new consumer version before it takes any event.
 
 pub mod api;
 pub mod authorizer;
@@ -16,7 +15,6 @@ pub mod domain;
 pub mod handlers;
 pub mod items;
 pub mod openapi;
-pub mod pre_traffic;
 pub mod publisher;
 pub mod push;
 pub mod socket;

@@ -17,6 +17,15 @@ use crate::accounts::Accounts;
 use crate::domain;
 use crate::store::Store;
 
+/// What the consumer decodes, as its declaration says: its pre-traffic
+/// hook hands a new version the committed example of each
+/// (`kit::hook`; the contract tests hold it to the declaration).
+pub const CONSUMED: &[events::EventKey] = &[
+    TodosUserErasedV1::KEY,
+    NotificationsUserErasedV1::KEY,
+    CampaignsUserErasedV1::KEY,
+];
+
 /// One service's word that it erased a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Erased {

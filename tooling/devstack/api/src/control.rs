@@ -74,6 +74,9 @@ pub struct Deployment {
     pub shifts: Vec<Shift>,
     /// Each alarm it watched, as it last stood.
     pub alarms: Vec<AlarmState>,
+    /// Its lifecycle hooks (the pre-traffic hook), as they last stood.
+    #[serde(default)]
+    pub hooks: Vec<HookState>,
     /// The invocations each version ran during the deployment.
     pub old_version: Ran,
     pub new_version: Ran,
@@ -99,6 +102,19 @@ pub struct AlarmState {
     /// `NOT_EVALUATED` for a metric the local cloud does not record.
     pub state: String,
     /// Its last datapoint, or why it has none.
+    pub reason: String,
+}
+
+/// A lifecycle hook of a deployment, as CodeDeploy lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HookState {
+    /// The hook's function.
+    pub hook: String,
+    /// `BeforeAllowTraffic` (the pre-traffic hook).
+    pub event: String,
+    /// `InProgress`, `Succeeded` or `Failed`.
+    pub state: String,
+    /// Why it failed; empty otherwise.
     pub reason: String,
 }
 

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use devstack_api::control::{AlarmState, Deployment, Ran, Shift};
+use devstack_api::control::{AlarmState, Deployment, HookState, Ran, Shift};
 use devstack_lambda::runtime::{Function, VersionFigures};
 use devstack_template::adapt::GradualDeploy;
 
@@ -222,6 +222,7 @@ async fn shift(
         to_version: to,
         shifts: Vec::new(),
         alarms: alarm_states(t, &watches),
+        hooks: Vec::new(),
         old_version: Ran::default(),
         new_version: Ran::default(),
         outcome: "in progress".to_owned(),
@@ -230,15 +231,27 @@ async fn shift(
     };
     if let Some(hook) = &t.pre_traffic {
         let deployment_id = crate::hooks::deployment_id();
-        match hook.run(hooks, &deployment_id).await {
+        d.hooks = vec![HookState {
+            hook: hook.name.clone(),
+            event: "BeforeAllowTraffic".into(),
+            state: "InProgress".into(),
+            reason: String::new(),
+        }];
+        record(t, &d);
+        let outcome = hook.run(hooks, &deployment_id).await;
+        let state = &mut d.hooks[0];
+        match outcome {
             Ok(()) => {
                 tracing::info!(target: "trail", function = %t.name, version = to, hook = %hook.name, deployment = %deployment_id, "pre-traffic hook succeeded");
+                state.state = "Succeeded".into();
             }
             Err(why) => {
                 tracing::warn!(target: "trail", function = %t.name, version = to, hook = %hook.name, deployment = %deployment_id, reason = %why, "pre-traffic hook failed");
+                (state.state, state.reason) = ("Failed".into(), why.clone());
                 d.decided_by = Some(format!("pre-traffic hook {}: {why}", hook.name));
             }
         }
+        record(t, &d);
     }
     let plan = if d.decided_by.is_some() {
         &[][..]

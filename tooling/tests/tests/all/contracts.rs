@@ -633,3 +633,38 @@ fn the_carried_digest_of_each_version_is_its_committed_files() {
         );
     }
 }
+
+#[test]
+fn each_consumers_pre_traffic_hook_sends_exactly_what_its_service_declares() {
+    let hooked: [(&str, &[EventKey], &[EventKey]); 4] = [
+        (
+            "users",
+            users::erasure::CONSUMED,
+            contracts::users::DECLARATION.consumes,
+        ),
+        (
+            "todos",
+            todos::handlers::CONSUMED,
+            contracts::todos::DECLARATION.consumes,
+        ),
+        (
+            "notifications",
+            notifications::handlers::CONSUMED,
+            contracts::notifications::DECLARATION.consumes,
+        ),
+        (
+            "campaigns",
+            campaigns::handlers::CONSUMED,
+            contracts::campaigns::DECLARATION.consumes,
+        ),
+    ];
+    for (service, sent, declared) in hooked {
+        let names = |keys: &[EventKey]| -> BTreeSet<String> {
+            keys.iter().map(|k| format!("{k:?}")).collect()
+        };
+        assert_eq!(names(sent), names(declared), "{service}'s hook");
+        // Every one of them has a committed example to send.
+        let sent = kit::hook::deliveries(sent, || "id".into(), "2026-11-27T00:00:00Z");
+        assert_eq!(sent.map(|s| s.len()), Ok(declared.len()), "{service}");
+    }
+}

@@ -225,6 +225,11 @@ async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
         let weights = detached.functions[&d.function].weights();
         assert_eq!(weights.0, [(d.to_version, 1.0)], "{}", d.function);
         assert!(d.shifts.len() >= 2, "{d:?}");
+        // The consumer's pre-traffic hook passed the good version first.
+        if d.function == "notifications/ConsumerFunction" {
+            let states: Vec<&str> = d.hooks.iter().map(|h| h.state.as_str()).collect();
+            assert_eq!(states, ["Succeeded"], "{d:?}");
+        }
     }
     let running = detached
         .functions

@@ -235,6 +235,17 @@ async fn a_consumer_failing_its_examples_is_stopped_by_its_hook_before_taking_an
         consumer.new_version.errors > 0,
         "the hook's examples reached the new version: {consumer:?}"
     );
+    // What the console's deployments view shows: the hook, failed, and why.
+    let hook = consumer.hooks.first().expect("the hook is recorded");
+    assert_eq!(
+        (hook.event.as_str(), hook.state.as_str()),
+        ("BeforeAllowTraffic", "Failed"),
+        "{consumer:?}"
+    );
+    assert!(
+        hook.hook.ends_with("ConsumerPreTrafficHookFunction") && hook.reason.contains("Failed"),
+        "{hook:?}"
+    );
     let weights = detached.functions["notifications/ConsumerFunction"].weights();
     assert_eq!(weights.0, [(consumer.from_version, 1.0)]);
     eprintln!(

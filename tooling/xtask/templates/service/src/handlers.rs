@@ -10,6 +10,11 @@ use tracing::Instrument;
 
 use crate::store::Store;
 
+/// What the consumer decodes, as its declaration says: its pre-traffic
+/// hook hands a new version the committed example of each
+/// (`kit::hook`; the contract tests hold it to the declaration).
+pub const CONSUMED: &[events::EventKey] = &[UserDeletedV1::KEY];
+
 #[derive(Debug)]
 pub enum Incoming {
     UserDeleted(Envelope<UserDeletedV1>),
