@@ -34,6 +34,8 @@ pub struct Target {
     pub sources: Vec<Result<Source, String>>,
     /// The function its preference names as the pre-traffic hook.
     pub pre_traffic: Option<Hook>,
+    /// The one it names as the post-traffic hook.
+    pub post_traffic: Option<Hook>,
 }
 
 /// What AWSCodeDeployRoleForLambda lets CodeDeploy invoke.
@@ -230,28 +232,7 @@ async fn shift(
         ms: 0,
     };
     if let Some(hook) = &t.pre_traffic {
-        let deployment_id = crate::hooks::deployment_id();
-        d.hooks = vec![HookState {
-            hook: hook.name.clone(),
-            event: "BeforeAllowTraffic".into(),
-            state: "InProgress".into(),
-            reason: String::new(),
-        }];
-        record(t, &d);
-        let outcome = hook.run(hooks, &deployment_id).await;
-        let state = &mut d.hooks[0];
-        match outcome {
-            Ok(()) => {
-                tracing::info!(target: "trail", function = %t.name, version = to, hook = %hook.name, deployment = %deployment_id, "pre-traffic hook succeeded");
-                state.state = "Succeeded".into();
-            }
-            Err(why) => {
-                tracing::warn!(target: "trail", function = %t.name, version = to, hook = %hook.name, deployment = %deployment_id, reason = %why, "pre-traffic hook failed");
-                (state.state, state.reason) = ("Failed".into(), why.clone());
-                d.decided_by = Some(format!("pre-traffic hook {}: {why}", hook.name));
-            }
-        }
-        record(t, &d);
+        lifecycle(t, &mut d, hook, PRE_TRAFFIC, hooks).await;
     }
     let plan = if d.decided_by.is_some() {
         &[][..]
@@ -283,6 +264,14 @@ async fn shift(
             }
         }
     }
+    // All of it on the new version, its alarms quiet: the post-traffic
+    // hook has the last word, as CodeDeploy's AfterAllowTraffic.
+    if let Some(hook) = &t.post_traffic
+        && d.decided_by.is_none()
+        && !failed.load(Ordering::SeqCst)
+    {
+        lifecycle(t, &mut d, hook, POST_TRAFFIC, hooks).await;
+    }
     if d.decided_by.is_some() {
         failed.store(true, Ordering::SeqCst);
     }
@@ -294,6 +283,47 @@ async fn shift(
     .to_owned();
     d.ms = started.elapsed().as_millis() as u64;
     (d, before)
+}
+
+/// A lifecycle event: CodeDeploy's name for it, and how the trail and a
+/// rollback's reason name its hook.
+type Event = (&'static str, &'static str);
+const PRE_TRAFFIC: Event = ("BeforeAllowTraffic", "pre-traffic");
+const POST_TRAFFIC: Event = ("AfterAllowTraffic", "post-traffic");
+
+/// `hook` run for its lifecycle event, its state recorded as it goes; a
+/// failure decides the deployment (a rollback).
+async fn lifecycle(t: &Target, d: &mut Deployment, hook: &Hook, event: Event, hooks: &Hooks) {
+    let (name, said) = event;
+    let deployment_id = crate::hooks::deployment_id();
+    d.hooks.push(HookState {
+        hook: hook.name.clone(),
+        event: name.into(),
+        state: "InProgress".into(),
+        reason: String::new(),
+    });
+    record(t, d);
+    let outcome = hook.run(hooks, &deployment_id).await;
+    let version = d.to_version;
+    match outcome {
+        Ok(()) => {
+            tracing::info!(target: "trail", function = %t.name, version, hook = %hook.name, deployment = %deployment_id, "{said} hook succeeded");
+            set_last(d, "Succeeded", String::new());
+        }
+        Err(why) => {
+            tracing::warn!(target: "trail", function = %t.name, version, hook = %hook.name, deployment = %deployment_id, reason = %why, "{said} hook failed");
+            d.decided_by = Some(format!("{said} hook {}: {why}", hook.name));
+            set_last(d, "Failed", why);
+        }
+    }
+    record(t, d);
+}
+
+/// The last hook's outcome.
+fn set_last(d: &mut Deployment, state: &str, reason: String) {
+    if let Some(h) = d.hooks.last_mut() {
+        (h.state, h.reason) = (state.to_owned(), reason);
+    }
 }
 
 /// Each alarm as it stands, and those the local cloud cannot read.

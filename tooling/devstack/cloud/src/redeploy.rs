@@ -145,15 +145,15 @@ impl Control {
                     )
                 })
                 .collect();
-            let pre_traffic = match &preference.pre_traffic {
-                Some(id) => {
-                    let name = format!("{service}/{id}");
-                    let function = (self.functions.get(&name).cloned())
-                        .with_context(|| format!("{name}, a pre-traffic hook, is not running"))?;
-                    Some(Hook { name, function })
-                }
-                None => None,
+            let hook = |id: &Option<String>, what: &str| -> Result<Option<Hook>> {
+                let Some(id) = id else { return Ok(None) };
+                let name = format!("{service}/{id}");
+                let function = (self.functions.get(&name).cloned())
+                    .with_context(|| format!("{name}, a {what} hook, is not running"))?;
+                Ok(Some(Hook { name, function }))
             };
+            let pre_traffic = hook(&preference.pre_traffic, "pre-traffic")?;
+            let post_traffic = hook(&preference.post_traffic, "post-traffic")?;
             gradually.push(Target {
                 name,
                 function: function.clone(),
@@ -162,6 +162,7 @@ impl Control {
                 preference: preference.clone(),
                 sources,
                 pre_traffic,
+                post_traffic,
             });
         }
         let minute_ms = request.minute_ms.unwrap_or(MINUTE_MS);

@@ -40,6 +40,30 @@ fn failing_consumer(dir: &std::path::Path, hooked: bool) -> std::path::PathBuf {
     path
 }
 
+/// notifications' template with the consumer's hook after the traffic
+/// (`PostTraffic`) instead of before, and failing: it invokes a function
+/// that does not exist. The consumer itself is good.
+fn failing_post_traffic_hook(dir: &std::path::Path) -> std::path::PathBuf {
+    let source = root().join("product/services/notifications/template.yaml");
+    let mut text = std::fs::read_to_string(&source).unwrap();
+    for (from, to) in [
+        (
+            "          PreTraffic: !Ref ConsumerPreTrafficHookFunction\n",
+            "          PostTraffic: !Ref ConsumerPreTrafficHookFunction\n",
+        ),
+        (
+            "          CONSUMER_VERSION: !Ref ConsumerFunction.Version\n",
+            "          CONSUMER_VERSION: no-such-function\n",
+        ),
+    ] {
+        assert!(text.contains(from), "moved: {from}");
+        text = text.replace(from, to);
+    }
+    let path = dir.join("template.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// [`failing_consumer`] deployed at 300 ms a template minute: the request,
 /// the report, and why it was rolled back (it must have been).
 async fn deploy_failing_consumer(
@@ -205,7 +229,8 @@ async fn a_consumer_failing_every_event_is_rolled_back_and_the_replay_delivers_e
 /// consumes, reports `Failed`, and the deployment stops before the first
 /// shift, while every completion is congratulated once by the old version.
 #[tokio::test]
-async fn a_consumer_failing_its_examples_is_stopped_by_its_hook_before_taking_any_event() {
+async fn a_consumer_failing_its_examples_is_stopped_by_its_hook_before_taking_any_event_and_a_failing_post_traffic_hook_rolls_a_good_one_back()
+ {
     let detached = cloud::start_detached(test_cloud()).expect("the local cloud starts");
     let conf = kit::config::endpoint(&detached.endpoints.emulator_url).await;
     let (api, status, _) = signed_up(&detached, "hooked@example.com", "Hooked").await;
@@ -251,6 +276,49 @@ async fn a_consumer_failing_its_examples_is_stopped_by_its_hook_before_taking_an
     eprintln!(
         "hooked consumer: {} example invocations failed on the new version, stopped after {} ms: {why}",
         consumer.new_version.errors, consumer.ms
+    );
+
+    // The same cloud, a good consumer, and its hook moved after the
+    // traffic and failing: all of it shifts, then the hook rolls it back.
+    let post = tempfile::tempdir().unwrap();
+    let request = Request {
+        service: "notifications".into(),
+        template: failing_post_traffic_hook(post.path()),
+        artifacts: Artifacts::Cargo(repo::profile_dir()),
+        commit: "afafafafafafafafafafafafafafafafafafafaf".into(),
+        minute_ms: Some(100),
+    };
+    let (status, body) = post_deploy(&detached.endpoints.control_url, &request).await;
+    assert_eq!(status, 200, "{body}");
+    let report: Report = serde_json::from_value(body).unwrap();
+    let why = (report.rolled_back.clone()).unwrap_or_else(|| panic!("not rolled back: {report:?}"));
+    assert!(
+        why.contains("post-traffic hook notifications/ConsumerPreTrafficHookFunction"),
+        "{why}"
+    );
+    let consumer = (report.deployments.iter())
+        .find(|d| d.function == "notifications/ConsumerFunction")
+        .expect("the consumer deployed gradually");
+    assert_eq!(
+        consumer.shifts.last().map(|s| s.weight),
+        Some(1.0),
+        "all of it shifted before the hook: {consumer:?}"
+    );
+    let states: Vec<(&str, &str)> = (consumer.hooks.iter())
+        .map(|h| (h.event.as_str(), h.state.as_str()))
+        .collect();
+    assert_eq!(states, [("AfterAllowTraffic", "Failed")], "{consumer:?}");
+    assert_eq!(consumer.outcome, "rolled back");
+    let weights = detached.functions["notifications/ConsumerFunction"].weights();
+    assert_eq!(
+        weights.0,
+        [(consumer.from_version, 1.0)],
+        "back on the old version"
+    );
+    eprintln!(
+        "post-traffic hook: failed after the last shift, {} ms in at {} ms a minute: {why}",
+        consumer.ms,
+        request.minute_ms.unwrap_or_default()
     );
 
     let after = done.lock().await.len();

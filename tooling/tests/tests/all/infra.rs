@@ -685,7 +685,8 @@ fn every_function_deploys_gradually_watching_its_new_versions_errors_throttles_a
             .chain(plan.function_urls.iter().map(|u| u.function.as_str()))
             .collect();
         let hooks: BTreeSet<&str> = (plan.deployments.iter())
-            .filter_map(|d| d.pre_traffic.as_deref())
+            .flat_map(|d| d.pre_traffic.iter().chain(&d.post_traffic))
+            .map(String::as_str)
             .collect();
         let routed: BTreeSet<&str> = plan.routes.iter().map(|r| r.function.as_str()).collect();
         for f in &plan.functions {

@@ -34,6 +34,9 @@ pub struct GradualDeploy {
     /// The function CodeDeploy invokes before any traffic shifts
     /// (`Hooks: PreTraffic`), by logical id.
     pub pre_traffic: Option<String>,
+    /// The function CodeDeploy invokes once all of it has shifted
+    /// (`Hooks: PostTraffic`), by logical id.
+    pub post_traffic: Option<String>,
 }
 
 const GONE: [&str; 4] = [
@@ -115,6 +118,7 @@ fn deployments(resources: &Map<String, Value>, parameters: &Value) -> Vec<Gradua
             let update = &alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"];
             Some(GradualDeploy {
                 pre_traffic: target(&update["BeforeAllowTrafficHook"]).map(str::to_owned),
+                post_traffic: target(&update["AfterAllowTrafficHook"]).map(str::to_owned),
                 function: target(&alias["Properties"]["FunctionName"])?.to_owned(),
                 alias: alias["Properties"]["Name"]
                     .as_str()
@@ -228,6 +232,7 @@ mod tests {
                 "UpdatePolicy": {"CodeDeployLambdaAliasUpdate": {
                     "ApplicationName": {"Ref": "ServerlessDeploymentApplication"},
                     "BeforeAllowTrafficHook": {"Ref": "Hook"},
+                    "AfterAllowTrafficHook": {"Ref": "After"},
                     "DeploymentGroupName": {"Ref": "FnDeploymentGroup"}}},
                 "Properties": {"Name": "live", "FunctionName": {"Ref": "Fn"},
                     "FunctionVersion": {"Fn::GetAtt": ["FnVersion03ba323aca", "Version"]}}},
@@ -307,6 +312,7 @@ mod tests {
         assert_eq!(alarms, ["FnErrors"]);
         assert_eq!(deployment.unread_alarms, ["Elsewhere"]);
         assert_eq!(deployment.pre_traffic.as_deref(), Some("Hook"));
+        assert_eq!(deployment.post_traffic.as_deref(), Some("After"));
     }
 
     #[test]
