@@ -1,5 +1,5 @@
 // Each gradual deployment as it runs: the new version's share over time,
-// its pre-traffic hook, each alarm's state, the outcome (what `devstack
+// its lifecycle hooks, each alarm's state, the outcome (what `devstack
 // deploy` reports).
 
 import { byId, el } from "./dom.js";
@@ -27,7 +27,8 @@ function alarms(list: Alarm[]): HTMLUListElement {
   return ul;
 }
 
-// The pre-traffic hook, before the alarms: it decides before any shift.
+// The lifecycle hooks, before the alarms: the pre-traffic hook decides
+// before any shift.
 function hooks(list: Hook[]): HTMLUListElement {
   const ul = el("ul");
   for (const h of list) {

@@ -5,7 +5,7 @@
 //! bus events; `delivery` fans stored notifications out to SNS and, through
 //! `push`, to the user's open WebSocket connections, from the table's
 //! stream; `socket` runs the WebSocket API's routes and `authorizer` its
-//! `$connect` check; `api` lists them; `publisher` announces them on the bus;
+//! `$connect` check; `api` lists them; `publisher` announces them on the bus.
 
 pub mod api;
 pub mod authorizer;

@@ -74,7 +74,8 @@ pub struct Deployment {
     pub shifts: Vec<Shift>,
     /// Each alarm it watched, as it last stood.
     pub alarms: Vec<AlarmState>,
-    /// Its lifecycle hooks (the pre-traffic hook), as they last stood.
+    /// Its lifecycle hooks (pre-traffic, then post-traffic), as they last
+    /// stood.
     #[serde(default)]
     pub hooks: Vec<HookState>,
     /// The invocations each version ran during the deployment.
@@ -110,7 +111,8 @@ pub struct AlarmState {
 pub struct HookState {
     /// The hook's function.
     pub hook: String,
-    /// `BeforeAllowTraffic` (the pre-traffic hook).
+    /// `BeforeAllowTraffic` (the pre-traffic hook) or `AfterAllowTraffic`
+    /// (the post-traffic hook).
     pub event: String,
     /// `InProgress`, `Succeeded` or `Failed`.
     pub state: String,

@@ -4,8 +4,9 @@
 //! behind the alias, takes the configuration's shares of the invocations
 //! on a compressed clock (a template minute lasts `minute_ms`), and the
 //! deployment's alarms are evaluated every period meanwhile. A pre-traffic
-//! hook runs first, before the new version takes any share
-//! ([`crate::hooks`]). A failed hook, or an alarm in `ALARM`, stops every
+//! hook runs first, before the new version takes any share, and a
+//! post-traffic hook last, once it has all of it ([`crate::hooks`]). A
+//! failed hook, or an alarm in `ALARM`, stops every
 //! function's deployment of the stack and rolls each back, as a failed
 //! alias update fails the stack's update; when every function reached all
 //! of the traffic, the old versions stop.
@@ -197,7 +198,8 @@ fn ran(before: &[VersionFigures], after: &[VersionFigures], version: u32) -> Ran
 /// One function's traffic shifted step by step, its alarms evaluated
 /// every period, until all of it is on the new version, an alarm goes to
 /// `ALARM`, or another function's deployment failed (`failed`); after its
-/// pre-traffic hook, if it has one, and only if that succeeded; with the
+/// pre-traffic hook, if it has one, and only if that succeeded, and before
+/// its post-traffic hook, if all of the traffic got there; with the
 /// alias's figures when it began (what each version ran is counted once
 /// the alias settles).
 async fn shift(

@@ -1,8 +1,9 @@
 //! CodeDeploy's lifecycle hooks as the local cloud plays them. Before a
-//! gradual deployment shifts any traffic, CodeDeploy invokes the function
-//! its preference names as the pre-traffic hook, with the deployment's id
-//! and an execution id, and waits for the hook to report `Succeeded` or
-//! `Failed` with `PutLifecycleEventHookExecutionStatus`; a hook that ends
+//! gradual deployment shifts any traffic (and once all of it has shifted),
+//! CodeDeploy invokes the function its preference names as the pre-traffic
+//! (post-traffic) hook, with the deployment's id and an execution id, and
+//! waits for the hook to report `Succeeded` or `Failed` with
+//! `PutLifecycleEventHookExecutionStatus`; a hook that ends
 //! without reporting fails the deployment. The emulator has no such call:
 //! the gate answers it from here ([`answer`]), after the judge allowed it.
 

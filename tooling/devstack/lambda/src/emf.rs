@@ -1,8 +1,8 @@
 //! The functions' own metrics (their EMF documents), kept by metric and
 //! dimension set as CloudWatch would store them: what a gradual
 //! deployment's alarm on a function's metric reads locally. Each series
-//! keeps its sum and every value in order, so that an alarm takes a
-//! period's values (a percentile of them) by where it read up to last.
+//! keeps its values in order, so that an alarm takes a period's values
+//! (any statistic of them, a percentile too) by where it read up to last.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,11 +12,10 @@ use serde_json::Value;
 /// One metric series: namespace, name, and its dimensions sorted by name.
 type Series = (String, String, Vec<(String, String)>);
 
-/// A series' sum so far, and its last values: a cloud left running keeps
-/// at most [`KEPT`] of them, as an alarm's period needs only its own.
+/// A series' last values: a cloud left running keeps at most [`KEPT`] of
+/// them, as an alarm's period needs only its own.
 #[derive(Default)]
 struct Values {
-    sum: f64,
     kept: std::collections::VecDeque<f64>,
     /// How many values were let go from the front.
     dropped: usize,
@@ -26,7 +25,6 @@ const KEPT: usize = 100_000;
 
 impl Values {
     fn push(&mut self, values: Vec<f64>) {
-        self.sum += values.iter().sum::<f64>();
         self.kept.extend(values);
         while self.kept.len() > KEPT {
             self.kept.pop_front();
@@ -83,17 +81,11 @@ impl Recorded {
         dimensions: &[(String, String)],
         value: f64,
     ) {
-        let mut dims = dimensions.to_vec();
-        dims.sort();
-        let key = (namespace.to_owned(), metric.to_owned(), dims);
         let mut series = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        series.entry(key).or_default().push(vec![value]);
-    }
-
-    /// The sum so far of a metric with exactly these dimensions.
-    pub fn sum(&self, namespace: &str, metric: &str, dimensions: &[(String, String)]) -> f64 {
-        self.read(namespace, metric, dimensions, |v| v.sum)
-            .unwrap_or_default()
+        (series
+            .entry(key(namespace, metric, dimensions))
+            .or_default())
+        .push(vec![value]);
     }
 
     /// How many values the series holds so far: where a reader that took
@@ -122,12 +114,16 @@ impl Recorded {
         dimensions: &[(String, String)],
         f: impl FnOnce(&Values) -> T,
     ) -> Option<T> {
-        let mut dims = dimensions.to_vec();
-        dims.sort();
-        let series = (namespace.to_owned(), metric.to_owned(), dims);
         let all = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        all.get(&series).map(f)
+        all.get(&key(namespace, metric, dimensions)).map(f)
     }
+}
+
+/// The series of a metric with exactly these dimensions, in any order.
+fn key(namespace: &str, metric: &str, dimensions: &[(String, String)]) -> Series {
+    let mut dims = dimensions.to_vec();
+    dims.sort();
+    (namespace.to_owned(), metric.to_owned(), dims)
 }
 
 /// CloudWatch's percentile (`p99`, `p99.9`) of `values`: the nearest
@@ -159,9 +155,9 @@ mod tests {
             "service": "todos", "function": "todos-api", "route": "GET /todos", "version": "2",
             "Http5xx": 1, "Latency": [3.0, 4.0]
         });
-        let sums = Recorded::default();
-        sums.add(&doc);
-        sums.add(&doc);
+        let recorded = Recorded::default();
+        recorded.add(&doc);
+        recorded.add(&doc);
         let dims = |extra: (&str, &str)| {
             vec![
                 ("function".to_owned(), "todos-api".to_owned()),
@@ -169,22 +165,11 @@ mod tests {
                 ("service".to_owned(), "todos".to_owned()),
             ]
         };
-        assert_eq!(
-            sums.sum("app/todos", "Http5xx", &dims(("version", "2"))),
-            2.0
-        );
-        assert_eq!(
-            sums.sum("app/todos", "Http5xx", &dims(("route", "GET /todos"))),
-            2.0
-        );
-        assert_eq!(
-            sums.sum("app/todos", "Latency", &dims(("version", "2"))),
-            14.0
-        );
-        assert_eq!(
-            sums.sum("app/todos", "Http5xx", &dims(("version", "3"))),
-            0.0
-        );
+        let all = |metric: &str, extra| recorded.values_from("app/todos", metric, &dims(extra), 0);
+        assert_eq!(all("Http5xx", ("version", "2")), [1.0, 1.0]);
+        assert_eq!(all("Http5xx", ("route", "GET /todos")), [1.0, 1.0]);
+        assert_eq!(all("Latency", ("version", "2")), [3.0, 4.0, 3.0, 4.0]);
+        assert!(all("Http5xx", ("version", "3")).is_empty());
     }
 
     #[test]

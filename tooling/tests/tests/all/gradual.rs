@@ -71,12 +71,23 @@ async fn deploy_failing_consumer(
     dir: &std::path::Path,
     hooked: bool,
 ) -> (Request, Report, String) {
+    deploy_rolled_back(detached, failing_consumer(dir, hooked), 300).await
+}
+
+/// notifications deployed from `template` at `minute_ms` a template
+/// minute: the request, the report, and why it was rolled back (it must
+/// have been).
+async fn deploy_rolled_back(
+    detached: &cloud::Detached,
+    template: std::path::PathBuf,
+    minute_ms: u64,
+) -> (Request, Report, String) {
     let request = Request {
         service: "notifications".into(),
-        template: failing_consumer(dir, hooked),
+        template,
         artifacts: Artifacts::Cargo(repo::profile_dir()),
         commit: "badbadbadbadbadbadbadbadbadbadbadbadbadb".into(),
-        minute_ms: Some(300),
+        minute_ms: Some(minute_ms),
     };
     let (status, body) = post_deploy(&detached.endpoints.control_url, &request).await;
     assert_eq!(status, 200, "{body}");
@@ -281,17 +292,8 @@ async fn a_consumer_failing_its_examples_is_stopped_by_its_hook_before_taking_an
     // The same cloud, a good consumer, and its hook moved after the
     // traffic and failing: all of it shifts, then the hook rolls it back.
     let post = tempfile::tempdir().unwrap();
-    let request = Request {
-        service: "notifications".into(),
-        template: failing_post_traffic_hook(post.path()),
-        artifacts: Artifacts::Cargo(repo::profile_dir()),
-        commit: "afafafafafafafafafafafafafafafafafafafaf".into(),
-        minute_ms: Some(100),
-    };
-    let (status, body) = post_deploy(&detached.endpoints.control_url, &request).await;
-    assert_eq!(status, 200, "{body}");
-    let report: Report = serde_json::from_value(body).unwrap();
-    let why = (report.rolled_back.clone()).unwrap_or_else(|| panic!("not rolled back: {report:?}"));
+    let (request, report, why) =
+        deploy_rolled_back(&detached, failing_post_traffic_hook(post.path()), 100).await;
     assert!(
         why.contains("post-traffic hook notifications/ConsumerPreTrafficHookFunction"),
         "{why}"
