@@ -173,6 +173,23 @@ impl Browser {
         }
     }
 
+    /// Waits for `script`'s value to be `want`, and names the last value
+    /// seen when it never is: what the page showed instead tells a slow
+    /// page from a wrong one.
+    pub async fn until_is(&self, what: &str, script: &str, want: Value, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let v = self.client.execute(script, vec![]).await.unwrap();
+            if v == want {
+                return;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("{what}: not within {within:?}; last seen {v}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The boxes `parts` (CSS, inside the SVG `view`) as the page draws
     /// them: how many are text (`labels`), each pair that overlaps, and
     /// each past the window's right edge or outside the SVG. A box is named
