@@ -1,21 +1,29 @@
-//! A consumer's pre-traffic hook, for every service that has one: before a
-//! new version of a consumer takes any event, CodeDeploy invokes the hook,
-//! which hands that version the committed example of every event it
-//! consumes (as the bus would deliver it, with fresh ids so idempotency
-//! does not skip it) and reports `Failed` if any of them is not handled.
-//! The deployment then stops and the alias stays on the old version: no
-//! real event met the new one.
+//! A service's pre-traffic hooks: before a new version of a function
+//! takes any traffic, CodeDeploy invokes its hook, which hands that
+//! version what it will meet and reports `Failed` if any of it is handled
+//! wrongly. The deployment then stops and the alias stays on the old
+//! version: no real event or request met the new one.
 //!
-//! The examples' user is the producers' example user, and a user's
-//! deletion comes last, so what the hook made is erased again. The pure
-//! half (what is sent, the verdict) is here for every build; the half
-//! that invokes and reports is behind the `hook` feature, which alone
+//! - A consumer is handed the committed example of every event it
+//!   consumes, as the bus would deliver it, with fresh ids so idempotency
+//!   does not skip it. The examples' user is the producers' example user,
+//!   and a user's deletion comes last, so what the hook made is erased
+//!   again.
+//! - An HTTP API function is sent a request per route it serves, from a
+//!   caller who is nobody, and must answer each with a status its contract
+//!   (the service's OpenAPI routes) declares. The requests change nothing:
+//!   see [`probes`].
+//!
+//! The pure half (what is sent, the verdict) is here for every build; the
+//! half that invokes and reports is behind the `hook` feature, which alone
 //! brings the Lambda client.
 
 use events::users::UserDeletedV1;
 use events::{Event, EventKey};
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+use crate::openapi::Api;
 
 /// The event CodeDeploy invokes a lifecycle hook with.
 #[derive(Debug, Deserialize)]
@@ -57,33 +65,128 @@ pub fn deliveries(
         .collect()
 }
 
-/// One delivery's outcome: the function error Lambda reported, if any
-/// (`X-Amz-Function-Error`), with the answer's payload.
-pub struct Answer {
-    pub detail_type: String,
-    pub function_error: Option<String>,
-    pub payload: String,
+/// One request of an API function's hook: a route as API Gateway hands
+/// it over, and the statuses its contract declares.
+pub struct Probe {
+    pub route_key: &'static str,
+    pub declared: Vec<u16>,
+    pub event: Value,
 }
 
-/// The verdict on the answers: `Ok` when every event was handled, else
-/// which were not and why.
-pub fn verdict(answers: &[Answer]) -> Result<(), String> {
-    let failed: Vec<String> = (answers.iter())
-        .filter_map(|a| {
-            let error = a.function_error.as_ref()?;
-            Some(format!("{}: {error}: {}", a.detail_type, a.payload))
+/// A request per route in `routes` (the function's, as its template lists
+/// them) from `caller`, a user nobody is: no profile, no todo, no group.
+/// Each path parameter is a fresh id and a route that takes a body is sent
+/// one of the wrong shape, so no request can change anything: a write is
+/// refused before it reaches a table, a read finds nothing, and a public
+/// route's caller proves nothing. What the answers show is that the
+/// version reaches its table and answers every route as its contract says.
+pub fn probes(
+    api: &Api,
+    routes: &[&str],
+    caller: &str,
+    id: impl Fn() -> String,
+) -> Result<Vec<Probe>, String> {
+    (routes.iter())
+        .map(|key| {
+            let route = (api.routes().iter())
+                .find(|r| r.key() == *key)
+                .ok_or_else(|| format!("the API declares no route {key:?}"))?;
+            let (_, template) = key.split_once(' ').unwrap_or(("", key));
+            let mut params: Vec<(String, String)> = Vec::new();
+            let path = (template.split('/'))
+                .map(
+                    |part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                        Some(name) => {
+                            params.push((name.to_owned(), id()));
+                            params[params.len() - 1].1.clone()
+                        }
+                        None => part.to_owned(),
+                    },
+                )
+                .collect::<Vec<_>>()
+                .join("/");
+            let params: Vec<(&str, &str)> = (params.iter())
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let email = format!("{caller}@pre-traffic.invalid");
+            let claims = [("sub", caller), ("email", email.as_str())];
+            let event = crate::http_api::apigw_json(
+                key,
+                &path,
+                &params,
+                &[],
+                (!route.is_public()).then_some(&claims[..]),
+                route.takes_body().then_some("[]"),
+                &id(),
+            );
+            Ok(Probe {
+                route_key: route.key(),
+                declared: route.statuses(),
+                event,
+            })
         })
-        .collect();
+        .collect()
+}
+
+/// One invocation's outcome: the function error Lambda reported, if any
+/// (`X-Amz-Function-Error`), with the answer's payload.
+pub struct Answer {
+    /// The event's detail type, or the request's route.
+    pub what: String,
+    pub function_error: Option<String>,
+    pub payload: String,
+    /// For a request, the statuses its route declares: any other, or a
+    /// 5xx, is handled wrongly.
+    pub declared: Option<Vec<u16>>,
+}
+
+impl Answer {
+    /// Why the answer is wrong, if it is.
+    fn wrong(&self) -> Option<String> {
+        if let Some(error) = &self.function_error {
+            return Some(format!("{}: {error}: {}", self.what, self.payload));
+        }
+        let declared = self.declared.as_ref()?;
+        let status = serde_json::from_str::<Value>(&self.payload)
+            .ok()
+            .and_then(|v| v["statusCode"].as_u64());
+        match status {
+            Some(s) if s < 500 && declared.iter().any(|d| u64::from(*d) == s) => None,
+            Some(s) => Some(format!(
+                "{}: answered {s}, where its contract declares {declared:?}: {}",
+                self.what, self.payload
+            )),
+            None => Some(format!(
+                "{}: no statusCode in the answer: {}",
+                self.what, self.payload
+            )),
+        }
+    }
+}
+
+/// The verdict on the answers: `Ok` when every one was handled as it
+/// should be, else which were not and why.
+pub fn verdict(answers: &[Answer]) -> Result<(), String> {
+    let failed: Vec<String> = answers.iter().filter_map(Answer::wrong).collect();
     if failed.is_empty() {
         Ok(())
     } else {
         Err(format!(
-            "the new version did not handle {} of {} example events: {}",
+            "the new version handled {} of {} wrongly: {}",
             failed.len(),
             answers.len(),
             failed.join("; ")
         ))
     }
+}
+
+/// What a service's hook binary checks, by the variable its template
+/// sets: `CONSUMER_VERSION` hands that version `consumed`'s examples;
+/// `API_VERSION` sends it a request per route in `API_ROUTES` (a comma
+/// separated list of route keys) of `api`.
+pub struct Hooked {
+    pub consumed: &'static [EventKey],
+    pub api: Option<fn() -> Api>,
 }
 
 #[cfg(feature = "hook")]
@@ -92,32 +195,38 @@ pub use run::serve;
 #[cfg(feature = "hook")]
 mod run {
     use aws_sdk_lambda::primitives::Blob;
-    use events::EventKey;
     use lambda_runtime::LambdaEvent;
+    use serde_json::Value;
 
-    use super::{Answer, HookEvent, deliveries, verdict};
+    use super::{Answer, HookEvent, Hooked, deliveries, probes, verdict};
     use crate::signed::json_protocol::{CODEDEPLOY, JsonApi};
 
-    /// The hook's Lambda loop: the version named by the `version_var`
-    /// variable (`!Ref Fn.Version` in the template) is handed each of
-    /// `consumed`'s examples, and the deployment told the verdict.
+    /// One invocation to make: what it is, its payload, and for a request
+    /// the statuses its route declares.
+    type Call = (String, Value, Option<Vec<u16>>);
+
+    /// The hook's Lambda loop: the version its template names is handed
+    /// what `hooked` says, and the deployment told the verdict.
     pub async fn serve(
         telemetry: crate::telemetry::Telemetry,
-        version_var: &'static str,
-        consumed: &'static [EventKey],
+        hooked: Hooked,
     ) -> Result<(), lambda_runtime::Error> {
-        let version = crate::config::var(version_var)?;
+        let (version, calls) = planned(&hooked)?;
         let conf = crate::config::aws().await;
         let lambda = aws_sdk_lambda::Client::new(&conf);
         let codedeploy = JsonApi::new(&conf, CODEDEPLOY);
-        let (version, lambda, codedeploy) = (&version, &lambda, &codedeploy);
+        let (version, lambda, codedeploy, calls) = (&version, &lambda, &codedeploy, &calls);
         telemetry
             .run(move |event: LambdaEvent<HookEvent>| async move {
                 let hook = event.payload;
-                let status = match check(lambda, version, consumed).await {
+                let outcome = match calls() {
+                    Ok(calls) => check(lambda, version, calls).await,
+                    Err(why) => Err(why),
+                };
+                let status = match outcome {
                     Ok(()) => "Succeeded",
                     Err(why) => {
-                        tracing::warn!(version = %version, reason = %why, "the new version fails its examples");
+                        tracing::warn!(version = %version, reason = %why, "the new version fails its hook");
                         "Failed"
                     }
                 };
@@ -136,20 +245,61 @@ mod run {
             .await
     }
 
-    /// Every example handed to `version`, one at a time.
+    /// The version to check, and how to make each invocation's calls
+    /// afresh (new ids every time the hook runs).
+    #[allow(clippy::type_complexity)]
+    fn planned(
+        hooked: &Hooked,
+    ) -> Result<
+        (
+            String,
+            Box<dyn Fn() -> Result<Vec<Call>, String> + Send + Sync>,
+        ),
+        lambda_runtime::Error,
+    > {
+        let id = || uuid::Uuid::now_v7().to_string();
+        if let Ok(version) = std::env::var("API_VERSION") {
+            let api = hooked
+                .api
+                .ok_or("API_VERSION is set, but this service has no API")?;
+            let routes = crate::config::var("API_ROUTES")?;
+            let calls = move || {
+                let keys: Vec<&str> = routes.split(',').map(str::trim).collect();
+                let caller = uuid::Uuid::new_v4().to_string();
+                Ok(probes(&api(), &keys, &caller, id)?
+                    .into_iter()
+                    .map(|p| (p.route_key.to_owned(), p.event, Some(p.declared)))
+                    .collect())
+            };
+            return Ok((version, Box::new(calls)));
+        }
+        let version = crate::config::var("CONSUMER_VERSION")?;
+        let consumed = hooked.consumed;
+        let calls = move || {
+            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            Ok(deliveries(consumed, id, &now)?
+                .into_iter()
+                .map(|e| {
+                    let what = e["detail-type"].as_str().unwrap_or_default().to_owned();
+                    (what, e, None)
+                })
+                .collect())
+        };
+        Ok((version, Box::new(calls)))
+    }
+
+    /// Every call made to `version`, one at a time.
     async fn check(
         lambda: &aws_sdk_lambda::Client,
         version: &str,
-        consumed: &[EventKey],
+        calls: Vec<Call>,
     ) -> Result<(), String> {
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let id = || uuid::Uuid::now_v7().to_string();
         let mut answers = Vec::new();
-        for event in deliveries(consumed, id, &now)? {
+        for (what, payload, declared) in calls {
             let out = lambda
                 .invoke()
                 .function_name(version)
-                .payload(Blob::new(event.to_string()))
+                .payload(Blob::new(payload.to_string()))
                 .send()
                 .await
                 .map_err(|e| {
@@ -159,12 +309,13 @@ mod run {
                     )
                 })?;
             answers.push(Answer {
-                detail_type: event["detail-type"].as_str().unwrap_or_default().to_owned(),
+                what,
                 function_error: out.function_error().map(str::to_owned),
                 payload: out
                     .payload()
                     .map(|p| String::from_utf8_lossy(p.as_ref()).into_owned())
                     .unwrap_or_default(),
+                declared,
             });
         }
         verdict(&answers)
@@ -219,9 +370,10 @@ mod tests {
     #[test]
     fn one_unhandled_event_fails_the_hook_and_says_which() {
         let answer = |t: &str, error: Option<&str>| Answer {
-            detail_type: t.into(),
+            what: t.into(),
             function_error: error.map(str::to_owned),
             payload: "{\"errorMessage\":\"no such table\"}".into(),
+            declared: None,
         };
         assert_eq!(verdict(&[answer("UserRegistered", None)]), Ok(()));
         let why = verdict(&[
@@ -235,5 +387,106 @@ mod tests {
                 && why.contains("no such table"),
             "{why}"
         );
+    }
+
+    fn api() -> Api {
+        use crate::openapi::{Route, uuid};
+        Api::new("t", "A test API.")
+            .route(
+                Route::new(
+                    "PATCH /things/{id}/parts/{part}",
+                    "patchPart",
+                    "Change a part",
+                )
+                .path("id", uuid(), "The thing.")
+                .path("part", uuid(), "The part.")
+                .body::<Vec<u8>>()
+                .empty(204, "Changed.")
+                .error(404, "No such part."),
+            )
+            .route(Route::new("GET /things", "listThings", "The things").empty(200, "A page."))
+            .route(
+                Route::new("POST /things/hook", "hookThing", "A webhook")
+                    .public("No signature.")
+                    .empty(202, "Taken."),
+            )
+    }
+
+    #[test]
+    fn each_route_named_gets_one_request_that_can_change_nothing() {
+        let n = std::cell::Cell::new(0);
+        let id = || {
+            n.set(n.get() + 1);
+            format!("id-{}", n.get())
+        };
+        let routes = [
+            "PATCH /things/{id}/parts/{part}",
+            "GET /things",
+            "POST /things/hook",
+        ];
+        let probes = probes(&api(), &routes, "nobody", id).unwrap();
+        assert_eq!(probes.len(), 3);
+        let patch = &probes[0].event;
+        assert_eq!(patch["rawPath"], "/things/id-1/parts/id-2");
+        assert_eq!(
+            patch["pathParameters"],
+            json!({"id": "id-1", "part": "id-2"})
+        );
+        assert_eq!(patch["requestContext"]["http"]["method"], "PATCH");
+        assert_eq!(
+            patch["requestContext"]["authorizer"]["jwt"]["claims"]["sub"],
+            "nobody"
+        );
+        // A body of the wrong shape: refused before any write.
+        assert_eq!(patch["body"], "[]");
+        assert_eq!(probes[0].declared, [204, 400, 413, 404]);
+        assert!(probes[1].event.get("body").is_none());
+        assert_eq!(probes[1].declared, [200]);
+        // A public route is sent no claims: its caller proves nothing.
+        assert!(
+            probes[2].event["requestContext"]
+                .get("authorizer")
+                .is_none()
+        );
+        assert_eq!(probes[2].declared, [202, 401]);
+        // Each reads as an API function reads its request.
+        for p in &probes {
+            let req: aws_lambda_events::apigw::ApiGatewayV2httpRequest =
+                serde_json::from_value(p.event.clone()).unwrap();
+            let req = crate::http_api::Request::from_apigw(&req);
+            assert_eq!(req.route_key, p.route_key);
+        }
+    }
+
+    #[test]
+    fn a_route_the_api_does_not_declare_is_an_error_naming_it() {
+        let why = match probes(&api(), &["GET /nothing"], "nobody", || "x".into()) {
+            Err(why) => why,
+            Ok(_) => panic!("an undeclared route was probed"),
+        };
+        assert!(why.contains("GET /nothing"), "{why}");
+    }
+
+    #[test]
+    fn a_request_answered_with_an_undeclared_status_or_a_5xx_fails_the_hook() {
+        let answer = |status: u16| Answer {
+            what: "GET /things".into(),
+            function_error: None,
+            payload: format!("{{\"statusCode\":{status},\"body\":\"{{}}\"}}"),
+            declared: Some(vec![200, 404, 503]),
+        };
+        assert_eq!(verdict(&[answer(200), answer(404)]), Ok(()));
+        for bad in [418, 500, 503] {
+            let why = verdict(&[answer(200), answer(bad)]).unwrap_err();
+            assert!(
+                why.contains("1 of 2") && why.contains(&format!("GET /things: answered {bad}")),
+                "{why}"
+            );
+        }
+        let garbled = Answer {
+            payload: "not json".into(),
+            ..answer(200)
+        };
+        assert!(verdict(&[garbled]).unwrap_err().contains("no statusCode"));
     }
 }

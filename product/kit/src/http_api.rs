@@ -456,6 +456,29 @@ pub fn apigw_event(
     body: Option<&str>,
     correlation_id: &str,
 ) -> ApiGatewayV2httpRequest {
+    let event = apigw_json(
+        route_key,
+        raw_path,
+        path_params,
+        query,
+        claims,
+        body,
+        correlation_id,
+    );
+    serde_json::from_value(event).expect("the payload 2.0 shape parses")
+}
+
+/// [`apigw_event`] as the JSON Lambda is invoked with: what a pre-traffic
+/// hook hands a new version of an API function (`kit::hook`).
+pub fn apigw_json(
+    route_key: &str,
+    raw_path: &str,
+    path_params: &[(&str, &str)],
+    query: &[(&str, &str)],
+    claims: Option<&[(&str, &str)]>,
+    body: Option<&str>,
+    correlation_id: &str,
+) -> Value {
     let method = route_key.split(' ').next().unwrap_or("GET");
     let raw_query = query
         .iter()
@@ -499,7 +522,7 @@ pub fn apigw_event(
     if let Some(body) = body {
         event["body"] = Value::from(body);
     }
-    serde_json::from_value(event).expect("the payload 2.0 shape parses")
+    event
 }
 
 #[cfg(test)]

@@ -100,6 +100,29 @@ impl Route {
         self
     }
 
+    /// `METHOD /path/{param}`, as the template declares it.
+    pub fn key(&self) -> &'static str {
+        self.route_key
+    }
+
+    /// Whether the route takes a JSON body.
+    pub fn takes_body(&self) -> bool {
+        self.body.is_some()
+    }
+
+    /// Whether the route's caller proves itself without a Cognito token.
+    pub fn is_public(&self) -> bool {
+        self.public
+    }
+
+    /// Every status the function itself may answer the route with: its
+    /// replies and its errors (not the authorizer's 401, nor the 500 no
+    /// answer should ever be).
+    pub fn statuses(&self) -> Vec<u16> {
+        let replies = self.replies.iter().map(|(s, _, _)| *s);
+        replies.chain(self.errors.iter().map(|(s, _)| *s)).collect()
+    }
+
     fn method_and_path(&self) -> (String, &'static str) {
         let (method, path) = self
             .route_key
@@ -128,6 +151,10 @@ impl Api {
     pub fn route(mut self, route: Route) -> Self {
         self.routes.push(route);
         self
+    }
+
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
     }
 
     /// The route keys, as the template must declare them.

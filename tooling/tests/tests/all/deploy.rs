@@ -225,8 +225,14 @@ async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
         let weights = detached.functions[&d.function].weights();
         assert_eq!(weights.0, [(d.to_version, 1.0)], "{}", d.function);
         assert!(d.shifts.len() >= 2, "{d:?}");
-        // The consumer's pre-traffic hook passed the good version first.
-        if d.function == "notifications/ConsumerFunction" {
+        // The consumer's and the API's pre-traffic hooks passed the good
+        // version first.
+        if [
+            "notifications/ConsumerFunction",
+            "notifications/ApiFunction",
+        ]
+        .contains(&d.function.as_str())
+        {
             let states: Vec<&str> = d.hooks.iter().map(|h| h.state.as_str()).collect();
             assert_eq!(states, ["Succeeded"], "{d:?}");
         }
@@ -434,7 +440,13 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
     let deployed_at = scratch.git(&["rev-parse", "HEAD"]);
     // The other services run what was built at the scratch repo's first
     // commit (can-i-deploy reads each deployed service's contracts there).
-    for service in ["users", "todos", "notifications", "campaigns"] {
+    // Each service's hooks: its consumer's, and one per API function.
+    for (service, hooks) in [
+        ("users", 2),
+        ("todos", 2),
+        ("notifications", 2),
+        ("campaigns", 3),
+    ] {
         let (status, body) = post_deploy(
             &detached.endpoints.control_url,
             &Request {
@@ -449,6 +461,14 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
         )
         .await;
         assert_eq!(status, 200, "{body}");
+        // Every hook passed the good versions: each consumer's examples
+        // and each API's request per route answered as declared.
+        let report: Report = serde_json::from_value(body).unwrap();
+        assert_eq!(report.rolled_back, None, "{service}: {report:?}");
+        let states: Vec<&str> = (report.deployments.iter())
+            .flat_map(|d| d.hooks.iter().map(|h| h.state.as_str()))
+            .collect();
+        assert_eq!(states, vec!["Succeeded"; hooks], "{service}: {report:?}");
     }
     // The redeploy swapped users onto the cargo binaries.
     let api_binary = detached.functions["users/ApiFunction"].binary().await;

@@ -405,22 +405,31 @@ async fn in_the_console(url: &str) {
 }
 
 /// todos' template with an API whose every answer is a 500: its table's
-/// name is wrong in the API function alone.
-fn failing_api(dir: &std::path::Path) -> std::path::PathBuf {
+/// name is wrong in the API function alone. Without its pre-traffic hook
+/// (`hooked: false`), the bad version meets real requests and only the
+/// alarms can stop it.
+fn failing_api(dir: &std::path::Path, hooked: bool) -> std::path::PathBuf {
     let source = root().join("product/services/todos/template.yaml");
-    let text = std::fs::read_to_string(&source).unwrap();
+    let mut text = std::fs::read_to_string(&source).unwrap();
     let anchor = "        Binary: todos-api\n    Properties:\n      CodeUri: ../../..\n";
     assert!(text.contains(anchor), "todos' ApiFunction moved");
     let bad = format!(
         "{anchor}      Environment:\n        Variables:\n          TABLE_NAME: no-such-table\n"
     );
+    text = text.replace(anchor, &bad);
+    if !hooked {
+        let hook = "        Hooks:\n          PreTraffic: !Ref ApiPreTrafficHookFunction\n";
+        assert!(text.contains(hook), "the API's pre-traffic hook moved");
+        text = text.replace(hook, "");
+    }
     let path = dir.join("template.yaml");
-    std::fs::write(&path, text.replace(anchor, &bad)).unwrap();
+    std::fs::write(&path, text).unwrap();
     path
 }
 
 #[tokio::test]
-async fn an_api_version_answering_500_is_rolled_back_by_its_canary_while_the_old_one_answers() {
+async fn an_api_version_answering_500_is_stopped_by_its_hook_and_without_one_rolled_back_by_its_canary_while_the_old_one_answers()
+ {
     let detached = cloud::start_detached(Options {
         bin_dir: repo::profile_dir(),
         function_env: vec![("RUST_LOG".into(), "warn".into())],
@@ -453,10 +462,47 @@ async fn an_api_version_answering_500_is_rolled_back_by_its_canary_while_the_old
         })
         .collect();
 
+    // With its hook, the bad version takes no request: the hook's request
+    // per route meets the 500s before the first shift.
+    let hooked = tempfile::tempdir().unwrap();
+    let request = Request {
+        service: "todos".into(),
+        template: failing_api(hooked.path(), true),
+        artifacts: Artifacts::Cargo(repo::profile_dir()),
+        commit: "4004004004004004004004004004004004004004".into(),
+        minute_ms: None,
+    };
+    let (status, body) = post_deploy(&detached.endpoints.control_url, &request).await;
+    assert_eq!(status, 200, "{body}");
+    let report: Report = serde_json::from_value(body).unwrap();
+    let why = (report.rolled_back.clone()).unwrap_or_else(|| panic!("not stopped: {report:?}"));
+    assert!(
+        why.contains("pre-traffic hook todos/ApiPreTrafficHookFunction: it reported Failed"),
+        "{why}"
+    );
+    let d = (report.deployments.iter())
+        .find(|d| d.function == "todos/ApiFunction")
+        .expect("the API deployed gradually");
+    assert!(d.shifts.is_empty(), "the bad version took a share: {d:?}");
+    assert!(
+        d.new_version.invocations > 0,
+        "the hook's requests reached the new version: {d:?}"
+    );
+    let hook = d.hooks.first().expect("the hook is recorded");
+    assert_eq!(
+        (hook.event.as_str(), hook.state.as_str()),
+        ("BeforeAllowTraffic", "Failed"),
+        "{d:?}"
+    );
+    eprintln!(
+        "hooked API: {} requests on the new version, stopped after {} ms: {why}",
+        d.new_version.invocations, d.ms
+    );
+
     let scratch = tempfile::tempdir().unwrap();
     let request = Request {
         service: "todos".into(),
-        template: failing_api(scratch.path()),
+        template: failing_api(scratch.path(), false),
         artifacts: Artifacts::Cargo(repo::profile_dir()),
         commit: "5005005005005005005005005005005005005005".into(),
         // The template's minutes as seconds (the default): the function's
@@ -489,7 +535,11 @@ async fn an_api_version_answering_500_is_rolled_back_by_its_canary_while_the_old
     assert_eq!(d.shifts.len(), 1, "rolled back during the canary: {d:?}");
     let n = |m: &BTreeMap<u16, usize>, s: u16| m.get(&s).copied().unwrap_or(0);
     let failed = n(&during, 500) - n(&before, 500);
-    assert_eq!(n(&before, 500), 0, "no 5xx before the deploy: {before:?}");
+    assert_eq!(
+        n(&before, 500),
+        0,
+        "no 5xx before the unhooked deploy, the hooked one's included: {before:?}"
+    );
     assert_eq!(
         failed as u64, d.new_version.invocations,
         "every request the new version took, and only those, answered 500"

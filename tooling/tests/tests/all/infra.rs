@@ -4,7 +4,7 @@
 //! service declares it consumes (checked by the emulator's own matcher), which
 //! is also what the event catalog's flowchart draws.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -659,6 +659,44 @@ fn each_campaigns_function_may_read_exactly_its_own_secret() {
         let env = r["Properties"]["Environment"]["Variables"].to_string();
         for leaked in ["sk_", "whsec_", "resolve:ssm", "resolve:secretsmanager"] {
             assert!(!env.contains(leaked), "{id}: {env}");
+        }
+    }
+}
+
+/// Every function an HTTP route calls has a pre-traffic hook that sends
+/// its new version a request per route: the hook's `API_ROUTES` are
+/// exactly the routes the template gives the function (a route added is
+/// a route checked; `api` holds the template's routes to the OpenAPI
+/// document's, whose statuses the hook expects), and `API_VERSION` is the
+/// function's new version.
+#[test]
+fn every_api_function_is_sent_a_request_per_route_before_it_takes_traffic() {
+    for (service, path, _) in service_templates() {
+        let template = translate(&path);
+        let (_, plan) = devstack_template::adapt::adapt(service, &template).unwrap();
+        let mut routed: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for r in &plan.routes {
+            routed.entry(&r.function).or_default().insert(&r.route_key);
+        }
+        assert!(!routed.is_empty(), "{service}: no HTTP route");
+        for (function, routes) in routed {
+            let d = (plan.deployments.iter())
+                .find(|d| d.function == function)
+                .unwrap_or_else(|| panic!("{service}/{function}: no DeploymentPreference"));
+            let hook = (d.pre_traffic.as_deref())
+                .unwrap_or_else(|| panic!("{service}/{function}: no pre-traffic hook"));
+            let env = &template["Resources"][hook]["Properties"]["Environment"]["Variables"];
+            let sent: BTreeSet<&str> = (env["API_ROUTES"].as_str())
+                .unwrap_or_else(|| panic!("{service}/{hook}: no API_ROUTES"))
+                .split(',')
+                .collect();
+            assert_eq!(sent, routes, "{service}/{hook}: the routes it sends");
+            let version = env["API_VERSION"]["Ref"].as_str().unwrap_or_default();
+            assert!(
+                version.starts_with(&format!("{function}Version")),
+                "{service}/{hook}: API_VERSION is {}",
+                env["API_VERSION"]
+            );
         }
     }
 }

@@ -1,9 +1,17 @@
-//! Lambda (CodeDeploy's pre-traffic hook for the erasure consumer): the new
-//! version (`CONSUMER_VERSION`) handles the committed example of every
-//! event it consumes, or the deployment fails (`kit::hook`).
+//! Lambda (CodeDeploy's pre-traffic hooks for the erasure consumer and the HTTP API): the
+//! new version named by the template (`CONSUMER_VERSION` or `API_VERSION`)
+//! handles the committed example of every event it consumes, or answers a
+//! request per route in `API_ROUTES` as the contract declares, or the
+//! deployment fails (`kit::hook`).
+
+use kit::hook::Hooked;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let telemetry = kit::telemetry::init(kit::function!());
-    kit::hook::serve(telemetry, "CONSUMER_VERSION", users::erasure::CONSUMED).await
+    let hooked = Hooked {
+        consumed: users::erasure::CONSUMED,
+        api: Some(users::openapi::api),
+    };
+    kit::hook::serve(telemetry, hooked).await
 }
