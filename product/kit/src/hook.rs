@@ -23,7 +23,8 @@ use events::{Event, EventKey};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::openapi::Api;
+use crate::http_api::HOOK_API_ID;
+use crate::openapi::{Api, Route};
 
 /// The event CodeDeploy invokes a lifecycle hook with.
 #[derive(Debug, Deserialize)]
@@ -73,17 +74,41 @@ pub struct Probe {
     pub event: Value,
 }
 
+impl Probe {
+    /// What the hook reads of a handler's `response` to this request, as
+    /// Lambda hands it back: for tests that hand the probes to a
+    /// service's handler directly.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn answered(&self, response: crate::http_api::Response) -> Answer {
+        Answer {
+            what: self.route_key.to_owned(),
+            function_error: None,
+            payload: serde_json::to_string(&response.into_apigw()).expect("a response serializes"),
+            declared: Some(self.declared.clone()),
+        }
+    }
+}
+
+/// Who a hook's requests come from: a user nobody is (a fresh `sub`, no
+/// profile, no todo), whose reads are made in `read_groups`, so that an
+/// admins-only read reaches its table too, and whose writes in none.
+pub struct Nobody<'a> {
+    pub sub: &'a str,
+    pub read_groups: &'a [&'a str],
+}
+
 /// A request per route in `routes` (the function's, as its template lists
-/// them) from `caller`, a user nobody is: no profile, no todo, no group.
-/// Each path parameter is a fresh id and a route that takes a body is sent
-/// one of the wrong shape, so no request can change anything: a write is
-/// refused before it reaches a table, a read finds nothing, and a public
-/// route's caller proves nothing. What the answers show is that the
-/// version reaches its table and answers every route as its contract says.
+/// them) from `caller`. Each path parameter is a fresh id, and a route
+/// that takes a body is sent malformed JSON, so no request can change
+/// anything: a write is refused (400) before it is parsed, let alone
+/// applied; a read finds nothing of the caller's; a public route's caller
+/// proves nothing. Each carries [`HOOK_API_ID`], which no caller can. What
+/// the answers show is that the new version starts, answers every route
+/// as its contract says, and reaches its table wherever a read does.
 pub fn probes(
     api: &Api,
     routes: &[&str],
-    caller: &str,
+    caller: &Nobody,
     id: impl Fn() -> String,
 ) -> Result<Vec<Probe>, String> {
     (routes.iter())
@@ -91,41 +116,50 @@ pub fn probes(
             let route = (api.routes().iter())
                 .find(|r| r.key() == *key)
                 .ok_or_else(|| format!("the API declares no route {key:?}"))?;
-            let (_, template) = key.split_once(' ').unwrap_or(("", key));
-            let mut params: Vec<(String, String)> = Vec::new();
-            let path = (template.split('/'))
-                .map(
-                    |part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                        Some(name) => {
-                            params.push((name.to_owned(), id()));
-                            params[params.len() - 1].1.clone()
-                        }
-                        None => part.to_owned(),
-                    },
-                )
-                .collect::<Vec<_>>()
-                .join("/");
-            let params: Vec<(&str, &str)> = (params.iter())
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            let email = format!("{caller}@pre-traffic.invalid");
-            let claims = [("sub", caller), ("email", email.as_str())];
-            let event = crate::http_api::apigw_json(
-                key,
-                &path,
-                &params,
-                &[],
-                (!route.is_public()).then_some(&claims[..]),
-                route.takes_body().then_some("[]"),
-                &id(),
-            );
-            Ok(Probe {
-                route_key: route.key(),
-                declared: route.statuses(),
-                event,
-            })
+            Ok(probe(route, caller, &id))
         })
         .collect()
+}
+
+fn probe(route: &Route, caller: &Nobody, id: &impl Fn() -> String) -> Probe {
+    let (method, template) = route.key().split_once(' ').unwrap_or(("", route.key()));
+    let mut params: Vec<(&str, String)> = Vec::new();
+    let path = (template.split('/'))
+        .map(|part| {
+            let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) else {
+                return part.to_owned();
+            };
+            params.push((name, id()));
+            params[params.len() - 1].1.clone()
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let email = format!("{}@pre-traffic.invalid", caller.sub);
+    let groups = match method {
+        "GET" => format!("[{}]", caller.read_groups.join(" ")),
+        _ => "[]".to_owned(),
+    };
+    let claims = [
+        ("sub", caller.sub),
+        ("email", email.as_str()),
+        ("cognito:groups", groups.as_str()),
+    ];
+    let mut event = crate::http_api::apigw_json(
+        route.key(),
+        &path,
+        &params,
+        &[],
+        (!route.is_public()).then_some(&claims[..]),
+        route.takes_body().then_some("{"),
+        &id(),
+    );
+    event["requestContext"]["apiId"] = json!(HOOK_API_ID);
+    Probe {
+        route_key: route.key(),
+        declared: route.statuses(),
+        event,
+    }
 }
 
 /// One invocation's outcome: the function error Lambda reported, if any
@@ -141,25 +175,34 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// Why the answer is wrong, if it is.
+    /// Why the answer is wrong, if it is. A request's payload is told only
+    /// for an error (its body holds no one's data).
     fn wrong(&self) -> Option<String> {
         if let Some(error) = &self.function_error {
             return Some(format!("{}: {error}: {}", self.what, self.payload));
         }
         let declared = self.declared.as_ref()?;
-        let status = serde_json::from_str::<Value>(&self.payload)
-            .ok()
-            .and_then(|v| v["statusCode"].as_u64());
-        match status {
-            Some(s) if s < 500 && declared.iter().any(|d| u64::from(*d) == s) => None,
-            Some(s) => Some(format!(
-                "{}: answered {s}, where its contract declares {declared:?}: {}",
-                self.what, self.payload
-            )),
-            None => Some(format!(
-                "{}: no statusCode in the answer: {}",
-                self.what, self.payload
-            )),
+        let answer: Value = serde_json::from_str(&self.payload).unwrap_or_default();
+        let Some(status) = answer["statusCode"].as_u64() else {
+            return Some(format!("{}: no statusCode in the answer", self.what));
+        };
+        let body: Value = (answer["body"].as_str())
+            .and_then(|b| serde_json::from_str(b).ok())
+            .unwrap_or_default();
+        let shown = if status >= 400 {
+            body.to_string()
+        } else {
+            String::new()
+        };
+        if body["error"]["code"] == "no_route" {
+            Some(format!("{}: the version has no such route", self.what))
+        } else if status >= 500 || !declared.iter().any(|d| u64::from(*d) == status) {
+            Some(format!(
+                "{}: answered {status}, where its contract declares {declared:?} {shown}",
+                self.what
+            ))
+        } else {
+            None
         }
     }
 }
@@ -183,10 +226,12 @@ pub fn verdict(answers: &[Answer]) -> Result<(), String> {
 /// What a service's hook binary checks, by the variable its template
 /// sets: `CONSUMER_VERSION` hands that version `consumed`'s examples;
 /// `API_VERSION` sends it a request per route in `API_ROUTES` (a comma
-/// separated list of route keys) of `api`.
+/// separated list of route keys) of `api`, its reads made in
+/// `read_groups` ([`Nobody`]).
 pub struct Hooked {
     pub consumed: &'static [EventKey],
     pub api: Option<fn() -> Api>,
+    pub read_groups: &'static [&'static str],
 }
 
 #[cfg(feature = "hook")]
@@ -194,39 +239,52 @@ pub use run::serve;
 
 #[cfg(feature = "hook")]
 mod run {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
     use aws_sdk_lambda::primitives::Blob;
     use lambda_runtime::LambdaEvent;
     use serde_json::Value;
 
-    use super::{Answer, HookEvent, Hooked, deliveries, probes, verdict};
+    use super::{Answer, HookEvent, Hooked, Nobody, deliveries, probes, verdict};
     use crate::signed::json_protocol::{CODEDEPLOY, JsonApi};
 
     /// One invocation to make: what it is, its payload, and for a request
     /// the statuses its route declares.
     type Call = (String, Value, Option<Vec<u16>>);
 
+    /// Time kept back from the hook's own timeout to report the verdict:
+    /// a hook that ends without one leaves CodeDeploy waiting an hour.
+    const TO_REPORT: Duration = Duration::from_secs(5);
+
     /// The hook's Lambda loop: the version its template names is handed
-    /// what `hooked` says, and the deployment told the verdict.
+    /// what `hooked` says, and the deployment told the verdict, whatever
+    /// stops the check (a setting missing, the version hanging) included.
     pub async fn serve(
         telemetry: crate::telemetry::Telemetry,
         hooked: Hooked,
     ) -> Result<(), lambda_runtime::Error> {
-        let (version, calls) = planned(&hooked)?;
         let conf = crate::config::aws().await;
         let lambda = aws_sdk_lambda::Client::new(&conf);
         let codedeploy = JsonApi::new(&conf, CODEDEPLOY);
-        let (version, lambda, codedeploy, calls) = (&version, &lambda, &codedeploy, &calls);
+        let (lambda, codedeploy, hooked) = (&lambda, &codedeploy, &hooked);
         telemetry
             .run(move |event: LambdaEvent<HookEvent>| async move {
                 let hook = event.payload;
-                let outcome = match calls() {
-                    Ok(calls) => check(lambda, version, calls).await,
-                    Err(why) => Err(why),
+                let left = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+                let left = left.duration_since(SystemTime::now()).unwrap_or_default();
+                let check = async {
+                    let (version, calls) = planned(hooked)?;
+                    check(lambda, &version, calls).await
                 };
+                let outcome = tokio::time::timeout(left.saturating_sub(TO_REPORT), check)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err("the new version did not answer in the hook's time".into())
+                    });
                 let status = match outcome {
                     Ok(()) => "Succeeded",
                     Err(why) => {
-                        tracing::warn!(version = %version, reason = %why, "the new version fails its hook");
+                        tracing::warn!(reason = %why, "the new version fails its hook");
                         "Failed"
                     }
                 };
@@ -245,47 +303,35 @@ mod run {
             .await
     }
 
-    /// The version to check, and how to make each invocation's calls
-    /// afresh (new ids every time the hook runs).
-    #[allow(clippy::type_complexity)]
-    fn planned(
-        hooked: &Hooked,
-    ) -> Result<
-        (
-            String,
-            Box<dyn Fn() -> Result<Vec<Call>, String> + Send + Sync>,
-        ),
-        lambda_runtime::Error,
-    > {
+    /// The version to check and the calls to make to it, with fresh ids.
+    fn planned(hooked: &Hooked) -> Result<(String, Vec<Call>), String> {
         let id = || uuid::Uuid::now_v7().to_string();
-        if let Ok(version) = std::env::var("API_VERSION") {
+        let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+        if let Ok(version) = var("API_VERSION") {
             let api = hooked
                 .api
                 .ok_or("API_VERSION is set, but this service has no API")?;
-            let routes = crate::config::var("API_ROUTES")?;
-            let calls = move || {
-                let keys: Vec<&str> = routes.split(',').map(str::trim).collect();
-                let caller = uuid::Uuid::new_v4().to_string();
-                Ok(probes(&api(), &keys, &caller, id)?
-                    .into_iter()
-                    .map(|p| (p.route_key.to_owned(), p.event, Some(p.declared)))
-                    .collect())
+            let routes = var("API_ROUTES")?;
+            let keys: Vec<&str> = routes.split(',').map(str::trim).collect();
+            let sub = uuid::Uuid::new_v4().to_string();
+            let caller = Nobody {
+                sub: &sub,
+                read_groups: hooked.read_groups,
             };
-            return Ok((version, Box::new(calls)));
+            let calls = (probes(&api(), &keys, &caller, id)?.into_iter())
+                .map(|p| (p.route_key.to_owned(), p.event, Some(p.declared)))
+                .collect();
+            return Ok((version, calls));
         }
-        let version = crate::config::var("CONSUMER_VERSION")?;
-        let consumed = hooked.consumed;
-        let calls = move || {
-            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            Ok(deliveries(consumed, id, &now)?
-                .into_iter()
-                .map(|e| {
-                    let what = e["detail-type"].as_str().unwrap_or_default().to_owned();
-                    (what, e, None)
-                })
-                .collect())
-        };
-        Ok((version, Box::new(calls)))
+        let version = var("CONSUMER_VERSION")?;
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let calls = (deliveries(hooked.consumed, id, &now)?.into_iter())
+            .map(|e| {
+                let what = e["detail-type"].as_str().unwrap_or_default().to_owned();
+                (what, e, None)
+            })
+            .collect();
+        Ok((version, calls))
     }
 
     /// Every call made to `version`, one at a time.
@@ -412,6 +458,11 @@ mod tests {
             )
     }
 
+    const NOBODY: Nobody = Nobody {
+        sub: "nobody",
+        read_groups: &["admins"],
+    };
+
     #[test]
     fn each_route_named_gets_one_request_that_can_change_nothing() {
         let n = std::cell::Cell::new(0);
@@ -424,7 +475,7 @@ mod tests {
             "GET /things",
             "POST /things/hook",
         ];
-        let probes = probes(&api(), &routes, "nobody", id).unwrap();
+        let probes = probes(&api(), &routes, &NOBODY, id).unwrap();
         assert_eq!(probes.len(), 3);
         let patch = &probes[0].event;
         assert_eq!(patch["rawPath"], "/things/id-1/parts/id-2");
@@ -433,12 +484,16 @@ mod tests {
             json!({"id": "id-1", "part": "id-2"})
         );
         assert_eq!(patch["requestContext"]["http"]["method"], "PATCH");
-        assert_eq!(
-            patch["requestContext"]["authorizer"]["jwt"]["claims"]["sub"],
-            "nobody"
-        );
-        // A body of the wrong shape: refused before any write.
-        assert_eq!(patch["body"], "[]");
+        let claims = &patch["requestContext"]["authorizer"]["jwt"]["claims"];
+        assert_eq!(claims["sub"], "nobody");
+        // A write is made in no group, a read in the reading groups.
+        assert_eq!(claims["cognito:groups"], "[]");
+        let claims = &probes[1].event["requestContext"]["authorizer"]["jwt"]["claims"];
+        assert_eq!(claims["cognito:groups"], "[admins]");
+        // Malformed JSON, which no body type parses: refused before any
+        // write (a `[]` parses as a struct whose fields all default).
+        assert_eq!(patch["body"], "{");
+        assert!(kit_parse::<Vec<u8>>("{").is_err());
         assert_eq!(probes[0].declared, [204, 400, 413, 404]);
         assert!(probes[1].event.get("body").is_none());
         assert_eq!(probes[1].declared, [200]);
@@ -449,18 +504,27 @@ mod tests {
                 .is_none()
         );
         assert_eq!(probes[2].declared, [202, 401]);
-        // Each reads as an API function reads its request.
+        // Each reads as an API function reads its request, marked as the
+        // hook's.
         for p in &probes {
             let req: aws_lambda_events::apigw::ApiGatewayV2httpRequest =
                 serde_json::from_value(p.event.clone()).unwrap();
             let req = crate::http_api::Request::from_apigw(&req);
             assert_eq!(req.route_key, p.route_key);
+            assert!(req.from_hook);
         }
+        let caller =
+            crate::http_api::apigw_event("GET /things", "/things", &[], &[], None, None, "c");
+        assert!(!crate::http_api::Request::from_apigw(&caller).from_hook);
+    }
+
+    fn kit_parse<T: for<'de> Deserialize<'de>>(body: &str) -> Result<T, crate::http_api::Invalid> {
+        crate::http_api::parse_body(Some(body))
     }
 
     #[test]
     fn a_route_the_api_does_not_declare_is_an_error_naming_it() {
-        let why = match probes(&api(), &["GET /nothing"], "nobody", || "x".into()) {
+        let why = match probes(&api(), &["GET /nothing"], &NOBODY, || "x".into()) {
             Err(why) => why,
             Ok(_) => panic!("an undeclared route was probed"),
         };
@@ -488,5 +552,21 @@ mod tests {
             ..answer(200)
         };
         assert!(verdict(&[garbled]).unwrap_err().contains("no statusCode"));
+        // A route the version no longer dispatches is wrong though 404 is
+        // declared (a missing todo's answer).
+        let dropped = Answer {
+            payload: json!({"statusCode": 404, "body": json!({"error": {"code": "no_route", "message": "no route GET /things"}}).to_string()}).to_string(),
+            ..answer(200)
+        };
+        assert!(verdict(&[dropped]).unwrap_err().contains("no such route"));
+        // A success's body (someone's data) is not told, an error's is.
+        let page = |status: u16| Answer {
+            payload: json!({"statusCode": status, "body": "{\"email\":\"a@example.com\"}"})
+                .to_string(),
+            declared: Some(vec![200]),
+            ..answer(200)
+        };
+        assert!(!verdict(&[page(201)]).unwrap_err().contains("a@example.com"));
+        assert!(verdict(&[page(418)]).unwrap_err().contains("a@example.com"));
     }
 }

@@ -14,6 +14,11 @@ use serde_json::Value;
 /// Bodies past this size are refused before parsing (413).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The `apiId` a pre-traffic hook's requests carry (`kit::hook`). API
+/// Gateway always sets its own API's id, so only a direct invocation,
+/// which takes `lambda:InvokeFunction`, can carry this one.
+pub const HOOK_API_ID: &str = "codedeploy-pre-traffic-hook";
+
 /// The authenticated caller, from the JWT authorizer's claims.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -301,6 +306,10 @@ pub struct Request {
     /// line (which cannot carry the caller's correlation header) to the
     /// function's lines.
     pub gateway_request_id: String,
+    /// Sent by the function's pre-traffic hook, not by a caller: what
+    /// counts callers (a rejected webhook's metric, which pages) leaves it
+    /// out.
+    pub from_hook: bool,
 }
 
 impl Request {
@@ -353,6 +362,7 @@ impl Request {
             caller,
             correlation_id,
             gateway_request_id: ctx.request_id.clone().unwrap_or_default(),
+            from_hook: ctx.apiid.as_deref() == Some(HOOK_API_ID),
         }
     }
 

@@ -107,7 +107,10 @@ pub async fn handle(
         body.as_bytes(),
         Utc::now(),
     ) {
-        kit::telemetry::count("WebhooksRejected", 1);
+        // The hook's unsigned request is expected, and must not page.
+        if !req.from_hook {
+            kit::telemetry::count("WebhooksRejected", 1);
+        }
         tracing::warn!(%rejected, "webhook delivery rejected");
         return Err(Response::error(
             401,

@@ -249,6 +249,33 @@ pub async fn create_service_table(conf: &SdkConfig, name: &str) {
         });
 }
 
+/// Every item of a small table, each as text, in order: for a test that
+/// something changed nothing.
+pub async fn table_items(conf: &SdkConfig, table: &str) -> Vec<String> {
+    let out = aws_sdk_dynamodb::Client::new(conf)
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "scanning {table}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            )
+        });
+    assert!(out.last_evaluated_key().is_none(), "{table}: over a page");
+    let mut items: Vec<String> = (out.items().iter())
+        .map(|item| {
+            format!(
+                "{:?}",
+                item.iter().collect::<std::collections::BTreeMap<_, _>>()
+            )
+        })
+        .collect();
+    items.sort();
+    items
+}
+
 /// Every record currently in a table's stream (one shard in the emulator),
 /// oldest first, in Lambda's event shape.
 pub async fn read_stream(

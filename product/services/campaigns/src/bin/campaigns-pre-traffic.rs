@@ -12,6 +12,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let hooked = Hooked {
         consumed: campaigns::handlers::CONSUMED,
         api: Some(campaigns::openapi::api),
+        // Its admins-only reads reach the table too.
+        read_groups: &[campaigns::domain::ADMINS],
     };
     kit::hook::serve(telemetry, hooked).await
 }

@@ -12,6 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let hooked = Hooked {
         consumed: notifications::handlers::CONSUMED,
         api: Some(notifications::openapi::api),
+        read_groups: &[],
     };
     kit::hook::serve(telemetry, hooked).await
 }

@@ -12,6 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let hooked = Hooked {
         consumed: todos::handlers::CONSUMED,
         api: Some(todos::openapi::api),
+        read_groups: &[],
     };
     kit::hook::serve(telemetry, hooked).await
 }

@@ -1,7 +1,7 @@
 //! The todos API on its own table in the emulator, through the real SDK,
 //! fed requests in API Gateway's payload 2.0 shape.
 
-use devstack_emulator::{create_service_table, shared, unique};
+use devstack_emulator::{create_service_table, shared, table_items, unique};
 use kit::http_api::{Request, Response, apigw_event};
 use serde_json::{Value, json};
 use todos::api::{Todos, handle};
@@ -56,6 +56,35 @@ fn request(
         body.as_deref(),
         "req-test",
     ))
+}
+
+/// What the API's pre-traffic hook sends (`kit::hook::probes`, every
+/// route), handed to the handler on a table holding someone's todo: each
+/// answered as the contract declares, and the table unchanged.
+#[tokio::test]
+async fn the_pre_traffic_hooks_requests_are_answered_as_declared_and_change_nothing() {
+    let conf = shared().sdk_config().await;
+    let table = unique("todos");
+    create_service_table(&conf, &table).await;
+    let app = app(&conf, &table).await;
+    let kept = Some(json!({"title": "kept"}));
+    let created = handle(&app, request(Some("ada"), "POST /todos", None, "", kept)).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let before = table_items(&conf, &table).await;
+    let api = todos::openapi::api();
+    let nobody = kit::hook::Nobody {
+        sub: "nobody",
+        read_groups: &[],
+    };
+    let id = || uuid::Uuid::now_v7().to_string();
+    let mut answers = Vec::new();
+    for p in kit::hook::probes(&api, &api.route_keys(), &nobody, id).unwrap() {
+        let req = serde_json::from_value(p.event.clone()).unwrap();
+        answers.push(p.answered(handle(&app, Request::from_apigw(&req)).await));
+    }
+    assert_eq!(answers.len(), 6);
+    assert_eq!(kit::hook::verdict(&answers), Ok(()));
+    assert_eq!(table_items(&conf, &table).await, before);
 }
 
 fn body(r: &Response) -> &Value {

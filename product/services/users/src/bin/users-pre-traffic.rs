@@ -12,6 +12,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let hooked = Hooked {
         consumed: users::erasure::CONSUMED,
         api: Some(users::openapi::api),
+        // Its admins-only reads reach the table too.
+        read_groups: &[users::domain::ADMINS],
     };
     kit::hook::serve(telemetry, hooked).await
 }

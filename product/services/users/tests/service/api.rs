@@ -1,6 +1,6 @@
 //! The users API on its own table in the emulator, through the real SDK.
 
-use devstack_emulator::{create_service_table, shared, unique};
+use devstack_emulator::{create_service_table, shared, table_items, unique};
 use kit::http_api::{Request, Response, apigw_event};
 use serde_json::{Value, json};
 use users::api::handle;
@@ -27,6 +27,32 @@ fn request(user: &str, method: &str, body: Option<Value>, correlation: &str) -> 
         body.as_deref(),
         correlation,
     ))
+}
+
+/// What the API's pre-traffic hook sends (`kit::hook::probes`, every
+/// route, its reads as an admin), handed to the handler on a table holding
+/// someone's profile: each answered as the contract declares, and the
+/// table unchanged.
+#[tokio::test]
+async fn the_pre_traffic_hooks_requests_are_answered_as_declared_and_change_nothing() {
+    let (conf, table, store) = setup().await;
+    let ada = request("ada", "PUT", Some(json!({"display_name": "Ada"})), "r");
+    assert_eq!(handle(&store, ada).await.status, 201);
+    let before = table_items(&conf, &table).await;
+    let api = users::openapi::api();
+    let nobody = kit::hook::Nobody {
+        sub: "nobody",
+        read_groups: &[users::domain::ADMINS],
+    };
+    let id = || uuid::Uuid::now_v7().to_string();
+    let mut answers = Vec::new();
+    for p in kit::hook::probes(&api, &api.route_keys(), &nobody, id).unwrap() {
+        let req = serde_json::from_value(p.event.clone()).unwrap();
+        answers.push(p.answered(handle(&store, Request::from_apigw(&req)).await));
+    }
+    assert_eq!(answers.len(), 4);
+    assert_eq!(kit::hook::verdict(&answers), Ok(()));
+    assert_eq!(table_items(&conf, &table).await, before);
 }
 
 fn body(r: &Response) -> &Value {

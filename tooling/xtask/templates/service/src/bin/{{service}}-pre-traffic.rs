@@ -12,6 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let hooked = Hooked {
         consumed: {{service}}::handlers::CONSUMED,
         api: Some({{service}}::openapi::api),
+        read_groups: &[],
     };
     kit::hook::serve(telemetry, hooked).await
 }
