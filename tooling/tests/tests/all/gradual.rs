@@ -427,8 +427,106 @@ fn failing_api(dir: &std::path::Path, hooked: bool) -> std::path::PathBuf {
     path
 }
 
+/// todos' template with its API's p99 latency threshold at 1 ms: the good
+/// version is as much slower than that threshold as a slow version would
+/// be than the real one, and only its latency alarm can tell.
+fn slow_api(dir: &std::path::Path) -> std::path::PathBuf {
+    let source = root().join("product/services/todos/template.yaml");
+    let text = std::fs::read_to_string(&source).unwrap();
+    let threshold = "  ApiLatencyP99ThresholdMs:\n    Type: Number\n    Default: 2000\n";
+    assert!(text.contains(threshold), "todos' latency threshold moved");
+    let path = dir.join("template.yaml");
+    let slow = threshold.replace("Default: 2000", "Default: 1");
+    std::fs::write(&path, text.replace(threshold, &slow)).unwrap();
+    path
+}
+
+/// Three callers on one route of the API at once, each answer's status
+/// counted: enough requests that a tenth of them reach a canary within
+/// its five minutes.
+struct Callers {
+    statuses: Arc<Mutex<BTreeMap<u16, usize>>>,
+    stop: Arc<AtomicBool>,
+    callers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Callers {
+    fn start(api: Arc<devstack_client::walkthrough::Client>) -> Callers {
+        let statuses = Arc::new(Mutex::new(BTreeMap::<u16, usize>::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let callers = (0..3)
+            .map(|_| {
+                let (api, statuses, stop) = (api.clone(), statuses.clone(), stop.clone());
+                tokio::spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        let (status, _) = api.call(Method::GET, "/todos", None).await.unwrap();
+                        *statuses.lock().await.entry(status).or_default() += 1;
+                    }
+                })
+            })
+            .collect();
+        Callers {
+            statuses,
+            stop,
+            callers,
+        }
+    }
+
+    async fn seen(&self) -> BTreeMap<u16, usize> {
+        self.statuses.lock().await.clone()
+    }
+
+    async fn stop(self) -> BTreeMap<u16, usize> {
+        self.stop.store(true, Ordering::Relaxed);
+        for caller in self.callers {
+            caller.await.unwrap();
+        }
+        self.statuses.lock().await.clone()
+    }
+}
+
+/// todos deployed from `template`: the report, why it was rolled back (it
+/// must have been), and its API's deployment.
+async fn deploy_todos_rolled_back(
+    detached: &cloud::Detached,
+    template: std::path::PathBuf,
+    commit: &str,
+    minute_ms: Option<u64>,
+) -> (String, devstack_api::control::Deployment) {
+    let request = Request {
+        service: "todos".into(),
+        template,
+        artifacts: Artifacts::Cargo(repo::profile_dir()),
+        commit: commit.into(),
+        minute_ms,
+    };
+    let (status, body) = post_deploy(&detached.endpoints.control_url, &request).await;
+    assert_eq!(status, 200, "{body}");
+    let report: Report = serde_json::from_value(body).unwrap();
+    let why = (report.rolled_back.clone()).unwrap_or_else(|| panic!("not rolled back: {report:?}"));
+    let d = (report.deployments.into_iter())
+        .find(|d| d.function == "todos/ApiFunction")
+        .expect("the API deployed gradually");
+    assert_eq!(d.outcome, "rolled back", "{d:?}");
+    let weights = detached.functions["todos/ApiFunction"].weights();
+    assert_eq!(
+        weights.0,
+        [(d.from_version, 1.0)],
+        "back on the old version"
+    );
+    (why, d)
+}
+
+fn n(m: &BTreeMap<u16, usize>, s: u16) -> usize {
+    m.get(&s).copied().unwrap_or(0)
+}
+
+/// Three bad versions of todos' API on one cloud, while callers read
+/// their todos throughout: one its hook stops, one answering 500 its
+/// canary's 5xx alarm rolls back, one slower than its threshold its
+/// latency alarm rolls back. The old version answers every other request.
 #[tokio::test]
-async fn an_api_version_answering_500_is_stopped_by_its_hook_and_without_one_rolled_back_by_its_canary_while_the_old_one_answers()
+async fn bad_api_versions_are_stopped_by_the_hook_or_rolled_back_by_their_canarys_5xx_or_latency_while_the_old_one_answers()
  {
     let detached = cloud::start_detached(Options {
         bin_dir: repo::profile_dir(),
@@ -443,46 +541,23 @@ async fn an_api_version_answering_500_is_stopped_by_its_hook_and_without_one_rol
         .await
         .unwrap();
     assert_eq!(status, 201, "{todo}");
-    let api = Arc::new(api);
-
-    // Traffic on one route from three callers at once, each answer's
-    // status counted: enough requests that a tenth of them reach the
-    // canary within its five minutes.
-    let statuses = Arc::new(Mutex::new(BTreeMap::<u16, usize>::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let callers: Vec<_> = (0..3)
-        .map(|_| {
-            let (api, statuses, stop) = (api.clone(), statuses.clone(), stop.clone());
-            tokio::spawn(async move {
-                while !stop.load(Ordering::Relaxed) {
-                    let (status, _) = api.call(Method::GET, "/todos", None).await.unwrap();
-                    *statuses.lock().await.entry(status).or_default() += 1;
-                }
-            })
-        })
-        .collect();
+    let callers = Callers::start(Arc::new(api));
 
     // With its hook, the bad version takes no request: the hook's request
     // per route meets the 500s before the first shift.
     let hooked = tempfile::tempdir().unwrap();
-    let request = Request {
-        service: "todos".into(),
-        template: failing_api(hooked.path(), true),
-        artifacts: Artifacts::Cargo(repo::profile_dir()),
-        commit: "4004004004004004004004004004004004004004".into(),
-        minute_ms: None,
-    };
-    let (status, body) = post_deploy(&detached.endpoints.control_url, &request).await;
-    assert_eq!(status, 200, "{body}");
-    let report: Report = serde_json::from_value(body).unwrap();
-    let why = (report.rolled_back.clone()).unwrap_or_else(|| panic!("not stopped: {report:?}"));
+    let template = failing_api(hooked.path(), true);
+    let (why, d) = deploy_todos_rolled_back(
+        &detached,
+        template,
+        "4004004004400400400440040040044004004004",
+        None,
+    )
+    .await;
     assert!(
         why.contains("pre-traffic hook todos/ApiPreTrafficHookFunction: it reported Failed"),
         "{why}"
     );
-    let d = (report.deployments.iter())
-        .find(|d| d.function == "todos/ApiFunction")
-        .expect("the API deployed gradually");
     assert!(d.shifts.is_empty(), "the bad version took a share: {d:?}");
     assert!(
         d.new_version.invocations > 0,
@@ -499,70 +574,75 @@ async fn an_api_version_answering_500_is_stopped_by_its_hook_and_without_one_rol
         d.new_version.invocations, d.ms
     );
 
-    let scratch = tempfile::tempdir().unwrap();
-    let request = Request {
-        service: "todos".into(),
-        template: failing_api(scratch.path(), false),
-        artifacts: Artifacts::Cargo(repo::profile_dir()),
-        commit: "5005005005005005005005005005005005005005".into(),
-        // The template's minutes as seconds (the default): the function's
-        // own metrics reach the alarm through its output, which under load
-        // lags by a few hundred milliseconds, as CloudWatch's do by about
-        // a minute.
-        minute_ms: None,
-    };
-    let before = statuses.lock().await.clone();
-    let (status, body) = post_deploy(&detached.endpoints.control_url, &request).await;
-    assert_eq!(status, 200, "{body}");
-    let during = statuses.lock().await.clone();
-    // A few more answers after the rollback: all from the old version.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    stop.store(true, Ordering::Relaxed);
-    for caller in callers {
-        caller.await.unwrap();
-    }
-    let after = statuses.lock().await.clone();
-
-    let report: Report = serde_json::from_value(body).unwrap();
-    let why = (report.rolled_back.clone())
-        .unwrap_or_else(|| panic!("not rolled back: {report:?} {during:?}"));
+    // Without it, the canary's own 500s roll it back. The template's
+    // minutes as seconds (the default): the function's own metrics reach
+    // the alarm through its output, which under load lags by a few hundred
+    // milliseconds, as CloudWatch's do by about a minute.
+    let unhooked = tempfile::tempdir().unwrap();
+    let before = callers.seen().await;
+    let template = failing_api(unhooked.path(), false);
+    let (why, d) = deploy_todos_rolled_back(
+        &detached,
+        template,
+        "5005005005500500500550050050055005005005",
+        None,
+    )
+    .await;
+    let during = callers.seen().await;
     assert!(why.contains("ApiFunctionNewVersion5xxAlarm"), "{why}");
-    let d = (report.deployments.iter())
-        .find(|d| d.function == "todos/ApiFunction")
-        .expect("the API deployed gradually");
-    assert_eq!(d.outcome, "rolled back", "{d:?}");
     assert_eq!(d.config, "CodeDeployDefault.LambdaCanary10Percent5Minutes");
     assert_eq!(d.shifts.len(), 1, "rolled back during the canary: {d:?}");
-    let n = |m: &BTreeMap<u16, usize>, s: u16| m.get(&s).copied().unwrap_or(0);
-    let failed = n(&during, 500) - n(&before, 500);
     assert_eq!(
         n(&before, 500),
         0,
         "no 5xx before the unhooked deploy, the hooked one's included: {before:?}"
     );
+    let failed = n(&during, 500) - n(&before, 500);
     assert_eq!(
         failed as u64, d.new_version.invocations,
         "every request the new version took, and only those, answered 500"
     );
     assert!(failed > 0, "the canary took no request: {d:?}");
-    assert_eq!(
-        n(&after, 500),
-        n(&during, 500),
-        "a 500 after the rollback: {after:?}"
-    );
-    assert!(
-        n(&after, 200) > n(&during, 200),
-        "the old version answers after it"
-    );
     let total = d.new_version.invocations + d.old_version.invocations;
     eprintln!(
         "bad API: took {failed} of {total} requests ({:.0}%), rolled back after {} ms at {} ms a minute: {why}",
         100.0 * failed as f64 / total as f64,
         d.ms,
-        request
-            .minute_ms
-            .unwrap_or(devstack_api::control::MINUTE_MS)
+        devstack_api::control::MINUTE_MS
     );
-    let weights = detached.functions["todos/ApiFunction"].weights();
-    assert_eq!(weights.0, [(d.from_version, 1.0)]);
+
+    // A slow one: every answer right, its p99 over the threshold for two
+    // minutes in a row. At 3 s a minute, so that each minute holds the
+    // canary's requests even under load.
+    let slow = tempfile::tempdir().unwrap();
+    let (why, d) = deploy_todos_rolled_back(
+        &detached,
+        slow_api(slow.path()),
+        "5105105105510510510551051051055105105105",
+        Some(3000),
+    )
+    .await;
+    assert!(why.contains("ApiFunctionNewVersionLatencyAlarm"), "{why}");
+    assert_eq!(d.shifts.len(), 1, "rolled back during the canary: {d:?}");
+    assert!(d.new_version.invocations > 0, "{d:?}");
+    eprintln!(
+        "slow API: took {} of {} requests, rolled back after {} ms at 3000 ms a minute: {why}",
+        d.new_version.invocations,
+        d.new_version.invocations + d.old_version.invocations,
+        d.ms
+    );
+
+    // A few more answers after the rollbacks: all from the old version.
+    let after_slow = callers.seen().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = callers.stop().await;
+    assert_eq!(
+        n(&after, 500),
+        n(&during, 500),
+        "a 500 after the rollback, or from the slow version: {after:?}"
+    );
+    assert!(
+        n(&after, 200) > n(&after_slow, 200),
+        "the old version answers after them"
+    );
 }
