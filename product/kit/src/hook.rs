@@ -89,6 +89,29 @@ impl Probe {
     }
 }
 
+/// Every route of `api` probed as the hook probes it, each request handed
+/// to `handle` (a service's handler on a test table) instead of a new
+/// version: how many were sent, and the verdict. For service tests.
+#[cfg(any(test, feature = "test-support"))]
+pub async fn probe_handler(
+    api: &Api,
+    read_groups: &[&str],
+    handle: impl AsyncFn(crate::http_api::Request) -> crate::http_api::Response,
+) -> (usize, Result<(), String>) {
+    let caller = Nobody {
+        sub: "nobody",
+        read_groups,
+    };
+    let id = || uuid::Uuid::now_v7().to_string();
+    let probes = probes(api, &api.route_keys(), &caller, id).expect("the API's own routes");
+    let mut answers = Vec::new();
+    for p in &probes {
+        let req = serde_json::from_value(p.event.clone()).expect("a probe is API Gateway's shape");
+        answers.push(p.answered(handle(crate::http_api::Request::from_apigw(&req)).await));
+    }
+    (answers.len(), verdict(&answers))
+}
+
 /// Who a hook's requests come from: a user nobody is (a fresh `sub`, no
 /// profile, no todo), whose reads are made in `read_groups`, so that an
 /// admins-only read reaches its table too, and whose writes in none.

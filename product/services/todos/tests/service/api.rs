@@ -72,18 +72,8 @@ async fn the_pre_traffic_hooks_requests_are_answered_as_declared_and_change_noth
     assert_eq!(created.status, 201, "{created:?}");
     let before = table_items(&conf, &table).await;
     let api = todos::openapi::api();
-    let nobody = kit::hook::Nobody {
-        sub: "nobody",
-        read_groups: &[],
-    };
-    let id = || uuid::Uuid::now_v7().to_string();
-    let mut answers = Vec::new();
-    for p in kit::hook::probes(&api, &api.route_keys(), &nobody, id).unwrap() {
-        let req = serde_json::from_value(p.event.clone()).unwrap();
-        answers.push(p.answered(handle(&app, Request::from_apigw(&req)).await));
-    }
-    assert_eq!(answers.len(), 6);
-    assert_eq!(kit::hook::verdict(&answers), Ok(()));
+    let probed = kit::hook::probe_handler(&api, &[], async |req| handle(&app, req).await).await;
+    assert_eq!(probed, (6, Ok(())));
     assert_eq!(table_items(&conf, &table).await, before);
 }
 

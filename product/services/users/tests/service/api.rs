@@ -40,18 +40,10 @@ async fn the_pre_traffic_hooks_requests_are_answered_as_declared_and_change_noth
     assert_eq!(handle(&store, ada).await.status, 201);
     let before = table_items(&conf, &table).await;
     let api = users::openapi::api();
-    let nobody = kit::hook::Nobody {
-        sub: "nobody",
-        read_groups: &[users::domain::ADMINS],
-    };
-    let id = || uuid::Uuid::now_v7().to_string();
-    let mut answers = Vec::new();
-    for p in kit::hook::probes(&api, &api.route_keys(), &nobody, id).unwrap() {
-        let req = serde_json::from_value(p.event.clone()).unwrap();
-        answers.push(p.answered(handle(&store, Request::from_apigw(&req)).await));
-    }
-    assert_eq!(answers.len(), 4);
-    assert_eq!(kit::hook::verdict(&answers), Ok(()));
+    let admins = [users::domain::ADMINS];
+    let probed =
+        kit::hook::probe_handler(&api, &admins, async |req| handle(&store, req).await).await;
+    assert_eq!(probed, (4, Ok(())));
     assert_eq!(table_items(&conf, &table).await, before);
 }
 

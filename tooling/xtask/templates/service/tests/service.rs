@@ -6,7 +6,7 @@ use chrono::Utc;
 use events::users::UserDeletedV1;
 use events::{{service}}::{{Items}}UserErasedV1;
 use events::{Envelope, Event};
-use devstack_emulator::{create_service_table, shared, unique};
+use devstack_emulator::{create_service_table, shared, table_items, unique};
 use kit::http_api::{Request, Response, apigw_event};
 use kit::idempotency::Processed;
 use serde_json::{Value, json};
@@ -77,6 +77,23 @@ async fn a_caller_creates_lists_and_reads_only_their_own() {
     assert_eq!((read.status, &body(&read)["title"]), (200, &json!("first")));
     let other = handle(&store, request("bob", "GET /{{service}}/{id}", &path, None)).await;
     assert_eq!(other.status, 404, "bob cannot read ada's");
+}
+
+/// What the API's pre-traffic hook sends (`kit::hook::probes`, every
+/// route), handed to the handler on a table holding someone's item: each
+/// answered as the contract declares, and the table unchanged.
+#[tokio::test]
+async fn the_pre_traffic_hooks_requests_are_answered_as_declared_and_change_nothing() {
+    let conf = shared().sdk_config().await;
+    let table = unique("{{service}}");
+    create_service_table(&conf, &table).await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&conf), &table);
+    assert_eq!(create(&store, "ada", "kept").await.status, 201);
+    let before = table_items(&conf, &table).await;
+    let api = {{service}}::openapi::api();
+    let probed = kit::hook::probe_handler(&api, &[], async |req| handle(&store, req).await).await;
+    assert_eq!(probed, (3, Ok(())));
+    assert_eq!(table_items(&conf, &table).await, before);
 }
 
 #[tokio::test]
