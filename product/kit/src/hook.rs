@@ -253,7 +253,7 @@ pub fn verdict(answers: &[Answer]) -> Result<(), String> {
 /// `read_groups` ([`Nobody`]).
 pub struct Hooked {
     pub consumed: &'static [EventKey],
-    pub api: Option<fn() -> Api>,
+    pub api: fn() -> Api,
     pub read_groups: &'static [&'static str],
 }
 
@@ -331,9 +331,6 @@ mod run {
         let id = || uuid::Uuid::now_v7().to_string();
         let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
         if let Ok(version) = var("API_VERSION") {
-            let api = hooked
-                .api
-                .ok_or("API_VERSION is set, but this service has no API")?;
             let routes = var("API_ROUTES")?;
             let keys: Vec<&str> = routes.split(',').map(str::trim).collect();
             let sub = uuid::Uuid::new_v4().to_string();
@@ -341,7 +338,7 @@ mod run {
                 sub: &sub,
                 read_groups: hooked.read_groups,
             };
-            let calls = (probes(&api(), &keys, &caller, id)?.into_iter())
+            let calls = (probes(&(hooked.api)(), &keys, &caller, id)?.into_iter())
                 .map(|p| (p.route_key.to_owned(), p.event, Some(p.declared)))
                 .collect();
             return Ok((version, calls));
@@ -399,13 +396,16 @@ mod tests {
 
     use super::*;
 
+    /// `id-1`, `id-2`, ...: ids a test can name, counted in `n`.
+    fn counted(n: &std::cell::Cell<u32>) -> String {
+        n.set(n.get() + 1);
+        format!("id-{}", n.get())
+    }
+
     #[test]
     fn each_consumed_example_is_delivered_under_fresh_ids_and_the_deletion_last() {
         let n = std::cell::Cell::new(0);
-        let id = || {
-            n.set(n.get() + 1);
-            format!("id-{}", n.get())
-        };
+        let id = || counted(&n);
         let consumed = [
             UserRegisteredV1::KEY,
             UserDeletedV1::KEY,
@@ -489,10 +489,7 @@ mod tests {
     #[test]
     fn each_route_named_gets_one_request_that_can_change_nothing() {
         let n = std::cell::Cell::new(0);
-        let id = || {
-            n.set(n.get() + 1);
-            format!("id-{}", n.get())
-        };
+        let id = || counted(&n);
         let routes = [
             "PATCH /things/{id}/parts/{part}",
             "GET /things",
@@ -516,7 +513,7 @@ mod tests {
         // Malformed JSON, which no body type parses: refused before any
         // write (a `[]` parses as a struct whose fields all default).
         assert_eq!(patch["body"], "{");
-        assert!(kit_parse::<Vec<u8>>("{").is_err());
+        assert!(crate::http_api::parse_body::<Vec<u8>>(Some("{")).is_err());
         assert_eq!(probes[0].declared, [204, 400, 413, 404]);
         assert!(probes[1].event.get("body").is_none());
         assert_eq!(probes[1].declared, [200]);
@@ -539,10 +536,6 @@ mod tests {
         let caller =
             crate::http_api::apigw_event("GET /things", "/things", &[], &[], None, None, "c");
         assert!(!crate::http_api::Request::from_apigw(&caller).from_hook);
-    }
-
-    fn kit_parse<T: for<'de> Deserialize<'de>>(body: &str) -> Result<T, crate::http_api::Invalid> {
-        crate::http_api::parse_body(Some(body))
     }
 
     #[test]

@@ -31,13 +31,33 @@ fn failing_consumer(dir: &std::path::Path, hooked: bool) -> std::path::PathBuf {
     let bad = format!("{line}          TABLE_NAME: no-such-table\n");
     text = text.replace(line, &bad);
     if !hooked {
-        let hook = "        Hooks:\n          PreTraffic: !Ref ConsumerPreTrafficHookFunction\n";
-        assert!(text.contains(hook), "the consumer's pre-traffic hook moved");
-        text = text.replace(hook, "");
+        text = unhooked(&text, "ConsumerPreTrafficHookFunction");
     }
     let path = dir.join("template.yaml");
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// `template` with `hook` taken out of its function's preference.
+fn unhooked(template: &str, hook: &str) -> String {
+    let line = format!("        Hooks:\n          PreTraffic: !Ref {hook}\n");
+    assert!(template.contains(&line), "{hook} moved");
+    template.replace(&line, "")
+}
+
+/// A deployment its pre-traffic hook stopped: no share shifted, and the
+/// hook recorded as the console's deployments view shows it (failed, and
+/// why). The hook's record.
+fn stopped_by_its_hook(d: &devstack_api::control::Deployment) -> &devstack_api::control::HookState {
+    assert_eq!(d.outcome, "rolled back", "{d:?}");
+    assert!(d.shifts.is_empty(), "the bad version took a share: {d:?}");
+    let hook = d.hooks.first().expect("the hook is recorded");
+    assert_eq!(
+        (hook.event.as_str(), hook.state.as_str()),
+        ("BeforeAllowTraffic", "Failed"),
+        "{d:?}"
+    );
+    hook
 }
 
 /// notifications' template with the consumer's hook after the traffic
@@ -262,21 +282,10 @@ async fn a_consumer_failing_its_examples_is_stopped_by_its_hook_before_taking_an
     let consumer = (report.deployments.iter())
         .find(|d| d.function == "notifications/ConsumerFunction")
         .expect("the consumer deployed gradually");
-    assert_eq!(consumer.outcome, "rolled back", "{report:?}");
-    assert!(
-        consumer.shifts.is_empty(),
-        "the bad version took a share: {consumer:?}"
-    );
+    let hook = stopped_by_its_hook(consumer);
     assert!(
         consumer.new_version.errors > 0,
         "the hook's examples reached the new version: {consumer:?}"
-    );
-    // What the console's deployments view shows: the hook, failed, and why.
-    let hook = consumer.hooks.first().expect("the hook is recorded");
-    assert_eq!(
-        (hook.event.as_str(), hook.state.as_str()),
-        ("BeforeAllowTraffic", "Failed"),
-        "{consumer:?}"
     );
     assert!(
         hook.hook.ends_with("ConsumerPreTrafficHookFunction") && hook.reason.contains("Failed"),
@@ -418,9 +427,7 @@ fn failing_api(dir: &std::path::Path, hooked: bool) -> std::path::PathBuf {
     );
     text = text.replace(anchor, &bad);
     if !hooked {
-        let hook = "        Hooks:\n          PreTraffic: !Ref ApiPreTrafficHookFunction\n";
-        assert!(text.contains(hook), "the API's pre-traffic hook moved");
-        text = text.replace(hook, "");
+        text = unhooked(&text, "ApiPreTrafficHookFunction");
     }
     let path = dir.join("template.yaml");
     std::fs::write(&path, text).unwrap();
@@ -558,16 +565,10 @@ async fn bad_api_versions_are_stopped_by_the_hook_or_rolled_back_by_their_canary
         why.contains("pre-traffic hook todos/ApiPreTrafficHookFunction: it reported Failed"),
         "{why}"
     );
-    assert!(d.shifts.is_empty(), "the bad version took a share: {d:?}");
+    stopped_by_its_hook(&d);
     assert!(
         d.new_version.invocations > 0,
         "the hook's requests reached the new version: {d:?}"
-    );
-    let hook = d.hooks.first().expect("the hook is recorded");
-    assert_eq!(
-        (hook.event.as_str(), hook.state.as_str()),
-        ("BeforeAllowTraffic", "Failed"),
-        "{d:?}"
     );
     eprintln!(
         "hooked API: {} requests on the new version, stopped after {} ms: {why}",

@@ -11,7 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let telemetry = kit::telemetry::init(kit::function!());
     let hooked = Hooked {
         consumed: campaigns::handlers::CONSUMED,
-        api: Some(campaigns::openapi::api),
+        api: campaigns::openapi::api,
         // Its admins-only reads reach the table too.
         read_groups: &[campaigns::domain::ADMINS],
     };

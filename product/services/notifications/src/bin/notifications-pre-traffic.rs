@@ -11,7 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let telemetry = kit::telemetry::init(kit::function!());
     let hooked = Hooked {
         consumed: notifications::handlers::CONSUMED,
-        api: Some(notifications::openapi::api),
+        api: notifications::openapi::api,
         read_groups: &[],
     };
     kit::hook::serve(telemetry, hooked).await

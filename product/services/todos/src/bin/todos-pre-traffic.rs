@@ -11,7 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let telemetry = kit::telemetry::init(kit::function!());
     let hooked = Hooked {
         consumed: todos::handlers::CONSUMED,
-        api: Some(todos::openapi::api),
+        api: todos::openapi::api,
         read_groups: &[],
     };
     kit::hook::serve(telemetry, hooked).await

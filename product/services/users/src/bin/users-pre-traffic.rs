@@ -11,7 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let telemetry = kit::telemetry::init(kit::function!());
     let hooked = Hooked {
         consumed: users::erasure::CONSUMED,
-        api: Some(users::openapi::api),
+        api: users::openapi::api,
         // Its admins-only reads reach the table too.
         read_groups: &[users::domain::ADMINS],
     };
