@@ -10,7 +10,7 @@
 //! forgotten, unless it may still be opening (see [`OPENING`]).
 
 use aws_lambda_events::dynamodb::EventRecord;
-use aws_sdk_sns::types::MessageAttributeValue;
+use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use kit::stream::{Change, StreamError, change};
 use serde_json::json;
 use tracing::Instrument;
@@ -118,62 +118,121 @@ impl Delivery {
         self
     }
 
-    /// Publishes one notification. Subscribers deduplicate on
+    /// Publishes notifications, at most [`PUBLISH_BATCH`], in one call;
+    /// each one's result, in order. Subscribers deduplicate on
     /// `notification_id`: a retried batch delivers again.
-    pub async fn send(&self, n: &Notification) -> Result<(), String> {
-        let attr = |v: &str| {
-            MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(v)
-                .build()
-                .expect("type and value are set")
-        };
-        let kind = serde_json::to_value(n.notification_kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let body = json!({
-            "notification_id": n.notification_id,
-            "user_id": n.user_id,
-            "kind": kind,
-            "message": n.message,
-            "created_at": n.created_at,
-        });
-        self.client
-            .publish()
+    pub async fn send(&self, notes: &[&Notification]) -> Vec<Published> {
+        let entries: Vec<_> = notes.iter().enumerate().map(|(i, n)| entry(i, n)).collect();
+        let answer = self
+            .client
+            .publish_batch()
             .topic_arn(&self.topic_arn)
-            .message(body.to_string())
-            .message_attributes("kind", attr(&kind))
-            .message_attributes("user_id", attr(&n.user_id))
+            .set_publish_batch_request_entries(Some(entries))
             .send()
-            .await
-            .map_err(|e| aws_sdk_sns::error::DisplayErrorContext(e).to_string())?;
-        Ok(())
+            .await;
+        let answer = match answer {
+            Ok(a) => a,
+            Err(e) => {
+                let reason = aws_sdk_sns::error::DisplayErrorContext(e).to_string();
+                return vec![Err(reason); notes.len()];
+            }
+        };
+        let mut results = vec![Err("not in SNS's answer".to_owned()); notes.len()];
+        for ok in answer.successful() {
+            if let Some(r) = ok
+                .id()
+                .and_then(|id| id.parse::<usize>().ok())
+                .and_then(|i| results.get_mut(i))
+            {
+                *r = Ok(());
+            }
+        }
+        for failed in answer.failed() {
+            if let Some(r) = failed
+                .id()
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| results.get_mut(i))
+            {
+                *r = Err(format!(
+                    "{}: {}",
+                    failed.code(),
+                    failed.message().unwrap_or_default()
+                ));
+            }
+        }
+        results
     }
 }
 
-/// Records delivered at once. A batch of a hundred, one after another,
-/// took longer than the function's timeout when each call waited on a
-/// busy engine, and the killed batch was then delivered again whole.
+/// One notification as a batch entry, its id its place in the batch.
+fn entry(i: usize, n: &Notification) -> PublishBatchRequestEntry {
+    let attr = |v: &str| {
+        MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(v)
+            .build()
+            .expect("type and value are set")
+    };
+    let kind = serde_json::to_value(n.notification_kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let body = json!({
+        "notification_id": n.notification_id,
+        "user_id": n.user_id,
+        "kind": kind,
+        "message": n.message,
+        "created_at": n.created_at,
+    });
+    PublishBatchRequestEntry::builder()
+        .id(i.to_string())
+        .message(body.to_string())
+        .message_attributes("kind", attr(&kind))
+        .message_attributes("user_id", attr(&n.user_id))
+        .build()
+        .expect("id and message are set")
+}
+
+/// One notification's publish: done, or why not.
+pub type Published = Result<(), String>;
+
+/// SNS's most entries in one PublishBatch: a batch of records is
+/// published in a tenth of the calls one Publish each took, which was
+/// most of the deliverer's time behind a backlog.
+pub const PUBLISH_BATCH: usize = 10;
+
+/// Calls in flight at once: PublishBatch calls, then live pushes. A
+/// batch of a hundred records, one call after another, took longer than
+/// the function's timeout when each call waited on a busy engine, and the
+/// killed batch was then delivered again whole.
 pub const IN_FLIGHT: usize = 16;
 
-/// Delivers a batch, [`IN_FLIGHT`] records at a time; the results are
-/// read in stream order, so the first failure becomes the checkpoint and
-/// only it and the records after it are retried (subscribers and the app
-/// deduplicate on `notification_id`, as for any retried batch).
+/// Delivers a batch: its notifications published [`PUBLISH_BATCH`] to a
+/// call, then pushed live, [`IN_FLIGHT`] calls at a time. The results
+/// are read in stream order, so the first failure becomes the checkpoint
+/// and only it and the records after it are retried (subscribers and the
+/// app deduplicate on `notification_id`, as for any retried batch); the
+/// records after it are not pushed, as their retry will.
 pub async fn deliver_records(records: &[EventRecord], delivery: &Delivery) -> kit::outbox::Outcome {
-    use futures_util::stream::{self, StreamExt};
+    let asked: Vec<Result<Option<Notification>, String>> = records
+        .iter()
+        .map(|r| to_deliver(r).map_err(|e| e.to_string()))
+        .collect();
+    let published = publish_all(&asked, delivery).await;
     let mut outcome = kit::outbox::Outcome::default();
-    let mut results = stream::iter(records)
-        .map(|record| async move { (record, deliver_one(record, delivery).await) })
-        .buffered(IN_FLIGHT);
-    while let Some((record, result)) = results.next().await {
+    let mut to_push = Vec::new();
+    for ((record, asked), published) in records.iter().zip(asked).zip(published) {
+        let result = asked.and_then(|n| published.map(|()| n));
         match result {
-            Ok(n) => {
-                kit::telemetry::delivered(n);
-                outcome.published += n;
+            Ok(Some(n)) => {
+                kit::telemetry::delivered(1);
+                outcome.published += 1;
+                to_push.push((record, n));
             }
+            Ok(None) => {}
             Err(reason) => {
+                let _span = kit::outbox::record_span(record).entered();
                 tracing::error!(record = %record.event_id, error = %reason, "delivery failed");
                 let sequence = record.change.sequence_number.clone().unwrap_or_default();
                 outcome.failed = Some((sequence, reason));
@@ -181,26 +240,52 @@ pub async fn deliver_records(records: &[EventRecord], delivery: &Delivery) -> ki
             }
         }
     }
+    push_all(&to_push, delivery).await;
     outcome
 }
 
-/// One record: published, then pushed live. Returns how many
-/// notifications it delivered (0 for a record that asks for none).
-async fn deliver_one(record: &EventRecord, delivery: &Delivery) -> Result<usize, String> {
-    async {
-        match to_deliver(record) {
-            Ok(Some(n)) => {
-                delivery.send(&n).await?;
-                if let Some(live) = &delivery.live {
-                    let pushed = live.push(&n).await;
-                    tracing::info!(notification = %n.notification_id, correlation_id = %n.correlation_id, user = %n.user_id, sent = pushed.sent, gone = pushed.gone, failed = pushed.failed, "delivered");
-                }
-                Ok(1)
-            }
-            Ok(None) => Ok(0),
-            Err(e) => Err(e.to_string()),
+/// Each record's publish result, in order (`Ok` for one that asks for
+/// none or could not be read: its own result says so).
+async fn publish_all(
+    asked: &[Result<Option<Notification>, String>],
+    delivery: &Delivery,
+) -> Vec<Published> {
+    use futures_util::stream::{self, StreamExt};
+    let notes: Vec<(usize, &Notification)> = asked
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| a.as_ref().ok().and_then(Option::as_ref).map(|n| (i, n)))
+        .collect();
+    let answers: Vec<(Vec<usize>, Vec<Published>)> = stream::iter(notes.chunks(PUBLISH_BATCH))
+        .map(|chunk| async move {
+            let (places, notes): (Vec<usize>, Vec<&Notification>) = chunk.iter().copied().unzip();
+            (places, delivery.send(&notes).await)
+        })
+        .buffered(IN_FLIGHT)
+        .collect()
+        .await;
+    let mut results = vec![Ok(()); asked.len()];
+    for (places, answers) in answers {
+        for (place, answer) in places.into_iter().zip(answers) {
+            results[place] = answer;
         }
     }
-    .instrument(kit::outbox::record_span(record))
-    .await
+    results
+}
+
+/// Pushes each published notification live, in its record's span.
+async fn push_all(published: &[(&EventRecord, Notification)], delivery: &Delivery) {
+    use futures_util::stream::{self, StreamExt};
+    let Some(live) = &delivery.live else {
+        return;
+    };
+    stream::iter(published)
+        .for_each_concurrent(IN_FLIGHT, |(record, n)| {
+            async move {
+                let pushed = live.push(n).await;
+                tracing::info!(notification = %n.notification_id, correlation_id = %n.correlation_id, user = %n.user_id, sent = pushed.sent, gone = pushed.gone, failed = pushed.failed, "delivered");
+            }
+            .instrument(kit::outbox::record_span(record))
+        })
+        .await;
 }

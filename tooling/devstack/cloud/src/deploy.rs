@@ -27,6 +27,17 @@ pub fn qualified(service: &str, logical: &str) -> String {
 
 pub type Stack = (String, Plan, Deployed, Value);
 
+/// A template as JSON, loaded off the runtime's workers: a translation
+/// runs Python for seconds under load, and a worker blocked that long
+/// stopped the whole local cloud (a test run's redeploy held every
+/// function call and delivery of its cloud for 12 s, till timeouts).
+pub async fn load_template(path: &std::path::Path) -> Result<Value> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || devstack_template::load(&path))
+        .await
+        .context("loading a template")?
+}
+
 /// A deployed stack: its outputs and the physical id of every resource.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Deployed {

@@ -83,7 +83,7 @@ impl Control {
             .plans
             .get(service)
             .with_context(|| format!("no service {service} runs here"))?;
-        let template = devstack_template::load(&request.template)?;
+        let template = crate::deploy::load_template(&request.template).await?;
         let (adapted, plan) = adapt(service, &template)?;
         if let Some(what) = wiring_change(running, &plan) {
             bail!(

@@ -110,7 +110,7 @@ pub async fn deploy(
     (commit, parameters): (&str, &[(String, String)]),
 ) -> anyhow::Result<Arc<devstack_cdn::Cdn>> {
     use crate::deploy::{TAG_COMMIT, TAG_SERVICE, apply, create_tagged};
-    let template = devstack_template::load(&repo::template_path(repo::WEB))?;
+    let template = crate::deploy::load_template(&repo::template_path(repo::WEB)).await?;
     let mut parameters = parameters.to_vec();
     parameters.extend(page_domain(endpoints));
     let template = devstack_template::adapt::with_parameters(template, &parameters);

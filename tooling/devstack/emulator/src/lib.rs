@@ -282,6 +282,25 @@ pub async fn read_stream(
     conf: &SdkConfig,
     table: &str,
 ) -> Vec<aws_lambda_events::dynamodb::EventRecord> {
+    let (arn, records) = stream_records_of(conf, table).await;
+    (records.iter())
+        .map(|r| kit::stream::from_streams_api(r, &arn, REGION))
+        .collect()
+}
+
+/// Every record of `table`'s stream, as DynamoDB Streams' API answers.
+pub async fn stream_records(
+    conf: &SdkConfig,
+    table: &str,
+) -> Vec<aws_sdk_dynamodbstreams::types::Record> {
+    stream_records_of(conf, table).await.1
+}
+
+/// The stream's ARN and every record of it, shard by shard.
+async fn stream_records_of(
+    conf: &SdkConfig,
+    table: &str,
+) -> (String, Vec<aws_sdk_dynamodbstreams::types::Record>) {
     use aws_sdk_dynamodbstreams::types::ShardIteratorType;
     let ddb = aws_sdk_dynamodb::Client::new(conf);
     let streams = aws_sdk_dynamodbstreams::Client::new(conf);
@@ -325,13 +344,9 @@ pub async fn read_stream(
             if records.is_empty() {
                 break;
             }
-            out.extend(
-                records
-                    .iter()
-                    .map(|r| kit::stream::from_streams_api(r, &arn, REGION)),
-            );
+            out.extend(records);
             iterator = page.next_shard_iterator;
         }
     }
-    out
+    (arn, out)
 }

@@ -904,40 +904,90 @@ def _stack_operations_one_at_a_time():
         setattr(models.CloudFormationBackend, name, locked)
 
 
+def _user_pool_calls_one_at_a_time():
+    """moto finds a user of a pool whose users sign in by email by walking
+    every user, and makes one by adding it to the same dict; its server
+    answers each call on a thread of its own, so a sign-up beside a
+    sign-in stopped the walk ("dictionary changed size during iteration",
+    a 500 that failed a person's sign-in under the test command's load).
+    Cognito answers each call whole; here the pools' calls take turns, the
+    local cloud's own (the federated sign-in's) among them. Applied after
+    every other change to the pools, so that it holds theirs too."""
+    from moto.cognitoidp import models, responses
+
+    lock = threading.RLock()
+
+    def with_lock(cls, name):
+        unlocked = getattr(cls, name)
+
+        def locked(self, *args, _unlocked=unlocked, **kwargs):
+            with lock:
+                return _unlocked(self, *args, **kwargs)
+
+        setattr(cls, name, locked)
+
+    # The backend's calls from CloudFormation too, as a stack makes a pool.
+    for name, value in list(vars(models.CognitoIdpBackend).items()):
+        if not name.startswith("__") and callable(value):
+            with_lock(models.CognitoIdpBackend, name)
+    with_lock(responses.CognitoIdpResponse, "call_action")
+
+
 def _item_answers_serialized_directly():
     """moto 5.2 writes every DynamoDB answer by walking botocore's model
     of it, value by value: each attribute of each item is a union whose
     member is picked by trying the shape's every key. Under `devstack load`
     that walk was a fifth of the engine's samples (py-spy), nearly all of
-    it in the answers of Query, Scan, GetItem and BatchGetItem. Their
-    results are already in the wire's shape (attribute values as
-    `{"S": ...}`), so they are written with `json.dumps` as they are, with
-    the content type the serializer gives, and binary values (bytes, once
-    parsed) in base64 as the serializer writes a blob. Anything else
-    `json.dumps` cannot write goes the serializer's way, as does every
-    other operation and every error."""
+    it in the answers of Query, Scan, GetItem and BatchGetItem; behind a
+    backlog of 300 notifications, the streams' GetRecords (two pollers
+    reading every record's images) was 15% of them. Their results are
+    already in the wire's shape (attribute values as `{"S": ...}`), so
+    they are written with `json.dumps` as they are, with the content type
+    the serializer gives: binary values (bytes, once parsed) in base64 as
+    the serializer writes a blob, and a stream record's creation time in
+    epoch seconds truncated to the millisecond, as the serializer writes
+    a timestamp. Anything else `json.dumps` cannot write goes the
+    serializer's way, as does every other operation and every error."""
     import base64
+    import calendar
+    import datetime
 
+    from moto.core.responses import ActionResult
     from moto.dynamodb.responses import DynamoResult
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
-    direct = {"Query", "Scan", "GetItem", "BatchGetItem"}
-    serialized = DynamoResult.execute_result
+    direct = {"Query", "Scan", "GetItem", "BatchGetItem", "GetRecords"}
+    serialized = ActionResult.execute_result
 
-    def blob(value):
+    def wire(value):
         if isinstance(value, (bytes, bytearray)):
             return base64.b64encode(value).decode()
+        if isinstance(value, datetime.datetime):
+            # moto's times are naive UTC; the serializer reads them so.
+            seconds = calendar.timegm(value.utctimetuple())
+            return seconds + (value.microsecond // 1000) / 1000.0 if value.microsecond else seconds
         raise TypeError(f"{type(value).__name__} is not JSON")
 
     def execute_result(self, context):
         if context.operation_model.name in direct:
             try:
-                body = json.dumps(self.result, default=blob)
+                body = json.dumps(self.result, default=wire)
             except (TypeError, ValueError):
                 return serialized(self, context)
             return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
         return serialized(self, context)
 
+    class StreamResult(ActionResult):
+        pass
+
+    get_records = DynamoDBStreamsHandler.get_records
+
+    def get_records_directly(self):
+        return StreamResult(get_records(self).result)
+
     DynamoResult.execute_result = execute_result
+    StreamResult.execute_result = execute_result
+    DynamoDBStreamsHandler.get_records = get_records_directly
 
 
 def _federated_users():
@@ -1132,6 +1182,7 @@ _hosts_matched_without_listing_moto()
 _requests_not_logged()
 _federated_users()
 _confirmation_verifies_the_email()
+_user_pool_calls_one_at_a_time()
 
 
 # The backends the local cloud's stacks and tests call, made in the engine

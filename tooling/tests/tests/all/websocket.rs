@@ -516,9 +516,10 @@ const BACKLOG: usize = 300;
 /// deliverer worked through a batch of up to 100 records one call at a
 /// time (about 320 ms a record then), passed its 10-second timeout, was
 /// killed and given the whole batch again, and the congratulation waited
-/// behind every such try. Now a batch is at most 25 records, delivered 16
-/// at a time: the congratulation arrives behind a backlog, the deliverer
-/// is never killed, and each notification reaches the delivery topic once.
+/// behind every such try. Now a batch is at most 25 records, published
+/// ten to a PublishBatch call and pushed 16 at a time: the congratulation
+/// arrives behind a backlog, the deliverer is never killed, and each
+/// notification reaches the delivery topic once.
 #[tokio::test]
 async fn a_congratulation_behind_a_backlog_is_pushed_and_each_notification_delivered_once() {
     let e = &crate::e2e::cloud().endpoints;
@@ -546,9 +547,18 @@ async fn a_congratulation_behind_a_backlog_is_pushed_and_each_notification_deliv
         .await
         .unwrap();
     assert_eq!(status, 200);
-    let pushed = next_text(&mut ada_ws, Duration::from_secs(20))
-        .await
-        .expect("the congratulation is pushed behind the backlog");
+    let completed = Instant::now();
+    let Some(pushed) = next_text(&mut ada_ws, Duration::from_secs(20)).await else {
+        let m = deliverer.metrics().await;
+        panic!(
+            "the congratulation was not pushed within {:?} behind the backlog; the deliverer had had {} invocations ({} before), {} errors, {} restarts",
+            completed.elapsed(),
+            m.invocations,
+            before.invocations,
+            m.errors,
+            m.restarts
+        );
+    };
     assert_eq!(pushed["notification"]["kind"], "todo_completed");
 
     // Every backlog notification reached the topic, each exactly once.

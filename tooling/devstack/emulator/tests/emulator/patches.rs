@@ -14,34 +14,13 @@ use uuid::Uuid;
 /// serializer, and this holds them to what was put.
 #[tokio::test]
 async fn item_answers_carry_every_attribute_type_as_written() {
-    use aws_sdk_dynamodb::primitives::Blob;
     use aws_sdk_dynamodb::types::{AttributeValue as V, KeysAndAttributes};
     use std::collections::HashMap;
     let conf = shared().sdk_config().await;
     let ddb = aws_sdk_dynamodb::Client::new(&conf);
     let name = unique("answers");
     devstack_emulator::create_service_table(&conf, &name).await;
-    let bytes = Blob::new(vec![0u8, 1, 0xff, b'b']);
-    let item = |sk: &str| -> HashMap<String, V> {
-        HashMap::from([
-            ("pk".into(), V::S("USER#é \"q\" \\".into())),
-            ("sk".into(), V::S(sk.into())),
-            ("n".into(), V::N("-1.50".into())),
-            ("b".into(), V::B(bytes.clone())),
-            ("t".into(), V::Bool(false)),
-            ("z".into(), V::Null(true)),
-            (
-                "l".into(),
-                V::L(vec![
-                    V::S("x".into()),
-                    V::M(HashMap::from([("k".into(), V::N("2".into()))])),
-                ]),
-            ),
-            ("ss".into(), V::Ss(vec!["a".into(), "b".into()])),
-            ("ns".into(), V::Ns(vec!["1".into(), "2.5".into()])),
-            ("bs".into(), V::Bs(vec![bytes.clone()])),
-        ])
-    };
+    let item = every_attribute_type;
     for sk in ["A", "B", "C"] {
         ddb.put_item()
             .table_name(&name)
@@ -105,6 +84,109 @@ async fn item_answers_carry_every_attribute_type_as_written() {
         .unwrap();
     let found = &batch.responses().unwrap()[&name];
     assert_eq!(found.as_slice(), [item("A")]);
+}
+
+/// An item with a value of every attribute type, `pk` and `sk` among them.
+fn every_attribute_type(
+    sk: &str,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    use aws_sdk_dynamodb::primitives::Blob;
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    use std::collections::HashMap;
+    let bytes = Blob::new(vec![0u8, 1, 0xff, b'b']);
+    HashMap::from([
+        ("pk".into(), V::S("USER#é \"q\" \\".into())),
+        ("sk".into(), V::S(sk.into())),
+        ("n".into(), V::N("-1.50".into())),
+        ("b".into(), V::B(bytes.clone())),
+        ("t".into(), V::Bool(false)),
+        ("z".into(), V::Null(true)),
+        (
+            "l".into(),
+            V::L(vec![
+                V::S("x".into()),
+                V::M(HashMap::from([("k".into(), V::N("2".into()))])),
+            ]),
+        ),
+        ("ss".into(), V::Ss(vec!["a".into(), "b".into()])),
+        ("ns".into(), V::Ns(vec!["1".into(), "2.5".into()])),
+        ("bs".into(), V::Bs(vec![bytes])),
+    ])
+}
+
+/// Each attribute's value as the SDK's types print it: the same for
+/// DynamoDB's and DynamoDB Streams' (one Smithy shape), in key order.
+fn printed<V: std::fmt::Debug>(
+    image: &std::collections::HashMap<String, V>,
+) -> std::collections::BTreeMap<String, String> {
+    image
+        .iter()
+        .map(|(k, v)| (k.clone(), format!("{v:?}")))
+        .collect()
+}
+
+/// GetRecords answers each image as it was written, and each record's
+/// creation time as the time it was made: the local cloud writes these
+/// answers directly (`moto_server.py`), where moto's serializer walked
+/// every value, and this holds them to what was put.
+#[tokio::test]
+async fn stream_records_carry_every_attribute_type_as_written_and_their_time() {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    let conf = shared().sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let name = unique("records");
+    devstack_emulator::create_service_table(&conf, &name).await;
+    let before = std::time::SystemTime::now();
+    let first = every_attribute_type("A");
+    let mut second = first.clone();
+    second.insert("n".into(), V::N("3".into()));
+    for item in [&first, &second] {
+        (ddb.put_item()
+            .table_name(&name)
+            .set_item(Some(item.clone())))
+        .send()
+        .await
+        .unwrap();
+    }
+    let after = std::time::SystemTime::now();
+    let records = devstack_emulator::stream_records(&conf, &name).await;
+    let images: Vec<_> = records
+        .iter()
+        .map(|r| {
+            let change = r.dynamodb().unwrap();
+            (
+                r.event_name().map(|e| e.as_str().to_owned()),
+                change.new_image().map(printed),
+                change.old_image().map(printed),
+            )
+        })
+        .collect();
+    assert_eq!(
+        images,
+        [
+            (Some("INSERT".into()), Some(printed(&first)), None),
+            (
+                Some("MODIFY".into()),
+                Some(printed(&second)),
+                Some(printed(&first))
+            ),
+        ]
+    );
+    for r in &records {
+        let made = r
+            .dynamodb()
+            .unwrap()
+            .approximate_creation_date_time()
+            .unwrap();
+        let made = std::time::SystemTime::try_from(*made).unwrap();
+        // The wire keeps milliseconds: a record is made within a
+        // millisecond of its write's window.
+        let slack = std::time::Duration::from_millis(1);
+        assert!(
+            before - slack <= made && made <= after,
+            "{made:?} outside {before:?}..{after:?}"
+        );
+    }
 }
 
 /// A cancelled transaction changes nothing: not an item it had already
@@ -644,4 +726,86 @@ async fn receives_hand_out_only_visible_undelayed_messages() {
     let delayed = receive(10, 5).await;
     let bodies: Vec<&str> = delayed.iter().map(|(b, _)| b.as_str()).collect();
     assert_eq!(bodies, ["later"], "once its delay is over");
+}
+
+/// A user pool answers a sign-in's lookup while people sign up: moto
+/// finds a user by email by walking the pool's users, and a sign-up on
+/// another of the server's threads adds one mid-walk ("dictionary changed
+/// size during iteration", a 500 that failed a person's sign-in under the
+/// test command's load). The pool's calls take turns (`moto_server.py`),
+/// as Cognito's answers are each whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_pool_finds_its_users_by_email_while_others_sign_up() {
+    use kit::signed::json_protocol::{COGNITO_IDP, JsonApi};
+    use serde_json::json;
+    let conf = shared().sdk_config().await;
+    let idp = std::sync::Arc::new(JsonApi::new(&conf, COGNITO_IDP));
+    let pool = idp
+        .call(
+            "CreateUserPool",
+            &json!({ "PoolName": unique("signing-up"), "UsernameAttributes": ["email"] }),
+        )
+        .await
+        .unwrap();
+    let pool = pool["UserPool"]["Id"].as_str().unwrap().to_owned();
+    let email = |who: &str| format!("{who}@example.com");
+    let create = move |who: String| json!({ "UserPoolId": pool, "Username": email(&who) });
+    idp.call("AdminCreateUser", &create("first".into()))
+        .await
+        .unwrap();
+    // Four at once, each way: the server answers each call on a thread.
+    let signing_up: Vec<_> = (0..4)
+        .map(|t| {
+            let (idp, create) = (idp.clone(), create.clone());
+            tokio::spawn(async move {
+                let mut refused = Vec::new();
+                for i in 0..250 {
+                    let user = create(format!("new-{t}-{i}"));
+                    if let Err(e) = idp.call("AdminCreateUser", &user).await {
+                        refused.push(format!("{} {}", e.status, e.kind));
+                    }
+                }
+                refused
+            })
+        })
+        .collect();
+    let busy: Vec<_> = signing_up.iter().map(|s| s.abort_handle()).collect();
+    let busy = std::sync::Arc::new(busy);
+    let lookups: Vec<_> = (0..4)
+        .map(|_| {
+            let (idp, create, busy) = (idp.clone(), create.clone(), busy.clone());
+            tokio::spawn(async move {
+                let mut answers = std::collections::BTreeMap::<String, usize>::new();
+                while busy.iter().any(|s| !s.is_finished()) {
+                    // Nobody has this address: each lookup walks the pool.
+                    let found = idp.call("AdminGetUser", &create("nobody".into())).await;
+                    let answer = found
+                        .map_or_else(|e| format!("{} {}", e.status, e.kind), |_| "found".into());
+                    *answers.entry(answer).or_default() += 1;
+                }
+                answers
+            })
+        })
+        .collect();
+    let mut answers = std::collections::BTreeMap::<String, usize>::new();
+    for lookup in lookups {
+        for (answer, n) in lookup.await.unwrap() {
+            *answers.entry(answer).or_default() += n;
+        }
+    }
+    let mut refused = Vec::new();
+    for s in signing_up {
+        refused.extend(s.await.unwrap());
+    }
+    assert_eq!(refused, Vec::<String>::new(), "sign-ups refused");
+    let looked_up: usize = answers.values().sum();
+    assert!(
+        looked_up > 100,
+        "only {looked_up} lookups during the sign-ups"
+    );
+    assert_eq!(
+        answers.keys().collect::<Vec<_>>(),
+        ["400 UserNotFoundException"],
+        "the answers of {looked_up} lookups: {answers:?}"
+    );
 }
