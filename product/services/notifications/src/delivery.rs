@@ -137,32 +137,35 @@ impl Delivery {
                 return vec![Err(reason); notes.len()];
             }
         };
-        let mut results = vec![Err("not in SNS's answer".to_owned()); notes.len()];
-        for ok in answer.successful() {
-            if let Some(r) = ok
-                .id()
-                .and_then(|id| id.parse::<usize>().ok())
-                .and_then(|i| results.get_mut(i))
-            {
-                *r = Ok(());
-            }
-        }
-        for failed in answer.failed() {
-            if let Some(r) = failed
-                .id()
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| results.get_mut(i))
-            {
-                *r = Err(format!(
-                    "{}: {}",
-                    failed.code(),
-                    failed.message().unwrap_or_default()
-                ));
-            }
-        }
-        results
+        let ok = answer.successful().iter().filter_map(|e| e.id());
+        let failed = answer.failed().iter().map(|e| {
+            let why = format!("{}: {}", e.code(), e.message().unwrap_or_default());
+            (e.id(), why)
+        });
+        batch_results(notes.len(), ok, failed)
     }
+}
+
+/// Each entry's result from a PublishBatch answer, by the entry's id (its
+/// place in the batch). An entry the answer does not name failed: SNS
+/// answers for each one, so a missing entry is not taken as delivered.
+fn batch_results<'a>(
+    entries: usize,
+    successful: impl Iterator<Item = &'a str>,
+    failed: impl Iterator<Item = (&'a str, String)>,
+) -> Vec<Published> {
+    let mut results = vec![Err("not in SNS's answer".to_owned()); entries];
+    for id in successful {
+        if let Some(r) = id.parse::<usize>().ok().and_then(|i| results.get_mut(i)) {
+            *r = Ok(());
+        }
+    }
+    for (id, why) in failed {
+        if let Some(r) = id.parse::<usize>().ok().and_then(|i| results.get_mut(i)) {
+            *r = Err(why);
+        }
+    }
+    results
 }
 
 /// One notification as a batch entry, its id its place in the batch.
@@ -219,9 +222,14 @@ pub async fn deliver_records(records: &[EventRecord], delivery: &Delivery) -> ki
         .iter()
         .map(|r| to_deliver(r).map_err(|e| e.to_string()))
         .collect();
-    let published = publish_all(&asked, delivery).await;
+    // An unreadable record is the checkpoint whatever SNS answers: the
+    // records after it are retried, so they are not published now.
+    let readable = asked.iter().position(Result::is_err).unwrap_or(asked.len());
+    let published = publish_all(&asked[..readable], delivery).await;
     let mut outcome = kit::outbox::Outcome::default();
     let mut to_push = Vec::new();
+    // Past the unreadable record nothing was published; the loop stops at it.
+    let published = published.into_iter().chain(std::iter::repeat(Ok(())));
     for ((record, asked), published) in records.iter().zip(asked).zip(published) {
         let result = asked.and_then(|n| published.map(|()| n));
         match result {
@@ -288,4 +296,32 @@ async fn push_all(published: &[(&EventRecord, Notification)], delivery: &Deliver
             .instrument(kit::outbox::record_span(record))
         })
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batch_results;
+
+    #[test]
+    fn a_batchs_answer_is_read_by_entry_id_and_an_entry_it_omits_failed() {
+        let ok = ["2", "0", "x", "17"].into_iter();
+        let failed = [("3", "InternalError: try again".to_owned())].into_iter();
+        let results = batch_results(5, ok, failed);
+        assert_eq!(
+            results,
+            [
+                Ok(()),
+                Err("not in SNS's answer".to_owned()),
+                Ok(()),
+                Err("InternalError: try again".to_owned()),
+                Err("not in SNS's answer".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failure_named_for_an_entry_wins_over_a_success_for_it() {
+        let results = batch_results(1, ["0"].into_iter(), [("0", "no".to_owned())].into_iter());
+        assert_eq!(results, [Err("no".to_owned())]);
+    }
 }

@@ -32,10 +32,11 @@ pub type Stack = (String, Plan, Deployed, Value);
 /// stopped the whole local cloud (a test run's redeploy held every
 /// function call and delivery of its cloud for 12 s, till timeouts).
 pub async fn load_template(path: &std::path::Path) -> Result<Value> {
-    let path = path.to_owned();
-    tokio::task::spawn_blocking(move || devstack_template::load(&path))
+    let owned = path.to_owned();
+    tokio::task::spawn_blocking(move || devstack_template::load(&owned))
         .await
         .context("loading a template")?
+        .with_context(|| format!("loading {}", path.display()))
 }
 
 /// A deployed stack: its outputs and the physical id of every resource.

@@ -172,6 +172,25 @@ async fn stream_records_carry_every_attribute_type_as_written_and_their_time() {
             ),
         ]
     );
+    let keys: Vec<_> = (records.iter())
+        .map(|r| r.dynamodb().unwrap().keys().map(printed))
+        .collect();
+    let key: std::collections::HashMap<_, _> = (first.iter())
+        .filter(|(k, _)| *k == "pk" || *k == "sk")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    assert_eq!(keys, [Some(printed(&key)), Some(printed(&key))]);
+    let numbers: Vec<u128> = (records.iter())
+        .map(|r| {
+            r.dynamodb()
+                .unwrap()
+                .sequence_number()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(numbers[0] < numbers[1], "{numbers:?}");
     for r in &records {
         let made = r
             .dynamodb()
