@@ -252,14 +252,14 @@ pub async fn deliver_records(records: &[EventRecord], delivery: &Delivery) -> ki
     outcome
 }
 
-/// Each record's publish result, in order (`Ok` for one that asks for
-/// none or could not be read: its own result says so).
+/// Each readable record's publish result, in order (`Ok` for one that
+/// asks for none).
 async fn publish_all(
-    asked: &[Result<Option<Notification>, String>],
+    readable: &[Result<Option<Notification>, String>],
     delivery: &Delivery,
 ) -> Vec<Published> {
     use futures_util::stream::{self, StreamExt};
-    let notes: Vec<(usize, &Notification)> = asked
+    let notes: Vec<(usize, &Notification)> = readable
         .iter()
         .enumerate()
         .filter_map(|(i, a)| a.as_ref().ok().and_then(Option::as_ref).map(|n| (i, n)))
@@ -272,7 +272,7 @@ async fn publish_all(
         .buffered(IN_FLIGHT)
         .collect()
         .await;
-    let mut results = vec![Ok(()); asked.len()];
+    let mut results = vec![Ok(()); readable.len()];
     for (places, answers) in answers {
         for (place, answer) in places.into_iter().zip(answers) {
             results[place] = answer;

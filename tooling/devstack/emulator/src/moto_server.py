@@ -831,6 +831,19 @@ def _sends_do_not_count_the_queue():
     models.SQSBackend.send_message = send_message
 
 
+def _take_turns(lock, cls, names):
+    """`cls`'s methods `names`, each run holding `lock`: the calls that
+    race on moto's server threads (below) take turns."""
+    for name in names:
+        unlocked = getattr(cls, name)
+
+        def locked(self, *args, _unlocked=unlocked, **kwargs):
+            with lock:
+                return _unlocked(self, *args, **kwargs)
+
+        setattr(cls, name, locked)
+
+
 def _table_writes_one_at_a_time():
     """moto's server answers each request on a thread of its own, and a
     DynamoDB write checks its condition and then writes, with nothing
@@ -855,25 +868,9 @@ def _table_writes_one_at_a_time():
     from moto.dynamodbstreams import models as streams
 
     lock = threading.RLock()
-
-    def with_lock(cls, name):
-        unlocked = getattr(cls, name)
-
-        def locked(self, *args, _unlocked=unlocked, **kwargs):
-            with lock:
-                return _unlocked(self, *args, **kwargs)
-
-        setattr(cls, name, locked)
-
-    for name in (
-        "put_item",
-        "update_item",
-        "delete_item",
-        "transact_write_items",
-    ):
-        with_lock(models.DynamoDBBackend, name)
-    for name in ("get_shard_iterator", "get_records"):
-        with_lock(streams.DynamoDBStreamsBackend, name)
+    writes = ("put_item", "update_item", "delete_item", "transact_write_items")
+    _take_turns(lock, models.DynamoDBBackend, writes)
+    _take_turns(lock, streams.DynamoDBStreamsBackend, ("get_shard_iterator", "get_records"))
 
 
 def _stack_operations_one_at_a_time():
@@ -887,21 +884,14 @@ def _stack_operations_one_at_a_time():
     interpreter's lock did not already serialise."""
     from moto.cloudformation import models
 
-    lock = threading.RLock()
-    for name in (
+    operations = (
         "create_stack",
         "update_stack",
         "delete_stack",
         "create_change_set",
         "execute_change_set",
-    ):
-        unlocked = getattr(models.CloudFormationBackend, name)
-
-        def locked(self, *args, _unlocked=unlocked, **kwargs):
-            with lock:
-                return _unlocked(self, *args, **kwargs)
-
-        setattr(models.CloudFormationBackend, name, locked)
+    )
+    _take_turns(threading.RLock(), models.CloudFormationBackend, operations)
 
 
 def _user_pool_calls_one_at_a_time():
@@ -916,21 +906,14 @@ def _user_pool_calls_one_at_a_time():
     from moto.cognitoidp import models, responses
 
     lock = threading.RLock()
-
-    def with_lock(cls, name):
-        unlocked = getattr(cls, name)
-
-        def locked(self, *args, _unlocked=unlocked, **kwargs):
-            with lock:
-                return _unlocked(self, *args, **kwargs)
-
-        setattr(cls, name, locked)
-
     # The backend's calls from CloudFormation too, as a stack makes a pool.
-    for name, value in list(vars(models.CognitoIdpBackend).items()):
-        if not name.startswith("__") and callable(value):
-            with_lock(models.CognitoIdpBackend, name)
-    with_lock(responses.CognitoIdpResponse, "call_action")
+    calls = [
+        name
+        for name, value in vars(models.CognitoIdpBackend).items()
+        if not name.startswith("__") and callable(value)
+    ]
+    _take_turns(lock, models.CognitoIdpBackend, calls)
+    _take_turns(lock, responses.CognitoIdpResponse, ("call_action",))
 
 
 def _item_answers_serialized_directly():
