@@ -217,7 +217,8 @@ impl Control {
         env.extend(self.local_env.iter().cloned());
         let session = self
             .judge
-            .session(name, &function.spec.configuration.role)
+            // A redeploy may change the role: read as it is now.
+            .session(name, &function.spec.configuration.role, None)
             .await?;
         crate::iam::with_credentials(&mut env, session);
         Ok(env)

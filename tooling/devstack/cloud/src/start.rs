@@ -233,7 +233,7 @@ pub async fn start(options: Options) -> Result<Running> {
                 deploy_platform(&conf, &emulator.url, &platform, &commit, &mut phases).await?;
             phases.mark("platform stack");
             let stacks = deploy_services(&conf, services, &commit).await?;
-            make_machines_runnable(&conf, &emulator.url, &stacks).await?;
+            crate::states::make_machines_runnable(&conf, &emulator.url, &stacks).await?;
             let deployed = (platform, pool, bus_name, stacks);
             if let Some(key) = &booted.key {
                 kept::keep(&emulator.url, key, &deployed).await?;
@@ -254,6 +254,7 @@ pub async fn start(options: Options) -> Result<Running> {
         (bus_name, &platform),
     )
     .await?;
+    w.kept_key = booted.key;
     w.tasks
         .push(serve(judge_listener, crate::iam::router(w.judge.clone())));
     w.substitutions
@@ -314,27 +315,6 @@ pub async fn start(options: Options) -> Result<Running> {
         federation,
         tasks: w.tasks,
     })
-}
-
-/// The state machines the stacks created, on moto's interpreter (moto's
-/// CloudFormation leaves them where executions never run; see
-/// `devstack_sfn::machines`), before anything can start an execution.
-async fn make_machines_runnable(conf: &SdkConfig, moto_url: &str, stacks: &[Stack]) -> Result<()> {
-    let mut arns = Vec::new();
-    for (_, plan, deployed, _) in stacks {
-        for machine in &plan.state_machines {
-            arns.push(deployed.physical(&machine.logical_id)?.to_owned());
-        }
-    }
-    if arns.is_empty() {
-        return Ok(());
-    }
-    let sfn = aws_sdk_sfn::Client::new(conf);
-    let runnable = devstack_sfn::machines::make_runnable(&sfn, moto_url, &arns).await?;
-    for m in runnable {
-        tracing::info!(target: "trail", machine = %m.name, "state machine runnable");
-    }
-    Ok(())
 }
 
 /// The user pool first (the platform exports its ids, which services
@@ -423,6 +403,9 @@ struct Wiring<'a> {
     writes: Arc<Writes>,
     chaos: Arc<crate::chaos::Chaos>,
     judge: Arc<crate::iam::Judge>,
+    /// The key of the kept state this cloud started from or kept (see
+    /// [`kept`]).
+    kept_key: Option<String>,
     /// The environment the local cloud adds to every function.
     local_env: Vec<(String, String)>,
     /// Values only the local cloud knows, by the placeholder deployed.
@@ -489,6 +472,7 @@ impl<'a> Wiring<'a> {
             writes: Arc::new(Writes::default()),
             chaos: crate::chaos::Chaos::new(&gate_url),
             judge,
+            kept_key: None,
             local_env: base_env(),
             substitutions: BTreeMap::new(),
             site_parameters: crate::custom_domain::site_parameters(platform),
@@ -671,7 +655,9 @@ impl<'a> Wiring<'a> {
             configuration.per_environment_concurrency = Some(*n);
         }
         configuration.alias = alias;
-        let session = self.judge.session(&name, &configuration.role).await?;
+        let session = (self.judge)
+            .session(&name, &configuration.role, self.kept_key.as_deref())
+            .await?;
         crate::iam::with_credentials(&mut env, session);
         let function = Function::start(Spec {
             name: name.clone(),

@@ -39,3 +39,28 @@ pub async fn executions_named(
     }
     Ok(found)
 }
+
+/// The state machines the stacks created, on moto's interpreter (moto's
+/// CloudFormation leaves them where executions never run; see
+/// `devstack_sfn::machines`), before anything can start an execution.
+pub(crate) async fn make_machines_runnable(
+    conf: &aws_config::SdkConfig,
+    moto_url: &str,
+    stacks: &[crate::deploy::Stack],
+) -> Result<()> {
+    let mut arns = Vec::new();
+    for (_, plan, deployed, _) in stacks {
+        for machine in &plan.state_machines {
+            arns.push(deployed.physical(&machine.logical_id)?.to_owned());
+        }
+    }
+    if arns.is_empty() {
+        return Ok(());
+    }
+    let sfn = aws_sdk_sfn::Client::new(conf);
+    let runnable = devstack_sfn::machines::make_runnable(&sfn, moto_url, &arns).await?;
+    for m in runnable {
+        tracing::info!(target: "trail", machine = %m.name, "state machine runnable");
+    }
+    Ok(())
+}
