@@ -245,6 +245,9 @@ pub async fn start(options: Options) -> Result<Running> {
     kept::place_web_origin(&conf, &stacks, &web_origin).await?;
     let federation = crate::federation::start(&conf, &platform, idp_listener).await?;
     phases.mark("service stacks");
+    let kept_key = (booted.key.as_deref())
+        .map(|key| kept::deploy_identity(key, &pool, &bus_name, &stacks))
+        .transpose()?;
     let mut w = Wiring::new(
         &options,
         conf,
@@ -254,7 +257,7 @@ pub async fn start(options: Options) -> Result<Running> {
         (bus_name, &platform),
     )
     .await?;
-    w.kept_key = booted.key;
+    w.kept_key = kept_key;
     w.tasks
         .push(serve(judge_listener, crate::iam::router(w.judge.clone())));
     w.substitutions
@@ -403,8 +406,8 @@ struct Wiring<'a> {
     writes: Arc<Writes>,
     chaos: Arc<crate::chaos::Chaos>,
     judge: Arc<crate::iam::Judge>,
-    /// The key of the kept state this cloud started from or kept (see
-    /// [`kept`]).
+    /// The kept state this cloud started from or kept, as its deploy
+    /// made it ([`kept::deploy_identity`]).
     kept_key: Option<String>,
     /// The environment the local cloud adds to every function.
     local_env: Vec<(String, String)>,

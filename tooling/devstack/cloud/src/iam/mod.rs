@@ -121,7 +121,7 @@ pub struct Judge {
 const TIMINGS_KEPT: usize = 100_000;
 
 /// The roles' policies read at the start of clouds from a kept state, by
-/// (the state's key, the role). Every cloud forked from one kept state
+/// (the state's deploy, the role). Every cloud forked from one kept state
 /// starts with its roles as deployed (the first reads them before any
 /// function runs), so a test process reads each role once: the five or
 /// so IAM reads per function were most of such a cloud's start. Only a
@@ -129,7 +129,7 @@ const TIMINGS_KEPT: usize = 100_000;
 static KEPT_POLICIES: std::sync::LazyLock<Mutex<KeptPolicies>> =
     std::sync::LazyLock::new(Default::default);
 
-/// (kept state's key, role) → the role's policies.
+/// (kept state's deploy, role) → the role's policies.
 type KeptPolicies = HashMap<(String, String), Vec<NamedPolicy>>;
 
 impl Judge {

@@ -84,6 +84,26 @@ pub(super) async fn keep(
     Ok(())
 }
 
+/// The kept state `key` as this cloud's deploy made it: the key with
+/// every deployed resource's physical name. Two processes can deploy one
+/// key at once (the later keep wins), and the engine's forks name
+/// resources from one random sequence, so a role's name alone can recur
+/// in another deploy whose tables and topics (which its policies name)
+/// differ.
+pub(super) fn deploy_identity(
+    key: &str,
+    pool: &cognito::Pool,
+    bus: &str,
+    stacks: &[Stack],
+) -> Result<String> {
+    let deployed: Vec<&Deployed> = stacks.iter().map(|(_, _, d, _)| d).collect();
+    let names = serde_json::to_vec(&(&pool.user_pool_id, bus, deployed))?;
+    Ok(devstack_template::translate::digest([
+        key.as_bytes(),
+        &names,
+    ]))
+}
+
 /// What the deploy would have returned, for an emulator forked from a
 /// kept state: the plans from the templates (as a deploy makes them), the
 /// rest from [`Kept`].
