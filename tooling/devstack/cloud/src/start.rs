@@ -2,6 +2,7 @@
 //! sources, gateway, Lambda API, endpoints file.
 
 mod boot;
+mod configured;
 mod kept;
 mod sign_in;
 mod sources;
@@ -16,7 +17,7 @@ use aws_config::SdkConfig;
 use devstack_api::control::Artifacts;
 use devstack_api::{Consumer, Endpoints, ServiceEndpoints};
 use devstack_gateway::{Authorizer, Gateway, RouteTarget, Stage};
-use devstack_lambda::environment::{deployed_env, endpoint_env, endpoint_key};
+use devstack_lambda::environment::{endpoint_env, endpoint_key};
 use devstack_lambda::invoke::AsyncFunction;
 use devstack_lambda::runtime::{Function, Spec};
 use devstack_lambda::wake::Writes;
@@ -30,6 +31,7 @@ use crate::deploy::{
 };
 use crate::federation::Federation;
 use crate::redeploy::Control;
+use configured::Configured;
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -225,7 +227,7 @@ pub async fn start(options: Options) -> Result<Running> {
         crate::sender::seed(&conf, w, &sender.api_key(), &signing_secret).await?;
     }
     let from_kept_state = booted.kept.is_some();
-    let (platform, pool, bus_name, stacks) = match booted.kept {
+    let deploy = match booted.kept {
         Some(state) => kept::restore(state, &emulator.url, services)?,
         None => {
             let platform = crate::custom_domain::with_zone(&conf, platform).await?;
@@ -234,30 +236,41 @@ pub async fn start(options: Options) -> Result<Running> {
             phases.mark("platform stack");
             let stacks = deploy_services(&conf, services, &commit).await?;
             crate::states::make_machines_runnable(&conf, &emulator.url, &stacks).await?;
-            let deployed = (platform, pool, bus_name, stacks);
-            if let Some(key) = &booted.key {
-                kept::keep(&emulator.url, key, &deployed).await?;
-            }
+            let configured = Configured::read(&conf, &stacks).await?;
+            let deploy = kept::Deploy {
+                platform,
+                pool,
+                bus_name,
+                stacks,
+                configured,
+            };
+            let deploy = match &booted.key {
+                Some(key) => kept::keep(&emulator.url, key, deploy).await?,
+                None => deploy,
+            };
             drop(booted.deploying);
-            deployed
+            deploy
         }
     };
+    let kept::Deploy {
+        platform,
+        pool,
+        bus_name,
+        stacks,
+        configured,
+    } = deploy;
     kept::place_web_origin(&conf, &stacks, &web_origin).await?;
     let federation = crate::federation::start(&conf, &platform, idp_listener).await?;
     phases.mark("service stacks");
-    let kept_key = (booted.key.as_deref())
-        .map(|key| kept::deploy_identity(key, &pool, &bus_name, &stacks))
-        .transpose()?;
     let mut w = Wiring::new(
         &options,
-        conf,
-        commit,
+        (conf, commit),
         &emulator.url,
         &pool,
         (bus_name, &platform),
+        configured,
     )
     .await?;
-    w.kept_key = kept_key;
     w.tasks
         .push(serve(judge_listener, crate::iam::router(w.judge.clone())));
     w.substitutions
@@ -406,9 +419,8 @@ struct Wiring<'a> {
     writes: Arc<Writes>,
     chaos: Arc<crate::chaos::Chaos>,
     judge: Arc<crate::iam::Judge>,
-    /// The kept state this cloud started from or kept, as its deploy
-    /// made it ([`kept::deploy_identity`]).
-    kept_key: Option<String>,
+    /// The functions and roles as deployed.
+    configured: Configured,
     /// The environment the local cloud adds to every function.
     local_env: Vec<(String, String)>,
     /// Values only the local cloud knows, by the placeholder deployed.
@@ -433,11 +445,11 @@ fn serve(listener: tokio::net::TcpListener, app: axum::Router) -> tokio::task::J
 impl<'a> Wiring<'a> {
     async fn new(
         options: &'a Options,
-        conf: SdkConfig,
-        commit: String,
+        (conf, commit): (SdkConfig, String),
         emulator_url: &str,
         pool: &cognito::Pool,
         (bus_name, platform): (String, &serde_json::Value),
+        configured: Configured,
     ) -> Result<Wiring<'a>> {
         let telemetry_dir = match &options.telemetry_dir {
             Some(dir) => dir.clone(),
@@ -475,7 +487,7 @@ impl<'a> Wiring<'a> {
             writes: Arc::new(Writes::default()),
             chaos: crate::chaos::Chaos::new(&gate_url),
             judge,
-            kept_key: None,
+            configured,
             local_env: base_env(),
             substitutions: BTreeMap::new(),
             site_parameters: crate::custom_domain::site_parameters(platform),
@@ -632,8 +644,9 @@ impl<'a> Wiring<'a> {
             self.substitutions
                 .insert(endpoint_key(&physical), fault_proxy);
         }
-        let mut env = deployed_env(&self.conf, &physical, &self.substitutions).await?;
-        let deployed_env = env.clone();
+        let record = self.configured.function(&physical)?;
+        let deployed_env = record.environment(&self.substitutions);
+        let mut env = deployed_env.clone();
         env.extend(self.local_env.iter().cloned());
         env.extend(endpoint_env(&physical, &self.substitutions));
         let binary = self.binary(service, &name, f)?;
@@ -641,8 +654,8 @@ impl<'a> Wiring<'a> {
             Some(topic) => Some(deployed.physical(topic)?.to_owned()),
             None => None,
         };
-        let mut configuration = devstack_lambda::spec::Configuration::read(
-            &self.conf,
+        let mut configuration = devstack_lambda::spec::Configuration::of(
+            record,
             &devstack_lambda::spec::Deployment {
                 stack: service,
                 logical_id: &f.logical_id,
@@ -652,14 +665,14 @@ impl<'a> Wiring<'a> {
                 dead_letter: dlq.as_deref(),
                 stack_tags: &borrowed(stack_tags),
             },
-        )
-        .await?;
+        );
         if let Some(n) = self.options.managed_instances.get(&name) {
             configuration.per_environment_concurrency = Some(*n);
         }
         configuration.alias = alias;
+        let policies = self.configured.policies(&configuration.role)?;
         let session = (self.judge)
-            .session(&name, &configuration.role, self.kept_key.as_deref())
+            .session(&name, &configuration.role, Some(policies))
             .await?;
         crate::iam::with_credentials(&mut env, session);
         let function = Function::start(Spec {

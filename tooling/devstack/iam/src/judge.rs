@@ -15,10 +15,15 @@ use serde::{Deserialize, Serialize};
 use crate::calls::{Call, Place};
 
 /// A policy document and what to call it in a verdict (`role policy
-/// TableAccess`, `bucket policy of attachments`).
-#[derive(Debug, Clone)]
+/// TableAccess`, `bucket policy of attachments`). It travels as its name
+/// and the text it was parsed from ([`PolicyText`]), parsed again where it
+/// arrives: a kept state carries its roles' policies to other processes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "PolicyText", into = "PolicyText")]
 pub struct NamedPolicy {
     pub name: String,
+    /// The text [`NamedPolicy::parse`] was given.
+    source: String,
     document: IAMPolicy,
     /// Built once: a call is judged without copying the document.
     all: Prepared,
@@ -67,6 +72,30 @@ impl Prepared {
         Self {
             evaluator: PolicyEvaluator::with_policies(vec![filtered]).with_options(options),
             names,
+        }
+    }
+}
+
+/// A [`NamedPolicy`] as it travels.
+#[derive(Serialize, Deserialize)]
+struct PolicyText {
+    name: String,
+    document: String,
+}
+
+impl TryFrom<PolicyText> for NamedPolicy {
+    type Error = PolicyError;
+
+    fn try_from(text: PolicyText) -> Result<Self, PolicyError> {
+        NamedPolicy::parse(text.name, &text.document)
+    }
+}
+
+impl From<NamedPolicy> for PolicyText {
+    fn from(policy: NamedPolicy) -> Self {
+        PolicyText {
+            name: policy.name,
+            document: policy.source,
         }
     }
 }
@@ -127,6 +156,7 @@ impl NamedPolicy {
         let varying = (substitutes && conditions_name_variables(&value)).then(|| value.clone());
         match serde_json::from_value::<IAMPolicy>(value) {
             Ok(document) => Ok(Self {
+                source: json.to_owned(),
                 all: Prepared::of(&document, false),
                 on_star: Prepared::of(&document, true),
                 name,
@@ -748,6 +778,31 @@ mod tests {
                 "dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:ConditionCheckItem"],
                 "Resource": [TABLE, format!("{TABLE}/index/*")]}]}),
         )
+    }
+
+    /// A kept state carries policies to other processes as text: each
+    /// arrives as it was read, a trust policy's `*` and a 2008 document's
+    /// literal variables included.
+    #[test]
+    fn a_policy_arrives_as_it_was_read() {
+        let legacy = policy(
+            "role policy Legacy",
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::files/${aws:username}/*"}]}),
+        );
+        for read in [crud(), own_prefix(true), browser_trust("pool"), legacy] {
+            let text = serde_json::to_string(&read).unwrap();
+            let arrived: NamedPolicy = serde_json::from_str(&text).unwrap();
+            assert_eq!(arrived.name, read.name);
+            assert_eq!(arrived.document, read.document, "{text}");
+            assert_eq!(arrived.varying, read.varying, "{text}");
+        }
+        let broken = r#"{"name": "role policy Broken", "document": "{\"Statement\": 1"}"#;
+        let refused = serde_json::from_str::<NamedPolicy>(broken).unwrap_err();
+        assert!(
+            refused.to_string().contains("role policy Broken"),
+            "{refused}"
+        );
     }
 
     #[test]

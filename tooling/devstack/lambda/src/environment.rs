@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use aws_config::SdkConfig;
 
 /// A function's environment as the local cloud starts it: as deployed, then
@@ -26,22 +26,8 @@ pub async fn deployed_env(
     physical: &str,
     substitutions: &BTreeMap<String, String>,
 ) -> Result<Vec<(String, String)>> {
-    let lambda = aws_sdk_lambda::Client::new(conf);
-    let config = lambda
-        .get_function_configuration()
-        .function_name(physical)
-        .send()
-        .await
-        .with_context(|| format!("reading the configuration of {physical}"))?;
-    Ok(config
-        .environment()
-        .and_then(|e| e.variables())
-        .map(|v| {
-            v.iter()
-                .map(|(k, v)| (k.clone(), substitutions.get(v).unwrap_or(v).clone()))
-                .collect()
-        })
-        .unwrap_or_default())
+    let record = crate::spec::Record::read(conf, physical).await?;
+    Ok(record.environment(substitutions))
 }
 
 /// The substitution key under which a function's proxy URL is kept

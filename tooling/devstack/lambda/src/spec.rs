@@ -106,22 +106,80 @@ pub struct Deployment<'a> {
     pub stack_tags: &'a [(&'a str, &'a str)],
 }
 
-impl Configuration {
-    /// The emulator's record of the function, with what it drops
-    /// (`Architectures`, `TracingConfig`, tags) taken from the template.
-    pub async fn read(
-        conf: &SdkConfig,
-        d: &Deployment<'_>,
-    ) -> Result<Configuration, ConfigurationError> {
+/// What the emulator's GetFunctionConfiguration says about a deployed
+/// function. Read once after a deploy: a kept state carries it to every
+/// cloud forked from it, which then read nothing.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Record {
+    pub runtime: String,
+    pub handler: String,
+    pub role: String,
+    pub description: String,
+    pub memory_size: i32,
+    pub ephemeral_storage_mb: i32,
+    pub architectures: Vec<String>,
+    pub code_sha256: String,
+    /// AWS's format, `2026-11-22T10:00:00.000+0000`.
+    pub last_modified: String,
+    /// The variables as deployed: placeholders where only the local cloud
+    /// knows the value ([`Record::environment`] fills them in).
+    pub variables: BTreeMap<String, String>,
+}
+
+impl Record {
+    pub async fn read(conf: &SdkConfig, physical: &str) -> Result<Record, ConfigurationError> {
         let config = aws_sdk_lambda::Client::new(conf)
             .get_function_configuration()
-            .function_name(d.physical)
+            .function_name(physical)
             .send()
             .await
             .map_err(|e| ConfigurationError {
-                function: d.physical.to_owned(),
+                function: physical.to_owned(),
                 message: aws_sdk_lambda::error::DisplayErrorContext(e).to_string(),
             })?;
+        let last_modified = config
+            .last_modified()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_else(chrono::Utc::now)
+            .format("%Y-%m-%dT%H:%M:%S%.3f%z")
+            .to_string();
+        Ok(Record {
+            runtime: (config.runtime())
+                .map(|r| r.as_str().to_owned())
+                .unwrap_or_default(),
+            handler: config.handler().unwrap_or_default().to_owned(),
+            role: config.role().unwrap_or_default().to_owned(),
+            description: config.description().unwrap_or_default().to_owned(),
+            memory_size: config.memory_size().unwrap_or(128),
+            ephemeral_storage_mb: config.ephemeral_storage().map_or(512, |e| e.size()),
+            architectures: (config.architectures().iter())
+                .map(|a| a.as_str().to_owned())
+                .collect(),
+            code_sha256: config.code_sha256().unwrap_or_default().to_owned(),
+            last_modified,
+            variables: (config.environment().and_then(|e| e.variables()))
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        })
+    }
+
+    /// The deployed variables with the values only the local cloud knows
+    /// (`substitutions`, by placeholder) filled in: what Lambda's API
+    /// reports.
+    pub fn environment(&self, substitutions: &BTreeMap<String, String>) -> Vec<(String, String)> {
+        (self.variables.iter())
+            .map(|(k, v)| (k.clone(), substitutions.get(v).unwrap_or(v).clone()))
+            .collect()
+    }
+}
+
+impl Configuration {
+    /// The emulator's `record` of the function, with what it drops
+    /// (`Architectures`, `TracingConfig`, tags) taken from the template.
+    pub fn of(record: &Record, d: &Deployment<'_>) -> Configuration {
         let props = &d.template["Resources"][d.logical_id]["Properties"];
         // The stacks are deployed without parameter overrides.
         let resolve = |v: &Value| match v["Ref"].as_str() {
@@ -132,11 +190,7 @@ impl Configuration {
         };
         let architectures: Vec<String> = match props["Architectures"].as_array() {
             Some(list) => list.iter().filter_map(resolve).collect(),
-            None => config
-                .architectures()
-                .iter()
-                .map(|a| a.as_str().to_owned())
-                .collect(),
+            None => record.architectures.clone(),
         };
         let mut tags: BTreeMap<String, String> = props["Tags"]
             .as_array()
@@ -152,23 +206,13 @@ impl Configuration {
             "aws:cloudformation:logical-id".into(),
             d.logical_id.to_owned(),
         );
-        let last_modified = config
-            .last_modified()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .unwrap_or_else(chrono::Utc::now)
-            .format("%Y-%m-%dT%H:%M:%S%.3f%z")
-            .to_string();
-        Ok(Configuration {
-            runtime: config
-                .runtime()
-                .map(|r| r.as_str().to_owned())
-                .unwrap_or_default(),
-            handler: config.handler().unwrap_or_default().to_owned(),
-            role: config.role().unwrap_or_default().to_owned(),
-            description: config.description().unwrap_or_default().to_owned(),
-            memory_size: config.memory_size().unwrap_or(128),
-            ephemeral_storage_mb: config.ephemeral_storage().map_or(512, |e| e.size()),
+        Configuration {
+            runtime: record.runtime.clone(),
+            handler: record.handler.clone(),
+            role: record.role.clone(),
+            description: record.description.clone(),
+            memory_size: record.memory_size,
+            ephemeral_storage_mb: record.ephemeral_storage_mb,
             architectures,
             tracing_mode: props["TracingConfig"]["Mode"]
                 .as_str()
@@ -200,10 +244,87 @@ impl Configuration {
                     .map(|n| n as u32)
             },
             alias: None,
-            code_sha256: config.code_sha256().unwrap_or_default().to_owned(),
-            last_modified,
+            code_sha256: record.code_sha256.clone(),
+            last_modified: record.last_modified.clone(),
             revision_id: uuid::Uuid::new_v4().to_string(),
             tags,
-        })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Record {
+        Record {
+            runtime: "provided.al2023".into(),
+            handler: "bootstrap".into(),
+            role: "arn:aws:iam::123456789012:role/todos-ApiRole-X".into(),
+            description: String::new(),
+            memory_size: 128,
+            ephemeral_storage_mb: 512,
+            architectures: vec!["x86_64".into()],
+            code_sha256: "abc".into(),
+            last_modified: "2026-11-27T10:00:00.000+0000".into(),
+            variables: [
+                ("TABLE".to_owned(), "todos-Table-X".to_owned()),
+                ("SENDER_URL".to_owned(), "http://sender.invalid".to_owned()),
+            ]
+            .into(),
+        }
+    }
+
+    /// A kept record serves every cloud forked from it: each fills in its
+    /// own values, and the template says what the emulator dropped.
+    #[test]
+    fn a_record_becomes_each_clouds_configuration() {
+        let substitutions = [(
+            "http://sender.invalid".to_owned(),
+            "http://127.0.0.1:4001".to_owned(),
+        )]
+        .into();
+        let env = record().environment(&substitutions);
+        assert_eq!(
+            env,
+            [
+                ("SENDER_URL".to_owned(), "http://127.0.0.1:4001".to_owned()),
+                ("TABLE".to_owned(), "todos-Table-X".to_owned()),
+            ]
+        );
+        let template = serde_json::json!({
+            "Parameters": {"Arch": {"Default": "arm64"}},
+            "Resources": {"Api": {"Properties": {
+                "Architectures": [{"Ref": "Arch"}],
+                "TracingConfig": {"Mode": "Active"},
+                "Tags": [{"Key": "team", "Value": "todos"}]}}}
+        });
+        let c = Configuration::of(
+            &record(),
+            &Deployment {
+                stack: "todos",
+                logical_id: "Api",
+                physical: "todos-Api-X",
+                template: &template,
+                environment: &env,
+                dead_letter: None,
+                stack_tags: &[("service", "todos")],
+            },
+        );
+        assert_eq!(
+            c.architectures,
+            ["arm64"],
+            "the template's, not the record's"
+        );
+        assert_eq!(c.tracing_mode, "Active");
+        assert_eq!(c.environment["SENDER_URL"], "http://127.0.0.1:4001");
+        assert_eq!(c.role, record().role);
+        assert_eq!(c.log_group, "/aws/lambda/todos-Api-X");
+        assert_eq!(c.tags["team"], "todos");
+        assert_eq!(c.tags["service"], "todos");
+        assert_eq!(c.tags["aws:cloudformation:logical-id"], "Api");
+        let text = serde_json::to_string(&record()).unwrap();
+        let arrived: Record = serde_json::from_str(&text).unwrap();
+        assert_eq!(arrived.variables, record().variables);
     }
 }

@@ -120,18 +120,6 @@ pub struct Judge {
 
 const TIMINGS_KEPT: usize = 100_000;
 
-/// The roles' policies read at the start of clouds from a kept state, by
-/// (the state's deploy, the role). Every cloud forked from one kept state
-/// starts with its roles as deployed (the first reads them before any
-/// function runs), so a test process reads each role once: the five or
-/// so IAM reads per function were most of such a cloud's start. Only a
-/// start reads them from here: a redeploy changes a cloud's roles.
-static KEPT_POLICIES: std::sync::LazyLock<Mutex<KeptPolicies>> =
-    std::sync::LazyLock::new(Default::default);
-
-/// (kept state's deploy, role) → the role's policies.
-type KeptPolicies = HashMap<(String, String), Vec<NamedPolicy>>;
-
 impl Judge {
     /// `conf`: the administrator's configuration for the emulator.
     pub fn new(mode: Mode, conf: &SdkConfig, recorder: Arc<Recorder>) -> Result<Arc<Self>> {
@@ -168,17 +156,16 @@ impl Judge {
             .insert(host.to_owned(), api_id.to_owned());
     }
 
-    /// A new session of `role_arn` for `function` (`<service>/<LogicalId>`),
-    /// with the role's policies as they are now: the credentials its
-    /// process starts with. Empty when nothing is judged: the process
-    /// keeps the emulator's test keys. At a cloud's start, `kept` names the
-    /// kept state it started from or kept, whose roles are read once per
-    /// process ([`KEPT_POLICIES`]); the credentials are new all the same.
+    /// A new session of `role_arn` for `function` (`<service>/<LogicalId>`):
+    /// the credentials its process starts with. The role's `policies` as a
+    /// cloud's start read them after its deploy; without them, as they are
+    /// now. Empty when nothing is judged: the process keeps the emulator's
+    /// test keys.
     pub async fn session(
         &self,
         function: &str,
         role_arn: &str,
-        kept: Option<&str>,
+        policies: Option<Vec<NamedPolicy>>,
     ) -> Result<Vec<(String, String)>> {
         if self.mode == Mode::Off {
             return Ok(Vec::new());
@@ -187,7 +174,7 @@ impl Judge {
         // characters of [\w+=,.@-].
         let name: String = function.replace('/', "-").chars().take(64).collect();
         let credentials = self
-            .open(function, role_arn, &name, Vec::new(), kept)
+            .open(function, role_arn, &name, Vec::new(), policies)
             .await?;
         Ok(vec![
             ("AWS_ACCESS_KEY_ID".to_owned(), credentials.key_id),
@@ -243,40 +230,23 @@ impl Judge {
         Ok(allowed)
     }
 
-    /// `role`'s policies: from [`KEPT_POLICIES`] when the cloud started
-    /// from the kept state `kept` and another cloud of it read them.
-    async fn start_policies(&self, role: &str, kept: Option<&str>) -> Result<Vec<NamedPolicy>> {
-        let Some(kept) = kept else {
-            return self.query.role_policies(role).await;
-        };
-        let entry = (kept.to_owned(), role.to_owned());
-        let known = (KEPT_POLICIES.lock().unwrap_or_else(|e| e.into_inner()))
-            .get(&entry)
-            .cloned();
-        if let Some(policies) = known {
-            return Ok(policies);
-        }
-        let policies = self.query.role_policies(role).await?;
-        KEPT_POLICIES
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(entry, policies.clone());
-        Ok(policies)
-    }
-
     /// Assumes `role_arn` as session `name` and judges what its keys sign
-    /// from now on as `who`, with the role's policies as they are now.
+    /// from now on as `who`, with the role's `policies` (when not given,
+    /// as they are now).
     async fn open(
         &self,
         who: &str,
         role_arn: &str,
         name: &str,
         tags: Vec<(String, String)>,
-        kept: Option<&str>,
+        policies: Option<Vec<NamedPolicy>>,
     ) -> Result<reads::Credentials> {
         let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
         let credentials = self.query.assume_role(role_arn, name).await?;
-        let policies = self.start_policies(role, kept).await?;
+        let policies = match policies {
+            Some(given) => given,
+            None => self.query.role_policies(role).await?,
+        };
         self.recorder.grants(&RoleGrants {
             function: who.to_owned(),
             role: role_arn.to_owned(),

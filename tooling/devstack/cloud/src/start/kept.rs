@@ -4,7 +4,8 @@
 //! serves forks, beside the engine). A later cloud whose key matches is
 //! a fork of that copy, with every stack, the user pool and the zone
 //! already there, and reads from [`Kept`] what the deploy would have
-//! told it. A changed template, parameter, stack choice or commit is
+//! told it, and what the deploying cloud read of its functions and roles
+//! ([`Configured`]). A changed template, parameter, stack choice or commit is
 //! another key, and deploys afresh.
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use devstack_template::adapt::adapt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::configured::Configured;
 use crate::cognito;
 use crate::deploy::{Deployed, Stack};
 
@@ -37,26 +39,40 @@ struct Kept {
     identity: Option<cognito::IdentityPool>,
     bus_name: String,
     stacks: BTreeMap<String, Deployed>,
+    configured: Configured,
 }
 
-type Deploy = (Value, cognito::Pool, String, Vec<Stack>);
+/// What the start goes on with after a deploy, or after a fork of a kept
+/// state.
+pub(super) struct Deploy {
+    /// The platform's template with its zone.
+    pub platform: Value,
+    pub pool: cognito::Pool,
+    pub bus_name: String,
+    pub stacks: Vec<Stack>,
+    pub configured: Configured,
+}
 
 /// Asks the emulator at `url` to keep its state under `key`.
-pub(super) async fn keep(
-    url: &str,
-    key: &str,
-    (platform, pool, bus, stacks): &Deploy,
-) -> Result<()> {
+pub(super) async fn keep(url: &str, key: &str, deploy: Deploy) -> Result<Deploy> {
+    let Deploy {
+        platform,
+        pool,
+        bus_name,
+        stacks,
+        configured,
+    } = deploy;
     let kept = Kept {
-        platform: platform.clone(),
+        platform,
         user_pool_id: pool.user_pool_id.clone(),
         client_id: pool.client_id.clone(),
         triggers: pool.triggers.clone(),
         identity: pool.identity.clone(),
-        bus_name: bus.clone(),
+        bus_name,
         stacks: (stacks.iter())
             .map(|(service, _, deployed, _)| (service.clone(), deployed.clone()))
             .collect(),
+        configured,
     };
     let body = devstack_emulator::keep_body(key, &serde_json::to_value(&kept)?)
         .map_err(anyhow::Error::msg)?;
@@ -81,27 +97,13 @@ pub(super) async fn keep(
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     tracing::info!(target: "trail", key, "deployed state kept for the next cloud of these templates");
-    Ok(())
-}
-
-/// The kept state `key` as this cloud's deploy made it: the key with
-/// every deployed resource's physical name. Two processes can deploy one
-/// key at once (the later keep wins), and the engine's forks name
-/// resources from one random sequence, so a role's name alone can recur
-/// in another deploy whose tables and topics (which its policies name)
-/// differ.
-pub(super) fn deploy_identity(
-    key: &str,
-    pool: &cognito::Pool,
-    bus: &str,
-    stacks: &[Stack],
-) -> Result<String> {
-    let deployed: Vec<&Deployed> = stacks.iter().map(|(_, _, d, _)| d).collect();
-    let names = serde_json::to_vec(&(&pool.user_pool_id, bus, deployed))?;
-    Ok(devstack_template::translate::digest([
-        key.as_bytes(),
-        &names,
-    ]))
+    Ok(Deploy {
+        platform: kept.platform,
+        pool,
+        bus_name: kept.bus_name,
+        stacks,
+        configured: kept.configured,
+    })
 }
 
 /// What the deploy would have returned, for an emulator forked from a
@@ -127,7 +129,13 @@ pub(super) fn restore(
         kept.triggers,
     );
     pool.identity = kept.identity;
-    Ok((kept.platform, pool, kept.bus_name, stacks))
+    Ok(Deploy {
+        platform: kept.platform,
+        pool,
+        bus_name: kept.bus_name,
+        stacks,
+        configured: kept.configured,
+    })
 }
 
 /// This cloud's web origin where the deploy put the placeholder: every
