@@ -3,6 +3,7 @@
 
 mod boot;
 mod configured;
+mod deploying;
 mod kept;
 mod sign_in;
 mod sources;
@@ -22,13 +23,10 @@ use devstack_lambda::invoke::AsyncFunction;
 use devstack_lambda::runtime::{Function, Spec};
 use devstack_lambda::wake::Writes;
 use devstack_template::adapt::StageSettings;
-use devstack_template::adapt::adapt;
-use repo::{PLATFORM, SERVICES};
+use repo::SERVICES;
 
 use crate::cognito;
-use crate::deploy::{
-    Stack, TAG_COMMIT, TAG_SERVICE, apply, borrowed, create_tagged, qualified, service_tags,
-};
+use crate::deploy::{Stack, borrowed, qualified, service_tags};
 use crate::federation::Federation;
 use crate::redeploy::Control;
 use configured::Configured;
@@ -230,20 +228,9 @@ pub async fn start(options: Options) -> Result<Running> {
     let deploy = match booted.kept {
         Some(state) => kept::restore(state, &emulator.url, services)?,
         None => {
-            let platform = crate::custom_domain::with_zone(&conf, platform).await?;
-            let (pool, bus_name) =
-                deploy_platform(&conf, &emulator.url, &platform, &commit, &mut phases).await?;
-            phases.mark("platform stack");
-            let stacks = deploy_services(&conf, services, &commit).await?;
-            crate::states::make_machines_runnable(&conf, &emulator.url, &stacks).await?;
-            let configured = Configured::read(&conf, &stacks).await?;
-            let deploy = kept::Deploy {
-                platform,
-                pool,
-                bus_name,
-                stacks,
-                configured,
-            };
+            let templates = (platform, services, booted.web);
+            let deploy =
+                deploying::deploy(&conf, &emulator.url, templates, &commit, &mut phases).await?;
             let deploy = match &booted.key {
                 Some(key) => kept::keep(&emulator.url, key, deploy).await?,
                 None => deploy,
@@ -258,6 +245,7 @@ pub async fn start(options: Options) -> Result<Running> {
         bus_name,
         stacks,
         configured,
+        site,
     } = deploy;
     kept::place_web_origin(&conf, &stacks, &web_origin).await?;
     let federation = crate::federation::start(&conf, &platform, idp_listener).await?;
@@ -267,7 +255,7 @@ pub async fn start(options: Options) -> Result<Running> {
         (conf, commit),
         &emulator.url,
         &pool,
-        (bus_name, &platform),
+        bus_name,
         configured,
     )
     .await?;
@@ -288,7 +276,7 @@ pub async fn start(options: Options) -> Result<Running> {
             w.functions.keys().collect::<Vec<_>>()
         );
     }
-    let front = (web_listener, federation.as_ref());
+    let front = (web_listener, federation.as_ref(), &site);
     let control = w.serve_front(&pool, &stacks, front).await?;
     let router = devstack_sfn::router::router(
         w.endpoints.lambda_endpoint.clone(),
@@ -333,80 +321,6 @@ pub async fn start(options: Options) -> Result<Running> {
     })
 }
 
-/// The user pool first (the platform exports its ids, which services
-/// import), then the platform stack. Returns the pool and the bus's name.
-async fn deploy_platform(
-    conf: &SdkConfig,
-    emulator_url: &str,
-    platform: &serde_json::Value,
-    commit: &str,
-    phases: &mut Phases,
-) -> Result<(cognito::Pool, String)> {
-    let (mut adapted, platform_plan) = adapt(PLATFORM, platform)?;
-    let pool_plan = platform_plan
-        .user_pools
-        .first()
-        .context("the platform has no user pool")?;
-    let cognito =
-        kit::signed::json_protocol::JsonApi::new(conf, kit::signed::json_protocol::COGNITO_IDP);
-    let pool = cognito::create(
-        &cognito,
-        emulator_url,
-        (
-            &format!("{PLATFORM}-{}", pool_plan.pool),
-            &pool_plan.pool_properties["AutoVerifiedAttributes"],
-        ),
-        &pool_plan.groups,
-        &pool_plan.triggers,
-    )
-    .await?;
-    devstack_template::adapt::bind_user_pool(
-        &mut adapted,
-        pool_plan,
-        &pool.user_pool_id,
-        &pool.client_id,
-    );
-    phases.mark("user pool");
-    let deployed = create_tagged(
-        conf,
-        PLATFORM,
-        &adapted,
-        &[],
-        &[(TAG_SERVICE, PLATFORM), (TAG_COMMIT, commit)],
-    )
-    .await?;
-    let bus_name = deployed.outputs.get("BusName").cloned().unwrap_or_default();
-    let mut pool = pool;
-    if let Some(plan) = platform_plan.identity_pools.first() {
-        let role = deployed.physical(&plan.authenticated_role)?;
-        pool.identity = Some(cognito::IdentityPool {
-            id: plan.id.clone(),
-            role_arn: format!("arn:aws:iam::{}:role/{role}", kit::config::LOCAL_ACCOUNT),
-            tags: plan.principal_tags.clone(),
-            server_side_token_check: plan.server_side_token_check,
-        });
-    }
-    Ok((pool, bus_name))
-}
-
-/// The service stacks import only the platform's exports, so they deploy
-/// together.
-async fn deploy_services(
-    conf: &SdkConfig,
-    services: Vec<(&str, serde_json::Value)>,
-    commit: &str,
-) -> Result<Vec<Stack>> {
-    let deploying = services.into_iter().map(|(service, template)| async move {
-        let (adapted, plan) = adapt(service, &template)?;
-        let tags = service_tags(service, commit)?;
-        let deployed = create_tagged(conf, service, &adapted, &[], &borrowed(&tags)).await?;
-        apply(conf, &plan, &deployed).await?;
-        tracing::info!(target: "trail", stack = %service, functions = plan.functions.len(), "deployed");
-        anyhow::Ok((service.to_string(), plan, deployed, adapted))
-    });
-    futures_util::future::try_join_all(deploying).await
-}
-
 /// What the start builds up after the stacks are deployed: the shared
 /// clients and proxies, and the running pieces as they start.
 struct Wiring<'a> {
@@ -425,8 +339,6 @@ struct Wiring<'a> {
     local_env: Vec<(String, String)>,
     /// Values only the local cloud knows, by the placeholder deployed.
     substitutions: BTreeMap<String, String>,
-    /// The web stack's domain parameters (the platform's zone).
-    site_parameters: Vec<(String, String)>,
     /// The CDN, the Invoke API and the hooks, for the gate.
     local: crate::gate::Local,
     functions: BTreeMap<String, Function>,
@@ -448,7 +360,7 @@ impl<'a> Wiring<'a> {
         (conf, commit): (SdkConfig, String),
         emulator_url: &str,
         pool: &cognito::Pool,
-        (bus_name, platform): (String, &serde_json::Value),
+        bus_name: String,
         configured: Configured,
     ) -> Result<Wiring<'a>> {
         let telemetry_dir = match &options.telemetry_dir {
@@ -490,7 +402,6 @@ impl<'a> Wiring<'a> {
             configured,
             local_env: base_env(),
             substitutions: BTreeMap::new(),
-            site_parameters: crate::custom_domain::site_parameters(platform),
             local: Default::default(),
             functions: BTreeMap::new(),
             asyncs: BTreeMap::new(),
@@ -802,7 +713,11 @@ impl<'a> Wiring<'a> {
         &mut self,
         pool: &cognito::Pool,
         stacks: &[Stack],
-        (web_listener, federation): (tokio::net::TcpListener, Option<&Federation>),
+        (web_listener, federation, site): (
+            tokio::net::TcpListener,
+            Option<&Federation>,
+            &crate::web::Site,
+        ),
     ) -> Result<Arc<Control>> {
         let gateway = Arc::new(Gateway {
             routes: std::mem::take(&mut self.routes),
@@ -860,12 +775,12 @@ impl<'a> Wiring<'a> {
         self.tasks.push(serve(cognito_listener, front));
         self.endpoints.web_url = format!("http://{}/", web_listener.local_addr()?);
         let urls = crate::web::function_urls(stacks, &self.functions);
-        let cdn = crate::web::deploy(
+        let cdn = crate::web::publish(
             &self.conf,
             self.judge.clone(),
             (&options.web_dir, urls),
             &self.endpoints,
-            (&self.commit, &self.site_parameters),
+            site,
         )
         .await?;
         let _ = self.local.cdn.set(cdn.clone());

@@ -12,10 +12,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use devstack_api::Endpoints;
 use devstack_template::adapt::OriginTarget;
+
+use crate::deploy::{Deployed, Stack};
 
 /// Where `cargo xtask web` (and `up`, `test`) leave the built app.
 pub fn dist_dir() -> PathBuf {
@@ -98,21 +101,27 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
-/// The web stack (`product/web/template.yaml`): its buckets deployed on the
-/// emulator, its distribution played by the local CDN. Returns the CDN,
-/// serving from the site bucket, into which the built app and its
-/// `config.json` are uploaded as `ops web-config` and a deploy would.
-pub async fn deploy(
+/// The web stack as deployed: the template it was deployed from (with
+/// the domains' parameters) and its resources. Deployed with the other
+/// stacks, before any function runs, so a kept state holds it too.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Site {
+    template: Value,
+    deployed: Deployed,
+}
+
+/// Deploys the web stack: the site's domain is `platform`'s, the campaign
+/// pages' is the campaigns stack's `PageDomain` output (what `ops` passes
+/// on AWS).
+pub async fn deploy_stack(
     conf: &aws_config::SdkConfig,
-    judge: Arc<crate::iam::Judge>,
-    (dir, urls): (&Path, FunctionUrls),
-    endpoints: &Endpoints,
-    (commit, parameters): (&str, &[(String, String)]),
-) -> anyhow::Result<Arc<devstack_cdn::Cdn>> {
+    template: Value,
+    platform: &Value,
+    (stacks, commit): (&[Stack], &str),
+) -> anyhow::Result<Site> {
     use crate::deploy::{TAG_COMMIT, TAG_SERVICE, apply, create_tagged};
-    let template = crate::deploy::load_template(&repo::template_path(repo::WEB)).await?;
-    let mut parameters = parameters.to_vec();
-    parameters.extend(page_domain(endpoints));
+    let mut parameters = crate::custom_domain::site_parameters(platform);
+    parameters.extend(page_domain(stacks));
     let template = devstack_template::adapt::with_parameters(template, &parameters);
     let (adapted, plan) = devstack_template::adapt::adapt(repo::WEB, &template)?;
     let deployed = create_tagged(
@@ -124,6 +133,19 @@ pub async fn deploy(
     )
     .await?;
     apply(conf, &plan, &deployed).await?;
+    Ok(Site { template, deployed })
+}
+
+/// The built app in `dir` and this cloud's `config.json` in the site
+/// bucket, served through the stack's distribution.
+pub async fn publish(
+    conf: &aws_config::SdkConfig,
+    judge: Arc<crate::iam::Judge>,
+    (dir, urls): (&Path, FunctionUrls),
+    endpoints: &Endpoints,
+    Site { template, deployed }: &Site,
+) -> anyhow::Result<Arc<devstack_cdn::Cdn>> {
+    let (_, plan) = devstack_template::adapt::adapt(repo::WEB, template)?;
     let d = plan
         .distributions
         .first()
@@ -150,7 +172,7 @@ pub async fn deploy(
     }
     let site = &buckets[&d.behaviors.last().expect("a default behavior").origin].0;
     let config = config(endpoints, renew_before_seconds()).to_string();
-    let files = publish(&s3, site, dir, &config).await?;
+    let files = put_files(&s3, site, dir, &config).await?;
     tracing::info!(target: "trail", bucket = %site, files, distribution = %d.id, "web app published");
     let origins = Arc::new(SiteOrigins {
         s3,
@@ -166,11 +188,11 @@ pub async fn deploy(
     Ok(devstack_cdn::Cdn::new(spec(d), origins))
 }
 
-/// The campaign pages' origin, where the campaigns stack is deployed: its
-/// `PageDomain` output, as the web stack's `CampaignPageDomain` (what
-/// `ops` passes on AWS).
-fn page_domain(e: &Endpoints) -> Option<(String, String)> {
-    let domain = e.services.get("campaigns")?.outputs.get("PageDomain")?;
+/// The campaign pages' domain, where the campaigns stack is deployed: its
+/// `PageDomain` output, as the web stack's `CampaignPageDomain`.
+fn page_domain(stacks: &[Stack]) -> Option<(String, String)> {
+    let (_, _, deployed, _) = stacks.iter().find(|(s, ..)| s == "campaigns")?;
+    let domain = deployed.outputs.get("PageDomain")?;
     Some(("CampaignPageDomain".to_owned(), domain.clone()))
 }
 
@@ -229,7 +251,7 @@ fn spec(d: &devstack_template::adapt::DistributionPlan) -> devstack_cdn::Spec {
 }
 
 /// Every file under `dir` at its relative key, then `config.json`.
-async fn publish(
+async fn put_files(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     dir: &Path,

@@ -1,6 +1,7 @@
 //! The local cloud's engine across clouds: a cloud whose templates match
 //! a state an earlier cloud kept is a fork of it (nothing deployed
-//! again), yet its own from then on; a changed parameter deploys afresh.
+//! again), yet its own from then on; a changed parameter of any stack,
+//! the web stack's included, deploys afresh.
 
 use std::time::Duration;
 
@@ -69,5 +70,18 @@ async fn unchanged_templates_start_from_the_kept_state_and_a_changed_parameter_d
     assert!(
         !third.from_kept_state,
         "a changed parameter started from the kept state"
+    );
+    drop(third);
+
+    // The web stack is in the kept state too, so its template is in the key.
+    let web = vec![cloud::Override {
+        stack: "web".into(),
+        parameter: "AccessLogRetentionDays".into(),
+        value: "30".into(),
+    }];
+    let fourth = start(options(web));
+    assert!(
+        !fourth.from_kept_state,
+        "a changed web stack parameter started from the kept state"
     );
 }

@@ -16,6 +16,8 @@ pub(super) struct Booted {
     pub conf: SdkConfig,
     /// Every stack's template, parameters set, in deploy order.
     pub templates: Vec<Value>,
+    /// The web stack's template, deployed with the others.
+    pub web: Value,
     pub commit: String,
     /// What the cloud that kept the emulator's state said of it, when the
     /// emulator is a fork of a kept state: nothing is deployed again.
@@ -56,7 +58,7 @@ pub(super) async fn boot(
         .is_none()
         .then(|| tokio::task::spawn_blocking(|| devstack_emulator::engine_socket().map(|_| ())));
     let commit = tokio::task::spawn_blocking(|| repo::git::commit_of(&repo::root()));
-    let templates = parameterised(options, load(options).await?);
+    let mut templates = parameterised(options, load(options).await?);
     phases.mark("templates translated");
     let commit = commit.await?;
     if let Some(engine) = engine {
@@ -94,10 +96,12 @@ pub(super) async fn boot(
     phases.mark("emulator ready");
     // A fork of kept state deploys nothing: the next cloud need not wait.
     let deploying = gate.filter(|_| started.kept.is_none());
+    let web = templates.pop().context("the web stack's template")?;
     Ok(Booted {
         emulator: started.emulator,
         conf,
         templates,
+        web,
         commit,
         kept: started.kept,
         key,
@@ -116,7 +120,7 @@ async fn load(options: &Options) -> Result<Vec<Value>> {
                 .unwrap_or_else(|| template_path(stack))
         };
         std::thread::scope(|scope| {
-            let loading: Vec<_> = repo::stacks()
+            let loading: Vec<_> = deployed_stacks()
                 .map(|stack| {
                     let file = path(stack);
                     scope.spawn(move || devstack_template::load(&file))
@@ -132,13 +136,19 @@ async fn load(options: &Options) -> Result<Vec<Value>> {
     .context("loading the templates")
 }
 
+/// Every stack a cloud deploys, the web stack last: the state kept after
+/// the deploy holds them all, so the key covers every template.
+fn deployed_stacks() -> impl Iterator<Item = &'static str> {
+    repo::stacks().chain([repo::WEB])
+}
+
 /// The parameters every local deploy sets, then the caller's. The values
 /// only this cloud knows (the sender's stand-in and the web app's
 /// origin, on ports of their own) are deployed as placeholders and put
 /// in place after the deploy, so that the deployed state is the same for
 /// every cloud of the same templates, and can be kept.
 fn parameterised(options: &Options, templates: Vec<Value>) -> Vec<Value> {
-    repo::stacks()
+    deployed_stacks()
         .zip(templates)
         .map(|(stack, t)| {
             let mut overrides = vec![

@@ -5,7 +5,8 @@
 //! a fork of that copy, with every stack, the user pool and the zone
 //! already there, and reads from [`Kept`] what the deploy would have
 //! told it, and what the deploying cloud read of its functions and roles
-//! ([`Configured`]). A changed template, parameter, stack choice or commit is
+//! ([`Configured`]). The web stack is in it too; only the files the site
+//! bucket serves are put there by each cloud. A changed template, parameter, stack choice or commit is
 //! another key, and deploys afresh.
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use serde_json::Value;
 use super::configured::Configured;
 use crate::cognito;
 use crate::deploy::{Deployed, Stack};
+use crate::web::Site;
 
 /// The sender's URL as deployed: the stand-in's port is this cloud's
 /// own, so functions get the real one through the substitutions.
@@ -40,6 +42,7 @@ struct Kept {
     bus_name: String,
     stacks: BTreeMap<String, Deployed>,
     configured: Configured,
+    site: Site,
 }
 
 /// What the start goes on with after a deploy, or after a fork of a kept
@@ -51,6 +54,7 @@ pub(super) struct Deploy {
     pub bus_name: String,
     pub stacks: Vec<Stack>,
     pub configured: Configured,
+    pub site: Site,
 }
 
 /// Asks the emulator at `url` to keep its state under `key`.
@@ -61,6 +65,7 @@ pub(super) async fn keep(url: &str, key: &str, deploy: Deploy) -> Result<Deploy>
         bus_name,
         stacks,
         configured,
+        site,
     } = deploy;
     let kept = Kept {
         platform,
@@ -73,6 +78,7 @@ pub(super) async fn keep(url: &str, key: &str, deploy: Deploy) -> Result<Deploy>
             .map(|(service, _, deployed, _)| (service.clone(), deployed.clone()))
             .collect(),
         configured,
+        site,
     };
     let body = devstack_emulator::keep_body(key, &serde_json::to_value(&kept)?)
         .map_err(anyhow::Error::msg)?;
@@ -103,6 +109,7 @@ pub(super) async fn keep(url: &str, key: &str, deploy: Deploy) -> Result<Deploy>
         bus_name: kept.bus_name,
         stacks,
         configured: kept.configured,
+        site: kept.site,
     })
 }
 
@@ -135,6 +142,7 @@ pub(super) fn restore(
         bus_name: kept.bus_name,
         stacks,
         configured: kept.configured,
+        site: kept.site,
     })
 }
 
