@@ -13,6 +13,7 @@ use crate::lanes::{Env, Prepared, TestEnv};
 use crate::{engine, exit_code, lanes, scans};
 
 pub(crate) fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
+    scans::advisory_snapshot(root)?;
     // The compiler and its settings, the same for the build and the tests'
     // `cargo test --no-run`, so that the second finds the first fresh.
     let mut build = clippy_as_compiler()?.to_vec();

@@ -88,9 +88,10 @@ fn ensure(root: &Path) -> Result<PathBuf> {
     Ok(bin)
 }
 
-/// The snapshot, as cargo-deny opens a database, under `DB_ROOT`; returns
-/// the snapshot's folder.
-fn prepare_db(root: &Path) -> Result<PathBuf> {
+/// The snapshot's folder and when it was taken, or an error naming where
+/// it belongs. The test command asks first: a checkout without it learns
+/// so at once, not when the audit starts beside the tests, minutes later.
+pub(crate) fn snapshot(root: &Path) -> Result<(PathBuf, std::time::SystemTime)> {
     let snapshot = root.join(SNAPSHOT);
     let stamp = snapshot.join("SNAPSHOT.md");
     let taken = std::fs::metadata(&stamp)
@@ -102,6 +103,13 @@ fn prepare_db(root: &Path) -> Result<PathBuf> {
                 stamp.display()
             )
         })?;
+    Ok((snapshot, taken))
+}
+
+/// The snapshot, as cargo-deny opens a database, under `DB_ROOT`; returns
+/// the snapshot's folder.
+fn prepare_db(root: &Path) -> Result<PathBuf> {
+    let (snapshot, taken) = snapshot(root)?;
     let snapshot = snapshot.canonicalize()?;
     let db = root.join(DB_ROOT).join(DB_FOLDER);
     std::fs::create_dir_all(db.join(".git"))

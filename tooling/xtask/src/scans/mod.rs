@@ -15,6 +15,8 @@ mod checkov;
 mod deny;
 mod secrets;
 
+pub(crate) use deny::snapshot as advisory_snapshot;
+
 use std::path::Path;
 use std::time::Instant;
 
