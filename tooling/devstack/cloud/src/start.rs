@@ -231,10 +231,9 @@ pub async fn start(options: Options) -> Result<Running> {
             let templates = (platform, services, booted.web);
             let deploy =
                 deploying::deploy(&conf, &emulator.url, templates, &commit, &mut phases).await?;
-            let deploy = match &booted.key {
-                Some(key) => kept::keep(&emulator.url, key, deploy).await?,
-                None => deploy,
-            };
+            if let Some(key) = &booted.key {
+                kept::keep(&emulator.url, key, &deploy).await?;
+            }
             drop(booted.deploying);
             deploy
         }

@@ -104,7 +104,7 @@ fn content_type(path: &Path) -> &'static str {
 /// The web stack as deployed: the template it was deployed from (with
 /// the domains' parameters) and its resources. Deployed with the other
 /// stacks, before any function runs, so a kept state holds it too.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Site {
     template: Value,
     deployed: Deployed,

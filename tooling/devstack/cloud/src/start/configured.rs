@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::deploy::Stack;
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Configured {
     /// By physical name.
     functions: BTreeMap<String, Record>,

@@ -58,27 +58,19 @@ pub(super) struct Deploy {
 }
 
 /// Asks the emulator at `url` to keep its state under `key`.
-pub(super) async fn keep(url: &str, key: &str, deploy: Deploy) -> Result<Deploy> {
-    let Deploy {
-        platform,
-        pool,
-        bus_name,
-        stacks,
-        configured,
-        site,
-    } = deploy;
+pub(super) async fn keep(url: &str, key: &str, deploy: &Deploy) -> Result<()> {
     let kept = Kept {
-        platform,
-        user_pool_id: pool.user_pool_id.clone(),
-        client_id: pool.client_id.clone(),
-        triggers: pool.triggers.clone(),
-        identity: pool.identity.clone(),
-        bus_name,
-        stacks: (stacks.iter())
+        platform: deploy.platform.clone(),
+        user_pool_id: deploy.pool.user_pool_id.clone(),
+        client_id: deploy.pool.client_id.clone(),
+        triggers: deploy.pool.triggers.clone(),
+        identity: deploy.pool.identity.clone(),
+        bus_name: deploy.bus_name.clone(),
+        stacks: (deploy.stacks.iter())
             .map(|(service, _, deployed, _)| (service.clone(), deployed.clone()))
             .collect(),
-        configured,
-        site,
+        configured: deploy.configured.clone(),
+        site: deploy.site.clone(),
     };
     let body = devstack_emulator::keep_body(key, &serde_json::to_value(&kept)?)
         .map_err(anyhow::Error::msg)?;
@@ -103,14 +95,7 @@ pub(super) async fn keep(url: &str, key: &str, deploy: Deploy) -> Result<Deploy>
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     tracing::info!(target: "trail", key, "deployed state kept for the next cloud of these templates");
-    Ok(Deploy {
-        platform: kept.platform,
-        pool,
-        bus_name: kept.bus_name,
-        stacks,
-        configured: kept.configured,
-        site: kept.site,
-    })
+    Ok(())
 }
 
 /// What the deploy would have returned, for an emulator forked from a
