@@ -144,6 +144,19 @@ impl Watch {
             return;
         }
         self.next_due += self.period;
+        self.evaluate().await;
+    }
+
+    /// Takes a datapoint now, of what happened since the last one, and
+    /// evaluates: the deployment's last word, so nothing its new version
+    /// did goes unread for ending between two periods.
+    pub async fn close(&mut self) {
+        if self.source.is_ok() {
+            self.evaluate().await;
+        }
+    }
+
+    async fn evaluate(&mut self) {
         let datapoint = self.datapoint().await;
         let breaching = match datapoint {
             Some(value) => {

@@ -196,7 +196,8 @@ fn ran(before: &[VersionFigures], after: &[VersionFigures], version: u32) -> Ran
 }
 
 /// One function's traffic shifted step by step, its alarms evaluated
-/// every period, until all of it is on the new version, an alarm goes to
+/// every period, until all of it is on the new version (and once more
+/// when what that version ran by then has ended), an alarm goes to
 /// `ALARM`, or another function's deployment failed (`failed`); after its
 /// pre-traffic hook, if it has one, and only if that succeeded, and before
 /// its post-traffic hook, if all of the traffic got there; with the
@@ -250,21 +251,14 @@ async fn shift(
         let until = Instant::now() + Duration::from_millis(minutes * minute_ms);
         while Instant::now() < until {
             tokio::time::sleep(tick.min(until - Instant::now())).await;
-            for w in &mut watches {
-                w.tick().await;
-                if w.in_alarm() && d.decided_by.is_none() {
-                    d.decided_by = Some(format!("alarm {}: {}", w.id(), w.state().reason));
-                }
-            }
-            let states = alarm_states(t, &watches);
-            if states != d.alarms {
-                d.alarms = states;
-                record(t, &d);
-            }
+            evaluate(t, &mut watches, &mut d, false).await;
             if d.decided_by.is_some() || failed.load(Ordering::SeqCst) {
                 break 'steps;
             }
         }
+    }
+    if !plan.is_empty() && d.decided_by.is_none() && !failed.load(Ordering::SeqCst) {
+        close(t, to, &mut watches, &mut d).await;
     }
     // All of it on the new version, its alarms quiet: the post-traffic
     // hook has the last word, as CodeDeploy's AfterAllowTraffic.
@@ -285,6 +279,39 @@ async fn shift(
     .to_owned();
     d.ms = started.elapsed().as_millis() as u64;
     (d, before)
+}
+
+/// The alarms' last datapoint, once what the new version was running
+/// when the last step came has ended: on the compressed clock one
+/// invocation can outlast a step, and it is counted only when it ends (a
+/// bad version whose one event failed just after the last step once went
+/// unread and was promoted). Bounded by the function's timeout, which no
+/// invocation outlives.
+async fn close(t: &Target, version: u32, watches: &mut [Watch], d: &mut Deployment) {
+    (t.function)
+        .outlast_running(version, t.function.spec.timeout)
+        .await;
+    evaluate(t, watches, d, true).await;
+}
+
+/// Each alarm's datapoint if its period is over (or now, `closing`), and
+/// the first in `ALARM` decides the deployment; a changed state recorded.
+async fn evaluate(t: &Target, watches: &mut [Watch], d: &mut Deployment, closing: bool) {
+    for w in watches.iter_mut() {
+        if closing {
+            w.close().await;
+        } else {
+            w.tick().await;
+        }
+        if w.in_alarm() && d.decided_by.is_none() {
+            d.decided_by = Some(format!("alarm {}: {}", w.id(), w.state().reason));
+        }
+    }
+    let states = alarm_states(t, watches);
+    if states != d.alarms {
+        d.alarms = states;
+        record(t, d);
+    }
 }
 
 /// A lifecycle event: CodeDeploy's name for it, and how the trail and a

@@ -300,6 +300,7 @@ impl Function {
         payload: Value,
         trace_header: String,
     ) -> Outcome {
+        pool.counts.begin();
         let outcome = self
             .invoke_version(&pool, request_id, payload, trace_header)
             .await;
@@ -474,14 +475,30 @@ impl Function {
             .weights()
     }
 
-    /// Each running version's invocations, errors and throttles so far.
-    pub fn figures(&self) -> Vec<VersionFigures> {
-        let pools = self
-            .routing
+    /// Waits, at most `within`, until `version` has ended as many
+    /// invocations as it had begun when called: those it runs now, or as
+    /// many that began later (so steady traffic cannot hold it). Each is
+    /// in its figures once it ends.
+    pub async fn outlast_running(&self, version: u32, within: Duration) {
+        let pool = self.pools().into_iter().find(|p| p.version == version);
+        let Some(pool) = pool else { return };
+        let (begun, _) = pool.counts.begun_and_ended();
+        let deadline = Instant::now() + within;
+        while pool.counts.begun_and_ended().1 < begun && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn pools(&self) -> Vec<Arc<Pool>> {
+        self.routing
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .pools();
-        pools
+            .pools()
+    }
+
+    /// Each running version's invocations, errors and throttles so far.
+    pub fn figures(&self) -> Vec<VersionFigures> {
+        self.pools()
             .iter()
             .map(|p| p.counts.figures(p.version, p.environments().len() as u32))
             .collect()
@@ -495,11 +512,7 @@ impl Function {
     /// The environments' figures, summed: each start's init in the order
     /// the environments started.
     pub async fn metrics(&self) -> Metrics {
-        let pools = self
-            .routing
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .pools();
+        let pools = self.pools();
         let all: Vec<Sandbox> = pools.iter().flat_map(|p| p.environments()).collect();
         let mut total = Metrics {
             environments: all.len() as u32,
@@ -527,11 +540,7 @@ impl Function {
 
     /// Ends every environment's process as a crash would; each restarts.
     pub fn kill(&self) {
-        let pools = self
-            .routing
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .pools();
+        let pools = self.pools();
         for sandbox in pools.iter().flat_map(|p| p.environments()) {
             sandbox.kill();
         }

@@ -4,4 +4,5 @@
 
 mod deploy;
 mod failure;
+mod gradual;
 mod strict;

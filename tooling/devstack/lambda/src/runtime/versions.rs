@@ -134,6 +134,11 @@ pub(super) struct Counts {
     invocations: AtomicU64,
     errors: AtomicU64,
     throttles: AtomicU64,
+    /// Every invocation routed here, from before its environment is
+    /// found, and every one that ended however it ended: what runs now is
+    /// the difference.
+    begun: AtomicU64,
+    ended: AtomicU64,
 }
 
 /// One version's figures so far (the `ExecutedVersion` dimension's
@@ -148,9 +153,24 @@ pub struct VersionFigures {
 }
 
 impl Counts {
+    pub(super) fn begin(&self) {
+        self.begun.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// How many have begun and how many of them have ended.
+    pub(super) fn begun_and_ended(&self) -> (u64, u64) {
+        let ended = self.ended.load(Ordering::SeqCst);
+        (self.begun.load(Ordering::SeqCst), ended)
+    }
+
     /// As CloudWatch does: a throttled invocation is no invocation, and an
     /// invocation ended by the local cloud stopping is not the function's.
     pub(super) fn record(&self, outcome: &Outcome) {
+        self.count(outcome);
+        self.ended.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn count(&self, outcome: &Outcome) {
         match outcome {
             Err(InvokeError::Throttled) => self.throttles.fetch_add(1, Ordering::Relaxed),
             Err(InvokeError::Stopped) => return,
