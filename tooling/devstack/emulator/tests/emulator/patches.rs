@@ -828,3 +828,124 @@ async fn a_user_pool_finds_its_users_by_email_while_others_sign_up() {
         "the answers of {looked_up} lookups: {answers:?}"
     );
 }
+
+/// A stack deploys to the same resources whether its template is JSON,
+/// YAML with CloudFormation's short tags, or YAML written in flow style
+/// (which opens as JSON does but is not JSON), and an update reads its
+/// new template: the local cloud reads JSON templates with a JSON parser
+/// instead of moto's YAML one (`moto_server.py`).
+#[tokio::test]
+async fn a_template_means_the_same_as_json_or_as_yaml() {
+    let conf = shared().sdk_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&conf);
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let json = |timeout: u32| {
+        serde_json::json!({
+            "Parameters": {"Name": {"Type": "String"}},
+            "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {
+                "QueueName": {"Fn::Sub": "${Name}-q"},
+                "VisibilityTimeout": timeout,
+            }}},
+            "Outputs": {
+                "Url": {"Value": {"Ref": "Queue"}},
+                "Arn": {"Value": {"Fn::GetAtt": ["Queue", "Arn"]}},
+            },
+        })
+        .to_string()
+    };
+    let yaml = "Parameters:\n  Name: {Type: String}\nResources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Sub \"${Name}-q\"\n      VisibilityTimeout: 45\nOutputs:\n  Url: {Value: !Ref Queue}\n  Arn: {Value: !GetAtt Queue.Arn}\n";
+    let flow = "{Parameters: {Name: {Type: String}}, Resources: {Queue: {Type: 'AWS::SQS::Queue', Properties: {QueueName: !Sub '${Name}-q', VisibilityTimeout: 45}}}, Outputs: {Url: {Value: !Ref Queue}, Arn: {Value: !GetAtt Queue.Arn}}}";
+    for (kind, body) in [
+        ("json", json(45)),
+        ("yaml", yaml.to_owned()),
+        ("flow", flow.to_owned()),
+    ] {
+        let name = unique(kind);
+        let stack = deploy(&cfn, &name, &body, false).await;
+        let outputs = outputs(&cfn, &stack).await;
+        let url = &outputs["Url"];
+        assert!(url.ends_with(&format!("/{name}-q")), "{kind}: {outputs:?}");
+        assert!(
+            outputs["Arn"].ends_with(&format!(":{name}-q")),
+            "{kind}: {outputs:?}"
+        );
+        assert_eq!(visibility(&sqs, url).await, "45", "{kind}");
+        if kind == "json" {
+            deploy(&cfn, &name, &json(60), true).await;
+            assert_eq!(visibility(&sqs, url).await, "60", "the update's template");
+        }
+    }
+}
+
+/// `name` created (or updated) from `body`, complete: its id.
+async fn deploy(
+    cfn: &aws_sdk_cloudformation::Client,
+    name: &str,
+    body: &str,
+    update: bool,
+) -> String {
+    use aws_sdk_cloudformation::types::{Parameter, StackStatus};
+    let parameter = Parameter::builder()
+        .parameter_key("Name")
+        .parameter_value(name)
+        .build();
+    let id = if update {
+        let out = cfn
+            .update_stack()
+            .stack_name(name)
+            .template_body(body)
+            .parameters(parameter)
+            .send()
+            .await
+            .unwrap();
+        out.stack_id().unwrap().to_owned()
+    } else {
+        let out = cfn
+            .create_stack()
+            .stack_name(name)
+            .template_body(body)
+            .parameters(parameter)
+            .send()
+            .await
+            .unwrap();
+        out.stack_id().unwrap().to_owned()
+    };
+    let described = cfn.describe_stacks().stack_name(&id).send().await.unwrap();
+    let status = described.stacks()[0].stack_status().cloned();
+    let done = [StackStatus::CreateComplete, StackStatus::UpdateComplete];
+    assert!(
+        status.as_ref().is_some_and(|s| done.contains(s)),
+        "{name}: {described:?}"
+    );
+    id
+}
+
+async fn outputs(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let described = cfn
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap();
+    (described.stacks()[0].outputs().iter())
+        .map(|o| {
+            let key = o.output_key().unwrap_or_default().to_owned();
+            (key, o.output_value().unwrap_or_default().to_owned())
+        })
+        .collect()
+}
+
+async fn visibility(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let got = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::VisibilityTimeout)
+        .send()
+        .await
+        .unwrap();
+    got.attributes().unwrap()[&QueueAttributeName::VisibilityTimeout].clone()
+}
