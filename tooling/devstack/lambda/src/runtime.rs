@@ -300,11 +300,12 @@ impl Function {
         payload: Value,
         trace_header: String,
     ) -> Outcome {
-        pool.counts.begin();
+        let running = pool.counts.begin();
         let outcome = self
             .invoke_version(&pool, request_id, payload, trace_header)
             .await;
         pool.counts.record(&outcome);
+        drop(running);
         outcome
     }
 

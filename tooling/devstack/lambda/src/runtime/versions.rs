@@ -152,9 +152,21 @@ pub struct VersionFigures {
     pub environments: u32,
 }
 
+/// An invocation of a version under way: ended once dropped, however it
+/// ended (a caller that stops waiting drops it too, so a cancelled one
+/// never reads as running).
+pub(super) struct Running<'a>(&'a Counts);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.ended.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 impl Counts {
-    pub(super) fn begin(&self) {
+    pub(super) fn begin(&self) -> Running<'_> {
         self.begun.fetch_add(1, Ordering::SeqCst);
+        Running(self)
     }
 
     /// How many have begun and how many of them have ended.
@@ -166,11 +178,6 @@ impl Counts {
     /// As CloudWatch does: a throttled invocation is no invocation, and an
     /// invocation ended by the local cloud stopping is not the function's.
     pub(super) fn record(&self, outcome: &Outcome) {
-        self.count(outcome);
-        self.ended.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn count(&self, outcome: &Outcome) {
         match outcome {
             Err(InvokeError::Throttled) => self.throttles.fetch_add(1, Ordering::Relaxed),
             Err(InvokeError::Stopped) => return,
