@@ -861,8 +861,7 @@ async fn a_template_means_the_same_as_json_or_as_yaml() {
         ("flow", flow.to_owned()),
     ] {
         let name = unique(kind);
-        let stack = deploy(&cfn, &name, &body, false).await;
-        let outputs = outputs(&cfn, &stack).await;
+        let outputs = deploy(&cfn, &name, &body, false).await;
         let url = &outputs["Url"];
         assert!(url.ends_with(&format!("/{name}-q")), "{kind}: {outputs:?}");
         assert!(
@@ -877,60 +876,33 @@ async fn a_template_means_the_same_as_json_or_as_yaml() {
     }
 }
 
-/// `name` created (or updated) from `body`, complete: its id.
+/// `name` created (or updated) from `body`, complete: its outputs.
 async fn deploy(
     cfn: &aws_sdk_cloudformation::Client,
     name: &str,
     body: &str,
     update: bool,
-) -> String {
+) -> std::collections::BTreeMap<String, String> {
     use aws_sdk_cloudformation::types::{Parameter, StackStatus};
     let parameter = Parameter::builder()
         .parameter_key("Name")
         .parameter_value(name)
         .build();
-    let id = if update {
-        let out = cfn
-            .update_stack()
-            .stack_name(name)
-            .template_body(body)
-            .parameters(parameter)
-            .send()
-            .await
-            .unwrap();
-        out.stack_id().unwrap().to_owned()
+    if update {
+        let op = cfn.update_stack().stack_name(name).template_body(body);
+        op.parameters(parameter).send().await.unwrap();
     } else {
-        let out = cfn
-            .create_stack()
-            .stack_name(name)
-            .template_body(body)
-            .parameters(parameter)
-            .send()
-            .await
-            .unwrap();
-        out.stack_id().unwrap().to_owned()
-    };
-    let described = cfn.describe_stacks().stack_name(&id).send().await.unwrap();
-    let status = described.stacks()[0].stack_status().cloned();
+        let op = cfn.create_stack().stack_name(name).template_body(body);
+        op.parameters(parameter).send().await.unwrap();
+    }
+    let described = cfn.describe_stacks().stack_name(name).send().await.unwrap();
+    let stack = &described.stacks()[0];
     let done = [StackStatus::CreateComplete, StackStatus::UpdateComplete];
     assert!(
-        status.as_ref().is_some_and(|s| done.contains(s)),
+        stack.stack_status().is_some_and(|s| done.contains(s)),
         "{name}: {described:?}"
     );
-    id
-}
-
-async fn outputs(
-    cfn: &aws_sdk_cloudformation::Client,
-    stack: &str,
-) -> std::collections::BTreeMap<String, String> {
-    let described = cfn
-        .describe_stacks()
-        .stack_name(stack)
-        .send()
-        .await
-        .unwrap();
-    (described.stacks()[0].outputs().iter())
+    (stack.outputs().iter())
         .map(|o| {
             let key = o.output_key().unwrap_or_default().to_owned();
             (key, o.output_value().unwrap_or_default().to_owned())
