@@ -25,12 +25,12 @@ pub struct Contracts {
 impl Contracts {
     /// The contracts this binary was built with.
     pub fn built_in() -> Contracts {
-        Self::of(contracts::SERVICES)
+        Self::of(declarations::SERVICES)
     }
 
     /// What `services` declare they consume, by kind (every version of an
     /// event is one kind: its source and detail-type).
-    pub fn of(services: &[contracts::Service]) -> Contracts {
+    pub fn of(services: &[declarations::Service]) -> Contracts {
         let mut consumes: BTreeMap<String, BTreeSet<Kind>> = BTreeMap::new();
         for s in services {
             let kinds = consumes.entry(s.name.to_owned()).or_default();

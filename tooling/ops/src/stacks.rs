@@ -2,7 +2,7 @@
 //! every deploy puts on its stack (`sam deploy --tags`, `devstack deploy`).
 
 use anyhow::{Context, Result};
-use contracts::carried::{Carried, Stack};
+use declarations::carried::{Carried, Stack};
 
 /// Every live stack that carries the `service` and `commit` tags, sorted
 /// by service.

@@ -130,11 +130,11 @@ mod tests {
     fn the_root_is_the_checkout_around_the_directory() {
         let outer = tempfile::tempdir().unwrap();
         let checkout = outer.path().join("checkout");
-        let deep = checkout.join("product/services/users/src");
+        let deep = checkout.join("services/users/src");
         std::fs::create_dir_all(&deep).unwrap();
         std::fs::write(checkout.join("Cargo.toml"), "[workspace]\nmembers = []\n").unwrap();
         std::fs::write(
-            checkout.join("product/services/users/Cargo.toml"),
+            checkout.join("services/users/Cargo.toml"),
             "[package]\nname = \"users\"\n",
         )
         .unwrap();

@@ -25,26 +25,12 @@ pub struct Package {
 }
 
 impl Package {
-    /// The folders its sources are in, relative to the root: its own, and
-    /// for the crates that compile every team's contract from the team's
-    /// folder (`events`, `contracts`), each of those folders.
+    /// The folders its sources are in, relative to the root: its own
+    /// (which, for `events`, holds its schemas, examples and the
+    /// `declarations` crate too).
     pub fn source_dirs(&self) -> Vec<PathBuf> {
-        let mut dirs = vec![self.dir.clone()];
-        if compiles_the_contracts(&self.dir) {
-            dirs.extend(
-                crate::SERVICES
-                    .iter()
-                    .map(|s| PathBuf::from(crate::paths::contract_dir(s))),
-            );
-        }
-        dirs
+        vec![self.dir.clone()]
     }
-}
-
-fn compiles_the_contracts(dir: &Path) -> bool {
-    [crate::paths::EVENTS_DIR, crate::paths::CONTRACTS_DIR]
-        .iter()
-        .any(|d| dir == Path::new(d))
 }
 
 #[derive(Debug, Clone)]
@@ -142,16 +128,8 @@ impl Workspace {
     }
 
     /// The packages that compile `file` (relative to the root): the one
-    /// whose folder holds it (the deepest one when folders nest), or for a
-    /// file of a team's contract folder, the crates that compile those.
+    /// whose folder holds it, the deepest one when folders nest.
     pub fn compilers(&self, file: &Path) -> Vec<&Package> {
-        if file.to_str().is_some_and(crate::paths::is_contract_path) {
-            return self
-                .packages
-                .iter()
-                .filter(|p| compiles_the_contracts(&p.dir))
-                .collect();
-        }
         self.packages
             .iter()
             .filter(|p| !p.dir.as_os_str().is_empty() && file.starts_with(&p.dir))

@@ -24,10 +24,7 @@ pub fn units(workspace: &Workspace, services: &[&str], files: &[String]) -> BTre
         }
         // The event types, schemas and examples, and who publishes and consumes
         // what: the contracts pipeline.
-        if path.starts_with(paths::EVENTS_DIR)
-            || path.starts_with(paths::CONTRACTS_DIR)
-            || paths::is_contract_path(file)
-        {
+        if paths::is_contract_path(file) {
             out.insert("contracts".to_owned());
         }
         // A workflow edit re-runs its own pipeline.
@@ -90,20 +87,13 @@ mod tests {
             root: "/r".into(),
             target_dir: "/r/target".into(),
             packages: vec![
-                p("events", "product/events", &[]),
-                p("kit", "product/kit", &["product/events"]),
-                p(
-                    "users",
-                    "product/services/users",
-                    &["product/events", "product/kit"],
-                ),
-                p(
-                    "todos",
-                    "product/services/todos",
-                    &["product/events", "product/kit"],
-                ),
-                p("ops", "tooling/ops", &["product/kit"]),
-                p("devstack", "tooling/devstack", &["product/kit"]),
+                p("events", "events", &[]),
+                p("declarations", "events/declarations", &["events"]),
+                p("kit", "kit", &["events"]),
+                p("users", "services/users", &["events", "kit"]),
+                p("todos", "services/todos", &["events", "kit"]),
+                p("ops", "tooling/ops", &["kit"]),
+                p("devstack", "tooling/devstack", &["kit"]),
             ],
         }
     }
@@ -117,23 +107,22 @@ mod tests {
 
     #[test]
     fn a_service_file_touches_that_service_only() {
-        assert_eq!(run(&["product/services/users/src/api.rs"]), ["users"]);
-        assert_eq!(run(&["product/services/todos/template.yaml"]), ["todos"]);
+        assert_eq!(run(&["services/users/src/api.rs"]), ["users"]);
+        assert_eq!(run(&["services/todos/template.yaml"]), ["todos"]);
     }
 
     #[test]
     fn shared_crates_reach_their_dependents_through_the_graph() {
-        assert_eq!(run(&["product/kit/src/lib.rs"]), ["todos", "users"]);
-        assert_eq!(
-            run(&["product/events/src/lib.rs"]),
-            ["contracts", "todos", "users"]
-        );
+        assert_eq!(run(&["kit/src/lib.rs"]), ["todos", "users"]);
+        assert_eq!(run(&["events/src/lib.rs"]), ["contracts", "todos", "users"]);
         // A team's event types compile into `events`: every service that
         // builds with it, not the team's alone.
         assert_eq!(
-            run(&["product/services/users/contract/events.rs"]),
+            run(&["events/src/users.rs"]),
             ["contracts", "todos", "users"]
         );
+        // Who publishes and consumes what is no service's build.
+        assert_eq!(run(&["events/declarations/src/users.rs"]), ["contracts"]);
     }
 
     #[test]
@@ -152,7 +141,7 @@ mod tests {
     fn build_inputs_touch_everything_and_infra_the_platform() {
         assert_eq!(run(&["Cargo.lock"]), ["todos", "users"]);
         assert_eq!(run(&["rust-toolchain.toml"]), ["todos", "users"]);
-        assert_eq!(run(&["product/infra/template.yaml"]), ["platform"]);
+        assert_eq!(run(&["infra/template.yaml"]), ["platform"]);
         assert_eq!(run(&[".github/workflows/users.yml"]), ["users"]);
     }
 }

@@ -18,7 +18,7 @@ use serde_json::Value;
 use compat::{Mode, Policy};
 
 /// A stack as deployed: from `ops stacks --json`.
-pub use contracts::carried::Stack as Deployed;
+pub use declarations::carried::Stack as Deployed;
 
 /// One event version: source, detail-type, version.
 pub type Key = (String, String, u32);
@@ -64,7 +64,7 @@ fn short(commit: &str) -> &str {
     &commit[..commit.len().min(12)]
 }
 
-/// The roles at `rev`, read from its `product/events/asyncapi.json`.
+/// The roles at `rev`, read from its `events/asyncapi.json`.
 pub fn roles_at(repo: &Path, rev: &str) -> Result<Roles> {
     let text = repo::git::show(repo, rev, crate::asyncapi::FILE)?.with_context(|| {
         format!(

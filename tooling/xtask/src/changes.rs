@@ -86,17 +86,8 @@ impl At {
             };
             modes.insert(key, mode);
         }
-        let listing = repo::git::run(
-            repo,
-            &[
-                "ls-tree",
-                "-r",
-                "--name-only",
-                rev,
-                "--",
-                repo::paths::PRODUCT,
-            ],
-        )?;
+        let ls = ["ls-tree", "-r", "--name-only", rev, "--"];
+        let listing = repo::git::run(repo, &[&ls[..], repo::paths::SCHEMAS_EVER].concat())?;
         let mut versions: BTreeMap<(String, String), BTreeSet<u32>> = BTreeMap::new();
         for path in listing.lines() {
             if let Some((source, dt, v)) = schema_path(path) {
@@ -181,19 +172,10 @@ pub fn read(
         templates: BTreeMap::new(),
         translate,
     };
-    let diff = repo::git::run(
-        repo,
-        &[
-            "diff",
-            "--name-only",
-            &range.base,
-            &range.head,
-            "--",
-            repo::paths::PRODUCT,
-        ],
-    )?;
-    // A schema that only moved (each team's moved into its folder) is not
-    // an edit.
+    let diff = ["diff", "--name-only", &range.base, &range.head, "--"];
+    let diff = repo::git::run(repo, &[&diff[..], repo::paths::SCHEMAS_EVER].concat())?;
+    // A schema that only moved (between the layouts `repo::paths` lists) is
+    // not an edit.
     let mut edited: BTreeSet<(String, String, u32)> = BTreeSet::new();
     for (source, dt, v) in diff.lines().filter_map(schema_path) {
         let key = format!("{source}/{dt}/v{v}.json");
@@ -302,7 +284,7 @@ impl Reader<'_> {
             producer,
             from,
             to,
-            digest: contracts::carried::digest(&new),
+            digest: declarations::carried::digest(&new),
         };
         Change::between(subject, (&old, &new), mode, consumers)
             .with_context(|| format!("comparing {name} v{from} with v{to}"))

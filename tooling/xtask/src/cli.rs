@@ -27,7 +27,7 @@ pub enum Cmd {
     /// Rewrite each service's `openapi.json` from its API types and routes
     /// (the services' `openapi` unit tests check it is current).
     Openapi,
-    /// Build the web app (product/web/ → product/web/dist/) and the local cloud's console
+    /// Build the web app (web/ → web/dist/) and the local cloud's console
     /// (tooling/console/ → tooling/console/dist/) with their pinned toolchain.
     Web,
     /// Run the whole system locally (the local cloud) until Ctrl-C:
@@ -132,7 +132,7 @@ pub enum Cmd {
     /// deploy --tags` takes them (`key=value`, one per line).
     ContractTags { service: String },
     /// A new service in the house shape, from tooling/xtask/templates/service/:
-    /// its crate, template and tests under product/services/NAME, registered in the
+    /// its crate, template and tests under services/NAME, registered in the
     /// workspace and repo::SERVICES; then its OpenAPI document, the
     /// workflows, CODEOWNERS and the contract documents are regenerated.
     NewService {

@@ -2,11 +2,11 @@
 //! each team's declaration compiles from its service's folder
 //! (`contract/declaration.rs`).
 
-pub use contracts::{Service, consumers, producer};
+pub use declarations::{Service, consumers, producer};
 
 /// Every service's declaration, in `repo::SERVICES` order.
 pub fn services() -> Vec<Service> {
-    contracts::SERVICES.to_vec()
+    declarations::SERVICES.to_vec()
 }
 
 #[cfg(test)]
@@ -18,12 +18,12 @@ mod tests {
             declared,
             repo::SERVICES,
             "each service in repo::SERVICES has its declaration in its contract/declaration.rs, \
-             listed in contracts::SERVICES in the same order (cargo xtask new-service does both)"
+             listed in declarations::SERVICES in the same order (cargo xtask new-service does both)"
         );
         for service in repo::SERVICES {
             assert!(
                 repo::service_dir(service).is_dir(),
-                "{service}: no product/services/{service}"
+                "{service}: no services/{service}"
             );
         }
     }

@@ -1,5 +1,5 @@
-//! Where the event contracts live in the checkout (each team's
-//! `contract/` folder, as `repo::paths` says): the schema files, the
+//! Where the event contracts live in the checkout (`events/schemas/` and
+//! `events/examples/`, as `repo::paths` says): the schema files, the
 //! example payloads per version, and the examples as read from there.
 //! Shared by the schema check and the generated documents, so neither
 //! imports the other.
@@ -14,8 +14,8 @@ use serde_json::Value;
 /// Example `detail` payloads per version.
 pub type Examples = BTreeMap<EventKey, Vec<Value>>;
 
-/// A version's examples folder, relative to the root: its team's
-/// `contract/examples/<DetailType>/v<N>/`.
+/// A version's examples folder, relative to the root:
+/// `events/examples/<source>/<DetailType>/v<N>/`.
 pub fn example_dir(spec: &EventSpec) -> Result<String> {
     let key = format!("{}/v{}", spec.key.rel_dir(), spec.key.version);
     repo::paths::examples_dir(&key)

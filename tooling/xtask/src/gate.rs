@@ -118,7 +118,7 @@ fn out_of_order(
     Ok(waits)
 }
 
-fn carried(deployed: &[Deployed]) -> BTreeMap<String, contracts::Carried> {
+fn carried(deployed: &[Deployed]) -> BTreeMap<String, declarations::Carried> {
     (deployed.iter())
         .map(|d| (d.service.clone(), d.carries.clone()))
         .collect()
@@ -214,10 +214,10 @@ pub fn plan(
 
 /// `key=value` per line, for `sam deploy --tags`.
 pub fn contract_tags(service: &str) -> Result<ExitCode> {
-    let declared = (contracts::SERVICES.iter())
+    let declared = (declarations::SERVICES.iter())
         .find(|s| s.name == service)
-        .with_context(|| format!("{service}: no such service in contracts::SERVICES"))?;
-    for (k, v) in contracts::Carried::of(declared)?.tags() {
+        .with_context(|| format!("{service}: no such service in declarations::SERVICES"))?;
+    for (k, v) in declarations::Carried::of(declared)?.tags() {
         println!("{k}={v}");
     }
     Ok(ExitCode::SUCCESS)

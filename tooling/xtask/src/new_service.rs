@@ -4,20 +4,22 @@
 //! The skeleton is a working service: a per-user resource behind an HTTP
 //! API (create, list, read), its table with stream, a consumer that erases
 //! a deleted user's data and writes the receipt whose insert the publisher
-//! turns into the service's `UserDataErased` (its contract folder declares
-//! that event, with its type and example), its tests, and a template with everything
+//! turns into the service's `UserDataErased` (its module of `events`
+//! declares that event, with its example beside the schemas), its tests, and a template with everything
 //! the other stacks have (DLQ topic → queue under the service's own key,
 //! alarms, dashboard, tracing, retention, point-in-time recovery,
 //! throttling, access logs).
 //!
-//! Registration is four edits: the workspace (`Cargo.toml`: member and
-//! dependency entry), `repo::SERVICES`, the `contracts` crate, which
-//! compiles the service's declaration from its folder
-//! (`contract/declaration.rs`) and lists it in `contracts::SERVICES`, and
-//! the `events` crate, which compiles its event types from there
-//! (`contract/events.rs`) and lists its UserDataErased in the catalog. Everything else (the local cloud, the
-//! workflows, CODEOWNERS, the catalog and the AsyncAPI document) reads
-//! those.
+//! The skeleton mirrors the root: `services/{{service}}/` (the crate, its
+//! template and tests), the team's module of the event types
+//! (`events/src/{{service}}.rs`) and of the declarations
+//! (`events/declarations/src/{{service}}.rs`), and its example under
+//! `events/examples/`. The workspace takes any folder under `services/` as
+//! a member. Registration is the one list, `repo::SERVICES`, and what Rust
+//! needs spelled: the two crates' `pub mod` lines, the
+//! `declarations::SERVICES` entry and the catalog's UserDataErased.
+//! Everything else (the local cloud, the workflows, CODEOWNERS, the
+//! schemas, the catalog page and the AsyncAPI document) reads those.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -100,8 +102,9 @@ pub struct Created {
     pub registered: Vec<PathBuf>,
 }
 
-/// Writes the service under `product/services/<name>` and registers it. Refuses
-/// a name already taken, and changes nothing then.
+/// Writes the service's files (its folder under `services/` and its
+/// modules under `events/`) and registers it. Refuses a name already taken,
+/// and changes nothing then.
 pub fn create(root: &Path, names: &Names) -> Result<Created> {
     let dir = repo::service_dir_in(root, &names.service);
     if dir.exists() {
@@ -110,31 +113,36 @@ pub fn create(root: &Path, names: &Names) -> Result<Created> {
     if repo::SERVICES.contains(&names.service.as_str()) {
         bail!("{} is in repo::SERVICES already", names.service);
     }
-    let cargo = root.join("Cargo.toml");
     let services = root.join(repo::paths::REPO_LIB);
-    let contracts = root.join(repo::paths::CONTRACTS_LIB);
+    let declarations = root.join(repo::paths::DECLARATIONS_LIB);
     let events = root.join(repo::paths::EVENTS_LIB);
     let catalog = root.join(repo::paths::EVENTS_CATALOG);
-    let new_cargo = register_crate(&read(&cargo)?, &names.service)?;
     let new_services = register_service(&read(&services)?, &names.service)?;
-    let new_contracts = register_declaration(&read(&contracts)?, &names.service)?;
-    let new_events = register_event_types(&read(&events)?, &names.service)?;
+    let new_declarations = register_declaration(&read(&declarations)?, &names.service)?;
+    let new_events = with_module(&read(&events)?, &names.service)?;
     let new_catalog = register_erasure_event(&read(&catalog)?, names)?;
+    let skeleton = root.join(TEMPLATE_DIR);
+    let mut files = Vec::new();
+    for source in skeleton_files(&skeleton)? {
+        let relative = source.strip_prefix(&skeleton)?;
+        let target = root.join(names.fill(&relative.to_string_lossy()));
+        if target.exists() {
+            bail!("{} exists already", target.display());
+        }
+        files.push((source, target));
+    }
     let mut created = Created::default();
-    for source in skeleton_files(&root.join(TEMPLATE_DIR))? {
-        let relative = source.strip_prefix(root.join(TEMPLATE_DIR))?;
-        let target = dir.join(names.fill(&relative.to_string_lossy()));
+    for (source, target) in files {
         fs::create_dir_all(target.parent().context("a file has a folder")?)?;
         fs::write(&target, names.fill(&read(&source)?))
             .with_context(|| format!("writing {}", target.display()))?;
         created.files.push(target);
     }
-    fs::write(&cargo, new_cargo)?;
     fs::write(&services, new_services)?;
-    fs::write(&contracts, new_contracts)?;
+    fs::write(&declarations, new_declarations)?;
     fs::write(&events, new_events)?;
     fs::write(&catalog, new_catalog)?;
-    created.registered = vec![cargo, services, contracts, events, catalog];
+    created.registered = vec![services, declarations, events, catalog];
     Ok(created)
 }
 
@@ -157,16 +165,6 @@ fn skeleton_files(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     out.sort();
     Ok(out)
-}
-
-/// The workspace with the service as a member and a dependency entry, each
-/// after the last service's.
-pub fn register_crate(cargo_toml: &str, service: &str) -> Result<String> {
-    let dir = repo::paths::SERVICES_DIR;
-    let member = format!("    \"{dir}/{service}\",\n");
-    let dependency = format!("{service} = {{ path = \"{dir}/{service}\" }}\n");
-    let text = insert_after_last(cargo_toml, &format!("    \"{dir}/"), &member)?;
-    insert_after_last(&text, &format!("= {{ path = \"{dir}/"), &dependency)
 }
 
 /// `repo::SERVICES` with the service appended: it deploys last.
@@ -192,42 +190,14 @@ pub fn register_service(repo_lib: &str, service: &str) -> Result<String> {
     Ok(format!("{}{entry}{}", &repo_lib[..end], &repo_lib[end..]))
 }
 
-/// The `contracts` crate with the service's module (its declaration,
-/// compiled from the service's folder) and its declaration last in
-/// `SERVICES`.
-pub fn register_declaration(contracts_lib: &str, service: &str) -> Result<String> {
-    let text = with_module_from(
-        contracts_lib,
-        repo::paths::CONTRACTS_LIB,
-        &repo::paths::declaration_file(service),
-        service,
-    )?;
+/// The `declarations` crate with the service's module and its declaration
+/// last in `SERVICES`.
+pub fn register_declaration(declarations_lib: &str, service: &str) -> Result<String> {
+    let text = with_module(declarations_lib, service)?;
     insert_after_last(
         &text,
         "::DECLARATION,",
         &format!("    {service}::DECLARATION,\n"),
-    )
-}
-
-/// The `events` crate with the service's module (its event types,
-/// compiled from the service's folder).
-pub fn register_event_types(events_lib: &str, service: &str) -> Result<String> {
-    with_module_from(
-        events_lib,
-        repo::paths::EVENTS_LIB,
-        &repo::paths::event_types_file(service),
-        service,
-    )
-}
-
-/// `lib`, the crate root at `lib_path`, with the module `name` compiled
-/// from `file` (`#[path]`), among its modules.
-fn with_module_from(lib: &str, lib_path: &str, file: &str, name: &str) -> Result<String> {
-    let from = repo::paths::relative(lib_path, file);
-    with_module(
-        lib,
-        name,
-        &format!("#[path = \"{from}\"]\npub mod {name};\n"),
     )
 }
 
@@ -238,10 +208,12 @@ pub fn register_erasure_event(catalog: &str, names: &Names) -> Result<String> {
     insert_after_last(catalog, "EventSpec::of::<", &spec)
 }
 
-/// `lib` with `module` (its lines, `pub mod <name>;` last) among the
-/// modules in name order, as rustfmt keeps them: before the first later
-/// module and the attribute lines above it.
-fn with_module(lib: &str, name: &str, module: &str) -> Result<String> {
+/// `lib` with `pub mod <name>;` among the public modules in name order, as
+/// rustfmt keeps them: before the first later module and the attribute
+/// lines above it.
+pub fn with_module(lib: &str, name: &str) -> Result<String> {
+    let module = format!("pub mod {name};\n");
+    let module = module.as_str();
     let lines: Vec<&str> = lib.split_inclusive('\n').collect();
     let declared = format!("pub mod {name};");
     let later = lines
@@ -292,16 +264,6 @@ mod tests {
     }
 
     #[test]
-    fn the_workspace_gets_a_member_and_a_dependency_after_the_last_service() {
-        let cargo = "members = [\n    \"kit\",\n    \"product/services/users\",\n    \"tests\",\n]\n\n[workspace.dependencies]\nusers = { path = \"product/services/users\" }\nxtask = { path = \"xtask\" }\n";
-        let out = register_crate(cargo, "campaigns").unwrap();
-        assert_eq!(
-            out,
-            "members = [\n    \"kit\",\n    \"product/services/users\",\n    \"product/services/campaigns\",\n    \"tests\",\n]\n\n[workspace.dependencies]\nusers = { path = \"product/services/users\" }\ncampaigns = { path = \"product/services/campaigns\" }\nxtask = { path = \"xtask\" }\n"
-        );
-    }
-
-    #[test]
     fn the_service_is_appended_to_the_one_list() {
         let lib = "pub const SERVICES: &[&str] = &[\"users\", \"todos\"];\n";
         assert_eq!(
@@ -312,30 +274,15 @@ mod tests {
     }
 
     #[test]
-    fn the_declaration_is_a_module_from_the_service_folder_and_the_last_of_the_services() {
-        let path = |s: &str| format!("#[path = \"../../services/{s}/contract/declaration.rs\"]\n");
-        let lib = format!(
-            "{}pub mod todos;\n{}pub mod users;\n\npub const SERVICES: &[Service] = &[\n    users::DECLARATION,\n    todos::DECLARATION,\n];\n",
-            path("todos"),
-            path("users")
-        );
+    fn the_declaration_is_a_module_and_the_last_of_the_services() {
+        let lib = "pub mod carried;\npub mod todos;\npub mod users;\n\npub const SERVICES: &[Service] = &[\n    users::DECLARATION,\n    todos::DECLARATION,\n];\n";
         assert_eq!(
-            register_declaration(&lib, "campaigns").unwrap(),
-            format!(
-                "{}pub mod campaigns;\n{}pub mod todos;\n{}pub mod users;\n\npub const SERVICES: &[Service] = &[\n    users::DECLARATION,\n    todos::DECLARATION,\n    campaigns::DECLARATION,\n];\n",
-                path("campaigns"),
-                path("todos"),
-                path("users")
-            )
+            register_declaration(lib, "campaigns").unwrap(),
+            "pub mod campaigns;\npub mod carried;\npub mod todos;\npub mod users;\n\npub const SERVICES: &[Service] = &[\n    users::DECLARATION,\n    todos::DECLARATION,\n    campaigns::DECLARATION,\n];\n"
         );
-        let last = register_declaration(&lib, "zebras").unwrap();
+        let last = register_declaration(lib, "zebras").unwrap();
         assert!(
-            last.starts_with(&format!(
-                "{}pub mod todos;\n{}pub mod users;\n{}pub mod zebras;\n",
-                path("todos"),
-                path("users"),
-                path("zebras")
-            )),
+            last.starts_with("pub mod carried;\npub mod todos;\npub mod users;\npub mod zebras;\n"),
             "{last}"
         );
         assert!(register_declaration("const X: u8 = 1;", "campaigns").is_err());
@@ -343,11 +290,10 @@ mod tests {
 
     #[test]
     fn the_event_types_are_a_module_and_the_erasure_event_is_in_the_catalog() {
-        let lib =
-            "mod wire;\n\n#[path = \"../../services/todos/contract/events.rs\"]\npub mod todos;\n";
+        let lib = "mod wire;\n\n#[doc = \"x\"]\npub mod todos;\n";
         assert_eq!(
-            register_event_types(lib, "invoices").unwrap(),
-            "mod wire;\n\n#[path = \"../../services/invoices/contract/events.rs\"]\npub mod invoices;\n#[path = \"../../services/todos/contract/events.rs\"]\npub mod todos;\n"
+            with_module(lib, "invoices").unwrap(),
+            "mod wire;\n\npub mod invoices;\n#[doc = \"x\"]\npub mod todos;\n"
         );
         let catalog = "    vec![\n        EventSpec::of::<todos::TodoCreatedV1>(),\n    ]\n";
         let names = Names::new("invoices", None).unwrap();

@@ -14,12 +14,12 @@
 //!
 //! A change that adds a version is an expand and contract under way: its
 //! steps are marked done from what the deployed stacks carry
-//! (`contracts::Carried`).
+//! (`declarations::Carried`).
 
 use std::collections::BTreeMap;
 
 use compat::{Mode, Policy};
-use contracts::Carried;
+use declarations::Carried;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -44,7 +44,7 @@ pub struct Subject {
     /// in place.
     pub from: u32,
     pub to: u32,
-    /// The digest of `to`'s schema as changed (`contracts::carried::digest`).
+    /// The digest of `to`'s schema as changed (`declarations::carried::digest`).
     pub digest: String,
 }
 

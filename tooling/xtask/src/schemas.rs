@@ -80,24 +80,10 @@ pub fn check_docs(root: &Path) -> Result<Vec<Problem>> {
         .collect())
 }
 
-/// The schemas committed in a checkout: every team's `contract/schemas/`.
+/// The schemas committed in a checkout: everything in `events/schemas/`,
+/// keyed `<source>/<DetailType>/v<N>.json`.
 pub fn committed(root: &Path) -> Result<SchemaSet> {
-    let mut set = SchemaSet::new();
-    let services = root.join(repo::paths::SERVICES_DIR);
-    for entry in
-        std::fs::read_dir(&services).with_context(|| format!("reading {}", services.display()))?
-    {
-        let Some(service) = entry?.file_name().to_str().map(str::to_owned) else {
-            continue;
-        };
-        let dir = repo::paths::schemas_dir(&service);
-        for (rel, schema) in read_dir_set(&root.join(&dir))? {
-            if let Some(key) = repo::paths::schema_key(&format!("{dir}/{rel}")) {
-                set.insert(key, schema);
-            }
-        }
-    }
-    Ok(set)
+    read_dir_set(&root.join(repo::paths::SCHEMAS_DIR))
 }
 
 /// Reads every `*.json` below `dir`, keyed by its path relative to `dir`.
@@ -175,8 +161,11 @@ impl Baseline {
             Baseline::Dir(dir) => read_dir_set(dir),
             Baseline::Git { repo, rev } => {
                 let run = |args: &[&str]| repo::git::run(repo, args);
-                let product = repo::paths::PRODUCT;
-                let listing = run(&["ls-tree", "-r", "--name-only", rev, "--", product])?;
+                let listing = run(&[
+                    &["ls-tree", "-r", "--name-only", rev, "--"][..],
+                    repo::paths::SCHEMAS_EVER,
+                ]
+                .concat())?;
                 let mut set = SchemaSet::new();
                 for file in listing.lines().filter(|f| f.ends_with(".json")) {
                     let Some(key) = repo::paths::schema_key(file) else {

@@ -313,11 +313,9 @@ fn contracts(services: &[&str]) -> String {
     let (node, asyncapi) = (paths::NODE_TOOLS, paths::ASYNCAPI);
     let paths = vec![
         format!("{}/**", paths::EVENTS_DIR),
-        format!("{}/**", paths::EVERY_CONTRACT),
         // The engine that judges a change; its rule tests and the peer
         // suites run here.
         format!("{}/**", paths::COMPAT_DIR),
-        format!("{}/**", paths::CONTRACTS_DIR),
         paths::CATALOG_PAGE.to_owned(),
         format!("{}/**", paths::NODE_TOOLS),
         format!("{DIR}/contracts.yml"),

@@ -150,7 +150,7 @@ pub struct UpArgs {
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
     /// Run this service's functions from its `sam build` output
-    /// (product/services/<name>/.aws-sam/build) instead: the artifact that ships.
+    /// (services/<name>/.aws-sam/build) instead: the artifact that ships.
     #[arg(long = "from-sam", value_name = "SERVICE")]
     pub from_sam: Vec<String>,
     /// Web app port (0 = a free one).

@@ -107,7 +107,7 @@ pub const TAG_COMMIT: &str = "commit";
 pub type Tag<'a> = (&'a str, &'a str);
 
 /// Every tag a deploy puts on `service`'s stack: the service, the commit,
-/// and the contract it carries (`contracts::Carried`: the versions it
+/// and the contract it carries (`declarations::Carried`: the versions it
 /// publishes and consumes, read back by the deploy plan). A stack outside
 /// the bus (the platform, the web app) carries the first two only.
 pub fn service_tags(service: &str, commit: &str) -> Result<Vec<(String, String)>> {
@@ -115,8 +115,8 @@ pub fn service_tags(service: &str, commit: &str) -> Result<Vec<(String, String)>
         (TAG_SERVICE.to_owned(), service.to_owned()),
         (TAG_COMMIT.to_owned(), commit.to_owned()),
     ];
-    if let Some(declared) = contracts::SERVICES.iter().find(|s| s.name == service) {
-        tags.extend(contracts::Carried::of(declared)?.tags());
+    if let Some(declared) = declarations::SERVICES.iter().find(|s| s.name == service) {
+        tags.extend(declarations::Carried::of(declared)?.tags());
     }
     Ok(tags)
 }

@@ -43,7 +43,7 @@ pub struct Options {
     pub bin_dir: PathBuf,
     /// Services whose functions run from a `sam build` output instead:
     /// service → its build folder (`<dir>/<LogicalId>/bootstrap`), by
-    /// default `product/services/<name>/.aws-sam/build` ([`repo::sam_build_dir`]).
+    /// default `services/<name>/.aws-sam/build` ([`repo::sam_build_dir`]).
     pub from_sam: BTreeMap<String, PathBuf>,
     /// Delay between async retries and stream retries.
     pub retry_delay: Duration,

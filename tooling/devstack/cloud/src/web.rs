@@ -1,5 +1,5 @@
 //! The web app as deployed: the web stack's site bucket on the emulator,
-//! holding the built app (`product/web/dist`) and the `config.json` it reads, made
+//! holding the built app (`web/dist`) and the `config.json` it reads, made
 //! from this local cloud's endpoints (the local pool and client, the
 //! Cognito front, the gateway and the WebSocket API; on AWS the same file
 //! comes from the stacks' outputs, `ops web-config`), served through the

@@ -21,7 +21,8 @@ pub(crate) fn new_service_cmd(
     // The skeleton's lines are as long as the names make them.
     let status = Command::new(env!("CARGO"))
         .current_dir(root)
-        .args(["fmt", "--package", name])
+        .args(["fmt", "--package", name, "--package", "events"])
+        .args(["--package", "declarations"])
         .status()?;
     if !status.success() {
         anyhow::bail!("cargo fmt --package {name} failed");

@@ -442,14 +442,14 @@ mod tests {
             resource: "AWS::CloudFront::Distribution.Distribution".into(),
             file_line_range: vec![1],
         };
-        let domain = failure(&format!("/{DOMAIN_DIR}/product/web/template.yaml"));
+        let domain = failure(&format!("/{DOMAIN_DIR}/web/template.yaml"));
         assert_eq!(
             (domain.file(), domain.case()),
-            ("product/web/template.yaml", "domain")
+            ("web/template.yaml", "domain")
         );
         let skip =
             &skips("[[skip]]\ncheck = \"CKV_AWS_174\"\ncases = [\"default\"]\nreason = \"r\"\n")[0];
-        assert!(skip.covers(&failure("/product/web/template.yaml")));
+        assert!(skip.covers(&failure("/web/template.yaml")));
         assert!(!skip.covers(&domain), "the domain case is not skipped");
     }
 
@@ -460,8 +460,8 @@ mod tests {
             "AWS::Serverless::Function.Api"
         ));
         assert!(glob(
-            "product/services/*/template.yaml",
-            "product/services/users/template.yaml"
+            "services/*/template.yaml",
+            "services/users/template.yaml"
         ));
         assert!(glob("*Function.Api?", "AWS::Lambda::Function.Api1"));
         assert!(!glob("AWS::S3::Bucket.*", "AWS::SNS::Topic.Bucket"));
@@ -479,7 +479,7 @@ mod tests {
             [[skip]]
             check = "CKV_AWS_116"
             resources = ["AWS::Serverless::Function.ApiFunction"]
-            files = ["product/services/users/template.yaml"]
+            files = ["services/users/template.yaml"]
             reason = "synchronous"
             [[skip]]
             check = "CKV_AWS_68"
@@ -490,22 +490,19 @@ mod tests {
             failure("CKV_AWS_117", "a.yaml", "AWS::Serverless::Function.X"),
             failure(
                 "CKV_AWS_116",
-                "product/services/users/template.yaml",
+                "services/users/template.yaml",
                 "AWS::Serverless::Function.ApiFunction",
             ),
             failure(
                 "CKV_AWS_116",
-                "product/services/todos/template.yaml",
+                "services/todos/template.yaml",
                 "AWS::Serverless::Function.ApiFunction",
             ),
         ];
         let verdict = judge(&failures, &list);
         assert_eq!(verdict.skipped, 2);
         assert_eq!(verdict.new.len(), 1);
-        assert_eq!(
-            verdict.new[0].file(),
-            "product/services/todos/template.yaml"
-        );
+        assert_eq!(verdict.new[0].file(), "services/todos/template.yaml");
         assert_eq!(verdict.stale.len(), 1);
         assert_eq!(verdict.stale[0].check, "CKV_AWS_68");
     }
@@ -530,7 +527,7 @@ mod tests {
     #[test]
     fn reads_checkov_reports_of_every_shape() {
         let one = r#"{"check_type": "cloudformation", "results": {"failed_checks": [
-            {"check_id": "CKV_AWS_18", "check_name": "n", "file_path": "/product/web/template.yaml",
+            {"check_id": "CKV_AWS_18", "check_name": "n", "file_path": "/web/template.yaml",
              "resource": "AWS::S3::Bucket.SiteBucket", "file_line_range": [8, 22], "extra": 1}]},
             "summary": {"passed": 4, "failed": 1, "skipped": 0, "parsing_errors": 0,
              "resource_count": 2, "checkov_version": "3.3.30"}}"#;

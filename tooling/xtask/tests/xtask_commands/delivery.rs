@@ -39,14 +39,11 @@ fn codeowners_covers_every_member_and_template() {
         }
     }
     for s in declared::services() {
-        let template = format!("product/services/{}/template.yaml", s.name);
+        let template = format!("services/{}/template.yaml", s.name);
         assert!(root().join(&template).exists());
         assert_eq!(owners(&template), [team(s.name)], "{template}");
     }
-    assert_eq!(
-        owners("product/infra/template.yaml"),
-        [team(owners::PLATFORM)]
-    );
+    assert_eq!(owners("infra/template.yaml"), [team(owners::PLATFORM)]);
     // Every tracked file, with the matcher's supported patterns only.
     let files = Command::new("git")
         .arg("-C")
@@ -98,7 +95,7 @@ fn a_hand_edit_of_a_generated_file_is_drift() {
     let (users, text) = &generated[0];
     std::fs::write(
         scratch.path().join(users),
-        text.replace("product/kit/**", "product/kit/src/**"),
+        text.replace("kit/**", "kit/src/**"),
     )
     .unwrap();
     std::fs::remove_file(scratch.path().join(&generated[1].0)).unwrap();
@@ -116,9 +113,9 @@ fn a_service_workflow_watches_its_closure_and_nothing_else() {
     let workspace = Workspace::load(&root()).unwrap();
     let users = xtask::workflows::service_paths(&workspace, "users");
     for want in [
-        "product/services/users/**",
-        "product/events/**",
-        "product/kit/**",
+        "services/users/**",
+        "events/**",
+        "kit/**",
         "Cargo.lock",
         "rust-toolchain.toml",
     ] {
@@ -128,7 +125,7 @@ fn a_service_workflow_watches_its_closure_and_nothing_else() {
         );
     }
     for never in [
-        "product/services/todos/**",
+        "services/todos/**",
         "tooling/devstack/**",
         "tooling/ops/**",
         "tooling/xtask/**",
@@ -174,16 +171,16 @@ fn changed_files_are_committed_edits_and_untracked_files_since_the_merge_base() 
         );
     };
     git(&["init", "-q", "-b", "main"]);
-    std::fs::create_dir_all(repo.path().join("product/kit")).unwrap();
-    std::fs::write(repo.path().join("product/kit/a.rs"), "a").unwrap();
+    std::fs::create_dir_all(repo.path().join("kit")).unwrap();
+    std::fs::write(repo.path().join("kit/a.rs"), "a").unwrap();
     std::fs::write(repo.path().join("README.md"), "r").unwrap();
     git(&["add", "."]);
     git(&["commit", "-qm", "base"]);
     git(&["tag", "base"]);
-    std::fs::write(repo.path().join("product/kit/a.rs"), "b").unwrap();
+    std::fs::write(repo.path().join("kit/a.rs"), "b").unwrap();
     git(&["commit", "-qam", "edit"]);
     std::fs::write(repo.path().join("Cargo.lock"), "new").unwrap();
     let files = xtask::affected::changed_files(repo.path(), "base").unwrap();
-    assert_eq!(files, ["Cargo.lock", "product/kit/a.rs"]);
+    assert_eq!(files, ["Cargo.lock", "kit/a.rs"]);
     assert!(xtask::affected::changed_files(repo.path(), "nope").is_err());
 }

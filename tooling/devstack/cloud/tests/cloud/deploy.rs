@@ -52,10 +52,7 @@ async fn the_platform_then_each_service_deploys_alone_and_is_wired() {
         let template = devstack_template::load(&template_path(service)).unwrap();
         let (adapted, plan) = adapt(service, &template).unwrap();
         for f in &plan.functions {
-            let source = repo::root().join(format!(
-                "product/services/{service}/src/bin/{}.rs",
-                f.binary
-            ));
+            let source = repo::root().join(format!("services/{service}/src/bin/{}.rs", f.binary));
             assert!(
                 source.exists(),
                 "{service}/{}: no binary {}",
@@ -95,7 +92,7 @@ async fn the_platform_then_each_service_deploys_alone_and_is_wired() {
     // rules, and no rule still targets a function.
     let eb = aws_sdk_eventbridge::Client::new(&conf);
     let example = std::fs::read_to_string(
-        repo::root().join("product/services/users/contract/examples/UserDeleted/v1/example.json"),
+        repo::root().join("events/examples/app.users/UserDeleted/v1/example.json"),
     )
     .unwrap();
     let answer = eb

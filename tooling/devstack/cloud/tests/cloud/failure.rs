@@ -46,8 +46,7 @@ async fn drive_a_function_then_end_as_told() {
 /// The todos consumer handed a UserDeleted without its user id: it logs
 /// the error.
 async fn invoke_with_an_undecodable_event(cloud: &Detached) {
-    let example =
-        repo::root().join("product/services/users/contract/examples/UserDeleted/v1/example.json");
+    let example = repo::root().join("events/examples/app.users/UserDeleted/v1/example.json");
     let mut detail: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(example).unwrap()).unwrap();
     detail["data"].as_object_mut().unwrap().remove("user_id");

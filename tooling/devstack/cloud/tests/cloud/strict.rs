@@ -224,7 +224,7 @@ async fn put_user_deleted(cloud: &Detached, decodable: bool) {
 /// The committed example of a users event (v1).
 fn users_example(detail_type: &str) -> String {
     std::fs::read_to_string(repo::root().join(format!(
-        "product/services/users/contract/examples/{detail_type}/v1/example.json"
+        "events/examples/app.users/{detail_type}/v1/example.json"
     )))
     .unwrap()
 }

@@ -215,7 +215,7 @@ mod tests {
 
     #[test]
     fn the_web_stacks_distribution_is_planned_and_its_id_pinned_in_the_bucket_policy() {
-        let template = crate::load(&repo::root().join("product/web/template.yaml")).unwrap();
+        let template = crate::load(&repo::root().join("web/template.yaml")).unwrap();
         let (out, plan) = super::super::adapt("web", &template).unwrap();
         let d = &plan.distributions[0];
         assert_eq!(d.default_root_object.as_deref(), Some("index.html"));
@@ -248,7 +248,7 @@ mod tests {
     #[test]
     fn with_the_campaign_pages_domain_view_goes_to_that_function_url() {
         let host = "abc.lambda-url.us-east-1.on.aws";
-        let template = crate::load(&repo::root().join("product/web/template.yaml")).unwrap();
+        let template = crate::load(&repo::root().join("web/template.yaml")).unwrap();
         let template =
             super::super::with_parameters(template, &[("CampaignPageDomain".into(), host.into())]);
         let (out, plan) = super::super::adapt("web", &template).unwrap();
