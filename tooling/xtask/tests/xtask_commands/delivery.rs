@@ -63,7 +63,6 @@ fn codeowners_covers_every_member_and_template() {
 #[test]
 fn each_team_owns_its_folder_and_contract_by_path() {
     let services = declared::services();
-    let rules = committed_owners();
     for s in &services {
         let mut paths = vec![
             format!("{}/{}/Cargo.toml", repo::paths::SERVICES_DIR, s.name),
