@@ -82,7 +82,7 @@ pub fn lambda() -> SdkConfig {
                 aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
             ),
         )
-        .http_client(crate::calls::counted(aws_https()))
+        .http_client(crate::call_time::counted(aws_https()))
         .service_config(EndpointsFromEnv);
     if let Some(url) = std::env::var("AWS_ENDPOINT_URL")
         .ok()

@@ -2,7 +2,7 @@
 //! Domain types never live here (the only thing services truly share is the
 //! `events` crate), nor does the local cloud (`devstack-emulator`).
 
-pub mod calls;
+pub mod call_time;
 pub mod config;
 pub mod erasure;
 pub mod hook;

@@ -93,7 +93,7 @@ impl Client {
             message,
         };
         let response = {
-            let _in_flight = crate::calls::InFlight::enter();
+            let _in_flight = crate::call_time::InFlight::enter();
             self.http
                 .call(request)
                 .await

@@ -217,7 +217,7 @@ impl Telemetry {
                 // Boxed: nested inline, a handler's future overflows the
                 // compiler's layout depth.
                 let result = Box::pin(handler(event)).instrument(span.clone()).await;
-                let timing = (started.elapsed(), crate::calls::take());
+                let timing = (started.elapsed(), crate::call_time::take());
                 if let Err(e) = &result {
                     span.in_scope(|| tracing::error!(error = %e, "invocation failed"));
                 }

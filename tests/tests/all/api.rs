@@ -11,8 +11,8 @@ use std::process::{Command, Stdio};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::e2e::{client, cloud, unique_email};
 use crate::support::root;
+use crate::support::{client, cloud, unique_email};
 
 use repo::SERVICES;
 

@@ -10,44 +10,32 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use devstack_client::walkthrough::{Client, eventually, token_for};
-use devstack_cloud::{self as cloud, Options, Override};
+use devstack_cloud::{Detached, Options, Override};
 use kit::signed::json_protocol::{COGNITO_IDP, JsonApi};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::browser::Browser;
-use crate::support::{base64url_decode, test_cloud};
-
-struct Cloud {
-    endpoints: devstack_api::Endpoints,
-    _detached: cloud::Detached,
-}
+use crate::support::{base64url_decode, kept_cloud, sdk_for, test_cloud};
 
 /// How long the flow waits for each status from the sender here: a silent
 /// sender fails its campaign after this.
 const WAIT_TIMEOUT_SECONDS: u64 = 8;
 
-fn cloud() -> &'static Cloud {
-    static CLOUD: OnceLock<Cloud> = OnceLock::new();
-    CLOUD.get_or_init(|| {
-        let detached = cloud::start_detached(Options {
-            // Info: the deliverer's line per push (`sent`, `gone`) is what
-            // tells which user a lost live push was for, in a failing
-            // test's tail of the functions' logs.
-            function_env: vec![("RUST_LOG".into(), "info".into())],
-            parameter_overrides: vec![Override {
-                stack: "campaigns".into(),
-                parameter: "WaitTimeoutSeconds".into(),
-                value: WAIT_TIMEOUT_SECONDS.to_string(),
-            }],
-            ..test_cloud()
-        })
-        .expect("the local cloud starts");
-        Cloud {
-            endpoints: detached.endpoints.clone(),
-            _detached: detached,
-        }
+fn cloud() -> &'static Detached {
+    static CLOUD: OnceLock<Detached> = OnceLock::new();
+    kept_cloud(&CLOUD, || Options {
+        // Info: the deliverer's line per push (`sent`, `gone`) is what
+        // tells which user a lost live push was for, in a failing
+        // test's tail of the functions' logs.
+        function_env: vec![("RUST_LOG".into(), "info".into())],
+        parameter_overrides: vec![Override {
+            stack: "campaigns".into(),
+            parameter: "WaitTimeoutSeconds".into(),
+            value: WAIT_TIMEOUT_SECONDS.to_string(),
+        }],
+        ..test_cloud()
     })
 }
 
@@ -59,8 +47,7 @@ async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
 }
 
 async fn sdk() -> aws_config::SdkConfig {
-    let url = cloud().endpoints.emulator_url.clone();
-    kit::config::endpoint(&url).await
+    sdk_for(cloud()).await
 }
 
 fn email(tag: &str) -> String {

@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use compat::{Direction, Mode, Policy, Rule};
 use events::todos::DeletionReason;
 use events::{EventKey, PutEntry, catalog};
+use governance::schemas::{self, Baseline, Problem, Rules};
 use kit::stream::record;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use xtask::schemas::{self, Baseline, Problem, Rules};
 
 use crate::support::{committed_schemas, delivered, examples, root, schema_file, violations};
 

@@ -2,68 +2,16 @@
 //! emulator, the real function binaries behind the local Runtime API, and
 //! the tests talking only HTTP and the SDK.
 
-use std::collections::BTreeMap;
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
-use devstack_client::walkthrough::{Client, eventually, journey, token_for, token_named};
-use devstack_cloud::{self as cloud, Options};
-use devstack_lambda::runtime::Function;
+use devstack_client::walkthrough::{Client, eventually, journey, token_named};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::flow::Flow;
-use crate::support::test_cloud;
-
-pub(crate) struct Cloud {
-    pub endpoints: devstack_api::Endpoints,
-    pub functions: BTreeMap<String, Function>,
-    _detached: cloud::Detached,
-}
-
-pub(crate) fn cloud() -> &'static Cloud {
-    static CLOUD: OnceLock<Cloud> = OnceLock::new();
-    CLOUD.get_or_init(|| {
-        let bin_dir = repo::profile_dir();
-        assert!(
-            bin_dir.join("todos-api").exists(),
-            "the function binaries are not built: run `cargo build --workspace --bins` (the test command does)"
-        );
-        let detached = cloud::start_detached(Options {
-            bin_dir,
-            ..test_cloud()
-        })
-        .expect("the local cloud starts");
-        Cloud {
-            endpoints: detached.endpoints.clone(),
-            functions: detached.functions.clone(),
-            _detached: detached,
-        }
-    })
-}
-
-pub(crate) fn unique_email(tag: &str) -> String {
-    format!(
-        "{tag}-{}@example.com",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    )
-}
-
-pub(crate) async fn client(email: &str) -> Client {
-    let c = cloud();
-    Client {
-        http: reqwest::Client::new(),
-        base: c.endpoints.api_base_url.as_str().to_owned(),
-        token: token_for(&c.endpoints, email).await.unwrap(),
-    }
-}
-
-pub(crate) async fn sdk() -> aws_config::SdkConfig {
-    let url = cloud().endpoints.emulator_url.as_str().to_owned();
-    kit::config::endpoint(&url).await
-}
+use crate::support::{cloud, sdk, unique_email};
 
 pub(crate) fn service(name: &str) -> &'static devstack_api::ServiceEndpoints {
     &cloud().endpoints.services[name]

@@ -12,7 +12,7 @@ use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::e2e::{client, cloud, unique_email};
+use crate::support::{client, cloud, unique_email};
 
 /// `base` with `pairs` as its query (the workspace's reqwest has no
 /// `query` or `form` feature).
@@ -360,7 +360,7 @@ async fn a_federated_sign_in_with_a_password_accounts_verified_email_is_linked_t
     let after = profile_of(tokens["id_token"].as_str().unwrap()).await;
     assert_eq!(after["user_id"], before["user_id"], "one profile");
 
-    let conf = crate::e2e::sdk().await;
+    let conf = crate::support::sdk().await;
     let api =
         kit::signed::json_protocol::JsonApi::new(&conf, kit::signed::json_protocol::COGNITO_IDP);
     let filter = format!("email = \"{email}\"");

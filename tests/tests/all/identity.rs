@@ -12,8 +12,8 @@ use kit::signed::json_protocol::{COGNITO_IDP, JsonApi};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::e2e::{client, cloud, sdk, unique_email};
 use crate::flow::{Flow, of};
+use crate::support::{client, cloud, sdk, unique_email};
 use crate::web::cognito;
 
 fn sign_up(email: &str, name: Option<&str>) -> Value {

@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::browser::Browser;
-use crate::e2e::{client, cloud, unique_email};
+use crate::support::{client, cloud, unique_email};
 
 const PASSWORD: &str = "Str0ng!passw0rd";
 

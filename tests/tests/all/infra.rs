@@ -207,8 +207,8 @@ fn a_service_stack_references_only_itself_and_the_platform() {
 
 #[tokio::test]
 async fn each_services_rules_match_exactly_the_events_it_consumes() {
-    let page = std::fs::read_to_string(root().join(xtask::catalog_page::FILE)).unwrap();
-    let drawn = xtask::catalog_page::consumption(&xtask::declared::services());
+    let page = std::fs::read_to_string(root().join(governance::catalog_page::FILE)).unwrap();
+    let drawn = governance::catalog_page::consumption(&governance::declared::services());
     let conf = shared().sdk_config().await;
     let eb = aws_sdk_eventbridge::Client::new(&conf);
     let sqs = aws_sdk_sqs::Client::new(&conf);
@@ -299,12 +299,12 @@ async fn each_services_rules_match_exactly_the_events_it_consumes() {
             .collect();
         assert_eq!(matched, in_picture, "{name}: rules vs docs/events.md");
         for spec in catalog() {
-            let edge = xtask::catalog_page::consumer_edge(&spec.key, name);
+            let edge = governance::catalog_page::consumer_edge(&spec.key, name);
             assert_eq!(
                 page.lines().any(|l| l == edge),
                 matched.contains(&spec.key.to_string()),
                 "{name}: `{edge}` in {}",
-                xtask::catalog_page::FILE
+                governance::catalog_page::FILE
             );
         }
     }

@@ -39,18 +39,24 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "repo",
         ],
     ),
-    // The test command reads the tests' local clouds' telemetry records
-    // (typed, from the boundary crate) to name the event edges no test
-    // exercised. The contract tools judge consumers' rules with the
-    // matcher ops routes with.
+    // The contract tools: schemas judged with the compatibility engine,
+    // consumers' rules with the matcher ops routes with, the declarations
+    // as every tool reads them.
+    (
+        "governance",
+        &["compat", "declarations", "event-pattern", "events", "repo"],
+    ),
+    // A dispatcher over the contract tools. The test command reads the
+    // tests' local clouds' telemetry records (typed, from the boundary
+    // crate) to name the event edges no test exercised; `schemas diff`
+    // calls the compatibility engine itself.
     (
         "xtask",
         &[
             "compat",
             "declarations",
             "devstack-api",
-            "event-pattern",
-            "events",
+            "governance",
             "repo",
         ],
     ),
@@ -72,7 +78,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // It marks the Invoke calls it forwards (the header, defined once in
     // the boundary crate), so an invocation's hop names Step Functions.
     ("devstack-sfn", &["devstack-api", "kit"]),
-    ("devstack-saas", &[]),
+    ("devstack-sender", &[]),
     // An outside identity provider's stand-in: someone else's product too.
     ("devstack-idp", &[]),
     // CloudFront played locally: its origins are the caller's to read.
@@ -98,7 +104,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "devstack-iam",
             "devstack-idp",
             "devstack-lambda",
-            "devstack-saas",
+            "devstack-sender",
             "devstack-sfn",
             "devstack-template",
             "kit",

@@ -1,5 +1,5 @@
 //! Two versions on the bus at once: NotificationSent v1 → v2 migrated step
-//! by step in the order the deploy plan gives (`xtask::plan`), on the
+//! by step in the order the deploy plan gives (`governance::plan`), on the
 //! emulator's bus with an archive. The producer publishes typed envelopes
 //! with kit's publisher, each version it publishes for each notification;
 //! the consumer is a rule pinned to the versions it declares (as every
@@ -17,11 +17,11 @@ use compat::Mode;
 use devstack_emulator::{shared, unique};
 use events::notifications::{Kind, NotificationSentV1, NotificationSentV2};
 use events::{Envelope, Event, EventKey, PutEntry};
+use governance::plan::{self, Action, Change, Consumer, Subject};
+use governance::rules::Verdict;
 use kit::publisher::{Limits, Publisher};
 use serde_json::{Value, json};
 use uuid::Uuid;
-use xtask::plan::{self, Action, Change, Consumer, Subject};
-use xtask::rules::Verdict;
 
 const RULE: &str = "reader-notifications";
 

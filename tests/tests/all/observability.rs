@@ -12,31 +12,19 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use devstack_api::telemetry::{self, Hop};
-use devstack_cloud::{self as cloud, Options};
+use devstack_cloud::{Detached, Options};
 use serde_json::Value;
 
-use crate::e2e::unique_email;
 use crate::support::test_cloud;
+use crate::support::{kept_cloud, unique_email};
 
-struct Cloud {
-    endpoints: devstack_api::Endpoints,
-    _detached: cloud::Detached,
-}
-
-fn cloud() -> &'static Cloud {
-    static CLOUD: OnceLock<Cloud> = OnceLock::new();
-    CLOUD.get_or_init(|| {
-        let detached = cloud::start_detached(Options {
-            function_env: vec![("RUST_LOG".into(), "info".into())],
-            // Places enough that a burst never needs a second environment.
-            managed_instances: [(CONSUMER.to_owned(), 64)].into(),
-            ..test_cloud()
-        })
-        .expect("the local cloud starts");
-        Cloud {
-            endpoints: detached.endpoints.clone(),
-            _detached: detached,
-        }
+fn cloud() -> &'static Detached {
+    static CLOUD: OnceLock<Detached> = OnceLock::new();
+    kept_cloud(&CLOUD, || Options {
+        function_env: vec![("RUST_LOG".into(), "info".into())],
+        // Places enough that a burst never needs a second environment.
+        managed_instances: [(CONSUMER.to_owned(), 64)].into(),
+        ..test_cloud()
     })
 }
 

@@ -18,19 +18,19 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use devstack_client::walkthrough::{eventually, journey, token_for};
-use devstack_cloud::{self as cloud, Options};
+use devstack_cloud::{Detached, Options};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::e2e::unique_email;
 use crate::support::test_cloud;
+use crate::support::{kept_cloud, sdk_for, unique_email};
 
 // ---------------------------------------------------------------------
 // The comparison.
@@ -315,36 +315,28 @@ fn the_comparison_names_each_difference_and_keeps_its_allow_list_true() {
 // The local cloud, its capture and its traffic.
 // ---------------------------------------------------------------------
 
-struct Cloud {
-    endpoints: devstack_api::Endpoints,
-    capture: PathBuf,
-    _detached: cloud::Detached,
+fn cloud() -> &'static Detached {
+    static CLOUD: OnceLock<Detached> = OnceLock::new();
+    kept_cloud(&CLOUD, || Options {
+        capture_dir: Some(capture().to_path_buf()),
+        ..test_cloud()
+    })
 }
 
-fn cloud() -> &'static Cloud {
-    static CLOUD: OnceLock<Cloud> = OnceLock::new();
-    CLOUD.get_or_init(|| {
-        let capture = std::env::temp_dir().join(format!(
+/// Where the cloud's functions capture what they were handed.
+fn capture() -> &'static Path {
+    static CAPTURE: OnceLock<PathBuf> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        std::env::temp_dir().join(format!(
             "parity-capture-{}-{}",
             std::process::id(),
             uuid::Uuid::new_v4().simple()
-        ));
-        let detached = cloud::start_detached(Options {
-            capture_dir: Some(capture.clone()),
-            ..test_cloud()
-        })
-        .expect("the local cloud starts");
-        Cloud {
-            endpoints: detached.endpoints.clone(),
-            capture,
-            _detached: detached,
-        }
+        ))
     })
 }
 
 async fn sdk() -> aws_config::SdkConfig {
-    let url = cloud().endpoints.emulator_url.as_str().to_owned();
-    kit::config::endpoint(&url).await
+    sdk_for(cloud()).await
 }
 
 /// One line of a function's capture.
@@ -359,9 +351,7 @@ const TEST_MADE: &str = "parity-invoke-api";
 
 /// What `function` (`<stack>/<LogicalId>`) has been handed so far.
 fn captured(function: &str) -> Vec<Captured> {
-    let path = cloud()
-        .capture
-        .join(format!("{}.jsonl", function.replace('/', "-")));
+    let path = capture().join(format!("{}.jsonl", function.replace('/', "-")));
     let text = std::fs::read_to_string(path).unwrap_or_default();
     // The cloud appends while functions are handed events: a line still
     // being written has no newline yet, and is read next time.
@@ -950,7 +940,7 @@ async fn every_event_a_function_is_handed_has_the_shape_aws_gives_it() {
 
     // Every event came with the Runtime API's headers.
     let mut missing = Verdict::default();
-    for entry in std::fs::read_dir(&cloud().capture).unwrap() {
+    for entry in std::fs::read_dir(capture()).unwrap() {
         let path = entry.unwrap().path();
         let function = path.file_stem().unwrap().to_string_lossy().into_owned();
         for c in captured(&function.replacen('-', "/", 1)) {

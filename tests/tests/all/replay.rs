@@ -11,50 +11,38 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use devstack_client::walkthrough::{Client, eventually, token_named};
-use devstack_cloud as cloud;
-use devstack_lambda::runtime::Function;
+use devstack_cloud::Detached;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::flow::{Flow, of};
-use crate::support::test_cloud;
+use crate::support::{kept_cloud, sdk_for, test_cloud};
 
-struct Cloud {
-    endpoints: devstack_api::Endpoints,
-    functions: std::collections::BTreeMap<String, Function>,
-    file: tempfile::NamedTempFile,
-    _detached: cloud::Detached,
+fn cloud() -> &'static Detached {
+    static CLOUD: OnceLock<Detached> = OnceLock::new();
+    kept_cloud(&CLOUD, test_cloud)
 }
 
-fn cloud() -> &'static Cloud {
-    static CLOUD: OnceLock<Cloud> = OnceLock::new();
-    CLOUD.get_or_init(|| {
-        let detached = cloud::start_detached(test_cloud()).expect("the local cloud starts");
+/// The cloud's endpoints file, for the ops binary.
+fn endpoints_file() -> &'static tempfile::NamedTempFile {
+    static FILE: OnceLock<tempfile::NamedTempFile> = OnceLock::new();
+    FILE.get_or_init(|| {
         let file = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(
-            file.path(),
-            serde_json::to_string(&detached.endpoints).unwrap(),
-        )
-        .unwrap();
-        Cloud {
-            endpoints: detached.endpoints.clone(),
-            functions: detached.functions.clone(),
-            file,
-            _detached: detached,
-        }
+        let endpoints = serde_json::to_string(&cloud().endpoints).unwrap();
+        std::fs::write(file.path(), endpoints).unwrap();
+        file
     })
 }
 
 async fn sdk() -> aws_config::SdkConfig {
-    let url = cloud().endpoints.emulator_url.clone();
-    kit::config::endpoint(&url).await
+    sdk_for(cloud()).await
 }
 
 /// The ops binary the test command built, on this local cloud.
 fn ops(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(repo::profile_dir().join("ops"))
         .arg("--endpoints-file")
-        .arg(cloud().file.path())
+        .arg(endpoints_file().path())
         .args(args)
         .output()
         .expect("the ops binary is built (the test command builds every binary)");

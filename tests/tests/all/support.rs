@@ -1,6 +1,7 @@
 //! Helpers shared by the cross-service tests.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use events::{EventKey, EventSpec};
@@ -21,6 +22,59 @@ pub fn test_cloud() -> devstack_cloud::Options {
         retry_delay: std::time::Duration::from_millis(20),
         function_env: vec![("RUST_LOG".into(), "warn".into())],
         ..devstack_cloud::Options::default()
+    }
+}
+
+/// A local cloud kept for the whole test binary, started on first use. A
+/// module that needs options of its own keeps one in a cell of its own;
+/// the rest share [`cloud`].
+pub fn kept_cloud(
+    cell: &'static OnceLock<devstack_cloud::Detached>,
+    options: impl FnOnce() -> devstack_cloud::Options,
+) -> &'static devstack_cloud::Detached {
+    cell.get_or_init(|| {
+        let options = options();
+        assert!(
+            options.bin_dir.join("todos-api").exists(),
+            "the function binaries are not built: run `cargo build --workspace --bins` (the test command does)"
+        );
+        devstack_cloud::start_detached(options).expect("the local cloud starts")
+    })
+}
+
+/// The cloud the cross-service tests share, with [`test_cloud`]'s options.
+pub fn cloud() -> &'static devstack_cloud::Detached {
+    static CLOUD: OnceLock<devstack_cloud::Detached> = OnceLock::new();
+    kept_cloud(&CLOUD, test_cloud)
+}
+
+/// The SDK configuration for a cloud's emulator.
+pub async fn sdk_for(cloud: &devstack_cloud::Detached) -> aws_config::SdkConfig {
+    kit::config::endpoint(&cloud.endpoints.emulator_url).await
+}
+
+/// The SDK configuration for the shared cloud's emulator.
+pub async fn sdk() -> aws_config::SdkConfig {
+    sdk_for(cloud()).await
+}
+
+/// An address no other test signs up with.
+pub fn unique_email(tag: &str) -> String {
+    format!(
+        "{tag}-{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+/// A signed-in API client of the shared cloud.
+pub async fn client(email: &str) -> devstack_client::walkthrough::Client {
+    let c = cloud();
+    devstack_client::walkthrough::Client {
+        http: reqwest::Client::new(),
+        base: c.endpoints.api_base_url.as_str().to_owned(),
+        token: devstack_client::walkthrough::token_for(&c.endpoints, email)
+            .await
+            .unwrap(),
     }
 }
 
@@ -51,12 +105,12 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 
 /// Where a committed schema is, from the root, by its key.
 pub fn schema_file(key: &str) -> String {
-    xtask::folders::schema_path(key).unwrap()
+    governance::folders::schema_path(key).unwrap()
 }
 
 /// Every committed schema, by its key.
-pub fn committed_schemas() -> xtask::schemas::SchemaSet {
-    xtask::schemas::committed(&root()).unwrap()
+pub fn committed_schemas() -> governance::schemas::SchemaSet {
+    governance::schemas::committed(&root()).unwrap()
 }
 
 /// The committed schema of a version, as a validator that checks formats.
@@ -80,7 +134,7 @@ pub fn violations(key: &EventKey, detail: &Value) -> Vec<String> {
 
 /// Committed example payloads (EventBridge `detail`s) of one version.
 pub fn examples(spec: &EventSpec) -> Vec<(PathBuf, Value)> {
-    let dir = root().join(xtask::folders::example_dir(spec).unwrap());
+    let dir = root().join(governance::folders::example_dir(spec).unwrap());
     let mut out: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())

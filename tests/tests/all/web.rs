@@ -7,8 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use crate::browser::Browser;
-use crate::e2e::{cloud, mint_for, unique_email};
+use crate::e2e::mint_for;
 use crate::support::base64url_decode;
+use crate::support::{cloud, unique_email};
 use kit::signed::json_protocol::JsonApi;
 
 const PASSWORD: &str = "Str0ng!passw0rd";
@@ -539,7 +540,7 @@ async fn the_site_is_served_through_the_web_stacks_cloudfront_distribution() {
 #[tokio::test]
 async fn every_api_answers_on_the_one_api_host_at_its_base_path() {
     let e = &cloud().endpoints;
-    let ada = crate::e2e::client(&unique_email("one-host")).await;
+    let ada = crate::support::client(&unique_email("one-host")).await;
     let call = |url: String| {
         let token = ada.token.clone();
         async move {
@@ -576,7 +577,7 @@ async fn every_api_answers_on_the_one_api_host_at_its_base_path() {
     assert_eq!(config["apis"]["users"], users.as_str());
     // The domain's certificates are in the account (ACM on the emulator).
     let acm = JsonApi::new(
-        &crate::e2e::sdk().await,
+        &crate::support::sdk().await,
         kit::signed::json_protocol::Service {
             name: "acm",
             id: "ACM",

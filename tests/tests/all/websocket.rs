@@ -11,14 +11,15 @@ use std::time::{Duration, Instant};
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use devstack_client::walkthrough::{eventually, token_for};
-use devstack_cloud::{self as cloud, Options};
+use devstack_cloud::{Detached, Options};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::e2e::{client, mint_for, unique_email};
+use crate::e2e::mint_for;
+use crate::support::{client, kept_cloud, unique_email};
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -26,11 +27,6 @@ type Ws =
 const IDLE: Duration = Duration::from_secs(2);
 const LIFETIME: Duration = Duration::from_secs(6);
 const BURST: usize = 3;
-
-struct Cloud {
-    endpoints: devstack_api::Endpoints,
-    detached: cloud::Detached,
-}
 
 /// This module's tests take turns on their cloud, so that its function
 /// counters move only with the test that reads them.
@@ -41,35 +37,28 @@ static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// API's throttle lowered to [`BURST`] at once and 1 a second (through the
 /// template's parameters, as on AWS), and whose function counters no other
 /// test moves.
-fn cloud() -> &'static Cloud {
-    static CLOUD: OnceLock<Cloud> = OnceLock::new();
-    CLOUD.get_or_init(|| {
-        let detached = cloud::start_detached(Options {
-            retry_delay: Duration::from_millis(20),
-            function_env: vec![("RUST_LOG".into(), "warn".into())],
-            socket_limits: devstack_gateway::websocket::Limits {
-                idle_timeout: IDLE,
-                max_lifetime: LIFETIME,
-                ..Default::default()
-            },
-            parameter_overrides: [
-                ("ThrottleBurstLimit", BURST.to_string()),
-                ("ThrottleRateLimit", "1".into()),
-            ]
-            .into_iter()
-            .map(|(parameter, value)| cloud::Override {
-                stack: "users".into(),
-                parameter: parameter.into(),
-                value,
-            })
-            .collect(),
-            ..Options::default()
+fn cloud() -> &'static Detached {
+    static CLOUD: OnceLock<Detached> = OnceLock::new();
+    kept_cloud(&CLOUD, || Options {
+        retry_delay: Duration::from_millis(20),
+        function_env: vec![("RUST_LOG".into(), "warn".into())],
+        socket_limits: devstack_gateway::websocket::Limits {
+            idle_timeout: IDLE,
+            max_lifetime: LIFETIME,
+            ..Default::default()
+        },
+        parameter_overrides: [
+            ("ThrottleBurstLimit", BURST.to_string()),
+            ("ThrottleRateLimit", "1".into()),
+        ]
+        .into_iter()
+        .map(|(parameter, value)| devstack_cloud::Override {
+            stack: "users".into(),
+            parameter: parameter.into(),
+            value,
         })
-        .expect("the local cloud starts");
-        Cloud {
-            endpoints: detached.endpoints.clone(),
-            detached,
-        }
+        .collect(),
+        ..Options::default()
     })
 }
 
@@ -171,8 +160,8 @@ async fn recorded_connections(endpoints: &devstack_api::Endpoints, sub: &str) ->
         .collect()
 }
 
-async fn invocations(c: &Cloud, function: &str) -> u32 {
-    c.detached.functions[&format!("notifications/{function}")]
+async fn invocations(c: &Detached, function: &str) -> u32 {
+    c.functions[&format!("notifications/{function}")]
         .metrics()
         .await
         .invocations
@@ -409,7 +398,7 @@ async fn aws_limits_close_the_connection() {
 
 #[tokio::test]
 async fn a_notification_is_pushed_to_its_user_only_and_stale_connections_are_forgotten() {
-    let e = &crate::e2e::cloud().endpoints;
+    let e = &crate::support::cloud().endpoints;
     let (ada_email, bob_email) = (unique_email("ws-ada"), unique_email("ws-bob"));
     let ada = client(&ada_email).await;
     let bob = client(&bob_email).await;
@@ -522,13 +511,13 @@ const BACKLOG: usize = 300;
 /// notification reaches the delivery topic once.
 #[tokio::test]
 async fn a_congratulation_behind_a_backlog_is_pushed_and_each_notification_delivered_once() {
-    let e = &crate::e2e::cloud().endpoints;
+    let e = &crate::support::cloud().endpoints;
     let conf = kit::config::endpoint(e.emulator_url.as_str()).await;
     let notifications = &e.services["notifications"];
     let (queue, inbox) = delivery_inbox(&conf, &notifications.outputs["DeliveryTopicArn"]).await;
     let ada = client(&unique_email("ws-backlog")).await;
     let mut ada_ws = open(e, Some(&ada.token)).await.unwrap();
-    let deliverer = &crate::e2e::cloud().functions["notifications/DelivererFunction"];
+    let deliverer = &crate::support::cloud().functions["notifications/DelivererFunction"];
     let before = deliverer.metrics().await;
 
     let backlog = put_backlog(&conf, notifications.table.as_str()).await;
@@ -707,7 +696,7 @@ async fn a_throttled_stage_answers_429_before_any_function_runs() {
     let c = cloud();
     let e = &c.endpoints;
     let token = token_for(e, &unique_email("throttle")).await.unwrap();
-    let function = &c.detached.functions["users/ApiFunction"];
+    let function = &c.functions["users/ApiFunction"];
     let before = function.metrics().await.invocations;
     let http = reqwest::Client::new();
     let url = format!("{}/users/me", e.api_base_url);

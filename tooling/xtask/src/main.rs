@@ -7,7 +7,6 @@ use xtask::cli::{Cli, Cmd};
 
 mod cmd;
 mod engine;
-mod gate;
 mod lanes;
 mod scans;
 
@@ -53,12 +52,12 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
             head,
             endpoints_file,
             ops,
-        } => gate::can_i_deploy(
+        } => cmd::deploy_gate::can_i_deploy(
             &root()?,
             &service,
             &repo,
             &head,
-            &gate::Stacks {
+            &cmd::deploy_gate::Stacks {
                 endpoints_file,
                 ops,
             },
@@ -72,11 +71,12 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
             endpoints_file,
             ops,
         } => {
-            let state = (deployed || endpoints_file.is_some()).then_some(gate::Stacks {
-                endpoints_file,
-                ops,
-            });
-            gate::plan(
+            let state =
+                (deployed || endpoints_file.is_some()).then_some(cmd::deploy_gate::Stacks {
+                    endpoints_file,
+                    ops,
+                });
+            cmd::deploy_gate::plan(
                 &root()?,
                 &repo,
                 base.as_deref(),
@@ -85,7 +85,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
                 state.as_ref(),
             )
         }
-        Cmd::ContractTags { service } => gate::contract_tags(&service),
+        Cmd::ContractTags { service } => cmd::deploy_gate::contract_tags(&service),
         Cmd::Up { args } => devstack(&root()?, "up", &args, false),
         Cmd::Load { args } => devstack(&root()?, "load", &args, true),
         Cmd::Bench { args } => bench(&root()?, &args),

@@ -8,7 +8,7 @@
 
 use repo::paths;
 
-use crate::declared::{self, Service};
+use governance::declared::{self, Service};
 
 pub const FILE: &str = paths::CODEOWNERS;
 

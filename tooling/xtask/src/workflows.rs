@@ -316,6 +316,7 @@ fn contracts(services: &[&str]) -> String {
         // The engine that judges a change; its rule tests and the peer
         // suites run here.
         format!("{}/**", paths::COMPAT_DIR),
+        format!("{}/**", paths::GOVERNANCE_DIR),
         paths::CATALOG_PAGE.to_owned(),
         format!("{}/**", paths::NODE_TOOLS),
         format!("{DIR}/contracts.yml"),
@@ -334,7 +335,7 @@ fn contracts(services: &[&str]) -> String {
       - uses: {CHECKOUT}
         with:
           fetch-depth: 0
-{schema_check}      - run: cargo test -p events -p compat -p xtask
+{schema_check}      - run: cargo test -p events -p compat -p governance -p xtask
       - run: npm ci --ignore-scripts
         working-directory: {node}
       - run: node {node}/validate-asyncapi.mjs {asyncapi}

@@ -95,7 +95,7 @@ pub struct Endpoints {
     /// Hops, EMF metrics and function logs (`devstack trace`, `devstack
     /// metrics`).
     pub telemetry_dir: String,
-    /// The third-party email sender's stand-in (`devstack-saas`): its API,
+    /// The third-party email sender's stand-in (`devstack-sender`): its API,
     /// and its `/_sandbox` control routes (stats, key rotation).
     #[serde(default)]
     pub sender_url: String,

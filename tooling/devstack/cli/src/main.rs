@@ -11,10 +11,11 @@ use anyhow::Result;
 use clap::Parser;
 use devstack::cli::{Cli, Cmd};
 
+use cmd::campaigns::{campaign, executions};
 use cmd::deploy::deploy;
-use cmd::people::{admin, campaign, executions, token};
+use cmd::identity::{admin, token};
 use cmd::read_endpoints;
-use cmd::recorded::{least_privilege, metrics, trace};
+use cmd::telemetry::{least_privilege, metrics, trace};
 use cmd::traffic::{bench, burst, load};
 use cmd::up::{engine, up};
 

@@ -1,7 +1,7 @@
 //! Faults on purpose, to prove the delivery guarantees hold when the cloud
 //! misbehaves. Every function reaches the emulator through a proxy port of
 //! its own (`AWS_ENDPOINT_URL`), which hands its calls on to the gate
-//! ([`crate::gate`]), so a fault can be aimed at one function and counted
+//! ([`crate::call_gate`]), so a fault can be aimed at one function and counted
 //! against it. Switched off, the proxy only forwards.
 //!
 //! Faults, each answered in the shape the caller's protocol uses so the SDK

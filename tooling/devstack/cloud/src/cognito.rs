@@ -174,7 +174,7 @@ pub fn triggers_of(
     pool: &Pool,
     functions: &BTreeMap<String, devstack_lambda::runtime::Function>,
     subset: bool,
-    judge: Option<std::sync::Arc<dyn devstack_lambda::judge::Judge>>,
+    judge: Option<std::sync::Arc<dyn devstack_lambda::on_behalf::Judge>>,
 ) -> triggers::Triggers {
     let mut found = BTreeMap::new();
     for (trigger, physical) in &pool.triggers {

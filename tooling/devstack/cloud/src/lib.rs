@@ -12,6 +12,7 @@
 //! and its alarms (`alarms`).
 
 pub mod alarms;
+pub mod call_gate;
 pub mod chaos;
 pub mod cognito;
 pub mod console;
@@ -19,7 +20,6 @@ pub mod custom_domain;
 pub mod deploy;
 pub mod failure;
 pub mod federation;
-pub mod gate;
 pub mod gradual;
 pub mod hooks;
 pub mod iam;
@@ -28,7 +28,7 @@ pub mod protocol;
 pub mod redeploy;
 pub mod sender;
 pub mod start;
-pub mod states;
+pub mod step_functions;
 pub mod web;
 
 /// How the local cloud treats a call IAM would refuse (`devstack up --iam`).

@@ -7,7 +7,7 @@
 
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
-use devstack_saas::{Options as SandboxOptions, Sandbox};
+use devstack_sender::{Options as SandboxOptions, Sandbox};
 use serde_json::Value;
 
 /// What a stack's template says about its sender.

@@ -21,7 +21,7 @@ use devstack_gateway::{Authorizer, Gateway, RouteTarget, Stage};
 use devstack_lambda::environment::{endpoint_env, endpoint_key};
 use devstack_lambda::invoke::AsyncFunction;
 use devstack_lambda::runtime::{Function, Spec};
-use devstack_lambda::wake::Writes;
+use devstack_lambda::table_writes::Writes;
 use devstack_template::adapt::StageSettings;
 use repo::SERVICES;
 
@@ -160,7 +160,7 @@ pub struct Running {
     pub phases: Vec<(String, Duration)>,
     pub control: Arc<Control>,
     /// The third-party sender's stand-in (stops when dropped).
-    pub sender: devstack_saas::Sandbox,
+    pub sender: devstack_sender::Sandbox,
     /// The outside identity provider's stand-in (stops when dropped).
     pub federation: Option<crate::federation::Federation>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -339,7 +339,7 @@ struct Wiring<'a> {
     /// Values only the local cloud knows, by the placeholder deployed.
     substitutions: BTreeMap<String, String>,
     /// The CDN, the Invoke API and the hooks, for the gate.
-    local: crate::gate::Local,
+    local: crate::call_gate::Local,
     functions: BTreeMap<String, Function>,
     asyncs: BTreeMap<String, Arc<AsyncFunction>>,
     routes: Vec<RouteTarget>,
@@ -431,7 +431,7 @@ impl<'a> Wiring<'a> {
         Ok(w)
     }
 
-    /// Every AWS call of a function passes the gate ([`crate::gate`]),
+    /// Every AWS call of a function passes the gate ([`crate::call_gate`]),
     /// which judges it and records its trace. With faults, a fault proxy
     /// per function is in front of it: function → fault proxy → gate →
     /// emulator, and the endpoints are per function.
@@ -446,12 +446,13 @@ impl<'a> Wiring<'a> {
                 .push(("AWS_ENDPOINT_URL".to_owned(), gate_url.to_owned()));
         }
         let gate = self.gate(emulator_url.trim_end_matches('/'));
-        self.tasks.push(serve(listener, crate::gate::router(gate)));
+        self.tasks
+            .push(serve(listener, crate::call_gate::router(gate)));
     }
 
     /// A gate in front of `upstream`.
-    fn gate(&self, upstream: &str) -> Arc<crate::gate::Gate> {
-        Arc::new(crate::gate::Gate {
+    fn gate(&self, upstream: &str) -> Arc<crate::call_gate::Gate> {
+        Arc::new(crate::call_gate::Gate {
             upstream: upstream.to_owned(),
             client: reqwest::Client::new(),
             recorder: self.recorder.clone(),
@@ -478,7 +479,7 @@ impl<'a> Wiring<'a> {
                 self.judge.api_at(&gate_addr.to_string(), &socket.api_id);
                 let gate = self.gate(&format!("http://{addr}"));
                 self.tasks
-                    .push(serve(gate_listener, crate::gate::router(gate)));
+                    .push(serve(gate_listener, crate::call_gate::router(gate)));
                 self.substitutions.insert(
                     devstack_template::adapt::socket_placeholder(&socket.api),
                     format!("http://{gate_addr}/{}", socket.stage),

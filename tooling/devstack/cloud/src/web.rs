@@ -318,8 +318,8 @@ struct SiteOrigins {
 }
 
 impl SiteOrigins {
-    fn invoker(&self) -> devstack_lambda::judge::Invoker {
-        devstack_lambda::judge::Invoker {
+    fn invoker(&self) -> devstack_lambda::on_behalf::Invoker {
+        devstack_lambda::on_behalf::Invoker {
             principal: "cloudfront.amazonaws.com",
             source_arn: self.distribution_arn.clone(),
         }

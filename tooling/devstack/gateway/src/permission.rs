@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use devstack_lambda::judge::{Invoker, Judge};
+use devstack_lambda::on_behalf::{Invoker, Judge};
 use devstack_lambda::runtime::Function;
 
 /// Whatever judges the gateway's invocations, shared by its APIs.

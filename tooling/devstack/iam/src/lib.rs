@@ -3,11 +3,11 @@
 //! policies allow it ([`judge`]). Pure: the cloud reads the policies from
 //! the emulator and hands them in; nothing here does I/O.
 
-pub mod calls;
+pub mod actions;
 pub mod cors;
-pub mod judge;
 pub mod report;
 pub mod sigv4;
+pub mod verdict;
 
 use std::fmt;
 use std::str::FromStr;

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use devstack_iam::calls::{Call, Names, Place, calls};
+use devstack_iam::actions::{Call, Names, Place, calls};
 use devstack_iam::sigv4::Arrived;
 use serde_json::{Value, json};
 

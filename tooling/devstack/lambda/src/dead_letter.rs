@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 pub async fn deliver_traced(
     sns: &aws_sdk_sns::Client,
     sqs: &aws_sdk_sqs::Client,
-    judge: Option<&Arc<dyn crate::judge::Judge>>,
+    judge: Option<&Arc<dyn crate::on_behalf::Judge>>,
     topic: &str,
     message: &str,
     attributes: &[(&str, &str, String)],

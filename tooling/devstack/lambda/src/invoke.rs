@@ -36,7 +36,7 @@ pub struct AsyncFunction {
     /// The judge of what AWS does for the function: the dead letter's
     /// publish (as its role), SNS's delivery to the dead-letter queues, a
     /// rule's or a bucket's invocation.
-    pub judge: Option<Arc<dyn crate::judge::Judge>>,
+    pub judge: Option<Arc<dyn crate::on_behalf::Judge>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

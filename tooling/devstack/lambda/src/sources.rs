@@ -13,10 +13,10 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use crate::invoke::{AsyncFunction, AsyncOutcome};
-use crate::judge::Invoker;
+use crate::on_behalf::Invoker;
 use crate::runtime::Arrival;
 use crate::runtime::Function;
-use crate::wake::Writes;
+use crate::table_writes::Writes;
 
 /// What a tap queue's messages become before they reach the function.
 #[derive(Clone, Copy, Debug)]
@@ -278,7 +278,7 @@ pub struct StreamPoller {
     pub writes: Option<Arc<Writes>>,
     /// Asked before an OnFailure record is published: Lambda publishes it
     /// as the function's role.
-    pub judge: Option<Arc<dyn crate::judge::Judge>>,
+    pub judge: Option<Arc<dyn crate::on_behalf::Judge>>,
 }
 
 type Record = aws_lambda_events::dynamodb::EventRecord;

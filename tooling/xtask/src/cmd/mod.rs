@@ -2,12 +2,13 @@
 //! clap definitions are `xtask::cli`, the dispatch is `main`.
 
 pub(crate) mod delivery;
+pub(crate) mod deploy_gate;
 pub(crate) mod local;
 pub(crate) mod new_service;
 pub(crate) mod schemas;
 pub(crate) mod test;
 
-use xtask::declared;
+use governance::declared;
 
 pub(crate) fn service_names() -> Vec<&'static str> {
     declared::services().iter().map(|s| s.name).collect()

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use compat::{Mode, Policy};
+use governance::schemas::{self, Baseline, Rules};
 use xtask::cli::SchemasCmd;
-use xtask::schemas::{self, Baseline, Rules};
 
 use crate::{exit_code, root};
 

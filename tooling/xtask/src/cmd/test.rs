@@ -4,8 +4,9 @@
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
-use xtask::schemas::Rules;
-use xtask::{asyncapi, browser, catalog_page, declared, edges, node, venv, web, workflows};
+use governance::schemas::Rules;
+use governance::{asyncapi, catalog_page, declared};
+use xtask::{browser, edges, node, venv, web, workflows};
 
 use crate::cmd::delivery::{delivery_files, report_stale};
 use crate::cmd::schemas::schemas_check;

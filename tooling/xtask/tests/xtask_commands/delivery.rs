@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use governance::declared;
 use repo::workspace::Workspace;
-use xtask::declared;
 use xtask::owners::{self, owners_of, parse, team};
 
 fn root() -> PathBuf {

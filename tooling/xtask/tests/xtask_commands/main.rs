@@ -4,4 +4,3 @@
 
 mod delivery;
 mod diff_cli;
-mod open_enum;

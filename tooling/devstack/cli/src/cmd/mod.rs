@@ -1,9 +1,10 @@
 //! One module per command (or group of commands), as `ops` has them; the
 //! clap definitions are `devstack::cli`, the dispatch is `main`.
 
+pub(crate) mod campaigns;
 pub(crate) mod deploy;
-pub(crate) mod people;
-pub(crate) mod recorded;
+pub(crate) mod identity;
+pub(crate) mod telemetry;
 pub(crate) mod traffic;
 pub(crate) mod up;
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use devstack_iam::judge::Caller;
+use devstack_iam::verdict::Caller;
 use kit::jwt::{Claims, Verifier};
 use kit::signed::json_protocol::JsonApi;
 use serde_json::{Value, json};

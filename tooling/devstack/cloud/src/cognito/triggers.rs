@@ -26,7 +26,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use devstack_lambda::judge::{Invoker, Judge};
+use devstack_lambda::on_behalf::{Invoker, Judge};
 use devstack_lambda::runtime::{Arrival, Function, InvokeError};
 use kit::signed::json_protocol::JsonApi;
 use serde_json::{Value, json};

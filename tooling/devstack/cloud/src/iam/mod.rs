@@ -4,10 +4,10 @@
 //! At its start a function gets a session of its execution role (key,
 //! secret, token from the emulator's STS, as Lambda hands them over), and
 //! the role's policies are read from the emulator's IAM. The gate
-//! ([`crate::gate`]) asks [`Judge::check`] about each call: the key must be
+//! ([`crate::call_gate`]) asks [`Judge::check`] about each call: the key must be
 //! a session's and the signature its secret's ([`devstack_iam::sigv4`]);
-//! the call's actions and resources ([`devstack_iam::calls`]) must be
-//! allowed by the role's policies ([`devstack_iam::judge`]). In `strict`
+//! the call's actions and resources ([`devstack_iam::actions`]) must be
+//! allowed by the role's policies ([`devstack_iam::verdict`]). In `strict`
 //! mode a refusal is answered as AWS answers it; in `audit` mode it is only
 //! recorded; `off` judges nothing and hands the functions the emulator's
 //! test keys. Every refusal is one trail line and one [`Judgement`]; each
@@ -22,7 +22,7 @@
 //! a dead letter is published as the function's role, and a rule or a
 //! bucket invokes a function only as its policy (the template's Lambda
 //! permissions) lets it (the local Lambda asks, through
-//! `devstack_lambda::judge::Judge`), and a Step Functions task invokes
+//! `devstack_lambda::on_behalf::Judge`), and a Step Functions task invokes
 //! its function as the execution's role (moto's interpreter names it; the
 //! router asks through `devstack_sfn::router::TaskJudge`). A stream
 //! mapping's reads are judged as the function's role before its poller
@@ -48,12 +48,12 @@ use anyhow::Result;
 use aws_config::SdkConfig;
 use devstack_api::telemetry::{GrantedStatement, Judgement, RoleGrants};
 use devstack_iam::Mode;
-use devstack_iam::calls::{Call, Names, Place, calls};
-use devstack_iam::judge::{Caller, NamedPolicy, Verdict, judge};
+use devstack_iam::actions::{Call, Names, Place, calls};
 use devstack_iam::sigv4::{
     Arrived, Authorization, Presigned, SignatureError, verify, verify_presigned,
 };
-use devstack_lambda::judge::{Answer, Invoker};
+use devstack_iam::verdict::{Caller, NamedPolicy, Verdict, judge};
+use devstack_lambda::on_behalf::{Answer, Invoker};
 use devstack_lambda::recorder::Recorder;
 use kit::signed::json_protocol::{JsonApi, SECRETS_MANAGER};
 
@@ -854,7 +854,7 @@ fn denial(caller: &str, call: &Call, verdict: &Verdict) -> String {
     )
 }
 
-impl devstack_lambda::judge::Judge for Judge {
+impl devstack_lambda::on_behalf::Judge for Judge {
     fn may_publish<'a>(&'a self, function: &'a str, topic: &'a str) -> Answer<'a> {
         Box::pin(self.dead_letter_publish(function, topic))
     }

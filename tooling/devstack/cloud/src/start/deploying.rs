@@ -27,7 +27,7 @@ pub(super) async fn deploy(
     let (pool, bus_name) = deploy_platform(conf, emulator_url, &platform, commit, phases).await?;
     phases.mark("platform stack");
     let stacks = deploy_services(conf, services, commit).await?;
-    crate::states::make_machines_runnable(conf, emulator_url, &stacks).await?;
+    crate::step_functions::make_machines_runnable(conf, emulator_url, &stacks).await?;
     let configured = Configured::read(conf, &stacks).await?;
     let site = crate::web::deploy_stack(conf, web, &platform, (&stacks, commit)).await?;
     Ok(Deploy {

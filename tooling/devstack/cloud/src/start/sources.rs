@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
-use devstack_lambda::judge::Invoker;
+use devstack_lambda::on_behalf::Invoker;
 use devstack_lambda::sources::{StreamPoller, TapKind, poll_tap};
 use devstack_template::adapt::Plan;
 

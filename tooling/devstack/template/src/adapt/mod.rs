@@ -67,7 +67,7 @@ mod resources;
 mod s3;
 mod sns;
 mod stage;
-mod states;
+mod step_functions;
 
 use std::collections::BTreeSet;
 
@@ -94,7 +94,7 @@ pub use resources::{pinned_id, target};
 pub use s3::UploadTap;
 pub use sns::Subscription;
 pub use stage::{StageSettings, Throttle};
-pub use states::StateMachinePlan;
+pub use step_functions::StateMachinePlan;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdaptError {
@@ -278,7 +278,7 @@ fn adapt_resource(st: &mut Stack, id: &str) -> Result<(), AdaptError> {
         "AWS::SNS::Subscription" => sns::subscription(st, id, &props)?,
         "AWS::Cognito::UserPool" => cognito::user_pool(st, id, &props)?,
         "AWS::Cognito::IdentityPool" => identity_pool::identity_pool(st, id, &props)?,
-        "AWS::StepFunctions::StateMachine" => states::state_machine(st, id, &props)?,
+        "AWS::StepFunctions::StateMachine" => step_functions::state_machine(st, id, &props)?,
         "AWS::CloudFront::Distribution" => cloudfront::distribution(st, id, &props)?,
         "AWS::ApiGatewayV2::ApiMapping" => domains::api_mapping(st, id, &props)?,
         // No model in the emulator's CloudFormation; see the module doc.

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Args;
 
-use crate::calls::{Calls, Tally};
 use crate::cli::Cli;
 use crate::dead_letters::{self, Destination, ReplayOptions};
 use crate::letter::Filter;
+use crate::request_counts::{Calls, Tally};
 use crate::targets::Targets;
 
 #[derive(Args)]

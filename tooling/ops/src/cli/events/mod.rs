@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 
 use super::{Cli, discover};
 use crate::archive;
-use crate::calls::Calls;
+use crate::request_counts::Calls;
 
 mod deliver;
 mod replay;

@@ -20,7 +20,7 @@ use devstack_api::telemetry::now_ms;
 use devstack_iam::cors::{Asked, allow_origin, allowing, preflight_headers};
 use devstack_iam::sigv4::Arrived;
 use devstack_lambda::recorder::Recorder;
-use devstack_lambda::wake::{Writes, written_tables};
+use devstack_lambda::table_writes::{Writes, written_tables};
 use serde_json::Value;
 
 use crate::iam::{Judge, Refusal};

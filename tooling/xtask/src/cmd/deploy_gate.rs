@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
+use governance::can_i_deploy::{self, Deployed};
+use governance::changes::{self, Range};
+use governance::plan::{self, Order, Plan};
 use serde_json::{Value, json};
-use xtask::can_i_deploy::{self, Deployed};
-use xtask::changes::{self, Range};
-use xtask::plan::{self, Order, Plan};
 
 /// Where the deployed stacks are read from: `ops stacks --json`, against
 /// AWS or a local cloud's endpoints file.

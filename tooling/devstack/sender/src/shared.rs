@@ -75,12 +75,12 @@ impl Shared {
     pub fn rotate_api_key(&self) -> String {
         let key = format!("sk_test_{}", uuid::Uuid::new_v4().simple());
         *lock(&self.api_key) = key.clone();
-        tracing::info!(target: "trail", "saas: API key rotated; the old key is refused from now on");
+        tracing::info!(target: "trail", "sender: API key rotated; the old key is refused from now on");
         key
     }
 
     pub fn set_webhook_url(&self, url: String) {
-        tracing::info!(target: "trail", url = %url, "saas: webhook URL set");
+        tracing::info!(target: "trail", url = %url, "sender: webhook URL set");
         self.webhook.send_replace(Some(url));
     }
 

@@ -12,7 +12,7 @@ use iam_rs::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::calls::{Call, Place};
+use crate::actions::{Call, Place};
 
 /// A policy document and what to call it in a verdict (`role policy
 /// TableAccess`, `bucket policy of attachments`). It travels as its name

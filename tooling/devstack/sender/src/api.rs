@@ -58,7 +58,7 @@ fn unauthorized(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     }
     store.stats.unauthorized += 1;
     drop(store);
-    tracing::info!(target: "trail", "saas: 401 (invalid API key)");
+    tracing::info!(target: "trail", "sender: 401 (invalid API key)");
     Some(error(
         StatusCode::UNAUTHORIZED,
         "invalid_api_key",
@@ -83,7 +83,7 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     let admission = shared.store().admit(key, &new, scenario, Utc::now());
     match admission {
         Admission::Unavailable => {
-            tracing::info!(target: "trail", reference = %new.reference, "saas: 503 ([sandbox:5xx])");
+            tracing::info!(target: "trail", reference = %new.reference, "sender: 503 ([sandbox:5xx])");
             error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -92,7 +92,7 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
             )
         }
         Admission::Throttled => {
-            tracing::info!(target: "trail", reference = %new.reference, "saas: 429 ([sandbox:429])");
+            tracing::info!(target: "trail", reference = %new.reference, "sender: 429 ([sandbox:429])");
             let mut response = error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
@@ -114,7 +114,7 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
             response
         }
         Admission::Accepted(answer, at) => {
-            tracing::info!(target: "trail", campaign = %answer.id, reference = %answer.reference, recipients = answer.recipients, "saas: campaign accepted");
+            tracing::info!(target: "trail", campaign = %answer.id, reference = %answer.reference, recipients = answer.recipients, "sender: campaign accepted");
             lifecycle::start(
                 &shared,
                 Accepted {

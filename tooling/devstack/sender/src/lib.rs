@@ -181,10 +181,10 @@ impl Sandbox {
         let app = api::router(shared.clone());
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "saas: the server stopped");
+                tracing::error!(error = %e, "sender: the server stopped");
             }
         });
-        tracing::info!(target: "trail", %address, "saas: the email sender's sandbox is up");
+        tracing::info!(target: "trail", %address, "sender: the email sender's sandbox is up");
         Ok(Sandbox {
             address,
             shared,

@@ -1,5 +1,5 @@
-//! The user pool and the campaigns: an ID token (`token`), an admin
-//! (`admin`), a campaign run (`campaign`) and an execution's history.
+//! The campaigns: a run (`campaign`) and an execution's history
+//! (`executions`).
 
 use std::path::Path;
 
@@ -8,20 +8,6 @@ use devstack::cli::CampaignArgs;
 
 use super::{read_endpoints, seconds};
 use crate::Unaccounted;
-
-pub(crate) async fn token(endpoints_file: &Path, email: &str, password: &str) -> Result<()> {
-    let e = read_endpoints(endpoints_file)?;
-    let token = devstack_client::cognito::id_token(&e, email, password).await?;
-    println!("{token}");
-    Ok(())
-}
-
-pub(crate) async fn admin(endpoints_file: &Path, email: &str) -> Result<()> {
-    let e = read_endpoints(endpoints_file)?;
-    devstack_cloud::cognito::join_group(&e, email, "admins").await?;
-    println!("{email} is in the admins group; get a new token: devstack token --email {email}");
-    Ok(())
-}
 
 pub(crate) async fn campaign(args: CampaignArgs, endpoints_file: &Path, json: bool) -> Result<()> {
     let e = read_endpoints(endpoints_file)?;
@@ -46,7 +32,7 @@ pub(crate) async fn campaign(args: CampaignArgs, endpoints_file: &Path, json: bo
 
 pub(crate) async fn executions(endpoints_file: &Path, id: &str) -> Result<()> {
     let e = read_endpoints(endpoints_file)?;
-    let arns = devstack_cloud::states::executions_named(&e, id).await?;
+    let arns = devstack_cloud::step_functions::executions_named(&e, id).await?;
     if arns.is_empty() {
         anyhow::bail!("no execution named {id} on this local cloud's state machines");
     }

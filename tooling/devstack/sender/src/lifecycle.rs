@@ -24,7 +24,7 @@ pub struct Accepted {
 
 pub fn start(shared: &Arc<Shared>, campaign: Accepted) {
     if campaign.scenario.silent {
-        tracing::info!(target: "trail", campaign = %campaign.id, "saas: [sandbox:silent]: the campaign will not move");
+        tracing::info!(target: "trail", campaign = %campaign.id, "sender: [sandbox:silent]: the campaign will not move");
         return;
     }
     let (queue, deliveries) = mpsc::unbounded_channel();
@@ -63,7 +63,7 @@ async fn run(shared: Arc<Shared>, campaign: Accepted, queue: mpsc::UnboundedSend
             .store()
             .advance(&campaign.id, status, reason.clone(), Utc::now());
         let Some(at) = moved else { return };
-        tracing::debug!(campaign = %campaign.id, status = ?status, "saas: campaign moved");
+        tracing::debug!(campaign = %campaign.id, status = ?status, "sender: campaign moved");
         emit(&shared, &campaign, &queue, status, reason, at);
     }
 }
@@ -87,7 +87,7 @@ fn emit(
     let body = match serde_json::to_vec(&event) {
         Ok(body) => Bytes::from(body),
         Err(e) => {
-            tracing::error!(campaign = %campaign.id, error = %e, "saas: webhook body not serializable");
+            tracing::error!(campaign = %campaign.id, error = %e, "sender: webhook body not serializable");
             return;
         }
     };
@@ -100,6 +100,6 @@ fn emit(
         body,
     };
     if queue.send(outgoing).is_err() {
-        tracing::warn!(campaign = %campaign.id, "saas: the webhook worker is gone");
+        tracing::warn!(campaign = %campaign.id, "sender: the webhook worker is gone");
     }
 }

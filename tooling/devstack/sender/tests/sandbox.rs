@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use devstack_saas::Options;
+use devstack_sender::Options;
 use serde_json::{Value, json};
 use support::{API_KEY, Api, Receiver, campaign, eventually, options, sandbox};
 

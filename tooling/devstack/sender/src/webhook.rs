@@ -73,14 +73,14 @@ async fn deliver(shared: &Shared, out: &Outgoing, duplicate_all: bool) {
                 return;
             }
             Err(failure) => {
-                tracing::info!(campaign = %out.campaign_id, delivery = %out.delivery_id, attempt, error = %failure, "saas: webhook attempt failed");
+                tracing::info!(campaign = %out.campaign_id, delivery = %out.delivery_id, attempt, error = %failure, "sender: webhook attempt failed");
             }
         }
     }
     shared
         .store()
         .set_outcome(&out.campaign_id, out.delivery_id, Outcome::GivenUp);
-    tracing::warn!(target: "trail", campaign = %out.campaign_id, delivery = %out.delivery_id, attempts = max, "saas: webhook delivery given up");
+    tracing::warn!(target: "trail", campaign = %out.campaign_id, delivery = %out.delivery_id, attempts = max, "sender: webhook delivery given up");
 }
 
 /// The wait before attempt `attempt` (2 or more): the base, doubling.
