@@ -1,10 +1,11 @@
 //! The local cloud's judge of AWS calls, as IAM judges them on AWS: who
-//! signed ([`sigv4`]), what the call asks for ([`calls`]) and whether the
-//! policies allow it ([`judge`]). Pure: the cloud reads the policies from
+//! signed ([`sigv4`]), what the call asks for ([`actions`]) and whether the
+//! policies ([`policy`]) allow it ([`verdict`]). Pure: the cloud reads the policies from
 //! the emulator and hands them in; nothing here does I/O.
 
 pub mod actions;
 pub mod cors;
+pub mod policy;
 pub mod report;
 pub mod sigv4;
 pub mod verdict;

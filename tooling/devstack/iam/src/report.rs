@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::verdict::NamedPolicy;
+use crate::policy::NamedPolicy;
 
 /// One call a function made in the run: allowed, or refused (strict) or
 /// let through (audit) but needed all the same.

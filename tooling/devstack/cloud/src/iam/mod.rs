@@ -49,10 +49,11 @@ use aws_config::SdkConfig;
 use devstack_api::telemetry::{GrantedStatement, Judgement, RoleGrants};
 use devstack_iam::Mode;
 use devstack_iam::actions::{Call, Names, Place, calls};
+use devstack_iam::policy::NamedPolicy;
 use devstack_iam::sigv4::{
     Arrived, Authorization, Presigned, SignatureError, verify, verify_presigned,
 };
-use devstack_iam::verdict::{Caller, NamedPolicy, Verdict, judge};
+use devstack_iam::verdict::{Caller, Verdict, judge};
 use devstack_lambda::on_behalf::{Answer, Invoker};
 use devstack_lambda::recorder::Recorder;
 use kit::signed::json_protocol::{JsonApi, SECRETS_MANAGER};

@@ -6,7 +6,7 @@
 use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
 use aws_smithy_xml::decode::{Document, ScopedDecoder, XmlDecodeError, try_data};
-use devstack_iam::verdict::NamedPolicy;
+use devstack_iam::policy::NamedPolicy;
 use kit::signed::Signer;
 
 /// A role session's credentials, as STS's AssumeRole hands them out.

@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
-use devstack_iam::verdict::NamedPolicy;
+use devstack_iam::policy::NamedPolicy;
 use kit::signed::json_protocol::{JsonApi, KMS};
 
 /// A resource's own policy, the key it is encrypted with, and a bucket's

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
-use devstack_iam::verdict::NamedPolicy;
+use devstack_iam::policy::NamedPolicy;
 use devstack_lambda::spec::Record;
 use serde::{Deserialize, Serialize};
 
