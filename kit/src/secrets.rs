@@ -21,8 +21,6 @@ pub enum SecretError {
     Read { name: String, message: String },
     #[error("secret {0} has no value")]
     Empty(String),
-    #[error("writing secret {name}: {message}")]
-    Write { name: String, message: String },
 }
 
 /// Where a secret is read: an SSM parameter or a Secrets Manager secret.
@@ -89,65 +87,6 @@ impl Source {
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
             .ok_or_else(|| SecretError::Empty(self.name.clone()))
-    }
-}
-
-/// Writes an SSM SecureString, overwriting it (a rotation); returns its
-/// version. What an operator does once per account (CloudFormation cannot
-/// create a SecureString), and the local cloud at each start.
-#[cfg(feature = "secrets-write")]
-pub async fn put_parameter(
-    conf: &aws_config::SdkConfig,
-    name: &str,
-    value: &str,
-) -> Result<i64, SecretError> {
-    let request = serde_json::json!({
-        "Name": name, "Value": value, "Type": "SecureString", "Overwrite": true,
-    });
-    let answer = JsonApi::new(conf, SSM)
-        .call("PutParameter", &request)
-        .await
-        .map_err(|refused| write_error(name, refused.to_string()))?;
-    answer["Version"]
-        .as_i64()
-        .ok_or_else(|| write_error(name, format!("no Version in the answer: {answer}")))
-}
-
-/// Writes a Secrets Manager secret: created, or given a new current
-/// version if it exists. Returns the version id.
-#[cfg(feature = "secrets-write")]
-pub async fn put_secret(
-    conf: &aws_config::SdkConfig,
-    name: &str,
-    value: &str,
-) -> Result<String, SecretError> {
-    let api = JsonApi::new(conf, SECRETS_MANAGER);
-    // The new version's id: the SDKs make one up when the caller gives
-    // none, and a raw request must carry its own.
-    let token = uuid::Uuid::new_v4().to_string();
-    let create = serde_json::json!({
-        "Name": name, "SecretString": value, "ClientRequestToken": token,
-    });
-    let answer = match api.call("CreateSecret", &create).await {
-        Ok(answer) => answer,
-        Err(refused) if refused.kind == "ResourceExistsException" => {
-            let put = serde_json::json!({
-                "SecretId": name, "SecretString": value, "ClientRequestToken": token,
-            });
-            api.call("PutSecretValue", &put)
-                .await
-                .map_err(|refused| write_error(name, refused.to_string()))?
-        }
-        Err(refused) => return Err(write_error(name, refused.to_string())),
-    };
-    Ok(answer["VersionId"].as_str().unwrap_or(&token).to_owned())
-}
-
-#[cfg(feature = "secrets-write")]
-fn write_error(name: &str, message: String) -> SecretError {
-    SecretError::Write {
-        name: name.to_owned(),
-        message,
     }
 }
 

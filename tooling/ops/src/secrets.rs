@@ -5,13 +5,14 @@
 //! nothing here prints it.
 
 use aws_config::SdkConfig;
+use kit::signed::json_protocol::{JsonApi, SECRETS_MANAGER, SSM};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
     #[error("the value read from stdin is empty")]
     Empty,
-    #[error(transparent)]
-    Write(#[from] kit::secrets::SecretError),
+    #[error("writing secret {name}: {message}")]
+    Write { name: String, message: String },
 }
 
 /// The value as read from stdin: one trailing newline is not part of it.
@@ -26,15 +27,51 @@ pub fn value_of(stdin: &str) -> Result<&str, SecretsError> {
     Ok(value)
 }
 
-/// An SSM SecureString, overwritten if it exists; returns its version.
+/// An SSM SecureString, overwritten if it exists (a rotation); returns its
+/// version. Signed calls, as a function's reads are (`kit::secrets`).
 pub async fn put_parameter(conf: &SdkConfig, name: &str, value: &str) -> Result<i64, SecretsError> {
-    Ok(kit::secrets::put_parameter(conf, name, value).await?)
+    let request = serde_json::json!({
+        "Name": name, "Value": value, "Type": "SecureString", "Overwrite": true,
+    });
+    let answer = JsonApi::new(conf, SSM)
+        .call("PutParameter", &request)
+        .await
+        .map_err(|refused| write_error(name, refused.to_string()))?;
+    answer["Version"]
+        .as_i64()
+        .ok_or_else(|| write_error(name, format!("no Version in the answer: {answer}")))
 }
 
 /// A Secrets Manager secret: created, or given a new current version.
 /// Returns the version id.
 pub async fn put_secret(conf: &SdkConfig, name: &str, value: &str) -> Result<String, SecretsError> {
-    Ok(kit::secrets::put_secret(conf, name, value).await?)
+    let api = JsonApi::new(conf, SECRETS_MANAGER);
+    // The new version's id: the SDKs make one up when the caller gives
+    // none, and a raw request must carry its own.
+    let token = uuid::Uuid::new_v4().to_string();
+    let create = serde_json::json!({
+        "Name": name, "SecretString": value, "ClientRequestToken": token,
+    });
+    let answer = match api.call("CreateSecret", &create).await {
+        Ok(answer) => answer,
+        Err(refused) if refused.kind == "ResourceExistsException" => {
+            let put = serde_json::json!({
+                "SecretId": name, "SecretString": value, "ClientRequestToken": token,
+            });
+            api.call("PutSecretValue", &put)
+                .await
+                .map_err(|refused| write_error(name, refused.to_string()))?
+        }
+        Err(refused) => return Err(write_error(name, refused.to_string())),
+    };
+    Ok(answer["VersionId"].as_str().unwrap_or(&token).to_owned())
+}
+
+fn write_error(name: &str, message: String) -> SecretsError {
+    SecretsError::Write {
+        name: name.to_owned(),
+        message,
+    }
 }
 
 #[cfg(test)]
