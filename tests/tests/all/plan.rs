@@ -87,3 +87,52 @@ fn nothing_changed_is_safe_in_any_order() {
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("no event's contract changes"), "{out}");
 }
+
+/// A base from either layout before today's (every schema under
+/// `product/events/schemas/`, then each team's under its service's
+/// `contract/schemas/`, the AsyncAPI document and templates under
+/// `product/`) reads as today's: a move alone changes no contract, and an
+/// edit after it is judged against the schema as it was.
+#[test]
+fn a_base_from_an_earlier_layout_reads_as_todays() {
+    let scratch = Scratch::new();
+    let mv = |from: &str, to: &str| {
+        let parent = std::path::Path::new(to).parent().unwrap();
+        std::fs::create_dir_all(scratch.dir.path().join(parent)).unwrap();
+        scratch.git(&["mv", from, to]);
+    };
+    mv("events", "product/events");
+    mv("services", "product/services");
+    let all_in_events = scratch.commit("every schema in product/events/schemas");
+    for service in repo::SERVICES {
+        mv(
+            &format!("product/events/schemas/app.{service}"),
+            &format!("product/services/{service}/contract/schemas"),
+        );
+    }
+    let in_team_folders = scratch.commit("each team's schemas in its folder");
+    mv("product/events", "events");
+    mv("product/services", "services");
+    for service in repo::SERVICES {
+        mv(
+            &format!("services/{service}/contract/schemas"),
+            &format!("events/schemas/app.{service}"),
+        );
+    }
+    scratch.commit("today's layout");
+    for base in [&all_in_events, &in_team_folders] {
+        let (code, out, err) = plan(&scratch, &["--base", base]);
+        assert_eq!(code, Some(0), "{out}{err}");
+        assert!(out.contains("no event's contract changes"), "{out}");
+    }
+    scratch.edit_todo_completed(|data| {
+        data["properties"]["priority"] = json!({"type": "string"});
+    });
+    scratch.commit("an optional field");
+    for base in [&all_in_events, &in_team_folders] {
+        let (code, out, err) = plan(&scratch, &["--base", base]);
+        assert_eq!(code, Some(0), "{out}{err}");
+        assert!(out.contains("app.todos/TodoCompleted v1"), "{out}");
+        assert!(out.contains("order: any"), "{out}");
+    }
+}

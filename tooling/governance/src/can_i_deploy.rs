@@ -66,15 +66,9 @@ fn short(commit: &str) -> &str {
 
 /// The roles at `rev`, read from its `events/asyncapi.json`.
 pub fn roles_at(repo: &Path, rev: &str) -> Result<Roles> {
-    let text = repo::git::show(repo, rev, crate::asyncapi::FILE)?.with_context(|| {
-        format!(
-            "{} has no {} at {rev}",
-            repo.display(),
-            crate::asyncapi::FILE
-        )
-    })?;
-    let doc: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} at {rev} is not JSON", crate::asyncapi::FILE))?;
+    let (file, text) = crate::folders::asyncapi_at(repo, rev)?;
+    let doc: Value =
+        serde_json::from_str(&text).with_context(|| format!("{file} at {rev} is not JSON"))?;
     roles(&doc)
 }
 

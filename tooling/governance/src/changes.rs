@@ -60,9 +60,7 @@ struct At {
 
 impl At {
     fn read(repo: &Path, rev: &str) -> Result<Self> {
-        let file = crate::asyncapi::FILE;
-        let text =
-            repo::git::show(repo, rev, file)?.with_context(|| format!("{file}: not in {rev}"))?;
+        let (file, text) = crate::folders::asyncapi_at(repo, rev)?;
         let doc: Value =
             serde_json::from_str(&text).with_context(|| format!("{file} at {rev}: not JSON"))?;
         let roles = roles(&doc).with_context(|| format!("{file} at {rev}"))?;
@@ -340,9 +338,7 @@ impl Reader<'_> {
 
     fn template(&mut self, service: &str) -> Result<&Value> {
         if !self.templates.contains_key(service) {
-            let file = format!("{}/{service}/template.yaml", repo::paths::SERVICES_DIR);
-            let text = repo::git::show(self.repo, &self.head.rev, &file)?
-                .with_context(|| format!("{file}: not in {}", self.head.rev))?;
+            let (file, text) = crate::folders::template_at(self.repo, &self.head.rev, service)?;
             let cfn = (self.translate)(&file, &text)?;
             self.templates.insert(service.to_owned(), cfn);
         }

@@ -31,9 +31,32 @@ pub fn schema_path(key: &str) -> Result<String> {
 /// A schema as committed at `rev`, by its key, wherever it was then: its
 /// path and text, or `None` if it was nowhere.
 pub fn schema_at(repo: &Path, rev: &str, key: &str) -> Result<Option<(String, String)>> {
-    for file in repo::paths::schema_files_ever(key) {
-        if let Some(text) = repo::git::show(repo, rev, &file)? {
-            return Ok(Some((file, text)));
+    first_at(repo, rev, &repo::paths::schema_files_ever(key))
+}
+
+/// The AsyncAPI document as committed at `rev`, wherever it was then.
+pub fn asyncapi_at(repo: &Path, rev: &str) -> Result<(String, String)> {
+    first_at(repo, rev, repo::paths::ASYNCAPI_EVER)?.with_context(|| {
+        format!(
+            "{} has no {} at {rev}",
+            repo.display(),
+            repo::paths::ASYNCAPI
+        )
+    })
+}
+
+/// A service's template as committed at `rev`, wherever it was then.
+pub fn template_at(repo: &Path, rev: &str, service: &str) -> Result<(String, String)> {
+    let files = repo::paths::template_files_ever(service);
+    first_at(repo, rev, &files)?.with_context(|| format!("{}: not in {rev}", files[0]))
+}
+
+/// The first of `files` (one thing's places, newest first) that `rev`
+/// holds: its path and text.
+fn first_at(repo: &Path, rev: &str, files: &[impl AsRef<str>]) -> Result<Option<(String, String)>> {
+    for file in files {
+        if let Some(text) = repo::git::show(repo, rev, file.as_ref())? {
+            return Ok(Some((file.as_ref().to_owned(), text)));
         }
     }
     Ok(None)

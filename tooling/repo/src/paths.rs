@@ -78,6 +78,16 @@ const EARLIER_SCHEMAS: &str = "product/events/schemas";
 const EARLIER_SERVICES: &str = "product/services";
 const EARLIER_CONTRACT: &str = "contract/schemas";
 
+/// Where the AsyncAPI document has been committed, newest first.
+pub const ASYNCAPI_EVER: &[&str] = &[ASYNCAPI, "product/events/asyncapi.json"];
+
+/// Where a service's template has been committed, newest first.
+pub fn template_files_ever(service: &str) -> Vec<String> {
+    [SERVICES_DIR, EARLIER_SERVICES]
+        .map(|dir| format!("{dir}/{service}/template.yaml"))
+        .into()
+}
+
 /// Every folder a schema has been committed under, for git's pathspecs.
 pub const SCHEMAS_EVER: &[&str] = &[SCHEMAS_DIR, EARLIER_SCHEMAS, EARLIER_SERVICES];
 
