@@ -220,7 +220,7 @@ pub fn parse_override(text: &str) -> Result<devstack_cloud::Override, String> {
 
 #[derive(Args)]
 pub struct DeployArgs {
-    /// users, todos or notifications.
+    /// A service of the one list (`repo::SERVICES`), e.g. todos.
     pub service: String,
     /// Keep watching the service's sources and redeploy on each change
     /// (the local `sam sync --watch`).
