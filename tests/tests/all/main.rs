@@ -9,7 +9,6 @@ mod contracts;
 mod deploy;
 mod docs;
 mod e2e;
-mod engine;
 mod federation;
 mod flow;
 mod gradual;

@@ -3,6 +3,7 @@
 //! link), so a crate's integration tests are modules of one binary.
 
 mod deploy;
+mod engine;
 mod failure;
 mod gradual;
 mod strict;
