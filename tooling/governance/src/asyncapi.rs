@@ -1,6 +1,6 @@
 //! The AsyncAPI 3.0 document of the bus (`events/asyncapi.json`), generated
 //! from the event contracts and each service's declaration (the
-//! `contracts` crate), so tools that speak AsyncAPI (catalogs, code
+//! `declarations` crate), so tools that speak AsyncAPI (catalogs, code
 //! generators, the official parser the test command runs) see exactly
 //! what the types say.
 //!

@@ -1,6 +1,5 @@
-//! What each service publishes and consumes: the `contracts` crate, where
-//! each team's declaration compiles from its service's folder
-//! (`contract/declaration.rs`).
+//! What each service publishes and consumes: the `declarations` crate, a
+//! module per team (`events/declarations/src/<service>.rs`).
 
 pub use declarations::{Service, consumers, producer};
 
@@ -17,7 +16,7 @@ mod tests {
         assert_eq!(
             declared,
             repo::SERVICES,
-            "each service in repo::SERVICES has its declaration in its contract/declaration.rs, \
+            "each service in repo::SERVICES has its declaration, a module of the declarations crate, \
              listed in declarations::SERVICES in the same order (cargo xtask new-service does both)"
         );
         for service in repo::SERVICES {

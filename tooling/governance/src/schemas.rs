@@ -1,6 +1,5 @@
-//! `cargo xtask schemas generate|check`: the committed JSON Schemas in each
-//! team's `contract/schemas/` against the Rust types, and against a git
-//! baseline.
+//! `cargo xtask schemas generate|check`: the committed JSON Schemas in
+//! `events/schemas/` against the Rust types, and against a git baseline.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -17,7 +17,7 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Cmd {
-    /// Event contract schemas, in each team's contract folder.
+    /// Event contract schemas, in `events/schemas/`.
     Schemas {
         #[command(subcommand)]
         command: SchemasCmd,

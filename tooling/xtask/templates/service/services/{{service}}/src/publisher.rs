@@ -9,8 +9,8 @@ use crate::SERVICE;
 use crate::items::Item;
 
 /// The events one stream record publishes: a written erasure receipt
-/// publishes UserDataErased. Another event is declared in
-/// `contract/declaration.rs` (its type in `contract/events.rs`) and mapped
+/// publishes UserDataErased. Another event is declared in the team's
+/// module of `declarations` (its type in its module of `events`) and mapped
 /// from the change that announces it here (see
 /// `services/todos/src/publisher.rs`). Every record is decoded, so
 /// a malformed item fails the batch loudly.
