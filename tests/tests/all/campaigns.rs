@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use devstack_client::walkthrough::{Client, eventually, token_for};
+use devstack_client::walkthrough::{Client, eventually};
 use devstack_cloud::{Detached, Options, Override};
 use kit::signed::json_protocol::{COGNITO_IDP, JsonApi};
 use reqwest::Method;
@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::browser::Browser;
-use crate::support::{base64url_decode, kept_cloud, sdk_for, test_cloud};
+use crate::support::{base64url_decode, client_for, kept_cloud, sdk_for, test_cloud, unique_email};
 
 /// How long the flow waits for each status from the sender here: a silent
 /// sender fails its campaign after this.
@@ -50,26 +50,14 @@ async fn sdk() -> aws_config::SdkConfig {
     sdk_for(cloud()).await
 }
 
-fn email(tag: &str) -> String {
-    format!(
-        "{tag}-{}@example.com",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    )
-}
-
 async fn client(email: &str) -> Client {
-    let endpoints = &cloud().endpoints;
-    Client {
-        http: reqwest::Client::new(),
-        base: endpoints.api_base_url.clone(),
-        token: token_for(endpoints, email).await.unwrap(),
-    }
+    client_for(cloud(), email).await
 }
 
 /// A signed-up user, whose profile (made at the confirmation) puts them
 /// in the audience; returns their client and id.
 async fn registered(tag: &str) -> (Client, String) {
-    let c = client(&email(tag)).await;
+    let c = client(&unique_email(tag)).await;
     let (status, me) = c.call(Method::GET, "/users/me", None).await.unwrap();
     assert_eq!(status, 200, "{me}");
     (c, me["id"].as_str().unwrap().to_owned())
@@ -77,7 +65,7 @@ async fn registered(tag: &str) -> (Client, String) {
 
 /// An admin: in the `admins` group, with a token issued after joining.
 async fn admin() -> Client {
-    let address = email("admin");
+    let address = unique_email("admin");
     client(&address).await;
     let endpoints = &cloud().endpoints;
     let cognito = JsonApi::new(&sdk().await, COGNITO_IDP);
@@ -499,7 +487,7 @@ async fn a_webhook_without_a_valid_signature_is_401_before_any_function_changes_
         .await
         .unwrap();
     assert_eq!(forged.status(), 401);
-    let anyone = client(&email("nobody")).await;
+    let anyone = client(&unique_email("nobody")).await;
     for (method, path) in [(Method::POST, "/campaigns"), (Method::GET, "/campaigns")] {
         let body = (method == Method::POST).then(|| json!({"subject": "s", "body": "b"}));
         let (status, _) = anyone.call(method, path, body).await.unwrap();
@@ -539,7 +527,8 @@ async fn an_admin_starts_a_campaign_in_the_browser_and_watches_it_while_a_recipi
  {
     let web = cloud().endpoints.web_url.clone();
     let rita = Browser::start().await;
-    rita.sign_up(&web, "Rita", &email("rita"), PASSWORD).await;
+    rita.sign_up(&web, "Rita", &unique_email("rita"), PASSWORD)
+        .await;
     rita.live().await;
     assert!(
         admin_page_hidden(&rita).await,
@@ -547,7 +536,7 @@ async fn an_admin_starts_a_campaign_in_the_browser_and_watches_it_while_a_recipi
     );
 
     let ada = Browser::start().await;
-    let ada_email = email("ada-admin");
+    let ada_email = unique_email("ada-admin");
     ada.sign_up(&web, "Ada", &ada_email, PASSWORD).await;
     assert!(admin_page_hidden(&ada).await, "not an admin yet");
     let cognito = JsonApi::new(&sdk().await, COGNITO_IDP);

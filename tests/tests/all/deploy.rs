@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use devstack_api::control::{Artifacts, Report, Request};
-use devstack_client::walkthrough::{Client, eventually, token_for};
+use devstack_client::walkthrough::{Client, eventually};
 use devstack_cloud::{self as cloud, Options};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::support::{Scratch, root, test_cloud};
+use crate::support::{Scratch, client_for, root, test_cloud};
 
 const OLD: &str = "Nice work: you completed \u{201c}{title}\u{201d}.";
 const NEW: &str = "Well done, \u{201c}{title}\u{201d} is off your list.";
@@ -86,12 +86,7 @@ pub(crate) async fn signed_up(
     email: &str,
     name: &str,
 ) -> (Client, u16, Value) {
-    let endpoints = detached.endpoints.clone();
-    let api = Client {
-        http: reqwest::Client::new(),
-        base: detached.endpoints.api_base_url.clone(),
-        token: token_for(&endpoints, email).await.unwrap(),
-    };
+    let api = client_for(detached, email).await;
     let (status, body) = api
         .call(
             Method::PUT,

@@ -353,18 +353,11 @@ fn shell_operators_values_and_other_words_end_or_skip_nothing_real() {
     assert!(commands("devstack-api, tooling/devstack/cli/ and opsworks").is_empty());
 }
 
-/// Where a path into the checkout starts, as the pages write one.
-const ROOT_FOLDERS: &[&str] = &[
-    "services/",
-    "events/",
-    "infra/",
-    "tests/",
-    "kit/",
-    "web/",
-    "tooling/",
-    "docs/",
-    ".github/",
-];
+/// Where a path into the checkout starts, as the pages write one: the
+/// folders only `repo` may spell in code, and `tests/`.
+fn root_folders() -> impl Iterator<Item = &'static str> {
+    (crate::layout::REPO_PATHS.iter().copied()).chain(["tests/"])
+}
 
 /// Parts of a path the build or a tool makes, which no checkout holds.
 const MADE_BY_A_BUILD: &[&str] = &[".aws-sam", "dist", "node_modules", ".venv", "target"];
@@ -381,7 +374,7 @@ fn missing_paths(root: &Path, page: &str, text: &str) -> Vec<String> {
             .filter(|(i, _)| *i == 0 || !["--features", "-F"].contains(&words[i - 1]))
             .map(|(_, w)| w.trim_end_matches([':', '.']))
             .map(|w| w.split('#').next().unwrap_or_default())
-            .filter(|w| ROOT_FOLDERS.iter().any(|f| w.starts_with(f)))
+            .filter(|w| root_folders().any(|f| w.starts_with(f)))
             .filter(|w| !w.contains(['<', '{', '*', '…', '$']) && !w.contains("..."));
         for path in candidates {
             let path = path.split(':').next().unwrap_or_default();

@@ -92,11 +92,7 @@ async fn an_administrators_user_has_a_profile_from_the_first_sign_in() {
         "UserPoolId": pool, "Username": email, "Password": PASSWORD, "Permanent": true,
     });
     front.call("AdminSetUserPassword", &password).await.unwrap();
-    let api = Client {
-        http: reqwest::Client::new(),
-        base: c.endpoints.api_base_url.clone(),
-        token: token_for(&c.endpoints, &email).await.unwrap(),
-    };
+    let api = client(&email).await;
     let (status, me) = api.call(Method::GET, "/users/me", None).await.unwrap();
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["email"], email.as_str());

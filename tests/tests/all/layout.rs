@@ -314,9 +314,8 @@ fn module_path(src: &Path, file: &Path) -> Option<Vec<String>> {
     Some(parts)
 }
 
-/// The crate root's modules compiled from a file outside `src/`
-/// (`#[path = "…"] pub mod name;`, as `events` and `contracts` compile each
-/// team's contract from its folder), each with its module path.
+/// The crate root's modules compiled from a file outside `src/` but inside
+/// the crate (`#[path = "…"] pub mod name;`), each with its module path.
 fn modules_from_elsewhere(src: &Path) -> Vec<(PathBuf, Vec<String>)> {
     let Ok(root) = std::fs::read_to_string(src.join("lib.rs")) else {
         return Vec::new();
@@ -639,7 +638,7 @@ fn a_files_test_module_does_not_count() {
 
 /// How a path into the checkout starts: the root's folders, the docs, the
 /// generated workflows. (`tests/` is left out: every crate has one.)
-const REPO_PATHS: &[&str] = &[
+pub(crate) const REPO_PATHS: &[&str] = &[
     "services/",
     "events/",
     "infra/",
@@ -1053,26 +1052,25 @@ fn normalised(path: &Path) -> PathBuf {
 }
 
 /// Each file a crate compiles from another crate's folder, as
-/// `crate: file`: the crate that owns a file is the one with the deepest
-/// folder holding it.
-fn compiled_elsewhere(root: &Path, crates: &[(String, PathBuf)]) -> Vec<String> {
+/// `crate: file`: the crate that owns a file is the one that compiles it
+/// by its place ([`Workspace::compilers`], the deepest folder holding it).
+fn compiled_elsewhere(ws: &Workspace) -> Vec<String> {
     let owner = |file: &Path| {
-        (crates.iter())
-            .filter(|(_, dir)| file.starts_with(root.join(dir)))
-            .max_by_key(|(_, dir)| dir.components().count())
-            .map(|(name, _)| name.clone())
+        let relative = file.strip_prefix(&ws.root).unwrap_or(file);
+        ws.compilers(relative).first().map(|p| p.name.clone())
     };
     let mut out = Vec::new();
-    for (name, dir) in crates {
-        for file in sources(&root.join(dir)) {
-            if owner(&file).as_ref() != Some(name) {
-                continue;
-            }
+    for p in &ws.packages {
+        let owns = |file: &Path| owner(file).as_ref() == Some(&p.name);
+        for file in sources(&ws.root.join(&p.dir))
+            .into_iter()
+            .filter(|f| owns(f))
+        {
             let text = std::fs::read_to_string(&file).unwrap();
             for pulled in pulled_in(&file, &text) {
-                if owner(&pulled).as_ref() != Some(name) {
-                    let shown = pulled.strip_prefix(root).unwrap_or(&pulled);
-                    out.push(format!("{name}: {}", shown.display()));
+                if !owns(&pulled) {
+                    let shown = pulled.strip_prefix(&ws.root).unwrap_or(&pulled);
+                    out.push(format!("{}: {}", p.name, shown.display()));
                 }
             }
         }
@@ -1082,12 +1080,8 @@ fn compiled_elsewhere(root: &Path, crates: &[(String, PathBuf)]) -> Vec<String> 
 
 #[test]
 fn no_crate_compiles_a_file_from_another_crates_folder() {
-    let ws = workspace();
-    let crates: Vec<_> = (ws.packages.iter())
-        .map(|p| (p.name.clone(), p.dir.clone()))
-        .collect();
     assert_eq!(
-        compiled_elsewhere(&ws.root, &crates),
+        compiled_elsewhere(&workspace()),
         Vec::<String>::new(),
         "a file belongs to the crate whose folder holds it: move it there, or depend on that crate"
     );
@@ -1113,14 +1107,22 @@ fn a_file_compiled_from_a_services_folder_is_named() {
     );
     write("services/todos/contract/events.rs", "");
     write("services/todos/src/lib.rs", "");
-    let crates = [
-        ("events", "events"),
-        ("declarations", "events/declarations"),
-        ("todos", "services/todos"),
-    ]
-    .map(|(n, d)| (n.to_owned(), PathBuf::from(d)));
+    let package = |name: &str, dir: &str| repo::workspace::Package {
+        name: name.into(),
+        dir: dir.into(),
+        path_deps: Vec::new(),
+    };
+    let ws = Workspace {
+        root: root.to_path_buf(),
+        target_dir: root.join("target"),
+        packages: vec![
+            package("events", "events"),
+            package("declarations", "events/declarations"),
+            package("todos", "services/todos"),
+        ],
+    };
     assert_eq!(
-        compiled_elsewhere(root, &crates),
+        compiled_elsewhere(&ws),
         [
             "events: services/todos/contract/events.rs",
             "declarations: events/src/lib.rs",

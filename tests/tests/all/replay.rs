@@ -16,7 +16,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::flow::{Flow, of};
-use crate::support::{kept_cloud, sdk_for, test_cloud};
+use crate::support::{kept_cloud, sdk_for, test_cloud, unique_email};
 
 fn cloud() -> &'static Detached {
     static CLOUD: OnceLock<Detached> = OnceLock::new();
@@ -57,10 +57,7 @@ fn ops(args: &[&str]) -> (bool, String, String) {
 /// client, id and the registration's correlation id.
 async fn registered(tag: &str) -> (Client, String, String) {
     let endpoints = &cloud().endpoints;
-    let email = format!(
-        "{tag}-{}@example.com",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    );
+    let email = unique_email(tag);
     let correlation = uuid::Uuid::new_v4().to_string();
     let c = Client {
         http: reqwest::Client::new(),

@@ -66,16 +66,23 @@ pub fn unique_email(tag: &str) -> String {
     )
 }
 
-/// A signed-in API client of the shared cloud.
-pub async fn client(email: &str) -> devstack_client::walkthrough::Client {
-    let c = cloud();
+/// A signed-in API client of `cloud`: signed up first if need be.
+pub async fn client_for(
+    cloud: &devstack_cloud::Detached,
+    email: &str,
+) -> devstack_client::walkthrough::Client {
     devstack_client::walkthrough::Client {
         http: reqwest::Client::new(),
-        base: c.endpoints.api_base_url.as_str().to_owned(),
-        token: devstack_client::walkthrough::token_for(&c.endpoints, email)
+        base: cloud.endpoints.api_base_url.clone(),
+        token: devstack_client::walkthrough::token_for(&cloud.endpoints, email)
             .await
             .unwrap(),
     }
+}
+
+/// A signed-in API client of the shared cloud.
+pub async fn client(email: &str) -> devstack_client::walkthrough::Client {
+    client_for(cloud(), email).await
 }
 
 /// `git -C dir args…` in a scratch repository, with a throwaway identity

@@ -17,20 +17,13 @@ pub enum WorkspaceError {
 #[derive(Debug, Clone)]
 pub struct Package {
     pub name: String,
-    /// The package's folder, relative to the workspace root.
+    /// The package's folder, relative to the workspace root: its sources
+    /// (for `events`, its schemas, examples and the `declarations` crate
+    /// too).
     pub dir: PathBuf,
     /// Workspace crates it needs to build and run (normal and build
     /// dependencies), by folder relative to the root.
     pub path_deps: Vec<PathBuf>,
-}
-
-impl Package {
-    /// The folders its sources are in, relative to the root: its own
-    /// (which, for `events`, holds its schemas, examples and the
-    /// `declarations` crate too).
-    pub fn source_dirs(&self) -> Vec<PathBuf> {
-        vec![self.dir.clone()]
-    }
 }
 
 #[derive(Debug, Clone)]

@@ -212,15 +212,14 @@ pub fn register_erasure_event(catalog: &str, names: &Names) -> Result<String> {
 /// rustfmt keeps them: before the first later module and the attribute
 /// lines above it.
 pub fn with_module(lib: &str, name: &str) -> Result<String> {
-    let module = format!("pub mod {name};\n");
-    let module = module.as_str();
-    let lines: Vec<&str> = lib.split_inclusive('\n').collect();
     let declared = format!("pub mod {name};");
+    let module = format!("{declared}\n");
+    let lines: Vec<&str> = lib.split_inclusive('\n').collect();
     let later = lines
         .iter()
         .position(|l| l.starts_with("pub mod ") && l.trim_end().as_bytes() > declared.as_bytes());
     let Some(mut at) = later else {
-        return insert_after_last(lib, "pub mod ", module);
+        return insert_after_last(lib, "pub mod ", &module);
     };
     while at > 0 && lines[at - 1].starts_with("#[") {
         at -= 1;

@@ -54,17 +54,10 @@ pub fn generate(workspace: &Workspace, services: &[&str]) -> Vec<(String, String
 /// the workspace crates it builds with, the shared build inputs, the deploy
 /// tools' pins and its own workflow.
 pub fn service_paths(workspace: &Workspace, service: &str) -> Vec<String> {
-    let mut paths: Vec<String> = Vec::new();
-    for dir in workspace
-        .closure(service)
-        .iter()
-        .flat_map(|p| p.source_dirs())
-    {
-        let pattern = format!("{}/**", dir.display());
-        if !paths.contains(&pattern) {
-            paths.push(pattern);
-        }
-    }
+    // `closure` holds each crate once, so each folder is one pattern.
+    let mut paths: Vec<String> = (workspace.closure(service).iter())
+        .map(|p| format!("{}/**", p.dir.display()))
+        .collect();
     paths.extend(BUILD_INPUTS.iter().map(|f| (*f).to_owned()));
     paths.push(crate::venv::DEPLOY_REQUIREMENTS.to_owned());
     paths.push(format!("{DIR}/{service}.yml"));

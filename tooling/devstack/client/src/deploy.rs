@@ -85,8 +85,7 @@ pub fn sources_stamp(workspace: &Workspace, service: &str) -> Result<std::time::
     let mut paths: Vec<PathBuf> = workspace
         .closure(service)
         .iter()
-        .flat_map(|p| p.source_dirs())
-        .map(|dir| workspace.root.join(dir))
+        .map(|p| workspace.root.join(&p.dir))
         .collect();
     paths.extend(
         repo::workspace::BUILD_INPUTS
