@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::EventSpec;
 use crate::contract::contract;
 use crate::sources::CAMPAIGNS;
 
@@ -33,3 +34,12 @@ pub struct CampaignsUserErasedV1 {
     pub erased_at: DateTime<Utc>,
 }
 contract!(CampaignsUserErasedV1, CAMPAIGNS, "UserDataErased", v 1);
+
+/// Every version this team publishes, for the catalog: a version stays
+/// while any consumer may still receive it.
+pub fn catalog() -> Vec<EventSpec> {
+    vec![
+        EventSpec::of::<CampaignDeliveredV1>(),
+        EventSpec::of::<CampaignsUserErasedV1>(),
+    ]
+}

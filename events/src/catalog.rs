@@ -2,9 +2,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::Value;
 
 use crate::wire::decode_detail;
-use crate::{
-    Compatibility, ContractError, Envelope, Event, EventKey, campaigns, notifications, todos, users,
-};
+use crate::{Compatibility, ContractError, Envelope, Event, EventKey};
 
 /// Everything the tools need to know about one event version, without
 /// knowing its Rust type.
@@ -47,22 +45,10 @@ impl std::fmt::Debug for EventSpec {
 /// Every event version that exists. A version stays here for as long as any
 /// consumer may receive it (archives replay old events too).
 pub fn catalog() -> Vec<EventSpec> {
-    vec![
-        EventSpec::of::<users::UserRegisteredV1>(),
-        EventSpec::of::<users::UserProfileUpdatedV1>(),
-        EventSpec::of::<users::UserDeletedV1>(),
-        EventSpec::of::<todos::TodoCreatedV1>(),
-        EventSpec::of::<todos::TodoUpdatedV1>(),
-        EventSpec::of::<todos::TodoCompletedV1>(),
-        EventSpec::of::<todos::TodoDeletedV1>(),
-        EventSpec::of::<todos::TodoAttachmentAddedV1>(),
-        EventSpec::of::<todos::TodosUserErasedV1>(),
-        EventSpec::of::<notifications::NotificationSentV1>(),
-        EventSpec::of::<notifications::NotificationSentV2>(),
-        EventSpec::of::<notifications::NotificationsUserErasedV1>(),
-        EventSpec::of::<campaigns::CampaignDeliveredV1>(),
-        EventSpec::of::<campaigns::CampaignsUserErasedV1>(),
-    ]
+    crate::CATALOGS
+        .iter()
+        .flat_map(|versions| versions())
+        .collect()
 }
 
 pub fn find(key: &EventKey) -> Option<EventSpec> {
@@ -111,7 +97,7 @@ mod tests {
 
     #[test]
     fn schema_names_its_event_and_describes_the_envelope() {
-        let spec = find(&todos::TodoCompletedV1::KEY).unwrap();
+        let spec = find(&crate::todos::TodoCompletedV1::KEY).unwrap();
         let schema = spec.schema();
         assert_eq!(schema["x-event"]["detail-type"], "TodoCompleted");
         assert_eq!(

@@ -10,14 +10,25 @@ mod catalog;
 mod contract;
 mod envelope;
 pub mod examples;
+mod services;
 mod wire;
 
-// One module per team: the event types it publishes. The team owns its
-// module, its source's schemas and examples (CODEOWNERS).
-pub mod campaigns;
-pub mod notifications;
-pub mod todos;
-pub mod users;
+// One module per team, from the one list (`services.rs`): the event types
+// it publishes. The team owns its module, its source's schemas and
+// examples (CODEOWNERS).
+macro_rules! service_modules {
+    ($($service:ident),*) => {
+        $(pub mod $service;)*
+
+        /// The services, in the order their stacks deploy after the
+        /// platform's: the one list, which the tools read too.
+        pub const SERVICES: &[&str] = &[$(stringify!($service)),*];
+
+        /// Each service's versions, in the list's order.
+        const CATALOGS: &[fn() -> Vec<EventSpec>] = &[$($service::catalog),*];
+    };
+}
+each_service!(service_modules);
 
 pub use catalog::{EventSpec, catalog, find};
 pub use contract::{Compatibility, Event, EventKey, open_enum};

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::EventSpec;
 use crate::contract::contract;
 use crate::sources::NOTIFICATIONS;
 
@@ -78,3 +79,13 @@ pub struct NotificationsUserErasedV1 {
     pub erased_at: DateTime<Utc>,
 }
 contract!(NotificationsUserErasedV1, NOTIFICATIONS, "UserDataErased", v 1);
+
+/// Every version this team publishes, for the catalog: a version stays
+/// while any consumer may still receive it.
+pub fn catalog() -> Vec<EventSpec> {
+    vec![
+        EventSpec::of::<NotificationSentV1>(),
+        EventSpec::of::<NotificationSentV2>(),
+        EventSpec::of::<NotificationsUserErasedV1>(),
+    ]
+}

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::EventSpec;
 use crate::contract::contract;
 use crate::sources::TODOS;
 
@@ -100,3 +101,16 @@ pub struct TodosUserErasedV1 {
     pub erased_at: DateTime<Utc>,
 }
 contract!(TodosUserErasedV1, TODOS, "UserDataErased", v 1);
+
+/// Every version this team publishes, for the catalog: a version stays
+/// while any consumer may still receive it.
+pub fn catalog() -> Vec<EventSpec> {
+    vec![
+        EventSpec::of::<TodoCreatedV1>(),
+        EventSpec::of::<TodoUpdatedV1>(),
+        EventSpec::of::<TodoCompletedV1>(),
+        EventSpec::of::<TodoDeletedV1>(),
+        EventSpec::of::<TodoAttachmentAddedV1>(),
+        EventSpec::of::<TodosUserErasedV1>(),
+    ]
+}

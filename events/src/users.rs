@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::EventSpec;
 use crate::contract::contract;
 use crate::sources::USERS;
 
@@ -39,3 +40,13 @@ pub struct UserDeletedV1 {
     pub deleted_at: DateTime<Utc>,
 }
 contract!(UserDeletedV1, USERS, "UserDeleted", v 1);
+
+/// Every version this team publishes, for the catalog: a version stays
+/// while any consumer may still receive it.
+pub fn catalog() -> Vec<EventSpec> {
+    vec![
+        EventSpec::of::<UserRegisteredV1>(),
+        EventSpec::of::<UserProfileUpdatedV1>(),
+        EventSpec::of::<UserDeletedV1>(),
+    ]
+}

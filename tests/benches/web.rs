@@ -2,10 +2,6 @@
 //! congratulation rendered in a real browser. Run by `cargo xtask bench`
 //! with release function binaries; prints a table.
 
-// The tests' browser driver; the bench uses part of it.
-#[allow(dead_code)]
-#[path = "../tests/all/browser.rs"]
-mod browser;
 #[path = "../tests/all/web_bench.rs"]
 mod web_bench;
 

@@ -9,11 +9,7 @@ use events::EventKey;
 
 pub use carried::Carried;
 
-pub mod campaigns;
 pub mod carried;
-pub mod notifications;
-pub mod todos;
-pub mod users;
 
 /// One service's place on the bus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,14 +19,18 @@ pub struct Service {
     pub consumes: &'static [EventKey],
 }
 
-/// Every service's declaration, in `repo::SERVICES` order (the order the
-/// stacks deploy in; a test keeps the two equal).
-pub const SERVICES: &[Service] = &[
-    users::DECLARATION,
-    todos::DECLARATION,
-    notifications::DECLARATION,
-    campaigns::DECLARATION,
-];
+// A module per service, which its team owns, from the one list
+// (`events::each_service!`).
+macro_rules! service_declarations {
+    ($($service:ident),*) => {
+        $(pub mod $service;)*
+
+        /// Every service's declaration, in the one list's order (the order
+        /// the stacks deploy in).
+        pub const SERVICES: &[Service] = &[$($service::DECLARATION),*];
+    };
+}
+events::each_service!(service_declarations);
 
 /// The service that publishes `key`, if any does.
 pub fn producer<'a>(services: &'a [Service], key: &EventKey) -> Option<&'a Service> {

@@ -16,8 +16,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::browser::Browser;
 use crate::support::{base64url_decode, client_for, kept_cloud, sdk_for, test_cloud, unique_email};
+use devstack_testkit::Browser;
 
 /// How long the flow waits for each status from the sender here: a silent
 /// sender fails its campaign after this.

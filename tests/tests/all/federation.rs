@@ -470,7 +470,7 @@ async fn authorize_refuses_an_unregistered_redirect_and_a_challenge_other_than_s
 
 /// "Sign in with", consent at the provider as `email`, and the app shown.
 async fn signs_in_at_the_provider(
-    b: &crate::browser::Browser,
+    b: &devstack_testkit::Browser,
     email: &str,
     screenshot: Option<&str>,
 ) {
@@ -491,7 +491,7 @@ async fn signs_in_at_the_provider(
 #[tokio::test]
 async fn in_the_browser_a_person_signs_in_with_the_provider_uses_the_app_and_signs_out() {
     let email = unique_email("fed-browser");
-    let b = crate::browser::Browser::start().await;
+    let b = devstack_testkit::Browser::start().await;
     b.client.goto(&app()).await.unwrap();
     let button = b
         .wait_for("#signin-federated:not([hidden])", Duration::from_secs(10))

@@ -367,7 +367,7 @@ async fn a_consumer_failing_its_examples_is_stopped_by_its_hook_before_taking_an
 /// The console's deployments view shows the consumer's deployment rolled
 /// back by its alarm, with the shares it took, and the others ended.
 async fn in_the_console(url: &str) {
-    let browser = crate::browser::Browser::start().await;
+    let browser = devstack_testkit::Browser::start().await;
     browser.client.goto(url).await.unwrap();
     let row = "#deployments-rows tr[data-function=\"notifications/ConsumerFunction\"]";
     browser

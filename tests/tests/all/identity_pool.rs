@@ -12,8 +12,8 @@ use devstack_client::walkthrough::{Client, eventually};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::browser::Browser;
 use crate::support::{client, cloud, unique_email};
+use devstack_testkit::Browser;
 
 const PASSWORD: &str = "Str0ng!passw0rd";
 

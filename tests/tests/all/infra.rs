@@ -20,8 +20,8 @@ fn venv_bin(tool: &str) -> PathBuf {
 }
 
 /// Service templates in the repository, with the service's declarations:
-/// every declared service's (`declarations::SERVICES`, which a test holds
-/// to `repo::SERVICES`), so a new service's template is checked here
+/// every declared service's (`declarations::SERVICES`, written from the
+/// one list), so a new service's template is checked here
 /// without an edit.
 fn service_templates() -> Vec<(&'static str, PathBuf, &'static [EventKey])> {
     (declarations::SERVICES.iter())

@@ -2,9 +2,7 @@
 //! one per file): contracts now; end to end and reliability beside it.
 
 mod api;
-mod browser;
 mod campaigns;
-mod console;
 mod contracts;
 mod deploy;
 mod docs;
@@ -19,7 +17,6 @@ mod layout;
 mod load;
 mod migration;
 mod observability;
-mod parity;
 mod plan;
 mod replay;
 mod support;

@@ -1,9 +1,7 @@
 //! Helpers shared by the cross-service tests.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-use aws_lambda_events::eventbridge::EventBridgeEvent;
 use events::{EventKey, EventSpec};
 use serde_json::Value;
 
@@ -11,79 +9,10 @@ pub fn root() -> PathBuf {
     repo::root()
 }
 
-/// What a test's own local cloud starts with unless the test says
-/// otherwise (its fields before `..test_cloud()`): the debug binaries,
-/// failed asynchronous work retried after 20 ms rather than AWS's minutes,
-/// and functions that log only warnings, so a failing test's tail of
-/// their logs is short.
-pub fn test_cloud() -> devstack_cloud::Options {
-    devstack_cloud::Options {
-        bin_dir: repo::profile_dir(),
-        retry_delay: std::time::Duration::from_millis(20),
-        function_env: vec![("RUST_LOG".into(), "warn".into())],
-        ..devstack_cloud::Options::default()
-    }
-}
-
-/// A local cloud kept for the whole test binary, started on first use. A
-/// module that needs options of its own keeps one in a cell of its own;
-/// the rest share [`cloud`].
-pub fn kept_cloud(
-    cell: &'static OnceLock<devstack_cloud::Detached>,
-    options: impl FnOnce() -> devstack_cloud::Options,
-) -> &'static devstack_cloud::Detached {
-    cell.get_or_init(|| {
-        let options = options();
-        assert!(
-            options.bin_dir.join("todos-api").exists(),
-            "the function binaries are not built: run `cargo build --workspace --bins` (the test command does)"
-        );
-        devstack_cloud::start_detached(options).expect("the local cloud starts")
-    })
-}
-
-/// The cloud the cross-service tests share, with [`test_cloud`]'s options.
-pub fn cloud() -> &'static devstack_cloud::Detached {
-    static CLOUD: OnceLock<devstack_cloud::Detached> = OnceLock::new();
-    kept_cloud(&CLOUD, test_cloud)
-}
-
-/// The SDK configuration for a cloud's emulator.
-pub async fn sdk_for(cloud: &devstack_cloud::Detached) -> aws_config::SdkConfig {
-    kit::config::endpoint(&cloud.endpoints.emulator_url).await
-}
-
-/// The SDK configuration for the shared cloud's emulator.
-pub async fn sdk() -> aws_config::SdkConfig {
-    sdk_for(cloud()).await
-}
-
-/// An address no other test signs up with.
-pub fn unique_email(tag: &str) -> String {
-    format!(
-        "{tag}-{}@example.com",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    )
-}
-
-/// A signed-in API client of `cloud`: signed up first if need be.
-pub async fn client_for(
-    cloud: &devstack_cloud::Detached,
-    email: &str,
-) -> devstack_client::walkthrough::Client {
-    devstack_client::walkthrough::Client {
-        http: reqwest::Client::new(),
-        base: cloud.endpoints.api_base_url.clone(),
-        token: devstack_client::walkthrough::token_for(&cloud.endpoints, email)
-            .await
-            .unwrap(),
-    }
-}
-
-/// A signed-in API client of the shared cloud.
-pub async fn client(email: &str) -> devstack_client::walkthrough::Client {
-    client_for(cloud(), email).await
-}
+pub use devstack_testkit::cloud::{
+    client, client_for, cloud, kept_cloud, sdk, sdk_for, test_cloud, unique_email,
+};
+pub use devstack_testkit::delivered::delivered;
 
 /// `git -C dir args…` in a scratch repository, with a throwaway identity
 /// and no signing; its trimmed standard output. Fails the test on error.
@@ -154,21 +83,6 @@ pub fn examples(spec: &EventSpec) -> Vec<(PathBuf, Value)> {
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
-}
-
-/// The event a bus rule's target receives for `detail`.
-pub fn delivered(key: &EventKey, detail: Value) -> EventBridgeEvent<Value> {
-    let mut event = EventBridgeEvent::<Value>::default();
-    event.version = Some("0".into());
-    event.id = Some("6a7e8feb-b491-4cf7-a9f1-bf3703467718".into());
-    event.source = key.source.into();
-    event.detail_type = key.detail_type.into();
-    event.account = Some("123456789012".into());
-    event.region = Some("us-east-1".into());
-    event.time = Some("2026-11-22T10:00:00Z".parse().unwrap());
-    event.resources = Some(Vec::new());
-    event.detail = detail;
-    event
 }
 
 /// base64url without padding (JWT segments), decoded.

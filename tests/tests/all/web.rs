@@ -6,10 +6,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use crate::browser::Browser;
 use crate::e2e::mint_for;
 use crate::support::base64url_decode;
 use crate::support::{cloud, unique_email};
+use devstack_testkit::Browser;
 use kit::signed::json_protocol::JsonApi;
 
 const PASSWORD: &str = "Str0ng!passw0rd";

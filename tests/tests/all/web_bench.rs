@@ -54,7 +54,7 @@ pub async fn run() {
         ..Options::default()
     })
     .expect("the local cloud starts");
-    let b = crate::browser::Browser::start().await;
+    let b = devstack_testkit::Browser::start().await;
     b.client
         .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
             Some(Duration::from_secs(30)),

@@ -1,6 +1,6 @@
 //! The repository as the tools see it. Only this crate knows its layout:
-//! where the root is, where each folder is (`paths`), the one list of
-//! stacks in deploy order and where their templates live, the workspace
+//! where the root is, where each folder is (`paths`), the stacks in
+//! deploy order and where their templates live, the workspace
 //! graph (`workspace`) and the one git runner (`git`); and how the tools
 //! end when their reader goes away (`closed_pipe`).
 //!
@@ -20,9 +20,11 @@ use std::sync::OnceLock;
 /// The platform stack: deployed first, owns the bus and the user pool.
 pub const PLATFORM: &str = "platform";
 
-/// The services, in deploy order after the platform. The one list: the
-/// local cloud, the ops CLI and the automation read it from here.
-pub const SERVICES: &[&str] = &["users", "todos", "notifications", "campaigns"];
+/// The services, in deploy order after the platform: the one list, kept
+/// in `events` because the event types and the declarations need a
+/// module per service; the local cloud, the ops CLI and the automation
+/// read it from here.
+pub use events::SERVICES;
 
 /// The web app's hosting (the site bucket and its CloudFront
 /// distribution): deployed last, as it names nothing of the others.

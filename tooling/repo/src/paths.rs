@@ -13,14 +13,17 @@ pub const SERVICES_DIR: &str = "services";
 pub const EVENTS_DIR: &str = "events";
 /// The generated AsyncAPI document of the bus.
 pub const ASYNCAPI: &str = "events/asyncapi.json";
-/// The `events` crate's root, where each team's module is listed, and its
-/// catalog of every event version.
+/// The `events` crate's root and its catalog of every event version,
+/// both the platform's.
 pub const EVENTS_LIB: &str = "events/src/lib.rs";
 pub const EVENTS_CATALOG: &str = "events/src/catalog.rs";
+/// The one list of services, in deploy order (`SERVICES`).
+pub const SERVICE_LIST: &str = "events/src/services.rs";
 /// Who publishes and consumes what: the `declarations` crate, a module per
 /// team.
 pub const DECLARATIONS_DIR: &str = "events/declarations";
-/// The `declarations` crate's root, where each team's module is listed.
+/// The `declarations` crate's root, which writes a module per listed
+/// service.
 pub const DECLARATIONS_LIB: &str = "events/declarations/src/lib.rs";
 /// Every committed schema, `<source>/<DetailType>/v<N>.json`.
 pub const SCHEMAS_DIR: &str = "events/schemas";
@@ -149,8 +152,6 @@ pub const SAM_TRANSLATE: &str = "tooling/xtask/sam_translate.py";
 /// The skeleton `cargo xtask new-service` fills.
 /// It mirrors the root: each file lands at its own path, filled in.
 pub const SERVICE_SKELETON: &str = "tooling/xtask/templates/service";
-/// This crate's root, where `SERVICES` is listed.
-pub const REPO_LIB: &str = "tooling/repo/src/lib.rs";
 /// Every accepted checkov finding, with its reason.
 pub const CHECKOV_SKIPS: &str = "tooling/security/checkov-skips.toml";
 

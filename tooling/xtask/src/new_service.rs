@@ -12,14 +12,14 @@
 //!
 //! The skeleton mirrors the root: `services/{{service}}/` (the crate, its
 //! template and tests), the team's module of the event types
-//! (`events/src/{{service}}.rs`) and of the declarations
-//! (`events/declarations/src/{{service}}.rs`), and its example under
-//! `events/examples/`. The workspace takes any folder under `services/` as
-//! a member. Registration is the one list, `repo::SERVICES`, and what Rust
-//! needs spelled: the two crates' `pub mod` lines, the
-//! `declarations::SERVICES` entry and the catalog's UserDataErased.
-//! Everything else (the local cloud, the workflows, CODEOWNERS, the
-//! schemas, the catalog page and the AsyncAPI document) reads those.
+//! (`events/src/{{service}}.rs`, with its catalog of versions) and of the
+//! declarations (`events/declarations/src/{{service}}.rs`), and its
+//! example under `events/examples/`. The workspace takes any folder under
+//! `services/` as a member. Registration is one name at the end of the
+//! one list (`events/src/services.rs`): the two crates write their
+//! modules from it, and everything else (the local cloud, the workflows,
+//! CODEOWNERS, the schemas, the catalog page and the AsyncAPI document)
+//! reads it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -113,14 +113,8 @@ pub fn create(root: &Path, names: &Names) -> Result<Created> {
     if repo::SERVICES.contains(&names.service.as_str()) {
         bail!("{} is in repo::SERVICES already", names.service);
     }
-    let services = root.join(repo::paths::REPO_LIB);
-    let declarations = root.join(repo::paths::DECLARATIONS_LIB);
-    let events = root.join(repo::paths::EVENTS_LIB);
-    let catalog = root.join(repo::paths::EVENTS_CATALOG);
-    let new_services = register_service(&read(&services)?, &names.service)?;
-    let new_declarations = register_declaration(&read(&declarations)?, &names.service)?;
-    let new_events = with_module(&read(&events)?, &names.service)?;
-    let new_catalog = register_erasure_event(&read(&catalog)?, names)?;
+    let list = root.join(repo::paths::SERVICE_LIST);
+    let new_list = register_service(&read(&list)?, &names.service)?;
     let skeleton = root.join(TEMPLATE_DIR);
     let mut files = Vec::new();
     for source in skeleton_files(&skeleton)? {
@@ -138,11 +132,8 @@ pub fn create(root: &Path, names: &Names) -> Result<Created> {
             .with_context(|| format!("writing {}", target.display()))?;
         created.files.push(target);
     }
-    fs::write(&services, new_services)?;
-    fs::write(&declarations, new_declarations)?;
-    fs::write(&events, new_events)?;
-    fs::write(&catalog, new_catalog)?;
-    created.registered = vec![services, declarations, events, catalog];
+    fs::write(&list, new_list)?;
+    created.registered = vec![list];
     Ok(created)
 }
 
@@ -167,80 +158,24 @@ fn skeleton_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// `repo::SERVICES` with the service appended: it deploys last.
-pub fn register_service(repo_lib: &str, service: &str) -> Result<String> {
-    let start = repo_lib
-        .find("pub const SERVICES: &[&str] = &[")
-        .with_context(|| {
-            format!(
-                "{} has no `pub const SERVICES: &[&str] = &[`",
-                repo::paths::REPO_LIB
-            )
-        })?;
-    let end = start
-        + repo_lib[start..]
-            .find("];")
-            .context("SERVICES is not closed")?;
-    let list = &repo_lib[start..end];
-    let entry = if list.trim_end().ends_with(',') || list.ends_with('[') {
-        format!("\"{service}\"")
-    } else {
-        format!(", \"{service}\"")
-    };
-    Ok(format!("{}{entry}{}", &repo_lib[..end], &repo_lib[end..]))
-}
-
-/// The `declarations` crate with the service's module and its declaration
-/// last in `SERVICES`.
-pub fn register_declaration(declarations_lib: &str, service: &str) -> Result<String> {
-    let text = with_module(declarations_lib, service)?;
-    insert_after_last(
-        &text,
-        "::DECLARATION,",
-        &format!("    {service}::DECLARATION,\n"),
-    )
-}
-
-/// The catalog with the service's UserDataErased last.
-pub fn register_erasure_event(catalog: &str, names: &Names) -> Result<String> {
-    let spec =
-        names.fill("        EventSpec::of::<crate::{{service}}::{{Items}}UserErasedV1>(),\n");
-    insert_after_last(catalog, "EventSpec::of::<", &spec)
-}
-
-/// `lib` with `pub mod <name>;` among the public modules in name order, as
-/// rustfmt keeps them: before the first later module and the attribute
-/// lines above it.
-pub fn with_module(lib: &str, name: &str) -> Result<String> {
-    let declared = format!("pub mod {name};");
-    let module = format!("{declared}\n");
-    let lines: Vec<&str> = lib.split_inclusive('\n').collect();
-    let later = lines
-        .iter()
-        .position(|l| l.starts_with("pub mod ") && l.trim_end().as_bytes() > declared.as_bytes());
-    let Some(mut at) = later else {
-        return insert_after_last(lib, "pub mod ", &module);
-    };
-    while at > 0 && lines[at - 1].starts_with("#[") {
-        at -= 1;
-    }
+/// The one list (`events/src/services.rs`) with the service appended: it
+/// deploys last.
+pub fn register_service(list: &str, service: &str) -> Result<String> {
+    const OPEN: &str = "$then! { ";
+    // The last: the list's doc comment shows the same shape.
+    let start = list.rfind(OPEN).with_context(|| {
+        format!(
+            "{} has no `{OPEN}`: the list's shape changed",
+            repo::paths::SERVICE_LIST
+        )
+    })? + OPEN.len();
+    let end = start + list[start..].find(" }").context("the list is not closed")?;
+    let names = list[start..end].trim_end_matches(',');
+    let sep = if names.is_empty() { "" } else { ", " };
     Ok(format!(
-        "{}{module}{}",
-        lines[..at].concat(),
-        lines[at..].concat()
-    ))
-}
-
-/// `text` with `insert` as a new line after the last line containing `marker`.
-fn insert_after_last(text: &str, marker: &str, insert: &str) -> Result<String> {
-    let at = text
-        .rfind(marker)
-        .with_context(|| format!("no line with {marker:?}"))?;
-    let line_end = at + text[at..].find('\n').context("the last line has no end")? + 1;
-    Ok(format!(
-        "{}{insert}{}",
-        &text[..line_end],
-        &text[line_end..]
+        "{}{names}{sep}{service}{}",
+        &list[..start],
+        &list[end..]
     ))
 }
 
@@ -264,41 +199,20 @@ mod tests {
 
     #[test]
     fn the_service_is_appended_to_the_one_list() {
-        let lib = "pub const SERVICES: &[&str] = &[\"users\", \"todos\"];\n";
+        let list = "macro_rules! each_service {\n    ($then:ident) => {\n        $then! { users, todos }\n    };\n}\n";
         assert_eq!(
-            register_service(lib, "campaigns").unwrap(),
-            "pub const SERVICES: &[&str] = &[\"users\", \"todos\", \"campaigns\"];\n"
+            register_service(list, "campaigns").unwrap(),
+            list.replace("users, todos }", "users, todos, campaigns }")
         );
         assert!(register_service("const X: u8 = 1;", "campaigns").is_err());
-    }
-
-    #[test]
-    fn the_declaration_is_a_module_and_the_last_of_the_services() {
-        let lib = "pub mod carried;\npub mod todos;\npub mod users;\n\npub const SERVICES: &[Service] = &[\n    users::DECLARATION,\n    todos::DECLARATION,\n];\n";
-        assert_eq!(
-            register_declaration(lib, "campaigns").unwrap(),
-            "pub mod campaigns;\npub mod carried;\npub mod todos;\npub mod users;\n\npub const SERVICES: &[Service] = &[\n    users::DECLARATION,\n    todos::DECLARATION,\n    campaigns::DECLARATION,\n];\n"
-        );
-        let last = register_declaration(lib, "zebras").unwrap();
+        let list = std::fs::read_to_string(repo::root().join(repo::paths::SERVICE_LIST)).unwrap();
+        let added = register_service(&list, "invoices").unwrap();
         assert!(
-            last.starts_with("pub mod carried;\npub mod todos;\npub mod users;\npub mod zebras;\n"),
-            "{last}"
-        );
-        assert!(register_declaration("const X: u8 = 1;", "campaigns").is_err());
-    }
-
-    #[test]
-    fn the_event_types_are_a_module_and_the_erasure_event_is_in_the_catalog() {
-        let lib = "mod wire;\n\n#[doc = \"x\"]\npub mod todos;\n";
-        assert_eq!(
-            with_module(lib, "invoices").unwrap(),
-            "mod wire;\n\npub mod invoices;\n#[doc = \"x\"]\npub mod todos;\n"
-        );
-        let catalog = "    vec![\n        EventSpec::of::<todos::TodoCreatedV1>(),\n    ]\n";
-        let names = Names::new("invoices", None).unwrap();
-        assert_eq!(
-            register_erasure_event(catalog, &names).unwrap(),
-            "    vec![\n        EventSpec::of::<todos::TodoCreatedV1>(),\n        EventSpec::of::<crate::invoices::InvoicesUserErasedV1>(),\n    ]\n"
+            added.contains(&format!(
+                "{} }}",
+                [repo::SERVICES, &["invoices"]].concat().join(", ")
+            )),
+            "{added}"
         );
     }
 

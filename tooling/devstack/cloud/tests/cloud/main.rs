@@ -2,8 +2,10 @@
 //! linked against every SDK crate the crate uses (about 2 CPU-seconds a
 //! link), so a crate's integration tests are modules of one binary.
 
+mod console;
 mod deploy;
 mod engine;
 mod failure;
 mod gradual;
+mod parity;
 mod strict;

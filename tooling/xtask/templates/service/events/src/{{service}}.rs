@@ -1,10 +1,11 @@
 //! Events published by the {{service}} service (`source` = [`SOURCE`]),
-//! compiled into the `events` crate from this folder.
+//! a module of the `events` crate that this team owns.
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::EventSpec;
 use crate::contract::contract;
 
 /// This service's `source` on the bus.
@@ -20,3 +21,9 @@ pub struct {{Items}}UserErasedV1 {
     pub erased_at: DateTime<Utc>,
 }
 contract!({{Items}}UserErasedV1, SOURCE, "UserDataErased", v 1);
+
+/// Every version this team publishes, for the catalog: a version stays
+/// while any consumer may still receive it.
+pub fn catalog() -> Vec<EventSpec> {
+    vec![EventSpec::of::<{{Items}}UserErasedV1>()]
+}

@@ -2,7 +2,7 @@
 
 use devstack_client::walkthrough::journey;
 
-use crate::support::unique_email;
+use devstack_testkit::cloud::unique_email;
 
 use super::compare::*;
 use super::handed::*;

@@ -127,7 +127,7 @@ pub(super) async fn the_invoke_api_answers_as_aws_does_through_the_sdk() {
         detail_type: "UserDeleted",
         version: 1,
     };
-    let bad = serde_json::to_vec(&crate::support::delivered(&key, bad)).unwrap();
+    let bad = serde_json::to_vec(&devstack_testkit::delivered::delivered(&key, bad)).unwrap();
     let failed = client
         .invoke()
         .function_name(physical("todos", "OnUserDeletedFunction"))

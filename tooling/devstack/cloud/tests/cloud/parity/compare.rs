@@ -177,7 +177,7 @@ pub(super) struct Verdict {
 }
 
 pub(super) fn fixture_dir() -> PathBuf {
-    crate::support::root().join("tests/fixtures/aws")
+    repo::root().join("tooling/devstack/cloud/tests/fixtures/aws")
 }
 
 pub(super) fn fixture(name: &str) -> Value {

@@ -1,5 +1,5 @@
 //! The local cloud's console in a real headless Chromium, on the shared
-//! local cloud (`support::cloud`): the map draws a delivered edge with its
+//! local cloud (`devstack_testkit::cloud::cloud`): the map draws a delivered edge with its
 //! count, the live trail shows a hostile event detail as text, the
 //! functions view shows the API's figures and the permissions its role
 //! used, and a dead letter appears and is replayed from the page, once. Screenshots of each
@@ -11,8 +11,8 @@ use devstack_client::walkthrough::eventually;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::browser::Browser;
-use crate::support::{client, cloud, sdk, unique_email};
+use devstack_testkit::Browser;
+use devstack_testkit::cloud::{client, cloud, sdk, unique_email};
 
 const HOSTILE: &str = "<img src=x onerror=\"window.__pwned=1\">ship it";
 

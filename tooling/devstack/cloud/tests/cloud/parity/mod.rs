@@ -1,5 +1,5 @@
 //! AWS parity: every shape the local cloud hands a function or a client,
-//! compared with AWS's own examples (`tests/fixtures/aws/`, see its README).
+//! compared with AWS's own examples (`tooling/devstack/cloud/tests/fixtures/aws/`, see its README).
 //!
 //! The events are captured from a local cloud of this module's own, with
 //! `Options::capture_dir` on: the runtime records each event exactly as

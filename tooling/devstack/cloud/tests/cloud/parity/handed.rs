@@ -12,8 +12,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::test_cloud;
-use crate::support::{kept_cloud, sdk_for};
+use devstack_testkit::cloud::test_cloud;
+use devstack_testkit::cloud::{kept_cloud, sdk_for};
 
 pub(super) fn cloud() -> &'static Detached {
     static CLOUD: OnceLock<Detached> = OnceLock::new();
@@ -79,7 +79,7 @@ pub(super) fn handed(functions: &[&str], keep: impl Fn(&Value) -> bool) -> Vec<V
 
 /// Every message in a queue, taken off it.
 pub(super) async fn drain(queue: &str) -> Vec<Value> {
-    crate::support::drain(&aws_sdk_sqs::Client::new(&sdk().await), queue).await
+    devstack_emulator::fixtures::drain(&aws_sdk_sqs::Client::new(&sdk().await), queue).await
 }
 
 /// A WebSocket connection with an ID token, a `ping`, and a close.

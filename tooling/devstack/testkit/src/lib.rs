@@ -1,0 +1,11 @@
+//! What the system's tests (`tests/`) and the local cloud's own tests
+//! (`tooling/devstack/cloud/tests/`) share, written once: a local cloud
+//! kept for a whole test binary with the tests' options (`cloud`), the SDK
+//! and signed-in API clients for it, a real headless Chromium (`browser`)
+//! and the event a bus rule delivers (`delivered`).
+
+pub mod browser;
+pub mod cloud;
+pub mod delivered;
+
+pub use browser::Browser;
