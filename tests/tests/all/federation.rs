@@ -345,6 +345,99 @@ async fn a_first_federated_sign_in_makes_a_user_of_its_own_with_its_profile() {
     );
 }
 
+async fn revoke(form: &[(&str, &str)]) -> (u16, Value) {
+    let url = format!("{}/oauth2/revoke", cloud().endpoints.cognito_url);
+    let answer = (http().post(url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(self::form(form.iter().copied()))
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or_default())
+}
+
+/// What managed login grants is what its tokens say: the app's `nonce`
+/// in the ID token, the scopes asked for in the access token (kept by a
+/// refresh); and `/oauth2/revoke` ends the session: the refresh token and
+/// every access token issued from it, for userInfo and the pool's own
+/// checks, as Cognito documents; a bad request gets the OAuth error.
+#[tokio::test]
+async fn managed_login_carries_the_nonce_and_scopes_and_revocation_ends_the_session() {
+    let email = unique_email("fed-revoke");
+    client(&email).await;
+    let p = pkce();
+    let nonce = format!("n-{}", uuid::Uuid::new_v4().simple());
+    let started = authorize(&[
+        ("code_challenge", p.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("scope", "openid email"),
+        ("nonce", nonce.as_str()),
+    ])
+    .await;
+    assert_eq!(started.status(), 302, "{}", started.text().await.unwrap());
+    let back = consent(location(&started), &email).await;
+    let (status, tokens) = redeem(back.get("code").unwrap(), &p.verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["nonce"], nonce.as_str(), "{id}");
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(claims(access)["scope"], "openid email");
+    assert_eq!(user_info(access).await.0, 200);
+
+    let e = &cloud().endpoints;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let renew = [
+        ("grant_type", "refresh_token"),
+        ("client_id", e.client_id.as_str()),
+        ("refresh_token", refresh),
+    ];
+    let (status, renewed) = token(&renew).await;
+    assert_eq!(status, 200, "{renewed}");
+    let renewed_access = renewed["access_token"].as_str().unwrap();
+    assert_eq!(claims(renewed_access)["scope"], "openid email");
+
+    for (form, error) in [
+        (vec![("client_id", e.client_id.as_str())], "invalid_request"),
+        (
+            vec![("token", refresh), ("client_id", "nobody")],
+            "invalid_client",
+        ),
+        (
+            vec![("token", access), ("client_id", e.client_id.as_str())],
+            "unsupported_token_type",
+        ),
+    ] {
+        let (status, body) = revoke(&form).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some(error)),
+            "{form:?}"
+        );
+    }
+    assert_eq!(
+        user_info(access).await.0,
+        200,
+        "a refused revocation revokes nothing"
+    );
+
+    let revoked = [("token", refresh), ("client_id", e.client_id.as_str())];
+    assert_eq!(revoke(&revoked).await.0, 200);
+    let (status, refused) = token(&renew).await;
+    assert_eq!((status, &refused["error"]), (400, &json!("invalid_grant")));
+    for access in [access, renewed_access] {
+        assert_eq!(user_info(access).await.0, 401);
+        let front = user_pool_front().await;
+        let call = json!({ "AccessToken": access });
+        let refused = front.call("GetUser", &call).await.unwrap_err();
+        assert_eq!(
+            (refused.kind.as_str(), refused.message.as_str()),
+            ("NotAuthorizedException", "Access Token has been revoked")
+        );
+    }
+    assert_eq!(revoke(&revoked).await.0, 200, "revoked already");
+}
+
 #[tokio::test]
 async fn a_federated_sign_in_with_a_password_accounts_verified_email_is_linked_to_it() {
     let email = unique_email("fed-linked");

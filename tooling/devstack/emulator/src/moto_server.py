@@ -1011,7 +1011,7 @@ def _federated_users():
     `/oauth2/idpresponse`), never reachable by a function (the judge
     knows no such action): `DevstackFederatedUser` finds (and with
     `Create`, makes) the user an IdP's subject signs in as, and
-    `DevstackSignIn` issues that user's tokens as a sign-in does. A
+    `DevstackSignIn` (`_managed_login_tokens`) issues its tokens. A
     federated user reads `EXTERNAL_PROVIDER` as its status, as on AWS,
     while moto's own checks see it confirmed; its ID token carries
     `identities`."""
@@ -1100,19 +1100,6 @@ def _federated_users():
             {"Username": user.username, "Created": created, "Linked": not isinstance(user, FederatedUser)}
         )
 
-    def sign_in(self):
-        pool = self.backend.describe_user_pool(self._get_param("UserPoolId"))
-        client = pool.clients.get(self._get_param("ClientId"))
-        user = pool.users.get(self._get_param("Username"))
-        if client is None or user is None or not user.enabled:
-            raise UserNotFoundError("User does not exist.")
-        # moto keys a sign-in by the name it was made with, the email for a
-        # pool whose users sign in by email: a linked user's is the same key
-        # as its password sign-in's, so a GlobalSignOut ends both.
-        email = user.attribute_lookup.get("email")
-        login = user.username if isinstance(user, FederatedUser) or not email else email
-        return json.dumps(self.backend._log_user_in(pool, client, login))
-
     extra_data = models.CognitoIdpUserPool.get_user_extra_data_by_client_id
 
     def with_identities(self, client_id, username):
@@ -1130,7 +1117,138 @@ def _federated_users():
     models.CognitoIdpUserPool.get_user_extra_data_by_client_id = with_identities
     responses.CognitoIdpResponse.admin_link_provider_for_user = link
     responses.CognitoIdpResponse.devstack_federated_user = federated_user
+
+
+def _managed_login_tokens():
+    """What Cognito's tokens carry and moto's do not, and the revocation
+    moto lacks. An access token carries the scopes its sign-in granted
+    (moto writes `aws.cognito.signin.user.admin` into every one), and so
+    do the access tokens a refresh issues from it; the ID token of a
+    managed-login sign-in carries the authorization request's `nonce`.
+    `DevstackSignIn`, the local cloud's own call for its managed login
+    (no function can reach it: the judge knows no such action), signs a
+    user in with those. `RevokeToken` revokes a refresh token and every
+    access token issued from it (the same `origin_jti`), so a later
+    refresh and the pool's own checks (GetUser) refuse them; a JWT library
+    still accepts a revoked token until it expires, as on AWS. A JWT is
+    not a refresh token (`UnsupportedTokenTypeException`), a client that
+    did not enable revocation cannot revoke (`UnsupportedOperationException`),
+    and another client's token is not the caller's to revoke
+    (`UnauthorizedException`); an unknown token is revoked already."""
+    import base64
+
+    from moto.cognitoidp import models, responses
+    from moto.cognitoidp.exceptions import NotAuthorizedError, ResourceNotFoundError, UserNotFoundError
+    from moto.core.exceptions import JsonRESTError
+
+    ADMIN = "aws.cognito.signin.user.admin"
+
+    def error(kind, message):
+        return JsonRESTError(kind, message)
+
+    def grants(pool):
+        return pool.__dict__.setdefault("devstack_grants", {})
+
+    def revoked(pool):
+        return pool.__dict__.setdefault("devstack_revoked", set())
+
+    def create_access_token(self, client_id, username, origin_jti):
+        grant = grants(self).get(origin_jti, {})
+        extra = {"origin_jti": origin_jti, "scope": grant.get("scope", ADMIN)}
+        user = self._get_user(username)
+        if user.groups:
+            extra["cognito:groups"] = [group.group_name for group in user.groups]
+        token, expires_in = self.create_jwt(client_id, username, "access", extra_data=extra)
+        self.access_tokens[token] = (client_id, username)
+        return token, expires_in
+
+    def create_id_token(self, client_id, username, origin_jti):
+        extra = self.get_user_extra_data_by_client_id(client_id, username)
+        extra["origin_jti"] = origin_jti
+        user = self._get_user(username)
+        for attribute in user.attributes:
+            if attribute["Name"].startswith("custom:"):
+                extra[attribute["Name"]] = attribute["Value"]
+        if user.groups:
+            extra["cognito:groups"] = [group.group_name for group in user.groups]
+        # The sign-in's ID token only: a refresh's names no request.
+        nonce = grants(self).get(origin_jti, {}).pop("nonce", None)
+        if nonce is not None:
+            extra["nonce"] = nonce
+        token, expires_in = self.create_jwt(client_id, username, "id", extra_data=extra)
+        self.id_tokens[token] = (client_id, username)
+        return token, expires_in
+
+    def sign_in(self):
+        pool = self.backend.describe_user_pool(self._get_param("UserPoolId"))
+        client = pool.clients.get(self._get_param("ClientId"))
+        user = pool.users.get(self._get_param("Username"))
+        if client is None or user is None or not user.enabled:
+            raise UserNotFoundError("User does not exist.")
+        # moto keys a sign-in by the name it was made with, the email for a
+        # pool whose users sign in by email: a linked user's is the same key
+        # as its password sign-in's, so a GlobalSignOut ends both.
+        email = user.attribute_lookup.get("email")
+        login = user.username if type(user).__name__ == "FederatedUser" or not email else email
+        refresh_token, origin_jti = pool.create_refresh_token(client.id, login)
+        scopes = self._get_param("Scopes")
+        if scopes is not None:
+            grant = {"scope": " ".join(scopes)}
+            if self._get_param("Nonce"):
+                grant["nonce"] = self._get_param("Nonce")
+            grants(pool)[origin_jti] = grant
+        access_token, id_token, expires_in = pool.create_tokens_from_refresh_token(refresh_token)
+        result = {
+            "IdToken": id_token,
+            "AccessToken": access_token,
+            "RefreshToken": refresh_token,
+            "ExpiresIn": expires_in,
+            "TokenType": "Bearer",
+        }
+        return json.dumps({"ChallengeParameters": {}, "AuthenticationResult": result})
+
+    def origin_of(jwt):
+        try:
+            payload = jwt.split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            return claims.get("origin_jti")
+        except (IndexError, ValueError):
+            return None
+
+    def revoke_token(self):
+        token = self._get_param("Token") or ""
+        client_id = self._get_param("ClientId") or ""
+        pool = next((p for p in self.backend.user_pools.values() if client_id in p.clients), None)
+        if pool is None:
+            raise ResourceNotFoundError(f"Client {client_id} does not exist.")
+        if not pool.clients[client_id].extended_config.get("EnableTokenRevocation", True):
+            raise error("UnsupportedOperationException", "Token revocation is not enabled for this client.")
+        if token.count(".") == 2:
+            raise error("UnsupportedTokenTypeException", "Only a refresh token can be revoked.")
+        issued = pool.refresh_tokens.get(token)
+        if issued is None:
+            return json.dumps({})
+        issued_to, _, origin_jti = issued
+        if issued_to != client_id:
+            raise error("UnauthorizedException", "The token was not issued to this client.")
+        pool.refresh_tokens[token] = None
+        for access in [a for a in pool.access_tokens if origin_of(a) == origin_jti]:
+            del pool.access_tokens[access]
+            revoked(pool).add(access)
+        return json.dumps({})
+
+    get_user = models.CognitoIdpBackend.get_user
+
+    def get_user_unless_revoked(self, access_token):
+        if any(access_token in revoked(pool) for pool in self.user_pools.values()):
+            raise NotAuthorizedError("Access Token has been revoked")
+        return get_user(self, access_token)
+
+    models.CognitoIdpUserPool.create_access_token = create_access_token
+    models.CognitoIdpUserPool.create_id_token = create_id_token
+    models.CognitoIdpBackend.get_user = get_user_unless_revoked
     responses.CognitoIdpResponse.devstack_sign_in = sign_in
+    responses.CognitoIdpResponse.revoke_token = revoke_token
 
 
 def _confirmation_verifies_the_email():
@@ -1194,6 +1312,7 @@ _sns_asks_before_it_delivers_to_a_queue()
 _hosts_matched_without_listing_moto()
 _requests_not_logged()
 _federated_users()
+_managed_login_tokens()
 _confirmation_verifies_the_email()
 _user_pool_calls_one_at_a_time()
 

@@ -1,8 +1,11 @@
 //! Cognito's managed login, played on the front's own address (its
 //! domain): `/oauth2/authorize`, `/oauth2/idpresponse`, `/oauth2/token`,
-//! `/oauth2/userInfo` and `/logout`, with the checks Cognito makes (the
-//! app client, its callback and sign-out URLs, its scopes and flows,
-//! PKCE with S256 only, single-use codes that live 5 minutes).
+//! `/oauth2/userInfo`, `/oauth2/revoke` and `/logout`, with the checks
+//! Cognito makes (the app client, its callback and sign-out URLs, its
+//! scopes and flows, PKCE with S256 only, single-use codes that live 5
+//! minutes). The tokens carry the scopes granted and the request's
+//! `nonce`; an ID token comes only with `openid`, and userInfo takes only
+//! an access token with `openid`, as Cognito's.
 //!
 //! A sign-in goes to the outside provider (`identity_provider=`), comes
 //! back to `/oauth2/idpresponse`, and the provider's user signs in to the
@@ -15,7 +18,7 @@
 //! Not played: managed login's own password pages (the web app signs in
 //! with a password through the API) and SAML providers.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -63,16 +66,17 @@ struct Pending {
     /// Sign-ins at the provider, by the state sent to it.
     flows: HashMap<String, Flow>,
     codes: HashMap<String, Issued>,
-    /// Access tokens managed login issued: `/oauth2/userInfo` takes no
-    /// other (an API sign-in's token has no `openid` scope).
-    issued: HashSet<String>,
 }
 
 struct Flow {
     redirect_uri: String,
     state: Option<String>,
     challenge: Option<String>,
+    /// Ours, sent to the provider.
     nonce: String,
+    /// What the app asked for: the scopes granted and its own nonce.
+    scopes: Vec<String>,
+    app_nonce: Option<String>,
     at: Instant,
 }
 
@@ -98,6 +102,7 @@ pub(super) fn routes(login: Login, front: Arc<Front>) -> Router {
         .route("/oauth2/idpresponse", get(idp_response))
         .route("/oauth2/token", post(token))
         .route("/oauth2/userInfo", get(user_info))
+        .route("/oauth2/revoke", post(revoke))
         .route("/logout", get(logout))
         .with_state(hosted)
 }
@@ -198,6 +203,8 @@ async fn authorize(State(h): State<Arc<Hosted>>, Query(q): Query<Params>) -> Res
         state: state.map(str::to_owned),
         challenge: q.get("code_challenge").cloned(),
         nonce,
+        scopes: granted(client, &q),
+        app_nonce: q.get("nonce").cloned(),
         at: Instant::now(),
     };
     let mut pending = h.pending.lock().expect("not poisoned");
@@ -240,6 +247,55 @@ fn checked(client: &OAuthClient, q: &Params) -> Result<(), (&'static str, &'stat
     Ok(())
 }
 
+/// The scopes a sign-in is granted: those it asked for (`checked` has
+/// held them to the client's), or every scope the client allows when it
+/// asked for none, as Cognito grants.
+fn granted(client: &OAuthClient, q: &Params) -> Vec<String> {
+    let asked: Vec<String> = (q.get("scope").into_iter())
+        .flat_map(|s| s.split_whitespace())
+        .map(str::to_owned)
+        .collect();
+    if asked.is_empty() {
+        client.scopes.clone()
+    } else {
+        asked
+    }
+}
+
+/// A JWT's claims, unverified: only for a token the pool has just issued
+/// or checked.
+fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload);
+    bytes
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Whether an access token was granted `scope`.
+fn has_scope(access_token: &str, scope: &str) -> bool {
+    claims(access_token)["scope"]
+        .as_str()
+        .is_some_and(|s| s.split_whitespace().any(|g| g == scope))
+}
+
+/// A token answer, as Cognito's token endpoint gives it: an ID token only
+/// for a sign-in granted `openid`.
+fn token_answer(t: &Value, refresh: bool) -> Value {
+    let access = t["AccessToken"].as_str().unwrap_or_default();
+    let mut answer = json!({
+        "access_token": access, "token_type": "Bearer", "expires_in": t["ExpiresIn"],
+    });
+    if has_scope(access, "openid") {
+        answer["id_token"] = t["IdToken"].clone();
+    }
+    if refresh {
+        answer["refresh_token"] = t["RefreshToken"].clone();
+    }
+    answer
+}
+
 /// Managed login's first page: a button per provider the client allows.
 fn chooser(login: &Login, q: &Params) -> Response {
     let links: String = (login.client.identity_providers.iter())
@@ -277,18 +333,13 @@ async fn idp_response(State(h): State<Arc<Hosted>>, Query(q): Query<Params>) -> 
         return back(&flow.redirect_uri, their_state, error, why);
     }
     let code = q.get("code").map_or("", String::as_str);
-    let tokens = match h.sign_in(code, &flow.nonce).await {
+    let tokens = match h.sign_in(code, &flow).await {
         Ok(tokens) => tokens,
         Err(why) => return back(&flow.redirect_uri, their_state, "server_error", &why),
     };
     let ours = random();
-    let access = tokens["AccessToken"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
     let mut pending = h.pending.lock().expect("not poisoned");
     pending.codes.retain(|_, c| c.at.elapsed() < CODE_LIFE);
-    pending.issued.insert(access);
     let issued = Issued {
         redirect_uri: flow.redirect_uri.clone(),
         challenge: flow.challenge,
@@ -306,7 +357,7 @@ async fn idp_response(State(h): State<Arc<Hosted>>, Query(q): Query<Params>) -> 
 impl Hosted {
     /// The provider's code exchanged and checked, and its user signed in
     /// to the pool: the pool's `AuthenticationResult`.
-    async fn sign_in(&self, code: &str, nonce: &str) -> Result<Value, String> {
+    async fn sign_in(&self, code: &str, flow: &Flow) -> Result<Value, String> {
         let provider = self.login.provider.as_ref().ok_or("no provider")?;
         let idp = |e: IdpError| e.to_string();
         let discovery = provider.discover(&self.http).await.map_err(idp)?;
@@ -315,7 +366,8 @@ impl Hosted {
             .exchange(&self.http, &discovery, code, &redirect)
             .await)
             .map_err(idp)?;
-        let claims = (provider.verify(&self.http, &discovery, &token, nonce).await).map_err(idp)?;
+        let verified = provider.verify(&self.http, &discovery, &token, &flow.nonce);
+        let claims = verified.await.map_err(idp)?;
         let subject = claims
             .get("sub")
             .and_then(Value::as_str)
@@ -325,6 +377,7 @@ impl Hosted {
             .await?;
         let call = json!({
             "UserPoolId": self.login.user_pool_id, "ClientId": self.login.client_id, "Username": user,
+            "Scopes": flow.scopes, "Nonce": flow.app_nonce,
         });
         let signed = self.front.api.call("DevstackSignIn", &call).await;
         let signed = signed.map_err(|e| format!("{}: {}", e.kind, e.message))?;
@@ -457,12 +510,7 @@ impl Hosted {
                 return Err("code_verifier does not match the code_challenge");
             }
         }
-        let t = &issued.tokens;
-        Ok(json!({
-            "id_token": t["IdToken"], "access_token": t["AccessToken"],
-            "refresh_token": t["RefreshToken"], "token_type": "Bearer",
-            "expires_in": t["ExpiresIn"],
-        }))
+        Ok(token_answer(&issued.tokens, true))
     }
 
     async fn renew(&self, refresh_token: &str) -> Result<Value, &'static str> {
@@ -472,15 +520,7 @@ impl Hosted {
         });
         let renewed = self.front.api.call("InitiateAuth", &call).await;
         let t = renewed.map_err(|_| "the refresh token is unknown or revoked")?;
-        let t = &t["AuthenticationResult"];
-        if let Some(access) = t["AccessToken"].as_str() {
-            let mut pending = self.pending.lock().expect("not poisoned");
-            pending.issued.insert(access.to_owned());
-        }
-        Ok(json!({
-            "id_token": t["IdToken"], "access_token": t["AccessToken"],
-            "token_type": "Bearer", "expires_in": t["ExpiresIn"],
-        }))
+        Ok(token_answer(&t["AuthenticationResult"], false))
     }
 }
 
@@ -503,13 +543,9 @@ async fn user_info(State(h): State<Arc<Hosted>>, headers: HeaderMap) -> Response
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
-    if !h
-        .pending
-        .lock()
-        .expect("not poisoned")
-        .issued
-        .contains(token)
-    {
+    // An API sign-in's token has no `openid` scope: userInfo is for the
+    // tokens managed login grants it to.
+    if !has_scope(token, "openid") {
         return unauthorized();
     }
     let Ok(user) = h
@@ -529,6 +565,50 @@ async fn user_info(State(h): State<Arc<Hosted>>, headers: HeaderMap) -> Response
     claims.insert("username".into(), user["Username"].clone());
     let cors = [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
     (cors, Json(Value::Object(claims))).into_response()
+}
+
+/// `POST /oauth2/revoke`: a refresh token revoked with every access token
+/// issued from it (the pool's RevokeToken). A public client names itself
+/// in the form, one with a secret in Basic authorization. An unknown or
+/// revoked token is revoked already (RFC 7009).
+async fn revoke(State(h): State<Arc<Hosted>>, headers: HeaderMap, body: Bytes) -> Response {
+    let f: Params = form_urlencoded::parse(&body).into_owned().collect();
+    let basic = (headers.get(header::AUTHORIZATION))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|pair| pair.split_once(':').map(|(id, _)| id.to_owned()));
+    let Some(client_id) = basic.or_else(|| f.get("client_id").cloned()) else {
+        return oauth_error("invalid_request", "client_id is missing");
+    };
+    if client_id != h.login.client_id {
+        return oauth_error("invalid_client", "client_id: no such app client");
+    }
+    let Some(token) = f.get("token").filter(|t| !t.is_empty()) else {
+        return oauth_error("invalid_request", "token is missing");
+    };
+    let call = json!({ "ClientId": client_id, "Token": token });
+    match h.front.api.call("RevokeToken", &call).await {
+        Ok(_) => {
+            let cors = [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
+            (StatusCode::OK, cors).into_response()
+        }
+        Err(e) => match e.kind.as_str() {
+            "UnsupportedTokenTypeException" => oauth_error(
+                "unsupported_token_type",
+                "only a refresh token can be revoked",
+            ),
+            "UnsupportedOperationException" => oauth_error(
+                "invalid_request",
+                "token revocation is not enabled for the app client",
+            ),
+            "UnauthorizedException" => {
+                oauth_error("invalid_grant", "the token was issued to another client")
+            }
+            _ => oauth_error("invalid_request", &e.message),
+        },
+    }
 }
 
 async fn logout(State(h): State<Arc<Hosted>>, Query(q): Query<Params>) -> Response {

@@ -3,5 +3,6 @@
 //! binary is linked against every SDK crate it uses, about 2 CPU-seconds a
 //! link).
 
+mod cognito;
 mod engine;
 mod patches;
