@@ -8,66 +8,16 @@
 use std::time::Duration;
 
 use base64::Engine;
-use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use devstack_testkit::redirects::{consent, form, http, location, with_query};
+
 use crate::support::{client, cloud, unique_email};
-
-/// `base` with `pairs` as its query (the workspace's reqwest has no
-/// `query` or `form` feature).
-fn with_query<'a>(base: &str, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let query = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
-    format!("{base}?{query}")
-}
-
-fn form<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> reqwest::Body {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
-        .into()
-}
-
-fn pairs(map: &std::collections::HashMap<String, String>) -> impl Iterator<Item = (&str, &str)> {
-    map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
 
 /// The app's redirect URI: its root, as the template registers it.
 fn app() -> String {
     cloud().endpoints.web_url.clone()
-}
-
-/// Where a redirect sends the browser: the address without its query,
-/// and the query (read with the URL parser reqwest uses).
-struct Target {
-    base: String,
-    query: std::collections::HashMap<String, String>,
-}
-
-impl Target {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.query.get(key).map(String::as_str)
-    }
-}
-
-fn location(answer: &reqwest::Response) -> Target {
-    let to = answer.headers().get("location").expect("a redirect");
-    let mut url = reqwest::Url::parse(to.to_str().unwrap()).unwrap();
-    let query = url.query_pairs().into_owned().collect();
-    url.set_query(None);
-    Target {
-        base: url.into(),
-        query,
-    }
 }
 
 struct Pkce {
@@ -106,41 +56,6 @@ async fn authorize(extra: &[(&str, &str)]) -> reqwest::Response {
     }
     let url = format!("{}/oauth2/authorize", e.cognito_url);
     http().get(with_query(&url, query)).send().await.unwrap()
-}
-
-/// The person consents at the provider as `email`: where managed login
-/// sends the browser back to the app.
-async fn consent(at_provider: Target, email: &str) -> Target {
-    let page = http()
-        .get(with_query(&at_provider.base, pairs(&at_provider.query)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200, "the provider's consent page");
-    let mut fields = at_provider.query.clone();
-    fields.insert("email".into(), email.into());
-    fields.insert("name".into(), "Fed".into());
-    fields.insert("decision".into(), "allow".into());
-    let allowed = (http().post(&at_provider.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(pairs(&fields)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(allowed.status(), 302, "{}", allowed.text().await.unwrap());
-    let to_cognito = location(&allowed);
-    assert!(
-        to_cognito.base.ends_with("/oauth2/idpresponse"),
-        "{}",
-        to_cognito.base
-    );
-    let back = http()
-        .get(with_query(&to_cognito.base, pairs(&to_cognito.query)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(back.status(), 302, "{}", back.text().await.unwrap());
-    location(&back)
 }
 
 /// A sign-in as `email` at the provider, to the code the app gets.

@@ -2,6 +2,7 @@
 //! Cognito), through Cognito's JSON protocol (`kit::signed::json_protocol`).
 
 mod answers;
+pub mod discovery;
 pub mod federated;
 pub mod hosted;
 pub mod identities;
@@ -40,7 +41,8 @@ pub struct IdentityPool {
 
 impl Pool {
     /// The pool `user_pool_id` on the emulator at `emulator_url`: its
-    /// issuer as Cognito names it, its JWKS where the emulator serves it.
+    /// issuer as Cognito names it, its JWKS where the emulator serves it,
+    /// until [`Pool::served_at`] names the front that serves both.
     pub fn on(
         emulator_url: &str,
         user_pool_id: String,
@@ -59,6 +61,36 @@ impl Pool {
             identity: None,
         }
     }
+
+    /// The issuer Cognito would name (`https://cognito-idp.<region>.
+    /// amazonaws.com/<pool>`): what the platform exports as `Issuer`, and
+    /// so what a deployed function's environment holds.
+    pub fn aws_issuer(&self) -> String {
+        format!(
+            "https://cognito-idp.{}.amazonaws.com/{}",
+            kit::config::LOCAL_REGION,
+            self.user_pool_id
+        )
+    }
+
+    /// The pool as the Cognito front at `front_url` serves it: its issuer
+    /// is `<front>/<pool>`, where its discovery document and keys are, as
+    /// Cognito's are at its issuer, so a client that starts from discovery
+    /// finds them with no local setting. The engine's tokens name it too
+    /// ([`issue_at`]).
+    pub fn served_at(&mut self, front_url: &str) {
+        self.issuer = format!("{front_url}/{}", self.user_pool_id);
+        self.jwks_url = format!("{}/.well-known/jwks.json", self.issuer);
+    }
+}
+
+/// Tells the engine the issuer its tokens for `pool` name.
+pub async fn issue_at(api: &JsonApi, pool: &Pool) -> Result<()> {
+    let call = json!({ "UserPoolId": pool.user_pool_id, "Issuer": pool.issuer });
+    api.call("DevstackIssuer", &call)
+        .await
+        .context("naming the user pool's issuer")?;
+    Ok(())
 }
 
 pub async fn create(
@@ -119,17 +151,17 @@ pub async fn create(
 }
 
 /// The front every Cognito call of the local cloud goes through: the
-/// user pool's API with its triggers, the identity pool's, and managed
-/// login where the pool has it.
+/// user pool's API with its triggers, the identity pool's, the pool's
+/// discovery document and keys, and managed login where the pool has it.
 pub fn front(
     upstream: &str,
     api: JsonApi,
-    triggers: triggers::Triggers,
-    identities: Option<identities::Identities>,
+    (triggers, identities): (triggers::Triggers, Option<identities::Identities>),
+    discovery: discovery::Discovery,
     login: Option<hosted::Login>,
 ) -> axum::Router {
     let front = triggers::Front::new(upstream, api, triggers, identities);
-    let router = triggers::router(front.clone());
+    let router = triggers::router(front.clone()).merge(discovery::routes(discovery));
     match login {
         Some(login) => hosted::routes(login, front).merge(router),
         None => router,

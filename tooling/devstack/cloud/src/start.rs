@@ -206,6 +206,9 @@ pub async fn start(options: Options) -> Result<Running> {
     // place after the deploy.
     let web_listener = tokio::net::TcpListener::bind(("127.0.0.1", options.web_port)).await?;
     let web_origin = format!("http://{}", web_listener.local_addr()?);
+    // The user pool's issuer is its front's address (`Pool::served_at`).
+    let cognito_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let cognito_url = format!("http://{}", cognito_listener.local_addr()?);
     let booted = boot::boot(&options, (states_port, &judge_url), &mut phases).await?;
     let (emulator, conf, commit) = (booted.emulator, booted.conf, booted.commit);
     let mut templates = booted.templates.into_iter();
@@ -240,13 +243,18 @@ pub async fn start(options: Options) -> Result<Running> {
     };
     let kept::Deploy {
         platform,
-        pool,
+        mut pool,
         bus_name,
         stacks,
         configured,
         site,
     } = deploy;
     kept::place_web_origin(&conf, &stacks, &web_origin).await?;
+    let aws_issuer = pool.aws_issuer();
+    pool.served_at(&cognito_url);
+    let idp =
+        kit::signed::json_protocol::JsonApi::new(&conf, kit::signed::json_protocol::COGNITO_IDP);
+    cognito::issue_at(&idp, &pool).await?;
     let federation = crate::federation::start(&conf, &platform, idp_listener).await?;
     phases.mark("service stacks");
     let mut w = Wiring::new(
@@ -262,6 +270,8 @@ pub async fn start(options: Options) -> Result<Running> {
         .push(serve(judge_listener, crate::iam::router(w.judge.clone())));
     w.substitutions
         .insert(kept::SENDER_PLACEHOLDER.to_owned(), sender_url);
+    // A function's environment names the issuer the platform exports.
+    w.substitutions.insert(aws_issuer, pool.issuer.clone());
     let mut socket_listeners = w.bind_sockets(&stacks).await?;
     for stack in &stacks {
         w.start_service(stack, &mut socket_listeners).await?;
@@ -275,7 +285,7 @@ pub async fn start(options: Options) -> Result<Running> {
             w.functions.keys().collect::<Vec<_>>()
         );
     }
-    let front = (web_listener, federation.as_ref(), &site);
+    let front = (web_listener, cognito_listener, federation.as_ref(), &site);
     let control = w.serve_front(&pool, &stacks, front).await?;
     let router = devstack_sfn::router::router(
         w.endpoints.lambda_endpoint.clone(),
@@ -424,10 +434,6 @@ impl<'a> Wiring<'a> {
         };
         w.serve_gate(emulator_url, &gate_url, gate_listener);
         w.local_env.extend(options.function_env.iter().cloned());
-        // Kit's token checks read the JWKS from here: the emulator does not
-        // serve it at the issuer's address, as Cognito does.
-        w.local_env
-            .push(("JWKS_URL".to_owned(), pool.jwks_url.clone()));
         Ok(w)
     }
 
@@ -713,7 +719,8 @@ impl<'a> Wiring<'a> {
         &mut self,
         pool: &cognito::Pool,
         stacks: &[Stack],
-        (web_listener, federation, site): (
+        (web_listener, cognito_listener, federation, site): (
+            tokio::net::TcpListener,
             tokio::net::TcpListener,
             Option<&Federation>,
             &crate::web::Site,
@@ -748,7 +755,6 @@ impl<'a> Wiring<'a> {
             .get("notifications")
             .and_then(|s| s.sockets.values().next().cloned())
             .unwrap_or_default();
-        let cognito_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         self.endpoints.cognito_url = format!("http://{}", cognito_listener.local_addr()?);
         let triggers = cognito::triggers_of(
             pool,
@@ -765,11 +771,20 @@ impl<'a> Wiring<'a> {
             Some(f) => Some(self.managed_login(f, pool, &web_listener).await?),
             None => None,
         };
+        let discovery = cognito::discovery::Discovery {
+            user_pool_id: pool.user_pool_id.clone(),
+            issuer: pool.issuer.clone(),
+            engine_jwks_url: format!(
+                "{}/{}/.well-known/jwks.json",
+                self.endpoints.emulator_url, pool.user_pool_id
+            ),
+            domain_url: login.as_ref().map(|l| l.domain_url.clone()),
+        };
         let front = cognito::front(
             &self.endpoints.emulator_url,
             api,
-            triggers,
-            identities,
+            (triggers, identities),
+            discovery,
             login,
         );
         self.tasks.push(serve(cognito_listener, front));

@@ -1134,7 +1134,10 @@ def _managed_login_tokens():
     not a refresh token (`UnsupportedTokenTypeException`), a client that
     did not enable revocation cannot revoke (`UnsupportedOperationException`),
     and another client's token is not the caller's to revoke
-    (`UnauthorizedException`); an unknown token is revoked already."""
+    (`UnauthorizedException`); an unknown token is revoked already.
+    `DevstackIssuer` names the address the local cloud serves the pool's
+    discovery document and keys at, which its tokens' `iss` then is, so a
+    client that starts from discovery checks them as it would Cognito's."""
     import base64
 
     from moto.cognitoidp import models, responses
@@ -1237,6 +1240,22 @@ def _managed_login_tokens():
             revoked(pool).add(access)
         return json.dumps({})
 
+    def issuer(self):
+        # The issuer the local cloud serves the pool's discovery document
+        # and keys at: set once per cloud, as its front's address is its own.
+        pool = self.backend.describe_user_pool(self._get_param("UserPoolId"))
+        pool.devstack_issuer = self._get_param("Issuer")
+        return json.dumps({})
+
+    create_jwt = models.CognitoIdpUserPool.create_jwt
+
+    def create_jwt_at_its_issuer(self, client_id, username, token_use, expires_in=60 * 60, extra_data=None):
+        served_at = getattr(self, "devstack_issuer", None)
+        extra = dict(extra_data or {})
+        if served_at:
+            extra["iss"] = served_at
+        return create_jwt(self, client_id, username, token_use, expires_in, extra)
+
     get_user = models.CognitoIdpBackend.get_user
 
     def get_user_unless_revoked(self, access_token):
@@ -1244,11 +1263,13 @@ def _managed_login_tokens():
             raise NotAuthorizedError("Access Token has been revoked")
         return get_user(self, access_token)
 
+    models.CognitoIdpUserPool.create_jwt = create_jwt_at_its_issuer
     models.CognitoIdpUserPool.create_access_token = create_access_token
     models.CognitoIdpUserPool.create_id_token = create_id_token
     models.CognitoIdpBackend.get_user = get_user_unless_revoked
     responses.CognitoIdpResponse.devstack_sign_in = sign_in
     responses.CognitoIdpResponse.revoke_token = revoke_token
+    responses.CognitoIdpResponse.devstack_issuer = issuer
 
 
 def _confirmation_verifies_the_email():

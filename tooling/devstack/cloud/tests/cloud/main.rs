@@ -7,5 +7,6 @@ mod deploy;
 mod engine;
 mod failure;
 mod gradual;
+mod oidc;
 mod parity;
 mod strict;

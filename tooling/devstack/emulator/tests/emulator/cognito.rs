@@ -1,7 +1,7 @@
 //! The user pool's tokens as Cognito issues them: the scopes a managed
-//! login granted, kept by a refresh, and its `nonce` in the ID token; and
-//! `RevokeToken`, which moto lacks (`_managed_login_tokens` in
-//! `moto_server.py`).
+//! login granted, kept by a refresh, its `nonce` in the ID token, and the
+//! issuer the pool is served at; and `RevokeToken`, which moto lacks
+//! (`_managed_login_tokens` in `moto_server.py`).
 
 use base64::Engine;
 use devstack_emulator::{shared, unique};
@@ -84,9 +84,15 @@ async fn a_sign_in_carries_its_scopes_and_nonce_and_a_refresh_keeps_the_scopes()
     let conf = shared().sdk_config().await;
     let idp = JsonApi::new(&conf, COGNITO_IDP);
     let p = pool(&idp, true).await;
+    // Where the local cloud serves the pool's discovery document: its
+    // tokens' issuer, as Cognito's tokens name the address of Cognito's.
+    let issuer = format!("http://127.0.0.1:9/{}", p.0);
+    let named = json!({ "UserPoolId": p.0, "Issuer": issuer });
+    idp.call("DevstackIssuer", &named).await.unwrap();
     let tokens = signed_in(&idp, &p).await;
     let access = claims(tokens["AccessToken"].as_str().unwrap());
     assert_eq!(access["scope"], "openid email", "{access}");
+    assert_eq!(access["iss"], issuer.as_str());
     let id = claims(tokens["IdToken"].as_str().unwrap());
     assert_eq!(id["nonce"], "n-0S6_WzA2Mj", "{id}");
     assert_eq!(id["origin_jti"], access["origin_jti"]);
