@@ -755,6 +755,14 @@ fn every_function_deploys_gradually_watching_its_new_versions_errors_throttles_a
                     d.alarms
                 );
             }
+            // A stream's backlog predates the new version: a deploy that
+            // watched it would roll back the fix deployed while behind.
+            assert!(
+                !d.alarms.iter().any(|a| a.metric == "IteratorAge"),
+                "{service}/{}: its deployment watches its stream's IteratorAge: {:?}",
+                f.logical_id,
+                d.alarms
+            );
             // An HTTP API's handler: its own latency percentile too.
             if routed.contains(f.logical_id.as_str()) {
                 assert!(

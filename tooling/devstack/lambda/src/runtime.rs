@@ -8,6 +8,7 @@
 //! against the timeout: a run's clock starts when its environment takes
 //! the event, and only a run past it is killed, with its environment.
 
+mod code;
 mod sandbox;
 mod versions;
 
@@ -23,6 +24,7 @@ use tokio::sync::{RwLock, Semaphore};
 
 pub use crate::recorder::Arrival;
 pub use crate::spec::Spec;
+use code::Code;
 use sandbox::Sandbox;
 pub use sandbox::{SwapError, Swapped};
 use versions::{Counts, Routing};
@@ -101,6 +103,8 @@ pub struct Function {
     routing: Arc<std::sync::RwLock<Routing>>,
     /// The last version published; a rolled-back one keeps its number.
     published: Arc<AtomicU32>,
+    /// Each version's own copy of its code.
+    code: Arc<Code>,
 }
 
 struct Pool {
@@ -116,10 +120,12 @@ struct Pool {
     idle: Mutex<Vec<Sandbox>>,
     /// Every environment started, for a swap, a kill and the metrics.
     all: Mutex<Vec<Sandbox>>,
-    /// What a new environment starts from; a swap replaces it. A swap
-    /// holds it for writing, so no environment starts from the old one
-    /// meanwhile.
+    /// What a new environment starts from (the version's copy of its
+    /// code); a swap replaces it. A swap holds it for writing, so no
+    /// environment starts from the old one meanwhile.
     launch: RwLock<(PathBuf, Vec<(String, String)>)>,
+    /// The binary the version was built as, which its copy was made from.
+    built: std::sync::RwLock<PathBuf>,
     busy: AtomicU32,
     peak: AtomicU32,
 }
@@ -129,7 +135,7 @@ impl Pool {
     /// invocations need them.
     async fn start(
         spec: &Spec,
-        version: u32,
+        (version, built): (u32, PathBuf),
         launch: (PathBuf, Vec<(String, String)>),
     ) -> anyhow::Result<Pool> {
         let per = spec.per_environment();
@@ -161,6 +167,7 @@ impl Pool {
             idle: Mutex::new(idle),
             all: Mutex::new(first),
             launch: RwLock::new(launch),
+            built: std::sync::RwLock::new(built),
             busy: AtomicU32::new(0),
             peak: AtomicU32::new(0),
         })
@@ -188,11 +195,14 @@ impl Function {
     /// Starts the function's first environment (as the local cloud starts,
     /// so its init is measured there); more start as invocations need them.
     pub async fn start(spec: Spec) -> anyhow::Result<Function> {
-        let pool = Pool::start(&spec, 1, (spec.binary.clone(), spec.env.clone())).await?;
+        let code = Code::beside(&spec.binary)?;
+        let launch = (code.publish(1, &spec.binary)?, spec.env.clone());
+        let pool = Pool::start(&spec, (1, spec.binary.clone()), launch).await?;
         Ok(Function {
             spec: Arc::new(spec),
             routing: Arc::new(std::sync::RwLock::new(Routing::new(Arc::new(pool)))),
             published: Arc::new(AtomicU32::new(1)),
+            code: Arc::new(code),
         })
     }
 
@@ -388,7 +398,10 @@ impl Function {
         let started = Instant::now();
         let pool = self.primary();
         let mut launch = pool.launch.write().await;
-        *launch = (binary.clone(), env.clone());
+        let code = (self.code.publish(pool.version, &binary))
+            .map_err(|e| SwapError::NotPublished(self.spec.name.clone(), e.to_string()))?;
+        *launch = (code.clone(), env.clone());
+        *pool.built.write().unwrap_or_else(|e| e.into_inner()) = binary.clone();
         let all = pool.environments();
         let mut swapped = Swapped {
             function: self.spec.name.clone(),
@@ -398,7 +411,7 @@ impl Function {
             waiting: 0,
         };
         for sandbox in all {
-            let one = sandbox.swap(binary.clone(), env.clone()).await?;
+            let one = sandbox.swap(code.clone(), env.clone()).await?;
             swapped.drained_ms = swapped.drained_ms.max(one.drained_ms);
             swapped.waiting += one.waiting;
         }
@@ -415,7 +428,8 @@ impl Function {
         let version = self.published.fetch_add(1, Ordering::SeqCst) + 1;
         let mut env = env;
         env.push(("AWS_LAMBDA_FUNCTION_VERSION".into(), version.to_string()));
-        let pool = Pool::start(&self.spec, version, (binary, env)).await?;
+        let code = self.code.publish(version, &binary)?;
+        let pool = Pool::start(&self.spec, (version, binary), (code, env)).await?;
         self.routing
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -462,6 +476,7 @@ impl Function {
         let mut figures = Vec::new();
         if let Some(left) = left {
             left.stop(self.spec.timeout).await;
+            self.code.retire(left.version);
             figures.push(left.counts.figures(left.version, 0));
         }
         figures.extend(self.figures());
@@ -507,7 +522,9 @@ impl Function {
 
     /// The binary the running (or next) processes are started from.
     pub async fn binary(&self) -> PathBuf {
-        self.primary().launch.read().await.0.clone()
+        let primary = self.primary();
+        let built = primary.built.read().unwrap_or_else(|e| e.into_inner());
+        built.clone()
     }
 
     /// The environments' figures, summed: each start's init in the order

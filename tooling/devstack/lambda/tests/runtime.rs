@@ -403,3 +403,98 @@ async fn a_qualifier_reaches_the_staged_version_before_it_takes_any_traffic() {
         "a rolled-back version stopped"
     );
 }
+
+/// An invocation of `qualifier`, bounded well short of what a queued one
+/// waited before (the timeout plus a minute): `None` if it had to wait.
+async fn within_20_s(function: &Function, qualifier: Qualifier) -> Option<(bool, String, u32)> {
+    let invoked = function.invoke_qualified(
+        &qualifier,
+        uuid::Uuid::new_v4().to_string(),
+        json!({}),
+        Arrival::new("invoke", "test"),
+    );
+    let (outcome, version) = tokio::time::timeout(Duration::from_secs(20), invoked)
+        .await
+        .ok()??;
+    let error = outcome.as_ref().err().map(|e| e.error_type().to_owned());
+    Some((outcome.is_ok(), error.unwrap_or_default(), version))
+}
+
+// A version whose process dies before it asks for work fails the
+// invocations waiting for it at once, as Lambda answers an init failure
+// (`Runtime.ExitError`), and each counts as its error, which is what its
+// deployment's alarm sees; they waited out the timeout before.
+#[tokio::test]
+async fn a_version_that_dies_at_init_fails_each_invocation_at_once_as_an_error() {
+    let spec = sleepy(Duration::from_secs(30));
+    let binary = spec.binary.clone();
+    let function = Function::start(spec).await.unwrap();
+    let dies = vec![("EXIT_AT_INIT".to_owned(), "1".to_owned())];
+    assert_eq!(function.stage(binary, dies).await.unwrap(), 2);
+    for _ in 0..3 {
+        assert_eq!(
+            within_20_s(&function, Qualifier::Version(2)).await,
+            Some((false, "Runtime.ExitError".to_owned(), 2))
+        );
+    }
+    let figures = function.figures();
+    assert_eq!(
+        (figures[1].invocations, figures[1].errors),
+        (3, 3),
+        "{figures:?}"
+    );
+    function.roll_back().await;
+    assert_eq!(
+        within_20_s(&function, Qualifier::Alias).await,
+        Some((true, String::new(), 1))
+    );
+}
+
+// A version runs the code it was built as. A later build writes a new
+// file where the first was (a bad one here), and a version staged from it
+// is rolled back: the first version's environment, killed and started
+// again, still runs its own build, where before it ran the bad one.
+#[tokio::test]
+async fn a_rolled_back_build_stays_rolled_back_when_an_old_versions_process_restarts() {
+    let build = tempfile::tempdir().unwrap();
+    let binary = build.path().join("sleepy");
+    std::fs::copy(sleepy(Duration::ZERO).binary, &binary).unwrap();
+    let spec = Spec {
+        binary: binary.clone(),
+        ..sleepy(Duration::from_secs(30))
+    };
+    let function = Function::start(spec).await.unwrap();
+    assert_eq!(
+        within_20_s(&function, Qualifier::Alias).await,
+        Some((true, String::new(), 1))
+    );
+    // The next build: a new file at the same path, as the linker and cargo
+    // leave it. This one exits before it asks for work.
+    let next = build.path().join("sleepy.next");
+    std::fs::write(&next, "#!/bin/sh\nexit 7\n").unwrap();
+    let executable = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755);
+    std::fs::set_permissions(&next, executable).unwrap();
+    std::fs::rename(&next, &binary).unwrap();
+    assert_eq!(function.stage(binary.clone(), Vec::new()).await.unwrap(), 2);
+    assert_eq!(
+        within_20_s(&function, Qualifier::Version(2))
+            .await
+            .map(|r| r.0),
+        Some(false),
+        "the new build is bad"
+    );
+    function.roll_back().await;
+    function.kill();
+    // Started again: an invocation handed over before the kill would have
+    // failed with the process it was in.
+    while function.metrics().await.restarts == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            within_20_s(&function, Qualifier::Alias).await,
+            Some((true, String::new(), 1)),
+            "version 1 runs the build it was deployed as"
+        );
+    }
+}

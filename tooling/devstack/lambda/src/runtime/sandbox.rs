@@ -109,6 +109,9 @@ pub enum SwapError {
     /// binary, and a fixed redeploy replaces it again.
     #[error("{function}: the new process from {} did not start within 30 s", binary.display())]
     NotStarted { function: String, binary: PathBuf },
+    /// The new code could not be kept as the version's own.
+    #[error("{0}: the new code could not be kept for its version: {1}")]
+    NotPublished(String, String),
 }
 
 /// What a swap did, for the deploy report.
@@ -505,6 +508,14 @@ async fn supervise(spec: Arc<Spec>, shared: Arc<Shared>, first: tokio::net::TcpL
         for (_, i) in shared.in_flight.lock().await.drain() {
             let _ = i.reply.send(Err(InvokeError::Crashed(status.clone())));
         }
+        // It never asked for work: its init failed. Lambda answers the
+        // invocations waiting for it at once, as errors, and tries init
+        // again for the next one; here they would wait out the timeout
+        // while the restarts back off, and no alarm would see them.
+        let never_asked = shared.spawned_at.lock().await.take().is_some();
+        if never_asked && status != KILLED {
+            failed_init(&spec, &shared, &status).await;
+        }
         if shared.ended.load(std::sync::atomic::Ordering::SeqCst) {
             tracing::info!(target: "trail", function = %spec.name, "environment stopped: its version left the alias");
             return;
@@ -527,6 +538,23 @@ async fn supervise(spec: Arc<Spec>, shared: Arc<Shared>, first: tokio::net::TcpL
         };
         tokio::time::sleep(backoff).await;
     }
+}
+
+/// How a process the local cloud ended (a kill, a swap, a stop) ended.
+const KILLED: &str = "killed";
+
+/// Fails every invocation waiting for an environment whose init failed,
+/// with Lambda's `Runtime.ExitError`.
+async fn failed_init(spec: &Spec, shared: &Shared, status: &str) {
+    let mut queue = shared.queue.lock().await;
+    let mut failed = 0;
+    while let Ok(i) = queue.try_recv() {
+        let _ = i
+            .reply
+            .send(Err(InvokeError::Crashed(format!("init: {status}"))));
+        failed += 1;
+    }
+    tracing::error!(target: "trail", function = %spec.name, %status, failed, "init failed: the waiting invocations failed");
 }
 
 /// The process is killed when the local cloud ends, however it ends: a
@@ -628,7 +656,7 @@ async fn run_process(spec: &Spec, shared: &Shared, api: &str, generation: u64) -
         s = child.wait() => s.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
         () = shared.kill.notified() => {
             let _ = child.kill().await;
-            "killed".to_owned()
+            KILLED.to_owned()
         }
     })
 }
