@@ -201,6 +201,25 @@ async function exchange(config: Config, code: string, verifier: string): Promise
 }
 
 /**
+ * Revokes the session's refresh token and every access token issued from
+ * it, at managed login's revocation endpoint. A managed-login session's
+ * access token carries the scopes the sign-in asked for, not the
+ * user-pool API's (`aws.cognito.signin.user.admin`), so Cognito refuses
+ * its GlobalSignOut.
+ */
+export async function revoke(config: Config, refreshToken: string): Promise<void> {
+  const fed = config.federation;
+  if (!fed) return;
+  const res = await fetch(`${domain(fed)}/oauth2/revoke`, {
+    method: "POST",
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ token: refreshToken, client_id: config.clientId }).toString(),
+  });
+  if (!res.ok) throw new Error(`the sign-in service did not revoke the session: HTTP ${res.status}`);
+}
+
+/**
  * Ends the managed login's own session cookie too; without it the next
  * "Sign in with" would go through silently as the same user. The managed
  * login sends the browser back to the app's page.

@@ -418,8 +418,10 @@ function showMfa(next: typeof mfa): void {
 }
 
 /**
- * Revokes the refresh tokens (GlobalSignOut) before forgetting them here,
- * so a copy is useless too; offline, this browser signs out regardless.
+ * Revokes the session before forgetting it here, so a copy is useless
+ * too: a password session's refresh tokens by GlobalSignOut, a managed
+ * login session's at the revocation endpoint (its token may not call the
+ * user-pool API); offline, this browser signs out regardless.
  */
 async function signOut(): Promise<void> {
   const federated = current?.federated === true;
@@ -430,7 +432,12 @@ async function signOut(): Promise<void> {
   live = null;
   if (current && !session.valid(current.accessToken)) await renewal.now();
   const s = current;
-  if (s) await cognito.globalSignOut(config, s.accessToken).catch(() => undefined);
+  if (s) {
+    const revoked = s.federated
+      ? federation.revoke(config, s.refreshToken)
+      : cognito.globalSignOut(config, s.accessToken);
+    await revoked.catch(() => undefined);
+  }
   button.disabled = false;
   endSession("");
   if (federated) federation.signOut(config);

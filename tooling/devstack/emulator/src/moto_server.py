@@ -1137,7 +1137,10 @@ def _managed_login_tokens():
     (`UnauthorizedException`); an unknown token is revoked already.
     `DevstackIssuer` names the address the local cloud serves the pool's
     discovery document and keys at, which its tokens' `iss` then is, so a
-    client that starts from discovery checks them as it would Cognito's."""
+    client that starts from discovery checks them as it would Cognito's.
+    The user-pool API's calls made with an access token need its
+    `aws.cognito.signin.user.admin` scope, as Cognito's do, and managed
+    login's userInfo (`DevstackUserInfo`, for the front) needs `openid`."""
     import base64
 
     from moto.cognitoidp import models, responses
@@ -1256,6 +1259,32 @@ def _managed_login_tokens():
             extra["iss"] = served_at
         return create_jwt(self, client_id, username, token_use, expires_in, extra)
 
+    def scopes_of(access_token):
+        try:
+            payload = access_token.split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            return claims.get("scope", "").split()
+        except (IndexError, ValueError, AttributeError):
+            return []
+
+    def with_the_api_scope(method):
+        def checked(self):
+            token = self._get_param("AccessToken")
+            if token and ADMIN not in scopes_of(token):
+                raise NotAuthorizedError("Access Token does not have required scopes")
+            return method(self)
+
+        return checked
+
+    def user_info(self):
+        # managed login's userInfo, for the local cloud's front: a token
+        # the pool issued, not revoked, granted `openid`.
+        token = self._get_param("AccessToken") or ""
+        if "openid" not in scopes_of(token):
+            raise NotAuthorizedError("Access Token does not have required scopes")
+        user = self._get_region_agnostic_backend().get_user(access_token=token)
+        return json.dumps(user.to_json(extended=True, attributes_key="UserAttributes"), default=str)
+
     get_user = models.CognitoIdpBackend.get_user
 
     def get_user_unless_revoked(self, access_token):
@@ -1270,6 +1299,24 @@ def _managed_login_tokens():
     responses.CognitoIdpResponse.devstack_sign_in = sign_in
     responses.CognitoIdpResponse.revoke_token = revoke_token
     responses.CognitoIdpResponse.devstack_issuer = issuer
+    responses.CognitoIdpResponse.devstack_user_info = user_info
+    # The user-pool API's calls a user makes with an access token.
+    for name in (
+        "get_user",
+        "global_sign_out",
+        "update_user_attributes",
+        "delete_user",
+        "delete_user_attributes",
+        "change_password",
+        "verify_user_attribute",
+        "get_user_attribute_verification_code",
+        "set_user_mfa_preference",
+        "set_user_settings",
+        "associate_software_token",
+        "verify_software_token",
+    ):
+        if hasattr(responses.CognitoIdpResponse, name):
+            setattr(responses.CognitoIdpResponse, name, with_the_api_scope(getattr(responses.CognitoIdpResponse, name)))
 
 
 def _confirmation_verifies_the_email():

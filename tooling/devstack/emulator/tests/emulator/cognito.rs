@@ -46,10 +46,18 @@ async fn pool(idp: &JsonApi, revocation: bool) -> (String, String, String) {
     (pool, client, name)
 }
 
-async fn signed_in(idp: &JsonApi, (pool, client, user): &(String, String, String)) -> Value {
+async fn signed_in(idp: &JsonApi, p: &(String, String, String)) -> Value {
+    signed_in_with(idp, p, &["openid", "email"]).await
+}
+
+async fn signed_in_with(
+    idp: &JsonApi,
+    (pool, client, user): &(String, String, String),
+    scopes: &[&str],
+) -> Value {
     let call = json!({
         "UserPoolId": pool, "ClientId": client, "Username": user,
-        "Scopes": ["openid", "email"], "Nonce": "n-0S6_WzA2Mj",
+        "Scopes": scopes, "Nonce": "n-0S6_WzA2Mj",
     });
     let signed = idp.call("DevstackSignIn", &call).await.unwrap();
     signed["AuthenticationResult"].clone()
@@ -135,8 +143,10 @@ async fn revoking_a_refresh_token_revokes_every_access_token_issued_from_it_and_
     let idp = JsonApi::new(&conf, COGNITO_IDP);
     let p = pool(&idp, true).await;
     let client = p.1.as_str();
-    let ended = signed_in(&idp, &p).await;
-    let kept = signed_in(&idp, &p).await;
+    // With the API's scope, so that GetUser says what revocation did.
+    let scopes = ["openid", "aws.cognito.signin.user.admin"];
+    let ended = signed_in_with(&idp, &p, &scopes).await;
+    let kept = signed_in_with(&idp, &p, &scopes).await;
     let renewed = refreshed(&idp, client, &ended["RefreshToken"])
         .await
         .unwrap();
@@ -183,4 +193,53 @@ async fn revoking_a_refresh_token_revokes_every_access_token_issued_from_it_and_
         Err("UnsupportedOperationException".into()),
         "a client without revocation cannot revoke"
     );
+}
+
+/// The user-pool API's calls made with an access token need the API's
+/// scope, as Cognito's do: a managed-login token granted `openid email`
+/// may not read or sign out its user there, but reads userInfo; an API
+/// sign-in's token is the reverse.
+#[tokio::test]
+async fn an_access_token_calls_the_user_pool_api_only_with_its_scope() {
+    let conf = shared().sdk_config().await;
+    let idp = JsonApi::new(&conf, COGNITO_IDP);
+    let p = pool(&idp, true).await;
+    let tokens = signed_in(&idp, &p).await;
+    let access = &tokens["AccessToken"];
+    let no_scope = Err("NotAuthorizedException Access Token does not have required scopes".into());
+    assert_eq!(get_user(&idp, access).await, no_scope);
+    let signing_out = idp
+        .call("GlobalSignOut", &json!({ "AccessToken": access }))
+        .await;
+    assert_eq!(
+        signing_out
+            .map(drop)
+            .map_err(|e| format!("{} {}", e.kind, e.message)),
+        no_scope
+    );
+    let info = idp
+        .call("DevstackUserInfo", &json!({ "AccessToken": access }))
+        .await;
+    assert_eq!(info.unwrap()["Username"], p.2.as_str());
+
+    let both = signed_in_with(&idp, &p, &["openid", "aws.cognito.signin.user.admin"]).await;
+    assert_eq!(get_user(&idp, &both["AccessToken"]).await, Ok(()));
+
+    let user = json!({ "UserPoolId": p.0, "Username": p.2 });
+    let user = idp.call("AdminGetUser", &user).await.unwrap();
+    let email = (user["UserAttributes"].as_array().unwrap().iter())
+        .find(|a| a["Name"] == "email")
+        .map(|a| a["Value"].clone())
+        .unwrap();
+    let password = json!({
+        "UserPoolId": p.0, "ClientId": p.1, "AuthFlow": "ADMIN_USER_PASSWORD_AUTH",
+        "AuthParameters": { "USERNAME": email, "PASSWORD": PASSWORD },
+    });
+    let signed = idp.call("AdminInitiateAuth", &password).await.unwrap();
+    let api = &signed["AuthenticationResult"]["AccessToken"];
+    assert_eq!(get_user(&idp, api).await, Ok(()));
+    let info = idp
+        .call("DevstackUserInfo", &json!({ "AccessToken": api }))
+        .await;
+    assert_eq!(info.unwrap_err().kind, "NotAuthorizedException");
 }
