@@ -363,6 +363,35 @@ async fn managed_login_carries_the_nonce_and_scopes_and_revocation_ends_the_sess
     assert_eq!(revoke(&revoked).await.0, 200, "revoked already");
 }
 
+/// What the front does not play answers so, never the engine's internal
+/// error page: managed login's own sign-in pages and SAML.
+#[tokio::test]
+async fn a_managed_login_page_the_front_does_not_play_says_so() {
+    let e = &cloud().endpoints;
+    for (method, path) in [
+        (reqwest::Method::GET, "/login"),
+        (reqwest::Method::GET, "/signup"),
+        (reqwest::Method::POST, "/saml2/idpresponse"),
+    ] {
+        let url = with_query(
+            &format!("{}{path}", e.cognito_url),
+            [("client_id", e.client_id.as_str())],
+        );
+        let answer = http().request(method.clone(), url).send().await.unwrap();
+        let status = answer.status().as_u16();
+        let text = answer.text().await.unwrap();
+        let body: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{method} {path}: {status}, not JSON: {text:.200}"));
+        assert_eq!(status, 501, "{method} {path}: {body}");
+        assert_eq!(body["__type"], "NotPlayedLocally");
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains(path) && message.contains("docs/local-cloud.md"),
+            "{message}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_federated_sign_in_with_a_password_accounts_verified_email_is_linked_to_it() {
     let email = unique_email("fed-linked");

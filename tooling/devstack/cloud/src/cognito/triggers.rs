@@ -104,6 +104,17 @@ async fn serve(
         .and_then(|t| t.rsplit_once('.'))
         .map(|(service, op)| (service.to_owned(), op.to_owned()))
         .unwrap_or_default();
+    // Not an API call (those name their operation) nor a browser's
+    // preflight: a page or endpoint of the domain this front does not
+    // play (managed login's own sign-in pages, SAML). The engine would
+    // answer its internal error page; this says what is missing.
+    if operation.is_empty() && method != Method::OPTIONS {
+        let why = format!(
+            "{method} {}: not played by the local cloud's Cognito front (docs/local-cloud.md lists what is)",
+            uri.path()
+        );
+        return super::answers::refused(StatusCode::NOT_IMPLEMENTED, "NotPlayedLocally", &why);
+    }
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if service == "AWSCognitoIdentityService"
         && let Some(identities) = &front.identities
