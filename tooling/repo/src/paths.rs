@@ -157,6 +157,8 @@ pub const CHECKOV_SKIPS: &str = "tooling/security/checkov-skips.toml";
 
 /// How the scans work and what a finding needs.
 pub const SECURITY_PAGE: &str = "docs/security.md";
+/// What the local cloud plays and how it differs from AWS.
+pub const LOCAL_CLOUD_PAGE: &str = "docs/local-cloud.md";
 /// The generated event catalog page.
 pub const CATALOG_PAGE: &str = "docs/events.md";
 /// The generated CI workflows, and the code owners.

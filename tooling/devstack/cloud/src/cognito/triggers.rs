@@ -110,8 +110,9 @@ async fn serve(
     // answer its internal error page; this says what is missing.
     if operation.is_empty() && method != Method::OPTIONS {
         let why = format!(
-            "{method} {}: not played by the local cloud's Cognito front (docs/local-cloud.md lists what is)",
-            uri.path()
+            "{method} {}: not played by the local cloud's Cognito front ({} lists what is)",
+            uri.path(),
+            repo::paths::LOCAL_CLOUD_PAGE
         );
         return super::answers::refused(StatusCode::NOT_IMPLEMENTED, "NotPlayedLocally", &why);
     }
