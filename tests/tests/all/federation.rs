@@ -84,8 +84,10 @@ async fn code_for(email: &str, pkce: &Pkce) -> String {
         .to_owned()
 }
 
-async fn token(form: &[(&str, &str)]) -> (u16, Value) {
-    let url = format!("{}/oauth2/token", cloud().endpoints.cognito_url);
+/// A form posted to managed login's `endpoint`: the status, and the JSON
+/// answer (`null` for an empty one).
+async fn post_form(endpoint: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let url = format!("{}{endpoint}", cloud().endpoints.cognito_url);
     let answer = (http().post(url))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(self::form(form.iter().copied()))
@@ -93,7 +95,11 @@ async fn token(form: &[(&str, &str)]) -> (u16, Value) {
         .await
         .unwrap();
     let status = answer.status().as_u16();
-    (status, answer.json().await.unwrap())
+    (status, answer.json().await.unwrap_or_default())
+}
+
+async fn token(form: &[(&str, &str)]) -> (u16, Value) {
+    post_form("/oauth2/token", form).await
 }
 
 async fn redeem(code: &str, verifier: &str) -> (u16, Value) {
@@ -273,15 +279,7 @@ async fn a_first_federated_sign_in_makes_a_user_of_its_own_with_its_profile() {
 }
 
 async fn revoke(form: &[(&str, &str)]) -> (u16, Value) {
-    let url = format!("{}/oauth2/revoke", cloud().endpoints.cognito_url);
-    let answer = (http().post(url))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(self::form(form.iter().copied()))
-        .send()
-        .await
-        .unwrap();
-    let status = answer.status().as_u16();
-    (status, answer.json().await.unwrap_or_default())
+    post_form("/oauth2/revoke", form).await
 }
 
 /// What managed login grants is what its tokens say: the app's `nonce`

@@ -46,6 +46,16 @@ async fn pool(idp: &JsonApi, revocation: bool) -> (String, String, String) {
     (pool, client, name)
 }
 
+/// The address the pool's user signs in with.
+async fn email_of(idp: &JsonApi, (pool, _, user): &(String, String, String)) -> Value {
+    let user = json!({ "UserPoolId": pool, "Username": user });
+    let user = idp.call("AdminGetUser", &user).await.unwrap();
+    (user["UserAttributes"].as_array().unwrap().iter())
+        .find(|a| a["Name"] == "email")
+        .map(|a| a["Value"].clone())
+        .unwrap()
+}
+
 async fn signed_in(idp: &JsonApi, p: &(String, String, String)) -> Value {
     signed_in_with(idp, p, &["openid", "email"]).await
 }
@@ -118,12 +128,7 @@ async fn a_sign_in_carries_its_scopes_and_nonce_and_a_refresh_keeps_the_scopes()
     );
 
     // A sign-in through the API is granted the API's scope alone.
-    let user = json!({ "UserPoolId": p.0, "Username": p.2 });
-    let user = idp.call("AdminGetUser", &user).await.unwrap();
-    let email = (user["UserAttributes"].as_array().unwrap().iter())
-        .find(|a| a["Name"] == "email")
-        .map(|a| a["Value"].clone())
-        .unwrap();
+    let email = email_of(&idp, &p).await;
     let password = json!({
         "UserPoolId": p.0, "ClientId": p.1, "AuthFlow": "ADMIN_USER_PASSWORD_AUTH",
         "AuthParameters": { "USERNAME": email, "PASSWORD": PASSWORD },
@@ -225,12 +230,7 @@ async fn an_access_token_calls_the_user_pool_api_only_with_its_scope() {
     let both = signed_in_with(&idp, &p, &["openid", "aws.cognito.signin.user.admin"]).await;
     assert_eq!(get_user(&idp, &both["AccessToken"]).await, Ok(()));
 
-    let user = json!({ "UserPoolId": p.0, "Username": p.2 });
-    let user = idp.call("AdminGetUser", &user).await.unwrap();
-    let email = (user["UserAttributes"].as_array().unwrap().iter())
-        .find(|a| a["Name"] == "email")
-        .map(|a| a["Value"].clone())
-        .unwrap();
+    let email = email_of(&idp, &p).await;
     let password = json!({
         "UserPoolId": p.0, "ClientId": p.1, "AuthFlow": "ADMIN_USER_PASSWORD_AUTH",
         "AuthParameters": { "USERNAME": email, "PASSWORD": PASSWORD },
