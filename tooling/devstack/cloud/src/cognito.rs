@@ -49,28 +49,40 @@ impl Pool {
         client_id: String,
         triggers: BTreeMap<String, String>,
     ) -> Self {
-        Self {
-            issuer: format!(
-                "https://cognito-idp.{}.amazonaws.com/{user_pool_id}",
-                kit::config::LOCAL_REGION
-            ),
-            jwks_url: format!("{emulator_url}/{user_pool_id}/.well-known/jwks.json"),
+        let mut pool = Self {
+            issuer: String::new(),
+            jwks_url: String::new(),
             user_pool_id,
             client_id,
             triggers,
             identity: None,
-        }
+        };
+        pool.issuer = pool.aws_issuer();
+        pool.jwks_url = pool.engine_jwks_url(emulator_url);
+        pool
+    }
+
+    /// Where the engine at `emulator_url` serves the pool's keys.
+    pub fn engine_jwks_url(&self, emulator_url: &str) -> String {
+        format!("{emulator_url}/{}/.well-known/jwks.json", self.user_pool_id)
+    }
+
+    /// The pool's name as Cognito gives it (`cognito-idp.<region>.
+    /// amazonaws.com/<pool>`): an identity pool's provider name, and its
+    /// issuer after `https://`.
+    pub fn provider_name(&self) -> String {
+        format!(
+            "cognito-idp.{}.amazonaws.com/{}",
+            kit::config::LOCAL_REGION,
+            self.user_pool_id
+        )
     }
 
     /// The issuer Cognito would name (`https://cognito-idp.<region>.
     /// amazonaws.com/<pool>`): what the platform exports as `Issuer`, and
     /// so what a deployed function's environment holds.
     pub fn aws_issuer(&self) -> String {
-        format!(
-            "https://cognito-idp.{}.amazonaws.com/{}",
-            kit::config::LOCAL_REGION,
-            self.user_pool_id
-        )
+        format!("https://{}", self.provider_name())
     }
 
     /// The pool as the Cognito front at `front_url` serves it: its issuer

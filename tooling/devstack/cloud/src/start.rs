@@ -774,10 +774,7 @@ impl<'a> Wiring<'a> {
         let discovery = cognito::discovery::Discovery {
             user_pool_id: pool.user_pool_id.clone(),
             issuer: pool.issuer.clone(),
-            engine_jwks_url: format!(
-                "{}/{}/.well-known/jwks.json",
-                self.endpoints.emulator_url, pool.user_pool_id
-            ),
+            engine_jwks_url: pool.engine_jwks_url(&self.endpoints.emulator_url),
             domain_url: login.as_ref().map(|l| l.domain_url.clone()),
         };
         let front = cognito::front(

@@ -32,11 +32,7 @@ impl Wiring<'_> {
     ) -> Option<cognito::identities::Identities> {
         let identity = pool.identity.clone()?;
         Some(cognito::identities::Identities {
-            provider: format!(
-                "cognito-idp.{}.amazonaws.com/{}",
-                kit::config::LOCAL_REGION,
-                pool.user_pool_id
-            ),
+            provider: pool.provider_name(),
             user_pool_id: pool.user_pool_id.clone(),
             verifier: kit::jwt::Verifier::new(kit::jwt::Expect {
                 issuer: pool.issuer.clone(),

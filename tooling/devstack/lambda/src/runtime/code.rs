@@ -49,7 +49,15 @@ impl Code {
     /// A folder for the versions of the function whose binary is `binary`.
     pub(crate) fn beside(binary: &Path) -> std::io::Result<Code> {
         let parent = binary.parent().unwrap_or(Path::new("."));
-        sweep(parent);
+        // Once per folder and process: every function of a cloud starts
+        // here, most from the same folder.
+        static SWEPT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+        let mut swept = SWEPT.lock().unwrap_or_else(|e| e.into_inner());
+        if !swept.iter().any(|p| p == parent) {
+            sweep(parent);
+            swept.push(parent.to_path_buf());
+        }
+        drop(swept);
         let dir = tempfile::Builder::new()
             .prefix(&format!("{PREFIX}{}-", std::process::id()))
             .tempdir_in(parent)
