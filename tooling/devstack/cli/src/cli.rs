@@ -94,6 +94,14 @@ pub enum Cmd {
     /// seen. The last line is `missing: X, duplicated: Y` (exit 1 unless
     /// both are 0).
     Campaign(CampaignArgs),
+    /// Write docs/conformance.md: every AWS operation the product's
+    /// functions and the ops CLI call, who answers it locally, how the
+    /// judge sees it and which test exercises it. With --check, write
+    /// nothing and fail when the page is stale or a call has no test.
+    Conformance {
+        #[arg(long)]
+        check: bool,
+    },
     /// The engine alone: moto and its changes imported once, forking an
     /// emulator for each caller on the Unix socket, until `--owner` exits.
     /// The test command starts one for all its binaries (they find it by

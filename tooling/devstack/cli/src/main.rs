@@ -84,5 +84,6 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Campaign(args) => campaign(args, file, json).await,
         Cmd::Burst { events, within } => burst(events, within, file, json).await,
         Cmd::Engine { socket, owner } => engine(&socket, owner),
+        Cmd::Conformance { check } => cmd::conformance::conformance(check),
     }
 }

@@ -52,6 +52,33 @@ pub struct Local {
     pub hooks: Arc<crate::hooks::Hooks>,
 }
 
+/// The part of the local cloud that answers a function's call to AWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The emulator (moto, with the engine's changes).
+    Engine,
+    /// The local CDN's invalidations ([`crate::invalidations`]).
+    Cdn,
+    /// The deployments' hook executions ([`crate::hooks`]).
+    Hooks,
+    /// The local Invoke API: the functions the local cloud runs.
+    Lambda,
+    /// The local API gateway: a function's `@connections` calls reach its
+    /// API's own gate, never this one.
+    Gateway,
+}
+
+/// Who answers a call signed for `signing_service` (`lambda`, `events`).
+pub fn answered_by(signing_service: &str) -> Part {
+    match signing_service {
+        "cloudfront" => Part::Cdn,
+        "codedeploy" => Part::Hooks,
+        "lambda" => Part::Lambda,
+        "execute-api" => Part::Gateway,
+        _ => Part::Engine,
+    }
+}
+
 pub fn router(gate: Arc<Gate>) -> axum::Router {
     axum::Router::new().fallback(forward).with_state(gate)
 }
@@ -99,14 +126,15 @@ async fn forward(
         return refused;
     }
     let target = header(&headers, "x-amz-target").unwrap_or_default();
-    let upstream = match signing_service(&headers).as_deref() {
-        Some("cloudfront") => {
+    let signing = signing_service(&headers).unwrap_or_default();
+    let upstream = match answered_by(&signing) {
+        Part::Cdn => {
             let played = g.local.cdn.get().map(|c| &**c);
             return crate::invalidations::answer(played, method.as_str(), path, &body);
         }
-        Some("codedeploy") => return crate::hooks::answer(&g.local.hooks, &target, &body),
-        Some("lambda") => g.local.lambda.get().unwrap_or(&g.upstream),
-        _ => &g.upstream,
+        Part::Hooks => return crate::hooks::answer(&g.local.hooks, &target, &body),
+        Part::Lambda => g.local.lambda.get().unwrap_or(&g.upstream),
+        Part::Engine | Part::Gateway => &g.upstream,
     };
     let put_events = target.ends_with(".PutEvents");
     let table_write = target.starts_with("DynamoDB_20120810.")

@@ -15,6 +15,7 @@ pub mod alarms;
 pub mod call_gate;
 pub mod chaos;
 pub mod cognito;
+pub mod conformance;
 pub mod console;
 pub mod custom_domain;
 pub mod deploy;

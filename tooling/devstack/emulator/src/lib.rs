@@ -38,6 +38,27 @@ pub struct Emulator {
 /// replays that keep to their window and their `FilterArns`.
 const LAUNCH: &str = include_str!("moto_server.py");
 
+/// The engine's changes to what an AWS operation answers, each with the
+/// operations it changes, as `moto_server.py` declares them: a
+/// `# changes: dynamodb:Query sqs:ReceiveMessage` line in the change's
+/// function. The conformance page names them beside each operation.
+pub fn changes() -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    let mut change = None;
+    for line in LAUNCH.lines() {
+        if let Some(name) = line.strip_prefix("def ") {
+            change = name.split('(').next().map(str::to_owned);
+        } else if let (Some(ops), Some(name)) = (line.trim().strip_prefix("# changes:"), &change) {
+            let ops = ops.split_whitespace().map(str::to_owned);
+            match out.iter_mut().find(|(n, _)| n == name) {
+                Some((_, known)) => known.extend(ops),
+                None => out.push((name.clone(), ops.collect())),
+            }
+        }
+    }
+    out
+}
+
 /// Where an engine already running serves its forks (the test command
 /// starts one for all its binaries); without it, a process starts its own
 /// on first use.

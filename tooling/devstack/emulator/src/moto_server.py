@@ -52,6 +52,7 @@ def _cheap_transaction_backups():
     numbers, which the next real records take (found: a todo's events
     never published while Schemathesis's cancelled transactions ran
     beside it)."""
+    # changes: dynamodb:TransactWriteItems
     from moto.dynamodb import models
     from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
@@ -144,6 +145,7 @@ def _queries_read_their_partition():
     time in proportion to the whole table. During such a query, all_items
     here lists only the partition asked for, sorted the same way, so the
     result is the same list."""
+    # changes: dynamodb:Query
     from moto.dynamodb.models.table import Table
 
     partition = threading.local()
@@ -195,6 +197,7 @@ def _test_event_pattern():
     answer AWS users report and LocalStack records from AWS. `resources`
     is not required: the reference lists it, but LocalStack found that
     AWS accepts an event without it."""
+    # changes: events:TestEventPattern
     import json
 
     from moto.events.exceptions import (
@@ -255,6 +258,7 @@ def _replays_keep_to_their_window_and_rules():
     transformed. DescribeReplay and ListReplays gain EventLastReplayedTime,
     the time of the last event replayed, which moto never set. The replay
     stays synchronous: COMPLETED once StartReplay has answered."""
+    # changes: events:StartReplay events:DescribeReplay
     import datetime
 
     from moto.core.utils import unix_time
@@ -338,6 +342,7 @@ def _receives_read_retention_directly():
     took 20.3 s on an idle server, 2.5 s with this. The number is read
     here from the queue itself, so the check, and the answer, are the
     same."""
+    # changes: sqs:ReceiveMessage
     from moto.core.utils import unix_time
     from moto.sqs import models
 
@@ -360,6 +365,7 @@ def _visible_messages_read_the_clock_once():
     one clock read per walk: a message is visible once the walk's time is
     past its `visible_at`, and undelayed once it is not before its
     `delayed_until`, as moto's properties compare them."""
+    # changes: sqs:ReceiveMessage
     from moto.core.utils import unix_time_millis
     from moto.sqs import models
 
@@ -435,6 +441,7 @@ def _disabled_rules_deliver_nothing():
     """A rule whose State is DISABLED still delivered every matching event
     to its targets (moto keeps the state and never reads it). On AWS it
     delivers nothing, replays included, until it is enabled again."""
+    # changes: events:PutEvents
     from moto.events import models
 
     send = models.Rule.send_to_targets
@@ -454,6 +461,7 @@ def _sns_asks_before_it_delivers_to_a_queue():
     the publisher. moto delivered regardless. With DEVSTACK_JUDGE_URL set,
     each delivery is put to the local cloud's judge first, which answers
     whether it may go ahead (and says so in its trail when not)."""
+    # changes: sns:Publish sns:PublishBatch
     import json
     import os
     import urllib.request
@@ -626,6 +634,7 @@ def _bucket_policies_judged_by_the_local_cloud():
     bucket policies with their conditions (the gate for functions' calls,
     its CDN for CloudFront's reads, presigned uploads by their signer), so
     moto's evaluation is turned off."""
+    # changes: s3:PutObject s3:GetObject s3:HeadObject s3:DeleteObject s3:ListObjectVersions
     from moto.iam.access_control import PermissionResult
     from moto.s3 import models
 
@@ -737,6 +746,7 @@ def _tasks_name_their_execution_role():
     allowed lambda:InvokeFunction. Each task's call names the role in a
     header for the local cloud's router, which judges the invocation as
     that role."""
+    # changes: states:StartExecution
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
         lambda_eval_utils,
     )
@@ -764,6 +774,7 @@ def _input_paths_parsed_once():
     rules, 30 s to put a burst of 1,000 events (measured with cProfile).
     A path's parse is kept by its text: the parsed path holds no event, so
     each event is still read by its own `find`."""
+    # changes: events:PutEvents
     import functools
 
     import jsonpath_ng.ext
@@ -801,6 +812,7 @@ def _sends_do_not_count_the_queue():
     queues (cProfile). While a send runs on a thread, the three approximate
     counts, which it never reads, are not computed; GetQueueAttributes
     counts as before."""
+    # changes: sqs:SendMessage sqs:SendMessageBatch
     import threading
 
     from moto.sqs import models
@@ -864,6 +876,7 @@ def _table_writes_one_at_a_time():
     events never published while Schemathesis's cancelled transactions
     ran beside it). On AWS a cancelled transaction never reaches the
     stream."""
+    # changes: dynamodb:PutItem dynamodb:UpdateItem dynamodb:DeleteItem dynamodb:BatchWriteItem dynamodb:TransactWriteItems dynamodb:GetRecords
     from moto.dynamodb import models
     from moto.dynamodbstreams import models as streams
 
@@ -932,6 +945,7 @@ def _user_pool_calls_one_at_a_time():
     Cognito answers each call whole; here the pools' calls take turns, the
     local cloud's own (the federated sign-in's) among them. Applied after
     every other change to the pools, so that it holds theirs too."""
+    # changes: cognito-idp:AdminDeleteUser cognito-idp:ListUsers cognito-idp:AdminLinkProviderForUser
     from moto.cognitoidp import models, responses
 
     lock = threading.RLock()
@@ -960,6 +974,7 @@ def _item_answers_serialized_directly():
     epoch seconds truncated to the millisecond, as the serializer writes
     a timestamp. Anything else `json.dumps` cannot write goes the
     serializer's way, as does every other operation and every error."""
+    # changes: dynamodb:GetItem dynamodb:Query dynamodb:Scan dynamodb:BatchGetItem dynamodb:GetRecords
     import base64
     import calendar
     import datetime
@@ -1015,6 +1030,7 @@ def _federated_users():
     federated user reads `EXTERNAL_PROVIDER` as its status, as on AWS,
     while moto's own checks see it confirmed; its ID token carries
     `identities`."""
+    # changes: cognito-idp:AdminLinkProviderForUser cognito-idp:ListUsers
     import time
 
     from moto.cognitoidp import models, responses

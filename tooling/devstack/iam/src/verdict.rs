@@ -174,6 +174,20 @@ fn secure(call: &Call) -> bool {
         .is_none_or(|(_, v)| v == "true")
 }
 
+/// The condition keys the judge sets for `call` made by `caller`, sorted:
+/// what a policy's `Condition` can read here (the conformance page lists
+/// them beside the ones AWS sets that the judge does not).
+pub fn context_keys(caller: &Caller, call: &Call, place: &Place) -> Vec<String> {
+    let mut keys: Vec<String> = request(caller, call, place)
+        .context
+        .keys()
+        .into_iter()
+        .cloned()
+        .collect();
+    keys.sort();
+    keys
+}
+
 /// The request IAM evaluates, with the caller (a role by its ARN) as its
 /// principal.
 fn request(caller: &Caller, call: &Call, place: &Place) -> IAMRequest {

@@ -25,6 +25,10 @@ type Functions = Arc<(
     BTreeMap<String, Arc<AsyncFunction>>,
 )>;
 
+/// The Lambda operations this API answers, as AWS names them (the
+/// routes below); the rest of Lambda's API is the emulator's.
+pub const OPERATIONS: &[&str] = &["ListFunctions", "GetFunction", "Invoke"];
+
 pub fn router(
     functions: BTreeMap<String, Function>,
     asyncs: BTreeMap<String, Arc<AsyncFunction>>,

@@ -2,6 +2,7 @@
 //! clap definitions are `devstack::cli`, the dispatch is `main`.
 
 pub(crate) mod campaigns;
+pub(crate) mod conformance;
 pub(crate) mod deploy;
 pub(crate) mod identity;
 pub(crate) mod telemetry;
