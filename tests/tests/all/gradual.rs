@@ -647,3 +647,244 @@ async fn bad_api_versions_are_stopped_by_the_hook_or_rolled_back_by_their_canary
         "the old version answers after them"
     );
 }
+
+/// todos' template with `edit` applied to its API function's properties
+/// (an `Environment` or a `Timeout` of its own).
+fn api_with(dir: &std::path::Path, properties: &str) -> std::path::PathBuf {
+    let source = root().join("services/todos/template.yaml");
+    let text = std::fs::read_to_string(&source).unwrap();
+    let anchor = "        Binary: todos-api\n    Properties:\n      CodeUri: ../../..\n";
+    assert!(text.contains(anchor), "todos' ApiFunction moved");
+    let path = dir.join("template.yaml");
+    std::fs::write(
+        &path,
+        text.replace(anchor, &format!("{anchor}{properties}")),
+    )
+    .unwrap();
+    path
+}
+
+/// What one round of the attacher got: the create's status and the todo,
+/// then the attachment's status (none when the create failed).
+#[derive(Debug, Clone)]
+struct Made {
+    created: u16,
+    id: Option<String>,
+    attached: Option<u16>,
+}
+
+/// A caller that makes a todo and attaches a file to it, again and again.
+struct Attacher {
+    made: Arc<Mutex<Vec<Made>>>,
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Attacher {
+    fn start(api: Arc<devstack_client::walkthrough::Client>) -> Attacher {
+        let made = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn({
+            let (made, stop) = (made.clone(), stop.clone());
+            async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let round = attach_one(&api).await;
+                    made.lock().await.push(round);
+                }
+            }
+        });
+        Attacher { made, stop, task }
+    }
+
+    /// The attachments' statuses so far.
+    async fn attached(&self) -> BTreeMap<u16, usize> {
+        count(self.made.lock().await.iter().filter_map(|m| m.attached))
+    }
+
+    async fn stop(self) -> Vec<Made> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.unwrap();
+        self.made.lock().await.clone()
+    }
+}
+
+async fn attach_one(api: &devstack_client::walkthrough::Client) -> Made {
+    let body = json!({"title": "with a file"});
+    let (created, todo) = api.call(Method::POST, "/todos", Some(body)).await.unwrap();
+    let id = (created == 201).then(|| todo["id"].as_str().unwrap().to_owned());
+    let mut attached = None;
+    if let Some(id) = &id {
+        let file = json!({"file_name": "a.txt", "content_type": "text/plain", "size": 3});
+        let path = format!("/todos/{id}/attachments");
+        attached = Some(api.call(Method::POST, &path, Some(file)).await.unwrap().0);
+    }
+    Made {
+        created,
+        id,
+        attached,
+    }
+}
+
+fn count(statuses: impl Iterator<Item = u16>) -> BTreeMap<u16, usize> {
+    let mut out = BTreeMap::new();
+    for status in statuses {
+        *out.entry(status).or_default() += 1;
+    }
+    out
+}
+
+/// Every todo of the caller, by id, with its attachments' count.
+async fn todos_kept(api: &devstack_client::walkthrough::Client) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    let mut path = "/todos?limit=100".to_owned();
+    loop {
+        let (status, page) = api.call(Method::GET, &path, None).await.unwrap();
+        assert_eq!(status, 200, "{page}");
+        for todo in page["items"].as_array().unwrap() {
+            let attachments = todo["attachments"].as_array().map_or(0, Vec::len);
+            out.insert(todo["id"].as_str().unwrap().to_owned(), attachments);
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/todos?limit=100&cursor={cursor}"),
+            None => return out,
+        }
+    }
+}
+
+/// Two more bad versions of todos' API while callers read their todos and
+/// attach files: one failing on the attachments route alone (its bucket
+/// named by ARN, a mistake its hook's probes do not reach), which the
+/// canary's 5xx alarm rolls back; one whose every call hangs past its
+/// timeout, which its errors alarm rolls back. Then the good version
+/// deploys cleanly. Every attachment answered 201 is on its todo, every
+/// one answered 500 is not, and no read failed.
+#[tokio::test]
+async fn an_api_version_failing_one_route_or_its_timeout_is_rolled_back_and_the_good_one_then_deploys()
+ {
+    let detached = cloud::start_detached(Options {
+        bin_dir: repo::profile_dir(),
+        function_env: vec![("RUST_LOG".into(), "warn".into())],
+        ..Options::default()
+    })
+    .expect("the local cloud starts");
+    let (api, status, _) = signed_up(&detached, "one-route@example.com", "Route").await;
+    assert_eq!(status, 200);
+    let api = Arc::new(api);
+    let (readers, attacher) = (Callers::start(api.clone()), Attacher::start(api.clone()));
+
+    let one_route = tempfile::tempdir().unwrap();
+    let template = api_with(
+        one_route.path(),
+        "      Environment:\n        Variables:\n          BUCKET_NAME: arn:aws:s3:::todos-attachments\n",
+    );
+    let (why, d) = deploy_todos_rolled_back(
+        &detached,
+        template,
+        "7007007007700700700770070070077007007007",
+        None,
+    )
+    .await;
+    assert!(why.contains("ApiFunctionNewVersion5xxAlarm"), "{why}");
+    assert!(
+        d.hooks.iter().all(|h| h.state == "Succeeded"),
+        "its hook passed it: {d:?}"
+    );
+    let (reads, attached) = (readers.seen().await, attacher.attached().await);
+    assert_eq!(n(&reads, 500), 0, "a read failed: {reads:?}");
+    assert!(
+        n(&attached, 500) > 0,
+        "no attachment reached the bad version: {attached:?}"
+    );
+    eprintln!(
+        "one bad route: attachments {attached:?}, reads {reads:?}, rolled back after {} ms: {why}",
+        d.ms
+    );
+
+    // Its calls to DynamoDB go to an address that takes the connection and
+    // never answers: each request it takes waits out the function's
+    // timeout (10 s, the template's; the local cloud wires a timeout at
+    // start, so a version cannot change it), then fails as a timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hang = tempfile::tempdir().unwrap();
+    let template = api_with(
+        hang.path(),
+        &format!(
+            "      Environment:\n        Variables:\n          AWS_ENDPOINT_URL_DYNAMODB: http://{}\n",
+            silent.local_addr().unwrap()
+        ),
+    );
+    let template = std::fs::read_to_string(&template).unwrap();
+    let template_path = hang.path().join("template.yaml");
+    std::fs::write(
+        &template_path,
+        unhooked(&template, "ApiPreTrafficHookFunction"),
+    )
+    .unwrap();
+    let (why, d) = deploy_todos_rolled_back(
+        &detached,
+        template_path,
+        "7107107107710710710771071071077107107107",
+        None,
+    )
+    .await;
+    assert!(
+        why.contains("ApiFunctionNewVersionErrorsAlarm")
+            || why.contains("ApiFunctionNewVersion5xxAlarm"),
+        "{why}"
+    );
+    assert!(
+        d.new_version.invocations > 0 && d.new_version.errors == d.new_version.invocations,
+        "every request it took timed out: {d:?}"
+    );
+    let during = readers.seen().await;
+    eprintln!(
+        "timing out: {:?} of reads, new version {:?}, rolled back after {} ms: {why}",
+        during, d.new_version, d.ms
+    );
+    drop(silent);
+
+    // The good version, quickly: every shift, no alarm, no failed read.
+    let before_good = readers.seen().await;
+    let good = Request {
+        service: "todos".into(),
+        template: root().join("services/todos/template.yaml"),
+        artifacts: Artifacts::Cargo(repo::profile_dir()),
+        commit: "7207207207720720720772072072077207207207".into(),
+        minute_ms: Some(100),
+    };
+    let (status, body) = post_deploy(&detached.endpoints.control_url, &good).await;
+    assert_eq!(status, 200, "{body}");
+    let report: Report = serde_json::from_value(body).unwrap();
+    assert_eq!(report.rolled_back, None, "{report:?}");
+    let d = (report.deployments.iter())
+        .find(|d| d.function == "todos/ApiFunction")
+        .expect("the API deployed");
+    assert_eq!(d.outcome, "succeeded", "{d:?}");
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (made, reads) = (attacher.stop().await, readers.stop().await);
+    let failed = |m: &BTreeMap<u16, usize>| m.range(500..).map(|(_, k)| k).sum::<usize>();
+    assert_eq!(
+        failed(&reads),
+        failed(&before_good),
+        "a read failed during or after the good deploy: {reads:?}"
+    );
+    let last = made.last().expect("the attacher made todos");
+    assert_eq!(
+        (last.created, last.attached),
+        (201, Some(201)),
+        "attachments work again: {last:?}"
+    );
+    // Nothing lost, nothing twice: the todos kept are exactly those whose
+    // create answered 201, each with its attachment when that answered 201.
+    let kept = todos_kept(&api).await;
+    let expected: BTreeMap<String, usize> = (made.iter())
+        .filter_map(|m| Some((m.id.clone()?, usize::from(m.attached == Some(201)))))
+        .collect();
+    assert_eq!(kept, expected, "the todos kept, against the answers");
+    eprintln!(
+        "over it all: reads {reads:?}; creates {:?}; attachments {:?}",
+        count(made.iter().map(|m| m.created)),
+        count(made.iter().filter_map(|m| m.attached))
+    );
+}
