@@ -73,7 +73,7 @@ fn json_body() -> String {
         "Name": "/sample",
         "Names": ["/sample"],
         "Path": "/sample",
-        "SecretId": "sample",
+        "SecretId": "sample", // pragma: allowlist secret (a field name, no secret)
         "UserPoolId": "us-east-1_sample",
         "KeyId": "sample",
         "stateMachineArn": format!("arn:aws:states:us-east-1:{PLACE_ACCOUNT}:stateMachine:sample"),
