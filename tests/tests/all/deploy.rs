@@ -360,7 +360,10 @@ async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
     // nothing is swapped.
     let text = std::fs::read_to_string(&request.template).unwrap();
     let rewired = scratch.path().join("rewired.yaml");
-    std::fs::write(&rewired, text.replace("Timeout: 30", "Timeout: 31")).unwrap();
+    let route = "Method: GET, Path: /notifications }";
+    assert!(text.contains(route), "notifications' list route moved");
+    let moved = text.replace(route, "Method: GET, Path: /notifications/all }");
+    std::fs::write(&rewired, moved).unwrap();
     let (status, body) = post_deploy(
         &detached.endpoints.control_url,
         &Request {

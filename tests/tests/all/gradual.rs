@@ -673,27 +673,29 @@ struct Made {
     attached: Option<u16>,
 }
 
-/// A caller that makes a todo and attaches a file to it, again and again.
+/// Callers that each make a todo and attach a file to it, again and again.
 struct Attacher {
     made: Arc<Mutex<Vec<Made>>>,
     stop: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Attacher {
-    fn start(api: Arc<devstack_client::walkthrough::Client>) -> Attacher {
+    fn start(api: Arc<devstack_client::walkthrough::Client>, callers: usize) -> Attacher {
         let made = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let task = tokio::spawn({
-            let (made, stop) = (made.clone(), stop.clone());
-            async move {
-                while !stop.load(Ordering::Relaxed) {
-                    let round = attach_one(&api).await;
-                    made.lock().await.push(round);
-                }
-            }
-        });
-        Attacher { made, stop, task }
+        let tasks = (0..callers)
+            .map(|_| {
+                let (api, made, stop) = (api.clone(), made.clone(), stop.clone());
+                tokio::spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        let round = attach_one(&api).await;
+                        made.lock().await.push(round);
+                    }
+                })
+            })
+            .collect();
+        Attacher { made, stop, tasks }
     }
 
     /// The attachments' statuses so far.
@@ -703,7 +705,9 @@ impl Attacher {
 
     async fn stop(self) -> Vec<Made> {
         self.stop.store(true, Ordering::Relaxed);
-        self.task.await.unwrap();
+        for task in self.tasks {
+            task.await.unwrap();
+        }
         self.made.lock().await.clone()
     }
 }
@@ -770,18 +774,23 @@ async fn an_api_version_failing_one_route_or_its_timeout_is_rolled_back_and_the_
     let (api, status, _) = signed_up(&detached, "one-route@example.com", "Route").await;
     assert_eq!(status, 200);
     let api = Arc::new(api);
-    let (readers, attacher) = (Callers::start(api.clone()), Attacher::start(api.clone()));
+    let (readers, attacher) = (Callers::start(api.clone()), Attacher::start(api.clone(), 2));
 
     let one_route = tempfile::tempdir().unwrap();
     let template = api_with(
         one_route.path(),
         "      Environment:\n        Variables:\n          BUCKET_NAME: arn:aws:s3:::todos-attachments\n",
     );
+    // At 3 s a template minute: a canary of 15 s holds attachments even
+    // under the test command's load. At 1 s one caller's attachments were
+    // once too rare for its 5 s to take any, and the version was promoted
+    // with its route broken, as CodeDeploy would promote one whose canary
+    // met no request of that route.
     let (why, d) = deploy_todos_rolled_back(
         &detached,
         template,
         "7007007007700700700770070070077007007007",
-        None,
+        Some(3000),
     )
     .await;
     assert!(why.contains("ApiFunctionNewVersion5xxAlarm"), "{why}");
@@ -801,15 +810,14 @@ async fn an_api_version_failing_one_route_or_its_timeout_is_rolled_back_and_the_
     );
 
     // Its calls to DynamoDB go to an address that takes the connection and
-    // never answers: each request it takes waits out the function's
-    // timeout (10 s, the template's; the local cloud wires a timeout at
-    // start, so a version cannot change it), then fails as a timeout.
+    // never answers: each request it takes waits out the version's own
+    // timeout (1 s; the old version keeps its 10 s), then fails.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let hang = tempfile::tempdir().unwrap();
     let template = api_with(
         hang.path(),
         &format!(
-            "      Environment:\n        Variables:\n          AWS_ENDPOINT_URL_DYNAMODB: http://{}\n",
+            "      Timeout: 1\n      Environment:\n        Variables:\n          AWS_ENDPOINT_URL_DYNAMODB: http://{}\n",
             silent.local_addr().unwrap()
         ),
     );

@@ -30,6 +30,8 @@ pub struct Target {
     pub function: Function,
     pub binary: PathBuf,
     pub env: Vec<(String, String)>,
+    /// The new version's own timeout (the template's `Timeout`).
+    pub timeout: Duration,
     pub preference: GradualDeploy,
     /// Each of its alarms' source, or why the local cloud cannot evaluate it.
     pub sources: Vec<Result<Source, String>>,
@@ -142,7 +144,10 @@ pub async fn play(targets: Vec<Target>, minute_ms: u64, hooks: &Hooks) -> Result
     let mut staged = Vec::new();
     for (t, plan) in targets.iter().zip(&plans) {
         let from = t.function.weights().0[0].0;
-        match t.function.stage(t.binary.clone(), t.env.clone()).await {
+        match (t.function)
+            .stage(t.binary.clone(), t.env.clone(), t.timeout)
+            .await
+        {
             Ok(to) => staged.push((t, plan, (from, to))),
             Err(e) => {
                 // A version that never started leaves none staged behind.
@@ -285,12 +290,10 @@ async fn shift(
 /// when the last step came has ended: on the compressed clock one
 /// invocation can outlast a step, and it is counted only when it ends (a
 /// bad version whose one event failed just after the last step once went
-/// unread and was promoted). Bounded by the function's timeout, which no
+/// unread and was promoted). Bounded by the version's timeout, which no
 /// invocation outlives.
 async fn close(t: &Target, version: u32, watches: &mut [Watch], d: &mut Deployment) {
-    (t.function)
-        .outlast_running(version, t.function.spec.timeout)
-        .await;
+    t.function.outlast_running(version).await;
     evaluate(t, watches, d, true).await;
 }
 

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
@@ -159,6 +159,7 @@ impl Control {
                 function: function.clone(),
                 binary,
                 env,
+                timeout: Duration::from_secs(f.timeout_seconds),
                 preference: preference.clone(),
                 sources,
                 pre_traffic,
@@ -229,8 +230,12 @@ impl Control {
 /// the event sources wired to them. Everything else (code, environment,
 /// rule patterns, policies) it can.
 pub fn wiring_change(running: &Plan, new: &Plan) -> Option<&'static str> {
-    if running.functions != new.functions {
-        Some("functions (names, binaries, timeouts or async settings)")
+    if wired(running) != wired(new) {
+        Some("functions (names, binaries or async settings)")
+    } else if timeout_swapped_in_place(running, new) {
+        Some(
+            "timeout of a function deployed in place (no DeploymentPreference; a version deployed gradually takes its own)",
+        )
     } else if running.routes != new.routes {
         Some("HTTP routes (or their stage's throttle or access log)")
     } else if running.rules != new.rules {
@@ -246,6 +251,30 @@ pub fn wiring_change(running: &Plan, new: &Plan) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// The functions as the local cloud wires them at start: everything but
+/// the timeout, which each version published gradually carries itself.
+fn wired(plan: &Plan) -> Vec<devstack_template::adapt::FunctionPlan> {
+    (plan.functions.iter())
+        .map(|f| devstack_template::adapt::FunctionPlan {
+            timeout_seconds: 0,
+            ..f.clone()
+        })
+        .collect()
+}
+
+/// A timeout changed on a function swapped in place: its environments
+/// keep the timeout they started with.
+fn timeout_swapped_in_place(running: &Plan, new: &Plan) -> bool {
+    new.functions.iter().any(|f| {
+        let before = running
+            .functions
+            .iter()
+            .find(|r| r.logical_id == f.logical_id);
+        let gradual = new.deployments.iter().any(|d| d.function == f.logical_id);
+        !gradual && before.is_some_and(|b| b.timeout_seconds != f.timeout_seconds)
+    })
 }
 
 /// The control API of a running local cloud (its URL is `control_url` in

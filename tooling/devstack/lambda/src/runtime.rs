@@ -126,6 +126,9 @@ struct Pool {
     launch: RwLock<(PathBuf, Vec<(String, String)>)>,
     /// The binary the version was built as, which its copy was made from.
     built: std::sync::RwLock<PathBuf>,
+    /// The version's own timeout: a version keeps the configuration it
+    /// was published with, as on Lambda.
+    timeout: Duration,
     busy: AtomicU32,
     peak: AtomicU32,
 }
@@ -168,6 +171,7 @@ impl Pool {
             all: Mutex::new(first),
             launch: RwLock::new(launch),
             built: std::sync::RwLock::new(built),
+            timeout: spec.timeout,
             busy: AtomicU32::new(0),
             peak: AtomicU32::new(0),
         })
@@ -362,6 +366,7 @@ impl Function {
         let spec = Spec {
             binary: launch.0.clone(),
             env: launch.1.clone(),
+            timeout: pool.timeout,
             ..(*self.spec).clone()
         };
         let sandbox = Sandbox::start(spec).await?;
@@ -420,8 +425,14 @@ impl Function {
     }
 
     /// A gradual deployment's first step: the next version, started from
-    /// `binary` and `env` beside the running one, taking no traffic yet.
-    pub async fn stage(&self, binary: PathBuf, env: Vec<(String, String)>) -> anyhow::Result<u32> {
+    /// `binary` and `env` with its own `timeout` beside the running one,
+    /// taking no traffic yet.
+    pub async fn stage(
+        &self,
+        binary: PathBuf,
+        env: Vec<(String, String)>,
+        timeout: Duration,
+    ) -> anyhow::Result<u32> {
         if let Some(&(staged, _)) = self.weights().0.get(1) {
             anyhow::bail!(versions::Deploying(staged));
         }
@@ -429,7 +440,11 @@ impl Function {
         let mut env = env;
         env.push(("AWS_LAMBDA_FUNCTION_VERSION".into(), version.to_string()));
         let code = self.code.publish(version, &binary)?;
-        let pool = Pool::start(&self.spec, (version, binary), (code, env)).await?;
+        let spec = Spec {
+            timeout,
+            ..(*self.spec).clone()
+        };
+        let pool = Pool::start(&spec, (version, binary), (code, env)).await?;
         self.routing
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -475,7 +490,7 @@ impl Function {
     async fn leave(&self, left: Option<Arc<Pool>>) -> Vec<VersionFigures> {
         let mut figures = Vec::new();
         if let Some(left) = left {
-            left.stop(self.spec.timeout).await;
+            left.stop(left.timeout).await;
             self.code.retire(left.version);
             figures.push(left.counts.figures(left.version, 0));
         }
@@ -495,11 +510,12 @@ impl Function {
     /// invocations as it had begun when called: those it runs now, or as
     /// many that began later (so steady traffic cannot hold it). Each is
     /// in its figures once it ends.
-    pub async fn outlast_running(&self, version: u32, within: Duration) {
+    pub async fn outlast_running(&self, version: u32) {
         let pool = self.pools().into_iter().find(|p| p.version == version);
         let Some(pool) = pool else { return };
         let (begun, _) = pool.counts.begun_and_ended();
-        let deadline = Instant::now() + within;
+        // No invocation outlives its version's timeout.
+        let deadline = Instant::now() + pool.timeout;
         while pool.counts.begun_and_ended().1 < begun && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

@@ -327,7 +327,13 @@ async fn a_staged_version_takes_its_share_and_leaves_with_a_roll_back() {
     let binary = spec.binary.clone();
     let function = Function::start(spec).await.unwrap();
     let bad = vec![("FAIL_EVERY_EVENT".to_owned(), "1".to_owned())];
-    assert_eq!(function.stage(binary.clone(), bad).await.unwrap(), 2);
+    assert_eq!(
+        function
+            .stage(binary.clone(), bad, Duration::from_secs(2))
+            .await
+            .unwrap(),
+        2
+    );
     let before = versions_answering(&function, 20).await;
     assert_eq!(before.get("$LATEST"), Some(&20), "{before:?}");
 
@@ -344,7 +350,12 @@ async fn a_staged_version_takes_its_share_and_leaves_with_a_roll_back() {
     assert_eq!(figures[0].errors, 0, "{figures:?}");
 
     // A second deployment waits for this one to end.
-    assert!(function.stage(binary.clone(), Vec::new()).await.is_err());
+    assert!(
+        function
+            .stage(binary.clone(), Vec::new(), Duration::from_secs(2))
+            .await
+            .is_err()
+    );
     function.roll_back().await;
     assert_eq!(function.weights().0, [(1, 1.0)]);
     let after = versions_answering(&function, 20).await;
@@ -352,7 +363,13 @@ async fn a_staged_version_takes_its_share_and_leaves_with_a_roll_back() {
 
     // A good version promoted takes everything, and says its number (the
     // rolled-back one keeps its own).
-    assert_eq!(function.stage(binary, Vec::new()).await.unwrap(), 3);
+    assert_eq!(
+        function
+            .stage(binary, Vec::new(), Duration::from_secs(2))
+            .await
+            .unwrap(),
+        3
+    );
     function.shift(1.0);
     function.promote().await;
     assert_eq!(function.weights().0, [(3, 1.0)]);
@@ -370,7 +387,13 @@ async fn a_qualifier_reaches_the_staged_version_before_it_takes_any_traffic() {
     let binary = spec.binary.clone();
     let function = Function::start(spec).await.unwrap();
     let bad = vec![("FAIL_EVERY_EVENT".to_owned(), "1".to_owned())];
-    assert_eq!(function.stage(binary, bad).await.unwrap(), 2);
+    assert_eq!(
+        function
+            .stage(binary, bad, Duration::from_secs(2))
+            .await
+            .unwrap(),
+        2
+    );
     let ran = |q: Qualifier| {
         let function = function.clone();
         async move {
@@ -430,7 +453,13 @@ async fn a_version_that_dies_at_init_fails_each_invocation_at_once_as_an_error()
     let binary = spec.binary.clone();
     let function = Function::start(spec).await.unwrap();
     let dies = vec![("EXIT_AT_INIT".to_owned(), "1".to_owned())];
-    assert_eq!(function.stage(binary, dies).await.unwrap(), 2);
+    assert_eq!(
+        function
+            .stage(binary, dies, Duration::from_secs(30))
+            .await
+            .unwrap(),
+        2
+    );
     for _ in 0..3 {
         assert_eq!(
             within_20_s(&function, Qualifier::Version(2)).await,
@@ -475,7 +504,13 @@ async fn a_rolled_back_build_stays_rolled_back_when_an_old_versions_process_rest
     let executable = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755);
     std::fs::set_permissions(&next, executable).unwrap();
     std::fs::rename(&next, &binary).unwrap();
-    assert_eq!(function.stage(binary.clone(), Vec::new()).await.unwrap(), 2);
+    assert_eq!(
+        function
+            .stage(binary.clone(), Vec::new(), Duration::from_secs(30))
+            .await
+            .unwrap(),
+        2
+    );
     assert_eq!(
         within_20_s(&function, Qualifier::Version(2))
             .await
@@ -497,4 +532,45 @@ async fn a_rolled_back_build_stays_rolled_back_when_an_old_versions_process_rest
             "version 1 runs the build it was deployed as"
         );
     }
+}
+
+// A version keeps the timeout it was published with, as Lambda keeps a
+// version's configuration: staged with 1 s beside one of 5 s, the new
+// version times out a 1.5 s run the old one finishes, and once promoted
+// its new environments keep its timeout.
+#[tokio::test]
+async fn a_version_keeps_the_timeout_it_was_published_with() {
+    let spec = sleepy(Duration::from_secs(5));
+    let binary = spec.binary.clone();
+    let function = Function::start(spec).await.unwrap();
+    assert_eq!(
+        function
+            .stage(binary, Vec::new(), Duration::from_secs(1))
+            .await
+            .unwrap(),
+        2
+    );
+    let run = |q: Qualifier| {
+        let function = function.clone();
+        async move {
+            let arrival = Arrival::new("invoke", "test");
+            let (outcome, version) =
+                (function.invoke_qualified(&q, "r".into(), json!({"sleep": 1.5}), arrival))
+                    .await
+                    .unwrap();
+            (outcome.map(|_| ()).map_err(|e| e.to_string()), version)
+        }
+    };
+    assert_eq!(run(Qualifier::Version(1)).await, (Ok(()), 1));
+    assert_eq!(
+        run(Qualifier::Version(2)).await,
+        (Err("Task timed out after 1s".into()), 2)
+    );
+    function.shift(1.0);
+    function.promote().await;
+    // Its environment was killed by the timeout: this run starts a new one.
+    assert_eq!(
+        run(Qualifier::Alias).await,
+        (Err("Task timed out after 1s".into()), 2)
+    );
 }

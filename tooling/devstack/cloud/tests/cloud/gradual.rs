@@ -62,6 +62,7 @@ async fn an_event_the_new_version_fails_after_the_last_step_still_rolls_it_back(
         function: function.clone(),
         binary,
         env: vec![("FAIL_EVERY_EVENT".into(), "1".into())],
+        timeout: function.spec.timeout,
         preference: GradualDeploy {
             function: "Sleepy".into(),
             alias: "live".into(),
