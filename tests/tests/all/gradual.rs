@@ -459,15 +459,21 @@ struct Callers {
 
 impl Callers {
     fn start(api: Arc<devstack_client::walkthrough::Client>) -> Callers {
+        Callers::paced(api, 3, Duration::ZERO)
+    }
+
+    /// `n` callers, each pausing `pause` between its requests.
+    fn paced(api: Arc<devstack_client::walkthrough::Client>, n: usize, pause: Duration) -> Callers {
         let statuses = Arc::new(Mutex::new(BTreeMap::<u16, usize>::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let callers = (0..3)
+        let callers = (0..n)
             .map(|_| {
                 let (api, statuses, stop) = (api.clone(), statuses.clone(), stop.clone());
                 tokio::spawn(async move {
                     while !stop.load(Ordering::Relaxed) {
                         let (status, _) = api.call(Method::GET, "/todos", None).await.unwrap();
                         *statuses.lock().await.entry(status).or_default() += 1;
+                        tokio::time::sleep(pause).await;
                     }
                 })
             })
@@ -673,7 +679,7 @@ struct Made {
     attached: Option<u16>,
 }
 
-/// Callers that each make a todo and attach a file to it, again and again.
+/// A caller that makes a todo and attaches a file to it, again and again.
 struct Attacher {
     made: Arc<Mutex<Vec<Made>>>,
     stop: Arc<AtomicBool>,
@@ -681,20 +687,19 @@ struct Attacher {
 }
 
 impl Attacher {
-    fn start(api: Arc<devstack_client::walkthrough::Client>, callers: usize) -> Attacher {
+    fn start(api: Arc<devstack_client::walkthrough::Client>, pause: Duration) -> Attacher {
         let made = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let tasks = (0..callers)
-            .map(|_| {
-                let (api, made, stop) = (api.clone(), made.clone(), stop.clone());
-                tokio::spawn(async move {
-                    while !stop.load(Ordering::Relaxed) {
-                        let round = attach_one(&api).await;
-                        made.lock().await.push(round);
-                    }
-                })
-            })
-            .collect();
+        let tasks = vec![tokio::spawn({
+            let (made, stop) = (made.clone(), stop.clone());
+            async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let round = attach_one(&api).await;
+                    made.lock().await.push(round);
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        })];
         Attacher { made, stop, tasks }
     }
 
@@ -774,7 +779,13 @@ async fn an_api_version_failing_one_route_or_its_timeout_is_rolled_back_and_the_
     let (api, status, _) = signed_up(&detached, "one-route@example.com", "Route").await;
     assert_eq!(status, 200);
     let api = Arc::new(api);
-    let (readers, attacher) = (Callers::start(api.clone()), Attacher::start(api.clone(), 2));
+    // Paced, so that the test loads the machine as little as it can while
+    // each canary still meets every route (about 10 reads and 7
+    // attachments a second; unpaced, five callers slowed every other test
+    // of the run by a fifth).
+    let pace = Duration::from_millis(50);
+    let readers = Callers::paced(api.clone(), 1, pace);
+    let attacher = Attacher::start(api.clone(), pace);
 
     let one_route = tempfile::tempdir().unwrap();
     let template = api_with(
