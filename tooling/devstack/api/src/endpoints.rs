@@ -107,6 +107,13 @@ pub struct Endpoints {
     /// The provider's name in the user pool (`identity_provider=`).
     #[serde(default)]
     pub federated_provider: String,
+    /// The local cloud's own certificate authority (PEM), which signs the
+    /// one address it serves over HTTPS: managed login's revocation
+    /// endpoint, as the pool's discovery document names it. Trust it to
+    /// revoke with a client that requires HTTPS there. Empty without a
+    /// managed login.
+    #[serde(default)]
+    pub ca_certificate: String,
     pub services: BTreeMap<String, ServiceEndpoints>,
 }
 

@@ -30,6 +30,7 @@ pub mod redeploy;
 pub mod sender;
 pub mod start;
 pub mod step_functions;
+pub mod tls;
 pub mod web;
 
 /// How the local cloud treats a call IAM would refuse (`devstack up --iam`).

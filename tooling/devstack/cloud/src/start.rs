@@ -771,11 +771,24 @@ impl<'a> Wiring<'a> {
             Some(f) => Some(self.managed_login(f, pool, &web_listener).await?),
             None => None,
         };
+        // Managed login's revocation over HTTPS too, for clients that
+        // revoke only there.
+        let tls = match &login {
+            Some(_) => {
+                let tls = crate::tls::Tls::new()?;
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                let url = format!("https://{}", listener.local_addr()?);
+                self.endpoints.ca_certificate = tls.ca_pem.clone();
+                Some((tls.listener(listener), url))
+            }
+            None => None,
+        };
         let discovery = cognito::discovery::Discovery {
             user_pool_id: pool.user_pool_id.clone(),
             issuer: pool.issuer.clone(),
             engine_jwks_url: pool.engine_jwks_url(&self.endpoints.emulator_url),
             domain_url: login.as_ref().map(|l| l.domain_url.clone()),
+            tls_url: tls.as_ref().map(|(_, url)| url.clone()),
         };
         let front = cognito::front(
             &self.endpoints.emulator_url,
@@ -784,6 +797,12 @@ impl<'a> Wiring<'a> {
             discovery,
             login,
         );
+        if let Some((listener, _)) = tls {
+            let front = front.clone();
+            self.tasks.push(tokio::spawn(async move {
+                let _ = axum::serve(listener, front).await;
+            }));
+        }
         self.tasks.push(serve(cognito_listener, front));
         self.endpoints.web_url = format!("http://{}/", web_listener.local_addr()?);
         let urls = crate::web::function_urls(stacks, &self.functions);

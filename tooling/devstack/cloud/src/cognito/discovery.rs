@@ -24,6 +24,9 @@ pub struct Discovery {
     pub engine_jwks_url: String,
     /// Managed login's domain, where the pool has one.
     pub domain_url: Option<String>,
+    /// The same front over HTTPS ([`crate::tls`]), where its revocation
+    /// endpoint is named: a client must revoke over TLS (RFC 7009).
+    pub tls_url: Option<String>,
 }
 
 struct Served {
@@ -68,6 +71,9 @@ pub fn document(d: &Discovery) -> Value {
         ] {
             doc[field] = Value::from(format!("{domain}{path}"));
         }
+        if let Some(tls) = &d.tls_url {
+            doc["revocation_endpoint"] = Value::from(format!("{tls}/oauth2/revoke"));
+        }
     }
     doc
 }
@@ -107,6 +113,7 @@ mod tests {
             issuer: "http://127.0.0.1:9/us-east-1_P".into(),
             engine_jwks_url: "http://127.0.0.1:8/us-east-1_P/.well-known/jwks.json".into(),
             domain_url: None,
+            tls_url: None,
         };
         let doc = document(&d);
         assert_eq!(doc["issuer"], "http://127.0.0.1:9/us-east-1_P");
@@ -122,5 +129,10 @@ mod tests {
             "http://127.0.0.1:9/oauth2/revoke"
         );
         assert_eq!(doc["end_session_endpoint"], "http://127.0.0.1:9/logout");
+        d.tls_url = Some("https://127.0.0.1:7".into());
+        assert_eq!(
+            document(&d)["revocation_endpoint"],
+            "https://127.0.0.1:7/oauth2/revoke"
+        );
     }
 }

@@ -4,13 +4,21 @@
 //! document, signs in with the authorization code, PKCE and a nonce
 //! through the outside provider's stand-in, checks the ID token itself
 //! (signature from the discovered keys, issuer, audience, nonce), reads
-//! userInfo, refreshes, revokes and signs out. What it does not take from
-//! the local cloud is named where it happens: a revocation endpoint over
-//! HTTP.
+//! userInfo, refreshes, revokes and signs out. Its HTTP client trusts the
+//! local cloud's own authority (the endpoints file's `ca_certificate`), as
+//! an app trusts a private CA: the library revokes only over HTTPS.
+
+use std::sync::Arc;
 
 use axum::http;
 use devstack_testkit::cloud::{cloud, unique_email};
-use devstack_testkit::redirects::{consent, form, location, with_query};
+use devstack_testkit::redirects::{consent, location, with_query};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use openidconnect::core::{
     CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreGrantType,
     CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
@@ -22,6 +30,8 @@ use openidconnect::{
     HttpRequest, HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
     ProviderMetadata, RedirectUrl, RevocationUrl, Scope, TokenResponse,
 };
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use serde::{Deserialize, Serialize};
 
 /// What Cognito's document names beyond the core fields.
@@ -47,30 +57,48 @@ type Metadata = ProviderMetadata<
     CoreSubjectIdentifierType,
 >;
 
-/// The library's HTTP client: the workspace's reqwest, following no
-/// redirect, as the library asks.
-async fn send(request: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
-    let (parts, body) = request.into_parts();
-    let answer = devstack_testkit::redirects::http()
-        .request(parts.method, parts.uri.to_string())
-        .headers(parts.headers)
-        .body(body)
-        .send()
-        .await?;
-    let mut response = http::Response::builder().status(answer.status());
-    for (name, value) in answer.headers() {
-        response = response.header(name, value);
+/// The library's HTTP client: hyper with rustls on ring, trusting the
+/// local cloud's authority, following no redirect, as the library asks.
+struct Http(Client<HttpsConnector<HttpConnector>, Full<Bytes>>);
+
+impl Http {
+    fn trusting(ca_pem: &str) -> Http {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add_parsable_certificates(CertificateDer::pem_slice_iter(ca_pem.as_bytes()).flatten());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Http(Client::builder(TokioExecutor::new()).build(connector))
     }
-    let body = answer.bytes().await?.to_vec();
-    Ok(response
-        .body(body)
-        .expect("a status and headers make a response"))
+
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, std::io::Error> {
+        let (parts, body) = request.into_parts();
+        let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
+        let answer = self
+            .0
+            .request(request)
+            .await
+            .map_err(std::io::Error::other)?;
+        let (parts, body) = answer.into_parts();
+        let body = body.collect().await.map_err(std::io::Error::other)?;
+        Ok(http::Response::from_parts(parts, body.to_bytes().to_vec()))
+    }
 }
 
 #[tokio::test]
 async fn a_standard_relying_party_signs_in_through_discovery_and_the_session_ends_as_on_cognito() {
     let e = &cloud().endpoints;
-    let http_client = |request| send(request);
+    let http = Http::trusting(&e.ca_certificate);
+    let http_client = |request| http.send(request);
     let issuer = IssuerUrl::new(e.issuer.clone()).unwrap();
     let metadata = Metadata::discover_async(issuer, &http_client)
         .await
@@ -153,29 +181,17 @@ async fn a_standard_relying_party_signs_in_through_discovery_and_the_session_end
     assert_eq!(renewed_claims.subject(), claims.subject());
 
     // The library revokes only at an HTTPS address (RFC 7009 says a client
-    // must check), and the local managed login answers over HTTP: its
-    // request is built by the library and sent as it would send it.
-    let revocation = client.revoke_token(CoreRevocableToken::from(refresh.clone()));
+    // must check): the discovery document names the front's TLS address.
     assert!(
-        matches!(
-            revocation,
-            Err(openidconnect::ConfigurationError::InsecureUrl(_))
-        ),
-        "the library refuses an HTTP revocation endpoint: {revocation:?}"
+        managed.revocation_endpoint.starts_with("https://"),
+        "{managed:?}"
     );
-    let form = form([
-        ("token", refresh.secret().as_str()),
-        ("token_type_hint", "refresh_token"),
-        ("client_id", e.client_id.as_str()),
-    ]);
-    let revoked = devstack_testkit::redirects::http()
-        .post(&managed.revocation_endpoint)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
+    client
+        .revoke_token(CoreRevocableToken::from(refresh.clone()))
+        .expect("an HTTPS revocation endpoint")
+        .request_async(&http_client)
         .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200, "{}", revoked.text().await.unwrap());
+        .expect("the refresh token revoked");
     let refused = client
         .exchange_refresh_token(&refresh)
         .unwrap()
