@@ -38,26 +38,7 @@ pub struct Workspace {
 impl Workspace {
     /// Asks cargo about the workspace that `dir` belongs to.
     pub fn load(dir: &Path) -> Result<Workspace, WorkspaceError> {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = std::process::Command::new(cargo)
-            .current_dir(dir)
-            .args([
-                "metadata",
-                "--format-version",
-                "1",
-                "--no-deps",
-                "--offline",
-            ])
-            .output()
-            .map_err(|e| WorkspaceError::Cargo(e.to_string()))?;
-        if !out.status.success() {
-            return Err(WorkspaceError::Cargo(
-                String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-            ));
-        }
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .map_err(|e| WorkspaceError::Shape(e.to_string()))?;
-        Self::from_metadata(&v)
+        Self::from_metadata(&metadata(dir, &["--no-deps"])?)
     }
 
     pub fn from_metadata(v: &serde_json::Value) -> Result<Workspace, WorkspaceError> {
@@ -136,19 +117,7 @@ impl Workspace {
 /// (`aws-sdk-`), as `(name, folder)`: the sources the lockfile resolved,
 /// read in place (`cargo metadata` with the dependency graph, offline).
 pub fn dependency_dirs(dir: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>, WorkspaceError> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(cargo)
-        .current_dir(dir)
-        .args(["metadata", "--format-version", "1", "--offline"])
-        .output()
-        .map_err(|e| WorkspaceError::Cargo(e.to_string()))?;
-    if !out.status.success() {
-        return Err(WorkspaceError::Cargo(
-            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        ));
-    }
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| WorkspaceError::Shape(e.to_string()))?;
+    let v = metadata(dir, &[])?;
     let mut found: Vec<(String, PathBuf)> = v["packages"]
         .as_array()
         .into_iter()
@@ -164,6 +133,24 @@ pub fn dependency_dirs(dir: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)
     found.sort();
     found.dedup_by(|a, b| a.0 == b.0);
     Ok(found)
+}
+
+/// `cargo metadata` of the workspace `dir` is in, offline, with `extra`
+/// arguments.
+fn metadata(dir: &Path, extra: &[&str]) -> Result<serde_json::Value, WorkspaceError> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .current_dir(dir)
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(extra)
+        .output()
+        .map_err(|e| WorkspaceError::Cargo(e.to_string()))?;
+    if !out.status.success() {
+        return Err(WorkspaceError::Cargo(
+            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| WorkspaceError::Shape(e.to_string()))
 }
 
 /// Files outside any crate that change every build: the lockfile, the root

@@ -90,6 +90,12 @@ impl Control {
                 "{service}: the {what} changed; the local cloud wires those at start, so restart it (`cargo xtask up`) to apply this template"
             );
         }
+        let live = |id: &str| Some(self.functions.get(&format!("{service}/{id}"))?.timeout());
+        if let Some(id) = timeout_swapped_in_place(&plan, live) {
+            bail!(
+                "{service}/{id}: its timeout changed, and a function deployed in place (no DeploymentPreference; a version deployed gradually takes its own) keeps the timeout it started with, so restart the local cloud (`cargo xtask up`) to apply this template"
+            );
+        }
         // Every binary must exist before anything is touched.
         let mut binaries = Vec::new();
         for f in &plan.functions {
@@ -232,10 +238,6 @@ impl Control {
 pub fn wiring_change(running: &Plan, new: &Plan) -> Option<&'static str> {
     if wired(running) != wired(new) {
         Some("functions (names, binaries or async settings)")
-    } else if timeout_swapped_in_place(running, new) {
-        Some(
-            "timeout of a function deployed in place (no DeploymentPreference; a version deployed gradually takes its own)",
-        )
     } else if running.routes != new.routes {
         Some("HTTP routes (or their stage's throttle or access log)")
     } else if running.rules != new.rules {
@@ -264,17 +266,18 @@ fn wired(plan: &Plan) -> Vec<devstack_template::adapt::FunctionPlan> {
         .collect()
 }
 
-/// A timeout changed on a function swapped in place: its environments
-/// keep the timeout they started with.
-fn timeout_swapped_in_place(running: &Plan, new: &Plan) -> bool {
-    new.functions.iter().any(|f| {
-        let before = running
-            .functions
-            .iter()
-            .find(|r| r.logical_id == f.logical_id);
-        let gradual = new.deployments.iter().any(|d| d.function == f.logical_id);
-        !gradual && before.is_some_and(|b| b.timeout_seconds != f.timeout_seconds)
-    })
+/// The function swapped in place (no `DeploymentPreference`) whose new
+/// timeout differs from the one its running version has: its
+/// environments keep theirs, so the local cloud needs a restart.
+fn timeout_swapped_in_place(
+    plan: &Plan,
+    running: impl Fn(&str) -> Option<std::time::Duration>,
+) -> Option<&str> {
+    plan.functions
+        .iter()
+        .filter(|f| !plan.deployments.iter().any(|d| d.function == f.logical_id))
+        .find(|f| running(&f.logical_id).is_some_and(|t| t.as_secs() != f.timeout_seconds))
+        .map(|f| f.logical_id.as_str())
 }
 
 /// The control API of a running local cloud (its URL is `control_url` in
@@ -300,4 +303,53 @@ pub fn router(control: std::sync::Arc<Control>) -> axum::Router {
     axum::Router::new()
         .route("/deploy", axum::routing::post(deploy))
         .with_state(control)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use devstack_template::adapt::{FunctionPlan, GradualDeploy};
+
+    use super::*;
+
+    fn function(id: &str, timeout_seconds: u64) -> FunctionPlan {
+        FunctionPlan {
+            logical_id: id.into(),
+            binary: id.to_lowercase(),
+            timeout_seconds,
+            dead_letter_topic: None,
+            max_retries: 2,
+            max_event_age_seconds: 21_600,
+        }
+    }
+
+    #[test]
+    fn a_timeout_is_wiring_only_for_a_function_swapped_in_place_against_its_running_one() {
+        let started = Plan {
+            functions: vec![function("Api", 10), function("Hook", 10)],
+            ..Plan::default()
+        };
+        let mut next = started.clone();
+        next.functions = vec![function("Api", 1), function("Hook", 10)];
+        next.deployments = vec![GradualDeploy {
+            function: "Api".into(),
+            ..GradualDeploy::default()
+        }];
+        assert_eq!(
+            wiring_change(&started, &next),
+            None,
+            "a version takes its own"
+        );
+        // The Api's running version already has 1 s; the hook is swapped in
+        // place and keeps the 10 s it started with.
+        let running = |id: &str| Some(Duration::from_secs(if id == "Api" { 1 } else { 10 }));
+        assert_eq!(timeout_swapped_in_place(&next, running), None);
+        next.functions[1].timeout_seconds = 5;
+        assert_eq!(timeout_swapped_in_place(&next, running), Some("Hook"));
+        // Dropping the Api's preference with the 1 s it runs is no change.
+        next.deployments.clear();
+        next.functions[1].timeout_seconds = 10;
+        assert_eq!(timeout_swapped_in_place(&next, running), None);
+    }
 }

@@ -357,10 +357,25 @@ struct Wiring<'a> {
     endpoints: Endpoints,
 }
 
-fn serve(listener: tokio::net::TcpListener, app: axum::Router) -> tokio::task::JoinHandle<()> {
+fn serve<L>(listener: L, app: axum::Router) -> tokio::task::JoinHandle<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     })
+}
+
+/// Managed login's revocation over HTTPS too, for clients that revoke
+/// only there ([`crate::tls`]): its listener and its address, once the
+/// endpoints name the authority that signed it.
+async fn revocation_over_tls(endpoints: &mut Endpoints) -> Result<(crate::tls::Listener, String)> {
+    let tls = crate::tls::Tls::new()?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("https://{}", listener.local_addr()?);
+    endpoints.ca_certificate = tls.ca_pem.clone();
+    Ok((tls.listener(listener), url))
 }
 
 impl<'a> Wiring<'a> {
@@ -771,16 +786,8 @@ impl<'a> Wiring<'a> {
             Some(f) => Some(self.managed_login(f, pool, &web_listener).await?),
             None => None,
         };
-        // Managed login's revocation over HTTPS too, for clients that
-        // revoke only there.
         let tls = match &login {
-            Some(_) => {
-                let tls = crate::tls::Tls::new()?;
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                let url = format!("https://{}", listener.local_addr()?);
-                self.endpoints.ca_certificate = tls.ca_pem.clone();
-                Some((tls.listener(listener), url))
-            }
+            Some(_) => Some(revocation_over_tls(&mut self.endpoints).await?),
             None => None,
         };
         let discovery = cognito::discovery::Discovery {
@@ -798,10 +805,7 @@ impl<'a> Wiring<'a> {
             login,
         );
         if let Some((listener, _)) = tls {
-            let front = front.clone();
-            self.tasks.push(tokio::spawn(async move {
-                let _ = axum::serve(listener, front).await;
-            }));
+            self.tasks.push(serve(listener, front.clone()));
         }
         self.tasks.push(serve(cognito_listener, front));
         self.endpoints.web_url = format!("http://{}/", web_listener.local_addr()?);

@@ -48,19 +48,43 @@ impl Tls {
         })
     }
 
-    /// `listener`'s connections, each once its handshake is done.
+    /// `listener`'s connections, each once its handshake is done. Each
+    /// handshake runs on its own, within [`HANDSHAKE`]: a client that
+    /// connects and says nothing holds up no other.
     pub fn listener(&self, listener: TcpListener) -> Listener {
-        Listener {
-            tcp: listener,
-            acceptor: self.acceptor.clone(),
-        }
+        let (done, ready) = tokio::sync::mpsc::channel(16);
+        let acceptor = self.acceptor.clone();
+        let local = listener.local_addr();
+        tokio::spawn(async move {
+            loop {
+                let Ok((tcp, addr)) = listener.accept().await else {
+                    // Out of descriptors, or reset before it was taken:
+                    // the next one may do.
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                };
+                let (acceptor, done) = (acceptor.clone(), done.clone());
+                tokio::spawn(async move {
+                    // A client that fails its handshake (one that does not
+                    // trust the authority) is its own problem.
+                    if let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE, acceptor.accept(tcp)).await
+                    {
+                        let _ = done.send((tls, addr)).await;
+                    }
+                });
+            }
+        });
+        Listener { ready, local }
     }
 }
 
-/// A TCP listener whose connections speak TLS, for `axum::serve`.
+/// How long a client has to finish its TLS handshake.
+const HANDSHAKE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Connections whose handshake is done, for `axum::serve`.
 pub struct Listener {
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
+    ready: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local: std::io::Result<SocketAddr>,
 }
 
 impl axum::serve::Listener for Listener {
@@ -68,22 +92,18 @@ impl axum::serve::Listener for Listener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok((tcp, addr)) = self.tcp.accept().await else {
-                // Out of descriptors, or the connection reset before it
-                // was taken: the next one may do.
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                continue;
-            };
-            // A client that fails its handshake (one that does not trust
-            // the authority) is its own problem, not the listener's.
-            if let Ok(tls) = self.acceptor.accept(tcp).await {
-                return (tls, addr);
-            }
+        match self.ready.recv().await {
+            Some(connection) => connection,
+            // The accepting task ended (the runtime is shutting down):
+            // nothing more will come.
+            None => std::future::pending().await,
         }
     }
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
+        match &self.local {
+            Ok(addr) => Ok(*addr),
+            Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+        }
     }
 }

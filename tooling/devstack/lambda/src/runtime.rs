@@ -506,7 +506,7 @@ impl Function {
             .weights()
     }
 
-    /// Waits, at most `within`, until `version` has ended as many
+    /// Waits, at most the version's timeout, until `version` has ended as many
     /// invocations as it had begun when called: those it runs now, or as
     /// many that began later (so steady traffic cannot hold it). Each is
     /// in its figures once it ends.
@@ -519,6 +519,11 @@ impl Function {
         while pool.counts.begun_and_ended().1 < begun && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// The timeout of the version the alias runs now (not a staged one).
+    pub fn timeout(&self) -> Duration {
+        (self.pools().first()).map_or(self.spec.timeout, |p| p.timeout)
     }
 
     fn pools(&self) -> Vec<Arc<Pool>> {

@@ -537,10 +537,10 @@ async fn a_rolled_back_build_stays_rolled_back_when_an_old_versions_process_rest
 // A version keeps the timeout it was published with, as Lambda keeps a
 // version's configuration: staged with 1 s beside one of 5 s, the new
 // version times out a 1.5 s run the old one finishes, and once promoted
-// its new environments keep its timeout.
+// an environment it starts for a second run at once keeps its timeout.
 #[tokio::test]
 async fn a_version_keeps_the_timeout_it_was_published_with() {
-    let spec = sleepy(Duration::from_secs(5));
+    let spec = sleepy_in(Duration::from_secs(5), 2);
     let binary = spec.binary.clone();
     let function = Function::start(spec).await.unwrap();
     assert_eq!(
@@ -568,9 +568,15 @@ async fn a_version_keeps_the_timeout_it_was_published_with() {
     );
     function.shift(1.0);
     function.promote().await;
-    // Its environment was killed by the timeout: this run starts a new one.
+    assert_eq!(function.timeout(), Duration::from_secs(1));
+    // Two runs at once: the second needs an environment of its own.
+    let (one, two) = tokio::join!(run(Qualifier::Alias), run(Qualifier::Alias));
+    let timed_out = (Err("Task timed out after 1s".to_owned()), 2);
+    assert_eq!((one, two), (timed_out.clone(), timed_out));
     assert_eq!(
-        run(Qualifier::Alias).await,
-        (Err("Task timed out after 1s".into()), 2)
+        function.figures()[0].environments,
+        2,
+        "{:?}",
+        function.figures()
     );
 }

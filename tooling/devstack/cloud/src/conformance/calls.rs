@@ -151,7 +151,7 @@ pub fn in_file(text: &str, sdks: &[Sdk]) -> Result<BTreeSet<Called>, String> {
     let file = syn::parse_file(text).map_err(|e| e.to_string())?;
     let named: Vec<&Sdk> = sdks
         .iter()
-        .filter(|s| text.contains(&s.crate_name.replace('-', "_")))
+        .filter(|s| names_crate(text, &s.crate_name.replace('-', "_")))
         .collect();
     let mut finder = Finder {
         sdks,
@@ -169,6 +169,15 @@ pub fn in_file(text: &str, sdks: &[Sdk]) -> Result<BTreeSet<Called>, String> {
     }
 }
 
+/// Whether `text` names `krate` as a whole word (`aws_sdk_dynamodb`, not
+/// `aws_sdk_dynamodbstreams`).
+fn names_crate(text: &str, krate: &str) -> bool {
+    text.match_indices(krate).any(|(at, _)| {
+        let after = text[at + krate.len()..].chars().next();
+        !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
 struct Finder<'a> {
     sdks: &'a [Sdk],
     /// The SDK crates the file names: they decide an operation two
@@ -178,9 +187,10 @@ struct Finder<'a> {
     apis: Vec<String>,
     /// The same, within the function being read.
     in_fn: Vec<Vec<String>>,
-    /// The function's `let name = <expr>` bindings: a builder kept in a
-    /// variable (`let mut query = client.query()...; query.send()`).
-    lets: Vec<HashMap<String, Expr>>,
+    /// The function's `let name = <expr>` bindings, each name's in
+    /// order: a builder kept in a variable (`let mut query =
+    /// client.query()...; query.send()`).
+    lets: Vec<HashMap<String, Vec<Expr>>>,
     found: BTreeSet<Called>,
     problems: Vec<String>,
 }
@@ -304,6 +314,10 @@ fn hand_signed(service: &str) -> Option<&'static [&'static str]> {
 /// The constant a `JsonApi::new(conf, CONST)` names.
 fn constant_of(expr: &Expr) -> Option<String> {
     let Expr::Call(call) = expr else { return None };
+    constant_called(call)
+}
+
+fn constant_called(call: &syn::ExprCall) -> Option<String> {
     let Expr::Path(func) = &*call.func else {
         return None;
     };
@@ -332,7 +346,7 @@ fn constants_in(walk: impl FnOnce(&mut Constants)) -> Vec<String> {
 struct Constants(Vec<String>);
 
 /// Every `let name = <expr>` of a function.
-struct Lets(HashMap<String, Expr>);
+struct Lets(HashMap<String, Vec<Expr>>);
 
 impl<'ast> Visit<'ast> for Lets {
     fn visit_local(&mut self, local: &'ast syn::Local) {
@@ -345,7 +359,7 @@ impl<'ast> Visit<'ast> for Lets {
             _ => None,
         };
         if let (Some(name), Some(init)) = (name, &local.init) {
-            self.0.insert(name, (*init.expr).clone());
+            self.0.entry(name).or_default().push((*init.expr).clone());
         }
         visit::visit_local(self, local);
     }
@@ -353,7 +367,7 @@ impl<'ast> Visit<'ast> for Lets {
 
 impl<'ast> Visit<'ast> for Constants {
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
-        if let Some(c) = constant_of(&Expr::Call(call.clone())) {
+        if let Some(c) = constant_called(call) {
             self.0.push(c);
         }
         visit::visit_expr_call(self, call);
@@ -366,7 +380,9 @@ impl Finder<'_> {
     fn sdk_chain(&mut self, end: &ExprMethodCall) {
         let mut methods = Vec::new();
         let mut at = &*end.receiver;
-        let mut followed = 0;
+        // Each name's bindings are followed from the last back: `let q =
+        // q.limit(1)` leads to the `q` before it, never to itself.
+        let mut left: HashMap<String, usize> = HashMap::new();
         let mut client = None;
         loop {
             at = match at {
@@ -377,22 +393,26 @@ impl Finder<'_> {
                 Expr::Await(a) => &a.base,
                 Expr::Try(t) => &t.expr,
                 Expr::Paren(p) => &p.expr,
-                Expr::Path(p) if followed < 4 => {
-                    client = client.or_else(|| receiver_name(at));
-                    let bound = (p.path.get_ident())
-                        .and_then(|name| self.lets.last()?.get(&name.to_string()));
-                    match bound {
-                        Some(init) => {
-                            followed += 1;
-                            init
-                        }
-                        None => break,
-                    }
+                Expr::Path(p) => {
+                    // The innermost name is the client's (`lambda` in
+                    // `let req = lambda.add_permission(); req.send()`).
+                    client = receiver_name(at).or(client);
+                    let Some(name) = p.path.get_ident().map(|i| i.to_string()) else {
+                        break;
+                    };
+                    let Some(bound) = self.lets.last().and_then(|l| l.get(&name)) else {
+                        break;
+                    };
+                    let next = left.entry(name).or_insert(bound.len());
+                    let Some(earlier) = next.checked_sub(1) else {
+                        break;
+                    };
+                    *next = earlier;
+                    &bound[earlier]
                 }
                 _ => break,
             };
         }
-        let client = client.or_else(|| receiver_name(at));
         for method in methods.iter().rev() {
             let owners: Vec<&Sdk> = self
                 .sdks
@@ -434,19 +454,25 @@ impl Finder<'_> {
         }
     }
 
-    /// Which JSON-protocol API a `.call(..)`'s receiver is: the one its
-    /// function builds, else the only one the file builds, else the one
-    /// its name says (`site.ssm`, `codedeploy`).
+    /// Which JSON-protocol API a `.call(..)`'s receiver is: the one it
+    /// builds or its name says (`JsonApi::new(conf, SSM).call(..)`,
+    /// `site.ssm`, `codedeploy`), else the only one its function builds,
+    /// else the only one the file builds.
     fn api_of(&self, receiver: &Expr) -> Option<String> {
-        let here: Vec<&String> = self.in_fn.iter().flatten().collect();
-        if let [one] = here.as_slice() {
-            return Some((*one).clone());
+        if let Some(constant) = constant_of(receiver) {
+            return Some(constant);
         }
-        if let [one] = self.apis.as_slice() {
-            return Some(one.clone());
+        let named = receiver_name(receiver).map(|n| n.to_uppercase());
+        if let Some(name) = named.filter(|n| json_service(n).is_some()) {
+            return Some(name);
         }
-        let name = receiver_name(receiver)?;
-        json_service(&name.to_uppercase()).map(|_| name.to_uppercase())
+        let only = |all: &mut Vec<String>| {
+            all.sort();
+            all.dedup();
+            (all.len() == 1).then(|| all[0].clone())
+        };
+        only(&mut self.in_fn.iter().flatten().cloned().collect())
+            .or_else(|| only(&mut self.apis.clone()))
     }
 
     fn json_call(&mut self, api: Option<String>, operation: String) {
@@ -556,6 +582,37 @@ mod tests {
                 "ssm PutParameter kit::signed",
             ]
         );
+    }
+
+    #[test]
+    fn a_builder_bound_again_under_its_own_name_leads_back_to_its_operation() {
+        let code = r#"
+            async fn page(c: &Client) {
+                let q = c.query();
+                let q = q.limit(1);
+                q.send().await;
+            }
+            async fn tap(lambda: &L) {
+                let req = lambda.add_permission();
+                req.send().await;
+            }
+        "#;
+        assert_eq!(
+            found(code),
+            [
+                "dynamodb Query aws-sdk-dynamodb",
+                "lambda AddPermission aws-sdk-lambda"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_signed_calls_receiver_says_its_api_before_the_file_does() {
+        let code = r#"
+            fn reads(conf: &Conf) -> JsonApi { JsonApi::new(conf, SSM) }
+            async fn key(&self) { self.kms.call("Decrypt", &body).await; }
+        "#;
+        assert_eq!(found(code), ["kms Decrypt kit::signed"]);
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl Names for Any {
 fn json_target(service: &str) -> Option<&'static str> {
     Some(match service {
         "dynamodb" => "DynamoDB_20120810",
-        "events" => "AWSEvents",
+        "events" => kit::signed::json_protocol::EVENTS.target,
         "sqs" => "AmazonSQS",
         "states" => "AWSStepFunctions",
         "ssm" => kit::signed::json_protocol::SSM.target,

@@ -66,17 +66,16 @@ pub fn calls(root: &Path) -> Result<Calls, ConformanceError> {
 pub fn rows(root: &Path) -> Result<Vec<Row>, ConformanceError> {
     let exercised = exercised()?;
     let changes = devstack_emulator::changes();
-    let reference = Reference::at(&root.join(repo::paths::IAM_REFERENCE));
+    let reference = Reference::at(&root.join(repo::paths::IAM_REFERENCE))?;
     let mut rows = Vec::new();
     for (called, callers) in calls(root)? {
         let judged = callers
             .contains_key(&Caller::Function)
             .then(|| judged::judged(&called.service, &called.operation));
         let unset = match &judged {
-            Some(Judged::Actions { actions, keys }) => reference.as_ref().map_or_else(
-                |e| vec![format!("({e})")],
-                |r| r.unset(actions, &[keys.clone(), judged::common_keys()].concat()),
-            ),
+            Some(Judged::Actions { actions, keys }) => {
+                reference.unset(actions, &[keys.clone(), judged::common_keys()].concat())?
+            }
             _ => Vec::new(),
         };
         rows.push(Row {
@@ -157,21 +156,23 @@ impl Reference {
     }
 
     /// The keys AWS defines for `actions` (and their resource types) that
-    /// are not in `set`.
-    fn unset(&self, actions: &[String], set: &[String]) -> Vec<String> {
+    /// are not in `set`. An action the reference does not have is an
+    /// error: the judge asks for something IAM does not define.
+    fn unset(&self, actions: &[String], set: &[String]) -> Result<Vec<String>, ConformanceError> {
+        let missing = |why: String| ConformanceError::Reference(why);
         let mut out = BTreeSet::new();
         for action in actions {
-            let Some((service, name)) = action.split_once(':') else {
-                continue;
-            };
+            let (service, name) = (action.split_once(':'))
+                .ok_or_else(|| missing(format!("{action} is not service:Action")))?;
             let path = self.dir.join("actions").join(format!("{service}.json"));
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                continue;
-            };
-            let Ok(all) = serde_json::from_str::<serde_json::Value>(&text) else {
-                continue;
-            };
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| missing(format!("{}: {e}", path.display())))?;
+            let all: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| missing(format!("{}: {e}", path.display())))?;
             let entry = &all[name.to_lowercase()];
+            if entry.is_null() {
+                return Err(missing(format!("{action} is not in IAM's reference")));
+            }
             let own = entry["conditionKeys"].as_array().into_iter().flatten();
             let by_resource = (entry["resourceTypes"].as_array().into_iter().flatten())
                 .flat_map(|r| r["conditionKeys"].as_array().into_iter().flatten());
@@ -182,7 +183,7 @@ impl Reference {
                     .map(str::to_owned),
             );
         }
-        out.into_iter().collect()
+        Ok(out.into_iter().collect())
     }
 }
 
@@ -197,8 +198,10 @@ pub fn page(rows: &[Row]) -> String {
          when a call has no test named in `{tests}`, or when that test is \
          gone.\n\n\
          - **Called by**: the crates whose code makes the call. A function's call \
-         passes the gate and is judged as its role; `ops` (the operator's CLI) \
-         uses the operator's own keys, which the local cloud does not judge.\n\
+         passes the gate and is judged as its role (a presigned URL is judged \
+         as the role that signed it, when its holder uses it); `ops` (the \
+         operator's CLI) uses the operator's own keys, which the local cloud \
+         does not judge.\n\
          - **Answered by**: the engine (moto), with the engine's changes that \
          alter the operation named (`moto_server.py` declares them), or a front \
          the local cloud plays itself.\n\
