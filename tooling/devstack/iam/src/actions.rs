@@ -239,6 +239,10 @@ fn dynamodb(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
     })
 }
 
+/// PutEvents asks for `events:PutEvents` on each entry's bus, with the
+/// entry's `events:source` and `events:detail-type`, the keys a bus's
+/// policy limits a publisher by. Each entry is judged on its own, so one
+/// entry of a source the policy does not allow refuses the call.
 fn events(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
     if ctx.operation != "PutEvents" {
         return Err(ctx.unknown());
@@ -249,15 +253,22 @@ fn events(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
         .ok_or_else(|| ctx.malformed("no Entries"))?
         .iter()
         .map(|entry| {
-            let bus = entry
-                .get("EventBusName")
-                .and_then(Value::as_str)
-                .unwrap_or("default");
-            if bus.starts_with("arn:") {
+            let field = |name: &str| entry.get(name).and_then(Value::as_str);
+            let bus = field("EventBusName").unwrap_or("default");
+            let mut call = if bus.starts_with("arn:") {
                 ctx.call(bus)
             } else {
                 ctx.call(ctx.place.arn("events", &format!("event-bus/{bus}")))
+            };
+            for (key, name) in [
+                ("events:source", "Source"),
+                ("events:detail-type", "DetailType"),
+            ] {
+                if let Some(value) = field(name) {
+                    call = call.with(key, value);
+                }
             }
+            call
         })
         .collect();
     calls.sort();
@@ -681,6 +692,35 @@ mod tests {
                 "dynamodb:Query",
                 "arn:aws:dynamodb:us-east-1:123456789012:table/t/index/byUser"
             )]
+        );
+    }
+
+    #[test]
+    fn put_events_carries_each_entrys_source_and_detail_type() {
+        let calls = json_call(
+            "events",
+            "AWSEvents.PutEvents",
+            serde_json::json!({"Entries": [
+                {"EventBusName": "app-bus", "Source": "app.todos", "DetailType": "TodoCompleted"},
+                {"EventBusName": "app-bus", "Source": "app.todos", "DetailType": "TodoCompleted"},
+                {"EventBusName": "app-bus", "Source": "app.users", "DetailType": "UserRegistered"}
+            ]}),
+        )
+        .unwrap();
+        let contexts: Vec<&[(String, String)]> = calls.iter().map(|c| &c.context[..]).collect();
+        let pair = |source: &str, detail: &str| {
+            vec![
+                ("events:source".to_owned(), source.to_owned()),
+                ("events:detail-type".to_owned(), detail.to_owned()),
+            ]
+        };
+        assert_eq!(
+            contexts,
+            [
+                &pair("app.todos", "TodoCompleted")[..],
+                &pair("app.users", "UserRegistered")[..]
+            ],
+            "one call per distinct entry"
         );
     }
 

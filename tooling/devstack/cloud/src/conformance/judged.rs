@@ -78,7 +78,7 @@ fn json_body() -> String {
         "KeyId": "sample",
         "stateMachineArn": format!("arn:aws:states:us-east-1:{PLACE_ACCOUNT}:stateMachine:sample"),
         "executionArn": format!("arn:aws:states:us-east-1:{PLACE_ACCOUNT}:execution:sample:run"),
-        "Entries": [{"EventBusName": "sample"}],
+        "Entries": [{"EventBusName": "sample", "Source": "app.sample", "DetailType": "Sample"}],
         "TransactItems": [
             {"Put": table}, {"Update": table}, {"Delete": table}, {"ConditionCheck": table}
         ],

@@ -312,6 +312,20 @@ fn conditions_on_the_context_the_local_cloud_fills() {
     assert!(verdict(&[arn_like], None, &call("sns:Publish", topic)).allowed);
 }
 
+#[test]
+fn a_publisher_limited_to_its_own_source_may_put_only_that_source() {
+    let own_source = policy(
+        "role policy Publish",
+        serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "events:PutEvents",
+            "Resource": "arn:aws:events:us-east-1:123456789012:event-bus/app-bus",
+            "Condition": {"StringEquals": {"events:source": "app.todos"}}}]}),
+    );
+    let bus = "arn:aws:events:us-east-1:123456789012:event-bus/app-bus";
+    let put = |source: &str| call("events:PutEvents", bus).with("events:source", source);
+    assert!(verdict(std::slice::from_ref(&own_source), None, &put("app.todos")).allowed);
+    assert!(!verdict(&[own_source], None, &put("app.users")).allowed);
+}
+
 /// The services' key policy, as the templates write it (the account
 /// administers; SNS encrypts for the queue; this stack's roles publish
 /// through SNS).
