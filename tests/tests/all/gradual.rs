@@ -544,6 +544,17 @@ fn n(m: &BTreeMap<u16, usize>, s: u16) -> usize {
     m.get(&s).copied().unwrap_or(0)
 }
 
+/// A local cloud of its own whose functions log only warnings: the API
+/// tests' callers make thousands of requests.
+fn quiet_cloud() -> cloud::Detached {
+    cloud::start_detached(Options {
+        bin_dir: repo::profile_dir(),
+        function_env: vec![("RUST_LOG".into(), "warn".into())],
+        ..Options::default()
+    })
+    .expect("the local cloud starts")
+}
+
 /// Three bad versions of todos' API on one cloud, while callers read
 /// their todos throughout: one its hook stops, one answering 500 its
 /// canary's 5xx alarm rolls back, one slower than its threshold its
@@ -551,12 +562,7 @@ fn n(m: &BTreeMap<u16, usize>, s: u16) -> usize {
 #[tokio::test]
 async fn bad_api_versions_are_stopped_by_the_hook_or_rolled_back_by_their_canarys_5xx_or_latency_while_the_old_one_answers()
  {
-    let detached = cloud::start_detached(Options {
-        bin_dir: repo::profile_dir(),
-        function_env: vec![("RUST_LOG".into(), "warn".into())],
-        ..Options::default()
-    })
-    .expect("the local cloud starts");
+    let detached = quiet_cloud();
     let (api, status, _) = signed_up(&detached, "canary-api@example.com", "Canary").await;
     assert_eq!(status, 200);
     let (status, todo) = api
@@ -765,12 +771,7 @@ async fn todos_kept(api: &devstack_client::walkthrough::Client) -> BTreeMap<Stri
 #[tokio::test]
 async fn an_api_version_failing_one_route_or_its_timeout_is_rolled_back_and_the_good_one_then_deploys()
  {
-    let detached = cloud::start_detached(Options {
-        bin_dir: repo::profile_dir(),
-        function_env: vec![("RUST_LOG".into(), "warn".into())],
-        ..Options::default()
-    })
-    .expect("the local cloud starts");
+    let detached = quiet_cloud();
     let (api, status, _) = signed_up(&detached, "one-route@example.com", "Route").await;
     assert_eq!(status, 200);
     let api = Arc::new(api);

@@ -214,29 +214,15 @@ impl<'ast> Visit<'ast> for Finder<'_> {
     }
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        if is_test(&f.attrs) {
-            return;
+        if !is_test(&f.attrs) {
+            self.within(&f.block, |me| visit::visit_item_fn(me, f));
         }
-        self.in_fn.push(constants_in(|v| v.visit_item_fn(f)));
-        let mut lets = Lets(HashMap::new());
-        lets.visit_item_fn(f);
-        self.lets.push(lets.0);
-        visit::visit_item_fn(self, f);
-        self.lets.pop();
-        self.in_fn.pop();
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        if is_test(&f.attrs) {
-            return;
+        if !is_test(&f.attrs) {
+            self.within(&f.block, |me| visit::visit_impl_item_fn(me, f));
         }
-        self.in_fn.push(constants_in(|v| v.visit_impl_item_fn(f)));
-        let mut lets = Lets(HashMap::new());
-        lets.visit_impl_item_fn(f);
-        self.lets.push(lets.0);
-        visit::visit_impl_item_fn(self, f);
-        self.lets.pop();
-        self.in_fn.pop();
     }
 
     fn visit_expr_method_call(&mut self, call: &'ast ExprMethodCall) {
@@ -375,6 +361,18 @@ impl<'ast> Visit<'ast> for Constants {
 }
 
 impl Finder<'_> {
+    /// `walk`s a function whose body is `body`, knowing the `JsonApi`s it
+    /// builds and its `let` bindings.
+    fn within(&mut self, body: &syn::Block, walk: impl FnOnce(&mut Self)) {
+        self.in_fn.push(constants_in(|v| v.visit_block(body)));
+        let mut lets = Lets(HashMap::new());
+        lets.visit_block(body);
+        self.lets.push(lets.0);
+        walk(self);
+        self.lets.pop();
+        self.in_fn.pop();
+    }
+
     /// The operation of a builder chain ending in `.send()`: the deepest
     /// method of the chain that is an SDK operation.
     fn sdk_chain(&mut self, end: &ExprMethodCall) {

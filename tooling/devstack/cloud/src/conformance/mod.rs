@@ -66,7 +66,7 @@ pub fn calls(root: &Path) -> Result<Calls, ConformanceError> {
 pub fn rows(root: &Path) -> Result<Vec<Row>, ConformanceError> {
     let exercised = exercised()?;
     let changes = devstack_emulator::changes();
-    let reference = Reference::at(&root.join(repo::paths::IAM_REFERENCE))?;
+    let mut reference = Reference::at(&root.join(repo::paths::IAM_REFERENCE))?;
     let mut rows = Vec::new();
     for (called, callers) in calls(root)? {
         let judged = callers
@@ -139,6 +139,9 @@ fn answered(
 /// IAM's reference: each action's condition keys.
 struct Reference {
     dir: std::path::PathBuf,
+    /// Each service's actions, read once (`dynamodb` → its file's JSON):
+    /// many rows ask about the same service.
+    services: BTreeMap<String, serde_json::Value>,
 }
 
 impl Reference {
@@ -152,24 +155,37 @@ impl Reference {
         }
         Ok(Self {
             dir: dir.to_path_buf(),
+            services: BTreeMap::new(),
         })
+    }
+
+    /// `service`'s actions, as the reference's file for it says.
+    fn actions(&mut self, service: &str) -> Result<&serde_json::Value, ConformanceError> {
+        if !self.services.contains_key(service) {
+            let path = self.dir.join("actions").join(format!("{service}.json"));
+            let unread =
+                |e: String| ConformanceError::Reference(format!("{}: {e}", path.display()));
+            let text = std::fs::read_to_string(&path).map_err(|e| unread(e.to_string()))?;
+            let all = serde_json::from_str(&text).map_err(|e| unread(e.to_string()))?;
+            self.services.insert(service.to_owned(), all);
+        }
+        Ok(&self.services[service])
     }
 
     /// The keys AWS defines for `actions` (and their resource types) that
     /// are not in `set`. An action the reference does not have is an
     /// error: the judge asks for something IAM does not define.
-    fn unset(&self, actions: &[String], set: &[String]) -> Result<Vec<String>, ConformanceError> {
+    fn unset(
+        &mut self,
+        actions: &[String],
+        set: &[String],
+    ) -> Result<Vec<String>, ConformanceError> {
         let missing = |why: String| ConformanceError::Reference(why);
         let mut out = BTreeSet::new();
         for action in actions {
             let (service, name) = (action.split_once(':'))
                 .ok_or_else(|| missing(format!("{action} is not service:Action")))?;
-            let path = self.dir.join("actions").join(format!("{service}.json"));
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| missing(format!("{}: {e}", path.display())))?;
-            let all: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| missing(format!("{}: {e}", path.display())))?;
-            let entry = &all[name.to_lowercase()];
+            let entry = &self.actions(service)?[name.to_lowercase()];
             if entry.is_null() {
                 return Err(missing(format!("{action} is not in IAM's reference")));
             }
