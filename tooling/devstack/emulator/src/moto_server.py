@@ -454,6 +454,227 @@ def _disabled_rules_deliver_nothing():
     models.Rule.send_to_targets = send_to_targets
 
 
+def _ask_the_judge(path, question):
+    """The local cloud's judge's answer to `question` (JSON) at `path`, or
+    None when nothing is judged (no DEVSTACK_JUDGE_URL) or the judge is
+    gone (the cloud stopping), where moto's own behaviour stands."""
+    import json
+    import os
+    import urllib.request
+
+    # Read per question: an engine's clouds are forked from one process,
+    # each with its own judge.
+    judge = os.environ.get("DEVSTACK_JUDGE_URL")
+    if not judge:
+        return None
+    request = urllib.request.Request(
+        judge + path,
+        data=json.dumps(question).encode(),
+        headers={"content-type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.load(answer)
+    except OSError as e:
+        print(f"devstack judge unreachable: {e}", file=sys.stderr)
+        return None
+
+
+def _buses_in_their_owners_accounts():
+    """A bus named by its ARN is the bus of the account the ARN names, as
+    on AWS; moto cut the ARN to its name and used the caller's own bus of
+    that name, or none. Now each rule operation and each PutEvents entry
+    naming another account's bus acts on that account's bus, once the
+    bus's policy lets the caller's account (the local cloud's judge
+    answers, as IAM judges the resource's side); a rule made there is the
+    bus owner's, created by the caller (DescribeRule's CreatedBy, which
+    `events:creatorAccount` reads). An event keeps its producer's
+    `account` wherever it goes, and a bus target forwards it once, with
+    its id and time: AWS sends on no event that came from another bus.
+    A target that is another account's bus needs the role EventBridge
+    puts events with, as AWS requires of targets made since 2023."""
+    # changes: events:PutEvents events:DescribeEventBus events:PutRule events:PutTargets events:RemoveTargets events:DeleteRule events:DescribeRule events:EnableRule events:DisableRule events:ListTargetsByRule
+    import copy
+    import inspect
+    import threading
+
+    from moto.core.exceptions import JsonRESTError
+    from moto.events import models
+    from moto.events.exceptions import ValidationException
+
+    here = threading.local()
+
+    def owner_of(backend, bus):
+        """The backend of the account whose bus `bus` names, when that is
+        another account's."""
+        if not isinstance(bus, str) or not bus.startswith("arn:"):
+            return None
+        _, _, _, region, account, _ = bus.split(":", 5)
+        if (account, region) == (backend.account_id, backend.region_name):
+            return None
+        return models.events_backends[account][region]
+
+    def rule_arn(owner, bus, name):
+        bus_name = bus.rsplit("/", 1)[-1]
+        path = f"rule/{name}" if bus_name == "default" else f"rule/{bus_name}/{name}"
+        return f"arn:aws:events:{owner.region_name}:{owner.account_id}:{path}"
+
+    def consent(caller, action, resource, context):
+        answer = _ask_the_judge(
+            "/events",
+            {"account": caller, "action": action, "resource": resource, "context": context},
+        )
+        if answer is not None and not answer.get("allowed", False):
+            raise JsonRESTError("AccessDeniedException", answer.get("message", ""))
+
+    def roles_on_buses_elsewhere(owner, targets):
+        for target in targets or []:
+            arn = target.get("Arn", "")
+            parts = arn.split(":", 5)
+            foreign_bus = (
+                len(parts) == 6
+                and parts[2] == "events"
+                and parts[5].startswith("event-bus/")
+                and parts[4] != owner.account_id
+            )
+            if foreign_bus and not target.get("RoleArn"):
+                raise ValidationException(
+                    f"RoleArn is required for target {arn}."
+                )
+
+    def on_the_owners_bus(operation, action, name_param):
+        original = getattr(models.EventsBackend, operation)
+        signature = inspect.signature(original)
+
+        def routed(self, *args, **kwargs):
+            bound = signature.bind(self, *args, **kwargs)
+            bus = bound.arguments.get("event_bus_arn")
+            name = bound.arguments.get(name_param)
+            owner = owner_of(self, bus) or self
+            if operation == "put_targets":
+                roles_on_buses_elsewhere(owner, bound.arguments.get("targets"))
+            if owner is self:
+                return original(self, *args, **kwargs)
+            arn = rule_arn(owner, bus, name)
+            existing = owner.describe_event_bus(bus.rsplit("/", 1)[-1]).rules.get(name)
+            creator = existing.created_by if existing else self.account_id
+            consent(self.account_id, action, arn, {"events:creatorAccount": creator})
+            bound.arguments["self"] = owner
+            answer = original(*bound.args, **bound.kwargs)
+            if operation == "put_rule":
+                answer.created_by = creator
+            return answer
+
+        setattr(models.EventsBackend, operation, routed)
+
+    for operation, action, name_param in [
+        ("put_rule", "events:PutRule", "name"),
+        ("delete_rule", "events:DeleteRule", "name"),
+        ("describe_rule", "events:DescribeRule", "name"),
+        ("enable_rule", "events:EnableRule", "name"),
+        ("disable_rule", "events:DisableRule", "name"),
+        ("put_targets", "events:PutTargets", "name"),
+        ("remove_targets", "events:RemoveTargets", "name"),
+        ("list_targets_by_rule", "events:ListTargetsByRule", "rule_id"),
+    ]:
+        on_the_owners_bus(operation, action, name_param)
+
+    describe_event_bus = models.EventsBackend.describe_event_bus
+
+    def describe_the_owners_bus(self, name):
+        owner = owner_of(self, name)
+        if owner is None:
+            return describe_event_bus(self, name)
+        return describe_event_bus(owner, name.rsplit("/", 1)[-1])
+
+    models.EventsBackend.describe_event_bus = describe_the_owners_bus
+
+    put_events = models.EventsBackend.put_events
+
+    def put_events_where_named(self, events):
+        if len(events) > 10:
+            return put_events(self, events)
+        answers = [None] * len(events)
+        owners = [owner_of(self, entry.get("EventBusName")) for entry in events]
+        # One entry the bus's policy refuses refuses the whole call.
+        for entry, owner in zip(events, owners):
+            if owner is not None:
+                keys = {"events:source": "Source", "events:detail-type": "DetailType"}
+                context = {key: entry.get(field) or "" for key, field in keys.items()}
+                consent(self.account_id, "events:PutEvents", entry["EventBusName"], context)
+        mine = [i for i, owner in enumerate(owners) if owner is None]
+        for i, (entry, owner) in enumerate(zip(events, owners)):
+            if owner is None:
+                continue
+            here.producer = self.account_id
+            try:
+                answers[i] = put_events(owner, [entry])[0]
+            finally:
+                here.producer = None
+        if mine:
+            for i, answer in zip(mine, put_events(self, [events[i] for i in mine])):
+                answers[i] = answer
+        return answers
+
+    models.EventsBackend.put_events = put_events_where_named
+
+    # A target's event carries its `account`, as AWS's does (moto's
+    # default template left it out).
+    parser = models.EventTemplateParser
+    parser.DEFAULT_EVENT_INPUT_TEMPLATE = parser.DEFAULT_EVENT_INPUT_TEMPLATE.replace(
+        '"version": "0",', '"version": "0", "account": "<account>",'
+    )
+
+    send = models.Rule.send_to_targets
+
+    def send_to_targets(self, original_event, transform_input=True):
+        producer = getattr(here, "producer", None)
+        if producer:
+            original_event["account"] = producer
+        buses = [t for t in self.targets if ":event-bus/" in t["Arn"]]
+        if not buses:
+            return send(self, original_event, transform_input)
+        others, self.targets = self.targets, [t for t in self.targets if t not in buses]
+        try:
+            send(self, original_event, transform_input)
+        finally:
+            self.targets = others
+        if getattr(here, "forwarded", False) or not self.event_pattern.matches_event(original_event):
+            return None
+        for target in buses:
+            _, _, _, region, account, rest = target["Arn"].split(":", 5)
+            bus = models.events_backends[account][region].describe_event_bus(rest.split("/", 1)[1])
+            here.forwarded = True
+            try:
+                for rule in list(bus.rules.values()):
+                    rule.send_to_targets(copy.deepcopy(original_event))
+            finally:
+                here.forwarded = False
+        return None
+
+    models.Rule.send_to_targets = send_to_targets
+
+
+def _bus_policies_from_cloudformation():
+    """AWS::Events::EventBusPolicy has no model in moto's CloudFormation,
+    which skipped it: the shared bus was deployed with no policy, so no
+    other account's call could be judged by it. This model adds the
+    statement to the bus's policy as PutPermission does."""
+    from moto.events import models
+
+    def apply(properties, account_id, region_name):
+        backend = models.events_backends[account_id][region_name]
+        bus = backend.describe_event_bus(properties.get("EventBusName") or "default")
+        statement = dict(properties["Statement"])
+        statement["Sid"] = properties["StatementId"]
+        statement.setdefault("Resource", bus.arn)
+        statement.setdefault("Principal", "*")
+        bus._statements[statement["Sid"]] = models.EventBusPolicyStatement.from_dict(statement)
+        return properties["StatementId"]
+
+    return _model("AWS::Events::EventBusPolicy", "moto.events.models", apply)
+
+
 def _sns_asks_before_it_delivers_to_a_queue():
     """SNS delivers to an SQS subscription only if the queue's policy (and
     the queue's key policy, when it is encrypted) lets sns.amazonaws.com do
@@ -462,33 +683,13 @@ def _sns_asks_before_it_delivers_to_a_queue():
     each delivery is put to the local cloud's judge first, which answers
     whether it may go ahead (and says so in its trail when not)."""
     # changes: sns:Publish sns:PublishBatch
-    import json
-    import os
-    import urllib.request
-
     from moto.sns import models
 
     publish = models.Subscription.publish
 
     def allowed(topic_arn, queue_arn):
-        # Read per delivery: an engine's clouds are forked from one
-        # process, each with its own judge.
-        judge = os.environ.get("DEVSTACK_JUDGE_URL")
-        if not judge:
-            return True
-        body = json.dumps({"topic_arn": topic_arn, "queue_arn": queue_arn}).encode()
-        request = urllib.request.Request(
-            judge + "/delivery",
-            data=body,
-            headers={"content-type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                return json.load(answer).get("allowed", False)
-        except OSError as e:
-            # The judge is gone (the cloud stopping): deliver, as moto does.
-            print(f"devstack judge unreachable: {e}", file=sys.stderr)
-            return True
+        answer = _ask_the_judge("/delivery", {"topic_arn": topic_arn, "queue_arn": queue_arn})
+        return answer is None or answer.get("allowed", False)
 
     def guarded(self, *args, **kwargs):
         if self.protocol == "sqs" and not allowed(self.topic.arn, self.endpoint):
@@ -1387,6 +1588,8 @@ _bucket_policies_from_cloudformation()
 _bucket_policies_judged_by_the_local_cloud()
 _certificates_from_cloudformation()
 _bucket_cors_from_cloudformation()
+_bus_policies_from_cloudformation()
+_buses_in_their_owners_accounts()
 _disabled_rules_deliver_nothing()
 _sns_asks_before_it_delivers_to_a_queue()
 _hosts_matched_without_listing_moto()

@@ -64,6 +64,9 @@ pub trait Names {
     /// (`{api}.execute-api.{region}.amazonaws.com` does; a local port
     /// does not).
     fn api_id(&self, host: &str) -> Option<String>;
+    /// The account that created the rule `rule_arn` (DescribeRule's
+    /// `CreatedBy`); none for a rule that does not exist yet.
+    fn rule_creator(&self, rule_arn: &str) -> Option<String>;
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -94,7 +97,7 @@ pub fn calls(
     };
     let mut calls = match service {
         "dynamodb" => dynamodb(&ctx, &json(&ctx, request)?),
-        "events" => events(&ctx, &json(&ctx, request)?),
+        "events" => events(&ctx, &json(&ctx, request)?, names),
         "sqs" => sqs(&ctx, &json(&ctx, request)?),
         "ssm" => ssm(&ctx, &json(&ctx, request)?),
         "secretsmanager" => secrets(&ctx, &json(&ctx, request)?, names),
@@ -243,7 +246,10 @@ fn dynamodb(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
 /// entry's `events:source` and `events:detail-type`, the keys a bus's
 /// policy limits a publisher by. Each entry is judged on its own, so one
 /// entry of a source the policy does not allow refuses the call.
-fn events(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
+fn events(ctx: &Ctx<'_>, body: &Value, names: &dyn Names) -> Result<Vec<Call>, MapError> {
+    if RULE_OPERATIONS.contains(&ctx.operation) {
+        return rule(ctx, body, names).map(|call| vec![call]);
+    }
     if ctx.operation != "PutEvents" {
         return Err(ctx.unknown());
     }
@@ -274,6 +280,50 @@ fn events(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
     calls.sort();
     calls.dedup();
     Ok(calls)
+}
+
+/// The operations on one rule, each asked for on the rule's ARN.
+const RULE_OPERATIONS: &[&str] = &[
+    "PutRule",
+    "DeleteRule",
+    "DescribeRule",
+    "EnableRule",
+    "DisableRule",
+    "PutTargets",
+    "RemoveTargets",
+    "ListTargetsByRule",
+];
+
+/// A rule's operation, on the rule's ARN in the bus owner's account
+/// (`rule/<bus>/<name>`, or `rule/<name>` on the default bus), with
+/// `events:creatorAccount`: the account that created the rule, or the
+/// caller's for a rule PutRule creates. A bus's policy lets each account
+/// manage only its own rules by it.
+fn rule(ctx: &Ctx<'_>, body: &Value, names: &dyn Names) -> Result<Call, MapError> {
+    let name = match ctx.operation {
+        "PutTargets" | "RemoveTargets" | "ListTargetsByRule" => ctx.field(body, "Rule")?,
+        _ => ctx.field(body, "Name")?,
+    };
+    let bus = body
+        .get("EventBusName")
+        .and_then(Value::as_str)
+        .unwrap_or("default");
+    let (owner, bus_name) = match bus.strip_prefix("arn:") {
+        Some(_) => (
+            bus.split(':').nth(4).unwrap_or(&ctx.place.account),
+            bus.rsplit('/').next().unwrap_or(bus),
+        ),
+        None => (ctx.place.account.as_str(), bus),
+    };
+    let path = match bus_name {
+        "default" => format!("rule/{name}"),
+        _ => format!("rule/{bus_name}/{name}"),
+    };
+    let arn = format!("arn:aws:events:{}:{owner}:{path}", ctx.place.region);
+    let creator = names
+        .rule_creator(&arn)
+        .unwrap_or_else(|| ctx.place.account.clone());
+    Ok(ctx.call(arn).with("events:creatorAccount", creator))
 }
 
 fn sqs(ctx: &Ctx<'_>, body: &Value) -> Result<Vec<Call>, MapError> {
@@ -576,6 +626,9 @@ mod tests {
         fn api_id(&self, host: &str) -> Option<String> {
             (host == "127.0.0.1:4510").then(|| "localsocks".into())
         }
+        fn rule_creator(&self, rule_arn: &str) -> Option<String> {
+            rule_arn.ends_with("/theirs").then(|| "333333333333".into())
+        }
     }
 
     pub(crate) fn place() -> Place {
@@ -721,6 +774,52 @@ mod tests {
                 &pair("app.users", "UserRegistered")[..]
             ],
             "one call per distinct entry"
+        );
+    }
+
+    #[test]
+    fn a_rule_on_another_accounts_bus_is_the_owners_and_carries_its_creator() {
+        let bus = "arn:aws:events:us-east-1:111111111111:event-bus/app-bus";
+        let on = |op: &str, rule: &str| {
+            let calls = json_call(
+                "events",
+                &format!("AWSEvents.{op}"),
+                serde_json::json!({"Name": rule, "Rule": rule, "EventBusName": bus}),
+            )
+            .unwrap();
+            let call = calls.into_iter().next().unwrap();
+            ((call.action, call.resource), call.context)
+        };
+        let creator =
+            |account: &str| vec![("events:creatorAccount".to_owned(), account.to_owned())];
+        assert_eq!(
+            on("PutRule", "ours"),
+            (
+                (
+                    "events:PutRule".to_owned(),
+                    "arn:aws:events:us-east-1:111111111111:rule/app-bus/ours".to_owned()
+                ),
+                creator("123456789012")
+            ),
+            "a rule PutRule creates is the caller's"
+        );
+        assert_eq!(on("DeleteRule", "theirs").1, creator("333333333333"));
+        assert_eq!(
+            on("PutTargets", "theirs").0,
+            (
+                "events:PutTargets".to_owned(),
+                "arn:aws:events:us-east-1:111111111111:rule/app-bus/theirs".to_owned()
+            )
+        );
+        let default = json_call(
+            "events",
+            "AWSEvents.DescribeRule",
+            serde_json::json!({"Name": "r"}),
+        )
+        .unwrap();
+        assert_eq!(
+            default[0].resource,
+            "arn:aws:events:us-east-1:123456789012:rule/r"
         );
     }
 

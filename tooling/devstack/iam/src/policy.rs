@@ -100,6 +100,13 @@ pub struct PolicyError {
     pub(crate) reason: String,
 }
 
+/// An account's administrator: every action on every resource, as the
+/// identity side of a call an account makes with its own keys.
+pub fn administrator() -> NamedPolicy {
+    let all = r#"{"Version": "2012-10-17", "Statement": [{"Sid": "Administrator", "Effect": "Allow", "Action": "*", "Resource": "*"}]}"#;
+    NamedPolicy::parse("the account's administrator", all).expect("a valid policy")
+}
+
 impl NamedPolicy {
     pub(crate) fn document(&self) -> &IAMPolicy {
         &self.document

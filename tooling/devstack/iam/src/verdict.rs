@@ -1,7 +1,9 @@
-//! The verdict on one call, with AWS's rules for a caller and a resource
-//! in the same account: an explicit Deny in any policy wins; otherwise an
-//! Allow in the caller's identity policies or in the resource's own
-//! policy (naming the caller's role) allows; otherwise nothing allows it.
+//! The verdict on one call, with AWS's rules: an explicit Deny in any
+//! policy wins; otherwise, for a caller and a resource in the same
+//! account, an Allow in the caller's identity policies or in the
+//! resource's own policy (naming the caller's role) allows. Across
+//! accounts both sides must allow: the caller's identity policies, and
+//! the resource's policy naming the caller, its session or its account.
 //! The statements are evaluated by `iam-rs`; this module picks the
 //! policies, fills the context the local cloud knows, and names the
 //! statement that decided.
@@ -59,22 +61,83 @@ impl Caller {
 pub struct Verdict {
     pub allowed: bool,
     pub statement: Option<String>,
+    /// For an implicit deny, the kind of policy that lacked an Allow, as
+    /// AWS's message names it: the resource's, when a caller from another
+    /// account had its own policies' Allow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lacking: Option<Side>,
+}
+
+/// The two kinds of policy IAM reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Side {
+    Identity,
+    Resource,
+}
+
+impl Side {
+    /// As AWS's denial names it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Side::Identity => "identity-based",
+            Side::Resource => "resource-based",
+        }
+    }
 }
 
 impl Verdict {
+    /// A verdict decided without policies (an unknown operation).
+    pub fn refused(why: impl Into<String>) -> Self {
+        Self {
+            allowed: false,
+            statement: Some(why.into()),
+            lacking: None,
+        }
+    }
+
     /// The deciding statement, or AWS's words for an implicit deny.
     pub fn reason(&self) -> String {
-        self.statement
-            .clone()
-            .unwrap_or_else(|| "no statement allows it".to_owned())
+        match (&self.statement, self.lacking) {
+            (Some(statement), _) => statement.clone(),
+            (None, Some(side)) => format!("no {} policy allows it", side.words()),
+            (None, None) => "no statement allows it".to_owned(),
+        }
     }
+}
+
+/// The account `caller` acts from: a role's own account, a service's
+/// source's (`place`'s where its ARN names none).
+pub fn account_of<'a>(caller: &'a Caller, place: &'a Place) -> &'a str {
+    let named = match caller {
+        Caller::Role { arn, .. } => arn.as_str(),
+        Caller::Service { source_arn, .. } => source_arn.as_str(),
+        _ => "",
+    };
+    named
+        .split(':')
+        .nth(4)
+        .filter(|a| !a.is_empty())
+        .unwrap_or(&place.account)
+}
+
+/// The account that owns `resource`: its ARN's, or `place`'s where the
+/// ARN names none (S3's buckets and objects, `*`).
+fn owner_of<'a>(resource: &'a str, place: &'a Place) -> &'a str {
+    resource
+        .split(':')
+        .nth(4)
+        .filter(|a| !a.is_empty())
+        .unwrap_or(&place.account)
 }
 
 /// The verdict on `call` by `caller`, under its `identity` policies and the
 /// resource's own `resource_policy`, if it has one. A KMS key's policy
 /// must allow the call itself (naming the caller), or delegate to the
 /// account (naming its root) while the caller's identity policies allow
-/// it; for any other resource either kind of policy allows.
+/// it; for any other resource in the caller's account either kind of
+/// policy allows. A role calling into another account needs both: its
+/// identity policies' Allow and the resource policy's, naming the role,
+/// its session or its account.
 pub fn judge(
     caller: &Caller,
     identity: &[NamedPolicy],
@@ -89,6 +152,9 @@ pub fn judge(
     // A role's other names in a resource policy: its session, which the
     // policy may name rather than the role, and its account (the root),
     // as a key policy's delegation to IAM and a Deny on the account name it.
+    let caller_account = account_of(caller, place);
+    let cross =
+        matches!(caller, Caller::Role { .. }) && owner_of(&call.resource, place) != caller_account;
     let (as_session, as_account) = match (caller, resource_policy) {
         (Caller::Role { session, .. }, Some(_)) => {
             let as_named = |principal: String| {
@@ -98,7 +164,7 @@ pub fn judge(
             };
             (
                 session.clone().map(as_named).unwrap_or_default(),
-                as_named(format!("arn:aws:iam::{}:root", place.account)),
+                as_named(format!("arn:aws:iam::{caller_account}:root")),
             )
         }
         _ => (Outcome::default(), Outcome::default()),
@@ -109,8 +175,10 @@ pub fn judge(
     };
     let key = call.action.starts_with("kms:") && resource_policy.is_some();
     // Outside KMS an Allow naming the account only delegates to the
-    // identity policies, so only its Deny counts there.
-    let delegated = if key {
+    // identity policies, so only its Deny counts there; across accounts
+    // it is the other side's consent, which the identity policies must
+    // still match.
+    let delegated = if key || cross {
         as_account
     } else {
         Outcome {
@@ -119,19 +187,24 @@ pub fn judge(
         }
     };
     if let Some(deny) = own.deny.or(direct.deny).or(delegated.deny) {
-        return Verdict {
-            allowed: false,
-            statement: Some(deny),
-        };
+        return Verdict::refused(deny);
     }
-    let allow = if key {
-        direct.allow.or(own.allow.and(delegated.allow))
+    let (allow, lacking) = if cross {
+        let consent = direct.allow.or(delegated.allow);
+        match (&own.allow, consent) {
+            (Some(_), Some(consent)) => (Some(consent), None),
+            (Some(_), None) => (None, Some(Side::Resource)),
+            (None, _) => (None, Some(Side::Identity)),
+        }
+    } else if key {
+        (direct.allow.or(own.allow.and(delegated.allow)), None)
     } else {
-        own.allow.or(direct.allow)
+        (own.allow.or(direct.allow), None)
     };
     Verdict {
         allowed: allow.is_some(),
         statement: allow,
+        lacking,
     }
 }
 
@@ -194,13 +267,8 @@ fn request(caller: &Caller, call: &Call, place: &Place) -> IAMRequest {
     let now = chrono::Utc::now();
     // The resource's account, or the caller's where its ARN names none
     // (S3's buckets and objects).
-    let resource_account = call
-        .resource
-        .split(':')
-        .nth(4)
-        .filter(|a| !a.is_empty())
-        .unwrap_or(&place.account)
-        .to_owned();
+    let resource_account = owner_of(&call.resource, place).to_owned();
+    let caller_account = account_of(caller, place).to_owned();
     let mut context = Context::new()
         .with_string("aws:RequestedRegion", place.region.clone())
         .with_string("aws:ResourceAccount", resource_account)
@@ -211,9 +279,9 @@ fn request(caller: &Caller, call: &Call, place: &Place) -> IAMRequest {
         Caller::Role { arn, tags, .. } => {
             context = context
                 .with_string("aws:PrincipalArn", arn.clone())
-                .with_string("aws:PrincipalAccount", place.account.clone())
+                .with_string("aws:PrincipalAccount", caller_account.clone())
                 .with_string("aws:PrincipalType", "AssumedRole")
-                .with_string("kms:CallerAccount", place.account.clone());
+                .with_string("kms:CallerAccount", caller_account);
             for (key, value) in tags {
                 context = context.with_string(format!("aws:PrincipalTag/{key}"), value.clone());
             }
@@ -222,7 +290,7 @@ fn request(caller: &Caller, call: &Call, place: &Place) -> IAMRequest {
         Caller::Service { name, source_arn } => {
             context = context
                 .with_string("aws:SourceArn", source_arn.clone())
-                .with_string("aws:SourceAccount", place.account.clone());
+                .with_string("aws:SourceAccount", caller_account);
             Principal::Service(PrincipalId::String(name.clone()))
         }
         Caller::Federated { provider, keys } => {

@@ -21,6 +21,9 @@ impl Names for Secrets {
     fn api_id(&self, _host: &str) -> Option<String> {
         None
     }
+    fn rule_creator(&self, _rule_arn: &str) -> Option<String> {
+        None
+    }
 }
 
 fn data() -> PathBuf {
@@ -176,6 +179,25 @@ fn every_mapped_operation_names_a_real_action_on_a_resource_of_its_type() {
         "AWSEvents.PutEvents",
         json!({"Entries": [{"EventBusName": "app-bus"}]}),
     ));
+    for (op, bus) in [
+        ("PutRule", "app-bus"),
+        (
+            "DeleteRule",
+            "arn:aws:events:us-east-1:111111111111:event-bus/app-bus",
+        ),
+        ("DescribeRule", "default"),
+        ("EnableRule", "app-bus"),
+        ("DisableRule", "app-bus"),
+        ("PutTargets", "app-bus"),
+        ("RemoveTargets", "app-bus"),
+        ("ListTargetsByRule", "app-bus"),
+    ] {
+        all.extend(json_request(
+            "events",
+            &format!("AWSEvents.{op}"),
+            json!({"Name": "r", "Rule": "r", "EventBusName": bus}),
+        ));
+    }
     let queue = json!({"QueueUrl": "http://localhost/123456789012/q", "QueueName": "q"});
     for op in [
         "SendMessage",

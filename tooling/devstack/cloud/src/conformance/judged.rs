@@ -43,6 +43,9 @@ impl Names for Any {
     fn api_id(&self, _host: &str) -> Option<String> {
         Some("sample".into())
     }
+    fn rule_creator(&self, _rule_arn: &str) -> Option<String> {
+        None
+    }
 }
 
 /// The `X-Amz-Target` prefix of each JSON-protocol API the functions call

@@ -50,13 +50,14 @@ use devstack_api::telemetry::{GrantedStatement, Judgement, RoleGrants};
 use devstack_iam::Mode;
 use devstack_iam::actions::{Call, Names, Place, calls};
 use devstack_iam::policy::NamedPolicy;
+use devstack_iam::policy::administrator;
 use devstack_iam::sigv4::{
     Arrived, Authorization, Presigned, SignatureError, verify, verify_presigned,
 };
-use devstack_iam::verdict::{Caller, Verdict, judge};
+use devstack_iam::verdict::{Caller, Side, Verdict, judge};
 use devstack_lambda::on_behalf::{Answer, Invoker};
 use devstack_lambda::recorder::Recorder;
-use kit::signed::json_protocol::{JsonApi, SECRETS_MANAGER};
+use kit::signed::json_protocol::{EVENTS, JsonApi, SECRETS_MANAGER};
 
 /// Why a call was refused, in the words AWS would use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +93,9 @@ struct Session {
     secret: String,
     token: String,
     policies: Vec<NamedPolicy>,
+    /// The role's account (a team's, where each team has its own) and
+    /// the region: where the session's calls are made.
+    place: Place,
 }
 
 pub struct Judge {
@@ -100,6 +104,8 @@ pub struct Judge {
     query: reads::Query,
     resources: resources::Resources,
     secrets: JsonApi,
+    /// The rules' creators, read as the administrator.
+    events: JsonApi,
     recorder: Arc<Recorder>,
     /// Key id → its session.
     sessions: RwLock<HashMap<String, Arc<Session>>>,
@@ -133,6 +139,7 @@ impl Judge {
             query: reads::Query::new(conf)?,
             resources: resources::Resources::new(conf),
             secrets: JsonApi::new(conf, SECRETS_MANAGER),
+            events: JsonApi::new(conf, EVENTS),
             recorder,
             sessions: RwLock::default(),
             by_function: RwLock::default(),
@@ -261,10 +268,14 @@ impl Judge {
                 })
                 .collect(),
         });
-        let session_arn = format!(
-            "arn:aws:sts::{}:assumed-role/{role}/{name}",
-            self.place.account
-        );
+        let place = Place {
+            account: (role_arn.split(':').nth(4))
+                .filter(|a| !a.is_empty())
+                .unwrap_or(&self.place.account)
+                .to_owned(),
+            region: self.place.region.clone(),
+        };
+        let session_arn = format!("arn:aws:sts::{}:assumed-role/{role}/{name}", place.account);
         let session = Arc::new(Session {
             function: who.to_owned(),
             caller: Caller::Role {
@@ -276,6 +287,7 @@ impl Judge {
             secret: credentials.secret.clone(),
             token: credentials.token.clone(),
             policies,
+            place,
         });
         self.by_function
             .write()
@@ -394,8 +406,8 @@ impl Judge {
         service: &str,
         request: &Arrived<'_>,
     ) -> Result<(), Refusal> {
-        let names = self.names(service, request).await;
-        let wanted = match calls(service, request, &self.place, &names) {
+        let names = self.names(service, request, &session.place).await;
+        let wanted = match calls(service, request, &session.place, &names) {
             Ok(wanted) => wanted,
             Err(e) => return self.unmapped(session, service, e.to_string()),
         };
@@ -448,7 +460,7 @@ impl Judge {
             if let Some(key) = &facts.key {
                 let key_policy = self.resources.of(key).await.policy.clone();
                 for action in through_key(&call.action) {
-                    let via = format!("{service}.{}.amazonaws.com", self.place.region);
+                    let via = format!("{service}.{}.amazonaws.com", session.place.region);
                     let kms = Call::new(*action, key.clone()).with("kms:ViaService", via);
                     asked.push((kms, key_policy.clone(), true));
                 }
@@ -459,7 +471,7 @@ impl Judge {
                     &session.policies,
                     resource_policy.as_ref(),
                     &call,
-                    &self.place,
+                    &session.place,
                 );
                 self.record(&session.function, session.caller.name(), &call, &verdict);
                 if !verdict.allowed && self.mode == Mode::Strict {
@@ -586,6 +598,68 @@ impl Judge {
             .clone()
     }
 
+    /// The account that created the rule a rule operation names
+    /// (DescribeRule's `CreatedBy`, read as the local cloud's
+    /// administrator); none for any other request or a rule not made yet.
+    async fn rule_creator(&self, request: &Arrived<'_>, place: &Place) -> Option<String> {
+        let body: serde_json::Value = serde_json::from_slice(request.body).ok()?;
+        let name = body["Name"].as_str().or(body["Rule"].as_str())?;
+        let bus = body["EventBusName"].as_str().unwrap_or("default");
+        let bus = match bus.starts_with("arn:") {
+            true => bus.to_owned(),
+            false => format!(
+                "arn:aws:events:{}:{}:event-bus/{bus}",
+                place.region, place.account
+            ),
+        };
+        let described = self
+            .events
+            .call(
+                "DescribeRule",
+                &serde_json::json!({"Name": name, "EventBusName": bus}),
+            )
+            .await
+            .ok()?;
+        described["CreatedBy"].as_str().map(str::to_owned)
+    }
+
+    /// Whether the resource's own policy lets `account` (any principal of
+    /// it its identity policies allow) make `call` on another account's
+    /// resource: the engine asks before a call reaches another account's
+    /// bus, as IAM asks the resource's side of a call across accounts. A
+    /// role's own side was judged at its gate. `None`: allowed; else
+    /// AWS's message.
+    pub async fn account_consent(&self, account: &str, call: &Call) -> Option<String> {
+        if self.mode == Mode::Off {
+            return None;
+        }
+        let owner = call.resource.split(':').nth(4).unwrap_or_default();
+        if owner == account {
+            return None;
+        }
+        let caller = Caller::Role {
+            arn: format!("arn:aws:iam::{account}:root"),
+            session: None,
+            tags: Vec::new(),
+        };
+        let policy = self
+            .resources
+            .of(&bus_of(&call.resource))
+            .await
+            .policy
+            .clone();
+        let verdict = judge(
+            &caller,
+            &[administrator()],
+            policy.as_ref(),
+            call,
+            &self.place,
+        );
+        self.record(&format!("account {account}"), caller.name(), call, &verdict);
+        (!verdict.allowed && self.mode == Mode::Strict)
+            .then(|| denial(caller.name(), call, &verdict))
+    }
+
     /// A deploy may have changed the resources' policies (and made a
     /// secret anew, with a new ARN).
     pub fn forget_resources(&self) {
@@ -668,10 +742,7 @@ impl Judge {
 
     /// A call whose actions are unknown is refused by name in strict mode.
     fn unmapped(&self, session: &Session, service: &str, why: String) -> Result<(), Refusal> {
-        let verdict = Verdict {
-            allowed: false,
-            statement: Some(why.clone()),
-        };
+        let verdict = Verdict::refused(why.clone());
         let call = Call::new(format!("{service}:?"), "*");
         self.record(&session.function, session.caller.name(), &call, &verdict);
         match self.mode {
@@ -719,8 +790,12 @@ impl Judge {
 
     /// What a call names that only the local cloud can turn into an ARN:
     /// a secret by its name, an API by its gate's address.
-    async fn names(&self, service: &str, request: &Arrived<'_>) -> Known {
+    async fn names(&self, service: &str, request: &Arrived<'_>, place: &Place) -> Known {
         let mut known = Known::default();
+        if service == "events" {
+            known.rule_creator = self.rule_creator(request, place).await;
+            return known;
+        }
         if service == "execute-api" {
             let host = request.header("host").unwrap_or_default();
             let api = self
@@ -792,6 +867,8 @@ pub fn with_credentials(env: &mut Vec<(String, String)>, session: Vec<(String, S
 struct Known {
     secrets: HashMap<String, String>,
     api: Option<(String, String)>,
+    /// The account that created the rule the request names, if it exists.
+    rule_creator: Option<String>,
 }
 
 impl Names for Known {
@@ -803,6 +880,9 @@ impl Names for Known {
             .as_ref()
             .filter(|(h, _)| h == host)
             .map(|(_, id)| id.clone())
+    }
+    fn rule_creator(&self, _rule_arn: &str) -> Option<String> {
+        self.rule_creator.clone()
     }
 }
 
@@ -823,8 +903,32 @@ struct Delivery {
     queue_arn: String,
 }
 
+/// The engine's question before a call reaches another account's bus.
+#[derive(serde::Deserialize)]
+struct Consent {
+    account: String,
+    action: String,
+    resource: String,
+    #[serde(default)]
+    context: std::collections::BTreeMap<String, String>,
+}
+
+/// The bus a rule is on (`rule/<bus>/<name>`), whose policy judges it;
+/// any other resource is its own.
+fn bus_of(resource: &str) -> String {
+    match resource.split_once(":rule/") {
+        Some((head, rest)) => match rest.split_once('/') {
+            Some((bus, _)) => format!("{head}:event-bus/{bus}"),
+            None => format!("{head}:event-bus/default"),
+        },
+        None => resource.to_owned(),
+    }
+}
+
 /// `POST /delivery` ([`Delivery`]) → `{"allowed": bool}`: moto's server
-/// asks it (`DEVSTACK_JUDGE_URL`) before each SNS delivery to a queue.
+/// asks it (`DEVSTACK_JUDGE_URL`) before each SNS delivery to a queue;
+/// `POST /events` ([`Consent`]) → `{"allowed", "message"}` before a call
+/// reaches another account's bus.
 pub fn router(judge: Arc<Judge>) -> axum::Router {
     use axum::Json;
     use axum::extract::State;
@@ -835,8 +939,18 @@ pub fn router(judge: Arc<Judge>) -> axum::Router {
         let allowed = judge.delivery(&d.topic_arn, &d.queue_arn).await;
         Json(serde_json::json!({ "allowed": allowed }))
     }
+    async fn events(
+        State(judge): State<Arc<Judge>>,
+        Json(q): Json<Consent>,
+    ) -> Json<serde_json::Value> {
+        let mut call = Call::new(q.action, q.resource);
+        call.context = q.context.into_iter().collect();
+        let refused = judge.account_consent(&q.account, &call).await;
+        Json(serde_json::json!({ "allowed": refused.is_none(), "message": refused }))
+    }
     axum::Router::new()
         .route("/delivery", axum::routing::post(delivery))
+        .route("/events", axum::routing::post(events))
         .with_state(judge)
 }
 
@@ -845,7 +959,8 @@ fn denial(caller: &str, call: &Call, verdict: &Verdict) -> String {
     let why = match &verdict.statement {
         Some(statement) => format!("with an explicit deny in {statement}"),
         None => format!(
-            "because no identity-based policy allows the {} action",
+            "because no {} policy allows the {} action",
+            verdict.lacking.unwrap_or(Side::Identity).words(),
             call.action
         ),
     };

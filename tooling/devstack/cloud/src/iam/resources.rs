@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
 use devstack_iam::policy::NamedPolicy;
-use kit::signed::json_protocol::{JsonApi, KMS};
+use kit::signed::json_protocol::{EVENTS, JsonApi, KMS};
 
 /// A resource's own policy, the key it is encrypted with, and a bucket's
 /// CORS rules.
@@ -27,6 +27,7 @@ pub struct Resources {
     s3: aws_sdk_s3::Client,
     lambda: aws_sdk_lambda::Client,
     kms: JsonApi,
+    events: JsonApi,
     known: RwLock<HashMap<String, Arc<Facts>>>,
 }
 
@@ -38,6 +39,7 @@ impl Resources {
             s3: crate::deploy::path_style_s3(conf),
             lambda: aws_sdk_lambda::Client::new(conf),
             kms: JsonApi::new(conf, KMS),
+            events: JsonApi::new(conf, EVENTS),
             known: RwLock::default(),
         }
     }
@@ -84,6 +86,10 @@ impl Resources {
             "s3" => self.bucket(name).await,
             "lambda" => Some(Facts {
                 policy: self.function_policy(name.strip_prefix("function:")?).await,
+                ..Facts::default()
+            }),
+            "events" if name.starts_with("event-bus/") => Some(Facts {
+                policy: self.bus_policy(arn, name).await,
                 ..Facts::default()
             }),
             "kms" => Some(Facts {
@@ -178,6 +184,21 @@ impl Resources {
             .await
             .ok()?;
         parsed(&format!("function policy of {name}"), answer.policy)
+    }
+
+    /// A bus's policy (DescribeEventBus's `Policy`), which judges the
+    /// calls of other accounts on the bus and its rules.
+    async fn bus_policy(&self, arn: &str, name: &str) -> Option<NamedPolicy> {
+        let answer = self
+            .events
+            .call("DescribeEventBus", &serde_json::json!({"Name": arn}))
+            .await
+            .ok()?;
+        let bus = name.trim_start_matches("event-bus/");
+        parsed(
+            &format!("bus policy of {bus}"),
+            answer["Policy"].as_str().map(str::to_owned),
+        )
     }
 
     async fn key_policy(&self, arn: &str) -> Option<NamedPolicy> {

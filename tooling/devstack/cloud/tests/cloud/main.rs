@@ -2,6 +2,7 @@
 //! linked against every SDK crate the crate uses (about 2 CPU-seconds a
 //! link), so a crate's integration tests are modules of one binary.
 
+mod accounts;
 mod conformance;
 mod console;
 mod deploy;

@@ -196,7 +196,8 @@ fn an_allow_names_its_statement_and_nothing_else_allows() {
         v,
         Verdict {
             allowed: true,
-            statement: Some("role policy ApiFunctionRolePolicy0, statement #1".into())
+            statement: Some("role policy ApiFunctionRolePolicy0, statement #1".into()),
+            lacking: None,
         }
     );
     let other = "arn:aws:dynamodb:us-east-1:123456789012:table/todos-Table";
@@ -226,10 +227,7 @@ fn an_explicit_deny_wins_wherever_it_is() {
     );
     assert_eq!(
         v,
-        Verdict {
-            allowed: false,
-            statement: Some("role policy NoDeletes, statement NoDeletes".into())
-        }
+        Verdict::refused("role policy NoDeletes, statement NoDeletes")
     );
     assert!(verdict(&[crud(), deny], None, &call("dynamodb:GetItem", TABLE)).allowed);
 }
@@ -615,7 +613,14 @@ fn a_variable_in_a_conditions_value_is_substituted() {
     let p = [only_elsewhere];
     let v = verdict(&p, None, &call("sqs:SendMessage", ours));
     assert_eq!(v.reason(), "role policy Elsewhere, statement NotHere");
-    assert!(verdict(&p, None, &call("sqs:SendMessage", theirs)).allowed);
+    // The other account's queue lets this account in, as it must.
+    let lets_us_in = policy(
+        "queue policy of q",
+        serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
+            "Principal": {"AWS": "123456789012"}, "Resource": theirs}]}),
+    );
+    let sent = verdict(&p, Some(&lets_us_in), &call("sqs:SendMessage", theirs));
+    assert!(sent.allowed, "{sent:?}");
 }
 
 /// In a 2008-10-17 document (or one without a Version) `${…}` is
@@ -675,4 +680,141 @@ fn a_role_session_principal_matches_that_session() {
     let other = "arn:aws:sts::123456789012:assumed-role/notifications-ApiFunctionRole-X1/other";
     assert!(!verdict(&[], Some(&naming("Allow", other)), &get).allowed);
     assert!(verdict(&[reads], Some(&naming("Deny", other)), &get).allowed);
+}
+
+/// The platform's bus, in an account of its own; the todos team's role
+/// in the team's account.
+const PLATFORM_BUS: &str = "arn:aws:events:us-east-1:111111111111:event-bus/app-bus";
+const TEAM_ROLE: &str = "arn:aws:iam::222222222222:role/todos-PublisherRole-X";
+
+fn team_put(source: &str, bus_policy: Option<&NamedPolicy>, own: &[NamedPolicy]) -> Verdict {
+    let caller = Caller::Role {
+        arn: TEAM_ROLE.into(),
+        session: Some("arn:aws:sts::222222222222:assumed-role/todos-PublisherRole-X/p".into()),
+        tags: Vec::new(),
+    };
+    let put = call("events:PutEvents", PLATFORM_BUS).with("events:source", source);
+    judge(&caller, own, bus_policy, &put, &place())
+}
+
+fn may_publish() -> NamedPolicy {
+    policy(
+        "role policy Publish",
+        serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "events:PutEvents",
+            "Resource": PLATFORM_BUS}]}),
+    )
+}
+
+/// The bus's policy as the platform stack writes it: each team's account
+/// publishes its own source.
+fn bus_policy(accounts: &[(&str, &str)]) -> NamedPolicy {
+    let statements: Vec<_> = accounts
+        .iter()
+        .map(|(account, source)| {
+            serde_json::json!({"Sid": format!("{source}Publishes"), "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+                "Action": "events:PutEvents", "Resource": PLATFORM_BUS,
+                "Condition": {"StringEquals": {"events:source": source}}})
+        })
+        .collect();
+    policy(
+        "bus policy of app-bus",
+        serde_json::json!({"Statement": statements}),
+    )
+}
+
+#[test]
+fn across_accounts_the_callers_policies_and_the_resources_must_both_allow() {
+    let bus = bus_policy(&[("222222222222", "app.todos")]);
+    let both = team_put("app.todos", Some(&bus), &[may_publish()]);
+    assert!(both.allowed, "{both:?}");
+    assert_eq!(
+        both.statement.as_deref(),
+        Some("bus policy of app-bus, statement app.todosPublishes")
+    );
+    let no_identity = team_put("app.todos", Some(&bus), &[]);
+    assert_eq!(
+        (no_identity.allowed, no_identity.lacking),
+        (false, Some(Side::Identity))
+    );
+    let no_bus_policy = team_put("app.todos", None, &[may_publish()]);
+    assert_eq!(
+        (no_bus_policy.allowed, no_bus_policy.lacking),
+        (false, Some(Side::Resource))
+    );
+    assert_eq!(no_bus_policy.reason(), "no resource-based policy allows it");
+}
+
+#[test]
+fn a_bus_policy_lets_a_team_publish_only_its_own_source_and_forgets_no_account() {
+    let bus = bus_policy(&[("222222222222", "app.todos"), ("333333333333", "app.users")]);
+    assert!(team_put("app.todos", Some(&bus), &[may_publish()]).allowed);
+    let other = team_put("app.users", Some(&bus), &[may_publish()]);
+    assert_eq!(
+        (other.allowed, other.lacking),
+        (false, Some(Side::Resource))
+    );
+    let forgotten = bus_policy(&[("333333333333", "app.users")]);
+    assert!(!team_put("app.todos", Some(&forgotten), &[may_publish()]).allowed);
+}
+
+#[test]
+fn in_one_account_either_side_still_allows() {
+    let caller = Caller::Role {
+        arn: "arn:aws:iam::111111111111:role/platform-R".into(),
+        session: None,
+        tags: Vec::new(),
+    };
+    let put = call("events:PutEvents", PLATFORM_BUS).with("events:source", "app.todos");
+    let own = policy(
+        "role policy Publish",
+        serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "events:PutEvents",
+            "Resource": PLATFORM_BUS}]}),
+    );
+    assert!(judge(&caller, &[own], None, &put, &place()).allowed);
+}
+
+#[test]
+fn rule_management_across_accounts_reaches_only_the_rules_the_account_created() {
+    let rules = policy(
+        "bus policy of app-bus",
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": "TeamsManageTheirOwnRules", "Effect": "Allow",
+            "Principal": {"AWS": ["arn:aws:iam::222222222222:root", "arn:aws:iam::333333333333:root"]},
+            "Action": ["events:PutRule", "events:DeleteRule"],
+            "Resource": "arn:aws:events:us-east-1:111111111111:rule/app-bus/*",
+            "Condition": {"StringEqualsIfExists":
+                {"events:creatorAccount": "${aws:PrincipalAccount}"}}}]}),
+    );
+    let manage = policy(
+        "role policy Rules",
+        serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "events:*Rule",
+            "Resource": "*"}]}),
+    );
+    let caller = Caller::Role {
+        arn: TEAM_ROLE.into(),
+        session: None,
+        tags: Vec::new(),
+    };
+    let rule = "arn:aws:events:us-east-1:111111111111:rule/app-bus/todos-OnUserDeleted";
+    let delete =
+        |creator: &str| call("events:DeleteRule", rule).with("events:creatorAccount", creator);
+    let own = judge(
+        &caller,
+        std::slice::from_ref(&manage),
+        Some(&rules),
+        &delete("222222222222"),
+        &place(),
+    );
+    assert!(own.allowed, "{own:?}");
+    let theirs = judge(
+        &caller,
+        &[manage],
+        Some(&rules),
+        &delete("333333333333"),
+        &place(),
+    );
+    assert_eq!(
+        (theirs.allowed, theirs.lacking),
+        (false, Some(Side::Resource))
+    );
 }

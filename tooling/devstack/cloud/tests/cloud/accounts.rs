@@ -1,0 +1,342 @@
+//! Teams in accounts of their own, meeting on the platform's bus: each
+//! call from another account is judged on both sides, as AWS judges it.
+//! The platform stack is the real one, with two teams' accounts named in
+//! its parameters; the teams act as their accounts' administrators.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_eventbridge::Client as Events;
+use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
+use aws_sdk_sqs::Client as Sqs;
+use devstack_api::telemetry::read_judgements;
+use devstack_cloud::{self as cloud, Detached, Options, Override};
+
+const TODOS: &str = "222222222222";
+const USERS: &str = "333333333333";
+/// An account the bus's policy forgets.
+const STRANGER: &str = "444444444444";
+/// An account a team forwards to, which nothing reaches a second hop.
+const THIRD: &str = "555555555555";
+
+fn start() -> Detached {
+    let team = |parameter: &str, account: &str| Override {
+        stack: repo::PLATFORM.into(),
+        parameter: parameter.into(),
+        value: account.into(),
+    };
+    cloud::start_detached(Options {
+        bin_dir: repo::profile_dir(),
+        retry_delay: Duration::from_millis(20),
+        services: Some(Default::default()),
+        parameter_overrides: vec![team("TodosAccount", TODOS), team("UsersAccount", USERS)],
+        ..Options::default()
+    })
+    .expect("the local cloud starts")
+}
+
+async fn admin(cloud: &Detached) -> SdkConfig {
+    kit::config::endpoint(cloud.endpoints.emulator_url.as_str()).await
+}
+
+async fn account(cloud: &Detached, account: &str) -> SdkConfig {
+    cloud::accounts::administrator(&admin(cloud).await, account)
+        .await
+        .unwrap()
+}
+
+fn bus_arn(cloud: &Detached) -> String {
+    format!(
+        "arn:aws:events:{}:{}:event-bus/{}",
+        kit::config::LOCAL_REGION,
+        kit::config::LOCAL_ACCOUNT,
+        cloud.endpoints.bus_name
+    )
+}
+
+fn entry(bus: &str, source: &str) -> PutEventsRequestEntry {
+    PutEventsRequestEntry::builder()
+        .event_bus_name(bus)
+        .source(source)
+        .detail_type("Probe")
+        .detail(r#"{"n": 1}"#)
+        .build()
+}
+
+/// The error code and message of a refused call.
+fn refusal<E: aws_sdk_eventbridge::error::ProvideErrorMetadata>(e: E) -> (String, String) {
+    (
+        e.code().unwrap_or_default().to_owned(),
+        e.message().unwrap_or_default().to_owned(),
+    )
+}
+
+fn denied_for(cloud: &Detached, account: &str, action: &str) -> bool {
+    read_judgements(&PathBuf::from(&cloud.endpoints.telemetry_dir))
+        .iter()
+        .any(|j| {
+            j.function == format!("account {account}")
+                && j.action == action
+                && j.verdict == "denied"
+        })
+}
+
+/// A queue in `conf`'s account, and its ARN.
+async fn queue(conf: &SdkConfig, name: &str) -> (String, String) {
+    let sqs = Sqs::new(conf);
+    let url = sqs.create_queue().queue_name(name).send().await.unwrap();
+    let url = url.queue_url().unwrap().to_owned();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    (url, arn)
+}
+
+async fn rule_to(conf: &SdkConfig, bus: &str, name: &str, target: Target) {
+    let events = Events::new(conf);
+    events
+        .put_rule()
+        .name(name)
+        .event_bus_name(bus)
+        .event_pattern(r#"{"detail-type": ["Probe"]}"#)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule(name)
+        .event_bus_name(bus)
+        .targets(target)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn target(id: &str, arn: &str) -> Target {
+    Target::builder().id(id).arn(arn).build().unwrap()
+}
+
+async fn bodies(conf: &SdkConfig, url: &str) -> Vec<serde_json::Value> {
+    let answer = Sqs::new(conf)
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    (answer.messages())
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_team_publishes_only_its_own_source_and_an_account_the_policy_forgets_publishes_nothing()
+{
+    let cloud = start();
+    let bus = bus_arn(&cloud);
+    let (url, arn) = queue(&admin(&cloud).await, "platform-probe").await;
+    rule_to(&admin(&cloud).await, &bus, "probe", target("q", &arn)).await;
+
+    let todos = Events::new(&account(&cloud, TODOS).await);
+    let put = todos
+        .put_events()
+        .entries(entry(&bus, "app.todos"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.failed_entry_count(), 0);
+    let id = put.entries()[0].event_id().unwrap().to_owned();
+
+    let (code, message) = refusal(
+        todos
+            .put_events()
+            .entries(entry(&bus, "app.todos"))
+            .entries(entry(&bus, "app.users"))
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error(),
+    );
+    assert_eq!(code, "AccessDeniedException");
+    assert!(
+        message.contains("because no resource-based policy allows the events:PutEvents action"),
+        "{message}"
+    );
+    let stranger = Events::new(&account(&cloud, STRANGER).await);
+    let (code, _) = refusal(
+        stranger
+            .put_events()
+            .entries(entry(&bus, "app.todos"))
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error(),
+    );
+    assert_eq!(code, "AccessDeniedException");
+    assert!(denied_for(&cloud, STRANGER, "events:PutEvents"));
+    assert!(denied_for(&cloud, TODOS, "events:PutEvents"));
+
+    // Only the allowed event arrived, once, with its producer's account.
+    let arrived = bodies(&admin(&cloud).await, &url).await;
+    let ids: Vec<_> = arrived.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [id.as_str()], "{arrived:?}");
+    assert_eq!(arrived[0]["account"], TODOS);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_team_manages_the_rules_it_created_and_never_another_teams() {
+    let cloud = start();
+    let bus = bus_arn(&cloud);
+    let todos = Events::new(&account(&cloud, TODOS).await);
+    todos
+        .put_rule()
+        .name("todos-OnUserDeleted")
+        .event_bus_name(&bus)
+        .event_pattern(r#"{"source": ["app.users"]}"#)
+        .send()
+        .await
+        .unwrap();
+    let described = Events::new(&admin(&cloud).await)
+        .describe_rule()
+        .name("todos-OnUserDeleted")
+        .event_bus_name(&bus)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.created_by(), Some(TODOS));
+    assert!(
+        described
+            .arn()
+            .unwrap()
+            .contains(&format!(":{}:rule/", kit::config::LOCAL_ACCOUNT))
+    );
+
+    let users = Events::new(&account(&cloud, USERS).await);
+    let (code, message) = refusal(
+        users
+            .delete_rule()
+            .name("todos-OnUserDeleted")
+            .event_bus_name(&bus)
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error(),
+    );
+    assert_eq!(
+        (code.as_str(), message.contains("events:DeleteRule")),
+        ("AccessDeniedException", true),
+        "{message}"
+    );
+    assert!(denied_for(&cloud, USERS, "events:DeleteRule"));
+    todos
+        .delete_rule()
+        .name("todos-OnUserDeleted")
+        .event_bus_name(&bus)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forwarded_event_keeps_its_producers_account_and_hops_once_and_only_with_a_role() {
+    let cloud = start();
+    let bus = bus_arn(&cloud);
+    let todos_conf = account(&cloud, TODOS).await;
+    let todos = Events::new(&todos_conf);
+    let own = todos
+        .create_event_bus()
+        .name("todos-inbox")
+        .send()
+        .await
+        .unwrap();
+    let own = own.event_bus_arn().unwrap().to_owned();
+    todos
+        .put_rule()
+        .name("todos-Probes")
+        .event_bus_name(&bus)
+        .event_pattern(r#"{"detail-type": ["Probe"]}"#)
+        .send()
+        .await
+        .unwrap();
+    let (code, message) = refusal(
+        todos
+            .put_targets()
+            .rule("todos-Probes")
+            .event_bus_name(&bus)
+            .targets(target("inbox", &own))
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error(),
+    );
+    assert_eq!(code, "ValidationException", "{message}");
+    assert!(message.contains("RoleArn"), "{message}");
+    let role = format!("arn:aws:iam::{TODOS}:role/todos-ForwardsToItsInbox");
+    let with_role = Target::builder()
+        .id("inbox")
+        .arn(&own)
+        .role_arn(role)
+        .build()
+        .unwrap();
+    todos
+        .put_targets()
+        .rule("todos-Probes")
+        .event_bus_name(&bus)
+        .targets(with_role)
+        .send()
+        .await
+        .unwrap();
+
+    // In the team's account: the inbox's rule to a queue, and one that
+    // would send the event on to a third account's bus.
+    let (url, arn) = queue(&todos_conf, "todos-probes").await;
+    rule_to(&todos_conf, "todos-inbox", "probes", target("q", &arn)).await;
+    let third_conf = account(&cloud, THIRD).await;
+    let third = Events::new(&third_conf)
+        .create_event_bus()
+        .name("elsewhere")
+        .send()
+        .await
+        .unwrap();
+    let (third_url, third_arn) = queue(&third_conf, "third-probes").await;
+    rule_to(&third_conf, "elsewhere", "probes", target("q", &third_arn)).await;
+    let onward = Target::builder()
+        .id("onward")
+        .arn(third.event_bus_arn().unwrap())
+        .role_arn(format!("arn:aws:iam::{TODOS}:role/todos-Onward"))
+        .build()
+        .unwrap();
+    rule_to(&todos_conf, "todos-inbox", "onward", onward).await;
+
+    let users = Events::new(&account(&cloud, USERS).await);
+    let put = users
+        .put_events()
+        .entries(entry(&bus, "app.users"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.failed_entry_count(), 0);
+    let id = put.entries()[0].event_id().unwrap();
+
+    let arrived = bodies(&todos_conf, &url).await;
+    assert_eq!(arrived.len(), 1, "{arrived:?}");
+    assert_eq!(
+        (arrived[0]["id"].as_str(), arrived[0]["account"].as_str()),
+        (Some(id), Some(USERS))
+    );
+    assert_eq!(
+        bodies(&third_conf, &third_url).await,
+        Vec::<serde_json::Value>::new(),
+        "no second hop"
+    );
+}
