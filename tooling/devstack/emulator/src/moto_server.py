@@ -492,15 +492,24 @@ def _buses_in_their_owners_accounts():
     `account` wherever it goes, and a bus target forwards it once, with
     its id and time: AWS sends on no event that came from another bus.
     A target that is another account's bus needs the role EventBridge
-    puts events with, as AWS requires of targets made since 2023."""
+    puts events with, as AWS requires of targets made since 2023. A queue
+    target is the queue of the account its ARN names (moto looked it up in
+    the rule's). A delivery across accounts is put to the judge first (the
+    target bus's policy, the queue's policy for EventBridge and the rule);
+    an undelivered event goes to its target's dead-letter queue with
+    EventBridge's attributes (RULE_ARN, TARGET_ARN, ERROR_CODE,
+    ERROR_MESSAGE), or is lost, as on AWS, with a line on the engine's
+    log."""
     # changes: events:PutEvents events:DescribeEventBus events:PutRule events:PutTargets events:RemoveTargets events:DeleteRule events:DescribeRule events:EnableRule events:DisableRule events:ListTargetsByRule
     import copy
     import inspect
     import threading
 
     from moto.core.exceptions import JsonRESTError
+    from moto.core.utils import iso_8601_datetime_without_milliseconds, utcfromtimestamp
     from moto.events import models
     from moto.events.exceptions import ValidationException
+    from moto.sqs.models import sqs_backends
 
     here = threading.local()
 
@@ -544,23 +553,29 @@ def _buses_in_their_owners_accounts():
 
     def on_the_owners_bus(operation, action, name_param):
         original = getattr(models.EventsBackend, operation)
-        signature = inspect.signature(original)
+        # The parameters after `self`, as the handler passes them (a
+        # paginated operation's wrapper takes its paging keywords too).
+        params = list(inspect.signature(original).parameters)[1:]
 
         def routed(self, *args, **kwargs):
-            bound = signature.bind(self, *args, **kwargs)
-            bus = bound.arguments.get("event_bus_arn")
-            name = bound.arguments.get(name_param)
+            def argument(name):
+                if name in kwargs:
+                    return kwargs[name]
+                at = params.index(name)
+                return args[at] if at < len(args) else None
+
+            bus = argument("event_bus_arn")
+            name = argument(name_param)
             owner = owner_of(self, bus) or self
             if operation == "put_targets":
-                roles_on_buses_elsewhere(owner, bound.arguments.get("targets"))
+                roles_on_buses_elsewhere(owner, argument("targets"))
             if owner is self:
                 return original(self, *args, **kwargs)
             arn = rule_arn(owner, bus, name)
             existing = owner.describe_event_bus(bus.rsplit("/", 1)[-1]).rules.get(name)
             creator = existing.created_by if existing else self.account_id
             consent(self.account_id, action, arn, {"events:creatorAccount": creator})
-            bound.arguments["self"] = owner
-            answer = original(*bound.args, **bound.kwargs)
+            answer = original(owner, *args, **kwargs)
             if operation == "put_rule":
                 answer.created_by = creator
             return answer
@@ -627,30 +642,119 @@ def _buses_in_their_owners_accounts():
 
     send = models.Rule.send_to_targets
 
+    def elsewhere(rule, target):
+        """Whether `target` is a bus, or a queue in another account: the
+        targets delivered here, as AWS delivers them."""
+        parts = target["Arn"].split(":", 5)
+        if len(parts) < 6:
+            return False
+        if parts[2] == "events" and parts[5].startswith("event-bus/"):
+            return True
+        return parts[2] == "sqs" and (parts[4], parts[3]) != (rule.account_id, rule.region_name)
+
     def send_to_targets(self, original_event, transform_input=True):
         producer = getattr(here, "producer", None)
         if producer:
             original_event["account"] = producer
-        buses = [t for t in self.targets if ":event-bus/" in t["Arn"]]
-        if not buses:
+        guarded = [t for t in self.targets if elsewhere(self, t)]
+        if not guarded:
             return send(self, original_event, transform_input)
-        others, self.targets = self.targets, [t for t in self.targets if t not in buses]
+        others, self.targets = self.targets, [t for t in self.targets if t not in guarded]
         try:
             send(self, original_event, transform_input)
         finally:
             self.targets = others
-        if getattr(here, "forwarded", False) or not self.event_pattern.matches_event(original_event):
+        if not self.event_pattern.matches_event(original_event):
             return None
-        for target in buses:
-            _, _, _, region, account, rest = target["Arn"].split(":", 5)
-            bus = models.events_backends[account][region].describe_event_bus(rest.split("/", 1)[1])
-            here.forwarded = True
-            try:
-                for rule in list(bus.rules.values()):
-                    rule.send_to_targets(copy.deepcopy(original_event))
-            finally:
-                here.forwarded = False
+        for target in guarded:
+            failure = deliver(self, target, original_event)
+            if failure:
+                dead_letter(self, target, original_event, *failure)
         return None
+
+    def deliver(rule, target, event):
+        """Delivers `event` to `target`, or says why not: (AWS's error
+        code, message)."""
+        _, _, service, region, account, rest = target["Arn"].split(":", 5)
+        if service == "sqs":
+            queue = sqs_backends[account][region].queues.get(rest)
+            if queue is None:
+                return "NO_RESOURCE", f"Queue {target['Arn']} does not exist."
+            refused = _ask_the_judge(
+                "/target",
+                {"rule": rule.arn, "action": "sqs:SendMessage", "resource": target["Arn"], "policy": queue.policy},
+            )
+            if refused and not refused.get("allowed", False):
+                return "NO_PERMISSIONS", refused.get("message", "")
+            sqs_backends[account][region].send_message(queue_name=rest, message_body=as_sent(event))
+            return None
+        if getattr(here, "forwarded", False):
+            return "THIRD_ACCOUNT_HOP_DETECTED", "An event from another bus is not sent on to a third."
+        bus = models.events_backends[account][region].event_buses.get(rest.split("/", 1)[1])
+        if bus is None:
+            return "NO_RESOURCE", f"Event bus {target['Arn']} does not exist."
+        # EventBridge puts the event as the target's role, in the role's
+        # account (a consumer's role into its own bus); without a role, as
+        # the rule's account.
+        role = target.get("RoleArn") or ""
+        sender = role.split(":")[4] if role.count(":") >= 5 else rule.account_id
+        if account != sender:
+            keys = {"events:source": "source", "events:detail-type": "detail-type"}
+            refused = _ask_the_judge(
+                "/events",
+                {
+                    "account": sender,
+                    "action": "events:PutEvents",
+                    "resource": target["Arn"],
+                    "context": {key: event.get(field) or "" for key, field in keys.items()},
+                },
+            )
+            if refused and not refused.get("allowed", False):
+                return "CROSS_ACCOUNT_INGESTION_FAILED", refused.get("message", "")
+        here.forwarded = True
+        try:
+            for other in list(bus.rules.values()):
+                other.send_to_targets(copy.deepcopy(event))
+        finally:
+            here.forwarded = False
+        return None
+
+    def as_sent(event):
+        """The event as a queue receives it: its time as text."""
+        sent = copy.deepcopy(event)
+        if isinstance(sent.get("time"), (int, float)):
+            sent["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(sent["time"]))
+        return json.dumps(sent)
+
+    def dead_letter(rule, target, event, code, message):
+        """An undelivered event goes to its target's dead-letter queue, with
+        the attributes EventBridge gives it, if the queue's policy lets
+        EventBridge in for the rule; otherwise it is lost, as on AWS, and
+        the trail says so."""
+        arn = (target.get("DeadLetterConfig") or {}).get("Arn")
+        print(f"devstack events: {rule.arn} did not deliver to {target['Arn']}: {code}: {message}", file=sys.stderr)
+        if not arn:
+            return
+        _, _, _, region, account, name = arn.split(":", 5)
+        queue = sqs_backends[account][region].queues.get(name)
+        if queue is None:
+            return
+        refused = _ask_the_judge(
+            "/target",
+            {"rule": rule.arn, "action": "sqs:SendMessage", "resource": arn, "policy": queue.policy},
+        )
+        if refused and not refused.get("allowed", False):
+            return
+        text = lambda value: {"DataType": "String", "StringValue": value}
+        attributes = {
+            "RULE_ARN": text(rule.arn),
+            "TARGET_ARN": text(target["Arn"]),
+            "ERROR_CODE": text(code),
+            "ERROR_MESSAGE": text(message or code),
+        }
+        sqs_backends[account][region].send_message(
+            queue_name=name, message_body=as_sent(event), message_attributes=attributes
+        )
 
     models.Rule.send_to_targets = send_to_targets
 

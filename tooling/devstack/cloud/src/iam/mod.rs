@@ -660,6 +660,35 @@ impl Judge {
             .then(|| denial(caller.name(), call, &verdict))
     }
 
+    /// Whether EventBridge may deliver for the rule `t.rule` to the queue
+    /// `t.resource` (a target in another account, or a target's
+    /// dead-letter queue): the queue's own policy must let
+    /// `events.amazonaws.com` in for the rule, as AWS asks it. `None`:
+    /// allowed; else why not, in AWS's words.
+    pub async fn rule_delivery(&self, t: &RuleTarget) -> Option<String> {
+        if self.mode == Mode::Off {
+            return None;
+        }
+        let caller = Caller::Service {
+            name: "events.amazonaws.com".into(),
+            source_arn: t.rule.clone(),
+        };
+        let name = t.resource.rsplit(':').next().unwrap_or_default();
+        let policy = (t.policy.as_deref())
+            .and_then(|p| NamedPolicy::parse(format!("queue policy of {name}"), p).ok());
+        let call = Call::new(t.action.as_str(), t.resource.as_str());
+        let verdict = judge(&caller, &[], policy.as_ref(), &call, &self.place);
+        let rule = t.rule.rsplit('/').next().unwrap_or_default();
+        self.record(
+            &format!("EventBridge {rule}"),
+            caller.name(),
+            &call,
+            &verdict,
+        );
+        (!verdict.allowed && self.mode == Mode::Strict)
+            .then(|| denial(caller.name(), &call, &verdict))
+    }
+
     /// A deploy may have changed the resources' policies (and made a
     /// secret anew, with a new ARN).
     pub fn forget_resources(&self) {
@@ -913,6 +942,17 @@ struct Consent {
     context: std::collections::BTreeMap<String, String>,
 }
 
+/// The engine's question before a rule delivers to a queue of another
+/// account (or to a dead-letter queue): the queue's policy as the engine
+/// holds it.
+#[derive(serde::Deserialize)]
+pub struct RuleTarget {
+    rule: String,
+    action: String,
+    resource: String,
+    policy: Option<String>,
+}
+
 /// The bus a rule is on (`rule/<bus>/<name>`), whose policy judges it;
 /// any other resource is its own.
 fn bus_of(resource: &str) -> String {
@@ -948,9 +988,17 @@ pub fn router(judge: Arc<Judge>) -> axum::Router {
         let refused = judge.account_consent(&q.account, &call).await;
         Json(serde_json::json!({ "allowed": refused.is_none(), "message": refused }))
     }
+    async fn target(
+        State(judge): State<Arc<Judge>>,
+        Json(t): Json<RuleTarget>,
+    ) -> Json<serde_json::Value> {
+        let refused = judge.rule_delivery(&t).await;
+        Json(serde_json::json!({ "allowed": refused.is_none(), "message": refused }))
+    }
     axum::Router::new()
         .route("/delivery", axum::routing::post(delivery))
         .route("/events", axum::routing::post(events))
+        .route("/target", axum::routing::post(target))
         .with_state(judge)
 }
 

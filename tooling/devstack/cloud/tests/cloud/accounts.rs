@@ -340,3 +340,108 @@ async fn a_forwarded_event_keeps_its_producers_account_and_hops_once_and_only_wi
         "no second hop"
     );
 }
+
+/// A queue policy letting EventBridge send for `rule` alone.
+fn lets_the_rule_send(queue: &str, rule: &str) -> String {
+    serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "TheRuleSends", "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sqs:SendMessage", "Resource": queue,
+        "Condition": {"ArnEquals": {"aws:SourceArn": rule}}}]})
+    .to_string()
+}
+
+async fn allow(conf: &SdkConfig, url: &str, policy: String) {
+    Sqs::new(conf)
+        .set_queue_attributes()
+        .queue_url(url)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, policy)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Each message's body and its `ERROR_CODE` attribute.
+async fn letters(conf: &SdkConfig, url: &str) -> Vec<(serde_json::Value, Option<String>)> {
+    let answer = Sqs::new(conf)
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .unwrap();
+    (answer.messages())
+        .iter()
+        .map(|m| {
+            let code = (m.message_attributes())
+                .and_then(|a| a.get("ERROR_CODE"))
+                .and_then(|v| v.string_value())
+                .map(str::to_owned);
+            (serde_json::from_str(m.body().unwrap()).unwrap(), code)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_consumers_undelivered_events_land_in_its_own_accounts_dead_letter_queue() {
+    let cloud = start();
+    let bus = bus_arn(&cloud);
+    let todos_conf = account(&cloud, TODOS).await;
+    let rule = format!(
+        "arn:aws:events:{}:{}:rule/{}/todos-Consumer",
+        kit::config::LOCAL_REGION,
+        kit::config::LOCAL_ACCOUNT,
+        cloud.endpoints.bus_name
+    );
+    let (url, arn) = queue(&todos_conf, "todos-consumer").await;
+    let (dlq_url, dlq_arn) = queue(&todos_conf, "todos-consumer-dlq").await;
+    allow(&todos_conf, &dlq_url, lets_the_rule_send(&dlq_arn, &rule)).await;
+    let with_dlq = Target::builder()
+        .id("consumer")
+        .arn(&arn)
+        .dead_letter_config(
+            aws_sdk_eventbridge::types::DeadLetterConfig::builder()
+                .arn(&dlq_arn)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    rule_to(&todos_conf, &bus, "todos-Consumer", with_dlq).await;
+    let users = Events::new(&account(&cloud, USERS).await);
+    let publish = || async {
+        let put = users
+            .put_events()
+            .entries(entry(&bus, "app.users"))
+            .send()
+            .await
+            .unwrap();
+        put.entries()[0].event_id().unwrap().to_owned()
+    };
+
+    // The consumer's queue does not let EventBridge in: the event lands in
+    // the team's dead-letter queue, with its producer's account and why.
+    let first = publish().await;
+    let dead = letters(&todos_conf, &dlq_url).await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(
+        (dead[0].0["id"].as_str(), dead[0].0["account"].as_str()),
+        (Some(first.as_str()), Some(USERS))
+    );
+    assert_eq!(dead[0].1.as_deref(), Some("NO_PERMISSIONS"));
+    assert!(bodies(&todos_conf, &url).await.is_empty());
+    let refused = read_judgements(&PathBuf::from(&cloud.endpoints.telemetry_dir))
+        .into_iter()
+        .any(|j| j.function == "EventBridge todos-Consumer" && j.verdict == "denied");
+    assert!(refused, "the trail names the refused delivery");
+
+    // Once its policy lets the rule in, the queue in the team's account
+    // gets the next event, and the dead-letter queue nothing more.
+    allow(&todos_conf, &url, lets_the_rule_send(&arn, &rule)).await;
+    let second = publish().await;
+    let arrived = bodies(&todos_conf, &url).await;
+    let ids: Vec<_> = arrived.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [second.as_str()]);
+    assert!(letters(&todos_conf, &dlq_url).await.is_empty());
+}
