@@ -8,6 +8,7 @@ pub mod edges;
 pub mod new_service;
 pub mod node;
 pub mod owners;
+pub mod team_accounts;
 pub mod venv;
 pub mod web;
 pub mod workflows;

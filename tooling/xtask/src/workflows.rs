@@ -45,7 +45,7 @@ pub fn generate(workspace: &Workspace, services: &[&str]) -> Vec<(String, String
         .iter()
         .map(|s| (format!("{DIR}/{s}.yml"), service(workspace, s)))
         .collect();
-    out.push((format!("{DIR}/platform.yml"), platform()));
+    out.push((format!("{DIR}/platform.yml"), platform(services)));
     out.push((format!("{DIR}/contracts.yml"), contracts(services)));
     out
 }
@@ -249,8 +249,11 @@ fn deploy_job(name: &str) -> String {
     )
 }
 
-fn platform() -> String {
+/// The platform's workflow; its deploy names each team's account (the
+/// repository's `<TEAM>_ACCOUNT_ID` variables; unset, one account).
+fn platform(services: &[&str]) -> String {
     let infra = paths::INFRA_DIR;
+    let accounts = crate::team_accounts::deploy_overrides(services);
     let paths = vec![
         format!("{}/**", paths::INFRA_DIR),
         crate::venv::REQUIREMENTS.to_owned(),
@@ -296,6 +299,7 @@ fn platform() -> String {
           PATH="$GITHUB_WORKSPACE/.venv-deploy/bin:$PATH"
           sam deploy --template-file {infra}/template.yaml --stack-name platform \
             --no-confirm-changeset --no-fail-on-empty-changeset \
+            --parameter-overrides {accounts} \
             --tags service=platform commit=${{{{ github.sha }}}}
 "#
     ));

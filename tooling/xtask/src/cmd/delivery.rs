@@ -5,7 +5,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
 use repo::workspace::Workspace;
-use xtask::{affected, owners, venv, workflows};
+use xtask::{affected, owners, team_accounts, venv, workflows};
 
 use super::service_names;
 
@@ -27,10 +27,16 @@ pub(crate) fn deploy_tools(root: &std::path::Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The files `cargo xtask ci` writes: the workflows and CODEOWNERS.
+/// The files `cargo xtask ci` writes: the workflows, CODEOWNERS and the
+/// platform template's team accounts.
 pub(crate) fn delivery_files(root: &std::path::Path) -> Result<Vec<(String, String)>> {
     let mut files = workflows::generate(&Workspace::load(root)?, &service_names());
     files.push((owners::FILE.to_owned(), owners::generated()));
+    let platform = repo::template_in(root, repo::PLATFORM);
+    let text = std::fs::read_to_string(&platform)
+        .with_context(|| format!("reading {}", platform.display()))?;
+    let relative = platform.strip_prefix(root)?.to_string_lossy().into_owned();
+    files.push((relative, team_accounts::spliced(&text, &service_names())?));
     Ok(files)
 }
 
