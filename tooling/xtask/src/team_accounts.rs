@@ -160,13 +160,13 @@ pub fn spliced(template: &str, services: &[&str]) -> Result<String> {
 }
 
 /// The parameters a platform deploy sets, one per team, from the
-/// repository's variables (`<TEAM>_ACCOUNT_ID`; unset: one account).
+/// platform environment's `<TEAM>_ACCOUNT_ID` (unset: one account).
 pub fn deploy_overrides(services: &[&str]) -> String {
     services
         .iter()
         .map(|s| {
             format!(
-                "{}Account=${{{{ vars.{}_ACCOUNT_ID }}}}",
+                "{}Account=${{{{ secrets.{}_ACCOUNT_ID }}}}",
                 title(s),
                 s.to_ascii_uppercase()
             )
@@ -209,10 +209,10 @@ mod tests {
     }
 
     #[test]
-    fn a_platform_deploy_reads_each_teams_account_from_a_variable() {
+    fn a_platform_deploy_reads_each_teams_account_from_its_environment() {
         assert_eq!(
             deploy_overrides(&["users", "todos"]),
-            "UsersAccount=${{ vars.USERS_ACCOUNT_ID }} TodosAccount=${{ vars.TODOS_ACCOUNT_ID }}"
+            "UsersAccount=${{ secrets.USERS_ACCOUNT_ID }} TodosAccount=${{ secrets.TODOS_ACCOUNT_ID }}"
         );
     }
 }

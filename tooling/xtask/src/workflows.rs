@@ -250,7 +250,7 @@ fn deploy_job(name: &str) -> String {
 }
 
 /// The platform's workflow; its deploy names each team's account (the
-/// repository's `<TEAM>_ACCOUNT_ID` variables; unset, one account).
+/// platform environment's `<TEAM>_ACCOUNT_ID`; unset, one account).
 fn platform(services: &[&str]) -> String {
     let infra = paths::INFRA_DIR;
     let accounts = crate::team_accounts::deploy_overrides(services);

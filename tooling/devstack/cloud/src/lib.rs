@@ -11,7 +11,6 @@
 //! deploy`'s server side, which plays a gradual deployment (`gradual`)
 //! and its alarms (`alarms`).
 
-pub mod accounts;
 pub mod alarms;
 pub mod call_gate;
 pub mod chaos;

@@ -693,24 +693,25 @@ def _buses_in_their_owners_accounts():
         bus = models.events_backends[account][region].event_buses.get(rest.split("/", 1)[1])
         if bus is None:
             return "NO_RESOURCE", f"Event bus {target['Arn']} does not exist."
-        # EventBridge puts the event as the target's role, in the role's
-        # account (a consumer's role into its own bus); without a role, as
-        # the rule's account.
-        role = target.get("RoleArn") or ""
-        sender = role.split(":")[4] if role.count(":") >= 5 else rule.account_id
-        if account != sender:
+        # EventBridge puts the event as the target's role (its trust, its
+        # policies and, across accounts, the bus's policy are judged);
+        # without a role, as the rule's account, by the bus's policy.
+        role = target.get("RoleArn")
+        if role or account != rule.account_id:
             keys = {"events:source": "source", "events:detail-type": "detail-type"}
             refused = _ask_the_judge(
                 "/events",
                 {
-                    "account": sender,
+                    "account": rule.account_id,
                     "action": "events:PutEvents",
                     "resource": target["Arn"],
                     "context": {key: event.get(field) or "" for key, field in keys.items()},
+                    "role": role,
+                    "rule": rule.arn,
                 },
             )
             if refused and not refused.get("allowed", False):
-                return "CROSS_ACCOUNT_INGESTION_FAILED", refused.get("message", "")
+                return refused.get("code") or "NO_PERMISSIONS", refused.get("message", "")
         here.forwarded = True
         try:
             for other in list(bus.rules.values()):
@@ -1189,6 +1190,39 @@ def _table_writes_one_at_a_time():
     writes = ("put_item", "update_item", "delete_item", "transact_write_items")
     _take_turns(lock, models.DynamoDBBackend, writes)
     _take_turns(lock, streams.DynamoDBStreamsBackend, ("get_shard_iterator", "get_records"))
+
+
+def _stacks_fail_as_cloudformation_fails_them():
+    """A resource moto refused with a JSON API's error (EventBridge's
+    ValidationException for a target without its role, an
+    AccessDeniedException from another account's bus) made CreateStack
+    itself answer with that error, as JSON where CloudFormation speaks
+    XML: no SDK could read it, and no stack was left to describe.
+    CloudFormation creates the stack, fails the resource and rolls back,
+    deleting what it made: the stack ends ROLLBACK_COMPLETE, an event
+    giving the resource handler's message."""
+    # changes: cloudformation:CreateStack
+    from moto.cloudformation import models
+    from moto.core.exceptions import JsonRESTError
+
+    create = models.Stack.create_resources
+
+    def create_resources(self):
+        try:
+            create(self)
+        except JsonRESTError as e:
+            reason = f'Resource handler returned message: "{e.message}"'
+            self._add_stack_event("CREATE_FAILED", resource_status_reason=reason)
+            # The rollback deletes what the stack made; what it cannot
+            # delete stays, as a failed rollback leaves it.
+            try:
+                self.resource_map.delete()
+            except Exception as left:
+                print(f"devstack: {self.name}'s rollback left resources: {left}", file=sys.stderr)
+            self.status = "ROLLBACK_COMPLETE"
+            self._add_stack_event("ROLLBACK_COMPLETE", resource_status_reason=reason)
+
+    models.Stack.create_resources = create_resources
 
 
 def _stack_operations_one_at_a_time():
@@ -1694,6 +1728,7 @@ _certificates_from_cloudformation()
 _bucket_cors_from_cloudformation()
 _bus_policies_from_cloudformation()
 _buses_in_their_owners_accounts()
+_stacks_fail_as_cloudformation_fails_them()
 _disabled_rules_deliver_nothing()
 _sns_asks_before_it_delivers_to_a_queue()
 _hosts_matched_without_listing_moto()

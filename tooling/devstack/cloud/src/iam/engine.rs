@@ -50,6 +50,72 @@ impl Judge {
             .then(|| denial(caller.name(), call, &verdict))
     }
 
+    /// Whether EventBridge, for the rule `rule`, may put an event on the
+    /// target bus `call.resource` as the target's role `role_arn`: the
+    /// role must trust `events.amazonaws.com` (else AWS's
+    /// `FAILED_TO_ASSUME_ROLE`), its own policies must allow the call, and
+    /// a bus of another account must allow the role's account too (else
+    /// `NO_PERMISSIONS`). `None`: allowed; else the error code and AWS's
+    /// message.
+    pub async fn role_put(
+        &self,
+        rule: &str,
+        role_arn: &str,
+        call: &Call,
+    ) -> Option<(String, String)> {
+        if self.mode == Mode::Off {
+            return None;
+        }
+        let account = role_arn.split(':').nth(4).unwrap_or_default();
+        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        let read = match self.query_in(account).await {
+            Ok(query) => match query.role_trust(role).await {
+                Ok(trust) => Ok((trust, query.role_policies(role).await.unwrap_or_default())),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        let (trust, policies) = match read {
+            Ok(read) => read,
+            Err(e) => {
+                let message = format!("{role_arn} cannot be assumed: {e:#}");
+                return (self.mode == Mode::Strict)
+                    .then(|| ("FAILED_TO_ASSUME_ROLE".to_owned(), message));
+            }
+        };
+        let events = Caller::Service {
+            name: "events.amazonaws.com".into(),
+            source_arn: rule.to_owned(),
+        };
+        let assume = Call::new("sts:AssumeRole", role_arn);
+        let trusted = judge(&events, &[], Some(&trust), &assume, &self.place);
+        let who = format!(
+            "EventBridge {}",
+            rule.rsplit('/').next().unwrap_or_default()
+        );
+        self.record(&who, events.name(), &assume, &trusted);
+        if !trusted.allowed && self.mode == Mode::Strict {
+            return Some((
+                "FAILED_TO_ASSUME_ROLE".into(),
+                denial(events.name(), &assume, &trusted),
+            ));
+        }
+        let caller = Caller::Role {
+            arn: role_arn.to_owned(),
+            session: None,
+            tags: Vec::new(),
+        };
+        let policy = self.resources.of(&call.resource).await.policy.clone();
+        let verdict = judge(&caller, &policies, policy.as_ref(), call, &self.place);
+        self.record(&who, caller.name(), call, &verdict);
+        (!verdict.allowed && self.mode == Mode::Strict).then(|| {
+            (
+                "NO_PERMISSIONS".to_owned(),
+                denial(caller.name(), call, &verdict),
+            )
+        })
+    }
+
     /// Whether EventBridge may deliver for the rule `t.rule` to the queue
     /// `t.resource` (a target in another account, or a target's
     /// dead-letter queue): the queue's own policy must let
@@ -87,7 +153,9 @@ struct Delivery {
     queue_arn: String,
 }
 
-/// The engine's question before a call reaches another account's bus.
+/// The engine's question before a call reaches another account's bus,
+/// or before a rule puts an event on a target bus as the target's `role`
+/// (the rule's ARN beside it).
 #[derive(serde::Deserialize)]
 struct Consent {
     account: String,
@@ -95,6 +163,10 @@ struct Consent {
     resource: String,
     #[serde(default)]
     context: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    rule: Option<String>,
 }
 
 /// The engine's question before a rule delivers to a queue of another
@@ -122,8 +194,10 @@ fn bus_of(resource: &str) -> String {
 
 /// `POST /delivery` ([`Delivery`]) → `{"allowed": bool}`: moto's server
 /// asks it (`DEVSTACK_JUDGE_URL`) before each SNS delivery to a queue;
-/// `POST /events` ([`Consent`]) → `{"allowed", "message"}` before a call
-/// reaches another account's bus.
+/// `POST /events` ([`Consent`]) → `{"allowed", "code", "message"}` before
+/// a call reaches another account's bus or a rule puts an event on a bus
+/// as its target's role; `POST /target` ([`RuleTarget`]) before a rule
+/// delivers to a queue of another account or to a dead-letter queue.
 pub fn router(judge: Arc<Judge>) -> axum::Router {
     use axum::Json;
     use axum::extract::State;
@@ -140,8 +214,13 @@ pub fn router(judge: Arc<Judge>) -> axum::Router {
     ) -> Json<serde_json::Value> {
         let mut call = Call::new(q.action, q.resource);
         call.context = q.context.into_iter().collect();
-        let refused = judge.account_consent(&q.account, &call).await;
-        Json(serde_json::json!({ "allowed": refused.is_none(), "message": refused }))
+        let refused = match (&q.role, &q.rule) {
+            (Some(role), Some(rule)) => judge.role_put(rule, role, &call).await,
+            _ => (judge.account_consent(&q.account, &call).await)
+                .map(|m| ("CROSS_ACCOUNT_INGESTION_FAILED".to_owned(), m)),
+        };
+        let (code, message) = refused.unzip();
+        Json(serde_json::json!({ "allowed": message.is_none(), "code": code, "message": message }))
     }
     async fn target(
         State(judge): State<Arc<Judge>>,

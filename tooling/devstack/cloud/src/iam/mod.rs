@@ -42,6 +42,7 @@ pub(crate) mod reads;
 mod resources;
 
 pub use engine::{RuleTarget, router};
+pub use reads::{ACCESS_ROLE, administrator};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -108,6 +109,11 @@ pub struct Judge {
     secrets: JsonApi,
     /// The rules' creators, read as the administrator.
     events: JsonApi,
+    /// The administrator's configuration, from which another account's
+    /// administrator is reached.
+    conf: SdkConfig,
+    /// Another account's IAM, read as its administrator.
+    elsewhere: RwLock<HashMap<String, Arc<reads::Query>>>,
     recorder: Arc<Recorder>,
     /// Key id → its session.
     sessions: RwLock<HashMap<String, Arc<Session>>>,
@@ -142,6 +148,8 @@ impl Judge {
             resources: resources::Resources::new(conf),
             secrets: JsonApi::new(conf, SECRETS_MANAGER),
             events: JsonApi::new(conf, EVENTS),
+            conf: conf.clone(),
+            elsewhere: RwLock::default(),
             recorder,
             sessions: RwLock::default(),
             by_function: RwLock::default(),
@@ -623,6 +631,29 @@ impl Judge {
             .await
             .ok()?;
         described["CreatedBy"].as_str().map(str::to_owned)
+    }
+
+    /// `account`'s IAM and STS: the administrator's own, or another
+    /// account's, reached as an organisation's administrator reaches it.
+    async fn query_in(&self, account: &str) -> Result<Arc<reads::Query>> {
+        if let Some(known) = self
+            .elsewhere
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(account)
+        {
+            return Ok(known.clone());
+        }
+        let conf = match account == self.place.account {
+            true => self.conf.clone(),
+            false => administrator(&self.conf, account).await?,
+        };
+        let query = Arc::new(reads::Query::new(&conf)?);
+        self.elsewhere
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(account.to_owned(), query.clone());
+        Ok(query)
     }
 
     /// A deploy may have changed the resources' policies (and made a

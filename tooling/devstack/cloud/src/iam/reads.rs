@@ -17,6 +17,36 @@ pub struct Credentials {
     pub token: String,
 }
 
+/// The role an organisation's management account assumes in a member
+/// account.
+pub const ACCESS_ROLE: &str = "OrganizationAccountAccessRole";
+
+/// `conf` (the local cloud's administrator's) acting as `account`'s
+/// administrator, as an organisation's administrator reaches a member
+/// account: by assuming the access role AWS Organizations makes there.
+/// The engine acts in the role's account for every call signed with its
+/// session.
+pub async fn administrator(conf: &SdkConfig, account: &str) -> Result<SdkConfig> {
+    let role = format!("arn:aws:iam::{account}:role/{ACCESS_ROLE}");
+    let session = Query::new(conf)?
+        .assume_role(&role, "administrator")
+        .await
+        .with_context(|| format!("reaching account {account}"))?;
+    let credentials = aws_credential_types::Credentials::new(
+        session.key_id,
+        session.secret,
+        Some(session.token),
+        None,
+        "organisation-access-role",
+    );
+    Ok(conf
+        .to_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+        )
+        .build())
+}
+
 pub struct Query {
     iam: Signer,
     sts: Signer,

@@ -41,7 +41,7 @@ async fn admin(cloud: &Detached) -> SdkConfig {
 }
 
 async fn account(cloud: &Detached, account: &str) -> SdkConfig {
-    cloud::accounts::administrator(&admin(cloud).await, account)
+    cloud::iam::administrator(&admin(cloud).await, account)
         .await
         .unwrap()
 }
@@ -247,53 +247,88 @@ async fn a_team_manages_the_rules_it_created_and_never_another_teams() {
         .unwrap();
 }
 
+/// The todos team's subscription, as its stack would declare it: its
+/// own bus (the inbox), and a rule on the platform's bus forwarding the
+/// probes to it, as a role EventBridge assumes (`role`: with the role).
+fn subscription(bus: &str, role: bool) -> String {
+    let mut target = serde_json::json!({"Id": "inbox", "Arn": {"Fn::GetAtt": ["Inbox", "Arn"]}});
+    if role {
+        target["RoleArn"] = serde_json::json!({"Fn::GetAtt": ["ForwardRole", "Arn"]});
+    }
+    serde_json::json!({"Resources": {
+        "Inbox": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "todos-inbox"}},
+        "ForwardRole": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]},
+            "Policies": [{"PolicyName": "PutsOnItsInbox", "PolicyDocument": {
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Action": "events:PutEvents", "Resource": {"Fn::GetAtt": ["Inbox", "Arn"]}}]}}]}},
+        "Subscription": {"Type": "AWS::Events::Rule", "Properties": {
+            "Name": "todos-Probes", "EventBusName": bus,
+            "EventPattern": {"detail-type": ["Probe"]}, "Targets": [target]}}}})
+    .to_string()
+}
+
+/// Deploys `template` as `stack` in `conf`'s account: its failure's
+/// reason, if it fails.
+async fn deploy(conf: &SdkConfig, stack: &str, template: String) -> Result<(), String> {
+    let cfn = aws_sdk_cloudformation::Client::new(conf);
+    let created = cfn
+        .create_stack()
+        .stack_name(stack)
+        .template_body(template)
+        .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityIam)
+        .send()
+        .await;
+    if let Err(e) = created {
+        return Err(format!("{:?}", e.into_service_error()));
+    }
+    for _ in 0..600 {
+        let described = cfn
+            .describe_stacks()
+            .stack_name(stack)
+            .send()
+            .await
+            .unwrap();
+        let it = &described.stacks()[0];
+        let status = it.stack_status().unwrap().as_str().to_owned();
+        if status == "CREATE_COMPLETE" {
+            return Ok(());
+        }
+        if !status.ends_with("IN_PROGRESS") {
+            let events = cfn
+                .describe_stack_events()
+                .stack_name(stack)
+                .send()
+                .await
+                .unwrap();
+            let reasons: Vec<_> = (events.stack_events())
+                .iter()
+                .filter_map(|e| e.resource_status_reason())
+                .collect();
+            return Err(format!(
+                "{status}: {reasons:?} {:?}",
+                it.stack_status_reason()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Err(format!("{stack} still in progress"))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_forwarded_event_keeps_its_producers_account_and_hops_once_and_only_with_a_role() {
     let cloud = start();
     let bus = bus_arn(&cloud);
     let todos_conf = account(&cloud, TODOS).await;
-    let todos = Events::new(&todos_conf);
-    let own = todos
-        .create_event_bus()
-        .name("todos-inbox")
-        .send()
-        .await
-        .unwrap();
-    let own = own.event_bus_arn().unwrap().to_owned();
-    todos
-        .put_rule()
-        .name("todos-Probes")
-        .event_bus_name(&bus)
-        .event_pattern(r#"{"detail-type": ["Probe"]}"#)
-        .send()
-        .await
-        .unwrap();
-    let (code, message) = refusal(
-        todos
-            .put_targets()
-            .rule("todos-Probes")
-            .event_bus_name(&bus)
-            .targets(target("inbox", &own))
-            .send()
-            .await
-            .unwrap_err()
-            .into_service_error(),
+    let refused = deploy(&todos_conf, "todos-roleless", subscription(&bus, false)).await;
+    let refused = refused.expect_err("a target on another account's bus without its role");
+    assert!(
+        refused.contains("RoleArn is required for target"),
+        "{refused}"
     );
-    assert_eq!(code, "ValidationException", "{message}");
-    assert!(message.contains("RoleArn"), "{message}");
-    let role = format!("arn:aws:iam::{TODOS}:role/todos-ForwardsToItsInbox");
-    let with_role = Target::builder()
-        .id("inbox")
-        .arn(&own)
-        .role_arn(role)
-        .build()
-        .unwrap();
-    todos
-        .put_targets()
-        .rule("todos-Probes")
-        .event_bus_name(&bus)
-        .targets(with_role)
-        .send()
+    deploy(&todos_conf, "todos-subscription", subscription(&bus, true))
         .await
         .unwrap();
 
