@@ -494,8 +494,11 @@ def _buses_in_their_owners_accounts():
     A target that is another account's bus needs the role EventBridge
     puts events with, as AWS requires of targets made since 2023. A queue
     target is the queue of the account its ARN names (moto looked it up in
-    the rule's). A delivery across accounts is put to the judge first (the
-    target bus's policy, the queue's policy for EventBridge and the rule);
+    the rule's); a topic target is published to (moto raised
+    NotImplementedError, a 500 for the whole PutEvents). A delivery
+    across accounts, and every topic's, is put to the judge first (a bus
+    target as its role, the queue's or the topic's policy for EventBridge
+    and the rule);
     an undelivered event goes to its target's dead-letter queue with
     EventBridge's attributes (RULE_ARN, TARGET_ARN, ERROR_CODE,
     ERROR_MESSAGE), or is lost, as on AWS, with a line on the engine's
@@ -509,6 +512,7 @@ def _buses_in_their_owners_accounts():
     from moto.core.utils import iso_8601_datetime_without_milliseconds, utcfromtimestamp
     from moto.events import models
     from moto.events.exceptions import ValidationException
+    from moto.sns.models import sns_backends
     from moto.sqs.models import sqs_backends
 
     here = threading.local()
@@ -650,6 +654,8 @@ def _buses_in_their_owners_accounts():
             return False
         if parts[2] == "events" and parts[5].startswith("event-bus/"):
             return True
+        if parts[2] == "sns":
+            return True
         return parts[2] == "sqs" and (parts[4], parts[3]) != (rule.account_id, rule.region_name)
 
     def send_to_targets(self, original_event, transform_input=True):
@@ -676,6 +682,18 @@ def _buses_in_their_owners_accounts():
         """Delivers `event` to `target`, or says why not: (AWS's error
         code, message)."""
         _, _, service, region, account, rest = target["Arn"].split(":", 5)
+        if service == "sns":
+            topic = sns_backends[account][region].topics.get(target["Arn"])
+            if topic is None:
+                return "NO_RESOURCE", f"Topic {target['Arn']} does not exist."
+            refused = _ask_the_judge(
+                "/target",
+                {"rule": rule.arn, "action": "sns:Publish", "resource": target["Arn"], "policy": topic.policy},
+            )
+            if refused and not refused.get("allowed", False):
+                return "NO_PERMISSIONS", refused.get("message", "")
+            topic.publish(as_sent(event))
+            return None
         if service == "sqs":
             queue = sqs_backends[account][region].queues.get(rest)
             if queue is None:

@@ -117,8 +117,8 @@ impl Judge {
     }
 
     /// Whether EventBridge may deliver for the rule `t.rule` to the queue
-    /// `t.resource` (a target in another account, or a target's
-    /// dead-letter queue): the queue's own policy must let
+    /// or topic `t.resource` (a queue in another account, a target's
+    /// dead-letter queue, any topic): its own policy must let
     /// `events.amazonaws.com` in for the rule, as AWS asks it. `None`:
     /// allowed; else why not, in AWS's words.
     pub async fn rule_delivery(&self, t: &RuleTarget) -> Option<String> {
@@ -130,8 +130,12 @@ impl Judge {
             source_arn: t.rule.clone(),
         };
         let name = t.resource.rsplit(':').next().unwrap_or_default();
+        let kind = match t.resource.split(':').nth(2) {
+            Some("sns") => "topic",
+            _ => "queue",
+        };
         let policy = (t.policy.as_deref())
-            .and_then(|p| NamedPolicy::parse(format!("queue policy of {name}"), p).ok());
+            .and_then(|p| NamedPolicy::parse(format!("{kind} policy of {name}"), p).ok());
         let call = Call::new(t.action.as_str(), t.resource.as_str());
         let verdict = judge(&caller, &[], policy.as_ref(), &call, &self.place);
         let rule = t.rule.rsplit('/').next().unwrap_or_default();
@@ -170,7 +174,7 @@ struct Consent {
 }
 
 /// The engine's question before a rule delivers to a queue of another
-/// account (or to a dead-letter queue): the queue's policy as the engine
+/// account, a dead-letter queue or a topic: its policy as the engine
 /// holds it.
 #[derive(serde::Deserialize)]
 pub struct RuleTarget {

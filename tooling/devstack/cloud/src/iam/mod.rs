@@ -145,7 +145,7 @@ impl Judge {
                 region: kit::config::LOCAL_REGION.to_owned(),
             },
             query: reads::Query::new(conf)?,
-            resources: resources::Resources::new(conf),
+            resources: resources::Resources::new(conf, kit::config::LOCAL_ACCOUNT),
             secrets: JsonApi::new(conf, SECRETS_MANAGER),
             events: JsonApi::new(conf, EVENTS),
             conf: conf.clone(),

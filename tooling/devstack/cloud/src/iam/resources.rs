@@ -1,7 +1,8 @@
 //! What a resource says about who may use it, read from the emulator with
-//! the administrator's keys and kept until the next deploy: a queue's and
-//! a topic's policy and KMS key, a bucket's policy, a key's policy and ARN,
-//! a function's policy (its Lambda permissions).
+//! the administrator's keys (another account's resource as that account's
+//! administrator) and kept until the next deploy: a queue's and a topic's
+//! policy and KMS key, a bucket's policy, a key's policy and ARN, a
+//! function's policy (its Lambda permissions), a bus's policy.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -21,18 +22,18 @@ pub struct Facts {
     pub cors: Vec<devstack_iam::cors::Rule>,
 }
 
-pub struct Resources {
+/// One account's clients.
+struct Clients {
     sqs: aws_sdk_sqs::Client,
     sns: aws_sdk_sns::Client,
     s3: aws_sdk_s3::Client,
     lambda: aws_sdk_lambda::Client,
     kms: JsonApi,
     events: JsonApi,
-    known: RwLock<HashMap<String, Arc<Facts>>>,
 }
 
-impl Resources {
-    pub fn new(conf: &SdkConfig) -> Self {
+impl Clients {
+    fn new(conf: &SdkConfig) -> Self {
         Self {
             sqs: aws_sdk_sqs::Client::new(conf),
             sns: aws_sdk_sns::Client::new(conf),
@@ -40,8 +41,47 @@ impl Resources {
             lambda: aws_sdk_lambda::Client::new(conf),
             kms: JsonApi::new(conf, KMS),
             events: JsonApi::new(conf, EVENTS),
+        }
+    }
+}
+
+pub struct Resources {
+    conf: SdkConfig,
+    /// The administrator's account, whose clients are `own`.
+    account: String,
+    own: Arc<Clients>,
+    /// Other accounts' clients, as their administrators.
+    elsewhere: RwLock<HashMap<String, Arc<Clients>>>,
+    known: RwLock<HashMap<String, Arc<Facts>>>,
+}
+
+impl Resources {
+    pub fn new(conf: &SdkConfig, account: &str) -> Self {
+        Self {
+            conf: conf.clone(),
+            account: account.to_owned(),
+            own: Arc::new(Clients::new(conf)),
+            elsewhere: RwLock::default(),
             known: RwLock::default(),
         }
+    }
+
+    /// The clients that read `account`'s resources.
+    async fn clients(&self, account: &str) -> Option<Arc<Clients>> {
+        if account.is_empty() || account == self.account {
+            return Some(self.own.clone());
+        }
+        if let Some(known) = (self.elsewhere.read().unwrap_or_else(|e| e.into_inner())).get(account)
+        {
+            return Some(known.clone());
+        }
+        let conf = super::administrator(&self.conf, account).await.ok()?;
+        let clients = Arc::new(Clients::new(&conf));
+        self.elsewhere
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(account.to_owned(), clients.clone());
+        Some(clients)
     }
 
     /// A deploy may have changed any of them.
@@ -79,28 +119,32 @@ impl Resources {
     async fn read(&self, arn: &str) -> Option<Facts> {
         let mut parts = arn.splitn(6, ':');
         let service = parts.nth(2)?;
-        let name = parts.nth(2)?;
+        let account = parts.nth(1)?;
+        let name = parts.next()?;
+        let c = self.clients(account).await?;
         match service {
-            "sqs" => self.queue(name).await,
-            "sns" => self.topic(arn, name).await,
-            "s3" => self.bucket(name).await,
+            "sqs" => c.queue(name).await,
+            "sns" => c.topic(arn, name).await,
+            "s3" => c.bucket(name).await,
             "lambda" => Some(Facts {
-                policy: self.function_policy(name.strip_prefix("function:")?).await,
+                policy: c.function_policy(name.strip_prefix("function:")?).await,
                 ..Facts::default()
             }),
             "events" if name.starts_with("event-bus/") => Some(Facts {
-                policy: self.bus_policy(arn, name).await,
+                policy: c.bus_policy(arn, name).await,
                 ..Facts::default()
             }),
             "kms" => Some(Facts {
-                policy: self.key_policy(arn).await,
+                policy: c.key_policy(arn).await,
                 key: Some(arn.to_owned()),
                 cors: Vec::new(),
             }),
             _ => None,
         }
     }
+}
 
+impl Clients {
     async fn queue(&self, name: &str) -> Option<Facts> {
         let url = self
             .sqs

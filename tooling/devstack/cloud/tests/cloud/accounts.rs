@@ -480,3 +480,97 @@ async fn a_consumers_undelivered_events_land_in_its_own_accounts_dead_letter_que
     assert_eq!(ids, [second.as_str()]);
     assert!(letters(&todos_conf, &dlq_url).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_topic_target_gets_the_rules_events_only_once_its_policy_lets_eventbridge_in() {
+    let cloud = start();
+    let bus = bus_arn(&cloud);
+    let todos_conf = account(&cloud, TODOS).await;
+    let rule = format!(
+        "arn:aws:events:{}:{}:rule/{}/todos-Alerts",
+        kit::config::LOCAL_REGION,
+        kit::config::LOCAL_ACCOUNT,
+        cloud.endpoints.bus_name
+    );
+    let sns = aws_sdk_sns::Client::new(&todos_conf);
+    let topic = sns
+        .create_topic()
+        .name("todos-alerts")
+        .send()
+        .await
+        .unwrap();
+    let topic = topic.topic_arn().unwrap().to_owned();
+    // What the topic sends on, read from a queue it may deliver to.
+    let (copy_url, copy_arn) = queue(&todos_conf, "todos-alerts-copy").await;
+    let sns_sends = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": "sqs:SendMessage", "Resource": &copy_arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": &topic}}}]});
+    allow(&todos_conf, &copy_url, sns_sends.to_string()).await;
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(&copy_arn)
+        .send()
+        .await
+        .unwrap();
+    let (dlq_url, dlq_arn) = queue(&todos_conf, "todos-alerts-dlq").await;
+    allow(&todos_conf, &dlq_url, lets_the_rule_send(&dlq_arn, &rule)).await;
+    let to_topic = Target::builder()
+        .id("alerts")
+        .arn(&topic)
+        .dead_letter_config(
+            aws_sdk_eventbridge::types::DeadLetterConfig::builder()
+                .arn(&dlq_arn)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    rule_to(&todos_conf, &bus, "todos-Alerts", to_topic).await;
+    let users = Events::new(&account(&cloud, USERS).await);
+    let publish = || async {
+        let put = users
+            .put_events()
+            .entries(entry(&bus, "app.users"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            put.failed_entry_count(),
+            0,
+            "the publisher never sees a target's failure"
+        );
+        put.entries()[0].event_id().unwrap().to_owned()
+    };
+
+    let first = publish().await;
+    let dead = letters(&todos_conf, &dlq_url).await;
+    let dead: Vec<_> = dead
+        .iter()
+        .map(|(e, code)| (e["id"].as_str(), code.as_deref()))
+        .collect();
+    assert_eq!(dead, [(Some(first.as_str()), Some("NO_PERMISSIONS"))]);
+    assert!(bodies(&todos_conf, &copy_url).await.is_empty());
+
+    let events_publish = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sns:Publish", "Resource": &topic,
+        "Condition": {"ArnEquals": {"aws:SourceArn": &rule}}}]});
+    sns.set_topic_attributes()
+        .topic_arn(&topic)
+        .attribute_name("Policy")
+        .attribute_value(events_publish.to_string())
+        .send()
+        .await
+        .unwrap();
+    let second = publish().await;
+    let sent: Vec<serde_json::Value> = bodies(&todos_conf, &copy_url)
+        .await
+        .iter()
+        .map(|n| serde_json::from_str(n["Message"].as_str().unwrap()).unwrap())
+        .collect();
+    let ids: Vec<_> = sent.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [second.as_str()]);
+    assert_eq!(sent[0]["account"], USERS);
+    assert!(letters(&todos_conf, &dlq_url).await.is_empty());
+}
