@@ -159,20 +159,31 @@ pub fn spliced(template: &str, services: &[&str]) -> Result<String> {
     Ok(out)
 }
 
-/// The parameters a platform deploy sets, one per team, from the
-/// platform environment's `<TEAM>_ACCOUNT_ID` (unset: one account).
-pub fn deploy_overrides(services: &[&str]) -> String {
+/// A platform deploy's step environment: each team's account, from the
+/// platform environment's secret `<TEAM>_ACCOUNT_ID`.
+pub fn deploy_env(services: &[&str]) -> String {
     services
         .iter()
         .map(|s| {
-            format!(
-                "{}Account=${{{{ secrets.{}_ACCOUNT_ID }}}}",
-                title(s),
-                s.to_ascii_uppercase()
-            )
+            let secret = format!("{}_ACCOUNT_ID", s.to_ascii_uppercase());
+            format!("          {secret}: ${{{{ secrets.{secret} }}}}\n")
         })
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect()
+}
+
+/// The shell lines that gather the parameters a platform deploy sets:
+/// `<Team>Account=<id>` for each team whose secret is set (SAM refuses an
+/// empty `Name=`; unset, the team shares the platform's account).
+pub fn deploy_overrides(services: &[&str]) -> String {
+    let mut lines = String::from("          accounts=()\n");
+    for s in services {
+        let secret = format!("{}_ACCOUNT_ID", s.to_ascii_uppercase());
+        lines.push_str(&format!(
+            "          if [ -n \"${secret}\" ]; then accounts+=(\"{}Account=${secret}\"); fi\n",
+            title(s)
+        ));
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -209,10 +220,14 @@ mod tests {
     }
 
     #[test]
-    fn a_platform_deploy_reads_each_teams_account_from_its_environment() {
+    fn a_platform_deploy_sets_only_the_accounts_it_was_given() {
         assert_eq!(
-            deploy_overrides(&["users", "todos"]),
-            "UsersAccount=${{ secrets.USERS_ACCOUNT_ID }} TodosAccount=${{ secrets.TODOS_ACCOUNT_ID }}"
+            deploy_env(&["users"]),
+            "          USERS_ACCOUNT_ID: ${{ secrets.USERS_ACCOUNT_ID }}\n"
+        );
+        assert_eq!(
+            deploy_overrides(&["users"]),
+            "          accounts=()\n          if [ -n \"$USERS_ACCOUNT_ID\" ]; then accounts+=(\"UsersAccount=$USERS_ACCOUNT_ID\"); fi\n"
         );
     }
 }

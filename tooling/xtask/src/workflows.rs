@@ -254,6 +254,7 @@ fn deploy_job(name: &str) -> String {
 fn platform(services: &[&str]) -> String {
     let infra = paths::INFRA_DIR;
     let accounts = crate::team_accounts::deploy_overrides(services);
+    let env = crate::team_accounts::deploy_env(services);
     let paths = vec![
         format!("{}/**", paths::INFRA_DIR),
         crate::venv::REQUIREMENTS.to_owned(),
@@ -295,11 +296,12 @@ fn platform(services: &[&str]) -> String {
           aws-region: ${{{{ secrets.AWS_REGION }}}}
       - run: cargo xtask deploy-tools
       - name: sam deploy
-        run: |
+        env:
+{env}        run: |
           PATH="$GITHUB_WORKSPACE/.venv-deploy/bin:$PATH"
-          sam deploy --template-file {infra}/template.yaml --stack-name platform \
+{accounts}          sam deploy --template-file {infra}/template.yaml --stack-name platform \
             --no-confirm-changeset --no-fail-on-empty-changeset \
-            --parameter-overrides {accounts} \
+            ${{accounts[@]:+--parameter-overrides "${{accounts[@]}}"}} \
             --tags service=platform commit=${{{{ github.sha }}}}
 "#
     ));

@@ -532,28 +532,27 @@ def _buses_in_their_owners_accounts():
         path = f"rule/{name}" if bus_name == "default" else f"rule/{bus_name}/{name}"
         return f"arn:aws:events:{owner.region_name}:{owner.account_id}:{path}"
 
-    def consent(caller, action, resource, context):
+    def consent(caller, action, resource, context, policy):
         answer = _ask_the_judge(
             "/events",
-            {"account": caller, "action": action, "resource": resource, "context": context},
+            {"account": caller, "action": action, "resource": resource, "context": context, "policy": policy},
         )
         if answer is not None and not answer.get("allowed", False):
             raise JsonRESTError("AccessDeniedException", answer.get("message", ""))
 
-    def roles_on_buses_elsewhere(owner, targets):
+    def roles_for_targets_elsewhere(owner, targets):
+        """A target in another account (a bus, or since 2025 a queue, a
+        topic, a function) is reached as a role EventBridge assumes."""
         for target in targets or []:
             arn = target.get("Arn", "")
             parts = arn.split(":", 5)
-            foreign_bus = (
+            elsewhere = (
                 len(parts) == 6
-                and parts[2] == "events"
-                and parts[5].startswith("event-bus/")
-                and parts[4] != owner.account_id
+                and parts[2] in ("events", "sqs", "sns", "lambda")
+                and parts[4] not in ("", owner.account_id)
             )
-            if foreign_bus and not target.get("RoleArn"):
-                raise ValidationException(
-                    f"RoleArn is required for target {arn}."
-                )
+            if elsewhere and not target.get("RoleArn"):
+                raise ValidationException(f"RoleArn is required for target {arn}.")
 
     def on_the_owners_bus(operation, action, name_param):
         original = getattr(models.EventsBackend, operation)
@@ -572,19 +571,51 @@ def _buses_in_their_owners_accounts():
             name = argument(name_param)
             owner = owner_of(self, bus) or self
             if operation == "put_targets":
-                roles_on_buses_elsewhere(owner, argument("targets"))
-            if owner is self:
-                return original(self, *args, **kwargs)
-            arn = rule_arn(owner, bus, name)
-            existing = owner.describe_event_bus(bus.rsplit("/", 1)[-1]).rules.get(name)
+                roles_for_targets_elsewhere(owner, argument("targets"))
+            bus_name = (bus or "default").rsplit("/", 1)[-1]
+            existing = owner.event_buses.get(bus_name)
+            existing = existing.rules.get(name) if existing else None
+            # A rule keeps its creator, whoever changes it later.
             creator = existing.created_by if existing else self.account_id
-            consent(self.account_id, action, arn, {"events:creatorAccount": creator})
+            if owner is not self:
+                arn = rule_arn(owner, bus, name)
+                on = owner.event_buses.get(bus_name)
+                context = {"events:creatorAccount": creator}
+                consent(self.account_id, action, arn, context, on.policy if on else None)
             answer = original(owner, *args, **kwargs)
             if operation == "put_rule":
                 answer.created_by = creator
             return answer
 
         setattr(models.EventsBackend, operation, routed)
+
+    def delete(self, account_id, region_name):
+        """A stack's rule on another account's bus is deleted there, as
+        its creator (moto deleted a rule of that name in the stack's
+        account, and left this one)."""
+        bus = f"arn:aws:events:{self.region_name}:{self.account_id}:event-bus/{self.event_bus_name}"
+        self.remove_targets([t["Id"] for t in self.targets])
+        models.events_backends[account_id][region_name].delete_rule(name=self.name, event_bus_arn=bus)
+
+    models.Rule.delete = delete
+    create_rule = models.Rule.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        """A rule whose targets are refused is not left behind: the
+        stack's rollback never knew it was made."""
+        try:
+            return create_rule(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        except JsonRESTError:
+            properties = cloudformation_json["Properties"]
+            try:
+                models.events_backends[account_id][region_name].delete_rule(
+                    name=resource_name, event_bus_arn=properties.get("EventBusName")
+                )
+            except JsonRESTError:
+                pass
+            raise
+
+    models.Rule.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
     for operation, action, name_param in [
         ("put_rule", "events:PutRule", "name"),
@@ -620,7 +651,9 @@ def _buses_in_their_owners_accounts():
             if owner is not None:
                 keys = {"events:source": "Source", "events:detail-type": "DetailType"}
                 context = {key: entry.get(field) or "" for key, field in keys.items()}
-                consent(self.account_id, "events:PutEvents", entry["EventBusName"], context)
+                bus = owner.event_buses.get(entry["EventBusName"].rsplit("/", 1)[-1])
+                policy = bus.policy if bus else None
+                consent(self.account_id, "events:PutEvents", entry["EventBusName"], context, policy)
         mine = [i for i, owner in enumerate(owners) if owner is None]
         for i, (entry, owner) in enumerate(zip(events, owners)):
             if owner is None:
@@ -682,29 +715,21 @@ def _buses_in_their_owners_accounts():
         """Delivers `event` to `target`, or says why not: (AWS's error
         code, message)."""
         _, _, service, region, account, rest = target["Arn"].split(":", 5)
-        if service == "sns":
-            topic = sns_backends[account][region].topics.get(target["Arn"])
-            if topic is None:
-                return "NO_RESOURCE", f"Topic {target['Arn']} does not exist."
-            refused = _ask_the_judge(
-                "/target",
-                {"rule": rule.arn, "action": "sns:Publish", "resource": target["Arn"], "policy": topic.policy},
-            )
-            if refused and not refused.get("allowed", False):
-                return "NO_PERMISSIONS", refused.get("message", "")
-            topic.publish(as_sent(event))
-            return None
-        if service == "sqs":
-            queue = sqs_backends[account][region].queues.get(rest)
-            if queue is None:
-                return "NO_RESOURCE", f"Queue {target['Arn']} does not exist."
-            refused = _ask_the_judge(
-                "/target",
-                {"rule": rule.arn, "action": "sqs:SendMessage", "resource": target["Arn"], "policy": queue.policy},
-            )
-            if refused and not refused.get("allowed", False):
-                return "NO_PERMISSIONS", refused.get("message", "")
-            sqs_backends[account][region].send_message(queue_name=rest, message_body=as_sent(event))
+        if service in ("sns", "sqs"):
+            if service == "sns":
+                found = sns_backends[account][region].topics.get(target["Arn"])
+            else:
+                found = sqs_backends[account][region].queues.get(rest)
+            if found is None:
+                return "NO_RESOURCE", f"{target['Arn']} does not exist."
+            action = "sns:Publish" if service == "sns" else "sqs:SendMessage"
+            failure = consented(rule, target, action, event, found.policy)
+            if failure:
+                return failure
+            if service == "sns":
+                found.publish(as_sent(event))
+            else:
+                sqs_backends[account][region].send_message(queue_name=rest, message_body=as_sent(event))
             return None
         if getattr(here, "forwarded", False):
             return "THIRD_ACCOUNT_HOP_DETECTED", "An event from another bus is not sent on to a third."
@@ -714,28 +739,42 @@ def _buses_in_their_owners_accounts():
         # EventBridge puts the event as the target's role (its trust, its
         # policies and, across accounts, the bus's policy are judged);
         # without a role, as the rule's account, by the bus's policy.
-        role = target.get("RoleArn")
-        if role or account != rule.account_id:
-            keys = {"events:source": "source", "events:detail-type": "detail-type"}
-            refused = _ask_the_judge(
-                "/events",
-                {
-                    "account": rule.account_id,
-                    "action": "events:PutEvents",
-                    "resource": target["Arn"],
-                    "context": {key: event.get(field) or "" for key, field in keys.items()},
-                    "role": role,
-                    "rule": rule.arn,
-                },
-            )
-            if refused and not refused.get("allowed", False):
-                return refused.get("code") or "NO_PERMISSIONS", refused.get("message", "")
+        if target.get("RoleArn") or account != rule.account_id:
+            failure = consented(rule, target, "events:PutEvents", event, bus.policy)
+            if failure:
+                return failure
         here.forwarded = True
         try:
             for other in list(bus.rules.values()):
                 other.send_to_targets(copy.deepcopy(event))
         finally:
             here.forwarded = False
+        return None
+
+    def consented(rule, target, action, event, policy):
+        """Whether EventBridge may do `action` on `target` for `rule`: as
+        the target's role when it has one (its trust, its policies, the
+        resource's policy across accounts), else as the service, by the
+        resource's `policy` (a bus, by its policy for the rule's account).
+        None, or (AWS's error code, message)."""
+        role = target.get("RoleArn")
+        if role or action == "events:PutEvents":
+            keys = {"events:source": "source", "events:detail-type": "detail-type"}
+            question = {
+                "account": rule.account_id,
+                "action": action,
+                "resource": target["Arn"],
+                "context": {key: event.get(field) or "" for key, field in keys.items()},
+                "role": role,
+                "rule": rule.arn,
+                "policy": policy,
+            }
+            refused = _ask_the_judge("/events", question)
+        else:
+            question = {"rule": rule.arn, "action": action, "resource": target["Arn"], "policy": policy}
+            refused = _ask_the_judge("/target", question)
+        if refused and not refused.get("allowed", False):
+            return refused.get("code") or "NO_PERMISSIONS", refused.get("message", "")
         return None
 
     def as_sent(event):

@@ -19,7 +19,12 @@ impl Judge {
     /// bus, as IAM asks the resource's side of a call across accounts. A
     /// role's own side was judged at its gate. `None`: allowed; else
     /// AWS's message.
-    pub async fn account_consent(&self, account: &str, call: &Call) -> Option<String> {
+    pub async fn account_consent(
+        &self,
+        account: &str,
+        call: &Call,
+        held: Option<&str>,
+    ) -> Option<String> {
         if self.mode == Mode::Off {
             return None;
         }
@@ -32,12 +37,10 @@ impl Judge {
             session: None,
             tags: Vec::new(),
         };
-        let policy = self
-            .resources
-            .of(&bus_of(&call.resource))
-            .await
-            .policy
-            .clone();
+        let policy = match held {
+            Some(held) => NamedPolicy::parse(format!("policy of {}", call.resource), held).ok(),
+            None => self.resources.of(&call.resource).await.policy.clone(),
+        };
         let verdict = judge(
             &caller,
             &[administrator()],
@@ -50,18 +53,19 @@ impl Judge {
             .then(|| denial(caller.name(), call, &verdict))
     }
 
-    /// Whether EventBridge, for the rule `rule`, may put an event on the
-    /// target bus `call.resource` as the target's role `role_arn`: the
-    /// role must trust `events.amazonaws.com` (else AWS's
-    /// `FAILED_TO_ASSUME_ROLE`), its own policies must allow the call, and
-    /// a bus of another account must allow the role's account too (else
-    /// `NO_PERMISSIONS`). `None`: allowed; else the error code and AWS's
-    /// message.
+    /// Whether EventBridge, for the rule `rule`, may deliver to its
+    /// target (`call`: a bus's PutEvents, a queue's SendMessage, a topic's
+    /// Publish) as the target's role `role_arn`: the role must trust
+    /// `events.amazonaws.com` (else AWS's `FAILED_TO_ASSUME_ROLE`), its own
+    /// policies must allow the call, and a resource of another account
+    /// must allow the role too (else `NO_PERMISSIONS`). `None`: allowed;
+    /// else the error code and AWS's message.
     pub async fn role_put(
         &self,
         rule: &str,
         role_arn: &str,
         call: &Call,
+        held: Option<&str>,
     ) -> Option<(String, String)> {
         if self.mode == Mode::Off {
             return None;
@@ -105,7 +109,10 @@ impl Judge {
             session: None,
             tags: Vec::new(),
         };
-        let policy = self.resources.of(&call.resource).await.policy.clone();
+        let policy = match held {
+            Some(held) => NamedPolicy::parse(format!("policy of {}", call.resource), held).ok(),
+            None => self.resources.of(&call.resource).await.policy.clone(),
+        };
         let verdict = judge(&caller, &policies, policy.as_ref(), call, &self.place);
         self.record(&who, caller.name(), call, &verdict);
         (!verdict.allowed && self.mode == Mode::Strict).then(|| {
@@ -171,6 +178,10 @@ struct Consent {
     role: Option<String>,
     #[serde(default)]
     rule: Option<String>,
+    /// The resource's policy as the engine holds it now (a policy changed
+    /// since the last deploy is not in the judge's cache).
+    #[serde(default)]
+    policy: Option<String>,
 }
 
 /// The engine's question before a rule delivers to a queue of another
@@ -182,18 +193,6 @@ pub struct RuleTarget {
     action: String,
     resource: String,
     policy: Option<String>,
-}
-
-/// The bus a rule is on (`rule/<bus>/<name>`), whose policy judges it;
-/// any other resource is its own.
-fn bus_of(resource: &str) -> String {
-    match resource.split_once(":rule/") {
-        Some((head, rest)) => match rest.split_once('/') {
-            Some((bus, _)) => format!("{head}:event-bus/{bus}"),
-            None => format!("{head}:event-bus/default"),
-        },
-        None => resource.to_owned(),
-    }
 }
 
 /// `POST /delivery` ([`Delivery`]) → `{"allowed": bool}`: moto's server
@@ -219,8 +218,12 @@ pub fn router(judge: Arc<Judge>) -> axum::Router {
         let mut call = Call::new(q.action, q.resource);
         call.context = q.context.into_iter().collect();
         let refused = match (&q.role, &q.rule) {
-            (Some(role), Some(rule)) => judge.role_put(rule, role, &call).await,
-            _ => (judge.account_consent(&q.account, &call).await)
+            (Some(role), Some(rule)) => {
+                judge.role_put(rule, role, &call, q.policy.as_deref()).await
+            }
+            _ => (judge
+                .account_consent(&q.account, &call, q.policy.as_deref())
+                .await)
                 .map(|m| ("CROSS_ACCOUNT_INGESTION_FAILED".to_owned(), m)),
         };
         let (code, message) = refused.unzip();

@@ -95,10 +95,12 @@ impl Resources {
     /// What the resource `arn` says; nothing for a kind without a policy
     /// (a table) or one that cannot be read (it is judged without).
     pub async fn of(&self, arn: &str) -> Arc<Facts> {
-        // An object's facts are its bucket's: read once, not per key.
+        // An object's facts are its bucket's: read once, not per key; a
+        // rule's are its bus's, whose policy judges it.
+        let on_bus = bus_of(arn);
         let arn = match arn.split_once('/') {
             Some((bucket, _)) if arn.starts_with("arn:aws:s3:::") => bucket,
-            _ => arn,
+            _ => on_bus.as_deref().unwrap_or(arn),
         };
         if let Some(known) = self
             .known
@@ -283,4 +285,14 @@ fn parsed(name: &str, document: Option<String>) -> Option<NamedPolicy> {
             None
         }
     }
+}
+
+/// The bus a rule is on (`rule/<bus>/<name>`), whose policy judges it;
+/// none for any other resource.
+fn bus_of(resource: &str) -> Option<String> {
+    let (head, rest) = resource.split_once(":rule/")?;
+    Some(match rest.split_once('/') {
+        Some((bus, _)) => format!("{head}:event-bus/{bus}"),
+        None => format!("{head}:event-bus/default"),
+    })
 }

@@ -345,10 +345,24 @@ async fn a_forwarded_event_keeps_its_producers_account_and_hops_once_and_only_wi
         .unwrap();
     let (third_url, third_arn) = queue(&third_conf, "third-probes").await;
     rule_to(&third_conf, "elsewhere", "probes", target("q", &third_arn)).await;
+    // Everything a second hop would need is there: a role that may put on
+    // the third bus, and the third bus letting the team's account in.
+    let elsewhere = third.event_bus_arn().unwrap();
+    let put_on = ("events:PutEvents", elsewhere);
+    let onward_role = delivery_role(&todos_conf, TODOS, "todos-Onward", put_on).await;
+    Events::new(&third_conf)
+        .put_permission()
+        .event_bus_name("elsewhere")
+        .statement_id("TodosPuts")
+        .action("events:PutEvents")
+        .principal(TODOS)
+        .send()
+        .await
+        .unwrap();
     let onward = Target::builder()
         .id("onward")
-        .arn(third.event_bus_arn().unwrap())
-        .role_arn(format!("arn:aws:iam::{TODOS}:role/todos-Onward"))
+        .arn(elsewhere)
+        .role_arn(onward_role)
         .build()
         .unwrap();
     rule_to(&todos_conf, "todos-inbox", "onward", onward).await;
@@ -374,6 +388,33 @@ async fn a_forwarded_event_keeps_its_producers_account_and_hops_once_and_only_wi
         Vec::<serde_json::Value>::new(),
         "no second hop"
     );
+}
+
+/// A role named `name` in `account` (`conf`'s) that EventBridge assumes
+/// to do `action` on `resource`: a target's execution role. Its ARN.
+async fn delivery_role(
+    conf: &SdkConfig,
+    account: &str,
+    name: &str,
+    (action, resource): (&str, &str),
+) -> String {
+    let template = serde_json::json!({"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {
+        "RoleName": name,
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sts:AssumeRole"}]},
+        "Policies": [{"PolicyName": "Delivers", "PolicyDocument": {"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}}]}}}});
+    deploy(conf, name, template.to_string()).await.unwrap();
+    format!("arn:aws:iam::{account}:role/{name}")
+}
+
+/// A resource policy letting `role` do `action` on `resource`.
+fn lets_the_role(action: &str, resource: &str, role: &str) -> String {
+    serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "TheRoleDelivers", "Effect": "Allow", "Principal": {"AWS": role},
+        "Action": action, "Resource": resource}]})
+    .to_string()
 }
 
 /// A queue policy letting EventBridge send for `rule` alone.
@@ -407,6 +448,16 @@ async fn letters(conf: &SdkConfig, url: &str) -> Vec<(serde_json::Value, Option<
         .send()
         .await
         .unwrap();
+    // Read once: a letter left in flight would come back on a slow run.
+    for m in answer.messages() {
+        Sqs::new(conf)
+            .delete_message()
+            .queue_url(url)
+            .receipt_handle(m.receipt_handle().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
     (answer.messages())
         .iter()
         .map(|m| {
@@ -433,9 +484,21 @@ async fn a_consumers_undelivered_events_land_in_its_own_accounts_dead_letter_que
     let (url, arn) = queue(&todos_conf, "todos-consumer").await;
     let (dlq_url, dlq_arn) = queue(&todos_conf, "todos-consumer-dlq").await;
     allow(&todos_conf, &dlq_url, lets_the_rule_send(&dlq_arn, &rule)).await;
+    // A queue in another account is a direct target: the bus's owner puts
+    // it, with an execution role of its own account.
+    let admin_conf = admin(&cloud).await;
+    let send = ("sqs:SendMessage", arn.as_str());
+    let role = delivery_role(
+        &admin_conf,
+        kit::config::LOCAL_ACCOUNT,
+        "platform-ToTodos",
+        send,
+    )
+    .await;
     let with_dlq = Target::builder()
         .id("consumer")
         .arn(&arn)
+        .role_arn(&role)
         .dead_letter_config(
             aws_sdk_eventbridge::types::DeadLetterConfig::builder()
                 .arn(&dlq_arn)
@@ -443,7 +506,7 @@ async fn a_consumers_undelivered_events_land_in_its_own_accounts_dead_letter_que
         )
         .build()
         .unwrap();
-    rule_to(&todos_conf, &bus, "todos-Consumer", with_dlq).await;
+    rule_to(&admin_conf, &bus, "todos-Consumer", with_dlq).await;
     let users = Events::new(&account(&cloud, USERS).await);
     let publish = || async {
         let put = users
@@ -455,7 +518,7 @@ async fn a_consumers_undelivered_events_land_in_its_own_accounts_dead_letter_que
         put.entries()[0].event_id().unwrap().to_owned()
     };
 
-    // The consumer's queue does not let EventBridge in: the event lands in
+    // The consumer's queue does not let the role in: the event lands in
     // the team's dead-letter queue, with its producer's account and why.
     let first = publish().await;
     let dead = letters(&todos_conf, &dlq_url).await;
@@ -470,10 +533,28 @@ async fn a_consumers_undelivered_events_land_in_its_own_accounts_dead_letter_que
         .into_iter()
         .any(|j| j.function == "EventBridge todos-Consumer" && j.verdict == "denied");
     assert!(refused, "the trail names the refused delivery");
+    let roleless = Target::builder().id("consumer").arn(&arn).build().unwrap();
+    let (code, message) = refusal(
+        Events::new(&admin_conf)
+            .put_targets()
+            .rule("todos-Consumer")
+            .event_bus_name(&bus)
+            .targets(roleless)
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error(),
+    );
+    assert_eq!(code, "ValidationException", "{message}");
 
     // Once its policy lets the rule in, the queue in the team's account
     // gets the next event, and the dead-letter queue nothing more.
-    allow(&todos_conf, &url, lets_the_rule_send(&arn, &rule)).await;
+    allow(
+        &todos_conf,
+        &url,
+        lets_the_role("sqs:SendMessage", &arn, &role),
+    )
+    .await;
     let second = publish().await;
     let arrived = bodies(&todos_conf, &url).await;
     let ids: Vec<_> = arrived.iter().map(|e| e["id"].as_str().unwrap()).collect();
@@ -482,7 +563,7 @@ async fn a_consumers_undelivered_events_land_in_its_own_accounts_dead_letter_que
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_topic_target_gets_the_rules_events_only_once_its_policy_lets_eventbridge_in() {
+async fn a_topic_in_a_teams_account_gets_the_rules_events_only_once_its_policy_lets_the_role_in() {
     let cloud = start();
     let bus = bus_arn(&cloud);
     let todos_conf = account(&cloud, TODOS).await;
@@ -516,9 +597,19 @@ async fn a_topic_target_gets_the_rules_events_only_once_its_policy_lets_eventbri
         .unwrap();
     let (dlq_url, dlq_arn) = queue(&todos_conf, "todos-alerts-dlq").await;
     allow(&todos_conf, &dlq_url, lets_the_rule_send(&dlq_arn, &rule)).await;
+    let admin_conf = admin(&cloud).await;
+    let publish_to = ("sns:Publish", topic.as_str());
+    let role = delivery_role(
+        &admin_conf,
+        kit::config::LOCAL_ACCOUNT,
+        "platform-ToAlerts",
+        publish_to,
+    )
+    .await;
     let to_topic = Target::builder()
         .id("alerts")
         .arn(&topic)
+        .role_arn(&role)
         .dead_letter_config(
             aws_sdk_eventbridge::types::DeadLetterConfig::builder()
                 .arn(&dlq_arn)
@@ -526,7 +617,7 @@ async fn a_topic_target_gets_the_rules_events_only_once_its_policy_lets_eventbri
         )
         .build()
         .unwrap();
-    rule_to(&todos_conf, &bus, "todos-Alerts", to_topic).await;
+    rule_to(&admin_conf, &bus, "todos-Alerts", to_topic).await;
     let users = Events::new(&account(&cloud, USERS).await);
     let publish = || async {
         let put = users
@@ -552,14 +643,10 @@ async fn a_topic_target_gets_the_rules_events_only_once_its_policy_lets_eventbri
     assert_eq!(dead, [(Some(first.as_str()), Some("NO_PERMISSIONS"))]);
     assert!(bodies(&todos_conf, &copy_url).await.is_empty());
 
-    let events_publish = serde_json::json!({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
-        "Action": "sns:Publish", "Resource": &topic,
-        "Condition": {"ArnEquals": {"aws:SourceArn": &rule}}}]});
     sns.set_topic_attributes()
         .topic_arn(&topic)
         .attribute_name("Policy")
-        .attribute_value(events_publish.to_string())
+        .attribute_value(lets_the_role("sns:Publish", &topic, &role))
         .send()
         .await
         .unwrap();
