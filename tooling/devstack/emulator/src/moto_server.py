@@ -460,6 +460,7 @@ def _ask_the_judge(path, question):
     gone (the cloud stopping), where moto's own behaviour stands."""
     import json
     import os
+    import urllib.error
     import urllib.request
 
     # Read per question: an engine's clouds are forked from one process,
@@ -475,6 +476,10 @@ def _ask_the_judge(path, question):
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return json.load(answer)
+    except urllib.error.HTTPError as e:
+        # The judge is there and did not answer the question: refused,
+        # never let through unjudged.
+        return {"allowed": False, "message": f"the local cloud's judge answered {e.code}"}
     except OSError as e:
         print(f"devstack judge unreachable: {e}", file=sys.stderr)
         return None
@@ -695,24 +700,26 @@ def _buses_in_their_owners_accounts():
         producer = getattr(here, "producer", None)
         if producer:
             original_event["account"] = producer
-        guarded = [t for t in self.targets if elsewhere(self, t)]
+        targets = list(self.targets)
+        guarded = [t for t in targets if elsewhere(self, t)]
         if not guarded:
             return send(self, original_event, transform_input)
-        others, self.targets = self.targets, [t for t in self.targets if t not in guarded]
-        try:
-            send(self, original_event, transform_input)
-        finally:
-            self.targets = others
+        # moto's own delivery, on a copy holding the other targets: the
+        # rule itself is never changed while a PutTargets may run.
+        rest = copy.copy(self)
+        rest.targets = [t for t in targets if t not in guarded]
+        send(rest, original_event, transform_input)
         if not self.event_pattern.matches_event(original_event):
             return None
         for target in guarded:
-            failure = deliver(self, target, original_event)
+            failure = deliver(self, target, original_event, transform_input)
             if failure:
                 dead_letter(self, target, original_event, *failure)
         return None
 
-    def deliver(rule, target, event):
-        """Delivers `event` to `target`, or says why not: (AWS's error
+    def deliver(rule, target, event, transform_input):
+        """Delivers `event` to `target` (shaped by its input transformer,
+        unless a replay says otherwise), or says why not: (AWS's error
         code, message)."""
         _, _, service, region, account, rest = target["Arn"].split(":", 5)
         if service in ("sns", "sqs"):
@@ -726,10 +733,12 @@ def _buses_in_their_owners_accounts():
             failure = consented(rule, target, action, event, found.policy)
             if failure:
                 return failure
+            body = shaped(target, event, transform_input)
             if service == "sns":
-                found.publish(as_sent(event))
+                found.publish(body)
             else:
-                sqs_backends[account][region].send_message(queue_name=rest, message_body=as_sent(event))
+                group = (target.get("SqsParameters") or {}).get("MessageGroupId")
+                sqs_backends[account][region].send_message(queue_name=rest, message_body=body, group_id=group)
             return None
         if getattr(here, "forwarded", False):
             return "THIRD_ACCOUNT_HOP_DETECTED", "An event from another bus is not sent on to a third."
@@ -776,6 +785,19 @@ def _buses_in_their_owners_accounts():
         if refused and not refused.get("allowed", False):
             return refused.get("code") or "NO_PERMISSIONS", refused.get("message", "")
         return None
+
+    def shaped(target, event, transform_input):
+        """The body a target receives, as moto's own delivery shapes it:
+        the target's input transformer, or the default template."""
+        if not transform_input:
+            return as_sent(event)
+        transformer = target.get("InputTransformer") or {}
+        body = models.EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event=event,
+        )
+        return body if isinstance(body, str) else as_sent(body)
 
     def as_sent(event):
         """The event as a queue receives it: its time as text."""
