@@ -843,7 +843,8 @@ def _bus_policies_from_cloudformation():
     """AWS::Events::EventBusPolicy has no model in moto's CloudFormation,
     which skipped it: the shared bus was deployed with no policy, so no
     other account's call could be judged by it. This model adds the
-    statement to the bus's policy as PutPermission does."""
+    statement to the bus's policy as PutPermission does, and takes it away
+    with its stack, as RemovePermission does."""
     from moto.events import models
 
     def apply(properties, account_id, region_name):
@@ -856,7 +857,13 @@ def _bus_policies_from_cloudformation():
         bus._statements[statement["Sid"]] = models.EventBusPolicyStatement.from_dict(statement)
         return properties["StatementId"]
 
-    return _model("AWS::Events::EventBusPolicy", "moto.events.models", apply)
+    def remove(properties, account_id, region_name):
+        backend = models.events_backends[account_id][region_name]
+        bus = backend.event_buses.get(properties.get("EventBusName") or "default")
+        if bus is not None:
+            bus._statements.pop(properties["StatementId"], None)
+
+    return _model("AWS::Events::EventBusPolicy", "moto.events.models", apply, delete=remove)
 
 
 def _sns_asks_before_it_delivers_to_a_queue():
@@ -901,11 +908,12 @@ def _key_policies_as_json():
     models.KmsBackend.create_key = create_key
 
 
-def _model(resource_type, module, create, update=None):
+def _model(resource_type, module, create, update=None, delete=None):
     """A CloudFormation model moto lacks, for `resource_type`: `create`
     (properties, account, region) does what CloudFormation would and returns
     the physical id; `update` (the same, on an update) by default does what
-    `create` does and keeps the id."""
+    `create` does and keeps the id; `delete` (the same), if given, undoes
+    it when the stack goes or the resource leaves the template."""
     from moto.core.common_models import CloudFormationModel
 
     class Model(CloudFormationModel):
@@ -945,7 +953,8 @@ def _model(resource_type, module, create, update=None):
         def delete_from_cloudformation_json(
             cls, resource_name, cloudformation_json, account_id, region_name
         ):
-            return None
+            if delete is not None:
+                delete(cloudformation_json["Properties"], account_id, region_name)
 
     return Model
 

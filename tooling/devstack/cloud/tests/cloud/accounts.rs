@@ -661,3 +661,43 @@ async fn a_topic_in_a_teams_account_gets_the_rules_events_only_once_its_policy_l
     assert_eq!(sent[0]["account"], USERS);
     assert!(letters(&todos_conf, &dlq_url).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bus_policy_statement_goes_with_its_stack() {
+    let cloud = start();
+    let bus = bus_arn(&cloud);
+    let admin_conf = admin(&cloud).await;
+    let lets_the_stranger_in = serde_json::json!({"Resources": {"StrangerPublishes": {
+        "Type": "AWS::Events::EventBusPolicy", "Properties": {
+            "EventBusName": cloud.endpoints.bus_name, "StatementId": "StrangerPublishes",
+            "Statement": {"Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::{STRANGER}:root")},
+                "Action": "events:PutEvents", "Resource": &bus}}}}});
+    deploy(
+        &admin_conf,
+        "stranger-welcome",
+        lets_the_stranger_in.to_string(),
+    )
+    .await
+    .unwrap();
+    let stranger = Events::new(&account(&cloud, STRANGER).await);
+    let put = || {
+        stranger
+            .put_events()
+            .entries(entry(&bus, "app.todos"))
+            .send()
+    };
+    assert_eq!(put().await.unwrap().failed_entry_count(), 0);
+
+    let cfn = aws_sdk_cloudformation::Client::new(&admin_conf);
+    cfn.delete_stack()
+        .stack_name("stranger-welcome")
+        .send()
+        .await
+        .unwrap();
+    let (code, _) = refusal(put().await.unwrap_err().into_service_error());
+    assert_eq!(
+        code, "AccessDeniedException",
+        "the statement left with its stack"
+    );
+}
