@@ -30,6 +30,19 @@ pub async fn new_queue(sqs: &aws_sdk_sqs::Client, prefix: &str) -> String {
         .unwrap()
 }
 
+/// The ARN of the queue at `queue_url`.
+pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> String {
+    sqs.get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone()
+}
+
 /// A rule on `bus` for every `app.todos` event, whose target is a new
 /// queue; the queue's URL.
 pub async fn rule_to_new_queue(
@@ -39,16 +52,7 @@ pub async fn rule_to_new_queue(
     rule: &str,
 ) -> String {
     let queue_url = new_queue(sqs, "q").await;
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
+    let arn = queue_arn(sqs, &queue_url).await;
     eb.put_rule()
         .name(rule)
         .event_bus_name(bus)

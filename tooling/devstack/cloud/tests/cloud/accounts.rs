@@ -12,6 +12,7 @@ use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
 use aws_sdk_sqs::Client as Sqs;
 use devstack_api::telemetry::read_judgements;
 use devstack_cloud::{self as cloud, Detached, Options, Override};
+use devstack_emulator::fixtures::{drain, new_queue, queue_arn};
 
 const TODOS: &str = "222222222222";
 const USERS: &str = "333333333333";
@@ -82,21 +83,11 @@ fn denied_for(cloud: &Detached, account: &str, action: &str) -> bool {
         })
 }
 
-/// A queue in `conf`'s account, and its ARN.
-async fn queue(conf: &SdkConfig, name: &str) -> (String, String) {
+/// A new queue in `conf`'s account, named after `prefix`: its URL and ARN.
+async fn queue(conf: &SdkConfig, prefix: &str) -> (String, String) {
     let sqs = Sqs::new(conf);
-    let url = sqs.create_queue().queue_name(name).send().await.unwrap();
-    let url = url.queue_url().unwrap().to_owned();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
+    let url = new_queue(&sqs, prefix).await;
+    let arn = queue_arn(&sqs, &url).await;
     (url, arn)
 }
 
@@ -124,19 +115,10 @@ fn target(id: &str, arn: &str) -> Target {
     Target::builder().id(id).arn(arn).build().unwrap()
 }
 
+/// Every message in the queue now (a delivery is done when PutEvents
+/// answers), parsed and deleted.
 async fn bodies(conf: &SdkConfig, url: &str) -> Vec<serde_json::Value> {
-    let answer = Sqs::new(conf)
-        .receive_message()
-        .queue_url(url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap();
-    (answer.messages())
-        .iter()
-        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
-        .collect()
+    drain(&Sqs::new(conf), url).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -470,34 +452,37 @@ async fn letters(conf: &SdkConfig, url: &str) -> Vec<(serde_json::Value, Option<
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_consumers_undelivered_events_land_in_its_own_accounts_dead_letter_queue() {
-    let cloud = start();
-    let bus = bus_arn(&cloud);
-    let todos_conf = account(&cloud, TODOS).await;
+/// The platform's rule `name` on its bus, with `target` (a resource in
+/// todos' account) as a direct target: reached as an execution role of
+/// the platform's account (`role`, which may do `action` on it), with a
+/// dead-letter queue in todos' account that lets EventBridge in for the
+/// rule. The role's ARN and the dead-letter queue's URL.
+async fn direct_target(
+    cloud: &Detached,
+    name: &str,
+    role: &str,
+    (action, target): (&str, &str),
+) -> (String, String) {
+    let todos_conf = account(cloud, TODOS).await;
     let rule = format!(
-        "arn:aws:events:{}:{}:rule/{}/todos-Consumer",
+        "arn:aws:events:{}:{}:rule/{}/{name}",
         kit::config::LOCAL_REGION,
         kit::config::LOCAL_ACCOUNT,
         cloud.endpoints.bus_name
     );
-    let (url, arn) = queue(&todos_conf, "todos-consumer").await;
-    let (dlq_url, dlq_arn) = queue(&todos_conf, "todos-consumer-dlq").await;
+    let (dlq_url, dlq_arn) = queue(&todos_conf, &format!("{name}-dlq")).await;
     allow(&todos_conf, &dlq_url, lets_the_rule_send(&dlq_arn, &rule)).await;
-    // A queue in another account is a direct target: the bus's owner puts
-    // it, with an execution role of its own account.
-    let admin_conf = admin(&cloud).await;
-    let send = ("sqs:SendMessage", arn.as_str());
+    let admin_conf = admin(cloud).await;
     let role = delivery_role(
         &admin_conf,
         kit::config::LOCAL_ACCOUNT,
-        "platform-ToTodos",
-        send,
+        role,
+        (action, target),
     )
     .await;
-    let with_dlq = Target::builder()
-        .id("consumer")
-        .arn(&arn)
+    let direct = Target::builder()
+        .id("direct")
+        .arn(target)
         .role_arn(&role)
         .dead_letter_config(
             aws_sdk_eventbridge::types::DeadLetterConfig::builder()
@@ -506,21 +491,42 @@ async fn a_consumers_undelivered_events_land_in_its_own_accounts_dead_letter_que
         )
         .build()
         .unwrap();
-    rule_to(&admin_conf, &bus, "todos-Consumer", with_dlq).await;
+    rule_to(&admin_conf, &bus_arn(cloud), name, direct).await;
+    (role, dlq_url)
+}
+
+/// One `app.users` probe on `bus`, put by `users`: its id. The publisher
+/// never sees a target's failure.
+async fn publish(users: &Events, bus: &str) -> String {
+    let put = users
+        .put_events()
+        .entries(entry(bus, "app.users"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        put.failed_entry_count(),
+        0,
+        "the publisher never sees a target's failure"
+    );
+    put.entries()[0].event_id().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_consumers_undelivered_events_land_in_its_own_accounts_dead_letter_queue() {
+    let cloud = start();
+    let bus = bus_arn(&cloud);
+    let todos_conf = account(&cloud, TODOS).await;
+    let (url, arn) = queue(&todos_conf, "todos-consumer").await;
+    // A queue in another account is a direct target: the bus's owner puts
+    // it, with an execution role of its own account.
+    let send = ("sqs:SendMessage", arn.as_str());
+    let (role, dlq_url) = direct_target(&cloud, "todos-Consumer", "platform-ToTodos", send).await;
     let users = Events::new(&account(&cloud, USERS).await);
-    let publish = || async {
-        let put = users
-            .put_events()
-            .entries(entry(&bus, "app.users"))
-            .send()
-            .await
-            .unwrap();
-        put.entries()[0].event_id().unwrap().to_owned()
-    };
 
     // The consumer's queue does not let the role in: the event lands in
     // the team's dead-letter queue, with its producer's account and why.
-    let first = publish().await;
+    let first = publish(&users, &bus).await;
     let dead = letters(&todos_conf, &dlq_url).await;
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!(
@@ -533,9 +539,9 @@ async fn a_consumers_undelivered_events_land_in_its_own_accounts_dead_letter_que
         .into_iter()
         .any(|j| j.function == "EventBridge todos-Consumer" && j.verdict == "denied");
     assert!(refused, "the trail names the refused delivery");
-    let roleless = Target::builder().id("consumer").arn(&arn).build().unwrap();
+    let roleless = Target::builder().id("direct").arn(&arn).build().unwrap();
     let (code, message) = refusal(
-        Events::new(&admin_conf)
+        Events::new(&admin(&cloud).await)
             .put_targets()
             .rule("todos-Consumer")
             .event_bus_name(&bus)
@@ -555,7 +561,7 @@ async fn a_consumers_undelivered_events_land_in_its_own_accounts_dead_letter_que
         lets_the_role("sqs:SendMessage", &arn, &role),
     )
     .await;
-    let second = publish().await;
+    let second = publish(&users, &bus).await;
     let arrived = bodies(&todos_conf, &url).await;
     let ids: Vec<_> = arrived.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [second.as_str()]);
@@ -567,12 +573,6 @@ async fn a_topic_in_a_teams_account_gets_the_rules_events_only_once_its_policy_l
     let cloud = start();
     let bus = bus_arn(&cloud);
     let todos_conf = account(&cloud, TODOS).await;
-    let rule = format!(
-        "arn:aws:events:{}:{}:rule/{}/todos-Alerts",
-        kit::config::LOCAL_REGION,
-        kit::config::LOCAL_ACCOUNT,
-        cloud.endpoints.bus_name
-    );
     let sns = aws_sdk_sns::Client::new(&todos_conf);
     let topic = sns
         .create_topic()
@@ -595,46 +595,12 @@ async fn a_topic_in_a_teams_account_gets_the_rules_events_only_once_its_policy_l
         .send()
         .await
         .unwrap();
-    let (dlq_url, dlq_arn) = queue(&todos_conf, "todos-alerts-dlq").await;
-    allow(&todos_conf, &dlq_url, lets_the_rule_send(&dlq_arn, &rule)).await;
-    let admin_conf = admin(&cloud).await;
     let publish_to = ("sns:Publish", topic.as_str());
-    let role = delivery_role(
-        &admin_conf,
-        kit::config::LOCAL_ACCOUNT,
-        "platform-ToAlerts",
-        publish_to,
-    )
-    .await;
-    let to_topic = Target::builder()
-        .id("alerts")
-        .arn(&topic)
-        .role_arn(&role)
-        .dead_letter_config(
-            aws_sdk_eventbridge::types::DeadLetterConfig::builder()
-                .arn(&dlq_arn)
-                .build(),
-        )
-        .build()
-        .unwrap();
-    rule_to(&admin_conf, &bus, "todos-Alerts", to_topic).await;
+    let (role, dlq_url) =
+        direct_target(&cloud, "todos-Alerts", "platform-ToAlerts", publish_to).await;
     let users = Events::new(&account(&cloud, USERS).await);
-    let publish = || async {
-        let put = users
-            .put_events()
-            .entries(entry(&bus, "app.users"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            put.failed_entry_count(),
-            0,
-            "the publisher never sees a target's failure"
-        );
-        put.entries()[0].event_id().unwrap().to_owned()
-    };
 
-    let first = publish().await;
+    let first = publish(&users, &bus).await;
     let dead = letters(&todos_conf, &dlq_url).await;
     let dead: Vec<_> = dead
         .iter()
@@ -650,7 +616,7 @@ async fn a_topic_in_a_teams_account_gets_the_rules_events_only_once_its_policy_l
         .send()
         .await
         .unwrap();
-    let second = publish().await;
+    let second = publish(&users, &bus).await;
     let sent: Vec<serde_json::Value> = bodies(&todos_conf, &copy_url)
         .await
         .iter()
