@@ -283,7 +283,7 @@ fn events(ctx: &Ctx<'_>, body: &Value, names: &dyn Names) -> Result<Vec<Call>, M
 }
 
 /// The operations on one rule, each asked for on the rule's ARN.
-const RULE_OPERATIONS: &[&str] = &[
+pub const RULE_OPERATIONS: &[&str] = &[
     "PutRule",
     "DeleteRule",
     "DescribeRule",

@@ -37,10 +37,7 @@ impl Judge {
             session: None,
             tags: Vec::new(),
         };
-        let policy = match held {
-            Some(held) => NamedPolicy::parse(format!("policy of {}", call.resource), held).ok(),
-            None => self.resources.of(&call.resource).await.policy.clone(),
-        };
+        let policy = self.policy_of(&call.resource, held).await;
         let verdict = judge(
             &caller,
             &[administrator()],
@@ -109,10 +106,7 @@ impl Judge {
             session: None,
             tags: Vec::new(),
         };
-        let policy = match held {
-            Some(held) => NamedPolicy::parse(format!("policy of {}", call.resource), held).ok(),
-            None => self.resources.of(&call.resource).await.policy.clone(),
-        };
+        let policy = self.policy_of(&call.resource, held).await;
         let verdict = judge(&caller, &policies, policy.as_ref(), call, &self.place);
         self.record(&who, caller.name(), call, &verdict);
         (!verdict.allowed && self.mode == Mode::Strict).then(|| {
@@ -121,6 +115,15 @@ impl Judge {
                 denial(caller.name(), call, &verdict),
             )
         })
+    }
+
+    /// `resource`'s policy: as the engine `held` it when it handed it over
+    /// (current, where the judge's cache may be older), else as read.
+    async fn policy_of(&self, resource: &str, held: Option<&str>) -> Option<NamedPolicy> {
+        match held {
+            Some(held) => NamedPolicy::parse(format!("policy of {resource}"), held).ok(),
+            None => self.resources.of(resource).await.policy.clone(),
+        }
     }
 
     /// Whether EventBridge may deliver for the rule `t.rule` to the queue

@@ -612,6 +612,12 @@ impl Judge {
     /// (DescribeRule's `CreatedBy`, read as the local cloud's
     /// administrator); none for any other request or a rule not made yet.
     async fn rule_creator(&self, request: &Arrived<'_>, place: &Place) -> Option<String> {
+        // Only a rule's operation names one: a PutEvents, on every
+        // publisher's path, is not parsed again.
+        let operation = request.header("x-amz-target")?.rsplit('.').next()?;
+        if !devstack_iam::actions::RULE_OPERATIONS.contains(&operation) {
+            return None;
+        }
         let body: serde_json::Value = serde_json::from_slice(request.body).ok()?;
         let name = body["Name"].as_str().or(body["Rule"].as_str())?;
         let bus = body["EventBusName"].as_str().unwrap_or("default");
