@@ -735,6 +735,7 @@ async fn the_console_draws_a_campaigns_execution_waiting_on_its_token_then_at_it
     assert!(drawn["boxes"].as_u64().unwrap() >= 4, "{drawn}");
     assert_eq!(drawn["overlaps"], serde_json::json!([]), "{drawn}");
     assert_eq!(drawn["outside"], serde_json::json!([]), "{drawn}");
+    assert_eq!(drawn["past_window"], serde_json::json!([]), "{drawn}");
     browser.scroll_to("#executions").await;
     browser.screenshot("console-execution-waiting").await;
     browser

@@ -27,6 +27,9 @@ pub enum EndpointsError {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ServiceEndpoints {
     pub stack: String,
+    /// The account its stack is deployed in.
+    #[serde(default)]
+    pub account: String,
     pub table: String,
     pub dlq_topic_arn: String,
     pub dlq_queue_url: String,
@@ -82,6 +85,9 @@ pub struct Endpoints {
     pub issuer: String,
     pub jwks_url: String,
     pub bus_name: String,
+    /// The account of the platform's stack: the bus, the user pool.
+    #[serde(default)]
+    pub platform_account: String,
     /// The local cloud's own API: `POST /deploy` redeploys one service.
     pub control_url: String,
     /// The notifications service's WebSocket API: live push to browsers.
@@ -130,6 +136,21 @@ impl Endpoints {
             .collect()
     }
 
+    /// Each account and what it holds: `platform` (the bus, the user
+    /// pool) first where it is, then its services.
+    pub fn accounts(&self) -> BTreeMap<&str, Vec<&str>> {
+        let mut held: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        if !self.platform_account.is_empty() {
+            held.entry(&self.platform_account)
+                .or_default()
+                .push("platform");
+        }
+        for (name, s) in self.services.iter().filter(|(_, s)| !s.account.is_empty()) {
+            held.entry(&s.account).or_default().push(name);
+        }
+        held
+    }
+
     /// The endpoints file a running local cloud wrote.
     pub fn read(path: &Path) -> Result<Self, EndpointsError> {
         let text = std::fs::read_to_string(path).map_err(|source| EndpointsError::Read {
@@ -146,6 +167,31 @@ impl Endpoints {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_account_names_what_it_holds_the_platform_first() {
+        let service = |account: &str| ServiceEndpoints {
+            account: account.into(),
+            ..ServiceEndpoints::default()
+        };
+        let e = Endpoints {
+            platform_account: "111".into(),
+            services: [
+                ("todos".to_owned(), service("222")),
+                ("notifications".to_owned(), service("111")),
+                ("users".to_owned(), service("222")),
+            ]
+            .into(),
+            ..Endpoints::default()
+        };
+        assert_eq!(
+            e.accounts(),
+            BTreeMap::from([
+                ("111", vec!["platform", "notifications"]),
+                ("222", vec!["todos", "users"]),
+            ])
+        );
+    }
 
     #[test]
     fn the_file_reads_back_as_written() {

@@ -1,14 +1,16 @@
 //! The console beside the web app (`devstack-console`): served on
 //! loopback once everything else is up, with what it reads handed over:
-//! the telemetry folder, the rules' declared deliveries from the
-//! endpoints, and an endpoints file of its own for the ops binary it runs.
+//! the telemetry folder, the topology the stacks declare, and an endpoints file of its own for the ops binary it runs.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use devstack_api::Endpoints;
-use devstack_console::map::Declared;
+use devstack_console::map::{self, Declared, Topology};
+
+use crate::deploy::Stack;
 
 /// The built console (`tooling/console/dist`).
 pub fn dist_dir() -> PathBuf {
@@ -18,6 +20,7 @@ pub fn dist_dir() -> PathBuf {
 /// Serves the console on `127.0.0.1:port` and sets `console_url`.
 pub async fn serve(
     endpoints: &mut Endpoints,
+    stacks: &[Stack],
     port: u16,
     (dist, bin_dir): (&std::path::Path, &std::path::Path),
 ) -> Result<tokio::task::JoinHandle<()>> {
@@ -33,7 +36,7 @@ pub async fn serve(
     let console = devstack_console::Console {
         telemetry_dir,
         dist: dist.to_owned(),
-        declared: declared(endpoints),
+        topology: topology(endpoints, stacks),
         emulator_url: endpoints.emulator_url.clone(),
         devstack: bin_dir.join("devstack"),
         functions: endpoints.function_ids(),
@@ -48,27 +51,41 @@ pub async fn serve(
     }))
 }
 
-/// Each rule's consumer (`<service>/<LogicalId>`) and the detail-types its
-/// pattern names.
-fn declared(endpoints: &Endpoints) -> Vec<Declared> {
-    let ids = endpoints.function_ids();
-    let mut out = Vec::new();
-    for s in endpoints.services.values() {
-        for c in s.consumers.iter().filter(|c| c.trigger == "rule") {
-            let Some(function) = ids.get(&c.function) else {
-                continue;
-            };
-            let names = |v: &serde_json::Value| -> Vec<String> {
-                (v.as_array().into_iter().flatten())
-                    .filter_map(|x| x.as_str().map(str::to_owned))
-                    .collect()
-            };
-            let pattern = c.pattern.clone().unwrap_or_default();
-            out.push(Declared {
-                function: function.clone(),
-                detail_types: names(&pattern["detail-type"]),
-            });
+/// What the stacks declare, for the map before any traffic: each
+/// service's account, functions, API routes, stream readers, upload
+/// handlers and rules (with the detail-types each pattern names).
+fn topology(endpoints: &Endpoints, stacks: &[Stack]) -> Topology {
+    let services = stacks.iter().map(|(service, plan, _, adapted)| {
+        let id = |logical: &str| format!("{service}/{logical}");
+        let ids = |logical: Vec<&String>| -> Vec<String> {
+            let unique: BTreeSet<&String> = logical.into_iter().collect();
+            unique.into_iter().map(|l| id(l)).collect()
+        };
+        let rules = (plan.rules.iter())
+            .map(|tap| {
+                let pattern = &adapted["Resources"][&tap.rule]["Properties"]["EventPattern"];
+                Declared {
+                    function: id(&tap.function),
+                    detail_types: (pattern["detail-type"].as_array().into_iter().flatten())
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect(),
+                }
+            })
+            .collect();
+        map::Service {
+            name: service.clone(),
+            account: (endpoints.services.get(service))
+                .map(|s| s.account.clone())
+                .unwrap_or_default(),
+            functions: ids(plan.functions.iter().map(|f| &f.logical_id).collect()),
+            api: ids(plan.routes.iter().map(|r| &r.function).collect()),
+            streams: ids(plan.streams.iter().map(|s| &s.function).collect()),
+            uploads: ids(plan.uploads.iter().map(|u| &u.function).collect()),
+            rules,
         }
+    });
+    Topology {
+        platform_account: endpoints.platform_account.clone(),
+        services: services.collect(),
     }
-    out
 }

@@ -310,7 +310,8 @@ pub async fn start(options: Options) -> Result<Running> {
         sender.set_webhook_url(hook);
     }
     let dirs = (options.console_dir.as_path(), options.bin_dir.as_path());
-    let console = crate::console::serve(&mut w.endpoints, options.console_port, dirs).await?;
+    let console =
+        crate::console::serve(&mut w.endpoints, &stacks, options.console_port, dirs).await?;
     w.tasks.push(console);
     phases.mark("ready");
     Ok(Running {
@@ -443,6 +444,8 @@ impl<'a> Wiring<'a> {
                 issuer: pool.issuer.clone(),
                 jwks_url: pool.jwks_url.clone(),
                 bus_name,
+                // The platform deploys with the emulator's own keys.
+                platform_account: kit::config::LOCAL_ACCOUNT.into(),
                 telemetry_dir: telemetry_dir.display().to_string(),
                 ..Endpoints::default()
             },
@@ -863,10 +866,17 @@ fn base_env() -> Vec<(String, String)> {
 /// A service's part of the endpoints file, before its functions start:
 /// its resources and which function consumes what.
 fn service_endpoints((service, plan, deployed, adapted): &Stack) -> Result<ServiceEndpoints> {
+    let dlq_topic_arn = deployed.physical("DeadLetterTopic")?.to_owned();
     let mut svc = ServiceEndpoints {
         stack: service.clone(),
+        // A topic's ARN names the account that holds it: the stack's.
+        account: dlq_topic_arn
+            .split(':')
+            .nth(4)
+            .unwrap_or_default()
+            .to_owned(),
         table: deployed.physical("Table")?.to_owned(),
-        dlq_topic_arn: deployed.physical("DeadLetterTopic")?.to_owned(),
+        dlq_topic_arn,
         dlq_queue_url: deployed.physical("DeadLetterQueue")?.to_owned(),
         outputs: deployed.outputs.clone(),
         ..ServiceEndpoints::default()

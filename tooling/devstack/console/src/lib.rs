@@ -55,8 +55,9 @@ pub struct Console {
     pub telemetry_dir: PathBuf,
     /// The built page (`tooling/console/dist`).
     pub dist: PathBuf,
-    /// Every rule's declared deliveries, for the map's idle edges.
-    pub declared: Vec<map::Declared>,
+    /// What the stacks declare: the map's accounts, resources and idle
+    /// deliveries.
+    pub topology: map::Topology,
     pub ops: letters::Ops,
     /// moto's server, where the executions are read.
     pub emulator_url: String,
@@ -106,7 +107,7 @@ async fn service_map(State(c): State<Arc<Console>>, Query(w): Query<Window>) -> 
             dead_letters: &dead_letters,
             machines: &machines,
         };
-        map::draw(&records, &c.declared, since)
+        map::draw(&records, &c.topology, since)
     });
     match drawn.await {
         Ok(map) => axum::Json(map).into_response(),

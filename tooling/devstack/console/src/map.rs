@@ -1,7 +1,9 @@
-//! The service map, pure: nodes and edges drawn from the recorded hops
-//! (what was delivered, not a hand-written list), each edge with its
-//! count, p50 latency and failures over a window, and the rules' declared
-//! deliveries that carried nothing in it, marked so.
+//! The service map, pure: the declared topology (each account with its
+//! services, each service's functions, table and dead-letter queue, and
+//! who delivers to whom) drawn before any traffic arrives, with the
+//! recorded hops over it: each edge with its count, p50 latency and
+//! failures over a window, and a declared delivery that carried nothing
+//! in it marked so.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -22,6 +24,71 @@ pub struct Declared {
     pub detail_types: Vec<String>,
 }
 
+/// What one service's stack declares. Functions are named as the
+/// telemetry names them, `<service>/<LogicalId>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Service {
+    pub name: String,
+    /// The account its stack is deployed in.
+    pub account: String,
+    pub functions: Vec<String>,
+    /// The functions its HTTP API routes to.
+    pub api: Vec<String>,
+    /// The functions reading its table's stream.
+    pub streams: Vec<String>,
+    /// The functions its bucket's uploads trigger.
+    pub uploads: Vec<String>,
+    /// Its rules on the bus.
+    pub rules: Vec<Declared>,
+}
+
+/// What the deployed stacks declare, drawn before any traffic arrives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Topology {
+    /// The account that holds the bus: the platform's.
+    pub platform_account: String,
+    pub services: Vec<Service>,
+}
+
+impl Topology {
+    fn account_of(&self, service: &str) -> Option<&str> {
+        (self.services.iter())
+            .find(|s| s.name == service)
+            .map(|s| s.account.as_str())
+    }
+
+    /// Each declared delivery: its ends, its label and its kind, as a
+    /// recorded hop of the same delivery is drawn.
+    fn deliveries(&self) -> Vec<(Ends, &'static str)> {
+        let mut out = Vec::new();
+        for s in &self.services {
+            for f in &s.api {
+                out.push(((outside("http").into(), f.clone(), "http".into()), "http"));
+            }
+            for f in &s.streams {
+                out.push(((table(&s.name), f.clone(), "stream".into()), "stream"));
+            }
+            for f in &s.uploads {
+                out.push(((outside("s3").into(), f.clone(), "s3".into()), "s3"));
+            }
+            for d in &s.rules {
+                for dt in &d.detail_types {
+                    out.push(((BUS.into(), d.function.clone(), dt.clone()), "rule"));
+                }
+            }
+        }
+        out
+    }
+
+    /// Every resource node it declares, idle or not.
+    fn resources(&self) -> impl Iterator<Item = String> + '_ {
+        let services = self.services.iter().flat_map(|s| {
+            (s.functions.iter().cloned()).chain([table(&s.name), format!("dlq:{}", s.name)])
+        });
+        std::iter::once(BUS.to_owned()).chain(services)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Node {
     pub id: String,
@@ -32,6 +99,9 @@ pub struct Node {
     /// The service a function or table belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    /// The account that holds it; none for a caller from outside.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,7 +115,7 @@ pub struct Edge {
     pub count: usize,
     pub p50_ms: Option<f64>,
     pub failures: usize,
-    /// False for a declared rule delivery that carried nothing.
+    /// False for a declared delivery that carried nothing.
     pub live: bool,
 }
 
@@ -61,8 +131,9 @@ type Ends = (String, String, String);
 /// An edge's kind, each delivery's milliseconds, and its failures.
 type Tally = (String, Vec<f64>, usize);
 
-/// The map of the hops that started at or after `since_ms`, with the
-/// declared rule deliveries that carried none of them.
+/// The map of the hops that started at or after `since_ms` over the
+/// declared topology: its resources, and its deliveries that carried none
+/// of them.
 ///
 /// What reached the bus comes from the events put (each names the
 /// function that put it, when the judge knew its key), not from the bus
@@ -78,7 +149,7 @@ pub struct Records<'a> {
     pub machines: &'a [Machine],
 }
 
-pub fn draw(records: &Records, declared: &[Declared], since_ms: f64) -> Map {
+pub fn draw(records: &Records, topology: &Topology, since_ms: f64) -> Map {
     let (hops, events) = (records.hops, records.events);
     let callers = Callers::of(hops);
     let mut grouped: BTreeMap<Ends, Tally> = BTreeMap::new();
@@ -140,30 +211,27 @@ pub fn draw(records: &Records, declared: &[Declared], since_ms: f64) -> Map {
             },
         )
         .collect();
-    for d in declared {
-        for dt in &d.detail_types {
-            let carried = edges
-                .iter()
-                .any(|e| e.kind == "rule" && e.to == d.function && &e.label == dt);
-            if !carried {
-                edges.push(Edge {
-                    from: BUS.into(),
-                    to: d.function.clone(),
-                    kind: "rule".into(),
-                    label: dt.clone(),
-                    count: 0,
-                    p50_ms: None,
-                    failures: 0,
-                    live: false,
-                });
-            }
+    for ((from, to, label), kind) in topology.deliveries() {
+        let carried = (edges.iter()).any(|e| e.from == from && e.to == to && e.label == label);
+        if !carried {
+            edges.push(Edge {
+                from,
+                to,
+                kind: kind.into(),
+                label,
+                count: 0,
+                p50_ms: None,
+                failures: 0,
+                live: false,
+            });
         }
     }
     let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
-    for e in &edges {
-        for id in [&e.from, &e.to] {
-            nodes.entry(id.clone()).or_insert_with(|| node(id));
-        }
+    let ends = edges.iter().flat_map(|e| [e.from.clone(), e.to.clone()]);
+    for id in topology.resources().chain(ends) {
+        nodes
+            .entry(id.clone())
+            .or_insert_with(|| node(&id, topology));
     }
     Map {
         nodes: nodes.into_values().collect(),
@@ -286,7 +354,7 @@ fn service_of(function: &str) -> &str {
     function.split('/').next().unwrap_or(function)
 }
 
-fn node(id: &str) -> Node {
+fn node(id: &str, topology: &Topology) -> Node {
     let (kind, service) = if id == BUS {
         ("bus", None)
     } else if let Some(service) = id.strip_prefix("table:") {
@@ -300,10 +368,16 @@ fn node(id: &str) -> Node {
     } else {
         ("outside", None)
     };
+    let account = match &service {
+        _ if kind == "bus" => Some(topology.platform_account.as_str()),
+        Some(s) => topology.account_of(s),
+        None => None,
+    };
     Node {
         id: id.to_owned(),
         kind,
         service,
+        account: account.filter(|a| !a.is_empty()).map(str::to_owned),
     }
 }
 
@@ -442,7 +516,7 @@ mod tests {
                 dead_letters: &dead,
                 machines: &[],
             },
-            &[],
+            &Topology::default(),
             0.0,
         );
         let edge = (map.edges.iter())
@@ -482,7 +556,7 @@ mod tests {
         deliverer.function = "todos/OtherReaderFunction".into();
         deliverer.start_ms = 1015.0;
         hops.push(deliverer);
-        let guessed = draw(&records(&hops, &put(None)), &[], 0.0);
+        let guessed = draw(&records(&hops, &put(None)), &Topology::default(), 0.0);
         assert!(
             guessed
                 .edges
@@ -491,7 +565,7 @@ mod tests {
         );
         let named = draw(
             &records(&hops, &put(Some("todos/PublisherFunction"))),
-            &[],
+            &Topology::default(),
             0.0,
         );
         let to_bus: Vec<&str> = (named.edges.iter())
@@ -503,7 +577,11 @@ mod tests {
 
     #[test]
     fn edges_follow_what_was_delivered_with_counts_p50_and_failures() {
-        let map = draw(&records(&completed(), &put(None)), &[], 0.0);
+        let map = draw(
+            &records(&completed(), &put(None)),
+            &Topology::default(),
+            0.0,
+        );
         let find = |from: &str, to: &str| {
             map.edges
                 .iter()
@@ -529,19 +607,102 @@ mod tests {
         );
     }
 
+    /// todos and notifications in accounts of their own, the bus in the
+    /// platform's.
+    fn topology() -> Topology {
+        Topology {
+            platform_account: "111111111111".into(),
+            services: vec![
+                Service {
+                    name: "todos".into(),
+                    account: "222222222222".into(),
+                    functions: vec!["todos/ApiFunction".into(), "todos/PublisherFunction".into()],
+                    api: vec!["todos/ApiFunction".into()],
+                    streams: vec!["todos/PublisherFunction".into()],
+                    ..Service::default()
+                },
+                Service {
+                    name: "notifications".into(),
+                    account: "333333333333".into(),
+                    functions: vec!["notifications/ConsumerFunction".into()],
+                    rules: vec![Declared {
+                        function: "notifications/ConsumerFunction".into(),
+                        detail_types: vec!["TodoCompleted".into(), "UserRegistered".into()],
+                    }],
+                    ..Service::default()
+                },
+            ],
+        }
+    }
+
     #[test]
     fn a_declared_delivery_that_carried_nothing_is_drawn_not_live() {
-        let declared = [Declared {
-            function: "notifications/ConsumerFunction".into(),
-            detail_types: vec!["TodoCompleted".into(), "UserRegistered".into()],
-        }];
-        let map = draw(&records(&completed(), &put(None)), &declared, 0.0);
+        let map = draw(&records(&completed(), &put(None)), &topology(), 0.0);
         let idle: Vec<&Edge> = map.edges.iter().filter(|e| !e.live).collect();
         assert_eq!(idle.len(), 1, "{:?}", map.edges);
         assert_eq!(
             (idle[0].label.as_str(), idle[0].count),
             ("UserRegistered", 0)
         );
+    }
+
+    #[test]
+    fn before_any_traffic_each_account_holds_its_services_resources_and_deliveries() {
+        let map = draw(&records(&[], &[]), &topology(), 0.0);
+        let placed: Vec<(&str, &str, Option<&str>)> = (map.nodes.iter())
+            .map(|n| (n.id.as_str(), n.kind, n.account.as_deref()))
+            .collect();
+        assert_eq!(
+            placed,
+            [
+                ("EventBridge", "bus", Some("111111111111")),
+                ("client", "outside", None),
+                ("dlq:notifications", "queue", Some("333333333333")),
+                ("dlq:todos", "queue", Some("222222222222")),
+                (
+                    "notifications/ConsumerFunction",
+                    "function",
+                    Some("333333333333")
+                ),
+                ("table:notifications", "table", Some("333333333333")),
+                ("table:todos", "table", Some("222222222222")),
+                ("todos/ApiFunction", "function", Some("222222222222")),
+                ("todos/PublisherFunction", "function", Some("222222222222")),
+            ]
+        );
+        let idle: Vec<(&str, &str, &str)> = (map.edges.iter())
+            .map(|e| {
+                assert!(!e.live && e.count == 0, "{e:?}");
+                (e.from.as_str(), e.to.as_str(), e.label.as_str())
+            })
+            .collect();
+        assert_eq!(
+            idle,
+            [
+                ("client", "todos/ApiFunction", "http"),
+                ("table:todos", "todos/PublisherFunction", "stream"),
+                (
+                    "EventBridge",
+                    "notifications/ConsumerFunction",
+                    "TodoCompleted"
+                ),
+                (
+                    "EventBridge",
+                    "notifications/ConsumerFunction",
+                    "UserRegistered"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_recorded_hop_is_drawn_over_its_declared_delivery_not_beside_it() {
+        let map = draw(&records(&completed(), &put(None)), &topology(), 0.0);
+        let stream: Vec<&Edge> = (map.edges.iter())
+            .filter(|e| e.from == "table:todos" && e.to == "todos/PublisherFunction")
+            .collect();
+        assert_eq!(stream.len(), 1, "{stream:?}");
+        assert!(stream[0].live && stream[0].count == 1, "{stream:?}");
     }
 
     #[test]
@@ -565,7 +726,7 @@ mod tests {
             ),
             hop("v", "r", None, "invoke", "todos/ApiFunction", "Invoke API"),
         ];
-        let map = draw(&records(&hops, &[]), &[], 0.0);
+        let map = draw(&records(&hops, &[]), &Topology::default(), 0.0);
         let from: Vec<&str> = map.edges.iter().map(|e| e.from.as_str()).collect();
         assert_eq!(from, ["Cognito", "Invoke API", "Step Functions"]);
     }
@@ -595,7 +756,7 @@ mod tests {
                 machines: &machines,
                 ..records(&hops, &[])
             },
-            &[],
+            &Topology::default(),
             0.0,
         );
         let from: Vec<(&str, &str)> = (map.edges.iter())
@@ -621,7 +782,11 @@ mod tests {
 
     #[test]
     fn the_window_leaves_older_hops_out() {
-        let map = draw(&records(&completed(), &put(None)), &[], 3000.0);
+        let map = draw(
+            &records(&completed(), &put(None)),
+            &Topology::default(),
+            3000.0,
+        );
         assert!(map.edges.is_empty(), "{:?}", map.edges);
     }
 }

@@ -191,13 +191,18 @@ impl Browser {
     }
 
     /// The boxes `parts` (CSS, inside the SVG `view`) as the page draws
-    /// them: how many are text (`labels`), each pair that overlaps, and
-    /// each past the window's right edge or outside the SVG. A box is named
-    /// by its group's `data-id` or `data-name`, else its edge's ends and label.
+    /// them: how many are text (`labels`), each pair that overlaps, each
+    /// outside the SVG (`outside`) and each past the window's right edge
+    /// (`past_window`), and the smallest text in the SVG as drawn, in
+    /// pixels (its font size times the drawing's scale). A box is named by
+    /// its group's `data-id` or `data-name`, else its edge's ends and label.
     pub async fn drawn(&self, view: &str, parts: &str) -> Value {
         let script = format!(
             "const view = document.querySelector('{view}'); if (!view) return null; \
              const v = view.getBoundingClientRect(); \
+             const box = view.viewBox && view.viewBox.baseVal; \
+             const scale = box && box.width ? v.width / box.width : 1; \
+             const sizes = [...view.querySelectorAll('text')].map(t => parseFloat(getComputedStyle(t).fontSize) * scale); \
              const boxes = [...view.querySelectorAll('{parts}')].map(e => {{ \
                const g = e.closest('g'); const r = e.getBoundingClientRect(); \
                return {{ name: g.dataset.id || g.dataset.name || `${{g.dataset.from}} → ${{g.dataset.to}}: ${{g.dataset.label}}`, \
@@ -206,10 +211,11 @@ impl Browser {
              boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {{ \
                if (a.l < b.r - 0.5 && b.l < a.r - 0.5 && a.t < b.b - 0.5 && b.t < a.b - 0.5) \
                  overlaps.push(`${{a.name}} | ${{b.name}}`); }})); \
-             const outside = boxes.filter(b => b.r > window.innerWidth + 0.5 || b.l < v.left - 0.5 \
-               || b.r > v.right + 0.5 || b.t < v.top - 0.5 || b.b > v.bottom + 0.5).map(b => b.name); \
-             return {{ boxes: boxes.length, labels: boxes.filter(b => b.text).length, overlaps, outside, \
-                      width: v.width, window: window.innerWidth }};"
+             const outside = boxes.filter(b => b.l < v.left - 0.5 || b.r > v.right + 0.5 \
+               || b.t < v.top - 0.5 || b.b > v.bottom + 0.5).map(b => b.name); \
+             const past_window = boxes.filter(b => b.r > window.innerWidth + 0.5).map(b => b.name); \
+             return {{ boxes: boxes.length, labels: boxes.filter(b => b.text).length, overlaps, outside, past_window, \
+                      smallest_text: sizes.length ? Math.min(...sizes) : null, width: v.width, window: window.innerWidth }};"
         );
         self.until(&format!("{view} drawn"), &script, Duration::from_secs(10))
             .await

@@ -89,6 +89,9 @@ pub(crate) fn banner(e: &Endpoints, file: &std::path::Path, took: std::time::Dur
         e.control_url
     );
     println!("  endpoints:  {}", file.display());
+    for (account, held) in e.accounts() {
+        println!("  account:    {account}   ({})", held.join(", "));
+    }
     println!();
     println!("  TOKEN=$(cargo run -q -p devstack -- token --email ada@example.com)");
     println!(

@@ -20,6 +20,78 @@ fn delivered_edge() -> String {
     "document.querySelector('#map-view g.edge[data-from=\"EventBridge\"][data-to=\"notifications/ConsumerFunction\"][data-label=\"TodoCompleted\"]')".into()
 }
 
+/// Every service's resources lie in its service's box, and that box in
+/// its account's, as the endpoints file places them; the bus in the
+/// platform's account. Drawn before traffic: a service none of these
+/// journeys reached is there too.
+async fn accounts_hold_their_services(browser: &Browser, e: &devstack_api::Endpoints) {
+    let placed = browser
+        .client
+        .execute(
+            "const rect = (g) => g && g.querySelector('rect').getBoundingClientRect(); \
+             const within = (a, b) => a && b && a.left >= b.left - 0.5 && a.right <= b.right + 0.5 \
+               && a.top >= b.top - 0.5 && a.bottom <= b.bottom + 0.5; \
+             const box = (name) => document.querySelector(`#map-view g.cluster[data-name=\"${name}\"]`); \
+             const out = {}; \
+             for (const n of document.querySelectorAll('#map-view g.node')) { \
+               const { service, account } = n.dataset; if (!account) continue; \
+               const home = service ? box(`service:${service}`) : box(`account:${account}`); \
+               const inside = within(rect(n), rect(home)) && within(rect(home), rect(box(`account:${account}`))); \
+               const key = service || n.dataset.id; \
+               out[key] = out[key] === false ? false : inside && account; } \
+             out.titles = [...document.querySelectorAll('#map-view g.cluster.account text')].map(t => t.textContent); \
+             return out;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(placed["EventBridge"], json!(e.platform_account), "{placed}");
+    for (name, s) in &e.services {
+        assert!(!s.account.is_empty(), "{name} has no account");
+        assert_eq!(placed[name], json!(s.account), "{name}: {placed}");
+    }
+    let titles = placed["titles"].to_string();
+    for name in e.services.keys().map(String::as_str).chain(["platform"]) {
+        assert!(
+            titles.contains(name),
+            "{name} in no account's name: {titles}"
+        );
+    }
+}
+
+/// The zoom buttons scale the drawing and "Actual size" restores it;
+/// dragging the drawing pans the view.
+async fn zooms_and_pans(browser: &Browser) {
+    let moved = browser
+        .client
+        .execute(
+            "const view = document.querySelector('#map-view'); \
+             const width = () => view.querySelector('svg.map').getBoundingClientRect().width; \
+             const actual = width(); \
+             document.querySelector('#map-zoom-out').click(); const out = width(); \
+             document.querySelector('#map-zoom-reset').click(); const back = width(); \
+             view.scrollLeft = 0; \
+             const target = view.querySelector('svg.map rect'); \
+             const at = (type, x) => target.dispatchEvent(new PointerEvent(type, \
+               { bubbles: true, clientX: x, clientY: 300, pointerId: 7 })); \
+             at('pointerdown', 600); at('pointermove', 400); at('pointerup', 400); \
+             return { actual, out, back, wider: view.scrollWidth > view.clientWidth, panned: view.scrollLeft };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (actual, out) = (
+        moved["actual"].as_f64().unwrap(),
+        moved["out"].as_f64().unwrap(),
+    );
+    assert!((out / actual - 0.85).abs() < 0.01, "{moved}");
+    assert_eq!(moved["back"], moved["actual"], "{moved}");
+    // The map of every journey is wider than a 1,400-pixel window: the
+    // drag moved the view by the pointer's 200 pixels.
+    assert_eq!(moved["wider"], json!(true), "{moved}");
+    assert_eq!(moved["panned"], json!(200), "{moved}");
+}
+
 /// The console at `url`, once its trail's stream is open.
 async fn opened(browser: &Browser, url: &str) {
     browser.client.goto(url).await.unwrap();
@@ -84,15 +156,42 @@ async fn the_console_draws_the_delivery_shows_hostile_text_as_text_and_replays_a
         .await;
     let label = count.as_str().unwrap();
     assert!(label.starts_with("TodoCompleted ×"), "{label}");
-    // In a 1,600-pixel window, on the map of every journey so far: no
-    // label over another or over a node, and nothing past the view.
-    browser.client.set_window_size(1600, 1000).await.unwrap();
+    // In a 1,400-pixel window, on the map of every journey so far: every
+    // text at 12 pixels or more, no label over another, a node or a box's
+    // name, and nothing outside the drawing.
+    browser.client.set_window_size(1400, 1000).await.unwrap();
     let drawn = browser
-        .drawn("#map-view > svg", "g.edge > text, g.node > rect")
+        .drawn(
+            "#map-view > svg",
+            "g.edge > text, g.node > rect, g.cluster > text",
+        )
         .await;
     assert!(drawn["labels"].as_u64().unwrap() >= 3, "{drawn}");
     assert_eq!(drawn["overlaps"], json!([]), "{drawn}");
     assert_eq!(drawn["outside"], json!([]), "{drawn}");
+    // To a hundredth: the drawing is sized to the layout's fractional width.
+    assert!(drawn["smallest_text"].as_f64().unwrap() >= 11.99, "{drawn}");
+    accounts_hold_their_services(&browser, &c.endpoints).await;
+    zooms_and_pans(&browser).await;
+    // The whole map, zoomed out, and then at its actual size.
+    browser
+        .client
+        .execute(
+            "for (let i = 0; i < 4; i++) document.querySelector('#map-zoom-out').click(); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.screenshot("console-map-whole").await;
+    browser.click("#map-zoom-reset").await;
+    browser
+        .client
+        .execute(
+            "document.querySelector('#map-view').scrollTo(0, 0); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
     browser.screenshot("console-map").await;
 
     // The trail, filtered to the completion's correlation id: its event,
