@@ -42,9 +42,9 @@ pub struct QueueState {
 }
 
 pub async fn list(t: &Targets) -> Result<Vec<QueueState>> {
-    let sqs = aws_sdk_sqs::Client::new(&t.conf);
     let mut out = Vec::new();
     for s in t.services.values() {
+        let sqs = aws_sdk_sqs::Client::new(t.conf_of(s));
         let (depth, in_flight) = queue::depth(&sqs, &s.dlq_queue_url).await?;
         let oldest = if depth > 0 {
             queue::peek(&sqs, &s.dlq_queue_url, 100)
@@ -123,7 +123,7 @@ pub fn read_export(path: &Path) -> Result<Vec<Raw>> {
 /// Copies every message to `out`; with `remove`, deletes each batch once
 /// its copy is verified. Returns how many were exported.
 pub async fn export(t: &Targets, service: &Service, out: &Path, remove: bool) -> Result<usize> {
-    let sqs = aws_sdk_sqs::Client::new(&t.conf);
+    let sqs = aws_sdk_sqs::Client::new(t.conf_of(service));
     let mut file = ExportFile::open(out)?;
     let mut seen = BTreeSet::new();
     let mut held = Vec::new();
@@ -158,6 +158,8 @@ pub async fn export(t: &Targets, service: &Service, out: &Path, remove: bool) ->
 pub enum Destination {
     Function,
     Bus,
+    /// The rule target an EventBridge dead letter failed to reach.
+    Target,
 }
 
 #[derive(Debug, Clone)]
@@ -208,7 +210,7 @@ struct Shared {
 /// (PutEvents 10 at a time, or one Invoke per letter), and delete what was
 /// accepted, so the queue calls overlap.
 pub async fn replay(t: &Targets, service: &Service, o: &ReplayOptions) -> Result<ReplayReport> {
-    let sqs = aws_sdk_sqs::Client::new(&t.conf);
+    let sqs = aws_sdk_sqs::Client::new(t.conf_of(service));
     let url = &service.dlq_queue_url;
     let bar = if o.progress {
         let (depth, _) = queue::depth(&sqs, url).await.unwrap_or_default();
@@ -272,7 +274,9 @@ async fn worker(
     shared: &tokio::sync::Mutex<Shared>,
     bar: Option<&indicatif::ProgressBar>,
 ) -> Result<()> {
-    let sqs = aws_sdk_sqs::Client::new(&t.conf);
+    let sqs = aws_sdk_sqs::Client::new(t.conf_of(service));
+    // The platform's bus, as its owner puts on it: a team's own account
+    // may put only its own source there.
     let eb = aws_sdk_eventbridge::Client::new(&t.conf);
     let url = &service.dlq_queue_url;
     let interval = o
@@ -290,7 +294,7 @@ async fn worker(
         let (plan, planned) = {
             let mut s = shared.lock().await;
             let plan = decide(service, o, &fresh, s.budget(o));
-            let planned = plan.to_bus.len() + plan.tasks.len();
+            let planned = plan.planned();
             s.reserved += planned;
             (plan, planned)
         };
@@ -299,7 +303,7 @@ async fn worker(
             shared.lock().await.reserved -= planned;
             continue;
         }
-        let verdicts = deliver(t, &eb, shared, interval, plan).await;
+        let verdicts = deliver((t, service), &eb, shared, interval, plan).await;
         let done = record(shared, fresh, verdicts).await;
         shared.lock().await.reserved -= planned;
         queue::delete(&sqs, url, &done).await?;
@@ -343,16 +347,26 @@ struct Plan {
     to_bus: Vec<(usize, Value)>,
     /// Invocations, by their letter's index in the batch.
     tasks: Vec<(usize, Delivery)>,
+    /// Events for the rule targets they failed to reach (their ARNs).
+    to_targets: Vec<(usize, String, Value)>,
     /// One per letter: skipped already, or `None` until delivered.
     verdicts: Vec<Option<Verdict>>,
     /// What a dry run reports for the letters it would replay.
     details: Vec<Value>,
 }
 
+impl Plan {
+    /// Letters it re-delivers.
+    fn planned(&self) -> usize {
+        self.to_bus.len() + self.tasks.len() + self.to_targets.len()
+    }
+}
+
 /// Where a letter that can be replayed goes.
 enum Route {
     Bus(Value),
     Function(Delivery),
+    Target(String, Value),
 }
 
 fn decide(service: &Service, o: &ReplayOptions, fresh: &[Received], budget: Option<usize>) -> Plan {
@@ -361,7 +375,7 @@ fn decide(service: &Service, o: &ReplayOptions, fresh: &[Received], budget: Opti
         let (shape, summary) = describe(service, &r.raw);
         let routed = if !o.filter.accepts(&r.raw, &summary) {
             Err("filtered out".into())
-        } else if budget.is_some_and(|b| plan.to_bus.len() + plan.tasks.len() >= b) {
+        } else if budget.is_some_and(|b| plan.planned() >= b) {
             Err("beyond --max".into())
         } else {
             route(&r.raw, &shape, &summary, o.to)
@@ -374,6 +388,11 @@ fn decide(service: &Service, o: &ReplayOptions, fresh: &[Received], budget: Opti
             }
             Ok((Route::Function(delivery), detail)) => {
                 plan.tasks.push((i, delivery));
+                plan.verdicts.push(None);
+                plan.details.push(detail);
+            }
+            Ok((Route::Target(arn, event), detail)) => {
+                plan.to_targets.push((i, arn, event));
                 plan.verdicts.push(None);
                 plan.details.push(detail);
             }
@@ -434,6 +453,28 @@ fn route(
         (Shape::StreamFailure { .. }, Destination::Bus) => {
             Err("a stream failure holds no event for the bus; use --to function".into())
         }
+        (
+            Shape::TargetFailure {
+                event,
+                target_arn: Some(arn),
+                ..
+            },
+            Destination::Target,
+        ) => match crate::rule_targets::Target::of(arn) {
+            Some(_) => Ok((
+                Route::Target(arn.clone(), event.clone()),
+                json!({"message_id": raw.message_id, "action": "send to its target", "target": arn, "event_id": summary.event_id}),
+            )),
+            None => Err(format!("{arn}: a target this cannot send to; the letter stays")),
+        },
+        // Back on the shared bus it would reach every rule there again,
+        // other teams' included: only its own target gets it.
+        (Shape::TargetFailure { .. }, _) => {
+            Err("an EventBridge target's dead letter: replay it with --to target".into())
+        }
+        (_, Destination::Target) => {
+            Err("only an EventBridge target's dead letter names a target; use --to function or --to bus".into())
+        }
         _ => Err(format!("{} letters cannot be replayed", summary.shape)),
     }
 }
@@ -441,7 +482,7 @@ fn route(
 /// A dry run counts what it would replay and gives the batch back.
 async fn record_dry_run(shared: &tokio::sync::Mutex<Shared>, plan: Plan, fresh: Vec<Received>) {
     let mut s = shared.lock().await;
-    s.report.replayed += plan.to_bus.len() + plan.tasks.len();
+    s.report.replayed += plan.planned();
     s.report.skipped += plan
         .verdicts
         .iter()
@@ -454,7 +495,7 @@ async fn record_dry_run(shared: &tokio::sync::Mutex<Shared>, plan: Plan, fresh: 
 /// Sends the plan, within `--rate`; returns every letter's verdict (`None`
 /// for any not attempted).
 async fn deliver(
-    t: &Targets,
+    (t, service): (&Targets, &Service),
     eb: &aws_sdk_eventbridge::Client,
     shared: &tokio::sync::Mutex<Shared>,
     interval: Option<Duration>,
@@ -463,9 +504,18 @@ async fn deliver(
     let Plan {
         to_bus,
         tasks,
+        to_targets,
         mut verdicts,
         ..
     } = plan;
+    for (i, arn, event) in to_targets {
+        pace(shared, interval, 1).await;
+        let Some(target) = crate::rule_targets::Target::of(&arn) else {
+            continue;
+        };
+        let sent = crate::rule_targets::send(t.conf_of(service), &target, &event).await;
+        verdicts[i] = Some(sent.map_or_else(Verdict::Failed, |()| Verdict::Delivered));
+    }
     if !to_bus.is_empty() {
         pace(shared, interval, to_bus.len()).await;
         for (i, v) in put_on_bus(eb, &t.bus_name, &to_bus).await {
@@ -474,7 +524,7 @@ async fn deliver(
     }
     for (i, d) in tasks {
         pace(shared, interval, 1).await;
-        verdicts[i] = Some(d.run(&t.lambda, &t.conf).await);
+        verdicts[i] = Some(d.run(t.lambda_of(service), t.conf_of(service)).await);
     }
     verdicts
 }
@@ -771,7 +821,7 @@ pub async fn purge(
     export: Option<&Path>,
     force: bool,
 ) -> Result<usize> {
-    let sqs = aws_sdk_sqs::Client::new(&t.conf);
+    let sqs = aws_sdk_sqs::Client::new(t.conf_of(service));
     let exported: BTreeSet<String> = match export {
         Some(p) => read_export(p)?.into_iter().map(|r| r.message_id).collect(),
         None if force => BTreeSet::new(),
@@ -840,7 +890,7 @@ pub fn bench_letters(count: usize) -> Vec<Raw> {
 
 /// One message at a time: receive 1, put 1, delete 1.
 pub async fn naive_replay_to_bus(t: &Targets, service: &Service, count: usize) -> Result<usize> {
-    let sqs = aws_sdk_sqs::Client::new(&t.conf);
+    let sqs = aws_sdk_sqs::Client::new(t.conf_of(service));
     let eb = aws_sdk_eventbridge::Client::new(&t.conf);
     let mut done = 0;
     while done < count {

@@ -151,6 +151,7 @@ mod tests {
         Service {
             name: "campaigns".into(),
             dlq_queue_url: String::new(),
+            reach: None,
             consumers: vec![
                 consumer("audience", "UserRegistered"),
                 consumer("audience", "UserDeleted"),

@@ -1,9 +1,12 @@
-//! What lands in a dead-letter queue, decoded. Three shapes:
+//! What lands in a dead-letter queue, decoded. Four shapes:
 //!
 //! - an async invocation failure: the original event, with AWS's
 //!   `RequestID`, `ErrorCode` and `ErrorMessage` attributes — inside an SNS
 //!   envelope (`Message` as a string, `MessageAttributes` as `{Type, Value}`)
 //!   or, with raw delivery, as the body with SQS message attributes;
+//! - an EventBridge target's failure: the event as the body, with the
+//!   rule's and target's ARNs and the error (`RULE_ARN`, `TARGET_ARN`,
+//!   `ERROR_CODE`, `ERROR_MESSAGE`) as SQS message attributes;
 //! - a stream mapping's OnFailure record: batch metadata only;
 //! - anything else: shown as it is, never dropped.
 
@@ -40,6 +43,13 @@ pub enum Shape {
         error_code: Option<String>,
         error_message: Option<String>,
         enveloped: bool,
+    },
+    TargetFailure {
+        event: Value,
+        rule_arn: Option<String>,
+        target_arn: Option<String>,
+        error_code: Option<String>,
+        error_message: Option<String>,
     },
     StreamFailure {
         record: Value,
@@ -97,6 +107,15 @@ pub fn decode(raw: &Raw) -> Shape {
             record: inner,
         };
     }
+    if !enveloped && attrs.contains_key("TARGET_ARN") {
+        return Shape::TargetFailure {
+            rule_arn: attrs.get("RULE_ARN").cloned(),
+            target_arn: attrs.get("TARGET_ARN").cloned(),
+            error_code: attrs.get("ERROR_CODE").cloned(),
+            error_message: attrs.get("ERROR_MESSAGE").cloned(),
+            event: inner,
+        };
+    }
     if attrs.contains_key("ErrorMessage") || attrs.contains_key("RequestID") {
         return Shape::AsyncFailure {
             request_id: attrs.get("RequestID").cloned(),
@@ -108,7 +127,7 @@ pub fn decode(raw: &Raw) -> Shape {
     }
     Shape::Unrecognised {
         reason:
-            "neither an async failure (no RequestID/ErrorMessage) nor a stream OnFailure record"
+            "neither an async failure (no RequestID/ErrorMessage), an EventBridge target's (no TARGET_ARN) nor a stream OnFailure record"
                 .into(),
     }
 }
@@ -123,10 +142,24 @@ pub struct Summary {
     pub event_id: Option<String>,
     pub correlation_id: Option<String>,
     pub function: Option<String>,
+    /// The rule target an EventBridge dead letter failed to reach.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub receive_count: Option<u32>,
     pub age_seconds: Option<i64>,
+}
+
+impl Summary {
+    /// A bus event's source, detail-type and the ids its metadata carries.
+    fn read_bus_event(&mut self, event: &Value) {
+        let text = |v: &Value| v.as_str().map(str::to_owned);
+        self.source = text(&event["source"]);
+        self.detail_type = text(&event["detail-type"]);
+        self.event_id = text(&event["detail"]["metadata"]["event_id"]);
+        self.correlation_id = text(&event["detail"]["metadata"]["correlation_id"]);
+    }
 }
 
 pub fn summarize(raw: &Raw, shape: &Shape, function: Option<String>, now_ms: i64) -> Summary {
@@ -150,11 +183,21 @@ pub fn summarize(raw: &Raw, shape: &Shape, function: Option<String>, now_ms: i64
                 s.source = text(&event["Records"][0]["eventSource"]);
                 s.detail_type = text(&event["Records"][0]["eventName"]);
             } else {
-                s.source = text(&event["source"]);
-                s.detail_type = text(&event["detail-type"]);
-                s.event_id = text(&event["detail"]["metadata"]["event_id"]);
-                s.correlation_id = text(&event["detail"]["metadata"]["correlation_id"]);
+                s.read_bus_event(event);
             }
+            s.error_code = error_code.clone();
+            s.error_message = error_message.clone();
+        }
+        Shape::TargetFailure {
+            event,
+            target_arn,
+            error_code,
+            error_message,
+            ..
+        } => {
+            s.shape = "target-failure";
+            s.read_bus_event(event);
+            s.target = target_arn.clone();
             s.error_code = error_code.clone();
             s.error_message = error_message.clone();
         }
@@ -283,6 +326,47 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn an_eventbridge_targets_dead_letter_names_its_rule_target_and_error() {
+        let mut r = raw(event());
+        for (k, v) in [
+            (
+                "RULE_ARN",
+                "arn:aws:events:us-east-1:1:rule/platform-bus/todos-Subscription",
+            ),
+            (
+                "TARGET_ARN",
+                "arn:aws:events:us-east-1:2:event-bus/todos-inbox",
+            ),
+            ("ERROR_CODE", "NO_PERMISSIONS"),
+            (
+                "ERROR_MESSAGE",
+                "not authorized to perform events:PutEvents",
+            ),
+        ] {
+            r.attributes.insert(k.into(), ("String".into(), v.into()));
+        }
+        let shape = decode(&r);
+        let Shape::TargetFailure {
+            event: e, rule_arn, ..
+        } = &shape
+        else {
+            panic!("{shape:?}")
+        };
+        assert_eq!(e, &event());
+        assert!(rule_arn.as_deref().unwrap().ends_with("todos-Subscription"));
+        let s = summarize(&r, &shape, None, 11_000);
+        assert_eq!(
+            (s.shape, s.target.as_deref(), s.error_code.as_deref()),
+            (
+                "target-failure",
+                Some("arn:aws:events:us-east-1:2:event-bus/todos-inbox"),
+                Some("NO_PERMISSIONS")
+            )
+        );
+        assert_eq!(s.event_id.as_deref(), Some("e1"));
     }
 
     #[test]

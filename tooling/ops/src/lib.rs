@@ -10,6 +10,7 @@ pub mod deliver;
 pub mod letter;
 pub mod queue;
 pub mod request_counts;
+pub mod rule_targets;
 pub mod secrets;
 pub mod stacks;
 pub mod tail;

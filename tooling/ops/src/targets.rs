@@ -23,6 +23,23 @@ pub struct Service {
     pub name: String,
     pub dlq_queue_url: String,
     pub consumers: Vec<Consumer>,
+    /// How to reach the account its stack lives in, when that is not the
+    /// platform's (`--role <stack>=<role ARN>`); `None`: as the platform.
+    pub reach: Option<Reach>,
+}
+
+/// A configuration and Lambda client for one account.
+#[derive(Debug, Clone)]
+pub struct Reach {
+    pub conf: SdkConfig,
+    pub lambda: aws_sdk_lambda::Client,
+}
+
+impl Reach {
+    pub fn new(conf: SdkConfig) -> Self {
+        let lambda = aws_sdk_lambda::Client::new(&conf);
+        Self { conf, lambda }
+    }
 }
 
 impl Service {
@@ -48,6 +65,16 @@ pub struct Targets {
 }
 
 impl Targets {
+    /// The configuration for `service`'s account.
+    pub fn conf_of<'a>(&'a self, service: &'a Service) -> &'a SdkConfig {
+        service.reach.as_ref().map_or(&self.conf, |r| &r.conf)
+    }
+
+    /// The Lambda client for `service`'s account.
+    pub fn lambda_of<'a>(&'a self, service: &'a Service) -> &'a aws_sdk_lambda::Client {
+        service.reach.as_ref().map_or(&self.lambda, |r| &r.lambda)
+    }
+
     pub fn service(&self, name: &str) -> Result<&Service> {
         self.services.get(name).with_context(|| {
             format!(
@@ -100,6 +127,7 @@ pub async fn from_endpoints_file(path: &Path) -> Result<Targets> {
                 name: name.clone(),
                 dlq_queue_url: s.dlq_queue_url.clone(),
                 consumers,
+                reach: None,
             };
             (name.clone(), service)
         })
@@ -125,7 +153,12 @@ pub async fn from_cloudformation(
     conf: SdkConfig,
     platform: &str,
     stacks: &[String],
+    roles: &BTreeMap<String, String>,
 ) -> Result<Targets> {
+    let conf = match roles.get(platform) {
+        Some(role) => assume(&conf, role).await,
+        None => conf,
+    };
     let cfn = aws_sdk_cloudformation::Client::new(&conf);
     let bus_name = stack_outputs(&cfn, platform)
         .await?
@@ -134,7 +167,14 @@ pub async fn from_cloudformation(
         .unwrap_or_default();
     let mut services = BTreeMap::new();
     for stack in stacks {
-        services.insert(stack.clone(), service_stack(&cfn, stack).await?);
+        let reach = match roles.get(stack) {
+            Some(role) => Some(Reach::new(assume(&conf, role).await)),
+            None => None,
+        };
+        let cfn = aws_sdk_cloudformation::Client::new(reach.as_ref().map_or(&conf, |r| &r.conf));
+        let mut service = service_stack(&cfn, stack).await?;
+        service.reach = reach;
+        services.insert(stack.clone(), service);
     }
     let lambda = aws_sdk_lambda::Client::new(&conf);
     Ok(Targets {
@@ -143,6 +183,36 @@ pub async fn from_cloudformation(
         bus_name,
         services,
     })
+}
+
+/// `base` acting as `role`, as an operator reaches another account of
+/// the organisation; the session is renewed before it expires.
+pub async fn assume(base: &SdkConfig, role: &str) -> SdkConfig {
+    let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+        .session_name("ops")
+        .configure(base)
+        .build()
+        .await;
+    base.to_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
+        .build()
+}
+
+/// `--role` names a stack and the role that reaches its account:
+/// `<stack>=<role ARN>`.
+pub fn parse_role(text: &str) -> Result<(String, String), String> {
+    let (stack, role) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected <stack>=<role ARN>"))?;
+    let arn_like = role.starts_with("arn:") && role.contains(":iam::") && role.contains(":role/");
+    if stack.is_empty() || !arn_like {
+        return Err(format!(
+            "{text:?}: expected <stack>=arn:<partition>:iam::<account>:role/<name>"
+        ));
+    }
+    Ok((stack.to_owned(), role.to_owned()))
 }
 
 async fn stack_outputs(
@@ -196,6 +266,7 @@ async fn service_stack(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> Res
     let consumers = consumers(&template, &resources);
     Ok(Service {
         name: stack.to_owned(),
+        reach: None,
         dlq_queue_url: outs
             .get("DeadLetterQueueUrl")
             .cloned()

@@ -42,6 +42,12 @@ pub struct Cli {
         default_value = default_stacks()
     )]
     stacks: Vec<String>,
+    /// `<stack>=<role ARN>`: reach that stack's account by assuming the
+    /// role, as an operator reaches another account of the organisation
+    /// (the platform stack's name for the bus and its archive). Repeatable;
+    /// a stack without one is reached with the caller's own credentials.
+    #[arg(long = "role", global = true, value_parser = targets::parse_role)]
+    roles: Vec<(String, String)>,
     /// Machine-readable output.
     #[arg(long, global = true)]
     json: bool,
@@ -119,8 +125,14 @@ async fn discover(cli: &Cli) -> Result<Targets> {
     match endpoints_file(cli) {
         Some(f) => targets::from_endpoints_file(&f).await,
         None => {
-            targets::from_cloudformation(kit::config::aws().await, &cli.platform_stack, &cli.stacks)
-                .await
+            let roles = cli.roles.iter().cloned().collect();
+            targets::from_cloudformation(
+                kit::config::aws().await,
+                &cli.platform_stack,
+                &cli.stacks,
+                &roles,
+            )
+            .await
         }
     }
 }
@@ -164,6 +176,32 @@ mod tests {
     #[test]
     fn the_cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_role_names_its_stack_and_an_iam_role() {
+        let cli = Cli::try_parse_from([
+            "ops",
+            "--role",
+            "todos=arn:aws:iam::222222222222:role/Operator",
+            "stacks",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.roles,
+            [(
+                "todos".to_owned(),
+                "arn:aws:iam::222222222222:role/Operator".to_owned()
+            )]
+        );
+        for bad in [
+            "todos",
+            "=arn:aws:iam::1:role/x",
+            "todos=arn:aws:s3:::bucket",
+        ] {
+            let refused = Cli::try_parse_from(["ops", "--role", bad, "stacks"]);
+            assert!(refused.is_err(), "{bad} was taken");
+        }
     }
 
     #[test]

@@ -667,3 +667,200 @@ async fn a_bus_policy_statement_goes_with_its_stack() {
         "the statement left with its stack"
     );
 }
+
+/// The todos team's stack, as `ops` discovers one on AWS: its
+/// subscription (a rule on the platform's bus forwarding probes to its
+/// inbox as `role`), the subscription's dead-letter queue in its own
+/// account (which lets that rule in), and the queue's URL as the
+/// `DeadLetterQueueUrl` output.
+fn team_stack(cloud: &Detached, role: &str) -> String {
+    let rule = format!(
+        "arn:aws:events:{}:{}:rule/{}/todos-Probes",
+        kit::config::LOCAL_REGION,
+        kit::config::LOCAL_ACCOUNT,
+        cloud.endpoints.bus_name
+    );
+    let dlq = serde_json::json!({"Fn::GetAtt": ["DeadLetterQueue", "Arn"]});
+    serde_json::json!({"Resources": {
+        "Inbox": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "todos-inbox"}},
+        "DeadLetterQueue": {"Type": "AWS::SQS::Queue"},
+        "DeadLetterQueuePolicy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
+            "Queues": [{"Ref": "DeadLetterQueue"}],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage", "Resource": dlq,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule}}}]}}},
+        "Subscription": {"Type": "AWS::Events::Rule", "Properties": {
+            "Name": "todos-Probes", "EventBusName": bus_arn(cloud),
+            "EventPattern": {"detail-type": ["Probe"]},
+            "Targets": [{"Id": "inbox", "Arn": {"Fn::GetAtt": ["Inbox", "Arn"]},
+                "RoleArn": role, "DeadLetterConfig": {"Arn": dlq}}]}}},
+        "Outputs": {"DeadLetterQueueUrl": {"Value": {"Ref": "DeadLetterQueue"}}}})
+    .to_string()
+}
+
+/// todos' team stack deployed in its account, forwarding as a role that
+/// may put on `put_on`, and a queue of its own receiving what reaches
+/// its inbox: the queue's URL.
+async fn team(cloud: &Detached, put_on: &str) -> String {
+    let todos_conf = account(cloud, TODOS).await;
+    let role = delivery_role(
+        &todos_conf,
+        TODOS,
+        "todos-Forward",
+        ("events:PutEvents", put_on),
+    )
+    .await;
+    deploy(&todos_conf, "todos", team_stack(cloud, &role))
+        .await
+        .unwrap();
+    let (url, arn) = queue(&todos_conf, "todos-arrivals").await;
+    rule_to(&todos_conf, "todos-inbox", "arrivals", target("q", &arn)).await;
+    url
+}
+
+fn bus_in(account: &str, name: &str) -> String {
+    format!(
+        "arn:aws:events:{}:{account}:event-bus/{name}",
+        kit::config::LOCAL_REGION
+    )
+}
+
+/// `ops` as it runs against AWS (no endpoints file), signed in to the
+/// platform's account; `--role` takes it into todos'.
+fn ops(cloud: &Detached, args: &[&str]) -> (bool, String) {
+    let operator = format!("todos=arn:aws:iam::{TODOS}:role/OrganizationAccountAccessRole");
+    let out = std::process::Command::new(repo::profile_dir().join("ops"))
+        .current_dir(std::env::temp_dir())
+        .env("AWS_ENDPOINT_URL", cloud.endpoints.emulator_url.as_str())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", kit::config::LOCAL_REGION)
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env_remove("AWS_PROFILE")
+        .args(["--stacks", "todos"])
+        .args(args.iter().map(|a| a.replace("{operator}", &operator)))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ops_reaches_a_teams_dead_letters_in_its_account_and_sends_each_to_its_target_once() {
+    let cloud = start();
+    let inbox = bus_in(TODOS, "todos-inbox");
+    // The forwarding role may put on another bus than the inbox.
+    let arrivals = team(&cloud, &bus_in(TODOS, "elsewhere")).await;
+    let users = Events::new(&account(&cloud, USERS).await);
+    publish(&users, &bus_arn(&cloud)).await;
+    let todos_conf = account(&cloud, TODOS).await;
+    assert_eq!(bodies(&todos_conf, &arrivals).await.len(), 0);
+
+    // Signed in to the platform's account alone, todos' stack is not there.
+    let (ok, said) = ops(&cloud, &["dlq", "list"]);
+    assert!(!ok && said.contains("stack todos"), "{said}");
+    let (ok, said) = ops(
+        &cloud,
+        &["--json", "--role", "{operator}", "dlq", "peek", "todos"],
+    );
+    assert!(ok, "{said}");
+    let peeked: serde_json::Value = serde_json::from_str(&said).unwrap();
+    let summary = &peeked[0]["summary"];
+    assert_eq!(
+        (
+            &summary["shape"],
+            &summary["target"],
+            &summary["error_code"]
+        ),
+        (
+            &"target-failure".into(),
+            &inbox.clone().into(),
+            &"NO_PERMISSIONS".into()
+        ),
+        "{peeked}"
+    );
+    // Replayed as an async failure, it is skipped with the reason, and kept.
+    let (ok, said) = ops(&cloud, &["--role", "{operator}", "dlq", "replay", "todos"]);
+    assert!(ok && said.contains("replay it with --to target"), "{said}");
+    let replay = [
+        "--json",
+        "--role",
+        "{operator}",
+        "dlq",
+        "replay",
+        "todos",
+        "--to",
+        "target",
+    ];
+    let (ok, said) = ops(&cloud, &replay);
+    assert!(ok, "{said}");
+    let report: serde_json::Value = serde_json::from_str(&said).unwrap();
+    assert_eq!(
+        (&report["replayed"], &report["left"]),
+        (&1.into(), &0.into()),
+        "{report}"
+    );
+    let arrived = bodies(&todos_conf, &arrivals).await;
+    assert_eq!(arrived.len(), 1, "{arrived:?}");
+    assert_eq!(
+        (&arrived[0]["source"], &arrived[0]["detail-type"]),
+        (&"app.users".into(), &"Probe".into())
+    );
+    // Sent once: the letter is gone, and a second replay sends nothing.
+    let (ok, said) = ops(&cloud, &replay);
+    let report: serde_json::Value = serde_json::from_str(&said).unwrap();
+    assert!(ok && report["replayed"] == 0, "{said}");
+    assert_eq!(bodies(&todos_conf, &arrivals).await.len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ops_replays_the_platforms_archive_to_the_one_teams_rule_it_names_once() {
+    let cloud = start();
+    let since = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let arrivals = team(&cloud, &bus_in(TODOS, "todos-inbox")).await;
+    // The platform's own rule on its bus, which the replay does not name.
+    let admin_conf = admin(&cloud).await;
+    let (platform_url, platform_arn) = queue(&admin_conf, "platform-probes").await;
+    let bus = bus_arn(&cloud);
+    rule_to(
+        &admin_conf,
+        &bus,
+        "platform-Probes",
+        target("q", &platform_arn),
+    )
+    .await;
+    let users = Events::new(&account(&cloud, USERS).await);
+    publish(&users, &bus).await;
+    let todos_conf = account(&cloud, TODOS).await;
+    assert_eq!(bodies(&todos_conf, &arrivals).await.len(), 1);
+    assert_eq!(bodies(&admin_conf, &platform_url).await.len(), 1);
+
+    let from = since.to_rfc3339();
+    let args = [
+        "--role",
+        "{operator}",
+        "events",
+        "replay",
+        "--rule",
+        "todos-Probes",
+    ];
+    let (ok, said) = ops(&cloud, &[&args[..], &["--force", "--from", &from]].concat());
+    assert!(ok, "{said}");
+    let arrived = bodies(&todos_conf, &arrivals).await;
+    assert_eq!(arrived.len(), 1, "once, in todos' account: {arrived:?}");
+    assert_eq!(
+        (&arrived[0]["account"], &arrived[0]["detail-type"]),
+        (&USERS.into(), &"Probe".into()),
+        "the producer's account: {}",
+        arrived[0]
+    );
+    assert_eq!(
+        bodies(&admin_conf, &platform_url).await.len(),
+        0,
+        "the rule the replay did not name"
+    );
+}

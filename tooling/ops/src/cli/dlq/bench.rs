@@ -27,7 +27,7 @@ pub(super) async fn run(cli: &Cli, mut t: Targets, a: &BenchArgs) -> Result<Exit
     // are counted too and left out by the snapshots around each phase.
     t.conf = calls.counting(&t.conf)?;
     let svc = t.service(service)?;
-    let sqs = aws_sdk_sqs::Client::new(&t.conf);
+    let sqs = aws_sdk_sqs::Client::new(t.conf_of(svc));
     let (depth, in_flight) = crate::queue::depth(&sqs, &svc.dlq_queue_url).await?;
     if depth + in_flight > 0 {
         bail!("the {service} DLQ is not empty; the bench needs it to itself");

@@ -114,7 +114,7 @@ async fn list(cli: &Cli, t: &Targets) -> Result<ExitCode> {
 
 async fn peek(cli: &Cli, t: &Targets, a: &PeekArgs) -> Result<ExitCode> {
     let svc = t.service(&a.service)?;
-    let sqs = aws_sdk_sqs::Client::new(&t.conf);
+    let sqs = aws_sdk_sqs::Client::new(t.conf_of(svc));
     let raws = crate::queue::peek(&sqs, &svc.dlq_queue_url, a.max).await?;
     let rows: Vec<_> = raws
         .iter()
@@ -194,8 +194,9 @@ async fn export(cli: &Cli, t: &Targets, a: &ExportArgs) -> Result<ExitCode> {
 
 async fn import(t: &Targets, a: &ImportArgs) -> Result<ExitCode> {
     let raws = dead_letters::read_export(&a.input)?;
-    let sqs = aws_sdk_sqs::Client::new(&t.conf);
-    let n = crate::queue::send(&sqs, &t.service(&a.service)?.dlq_queue_url, &raws).await?;
+    let svc = t.service(&a.service)?;
+    let sqs = aws_sdk_sqs::Client::new(t.conf_of(svc));
+    let n = crate::queue::send(&sqs, &svc.dlq_queue_url, &raws).await?;
     println!("imported {n} of {} message(s)", raws.len());
     Ok(if n < raws.len() {
         ExitCode::from(1)

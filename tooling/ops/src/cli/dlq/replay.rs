@@ -18,6 +18,10 @@ pub(crate) enum To {
     Function,
     /// Put the original event back on the bus (consumers deduplicate on its event id).
     Bus,
+    /// Send an EventBridge dead letter's event to the rule target it failed
+    /// to reach (its TARGET_ARN: a bus, queue or topic), in the team's
+    /// account; no other rule on the shared bus sees it again.
+    Target,
 }
 
 #[derive(Args)]
@@ -88,6 +92,7 @@ impl ReplayArgs {
             to: match self.to {
                 To::Function => Destination::Function,
                 To::Bus => Destination::Bus,
+                To::Target => Destination::Target,
             },
             filter: Filter {
                 message_id: self.message_id.clone(),

@@ -50,7 +50,8 @@ pub(super) async fn run(cli: &Cli, t: &Targets, a: &DeliverArgs) -> Result<ExitC
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let report = crate::deliver::deliver(&t.lambda, service, &events, a.concurrency).await;
+    let report =
+        crate::deliver::deliver(t.lambda_of(service), service, &events, a.concurrency).await;
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
