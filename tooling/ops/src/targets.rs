@@ -201,8 +201,11 @@ pub async fn assume(base: &SdkConfig, role: &str) -> SdkConfig {
 }
 
 /// `--role` names a stack and the role that reaches its account:
-/// `<stack>=<role ARN>`.
-pub fn parse_role(text: &str) -> Result<(String, String), String> {
+/// `<stack>=<role ARN>`; empty is none (an unset secret, passed as "").
+pub fn parse_role(text: &str) -> Result<Option<(String, String)>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
     let (stack, role) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?}: expected <stack>=<role ARN>"))?;
@@ -212,7 +215,7 @@ pub fn parse_role(text: &str) -> Result<(String, String), String> {
             "{text:?}: expected <stack>=arn:<partition>:iam::<account>:role/<name>"
         ));
     }
-    Ok((stack.to_owned(), role.to_owned()))
+    Ok(Some((stack.to_owned(), role.to_owned())))
 }
 
 async fn stack_outputs(

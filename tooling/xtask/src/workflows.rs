@@ -226,7 +226,12 @@ fn deploy_job(name: &str) -> String {
         with:
           role-to-assume: ${{{{ secrets.AWS_DEPLOY_ROLE_ARN }}}}
           aws-region: ${{{{ secrets.AWS_REGION }}}}
+      # With a team in each account, every team's stack is read in its
+      # own account through the role the organisation names for it
+      # (OPS_ROLES: "<stack>=<role ARN> ..."; unset in one account).
       - name: can-i-deploy
+        env:
+          OPS_ROLES: ${{{{ secrets.OPS_ROLES }}}}
         run: cargo xtask can-i-deploy {name}
       - run: cargo xtask deploy-tools
       # Gradually: CloudFormation waits while CodeDeploy shifts each
@@ -361,6 +366,8 @@ fn contracts(services: &[&str]) -> String {
           role-to-assume: ${{{{ secrets.AWS_READONLY_ROLE_ARN }}}}
           aws-region: ${{{{ secrets.AWS_REGION }}}}
       - run: cargo xtask can-i-deploy "${{{{ matrix.service }}}}"
+        env:
+          OPS_ROLES: ${{{{ secrets.OPS_ROLES }}}}
 "#
     ));
     y

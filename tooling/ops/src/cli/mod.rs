@@ -44,10 +44,17 @@ pub struct Cli {
     stacks: Vec<String>,
     /// `<stack>=<role ARN>`: reach that stack's account by assuming the
     /// role, as an operator reaches another account of the organisation
-    /// (the platform stack's name for the bus and its archive). Repeatable;
-    /// a stack without one is reached with the caller's own credentials.
-    #[arg(long = "role", global = true, value_parser = targets::parse_role)]
-    roles: Vec<(String, String)>,
+    /// (the platform stack's name for the bus and its archive). Repeatable,
+    /// or space-separated in OPS_ROLES; a stack without one is reached
+    /// with the caller's own credentials.
+    #[arg(
+        long = "role",
+        global = true,
+        env = "OPS_ROLES",
+        value_delimiter = ' ',
+        value_parser = targets::parse_role
+    )]
+    roles: Vec<Option<(String, String)>>,
     /// Machine-readable output.
     #[arg(long, global = true)]
     json: bool,
@@ -57,6 +64,13 @@ pub struct Cli {
     tap_lease_seconds: u64,
     #[command(subcommand)]
     command: Top,
+}
+
+impl Cli {
+    /// Each stack `--role` names, with its role.
+    fn roles(&self) -> impl Iterator<Item = &(String, String)> {
+        self.roles.iter().flatten()
+    }
 }
 
 /// `repo::SERVICES` written as `--stacks` takes them: one comma-separated
@@ -125,7 +139,7 @@ async fn discover(cli: &Cli) -> Result<Targets> {
     match endpoints_file(cli) {
         Some(f) => targets::from_endpoints_file(&f).await,
         None => {
-            let roles = cli.roles.iter().cloned().collect();
+            let roles = cli.roles().cloned().collect();
             targets::from_cloudformation(
                 kit::config::aws().await,
                 &cli.platform_stack,
@@ -188,8 +202,8 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            cli.roles,
-            [(
+            cli.roles().collect::<Vec<_>>(),
+            [&(
                 "todos".to_owned(),
                 "arn:aws:iam::222222222222:role/Operator".to_owned()
             )]
@@ -202,6 +216,23 @@ mod tests {
             let refused = Cli::try_parse_from(["ops", "--role", bad, "stacks"]);
             assert!(refused.is_err(), "{bad} was taken");
         }
+    }
+
+    #[test]
+    fn roles_may_come_from_the_environment_space_separated_or_be_empty() {
+        let parsed = |value: &str| {
+            // SAFETY: no other test reads OPS_ROLES without `--role`, and
+            // this one restores it before it returns.
+            unsafe { std::env::set_var("OPS_ROLES", value) };
+            let cli = Cli::try_parse_from(["ops", "stacks"]);
+            unsafe { std::env::remove_var("OPS_ROLES") };
+            cli.map(|c| c.roles().cloned().collect::<Vec<_>>())
+        };
+        let roles = parsed("todos=arn:aws:iam::2:role/R users=arn:aws:iam::3:role/R").unwrap();
+        let stacks: Vec<&str> = roles.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(stacks, ["todos", "users"]);
+        // A workflow whose secret is unset passes it empty: no role.
+        assert_eq!(parsed("").unwrap(), []);
     }
 
     #[test]

@@ -2,13 +2,26 @@
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::{Cli, sdk};
 
+/// The stacks of the caller's own account, then of each account a
+/// `--role` reaches: a team's stack is found in its team's account.
 pub(super) async fn run(cli: &Cli) -> Result<ExitCode> {
-    let cf = aws_sdk_cloudformation::Client::new(&sdk(cli).await?);
-    let stacks = crate::stacks::deployed(&cf).await?;
+    let conf = sdk(cli).await?;
+    let mut stacks = crate::stacks::deployed(&aws_sdk_cloudformation::Client::new(&conf)).await?;
+    for (stack, role) in cli.roles() {
+        let reached = crate::targets::assume(&conf, role).await;
+        let cf = aws_sdk_cloudformation::Client::new(&reached);
+        let found = crate::stacks::deployed(&cf)
+            .await
+            .with_context(|| format!("reading {stack}'s account as {role}"))?;
+        stacks.extend(found);
+    }
+    // One account may be reached twice (a sandbox names itself).
+    stacks.sort_by(|a, b| (&a.service, &a.stack).cmp(&(&b.service, &b.stack)));
+    stacks.dedup_by(|a, b| a.stack == b.stack && a.service == b.service && a.commit == b.commit);
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&stacks)?);
     } else {

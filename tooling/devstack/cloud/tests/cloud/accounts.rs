@@ -719,6 +719,27 @@ async fn team(cloud: &Detached, put_on: &str) -> String {
     url
 }
 
+/// A stack in `conf`'s account tagged as a deploy tags one: `service`,
+/// at commit `c0ffee`.
+async fn tag_as_deployed(conf: &SdkConfig, service: &str) {
+    let tag = |k: &str, v: &str| {
+        aws_sdk_cloudformation::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+    };
+    let template = serde_json::json!({"Resources": {"Marker": {"Type": "AWS::SQS::Queue"}}});
+    aws_sdk_cloudformation::Client::new(conf)
+        .create_stack()
+        .stack_name(format!("{service}-deployed"))
+        .template_body(template.to_string())
+        .tags(tag("service", service))
+        .tags(tag("commit", "c0ffee"))
+        .send()
+        .await
+        .unwrap();
+}
+
 fn bus_in(account: &str, name: &str) -> String {
     format!(
         "arn:aws:events:{}:{account}:event-bus/{name}",
@@ -763,6 +784,19 @@ async fn ops_reaches_a_teams_dead_letters_in_its_account_and_sends_each_to_its_t
     // Signed in to the platform's account alone, todos' stack is not there.
     let (ok, said) = ops(&cloud, &["dlq", "list"]);
     assert!(!ok && said.contains("stack todos"), "{said}");
+    // What can-i-deploy reads: the deployed stacks, each in its account.
+    tag_as_deployed(&todos_conf, "todos").await;
+    let services = |args: &[&str]| {
+        let (ok, said) = ops(&cloud, &[&["--json", "stacks"][..], args].concat());
+        assert!(ok, "{said}");
+        let listed: serde_json::Value = serde_json::from_str(&said).unwrap();
+        (listed.as_array().unwrap().iter())
+            .filter(|s| s["service"] == "todos")
+            .map(|s| format!("{} {}", s["service"], s["commit"]))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(services(&[]), Vec::<String>::new());
+    assert_eq!(services(&["--role", "{operator}"]), [r#""todos" "c0ffee""#]);
     let (ok, said) = ops(
         &cloud,
         &["--json", "--role", "{operator}", "dlq", "peek", "todos"],
