@@ -25,7 +25,7 @@ const BOX = { w: 176, h: 44 };
 const LINE = 15;
 const PAD = 3;
 // The empty row dagre keeps at a box's top holds the box's name: half the
-// rank separation, as dagre halves it when edges carry labels.
+// rank separation, which dagre halves to make room for edge labels.
 const RANKSEP = 64;
 const TITLE = { h: 18, inset: 8 };
 
@@ -61,6 +61,13 @@ function widths(texts: [string, string][]): number[] {
   const out = drawn.map((t) => t.getBBox().width);
   probe.remove();
   return out;
+}
+
+// A box's name cut to the box's width (about 8 pixels a character at its
+// 13 pixels, bold); the whole name is the box's title.
+function fitted(name: string, width: number): string {
+  const room = Math.max(8, Math.floor((width - 2 * TITLE.inset) / 8));
+  return name.length > room ? `${name.slice(0, room - 1)}…` : name;
 }
 
 // The boxes around the nodes: an account's, then a service's inside it.
@@ -125,7 +132,8 @@ export function render(map: ServiceMap): SVGSVGElement {
     const p = g.node(b.id) as { x: number; y: number; width: number; height: number };
     const group = svg("g", { class: `cluster ${b.kind}`, "data-name": b.id, transform: `translate(${p.x - p.width / 2},${p.y - p.height / 2})` });
     group.append(svg("rect", { width: p.width, height: p.height }));
-    group.append(svg("text", { x: TITLE.inset, y: TITLE.h, class: "title" }, b.name));
+    group.append(svg("text", { x: TITLE.inset, y: TITLE.h, class: "title" }, fitted(b.name, p.width)));
+    group.append(svg("title", {}, b.name));
     root.append(group);
   }
   const defs = svg("defs");
@@ -195,9 +203,14 @@ function step(direction: 1 | -1): void {
 // Dragging the drawing pans the view, as the scroll bars do.
 function pannable(view: HTMLElement): void {
   let from: { x: number; y: number; left: number; top: number } | null = null;
+  const end = () => {
+    from = null;
+    view.classList.remove("panning");
+  };
   view.addEventListener("pointerdown", (e) => {
-    // On the drawing only: the scroll bars scroll as they do.
-    if (!(e.target instanceof SVGElement)) return;
+    // The main button on the drawing only: the scroll bars scroll as they
+    // do, and a context menu opens without a pan.
+    if (e.button !== 0 || !(e.target instanceof SVGElement)) return;
     from = { x: e.clientX, y: e.clientY, left: view.scrollLeft, top: view.scrollTop };
     try {
       view.setPointerCapture(e.pointerId);
@@ -208,15 +221,14 @@ function pannable(view: HTMLElement): void {
   });
   view.addEventListener("pointermove", (e) => {
     if (!from) return;
+    // A release the view never heard of (outside the window, uncaptured).
+    if (e.pointerType === "mouse" && e.buttons === 0) return end();
     view.scrollLeft = from.left - (e.clientX - from.x);
     view.scrollTop = from.top - (e.clientY - from.y);
   });
-  const end = () => {
-    from = null;
-    view.classList.remove("panning");
-  };
   view.addEventListener("pointerup", end);
   view.addEventListener("pointercancel", end);
+  view.addEventListener("lostpointercapture", end);
 }
 
 async function refresh(): Promise<void> {

@@ -460,12 +460,12 @@ fn route(
                 ..
             },
             Destination::Target,
-        ) => match crate::rule_targets::Target::of(arn) {
-            Some(_) => Ok((
+        ) => match crate::rule_targets::Bus::of(arn) {
+            Ok(_) => Ok((
                 Route::Target(arn.clone(), event.clone()),
-                json!({"message_id": raw.message_id, "action": "send to its target", "target": arn, "event_id": summary.event_id}),
+                json!({"message_id": raw.message_id, "action": "put on its target bus", "target": arn, "event_id": summary.event_id}),
             )),
-            None => Err(format!("{arn}: a target this cannot send to; the letter stays")),
+            Err(why) => Err(why.to_string()),
         },
         // Back on the shared bus it would reach every rule there again,
         // other teams' included: only its own target gets it.
@@ -510,11 +510,12 @@ async fn deliver(
     } = plan;
     for (i, arn, event) in to_targets {
         pace(shared, interval, 1).await;
-        let Some(target) = crate::rule_targets::Target::of(&arn) else {
-            continue;
+        let sent = match crate::rule_targets::Bus::of(&arn) {
+            Ok(bus) => crate::rule_targets::send(t.conf_of(service), &bus, &event).await,
+            Err(why) => Err(why),
         };
-        let sent = crate::rule_targets::send(t.conf_of(service), &target, &event).await;
-        verdicts[i] = Some(sent.map_or_else(Verdict::Failed, |()| Verdict::Delivered));
+        verdicts[i] =
+            Some(sent.map_or_else(|e| Verdict::Failed(e.to_string()), |()| Verdict::Delivered));
     }
     if !to_bus.is_empty() {
         pace(shared, interval, to_bus.len()).await;

@@ -1,92 +1,83 @@
-//! A rule's target, sent an event again as EventBridge sends it: what an
-//! EventBridge dead letter names (its `TARGET_ARN`) and failed to reach.
-//! A bus gets the event put on it; a queue or a topic gets the event's
-//! JSON as its message. Sent with the account's own credentials: the
-//! dead-letter queue and the target it names are the team's.
+//! A rule's target, sent an event again: what an EventBridge dead letter
+//! names (its `TARGET_ARN`) and failed to reach. Only a bus target is sent
+//! to: a team's subscription forwards to its own bus, where its rules
+//! decide again. A queue's or a topic's delivery depends on the rule's
+//! target settings (its input transformer, a FIFO group), which the
+//! letter does not carry, so such a letter stays for a person to decide.
 
 use aws_config::SdkConfig;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde_json::Value;
 
-/// What an ARN names, for a re-delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target<'a> {
-    Bus(&'a str),
-    Queue { account: &'a str, name: &'a str },
-    Topic(&'a str),
+/// Why a target did not take the event.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("{0}: only a bus target is sent to; the letter stays")]
+    NotABus(String),
+    #[error("{code}: {message}")]
+    Refused { code: String, message: String },
+    #[error("{0}")]
+    Call(String),
 }
 
-impl<'a> Target<'a> {
-    /// The target an ARN names; `None` for a kind this cannot send to.
-    pub fn of(arn: &'a str) -> Option<Self> {
+/// A bus an ARN names: its ARN and region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bus<'a> {
+    pub arn: &'a str,
+    pub region: &'a str,
+}
+
+impl<'a> Bus<'a> {
+    /// The bus `arn` names, or why it is not one this sends to.
+    pub fn of(arn: &'a str) -> Result<Self, SendError> {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        let [_, _, service, _, account, resource] = parts[..] else {
-            return None;
-        };
-        match service {
-            "events" if resource.starts_with("event-bus/") => Some(Self::Bus(arn)),
-            "sqs" => Some(Self::Queue {
-                account,
-                name: resource,
-            }),
-            "sns" => Some(Self::Topic(arn)),
-            _ => None,
+        match parts[..] {
+            [_, _, "events", region, _, resource] if resource.starts_with("event-bus/") => {
+                Ok(Self { arn, region })
+            }
+            _ => Err(SendError::NotABus(arn.to_owned())),
         }
     }
 }
 
-/// Sends `event` to `target`; the error says why it was not accepted.
-pub async fn send(conf: &SdkConfig, target: &Target<'_>, event: &Value) -> Result<(), String> {
+/// Puts `event` on `bus` in its region, with its source, detail-type,
+/// detail, time and resources; the bus gives it a new id, and the caller's
+/// account as its `account`.
+pub async fn send(conf: &SdkConfig, bus: &Bus<'_>, event: &Value) -> Result<(), SendError> {
+    let conf = conf
+        .to_builder()
+        .region(aws_config::Region::new(bus.region.to_owned()))
+        .build();
     let text = |k: &str| event[k].as_str().unwrap_or_default().to_owned();
-    match target {
-        Target::Bus(arn) => {
-            let entry = PutEventsRequestEntry::builder()
-                .event_bus_name(*arn)
-                .source(text("source"))
-                .detail_type(text("detail-type"))
-                .detail(event["detail"].to_string())
-                .build();
-            let answer = aws_sdk_eventbridge::Client::new(conf)
-                .put_events()
-                .entries(entry)
-                .send()
-                .await
-                .map_err(|e| aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())?;
-            match answer.entries().first().and_then(|r| r.error_code()) {
-                Some(code) => Err(format!(
-                    "{code}: {}",
-                    answer.entries()[0].error_message().unwrap_or_default()
-                )),
-                None => Ok(()),
-            }
-        }
-        Target::Queue { account, name } => {
-            let sqs = aws_sdk_sqs::Client::new(conf);
-            let url = sqs
-                .get_queue_url()
-                .queue_name(*name)
-                .queue_owner_aws_account_id(*account)
-                .send()
-                .await
-                .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?
-                .queue_url
-                .unwrap_or_default();
-            sqs.send_message()
-                .queue_url(url)
-                .message_body(event.to_string())
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-        }
-        Target::Topic(arn) => aws_sdk_sns::Client::new(conf)
-            .publish()
-            .topic_arn(*arn)
-            .message(event.to_string())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| aws_sdk_sns::error::DisplayErrorContext(e).to_string()),
+    let resources = (event["resources"].as_array().into_iter().flatten())
+        .filter_map(|r| r.as_str().map(str::to_owned))
+        .collect();
+    let time = (event["time"].as_str())
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| aws_smithy_types::DateTime::from_secs(t.timestamp()));
+    let entry = PutEventsRequestEntry::builder()
+        .event_bus_name(bus.arn)
+        .source(text("source"))
+        .detail_type(text("detail-type"))
+        .detail(event["detail"].to_string())
+        .set_resources(Some(resources))
+        .set_time(time)
+        .build();
+    let answer = aws_sdk_eventbridge::Client::new(&conf)
+        .put_events()
+        .entries(entry)
+        .send()
+        .await
+        .map_err(|e| {
+            SendError::Call(aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())
+        })?;
+    match answer.entries().first() {
+        Some(r) if r.error_code().is_none() && answer.failed_entry_count() == 0 => Ok(()),
+        Some(r) => Err(SendError::Refused {
+            code: r.error_code().unwrap_or("Failed").to_owned(),
+            message: r.error_message().unwrap_or_default().to_owned(),
+        }),
+        None => Err(SendError::Call("PutEvents answered no entry".into())),
     }
 }
 
@@ -95,24 +86,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_arn_names_a_bus_a_queue_or_a_topic_and_nothing_else() {
-        let bus = "arn:aws:events:us-east-1:222222222222:event-bus/todos-inbox";
-        assert_eq!(Target::of(bus), Some(Target::Bus(bus)));
+    fn a_bus_is_sent_to_in_its_region_and_nothing_else_is() {
+        let bus = "arn:aws:events:eu-west-1:222222222222:event-bus/todos-inbox";
         assert_eq!(
-            Target::of("arn:aws:sqs:us-east-1:222222222222:todos-inbox"),
-            Some(Target::Queue {
-                account: "222222222222",
-                name: "todos-inbox"
-            })
+            Bus::of(bus).unwrap(),
+            Bus {
+                arn: bus,
+                region: "eu-west-1"
+            }
         );
-        let topic = "arn:aws:sns:us-east-1:222222222222:todos-alerts";
-        assert_eq!(Target::of(topic), Some(Target::Topic(topic)));
         for other in [
+            "arn:aws:sqs:us-east-1:222222222222:todos-inbox",
+            "arn:aws:sns:us-east-1:222222222222:todos-alerts",
             "arn:aws:lambda:us-east-1:222222222222:function:f",
             "arn:aws:events:us-east-1:222222222222:rule/r",
             "todos-inbox",
         ] {
-            assert_eq!(Target::of(other), None, "{other}");
+            assert!(
+                matches!(Bus::of(other), Err(SendError::NotABus(_))),
+                "{other}"
+            );
         }
     }
 }

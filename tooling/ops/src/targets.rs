@@ -150,14 +150,16 @@ pub async fn from_endpoints_file(path: &Path) -> Result<Targets> {
 /// Discovery on AWS: each service stack's outputs, and its processed
 /// template for which function each rule and bucket notification targets.
 pub async fn from_cloudformation(
-    conf: SdkConfig,
+    base: SdkConfig,
     platform: &str,
     stacks: &[String],
     roles: &BTreeMap<String, String>,
 ) -> Result<Targets> {
+    // Each role is assumed from the caller's own session, never from
+    // another role's: the roles of an organisation trust its operators.
     let conf = match roles.get(platform) {
-        Some(role) => assume(&conf, role).await,
-        None => conf,
+        Some(role) => assume(&base, role).await,
+        None => base.clone(),
     };
     let cfn = aws_sdk_cloudformation::Client::new(&conf);
     let bus_name = stack_outputs(&cfn, platform)
@@ -168,7 +170,7 @@ pub async fn from_cloudformation(
     let mut services = BTreeMap::new();
     for stack in stacks {
         let reach = match roles.get(stack) {
-            Some(role) => Some(Reach::new(assume(&conf, role).await)),
+            Some(role) => Some(Reach::new(assume(&base, role).await)),
             None => None,
         };
         let cfn = aws_sdk_cloudformation::Client::new(reach.as_ref().map_or(&conf, |r| &r.conf));
@@ -183,6 +185,25 @@ pub async fn from_cloudformation(
         bus_name,
         services,
     })
+}
+
+/// A local cloud's targets with `roles` applied as on AWS: the platform's
+/// and each named service's account reached through its role.
+pub async fn with_roles(
+    mut t: Targets,
+    platform: &str,
+    roles: &BTreeMap<String, String>,
+) -> Targets {
+    let base = t.conf.clone();
+    for (stack, role) in roles {
+        if stack == platform {
+            t.conf = assume(&base, role).await;
+            t.lambda = aws_sdk_lambda::Client::new(&t.conf);
+        } else if let Some(s) = t.services.get_mut(stack) {
+            s.reach = Some(Reach::new(assume(&base, role).await));
+        }
+    }
+    t
 }
 
 /// `base` acting as `role`, as an operator reaches another account of
@@ -200,20 +221,33 @@ pub async fn assume(base: &SdkConfig, role: &str) -> SdkConfig {
         .build()
 }
 
+/// A `--role` that is not `<stack>=<role ARN>`. It names the stack
+/// alone: the roles come from a secret, which a log must not spell out.
+#[derive(Debug, thiserror::Error)]
+pub enum RoleError {
+    #[error("a --role is not <stack>=<role ARN>")]
+    NoStack,
+    #[error("the --role for {0} is not arn:<partition>:iam::<account>:role/<name>")]
+    NotARole(String),
+}
+
 /// `--role` names a stack and the role that reaches its account:
 /// `<stack>=<role ARN>`; empty is none (an unset secret, passed as "").
-pub fn parse_role(text: &str) -> Result<Option<(String, String)>, String> {
+pub fn parse_role(text: &str) -> Result<Option<(String, String)>, RoleError> {
+    let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    let (stack, role) = text
-        .split_once('=')
-        .ok_or_else(|| format!("{text:?}: expected <stack>=<role ARN>"))?;
-    let arn_like = role.starts_with("arn:") && role.contains(":iam::") && role.contains(":role/");
-    if stack.is_empty() || !arn_like {
-        return Err(format!(
-            "{text:?}: expected <stack>=arn:<partition>:iam::<account>:role/<name>"
-        ));
+    let (stack, role) = text.split_once('=').ok_or(RoleError::NoStack)?;
+    if stack.is_empty() {
+        return Err(RoleError::NoStack);
+    }
+    let arn_like = role.starts_with("arn:")
+        && role.contains(":iam::")
+        && role.contains(":role/")
+        && !role.contains(char::is_whitespace);
+    if !arn_like {
+        return Err(RoleError::NotARole(stack.to_owned()));
     }
     Ok(Some((stack.to_owned(), role.to_owned())))
 }

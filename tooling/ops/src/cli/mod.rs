@@ -47,14 +47,8 @@ pub struct Cli {
     /// (the platform stack's name for the bus and its archive). Repeatable,
     /// or space-separated in OPS_ROLES; a stack without one is reached
     /// with the caller's own credentials.
-    #[arg(
-        long = "role",
-        global = true,
-        env = "OPS_ROLES",
-        value_delimiter = ' ',
-        value_parser = targets::parse_role
-    )]
-    roles: Vec<Option<(String, String)>>,
+    #[arg(long = "role", global = true, env = "OPS_ROLES", value_delimiter = ' ')]
+    roles: Vec<String>,
     /// Machine-readable output.
     #[arg(long, global = true)]
     json: bool,
@@ -67,9 +61,11 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// Each stack `--role` names, with its role.
-    fn roles(&self) -> impl Iterator<Item = &(String, String)> {
-        self.roles.iter().flatten()
+    /// Each stack `--role` names, with its role. Read here rather than by
+    /// clap, whose refusal would print the value: a secret's text.
+    fn roles(&self) -> Result<Vec<(String, String)>, targets::RoleError> {
+        let parsed: Result<Vec<_>, _> = self.roles.iter().map(|r| targets::parse_role(r)).collect();
+        Ok(parsed?.into_iter().flatten().collect())
     }
 }
 
@@ -136,10 +132,13 @@ fn endpoints_file(cli: &Cli) -> Option<PathBuf> {
 }
 
 async fn discover(cli: &Cli) -> Result<Targets> {
+    let roles = cli.roles()?.into_iter().collect();
     match endpoints_file(cli) {
-        Some(f) => targets::from_endpoints_file(&f).await,
+        Some(f) => {
+            let t = targets::from_endpoints_file(&f).await?;
+            Ok(targets::with_roles(t, &cli.platform_stack, &roles).await)
+        }
         None => {
-            let roles = cli.roles().cloned().collect();
             targets::from_cloudformation(
                 kit::config::aws().await,
                 &cli.platform_stack,
@@ -202,8 +201,8 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            cli.roles().collect::<Vec<_>>(),
-            [&(
+            cli.roles().unwrap(),
+            [(
                 "todos".to_owned(),
                 "arn:aws:iam::222222222222:role/Operator".to_owned()
             )]
@@ -213,26 +212,39 @@ mod tests {
             "=arn:aws:iam::1:role/x",
             "todos=arn:aws:s3:::bucket",
         ] {
-            let refused = Cli::try_parse_from(["ops", "--role", bad, "stacks"]);
-            assert!(refused.is_err(), "{bad} was taken");
+            let cli = Cli::try_parse_from(["ops", "--role", bad, "stacks"]).unwrap();
+            assert!(cli.roles().is_err(), "{bad} was taken");
         }
     }
 
     #[test]
-    fn roles_may_come_from_the_environment_space_separated_or_be_empty() {
+    fn roles_may_be_space_separated_in_one_value_or_empty() {
+        // As OPS_ROLES gives them: one value, split on spaces.
         let parsed = |value: &str| {
-            // SAFETY: no other test reads OPS_ROLES without `--role`, and
-            // this one restores it before it returns.
-            unsafe { std::env::set_var("OPS_ROLES", value) };
-            let cli = Cli::try_parse_from(["ops", "stacks"]);
-            unsafe { std::env::remove_var("OPS_ROLES") };
-            cli.map(|c| c.roles().cloned().collect::<Vec<_>>())
+            let cli = Cli::try_parse_from(["ops", "--role", value, "stacks"]).unwrap();
+            cli.roles()
         };
         let roles = parsed("todos=arn:aws:iam::2:role/R users=arn:aws:iam::3:role/R").unwrap();
         let stacks: Vec<&str> = roles.iter().map(|(s, _)| s.as_str()).collect();
         assert_eq!(stacks, ["todos", "users"]);
         // A workflow whose secret is unset passes it empty: no role.
         assert_eq!(parsed("").unwrap(), []);
+        assert_eq!(parsed(" \n").unwrap(), []);
+    }
+
+    #[test]
+    fn a_refused_role_names_its_stack_and_not_the_role() {
+        let cli = Cli::try_parse_from([
+            "ops",
+            "--role",
+            "todos=arn:aws:s3:::secret-bucket",
+            "stacks",
+        ]);
+        let said = cli.unwrap().roles().unwrap_err().to_string();
+        assert!(
+            said.contains("todos") && !said.contains("secret-bucket"),
+            "{said}"
+        );
     }
 
     #[test]

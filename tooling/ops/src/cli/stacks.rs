@@ -11,16 +11,17 @@ use super::{Cli, sdk};
 pub(super) async fn run(cli: &Cli) -> Result<ExitCode> {
     let conf = sdk(cli).await?;
     let mut stacks = crate::stacks::deployed(&aws_sdk_cloudformation::Client::new(&conf)).await?;
-    for (stack, role) in cli.roles() {
-        let reached = crate::targets::assume(&conf, role).await;
+    for (stack, role) in cli.roles()? {
+        let reached = crate::targets::assume(&conf, &role).await;
         let cf = aws_sdk_cloudformation::Client::new(&reached);
         let found = crate::stacks::deployed(&cf)
             .await
-            .with_context(|| format!("reading {stack}'s account as {role}"))?;
+            .with_context(|| format!("reading {stack}'s account through its role"))?;
         stacks.extend(found);
     }
     // One account may be reached twice (a sandbox names itself).
-    stacks.sort_by(|a, b| (&a.service, &a.stack).cmp(&(&b.service, &b.stack)));
+    stacks
+        .sort_by(|a, b| (&a.service, &a.stack, &a.commit).cmp(&(&b.service, &b.stack, &b.commit)));
     stacks.dedup_by(|a, b| a.stack == b.stack && a.service == b.service && a.commit == b.commit);
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&stacks)?);

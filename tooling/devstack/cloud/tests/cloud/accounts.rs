@@ -830,6 +830,32 @@ async fn ops_reaches_a_teams_dead_letters_in_its_account_and_sends_each_to_its_t
         "--to",
         "target",
     ];
+    // While its target is gone, a replay fails again and keeps the letter
+    // (back in the queue once its one second of invisibility passes).
+    let inbox = Events::new(&todos_conf);
+    inbox
+        .delete_event_bus()
+        .name("todos-inbox")
+        .send()
+        .await
+        .unwrap();
+    let (ok, said) = ops(&cloud, &[&replay[..], &["--visibility", "1"]].concat());
+    let report: serde_json::Value = serde_json::from_str(&said).unwrap();
+    assert!(!ok, "{said}");
+    assert_eq!(
+        (&report["failed_again"], &report["replayed"]),
+        (&1.into(), &0.into()),
+        "{report}"
+    );
+    inbox
+        .create_event_bus()
+        .name("todos-inbox")
+        .send()
+        .await
+        .unwrap();
+    let (arrivals, arn) = queue(&todos_conf, "todos-arrivals-again").await;
+    rule_to(&todos_conf, "todos-inbox", "arrivals", target("q", &arn)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let (ok, said) = ops(&cloud, &replay);
     assert!(ok, "{said}");
     let report: serde_json::Value = serde_json::from_str(&said).unwrap();
