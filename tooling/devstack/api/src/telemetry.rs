@@ -133,6 +133,9 @@ pub const HOPS: &str = "hops.jsonl";
 pub const INVOKED_BY: &str = "x-devstack-invoked-by";
 /// [`INVOKED_BY`]'s value, and the detail of such an invocation's hop.
 pub const STEP_FUNCTIONS: &str = "Step Functions";
+/// [`INVOKED_BY`]'s value when the engine's EventBridge invokes a rule's
+/// function target itself (one put by API, or in another account).
+pub const EVENTBRIDGE: &str = "EventBridge";
 
 /// What a function's role grants, as the judge read it when the function
 /// started: each Allow statement's action patterns and resources.

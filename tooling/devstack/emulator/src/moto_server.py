@@ -499,10 +499,12 @@ def _buses_in_their_owners_accounts():
     A target that is another account's bus needs the role EventBridge
     puts events with, as AWS requires of targets made since 2023. A queue
     target is the queue of the account its ARN names (moto looked it up in
-    the rule's); a topic target is published to (moto raised
-    NotImplementedError, a 500 for the whole PutEvents). A delivery
-    across accounts, and every topic's, is put to the judge first (a bus
-    target as its role, the queue's or the topic's policy for EventBridge
+    the rule's); a topic target is published to, and a function target
+    invoked asynchronously through the local cloud's Lambda API (for
+    both, moto raised NotImplementedError, a 500 for the whole
+    PutEvents). A delivery across accounts, and every topic's and
+    function's, is put to the judge first (a target with a role as that
+    role, else the queue's, topic's or function's policy for EventBridge
     and the rule);
     an undelivered event goes to its target's dead-letter queue with
     EventBridge's attributes (RULE_ARN, TARGET_ARN, ERROR_CODE,
@@ -517,6 +519,12 @@ def _buses_in_their_owners_accounts():
     from moto.core.utils import iso_8601_datetime_without_milliseconds, utcfromtimestamp
     from moto.events import models
     from moto.events.exceptions import ValidationException
+    import os
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from moto.awslambda.models import lambda_backends
     from moto.sns.models import sns_backends
     from moto.sqs.models import sqs_backends
 
@@ -685,14 +693,14 @@ def _buses_in_their_owners_accounts():
     send = models.Rule.send_to_targets
 
     def elsewhere(rule, target):
-        """Whether `target` is a bus, or a queue in another account: the
-        targets delivered here, as AWS delivers them."""
+        """Whether `target` is a bus, a topic, a function, or a queue in
+        another account: the targets delivered here, as AWS delivers them."""
         parts = target["Arn"].split(":", 5)
         if len(parts) < 6:
             return False
         if parts[2] == "events" and parts[5].startswith("event-bus/"):
             return True
-        if parts[2] == "sns":
+        if parts[2] in ("sns", "lambda"):
             return True
         return parts[2] == "sqs" and (parts[4], parts[3]) != (rule.account_id, rule.region_name)
 
@@ -740,6 +748,8 @@ def _buses_in_their_owners_accounts():
                 group = (target.get("SqsParameters") or {}).get("MessageGroupId")
                 sqs_backends[account][region].send_message(queue_name=rest, message_body=body, group_id=group)
             return None
+        if service == "lambda":
+            return invoke(rule, target, event, transform_input)
         if getattr(here, "forwarded", False):
             return "THIRD_ACCOUNT_HOP_DETECTED", "An event from another bus is not sent on to a third."
         bus = models.events_backends[account][region].event_buses.get(rest.split("/", 1)[1])
@@ -759,6 +769,39 @@ def _buses_in_their_owners_accounts():
         finally:
             here.forwarded = False
         return None
+
+    def invoke(rule, target, event, transform_input):
+        """Invokes a function target asynchronously, as EventBridge does,
+        through the local cloud's Lambda API (the router at MOTO_PORT
+        forwards an Invoke there), once the function's policy, or across
+        accounts the target's role with it, allows it."""
+        _, _, _, region, account, rest = target["Arn"].split(":", 5)
+        name = rest.split(":")[1] if rest.startswith("function:") else rest
+        try:
+            function = lambda_backends[account][region].get_function(name)
+        except Exception:
+            return "NO_RESOURCE", f"Function {target['Arn']} does not exist."
+        statements = function.policy.statements
+        policy = json.dumps({"Version": "2012-10-17", "Statement": statements}) if statements else None
+        failure = consented(rule, target, "lambda:InvokeFunction", event, policy)
+        if failure:
+            return failure
+        port = os.environ.get("MOTO_PORT")
+        if not port:
+            return "SDK_CLIENT_ERROR", "No local Lambda API to invoke the function with."
+        arn = urllib.parse.quote(target["Arn"], safe="")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/2015-03-31/functions/{arn}/invocations",
+            data=shaped(target, event, transform_input).encode(),
+            headers={"x-amz-invocation-type": "Event", "x-devstack-invoked-by": "EventBridge"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10):
+                return None
+        except urllib.error.HTTPError as e:
+            return "SDK_CLIENT_ERROR", f"Lambda answered {e.code}: {e.read().decode(errors='replace')}"
+        except OSError as e:
+            return "SDK_CLIENT_ERROR", str(e)
 
     def consented(rule, target, action, event, policy):
         """Whether EventBridge may do `action` on `target` for `rule`: as
@@ -1132,6 +1175,28 @@ def _lambda_permissions_from_cloudformation():
     models.Permission.create_from_cloudformation_json = classmethod(
         create_from_cloudformation_json
     )
+
+
+def _lambda_principals_as_aws_writes_them():
+    """A function policy's principal named by an account id or an IAM ARN
+    stayed a bare string in moto's statement (only a service, or an ARN
+    ending in `:root`, was wrapped), which no IAM evaluator reads as a
+    principal: a cross-account grant to a role never matched. AWS writes
+    an account id as `{"AWS": "arn:aws:iam::<id>:root"}` and an ARN as
+    `{"AWS": <arn>}` (AddPermission, GetPolicy)."""
+    # changes: lambda:AddPermission lambda:GetPolicy
+    from moto.awslambda import policy
+
+    formatter = policy.Policy.principal_formatter
+
+    def principal_formatter(self, obj):
+        if isinstance(obj, str) and obj.isdigit() and len(obj) == 12:
+            return {"AWS": f"arn:aws:iam::{obj}:root"}
+        if isinstance(obj, str) and obj.startswith("arn:"):
+            return {"AWS": obj}
+        return formatter(self, obj)
+
+    policy.Policy.principal_formatter = principal_formatter
 
 
 def _tasks_name_their_execution_role():
@@ -1807,6 +1872,7 @@ _replays_keep_to_their_window_and_rules()
 _role_policies_as_json()
 _role_managed_policies_from_cloudformation()
 _lambda_permissions_from_cloudformation()
+_lambda_principals_as_aws_writes_them()
 _tasks_name_their_execution_role()
 _key_policies_as_json()
 _queue_policies_from_cloudformation()

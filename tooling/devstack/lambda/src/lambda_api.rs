@@ -291,9 +291,16 @@ async fn invoke(
         .map(str::to_owned);
     if kind == "Event" {
         let target = asyncs[key].clone();
-        let arrival = Arrival::new("async", "Invoke API (Event)")
-            .traced(trace)
-            .correlated(correlation.as_deref());
+        // A rule's delivery (the engine's EventBridge names itself) is
+        // drawn as the bus's, with the event's detail-type.
+        let by_rule = (headers.get(devstack_api::telemetry::INVOKED_BY))
+            .is_some_and(|v| v == devstack_api::telemetry::EVENTBRIDGE);
+        let arrival = match payload["detail-type"].as_str() {
+            Some(detail_type) if by_rule => Arrival::new("rule", detail_type),
+            _ => Arrival::new("async", "Invoke API (Event)"),
+        }
+        .traced(trace)
+        .correlated(correlation.as_deref());
         tokio::spawn(async move {
             target.invoke(payload, "Invoke API (Event)", arrival).await;
         });

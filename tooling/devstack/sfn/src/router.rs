@@ -132,8 +132,9 @@ async fn forward(State(up): State<Arc<Upstreams>>, request: Request) -> Response
     let invoke = is_invoke(&parts.method, parts.uri.path());
     let base = if invoke { &up.lambda_api } else { &up.moto };
     let mut headers = parts.headers.clone();
-    if invoke {
-        // The invocation's hop then names its caller.
+    // The invocation's hop then names its caller: Step Functions, unless
+    // the engine's EventBridge named itself.
+    if invoke && !headers.contains_key(devstack_api::telemetry::INVOKED_BY) {
         headers.insert(
             devstack_api::telemetry::INVOKED_BY,
             axum::http::HeaderValue::from_static(devstack_api::telemetry::STEP_FUNCTIONS),

@@ -924,3 +924,135 @@ async fn ops_replays_the_platforms_archive_to_the_one_teams_rule_it_names_once()
         "the rule the replay did not name"
     );
 }
+
+/// A cloud with every service, in one account (the platform's): the
+/// functions a rule in another account reaches.
+fn start_with_services() -> Detached {
+    cloud::start_detached(Options {
+        bin_dir: repo::profile_dir(),
+        retry_delay: Duration::from_millis(20),
+        ..Options::default()
+    })
+    .expect("the local cloud starts")
+}
+
+/// Whether `function` ran for the rule delivery of `correlation`'s event,
+/// and how it ended, once it did.
+fn rule_delivery(cloud: &Detached, function: &str, correlation: &str) -> Option<String> {
+    let dir = PathBuf::from(cloud.endpoints.telemetry_dir.as_str());
+    let hops = devstack_api::telemetry::read_hops(&dir).unwrap_or_default();
+    hops.into_iter()
+        .find(|h| {
+            h.function == function
+                && h.kind == "rule"
+                && h.correlation_ids.iter().any(|c| c == correlation)
+        })
+        .map(|h| h.outcome)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_in_another_account_gets_a_rules_event_only_once_its_policy_lets_the_role_in() {
+    let cloud = start_with_services();
+    let consumer = cloud.endpoints.services["notifications"].functions["ConsumerFunction"].clone();
+    let function = format!(
+        "arn:aws:lambda:{}:{}:function:{consumer}",
+        kit::config::LOCAL_REGION,
+        kit::config::LOCAL_ACCOUNT
+    );
+    // todos' own bus, whose rule's direct target is notifications'
+    // consumer in the platform's account, invoked as todos' role.
+    let todos_conf = account(&cloud, TODOS).await;
+    let outbox = Events::new(&todos_conf);
+    outbox
+        .create_event_bus()
+        .name("todos-outbox")
+        .send()
+        .await
+        .unwrap();
+    let invoke_as = ("lambda:InvokeFunction", function.as_str());
+    let role = delivery_role(&todos_conf, TODOS, "todos-Invoker", invoke_as).await;
+    let rule = format!(
+        "arn:aws:events:{}:{TODOS}:rule/todos-outbox/registrations",
+        kit::config::LOCAL_REGION
+    );
+    let (dlq_url, dlq_arn) = queue(&todos_conf, "todos-invoke-dlq").await;
+    allow(&todos_conf, &dlq_url, lets_the_rule_send(&dlq_arn, &rule)).await;
+    outbox
+        .put_rule()
+        .name("registrations")
+        .event_bus_name("todos-outbox")
+        .event_pattern(r#"{"detail-type": ["UserRegistered"]}"#)
+        .send()
+        .await
+        .unwrap();
+    let dead_letters = aws_sdk_eventbridge::types::DeadLetterConfig::builder()
+        .arn(&dlq_arn)
+        .build();
+    let target = Target::builder()
+        .id("consumer")
+        .arn(&function)
+        .role_arn(&role)
+        .dead_letter_config(dead_letters)
+        .build()
+        .unwrap();
+    (outbox.put_targets())
+        .rule("registrations")
+        .event_bus_name("todos-outbox")
+        .targets(target)
+        .send()
+        .await
+        .unwrap();
+    let example = devstack_client::burst::registration_example().unwrap();
+    let registered = |prefix: &str| {
+        let (put, detail) = devstack_client::burst::registration(&example, prefix);
+        let entry = PutEventsRequestEntry::builder()
+            .event_bus_name("todos-outbox")
+            .source("app.users")
+            .detail_type("UserRegistered")
+            .detail(detail.to_string())
+            .build();
+        (put.correlation, entry)
+    };
+
+    // The function's policy does not let todos' role in: a dead letter in
+    // todos' account, and no invocation.
+    let (refused, entry) = registered("elsewhere-refused");
+    let put = outbox.put_events().entries(entry).send().await.unwrap();
+    assert_eq!(
+        put.failed_entry_count(),
+        0,
+        "the publisher sees no target's failure"
+    );
+    let got = letters(&todos_conf, &dlq_url).await;
+    let codes: Vec<_> = got.iter().map(|(_, code)| code.as_deref()).collect();
+    assert_eq!(codes, [Some("NO_PERMISSIONS")], "{got:?}");
+
+    // The platform's function lets the role in: the next event is invoked.
+    let permission = serde_json::json!({"Resources": {"LetTodosIn": {
+        "Type": "AWS::Lambda::Permission", "Properties": {
+            "FunctionName": consumer, "Action": "lambda:InvokeFunction", "Principal": role}}}});
+    deploy(&admin(&cloud).await, "let-todos-in", permission.to_string())
+        .await
+        .unwrap();
+    let (allowed, entry) = registered("elsewhere-allowed");
+    outbox.put_events().entries(entry).send().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let outcome = loop {
+        let seen = rule_delivery(&cloud, "notifications/ConsumerFunction", &allowed);
+        if seen.is_some() || std::time::Instant::now() > deadline {
+            break seen;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        outcome.as_deref(),
+        Some("ok"),
+        "{:?}",
+        letters(&todos_conf, &dlq_url).await
+    );
+    assert_eq!(
+        rule_delivery(&cloud, "notifications/ConsumerFunction", &refused),
+        None
+    );
+    assert_eq!(letters(&todos_conf, &dlq_url).await.len(), 0);
+}
