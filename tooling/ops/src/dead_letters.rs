@@ -783,14 +783,7 @@ async fn put_batch(
 ) -> Vec<(usize, Verdict)> {
     let entries: Vec<PutEventsRequestEntry> = batch
         .iter()
-        .map(|(_, e)| {
-            PutEventsRequestEntry::builder()
-                .event_bus_name(bus)
-                .source(e["source"].as_str().unwrap_or_default())
-                .detail_type(e["detail-type"].as_str().unwrap_or_default())
-                .detail(e["detail"].to_string())
-                .build()
-        })
+        .map(|(_, e)| crate::rule_targets::entry(bus, e).build())
         .collect();
     match eb.put_events().set_entries(Some(entries)).send().await {
         Ok(answer) => batch
@@ -900,13 +893,10 @@ pub async fn naive_replay_to_bus(t: &Targets, service: &Service, count: usize) -
             break;
         };
         if let Shape::AsyncFailure { event, .. } = decode(&r.raw) {
-            let entry = PutEventsRequestEntry::builder()
-                .event_bus_name(&t.bus_name)
-                .source(event["source"].as_str().unwrap_or_default())
-                .detail_type(event["detail-type"].as_str().unwrap_or_default())
-                .detail(event["detail"].to_string())
-                .build();
-            let answer = eb.put_events().entries(entry).send().await?;
+            let answer = (eb.put_events())
+                .entries(crate::rule_targets::entry(&t.bus_name, &event).build())
+                .send()
+                .await?;
             if answer.failed_entry_count() == 0 {
                 queue::delete(&sqs, &service.dlq_queue_url, &[r.handle]).await?;
                 done += 1;

@@ -7,6 +7,7 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use aws_sdk_eventbridge::types::builders::PutEventsRequestEntryBuilder;
 use serde_json::Value;
 
 /// Why a target did not take the event.
@@ -40,6 +41,17 @@ impl<'a> Bus<'a> {
     }
 }
 
+/// A PutEvents entry for `bus` with a bus event's source, detail-type and
+/// detail: what every re-delivery of a dead letter puts.
+pub fn entry(bus: &str, event: &Value) -> PutEventsRequestEntryBuilder {
+    let text = |k: &str| event[k].as_str().unwrap_or_default().to_owned();
+    PutEventsRequestEntry::builder()
+        .event_bus_name(bus)
+        .source(text("source"))
+        .detail_type(text("detail-type"))
+        .detail(event["detail"].to_string())
+}
+
 /// Puts `event` on `bus` in its region, with its source, detail-type,
 /// detail, time and resources; the bus gives it a new id, and the caller's
 /// account as its `account`.
@@ -48,18 +60,13 @@ pub async fn send(conf: &SdkConfig, bus: &Bus<'_>, event: &Value) -> Result<(), 
         .to_builder()
         .region(aws_config::Region::new(bus.region.to_owned()))
         .build();
-    let text = |k: &str| event[k].as_str().unwrap_or_default().to_owned();
     let resources = (event["resources"].as_array().into_iter().flatten())
         .filter_map(|r| r.as_str().map(str::to_owned))
         .collect();
     let time = (event["time"].as_str())
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| aws_smithy_types::DateTime::from_secs(t.timestamp()));
-    let entry = PutEventsRequestEntry::builder()
-        .event_bus_name(bus.arn)
-        .source(text("source"))
-        .detail_type(text("detail-type"))
-        .detail(event["detail"].to_string())
+    let entry = entry(bus.arn, event)
         .set_resources(Some(resources))
         .set_time(time)
         .build();

@@ -11,6 +11,7 @@ use aws_sdk_eventbridge::Client as Events;
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
 use aws_sdk_sqs::Client as Sqs;
 use devstack_api::telemetry::read_judgements;
+use devstack_client::walkthrough::eventually;
 use devstack_cloud::{self as cloud, Detached, Options, Override};
 use devstack_emulator::fixtures::{drain, new_queue, queue_arn};
 
@@ -714,8 +715,13 @@ async fn team(cloud: &Detached, put_on: &str) -> String {
     deploy(&todos_conf, "todos", team_stack(cloud, &role))
         .await
         .unwrap();
-    let (url, arn) = queue(&todos_conf, "todos-arrivals").await;
-    rule_to(&todos_conf, "todos-inbox", "arrivals", target("q", &arn)).await;
+    inbox_queue(&todos_conf, "todos-arrivals").await
+}
+
+/// A new queue in todos' account receiving what reaches its inbox: its URL.
+async fn inbox_queue(todos_conf: &SdkConfig, prefix: &str) -> String {
+    let (url, arn) = queue(todos_conf, prefix).await;
+    rule_to(todos_conf, "todos-inbox", "arrivals", target("q", &arn)).await;
     url
 }
 
@@ -853,8 +859,7 @@ async fn ops_reaches_a_teams_dead_letters_in_its_account_and_sends_each_to_its_t
         .send()
         .await
         .unwrap();
-    let (arrivals, arn) = queue(&todos_conf, "todos-arrivals-again").await;
-    rule_to(&todos_conf, "todos-inbox", "arrivals", target("q", &arn)).await;
+    let arrivals = inbox_queue(&todos_conf, "todos-arrivals-again").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (ok, said) = ops(&cloud, &replay);
     assert!(ok, "{said}");
@@ -1036,16 +1041,17 @@ async fn a_function_in_another_account_gets_a_rules_event_only_once_its_policy_l
         .unwrap();
     let (allowed, entry) = registered("elsewhere-allowed");
     outbox.put_events().entries(entry).send().await.unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let outcome = loop {
-        let seen = rule_delivery(&cloud, "notifications/ConsumerFunction", &allowed);
-        if seen.is_some() || std::time::Instant::now() > deadline {
-            break seen;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let within = Duration::from_secs(20);
+    let outcome = eventually(within, "the consumer's invocation", || async {
+        Ok(rule_delivery(
+            &cloud,
+            "notifications/ConsumerFunction",
+            &allowed,
+        ))
+    })
+    .await;
     assert_eq!(
-        outcome.as_deref(),
+        outcome.as_deref().ok(),
         Some("ok"),
         "{:?}",
         letters(&todos_conf, &dlq_url).await
