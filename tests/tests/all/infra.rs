@@ -11,7 +11,7 @@ use std::process::Command;
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
 use devstack_emulator::{shared, unique};
 use events::{EventKey, catalog};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::{examples, root};
 
@@ -202,11 +202,20 @@ async fn each_services_rules_match_exactly_the_events_it_consumes() {
     let sqs = aws_sdk_sqs::Client::new(&conf);
     for (name, path, consumes) in service_templates() {
         let cfn = translate(&path);
-        let patterns: Vec<String> = cfn["Resources"]
-            .as_object()
-            .unwrap()
-            .values()
-            .filter(|r| r["Type"] == "AWS::Events::Rule")
+        let rules = || {
+            cfn["Resources"]
+                .as_object()
+                .unwrap()
+                .values()
+                .filter(|r| r["Type"] == "AWS::Events::Rule")
+        };
+        // A function's rule is on the team's inbox; the subscription, on
+        // the platform's bus, forwards what they consume to that inbox.
+        let inbox = json!({"Ref": "InboxBus"});
+        let (functions, subscriptions): (Vec<&Value>, Vec<&Value>) =
+            rules().partition(|r| r["Properties"]["EventBusName"] == inbox);
+        let patterns: Vec<String> = functions
+            .iter()
             .map(|r| r["Properties"]["EventPattern"].to_string())
             .collect();
         assert_eq!(
@@ -216,64 +225,35 @@ async fn each_services_rules_match_exactly_the_events_it_consumes() {
         );
         if patterns.is_empty() {
             assert!(
+                subscriptions.is_empty(),
+                "{name} consumes nothing, yet subscribes"
+            );
+            assert!(
                 drawn.iter().all(|(service, _)| service != name),
                 "{name} has no rules, yet docs/events.md draws it consuming"
             );
             continue;
         }
-        // The template's patterns on a fresh bus, every rule into one queue.
-        let bus = unique("bus");
-        eb.create_event_bus().name(&bus).send().await.unwrap();
-        let queue = sqs
-            .create_queue()
-            .queue_name(unique("q"))
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let arn = format!(
-            "arn:aws:sqs:us-east-1:123456789012:{}",
-            queue.rsplit('/').next().unwrap()
+        let [subscription] = subscriptions[..] else {
+            panic!("{name}: one subscription on the platform's bus, not {subscriptions:?}")
+        };
+        assert_eq!(
+            subscription["Properties"]["Targets"][0]["Arn"],
+            json!({"Fn::GetAtt": ["InboxBus", "Arn"]}),
+            "{name}: the subscription forwards to the inbox"
         );
-        for (i, pattern) in patterns.iter().enumerate() {
-            let rule = format!("rule-{i}");
-            eb.put_rule()
-                .name(&rule)
-                .event_bus_name(&bus)
-                .event_pattern(pattern)
-                .send()
-                .await
-                .unwrap();
-            eb.put_targets()
-                .rule(&rule)
-                .event_bus_name(&bus)
-                .targets(Target::builder().id("q").arn(&arn).build().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-        for spec in catalog() {
-            for (_, detail) in examples(&spec) {
-                let entry = PutEventsRequestEntry::builder()
-                    .event_bus_name(&bus)
-                    .source(spec.key.source)
-                    .detail_type(spec.key.detail_type)
-                    .detail(detail.to_string())
-                    .build();
-                eb.put_events().entries(entry).send().await.unwrap();
-            }
-        }
-        let matched: BTreeSet<String> = (crate::support::drain(&sqs, &queue).await.iter())
-            .map(|event| {
-                format!(
-                    "{}/{} v{}",
-                    event["source"].as_str().unwrap(),
-                    event["detail-type"].as_str().unwrap(),
-                    event["detail"]["metadata"]["schema_version"]
-                )
-            })
-            .collect();
+        let matched = matched_on_a_fresh_bus(&eb, &sqs, &patterns).await;
+        let forwarded = matched_on_a_fresh_bus(
+            &eb,
+            &sqs,
+            &[subscription["Properties"]["EventPattern"].to_string()],
+        )
+        .await;
+        assert!(
+            matched.is_subset(&forwarded),
+            "{name}: its rules match {:?}, which its subscription does not forward",
+            matched.difference(&forwarded).collect::<Vec<_>>()
+        );
         let declared: BTreeSet<String> = consumes.iter().map(ToString::to_string).collect();
         assert_eq!(
             matched, declared,
@@ -354,42 +334,86 @@ fn the_websocket_api_is_guarded_routed_and_may_manage_its_connections() {
     }
 }
 
+/// Which catalog examples (`source/detail-type vN`) `patterns` match,
+/// each a rule on a fresh bus of the shared cloud, into one queue.
+async fn matched_on_a_fresh_bus(
+    eb: &aws_sdk_eventbridge::Client,
+    sqs: &aws_sdk_sqs::Client,
+    patterns: &[String],
+) -> BTreeSet<String> {
+    let bus = unique("bus");
+    eb.create_event_bus().name(&bus).send().await.unwrap();
+    let queue = sqs
+        .create_queue()
+        .queue_name(unique("q"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = format!(
+        "arn:aws:sqs:us-east-1:123456789012:{}",
+        queue.rsplit('/').next().unwrap()
+    );
+    for (i, pattern) in patterns.iter().enumerate() {
+        let rule = format!("rule-{i}");
+        eb.put_rule()
+            .name(&rule)
+            .event_bus_name(&bus)
+            .event_pattern(pattern)
+            .send()
+            .await
+            .unwrap();
+        eb.put_targets()
+            .rule(&rule)
+            .event_bus_name(&bus)
+            .targets(Target::builder().id("q").arn(&arn).build().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    for spec in catalog() {
+        for (_, detail) in examples(&spec) {
+            let entry = PutEventsRequestEntry::builder()
+                .event_bus_name(&bus)
+                .source(spec.key.source)
+                .detail_type(spec.key.detail_type)
+                .detail(detail.to_string())
+                .build();
+            eb.put_events().entries(entry).send().await.unwrap();
+        }
+    }
+    (crate::support::drain(sqs, &queue).await.iter())
+        .map(|event| {
+            format!(
+                "{}/{} v{}",
+                event["source"].as_str().unwrap(),
+                event["detail-type"].as_str().unwrap(),
+                event["detail"]["metadata"]["schema_version"]
+            )
+        })
+        .collect()
+}
+
 /// The alarms, the dashboard and the tracing of every service stack, each
 /// expectation derived from the (translated) stack itself: a DLQ depth
 /// alarm on its `DeadLetterQueue`; for each function a rule delivers to,
 /// an errors alarm and an `EventAge` alarm on its own EMF metric; for each
 /// function a table stream feeds, an `IteratorAge` alarm; for each HTTP
-/// API, a 5xx rate alarm. Every alarm tells the platform's ops topic.
+/// API, a 5xx rate alarm. Every alarm tells the team's own topic.
 #[test]
 fn every_service_stack_has_its_alarms_and_dashboard() {
     use devstack_template::adapt::target;
-    use serde_json::json;
 
-    // The platform exports its ops topic; the services import it by name.
-    let platform = translate(&root().join("infra/template.yaml"));
-    let export = |name: &str| {
-        platform["Outputs"]
-            .as_object()
-            .unwrap()
-            .values()
-            .find(|o| {
-                o["Export"]["Name"] == json!({"Fn::Sub": format!("${{AWS::StackName}}-{name}")})
-            })
-            .map(|o| o["Value"].clone())
-    };
-    let ops_topic = export("OpsTopicArn").expect("the platform exports OpsTopicArn");
-    let topic = target(&ops_topic).expect("OpsTopicArn refers to a resource");
-    assert_eq!(
-        platform["Resources"][topic]["Type"], "AWS::SNS::Topic",
-        "OpsTopicArn: {ops_topic}"
-    );
-    let ops = json!([{"Fn::ImportValue": {"Fn::Sub": "${PlatformStack}-OpsTopicArn"}}]);
+    // Each team's alarms tell its own topic, in its own account: an export
+    // (the platform's ops topic) cannot cross accounts.
+    let own = json!([{"Ref": "AlarmTopic"}]);
 
     for (name, path, _) in service_templates() {
         let t = translate(&path);
         assert_eq!(
-            t["Parameters"]["PlatformStack"]["Default"], "platform",
-            "{name}: imports platform-OpsTopicArn by default"
+            t["Resources"]["AlarmTopic"]["Type"], "AWS::SNS::Topic",
+            "{name}: its alarms' topic"
         );
         let resources = t["Resources"].as_object().unwrap();
         let of = |kind: &'static str| {
@@ -409,8 +433,8 @@ fn every_service_stack_has_its_alarms_and_dashboard() {
 
         let alarms: Vec<(&str, &Value)> = of("AWS::CloudWatch::Alarm").collect();
         for (id, a) in &alarms {
-            assert_eq!(a["AlarmActions"], ops, "{name}/{id}: AlarmActions");
-            assert_eq!(a["OKActions"], ops, "{name}/{id}: OKActions");
+            assert_eq!(a["AlarmActions"], own, "{name}/{id}: AlarmActions");
+            assert_eq!(a["OKActions"], own, "{name}/{id}: OKActions");
             assert_eq!(a["TreatMissingData"], "notBreaching", "{name}/{id}");
             assert!(
                 a["AlarmDescription"]

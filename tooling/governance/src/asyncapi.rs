@@ -89,7 +89,7 @@ pub fn document(services: &[Service], specs: &[EventSpec], examples: &Examples) 
             "bus": {
                 "host": "events.{region}.amazonaws.com",
                 "protocol": "https",
-                "description": "The platform stack's EventBridge bus (export `platform-BusName`). Producers call PutEvents; consumers receive through rules on the bus.",
+                "description": "The platform stack's EventBridge bus (`app-bus`, in the platform's account). Producers call PutEvents with its ARN; each consuming team's subscription, a rule on the bus, forwards what it reads to the team's own inbox bus, whose rules invoke its consumers.",
                 "variables": {
                     "region": {"default": "us-east-1", "description": "The AWS region of the platform stack."}
                 }

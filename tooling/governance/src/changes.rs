@@ -347,15 +347,24 @@ impl Reader<'_> {
 }
 
 /// The rules of a translated template that can match `event`: their
-/// logical ids and patterns.
+/// logical ids and patterns. A team's subscription, which forwards to its
+/// own inbox bus, decodes nothing: the rules on the inbox are judged.
 fn rules_for(cfn: &Value, (source, dt): &Event) -> Vec<(String, Value)> {
     let names = |v: &Value, want: &str| match v {
         Value::Null => true,
         Value::Array(items) => items.iter().any(|i| i == want),
         other => other == want,
     };
-    (cfn["Resources"].as_object().into_iter().flatten())
-        .filter(|(_, r)| r["Type"] == "AWS::Events::Rule")
+    let resources = &cfn["Resources"];
+    let forwards = |r: &Value| {
+        (r["Properties"]["Targets"].as_array().into_iter().flatten()).any(|t| {
+            t["Arn"]["Fn::GetAtt"][0]
+                .as_str()
+                .is_some_and(|b| resources[b]["Type"] == "AWS::Events::EventBus")
+        })
+    };
+    (resources.as_object().into_iter().flatten())
+        .filter(|(_, r)| r["Type"] == "AWS::Events::Rule" && !forwards(r))
         .map(|(id, r)| (id.clone(), r["Properties"]["EventPattern"].clone()))
         .filter(|(_, p)| names(&p["source"], source) && names(&p["detail-type"], dt))
         .collect()

@@ -145,11 +145,13 @@ pub async fn receivers(t: &Targets, aim: &Aim) -> Result<Vec<Receiver>> {
 
 fn receiver(t: &Targets, rule: &aws_sdk_eventbridge::types::Rule) -> Receiver {
     let name = rule.name().unwrap_or_default().to_owned();
+    // A team's subscription brings events to each of its consumers.
     let owner = t.services.values().find_map(|s| {
-        s.consumers
-            .iter()
-            .find(|c| c.rule.as_deref() == Some(name.as_str()))
-            .map(|c| (s.name.clone(), c.function.clone()))
+        let functions: Vec<&str> = (s.consumers.iter())
+            .filter(|c| c.rule.as_deref() == Some(name.as_str()))
+            .map(|c| c.function.as_str())
+            .collect();
+        (!functions.is_empty()).then(|| (s.name.clone(), functions.join(", ")))
     });
     Receiver {
         rule: name,

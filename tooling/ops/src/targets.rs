@@ -320,15 +320,17 @@ fn consumers(template: &Value, resources: &BTreeMap<String, String>) -> Vec<Cons
         match r["Type"].as_str() {
             Some("AWS::Events::Rule") => {
                 for t in r["Properties"]["Targets"].as_array().into_iter().flatten() {
-                    if let Some(f) = t["Arn"]["Fn::GetAtt"][0]
-                        .as_str()
+                    let target = t["Arn"]["Fn::GetAtt"][0].as_str();
+                    if let Some(f) = target
+                        .filter(|f| template["Resources"][*f]["Type"] != "AWS::Events::EventBus")
                         .and_then(|f| resources.get(f))
                     {
+                        let delivering = on_the_platforms_bus(template, logical);
                         consumers.push(Consumer {
                             function: f.clone(),
                             trigger: "rule".into(),
                             pattern: Some(r["Properties"]["EventPattern"].clone()),
-                            rule: resources.get(logical).map(|p| rule_name(p)),
+                            rule: resources.get(delivering).map(|p| rule_name(p)),
                         });
                     }
                 }
@@ -358,8 +360,84 @@ fn consumers(template: &Value, resources: &BTreeMap<String, String>) -> Vec<Cons
     consumers
 }
 
+/// The rule on the platform's bus whose deliveries reach rule `logical`
+/// (logical ids of `template`): the rule itself, or, for a rule on the
+/// stack's own bus (a team's inbox), the subscription forwarding to it.
+/// An archive replay names that rule.
+pub fn on_the_platforms_bus<'a>(template: &'a Value, logical: &'a str) -> &'a str {
+    let resources = &template["Resources"];
+    let Some(bus) = resources[logical]["Properties"]["EventBusName"]["Ref"]
+        .as_str()
+        .filter(|b| resources[*b]["Type"] == "AWS::Events::EventBus")
+    else {
+        return logical;
+    };
+    let forwards = |arn: &Value| {
+        arn["Fn::GetAtt"][0].as_str() == Some(bus)
+            || arn["Fn::GetAtt"].as_str() == Some(&format!("{bus}.Arn"))
+    };
+    (resources.as_object().into_iter().flatten())
+        .find(|(_, r)| {
+            r["Type"] == "AWS::Events::Rule"
+                && (r["Properties"]["Targets"].as_array())
+                    .is_some_and(|ts| ts.iter().any(|t| forwards(&t["Arn"])))
+        })
+        .map_or(logical, |(id, _)| id.as_str())
+}
+
 /// A rule's name from its physical id, which CloudFormation gives as
 /// `bus|name` for a rule on a custom bus.
 pub fn rule_name(physical: &str) -> String {
     physical.rsplit('|').next().unwrap_or(physical).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_rule_on_the_teams_inbox_is_reached_through_its_subscription() {
+        let template = json!({"Resources": {
+            "InboxBus": {"Type": "AWS::Events::EventBus"},
+            "Subscription": {"Type": "AWS::Events::Rule", "Properties": {
+                "EventBusName": "arn:aws:events:us-east-1:111111111111:event-bus/app-bus",
+                "Targets": [{"Arn": {"Fn::GetAtt": ["InboxBus", "Arn"]}}]}},
+            "OnUserDeleted": {"Type": "AWS::Events::Rule", "Properties": {
+                "EventBusName": {"Ref": "InboxBus"},
+                "Targets": [{"Arn": {"Fn::GetAtt": ["Consumer", "Arn"]}}]}},
+            "OnShared": {"Type": "AWS::Events::Rule", "Properties": {
+                "EventBusName": "app-bus",
+                "Targets": [{"Arn": {"Fn::GetAtt": ["Consumer", "Arn"]}}]}},
+            "Consumer": {"Type": "AWS::Lambda::Function"},
+        }});
+        assert_eq!(
+            on_the_platforms_bus(&template, "OnUserDeleted"),
+            "Subscription"
+        );
+        assert_eq!(on_the_platforms_bus(&template, "OnShared"), "OnShared");
+        let physical: BTreeMap<String, String> = [
+            ("Subscription", "todos-Subscription-1"),
+            ("OnUserDeleted", "todos-inbox|todos-OnUserDeleted-2"),
+            ("OnShared", "todos-OnShared-3"),
+            ("Consumer", "todos-consumer"),
+            ("InboxBus", "todos-inbox"),
+        ]
+        .into_iter()
+        .map(|(l, p)| (l.to_owned(), p.to_owned()))
+        .collect();
+        let found: Vec<(String, Option<String>)> = consumers(&template, &physical)
+            .into_iter()
+            .map(|c| (c.function, c.rule))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("todos-consumer".into(), Some("todos-OnShared-3".into())),
+                ("todos-consumer".into(), Some("todos-Subscription-1".into())),
+            ],
+            "the subscription is no consumer; the inbox's consumer names it"
+        );
+    }
 }

@@ -240,15 +240,22 @@ fn deploy_job(name: &str) -> String {
       # by hand: aws deploy stop-deployment --deployment-id <id>
       # --auto-rollback-enabled. A sandbox deploys at once with
       # ApiDeploymentType=AllAtOnce ConsumerDeploymentType=AllAtOnce.
+      # The platform's account holds the bus (PLATFORM_ACCOUNT_ID; unset,
+      # it is this account): the stack's subscription and publisher name
+      # the bus by ARN there.
       - name: sam deploy (gradually)
         working-directory: {services}/{name}
+        env:
+          PLATFORM_ACCOUNT_ID: ${{{{ secrets.PLATFORM_ACCOUNT_ID }}}}
         run: |
           PATH="$GITHUB_WORKSPACE/.venv-deploy/bin:$PATH"
           contract=$(cargo xtask contract-tags {name})
           mapfile -t carries <<< "$contract"
+          platform=()
+          if [ -n "$PLATFORM_ACCOUNT_ID" ]; then platform+=("PlatformAccount=$PLATFORM_ACCOUNT_ID"); fi
           sam deploy --stack-name {name} --capabilities CAPABILITY_IAM \
             --resolve-s3 --no-confirm-changeset --no-fail-on-empty-changeset \
-            --parameter-overrides Architecture=arm64 \
+            --parameter-overrides Architecture=arm64 "${{platform[@]}}" \
             --tags service={name} commit=${{{{ github.sha }}}} "${{carries[@]}}"
 "#
     )

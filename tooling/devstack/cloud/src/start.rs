@@ -886,7 +886,9 @@ fn service_endpoints((service, plan, deployed, adapted): &Stack) -> Result<Servi
             function: deployed.physical(&tap.function)?.to_owned(),
             trigger: "rule".into(),
             pattern: Some(adapted["Resources"][&tap.rule]["Properties"]["EventPattern"].clone()),
-            rule: Some(rule_name(deployed.physical(&tap.rule)?)),
+            rule: Some(ops::targets::rule_name(deployed.physical(
+                ops::targets::on_the_platforms_bus(adapted, &tap.rule),
+            )?)),
         });
     }
     for tap in &plan.uploads {
@@ -898,12 +900,6 @@ fn service_endpoints((service, plan, deployed, adapted): &Stack) -> Result<Servi
         });
     }
     Ok(svc)
-}
-
-/// A rule's name from its physical id, which CloudFormation gives as
-/// `bus|name` for a rule on a custom bus.
-fn rule_name(physical: &str) -> String {
-    physical.rsplit('|').next().unwrap_or(physical).to_owned()
 }
 
 /// The plan's CORS as the gateway applies it.

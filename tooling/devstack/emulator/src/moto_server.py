@@ -909,6 +909,15 @@ def _bus_policies_from_cloudformation():
     return _model("AWS::Events::EventBusPolicy", "moto.events.models", apply, delete=remove)
 
 
+def _buses_referenced_by_name():
+    """`Ref` of an AWS::Events::EventBus is its name on AWS. moto's bus has
+    no physical id, so its CloudFormation handed the model object itself to
+    whatever referenced it (a rule's EventBusName), which then failed."""
+    from moto.events import models
+
+    models.EventBus.physical_resource_id = property(lambda self: self.name)
+
+
 def _sns_asks_before_it_delivers_to_a_queue():
     """SNS delivers to an SQS subscription only if the queue's policy (and
     the queue's key policy, when it is encrypted) lets sns.amazonaws.com do
@@ -1881,6 +1890,7 @@ _bucket_policies_judged_by_the_local_cloud()
 _certificates_from_cloudformation()
 _bucket_cors_from_cloudformation()
 _bus_policies_from_cloudformation()
+_buses_referenced_by_name()
 _buses_in_their_owners_accounts()
 _stacks_fail_as_cloudformation_fails_them()
 _disabled_rules_deliver_nothing()

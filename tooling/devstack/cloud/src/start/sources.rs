@@ -22,9 +22,13 @@ impl Wiring<'_> {
         deployed: &Deployed,
     ) -> Result<()> {
         for t in &plan.rules {
+            let bus = match &t.bus {
+                Some(own) => deployed.physical(own)?,
+                None => self.endpoints.bus_name.as_str(),
+            };
             let invoker = Invoker {
                 principal: "events.amazonaws.com",
-                source_arn: self.rule_arn(deployed.physical(&t.rule)?).await?,
+                source_arn: self.rule_arn(deployed.physical(&t.rule)?, bus).await?,
             };
             self.tap(
                 service,
@@ -58,13 +62,13 @@ impl Wiring<'_> {
         )));
     }
 
-    /// A rule's ARN, on the shared bus or else the default one.
-    async fn rule_arn(&self, rule: &str) -> Result<String> {
+    /// A rule's ARN, on `bus` or else the default one.
+    async fn rule_arn(&self, rule: &str, bus: &str) -> Result<String> {
         let events = kit::signed::json_protocol::JsonApi::new(
             &self.conf,
             kit::signed::json_protocol::EVENTS,
         );
-        for bus in [self.endpoints.bus_name.as_str(), "default"] {
+        for bus in [bus, "default"] {
             let body = serde_json::json!({"Name": rule, "EventBusName": bus});
             if let Ok(described) = events.call("DescribeRule", &body).await
                 && let Some(arn) = described["Arn"].as_str()
@@ -72,10 +76,7 @@ impl Wiring<'_> {
                 return Ok(arn.to_owned());
             }
         }
-        anyhow::bail!(
-            "rule {rule}: not on the bus {} nor on the default one",
-            self.endpoints.bus_name
-        )
+        anyhow::bail!("rule {rule}: not on the bus {bus} nor on the default one")
     }
 
     pub(super) async fn start_stream(

@@ -114,10 +114,14 @@ async fn the_platform_then_each_service_deploys_alone_and_is_wired() {
         for tap in &plan.rules {
             let rule = deployed.physical(&tap.rule).unwrap();
             let rule_name = rule.rsplit('|').next().unwrap();
+            // A consumer's rule is on its team's inbox, which the team's
+            // subscription on the shared bus feeds.
+            let inbox = tap.bus.as_ref().expect("a consumer's rule is on its inbox");
+            let bus = deployed.physical(inbox).unwrap();
             let targets = eb
                 .list_targets_by_rule()
                 .rule(rule_name)
-                .event_bus_name("app-bus")
+                .event_bus_name(bus)
                 .send()
                 .await
                 .unwrap();

@@ -134,7 +134,7 @@ async fn a_function_that_may_only_read_its_table_fails_the_write_and_the_trail_n
 async fn a_publisher_without_put_events_never_delivers_and_the_trail_names_put_events() {
     let (_dir, template) = mistaken(
         "users",
-        "        - EventBridgePutEventsPolicy:\n            EventBusName:\n              Fn::ImportValue: !Sub \"${PlatformStack}-BusName\"\n        - SNSPublishMessagePolicy: { TopicName: !GetAtt DeadLetterTopic.TopicName }\n        - Statement:\n            - Effect: Allow\n              Action: [kms:GenerateDataKey*, kms:Decrypt]\n              Resource: !GetAtt MessagesKey.Arn\n      Events:\n        Stream:",
+        "        - Statement:\n            - Effect: Allow\n              Action: events:PutEvents\n              Resource: !Sub\n                - \"arn:${AWS::Partition}:events:${AWS::Region}:${Account}:event-bus/${BusName}\"\n                - Account: !If [PlatformElsewhere, !Ref PlatformAccount, !Ref AWS::AccountId]\n        - SNSPublishMessagePolicy: { TopicName: !GetAtt DeadLetterTopic.TopicName }\n        - Statement:\n            - Effect: Allow\n              Action: [kms:GenerateDataKey*, kms:Decrypt]\n              Resource: !GetAtt MessagesKey.Arn\n      Events:\n        Stream:",
         "        - SNSPublishMessagePolicy: { TopicName: !GetAtt DeadLetterTopic.TopicName }\n        - Statement:\n            - Effect: Allow\n              Action: [kms:GenerateDataKey*, kms:Decrypt]\n              Resource: !GetAtt MessagesKey.Arn\n      Events:\n        Stream:",
     );
     let cloud = start("users", template);
@@ -517,8 +517,8 @@ async fn a_rule_written_by_hand_without_a_lambda_permission_never_invokes_its_ta
     // drops the event.
     let (_dir, template) = mistaken(
         "todos",
-        "      Events:\n        UserDeleted:\n          Type: EventBridgeRule\n          Properties:\n            EventBusName:\n              Fn::ImportValue: !Sub \"${PlatformStack}-BusName\"\n            Pattern:\n",
-        "  OnUserDeletedRule:\n    Type: AWS::Events::Rule\n    Properties:\n      Targets:\n        - Id: OnUserDeleted\n          Arn: !GetAtt OnUserDeletedFunction.Arn\n      EventBusName:\n        Fn::ImportValue: !Sub \"${PlatformStack}-BusName\"\n      EventPattern:\n",
+        "      Events:\n        UserDeleted:\n          Type: EventBridgeRule\n          Properties:\n            EventBusName: !Ref InboxBus\n            Pattern:\n",
+        "  OnUserDeletedRule:\n    Type: AWS::Events::Rule\n    Properties:\n      Targets:\n        - Id: OnUserDeleted\n          Arn: !GetAtt OnUserDeletedFunction.Arn\n      EventBusName: !Ref InboxBus\n      EventPattern:\n",
     );
     let cloud = start("todos", template);
     put_user_deleted(&cloud, true).await;

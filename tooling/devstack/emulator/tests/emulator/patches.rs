@@ -876,6 +876,33 @@ async fn a_template_means_the_same_as_json_or_as_yaml() {
     }
 }
 
+#[tokio::test]
+async fn a_bus_is_referenced_by_its_name_and_a_rule_lands_on_it() {
+    let conf = shared().sdk_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&conf);
+    let body = serde_json::json!({
+        "Parameters": {"Name": {"Type": "String"}},
+        "Resources": {
+            "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": {"Ref": "Name"}}},
+            "Rule": {"Type": "AWS::Events::Rule", "Properties": {
+                "EventBusName": {"Ref": "Bus"},
+                "EventPattern": {"source": ["app.users"]}}},
+        },
+        "Outputs": {"Bus": {"Value": {"Ref": "Bus"}}},
+    })
+    .to_string();
+    let name = unique("inbox");
+    let outputs = deploy(&cfn, &name, &body, false).await;
+    assert_eq!(outputs["Bus"], name, "Ref of a bus is its name");
+    let rules = aws_sdk_eventbridge::Client::new(&conf)
+        .list_rules()
+        .event_bus_name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rules.rules().len(), 1, "the rule is on the bus: {rules:?}");
+}
+
 /// `name` created (or updated) from `body`, complete: its outputs.
 async fn deploy(
     cfn: &aws_sdk_cloudformation::Client,

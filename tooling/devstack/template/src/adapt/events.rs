@@ -10,6 +10,9 @@ use super::{Stack, target};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleTap {
     pub rule: String,
+    /// The stack's own bus the rule is on (its logical id), when it is
+    /// not the platform's: a team's inbox.
+    pub bus: Option<String>,
     pub function: String,
     pub tap_queue: String,
 }
@@ -21,6 +24,10 @@ pub(super) fn rule(st: &mut Stack, id: &str) {
         .as_array_mut()
         .map(std::mem::take)
         .unwrap_or_default();
+    let bus = st.resources[id]["Properties"]["EventBusName"]["Ref"]
+        .as_str()
+        .filter(|b| st.resources[*b]["Type"] == "AWS::Events::EventBus")
+        .map(str::to_owned);
     let mut kept = Vec::new();
     for mut t in targets {
         match target(&t["Arn"]).filter(|f| st.functions.contains(*f)) {
@@ -28,6 +35,7 @@ pub(super) fn rule(st: &mut Stack, id: &str) {
                 let tap = format!("{id}Tap");
                 st.plan.rules.push(RuleTap {
                     rule: id.to_owned(),
+                    bus: bus.clone(),
                     function: function.to_owned(),
                     tap_queue: tap.clone(),
                 });
@@ -57,6 +65,7 @@ mod tests {
             plan.rules,
             [RuleTap {
                 rule: "Rule".into(),
+                bus: None,
                 function: "Fn".into(),
                 tap_queue: "RuleTap".into()
             }]
@@ -68,5 +77,15 @@ mod tests {
             json!({"Fn::GetAtt": ["DlqQueue", "Arn"]})
         );
         assert_eq!(out["Resources"]["RuleTap"]["Type"], "AWS::SQS::Queue");
+    }
+
+    #[test]
+    fn a_rule_on_the_stacks_own_bus_names_that_bus() {
+        let mut t = template();
+        t["Resources"]["Inbox"] =
+            json!({"Type": "AWS::Events::EventBus", "Properties": {"Name": "inbox"}});
+        t["Resources"]["Rule"]["Properties"]["EventBusName"] = json!({"Ref": "Inbox"});
+        let (_, plan) = adapt("svc", &t).unwrap();
+        assert_eq!(plan.rules[0].bus.as_deref(), Some("Inbox"));
     }
 }
