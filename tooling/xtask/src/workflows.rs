@@ -242,17 +242,32 @@ fn deploy_job(name: &str) -> String {
       # ApiDeploymentType=AllAtOnce ConsumerDeploymentType=AllAtOnce.
       # The platform's account holds the bus (PLATFORM_ACCOUNT_ID; unset,
       # it is this account): the stack's subscription and publisher name
-      # the bus by ARN there.
+      # the bus by ARN there. What else a stack takes from the platform
+      # (an export does not cross accounts) comes from the organisation's
+      # secrets ISSUER, USER_POOL_CLIENT_ID and BROWSER_ROLE_ARN, or in one
+      # account from the platform stack's outputs.
       - name: sam deploy (gradually)
         working-directory: {services}/{name}
         env:
           PLATFORM_ACCOUNT_ID: ${{{{ secrets.PLATFORM_ACCOUNT_ID }}}}
+          Issuer: ${{{{ secrets.ISSUER }}}}
+          UserPoolClientId: ${{{{ secrets.USER_POOL_CLIENT_ID }}}}
+          BrowserRoleArn: ${{{{ secrets.BROWSER_ROLE_ARN }}}}
         run: |
           PATH="$GITHUB_WORKSPACE/.venv-deploy/bin:$PATH"
           contract=$(cargo xtask contract-tags {name})
           mapfile -t carries <<< "$contract"
           platform=()
           if [ -n "$PLATFORM_ACCOUNT_ID" ]; then platform+=("PlatformAccount=$PLATFORM_ACCOUNT_ID"); fi
+          for key in Issuer UserPoolClientId BrowserRoleArn; do
+            grep -q "^  $key:" template.yaml || continue
+            value="${{!key}}"
+            if [ -z "$value" ]; then
+              value=$(aws cloudformation describe-stacks --stack-name platform \
+                --query "Stacks[0].Outputs[?OutputKey=='$key'].OutputValue" --output text)
+            fi
+            platform+=("$key=$value")
+          done
           sam deploy --stack-name {name} --capabilities CAPABILITY_IAM \
             --resolve-s3 --no-confirm-changeset --no-fail-on-empty-changeset \
             --parameter-overrides Architecture=arm64 "${{platform[@]}}" \

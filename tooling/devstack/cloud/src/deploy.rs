@@ -222,6 +222,26 @@ pub async fn current(conf: &SdkConfig, stack: &str) -> Result<(Value, Vec<(Strin
     Ok((template, tags))
 }
 
+/// `template` with each parameter it leaves without a value taking the
+/// one the deployed stack (`previous`, its template as the local cloud
+/// deployed it) had: CloudFormation's `UsePreviousValue`, which `sam
+/// deploy` asks for a parameter it is not given.
+pub fn with_previous_values(mut template: Value, previous: &Value) -> Value {
+    let params = template
+        .get_mut("Parameters")
+        .and_then(Value::as_object_mut);
+    for (name, p) in params.into_iter().flatten() {
+        let before = &previous["Parameters"][name]["Default"];
+        if let Some(p) = p.as_object_mut()
+            && !p.contains_key("Default")
+            && !before.is_null()
+        {
+            p.insert("Default".into(), before.clone());
+        }
+    }
+    template
+}
+
 /// Updates a deployed stack in place (what `sam deploy` does to an existing
 /// stack) and waits for it. An unchanged template is not an error.
 pub async fn update_stack(

@@ -83,7 +83,9 @@ impl Control {
             .plans
             .get(service)
             .with_context(|| format!("no service {service} runs here"))?;
+        let previous = crate::deploy::current(&self.conf, service).await?;
         let template = crate::deploy::load_template(&request.template).await?;
+        let template = crate::deploy::with_previous_values(template, &previous.0);
         let (adapted, plan) = adapt(service, &template)?;
         if let Some(what) = wiring_change(running, &plan) {
             bail!(
@@ -109,7 +111,6 @@ impl Control {
             }
             binaries.push((f, binary));
         }
-        let previous = crate::deploy::current(&self.conf, service).await?;
         let deployed = update_stack(
             &self.conf,
             service,

@@ -2,6 +2,8 @@
 //! platform stack, the service stacks together, the web stack, and what
 //! the deploy made of the functions and roles, read once ([`Configured`]).
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
 use devstack_template::adapt::adapt;
@@ -24,8 +26,13 @@ pub(super) async fn deploy(
     phases: &mut Phases,
 ) -> Result<Deploy> {
     let platform = crate::custom_domain::with_zone(conf, platform).await?;
-    let (pool, bus_name) = deploy_platform(conf, emulator_url, &platform, commit, phases).await?;
+    let (pool, outputs) = deploy_platform(conf, emulator_url, &platform, commit, phases).await?;
+    let bus_name = outputs.get("BusName").cloned().unwrap_or_default();
     phases.mark("platform stack");
+    let services = services
+        .into_iter()
+        .map(|(s, t)| (s, from_the_platform(t, &outputs)))
+        .collect();
     let stacks = deploy_services(conf, services, commit).await?;
     crate::step_functions::make_machines_runnable(conf, emulator_url, &stacks).await?;
     let configured = Configured::read(conf, &stacks).await?;
@@ -40,15 +47,29 @@ pub(super) async fn deploy(
     })
 }
 
+/// A service's template with the parameters it takes from the platform
+/// (an export does not cross accounts), where no override gave them: the
+/// platform's outputs of those names, as the deploy workflows pass them.
+fn from_the_platform(template: Value, outputs: &BTreeMap<String, String>) -> Value {
+    let given = |name: &str| !template["Parameters"][name]["Default"].is_null();
+    let values: Vec<(String, String)> = ["Issuer", "UserPoolClientId", "BrowserRoleArn"]
+        .into_iter()
+        .filter(|name| !given(name))
+        .filter_map(|name| Some((name.to_owned(), outputs.get(name)?.clone())))
+        .collect();
+    devstack_template::adapt::with_parameters(template, &values)
+}
+
 /// The user pool first (the platform exports its ids, which services
-/// import), then the platform stack. Returns the pool and the bus's name.
+/// import), then the platform stack. Returns the pool and the platform's
+/// outputs.
 async fn deploy_platform(
     conf: &SdkConfig,
     emulator_url: &str,
     platform: &serde_json::Value,
     commit: &str,
     phases: &mut Phases,
-) -> Result<(cognito::Pool, String)> {
+) -> Result<(cognito::Pool, BTreeMap<String, String>)> {
     let (mut adapted, platform_plan) = adapt(PLATFORM, platform)?;
     let pool_plan = platform_plan
         .user_pools
@@ -82,7 +103,6 @@ async fn deploy_platform(
         &[(TAG_SERVICE, PLATFORM), (TAG_COMMIT, commit)],
     )
     .await?;
-    let bus_name = deployed.outputs.get("BusName").cloned().unwrap_or_default();
     let mut pool = pool;
     if let Some(plan) = platform_plan.identity_pools.first() {
         let role = deployed.physical(&plan.authenticated_role)?;
@@ -93,7 +113,7 @@ async fn deploy_platform(
             server_side_token_check: plan.server_side_token_check,
         });
     }
-    Ok((pool, bus_name))
+    Ok((pool, deployed.outputs))
 }
 
 /// The service stacks import only the platform's exports, so they deploy

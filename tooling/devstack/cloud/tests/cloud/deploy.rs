@@ -39,7 +39,8 @@ async fn the_platform_then_each_service_deploys_alone_and_is_wired() {
         "us-east-1_pool",
         "client",
     );
-    let deployed = create_stack(&conf, PLATFORM, &adapted, &[]).await.unwrap();
+    let deployed_platform = create_stack(&conf, PLATFORM, &adapted, &[]).await.unwrap();
+    let deployed = &deployed_platform;
     assert_eq!(deployed.outputs["BusName"], "app-bus");
     assert_eq!(deployed.outputs["UserPoolClientId"], "client");
     assert_eq!(
@@ -64,7 +65,19 @@ async fn the_platform_then_each_service_deploys_alone_and_is_wired() {
             !plan.routes.is_empty() && !plan.streams.is_empty(),
             "{service}: API and stream publisher"
         );
-        let deployed = create_stack(&conf, service, &adapted, &[]).await.unwrap();
+        // What the stack takes from the platform, as its deploy passes it:
+        // the platform's outputs of the names it declares.
+        let from_platform: Vec<(&str, &str)> = (deployed_platform.outputs.iter())
+            .filter(|(k, _)| template["Parameters"].get(k.as_str()).is_some())
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert!(
+            from_platform.iter().any(|(k, _)| *k == "Issuer"),
+            "{service}: takes the issuer as a parameter"
+        );
+        let deployed = create_stack(&conf, service, &adapted, &from_platform)
+            .await
+            .unwrap();
         apply(&conf, &plan, &deployed).await.unwrap();
         stacks.push((service.to_string(), deployed, plan));
     }
