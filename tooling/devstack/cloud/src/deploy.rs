@@ -308,6 +308,32 @@ fn stack_tags(tags: &[Tag<'_>]) -> Vec<aws_sdk_cloudformation::types::Tag> {
         .collect()
 }
 
+/// Why a stack failed, as `sam deploy` shows it: the first event of a
+/// resource that failed, with its reason (CloudFormation leaves a rolled
+/// back stack's own reason empty).
+async fn first_failure(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> Option<String> {
+    let events = cfn
+        .describe_stack_events()
+        .stack_name(stack)
+        .send()
+        .await
+        .ok()?;
+    // Newest first: the first failure is the last one listed.
+    (events.stack_events().iter().rev())
+        .find(|e| {
+            e.resource_status()
+                .is_some_and(|s| s.as_str().ends_with("_FAILED"))
+                && e.resource_status_reason().is_some_and(|r| !r.is_empty())
+        })
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e.logical_resource_id().unwrap_or_default(),
+                e.resource_status_reason().unwrap_or_default()
+            )
+        })
+}
+
 async fn wait(
     cfn: &aws_sdk_cloudformation::Client,
     stack: &str,
@@ -325,10 +351,11 @@ async fn wait(
                 || (complete == StackStatus::UpdateComplete
                     && status == StackStatus::CreateComplete);
             if !settled {
-                bail!(
-                    "stack {stack}: {status:?}: {}",
-                    s.stack_status_reason().unwrap_or_default()
-                );
+                let reason = match s.stack_status_reason() {
+                    Some(reason) if !reason.is_empty() => reason.to_owned(),
+                    _ => first_failure(cfn, stack).await.unwrap_or_default(),
+                };
+                bail!("stack {stack}: {status:?}: {reason}");
             }
             let outputs = s
                 .outputs()

@@ -67,16 +67,7 @@ impl Judge {
         if self.mode == Mode::Off {
             return None;
         }
-        let account = role_arn.split(':').nth(4).unwrap_or_default();
-        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
-        let read = match self.query_in(account).await {
-            Ok(query) => match query.role_trust(role).await {
-                Ok(trust) => Ok((trust, query.role_policies(role).await.unwrap_or_default())),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
-        let (trust, policies) = match read {
+        let read = match self.target_role(role_arn).await {
             Ok(read) => read,
             Err(e) => {
                 let message = format!("{role_arn} cannot be assumed: {e:#}");
@@ -84,12 +75,13 @@ impl Judge {
                     .then(|| ("FAILED_TO_ASSUME_ROLE".to_owned(), message));
             }
         };
+        let (trust, policies) = (&read.0, &read.1);
         let events = Caller::Service {
             name: "events.amazonaws.com".into(),
             source_arn: rule.to_owned(),
         };
         let assume = Call::new("sts:AssumeRole", role_arn);
-        let trusted = judge(&events, &[], Some(&trust), &assume, &self.place);
+        let trusted = judge(&events, &[], Some(trust), &assume, &self.place);
         let who = format!(
             "EventBridge {}",
             rule.rsplit('/').next().unwrap_or_default()
@@ -107,7 +99,7 @@ impl Judge {
             tags: Vec::new(),
         };
         let policy = self.policy_of(&call.resource, held).await;
-        let verdict = judge(&caller, &policies, policy.as_ref(), call, &self.place);
+        let verdict = judge(&caller, policies, policy.as_ref(), call, &self.place);
         self.record(&who, caller.name(), call, &verdict);
         (!verdict.allowed && self.mode == Mode::Strict).then(|| {
             (

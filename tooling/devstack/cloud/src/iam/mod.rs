@@ -124,6 +124,10 @@ pub struct Judge {
     /// A role that acts without a session of ours (a state machine's) →
     /// its policies, read once per deploy.
     role_policies: RwLock<HashMap<String, Arc<Vec<NamedPolicy>>>>,
+    /// A role a rule's target names (EventBridge assumes it) → its trust
+    /// policy and its policies, read once per deploy: every event a team's
+    /// subscription forwards is judged with them.
+    target_roles: RwLock<HashMap<String, Arc<TargetRole>>>,
     /// `host:port` of an API's own gate → the API's id.
     api_hosts: RwLock<HashMap<String, String>>,
     /// (function, action, resource) already recorded as allowed.
@@ -134,6 +138,9 @@ pub struct Judge {
 }
 
 const TIMINGS_KEPT: usize = 100_000;
+
+/// A role as EventBridge assumes it: its trust policy, its policies.
+type TargetRole = (NamedPolicy, Vec<NamedPolicy>);
 
 impl Judge {
     /// `conf`: the administrator's configuration for the emulator.
@@ -155,6 +162,7 @@ impl Judge {
             by_function: RwLock::default(),
             secret_arns: RwLock::default(),
             role_policies: RwLock::default(),
+            target_roles: RwLock::default(),
             api_hosts: RwLock::default(),
             allowed: Mutex::default(),
             timings: Mutex::default(),
@@ -674,6 +682,31 @@ impl Judge {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        self.target_roles
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// A target's role, as EventBridge assumes it: its trust policy and
+    /// its policies, read from its account's IAM once per deploy.
+    async fn target_role(&self, role_arn: &str) -> anyhow::Result<Arc<TargetRole>> {
+        let known = (self.target_roles.read())
+            .unwrap_or_else(|e| e.into_inner())
+            .get(role_arn)
+            .cloned();
+        if let Some(known) = known {
+            return Ok(known);
+        }
+        let account = role_arn.split(':').nth(4).unwrap_or_default();
+        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        let query = self.query_in(account).await?;
+        let trust = query.role_trust(role).await?;
+        let read = Arc::new((trust, query.role_policies(role).await.unwrap_or_default()));
+        (self.target_roles.write())
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(role_arn.to_owned(), read.clone());
+        Ok(read)
     }
 
     /// Whether a Step Functions task of an execution running as

@@ -1062,3 +1062,87 @@ async fn a_function_in_another_account_gets_a_rules_event_only_once_its_policy_l
     );
     assert_eq!(letters(&todos_conf, &dlq_url).await.len(), 0);
 }
+
+/// The real todos template, deployed as its team deploys it into
+/// `conf`'s account: the platform's bus named by its account, the rest of
+/// what it takes from the platform as parameters.
+async fn todos_stack(
+    conf: &SdkConfig,
+) -> Result<(cloud::deploy::Deployed, devstack_template::adapt::Plan), String> {
+    let template = devstack_template::load(&repo::template_path("todos")).unwrap();
+    let browsers = format!(
+        "arn:aws:iam::{}:role/platform-BrowserRole",
+        kit::config::LOCAL_ACCOUNT
+    );
+    let parameters = [
+        ("PlatformAccount", kit::config::LOCAL_ACCOUNT),
+        (
+            "Issuer",
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool",
+        ),
+        ("UserPoolClientId", "client"),
+        ("BrowserRoleArn", browsers.as_str()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    // As the local cloud gives parameters: its adapter evaluates the
+    // template's conditions with their defaults.
+    let template = devstack_template::adapt::with_parameters(template, &parameters);
+    let (adapted, plan) = devstack_template::adapt::adapt("todos", &template).unwrap();
+    let deployed = cloud::deploy::create_stack(conf, "todos", &adapted, &[])
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    Ok((deployed, plan))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_teams_real_stack_in_its_account_subscribes_on_the_platforms_bus_and_gets_its_events() {
+    let cloud = start();
+    let todos_conf = account(&cloud, TODOS).await;
+    let (deployed, plan) = todos_stack(&todos_conf).await.unwrap();
+
+    // users' publisher, in users' account, puts a UserDeleted on the bus.
+    let example = std::fs::read_to_string(
+        repo::root().join("events/examples/app.users/UserDeleted/v1/example.json"),
+    )
+    .unwrap();
+    let put = Events::new(&account(&cloud, USERS).await)
+        .put_events()
+        .entries(
+            PutEventsRequestEntry::builder()
+                .event_bus_name(bus_arn(&cloud))
+                .source("app.users")
+                .detail_type("UserDeleted")
+                .detail(example)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.failed_entry_count(), 0);
+    let id = put.entries()[0].event_id().unwrap();
+
+    // It reaches todos' consumer in todos' account, through the stack's
+    // subscription and inbox, once, as users' event.
+    let tap = &plan.rules[0];
+    assert_eq!(tap.function, "OnUserDeletedFunction");
+    let arrived = bodies(&todos_conf, deployed.physical(&tap.tap_queue).unwrap()).await;
+    assert_eq!(arrived.len(), 1, "{arrived:?}");
+    assert_eq!(arrived[0]["id"], id);
+    assert_eq!(arrived[0]["account"], USERS);
+    assert_eq!(arrived[0]["detail-type"], "UserDeleted");
+    let letters = bodies(&todos_conf, deployed.physical("DeadLetterQueue").unwrap()).await;
+    assert!(letters.is_empty(), "{letters:?}");
+
+    // An account the bus's policy does not name cannot subscribe: its
+    // stack fails on the subscription, refused as AWS refuses it.
+    let refused = todos_stack(&account(&cloud, STRANGER).await)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.contains(&format!(
+            "arn:aws:iam::{STRANGER}:root is not authorized to perform: events:PutRule"
+        )),
+        "{refused}"
+    );
+    assert!(denied_for(&cloud, STRANGER, "events:PutRule"));
+}
