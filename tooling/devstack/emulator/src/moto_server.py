@@ -1130,7 +1130,8 @@ def _role_managed_policies_from_cloudformation():
     """moto's CloudFormation ignored a role's ManagedPolicyArns, where SAM
     puts the AWS managed policy of each event source (a stream's reads come
     from AWSLambdaDynamoDBExecutionRole): they are attached as
-    CloudFormation attaches them, and replaced on update. An AWS managed
+    CloudFormation attaches them, replaced on update and detached before
+    the role is deleted. An AWS managed
     policy is made from the copy moto ships when first named (moto loads
     all 1,500 only on request, for every account)."""
     import json
@@ -1160,6 +1161,22 @@ def _role_managed_policies_from_cloudformation():
             backend.attach_role_policy(arn, role.name)
 
     _after_cloudformation(models.Role, attach)
+
+    # What the stack attached goes before its role, as CloudFormation
+    # detaches a role's managed policies to delete it: moto refused the
+    # delete (DeleteConflict), so no such stack could be deleted or
+    # rolled back.
+    delete = models.Role.delete_from_cloudformation_json.__func__
+
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        backend = models.iam_backends[account_id][get_partition(region_name)]
+        for role in list(backend.roles.values()):
+            if role.name == resource_name:
+                for arn in list(role.managed_policies):
+                    backend.detach_role_policy(arn, role.name)
+        return delete(cls, resource_name, cloudformation_json, account_id, region_name)
+
+    models.Role.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
 
 
 def _lambda_permissions_from_cloudformation():

@@ -948,3 +948,26 @@ async fn visibility(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
         .unwrap();
     got.attributes().unwrap()[&QueueAttributeName::VisibilityTimeout].clone()
 }
+
+#[tokio::test]
+async fn a_deleted_stack_takes_its_role_with_the_managed_policies_it_attached() {
+    let conf = shared().sdk_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&conf);
+    let name = unique("role");
+    let body = serde_json::json!({
+        "Parameters": {"Name": {"Type": "String"}},
+        "Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {
+            "RoleName": {"Ref": "Name"},
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]},
+            "ManagedPolicyArns": ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+        }}},
+    })
+    .to_string();
+    deploy(&cfn, &name, &body, false).await;
+    cfn.delete_stack().stack_name(&name).send().await.unwrap();
+    // Had the role outlived its stack, the same stack again could not
+    // make a role of that name.
+    deploy(&cfn, &name, &body, false).await;
+}
