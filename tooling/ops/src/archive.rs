@@ -147,11 +147,12 @@ fn receiver(t: &Targets, rule: &aws_sdk_eventbridge::types::Rule) -> Receiver {
     let name = rule.name().unwrap_or_default().to_owned();
     // A team's subscription brings events to each of its consumers.
     let owner = t.services.values().find_map(|s| {
-        let functions: Vec<&str> = (s.consumers.iter())
+        let functions: std::collections::BTreeSet<&str> = (s.consumers.iter())
             .filter(|c| c.rule.as_deref() == Some(name.as_str()))
             .map(|c| c.function.as_str())
             .collect();
-        (!functions.is_empty()).then(|| (s.name.clone(), functions.join(", ")))
+        let listed = functions.into_iter().collect::<Vec<_>>().join(", ");
+        (!listed.is_empty()).then(|| (s.name.clone(), listed))
     });
     Receiver {
         rule: name,

@@ -262,9 +262,13 @@ fn deploy_job(name: &str) -> String {
           for key in Issuer UserPoolClientId BrowserRoleArn; do
             grep -q "^  $key:" template.yaml || continue
             value="${{!key}}"
-            if [ -z "$value" ]; then
+            if [ -z "$value" ] && [ -z "$PLATFORM_ACCOUNT_ID" ]; then
               value=$(aws cloudformation describe-stacks --stack-name platform \
                 --query "Stacks[0].Outputs[?OutputKey=='$key'].OutputValue" --output text)
+            fi
+            if [ -z "$value" ] || [ "$value" = None ]; then
+              echo "::error::$key: no value (set the organisation's secret, or deploy the platform in this account)"
+              exit 1
             fi
             platform+=("$key=$value")
           done

@@ -318,8 +318,17 @@ async fn first_failure(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> Opt
         .send()
         .await
         .ok()?;
-    // Newest first: the first failure is the last one listed.
-    (events.stack_events().iter().rev())
+    // Newest first, back to where this operation began (the stack's own
+    // event in progress); its first failure is the last one listed.
+    let began = |e: &&aws_sdk_cloudformation::types::StackEvent| {
+        e.logical_resource_id() == Some(stack)
+            && e.resource_status()
+                .is_some_and(|s| matches!(s.as_str(), "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS"))
+    };
+    let this: Vec<_> = (events.stack_events().iter())
+        .take_while(|e| !began(e))
+        .collect();
+    (this.into_iter().rev())
         .find(|e| {
             e.resource_status()
                 .is_some_and(|s| s.as_str().ends_with("_FAILED"))

@@ -118,8 +118,10 @@ impl Control {
             &[],
             &borrowed(&service_tags(service, &request.commit)?),
         )
-        .await?;
+        .await;
+        // Whatever the update left, roles and policies are read anew.
         self.judge.forget_resources();
+        let deployed = deployed?;
         let stack_ms = started.elapsed().as_millis() as u64;
         tracing::info!(target: "trail", stack = %service, commit = %request.commit, ms = stack_ms, "stack updated");
         let sqs = aws_sdk_sqs::Client::new(&self.conf);

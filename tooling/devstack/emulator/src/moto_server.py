@@ -1159,6 +1159,7 @@ def _role_managed_policies_from_cloudformation():
                     backend.managed_policies[policy.arn] = policy
             # An unknown policy fails the stack, as on AWS.
             backend.attach_role_policy(arn, role.name)
+        role.attached_by_its_stack = list(properties.get("ManagedPolicyArns", []))
 
     _after_cloudformation(models.Role, attach)
 
@@ -1172,7 +1173,8 @@ def _role_managed_policies_from_cloudformation():
         backend = models.iam_backends[account_id][get_partition(region_name)]
         for role in list(backend.roles.values()):
             if role.name == resource_name:
-                for arn in list(role.managed_policies):
+                attached = getattr(role, "attached_by_its_stack", [])
+                for arn in [a for a in attached if a in role.managed_policies]:
                     backend.detach_role_policy(arn, role.name)
         return delete(cls, resource_name, cloudformation_json, account_id, region_name)
 

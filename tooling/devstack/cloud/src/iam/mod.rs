@@ -702,7 +702,11 @@ impl Judge {
         let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
         let query = self.query_in(account).await?;
         let trust = query.role_trust(role).await?;
-        let read = Arc::new((trust, query.role_policies(role).await.unwrap_or_default()));
+        let Ok(policies) = query.role_policies(role).await else {
+            // Judged with none this once (a refusal), never kept so.
+            return Ok(Arc::new((trust, Vec::new())));
+        };
+        let read = Arc::new((trust, policies));
         (self.target_roles.write())
             .unwrap_or_else(|e| e.into_inner())
             .insert(role_arn.to_owned(), read.clone());
