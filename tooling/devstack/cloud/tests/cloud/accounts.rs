@@ -1094,22 +1094,18 @@ async fn todos_stack(
     Ok((deployed, plan))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_teams_real_stack_in_its_account_subscribes_on_the_platforms_bus_and_gets_its_events() {
-    let cloud = start();
-    let todos_conf = account(&cloud, TODOS).await;
-    let (deployed, plan) = todos_stack(&todos_conf).await.unwrap();
-
-    // users' publisher, in users' account, puts a UserDeleted on the bus.
+/// users' publisher, in users' account, puts a UserDeleted on the bus:
+/// its id.
+async fn users_deleted(cloud: &Detached) -> String {
     let example = std::fs::read_to_string(
         repo::root().join("events/examples/app.users/UserDeleted/v1/example.json"),
     )
     .unwrap();
-    let put = Events::new(&account(&cloud, USERS).await)
+    let put = Events::new(&account(cloud, USERS).await)
         .put_events()
         .entries(
             PutEventsRequestEntry::builder()
-                .event_bus_name(bus_arn(&cloud))
+                .event_bus_name(bus_arn(cloud))
                 .source("app.users")
                 .detail_type("UserDeleted")
                 .detail(example)
@@ -1119,7 +1115,16 @@ async fn a_teams_real_stack_in_its_account_subscribes_on_the_platforms_bus_and_g
         .await
         .unwrap();
     assert_eq!(put.failed_entry_count(), 0);
-    let id = put.entries()[0].event_id().unwrap();
+    put.entries()[0].event_id().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_teams_real_stack_in_its_account_subscribes_on_the_platforms_bus_and_gets_its_events() {
+    let cloud = start();
+    let todos_conf = account(&cloud, TODOS).await;
+    let (deployed, plan) = todos_stack(&todos_conf).await.unwrap();
+
+    let id = users_deleted(&cloud).await;
 
     // It reaches todos' consumer in todos' account, through the stack's
     // subscription and inbox, once, as users' event.
@@ -1130,8 +1135,23 @@ async fn a_teams_real_stack_in_its_account_subscribes_on_the_platforms_bus_and_g
     assert_eq!(arrived[0]["id"], id);
     assert_eq!(arrived[0]["account"], USERS);
     assert_eq!(arrived[0]["detail-type"], "UserDeleted");
-    let letters = bodies(&todos_conf, deployed.physical("DeadLetterQueue").unwrap()).await;
-    assert!(letters.is_empty(), "{letters:?}");
+    let dlq = deployed.physical("DeadLetterQueue").unwrap();
+    assert!(bodies(&todos_conf, dlq).await.is_empty());
+
+    // With its inbox gone, the next one waits in todos' own DLQ, let in
+    // by the stack's queue policy for its subscription, with EventBridge's
+    // reason.
+    Events::new(&todos_conf)
+        .delete_event_bus()
+        .name(deployed.physical("InboxBus").unwrap())
+        .send()
+        .await
+        .unwrap();
+    users_deleted(&cloud).await;
+    let waiting = letters(&todos_conf, dlq).await;
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert_eq!(waiting[0].0["account"], USERS);
+    assert_eq!(waiting[0].1.as_deref(), Some("NO_RESOURCE"));
 
     // An account the bus's policy does not name cannot subscribe: its
     // stack fails on the subscription, refused as AWS refuses it.
