@@ -1097,25 +1097,8 @@ async fn todos_stack(
 /// users' publisher, in users' account, puts a UserDeleted on the bus:
 /// its id.
 async fn users_deleted(cloud: &Detached) -> String {
-    let example = std::fs::read_to_string(
-        repo::root().join("events/examples/app.users/UserDeleted/v1/example.json"),
-    )
-    .unwrap();
-    let put = Events::new(&account(cloud, USERS).await)
-        .put_events()
-        .entries(
-            PutEventsRequestEntry::builder()
-                .event_bus_name(bus_arn(cloud))
-                .source("app.users")
-                .detail_type("UserDeleted")
-                .detail(example)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.failed_entry_count(), 0);
-    put.entries()[0].event_id().unwrap().to_owned()
+    let users = Events::new(&account(cloud, USERS).await);
+    crate::deploy::user_deleted_on(&users, &bus_arn(cloud)).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -104,24 +104,7 @@ async fn the_platform_then_each_service_deploys_alone_and_is_wired() {
     // A UserDeleted on the bus reaches the taps of todos' and notifications'
     // rules, and no rule still targets a function.
     let eb = aws_sdk_eventbridge::Client::new(&conf);
-    let example = std::fs::read_to_string(
-        repo::root().join("events/examples/app.users/UserDeleted/v1/example.json"),
-    )
-    .unwrap();
-    let answer = eb
-        .put_events()
-        .entries(
-            PutEventsRequestEntry::builder()
-                .event_bus_name("app-bus")
-                .source("app.users")
-                .detail_type("UserDeleted")
-                .detail(example)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.failed_entry_count(), 0);
+    user_deleted_on(&eb, "app-bus").await;
     let mut tapped = Vec::new();
     for (service, deployed, plan) in &stacks {
         for tap in &plan.rules {
@@ -184,4 +167,28 @@ async fn the_platform_then_each_service_deploys_alone_and_is_wired() {
     let records: Vec<_> = got.iter().filter(|m| m.get("Records").is_some()).collect();
     assert_eq!(records.len(), 1, "{got:?}");
     assert_eq!(records[0]["Records"][0]["eventName"], "ObjectCreated:Put");
+}
+
+/// users' UserDeleted example put on `bus`, as users' publisher puts it:
+/// its id.
+pub(crate) async fn user_deleted_on(eb: &aws_sdk_eventbridge::Client, bus: &str) -> String {
+    let example = std::fs::read_to_string(
+        repo::root().join("events/examples/app.users/UserDeleted/v1/example.json"),
+    )
+    .unwrap();
+    let put = eb
+        .put_events()
+        .entries(
+            PutEventsRequestEntry::builder()
+                .event_bus_name(bus)
+                .source("app.users")
+                .detail_type("UserDeleted")
+                .detail(example)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.failed_entry_count(), 0);
+    put.entries()[0].event_id().unwrap().to_owned()
 }
