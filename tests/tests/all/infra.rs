@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
+use devstack_emulator::fixtures::{new_queue, queue_arn};
 use devstack_emulator::{shared, unique};
 use events::{EventKey, catalog};
 use serde_json::{Value, json};
@@ -351,18 +352,8 @@ async fn matched_on_a_fresh_bus(
 ) -> BTreeSet<String> {
     let bus = unique("bus");
     eb.create_event_bus().name(&bus).send().await.unwrap();
-    let queue = sqs
-        .create_queue()
-        .queue_name(unique("q"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let arn = format!(
-        "arn:aws:sqs:us-east-1:123456789012:{}",
-        queue.rsplit('/').next().unwrap()
-    );
+    let queue = new_queue(sqs, "q").await;
+    let arn = queue_arn(sqs, &queue).await;
     for (i, pattern) in patterns.iter().enumerate() {
         let rule = format!("rule-{i}");
         eb.put_rule()

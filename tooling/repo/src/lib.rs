@@ -20,6 +20,11 @@ use std::sync::OnceLock;
 /// The platform stack: deployed first, owns the bus and the user pool.
 pub const PLATFORM: &str = "platform";
 
+/// What a service stack takes from the platform's outputs as parameters
+/// of the same names, where it declares them: an export does not cross
+/// accounts. The deploy workflows and the local cloud pass them.
+pub const FROM_THE_PLATFORM: [&str; 3] = ["Issuer", "UserPoolClientId", "BrowserRoleArn"];
+
 /// The services, in deploy order after the platform: the one list, kept
 /// in `events` because the event types and the declarations need a
 /// module per service; the local cloud, the ops CLI and the automation

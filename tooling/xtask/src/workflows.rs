@@ -200,6 +200,7 @@ fn build_job(name: &str) -> String {
 /// contract it carries (`cargo xtask contract-tags`).
 fn deploy_job(name: &str) -> String {
     let services = paths::SERVICES_DIR;
+    let from_the_platform = repo::FROM_THE_PLATFORM.join(" ");
     format!(
         r#"  deploy:
     needs: build
@@ -259,7 +260,7 @@ fn deploy_job(name: &str) -> String {
           mapfile -t carries <<< "$contract"
           platform=()
           if [ -n "$PLATFORM_ACCOUNT_ID" ]; then platform+=("PlatformAccount=$PLATFORM_ACCOUNT_ID"); fi
-          for key in Issuer UserPoolClientId BrowserRoleArn; do
+          for key in {from_the_platform}; do
             grep -q "^  $key:" template.yaml || continue
             value="${{!key}}"
             if [ -z "$value" ] && [ -z "$PLATFORM_ACCOUNT_ID" ]; then

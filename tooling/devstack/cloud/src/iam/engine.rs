@@ -67,21 +67,22 @@ impl Judge {
         if self.mode == Mode::Off {
             return None;
         }
-        let read = match self.target_role(role_arn).await {
-            Ok(read) => read,
+        let trust = match self.trust_of(role_arn).await {
+            Ok(trust) => trust,
             Err(e) => {
                 let message = format!("{role_arn} cannot be assumed: {e:#}");
                 return (self.mode == Mode::Strict)
                     .then(|| ("FAILED_TO_ASSUME_ROLE".to_owned(), message));
             }
         };
-        let (trust, policies) = (&read.0, &read.1);
+        // Policies that cannot be read are none (a refusal), this once.
+        let policies = self.policies_of(role_arn).await.unwrap_or_default();
         let events = Caller::Service {
             name: "events.amazonaws.com".into(),
             source_arn: rule.to_owned(),
         };
         let assume = Call::new("sts:AssumeRole", role_arn);
-        let trusted = judge(&events, &[], Some(trust), &assume, &self.place);
+        let trusted = judge(&events, &[], Some(&trust), &assume, &self.place);
         let who = format!(
             "EventBridge {}",
             rule.rsplit('/').next().unwrap_or_default()
@@ -99,7 +100,7 @@ impl Judge {
             tags: Vec::new(),
         };
         let policy = self.policy_of(&call.resource, held).await;
-        let verdict = judge(&caller, policies, policy.as_ref(), call, &self.place);
+        let verdict = judge(&caller, &policies, policy.as_ref(), call, &self.place);
         self.record(&who, caller.name(), call, &verdict);
         (!verdict.allowed && self.mode == Mode::Strict).then(|| {
             (

@@ -121,13 +121,13 @@ pub struct Judge {
     by_function: RwLock<HashMap<String, Arc<Session>>>,
     /// A secret's name → its ARN.
     secret_arns: RwLock<HashMap<String, String>>,
-    /// A role that acts without a session of ours (a state machine's) →
-    /// its policies, read once per deploy.
+    /// A role that acts without a session of ours (a state machine's, a
+    /// rule target's) → its policies, read once per deploy.
     role_policies: RwLock<HashMap<String, Arc<Vec<NamedPolicy>>>>,
     /// A role a rule's target names (EventBridge assumes it) → its trust
-    /// policy and its policies, read once per deploy: every event a team's
-    /// subscription forwards is judged with them.
-    target_roles: RwLock<HashMap<String, Arc<TargetRole>>>,
+    /// policy, read once per deploy: every event a team's subscription
+    /// forwards is judged with it.
+    role_trusts: RwLock<HashMap<String, Arc<NamedPolicy>>>,
     /// `host:port` of an API's own gate → the API's id.
     api_hosts: RwLock<HashMap<String, String>>,
     /// (function, action, resource) already recorded as allowed.
@@ -138,9 +138,6 @@ pub struct Judge {
 }
 
 const TIMINGS_KEPT: usize = 100_000;
-
-/// A role as EventBridge assumes it: its trust policy, its policies.
-type TargetRole = (NamedPolicy, Vec<NamedPolicy>);
 
 impl Judge {
     /// `conf`: the administrator's configuration for the emulator.
@@ -162,7 +159,7 @@ impl Judge {
             by_function: RwLock::default(),
             secret_arns: RwLock::default(),
             role_policies: RwLock::default(),
-            target_roles: RwLock::default(),
+            role_trusts: RwLock::default(),
             api_hosts: RwLock::default(),
             allowed: Mutex::default(),
             timings: Mutex::default(),
@@ -682,16 +679,16 @@ impl Judge {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
-        self.target_roles
+        self.role_trusts
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
     }
 
-    /// A target's role, as EventBridge assumes it: its trust policy and
-    /// its policies, read from its account's IAM once per deploy.
-    async fn target_role(&self, role_arn: &str) -> anyhow::Result<Arc<TargetRole>> {
-        let known = (self.target_roles.read())
+    /// A target's role's trust policy, as EventBridge assumes the role,
+    /// read from its account's IAM once per deploy.
+    async fn trust_of(&self, role_arn: &str) -> anyhow::Result<Arc<NamedPolicy>> {
+        let known = (self.role_trusts.read())
             .unwrap_or_else(|e| e.into_inner())
             .get(role_arn)
             .cloned();
@@ -700,17 +697,11 @@ impl Judge {
         }
         let account = role_arn.split(':').nth(4).unwrap_or_default();
         let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
-        let query = self.query_in(account).await?;
-        let trust = query.role_trust(role).await?;
-        let Ok(policies) = query.role_policies(role).await else {
-            // Judged with none this once (a refusal), never kept so.
-            return Ok(Arc::new((trust, Vec::new())));
-        };
-        let read = Arc::new((trust, policies));
-        (self.target_roles.write())
+        let trust = Arc::new(self.query_in(account).await?.role_trust(role).await?);
+        (self.role_trusts.write())
             .unwrap_or_else(|e| e.into_inner())
-            .insert(role_arn.to_owned(), read.clone());
-        Ok(read)
+            .insert(role_arn.to_owned(), trust.clone());
+        Ok(trust)
     }
 
     /// Whether a Step Functions task of an execution running as
@@ -754,7 +745,8 @@ impl Judge {
         Err(denial(&session, &call, &verdict))
     }
 
-    /// A role's policies, read from IAM once per deploy.
+    /// A role's policies, read from its account's IAM once per deploy
+    /// (a failed read is not kept).
     async fn policies_of(&self, role_arn: &str) -> Result<Arc<Vec<NamedPolicy>>, String> {
         let known = self
             .role_policies
@@ -765,10 +757,9 @@ impl Judge {
         if let Some(known) = known {
             return Ok(known);
         }
+        let account = role_arn.split(':').nth(4).unwrap_or_default();
         let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
-        let read = self
-            .query
-            .role_policies(role)
+        let read = async { self.query_in(account).await?.role_policies(role).await }
             .await
             .map_err(|e| format!("reading the policies of {role_arn}: {e:#}"))?;
         let read = Arc::new(read);

@@ -52,8 +52,7 @@ pub(super) async fn deploy(
 /// platform's outputs of those names, as the deploy workflows pass them.
 fn from_the_platform(template: Value, outputs: &BTreeMap<String, String>) -> Value {
     let given = |name: &str| !template["Parameters"][name]["Default"].is_null();
-    let values: Vec<(String, String)> = ["Issuer", "UserPoolClientId", "BrowserRoleArn"]
-        .into_iter()
+    let values: Vec<(String, String)> = (repo::FROM_THE_PLATFORM.into_iter())
         .filter(|name| !given(name))
         .filter_map(|name| Some((name.to_owned(), outputs.get(name)?.clone())))
         .collect();
