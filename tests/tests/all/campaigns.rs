@@ -46,8 +46,14 @@ async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
     LOCK.get_or_init(|| Mutex::new(())).lock().await
 }
 
+/// The platform's administrator (the user pool).
 async fn sdk() -> aws_config::SdkConfig {
     sdk_for(cloud()).await
+}
+
+/// The administrator of the campaigns team's account.
+async fn campaigns_sdk() -> aws_config::SdkConfig {
+    crate::support::sdk_of(cloud(), "campaigns").await
 }
 
 async fn client(email: &str) -> Client {
@@ -78,7 +84,7 @@ async fn admin() -> Client {
 /// Waits until the campaigns service's audience holds these users.
 async fn in_audience(users: &[&str]) {
     let table = cloud().endpoints.services["campaigns"].table.clone();
-    let dynamo = aws_sdk_dynamodb::Client::new(&sdk().await);
+    let dynamo = aws_sdk_dynamodb::Client::new(&campaigns_sdk().await);
     eventually(Duration::from_secs(20), "the users in the audience", || {
         let (dynamo, table) = (dynamo.clone(), table.clone());
         async move {
@@ -133,7 +139,7 @@ async fn ended(admin: &Client, id: &str) -> Value {
 
 /// The execution's history (the execution is named by the campaign id).
 async fn history(id: &str) -> Vec<aws_sdk_sfn::types::HistoryEvent> {
-    let sfn = aws_sdk_sfn::Client::new(&sdk().await);
+    let sfn = aws_sdk_sfn::Client::new(&campaigns_sdk().await);
     let machines = sfn.list_state_machines().send().await.unwrap();
     let machine = machines.state_machines()[0].state_machine_arn();
     let execution = machine.replace(":stateMachine:", ":execution:") + ":" + id;
@@ -449,7 +455,7 @@ async fn a_rotated_api_key_costs_one_401_and_one_refetch_and_no_campaign() {
         .await
         .unwrap();
     devstack_cloud::sender::put_api_key(
-        &sdk().await,
+        &campaigns_sdk().await,
         "/campaigns/sender-api-key",
         rotated["api_key"].as_str().unwrap(),
     )

@@ -175,7 +175,7 @@ pub(crate) fn wording(template: &str, title: &str) -> String {
 #[tokio::test]
 async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
     let detached = cloud::start_detached(test_cloud()).expect("the local cloud starts");
-    let conf = kit::config::endpoint(&detached.endpoints.emulator_url).await;
+    let conf = crate::support::sdk_of(&detached, "notifications").await;
     let (api, status, _) = signed_up(&detached, "swap@example.com", "Swap").await;
     let api = Arc::new(api);
     assert_eq!(status, 200, "the profile made at the confirmation, renamed");
@@ -315,8 +315,8 @@ async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
     );
 
     // No dead letter anywhere: nothing failed during the swap.
-    let sqs = aws_sdk_sqs::Client::new(&conf);
     for (service, s) in &detached.endpoints.services {
+        let sqs = aws_sdk_sqs::Client::new(&crate::support::sdk_of(&detached, service).await);
         let got = sqs
             .receive_message()
             .queue_url(&s.dlq_queue_url)

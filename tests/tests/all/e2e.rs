@@ -48,9 +48,11 @@ async fn welcomed(api: &Client, flow: &mut Flow, correlation: &str) {
     assert_eq!(n["items"].as_array().map_or(0, Vec::len), 1, "{n}");
 }
 
-/// Every message in a DLQ, each decoded from its SNS envelope.
-async fn drain(queue: &str) -> Vec<Value> {
-    crate::support::drain(&aws_sdk_sqs::Client::new(&sdk().await), queue).await
+/// Every message in `name`'s DLQ, each decoded from its SNS envelope,
+/// read in the service's account.
+async fn drain(name: &str) -> Vec<Value> {
+    let sqs = aws_sdk_sqs::Client::new(&crate::support::sdk_in(name).await);
+    crate::support::drain(&sqs, &service(name).dlq_queue_url).await
 }
 
 #[tokio::test]
@@ -177,9 +179,8 @@ async fn a_failing_consumer_dead_letters_after_one_plus_retries_attempts_with_aw
         .await
         .unwrap();
 
-    let queue = service("todos").dlq_queue_url.as_str();
     let letter = eventually(Duration::from_secs(20), "the dead letter", || async {
-        Ok(drain(queue)
+        Ok(drain("todos")
             .await
             .into_iter()
             .find(|m| m["Message"].as_str().is_some_and(|b| b.contains(&marker))))
@@ -241,10 +242,9 @@ async fn a_poison_record_is_bisected_out_and_only_it_reaches_on_failure() {
     }
     tx.send().await.unwrap();
 
-    let queue = service("users").dlq_queue_url.as_str();
     let poison_key = format!("USER#{user}-2");
     let record = eventually(Duration::from_secs(30), "the OnFailure record", || async {
-        Ok(drain(queue).await.into_iter().find_map(|m| {
+        Ok(drain("users").await.into_iter().find_map(|m| {
             let body: Value = serde_json::from_str(m["Message"].as_str()?).ok()?;
             body.get("DDBStreamBatchInfo").is_some().then_some(body)
         }))
@@ -274,7 +274,7 @@ async fn a_poison_record_is_bisected_out_and_only_it_reaches_on_failure() {
         poison.change.sequence_number.as_deref()
     );
     // Nothing else went to the DLQ.
-    assert!(drain(queue).await.is_empty());
+    assert!(drain("users").await.is_empty());
 }
 
 #[tokio::test]

@@ -119,7 +119,7 @@ async fn deploy_rolled_back(
 #[tokio::test]
 async fn a_consumer_failing_every_event_is_rolled_back_and_the_replay_delivers_each_once() {
     let detached = cloud::start_detached(test_cloud()).expect("the local cloud starts");
-    let conf = kit::config::endpoint(&detached.endpoints.emulator_url).await;
+    let conf = crate::support::sdk_of(&detached, "notifications").await;
     let (api, status, _) = signed_up(&detached, "canary@example.com", "Canary").await;
     assert_eq!(status, 200);
     let api = Arc::new(api);
@@ -263,7 +263,7 @@ async fn a_consumer_failing_every_event_is_rolled_back_and_the_replay_delivers_e
 async fn a_consumer_failing_its_examples_is_stopped_by_its_hook_before_taking_any_event_and_a_failing_post_traffic_hook_rolls_a_good_one_back()
  {
     let detached = cloud::start_detached(test_cloud()).expect("the local cloud starts");
-    let conf = kit::config::endpoint(&detached.endpoints.emulator_url).await;
+    let conf = crate::support::sdk_of(&detached, "notifications").await;
     let (api, status, _) = signed_up(&detached, "hooked@example.com", "Hooked").await;
     assert_eq!(status, 200);
     let traffic = Traffic::start(Arc::new(api), "hooked task");

@@ -116,7 +116,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "repo",
         ],
     ),
-    ("devstack-client", &["devstack-api", "kit", "repo"]),
+    ("devstack-client", &["devstack-api", "kit", "ops", "repo"]),
     // What the system's tests and the local cloud's own share: a kept
     // cloud, clients of it, a browser. Only tests depend on it.
     (

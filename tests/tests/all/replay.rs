@@ -16,7 +16,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::flow::{Flow, of};
-use crate::support::{kept_cloud, sdk_for, test_cloud, unique_email};
+use crate::support::{kept_cloud, test_cloud, unique_email};
 
 fn cloud() -> &'static Detached {
     static CLOUD: OnceLock<Detached> = OnceLock::new();
@@ -34,8 +34,9 @@ fn endpoints_file() -> &'static tempfile::NamedTempFile {
     })
 }
 
+/// The administrator of the campaigns team's account.
 async fn sdk() -> aws_config::SdkConfig {
-    sdk_for(cloud()).await
+    crate::support::sdk_of(cloud(), "campaigns").await
 }
 
 /// The ops binary the test command built, on this local cloud.

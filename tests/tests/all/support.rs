@@ -10,7 +10,7 @@ pub fn root() -> PathBuf {
 }
 
 pub use devstack_testkit::cloud::{
-    client, client_for, cloud, kept_cloud, sdk, sdk_for, test_cloud, unique_email,
+    client, client_for, cloud, kept_cloud, sdk, sdk_for, sdk_in, sdk_of, test_cloud, unique_email,
 };
 pub use devstack_testkit::delivered::delivered;
 

@@ -142,8 +142,7 @@ fn sub_of(token: &str) -> String {
 
 /// The connection ids the notifications table holds for a user.
 async fn recorded_connections(endpoints: &devstack_api::Endpoints, sub: &str) -> Vec<String> {
-    let url = endpoints.emulator_url.as_str().to_owned();
-    let conf = kit::config::endpoint(&url).await;
+    let conf = devstack_client::accounts::administrator(endpoints, "notifications").await;
     let table = endpoints.services["notifications"].table.as_str();
     let out = aws_sdk_dynamodb::Client::new(&conf)
         .query()
@@ -408,8 +407,7 @@ async fn a_notification_is_pushed_to_its_user_only_and_stale_connections_are_for
     // (the record a lost client leaves behind until its TTL), and one
     // whose `$connect` recorded it a moment ago and whose handshake has
     // not completed (a post to it is 410 until then).
-    let url = e.emulator_url.as_str().to_owned();
-    let conf = kit::config::endpoint(&url).await;
+    let conf = devstack_client::accounts::administrator(e, "notifications").await;
     let now = chrono::Utc::now();
     for (id, at) in [
         ("sTaLeCoNnEcTi=", now - chrono::Duration::hours(1)),
@@ -512,7 +510,7 @@ const BACKLOG: usize = 300;
 #[tokio::test]
 async fn a_congratulation_behind_a_backlog_is_pushed_and_each_notification_delivered_once() {
     let e = &crate::support::cloud().endpoints;
-    let conf = kit::config::endpoint(e.emulator_url.as_str()).await;
+    let conf = devstack_client::accounts::administrator(e, "notifications").await;
     let notifications = &e.services["notifications"];
     let (queue, inbox) = delivery_inbox(&conf, &notifications.outputs["DeliveryTopicArn"]).await;
     let ada = client(&unique_email("ws-backlog")).await;
@@ -581,7 +579,7 @@ async fn delivery_inbox(conf: &aws_config::SdkConfig, topic: &str) -> (String, S
     let name = format!("backlog-{}", uuid::Uuid::new_v4().simple());
     let url = sqs.create_queue().queue_name(&name).send().await.unwrap();
     let url = url.queue_url.unwrap();
-    let arn = format!("arn:aws:sqs:us-east-1:123456789012:{name}");
+    let arn = devstack_emulator::fixtures::queue_arn(&sqs, &url).await;
     let policy = json!({
         "Version": "2012-10-17",
         "Statement": [{

@@ -96,6 +96,16 @@ pub async fn local_cloud(path: &Path) -> Result<(Endpoints, SdkConfig)> {
     Ok((e, conf))
 }
 
+/// Lambda on the local cloud: its own Invoke API, which runs the
+/// functions (the emulator's Lambda only holds their configuration).
+fn local_lambda(conf: &SdkConfig, endpoint: &str) -> aws_sdk_lambda::Client {
+    aws_sdk_lambda::Client::from_conf(
+        aws_sdk_lambda::config::Builder::from(conf)
+            .endpoint_url(endpoint)
+            .build(),
+    )
+}
+
 pub async fn from_endpoints_file(path: &Path) -> Result<Targets> {
     let (e, conf) = local_cloud(path).await?;
     if e.lambda_endpoint.is_empty() {
@@ -104,12 +114,8 @@ pub async fn from_endpoints_file(path: &Path) -> Result<Targets> {
             path.display()
         );
     }
-    let lambda = aws_sdk_lambda::Client::from_conf(
-        aws_sdk_lambda::config::Builder::from(&conf)
-            .endpoint_url(&e.lambda_endpoint)
-            .build(),
-    );
-    let services: BTreeMap<String, Service> = e
+    let lambda = local_lambda(&conf, &e.lambda_endpoint);
+    let mut services: BTreeMap<String, Service> = e
         .services
         .iter()
         .map(|(name, s)| {
@@ -134,6 +140,15 @@ pub async fn from_endpoints_file(path: &Path) -> Result<Targets> {
         .collect();
     if services.is_empty() {
         bail!("{} lists no services", path.display());
+    }
+    // A team in an account of its own is reached as the local cloud's
+    // administrator reaches it: through the account's access role.
+    for (name, service) in &mut services {
+        if let Some(role) = e.access_role(name) {
+            let conf = assume(&conf, &role).await;
+            let lambda = local_lambda(&conf, &e.lambda_endpoint);
+            service.reach = Some(Reach { conf, lambda });
+        }
     }
     Ok(Targets {
         conf,

@@ -25,6 +25,24 @@ pub const PLATFORM: &str = "platform";
 /// accounts. The deploy workflows and the local cloud pass them.
 pub const FROM_THE_PLATFORM: [&str; 3] = ["Issuer", "UserPoolClientId", "BrowserRoleArn"];
 
+/// The platform stack's parameter naming the account `service`'s team
+/// deploys into (`todos` → `TodosAccount`; empty: the platform's own).
+pub fn account_parameter(service: &str) -> String {
+    team_title(service) + "Account"
+}
+
+/// `todos` → `Todos`: a team's name as a logical id begins.
+pub fn team_title(service: &str) -> String {
+    let mut c = service.chars();
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// A service stack's parameter naming the platform's account (empty:
+/// its own, one account for everything).
+pub const PLATFORM_ACCOUNT: &str = "PlatformAccount";
+
 /// The services, in deploy order after the platform: the one list, kept
 /// in `events` because the event types and the declarations need a
 /// module per service; the local cloud, the ops CLI and the automation

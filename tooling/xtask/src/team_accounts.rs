@@ -20,13 +20,7 @@ fn end(block: &str) -> String {
     format!("  # end of team accounts ({block})\n")
 }
 
-/// `todos` → `Todos`, as a logical id and a parameter begin.
-fn title(service: &str) -> String {
-    let mut c = service.chars();
-    c.next()
-        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-        .unwrap_or_default()
-}
+use repo::team_title as title;
 
 /// The account a team's statements name: its parameter, or the
 /// platform's own account when the parameter is empty (one account).

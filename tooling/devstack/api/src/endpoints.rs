@@ -8,6 +8,11 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+/// The role an organisation's management account assumes in a member
+/// account: how the local cloud's administrator, and any tool of its,
+/// reaches a team's account.
+pub const ACCESS_ROLE: &str = "OrganizationAccountAccessRole";
+
 #[derive(Debug, thiserror::Error)]
 pub enum EndpointsError {
     #[error("reading the endpoints file {path}: {source}")]
@@ -134,6 +139,14 @@ impl Endpoints {
                 })
             })
             .collect()
+    }
+
+    /// The role that ARN names in `service`'s account when it is not the
+    /// platform's (`None`: the administrator's own account holds it).
+    pub fn access_role(&self, service: &str) -> Option<String> {
+        let account = &self.services.get(service)?.account;
+        (!account.is_empty() && *account != self.platform_account)
+            .then(|| format!("arn:aws:iam::{account}:role/{ACCESS_ROLE}"))
     }
 
     /// Each account and what it holds: `platform` (the bus, the user

@@ -193,6 +193,12 @@ pub struct UpArgs {
     /// its template says: `notifications/ConsumerFunction=8`. Repeatable.
     #[arg(long = "managed-instances", value_name = "FUNCTION=N", value_parser = parse_managed)]
     pub managed_instances: Vec<(String, u32)>,
+    /// Deploy every stack into one account (a sandbox), instead of each
+    /// team into an account of its own as organisations run AWS (todos,
+    /// notifications and campaigns each in theirs; users with the
+    /// platform, whose user pool calls its triggers).
+    #[arg(long)]
+    pub one_account: bool,
 }
 
 pub fn parse_managed(text: &str) -> Result<(String, u32), String> {

@@ -259,10 +259,10 @@ async fn congratulated(
 /// Step 8: each service's DLQ depth (-1: unreadable).
 async fn dlq_depths(endpoints: &Endpoints) -> Result<Vec<(String, i64)>> {
     use aws_sdk_sqs::types::QueueAttributeName;
-    let conf = kit::config::endpoint(&endpoints.emulator_url).await;
-    let sqs = aws_sdk_sqs::Client::new(&conf);
     let mut depths = Vec::new();
     for (service, s) in &endpoints.services {
+        let sqs =
+            aws_sdk_sqs::Client::new(&crate::accounts::administrator(endpoints, service).await);
         let attrs = sqs
             .get_queue_attributes()
             .queue_url(&s.dlq_queue_url)

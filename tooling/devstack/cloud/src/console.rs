@@ -38,6 +38,7 @@ pub async fn serve(
         dist: dist.to_owned(),
         topology: topology(endpoints, stacks),
         emulator_url: endpoints.emulator_url.clone(),
+        accounts: endpoints.accounts().keys().map(|a| a.to_string()).collect(),
         devstack: bin_dir.join("devstack"),
         functions: endpoints.function_ids(),
         ops: devstack_console::letters::Ops {

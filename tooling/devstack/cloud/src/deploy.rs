@@ -89,7 +89,7 @@ async fn placeholder_code(conf: &SdkConfig, template: &Value) -> Result<()> {
 }
 
 /// S3 on the emulator: path-style addressing.
-pub(crate) fn path_style_s3(conf: &SdkConfig) -> aws_sdk_s3::Client {
+pub fn path_style_s3(conf: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(conf)
             .force_path_style(true)

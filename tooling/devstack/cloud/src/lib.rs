@@ -1,6 +1,6 @@
 //! The composition: the one crate that reads a template's plan and wires
 //! the pieces together. It boots the emulator, deploys the stacks
-//! (`deploy`), starts the functions and their event sources
+//! (`deploy`), each in its team's account (`accounts`), starts the functions and their event sources
 //! (`devstack_lambda`), each as its own role, the gate every AWS call of a
 //! function passes (`gate`, judged by `iam`), the fault proxies (`chaos`),
 //! Step Functions on moto's interpreter
@@ -11,6 +11,7 @@
 //! deploy`'s server side, which plays a gradual deployment (`gradual`)
 //! and its alarms (`alarms`).
 
+pub mod accounts;
 pub mod alarms;
 pub mod call_gate;
 pub mod chaos;

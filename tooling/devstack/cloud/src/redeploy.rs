@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use aws_config::SdkConfig;
 use tokio::sync::Mutex;
 
 use devstack_api::control::{MINUTE_MS, Report, Request, SwappedFunction};
@@ -35,7 +34,8 @@ fn swapped_function(s: Swapped) -> SwappedFunction {
 
 /// What a running local cloud keeps to redeploy its services.
 pub struct Control {
-    pub conf: SdkConfig,
+    /// Each service's account, where its stack is updated.
+    pub accounts: crate::accounts::Accounts,
     /// A swapped process gets a new session of its role, with the role's
     /// policies as the update left them.
     judge: Arc<crate::iam::Judge>,
@@ -56,7 +56,7 @@ pub struct Control {
 
 impl Control {
     pub fn new(
-        conf: SdkConfig,
+        accounts: crate::accounts::Accounts,
         (judge, hooks): (Arc<crate::iam::Judge>, Arc<crate::hooks::Hooks>),
         functions: BTreeMap<String, Function>,
         local_env: Vec<(String, String)>,
@@ -64,7 +64,7 @@ impl Control {
         plans: BTreeMap<String, Plan>,
     ) -> Self {
         Self {
-            conf,
+            accounts,
             judge,
             hooks,
             functions,
@@ -83,9 +83,12 @@ impl Control {
             .plans
             .get(service)
             .with_context(|| format!("no service {service} runs here"))?;
-        let previous = crate::deploy::current(&self.conf, service).await?;
+        let conf = self.accounts.conf(service);
+        let previous = crate::deploy::current(conf, service).await?;
         let template = crate::deploy::load_template(&request.template).await?;
         let template = crate::deploy::with_previous_values(template, &previous.0);
+        let template =
+            devstack_template::adapt::with_parameters(template, &self.accounts.parameters(service));
         let (adapted, plan) = adapt(service, &template)?;
         if let Some(what) = wiring_change(running, &plan) {
             bail!(
@@ -112,7 +115,7 @@ impl Control {
             binaries.push((f, binary));
         }
         let deployed = update_stack(
-            &self.conf,
+            conf,
             service,
             &adapted,
             &[],
@@ -124,7 +127,7 @@ impl Control {
         let deployed = deployed?;
         let stack_ms = started.elapsed().as_millis() as u64;
         tracing::info!(target: "trail", stack = %service, commit = %request.commit, ms = stack_ms, "stack updated");
-        let sqs = aws_sdk_sqs::Client::new(&self.conf);
+        let sqs = aws_sdk_sqs::Client::new(conf);
         let mut swapped = Vec::new();
         let mut gradually = Vec::new();
         for (f, binary) in binaries {
@@ -207,7 +210,8 @@ impl Control {
         why: &str,
     ) -> Result<()> {
         let service = &request.service;
-        update_stack(&self.conf, service, &template, &[], &borrowed(&tags)).await?;
+        let conf = self.accounts.conf(service);
+        update_stack(conf, service, &template, &[], &borrowed(&tags)).await?;
         self.judge.forget_resources();
         tracing::warn!(target: "trail", stack = %service, commit = %request.commit, reason = %why, "deployment rolled back");
         Ok(())
@@ -221,9 +225,10 @@ impl Control {
         function: &Function,
         physical: &str,
     ) -> Result<Vec<(String, String)>> {
+        let service = name.split('/').next().unwrap_or(name);
+        let conf = self.accounts.conf(service);
         let mut env =
-            devstack_lambda::environment::function_env(&self.conf, physical, &self.substitutions)
-                .await?;
+            devstack_lambda::environment::function_env(conf, physical, &self.substitutions).await?;
         env.extend(self.local_env.iter().cloned());
         let session = self
             .judge

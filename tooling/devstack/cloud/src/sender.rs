@@ -83,7 +83,8 @@ pub async fn rotate(endpoints: &devstack_api::Endpoints, parameter: &str) -> Res
         .with_context(|| format!("rotating the key at {url}"))?
         .json()
         .await?;
-    let conf = kit::config::endpoint(&endpoints.emulator_url).await;
+    // The parameter is the campaigns stack's, in its account.
+    let conf = crate::accounts::administrator_of(endpoints, "campaigns").await?;
     put_api_key(&conf, parameter, &rotated.api_key).await
 }
 

@@ -99,6 +99,10 @@ pub struct Options {
     /// template says (`service/LogicalId` → invocations per environment):
     /// the model compared without a capacity provider in the template.
     pub managed_instances: BTreeMap<String, u32>,
+    /// The teams deployed into accounts of their own (service → account;
+    /// [`crate::accounts::per_team`] is `devstack up`'s layout). The others
+    /// share the platform's account; empty, everything does (a sandbox).
+    pub accounts: BTreeMap<String, String>,
 }
 
 /// Twice the machine's cores: a function's environments mostly wait on
@@ -140,6 +144,7 @@ impl Default for Options {
             max_environments: default_environments(),
             services: None,
             managed_instances: BTreeMap::new(),
+            accounts: BTreeMap::new(),
         }
     }
 }
@@ -211,6 +216,12 @@ pub async fn start(options: Options) -> Result<Running> {
     let cognito_url = format!("http://{}", cognito_listener.local_addr()?);
     let booted = boot::boot(&options, (states_port, &judge_url), &mut phases).await?;
     let (emulator, conf, commit) = (booted.emulator, booted.conf, booted.commit);
+    let accounts = booted.accounts;
+    // The judge answers from now on: the deploy's calls into another
+    // account (a team's subscription on the platform's bus) ask it.
+    let (telemetry_dir, recorder) = telemetry(&options)?;
+    let judge = crate::iam::Judge::new(options.iam, &conf, recorder.clone())?;
+    let judge_task = serve(judge_listener, crate::iam::router(judge.clone()));
     let mut templates = booted.templates.into_iter();
     let platform = templates.next().context("the platform's template")?;
     let services: Vec<(&str, serde_json::Value)> = (SERVICES.iter().copied())
@@ -225,7 +236,8 @@ pub async fn start(options: Options) -> Result<Running> {
     let (sender, signing_secret) = crate::sender::start(sender_listener).await?;
     let wanted = (services.iter()).find_map(|(service, t)| crate::sender::wanted(service, t));
     if let Some(w) = &wanted {
-        crate::sender::seed(&conf, w, &sender.api_key(), &signing_secret).await?;
+        let conf = accounts.conf(&w.stack);
+        crate::sender::seed(conf, w, &sender.api_key(), &signing_secret).await?;
     }
     let from_kept_state = booted.kept.is_some();
     let deploy = match booted.kept {
@@ -233,7 +245,8 @@ pub async fn start(options: Options) -> Result<Running> {
         None => {
             let templates = (platform, services, booted.web);
             let deploy =
-                deploying::deploy(&conf, &emulator.url, templates, &commit, &mut phases).await?;
+                deploying::deploy(&accounts, &emulator.url, templates, &commit, &mut phases)
+                    .await?;
             if let Some(key) = &booted.key {
                 kept::keep(&emulator.url, key, &deploy).await?;
             }
@@ -249,7 +262,7 @@ pub async fn start(options: Options) -> Result<Running> {
         configured,
         site,
     } = deploy;
-    kept::place_web_origin(&conf, &stacks, &web_origin).await?;
+    kept::place_web_origin(&accounts, &stacks, &web_origin).await?;
     let aws_issuer = pool.aws_issuer();
     pool.served_at(&cognito_url);
     let idp =
@@ -259,15 +272,14 @@ pub async fn start(options: Options) -> Result<Running> {
     phases.mark("service stacks");
     let mut w = Wiring::new(
         &options,
-        (conf, commit),
+        (accounts, commit),
         &emulator.url,
-        &pool,
-        bus_name,
+        (&pool, bus_name),
         configured,
+        (telemetry_dir, recorder, judge),
     )
     .await?;
-    w.tasks
-        .push(serve(judge_listener, crate::iam::router(w.judge.clone())));
+    w.tasks.push(judge_task);
     w.substitutions
         .insert(kept::SENDER_PLACEHOLDER.to_owned(), sender_url);
     // A function's environment names the issuer the platform exports.
@@ -335,10 +347,12 @@ pub async fn start(options: Options) -> Result<Running> {
 /// clients and proxies, and the running pieces as they start.
 struct Wiring<'a> {
     options: &'a Options,
+    /// The platform's administrator.
     conf: SdkConfig,
+    /// Each stack's account: a stack's sources and dead letters are read
+    /// and written in it.
+    accounts: crate::accounts::Accounts,
     commit: String,
-    sns: aws_sdk_sns::Client,
-    sqs: aws_sdk_sqs::Client,
     recorder: Arc<devstack_lambda::recorder::Recorder>,
     writes: Arc<Writes>,
     chaos: Arc<crate::chaos::Chaos>,
@@ -368,6 +382,29 @@ where
     })
 }
 
+/// Where hops, metrics and the functions' logs are recorded, and their
+/// recorder.
+fn telemetry(options: &Options) -> Result<(PathBuf, Arc<devstack_lambda::recorder::Recorder>)> {
+    let dir = match &options.telemetry_dir {
+        Some(dir) => dir.clone(),
+        // The test command gathers every test cloud's telemetry in one
+        // folder (`DEVSTACK_TELEMETRY_ROOT`) to report the event edges
+        // the tests exercised.
+        None => std::env::var_os("DEVSTACK_TELEMETRY_ROOT")
+            .map_or_else(std::env::temp_dir, PathBuf::from)
+            .join(format!(
+                "devstack-telemetry-{}-{}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            )),
+    };
+    let recorder = devstack_lambda::recorder::Recorder::new(&dir, options.echo_logs)?;
+    if !options.echo_logs {
+        crate::failure::watch(&recorder);
+    }
+    Ok((dir, recorder))
+}
+
 /// Managed login's revocation over HTTPS too, for clients that revoke
 /// only there ([`crate::tls`]): its listener and its address, once the
 /// endpoints name the authority that signed it.
@@ -382,29 +419,16 @@ async fn revocation_over_tls(endpoints: &mut Endpoints) -> Result<(crate::tls::L
 impl<'a> Wiring<'a> {
     async fn new(
         options: &'a Options,
-        (conf, commit): (SdkConfig, String),
+        (accounts, commit): (crate::accounts::Accounts, String),
         emulator_url: &str,
-        pool: &cognito::Pool,
-        bus_name: String,
+        (pool, bus_name): (&cognito::Pool, String),
         configured: Configured,
+        (telemetry_dir, recorder, judge): (
+            PathBuf,
+            Arc<devstack_lambda::recorder::Recorder>,
+            Arc<crate::iam::Judge>,
+        ),
     ) -> Result<Wiring<'a>> {
-        let telemetry_dir = match &options.telemetry_dir {
-            Some(dir) => dir.clone(),
-            // The test command gathers every test cloud's telemetry in one
-            // folder (`DEVSTACK_TELEMETRY_ROOT`) to report the event edges
-            // the tests exercised.
-            None => std::env::var_os("DEVSTACK_TELEMETRY_ROOT")
-                .map_or_else(std::env::temp_dir, PathBuf::from)
-                .join(format!(
-                    "devstack-telemetry-{}-{}",
-                    std::process::id(),
-                    uuid::Uuid::new_v4().simple()
-                )),
-        };
-        let recorder = devstack_lambda::recorder::Recorder::new(&telemetry_dir, options.echo_logs)?;
-        if !options.echo_logs {
-            crate::failure::watch(&recorder);
-        }
         if let Some(dir) = &options.capture_dir {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating the capture folder {}", dir.display()))?;
@@ -413,12 +437,11 @@ impl<'a> Wiring<'a> {
         // function's environment, so it is bound first.
         let gate_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let gate_url = format!("http://{}", gate_listener.local_addr()?);
-        let judge = crate::iam::Judge::new(options.iam, &conf, recorder.clone())?;
+        let conf = accounts.platform().clone();
         let mut w = Wiring {
             options,
-            sns: aws_sdk_sns::Client::new(&conf),
-            sqs: aws_sdk_sqs::Client::new(&conf),
             conf,
+            accounts,
             commit,
             recorder,
             writes: Arc::new(Writes::default()),
@@ -610,11 +633,13 @@ impl<'a> Wiring<'a> {
             .session(&name, &configuration.role, Some(policies))
             .await?;
         crate::iam::with_credentials(&mut env, session);
+        let conf = self.accounts.conf(service);
         let function = Function::start(Spec {
             name: name.clone(),
             arn: format!(
-                "arn:aws:lambda:{}:123456789012:function:{physical}",
-                kit::config::LOCAL_REGION
+                "arn:aws:lambda:{}:{}:function:{physical}",
+                kit::config::LOCAL_REGION,
+                self.accounts.account(service),
             ),
             physical_name: physical.clone(),
             binary,
@@ -638,8 +663,8 @@ impl<'a> Wiring<'a> {
                 max_retries: f.max_retries,
                 max_event_age: Duration::from_secs(f.max_event_age_seconds),
                 retry_delay: self.options.retry_delay,
-                sns: self.sns.clone(),
-                sqs: self.sqs.clone(),
+                sns: aws_sdk_sns::Client::new(conf),
+                sqs: aws_sdk_sqs::Client::new(conf),
                 judge: Some(self.judge.clone()),
             }),
         );
@@ -831,7 +856,7 @@ impl<'a> Wiring<'a> {
     /// has a pool.
     async fn serve_control(&mut self, stacks: &[Stack]) -> Result<Arc<Control>> {
         let control = Arc::new(Control::new(
-            self.conf.clone(),
+            self.accounts.clone(),
             (self.judge.clone(), self.local.hooks.clone()),
             self.functions.clone(),
             self.local_env.clone(),

@@ -13,8 +13,18 @@ pub async fn executions_named(
     if name.starts_with("arn:") {
         return Ok(vec![name.to_owned()]);
     }
-    let conf = kit::config::endpoint(&endpoints.emulator_url).await;
-    let sfn = aws_sdk_sfn::Client::new(&conf);
+    // Each account once, as the first stack it holds names it.
+    let mut found = Vec::new();
+    for holders in endpoints.accounts().values() {
+        let conf = crate::accounts::administrator_of(endpoints, holders[0]).await?;
+        found.extend(named_in(&aws_sdk_sfn::Client::new(&conf), name).await?);
+    }
+    Ok(found)
+}
+
+/// The executions named `name` of the state machines `sfn`'s account
+/// holds.
+async fn named_in(sfn: &aws_sdk_sfn::Client, name: &str) -> Result<Vec<String>> {
     let machines = sfn
         .list_state_machines()
         .send()

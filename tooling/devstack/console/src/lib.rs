@@ -61,6 +61,8 @@ pub struct Console {
     pub ops: letters::Ops,
     /// moto's server, where the executions are read.
     pub emulator_url: String,
+    /// The accounts whose state machines are drawn.
+    pub accounts: Vec<String>,
     /// The devstack binary, for `devstack least-privilege`.
     pub devstack: PathBuf,
     /// Physical function name → `<service>/<LogicalId>`, for the state
@@ -118,7 +120,7 @@ async fn service_map(State(c): State<Arc<Console>>, Query(w): Query<Window>) -> 
 /// Each state machine with the functions its tasks invoke; none when
 /// moto cannot be read, and the map then names Step Functions.
 async fn state_machines(c: &Console) -> Vec<machines::Machine> {
-    let listed = devstack_sfn::listing::definitions(&c.emulator_url).await;
+    let listed = devstack_sfn::listing::definitions(&c.emulator_url, &c.accounts).await;
     (listed.unwrap_or_default().into_iter())
         .map(|m| machines::Machine {
             functions: (machines::task_functions(&m.definition).iter())
@@ -222,7 +224,7 @@ async fn function_figures(State(c): State<Arc<Console>>) -> Response {
 }
 
 async fn executions(State(c): State<Arc<Console>>) -> Response {
-    match devstack_sfn::listing::machines(&c.emulator_url).await {
+    match devstack_sfn::listing::machines(&c.emulator_url, &c.accounts).await {
         Ok(m) => axum::Json(m).into_response(),
         Err(e) => error(StatusCode::BAD_GATEWAY, &e.to_string()),
     }

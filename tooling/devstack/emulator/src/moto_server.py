@@ -918,6 +918,51 @@ def _buses_referenced_by_name():
     models.EventBus.physical_resource_id = property(lambda self: self.name)
 
 
+def _rules_read_from_a_snapshot():
+    """moto's server answers each request on a thread of its own, and a
+    PutEvents walked its bus's rules while another request put or deleted
+    one there: `OrderedDict mutated during iteration` half-way through,
+    after some rules had delivered, so the 500 made the SDK send the
+    event again and those rules' targets got it twice. Each walk now
+    reads the rules as they were when it began, as AWS matches an event
+    against the rules of the moment."""
+    from collections import OrderedDict
+
+    from moto.events import models
+
+    class Rules(OrderedDict):
+        def values(self):
+            return list(super().values())
+
+        def items(self):
+            return list(super().items())
+
+    init = models.EventBus.__init__
+
+    def with_rules(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.rules = Rules(self.rules)
+
+    models.EventBus.__init__ = with_rules
+
+
+def _bucket_notifications_from_the_buckets_account():
+    """A bucket's notifications go out from the bucket's own account, to
+    the queues, topics and functions its configuration names there. moto
+    sent them in the account of whoever wrote the object, so a write
+    from another account (a presigned URL, which moto reads in the
+    default account) notified a queue that is not there, and the event
+    was lost."""
+    from moto.s3 import notifications
+
+    send = notifications.send_event
+
+    def from_the_owner(account_id, event_name, bucket, key):
+        return send(getattr(bucket, "account_id", account_id), event_name, bucket, key)
+
+    notifications.send_event = from_the_owner
+
+
 def _sns_asks_before_it_delivers_to_a_queue():
     """SNS delivers to an SQS subscription only if the queue's policy (and
     the queue's key policy, when it is encrypted) lets sns.amazonaws.com do
@@ -1910,6 +1955,8 @@ _certificates_from_cloudformation()
 _bucket_cors_from_cloudformation()
 _bus_policies_from_cloudformation()
 _buses_referenced_by_name()
+_bucket_notifications_from_the_buckets_account()
+_rules_read_from_a_snapshot()
 _buses_in_their_owners_accounts()
 _stacks_fail_as_cloudformation_fails_them()
 _disabled_rules_deliver_nothing()

@@ -357,6 +357,7 @@ async fn route_response(
         }
     }
     let source = crate::permission::arn(
+        route.function.spec.account(),
         &route.api_id,
         &format!("$default/{}{}", method.as_str(), seen.routed_path),
     );
@@ -466,7 +467,7 @@ fn payload_v2(
         "rawQueryString": query,
         "headers": hs,
         "requestContext": {
-            "accountId": "123456789012",
+            "accountId": route.function.spec.account(),
             "apiId": route.api_id,
             "authorizer": {"jwt": {"claims": claims, "scopes": null}},
             "domainName": hs.get("host").cloned().unwrap_or(Value::from("localhost")),

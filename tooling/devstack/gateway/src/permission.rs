@@ -13,12 +13,12 @@ use devstack_lambda::runtime::Function;
 /// Whatever judges the gateway's invocations, shared by its APIs.
 pub type Judged = Option<Arc<dyn Judge>>;
 
-/// `arn:aws:execute-api:{region}:{account}:{api_id}/{rest}`.
-pub fn arn(api_id: &str, rest: &str) -> String {
+/// `arn:aws:execute-api:{region}:{account}:{api_id}/{rest}`: an API is in
+/// the account of the stack that holds it and its functions.
+pub fn arn(account: &str, api_id: &str, rest: &str) -> String {
     format!(
-        "arn:aws:execute-api:{}:{}:{api_id}/{rest}",
+        "arn:aws:execute-api:{}:{account}:{api_id}/{rest}",
         kit::config::LOCAL_REGION,
-        kit::config::LOCAL_ACCOUNT
     )
 }
 

@@ -158,17 +158,18 @@ impl SocketApi {
     /// Whether API Gateway may invoke `function` for `rest` of this API's
     /// ARN (`{stage}/{route}`, `authorizers/{id}`).
     async fn may_invoke(&self, function: &Function, rest: &str) -> bool {
-        let source = crate::permission::arn(&self.spec.api_id, rest);
+        let source = crate::permission::arn(self.account(), &self.spec.api_id, rest);
         crate::permission::may_invoke(&self.spec.judge, function, source).await
     }
 
     fn method_arn(&self, route_key: &str) -> String {
-        format!(
-            "arn:aws:execute-api:{}:123456789012:{}/{}/{route_key}",
-            kit::config::LOCAL_REGION,
-            self.spec.api_id,
-            self.spec.stage
-        )
+        let rest = format!("{}/{route_key}", self.spec.stage);
+        crate::permission::arn(self.account(), &self.spec.api_id, &rest)
+    }
+
+    /// The API's account: its stack's, which holds its functions.
+    fn account(&self) -> &str {
+        (self.spec.routes.values().next()).map_or(kit::config::LOCAL_ACCOUNT, |f| f.spec.account())
     }
 }
 

@@ -34,6 +34,11 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// The account that holds it, as its ARN names it.
+    pub fn account(&self) -> &str {
+        self.arn.split(':').nth(4).unwrap_or_default()
+    }
+
     /// How many invocations one of its environments runs at once: more
     /// than one under Lambda Managed Instances.
     pub fn per_environment(&self) -> u32 {

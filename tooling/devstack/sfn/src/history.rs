@@ -152,6 +152,8 @@ pub(crate) struct Api<'a> {
     http: reqwest::Client,
     url: String,
     arn: &'a str,
+    /// The account asked (empty: the engine's own for its test key).
+    account: String,
     authorization: String,
 }
 
@@ -171,10 +173,21 @@ impl<'a> Api<'a> {
             http,
             url: format!("{}/", moto_url.trim_end_matches('/')),
             arn,
+            // An execution is read in the account its ARN names.
+            account: match arn.starts_with("arn:") {
+                true => arn.split(':').nth(4).unwrap_or_default().to_owned(),
+                false => String::new(),
+            },
             authorization: format!(
                 "AWS4-HMAC-SHA256 Credential=test/20260101/{region}/states/aws4_request, SignedHeaders=host, Signature=0"
             ),
         })
+    }
+
+    /// The same calls in `account`.
+    pub(crate) fn in_account(mut self, account: &str) -> Self {
+        self.account = account.to_owned();
+        self
     }
 
     pub(crate) async fn call(
@@ -187,12 +200,19 @@ impl<'a> Api<'a> {
             arn: self.arn.to_owned(),
             message,
         };
-        let answer = self
+        let request = self
             .http
             .post(&self.url)
             .header("content-type", "application/x-amz-json-1.0")
             .header("x-amz-target", format!("AWSStepFunctions.{action}"))
-            .header("authorization", &self.authorization)
+            .header("authorization", &self.authorization);
+        // The signature above is the engine's test key, which it reads as
+        // its own account's: another account is named to it.
+        let request = match self.account.is_empty() {
+            true => request,
+            false => request.header("x-moto-account-id", &self.account),
+        };
+        let answer = request
             .body(body.to_string())
             .send()
             .await

@@ -29,12 +29,21 @@ pub struct Summary {
     pub stopped: Option<f64>,
 }
 
-/// The machines on moto's interpreter (`moto_url`), each with its latest
-/// executions.
-pub async fn machines(moto_url: &str) -> Result<Vec<Machine>, HistoryError> {
-    let api = Api::new(moto_url, "the state machines")?;
+/// The machines on moto's interpreter (`moto_url`) in each of
+/// `accounts`, each with its latest executions.
+pub async fn machines(moto_url: &str, accounts: &[String]) -> Result<Vec<Machine>, HistoryError> {
     let mut out = Vec::new();
-    for mut machine in described(&api).await? {
+    for account in accounts {
+        let api = Api::new(moto_url, "the state machines")?.in_account(account);
+        out.extend(with_executions(&api).await?);
+    }
+    Ok(out)
+}
+
+/// The machines `api` reaches, each with its latest executions.
+async fn with_executions(api: &Api<'_>) -> Result<Vec<Machine>, HistoryError> {
+    let mut out = Vec::new();
+    for mut machine in described(api).await? {
         let runs = api
             .call(
                 "ListExecutions",
@@ -57,8 +66,16 @@ pub async fn machines(moto_url: &str) -> Result<Vec<Machine>, HistoryError> {
 
 /// The machines with their definitions, and no executions listed: what
 /// the service map reads on every refresh.
-pub async fn definitions(moto_url: &str) -> Result<Vec<Machine>, HistoryError> {
-    described(&Api::new(moto_url, "the state machines")?).await
+pub async fn definitions(
+    moto_url: &str,
+    accounts: &[String],
+) -> Result<Vec<Machine>, HistoryError> {
+    let mut out = Vec::new();
+    for account in accounts {
+        let api = Api::new(moto_url, "the state machines")?.in_account(account);
+        out.extend(described(&api).await?);
+    }
+    Ok(out)
 }
 
 async fn described(api: &Api<'_>) -> Result<Vec<Machine>, HistoryError> {

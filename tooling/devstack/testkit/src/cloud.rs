@@ -12,6 +12,8 @@ pub fn test_cloud() -> devstack_cloud::Options {
         bin_dir: repo::profile_dir(),
         retry_delay: std::time::Duration::from_millis(20),
         function_env: vec![("RUST_LOG".into(), "warn".into())],
+        // As `cargo xtask up` runs it: a team per account.
+        accounts: devstack_cloud::accounts::per_team(),
         ..devstack_cloud::Options::default()
     }
 }
@@ -47,6 +49,17 @@ pub async fn sdk_for(cloud: &devstack_cloud::Detached) -> aws_config::SdkConfig 
 /// The SDK configuration for the shared cloud's emulator.
 pub async fn sdk() -> aws_config::SdkConfig {
     sdk_for(cloud()).await
+}
+
+/// The administrator of the account that holds `service` on `cloud`
+/// (the platform's keys for the platform and the stacks beside it).
+pub async fn sdk_of(cloud: &devstack_cloud::Detached, service: &str) -> aws_config::SdkConfig {
+    devstack_client::accounts::administrator(&cloud.endpoints, service).await
+}
+
+/// [`sdk_of`] the shared cloud.
+pub async fn sdk_in(service: &str) -> aws_config::SdkConfig {
+    sdk_of(cloud(), service).await
 }
 
 /// An address no other test signs up with.

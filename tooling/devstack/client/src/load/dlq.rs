@@ -343,10 +343,10 @@ pub(super) fn services(endpoints: &Endpoints) -> Vec<(String, String)> {
 /// Each DLQ's depth: visible and in flight.
 pub(super) async fn dlq_depths(endpoints: &Endpoints) -> Result<BTreeMap<String, i64>, LoadError> {
     use aws_sdk_sqs::types::QueueAttributeName as A;
-    let conf = kit::config::endpoint(&endpoints.emulator_url).await;
-    let sqs = aws_sdk_sqs::Client::new(&conf);
     let mut out = BTreeMap::new();
     for (service, url) in services(endpoints) {
+        let sqs =
+            aws_sdk_sqs::Client::new(&crate::accounts::administrator(endpoints, &service).await);
         let attrs = sqs
             .get_queue_attributes()
             .queue_url(&url)

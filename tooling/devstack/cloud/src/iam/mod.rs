@@ -101,25 +101,30 @@ struct Session {
     place: Place,
 }
 
+/// One account's reads, as its administrator.
+struct InAccount {
+    query: reads::Query,
+    secrets: JsonApi,
+}
+
 pub struct Judge {
     mode: Mode,
     place: Place,
     query: reads::Query,
     resources: resources::Resources,
-    secrets: JsonApi,
     /// The rules' creators, read as the administrator.
     events: JsonApi,
     /// The administrator's configuration, from which another account's
     /// administrator is reached.
     conf: SdkConfig,
-    /// Another account's IAM, read as its administrator.
-    elsewhere: RwLock<HashMap<String, Arc<reads::Query>>>,
+    /// An account's IAM and secrets, read as its administrator.
+    elsewhere: RwLock<HashMap<String, Arc<InAccount>>>,
     recorder: Arc<Recorder>,
     /// Key id → its session.
     sessions: RwLock<HashMap<String, Arc<Session>>>,
     /// Function → its latest session.
     by_function: RwLock<HashMap<String, Arc<Session>>>,
-    /// A secret's name → its ARN.
+    /// `<account>/<a secret's name>` → its ARN.
     secret_arns: RwLock<HashMap<String, String>>,
     /// A role that acts without a session of ours (a state machine's, a
     /// rule target's) → its policies, read once per deploy.
@@ -150,7 +155,6 @@ impl Judge {
             },
             query: reads::Query::new(conf)?,
             resources: resources::Resources::new(conf, kit::config::LOCAL_ACCOUNT),
-            secrets: JsonApi::new(conf, SECRETS_MANAGER),
             events: JsonApi::new(conf, EVENTS),
             conf: conf.clone(),
             elsewhere: RwLock::default(),
@@ -266,9 +270,16 @@ impl Judge {
     ) -> Result<reads::Credentials> {
         let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
         let credentials = self.query.assume_role(role_arn, name).await?;
+        let account = role_arn.split(':').nth(4).unwrap_or_default();
         let policies = match policies {
             Some(given) => given,
-            None => self.query.role_policies(role).await?,
+            None => {
+                self.in_account(account)
+                    .await?
+                    .query
+                    .role_policies(role)
+                    .await?
+            }
         };
         self.recorder.grants(&RoleGrants {
             function: who.to_owned(),
@@ -283,13 +294,7 @@ impl Judge {
                 })
                 .collect(),
         });
-        let place = Place {
-            account: (role_arn.split(':').nth(4))
-                .filter(|a| !a.is_empty())
-                .unwrap_or(&self.place.account)
-                .to_owned(),
-            region: self.place.region.clone(),
-        };
+        let place = self.place_of(role_arn);
         let session_arn = format!("arn:aws:sts::{}:assumed-role/{role}/{name}", place.account);
         let session = Arc::new(Session {
             function: who.to_owned(),
@@ -313,6 +318,18 @@ impl Judge {
             .unwrap_or_else(|e| e.into_inner())
             .insert(credentials.key_id.clone(), session);
         Ok(credentials)
+    }
+
+    /// Where a role acts, or a resource is: the account its ARN names
+    /// (else the administrator's), in this cloud's region.
+    fn place_of(&self, arn: &str) -> Place {
+        Place {
+            account: (arn.split(':').nth(4))
+                .filter(|a| !a.is_empty())
+                .unwrap_or(&self.place.account)
+                .to_owned(),
+            region: self.place.region.clone(),
+        }
     }
 
     /// Whether `request` may reach the emulator.
@@ -575,7 +592,10 @@ impl Judge {
         };
         let call = Call::new(action, resource);
         let policy = self.resources.of(resource).await.policy.clone();
-        let verdict = judge(&caller, &[], policy.as_ref(), &call, &self.place);
+        // A source whose ARN names no account (a bucket) acts in the
+        // resource's: each stack's bucket feeds its own functions.
+        let place = self.place_of(resource);
+        let verdict = judge(&caller, &[], policy.as_ref(), &call, &place);
         self.record(&who, caller.name(), &call, &verdict);
         verdict.allowed || self.mode != Mode::Strict
     }
@@ -644,9 +664,10 @@ impl Judge {
         described["CreatedBy"].as_str().map(str::to_owned)
     }
 
-    /// `account`'s IAM and STS: the administrator's own, or another
-    /// account's, reached as an organisation's administrator reaches it.
-    async fn query_in(&self, account: &str) -> Result<Arc<reads::Query>> {
+    /// `account`'s IAM, STS and secrets: the administrator's own, or
+    /// another account's, reached as an organisation's administrator
+    /// reaches it.
+    async fn in_account(&self, account: &str) -> Result<Arc<InAccount>> {
         if let Some(known) = self
             .elsewhere
             .read()
@@ -659,12 +680,15 @@ impl Judge {
             true => self.conf.clone(),
             false => administrator(&self.conf, account).await?,
         };
-        let query = Arc::new(reads::Query::new(&conf)?);
+        let reached = Arc::new(InAccount {
+            query: reads::Query::new(&conf)?,
+            secrets: JsonApi::new(&conf, SECRETS_MANAGER),
+        });
         self.elsewhere
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(account.to_owned(), query.clone());
-        Ok(query)
+            .insert(account.to_owned(), reached.clone());
+        Ok(reached)
     }
 
     /// A deploy may have changed the resources' policies (and made a
@@ -697,7 +721,13 @@ impl Judge {
         }
         let account = role_arn.split(':').nth(4).unwrap_or_default();
         let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
-        let trust = Arc::new(self.query_in(account).await?.role_trust(role).await?);
+        let trust = Arc::new(
+            self.in_account(account)
+                .await?
+                .query
+                .role_trust(role)
+                .await?,
+        );
         (self.role_trusts.write())
             .unwrap_or_else(|e| e.into_inner())
             .insert(role_arn.to_owned(), trust.clone());
@@ -711,18 +741,21 @@ impl Judge {
         if self.mode == Mode::Off {
             return Ok(());
         }
+        // The execution runs in its role's account: a task's bare name is
+        // a function there.
+        let place = self.place_of(role_arn);
         let function_arn = match function.starts_with("arn:") {
             true => function.to_owned(),
             false => format!(
                 "arn:aws:lambda:{}:{}:function:{function}",
-                self.place.region, self.place.account
+                place.region, place.account
             ),
         };
         let policies = self.policies_of(role_arn).await?;
         let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
         let session = format!(
             "arn:aws:sts::{}:assumed-role/{role}/StepFunctions",
-            self.place.account
+            place.account
         );
         let caller = Caller::Role {
             arn: role_arn.to_owned(),
@@ -731,13 +764,7 @@ impl Judge {
         };
         let call = Call::new("lambda:InvokeFunction", function_arn.as_str());
         let resource_policy = self.resources.of(&function_arn).await.policy.clone();
-        let verdict = judge(
-            &caller,
-            &policies,
-            resource_policy.as_ref(),
-            &call,
-            &self.place,
-        );
+        let verdict = judge(&caller, &policies, resource_policy.as_ref(), &call, &place);
         self.record(&format!("Step Functions {role}"), role_arn, &call, &verdict);
         if verdict.allowed || self.mode != Mode::Strict {
             return Ok(());
@@ -759,9 +786,15 @@ impl Judge {
         }
         let account = role_arn.split(':').nth(4).unwrap_or_default();
         let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
-        let read = async { self.query_in(account).await?.role_policies(role).await }
-            .await
-            .map_err(|e| format!("reading the policies of {role_arn}: {e:#}"))?;
+        let read = async {
+            self.in_account(account)
+                .await?
+                .query
+                .role_policies(role)
+                .await
+        }
+        .await
+        .map_err(|e| format!("reading the policies of {role_arn}: {e:#}"))?;
         let read = Arc::new(read);
         self.role_policies
             .write()
@@ -846,33 +879,32 @@ impl Judge {
         else {
             return known;
         };
-        let cached = self
-            .secret_arns
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned();
-        let arn = match cached {
-            Some(arn) => arn,
-            None => {
-                let described = self
-                    .secrets
-                    .call("DescribeSecret", &serde_json::json!({"SecretId": id}))
-                    .await
-                    .ok()
-                    .and_then(|d| d["ARN"].as_str().map(str::to_owned));
-                let Some(arn) = described else {
-                    return known;
-                };
-                self.secret_arns
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(id.to_owned(), arn.clone());
-                arn
-            }
-        };
-        known.secrets.insert(id.to_owned(), arn);
+        if let Some(arn) = self.secret_arn_in(&place.account, id).await {
+            known.secrets.insert(id.to_owned(), arn);
+        }
         known
+    }
+
+    /// The ARN of the secret named `id` in `account`, where the caller's
+    /// name for it is read.
+    async fn secret_arn_in(&self, account: &str, id: &str) -> Option<String> {
+        let key = format!("{account}/{id}");
+        let cached = (self.secret_arns.read())
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        if cached.is_some() {
+            return cached;
+        }
+        let described = (self.in_account(account).await.ok()?.secrets)
+            .call("DescribeSecret", &serde_json::json!({"SecretId": id}))
+            .await
+            .ok()?;
+        let arn = described["ARN"].as_str()?.to_owned();
+        (self.secret_arns.write())
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, arn.clone());
+        Some(arn)
     }
 }
 

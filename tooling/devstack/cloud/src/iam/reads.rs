@@ -17,9 +17,7 @@ pub struct Credentials {
     pub token: String,
 }
 
-/// The role an organisation's management account assumes in a member
-/// account.
-pub const ACCESS_ROLE: &str = "OrganizationAccountAccessRole";
+pub use devstack_api::endpoints::ACCESS_ROLE;
 
 /// `conf` (the local cloud's administrator's) acting as `account`'s
 /// administrator, as an organisation's administrator reaches a member

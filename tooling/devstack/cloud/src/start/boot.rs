@@ -14,6 +14,8 @@ use super::{Options, Phases};
 pub(super) struct Booted {
     pub emulator: devstack_emulator::Emulator,
     pub conf: SdkConfig,
+    /// Each stack's account.
+    pub accounts: crate::accounts::Accounts,
     /// Every stack's template, parameters set, in deploy order.
     pub templates: Vec<Value>,
     /// The web stack's template, deployed with the others.
@@ -87,6 +89,7 @@ pub(super) async fn boot(
     .await?
     .map_err(anyhow::Error::msg)?;
     let conf = started.emulator.sdk_config().await;
+    let accounts = crate::accounts::Accounts::reach(&conf, &options.accounts).await?;
     let from = if started.kept.is_some() {
         "kept state"
     } else {
@@ -100,6 +103,7 @@ pub(super) async fn boot(
     Ok(Booted {
         emulator: started.emulator,
         conf,
+        accounts,
         templates,
         web,
         commit,
@@ -157,6 +161,7 @@ fn parameterised(options: &Options, templates: Vec<Value>) -> Vec<Value> {
             ];
             overrides.extend(crate::custom_domain::parameters());
             overrides.extend(crate::federation::parameters());
+            overrides.extend(crate::accounts::parameters(&options.accounts, stack));
             overrides.extend(
                 (options.parameter_overrides.iter())
                     .filter(|o| o.stack == stack)

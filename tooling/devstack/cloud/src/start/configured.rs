@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use aws_config::SdkConfig;
 use devstack_iam::policy::NamedPolicy;
 use devstack_lambda::spec::Record;
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::Accounts;
 use crate::deploy::Stack;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -25,24 +25,23 @@ pub(crate) struct Configured {
 
 impl Configured {
     /// Every function of `stacks`, then every role they run as.
-    pub(super) async fn read(conf: &SdkConfig, stacks: &[Stack]) -> Result<Configured> {
+    /// Each read in the stack's account.
+    pub(super) async fn read(accounts: &Accounts, stacks: &[Stack]) -> Result<Configured> {
         let mut configured = Configured::default();
-        for (_, plan, deployed, _) in stacks {
+        for (service, plan, deployed, _) in stacks {
+            let conf = accounts.conf(service);
+            let iam = crate::iam::reads::Query::new(conf)?;
             for f in &plan.functions {
                 let physical = deployed.physical(&f.logical_id)?;
                 let record = Record::read(conf, physical).await?;
+                if !configured.roles.contains_key(&record.role) {
+                    let role = record.role.rsplit('/').next().unwrap_or(&record.role);
+                    let policies = (iam.role_policies(role).await)
+                        .with_context(|| format!("reading the policies of {}", record.role))?;
+                    configured.roles.insert(record.role.clone(), policies);
+                }
                 configured.functions.insert(physical.to_owned(), record);
             }
-        }
-        let iam = crate::iam::reads::Query::new(conf)?;
-        for record in configured.functions.values() {
-            if configured.roles.contains_key(&record.role) {
-                continue;
-            }
-            let role = record.role.rsplit('/').next().unwrap_or(&record.role);
-            let policies = (iam.role_policies(role).await)
-                .with_context(|| format!("reading the policies of {}", record.role))?;
-            configured.roles.insert(record.role.clone(), policies);
         }
         Ok(configured)
     }

@@ -13,18 +13,20 @@ use serde_json::Value;
 use super::Phases;
 use super::configured::Configured;
 use super::kept::Deploy;
+use crate::accounts::Accounts;
 use crate::cognito;
 use crate::deploy::{Stack, TAG_COMMIT, TAG_SERVICE, apply, borrowed, create_tagged, service_tags};
 
 /// `platform`, the `services` and `web` templates deployed on the
-/// emulator at `emulator_url`.
+/// emulator at `emulator_url`, each in its account.
 pub(super) async fn deploy(
-    conf: &SdkConfig,
+    accounts: &Accounts,
     emulator_url: &str,
     (platform, services, web): (Value, Vec<(&str, Value)>, Value),
     commit: &str,
     phases: &mut Phases,
 ) -> Result<Deploy> {
+    let conf = accounts.platform();
     let platform = crate::custom_domain::with_zone(conf, platform).await?;
     let (pool, outputs) = deploy_platform(conf, emulator_url, &platform, commit, phases).await?;
     let bus_name = outputs.get("BusName").cloned().unwrap_or_default();
@@ -33,9 +35,17 @@ pub(super) async fn deploy(
         .into_iter()
         .map(|(s, t)| (s, from_the_platform(t, &outputs)))
         .collect();
-    let stacks = deploy_services(conf, services, commit).await?;
-    crate::step_functions::make_machines_runnable(conf, emulator_url, &stacks).await?;
-    let configured = Configured::read(conf, &stacks).await?;
+    let stacks = deploy_services(accounts, services, commit).await?;
+    for stack in &stacks {
+        let conf = accounts.conf(&stack.0);
+        crate::step_functions::make_machines_runnable(
+            conf,
+            emulator_url,
+            std::slice::from_ref(stack),
+        )
+        .await?;
+    }
+    let configured = Configured::read(accounts, &stacks).await?;
     let site = crate::web::deploy_stack(conf, web, &platform, (&stacks, commit)).await?;
     Ok(Deploy {
         platform,
@@ -115,14 +125,15 @@ async fn deploy_platform(
     Ok((pool, deployed.outputs))
 }
 
-/// The service stacks import only the platform's exports, so they deploy
-/// together.
+/// The service stacks take only the platform's outputs, so they deploy
+/// together, each in its team's account.
 async fn deploy_services(
-    conf: &SdkConfig,
+    accounts: &Accounts,
     services: Vec<(&str, serde_json::Value)>,
     commit: &str,
 ) -> Result<Vec<Stack>> {
     let deploying = services.into_iter().map(|(service, template)| async move {
+        let conf = accounts.conf(service);
         let (adapted, plan) = adapt(service, &template)?;
         let tags = service_tags(service, commit)?;
         let deployed = create_tagged(conf, service, &adapted, &[], &borrowed(&tags)).await?;

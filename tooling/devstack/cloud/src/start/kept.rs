@@ -12,7 +12,6 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use aws_config::SdkConfig;
 use devstack_template::adapt::adapt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -134,12 +133,12 @@ pub(super) fn restore(
 /// This cloud's web origin where the deploy put the placeholder: every
 /// bucket's CORS rule that names it.
 pub(super) async fn place_web_origin(
-    conf: &SdkConfig,
+    accounts: &crate::accounts::Accounts,
     stacks: &[Stack],
     origin: &str,
 ) -> Result<()> {
-    let s3 = crate::deploy::path_style_s3(conf);
     for (service, _, deployed, adapted) in stacks {
+        let s3 = crate::deploy::path_style_s3(accounts.conf(service));
         let buckets = (adapted["Resources"].as_object().into_iter().flatten())
             .filter(|(_, r)| r["Properties"]["CorsConfiguration"].is_object())
             .map(|(logical, _)| logical);

@@ -28,7 +28,9 @@ impl Wiring<'_> {
             };
             let invoker = Invoker {
                 principal: "events.amazonaws.com",
-                source_arn: self.rule_arn(deployed.physical(&t.rule)?, bus).await?,
+                source_arn: self
+                    .rule_arn(service, deployed.physical(&t.rule)?, bus)
+                    .await?,
             };
             self.tap(
                 service,
@@ -54,18 +56,19 @@ impl Wiring<'_> {
 
     fn tap(&mut self, service: &str, function: &str, queue_url: &str, source: (TapKind, Invoker)) {
         let target = self.asyncs[&qualified(service, function)].clone();
+        let sqs = aws_sdk_sqs::Client::new(self.accounts.conf(service));
         self.tasks.push(tokio::spawn(poll_tap(
-            self.sqs.clone(),
+            sqs,
             queue_url.to_owned(),
             source,
             target,
         )));
     }
 
-    /// A rule's ARN, on `bus` or else the default one.
-    async fn rule_arn(&self, rule: &str, bus: &str) -> Result<String> {
+    /// A rule of `service`'s, on `bus` or else the default one: its ARN.
+    async fn rule_arn(&self, service: &str, rule: &str, bus: &str) -> Result<String> {
         let events = kit::signed::json_protocol::JsonApi::new(
-            &self.conf,
+            self.accounts.conf(service),
             kit::signed::json_protocol::EVENTS,
         );
         for bus in [bus, "default"] {
@@ -86,7 +89,8 @@ impl Wiring<'_> {
         deployed: &Deployed,
     ) -> Result<()> {
         let table = deployed.physical(&s.table)?;
-        let ddb = aws_sdk_dynamodb::Client::new(&self.conf);
+        let conf = self.accounts.conf(service);
+        let ddb = aws_sdk_dynamodb::Client::new(conf);
         let described = ddb.describe_table().table_name(table).send().await?;
         if let Some(stream) = described.table().and_then(|t| t.latest_stream_arn()) {
             let function = qualified(service, &s.function);
@@ -113,9 +117,9 @@ impl Wiring<'_> {
                 ShardIteratorType::TrimHorizon
             },
             report_batch_item_failures: s.report_batch_item_failures,
-            streams: aws_sdk_dynamodbstreams::Client::new(&self.conf),
+            streams: aws_sdk_dynamodbstreams::Client::new(conf),
             ddb,
-            sns: self.sns.clone(),
+            sns: aws_sdk_sns::Client::new(conf),
             retry_delay: self.options.retry_delay,
             writes: Some(self.writes.clone()),
             judge: Some(self.judge.clone()),

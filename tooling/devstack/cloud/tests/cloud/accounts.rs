@@ -1149,3 +1149,58 @@ async fn a_teams_real_stack_in_its_account_subscribes_on_the_platforms_bus_and_g
     );
     assert!(denied_for(&cloud, STRANGER, "events:PutRule"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_buckets_notification_goes_out_from_its_own_account_whoever_writes_the_object() {
+    use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+    let cloud = start();
+    let todos = account(&cloud, TODOS).await;
+    let (url, arn) = queue(&todos, "todos-uploads").await;
+    let bucket = format!("todos-uploads-{}", uuid::Uuid::new_v4().simple());
+    let s3 = cloud::deploy::path_style_s3(&todos);
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let notify = QueueConfiguration::builder()
+        .queue_arn(&arn)
+        .events(Event::S3ObjectCreated)
+        .build()
+        .unwrap();
+    s3.put_bucket_notification_configuration()
+        .bucket(&bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(notify)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // Written from the platform's account, as a presigned URL's write
+    // reaches the engine.
+    cloud::deploy::path_style_s3(&admin(&cloud).await)
+        .put_object()
+        .bucket(&bucket)
+        .key("users/u1/report.pdf")
+        .body(b"%PDF".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
+    let keys: Vec<String> = bodies(&todos, &url)
+        .await
+        .iter()
+        .flat_map(|b| b["Records"].as_array().cloned().unwrap_or_default())
+        .map(|r| {
+            r["s3"]["object"]["key"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    // An S3 event's key is URL-encoded, as AWS writes it.
+    assert_eq!(
+        keys,
+        ["users%2Fu1%2Freport.pdf"],
+        "in the bucket's account's queue"
+    );
+}

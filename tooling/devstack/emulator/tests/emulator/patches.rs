@@ -971,3 +971,66 @@ async fn a_deleted_stack_takes_its_role_with_the_managed_policies_it_attached() 
     // make a role of that name.
     deploy(&cfn, &name, &body, false).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_put_events_meets_the_rules_of_its_moment_while_others_come_and_go() {
+    use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+    let conf = shared().sdk_config().await;
+    // Every answer as the engine gave it: a 500 is not retried away.
+    let events = aws_sdk_eventbridge::Client::from_conf(
+        aws_sdk_eventbridge::config::Builder::from(&conf)
+            .retry_config(aws_sdk_eventbridge::config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    let bus = unique("churn");
+    events.create_event_bus().name(&bus).send().await.unwrap();
+    // Enough rules that a walk over them takes a while.
+    for n in 0..300 {
+        events
+            .put_rule()
+            .name(format!("steady-{n}"))
+            .event_bus_name(&bus)
+            .event_pattern(r#"{"source": ["app.churn"]}"#)
+            .send()
+            .await
+            .unwrap();
+    }
+    let churn = {
+        let (events, bus) = (events.clone(), bus.clone());
+        tokio::spawn(async move {
+            for n in 0..300 {
+                let name = format!("coming-{n}");
+                let put = events.put_rule().name(&name).event_bus_name(&bus);
+                let _ = put.event_pattern(r#"{"source": ["other"]}"#).send().await;
+                let _ = events
+                    .delete_rule()
+                    .name(&name)
+                    .event_bus_name(&bus)
+                    .send()
+                    .await;
+            }
+        })
+    };
+    let mut failures = Vec::new();
+    while !churn.is_finished() {
+        let entry = PutEventsRequestEntry::builder()
+            .event_bus_name(&bus)
+            .source("app.churn")
+            .detail_type("Probe")
+            .detail("{}")
+            .build();
+        if let Err(e) = events.put_events().entries(entry).send().await {
+            failures.push(format!(
+                "{}",
+                aws_sdk_eventbridge::error::DisplayErrorContext(e)
+            ));
+        }
+    }
+    churn.await.unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} failed: {:?}",
+        failures.len(),
+        failures.first()
+    );
+}

@@ -77,9 +77,11 @@ pub(super) fn handed(functions: &[&str], keep: impl Fn(&Value) -> bool) -> Vec<V
         .collect()
 }
 
-/// Every message in a queue, taken off it.
-pub(super) async fn drain(queue: &str) -> Vec<Value> {
-    devstack_emulator::fixtures::drain(&aws_sdk_sqs::Client::new(&sdk().await), queue).await
+/// Every message in `service`'s DLQ, taken off it in its account.
+pub(super) async fn drain(service: &str) -> Vec<Value> {
+    let c = cloud();
+    let sqs = aws_sdk_sqs::Client::new(&devstack_testkit::cloud::sdk_of(c, service).await);
+    devstack_emulator::fixtures::drain(&sqs, &c.endpoints.services[service].dlq_queue_url).await
 }
 
 /// A WebSocket connection with an ID token, a `ping`, and a close.
@@ -144,9 +146,8 @@ pub(super) async fn async_failure() -> Value {
         .send()
         .await
         .unwrap();
-    let queue = e.services["todos"].dlq_queue_url.as_str();
     eventually(Duration::from_secs(30), "the dead letter", || async {
-        Ok(drain(queue)
+        Ok(drain("todos")
             .await
             .into_iter()
             .find(|m| m["Message"].as_str().is_some_and(|b| b.contains(&marker))))
@@ -184,9 +185,8 @@ pub(super) async fn stream_failure() -> Value {
         .send()
         .await
         .unwrap();
-    let queue = e.services["users"].dlq_queue_url.as_str();
     eventually(Duration::from_secs(60), "the OnFailure record", || async {
-        Ok(drain(queue).await.into_iter().find(|m| {
+        Ok(drain("users").await.into_iter().find(|m| {
             m["Message"]
                 .as_str()
                 .is_some_and(|b| b.contains("DDBStreamBatchInfo"))

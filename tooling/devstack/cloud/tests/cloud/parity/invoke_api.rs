@@ -400,7 +400,8 @@ pub(super) async fn list_functions_and_get_function_answer_as_aws_does_through_t
 
     // By name, ARN, ARN with $LATEST and <stack>/<LogicalId>, all the same.
     let name = physical("todos", "OnUserDeletedFunction");
-    let arn = format!("arn:aws:lambda:us-east-1:123456789012:function:{name}");
+    let account = &cloud().endpoints.services["todos"].account;
+    let arn = format!("arn:aws:lambda:us-east-1:{account}:function:{name}");
     for id in [
         name.clone(),
         arn.clone(),

@@ -1,0 +1,109 @@
+//! Which account holds each stack, and the administrator's configuration
+//! in each. The platform (the bus, the user pool, the web hosting) is in
+//! the local cloud's own account; a team whose account is named deploys
+//! its stack there and is reached as an organisation's administrator
+//! reaches a member account ([`crate::iam::administrator`]).
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use aws_config::SdkConfig;
+
+/// The layout `devstack up` plays by default: a team per account, as
+/// organisations run AWS. Two teams stay with the platform
+/// (ARCHITECTURE.md, "A team per account"): users, whose user pool calls
+/// its triggers and only the pool's own account may delete a user; and
+/// campaigns, whose pages the platform's CloudFront distribution serves
+/// and which invalidates them there (CloudFront has no resource policy:
+/// another account would need a role of the platform's to assume).
+pub const PER_TEAM: [(&str, &str); 2] =
+    [("todos", "222222222222"), ("notifications", "333333333333")];
+
+/// [`PER_TEAM`] as the options name it: service → account.
+pub fn per_team() -> BTreeMap<String, String> {
+    (PER_TEAM.iter())
+        .map(|(s, a)| ((*s).to_owned(), (*a).to_owned()))
+        .collect()
+}
+
+/// The parameters that place each team, by stack: the platform's
+/// `<Team>Account` (its bus policy lets that account in) and each placed
+/// service's `PlatformAccount` (its bus is in another account). Nothing
+/// when every stack shares the platform's account.
+pub fn parameters(placed: &BTreeMap<String, String>, stack: &str) -> Vec<(String, String)> {
+    if stack == repo::PLATFORM {
+        return (placed.iter())
+            .map(|(service, account)| (repo::account_parameter(service), account.clone()))
+            .collect();
+    }
+    match placed.contains_key(stack) {
+        true => vec![(
+            repo::PLATFORM_ACCOUNT.to_owned(),
+            kit::config::LOCAL_ACCOUNT.to_owned(),
+        )],
+        false => Vec::new(),
+    }
+}
+
+/// Each stack's account and its administrator's configuration.
+#[derive(Clone)]
+pub struct Accounts {
+    platform: SdkConfig,
+    placed: BTreeMap<String, String>,
+    teams: BTreeMap<String, (String, SdkConfig)>,
+}
+
+impl Accounts {
+    /// `platform`: the local cloud's administrator; `placed`: service →
+    /// account, for the teams not in the platform's account.
+    pub async fn reach(platform: &SdkConfig, placed: &BTreeMap<String, String>) -> Result<Self> {
+        let mut teams = BTreeMap::new();
+        for (service, account) in placed {
+            let conf = crate::iam::administrator(platform, account).await?;
+            teams.insert(service.clone(), (account.clone(), conf));
+        }
+        Ok(Self {
+            platform: platform.clone(),
+            placed: placed.clone(),
+            teams,
+        })
+    }
+
+    /// The administrator's configuration in the account that holds
+    /// `stack`.
+    pub fn conf(&self, stack: &str) -> &SdkConfig {
+        self.teams.get(stack).map_or(&self.platform, |(_, c)| c)
+    }
+
+    /// The account that holds `stack`.
+    pub fn account(&self, stack: &str) -> &str {
+        (self.teams.get(stack)).map_or(kit::config::LOCAL_ACCOUNT, |(a, _)| a)
+    }
+
+    /// The parameters that place `stack` ([`parameters`]): every deploy
+    /// of it passes them, as a team's pipeline passes its own.
+    pub fn parameters(&self, stack: &str) -> Vec<(String, String)> {
+        parameters(&self.placed, stack)
+    }
+
+    pub fn platform(&self) -> &SdkConfig {
+        &self.platform
+    }
+}
+
+/// The administrator of the account that holds `stack` on the running
+/// local cloud `endpoints` describes.
+pub async fn administrator_of(
+    endpoints: &devstack_api::Endpoints,
+    stack: &str,
+) -> Result<SdkConfig> {
+    let base = kit::config::endpoint(&endpoints.emulator_url).await;
+    match endpoints
+        .services
+        .get(stack)
+        .filter(|_| endpoints.access_role(stack).is_some())
+    {
+        Some(s) => crate::iam::administrator(&base, &s.account).await,
+        None => Ok(base),
+    }
+}
