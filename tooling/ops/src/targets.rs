@@ -96,16 +96,6 @@ pub async fn local_cloud(path: &Path) -> Result<(Endpoints, SdkConfig)> {
     Ok((e, conf))
 }
 
-/// Lambda on the local cloud: its own Invoke API, which runs the
-/// functions (the emulator's Lambda only holds their configuration).
-fn local_lambda(conf: &SdkConfig, endpoint: &str) -> aws_sdk_lambda::Client {
-    aws_sdk_lambda::Client::from_conf(
-        aws_sdk_lambda::config::Builder::from(conf)
-            .endpoint_url(endpoint)
-            .build(),
-    )
-}
-
 pub async fn from_endpoints_file(path: &Path) -> Result<Targets> {
     let (e, conf) = local_cloud(path).await?;
     if e.lambda_endpoint.is_empty() {
@@ -114,7 +104,11 @@ pub async fn from_endpoints_file(path: &Path) -> Result<Targets> {
             path.display()
         );
     }
-    let lambda = local_lambda(&conf, &e.lambda_endpoint);
+    let lambda = aws_sdk_lambda::Client::from_conf(
+        aws_sdk_lambda::config::Builder::from(&conf)
+            .endpoint_url(&e.lambda_endpoint)
+            .build(),
+    );
     let mut services: BTreeMap<String, Service> = e
         .services
         .iter()
@@ -146,7 +140,7 @@ pub async fn from_endpoints_file(path: &Path) -> Result<Targets> {
     for (name, service) in &mut services {
         if let Some(role) = e.access_role(name) {
             let conf = assume(&conf, &role).await;
-            let lambda = local_lambda(&conf, &e.lambda_endpoint);
+            let lambda = lambda_as(&lambda, &conf);
             service.reach = Some(Reach { conf, lambda });
         }
     }
@@ -211,14 +205,23 @@ pub async fn with_roles(
 ) -> Targets {
     let base = t.conf.clone();
     for (stack, role) in roles {
+        let conf = assume(&base, role).await;
+        let lambda = lambda_as(&t.lambda, &conf);
         if stack == platform {
-            t.conf = assume(&base, role).await;
-            t.lambda = aws_sdk_lambda::Client::new(&t.conf);
+            (t.conf, t.lambda) = (conf, lambda);
         } else if let Some(s) = t.services.get_mut(stack) {
-            s.reach = Some(Reach::new(assume(&base, role).await));
+            s.reach = Some(Reach { conf, lambda });
         }
     }
     t
+}
+
+/// `lambda` (where it is: the local cloud's Invoke API, or Lambda's)
+/// called with `conf`'s credentials.
+fn lambda_as(lambda: &aws_sdk_lambda::Client, conf: &SdkConfig) -> aws_sdk_lambda::Client {
+    let mut config = lambda.config().to_builder();
+    config.set_credentials_provider(conf.credentials_provider());
+    aws_sdk_lambda::Client::from_conf(config.build())
 }
 
 /// `base` acting as `role`, as an operator reaches another account of
