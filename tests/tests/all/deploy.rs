@@ -422,6 +422,9 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
         bin_dir: repo::profile_dir(),
         from_sam: [("users".to_owned(), sam.clone())].into(),
         function_env: vec![("RUST_LOG".into(), "warn".into())],
+        // As `cargo xtask up` runs it: the consumers in their teams'
+        // accounts, which `ops stacks` must read.
+        accounts: devstack_cloud::accounts::per_team(),
         ..Options::default()
     })
     .expect("the local cloud starts");

@@ -194,9 +194,9 @@ pub struct UpArgs {
     #[arg(long = "managed-instances", value_name = "FUNCTION=N", value_parser = parse_managed)]
     pub managed_instances: Vec<(String, u32)>,
     /// Deploy every stack into one account (a sandbox), instead of each
-    /// team into an account of its own as organisations run AWS (todos,
-    /// notifications and campaigns each in theirs; users with the
-    /// platform, whose user pool calls its triggers).
+    /// team into an account of its own as organisations run AWS (todos
+    /// and notifications each in theirs; users and campaigns with the
+    /// platform, whose user pool and CloudFront they need).
     #[arg(long)]
     pub one_account: bool,
 }

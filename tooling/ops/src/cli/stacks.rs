@@ -7,11 +7,20 @@ use anyhow::{Context, Result};
 use super::{Cli, sdk};
 
 /// The stacks of the caller's own account, then of each account a
-/// `--role` reaches: a team's stack is found in its team's account.
+/// `--role` reaches, and on the local cloud each team's own account: a
+/// team's stack is found in its team's account.
 pub(super) async fn run(cli: &Cli) -> Result<ExitCode> {
     let conf = sdk(cli).await?;
     let mut stacks = crate::stacks::deployed(&aws_sdk_cloudformation::Client::new(&conf)).await?;
-    for (stack, role) in cli.roles()? {
+    let mut roles = cli.roles()?;
+    if let Some(file) = super::endpoints_file(cli) {
+        let (endpoints, _) = crate::targets::local_cloud(&file).await?;
+        roles.extend(
+            (endpoints.services.keys())
+                .filter_map(|s| Some((s.clone(), endpoints.access_role(s)?))),
+        );
+    }
+    for (stack, role) in roles {
         let reached = crate::targets::assume(&conf, &role).await;
         let cf = aws_sdk_cloudformation::Client::new(&reached);
         let found = crate::stacks::deployed(&cf)
