@@ -118,10 +118,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("devstack-client", &["devstack-api", "kit", "ops", "repo"]),
     // What the system's tests and the local cloud's own share: a kept
-    // cloud, clients of it, a browser. Only tests depend on it.
+    // cloud, clients of it, a browser; it reaches a team's account as
+    // `ops` does. Only tests depend on it.
     (
         "devstack-testkit",
-        &["devstack-client", "devstack-cloud", "events", "kit", "repo"],
+        &[
+            "devstack-client",
+            "devstack-cloud",
+            "events",
+            "kit",
+            "ops",
+            "repo",
+        ],
     ),
     // `devstack executions` reads and renders a history with the Step
     // Functions piece's own parser; `devstack least-privilege` reports with

@@ -331,9 +331,7 @@ async fn a_managed_instances_consumer_takes_a_burst_in_one_process_each_invocati
     assert!(most_at_once(&hops) > 1, "one at a time: {hops:#?}");
 
     // Each user welcomed once, the second deliveries skipped.
-    let ddb = aws_sdk_dynamodb::Client::new(
-        &devstack_client::accounts::administrator(e, "notifications").await,
-    );
+    let ddb = aws_sdk_dynamodb::Client::new(&ops::targets::administrator(e, "notifications").await);
     let table = &e.services["notifications"].table;
     for (put, _) in &events {
         let user = &put.user;

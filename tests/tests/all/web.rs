@@ -538,7 +538,8 @@ async fn the_site_is_served_through_the_web_stacks_cloudfront_distribution() {
 }
 
 #[tokio::test]
-async fn every_api_answers_on_the_one_api_host_at_its_base_path() {
+async fn the_platforms_account_maps_its_apis_on_one_host_and_other_accounts_apis_answer_at_their_own()
+ {
     let e = &cloud().endpoints;
     let ada = crate::support::client(&unique_email("one-host")).await;
     let call = |url: String| {
@@ -553,20 +554,27 @@ async fn every_api_answers_on_the_one_api_host_at_its_base_path() {
             res.status().as_u16()
         }
     };
+    // API Gateway maps only the custom domain's own account's APIs: a
+    // team in an account of its own answers at its API's own address
+    // (locally the gateway's, every API at its own paths).
+    assert_ne!(e.services["todos"].account, kit::config::LOCAL_ACCOUNT);
     for service in repo::SERVICES {
-        let url = &e.services[*service].outputs["ApiUrl"];
-        assert_eq!(
-            url,
-            &format!("{}/{service}", e.api_base_url),
-            "{service}: one host, its own base path"
-        );
+        let s = &e.services[*service];
+        let expected = match s.account == kit::config::LOCAL_ACCOUNT {
+            true => format!("{}/{service}", e.api_base_url),
+            false => e.api_base_url.clone(),
+        };
+        assert_eq!(s.outputs["ApiUrl"], expected, "{service} in {}", s.account);
     }
     let users = &e.services["users"].outputs["ApiUrl"];
     let todos = &e.services["todos"].outputs["ApiUrl"];
     assert_eq!(call(format!("{users}/users/me")).await, 200);
     assert_eq!(call(format!("{todos}/todos")).await, 200);
     // A base path reaches its own API only.
-    assert_eq!(call(format!("{todos}/users/me")).await, 404);
+    assert_eq!(call(format!("{users}/todos")).await, 404);
+    // A team in its own account has no base path on the platform's host.
+    let notifications = format!("{}/notifications/notifications", e.api_base_url);
+    assert_eq!(call(notifications).await, 404);
     // The web app is told the same URLs.
     let config: Value = reqwest::get(format!("{}config.json", web_url()))
         .await
@@ -575,6 +583,7 @@ async fn every_api_answers_on_the_one_api_host_at_its_base_path() {
         .await
         .unwrap();
     assert_eq!(config["apis"]["users"], users.as_str());
+    assert_eq!(config["apis"]["todos"], todos.as_str());
     // The domain's certificates are in the account (ACM on the emulator).
     let acm = JsonApi::new(
         &crate::support::sdk().await,

@@ -142,7 +142,7 @@ fn sub_of(token: &str) -> String {
 
 /// The connection ids the notifications table holds for a user.
 async fn recorded_connections(endpoints: &devstack_api::Endpoints, sub: &str) -> Vec<String> {
-    let conf = devstack_client::accounts::administrator(endpoints, "notifications").await;
+    let conf = ops::targets::administrator(endpoints, "notifications").await;
     let table = endpoints.services["notifications"].table.as_str();
     let out = aws_sdk_dynamodb::Client::new(&conf)
         .query()
@@ -407,7 +407,7 @@ async fn a_notification_is_pushed_to_its_user_only_and_stale_connections_are_for
     // (the record a lost client leaves behind until its TTL), and one
     // whose `$connect` recorded it a moment ago and whose handshake has
     // not completed (a post to it is 410 until then).
-    let conf = devstack_client::accounts::administrator(e, "notifications").await;
+    let conf = ops::targets::administrator(e, "notifications").await;
     let now = chrono::Utc::now();
     for (id, at) in [
         ("sTaLeCoNnEcTi=", now - chrono::Duration::hours(1)),
@@ -510,7 +510,7 @@ const BACKLOG: usize = 300;
 #[tokio::test]
 async fn a_congratulation_behind_a_backlog_is_pushed_and_each_notification_delivered_once() {
     let e = &crate::support::cloud().endpoints;
-    let conf = devstack_client::accounts::administrator(e, "notifications").await;
+    let conf = ops::targets::administrator(e, "notifications").await;
     let notifications = &e.services["notifications"];
     let (queue, inbox) = delivery_inbox(&conf, &notifications.outputs["DeliveryTopicArn"]).await;
     let ada = client(&unique_email("ws-backlog")).await;

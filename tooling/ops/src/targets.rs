@@ -96,6 +96,19 @@ pub async fn local_cloud(path: &Path) -> Result<(Endpoints, SdkConfig)> {
     Ok((e, conf))
 }
 
+/// The administrator of the account that holds `service` on the local
+/// cloud `endpoints` describes: the emulator's own keys hold the
+/// platform's account, and a team in an account of its own is reached by
+/// assuming its access role there, as an organisation's administrator
+/// reaches a member account.
+pub async fn administrator(endpoints: &Endpoints, service: &str) -> SdkConfig {
+    let base = kit::config::endpoint(&endpoints.emulator_url).await;
+    match endpoints.access_role(service) {
+        Some(role) => assume(&base, &role).await,
+        None => base,
+    }
+}
+
 pub async fn from_endpoints_file(path: &Path) -> Result<Targets> {
     let (e, conf) = local_cloud(path).await?;
     if e.lambda_endpoint.is_empty() {

@@ -122,7 +122,7 @@ async fn in_audience(endpoints: &Endpoints, users: &[User], within: Duration) ->
         .get("campaigns")
         .context("no campaigns service on this local cloud")?
         .table;
-    let conf = crate::accounts::administrator(endpoints, "campaigns").await;
+    let conf = ops::targets::administrator(endpoints, "campaigns").await;
     let dynamo = aws_sdk_dynamodb::Client::new(&conf);
     let deadline = Instant::now() + within;
     let mut waiting: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();

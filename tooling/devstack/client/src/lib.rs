@@ -7,7 +7,6 @@
 //! campaign to many recipients, timed), `burst` (many events at once for
 //! one consumer, timed and accounted for).
 
-pub mod accounts;
 pub mod burst;
 pub mod campaigns;
 pub mod cognito;

@@ -261,8 +261,7 @@ async fn dlq_depths(endpoints: &Endpoints) -> Result<Vec<(String, i64)>> {
     use aws_sdk_sqs::types::QueueAttributeName;
     let mut depths = Vec::new();
     for (service, s) in &endpoints.services {
-        let sqs =
-            aws_sdk_sqs::Client::new(&crate::accounts::administrator(endpoints, service).await);
+        let sqs = aws_sdk_sqs::Client::new(&ops::targets::administrator(endpoints, service).await);
         let attrs = sqs
             .get_queue_attributes()
             .queue_url(&s.dlq_queue_url)

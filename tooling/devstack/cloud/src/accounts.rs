@@ -28,8 +28,10 @@ pub fn per_team() -> BTreeMap<String, String> {
 
 /// The parameters that place each team, by stack: the platform's
 /// `<Team>Account` (its bus policy lets that account in) and each placed
-/// service's `PlatformAccount` (its bus is in another account). Nothing
-/// when every stack shares the platform's account.
+/// service's `PlatformAccount` (its bus is in another account) and empty
+/// `ApiDomainName` (the platform's API host maps only its own account's
+/// APIs, [`crate::custom_domain::mapped_in_its_account`]). Nothing when
+/// every stack shares the platform's account.
 pub fn parameters(placed: &BTreeMap<String, String>, stack: &str) -> Vec<(String, String)> {
     if stack == repo::PLATFORM {
         return (placed.iter())
@@ -37,10 +39,16 @@ pub fn parameters(placed: &BTreeMap<String, String>, stack: &str) -> Vec<(String
             .collect();
     }
     match placed.contains_key(stack) {
-        true => vec![(
-            repo::PLATFORM_ACCOUNT.to_owned(),
-            kit::config::LOCAL_ACCOUNT.to_owned(),
-        )],
+        true => vec![
+            (
+                repo::PLATFORM_ACCOUNT.to_owned(),
+                kit::config::LOCAL_ACCOUNT.to_owned(),
+            ),
+            (
+                crate::custom_domain::API_DOMAIN_PARAMETER.to_owned(),
+                String::new(),
+            ),
+        ],
         false => Vec::new(),
     }
 }
@@ -88,22 +96,5 @@ impl Accounts {
 
     pub fn platform(&self) -> &SdkConfig {
         &self.platform
-    }
-}
-
-/// The administrator of the account that holds `stack` on the running
-/// local cloud `endpoints` describes.
-pub async fn administrator_of(
-    endpoints: &devstack_api::Endpoints,
-    stack: &str,
-) -> Result<SdkConfig> {
-    let base = kit::config::endpoint(&endpoints.emulator_url).await;
-    match endpoints
-        .services
-        .get(stack)
-        .filter(|_| endpoints.access_role(stack).is_some())
-    {
-        Some(s) => crate::iam::administrator(&base, &s.account).await,
-        None => Ok(base),
     }
 }

@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Uri};
 use devstack_api::telemetry::now_ms;
 use devstack_iam::cors::{Asked, allow_origin, allowing, preflight_headers};
 use devstack_iam::sigv4::Arrived;
@@ -157,10 +157,8 @@ async fn forward(
         .client
         .request(method, format!("{upstream}{path}"))
         .body(body);
-    for (name, value) in &headers {
-        if name != "host" && name != "content-length" {
-            request = request.header(name, value);
-        }
+    for (name, value) in forwarded(&headers) {
+        request = request.header(name, value);
     }
     let start_ms = now_ms();
     let answer = match request.send().await {
@@ -240,6 +238,16 @@ async fn with_cors(
 }
 
 /// The service a request is signed for (its credential scope's).
+/// The caller's headers the emulator gets: not the connection's, and not
+/// the engine's own (`x-moto-account-id` acts in the account it names,
+/// whoever signed): the judge judged the signer's account.
+fn forwarded(headers: &HeaderMap) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+    headers.iter().filter(|(name, _)| {
+        let name = name.as_str();
+        name != "host" && name != "content-length" && !name.starts_with("x-moto-")
+    })
+}
+
 fn signing_service(headers: &HeaderMap) -> Option<String> {
     let auth = header(headers, "authorization")?;
     devstack_iam::sigv4::Authorization::parse(&auth)
@@ -335,6 +343,22 @@ mod tests {
     use devstack_api::telemetry::read_hops;
 
     use super::*;
+
+    #[test]
+    fn a_caller_cannot_ask_the_engine_for_another_account() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "authorization",
+            HeaderValue::from_static("AWS4-HMAC-SHA256 ..."),
+        );
+        headers.insert(
+            "x-moto-account-id",
+            HeaderValue::from_static("222222222222"),
+        );
+        headers.insert("host", HeaderValue::from_static("127.0.0.1:1"));
+        let names: Vec<&str> = forwarded(&headers).map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["authorization"]);
+    }
 
     #[test]
     fn a_table_write_is_a_hop_of_the_trace_its_item_carries() {

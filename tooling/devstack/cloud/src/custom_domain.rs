@@ -7,8 +7,9 @@
 //! `config.json` names those URLs. Certificates and alias records deploy on
 //! the emulator; nothing resolves the names (no DNS, no TLS locally).
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
+use devstack_template::adapt::Plan;
 use serde_json::{Value, json};
 
 use crate::deploy::Stack;
@@ -16,12 +17,19 @@ use crate::deploy::Stack;
 /// The local cloud's domain.
 pub const LOCAL_DOMAIN: &str = "devstack.test";
 
+/// A service's parameter naming the platform's API host, where it maps
+/// its API.
+pub const API_DOMAIN_PARAMETER: &str = "ApiDomainName";
+
 /// The domain parameters every stack gets by default: the platform's and
 /// the web stack's `DomainName`, each service's `ApiDomainName`.
 pub fn parameters() -> Vec<(String, String)> {
     vec![
         ("DomainName".to_owned(), LOCAL_DOMAIN.to_owned()),
-        ("ApiDomainName".to_owned(), format!("api.{LOCAL_DOMAIN}")),
+        (
+            API_DOMAIN_PARAMETER.to_owned(),
+            format!("api.{LOCAL_DOMAIN}"),
+        ),
     ]
 }
 
@@ -87,17 +95,39 @@ pub fn mappings(stacks: &[Stack]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A mapped service's `ApiUrl`, as its stack's output says it on AWS with
-/// the domain set: the one host and the service's base path.
+/// Each service's `ApiUrl`, as its stack's output says it on AWS: a
+/// mapped API at the one host under its base path, any other at its own
+/// address (locally the gateway's, where every API answers at its own
+/// paths; the output naming the API's AWS address is not deployed, as
+/// the gateway, not the emulator, plays the API).
 pub fn api_urls(endpoints: &mut devstack_api::Endpoints, stacks: &[Stack]) {
     let base = endpoints.api_base_url.clone();
     for (service, plan, ..) in stacks {
-        if let (Some(m), Some(svc)) = (
-            plan.api_mappings.first(),
-            endpoints.services.get_mut(service),
-        ) {
-            svc.outputs
-                .insert("ApiUrl".to_owned(), format!("{base}/{}", m.key));
+        let Some(svc) = endpoints.services.get_mut(service) else {
+            continue;
+        };
+        if plan.routes.is_empty() {
+            continue;
         }
+        let url = match plan.api_mappings.first() {
+            Some(m) => format!("{base}/{}", m.key),
+            None => base.clone(),
+        };
+        svc.outputs.insert("ApiUrl".to_owned(), url);
+    }
+}
+
+/// API Gateway maps only APIs of the custom domain's own account, and the
+/// domain is the platform's: a stack in another account that maps its API
+/// there fails as CloudFormation fails it, the domain not found in the
+/// stack's account.
+pub fn mapped_in_its_account(service: &str, plan: &Plan, account: &str) -> Result<()> {
+    match plan.api_mappings.first() {
+        Some(m) if account != kit::config::LOCAL_ACCOUNT => bail!(
+            "stack {service}: its API mapping (base path {}) failed: NotFoundException: Invalid domain name identifier specified. The custom domain is the platform's, in account {}, and API Gateway maps only APIs of the domain's own account: a team in account {account} leaves ApiDomainName empty, and its API answers at its own ApiUrl",
+            m.key,
+            kit::config::LOCAL_ACCOUNT,
+        ),
+        _ => Ok(()),
     }
 }

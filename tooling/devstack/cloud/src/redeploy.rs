@@ -90,6 +90,11 @@ impl Control {
         let template =
             devstack_template::adapt::with_parameters(template, &self.accounts.parameters(service));
         let (adapted, plan) = adapt(service, &template)?;
+        crate::custom_domain::mapped_in_its_account(
+            service,
+            &plan,
+            self.accounts.account(service),
+        )?;
         if let Some(what) = wiring_change(running, &plan) {
             bail!(
                 "{service}: the {what} changed; the local cloud wires those at start, so restart it (`cargo xtask up`) to apply this template"

@@ -84,7 +84,7 @@ pub async fn rotate(endpoints: &devstack_api::Endpoints, parameter: &str) -> Res
         .json()
         .await?;
     // The parameter is the campaigns stack's, in its account.
-    let conf = crate::accounts::administrator_of(endpoints, "campaigns").await?;
+    let conf = ops::targets::administrator(endpoints, "campaigns").await;
     put_api_key(&conf, parameter, &rotated.api_key).await
 }
 

@@ -16,7 +16,7 @@ pub async fn executions_named(
     // Each account once, as the first stack it holds names it.
     let mut found = Vec::new();
     for holders in endpoints.accounts().values() {
-        let conf = crate::accounts::administrator_of(endpoints, holders[0]).await?;
+        let conf = ops::targets::administrator(endpoints, holders[0]).await;
         found.extend(named_in(&aws_sdk_sfn::Client::new(&conf), name).await?);
     }
     Ok(found)

@@ -54,7 +54,7 @@ pub async fn sdk() -> aws_config::SdkConfig {
 /// The administrator of the account that holds `service` on `cloud`
 /// (the platform's keys for the platform and the stacks beside it).
 pub async fn sdk_of(cloud: &devstack_cloud::Detached, service: &str) -> aws_config::SdkConfig {
-    devstack_client::accounts::administrator(&cloud.endpoints, service).await
+    ops::targets::administrator(&cloud.endpoints, service).await
 }
 
 /// [`sdk_of`] the shared cloud.

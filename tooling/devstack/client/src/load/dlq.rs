@@ -345,8 +345,7 @@ pub(super) async fn dlq_depths(endpoints: &Endpoints) -> Result<BTreeMap<String,
     use aws_sdk_sqs::types::QueueAttributeName as A;
     let mut out = BTreeMap::new();
     for (service, url) in services(endpoints) {
-        let sqs =
-            aws_sdk_sqs::Client::new(&crate::accounts::administrator(endpoints, &service).await);
+        let sqs = aws_sdk_sqs::Client::new(&ops::targets::administrator(endpoints, &service).await);
         let attrs = sqs
             .get_queue_attributes()
             .queue_url(&url)

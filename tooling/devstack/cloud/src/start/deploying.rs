@@ -135,6 +135,7 @@ async fn deploy_services(
     let deploying = services.into_iter().map(|(service, template)| async move {
         let conf = accounts.conf(service);
         let (adapted, plan) = adapt(service, &template)?;
+        crate::custom_domain::mapped_in_its_account(service, &plan, accounts.account(service))?;
         let tags = service_tags(service, commit)?;
         let deployed = create_tagged(conf, service, &adapted, &[], &borrowed(&tags)).await?;
         apply(conf, &plan, &deployed).await?;

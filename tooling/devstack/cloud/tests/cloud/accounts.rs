@@ -1204,3 +1204,27 @@ async fn a_buckets_notification_goes_out_from_its_own_account_whoever_writes_the
         "in the bucket's account's queue"
     );
 }
+
+#[test]
+fn a_team_in_its_own_account_cannot_map_its_api_on_the_platforms_host() {
+    // The platform's custom domain is in the platform's account; todos is
+    // placed in its own and told to map its API there anyway.
+    let refused = cloud::start_detached(Options {
+        bin_dir: repo::profile_dir(),
+        accounts: cloud::accounts::per_team(),
+        parameter_overrides: vec![Override {
+            stack: "todos".into(),
+            parameter: cloud::custom_domain::API_DOMAIN_PARAMETER.into(),
+            value: format!("api.{}", cloud::custom_domain::LOCAL_DOMAIN),
+        }],
+        ..Options::default()
+    })
+    .err()
+    .expect("the mapping across accounts is refused");
+    let refused = format!("{refused:#}");
+    assert!(
+        refused
+            .contains("stack todos: its API mapping (base path todos) failed: NotFoundException"),
+        "{refused}"
+    );
+}
