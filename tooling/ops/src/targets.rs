@@ -65,6 +65,16 @@ pub struct Targets {
 }
 
 impl Targets {
+    /// The same targets with every request made through their
+    /// configurations, in every account, counted in `calls`.
+    pub fn counted(mut self, calls: &crate::request_counts::Calls) -> Result<Self> {
+        self.conf = calls.counting(&self.conf)?;
+        for reach in self.services.values_mut().filter_map(|s| s.reach.as_mut()) {
+            reach.conf = calls.counting(&reach.conf)?;
+        }
+        Ok(self)
+    }
+
     /// The configuration for `service`'s account.
     pub fn conf_of<'a>(&'a self, service: &'a Service) -> &'a SdkConfig {
         service.reach.as_ref().map_or(&self.conf, |r| &r.conf)

@@ -130,13 +130,17 @@ fn local_cloud(log: &str) -> (devstack_cloud::Detached, Env) {
         bin_dir.join("users-api").exists(),
         "run `cargo build --workspace --bins` first (the test command does)"
     );
-    let detached = start_detached(Options {
+    cloud_of(Options {
         bin_dir,
         retry_delay: Duration::from_millis(20),
         function_env: vec![("RUST_LOG".into(), log.into())],
         ..Options::default()
     })
-    .unwrap();
+}
+
+/// A local cloud started with `options`, and its endpoints file.
+fn cloud_of(options: Options) -> (devstack_cloud::Detached, Env) {
+    let detached = start_detached(options).unwrap();
     let dir = std::env::temp_dir().join(format!("ops-test-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("endpoints.json");
@@ -581,4 +585,25 @@ async fn a_dead_letter_keeps_its_trace_and_the_replay_continues_it() {
             .unwrap()
             .contains(&format!("Root={trace};"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dlq_bench_counts_the_calls_made_in_a_teams_own_account() {
+    let (_cloud, env) = cloud_of(Options {
+        bin_dir: repo::profile_dir(),
+        accounts: devstack_cloud::accounts::per_team(),
+        ..Options::default()
+    });
+    assert_ne!(
+        env.endpoints.services["notifications"].account,
+        kit::config::LOCAL_ACCOUNT
+    );
+    let bench = ops_json(&env, &["dlq", "bench", "notifications", "--count", "20"]);
+    // Each letter is received and deleted in notifications' account, and
+    // put on the platform's bus: every call is counted, wherever it went.
+    let naive = &bench["naive_by_operation"];
+    for operation in ["AmazonSQS.ReceiveMessage", "AWSEvents.PutEvents"] {
+        assert_eq!(naive[operation], 20, "{operation}: {naive}");
+    }
+    assert_eq!(bench["naive_calls"], 60, "{bench}");
 }

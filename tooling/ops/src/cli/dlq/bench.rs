@@ -19,13 +19,14 @@ pub(crate) struct BenchArgs {
     count: usize,
 }
 
-pub(super) async fn run(cli: &Cli, mut t: Targets, a: &BenchArgs) -> Result<ExitCode> {
+pub(super) async fn run(cli: &Cli, t: Targets, a: &BenchArgs) -> Result<ExitCode> {
     let (service, count) = (&a.service, a.count);
     let calls = Calls::default();
-    // Both replays build their clients from `t.conf`, so the wrapper
-    // installed here sees every request they send; the setup's calls
-    // are counted too and left out by the snapshots around each phase.
-    t.conf = calls.counting(&t.conf)?;
+    // Both replays build their clients from the targets' configurations
+    // (the service's account's too), so the wrappers installed here see
+    // every request they send; the setup's calls are counted too and left
+    // out by the snapshots around each phase.
+    let t = t.counted(&calls)?;
     let svc = t.service(service)?;
     let sqs = aws_sdk_sqs::Client::new(t.conf_of(svc));
     let (depth, in_flight) = crate::queue::depth(&sqs, &svc.dlq_queue_url).await?;

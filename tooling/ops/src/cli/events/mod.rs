@@ -48,10 +48,10 @@ pub(crate) struct EventFilter {
 }
 
 pub(super) async fn run(cli: &Cli, command: &Events) -> Result<ExitCode> {
-    let mut t = discover(cli).await.context("finding the bus")?;
+    let t = discover(cli).await.context("finding the bus")?;
     // Every request from here on is counted: a replay reports its calls.
     let calls = Calls::default();
-    t.conf = calls.counting(&t.conf)?;
+    let t = t.counted(&calls)?;
     let lease = std::time::Duration::from_secs(cli.tap_lease_seconds);
     let eb = aws_sdk_eventbridge::Client::new(&t.conf);
     match command {
