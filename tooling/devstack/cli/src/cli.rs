@@ -299,6 +299,10 @@ pub struct LoadArgs {
     /// release binaries: the full run.
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
+    /// With --bin-dir: that cloud in one account, instead of `devstack
+    /// up`'s team per account.
+    #[arg(long, requires = "bin_dir")]
+    pub one_account: bool,
 }
 
 #[derive(Args)]
@@ -329,4 +333,8 @@ pub struct BenchArgs {
     /// bench runs itself so for each round).
     #[arg(long, hide = true)]
     pub one_round: Option<PathBuf>,
+    /// Each round's cloud in one account, instead of `devstack up`'s
+    /// team per account.
+    #[arg(long)]
+    pub one_account: bool,
 }

@@ -26,6 +26,15 @@ pub fn per_team() -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The layout a command plays: [`per_team`], or one account (a sandbox)
+/// when asked.
+pub fn layout(one_account: bool) -> BTreeMap<String, String> {
+    match one_account {
+        true => BTreeMap::new(),
+        false => per_team(),
+    }
+}
+
 /// The parameters that place each team, by stack: the platform's
 /// `<Team>Account` (its bus policy lets that account in) and each placed
 /// service's `PlatformAccount` (its bus is in another account) and empty

@@ -21,6 +21,8 @@ pub struct Plan {
     pub out: PathBuf,
     pub compare: Option<PathBuf>,
     pub iam: devstack_cloud::IamMode,
+    /// Every round's cloud in one account, not a team per account.
+    pub one_account: bool,
 }
 
 /// One round's raw figures, as its process reports them.
@@ -79,6 +81,10 @@ pub struct Report {
     /// Each function's figures: the round's value, across rounds.
     #[serde(default)]
     pub functions: BTreeMap<String, crate::cost::FunctionStats>,
+    /// The teams each round placed in accounts of their own (service →
+    /// account); none: one account, as every report before them.
+    #[serde(default)]
+    pub accounts: BTreeMap<String, String>,
     pub per_round: Vec<Round>,
 }
 
@@ -249,6 +255,7 @@ pub fn summarize(
             .filter_map(|(k, v)| Some((k, Stat::of(v)?)))
             .collect(),
         functions,
+        accounts: devstack_cloud::accounts::layout(plan.one_account),
         per_round: rounds,
     }
 }
@@ -306,6 +313,17 @@ pub(crate) fn render_head(out: &mut String, report: &Report) {
             loads.join(", ")
         },
         report.commit,
+    );
+    let placed: Vec<String> = (report.accounts.iter())
+        .map(|(service, account)| format!("{service} in {account}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "accounts: {}",
+        match placed.is_empty() {
+            true => "one".to_owned(),
+            false => format!("{}, the rest in the platform's", placed.join(", ")),
+        }
     );
     if let Some(ms) = report.warmup_cold_start_ms {
         let _ = writeln!(
@@ -438,6 +456,13 @@ pub fn compare(old: &Report, new: &Report) -> String {
             old.cores, new.cores
         );
     }
+    if old.accounts != new.accounts {
+        let _ = writeln!(
+            out,
+            "(the accounts differ: {:?} then, {:?} now; none is one account)",
+            old.accounts, new.accounts
+        );
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "| median | before | now | change |");
     let _ = writeln!(out, "|---|---|---|---|");
@@ -492,6 +517,7 @@ mod tests {
             out: PathBuf::from("x.json"),
             compare: None,
             iam: devstack_cloud::IamMode::Strict,
+            one_account: false,
         };
         let report = summarize(
             vec![

@@ -86,6 +86,9 @@ pub(crate) async fn one_round_process(
     if let Some(dir) = &plan.bin_dir {
         cmd.arg("--bin-dir").arg(dir);
     }
+    if plan.one_account {
+        cmd.arg("--one-account");
+    }
     let out = std::fs::File::create(&log)?;
     cmd.stdout(out.try_clone()?)
         .stderr(out)

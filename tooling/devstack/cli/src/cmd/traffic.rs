@@ -18,6 +18,7 @@ pub(crate) async fn load(args: LoadArgs, endpoints_file: &Path, json: bool) -> R
                 bin_dir: bin_dir.clone(),
                 faults: true,
                 function_env: vec![("RUST_LOG".into(), "warn".into())],
+                accounts: devstack_cloud::accounts::layout(args.one_account),
                 ..Options::default()
             })
             .await?,
@@ -99,6 +100,7 @@ pub(crate) async fn bench(args: BenchArgs, json: bool) -> Result<()> {
     if let Some(result) = args.one_round {
         let mut options = Options {
             iam: args.iam,
+            accounts: devstack_cloud::accounts::layout(args.one_account),
             ..Options::default()
         };
         if let Some(dir) = args.bin_dir {
@@ -123,6 +125,7 @@ pub(crate) async fn bench(args: BenchArgs, json: bool) -> Result<()> {
         out,
         compare: args.compare,
         iam: args.iam,
+        one_account: args.one_account,
     };
     crate::bench::run(plan, json).await
 }

@@ -34,10 +34,7 @@ pub(crate) async fn up(args: UpArgs, endpoints_file: &Path) -> Result<()> {
             .iter()
             .map(|s| (s.clone(), repo::sam_build_dir(s)))
             .collect(),
-        accounts: match args.one_account {
-            true => Default::default(),
-            false => devstack_cloud::accounts::per_team(),
-        },
+        accounts: devstack_cloud::accounts::layout(args.one_account),
         // A person watches `up`: the functions' lines as they come.
         echo_logs: true,
         ..Options::default()
