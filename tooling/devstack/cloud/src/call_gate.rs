@@ -237,17 +237,17 @@ async fn with_cors(
     }
 }
 
-/// The service a request is signed for (its credential scope's).
 /// The caller's headers the emulator gets: not the connection's, and not
 /// the engine's own (`x-moto-account-id` acts in the account it names,
 /// whoever signed): the judge judged the signer's account.
-fn forwarded(headers: &HeaderMap) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+pub(crate) fn forwarded(headers: &HeaderMap) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
     headers.iter().filter(|(name, _)| {
         let name = name.as_str();
         name != "host" && name != "content-length" && !name.starts_with("x-moto-")
     })
 }
 
+/// The service a request is signed for (its credential scope's).
 fn signing_service(headers: &HeaderMap) -> Option<String> {
     let auth = header(headers, "authorization")?;
     devstack_iam::sigv4::Authorization::parse(&auth)

@@ -2,8 +2,9 @@
 //! domain parameters set to `devstack.test` (unless the caller overrides
 //! them), in a Route 53 hosted zone the local cloud makes first, as an
 //! account has its zone before it deploys. The platform's API custom domain
-//! and its mappings are the local gateway's one host: each service's API
-//! is served at its base path there (`/users/...`), and the web app's
+//! and its mappings are the local gateway's one host: each API of the
+//! platform's account is served at its base path there (`/users/...`), an
+//! API of another account at its own paths, and the web app's
 //! `config.json` names those URLs. Certificates and alias records deploy on
 //! the emulator; nothing resolves the names (no DNS, no TLS locally).
 

@@ -254,6 +254,10 @@ pub async fn start(options: Options) -> Result<Running> {
             deploy
         }
     };
+    // A kept state was deployed once already, maybe before this check.
+    for (service, plan, ..) in &deploy.stacks {
+        crate::custom_domain::mapped_in_its_account(service, plan, accounts.account(service))?;
+    }
     let kept::Deploy {
         platform,
         mut pool,

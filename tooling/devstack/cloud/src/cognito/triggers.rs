@@ -177,10 +177,8 @@ impl Front {
             .http
             .request(method.clone(), format!("{}{path}", self.upstream))
             .body(body);
-        for (name, value) in headers {
-            if name != "host" && name != "content-length" {
-                request = request.header(name, value);
-            }
+        for (name, value) in crate::call_gate::forwarded(headers) {
+            request = request.header(name, value);
         }
         let answer = match request.send().await {
             Ok(a) => a,
@@ -190,11 +188,15 @@ impl Front {
         };
         let status = answer.status();
         let mut out = HeaderMap::new();
+        // Not the engine's own either: it hands a forgotten password's
+        // confirmation code back in `x-moto-forgot-password-confirmation-code`,
+        // which Cognito only ever sends to the user's inbox.
         for (name, value) in answer.headers() {
             if !matches!(
                 name.as_str(),
                 "content-length" | "transfer-encoding" | "connection"
-            ) {
+            ) && !name.as_str().starts_with("x-moto-")
+            {
                 out.append(name, value.clone());
             }
         }
