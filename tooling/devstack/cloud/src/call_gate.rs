@@ -196,7 +196,11 @@ async fn forward(
     *response.status_mut() = status;
     for (name, value) in &answer_headers {
         let emulators_cors = cors.is_some() && name.as_str().starts_with("access-control-");
-        if (head || name != "content-length") && name != "transfer-encoding" && !emulators_cors {
+        if (head || name != "content-length")
+            && name != "transfer-encoding"
+            && !emulators_cors
+            && !engines_own(name)
+        {
             response.headers_mut().append(name, value.clone());
         }
     }
@@ -237,14 +241,21 @@ async fn with_cors(
     }
 }
 
+/// The engine's own headers, which pass neither way: asked for, they
+/// change what it does (`x-moto-account-id` acts in the account it names,
+/// whoever signed, while the judge judged the signer's); answered, they
+/// say what AWS never says (a forgotten password's confirmation code,
+/// which Cognito only sends to the user's inbox).
+pub(crate) fn engines_own(name: &HeaderName) -> bool {
+    name.as_str().starts_with("x-moto-")
+}
+
 /// The caller's headers the emulator gets: not the connection's, and not
-/// the engine's own (`x-moto-account-id` acts in the account it names,
-/// whoever signed): the judge judged the signer's account.
+/// [`engines_own`].
 pub(crate) fn forwarded(headers: &HeaderMap) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
-    headers.iter().filter(|(name, _)| {
-        let name = name.as_str();
-        name != "host" && name != "content-length" && !name.starts_with("x-moto-")
-    })
+    headers
+        .iter()
+        .filter(|(name, _)| *name != "host" && *name != "content-length" && !engines_own(name))
 }
 
 /// The service a request is signed for (its credential scope's).

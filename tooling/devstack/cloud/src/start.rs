@@ -241,7 +241,19 @@ pub async fn start(options: Options) -> Result<Running> {
     }
     let from_kept_state = booted.kept.is_some();
     let deploy = match booted.kept {
-        Some(state) => kept::restore(state, &emulator.url, services)?,
+        Some(state) => {
+            let restored = kept::restore(state, &emulator.url, services)?;
+            // Kept before the check existed, maybe: a deploy checks each
+            // stack before creating it.
+            for (service, plan, ..) in &restored.stacks {
+                crate::custom_domain::mapped_in_its_account(
+                    service,
+                    plan,
+                    accounts.account(service),
+                )?;
+            }
+            restored
+        }
         None => {
             let templates = (platform, services, booted.web);
             let deploy =
@@ -254,10 +266,6 @@ pub async fn start(options: Options) -> Result<Running> {
             deploy
         }
     };
-    // A kept state was deployed once already, maybe before this check.
-    for (service, plan, ..) in &deploy.stacks {
-        crate::custom_domain::mapped_in_its_account(service, plan, accounts.account(service))?;
-    }
     let kept::Deploy {
         platform,
         mut pool,

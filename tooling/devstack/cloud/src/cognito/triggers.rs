@@ -188,14 +188,11 @@ impl Front {
         };
         let status = answer.status();
         let mut out = HeaderMap::new();
-        // Not the engine's own either: it hands a forgotten password's
-        // confirmation code back in `x-moto-forgot-password-confirmation-code`,
-        // which Cognito only ever sends to the user's inbox.
         for (name, value) in answer.headers() {
             if !matches!(
                 name.as_str(),
                 "content-length" | "transfer-encoding" | "connection"
-            ) && !name.as_str().starts_with("x-moto-")
+            ) && !crate::call_gate::engines_own(name)
             {
                 out.append(name, value.clone());
             }
