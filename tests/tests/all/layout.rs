@@ -800,8 +800,7 @@ const NEVER_IN_A_FUNCTION: &[&str] = &["h2", "aws-smithy-http-client", "aws-lc-r
 /// `cargo tree` over `args`, one `{p} {f}` line per crate it builds
 /// (`{p}`: name, version and, for a workspace member, its path).
 fn cargo_tree(args: &[&str]) -> String {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(cargo)
+    let out = repo::cargo::command()
         .current_dir(repo::root())
         .args(["tree", "--prefix", "none", "--format", "{p} {f}"])
         .args(args)

@@ -1,7 +1,8 @@
 //! The repository as the tools see it. Only this crate knows its layout:
 //! where the root is, where each folder is (`paths`), the stacks in
 //! deploy order and where their templates live, the workspace
-//! graph (`workspace`) and the one git runner (`git`); and how the tools
+//! graph (`workspace`), the one git runner (`git`) and the one way to start
+//! cargo (`cargo`); and how the tools
 //! end when their reader goes away (`closed_pipe`).
 //!
 //! The root is the checkout the command runs in, found from the current
@@ -9,6 +10,7 @@
 //! share one `CARGO_TARGET_DIR` share binaries too, because cargo does not
 //! rebuild a binary whose sources merely moved.
 
+pub mod cargo;
 pub mod closed_pipe;
 pub mod git;
 pub mod paths;

@@ -138,8 +138,7 @@ pub fn dependency_dirs(dir: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)
 /// `cargo metadata` of the workspace `dir` is in, offline, with `extra`
 /// arguments.
 fn metadata(dir: &Path, extra: &[&str]) -> Result<serde_json::Value, WorkspaceError> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(cargo)
+    let out = crate::cargo::command()
         .current_dir(dir)
         .args(["metadata", "--format-version", "1", "--offline"])
         .args(extra)

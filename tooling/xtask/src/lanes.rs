@@ -94,9 +94,8 @@ pub(crate) fn run(root: &Path, cargo_args: &[String], env: &TestEnv) -> Result<b
         Some(i) => (&cargo_args[..i], &cargo_args[i + 1..]),
         None => (cargo_args, &[][..]),
     };
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let started = std::time::Instant::now();
-    let built = with_env(Command::new(&cargo), env)
+    let built = with_env(repo::cargo::command(), env)
         .current_dir(root)
         .args([
             "test",
@@ -123,7 +122,7 @@ pub(crate) fn run(root: &Path, cargo_args: &[String], env: &TestEnv) -> Result<b
     let (wide_ok, rest_out) = std::thread::scope(|scope| {
         let others = scope.spawn(|| {
             let started = std::time::Instant::now();
-            let out = run_lane(&rest, test_part, env, root, &cargo, cargo_part);
+            let out = run_lane(&rest, test_part, env, root, cargo_part);
             (out, started.elapsed().as_secs())
         });
         let started = std::time::Instant::now();
@@ -183,7 +182,6 @@ fn run_lane(
     test_args: &[String],
     env: &TestEnv,
     root: &Path,
-    cargo: &str,
     cargo_args: &[String],
 ) -> Result<(bool, String)> {
     let mut ok = true;
@@ -209,7 +207,7 @@ fn run_lane(
             .with_context(|| format!("running {}", b.executable.display()))?;
         take(&b.executable.display().to_string(), out);
     }
-    let mut doc = with_env(Command::new(cargo), env);
+    let mut doc = with_env(repo::cargo::command(), env);
     doc.current_dir(root)
         .args(["test", "--workspace", "--doc"])
         .args(cargo_args.iter().filter(|a| *a != "--no-fail-fast"));

@@ -39,8 +39,7 @@ pub async fn deploy(
     }
     let artifacts = match source {
         Source::Cargo { release } => {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut build = tokio::process::Command::new(cargo);
+            let mut build = tokio::process::Command::from(repo::cargo::command());
             // The workspace's feature set, as `cargo xtask up` built it: only
             // what changed recompiles. `-p <service>` would resolve features
             // anew, rebuild shared dependencies and relink the binaries the

@@ -24,8 +24,7 @@ impl Stacks {
         let mut list = match &self.ops {
             Some(bin) => Command::new(bin),
             None => {
-                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-                let mut c = Command::new(cargo);
+                let mut c = repo::cargo::command();
                 c.current_dir(root)
                     .args(["run", "--quiet", "-p", "ops", "--"]);
                 c

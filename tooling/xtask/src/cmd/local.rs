@@ -20,7 +20,7 @@ pub(crate) fn venv_cmd(root: &std::path::Path) -> Result<ExitCode> {
 pub(crate) fn openapi(root: &std::path::Path) -> Result<ExitCode> {
     // The document is built by each service's own unit test, so this
     // tool never compiles the services (or their SDK clients) itself.
-    let status = std::process::Command::new(env!("CARGO"))
+    let status = repo::cargo::command()
         .current_dir(root)
         .env("OPENAPI_WRITE", "1")
         .args(["test", "-q", "--lib"])
@@ -62,8 +62,7 @@ pub(crate) fn devstack(
     venv::ensure(root)?;
     web::build(root)?;
     web::build_console(root)?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(&cargo);
+    let mut build = repo::cargo::command();
     build
         .current_dir(root)
         .args(["build", "--workspace", "--bins"]);
@@ -93,8 +92,7 @@ pub(crate) fn devstack(
 /// release functions `devstack` (bench) just built.
 pub(crate) fn web_bench(root: &std::path::Path) -> Result<ExitCode> {
     let (chromium, chromedriver) = browser::ensure()?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(&cargo)
+    let status = repo::cargo::command()
         .current_dir(root)
         .args(["bench", "-p", "tests", "--bench", "web"])
         .env("PROJECT_VENV", venv::dir(root))

@@ -1,6 +1,6 @@
 //! `cargo xtask new-service`: a service from the skeleton, registered.
 
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use anyhow::Result;
 use xtask::new_service;
@@ -19,7 +19,7 @@ pub(crate) fn new_service_cmd(
         );
     }
     // The skeleton's lines are as long as the names make them.
-    let status = Command::new(env!("CARGO"))
+    let status = repo::cargo::command()
         .current_dir(root)
         .args(["fmt", "--package", name, "--package", "events"])
         .args(["--package", "declarations"])
@@ -30,7 +30,7 @@ pub(crate) fn new_service_cmd(
     // A new run of this tool, built with the new service in the list: the
     // running one compiled the contracts of the services it knew.
     for step in [&["openapi"][..], &["ci"], &["schemas", "generate"]] {
-        let status = Command::new(env!("CARGO"))
+        let status = repo::cargo::command()
             .current_dir(root)
             .args(["run", "--quiet", "--package", "xtask", "--"])
             .args(step)

@@ -221,7 +221,6 @@ pub(crate) fn documents_check(root: &std::path::Path) -> Result<bool> {
 /// [`ci_build`] on CI). Each step's output is held until it ends, so it
 /// does not interleave with the set-up's.
 pub(crate) fn compile(root: &std::path::Path, compiler: &Env) -> Result<bool> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // With the tests: their dev-dependencies turn on features of shared
     // crates (serde_json, time, regex...), so binaries built without them
     // would be built again, with every SDK crate under them, by `cargo
@@ -237,7 +236,7 @@ pub(crate) fn compile(root: &std::path::Path, compiler: &Env) -> Result<bool> {
     ];
     for (name, args, env) in steps {
         let started = std::time::Instant::now();
-        let out = Command::new(&cargo)
+        let out = repo::cargo::command()
             .current_dir(root)
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))

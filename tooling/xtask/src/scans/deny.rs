@@ -54,8 +54,7 @@ pub fn run(root: &Path) -> Result<bool> {
 
 /// Every crate of the lockfile, every platform's, into cargo's cache.
 fn fetch_every_platform(root: &Path) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    let status = repo::cargo::command()
         .current_dir(root)
         .args(["fetch", "--locked", "--quiet"])
         .stdin(Stdio::null())

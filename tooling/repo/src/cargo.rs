@@ -1,0 +1,79 @@
+//! cargo, as the tools here run it: one command, with the environment that
+//! `cargo run` gave the tool left out.
+//!
+//! `cargo xtask …` and `cargo run -p devstack …` hand their process the
+//! variables cargo sets for a crate (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`,
+//! …). A cargo started with them passes them to every build script, and a
+//! build script that watches one (ring's watches both) is run again, and
+//! everything above it rebuilt: after `cargo xtask up`, a `cargo build`
+//! or a watch started from another command rebuilt ring, rustls, kit and
+//! every function (30 s), and back again on the next switch.
+
+use std::ffi::OsStr;
+use std::process::Command;
+
+/// The variables cargo sets for the crate it runs or builds, which mean
+/// nothing to a cargo started from it.
+pub fn set_for_a_crate(name: &OsStr) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    const PREFIXES: [&str; 4] = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_", "CARGO_CFG_"];
+    const NAMES: [&str; 5] = [
+        "CARGO_CRATE_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "OUT_DIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
+    PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name)
+}
+
+/// cargo (the one that runs this tool, else the one on `PATH`), without
+/// the variables of the crate it was started for: every cargo a tool
+/// starts builds what a plain `cargo build` in the terminal builds.
+pub fn command() -> Command {
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (name, _) in std::env::vars_os() {
+        if set_for_a_crate(&name) {
+            cargo.env_remove(&name);
+        }
+    }
+    cargo
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A test process is started by cargo with its crate's variables, as
+    /// `cargo xtask` is: the command must not pass them on.
+    #[test]
+    fn a_started_cargo_gets_none_of_the_crates_variables() {
+        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+        let cargo = command();
+        let removed: Vec<&OsStr> = (cargo.get_envs())
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k)
+            .collect();
+        for name in ["CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH", "CARGO_PKG_NAME"] {
+            assert!(std::env::var_os(name).is_some(), "cargo test sets {name}");
+            assert!(removed.contains(&OsStr::new(name)), "{name} is passed on");
+        }
+    }
+
+    /// What the build itself reads stays: where the target and the
+    /// registry are, and the choice of incremental builds.
+    #[test]
+    fn the_builds_own_settings_are_kept() {
+        for name in [
+            "CARGO_TARGET_DIR",
+            "CARGO_HOME",
+            "CARGO_INCREMENTAL",
+            "CARGO",
+            "CARGO_BUILD_JOBS",
+        ] {
+            assert!(!set_for_a_crate(OsStr::new(name)), "{name}");
+        }
+    }
+}
