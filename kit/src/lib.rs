@@ -5,6 +5,7 @@
 pub mod call_time;
 pub mod config;
 pub mod erasure;
+pub mod handler;
 pub mod hook;
 pub mod http_api;
 pub mod idempotency;

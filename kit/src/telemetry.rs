@@ -39,7 +39,7 @@ pub const HEADER: &str = "X-Amzn-Trace-Id";
 pub struct Meta {
     /// The crate, i.e. the service: `users`, `todos`, `notifications`.
     pub service: &'static str,
-    /// The binary, e.g. `todos-api` (on Lambda every binary is `bootstrap`).
+    /// The function: the service and its `Handler`, e.g. `todos-api`.
     pub function: &'static str,
 }
 
@@ -50,13 +50,14 @@ impl Meta {
     }
 }
 
-/// The calling binary's [`Meta`].
+/// The [`Meta`] of the calling service's function whose `Handler` is
+/// `$handler`: `kit::function!("api")` in `todos` is `todos-api`.
 #[macro_export]
 macro_rules! function {
-    () => {
+    ($handler:literal) => {
         $crate::telemetry::Meta {
             service: env!("CARGO_PKG_NAME"),
-            function: env!("CARGO_BIN_NAME"),
+            function: concat!(env!("CARGO_PKG_NAME"), "-", $handler),
         }
     };
 }

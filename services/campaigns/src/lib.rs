@@ -18,6 +18,7 @@ pub const SERVICE: &str = "campaigns";
 pub mod api;
 pub mod domain;
 pub mod flow;
+pub mod functions;
 pub mod handlers;
 pub mod items;
 pub mod openapi;

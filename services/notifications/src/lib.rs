@@ -17,6 +17,7 @@ pub mod api;
 pub mod authorizer;
 pub mod delivery;
 pub mod domain;
+pub mod functions;
 pub mod handlers;
 pub mod items;
 pub mod openapi;

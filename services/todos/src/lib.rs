@@ -2,7 +2,8 @@
 //!
 //! `domain` is pure; `store` is the DynamoDB adapter; `api` maps HTTP API
 //! (payload 2.0) requests onto both; `publisher` and `handlers` are the
-//! event sides. The binaries in `src/bin/` only wire these together.
+//! event sides. `functions` wires them into the functions, one binary for
+//! all of them (`src/main.rs`).
 
 /// This service's name on the bus: its stack, its metrics and its events'
 /// `source` (`app.<name>`). What it publishes and consumes is declared in
@@ -12,6 +13,7 @@ pub const SERVICE: &str = "todos";
 
 pub mod api;
 pub mod domain;
+pub mod functions;
 pub mod handlers;
 pub mod items;
 pub mod objects;

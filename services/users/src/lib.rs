@@ -16,6 +16,7 @@ pub mod accounts;
 pub mod api;
 pub mod domain;
 pub mod erasure;
+pub mod functions;
 pub mod identity;
 pub mod items;
 pub mod openapi;

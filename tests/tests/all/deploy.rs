@@ -473,7 +473,7 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
     }
     // The redeploy swapped users onto the cargo binaries.
     let api_binary = detached.functions["users/ApiFunction"].binary().await;
-    assert_eq!(api_binary, repo::profile_dir().join("users-api"));
+    assert_eq!(api_binary, repo::profile_dir().join("users"));
     let endpoints = scratch.dir.path().join("endpoints.json");
     std::fs::write(
         &endpoints,

@@ -137,7 +137,7 @@ async fn a_consumer_failing_every_event_is_rolled_back_and_the_replay_delivers_e
     assert_eq!(consumer.outcome, "rolled back", "{report:?}");
     assert!(
         why.contains("ConsumerFunctionNewVersionErrorsAlarm")
-            || why.contains("DeadLetterQueueDepthAlarm"),
+            || why.contains("DeadLettersSentAlarm"),
         "{why}"
     );
     let bad = &consumer.new_version;
@@ -428,7 +428,8 @@ fn failing_api(dir: &std::path::Path, hooked: bool) -> std::path::PathBuf {
 fn api_with(dir: &std::path::Path, properties: &str, hooked: bool) -> std::path::PathBuf {
     let source = repo::template_in(&root(), "todos");
     let mut text = std::fs::read_to_string(&source).unwrap();
-    let anchor = "        Binary: todos-api\n    Properties:\n      CodeUri: ../../..\n";
+    let anchor =
+        "        Binary: todos\n    Properties:\n      Handler: api\n      CodeUri: ../../..\n";
     assert!(text.contains(anchor), "todos' ApiFunction moved");
     text = text.replace(anchor, &format!("{anchor}{properties}"));
     if !hooked {
@@ -858,6 +859,17 @@ async fn an_api_version_failing_one_route_or_its_timeout_is_rolled_back_and_the_
     // and is counted then.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let before_good = readers.seen().await;
+    // The fix deploys while the DLQ still holds a letter an earlier
+    // version left: the deployment is judged by what its versions send.
+    let dlq = &detached.endpoints.services["todos"].dlq_queue_url;
+    let sqs = aws_sdk_sqs::Client::new(&crate::support::sdk_of(&detached, "todos").await);
+    let stale = r#"{"reason":"left by an earlier version"}"#;
+    sqs.send_message()
+        .queue_url(dlq)
+        .message_body(stale)
+        .send()
+        .await
+        .unwrap();
     let good = Request {
         service: "todos".into(),
         template: repo::template_in(&root(), "todos"),
@@ -873,6 +885,26 @@ async fn an_api_version_failing_one_route_or_its_timeout_is_rolled_back_and_the_
         .find(|d| d.function == "todos/ApiFunction")
         .expect("the API deployed");
     assert_eq!(d.outcome, "succeeded", "{d:?}");
+    let judged: Vec<&str> = (report.deployments.iter())
+        .flat_map(|d| &d.alarms)
+        .filter(|a| a.alarm == "DeadLettersSentAlarm")
+        .map(|a| a.state.as_str())
+        .collect();
+    assert!(
+        !judged.is_empty() && judged.iter().all(|s| *s == "OK"),
+        "each consumer's deployment watched the letters sent: {report:?}"
+    );
+    let waiting = sqs
+        .receive_message()
+        .queue_url(dlq)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        (waiting.messages().iter()).any(|m| m.body() == Some(stale)),
+        "the stale letter still waits for on-call"
+    );
 
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (made, reads) = (attacher.stop().await, readers.stop().await);

@@ -489,9 +489,15 @@ fn every_service_stack_has_its_alarms_and_dashboard() {
             "{name}: a rule delivers to no function"
         );
         for f in &consumers {
+            // The function's own metrics name it `<binary>-<Handler>`
+            // (`kit::function!`).
             let binary = resources[*f]["Metadata"]["BuildProperties"]["Binary"]
                 .as_str()
                 .unwrap_or_else(|| panic!("{name}/{f}: no binary"));
+            let handler = resources[*f]["Properties"]["Handler"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}/{f}: no Handler"));
+            let binary = &format!("{binary}-{handler}");
             let by_name = json!([{"Name": "FunctionName", "Value": {"Ref": f}}]);
             expect(format!("{f} errors > 0"), &|a| {
                 watches(a, "AWS/Lambda", "Errors", by_name.clone(), "Sum")

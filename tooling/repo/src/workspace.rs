@@ -114,10 +114,15 @@ impl Workspace {
 }
 
 /// Where cargo keeps each dependency whose name starts with `prefix`
-/// (`aws-sdk-`), as `(name, folder)`: the sources the lockfile resolved,
-/// read in place (`cargo metadata` with the dependency graph, offline).
+/// (`aws-sdk-`), as `(name, folder)`: the sources the lockfile resolved
+/// for this machine, read in place (`cargo metadata` with the dependency
+/// graph, offline). Only this platform's: a build fetches only those, and
+/// the graph of every platform needs crates no build here fetched (a
+/// test run once failed on `android_system_properties` when the scans'
+/// `cargo fetch` had not yet run).
 pub fn dependency_dirs(dir: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>, WorkspaceError> {
-    let v = metadata(dir, &[])?;
+    let host = host_tuple()?;
+    let v = metadata(dir, &["--filter-platform", &host])?;
     let mut found: Vec<(String, PathBuf)> = v["packages"]
         .as_array()
         .into_iter()
@@ -133,6 +138,22 @@ pub fn dependency_dirs(dir: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)
     found.sort();
     found.dedup_by(|a, b| a.0 == b.0);
     Ok(found)
+}
+
+/// The platform this machine builds for (`x86_64-unknown-linux-gnu`).
+fn host_tuple() -> Result<String, WorkspaceError> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = std::process::Command::new(rustc)
+        .args(["--print", "host-tuple"])
+        .output()
+        .map_err(|e| WorkspaceError::Cargo(format!("running rustc: {e}")))?;
+    let host = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if !out.status.success() || host.is_empty() {
+        return Err(WorkspaceError::Cargo(
+            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        ));
+    }
+    Ok(host)
 }
 
 /// `cargo metadata` of the workspace `dir` is in, offline, with `extra`

@@ -5,8 +5,12 @@
 //! own EMF metrics (kept by the recorder, a `version` dimension read as
 //! the version being deployed; any statistic, a percentile too), and a
 //! queue's depth (`ApproximateNumberOfMessagesVisible`, asked of the
-//! emulator). One datapoint per period, on the compressed clock; the
-//! alarm is in `ALARM` once enough of its last periods breach.
+//! emulator), and the messages a queue is sent (`NumberOfMessagesSent`,
+//! asked of the emulator's CloudWatch: [`sent`]). One datapoint per
+//! period, on the compressed clock; the alarm is in `ALARM` once enough
+//! of its last periods breach.
+
+pub mod sent;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -40,6 +44,8 @@ pub enum Source {
         sqs: aws_sdk_sqs::Client,
         url: String,
     },
+    /// The messages a queue is sent: each datapoint is the period's.
+    Sent(sent::Sent),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -90,7 +96,11 @@ pub struct Watch {
 
 impl Watch {
     /// `minute_ms`: how long a template minute lasts here.
-    pub fn new(alarm: RollbackAlarm, source: Result<Source, String>, minute_ms: u64) -> Watch {
+    pub async fn new(
+        alarm: RollbackAlarm,
+        source: Result<Source, String>,
+        minute_ms: u64,
+    ) -> Watch {
         let period = Duration::from_millis(u64::from(alarm.period.max(1)) * minute_ms / 60);
         let threshold = alarm.threshold.parse().unwrap_or(0.0);
         let mut watch = Watch {
@@ -111,6 +121,9 @@ impl Watch {
         }
         // What happened before the deployment began is no datapoint of it.
         watch.last = watch.totals().unwrap_or_default();
+        if let Ok(Source::Sent(sent)) = &watch.source {
+            watch.last.0 = sent.total().await.unwrap_or_default();
+        }
         watch.read = watch
             .recorded()
             .map_or(0, |(r, ns, m, dims)| r.count(ns, m, &dims));
@@ -208,6 +221,14 @@ impl Watch {
                     .get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)?;
                 visible.parse().ok()
             }
+            Source::Sent(sent) => {
+                // Sent so far, less what was sent before the last
+                // datapoint: what was sent in this period.
+                let now = sent.total().await?;
+                let value = (now - self.last.0).max(0.0);
+                self.last.0 = now;
+                Some(value)
+            }
             Source::Lambda { .. } => {
                 let now = self.totals()?;
                 let (value, activity) = (now.0 - self.last.0, now.1 - self.last.1);
@@ -268,7 +289,7 @@ impl Watch {
                     (n + value as f64, i + (f.invocations + f.throttles) as f64)
                 }))
             }
-            Source::Recorded { .. } | Source::Queue { .. } => None,
+            Source::Recorded { .. } | Source::Queue { .. } | Source::Sent(_) => None,
         }
     }
 }
@@ -281,7 +302,7 @@ pub fn source(
     own: &Function,
     function: impl Fn(&str) -> Option<Function>,
     queue: impl Fn(&str) -> Option<String>,
-    sqs: &aws_sdk_sqs::Client,
+    conf: &aws_config::SdkConfig,
 ) -> Result<Source, String> {
     use devstack_template::adapt::Dimension;
     let what = format!("{} {}", alarm.namespace, alarm.metric);
@@ -335,9 +356,24 @@ pub fn source(
             })
             .ok_or_else(|| format!("{what}: names no queue of the stack"))?;
             Ok(Source::Queue {
-                sqs: sqs.clone(),
+                sqs: aws_sdk_sqs::Client::new(conf),
                 url: queue(&id).ok_or_else(|| format!("{what}: no queue {id}"))?,
             })
+        }
+        ("AWS/SQS", _) if alarm.metric == "NumberOfMessagesSent" => {
+            let id = named(|d| match d {
+                Dimension::Queue(id) => Some(id),
+                _ => None,
+            })
+            .ok_or_else(|| format!("{what}: names no queue of the stack"))?;
+            if alarm.statistic != "Sum" {
+                return Err(format!(
+                    "{what}: statistic {} is not played locally (Sum is)",
+                    alarm.statistic
+                ));
+            }
+            let url = queue(&id).ok_or_else(|| format!("{what}: no queue {id}"))?;
+            Ok(Source::Sent(sent::Sent::new(conf, &url)?))
         }
         (namespace, _) if !namespace.starts_with("AWS/") => {
             // A function's own metric: the deploying function's output.

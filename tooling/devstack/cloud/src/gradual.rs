@@ -215,12 +215,14 @@ async fn shift(
     (minute_ms, hooks): (u64, &Hooks),
     failed: &AtomicBool,
 ) -> (Deployment, Vec<VersionFigures>) {
+    // Each alarm's reading before the deployment first (a queue's sends
+    // are asked of the emulator), so that the first shift is at 0 ms.
+    let mut watches = Vec::new();
+    for (alarm, source) in (t.preference.alarms.iter().cloned()).zip(t.sources.iter().cloned()) {
+        watches.push(Watch::new(alarm, source, minute_ms).await);
+    }
     let started = Instant::now();
     let before = t.function.figures();
-    let mut watches: Vec<Watch> = (t.preference.alarms.iter().cloned())
-        .zip(t.sources.iter().cloned())
-        .map(|(alarm, source)| Watch::new(alarm, source, minute_ms))
-        .collect();
     let tick = (watches.iter().map(Watch::period))
         .min()
         .unwrap_or(Duration::from_millis(minute_ms))

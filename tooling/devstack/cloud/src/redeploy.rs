@@ -132,7 +132,6 @@ impl Control {
         let deployed = deployed?;
         let stack_ms = started.elapsed().as_millis() as u64;
         tracing::info!(target: "trail", stack = %service, commit = %request.commit, ms = stack_ms, "stack updated");
-        let sqs = aws_sdk_sqs::Client::new(conf);
         let mut swapped = Vec::new();
         let mut gradually = Vec::new();
         for (f, binary) in binaries {
@@ -158,7 +157,7 @@ impl Control {
                         function,
                         |id| self.functions.get(&format!("{service}/{id}")).cloned(),
                         |id| deployed.physical(id).ok().map(str::to_owned),
-                        &sqs,
+                        conf,
                     )
                 })
                 .collect();

@@ -1375,6 +1375,48 @@ def _sends_do_not_count_the_queue():
     models.SQSBackend.send_message = send_message
 
 
+def _queues_count_what_is_sent():
+    """CloudWatch's `AWS/SQS` `NumberOfMessagesSent`, which moto does not
+    record: every message added to a queue (SendMessage, each entry of a
+    batch, SNS's and EventBridge's deliveries) counts one, in one datum per
+    queue and second, as CloudWatch aggregates a second's sends. A
+    deployment's DLQ alarm counts the letters sent while it runs, not the
+    ones already waiting; anyone can ask GetMetricStatistics for it too."""
+    # changes: sqs:SendMessage sqs:SendMessageBatch cloudwatch:GetMetricStatistics
+    from datetime import datetime, timezone
+
+    from moto.cloudwatch.models import MetricDatum, cloudwatch_backends
+    from moto.sqs import models
+
+    send = models.SQSBackend.send_message
+    # The datum each queue's sends of the current second go to.
+    latest = {}
+
+    def send_message(self, *args, **kwargs):
+        message = send(self, *args, **kwargs)
+        queue = kwargs.get("queue_name") or args[0]
+        # Naive UTC, as moto reads a request's StartTime and EndTime.
+        second = datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None)
+        key = (self.account_id, self.region_name, queue)
+        datum = latest.get(key)
+        if datum is not None and datum.timestamp == second:
+            datum.value += 1
+            return message
+        datum = MetricDatum(
+            "AWS/SQS",
+            "NumberOfMessagesSent",
+            1.0,
+            [{"Name": "QueueName", "Value": queue}],
+            second,
+            "Count",
+        )
+        cloudwatch_backends[self.account_id][self.region_name].metric_data.append(datum)
+        latest[key] = datum
+        return message
+
+    models.SQSBackend.send_message = send_message
+
+
 def _take_turns(lock, cls, names):
     """`cls`'s methods `names`, each run holding `lock`: the calls that
     race on moto's server threads (below) take turns."""
@@ -1941,6 +1983,7 @@ _visible_messages_read_the_clock_once()
 _test_event_pattern()
 _input_paths_parsed_once()
 _sends_do_not_count_the_queue()
+_queues_count_what_is_sent()
 _replays_keep_to_their_window_and_rules()
 _role_policies_as_json()
 _role_managed_policies_from_cloudformation()

@@ -28,7 +28,7 @@ pub fn kept_cloud(
     cell.get_or_init(|| {
         let options = options();
         assert!(
-            options.bin_dir.join("todos-api").exists(),
+            options.bin_dir.join("todos").exists(),
             "the function binaries are not built: run `cargo build --workspace --bins` (the test command does)"
         );
         devstack_cloud::start_detached(options).expect("the local cloud starts")

@@ -127,7 +127,7 @@ async fn delete_table(ddb: &aws_sdk_dynamodb::Client, table: &str) {
 fn local_cloud(log: &str) -> (devstack_cloud::Detached, Env) {
     let bin_dir = repo::profile_dir();
     assert!(
-        bin_dir.join("users-api").exists(),
+        bin_dir.join("users").exists(),
         "run `cargo build --workspace --bins` first (the test command does)"
     );
     cloud_of(Options {

@@ -47,7 +47,7 @@ pub(crate) async fn deploy_loop(control: &str, args: &DeployArgs, source: Source
         loop {
             tokio::select! {
                 () = wait_for_signal() => return Ok(()),
-                () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+                () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
             }
             let now = deploy::sources_stamp(&workspace, service)?;
             if now > seen {

@@ -210,7 +210,7 @@ fn decoded(document: &str) -> String {
 }
 
 /// The text of every element called `name`, at any depth.
-fn texts(xml: &str, name: &str) -> Result<Vec<String>, XmlDecodeError> {
+pub(crate) fn texts(xml: &str, name: &str) -> Result<Vec<String>, XmlDecodeError> {
     let mut doc = Document::new(xml);
     let mut root = doc.root_element()?;
     let mut found = Vec::new();

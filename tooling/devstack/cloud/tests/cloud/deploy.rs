@@ -53,12 +53,17 @@ async fn the_platform_then_each_service_deploys_alone_and_is_wired() {
         let template = devstack_template::load(&template_path(service)).unwrap();
         let (adapted, plan) = adapt(service, &template).unwrap();
         for f in &plan.functions {
-            let source = repo::root().join(format!("services/{service}/src/bin/{}.rs", f.binary));
+            // One binary per service; the function's Handler picks its module.
+            assert_eq!(f.binary, *service, "{service}/{}: its binary", f.logical_id);
+            let handler = template["Resources"][&f.logical_id]["Properties"]["Handler"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{service}/{}: no Handler", f.logical_id));
+            let module = handler.replace('-', "_");
+            let source = repo::root().join(format!("services/{service}/src/functions/{module}.rs"));
             assert!(
                 source.exists(),
-                "{service}/{}: no binary {}",
-                f.logical_id,
-                f.binary
+                "{service}/{}: no function {handler} in its binary",
+                f.logical_id
             );
         }
         assert!(

@@ -1,10 +1,11 @@
 //! A gradual deployment played against a function process of its own (the
 //! Lambda runtime's test function, a small Python program), for timings
-//! the real binaries cannot be made to keep.
+//! the real binaries cannot be made to keep; and its DLQ alarm's count.
 
 use std::time::Duration;
 
-use devstack_cloud::alarms::{LambdaMetric, Source};
+use devstack_cloud::alarms::sent::Sent;
+use devstack_cloud::alarms::{LambdaMetric, Source, Watch};
 use devstack_cloud::gradual::{Target, play};
 use devstack_cloud::hooks::Hooks;
 use devstack_lambda::runtime::{Arrival, Function, Qualifier, Spec};
@@ -107,4 +108,91 @@ async fn an_event_the_new_version_fails_after_the_last_step_still_rolls_it_back(
     let why = played.rolled_back.unwrap_or_default();
     assert!(why.contains("NewVersionErrorsAlarm"), "{why}");
     assert_eq!(function.weights().0, [(1, 1.0)], "back on the old version");
+}
+
+/// The alarm a deployment watches on its stack's DLQ: a letter sent to
+/// the queue in one period, of the service's template.
+fn dead_letters_sent() -> RollbackAlarm {
+    RollbackAlarm {
+        id: "DeadLettersSentAlarm".into(),
+        namespace: "AWS/SQS".into(),
+        metric: "NumberOfMessagesSent".into(),
+        dimensions: vec![("QueueName".into(), Dimension::Queue("Dlq".into()))],
+        statistic: "Sum".into(),
+        period: 60,
+        evaluation_periods: 1,
+        datapoints: 1,
+        threshold: "0".into(),
+        comparison: "GreaterThanThreshold".into(),
+        missing: "notBreaching".into(),
+    }
+}
+
+/// A deployment is judged by the letters sent while it runs: one left in
+/// the DLQ by an earlier version is no datapoint of it (a fix deploys
+/// over a full DLQ), and one its versions send through the DLQ's topic,
+/// as a function's async failure goes, is.
+#[tokio::test]
+async fn the_dlq_alarm_counts_the_letters_sent_during_the_deployment_not_those_waiting() {
+    let emulator = devstack_emulator::start().unwrap();
+    let conf = emulator.sdk_config().await;
+    let (sqs, sns) = (
+        aws_sdk_sqs::Client::new(&conf),
+        aws_sdk_sns::Client::new(&conf),
+    );
+    let url = (sqs
+        .create_queue()
+        .queue_name("svc-dlq")
+        .send()
+        .await
+        .unwrap())
+    .queue_url()
+    .unwrap()
+    .to_owned();
+    let queue_arn = "arn:aws:sqs:us-east-1:123456789012:svc-dlq";
+    let topic = (sns.create_topic().name("svc-dlq").send().await.unwrap())
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let policy = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": "sqs:SendMessage", "Resource": queue_arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]});
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::Policy,
+            policy.to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .unwrap();
+    let letter = |body: &'static str| sns.publish().topic_arn(&topic).message(body).send();
+    letter("left by an earlier version").await.unwrap();
+
+    let source = Source::Sent(Sent::new(&conf, &url).unwrap());
+    let mut watch = Watch::new(dead_letters_sent(), Ok(source), 100).await;
+    watch.close().await;
+    let state = watch.state();
+    assert_eq!(state.state, "OK", "{state:?}");
+    assert_eq!(
+        state.reason,
+        "Sum NumberOfMessagesSent 0 over the last period"
+    );
+
+    letter("sent by the version being deployed").await.unwrap();
+    watch.close().await;
+    let state = watch.state();
+    assert!(watch.in_alarm(), "{state:?}");
+    assert_eq!(
+        state.reason,
+        "Sum NumberOfMessagesSent 1 over the last period"
+    );
 }

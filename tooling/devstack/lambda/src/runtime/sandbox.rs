@@ -601,6 +601,9 @@ async fn run_process(spec: &Spec, shared: &Shared, api: &str, generation: u64) -
         .envs(launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("AWS_LAMBDA_RUNTIME_API", api)
         .env("AWS_LAMBDA_FUNCTION_NAME", &spec.physical_name)
+        // What Lambda's OS-only runtimes start the process with: a
+        // service's one binary runs the function its Handler names.
+        .env("_HANDLER", &spec.configuration.handler)
         .env(
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
             spec.configuration.memory_size.to_string(),

@@ -12,6 +12,7 @@ pub const SERVICE: &str = "{{service}}";
 
 pub mod api;
 pub mod domain;
+pub mod functions;
 pub mod handlers;
 pub mod items;
 pub mod openapi;

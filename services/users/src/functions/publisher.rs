@@ -1,0 +1,5 @@
+//! Lambda: the users table's stream → domain events on the bus.
+
+pub async fn run() -> Result<(), lambda_runtime::Error> {
+    kit::outbox::run(kit::function!("publisher"), crate::publisher::events_for).await
+}

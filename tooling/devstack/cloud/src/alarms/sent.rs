@@ -1,0 +1,80 @@
+//! A queue's `AWS/SQS` `NumberOfMessagesSent`, asked of the emulator's
+//! CloudWatch as anyone would ask it (GetMetricStatistics), where the
+//! engine records every message a queue is sent
+//! (`_queues_count_what_is_sent`).
+
+use aws_config::SdkConfig;
+use kit::signed::Signer;
+
+/// One queue's count of messages sent.
+#[derive(Clone)]
+pub struct Sent {
+    signer: Signer,
+    url: String,
+    http: std::sync::Arc<kit::outbound::Client>,
+    queue: String,
+}
+
+impl Sent {
+    /// The queue at `queue_url`, in the account `conf` signs for.
+    pub fn new(conf: &SdkConfig, queue_url: &str) -> Result<Sent, String> {
+        let url = (conf.endpoint_url())
+            .ok_or("the local cloud's configuration names no emulator")?
+            .trim_end_matches('/')
+            .to_owned();
+        let queue = (queue_url.rsplit('/').next())
+            .filter(|q| !q.is_empty())
+            .ok_or_else(|| format!("{queue_url}: not a queue's URL"))?;
+        Ok(Sent {
+            signer: Signer::new(conf, "monitoring"),
+            url: format!("{url}/"),
+            http: std::sync::Arc::new(kit::outbound::Client::for_aws()),
+            queue: queue.to_owned(),
+        })
+    }
+
+    /// Every message the queue has been sent so far: the Sum over all time
+    /// (one period wider than any run), so that the difference of two
+    /// readings is what was sent between them, whatever second each fell in.
+    pub async fn total(&self) -> Option<f64> {
+        let end = (chrono::Utc::now() + chrono::Duration::days(1))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let params = [
+            ("Action", "GetMetricStatistics"),
+            ("Version", "2010-08-01"),
+            ("Namespace", "AWS/SQS"),
+            ("MetricName", "NumberOfMessagesSent"),
+            ("Dimensions.member.1.Name", "QueueName"),
+            ("Dimensions.member.1.Value", self.queue.as_str()),
+            ("StartTime", "2000-01-01T00:00:00Z"),
+            ("EndTime", end.as_str()),
+            // A year: one datapoint holds everything of a run.
+            ("Period", "31536000"),
+            ("Statistics.member.1", "Sum"),
+        ];
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        let answer = (self.signer.send(
+            &self.http,
+            "POST",
+            &self.url,
+            &[(
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )],
+            body.into_bytes(),
+            aws_sigv4::http_request::SigningSettings::default(),
+        ))
+        .await
+        .ok()?;
+        if answer.status != 200 {
+            tracing::warn!(queue = %self.queue, status = answer.status, "GetMetricStatistics failed");
+            return None;
+        }
+        let xml = String::from_utf8_lossy(&answer.body);
+        let sums = crate::iam::reads::texts(&xml, "Sum").ok()?;
+        Some(sums.iter().filter_map(|s| s.parse::<f64>().ok()).sum())
+    }
+}
