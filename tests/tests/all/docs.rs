@@ -28,13 +28,12 @@ impl Tool {
     }
 }
 
-/// How a page spells each command line, longest first so that `cargo run
-/// … -- devstack`'s own words are not read twice.
+/// How a page spells each command line, longest first so that `cargo
+/// devstack`'s own words are not read twice (`.cargo/config.toml`'s
+/// aliases).
 const SPELLINGS: &[(&str, Tool)] = &[
-    ("cargo run -q -p devstack --", Tool::Devstack),
-    ("cargo run -p devstack --", Tool::Devstack),
-    ("cargo run -q -p ops --", Tool::Ops),
-    ("cargo run -p ops --", Tool::Ops),
+    ("cargo devstack", Tool::Devstack),
+    ("cargo ops", Tool::Ops),
     ("cargo xtask", Tool::Xtask),
     ("devstack", Tool::Devstack),
     ("ops", Tool::Ops),
@@ -325,7 +324,7 @@ fn a_made_up_flag_or_subcommand_is_named_with_its_line() {
         ```\n\
         Then `ops dlq replay todos --to bus --dry-run` and\n\
         `devstack load --users 5\n--made-up 3`, `ops dlq\nrewind todos`.\n\
-        TOKEN=$(cargo run -q -p devstack -- token --email a@b.c) is not code.\n";
+        TOKEN=$(cargo devstack token --email a@b.c) is not code.\n";
     assert_eq!(
         problems("page.md", page),
         [
@@ -338,7 +337,7 @@ fn a_made_up_flag_or_subcommand_is_named_with_its_line() {
 
 #[test]
 fn shell_operators_values_and_other_words_end_or_skip_nothing_real() {
-    let line = "TOKEN=$(cargo run -q -p devstack -- token --email ada@example.com) \
+    let line = "TOKEN=$(cargo devstack token --email ada@example.com) \
         && devstack token --email x >/dev/null # then ops dlq list";
     let found: Vec<Vec<String>> = commands(line).into_iter().map(|(_, w)| w).collect();
     assert_eq!(

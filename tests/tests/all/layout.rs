@@ -890,6 +890,83 @@ fn xtask_builds_its_dependencies_as_the_workspace_does() {
     );
 }
 
+/// Every command the pages and the tools' own hints give builds with the
+/// workspace's one feature set: `cargo devstack` and `cargo ops` are
+/// aliases that pick a binary (`--bin`), never a package (`-p`), whose
+/// build resolves features of its own and rebuilds what is under it at
+/// every switch (`-p devstack` after a kit edit: 6.7 s, `--bin devstack`:
+/// nothing). xtask, the one alias that picks its package, pins its
+/// features (`xtask_builds_its_dependencies_as_the_workspace_does`).
+#[test]
+fn every_command_given_builds_as_the_workspace_does() {
+    let root = repo::root();
+    let mut files = vec![root.join("README.md"), root.join(".cargo/config.toml")];
+    files.extend(text_files(&root.join("docs"), "md"));
+    for dir in ["tooling", "services", "tests", "kit", "web/src"] {
+        files.extend(text_files(&root.join(dir), "rs"));
+        files.extend(text_files(&root.join(dir), "ts"));
+    }
+    let history = root.join("docs/history.md");
+    let mut found = Vec::new();
+    for file in files.iter().filter(|f| **f != history) {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for (n, line) in text.lines().enumerate() {
+            if picks_a_package(line) {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "these build a feature set of their own; use `cargo devstack` / `cargo ops` (or `--bin`): {found:#?}"
+    );
+}
+
+/// A `cargo run` (or an alias running one) that picks a package other
+/// than xtask.
+fn picks_a_package(line: &str) -> bool {
+    let runs = line.contains("cargo run") || line.contains("\"run ");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    runs && (words.windows(2)).any(|w| ["-p", "--package"].contains(&w[0]) && w[1] != "xtask")
+}
+
+/// Every file under `dir` whose name ends in `.{ext}`, outside build
+/// output and installed packages.
+fn text_files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    const SKIPPED: [&str; 4] = ["target", "node_modules", "dist", ".aws-sam"];
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let skip =
+                (path.file_name().and_then(|n| n.to_str())).is_some_and(|n| SKIPPED.contains(&n));
+            if path.is_dir() && !skip {
+                todo.push(path);
+            } else if path.extension().is_some_and(|e| e == ext) {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_command_picking_a_package_is_found() {
+    // Put together here, so that this file is no finding of its own.
+    let run = "TOKEN=$(cargo run -q";
+    assert!(picks_a_package(&format!("{run} -p devstack -- token)")));
+    let alias = r#"ops = "run --quiet"#;
+    assert!(picks_a_package(&format!("{alias} --package ops --\"")));
+    assert!(!picks_a_package(
+        r#"xtask = "run --quiet --package xtask --""#
+    ));
+    assert!(!picks_a_package("cargo devstack walkthrough"));
+    assert!(!picks_a_package(
+        "cargo run -q --bin users-snapshot -- users-Table"
+    ));
+}
+
 #[test]
 fn a_crate_xtask_builds_with_fewer_features_is_named() {
     let xtask =

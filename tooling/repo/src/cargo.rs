@@ -1,7 +1,7 @@
 //! cargo, as the tools here run it: one command, with the environment that
 //! `cargo run` gave the tool left out.
 //!
-//! `cargo xtask …` and `cargo run -p devstack …` hand their process the
+//! `cargo xtask …` and `cargo devstack …` hand their process the
 //! variables cargo sets for a crate (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`,
 //! …). A cargo started with them passes them to every build script, and a
 //! build script that watches one (ring's watches both) is run again, and

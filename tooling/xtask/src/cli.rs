@@ -92,7 +92,7 @@ pub enum Cmd {
         /// instead of AWS.
         #[arg(long)]
         endpoints_file: Option<PathBuf>,
-        /// The ops binary to list stacks with (default: `cargo run -p ops`).
+        /// The ops binary to list stacks with (default: `cargo ops`).
         #[arg(long)]
         ops: Option<PathBuf>,
     },
@@ -124,7 +124,7 @@ pub enum Cmd {
         /// instead of AWS; implies `--deployed`.
         #[arg(long)]
         endpoints_file: Option<PathBuf>,
-        /// The ops binary to list stacks with (default: `cargo run -p ops`).
+        /// The ops binary to list stacks with (default: `cargo ops`).
         #[arg(long)]
         ops: Option<PathBuf>,
     },

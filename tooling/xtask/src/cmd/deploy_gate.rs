@@ -26,7 +26,7 @@ impl Stacks {
             None => {
                 let mut c = repo::cargo::command();
                 c.current_dir(root)
-                    .args(["run", "--quiet", "-p", "ops", "--"]);
+                    .args(["run", "--quiet", "--bin", "ops", "--"]);
                 c
             }
         };

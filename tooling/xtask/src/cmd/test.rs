@@ -86,7 +86,7 @@ pub(crate) fn run_tests(
         eprintln!("{line}");
     }
     eprintln!(
-        "==> least privilege over the tests' clouds: cargo run -q -p devstack -- least-privilege --telemetry .local/test-telemetry"
+        "==> least privilege over the tests' clouds: cargo devstack least-privilege --telemetry .local/test-telemetry"
     );
     Ok(passed)
 }

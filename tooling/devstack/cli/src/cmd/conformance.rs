@@ -15,7 +15,7 @@ pub(crate) fn conformance(check: bool) -> Result<()> {
     if check {
         if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
             bail!(
-                "{} is stale: cargo run -q -p devstack -- conformance",
+                "{} is stale: cargo devstack conformance",
                 repo::paths::CONFORMANCE_PAGE
             );
         }

@@ -94,7 +94,7 @@ pub(crate) fn banner(e: &Endpoints, file: &std::path::Path, took: std::time::Dur
         println!("  account:    {account}   ({})", held.join(", "));
     }
     println!();
-    println!("  TOKEN=$(cargo run -q -p devstack -- token --email ada@example.com)");
+    println!("  TOKEN=$(cargo devstack token --email ada@example.com)");
     println!(
         "  curl -s -X PUT {}/users/me -H \"authorization: Bearer $TOKEN\" -d '{{\"display_name\":\"Ada\"}}'",
         e.api_base_url
@@ -103,6 +103,6 @@ pub(crate) fn banner(e: &Endpoints, file: &std::path::Path, took: std::time::Dur
         "  curl -s -X POST {}/todos -H \"authorization: Bearer $TOKEN\" -d '{{\"title\":\"ship it\"}}'",
         e.api_base_url
     );
-    println!("  cargo run -q -p devstack -- walkthrough");
+    println!("  cargo devstack walkthrough");
     println!();
 }

@@ -14,7 +14,7 @@ fn the_conformance_page_has_a_row_and_a_test_for_every_call_the_product_makes() 
         std::fs::read_to_string(root.join(repo::paths::CONFORMANCE_PAGE)).unwrap_or_default();
     assert!(
         committed == page(&rows),
-        "{} is stale (a call added, moved or removed): cargo run -q -p devstack -- conformance",
+        "{} is stale (a call added, moved or removed): cargo devstack conformance",
         repo::paths::CONFORMANCE_PAGE
     );
 }
