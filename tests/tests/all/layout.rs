@@ -1221,3 +1221,28 @@ fn a_file_compiled_from_a_services_folder_is_named() {
         ]
     );
 }
+
+/// `cargo xtask test <service>` takes the tests of this binary that its
+/// filters match (`xtask::team_loop`): each must still name one, or a
+/// renamed module silently leaves a team's run without its tests.
+#[test]
+fn each_teams_filters_name_a_test() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--list", "--format", "terse"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let names: Vec<&str> = (listed.lines())
+        .filter_map(|l| l.strip_suffix(": test"))
+        .collect();
+    assert!(names.len() > 50, "{listed}");
+    let mut unmatched = Vec::new();
+    for service in repo::SERVICES {
+        for filter in xtask::team_loop::system_tests(service) {
+            if !names.iter().any(|n| n.contains(&filter)) {
+                unmatched.push(format!("{service}: {filter}"));
+            }
+        }
+    }
+    assert!(unmatched.is_empty(), "no test matches: {unmatched:?}");
+}

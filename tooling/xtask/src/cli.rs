@@ -148,7 +148,11 @@ pub enum Cmd {
     /// them too.
     Scan,
     /// Every test: venv, schema check, cargo fmt/clippy-free test suite.
+    /// With a service: that team's own run before it pushes (its tests,
+    /// the contracts', the cross-service tests that exercise it).
     Test {
+        /// A service: run only what its team needs before it pushes.
+        service: Option<String>,
         /// Extra arguments passed to `cargo test`.
         #[arg(last = true)]
         cargo_args: Vec<String>,

@@ -39,6 +39,18 @@ pub(crate) struct Prepared {
 /// The binary that gets a lane of its own.
 const WIDE: &str = "all";
 
+/// Which tests a run takes.
+pub(crate) enum Selection<'a> {
+    /// Every binary and the doctests: the whole command.
+    Everything,
+    /// A team's: the binaries of these packages (by folder), and of the
+    /// cross-service binary the tests these filters match.
+    Team {
+        packages: &'a [PathBuf],
+        system: &'a [String],
+    },
+}
+
 /// One test binary, from cargo's `compiler-artifact` message.
 #[derive(Debug, Clone)]
 struct Binary {
@@ -87,7 +99,12 @@ fn binaries(messages: &str) -> Vec<Binary> {
 }
 
 /// Whether every test passed.
-pub(crate) fn run(root: &Path, cargo_args: &[String], env: &TestEnv) -> Result<bool> {
+pub(crate) fn run(
+    root: &Path,
+    cargo_args: &[String],
+    env: &TestEnv,
+    selection: &Selection,
+) -> Result<bool> {
     // Before `--`: cargo's (which tests to build); after: each binary's.
     let split = cargo_args.iter().position(|a| a == "--");
     let (cargo_part, test_part) = match split {
@@ -110,24 +127,39 @@ pub(crate) fn run(root: &Path, cargo_args: &[String], env: &TestEnv) -> Result<b
     if !built.status.success() {
         return Ok(false);
     }
-    let (wide, rest): (Vec<Binary>, Vec<Binary>) =
+    let (wide, mut rest): (Vec<Binary>, Vec<Binary>) =
         binaries(&String::from_utf8_lossy(&built.stdout))
             .into_iter()
             .partition(|b| b.name == WIDE);
-    eprintln!(
-        "==> tests: built in {} s; `{WIDE}` beside the {} other binaries and the doctests",
-        started.elapsed().as_secs(),
-        rest.len()
-    );
+    let mut wide_part = test_part.to_vec();
+    if let Selection::Team { packages, system } = selection {
+        let all = rest.len();
+        rest.retain(|b| packages.contains(&b.package_dir));
+        let names: Vec<&str> = rest.iter().map(|b| b.name.as_str()).collect();
+        eprintln!(
+            "==> tests: built in {} s; `{WIDE}`'s tests matching {system:?} beside {} of the {all} other binaries ({})",
+            started.elapsed().as_secs(),
+            rest.len(),
+            names.join(", ")
+        );
+        wide_part.extend(system.iter().cloned());
+    } else {
+        eprintln!(
+            "==> tests: built in {} s; `{WIDE}` beside the {} other binaries and the doctests",
+            started.elapsed().as_secs(),
+            rest.len()
+        );
+    }
+    let doctests = matches!(selection, Selection::Everything);
     let (wide_ok, rest_out) = std::thread::scope(|scope| {
         let others = scope.spawn(|| {
             let started = std::time::Instant::now();
-            let out = run_lane(&rest, test_part, env, root, cargo_part);
+            let out = run_lane(&rest, test_part, env, root, doctests.then_some(cargo_part));
             (out, started.elapsed().as_secs())
         });
         let started = std::time::Instant::now();
         let mut wide_ok = true;
-        let wide_args = wide_threads(test_part, std::env::var_os("RUST_TEST_THREADS").is_some());
+        let wide_args = wide_threads(&wide_part, std::env::var_os("RUST_TEST_THREADS").is_some());
         for b in &wide {
             let status = binary(b, &wide_args, env).status();
             wide_ok &= status.is_ok_and(|s| s.success());
@@ -176,13 +208,14 @@ fn with_env(mut c: Command, env: &TestEnv) -> Command {
     c
 }
 
-/// The binaries one after another, then the doctests; their output held.
+/// The binaries one after another, then the doctests (given cargo's
+/// arguments for them); their output held.
 fn run_lane(
     binaries: &[Binary],
     test_args: &[String],
     env: &TestEnv,
     root: &Path,
-    cargo_args: &[String],
+    doctests: Option<&[String]>,
 ) -> Result<(bool, String)> {
     let mut ok = true;
     let mut report = String::new();
@@ -207,11 +240,13 @@ fn run_lane(
             .with_context(|| format!("running {}", b.executable.display()))?;
         take(&b.executable.display().to_string(), out);
     }
-    let mut doc = with_env(repo::cargo::command(), env);
-    doc.current_dir(root)
-        .args(["test", "--workspace", "--doc"])
-        .args(cargo_args.iter().filter(|a| *a != "--no-fail-fast"));
-    take("doctests", held(doc).context("running the doctests")?);
+    if let Some(cargo_args) = doctests {
+        let mut doc = with_env(repo::cargo::command(), env);
+        doc.current_dir(root)
+            .args(["test", "--workspace", "--doc"])
+            .args(cargo_args.iter().filter(|a| *a != "--no-fail-fast"));
+        take("doctests", held(doc).context("running the doctests")?);
+    }
     Ok((ok, report))
 }
 

@@ -9,6 +9,7 @@ pub mod new_service;
 pub mod node;
 pub mod owners;
 pub mod team_accounts;
+pub mod team_loop;
 pub mod venv;
 pub mod web;
 pub mod workflows;

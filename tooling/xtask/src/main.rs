@@ -37,7 +37,14 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Cmd::Schemas { command } => schemas_cmd(command),
         Cmd::Venv => venv_cmd(&root()?),
-        Cmd::Test { cargo_args } => test(&root()?, &cargo_args),
+        Cmd::Test {
+            service: None,
+            cargo_args,
+        } => test(&root()?, &cargo_args),
+        Cmd::Test {
+            service: Some(service),
+            cargo_args,
+        } => cmd::team::test(&root()?, &service, &cargo_args),
         Cmd::Scan => Ok(exit_code(scans::run(&root()?)?)),
         Cmd::NewService { name, item } => new_service_cmd(&root()?, &name, item.as_deref()),
         Cmd::Openapi => openapi(&root()?),

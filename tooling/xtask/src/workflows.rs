@@ -138,7 +138,9 @@ fn affected_job(name: &str) -> String {
     )
 }
 
-/// Format, lints, tests and the schema check of the service's crate.
+/// The team's own run (`cargo xtask test <service>`: format, lints, its
+/// tests, the contracts' and the cross-service tests that exercise it),
+/// as its developers run it before they push, and the schema check.
 fn check_job(name: &str) -> String {
     format!(
         r#"  check:
@@ -152,12 +154,7 @@ fn check_job(name: &str) -> String {
       - uses: {SETUP_PYTHON}
         with:
           python-version: "3.11"
-      - run: cargo fmt -p {name} -- --check
-      - run: cargo clippy -p {name} --all-targets -- -D warnings
-      - run: cargo xtask venv
-      - run: cargo test -p {name}
-        env:
-          PROJECT_VENV: ${{{{ github.workspace }}}}/.venv
+      - run: cargo xtask test {name}
 {schema_check}
 "#,
         schema_check = schema_check_step()

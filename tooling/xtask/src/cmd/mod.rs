@@ -6,6 +6,7 @@ pub(crate) mod deploy_gate;
 pub(crate) mod local;
 pub(crate) mod new_service;
 pub(crate) mod schemas;
+pub(crate) mod team;
 pub(crate) mod test;
 
 use governance::declared;

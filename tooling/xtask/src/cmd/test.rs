@@ -10,7 +10,7 @@ use xtask::{browser, edges, node, venv, web, workflows};
 
 use crate::cmd::delivery::{delivery_files, report_stale};
 use crate::cmd::schemas::schemas_check;
-use crate::lanes::{Env, Prepared, TestEnv};
+use crate::lanes::{Env, Prepared, Selection, TestEnv};
 use crate::{engine, exit_code, lanes, scans};
 
 pub(crate) fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<ExitCode> {
@@ -42,7 +42,8 @@ pub(crate) fn test(root: &std::path::Path, cargo_args: &[String]) -> Result<Exit
         let prepared = setup
             .join()
             .map_err(|_| anyhow::anyhow!("the set-up thread panicked"))??;
-        let tested = compiled? && run_tests(root, cargo_args, &build, &prepared)?;
+        let tested =
+            compiled? && run_tests(root, cargo_args, &build, &prepared, &Selection::Everything)?;
         let checked = checks
             .join()
             .map_err(|_| anyhow::anyhow!("the checks thread panicked"))??;
@@ -59,6 +60,7 @@ pub(crate) fn run_tests(
     cargo_args: &[String],
     compiler: &Env,
     prepared: &Prepared,
+    selection: &Selection,
 ) -> Result<bool> {
     // Every local cloud the tests start records its deliveries and the
     // judge's verdicts here, so that the edges no test exercised can be
@@ -78,7 +80,10 @@ pub(crate) fn run_tests(
         telemetry: &telemetry,
         engine: &engine.socket,
     };
-    let passed = lanes::run(root, cargo_args, &env)?;
+    let passed = lanes::run(root, cargo_args, &env, selection)?;
+    if !matches!(selection, Selection::Everything) {
+        return Ok(passed);
+    }
     for line in edges::report(
         &edges::declared(&declared::services()),
         &edges::exercised(&telemetry),
