@@ -27,6 +27,7 @@ pub mod hooks;
 pub mod iam;
 pub mod invalidations;
 pub mod protocol;
+mod query_call;
 pub mod redeploy;
 pub mod sender;
 pub mod start;

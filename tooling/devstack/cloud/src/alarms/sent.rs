@@ -53,28 +53,13 @@ impl Sent {
             ("Period", "31536000"),
             ("Statistics.member.1", "Sum"),
         ];
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params)
-            .finish();
-        let answer = (self.signer.send(
-            &self.http,
-            "POST",
-            &self.url,
-            &[(
-                "content-type",
-                "application/x-www-form-urlencoded; charset=utf-8",
-            )],
-            body.into_bytes(),
-            aws_sigv4::http_request::SigningSettings::default(),
-        ))
-        .await
-        .ok()?;
-        if answer.status != 200 {
-            tracing::warn!(queue = %self.queue, status = answer.status, "GetMetricStatistics failed");
-            return None;
-        }
-        let xml = String::from_utf8_lossy(&answer.body);
-        let sums = crate::iam::reads::texts(&xml, "Sum").ok()?;
+        let xml = crate::query_call::post(&self.signer, &self.http, &self.url, &params)
+            .await
+            .map_err(
+                |e| tracing::warn!(queue = %self.queue, error = %e, "GetMetricStatistics failed"),
+            )
+            .ok()?;
+        let sums = crate::query_call::texts(&xml, "Sum").ok()?;
         Some(sums.iter().filter_map(|s| s.parse::<f64>().ok()).sum())
     }
 }

@@ -1,13 +1,14 @@
 //! The emulator's STS and IAM, read as a tool reads AWS's: signed
-//! query-protocol calls ([`kit::signed`]) with the administrator's keys,
+//! query-protocol calls ([`crate::query_call`]) with the administrator's keys,
 //! so no STS or IAM client is built for the few calls a function's start
 //! needs: a session of its role, and the role's policies.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use aws_config::SdkConfig;
-use aws_smithy_xml::decode::{Document, ScopedDecoder, XmlDecodeError, try_data};
 use devstack_iam::policy::NamedPolicy;
 use kit::signed::Signer;
+
+use crate::query_call::texts;
 
 /// A role session's credentials, as STS's AssumeRole hands them out.
 #[derive(Debug, Clone)]
@@ -72,27 +73,7 @@ impl Query {
     }
 
     async fn call(&self, signer: &Signer, params: &[(&str, &str)]) -> Result<String> {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params)
-            .finish();
-        let answer = signer
-            .send(
-                &self.http,
-                "POST",
-                &self.url,
-                &[(
-                    "content-type",
-                    "application/x-www-form-urlencoded; charset=utf-8",
-                )],
-                body.into_bytes(),
-                aws_sigv4::http_request::SigningSettings::default(),
-            )
-            .await?;
-        let text = String::from_utf8_lossy(&answer.body).into_owned();
-        if answer.status != 200 {
-            bail!("{:?}: HTTP {}: {text}", params.first(), answer.status);
-        }
-        Ok(text)
+        crate::query_call::post(signer, &self.http, &self.url, params).await
     }
 
     /// A session of `role_arn`, as Lambda takes one for a function.
@@ -207,30 +188,6 @@ fn decoded(document: &str) -> String {
     percent_encoding::percent_decode_str(document)
         .decode_utf8_lossy()
         .into_owned()
-}
-
-/// The text of every element called `name`, at any depth.
-pub(crate) fn texts(xml: &str, name: &str) -> Result<Vec<String>, XmlDecodeError> {
-    let mut doc = Document::new(xml);
-    let mut root = doc.root_element()?;
-    let mut found = Vec::new();
-    collect(&mut root, name, &mut found)?;
-    Ok(found)
-}
-
-fn collect(
-    element: &mut ScopedDecoder<'_, '_>,
-    name: &str,
-    found: &mut Vec<String>,
-) -> Result<(), XmlDecodeError> {
-    while let Some(mut child) = element.next_tag() {
-        if child.start_el().matches(name) {
-            found.push(try_data(&mut child)?.into_owned());
-        } else {
-            collect(&mut child, name, found)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

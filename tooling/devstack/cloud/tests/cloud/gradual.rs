@@ -118,13 +118,7 @@ fn dead_letters_sent() -> RollbackAlarm {
         namespace: "AWS/SQS".into(),
         metric: "NumberOfMessagesSent".into(),
         dimensions: vec![("QueueName".into(), Dimension::Queue("Dlq".into()))],
-        statistic: "Sum".into(),
-        period: 60,
-        evaluation_periods: 1,
-        datapoints: 1,
-        threshold: "0".into(),
-        comparison: "GreaterThanThreshold".into(),
-        missing: "notBreaching".into(),
+        ..new_version_errors()
     }
 }
 
