@@ -293,14 +293,23 @@ fn a_new_arrow_is_refused_by_name() {
 
 /// The `.rs` files under a folder, recursively.
 fn sources(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir, "rs")
+}
+
+/// Every file under `dir` whose name ends in `.{ext}`, sorted, outside
+/// build output and installed packages.
+fn files_under(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    const SKIPPED: [&str; 4] = ["target", "node_modules", "dist", ".aws-sam"];
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {
         for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let path = entry.path();
-            if path.is_dir() {
+            let skip =
+                (path.file_name().and_then(|n| n.to_str())).is_some_and(|n| SKIPPED.contains(&n));
+            if path.is_dir() && !skip {
                 todo.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
+            } else if path.extension().is_some_and(|e| e == ext) {
                 out.push(path);
             }
         }
@@ -901,10 +910,10 @@ fn xtask_builds_its_dependencies_as_the_workspace_does() {
 fn every_command_given_builds_as_the_workspace_does() {
     let root = repo::root();
     let mut files = vec![root.join("README.md"), root.join(".cargo/config.toml")];
-    files.extend(text_files(&root.join("docs"), "md"));
+    files.extend(files_under(&root.join("docs"), "md"));
     for dir in ["tooling", "services", "tests", "kit", "web/src"] {
-        files.extend(text_files(&root.join(dir), "rs"));
-        files.extend(text_files(&root.join(dir), "ts"));
+        files.extend(files_under(&root.join(dir), "rs"));
+        files.extend(files_under(&root.join(dir), "ts"));
     }
     let history = root.join("docs/history.md");
     let mut found = Vec::new();
@@ -928,27 +937,6 @@ fn picks_a_package(line: &str) -> bool {
     let runs = line.contains("cargo run") || line.contains("\"run ");
     let words: Vec<&str> = line.split_whitespace().collect();
     runs && (words.windows(2)).any(|w| ["-p", "--package"].contains(&w[0]) && w[1] != "xtask")
-}
-
-/// Every file under `dir` whose name ends in `.{ext}`, outside build
-/// output and installed packages.
-fn text_files(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    const SKIPPED: [&str; 4] = ["target", "node_modules", "dist", ".aws-sam"];
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            let skip =
-                (path.file_name().and_then(|n| n.to_str())).is_some_and(|n| SKIPPED.contains(&n));
-            if path.is_dir() && !skip {
-                todo.push(path);
-            } else if path.extension().is_some_and(|e| e == ext) {
-                out.push(path);
-            }
-        }
-    }
-    out
 }
 
 #[test]

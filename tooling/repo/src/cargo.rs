@@ -14,7 +14,7 @@ use std::process::Command;
 
 /// The variables cargo sets for the crate it runs or builds, which mean
 /// nothing to a cargo started from it.
-pub fn set_for_a_crate(name: &OsStr) -> bool {
+fn set_for_a_crate(name: &OsStr) -> bool {
     let Some(name) = name.to_str() else {
         return false;
     };

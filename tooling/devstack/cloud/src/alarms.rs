@@ -315,6 +315,15 @@ pub fn source(
     let named = |want: fn(&Dimension) -> Option<&String>| {
         alarm.dimensions.iter().find_map(|(_, d)| want(d)).cloned()
     };
+    // The URL of the queue a `QueueName` dimension names.
+    let queue_url = || {
+        let id = named(|d| match d {
+            Dimension::Queue(id) => Some(id),
+            _ => None,
+        })
+        .ok_or_else(|| format!("{what}: names no queue of the stack"))?;
+        queue(&id).ok_or_else(|| format!("{what}: no queue {id}"))
+    };
     match (alarm.namespace.as_str(), LambdaMetric::named(&alarm.metric)) {
         ("AWS/Lambda", Some(metric)) => {
             let id = named(|d| match d {
@@ -350,30 +359,19 @@ pub fn source(
             })
         }
         ("AWS/SQS", _) if alarm.metric == "ApproximateNumberOfMessagesVisible" => {
-            let id = named(|d| match d {
-                Dimension::Queue(id) => Some(id),
-                _ => None,
-            })
-            .ok_or_else(|| format!("{what}: names no queue of the stack"))?;
             Ok(Source::Queue {
                 sqs: aws_sdk_sqs::Client::new(conf),
-                url: queue(&id).ok_or_else(|| format!("{what}: no queue {id}"))?,
+                url: queue_url()?,
             })
         }
         ("AWS/SQS", _) if alarm.metric == "NumberOfMessagesSent" => {
-            let id = named(|d| match d {
-                Dimension::Queue(id) => Some(id),
-                _ => None,
-            })
-            .ok_or_else(|| format!("{what}: names no queue of the stack"))?;
             if alarm.statistic != "Sum" {
                 return Err(format!(
                     "{what}: statistic {} is not played locally (Sum is)",
                     alarm.statistic
                 ));
             }
-            let url = queue(&id).ok_or_else(|| format!("{what}: no queue {id}"))?;
-            Ok(Source::Sent(sent::Sent::new(conf, &url)?))
+            Ok(Source::Sent(sent::Sent::new(conf, &queue_url()?)?))
         }
         (namespace, _) if !namespace.starts_with("AWS/") => {
             // A function's own metric: the deploying function's output.

@@ -7,6 +7,12 @@ use anyhow::{Result, bail};
 use aws_smithy_xml::decode::{Document, ScopedDecoder, XmlDecodeError, try_data};
 use kit::signed::Signer;
 
+/// Where query-protocol calls go: the emulator `conf` names, as `…/`.
+pub(crate) fn url(conf: &aws_config::SdkConfig) -> Option<String> {
+    let url = conf.endpoint_url()?.trim_end_matches('/');
+    Some(format!("{url}/"))
+}
+
 /// `params` (`Action` first) posted to `url`, signed by `signer`: the
 /// answer's XML, or an error naming the action and AWS's answer.
 pub(crate) async fn post(

@@ -18,16 +18,14 @@ pub struct Sent {
 impl Sent {
     /// The queue at `queue_url`, in the account `conf` signs for.
     pub fn new(conf: &SdkConfig, queue_url: &str) -> Result<Sent, String> {
-        let url = (conf.endpoint_url())
-            .ok_or("the local cloud's configuration names no emulator")?
-            .trim_end_matches('/')
-            .to_owned();
+        let url = crate::query_call::url(conf)
+            .ok_or("the local cloud's configuration names no emulator")?;
         let queue = (queue_url.rsplit('/').next())
             .filter(|q| !q.is_empty())
             .ok_or_else(|| format!("{queue_url}: not a queue's URL"))?;
         Ok(Sent {
             signer: Signer::new(conf, "monitoring"),
-            url: format!("{url}/"),
+            url,
             http: std::sync::Arc::new(kit::outbound::Client::for_aws()),
             queue: queue.to_owned(),
         })

@@ -58,15 +58,12 @@ pub struct Query {
 
 impl Query {
     pub fn new(conf: &SdkConfig) -> Result<Self> {
-        let url = conf
-            .endpoint_url()
-            .context("the local cloud's configuration names the emulator")?
-            .trim_end_matches('/')
-            .to_owned();
+        let url = crate::query_call::url(conf)
+            .context("the local cloud's configuration names the emulator")?;
         Ok(Self {
             iam: Signer::new(conf, "iam"),
             sts: Signer::new(conf, "sts"),
-            url: format!("{url}/"),
+            url,
             http: kit::outbound::Client::for_aws(),
             aws_managed: Default::default(),
         })
