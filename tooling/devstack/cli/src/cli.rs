@@ -89,6 +89,12 @@ pub enum Cmd {
     /// own; prints the median of the rounds with their spread and writes
     /// the report as JSON (--json prints it instead of the table).
     Bench(BenchArgs),
+    /// The developer's loop, timed, as a table: notifications' welcome
+    /// edited in the working tree, deployed as `deploy --watch` deploys it
+    /// and answered by the new version (in the running local cloud), then
+    /// put back; `cargo xtask test <team>` after a one-line change; the
+    /// whole test command on a fresh clone, step by step.
+    LoopBench(LoopBenchArgs),
     /// One campaign to many new recipients, timed: sign-ups, the audience,
     /// the sender's report, every recipient recorded, the last notification
     /// seen. The last line is `missing: X, duplicated: Y` (exit 1 unless
@@ -303,6 +309,34 @@ pub struct LoadArgs {
     /// up`'s team per account.
     #[arg(long, requires = "bin_dir")]
     pub one_account: bool,
+}
+
+#[derive(Args)]
+pub struct LoopBenchArgs {
+    /// Edits of notifications' welcome message, each timed until it is
+    /// live behind the alias and a new user's welcome carries it (0: none;
+    /// needs `cargo xtask up`).
+    #[arg(long, default_value_t = 3)]
+    pub edits: usize,
+    /// How long a gradual deployment's minute lasts, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    pub minute_ms: u64,
+    /// A service whose `cargo xtask test <service>` is timed after a
+    /// one-line change (repeat for more teams).
+    #[arg(long)]
+    pub team: Vec<String>,
+    /// Time the whole test command on a fresh clone of HEAD (empty
+    /// `CARGO_HOME`, its own target, no `.venv`, `CI=true`): about ten
+    /// minutes.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Where the fresh clone, its `CARGO_HOME` and target go (default: a
+    /// new folder under the system's temporary one); deleted afterwards.
+    #[arg(long)]
+    pub scratch: Option<PathBuf>,
+    /// The workspace to edit and build.
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
 }
 
 #[derive(Args)]

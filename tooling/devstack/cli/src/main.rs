@@ -3,6 +3,7 @@
 mod bench;
 mod cmd;
 mod cost;
+mod loop_bench;
 mod stat;
 
 use std::process::ExitCode;
@@ -81,6 +82,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Load(args) => load(args, file, json).await,
         Cmd::Bench(args) => bench(args, json).await,
+        Cmd::LoopBench(args) => loop_bench::loop_bench(args, file, json).await,
         Cmd::Campaign(args) => campaign(args, file, json).await,
         Cmd::Burst { events, within } => burst(events, within, file, json).await,
         Cmd::Engine { socket, owner } => engine(&socket, owner),
