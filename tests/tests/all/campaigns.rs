@@ -805,11 +805,14 @@ async fn the_console_draws_a_campaigns_execution_waiting_on_its_token_then_at_it
     );
     browser.screenshot("console-execution-ended").await;
     // The map draws the campaign's state machine, in the campaigns
-    // service, as the caller of the flow's tasks.
+    // service (opened by a click on its box), as the caller of the flow's
+    // tasks.
     browser
         .until(
             "the state machine on the map",
-            "return !!document.querySelector('#map-view g.node.state-machine[data-id^=\"states:campaigns/\"]') && !!document.querySelector('#map-view g.edge[data-from^=\"states:campaigns/\"][data-to^=\"campaigns/\"]');",
+            "const folded = document.querySelector('#map-view g.node.service[data-service=\"campaigns\"]'); \
+             if (folded) folded.dispatchEvent(new MouseEvent('click', { bubbles: true })); \
+             return !!document.querySelector('#map-view g.node.state-machine[data-id^=\"states:campaigns/\"]') && !!document.querySelector('#map-view g.edge[data-from^=\"states:campaigns/\"][data-to^=\"campaigns/\"]');",
             Duration::from_secs(20),
         )
         .await;

@@ -244,6 +244,11 @@ async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
     );
     assert!(swapped.iter().all(|f| f.starts_with("notifications/")));
 
+    let consumer = (report.deployments.iter())
+        .find(|d| d.function == "notifications/ConsumerFunction")
+        .expect("the consumer deployed gradually");
+    the_console_shows(&detached.endpoints.console_url, consumer.to_version).await;
+
     // As on AWS, an update keeps every resource it does not change: a
     // replaced topic or queue would strand the other services' wiring.
     assert_eq!(resources_before, physical_ids(&conf, &stack).await);
@@ -391,6 +396,52 @@ async fn redeploying_notifications_mid_traffic_loses_and_duplicates_nothing() {
         "{}",
         missing.1
     );
+}
+
+/// The console after the redeploy: the map's folded notifications box
+/// names the new version, and so does its consumer once the box is
+/// opened; Deployments shows the consumer's deployment to it, succeeded.
+async fn the_console_shows(url: &str, version: u32) {
+    let browser = devstack_testkit::Browser::start().await;
+    browser.client.set_window_size(1600, 1000).await.unwrap();
+    browser.client.goto(url).await.unwrap();
+    let folded = "#map-view g.node.service[data-service=\"notifications\"]";
+    let texts = browser
+        .until(
+            "the new version on the folded service",
+            &format!(
+                "const b = document.querySelector('{folded}'); \
+                 return b && [...b.querySelectorAll('text')].map(t => t.textContent).join(' | ');"
+            ),
+            Duration::from_secs(10),
+        )
+        .await;
+    let texts = texts.as_str().unwrap();
+    assert!(texts.contains(&format!("live v{version}")), "{texts}");
+    let consumer = browser
+        .until(
+            "the consumer's version, the service opened",
+            &format!(
+                "const b = document.querySelector('{folded}'); \
+                 if (b) b.dispatchEvent(new MouseEvent('click', {{ bubbles: true }})); \
+                 const n = document.querySelector('#map-view g.node[data-id=\"notifications/ConsumerFunction\"] text.service'); \
+                 return n && n.textContent;"
+            ),
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(consumer, format!("notifications · v{version}"));
+    let row = browser
+        .until(
+            "the consumer's deployment in Deployments",
+            "const r = document.querySelector('#deployments-rows tr[data-function=\"notifications/ConsumerFunction\"]'); \
+             return r && r.dataset.outcome === 'succeeded' && r.cells[1].textContent;",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(row, format!("{} → {version}", version - 1));
+    browser.scroll_to("#map").await;
+    browser.screenshot("console-map-redeployed").await;
 }
 
 /// A `sam build` output for `service` (`<LogicalId>/bootstrap`), made of

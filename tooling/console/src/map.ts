@@ -1,7 +1,7 @@
 // The service map, laid out by dagre (layered, top to bottom) as a
-// compound graph: each account a box around its services, each service a
-// box around its resources, a box's name in the empty row dagre keeps at
-// its top. Each edge's label is a box of its own in the layout, so no label
+// compound graph: each account a box around its services; a service one
+// box with its counts until it is opened, then a box around its
+// resources, a box's name in the empty row dagre keeps at its top. Each edge's label is a box of its own in the layout, so no label
 // lies over another or over a node. The drawing keeps its natural size, its
 // text never below 12 pixels, and the view zooms and pans over it.
 
@@ -17,9 +17,11 @@ interface Edge {
   from: string; to: string; kind: string; label: string;
   count: number; p50_ms: number | null; failures: number; live: boolean;
 }
-interface ServiceMap { nodes: Node[]; edges: Edge[] }
+interface ServiceMap { nodes: Node[]; edges: Edge[]; versions?: Record<string, number> }
 
 const BOX = { w: 176, h: 44 };
+// A whole service's box: its name, its counts, its versions.
+const WHOLE = { w: 196, h: 62 };
 // A label's line height and its padding on each side, in pixels; the
 // styles keep every text at 12 pixels or more.
 const LINE = 15;
@@ -32,6 +34,22 @@ const TITLE = { h: 18, inset: 8 };
 // A box holds about 22 characters; the whole id is in the node's title.
 const LABEL = 22;
 
+// The services drawn open (their resources), kept across refreshes; the
+// others are one box each, so that the first view holds the system.
+const opened = new Set<string>();
+
+// What the drawing shows: a resource, or a whole service as one box.
+interface Shown {
+  id: string; kind: string; service?: string; account?: string;
+  lines: string[]; title: string; w: number; h: number; failing: boolean;
+}
+// An edge drawn: every delivery between two shown boxes (one per label
+// between resources; all of them, a line each, to or from a whole service).
+interface Link {
+  from: string; to: string; labels: string[]; lines: string[];
+  count: number; failures: number; live: boolean;
+}
+
 function short(node: Node): string {
   if (node.kind === "table") return "table";
   if (node.kind === "queue") return "dead-letter queue";
@@ -39,21 +57,111 @@ function short(node: Node): string {
   return name.length > LABEL ? `${name.slice(0, LABEL - 1)}…` : name;
 }
 
-// What an edge says: what it carries, then its figures.
-function lines(e: Edge): [string, string] {
+// A delivery's figures: its count, p50 and failures.
+function figures(e: Edge): string {
   const p50 = e.p50_ms === null ? "" : ` · p50 ${Math.round(e.p50_ms)} ms`;
   const failed = e.failures > 0 ? ` · ${e.failures} failed` : "";
-  return [e.label, `×${e.count}${p50}${failed}`];
+  return `×${e.count}${p50}${failed}`;
 }
 
-function label(x: number, y: number, text: [string, string]): SVGElement {
+// The deliveries of one label between two boxes as one: their counts and
+// failures added, the slowest p50 kept.
+function merged(edges: Edge[]): Edge {
+  const p50s = edges.map((e) => e.p50_ms).filter((p): p is number => p !== null);
+  return {
+    ...edges[0],
+    count: edges.reduce((n, e) => n + e.count, 0),
+    failures: edges.reduce((n, e) => n + e.failures, 0),
+    p50_ms: p50s.length ? Math.max(...p50s) : null,
+    live: edges.some((e) => e.live),
+  };
+}
+
+function link(from: string, to: string, edges: Edge[]): Link {
+  const byLabel = new Map<string, Edge[]>();
+  for (const e of edges) byLabel.set(e.label, [...(byLabel.get(e.label) ?? []), e]);
+  const each = [...byLabel.values()].map(merged);
+  const lines = each.length === 1
+    ? [each[0].label, figures(each[0])]
+    : each.map((e) => `${e.label} ${figures(e)}`);
+  return {
+    from, to, labels: each.map((e) => e.label), lines,
+    count: each.reduce((n, e) => n + e.count, 0),
+    failures: each.reduce((n, e) => n + e.failures, 0),
+    live: each.some((e) => e.live),
+  };
+}
+
+function plural(n: number, one: string): string {
+  return `${n} ${one}${n === 1 ? "" : "s"}`;
+}
+
+// One service drawn whole: what it holds, the dead letters its work left,
+// and its functions' live versions.
+function whole(service: string, members: Node[], letters: number, versions: Record<string, number>): Shown {
+  const functions = members.filter((n) => n.kind === "function").length;
+  const held = [plural(functions, "function"), ...(members.some((n) => n.kind === "table") ? ["table"] : [])];
+  const live = [...new Set(members.map((n) => versions[n.id]).filter((v) => v !== undefined))].sort((a, b) => a - b);
+  const third = [
+    ...(live.length ? [`live v${live.join("/v")}`] : []),
+    ...(letters > 0 ? [plural(letters, "dead letter")] : []),
+  ];
+  return {
+    id: `whole:${service}`, kind: "service", service, account: members[0].account,
+    lines: [service, held.join(" · "), third.join(" · ")],
+    title: `${service}: ${members.map((n) => n.id).join(", ")} (click to open)`,
+    w: WHOLE.w, h: WHOLE.h, failing: letters > 0,
+  };
+}
+
+function resource(n: Node, versions: Record<string, number>): Shown {
+  const version = versions[n.id] === undefined ? "" : ` · v${versions[n.id]}`;
+  const under = n.service ?? (n.kind === "outside" ? "outside" : "");
+  return { ...n, lines: [short(n), `${under}${version}`], title: n.id, w: BOX.w, h: BOX.h, failing: false };
+}
+
+// The map as drawn: each service not opened folded into one box, the
+// deliveries inside it left out (its dead letters counted on it), the
+// rest joined per pair of boxes.
+function fold(map: ServiceMap): { shown: Shown[]; links: Link[] } {
+  const versions = map.versions ?? {};
+  const folds = (n: Node) => n.service !== undefined && n.account !== undefined && !opened.has(n.service);
+  const at = new Map(map.nodes.map((n) => [n.id, folds(n) ? `whole:${n.service}` : n.id]));
+  const groups = new Map<string, { from: string; to: string; edges: Edge[] }>();
+  const letters = new Map<string, number>();
+  for (const e of map.edges) {
+    const from = at.get(e.from);
+    const to = at.get(e.to);
+    if (from === undefined || to === undefined) continue;
+    if (from === to && from.startsWith("whole:")) {
+      if (e.to.startsWith("dlq:")) letters.set(from, (letters.get(from) ?? 0) + e.count);
+      continue;
+    }
+    const key = from.startsWith("whole:") || to.startsWith("whole:") ? `${from}\n${to}` : `${from}\n${to}\n${e.label}`;
+    const group = groups.get(key) ?? { from, to, edges: [] };
+    group.edges.push(e);
+    groups.set(key, group);
+  }
+  const members = new Map<string, Node[]>();
+  const shown: Shown[] = [];
+  for (const n of map.nodes) {
+    if (!folds(n)) shown.push(resource(n, versions));
+    else members.set(n.service!, [...(members.get(n.service!) ?? []), n]);
+  }
+  for (const [service, nodes] of members) {
+    shown.push(whole(service, nodes, letters.get(`whole:${service}`) ?? 0, versions));
+  }
+  return { shown, links: [...groups.values()].map((g) => link(g.from, g.to, g.edges)) };
+}
+
+function label(x: number, y: number, text: string[]): SVGElement {
   const t = svg("text", { x, y, "text-anchor": "middle" });
   text.forEach((line, i) => t.append(svg("tspan", { x, dy: i === 0 ? 0 : LINE }, line)));
   return t;
 }
 
 // Each text's width as the page draws it, from one hidden probe.
-function widths(texts: [string, string][]): number[] {
+function widths(texts: string[][]): number[] {
   const probe = svg("svg", { class: "map probe", width: 0, height: 0 });
   const group = probe.appendChild(svg("g", { class: "edge" }));
   const drawn = texts.map((t) => group.appendChild(label(0, 0, t)) as SVGTextElement);
@@ -70,17 +178,18 @@ function fitted(name: string, width: number): string {
   return name.length > room ? `${name.slice(0, room - 1)}…` : name;
 }
 
-// The boxes around the nodes: an account's, then a service's inside it.
+// The boxes around the shown nodes: an account's, then an open service's
+// inside it. A whole service is a node of its account's box.
 interface Cluster { id: string; kind: "account" | "service"; name: string; parent?: string }
 
-function clusters(nodes: Node[]): { boxes: Cluster[]; parent: Map<string, string> } {
+function clusters(nodes: Shown[]): { boxes: Cluster[]; parent: Map<string, string> } {
   const boxes = new Map<string, Cluster>();
   const parent = new Map<string, string>();
   for (const n of nodes) {
     if (!n.account) continue;
     const account = `account:${n.account}`;
     boxes.set(account, { id: account, kind: "account", name: `account ${n.account}` });
-    if (!n.service) {
+    if (!n.service || n.kind === "service") {
       parent.set(n.id, account);
       continue;
     }
@@ -90,8 +199,9 @@ function clusters(nodes: Node[]): { boxes: Cluster[]; parent: Map<string, string
   }
   // What each account holds, after its number.
   for (const a of [...boxes.values()].filter((b) => b.kind === "account")) {
-    const held = [...boxes.values()].filter((b) => b.parent === a.id).map((b) => b.name);
-    const platform = nodes.some((n) => n.kind === "bus" && `account:${n.account}` === a.id);
+    const inside = nodes.filter((n) => `account:${n.account}` === a.id);
+    const held = [...new Set(inside.map((n) => n.service).filter((s): s is string => !!s))].sort();
+    const platform = inside.some((n) => n.kind === "bus");
     a.name += ` · ${[...(platform ? ["platform"] : []), ...held].join(", ")}`;
   }
   return { boxes: [...boxes.values()], parent };
@@ -99,25 +209,35 @@ function clusters(nodes: Node[]): { boxes: Cluster[]; parent: Map<string, string
 
 interface Placed { x: number; y: number; points?: { x: number; y: number }[] }
 
+// An account box holding one whole service is as wide as that service's
+// box: the service's box widens to the account's name, which is then
+// read whole.
+function widened(shown: Shown[], boxes: Cluster[], parent: Map<string, string>): void {
+  for (const b of boxes.filter((c) => c.kind === "account")) {
+    const inside = shown.filter((n) => parent.get(n.id) === b.id);
+    const lone = boxes.some((c) => c.parent === b.id) || inside.length !== 1 ? null : inside[0];
+    if (lone) lone.w = Math.max(lone.w, 8 * b.name.length + 2 * TITLE.inset);
+  }
+}
+
 export function render(map: ServiceMap): SVGSVGElement {
-  const known = new Set(map.nodes.map((n) => n.id));
-  const edges = map.edges.filter((e) => known.has(e.from) && known.has(e.to));
-  const texts = edges.map(lines);
-  const textWidths = widths(texts);
-  const { boxes, parent } = clusters(map.nodes);
+  const { shown, links } = fold(map);
+  const textWidths = widths(links.map((l) => l.lines));
+  const { boxes, parent } = clusters(shown);
   const g = new dagre.graphlib.Graph({ multigraph: true, compound: true });
   g.setGraph({ rankdir: "TB", nodesep: 16, edgesep: 10, ranksep: RANKSEP, marginx: 12, marginy: 12 });
   for (const b of boxes) {
     g.setNode(b.id, {});
     if (b.parent) g.setParent(b.id, b.parent);
   }
-  for (const n of map.nodes) {
-    g.setNode(n.id, { width: BOX.w, height: BOX.h });
+  widened(shown, boxes, parent);
+  for (const n of shown) {
+    g.setNode(n.id, { width: n.w, height: n.h });
     const p = parent.get(n.id);
     if (p) g.setParent(n.id, p);
   }
-  edges.forEach((e, i) =>
-    g.setEdge(e.from, e.to, { width: textWidths[i] + 2 * PAD, height: 2 * LINE + 2 * PAD, labelpos: "c" }, String(i)),
+  links.forEach((l, i) =>
+    g.setEdge(l.from, l.to, { width: textWidths[i] + 2 * PAD, height: l.lines.length * LINE + 2 * PAD, labelpos: "c" }, String(i)),
   );
   dagre.layout(g);
   const { width = 0, height = 0 } = g.graph();
@@ -133,7 +253,7 @@ export function render(map: ServiceMap): SVGSVGElement {
     const group = svg("g", { class: `cluster ${b.kind}`, "data-name": b.id, transform: `translate(${p.x - p.width / 2},${p.y - p.height / 2})` });
     group.append(svg("rect", { width: p.width, height: p.height }));
     group.append(svg("text", { x: TITLE.inset, y: TITLE.h, class: "title" }, fitted(b.name, p.width)));
-    group.append(svg("title", {}, b.name));
+    group.append(svg("title", {}, b.kind === "service" ? `${b.name} (click its name to fold it)` : b.name));
     root.append(group);
   }
   const defs = svg("defs");
@@ -141,32 +261,31 @@ export function render(map: ServiceMap): SVGSVGElement {
   marker.append(svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#5b7bd5" }));
   defs.append(marker);
   root.append(defs);
-  edges.forEach((e, i) => {
-    const placed = g.edge(e.from, e.to, String(i)) as Placed;
+  links.forEach((l, i) => {
+    const placed = g.edge(l.from, l.to, String(i)) as Placed;
     const group = svg("g", {
-      class: `edge${e.live ? "" : " idle"}${e.failures > 0 ? " failing" : ""}`,
-      "data-from": e.from, "data-to": e.to, "data-label": e.label,
-      "data-count": e.count, "data-live": String(e.live), "data-failures": e.failures,
+      class: `edge${l.live ? "" : " idle"}${l.failures > 0 ? " failing" : ""}`,
+      "data-from": l.from, "data-to": l.to, "data-label": l.labels.join(", "),
+      "data-count": l.count, "data-live": String(l.live), "data-failures": l.failures,
     });
     const points = placed.points ?? [];
     const d = points.map((p, k) => `${k === 0 ? "M" : "L"} ${p.x} ${p.y}`).join(" ");
     group.append(svg("path", { d, "marker-end": "url(#arrow)" }));
-    // The label's box is centred on (x, y); its first baseline sits a line
-    // above the centre.
-    group.append(label(placed.x, placed.y - LINE / 2 + 4, texts[i]));
-    group.append(svg("title", {}, `${e.from} → ${e.to}: ${texts[i].join(" ")}`));
+    // The label's box is centred on (x, y); its first baseline sits half
+    // its height above the centre, plus the text's ascent.
+    group.append(label(placed.x, placed.y - ((l.lines.length - 1) * LINE) / 2 + 4, l.lines));
+    group.append(svg("title", {}, `${l.from} → ${l.to}: ${l.lines.join("; ")}`));
     root.append(group);
   });
-  for (const n of map.nodes) {
+  for (const n of shown) {
     const p = g.node(n.id) as Placed;
     const group = svg("g", {
-      class: `node ${n.kind}`, "data-id": n.id,
+      class: `node ${n.kind}${n.failing ? " failing" : ""}`, "data-id": n.id,
       "data-service": n.service ?? "", "data-account": n.account ?? "",
-      transform: `translate(${p.x - BOX.w / 2},${p.y - BOX.h / 2})` });
-    group.append(svg("rect", { width: BOX.w, height: BOX.h }));
-    group.append(svg("text", { x: 8, y: 18 }, short(n)));
-    group.append(svg("text", { x: 8, y: 36, class: "service" }, n.service ?? (n.kind === "outside" ? "outside" : "")));
-    group.append(svg("title", {}, n.id));
+      transform: `translate(${p.x - n.w / 2},${p.y - n.h / 2})` });
+    group.append(svg("rect", { width: n.w, height: n.h }));
+    n.lines.forEach((line, k) => group.append(svg("text", { x: 8, y: 18 + 18 * k, ...(k > 0 ? { class: "service" } : {}) }, line)));
+    group.append(svg("title", {}, n.title));
     root.append(group);
   }
   return root;
@@ -201,12 +320,19 @@ function step(direction: 1 | -1): void {
 }
 
 // Dragging the drawing pans the view, as the scroll bars do.
+let dragged = false;
+
 function pannable(view: HTMLElement): void {
   let from: { x: number; y: number; left: number; top: number } | null = null;
   const end = () => {
     from = null;
     view.classList.remove("panning");
   };
+  // A drag is no click: the box it started on stays as it was.
+  view.addEventListener("click", (e) => {
+    if (dragged) e.stopImmediatePropagation();
+    dragged = false;
+  }, { capture: true });
   view.addEventListener("pointerdown", (e) => {
     // The main button on the drawing only: the scroll bars scroll as they
     // do, and a context menu opens without a pan.
@@ -225,10 +351,21 @@ function pannable(view: HTMLElement): void {
     if (e.pointerType === "mouse" && e.buttons === 0) return end();
     view.scrollLeft = from.left - (e.clientX - from.x);
     view.scrollTop = from.top - (e.clientY - from.y);
+    dragged ||= Math.hypot(e.clientX - from.x, e.clientY - from.y) > 3;
   });
   view.addEventListener("pointerup", end);
   view.addEventListener("pointercancel", end);
   view.addEventListener("lostpointercapture", end);
+}
+
+// The last map read, drawn again when a service opens or folds.
+let last: ServiceMap | null = null;
+
+function draw(): void {
+  if (!last) return;
+  const drawing = render(last);
+  scaled(drawing);
+  byId("map-view").replaceChildren(drawing);
 }
 
 async function refresh(): Promise<void> {
@@ -236,10 +373,21 @@ async function refresh(): Promise<void> {
   const query = window ? `?window=${window}` : "";
   const response = await fetch(`/api/map${query}`);
   if (!response.ok) throw new Error(`/api/map: ${response.status}`);
-  const map = (await response.json()) as ServiceMap;
-  const drawing = render(map);
-  scaled(drawing);
-  byId("map-view").replaceChildren(drawing);
+  last = (await response.json()) as ServiceMap;
+  draw();
+}
+
+// A whole service's box opens it; an open service's name folds it.
+function toggles(view: HTMLElement): void {
+  view.addEventListener("click", (e) => {
+    const target = e.target instanceof Element ? e.target : null;
+    const whole = target?.closest<SVGGElement>("g.node.service");
+    const title = target?.closest("text.title") ? target.closest<SVGGElement>("g.cluster.service") : null;
+    if (whole?.dataset.service) opened.add(whole.dataset.service);
+    else if (title?.dataset.name) opened.delete(title.dataset.name.replace(/^service:/, ""));
+    else return;
+    draw();
+  });
 }
 
 export function start(): void {
@@ -249,6 +397,7 @@ export function start(): void {
   byId("map-zoom-out").addEventListener("click", () => step(-1));
   byId("map-zoom-reset").addEventListener("click", () => zoomTo(1));
   pannable(byId("map-view"));
+  toggles(byId("map-view"));
   tick();
   setInterval(tick, 2000);
 }

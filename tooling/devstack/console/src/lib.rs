@@ -4,7 +4,8 @@
 //! acts only through the ops binary, the same code path as `ops dlq
 //! replay`, so it holds no cloud state and no credentials of its own.
 //!
-//! - `GET /api/map?window=<seconds>`: the service map ([`map`]);
+//! - `GET /api/map?window=<seconds>`: the service map ([`map`]), with
+//!   each function's live version ([`versions`]);
 //! - `GET /api/trail`: the trail as server-sent events ([`trail`]), one
 //!   message per batch of records, resumable by `Last-Event-ID`;
 //! - `GET /api/letters`: each service's dead letters (`ops dlq peek`);
@@ -47,6 +48,7 @@ pub mod machines;
 pub mod map;
 mod records;
 pub mod trail;
+pub mod versions;
 pub mod waterfall;
 
 /// What the console reads and runs.
@@ -109,7 +111,9 @@ async fn service_map(State(c): State<Arc<Console>>, Query(w): Query<Window>) -> 
             dead_letters: &dead_letters,
             machines: &machines,
         };
-        map::draw(&records, &c.topology, since)
+        let mut map = map::draw(&records, &c.topology, since);
+        map.versions = versions::live(&devstack_api::telemetry::read_deployments(dir));
+        map
     });
     match drawn.await {
         Ok(map) => axum::Json(map).into_response(),

@@ -123,6 +123,9 @@ pub struct Edge {
 pub struct Map {
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
+    /// Each gradually deployed function's live version
+    /// ([`crate::versions::live`]); none before its first redeploy.
+    pub versions: BTreeMap<String, u32>,
 }
 
 /// An edge's from, to and label.
@@ -236,6 +239,7 @@ pub fn draw(records: &Records, topology: &Topology, since_ms: f64) -> Map {
     Map {
         nodes: nodes.into_values().collect(),
         edges,
+        versions: BTreeMap::new(),
     }
 }
 

@@ -20,9 +20,9 @@ fn delivered_edge() -> String {
     "document.querySelector('#map-view g.edge[data-from=\"EventBridge\"][data-to=\"notifications/ConsumerFunction\"][data-label=\"TodoCompleted\"]')".into()
 }
 
-/// Every service's resources lie in its service's box, and that box in
-/// its account's, as the endpoints file places them; the bus in the
-/// platform's account. Drawn before traffic: a service none of these
+/// Every service's resources lie in its service's box (or a folded
+/// service's box lies), and that box in its account's, as the endpoints
+/// file places them; the bus in the platform's account. Drawn before traffic: a service none of these
 /// journeys reached is there too.
 async fn accounts_hold_their_services(browser: &Browser, e: &devstack_api::Endpoints) {
     let placed = browser
@@ -35,7 +35,8 @@ async fn accounts_hold_their_services(browser: &Browser, e: &devstack_api::Endpo
              const out = {}; \
              for (const n of document.querySelectorAll('#map-view g.node')) { \
                const { service, account } = n.dataset; if (!account) continue; \
-               const home = service ? box(`service:${service}`) : box(`account:${account}`); \
+               const whole = n.classList.contains('service'); \
+               const home = service && !whole ? box(`service:${service}`) : box(`account:${account}`); \
                const inside = within(rect(n), rect(home)) && within(rect(home), rect(box(`account:${account}`))); \
                const key = service || n.dataset.id; \
                out[key] = out[key] === false ? false : inside && account; } \
@@ -92,6 +93,61 @@ async fn zooms_and_pans(browser: &Browser) {
     assert_eq!(moved["panned"], json!(200), "{moved}");
 }
 
+/// The first view in a 1,600 × 1,000 window: every account and service in
+/// sight without a pan or a zoom, each service one box with its counts,
+/// every label whole, at least 12 pixels high and over no other.
+async fn the_first_view_holds_the_system(browser: &Browser, e: &devstack_api::Endpoints) {
+    browser.client.set_window_size(1600, 1000).await.unwrap();
+    let seen = browser
+        .until(
+            "the first view",
+            "const view = document.querySelector('#map-view'); \
+             const map = view && view.querySelector('svg.map'); if (!map) return null; \
+             const v = view.getBoundingClientRect(); \
+             const seen = (r) => r.left >= v.left - 0.5 && r.right <= v.right + 0.5 \
+               && r.top >= v.top - 0.5 && r.bottom <= v.bottom + 0.5 \
+               && r.right <= window.innerWidth + 0.5 && r.bottom <= window.innerHeight + 0.5; \
+             const parts = [...map.querySelectorAll('g.node, g.cluster')]; \
+             return { services: [...map.querySelectorAll('g.node.service')].map(g => g.dataset.service).sort(), \
+                      counts: [...map.querySelectorAll('g.node.service text.service')].map(t => t.textContent), \
+                      unseen: parts.filter(g => !seen(g.getBoundingClientRect())).map(g => g.dataset.id || g.dataset.name), \
+                      cut: [...map.querySelectorAll('text')].map(t => t.textContent).filter(t => t.includes('…')) };",
+            Duration::from_secs(10),
+        )
+        .await;
+    let services: Vec<&str> = e.services.keys().map(String::as_str).collect();
+    assert_eq!(seen["services"], json!(services), "{seen}");
+    assert!(
+        (seen["counts"].as_array().unwrap().iter())
+            .any(|c| c.as_str().unwrap().contains(" functions · table")),
+        "{seen}"
+    );
+    assert_eq!(seen["unseen"], json!([]), "{seen}");
+    assert_eq!(seen["cut"], json!([]), "{seen}");
+    let drawn = browser
+        .drawn(
+            "#map-view > svg",
+            "g.edge > text, g.node > rect, g.cluster > text",
+        )
+        .await;
+    assert_eq!(drawn["overlaps"], json!([]), "{drawn}");
+    assert!(drawn["smallest_text"].as_f64().unwrap() >= 11.99, "{drawn}");
+    browser.screenshot("console-map-first-view").await;
+}
+
+/// Every folded service opened by a click on its box.
+async fn open_every_service(browser: &Browser) {
+    browser
+        .until(
+            "every service open",
+            "const folded = document.querySelector('#map-view g.node.service'); \
+             if (!folded) return true; \
+             folded.dispatchEvent(new MouseEvent('click', { bubbles: true })); return null;",
+            Duration::from_secs(10),
+        )
+        .await;
+}
+
 /// The console at `url`, once its trail's stream is open.
 async fn opened(browser: &Browser, url: &str) {
     browser.client.goto(url).await.unwrap();
@@ -118,9 +174,8 @@ async fn the_console_draws_the_delivery_shows_hostile_text_as_text_and_replays_a
 {
     let c = cloud();
     let browser = Browser::start().await;
-    // Wide enough for the whole map in the screenshots.
-    browser.client.set_window_size(2000, 1100).await.unwrap();
     opened(&browser, &c.endpoints.console_url).await;
+    the_first_view_holds_the_system(&browser, &c.endpoints).await;
 
     // A todo with a hostile title, completed.
     let api = client(&unique_email("console")).await;
@@ -142,7 +197,19 @@ async fn the_console_draws_the_delivery_shows_hostile_text_as_text_and_replays_a
         .unwrap();
     assert_eq!(status, 200);
 
-    // The map: the bus's delivery to notifications, with its count.
+    // The map: the bus's delivery to notifications, with its count, first
+    // on the folded service, then on its consumer once it is open.
+    browser
+        .until(
+            "the TodoCompleted delivery to the folded service",
+            "const e = document.querySelector('#map-view g.edge[data-from=\"EventBridge\"][data-to=\"whole:notifications\"]'); \
+             return e && e.dataset.label.split(', ').includes('TodoCompleted') && Number(e.dataset.count) >= 1;",
+            Duration::from_secs(20),
+        )
+        .await;
+    // Wide enough for the whole map in the screenshots.
+    browser.client.set_window_size(2000, 1100).await.unwrap();
+    open_every_service(&browser).await;
     let count = browser
         .until(
             "the TodoCompleted delivery on the map",
