@@ -32,7 +32,9 @@ pub struct Emulator {
 /// only what it may write, a Query reads only its partition, a
 /// ReceiveMessage reads the queue's retention without computing every
 /// attribute and walks its messages with one clock read, a request's host
-/// is matched without listing moto's folder, and requests are not logged.
+/// is matched without listing moto's folder, requests are not logged, and
+/// one RSA key pair made before the forks serves every symmetric KMS key
+/// and SNS's signatures.
 /// To what it answers, only where moto's answer is missing or not AWS's:
 /// EventBridge's TestEventPattern (moto's own matcher answers), and
 /// replays that keep to their window and their `FilterArns`.

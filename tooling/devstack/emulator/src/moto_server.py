@@ -3,7 +3,8 @@
 # `_engine`), with measured changes to how it runs (garbage collection, transaction
 # backups, table writes one at a time, queries by partition, item answers
 # written directly, input paths parsed once, sends that do not count the
-# queue, receives that read the clock once, templates read as JSON), and to what it
+# queue, receives that read the clock once, templates read as JSON, signing keys
+# made once), and to what it
 # answers only where moto's answer is missing or is not what AWS documents (EventBridge's
 # TestEventPattern, replays and disabled rules, IAM's role (inline and
 # managed), Lambda's function and KMS's key policies, SQS's queue policies
@@ -1375,6 +1376,33 @@ def _sends_do_not_count_the_queue():
     models.SQSBackend.send_message = send_message
 
 
+def _signing_keys_made_once():
+    """moto makes a 2048-bit RSA key pair where nothing reads it: for every
+    KMS key, the symmetric ones included (its `generate_private_key`
+    falls back to RSA for a spec it does not know as asymmetric), and for
+    every SNS subscription the first time it delivers (the key that signs
+    its notifications). Each pair took about 45 ms of CPU, and making them
+    was 7% of all the CPU of the local cloud's own tests (perf, its
+    callers in cryptography's `generate_private_key`). Here the engine
+    makes one pair before it forks: every symmetric KMS key holds it
+    (moto's Sign and Verify refuse a symmetric key before reading it), and
+    every subscription signs with it, as SNS signs with one key per Region
+    on AWS. An asymmetric KMS key still gets a pair of its own."""
+    from moto.kms import models as kms
+    from moto.kms.utils import KeySpec, RSAPrivateKey
+    from moto.sns import models as sns
+
+    shared = RSAPrivateKey(key_size=2048)
+    generate = kms.generate_private_key
+    asymmetric = set(KeySpec.rsa_key_specs()) | set(KeySpec.ecc_key_specs()) | {KeySpec.SM2.value}
+
+    def private_key_for(key_spec):
+        return generate(key_spec) if key_spec in asymmetric else shared
+
+    kms.generate_private_key = private_key_for
+    sns.Subscription.private_key = lambda self: shared.private_key
+
+
 def _queues_count_what_is_sent():
     """CloudWatch's `AWS/SQS` `NumberOfMessagesSent`, which moto does not
     record: every message added to a queue (SendMessage, each entry of a
@@ -1984,6 +2012,7 @@ _test_event_pattern()
 _input_paths_parsed_once()
 _sends_do_not_count_the_queue()
 _queues_count_what_is_sent()
+_signing_keys_made_once()
 _replays_keep_to_their_window_and_rules()
 _role_policies_as_json()
 _role_managed_policies_from_cloudformation()
