@@ -138,6 +138,11 @@ pub const INFRA_DIR: &str = "infra";
 pub const WEB_DIR: &str = "web";
 pub const WEB_DIST: &str = "web/dist";
 
+/// What a CI machine keeps beside the checkout (outside the repository),
+/// from the root, and the RustSec advisory snapshot in it.
+pub const SHARED: &str = "../shared";
+pub const ADVISORY_SNAPSHOT: &str = "../shared/advisory-db";
+
 /// The local cloud's console page, and its built files.
 pub const CONSOLE_DIR: &str = "tooling/console";
 pub const CONSOLE_DIST: &str = "tooling/console/dist";

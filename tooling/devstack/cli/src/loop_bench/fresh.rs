@@ -43,7 +43,7 @@ async fn clone_and_test(root: &Path, scratch: &Path) -> Result<Vec<Row>> {
     let clone = scratch.join("clone");
     // What CI's machine has beside its checkout (the advisory snapshot in
     // `../shared/`), beside the clone too.
-    let beside = root.join("..").join("shared");
+    let beside = root.join(repo::paths::SHARED);
     if beside.is_dir() {
         std::fs::create_dir_all(scratch)?;
         std::os::unix::fs::symlink(beside.canonicalize()?, scratch.join("shared"))?;
@@ -66,17 +66,13 @@ async fn clone_and_test(root: &Path, scratch: &Path) -> Result<Vec<Row>> {
         .env("CI", "true")
         .env_remove("PROJECT_VENV")
         .env_remove("CARGO_INCREMENTAL");
-    let log = root.join(".local/loop-bench/fresh.log");
+    let log = steps::log_in(root, "fresh");
     let started = Instant::now();
     let (passed, text) = steps::run_logged(cargo, &log).await?;
     let mut rows = vec![Row {
         what: "fresh clone: cargo xtask test".into(),
         seconds: started.elapsed().as_secs_f64(),
-        note: format!(
-            "{} (log: {})",
-            if passed { "passed" } else { "FAILED" },
-            log.display()
-        ),
+        note: steps::outcome(passed, &log),
     }];
     rows.extend(steps::timed(&text).into_iter().map(|(name, seconds)| Row {
         what: format!("  {name}"),

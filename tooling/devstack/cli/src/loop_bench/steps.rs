@@ -17,6 +17,18 @@ pub(crate) fn timed(log: &str) -> Vec<(String, f64)> {
         .collect()
 }
 
+/// Where the run called `name` keeps its output, under the checkout's
+/// `.local/`.
+pub(crate) fn log_in(root: &std::path::Path, name: &str) -> std::path::PathBuf {
+    root.join(".local/loop-bench").join(format!("{name}.log"))
+}
+
+/// A run's outcome for the table, with where its log is.
+pub(crate) fn outcome(passed: bool, log: &std::path::Path) -> String {
+    let verdict = if passed { "passed" } else { "FAILED" };
+    format!("{verdict} (log: {})", log.display())
+}
+
 /// Runs `command` with its output in `log`; whether it passed and the
 /// log's text. The command ends with this one's Ctrl-C (its process group
 /// gets the signal), and a dropped wait kills it.
@@ -45,12 +57,13 @@ mod tests {
 
     #[test]
     fn only_the_lines_of_timed_steps_are_read() {
-        let log = "==> build: 265 s\n==> schemas check\nnoise: 3 s\n==> set-up: python venv: 12 s\n==> engine: ready in 1.2 s, each forked\n";
+        let log = "==> build: 265 s\n==> schemas check\nnoise: 3 s\n==> set-up: python venv: 12 s\n==> engine: ready in 1.2 s, each forked\n==> tests: `all` in 218 s\n";
         assert_eq!(
             timed(log),
             vec![
                 ("build".into(), 265.0),
-                ("set-up: python venv".into(), 12.0)
+                ("set-up: python venv".into(), 12.0),
+                ("tests: `all`".into(), 218.0)
             ]
         );
     }

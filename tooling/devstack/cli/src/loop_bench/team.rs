@@ -25,9 +25,7 @@ pub(crate) async fn run(root: &Path, service: &str) -> Result<Row> {
     ))?;
     let mut cargo = repo::cargo::command();
     cargo.current_dir(root).args(["xtask", "test", service]);
-    let log = root
-        .join(".local/loop-bench")
-        .join(format!("team-{service}.log"));
+    let log = steps::log_in(root, &format!("team-{service}"));
     let started = Instant::now();
     let (passed, text) = steps::run_logged(cargo, &log).await?;
     let took = started.elapsed();
@@ -38,10 +36,6 @@ pub(crate) async fn run(root: &Path, service: &str) -> Result<Row> {
     Ok(Row {
         what: format!("team loop: cargo xtask test {service}"),
         seconds: took.as_secs_f64(),
-        note: format!(
-            "{}{build} (log: {})",
-            if passed { "passed" } else { "FAILED" },
-            log.display()
-        ),
+        note: format!("{}{build}", steps::outcome(passed, &log)),
     })
 }
