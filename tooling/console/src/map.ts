@@ -77,10 +77,19 @@ function merged(edges: Edge[]): Edge {
   };
 }
 
+// `items` by `key`, each group in the order met.
+function grouped<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const group = out.get(key(item));
+    if (group) group.push(item);
+    else out.set(key(item), [item]);
+  }
+  return out;
+}
+
 function link(from: string, to: string, edges: Edge[]): Link {
-  const byLabel = new Map<string, Edge[]>();
-  for (const e of edges) byLabel.set(e.label, [...(byLabel.get(e.label) ?? []), e]);
-  const each = [...byLabel.values()].map(merged);
+  const each = [...grouped(edges, (e) => e.label).values()].map(merged);
   const lines = each.length === 1
     ? [each[0].label, figures(each[0])]
     : each.map((e) => `${e.label} ${figures(e)}`);
@@ -142,13 +151,8 @@ function fold(map: ServiceMap): { shown: Shown[]; links: Link[] } {
     group.edges.push(e);
     groups.set(key, group);
   }
-  const members = new Map<string, Node[]>();
-  const shown: Shown[] = [];
-  for (const n of map.nodes) {
-    if (!folds(n)) shown.push(resource(n, versions));
-    else members.set(n.service!, [...(members.get(n.service!) ?? []), n]);
-  }
-  for (const [service, nodes] of members) {
+  const shown = map.nodes.filter((n) => !folds(n)).map((n) => resource(n, versions));
+  for (const [service, nodes] of grouped(map.nodes.filter(folds), (n) => n.service!)) {
     shown.push(whole(service, nodes, letters.get(`whole:${service}`) ?? 0, versions));
   }
   return { shown, links: [...groups.values()].map((g) => link(g.from, g.to, g.edges)) };
