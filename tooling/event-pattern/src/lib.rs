@@ -42,16 +42,26 @@
 //!   or wrongly cased operator, zero or several operators in one filter
 //!   object, an operand of the wrong type, `**` or a stray `\` in a
 //!   wildcard, an empty `anything-but` prefix or suffix, an `anything-but`
-//!   list mixing strings and numbers or holding anything else, a malformed
-//!   numeric range, an operator name used as a field name inside `$or`.
-//!   Also rejected, where the engine is lenient: an empty `anything-but`
-//!   list of any form (it would exclude nothing).
-//! - Not modelled: the wildcard complexity limit (AWS refuses some patterns
-//!   with many `*`, such as `*:*:*:*:*:event-bus/*`), the undocumented
-//!   equivalence of `{"a": {"b": ..}}` and `{"a.b": ..}`, and the
-//!   undocumented `exactly` operator.
+//!   list mixing strings and numbers, empty, or holding anything else, a
+//!   malformed numeric range, an operator name used as a field name inside
+//!   `$or`. Each refusal carries EventBridge's own reason
+//!   ([`PatternError::aws_reason`]), held to the answers recorded against
+//!   AWS in `fixtures/aws-recorded.json`.
+//! - A dotted key is the nested field, on either side: `{"a.b": [1]}`
+//!   matches `{"a": {"b": 1}}`, and `{"a": {"b": [1]}}` matches
+//!   `{"a.b": 1}` (recorded against AWS).
+//! - Too many wildcards on one field are refused as AWS refuses them ("Rule
+//!   is too complex"). AWS's measure is its engine's machine complexity,
+//!   with an unpublished limit; the model here counts the distinct prefixes
+//!   that end in a `*` among one field's wildcard values and refuses five or
+//!   more, which agrees with every answer known: `*:*:*:*:*:event-bus/*`
+//!   refused (recorded), three `*:stack/<name>/*` values accepted and four
+//!   refused (reported from a real deployment), one or two `*` accepted.
+//! - Not modelled: the undocumented `exactly` operator (refused here).
 //! - An event that is not a JSON object matches nothing.
 
+mod complexity;
+mod dotted;
 mod matching;
 mod parse;
 
@@ -68,12 +78,22 @@ pub struct Pattern {
     root: Node,
 }
 
-/// Why a pattern is invalid. Every variant but [`PatternError::Json`] names
-/// the path of the offending field (`pattern` for the top level).
+/// Why a pattern is invalid: what is wrong at which field, in this crate's
+/// words (its `Display`), and the reason EventBridge gives for the same
+/// pattern ([`PatternError::aws_reason`]).
 #[derive(Debug, thiserror::Error)]
-pub enum PatternError {
+#[error("{problem}")]
+pub struct PatternError {
+    problem: Problem,
+    aws: String,
+}
+
+/// What is wrong. Every variant but [`Problem::Json`] names the path of the
+/// offending field (`pattern` for the top level).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Problem {
     #[error("pattern is not valid JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
     #[error("{path}: must be a JSON object")]
     NotAnObject { path: String },
     #[error("{path}: empty objects are not allowed")]
@@ -98,23 +118,47 @@ pub enum PatternError {
     BadOr { path: String },
     #[error("{path}: {key:?} is an operator name, reserved inside $or")]
     ReservedInOr { path: String, key: String },
+    #[error("{path}: too many wildcards ({count} distinct wildcard prefixes, at most {limit})")]
+    TooComplex {
+        path: String,
+        count: usize,
+        limit: usize,
+    },
+}
+
+impl Problem {
+    /// With the reason EventBridge gives for it.
+    pub(crate) fn aws(self, reason: impl Into<String>) -> PatternError {
+        PatternError {
+            problem: self,
+            aws: reason.into(),
+        }
+    }
 }
 
 impl PatternError {
+    /// The reason EventBridge gives for refusing such a pattern: the text
+    /// after "Event pattern is not valid. Reason: " in its
+    /// `InvalidEventPatternException`, without the parser's position.
+    pub fn aws_reason(&self) -> &str {
+        &self.aws
+    }
+
     /// The path of the offending field; `None` for text that is not JSON.
     pub fn path(&self) -> Option<&str> {
-        match self {
-            PatternError::Json(_) => None,
-            PatternError::NotAnObject { path }
-            | PatternError::EmptyObject { path }
-            | PatternError::NotObjectOrArray { path }
-            | PatternError::EmptyFilters { path }
-            | PatternError::BadFilter { path }
-            | PatternError::OperatorCount { path, .. }
-            | PatternError::UnknownOperator { path, .. }
-            | PatternError::BadOperand { path, .. }
-            | PatternError::BadOr { path }
-            | PatternError::ReservedInOr { path, .. } => Some(path),
+        match &self.problem {
+            Problem::Json(_) => None,
+            Problem::NotAnObject { path }
+            | Problem::EmptyObject { path }
+            | Problem::NotObjectOrArray { path }
+            | Problem::EmptyFilters { path }
+            | Problem::BadFilter { path }
+            | Problem::OperatorCount { path, .. }
+            | Problem::UnknownOperator { path, .. }
+            | Problem::BadOperand { path, .. }
+            | Problem::BadOr { path }
+            | Problem::ReservedInOr { path, .. }
+            | Problem::TooComplex { path, .. } => Some(path),
         }
     }
 }
@@ -122,24 +166,34 @@ impl PatternError {
 impl Pattern {
     /// Validates `pattern` and keeps it ready for matching.
     pub fn parse(pattern: &Value) -> Result<Pattern, PatternError> {
-        let object = pattern
-            .as_object()
-            .ok_or_else(|| PatternError::NotAnObject { path: shown("") })?;
-        Ok(Pattern {
-            root: parse_node(object, "", false)?,
-        })
+        let object = pattern.as_object().ok_or_else(|| {
+            Problem::NotAnObject { path: shown("") }.aws("Filter is not an object")
+        })?;
+        let root = parse_node(object, "", false)?;
+        complexity::check(&root)?;
+        Ok(Pattern { root })
     }
 
     /// Parses the pattern's JSON text. [`FromStr`] is implemented too
     /// (`text.parse::<Pattern>()`); this inherent twin needs no import.
     #[allow(clippy::should_implement_trait)]
     pub fn from_str(text: &str) -> Result<Pattern, PatternError> {
-        Pattern::parse(&serde_json::from_str(text)?)
+        let value = serde_json::from_str(text).map_err(|e| {
+            let reason = e.to_string();
+            Problem::Json(e).aws(reason)
+        })?;
+        Pattern::parse(&value)
     }
 
     /// Whether EventBridge would deliver `event` to a rule with this pattern.
     pub fn matches(&self, event: &Value) -> bool {
-        event.is_object() && self.root.matches(Some(event))
+        if !event.is_object() {
+            return false;
+        }
+        match dotted::expanded(event) {
+            Some(expanded) => self.root.matches(Some(&expanded)),
+            None => self.root.matches(Some(event)),
+        }
     }
 }
 

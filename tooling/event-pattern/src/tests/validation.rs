@@ -147,12 +147,16 @@ fn rejects_bad_anything_but_string_operands() {
     );
     let patterns = [
         json!({"s": [{"anything-but": {"prefix": 123}}]}),
-        json!({"s": [{"anything-but": {"prefix": {"equals-ignore-case": "a"}}}]}),
         json!({"s": [{"anything-but": {"suffix": [null, ".txt"]}}]}),
         json!({"s": [{"anything-but": {"equals-ignore-case": [123]}}]}),
-        json!({"s": [{"anything-but": {"wildcard": []}}]}),
     ];
-    rejects(&patterns, "needs a string or a non-empty list of strings");
+    rejects(&patterns, "needs a string or a list of strings");
+    rejects(
+        &[json!({"s": [{"anything-but": {"prefix": {"equals-ignore-case": "a"}}}]})],
+        "s: anything-but needs a string, a number, a list",
+    );
+    // An empty list excludes nothing; AWS's engine takes it.
+    assert!(Pattern::parse(&json!({"s": [{"anything-but": {"wildcard": []}}]})).is_ok());
     rejects(
         &[json!({"s": [{"anything-but": {"wildcard": "a**"}}]})],
         "anything-but/wildcard has consecutive",
@@ -214,7 +218,10 @@ fn rejects_bad_cidr_blocks() {
         &[json!({"ip": [{"cidr": ["10.0.0.0/8"]}]})],
         "ip: cidr needs a string",
     );
-    rejects(&[json!({"ip": [{"cidr": "bad-filter"}]})], "has no /mask");
+    rejects(
+        &[json!({"ip": [{"cidr": "bad-filter"}]})],
+        "needs one /mask",
+    );
     rejects(
         &[
             json!({"ip": [{"cidr": "xx.11.xx/8"}]}),
@@ -225,7 +232,7 @@ fn rejects_bad_cidr_blocks() {
     rejects(
         &[
             json!({"ip": [{"cidr": "10.0.0.0/x"}]}),
-            json!({"ip": [{"cidr": "10.0.0.0/8/8"}]}),
+            json!({"ip": [{"cidr": "10.0.0.0/+x"}]}),
         ],
         "mask that is not a number",
     );
@@ -283,4 +290,129 @@ fn errors_name_the_offending_path_inside_or() {
     let pattern = json!({"detail": {"$or": [{"a": [1]}, {"b": {"c": [{"cidr": 5}]}}]}});
     let error = Pattern::parse(&pattern).expect_err("bad cidr");
     assert_eq!(error.path(), Some("detail.$or[1].b.c"));
+}
+
+/// AWS's reasons where no recorded answer covers them: the engine's words
+/// (`fixtures/aws-recorded.json` holds the recorded ones).
+#[test]
+fn refusals_carry_the_engines_reasons() {
+    let cases = [
+        (
+            json!({"n": [{"numeric": ["!=", 1]}]}),
+            "Unrecognized numeric range operator: !=",
+        ),
+        (
+            json!({"n": [{"numeric": []}]}),
+            "Invalid member in numeric match: ]",
+        ),
+        (
+            json!({"n": [{"numeric": ["=", "1"]}]}),
+            "Value of equals must be numeric",
+        ),
+        (
+            json!({"n": [{"numeric": [">=", 5, "<=", 5]}]}),
+            "Bottom must be less than top",
+        ),
+        (
+            json!({"n": [{"numeric": [">", 0, "<", 5, "=", 3]}]}),
+            "Too many terms in numeric range expression",
+        ),
+        (
+            json!({"n": [{"numeric": ["<", 5, ">", 1]}]}),
+            "Too many elements in numeric expression",
+        ),
+        (
+            json!({"ip": [{"cidr": "10.0.0.0/8/8"}]}),
+            "Malformed CIDR, one '/' required",
+        ),
+        (
+            json!({"ip": [{"cidr": "10.0.0.1/32"}]}),
+            "IPv4 mask bits must be < 32",
+        ),
+        (json!({"k": [{}]}), "Match expression name not found"),
+        (
+            json!({"k": [{"prefix": "a", "suffix": "b"}]}),
+            "Only one key allowed in match expression",
+        ),
+        (
+            json!({"k": [["x"]]}),
+            "Match value must be String, number, true, false, or null",
+        ),
+        (
+            json!({"e": [{"exists": 1}]}),
+            "exists match pattern must be either true or false.",
+        ),
+        (
+            json!({"$or": [{"a": [1]}]}),
+            "There must have at least 2 Objects in $or relationship.",
+        ),
+        (
+            json!({"$or": {"a": [1]}}),
+            "It must be an Array followed with $or.",
+        ),
+        (
+            json!({"$or": [{"a": [1]}, "b"]}),
+            "Only JSON object is allowed in array of $or relationship.",
+        ),
+        (
+            json!({"t": [{"wildcard": r"a\b"}]}),
+            "Invalid escape character at pos 2",
+        ),
+        (
+            json!({"s": [{"anything-but": ["a", 1]}]}),
+            "Inside anything but list, either all values are number or string, mixed type is not supported",
+        ),
+        (
+            json!({"s": [{"anything-but": {"regex": "a"}}]}),
+            "Unsupported anything-but pattern: regex",
+        ),
+        (
+            json!({"t": [{"prefix": {"wildcard": "a"}}]}),
+            "Unsupported prefix pattern: wildcard",
+        ),
+    ];
+    for (pattern, reason) in cases {
+        let error = Pattern::parse(&pattern).expect_err("refused");
+        assert_eq!(error.aws_reason(), reason, "{pattern}");
+    }
+}
+
+#[test]
+fn too_many_wildcards_on_one_field_are_too_complex() {
+    let stacks = |n: usize| {
+        let values: Vec<_> = (0..n)
+            .map(|i| json!({"wildcard": format!("*:stack/s{i}/*")}))
+            .collect();
+        json!({"resources": values})
+    };
+    assert!(Pattern::parse(&stacks(3)).is_ok());
+    let error = Pattern::parse(&stacks(4)).expect_err("too complex");
+    assert!(
+        error.aws_reason().starts_with("Rule is too complex"),
+        "{error}"
+    );
+    assert_eq!(error.path(), Some("resources"));
+    // Spread over two fields, the same wildcards are fine.
+    let spread = json!({"a": [{"wildcard": "*:*:*"}], "b": [{"wildcard": "*:*:*"}]});
+    assert!(Pattern::parse(&spread).is_ok());
+}
+
+#[test]
+fn a_dotted_key_is_the_nested_field() {
+    assert!(check(
+        json!({"d": {"s.t": ["on"]}}),
+        json!({"d": {"s": {"t": "on"}}})
+    ));
+    assert!(check(
+        json!({"d": {"s": {"t": ["on"]}}}),
+        json!({"d": {"s.t": "on"}})
+    ));
+    assert!(!check(
+        json!({"d": {"s.t": ["on"]}}),
+        json!({"d": {"s": {"u": "on"}}})
+    ));
+    assert!(check(
+        json!({"a.b": [1], "a": {"c": [2]}}),
+        json!({"a": {"b": 1, "c": 2}})
+    ));
 }
