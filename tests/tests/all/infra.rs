@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
-use devstack_emulator::fixtures::{new_queue, queue_arn};
+use devstack_emulator::fixtures::{let_the_rules_send, new_queue, queue_arn};
 use devstack_emulator::{shared, unique};
 use events::{EventKey, catalog};
 use serde_json::{Value, json};
@@ -354,15 +354,18 @@ async fn matched_on_a_fresh_bus(
     eb.create_event_bus().name(&bus).send().await.unwrap();
     let queue = new_queue(sqs, "q").await;
     let arn = queue_arn(sqs, &queue).await;
+    let mut rules = Vec::new();
     for (i, pattern) in patterns.iter().enumerate() {
         let rule = format!("rule-{i}");
-        eb.put_rule()
+        let made = eb
+            .put_rule()
             .name(&rule)
             .event_bus_name(&bus)
             .event_pattern(pattern)
             .send()
             .await
             .unwrap();
+        rules.extend(made.rule_arn);
         eb.put_targets()
             .rule(&rule)
             .event_bus_name(&bus)
@@ -371,6 +374,7 @@ async fn matched_on_a_fresh_bus(
             .await
             .unwrap();
     }
+    let_the_rules_send(sqs, &queue, &arn, &rules).await;
     for spec in catalog() {
         for (_, detail) in examples(&spec) {
             let entry = PutEventsRequestEntry::builder()

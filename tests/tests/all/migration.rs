@@ -61,6 +61,16 @@ impl Bus {
             queue,
         };
         bus.consume(&[1]).await;
+        let rule = (bus
+            .eb
+            .describe_rule()
+            .name(RULE)
+            .event_bus_name(&bus.name)
+            .send()
+            .await)
+            .unwrap();
+        let rule_arn = rule.arn.expect("the rule's ARN");
+        devstack_emulator::fixtures::let_the_rule_send(&bus.sqs, &bus.queue, &arn, &rule_arn).await;
         (bus.eb.put_targets())
             .rule(RULE)
             .event_bus_name(&bus.name)

@@ -5,6 +5,11 @@
 /// else at the root is the product.
 pub const TOOLING: &str = "tooling";
 
+/// Event patterns with the answers EventBridge gave for them, recorded
+/// against AWS: the bus's matcher is held to them, in its crate and on
+/// the local cloud.
+pub const PATTERN_ANSWERS: &str = "tooling/event-pattern/fixtures/aws-recorded.json";
+
 /// The services, one folder each: its crate, template, OpenAPI document
 /// and tests.
 pub const SERVICES_DIR: &str = "services";

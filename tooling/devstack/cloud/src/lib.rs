@@ -13,6 +13,7 @@
 
 pub mod accounts;
 pub mod alarms;
+pub mod bus_matcher;
 pub mod call_gate;
 pub mod chaos;
 pub mod cognito;

@@ -53,13 +53,17 @@ pub async fn rule_to_new_queue(
 ) -> String {
     let queue_url = new_queue(sqs, "q").await;
     let arn = queue_arn(sqs, &queue_url).await;
-    eb.put_rule()
+    let rule_arn = eb
+        .put_rule()
         .name(rule)
         .event_bus_name(bus)
         .event_pattern(r#"{"source":["app.todos"]}"#)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+        .rule_arn
+        .expect("the rule's ARN");
+    let_the_rule_send(sqs, &queue_url, &arn, &rule_arn).await;
     eb.put_targets()
         .rule(rule)
         .event_bus_name(bus)
@@ -68,6 +72,42 @@ pub async fn rule_to_new_queue(
         .await
         .unwrap();
     queue_url
+}
+
+/// The queue's policy lets EventBridge send to it for `rule_arn` alone, as
+/// AWS requires of a rule's queue target (the local cloud judges it).
+pub async fn let_the_rule_send(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    queue_arn: &str,
+    rule_arn: &str,
+) {
+    let_the_rules_send(sqs, queue_url, queue_arn, &[rule_arn.to_owned()]).await;
+}
+
+/// The queue's policy lets EventBridge send to it for these rules alone.
+pub async fn let_the_rules_send(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    queue_arn: &str,
+    rule_arns: &[String],
+) {
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arns}},
+        }],
+    });
+    sqs.set_queue_attributes()
+        .queue_url(queue_url)
+        .attributes(QueueAttributeName::Policy, policy.to_string())
+        .send()
+        .await
+        .unwrap();
 }
 
 /// Every message in the queue now, parsed as JSON and deleted.

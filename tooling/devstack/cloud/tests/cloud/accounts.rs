@@ -13,7 +13,7 @@ use aws_sdk_sqs::Client as Sqs;
 use devstack_api::telemetry::read_judgements;
 use devstack_client::walkthrough::eventually;
 use devstack_cloud::{self as cloud, Detached, Options, Override};
-use devstack_emulator::fixtures::{drain, new_queue, queue_arn};
+use devstack_emulator::fixtures::{drain, let_the_rule_send, new_queue, queue_arn};
 
 const TODOS: &str = "222222222222";
 const USERS: &str = "333333333333";
@@ -92,16 +92,30 @@ async fn queue(conf: &SdkConfig, prefix: &str) -> (String, String) {
     (url, arn)
 }
 
+/// A rule on `bus` for `Probe` events to `target`. A queue of the rule's
+/// own account, reached without a role, lets the rule send to it, as a
+/// consumer's stack does; any other target keeps the policy it has.
 async fn rule_to(conf: &SdkConfig, bus: &str, name: &str, target: Target) {
     let events = Events::new(conf);
-    events
-        .put_rule()
+    let rule_arn = (events.put_rule())
         .name(name)
         .event_bus_name(bus)
         .event_pattern(r#"{"detail-type": ["Probe"]}"#)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+        .rule_arn
+        .expect("the rule's ARN");
+    let account = |arn: &str| arn.split(':').nth(4).map(str::to_owned);
+    let own_queue =
+        target.arn.starts_with("arn:aws:sqs:") && account(&target.arn) == account(&rule_arn);
+    if own_queue && target.role_arn.is_none() {
+        let sqs = Sqs::new(conf);
+        let name = target.arn.rsplit(':').next().unwrap_or_default();
+        let url = sqs.get_queue_url().queue_name(name).send().await.unwrap();
+        let url = url.queue_url.expect("the queue's URL");
+        let_the_rule_send(&sqs, &url, &target.arn, &rule_arn).await;
+    }
     events
         .put_targets()
         .rule(name)
@@ -174,6 +188,65 @@ async fn a_team_publishes_only_its_own_source_and_an_account_the_policy_forgets_
     let ids: Vec<_> = arrived.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [id.as_str()], "{arrived:?}");
     assert_eq!(arrived[0]["account"], TODOS);
+}
+
+/// A team's rule on the shared bus (the bus's policy lets the team make
+/// it) whose target is a queue of the platform's account, the bus owner's:
+/// the queue's policy, not the rule's account, decides. Without a
+/// statement naming the rule nothing arrives and the trail names the
+/// refusal; once the queue names the rule, the event arrives once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_teams_rule_writes_into_a_platform_queue_only_when_its_policy_names_the_rule() {
+    let cloud = start();
+    let bus = bus_arn(&cloud);
+    let admin_conf = admin(&cloud).await;
+    let (url, arn) = queue(&admin_conf, "platform-letters").await;
+    let todos = Events::new(&account(&cloud, TODOS).await);
+    let rule_arn = (todos.put_rule())
+        .name("fake-letters")
+        .event_bus_name(&bus)
+        .event_pattern(r#"{"detail-type": ["Probe"]}"#)
+        .send()
+        .await
+        .unwrap()
+        .rule_arn
+        .expect("the rule's ARN");
+    (todos.put_targets())
+        .rule("fake-letters")
+        .event_bus_name(&bus)
+        .targets(target("q", &arn))
+        .send()
+        .await
+        .unwrap();
+    let platform = Events::new(&admin_conf);
+    let put = platform
+        .put_events()
+        .entries(entry(&bus, "app.todos"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.failed_entry_count(), 0);
+    assert!(bodies(&admin_conf, &url).await.is_empty());
+    let refused = read_judgements(&PathBuf::from(&cloud.endpoints.telemetry_dir))
+        .into_iter()
+        .any(|j| {
+            j.function == "EventBridge fake-letters"
+                && j.action == "sqs:SendMessage"
+                && j.verdict == "denied"
+        });
+    assert!(refused, "the trail names the queue's refusal");
+
+    let_the_rule_send(&Sqs::new(&admin_conf), &url, &arn, &rule_arn).await;
+    let put = platform
+        .put_events()
+        .entries(entry(&bus, "app.todos"))
+        .send()
+        .await
+        .unwrap();
+    let id = put.entries()[0].event_id().unwrap().to_owned();
+    let got = bodies(&admin_conf, &url).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["id"], id.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread")]

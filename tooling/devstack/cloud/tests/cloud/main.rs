@@ -11,4 +11,5 @@ mod failure;
 mod gradual;
 mod oidc;
 mod parity;
+mod patterns;
 mod strict;

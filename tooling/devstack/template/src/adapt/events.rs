@@ -1,5 +1,9 @@
 //! Bus rules: a Lambda target makes the emulator's PutEvents fail with 500,
-//! so it becomes an SQS tap queue that the local cloud polls.
+//! so it becomes an SQS tap queue that the local cloud polls. Every
+//! delivery is judged, so the tap's policy lets its rule send: the tap
+//! stands in for the function, whose own policy the local cloud judges
+//! when it invokes it from the tap (a function without a permission for
+//! the rule gets nothing, as on AWS, and the trail names the function).
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -41,6 +45,8 @@ pub(super) fn rule(st: &mut Stack, id: &str) {
                 });
                 st.added
                     .insert(tap.clone(), json!({"Type": "AWS::SQS::Queue"}));
+                st.added
+                    .insert(format!("{tap}Policy"), tap_policy(&tap, id));
                 t["Arn"] = json!({"Fn::GetAtt": [tap, "Arn"]});
                 kept.push(t);
             }
@@ -48,6 +54,26 @@ pub(super) fn rule(st: &mut Stack, id: &str) {
         }
     }
     st.resources[id]["Properties"]["Targets"] = Value::Array(kept);
+}
+
+/// The tap's policy: EventBridge may send to it for rule `id` alone.
+fn tap_policy(tap: &str, id: &str) -> Value {
+    json!({
+        "Type": "AWS::SQS::QueuePolicy",
+        "Properties": {
+            "Queues": [{"Ref": tap}],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": {"Fn::GetAtt": [tap, "Arn"]},
+                    "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [id, "Arn"]}}}
+                }]
+            }
+        }
+    })
 }
 
 #[cfg(test)]
@@ -77,6 +103,12 @@ mod tests {
             json!({"Fn::GetAtt": ["DlqQueue", "Arn"]})
         );
         assert_eq!(out["Resources"]["RuleTap"]["Type"], "AWS::SQS::Queue");
+        let statement =
+            &out["Resources"]["RuleTapPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+        assert_eq!(
+            statement["Condition"]["ArnEquals"]["aws:SourceArn"],
+            json!({"Fn::GetAtt": ["Rule", "Arn"]})
+        );
     }
 
     #[test]
