@@ -602,3 +602,66 @@ async fn can_i_deploy_refuses_a_change_that_breaks_a_deployed_consumer() {
     let (code, out, err) = can_i_deploy("todos");
     assert_eq!(code, Some(0), "the producer's step is first: {out}{err}");
 }
+
+/// A stack's parameters and outputs, as CloudFormation describes them.
+async fn described(conf: &aws_config::SdkConfig, stack: &str) -> (Vec<String>, Vec<String>) {
+    let cfn = aws_sdk_cloudformation::Client::new(conf);
+    let found = cfn
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap();
+    let stack = &found.stacks()[0];
+    let mut parameters: Vec<String> = (stack.parameters().iter())
+        .map(|p| {
+            format!(
+                "{}={}",
+                p.parameter_key().unwrap_or_default(),
+                p.parameter_value().unwrap_or_default()
+            )
+        })
+        .collect();
+    let mut outputs: Vec<String> = (stack.outputs().iter())
+        .map(|o| {
+            format!(
+                "{}={}",
+                o.output_key().unwrap_or_default(),
+                o.output_value().unwrap_or_default()
+            )
+        })
+        .collect();
+    parameters.sort();
+    outputs.sort();
+    (parameters, outputs)
+}
+
+/// A redeploy is the deploy `up` made: users' unchanged template deploys
+/// with the parameters `up` gave it (the platform's API host among them,
+/// where the gateway maps users' API), so the stack keeps its parameters,
+/// its outputs and every resource.
+#[tokio::test]
+async fn a_redeploy_of_an_unchanged_template_keeps_the_stack_as_up_made_it() {
+    let detached = cloud::start_detached(test_cloud()).expect("the local cloud starts");
+    let conf = crate::support::sdk_of(&detached, "users").await;
+    let stack = detached.endpoints.services["users"].stack.clone();
+    let (resources, stack_before) = (
+        physical_ids(&conf, &stack).await,
+        described(&conf, &stack).await,
+    );
+    assert!(
+        (stack_before.0.iter()).any(|p| p == "ApiDomainName=api.devstack.test"),
+        "{stack_before:?}"
+    );
+    let request = Request {
+        service: "users".into(),
+        template: repo::template_path("users"),
+        artifacts: Artifacts::Cargo(repo::profile_dir()),
+        commit: "0123456789abcdef0123456789abcdef01234567".into(),
+        minute_ms: Some(50),
+    };
+    let (status, body) = post_deploy(&detached.endpoints.control_url, &request).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(stack_before, described(&conf, &stack).await);
+    assert_eq!(resources, physical_ids(&conf, &stack).await);
+}
