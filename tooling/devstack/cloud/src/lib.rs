@@ -31,6 +31,7 @@ pub mod protocol;
 mod query_call;
 pub mod redeploy;
 pub mod sender;
+pub mod stack_parameters;
 pub mod start;
 pub mod step_functions;
 pub mod tls;

@@ -87,7 +87,7 @@ impl Control {
         let previous = crate::deploy::current(conf, service).await?;
         let template = crate::deploy::load_template(&request.template).await?;
         let template = crate::deploy::with_previous_values(template, &previous.0);
-        let given = crate::start::boot::given(self.accounts.parameters(service));
+        let given = crate::stack_parameters::given(self.accounts.parameters(service));
         let template = devstack_template::adapt::with_parameters(template, &given);
         let (adapted, plan) = adapt(service, &template)?;
         crate::custom_domain::mapped_in_its_account(

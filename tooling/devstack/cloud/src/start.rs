@@ -1,7 +1,7 @@
 //! Bringing the whole system up: emulator, stacks, functions, event
 //! sources, gateway, Lambda API, endpoints file.
 
-pub(crate) mod boot;
+mod boot;
 mod configured;
 mod deploying;
 mod kept;

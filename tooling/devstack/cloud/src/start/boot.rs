@@ -146,18 +146,6 @@ fn deployed_stacks() -> impl Iterator<Item = &'static str> {
     repo::stacks().chain([repo::WEB])
 }
 
-/// What every deploy of a stack is given, `up`'s and each redeploy's alike,
-/// as a deploy workflow's `--parameter-overrides` give it each time: the
-/// domain's and the federation's parameters, then `placed`, the stack's
-/// account placement. A redeploy that left them to the template's
-/// defaults dropped a service's API mapping on the platform's host.
-pub(crate) fn given(placed: Vec<(String, String)>) -> Vec<(String, String)> {
-    let mut given = crate::custom_domain::parameters();
-    given.extend(crate::federation::parameters());
-    given.extend(placed);
-    given
-}
-
 /// The parameters every local deploy sets, then the caller's. The values
 /// only this cloud knows (the sender's stand-in and the web app's
 /// origin, on ports of their own) are deployed as placeholders and put
@@ -171,7 +159,10 @@ fn parameterised(options: &Options, templates: Vec<Value>) -> Vec<Value> {
                 ("SenderUrl".to_owned(), SENDER_PLACEHOLDER.to_owned()),
                 ("WebOrigin".to_owned(), WEB_ORIGIN_PLACEHOLDER.to_owned()),
             ];
-            overrides.extend(given(crate::accounts::parameters(&options.accounts, stack)));
+            overrides.extend(crate::stack_parameters::given(crate::accounts::parameters(
+                &options.accounts,
+                stack,
+            )));
             overrides.extend(
                 (options.parameter_overrides.iter())
                     .filter(|o| o.stack == stack)
