@@ -32,6 +32,16 @@ function describe(r: Record): Row {
     case "denial":
       return { at: Number(r.at_ms), where: text(r.function), what: `${text(r.action)} on ${text(r.resource)}`,
         outcome: text(r.verdict), ms: "", correlation: "", detailType: "" };
+    case "bus-log": {
+      // The bus's own log: where is the bus, what the step and its rule or
+      // target, the outcome its error code (or ok).
+      const details = (r.details ?? {}) as { [key: string]: unknown };
+      const about = text(details.target_arn ?? details.rule_arn ?? "");
+      const error = (r.error ?? null) as { error_code?: unknown } | null;
+      return { at: Number(r.message_timestamp_ms), where: `bus ${text(r.resource_arn).split("/").pop()}`,
+        what: about ? `${text(r.message_type)}: ${about}` : text(r.message_type),
+        outcome: error ? text(error.error_code) : "ok", ms: "", correlation: "", detailType: "" };
+    }
     default:
       return { at: Number(r.at_ms), where: text(r.function), what: `→ ${text(r.destination)}`, outcome: text(r.error),
         ms: "", correlation: "", detailType: "" };

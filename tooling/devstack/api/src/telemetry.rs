@@ -124,6 +124,42 @@ pub fn read_dead_letters(dir: &Path) -> Vec<DeadLettered> {
     read_lines(dir, DEAD_LETTERS)
 }
 
+/// One step of an event bus's own log, for a bus whose `LogConfig` turns
+/// it on: EventBridge's event bus log record (`message_type` one of its
+/// steps: `EVENT_RECEIPT`, `RULE_MATCH`, `INVOCATION_SUCCESS`,
+/// `INVOCATION_FAILURE`, ...), as the local bus plays it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BusLogRecord {
+    /// The bus's ARN.
+    pub resource_arn: String,
+    pub event_id: String,
+    pub message_timestamp_ms: u64,
+    pub message_type: String,
+    /// `ERROR`, `INFO` or `TRACE`: the level the step is logged at.
+    pub log_level: String,
+    /// The step's details: the rule, the target, and with `IncludeDetail:
+    /// FULL` the event itself.
+    #[serde(default)]
+    pub details: serde_json::Value,
+    /// A failure's error code and message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<BusLogError>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BusLogError {
+    pub error_code: String,
+    pub error_message: String,
+}
+
+/// The file of [`BusLogRecord`]s in the telemetry folder.
+pub const BUS_LOG: &str = "bus-log.jsonl";
+
+/// Every bus log record written in `dir`.
+pub fn read_bus_log(dir: &Path) -> Vec<BusLogRecord> {
+    read_lines(dir, BUS_LOG)
+}
+
 /// The file of [`Hop`]s in the telemetry folder.
 pub const HOPS: &str = "hops.jsonl";
 

@@ -3,13 +3,18 @@
 //! rule, an archive and TestEventPattern, and which of a bus's rules an
 //! event matches, for every delivery. The answers are the `event-pattern`
 //! crate's, held to AWS's recorded answers, so the local bus refuses and
-//! delivers as EventBridge does, not as moto's own matcher would.
+//! delivers as EventBridge does, not as moto's own matcher would. The
+//! engine also hands in the log records of a bus whose `LogConfig` turns
+//! its log on (`/bus-log`), written to the telemetry folder's
+//! `bus-log.jsonl`, which the console's trail shows.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::extract::State;
+use devstack_api::telemetry::BusLogRecord;
+use devstack_lambda::recorder::Recorder;
 use event_pattern::Pattern;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,6 +22,17 @@ use serde_json::{Value, json};
 /// Patterns parsed once: a bus's rules change rarely, its events often.
 #[derive(Default)]
 struct Parsed(Mutex<HashMap<String, Option<Arc<Pattern>>>>);
+
+struct Bus {
+    parsed: Parsed,
+    recorder: Arc<Recorder>,
+}
+
+/// The log records one PutEvents call made, read typed.
+#[derive(Deserialize)]
+struct Logged {
+    records: Vec<BusLogRecord>,
+}
 
 impl Parsed {
     fn get(&self, text: &str) -> Option<Arc<Pattern>> {
@@ -58,7 +74,13 @@ async fn validate(Json(v): Json<Validate>) -> Json<Value> {
     })
 }
 
-async fn matches(State(parsed): State<Arc<Parsed>>, Json(m): Json<Matches>) -> Json<Value> {
+async fn logged(State(bus): State<Arc<Bus>>, Json(l): Json<Logged>) -> Json<Value> {
+    l.records.iter().for_each(|r| bus.recorder.bus_logged(r));
+    Json(json!({ "written": l.records.len() }))
+}
+
+async fn matches(State(bus): State<Arc<Bus>>, Json(m): Json<Matches>) -> Json<Value> {
+    let parsed = &bus.parsed;
     let matched = |q: &Question, text: &Option<String>| {
         (text.as_deref().and_then(|text| parsed.get(text))).is_some_and(|p| p.matches(&q.event))
     };
@@ -68,9 +90,14 @@ async fn matches(State(parsed): State<Arc<Parsed>>, Json(m): Json<Matches>) -> J
     Json(json!({ "matches": answers }))
 }
 
-pub fn router() -> axum::Router {
+pub fn router(recorder: Arc<Recorder>) -> axum::Router {
+    let bus = Bus {
+        parsed: Parsed::default(),
+        recorder,
+    };
     axum::Router::new()
         .route("/pattern", axum::routing::post(validate))
         .route("/matches", axum::routing::post(matches))
-        .with_state(Arc::new(Parsed::default()))
+        .route("/bus-log", axum::routing::post(logged))
+        .with_state(Arc::new(bus))
 }

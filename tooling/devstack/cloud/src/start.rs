@@ -221,7 +221,8 @@ pub async fn start(options: Options) -> Result<Running> {
     // account (a team's subscription on the platform's bus) ask it.
     let (telemetry_dir, recorder) = telemetry(&options)?;
     let judge = crate::iam::Judge::new(options.iam, &conf, recorder.clone())?;
-    let judge_routes = crate::iam::router(judge.clone()).merge(crate::bus_matcher::router());
+    let judge_routes =
+        crate::iam::router(judge.clone()).merge(crate::bus_matcher::router(recorder.clone()));
     let judge_task = serve(judge_listener, judge_routes);
     let mut templates = booted.templates.into_iter();
     let platform = templates.next().context("the platform's template")?;

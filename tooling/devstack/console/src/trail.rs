@@ -5,40 +5,40 @@
 
 use std::path::{Path, PathBuf};
 
-use devstack_api::telemetry::{DEAD_LETTERS, EVENTS, HOPS, JUDGEMENTS};
+use devstack_api::telemetry::{BUS_LOG, DEAD_LETTERS, EVENTS, HOPS, JUDGEMENTS};
 use serde_json::{Value, json};
 
 /// Each file the trail follows, and the `type` its lines become.
-const FILES: [(&str, &str); 4] = [
+const FILES: [(&str, &str); 5] = [
     (HOPS, "hop"),
     (EVENTS, "event"),
     (JUDGEMENTS, "denial"),
     (DEAD_LETTERS, "dead-letter"),
+    (BUS_LOG, "bus-log"),
 ];
 
 /// Where a reader is in each file, in bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Place([u64; 4]);
+pub struct Place([u64; FILES.len()]);
 
 impl Place {
-    /// `h.e.i.d` offsets, as the SSE event id carries them.
+    /// The offsets in `FILES`' order, dotted, as the SSE event id carries
+    /// them.
     pub fn id(&self) -> String {
-        let [a, b, c, d] = self.0;
-        format!("{a}.{b}.{c}.{d}")
+        let parts: Vec<String> = self.0.iter().map(u64::to_string).collect();
+        parts.join(".")
     }
 
     /// A place from an event id; the start for anything else.
     pub fn parse(id: &str) -> Self {
         let parts: Vec<u64> = id.split('.').filter_map(|p| p.parse().ok()).collect();
-        match parts[..] {
-            [a, b, c, d] => Self([a, b, c, d]),
-            _ => Self::default(),
-        }
+        parts.try_into().map_or_else(|_| Self::default(), Self)
     }
 }
 
 /// The records added since `place`, in file order (hops, then events,
-/// then denials, then dead letters), and the place after them. A line not
+/// then denials, then dead letters, then the buses' logs), and the place
+/// after them. A line not
 /// yet ended (still being written) waits for the next read. Allowed IAM
 /// verdicts are not part of the trail.
 pub fn read_since(dir: &Path, place: Place) -> (Vec<Value>, Place) {
@@ -94,9 +94,11 @@ mod tests {
         let mut iam = std::fs::File::create(dir.path().join(JUDGEMENTS)).unwrap();
         writeln!(iam, r#"{{"verdict":"allowed"}}"#).unwrap();
         writeln!(iam, r#"{{"verdict":"denied","action":"sqs:SendMessage"}}"#).unwrap();
+        let mut bus = std::fs::File::create(dir.path().join(BUS_LOG)).unwrap();
+        writeln!(bus, r#"{{"message_type":"EVENT_RECEIPT"}}"#).unwrap();
         let (first, place) = read_since(dir.path(), Place::default());
         let kinds: Vec<&str> = first.iter().map(|r| r["type"].as_str().unwrap()).collect();
-        assert_eq!(kinds, ["hop", "denial"], "{first:?}");
+        assert_eq!(kinds, ["hop", "denial", "bus-log"], "{first:?}");
         let (none, same) = read_since(dir.path(), place);
         assert!(none.is_empty());
         assert_eq!(same, place);

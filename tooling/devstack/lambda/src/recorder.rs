@@ -79,6 +79,7 @@ impl Recorder {
             devstack_api::telemetry::HOPS,
             devstack_api::telemetry::EVENTS,
             devstack_api::telemetry::DEAD_LETTERS,
+            devstack_api::telemetry::BUS_LOG,
             devstack_api::telemetry::METRICS,
             devstack_api::telemetry::JUDGEMENTS,
             devstack_api::telemetry::GRANTS,
@@ -227,6 +228,12 @@ impl Recorder {
     pub fn hop(&self, hop: &Hop) {
         if let Ok(line) = serde_json::to_string(hop) {
             self.append(devstack_api::telemetry::HOPS, &line);
+        }
+    }
+
+    pub fn bus_logged(&self, record: &devstack_api::telemetry::BusLogRecord) {
+        if let Ok(line) = serde_json::to_string(record) {
+            self.append(devstack_api::telemetry::BUS_LOG, &line);
         }
     }
 

@@ -3,6 +3,7 @@
 //! link), so a crate's integration tests are modules of one binary.
 
 mod accounts;
+mod bus_log;
 mod conformance;
 mod console;
 mod deploy;
