@@ -857,6 +857,24 @@ def _buses_in_their_owners_accounts():
             if elsewhere and not target.get("RoleArn"):
                 raise ValidationException(f"RoleArn is required for target {arn}.")
 
+    def direct_targets_from_the_owner(caller, owner, targets):
+        """A direct target in another account than the bus's (a queue, a
+        topic, a function, a stream, an API: EventBridge's 2025 delivery
+        across accounts) is added by the bus's own account only; another
+        account's rule on the bus reaches its own account through a bus
+        of its own. The refusal's text is the local cloud's: AWS's is not
+        recorded."""
+        if caller.account_id == owner.account_id:
+            return
+        for target in targets or []:
+            parts = target.get("Arn", "").split(":", 5)
+            direct = len(parts) == 6 and parts[2] in ("sqs", "sns", "lambda", "kinesis", "execute-api")
+            if direct and parts[4] != owner.account_id:
+                raise ValidationException(
+                    f"Target {target['Arn']} is in another account than the event bus's: only the bus's "
+                    f"account ({owner.account_id}) may add such a target; send to a bus in your account instead."
+                )
+
     def on_the_owners_bus(operation, action, name_param):
         original = getattr(models.EventsBackend, operation)
         # The parameters after `self`, as the handler passes them (a
@@ -875,6 +893,7 @@ def _buses_in_their_owners_accounts():
             owner = owner_of(self, bus) or self
             if operation == "put_targets":
                 roles_for_targets_elsewhere(owner, argument("targets"))
+                direct_targets_from_the_owner(self, owner, argument("targets"))
             bus_name = (bus or "default").rsplit("/", 1)[-1]
             existing = owner.event_buses.get(bus_name)
             existing = existing.rules.get(name) if existing else None

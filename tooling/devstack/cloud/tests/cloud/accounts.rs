@@ -249,6 +249,44 @@ async fn a_teams_rule_writes_into_a_platform_queue_only_when_its_policy_names_th
     assert_eq!(got[0]["id"], id.as_str());
 }
 
+/// EventBridge's direct delivery across accounts (2025) is the bus
+/// owner's to set up: a team's rule on the shared bus may not target a
+/// queue in the team's own account, even with a role of the team's; the
+/// team's subscription forwards to a bus of its own instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_bus_owner_adds_a_direct_target_in_another_account() {
+    let cloud = start();
+    let bus = bus_arn(&cloud);
+    let todos_conf = account(&cloud, TODOS).await;
+    let (_, arn) = queue(&todos_conf, "todos-direct").await;
+    let todos = Events::new(&todos_conf);
+    (todos.put_rule())
+        .name("direct-to-todos")
+        .event_bus_name(&bus)
+        .event_pattern(r#"{"detail-type": ["Probe"]}"#)
+        .send()
+        .await
+        .unwrap();
+    let role = format!("arn:aws:iam::{TODOS}:role/todos-Delivery");
+    let direct = Target::builder()
+        .id("q")
+        .arn(&arn)
+        .role_arn(&role)
+        .build()
+        .unwrap();
+    let refused = (todos.put_targets())
+        .rule("direct-to-todos")
+        .event_bus_name(&bus)
+        .targets(direct)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    let (code, message) = refusal(refused);
+    assert_eq!(code, "ValidationException");
+    assert!(message.contains("only the bus's account"), "{message}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_team_manages_the_rules_it_created_and_never_another_teams() {
     let cloud = start();
