@@ -180,6 +180,22 @@ def _queries_read_their_partition():
     Table.query = partition_query
 
 
+def _event_to_test(handler):
+    """TestEventPattern's `Event`, or AWS's refusal: a JSON object with the
+    envelope fields the operation requires (`resources` is not one: AWS
+    accepts an event without it)."""
+    from moto.events.exceptions import ValidationException
+
+    required = ("id", "account", "source", "time", "region", "detail-type")
+    try:
+        event = json.loads(handler._get_param("Event") or "")
+    except (TypeError, ValueError):
+        event = None
+    if not isinstance(event, dict) or any(f not in event for f in required):
+        raise ValidationException("Parameter Event is not valid.")
+    return event
+
+
 def _test_event_pattern():
     """moto 5.2.5 (the newest on PyPI) has no TestEventPattern: its
     handler is `pass`, so every call answered HTTP 200 with an empty body
@@ -201,14 +217,9 @@ def _test_event_pattern():
     # changes: events:TestEventPattern
     import json
 
-    from moto.events.exceptions import (
-        InvalidEventPatternException,
-        ValidationException,
-    )
+    from moto.events.exceptions import InvalidEventPatternException
     from moto.events.models import EventPattern
     from moto.events.responses import EventsHandler
-
-    required = ("id", "account", "source", "time", "region", "detail-type")
 
     def test_event_pattern(self):
         raw_pattern = self._get_param("EventPattern")
@@ -220,12 +231,7 @@ def _test_event_pattern():
             # moto's parser fails on it with an AttributeError (HTTP 500).
             raise InvalidEventPatternException(reason="Filter is not an object")
         pattern = EventPattern.load(raw_pattern)
-        try:
-            event = json.loads(self._get_param("Event") or "")
-        except (TypeError, ValueError):
-            event = None
-        if not isinstance(event, dict) or any(f not in event for f in required):
-            raise ValidationException("Parameter Event is not valid.")
+        event = _event_to_test(self)
         try:
             result = pattern.matches_event(event)
         except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
@@ -252,18 +258,30 @@ _BUS_LOG_STEPS = {
 _bus_log_pending = threading.local()
 
 
+def _bus_log_level(bus):
+    """How much `bus` logs: 0 (OFF, or no bus) to 3 (TRACE)."""
+    config = getattr(bus, "log_config", None) or {}
+    return _BUS_LOG_LEVELS.get(config.get("Level", "OFF"), 0)
+
+
 def _bus_logged(bus, event, step, details=None, error=None):
-    """Logs `step` of `event` on `bus` when its `LogConfig` asks for that
-    step's level: held until the running PutEvents ends (one question to
-    the local cloud per call), or sent at once outside one (a replay)."""
+    """Logs `step` of `event` (moto's message) on `bus` when its `LogConfig`
+    asks for that step's level: held until the running PutEvents ends (one
+    question to the local cloud per call), or sent at once outside one (a
+    replay). The event itself goes in only with `IncludeDetail: FULL`,
+    its time as the text a target receives."""
     import time
 
-    config = getattr(bus, "log_config", None) or {}
+    from moto.core.utils import iso_8601_datetime_without_milliseconds, utcfromtimestamp
+
     level = _BUS_LOG_STEPS[step]
-    if bus is None or _BUS_LOG_LEVELS.get(config.get("Level", "OFF"), 0) < _BUS_LOG_LEVELS[level]:
+    if _bus_log_level(bus) < _BUS_LOG_LEVELS[level]:
         return
     details = dict(details or {})
-    if config.get("IncludeDetail") == "FULL":
+    if bus.log_config.get("IncludeDetail") == "FULL":
+        event = copy.deepcopy(event)
+        if isinstance(event.get("time"), (int, float)):
+            event["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(event["time"]))
         details["event"] = event
     record = {
         "resource_arn": bus.arn,
@@ -298,17 +316,6 @@ def _bus_log_from_cloudformation():
         bus.log_config = properties.get("LogConfig")
 
     _after_cloudformation(models.EventBus, keep)
-
-
-def _send_where_matched(rules, event, send, answers=None, bus=None):
-    """Sends `event` (moto's message, its time in epoch seconds) to each of
-    `rules` it matches, `send(rule, copy)`: without a judge, every rule, as
-    moto's own matcher then decides (see `_one_matcher`, which replaces
-    this)."""
-    import copy
-
-    for rule in rules:
-        send(rule, copy.deepcopy(event))
 
 
 def _one_matcher():
@@ -376,6 +383,8 @@ def _one_matcher():
         return [rule.event_pattern._raw_pattern for rule in rules]
 
     def logged_matches(bus, event, rules, answers):
+        if not _bus_log_level(bus):
+            return
         _bus_logged(bus, event, "EVENT_RECEIPT")
         # Managed rules (an archive's) are not logged, as on AWS.
         matched = [r for r, yes in zip(rules, answers) if yes and not getattr(r, "managed_by", None)]
@@ -385,13 +394,17 @@ def _one_matcher():
             _bus_logged(bus, event, "NO_STANDARD_RULES_MATCHED")
 
     def send_where_matched(rules, event, send, answers=None, bus=None):
+        """Sends `event` (moto's message, its time in epoch seconds) to each
+        of `rules` it matches, `send(rule, copy)`, logging the steps on
+        `bus` when it logs; without a judge, to every rule, as moto's own
+        matcher then decides."""
         if answers is None:
             answers = verdicts(event, patterns_of(rules))
         if answers is None:
             for rule in rules:
                 send(rule, copy.deepcopy(event))
             return
-        logged_matches(bus, as_matched(event), rules, answers)
+        logged_matches(bus, event, rules, answers)
         # moto's delivery checks the pattern again: it reads the answer
         # given here for that rule's pattern, this event.
         saved = getattr(here, "answers", None)
@@ -404,6 +417,8 @@ def _one_matcher():
         finally:
             here.answers = saved
 
+    # The module's one sender for the other patches (replays, a bus
+    # target's forwarding), which run after this one is installed.
     global _send_where_matched
     _send_where_matched = send_where_matched
 
@@ -502,7 +517,6 @@ def _one_matcher():
     models.EventsBackend.put_events = put_events
 
     moto_test = EventsHandler.test_event_pattern
-    required = ("id", "account", "source", "time", "region", "detail-type")
 
     def test_event_pattern(self):
         raw = self._get_param("EventPattern")
@@ -511,12 +525,7 @@ def _one_matcher():
             return moto_test(self)
         if not answer.get("valid", False):
             raise InvalidEventPatternException(reason=answer.get("reason") or "invalid")
-        try:
-            event = json.loads(self._get_param("Event") or "")
-        except (TypeError, ValueError):
-            event = None
-        if not isinstance(event, dict) or any(f not in event for f in required):
-            raise ValidationException("Parameter Event is not valid.")
+        event = _event_to_test(self)
         matched = verdicts(event, [raw])
         return json.dumps({"Result": bool(matched and matched[0])}), self.response_headers
 
@@ -1056,7 +1065,7 @@ def _buses_in_their_owners_accounts():
             failure = deliver(self, target, original_event, transform_input)
             step = "INVOCATION_FAILURE" if failure else "INVOCATION_SUCCESS"
             details = {"rule_arn": self.arn, "target_arn": target["Arn"]}
-            _bus_logged(bus, as_sent_dict(original_event), step, details, failure)
+            _bus_logged(bus, original_event, step, details, failure)
             if failure:
                 dead_letter(self, target, original_event, *failure)
         return None
@@ -1178,16 +1187,12 @@ def _buses_in_their_owners_accounts():
         )
         return body if isinstance(body, str) else as_sent(body)
 
-    def as_sent_dict(event):
-        """The event as a target receives it: its time as text."""
+    def as_sent(event):
+        """The event as a queue receives it: its time as text."""
         sent = copy.deepcopy(event)
         if isinstance(sent.get("time"), (int, float)):
             sent["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(sent["time"]))
-        return sent
-
-    def as_sent(event):
-        """The event as a queue receives it: its time as text."""
-        return json.dumps(as_sent_dict(event))
+        return json.dumps(sent)
 
     def dead_letter(rule, target, event, code, message):
         """An undelivered event goes to its target's dead-letter queue, with
