@@ -34,6 +34,18 @@ struct Bus {
 }
 
 impl Bus {
+    /// The consumer's rule's ARN.
+    async fn rule_arn(&self) -> String {
+        let eb = &self.eb;
+        let rule = eb
+            .describe_rule()
+            .name(RULE)
+            .event_bus_name(&self.name)
+            .send()
+            .await;
+        rule.unwrap().arn.expect("the rule's ARN")
+    }
+
     async fn new() -> Bus {
         let conf = shared().sdk_config().await;
         let eb = aws_sdk_eventbridge::Client::new(&conf);
@@ -61,15 +73,7 @@ impl Bus {
             queue,
         };
         bus.consume(&[1]).await;
-        let rule = (bus
-            .eb
-            .describe_rule()
-            .name(RULE)
-            .event_bus_name(&bus.name)
-            .send()
-            .await)
-            .unwrap();
-        let rule_arn = rule.arn.expect("the rule's ARN");
+        let rule_arn = bus.rule_arn().await;
         devstack_emulator::fixtures::let_the_rule_send(&bus.sqs, &bus.queue, &arn, &rule_arn).await;
         (bus.eb.put_targets())
             .rule(RULE)
@@ -306,16 +310,7 @@ async fn a_migration_in_the_plans_order_loses_nothing_and_replays_at_the_declare
     // reads v2 now and gets v2 only, every notification published while
     // v2 was (from the first step on), each once.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let rule_arn = (bus
-        .eb
-        .describe_rule()
-        .name(RULE)
-        .event_bus_name(&bus.name)
-        .send()
-        .await)
-        .unwrap()
-        .arn
-        .unwrap();
+    let rule_arn = bus.rule_arn().await;
     let replay = unique("replay");
     (bus.eb.start_replay())
         .replay_name(&replay)

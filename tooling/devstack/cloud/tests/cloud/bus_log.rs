@@ -4,24 +4,15 @@
 //! invocation with its error, and nothing at TRACE.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use aws_sdk_eventbridge::Client as Events;
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
 use aws_sdk_sqs::Client as Sqs;
 use devstack_api::telemetry::{BusLogRecord, read_bus_log};
-use devstack_cloud::{self as cloud, Detached, Options};
+use devstack_cloud::Detached;
 use devstack_emulator::fixtures::{let_the_rule_send, new_queue, queue_arn};
 
-fn start() -> Detached {
-    cloud::start_detached(Options {
-        bin_dir: repo::profile_dir(),
-        retry_delay: Duration::from_millis(20),
-        services: Some(Default::default()),
-        ..Options::default()
-    })
-    .expect("the local cloud starts")
-}
+use crate::patterns::{admin, platform_only};
 
 /// The steps logged for `event_id`, in order, with their level.
 fn steps(cloud: &Detached, event_id: &str) -> Vec<(String, String)> {
@@ -41,8 +32,8 @@ fn pairs(steps: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_platform_bus_logs_each_events_steps_at_info() {
-    let cloud = start();
-    let conf = kit::config::endpoint(cloud.endpoints.emulator_url.as_str()).await;
+    let cloud = platform_only();
+    let conf = admin(&cloud).await;
     let (events, sqs) = (Events::new(&conf), Sqs::new(&conf));
     let bus = cloud.endpoints.bus_name.clone();
     // A rule whose queue lets it send, and one whose queue does not.

@@ -35,7 +35,8 @@ fn cases() -> Vec<Case> {
         .collect()
 }
 
-fn start() -> Detached {
+/// A local cloud of the platform's stack alone, with its bus.
+pub(crate) fn platform_only() -> Detached {
     cloud::start_detached(Options {
         bin_dir: repo::profile_dir(),
         retry_delay: Duration::from_millis(20),
@@ -45,7 +46,8 @@ fn start() -> Detached {
     .expect("the local cloud starts")
 }
 
-async fn admin(cloud: &Detached) -> SdkConfig {
+/// The platform account's administrator.
+pub(crate) async fn admin(cloud: &Detached) -> SdkConfig {
     kit::config::endpoint(cloud.endpoints.emulator_url.as_str()).await
 }
 
@@ -77,7 +79,7 @@ fn report(differences: Vec<String>, of: usize) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn test_event_pattern_and_put_rule_answer_as_aws_recorded() {
-    let cloud = start();
+    let cloud = platform_only();
     let events = Events::new(&admin(&cloud).await);
     let cases = cases();
     let mut differences = Vec::new();
@@ -153,7 +155,7 @@ fn entry(case: &Case) -> Option<PutEventsRequestEntry> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rule_delivers_what_aws_delivered() {
-    let cloud = start();
+    let cloud = platform_only();
     let conf = admin(&cloud).await;
     let (events, sqs) = (Events::new(&conf), Sqs::new(&conf));
     let url = new_queue(&sqs, "recorded").await;
@@ -202,7 +204,7 @@ async fn a_rule_delivers_what_aws_delivered() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_entry_from_an_aws_source_is_refused_as_aws_refuses_it() {
-    let cloud = start();
+    let cloud = platform_only();
     let events = Events::new(&admin(&cloud).await);
     let entries = [("aws.ec2", false), ("app.users", true)].map(|(source, _)| {
         (PutEventsRequestEntry::builder())
