@@ -132,6 +132,9 @@ pub fn aws_https() -> aws_sdk_dynamodb::config::SharedHttpClient {
 pub struct Lazy<T> {
     cell: tokio::sync::OnceCell<T>,
     make: Box<dyn Fn(&SdkConfig) -> T + Send + Sync>,
+    /// The role the clients act as, and the session's name, when not the
+    /// function's own ([`as_role`]).
+    role: Option<(String, String)>,
 }
 
 impl<T> Lazy<T> {
@@ -139,14 +142,51 @@ impl<T> Lazy<T> {
         Self {
             cell: tokio::sync::OnceCell::new(),
             make: Box::new(make),
+            role: None,
         }
+    }
+
+    /// The same clients acting as `role_arn` (none: as the function's
+    /// own role), in sessions named `session`.
+    pub fn as_role(mut self, role_arn: Option<String>, session: &str) -> Self {
+        self.role = role_arn.map(|arn| (arn, session.to_owned()));
+        self
     }
 
     pub async fn get(&self) -> &T {
         self.cell
-            .get_or_init(|| async { (self.make)(&lambda()) })
+            .get_or_init(|| async {
+                let conf = lambda();
+                match &self.role {
+                    Some((arn, session)) => (self.make)(&as_role(&conf, arn, session).await),
+                    None => (self.make)(&conf),
+                }
+            })
             .await
     }
+}
+
+/// `conf` acting as the role `role_arn` (another account's, which trusts
+/// this function's role): STS's sessions of it, taken on first use and
+/// renewed before they expire.
+pub async fn as_role(conf: &SdkConfig, role_arn: &str, session: &str) -> SdkConfig {
+    // STS's client and the sessions' cache keep time and sleep: a
+    // function's own configuration (`lambda`) names neither.
+    let conf = conf
+        .to_builder()
+        .time_source(aws_smithy_async::time::SystemTimeSource::new())
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+        .build();
+    let provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+        .session_name(session)
+        .configure(&conf)
+        .build()
+        .await;
+    conf.to_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
+        .build()
 }
 
 #[cfg(test)]

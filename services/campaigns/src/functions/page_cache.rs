@@ -12,7 +12,13 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let telemetry = kit::telemetry::init(kit::function!("page-cache"));
     let parameter = kit::config::var("DISTRIBUTION_ID_PARAMETER")?;
     let parameter = parameter.as_str();
-    let clients = &Lazy::new(|conf| (Invalidations::new(conf), JsonApi::new(conf, SSM)));
+    // The distribution is the web stack's: in another account (the
+    // platform's), reached through the role it lets this function assume.
+    let site_role = std::env::var("SITE_ROLE_ARN")
+        .ok()
+        .filter(|r| !r.is_empty());
+    let clients = &Lazy::new(|conf| (Invalidations::new(conf), JsonApi::new(conf, SSM)))
+        .as_role(site_role, "campaigns-page-cache");
     telemetry
         .run(move |event: LambdaEvent<Event>| async move {
             let (cdn, ssm) = clients.get().await;

@@ -10,14 +10,16 @@ use anyhow::Result;
 use aws_config::SdkConfig;
 
 /// The layout `devstack up` plays by default: a team per account, as
-/// organisations run AWS. Two teams stay with the platform
-/// (ARCHITECTURE.md, "A team per account"): users, whose user pool calls
-/// its triggers and only the pool's own account may delete a user; and
-/// campaigns, whose pages the platform's CloudFront distribution serves
-/// and which invalidates them there (CloudFront has no resource policy:
-/// another account would need a role of the platform's to assume).
-pub const PER_TEAM: [(&str, &str); 2] =
-    [("todos", "222222222222"), ("notifications", "333333333333")];
+/// organisations run AWS. users stays with the platform (ARCHITECTURE.md,
+/// "A team per account"): its user pool calls its triggers and only the
+/// pool's own account may delete a user. campaigns invalidates its pages
+/// in the platform's CloudFront distribution through a role of the web
+/// stack's it assumes (CloudFront has no resource policy).
+pub const PER_TEAM: [(&str, &str); 3] = [
+    ("todos", "222222222222"),
+    ("notifications", "333333333333"),
+    ("campaigns", "444444444444"),
+];
 
 /// [`PER_TEAM`] as the options name it: service → account.
 pub fn per_team() -> BTreeMap<String, String> {
@@ -39,12 +41,18 @@ pub fn layout(one_account: bool) -> BTreeMap<String, String> {
 /// `<Team>Account` (its bus policy lets that account in) and each placed
 /// service's `PlatformAccount` (its bus is in another account) and empty
 /// `ApiDomainName` (the platform's API host maps only its own account's
-/// APIs, [`crate::custom_domain::mapped_in_its_account`]). Nothing when
-/// every stack shares the platform's account.
+/// APIs, [`crate::custom_domain::mapped_in_its_account`]); the web
+/// stack's `CampaignsAccount` (its role for the campaigns team's page
+/// cache). Nothing when every stack shares the platform's account.
 pub fn parameters(placed: &BTreeMap<String, String>, stack: &str) -> Vec<(String, String)> {
     if stack == repo::PLATFORM {
         return (placed.iter())
             .map(|(service, account)| (repo::account_parameter(service), account.clone()))
+            .collect();
+    }
+    if stack == repo::WEB {
+        return (placed.get("campaigns").into_iter())
+            .map(|account| (repo::account_parameter("campaigns"), account.clone()))
             .collect();
     }
     match placed.contains_key(stack) {

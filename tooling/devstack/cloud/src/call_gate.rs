@@ -116,6 +116,16 @@ async fn forward(
             Refusal::Unrecognized { signature, message } => {
                 protocol.unrecognized(signature, &message)
             }
+            Refusal::Expired => protocol.expired(),
+            Refusal::Coded {
+                status,
+                code,
+                message,
+            } => protocol.refused(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                code,
+                &message,
+            ),
         };
         // S3 answers a refused cross-origin request with the bucket's CORS
         // headers too, so the page reads the 403 rather than a network
@@ -137,6 +147,9 @@ async fn forward(
         Part::Engine | Part::Gateway => &g.upstream,
     };
     let put_events = target.ends_with(".PutEvents");
+    // STS's answer to a caller's AssumeRole is a session the judge must
+    // know: its request is kept to read the answer by.
+    let assume = (signing == "sts").then(|| body.clone());
     let table_write = target.starts_with("DynamoDB_20120810.")
         && matches!(
             &target["DynamoDB_20120810.".len()..],
@@ -182,6 +195,12 @@ async fn forward(
         tokio::task::spawn_blocking(move || {
             recorder.put_events(&request, &parsed, took, publisher.as_deref());
         });
+    }
+    if let Some(asked) = assume
+        && status.is_success()
+        && let Some(authorization) = header(&headers, "authorization")
+    {
+        g.judge.assumed(&authorization, &asked, &bytes).await;
     }
     if table_write && status.is_success() {
         table_written(

@@ -94,6 +94,34 @@ impl Protocol {
         })
     }
 
+    /// A session STS issued, past its expiry: STS's and the query
+    /// services' 403 `ExpiredToken`, JSON's 400 `ExpiredTokenException`,
+    /// S3's 400 `ExpiredToken`. The SDK does not retry it.
+    pub fn expired(&self) -> Response<Body> {
+        let (status, code, message) = match self {
+            Protocol::Json { .. } => (
+                StatusCode::BAD_REQUEST,
+                "ExpiredTokenException",
+                "The security token included in the request is expired",
+            ),
+            Protocol::Query => (
+                StatusCode::FORBIDDEN,
+                "ExpiredToken",
+                "The security token included in the request is expired",
+            ),
+            Protocol::RestXml => (
+                StatusCode::BAD_REQUEST,
+                "ExpiredToken",
+                "The provided token has expired.",
+            ),
+        };
+        self.render(Shape {
+            status,
+            code,
+            message,
+        })
+    }
+
     /// A service's own error (`code`, with its status), in this protocol's
     /// shape: what the local cloud answers for a call it plays itself.
     pub fn refused(&self, status: StatusCode, code: &str, message: &str) -> Response<Body> {

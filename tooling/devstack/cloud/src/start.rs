@@ -81,6 +81,10 @@ pub struct Options {
     /// How calls AWS would refuse are treated ([`crate::iam`]): refused
     /// (strict, the default), recorded (audit), or not judged (off).
     pub iam: devstack_iam::Mode,
+    /// How long a minute of a session STS issues to a function's own
+    /// AssumeRole lasts before the judge refuses it as expired (a
+    /// minute; a test shortens it to see one expire).
+    pub session_minute: Duration,
     /// Stacks deployed from another template than their own (`service` →
     /// its file): a test applies a mistake to a copy of a real template.
     pub templates: BTreeMap<String, PathBuf>,
@@ -139,6 +143,7 @@ impl Default for Options {
             capture_dir: None,
             faults: false,
             iam: devstack_iam::Mode::default(),
+            session_minute: Duration::from_secs(60),
             templates: BTreeMap::new(),
             parameter_overrides: Vec::new(),
             max_environments: default_environments(),
@@ -220,7 +225,8 @@ pub async fn start(options: Options) -> Result<Running> {
     // The judge answers from now on: the deploy's calls into another
     // account (a team's subscription on the platform's bus) ask it.
     let (telemetry_dir, recorder) = telemetry(&options)?;
-    let judge = crate::iam::Judge::new(options.iam, &conf, recorder.clone())?;
+    let judge =
+        crate::iam::Judge::new(options.iam, &conf, recorder.clone(), options.session_minute)?;
     let judge_routes =
         crate::iam::router(judge.clone()).merge(crate::bus_matcher::router(recorder.clone()));
     let judge_task = serve(judge_listener, judge_routes);

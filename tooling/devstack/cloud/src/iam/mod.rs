@@ -35,9 +35,14 @@
 //!
 //! A presigned URL (the browser's upload) is judged as the session that
 //! signed it, once its signature and expiry hold; an unsigned one is
-//! judged as nobody, by the resource's own policy alone.
+//! judged as nobody, by the resource's own policy alone. A session STS
+//! issues to a function's own AssumeRole is judged as these, until it
+//! expires ([`assumed`]); what AWS does on the account's behalf is in
+//! [`on_behalf`].
 
+mod assumed;
 mod engine;
+mod on_behalf;
 pub(crate) mod reads;
 mod resources;
 
@@ -58,7 +63,6 @@ use devstack_iam::sigv4::{
     Arrived, Authorization, Presigned, SignatureError, verify, verify_presigned,
 };
 use devstack_iam::verdict::{Caller, Side, Verdict, judge};
-use devstack_lambda::on_behalf::{Answer, Invoker};
 use devstack_lambda::recorder::Recorder;
 use kit::signed::json_protocol::{EVENTS, JsonApi, SECRETS_MANAGER};
 
@@ -74,6 +78,15 @@ pub enum Refusal {
     Denied(String),
     /// The resource's KMS key refused the service acting for the caller.
     KeyDenied(String),
+    /// A session STS issued, past its expiry.
+    Expired,
+    /// A service's own error, in its words (STS's `AccessDenied`,
+    /// `ValidationError`).
+    Coded {
+        status: u16,
+        code: &'static str,
+        message: String,
+    },
 }
 
 impl Refusal {
@@ -99,6 +112,14 @@ struct Session {
     /// The role's account (a team's, where each team has its own) and
     /// the region: where the session's calls are made.
     place: Place,
+    /// When a session STS issued to a caller's AssumeRole ends (a
+    /// function's own session is renewed by Lambda: none).
+    expires: Option<SystemTime>,
+    /// The source identity an AssumeRole set, which every session
+    /// chained from it keeps (`aws:SourceIdentity`).
+    source_identity: Option<String>,
+    /// The session tags that pass to a session chained from this one.
+    transitive: Vec<(String, String)>,
 }
 
 /// One account's reads, as its administrator.
@@ -135,6 +156,9 @@ pub struct Judge {
     role_trusts: RwLock<HashMap<String, Arc<NamedPolicy>>>,
     /// `host:port` of an API's own gate → the API's id.
     api_hosts: RwLock<HashMap<String, String>>,
+    /// How long a minute of a session STS issues lasts here (a minute;
+    /// a test shortens it to see a session expire).
+    session_minute: std::time::Duration,
     /// (function, action, resource) already recorded as allowed.
     allowed: Mutex<HashSet<(String, String, String)>>,
     /// How long each judged call took, in milliseconds (the first
@@ -146,7 +170,13 @@ const TIMINGS_KEPT: usize = 100_000;
 
 impl Judge {
     /// `conf`: the administrator's configuration for the emulator.
-    pub fn new(mode: Mode, conf: &SdkConfig, recorder: Arc<Recorder>) -> Result<Arc<Self>> {
+    /// `session_minute`: how long a minute of an assumed session lasts.
+    pub fn new(
+        mode: Mode,
+        conf: &SdkConfig,
+        recorder: Arc<Recorder>,
+        session_minute: std::time::Duration,
+    ) -> Result<Arc<Self>> {
         Ok(Arc::new(Self {
             mode,
             place: Place {
@@ -165,6 +195,7 @@ impl Judge {
             role_policies: RwLock::default(),
             role_trusts: RwLock::default(),
             api_hosts: RwLock::default(),
+            session_minute,
             allowed: Mutex::default(),
             timings: Mutex::default(),
         }))
@@ -308,6 +339,9 @@ impl Judge {
             token: credentials.token.clone(),
             policies,
             place,
+            expires: None,
+            source_identity: None,
+            transitive: Vec::new(),
         });
         self.by_function
             .write()
@@ -372,6 +406,9 @@ impl Judge {
             return Err(Refusal::unknown(
                 "The security token included in the request is invalid.",
             ));
+        }
+        if session.expired() {
+            return Err(self.expired(&session, &auth.service));
         }
         verify(&auth, &session.secret, request).map_err(|e| Refusal::Unrecognized {
             signature: true,
@@ -438,6 +475,9 @@ impl Judge {
         service: &str,
         request: &Arrived<'_>,
     ) -> Result<(), Refusal> {
+        if let Some(asked) = assumed::Asked::of(service, request) {
+            return self.assume_role(session, asked?).await;
+        }
         let names = self.names(service, request, &session.place).await;
         let wanted = match calls(service, request, &session.place, &names) {
             Ok(wanted) => wanted,
@@ -461,6 +501,9 @@ impl Judge {
             return Err(Refusal::unknown(
                 "The provided token is malformed or otherwise invalid.",
             ));
+        }
+        if session.expired() {
+            return Err(self.expired(&session, &presigned.service));
         }
         match verify_presigned(&presigned, &session.secret, request, SystemTime::now()) {
             Ok(()) => {}
@@ -488,6 +531,7 @@ impl Judge {
     ) -> Result<(), Refusal> {
         for call in wanted {
             let facts = self.resources.of(&call.resource).await;
+            let call = &session.with_source_identity(call);
             let mut asked = vec![(call.clone(), facts.policy.as_ref().cloned(), false)];
             if let Some(key) = &facts.key {
                 let key_policy = self.resources.of(key).await.policy.clone();
@@ -517,111 +561,6 @@ impl Judge {
             }
         }
         Ok(())
-    }
-
-    /// Whether SNS may deliver from `topic_arn` to the queue `queue_arn`:
-    /// the queue's policy, and its key's when it is encrypted.
-    pub async fn delivery(&self, topic_arn: &str, queue_arn: &str) -> bool {
-        if self.mode == Mode::Off {
-            return true;
-        }
-        let sns = Caller::Service {
-            name: "sns.amazonaws.com".into(),
-            source_arn: topic_arn.to_owned(),
-        };
-        let who = format!("SNS {}", topic_arn.rsplit(':').next().unwrap_or(topic_arn));
-        let queue = self.resources.of(queue_arn).await;
-        let mut asked = vec![(
-            Call::new("sqs:SendMessage", queue_arn),
-            queue.policy.clone(),
-        )];
-        if let Some(key) = &queue.key {
-            let key_policy = self.resources.of(key).await.policy.clone();
-            for action in ["kms:GenerateDataKey", "kms:Decrypt"] {
-                asked.push((Call::new(action, key.clone()), key_policy.clone()));
-            }
-        }
-        for (call, policy) in asked {
-            let verdict = judge(&sns, &[], policy.as_ref(), &call, &self.place);
-            self.record(&who, sns.name(), &call, &verdict);
-            if !verdict.allowed && self.mode == Mode::Strict {
-                return false;
-            }
-        }
-        true
-    }
-
-    /// Whether Lambda may publish `function`'s dead letter to `topic`:
-    /// it does so as the function's role (`sns:Publish`, and the topic's
-    /// key through SNS).
-    pub async fn dead_letter_publish(&self, function: &str, topic: &str) -> bool {
-        if self.mode == Mode::Off {
-            return true;
-        }
-        let Some(session) = self.session_for(function) else {
-            return true;
-        };
-        let publish = [Call::new("sns:Publish", topic)];
-        self.verdicts(&session, &publish, "sns").await.is_ok()
-    }
-
-    /// Whether `invoker` may invoke `function_arn`: the function's own
-    /// policy alone decides, as for any service principal.
-    pub async fn invocation(&self, invoker: &Invoker, function_arn: &str) -> bool {
-        self.for_service(invoker, "lambda:InvokeFunction", function_arn)
-            .await
-    }
-
-    /// Whether AWS, acting for `invoker` (a service principal and the
-    /// resource it acts for), may do `action` on `resource`: the resource's
-    /// own policy decides (a function's permissions, a bucket's policy).
-    pub async fn for_service(&self, invoker: &Invoker, action: &str, resource: &str) -> bool {
-        if self.mode == Mode::Off {
-            return true;
-        }
-        let caller = Caller::Service {
-            name: invoker.principal.to_owned(),
-            source_arn: invoker.source_arn.clone(),
-        };
-        let source = invoker.source_arn.rsplit(':').next().unwrap_or_default();
-        let who = match invoker.principal {
-            "events.amazonaws.com" => format!("EventBridge {source}"),
-            "s3.amazonaws.com" => format!("S3 {source}"),
-            "apigateway.amazonaws.com" => format!("API Gateway {source}"),
-            other => format!("{other} {source}"),
-        };
-        let call = Call::new(action, resource);
-        let policy = self.resources.of(resource).await.policy.clone();
-        // A source whose ARN names no account (a bucket) acts in the
-        // resource's: each stack's bucket feeds its own functions.
-        let place = self.place_of(resource);
-        let verdict = judge(&caller, &[], policy.as_ref(), &call, &place);
-        self.record(&who, caller.name(), &call, &verdict);
-        verdict.allowed || self.mode != Mode::Strict
-    }
-
-    /// Whether `function`'s role may read the stream `stream_arn`, as
-    /// Lambda's poller reads it for the function: AWS refuses to create the
-    /// mapping otherwise, in these words.
-    pub async fn stream_reads(&self, function: &str, stream_arn: &str) -> Result<(), String> {
-        let Some(session) = self.session_for(function) else {
-            return Ok(());
-        };
-        let reads = [
-            Call::new("dynamodb:DescribeStream", stream_arn),
-            Call::new("dynamodb:GetRecords", stream_arn),
-            Call::new("dynamodb:GetShardIterator", stream_arn),
-            Call::new("dynamodb:ListStreams", "*"),
-        ];
-        self.verdicts(&session, &reads, "dynamodb")
-            .await
-            .map_err(|_| {
-                format!(
-                    "Cannot access stream {stream_arn}. Please ensure the role can perform \
-                 the GetRecords, GetShardIterator, DescribeStream, and ListStreams \
-                 Actions on your stream in IAM."
-                )
-            })
     }
 
     /// The CORS rules of `bucket`, read once per deploy.
@@ -732,44 +671,6 @@ impl Judge {
             .unwrap_or_else(|e| e.into_inner())
             .insert(role_arn.to_owned(), trust.clone());
         Ok(trust)
-    }
-
-    /// Whether a Step Functions task of an execution running as
-    /// `role_arn` may invoke `function` (a name or an ARN): the role's
-    /// policies and the function's own, as for any caller.
-    pub async fn task_invocation(&self, role_arn: &str, function: &str) -> Result<(), String> {
-        if self.mode == Mode::Off {
-            return Ok(());
-        }
-        // The execution runs in its role's account: a task's bare name is
-        // a function there.
-        let place = self.place_of(role_arn);
-        let function_arn = match function.starts_with("arn:") {
-            true => function.to_owned(),
-            false => format!(
-                "arn:aws:lambda:{}:{}:function:{function}",
-                place.region, place.account
-            ),
-        };
-        let policies = self.policies_of(role_arn).await?;
-        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
-        let session = format!(
-            "arn:aws:sts::{}:assumed-role/{role}/StepFunctions",
-            place.account
-        );
-        let caller = Caller::Role {
-            arn: role_arn.to_owned(),
-            session: Some(session.clone()),
-            tags: Vec::new(),
-        };
-        let call = Call::new("lambda:InvokeFunction", function_arn.as_str());
-        let resource_policy = self.resources.of(&function_arn).await.policy.clone();
-        let verdict = judge(&caller, &policies, resource_policy.as_ref(), &call, &place);
-        self.record(&format!("Step Functions {role}"), role_arn, &call, &verdict);
-        if verdict.allowed || self.mode != Mode::Strict {
-            return Ok(());
-        }
-        Err(denial(&session, &call, &verdict))
     }
 
     /// A role's policies, read from its account's IAM once per deploy
@@ -972,28 +873,4 @@ fn denial(caller: &str, call: &Call, verdict: &Verdict) -> String {
         "User: {} is not authorized to perform: {} on resource: {} {why}",
         caller, call.action, call.resource
     )
-}
-
-impl devstack_lambda::on_behalf::Judge for Judge {
-    fn may_publish<'a>(&'a self, function: &'a str, topic: &'a str) -> Answer<'a> {
-        Box::pin(self.dead_letter_publish(function, topic))
-    }
-
-    fn may_deliver<'a>(&'a self, topic: &'a str, queue: &'a str) -> Answer<'a> {
-        Box::pin(self.delivery(topic, queue))
-    }
-
-    fn may_invoke<'a>(&'a self, invoker: &'a Invoker, function_arn: &'a str) -> Answer<'a> {
-        Box::pin(self.invocation(invoker, function_arn))
-    }
-}
-
-impl devstack_sfn::router::TaskJudge for Judge {
-    fn may_invoke<'a>(
-        &'a self,
-        role_arn: &'a str,
-        function: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(self.task_invocation(role_arn, function))
-    }
 }

@@ -88,17 +88,7 @@ impl Query {
             )
             .await
             .with_context(|| format!("assuming {role_arn}"))?;
-        let one = |name: &str| -> Result<String> {
-            texts(&xml, name)?
-                .into_iter()
-                .next()
-                .with_context(|| format!("AssumeRole's answer has no {name}"))
-        };
-        Ok(Credentials {
-            key_id: one("AccessKeyId")?,
-            secret: one("SecretAccessKey")?,
-            token: one("SessionToken")?,
-        })
+        credentials_in(&xml)
     }
 
     /// One IAM query action with its parameters: the answer's XML.
@@ -168,6 +158,21 @@ impl Query {
         }
         Ok(policy)
     }
+}
+
+/// The credentials an AssumeRole answer hands out.
+pub fn credentials_in(xml: &str) -> Result<Credentials> {
+    let one = |name: &str| -> Result<String> {
+        texts(xml, name)?
+            .into_iter()
+            .next()
+            .with_context(|| format!("AssumeRole's answer has no {name}"))
+    };
+    Ok(Credentials {
+        key_id: one("AccessKeyId")?,
+        secret: one("SecretAccessKey")?,
+        token: one("SessionToken")?,
+    })
 }
 
 fn first(xml: &str, name: &str) -> Result<String> {

@@ -13,4 +13,5 @@ mod gradual;
 mod oidc;
 mod parity;
 mod patterns;
+mod sessions;
 mod strict;

@@ -573,7 +573,7 @@ fn a_stream_mapping_whose_role_may_not_read_the_stream_is_refused_at_start() {
 }
 
 /// A campaign's admin: in the `admins` group, with a token issued after.
-async fn admin(cloud: &Detached) -> Client {
+pub(crate) async fn admin(cloud: &Detached) -> Client {
     let address = unique_email("admin");
     token_for(&cloud.endpoints, &address).await.unwrap();
     let conf = kit::config::endpoint(&cloud.endpoints.emulator_url).await;
