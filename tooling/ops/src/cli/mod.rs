@@ -157,6 +157,31 @@ fn or_dash(v: &Option<impl ToString>) -> String {
 
 /// The SDK configuration for where the stacks are: the local cloud's
 /// emulator, or AWS.
+/// Every account a team's stacks may be in, as (whose, configuration):
+/// the caller's own, then each account a `--role` reaches, and on the
+/// local cloud each team's own account (its organisation access role).
+async fn every_account(
+    cli: &Cli,
+    conf: &aws_config::SdkConfig,
+) -> Result<Vec<(String, aws_config::SdkConfig)>> {
+    let mut roles = cli.roles()?;
+    if let Some(file) = endpoints_file(cli) {
+        let (endpoints, _) = targets::local_cloud(&file).await?;
+        roles.extend(
+            (endpoints.services.keys())
+                .filter_map(|s| Some((s.clone(), endpoints.access_role(s)?))),
+        );
+    }
+    let mut reached = vec![("the caller".to_owned(), conf.clone())];
+    for (stack, role) in roles {
+        reached.push((
+            format!("{stack}'s role"),
+            targets::assume(conf, &role).await,
+        ));
+    }
+    Ok(reached)
+}
+
 async fn sdk(cli: &Cli) -> Result<aws_config::SdkConfig> {
     Ok(match endpoints_file(cli) {
         Some(f) => targets::local_cloud(&f).await?.1,

@@ -11,21 +11,12 @@ use super::{Cli, sdk};
 /// team's stack is found in its team's account.
 pub(super) async fn run(cli: &Cli) -> Result<ExitCode> {
     let conf = sdk(cli).await?;
-    let mut stacks = crate::stacks::deployed(&aws_sdk_cloudformation::Client::new(&conf)).await?;
-    let mut roles = cli.roles()?;
-    if let Some(file) = super::endpoints_file(cli) {
-        let (endpoints, _) = crate::targets::local_cloud(&file).await?;
-        roles.extend(
-            (endpoints.services.keys())
-                .filter_map(|s| Some((s.clone(), endpoints.access_role(s)?))),
-        );
-    }
-    for (stack, role) in roles {
-        let reached = crate::targets::assume(&conf, &role).await;
+    let mut stacks = Vec::new();
+    for (whose, reached) in super::every_account(cli, &conf).await? {
         let cf = aws_sdk_cloudformation::Client::new(&reached);
         let found = crate::stacks::deployed(&cf)
             .await
-            .with_context(|| format!("reading {stack}'s account through its role"))?;
+            .with_context(|| format!("reading the stacks of {whose} account"))?;
         stacks.extend(found);
     }
     // One account may be reached twice (a sandbox names itself).
