@@ -266,9 +266,9 @@ def _bus_log_level(bus):
 
 def _bus_logged(bus, event, step, details=None, error=None):
     """Logs `step` of `event` (moto's message) on `bus` when its `LogConfig`
-    asks for that step's level: held until the running PutEvents ends (one
-    question to the local cloud per call), or sent at once outside one (a
-    replay). The event itself goes in only with `IncludeDetail: FULL`,
+    asks for that step's level: held until the running batch ends (a
+    PutEvents call's or a replay's, `_BusLogBatch`: one question to the
+    local cloud), or sent at once outside one. The event itself goes in only with `IncludeDetail: FULL`,
     its time as the text a target receives."""
     import time
 
@@ -298,6 +298,83 @@ def _bus_logged(bus, event, step, details=None, error=None):
         _ask_the_judge("/bus-log", {"records": [record]})
     else:
         pending.append(record)
+
+
+class _BusLogBatch:
+    """The bus log records made inside it are handed to the local cloud at
+    its end, in one question (a PutEvents call's, a replay's); nested, the
+    outer batch keeps them."""
+
+    def __enter__(self):
+        self.outer = getattr(_bus_log_pending, "records", None)
+        _bus_log_pending.records = [] if self.outer is None else self.outer
+
+    def __exit__(self, *_):
+        records = _bus_log_pending.records
+        _bus_log_pending.records = self.outer
+        if records and self.outer is None:
+            _ask_the_judge("/bus-log", {"records": records})
+
+
+def _bus_log_config_by_api():
+    """moto's EventBus has no LogConfig and moto has no UpdateEventBus:
+    CreateEventBus took a LogConfig and dropped it, and UpdateEventBus
+    answered that the action is not implemented. Now CreateEventBus keeps
+    LogConfig, UpdateEventBus sets it (with Description, DeadLetterConfig
+    and KmsKeyIdentifier, as AWS's API reference lists them) and answers
+    the bus as it now is, and DescribeEventBus shows it: a bus whose log
+    is turned on by API logs from its next event on."""
+    # changes: events:CreateEventBus events:UpdateEventBus events:DescribeEventBus
+    import json
+
+    from moto.events.responses import EventsHandler
+
+    create = EventsHandler.create_event_bus
+
+    def create_event_bus(self):
+        answer = create(self)
+        config = self._get_param("LogConfig")
+        if config:
+            self.events_backend.describe_event_bus(self._get_param("Name")).log_config = config
+        return answer
+
+    describe = EventsHandler.describe_event_bus
+
+    def describe_event_bus(self):
+        body, headers = describe(self)
+        bus = self.events_backend.describe_event_bus(self._get_param("Name"))
+        config = getattr(bus, "log_config", None)
+        if not config:
+            return body, headers
+        shown = json.loads(body)
+        shown["LogConfig"] = config
+        return json.dumps(shown), headers
+
+    def update_event_bus(self):
+        bus = self.events_backend.describe_event_bus(self._get_param("Name") or "default")
+        for param, attribute in [
+            ("Description", "description"),
+            ("DeadLetterConfig", "dead_letter_config"),
+            ("KmsKeyIdentifier", "kms_key_identifier"),
+            ("LogConfig", "log_config"),
+        ]:
+            value = self._get_param(param)
+            if value is not None:
+                setattr(bus, attribute, value)
+        shown = {"Arn": bus.arn, "Name": bus.name}
+        for key, attribute in [
+            ("Description", "description"),
+            ("DeadLetterConfig", "dead_letter_config"),
+            ("KmsKeyIdentifier", "kms_key_identifier"),
+            ("LogConfig", "log_config"),
+        ]:
+            if getattr(bus, attribute, None):
+                shown[key] = getattr(bus, attribute)
+        return json.dumps(shown), self.response_headers
+
+    EventsHandler.create_event_bus = create_event_bus
+    EventsHandler.describe_event_bus = describe_event_bus
+    EventsHandler.update_event_bus = update_event_bus
 
 
 def _bus_of(rule):
@@ -500,18 +577,11 @@ def _one_matcher():
         # The call's entries asked at once, then delivered in order; the
         # buses' log records they made are handed in once, at the end.
         found = verdicts_of([(message, patterns_of(rules)) for message, rules, _ in accepted])
-        outer = getattr(_bus_log_pending, "records", None)
-        _bus_log_pending.records = [] if outer is None else outer
-        try:
+        with _BusLogBatch():
             for i, (message, rules, bus) in enumerate(accepted):
                 answers = None if found is None else found[i]
                 send = lambda rule, sent: rule.send_to_targets(sent)
                 send_where_matched(rules, message, send, answers, bus)
-        finally:
-            records = _bus_log_pending.records
-            _bus_log_pending.records = outer
-            if records and outer is None:
-                _ask_the_judge("/bus-log", {"records": records})
         return entries
 
     models.EventsBackend.put_events = put_events
@@ -551,8 +621,10 @@ def _replays_keep_to_their_window_and_rules():
     replay: the archive's managed rule already refuses events that carry
     `replay-name` (so moto's archive did not grow on a replay, measured),
     and moto's archive target would fail on an event it has not
-    transformed. DescribeReplay and ListReplays gain EventLastReplayedTime,
-    the time of the last event replayed, which moto never set. The replay
+    transformed. A bus that logs logs each replayed event's receipt and
+    rule matches, in one batch per replay. DescribeReplay and ListReplays
+    gain EventLastReplayedTime, the time of the last event replayed, which
+    moto never set. The replay
     stays synchronous: COMPLETED once StartReplay has answered."""
     # changes: events:StartReplay events:DescribeReplay
     import datetime
@@ -605,14 +677,14 @@ def _replays_keep_to_their_window_and_rules():
             if at is not None and start <= at <= end:
                 window.append((at, event))
         window.sort(key=lambda found: found[0])
-        for at, event in window:
-            replayed = dict(event)
-            replayed["id"] = str(random.uuid4())
-            replayed["replay-name"] = self.name
-            _send_where_matched(
-                rules, replayed, lambda rule, event: rule.send_to_targets(event, transform_input=False)
-            )
-            self.event_last_replayed_time = at
+        with _BusLogBatch():
+            for at, event in window:
+                replayed = dict(event)
+                replayed["id"] = str(random.uuid4())
+                replayed["replay-name"] = self.name
+                send = lambda rule, event: rule.send_to_targets(event, transform_input=False)
+                _send_where_matched(rules, replayed, send, bus=bus)
+                self.event_last_replayed_time = at
         self.state = models.ReplayState.COMPLETED
         self.end_time = unix_time()
 
@@ -2354,6 +2426,7 @@ _receives_read_retention_directly()
 _visible_messages_read_the_clock_once()
 _test_event_pattern()
 _bus_log_from_cloudformation()
+_bus_log_config_by_api()
 _one_matcher()
 _input_paths_parsed_once()
 _sends_do_not_count_the_queue()

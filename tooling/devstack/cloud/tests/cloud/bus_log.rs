@@ -1,7 +1,8 @@
 //! The platform bus's own log (its template's `LogConfig`, at INFO), as
 //! the local bus plays EventBridge's event bus logging: one event's
 //! receipt, the rule it matched and its target's invocation, a failed
-//! invocation with its error, and nothing at TRACE.
+//! invocation with its error, and nothing at TRACE; a bus whose log is
+//! turned on by API logs its events, and the events replayed to it.
 
 use std::path::PathBuf;
 
@@ -114,4 +115,84 @@ async fn the_platform_bus_logs_each_events_steps_at_info() {
     assert!(failure.resource_arn.ends_with(&format!(":event-bus/{bus}")));
     // IncludeDetail NONE: the event itself is not in the log.
     assert!(records.iter().all(|r| r.details.get("event").is_none()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bus_whose_log_is_turned_on_by_api_logs_its_events_and_their_replays() {
+    use aws_sdk_eventbridge::types::{IncludeDetail, Level, LogConfig, ReplayDestination};
+    let cloud = platform_only();
+    let events = Events::new(&admin(&cloud).await);
+    let name = "logged-by-api";
+    let created = events.create_event_bus().name(name).send().await.unwrap();
+    let bus_arn = created.event_bus_arn().expect("the bus's ARN").to_owned();
+    let config = LogConfig::builder()
+        .level(Level::Trace)
+        .include_detail(IncludeDetail::Full)
+        .build();
+    let updated = (events.update_event_bus().name(name).log_config(config))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        updated.log_config().and_then(|c| c.level()),
+        Some(&Level::Trace)
+    );
+    let described = events.describe_event_bus().name(name).send().await.unwrap();
+    assert_eq!(
+        described.log_config().and_then(|c| c.include_detail()),
+        Some(&IncludeDetail::Full)
+    );
+    (events.create_archive())
+        .archive_name("logged-archive")
+        .event_source_arn(&bus_arn)
+        .send()
+        .await
+        .unwrap();
+    let before = aws_smithy_types::DateTime::from_secs(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            - 60,
+    );
+    let entry = (PutEventsRequestEntry::builder())
+        .event_bus_name(name)
+        .source("app.probe")
+        .detail_type("logged-by-api")
+        .detail(r#"{"n": 1}"#)
+        .build();
+    let out = events.put_events().entries(entry).send().await.unwrap();
+    let id = out.entries()[0].event_id().expect("an event id").to_owned();
+    // At TRACE, an event no rule matches says so (the archive's rule is
+    // managed, and not logged).
+    let expected = [
+        ("EVENT_RECEIPT", "INFO"),
+        ("NO_STANDARD_RULES_MATCHED", "TRACE"),
+    ];
+    assert_eq!(steps(&cloud, &id), pairs(&expected));
+
+    let after = aws_smithy_types::DateTime::from_secs(before.secs() + 120);
+    let destination = ReplayDestination::builder().arn(&bus_arn).build().unwrap();
+    (events.start_replay())
+        .replay_name("logged-replay")
+        .event_source_arn(format!(
+            "{}:archive/logged-archive",
+            bus_arn.split(":event-bus/").next().unwrap()
+        ))
+        .event_start_time(before)
+        .event_end_time(after)
+        .destination(destination)
+        .send()
+        .await
+        .unwrap();
+    let records = read_bus_log(&PathBuf::from(&cloud.endpoints.telemetry_dir));
+    let replayed: Vec<&BusLogRecord> = (records.iter())
+        .filter(|r| r.details["event"]["replay-name"] == "logged-replay")
+        .collect();
+    assert!(
+        replayed.iter().any(|r| r.message_type == "EVENT_RECEIPT"
+            && r.details["event"]["detail"]["n"] == 1
+            && r.event_id != id),
+        "the replayed event's receipt, under its new id: {records:#?}"
+    );
 }
