@@ -1,4 +1,4 @@
-//! Events published by the campaigns service (`source` = `app.campaigns`).
+//! Events published by the campaigns service (`source` = [`SOURCE`]).
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -7,7 +7,10 @@ use uuid::Uuid;
 
 use crate::EventSpec;
 use crate::contract::contract;
-use crate::sources::CAMPAIGNS;
+
+/// This service's `source` on the bus. Changing it is a breaking change
+/// for every rule on the bus.
+pub const SOURCE: &str = "app.campaigns";
 
 /// A campaign the sender confirmed as sent reached one member of its
 /// audience: one event per recipient, so each consumer's work stays one
@@ -23,7 +26,7 @@ pub struct CampaignDeliveredV1 {
     pub body: String,
     pub delivered_at: DateTime<Utc>,
 }
-contract!(CampaignDeliveredV1, CAMPAIGNS, "CampaignDelivered", v 1);
+contract!(CampaignDeliveredV1, SOURCE, "CampaignDelivered", v 1);
 
 /// The campaigns service erased everything it held about a deleted user
 /// (after `UserDeleted`). The users service deletes the person's sign-in
@@ -33,7 +36,7 @@ pub struct CampaignsUserErasedV1 {
     pub user_id: String,
     pub erased_at: DateTime<Utc>,
 }
-contract!(CampaignsUserErasedV1, CAMPAIGNS, "UserDataErased", v 1);
+contract!(CampaignsUserErasedV1, SOURCE, "UserDataErased", v 1);
 
 /// Every version this team publishes, for the catalog: a version stays
 /// while any consumer may still receive it.

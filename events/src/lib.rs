@@ -34,12 +34,3 @@ pub use catalog::{EventSpec, catalog, find};
 pub use contract::{Compatibility, Event, EventKey, open_enum};
 pub use envelope::{Envelope, Metadata};
 pub use wire::{ContractError, PutEntry, ReceivedKey, decode, received_key};
-
-/// The `source` of each producing service. Changing one is a breaking change
-/// for every rule on the bus.
-pub mod sources {
-    pub const USERS: &str = "app.users";
-    pub const TODOS: &str = "app.todos";
-    pub const NOTIFICATIONS: &str = "app.notifications";
-    pub const CAMPAIGNS: &str = "app.campaigns";
-}

@@ -1,4 +1,4 @@
-//! Events published by the notifications service (`source` = `app.notifications`).
+//! Events published by the notifications service (`source` = [`SOURCE`]).
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -7,7 +7,10 @@ use uuid::Uuid;
 
 use crate::EventSpec;
 use crate::contract::contract;
-use crate::sources::NOTIFICATIONS;
+
+/// This service's `source` on the bus. Changing it is a breaking change
+/// for every rule on the bus.
+pub const SOURCE: &str = "app.notifications";
 
 /// The kinds v1 knows. Closed: a kind added here would break its readers,
 /// which is why v2 has [`Kind`].
@@ -54,7 +57,7 @@ pub struct NotificationSentV1 {
     pub source_event_id: Uuid,
     pub sent_at: DateTime<Utc>,
 }
-contract!(NotificationSentV1, NOTIFICATIONS, "NotificationSent", v 1);
+contract!(NotificationSentV1, SOURCE, "NotificationSent", v 1);
 
 /// A notification was stored and handed to the delivery topic, of any
 /// kind (v1 stays published beside it for the kinds it has).
@@ -68,7 +71,7 @@ pub struct NotificationSentV2 {
     pub source_event_id: Uuid,
     pub sent_at: DateTime<Utc>,
 }
-contract!(NotificationSentV2, NOTIFICATIONS, "NotificationSent", v 2);
+contract!(NotificationSentV2, SOURCE, "NotificationSent", v 2);
 
 /// The notifications service erased everything it held about a deleted user
 /// (after `UserDeleted`). The users service deletes the person's sign-in
@@ -78,7 +81,7 @@ pub struct NotificationsUserErasedV1 {
     pub user_id: String,
     pub erased_at: DateTime<Utc>,
 }
-contract!(NotificationsUserErasedV1, NOTIFICATIONS, "UserDataErased", v 1);
+contract!(NotificationsUserErasedV1, SOURCE, "UserDataErased", v 1);
 
 /// Every version this team publishes, for the catalog: a version stays
 /// while any consumer may still receive it.

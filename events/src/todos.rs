@@ -1,4 +1,4 @@
-//! Events published by the todos service (`source` = `app.todos`).
+//! Events published by the todos service (`source` = [`SOURCE`]).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
@@ -7,7 +7,10 @@ use uuid::Uuid;
 
 use crate::EventSpec;
 use crate::contract::contract;
-use crate::sources::TODOS;
+
+/// This service's `source` on the bus. Changing it is a breaking change
+/// for every rule on the bus.
+pub const SOURCE: &str = "app.todos";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TodoCreatedV1 {
@@ -20,7 +23,7 @@ pub struct TodoCreatedV1 {
     pub due_date: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
 }
-contract!(TodoCreatedV1, TODOS, "TodoCreated", v 1);
+contract!(TodoCreatedV1, SOURCE, "TodoCreated", v 1);
 
 /// A field of a todo that an update changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -46,7 +49,7 @@ pub struct TodoUpdatedV1 {
     pub changed: Vec<TodoField>,
     pub updated_at: DateTime<Utc>,
 }
-contract!(TodoUpdatedV1, TODOS, "TodoUpdated", v 1);
+contract!(TodoUpdatedV1, SOURCE, "TodoUpdated", v 1);
 
 /// Published once, when a todo goes from open to completed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -56,7 +59,7 @@ pub struct TodoCompletedV1 {
     pub title: String,
     pub completed_at: DateTime<Utc>,
 }
-contract!(TodoCompletedV1, TODOS, "TodoCompleted", v 1);
+contract!(TodoCompletedV1, SOURCE, "TodoCompleted", v 1);
 
 /// Why a todo went away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -75,7 +78,7 @@ pub struct TodoDeletedV1 {
     pub reason: DeletionReason,
     pub deleted_at: DateTime<Utc>,
 }
-contract!(TodoDeletedV1, TODOS, "TodoDeleted", v 1);
+contract!(TodoDeletedV1, SOURCE, "TodoDeleted", v 1);
 
 /// An uploaded attachment passed validation and is ready to download.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -90,7 +93,7 @@ pub struct TodoAttachmentAddedV1 {
     pub object_key: String,
     pub added_at: DateTime<Utc>,
 }
-contract!(TodoAttachmentAddedV1, TODOS, "TodoAttachmentAdded", v 1);
+contract!(TodoAttachmentAddedV1, SOURCE, "TodoAttachmentAdded", v 1);
 
 /// The todos service erased everything it held about a deleted user
 /// (after `UserDeleted`). The users service deletes the person's sign-in
@@ -100,7 +103,7 @@ pub struct TodosUserErasedV1 {
     pub user_id: String,
     pub erased_at: DateTime<Utc>,
 }
-contract!(TodosUserErasedV1, TODOS, "UserDataErased", v 1);
+contract!(TodosUserErasedV1, SOURCE, "UserDataErased", v 1);
 
 /// Every version this team publishes, for the catalog: a version stays
 /// while any consumer may still receive it.

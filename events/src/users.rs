@@ -1,4 +1,4 @@
-//! Events published by the users service (`source` = `app.users`).
+//! Events published by the users service (`source` = [`SOURCE`]).
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::EventSpec;
 use crate::contract::contract;
-use crate::sources::USERS;
+
+/// This service's `source` on the bus. Changing it is a breaking change
+/// for every rule on the bus.
+pub const SOURCE: &str = "app.users";
 
 /// A person was registered: their sign-up was confirmed (the user pool's
 /// PostConfirmation trigger made their profile), an administrator's user
@@ -21,7 +24,7 @@ pub struct UserRegisteredV1 {
     pub display_name: String,
     pub registered_at: DateTime<Utc>,
 }
-contract!(UserRegisteredV1, USERS, "UserRegistered", v 1);
+contract!(UserRegisteredV1, SOURCE, "UserRegistered", v 1);
 
 /// A registered user changed their profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -31,7 +34,7 @@ pub struct UserProfileUpdatedV1 {
     pub previous_display_name: String,
     pub updated_at: DateTime<Utc>,
 }
-contract!(UserProfileUpdatedV1, USERS, "UserProfileUpdated", v 1);
+contract!(UserProfileUpdatedV1, SOURCE, "UserProfileUpdated", v 1);
 
 /// A user deleted their account. Every service erases that user's data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -39,7 +42,7 @@ pub struct UserDeletedV1 {
     pub user_id: String,
     pub deleted_at: DateTime<Utc>,
 }
-contract!(UserDeletedV1, USERS, "UserDeleted", v 1);
+contract!(UserDeletedV1, SOURCE, "UserDeleted", v 1);
 
 /// Every version this team publishes, for the catalog: a version stays
 /// while any consumer may still receive it.

@@ -178,7 +178,7 @@ mod tests {
 
     fn received(detail: Value) -> EventBridgeEvent<Value> {
         let mut ev = EventBridgeEvent::<Value>::default();
-        ev.source = crate::sources::TODOS.into();
+        ev.source = crate::todos::SOURCE.into();
         ev.detail_type = "TodoCompleted".into();
         ev.detail = detail;
         ev
@@ -189,7 +189,7 @@ mod tests {
         let entry = PutEntry::from_envelope(&completed()).unwrap();
         assert_eq!(
             entry.eventbridge_size(),
-            14 + "app.todos".len() + "TodoCompleted".len() + entry.detail.len()
+            14 + crate::todos::SOURCE.len() + "TodoCompleted".len() + entry.detail.len()
         );
     }
 

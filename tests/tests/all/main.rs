@@ -7,6 +7,7 @@ mod contracts;
 mod deploy;
 mod docs;
 mod e2e;
+mod event_sources;
 mod federation;
 mod flow;
 mod gradual;

@@ -34,7 +34,7 @@ pub const DECLARATIONS_LIB: &str = "events/declarations/src/lib.rs";
 pub const SCHEMAS_DIR: &str = "events/schemas";
 /// Every version's committed examples, `<source>/<DetailType>/v<N>/`.
 pub const EXAMPLES_DIR: &str = "events/examples";
-/// A service's events have the source `app.<service>` (`events::sources`).
+/// A service's events have the source `app.<service>` (its events module's `SOURCE`).
 const SOURCE_PREFIX: &str = "app.";
 
 /// A service's event source.

@@ -123,7 +123,7 @@ pub(super) async fn the_invoke_api_answers_as_aws_does_through_the_sdk() {
     bad["data"].as_object_mut().unwrap().remove("user_id");
     bad["metadata"]["correlation_id"] = Value::from(TEST_MADE);
     let key = events::EventKey {
-        source: events::sources::USERS,
+        source: events::users::SOURCE,
         detail_type: "UserDeleted",
         version: 1,
     };

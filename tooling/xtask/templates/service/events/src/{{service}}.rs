@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::EventSpec;
 use crate::contract::contract;
 
-/// This service's `source` on the bus.
+/// This service's `source` on the bus. Changing it is a breaking change
+/// for every rule on the bus.
 pub const SOURCE: &str = "app.{{service}}";
 
 /// The {{service}} service erased everything it held about a deleted user
