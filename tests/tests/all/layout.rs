@@ -151,7 +151,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("tests", &[]),
 ];
 
-fn workspace() -> Workspace {
+pub(crate) fn workspace() -> Workspace {
     Workspace::load(&repo::root()).expect("cargo metadata")
 }
 
@@ -294,7 +294,7 @@ fn a_new_arrow_is_refused_by_name() {
 }
 
 /// The `.rs` files under a folder, recursively.
-fn sources(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn sources(dir: &Path) -> Vec<PathBuf> {
     files_under(dir, "rs")
 }
 
@@ -623,44 +623,6 @@ fn no_crate_holds_more_than_a_quarter_of_the_code() {
         .map(|(c, n)| format!("{c}: {n} of {total} lines"))
         .collect();
     assert!(over.is_empty(), "split these: {}", over.join("; "));
-}
-
-/// The most lines a file of a `src/` may hold outside its test module: past
-/// it, a file holds several subjects and splits along its sections.
-const MAX_FILE_LINES: usize = 1000;
-
-/// A file's lines before its `#[cfg(test)]` module (all of them without one).
-fn lines_outside_tests(text: &str) -> usize {
-    text.lines()
-        .take_while(|l| !l.starts_with("#[cfg(test)]"))
-        .count()
-}
-
-#[test]
-fn no_source_file_holds_more_than_a_thousand_lines_outside_its_tests() {
-    let ws = workspace();
-    let mut over = Vec::new();
-    for p in &ws.packages {
-        for file in sources(&ws.root.join(&p.dir).join("src")) {
-            let n = lines_outside_tests(&std::fs::read_to_string(&file).unwrap());
-            if n > MAX_FILE_LINES {
-                let rel = file.strip_prefix(&ws.root).unwrap_or(&file).display();
-                over.push(format!("{rel}: {n} lines"));
-            }
-        }
-    }
-    assert!(
-        over.is_empty(),
-        "split these along their sections (at most {MAX_FILE_LINES} lines outside the tests): {}",
-        over.join("; ")
-    );
-}
-
-#[test]
-fn a_files_test_module_does_not_count() {
-    let text = "fn a() {}\nfn b() {}\n#[cfg(test)]\nmod tests {\n}\n";
-    assert_eq!(lines_outside_tests(text), 2);
-    assert_eq!(lines_outside_tests("fn a() {}\n"), 1);
 }
 
 /// How a path into the checkout starts: the root's folders, the docs, the

@@ -9,6 +9,7 @@ mod docs;
 mod e2e;
 mod event_sources;
 mod federation;
+mod file_sizes;
 mod flow;
 mod gradual;
 mod identity;

@@ -42,11 +42,14 @@
 
 mod assumed;
 mod engine;
+mod lookups;
 mod on_behalf;
 pub(crate) mod reads;
 mod resources;
+mod sessions;
 
 pub use engine::{RuleTarget, router};
+use lookups::Known;
 pub use reads::{ACCESS_ROLE, administrator};
 
 use std::collections::{HashMap, HashSet};
@@ -55,16 +58,16 @@ use std::time::SystemTime;
 
 use anyhow::Result;
 use aws_config::SdkConfig;
-use devstack_api::telemetry::{GrantedStatement, Judgement, RoleGrants};
+use devstack_api::telemetry::Judgement;
 use devstack_iam::Mode;
-use devstack_iam::actions::{Call, Names, Place, calls};
+use devstack_iam::actions::{Call, Place, calls};
 use devstack_iam::policy::NamedPolicy;
 use devstack_iam::sigv4::{
     Arrived, Authorization, Presigned, SignatureError, verify, verify_presigned,
 };
 use devstack_iam::verdict::{Caller, Side, Verdict, judge};
 use devstack_lambda::recorder::Recorder;
-use kit::signed::json_protocol::{EVENTS, JsonApi, SECRETS_MANAGER};
+use kit::signed::json_protocol::{EVENTS, JsonApi};
 
 /// Why a call was refused, in the words AWS would use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,146 +217,6 @@ impl Judge {
             .insert(host.to_owned(), api_id.to_owned());
     }
 
-    /// A new session of `role_arn` for `function` (`<service>/<LogicalId>`):
-    /// the credentials its process starts with. The role's `policies` as a
-    /// cloud's start read them after its deploy; without them, as they are
-    /// now. Empty when nothing is judged: the process keeps the emulator's
-    /// test keys.
-    pub async fn session(
-        &self,
-        function: &str,
-        role_arn: &str,
-        policies: Option<Vec<NamedPolicy>>,
-    ) -> Result<Vec<(String, String)>> {
-        if self.mode == Mode::Off {
-            return Ok(Vec::new());
-        }
-        // Lambda names the session after the function; IAM allows 64
-        // characters of [\w+=,.@-].
-        let name: String = function.replace('/', "-").chars().take(64).collect();
-        let credentials = self
-            .open(function, role_arn, &name, Vec::new(), policies)
-            .await?;
-        Ok(vec![
-            ("AWS_ACCESS_KEY_ID".to_owned(), credentials.key_id),
-            ("AWS_SECRET_ACCESS_KEY".to_owned(), credentials.secret),
-            ("AWS_SESSION_TOKEN".to_owned(), credentials.token),
-        ])
-    }
-
-    /// A browser's session of an identity pool's role (`who` names it in
-    /// the trail: `identity/<identity id>`), tagged as the pool maps the
-    /// ID token's claims: what GetCredentialsForIdentity hands out.
-    pub async fn identity_session(
-        &self,
-        who: &str,
-        role_arn: &str,
-        tags: Vec<(String, String)>,
-    ) -> Result<reads::Credentials> {
-        // Cognito names the session CognitoIdentityCredentials.
-        let name = "CognitoIdentityCredentials";
-        if self.mode == Mode::Off {
-            return self.query.assume_role(role_arn, name).await;
-        }
-        self.open(who, role_arn, name, tags, None).await
-    }
-
-    /// Whether `role_arn`'s trust policy lets `identity` (a federated web
-    /// identity) assume it, and tag the session when `tagged`, as STS's
-    /// AssumeRoleWithWebIdentity asks it: each action judged and recorded
-    /// as `who`. In audit mode a refusal is only recorded.
-    pub async fn may_assume(
-        &self,
-        who: &str,
-        role_arn: &str,
-        identity: &Caller,
-        tagged: bool,
-    ) -> Result<bool> {
-        if self.mode == Mode::Off {
-            return Ok(true);
-        }
-        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
-        let trust = self.query.role_trust(role).await?;
-        let mut actions = vec!["sts:AssumeRoleWithWebIdentity"];
-        if tagged {
-            actions.push("sts:TagSession");
-        }
-        let mut allowed = true;
-        for action in actions {
-            let call = Call::new(action, role_arn);
-            let verdict = judge(identity, &[], Some(&trust), &call, &self.place);
-            self.record(who, identity.name(), &call, &verdict);
-            allowed &= verdict.allowed || self.mode != Mode::Strict;
-        }
-        Ok(allowed)
-    }
-
-    /// Assumes `role_arn` as session `name` and judges what its keys sign
-    /// from now on as `who`, with the role's `policies` (when not given,
-    /// as they are now).
-    async fn open(
-        &self,
-        who: &str,
-        role_arn: &str,
-        name: &str,
-        tags: Vec<(String, String)>,
-        policies: Option<Vec<NamedPolicy>>,
-    ) -> Result<reads::Credentials> {
-        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
-        let credentials = self.query.assume_role(role_arn, name).await?;
-        let account = role_arn.split(':').nth(4).unwrap_or_default();
-        let policies = match policies {
-            Some(given) => given,
-            None => {
-                self.in_account(account)
-                    .await?
-                    .query
-                    .role_policies(role)
-                    .await?
-            }
-        };
-        self.recorder.grants(&RoleGrants {
-            function: who.to_owned(),
-            role: role_arn.to_owned(),
-            statements: policies
-                .iter()
-                .flat_map(NamedPolicy::grants)
-                .map(|g| GrantedStatement {
-                    statement: g.statement,
-                    actions: g.actions,
-                    resources: g.resources,
-                })
-                .collect(),
-        });
-        let place = self.place_of(role_arn);
-        let session_arn = format!("arn:aws:sts::{}:assumed-role/{role}/{name}", place.account);
-        let session = Arc::new(Session {
-            function: who.to_owned(),
-            caller: Caller::Role {
-                arn: role_arn.to_owned(),
-                session: Some(session_arn.clone()),
-                tags,
-            },
-            session_arn,
-            secret: credentials.secret.clone(),
-            token: credentials.token.clone(),
-            policies,
-            place,
-            expires: None,
-            source_identity: None,
-            transitive: Vec::new(),
-        });
-        self.by_function
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(who.to_owned(), session.clone());
-        self.sessions
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(credentials.key_id.clone(), session);
-        Ok(credentials)
-    }
-
     /// Where a role acts, or a resource is: the account its ARN names
     /// (else the administrator's), in this cloud's region.
     fn place_of(&self, arn: &str) -> Place {
@@ -438,33 +301,6 @@ impl Judge {
             }
         }
         Ok(())
-    }
-
-    /// `function`'s latest session (none when nothing is judged).
-    fn session_for(&self, function: &str) -> Option<Arc<Session>> {
-        self.by_function
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(function)
-            .cloned()
-    }
-
-    /// The function whose session signed a request with this
-    /// `Authorization` header (none for a key the judge did not issue).
-    pub fn function_signing(&self, authorization: &str) -> Option<String> {
-        let key = devstack_iam::sigv4::Authorization::parse(authorization)
-            .ok()?
-            .key_id;
-        Some(self.session_of(&key)?.function.clone())
-    }
-
-    /// The session whose key id this is.
-    fn session_of(&self, key_id: &str) -> Option<Arc<Session>> {
-        self.sessions
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(key_id)
-            .cloned()
     }
 
     /// A request whose signature `session` made: the actions it asks for,
@@ -563,147 +399,6 @@ impl Judge {
         Ok(())
     }
 
-    /// The CORS rules of `bucket`, read once per deploy.
-    pub async fn bucket_cors(&self, bucket: &str) -> Vec<devstack_iam::cors::Rule> {
-        self.resources
-            .of(&format!("arn:aws:s3:::{bucket}"))
-            .await
-            .cors
-            .clone()
-    }
-
-    /// The account that created the rule a rule operation names
-    /// (DescribeRule's `CreatedBy`, read as the local cloud's
-    /// administrator); none for any other request or a rule not made yet.
-    async fn rule_creator(&self, request: &Arrived<'_>, place: &Place) -> Option<String> {
-        // Only a rule's operation names one: a PutEvents, on every
-        // publisher's path, is not parsed again.
-        let operation = request.header("x-amz-target")?.rsplit('.').next()?;
-        if !devstack_iam::actions::RULE_OPERATIONS.contains(&operation) {
-            return None;
-        }
-        let body: serde_json::Value = serde_json::from_slice(request.body).ok()?;
-        let name = body["Name"].as_str().or(body["Rule"].as_str())?;
-        let bus = body["EventBusName"].as_str().unwrap_or("default");
-        let bus = match bus.starts_with("arn:") {
-            true => bus.to_owned(),
-            false => format!(
-                "arn:aws:events:{}:{}:event-bus/{bus}",
-                place.region, place.account
-            ),
-        };
-        let described = self
-            .events
-            .call(
-                "DescribeRule",
-                &serde_json::json!({"Name": name, "EventBusName": bus}),
-            )
-            .await
-            .ok()?;
-        described["CreatedBy"].as_str().map(str::to_owned)
-    }
-
-    /// `account`'s IAM, STS and secrets: the administrator's own, or
-    /// another account's, reached as an organisation's administrator
-    /// reaches it.
-    async fn in_account(&self, account: &str) -> Result<Arc<InAccount>> {
-        if let Some(known) = self
-            .elsewhere
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(account)
-        {
-            return Ok(known.clone());
-        }
-        let conf = match account == self.place.account {
-            true => self.conf.clone(),
-            false => administrator(&self.conf, account).await?,
-        };
-        let reached = Arc::new(InAccount {
-            query: reads::Query::new(&conf)?,
-            secrets: JsonApi::new(&conf, SECRETS_MANAGER),
-        });
-        self.elsewhere
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(account.to_owned(), reached.clone());
-        Ok(reached)
-    }
-
-    /// A deploy may have changed the resources' policies (and made a
-    /// secret anew, with a new ARN).
-    pub fn forget_resources(&self) {
-        self.resources.forget();
-        self.secret_arns
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-        self.role_policies
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-        self.role_trusts
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-    }
-
-    /// A target's role's trust policy, as EventBridge assumes the role,
-    /// read from its account's IAM once per deploy.
-    async fn trust_of(&self, role_arn: &str) -> anyhow::Result<Arc<NamedPolicy>> {
-        let known = (self.role_trusts.read())
-            .unwrap_or_else(|e| e.into_inner())
-            .get(role_arn)
-            .cloned();
-        if let Some(known) = known {
-            return Ok(known);
-        }
-        let account = role_arn.split(':').nth(4).unwrap_or_default();
-        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
-        let trust = Arc::new(
-            self.in_account(account)
-                .await?
-                .query
-                .role_trust(role)
-                .await?,
-        );
-        (self.role_trusts.write())
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(role_arn.to_owned(), trust.clone());
-        Ok(trust)
-    }
-
-    /// A role's policies, read from its account's IAM once per deploy
-    /// (a failed read is not kept).
-    async fn policies_of(&self, role_arn: &str) -> Result<Arc<Vec<NamedPolicy>>, String> {
-        let known = self
-            .role_policies
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(role_arn)
-            .cloned();
-        if let Some(known) = known {
-            return Ok(known);
-        }
-        let account = role_arn.split(':').nth(4).unwrap_or_default();
-        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
-        let read = async {
-            self.in_account(account)
-                .await?
-                .query
-                .role_policies(role)
-                .await
-        }
-        .await
-        .map_err(|e| format!("reading the policies of {role_arn}: {e:#}"))?;
-        let read = Arc::new(read);
-        self.role_policies
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(role_arn.to_owned(), read.clone());
-        Ok(read)
-    }
-
     /// A call whose actions are unknown is refused by name in strict mode.
     fn unmapped(&self, session: &Session, service: &str, why: String) -> Result<(), Refusal> {
         let verdict = Verdict::refused(why.clone());
@@ -751,62 +446,6 @@ impl Judge {
             at_ms: devstack_api::telemetry::now_ms(),
         });
     }
-
-    /// What a call names that only the local cloud can turn into an ARN:
-    /// a secret by its name, an API by its gate's address.
-    async fn names(&self, service: &str, request: &Arrived<'_>, place: &Place) -> Known {
-        let mut known = Known::default();
-        if service == "events" {
-            known.rule_creator = self.rule_creator(request, place).await;
-            return known;
-        }
-        if service == "execute-api" {
-            let host = request.header("host").unwrap_or_default();
-            let api = self
-                .api_hosts
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(host)
-                .cloned();
-            known.api = api.map(|id| (host.to_owned(), id));
-        }
-        if service != "secretsmanager" {
-            return known;
-        }
-        let body: serde_json::Value = serde_json::from_slice(request.body).unwrap_or_default();
-        let Some(id) = body["SecretId"]
-            .as_str()
-            .filter(|id| !id.starts_with("arn:"))
-        else {
-            return known;
-        };
-        if let Some(arn) = self.secret_arn_in(&place.account, id).await {
-            known.secrets.insert(id.to_owned(), arn);
-        }
-        known
-    }
-
-    /// The ARN of the secret named `id` in `account`, where the caller's
-    /// name for it is read.
-    async fn secret_arn_in(&self, account: &str, id: &str) -> Option<String> {
-        let key = format!("{account}/{id}");
-        let cached = (self.secret_arns.read())
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-            .cloned();
-        if cached.is_some() {
-            return cached;
-        }
-        let described = (self.in_account(account).await.ok()?.secrets)
-            .call("DescribeSecret", &serde_json::json!({"SecretId": id}))
-            .await
-            .ok()?;
-        let arn = described["ARN"].as_str()?.to_owned();
-        (self.secret_arns.write())
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, arn.clone());
-        Some(arn)
-    }
 }
 
 /// A function's own credentials in place of the emulator's test keys
@@ -822,31 +461,6 @@ pub fn with_credentials(env: &mut Vec<(String, String)>, session: Vec<(String, S
     ];
     env.retain(|(k, _)| !replaced.contains(&k.as_str()));
     env.extend(session);
-}
-
-/// What only the local cloud can name: secrets' ARNs, and the APIs its
-/// gates serve.
-#[derive(Default)]
-struct Known {
-    secrets: HashMap<String, String>,
-    api: Option<(String, String)>,
-    /// The account that created the rule the request names, if it exists.
-    rule_creator: Option<String>,
-}
-
-impl Names for Known {
-    fn secret_arn(&self, name: &str) -> Option<String> {
-        self.secrets.get(name).cloned()
-    }
-    fn api_id(&self, host: &str) -> Option<String> {
-        self.api
-            .as_ref()
-            .filter(|(h, _)| h == host)
-            .map(|(_, id)| id.clone())
-    }
-    fn rule_creator(&self, _rule_arn: &str) -> Option<String> {
-        self.rule_creator.clone()
-    }
 }
 
 /// What SNS and SQS ask KMS for the caller of `action` on an encrypted

@@ -1,0 +1,125 @@
+//! Every room small: a source file holds at most 600 lines outside its
+//! `#[cfg(test)]` module, a test file at most 1,000. Past that, a file
+//! holds several subjects and splits along its seams. The files still
+//! over are listed with the lines they hold today: the list only shrinks,
+//! and a listed file may not grow.
+
+use std::path::Path;
+
+use crate::layout::{sources, workspace};
+
+/// The most lines a source file may hold outside its test module.
+const MAX_SOURCE_LINES: usize = 600;
+/// The most lines a test file (under a crate's `tests/`, or a `tests.rs`
+/// module) may hold.
+const MAX_TEST_LINES: usize = 1000;
+
+/// Files still over their cap, with the lines each holds today.
+const STILL_OVER: &[(&str, usize)] = &[
+    ("tooling/devstack/cloud/src/start.rs", 999),
+    ("tooling/compat/src/inclusion.rs", 935),
+    ("tooling/ops/src/dead_letters.rs", 907),
+    ("tooling/devstack/gateway/src/websocket.rs", 832),
+    ("tooling/devstack/lambda/src/runtime/sandbox.rs", 665),
+    ("tooling/devstack/lambda/src/sources.rs", 642),
+    ("tooling/devstack/cloud/src/cognito/hosted.rs", 630),
+    ("tooling/devstack/iam/src/actions.rs", 613),
+    ("tooling/devstack/cloud/tests/cloud/accounts.rs", 1341),
+    ("tests/tests/all/layout.rs", 1200),
+    ("tooling/devstack/emulator/tests/emulator/patches.rs", 1036),
+];
+
+/// A file's lines before its `#[cfg(test)]` module (all of them without one).
+fn lines_outside_tests(text: &str) -> usize {
+    text.lines()
+        .take_while(|l| !l.starts_with("#[cfg(test)]"))
+        .count()
+}
+
+fn is_test_file(path: &str) -> bool {
+    path.contains("/tests/") || path.starts_with("tests/") || path.ends_with("/tests.rs")
+}
+
+/// Why the file at `path` (from the root) holding `text` is too big, if it
+/// is: over its cap and not listed, or grown past its listed lines.
+fn too_big(path: &str, text: &str, listed: &[(&str, usize)]) -> Option<String> {
+    let (n, cap) = match is_test_file(path) {
+        true => (text.lines().count(), MAX_TEST_LINES),
+        false => (lines_outside_tests(text), MAX_SOURCE_LINES),
+    };
+    match listed.iter().find(|(p, _)| *p == path) {
+        Some((_, was)) if n > *was => Some(format!("{path}: {n} lines, listed at {was}")),
+        Some(_) => None,
+        None if n > cap => Some(format!("{path}: {n} lines (at most {cap})")),
+        None => None,
+    }
+}
+
+/// Each crate's source and test files, with their paths from the root.
+fn every_file(root: &Path) -> Vec<(String, String)> {
+    let ws = workspace();
+    let mut files = Vec::new();
+    for p in &ws.packages {
+        let dir = ws.root.join(&p.dir);
+        for file in sources(&dir.join("src"))
+            .into_iter()
+            .chain(sources(&dir.join("tests")))
+        {
+            let rel = file
+                .strip_prefix(root)
+                .unwrap_or(&file)
+                .display()
+                .to_string();
+            files.push((rel, std::fs::read_to_string(&file).unwrap()));
+        }
+    }
+    files
+}
+
+#[test]
+fn no_file_grows_past_its_cap() {
+    let root = repo::root();
+    let files = every_file(&root);
+    let over: Vec<String> = (files.iter())
+        .filter_map(|(path, text)| too_big(path, text, STILL_OVER))
+        .collect();
+    assert!(
+        over.is_empty(),
+        "split these along their seams: {}",
+        over.join("; ")
+    );
+    // A listed file that shrank under its cap leaves the list.
+    let fits: Vec<&str> = (STILL_OVER.iter())
+        .filter(|(path, _)| {
+            (files.iter().find(|(p, _)| p == path))
+                .is_none_or(|(p, text)| too_big(p, text, &[]).is_none())
+        })
+        .map(|(path, _)| *path)
+        .collect();
+    assert!(
+        fits.is_empty(),
+        "no longer over their cap: take them off STILL_OVER: {fits:?}"
+    );
+}
+
+#[test]
+fn a_601_line_source_file_is_too_big_and_its_tests_do_not_count() {
+    let lines = |n: usize| "fn f() {}\n".repeat(n);
+    let path = "tooling/x/src/big.rs";
+    assert_eq!(too_big(path, &lines(600), &[]), None);
+    assert_eq!(
+        too_big(path, &lines(601), &[]),
+        Some(format!("{path}: 601 lines (at most 600)"))
+    );
+    let with_tests = format!(
+        "{}#[cfg(test)]\nmod tests {{\n{}}}\n",
+        lines(600),
+        lines(500)
+    );
+    assert_eq!(too_big(path, &with_tests, &[]), None);
+    // A test file's own cap, and a listed file that grew.
+    assert_eq!(too_big("tooling/x/tests/t.rs", &lines(1000), &[]), None);
+    assert!(too_big("tooling/x/tests/t.rs", &lines(1001), &[]).is_some());
+    assert!(too_big(path, &lines(701), &[(path, 700)]).is_some());
+    assert_eq!(too_big(path, &lines(650), &[(path, 700)]), None);
+}
