@@ -384,7 +384,7 @@ async fn a_managed_login_page_the_front_does_not_play_says_so() {
         assert_eq!(body["__type"], "NotPlayedLocally");
         let message = body["message"].as_str().unwrap();
         assert!(
-            message.contains(path) && message.contains("docs/local-cloud.md"),
+            message.contains(path) && message.contains(repo::paths::DIFFERENCES_PAGE),
             "{message}"
         );
     }

@@ -167,8 +167,8 @@ pub const CHECKOV_SKIPS: &str = "tooling/security/checkov-skips.toml";
 
 /// How the scans work and what a finding needs.
 pub const SECURITY_PAGE: &str = "docs/security.md";
-/// What the local cloud plays and how it differs from AWS.
-pub const LOCAL_CLOUD_PAGE: &str = "docs/local-cloud.md";
+/// The page listing how the local cloud differs from AWS.
+pub const DIFFERENCES_PAGE: &str = "docs/differences.md";
 /// The generated event catalog page.
 pub const CATALOG_PAGE: &str = "docs/events.md";
 /// The generated conformance page: every AWS operation the product calls,

@@ -5,7 +5,7 @@
 //! certificate for `127.0.0.1` and `localhost`; the endpoints file
 //! carries the authority (`ca_certificate`, PEM) for a client to trust, as
 //! users of a private CA trust theirs. The rest of the local cloud stays
-//! plain HTTP, as docs/local-cloud.md says.
+//! plain HTTP, as docs/differences.md says.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -112,7 +112,7 @@ async fn serve(
         let why = format!(
             "{method} {}: not played by the local cloud's Cognito front ({} lists what is)",
             uri.path(),
-            repo::paths::LOCAL_CLOUD_PAGE
+            repo::paths::DIFFERENCES_PAGE
         );
         return super::answers::refused(StatusCode::NOT_IMPLEMENTED, "NotPlayedLocally", &why);
     }
