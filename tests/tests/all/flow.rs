@@ -25,7 +25,7 @@ impl Flow {
         let tap = Tap::open(
             &conf,
             &endpoints.bus_name,
-            &ops::tail::everything(),
+            &ops::bus_watch::everything(),
             "flow assertions",
             ops::tap::default_lease(),
         )
@@ -115,7 +115,7 @@ impl Flow {
         }
         self.seen
             .iter()
-            .map(|e| format!("  {}", ops::tail::pretty(e)))
+            .map(|e| format!("  {}", ops::bus_watch::pretty(e)))
             .collect::<Vec<_>>()
             .join("\n")
     }

@@ -94,7 +94,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("devstack-iam", &[]),
     // Each deploy tags its stack with the contract the service carries
     // (declarations::Carried), as the workflows' `sam deploy --tags` do;
-    // it seeds the stacks' secrets as an operator does (`ops::secrets`),
+    // it seeds the stacks' secrets as an operator does (`ops::secret_store`),
     // so that writing a secret is no function's code; the bus's matcher
     // is `event-pattern`'s, so the engine delivers as the checks judge.
     (

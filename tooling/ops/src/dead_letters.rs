@@ -154,11 +154,16 @@ pub async fn export(t: &Targets, service: &Service, out: &Path, remove: bool) ->
     Ok(seen.len())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a replay sends each letter (`ops dlq replay --to`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Destination {
+    /// Re-invoke the function that failed, asynchronously (stream failures: re-run the records).
     Function,
+    /// Put the original event back on the bus (consumers deduplicate on its event id).
     Bus,
-    /// The rule target an EventBridge dead letter failed to reach.
+    /// Send an EventBridge dead letter's event to the rule target it failed
+    /// to reach (its TARGET_ARN: a bus, queue or topic), in the team's
+    /// account; no other rule on the shared bus sees it again.
     Target,
 }
 

@@ -3,17 +3,14 @@
 //! read by name.
 
 pub mod archive;
+pub mod bus_watch;
 pub mod cli;
 pub mod contracts;
 pub mod dead_letters;
-pub mod deliver;
 pub mod letter;
 pub mod queue;
 pub mod request_counts;
 pub mod rule_targets;
-pub mod secrets;
-pub mod stacks;
-pub mod tail;
+pub mod secret_store;
 pub mod tap;
 pub mod targets;
-pub mod web_config;

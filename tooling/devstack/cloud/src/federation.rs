@@ -55,7 +55,7 @@ pub async fn start(
         return Ok(None);
     };
     let secret = format!("idp_local_{}", uuid::Uuid::new_v4().simple());
-    ops::secrets::put_secret(conf, &provider.client_secret_name, &secret).await?;
+    ops::secret_store::put_secret(conf, &provider.client_secret_name, &secret).await?;
     let options = devstack_idp::Options {
         client_id: provider.client_id.clone(),
         client_secret: secret,

@@ -54,14 +54,14 @@ pub async fn seed(
     signing_secret: &str,
 ) -> Result<()> {
     put_api_key(conf, &wanted.api_key_parameter, api_key).await?;
-    ops::secrets::put_secret(conf, &wanted.signing_secret, signing_secret).await?;
+    ops::secret_store::put_secret(conf, &wanted.signing_secret, signing_secret).await?;
     tracing::info!(target: "trail", stack = %wanted.stack, parameter = %wanted.api_key_parameter, secret = %wanted.signing_secret, "sender secrets seeded");
     Ok(())
 }
 
 /// Writes the API key (a rotation overwrites it).
 pub async fn put_api_key(conf: &SdkConfig, parameter: &str, api_key: &str) -> Result<()> {
-    ops::secrets::put_parameter(conf, parameter, api_key).await?;
+    ops::secret_store::put_parameter(conf, parameter, api_key).await?;
     Ok(())
 }
 

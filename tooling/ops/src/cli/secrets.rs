@@ -20,15 +20,15 @@ pub(crate) enum Secrets {
 pub(super) async fn run(cli: &Cli, command: &Secrets) -> Result<ExitCode> {
     let mut stdin = String::new();
     std::io::Read::read_to_string(&mut std::io::stdin(), &mut stdin)?;
-    let value = crate::secrets::value_of(&stdin)?;
+    let value = crate::secret_store::value_of(&stdin)?;
     let conf = sdk(cli).await?;
     match command {
         Secrets::PutParameter { name } => {
-            let version = crate::secrets::put_parameter(&conf, name, value).await?;
+            let version = crate::secret_store::put_parameter(&conf, name, value).await?;
             println!("{name}: version {version} (SecureString)");
         }
         Secrets::PutSecret { name } => {
-            let version = crate::secrets::put_secret(&conf, name, value).await?;
+            let version = crate::secret_store::put_secret(&conf, name, value).await?;
             println!("{name}: version {version} is current");
         }
     }

@@ -5,30 +5,18 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::cli::Cli;
 use crate::dead_letters::{self, Destination, ReplayOptions};
 use crate::letter::Filter;
 use crate::targets::Targets;
 
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum To {
-    /// Re-invoke the function that failed, asynchronously (stream failures: re-run the records).
-    Function,
-    /// Put the original event back on the bus (consumers deduplicate on its event id).
-    Bus,
-    /// Send an EventBridge dead letter's event to the rule target it failed
-    /// to reach (its TARGET_ARN: a bus, queue or topic), in the team's
-    /// account; no other rule on the shared bus sees it again.
-    Target,
-}
-
 #[derive(Args)]
 pub(crate) struct ReplayArgs {
     service: String,
     #[arg(long, value_enum, default_value = "function")]
-    to: To,
+    to: Destination,
     /// Only this letter (its SQS message id, as `peek --json` shows it).
     #[arg(long)]
     message_id: Option<String>,
@@ -89,11 +77,7 @@ pub(super) async fn run(cli: &Cli, t: &Targets, a: &ReplayArgs) -> Result<ExitCo
 impl ReplayArgs {
     fn options(&self, progress: bool) -> ReplayOptions {
         ReplayOptions {
-            to: match self.to {
-                To::Function => Destination::Function,
-                To::Bus => Destination::Bus,
-                To::Target => Destination::Target,
-            },
+            to: self.to,
             filter: Filter {
                 message_id: self.message_id.clone(),
                 detail_type: self.detail_type.clone(),

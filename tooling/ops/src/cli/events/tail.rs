@@ -28,26 +28,29 @@ pub(super) async fn run(
     a: &TailArgs,
     lease: std::time::Duration,
 ) -> Result<ExitCode> {
-    let pattern = a.filter.pattern()?.unwrap_or_else(crate::tail::everything);
+    let pattern = a
+        .filter
+        .pattern()?
+        .unwrap_or_else(crate::bus_watch::everything);
     let json = cli.json;
-    let options = crate::tail::Tail {
+    let options = crate::bus_watch::Tail {
         conf: &t.conf,
         bus: &t.bus_name,
         pattern: &pattern,
         lease,
-        until: crate::tail::Until {
+        until: crate::bus_watch::Until {
             events: a.max_events,
             duration: a.seconds.map(std::time::Duration::from_secs),
         },
     };
-    let tailed = crate::tail::run(
+    let tailed = crate::bus_watch::run(
         options,
         |tap| eprintln!("tailing {} through {tap} (Ctrl-C to stop)", t.bus_name),
         |event| {
             let line = if json {
                 serde_json::to_string(event)?
             } else {
-                crate::tail::pretty(event)
+                crate::bus_watch::pretty(event)
             };
             writeln!(std::io::stdout().lock(), "{line}")?;
             Ok(())

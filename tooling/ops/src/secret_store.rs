@@ -1,8 +1,8 @@
-//! `ops secrets`: the secrets a stack reads by name, stored as an operator
-//! does once per account (CloudFormation cannot create an SSM
-//! SecureString) and again to rotate. The value comes from stdin, never
-//! an argument, so it stays out of shell history and process lists, and
-//! nothing here prints it.
+//! The secrets a stack reads by name, stored as an operator does once per
+//! account (CloudFormation cannot create an SSM SecureString) and again
+//! to rotate: what `ops secrets` writes, and the local cloud's start too.
+//! The value comes from stdin, never an argument, so it stays out of
+//! shell history and process lists, and nothing here prints it.
 
 use aws_config::SdkConfig;
 use kit::signed::json_protocol::{JsonApi, SECRETS_MANAGER, SSM};

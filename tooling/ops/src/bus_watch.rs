@@ -1,5 +1,6 @@
-//! `ops events tail`: the bus, live, through a tap that is removed on the
-//! way out (or swept by the next run when the process was killed).
+//! The bus, watched live through a tap that is removed on the way out (or
+//! swept by the next run when the process was killed): what `ops events
+//! tail` prints, and what the tests read a flow's events with.
 
 use std::time::Duration;
 
