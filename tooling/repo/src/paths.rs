@@ -149,8 +149,8 @@ pub const SHARED: &str = "../shared";
 pub const ADVISORY_SNAPSHOT: &str = "../shared/advisory-db";
 
 /// The local cloud's console page, and its built files.
-pub const CONSOLE_DIR: &str = "tooling/console";
-pub const CONSOLE_DIST: &str = "tooling/console/dist";
+pub const CONSOLE_DIR: &str = "tooling/devstack/console/page";
+pub const CONSOLE_DIST: &str = "tooling/devstack/console/page/dist";
 /// The compatibility engine's crate (its changes gate the contracts).
 pub const COMPAT_DIR: &str = "tooling/compat";
 /// The contract tools (their changes gate the contracts too).

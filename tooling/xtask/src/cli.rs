@@ -28,7 +28,7 @@ pub enum Cmd {
     /// (the services' `openapi` unit tests check it is current).
     Openapi,
     /// Build the web app (web/ → web/dist/) and the local cloud's console
-    /// (tooling/console/ → tooling/console/dist/) with their pinned toolchain.
+    /// (tooling/devstack/console/page/ → its dist/) with their pinned toolchain.
     Web,
     /// Run the whole system locally (the local cloud) until Ctrl-C:
     /// builds the function binaries, then `devstack up`.

@@ -1,6 +1,6 @@
 //! The browser apps, each TypeScript compiled by the pinned `tsc` with its
 //! static files copied into `<dir>/dist/`, which the local cloud serves:
-//! the web app (`web/`) and the local cloud's console (`tooling/console/`).
+//! the web app (`web/`) and the local cloud's console (`tooling/devstack/console/page/`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -12,7 +12,7 @@ use devstack_console::map::{self, Declared, Topology};
 
 use crate::deploy::Stack;
 
-/// The built console (`tooling/console/dist`).
+/// The built console (`tooling/devstack/console/page/dist`).
 pub fn dist_dir() -> PathBuf {
     repo::root().join(repo::paths::CONSOLE_DIST)
 }

@@ -22,7 +22,7 @@
 //!   state (`devstack_sfn`'s reading of its history, as `devstack
 //!   executions` prints it); `GET /api/execution/logs?arn=`: the log lines
 //!   of the functions it invoked ([`logs`]);
-//! - anything else: the page's files (`tooling/console/dist`).
+//! - anything else: the page's files (`tooling/devstack/console/page/dist`).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -55,7 +55,7 @@ pub mod waterfall;
 #[derive(Debug, Clone)]
 pub struct Console {
     pub telemetry_dir: PathBuf,
-    /// The built page (`tooling/console/dist`).
+    /// The built page (`tooling/devstack/console/page/dist`).
     pub dist: PathBuf,
     /// What the stacks declare: the map's accounts, resources and idle
     /// deliveries.
