@@ -10,9 +10,9 @@ mod engine;
 mod lanes;
 mod scans;
 
-use cmd::delivery::{affected_cmd, ci, deploy_tools, sam_build};
 use cmd::local::{bench, devstack, openapi, venv_cmd, web_cmd};
 use cmd::new_service::new_service_cmd;
+use cmd::pipeline::{affected_cmd, ci, deploy_tools, sam_build};
 use cmd::schemas::schemas_cmd;
 use cmd::test::test;
 

@@ -352,7 +352,7 @@ pub fn source(
                 namespace: alarm.namespace.clone(),
                 metric: alarm.metric.clone(),
                 dimensions: vec![(
-                    devstack_lambda::sources::ITERATOR_AGE_DIMENSION.to_owned(),
+                    devstack_lambda::mappings::ITERATOR_AGE_DIMENSION.to_owned(),
                     Some(function.spec.name.clone()),
                 )],
                 function,

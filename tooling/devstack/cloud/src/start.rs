@@ -5,8 +5,8 @@ mod boot;
 mod configured;
 mod deploying;
 mod kept;
+mod mappings;
 mod sign_in;
-mod sources;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

@@ -1,10 +1,10 @@
 //! One module per command (or group of commands), as `ops` has them; the
 //! clap definitions are `xtask::cli`, the dispatch is `main`.
 
-pub(crate) mod delivery;
 pub(crate) mod deploy_gate;
 pub(crate) mod local;
 pub(crate) mod new_service;
+pub(crate) mod pipeline;
 pub(crate) mod schemas;
 pub(crate) mod team;
 pub(crate) mod test;

@@ -8,7 +8,7 @@ use governance::schemas::Rules;
 use governance::{asyncapi, catalog_page, declared};
 use xtask::{browser, edges, node, venv, web, workflows};
 
-use crate::cmd::delivery::{delivery_files, report_stale};
+use crate::cmd::pipeline::{pipeline_files, report_stale};
 use crate::cmd::schemas::schemas_check;
 use crate::lanes::{Env, Prepared, Selection, TestEnv};
 use crate::{engine, exit_code, lanes, scans};
@@ -208,7 +208,7 @@ pub(crate) fn documents_check(root: &std::path::Path) -> Result<bool> {
         return Ok(false);
     }
     eprintln!("==> workflows and CODEOWNERS: generated, unchanged");
-    let files = delivery_files(root)?;
+    let files = pipeline_files(root)?;
     if report_stale(root, &files) != ExitCode::SUCCESS {
         return Ok(false);
     }

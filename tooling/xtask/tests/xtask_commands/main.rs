@@ -2,5 +2,5 @@
 //! linked against everything xtask uses (about 2 CPU-seconds a link), so
 //! its integration tests are modules of one binary.
 
-mod delivery;
 mod diff_cli;
+mod pipeline;

@@ -41,16 +41,16 @@
 //! [`on_behalf`].
 
 mod assumed;
-mod engine;
 mod lookups;
 mod on_behalf;
 pub(crate) mod reads;
 mod resources;
+mod routes;
 mod sessions;
 
-pub use engine::{RuleTarget, router};
 use lookups::Known;
 pub use reads::{ACCESS_ROLE, administrator};
+pub use routes::{RuleTarget, router};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};

@@ -1,4 +1,4 @@
-//! The delivery files: CODEOWNERS covers what it must, the workflows hold
+//! The pipeline's files: CODEOWNERS covers what it must, the workflows hold
 //! each service's dependency closure and lint clean, `affected` reads git.
 
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
-//! Event sources, driven from the emulator: tap queues behind bus rules and
-//! bucket notifications (asynchronous invocations), and DynamoDB stream
+//! Event source mappings, driven from the emulator: taps behind bus rules
+//! and bucket notifications (asynchronous invocations), and DynamoDB stream
 //! pollers (synchronous batches with AWS's retry, bisect and OnFailure).
 
 use std::sync::Arc;

@@ -1,11 +1,11 @@
-//! A service's event sources: the taps behind its rules and buckets, each
+//! A service's event source mappings: the taps behind its rules and buckets, each
 //! with the invoker the function's policy must let in, and its stream
 //! pollers, each once the function's role may read the stream.
 
 use anyhow::Result;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use devstack_lambda::mappings::{StreamPoller, TapKind, poll_tap};
 use devstack_lambda::on_behalf::Invoker;
-use devstack_lambda::sources::{StreamPoller, TapKind, poll_tap};
 use devstack_template::adapt::Plan;
 
 use super::{Wiring, qualified};

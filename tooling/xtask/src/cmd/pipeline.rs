@@ -1,5 +1,6 @@
-//! The delivery commands: the generated workflows and CODEOWNERS (`ci`),
-//! what a change affects, the deploy tools and `sam build`.
+//! The pipeline's commands (CI and deploys): the generated workflows and
+//! CODEOWNERS (`ci`), what a change affects, the deploy tools and `sam
+//! build`.
 
 use std::process::{Command, ExitCode};
 
@@ -29,7 +30,7 @@ pub(crate) fn deploy_tools(root: &std::path::Path) -> Result<ExitCode> {
 
 /// The files `cargo xtask ci` writes: the workflows, CODEOWNERS and the
 /// platform template's team accounts.
-pub(crate) fn delivery_files(root: &std::path::Path) -> Result<Vec<(String, String)>> {
+pub(crate) fn pipeline_files(root: &std::path::Path) -> Result<Vec<(String, String)>> {
     let mut files = workflows::generate(&Workspace::load(root)?, &service_names());
     files.push((owners::FILE.to_owned(), owners::generated()));
     let platform = repo::template_in(root, repo::PLATFORM);
@@ -43,7 +44,7 @@ pub(crate) fn delivery_files(root: &std::path::Path) -> Result<Vec<(String, Stri
 /// Writes the workflows and CODEOWNERS, or with `check` only reports the
 /// ones that differ.
 pub(crate) fn ci(root: &std::path::Path, check: bool) -> Result<ExitCode> {
-    let files = delivery_files(root)?;
+    let files = pipeline_files(root)?;
     if check {
         return Ok(report_stale(root, &files));
     }
