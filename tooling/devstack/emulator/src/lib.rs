@@ -26,8 +26,8 @@ pub struct Emulator {
     pub url: String,
 }
 
-/// The engine: moto's server with measured changes (`moto_server.py` says
-/// why), imported once and forked for each emulator. To how it runs:
+/// The engine: moto's server with measured changes (`src/patches/`, a file
+/// per AWS service, says why; run as one program, in this order), imported once and forked for each emulator. To how it runs:
 /// Python's cyclic collector runs less often, a TransactWriteItems backs up
 /// only what it may write, a Query reads only its partition, a
 /// ReceiveMessage reads the queue's retention without computing every
@@ -38,10 +38,40 @@ pub struct Emulator {
 /// To what it answers, only where moto's answer is missing or not AWS's:
 /// EventBridge's TestEventPattern (moto's own matcher answers), and
 /// replays that keep to their window and their `FilterArns`.
-const LAUNCH: &str = include_str!("moto_server.py");
+const LAUNCH: &str = concat!(
+    include_str!("patches/preamble.py"),
+    "\n",
+    include_str!("patches/shared.py"),
+    "\n",
+    include_str!("patches/dynamodb.py"),
+    "\n",
+    include_str!("patches/events_patterns.py"),
+    "\n",
+    include_str!("patches/events_log.py"),
+    "\n",
+    include_str!("patches/events_replays.py"),
+    "\n",
+    include_str!("patches/events_accounts.py"),
+    "\n",
+    include_str!("patches/sqs.py"),
+    "\n",
+    include_str!("patches/sns.py"),
+    "\n",
+    include_str!("patches/iam_kms.py"),
+    "\n",
+    include_str!("patches/s3.py"),
+    "\n",
+    include_str!("patches/lambda_sfn.py"),
+    "\n",
+    include_str!("patches/cloudformation.py"),
+    "\n",
+    include_str!("patches/cognito.py"),
+    "\n",
+    include_str!("patches/server.py"),
+);
 
 /// The engine's changes to what an AWS operation answers, each with the
-/// operations it changes, as `moto_server.py` declares them: a
+/// operations it changes, as `src/patches/` declares them: a
 /// `# changes: dynamodb:Query sqs:ReceiveMessage` line in the change's
 /// function. The conformance page names them beside each operation.
 pub fn changes() -> Vec<(String, Vec<String>)> {

@@ -1,7 +1,7 @@
 //! The user pool's tokens as Cognito issues them: the scopes a managed
 //! login granted, kept by a refresh, its `nonce` in the ID token, and the
 //! issuer the pool is served at; and `RevokeToken`, which moto lacks
-//! (`_managed_login_tokens` in `moto_server.py`).
+//! (`_managed_login_tokens` in `src/patches/cognito.py`).
 
 use base64::Engine;
 use devstack_emulator::{shared, unique};

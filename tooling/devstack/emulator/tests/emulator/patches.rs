@@ -1,5 +1,5 @@
 //! The emulator as the local cloud runs it, through the real SDK: where the
-//! local cloud changes moto (`moto_server.py`), each change held to the
+//! local cloud changes moto (`src/patches/`), each change held to the
 //! semantics of the AWS service it plays.
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 /// Query, Scan, GetItem and BatchGetItem answer every attribute type as
 /// it was written, through the SDK's own parser: the local cloud writes
-/// their answers directly (`moto_server.py`) instead of through moto's
+/// their answers directly (`src/patches/`) instead of through moto's
 /// serializer, and this holds them to what was put.
 #[tokio::test]
 async fn item_answers_carry_every_attribute_type_as_written() {
@@ -127,7 +127,7 @@ fn printed<V: std::fmt::Debug>(
 
 /// GetRecords answers each image as it was written, and each record's
 /// creation time as the time it was made: the local cloud writes these
-/// answers directly (`moto_server.py`), where moto's serializer walked
+/// answers directly (`src/patches/`), where moto's serializer walked
 /// every value, and this holds them to what was put.
 #[tokio::test]
 async fn stream_records_carry_every_attribute_type_as_written_and_their_time() {
@@ -210,7 +210,7 @@ async fn stream_records_carry_every_attribute_type_as_written_and_their_time() {
 
 /// A cancelled transaction changes nothing: not an item it had already
 /// updated in place, not one it had put, not the stream. The local cloud's
-/// moto backs up only the items a transaction names (`moto_server.py`);
+/// moto backs up only the items a transaction names (`src/patches/`);
 /// this holds it to moto's own whole-table copy.
 #[tokio::test]
 async fn a_cancelled_transaction_leaves_the_items_and_the_stream_as_they_were() {
@@ -314,7 +314,7 @@ async fn a_cancelled_transaction_leaves_the_items_and_the_stream_as_they_were() 
 /// transaction's records as it goes and puts the stream back when it is
 /// cancelled, handing the same sequence numbers to the next writes, so a
 /// reader that saw them would skip the real records that take their
-/// numbers (`moto_server.py`'s streams' reads wait for the writes' lock).
+/// numbers (`src/patches/`'s streams' reads wait for the writes' lock).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_reader_never_sees_a_cancelled_transactions_records() {
     use aws_sdk_dynamodb::types::{AttributeValue, Put};
@@ -376,7 +376,7 @@ async fn a_stream_reader_never_sees_a_cancelled_transactions_records() {
 
 /// TestEventPattern answers with the emulator's own matcher, the one that
 /// decides what it delivers (moto has no TestEventPattern of its own:
-/// `moto_server.py`), so it can check another implementation of the
+/// `src/patches/`), so it can check another implementation of the
 /// pattern language.
 #[tokio::test]
 async fn test_event_pattern_answers_as_the_emulator_delivers() {
@@ -441,7 +441,7 @@ async fn test_event_pattern_answers_as_the_emulator_delivers() {
 
 /// A replay sends the archive's events of its window only, to the rules
 /// `Destination.FilterArns` names only, and does not archive them again
-/// (moto sent the whole archive to every rule: `moto_server.py`).
+/// (moto sent the whole archive to every rule: `src/patches/`).
 #[tokio::test]
 async fn a_replay_keeps_to_its_window_and_to_the_rules_it_names() {
     use aws_sdk_eventbridge::primitives::DateTime;
@@ -575,7 +575,7 @@ async fn a_replay_keeps_to_its_window_and_to_the_rules_it_names() {
 }
 
 /// Each target's input paths are parsed once and kept by their text
-/// (`moto_server.py`): every event still gets its own values.
+/// (`src/patches/`): every event still gets its own values.
 #[tokio::test]
 async fn an_input_transformer_gives_each_event_its_own_values() {
     use aws_sdk_eventbridge::types::{InputTransformer, PutEventsRequestEntry};
@@ -629,7 +629,7 @@ async fn an_input_transformer_gives_each_event_its_own_values() {
     assert_eq!(got, ["ada", "ada", "grace"]);
 }
 
-/// A send does not count the queue (`moto_server.py`), and still reads
+/// A send does not count the queue (`src/patches/`), and still reads
 /// what it needs: a FIFO queue's content-based deduplication holds, and
 /// GetQueueAttributes counts every message afterwards.
 #[tokio::test]
@@ -683,7 +683,7 @@ async fn sends_keep_deduplication_and_the_counts_stay_true() {
     assert_eq!(count(plain).await, "3");
 }
 
-/// A receive walks the queue with one clock read (`moto_server.py`), and
+/// A receive walks the queue with one clock read (`src/patches/`), and
 /// still hands out only what SQS would: no message in flight, none still
 /// delayed, no more than asked for; one made visible again comes back, and
 /// a delayed one once its delay is over.
@@ -751,7 +751,7 @@ async fn receives_hand_out_only_visible_undelayed_messages() {
 /// finds a user by email by walking the pool's users, and a sign-up on
 /// another of the server's threads adds one mid-walk ("dictionary changed
 /// size during iteration", a 500 that failed a person's sign-in under the
-/// test command's load). The pool's calls take turns (`moto_server.py`),
+/// test command's load). The pool's calls take turns (`src/patches/`),
 /// as Cognito's answers are each whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_pool_finds_its_users_by_email_while_others_sign_up() {
@@ -833,7 +833,7 @@ async fn a_user_pool_finds_its_users_by_email_while_others_sign_up() {
 /// YAML with CloudFormation's short tags, or YAML written in flow style
 /// (which opens as JSON does but is not JSON), and an update reads its
 /// new template: the local cloud reads JSON templates with a JSON parser
-/// instead of moto's YAML one (`moto_server.py`).
+/// instead of moto's YAML one (`src/patches/`).
 #[tokio::test]
 async fn a_template_means_the_same_as_json_or_as_yaml() {
     let conf = shared().sdk_config().await;
