@@ -54,6 +54,21 @@ pub fn from_attrs<T: DeserializeOwned>(attrs: Attrs) -> Result<T, TableError> {
     serde_dynamo::from_item(attrs).map_err(|e| TableError::Decode(e.to_string()))
 }
 
+/// How many items each call of [`Table::scan_sk_page`] evaluates at least.
+const EVALUATED_PER_SCAN: i32 = 100;
+
+/// An item's table key, as a scan's `ExclusiveStartKey` takes it.
+fn key_of(item: &Attrs) -> Option<Attrs> {
+    let part = |name: &str| item.get(name)?.as_s().ok().map(String::as_str);
+    Some(key(part("pk")?, part("sk")?))
+}
+
+/// A table key as `(pk, sk)`.
+fn pk_sk(k: &Attrs) -> Option<(String, String)> {
+    let part = |name: &str| k.get(name)?.as_s().ok().cloned();
+    Some((part("pk")?, part("sk")?))
+}
+
 fn key(pk: &str, sk: &str) -> Attrs {
     HashMap::from([
         ("pk".to_owned(), AttributeValue::S(pk.to_owned())),
@@ -345,8 +360,11 @@ impl Table {
     /// Up to `limit` items whose `sk` is `sk`, each decoded (or why not:
     /// one bad item need not hide the others), scanning from after the
     /// key `after` (`(pk, sk)`), with the key to go on from when the scan
-    /// is not over. DynamoDB applies a scan's limit before its filter, so
-    /// this scans on (at most `MAX_SCANS` calls) until the page is full.
+    /// is not over. DynamoDB applies a scan's limit before its filter: each
+    /// call evaluates [`EVALUATED_PER_SCAN`] items (or `limit`, if more), so
+    /// items of other kinds between the wanted ones (a user's erasure
+    /// markers) do not leave a page empty; a page that fills goes on from
+    /// its last item's key. At most `MAX_SCANS` calls.
     #[allow(clippy::type_complexity)]
     pub async fn scan_sk_page<T: DeserializeOwned>(
         &self,
@@ -364,22 +382,30 @@ impl Table {
                 .table_name(&self.name)
                 .filter_expression("sk = :sk")
                 .expression_attribute_values(":sk", AttributeValue::S(sk.to_owned()))
-                .limit(limit - items.len() as i32)
+                .limit(EVALUATED_PER_SCAN.max(limit))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(dynamo)?;
-            items.extend(page.items.unwrap_or_default().into_iter().map(from_attrs));
+            let mut found = page.items.unwrap_or_default().into_iter();
             start = page.last_evaluated_key;
-            if start.is_none() || items.len() as i32 >= limit {
+            for item in found.by_ref() {
+                let at = key_of(&item);
+                items.push(from_attrs(item));
+                if items.len() as i32 >= limit {
+                    // Full: the next page starts after this item, unless
+                    // the scan has nothing after it.
+                    if found.len() > 0 || start.is_some() {
+                        start = at;
+                    }
+                    return Ok((items, start.as_ref().and_then(pk_sk)));
+                }
+            }
+            if start.is_none() {
                 break;
             }
         }
-        let next = start.and_then(|k| {
-            let part = |name: &str| k.get(name)?.as_s().ok().cloned();
-            Some((part("pk")?, part("sk")?))
-        });
-        Ok((items, next))
+        Ok((items, start.as_ref().and_then(pk_sk)))
     }
 
     /// Every item of the table, across pages: for exports (a snapshot of

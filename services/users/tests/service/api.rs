@@ -174,3 +174,50 @@ async fn users_only_ever_see_themselves_and_bad_input_names_the_field() {
         (422, &json!("email"))
     );
 }
+
+/// A page of profiles among many items of other kinds (the erasure
+/// markers a deleted user leaves): a page of one holds one profile, and
+/// the cursors walk every profile once. DynamoDB's scan limit counts the
+/// items it evaluates, not the ones its filter keeps.
+#[tokio::test]
+async fn a_page_of_users_is_full_whatever_lies_between_the_profiles() {
+    let (conf, table, store) = setup().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    for i in 0..60 {
+        let marker = [
+            ("pk", format!("USER#gone-{i}")),
+            (
+                "sk",
+                format!("{}notifications", users::items::ERASED_BY_PREFIX),
+            ),
+        ];
+        (ddb.put_item().table_name(&table))
+            .set_item(Some(
+                marker
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), aws_sdk_dynamodb::types::AttributeValue::S(v)))
+                    .collect(),
+            ))
+            .send()
+            .await
+            .unwrap();
+    }
+    for user in ["ada", "bob", "cy"] {
+        let body = json!({"display_name": user});
+        let r = handle(&store, request(user, "PUT", Some(body), "c")).await;
+        assert!(r.status < 300, "{r:?}");
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    for _ in 0..10 {
+        let (page, next) = store.profiles_page(1, after).await.unwrap();
+        assert_eq!(page.len(), 1, "a page of one holds one profile");
+        seen.extend(page.into_iter().map(|p| p.user_id));
+        after = next;
+        if after.is_none() {
+            break;
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["ada", "bob", "cy"]);
+}

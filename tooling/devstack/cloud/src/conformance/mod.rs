@@ -219,7 +219,7 @@ pub fn page(rows: &[Row]) -> String {
          operator's CLI) uses the operator's own keys, which the local cloud \
          does not judge.\n\
          - **Answered by**: the engine (moto), with the engine's changes that \
-         alter the operation named (`tooling/devstack/emulator/src/patches/` declares them), or a front \
+         alter the operation named (the engine's `patches` declare them), or a front \
          the local cloud plays itself.\n\
          - **Judged as**: the IAM actions the judge asks for. Every judged call \
          carries {common}, and any key the judge sets beyond them is named \
