@@ -20,7 +20,6 @@ const STILL_OVER: &[(&str, usize)] = &[
     ("tooling/compat/src/inclusion.rs", 935),
     ("tooling/devstack/gateway/src/websocket.rs", 832),
     ("tooling/devstack/lambda/src/runtime/sandbox.rs", 665),
-    ("tooling/devstack/lambda/src/mappings.rs", 642),
     ("tooling/devstack/cloud/tests/cloud/accounts.rs", 1341),
     ("tests/tests/all/layout.rs", 1200),
     ("tooling/devstack/emulator/tests/emulator/patches.rs", 1036),
