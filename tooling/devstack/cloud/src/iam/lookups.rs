@@ -3,7 +3,8 @@
 //! ARNs and the APIs its gates serve.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
 
 use anyhow::Result;
 use devstack_iam::actions::{Names, Place};
@@ -106,26 +107,10 @@ impl Judge {
     /// A target's role's trust policy, as EventBridge assumes the role,
     /// read from its account's IAM once per deploy.
     pub(super) async fn trust_of(&self, role_arn: &str) -> anyhow::Result<Arc<NamedPolicy>> {
-        let known = (self.role_trusts.read())
-            .unwrap_or_else(|e| e.into_inner())
-            .get(role_arn)
-            .cloned();
-        if let Some(known) = known {
-            return Ok(known);
-        }
-        let account = role_arn.split(':').nth(4).unwrap_or_default();
-        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
-        let trust = Arc::new(
-            self.in_account(account)
-                .await?
-                .query
-                .role_trust(role)
-                .await?,
-        );
-        (self.role_trusts.write())
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(role_arn.to_owned(), trust.clone());
-        Ok(trust)
+        self.role_read(&self.role_trusts, role_arn, |at, role| async move {
+            at.query.role_trust(&role).await
+        })
+        .await
     }
 
     /// A role's policies, read from its account's IAM once per deploy
@@ -134,9 +119,27 @@ impl Judge {
         &self,
         role_arn: &str,
     ) -> Result<Arc<Vec<NamedPolicy>>, String> {
-        let known = self
-            .role_policies
-            .read()
+        self.role_read(&self.role_policies, role_arn, |at, role| async move {
+            at.query.role_policies(&role).await
+        })
+        .await
+        .map_err(|e| format!("reading the policies of {role_arn}: {e:#}"))
+    }
+
+    /// What `read` makes of `role_arn` (given its account's reads and the
+    /// role's name), kept in `cache` until the next deploy; a failed read
+    /// is not kept.
+    async fn role_read<T, Read, Reading>(
+        &self,
+        cache: &RwLock<HashMap<String, Arc<T>>>,
+        role_arn: &str,
+        read: Read,
+    ) -> Result<Arc<T>>
+    where
+        Read: FnOnce(Arc<InAccount>, String) -> Reading,
+        Reading: Future<Output = Result<T>>,
+    {
+        let known = (cache.read())
             .unwrap_or_else(|e| e.into_inner())
             .get(role_arn)
             .cloned();
@@ -144,19 +147,9 @@ impl Judge {
             return Ok(known);
         }
         let account = role_arn.split(':').nth(4).unwrap_or_default();
-        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
-        let read = async {
-            self.in_account(account)
-                .await?
-                .query
-                .role_policies(role)
-                .await
-        }
-        .await
-        .map_err(|e| format!("reading the policies of {role_arn}: {e:#}"))?;
-        let read = Arc::new(read);
-        self.role_policies
-            .write()
+        let role = role_arn.rsplit('/').next().unwrap_or(role_arn).to_owned();
+        let read = Arc::new(read(self.in_account(account).await?, role).await?);
+        (cache.write())
             .unwrap_or_else(|e| e.into_inner())
             .insert(role_arn.to_owned(), read.clone());
         Ok(read)
