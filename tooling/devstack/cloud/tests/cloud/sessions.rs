@@ -35,16 +35,6 @@ fn start(session_minute: Duration, web: Option<PathBuf>) -> Detached {
     .expect("the local cloud starts")
 }
 
-/// A copy of the web stack's template with `real` replaced by `mistake`.
-fn mistaken_web(real: &str, mistake: &str) -> (tempfile::TempDir, PathBuf) {
-    let text = std::fs::read_to_string(repo::template_in(&repo::root(), repo::WEB)).unwrap();
-    assert_eq!(text.matches(real).count(), 1, "the web template moved on");
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("template.yaml");
-    std::fs::write(&file, text.replacen(real, mistake, 1)).unwrap();
-    (dir, file)
-}
-
 /// A campaign started by an admin: its record changes as its flow runs,
 /// and each change makes its page stale.
 async fn start_a_campaign(cloud: &Detached) {
@@ -118,7 +108,8 @@ async fn a_team_invalidates_the_platforms_pages_as_the_role_it_assumes_there() {
 async fn a_trust_policy_that_wants_an_external_id_refuses_a_call_without_one() {
     // The site's role also wants the external id a third party would be
     // given; the page cache sends none, so STS refuses it the session.
-    let (_dir, web) = mistaken_web(
+    let (_dir, web) = crate::strict::mistaken(
+        repo::WEB,
         "            Condition:\n              ArnLike:\n",
         "            Condition:\n              StringEquals: { sts:ExternalId: a-secret-the-team-lacks }\n              ArnLike:\n",
     );

@@ -25,7 +25,7 @@ fn unique_email(tag: &str) -> String {
 
 /// A copy of `service`'s template with `real` replaced by `mistake` (each
 /// must be found once: a template that moved on fails here, by name).
-fn mistaken(service: &str, real: &str, mistake: &str) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn mistaken(service: &str, real: &str, mistake: &str) -> (tempfile::TempDir, PathBuf) {
     let text = std::fs::read_to_string(repo::template_path(service)).unwrap();
     assert_eq!(
         text.matches(real).count(),

@@ -109,26 +109,24 @@ def _bus_log_config_by_api():
         shown["LogConfig"] = config
         return json.dumps(shown), headers
 
+    # What UpdateEventBus sets and answers: its parameter, the model's attribute.
+    updated = [
+        ("Description", "description"),
+        ("DeadLetterConfig", "dead_letter_config"),
+        ("KmsKeyIdentifier", "kms_key_identifier"),
+        ("LogConfig", "log_config"),
+    ]
+
     def update_event_bus(self):
         bus = self.events_backend.describe_event_bus(self._get_param("Name") or "default")
-        for param, attribute in [
-            ("Description", "description"),
-            ("DeadLetterConfig", "dead_letter_config"),
-            ("KmsKeyIdentifier", "kms_key_identifier"),
-            ("LogConfig", "log_config"),
-        ]:
+        for param, attribute in updated:
             value = self._get_param(param)
             if value is not None:
                 setattr(bus, attribute, value)
         shown = {"Arn": bus.arn, "Name": bus.name}
-        for key, attribute in [
-            ("Description", "description"),
-            ("DeadLetterConfig", "dead_letter_config"),
-            ("KmsKeyIdentifier", "kms_key_identifier"),
-            ("LogConfig", "log_config"),
-        ]:
+        for param, attribute in updated:
             if getattr(bus, attribute, None):
-                shown[key] = getattr(bus, attribute)
+                shown[param] = getattr(bus, attribute)
         return json.dumps(shown), self.response_headers
 
     EventsHandler.create_event_bus = create_event_bus
