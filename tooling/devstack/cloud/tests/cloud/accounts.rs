@@ -66,6 +66,16 @@ fn entry(bus: &str, source: &str) -> PutEventsRequestEntry {
         .build()
 }
 
+/// One `source` entry put on `bus`, accepted: its event id.
+async fn published(events: &Events, bus: &str, source: &str) -> String {
+    let put = (events.put_events().entries(entry(bus, source)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.failed_entry_count(), 0, "{put:?}");
+    put.entries()[0].event_id().unwrap().to_owned()
+}
+
 /// The error code and message of a refused call.
 fn refusal<E: aws_sdk_eventbridge::error::ProvideErrorMetadata>(e: E) -> (String, String) {
     (
@@ -145,14 +155,7 @@ async fn a_team_publishes_only_its_own_source_and_an_account_the_policy_forgets_
     rule_to(&admin(&cloud).await, &bus, "probe", target("q", &arn)).await;
 
     let todos = Events::new(&account(&cloud, TODOS).await);
-    let put = todos
-        .put_events()
-        .entries(entry(&bus, "app.todos"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.failed_entry_count(), 0);
-    let id = put.entries()[0].event_id().unwrap().to_owned();
+    let id = published(&todos, &bus, "app.todos").await;
 
     let (code, message) = refusal(
         todos
@@ -219,13 +222,7 @@ async fn a_teams_rule_writes_into_a_platform_queue_only_when_its_policy_names_th
         .await
         .unwrap();
     let platform = Events::new(&admin_conf);
-    let put = platform
-        .put_events()
-        .entries(entry(&bus, "app.todos"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.failed_entry_count(), 0);
+    published(&platform, &bus, "app.todos").await;
     assert!(bodies(&admin_conf, &url).await.is_empty());
     let refused = read_judgements(&PathBuf::from(&cloud.endpoints.telemetry_dir))
         .into_iter()
@@ -462,20 +459,13 @@ async fn a_forwarded_event_keeps_its_producers_account_and_hops_once_and_only_wi
     rule_to(&todos_conf, "todos-inbox", "onward", onward).await;
 
     let users = Events::new(&account(&cloud, USERS).await);
-    let put = users
-        .put_events()
-        .entries(entry(&bus, "app.users"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.failed_entry_count(), 0);
-    let id = put.entries()[0].event_id().unwrap();
+    let id = published(&users, &bus, "app.users").await;
 
     let arrived = bodies(&todos_conf, &url).await;
     assert_eq!(arrived.len(), 1, "{arrived:?}");
     assert_eq!(
         (arrived[0]["id"].as_str(), arrived[0]["account"].as_str()),
-        (Some(id), Some(USERS))
+        (Some(id.as_str()), Some(USERS))
     );
     assert_eq!(
         bodies(&third_conf, &third_url).await,
