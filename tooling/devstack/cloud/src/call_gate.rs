@@ -121,11 +121,7 @@ async fn forward(
                 status,
                 code,
                 message,
-            } => protocol.refused(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-                code,
-                &message,
-            ),
+            } => protocol.refused(status, code, &message),
         };
         // S3 answers a refused cross-origin request with the bucket's CORS
         // headers too, so the page reads the 403 rather than a network

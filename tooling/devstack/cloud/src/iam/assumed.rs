@@ -16,9 +16,10 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use axum::http::StatusCode;
 use devstack_iam::actions::Call;
 use devstack_iam::sigv4::{Arrived, Authorization};
-use devstack_iam::verdict::{Caller, judge};
+use devstack_iam::verdict::judge;
 
 use super::{Judge, Refusal, Session, denial, reads};
 use devstack_iam::Mode;
@@ -146,7 +147,7 @@ impl Asked {
 
 fn invalid(message: impl Into<String>) -> Refusal {
     Refusal::Coded {
-        status: 400,
+        status: StatusCode::BAD_REQUEST,
         code: "ValidationError",
         message: message.into(),
     }
@@ -171,7 +172,7 @@ impl Session {
     fn source_for(&self, asked: &Asked) -> Result<Option<String>, Refusal> {
         match (&self.source_identity, &asked.source_identity) {
             (Some(had), Some(new)) if had != new => Err(Refusal::Coded {
-                status: 403,
+                status: StatusCode::FORBIDDEN,
                 code: "AccessDenied",
                 message: format!(
                     "User: {} cannot change the source identity {had} of its session to {new}",
@@ -241,7 +242,7 @@ impl Judge {
             self.record(&session.function, session.caller.name(), &call, &verdict);
             if !verdict.allowed && self.mode == Mode::Strict {
                 return Err(Refusal::Coded {
-                    status: 403,
+                    status: StatusCode::FORBIDDEN,
                     code: "AccessDenied",
                     message: denial(&session.session_arn, &call, &verdict),
                 });
@@ -287,26 +288,14 @@ impl Judge {
         let (tags, transitive) = asked.chained_tags(&caller.transitive);
         let seconds = asked.seconds().unwrap_or(DEFAULT_SECONDS);
         let lasts = self.session_minute.mul_f64(seconds as f64 / 60.0);
+        let who = format!("{} as {role}", caller.function);
         let place = self.place_of(&asked.role_arn);
-        let session_arn = format!(
-            "arn:aws:sts::{}:assumed-role/{role}/{}",
-            place.account, asked.session_name
-        );
+        let (arn, name) = (&asked.role_arn, &asked.session_name);
         let session = Arc::new(Session {
-            function: format!("{} as {role}", caller.function),
-            caller: Caller::Role {
-                arn: asked.role_arn.clone(),
-                session: Some(session_arn.clone()),
-                tags,
-            },
-            session_arn,
-            secret: credentials.secret,
-            token: credentials.token,
-            policies,
-            place,
             expires: Some(SystemTime::now() + lasts),
             source_identity: caller.source_for(asked).ok().flatten(),
             transitive,
+            ..Session::of_role(&who, arn, name, tags, place, &credentials, policies)
         });
         self.sessions
             .write()

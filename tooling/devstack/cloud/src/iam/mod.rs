@@ -86,7 +86,7 @@ pub enum Refusal {
     /// A service's own error, in its words (STS's `AccessDenied`,
     /// `ValidationError`).
     Coded {
-        status: u16,
+        status: axum::http::StatusCode,
         code: &'static str,
         message: String,
     },

@@ -7,11 +7,45 @@ use std::sync::Arc;
 use anyhow::Result;
 use devstack_api::telemetry::{GrantedStatement, RoleGrants};
 use devstack_iam::Mode;
-use devstack_iam::actions::Call;
+use devstack_iam::actions::{Call, Place};
 use devstack_iam::policy::NamedPolicy;
 use devstack_iam::verdict::{Caller, judge};
 
 use super::{Judge, Session, reads};
+
+impl Session {
+    /// `who`'s session `name` of `role_arn`, tagged `tags`, acting in
+    /// `place` with `credentials` under `policies`: one that Lambda renews
+    /// (no expiry), with no source identity and nothing transitive.
+    pub(super) fn of_role(
+        who: &str,
+        role_arn: &str,
+        name: &str,
+        tags: Vec<(String, String)>,
+        place: Place,
+        credentials: &reads::Credentials,
+        policies: Vec<NamedPolicy>,
+    ) -> Self {
+        let role = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        let session_arn = format!("arn:aws:sts::{}:assumed-role/{role}/{name}", place.account);
+        Session {
+            function: who.to_owned(),
+            caller: Caller::Role {
+                arn: role_arn.to_owned(),
+                session: Some(session_arn.clone()),
+                tags,
+            },
+            session_arn,
+            secret: credentials.secret.clone(),
+            token: credentials.token.clone(),
+            policies,
+            place,
+            expires: None,
+            source_identity: None,
+            transitive: Vec::new(),
+        }
+    }
+}
 
 impl Judge {
     /// A new session of `role_arn` for `function` (`<service>/<LogicalId>`):
@@ -125,24 +159,15 @@ impl Judge {
                 })
                 .collect(),
         });
-        let place = self.place_of(role_arn);
-        let session_arn = format!("arn:aws:sts::{}:assumed-role/{role}/{name}", place.account);
-        let session = Arc::new(Session {
-            function: who.to_owned(),
-            caller: Caller::Role {
-                arn: role_arn.to_owned(),
-                session: Some(session_arn.clone()),
-                tags,
-            },
-            session_arn,
-            secret: credentials.secret.clone(),
-            token: credentials.token.clone(),
+        let session = Arc::new(Session::of_role(
+            who,
+            role_arn,
+            name,
+            tags,
+            self.place_of(role_arn),
+            &credentials,
             policies,
-            place,
-            expires: None,
-            source_identity: None,
-            transitive: Vec::new(),
-        });
+        ));
         self.by_function
             .write()
             .unwrap_or_else(|e| e.into_inner())
