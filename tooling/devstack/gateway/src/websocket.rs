@@ -130,6 +130,15 @@ pub fn router(api: Arc<SocketApi>) -> Router {
         .with_state(api)
 }
 
+/// A `$connect` request's headers and query, single- and multi-valued, as
+/// API Gateway hands them to the authorizer and the route.
+struct Request {
+    single_headers: Map<String, Value>,
+    multi_headers: Map<String, Value>,
+    single_query: Map<String, Value>,
+    multi_query: Map<String, Value>,
+}
+
 /// The same pieces every event of a connection shares.
 struct Context {
     connection_id: String,

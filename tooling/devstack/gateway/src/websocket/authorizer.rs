@@ -8,8 +8,7 @@ use tokio::time::Instant;
 
 use devstack_lambda::runtime::InvokeError;
 
-use super::connect::Request;
-use super::{Authorizer, Context, SocketApi, message};
+use super::{Authorizer, Context, Request, SocketApi, message};
 
 /// Whether every identity source has a non-empty value.
 pub(super) fn identity_present(

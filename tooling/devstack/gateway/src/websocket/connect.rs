@@ -15,16 +15,7 @@ use devstack_lambda::runtime::Function;
 
 use super::authorizer::authorize;
 use super::messages::run;
-use super::{Context, SocketApi, message, short_id};
-
-/// A `$connect` request's headers and query, single- and multi-valued, as
-/// API Gateway hands them to the authorizer and the route.
-pub(super) struct Request {
-    pub(super) single_headers: Map<String, Value>,
-    pub(super) multi_headers: Map<String, Value>,
-    pub(super) single_query: Map<String, Value>,
-    pub(super) multi_query: Map<String, Value>,
-}
+use super::{Context, Request, SocketApi, message, short_id};
 
 pub(super) async fn connect(
     State(api): State<Arc<SocketApi>>,
