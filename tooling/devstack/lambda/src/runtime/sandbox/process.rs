@@ -133,12 +133,7 @@ fn die_with_the_cloud(_: &mut tokio::process::Command) {}
 /// Starts one process of the function against the Runtime API at `api`
 /// and runs it until it exits or is killed: how it ended, or `None` when
 /// it could not start.
-async fn run_process(
-    spec: &Spec,
-    shared: &Shared,
-    api: &str,
-    generation: u64,
-) -> Option<String> {
+async fn run_process(spec: &Spec, shared: &Shared, api: &str, generation: u64) -> Option<String> {
     let launch = shared.launch.lock().await.clone();
     *shared.spawned_at.lock().await = Some(Instant::now());
     *shared.first.lock().await = First::Awaited;

@@ -122,11 +122,7 @@ async fn answered(shared: &Shared, id: &str) {
     }
 }
 
-async fn response(
-    State((_, shared, _)): St,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> StatusCode {
+async fn response(State((_, shared, _)): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
     answered(&shared, &id).await;
     match shared.in_flight.lock().await.remove(&id) {
         Some(i) => {
@@ -150,11 +146,7 @@ fn function_error(body: &[u8]) -> InvokeError {
     }
 }
 
-async fn error(
-    State((_, shared, _)): St,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> StatusCode {
+async fn error(State((_, shared, _)): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
     answered(&shared, &id).await;
     match shared.in_flight.lock().await.remove(&id) {
         Some(i) => {
