@@ -6,7 +6,7 @@
 /// The cross-service tests (`tests/tests/all/`) each service's own loop
 /// takes, by module or name, beside the ones its name matches and the
 /// journey every service is in (`e2e::`). Each must match a test
-/// (`layout::each_teams_filters_name_a_test`).
+/// (`layout::root::each_teams_filters_name_a_test`).
 pub const SYSTEM_TESTS: &[(&str, &[&str])] = &[
     ("users", &["identity", "federation"]),
     ("todos", &["api::"]),
