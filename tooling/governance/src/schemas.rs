@@ -40,6 +40,10 @@ pub fn generate(root: &Path) -> Result<Vec<String>> {
         .collect::<Result<Vec<(String, String)>>>()?;
     files.extend(generated_docs(root)?);
     let mut written = Vec::new();
+    for rel in leftover_pages(root, &files)? {
+        std::fs::remove_file(root.join(&rel)).with_context(|| format!("removing {rel}"))?;
+        written.push(rel);
+    }
     for (rel, text) in files {
         let path = root.join(&rel);
         if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
@@ -59,24 +63,43 @@ pub fn generated_docs(root: &Path) -> Result<Vec<(String, String)>> {
     let specs = catalog();
     let examples = load_examples(root)?;
     let asyncapi = crate::asyncapi::document(&services, &specs, &examples)?;
-    Ok(vec![
-        (crate::asyncapi::FILE.to_owned(), render(&asyncapi)),
-        (
-            crate::catalog_page::FILE.to_owned(),
-            crate::catalog_page::render(&services, &specs, &examples),
-        ),
-    ])
+    let mut docs = vec![(crate::asyncapi::FILE.to_owned(), render(&asyncapi))];
+    docs.extend(crate::catalog_page::render(&services, &specs, &examples));
+    Ok(docs)
 }
 
-/// A generated document that is missing or not what the types generate.
+/// A generated document that is missing or not what the types generate,
+/// or a team's catalog page that nothing generates any more.
 pub fn check_docs(root: &Path) -> Result<Vec<Problem>> {
-    Ok(generated_docs(root)?
-        .into_iter()
+    let docs = generated_docs(root)?;
+    let leftover = leftover_pages(root, &docs)?;
+    Ok((docs.into_iter())
         .filter(|(rel, text)| {
             std::fs::read_to_string(root.join(rel)).ok().as_deref() != Some(text.as_str())
         })
-        .map(|(file, _)| Problem::Stale { file })
+        .map(|(file, _)| file)
+        .chain(leftover)
+        .map(|file| Problem::Stale { file })
         .collect())
+}
+
+/// The pages in the catalog's teams' folder that `generated` does not
+/// hold: a team that no longer produces an event, or is gone.
+fn leftover_pages(root: &Path, generated: &[(String, String)]) -> Result<Vec<String>> {
+    let dir = repo::paths::CATALOG_TEAMS_DIR;
+    let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+        return Ok(Vec::new());
+    };
+    let mut leftover = Vec::new();
+    for entry in entries {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        let rel = format!("{dir}/{name}");
+        if name.ends_with(".md") && !generated.iter().any(|(f, _)| *f == rel) {
+            leftover.push(rel);
+        }
+    }
+    leftover.sort();
+    Ok(leftover)
 }
 
 /// The schemas committed in a checkout: everything in `events/schemas/`,

@@ -169,8 +169,16 @@ pub const CHECKOV_SKIPS: &str = "tooling/security/checkov-skips.toml";
 pub const SECURITY_PAGE: &str = "docs/security.md";
 /// The page listing how the local cloud differs from AWS.
 pub const DIFFERENCES_PAGE: &str = "docs/differences.md";
-/// The generated event catalog page.
+/// The generated event catalog page: every event, who talks to whom.
 pub const CATALOG_PAGE: &str = "docs/events.md";
+/// The generated catalog's pages of each producing team's events.
+pub const CATALOG_TEAMS_DIR: &str = "docs/events";
+
+/// The generated catalog page of one team's events, with their fields
+/// and examples.
+pub fn catalog_team_page(service: &str) -> String {
+    format!("{CATALOG_TEAMS_DIR}/{service}.md")
+}
 /// The generated conformance page: every AWS operation the product calls,
 /// who answers it locally, how it is judged and which test exercises it.
 pub const CONFORMANCE_PAGE: &str = "docs/conformance.md";

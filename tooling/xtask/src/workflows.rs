@@ -346,6 +346,7 @@ fn contracts(services: &[&str]) -> String {
         format!("{}/**", paths::COMPAT_DIR),
         format!("{}/**", paths::GOVERNANCE_DIR),
         paths::CATALOG_PAGE.to_owned(),
+        format!("{}/**", paths::CATALOG_TEAMS_DIR),
         format!("{}/**", paths::NODE_TOOLS),
         format!("{DIR}/contracts.yml"),
     ];
