@@ -1,8 +1,7 @@
 //! Every room small: a source file holds at most 600 lines outside its
 //! `#[cfg(test)]` module, a test file at most 1,000. Past that, a file
-//! holds several subjects and splits along its seams. Every file fits;
-//! the pages' test (`docs.rs`) shares the ratchet for the pages still
-//! over theirs.
+//! holds several subjects and splits along its seams. The pages' cap
+//! (`docs.rs`) is counted the same way.
 
 use std::path::Path;
 
@@ -34,45 +33,15 @@ fn measured(path: &str, text: &str) -> (usize, usize) {
 }
 
 /// Why the file at `path` (from the root) holding `text` is too big, if it
-/// is: over its cap and not listed, or grown past its listed lines.
-fn too_big(path: &str, text: &str, listed: &[(&str, usize)]) -> Option<String> {
+/// is.
+fn too_big(path: &str, text: &str) -> Option<String> {
     let (lines, cap) = measured(path, text);
-    beyond(path, lines, cap, listed)
+    beyond(path, lines, cap)
 }
 
-/// Why `path`, holding `lines` against `cap`, is too big, if it is: over
-/// its cap and not in `listed`, or grown past the lines listed for it.
-pub(crate) fn beyond(
-    path: &str,
-    lines: usize,
-    cap: usize,
-    listed: &[(&str, usize)],
-) -> Option<String> {
-    match listed.iter().find(|(p, _)| *p == path) {
-        Some((_, was)) if lines > *was => Some(format!("{path}: {lines} lines, listed at {was}")),
-        Some(_) => None,
-        None if lines > cap => Some(format!("{path}: {lines} lines (at most {cap})")),
-        None => None,
-    }
-}
-
-/// The ratchet over `measured` (each path, its lines, its cap): what is
-/// too big, and what `listed` still names though it now fits or is gone.
-pub(crate) fn ratchet(
-    measured: &[(String, usize, usize)],
-    listed: &[(&str, usize)],
-) -> (Vec<String>, Vec<String>) {
-    let over = (measured.iter())
-        .filter_map(|(path, lines, cap)| beyond(path, *lines, *cap, listed))
-        .collect();
-    let fits = (listed.iter())
-        .filter(|(path, _)| {
-            (measured.iter().find(|(p, ..)| p == path))
-                .is_none_or(|(p, lines, cap)| beyond(p, *lines, *cap, &[]).is_none())
-        })
-        .map(|(path, _)| (*path).to_owned())
-        .collect();
-    (over, fits)
+/// Why `path`, holding `lines` against `cap`, is too big, if it is.
+pub(crate) fn beyond(path: &str, lines: usize, cap: usize) -> Option<String> {
+    (lines > cap).then(|| format!("{path}: {lines} lines (at most {cap})"))
 }
 
 /// Each crate's source and test files, with their paths from the root.
@@ -98,13 +67,9 @@ fn every_file(root: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn no_file_grows_past_its_cap() {
-    let measured: Vec<(String, usize, usize)> = (every_file(&repo::root()).into_iter())
-        .map(|(path, text)| {
-            let (lines, cap) = measured(&path, &text);
-            (path, lines, cap)
-        })
+    let over: Vec<String> = (every_file(&repo::root()).iter())
+        .filter_map(|(path, text)| too_big(path, text))
         .collect();
-    let (over, _) = ratchet(&measured, &[]);
     assert!(
         over.is_empty(),
         "split these along their seams: {}",
@@ -116,9 +81,9 @@ fn no_file_grows_past_its_cap() {
 fn a_601_line_source_file_is_too_big_and_its_tests_do_not_count() {
     let lines = |n: usize| "fn f() {}\n".repeat(n);
     let path = "tooling/x/src/big.rs";
-    assert_eq!(too_big(path, &lines(600), &[]), None);
+    assert_eq!(too_big(path, &lines(600)), None);
     assert_eq!(
-        too_big(path, &lines(601), &[]),
+        too_big(path, &lines(601)),
         Some(format!("{path}: 601 lines (at most 600)"))
     );
     let with_tests = format!(
@@ -126,10 +91,8 @@ fn a_601_line_source_file_is_too_big_and_its_tests_do_not_count() {
         lines(600),
         lines(500)
     );
-    assert_eq!(too_big(path, &with_tests, &[]), None);
-    // A test file's own cap, and a listed file that grew.
-    assert_eq!(too_big("tooling/x/tests/t.rs", &lines(1000), &[]), None);
-    assert!(too_big("tooling/x/tests/t.rs", &lines(1001), &[]).is_some());
-    assert!(too_big(path, &lines(701), &[(path, 700)]).is_some());
-    assert_eq!(too_big(path, &lines(650), &[(path, 700)]), None);
+    assert_eq!(too_big(path, &with_tests), None);
+    // A test file's own cap.
+    assert_eq!(too_big("tooling/x/tests/t.rs", &lines(1000)), None);
+    assert!(too_big("tooling/x/tests/t.rs", &lines(1001)).is_some());
 }
