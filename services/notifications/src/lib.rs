@@ -2,7 +2,7 @@
 //! notifications for a user, stores them, and hands them to a delivery topic.
 //!
 //! `domain` is pure; `store` is the DynamoDB adapter; `handlers` consume
-//! bus events; `delivery` fans stored notifications out to SNS and, through
+//! bus events; `fan_out` sends stored notifications on to SNS and, through
 //! `push`, to the user's open WebSocket connections, from the table's
 //! stream; `socket` runs the WebSocket API's routes and `authorizer` its
 //! `$connect` check; `api` lists them; `publisher` announces them on the bus.
@@ -15,8 +15,8 @@ pub const SERVICE: &str = "notifications";
 
 pub mod api;
 pub mod authorizer;
-pub mod delivery;
 pub mod domain;
+pub mod fan_out;
 pub mod functions;
 pub mod handlers;
 pub mod items;

@@ -1,7 +1,7 @@
 //! Lambda: the notifications table's stream → the SNS delivery topic and
 //! the user's open WebSocket connections.
 
-use crate::delivery::{Delivery, Live, deliver_records};
+use crate::fan_out::{FanOut, Live, fan_out_records};
 use crate::push::Push;
 use crate::store::Store;
 use aws_lambda_events::dynamodb::Event;
@@ -14,15 +14,15 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let topic = kit::config::var("DELIVERY_TOPIC_ARN")?;
     let table = kit::config::var("TABLE_NAME")?;
     let endpoint = kit::config::var("CONNECTIONS_URL")?;
-    let delivery = &Lazy::new(move |conf| {
-        Delivery::new(aws_sdk_sns::Client::new(conf), topic.clone()).with_live(Live {
+    let fan_out = &Lazy::new(move |conf| {
+        FanOut::new(aws_sdk_sns::Client::new(conf), topic.clone()).with_live(Live {
             store: Store::new(aws_sdk_dynamodb::Client::new(conf), &table),
             push: Push::new(conf, &endpoint),
         })
     });
     telemetry
         .run(move |event: LambdaEvent<Event>| async move {
-            let outcome = deliver_records(&event.payload.records, delivery.get().await).await;
+            let outcome = fan_out_records(&event.payload.records, fan_out.get().await).await;
             Ok::<DynamoDbEventResponse, lambda_runtime::Error>(outcome.response())
         })
         .await

@@ -282,8 +282,8 @@ async fn stored_notifications_reach_the_delivery_topic_from_the_stream() {
     .await
     .unwrap();
     let records = devstack_emulator::read_stream(&s.conf, &s.table).await;
-    let delivery = notifications::delivery::Delivery::new(sns, &topic);
-    let outcome = notifications::delivery::deliver_records(&records, &delivery).await;
+    let fan_out = notifications::fan_out::FanOut::new(sns, &topic);
+    let outcome = notifications::fan_out::fan_out_records(&records, &fan_out).await;
     assert_eq!((outcome.published, outcome.failed), (2, None));
 
     let got = sqs
@@ -331,15 +331,15 @@ async fn a_batch_delivered_at_once_checkpoints_at_its_first_failure_in_stream_or
         .await
         .into_iter()
         .filter(
-            |r| matches!(notifications::delivery::to_deliver(r), Ok(Some(n)) if n.user_id == "bea"),
+            |r| matches!(notifications::fan_out::to_fan_out(r), Ok(Some(n)) if n.user_id == "bea"),
         )
         .collect();
     assert_eq!(records.len(), 4);
     // The second record's image is unreadable: it fails, the others do not.
     records[1].change.new_image = Default::default();
     let failing = records[1].change.sequence_number.clone();
-    let delivery = notifications::delivery::Delivery::new(sns, &topic);
-    let outcome = notifications::delivery::deliver_records(&records, &delivery).await;
+    let fan_out = notifications::fan_out::FanOut::new(sns, &topic);
+    let outcome = notifications::fan_out::fan_out_records(&records, &fan_out).await;
     assert_eq!(
         outcome.published, 1,
         "only the record before the failure counts"

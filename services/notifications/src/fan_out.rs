@@ -20,7 +20,7 @@ use crate::push::{Push, PushError, notification_message};
 use crate::store::Store;
 
 /// The notification a stream record asks to deliver, if any.
-pub fn to_deliver(record: &EventRecord) -> Result<Option<Notification>, StreamError> {
+pub fn to_fan_out(record: &EventRecord) -> Result<Option<Notification>, StreamError> {
     Ok(match change::<Item>(record)? {
         Change::Insert {
             new: Item::Notification(n),
@@ -98,13 +98,13 @@ impl Live {
 }
 
 #[derive(Clone)]
-pub struct Delivery {
+pub struct FanOut {
     client: aws_sdk_sns::Client,
     topic_arn: String,
     live: Option<Live>,
 }
 
-impl Delivery {
+impl FanOut {
     pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
         Self {
             client,
@@ -217,15 +217,15 @@ pub const IN_FLIGHT: usize = 16;
 /// and only it and the records after it are retried (subscribers and the
 /// app deduplicate on `notification_id`, as for any retried batch); the
 /// records after it are not pushed, as their retry will.
-pub async fn deliver_records(records: &[EventRecord], delivery: &Delivery) -> kit::outbox::Outcome {
+pub async fn fan_out_records(records: &[EventRecord], fan_out: &FanOut) -> kit::outbox::Outcome {
     let asked: Vec<Result<Option<Notification>, String>> = records
         .iter()
-        .map(|r| to_deliver(r).map_err(|e| e.to_string()))
+        .map(|r| to_fan_out(r).map_err(|e| e.to_string()))
         .collect();
     // An unreadable record is the checkpoint whatever SNS answers: the
     // records after it are retried, so they are not published now.
     let readable = asked.iter().position(Result::is_err).unwrap_or(asked.len());
-    let published = publish_all(&asked[..readable], delivery).await;
+    let published = publish_all(&asked[..readable], fan_out).await;
     let mut outcome = kit::outbox::Outcome::default();
     let mut to_push = Vec::new();
     // Past the unreadable record nothing was published; the loop stops at it.
@@ -241,14 +241,14 @@ pub async fn deliver_records(records: &[EventRecord], delivery: &Delivery) -> ki
             Ok(None) => {}
             Err(reason) => {
                 let _span = kit::outbox::record_span(record).entered();
-                tracing::error!(record = %record.event_id, error = %reason, "delivery failed");
+                tracing::error!(record = %record.event_id, error = %reason, "fan-out failed");
                 let sequence = record.change.sequence_number.clone().unwrap_or_default();
                 outcome.failed = Some((sequence, reason));
                 break;
             }
         }
     }
-    push_all(&to_push, delivery).await;
+    push_all(&to_push, fan_out).await;
     outcome
 }
 
@@ -256,7 +256,7 @@ pub async fn deliver_records(records: &[EventRecord], delivery: &Delivery) -> ki
 /// asks for none).
 async fn publish_all(
     readable: &[Result<Option<Notification>, String>],
-    delivery: &Delivery,
+    fan_out: &FanOut,
 ) -> Vec<Published> {
     use futures_util::stream::{self, StreamExt};
     let notes: Vec<(usize, &Notification)> = readable
@@ -267,7 +267,7 @@ async fn publish_all(
     let answers: Vec<(Vec<usize>, Vec<Published>)> = stream::iter(notes.chunks(PUBLISH_BATCH))
         .map(|chunk| async move {
             let (places, notes): (Vec<usize>, Vec<&Notification>) = chunk.iter().copied().unzip();
-            (places, delivery.send(&notes).await)
+            (places, fan_out.send(&notes).await)
         })
         .buffered(IN_FLIGHT)
         .collect()
@@ -282,9 +282,9 @@ async fn publish_all(
 }
 
 /// Pushes each published notification live, in its record's span.
-async fn push_all(published: &[(&EventRecord, Notification)], delivery: &Delivery) {
+async fn push_all(published: &[(&EventRecord, Notification)], fan_out: &FanOut) {
     use futures_util::stream::{self, StreamExt};
-    let Some(live) = &delivery.live else {
+    let Some(live) = &fan_out.live else {
         return;
     };
     stream::iter(published)
