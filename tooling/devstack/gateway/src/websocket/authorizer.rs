@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use devstack_lambda::runtime::InvokeError;
 
-use super::{Authorizer, Context, Request, SocketApi, message};
+use super::api::{Authorizer, Context, Request, SocketApi, message};
 
 /// Whether every identity source has a non-empty value.
 pub(super) fn identity_present(

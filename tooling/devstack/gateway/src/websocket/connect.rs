@@ -13,9 +13,9 @@ use tokio::time::Instant;
 
 use devstack_lambda::runtime::Function;
 
+use super::api::{Context, Request, SocketApi, message, short_id};
 use super::authorizer::authorize;
 use super::messages::run;
-use super::{Context, Request, SocketApi, message, short_id};
 
 pub(super) async fn connect(
     State(api): State<Arc<SocketApi>>,

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{Connection, Outgoing, SocketApi, message};
+use super::api::{Connection, Outgoing, SocketApi, message};
 
 pub(super) fn gone() -> Response {
     Response::builder()

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{Connection, Context, Outgoing, SocketApi, base64, short_id};
+use super::api::{Connection, Context, Outgoing, SocketApi, base64, short_id};
 
 pub(super) async fn run(api: Arc<SocketApi>, ctx: Context, mut socket: WebSocket) {
     let (tx, mut rx) = mpsc::unbounded_channel();
