@@ -9,7 +9,8 @@ use repo::template_path;
 use serde_json::Value;
 
 use super::kept::{SENDER_PLACEHOLDER, WEB_ORIGIN_PLACEHOLDER};
-use super::{Options, Phases};
+use super::options::Options;
+use super::phases::Phases;
 
 pub(super) struct Booted {
     pub emulator: devstack_emulator::Emulator,

@@ -10,9 +10,9 @@ use devstack_template::adapt::adapt;
 use repo::PLATFORM;
 use serde_json::Value;
 
-use super::Phases;
 use super::configured::Configured;
 use super::kept::Deploy;
+use super::phases::Phases;
 use crate::accounts::Accounts;
 use crate::cognito;
 use crate::deploy::{Stack, TAG_COMMIT, TAG_SERVICE, apply, borrowed, create_tagged, service_tags};

@@ -7,7 +7,8 @@ use anyhow::Result;
 use devstack_api::Endpoints;
 use devstack_lambda::runtime::Function;
 
-use super::{Options, Running, start};
+use super::options::Options;
+use super::run::{Running, start};
 use crate::redeploy::Control;
 
 /// A local cloud on a thread and runtime of its own, for tests and tools

@@ -7,7 +7,7 @@ use anyhow::Result;
 use devstack_api::Endpoints;
 use devstack_gateway::{Authorizer, Gateway};
 
-use super::{Wiring, serve};
+use super::wiring::{Wiring, serve};
 use crate::cognito;
 use crate::deploy::Stack;
 use crate::federation::Federation;

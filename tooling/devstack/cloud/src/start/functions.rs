@@ -15,7 +15,7 @@ use devstack_lambda::invoke::AsyncFunction;
 use devstack_lambda::runtime::{Function, Spec};
 use devstack_template::adapt::StageSettings;
 
-use super::{Wiring, serve};
+use super::wiring::{Wiring, serve};
 use crate::deploy::{Stack, borrowed, qualified, service_tags};
 
 impl Wiring<'_> {

@@ -8,8 +8,9 @@ use devstack_lambda::mappings::{StreamPoller, TapKind, poll_tap};
 use devstack_lambda::on_behalf::Invoker;
 use devstack_template::adapt::Plan;
 
-use super::{Wiring, qualified};
+use super::wiring::Wiring;
 use crate::deploy::Deployed;
+use crate::deploy::qualified;
 
 impl Wiring<'_> {
     /// The rule and upload taps: SQS queues the emulator fills, polled for

@@ -3,7 +3,8 @@
 
 use anyhow::Result;
 
-use super::{Wiring, kept};
+use super::kept;
+use super::wiring::Wiring;
 use crate::cognito;
 use crate::federation::Federation;
 

@@ -14,7 +14,7 @@ use devstack_lambda::runtime::Function;
 use devstack_lambda::table_writes::Writes;
 
 use super::configured::Configured;
-use super::{Options, serve};
+use super::options::Options;
 use crate::cognito;
 
 /// What the start builds up after the stacks are deployed: the shared
@@ -149,4 +149,15 @@ fn base_env() -> Vec<(String, String)> {
         ("AWS_ACCESS_KEY_ID".to_owned(), "test".to_owned()),
         ("AWS_SECRET_ACCESS_KEY".to_owned(), "test".to_owned()),
     ]
+}
+
+/// `app` served on `listener` until the start's tasks are dropped.
+pub(super) fn serve<L>(listener: L, app: axum::Router) -> tokio::task::JoinHandle<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    })
 }
