@@ -9,6 +9,8 @@
 //! the event, and only a run past it is killed, with its environment.
 
 mod code;
+mod metrics;
+mod outcome;
 mod sandbox;
 mod versions;
 
@@ -25,73 +27,12 @@ use tokio::sync::{RwLock, Semaphore};
 pub use crate::recorder::Arrival;
 pub use crate::spec::Spec;
 use code::Code;
+pub use metrics::Metrics;
+pub use outcome::{InvokeError, Outcome};
 use sandbox::Sandbox;
 pub use sandbox::{SwapError, Swapped};
 use versions::{Counts, Routing};
 pub use versions::{Qualifier, VersionFigures, Weights};
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InvokeError {
-    /// The handler returned an error (`/error`), as `{errorType, errorMessage}`.
-    #[error("{error_type}: {message}")]
-    Function { error_type: String, message: String },
-    #[error("Task timed out after {0:?}")]
-    Timeout(Duration),
-    #[error("Runtime exited: {0}")]
-    Crashed(String),
-    #[error("the local cloud is stopping")]
-    Stopped,
-    /// The function's reserved concurrency is used up (or is 0):
-    /// Lambda's 429 `TooManyRequestsException`.
-    #[error("Rate Exceeded.")]
-    Throttled,
-    /// An async event waited in the queue past `MaximumEventAgeInSeconds`,
-    /// after `attempts` runs (throttled tries are none).
-    #[error("Event age exceeded: older than {max_age:?}")]
-    EventAgeExceeded { max_age: Duration, attempts: u32 },
-}
-
-impl InvokeError {
-    pub fn error_type(&self) -> &str {
-        match self {
-            InvokeError::Function { error_type, .. } => error_type,
-            InvokeError::Timeout(_) => "Sandbox.Timedout",
-            InvokeError::Crashed(_) => "Runtime.ExitError",
-            InvokeError::Stopped => "Runtime.Stopped",
-            InvokeError::Throttled => "TooManyRequestsException",
-            InvokeError::EventAgeExceeded { .. } => "EventAgeExceeded",
-        }
-    }
-}
-
-pub type Outcome = Result<Value, InvokeError>;
-
-/// Startup measurements, for the bench.
-#[derive(Debug, Clone, Default)]
-pub struct Metrics {
-    /// Process spawn → first `next` request, per start.
-    pub init: Vec<Duration>,
-    /// A start's first invocation, event handed over → answer, with the
-    /// start's index in `init`. With its `init`, what the request that
-    /// found no warm process waited for.
-    pub first_invocation: Vec<(usize, Duration)>,
-    /// The first environment's process running now (its peak memory is in
-    /// `/proc`).
-    pub pid: Option<u32>,
-    pub restarts: u32,
-    /// Invocations handed to the function: counted when queued.
-    pub invocations: u32,
-    /// Invocations that ended, answered or not: a caller that waits for
-    /// an effect waits for these, not for the queued ones.
-    pub completed: u32,
-    pub errors: u32,
-    /// `rawPath` of the latest HTTP events this function received.
-    pub recent_paths: std::collections::VecDeque<String>,
-    /// Execution environments started so far.
-    pub environments: u32,
-    /// The most invocations that ran at once.
-    pub peak_concurrency: u32,
-}
 
 /// A running function: its alias's versions, each with its execution
 /// environments. Every event source invokes the alias, so during a gradual

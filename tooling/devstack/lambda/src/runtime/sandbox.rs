@@ -13,6 +13,7 @@
 
 mod process;
 mod runtime_api;
+mod shared;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -23,84 +24,12 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{Mutex, Notify, mpsc, oneshot, watch};
 
-use super::{InvokeError, Metrics, Outcome, Spec};
+use crate::runtime::metrics::Metrics;
+use crate::runtime::outcome::{InvokeError, Outcome};
+use crate::spec::Spec;
 
 use process::supervise;
-
-struct Invocation {
-    request_id: String,
-    /// Unique per attempt: Lambda's async retries keep the request id, so
-    /// the id alone cannot tell an attempt's deadline from the next's.
-    serial: u64,
-    /// `Lambda-Runtime-Trace-Id`: the hop's segment as the parent.
-    trace_header: String,
-    payload: Value,
-    deadline_ms: i64,
-    reply: oneshot::Sender<Outcome>,
-}
-
-/// What the next process is started from; a redeploy replaces it.
-#[derive(Debug, Clone)]
-struct Launch {
-    binary: PathBuf,
-    env: Vec<(String, String)>,
-}
-
-struct Shared {
-    queue: Mutex<mpsc::Receiver<Invocation>>,
-    in_flight: Mutex<HashMap<String, Invocation>>,
-    kill: Notify,
-    spawned_at: Mutex<Option<Instant>>,
-    /// The running process's first invocation, until it is answered: its
-    /// request id and when it was handed over (`None` once known).
-    first: Mutex<First>,
-    metrics: Mutex<Metrics>,
-    launch: Mutex<Launch>,
-    /// The process generation that may take invocations; [`CLOSED`] while a
-    /// swap drains. Generations only grow, so a smaller one is retired.
-    dispatching: watch::Sender<u64>,
-    /// The generation of the process running now.
-    generation: watch::Sender<u64>,
-    swapping: Mutex<()>,
-    /// The next exit is a swap's doing: restart at once, quietly.
-    retiring: std::sync::atomic::AtomicBool,
-    /// The environment is stopped for good (its version left the alias):
-    /// the next exit is its last.
-    ended: std::sync::atomic::AtomicBool,
-}
-
-const CLOSED: u64 = 0;
-
-/// Where a process is with its first invocation.
-#[derive(Debug, Default)]
-enum First {
-    /// Started, nothing handed over yet.
-    #[default]
-    Awaited,
-    Running(String, Instant),
-    Answered,
-}
-
-impl First {
-    /// `id` is handed over: it is the first if none was before.
-    fn handed(&mut self, id: &str) {
-        if matches!(self, First::Awaited) {
-            *self = First::Running(id.to_owned(), Instant::now());
-        }
-    }
-
-    /// `id` is answered: how long it took, if it was the first.
-    fn answered(&mut self, id: &str) -> Option<Duration> {
-        match self {
-            First::Running(first, at) if first == id => {
-                let took = at.elapsed();
-                *self = First::Answered;
-                Some(took)
-            }
-            _ => None,
-        }
-    }
-}
+use shared::{CLOSED, First, Invocation, Launch, Shared};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SwapError {

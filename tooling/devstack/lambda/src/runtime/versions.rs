@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use super::{InvokeError, Outcome, Pool};
+use super::Pool;
+use super::outcome::{InvokeError, Outcome};
 
 /// The alias's versions: the primary, and the staged one with its share.
 pub(super) struct Routing {

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::runtime_api::runtime_api;
-use super::{CLOSED, First, Shared};
-use super::{InvokeError, Spec};
+use super::shared::{CLOSED, First, Shared};
+use crate::runtime::outcome::InvokeError;
+use crate::spec::Spec;
 
 pub(super) async fn supervise(
     spec: Arc<Spec>,

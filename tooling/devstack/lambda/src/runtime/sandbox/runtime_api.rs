@@ -12,8 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::Value;
 
-use super::{Invocation, Shared};
-use super::{InvokeError, Spec};
+use super::shared::{Invocation, Shared};
+use crate::runtime::outcome::InvokeError;
+use crate::spec::Spec;
 
 type St = State<(Arc<Spec>, Arc<Shared>, u64)>;
 
