@@ -369,15 +369,13 @@ fn missing_paths(root: &Path, page: &str, text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let (line, targets) = link_targets(line);
-        for target in targets {
-            let path = resolved(page, &target);
-            let made = target
-                .split('/')
-                .any(|part| MADE_BY_A_BUILD.contains(&part));
-            if !made && !path.is_some_and(|p| root.join(p).exists()) {
-                out.push(format!("{page}:{}: {target}", n + 1));
-            }
-        }
+        // Each path as the page shows it, and where it leads from the root.
+        let mut named: Vec<(String, Option<PathBuf>)> = (targets.into_iter())
+            .map(|target| {
+                let path = resolved(page, &target);
+                (target, path)
+            })
+            .collect();
         let words: Vec<&str> = line.split(|c: char| "`()[]\"' ,;".contains(c)).collect();
         // `--features kit/otlp` names a crate's feature, not a folder.
         let candidates = (words.iter().enumerate())
@@ -385,16 +383,23 @@ fn missing_paths(root: &Path, page: &str, text: &str) -> Vec<String> {
             .map(|(_, w)| w.trim_end_matches([':', '.']))
             .map(|w| w.split('#').next().unwrap_or_default())
             .filter(|w| root_folders().any(|f| w.starts_with(f)))
-            .filter(|w| !w.contains(['<', '{', '*', '…', '$']) && !w.contains("..."));
-        for path in candidates {
-            let path = path.split(':').next().unwrap_or_default();
-            let made = path.split('/').any(|part| MADE_BY_A_BUILD.contains(&part));
-            if !made && !root.join(path).exists() {
-                out.push(format!("{page}:{}: {path}", n + 1));
+            .filter(|w| !is_placeholder(w) && !w.contains("..."))
+            .map(|w| w.split(':').next().unwrap_or_default());
+        named.extend(candidates.map(|p| (p.to_owned(), Some(PathBuf::from(p)))));
+        for (shown, path) in named {
+            let made = shown.split('/').any(|part| MADE_BY_A_BUILD.contains(&part));
+            if !made && !path.is_some_and(|p| root.join(p).exists()) {
+                out.push(format!("{page}:{}: {shown}", n + 1));
             }
         }
     }
     out
+}
+
+/// A path with a placeholder (`<service>`, `{{service}}`, `*`, `…`, `$x`)
+/// names a shape, not a file.
+fn is_placeholder(path: &str) -> bool {
+    path.contains(['<', '{', '*', '…', '$'])
 }
 
 /// A line without its Markdown links' targets, and those targets that
@@ -409,8 +414,7 @@ fn link_targets(line: &str) -> (String, Vec<String>) {
         let after = &rest[at + 2..];
         let end = after.find(')').unwrap_or(after.len());
         let target = after[..end].split('#').next().unwrap_or_default();
-        let placeholder = target.contains(['<', '{', '*', '…', '$']);
-        if !target.is_empty() && !target.contains("://") && !placeholder {
+        if !target.is_empty() && !target.contains("://") && !is_placeholder(target) {
             targets.push(target.to_owned());
         }
         rest = &after[end..];

@@ -3,22 +3,13 @@
 //! holds several subjects and splits along its seams. The pages' cap
 //! (`docs.rs`) is counted the same way.
 
-use std::path::Path;
-
-use crate::layout::{sources, workspace};
+use crate::layout::{outside_tests, sources, workspace};
 
 /// The most lines a source file may hold outside its test module.
 const MAX_SOURCE_LINES: usize = 600;
 /// The most lines a test file (under a crate's `tests/`, or a `tests.rs`
 /// module) may hold.
 const MAX_TEST_LINES: usize = 1000;
-
-/// A file's lines before its `#[cfg(test)]` module (all of them without one).
-fn lines_outside_tests(text: &str) -> usize {
-    text.lines()
-        .take_while(|l| !l.starts_with("#[cfg(test)]"))
-        .count()
-}
 
 fn is_test_file(path: &str) -> bool {
     path.contains("/tests/") || path.starts_with("tests/") || path.ends_with("/tests.rs")
@@ -28,7 +19,7 @@ fn is_test_file(path: &str) -> bool {
 fn measured(path: &str, text: &str) -> (usize, usize) {
     match is_test_file(path) {
         true => (text.lines().count(), MAX_TEST_LINES),
-        false => (lines_outside_tests(text), MAX_SOURCE_LINES),
+        false => (outside_tests(text).count(), MAX_SOURCE_LINES),
     }
 }
 
@@ -45,7 +36,7 @@ pub(crate) fn beyond(path: &str, lines: usize, cap: usize) -> Option<String> {
 }
 
 /// Each crate's source and test files, with their paths from the root.
-fn every_file(root: &Path) -> Vec<(String, String)> {
+fn every_file() -> Vec<(String, String)> {
     let ws = workspace();
     let mut files = Vec::new();
     for p in &ws.packages {
@@ -55,7 +46,7 @@ fn every_file(root: &Path) -> Vec<(String, String)> {
             .chain(sources(&dir.join("tests")))
         {
             let rel = file
-                .strip_prefix(root)
+                .strip_prefix(&ws.root)
                 .unwrap_or(&file)
                 .display()
                 .to_string();
@@ -67,7 +58,7 @@ fn every_file(root: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn no_file_grows_past_its_cap() {
-    let over: Vec<String> = (every_file(&repo::root()).iter())
+    let over: Vec<String> = (every_file().iter())
         .filter_map(|(path, text)| too_big(path, text))
         .collect();
     assert!(

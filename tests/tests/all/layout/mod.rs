@@ -22,6 +22,12 @@ pub(crate) fn workspace() -> Workspace {
     Workspace::load(&repo::root()).expect("cargo metadata")
 }
 
+/// A file's lines before its `#[cfg(test)]` module (all of them without
+/// one): its code as it ships.
+pub(crate) fn outside_tests(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().take_while(|l| !l.starts_with("#[cfg(test)]"))
+}
+
 /// The `.rs` files under a folder, recursively.
 pub(crate) fn sources(dir: &Path) -> Vec<PathBuf> {
     files_under(dir, "rs")

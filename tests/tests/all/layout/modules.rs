@@ -49,7 +49,7 @@ fn modules_from_elsewhere(src: &Path) -> Vec<(PathBuf, Vec<String>)> {
 /// (`module`), `self::x`, each `{a, b}` group opened one level.
 fn named_paths(text: &str, module: &[String]) -> Vec<Vec<String>> {
     let mut out = Vec::new();
-    for line in text.lines().take_while(|l| !l.starts_with("#[cfg(test)]")) {
+    for line in outside_tests(text) {
         let code = line.split("//").next().unwrap_or_default();
         for (at, _) in code.match_indices("::") {
             let head: String = code[..at]

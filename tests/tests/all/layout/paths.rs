@@ -36,8 +36,7 @@ fn spelled_paths(file: &str, text: &str) -> Vec<String> {
             || (REPO_PATHS.iter())
                 .any(|p| line.match_indices(p).any(|(at, _)| starts_a_path(line, at)))
     };
-    text.lines()
-        .take_while(|l| !l.starts_with("#[cfg(test)]"))
+    outside_tests(text)
         .enumerate()
         .filter(|(_, l)| !l.trim_start().starts_with("//") && spells(l))
         .map(|(n, _)| format!("{file}:{}", n + 1))
