@@ -303,15 +303,26 @@ async fn stack_outputs(
         .send()
         .await
         .with_context(|| format!("describing stack {stack}"))?;
-    Ok(d.stacks()
-        .first()
-        .map(|s| {
-            s.outputs()
-                .iter()
-                .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default())
+    Ok(d.stacks().first().map(outputs_of).unwrap_or_default())
+}
+
+/// A stack's outputs, by key.
+pub(crate) fn outputs_of(stack: &aws_sdk_cloudformation::types::Stack) -> BTreeMap<String, String> {
+    (stack.outputs().iter())
+        .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
+        .collect()
+}
+
+/// Every stack DescribeStacks lists in `cf`'s account, every page.
+pub(crate) async fn every_stack(
+    cf: &aws_sdk_cloudformation::Client,
+) -> Result<Vec<aws_sdk_cloudformation::types::Stack>> {
+    let mut out = Vec::new();
+    let mut pages = cf.describe_stacks().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        out.extend(page?.stacks().iter().cloned());
+    }
+    Ok(out)
 }
 
 /// A service stack: its DLQ from its outputs, its consumers from its

@@ -155,33 +155,36 @@ fn or_dash(v: &Option<impl ToString>) -> String {
         .map_or_else(|| "-".to_owned(), ToString::to_string)
 }
 
-/// The SDK configuration for where the stacks are: the local cloud's
-/// emulator, or AWS.
 /// Every account a team's stacks may be in, as (whose, configuration):
-/// the caller's own, then each account a `--role` reaches, and on the
+/// the caller's own first (where the stacks are: the local cloud's
+/// emulator, or AWS), then each account a `--role` reaches, and on the
 /// local cloud each team's own account (its organisation access role).
-async fn every_account(
-    cli: &Cli,
-    conf: &aws_config::SdkConfig,
-) -> Result<Vec<(String, aws_config::SdkConfig)>> {
+async fn every_account(cli: &Cli) -> Result<Vec<(String, aws_config::SdkConfig)>> {
     let mut roles = cli.roles()?;
-    if let Some(file) = endpoints_file(cli) {
-        let (endpoints, _) = targets::local_cloud(&file).await?;
-        roles.extend(
-            (endpoints.services.keys())
-                .filter_map(|s| Some((s.clone(), endpoints.access_role(s)?))),
-        );
-    }
-    let mut reached = vec![("the caller".to_owned(), conf.clone())];
+    let conf = match endpoints_file(cli) {
+        Some(file) => {
+            let (endpoints, conf) = targets::local_cloud(&file).await?;
+            roles.extend(
+                (endpoints.services.keys())
+                    .filter_map(|s| Some((s.clone(), endpoints.access_role(s)?))),
+            );
+            conf
+        }
+        None => kit::config::aws().await,
+    };
+    let mut reached = Vec::new();
     for (stack, role) in roles {
         reached.push((
             format!("{stack}'s role"),
-            targets::assume(conf, &role).await,
+            targets::assume(&conf, &role).await,
         ));
     }
+    reached.insert(0, ("the caller".to_owned(), conf));
     Ok(reached)
 }
 
+/// The SDK configuration for where the stacks are: the local cloud's
+/// emulator, or AWS.
 async fn sdk(cli: &Cli) -> Result<aws_config::SdkConfig> {
     Ok(match endpoints_file(cli) {
         Some(f) => targets::local_cloud(&f).await?.1,

@@ -7,15 +7,14 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use declarations::carried::{Carried, Stack};
 
-use super::{Cli, sdk};
+use super::Cli;
 
 /// The stacks of the caller's own account, then of each account a
 /// `--role` reaches, and on the local cloud each team's own account: a
 /// team's stack is found in its team's account.
 pub(super) async fn run(cli: &Cli) -> Result<ExitCode> {
-    let conf = sdk(cli).await?;
     let mut stacks = Vec::new();
-    for (whose, reached) in super::every_account(cli, &conf).await? {
+    for (whose, reached) in super::every_account(cli).await? {
         let cf = aws_sdk_cloudformation::Client::new(&reached);
         let found = deployed(&cf)
             .await
@@ -40,37 +39,32 @@ pub(super) async fn run(cli: &Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every live stack that carries the `service` and `commit` tags, sorted
-/// by service.
+/// Every live stack that carries the `service` and `commit` tags.
 pub async fn deployed(cf: &aws_sdk_cloudformation::Client) -> Result<Vec<Stack>> {
     let mut out = Vec::new();
-    let mut pages = cf.describe_stacks().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        for stack in page?.stacks() {
-            let status = stack
-                .stack_status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default();
-            if status == "DELETE_COMPLETE" {
-                continue;
-            }
-            let tags: Vec<(&str, &str)> = (stack.tags().iter())
-                .filter_map(|t| Some((t.key()?, t.value()?)))
-                .collect();
-            let tag = |key: &str| tags.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
-            let name = stack.stack_name().unwrap_or_default();
-            if let (Some(service), Some(commit)) = (tag("service"), tag("commit")) {
-                out.push(Stack {
-                    stack: name.to_owned(),
-                    service: service.to_owned(),
-                    commit: commit.to_owned(),
-                    status,
-                    carries: Carried::from_tags(tags.iter().copied())
-                        .with_context(|| format!("stack {name}'s contract tags"))?,
-                });
-            }
+    for stack in crate::targets::every_stack(cf).await? {
+        let status = stack
+            .stack_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default();
+        if status == "DELETE_COMPLETE" {
+            continue;
+        }
+        let tags: Vec<(&str, &str)> = (stack.tags().iter())
+            .filter_map(|t| Some((t.key()?, t.value()?)))
+            .collect();
+        let tag = |key: &str| tags.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+        let name = stack.stack_name().unwrap_or_default();
+        if let (Some(service), Some(commit)) = (tag("service"), tag("commit")) {
+            out.push(Stack {
+                stack: name.to_owned(),
+                service: service.to_owned(),
+                commit: commit.to_owned(),
+                status,
+                carries: Carried::from_tags(tags.iter().copied())
+                    .with_context(|| format!("stack {name}'s contract tags"))?,
+            });
         }
     }
-    out.sort_by(|a, b| a.service.cmp(&b.service));
     Ok(out)
 }

@@ -11,15 +11,18 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use super::{Cli, sdk};
+use super::Cli;
 
 /// The outputs are read in every account a team's stack may be in
 /// ([`super::every_account`]): the platform's, and each team's.
 pub(super) async fn run(cli: &Cli, platform: &str) -> Result<ExitCode> {
-    let conf = sdk(cli).await?;
-    let region = conf.region().map(|r| r.to_string()).unwrap_or_default();
+    let accounts = super::every_account(cli).await?;
+    let region = (accounts.first())
+        .and_then(|(_, caller)| caller.region())
+        .map(|r| r.to_string())
+        .unwrap_or_default();
     let mut all = Outputs::new();
-    for (whose, reached) in super::every_account(cli, &conf).await? {
+    for (whose, reached) in accounts {
         let cf = aws_sdk_cloudformation::Client::new(&reached);
         let found = (outputs(&cf).await)
             .with_context(|| format!("reading the stacks of {whose} account"))?;
@@ -111,19 +114,12 @@ pub fn config(region: &str, platform: &str, services: &[&str], outputs: &Outputs
 
 /// Every stack's outputs.
 pub async fn outputs(cf: &aws_sdk_cloudformation::Client) -> Result<Outputs> {
-    let mut out = Outputs::new();
-    let mut pages = cf.describe_stacks().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        for stack in page?.stacks() {
-            let map = stack
-                .outputs()
-                .iter()
-                .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
-                .collect();
-            out.insert(stack.stack_name().unwrap_or_default().to_owned(), map);
-        }
-    }
-    Ok(out)
+    Ok((crate::targets::every_stack(cf).await?.iter())
+        .map(|stack| {
+            let name = stack.stack_name().unwrap_or_default().to_owned();
+            (name, crate::targets::outputs_of(stack))
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -43,15 +43,11 @@ pub(super) async fn run(cli: &Cli, t: &Targets, a: &DeliverArgs) -> Result<ExitC
     let service = t.service(&a.consumer)?;
     let events = read(&a.input)?;
     if !a.force {
-        check_declared(
-            &crate::contracts::Contracts::built_in(),
-            &a.consumer,
-            &events,
-        )?;
+        check_declared(&Contracts::built_in(), &a.consumer, &events)?;
     }
     if a.dry_run {
         let routes = routes(service, &events);
-        let mut per_function: std::collections::BTreeMap<&str, usize> = Default::default();
+        let mut per_function: BTreeMap<&str, usize> = Default::default();
         for c in routes.iter().flatten() {
             *per_function.entry(c.function.as_str()).or_default() += 1;
         }
