@@ -59,11 +59,10 @@ const EVALUATED_PER_SCAN: i32 = 100;
 
 /// An item's table key, as a scan's `ExclusiveStartKey` takes it.
 fn key_of(item: &Attrs) -> Option<Attrs> {
-    let part = |name: &str| item.get(name)?.as_s().ok().map(String::as_str);
-    Some(key(part("pk")?, part("sk")?))
+    pk_sk(item).map(|(pk, sk)| key(&pk, &sk))
 }
 
-/// A table key as `(pk, sk)`.
+/// A table key (or an item's key attributes) as `(pk, sk)`.
 fn pk_sk(k: &Attrs) -> Option<(String, String)> {
     let part = |name: &str| k.get(name)?.as_s().ok().cloned();
     Some((part("pk")?, part("sk")?))
