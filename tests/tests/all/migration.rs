@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_eventbridge::primitives::DateTime;
 use aws_sdk_eventbridge::types::{ReplayDestination, ReplayState, Target};
 use compat::Mode;
+use devstack_emulator::fixtures::{new_queue, queue_arn};
 use devstack_emulator::{shared, unique};
 use events::notifications::{Kind, NotificationSentV1, NotificationSentV2};
 use events::{Envelope, Event, EventKey, PutEntry};
@@ -52,19 +53,8 @@ impl Bus {
         let sqs = aws_sdk_sqs::Client::new(&conf);
         let name = unique("migration");
         eb.create_event_bus().name(&name).send().await.unwrap();
-        let queue = (sqs.create_queue().queue_name(unique("reader")).send().await)
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let attrs = sqs
-            .get_queue_attributes()
-            .queue_url(&queue)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap();
-        let arn =
-            attrs.attributes.unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+        let queue = new_queue(&sqs, "reader").await;
+        let arn = queue_arn(&sqs, &queue).await;
         let bus = Bus {
             publisher: Publisher::new(eb.clone(), &name, Limits::default()),
             eb,

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
 use devstack_api::{Consumer, Endpoints, ServiceEndpoints};
+use devstack_emulator::fixtures::{new_queue, queue_arn};
 use devstack_emulator::{shared, unique};
 use serde_json::{Value, json};
 
@@ -86,24 +87,8 @@ async fn queue_for_rule(
 ) -> String {
     let eb = aws_sdk_eventbridge::Client::new(conf);
     let sqs = aws_sdk_sqs::Client::new(conf);
-    let url = sqs
-        .create_queue()
-        .queue_name(unique("q"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
+    let url = new_queue(&sqs, "q").await;
+    let arn = queue_arn(&sqs, &url).await;
     eb.put_rule()
         .name(rule)
         .event_bus_name(bus)

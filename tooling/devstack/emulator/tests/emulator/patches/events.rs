@@ -212,16 +212,7 @@ async fn an_input_transformer_gives_each_event_its_own_values() {
     let conf = shared().sdk_config().await;
     let eb = aws_sdk_eventbridge::Client::new(&conf);
     let (bus, sqs, queue_url) = bus_with_queue(&conf).await;
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
+    let arn = queue_arn(&sqs, &queue_url).await;
     let transformer = InputTransformer::builder()
         .input_paths_map("user", "$.detail.user")
         .input_template(r#"{"who": "<user>"}"#)

@@ -10,6 +10,6 @@ mod sqs;
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_sdk_eventbridge::types::Target;
-use devstack_emulator::fixtures::{bus_with_queue, drain, new_queue, rule_to_new_queue};
+use devstack_emulator::fixtures::{bus_with_queue, drain, new_queue, queue_arn, rule_to_new_queue};
 use devstack_emulator::{shared, unique};
 use uuid::Uuid;
