@@ -333,18 +333,18 @@ pub(super) const WS_DISCONNECT: Shape = Shape {
             "headers: in AWS only",
             Why::Known(
                 "AWS's $disconnect carries headers (Host, X-Forwarded-For, …; the example is a \
-                 capture); the local one has none; fix: tooling/devstack/gateway/src/websocket.rs `run`",
+                 capture); the local one has none; fix: tooling/devstack/gateway/src/websocket/messages.rs `run`",
             ),
         ),
         (
             "multiValueHeaders: in AWS only",
-            Why::Known("as headers; fix: tooling/devstack/gateway/src/websocket.rs `run`"),
+            Why::Known("as headers; fix: tooling/devstack/gateway/src/websocket/messages.rs `run`"),
         ),
         (
             "requestContext.identity.userAgent: in local only",
             Why::Known(
                 "AWS's captured $disconnect identity has only sourceIp; the local one repeats \
-                 the $connect's userAgent; fix: tooling/devstack/gateway/src/websocket.rs `request_context`",
+                 the $connect's userAgent; fix: tooling/devstack/gateway/src/websocket/api.rs `request_context`",
             ),
         ),
         (
