@@ -47,6 +47,27 @@ def _visible_messages_read_the_clock_once():
     models.Queue.messages = property(messages)
 
 
+def _deletes_take_the_queue_lock():
+    """DeleteMessage rebuilds the queue's list of messages from a copy and
+    puts it back, and moto does it without the queue's lock, which a send
+    takes to append: a send landing in between was dropped (never
+    received), and of two deletes at once one put back the other's
+    message, kept in flight until its visibility timeout ran out (a tap's
+    poller deletes each message once its function has run, while
+    EventBridge sends more: under the test command's load a burst lost one
+    event in 600). Each delete here holds the lock a send holds."""
+    # changes: sqs:DeleteMessage sqs:DeleteMessageBatch
+    from moto.sqs import models
+
+    delete = models.Queue.delete_message
+
+    def delete_message(self, receipt_handle):
+        with self._messages_lock:
+            return delete(self, receipt_handle)
+
+    models.Queue.delete_message = delete_message
+
+
 def _queue_policies_from_cloudformation():
     """AWS::SQS::QueuePolicy has no model in moto's CloudFormation, which
     skipped it: a queue was deployed without the policy that lets SNS
